@@ -1,0 +1,178 @@
+// The HTTP API's wire types, shared by the server, the agent and the CLI's client.
+// Every path is under /v1; every call carries `Authorization: Bearer <token>`:
+// the admin token (DIR/admin.token) for users, the join token (DIR/join.token) for
+// POST /v1/agent/register, and the per-host token that register returns for every other /v1/agent call.
+//
+// Users (admin token):
+//   GET    /v1/jobs                              -> JobSummary[]
+//   POST   /v1/jobs            {spec: JobSpec}   -> ApplyResult          (stores a new version if changed)
+//   POST   /v1/plan            {spec: JobSpec}   -> PlanResult           (dry run, writes nothing)
+//   GET    /v1/jobs/:name                        -> JobStatus
+//   DELETE /v1/jobs/:name                        -> {name, removed: true}
+//   GET    /v1/jobs/:name/versions               -> JobVersion[]
+//   GET    /v1/jobs/:name/versions/:v            -> JobVersion
+//   GET    /v1/hosts                             -> HostView[]
+//   POST   /v1/hosts/:idOrName/drain             -> HostView
+//   POST   /v1/hosts/:idOrName/undrain           -> HostView
+//   GET    /v1/tasks/:job/:index/logs?stream=stdout|stderr&attempt=ID&follow=1&tail=N -> text/plain (streamed)
+//   GET    /v1/events?from=REV                   -> text/event-stream of StoreEvent ("event: change")
+//   GET    /metrics                              -> Prometheus text
+// Agents:
+//   POST   /v1/agent/register  RegisterRequest   -> RegisterResponse   (join token)
+//   POST   /v1/agent/heartbeat HeartbeatRequest  -> HeartbeatResponse  (host token)
+//   GET    /v1/agent/assignments                 -> text/event-stream: "event: assignments" data: Assignment[]
+//                                                  (the full desired set for the host, sent on every change)
+//   POST   /v1/agent/attempts  AttemptReport     -> {ok: true}
+// Errors: any status >= 400 carries ApiErrorBody.
+
+import type { Attempt, AttemptState } from "../model/task.ts";
+import type { Host, HostInventory, HostStatus } from "../model/host.ts";
+import type { JobSpec } from "../model/job.ts";
+import type { ErrorCode, Problem } from "../model/errors.ts";
+
+/** The body of every error response. */
+export interface ApiErrorBody {
+  error: { code: ErrorCode; message: string; hint: string | null; problems: Problem[] };
+}
+
+/** One line of `tiffin jobs`. */
+export interface JobSummary {
+  name: string;
+  version: number;
+  replicas: number;
+  running: number;
+  healthy: number;
+  removed: boolean;
+}
+
+/** One task as `tiffin status` shows it. */
+export interface TaskView {
+  /** `job/index` */
+  id: string;
+  index: number;
+  version: number;
+  hostId: string | null;
+  hostName: string | null;
+  state: AttemptState | "unplaced";
+  attemptId: string | null;
+  /** Main process id of the task on its host. */
+  pid: number | null;
+  ports: Record<string, number>;
+  failures: number;
+  reason: string | null;
+  /** Recent attempts, newest first (at most 10). */
+  attempts: Attempt[];
+}
+
+/** `GET /v1/jobs/:name`. */
+export interface JobStatus {
+  name: string;
+  version: number;
+  removed: boolean;
+  spec: JobSpec;
+  tasks: TaskView[];
+}
+
+/** One line of a plan's diff. */
+export interface DiffLine {
+  /** Field path, e.g. `resources.memoryMiB`. */
+  path: string;
+  op: "add" | "remove" | "change";
+  before: unknown;
+  after: unknown;
+}
+
+/** `POST /v1/plan`. */
+export interface PlanResult {
+  name: string;
+  /** Version that applying would create, or the current one if nothing changed. */
+  version: number;
+  current: number | null;
+  changed: boolean;
+  diff: DiffLine[];
+  /** Where each task would run after apply. */
+  placements: { index: number; hostId: string; hostName: string; rack: string; moved: boolean }[];
+  /** Tasks that could not be placed, with why. */
+  unplaced: { index: number; reasons: Record<string, number> }[];
+}
+
+/** `POST /v1/jobs`. */
+export interface ApplyResult {
+  name: string;
+  version: number;
+  changed: boolean;
+  /** Store revision of the write; watch from here to follow progress. */
+  revision: number;
+}
+
+/** A host with its liveness and load, for `tiffin hosts`. */
+export interface HostView extends Host {
+  status: HostStatus;
+  lastHeartbeatAt: number | null;
+  tasks: number;
+  used: { cpu: number; memoryMiB: number; diskMiB: number };
+}
+
+/** `POST /v1/agent/register`. An agent re-registering with the same name gets the same host id. */
+export interface RegisterRequest {
+  inventory: HostInventory;
+}
+
+/** The answer to register: identity and timing the agent must follow. */
+export interface RegisterResponse {
+  hostId: string;
+  /** Bearer token for the agent's later calls. */
+  hostToken: string;
+  heartbeatMs: number;
+  /** Host is down after this long without a heartbeat. */
+  downAfterMs: number;
+  /** Helpers stop their task when their agent is gone this long (shorter than downAfterMs). */
+  fenceMs: number;
+}
+
+/** `POST /v1/agent/heartbeat`. `upgradeMs` announces a planned absence (agent upgrade): neither the
+ * server nor the helpers act on missing heartbeats for that long. */
+export interface HeartbeatRequest {
+  hostId: string;
+  upgradeMs?: number;
+}
+
+/** The answer to a heartbeat. `reregister` tells an agent the server no longer knows it. */
+export interface HeartbeatResponse {
+  ok: boolean;
+  reregister: boolean;
+}
+
+/** One attempt the server wants on a host, with the spec to run. */
+export interface Assignment {
+  attempt: Attempt;
+  spec: JobSpec;
+}
+
+/** A state change of attempts, reported by the agent. */
+export interface AttemptReport {
+  hostId: string;
+  updates: AttemptUpdate[];
+}
+
+/** What the agent knows about one attempt. */
+export interface AttemptUpdate {
+  id: string;
+  state: AttemptState;
+  pid: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  reason: string | null;
+  ports: Record<string, number>;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+/** One change from `GET /v1/events`. */
+export interface StoreEvent {
+  type: "put" | "delete";
+  key: string;
+  /** Parsed JSON value (null for deletes). */
+  value: unknown;
+  revision: number;
+}

@@ -1,0 +1,60 @@
+// How an agent and a helper talk. Each helper owns one attempt directory:
+//   DIR/attempt.json   HelperConfig, written by the agent before it starts the helper
+//   DIR/status.json    HelperStatus, rewritten atomically (write + rename) by the helper on every change
+//   DIR/helper.sock    unix socket the helper listens on; newline-delimited JSON messages
+//   DIR/helper.pid     the helper's pid
+//   DIR/work/          the task's working directory
+//   DIR/logs/          stdout.<n>.log.zst / stderr.<n>.log.zst segments (see logs.ts)
+// The agent connects to helper.sock and sends `ping` at least every fenceMs/3. A helper that has had no
+// ping for fenceMs (or past `awayUntil`, whichever is later) stops its task: stop signal, grace, kill,
+// because the server is about to place a replacement (fencing). A new agent re-adopts helpers by
+// listing attempt directories and connecting to their sockets.
+
+import type { AttemptState, HealthCheck } from "../model/index.ts";
+
+/** Everything a helper needs to run one attempt. */
+export interface HelperConfig {
+  attemptId: string;
+  job: string;
+  index: number;
+  /** Fully expanded argv. */
+  command: string[];
+  /** Full environment of the task (the agent adds TASK_INDEX, PORT_* and friends). */
+  env: Record<string, string>;
+  /** Files to write into work/ before the start. */
+  files: Record<string, { content: string; mode: number }>;
+  ports: Record<string, number>;
+  health: HealthCheck | null;
+  stop: { signal: string; graceMs: number };
+  /** Stop the task when no ping came for this long. */
+  fenceMs: number;
+  /** Log segment size before rotation, bytes. */
+  logSegmentBytes: number;
+  /** Segments kept per stream. */
+  logSegmentsKept: number;
+}
+
+/** What the helper knows about its attempt. */
+export interface HelperStatus {
+  attemptId: string;
+  state: AttemptState;
+  helperPid: number;
+  pid: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  reason: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+/** Agent -> helper. */
+export type AgentMessage =
+  /** Liveness; `awayUntil` (epoch ms) announces an agent upgrade: do not fence before it. */
+  | { type: "ping"; awayUntil?: number }
+  /** Stop the task (stop signal, grace, kill) and record `reason`. */
+  | { type: "stop"; reason: string }
+  /** The agent has recorded the final status; a helper whose task ended may exit. */
+  | { type: "ack" };
+
+/** Helper -> agent: sent on connect and on every change. */
+export type HelperMessage = { type: "status"; status: HelperStatus };

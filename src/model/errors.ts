@@ -1,0 +1,49 @@
+// Errors users can meet carry a stable code, a message saying what and where, and a hint.
+// Bugs stay plain `Error`s.
+
+/** Stable error codes, shown to users and returned by the API. */
+export const ErrorCodes = {
+  SpecInvalid: "TIFFIN_SPEC_INVALID",
+  SpecLoad: "TIFFIN_SPEC_LOAD",
+  Unauthorized: "TIFFIN_UNAUTHORIZED",
+  NotFound: "TIFFIN_NOT_FOUND",
+  BadRequest: "TIFFIN_BAD_REQUEST",
+  TooLarge: "TIFFIN_TOO_LARGE",
+  Conflict: "TIFFIN_CONFLICT",
+  Unavailable: "TIFFIN_UNAVAILABLE",
+  Usage: "TIFFIN_USAGE",
+  Timeout: "TIFFIN_TIMEOUT",
+} as const;
+/** One stable error code. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** One problem found in a spec or request: where it is, what is wrong, the value found. */
+export interface Problem {
+  /** File the problem is in, when known. */
+  file: string | null;
+  /** Field path such as `jobs[0].resources.memory`. */
+  path: string;
+  message: string;
+  /** The offending value, as JSON text (absent when the field is missing). */
+  value: string | null;
+}
+
+/** An error a user can meet and act on. */
+export class TiffinError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | null;
+  readonly problems: Problem[];
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; problems?: Problem[] } = {}) {
+    super(message);
+    this.name = "TiffinError";
+    this.code = code;
+    this.hint = opts.hint ?? null;
+    this.problems = opts.problems ?? [];
+  }
+}
+
+/** Formats a problem as one line: `file: path: message (got value)`. */
+export function formatProblem(p: Problem): string {
+  const where = [p.file, p.path || "(root)"].filter((x) => x !== null && x !== "").join(": ");
+  return `${where}: ${p.message}${p.value === null ? "" : ` (got ${p.value})`}`;
+}

@@ -1,0 +1,58 @@
+// Hosts as the inventory knows them. The failure domain comes from the agent's labels
+// (region, datacenter, cluster, rack); a missing level is "default".
+
+/** What an agent detects about its machine and reports when it registers. */
+export interface HostInventory {
+  name: string;
+  /** Where the agent serves logs to the server, host:port. */
+  address: string;
+  cores: number;
+  memoryMiB: number;
+  diskMiB: number;
+  os: { id: string; version: string };
+  kernel: string;
+  labels: Record<string, string>;
+  /** Sandboxing available on the host ("none" until the sandbox issue). */
+  runtime: string;
+}
+
+/** The place of a host in the failure-domain tree. */
+export interface FailureDomain {
+  region: string;
+  datacenter: string;
+  cluster: string;
+  rack: string;
+}
+
+/** Liveness as the server sees it. */
+export type HostStatus = "up" | "suspect" | "down" | "upgrading";
+
+/** A host in the inventory (the durable record; liveness is separate). */
+export interface Host extends HostInventory {
+  id: string;
+  domain: FailureDomain;
+  draining: boolean;
+  registeredAt: number;
+}
+
+/** Derives the failure domain from labels. */
+export function domainOf(labels: Record<string, string>): FailureDomain {
+  return {
+    region: labels["region"] ?? "default",
+    datacenter: labels["datacenter"] ?? "default",
+    cluster: labels["cluster"] ?? "default",
+    rack: labels["rack"] ?? "default",
+  };
+}
+
+/** The key of a host's domain at a spread level, unique across the tree (a rack name may repeat in two clusters). */
+export function domainKey(domain: FailureDomain, level: "rack" | "cluster" | "datacenter"): string {
+  switch (level) {
+    case "datacenter":
+      return `${domain.region}/${domain.datacenter}`;
+    case "cluster":
+      return `${domain.region}/${domain.datacenter}/${domain.cluster}`;
+    case "rack":
+      return `${domain.region}/${domain.datacenter}/${domain.cluster}/${domain.rack}`;
+  }
+}

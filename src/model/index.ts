@@ -1,0 +1,6 @@
+// The domain types and pure helpers at the bottom of the import graph (no I/O).
+export * from "./job.ts";
+export * from "./host.ts";
+export * from "./task.ts";
+export * from "./clock.ts";
+export * from "./errors.ts";

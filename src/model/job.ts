@@ -1,0 +1,87 @@
+// The compiled job spec: what the CLI sends and the server stores. Every default is filled in, every
+// duration is milliseconds and every size MiB, so nothing downstream re-reads the user's shorthand.
+// Optional things are `null`, not missing, so the JSON round-trips exactly.
+
+/** Failure-domain levels a job can spread its tasks across. */
+export const SpreadDomains = ["none", "rack", "cluster", "datacenter"] as const;
+/** A failure-domain level, or "none" to pack without spreading. */
+export type SpreadDomain = (typeof SpreadDomains)[number];
+
+/** What a health check does when it fails `failures` times in a row. */
+export type HealthAction = "restart" | "move";
+
+/** A health check run by the helper against its task. */
+export type HealthCheck =
+  | ({ kind: "http"; port: string; path: string } & HealthTiming)
+  | ({ kind: "tcp"; port: string } & HealthTiming)
+  | ({ kind: "command"; run: string[] } & HealthTiming);
+
+/** Timing shared by every health-check kind. */
+export interface HealthTiming {
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failures before `action`. */
+  failures: number;
+  /** Time after start during which failures are not counted. */
+  graceMs: number;
+  action: HealthAction;
+}
+
+/** A file written into the task's work directory before it starts. */
+export interface WorkingFile {
+  content: string;
+  /** POSIX mode, e.g. 0o644. */
+  mode: number;
+}
+
+/** The complete, canonical spec of one job version. */
+export interface JobSpec {
+  name: string;
+  /** argv: the program and its arguments. `${TASK_INDEX}` and `${PORT_<NAME>}` are expanded per task. */
+  command: string[];
+  env: Record<string, string>;
+  /** Files written into the work directory, by relative path. */
+  files: Record<string, WorkingFile>;
+  replicas: number;
+  resources: { cpu: number; memoryMiB: number; diskMiB: number };
+  constraints: {
+    os: { id: string; version: string | null } | null;
+    /** A version range such as ">=6.1" or ">=5.10 <7". */
+    kernel: string | null;
+    labels: Record<string, string>;
+  };
+  spread: SpreadDomain;
+  /** At most one task carrying this tag per rack, across all jobs. */
+  antiAffinity: string | null;
+  /** Named ports, allocated by the agent and handed over as `PORT_<NAME>` (upper case). */
+  ports: string[];
+  restart: { backoffInitialMs: number; backoffMaxMs: number; moveAfterFailures: number };
+  health: HealthCheck | null;
+  stop: { signal: string; graceMs: number };
+  maintenance: "move" | "endure";
+  /**
+   * What tasks do when their agent loses the server. `stopAfterMs: null` keeps them running (the
+   * default, so a server restart never stops the fleet); a number stops them after that long and
+   * makes the job "at most one live copy": the server waits for the stop before replacing.
+   */
+  disconnect: { stopAfterMs: number | null };
+  /** Package references (`name:version` or `name:tag`); stored now, used by the packages issue. */
+  packages: string[];
+}
+
+/** A stored version of a job. */
+export interface JobVersion {
+  name: string;
+  version: number;
+  spec: JobSpec;
+  createdAt: number;
+}
+
+/** The current record of a job: which version is desired, or that it was removed. */
+export interface JobRecord {
+  name: string;
+  version: number;
+  /** Set when the job was removed: its tasks are stopped, its versions kept. */
+  removedAt: number | null;
+  updatedAt: number;
+}

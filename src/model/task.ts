@@ -1,0 +1,67 @@
+// Tasks and attempts. A task is one replica slot of a job (`job/index`); an attempt is one start of it on
+// one host. The server owns `desired`; the agent reports everything else about an attempt.
+//
+//   pending ──> starting ──> running ──> healthy <──> unhealthy
+//      │            │           │            │            │
+//      └────────────┴───────────┴────────────┴────────────┴──> exited | failed | lost
+//
+// exited: the process ended (exitCode or signal set). failed: it could not start or was killed for a
+// reason Tiffin chose (health, fencing, stop); `reason` says which. lost: the host went down and
+// nothing more is known.
+
+/** The states of an attempt. */
+export const AttemptStates = ["pending", "starting", "running", "healthy", "unhealthy", "exited", "failed", "lost"] as const;
+/** One attempt state. */
+export type AttemptState = (typeof AttemptStates)[number];
+
+/** True when the attempt has ended and will not change again. */
+export function isTerminal(state: AttemptState): boolean {
+  return state === "exited" || state === "failed" || state === "lost";
+}
+
+/** One start of a task on a host. */
+export interface Attempt {
+  id: string;
+  job: string;
+  index: number;
+  version: number;
+  hostId: string;
+  /** What the server wants; "stop" makes the agent stop it. */
+  desired: "run" | "stop";
+  state: AttemptState;
+  /** The task's main process id on its host, once started. */
+  pid: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  reason: string | null;
+  /** Ports allocated by the agent, by name. */
+  ports: Record<string, number>;
+  createdAt: number;
+  /** The agent must not start it before this time (restart back-off). */
+  startAfter: number;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+/** One replica slot of a job. */
+export interface Task {
+  job: string;
+  index: number;
+  /** Job version the task should run. */
+  version: number;
+  /** Host the task is placed on, or null while unplaced. */
+  hostId: string | null;
+  /** The current attempt, or null before the first start. */
+  attemptId: string | null;
+  /** Consecutive failed attempts; reset when an attempt stays healthy. */
+  failures: number;
+  /** Hosts the task was moved away from; the scheduler avoids them. */
+  avoidHosts: string[];
+  /** Why the task is not placed, when it is not. */
+  unplacedReason: string | null;
+}
+
+/** `job/index`, the id users see. */
+export function taskId(job: string, index: number): string {
+  return `${job}/${index}`;
+}

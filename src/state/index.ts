@@ -1,0 +1,2 @@
+// The store interface and its implementations.
+export * from "./store.ts";
