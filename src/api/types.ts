@@ -29,6 +29,7 @@ import type { Attempt, AttemptState } from "../model/task.ts";
 import type { Host, HostInventory, HostStatus } from "../model/host.ts";
 import type { JobSpec } from "../model/job.ts";
 import type { ErrorCode, Problem } from "../model/errors.ts";
+import type { DiffLine } from "../model/diff.ts";
 
 /** The body of every error response. */
 export interface ApiErrorBody {
@@ -73,14 +74,8 @@ export interface JobStatus {
   tasks: TaskView[];
 }
 
-/** One line of a plan's diff. */
-export interface DiffLine {
-  /** Field path, e.g. `resources.memoryMiB`. */
-  path: string;
-  op: "add" | "remove" | "change";
-  before: unknown;
-  after: unknown;
-}
+/** One line of a plan's diff (defined with the pure diff in the model). */
+export type { DiffLine } from "../model/diff.ts";
 
 /** `POST /v1/plan`. */
 export interface PlanResult {

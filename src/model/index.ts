@@ -4,3 +4,4 @@ export * from "./host.ts";
 export * from "./task.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
+export * from "./diff.ts";

@@ -1,0 +1,186 @@
+// The whole control plane in C1M's shape: JOBS jobs of TASKS tasks applied through the HTTP API to a real
+// `tiffin server` process, with HOSTS simulated agents registering and heartbeating through the same API
+// real agents use, until every task is placed and durably recorded (then kill -9 the server, restart it,
+// and count again, to prove "durably").
+//
+//   node bench/c1m.ts [--hosts 10000] [--jobs 1000] [--tasks 1000] [--heartbeat-ms 1000]
+//
+// Simulated agents do not run tasks: this measures the server (API, store, scheduler, reconcilers).
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { compileJobs } from "../src/spec/api.ts";
+import type { JobSummary, RegisterResponse } from "../src/api/types.ts";
+
+const { values } = parseArgs({
+  options: {
+    hosts: { type: "string", default: "10000" },
+    jobs: { type: "string", default: "1000" },
+    tasks: { type: "string", default: "1000" },
+    "heartbeat-ms": { type: "string", default: "1000" },
+  },
+});
+const HOSTS = Number(values.hosts);
+const JOBS = Number(values.jobs);
+const TASKS = Number(values.tasks);
+const HEARTBEAT_MS = Number(values["heartbeat-ms"]);
+const root = join(import.meta.dirname, "..");
+
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+}
+
+/** One HTTP call over the shared keep-alive pool; resolves with status and parsed body. */
+function call<T>(port: number, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      { host: "127.0.0.1", port, method, path, agent: keepAlive, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(data ? { "content-length": Buffer.byteLength(data) } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : null) as T });
+        });
+      },
+    );
+    req.on("error", reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  }));
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+}
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Math.round(Number(m?.[1] ?? 0) / 1024);
+}
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function startServer(dir: string, port: number): Promise<{ proc: ChildProcess; admin: string; join: string }> {
+  const proc = spawn(process.execPath, [join(root, "bin/tiffin.js"), "server", "--data", dir, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "inherit"] });
+  for (let i = 0; i < 300; i++) {
+    try {
+      const admin = readFileSync(join(dir, "admin.token"), "utf8").trim();
+      const joinToken = readFileSync(join(dir, "join.token"), "utf8").trim();
+      const r = await call(port, "GET", "/v1/jobs", admin);
+      if (r.status === 200) return { proc, admin, join: joinToken };
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("server did not start");
+}
+
+async function placedCount(port: number, admin: string): Promise<number> {
+  const r = await call<(JobSummary & { placed?: number })[]>(port, "GET", "/v1/jobs", admin);
+  return r.body.reduce((n, j) => n + (j.placed ?? 0), 0);
+}
+
+const dir = mkdtempSync(join(tmpdir(), "tiffin-c1m-"));
+const port = await freePort();
+let server = await startServer(dir, port);
+console.log(`c1m: ${HOSTS} hosts, ${JOBS} jobs x ${TASKS} tasks, heartbeat ${HEARTBEAT_MS} ms, server pid ${server.proc.pid}`);
+
+// Register the simulated fleet: 20 hosts a rack, 25 racks a cluster.
+const t0 = performance.now();
+const hosts: { id: string; token: string }[] = [];
+await pool(Array.from({ length: HOSTS }, (_, i) => i), 64, async (i) => {
+  const rack = Math.floor(i / 20);
+  const inventory = {
+    name: `sim-${i}`, address: "127.0.0.1:9", cores: 64, memoryMiB: 262_144, diskMiB: 1_048_576,
+    os: { id: "debian", version: "12" }, kernel: "6.1.0", runtime: "none",
+    labels: { region: "r", datacenter: `dc${Math.floor(rack / 250)}`, cluster: `c${Math.floor(rack / 25)}`, rack: `rack${rack}` },
+  };
+  const r = await call<RegisterResponse>(port, "POST", "/v1/agent/register", server.join, { inventory });
+  if (r.status !== 200) throw new Error(`register ${i}: ${r.status} ${JSON.stringify(r.body)}`);
+  hosts.push({ id: r.body.hostId, token: r.body.hostToken });
+});
+console.log(`registered ${HOSTS} hosts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+// Heartbeats: each host every HEARTBEAT_MS, spread evenly over the interval.
+const latencies: number[] = [];
+let heartbeating = true;
+const beats = (async () => {
+  const perTick = Math.max(1, Math.ceil(hosts.length / (HEARTBEAT_MS / 10)));
+  let i = 0;
+  while (heartbeating) {
+    const tick = performance.now();
+    for (let k = 0; k < perTick; k++, i = (i + 1) % hosts.length) {
+      const h = hosts[i] as { id: string; token: string };
+      const s = performance.now();
+      call(port, "POST", "/v1/agent/heartbeat", h.token, { hostId: h.id }).then(
+        () => latencies.push(performance.now() - s),
+        () => latencies.push(Infinity),
+      );
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, 10 - (performance.now() - tick))));
+  }
+})();
+
+// Apply the jobs through the API.
+const cpu0 = cpuSeconds(server.proc.pid ?? 0);
+const start = performance.now();
+await pool(Array.from({ length: JOBS }, (_, j) => j), 8, async (j) => {
+  const { specs, problems } = compileJobs({ name: `job-${j}`, command: ["/bin/true"], replicas: TASKS, resources: { cpu: 0.05, memory: "64Mi", disk: "64Mi" } }, null);
+  if (problems.length) throw new Error(JSON.stringify(problems));
+  const r = await call(port, "POST", "/v1/jobs", server.admin, { spec: specs[0] });
+  if (r.status !== 200) throw new Error(`apply job-${j}: ${r.status} ${JSON.stringify(r.body)}`);
+});
+const applied = performance.now();
+console.log(`applied ${JOBS} jobs in ${((applied - start) / 1000).toFixed(1)} s`);
+let placed = 0;
+while ((placed = await placedCount(port, server.admin)) < JOBS * TASKS) {
+  if (performance.now() - start > 600_000) break;
+  await new Promise((r) => setTimeout(r, 500));
+}
+const done = performance.now();
+const cpu = cpuSeconds(server.proc.pid ?? 0) - cpu0;
+const rss = peakRssMiB(server.proc.pid ?? 0);
+heartbeating = false;
+await beats;
+const sorted = latencies.filter(Number.isFinite).sort((a, b) => a - b);
+const failed = latencies.length - sorted.length;
+
+// Durability: kill -9 the server, restart it on the same files, count again.
+server.proc.kill("SIGKILL");
+await new Promise((r) => setTimeout(r, 200));
+server = await startServer(dir, port);
+const placedAfterCrash = await placedCount(port, server.admin);
+server.proc.kill("SIGKILL");
+keepAlive.destroy();
+rmSync(dir, { recursive: true, force: true });
+
+console.log(`
+placed ${placed} of ${JOBS * TASKS} tasks in ${((done - start) / 1000).toFixed(1)} s (apply calls took ${((applied - start) / 1000).toFixed(1)} s) -> ${Math.round(placed / ((done - start) / 1000))} placements/s end to end
+server CPU ${cpu.toFixed(1)} s (${((100 * cpu) / ((done - start) / 1000)).toFixed(0)}% of one core), peak RSS ${rss} MiB
+heartbeats ${latencies.length} (${failed} failed): p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${pct(sorted, 99).toFixed(1)} ms
+after kill -9 and restart: ${placedAfterCrash} tasks placed on record
+rerun: node bench/c1m.ts --hosts ${HOSTS} --jobs ${JOBS} --tasks ${TASKS} --heartbeat-ms ${HEARTBEAT_MS}`);
+process.exit(0);

@@ -1,0 +1,5 @@
+// What the CLI and the server use from the spec layer (users import index.ts instead).
+export { loadSpecFile } from "./load.ts";
+export { compileJobs, validateJobSpec } from "./validate.ts";
+export { jobJsonSchema } from "./schema.ts";
+export { parseDuration, parseSize } from "./units.ts";

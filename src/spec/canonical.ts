@@ -1,0 +1,58 @@
+// The strict schema of a compiled JobSpec: what the server checks every client-sent spec against
+// (never trust the client). Same limits as the input schema, canonical shapes only: no shorthands,
+// no unknown fields, every field present.
+import { z } from "zod";
+import { SpreadDomains } from "../model/index.ts";
+import type { JobSpec } from "../model/index.ts";
+import { envNamePattern, jobNamePattern, osIdPattern, packageRefPattern, portNamePattern, tagPattern } from "./input.ts";
+import { kernelRangePattern, StopSignals } from "./units.ts";
+
+const day = 24 * 3_600_000;
+const ms = (min: number, max = day) => z.number().int().min(min).max(max);
+const timing = {
+  intervalMs: ms(100),
+  timeoutMs: ms(1),
+  failures: z.number().int().min(1).max(100),
+  graceMs: ms(0),
+  action: z.enum(["restart", "move"]),
+};
+
+/** The compiled JobSpec, strictly (its output type is checked against JobSpec at compile time). */
+export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
+  name: z.string().regex(jobNamePattern),
+  command: z.array(z.string()).min(1).refine((a) => a[0] !== "", { error: "the program name must not be empty" }),
+  env: z.record(z.string().regex(envNamePattern), z.string()),
+  files: z.record(
+    z.string().refine((p) => p !== "" && !p.startsWith("/") && !p.split("/").some((s) => s === ".." || s === "")),
+    z.strictObject({ content: z.string().max(1 << 20), mode: z.number().int().min(0).max(0o7777) }),
+  ),
+  replicas: z.number().int().min(0).max(10_000),
+  resources: z.strictObject({
+    cpu: z.number().positive().max(1024),
+    memoryMiB: z.number().int().positive(),
+    diskMiB: z.number().int().positive(),
+  }),
+  constraints: z.strictObject({
+    os: z.strictObject({ id: z.string().regex(osIdPattern), version: z.string().min(1).nullable() }).nullable(),
+    kernel: z.string().regex(kernelRangePattern).nullable(),
+    labels: z.record(z.string().regex(tagPattern), z.string()),
+  }),
+  spread: z.enum(SpreadDomains),
+  antiAffinity: z.string().regex(tagPattern).nullable(),
+  ports: z
+    .array(z.string().regex(portNamePattern))
+    .max(16)
+    .refine((p) => new Set(p).size === p.length, { error: "port names must be unique" }),
+  restart: z.strictObject({ backoffInitialMs: ms(1), backoffMaxMs: ms(1), moveAfterFailures: z.number().int().min(1).max(1000) }),
+  health: z
+    .discriminatedUnion("kind", [
+      z.strictObject({ kind: z.literal("http"), port: z.string(), path: z.string().startsWith("/"), ...timing }),
+      z.strictObject({ kind: z.literal("tcp"), port: z.string(), ...timing }),
+      z.strictObject({ kind: z.literal("command"), run: z.array(z.string()).min(1), ...timing }),
+    ])
+    .nullable(),
+  stop: z.strictObject({ signal: z.enum(StopSignals), graceMs: ms(0, 3_600_000) }),
+  maintenance: z.enum(["move", "endure"]),
+  disconnect: z.strictObject({ stopAfterMs: ms(1000).nullable() }),
+  packages: z.array(z.string().regex(packageRefPattern)),
+});

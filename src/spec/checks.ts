@@ -1,0 +1,44 @@
+// Checks that relate fields of one job as users wrote it. They run on every field that parsed on its
+// own, even when others did not, so one load reports every problem in the file at once.
+import { jobInputSchema } from "./input.ts";
+import type { ParsedJob } from "./input.ts";
+import { backoffProblem, healthTimingProblem, kernelRangeProblem, reservedEnv, undeclaredPort, undeclaredPortRefs } from "./rules.ts";
+import type { Segment } from "./problems.ts";
+
+/** A cross-field problem: where, and why. */
+export interface CrossProblem {
+  path: Segment[];
+  message: string;
+}
+
+/** Parses each top-level field on its own; fields that fail are left out. */
+export function parseFieldsSeparately(raw: Record<string, unknown>): Partial<ParsedJob> {
+  const out: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(jobInputSchema.shape)) {
+    const r = schema.safeParse(raw[key]);
+    if (r.success) out[key] = r.data;
+  }
+  return out as Partial<ParsedJob>;
+}
+
+/** Problems between fields of one job (`raw` is a plain object). */
+export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
+  const j = parseFieldsSeparately(raw);
+  const out: CrossProblem[] = [];
+  const add = (path: Segment[], message: string | null): void => {
+    if (message !== null) out.push({ path, message });
+  };
+  const { health, ports, restart, constraints, env, command } = j;
+  if (health) {
+    if (health.kind !== "command" && ports) add(["health", "port"], undeclaredPort(health.port, ports));
+    add(["health", "timeout"], healthTimingProblem(health.every, health.timeout));
+    if (health.kind === "command" && ports) {
+      for (const r of undeclaredPortRefs(health.run, ports)) add(["health", "run", r.index], r.message);
+    }
+  }
+  if (command && ports) for (const r of undeclaredPortRefs(command, ports)) add(["command", r.index], r.message);
+  if (env && ports) for (const name of Object.keys(env)) add(["env", name], reservedEnv(name, ports));
+  if (restart) add(["restart", "backoff", "initial"], backoffProblem(restart.backoff.initial, restart.backoff.max));
+  if (constraints?.kernel) add(["constraints", "kernel"], kernelRangeProblem(constraints.kernel));
+  return out;
+}

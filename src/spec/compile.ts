@@ -1,0 +1,46 @@
+// The compile step: a parsed job (units already resolved by the schema) reshaped into the canonical
+// JobSpec the server stores, with fresh objects so nothing is shared with the user's values.
+import type { HealthCheck, JobSpec } from "../model/index.ts";
+import type { ParsedJob } from "./input.ts";
+
+function compileHealth(h: NonNullable<ParsedJob["health"]>): HealthCheck {
+  const timing = { intervalMs: h.every, timeoutMs: h.timeout, failures: h.failures, graceMs: h.grace, action: h.then };
+  switch (h.kind) {
+    case "http":
+      return { kind: "http", port: h.port, path: h.path, ...timing };
+    case "tcp":
+      return { kind: "tcp", port: h.port, ...timing };
+    case "command":
+      return { kind: "command", run: [...h.run], ...timing };
+  }
+}
+
+/** The canonical JobSpec of a parsed job. */
+export function compileJob(j: ParsedJob): JobSpec {
+  return {
+    name: j.name,
+    command: [...j.command],
+    env: { ...j.env },
+    files: Object.fromEntries(Object.entries(j.files).map(([p, f]) => [p, { content: f.content, mode: f.mode }])),
+    replicas: j.replicas,
+    resources: { cpu: j.resources.cpu, memoryMiB: j.resources.memory, diskMiB: j.resources.disk },
+    constraints: {
+      os: j.constraints.os === null ? null : { id: j.constraints.os.id, version: j.constraints.os.version },
+      kernel: j.constraints.kernel,
+      labels: { ...j.constraints.labels },
+    },
+    spread: j.spread,
+    antiAffinity: j.antiAffinity,
+    ports: [...j.ports],
+    restart: {
+      backoffInitialMs: j.restart.backoff.initial,
+      backoffMaxMs: j.restart.backoff.max,
+      moveAfterFailures: j.restart.moveAfterFailures,
+    },
+    health: j.health === null ? null : compileHealth(j.health),
+    stop: { signal: j.stop.signal, graceMs: j.stop.grace },
+    maintenance: j.maintenance,
+    disconnect: { stopAfterMs: j.disconnect.stopAfter },
+    packages: [...j.packages],
+  };
+}

@@ -1,0 +1,50 @@
+// What users import in their spec files: `import { job, defaults, http, tcp, command } from "tiffin"`.
+// Deliberately small and free of runtime dependencies: the types come from the zod schema in
+// input.ts (type-only imports, erased at run time), and validation happens when the file is loaded,
+// so every problem in a file is reported at once, with the file name and field path.
+import type { z } from "zod";
+import type { commandHealthSchema, httpHealthSchema, jobInputSchema, tcpHealthSchema } from "./input.ts";
+import { brand, defaultsBrand, jobBrand } from "./brand.ts";
+
+/** Everything a job spec may say. Only `name` and `command` are required; see the README for defaults. */
+export type JobInput = z.input<typeof jobInputSchema>;
+/** A job as `job()` returns it: the input unchanged, marked so the loader knows what it is. */
+export type Job = Readonly<JobInput> & { readonly [jobBrand]: true };
+/** Fields shared by many jobs (everything but `name`), spread into them with `...web`. */
+export type JobDefaults = Omit<Partial<JobInput>, "name">;
+/** A health check, as `http()`, `tcp()` or `command()` return it. */
+export type HealthInput = NonNullable<JobInput["health"]>;
+/** Options of `http()`: `port` (a name from `ports`), `path` (default "/") and the timing fields. */
+export type HttpHealthInput = Omit<z.input<typeof httpHealthSchema>, "kind">;
+/** Options of `tcp()`: `port` and the timing fields. */
+export type TcpHealthInput = Omit<z.input<typeof tcpHealthSchema>, "kind">;
+/** Options of `command()`: `run` (argv, or a string for /bin/sh -c) and the timing fields. */
+export type CommandHealthInput = Omit<z.input<typeof commandHealthSchema>, "kind">;
+
+/** Declares a job. Export it (or an array of jobs) as the default export of a spec file. */
+export function job(input: JobInput): Job {
+  return brand(input, jobBrand) as Job;
+}
+
+/**
+ * Declares fields shared by many jobs. Spread it first so each job can override: `job({ ...web, name })`.
+ * The spread is shallow: a job that sets `resources` replaces all of the defaults' `resources`.
+ */
+export function defaults(partial: JobDefaults): JobDefaults {
+  return brand(partial, defaultsBrand);
+}
+
+/** An HTTP health check: GET `path` on a declared port; 2xx and 3xx answers are healthy. */
+export function http(options: HttpHealthInput): HealthInput {
+  return { kind: "http", ...options };
+}
+
+/** A TCP health check: a connection to a declared port succeeds. */
+export function tcp(options: TcpHealthInput): HealthInput {
+  return { kind: "tcp", ...options };
+}
+
+/** A command health check, run in the task's sandbox: exit status 0 is healthy. */
+export function command(options: CommandHealthInput): HealthInput {
+  return { kind: "command", ...options };
+}

@@ -1,0 +1,233 @@
+// The zod schema of what users write in a spec. One source for three things: the TypeScript types
+// users import (z.input), the validator (every problem at once, with field paths) and the JSON Schema
+// (z.toJSONSchema with io "input"). Its output has units resolved (ms, MiB, "SIGTERM"); compile.ts
+// reshapes that output into the canonical JobSpec.
+import { z } from "zod";
+import { SpreadDomains } from "../model/index.ts";
+import {
+  durationPattern, kernelRangePattern, normalizeSignal, parseDuration, parseSize, sizePattern, StopSignals,
+} from "./units.ts";
+
+/** DNS-label job names: they appear in task ids, URLs, host paths and DNS. */
+export const jobNamePattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Port names: lower case, so `PORT_<NAME>` (upper-cased) is a valid, unambiguous env var. */
+export const portNamePattern = /^[a-z][a-z0-9_]{0,30}$/;
+/** Environment variable names. */
+export const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Package references: `name:version` or `name:tag`. */
+export const packageRefPattern = /^[a-z0-9][a-z0-9._-]*:[A-Za-z0-9._-]+$/;
+/** Tags and label keys: short, printable, no spaces. */
+export const tagPattern = /^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,62})$/;
+/** OS ids as in /etc/os-release `ID` ("debian", "ubuntu"). */
+export const osIdPattern = /^[a-z0-9][a-z0-9._-]*$/;
+
+const durationMessage = 'expected a duration such as "200ms", "2s", "1m" or "1h30m"';
+const sizeMessage = 'expected a size such as "256Mi" or "4Gi", or a whole number of MiB';
+
+/** A duration string, resolved to milliseconds; at least `minMs`. */
+function duration(minMs: number, maxMs = 24 * 3_600_000) {
+  return z
+    .string({ error: durationMessage })
+    .regex(durationPattern, { error: durationMessage })
+    .transform((text, ctx) => {
+      const ms = parseDuration(text) ?? Number.NaN;
+      if (!(ms >= minMs && ms <= maxMs)) {
+        ctx.issues.push({ code: "custom", input: text, message: `must be between ${minMs}ms and ${maxMs / 3_600_000}h` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+/** A size string or a whole number of MiB, resolved to MiB. */
+const size = z
+  .union(
+    [
+      z.number().int({ error: sizeMessage }).positive({ error: "must be positive" }),
+      z.string().regex(sizePattern, { error: `${sizeMessage} (binary units: Mi, Gi, Ti)` }),
+    ],
+    { error: sizeMessage },
+  )
+  .transform((v, ctx) => {
+    const mib = typeof v === "number" ? v : parseSize(v);
+    if (mib === null || mib <= 0) {
+      ctx.issues.push({ code: "custom", input: v, message: "must be a positive whole number of MiB" });
+      return z.NEVER;
+    }
+    return mib;
+  });
+
+/** An argv, or one string run through `/bin/sh -c`. */
+function argv(what: string) {
+  return z
+    .union(
+      [
+        z
+          .array(z.string())
+          .min(1, { error: `${what} must name a program` })
+          .superRefine((a, ctx) => {
+            if (a[0] === "") ctx.addIssue({ code: "custom", path: [0], message: "the program name must not be empty" });
+          }),
+        z.string().min(1, { error: `${what} must not be empty` }),
+      ],
+      { error: `expected ${what} as an array of strings (argv), or one string for /bin/sh -c` },
+    )
+    .transform((v) => (typeof v === "string" ? ["/bin/sh", "-c", v] : v));
+}
+
+/** Env and label values: numbers and booleans are written as strings, as YAML users expect. */
+const scalar = z
+  .union([z.string(), z.number(), z.boolean()], { error: "expected a string (or a number or boolean)" })
+  .transform((v) => String(v));
+
+const fileMode = z
+  .union(
+    [z.number().int().min(0).max(0o7777), z.string().regex(/^0?[0-7]{3,4}$/, { error: 'expected an octal mode such as "0644"' })],
+    { error: 'expected a file mode: a number such as 0o644, or a string such as "0644"' },
+  )
+  .transform((v) => (typeof v === "number" ? v : parseInt(v, 8)));
+
+const filePath = z
+  .string()
+  .refine((p) => p !== "" && !p.startsWith("/") && !p.split("/").some((s) => s === ".." || s === ""), {
+    error: "file paths are relative to the work directory, without '..' or empty parts",
+  });
+
+const fileEntry = z
+  .union([
+    z.string().max(1 << 20, { error: "file content is limited to 1 MiB" }),
+    z.strictObject({ content: z.string().max(1 << 20, { error: "file content is limited to 1 MiB" }), mode: fileMode.prefault(0o644) }),
+  ], { error: "expected file content as a string, or { content, mode }" })
+  .transform((v) => (typeof v === "string" ? { content: v, mode: 0o644 } : v));
+
+const portName = z.string().regex(portNamePattern, {
+  error: "port names are lower case letters, digits and _, starting with a letter (handed over as PORT_<NAME>)",
+});
+
+const ports = z
+  .union([z.record(portName, z.strictObject({})), z.array(portName)], {
+    error: "expected ports as { name: {} } or a list of names",
+  })
+  .superRefine((p, ctx) => {
+    const names = Array.isArray(p) ? p : Object.keys(p);
+    if (names.length > 16) ctx.addIssue({ code: "custom", message: "at most 16 ports" });
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: [i], message: `port "${n}" is listed twice` });
+    });
+  })
+  .transform((p) => (Array.isArray(p) ? p : Object.keys(p)));
+
+const healthTiming = {
+  every: duration(100).prefault("10s").describe("Time between checks."),
+  timeout: duration(1).prefault("2s").describe("How long one check may take."),
+  failures: z.number().int().min(1).max(100).default(3).describe("Consecutive failures before `then`."),
+  then: z.enum(["restart", "move"]).default("restart").describe("What to do after `failures` failures."),
+  grace: duration(0).prefault("5s").describe("Time after start during which failures are not counted."),
+};
+
+/** An HTTP health check: GET `path` on a declared port; a 2xx or 3xx answer is healthy. */
+export const httpHealthSchema = z.strictObject({
+  kind: z.literal("http"),
+  port: z.string().describe("A port name from `ports`."),
+  path: z.string().startsWith("/", { error: 'the path must start with "/"' }).default("/"),
+  ...healthTiming,
+});
+/** A TCP health check: a connection to a declared port succeeds. */
+export const tcpHealthSchema = z.strictObject({
+  kind: z.literal("tcp"),
+  port: z.string().describe("A port name from `ports`."),
+  ...healthTiming,
+});
+/** A command health check: the command exits 0. */
+export const commandHealthSchema = z.strictObject({ kind: z.literal("command"), run: argv("run"), ...healthTiming });
+
+const health = z.discriminatedUnion("kind", [httpHealthSchema, tcpHealthSchema, commandHealthSchema], {
+  error: 'expected a health check: http({...}), tcp({...}) or command({...}) (kind "http", "tcp" or "command")',
+});
+
+const labels = z.record(z.string().regex(tagPattern, { error: "label keys are letters, digits, '.', '_', '-', '/'" }), scalar);
+
+/** What users write for one job. Everything but `name` and `command` has a default. */
+export const jobInputSchema = z
+  .strictObject({
+    name: z.string().regex(jobNamePattern, {
+      error: "job names are DNS labels: lower case letters, digits and '-', starting with a letter, at most 63 characters",
+    }),
+    command: argv("command").describe("argv; `${TASK_INDEX}` and `${PORT_<NAME>}` are expanded per task."),
+    env: z.record(z.string().regex(envNamePattern, { error: "env names are letters, digits and _, not starting with a digit" }), scalar).default(() => ({})),
+    files: z.record(filePath, fileEntry).default(() => ({})).describe("Files written into the work directory before the start."),
+    replicas: z.number().int().min(0).max(10_000).default(1),
+    resources: z
+      .strictObject({
+        cpu: z.number().positive().max(1024).default(0.1).describe("Cores, e.g. 0.5 or 2."),
+        memory: size.prefault("128Mi"),
+        disk: size.prefault("256Mi"),
+      })
+      .prefault({}),
+    ports: ports.prefault([]).describe("Named ports, allocated per task and handed over as PORT_<NAME>."),
+    health: health.nullable().default(null),
+    restart: z
+      .strictObject({
+        backoff: z
+          .strictObject({ initial: duration(1).prefault("1s"), max: duration(1).prefault("1m") })
+          .prefault({}),
+        moveAfterFailures: z.number().int().min(1).max(1000).default(5).describe("Failed starts on one host before moving."),
+      })
+      .prefault({}),
+    stop: z
+      .strictObject({
+        signal: z
+          .string()
+          .refine((s) => normalizeSignal(s) !== null, { error: `expected a signal name: ${StopSignals.join(", ")}` })
+          .transform((s) => normalizeSignal(s) ?? s)
+          .prefault("SIGTERM"),
+        grace: duration(0, 3_600_000).prefault("10s").describe("Time between the signal and SIGKILL."),
+      })
+      .prefault({}),
+    constraints: z
+      .strictObject({
+        os: z
+          .union(
+            [
+              z.string().regex(osIdPattern, { error: "expected an OS id such as \"debian\"" }),
+              z.strictObject({ id: z.string().regex(osIdPattern), version: z.string().min(1).nullable().default(null) }),
+            ],
+            { error: 'expected an OS id such as "debian", or { id, version }' },
+          )
+          .transform((v) => (typeof v === "string" ? { id: v, version: null } : v))
+          .nullable()
+          .default(null),
+        kernel: z
+          .string()
+          .regex(kernelRangePattern, { error: 'expected a kernel version range such as ">=6.1" or ">=5.10 <7"' })
+          .nullable()
+          .default(null),
+        labels: labels.default(() => ({})),
+      })
+      .prefault({}),
+    spread: z.enum(SpreadDomains).default("rack").describe("Failure-domain level to spread tasks across."),
+    antiAffinity: z
+      .string()
+      .regex(tagPattern, { error: "expected a tag: letters, digits, '.', '_', '-', '/'" })
+      .nullable()
+      .default(null)
+      .describe("At most one task carrying this tag per rack, across all jobs."),
+    maintenance: z.enum(["move", "endure"]).default("move"),
+    disconnect: z
+      .strictObject({
+        stopAfter: duration(1000)
+          .nullable()
+          .default(null)
+          .describe("Stop tasks this long after their agent loses the server; null keeps them running."),
+      })
+      .prefault({}),
+    packages: z
+      .array(z.string().regex(packageRefPattern, { error: 'expected a package reference such as "frontend:stable" or "frontend:1.4.2"' }))
+      .default(() => []),
+  })
+  .meta({ id: "Job", title: "Tiffin job", description: "One Tiffin job as users write it." });
+
+/** A job as users write it (the input of `job()`). */
+export type JobInputSchema = typeof jobInputSchema;
+/** A job after field validation, units resolved. */
+export type ParsedJob = z.output<typeof jobInputSchema>;

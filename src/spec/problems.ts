@@ -1,0 +1,87 @@
+// Turns zod issues into Problems users can act on: the field path as they wrote it, a message, and the
+// value found there as JSON text (looked up in the raw input, since zod does not carry it).
+import type { z } from "zod";
+import { formatPath } from "../model/index.ts";
+import type { Problem } from "../model/index.ts";
+
+/** One step of a field path. */
+export type Segment = string | number;
+
+/** The value at `path` inside `root`, or undefined when there is none. */
+export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const s of path) {
+    if (typeof v !== "object" || v === null || typeof s === "symbol") return undefined;
+    if (!Object.prototype.hasOwnProperty.call(v, s)) return undefined;
+    v = (v as Record<string | number, unknown>)[s];
+  }
+  return v;
+}
+
+/** A value as JSON text for a problem report, cut short when long; null when missing. */
+export function showValue(v: unknown): string | null {
+  if (v === undefined) return null;
+  let text: string;
+  try {
+    text = typeof v === "function" ? "(a function)" : (JSON.stringify(v) ?? String(v));
+  } catch {
+    text = String(v);
+  }
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+/** A problem at `path` (relative to `prefix`), with the value found there in `raw`. */
+export function problemAt(file: string | null, prefix: readonly Segment[], raw: unknown, path: readonly PropertyKey[], message: string): Problem {
+  return { file, path: formatPath([...prefix, ...path]), message, value: showValue(valueAt(raw, path)) };
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : typeof v;
+}
+
+/** The issues of the only union branch whose type matched (no type error at its root), if exactly one did. */
+function closestBranch(branches: readonly (readonly z.core.$ZodIssue[])[]): z.core.$ZodIssue[] | null {
+  const typed = branches.filter((b) => b.length > 0 && !b.some((i) => i.code === "invalid_type" && i.path.length === 0));
+  return typed.length === 1 && typed[0] ? [...typed[0]] : null;
+}
+
+/** Problems for the issues zod found in `raw`, each with its path under `prefix`. */
+export function issuesToProblems(issues: readonly z.core.$ZodIssue[], raw: unknown, prefix: readonly Segment[], file: string | null): Problem[] {
+  const out: Problem[] = [];
+  for (const issue of issues) {
+    const value = valueAt(raw, issue.path);
+    const branch = issue.code === "invalid_union" ? closestBranch(issue.errors) : null;
+    if (branch) {
+      // One branch of the union matched the value's type: its own issues say more than "expected a|b".
+      const nested = branch.map((i) => ({ ...i, path: [...issue.path, ...i.path] }));
+      out.push(...issuesToProblems(nested, raw, prefix, file));
+      continue;
+    }
+    switch (issue.code) {
+      case "unrecognized_keys":
+        for (const key of issue.keys) out.push(problemAt(file, prefix, raw, [...issue.path, key], `unknown field "${key}"`));
+        break;
+      case "invalid_key": {
+        const why = issue.issues[0]?.message ?? issue.message;
+        out.push({ file, path: formatPath([...prefix, ...issue.path]), message: `invalid name: ${why}`, value: showValue(issue.path.at(-1)) });
+        break;
+      }
+      case "invalid_type":
+        if (issue.expected === "int") {
+          out.push(problemAt(file, prefix, raw, issue.path, "expected a whole number"));
+        } else if (value === undefined) {
+          out.push(problemAt(file, prefix, raw, issue.path, `missing: expected ${issue.expected}`));
+        } else if (issue.message.startsWith("Invalid input:")) {
+          out.push(problemAt(file, prefix, raw, issue.path, `expected ${issue.expected}, got ${describeType(value)}`));
+        } else {
+          out.push(problemAt(file, prefix, raw, issue.path, issue.message));
+        }
+        break;
+      default:
+        out.push(problemAt(file, prefix, raw, issue.path, value === undefined && issue.code !== "custom" ? `missing: ${issue.message}` : issue.message));
+    }
+  }
+  return out;
+}

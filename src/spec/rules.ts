@@ -1,0 +1,77 @@
+// Rules that relate two fields, shared by the check of what users write (checks.ts) and the check of
+// the compiled JobSpec the server receives (canonical.ts); each caller supplies its own field paths.
+
+/** Why `port` cannot be used by a health check, or null when it is declared. */
+export function undeclaredPort(port: string, ports: readonly string[]): string | null {
+  if (ports.includes(port)) return null;
+  const declared = ports.length === 0 ? "no ports are declared" : `declared: ${ports.join(", ")}`;
+  return `port "${port}" is not declared in ports (${declared})`;
+}
+
+/** `${PORT_X}` references in argv elements whose port is not declared: index and message. */
+export function undeclaredPortRefs(argv: readonly string[], ports: readonly string[]): { index: number; message: string }[] {
+  const out: { index: number; message: string }[] = [];
+  const upper = new Set(ports.map((p) => p.toUpperCase()));
+  argv.forEach((arg, index) => {
+    for (const m of arg.matchAll(/\$\{PORT_([A-Za-z0-9_]+)\}/g)) {
+      const name = m[1] ?? "";
+      if (!upper.has(name)) {
+        out.push({ index, message: `\${PORT_${name}} refers to port "${name.toLowerCase()}", which is not declared in ports` });
+      }
+    }
+  });
+  return out;
+}
+
+/** Why an env name may not be set by the job (Tiffin sets it), or null. */
+export function reservedEnv(name: string, ports: readonly string[]): string | null {
+  if (name === "TASK_INDEX") return "TASK_INDEX is set by Tiffin for each task";
+  if (name.startsWith("PORT_") && ports.some((p) => `PORT_${p.toUpperCase()}` === name)) {
+    return `${name} is set by Tiffin to the port allocated for "${name.slice(5).toLowerCase()}"`;
+  }
+  return null;
+}
+
+/** Why a health check's timing is inconsistent, or null. */
+export function healthTimingProblem(intervalMs: number, timeoutMs: number): string | null {
+  return timeoutMs > intervalMs ? `the timeout (${timeoutMs}ms) must not be longer than the interval between checks (${intervalMs}ms)` : null;
+}
+
+/** Why a restart back-off is inconsistent, or null. */
+export function backoffProblem(initialMs: number, maxMs: number): string | null {
+  return initialMs > maxMs ? `the initial back-off (${initialMs}ms) must not be longer than the maximum (${maxMs}ms)` : null;
+}
+
+type Bound = { version: number[]; inclusive: boolean };
+
+function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < 3; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Why a kernel range (already matching the syntax) can match no version, or null. */
+export function kernelRangeProblem(range: string): string | null {
+  let low: Bound | null = null;
+  let high: Bound | null = null;
+  for (const part of range.trim().split(/ +/)) {
+    const m = /^(>=|<=|>|<|=)?(.*)$/.exec(part);
+    const op = m?.[1] ?? "=";
+    const version = (m?.[2] ?? "").split(".").map(Number);
+    if (op === ">" || op === ">=" || op === "=") {
+      const b = { version, inclusive: op !== ">" };
+      const c = low === null ? 1 : compareVersions(version, low.version);
+      if (c > 0 || (c === 0 && !b.inclusive)) low = b;
+    }
+    if (op === "<" || op === "<=" || op === "=") {
+      const b = { version, inclusive: op !== "<" };
+      const c = high === null ? -1 : compareVersions(version, high.version);
+      if (c < 0 || (c === 0 && !b.inclusive)) high = b;
+    }
+  }
+  if (low === null || high === null) return null;
+  const c = compareVersions(low.version, high.version);
+  return c > 0 || (c === 0 && !(low.inclusive && high.inclusive)) ? `no kernel version satisfies "${range}"` : null;
+}

@@ -1,0 +1,162 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { compileJobs, validateJobSpec } from "./validate.ts";
+
+const base = { name: "web", command: ["./web"] };
+
+// Each case: fields laid over a valid job, the one field path that must be reported, and text the
+// reported value must contain (null: the field is missing, so no value).
+const bad: { name: string; job: Record<string, unknown>; path: string; value: string | null }[] = [
+  { name: "missing name", job: { name: undefined }, path: "name", value: null },
+  { name: "upper-case name", job: { name: "Web" }, path: "name", value: '"Web"' },
+  { name: "name with underscore", job: { name: "my_job" }, path: "name", value: '"my_job"' },
+  { name: "name too long", job: { name: "a".repeat(64) }, path: "name", value: "aaaa" },
+  { name: "missing command", job: { command: undefined }, path: "command", value: null },
+  { name: "empty command", job: { command: [] }, path: "command", value: "[]" },
+  { name: "empty program name", job: { command: ["", "x"] }, path: "command[0]", value: '""' },
+  { name: "command as number", job: { command: 42 }, path: "command", value: "42" },
+  { name: "undeclared port in command", job: { command: ["./web", "--port=${PORT_ADMIN}"] }, path: "command[1]", value: "${PORT_ADMIN}" },
+  { name: "negative replicas", job: { replicas: -1 }, path: "replicas", value: "-1" },
+  { name: "fractional replicas", job: { replicas: 1.5 }, path: "replicas", value: "1.5" },
+  { name: "replicas as string", job: { replicas: "3" }, path: "replicas", value: '"3"' },
+  { name: "memory in MB", job: { resources: { memory: "512MB" } }, path: "resources.memory", value: '"512MB"' },
+  { name: "zero memory", job: { resources: { memory: 0 } }, path: "resources.memory", value: "0" },
+  { name: "fractional MiB", job: { resources: { memory: 1.5 } }, path: "resources.memory", value: "1.5" },
+  { name: "disk in G", job: { resources: { disk: "1G" } }, path: "resources.disk", value: '"1G"' },
+  { name: "zero cpu", job: { resources: { cpu: 0 } }, path: "resources.cpu", value: "0" },
+  { name: "cpu as string", job: { resources: { cpu: "2" } }, path: "resources.cpu", value: '"2"' },
+  { name: "unknown resource", job: { resources: { gpu: 1 } }, path: "resources.gpu", value: "1" },
+  { name: "misspelled field", job: { replica: 3 }, path: "replica", value: "3" },
+  { name: "env name starting with a digit", job: { env: { "1X": "a" } }, path: 'env["1X"]', value: '"1X"' },
+  { name: "env value as object", job: { env: { A: { b: 1 } } }, path: "env.A", value: '{"b":1}' },
+  { name: "env sets TASK_INDEX", job: { env: { TASK_INDEX: "3" } }, path: "env.TASK_INDEX", value: '"3"' },
+  { name: "env sets an allocated port", job: { ports: { http: {} }, env: { PORT_HTTP: "80" } }, path: "env.PORT_HTTP", value: '"80"' },
+  { name: "absolute file path", job: { files: { "/etc/x": "a" } }, path: 'files["/etc/x"]', value: '"/etc/x"' },
+  { name: "file path with ..", job: { files: { "../x": "a" } }, path: 'files["../x"]', value: '"../x"' },
+  { name: "file mode not octal", job: { files: { "a.txt": { content: "", mode: "999" } } }, path: 'files["a.txt"].mode', value: '"999"' },
+  { name: "upper-case port name", job: { ports: { HTTP: {} } }, path: "ports.HTTP", value: '"HTTP"' },
+  { name: "port listed twice", job: { ports: ["http", "http"] }, path: "ports[1]", value: '"http"' },
+  { name: "unknown port option", job: { ports: { http: { port: 80 } } }, path: "ports.http.port", value: "80" },
+  { name: "health on undeclared port", job: { ports: ["http"], health: { kind: "http", port: "admin" } }, path: "health.port", value: '"admin"' },
+  { name: "health with no ports", job: { health: { kind: "tcp", port: "db" } }, path: "health.port", value: '"db"' },
+  { name: "unknown health kind", job: { health: { kind: "udp", port: "x" } }, path: "health.kind", value: '"udp"' },
+  { name: "health interval not a duration", job: { health: { kind: "command", run: ["true"], every: "2x" } }, path: "health.every", value: '"2x"' },
+  { name: "health interval too short", job: { health: { kind: "command", run: ["true"], every: "10ms" } }, path: "health.every", value: '"10ms"' },
+  { name: "health timeout above interval", job: { health: { kind: "command", run: ["true"], every: "1s", timeout: "5s" } }, path: "health.timeout", value: '"5s"' },
+  { name: "unknown health action", job: { health: { kind: "command", run: ["true"], then: "explode" } }, path: "health.then", value: '"explode"' },
+  { name: "zero health failures", job: { health: { kind: "command", run: ["true"], failures: 0 } }, path: "health.failures", value: "0" },
+  { name: "http path without slash", job: { ports: ["http"], health: { kind: "http", port: "http", path: "healthz" } }, path: "health.path", value: '"healthz"' },
+  { name: "tcp health port as number", job: { health: { kind: "tcp", port: 8080 } }, path: "health.port", value: "8080" },
+  { name: "back-off initial above max", job: { restart: { backoff: { initial: "1m", max: "10s" } } }, path: "restart.backoff.initial", value: '"1m"' },
+  { name: "zero moves", job: { restart: { moveAfterFailures: 0 } }, path: "restart.moveAfterFailures", value: "0" },
+  { name: "unknown signal", job: { stop: { signal: "SIGFOO" } }, path: "stop.signal", value: '"SIGFOO"' },
+  { name: "grace not a duration", job: { stop: { grace: "forever" } }, path: "stop.grace", value: '"forever"' },
+  { name: "grace as bare number", job: { stop: { grace: 10 } }, path: "stop.grace", value: "10" },
+  { name: "kernel range syntax", job: { constraints: { kernel: "6.1+" } }, path: "constraints.kernel", value: '"6.1+"' },
+  { name: "kernel range unsatisfiable", job: { constraints: { kernel: ">=7 <6" } }, path: "constraints.kernel", value: '">=7 <6"' },
+  { name: "bad os id", job: { constraints: { os: "Debian!" } }, path: "constraints.os", value: '"Debian!"' },
+  { name: "label value as object", job: { constraints: { labels: { ssd: {} } } }, path: "constraints.labels.ssd", value: "{}" },
+  { name: "unknown spread", job: { spread: "planet" }, path: "spread", value: '"planet"' },
+  { name: "unknown maintenance", job: { maintenance: "ignore" }, path: "maintenance", value: '"ignore"' },
+  { name: "disconnect stop too soon", job: { disconnect: { stopAfter: "500ms" } }, path: "disconnect.stopAfter", value: '"500ms"' },
+  { name: "disconnect stop of zero", job: { disconnect: { stopAfter: "0s" } }, path: "disconnect.stopAfter", value: '"0s"' },
+  { name: "package without version", job: { packages: ["frontend"] }, path: "packages[0]", value: '"frontend"' },
+  { name: "anti-affinity with a space", job: { antiAffinity: "high bandwidth" }, path: "antiAffinity", value: '"high bandwidth"' },
+];
+
+for (const c of bad) {
+  void test(`bad spec: ${c.name}`, () => {
+    const input: Record<string, unknown> = { ...base, ...c.job };
+    for (const [k, v] of Object.entries(input)) if (v === undefined) delete input[k];
+    const { specs, problems } = compileJobs(input, "spec.ts");
+    assert.deepEqual(specs, []);
+    assert.equal(problems.length, 1, JSON.stringify(problems));
+    const p = problems[0]!;
+    assert.equal(p.path, c.path);
+    assert.equal(p.file, "spec.ts");
+    assert.ok(p.message.length > 0);
+    if (c.value === null) assert.equal(p.value, null);
+    else assert.ok(p.value?.includes(c.value), `value ${p.value} should contain ${c.value}`);
+  });
+}
+
+void test("every problem in a file is reported at once, cross-field ones included", () => {
+  const { specs, problems } = compileJobs(
+    [
+      {
+        name: "web",
+        command: ["./web"],
+        resources: { memory: "512MB", cpu: -1 },
+        ports: ["http"],
+        health: { kind: "http", port: "admin" },
+        spread: "planet",
+      },
+      { name: "web", command: [], restart: { backoff: { initial: "1m", max: "1s" } } },
+      "not a job",
+    ],
+    "tiffin.ts",
+  );
+  assert.deepEqual(specs, []);
+  assert.deepEqual(
+    problems.map((p) => p.path).sort(),
+    [
+      "jobs[0].health.port",
+      "jobs[0].resources.cpu",
+      "jobs[0].resources.memory",
+      "jobs[0].spread",
+      "jobs[1].command",
+      "jobs[1].name",
+      "jobs[1].restart.backoff.initial",
+      "jobs[2]",
+    ].sort(),
+  );
+  assert.ok(problems.every((p) => p.file === "tiffin.ts"));
+  assert.match(problems.find((p) => p.path === "jobs[1].name")!.message, /declared twice/);
+});
+
+void test("an empty export and a missing export are problems", () => {
+  assert.equal(compileJobs([], "a.ts").problems.length, 1);
+  assert.match(compileJobs(undefined, "a.ts").problems[0]!.message, /exports no job/);
+});
+
+void test("compiled specs pass the server's strict check", () => {
+  const { specs, problems } = compileJobs(
+    [
+      { name: "a", command: "echo hi" },
+      {
+        name: "b",
+        command: ["./b", "${PORT_HTTP}"],
+        ports: { http: {}, metrics: {} },
+        health: { kind: "http", port: "http", path: "/healthz" },
+        env: { A: 1 },
+        files: { "conf/b.json": { content: "{}", mode: "0600" } },
+        constraints: { os: { id: "debian", version: "12" }, kernel: ">=5.10 <7", labels: { ssd: true } },
+        disconnect: { stopAfter: "4s" },
+        stop: { signal: "term", grace: "1m30s" },
+      },
+    ],
+    null,
+  );
+  assert.deepEqual(problems, []);
+  for (const s of specs) assert.deepEqual(validateJobSpec(JSON.parse(JSON.stringify(s))), []);
+});
+
+void test("validateJobSpec rejects what a client could send wrongly", () => {
+  const spec = compileJobs({ ...base, ports: ["http"] }, null).specs[0]!;
+  const cases: [string, (s: Record<string, unknown>) => void, string][] = [
+    ["missing field", (s) => delete s["restart"], "restart"],
+    ["extra field", (s) => (s["replica"] = 2), "replica"],
+    ["shorthand size", (s) => (s["resources"] = { cpu: 1, memoryMiB: "512Mi", diskMiB: 1 }), "resources.memoryMiB"],
+    ["shorthand signal", (s) => (s["stop"] = { signal: "TERM", graceMs: 0 }), "stop.signal"],
+    ["undeclared health port", (s) => (s["health"] = { kind: "tcp", port: "db", intervalMs: 1000, timeoutMs: 100, failures: 1, graceMs: 0, action: "move" }), "health.port"],
+    ["back-off inverted", (s) => (s["restart"] = { backoffInitialMs: 5000, backoffMaxMs: 1, moveAfterFailures: 1 }), "restart.backoffInitialMs"],
+    ["duplicate ports", (s) => (s["ports"] = ["http", "http"]), "ports"],
+  ];
+  for (const [name, mutate, path] of cases) {
+    const s = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
+    mutate(s);
+    const problems = validateJobSpec(s);
+    assert.deepEqual(problems.map((p) => p.path), [path], name);
+  }
+  assert.equal(validateJobSpec("nope").length, 1);
+});

@@ -1,0 +1,82 @@
+// Validation in named phases, as CDK synthesizes: check each job's fields and the rules between them,
+// then the rules between jobs of one file, then compile. Problems are values; nothing here throws.
+import type { JobSpec, Problem } from "../model/index.ts";
+import { hasBrand, defaultsBrand } from "./brand.ts";
+import { jobSpecSchema } from "./canonical.ts";
+import { crossChecks } from "./checks.ts";
+import { compileJob } from "./compile.ts";
+import { jobInputSchema } from "./input.ts";
+import { issuesToProblems, problemAt } from "./problems.ts";
+import type { Segment } from "./problems.ts";
+import { backoffProblem, healthTimingProblem, kernelRangeProblem, reservedEnv, undeclaredPort, undeclaredPortRefs } from "./rules.ts";
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Validates and compiles one job as users wrote it; `prefix` is its place in the file. */
+function compileOne(raw: unknown, prefix: Segment[], file: string | null): { spec: JobSpec | null; problems: Problem[] } {
+  if (hasBrand(raw, defaultsBrand)) {
+    return { spec: null, problems: [problemAt(file, prefix, raw, [], "this is a defaults(...) value, not a job: spread it into job({ ...defaults, name, command })")] };
+  }
+  if (!isPlainObject(raw)) {
+    return { spec: null, problems: [problemAt(file, prefix, raw, [], "expected a job: job({ name, command, ... }) or a plain object")] };
+  }
+  const parsed = jobInputSchema.safeParse(raw);
+  const problems = parsed.success ? [] : issuesToProblems(parsed.error.issues, raw, prefix, file);
+  for (const c of crossChecks(raw)) problems.push(problemAt(file, prefix, raw, c.path, c.message));
+  return { spec: parsed.success && problems.length === 0 ? compileJob(parsed.data) : null, problems };
+}
+
+/**
+ * Validates and compiles what a spec file exports: one job, or an array of jobs. Problems name
+ * `file` and paths like `jobs[0].resources.memory` (or `resources.memory` for a single job); specs are
+ * returned only for a file without problems, so a file is applied whole or not at all.
+ */
+export function compileJobs(value: unknown, file: string | null): { specs: JobSpec[]; problems: Problem[] } {
+  const single = !Array.isArray(value);
+  const items: unknown[] = Array.isArray(value) ? value : [value];
+  const specs: JobSpec[] = [];
+  const problems: Problem[] = [];
+  if (value === undefined || value === null) {
+    return { specs, problems: [{ file, path: "", message: "the file exports no job: `export default job({...})` or an array of jobs", value: null }] };
+  }
+  if (items.length === 0) return { specs, problems: [{ file, path: "", message: "the file exports an empty array of jobs", value: "[]" }] };
+  const seen = new Map<string, number>();
+  items.forEach((raw, i) => {
+    const prefix: Segment[] = single ? [] : ["jobs", i];
+    const r = compileOne(raw, prefix, file);
+    problems.push(...r.problems);
+    if (r.spec) specs.push(r.spec);
+    const name = isPlainObject(raw) ? raw["name"] : undefined;
+    if (typeof name === "string") {
+      const first = seen.get(name);
+      if (first === undefined) seen.set(name, i);
+      else problems.push(problemAt(file, prefix, raw, ["name"], `job "${name}" is declared twice (first at jobs[${first}])`));
+    }
+  });
+  return problems.length === 0 ? { specs, problems } : { specs: [], problems };
+}
+
+/** Checks a compiled JobSpec as a client sent it: strict shape, limits and the rules between fields. */
+export function validateJobSpec(json: unknown): Problem[] {
+  const parsed = jobSpecSchema.safeParse(json);
+  if (!parsed.success) return issuesToProblems(parsed.error.issues, json, [], null);
+  const s = parsed.data;
+  const out: Problem[] = [];
+  const add = (path: Segment[], message: string | null): void => {
+    if (message !== null) out.push(problemAt(null, [], json, path, message));
+  };
+  if (s.health) {
+    if (s.health.kind !== "command") add(["health", "port"], undeclaredPort(s.health.port, s.ports));
+    else for (const r of undeclaredPortRefs(s.health.run, s.ports)) add(["health", "run", r.index], r.message);
+    add(["health", "timeoutMs"], healthTimingProblem(s.health.intervalMs, s.health.timeoutMs));
+  }
+  for (const r of undeclaredPortRefs(s.command, s.ports)) add(["command", r.index], r.message);
+  for (const name of Object.keys(s.env)) add(["env", name], reservedEnv(name, s.ports));
+  add(["restart", "backoffInitialMs"], backoffProblem(s.restart.backoffInitialMs, s.restart.backoffMaxMs));
+  if (s.constraints.kernel !== null) add(["constraints", "kernel"], kernelRangeProblem(s.constraints.kernel));
+  return out;
+}

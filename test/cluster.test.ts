@@ -1,0 +1,183 @@
+// End-to-end: the behaviours the core issue names, on a real server, real agents, real helpers and
+// real task processes (see harness.ts). Timing defaults: heartbeat 1 s, suspect 3 s, down 5 s, fence 3 s.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Cluster, compile, waitFor, alive, webServerSource, sleeperSource } from "./harness.ts";
+
+function web(replicas: number) {
+  return compile({
+    name: "web",
+    command: ["node", "server.mjs"],
+    files: { "server.mjs": webServerSource },
+    replicas,
+    ports: { http: {} },
+    resources: { cpu: 0.1, memory: "64Mi", disk: "64Mi" },
+    health: { kind: "http", port: "http", path: "/healthz", every: "500ms", timeout: "400ms", failures: 3, then: "restart" },
+    restart: { backoff: { initial: "100ms", max: "1s" }, moveAfterFailures: 5 },
+    stop: { signal: "SIGTERM", grace: "1s" },
+  });
+}
+
+test("a 6-replica service on 3 agents: all running, 2 per rack, health checks pass", { timeout: 90_000 }, async (t) => {
+  const c = await Cluster.start({ agents: 3 });
+  t.after(() => c.stop());
+  const started = Date.now();
+  await c.apply(web(6));
+  const s = await c.waitRunning("web", 30_000, ["healthy"]);
+  t.diagnostic(`apply to all healthy: ${Date.now() - started} ms`);
+  const hosts = await c.hosts();
+  const rackOf = new Map(hosts.map((h) => [h.id, h.domain.rack]));
+  const perRack = new Map<string, number>();
+  for (const task of s.tasks) {
+    const rack = rackOf.get(task.hostId ?? "") ?? "?";
+    perRack.set(rack, (perRack.get(rack) ?? 0) + 1);
+  }
+  assert.deepEqual([...perRack.entries()].sort(), [["r1", 2], ["r2", 2], ["r3", 2]]);
+  // The service answers on its allocated port.
+  const task = s.tasks[0];
+  assert.ok(task?.ports["http"]);
+  const res = await fetch(`http://127.0.0.1:${task.ports["http"]}/`);
+  assert.match(await res.text(), /hello from web\/\d/);
+});
+
+test("kill -9 of a task: a new attempt runs within 2 s, the old one is recorded with its signal", { timeout: 90_000 }, async (t) => {
+  const c = await Cluster.start({ agents: 3 });
+  t.after(() => c.stop());
+  await c.apply(web(3));
+  const before = await c.waitRunning("web", 30_000);
+  const victim = before.tasks[0];
+  assert.ok(victim?.pid && victim.attemptId);
+  process.kill(victim.pid, "SIGKILL");
+  const killedAt = Date.now();
+  const after = await waitFor("replacement attempt", 10_000, async () => {
+    const s = await c.status("web");
+    const t0 = s.tasks.find((x) => x.index === victim.index);
+    return t0 && t0.attemptId !== victim.attemptId && t0.pid !== null && ["running", "healthy"].includes(t0.state) ? t0 : undefined;
+  });
+  const took = Date.now() - killedAt;
+  t.diagnostic(`replacement running after ${took} ms`);
+  assert.ok(took <= 2_000, `replacement took ${took} ms`);
+  assert.notEqual(after.pid, victim.pid);
+  const old = after.attempts.find((a) => a.id === victim.attemptId);
+  assert.equal(old?.signal, "SIGKILL");
+  assert.ok(old && ["exited", "failed"].includes(old.state));
+});
+
+test("kill -9 of an agent: its tasks run elsewhere within down + 2 s; on restart its stale attempts stop; none runs twice", { timeout: 120_000 }, async (t) => {
+  const c = await Cluster.start({ agents: 3 });
+  t.after(() => c.stop());
+  await c.apply(web(6));
+  const before = await c.waitRunning("web", 30_000);
+  const hosts = await c.hosts();
+  const victimHost = hosts.find((h) => h.name === "host-1");
+  assert.ok(victimHost);
+  const onVictim = before.tasks.filter((x) => x.hostId === victimHost.id);
+  assert.equal(onVictim.length, 2);
+  c.killAgent(0);
+  const killedAt = Date.now();
+  await waitFor("tasks moved off host-1", 20_000, async () => {
+    const s = await c.status("web");
+    return s.tasks.every((x) => x.hostId !== victimHost.id && x.pid !== null && ["running", "healthy"].includes(x.state));
+  });
+  const took = Date.now() - killedAt;
+  t.diagnostic(`tasks of the killed agent running elsewhere after ${took} ms`);
+  assert.ok(took <= 5_000 + 2_000, `took ${took} ms`);
+  c.startAgent(0);
+  await waitFor("host-1 back up", 15_000, async () => (await c.hosts()).find((h) => h.name === "host-1")?.status === "up");
+  // Settle, then: every old task pid on host-1 is gone and each task has exactly one live process.
+  await new Promise((r) => setTimeout(r, 3_000));
+  for (const old of onVictim) assert.equal(alive(old.pid ?? -1), false, `stale task ${old.id} pid ${old.pid} still alive`);
+  const s = await c.status("web");
+  const livePids = c.recordedPids().filter((p) => p.task !== null && alive(p.task));
+  assert.equal(livePids.length, 6, `live task processes: ${JSON.stringify(livePids)}`);
+  assert.deepEqual(new Set(livePids.map((p) => p.task)), new Set(s.tasks.map((x) => x.pid)));
+});
+
+test("kill -9 of an agent restarted at once: its tasks keep running with the same pids, re-adopted", { timeout: 90_000 }, async (t) => {
+  const c = await Cluster.start({ agents: 3 });
+  t.after(() => c.stop());
+  await c.apply(web(3));
+  const before = await c.waitRunning("web", 30_000);
+  c.killAgent(1);
+  c.startAgent(1);
+  await new Promise((r) => setTimeout(r, 7_000)); // past fence and down timeouts
+  const after = await c.waitRunning("web", 10_000);
+  for (const task of before.tasks) {
+    const now = after.tasks.find((x) => x.index === task.index);
+    assert.equal(now?.pid, task.pid, `task ${task.id} changed pid`);
+    assert.equal(now?.attemptId, task.attemptId, `task ${task.id} changed attempt`);
+    assert.ok(alive(task.pid ?? -1));
+  }
+});
+
+test("kill -9 of an agent left down: helpers stop an at-most-one task before the replacement starts", { timeout: 90_000 }, async (t) => {
+  const c = await Cluster.start({ agents: 3 });
+  t.after(() => c.stop());
+  const spec = compile({
+    name: "singleton",
+    command: ["node", "-e", sleeperSource],
+    replicas: 1,
+    resources: { cpu: 0.1, memory: "32Mi", disk: "32Mi" },
+    disconnect: { stopAfter: "2s" },
+    stop: { signal: "SIGTERM", grace: "500ms" },
+  });
+  await c.apply(spec);
+  const before = await c.waitRunning("singleton", 30_000);
+  const first = before.tasks[0];
+  assert.ok(first?.hostId && first.pid);
+  const hosts = await c.hosts();
+  const idx = c.agents.findIndex((a) => a.name === hosts.find((h) => h.id === first.hostId)?.name);
+  c.killAgent(idx);
+  // Watch at a fine grain: the old pid must be gone before any new attempt has a live pid.
+  let oldDiedAt: number | null = null;
+  let overlap = false;
+  const after = await waitFor("replacement", 30_000, async () => {
+    if (oldDiedAt === null && !alive(first.pid ?? -1)) oldDiedAt = Date.now();
+    const s = await c.status("singleton");
+    const t0 = s.tasks[0];
+    if (t0 && t0.attemptId !== first.attemptId && t0.pid !== null && alive(t0.pid)) {
+      if (alive(first.pid ?? -1)) overlap = true;
+      return t0;
+    }
+    return undefined;
+  }, 20);
+  assert.equal(overlap, false, "replacement ran while the old copy was alive");
+  assert.ok(oldDiedAt !== null, "old copy never observed dead");
+  assert.notEqual(after.hostId, first.hostId);
+  const old = after.attempts.find((a) => a.id === first.attemptId);
+  assert.ok(old && old.startedAt !== null);
+  const replacement = after.attempts.find((a) => a.id === after.attemptId);
+  assert.ok(replacement?.startedAt && old.endedAt === null || (replacement?.startedAt ?? 0) >= (old.endedAt ?? 0));
+});
+
+test("kill -9 of the server during a burst of applies: every acknowledged apply survives; the cluster converges", { timeout: 120_000 }, async (t) => {
+  const c = await Cluster.start({ agents: 3 });
+  t.after(() => c.stop());
+  const acked = new Map<string, number>();
+  let stop = false;
+  const burst = (async () => {
+    for (let i = 0; !stop; i++) {
+      const name = `burst-${i % 8}`;
+      const spec = compile({ name, command: ["node", "-e", sleeperSource], env: { N: String(i) }, resources: { cpu: 0.01, memory: "16Mi", disk: "16Mi" } });
+      try {
+        const r = await c.apply(spec);
+        acked.set(name, Math.max(acked.get(name) ?? 0, r.version));
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 1_500));
+  c.killServer();
+  await new Promise((r) => setTimeout(r, 300));
+  stop = true;
+  await burst;
+  assert.ok(acked.size > 0, "no apply was acknowledged before the kill");
+  await c.startServer();
+  for (const [name, version] of acked) {
+    const s = await c.status(name);
+    assert.ok(s.version >= version, `${name}: acknowledged v${version}, found v${s.version}`);
+  }
+  for (const name of acked.keys()) await c.waitRunning(name, 30_000);
+});
