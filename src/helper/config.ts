@@ -1,0 +1,35 @@
+// Reading attempt.json. The agent wrote it, but a helper that trusts a malformed file would fail in
+// stranger ways later, so the shape is checked up front and every problem named.
+import type { HelperConfig } from "./protocol.ts";
+
+/** The config, or the list of problems that make it unusable. */
+export type ConfigResult = { ok: true; config: HelperConfig } | { ok: false; problems: string[] };
+
+/** Checks that `v` (parsed attempt.json) is a HelperConfig. */
+export function parseHelperConfig(v: unknown): ConfigResult {
+  const problems: string[] = [];
+  if (typeof v !== "object" || v === null) return { ok: false, problems: ["attempt.json: expected an object"] };
+  const c = v as Record<string, unknown>;
+  const need = (ok: boolean, field: string, what: string): void => {
+    if (!ok) problems.push(`attempt.json: ${field}: expected ${what}, got ${JSON.stringify(c[field]) ?? "nothing"}`);
+  };
+  const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+  const posInt = (x: unknown): boolean => typeof x === "number" && Number.isInteger(x) && x > 0;
+  need(typeof c.attemptId === "string" && c.attemptId !== "", "attemptId", "a non-empty string");
+  need(typeof c.job === "string", "job", "a string");
+  need(typeof c.index === "number", "index", "a number");
+  need(Array.isArray(c.command) && c.command.length > 0 && c.command.every((a) => typeof a === "string"), "command", "a non-empty array of strings");
+  need(isRecord(c.env) && Object.values(c.env).every((x) => typeof x === "string"), "env", "an object of strings");
+  need(
+    isRecord(c.files) && Object.values(c.files).every((f) => isRecord(f) && typeof f.content === "string" && typeof f.mode === "number"),
+    "files",
+    "an object of { content, mode }",
+  );
+  need(isRecord(c.ports) && Object.values(c.ports).every((x) => typeof x === "number"), "ports", "an object of port numbers");
+  need(c.health === null || (isRecord(c.health) && ["http", "tcp", "command"].includes(c.health.kind as string)), "health", "null or a health check");
+  need(isRecord(c.stop) && typeof c.stop.signal === "string" && typeof c.stop.graceMs === "number", "stop", "{ signal, graceMs }");
+  need(posInt(c.fenceMs), "fenceMs", "a positive integer");
+  need(posInt(c.logSegmentBytes), "logSegmentBytes", "a positive integer");
+  need(posInt(c.logSegmentsKept), "logSegmentsKept", "a positive integer");
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config: v as HelperConfig };
+}

@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { parseHelperConfig } from "./config.ts";
+import { LineSplitter, parseAgentMessage } from "./messages.ts";
+
+void test("parseAgentMessage accepts the protocol and nothing else", () => {
+  const cases: [string, string, unknown][] = [
+    ["ping", `{"type":"ping"}`, { type: "ping" }],
+    ["ping with awayUntil", `{"type":"ping","awayUntil":123}`, { type: "ping", awayUntil: 123 }],
+    ["ping with bad awayUntil", `{"type":"ping","awayUntil":"soon"}`, null],
+    ["stop", `{"type":"stop","reason":"rollout"}`, { type: "stop", reason: "rollout" }],
+    ["stop without reason", `{"type":"stop"}`, null],
+    ["ack", `{"type":"ack"}`, { type: "ack" }],
+    ["unknown type", `{"type":"reboot"}`, null],
+    ["not json", `ping`, null],
+    ["json null", `null`, null],
+  ];
+  for (const [name, line, want] of cases) assert.deepEqual(parseAgentMessage(line), want, name);
+});
+
+void test("LineSplitter joins chunks into lines and refuses endless lines", () => {
+  const s = new LineSplitter(10);
+  assert.deepEqual(s.push(`{"a"`), []);
+  assert.deepEqual(s.push(`:1}\n\n{"b":2}\n{"c`), [`{"a":1}`, `{"b":2}`]);
+  assert.deepEqual(s.push(`":3}\n`), [`{"c":3}`]);
+  assert.equal(s.push("x".repeat(11)), null);
+});
+
+void test("parseHelperConfig names every problem", () => {
+  const r = parseHelperConfig({ attemptId: "", command: [], env: { A: 1 }, fenceMs: 0 });
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  for (const field of ["attemptId", "command", "env", "files", "ports", "stop", "fenceMs", "logSegmentBytes", "logSegmentsKept"]) {
+    assert.ok(
+      r.problems.some((p) => p.startsWith(`attempt.json: ${field}:`)),
+      `${field} reported in ${r.problems.join("; ")}`,
+    );
+  }
+});

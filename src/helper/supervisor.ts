@@ -1,0 +1,181 @@
+// One helper's life, wired from the parts: status file, agent socket, fence, task, logs, health.
+//
+//   starting ──> running ──> healthy <──> unhealthy
+//      │            │           │            │
+//      └────────────┴───────────┴────────────┴──> exited | failed   ──> linger until ack (or lingerMs) ──> exit
+//
+// The final status is written only after the log segments are closed, so a reader that sees a final
+// status and then reads to the end has everything.
+import fs from "node:fs";
+import path from "node:path";
+import type { Clock } from "../model/index.ts";
+import { Fence } from "./fence.ts";
+import { HealthMonitor, runHealthCheck } from "./health.ts";
+import { LogSink } from "./logs.ts";
+import type { HelperPaths } from "./paths.ts";
+import type { AgentMessage, HelperConfig, HelperStatus } from "./protocol.ts";
+import { AgentServer } from "./socket.ts";
+import { StatusFile } from "./status.ts";
+import { TaskProcess } from "./task.ts";
+import type { TaskEnd } from "./task.ts";
+
+/** Runs one attempt until its final status is acknowledged; resolves with the process exit code. */
+export class Supervisor {
+  readonly #paths: HelperPaths;
+  readonly #cfg: HelperConfig;
+  readonly #clock: Clock;
+  readonly #lingerMs: number;
+  readonly #status: StatusFile;
+  readonly #server: AgentServer;
+  readonly #sinks: { stdout: LogSink; stderr: LogSink };
+  readonly #task: TaskProcess;
+  #fence: Fence | null = null;
+  #health: HealthMonitor | null = null;
+  #final = false;
+  #terminating = false;
+  #linger: { cancel(): void } | null = null;
+  #finish: (code: number) => void = () => {};
+
+  constructor(paths: HelperPaths, cfg: HelperConfig, clock: Clock, lingerMs: number) {
+    this.#paths = paths;
+    this.#cfg = cfg;
+    this.#clock = clock;
+    this.#lingerMs = lingerMs;
+    const initial: HelperStatus = {
+      attemptId: cfg.attemptId,
+      state: "starting",
+      helperPid: process.pid,
+      pid: null,
+      exitCode: null,
+      signal: null,
+      reason: null,
+      startedAt: null,
+      endedAt: null,
+    };
+    this.#server = new AgentServer(paths.socket, () => this.#status.get(), (m) => this.#onMessage(m));
+    this.#status = new StatusFile(paths.status, initial, (s) => this.#server.broadcast(s));
+    const sink = (stream: "stdout" | "stderr"): LogSink =>
+      new LogSink({ logsDir: paths.logs, stream, segmentBytes: cfg.logSegmentBytes, segmentsKept: cfg.logSegmentsKept });
+    this.#sinks = { stdout: sink("stdout"), stderr: sink("stderr") };
+    this.#task = new TaskProcess({
+      command: cfg.command,
+      env: cfg.env,
+      cwd: paths.work,
+      stop: cfg.stop,
+      clock,
+      onSpawn: (pid) => this.#onSpawn(pid),
+      onOutput: (stream, chunk) => this.#sinks[stream].write(chunk),
+      onEnd: (end) => void this.#onEnd(end),
+    });
+  }
+
+  /** Starts the task and resolves when the helper may exit. */
+  async run(): Promise<number> {
+    const done = new Promise<number>((resolve) => {
+      this.#finish = (code) => {
+        // Nothing may keep the process alive once done: `tiffin helper` returns instead of exiting.
+        this.#linger?.cancel();
+        resolve(code);
+      };
+    });
+    await this.#server.listen();
+    // The fence clock starts now: an agent is expected to connect within fenceMs.
+    this.#fence = new Fence(this.#clock, this.#cfg.fenceMs, (reason) => this.stop(reason));
+    const fileError = this.#writeFiles();
+    if (fileError) void this.#onEnd({ exitCode: null, signal: null, stopReason: null, startError: fileError });
+    else this.#task.start();
+    const code = await done;
+    await this.#server.close();
+    fs.rmSync(this.#paths.pid, { force: true });
+    return code;
+  }
+
+  /** Stops the task with `reason` (signal, grace, kill). */
+  stop(reason: string): void {
+    this.#health?.stop();
+    this.#task.stop(reason);
+  }
+
+  /** The helper itself was asked to go: stop the task, then exit without waiting for an ack. */
+  terminate(): void {
+    this.#terminating = true;
+    if (this.#final) this.#finish(0);
+    else this.stop("helper stopped");
+  }
+
+  /** Last resort when the helper is crashing: the task must not outlive it. */
+  crash(err: unknown): void {
+    this.#task.killNow();
+    this.#status.update({ state: "failed", reason: `helper crashed: ${String(err)}`, endedAt: this.#clock.now() });
+  }
+
+  #onMessage(m: AgentMessage): void {
+    switch (m.type) {
+      case "ping":
+        this.#fence?.ping(m.awayUntil);
+        break;
+      case "stop":
+        this.stop(`stopped: ${m.reason}`);
+        break;
+      case "ack":
+        if (this.#final) this.#finish(0);
+        break;
+    }
+  }
+
+  #onSpawn(pid: number): void {
+    this.#status.update({ state: "running", pid, startedAt: this.#clock.now() });
+    const check = this.#cfg.health;
+    if (!check || this.#task.stopping) return;
+    const ctx = { ports: this.#cfg.ports, cwd: this.#paths.work, env: this.#cfg.env };
+    this.#health = new HealthMonitor({
+      check,
+      clock: this.#clock,
+      run: () => runHealthCheck(check, ctx),
+      onState: (state) => {
+        if (!this.#task.stopping) this.#status.update({ state });
+      },
+      onAction: (reason) => this.stop(reason),
+    });
+    this.#health.start();
+  }
+
+  async #onEnd(end: TaskEnd): Promise<void> {
+    this.#fence?.cancel();
+    this.#health?.stop();
+    await Promise.all([this.#sinks.stdout.close(), this.#sinks.stderr.close()]);
+    const now = this.#clock.now();
+    if (end.startError !== null) {
+      this.#status.update({ state: "failed", reason: `start failed: ${end.startError}`, endedAt: now });
+    } else {
+      this.#status.update({
+        state: end.stopReason === null ? "exited" : "failed",
+        exitCode: end.exitCode,
+        signal: end.signal,
+        reason: end.stopReason,
+        endedAt: now,
+      });
+    }
+    this.#final = true;
+    if (this.#terminating) return this.#finish(0);
+    this.#linger = this.#clock.setTimeout(() => this.#finish(0), this.#lingerMs);
+  }
+
+  /** Writes the config's files into work/; returns what went wrong, if anything. */
+  #writeFiles(): string | null {
+    const work = this.#paths.work;
+    try {
+      fs.mkdirSync(work, { recursive: true });
+      for (const [rel, f] of Object.entries(this.#cfg.files)) {
+        const file = path.resolve(work, rel);
+        if (!file.startsWith(work + path.sep)) return `file "${rel}" is outside the work directory`;
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, f.content);
+        fs.chmodSync(file, f.mode);
+      }
+      return null;
+    } catch (e) {
+      return `writing files: ${String(e)}`;
+    }
+  }
+}

@@ -1,0 +1,134 @@
+// The task process: started in its own process group (detached) so that stopping it reaches everything
+// it started; stopped with the configured signal, then SIGKILL after the grace period.
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import os from "node:os";
+import type { Clock } from "../model/index.ts";
+import type { LogStream } from "./log-segments.ts";
+
+/** How the task ended. */
+export interface TaskEnd {
+  exitCode: number | null;
+  signal: string | null;
+  /** Set when Tiffin stopped the task (fencing, stop message, health). */
+  stopReason: string | null;
+  /** Set when the process could not be started. */
+  startError: string | null;
+}
+
+/** What a TaskProcess needs. */
+export interface TaskOptions {
+  command: string[];
+  env: Record<string, string>;
+  cwd: string;
+  stop: { signal: string; graceMs: number };
+  clock: Clock;
+  onSpawn: (pid: number) => void;
+  onOutput: (stream: LogStream, chunk: Buffer) => void;
+  /** Called once, after the process exited and its output pipes closed. */
+  onEnd: (end: TaskEnd) => void;
+}
+
+/** How long to wait for the output pipes after the main process exited (a daemonized grandchild that
+ * escaped the group could hold them open forever). */
+const pipeDrainMs = 2000;
+
+/** One run of the task. */
+export class TaskProcess {
+  readonly #o: TaskOptions;
+  #child: ChildProcess | null = null;
+  #stopReason: string | null = null;
+  #killTimer: { cancel(): void } | null = null;
+  #ended = false;
+  #exited = false;
+
+  constructor(opts: TaskOptions) {
+    this.#o = opts;
+  }
+
+  /** The task's pid (also its process group id), once started. */
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
+  /** True once stop() was called. */
+  get stopping(): boolean {
+    return this.#stopReason !== null;
+  }
+
+  /** Starts the process; a failure to start ends the task with `startError`. */
+  start(): void {
+    if (this.#stopReason !== null) return this.#end({ exitCode: null, signal: null, stopReason: this.#stopReason, startError: null });
+    const [file, ...args] = this.#o.command;
+    if (file === undefined) return this.#end({ exitCode: null, signal: null, stopReason: null, startError: "empty command" });
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, { cwd: this.#o.cwd, env: this.#o.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+      return this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e) });
+    }
+    this.#child = child;
+    let spawned = false;
+    child.stdout?.on("data", (b: Buffer) => this.#o.onOutput("stdout", b));
+    child.stderr?.on("data", (b: Buffer) => this.#o.onOutput("stderr", b));
+    child.once("spawn", () => {
+      spawned = true;
+      if (child.pid !== undefined) this.#o.onSpawn(child.pid);
+    });
+    child.on("error", (e) => {
+      if (!spawned) this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e) });
+    });
+    child.once("exit", (code, signal) => {
+      this.#exited = true;
+      this.#killTimer?.cancel();
+      // The attempt is over: whatever the task left behind in its group goes with it.
+      this.#signalGroup("SIGKILL");
+      const drained = new Promise<void>((resolve) => {
+        const t = this.#o.clock.setTimeout(resolve, pipeDrainMs);
+        child.once("close", () => (t.cancel(), resolve()));
+      });
+      void drained.then(() => this.#end({ exitCode: code, signal, stopReason: this.#stopReason, startError: null }));
+    });
+  }
+
+  /** Stops the task: stop signal to the group, SIGKILL after the grace period. The first reason wins. */
+  stop(reason: string): void {
+    if (this.#stopReason !== null || this.#ended) return;
+    this.#stopReason = reason;
+    if (!this.#child || this.#exited) return;
+    const sig = validSignal(this.#o.stop.signal) ? this.#o.stop.signal : "SIGTERM";
+    this.#signalGroup(sig as NodeJS.Signals);
+    this.#killTimer = this.#o.clock.setTimeout(() => this.#signalGroup("SIGKILL"), this.#o.stop.graceMs);
+  }
+
+  /** SIGKILLs the group at once (the helper is dying). */
+  killNow(): void {
+    this.#signalGroup("SIGKILL");
+  }
+
+  #signalGroup(sig: NodeJS.Signals): void {
+    const pid = this.#child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  }
+
+  #end(end: TaskEnd): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#killTimer?.cancel();
+    this.#o.onEnd(end);
+  }
+}
+
+function validSignal(name: string): boolean {
+  return Object.hasOwn(os.constants.signals, name);
+}
+
+function describeError(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return err.code ? `${err.code} ${err.message}` : String(e);
+}

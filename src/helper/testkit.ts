@@ -1,0 +1,189 @@
+// Test support (used by *.test.ts only): attempt directories in a temp dir, real helper processes, a fake
+// agent on the socket, and a cleanup that kills every helper and task it started, even after a failure.
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { encodeMessage, LineSplitter } from "./messages.ts";
+import { helperPaths } from "./paths.ts";
+import type { AgentMessage, HelperConfig, HelperMessage, HelperStatus } from "./protocol.ts";
+import { readStatusFile } from "./status.ts";
+
+const mainTs = path.join(import.meta.dirname, "main.ts");
+
+/** Polls `fn` until it returns a value other than null/false, or throws after `timeoutMs`. */
+export async function waitFor<T>(what: string, fn: () => T | null | false | Promise<T | null | false>, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== null && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** True when a process with `pid` exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A fake agent connected to one helper. */
+export class FakeAgent {
+  readonly statuses: HelperStatus[] = [];
+  readonly #sock: net.Socket;
+  #pinger: NodeJS.Timeout | null = null;
+
+  private constructor(sock: net.Socket) {
+    this.#sock = sock;
+    const lines = new LineSplitter(1 << 20);
+    sock.setEncoding("utf8");
+    sock.on("data", (c: string) => {
+      for (const l of lines.push(c) ?? []) this.statuses.push((JSON.parse(l) as HelperMessage).status);
+    });
+    sock.on("error", () => {});
+  }
+
+  /** Connects to the helper of `dir`, retrying while it starts. */
+  static async connect(dir: string): Promise<FakeAgent> {
+    const sockPath = helperPaths(dir).socket;
+    return waitFor("helper socket", async () => {
+      const sock = net.connect(sockPath);
+      const ok = await new Promise<boolean>((resolve) => {
+        sock.once("connect", () => resolve(true));
+        sock.once("error", () => resolve(false));
+      });
+      if (!ok) sock.destroy();
+      return ok ? new FakeAgent(sock) : null;
+    });
+  }
+
+  send(m: AgentMessage): void {
+    this.#sock.write(encodeMessage(m));
+  }
+
+  /** Pings every `ms` until stopPinging or close. */
+  startPinging(ms: number): void {
+    this.send({ type: "ping" });
+    this.#pinger = setInterval(() => this.send({ type: "ping" }), ms);
+  }
+
+  stopPinging(): void {
+    if (this.#pinger) clearInterval(this.#pinger);
+    this.#pinger = null;
+  }
+
+  /** The first status (received so far or later) that satisfies `pred`. */
+  waitStatus(what: string, pred: (s: HelperStatus) => boolean, timeoutMs = 10_000): Promise<HelperStatus> {
+    return waitFor(what, () => this.statuses.find(pred) ?? null, timeoutMs);
+  }
+
+  /** Ends the connection after pending messages are sent, as an agent that exits does. */
+  async leave(): Promise<void> {
+    this.stopPinging();
+    await new Promise<void>((resolve) => this.#sock.end(resolve));
+  }
+
+  close(): void {
+    this.stopPinging();
+    this.#sock.destroy();
+  }
+}
+
+/** A helper process started by a test. */
+export interface StartedHelper {
+  dir: string;
+  proc: ChildProcess;
+  /** Resolves with the helper's exit code (or signal name). */
+  exited: Promise<number | string | null>;
+  status(): HelperStatus | null;
+}
+
+/** Temp attempt dirs and helper processes for one test file; call cleanup() in after(). */
+export class HelperHarness {
+  readonly root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-helper-"));
+  readonly #helpers: StartedHelper[] = [];
+  readonly #agents: FakeAgent[] = [];
+  #n = 0;
+
+  /** Writes attempt.json for a new attempt; returns its directory. */
+  attempt(overrides: Partial<HelperConfig>): string {
+    const id = `a${++this.#n}`;
+    const dir = path.join(this.root, id);
+    fs.mkdirSync(dir);
+    const cfg: HelperConfig = {
+      attemptId: id,
+      job: "test",
+      index: 0,
+      command: ["sleep", "30"],
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      files: {},
+      ports: {},
+      health: null,
+      stop: { signal: "SIGTERM", graceMs: 1000 },
+      fenceMs: 60_000,
+      logSegmentBytes: 1 << 20,
+      logSegmentsKept: 5,
+      ...overrides,
+    };
+    fs.writeFileSync(path.join(dir, "attempt.json"), JSON.stringify(cfg));
+    return dir;
+  }
+
+  /** Starts `node main.ts dir` detached, as the agent does, with its output in dir/helper.out. */
+  start(dir: string, opts: { viaRunHelper?: boolean } = {}): StartedHelper {
+    const out = fs.openSync(path.join(dir, "helper.out"), "a");
+    // viaRunHelper: call runHelper() as `tiffin helper` does, without process.exit, so a handle left
+    // open would keep the process alive.
+    const args = opts.viaRunHelper
+      ? ["--input-type=module", "-e", `const { runHelper } = await import(${JSON.stringify(mainTs)}); process.exitCode = await runHelper(${JSON.stringify(dir)});`]
+      : [mainTs, dir];
+    const proc = spawn(process.execPath, args, { detached: true, stdio: ["ignore", out, out] });
+    fs.closeSync(out);
+    const exited = new Promise<number | string | null>((resolve) => proc.once("exit", (code, sig) => resolve(code ?? sig)));
+    const h: StartedHelper = { dir, proc, exited, status: () => readStatusFile(helperPaths(dir).status) };
+    this.#helpers.push(h);
+    return h;
+  }
+
+  /** A fake agent connected to `dir`'s helper, closed by cleanup. */
+  async agent(dir: string): Promise<FakeAgent> {
+    const a = await FakeAgent.connect(dir);
+    this.#agents.push(a);
+    return a;
+  }
+
+  /** Kills every task group and helper started here, then removes the temp dir. */
+  async cleanup(): Promise<void> {
+    for (const a of this.#agents) a.close();
+    for (const h of this.#helpers) {
+      const pid = h.status()?.pid;
+      if (pid) killQuietly(-pid);
+      if (h.proc.pid !== undefined) killQuietly(h.proc.pid);
+    }
+    await Promise.all(this.#helpers.map((h) => h.exited));
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+/** Everything readLogs yields, as a string. */
+export async function collect(it: AsyncIterable<Buffer>): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const b of it) parts.push(b);
+  return Buffer.concat(parts).toString();
+}
