@@ -1,0 +1,262 @@
+// The agent against a fake server (FakeServer in test-fixtures.ts: NOT the real src/server, a small
+// node:http stand-in speaking the agent half of api/types.ts) with real helpers (src/helper/main.ts)
+// and real task processes. Every test kills whatever it started, even when it fails.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import type { TestContext } from "node:test";
+import { startAgent } from "./main.ts";
+import type { AgentHandle, AgentOptions } from "./main.ts";
+import { alive, FakeServer, killAttempts, sleeperCommand, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+
+interface Env {
+  server: FakeServer;
+  dataDir: string;
+  start(over?: Partial<AgentOptions>): Promise<AgentHandle>;
+}
+
+/** A fake server, a data dir, and agents that are all closed and whose processes are all killed at the end. */
+async function setup(t: TestContext): Promise<Env> {
+  const server = new FakeServer();
+  await server.up();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-agent-"));
+  const agents: AgentHandle[] = [];
+  t.after(async () => {
+    for (const a of agents) await a.close("leave-tasks").catch(() => {});
+    killAttempts(dataDir);
+    await server.down();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  return {
+    server,
+    dataDir,
+    start: async (over = {}) => {
+      const a = await startAgent({
+        server: server.url,
+        joinToken: server.joinToken,
+        dataDir,
+        name: "box-1",
+        labels: { rack: "r1", cluster: "c1" },
+        resources: { cores: 4, memoryMiB: 4096 },
+        log: testLogger(),
+        ...over,
+      });
+      agents.push(a);
+      return a;
+    },
+  };
+}
+
+const running = (server: FakeServer, id: string) => server.updatesOf(id).find((u) => u.state === "running" && u.pid !== null);
+const final = (server: FakeServer, id: string) => server.updatesOf(id).find((u) => u.state === "exited" || u.state === "failed");
+
+void test("registers with its inventory, persists its identity, heartbeats, and re-registers when told", async (t) => {
+  const { server, dataDir, start } = await setup(t);
+  const agent = await start();
+  assert.equal(agent.hostId, "host-1");
+  const inv = server.log.registers[0]!.inventory;
+  assert.equal(inv.name, "box-1");
+  assert.equal(inv.cores, 4);
+  assert.equal(inv.memoryMiB, 4096);
+  assert.equal(inv.runtime, "none");
+  assert.equal(inv.address, agent.address);
+  assert.deepEqual(inv.labels, { rack: "r1", cluster: "c1" });
+  const saved = JSON.parse(fs.readFileSync(path.join(dataDir, "agent.json"), "utf8")) as { hostId: string; hostToken: string };
+  assert.equal(saved.hostId, "host-1");
+  assert.equal(saved.hostToken, "host-token-1");
+  await waitFor("two heartbeats", () => server.log.heartbeats.length >= 2);
+  assert.deepEqual(server.log.heartbeats[0], { hostId: "host-1" });
+  server.reregisterOnce = true;
+  await waitFor("re-register", () => server.log.registers.length === 2);
+  await waitFor("new token saved", () => fs.readFileSync(path.join(dataDir, "agent.json"), "utf8").includes("host-token-2"));
+});
+
+void test("a wrong join token is a TiffinError, not a hang", async (t) => {
+  const { start } = await setup(t);
+  await assert.rejects(start({ joinToken: "nope" }), { name: "TiffinError", code: "TIFFIN_UNAUTHORIZED" });
+});
+
+void test("an assignment starts a helper and task; statuses reach the server with pid and ports; desired stop stops it", async (t) => {
+  const { server, dataDir, start } = await setup(t);
+  await start();
+  const a = testAssignment("att-run-1", testSpec({ command: sleeperCommand(), ports: ["http"] }));
+  server.assign([a]);
+  const up = await waitFor("running status with pid", () => running(server, a.attempt.id));
+  assert.ok(alive(up.pid!), "task pid is alive");
+  const port = up.ports["http"]!;
+  assert.ok(port >= 20000 && port <= 29999, `port ${port} in the default range`);
+  const cfg = JSON.parse(fs.readFileSync(path.join(dataDir, "attempts", a.attempt.id, "attempt.json"), "utf8")) as { env: Record<string, string> };
+  assert.equal(cfg.env["PORT_HTTP"], String(port));
+  assert.equal(cfg.env["TASK_ID"], "web/0");
+
+  server.assign([{ ...a, attempt: { ...a.attempt, desired: "stop", state: "running" } }]);
+  const end = await waitFor("final status", () => final(server, a.attempt.id));
+  assert.equal(end.state, "failed");
+  assert.match(end.reason ?? "", /stopped by server/);
+  assert.equal(end.pid, up.pid);
+  await waitFor("task gone", () => !alive(up.pid!));
+  // After the ack the helper exits and the directory is marked reported.
+  await waitFor("reported marker", () => fs.existsSync(path.join(dataDir, "attempts", a.attempt.id, "reported")));
+  await waitFor("helper exited", () => !fs.existsSync(path.join(dataDir, "attempts", a.attempt.id, "helper.pid")));
+});
+
+void test("an attempt dropped from the desired set is stopped; one not due yet waits for startAfter", async (t) => {
+  const { server, start } = await setup(t);
+  await start();
+  const a = testAssignment("att-drop-1", testSpec({ command: sleeperCommand() }));
+  const later = testAssignment("att-later-1", testSpec({ command: sleeperCommand() }), { index: 1, startAfter: Date.now() + 1500 });
+  server.assign([a, later]);
+  await waitFor("first running", () => running(server, a.attempt.id));
+  assert.equal(server.updatesOf(later.attempt.id).length, 0, "not started before startAfter");
+  server.assign([later]);
+  const end = await waitFor("dropped attempt final", () => final(server, a.attempt.id));
+  assert.match(end.reason ?? "", /no longer assigned/);
+  const up = await waitFor("later attempt running", () => running(server, later.attempt.id));
+  assert.ok(up.pid !== null);
+});
+
+void test("leave-tasks, then a new agent on the same dir re-adopts the task with the same pid", async (t) => {
+  const { server, start } = await setup(t);
+  server.timing.fenceMs = 2500;
+  const first = await start();
+  const a = testAssignment("att-adopt-1", testSpec({ command: sleeperCommand() }));
+  server.assign([a]);
+  const up = await waitFor("running", () => running(server, a.attempt.id));
+  await first.close("leave-tasks");
+  const before = server.log.updates.length;
+  await start();
+  const again = await waitFor("status from re-adopted helper", () => server.log.updates.slice(before).find((u) => u.id === a.attempt.id && u.pid !== null));
+  assert.equal(again.pid, up.pid);
+  assert.equal(again.state, "running");
+  // Past the fence the task still runs: the new agent pings its helper.
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.ok(alive(up.pid!), "task survived the agent's restart and the fence period");
+  assert.equal(final(server, a.attempt.id), undefined);
+});
+
+void test("disconnect policy: the at-most-one task stops when the server is gone, the default task keeps running; the final status is delivered later", async (t) => {
+  const { server, dataDir, start } = await setup(t);
+  server.timing.fenceMs = 60_000;
+  await start();
+  const once = testAssignment("att-once-1", testSpec({ name: "once", command: sleeperCommand(), disconnect: { stopAfterMs: 1000 } }));
+  const keep = testAssignment("att-keep-1", testSpec({ name: "keep", command: sleeperCommand() }));
+  server.assign([once, keep]);
+  const upOnce = await waitFor("once running", () => running(server, once.attempt.id));
+  const upKeep = await waitFor("keep running", () => running(server, keep.attempt.id));
+  await server.down();
+  await waitFor("at-most-one task stopped", () => !alive(upOnce.pid!), 10_000);
+  const status = JSON.parse(fs.readFileSync(path.join(dataDir, "attempts", once.attempt.id, "status.json"), "utf8")) as { state: string; reason: string };
+  assert.equal(status.state, "failed");
+  assert.match(status.reason, /disconnected from server for 1000ms/);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(alive(upKeep.pid!), "the default-policy task keeps running without the server");
+  await server.up();
+  const end = await waitFor("final status delivered once the server is back", () => final(server, once.attempt.id), 20_000);
+  assert.match(end.reason ?? "", /disconnected from server/);
+  assert.equal(final(server, keep.attempt.id), undefined);
+});
+
+void test("logs endpoint streams the task's output with the host token, rejects others", async (t) => {
+  const { server, start } = await setup(t);
+  const agent = await start();
+  const a = testAssignment("att-logs-1", testSpec({ command: sleeperCommand(), ports: ["http"] }));
+  server.assign([a]);
+  const up = await waitFor("running", () => running(server, a.attempt.id));
+  const base = `http://${agent.address}/v1/logs`;
+  const token = "host-token-1";
+  const get = (p: string, tok = token) => fetch(`${base}/${p}`, { headers: { authorization: `Bearer ${tok}` } });
+  const text = await waitFor("stdout in the logs", async () => {
+    const r = await get(`${a.attempt.id}?stream=stdout`);
+    const body = await r.text();
+    return r.status === 200 && body.includes("hello from web/0") ? body : null;
+  });
+  assert.match(text, new RegExp(`port ${up.ports["http"]}`));
+  const err = await (await get(`${a.attempt.id}?stream=stderr&tail=1`)).text();
+  assert.equal(err, "to stderr\n");
+  assert.equal((await get(`${a.attempt.id}?stream=stdout`, "wrong")).status, 401);
+  assert.equal((await fetch(`${base}/${a.attempt.id}`)).status, 401);
+  assert.equal((await get("no-such-attempt")).status, 404);
+  assert.equal((await get(`${a.attempt.id}?stream=bogus`)).status, 400);
+  // follow=1 keeps the response open; reading the first chunk proves it streams.
+  const ac = new AbortController();
+  const r = await fetch(`${base}/${a.attempt.id}?follow=1`, { headers: { authorization: `Bearer ${token}` }, signal: ac.signal });
+  const reader = r.body!.getReader();
+  const first = await reader.read();
+  assert.match(Buffer.from(first.value!).toString(), /hello from web\/0/);
+  ac.abort();
+});
+
+void test("close('stop-tasks') stops every task and reports the final statuses", async (t) => {
+  const { server, start } = await setup(t);
+  const agent = await start();
+  const a = testAssignment("att-stopall-1", testSpec({ command: sleeperCommand() }));
+  server.assign([a]);
+  const up = await waitFor("running", () => running(server, a.attempt.id));
+  await agent.close("stop-tasks");
+  assert.ok(!alive(up.pid!), "task stopped before close returned");
+  const end = final(server, a.attempt.id);
+  assert.ok(end, "final status reported before close returned");
+  assert.match(end.reason ?? "", /agent stopping/);
+});
+
+void test("close('upgrade') announces the absence: the server gets upgradeMs and helpers do not fence", async (t) => {
+  const { server, start } = await setup(t);
+  server.timing.fenceMs = 1000;
+  const agent = await start();
+  const a = testAssignment("att-upgrade-1", testSpec({ command: sleeperCommand() }));
+  server.assign([a]);
+  const up = await waitFor("running", () => running(server, a.attempt.id));
+  await agent.close("upgrade", 6000);
+  assert.ok(server.log.heartbeats.some((h) => h.upgradeMs === 6000));
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.ok(alive(up.pid!), "task still running past fenceMs during the announced upgrade");
+  const before = server.log.updates.length;
+  await start();
+  const again = await waitFor("re-adopted", () => server.log.updates.slice(before).find((u) => u.id === a.attempt.id && u.pid !== null));
+  assert.equal(again.pid, up.pid);
+});
+
+void test("leave-tasks without a new agent: the helper fences its task after fenceMs", async (t) => {
+  const { server, dataDir, start } = await setup(t);
+  server.timing.fenceMs = 1000;
+  const agent = await start();
+  const a = testAssignment("att-fence-1", testSpec({ command: sleeperCommand() }));
+  server.assign([a]);
+  const up = await waitFor("running", () => running(server, a.attempt.id));
+  await agent.close("leave-tasks");
+  await waitFor("fenced", () => !alive(up.pid!), 10_000);
+  const status = JSON.parse(fs.readFileSync(path.join(dataDir, "attempts", a.attempt.id, "status.json"), "utf8")) as { reason: string };
+  assert.match(status.reason, /fenced/);
+});
+
+void test("a helper that cannot start or dies at once is reported failed, not left pending", async (t) => {
+  const { server, start } = await setup(t);
+  const a = testAssignment("att-nohelper-1", testSpec({ command: sleeperCommand() }));
+  const agent = await start({ helperCommand: ["/nonexistent/tiffin-helper"] });
+  server.assign([a]);
+  const end = await waitFor("failed report", () => final(server, a.attempt.id));
+  assert.match(end.reason ?? "", /helper could not start/);
+  await agent.close("leave-tasks");
+
+  const b = testAssignment("att-deadhelper-1", testSpec({ command: sleeperCommand() }));
+  await start({ helperCommand: [process.execPath, "-e", "process.exit(3)"] });
+  server.assign([b]);
+  const end2 = await waitFor("helper died report", () => final(server, b.attempt.id));
+  assert.equal(end2.state, "failed");
+  assert.equal(end2.reason, "helper died");
+});
+
+void test("a helper killed under its task: reported 'helper died' and the orphaned task is killed", async (t) => {
+  const { server, dataDir, start } = await setup(t);
+  await start();
+  const a = testAssignment("att-orphan-1", testSpec({ command: sleeperCommand() }));
+  server.assign([a]);
+  const up = await waitFor("running", () => running(server, a.attempt.id));
+  const helperPid = Number(fs.readFileSync(path.join(dataDir, "attempts", a.attempt.id, "helper.pid"), "utf8"));
+  process.kill(helperPid, "SIGKILL");
+  const end = await waitFor("failed report", () => final(server, a.attempt.id));
+  assert.equal(end.reason, "helper died");
+  await waitFor("orphaned task killed", () => !alive(up.pid!), 5000);
+});

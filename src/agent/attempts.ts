@@ -1,0 +1,271 @@
+// The attempts on this host: starts helpers for new assignments, sends stops, relays every helper
+// status to the reporter and acks final ones once the server has them, re-adopts helpers left by a
+// previous agent, and deletes old attempt directories. Decisions come from reconcile.ts.
+
+import fs from "node:fs";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { Assignment, AttemptUpdate } from "../api/types.ts";
+import type { HelperStatus } from "../helper/protocol.ts";
+import { isTerminal } from "../model/index.ts";
+import { helperConfig } from "./config.ts";
+import { attemptsRoot, createAttemptDir, Files, HelperLink, killOrphanTask, scanAttempts, spawnHelper } from "./helpers.ts";
+import type { PortAllocator } from "./ports.ts";
+import { planCleanup, planDisconnectStops, planReconcile } from "./reconcile.ts";
+import type { LocalAttempt } from "./reconcile.ts";
+import type { Reporter } from "./reporter.ts";
+
+/** What the manager needs from the agent. */
+export interface AttemptManagerDeps {
+  dataDir: string;
+  helperCommand: string[];
+  ports: PortAllocator;
+  reporter: Reporter;
+  log: Logger;
+  /** Current identity facts from registration. */
+  hostName: string;
+  fenceMs: () => number;
+  /** Attempt directories kept per task after they ended. @default 3 */
+  keepPerTask?: number;
+}
+
+interface Entry extends LocalAttempt {
+  job: string;
+  index: number;
+  dir: string;
+  ports: Record<string, number>;
+  graceMs: number;
+  link: HelperLink | null;
+  status: HelperStatus | null;
+  finalQueued: boolean;
+}
+
+/** Runs and watches the attempts of this host. */
+export class AttemptManager {
+  readonly #d: AttemptManagerDeps;
+  readonly #entries = new Map<string, Entry>();
+  /** Attempts handled to the end (or refused) whose ids must not start again. */
+  readonly #known = new Set<string>();
+  #desired: Assignment[] | null = null;
+  #wake: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(deps: AttemptManagerDeps) {
+    this.#d = deps;
+  }
+
+  /** Directory of an attempt (whether or not it exists). */
+  dirOf(id: string): string {
+    return path.join(attemptsRoot(this.#d.dataDir), id);
+  }
+
+  /** Attempts not yet ended. */
+  live(): string[] {
+    return [...this.#entries.values()].filter((e) => !e.ended).map((e) => e.id);
+  }
+
+  /** Picks up what a previous agent left: live helpers are reconnected, final statuses reported. */
+  async adopt(): Promise<void> {
+    for (const s of await scanAttempts(this.#d.dataDir)) {
+      if (s.reported || !s.config) {
+        this.#known.add(s.id);
+        continue;
+      }
+      const e = this.#newEntry(s.id, s.config.job, s.config.index, s.assignment);
+      e.ports = { ...s.config.ports };
+      e.graceMs = s.config.stop.graceMs;
+      this.#d.ports.hold(s.id, e.ports);
+      this.#d.log.info({ attemptId: s.id, helperPid: s.helperPid, state: s.status?.state ?? null }, "adopting attempt");
+      // A helper writes its pid first thing: without one, only a helper started a moment ago could be alive.
+      e.link = this.#link(e, s.helperPid, s.config.fenceMs, 2000);
+    }
+  }
+
+  /** Applies a full desired set (an assignments event). */
+  reconcile(desired: Assignment[]): void {
+    if (this.#closed) return;
+    this.#desired = desired;
+    if (this.#wake) clearTimeout(this.#wake);
+    this.#wake = null;
+    const plan = planReconcile(desired, this.#entries, this.#known, Date.now());
+    for (const a of plan.start) void this.#start(a);
+    for (const s of plan.stop) this.stop(s.id, s.reason);
+    for (const f of plan.fail) {
+      this.#known.add(f.id);
+      this.#d.log.warn({ attemptId: f.id, reason: f.reason }, "reporting attempt as failed");
+      this.#d.reporter.report(update(f.id, { state: "failed", reason: f.reason, endedAt: Date.now() }, {}));
+    }
+    if (plan.wakeAt !== null) {
+      this.#wake = setTimeout(() => this.#desired && this.reconcile(this.#desired), Math.max(0, plan.wakeAt - Date.now()) + 5);
+    }
+  }
+
+  /** Stops the server-unreachable attempts whose policy says so; returns when to check again. */
+  checkDisconnect(lastContact: number): number | null {
+    const plan = planDisconnectStops(this.#entries.values(), lastContact, Date.now());
+    for (const s of plan.stop) {
+      this.#d.log.warn({ attemptId: s.id, lastContact }, "stopping attempt: server unreachable past its disconnect policy");
+      this.stop(s.id, s.reason);
+    }
+    return plan.nextCheckAt;
+  }
+
+  /** Tells an attempt's helper to stop its task. */
+  stop(id: string, reason: string): void {
+    const e = this.#entries.get(id);
+    if (!e || e.ended || e.stopping !== null) return;
+    e.stopping = reason;
+    this.#d.log.info({ attemptId: id, reason }, "stopping attempt");
+    e.link?.send({ type: "stop", reason });
+  }
+
+  /** Stops every live attempt and waits until all have ended and been reported, up to `timeoutMs`. */
+  async stopAll(reason: string, timeoutMs: number): Promise<boolean> {
+    for (const id of this.live()) this.stop(id, reason);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.live().length === 0) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.live().length === 0;
+  }
+
+  /** Longest stop grace among live attempts. */
+  maxGraceMs(): number {
+    return Math.max(0, ...[...this.#entries.values()].filter((e) => !e.ended).map((e) => e.graceMs));
+  }
+
+  /** Announces a planned absence to every helper (agent upgrade). */
+  setAwayUntil(at: number): void {
+    for (const e of this.#entries.values()) e.link?.setAwayUntil(at);
+  }
+
+  /** Drops every helper connection; helpers and tasks keep running. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#wake) clearTimeout(this.#wake);
+    await Promise.all([...this.#entries.values()].map((e) => e.link?.close()));
+  }
+
+  /** Deletes ended, reported attempt directories beyond the newest few per task. */
+  async cleanup(): Promise<string[]> {
+    const scanned = await scanAttempts(this.#d.dataDir);
+    const dirs = scanned
+      .filter((s) => s.config !== null)
+      .map((s) => ({ id: s.id, job: s.config!.job, index: s.config!.index, createdAt: s.createdAt, done: s.reported && !this.#entries.has(s.id) }));
+    const doomed = planCleanup(dirs, this.#d.keepPerTask ?? 3);
+    for (const id of doomed) {
+      await fs.promises.rm(this.dirOf(id), { recursive: true, force: true });
+      this.#d.log.info({ attemptId: id }, "deleted old attempt directory");
+    }
+    return doomed;
+  }
+
+  #newEntry(id: string, job: string, index: number, a: Assignment | null): Entry {
+    const e: Entry = {
+      id,
+      job,
+      index,
+      dir: this.dirOf(id),
+      ended: false,
+      stopping: null,
+      stopAfterMs: a?.spec.disconnect.stopAfterMs ?? null,
+      ports: {},
+      graceMs: a?.spec.stop.graceMs ?? 10_000,
+      link: null,
+      status: null,
+      finalQueued: false,
+    };
+    this.#entries.set(id, e);
+    return e;
+  }
+
+  async #start(a: Assignment): Promise<void> {
+    const { attempt } = a;
+    const e = this.#newEntry(attempt.id, attempt.job, attempt.index, a);
+    const log = this.#d.log.child({ attemptId: attempt.id, task: `${attempt.job}/${attempt.index}` });
+    const ports = await this.#d.ports.allocate(attempt.id, a.spec.ports);
+    if (!ports) return this.#failStart(e, "no free port in the agent's port range");
+    e.ports = ports;
+    try {
+      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env });
+      await createAttemptDir(e.dir, config, a);
+      if (e.stopping !== null) return this.#failStart(e, `${e.stopping} (before it started)`);
+      const spawned = await spawnHelper(this.#d.helperCommand, e.dir);
+      if ("error" in spawned) return this.#failStart(e, `helper could not start: ${spawned.error}`);
+      log.info({ helperPid: spawned.pid, ports }, "started helper");
+      this.#d.reporter.report(update(e.id, { state: "starting" }, ports));
+      e.link = this.#link(e, spawned.pid, config.fenceMs);
+      if (e.stopping !== null) e.link.send({ type: "stop", reason: e.stopping });
+    } catch (err) {
+      this.#failStart(e, `attempt could not be prepared: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  #failStart(e: Entry, reason: string): void {
+    this.#d.log.error({ attemptId: e.id, reason }, "attempt failed to start");
+    this.#final(e, { ...emptyStatus(e.id), state: "failed", reason, endedAt: Date.now() });
+  }
+
+  #link(e: Entry, helperPid: number | null, fenceMs: number, startTimeoutMs = 15_000): HelperLink {
+    return new HelperLink({
+      startTimeoutMs,
+      dir: e.dir,
+      helperPid,
+      pingMs: Math.max(100, Math.floor(fenceMs / 4)),
+      onStatus: (s) => this.#onStatus(e, s),
+      onGone: (s) => {
+        if (s && isTerminal(s.state)) return this.#onStatus(e, s);
+        const killed = killOrphanTask(s?.pid ?? null, e.id);
+        this.#d.log.error({ attemptId: e.id, lastState: s?.state ?? null, orphanKilled: killed }, "helper died without a final status");
+        this.#final(e, { ...(s ?? emptyStatus(e.id)), state: "failed", reason: "helper died", endedAt: Date.now() });
+      },
+    });
+  }
+
+  #onStatus(e: Entry, s: HelperStatus): void {
+    if (isTerminal(s.state)) return this.#final(e, s);
+    if (e.ended) return;
+    const changed = e.status?.state !== s.state || e.status?.pid !== s.pid;
+    e.status = s;
+    if (changed) this.#d.log.info({ attemptId: e.id, state: s.state, pid: s.pid }, "attempt status");
+    this.#d.reporter.report(update(e.id, s, e.ports));
+  }
+
+  /** Records a final status: report it, then ack the helper and mark the directory once accepted. */
+  #final(e: Entry, s: HelperStatus): void {
+    e.status = s;
+    e.ended = true;
+    if (e.finalQueued) return;
+    e.finalQueued = true;
+    this.#d.ports.release(e.id);
+    this.#d.log.info({ attemptId: e.id, state: s.state, exitCode: s.exitCode, signal: s.signal, reason: s.reason }, "attempt ended");
+    this.#d.reporter.report(update(e.id, s, e.ports), () => {
+      e.link?.send({ type: "ack" });
+      const link = e.link;
+      e.link = null;
+      void link?.close();
+      fs.writeFile(path.join(e.dir, Files.reported), "", () => {});
+      this.#entries.delete(e.id);
+      this.#known.add(e.id);
+    });
+  }
+}
+
+function emptyStatus(id: string): HelperStatus {
+  return { attemptId: id, state: "pending", helperPid: 0, pid: null, exitCode: null, signal: null, reason: null, startedAt: null, endedAt: null };
+}
+
+function update(id: string, s: Partial<HelperStatus>, ports: Record<string, number>): AttemptUpdate {
+  return {
+    id,
+    state: s.state ?? "pending",
+    pid: s.pid ?? null,
+    exitCode: s.exitCode ?? null,
+    signal: s.signal ?? null,
+    reason: s.reason ?? null,
+    ports: { ...ports },
+    startedAt: s.startedAt ?? null,
+    endedAt: s.endedAt ?? null,
+  };
+}

@@ -1,0 +1,71 @@
+// Turns an assignment into the helper's config (pure): placeholders expanded, the task's environment
+// assembled from a few basics of the agent's own, the job's env and Tiffin's variables.
+
+import type { Assignment } from "../api/types.ts";
+import type { HelperConfig } from "../helper/protocol.ts";
+import { taskId } from "../model/index.ts";
+
+/** Log segment size before rotation. */
+export const LOG_SEGMENT_BYTES = 8 * 1024 * 1024;
+/** Log segments kept per stream. */
+export const LOG_SEGMENTS_KEPT = 5;
+
+/** Variables passed through from the agent's environment; everything else is the job's business. */
+export const BASIC_ENV = ["PATH", "LANG", "LC_ALL", "HOME", "USER", "LOGNAME", "TZ", "TMPDIR"] as const;
+
+/** `PORT_<NAME>`: the port name upper-cased, anything but letters, digits and _ made _. */
+export function portVar(name: string): string {
+  return `PORT_${name.toUpperCase().replace(/[^A-Z0-9_]/g, "_")}`;
+}
+
+/** Replaces `${NAME}` for each known variable; unknown placeholders stay as they are. */
+export function expand(text: string, vars: Record<string, string>): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => vars[name] ?? whole);
+}
+
+/** What `helperConfig` needs besides the assignment. */
+export interface ConfigContext {
+  ports: Record<string, number>;
+  hostName: string;
+  fenceMs: number;
+  /** The agent's environment (only BASIC_ENV is taken from it). */
+  agentEnv: Record<string, string | undefined>;
+}
+
+/** Builds the HelperConfig for one assignment. */
+export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
+  const { attempt, spec } = a;
+  const tiffinVars: Record<string, string> = {
+    TASK_INDEX: String(attempt.index),
+    TASK_ID: taskId(attempt.job, attempt.index),
+    JOB_NAME: attempt.job,
+    JOB_VERSION: String(attempt.version),
+    ATTEMPT_ID: attempt.id,
+    HOST_NAME: ctx.hostName,
+  };
+  for (const [name, port] of Object.entries(ctx.ports)) tiffinVars[portVar(name)] = String(port);
+  const env: Record<string, string> = {};
+  for (const k of BASIC_ENV) {
+    const v = ctx.agentEnv[k];
+    if (v !== undefined) env[k] = v;
+  }
+  // The job's values may use the same placeholders as the command (e.g. URL=http://x:${PORT_HTTP}).
+  for (const [k, v] of Object.entries(spec.env)) env[k] = expand(v, tiffinVars);
+  Object.assign(env, tiffinVars);
+  const files: HelperConfig["files"] = {};
+  for (const [path, f] of Object.entries(spec.files)) files[path] = { content: f.content, mode: f.mode };
+  return {
+    attemptId: attempt.id,
+    job: attempt.job,
+    index: attempt.index,
+    command: spec.command.map((arg) => expand(arg, tiffinVars)),
+    env,
+    files,
+    ports: { ...ctx.ports },
+    health: spec.health,
+    stop: { signal: spec.stop.signal, graceMs: spec.stop.graceMs },
+    fenceMs: ctx.fenceMs,
+    logSegmentBytes: LOG_SEGMENT_BYTES,
+    logSegmentsKept: LOG_SEGMENTS_KEPT,
+  };
+}

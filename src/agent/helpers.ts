@@ -1,0 +1,281 @@
+// The agent's side of ../helper/protocol.ts: attempt directories, starting helpers detached (their own
+// session, so they and their tasks outlive the agent), and the socket link that pings a helper and
+// hears its statuses. A link also notices a helper that died without a final status.
+
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import type { Assignment } from "../api/types.ts";
+import { helperPaths } from "../helper/paths.ts";
+import type { AgentMessage, HelperConfig, HelperMessage, HelperStatus } from "../helper/protocol.ts";
+
+/** Files the agent adds to an attempt directory (the helper's own are in ../helper/paths.ts). */
+export const Files = {
+  /** The helper's stdout and stderr (its own errors; the task's output goes to logs/). */
+  log: "helper.log",
+  /** The assignment the attempt was started for (spec, for the disconnect policy after a restart). */
+  assignment: "assignment.json",
+  /** Present once the server accepted the final status. */
+  reported: "reported",
+} as const;
+
+/** DIR/attempts. */
+export function attemptsRoot(dataDir: string): string {
+  return path.join(dataDir, "attempts");
+}
+
+/** Writes attempt.json and assignment.json into a new attempt directory. */
+export async function createAttemptDir(dir: string, config: HelperConfig, assignment: Assignment): Promise<void> {
+  await fs.promises.mkdir(dir, { recursive: true });
+  await writeJsonAtomic(path.join(dir, Files.assignment), assignment);
+  await writeJsonAtomic(helperPaths(dir).config, config);
+}
+
+async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await fs.promises.writeFile(tmp, JSON.stringify(value, null, 2));
+  await fs.promises.rename(tmp, file);
+}
+
+/** Starts a helper for `dir` in its own session, output to helper.log; returns its pid or why it failed. */
+export function spawnHelper(command: string[], dir: string): Promise<{ pid: number } | { error: string }> {
+  const [bin, ...args] = command;
+  if (!bin) return Promise.resolve({ error: "empty helper command" });
+  const fd = fs.openSync(path.join(dir, Files.log), "a");
+  try {
+    const child = spawn(bin, [...args, dir], { detached: true, stdio: ["ignore", fd, fd], cwd: dir, env: process.env });
+    return new Promise((resolve) => {
+      child.once("error", (err) => resolve({ error: err.message }));
+      child.once("spawn", () => {
+        child.unref();
+        resolve({ pid: child.pid ?? -1 });
+      });
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads a JSON file, or null when it is missing or unreadable. */
+export async function readJson<T>(file: string): Promise<T | null> {
+  try {
+    return JSON.parse(await fs.promises.readFile(file, "utf8")) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** True when `pid` is alive and, where /proc tells, is the helper of `dir` (pids get reused). */
+export function helperAlive(pid: number, dir: string): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(dir);
+  } catch {
+    return true;
+  }
+}
+
+/** Kills a task left behind by a dead helper, if `pid` is still that attempt's process (checked in /proc). */
+export function killOrphanTask(pid: number | null, attemptId: string): boolean {
+  if (pid === null || !(pid > 0)) return false;
+  try {
+    const env = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
+    if (!env.split("\0").includes(`ATTEMPT_ID=${attemptId}`)) return false;
+  } catch {
+    return false;
+  }
+  try {
+    // The helper starts its task as a process group leader: take its children too.
+    process.kill(-pid, "SIGKILL");
+    return true;
+  } catch {
+    // not a group leader after all
+  }
+  try {
+    process.kill(pid, "SIGKILL");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What a scan finds in one attempt directory. */
+export interface ScannedAttempt {
+  id: string;
+  dir: string;
+  config: HelperConfig | null;
+  assignment: Assignment | null;
+  status: HelperStatus | null;
+  helperPid: number | null;
+  reported: boolean;
+  /** Creation time of attempt.json (ms), for keeping the newest per task. */
+  createdAt: number;
+}
+
+/** Lists DIR/attempts/* with what each directory holds. */
+export async function scanAttempts(dataDir: string): Promise<ScannedAttempt[]> {
+  const root = attemptsRoot(dataDir);
+  const names = await fs.promises.readdir(root).catch(() => [] as string[]);
+  const out: ScannedAttempt[] = [];
+  for (const id of names) {
+    const dir = path.join(root, id);
+    const p = helperPaths(dir);
+    const st = await fs.promises.stat(p.config).catch(() => null);
+    if (!st) continue;
+    const pidText = await fs.promises.readFile(p.pid, "utf8").catch(() => "");
+    const status = await readJson<HelperStatus>(p.status);
+    const pidNum = Number.parseInt(pidText.trim(), 10);
+    out.push({
+      id,
+      dir,
+      config: await readJson<HelperConfig>(p.config),
+      assignment: await readJson<Assignment>(path.join(dir, Files.assignment)),
+      status,
+      helperPid: Number.isFinite(pidNum) ? pidNum : (status?.helperPid ?? null),
+      reported: fs.existsSync(path.join(dir, Files.reported)),
+      createdAt: st.birthtimeMs || st.mtimeMs,
+    });
+  }
+  return out;
+}
+
+/** Options of a HelperLink. */
+export interface HelperLinkOptions {
+  dir: string;
+  /** The helper's pid when known (spawned now, or from helper.pid): used to tell "not up yet" from "dead". */
+  helperPid: number | null;
+  pingMs: number;
+  onStatus(status: HelperStatus): void;
+  /** The helper is gone; `status` is what status.json last said (null when nothing). */
+  onGone(status: HelperStatus | null): void;
+  /** How long a helper may take to open its socket before it counts as gone. @default 15000 */
+  startTimeoutMs?: number;
+}
+
+/** A connection to one helper: pings it, relays its statuses, reconnects while it lives. */
+export class HelperLink {
+  readonly #o: HelperLinkOptions;
+  #sock: net.Socket | null = null;
+  #connected = false;
+  #queue: AgentMessage[] = [];
+  #ping: NodeJS.Timeout | null = null;
+  #retry: NodeJS.Timeout | null = null;
+  #closed = false;
+  #since = Date.now();
+  #awayUntil: number | null = null;
+
+  constructor(opts: HelperLinkOptions) {
+    this.#o = opts;
+    this.#connect();
+  }
+
+  /** Sends a message now, or once connected. */
+  send(msg: AgentMessage): void {
+    if (this.#closed) return;
+    if (this.#connected && this.#sock) this.#sock.write(`${JSON.stringify(msg)}\n`);
+    else this.#queue.push(msg);
+  }
+
+  /** Pings with `awayUntil` (agent upgrade) from now on. */
+  setAwayUntil(at: number): void {
+    this.#awayUntil = at;
+    this.send({ type: "ping", awayUntil: at });
+  }
+
+  /** True while the socket is open. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Closes the link, flushing what was written; the helper keeps running. */
+  close(): Promise<void> {
+    this.#closed = true;
+    if (this.#ping) clearInterval(this.#ping);
+    if (this.#retry) clearTimeout(this.#retry);
+    const s = this.#sock;
+    this.#sock = null;
+    this.#connected = false;
+    if (!s || s.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        s.destroy();
+        resolve();
+      }, 1000);
+      s.end(() => {
+        clearTimeout(t);
+        s.destroy();
+        resolve();
+      });
+    });
+  }
+
+  #connect(): void {
+    if (this.#closed) return;
+    const s = net.connect(helperPaths(this.#o.dir).socket);
+    this.#sock = s;
+    let buf = "";
+    s.setEncoding("utf8");
+    s.on("connect", () => {
+      this.#connected = true;
+      this.#since = Date.now();
+      this.#pingNow();
+      for (const m of this.#queue.splice(0)) s.write(`${JSON.stringify(m)}\n`);
+      this.#ping = setInterval(() => this.#pingNow(), this.#o.pingMs);
+    });
+    s.on("data", (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (!line) continue;
+        try {
+          const msg = JSON.parse(line) as HelperMessage;
+          if (msg.type === "status") this.#o.onStatus(msg.status);
+        } catch {
+          // a torn or foreign line: the next status will carry the full state anyway
+        }
+      }
+    });
+    s.on("error", () => {
+      // "close" follows and decides what to do
+    });
+    s.on("close", () => {
+      if (this.#ping) clearInterval(this.#ping);
+      this.#ping = null;
+      this.#connected = false;
+      if (this.#closed || this.#sock !== s) return;
+      void this.#afterClose();
+    });
+  }
+
+  #pingNow(): void {
+    const msg: AgentMessage = this.#awayUntil !== null && this.#awayUntil > Date.now() ? { type: "ping", awayUntil: this.#awayUntil } : { type: "ping" };
+    this.#sock?.write(`${JSON.stringify(msg)}\n`);
+  }
+
+  async #afterClose(): Promise<void> {
+    const pid = this.#o.helperPid ?? (await this.#readPid());
+    const alive = pid !== null ? helperAlive(pid, this.#o.dir) : Date.now() - this.#since < (this.#o.startTimeoutMs ?? 15_000);
+    const starting = !fs.existsSync(helperPaths(this.#o.dir).socket) && Date.now() - this.#since < (this.#o.startTimeoutMs ?? 15_000);
+    if (this.#closed) return;
+    if (alive && (starting || pid !== null)) {
+      this.#retry = setTimeout(() => this.#connect(), 100);
+      return;
+    }
+    this.#closed = true;
+    this.#o.onGone(await readJson<HelperStatus>(helperPaths(this.#o.dir).status));
+  }
+
+  async #readPid(): Promise<number | null> {
+    const text = await fs.promises.readFile(helperPaths(this.#o.dir).pid, "utf8").catch(() => "");
+    const n = Number.parseInt(text.trim(), 10);
+    return Number.isFinite(n) ? n : null;
+  }
+}

@@ -1,0 +1,94 @@
+// The agent's logs endpoint: the server proxies users' log requests here, since the segments live on
+// this host. Only the server knows the host token, so it is the only caller let in.
+//   GET /v1/logs/:attemptId?stream=stdout|stderr&tail=N&follow=1   Authorization: Bearer <hostToken>
+
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { ApiErrorBody } from "../api/types.ts";
+import { readLogs } from "../helper/logs.ts";
+import { ErrorCodes } from "../model/index.ts";
+import type { ErrorCode } from "../model/index.ts";
+
+/** What the endpoint needs from the agent. */
+export interface LogsEndpointOptions {
+  host: string;
+  port: number;
+  /** The host token now in force (null before the first registration: everything is refused). */
+  token: () => string | null;
+  /** Directory of an attempt (it may not exist). */
+  attemptDir: (attemptId: string) => string;
+  log: Logger;
+}
+
+/** A listening logs endpoint. */
+export interface LogsEndpoint {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the logs endpoint. */
+export async function startLogsEndpoint(o: LogsEndpointOptions): Promise<LogsEndpoint> {
+  const server = http.createServer((req, res) => void handle(o, req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, o.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Followers would hold the server open for ever.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function fail(res: http.ServerResponse, status: number, code: ErrorCode, message: string, hint: string | null = null): void {
+  const body: ApiErrorBody = { error: { code, message, hint, problems: [] } };
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+async function handle(o: LogsEndpointOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://agent");
+  const m = /^\/v1\/logs\/([A-Za-z0-9._-]+)$/.exec(url.pathname);
+  if (req.method !== "GET" || !m) return fail(res, 404, ErrorCodes.NotFound, `no such endpoint: ${req.method} ${url.pathname}`);
+  const token = o.token();
+  if (token === null || req.headers.authorization !== `Bearer ${token}`) {
+    return fail(res, 401, ErrorCodes.Unauthorized, "logs endpoint: missing or wrong host token", "only the Tiffin server reads logs from agents");
+  }
+  const attemptId = m[1]!;
+  const stream = url.searchParams.get("stream") ?? "stdout";
+  if (stream !== "stdout" && stream !== "stderr") return fail(res, 400, ErrorCodes.BadRequest, `stream must be stdout or stderr, got ${JSON.stringify(stream)}`);
+  const tailText = url.searchParams.get("tail");
+  const tail = tailText === null ? null : Number(tailText);
+  if (tail !== null && !(Number.isInteger(tail) && tail >= 0)) return fail(res, 400, ErrorCodes.BadRequest, `tail must be a whole number, got ${JSON.stringify(tailText)}`);
+  const follow = url.searchParams.get("follow") === "1" || url.searchParams.get("follow") === "true";
+  const dir = o.attemptDir(attemptId);
+  if (attemptId === "." || attemptId === ".." || !fs.existsSync(path.join(dir, "attempt.json"))) {
+    return fail(res, 404, ErrorCodes.NotFound, `attempt ${attemptId} is not on this host`, "its directory may have been cleaned up");
+  }
+  const ac = new AbortController();
+  res.on("close", () => ac.abort());
+  res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+  res.flushHeaders();
+  try {
+    for await (const chunk of readLogs(dir, stream, { ...(tail !== null ? { tail } : {}), follow, signal: ac.signal })) {
+      if (!res.write(chunk)) await new Promise<void>((r) => res.once("drain", r).once("close", r));
+      if (ac.signal.aborted) break;
+    }
+  } catch (err) {
+    if (!ac.signal.aborted) {
+      o.log.warn({ attemptId, stream, err: err instanceof Error ? err.message : String(err) }, "reading logs failed");
+      res.write(`\n[tiffin: reading logs failed: ${err instanceof Error ? err.message : String(err)}]\n`);
+    }
+  }
+  res.end();
+}

@@ -1,0 +1,210 @@
+// `tiffin agent`: one per machine. Registers with the server, heartbeats, watches the host's desired
+// attempts and runs one detached helper per attempt. It keeps no state that cannot be rebuilt from the
+// server and its helpers: restart it (even with kill -9) and it re-adopts every running task.
+//
+//   start: load DIR/agent.json ─> logs endpoint ─> adopt helpers (ping at once) ─> register
+//          ─> heartbeat loop + assignments watch (SSE) ─> reconcile on every event
+//   close: stop-tasks  (stop every task, report, exit)
+//          leave-tasks (disconnect; helpers fence after fenceMs)
+//          upgrade     (announce an absence to server and helpers, disconnect)
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import type { Logger } from "pino";
+import type { Assignment } from "../api/types.ts";
+import { ErrorCodes, TiffinError } from "../model/index.ts";
+import { AttemptManager } from "./attempts.ts";
+import { createAgentClient } from "./client.ts";
+import { advertiseAddress, detectInventory, parseListen } from "./inventory.ts";
+import { startLogsEndpoint } from "./logs-endpoint.ts";
+import { PortAllocator } from "./ports.ts";
+import { Reporter } from "./reporter.ts";
+import { Session } from "./session.ts";
+import { nextBackoff, watchSse } from "./sse.ts";
+import type { SseWatch } from "./sse.ts";
+
+/** Options of `startAgent`. */
+export interface AgentOptions {
+  /** Server URL, e.g. http://10.0.0.1:7070. */
+  server: string;
+  joinToken: string;
+  dataDir: string;
+  /** Host name; re-registering with the same name keeps the host id. */
+  name: string;
+  /** region/datacenter/cluster/rack give the failure domain. */
+  labels: Record<string, string>;
+  /** host:port of the logs endpoint. @default "127.0.0.1:0" */
+  listen?: string;
+  /** Overrides detection (dev runs several agents on one machine). */
+  resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
+  /** Inclusive range for tasks' named ports. @default [20000, 29999] */
+  portRange?: [number, number];
+  /** argv that starts a helper; the attempt directory is appended. @default defaultHelperCommand() */
+  helperCommand?: string[];
+  log?: Logger;
+  /** How long a first registration (no DIR/agent.json yet) may keep failing before startAgent rejects. @default 30000 */
+  registerTimeoutMs?: number;
+}
+
+/** A running agent. */
+export interface AgentHandle {
+  hostId: string;
+  /** host:port of the logs endpoint, as registered. */
+  address: string;
+  /** Stops the agent; see the modes at the top of this file. `upgradeMs` @default 30000 */
+  close(mode: "stop-tasks" | "leave-tasks" | "upgrade", upgradeMs?: number): Promise<void>;
+}
+
+/** The default helper argv: this Node running src/helper/main.ts. */
+export function defaultHelperCommand(): string[] {
+  return [process.execPath, "--disable-warning=ExperimentalWarning", fileURLToPath(new URL("../helper/main.ts", import.meta.url))];
+}
+
+/** Starts the agent; resolves once it is registered (or, with a saved identity, once helpers are adopted). */
+export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
+  const dataDir = path.resolve(opts.dataDir);
+  const log = (opts.log ?? pino({ name: "tiffin-agent" })).child({ host: opts.name });
+  await fs.promises.mkdir(path.join(dataDir, "attempts"), { recursive: true });
+  const client = createAgentClient(opts.server);
+  // Declared before anything can call back into it (the first registration restarts the watch).
+  let watch: SseWatch | null = null;
+  let address = "";
+  const session = new Session({
+    client,
+    joinToken: opts.joinToken,
+    identityFile: path.join(dataDir, "agent.json"),
+    log,
+    inventory: () => detectInventory({ name: opts.name, address, dataDir, labels: opts.labels, ...(opts.resources ? { resources: opts.resources } : {}) }),
+    onRegistered: (tokenChanged) => {
+      reporter.kick();
+      if (tokenChanged) watch?.restart();
+    },
+  });
+  await session.load();
+
+  const reporter: Reporter = new Reporter({
+    send: (updates) => {
+      const id = session.identity;
+      if (!id) return null;
+      return client.reportAttempts(id.hostToken, { hostId: id.hostId, updates }).then((r) => (r.ok && session.contact(), r));
+    },
+    onFailure: (r, pending) => {
+      log.warn({ status: r.status, error: r.message, pending }, "attempt report not accepted; will retry");
+      if (r.status === 401) session.wake(true);
+    },
+  });
+  const manager = new AttemptManager({
+    dataDir,
+    helperCommand: opts.helperCommand ?? defaultHelperCommand(),
+    ports: new PortAllocator(opts.portRange ?? [20000, 29999]),
+    reporter,
+    log,
+    hostName: opts.name,
+    fenceMs: () => session.identity?.fenceMs ?? 30_000,
+  });
+
+  const { host, port } = parseListen(opts.listen ?? "127.0.0.1:0");
+  const endpoint = await startLogsEndpoint({ host, port, token: () => session.identity?.hostToken ?? null, attemptDir: (id) => manager.dirOf(id), log });
+  address = advertiseAddress(host, endpoint.port, os.networkInterfaces());
+  log.info({ address, dataDir }, "logs endpoint listening");
+
+  // Helpers must be pinged before anything slow happens, or they fence their tasks.
+  await manager.adopt();
+
+  const closeAll = async () => {
+    session.stop();
+    reporter.close();
+    await manager.close();
+    await endpoint.close();
+  };
+
+  // First registration: with a saved identity, a down server must not keep the agent (and the helpers'
+  // pings) from running; without one there is no host id to run with.
+  let first = await session.register();
+  if (!first.ok && !session.identity) {
+    let delay: number | null = null;
+    const deadline = Date.now() + (opts.registerTimeoutMs ?? 30_000);
+    while (!first.ok && (first.status === null || first.status >= 500) && Date.now() < deadline) {
+      delay = nextBackoff(delay, 250, 5000);
+      log.warn({ error: first.message, retryInMs: delay }, "cannot reach the server to register");
+      await new Promise((r) => setTimeout(r, delay ?? 0));
+      first = await session.register();
+    }
+  }
+  const identity = session.identity;
+  if (!first.ok) {
+    const unauthorized = first.status === 401 || first.status === 403;
+    if (unauthorized || !identity) {
+      await closeAll();
+      throw new TiffinError(
+        unauthorized ? ErrorCodes.Unauthorized : ErrorCodes.Unavailable,
+        `agent ${opts.name}: registering with ${client.baseUrl} failed: ${first.message}`,
+        { hint: unauthorized ? "check the join token (DIR/join.token on the server)" : "check that the server is running and its URL is right" },
+      );
+    }
+    log.warn({ error: first.message, hostId: identity.hostId }, "server unreachable; running with the saved identity and retrying");
+  }
+  const hostId = identity!.hostId;
+  session.start();
+
+  let closed = false;
+  watch = watchSse({
+    url: client.assignmentsUrl(),
+    headers: () => ({ authorization: `Bearer ${session.identity?.hostToken ?? ""}` }),
+    onOpen: () => {
+      session.contact();
+      log.info("watching assignments");
+    },
+    onEvent: (ev) => {
+      session.contact();
+      if (ev.event !== "assignments") return;
+      let desired: Assignment[];
+      try {
+        desired = JSON.parse(ev.data) as Assignment[];
+      } catch (err) {
+        return log.error({ err: String(err) }, "assignments event is not JSON");
+      }
+      log.debug({ count: desired.length }, "assignments");
+      manager.reconcile(desired);
+    },
+    onError: (e) => {
+      if (closed) return;
+      log.warn({ status: e.status, error: e.message, retryInMs: e.retryInMs }, "assignments watch interrupted");
+      if (e.status === 401) session.wake(true);
+    },
+  });
+
+  // The disconnect policy: checked often, since the deadline moves with every contact.
+  const disconnectTimer = setInterval(() => manager.checkDisconnect(session.lastContact), 250);
+  const cleanup = () => manager.cleanup().catch((err: unknown) => log.warn({ err: String(err) }, "cleaning attempt directories failed"));
+  void cleanup();
+  const cleanupTimer = setInterval(() => void cleanup(), 60_000);
+
+  const close = async (mode: "stop-tasks" | "leave-tasks" | "upgrade", upgradeMs = 30_000): Promise<void> => {
+    closed = true;
+    session.stop();
+    clearInterval(disconnectTimer);
+    clearInterval(cleanupTimer);
+    watch?.close();
+    log.info({ mode }, "agent closing");
+    if (mode === "stop-tasks") {
+      const allEnded = await manager.stopAll("agent stopping", manager.maxGraceMs() + 2000);
+      if (!allEnded) log.warn({ live: manager.live() }, "tasks still running after their grace period");
+      if (!(await reporter.flush(5000))) log.warn({ pending: reporter.pending }, "final statuses not accepted by the server");
+    } else if (mode === "upgrade") {
+      const until = Date.now() + upgradeMs;
+      await session.announceUpgrade(upgradeMs);
+      manager.setAwayUntil(until);
+      await reporter.flush(2000);
+    } else {
+      await reporter.flush(1000);
+    }
+    await closeAll();
+    log.info({ mode }, "agent closed");
+  };
+  let closing: Promise<void> | null = null;
+  return { hostId, address, close: (mode, upgradeMs) => (closing ??= close(mode, upgradeMs)) };
+}

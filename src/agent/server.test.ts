@@ -1,0 +1,81 @@
+// The agent with the REAL server (src/server/main.ts), run as its own process the way an operator would
+// run it (the agent may not import the server; see eslint.config.js), real helpers and real tasks:
+// apply a job, see it run with a pid, read its logs through the server's proxy, remove the job.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import type { JobStatus } from "../api/types.ts";
+import { startAgent } from "./main.ts";
+import type { AgentHandle } from "./main.ts";
+import { alive, killAttempts, sleeperCommand, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+
+const serverMain = new URL("../server/main.ts", import.meta.url);
+
+/** Starts the real server in a child process; resolves with its URL and tokens. */
+function serverProcess(dataDir: string): Promise<{ child: ChildProcess; url: string; adminToken: string; joinToken: string }> {
+  const code = `
+    const { startServer } = await import(${JSON.stringify(serverMain.href)});
+    const s = await startServer({ dataDir: process.env.DATA, listen: "127.0.0.1:0", log: "silent",
+      timing: { heartbeatMs: 250, suspectMs: 1500, downMs: 3000, fenceMs: 2000 } });
+    process.stdout.write(JSON.stringify({ url: s.url, adminToken: s.adminToken, joinToken: s.joinToken }) + "\\n");
+    process.on("SIGTERM", () => s.close().then(() => process.exit(0)));`;
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", code], {
+    env: { ...process.env, DATA: dataDir },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (out.includes("\n")) resolve({ child, ...(JSON.parse(out.split("\n")[0]!) as { url: string; adminToken: string; joinToken: string }) });
+    });
+    child.once("exit", (c) => reject(new Error(`server process exited with ${c}`)));
+  });
+}
+
+void test("with the real server: a job runs through the agent, its logs come through the server, removing it stops it", { skip: !fs.existsSync(serverMain) && "src/server/main.ts not written yet" }, async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-agent-int-"));
+  const agentDir = path.join(root, "agent");
+  let server: ChildProcess | null = null;
+  let agent: AgentHandle | null = null;
+  t.after(async () => {
+    await agent?.close("leave-tasks").catch(() => {});
+    killAttempts(agentDir);
+    if (server && server.exitCode === null) {
+      server.kill("SIGTERM");
+      await Promise.race([new Promise((r) => server!.once("exit", r)), new Promise((r) => setTimeout(r, 3000))]);
+      server.kill("SIGKILL");
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  const s = await serverProcess(path.join(root, "server"));
+  server = s.child;
+  agent = await startAgent({ server: s.url, joinToken: s.joinToken, dataDir: agentDir, name: "int-1", labels: { rack: "r1" }, log: testLogger() });
+  const api = (p: string, init: RequestInit = {}) => fetch(`${s.url}${p}`, { ...init, headers: { authorization: `Bearer ${s.adminToken}`, "content-type": "application/json" } });
+
+  const spec = testSpec({ name: "sleeper", command: sleeperCommand(), ports: ["http"], resources: { cpu: 0.1, memoryMiB: 16, diskMiB: 1 } });
+  const applied = await api("/v1/jobs", { method: "POST", body: JSON.stringify({ spec }) });
+  assert.equal(applied.status, 200, await applied.clone().text());
+  const task = await waitFor("task running with a pid", async () => {
+    const st = (await (await api("/v1/jobs/sleeper")).json()) as JobStatus;
+    const t0 = st.tasks[0];
+    return t0 && t0.pid !== null && (t0.state === "running" || t0.state === "healthy") ? t0 : null;
+  }, 30_000);
+  assert.equal(task.hostId, agent.hostId);
+  assert.ok(alive(task.pid!), "the task's pid is a live process on this host");
+  assert.ok(task.ports["http"]! >= 20000);
+
+  const logs = await waitFor("logs through the server", async () => {
+    const r = await api("/v1/tasks/sleeper/0/logs?stream=stdout");
+    const text = r.status === 200 ? await r.text() : "";
+    return text.includes("hello from sleeper/0") ? text : null;
+  });
+  assert.match(logs, new RegExp(`port ${task.ports["http"]}`));
+
+  assert.equal((await api("/v1/jobs/sleeper", { method: "DELETE" })).status, 200);
+  await waitFor("task stopped after the job was removed", () => !alive(task.pid!), 30_000);
+});

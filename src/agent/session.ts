@@ -1,0 +1,144 @@
+// The agent's standing with the server: its identity (DIR/agent.json), registration, the heartbeat
+// loop, and the time of the last successful contact that the disconnect policy is measured from.
+
+import fs from "node:fs";
+import type { Logger } from "pino";
+import type { RegisterResponse } from "../api/types.ts";
+import type { HostInventory } from "../model/index.ts";
+import type { AgentClient, CallResult } from "./client.ts";
+
+/** Identity and timing from the last registration, kept in DIR/agent.json. */
+export interface Identity extends RegisterResponse {
+  name: string;
+  server: string;
+}
+
+/** What a Session needs. */
+export interface SessionOptions {
+  client: AgentClient;
+  joinToken: string;
+  /** DIR/agent.json */
+  identityFile: string;
+  inventory: () => Promise<HostInventory>;
+  log: Logger;
+  /** After each successful registration; `tokenChanged` when the host token differs from before. */
+  onRegistered: (tokenChanged: boolean) => void;
+}
+
+/** Registration, heartbeats and contact time with the server. */
+export class Session {
+  readonly #o: SessionOptions;
+  #identity: Identity | null = null;
+  #lastContact = Date.now();
+  #needRegister = true;
+  #timer: NodeJS.Timeout | null = null;
+  #running = false;
+
+  constructor(opts: SessionOptions) {
+    this.#o = opts;
+  }
+
+  /** The current identity (the saved one until a registration succeeds), or null. */
+  get identity(): Identity | null {
+    return this.#identity;
+  }
+
+  /** Epoch ms of the last successful call or event from the server. */
+  get lastContact(): number {
+    return this.#lastContact;
+  }
+
+  /** Records a successful contact with the server. */
+  contact(): void {
+    this.#lastContact = Date.now();
+  }
+
+  /** Loads DIR/agent.json, if an earlier run left one. */
+  async load(): Promise<Identity | null> {
+    try {
+      this.#identity = JSON.parse(await fs.promises.readFile(this.#o.identityFile, "utf8")) as Identity;
+    } catch {
+      this.#identity = null;
+    }
+    return this.#identity;
+  }
+
+  /** Registers with the join token; on success saves the identity. */
+  async register(): Promise<CallResult<RegisterResponse>> {
+    const inventory = await this.#o.inventory();
+    const r = await this.#o.client.register(this.#o.joinToken, { inventory });
+    if (!r.ok) return r;
+    const tokenChanged = this.#identity?.hostToken !== r.value.hostToken;
+    this.#identity = { ...r.value, name: inventory.name, server: this.#o.client.baseUrl };
+    const tmp = `${this.#o.identityFile}.tmp`;
+    await fs.promises.writeFile(tmp, JSON.stringify(this.#identity, null, 2), { mode: 0o600 });
+    await fs.promises.rename(tmp, this.#o.identityFile);
+    this.#needRegister = false;
+    this.contact();
+    this.#o.log.info({ hostId: r.value.hostId, heartbeatMs: r.value.heartbeatMs, fenceMs: r.value.fenceMs }, "registered");
+    this.#o.onRegistered(tokenChanged);
+    return r;
+  }
+
+  /** Starts the heartbeat loop. A heartbeat answering `reregister` (or a 401) makes the next beat a register. */
+  start(): void {
+    this.#running = true;
+    this.#schedule(this.#needRegister ? 250 : this.#beatMs());
+  }
+
+  /** Beats now instead of waiting; `reregister` makes it a registration (the server forgot us, or a 401). */
+  wake(reregister: boolean): void {
+    if (reregister) this.#needRegister = true;
+    if (this.#running) this.#schedule(0);
+  }
+
+  /** One heartbeat announcing a planned absence (agent upgrade); true when the server took it. */
+  async announceUpgrade(upgradeMs: number): Promise<boolean> {
+    const id = this.#identity;
+    if (!id) return false;
+    const r = await this.#o.client.heartbeat(id.hostToken, { hostId: id.hostId, upgradeMs });
+    if (!r.ok) this.#o.log.warn({ error: r.message }, "could not announce the upgrade to the server");
+    return r.ok;
+  }
+
+  /** Stops the heartbeat loop. */
+  stop(): void {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #beatMs(): number {
+    return this.#identity?.heartbeatMs ?? 5000;
+  }
+
+  #schedule(ms: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#beat().finally(() => {
+        if (this.#running && !this.#timer) this.#schedule(this.#beatMs());
+      });
+    }, ms);
+  }
+
+  async #beat(): Promise<void> {
+    const id = this.#identity;
+    if (!id || this.#needRegister) {
+      const r = await this.register();
+      if (!r.ok) this.#o.log.warn({ status: r.status, error: r.message }, "register failed; will retry");
+      return;
+    }
+    const r = await this.#o.client.heartbeat(id.hostToken, { hostId: id.hostId });
+    if (!r.ok) {
+      this.#o.log.warn({ status: r.status, error: r.message, sinceContactMs: Date.now() - this.#lastContact }, "heartbeat failed");
+      if (r.status === 401) this.wake(true);
+      return;
+    }
+    this.contact();
+    if (r.value.reregister) {
+      this.#o.log.warn("server asked to re-register");
+      this.wake(true);
+    }
+  }
+}
