@@ -1,0 +1,176 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { ApiClient, normalizeAddr } from "./client.ts";
+import { startFakeApi } from "./fake.ts";
+import { parseSse } from "./sse.ts";
+import { TiffinError } from "../model/errors.ts";
+
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const addr = s.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+void test("normalizeAddr accepts host:port and URLs", () => {
+  const cases: [string, string][] = [
+    ["127.0.0.1:7070", "http://127.0.0.1:7070"],
+    ["http://x:1/", "http://x:1"],
+    ["https://tiffin.example.com", "https://tiffin.example.com"],
+  ];
+  for (const [input, want] of cases) assert.equal(normalizeAddr(input), want, input);
+});
+
+void test("calls send the bearer token and parse JSON", async (t) => {
+  const api = await startFakeApi({ "GET /v1/jobs": { body: [{ name: "web", version: 2, replicas: 3, running: 3, healthy: 3, removed: false }] } });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "sekrit" });
+  const jobs = await c.jobs();
+  assert.equal(jobs[0]?.name, "web");
+  assert.equal(api.requests[0]?.auth, "Bearer sekrit");
+});
+
+void test("every user endpoint hits its method and path", async (t) => {
+  const api = await startFakeApi({
+    "POST /v1/jobs": { body: { name: "a", version: 1, changed: true, revision: 5 } },
+    "POST /v1/plan": { body: { name: "a" } },
+    "GET /v1/jobs/a%2Fb": { body: { name: "a/b" } },
+    "DELETE /v1/jobs/a": { body: { name: "a", removed: true } },
+    "GET /v1/jobs/a/versions": { body: [] },
+    "GET /v1/jobs/a/versions/3": { body: { version: 3 } },
+    "GET /v1/hosts": { body: [] },
+    "POST /v1/hosts/dev-1/drain": { body: { name: "dev-1", draining: true } },
+    "POST /v1/hosts/dev-1/undrain": { body: { name: "dev-1", draining: false } },
+    "GET /metrics": (_req, res) => res.end("tiffin_up 1\n"),
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t" });
+  const spec = { name: "a" } as never;
+  assert.equal((await c.apply(spec)).revision, 5);
+  assert.equal(JSON.parse(api.requests[0]?.body ?? "").spec.name, "a");
+  await c.plan(spec);
+  assert.equal((await c.job("a/b")).name, "a/b");
+  assert.equal((await c.removeJob("a")).removed, true);
+  assert.deepEqual(await c.versions("a"), []);
+  assert.equal((await c.version("a", 3)).version, 3);
+  assert.deepEqual(await c.hosts(), []);
+  assert.equal((await c.drain("dev-1")).draining, true);
+  assert.equal((await c.undrain("dev-1")).draining, false);
+  assert.equal(await c.metrics(), "tiffin_up 1\n");
+});
+
+void test("an ApiErrorBody becomes a TiffinError with the same code, message, hint and problems", async (t) => {
+  const problems = [{ file: null, path: "resources.memoryMiB", message: "must be positive", value: "-1" }];
+  const api = await startFakeApi({
+    "POST /v1/jobs": { status: 400, body: { error: { code: "TIFFIN_SPEC_INVALID", message: "the spec is invalid", hint: "fix it", problems } } },
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t" });
+  await assert.rejects(c.apply({} as never), (err: unknown) => {
+    assert.ok(err instanceof TiffinError);
+    assert.equal(err.code, "TIFFIN_SPEC_INVALID");
+    assert.equal(err.message, "the spec is invalid");
+    assert.equal(err.hint, "fix it");
+    assert.deepEqual(err.problems, problems);
+    return true;
+  });
+});
+
+void test("an error without ApiErrorBody is described from its status", async (t) => {
+  const api = await startFakeApi({ "GET /v1/hosts": (_req, res) => res.writeHead(401).end("nope") });
+  t.after(() => api.close());
+  await assert.rejects(new ApiClient({ addr: api.url, token: null }).hosts(), { code: "TIFFIN_UNAUTHORIZED" });
+});
+
+void test("connection refused is TIFFIN_UNAVAILABLE with the address and a hint", async () => {
+  const port = await closedPort();
+  const c = new ApiClient({ addr: `127.0.0.1:${port}`, token: null });
+  await assert.rejects(c.jobs(), (err: unknown) => {
+    assert.ok(err instanceof TiffinError);
+    assert.equal(err.code, "TIFFIN_UNAVAILABLE");
+    assert.equal(err.message, `cannot reach the Tiffin server at http://127.0.0.1:${port}`);
+    assert.match(err.hint ?? "", /tiffin dev.*TIFFIN_ADDR/);
+    return true;
+  });
+});
+
+void test("a server that does not answer in time is TIFFIN_TIMEOUT", async (t) => {
+  const api = await startFakeApi({ "GET /v1/jobs": () => undefined });
+  t.after(() => api.close());
+  await assert.rejects(new ApiClient({ addr: api.url, token: null, timeoutMs: 200 }).jobs(), { code: "TIFFIN_TIMEOUT" });
+});
+
+void test("logs stream chunks as they arrive, with the query built from the options", async (t) => {
+  const api = await startFakeApi({
+    "GET /v1/tasks/web/0/logs": (_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("line 1\n");
+      setTimeout(() => res.end("line 2\n"), 50);
+    },
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t", timeoutMs: 1000 });
+  const chunks: string[] = [];
+  for await (const chunk of c.logs("web", 0, { stream: "stderr", follow: true, tail: 5, attempt: "a1" })) chunks.push(chunk);
+  assert.equal(chunks.join(""), "line 1\nline 2\n");
+  assert.ok(chunks.length >= 2, "delivered in more than one chunk");
+  const q = new URL(`http://x${api.requests[0]?.url}`).searchParams;
+  assert.deepEqual(Object.fromEntries(q), { stream: "stderr", attempt: "a1", follow: "1", tail: "5" });
+});
+
+void test("a followed log outlives the request timeout and stops when aborted", async (t) => {
+  const api = await startFakeApi({
+    "GET /v1/tasks/web/1/logs": (_req, res) => {
+      res.writeHead(200);
+      const timer = setInterval(() => res.write("tick\n"), 50);
+      res.on("close", () => clearInterval(timer));
+    },
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t", timeoutMs: 100 });
+  const abort = new AbortController();
+  let n = 0;
+  await assert.rejects(async () => {
+    for await (const _ of c.logs("web", 1, { follow: true, signal: abort.signal })) {
+      if (++n === 5) abort.abort(); // 5 ticks = 250 ms, past the 100 ms timeout
+    }
+  }, { name: "AbortError" });
+  assert.equal(n, 5);
+});
+
+void test("events parse the SSE stream into StoreEvents, skipping other events and comments", async (t) => {
+  const api = await startFakeApi({
+    "GET /v1/events": (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(": hello\n\nevent: change\ndata: {\"type\":\"put\",\"key\":\"/jobs/web\",\"value\":{\"a\":1},\"revision\":7}\n\n");
+      res.write("event: ping\ndata: {}\n\nevent: change\r\ndata: {\"type\":\"delete\",\"key\":\"/x\",");
+      res.end("\"value\":null,\"revision\":8}\r\n\r\n");
+    },
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t" });
+  const events = [];
+  for await (const e of c.events({ from: 7 })) events.push(e);
+  assert.deepEqual(events, [
+    { type: "put", key: "/jobs/web", value: { a: 1 }, revision: 7 },
+    { type: "delete", key: "/x", value: null, revision: 8 },
+  ]);
+  assert.equal(api.requests[0]?.url, "/v1/events?from=7");
+});
+
+void test("parseSse joins multi-line data and splits across chunk boundaries", async () => {
+  async function* chunks() {
+    yield "event: a\nda";
+    yield "ta: x\ndata: y\n";
+    yield "\ndata: z\n\n";
+  }
+  const got = [];
+  for await (const m of parseSse(chunks())) got.push(m);
+  assert.deepEqual(got, [
+    { event: "a", data: "x\ny" },
+    { event: "message", data: "z" },
+  ]);
+});

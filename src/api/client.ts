@@ -1,0 +1,283 @@
+// The typed client of the server's HTTP API (see ./types.ts for the endpoints). The CLI reaches the
+// server only through this class; agents may use its agent methods too.
+
+import type { JobVersion, JobSpec } from "../model/job.ts";
+import { ErrorCodes, TiffinError } from "../model/errors.ts";
+import type {
+  ApiErrorBody,
+  ApplyResult,
+  Assignment,
+  AttemptReport,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  HostView,
+  JobStatus,
+  JobSummary,
+  PlanResult,
+  RegisterRequest,
+  RegisterResponse,
+  StoreEvent,
+} from "./types.ts";
+import { parseSse } from "./sse.ts";
+
+/** How to reach a server. */
+export interface ApiClientOptions {
+  /** `http://host:port` or `host:port` (http is assumed). */
+  addr: string;
+  /** Bearer token: the admin token for users, a join or host token for agents. */
+  token: string | null;
+  /**
+   * Milliseconds a call may take; for streams, until the response headers arrive.
+   * @default 10000
+   */
+  timeoutMs?: number;
+  /** The fetch to use (tests). @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/** Options of `logs`. */
+export interface LogsOptions {
+  stream?: "stdout" | "stderr";
+  attempt?: string;
+  follow?: boolean;
+  tail?: number;
+  signal?: AbortSignal;
+}
+
+/** A typed method per endpoint of the API; failures reject with `TiffinError`. */
+export class ApiClient {
+  /** The base URL, normalized (`http://host:port`, no trailing slash). */
+  readonly addr: string;
+  readonly #token: string | null;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+
+  constructor(opts: ApiClientOptions) {
+    this.addr = normalizeAddr(opts.addr);
+    this.#token = opts.token;
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#fetch = opts.fetch ?? globalThis.fetch;
+  }
+
+  /** `GET /v1/jobs`. */
+  jobs(): Promise<JobSummary[]> {
+    return this.#json("GET", "/v1/jobs");
+  }
+  /** `POST /v1/jobs`: stores a new version of the job if its spec changed. */
+  apply(spec: JobSpec): Promise<ApplyResult> {
+    return this.#json("POST", "/v1/jobs", { spec });
+  }
+  /** `POST /v1/plan`: what applying would change and where tasks would run; writes nothing. */
+  plan(spec: JobSpec): Promise<PlanResult> {
+    return this.#json("POST", "/v1/plan", { spec });
+  }
+  /** `GET /v1/jobs/:name`. */
+  job(name: string): Promise<JobStatus> {
+    return this.#json("GET", `/v1/jobs/${enc(name)}`);
+  }
+  /** `DELETE /v1/jobs/:name`: stops the job's tasks, keeps its versions. */
+  removeJob(name: string): Promise<{ name: string; removed: true }> {
+    return this.#json("DELETE", `/v1/jobs/${enc(name)}`);
+  }
+  /** `GET /v1/jobs/:name/versions`. */
+  versions(name: string): Promise<JobVersion[]> {
+    return this.#json("GET", `/v1/jobs/${enc(name)}/versions`);
+  }
+  /** `GET /v1/jobs/:name/versions/:v`. */
+  version(name: string, version: number): Promise<JobVersion> {
+    return this.#json("GET", `/v1/jobs/${enc(name)}/versions/${version}`);
+  }
+  /** `GET /v1/hosts`. */
+  hosts(): Promise<HostView[]> {
+    return this.#json("GET", "/v1/hosts");
+  }
+  /** `POST /v1/hosts/:idOrName/drain`. */
+  drain(idOrName: string): Promise<HostView> {
+    return this.#json("POST", `/v1/hosts/${enc(idOrName)}/drain`);
+  }
+  /** `POST /v1/hosts/:idOrName/undrain`. */
+  undrain(idOrName: string): Promise<HostView> {
+    return this.#json("POST", `/v1/hosts/${enc(idOrName)}/undrain`);
+  }
+  /** `GET /metrics`: Prometheus text. */
+  async metrics(): Promise<string> {
+    const res = await this.#request("GET", "/metrics", undefined, null);
+    return res.text();
+  }
+
+  /** `GET /v1/tasks/:job/:index/logs`: the log text in chunks as they arrive (until the end, or forever with `follow`). */
+  async *logs(job: string, index: number, opts: LogsOptions = {}): AsyncGenerator<string> {
+    const q = new URLSearchParams();
+    if (opts.stream) q.set("stream", opts.stream);
+    if (opts.attempt) q.set("attempt", opts.attempt);
+    if (opts.follow) q.set("follow", "1");
+    if (opts.tail !== undefined) q.set("tail", String(opts.tail));
+    const qs = q.size > 0 ? `?${q.toString()}` : "";
+    const res = await this.#request("GET", `/v1/tasks/${enc(job)}/${index}/logs${qs}`, undefined, opts.signal ?? null);
+    yield* textChunks(res, this.addr);
+  }
+
+  /** `GET /v1/events?from=REV`: store changes from `from` (inclusive), as they happen. */
+  async *events(opts: { from?: number; signal?: AbortSignal } = {}): AsyncGenerator<StoreEvent> {
+    const qs = opts.from === undefined ? "" : `?from=${opts.from}`;
+    const res = await this.#request("GET", `/v1/events${qs}`, undefined, opts.signal ?? null);
+    for await (const msg of parseSse(textChunks(res, this.addr))) {
+      if (msg.event !== "change") continue;
+      const parsed = JSON.parse(msg.data) as StoreEvent | StoreEvent[];
+      if (Array.isArray(parsed)) yield* parsed;
+      else yield parsed;
+    }
+  }
+
+  /** `POST /v1/agent/register` (join token). */
+  register(req: RegisterRequest): Promise<RegisterResponse> {
+    return this.#json("POST", "/v1/agent/register", req);
+  }
+  /** `POST /v1/agent/heartbeat` (host token). */
+  heartbeat(req: HeartbeatRequest): Promise<HeartbeatResponse> {
+    return this.#json("POST", "/v1/agent/heartbeat", req);
+  }
+  /** `POST /v1/agent/attempts` (host token). */
+  reportAttempts(report: AttemptReport): Promise<{ ok: true }> {
+    return this.#json("POST", "/v1/agent/attempts", report);
+  }
+  /** `GET /v1/agent/assignments` (host token): the host's full desired set, again on every change. */
+  async *assignments(opts: { signal?: AbortSignal } = {}): AsyncGenerator<Assignment[]> {
+    const res = await this.#request("GET", "/v1/agent/assignments", undefined, opts.signal ?? null);
+    for await (const msg of parseSse(textChunks(res, this.addr))) {
+      if (msg.event === "assignments") yield JSON.parse(msg.data) as Assignment[];
+    }
+  }
+
+  async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.#request(method, path, body, null);
+    const text = await res.text().catch((err: unknown) => {
+      throw networkError(err, this.addr);
+    });
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new TiffinError(ErrorCodes.Unavailable, `the server at ${this.addr} sent a response that is not JSON (${method} ${path})`, {
+        hint: "check that TIFFIN_ADDR / --addr points at a Tiffin server",
+      });
+    }
+  }
+
+  /** Sends a request; resolves once headers arrived with a 2xx response, else rejects with a TiffinError. */
+  async #request(method: string, path: string, body: unknown, signal: AbortSignal | null): Promise<Response> {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.#timeoutMs);
+    const signals = signal ? [timeout.signal, signal] : [timeout.signal];
+    const headers: Record<string, string> = {};
+    if (this.#token !== null) headers["authorization"] = `Bearer ${this.#token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.addr}${path}`, {
+        method,
+        headers,
+        signal: AbortSignal.any(signals),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (err) {
+      if (timeout.signal.aborted && !signal?.aborted) {
+        throw new TiffinError(ErrorCodes.Timeout, `the Tiffin server at ${this.addr} did not answer ${method} ${path} within ${this.#timeoutMs} ms`, {
+          hint: "check that the server is running and not overloaded",
+        });
+      }
+      throw networkError(err, this.addr);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (res.status >= 400) throw await responseError(res, method, path);
+    return res;
+  }
+}
+
+/** Accepts `host:port` as well as full URLs. */
+export function normalizeAddr(addr: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(addr) ? addr : `http://${addr}`;
+  return withScheme.replace(/\/+$/, "");
+}
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
+
+/** Turns an error response into the server's TiffinError (same code, message, hint, problems). */
+async function responseError(res: Response, method: string, path: string): Promise<TiffinError> {
+  const text = await res.text().catch(() => "");
+  try {
+    const body = JSON.parse(text) as Partial<ApiErrorBody>;
+    const e = body.error;
+    if (e && typeof e.code === "string" && typeof e.message === "string") {
+      return new TiffinError(e.code, e.message, {
+        ...(e.hint ? { hint: e.hint } : {}),
+        problems: Array.isArray(e.problems) ? e.problems : [],
+      });
+    }
+  } catch {
+    // not an ApiErrorBody: described below from the status
+  }
+  const code = res.status === 401 || res.status === 403 ? ErrorCodes.Unauthorized : res.status === 404 ? ErrorCodes.NotFound : ErrorCodes.Unavailable;
+  return new TiffinError(code, `${method} ${path} failed: HTTP ${res.status} ${res.statusText}`.trim(), {
+    hint: "check that TIFFIN_ADDR / --addr points at a Tiffin server",
+  });
+}
+
+const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ECONNRESET", "UND_ERR_SOCKET", "EPIPE"]);
+
+/** Maps fetch's network failures (a TypeError whose cause carries the errno) to TiffinError. */
+function networkError(err: unknown, addr: string): unknown {
+  if (err instanceof TiffinError) return err;
+  if (err instanceof Error && err.name === "AbortError") return err;
+  const code = errnoOf(err);
+  if (code !== null && unreachableCodes.has(code)) {
+    return new TiffinError(ErrorCodes.Unavailable, `cannot reach the Tiffin server at ${addr}`, {
+      hint: "start one with `tiffin dev`, or set TIFFIN_ADDR / --addr",
+    });
+  }
+  if (err instanceof TypeError && err.message === "fetch failed") {
+    return new TiffinError(ErrorCodes.Unavailable, `cannot reach the Tiffin server at ${addr} (${String((err.cause as Error | undefined)?.message ?? err.message)})`, {
+      hint: "start one with `tiffin dev`, or set TIFFIN_ADDR / --addr",
+    });
+  }
+  return err;
+}
+
+function errnoOf(err: unknown): string | null {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const rec = e as { code?: unknown; errors?: unknown[]; cause?: unknown };
+    if (typeof rec.code === "string") return rec.code;
+    if (Array.isArray(rec.errors) && rec.errors.length > 0) {
+      const first = errnoOf(rec.errors[0]);
+      if (first) return first;
+    }
+    e = rec.cause;
+  }
+  return null;
+}
+
+/** The response body as decoded text chunks; the connection is closed when the consumer stops early. */
+async function* textChunks(res: Response, addr: string): AsyncGenerator<string> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  try {
+    for (;;) {
+      let r: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        r = await reader.read();
+      } catch (err) {
+        throw networkError(err, addr);
+      }
+      if (r.done) break;
+      const text = decoder.decode(r.value, { stream: true });
+      if (text) yield text;
+    }
+    const rest = decoder.decode();
+    if (rest) yield rest;
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}

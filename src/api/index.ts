@@ -1,0 +1,4 @@
+// The HTTP API: wire types and the typed client.
+export * from "./types.ts";
+export * from "./client.ts";
+export * from "./sse.ts";

@@ -1,0 +1,76 @@
+// What every command file gets: output, the API client for the resolved target, and a way to wait
+// for the process to be told to stop. Command files export a handler (returns data), a renderer
+// (data -> text) and `register`, so handlers and renderers are tested without a process.
+
+import type { Command } from "commander";
+import { ApiClient } from "../api/client.ts";
+import { ErrorCodes, TiffinError } from "../model/errors.ts";
+import type { CliIo } from "./io.ts";
+import { contextPath, readContext, resolveTarget } from "./context.ts";
+import type { Target } from "./context.ts";
+
+/** Shared state of one CLI run. */
+export interface CliContext {
+  io: CliIo;
+  /** Addr and token from the global options, environment and context file. */
+  target(): Target;
+  /** A client for `target()`. */
+  client(): ApiClient;
+  /** Marks this run as a daemon (server, agent, helper, dev): main makes sure the process exits after it. */
+  daemon(): void;
+  /** The exit code when the action returns normally (default 0). */
+  setExitCode(code: number): void;
+}
+
+/** What main reads back after the action ran. */
+export interface RunState {
+  exitCode: number;
+  daemon: boolean;
+}
+
+/** Builds the context; global options are read lazily, after commander has parsed them. */
+export function makeContext(program: Command, io: CliIo, state: RunState): CliContext {
+  const target = (): Target => {
+    const opts = program.opts<{ addr?: string; token?: string }>();
+    return resolveTarget(opts, io.env, readContext(contextPath(io.env)));
+  };
+  return {
+    io,
+    target,
+    client: () => {
+      const t = target();
+      return new ApiClient({ addr: t.addr, token: t.token });
+    },
+    daemon: () => void (state.daemon = true),
+    setExitCode: (code) => void (state.exitCode = code),
+  };
+}
+
+/** Rewrites the hint of an Unauthorized error to say which token was sent and how to pick another. */
+export function withAuthHint(err: unknown, t: Target): unknown {
+  if (!(err instanceof TiffinError) || err.code !== ErrorCodes.Unauthorized) return err;
+  const hint =
+    t.tokenFrom === "none"
+      ? "no token given: set TIFFIN_TOKEN or --token to the server's admin token (DATA/admin.token), or run `tiffin dev`"
+      : `the token came from ${t.tokenFrom === "context" ? "the `tiffin dev` context file" : t.tokenFrom === "env" ? "TIFFIN_TOKEN" : "--token"}; use the admin token of the server at ${t.addr}`;
+  return new TiffinError(err.code, err.message, { hint, problems: err.problems });
+}
+
+/** Resolves when the process gets one of `signals`, with the signal's name. */
+export function waitForSignal(signals: NodeJS.Signals[]): { promise: Promise<NodeJS.Signals>; dispose(): void } {
+  let dispose = (): void => undefined;
+  const promise = new Promise<NodeJS.Signals>((resolve) => {
+    const handlers = signals.map((s) => {
+      const h = (): void => resolve(s);
+      process.on(s, h);
+      return [s, h] as const;
+    });
+    dispose = () => handlers.forEach(([s, h]) => process.off(s, h));
+  });
+  return { promise, dispose: () => dispose() };
+}
+
+/** Adds `--json` to a listing command. */
+export function jsonOption(cmd: Command): Command {
+  return cmd.option("--json", "print JSON for scripts instead of a table");
+}

@@ -1,0 +1,110 @@
+// `tiffin agent`: the per-host daemon in the foreground. SIGTERM/SIGINT stop its tasks and leave;
+// SIGUSR2 leaves the tasks running for an upgrade (a new agent re-adopts them).
+
+import type { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { CliContext } from "../command.ts";
+import { waitForSignal } from "../command.ts";
+import { usageError } from "../errors.ts";
+
+/** Options of the command as commander parses them. */
+export interface AgentFlags {
+  server: string;
+  joinToken?: string;
+  joinTokenFile?: string;
+  data: string;
+  name: string;
+  labels?: string;
+  listen?: string;
+  cores?: string;
+  memory?: string;
+  disk?: string;
+}
+
+/** Parses `k=v,k=v` into labels. */
+export function parseLabels(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!text) return out;
+  for (const part of text.split(",")) {
+    if (part.trim() === "") continue;
+    const eq = part.indexOf("=");
+    if (eq <= 0) throw usageError(`label "${part}" is not key=value`, "e.g. --labels region=eu,rack=r1");
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+function positive(flag: string, text: string | undefined, integer: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw usageError(`${flag} wants a positive ${integer ? "integer" : "number"}, got "${text}"`);
+  return n;
+}
+
+/** The options of startAgent, from the flags (reads the join token file). */
+export function agentOptions(f: AgentFlags): {
+  server: string;
+  joinToken: string;
+  dataDir: string;
+  name: string;
+  labels: Record<string, string>;
+  listen?: string;
+  resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
+} {
+  let joinToken = f.joinToken;
+  if (!joinToken && f.joinTokenFile) {
+    try {
+      joinToken = readFileSync(f.joinTokenFile, "utf8").trim();
+    } catch (err) {
+      throw usageError(`cannot read the join token file ${f.joinTokenFile}: ${(err as Error).message}`, "the server writes it as DATA/join.token");
+    }
+  }
+  if (!joinToken) throw usageError("the agent needs a join token", "pass --join-token TOKEN or --join-token-file DATA/join.token (from the server's data dir)");
+  const resources: Partial<{ cores: number; memoryMiB: number; diskMiB: number }> = {};
+  const cores = positive("--cores", f.cores, false);
+  const memoryMiB = positive("--memory", f.memory, true);
+  const diskMiB = positive("--disk", f.disk, true);
+  if (cores !== undefined) resources.cores = cores;
+  if (memoryMiB !== undefined) resources.memoryMiB = memoryMiB;
+  if (diskMiB !== undefined) resources.diskMiB = diskMiB;
+  return {
+    server: f.server,
+    joinToken,
+    dataDir: resolve(f.data),
+    name: f.name,
+    labels: parseLabels(f.labels),
+    ...(f.listen ? { listen: f.listen } : {}),
+    ...(Object.keys(resources).length > 0 ? { resources } : {}),
+  };
+}
+
+/** Adds the command. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command("agent")
+    .requiredOption("--server <url>", "the server's URL")
+    .option("--join-token <token>", "the server's join token")
+    .option("--join-token-file <file>", "file holding the join token (the server's DATA/join.token)")
+    .requiredOption("--data <dir>", "the agent's state directory (attempts, logs)")
+    .requiredOption("--name <name>", "host name (re-registering with the same name keeps the host id)")
+    .option("--labels <k=v,...>", "labels, including region, datacenter, cluster, rack")
+    .option("--listen <host:port>", "where to serve logs to the server")
+    .option("--cores <n>", "cores to offer (default: detected)")
+    .option("--memory <MiB>", "memory to offer, MiB (default: detected)")
+    .option("--disk <MiB>", "disk to offer, MiB (default: free space of --data)")
+    .description("run the agent of this host")
+    .action(async (flags: AgentFlags) => {
+      ctx.daemon();
+      const opts = agentOptions(flags);
+      const { startAgent } = await import("../../agent/main.ts");
+      const agent = await startAgent(opts);
+      const sig = waitForSignal(["SIGINT", "SIGTERM", "SIGUSR2"]);
+      ctx.io.out(`tiffin agent ${opts.name} is host ${agent.hostId}, serving logs on ${agent.address}\n`);
+      const s = await sig.promise;
+      const mode = s === "SIGUSR2" ? "upgrade" : "stop-tasks";
+      ctx.io.err(`${s}: ${mode === "upgrade" ? "leaving tasks running for an upgrade" : "stopping tasks"}\n`);
+      await agent.close(mode);
+      sig.dispose();
+    });
+}

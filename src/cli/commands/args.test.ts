@@ -1,0 +1,76 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { agentOptions, parseLabels } from "./agent.ts";
+import { parseWait } from "./apply.ts";
+import { parseAgents } from "./dev.ts";
+import { parseVersion } from "./history.ts";
+import { parseLogsArgs } from "./logs.ts";
+
+void test("parseLabels", () => {
+  assert.deepEqual(parseLabels("region=dev, rack=r1,,cluster=c1"), { region: "dev", rack: "r1", cluster: "c1" });
+  assert.deepEqual(parseLabels(undefined), {});
+  assert.deepEqual(parseLabels("a=b=c"), { a: "b=c" });
+  assert.throws(() => parseLabels("rack"), { code: "TIFFIN_USAGE" });
+  assert.throws(() => parseLabels("=x"), { code: "TIFFIN_USAGE" });
+});
+
+void test("agentOptions: join token from flag or file, resources only when given", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "tiffin-agent-args-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "join.token");
+  writeFileSync(file, "jt-123\n");
+  const base = { server: "http://s:1", data: "rel/dir", name: "dev-1" };
+  const o = agentOptions({ ...base, joinTokenFile: file, labels: "rack=r1", cores: "0.5", memory: "512", listen: "127.0.0.1:0" });
+  assert.equal(o.joinToken, "jt-123");
+  assert.deepEqual(o.labels, { rack: "r1" });
+  assert.deepEqual(o.resources, { cores: 0.5, memoryMiB: 512 });
+  assert.equal(o.listen, "127.0.0.1:0");
+  assert.ok(o.dataDir.endsWith("/rel/dir") && o.dataDir.startsWith("/"));
+  const plain = agentOptions({ ...base, joinToken: "flag-token" });
+  assert.equal(plain.joinToken, "flag-token");
+  assert.equal("resources" in plain, false);
+  assert.equal("listen" in plain, false);
+  assert.throws(() => agentOptions(base), { code: "TIFFIN_USAGE", message: /needs a join token/ });
+  assert.throws(() => agentOptions({ ...base, joinTokenFile: join(dir, "missing") }), { code: "TIFFIN_USAGE" });
+  assert.throws(() => agentOptions({ ...base, joinToken: "x", memory: "1.5" }), { code: "TIFFIN_USAGE", message: /--memory/ });
+  assert.throws(() => agentOptions({ ...base, joinToken: "x", cores: "-1" }), { code: "TIFFIN_USAGE", message: /--cores/ });
+});
+
+void test("parseWait: durations, bare seconds, --no-wait, default", () => {
+  const cases: [string | boolean | undefined, number | null][] = [
+    [undefined, 60_000],
+    [true, 60_000],
+    [false, null],
+    ["90s", 90_000],
+    ["2m", 120_000],
+    ["1m30s", 90_000],
+    ["15", 15_000],
+    ["500ms", 500],
+  ];
+  for (const [input, want] of cases) assert.equal(parseWait(input), want, String(input));
+  assert.throws(() => parseWait("soon"), { code: "TIFFIN_USAGE" });
+});
+
+void test("parseLogsArgs", () => {
+  assert.deepEqual(parseLogsArgs("web/2", {}), { job: "web", index: 2, stream: "stdout", attempt: null, follow: false, tail: null });
+  assert.deepEqual(parseLogsArgs("my-job/10", { follow: true, stderr: true, attempt: "a1", tail: "20" }), {
+    job: "my-job",
+    index: 10,
+    stream: "stderr",
+    attempt: "a1",
+    follow: true,
+    tail: 20,
+  });
+  for (const bad of ["web", "web/", "/1", "web/x"]) assert.throws(() => parseLogsArgs(bad, {}), { code: "TIFFIN_USAGE" }, bad);
+  assert.throws(() => parseLogsArgs("web/0", { tail: "-3" }), { code: "TIFFIN_USAGE" });
+});
+
+void test("parseVersion and parseAgents", () => {
+  assert.equal(parseVersion("3"), 3);
+  for (const bad of ["0", "-1", "1.5", "x"]) assert.throws(() => parseVersion(bad), { code: "TIFFIN_USAGE" }, bad);
+  assert.equal(parseAgents("3"), 3);
+  for (const bad of ["0", "51", "two"]) assert.throws(() => parseAgents(bad), { code: "TIFFIN_USAGE" }, bad);
+});

@@ -1,0 +1,240 @@
+// `tiffin dev`: a whole cluster on this machine — one `tiffin server` and N `tiffin agent` processes,
+// each agent with its own name, data dir, place in a made-up rack/cluster tree and slice of the
+// machine — then the examples applied, and everything stopped cleanly on Ctrl-C.
+
+import type { Command } from "commander";
+import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync, rmSync } from "node:fs";
+import { availableParallelism, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { ApiClient } from "../../api/client.ts";
+import { ErrorCodes, TiffinError } from "../../model/errors.ts";
+import { loadSpecFile } from "../../spec/api.ts";
+import type { CliContext } from "../command.ts";
+import { waitForSignal } from "../command.ts";
+import { contextPath, writeContext } from "../context.ts";
+import { formatError, usageError } from "../errors.ts";
+import { devLayout, formatLabels } from "../dev/layout.ts";
+import type { DevAgentPlan } from "../dev/layout.ts";
+import { startChild, stopChild, tailLog } from "../dev/procs.ts";
+import type { Child } from "../dev/procs.ts";
+import { isAlive, killStrays } from "../dev/strays.ts";
+import { applySpecs, followRollout } from "./apply.ts";
+import { defaultListen } from "./server.ts";
+
+/** The example spec `tiffin dev` applies. */
+export const examplesFile = join(import.meta.dirname, "..", "..", "..", "examples", "tiffin.ts");
+
+/** Options of `tiffin dev`. */
+export interface DevOptions {
+  data: string;
+  agents: number;
+  listen: string;
+  examples: boolean;
+}
+
+/** Everything the final message shows. */
+export interface DevInfo {
+  url: string;
+  dataDir: string;
+  contextFile: string;
+  serverLog: string;
+  agents: (DevAgentPlan & { log: string })[];
+  examples: boolean;
+}
+
+/** What `tiffin dev` prints once the cluster is up; the first line says "ready". */
+export function renderDevReady(info: DevInfo): string {
+  const lines = [
+    `tiffin dev is ready: a server and ${info.agents.length} agents on this machine.`,
+    "",
+    `  server    ${info.url}  (log ${info.serverLog})`,
+    ...info.agents.map((a) => `  ${a.name.padEnd(8)}  ${a.labels["cluster"]}/${a.labels["rack"]}, ${a.cores} cores, ${a.memoryMiB} MiB  (log ${a.log})`),
+    `  data      ${info.dataDir}`,
+    `  context   ${info.contextFile}  (address and admin token; the commands below use it)`,
+    "",
+    "Try:",
+    ...(info.examples ? ["  npx tiffin status web", "  npx tiffin logs web/0", "  npx tiffin logs worker/0 --follow"] : ["  npx tiffin apply examples/tiffin.ts"]),
+    "  npx tiffin hosts",
+    "  npx tiffin jobs",
+    `  npx tiffin drain ${info.agents[0]?.name ?? "dev-1"}   # its tasks move; then \`npx tiffin undrain ${info.agents[0]?.name ?? "dev-1"}\``,
+    "  npx tiffin plan examples/tiffin.ts",
+    "",
+    "Ctrl-C stops everything (agents stop their tasks first).",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+function machine(dataDir: string): { cores: number; memoryMiB: number; diskMiB: number } {
+  let diskMiB = 10_240;
+  try {
+    const s = statfsSync(dataDir);
+    diskMiB = Math.floor((s.bavail * s.bsize) / (1024 * 1024));
+  } catch {
+    // keep the guess
+  }
+  return { cores: availableParallelism(), memoryMiB: Math.floor(totalmem() / (1024 * 1024)), diskMiB };
+}
+
+async function until<T>(what: string, ms: number, children: Child[], stopped: () => boolean, check: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (stopped()) throw new TiffinError(ErrorCodes.Timeout, `interrupted while waiting for ${what}`);
+    const dead = children.find((c) => c.done);
+    if (dead) {
+      const tail = tailLog(dead.log);
+      const inUse = tail.some((l) => l.includes("EADDRINUSE"));
+      throw new TiffinError(ErrorCodes.Unavailable, `${dead.name} exited while waiting for ${what}; last lines of ${dead.log}:\n${tail.map((l) => `  | ${l}`).join("\n")}`, {
+        hint: inUse ? "something else listens on that address: stop it, or pick another with --listen" : `see ${dead.log}`,
+      });
+    }
+    try {
+      const v = await check();
+      if (v !== null) return v;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new TiffinError(ErrorCodes.Timeout, `timed out after ${ms / 1000}s waiting for ${what}`, { hint: `see the logs in ${children.map((c) => c.log).join(", ")}` });
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Refuses to start twice on one data dir (two servers would fight over one SQLite file). */
+function claimDataDir(dataDir: string): string {
+  const pidFile = join(dataDir, "dev.pid");
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, "utf8").trim());
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new TiffinError(ErrorCodes.Conflict, `a tiffin dev (pid ${pid}) is already running on ${dataDir}`, { hint: "stop it with Ctrl-C, or use another --data dir" });
+    }
+  }
+  writeFileSync(pidFile, `${process.pid}\n`);
+  return pidFile;
+}
+
+/** Starts the cluster, prints where everything is, waits for SIGINT/SIGTERM, stops it all. */
+export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<void> {
+  const { io } = ctx;
+  const dataDir = resolve(opts.data);
+  mkdirSync(dataDir, { recursive: true });
+  const pidFile = claimDataDir(dataDir);
+  const serverDir = join(dataDir, "server");
+  const url = `http://${opts.listen}`;
+  const env = { ...process.env, TIFFIN_ADDR: url };
+  const children: Child[] = [];
+  const plans = devLayout(opts.agents, machine(dataDir));
+  const agentDirs = plans.map((p) => join(dataDir, p.name));
+  // If this process dies unexpectedly, its children should not outlive it.
+  const onExit = (): void => children.forEach((c) => c.done || c.proc.kill("SIGKILL"));
+  process.on("exit", onExit);
+  const stopSignal = waitForSignal(["SIGINT", "SIGTERM"]);
+  let interrupted = false;
+  let interruptedAt = 0;
+  void stopSignal.promise.then(() => {
+    interrupted = true;
+    interruptedAt = Date.now();
+  });
+
+  try {
+    io.out(`starting a server on ${url} and ${opts.agents} agents (data in ${dataDir})\n`);
+    const server = startChild("server", ["server", "--data", serverDir, "--listen", opts.listen], join(dataDir, "server.log"), env);
+    children.push(server);
+    const started = Date.now();
+    const stopped = (): boolean => interrupted;
+    const client = await until("the server to answer", 30_000, children, stopped, async () => {
+      const token = readFileSync(join(serverDir, "admin.token"), "utf8").trim();
+      const c = new ApiClient({ addr: url, token, timeoutMs: 2000 });
+      await c.jobs();
+      return c;
+    });
+    const token = readFileSync(join(serverDir, "admin.token"), "utf8").trim();
+
+    for (const p of plans) {
+      const args = ["agent", "--server", url, "--join-token-file", join(serverDir, "join.token"), "--data", join(dataDir, p.name), "--name", p.name];
+      args.push("--labels", formatLabels(p.labels), "--cores", String(p.cores), "--memory", String(p.memoryMiB), "--disk", String(p.diskMiB));
+      children.push(startChild(p.name, args, join(dataDir, `${p.name}.log`), env));
+    }
+    await until(`${opts.agents} agents to register`, 30_000, children, stopped, async () => {
+      const hosts = await client.hosts();
+      const up = plans.filter((p) => hosts.some((h) => h.name === p.name && h.status === "up" && (h.lastHeartbeatAt ?? 0) >= started));
+      return up.length === plans.length ? true : null;
+    });
+
+    const contextFile = contextPath(io.env);
+    writeContext(contextFile, { addr: url, token });
+
+    if (opts.examples && !interrupted) {
+      io.out(`applying ${examplesFile}\n`);
+      try {
+        const results = await applySpecs(client, await loadSpecFile(examplesFile));
+        await followRollout(client, results, 60_000, io);
+      } catch (err) {
+        // The cluster is still useful; say what went wrong and keep it running.
+        if (!interrupted) io.err(formatError(err));
+      }
+    }
+    if (!interrupted) {
+      io.out(
+        renderDevReady({
+          url,
+          dataDir,
+          contextFile,
+          serverLog: server.log,
+          agents: plans.map((p) => ({ ...p, log: join(dataDir, `${p.name}.log`) })),
+          examples: opts.examples,
+        }),
+      );
+      const unexpected = children.map((c) => c.exited.then(() => c));
+      const first = await Promise.race([stopSignal.promise, ...unexpected]);
+      if (typeof first !== "string") {
+        io.err(`${first.name} exited unexpectedly (see ${first.log}); stopping everything\n`);
+        ctx.setExitCode(1);
+      }
+    }
+  } catch (err) {
+    if (!interrupted) throw err; // Ctrl-C during start-up is a normal way to leave
+  } finally {
+    stopSignal.dispose();
+    // A second Ctrl-C while stopping: no more waiting. One within a second of the first is the same
+    // keypress delivered twice (`npm run dev` forwards the SIGINT its process group already got).
+    const onHurry = (): void => {
+      if (Date.now() - interruptedAt < 1000) return;
+      io.err("stopping now (SIGKILL)\n");
+      children.forEach((c) => c.done || c.proc.kill("SIGKILL"));
+    };
+    process.on("SIGINT", onHurry);
+    process.on("SIGTERM", onHurry);
+    io.out("stopping: agents (and their tasks) first, then the server\n");
+    await Promise.all(children.filter((c) => c.name !== "server").map((c) => stopChild(c, "SIGTERM", 30_000)));
+    await Promise.all(children.filter((c) => c.name === "server").map((c) => stopChild(c, "SIGTERM", 10_000)));
+    const strays = await killStrays(agentDirs);
+    if (strays.length > 0) io.err(`ended ${strays.length} process(es) the agents left behind: ${strays.map((s) => `${s.kind} ${s.pid}`).join(", ")}\n`);
+    process.off("SIGINT", onHurry);
+    process.off("SIGTERM", onHurry);
+    process.off("exit", onExit);
+    rmSync(pidFile, { force: true });
+    io.out("stopped\n");
+  }
+}
+
+/** Parses `--agents`. */
+export function parseAgents(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 50) throw usageError(`--agents wants a number from 1 to 50, got "${text}"`);
+  return n;
+}
+
+/** Adds the command. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command("dev")
+    .option("--data <dir>", "where the server and agents keep their state and logs", "./.tiffin/dev")
+    .option("--agents <n>", "how many agents (hosts) to start", "3")
+    .option("--listen <host:port>", "the server's address", defaultListen)
+    .option("--no-examples", "do not apply examples/tiffin.ts")
+    .description("run a server and several agents on this machine")
+    .action(async (o: { data: string; agents: string; listen: string; examples: boolean }) => {
+      ctx.daemon();
+      await devHandler({ data: o.data, agents: parseAgents(o.agents), listen: o.listen, examples: o.examples }, ctx);
+    });
+}

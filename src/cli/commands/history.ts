@@ -1,0 +1,107 @@
+// `tiffin history JOB`: the stored versions of a job, newest first, each summarized by what changed
+// from the one before; `--diff A B` shows every changed field between two versions.
+
+import type { Command } from "commander";
+import type { ApiClient } from "../../api/client.ts";
+import type { JobVersion } from "../../model/job.ts";
+import type { DiffLine } from "../../model/diff.ts";
+import { diffJson, formatDiff } from "../../model/diff.ts";
+import type { CliContext } from "../command.ts";
+import { jsonOption } from "../command.ts";
+import { usageError } from "../errors.ts";
+import { formatTime, renderJson, renderTable } from "../table.ts";
+
+/** One row of the history. */
+export interface HistoryEntry {
+  version: number;
+  createdAt: number;
+  /** What changed from the previous version, in a few words. */
+  summary: string;
+}
+
+/** Two versions and the diff between them. */
+export interface VersionDiff {
+  name: string;
+  from: number;
+  to: number;
+  diff: DiffLine[];
+}
+
+/** Summarizes a diff in one short line. */
+export function summarizeDiff(diff: DiffLine[], max = 3): string {
+  if (diff.length === 0) return "no changes";
+  const shown = diff.slice(0, max).map((d) => {
+    const v = (x: unknown) => (x === undefined ? "" : short(JSON.stringify(x)));
+    if (d.op === "add") return `+${d.path}`;
+    if (d.op === "remove") return `-${d.path}`;
+    return `${d.path} ${v(d.before)} -> ${v(d.after)}`;
+  });
+  return shown.join(", ") + (diff.length > max ? ` (+${diff.length - max} more)` : "");
+}
+
+function short(s: string): string {
+  return s.length > 24 ? `${s.slice(0, 21)}...` : s;
+}
+
+/** Builds history entries (newest first) from stored versions. */
+export function historyEntries(versions: JobVersion[]): HistoryEntry[] {
+  const sorted = [...versions].sort((a, b) => a.version - b.version);
+  return sorted
+    .map((v, i) => {
+      const prev = sorted[i - 1];
+      const summary = prev ? summarizeDiff(diffJson(prev.spec, v.spec)) : `created: ${v.spec.replicas} replica(s) of ${v.spec.command.join(" ")}`;
+      return { version: v.version, createdAt: v.createdAt, summary };
+    })
+    .reverse();
+}
+
+/** Fetches the versions of a job. */
+export async function historyHandler(client: ApiClient, job: string): Promise<HistoryEntry[]> {
+  return historyEntries(await client.versions(job));
+}
+
+/** Fetches two versions and diffs them. */
+export async function versionDiffHandler(client: ApiClient, job: string, from: number, to: number): Promise<VersionDiff> {
+  const [a, b] = await Promise.all([client.version(job, from), client.version(job, to)]);
+  return { name: job, from, to, diff: diffJson(a.spec, b.spec) };
+}
+
+/** A table of versions. */
+export function renderHistory(entries: HistoryEntry[]): string {
+  return renderTable(
+    ["version", "created", "summary"],
+    entries.map((e) => [e.version, formatTime(e.createdAt), e.summary]),
+  );
+}
+
+/** The diff of two versions. */
+export function renderVersionDiff(d: VersionDiff): string {
+  return `job ${d.name}: version ${d.from} -> ${d.to}\n${formatDiff(d.diff)}\n`;
+}
+
+/** Parses a version number argument. */
+export function parseVersion(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw usageError(`"${text}" is not a version number`, "versions are positive integers, as `tiffin history JOB` lists them");
+  return n;
+}
+
+/** Adds the command. */
+export function register(program: Command, ctx: CliContext): void {
+  jsonOption(
+    program
+      .command("history")
+      .argument("<job>", "job name")
+      .option("--diff <versions...>", "diff two versions: --diff A B")
+      .description("list a job's versions, or diff two of them"),
+  ).action(async (job: string, opts: { json?: boolean; diff?: string[] }) => {
+    if (opts.diff) {
+      if (opts.diff.length !== 2) throw usageError(`--diff takes two versions, got ${opts.diff.length}`, `e.g. tiffin history ${job} --diff 1 2`);
+      const d = await versionDiffHandler(ctx.client(), job, parseVersion(opts.diff[0] ?? ""), parseVersion(opts.diff[1] ?? ""));
+      ctx.io.out(opts.json ? renderJson(d) : renderVersionDiff(d));
+      return;
+    }
+    const entries = await historyHandler(ctx.client(), job);
+    ctx.io.out(opts.json ? renderJson(entries) : renderHistory(entries));
+  });
+}

@@ -1,0 +1,44 @@
+// `tiffin hosts`: the inventory with liveness and load.
+
+import type { Command } from "commander";
+import type { ApiClient } from "../../api/client.ts";
+import type { HostView } from "../../api/types.ts";
+import type { CliContext } from "../command.ts";
+import { jsonOption } from "../command.ts";
+import { renderJson, renderTable } from "../table.ts";
+
+/** Lists the hosts, sorted by name. */
+export async function hostsHandler(client: ApiClient): Promise<HostView[]> {
+  const hosts = await client.hosts();
+  return hosts.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+}
+
+function num(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(2).replace(/0+$/, "");
+}
+
+/** A table of hosts: cpu and memory as used/total. */
+export function renderHosts(hosts: HostView[]): string {
+  if (hosts.length === 0) return "no hosts yet: start agents with `tiffin agent` (or `tiffin dev`)\n";
+  return renderTable(
+    ["name", "id", "status", "rack/cluster", "cpu", "memory MiB", "tasks", "draining"],
+    hosts.map((h) => [
+      h.name,
+      h.id,
+      h.status,
+      `${h.domain.rack}/${h.domain.cluster}`,
+      `${num(h.used.cpu)}/${num(h.cores)}`,
+      `${h.used.memoryMiB}/${h.memoryMiB}`,
+      h.tasks,
+      h.draining ? "yes" : "no",
+    ]),
+  );
+}
+
+/** Adds the command. */
+export function register(program: Command, ctx: CliContext): void {
+  jsonOption(program.command("hosts").description("list hosts")).action(async (opts: { json?: boolean }) => {
+    const hosts = await hostsHandler(ctx.client());
+    ctx.io.out(opts.json ? renderJson(hosts) : renderHosts(hosts));
+  });
+}

@@ -1,0 +1,70 @@
+// `tiffin logs JOB/INDEX`: a task's stdout (or stderr), streamed to our stdout; `--follow` keeps
+// reading until Ctrl-C.
+
+import type { Command } from "commander";
+import type { ApiClient } from "../../api/client.ts";
+import type { CliContext } from "../command.ts";
+import { waitForSignal } from "../command.ts";
+import { usageError } from "../errors.ts";
+
+/** What to read. */
+export interface LogsRequest {
+  job: string;
+  index: number;
+  stream: "stdout" | "stderr";
+  attempt: string | null;
+  follow: boolean;
+  tail: number | null;
+}
+
+/** Parses `JOB/INDEX` and the options into a request. */
+export function parseLogsArgs(task: string, opts: { follow?: boolean; stderr?: boolean; attempt?: string; tail?: string }): LogsRequest {
+  const m = /^(.+)\/(\d+)$/.exec(task);
+  if (!m) throw usageError(`"${task}" is not a task id`, "write JOB/INDEX, e.g. `tiffin logs web/0` (`tiffin status JOB` lists them)");
+  let tail: number | null = null;
+  if (opts.tail !== undefined) {
+    tail = Number(opts.tail);
+    if (!Number.isSafeInteger(tail) || tail < 0) throw usageError(`--tail wants a number of lines, got "${opts.tail}"`);
+  }
+  return { job: m[1] ?? "", index: Number(m[2]), stream: opts.stderr ? "stderr" : "stdout", attempt: opts.attempt ?? null, follow: opts.follow === true, tail };
+}
+
+/** Streams the log to `write` until it ends or `signal` aborts. */
+export async function logsHandler(client: ApiClient, req: LogsRequest, write: (text: string) => void, signal?: AbortSignal): Promise<void> {
+  const chunks = client.logs(req.job, req.index, {
+    stream: req.stream,
+    follow: req.follow,
+    ...(req.attempt === null ? {} : { attempt: req.attempt }),
+    ...(req.tail === null ? {} : { tail: req.tail }),
+    ...(signal ? { signal } : {}),
+  });
+  try {
+    for await (const chunk of chunks) write(chunk);
+  } catch (err) {
+    if (signal?.aborted) return;
+    throw err;
+  }
+}
+
+/** Adds the command. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command("logs")
+    .argument("<task>", "JOB/INDEX, e.g. web/0")
+    .option("-f, --follow", "keep printing new output")
+    .option("--stderr", "show stderr instead of stdout")
+    .option("--attempt <id>", "an earlier attempt (ids: `tiffin status JOB --json`)")
+    .option("--tail <n>", "only the last N lines")
+    .description("print a task's output")
+    .action(async (task: string, opts: { follow?: boolean; stderr?: boolean; attempt?: string; tail?: string }) => {
+      const req = parseLogsArgs(task, opts);
+      const abort = new AbortController();
+      const sig = waitForSignal(["SIGINT", "SIGTERM"]);
+      void sig.promise.then(() => abort.abort());
+      try {
+        await logsHandler(ctx.client(), req, ctx.io.out, abort.signal);
+      } finally {
+        sig.dispose();
+      }
+    });
+}

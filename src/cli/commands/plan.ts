@@ -1,0 +1,61 @@
+// `tiffin plan FILE`: what applying the file would change, and where each task would run. The file is
+// loaded and validated locally first, so a bad spec is reported (exit 2) before anything is sent.
+
+import type { Command } from "commander";
+import type { ApiClient } from "../../api/client.ts";
+import type { PlanResult } from "../../api/types.ts";
+import { formatDiff } from "../../model/diff.ts";
+import { loadSpecFile } from "../../spec/api.ts";
+import type { CliContext } from "../command.ts";
+import { jsonOption } from "../command.ts";
+import { renderJson } from "../table.ts";
+
+/** Loads the file and asks the server to plan each job in it. */
+export async function planHandler(client: ApiClient, file: string): Promise<PlanResult[]> {
+  const specs = await loadSpecFile(file);
+  const out: PlanResult[] = [];
+  for (const spec of specs) out.push(await client.plan(spec));
+  return out;
+}
+
+/** `cpu on 2 hosts, memory on 1 host`. */
+export function formatReasons(reasons: Record<string, number>): string {
+  const parts = Object.entries(reasons)
+    .sort((a, b) => b[1] - a[1])
+    .map(([r, n]) => `${r} on ${n} host${n === 1 ? "" : "s"}`);
+  return parts.length > 0 ? `no host fits (${parts.join(", ")})` : "no host fits (no hosts are up)";
+}
+
+/** One job's plan: header, diff, placement, unplaced tasks. */
+export function renderPlan(p: PlanResult): string {
+  const lines: string[] = [];
+  if (p.current === null) lines.push(`job ${p.name}: new job, version ${p.version}`);
+  else if (!p.changed) lines.push(`job ${p.name}: no changes (version ${p.current})`);
+  else lines.push(`job ${p.name}: version ${p.current} -> ${p.version}`);
+  if (p.changed) lines.push(...formatDiff(p.diff).split("\n").map((l) => `  ${l}`));
+  if (p.placements.length > 0) {
+    lines.push("placement:");
+    const sorted = [...p.placements].sort((a, b) => a.index - b.index);
+    for (const pl of sorted) lines.push(`  ${p.name}/${pl.index} -> ${pl.hostName} (rack ${pl.rack})${pl.moved ? " [moves]" : ""}`);
+  }
+  if (p.unplaced.length > 0) {
+    lines.push("unplaced:");
+    for (const u of p.unplaced) lines.push(`  ${p.name}/${u.index}: ${formatReasons(u.reasons)}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Every job's plan, separated by blank lines. */
+export function renderPlans(ps: PlanResult[]): string {
+  return ps.map(renderPlan).join("\n");
+}
+
+/** Adds the command. */
+export function register(program: Command, ctx: CliContext): void {
+  jsonOption(program.command("plan").argument("<file>", "spec file (.ts)").description("show what apply would change and where tasks would run")).action(
+    async (file: string, opts: { json?: boolean }) => {
+      const plans = await planHandler(ctx.client(), file);
+      ctx.io.out(opts.json ? renderJson(plans) : renderPlans(plans));
+    },
+  );
+}

@@ -1,0 +1,129 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startFakeApi } from "../../api/fake.ts";
+import type { JobSummary } from "../../api/types.ts";
+import { memoryIo } from "../io.ts";
+import { main } from "../main.ts";
+import * as data from "../testdata.ts";
+import { renderDrain } from "./drain.ts";
+import { historyEntries, renderHistory, renderVersionDiff, summarizeDiff } from "./history.ts";
+import { renderHosts } from "./hosts.ts";
+import { renderJobs } from "./jobs.ts";
+import { formatReasons, renderPlan } from "./plan.ts";
+import { renderStatus } from "./status.ts";
+
+const jobs: JobSummary[] = [
+  { name: "web", version: 2, replicas: 3, running: 3, healthy: 2, removed: false },
+  { name: "old", version: 7, replicas: 1, running: 0, healthy: 0, removed: true },
+];
+
+void test("renderJobs: a table with one row per job", () => {
+  assert.equal(
+    renderJobs(jobs),
+    ["NAME  VERSION  REPLICAS  RUNNING  HEALTHY  STATUS", "web   2        3         3        2        active", "old   7        1         0        0        removed", ""].join("\n"),
+  );
+  assert.match(renderJobs([]), /no jobs yet/);
+});
+
+void test("renderStatus: id, host, state, attempt, pid, ports, failures, reason; old versions marked", () => {
+  const s = data.status(2, [
+    data.task(0, 2, "healthy"),
+    data.task(1, 1, "running"),
+    data.task(2, 2, "unplaced", { reason: "no host fits", failures: 2 }),
+  ]);
+  const lines = renderStatus(s).split("\n");
+  assert.equal(lines[0], "job web  version 2  replicas 3");
+  assert.match(lines[1] ?? "", /^TASK\s+HOST\s+STATE\s+ATTEMPT\s+PID\s+PORTS\s+FAILURES\s+REASON$/);
+  assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+healthy\s+att-0-2\s+1000\s+http=20000\s+0\s+-$/);
+  assert.match(lines[3] ?? "", /^web\/1 \(v1\) +dev-2\s+running/);
+  assert.match(lines[4] ?? "", /^web\/2\s+-\s+unplaced\s+-\s+-\s+-\s+2\s+no host fits$/);
+});
+
+void test("renderHosts: cpu and memory as used/total, rack/cluster, draining", () => {
+  const out = renderHosts(data.hosts);
+  const lines = out.split("\n");
+  assert.match(lines[0] ?? "", /^NAME\s+ID\s+STATUS\s+RACK\/CLUSTER\s+CPU\s+MEMORY MIB\s+TASKS\s+DRAINING$/);
+  assert.match(lines[1] ?? "", /^dev-1\s+h1\s+up\s+r1\/c1\s+0\.25\/0\.6\s+64\/2048\s+1\s+no$/);
+  assert.match(lines[2] ?? "", /^dev-2\s+h2\s+suspect\s+r2\/c1\s+0\.5\/0\.6\s+128\/2048\s+2\s+no$/);
+  assert.match(lines[3] ?? "", /^dev-3\s+h3\s+up\s+r3\/c2\s+0\.75\/0\.6\s+192\/2048\s+3\s+yes$/);
+});
+
+void test("history: newest first, each summarized by what changed", () => {
+  const entries = historyEntries(data.versions);
+  assert.deepEqual(
+    entries.map((e) => [e.version, e.summary]),
+    [
+      [2, "replicas 3 -> 5, resources.memoryMiB 64 -> 128"],
+      [1, "created: 3 replica(s) of node server.mjs"],
+    ],
+  );
+  assert.match(renderHistory(entries), /^VERSION\s+CREATED\s+SUMMARY\n2\s+2026-11-23 12:00:00\s+replicas 3 -> 5/);
+  assert.equal(summarizeDiff([]), "no changes");
+  const many = Array.from({ length: 5 }, (_, i) => ({ path: `env.V${i}`, op: "add" as const, before: undefined, after: "x" }));
+  assert.equal(summarizeDiff(many), "+env.V0, +env.V1, +env.V2 (+2 more)");
+});
+
+void test("renderVersionDiff uses the shared diff format", () => {
+  const out = renderVersionDiff({ name: "web", from: 1, to: 2, diff: [{ path: "replicas", op: "change", before: 3, after: 5 }] });
+  assert.equal(out, "job web: version 1 -> 2\n~ replicas = 3 -> 5\n");
+});
+
+void test("renderPlan: header, diff, placements in task order with rack, unplaced with reasons", () => {
+  assert.equal(
+    renderPlan(data.plan),
+    [
+      "job web: version 1 -> 2",
+      "  ~ replicas = 3 -> 4",
+      "placement:",
+      "  web/0 -> dev-1 (rack r1) [moves]",
+      "  web/1 -> dev-2 (rack r2)",
+      "unplaced:",
+      "  web/3: no host fits (cpu on 2 hosts, not-schedulable on 1 host)",
+      "",
+    ].join("\n"),
+  );
+  assert.match(renderPlan({ ...data.plan, current: null, version: 1 }), /^job web: new job, version 1\n/);
+  assert.match(renderPlan({ ...data.plan, changed: false, diff: [] }), /^job web: no changes \(version 1\)\nplacement:/);
+  assert.equal(formatReasons({}), "no host fits (no hosts are up)");
+});
+
+void test("renderDrain says what happens and how to revert", () => {
+  const h = data.hosts[2];
+  assert.ok(h);
+  assert.match(renderDrain(h), /dev-3 \(h3\) is draining: its 3 task\(s\) move elsewhere; `tiffin undrain dev-3` reverts/);
+  assert.match(renderDrain({ ...h, draining: false }), /takes tasks again/);
+});
+
+void test("--json on every listing command prints the API's data; tables otherwise", async (t) => {
+  const s = data.status(2, [data.task(0, 2, "healthy")]);
+  const api = await startFakeApi({
+    "GET /v1/jobs": { body: jobs },
+    "GET /v1/jobs/web": { body: s },
+    "GET /v1/hosts": { body: data.hosts },
+    "GET /v1/jobs/web/versions": { body: data.versions },
+    "GET /v1/jobs/web/versions/1": { body: data.versions[0] },
+    "GET /v1/jobs/web/versions/2": { body: data.versions[1] },
+    "DELETE /v1/jobs/web": { body: { name: "web", removed: true } },
+    "POST /v1/hosts/dev-3/drain": { body: data.hosts[2] },
+  });
+  t.after(() => api.close());
+  const env = { TIFFIN_ADDR: api.url, TIFFIN_TOKEN: "t", TIFFIN_HOME: "/nonexistent" };
+  const run = async (argv: string[]) => {
+    const io = memoryIo(env);
+    const code = await main(argv, io);
+    assert.equal(code, 0, `${argv.join(" ")}: ${io.stderr}`);
+    return io.stdout;
+  };
+  assert.deepEqual(JSON.parse(await run(["jobs", "--json"])), jobs);
+  assert.deepEqual(JSON.parse(await run(["status", "web", "--json"])), s);
+  assert.deepEqual(JSON.parse(await run(["hosts", "--json"])).map((h: { name: string }) => h.name), ["dev-1", "dev-2", "dev-3"]);
+  assert.deepEqual(JSON.parse(await run(["history", "web", "--json"])).map((e: { version: number }) => e.version), [2, 1]);
+  const d = JSON.parse(await run(["history", "web", "--diff", "1", "2", "--json"])) as { diff: { path: string }[] };
+  assert.deepEqual(d.diff.map((l) => l.path), ["replicas", "resources.memoryMiB"]);
+  assert.equal(JSON.parse(await run(["stop", "web", "--json"])).removed, true);
+  assert.equal(JSON.parse(await run(["drain", "dev-3", "--json"])).draining, true);
+  assert.match(await run(["jobs"]), /^NAME\s+VERSION/);
+  assert.match(await run(["status", "web"]), /^job web {2}version 2/);
+  assert.match(await run(["hosts"]), /^NAME\s+ID\s+STATUS/);
+  assert.match(await run(["history", "web", "--diff", "1", "2"]), /^job web: version 1 -> 2\n~ replicas = 3 -> 5/);
+});

@@ -1,0 +1,50 @@
+// `tiffin status JOB`: the job's tasks, where they run and in what state.
+
+import type { Command } from "commander";
+import type { ApiClient } from "../../api/client.ts";
+import type { JobStatus } from "../../api/types.ts";
+import type { CliContext } from "../command.ts";
+import { jsonOption } from "../command.ts";
+import { renderJson, renderTable } from "../table.ts";
+
+/** Fetches the job's status. */
+export function statusHandler(client: ApiClient, job: string): Promise<JobStatus> {
+  return client.job(job);
+}
+
+/** `http=31002,admin=31003`. */
+export function formatPorts(ports: Record<string, number>): string {
+  return Object.entries(ports)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+}
+
+/** A header line and a table of tasks. */
+export function renderStatus(s: JobStatus): string {
+  const head = `job ${s.name}  version ${s.version}  replicas ${s.spec.replicas}${s.removed ? "  (removed)" : ""}\n`;
+  if (s.tasks.length === 0) return `${head}no tasks\n`;
+  const table = renderTable(
+    ["task", "host", "state", "attempt", "pid", "ports", "failures", "reason"],
+    s.tasks.map((t) => [
+      `${t.id}${t.version === s.version ? "" : ` (v${t.version})`}`,
+      t.hostName ?? t.hostId,
+      t.state,
+      t.attemptId,
+      t.pid,
+      formatPorts(t.ports),
+      t.failures,
+      t.reason,
+    ]),
+  );
+  return head + table;
+}
+
+/** Adds the command. */
+export function register(program: Command, ctx: CliContext): void {
+  jsonOption(program.command("status").argument("<job>", "job name").description("show a job's tasks")).action(
+    async (job: string, opts: { json?: boolean }) => {
+      const s = await statusHandler(ctx.client(), job);
+      ctx.io.out(opts.json ? renderJson(s) : renderStatus(s));
+    },
+  );
+}

@@ -1,0 +1,75 @@
+// Which server a command talks to, and with which token: --addr/--token, else TIFFIN_ADDR/TIFFIN_TOKEN,
+// else the context file `tiffin dev` writes ($TIFFIN_HOME/context.json, default ~/.tiffin/context.json).
+
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { normalizeAddr } from "../api/client.ts";
+
+/** The address used when nothing says otherwise (the default of `tiffin server` and `tiffin dev`). */
+export const defaultAddr = "http://127.0.0.1:7070";
+
+/** What `tiffin dev` leaves for later commands. */
+export interface ContextFile {
+  addr: string;
+  token: string;
+}
+
+/** The resolved target of a command, and where each half came from (shown on auth errors). */
+export interface Target {
+  addr: string;
+  token: string | null;
+  addrFrom: "flag" | "env" | "context" | "default";
+  tokenFrom: "flag" | "env" | "context" | "none";
+}
+
+/** Tiffin's per-user directory: $TIFFIN_HOME, default ~/.tiffin. */
+export function tiffinHome(env: Record<string, string | undefined>): string {
+  return env["TIFFIN_HOME"] || join(env["HOME"] || homedir(), ".tiffin");
+}
+
+/** Path of the context file. */
+export function contextPath(env: Record<string, string | undefined>): string {
+  return join(tiffinHome(env), "context.json");
+}
+
+/** Reads the context file; null when it is missing or unreadable (a broken file is ignored, not fatal). */
+export function readContext(path: string): ContextFile | null {
+  try {
+    const v = JSON.parse(readFileSync(path, "utf8")) as Partial<ContextFile>;
+    return typeof v.addr === "string" && typeof v.token === "string" ? { addr: v.addr, token: v.token } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes the context file atomically, readable only by its owner (it holds the admin token). */
+export function writeContext(path: string, ctx: ContextFile): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(ctx, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/**
+ * Resolves addr and token: flag, then environment, then the context file. The context's token is
+ * used only with the context's own address, so pointing --addr elsewhere never leaks it.
+ */
+export function resolveTarget(
+  flags: { addr?: string | undefined; token?: string | undefined },
+  env: Record<string, string | undefined>,
+  context: ContextFile | null,
+): Target {
+  let addr: string;
+  let addrFrom: Target["addrFrom"];
+  if (flags.addr) [addr, addrFrom] = [flags.addr, "flag"];
+  else if (env["TIFFIN_ADDR"]) [addr, addrFrom] = [env["TIFFIN_ADDR"], "env"];
+  else if (context) [addr, addrFrom] = [context.addr, "context"];
+  else [addr, addrFrom] = [defaultAddr, "default"];
+  addr = normalizeAddr(addr);
+
+  if (flags.token) return { addr, token: flags.token, addrFrom, tokenFrom: "flag" };
+  if (env["TIFFIN_TOKEN"]) return { addr, token: env["TIFFIN_TOKEN"], addrFrom, tokenFrom: "env" };
+  if (context && normalizeAddr(context.addr) === addr) return { addr, token: context.token, addrFrom, tokenFrom: "context" };
+  return { addr, token: null, addrFrom, tokenFrom: "none" };
+}

@@ -1,0 +1,41 @@
+// The made-up fleet of `tiffin dev`: names, failure domains and each agent's slice of this machine.
+// Pure, so the shape of the dev cluster is tested without starting it.
+
+/** What the machine has, to be shared among the dev agents. */
+export interface MachineResources {
+  cores: number;
+  memoryMiB: number;
+  diskMiB: number;
+}
+
+/** One dev agent to start. */
+export interface DevAgentPlan {
+  name: string;
+  labels: Record<string, string>;
+  cores: number;
+  memoryMiB: number;
+  diskMiB: number;
+}
+
+/**
+ * `n` agents dev-1..dev-n: racks r1, r2, r3 in turn, the first half in cluster c1 and the rest in
+ * c2, so spreading by rack and by cluster both have something to do. Each gets 1/n of the machine
+ * (cores to a tenth, at least a tenth), so the scheduler sees the capacity that really exists.
+ */
+export function devLayout(n: number, machine: MachineResources): DevAgentPlan[] {
+  const firstCluster = Math.ceil(n / 2);
+  return Array.from({ length: n }, (_, i) => ({
+    name: `dev-${i + 1}`,
+    labels: { region: "dev", datacenter: "dc1", cluster: i < firstCluster ? "c1" : "c2", rack: `r${(i % 3) + 1}` },
+    cores: Math.max(0.1, Math.floor((machine.cores / n) * 10) / 10),
+    memoryMiB: Math.max(64, Math.floor(machine.memoryMiB / n)),
+    diskMiB: Math.max(64, Math.floor(machine.diskMiB / n)),
+  }));
+}
+
+/** `k=v,k=v` for `tiffin agent --labels`. */
+export function formatLabels(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+}

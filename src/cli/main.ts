@@ -1,0 +1,93 @@
+// The `tiffin` command line (bin/tiffin.js calls `main`). One file per command under commands/;
+// each handler returns data and a renderer prints it, so this file only wires them to commander,
+// prints failures the same way everywhere, and picks the exit code.
+
+import "./warnings.ts"; // first: before anything can load node:sqlite
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Command, CommanderError } from "commander";
+import { makeContext, withAuthHint } from "./command.ts";
+import type { CliContext, RunState } from "./command.ts";
+import { exitCodeFor, formatError, usageError } from "./errors.ts";
+import { processIo } from "./io.ts";
+import type { CliIo } from "./io.ts";
+import * as agent from "./commands/agent.ts";
+import * as apply from "./commands/apply.ts";
+import * as dev from "./commands/dev.ts";
+import * as drain from "./commands/drain.ts";
+import * as helper from "./commands/helper.ts";
+import * as history from "./commands/history.ts";
+import * as hosts from "./commands/hosts.ts";
+import * as jobs from "./commands/jobs.ts";
+import * as logs from "./commands/logs.ts";
+import * as plan from "./commands/plan.ts";
+import * as server from "./commands/server.ts";
+import * as status from "./commands/status.ts";
+import * as stop from "./commands/stop.ts";
+
+const commands: { register(program: Command, ctx: CliContext): void }[] = [
+  dev, apply, plan, status, jobs, stop, history, hosts, drain, logs, server, agent, helper,
+];
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Builds the program with every command registered (exported for tests of the wiring). */
+export function buildProgram(io: CliIo, state: RunState): { program: Command; ctx: CliContext } {
+  const program = new Command("tiffin")
+    .description("Tiffin runs services and batch jobs on a fleet of machines.")
+    .version(version(), "-V, --version")
+    .option("--addr <url>", "server address (env TIFFIN_ADDR; default: the `tiffin dev` context, else http://127.0.0.1:7070)")
+    .option("--token <token>", "admin token (env TIFFIN_TOKEN; default: the `tiffin dev` context)")
+    .showSuggestionAfterError(true);
+  const ctx = makeContext(program, io, state);
+  for (const c of commands) c.register(program, ctx);
+  // Every command, nested or not, reports through main instead of exiting the process.
+  const configure = (cmd: Command): void => {
+    cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => undefined });
+    cmd.commands.forEach(configure);
+  };
+  configure(program);
+  return { program, ctx };
+}
+
+/** Runs the command line `argv` (without node and script) and resolves with the exit code. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const state: RunState = { exitCode: 0, daemon: false };
+  const { program, ctx } = buildProgram(io, state);
+  const debug = Boolean(io.env["TIFFIN_DEBUG"]);
+  let code: number;
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    code = state.exitCode;
+  } catch (err) {
+    code = report(err, io, ctx, debug);
+  }
+  // A daemon that closed cleanly should leave nothing behind; if some handle still holds the event
+  // loop (a bug elsewhere), exit anyway rather than hang a terminal or a supervisor.
+  if (state.daemon) setTimeout(() => process.exit(code), 3000).unref();
+  return code;
+}
+
+function report(err: unknown, io: CliIo, ctx: CliContext, debug: boolean): number {
+  if (err instanceof CommanderError) {
+    if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return 0;
+    if (err.code === "commander.help" || err.code === "commander.executeSubCommandAsync") return 2;
+    const e = usageError(err.message.replace(/^error: /, ""), "run `tiffin --help` (or `tiffin COMMAND --help`) for usage");
+    io.err(formatError(e));
+    return 2;
+  }
+  let shown = err;
+  try {
+    shown = withAuthHint(err, ctx.target());
+  } catch {
+    // a broken context only loses the better hint
+  }
+  io.err(formatError(shown, debug));
+  return exitCodeFor(err);
+}

@@ -1,0 +1,96 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startFakeApi } from "../api/fake.ts";
+import { ApiClient } from "../api/client.ts";
+import { formatProgress, notReadyError, progressOf, waitForJobs } from "./progress.ts";
+import { formatError } from "./errors.ts";
+import * as data from "./testdata.ts";
+
+void test("progressOf: ready means every task of the version runs, and is healthy when checked", () => {
+  const cases = [
+    { name: "all healthy", s: data.status(2, [0, 1, 2].map((i) => data.task(i, 2, "healthy"))), want: { running: 3, healthy: 3, ready: true, missing: 0 } },
+    {
+      name: "running but not healthy yet",
+      s: data.status(2, [data.task(0, 2, "healthy"), data.task(1, 2, "running"), data.task(2, 2, "healthy")]),
+      want: { running: 3, healthy: 2, ready: false, missing: 1 },
+    },
+    {
+      name: "running is enough without a health check",
+      s: data.status(2, [0, 1, 2].map((i) => data.task(i, 2, "running")), { health: null }),
+      want: { running: 3, healthy: 0, ready: true, missing: 0 },
+    },
+    {
+      name: "an old version's attempt does not count",
+      s: data.status(2, [data.task(0, 2, "healthy"), data.task(1, 2, "healthy"), data.task(2, 2, "healthy", { attempts: [data.attempt(2, 1, "healthy")], attemptId: "att-2-1" })]),
+      want: { running: 2, healthy: 2, ready: false, missing: 1 },
+    },
+    {
+      name: "a task not yet created is missing",
+      s: data.status(2, [data.task(0, 2, "healthy"), data.task(1, 2, "healthy")]),
+      want: { running: 2, healthy: 2, ready: false, missing: 1 },
+    },
+    {
+      name: "tasks past the replica count (scaling down) are ignored",
+      s: data.status(2, [0, 1, 2, 3].map((i) => data.task(i, 2, i === 3 ? "exited" : "healthy"))),
+      want: { running: 3, healthy: 3, ready: true, missing: 0 },
+    },
+    {
+      name: "a newer version supersedes the target",
+      s: data.status(3, [0, 1, 2].map((i) => data.task(i, 3, "healthy"))),
+      version: 2,
+      want: { running: 0, healthy: 0, ready: false, missing: 4 },
+    },
+  ];
+  for (const c of cases) {
+    const p = progressOf(c.s, c.version ?? 2);
+    assert.deepEqual({ running: p.running, healthy: p.healthy, ready: p.ready, missing: p.missing.length }, c.want, c.name);
+  }
+});
+
+void test("missing tasks say why", () => {
+  const s = data.status(2, [data.task(0, 2, "unplaced", { reason: "cpu on 3 hosts" }), data.task(1, 2, "starting"), data.task(2, 2, "running")]);
+  assert.deepEqual(progressOf(s, 2).missing, [
+    { task: "web/0", why: "unplaced: cpu on 3 hosts" },
+    { task: "web/1", why: "starting on dev-2" },
+    { task: "web/2", why: "running, not yet healthy, on dev-3" },
+  ]);
+});
+
+void test("formatProgress and the timeout error", () => {
+  const p1 = progressOf(data.status(2, [data.task(0, 2, "healthy"), data.task(1, 2, "running"), data.task(2, 2, "starting")]), 2);
+  const p2 = { ...progressOf(data.status(1, [data.task(0, 1, "running")], { replicas: 1, health: null }), 1), name: "worker" };
+  assert.equal(formatProgress([p1, p2]), "web v2: 2/3 running, 1/3 healthy · worker v1: 1/1 running ✓");
+  const text = formatError(notReadyError([p1, p2], 60_000));
+  assert.match(text, /^error\[TIFFIN_TIMEOUT\]: not every task of web v2 was ready after 60s\n/);
+  assert.match(text, /\n {2}web\/1: running, not yet healthy, on dev-2\n/);
+  assert.match(text, /\n {2}web\/2: starting on dev-3\n/);
+  assert.doesNotMatch(text, /worker/);
+});
+
+void test("waitForJobs reports each change once and returns when ready", async (t) => {
+  const states = [
+    data.status(2, [data.task(0, 2, "starting"), data.task(1, 2, "starting"), data.task(2, 2, "starting")]),
+    data.status(2, [data.task(0, 2, "starting"), data.task(1, 2, "starting"), data.task(2, 2, "starting")]),
+    data.status(2, [data.task(0, 2, "healthy"), data.task(1, 2, "running"), data.task(2, 2, "starting")]),
+    data.status(2, [0, 1, 2].map((i) => data.task(i, 2, "healthy"))),
+  ];
+  let n = 0;
+  const api = await startFakeApi({ "GET /v1/jobs/web": (_req, res) => void res.end(JSON.stringify(states[Math.min(n++, states.length - 1)])) });
+  t.after(() => api.close());
+  const lines: string[] = [];
+  const ps = await waitForJobs(new ApiClient({ addr: api.url, token: "t" }), [{ name: "web", version: 2 }], { timeoutMs: 10_000, pollMs: 10, onProgress: (l) => lines.push(l) });
+  assert.equal(ps[0]?.ready, true);
+  assert.deepEqual(lines, ["web v2: 0/3 running, 0/3 healthy", "web v2: 2/3 running, 1/3 healthy", "web v2: 3/3 running, 3/3 healthy ✓"]);
+});
+
+void test("waitForJobs gives up at the deadline with what is missing", async (t) => {
+  const s = data.status(2, [data.task(0, 2, "healthy"), data.task(1, 2, "starting"), data.task(2, 2, "healthy")]);
+  const api = await startFakeApi({ "GET /v1/jobs/web": { body: s } });
+  t.after(() => api.close());
+  const started = Date.now();
+  await assert.rejects(waitForJobs(new ApiClient({ addr: api.url, token: "t" }), [{ name: "web", version: 2 }], { timeoutMs: 300, pollMs: 50 }), (err: unknown) => {
+    assert.match(formatError(err), /web\/1: starting on dev-2/);
+    return true;
+  });
+  assert.ok(Date.now() - started < 3000);
+});

@@ -1,0 +1,121 @@
+// Following a rollout from the CLI: after an apply, poll each job's status until every task of the
+// new version runs (and is healthy when the job has a health check) or the deadline passes. The
+// decisions are pure functions over JobStatus; the loop around them is small.
+
+import type { ApiClient } from "../api/client.ts";
+import type { JobStatus, TaskView } from "../api/types.ts";
+import { ErrorCodes, TiffinError } from "../model/errors.ts";
+import type { Problem } from "../model/errors.ts";
+
+/** A job version to wait for. */
+export interface WaitTarget {
+  name: string;
+  version: number;
+}
+
+/** How far one job is. */
+export interface JobProgress {
+  name: string;
+  version: number;
+  replicas: number;
+  /** Tasks of `version` whose process runs (running, healthy or unhealthy). */
+  running: number;
+  healthy: number;
+  /** The job has a health check, so "ready" means healthy. */
+  needsHealthy: boolean;
+  ready: boolean;
+  /** Why each task that is not ready is not, as `job/index` -> text. */
+  missing: { task: string; why: string }[];
+}
+
+const runningStates = new Set(["running", "healthy", "unhealthy"]);
+
+/** True when the task's current attempt belongs to `version` (the view says so or lists the attempt). */
+function onVersion(t: TaskView, version: number): boolean {
+  if (t.version !== version) return false;
+  const current = t.attempts.find((a) => a.id === t.attemptId);
+  return current === undefined || current.version === version;
+}
+
+function whyNot(t: TaskView, needsHealthy: boolean, version: number): string {
+  if (t.state === "unplaced") return `unplaced${t.reason ? `: ${t.reason}` : ""}`;
+  const where = t.hostName ?? t.hostId ?? "no host";
+  if (!onVersion(t, version)) return `still on version ${t.attempts.find((a) => a.id === t.attemptId)?.version ?? t.version} (${t.state} on ${where})`;
+  const reason = t.reason ? ` (${t.reason})` : "";
+  if (runningStates.has(t.state) && needsHealthy) return `${t.state}, not yet healthy, on ${where}${reason}`;
+  return `${t.state} on ${where}${reason}${t.failures > 0 ? `, ${t.failures} failure(s)` : ""}`;
+}
+
+/** How far `status` is towards every task of `version` running (healthy if checked). */
+export function progressOf(status: JobStatus, version: number): JobProgress {
+  const replicas = status.spec.replicas;
+  const needsHealthy = status.spec.health !== null;
+  const tasks = status.tasks.filter((t) => t.index < replicas);
+  let running = 0;
+  let healthy = 0;
+  const missing: JobProgress["missing"] = [];
+  for (const t of tasks) {
+    const current = onVersion(t, version);
+    if (current && runningStates.has(t.state)) running++;
+    if (current && t.state === "healthy") healthy++;
+    const ready = current && (needsHealthy ? t.state === "healthy" : runningStates.has(t.state));
+    if (!ready) missing.push({ task: t.id, why: whyNot(t, needsHealthy, version) });
+  }
+  for (let i = 0; i < replicas; i++) {
+    if (!tasks.some((t) => t.index === i)) missing.push({ task: `${status.name}/${i}`, why: "not created yet" });
+  }
+  if (status.version !== version) missing.unshift({ task: status.name, why: `the job is now at version ${status.version}` });
+  if (status.removed) missing.unshift({ task: status.name, why: "the job was removed" });
+  return { name: status.name, version, replicas, running, healthy, needsHealthy, ready: missing.length === 0, missing };
+}
+
+/** One line for all jobs: `web v2: 3/3 running, 2/3 healthy · worker v1: 2/2 running`. */
+export function formatProgress(ps: JobProgress[]): string {
+  return ps
+    .map((p) => {
+      const health = p.needsHealthy ? `, ${p.healthy}/${p.replicas} healthy` : "";
+      return `${p.name} v${p.version}: ${p.running}/${p.replicas} running${health}${p.ready ? " ✓" : ""}`;
+    })
+    .join(" · ");
+}
+
+/** The error for a deadline that passed: one problem per task that is not ready. */
+export function notReadyError(ps: JobProgress[], waitedMs: number): TiffinError {
+  const pending = ps.filter((p) => !p.ready);
+  const problems: Problem[] = pending.flatMap((p) => p.missing.map((m) => ({ file: null, path: m.task, message: m.why, value: null })));
+  const names = pending.map((p) => `${p.name} v${p.version}`).join(", ");
+  const first = pending[0];
+  return new TiffinError(ErrorCodes.Timeout, `not every task of ${names} was ready after ${Math.round(waitedMs / 1000)}s`, {
+    hint: first
+      ? `the apply is stored and keeps going; see \`tiffin status ${first.name}\` and \`tiffin logs ${first.missing[0]?.task ?? `${first.name}/0`} --stderr\`, or wait longer with --wait`
+      : "wait longer with --wait",
+    problems,
+  });
+}
+
+/** Options of `waitForJobs`. */
+export interface WaitOptions {
+  timeoutMs: number;
+  /** @default 500 */
+  pollMs?: number;
+  /** Called with the progress line whenever it changes. */
+  onProgress?: (line: string, progress: JobProgress[]) => void;
+  signal?: AbortSignal;
+}
+
+/** Polls until every target is ready; rejects with `notReadyError` at the deadline. */
+export async function waitForJobs(client: ApiClient, targets: WaitTarget[], opts: WaitOptions): Promise<JobProgress[]> {
+  const start = Date.now();
+  let last = "";
+  let progress: JobProgress[] = [];
+  for (;;) {
+    progress = await Promise.all(targets.map(async (t) => progressOf(await client.job(t.name), t.version)));
+    const line = formatProgress(progress);
+    if (line !== last) opts.onProgress?.(line, progress);
+    last = line;
+    if (progress.every((p) => p.ready)) return progress;
+    if (Date.now() - start >= opts.timeoutMs) throw notReadyError(progress, Date.now() - start);
+    if (opts.signal?.aborted) throw new TiffinError(ErrorCodes.Timeout, "stopped waiting (interrupted)", { hint: "the apply is stored; `tiffin status JOB` shows how it goes" });
+    await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 500, Math.max(0, opts.timeoutMs - (Date.now() - start)))));
+  }
+}

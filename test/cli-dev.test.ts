@@ -1,0 +1,92 @@
+// End-to-end: `tiffin dev` as a user runs it — a server and three agents as child processes, the
+// examples applied — then `tiffin status` and `tiffin hosts` through the context file it writes, and
+// Ctrl-C leaving nothing running.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { HostView, JobStatus } from "../src/api/types.ts";
+import { killStrays, recordedPids } from "../src/cli/dev/strays.ts";
+import { alive, freePort, waitFor } from "./harness.ts";
+
+const bin = join(import.meta.dirname, "..", "bin", "tiffin.js");
+
+/** Live processes whose command line mentions `needle` (our children and theirs all name the temp dir). */
+function processesMentioning(needle: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(needle) && alive(pid)) out.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+void test("tiffin dev: cluster up, examples running, status/hosts via the context file, Ctrl-C stops everything", { timeout: 90_000 }, async (t) => {
+  const home = mkdtempSync(join(tmpdir(), "tiffin-cli-dev-"));
+  const data = join(home, "dev");
+  const port = await freePort();
+  const env = { ...process.env, TIFFIN_HOME: home, TIFFIN_ADDR: "", TIFFIN_TOKEN: "" };
+  const dev = spawn(process.execPath, [bin, "dev", "--data", data, "--listen", `127.0.0.1:${port}`], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  dev.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+  dev.stderr.setEncoding("utf8").on("data", (c: string) => (out += c));
+  const exited = new Promise<number | null>((resolve) => dev.once("exit", (code) => resolve(code)));
+  t.after(async () => {
+    if (dev.exitCode === null && dev.signalCode === null) dev.kill("SIGKILL");
+    await killStrays(["dev-1", "dev-2", "dev-3"].map((n) => join(data, n)), 500);
+    for (const pid of processesMentioning(home)) process.kill(pid, "SIGKILL");
+    if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(home, { recursive: true, force: true });
+  });
+
+  const started = Date.now();
+  await waitFor("tiffin dev to say it is ready", 60_000, () => {
+    if (dev.exitCode !== null) throw new Error(`tiffin dev exited ${dev.exitCode}:\n${out}`);
+    return /tiffin dev is ready/.test(out);
+  }).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n--- output ---\n${out}`);
+  });
+  t.diagnostic(`ready after ${Date.now() - started} ms`);
+  assert.doesNotMatch(out, /ExperimentalWarning/);
+  assert.ok(existsSync(join(home, "context.json")), "context file written under TIFFIN_HOME");
+  for (const name of ["server", "dev-1", "dev-2", "dev-3"]) assert.ok(existsSync(join(data, `${name}.log`)), `${name}.log`);
+
+  // Later commands find the server through the context file alone.
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: "utf8", timeout: 20_000 });
+    assert.equal(r.status, 0, `tiffin ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const status = JSON.parse(cli("status", "web", "--json")) as JobStatus;
+  assert.equal(status.tasks.length, 3);
+  for (const task of status.tasks) {
+    assert.ok(["running", "healthy"].includes(task.state), `${task.id} is ${task.state}`);
+    assert.ok(task.pid !== null && alive(task.pid), `${task.id} has a live pid`);
+  }
+  assert.equal(new Set(status.tasks.map((x) => x.hostId)).size, 3, "spread over the three racks");
+  const hosts = JSON.parse(cli("hosts", "--json")) as HostView[];
+  assert.deepEqual(hosts.map((h) => [h.name, h.status]), [["dev-1", "up"], ["dev-2", "up"], ["dev-3", "up"]]);
+  assert.deepEqual(hosts.map((h) => h.domain.rack), ["r1", "r2", "r3"]);
+  const pids = recordedPids(["dev-1", "dev-2", "dev-3"].map((n) => join(data, n)));
+  assert.ok(pids.filter((p) => p.kind === "task").length >= 5, "web and worker tasks recorded");
+
+  const stopping = Date.now();
+  dev.kill("SIGINT");
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([exited, new Promise<string>((r) => (timer = setTimeout(() => r("timeout"), 40_000)))]);
+  clearTimeout(timer);
+  t.diagnostic(`stopped in ${Date.now() - stopping} ms`);
+  assert.equal(code, 0, `tiffin dev exit code; output:\n${out}`);
+  assert.match(out, /\nstopped\n/);
+  assert.doesNotMatch(out, /left behind/, "agents stopped their own helpers and tasks");
+  const left = pids.filter((p) => alive(p.pid)).map((p) => `${p.kind} ${p.pid}`);
+  assert.deepEqual(left, [], "no helper or task pid from the data dirs is alive");
+  assert.deepEqual(processesMentioning(home), [], "no process started for this data dir is alive");
+});
