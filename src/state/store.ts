@@ -66,7 +66,8 @@ export interface Store {
   /** The current revision. */
   revision(): Promise<number>;
   get(key: string): Promise<KeyValue | null>;
-  /** Keys starting with `prefix`, sorted by key; `revision` reads the state as of that revision. */
+  /** Keys starting with `prefix`, sorted by key; `revision` reads the state as of that revision
+   * (omitted or <= 0: the current one; below the compacted revision: `CompactedError`). */
   range(prefix: string, opts?: { revision?: number; limit?: number }): Promise<{ kvs: KeyValue[]; revision: number }>;
   /** Puts one key; resolves with the new revision. */
   put(key: string, value: string, opts?: { lease?: string }): Promise<number>;
@@ -74,7 +75,8 @@ export interface Store {
   delete(key: string): Promise<number>;
   /** If every compare holds, applies `success`, else `failure`, atomically. */
   txn(req: { compare: Compare[]; success: Op[]; failure?: Op[] }): Promise<TxnResult>;
-  /** Watches keys under `prefix` from `fromRevision` (inclusive). `onEvents` gets batches in order. */
+  /** Watches keys under `prefix` from `fromRevision` (inclusive; <= 0: only writes after this call,
+   * as in etcd). `onEvents` gets batches in order, never inside the caller's stack. */
   watch(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void, onError?: (err: Error) => void): Watch;
   /** Grants a lease; resolves with its id. */
   grantLease(ttlMs: number): Promise<string>;
