@@ -1,0 +1,100 @@
+// The assignment streams of agents: each host's FULL set of non-terminal attempts (desired run and
+// stop), each with the spec of its version, resent whenever a change touches that host (coalesced to
+// one send per event-loop turn, and only when the set differs from what that stream last got).
+
+import type { Assignment } from "../api/types.ts";
+import { isTerminal } from "../model/index.ts";
+import type { Attempt } from "../model/index.ts";
+import { Prefix } from "./keys.ts";
+import type { Change, Mirror } from "./mirror.ts";
+
+interface Subscriber {
+  send: (a: Assignment[]) => void;
+  last: string;
+}
+
+/** Fans assignment sets out to the agents' streams. */
+export class AssignmentHub {
+  readonly #mirror: Mirror;
+  readonly #subs = new Map<string, Set<Subscriber>>();
+  readonly #dirty = new Set<string>();
+  /** Hosts whose lease came back: their streams get the set even if unchanged. */
+  readonly #forced = new Set<string>();
+  #scheduled = false;
+  readonly #unsubscribe: () => void;
+
+  constructor(mirror: Mirror) {
+    this.#mirror = mirror;
+    this.#unsubscribe = mirror.onChange((changes) => this.#onChanges(changes));
+  }
+
+  /** The host's current set. */
+  assignments(hostId: string): Assignment[] {
+    const out: Assignment[] = [];
+    for (const id of this.#mirror.attemptsByHost.get(hostId) ?? []) {
+      const a = this.#mirror.attempts.get(id)?.value;
+      if (!a || isTerminal(a.state)) continue;
+      const v = this.#mirror.spec(a.job, a.version);
+      if (v) out.push({ attempt: a, spec: v.spec });
+    }
+    return out.sort((x, y) => x.attempt.createdAt - y.attempt.createdAt || (x.attempt.id < y.attempt.id ? -1 : 1));
+  }
+
+  /** Sends the current set now and on every change; returns the unsubscribe function. */
+  subscribe(hostId: string, send: (a: Assignment[]) => void): () => void {
+    const sub: Subscriber = { send, last: "" };
+    let set = this.#subs.get(hostId);
+    if (!set) this.#subs.set(hostId, (set = new Set()));
+    set.add(sub);
+    this.#deliver(hostId, sub, true);
+    return () => {
+      set.delete(sub);
+      if (set.size === 0) this.#subs.delete(hostId);
+    };
+  }
+
+  /** Resends the set to every stream of a host, even if unchanged (a host that came back). */
+  resend(hostId: string): void {
+    for (const sub of this.#subs.get(hostId) ?? []) this.#deliver(hostId, sub, true);
+  }
+
+  /** Stops following the mirror. */
+  close(): void {
+    this.#unsubscribe();
+    this.#subs.clear();
+  }
+
+  #onChanges(changes: Change[]): void {
+    for (const c of changes) {
+      if (c.key.startsWith(Prefix.attempts)) {
+        for (const v of [c.prev, c.next]) {
+          const host = (v as Attempt | null)?.hostId;
+          if (host && this.#subs.has(host)) this.#dirty.add(host);
+        }
+      } else if (c.key.startsWith(Prefix.alive)) {
+        const host = c.key.slice(Prefix.alive.length);
+        if (!this.#subs.has(host)) continue;
+        this.#dirty.add(host);
+        if (c.prev === null && c.next !== null) this.#forced.add(host);
+      }
+    }
+    if (this.#dirty.size === 0 || this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      const hosts = [...this.#dirty];
+      const forced = new Set(this.#forced);
+      this.#dirty.clear();
+      this.#forced.clear();
+      for (const h of hosts) for (const sub of this.#subs.get(h) ?? []) this.#deliver(h, sub, forced.has(h));
+    });
+  }
+
+  #deliver(hostId: string, sub: Subscriber, force: boolean): void {
+    const set = this.assignments(hostId);
+    const text = JSON.stringify(set);
+    if (!force && text === sub.last) return;
+    sub.last = text;
+    sub.send(set);
+  }
+}

@@ -1,0 +1,46 @@
+// What route handlers share, and the compare-and-set loop every handler write goes through.
+
+import type { Logger } from "pino";
+import type { Clock } from "../model/index.ts";
+import { ErrorCodes, TiffinError } from "../model/index.ts";
+import type { Compare, Op, Store, TxnResult } from "../state/store.ts";
+import type { AssignmentHub } from "./assignments.ts";
+import type { Liveness, Timing } from "./liveness.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Mirror } from "./mirror.ts";
+import type { Reconciler } from "./reconcile/loop.ts";
+
+/** The parts of a running server. */
+export interface ServerContext {
+  store: Store;
+  mirror: Mirror;
+  liveness: Liveness;
+  reconciler: Reconciler;
+  hub: AssignmentHub;
+  clock: Clock;
+  timing: Timing;
+  metrics: Metrics;
+  log: Logger;
+  dataDir: string;
+  /** Open streams (SSE, log proxies), ended when the server closes. */
+  streams: Set<{ close(): void }>;
+}
+
+/** Attempts of a compare-and-set before giving up with TIFFIN_CONFLICT. */
+const CasAttempts = 8;
+
+/**
+ * Builds a transaction from the mirror and runs it; if its compares fail (someone wrote in between),
+ * waits for the mirror to see that write and builds again. `build` returning null means nothing to
+ * write. Resolves once the mirror has the write, so the caller's next read sees it.
+ */
+export async function casLoop(ctx: ServerContext, what: string, build: () => { compare: Compare[]; success: Op[] } | null): Promise<TxnResult | null> {
+  for (let i = 0; i < CasAttempts; i++) {
+    const req = build();
+    if (!req) return null;
+    const r = await ctx.store.txn(req);
+    await ctx.mirror.waitFor(r.revision);
+    if (r.succeeded) return r;
+  }
+  throw new TiffinError(ErrorCodes.Conflict, `${what}: the state kept changing during ${CasAttempts} attempts to write`, { hint: "retry the request" });
+}

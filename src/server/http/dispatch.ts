@@ -1,0 +1,71 @@
+// One request, end to end: route, authenticate (every route, /metrics included), run the handler,
+// turn errors into ApiErrorBody, count the request by route and status.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import type { ServerContext } from "../context.ts";
+import { tokenDigest } from "../mirror.ts";
+import { bearerOf, sameSecret } from "../tokens.ts";
+import { sendError } from "./io.ts";
+import type { AuthKind, Router } from "./router.ts";
+
+/** The tokens that guard the routes. */
+export interface Tokens {
+  admin: string;
+  join: string;
+}
+
+const hints: Record<AuthKind, string> = {
+  admin: "send `Authorization: Bearer <token>` with the admin token from DATA_DIR/admin.token (the CLI reads TIFFIN_TOKEN)",
+  join: "agents register with the join token from DATA_DIR/join.token",
+  host: "use the hostToken that register returned; an agent whose token is refused should register again",
+};
+
+/** Checks the bearer token for a route; returns the host id for host routes. Throws UNAUTHORIZED. */
+export function authenticate(ctx: ServerContext, tokens: Tokens, kind: AuthKind, header: string | undefined, what: string): string | null {
+  const token = bearerOf(header);
+  if (token === null) throw new TiffinError(ErrorCodes.Unauthorized, `${what} needs a bearer token`, { hint: hints[kind] });
+  const refused = (): TiffinError => new TiffinError(ErrorCodes.Unauthorized, `the token is not valid for ${what} (it needs the ${kind} token)`, { hint: hints[kind] });
+  switch (kind) {
+    case "admin":
+      if (!sameSecret(token, tokens.admin)) throw refused();
+      return null;
+    case "join":
+      if (!sameSecret(token, tokens.join)) throw refused();
+      return null;
+    case "host": {
+      // A lookup by digest: the time taken does not depend on how much of a real token was guessed.
+      const hostId = ctx.mirror.hostByTokenDigest.get(tokenDigest(token));
+      if (hostId === undefined) throw refused();
+      return hostId;
+    }
+  }
+}
+
+/** Handles one request. Never rejects. */
+export async function dispatch(ctx: ServerContext, router: Router, tokens: Tokens, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const method = req.method ?? "GET";
+  const url = new URL(req.url ?? "/", "http://tiffin.invalid");
+  const match = router.match(method, url.pathname);
+  const route = match.kind === "route" ? match.route.pattern : "unmatched";
+  res.on("finish", () => ctx.metrics.requests.inc({ method, route, status: String(res.statusCode) }));
+  const what = `${method} ${url.pathname}`;
+  try {
+    const hostId = authenticate(ctx, tokens, match.kind === "route" ? match.route.auth : "admin", req.headers.authorization, what);
+    if (match.kind === "none") throw new TiffinError(ErrorCodes.NotFound, `no such endpoint: ${what}`, { hint: "the endpoints are listed in src/api/types.ts" });
+    if (match.kind === "method") {
+      res.setHeader("allow", match.allowed.join(", "));
+      sendError(res, new TiffinError(ErrorCodes.BadRequest, `${method} is not allowed on ${url.pathname}`, { hint: `use ${match.allowed.join(" or ")}` }), 405);
+      return;
+    }
+    await match.route.handler({ req, res, params: match.params, url, hostId });
+  } catch (err) {
+    if (err instanceof TiffinError) {
+      if (err.code !== ErrorCodes.NotFound) ctx.log.info({ method, path: url.pathname, code: err.code, msg: err.message }, "request refused");
+      sendError(res, err);
+      return;
+    }
+    ctx.log.error({ err, method, path: url.pathname }, "request failed");
+    sendError(res, new TiffinError(ErrorCodes.Unavailable, `internal error while handling ${what}`, { hint: "this is a bug in the server; its log has the details" }), 500);
+  }
+}

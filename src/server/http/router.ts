@@ -1,0 +1,74 @@
+// A small router: method + path pattern (`/v1/jobs/:name`) to a handler, with the credential each
+// route needs. Written here rather than taken from a framework: the API has fifteen routes, and
+// node:http gives us direct control over streaming (SSE, log proxying) and body limits.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+/** Which token a route accepts: the admin token, the join token, or a host token. */
+export type AuthKind = "admin" | "join" | "host";
+
+/** What a handler gets. `hostId` is set for host-token routes. */
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Record<string, string>;
+  url: URL;
+  hostId: string | null;
+}
+
+/** A route handler; it sends the response (or throws a TiffinError, which is sent for it). */
+export type Handler = (c: RouteContext) => Promise<void>;
+
+/** One registered route. */
+export interface Route {
+  method: string;
+  /** The pattern, also the `route` label of request metrics. */
+  pattern: string;
+  auth: AuthKind;
+  handler: Handler;
+}
+
+/** The outcome of matching a request. */
+export type Match = { kind: "route"; route: Route; params: Record<string, string> } | { kind: "method"; allowed: string[] } | { kind: "none" };
+
+/** Routes by pattern. */
+export class Router {
+  readonly #routes: { route: Route; parts: string[] }[] = [];
+
+  /** Registers a route. */
+  add(method: string, pattern: string, auth: AuthKind, handler: Handler): this {
+    this.#routes.push({ route: { method, pattern, auth, handler }, parts: pattern.split("/").slice(1) });
+    return this;
+  }
+
+  /** Finds the route of a request path (already without the query). */
+  match(method: string, path: string): Match {
+    const segs = path.split("/").slice(1);
+    const allowed: string[] = [];
+    for (const { route, parts } of this.#routes) {
+      const params = matchParts(parts, segs);
+      if (!params) continue;
+      if (route.method === method) return { kind: "route", route, params };
+      allowed.push(route.method);
+    }
+    return allowed.length > 0 ? { kind: "method", allowed } : { kind: "none" };
+  }
+}
+
+function matchParts(parts: string[], segs: string[]): Record<string, string> | null {
+  if (parts.length !== segs.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i] ?? "";
+    const s = segs[i] ?? "";
+    if (p.startsWith(":")) {
+      if (s === "") return null;
+      try {
+        params[p.slice(1)] = decodeURIComponent(s);
+      } catch {
+        return null;
+      }
+    } else if (p !== s) return null;
+  }
+  return params;
+}

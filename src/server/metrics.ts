@@ -1,0 +1,62 @@
+// Prometheus metrics (prom-client), one registry per server so several servers in one process (tests,
+// `tiffin dev`) do not share counters. Gauges of hosts and tasks are computed when scraped.
+
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { AttemptStates } from "../model/index.ts";
+import type { HostStatus } from "../model/index.ts";
+
+/** The server's metrics. */
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<"method" | "route" | "status">;
+  heartbeats: Counter;
+  reconcileDuration: Histogram<"phase">;
+  placements: Counter<"result">;
+}
+
+/** What the scrape-time gauges read. */
+export interface MetricSources {
+  hostStatuses(): HostStatus[];
+  /** State of each task's current attempt, or "unplaced" / "pending". */
+  taskStates(): string[];
+}
+
+/** Creates the registry and every metric. */
+export function createMetrics(src: MetricSources): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const requests = new Counter({ name: "tiffin_http_requests_total", help: "HTTP requests by route and status", labelNames: ["method", "route", "status"] as const, registers });
+  const heartbeats = new Counter({ name: "tiffin_heartbeats_total", help: "Agent heartbeats received", registers });
+  const reconcileDuration = new Histogram({
+    name: "tiffin_reconcile_duration_seconds",
+    help: "Duration of reconcile phases",
+    labelNames: ["phase"] as const,
+    buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
+    registers,
+  });
+  const placements = new Counter({ name: "tiffin_placements_total", help: "Tasks placed, left unplaced, or plans dropped on conflict", labelNames: ["result"] as const, registers });
+  new Gauge({
+    name: "tiffin_hosts",
+    help: "Hosts by status",
+    labelNames: ["status"] as const,
+    registers,
+    collect() {
+      const counts: Record<string, number> = { up: 0, suspect: 0, down: 0, upgrading: 0 };
+      for (const s of src.hostStatuses()) counts[s] = (counts[s] ?? 0) + 1;
+      for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+    },
+  });
+  new Gauge({
+    name: "tiffin_tasks",
+    help: "Tasks by the state of their current attempt",
+    labelNames: ["state"] as const,
+    registers,
+    collect() {
+      const counts: Record<string, number> = { unplaced: 0 };
+      for (const s of AttemptStates) counts[s] = 0;
+      for (const s of src.taskStates()) counts[s] = (counts[s] ?? 0) + 1;
+      for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+    },
+  });
+  return { registry, requests, heartbeats, reconcileDuration, placements };
+}

@@ -1,0 +1,109 @@
+// Turns a set of task and attempt writes into one store transaction that applies only if nothing it
+// read has changed: a compare on every written key's modRevision, and on `/alloc/<host>` for every host
+// whose used resources change (rewritten in the same transaction). Two servers (or two passes) that
+// both read a host's alloc at the same revision can never both book it.
+
+import type { Attempt, Task } from "../../model/index.ts";
+import type { Compare, Op } from "../../state/store.ts";
+import { allocKey, attemptKey, taskKey } from "../keys.ts";
+import type { AllocValue } from "../keys.ts";
+import type { Mirror } from "../mirror.ts";
+import type { Resources } from "./types.ts";
+
+/** Task and attempt writes of one transaction. */
+export interface WriteSet {
+  tasks: Task[];
+  deleteTasks: { job: string; index: number }[];
+  attempts: Attempt[];
+  deleteAttempts: string[];
+}
+
+/** True when the write set writes nothing. */
+export function isEmpty(w: WriteSet): boolean {
+  return w.tasks.length + w.deleteTasks.length + w.attempts.length + w.deleteAttempts.length === 0;
+}
+
+/** Resources a task occupies, from its version's spec (null when the version is unknown). */
+export function taskResources(m: Mirror, job: string, version: number): Resources | null {
+  return m.spec(job, version)?.spec.resources ?? null;
+}
+
+/** Used resources per host, from the mirror's tasks. */
+export function usageByHost(m: Mirror): Map<string, AllocValue> {
+  const out = new Map<string, AllocValue>();
+  for (const [hostId, ids] of m.tasksByHost) {
+    const u = { cpu: 0, memoryMiB: 0, diskMiB: 0, tasks: 0 };
+    for (const id of ids) {
+      const t = taskById(m, id);
+      if (t) add(u, taskResources(m, t.job, t.version));
+    }
+    out.set(hostId, u);
+  }
+  return out;
+}
+
+/** The guarded transaction for a write set (compares on everything it read, alloc rewritten). */
+export function buildTxn(m: Mirror, w: WriteSet): { compare: Compare[]; success: Op[] } {
+  const compare: Compare[] = [];
+  const success: Op[] = [];
+  const guard = (key: string): void => void compare.push({ key, target: "modRevision", op: "==", value: m.modRevision(key) });
+  const changedTasks = new Map<string, Task | null>();
+  const hosts = new Set<string>();
+  for (const t of w.tasks) {
+    const key = taskKey(t.job, t.index);
+    guard(key);
+    success.push({ type: "put", key, value: JSON.stringify(t) });
+    changedTasks.set(`${t.job}/${t.index}`, t);
+    const before = m.tasks.get(t.job)?.get(t.index)?.value;
+    if (before?.hostId !== t.hostId || before.version !== t.version) {
+      if (before?.hostId) hosts.add(before.hostId);
+      if (t.hostId) hosts.add(t.hostId);
+    }
+  }
+  for (const { job, index } of w.deleteTasks) {
+    const key = taskKey(job, index);
+    guard(key);
+    success.push({ type: "delete", key });
+    changedTasks.set(`${job}/${index}`, null);
+    const before = m.tasks.get(job)?.get(index)?.value;
+    if (before?.hostId) hosts.add(before.hostId);
+  }
+  for (const a of w.attempts) {
+    guard(attemptKey(a.id));
+    success.push({ type: "put", key: attemptKey(a.id), value: JSON.stringify(a) });
+  }
+  for (const id of w.deleteAttempts) {
+    guard(attemptKey(id));
+    success.push({ type: "delete", key: attemptKey(id) });
+  }
+  for (const hostId of [...hosts].sort()) {
+    guard(allocKey(hostId));
+    success.push({ type: "put", key: allocKey(hostId), value: JSON.stringify(usageAfter(m, hostId, changedTasks)) });
+  }
+  return { compare, success };
+}
+
+/** A host's usage once `changed` (task id -> new task, or null for deleted) is applied over the mirror. */
+function usageAfter(m: Mirror, hostId: string, changed: Map<string, Task | null>): AllocValue {
+  const u = { cpu: 0, memoryMiB: 0, diskMiB: 0, tasks: 0 };
+  for (const id of m.tasksByHost.get(hostId) ?? []) {
+    if (changed.has(id)) continue;
+    const t = taskById(m, id);
+    if (t) add(u, taskResources(m, t.job, t.version));
+  }
+  for (const t of changed.values()) if (t && t.hostId === hostId) add(u, taskResources(m, t.job, t.version));
+  return u;
+}
+
+function taskById(m: Mirror, id: string): Task | null {
+  const slash = id.lastIndexOf("/");
+  return m.tasks.get(id.slice(0, slash))?.get(Number(id.slice(slash + 1)))?.value ?? null;
+}
+
+function add(u: AllocValue, r: Resources | null): void {
+  u.tasks += 1;
+  if (!r) return;
+  u.cpu += r.cpu;
+  u.memoryMiB += r.memoryMiB;
+  u.diskMiB += r.diskMiB;
+}

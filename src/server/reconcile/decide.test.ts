@@ -1,0 +1,275 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { JobInput, JobDecision } from "./types.ts";
+import { backoffMs, decideJob, fitsInPlace, placementNeeds } from "./decide.ts";
+import { attempt, hostState, input, specOf, task } from "../testing/fixtures.ts";
+
+/** The input after a decision's writes (what the next pass sees). */
+function applied(inp: JobInput, d: JobDecision): JobInput {
+  const tasks = new Map(inp.tasks.map((t) => [t.index, t]));
+  for (const t of d.putTasks) tasks.set(t.index, t);
+  for (const i of d.deleteTasks) tasks.delete(i);
+  const atts = new Map(inp.attempts.map((a) => [a.id, a]));
+  for (const a of d.putAttempts) atts.set(a.id, a);
+  for (const id of d.deleteAttempts) atts.delete(id);
+  return { ...inp, tasks: [...tasks.values()], attempts: [...atts.values()] };
+}
+
+function assertSettled(inp: JobInput, d: JobDecision): void {
+  const again = decideJob(applied(inp, d));
+  assert.deepEqual(again, { putTasks: [], deleteTasks: [], putAttempts: [], deleteAttempts: [] }, "running the decision twice does nothing more");
+}
+
+void test("backoffMs doubles from the initial delay and stops at the cap", () => {
+  const r = { backoffInitialMs: 1000, backoffMaxMs: 5000, moveAfterFailures: 9 };
+  for (const [failures, want] of [[1, 1000], [2, 2000], [3, 4000], [4, 5000], [10, 5000]] as const) assert.equal(backoffMs(r, failures), want, `failures=${failures}`);
+});
+
+void test("fitsInPlace", () => {
+  const spec = specOf();
+  const cases: { name: string; args: Parameters<typeof fitsInPlace>; want: boolean }[] = [
+    { name: "room left", args: [hostState("h1"), { cpu: 3, memoryMiB: 3000, diskMiB: 0 }, null, spec, spec], want: true },
+    { name: "own share given back", args: [hostState("h1"), { cpu: 4, memoryMiB: 4096, diskMiB: 100 }, spec.resources, spec, spec], want: true },
+    { name: "bigger than the room", args: [hostState("h1"), { cpu: 1, memoryMiB: 4000, diskMiB: 0 }, null, spec, spec], want: false },
+    { name: "draining host", args: [hostState("h1", { draining: true }), null, null, spec, spec], want: false },
+    { name: "down host", args: [hostState("h1", { status: "down" }), null, null, spec, spec], want: false },
+    { name: "constraints changed", args: [hostState("h1"), null, null, spec, specOf({ constraints: { os: null, kernel: ">=6", labels: {} } })], want: false },
+  ];
+  for (const c of cases) assert.equal(fitsInPlace(...c.args), c.want, c.name);
+});
+
+void test("decideJob", async (t) => {
+  const cases: { name: string; inp: JobInput; check: (d: JobDecision) => void }[] = [
+    {
+      name: "a new job gets its tasks, unplaced",
+      inp: input({ spec: specOf({ replicas: 3 }) }),
+      check: (d) => {
+        assert.deepEqual(d.putTasks.map((x) => [x.index, x.hostId, x.attemptId]), [[0, null, null], [1, null, null], [2, null, null]]);
+        assert.equal(d.putAttempts.length, 0);
+      },
+    },
+    {
+      name: "fewer replicas: the extra tasks' attempts are stopped, the tasks kept until they end",
+      inp: input({ spec: specOf({ replicas: 1 }), tasks: [task(0), task(1)], attempts: [attempt("a0", 0), attempt("a1", 1)] }),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.desired]), [["a1", "stop"]]);
+        assert.deepEqual(d.deleteTasks, []);
+      },
+    },
+    {
+      name: "fewer replicas: ended extra tasks are deleted with their attempts",
+      inp: input({ spec: specOf({ replicas: 1 }), tasks: [task(0), task(1)], attempts: [attempt("a0", 0), attempt("a1", 1, { state: "exited", desired: "stop" })] }),
+      check: (d) => {
+        assert.deepEqual(d.deleteTasks, [1]);
+        assert.deepEqual(d.deleteAttempts, ["a1"]);
+      },
+    },
+    {
+      name: "a removed job stops everything",
+      inp: input({ job: { name: "web", version: 1, removedAt: 5, updatedAt: 5 }, tasks: [task(0)], attempts: [attempt("a0", 0)] }),
+      check: (d) => assert.deepEqual(d.putAttempts.map((a) => [a.id, a.desired]), [["a0", "stop"]]),
+    },
+    {
+      name: "an exited attempt restarts on the same host after the initial back-off",
+      inp: input({ tasks: [task(0)], attempts: [attempt("a0", 0, { state: "exited", exitCode: 1 })] }),
+      check: (d) => {
+        const [t0] = d.putTasks;
+        assert.equal(t0?.failures, 1);
+        assert.equal(t0?.attemptId, "n1");
+        const fresh = d.putAttempts.find((a) => a.id === "n1");
+        assert.equal(fresh?.hostId, "h1");
+        assert.equal(fresh?.startAfter, 100_000 + 1000);
+      },
+    },
+    {
+      name: "the second failure waits twice as long",
+      inp: input({ tasks: [task(0, { failures: 1 })], attempts: [attempt("a0", 0, { state: "failed" })] }),
+      check: (d) => assert.equal(d.putAttempts.find((a) => a.id === "n1")?.startAfter, 100_000 + 2000),
+    },
+    {
+      name: "after moveAfterFailures failures the task moves: unplaced, its host avoided",
+      inp: input({ tasks: [task(0, { failures: 2 })], attempts: [attempt("a0", 0, { state: "exited" })] }),
+      check: (d) => {
+        assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.attemptId, x.failures, x.avoidHosts]), [[null, null, 3, ["h1"]]]);
+        assert.equal(d.putAttempts.length, 0);
+      },
+    },
+    {
+      name: "a failed health check with action move moves at once",
+      inp: input({
+        spec: specOf({ health: { kind: "tcp", port: "http", intervalMs: 1000, timeoutMs: 500, failures: 3, graceMs: 0, action: "move" } }),
+        tasks: [task(0)],
+        attempts: [attempt("a0", 0, { state: "failed", reason: "health check failed 3 times" })],
+      }),
+      check: (d) => assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.avoidHosts]), [[null, ["h1"]]]),
+    },
+    {
+      name: "running for 10 s resets the failure count",
+      inp: input({ tasks: [task(0, { failures: 2 })], attempts: [attempt("a0", 0, { startedAt: 90_000 })] }),
+      check: (d) => assert.equal(d.putTasks[0]?.failures, 0),
+    },
+    {
+      name: "running for 5 s does not reset it",
+      inp: input({ tasks: [task(0, { failures: 2 })], attempts: [attempt("a0", 0, { startedAt: 95_000 })] }),
+      check: (d) => assert.equal(d.putTasks.length, 0),
+    },
+    {
+      name: "host down: the attempt is lost, the task unplaced without counting a failure",
+      inp: input({ hosts: new Map([["h1", hostState("h1", { status: "down" })]]), tasks: [task(0)], attempts: [attempt("a0", 0)] }),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.state, a.desired]), [["a0", "lost", "stop"]]);
+        assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.attemptId, x.failures]), [[null, null, 0]]);
+      },
+    },
+    {
+      name: "host down, at most one live copy: nothing until fence + grace + 1 s have passed",
+      inp: input({
+        spec: specOf({ disconnect: { stopAfterMs: 4000 }, stop: { signal: "SIGTERM", graceMs: 2000 } }),
+        hosts: new Map([["h1", hostState("h1", { status: "down", lastContactAt: 100_000 - 6999 })]]),
+        tasks: [task(0)],
+        attempts: [attempt("a0", 0)],
+      }),
+      check: (d) => assert.deepEqual(d, { putTasks: [], deleteTasks: [], putAttempts: [], deleteAttempts: [] }),
+    },
+    {
+      name: "host down, at most one live copy: lost once max(fence, stopAfter) + grace + 1 s have passed",
+      inp: input({
+        spec: specOf({ disconnect: { stopAfterMs: 4000 }, stop: { signal: "SIGTERM", graceMs: 2000 } }),
+        hosts: new Map([["h1", hostState("h1", { status: "down", lastContactAt: 100_000 - 7000 })]]),
+        tasks: [task(0)],
+        attempts: [attempt("a0", 0)],
+      }),
+      check: (d) => {
+        assert.equal(d.putAttempts[0]?.state, "lost");
+        assert.equal(d.putTasks[0]?.hostId, null);
+      },
+    },
+    {
+      name: "new version: a quarter of the serving tasks (at least one) is stopped at a time",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ replicas: 8, env: { V: "2" } }),
+        specs: { 1: specOf({ replicas: 8 }) },
+        tasks: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => task(i)),
+        attempts: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => attempt(`a${i}`, i)),
+      }),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.desired]), [["a0", "stop"], ["a1", "stop"]]);
+        assert.deepEqual(d.putTasks.map((x) => [x.index, x.version]), [[0, 2], [1, 2]]);
+      },
+    },
+    {
+      name: "new version: tasks that do not serve anyway are replaced without waiting",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ replicas: 4, env: { V: "2" } }),
+        specs: { 1: specOf({ replicas: 4 }) },
+        tasks: [0, 1, 2, 3].map((i) => task(i)),
+        attempts: [0, 1, 2, 3].map((i) => attempt(`a${i}`, i, { state: i < 2 ? "starting" : "running" })),
+      }),
+      check: (d) => assert.deepEqual(d.putAttempts.map((a) => a.id), ["a0", "a1"]),
+    },
+    {
+      name: "new version: the stopped old attempt is replaced in place when the new spec fits",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ env: { V: "2" } }),
+        specs: { 1: specOf() },
+        tasks: [task(0, { version: 2 })],
+        attempts: [attempt("a0", 0, { state: "exited", desired: "stop" })],
+      }),
+      check: (d) => {
+        assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.attemptId, x.failures]), [["h1", "n1", 0]]);
+        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.version, a.hostId, a.startAfter]), [["n1", 2, "h1", 100_000]]);
+      },
+    },
+    {
+      name: "new version: re-placed when the new resources do not fit the host",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ resources: { cpu: 1, memoryMiB: 8000, diskMiB: 100 } }),
+        specs: { 1: specOf() },
+        // usage counts the task at the version it now has
+        usage: new Map([["h1", { cpu: 1, memoryMiB: 8000, diskMiB: 100 }]]),
+        tasks: [task(0, { version: 2 })],
+        attempts: [attempt("a0", 0, { state: "exited", desired: "stop" })],
+      }),
+      check: (d) => assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.attemptId]), [[null, null]]),
+    },
+    {
+      name: "drain, at most one live copy: one serving task stopped first (break-before-make)",
+      inp: input({
+        spec: specOf({ replicas: 2, disconnect: { stopAfterMs: 5000 } }),
+        hosts: new Map([["h1", hostState("h1", { draining: true })]]),
+        tasks: [task(0), task(1)],
+        attempts: [attempt("a0", 0), attempt("a1", 1)],
+      }),
+      check: (d) => assert.deepEqual(d.putAttempts.map((a) => [a.id, a.desired]), [["a0", "stop"]]),
+    },
+    {
+      name: "drain, make-before-break: the old copy keeps running until the new one serves",
+      inp: input({
+        hosts: new Map([["h1", hostState("h1", { draining: true })], ["h2", hostState("h2")]]),
+        tasks: [task(0, { hostId: "h2", attemptId: "b0" })],
+        attempts: [attempt("a0", 0), attempt("b0", 0, { hostId: "h2", state: "starting", createdAt: 1 })],
+      }),
+      check: (d) => assert.equal(d.putAttempts.length, 0),
+    },
+    {
+      name: "drain, make-before-break: the old copy stops once the new one runs",
+      inp: input({
+        hosts: new Map([["h1", hostState("h1", { draining: true })], ["h2", hostState("h2")]]),
+        tasks: [task(0, { hostId: "h2", attemptId: "b0" })],
+        attempts: [attempt("a0", 0), attempt("b0", 0, { hostId: "h2", createdAt: 1 })],
+      }),
+      check: (d) => assert.deepEqual(d.putAttempts.map((a) => [a.id, a.desired]), [["a0", "stop"]]),
+    },
+    {
+      name: "old ended attempts beyond the newest ten are deleted",
+      inp: input({
+        tasks: [task(0, { attemptId: "c11" })],
+        attempts: [...Array.from({ length: 11 }, (_, i) => attempt(`c${i}`, 0, { state: "exited", createdAt: i })), attempt("c11", 0, { createdAt: 11 })],
+      }),
+      check: (d) => assert.deepEqual(d.deleteAttempts.sort(), ["c0", "c1"]),
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const d = decideJob(c.inp);
+      c.check(d);
+      assertSettled(c.inp, d);
+    });
+  }
+});
+
+void test("placementNeeds", async (t) => {
+  const draining = new Map([["h1", hostState("h1", { draining: true })], ["h2", hostState("h2")]]);
+  const cases: { name: string; inp: JobInput; want: { index: number; avoid: string[]; move: boolean }[] }[] = [
+    {
+      name: "unplaced tasks, with their avoid lists",
+      inp: input({ spec: specOf({ replicas: 2 }), tasks: [task(0, { hostId: null, attemptId: null, avoidHosts: ["h9"] }), task(1)], attempts: [attempt("a1", 1)] }),
+      want: [{ index: 0, avoid: ["h9"], move: false }],
+    },
+    {
+      name: "drain: one serving task of the job moves, avoiding its host",
+      inp: input({ spec: specOf({ replicas: 2 }), hosts: draining, tasks: [task(0), task(1)], attempts: [attempt("a0", 0), attempt("a1", 1)] }),
+      want: [{ index: 0, avoid: ["h1"], move: true }],
+    },
+    {
+      name: "drain: nothing more while a move is under way",
+      inp: input({
+        spec: specOf({ replicas: 2 }),
+        hosts: draining,
+        tasks: [task(0, { hostId: "h2", attemptId: "b0" }), task(1)],
+        attempts: [attempt("a0", 0), attempt("b0", 0, { hostId: "h2", state: "starting" }), attempt("a1", 1)],
+      }),
+      want: [],
+    },
+    {
+      name: "drain: at most one live copy jobs are not moved here",
+      inp: input({ spec: specOf({ disconnect: { stopAfterMs: 5000 } }), hosts: draining, tasks: [task(0)], attempts: [attempt("a0", 0)] }),
+      want: [],
+    },
+  ];
+  for (const c of cases) await t.test(c.name, () => assert.deepEqual(placementNeeds(c.inp), c.want));
+});

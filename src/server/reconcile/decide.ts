@@ -1,0 +1,274 @@
+// The reconcile decisions for one job, as a pure function over plain data: replica counts, restarts
+// with back-off, moves after failures, new versions, lost hosts and drains. Level-triggered: given its
+// own output applied, it returns nothing more to do.
+
+import { isTerminal } from "../../model/index.ts";
+import type { Attempt, JobSpec, Task } from "../../model/index.ts";
+import { stableJson } from "../keys.ts";
+import type { HostState, JobDecision, JobInput, PlacementNeed, Resources } from "./types.ts";
+
+/** An attempt running (or healthy) this long resets its task's failure count. */
+export const ResetFailuresAfterMs = 10_000;
+/** Attempts kept per task (newest first); older terminal ones are deleted. */
+export const AttemptsKept = 10;
+/** Share of a job's tasks a version change may take down at once (at least one). */
+export const MaxDisruptedShare = 0.25;
+
+/** Restart delay after `failures` consecutive failures: initial * 2^(failures-1), capped. */
+export function backoffMs(restart: JobSpec["restart"], failures: number): number {
+  return Math.min(restart.backoffInitialMs * 2 ** Math.max(0, failures - 1), restart.backoffMaxMs);
+}
+
+/** True when the attempt serves: wanted, alive, and running (healthy, if the job has a health check). */
+export function isReady(a: Attempt | null | undefined, spec: JobSpec): boolean {
+  if (!a || a.desired !== "run" || isTerminal(a.state)) return false;
+  return spec.health ? a.state === "healthy" : a.state === "running" || a.state === "healthy";
+}
+
+/** True when the attempt ended because its health check failed (the helper says so in `reason`). */
+export function isHealthFailure(reason: string | null): boolean {
+  return reason !== null && /health/i.test(reason);
+}
+
+/** When an attempt on a down host may be declared lost: at once, or for "at most one live copy" jobs
+ * once its helper has surely stopped it (fence or stopAfter, then the stop grace, plus 1 s). */
+export function lostAfter(spec: JobSpec, host: HostState | undefined, fenceMs: number): number {
+  const stopAfter = spec.disconnect.stopAfterMs;
+  if (stopAfter === null || !host) return Number.NEGATIVE_INFINITY;
+  return host.lastContactAt + Math.max(fenceMs, stopAfter) + spec.stop.graceMs + 1000;
+}
+
+/** The writes that bring one job's tasks and attempts to where they should be (placement aside). */
+export function decideJob(inp: JobInput): JobDecision {
+  const { job, spec, now } = inp;
+  const specFor = (v: number): JobSpec => (v === job.version ? spec : (inp.specOf(v) ?? spec));
+  const origTasks = new Map(inp.tasks.map((t) => [t.index, t]));
+  const tasks = new Map(origTasks);
+  const atts = new Map(inp.attempts.map((a) => [a.id, a]));
+  const deletedTasks = new Set<number>();
+  const deletedAtts = new Set<string>();
+  const replicas = job.removedAt === null ? spec.replicas : 0;
+  const atMostOne = spec.disconnect.stopAfterMs !== null;
+
+  // Attempts on down hosts end as "lost" once no copy can still be running there.
+  for (const a of atts.values()) {
+    if (isTerminal(a.state)) continue;
+    const h = inp.hosts.get(a.hostId);
+    if (h && h.status !== "down") continue;
+    if (now < lostAfter(specFor(a.version), h, inp.fenceMs)) continue;
+    atts.set(a.id, { ...a, state: "lost", desired: "stop", reason: "host down", endedAt: now });
+  }
+
+  const byIndex = new Map<number, string[]>();
+  for (const a of atts.values()) byIndex.set(a.index, [...(byIndex.get(a.index) ?? []), a.id]);
+  const attemptsAt = (i: number): Attempt[] => (byIndex.get(i) ?? []).map((id) => atts.get(id)).filter((a): a is Attempt => a !== undefined);
+  const indexes = new Set<number>([...tasks.keys(), ...byIndex.keys()]);
+  for (let i = 0; i < replicas; i++) indexes.add(i);
+
+  const maxDisrupted = Math.max(1, Math.floor(replicas * MaxDisruptedShare));
+  let disrupted = 0;
+  for (let i = 0; i < replicas; i++) {
+    const t = tasks.get(i);
+    if (!isReady(t?.attemptId ? atts.get(t.attemptId) : null, specFor(t?.version ?? job.version))) disrupted++;
+  }
+  let drainBusy = isDrainBusy(inp);
+
+  const newAttempt = (t: Task, hostId: string, startAfter: number): Attempt => {
+    const a = freshAttempt(inp.newId(), t, hostId, now, startAfter);
+    atts.set(a.id, a);
+    byIndex.set(t.index, [...(byIndex.get(t.index) ?? []), a.id]);
+    return a;
+  };
+  const fits = (t: Task, host: HostState | undefined, from: JobSpec): boolean => {
+    const orig = origTasks.get(t.index);
+    const counted = orig && host && orig.hostId === host.id ? specFor(orig.version).resources : null;
+    return fitsInPlace(host, inp.usage.get(host?.id ?? "") ?? null, counted, from, specFor(t.version));
+  };
+
+  for (const index of [...indexes].sort((a, b) => a - b)) {
+    let t = tasks.get(index) ?? null;
+    if (index >= replicas) {
+      for (const a of attemptsAt(index)) if (!isTerminal(a.state) && a.desired === "run") atts.set(a.id, { ...a, desired: "stop" });
+      if (attemptsAt(index).every((a) => isTerminal(a.state))) {
+        if (t) deletedTasks.add(index);
+        for (const a of attemptsAt(index)) deletedAtts.add(a.id);
+      }
+      continue;
+    }
+    t ??= { job: job.name, index, version: job.version, hostId: null, attemptId: null, failures: 0, avoidHosts: [], unplacedReason: null };
+    let cur = t.attemptId ? (atts.get(t.attemptId) ?? null) : null;
+    if (t.attemptId && !cur) t = { ...t, attemptId: null };
+    const host = t.hostId === null ? undefined : inp.hosts.get(t.hostId);
+
+    // Down host: unplace once nothing of this task is left alive there (the fence wait keeps it).
+    if (t.hostId !== null && (!host || host.status === "down") && !(cur && !isTerminal(cur.state))) {
+      t = { ...t, hostId: null, attemptId: null };
+      cur = null;
+    }
+
+    // A new version: stop the old attempt (within the disruption budget) and start the new one below.
+    let replaced = false;
+    if (t.version !== job.version) {
+      if (cur && !isTerminal(cur.state) && cur.desired === "run") {
+        const ready = isReady(cur, specFor(cur.version));
+        if (!ready || disrupted < maxDisrupted) {
+          if (ready) disrupted++;
+          cur = { ...cur, desired: "stop" };
+          atts.set(cur.id, cur);
+          t = { ...t, version: job.version, failures: 0 };
+        }
+      } else {
+        t = { ...t, version: job.version, failures: 0 };
+        replaced = true;
+      }
+    }
+
+    if (cur && isTerminal(cur.state) && t.hostId !== null) {
+      const h = inp.hosts.get(t.hostId);
+      const s = specFor(t.version);
+      if (cur.desired === "stop" || replaced) {
+        // Stopped on purpose (new version, drain): start again, without counting a failure.
+        if (fits(t, h, specFor(cur.version))) t = { ...t, attemptId: newAttempt(t, t.hostId, now).id };
+        else t = { ...t, hostId: null, attemptId: null };
+      } else {
+        const failures = t.failures + 1;
+        const healthMove = s.health?.action === "move" && isHealthFailure(cur.reason);
+        if (failures >= s.restart.moveAfterFailures || healthMove) {
+          t = { ...t, failures, avoidHosts: addUnique(t.avoidHosts, cur.hostId), hostId: null, attemptId: null };
+        } else if (!fits(t, h, specFor(cur.version))) {
+          t = { ...t, failures, hostId: null, attemptId: null };
+        } else {
+          t = { ...t, failures, attemptId: newAttempt(t, t.hostId, now + backoffMs(s.restart, failures)).id };
+        }
+      }
+      cur = t.attemptId ? (atts.get(t.attemptId) ?? null) : null;
+    }
+
+    // Placed without an attempt (only after a partial write): start one, or re-place.
+    if (t.hostId !== null && t.attemptId === null) {
+      const h = inp.hosts.get(t.hostId);
+      if (h && h.status !== "down" && !h.draining) t = { ...t, attemptId: newAttempt(t, t.hostId, now).id };
+      else t = { ...t, hostId: null };
+      cur = t.attemptId ? (atts.get(t.attemptId) ?? null) : null;
+    }
+
+    if (cur && t.failures > 0 && (cur.state === "running" || cur.state === "healthy") && cur.startedAt !== null && now - cur.startedAt >= ResetFailuresAfterMs) {
+      t = { ...t, failures: 0 };
+    }
+
+    // Drain. Not serving: nothing to keep, stop it (it is re-placed once it ended). Serving, "at most
+    // one live copy": break-before-make, one task of the job at a time. Others move make-before-break
+    // in the placement phase (placementNeeds).
+    const h = t.hostId === null ? undefined : inp.hosts.get(t.hostId);
+    if (h?.draining && cur && !isTerminal(cur.state) && cur.desired === "run") {
+      const ready = isReady(cur, specFor(cur.version));
+      if (!ready || (atMostOne && !drainBusy)) {
+        if (ready) drainBusy = true;
+        cur = { ...cur, desired: "stop" };
+        atts.set(cur.id, cur);
+      }
+    }
+
+    // Other live copies of this task (the old side of a make-before-break move): stop them once the
+    // current attempt serves, or at once for "at most one live copy" jobs.
+    for (const o of attemptsAt(index)) {
+      if (o.id === t.attemptId || isTerminal(o.state) || o.desired !== "run") continue;
+      if (atMostOne || isReady(cur, specFor(t.version))) atts.set(o.id, { ...o, desired: "stop" });
+    }
+
+    // Keep the newest attempts; delete older ended ones.
+    const old = attemptsAt(index)
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))
+      .slice(AttemptsKept)
+      .filter((a) => isTerminal(a.state) && a.id !== t.attemptId);
+    for (const a of old) deletedAtts.add(a.id);
+    tasks.set(index, t);
+  }
+
+  return {
+    putTasks: [...tasks.values()].filter((t) => !deletedTasks.has(t.index) && changed(origTasks.get(t.index), t)),
+    deleteTasks: [...deletedTasks].filter((i) => origTasks.has(i)),
+    putAttempts: [...atts.values()].filter((a) => !deletedAtts.has(a.id) && changed(inp.attempts.find((x) => x.id === a.id), a)),
+    deleteAttempts: [...deletedAtts].filter((id) => inp.attempts.some((a) => a.id === id)),
+  };
+}
+
+/** Tasks the placement phase should place: unplaced ones, and for a draining host one serving task
+ * per job at a time (make-before-break; "at most one live copy" jobs are handled in decideJob). */
+export function placementNeeds(inp: JobInput): PlacementNeed[] {
+  if (inp.job.removedAt !== null) return [];
+  const out: PlacementNeed[] = [];
+  const tasks = inp.tasks.filter((t) => t.index < inp.spec.replicas).sort((a, b) => a.index - b.index);
+  for (const t of tasks) if (t.hostId === null) out.push({ index: t.index, avoid: t.avoidHosts, move: false });
+  if (inp.spec.disconnect.stopAfterMs !== null || isDrainBusy(inp)) return out;
+  for (const t of tasks) {
+    if (t.hostId === null || !inp.hosts.get(t.hostId)?.draining) continue;
+    const cur = inp.attempts.find((a) => a.id === t.attemptId);
+    if (t.version !== inp.job.version || !isReady(cur, inp.spec)) continue;
+    out.push({ index: t.index, avoid: addUnique(t.avoidHosts, t.hostId), move: true });
+    break;
+  }
+  return out;
+}
+
+/** A drain move is under way, or the job is not fully serving (not counting crash-looping tasks), so
+ * moving another task would take the job below its replica count. */
+export function isDrainBusy(inp: JobInput): boolean {
+  const byId = new Map(inp.attempts.map((a) => [a.id, a]));
+  const current = new Set(inp.tasks.map((t) => t.attemptId));
+  for (const a of inp.attempts) if (!current.has(a.id) && !isTerminal(a.state) && a.desired === "run") return true;
+  const tasks = new Map(inp.tasks.map((t) => [t.index, t]));
+  for (let i = 0; i < inp.spec.replicas; i++) {
+    const t = tasks.get(i);
+    if (!t) return true;
+    const spec = t.version === inp.job.version ? inp.spec : (inp.specOf(t.version) ?? inp.spec);
+    if (t.failures === 0 && !isReady(t.attemptId ? byId.get(t.attemptId) : null, spec)) return true;
+  }
+  return false;
+}
+
+/** Whether a task can stay on its host with a new spec: host usable, same placement constraints,
+ * and room for the new resources once its own current share (`counted`) is given back. */
+export function fitsInPlace(host: HostState | undefined, used: Resources | null, counted: Resources | null, from: JobSpec, to: JobSpec): boolean {
+  if (!host || host.status === "down" || host.draining) return false;
+  if (stableJson([from.constraints, from.antiAffinity]) !== stableJson([to.constraints, to.antiAffinity])) return false;
+  const u = used ?? { cpu: 0, memoryMiB: 0, diskMiB: 0 };
+  const c = counted ?? { cpu: 0, memoryMiB: 0, diskMiB: 0 };
+  const r = to.resources;
+  const eps = 1e-9;
+  return (
+    u.cpu - c.cpu + r.cpu <= host.capacity.cpu + eps &&
+    u.memoryMiB - c.memoryMiB + r.memoryMiB <= host.capacity.memoryMiB &&
+    u.diskMiB - c.diskMiB + r.diskMiB <= host.capacity.diskMiB
+  );
+}
+
+/** A new attempt of a task on a host, not started before `startAfter`. */
+export function freshAttempt(id: string, t: Task, hostId: string, now: number, startAfter: number): Attempt {
+  return {
+    id,
+    job: t.job,
+    index: t.index,
+    version: t.version,
+    hostId,
+    desired: "run",
+    state: "pending",
+    pid: null,
+    exitCode: null,
+    signal: null,
+    reason: null,
+    ports: {},
+    createdAt: now,
+    startAfter,
+    startedAt: null,
+    endedAt: null,
+  };
+}
+
+function addUnique(list: string[], x: string): string[] {
+  return list.includes(x) ? list : [...list, x];
+}
+
+function changed<T>(before: T | undefined, after: T): boolean {
+  return before === undefined || stableJson(before) !== stableJson(after);
+}

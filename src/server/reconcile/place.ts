@@ -1,0 +1,106 @@
+// The placement phase: for each job with tasks to place, one plan from the scheduler (the whole job
+// at once, seeded by its name), written with compare-and-set on the tasks and on /alloc/<host> of
+// every host it books. A plan whose compares fail is dropped and recomputed on the next pass.
+
+import type { JobSpec, Task } from "../../model/index.ts";
+import { ClusterIndex } from "../../scheduler/api.ts";
+import type { Plan, RejectReason } from "../../scheduler/types.ts";
+import type { Mirror } from "../mirror.ts";
+import { freshAttempt, placementNeeds } from "./decide.ts";
+import type { WriteSet } from "./commit.ts";
+import { isEmpty } from "./commit.ts";
+import { jobInput, schedulerView, seedOf } from "./inputs.ts";
+import type { HostState, PlacementNeed, Resources } from "./types.ts";
+
+/** A scheduler index over the mirror as it is now. */
+export function buildIndex(m: Mirror, hosts: ReadonlyMap<string, HostState>): ClusterIndex {
+  const view = schedulerView(m, hosts);
+  return new ClusterIndex(view.hosts, view.tasks);
+}
+
+/** Plans the needs of one job and books the result in `index` (rebuild the index if the write then
+ * fails). Tasks kept off every host only by their own avoid list get a second plan without it, so a
+ * task that failed everywhere still runs somewhere. */
+export function planJob(index: ClusterIndex, spec: JobSpec, needs: PlacementNeed[]): { plan: Plan; clearedAvoid: Set<number> } {
+  const avoid: Record<number, string[]> = {};
+  for (const n of needs) if (n.avoid.length > 0) avoid[n.index] = n.avoid;
+  // A moving task still sits on its old (draining) host in the index: release it so it is placed, not counted twice.
+  for (const n of needs) if (n.move) index.release(spec.name, n.index);
+  const seed = seedOf(spec.name);
+  const plan = index.plan({ spec, indexes: needs.map((n) => n.index), avoid, seed });
+  index.commit(plan, spec);
+  const clearedAvoid = new Set<number>();
+  const retry = plan.unplaced.filter((u) => (u.reasons.avoided ?? 0) > 0 && needs.some((n) => n.index === u.index && !n.move)).map((u) => u.index);
+  if (retry.length === 0) return { plan, clearedAvoid };
+  const second = index.plan({ spec, indexes: retry, seed });
+  index.commit(second, spec);
+  for (const p of second.placements) clearedAvoid.add(p.index);
+  return {
+    plan: { job: plan.job, placements: [...plan.placements, ...second.placements], unplaced: plan.unplaced.filter((u) => !clearedAvoid.has(u.index)) },
+    clearedAvoid,
+  };
+}
+
+/** "no host fits: memory on 3 hosts, cpu on 1 host" from a plan's reject counts. */
+export function unplacedReason(reasons: Partial<Record<RejectReason, number>>, hostCount: number): string {
+  if (hostCount === 0) return "no hosts registered";
+  const parts = Object.entries(reasons)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0) || a[0].localeCompare(b[0]))
+    .map(([r, n]) => `${r} on ${n} host${n === 1 ? "" : "s"}`);
+  return parts.length > 0 ? `no host fits: ${parts.join(", ")}` : "no host fits";
+}
+
+/** The writes of one job's placement: tasks onto their hosts with a fresh attempt each, reasons on the rest. */
+export function placementWrites(
+  m: Mirror,
+  spec: JobSpec,
+  version: number,
+  needs: PlacementNeed[],
+  result: { plan: Plan; clearedAvoid: Set<number> },
+  ctx: { now: number; newId: () => string; hostCount: number },
+): WriteSet {
+  const ws: WriteSet = { tasks: [], deleteTasks: [], attempts: [], deleteAttempts: [] };
+  const taskAt = (i: number): Task | null => m.tasks.get(spec.name)?.get(i)?.value ?? null;
+  for (const p of result.plan.placements) {
+    const t = taskAt(p.index);
+    if (!t) continue;
+    const moved: Task = {
+      ...t,
+      version,
+      hostId: p.hostId,
+      unplacedReason: null,
+      avoidHosts: result.clearedAvoid.has(p.index) ? [] : t.avoidHosts,
+      attemptId: ctx.newId(),
+    };
+    ws.tasks.push(moved);
+    ws.attempts.push(freshAttempt(moved.attemptId ?? "", moved, p.hostId, ctx.now, ctx.now));
+  }
+  for (const u of result.plan.unplaced) {
+    const t = taskAt(u.index);
+    const need = needs.find((n) => n.index === u.index);
+    if (!t || need?.move) continue; // a drain move that found no room: the task keeps running where it is
+    const reason = unplacedReason(u.reasons, ctx.hostCount);
+    if (t.unplacedReason !== reason) ws.tasks.push({ ...t, unplacedReason: reason });
+  }
+  return ws;
+}
+
+/** One job's placement, computed over the mirror now, or null when it has nothing to place. */
+export function placeJob(
+  m: Mirror,
+  index: ClusterIndex,
+  jobName: string,
+  ctx: { hosts: ReadonlyMap<string, HostState>; usage: ReadonlyMap<string, Resources>; now: number; fenceMs: number },
+): { writes: WriteSet; plan: Plan; spec: JobSpec; moves: number[] } | null {
+  const job = m.jobs.get(jobName)?.value;
+  if (!job || job.removedAt !== null) return null;
+  const inp = jobInput(m, job, ctx);
+  if (!inp) return null;
+  const needs = placementNeeds(inp);
+  if (needs.length === 0) return null;
+  const result = planJob(index, inp.spec, needs);
+  const writes = placementWrites(m, inp.spec, job.version, needs, result, { now: ctx.now, newId: inp.newId, hostCount: m.hosts.size });
+  if (isEmpty(writes)) return null;
+  return { writes, plan: result.plan, spec: inp.spec, moves: needs.filter((n) => n.move).map((n) => n.index) };
+}

@@ -1,0 +1,55 @@
+// Plain data the pure reconcile functions take and return. The I/O around them (loop.ts, place.ts)
+// builds these from the mirror and turns the results into store transactions.
+
+import type { Attempt, HostStatus, JobRecord, JobSpec, Task } from "../../model/index.ts";
+
+/** CPU, memory and disk, as in a JobSpec's resources. */
+export interface Resources {
+  cpu: number;
+  memoryMiB: number;
+  diskMiB: number;
+}
+
+/** What the decisions need to know about a host. */
+export interface HostState {
+  id: string;
+  status: HostStatus;
+  draining: boolean;
+  /** Last heartbeat, or the upgrade window's end, or the server's start: the last sign of life. */
+  lastContactAt: number;
+  capacity: Resources;
+}
+
+/** Everything `decideJob` reads about one job. */
+export interface JobInput {
+  job: JobRecord;
+  /** Spec of `job.version`. */
+  spec: JobSpec;
+  /** Specs of other versions (resources and disconnect policy of older attempts). */
+  specOf: (version: number) => JobSpec | null;
+  tasks: Task[];
+  /** Every attempt of the job, terminal ones included. */
+  attempts: Attempt[];
+  hosts: ReadonlyMap<string, HostState>;
+  /** Resources in use per host, over all jobs (as the mirror has them before this decision). */
+  usage: ReadonlyMap<string, Resources>;
+  now: number;
+  fenceMs: number;
+  /** New attempt ids (injected so tables are deterministic). */
+  newId: () => string;
+}
+
+/** The writes one decision wants. Empty when the job is as it should be. */
+export interface JobDecision {
+  putTasks: Task[];
+  deleteTasks: number[];
+  putAttempts: Attempt[];
+  deleteAttempts: string[];
+}
+
+/** A task the placement phase should (re)place. `move`: it still runs where it is (make-before-break). */
+export interface PlacementNeed {
+  index: number;
+  avoid: string[];
+  move: boolean;
+}

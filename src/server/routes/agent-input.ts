@@ -1,0 +1,103 @@
+// Shape checks of what agents send (register inventory, attempt updates). Agents are our own code, but
+// the server never trusts a request: every problem is listed, nothing is written.
+
+import type { AttemptUpdate } from "../../api/types.ts";
+import { AttemptStates, ErrorCodes, TiffinError } from "../../model/index.ts";
+import type { HostInventory, Problem } from "../../model/index.ts";
+
+type Check = (v: unknown) => boolean;
+const str: Check = (v) => typeof v === "string";
+const nonEmpty: Check = (v) => typeof v === "string" && v.length > 0 && v.length <= 253;
+const num: Check = (v) => typeof v === "number" && Number.isFinite(v) && v >= 0;
+const numOrNull: Check = (v) => v === null || num(v);
+const strOrNull: Check = (v) => v === null || str(v);
+const record = (of: Check): Check => (v) => typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every(of);
+
+function check(obj: Record<string, unknown>, base: string, fields: Record<string, [Check, string]>, out: Problem[]): void {
+  for (const [k, [ok, expected]] of Object.entries(fields)) {
+    const v = obj[k];
+    if (!ok(v)) out.push({ file: null, path: base ? `${base}.${k}` : k, message: `expected ${expected}`, value: v === undefined ? null : JSON.stringify(v) });
+  }
+}
+
+function asObject(v: unknown, path: string, out: Problem[]): Record<string, unknown> | null {
+  if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  out.push({ file: null, path, message: "expected an object", value: v === undefined ? null : JSON.stringify(v) });
+  return null;
+}
+
+function fail(what: string, problems: Problem[]): TiffinError {
+  return new TiffinError(ErrorCodes.BadRequest, `${what}: ${problems.length} problem${problems.length === 1 ? "" : "s"}`, { hint: "the agent and the server may be different versions", problems });
+}
+
+/** The inventory of a register body, or a BAD_REQUEST listing every problem. */
+export function inventoryOf(body: unknown): HostInventory {
+  const problems: Problem[] = [];
+  const b = asObject(body, "", problems);
+  const inv = b ? asObject(b["inventory"], "inventory", problems) : null;
+  if (inv) {
+    check(inv, "inventory", {
+      name: [nonEmpty, "a host name (1 to 253 characters)"],
+      address: [str, "host:port where the agent serves logs"],
+      cores: [(v) => num(v) && (v as number) > 0, "a positive number"],
+      memoryMiB: [num, "MiB as a number"],
+      diskMiB: [num, "MiB as a number"],
+      kernel: [str, "a string"],
+      labels: [record(str), "an object of strings"],
+      runtime: [str, "a string"],
+    }, problems);
+    const os = asObject(inv["os"], "inventory.os", problems);
+    if (os) check(os, "inventory.os", { id: [str, "a string"], version: [str, "a string"] }, problems);
+  }
+  if (problems.length > 0 || !inv) throw fail("invalid register request", problems);
+  const os = inv["os"] as { id: string; version: string };
+  return {
+    name: inv["name"] as string,
+    address: inv["address"] as string,
+    cores: inv["cores"] as number,
+    memoryMiB: inv["memoryMiB"] as number,
+    diskMiB: inv["diskMiB"] as number,
+    os: { id: os.id, version: os.version },
+    kernel: inv["kernel"] as string,
+    labels: { ...(inv["labels"] as Record<string, string>) },
+    runtime: inv["runtime"] as string,
+  };
+}
+
+/** `hostId` and `upgradeMs` of a heartbeat body. */
+export function heartbeatOf(body: unknown): { hostId: string; upgradeMs: number | undefined } {
+  const problems: Problem[] = [];
+  const b = asObject(body, "", problems);
+  if (b) check(b, "", { hostId: [nonEmpty, "the host id register returned"], upgradeMs: [(v) => v === undefined || (num(v) && (v as number) <= 86_400_000), "milliseconds, at most a day"] }, problems);
+  if (problems.length > 0 || !b) throw fail("invalid heartbeat", problems);
+  return { hostId: b["hostId"] as string, upgradeMs: b["upgradeMs"] as number | undefined };
+}
+
+/** The updates of an attempts report. */
+export function reportOf(body: unknown): { hostId: string; updates: AttemptUpdate[] } {
+  const problems: Problem[] = [];
+  const b = asObject(body, "", problems);
+  const updates: AttemptUpdate[] = [];
+  if (b) {
+    check(b, "", { hostId: [nonEmpty, "the host id register returned"], updates: [Array.isArray, "an array of attempt updates"] }, problems);
+    const list = Array.isArray(b["updates"]) ? (b["updates"] as unknown[]) : [];
+    list.forEach((u, i) => {
+      const o = asObject(u, `updates[${i}]`, problems);
+      if (!o) return;
+      check(o, `updates[${i}]`, {
+        id: [nonEmpty, "an attempt id"],
+        state: [(v) => (AttemptStates as readonly unknown[]).includes(v), `one of ${AttemptStates.join(", ")}`],
+        pid: [numOrNull, "a pid or null"],
+        exitCode: [(v) => v === null || typeof v === "number", "a number or null"],
+        signal: [strOrNull, "a signal name or null"],
+        reason: [strOrNull, "a string or null"],
+        ports: [record(num), "an object of port numbers"],
+        startedAt: [numOrNull, "epoch ms or null"],
+        endedAt: [numOrNull, "epoch ms or null"],
+      }, problems);
+      updates.push(o as unknown as AttemptUpdate);
+    });
+  }
+  if (problems.length > 0 || !b) throw fail("invalid attempts report", problems);
+  return { hostId: b["hostId"] as string, updates };
+}

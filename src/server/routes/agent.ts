@@ -1,0 +1,110 @@
+// Agent endpoints: register (join token), heartbeat, assignments stream and attempt reports (host token).
+
+import { createHash } from "node:crypto";
+import type { Assignment, HeartbeatResponse, RegisterResponse } from "../../api/types.ts";
+import { domainOf, ErrorCodes, isTerminal, TiffinError } from "../../model/index.ts";
+import type { Attempt, Host } from "../../model/index.ts";
+import type { Compare, Op } from "../../state/store.ts";
+import { casLoop } from "../context.ts";
+import type { ServerContext } from "../context.ts";
+import { readJson, sendJson, startSse } from "../http/io.ts";
+import type { Router } from "../http/router.ts";
+import { attemptKey, hostKey, hostTokenKey, stableJson } from "../keys.ts";
+import { newToken } from "../tokens.ts";
+import { heartbeatOf, inventoryOf, reportOf } from "./agent-input.ts";
+
+const base32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+/** The host id of a host name: stable, so an agent re-registering with the same name gets the same
+ * id on any server, without a lookup that two registrations could race on. */
+export function hostIdOf(name: string): string {
+  const digest = createHash("sha256").update(name).digest();
+  let id = "h";
+  for (let i = 0; i < 12; i++) id += base32[(digest[i] ?? 0) & 31];
+  return id;
+}
+
+/** Registers the agent routes. */
+export function agentRoutes(r: Router, ctx: ServerContext): void {
+  const m = ctx.mirror;
+
+  r.add("POST", "/v1/agent/register", "join", async ({ req, res }) => {
+    const inventory = inventoryOf(await readJson(req));
+    const id = hostIdOf(inventory.name);
+    const now = ctx.clock.now();
+    const freshToken = newToken();
+    await casLoop(ctx, `register host ${inventory.name}`, () => {
+      const existing = m.hosts.get(id)?.value;
+      const host: Host = { ...inventory, id, domain: domainOf(inventory.labels), draining: existing?.draining ?? false, registeredAt: existing?.registeredAt ?? now };
+      const success: Op[] = [];
+      const compare: Compare[] = [];
+      if (!existing || stableJson(existing) !== stableJson(host)) {
+        compare.push({ key: hostKey(id), target: "modRevision", op: "==", value: m.modRevision(hostKey(id)) });
+        success.push({ type: "put", key: hostKey(id), value: JSON.stringify(host) });
+      }
+      if (!m.hostTokens.has(id)) {
+        compare.push({ key: hostTokenKey(id), target: "modRevision", op: "==", value: 0 });
+        success.push({ type: "put", key: hostTokenKey(id), value: JSON.stringify(freshToken) });
+      }
+      return success.length > 0 ? { compare, success } : null;
+    });
+    await ctx.liveness.ensureAlive(id);
+    ctx.hub.resend(id);
+    const hostToken = m.hostTokens.get(id);
+    if (!hostToken) throw new Error(`host token of ${id} missing after register`);
+    ctx.log.info({ hostId: id, name: inventory.name, address: inventory.address }, "host registered");
+    const body: RegisterResponse = { hostId: id, hostToken, heartbeatMs: ctx.timing.heartbeatMs, downAfterMs: ctx.timing.downMs, fenceMs: ctx.timing.fenceMs };
+    sendJson(res, 200, body);
+  });
+
+  r.add("POST", "/v1/agent/heartbeat", "host", async ({ req, res, hostId }) => {
+    const hb = heartbeatOf(await readJson(req));
+    requireSameHost(hostId, hb.hostId);
+    ctx.metrics.heartbeats.inc();
+    if (!m.hosts.has(hb.hostId)) {
+      sendJson(res, 200, { ok: false, reregister: true } satisfies HeartbeatResponse);
+      return;
+    }
+    await ctx.liveness.heartbeat(hb.hostId, hb.upgradeMs);
+    sendJson(res, 200, { ok: true, reregister: false } satisfies HeartbeatResponse);
+  });
+
+  r.add("POST", "/v1/agent/attempts", "host", async ({ req, res, hostId }) => {
+    const report = reportOf(await readJson(req));
+    requireSameHost(hostId, report.hostId);
+    await casLoop(ctx, "report attempts", () => {
+      const compare: Compare[] = [];
+      const success: Op[] = [];
+      for (const u of report.updates) {
+        const e = m.attempts.get(u.id);
+        // Unknown (deleted, or never ours) and ended attempts are history: the report is stale.
+        if (!e || e.value.hostId !== report.hostId || isTerminal(e.value.state)) continue;
+        const next: Attempt = { ...e.value, state: u.state, pid: u.pid, exitCode: u.exitCode, signal: u.signal, reason: u.reason, ports: { ...u.ports }, startedAt: u.startedAt, endedAt: u.endedAt };
+        if (stableJson(next) === stableJson(e.value)) continue;
+        compare.push({ key: attemptKey(u.id), target: "modRevision", op: "==", value: e.modRevision });
+        success.push({ type: "put", key: attemptKey(u.id), value: JSON.stringify(next) });
+      }
+      return success.length > 0 ? { compare, success } : null;
+    });
+    sendJson(res, 200, { ok: true });
+  });
+
+  r.add("GET", "/v1/agent/assignments", "host", async ({ req, res, hostId }) => {
+    if (!hostId) throw new Error("host route without host id");
+    const sse = startSse(req, res);
+    ctx.streams.add(sse);
+    const unsubscribe = ctx.hub.subscribe(hostId, (list: Assignment[]) => sse.send("assignments", list));
+    sse.onClose(() => {
+      unsubscribe();
+      ctx.streams.delete(sse);
+    });
+  });
+}
+
+function requireSameHost(tokenHost: string | null, bodyHost: string): void {
+  if (tokenHost !== bodyHost) {
+    throw new TiffinError(ErrorCodes.Unauthorized, `host token belongs to ${tokenHost ?? "no host"}, but the request names host ${bodyHost}`, {
+      hint: "use the hostToken that register returned for this host",
+    });
+  }
+}

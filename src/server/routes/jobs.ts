@@ -1,0 +1,178 @@
+// Job endpoints: list, apply, plan (dry run), status, remove, versions.
+
+import type { ApplyResult, PlanResult } from "../../api/types.ts";
+import { diffJson, ErrorCodes, TiffinError } from "../../model/index.ts";
+import type { JobRecord, JobSpec, JobVersion } from "../../model/index.ts";
+import { validateJobSpec } from "../../spec/api.ts";
+import { casLoop } from "../context.ts";
+import type { ServerContext } from "../context.ts";
+import { readJson, sendJson } from "../http/io.ts";
+import type { Router } from "../http/router.ts";
+import { jobKey, stableJson, versionKey } from "../keys.ts";
+import type { Mirror } from "../mirror.ts";
+import { usageByHost } from "../reconcile/commit.ts";
+import { fitsInPlace } from "../reconcile/decide.ts";
+import { seedOf } from "../reconcile/inputs.ts";
+import { buildIndex } from "../reconcile/place.ts";
+import { jobStatus, jobSummaries } from "../views.ts";
+
+/** Registers the job routes. */
+export function jobRoutes(r: Router, ctx: ServerContext): void {
+  const m = ctx.mirror;
+  r.add("GET", "/v1/jobs", "admin", async ({ res }) => sendJson(res, 200, jobSummaries(m)));
+
+  r.add("POST", "/v1/jobs", "admin", async ({ req, res }) => {
+    const spec = await specOf(await readJson(req));
+    const now = ctx.clock.now();
+    let result: ApplyResult = { name: spec.name, version: 0, changed: false, revision: m.revision };
+    const written = await casLoop(ctx, `apply job ${spec.name}`, () => {
+      const job = m.jobs.get(spec.name)?.value ?? null;
+      if (job && job.removedAt === null && sameSpec(m, job, spec)) {
+        result = { name: spec.name, version: job.version, changed: false, revision: m.revision };
+        return null;
+      }
+      const version = latestVersion(m, spec.name) + 1;
+      const rec: JobRecord = { name: spec.name, version, removedAt: null, updatedAt: now };
+      const ver: JobVersion = { name: spec.name, version, spec, createdAt: now };
+      result = { name: spec.name, version, changed: true, revision: 0 };
+      return {
+        compare: [
+          { key: jobKey(spec.name), target: "modRevision", op: "==", value: m.modRevision(jobKey(spec.name)) },
+          { key: versionKey(spec.name, version), target: "modRevision", op: "==", value: 0 },
+        ],
+        success: [
+          { type: "put", key: versionKey(spec.name, version), value: JSON.stringify(ver) },
+          { type: "put", key: jobKey(spec.name), value: JSON.stringify(rec) },
+        ],
+      };
+    });
+    if (written) {
+      result.revision = written.revision;
+      ctx.log.info({ job: spec.name, version: result.version }, "job applied");
+    }
+    sendJson(res, 200, result);
+  });
+
+  r.add("POST", "/v1/plan", "admin", async ({ req, res }) => {
+    const spec = await specOf(await readJson(req));
+    sendJson(res, 200, planOf(ctx, spec));
+  });
+
+  r.add("GET", "/v1/jobs/:name", "admin", async ({ res, params }) => {
+    const status = jobStatus(m, params["name"] ?? "");
+    if (!status) throw notFound(params["name"] ?? "");
+    sendJson(res, 200, status);
+  });
+
+  r.add("DELETE", "/v1/jobs/:name", "admin", async ({ res, params }) => {
+    const name = params["name"] ?? "";
+    if (!m.jobs.has(name)) throw notFound(name);
+    const now = ctx.clock.now();
+    await casLoop(ctx, `remove job ${name}`, () => {
+      const job = m.jobs.get(name)?.value;
+      if (!job || job.removedAt !== null) return null;
+      const rec: JobRecord = { ...job, removedAt: now, updatedAt: now };
+      return {
+        compare: [{ key: jobKey(name), target: "modRevision", op: "==", value: m.modRevision(jobKey(name)) }],
+        success: [{ type: "put", key: jobKey(name), value: JSON.stringify(rec) }],
+      };
+    });
+    ctx.log.info({ job: name }, "job removed");
+    sendJson(res, 200, { name, removed: true });
+  });
+
+  r.add("GET", "/v1/jobs/:name/versions", "admin", async ({ res, params }) => {
+    const name = params["name"] ?? "";
+    const versions = m.versions.get(name);
+    if (!m.jobs.has(name) || !versions) throw notFound(name);
+    sendJson(res, 200, [...versions.values()].map((e) => e.value).sort((a, b) => a.version - b.version));
+  });
+
+  r.add("GET", "/v1/jobs/:name/versions/:v", "admin", async ({ res, params }) => {
+    const name = params["name"] ?? "";
+    const v = Number(params["v"]);
+    if (!Number.isInteger(v) || v < 1) throw new TiffinError(ErrorCodes.BadRequest, `version must be a positive integer, got "${params["v"]}"`, { hint: "list versions with GET /v1/jobs/:name/versions" });
+    if (!m.jobs.has(name)) throw notFound(name);
+    const ver = m.spec(name, v);
+    if (!ver) throw new TiffinError(ErrorCodes.NotFound, `job "${name}" has no version ${v}`, { hint: `list its versions with \`tiffin history ${name}\`` });
+    sendJson(res, 200, ver);
+  });
+}
+
+/** The 404 of an unknown job. */
+export function notFound(name: string): TiffinError {
+  return new TiffinError(ErrorCodes.NotFound, `job "${name}" not found`, { hint: "list jobs with `tiffin jobs`" });
+}
+
+/** The spec of an apply or plan body, validated; every problem is reported at once (422). */
+async function specOf(body: unknown): Promise<JobSpec> {
+  if (typeof body !== "object" || body === null || Array.isArray(body) || !("spec" in body)) {
+    throw new TiffinError(ErrorCodes.BadRequest, "request body must be an object {\"spec\": JobSpec}", { hint: "send the compiled spec as produced by `tiffin plan`/`tiffin apply`" });
+  }
+  const spec = (body as { spec: unknown }).spec;
+  const problems = validateJobSpec(spec);
+  if (problems.length > 0) {
+    throw new TiffinError(ErrorCodes.SpecInvalid, `the job spec has ${problems.length} problem${problems.length === 1 ? "" : "s"}`, {
+      hint: "fix every listed field and apply again",
+      problems,
+    });
+  }
+  return spec as JobSpec;
+}
+
+function sameSpec(m: Mirror, job: JobRecord, spec: JobSpec): boolean {
+  const cur = m.spec(job.name, job.version);
+  return cur !== null && stableJson(cur.spec) === stableJson(spec);
+}
+
+function latestVersion(m: Mirror, name: string): number {
+  let max = m.jobs.get(name)?.value.version ?? 0;
+  for (const v of m.versions.get(name)?.keys() ?? []) max = Math.max(max, v);
+  return max;
+}
+
+/** What applying `spec` would do: the diff against the current version and where tasks would run. */
+export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
+  const m = ctx.mirror;
+  const job = m.jobs.get(spec.name)?.value ?? null;
+  const cur = job ? m.spec(spec.name, job.version) : null;
+  const changed = !(job && job.removedAt === null && sameSpec(m, job, spec));
+  const hosts = ctx.liveness.hostStates();
+  const usage = usageByHost(m);
+  const index = buildIndex(m, hosts); // a fresh copy: releasing tasks in it writes nothing
+  const placements: PlanResult["placements"] = [];
+  const need: number[] = [];
+  const tasks = m.tasks.get(spec.name);
+  for (const [i, { value: t }] of tasks ?? []) {
+    if (i >= spec.replicas && t.hostId !== null) index.release(spec.name, i);
+  }
+  for (let i = 0; i < spec.replicas; i++) {
+    const t = tasks?.get(i)?.value;
+    const host = t?.hostId ? hosts.get(t.hostId) : undefined;
+    const from = t ? m.spec(spec.name, t.version)?.spec : undefined;
+    const stays = t && host && from && (!changed || fitsInPlace(host, usage.get(host.id) ?? null, from.resources, from, spec));
+    if (stays && t.hostId) {
+      const h = m.hosts.get(t.hostId)?.value;
+      placements.push({ index: i, hostId: t.hostId, hostName: h?.name ?? t.hostId, rack: h?.domain.rack ?? "default", moved: false });
+      continue;
+    }
+    if (t?.hostId) index.release(spec.name, i);
+    need.push(i);
+  }
+  const plan = need.length > 0 ? index.plan({ spec, indexes: need, seed: seedOf(spec.name) }) : { job: spec.name, placements: [], unplaced: [] };
+  for (const p of plan.placements) {
+    const h = m.hosts.get(p.hostId)?.value;
+    const before = tasks?.get(p.index)?.value.hostId ?? null;
+    placements.push({ index: p.index, hostId: p.hostId, hostName: h?.name ?? p.hostId, rack: h?.domain.rack ?? "default", moved: before !== null && before !== p.hostId });
+  }
+  placements.sort((a, b) => a.index - b.index);
+  return {
+    name: spec.name,
+    version: changed ? latestVersion(m, spec.name) + 1 : (job?.version ?? 1),
+    current: job?.version ?? null,
+    changed,
+    diff: diffJson(cur?.spec ?? null, spec),
+    placements,
+    unplaced: plan.unplaced.map((u) => ({ index: u.index, reasons: Object.fromEntries(Object.entries(u.reasons).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number> })),
+  };
+}

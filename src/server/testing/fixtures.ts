@@ -1,0 +1,97 @@
+// Test fixtures (tests only): a complete JobSpec, host inventories, and builders of decision inputs.
+
+import type { Attempt, HostInventory, JobSpec, Task } from "../../model/index.ts";
+import type { HostState, JobInput } from "../reconcile/types.ts";
+
+/** A valid, complete spec; override what a test is about. */
+export function specOf(over: Partial<JobSpec> = {}): JobSpec {
+  return {
+    name: "web",
+    command: ["/bin/sleep", "1000"],
+    env: {},
+    files: {},
+    replicas: 1,
+    resources: { cpu: 1, memoryMiB: 256, diskMiB: 100 },
+    constraints: { os: null, kernel: null, labels: {} },
+    spread: "none",
+    antiAffinity: null,
+    ports: [],
+    restart: { backoffInitialMs: 1000, backoffMaxMs: 30_000, moveAfterFailures: 3 },
+    health: null,
+    stop: { signal: "SIGTERM", graceMs: 5000 },
+    maintenance: "move",
+    disconnect: { stopAfterMs: null },
+    packages: [],
+    ...over,
+  };
+}
+
+/** An inventory an agent might send. */
+export function inventoryOf(name: string, over: Partial<HostInventory> = {}): HostInventory {
+  return {
+    name,
+    address: "127.0.0.1:1",
+    cores: 4,
+    memoryMiB: 4096,
+    diskMiB: 10_000,
+    os: { id: "debian", version: "12" },
+    kernel: "6.1.0",
+    labels: { rack: `rack-${name}` },
+    runtime: "none",
+    ...over,
+  };
+}
+
+/** A host as decisions see it. */
+export function hostState(id: string, over: Partial<HostState> = {}): HostState {
+  return { id, status: "up", draining: false, lastContactAt: 0, capacity: { cpu: 4, memoryMiB: 4096, diskMiB: 10_000 }, ...over };
+}
+
+/** A task placed on `hostId` (or unplaced) with attempt `attemptId`. */
+export function task(index: number, over: Partial<Task> = {}): Task {
+  return { job: "web", index, version: 1, hostId: "h1", attemptId: `a${index}`, failures: 0, avoidHosts: [], unplacedReason: null, ...over };
+}
+
+/** An attempt of task `index`. */
+export function attempt(id: string, index: number, over: Partial<Attempt> = {}): Attempt {
+  return {
+    id,
+    job: "web",
+    index,
+    version: 1,
+    hostId: "h1",
+    desired: "run",
+    state: "running",
+    pid: 100 + index,
+    exitCode: null,
+    signal: null,
+    reason: null,
+    ports: {},
+    createdAt: 0,
+    startAfter: 0,
+    startedAt: 0,
+    endedAt: null,
+    ...over,
+  };
+}
+
+/** A decision input; ids of new attempts are n1, n2, ... */
+export function input(over: Partial<JobInput> & { specs?: Record<number, JobSpec> } = {}): JobInput {
+  let n = 0;
+  const spec = over.spec ?? specOf();
+  const specs = over.specs ?? {};
+  const { specs: _ignored, ...rest } = over;
+  return {
+    job: { name: spec.name, version: 1, removedAt: null, updatedAt: 0 },
+    spec,
+    specOf: (v) => specs[v] ?? null,
+    tasks: [],
+    attempts: [],
+    hosts: new Map([["h1", hostState("h1")], ["h2", hostState("h2")]]),
+    usage: new Map(),
+    now: 100_000,
+    fenceMs: 3000,
+    newId: () => `n${++n}`,
+    ...rest,
+  };
+}

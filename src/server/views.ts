@@ -1,0 +1,89 @@
+// What the read endpoints return, built from the mirror: JobSummary, JobStatus (with TaskViews), HostView.
+
+import type { HostView, JobStatus, JobSummary, TaskView } from "../api/types.ts";
+import { taskId } from "../model/index.ts";
+import type { Attempt, Host, Task } from "../model/index.ts";
+import type { AllocValue } from "./keys.ts";
+import type { Liveness } from "./liveness.ts";
+import type { Mirror } from "./mirror.ts";
+
+/** Attempts listed per task, newest first. */
+const AttemptsShown = 10;
+
+/** One task as `tiffin status` shows it. */
+export function taskView(m: Mirror, t: Task): TaskView {
+  const attempts = m.attemptsOf(t.job, t.index).sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
+  const cur: Attempt | null = t.attemptId ? (m.attempts.get(t.attemptId)?.value ?? null) : null;
+  const host = t.hostId ? m.hosts.get(t.hostId)?.value : undefined;
+  return {
+    id: taskId(t.job, t.index),
+    index: t.index,
+    version: t.version,
+    hostId: t.hostId,
+    hostName: host?.name ?? null,
+    state: t.hostId === null ? "unplaced" : (cur?.state ?? "pending"),
+    attemptId: t.attemptId,
+    pid: cur?.pid ?? null,
+    ports: cur?.ports ?? {},
+    failures: t.failures,
+    reason: t.hostId === null ? t.unplacedReason : (cur?.reason ?? null),
+    attempts: attempts.slice(0, AttemptsShown),
+  };
+}
+
+/** `GET /v1/jobs/:name`, or null for an unknown job. */
+export function jobStatus(m: Mirror, name: string): JobStatus | null {
+  const job = m.jobs.get(name)?.value;
+  const version = job ? m.spec(name, job.version) : null;
+  if (!job || !version) return null;
+  const tasks = [...(m.tasks.get(name)?.values() ?? [])].map((e) => taskView(m, e.value)).sort((a, b) => a.index - b.index);
+  return { name, version: job.version, removed: job.removedAt !== null, spec: version.spec, tasks };
+}
+
+/** One line per job for `tiffin jobs`. */
+export function jobSummaries(m: Mirror): JobSummary[] {
+  const out: JobSummary[] = [];
+  for (const [name, { value: job }] of [...m.jobs].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const spec = m.spec(name, job.version)?.spec;
+    let running = 0;
+    let healthy = 0;
+    for (const { value: t } of m.tasks.get(name)?.values() ?? []) {
+      const state = t.attemptId ? m.attempts.get(t.attemptId)?.value.state : undefined;
+      if (state === "running" || state === "healthy") running++;
+      if (state === "healthy") healthy++;
+    }
+    out.push({ name, version: job.version, replicas: job.removedAt === null ? (spec?.replicas ?? 0) : 0, running, healthy, removed: job.removedAt !== null });
+  }
+  return out;
+}
+
+/** A host with liveness and load. */
+export function hostView(live: Liveness, h: Host, usage: ReadonlyMap<string, AllocValue>): HostView {
+  const u = usage.get(h.id);
+  return {
+    ...h,
+    status: live.status(h.id),
+    lastHeartbeatAt: live.lastHeartbeatAt(h.id),
+    tasks: u?.tasks ?? 0,
+    used: { cpu: u?.cpu ?? 0, memoryMiB: u?.memoryMiB ?? 0, diskMiB: u?.diskMiB ?? 0 },
+  };
+}
+
+/** A host by id, or else by name. */
+export function findHost(m: Mirror, idOrName: string): Host | null {
+  const byId = m.hosts.get(idOrName)?.value;
+  if (byId) return byId;
+  for (const { value } of m.hosts.values()) if (value.name === idOrName) return value;
+  return null;
+}
+
+/** State of every task's current attempt, for the tasks gauge. */
+export function taskStates(m: Mirror): string[] {
+  const out: string[] = [];
+  for (const byIndex of m.tasks.values()) {
+    for (const { value: t } of byIndex.values()) {
+      out.push(t.hostId === null ? "unplaced" : ((t.attemptId ? m.attempts.get(t.attemptId)?.value.state : undefined) ?? "pending"));
+    }
+  }
+  return out;
+}
