@@ -19,7 +19,7 @@ function web(replicas: number) {
   });
 }
 
-test("a 6-replica service on 3 agents: all running, 2 per rack, health checks pass", { timeout: 90_000 }, async (t) => {
+void test("a 6-replica service on 3 agents: all running, 2 per rack, health checks pass", { timeout: 90_000 }, async (t) => {
   const c = await Cluster.start({ agents: 3 });
   t.after(() => c.stop());
   const started = Date.now();
@@ -41,7 +41,7 @@ test("a 6-replica service on 3 agents: all running, 2 per rack, health checks pa
   assert.match(await res.text(), /hello from web\/\d/);
 });
 
-test("kill -9 of a task: a new attempt runs within 2 s, the old one is recorded with its signal", { timeout: 90_000 }, async (t) => {
+void test("kill -9 of a task: a new attempt runs within 2 s, the old one is recorded with its signal", { timeout: 90_000 }, async (t) => {
   const c = await Cluster.start({ agents: 3 });
   t.after(() => c.stop());
   await c.apply(web(3));
@@ -64,7 +64,7 @@ test("kill -9 of a task: a new attempt runs within 2 s, the old one is recorded 
   assert.ok(old && ["exited", "failed"].includes(old.state));
 });
 
-test("kill -9 of an agent: its tasks run elsewhere within down + 2 s; on restart its stale attempts stop; none runs twice", { timeout: 120_000 }, async (t) => {
+void test("kill -9 of an agent: its tasks run elsewhere within down + 2 s; on restart its stale attempts stop; none runs twice", { timeout: 120_000 }, async (t) => {
   const c = await Cluster.start({ agents: 3 });
   t.after(() => c.stop());
   await c.apply(web(6));
@@ -94,7 +94,7 @@ test("kill -9 of an agent: its tasks run elsewhere within down + 2 s; on restart
   assert.deepEqual(new Set(livePids.map((p) => p.task)), new Set(s.tasks.map((x) => x.pid)));
 });
 
-test("kill -9 of an agent restarted at once: its tasks keep running with the same pids, re-adopted", { timeout: 90_000 }, async (t) => {
+void test("kill -9 of an agent restarted at once: its tasks keep running with the same pids, re-adopted", { timeout: 90_000 }, async (t) => {
   const c = await Cluster.start({ agents: 3 });
   t.after(() => c.stop());
   await c.apply(web(3));
@@ -111,7 +111,7 @@ test("kill -9 of an agent restarted at once: its tasks keep running with the sam
   }
 });
 
-test("kill -9 of an agent left down: helpers stop an at-most-one task before the replacement starts", { timeout: 90_000 }, async (t) => {
+void test("kill -9 of an agent left down: helpers stop an at-most-one task before the replacement starts", { timeout: 90_000 }, async (t) => {
   const c = await Cluster.start({ agents: 3 });
   t.after(() => c.stop());
   const spec = compile({
@@ -151,7 +151,7 @@ test("kill -9 of an agent left down: helpers stop an at-most-one task before the
   assert.ok(replacement?.startedAt && old.endedAt === null || (replacement?.startedAt ?? 0) >= (old.endedAt ?? 0));
 });
 
-test("kill -9 of the server during a burst of applies: every acknowledged apply survives; the cluster converges", { timeout: 120_000 }, async (t) => {
+void test("kill -9 of the server during a burst of applies: every acknowledged apply survives; the cluster converges", { timeout: 120_000 }, async (t) => {
   const c = await Cluster.start({ agents: 3 });
   t.after(() => c.stop());
   const acked = new Map<string, number>();

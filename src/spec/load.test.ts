@@ -177,7 +177,7 @@ void test("a file without a default export is explained", async () => {
   assert.match(e.problems[0]?.message ?? "", /exports no job/);
 });
 
-test("import.meta.dirname in a spec and in the modules it imports names each file's real folder", async () => {
+void test("import.meta.dirname in a spec and in the modules it imports names each file's real folder", async () => {
   mkdirSync(join(dir, "shared"));
   writeFileSync(join(dir, "shared", "prog.txt"), "shared program");
   write("prog.txt", "main program");
