@@ -34,18 +34,30 @@ async function monitor(results: boolean[]): Promise<string[]> {
   return events;
 }
 
-void test("health monitor: grace, states and the action after `failures` failures in a row", async () => {
+void test("health monitor: healthy at the first pass, failures not counted inside the grace, action after `failures` in a row", async () => {
+  // The first check runs 100 ms after start; each next one is scheduled an interval after the previous
+  // result arrived (here: at the next whole second of the manual clock).
   const cases: [string, boolean[], string[]][] = [
-    ["passing after grace", [true, true], ["check@5000", "healthy@5000: fine", "check@6000", "check@7000"]],
+    ["healthy at the first pass", [true, true], ["check@100", "healthy@1000: fine", "check@2000", "check@3000"]],
     [
-      "three failures in a row stop it",
+      "failures inside the grace are not counted",
+      [false, false, false, false, true],
+      ["check@100", "check@2000", "check@3000", "check@4000", "check@5000", "healthy@5000: fine", "check@6000"],
+    ],
+    [
+      "after the grace, three failures in a row stop it",
+      [false, false, false, false, false, false, false],
+      ["check@100", "check@2000", "check@3000", "check@4000", "check@5000", "check@6000", "check@7000", "unhealthy@7000: bad 7", "action@7000: health check failed: bad 7"],
+    ],
+    [
+      "once healthy, failures count even inside the grace",
       [true, false, false, false],
-      ["check@5000", "healthy@5000: fine", "check@6000", "check@7000", "check@8000", "unhealthy@8000: bad 4", "action@8000: health check failed: bad 4"],
+      ["check@100", "healthy@1000: fine", "check@2000", "check@3000", "check@4000", "unhealthy@4000: bad 4", "action@4000: health check failed: bad 4"],
     ],
     [
       "a pass resets the count",
-      [false, false, true, false, false, true],
-      ["check@5000", "check@6000", "check@7000", "healthy@7000: fine", "check@8000", "check@9000", "check@10000", "check@11000", "check@12000"],
+      [true, false, false, true, false, false, true],
+      ["check@100", "healthy@1000: fine", "check@2000", "check@3000", "check@4000", "check@5000", "check@6000", "check@7000", "check@8000"],
     ],
   ];
   for (const [name, results, want] of cases) {

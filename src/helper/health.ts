@@ -1,4 +1,4 @@
-// Health checks of a task: an HTTP GET, a TCP connect or a command, run every intervalMs once graceMs has
+// Health checks of a task: an HTTP GET, a TCP connect or a command, run every intervalMs; failures count once graceMs has
 // passed since the start. `failures` failures in a row make the task unhealthy; the configured action
 // (restart or move, which the server tells apart) makes the helper stop the task.
 import { spawn } from "node:child_process";
@@ -119,14 +119,18 @@ export class HealthMonitor {
   #stopped = false;
   #failures = 0;
   #state: "healthy" | "unhealthy" | null = null;
+  #graceEndsAt = 0;
 
   constructor(opts: HealthMonitorOptions) {
     this.#o = opts;
   }
 
-  /** Schedules the first check after the grace period. */
+  /** Starts checking at once: a passing check makes the task healthy right away (so `apply` sees it
+   * healthy as soon as it serves), while failures inside the grace period are not counted (a slow
+   * start is not a failure). */
   start(): void {
-    this.#schedule(this.#o.check.graceMs);
+    this.#graceEndsAt = this.#o.clock.now() + this.#o.check.graceMs;
+    this.#schedule(Math.min(this.#o.check.intervalMs, 100));
   }
 
   /** Stops checking (the task is stopping or ended). */
@@ -152,6 +156,8 @@ export class HealthMonitor {
     if (r.ok) {
       this.#failures = 0;
       this.#setState("healthy", r.detail);
+    } else if (this.#o.clock.now() < this.#graceEndsAt && this.#state === null) {
+      // Still starting: not counted. Once it has been healthy, a failure counts even inside the grace.
     } else if (++this.#failures >= Math.max(1, this.#o.check.failures)) {
       this.#setState("unhealthy", r.detail);
       if (this.#o.check.action === "restart" || this.#o.check.action === "move") {

@@ -3,7 +3,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { ErrorCodes, formatProblem, TiffinError } from "../model/index.ts";
+import { ErrorCodes, TiffinError } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
 import { displayPath, evaluateModule } from "./evaluate.ts";
 import { compileJobs } from "./validate.ts";
@@ -72,7 +72,7 @@ export async function loadSpecFile(path: string): Promise<JobSpec[]> {
   const { specs, problems } = compileJobs(value, shown);
   if (problems.length > 0) {
     const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-    throw new TiffinError(ErrorCodes.SpecInvalid, `${shown}: ${count} in the spec:\n${problems.map((p) => `  ${formatProblem(p)}`).join("\n")}`, {
+    throw new TiffinError(ErrorCodes.SpecInvalid, `${shown}: ${count} in the spec`, {
       hint: "fix the fields named above (defaults, units and limits are in src/spec/README.md)",
       problems,
     });
