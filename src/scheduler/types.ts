@@ -1,0 +1,60 @@
+// The scheduler's contract: pure data in, a plan out, no I/O (see ../../../shared/DESIGN.md, "Scheduler").
+// The server keeps one `ClusterIndex` in memory, mirrored from the store, and asks it for plans.
+
+import type { FailureDomain, JobSpec } from "../model/index.ts";
+
+/** A host as the scheduler sees it. Only hosts with `schedulable` true receive new tasks. */
+export interface SchedHost {
+  id: string;
+  name: string;
+  domain: FailureDomain;
+  cores: number;
+  memoryMiB: number;
+  diskMiB: number;
+  os: { id: string; version: string };
+  kernel: string;
+  labels: Record<string, string>;
+  /** False when draining, down or suspect: keeps its tasks in the index, takes no new ones. */
+  schedulable: boolean;
+}
+
+/** A task occupying a host (what the index needs to know about it). */
+export interface SchedTask {
+  job: string;
+  index: number;
+  hostId: string;
+  cpu: number;
+  memoryMiB: number;
+  diskMiB: number;
+  antiAffinity: string | null;
+}
+
+/** A request to place some tasks of one job. */
+export interface PlanRequest {
+  spec: JobSpec;
+  /** Task indexes that need a host. Tasks of the job already in the index count for spread. */
+  indexes: number[];
+  /** Per task index, hosts not to use (the task was moved away from them). */
+  avoid?: Record<number, string[]>;
+  /** Seed for tie-breaks; the same input and seed give the same plan. */
+  seed?: number;
+}
+
+/** Why a host was rejected, counted per unplaced task so the CLI can explain. */
+export type RejectReason =
+  | "not-schedulable"
+  | "cpu"
+  | "memory"
+  | "disk"
+  | "os"
+  | "kernel"
+  | "labels"
+  | "anti-affinity"
+  | "avoided";
+
+/** The outcome of planning: where each task goes, and why the rest could not go anywhere. */
+export interface Plan {
+  job: string;
+  placements: { index: number; hostId: string }[];
+  unplaced: { index: number; reasons: Partial<Record<RejectReason, number>> }[];
+}
