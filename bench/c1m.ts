@@ -8,7 +8,7 @@
 // Simulated agents do not run tasks: this measures the server (API, store, scheduler, reconcilers).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -83,7 +83,9 @@ function pct(sorted: number[], p: number): number {
 }
 
 async function startServer(dir: string, port: number): Promise<{ proc: ChildProcess; admin: string; join: string }> {
-  const proc = spawn(process.execPath, [join(root, "bin/tiffin.js"), "server", "--data", dir, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "inherit"] });
+  const log = openSync(join(dir, "server.log"), "a");
+  const prof = process.env["TIFFIN_BENCH_CPU_PROF"] ? ["--cpu-prof", `--cpu-prof-dir=${process.env["TIFFIN_BENCH_CPU_PROF"]}`] : [];
+  const proc = spawn(process.execPath, [...prof, join(root, "bin/tiffin.js"), "server", "--data", dir, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", log, log] });
   for (let i = 0; i < 300; i++) {
     try {
       const admin = readFileSync(join(dir, "admin.token"), "utf8").trim();
@@ -99,8 +101,8 @@ async function startServer(dir: string, port: number): Promise<{ proc: ChildProc
 }
 
 async function placedCount(port: number, admin: string): Promise<number> {
-  const r = await call<(JobSummary & { placed?: number })[]>(port, "GET", "/v1/jobs", admin);
-  return r.body.reduce((n, j) => n + (j.placed ?? 0), 0);
+  const r = await call<JobSummary[]>(port, "GET", "/v1/jobs", admin);
+  return r.body.reduce((n, j) => n + j.placed, 0);
 }
 
 const dir = mkdtempSync(join(tmpdir(), "tiffin-c1m-"));
@@ -168,7 +170,12 @@ await beats;
 const sorted = latencies.filter(Number.isFinite).sort((a, b) => a - b);
 const failed = latencies.length - sorted.length;
 
-// Durability: kill -9 the server, restart it on the same files, count again.
+// Durability: kill -9 the server, restart it on the same files, count again. (When profiling, stop it
+// gently first so Node writes the profile.)
+if (process.env["TIFFIN_BENCH_CPU_PROF"]) {
+  server.proc.kill("SIGINT");
+  await new Promise((r) => server.proc.once("exit", r));
+}
 server.proc.kill("SIGKILL");
 await new Promise((r) => setTimeout(r, 200));
 server = await startServer(dir, port);

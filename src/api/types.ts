@@ -41,6 +41,8 @@ export interface JobSummary {
   name: string;
   version: number;
   replicas: number;
+  /** Tasks with a host. */
+  placed: number;
   running: number;
   healthy: number;
   removed: boolean;

@@ -148,7 +148,15 @@ void test("drain moves a host's tasks make-before-break and leaves the others al
   const undrained = await ts.api.undrain(drained.hostName ?? "");
   assert.equal(undrained.draining, false);
   await new Promise((r) => setTimeout(r, 200));
-  assert.equal(task(await ts.api.job("web"), 0).hostId, newT0.hostId, "tasks do not move back");
+  const final = await ts.api.job("web");
+  assert.equal(task(final, 0).hostId, newT0.hostId, "tasks do not move back");
+  // The per-host accounting (/alloc records, which the scheduler's capacity checks read) matches the tasks.
+  const hosts = await ts.api.hosts();
+  for (const h of hosts) {
+    const here = final.tasks.filter((x) => x.hostId === h.id);
+    assert.equal(h.tasks, here.length, `tasks counted on ${h.name}`);
+    assert.equal(h.used.memoryMiB, here.length * final.spec.resources.memoryMiB, `memory counted on ${h.name}`);
+  }
 });
 
 void test("drain of an at-most-one job stops the old copy before starting the new one", async (t) => {

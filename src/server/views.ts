@@ -47,12 +47,14 @@ export function jobSummaries(m: Mirror): JobSummary[] {
     const spec = m.spec(name, job.version)?.spec;
     let running = 0;
     let healthy = 0;
+    let placed = 0;
     for (const { value: t } of m.tasks.get(name)?.values() ?? []) {
+      if (t.hostId !== null) placed++;
       const state = t.attemptId ? m.attempts.get(t.attemptId)?.value.state : undefined;
       if (state === "running" || state === "healthy") running++;
       if (state === "healthy") healthy++;
     }
-    out.push({ name, version: job.version, replicas: job.removedAt === null ? (spec?.replicas ?? 0) : 0, running, healthy, removed: job.removedAt !== null });
+    out.push({ name, version: job.version, replicas: job.removedAt === null ? (spec?.replicas ?? 0) : 0, placed, running, healthy, removed: job.removedAt !== null });
   }
   return out;
 }

@@ -97,7 +97,7 @@ function openFile(path: string, sync: SyncLevel): DatabaseSync {
   const db = new DatabaseSync(path);
   try {
     db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync.toUpperCase()};
-      PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -65536; BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+      PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 16384; BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
   } catch (err) {
     db.close();
     if (err instanceof Error && /locked|busy/i.test(err.message)) {

@@ -13,8 +13,8 @@ import { formatReasons, renderPlan } from "./plan.ts";
 import { renderStatus } from "./status.ts";
 
 const jobs: JobSummary[] = [
-  { name: "web", version: 2, replicas: 3, running: 3, healthy: 2, removed: false },
-  { name: "old", version: 7, replicas: 1, running: 0, healthy: 0, removed: true },
+  { name: "web", version: 2, replicas: 3, placed: 3, running: 3, healthy: 2, removed: false },
+  { name: "old", version: 7, replicas: 1, placed: 1, running: 0, healthy: 0, removed: true },
 ];
 
 void test("renderJobs: a table with one row per job", () => {

@@ -28,8 +28,16 @@ export function taskResources(m: Mirror, job: string, version: number): Resource
   return m.spec(job, version)?.spec.resources ?? null;
 }
 
-/** Used resources per host, from the mirror's tasks. */
+/** Used resources per host: the /alloc/<host> records, which every write that moves a task keeps
+ * exact (buildTxn rewrites them under compare). Reading them costs O(hosts), not O(tasks). */
 export function usageByHost(m: Mirror): Map<string, AllocValue> {
+  const out = new Map<string, AllocValue>();
+  for (const [hostId, e] of m.alloc) out.set(hostId, e.value as AllocValue);
+  return out;
+}
+
+/** Used resources per host counted from the tasks themselves (tests check the /alloc records against it). */
+export function usageFromTasks(m: Mirror): Map<string, AllocValue> {
   const out = new Map<string, AllocValue>();
   for (const [hostId, ids] of m.tasksByHost) {
     const u = { cpu: 0, memoryMiB: 0, diskMiB: 0, tasks: 0 };
@@ -76,23 +84,29 @@ export function buildTxn(m: Mirror, w: WriteSet): { compare: Compare[]; success:
     guard(attemptKey(id));
     success.push({ type: "delete", key: attemptKey(id) });
   }
+  // New usage per touched host = its /alloc record (exact: every task move rewrites it under compare)
+  // minus what the changed tasks used before plus what they use now. O(changes), not O(tasks on host).
+  const after = new Map<string, AllocValue>();
+  const usageOf = (hostId: string): AllocValue => {
+    let u = after.get(hostId);
+    if (!u) {
+      const cur = m.alloc.get(hostId)?.value as AllocValue | undefined;
+      u = cur ? { ...cur } : { cpu: 0, memoryMiB: 0, diskMiB: 0, tasks: 0 };
+      after.set(hostId, u);
+    }
+    return u;
+  };
+  for (const [id, t] of changedTasks) {
+    const slash = id.lastIndexOf("/");
+    const before = m.tasks.get(id.slice(0, slash))?.get(Number(id.slice(slash + 1)))?.value ?? null;
+    if (before?.hostId) add(usageOf(before.hostId), taskResources(m, before.job, before.version), -1);
+    if (t?.hostId) add(usageOf(t.hostId), taskResources(m, t.job, t.version), 1);
+  }
   for (const hostId of [...hosts].sort()) {
     guard(allocKey(hostId));
-    success.push({ type: "put", key: allocKey(hostId), value: JSON.stringify(usageAfter(m, hostId, changedTasks)) });
+    success.push({ type: "put", key: allocKey(hostId), value: JSON.stringify(roundUsage(usageOf(hostId))) });
   }
   return { compare, success };
-}
-
-/** A host's usage once `changed` (task id -> new task, or null for deleted) is applied over the mirror. */
-function usageAfter(m: Mirror, hostId: string, changed: Map<string, Task | null>): AllocValue {
-  const u = { cpu: 0, memoryMiB: 0, diskMiB: 0, tasks: 0 };
-  for (const id of m.tasksByHost.get(hostId) ?? []) {
-    if (changed.has(id)) continue;
-    const t = taskById(m, id);
-    if (t) add(u, taskResources(m, t.job, t.version));
-  }
-  for (const t of changed.values()) if (t && t.hostId === hostId) add(u, taskResources(m, t.job, t.version));
-  return u;
 }
 
 function taskById(m: Mirror, id: string): Task | null {
@@ -100,10 +114,15 @@ function taskById(m: Mirror, id: string): Task | null {
   return m.tasks.get(id.slice(0, slash))?.get(Number(id.slice(slash + 1)))?.value ?? null;
 }
 
-function add(u: AllocValue, r: Resources | null): void {
-  u.tasks += 1;
+function add(u: AllocValue, r: Resources | null, sign = 1): void {
+  u.tasks += sign;
   if (!r) return;
-  u.cpu += r.cpu;
-  u.memoryMiB += r.memoryMiB;
-  u.diskMiB += r.diskMiB;
+  u.cpu += sign * r.cpu;
+  u.memoryMiB += sign * r.memoryMiB;
+  u.diskMiB += sign * r.diskMiB;
+}
+
+/** Sums of decimal cores drift (0.1 + 0.2); keep cpu to a millicore so records stay exact and readable. */
+function roundUsage(u: AllocValue): AllocValue {
+  return { ...u, cpu: Math.round(u.cpu * 1000) / 1000 };
 }

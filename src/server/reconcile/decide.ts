@@ -185,11 +185,12 @@ export function decideJob(inp: JobInput): JobDecision {
     tasks.set(index, t);
   }
 
+  const origAtts = new Map(inp.attempts.map((a) => [a.id, a]));
   return {
     putTasks: [...tasks.values()].filter((t) => !deletedTasks.has(t.index) && changed(origTasks.get(t.index), t)),
     deleteTasks: [...deletedTasks].filter((i) => origTasks.has(i)),
-    putAttempts: [...atts.values()].filter((a) => !deletedAtts.has(a.id) && changed(inp.attempts.find((x) => x.id === a.id), a)),
-    deleteAttempts: [...deletedAtts].filter((id) => inp.attempts.some((a) => a.id === id)),
+    putAttempts: [...atts.values()].filter((a) => !deletedAtts.has(a.id) && changed(origAtts.get(a.id), a)),
+    deleteAttempts: [...deletedAtts].filter((id) => origAtts.has(id)),
   };
 }
 
@@ -270,5 +271,7 @@ function addUnique(list: string[], x: string): string[] {
 }
 
 function changed<T>(before: T | undefined, after: T): boolean {
+  // Untouched records come back as the very object that was read: the common case, and free.
+  if (before === after) return false;
   return before === undefined || stableJson(before) !== stableJson(after);
 }

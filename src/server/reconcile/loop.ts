@@ -12,8 +12,8 @@ import { buildTxn, isEmpty, usageByHost } from "./commit.ts";
 import type { WriteSet } from "./commit.ts";
 import { decideJob } from "./decide.ts";
 import { jobInput } from "./inputs.ts";
-import { buildIndex, placeJob } from "./place.ts";
-import type { ClusterIndex } from "../../scheduler/api.ts";
+import { placeJob } from "./place.ts";
+import { LiveIndex } from "./live-index.ts";
 
 /** How long changes are collected before a pass. */
 export const DebounceMs = 20;
@@ -35,6 +35,8 @@ export class Reconciler {
   #again = false;
   #stopped = false;
   #unsubscribe: (() => void) | null = null;
+  /** The scheduler index, built on the first placement phase and then kept current. */
+  #index: LiveIndex | null = null;
 
   constructor(opts: { store: Store; mirror: Mirror; liveness: Liveness; clock: Clock; fenceMs: number; metrics: Metrics; log: Logger }) {
     this.#store = opts.store;
@@ -93,6 +95,7 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#unsubscribe?.();
+    this.#index?.close();
     this.#tick?.cancel();
     if (this.#debounce) clearTimeout(this.#debounce);
     this.#debounce = null;
@@ -131,28 +134,27 @@ export class Reconciler {
     if (lastRev > 0) await m.waitFor(lastRev);
 
     const endPlace = this.#metrics.reconcileDuration.startTimer({ phase: "place" });
-    let index: ClusterIndex | null = null;
-    let builtAt = -1;
     const placeHosts = this.#liveness.hostStates(this.#clock.now());
+    this.#index ??= new LiveIndex(m, placeHosts);
+    const index = this.#index.current(placeHosts);
     for (const name of [...m.jobs.keys()].sort()) {
       if (this.#stopped) return;
-      if (!index || builtAt !== m.revision) {
-        index = buildIndex(m, placeHosts);
-        builtAt = m.revision;
-      }
       const p = placeJob(m, index, name, { ...ctx, hosts: placeHosts });
       if (!p) continue;
-      builtAt = -1; // the index now holds this plan; rebuild before the next job unless the write shows up
       const r = await this.#store.txn(buildTxn(m, p.writes));
       this.#metrics.placements.inc({ result: r.succeeded ? "placed" : "conflict" }, r.succeeded ? p.plan.placements.length : 1);
       if (r.succeeded) {
         if (p.plan.unplaced.length > 0) this.#metrics.placements.inc({ result: "unplaced" }, p.plan.unplaced.length);
-        this.#log.info({ job: name, placed: p.plan.placements, unplaced: p.plan.unplaced.length, moves: p.moves }, "placed tasks");
-        await m.waitFor(r.revision);
+        this.#log.info({ job: name, placed: p.plan.placements.length, unplaced: p.plan.unplaced.length, moves: p.moves }, "placed tasks");
       } else {
+        // The index holds a plan that was not written: start again from the mirror on the next pass.
         this.#again = true;
         await m.waitFor(r.revision);
+        this.#index.rebuild(placeHosts);
+        break;
       }
+      // The index already holds this plan (commit), and the mirror's copy of the write only confirms it.
+      await m.waitFor(r.revision);
     }
     endPlace();
   }

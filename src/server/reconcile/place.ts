@@ -12,7 +12,7 @@ import { isEmpty } from "./commit.ts";
 import { jobInput, schedulerView, seedOf } from "./inputs.ts";
 import type { HostState, PlacementNeed, Resources } from "./types.ts";
 
-/** A scheduler index over the mirror as it is now. */
+/** A fresh scheduler index over the mirror as it is now (for dry runs, which must not touch the live one). */
 export function buildIndex(m: Mirror, hosts: ReadonlyMap<string, HostState>): ClusterIndex {
   const view = schedulerView(m, hosts);
   return new ClusterIndex(view.hosts, view.tasks);
@@ -24,12 +24,24 @@ export function buildIndex(m: Mirror, hosts: ReadonlyMap<string, HostState>): Cl
 export function planJob(index: ClusterIndex, spec: JobSpec, needs: PlacementNeed[]): { plan: Plan; clearedAvoid: Set<number> } {
   const avoid: Record<number, string[]> = {};
   for (const n of needs) if (n.avoid.length > 0) avoid[n.index] = n.avoid;
-  // A moving task still sits on its old (draining) host in the index: release it so it is placed, not counted twice.
-  for (const n of needs) if (n.move) index.release(spec.name, n.index);
+  // A moving task still sits on its old (draining) host in the index: release it so it is placed, not
+  // counted twice; one that finds no room goes back where it was (it keeps running there).
+  const movingFrom = new Map<number, string>();
+  for (const n of needs) {
+    if (!n.move) continue;
+    const from = index.hostOf(spec.name, n.index);
+    if (from !== null) movingFrom.set(n.index, from);
+    index.release(spec.name, n.index);
+  }
   const seed = seedOf(spec.name);
   const plan = index.plan({ spec, indexes: needs.map((n) => n.index), avoid, seed });
   index.commit(plan, spec);
   const clearedAvoid = new Set<number>();
+  const r = spec.resources;
+  for (const u of plan.unplaced) {
+    const from = movingFrom.get(u.index);
+    if (from !== undefined) index.assign({ job: spec.name, index: u.index, hostId: from, cpu: r.cpu, memoryMiB: r.memoryMiB, diskMiB: r.diskMiB, antiAffinity: spec.antiAffinity });
+  }
   const retry = plan.unplaced.filter((u) => (u.reasons.avoided ?? 0) > 0 && needs.some((n) => n.index === u.index && !n.move)).map((u) => u.index);
   if (retry.length === 0) return { plan, clearedAvoid };
   const second = index.plan({ spec, indexes: retry, seed });
