@@ -38,7 +38,7 @@ export interface DevInfo {
   dataDir: string;
   contextFile: string;
   serverLog: string;
-  agents: (DevAgentPlan & { log: string })[];
+  agents: (DevAgentPlan & { log: string; pid: number | null })[];
   examples: boolean;
 }
 
@@ -48,7 +48,7 @@ export function renderDevReady(info: DevInfo): string {
     `tiffin dev is ready: a server and ${info.agents.length} agents on this machine.`,
     "",
     `  server    ${info.url}  (log ${info.serverLog})`,
-    ...info.agents.map((a) => `  ${a.name.padEnd(8)}  ${a.labels["cluster"]}/${a.labels["rack"]}, ${a.cores} cores, ${a.memoryMiB} MiB  (log ${a.log})`),
+    ...info.agents.map((a) => `  ${a.name.padEnd(8)}  ${a.labels["cluster"]}/${a.labels["rack"]}, ${a.cores} cores, ${a.memoryMiB} MiB  (pid ${a.pid ?? "?"}, log ${a.log})`),
     `  data      ${info.dataDir}`,
     `  context   ${info.contextFile}  (address and admin token; the commands below use it)`,
     "",
@@ -58,6 +58,7 @@ export function renderDevReady(info: DevInfo): string {
     "  npx tiffin jobs",
     `  npx tiffin drain ${info.agents[0]?.name ?? "dev-1"}   # its tasks move; then \`npx tiffin undrain ${info.agents[0]?.name ?? "dev-1"}\``,
     "  npx tiffin plan examples/tiffin.ts",
+    `  kill -9 ${info.agents[0]?.pid ?? "<agent pid>"}   # an agent dies: its tasks move after 5 s; tiffin dev starts it again after ${AgentRestartMs / 1000} s`,
     "",
     "Ctrl-C stops everything (agents stop their tasks first).",
     "",
@@ -180,16 +181,18 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
           dataDir,
           contextFile,
           serverLog: server.log,
-          agents: plans.map((p) => ({ ...p, log: join(dataDir, `${p.name}.log`) })),
+          agents: plans.map((p) => ({ ...p, log: join(dataDir, `${p.name}.log`), pid: children.find((c) => c.name === p.name)?.proc.pid ?? null })),
           examples: opts.examples,
         }),
       );
-      const unexpected = children.map((c) => c.exited.then(() => c));
-      const first = await Promise.race([stopSignal.promise, ...unexpected]);
-      if (typeof first !== "string") {
-        io.err(`${first.name} exited unexpectedly (see ${first.log}); stopping everything\n`);
-        ctx.setExitCode(1);
-      }
+      await supervise(children, stopSignal.promise, io, (c) => {
+        // Started again with the same arguments: the agent re-adopts its helpers (or finds them
+        // fenced), the server reloads its state. See the tour in the README.
+        const i = children.indexOf(c);
+        const again = startChild(c.name, c.args, c.log, env);
+        children[i] = again;
+        return again;
+      });
     }
   } catch (err) {
     if (!interrupted) throw err; // Ctrl-C during start-up is a normal way to leave
@@ -215,6 +218,31 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
     rmSync(pidFile, { force: true });
     io.out("stopped\n");
   }
+}
+
+/** An agent that dies is started again after this long: past the host-down timeout, so a `kill -9`
+ * of an agent shows its tasks moving elsewhere, then the host coming back and its stale copies stopped. */
+export const AgentRestartMs = 10_000;
+
+/**
+ * Keeps the cluster up until a stop signal: a child that exits (someone killed it, as the README's
+ * tour suggests) is reported and started again, the server at once, an agent after AgentRestartMs.
+ */
+async function supervise(children: Child[], stop: Promise<string>, io: CliContext["io"], restart: (c: Child) => Child): Promise<void> {
+  let stopping = false;
+  void stop.then(() => (stopping = true));
+  const watch = (c: Child): void => {
+    void c.exited.then(async (how) => {
+      if (stopping) return;
+      const delay = c.name === "server" ? 500 : AgentRestartMs;
+      io.err(`${c.name} exited (${how}); starting it again in ${delay / 1000} s (log ${c.log})\n`);
+      await Promise.race([new Promise((r) => setTimeout(r, delay)), stop]);
+      if (stopping) return;
+      watch(restart(c));
+    });
+  };
+  children.forEach(watch);
+  await stop;
 }
 
 /** Parses `--agents`. */

@@ -13,6 +13,8 @@ export const tiffinBin = join(import.meta.dirname, "..", "..", "..", "bin", "tif
 /** A running child with where its output goes. */
 export interface Child {
   name: string;
+  /** The `tiffin` arguments it was started with (to start it again). */
+  args: string[];
   log: string;
   proc: ChildProcess;
   /** Resolves with the exit code (or signal name) when the process has exited. */
@@ -28,6 +30,7 @@ export function startChild(name: string, args: string[], log: string, env: NodeJ
   closeSync(fd);
   const child: Child = {
     name,
+    args,
     log,
     proc,
     done: false,
