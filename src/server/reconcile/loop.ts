@@ -7,7 +7,9 @@ import type { Clock } from "../../model/index.ts";
 import type { Store } from "../../state/store.ts";
 import type { Liveness } from "../liveness.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Mirror } from "../mirror.ts";
+import type { Change, Mirror } from "../mirror.ts";
+import type { Attempt } from "../../model/index.ts";
+import { Prefix } from "../keys.ts";
 import { buildTxn, isEmpty, usageByHost } from "./commit.ts";
 import type { WriteSet } from "./commit.ts";
 import { decideJob } from "./decide.ts";
@@ -35,6 +37,11 @@ export class Reconciler {
   #again = false;
   #stopped = false;
   #unsubscribe: (() => void) | null = null;
+  /** Jobs whose state changed since their last pass; a full pass looks at every job. */
+  readonly #dirty = new Set<string>();
+  #full = true;
+  /** A full pass runs every TickMs, or less often when full passes are slow (see #pass). */
+  #nextFullAt = 0;
   /** The scheduler index, built on the first placement phase and then kept current. */
   #index: LiveIndex | null = null;
 
@@ -52,10 +59,13 @@ export class Reconciler {
   start(): void {
     this.#unsubscribe = this.#mirror.onChange((changes) => {
       // Our own /alloc rewrites and host tokens never need a pass of their own.
-      if (changes.some((c) => !c.key.startsWith("/alloc/") && !c.key.startsWith("/hosttokens/"))) this.trigger();
+      let relevant = false;
+      for (const c of changes) relevant = this.#markDirty(c) || relevant;
+      if (relevant) this.trigger();
     });
     const tick = (): void => {
       if (this.#stopped) return;
+      if (this.#clock.now() >= this.#nextFullAt) this.#full = true;
       this.trigger();
       this.#tick = this.#clock.setTimeout(tick, TickMs);
     };
@@ -63,6 +73,33 @@ export class Reconciler {
     this.trigger();
   }
 
+  /** Records which jobs a change concerns; true when it needs a pass at all. */
+  #markDirty(c: Change): boolean {
+    const k = c.key;
+    const m = this.#mirror;
+    const nameAfter = (prefix: string): string => {
+      const rest = k.slice(prefix.length);
+      const slash = rest.indexOf("/");
+      return slash < 0 ? rest : rest.slice(0, slash);
+    };
+    if (k.startsWith(Prefix.alloc) || k.startsWith(Prefix.hostTokens)) return false;
+    if (k.startsWith(Prefix.jobs)) this.#dirty.add(k.slice(Prefix.jobs.length));
+    else if (k.startsWith(Prefix.versions)) this.#dirty.add(nameAfter(Prefix.versions));
+    else if (k.startsWith(Prefix.tasks)) this.#dirty.add(nameAfter(Prefix.tasks));
+    else if (k.startsWith(Prefix.attempts)) {
+      const a = (c.next ?? c.prev) as Attempt | null;
+      if (a) this.#dirty.add(a.job);
+    } else if (k.startsWith(Prefix.alive)) {
+      // A host came or went: the jobs with tasks or attempts there.
+      const hostId = k.slice(Prefix.alive.length);
+      for (const id of m.tasksByHost.get(hostId) ?? []) this.#dirty.add(id.slice(0, id.lastIndexOf("/")));
+      for (const id of m.attemptsByHost.get(hostId) ?? []) {
+        const a = m.attempts.get(id)?.value;
+        if (a) this.#dirty.add(a.job);
+      }
+    } else this.#full = true; // a host record (register, drain, undrain) or something unknown: look at everything
+    return true;
+  }
   /** Asks for a pass soon (coalesced). */
   trigger(): void {
     if (this.#stopped || this.#debounce) return;
@@ -110,8 +147,17 @@ export class Reconciler {
     const ctx = { hosts, usage, now, fenceMs: this.#fenceMs };
 
     const endDecide = this.#metrics.reconcileDuration.startTimer({ phase: "decide" });
+    // Only jobs whose state changed, except in a full pass (every TickMs, for time-based decisions:
+    // back-off, failure reset, fencing waits). A full pass over a million tasks takes a while, so full
+    // passes are spaced to at least 10x their own duration: time-based decisions get coarser at that
+    // scale, changes are still handled at once.
+    const full = this.#full;
+    const started = performance.now();
+    this.#full = false;
+    const names = full ? [...m.jobs.keys()].sort() : [...this.#dirty].sort();
+    this.#dirty.clear();
     let lastRev = 0;
-    for (const name of [...m.jobs.keys()].sort()) {
+    for (const name of names) {
       if (this.#stopped) return;
       // From reading the mirror to building the transaction nothing awaits: the compares are the
       // revisions the decision read.
@@ -124,8 +170,9 @@ export class Reconciler {
       const r = await this.#store.txn(buildTxn(m, ws));
       if (r.succeeded) lastRev = r.revision;
       else {
-        // Someone wrote in between: decide again once the mirror has their write.
+        // Someone wrote in between: decide again, everything, once the mirror has their write.
         this.#again = true;
+        this.#full = true;
         lastRev = Math.max(lastRev, r.revision);
       }
       this.#log.debug({ job: name, ok: r.succeeded, tasks: ws.tasks.length, attempts: ws.attempts.length }, "reconciled job");
@@ -137,7 +184,8 @@ export class Reconciler {
     const placeHosts = this.#liveness.hostStates(this.#clock.now());
     this.#index ??= new LiveIndex(m, placeHosts);
     const index = this.#index.current(placeHosts);
-    for (const name of [...m.jobs.keys()].sort()) {
+    // The jobs decided above plus those that changed meanwhile (their own decide phase comes next pass).
+    for (const name of [...new Set([...names, ...this.#dirty])].sort()) {
       if (this.#stopped) return;
       const p = placeJob(m, index, name, { ...ctx, hosts: placeHosts });
       if (!p) continue;
@@ -149,6 +197,7 @@ export class Reconciler {
       } else {
         // The index holds a plan that was not written: start again from the mirror on the next pass.
         this.#again = true;
+        this.#full = true;
         await m.waitFor(r.revision);
         this.#index.rebuild(placeHosts);
         break;
@@ -157,5 +206,10 @@ export class Reconciler {
       await m.waitFor(r.revision);
     }
     endPlace();
+    if (full) {
+      // Fast full passes run on every tick; a slow one (a huge cluster) spaces the next ones out.
+      const took = performance.now() - started;
+      this.#nextFullAt = 10 * took > TickMs ? this.#clock.now() + 10 * took : 0;
+    }
   }
 }
