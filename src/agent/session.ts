@@ -136,6 +136,9 @@ export class Session {
       return;
     }
     this.contact();
+    // The server stretches the interval as the fleet grows; follow it.
+    const every = r.value.heartbeatMs;
+    if (every !== undefined && every > 0 && every !== id.heartbeatMs) this.#identity = { ...id, heartbeatMs: every };
     if (r.value.reregister) {
       this.#o.log.warn("server asked to re-register");
       this.wake(true);

@@ -138,6 +138,9 @@ export interface HeartbeatRequest {
 export interface HeartbeatResponse {
   ok: boolean;
   reregister: boolean;
+  /** The interval the agent should heartbeat at from now on (it grows with the fleet; see
+   * maxHeartbeatsPerSecond in src/server/liveness.ts). Absent when the host must re-register. */
+  heartbeatMs?: number;
 }
 
 /** One attempt the server wants on a host, with the spec to run. */

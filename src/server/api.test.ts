@@ -164,5 +164,5 @@ void test("a restart on the same dir keeps tokens, jobs, tasks and hosts, and gi
   assert.deepEqual(hosts.map((h) => [h.name, h.status, h.tasks]), [["alpha", "up", 2]]);
   // The old host token still works (kept in the store).
   const hb = await call(again.server.url, "POST", "/v1/agent/heartbeat", agent.reg?.hostToken ?? null, { hostId: agent.hostId });
-  assert.deepEqual(hb.body, { ok: true, reregister: false });
+  assert.deepEqual(hb.body, { ok: true, reregister: false, heartbeatMs: 1000 });
 });

@@ -7,6 +7,7 @@ import type { HostStatus } from "../model/index.ts";
 import { ManualClock } from "../model/index.ts";
 import { specOf } from "./testing/fixtures.ts";
 import { eventually, FakeAgent, startTestServer } from "./testing/harness.ts";
+import { effectiveTiming } from "./liveness.ts";
 import type { TestServer } from "./testing/harness.ts";
 
 /** Moves the clock in small steps, letting I/O run between them; `each` runs after every step. */
@@ -69,7 +70,7 @@ void test("a host without heartbeats turns suspect, then down, and its tasks are
   assert.equal(moved.tasks[0]?.failures, 0, "a lost host is not the task's failure");
 
   // alpha comes back: it is up again and its assignment set no longer holds the old attempt.
-  assert.deepEqual(await alpha.heartbeat(), { ok: true, reregister: false });
+  assert.deepEqual(await alpha.heartbeat(), { ok: true, reregister: false, heartbeatMs: 1000 });
   await eventually("alpha up", async () => (await statusOf(ts, "alpha")) === "up");
   const stream = alpha.assignments();
   t.after(() => stream.close());
@@ -134,4 +135,17 @@ void test("a fresh server start gives every host a full lease: nobody is declare
   await eventually("beta down", async () => (await statusOf(again, "beta")) === "down");
   assert.equal(await statusOf(again, "alpha"), "up");
   assert.ok(beta.reg, "beta had registered before the restart");
+});
+
+void test("timing stretches with the fleet past maxHeartbeatsPerSecond, and only then", () => {
+  const base = { heartbeatMs: 1000, suspectMs: 3000, downMs: 5000, fenceMs: 3000, maxHeartbeatsPerSecond: 2000 };
+  const cases: [string, number, { heartbeatMs: number; suspectMs: number; downMs: number; fenceMs: number }][] = [
+    ["small fleet: defaults", 3, { heartbeatMs: 1000, suspectMs: 3000, downMs: 5000, fenceMs: 3000 }],
+    ["at the limit: defaults", 2000, { heartbeatMs: 1000, suspectMs: 3000, downMs: 5000, fenceMs: 3000 }],
+    ["10,000 hosts: 5x, fencing unchanged", 10_000, { heartbeatMs: 5000, suspectMs: 15_000, downMs: 25_000, fenceMs: 3000 }],
+  ];
+  for (const [name, hosts, want] of cases) {
+    const t = effectiveTiming(base, hosts);
+    assert.deepEqual({ heartbeatMs: t.heartbeatMs, suspectMs: t.suspectMs, downMs: t.downMs, fenceMs: t.fenceMs }, want, name);
+  }
 });

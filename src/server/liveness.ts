@@ -21,10 +21,26 @@ export interface Timing {
   downMs: number;
   /** Helpers stop their task after this long without their agent. @default 3000 */
   fenceMs: number;
+  /**
+   * The most heartbeats per second the server asks for. Past `maxHeartbeatsPerSecond * heartbeatMs /
+   * 1000` hosts, every agent is told to heartbeat less often and the suspect and down timeouts stretch
+   * by the same factor (as Nomad's max_heartbeats_per_second does), so a big fleet cannot drown the
+   * server in heartbeats. Fencing stays at fenceMs: still shorter than the (longer) down timeout.
+   * @default 2000
+   */
+  maxHeartbeatsPerSecond: number;
 }
 
 /** The defaults of `Timing`. */
-export const DefaultTiming: Timing = { heartbeatMs: 1000, suspectMs: 3000, downMs: 5000, fenceMs: 3000 };
+export const DefaultTiming: Timing = { heartbeatMs: 1000, suspectMs: 3000, downMs: 5000, fenceMs: 3000, maxHeartbeatsPerSecond: 2000 };
+
+/** Timing stretched for a fleet of `hosts` (see Timing.maxHeartbeatsPerSecond). */
+export function effectiveTiming(t: Timing, hosts: number): Timing {
+  const wanted = (hosts * 1000) / t.heartbeatMs;
+  const factor = Math.max(1, wanted / t.maxHeartbeatsPerSecond);
+  if (factor === 1) return t;
+  return { ...t, heartbeatMs: Math.ceil(t.heartbeatMs * factor), suspectMs: Math.ceil(t.suspectMs * factor), downMs: Math.ceil(t.downMs * factor) };
+}
 
 /** Tracks heartbeats and leases, and answers "what is this host's status". */
 export class Liveness {
@@ -48,13 +64,21 @@ export class Liveness {
     this.#startedAt = opts.clock.now();
   }
 
+  /** The timing in force now, for the fleet's current size. */
+  timing(): Timing {
+    return effectiveTiming(this.#timing, this.#mirror.hosts.size);
+  }
+
   /** Records a heartbeat and renews the host's lease; `upgradeMs` opens an upgrade window. */
   async heartbeat(hostId: string, upgradeMs?: number): Promise<void> {
     const now = this.#clock.now();
+    const downMs = this.timing().downMs;
     this.#lastHeartbeat.set(hostId, now);
-    if (upgradeMs !== undefined && upgradeMs > 0) return this.#serialized(hostId, () => this.#grant(hostId, upgradeMs + this.#timing.downMs, now + upgradeMs));
+    if (upgradeMs !== undefined && upgradeMs > 0) return this.#serialized(hostId, () => this.#grant(hostId, upgradeMs + downMs, now + upgradeMs));
     const known = this.#leaseOf(hostId);
-    if (known && (known.upgradeUntil === null || known.upgradeUntil <= now)) {
+    // A lease granted when the fleet was smaller (shorter TTL) is replaced once the TTL is 20% off.
+    const ttl = this.#mirror.alive.get(hostId)?.value.ttlMs ?? downMs;
+    if (known && (known.upgradeUntil === null || known.upgradeUntil <= now) && Math.abs(ttl - downMs) <= downMs / 5) {
       try {
         await this.#store.keepAlive(known.lease);
         if (known.upgradeUntil === null) return;
@@ -62,8 +86,9 @@ export class Liveness {
         if (!(err instanceof LeaseNotFoundError)) throw err;
       }
     }
-    // No lease, an expired one (the host was down and is back), or the end of an upgrade window.
-    await this.#serialized(hostId, () => this.#grant(hostId, this.#timing.downMs, null));
+    // No lease, an expired one (the host was down and is back), the end of an upgrade window, or a TTL
+    // from another fleet size.
+    await this.#serialized(hostId, () => this.#grant(hostId, downMs, null));
   }
 
   /** Makes sure the host has a live lease (register); keeps a live one, else grants a new one. */
@@ -78,7 +103,7 @@ export class Liveness {
         if (!(err instanceof LeaseNotFoundError)) throw err;
       }
     }
-    await this.#serialized(hostId, () => this.#grant(hostId, this.#timing.downMs, null));
+    await this.#serialized(hostId, () => this.#grant(hostId, this.timing().downMs, null));
   }
 
   /** The host's status now. */
@@ -86,7 +111,7 @@ export class Liveness {
     const alive = this.#mirror.alive.get(hostId)?.value;
     if (!alive) return "down";
     if (alive.upgradeUntil !== null && alive.upgradeUntil > now) return "upgrading";
-    return now - this.lastContactAt(hostId) > this.#timing.suspectMs ? "suspect" : "up";
+    return now - this.lastContactAt(hostId) > this.timing().suspectMs ? "suspect" : "up";
   }
 
   /** The last heartbeat this server saw from the host, or null. */

@@ -53,7 +53,8 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
     const hostToken = m.hostTokens.get(id);
     if (!hostToken) throw new Error(`host token of ${id} missing after register`);
     ctx.log.info({ hostId: id, name: inventory.name, address: inventory.address }, "host registered");
-    const body: RegisterResponse = { hostId: id, hostToken, heartbeatMs: ctx.timing.heartbeatMs, downAfterMs: ctx.timing.downMs, fenceMs: ctx.timing.fenceMs };
+    const t = ctx.liveness.timing();
+    const body: RegisterResponse = { hostId: id, hostToken, heartbeatMs: t.heartbeatMs, downAfterMs: t.downMs, fenceMs: t.fenceMs };
     sendJson(res, 200, body);
   });
 
@@ -66,7 +67,7 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
       return;
     }
     await ctx.liveness.heartbeat(hb.hostId, hb.upgradeMs);
-    sendJson(res, 200, { ok: true, reregister: false } satisfies HeartbeatResponse);
+    sendJson(res, 200, { ok: true, reregister: false, heartbeatMs: ctx.liveness.timing().heartbeatMs } satisfies HeartbeatResponse);
   });
 
   r.add("POST", "/v1/agent/attempts", "host", async ({ req, res, hostId }) => {
