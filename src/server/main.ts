@@ -27,6 +27,9 @@ import { streamRoutes } from "./routes/streams.ts";
 import { loadOrCreateToken } from "./tokens.ts";
 import { taskStates } from "./views.ts";
 
+export { openStore } from "./open-store.ts";
+export type { StoreSpec } from "./open-store.ts";
+
 /** Options of `startServer`. */
 export interface ServerOptions {
   /** Holds admin.token, join.token and (by default) state.db. Created if missing. */
