@@ -3,6 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readlinkSync } from "node:fs";
 import { Cluster, compile, waitFor, alive, webServerSource, sleeperSource } from "./harness.ts";
 
 function web(replicas: number) {
@@ -34,6 +35,10 @@ void test("a 6-replica service on 3 agents: all running, 2 per rack, health chec
     perRack.set(rack, (perRack.get(rack) ?? 0) + 1);
   }
   assert.deepEqual([...perRack.entries()].sort(), [["r1", 2], ["r2", 2], ["r3", 2]]);
+  // Sandboxed by default: every host found a runtime, every task has its own pid namespace.
+  for (const h of hosts) assert.match(h.runtime, /^(crun|runc) \d/, `${h.name} runtime`);
+  const pidNs = (pid: number) => readlinkSync(`/proc/${pid}/ns/pid`);
+  for (const x of s.tasks) assert.notEqual(pidNs(x.pid ?? 0), pidNs(process.pid), `${x.id} is not in a sandbox`);
   // The service answers on its allocated port.
   const task = s.tasks[0];
   assert.ok(task?.ports["http"]);

@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileJobs } from "../src/spec/api.ts";
+import { removeSandboxSync } from "../src/helper/sandbox.ts";
 import type { JobSpec } from "../src/model/index.ts";
 import type { JobStatus, HostView, ApplyResult } from "../src/api/types.ts";
 
@@ -238,6 +239,8 @@ export class Cluster {
         }
       }
     }
+    // Sandboxes of killed helpers: container state and cgroups live outside the temp dir.
+    for (const p of this.recordedPids()) removeSandboxSync(join(this.agents.find((a) => a.name === p.agent)?.dataDir ?? "", "attempts", p.attempt));
     await new Promise((r) => setTimeout(r, 200));
     if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(this.dir, { recursive: true, force: true });
   }

@@ -6,6 +6,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Assignment, AttemptUpdate } from "../api/types.ts";
+import type { SandboxConfig } from "../helper/protocol.ts";
+import { removeSandbox } from "../helper/sandbox.ts";
 import type { HelperStatus } from "../helper/protocol.ts";
 import { isTerminal } from "../model/index.ts";
 import { helperConfig } from "./config.ts";
@@ -27,6 +29,8 @@ export interface AttemptManagerDeps {
   fenceMs: () => number;
   /** Attempt directories kept per task after they ended. @default 3 */
   keepPerTask?: number;
+  /** The sandbox of an attempt, or why this host refuses it (isolation.ts). @default always plain */
+  sandboxFor?: (a: Assignment) => { sandbox: SandboxConfig | null } | { refused: string };
 }
 
 interface Entry extends LocalAttempt {
@@ -155,6 +159,7 @@ export class AttemptManager {
       .map((s) => ({ id: s.id, job: s.config!.job, index: s.config!.index, createdAt: s.createdAt, done: s.reported && !this.#entries.has(s.id) }));
     const doomed = planCleanup(dirs, this.#d.keepPerTask ?? 3);
     for (const id of doomed) {
+      await removeSandbox(this.dirOf(id));
       await fs.promises.rm(this.dirOf(id), { recursive: true, force: true });
       this.#d.log.info({ attemptId: id }, "deleted old attempt directory");
     }
@@ -184,11 +189,13 @@ export class AttemptManager {
     const { attempt } = a;
     const e = this.#newEntry(attempt.id, attempt.job, attempt.index, a);
     const log = this.#d.log.child({ attemptId: attempt.id, task: `${attempt.job}/${attempt.index}` });
+    const isolation = this.#d.sandboxFor?.(a) ?? { sandbox: null };
+    if ("refused" in isolation) return this.#failStart(e, isolation.refused);
     const ports = await this.#d.ports.allocate(attempt.id, a.spec.ports);
     if (!ports) return this.#failStart(e, "no free port in the agent's port range");
     e.ports = ports;
     try {
-      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env });
+      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox });
       await createAttemptDir(e.dir, config, a);
       if (e.stopping !== null) return this.#failStart(e, `${e.stopping} (before it started)`);
       const spawned = await spawnHelper(this.#d.helperCommand, e.dir);
@@ -217,6 +224,8 @@ export class AttemptManager {
       onGone: (s) => {
         if (s && isTerminal(s.state)) return this.#onStatus(e, s);
         const killed = killOrphanTask(s?.pid ?? null, e.id);
+        // The helper cannot clean up its sandbox any more (container state, cgroup): do it for it.
+        void removeSandbox(e.dir);
         this.#d.log.error({ attemptId: e.id, lastState: s?.state ?? null, orphanKilled: killed }, "helper died without a final status");
         this.#final(e, { ...(s ?? emptyStatus(e.id)), state: "failed", reason: "helper died", endedAt: Date.now() });
       },

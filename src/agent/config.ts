@@ -2,7 +2,7 @@
 // assembled from a few basics of the agent's own, the job's env and Tiffin's variables.
 
 import type { Assignment } from "../api/types.ts";
-import type { HelperConfig } from "../helper/protocol.ts";
+import type { HelperConfig, SandboxConfig } from "../helper/protocol.ts";
 import { taskId } from "../model/index.ts";
 
 /** Log segment size before rotation. */
@@ -30,6 +30,8 @@ export interface ConfigContext {
   fenceMs: number;
   /** The agent's environment (only BASIC_ENV is taken from it). */
   agentEnv: Record<string, string | undefined>;
+  /** The attempt's sandbox (isolation.ts `sandboxFor`); absent or null runs it plain. */
+  sandbox?: SandboxConfig | null;
 }
 
 /** Builds the HelperConfig for one assignment. */
@@ -67,5 +69,6 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
     fenceMs: ctx.fenceMs,
     logSegmentBytes: LOG_SEGMENT_BYTES,
     logSegmentsKept: LOG_SEGMENTS_KEPT,
+    sandbox: ctx.sandbox ?? null,
   };
 }

@@ -52,6 +52,8 @@ export interface InventoryInput {
   address: string;
   dataDir: string;
   labels: Record<string, string>;
+  /** The sandbox runtime, as `describeRuntime` words it ("crun 1.8.1", "none"). @default "none" */
+  runtime?: string;
   /** Replaces detected values (several dev agents share one machine). */
   resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
 }
@@ -72,6 +74,6 @@ export async function detectInventory(input: InventoryInput): Promise<HostInvent
     os: parseOsRelease(osRelease),
     kernel: os.release(),
     labels: { ...input.labels },
-    runtime: "none",
+    runtime: input.runtime ?? "none",
   };
 }

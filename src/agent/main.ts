@@ -18,7 +18,10 @@ import type { Assignment } from "../api/types.ts";
 import { ErrorCodes, TiffinError } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
 import { createAgentClient } from "./client.ts";
+import { describeRuntime } from "../helper/sandbox-config.ts";
 import { advertiseAddress, detectInventory, parseListen } from "./inventory.ts";
+import { detectRuntime, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
+import type { RuntimeDetection } from "./isolation.ts";
 import { startLogsEndpoint } from "./logs-endpoint.ts";
 import { PortAllocator } from "./ports.ts";
 import { Reporter } from "./reporter.ts";
@@ -28,7 +31,8 @@ import type { SseWatch } from "./sse.ts";
 
 /** Options of `startAgent`. */
 export interface AgentOptions {
-  /** Server URL, e.g. http://10.0.0.1:7070. */
+  /** Server URL, e.g. http://10.0.0.1:7070; several comma-separated (the agent moves to the next
+   * when one fails). */
   server: string;
   joinToken: string;
   dataDir: string;
@@ -47,6 +51,8 @@ export interface AgentOptions {
   log?: Logger;
   /** How long a first registration (no DIR/agent.json yet) may keep failing before startAgent rejects. @default 30000 */
   registerTimeoutMs?: number;
+  /** Host path prefixes that tasks' writable mounts may use. @default [] (none) */
+  allowMounts?: string[];
 }
 
 /** A running agent. */
@@ -72,12 +78,22 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   // Declared before anything can call back into it (the first registration restarts the watch).
   let watch: SseWatch | null = null;
   let address = "";
+  // Filled in before the first registration (detection runs a container: after helpers are pinged).
+  let runtime: RuntimeDetection = { runtime: null, problems: ["not detected yet"] };
   const session = new Session({
     client,
     joinToken: opts.joinToken,
     identityFile: path.join(dataDir, "agent.json"),
     log,
-    inventory: () => detectInventory({ name: opts.name, address, dataDir, labels: opts.labels, ...(opts.resources ? { resources: opts.resources } : {}) }),
+    inventory: () =>
+      detectInventory({
+        name: opts.name,
+        address,
+        dataDir,
+        labels: opts.labels,
+        runtime: describeRuntime(runtime.runtime),
+        ...(opts.resources ? { resources: opts.resources } : {}),
+      }),
     onRegistered: (tokenChanged) => {
       reporter.kick();
       if (tokenChanged) watch?.restart();
@@ -96,6 +112,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       if (r.status === 401) session.wake(true);
     },
   });
+  const readOnlyPaths = nodeReadOnlyPaths(process.env["PATH"] ?? "");
   const manager = new AttemptManager({
     dataDir,
     helperCommand: opts.helperCommand ?? defaultHelperCommand(),
@@ -104,6 +121,14 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     log,
     hostName: opts.name,
     fenceMs: () => session.identity?.fenceMs ?? 30_000,
+    sandboxFor: (a) =>
+      sandboxFor(a.spec, {
+        hostName: opts.name,
+        runtime,
+        allowMounts: (opts.allowMounts ?? []).map((p) => path.resolve(p)),
+        readOnlyPaths,
+        dataDir,
+      }),
   });
 
   const { host, port } = parseListen(opts.listen ?? "127.0.0.1:0");
@@ -113,6 +138,9 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
 
   // Helpers must be pinged before anything slow happens, or they fence their tasks.
   await manager.adopt();
+  runtime = await detectRuntime(path.join(dataDir, "runtime-probe"));
+  if (runtime.runtime) log.info({ runtime: describeRuntime(runtime.runtime), path: runtime.runtime.path, skipped: runtime.problems }, "sandbox runtime");
+  else log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will be refused");
 
   const closeAll = async () => {
     session.stop();
@@ -151,8 +179,14 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   session.start();
 
   let closed = false;
+  // The stream follows the server calls go to: a server cut off from the store keeps a stream open
+  // but silent, while its failing heartbeats move the agent on.
+  client.onSwitch?.((url) => {
+    log.warn({ server: url }, "moved to another server");
+    watch?.restart();
+  });
   watch = watchSse({
-    url: client.assignmentsUrl(),
+    url: () => client.assignmentsUrl(),
     headers: () => ({ authorization: `Bearer ${session.identity?.hostToken ?? ""}` }),
     onOpen: () => {
       session.contact();
@@ -174,6 +208,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       if (closed) return;
       log.warn({ status: e.status, error: e.message, retryInMs: e.retryInMs }, "assignments watch interrupted");
       if (e.status === 401) session.wake(true);
+      else if (e.status === null || e.status >= 500) client.skip?.(e.url);
     },
   });
 

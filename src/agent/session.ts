@@ -129,7 +129,10 @@ export class Session {
       if (!r.ok) this.#o.log.warn({ status: r.status, error: r.message }, "register failed; will retry");
       return;
     }
-    const r = await this.#o.client.heartbeat(id.hostToken, { hostId: id.hostId });
+    // Short enough that a server that hangs (stopped, overloaded) leaves time to reach another one
+    // before the host's lease runs out.
+    const timeoutMs = Math.max(1000, Math.min(10_000, Math.floor((id.downAfterMs ?? 30_000) / 3)));
+    const r = await this.#o.client.heartbeat(id.hostToken, { hostId: id.hostId }, { timeoutMs });
     if (!r.ok) {
       this.#o.log.warn({ status: r.status, error: r.message, sinceContactMs: Date.now() - this.#lastContact }, "heartbeat failed");
       if (r.status === 401) this.wake(true);

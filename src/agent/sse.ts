@@ -68,14 +68,16 @@ export function nextBackoff(prev: number | null, initial: number, max: number): 
 
 /** Options of `watchSse`. */
 export interface WatchSseOptions {
-  url: string;
+  /** The stream's URL, or a function asked before each connection (the server may change). */
+  url: string | (() => string);
   /** Called before each connection, so a new token is used after re-registering. */
   headers: () => Record<string, string>;
   onEvent: (ev: SseEvent) => void;
   /** Called when a connection is accepted (HTTP 200). */
   onOpen?: () => void;
-  /** Called when a connection fails or ends; `status` is the HTTP status or null for network errors. */
-  onError?: (info: { status: number | null; message: string; retryInMs: number }) => void;
+  /** Called when a connection fails or ends; `status` is the HTTP status or null for network errors;
+   * `url` the one that failed. */
+  onError?: (info: { status: number | null; message: string; retryInMs: number; url: string }) => void;
   /** @default 250 */
   backoffInitialMs?: number;
   /** @default 5000 */
@@ -114,12 +116,12 @@ export function watchSse(opts: WatchSseOptions): SseWatch {
       };
     });
 
-  const once = async (): Promise<{ status: number | null; message: string; opened: boolean }> => {
+  const once = async (url: string): Promise<{ status: number | null; message: string; opened: boolean }> => {
     const ac = new AbortController();
     current = ac;
     const connectTimer = setTimeout(() => ac.abort(new Error("connect timeout")), opts.connectTimeoutMs ?? 10_000);
     try {
-      const res = await fetch(opts.url, { headers: { accept: "text/event-stream", ...opts.headers() }, signal: ac.signal });
+      const res = await fetch(url, { headers: { accept: "text/event-stream", ...opts.headers() }, signal: ac.signal });
       clearTimeout(connectTimer);
       if (res.status !== 200 || !res.body) {
         const text = await res.text().catch(() => "");
@@ -140,13 +142,20 @@ export function watchSse(opts: WatchSseOptions): SseWatch {
     }
   };
 
+  let restarted = false;
   const loop = async () => {
     while (!closed) {
-      const r = await once();
+      const url = typeof opts.url === "function" ? opts.url() : opts.url;
+      const r = await once(url);
       if (closed) break;
+      if (restarted) {
+        // Dropped on purpose (new token, new server): reconnect at once, nothing failed.
+        restarted = false;
+        continue;
+      }
       delay = r.opened ? null : nextBackoff(delay, initial, max);
       const wait = delay ?? initial;
-      opts.onError?.({ status: r.status, message: r.message, retryInMs: wait });
+      opts.onError?.({ status: r.status, message: r.message, retryInMs: wait, url });
       await sleep(wait);
     }
   };
@@ -155,6 +164,7 @@ export function watchSse(opts: WatchSseOptions): SseWatch {
   return {
     restart() {
       delay = null;
+      if (current) restarted = true;
       current?.abort(new Error("restart"));
       wake?.();
     },

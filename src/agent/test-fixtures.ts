@@ -14,6 +14,7 @@ import type {
   RegisterRequest,
   RegisterResponse,
 } from "../api/types.ts";
+import { removeSandboxSync } from "../helper/sandbox.ts";
 import type { JobSpec } from "../model/index.ts";
 
 /** A complete spec for tests; `over` replaces fields. */
@@ -229,6 +230,7 @@ export function killAttempts(dataDir: string): void {
         // already gone
       }
     }
+    removeSandboxSync(dir);
   }
 }
 

@@ -174,3 +174,36 @@ void test("parseSse joins multi-line data and splits across chunk boundaries", a
     { event: "message", data: "z" },
   ]);
 });
+
+void test("several servers: a call moves on from a dead server and from a 503, and stays with the one that answered", async (t) => {
+  const dead = await closedPort();
+  const cutOff = await startFakeApi({
+    "POST /v1/jobs": { status: 503, body: { error: { code: "TIFFIN_UNAVAILABLE", message: "etcd unreachable", hint: null, problems: [] } } },
+    "GET /v1/jobs": { status: 503, body: { error: { code: "TIFFIN_UNAVAILABLE", message: "etcd unreachable", hint: null, problems: [] } } },
+  });
+  const good = await startFakeApi({ "POST /v1/jobs": { body: { name: "a", version: 1, changed: true, revision: 9 } }, "GET /v1/jobs": { body: [] } });
+  t.after(() => Promise.all([cutOff.close(), good.close()]));
+  const c = new ApiClient({ addr: `127.0.0.1:${dead}, ${cutOff.url},${good.url}`, token: "t" });
+  assert.equal(c.addrs.length, 3);
+  assert.equal((await c.apply({ name: "a" } as never)).revision, 9);
+  assert.equal(c.addr, good.url, "the server that answered is kept");
+  assert.equal(cutOff.requests.length, 1, "the 503 server was tried once");
+  await c.jobs();
+  assert.equal(cutOff.requests.length, 1, "the next call goes straight to the good server");
+  assert.equal(good.requests.length, 2);
+});
+
+void test("several servers: errors other servers would repeat are not retried; all down names every server", async (t) => {
+  const invalid = await startFakeApi({ "POST /v1/jobs": { status: 422, body: { error: { code: "TIFFIN_SPEC_INVALID", message: "bad", hint: null, problems: [] } } } });
+  const other = await startFakeApi({ "POST /v1/jobs": { body: {} } });
+  t.after(() => Promise.all([invalid.close(), other.close()]));
+  await assert.rejects(new ApiClient({ addr: `${invalid.url},${other.url}`, token: "t" }).apply({} as never), { code: "TIFFIN_SPEC_INVALID" });
+  assert.equal(other.requests.length, 0);
+  const [p1, p2] = [await closedPort(), await closedPort()];
+  await assert.rejects(new ApiClient({ addr: `127.0.0.1:${p1},127.0.0.1:${p2}`, token: null }).jobs(), (err: unknown) => {
+    assert.ok(err instanceof TiffinError);
+    assert.equal(err.code, "TIFFIN_UNAVAILABLE");
+    assert.match(err.message, new RegExp(`no Tiffin server answered GET /v1/jobs \\(tried http://127.0.0.1:${p1}, http://127.0.0.1:${p2}\\)`));
+    return true;
+  });
+});

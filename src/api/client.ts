@@ -1,5 +1,10 @@
 // The typed client of the server's HTTP API (see ./types.ts for the endpoints). The CLI reaches the
 // server only through this class; agents may use its agent methods too.
+//
+// Several servers (`addr: "a:7070,b:7070,c:7070"`): a call goes to the server that answered last, and
+// moves on to the next one when a server cannot be reached, does not answer in time, or answers 503/504
+// (it cannot reach the store). Every endpoint is idempotent (apply of the same spec, drain, reports,
+// register...), so sending a call again to another server after an ambiguous failure is safe.
 
 import type { JobVersion, JobSpec } from "../model/job.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
@@ -8,6 +13,7 @@ import type {
   ApplyResult,
   Assignment,
   AttemptReport,
+  ClusterView,
   HeartbeatRequest,
   HeartbeatResponse,
   HostView,
@@ -22,7 +28,7 @@ import { parseSse } from "./sse.ts";
 
 /** How to reach a server. */
 export interface ApiClientOptions {
-  /** `http://host:port` or `host:port` (http is assumed). */
+  /** `http://host:port` or `host:port` (http is assumed); several servers comma-separated. */
   addr: string;
   /** Bearer token: the admin token for users, a join or host token for agents. */
   token: string | null;
@@ -46,17 +52,23 @@ export interface LogsOptions {
 
 /** A typed method per endpoint of the API; failures reject with `TiffinError`. */
 export class ApiClient {
-  /** The base URL, normalized (`http://host:port`, no trailing slash). */
-  readonly addr: string;
+  /** Every server's base URL, normalized (`http://host:port`, no trailing slash). */
+  readonly addrs: readonly string[];
+  #current = 0;
   readonly #token: string | null;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
 
   constructor(opts: ApiClientOptions) {
-    this.addr = normalizeAddr(opts.addr);
+    this.addrs = splitAddrs(opts.addr);
     this.#token = opts.token;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#fetch = opts.fetch ?? globalThis.fetch;
+  }
+
+  /** The base URL of the server calls go to now (the one that answered last). */
+  get addr(): string {
+    return this.addrs[this.#current] ?? "";
   }
 
   /** `GET /v1/jobs`. */
@@ -98,6 +110,10 @@ export class ApiClient {
   /** `POST /v1/hosts/:idOrName/undrain`. */
   undrain(idOrName: string): Promise<HostView> {
     return this.#json("POST", `/v1/hosts/${enc(idOrName)}/undrain`);
+  }
+  /** `GET /v1/cluster`: the server that answers and the leader it knows of. */
+  cluster(): Promise<ClusterView> {
+    return this.#json("GET", "/v1/cluster");
   }
   /** `GET /metrics`: Prometheus text. */
   async metrics(): Promise<string> {
@@ -163,8 +179,29 @@ export class ApiClient {
     }
   }
 
-  /** Sends a request; resolves once headers arrived with a 2xx response, else rejects with a TiffinError. */
+  /** Sends a request, to the next server when one fails (see the top of this file); resolves once
+   * headers arrived with a 2xx response, else rejects with a TiffinError. */
   async #request(method: string, path: string, body: unknown, signal: AbortSignal | null): Promise<Response> {
+    const first = this.#current;
+    let last: unknown = null;
+    for (let i = 0; i < this.addrs.length; i++) {
+      const at = (first + i) % this.addrs.length;
+      try {
+        const res = await this.#requestOne(this.addrs[at] ?? "", method, path, body, signal);
+        this.#current = at;
+        return res;
+      } catch (err) {
+        if (signal?.aborted || !serverFailed(err)) throw err;
+        last = err;
+      }
+    }
+    if (this.addrs.length > 1 && last instanceof TiffinError) {
+      throw new TiffinError(last.code, `no Tiffin server answered ${method} ${path} (tried ${this.addrs.join(", ")}); last: ${last.message}`, { hint: last.hint ?? "check that the servers are running", problems: last.problems });
+    }
+    throw last;
+  }
+
+  async #requestOne(addr: string, method: string, path: string, body: unknown, signal: AbortSignal | null): Promise<Response> {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), this.#timeoutMs);
     const signals = signal ? [timeout.signal, signal] : [timeout.signal];
@@ -173,7 +210,7 @@ export class ApiClient {
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: Response;
     try {
-      res = await this.#fetch(`${this.addr}${path}`, {
+      res = await this.#fetch(`${addr}${path}`, {
         method,
         headers,
         signal: AbortSignal.any(signals),
@@ -181,17 +218,40 @@ export class ApiClient {
       });
     } catch (err) {
       if (timeout.signal.aborted && !signal?.aborted) {
-        throw new TiffinError(ErrorCodes.Timeout, `the Tiffin server at ${this.addr} did not answer ${method} ${path} within ${this.#timeoutMs} ms`, {
+        throw failedServer(new TiffinError(ErrorCodes.Timeout, `the Tiffin server at ${addr} did not answer ${method} ${path} within ${this.#timeoutMs} ms`, {
           hint: "check that the server is running and not overloaded",
-        });
+        }));
       }
-      throw networkError(err, this.addr);
+      const e = networkError(err, addr);
+      throw e instanceof TiffinError ? failedServer(e) : e;
     } finally {
       clearTimeout(timer);
     }
-    if (res.status >= 400) throw await responseError(res, method, path);
+    if (res.status >= 400) {
+      const e = await responseError(res, method, path);
+      throw res.status === 503 || res.status === 504 ? failedServer(e) : e;
+    }
     return res;
   }
+}
+
+/** Failures another server may not have: unreachable, no answer in time, or 503/504 (the server
+ * cannot reach its store). Other errors (a bad spec, a 404) would be the same everywhere. */
+const serverFailures = new WeakSet<Error>();
+
+function failedServer(err: TiffinError): TiffinError {
+  serverFailures.add(err);
+  return err;
+}
+
+function serverFailed(err: unknown): boolean {
+  return err instanceof Error && serverFailures.has(err);
+}
+
+/** Splits a comma-separated list of server addresses and normalizes each. */
+export function splitAddrs(addrs: string): string[] {
+  const out = addrs.split(",").map((a) => a.trim()).filter((a) => a !== "").map(normalizeAddr);
+  return out.length > 0 ? out : [normalizeAddr(addrs)];
 }
 
 /** Accepts `host:port` as well as full URLs. */

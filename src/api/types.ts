@@ -16,6 +16,7 @@
 //   POST   /v1/hosts/:idOrName/undrain           -> HostView
 //   GET    /v1/tasks/:job/:index/logs?stream=stdout|stderr&attempt=ID&follow=1&tail=N -> text/plain (streamed)
 //   GET    /v1/events?from=REV                   -> text/event-stream of StoreEvent ("event: change")
+//   GET    /v1/cluster                           -> ClusterView          (this server, the leader)
 //   GET    /metrics                              -> Prometheus text
 // Agents:
 //   POST   /v1/agent/register  RegisterRequest   -> RegisterResponse   (join token)
@@ -23,6 +24,8 @@
 //   GET    /v1/agent/assignments                 -> text/event-stream: "event: assignments" data: Assignment[]
 //                                                  (the full desired set for the host, sent on every change)
 //   POST   /v1/agent/attempts  AttemptReport     -> {ok: true}
+// Servers (admin token):
+//   POST   /v1/internal/contacts {from, contacts} -> {ok: true}       (hosts a follower heard from, to the leader)
 // Errors: any status >= 400 carries ApiErrorBody.
 
 import type { Attempt, AttemptState } from "../model/task.ts";
@@ -174,5 +177,22 @@ export interface StoreEvent {
   key: string;
   /** Parsed JSON value (null for deletes). */
   value: unknown;
+  revision: number;
+}
+
+/** One server of the control plane. */
+export interface ServerView {
+  /** Stable id (the server's DIR/server.id). */
+  id: string;
+  /** Where it is reached (its advertised URL). */
+  url: string;
+}
+
+/** `GET /v1/cluster`: the server that answered and the leader it knows of. */
+export interface ClusterView {
+  self: ServerView & { leader: boolean };
+  /** The server running the reconcilers, or null during an election. */
+  leader: (ServerView & { since: number }) | null;
+  /** The store revision this server's mirror has reached. */
   revision: number;
 }

@@ -53,6 +53,13 @@ void test("resolveTarget: flag, then env, then context file, then default", () =
       context: ctx,
       want: { addr: ctx.addr, token: "env-token", addrFrom: "context", tokenFrom: "env" },
     },
+    {
+      name: "several servers in TIFFIN_ADDR, normalized each",
+      flags: {},
+      env: { TIFFIN_ADDR: "10.0.0.1:7070, http://10.0.0.2:7070/,10.0.0.3:7070", TIFFIN_TOKEN: "env-token" },
+      context: null,
+      want: { addr: "http://10.0.0.1:7070,http://10.0.0.2:7070,http://10.0.0.3:7070", token: "env-token", addrFrom: "env", tokenFrom: "env" },
+    },
   ];
   for (const c of cases) assert.deepEqual(resolveTarget(c.flags, c.env, c.context), c.want, c.name);
 });

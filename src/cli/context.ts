@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { normalizeAddr } from "../api/client.ts";
+import { splitAddrs } from "../api/client.ts";
 
 /** The address used when nothing says otherwise (the default of `tiffin server` and `tiffin dev`). */
 export const defaultAddr = "http://127.0.0.1:7070";
@@ -17,6 +17,7 @@ export interface ContextFile {
 
 /** The resolved target of a command, and where each half came from (shown on auth errors). */
 export interface Target {
+  /** One server URL, or several comma-separated (the client moves to the next when one fails). */
   addr: string;
   token: string | null;
   addrFrom: "flag" | "env" | "context" | "default";
@@ -66,10 +67,15 @@ export function resolveTarget(
   else if (env["TIFFIN_ADDR"]) [addr, addrFrom] = [env["TIFFIN_ADDR"], "env"];
   else if (context) [addr, addrFrom] = [context.addr, "context"];
   else [addr, addrFrom] = [defaultAddr, "default"];
-  addr = normalizeAddr(addr);
+  addr = normalizeAddrs(addr);
 
   if (flags.token) return { addr, token: flags.token, addrFrom, tokenFrom: "flag" };
   if (env["TIFFIN_TOKEN"]) return { addr, token: env["TIFFIN_TOKEN"], addrFrom, tokenFrom: "env" };
-  if (context && normalizeAddr(context.addr) === addr) return { addr, token: context.token, addrFrom, tokenFrom: "context" };
+  if (context && normalizeAddrs(context.addr) === addr) return { addr, token: context.token, addrFrom, tokenFrom: "context" };
   return { addr, token: null, addrFrom, tokenFrom: "none" };
+}
+
+/** `a:1, http://b:2/` -> `http://a:1,http://b:2`: each address normalized, comma-joined. */
+export function normalizeAddrs(addrs: string): string {
+  return splitAddrs(addrs).join(",");
 }

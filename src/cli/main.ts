@@ -42,7 +42,7 @@ export function buildProgram(io: CliIo, state: RunState): { program: Command; ct
   const program = new Command("tiffin")
     .description("Tiffin runs services and batch jobs on a fleet of machines.")
     .version(version(), "-V, --version")
-    .option("--addr <url>", "server address (env TIFFIN_ADDR; default: the `tiffin dev` context, else http://127.0.0.1:7070)")
+    .option("--addr <url,...>", "server address, or several comma-separated (env TIFFIN_ADDR; default: the `tiffin dev` context, else http://127.0.0.1:7070)")
     .option("--token <token>", "admin token (env TIFFIN_TOKEN; default: the `tiffin dev` context)")
     .showSuggestionAfterError(true);
   const ctx = makeContext(program, io, state);

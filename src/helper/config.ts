@@ -31,5 +31,23 @@ export function parseHelperConfig(v: unknown): ConfigResult {
   need(posInt(c.fenceMs), "fenceMs", "a positive integer");
   need(posInt(c.logSegmentBytes), "logSegmentBytes", "a positive integer");
   need(posInt(c.logSegmentsKept), "logSegmentsKept", "a positive integer");
+  need(c.sandbox === undefined || c.sandbox === null || sandboxOk(c.sandbox), "sandbox", "null or { runtime, network, readOnlyPaths, mounts, limits, cgroupParent }");
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: v as HelperConfig };
+}
+
+function sandboxOk(v: unknown): boolean {
+  const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+  if (!isRecord(v)) return false;
+  const r = v.runtime;
+  const l = v.limits;
+  const strings = (x: unknown): boolean => Array.isArray(x) && x.every((p) => typeof p === "string" && p.startsWith("/"));
+  return (
+    isRecord(r) && (r.name === "crun" || r.name === "runc") && typeof r.path === "string" && typeof r.rootless === "boolean" &&
+    (r.stateDir === null || typeof r.stateDir === "string") &&
+    (v.network === "host" || v.network === "private") &&
+    strings(v.readOnlyPaths) &&
+    Array.isArray(v.mounts) && v.mounts.every((m) => isRecord(m) && typeof m.host === "string" && typeof m.task === "string" && typeof m.writable === "boolean") &&
+    isRecord(l) && typeof l.cpu === "number" && l.cpu > 0 && Number.isInteger(l.memoryMiB) && Number.isInteger(l.pids) &&
+    typeof v.cgroupParent === "string" && v.cgroupParent.startsWith("/")
+  );
 }

@@ -10,7 +10,7 @@
 // because the server is about to place a replacement (fencing). A new agent re-adopts helpers by
 // listing attempt directories and connecting to their sockets.
 
-import type { AttemptState, HealthCheck } from "../model/index.ts";
+import type { AttemptState, BindMount, HealthCheck, Network } from "../model/index.ts";
 
 /** Everything a helper needs to run one attempt. */
 export interface HelperConfig {
@@ -32,6 +32,37 @@ export interface HelperConfig {
   logSegmentBytes: number;
   /** Segments kept per stream. */
   logSegmentsKept: number;
+  /**
+   * Run the task in an OCI sandbox (spec isolation "sandbox"). Absent or null: a plain process group
+   * (isolation "none", and attempt.json files written before sandboxes existed).
+   */
+  sandbox?: SandboxConfig | null;
+}
+
+/** The OCI runtime an agent found working (see sandbox-runtime.ts). */
+export interface RuntimeInfo {
+  name: "crun" | "runc";
+  /** Absolute path of the binary. */
+  path: string;
+  version: string;
+  /** Running without root: a user namespace maps the agent's user to root in the sandbox; no cgroup limits. */
+  rootless: boolean;
+  /** The runtime's state directory (`--root`), or null for its default. */
+  stateDir: string | null;
+}
+
+/** How the helper sandboxes its task. */
+export interface SandboxConfig {
+  runtime: RuntimeInfo;
+  network: Network;
+  /** Extra host paths bound read-only at the same path (the agent's Node runtime, so `node` in PATH works). */
+  readOnlyPaths: string[];
+  /** The spec's bind mounts (already checked against the agent's allow-list). */
+  mounts: BindMount[];
+  /** Cores (CPU quota), MiB of memory, and the most processes/threads at once. */
+  limits: { cpu: number; memoryMiB: number; pids: number };
+  /** cgroup (absolute, e.g. "/tiffin") under which each attempt gets `<container id>/task`. */
+  cgroupParent: string;
 }
 
 /** What the helper knows about its attempt. */

@@ -16,8 +16,9 @@ import type { HelperPaths } from "./paths.ts";
 import type { AgentMessage, HelperConfig, HelperStatus } from "./protocol.ts";
 import { AgentServer } from "./socket.ts";
 import { StatusFile } from "./status.ts";
+import { SandboxTask } from "./sandbox-task.ts";
 import { TaskProcess } from "./task.ts";
-import type { TaskEnd } from "./task.ts";
+import type { Task, TaskEnd, TaskOptions } from "./task.ts";
 
 /** Runs one attempt until its final status is acknowledged; resolves with the process exit code. */
 export class Supervisor {
@@ -28,7 +29,7 @@ export class Supervisor {
   readonly #status: StatusFile;
   readonly #server: AgentServer;
   readonly #sinks: { stdout: LogSink; stderr: LogSink };
-  readonly #task: TaskProcess;
+  readonly #task: Task;
   #fence: Fence | null = null;
   #health: HealthMonitor | null = null;
   #final = false;
@@ -57,7 +58,7 @@ export class Supervisor {
     const sink = (stream: "stdout" | "stderr"): LogSink =>
       new LogSink({ logsDir: paths.logs, stream, segmentBytes: cfg.logSegmentBytes, segmentsKept: cfg.logSegmentsKept });
     this.#sinks = { stdout: sink("stdout"), stderr: sink("stderr") };
-    this.#task = new TaskProcess({
+    const taskOptions: TaskOptions = {
       command: cfg.command,
       env: cfg.env,
       cwd: paths.work,
@@ -66,7 +67,9 @@ export class Supervisor {
       onSpawn: (pid) => this.#onSpawn(pid),
       onOutput: (stream, chunk) => this.#sinks[stream].write(chunk),
       onEnd: (end) => void this.#onEnd(end),
-    });
+    };
+    const sandbox = cfg.sandbox ?? null;
+    this.#task = sandbox === null ? new TaskProcess(taskOptions) : new SandboxTask({ ...taskOptions, sandbox, attemptId: cfg.attemptId, attemptDir: paths.dir });
   }
 
   /** Starts the task and resolves when the helper may exit. */
@@ -82,7 +85,7 @@ export class Supervisor {
     // The fence clock starts now: an agent is expected to connect within fenceMs.
     this.#fence = new Fence(this.#clock, this.#cfg.fenceMs, (reason) => this.stop(reason));
     const fileError = this.#writeFiles();
-    if (fileError) void this.#onEnd({ exitCode: null, signal: null, stopReason: null, startError: fileError });
+    if (fileError) void this.#onEnd({ exitCode: null, signal: null, stopReason: null, startError: fileError, failure: null });
     else this.#task.start();
     const code = await done;
     await this.#server.close();
@@ -148,11 +151,13 @@ export class Supervisor {
     if (end.startError !== null) {
       this.#status.update({ state: "failed", reason: `start failed: ${end.startError}`, endedAt: now });
     } else {
+      // A stop Tiffin asked for explains the end better than what it led to (a SIGKILL at the limit...).
+      const reason = end.stopReason ?? end.failure;
       this.#status.update({
-        state: end.stopReason === null ? "exited" : "failed",
+        state: reason === null ? "exited" : "failed",
         exitCode: end.exitCode,
         signal: end.signal,
-        reason: end.stopReason,
+        reason,
         endedAt: now,
       });
     }

@@ -1,5 +1,6 @@
-// The task process: started in its own process group (detached) so that stopping it reaches everything
-// it started; stopped with the configured signal, then SIGKILL after the grace period.
+// The task process. Isolation "none": started in its own process group (detached) so that stopping it
+// reaches everything it started; stopped with the configured signal, then SIGKILL after the grace period.
+// Isolation "sandbox": the same contract, through an OCI runtime (sandbox-task.ts); `createTask` picks.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import os from "node:os";
@@ -14,6 +15,22 @@ export interface TaskEnd {
   stopReason: string | null;
   /** Set when the process could not be started. */
   startError: string | null;
+  /** Set when the task ended for a reason Tiffin saw from outside it, e.g. "out of memory: ...". */
+  failure: string | null;
+}
+
+/** A run of the task, plain or sandboxed. */
+export interface Task {
+  /** The task's pid on the host, once started. */
+  readonly pid: number | null;
+  /** True once stop() was called. */
+  readonly stopping: boolean;
+  /** Starts it; a failure to start ends it with `startError`. */
+  start(): void;
+  /** Stop signal, grace, kill; the first reason wins. */
+  stop(reason: string): void;
+  /** Kills it at once, synchronously (the helper is dying). */
+  killNow(): void;
 }
 
 /** What a TaskProcess needs. */
@@ -33,8 +50,8 @@ export interface TaskOptions {
  * escaped the group could hold them open forever). */
 const pipeDrainMs = 2000;
 
-/** One run of the task. */
-export class TaskProcess {
+/** One run of the task as a plain process group. */
+export class TaskProcess implements Task {
   readonly #o: TaskOptions;
   #child: ChildProcess | null = null;
   #stopReason: string | null = null;
@@ -58,14 +75,14 @@ export class TaskProcess {
 
   /** Starts the process; a failure to start ends the task with `startError`. */
   start(): void {
-    if (this.#stopReason !== null) return this.#end({ exitCode: null, signal: null, stopReason: this.#stopReason, startError: null });
+    if (this.#stopReason !== null) return this.#end({ exitCode: null, signal: null, stopReason: this.#stopReason, startError: null, failure: null });
     const [file, ...args] = this.#o.command;
-    if (file === undefined) return this.#end({ exitCode: null, signal: null, stopReason: null, startError: "empty command" });
+    if (file === undefined) return this.#end({ exitCode: null, signal: null, stopReason: null, startError: "empty command", failure: null });
     let child: ChildProcess;
     try {
       child = spawn(file, args, { cwd: this.#o.cwd, env: this.#o.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     } catch (e) {
-      return this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e) });
+      return this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e), failure: null });
     }
     this.#child = child;
     let spawned = false;
@@ -76,7 +93,7 @@ export class TaskProcess {
       if (child.pid !== undefined) this.#o.onSpawn(child.pid);
     });
     child.on("error", (e) => {
-      if (!spawned) this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e) });
+      if (!spawned) this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e), failure: null });
     });
     child.once("exit", (code, signal) => {
       this.#exited = true;
@@ -87,7 +104,7 @@ export class TaskProcess {
         const t = this.#o.clock.setTimeout(resolve, pipeDrainMs);
         child.once("close", () => (t.cancel(), resolve()));
       });
-      void drained.then(() => this.#end({ exitCode: code, signal, stopReason: this.#stopReason, startError: null }));
+      void drained.then(() => this.#end({ exitCode: code, signal, stopReason: this.#stopReason, startError: null, failure: null }));
     });
   }
 

@@ -9,7 +9,9 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { encodeMessage, LineSplitter } from "./messages.ts";
 import { helperPaths } from "./paths.ts";
-import type { AgentMessage, HelperConfig, HelperMessage, HelperStatus } from "./protocol.ts";
+import type { AgentMessage, HelperConfig, HelperMessage, HelperStatus, RuntimeInfo, SandboxConfig } from "./protocol.ts";
+import { probeRuntime, removeSandboxSync } from "./sandbox.ts";
+import { findBinary, runtimeNames, runtimeVersion } from "./sandbox-runtime.ts";
 import { readStatusFile } from "./status.ts";
 
 const mainTs = path.join(import.meta.dirname, "main.ts");
@@ -169,6 +171,7 @@ export class HelperHarness {
       if (h.proc.pid !== undefined) killQuietly(h.proc.pid);
     }
     await Promise.all(this.#helpers.map((h) => h.exited));
+    for (const h of this.#helpers) removeSandboxSync(h.dir);
     fs.rmSync(this.root, { recursive: true, force: true });
   }
 }
@@ -186,4 +189,44 @@ export async function collect(it: AsyncIterable<Buffer>): Promise<string> {
   const parts: Buffer[] = [];
   for await (const b of it) parts.push(b);
   return Buffer.concat(parts).toString();
+}
+
+let runtimeProbe: Promise<RuntimeInfo> | null = null;
+
+/** The first OCI runtime (crun, then runc) that starts a container here; throws when none does. */
+export function testRuntime(): Promise<RuntimeInfo> {
+  runtimeProbe ??= (async () => {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-probe-"));
+    const problems: string[] = [];
+    try {
+      for (const name of runtimeNames) {
+        const bin = findBinary(name);
+        const version = bin === null ? null : await runtimeVersion(bin);
+        if (bin === null || version === null) continue;
+        const r: RuntimeInfo = { name, path: bin, version, rootless: (process.getuid?.() ?? 0) !== 0, stateDir: null };
+        if (r.rootless) r.stateDir = path.join(scratch, "state");
+        const why = await probeRuntime(r, scratch);
+        if (why === null) return r;
+        problems.push(`${name}: ${why}`);
+      }
+    } finally {
+      if ((process.getuid?.() ?? 0) === 0) fs.rmSync(scratch, { recursive: true, force: true });
+    }
+    throw new Error(`no working OCI runtime (install crun; .ci/run does): ${problems.join("; ") || "none installed"}`);
+  })();
+  return runtimeProbe;
+}
+
+/** A sandbox for tests: the test runner's Node visible inside, small limits. */
+export function testSandbox(runtime: RuntimeInfo, over: Partial<SandboxConfig> = {}): SandboxConfig {
+  const nodeDir = path.dirname(fs.realpathSync(process.execPath));
+  return {
+    runtime,
+    network: "host",
+    readOnlyPaths: nodeDir.startsWith("/usr/") ? [] : [nodeDir],
+    mounts: [],
+    limits: { cpu: 0.5, memoryMiB: 64, pids: 256 },
+    cgroupParent: "/tiffin",
+    ...over,
+  };
 }

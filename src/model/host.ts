@@ -12,7 +12,7 @@ export interface HostInventory {
   os: { id: string; version: string };
   kernel: string;
   labels: Record<string, string>;
-  /** Sandboxing available on the host ("none" until the sandbox issue). */
+  /** The OCI runtime that sandboxes tasks here: "crun 1.8.1", "runc 1.1.5", "... rootless", or "none" (sandboxed tasks refused). */
   runtime: string;
 }
 

@@ -27,6 +27,27 @@ export interface HealthTiming {
   action: HealthAction;
 }
 
+/** How a task is isolated from its host: "sandbox" runs it in an OCI container (namespaces, cgroup limits,
+ * its own view of the files); "none" runs it as a plain process group, as the agent's user. */
+export const Isolations = ["sandbox", "none"] as const;
+/** One of Isolations. */
+export type Isolation = (typeof Isolations)[number];
+
+/** A sandboxed task's network: the host's (default), or a private namespace with loopback only. */
+export const Networks = ["host", "private"] as const;
+/** One of Networks. */
+export type Network = (typeof Networks)[number];
+
+/** A host directory or file bound into a sandboxed task. */
+export interface BindMount {
+  /** Absolute path on the host. */
+  host: string;
+  /** Absolute path the task sees. */
+  task: string;
+  /** Read-only unless true; the agent's allow-list (`--allow-mounts`) must cover `host`. */
+  writable: boolean;
+}
+
 /** A file written into the task's work directory before it starts. */
 export interface WorkingFile {
   content: string;
@@ -67,6 +88,21 @@ export interface JobSpec {
   disconnect: { stopAfterMs: number | null };
   /** Package references (`name:version` or `name:tag`); stored now, used by the packages issue. */
   packages: string[];
+  /**
+   * The fields below are optional only so that specs stored before sandboxes existed still read as
+   * JobSpecs; compiled specs always carry them. Read them through `isolationOf`.
+   */
+  /** @default "sandbox" */
+  isolation?: Isolation;
+  /** @default "host" */
+  network?: Network;
+  /** @default [] */
+  mounts?: BindMount[];
+}
+
+/** A spec's isolation settings with the defaults filled in (older stored specs lack them). */
+export function isolationOf(spec: JobSpec): { isolation: Isolation; network: Network; mounts: BindMount[] } {
+  return { isolation: spec.isolation ?? "sandbox", network: spec.network ?? "host", mounts: spec.mounts ?? [] };
 }
 
 /** A stored version of a job. */

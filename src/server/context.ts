@@ -5,6 +5,7 @@ import type { Clock } from "../model/index.ts";
 import { ErrorCodes, TiffinError } from "../model/index.ts";
 import type { Compare, Op, Store, TxnResult } from "../state/store.ts";
 import type { AssignmentHub } from "./assignments.ts";
+import type { LeaderElection } from "./leader.ts";
 import type { Liveness, Timing } from "./liveness.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Mirror } from "./mirror.ts";
@@ -24,6 +25,8 @@ export interface ServerContext {
   dataDir: string;
   /** Open streams (SSE, log proxies), ended when the server closes. */
   streams: Set<{ close(): void }>;
+  /** This server among the servers sharing the store. */
+  cluster: { id: string; url: string; election: LeaderElection };
 }
 
 /** Attempts of a compare-and-set before giving up with TIFFIN_CONFLICT. */

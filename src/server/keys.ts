@@ -11,6 +11,8 @@ export const Prefix = {
   alive: "/alive/",
   alloc: "/alloc/",
   hostTokens: "/hosttokens/",
+  /** The admin and join tokens, shared by every server on the store. */
+  secrets: "/secrets/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -31,6 +33,9 @@ export const aliveKey = (hostId: string): string => `${Prefix.alive}${hostId}`;
 export const allocKey = (hostId: string): string => `${Prefix.alloc}${hostId}`;
 /** `/hosttokens/<hostId>`: the host's bearer token (never sent out by /v1/events). */
 export const hostTokenKey = (hostId: string): string => `${Prefix.hostTokens}${hostId}`;
+
+/** `/secrets/<name>`: a server token (`admin`, `join`), created by the first server (never sent by /v1/events). */
+export const secretKey = (name: string): string => `${Prefix.secrets}${name}`;
 
 /** The value of `/alive/<hostId>`: how the lease was granted. */
 export interface AliveValue {

@@ -1,6 +1,9 @@
 // Host liveness. A heartbeat is one store.keepAlive on the host's lease (in memory for SQLite: no
 // write), plus a timestamp here. "suspect" is in memory only (every host starts fresh when the server
-// starts); "down" is the store's word: the lease expired and took /alive/<id> with it.
+// starts, or becomes the leader); "down" is the store's word: the lease expired and took /alive/<id>
+// with it. With several servers, agents heartbeat to any of them: followers pass the hosts they heard
+// from to the leader (`takeRelayed` / `noteContacts`, see peers.ts), and only the leader says
+// "suspect" (a follower sees a fraction of the heartbeats, so it judges by the lease alone).
 
 import type { Logger } from "pino";
 import type { Clock, HostStatus } from "../model/index.ts";
@@ -49,11 +52,15 @@ export class Liveness {
   readonly #clock: Clock;
   readonly #timing: Timing;
   readonly #log: Logger;
-  readonly #startedAt: number;
+  #startedAt: number;
   readonly #lastHeartbeat = new Map<string, number>();
   /** Leases this server granted or renewed, by host (the mirror's /alive lease is the fallback). */
   readonly #leases = new Map<string, { lease: string; upgradeUntil: number | null }>();
   readonly #slow = new Map<string, Promise<void>>();
+  /** Whether this server leads (judges suspicion). A lone server always does. */
+  #leading = true;
+  /** Hosts heard from since the last relay to the leader, with when (followers only). */
+  #relay = new Map<string, number>();
 
   constructor(opts: { store: Store; mirror: Mirror; clock: Clock; timing: Timing; log: Logger }) {
     this.#store = opts.store;
@@ -74,6 +81,7 @@ export class Liveness {
     const now = this.#clock.now();
     const downMs = this.timing().downMs;
     this.#lastHeartbeat.set(hostId, now);
+    if (!this.#leading) this.#relay.set(hostId, now);
     if (upgradeMs !== undefined && upgradeMs > 0) return this.#serialized(hostId, () => this.#grant(hostId, upgradeMs + downMs, now + upgradeMs));
     const known = this.#leaseOf(hostId);
     // A lease granted when the fleet was smaller (shorter TTL) is replaced once the TTL is 20% off.
@@ -111,7 +119,44 @@ export class Liveness {
     const alive = this.#mirror.alive.get(hostId)?.value;
     if (!alive) return "down";
     if (alive.upgradeUntil !== null && alive.upgradeUntil > now) return "upgrading";
+    if (!this.#leading) return "up";
     return now - this.lastContactAt(hostId) > this.timing().suspectMs ? "suspect" : "up";
+  }
+
+  /**
+   * Leadership changed. A new leader gives every host a fresh grace period: it has not seen the
+   * heartbeats that went to other servers, and agents of a failed server need time to move to
+   * another; so every host counts as heard from now, and every /alive lease is renewed once.
+   */
+  async setLeading(leading: boolean): Promise<void> {
+    this.#leading = leading;
+    this.#relay.clear();
+    if (!leading) return;
+    this.#startedAt = this.#clock.now();
+    const leases = [...new Set([...this.#mirror.alive.values()].map((e) => e.lease).filter((l): l is string => l !== null))];
+    let renewed = 0;
+    // A few hundred at a time: thousands of hosts must not queue thousands of calls at once.
+    for (let i = 0; i < leases.length; i += 500) {
+      const results = await Promise.allSettled(leases.slice(i, i + 500).map((l) => this.#store.keepAlive(l)));
+      renewed += results.filter((r) => r.status === "fulfilled").length;
+    }
+    this.#log.info({ hosts: this.#mirror.alive.size, renewed }, "leading: every host gets a fresh grace period");
+  }
+
+  /** Hosts heard from since the last call, with how long ago (ms), for the leader. Empties the list. */
+  takeRelayed(now = this.#clock.now()): [hostId: string, ageMs: number][] {
+    const out: [string, number][] = [];
+    for (const [id, at] of this.#relay) out.push([id, Math.max(0, now - at)]);
+    this.#relay.clear();
+    return out;
+  }
+
+  /** Heartbeats another server received (ages in ms, as sent by `takeRelayed`). */
+  noteContacts(contacts: [hostId: string, ageMs: number][], now = this.#clock.now()): void {
+    for (const [id, age] of contacts) {
+      const at = now - Math.max(0, age);
+      if ((this.#lastHeartbeat.get(id) ?? 0) < at) this.#lastHeartbeat.set(id, at);
+    }
   }
 
   /** The last heartbeat this server saw from the host, or null. */
@@ -141,10 +186,10 @@ export class Liveness {
   }
 
   #leaseOf(hostId: string): { lease: string; upgradeUntil: number | null } | null {
-    const mine = this.#leases.get(hostId);
-    if (mine) return mine;
+    // The store's /alive lease first: another server may have granted a newer one than ours.
     const alive = this.#mirror.alive.get(hostId);
-    return alive?.lease ? { lease: alive.lease, upgradeUntil: alive.value.upgradeUntil } : null;
+    if (alive?.lease) return { lease: alive.lease, upgradeUntil: alive.value.upgradeUntil };
+    return this.#leases.get(hostId) ?? null;
   }
 
   /** Runs lease changes of one host one at a time, so concurrent heartbeats grant one lease. */

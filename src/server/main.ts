@@ -1,9 +1,12 @@
 // `tiffin server`: the control plane. Opens the store (SQLite at DIR/state.db unless one is given),
-// mirrors it in memory, serves the HTTP API and runs the reconcilers. See README.md.
+// mirrors it in memory, serves the HTTP API and, while it leads (leader.ts), runs the reconcilers.
+// Several servers may share one store (etcd): all serve the API, one leads. See README.md.
 
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import type { Logger } from "pino";
@@ -14,21 +17,26 @@ import type { Store } from "../state/store.ts";
 import { AssignmentHub } from "./assignments.ts";
 import type { ServerContext } from "./context.ts";
 import { dispatch } from "./http/dispatch.ts";
+import { fencedStore, LeaderElection } from "./leader.ts";
 import { Router } from "./http/router.ts";
 import { DefaultTiming, Liveness } from "./liveness.ts";
 import type { Timing } from "./liveness.ts";
 import { createMetrics } from "./metrics.ts";
 import { Mirror } from "./mirror.ts";
+import { ContactRelay } from "./peers.ts";
 import { Reconciler } from "./reconcile/loop.ts";
 import { agentRoutes } from "./routes/agent.ts";
+import { clusterRoutes } from "./routes/cluster.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { streamRoutes } from "./routes/streams.ts";
-import { loadOrCreateToken } from "./tokens.ts";
+import { serverIdOf, shareToken } from "./tokens.ts";
 import { taskStates } from "./views.ts";
 
 export { openStore } from "./open-store.ts";
 export type { StoreSpec } from "./open-store.ts";
+export { migrateState } from "./migrate.ts";
+export type { MigrateResult } from "./migrate.ts";
 
 /** Options of `startServer`. */
 export interface ServerOptions {
@@ -44,6 +52,11 @@ export interface ServerOptions {
   timing?: Partial<Timing>;
   /** A pino logger, or the level of the default one (JSON to stderr). @default "info" */
   log?: Logger | string;
+  /** The URL other servers (and users following a leader) reach this one at.
+   * @default the listen address (this machine's host name when listening on every interface) */
+  advertise?: string;
+  /** Lease TTL of leadership: how long a dead leader blocks the loops. @default 3000 */
+  leaderTtlMs?: number;
 }
 
 /** A running server. */
@@ -52,6 +65,10 @@ export interface ServerHandle {
   url: string;
   adminToken: string;
   joinToken: string;
+  /** This server's id (DIR/server.id). */
+  id: string;
+  /** True while this server leads (runs the reconcilers). */
+  isLeader(): boolean;
   /** Stops serving, ends the streams and the loops, closes the store it opened. */
   close(): Promise<void>;
 }
@@ -62,31 +79,41 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const timing: Timing = { ...DefaultTiming, ...opts.timing };
   const log = typeof opts.log === "object" ? opts.log : pino({ level: opts.log ?? "info", base: { component: "server" } }, pino.destination(2));
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  const tokens = { admin: loadOrCreateToken(opts.dataDir, "admin.token"), join: loadOrCreateToken(opts.dataDir, "join.token") };
+  const id = serverIdOf(opts.dataDir);
   const store = opts.store ?? openSqliteStore(join(opts.dataDir, "state.db"), { clock });
   const ownStore = opts.store === undefined;
 
   let mirror: Mirror;
+  let tokens: { admin: string; join: string };
   try {
+    // Shared through the store, so every server takes the same tokens (the first one's).
+    tokens = { admin: await shareToken(store, opts.dataDir, "admin.token"), join: await shareToken(store, opts.dataDir, "join.token") };
     mirror = await Mirror.load(store, log);
   } catch (err) {
     if (ownStore) await store.close();
     throw err;
   }
+  let url = "";
+  const election = new LeaderElection({ store, id, incarnation: randomBytes(6).toString("hex"), url: () => url, clock, log, ...(opts.leaderTtlMs ? { ttlMs: opts.leaderTtlMs } : {}) });
   const liveness = new Liveness({ store, mirror, clock, timing, log });
   const metrics = createMetrics({
     hostStatuses: () => [...mirror.hosts.keys()].map((id) => liveness.status(id)),
     taskStates: () => taskStates(mirror),
+    isLeader: () => election.isLeader(),
   });
-  const reconciler = new Reconciler({ store, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log });
+  // The loops write only while leading, and every write is fenced to the leadership term.
+  const loopStore = fencedStore(store, election, (result) => metrics.leaderTxns.inc({ result }));
+  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader() });
   const hub = new AssignmentHub(mirror);
-  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set() };
+  const cluster = { id, url: "", election };
+  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster };
 
   const router = new Router();
   jobRoutes(router, ctx);
   hostRoutes(router, ctx);
   agentRoutes(router, ctx);
   streamRoutes(router, ctx);
+  clusterRoutes(router, ctx);
   router.add("GET", "/metrics", "admin", async ({ res }) => {
     const text = await metrics.registry.metrics();
     res.writeHead(200, { "content-type": metrics.registry.contentType });
@@ -108,19 +135,45 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     if (ownStore) await store.close();
     throw err;
   });
-  reconciler.start();
   const addr = server.address() as AddressInfo;
-  const url = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  log.info({ url, dataDir: opts.dataDir }, "server listening");
+  const listenUrl = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  url = opts.advertise?.replace(/\/+$/, "") ?? (addr.address === "0.0.0.0" || addr.address === "::" ? `http://${hostname()}:${addr.port}` : listenUrl);
+  cluster.url = url;
+
+  // Until elected, this server judges hosts by their leases only (liveness.ts).
+  void liveness.setLeading(false);
+  election.onChange((leading) => {
+    void liveness.setLeading(leading).catch((err: unknown) => log.warn({ err }, "renewing host leases failed"));
+    reconciler.trigger();
+  });
+  const relay = new ContactRelay({ election, liveness, selfId: id, adminToken: () => tokens.admin, log, everyMs: Math.max(100, Math.min(500, Math.floor(timing.heartbeatMs / 2))) });
+  try {
+    await election.start();
+  } catch (err) {
+    await election.close();
+    hub.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    mirror.close();
+    if (ownStore) await store.close();
+    throw err;
+  }
+  relay.start();
+  reconciler.start();
+  log.info({ url: listenUrl, advertise: url, id, leader: election.isLeader(), dataDir: opts.dataDir }, "server listening");
 
   let closing: Promise<void> | null = null;
   return {
-    url,
+    url: listenUrl,
     adminToken: tokens.admin,
     joinToken: tokens.join,
+    id,
+    isLeader: () => election.isLeader(),
     close() {
       closing ??= (async () => {
+        relay.stop();
         await reconciler.stop();
+        // Resigning lets another server lead at once instead of after the lease TTL.
+        await election.close();
         for (const s of [...ctx.streams]) s.close();
         hub.close();
         await new Promise<void>((resolve) => {
@@ -129,7 +182,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         });
         mirror.close();
         if (ownStore) await store.close();
-        log.info({ url }, "server stopped");
+        log.info({ url: listenUrl }, "server stopped");
       })();
       return closing;
     },

@@ -12,6 +12,9 @@ export interface Metrics {
   heartbeats: Counter;
   reconcileDuration: Histogram<"phase">;
   placements: Counter<"result">;
+  /** The reconcilers' transactions by outcome: written, failed (a compare, possibly the leader
+   * fence), skipped (not sent: this server does not lead). */
+  leaderTxns: Counter<"result">;
 }
 
 /** What the scrape-time gauges read. */
@@ -19,6 +22,8 @@ export interface MetricSources {
   hostStatuses(): HostStatus[];
   /** State of each task's current attempt, or "unplaced" / "pending". */
   taskStates(): string[];
+  /** Whether this server leads. @default always */
+  isLeader?(): boolean;
 }
 
 /** Creates the registry and every metric. */
@@ -35,6 +40,15 @@ export function createMetrics(src: MetricSources): Metrics {
     registers,
   });
   const placements = new Counter({ name: "tiffin_placements_total", help: "Tasks placed, left unplaced, or plans dropped on conflict", labelNames: ["result"] as const, registers });
+  const leaderTxns = new Counter({ name: "tiffin_leader_txns_total", help: "Reconciler transactions by outcome (written, failed, skipped when not leading)", labelNames: ["result"] as const, registers });
+  new Gauge({
+    name: "tiffin_leader",
+    help: "1 while this server leads (runs the reconcilers), else 0",
+    registers,
+    collect() {
+      this.set(src.isLeader === undefined || src.isLeader() ? 1 : 0);
+    },
+  });
   new Gauge({
     name: "tiffin_hosts",
     help: "Hosts by status",
@@ -58,5 +72,5 @@ export function createMetrics(src: MetricSources): Metrics {
       for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
     },
   });
-  return { registry, requests, heartbeats, reconcileDuration, placements };
+  return { registry, requests, heartbeats, reconcileDuration, placements, leaderTxns };
 }

@@ -2,9 +2,11 @@
 // (never trust the client). Same limits as the input schema, canonical shapes only: no shorthands,
 // no unknown fields, every field present.
 import { z } from "zod";
-import { SpreadDomains } from "../model/index.ts";
+import { Isolations, Networks, SpreadDomains } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
-import { envNamePattern, jobNamePattern, osIdPattern, packageRefPattern, portNamePattern, tagPattern } from "./input.ts";
+import {
+  absolutePathProblem, envNamePattern, jobNamePattern, mountTargetProblem, osIdPattern, packageRefPattern, portNamePattern, tagPattern,
+} from "./input.ts";
 import { kernelRangePattern, StopSignals } from "./units.ts";
 
 const day = 24 * 3_600_000;
@@ -55,4 +57,19 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
   maintenance: z.enum(["move", "endure"]),
   disconnect: z.strictObject({ stopAfterMs: ms(1000).nullable() }),
   packages: z.array(z.string().regex(packageRefPattern)),
+  // Optional for specs stored before sandboxes existed (see JobSpec); compiled specs always have them.
+  isolation: z.enum(Isolations).exactOptional(),
+  network: z.enum(Networks).exactOptional(),
+  mounts: z
+    .array(
+      z.strictObject({
+        host: z.string().refine((p) => absolutePathProblem(p) === null, { error: "expected a normalized absolute path" }),
+        task: z
+          .string()
+          .refine((p) => absolutePathProblem(p) === null && mountTargetProblem(p) === null, { error: "expected a normalized absolute path outside /proc, /dev, /sys" }),
+        writable: z.boolean(),
+      }),
+    )
+    .max(32)
+    .exactOptional(),
 });

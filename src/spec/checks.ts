@@ -2,7 +2,9 @@
 // own, even when others did not, so one load reports every problem in the file at once.
 import { jobInputSchema } from "./input.ts";
 import type { ParsedJob } from "./input.ts";
-import { backoffProblem, healthTimingProblem, kernelRangeProblem, reservedEnv, undeclaredPort, undeclaredPortRefs } from "./rules.ts";
+import {
+  backoffProblem, duplicateMountTargets, healthTimingProblem, kernelRangeProblem, needsSandbox, reservedEnv, undeclaredPort, undeclaredPortRefs,
+} from "./rules.ts";
 import type { Segment } from "./problems.ts";
 
 /** A cross-field problem: where, and why. */
@@ -28,7 +30,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   const add = (path: Segment[], message: string | null): void => {
     if (message !== null) out.push({ path, message });
   };
-  const { health, ports, restart, constraints, env, command } = j;
+  const { health, ports, restart, constraints, env, command, isolation, network, mounts } = j;
   if (health) {
     if (health.kind !== "command" && ports) add(["health", "port"], undeclaredPort(health.port, ports));
     add(["health", "timeout"], healthTimingProblem(health.every, health.timeout));
@@ -40,5 +42,8 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   if (env && ports) for (const name of Object.keys(env)) add(["env", name], reservedEnv(name, ports));
   if (restart) add(["restart", "backoff", "initial"], backoffProblem(restart.backoff.initial, restart.backoff.max));
   if (constraints?.kernel) add(["constraints", "kernel"], kernelRangeProblem(constraints.kernel));
+  if (isolation && network === "private") add(["network"], needsSandbox(isolation, 'network "private"'));
+  if (isolation && mounts && mounts.length > 0) add(["mounts"], needsSandbox(isolation, "mounts"));
+  if (mounts) for (const d of duplicateMountTargets(mounts)) add(["mounts", d.index, "task"], d.message);
   return out;
 }

@@ -29,6 +29,9 @@ void test("a job with only a name and a command gets every default", () => {
     maintenance: "move",
     disconnect: { stopAfterMs: null },
     packages: [],
+    isolation: "sandbox",
+    network: "host",
+    mounts: [],
   } satisfies JobSpec);
 });
 
@@ -76,6 +79,21 @@ void test("shorthands compile to canonical forms", () => {
     graceMs: 5000,
     action: "move",
   });
+});
+
+void test("isolation settings compile; mounts are read-only unless writable", () => {
+  const s = one({
+    name: "db",
+    command: ["./db"],
+    network: "private",
+    mounts: [{ host: "/srv/data", task: "/data", writable: true }, { host: "/etc/ssl/certs", task: "/certs" }],
+  });
+  assert.deepEqual([s.isolation, s.network], ["sandbox", "private"]);
+  assert.deepEqual(s.mounts, [
+    { host: "/srv/data", task: "/data", writable: true },
+    { host: "/etc/ssl/certs", task: "/certs", writable: false },
+  ]);
+  assert.equal(one({ name: "plain", command: ["./p"], isolation: "none" }).isolation, "none");
 });
 
 void test("compiling does not share objects with the user's values", () => {

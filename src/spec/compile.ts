@@ -42,5 +42,8 @@ export function compileJob(j: ParsedJob): JobSpec {
     maintenance: j.maintenance,
     disconnect: { stopAfterMs: j.disconnect.stopAfter },
     packages: [...j.packages],
+    isolation: j.isolation,
+    network: j.network,
+    mounts: j.mounts.map((m) => ({ host: m.host, task: m.task, writable: m.writable })),
   };
 }

@@ -3,7 +3,7 @@
 // (z.toJSONSchema with io "input"). Its output has units resolved (ms, MiB, "SIGTERM"); compile.ts
 // reshapes that output into the canonical JobSpec.
 import { z } from "zod";
-import { SpreadDomains } from "../model/index.ts";
+import { Isolations, Networks, SpreadDomains } from "../model/index.ts";
 import {
   durationPattern, kernelRangePattern, normalizeSignal, parseDuration, parseSize, sizePattern, StopSignals,
 } from "./units.ts";
@@ -145,6 +145,41 @@ const health = z.discriminatedUnion("kind", [httpHealthSchema, tcpHealthSchema, 
   error: 'expected a health check: http({...}), tcp({...}) or command({...}) (kind "http", "tcp" or "command")',
 });
 
+/** Why `p` is not a clean absolute path, or null. Shared with the strict JobSpec check. */
+export function absolutePathProblem(p: string): string | null {
+  if (!p.startsWith("/")) return "expected an absolute path (starting with /)";
+  if (p.length > 1024) return "paths are limited to 1024 characters";
+  if (p.includes("\0")) return "paths may not contain NUL";
+  if (p !== "/" && (p.endsWith("/") || p.split("/").slice(1).some((s) => s === "" || s === "." || s === ".."))) {
+    return "expected a normalized path: no '.', '..', empty parts or trailing /";
+  }
+  return null;
+}
+
+/** Why a task-side mount path is not allowed, or null: the sandbox owns /, /proc, /dev and /sys. */
+export function mountTargetProblem(p: string): string | null {
+  if (p === "/") return "cannot mount over the task's root";
+  const reserved = ["/proc", "/dev", "/sys"].find((r) => p === r || p.startsWith(`${r}/`));
+  return reserved ? `${reserved} is set up by the sandbox and cannot be mounted over` : null;
+}
+
+const absPath = z.string({ error: "expected an absolute path" }).superRefine((p, ctx) => {
+  const problem = absolutePathProblem(p);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** A bind mount into a sandboxed task. */
+export const mountSchema = z.strictObject({
+  host: absPath.describe("Absolute path on the host."),
+  task: absPath
+    .superRefine((p, ctx) => {
+      const problem = absolutePathProblem(p) === null ? mountTargetProblem(p) : null;
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .describe("Absolute path the task sees."),
+  writable: z.boolean().default(false).describe("Read-only unless true; the agent's --allow-mounts must cover the host path."),
+});
+
 const labels = z.record(z.string().regex(tagPattern, { error: "label keys are letters, digits, '.', '_', '-', '/'" }), scalar);
 
 /** What users write for one job. Everything but `name` and `command` has a default. */
@@ -224,6 +259,16 @@ export const jobInputSchema = z
     packages: z
       .array(z.string().regex(packageRefPattern, { error: 'expected a package reference such as "frontend:stable" or "frontend:1.4.2"' }))
       .default(() => []),
+    isolation: z
+      .enum(Isolations)
+      .default("sandbox")
+      .describe('"sandbox": an OCI container (namespaces, cgroup limits, read-only host files); "none": a plain process.'),
+    network: z.enum(Networks).default("host").describe('"private": a network namespace with loopback only (needs isolation "sandbox").'),
+    mounts: z
+      .array(mountSchema)
+      .max(32, { error: "at most 32 mounts" })
+      .default(() => [])
+      .describe("Host paths bound into the sandbox (needs isolation \"sandbox\")."),
   })
   .meta({ id: "Job", title: "Tiffin job", description: "One Tiffin job as users write it." });
 

@@ -75,3 +75,18 @@ export function kernelRangeProblem(range: string): string | null {
   const c = compareVersions(low.version, high.version);
   return c > 0 || (c === 0 && !(low.inclusive && high.inclusive)) ? `no kernel version satisfies "${range}"` : null;
 }
+
+/** Why a sandbox-only setting cannot be used with this isolation, or null. */
+export function needsSandbox(isolation: string, setting: string): string | null {
+  return isolation === "sandbox" ? null : `${setting} needs isolation "sandbox" (this job has isolation "${isolation}")`;
+}
+
+/** Mounts whose task path repeats an earlier one: index and message. */
+export function duplicateMountTargets(mounts: readonly { task: string }[]): { index: number; message: string }[] {
+  const out: { index: number; message: string }[] = [];
+  mounts.forEach((m, index) => {
+    const first = mounts.findIndex((o) => o.task === m.task);
+    if (first !== index) out.push({ index, message: `"${m.task}" is already mounted by mounts[${first}]` });
+  });
+  return out;
+}

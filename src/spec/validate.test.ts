@@ -61,6 +61,18 @@ const bad: { name: string; job: Record<string, unknown>; path: string; value: st
   { name: "disconnect stop too soon", job: { disconnect: { stopAfter: "500ms" } }, path: "disconnect.stopAfter", value: '"500ms"' },
   { name: "disconnect stop of zero", job: { disconnect: { stopAfter: "0s" } }, path: "disconnect.stopAfter", value: '"0s"' },
   { name: "package without version", job: { packages: ["frontend"] }, path: "packages[0]", value: '"frontend"' },
+  { name: "unknown isolation", job: { isolation: "vm" }, path: "isolation", value: '"vm"' },
+  { name: "unknown network", job: { network: "bridge" }, path: "network", value: '"bridge"' },
+  { name: "private network without a sandbox", job: { isolation: "none", network: "private" }, path: "network", value: '"private"' },
+  { name: "mounts without a sandbox", job: { isolation: "none", mounts: [{ host: "/a", task: "/a" }] }, path: "mounts", value: "/a" },
+  { name: "relative mount host path", job: { mounts: [{ host: "data", task: "/data" }] }, path: "mounts[0].host", value: '"data"' },
+  { name: "mount host path with ..", job: { mounts: [{ host: "/srv/../etc", task: "/data" }] }, path: "mounts[0].host", value: '"/srv/../etc"' },
+  { name: "mount over /proc", job: { mounts: [{ host: "/srv", task: "/proc/x" }] }, path: "mounts[0].task", value: '"/proc/x"' },
+  { name: "mount over the root", job: { mounts: [{ host: "/srv", task: "/" }] }, path: "mounts[0].task", value: '"/"' },
+  { name: "mount target with trailing slash", job: { mounts: [{ host: "/srv", task: "/data/" }] }, path: "mounts[0].task", value: '"/data/"' },
+  { name: "mount writable as string", job: { mounts: [{ host: "/srv", task: "/data", writable: "yes" }] }, path: "mounts[0].writable", value: '"yes"' },
+  { name: "unknown mount option", job: { mounts: [{ host: "/srv", task: "/data", mode: "rw" }] }, path: "mounts[0].mode", value: '"rw"' },
+  { name: "two mounts at one task path", job: { mounts: [{ host: "/a", task: "/data" }, { host: "/b", task: "/data" }] }, path: "mounts[1].task", value: '"/data"' },
   { name: "anti-affinity with a space", job: { antiAffinity: "high bandwidth" }, path: "antiAffinity", value: '"high bandwidth"' },
 ];
 
@@ -133,6 +145,8 @@ void test("compiled specs pass the server's strict check", () => {
         constraints: { os: { id: "debian", version: "12" }, kernel: ">=5.10 <7", labels: { ssd: true } },
         disconnect: { stopAfter: "4s" },
         stop: { signal: "term", grace: "1m30s" },
+        network: "private",
+        mounts: [{ host: "/srv/b", task: "/data", writable: true }],
       },
     ],
     null,
@@ -151,6 +165,10 @@ void test("validateJobSpec rejects what a client could send wrongly", () => {
     ["undeclared health port", (s) => (s["health"] = { kind: "tcp", port: "db", intervalMs: 1000, timeoutMs: 100, failures: 1, graceMs: 0, action: "move" }), "health.port"],
     ["back-off inverted", (s) => (s["restart"] = { backoffInitialMs: 5000, backoffMaxMs: 1, moveAfterFailures: 1 }), "restart.backoffInitialMs"],
     ["duplicate ports", (s) => (s["ports"] = ["http", "http"]), "ports"],
+    ["unknown isolation", (s) => (s["isolation"] = "vm"), "isolation"],
+    ["relative mount", (s) => (s["mounts"] = [{ host: "x", task: "/x", writable: false }]), "mounts[0].host"],
+    ["private network unsandboxed", (s) => ((s["isolation"] = "none"), (s["network"] = "private")), "network"],
+    ["mount target twice", (s) => (s["mounts"] = [{ host: "/a", task: "/x", writable: false }, { host: "/b", task: "/x", writable: true }]), "mounts[1].task"],
   ];
   for (const [name, mutate, path] of cases) {
     const s = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
@@ -159,4 +177,8 @@ void test("validateJobSpec rejects what a client could send wrongly", () => {
     assert.deepEqual(problems.map((p) => p.path), [path], name);
   }
   assert.equal(validateJobSpec("nope").length, 1);
+  // Specs stored before sandboxes existed have no isolation fields: still valid.
+  const old = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
+  for (const k of ["isolation", "network", "mounts"]) delete old[k];
+  assert.deepEqual(validateJobSpec(old), []);
 });

@@ -1,5 +1,6 @@
 // Validation in named phases, as CDK synthesizes: check each job's fields and the rules between them,
 // then the rules between jobs of one file, then compile. Problems are values; nothing here throws.
+import { isolationOf } from "../model/index.ts";
 import type { JobSpec, Problem } from "../model/index.ts";
 import { hasBrand, defaultsBrand } from "./brand.ts";
 import { jobSpecSchema } from "./canonical.ts";
@@ -8,7 +9,9 @@ import { compileJob } from "./compile.ts";
 import { jobInputSchema } from "./input.ts";
 import { issuesToProblems, problemAt } from "./problems.ts";
 import type { Segment } from "./problems.ts";
-import { backoffProblem, healthTimingProblem, kernelRangeProblem, reservedEnv, undeclaredPort, undeclaredPortRefs } from "./rules.ts";
+import {
+  backoffProblem, duplicateMountTargets, healthTimingProblem, kernelRangeProblem, needsSandbox, reservedEnv, undeclaredPort, undeclaredPortRefs,
+} from "./rules.ts";
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
@@ -78,5 +81,9 @@ export function validateJobSpec(json: unknown): Problem[] {
   for (const name of Object.keys(s.env)) add(["env", name], reservedEnv(name, s.ports));
   add(["restart", "backoffInitialMs"], backoffProblem(s.restart.backoffInitialMs, s.restart.backoffMaxMs));
   if (s.constraints.kernel !== null) add(["constraints", "kernel"], kernelRangeProblem(s.constraints.kernel));
+  const iso = isolationOf(s);
+  if (iso.network === "private") add(["network"], needsSandbox(iso.isolation, 'network "private"'));
+  if (iso.mounts.length > 0) add(["mounts"], needsSandbox(iso.isolation, "mounts"));
+  for (const d of duplicateMountTargets(iso.mounts)) add(["mounts", d.index, "task"], d.message);
   return out;
 }

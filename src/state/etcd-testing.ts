@@ -23,6 +23,8 @@ export interface EtcdCluster {
   kill(member: number): void;
   /** Starts a killed member again on its data dir and ports; resolves once it is healthy. */
   restart(member: number): Promise<void>;
+  /** The process id of a running member (to SIGSTOP it: a partition that hangs connections). */
+  pid(member: number): number;
 }
 
 /** Options of `startEtcd`. */
@@ -103,6 +105,11 @@ class Cluster {
         const m = this.#member(i);
         m.proc?.kill("SIGKILL");
         m.proc = null;
+      },
+      pid: (i) => {
+        const p = this.#member(i).proc?.pid;
+        if (p === undefined) throw new Error(`etcd member ${i} is not running`);
+        return p;
       },
       restart: async (i) => {
         const m = this.#member(i);

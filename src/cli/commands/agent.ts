@@ -20,6 +20,7 @@ export interface AgentFlags {
   cores?: string;
   memory?: string;
   disk?: string;
+  allowMounts?: string;
 }
 
 /** Parses `k=v,k=v` into labels. */
@@ -51,6 +52,7 @@ export function agentOptions(f: AgentFlags): {
   labels: Record<string, string>;
   listen?: string;
   resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
+  allowMounts?: string[];
 } {
   let joinToken = f.joinToken;
   if (!joinToken && f.joinTokenFile) {
@@ -68,6 +70,8 @@ export function agentOptions(f: AgentFlags): {
   if (cores !== undefined) resources.cores = cores;
   if (memoryMiB !== undefined) resources.memoryMiB = memoryMiB;
   if (diskMiB !== undefined) resources.diskMiB = diskMiB;
+  const allowMounts = (f.allowMounts ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
+  for (const p of allowMounts) if (!p.startsWith("/")) throw usageError(`--allow-mounts wants absolute paths, got "${p}"`, "e.g. --allow-mounts /srv/data,/var/cache/app");
   return {
     server: f.server,
     joinToken,
@@ -76,6 +80,7 @@ export function agentOptions(f: AgentFlags): {
     labels: parseLabels(f.labels),
     ...(f.listen ? { listen: f.listen } : {}),
     ...(Object.keys(resources).length > 0 ? { resources } : {}),
+    ...(allowMounts.length > 0 ? { allowMounts } : {}),
   };
 }
 
@@ -83,7 +88,7 @@ export function agentOptions(f: AgentFlags): {
 export function register(program: Command, ctx: CliContext): void {
   program
     .command("agent")
-    .requiredOption("--server <url>", "the server's URL")
+    .requiredOption("--server <url,...>", "the server's URL, or several comma-separated (the agent moves to the next when one fails)")
     .option("--join-token <token>", "the server's join token")
     .option("--join-token-file <file>", "file holding the join token (the server's DATA/join.token)")
     .requiredOption("--data <dir>", "the agent's state directory (attempts, logs)")
@@ -93,6 +98,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--cores <n>", "cores to offer (default: detected)")
     .option("--memory <MiB>", "memory to offer, MiB (default: detected)")
     .option("--disk <MiB>", "disk to offer, MiB (default: free space of --data)")
+    .option("--allow-mounts <prefix,...>", "host path prefixes tasks may mount writable (default: none)")
     .description("run the agent of this host")
     .action(async (flags: AgentFlags) => {
       ctx.daemon();

@@ -21,7 +21,7 @@ function num(n: number): string {
 export function renderHosts(hosts: HostView[]): string {
   if (hosts.length === 0) return "no hosts yet: start agents with `tiffin agent` (or `tiffin dev`)\n";
   return renderTable(
-    ["name", "id", "status", "rack/cluster", "cpu", "memory MiB", "tasks", "draining"],
+    ["name", "id", "status", "rack/cluster", "cpu", "memory MiB", "tasks", "draining", "sandbox"],
     hosts.map((h) => [
       h.name,
       h.id,
@@ -31,6 +31,8 @@ export function renderHosts(hosts: HostView[]): string {
       `${h.used.memoryMiB}/${h.memoryMiB}`,
       h.tasks,
       h.draining ? "yes" : "no",
+      // "none": sandboxed tasks are refused there (isolation "none" still runs).
+      h.runtime,
     ]),
   );
 }

@@ -37,15 +37,17 @@ void test("renderStatus: id, host, state, attempt, pid, ports, failures, reason;
   assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+healthy\s+att-0-2\s+1000\s+http=20000\s+0\s+-$/);
   assert.match(lines[3] ?? "", /^web\/1 \(v1\) +dev-2\s+running/);
   assert.match(lines[4] ?? "", /^web\/2\s+-\s+unplaced\s+-\s+-\s+-\s+2\s+no host fits$/);
+  const plain = { ...s, spec: { ...s.spec, isolation: "none" as const } };
+  assert.equal(renderStatus(plain).split("\n")[0], "job web  version 2  replicas 3  isolation none");
 });
 
-void test("renderHosts: cpu and memory as used/total, rack/cluster, draining", () => {
+void test("renderHosts: cpu and memory as used/total, rack/cluster, draining, sandbox runtime", () => {
   const out = renderHosts(data.hosts);
   const lines = out.split("\n");
-  assert.match(lines[0] ?? "", /^NAME\s+ID\s+STATUS\s+RACK\/CLUSTER\s+CPU\s+MEMORY MIB\s+TASKS\s+DRAINING$/);
-  assert.match(lines[1] ?? "", /^dev-1\s+h1\s+up\s+r1\/c1\s+0\.25\/0\.6\s+64\/2048\s+1\s+no$/);
-  assert.match(lines[2] ?? "", /^dev-2\s+h2\s+suspect\s+r2\/c1\s+0\.5\/0\.6\s+128\/2048\s+2\s+no$/);
-  assert.match(lines[3] ?? "", /^dev-3\s+h3\s+up\s+r3\/c2\s+0\.75\/0\.6\s+192\/2048\s+3\s+yes$/);
+  assert.match(lines[0] ?? "", /^NAME\s+ID\s+STATUS\s+RACK\/CLUSTER\s+CPU\s+MEMORY MIB\s+TASKS\s+DRAINING\s+SANDBOX$/);
+  assert.match(lines[1] ?? "", /^dev-1\s+h1\s+up\s+r1\/c1\s+0\.25\/0\.6\s+64\/2048\s+1\s+no\s+none$/);
+  assert.match(lines[2] ?? "", /^dev-2\s+h2\s+suspect\s+r2\/c1\s+0\.5\/0\.6\s+128\/2048\s+2\s+no\s+none$/);
+  assert.match(lines[3] ?? "", /^dev-3\s+h3\s+up\s+r3\/c2\s+0\.75\/0\.6\s+192\/2048\s+3\s+yes\s+none$/);
 });
 
 void test("history: newest first, each summarized by what changed", () => {

@@ -3,9 +3,10 @@
 import type { Command } from "commander";
 import { resolve, join } from "node:path";
 import { ErrorCodes, TiffinError } from "../../model/errors.ts";
-import type { StoreSpec } from "../../server/main.ts";
 import type { CliContext } from "../command.ts";
 import { waitForSignal } from "../command.ts";
+import { registerMigrate } from "./migrate.ts";
+import { parseStoreFlag } from "./store-flag.ts";
 
 /** Default listen address of `tiffin server` and `tiffin dev`. */
 export const defaultListen = "127.0.0.1:7070";
@@ -21,55 +22,36 @@ export function renderServerStarted(url: string, dataDir: string): string {
   ].join("\n");
 }
 
-const storeHint = "use sqlite:PATH or etcd://host:port[,host:port...][/prefix], e.g. etcd://10.0.0.1:2379,10.0.0.2:2379,10.0.0.3:2379";
-
-/** Parses `--store`: absent (null: the server's default, SQLite at DATA/state.db); `sqlite:PATH`
- * (relative to the working directory); `etcd://host:port,host:port[/prefix]` (keys under /prefix,
- * default /tiffin). */
-export function parseStoreFlag(text: string | undefined): StoreSpec | null {
-  if (text === undefined) return null;
-  if (text.startsWith("sqlite:")) {
-    const path = text.slice("sqlite:".length);
-    if (path === "") throw new TiffinError(ErrorCodes.Usage, "--store sqlite: needs a file path", { hint: storeHint });
-    return { kind: "sqlite", path: resolve(path) };
-  }
-  const m = /^etcd:\/\/([^/]+)(\/.*)?$/.exec(text);
-  if (!m) throw new TiffinError(ErrorCodes.Usage, `--store must be sqlite:PATH or etcd://..., got "${text}"`, { hint: storeHint });
-  const endpoints = (m[1] ?? "").split(",").map((e) => e.trim());
-  for (const e of endpoints) {
-    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(e)) {
-      throw new TiffinError(ErrorCodes.Usage, `--store: etcd endpoint "${e}" must be host:port`, { hint: storeHint });
-    }
-  }
-  const prefix = m[2] === undefined || m[2] === "/" ? "/tiffin" : m[2].replace(/\/+$/, "");
-  return { kind: "etcd", endpoints: endpoints.map((e) => `http://${e}`), prefix };
-}
+export { parseStoreFlag } from "./store-flag.ts";
 
 /** Adds the command. */
 export function register(program: Command, ctx: CliContext): void {
-  program
+  const server = program
     .command("server")
-    .requiredOption("--data <dir>", "state directory (SQLite file, tokens)")
+    .option("--data <dir>", "state directory (SQLite file, tokens); required")
     .option("--listen <host:port>", "address to serve the API on", defaultListen)
     .option("--store <url>", "state store: sqlite:PATH or etcd://host:port,host:port[/prefix] (default: SQLite in the data dir)")
-    .description("run the control plane")
-    .action(async (opts: { data: string; listen: string; store?: string }) => {
-      ctx.daemon();
-      const dataDir = resolve(opts.data);
-      const spec = parseStoreFlag(opts.store);
-      const { openStore, startServer } = await import("../../server/main.ts");
-      // A store named by --store is ours to close; the default one the server opens and closes.
-      const store = spec ? await openStore(spec) : null;
-      const server = await startServer({ dataDir, listen: opts.listen, ...(store ? { store } : {}) }).catch(async (err: unknown) => {
-        await store?.close();
-        throw err;
-      });
-      const sig = waitForSignal(["SIGINT", "SIGTERM"]);
-      ctx.io.out(renderServerStarted(server.url, dataDir));
-      const s = await sig.promise;
-      ctx.io.err(`${s}: stopping the server\n`);
-      await server.close();
+    .option("--advertise <url>", "URL the other servers reach this one at (default: the listen address)")
+    .description("run the control plane (several servers may share one etcd store: one leads, all serve)");
+  registerMigrate(server, ctx);
+  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string }) => {
+    if (!opts.data) throw new TiffinError(ErrorCodes.Usage, "tiffin server needs --data <dir>", { hint: "e.g. tiffin server --data /var/lib/tiffin" });
+    ctx.daemon();
+    const dataDir = resolve(opts.data);
+    const spec = parseStoreFlag(opts.store);
+    const { openStore, startServer } = await import("../../server/main.ts");
+    // A store named by --store is ours to close; the default one the server opens and closes.
+    const store = spec ? await openStore(spec) : null;
+    const running = await startServer({ dataDir, listen: opts.listen, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}) }).catch(async (err: unknown) => {
       await store?.close();
-      sig.dispose();
+      throw err;
     });
+    const sig = waitForSignal(["SIGINT", "SIGTERM"]);
+    ctx.io.out(renderServerStarted(running.url, dataDir));
+    const s = await sig.promise;
+    ctx.io.err(`${s}: stopping the server\n`);
+    await running.close();
+    await store?.close();
+    sig.dispose();
+  });
 }

@@ -21,7 +21,9 @@ export function formatPorts(ports: Record<string, number>): string {
 
 /** A header line and a table of tasks. */
 export function renderStatus(s: JobStatus): string {
-  const head = `job ${s.name}  version ${s.version}  replicas ${s.spec.replicas}${s.removed ? "  (removed)" : ""}\n`;
+  // Unsandboxed tasks are the exception worth seeing at a glance; specs stored before sandboxes are sandboxed.
+  const iso = s.spec.isolation === "none" ? "  isolation none" : s.spec.network === "private" ? "  network private" : "";
+  const head = `job ${s.name}  version ${s.version}  replicas ${s.spec.replicas}${iso}${s.removed ? "  (removed)" : ""}\n`;
   if (s.tasks.length === 0) return `${head}no tasks\n`;
   const table = renderTable(
     ["task", "host", "state", "attempt", "pid", "ports", "failures", "reason"],

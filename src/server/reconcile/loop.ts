@@ -44,8 +44,10 @@ export class Reconciler {
   #nextFullAt = 0;
   /** The scheduler index, built on the first placement phase and then kept current. */
   #index: LiveIndex | null = null;
+  /** False while another server leads: passes do nothing (see ../leader.ts). */
+  readonly #active: () => boolean;
 
-  constructor(opts: { store: Store; mirror: Mirror; liveness: Liveness; clock: Clock; fenceMs: number; metrics: Metrics; log: Logger }) {
+  constructor(opts: { store: Store; mirror: Mirror; liveness: Liveness; clock: Clock; fenceMs: number; metrics: Metrics; log: Logger; active?: () => boolean }) {
     this.#store = opts.store;
     this.#mirror = opts.mirror;
     this.#liveness = opts.liveness;
@@ -53,6 +55,7 @@ export class Reconciler {
     this.#fenceMs = opts.fenceMs;
     this.#metrics = opts.metrics;
     this.#log = opts.log;
+    this.#active = opts.active ?? (() => true);
   }
 
   /** Starts reacting to state changes and ticking. */
@@ -140,6 +143,14 @@ export class Reconciler {
   }
 
   async #pass(): Promise<void> {
+    if (!this.#active()) {
+      // Not leading: the first pass of a later term looks at everything, with a fresh index.
+      this.#full = true;
+      this.#dirty.clear();
+      this.#index?.close();
+      this.#index = null;
+      return;
+    }
     const m = this.#mirror;
     const now = this.#clock.now();
     const hosts = this.#liveness.hostStates(now);

@@ -30,7 +30,7 @@ export function streamRoutes(r: Router, ctx: ServerContext): void {
       Math.max(1, from),
       (events) => {
         for (const ev of events) {
-          if (ev.kv.key.startsWith(Prefix.hostTokens)) continue; // secrets stay in the store
+          if (ev.kv.key.startsWith(Prefix.hostTokens) || ev.kv.key.startsWith(Prefix.secrets)) continue; // secrets stay in the store
           const out: StoreEvent = { type: ev.type, key: ev.kv.key, value: ev.type === "delete" ? null : parse(ev.kv.value), revision: ev.revision };
           sse.send("change", out, ev.revision);
         }

@@ -1,0 +1,130 @@
+// Sandboxes from the agent's side: which OCI runtime works on this host (detected once, by running a
+// trivial container), what a sandboxed task may see of the host, and the decision per attempt
+// (`sandboxFor`, pure): a SandboxConfig for the helper, plain for isolation "none", or a refusal.
+import fs from "node:fs";
+import path from "node:path";
+import type { JobSpec } from "../model/index.ts";
+import { isolationOf } from "../model/index.ts";
+import type { RuntimeInfo, SandboxConfig } from "../helper/protocol.ts";
+import { probeRuntime } from "../helper/sandbox.ts";
+import { findBinary, runtimeNames, runtimeVersion } from "../helper/sandbox-runtime.ts";
+
+/** Most processes and threads a sandboxed task may have at once. */
+export const DEFAULT_PIDS_LIMIT = 4096;
+/** The cgroup under which every sandbox of this host lives. */
+export const CGROUP_PARENT = "/tiffin";
+
+/** What detection found: the runtime to use, or null with why none works. */
+export interface RuntimeDetection {
+  runtime: RuntimeInfo | null;
+  /** One line per runtime that was tried and failed (or is missing). */
+  problems: string[];
+}
+
+let cached: Promise<RuntimeDetection> | null = null;
+
+/**
+ * Finds the first runtime of crun, runc that starts a container here (rootless when not root), once per
+ * process: every later call gets the same answer. `scratchDir` holds the probe's bundle for a moment.
+ */
+export function detectRuntime(scratchDir: string): Promise<RuntimeDetection> {
+  cached ??= detectUncached(scratchDir);
+  return cached;
+}
+
+async function detectUncached(scratchDir: string): Promise<RuntimeDetection> {
+  const problems: string[] = [];
+  const rootless = (process.getuid?.() ?? 0) !== 0;
+  fs.mkdirSync(scratchDir, { recursive: true });
+  for (const name of runtimeNames) {
+    const bin = findBinary(name);
+    if (bin === null) {
+      problems.push(`${name}: not installed`);
+      continue;
+    }
+    const version = await runtimeVersion(bin);
+    if (version === null) {
+      problems.push(`${name}: ${bin} --version failed`);
+      continue;
+    }
+    // Rootless runtimes keep their state where the user may write: XDG_RUNTIME_DIR, else the scratch dir.
+    const stateDir = rootless ? path.join(process.env["XDG_RUNTIME_DIR"] || scratchDir, `${name}-state`) : null;
+    const runtime: RuntimeInfo = { name, path: bin, version, rootless, stateDir };
+    const why = await probeRuntime(runtime, scratchDir);
+    if (why === null) return { runtime, problems };
+    problems.push(`${name}${rootless ? " (rootless)" : ""}: ${why}`);
+  }
+  return { runtime: null, problems };
+}
+
+const systemPrefixes = ["/usr", "/etc", "/opt", "/bin", "/sbin", "/lib", "/lib64"];
+
+function under(p: string, prefix: string): boolean {
+  return p === prefix || p.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`);
+}
+
+/**
+ * Host paths a sandbox binds read-only so `node` means inside what it means outside: the directory of
+ * the agent's own Node binary, and each PATH entry whose `node` is that binary (in a checkout,
+ * node_modules/.bin/node -> ../node/bin/node). Nothing else of the checkout is exposed, since a
+ * `tiffin dev` data dir (tokens) may sit inside it. Paths under /usr, /etc, /opt are bound anyway.
+ */
+export function nodeReadOnlyPaths(pathVar: string, execPath = process.execPath): string[] {
+  let real: string;
+  try {
+    real = fs.realpathSync(execPath);
+  } catch {
+    return [];
+  }
+  const out = new Set<string>([path.dirname(real)]);
+  for (const dir of pathVar.split(":")) {
+    if (!dir.startsWith("/")) continue;
+    try {
+      if (fs.realpathSync(path.join(dir, "node")) === real) out.add(dir);
+    } catch {
+      // no node here
+    }
+  }
+  return [...out].filter((p) => !systemPrefixes.some((s) => under(p, s))).sort();
+}
+
+/** What `sandboxFor` needs to know about the agent. */
+export interface IsolationContext {
+  hostName: string;
+  runtime: RuntimeDetection;
+  /** Host path prefixes that writable mounts may use (`--allow-mounts`). */
+  allowMounts: string[];
+  readOnlyPaths: string[];
+  /** The agent's data directory: never mountable (tokens, other tasks' files). */
+  dataDir: string;
+}
+
+/** The sandbox of an attempt (null for isolation "none"), or why this agent refuses to run it. */
+export function sandboxFor(spec: JobSpec, ctx: IsolationContext): { sandbox: SandboxConfig | null } | { refused: string } {
+  const iso = isolationOf(spec);
+  if (iso.isolation === "none") return { sandbox: null };
+  const runtime = ctx.runtime.runtime;
+  if (runtime === null) {
+    const why = ctx.runtime.problems.length > 0 ? ` (${ctx.runtime.problems.join("; ")})` : "";
+    return { refused: `no OCI runtime on host ${ctx.hostName}: install crun, or set isolation: "none"${why}` };
+  }
+  for (const [i, m] of iso.mounts.entries()) {
+    if (under(m.host, ctx.dataDir) || under(ctx.dataDir, m.host)) {
+      return { refused: `mounts[${i}]: ${m.host} overlaps the agent's data directory on host ${ctx.hostName}, which tasks may not see` };
+    }
+    if (m.writable && !ctx.allowMounts.some((a) => under(m.host, a))) {
+      const allowed = ctx.allowMounts.length === 0 ? "it allows none" : `it allows ${ctx.allowMounts.join(", ")}`;
+      return { refused: `mounts[${i}]: writable mount of ${m.host} is not in the --allow-mounts list of host ${ctx.hostName} (${allowed}); mount it read-only or ask the host's operator` };
+    }
+  }
+  return {
+    sandbox: {
+      runtime,
+      network: iso.network,
+      readOnlyPaths: [...ctx.readOnlyPaths],
+      mounts: iso.mounts.map((m) => ({ ...m })),
+      limits: { cpu: spec.resources.cpu, memoryMiB: spec.resources.memoryMiB, pids: DEFAULT_PIDS_LIMIT },
+      cgroupParent: CGROUP_PARENT,
+    },
+  };
+}

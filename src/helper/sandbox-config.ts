@@ -1,0 +1,151 @@
+// The OCI config.json of a task's sandbox, as a pure function of what the helper knows (tested by
+// tables). The root is an empty directory of our own with the host's system directories bound
+// read-only on it (never the host's / itself: runtimes create missing mount points in the root).
+//
+// Why `timeout 0` is the container's init: the first process of a pid namespace ignores every signal
+// it has no handler for, so `sleep 30` or a Node program without a SIGTERM handler would never stop on
+// SIGTERM. coreutils' timeout (duration 0 = none) forwards the stop signal to the task's process group
+// and exits with the task's status (128+n for a signal), which the helper maps back to a signal name.
+import type { RuntimeInfo, SandboxConfig } from "./protocol.ts";
+
+/** Everything the config depends on. */
+export interface OciInput {
+  command: string[];
+  env: Record<string, string>;
+  /** The task's work directory: bound writable at the same path, and its cwd. */
+  workDir: string;
+  hostname: string;
+  stopSignal: string;
+  /** Absolute path of `timeout` (coreutils) to use as init, or null to run the task as pid 1. */
+  init: string | null;
+  sandbox: SandboxConfig;
+  /** Host directories bound read-only at the same path: /usr, /etc, /opt and unmerged /bin, /lib... */
+  systemDirs: string[];
+  /** `<parent>/<container id>/task`, or null (rootless: no cgroups). */
+  cgroupsPath: string | null;
+  /** The helper's uid/gid, mapped to root inside when rootless. */
+  uid: number;
+  gid: number;
+}
+
+/** An OCI mount entry. */
+export interface OciMount {
+  destination: string;
+  type: string;
+  source: string;
+  options: string[];
+}
+
+/** The subset of the OCI runtime spec we write. */
+export interface OciConfig {
+  ociVersion: string;
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: Record<"bounding" | "effective" | "permitted", string[]>;
+    noNewPrivileges: boolean;
+  };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: OciMount[];
+  linux: {
+    namespaces: { type: string }[];
+    uidMappings?: { containerID: number; hostID: number; size: number }[];
+    gidMappings?: { containerID: number; hostID: number; size: number }[];
+    cgroupsPath?: string;
+    resources?: {
+      memory: { limit: number };
+      cpu: { quota: number; period: number };
+      pids: { limit: number };
+    };
+    maskedPaths: string[];
+    readonlyPaths: string[];
+  };
+}
+
+/** Docker's default capability set: what ordinary programs expect of root, without the dangerous ones. */
+export const defaultCapabilities = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
+  "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+];
+
+/** /proc entries hidden or made read-only, as Docker does. */
+const maskedPaths = [
+  "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+  "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+];
+const readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+/** CPU quota period, µs. */
+export const cpuPeriodUs = 100_000;
+
+/** The OCI config of one sandbox. */
+export function ociConfig(o: OciInput): OciConfig {
+  const { sandbox: sb } = o;
+  const rootless = sb.runtime.rootless;
+  const ro = (p: string): OciMount => ({ destination: p, type: "bind", source: p, options: ["rbind", "ro", "nosuid", "nodev"] });
+  const binds: OciMount[] = [
+    { destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] },
+    ...o.systemDirs.map(ro),
+    ...sb.readOnlyPaths.map(ro),
+    { destination: o.workDir, type: "bind", source: o.workDir, options: ["rbind", "rw", "nosuid", "nodev"] },
+    ...sb.mounts.map((m) => ({ destination: m.task, type: "bind", source: m.host, options: ["rbind", m.writable ? "rw" : "ro", "nosuid", "nodev"] })),
+  ];
+  // Parents before children, so a bind under /tmp or under another bind lands on top of it.
+  binds.sort((a, b) => depth(a.destination) - depth(b.destination));
+  const mounts: OciMount[] = [
+    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    // No /dev/pts: tasks have no terminal, and a devpts instance costs 3 ms of every start (measured).
+    { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+    ...binds,
+  ];
+  const namespaces = [{ type: "pid" }, { type: "mount" }, { type: "ipc" }, { type: "uts" }];
+  if (sb.network === "private") namespaces.push({ type: "network" });
+  if (rootless) namespaces.push({ type: "user" });
+  const argv = o.init === null ? [...o.command] : [o.init, "-s", o.stopSignal, "0", ...o.command];
+  const caps = [...defaultCapabilities];
+  const linux: OciConfig["linux"] = { namespaces, maskedPaths, readonlyPaths };
+  if (rootless) {
+    linux.uidMappings = [{ containerID: 0, hostID: o.uid, size: 1 }];
+    linux.gidMappings = [{ containerID: 0, hostID: o.gid, size: 1 }];
+  }
+  if (o.cgroupsPath !== null && !rootless) {
+    linux.cgroupsPath = o.cgroupsPath;
+    linux.resources = {
+      memory: { limit: sb.limits.memoryMiB * 1024 * 1024 },
+      // At least 1 ms per period: the kernel refuses less.
+      cpu: { quota: Math.max(1000, Math.round(sb.limits.cpu * cpuPeriodUs)), period: cpuPeriodUs },
+      pids: { limit: sb.limits.pids },
+    };
+  }
+  return {
+    ociVersion: "1.0.2",
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args: argv,
+      env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`),
+      cwd: o.workDir,
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      noNewPrivileges: true,
+    },
+    root: { path: "rootfs", readonly: true },
+    hostname: o.hostname,
+    mounts,
+    linux,
+  };
+}
+
+function depth(p: string): number {
+  return p === "/" ? 0 : p.split("/").length - 1;
+}
+
+/** `crun 1.8.1` / `runc 1.1.5 rootless`: how a host reports its runtime. */
+export function describeRuntime(r: RuntimeInfo | null): string {
+  if (r === null) return "none";
+  return `${r.name} ${r.version}${r.rootless ? " rootless" : ""}`;
+}

@@ -1,0 +1,177 @@
+// Real sandboxes: real helper processes running tasks through the host's OCI runtime (crun or runc),
+// probing from inside what the task can and cannot reach.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { readLogs } from "./logs.ts";
+import type { RuntimeInfo, SandboxConfig } from "./protocol.ts";
+import { containerId } from "./sandbox.ts";
+import { cgroupMounts } from "./sandbox-cgroup.ts";
+import { alive, collect, HelperHarness, testRuntime, testSandbox, waitFor } from "./testkit.ts";
+
+const h = new HelperHarness();
+const outside = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-outside-"));
+let runtime: RuntimeInfo;
+before(async () => {
+  runtime = await testRuntime();
+});
+after(async () => {
+  await h.cleanup();
+  fs.rmSync(outside, { recursive: true, force: true });
+});
+
+/** Runs `script` (sh) sandboxed to the end; resolves with its stdout and the final status. */
+async function runScript(script: string, over: Partial<SandboxConfig> | null = {}, env: Record<string, string> = {}) {
+  const dir = h.attempt({
+    command: ["sh", "-c", script],
+    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", ...env },
+    sandbox: over === null ? null : testSandbox(runtime, over),
+  });
+  h.start(dir);
+  const agent = await h.agent(dir);
+  agent.startPinging(200);
+  const final = await agent.waitStatus("final", (s) => s.state === "exited" || s.state === "failed", 20_000);
+  agent.send({ type: "ack" });
+  return { dir, final, out: await collect(readLogs(dir, "stdout")), err: await collect(readLogs(dir, "stderr")) };
+}
+
+/** `yes NAME` / `no NAME` for each probe, as a map. */
+function probes(out: string): Map<string, boolean> {
+  return new Map(out.split("\n").flatMap((l) => (/^(yes|no) (\S+)$/.exec(l) ? [[l.split(" ")[1]!, l.startsWith("yes")] as const] : [])));
+}
+
+/** Probes that only read: run outside a sandbox too, to prove they see what they look for. */
+const readProbes = [
+  "p see-attempt-files 'test -e $(dirname $PWD)/attempt.json'",
+  "p read-token 'cat $TOKEN'",
+  "p see-helper 'cat /proc/[0-9]*/cmdline | tr \"\\0\" \" \" | grep -q \"helper/mai[n].ts\"'",
+  "p few-procs 'test $(ls /proc | grep -c \"^[0-9]\") -le 6'",
+];
+
+const probe = `p() { if eval "$2" >/dev/null 2>&1; then echo "yes $1"; else echo "no $1"; fi; }`;
+
+void describe("sandboxed tasks", { concurrency: true }, () => {
+  void test("cannot write outside the work dir and /tmp, see host processes, or read files not mounted", async () => {
+    const secretDir = path.join(outside, "server");
+    fs.mkdirSync(secretDir);
+    fs.writeFileSync(path.join(secretDir, "admin.token"), "s3cret\n");
+    const { dir, final, out } = await runScript(
+      [
+        probe,
+        "p write-usr 'echo x > /usr/pwned'",
+        "p write-etc 'echo x > /etc/pwned'",
+        "p write-root 'echo x > /pwned'",
+        ...readProbes,
+        "p list-agent-dir 'ls $AGENT_DIR | grep -qv \"^$(basename $(dirname $PWD))$\"'",
+        // /tmp is private: these land in the sandbox's tmpfs, if anywhere (checked on the host below).
+        "echo x > $AGENT_DIR/pwned; echo x > $(dirname $PWD)/pwned",
+        "p write-work 'echo x > ./mine && test -s ./mine'",
+        "p write-tmp 'echo x > /tmp/mine && test -s /tmp/mine'",
+        "p private-net 'test \"$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d \" \")\" = lo'",
+      ].join("\n"),
+      {},
+      { AGENT_DIR: h.root, TOKEN: path.join(secretDir, "admin.token") },
+    );
+    assert.equal(final.state, "exited", JSON.stringify(final));
+    const p = probes(out);
+    assert.equal(p.size, 11, out);
+    for (const name of ["write-usr", "write-etc", "write-root", "see-attempt-files", "read-token", "list-agent-dir", "see-helper"]) {
+      assert.equal(p.get(name), false, `${name} should fail inside the sandbox`);
+    }
+    for (const name of ["write-work", "write-tmp", "few-procs"]) assert.equal(p.get(name), true, `${name} should work`);
+    assert.equal(p.get("private-net"), false, "network host: the host's interfaces are there");
+    assert.equal(fs.readFileSync(path.join(dir, "work", "mine"), "utf8"), "x\n", "the work dir is the host's");
+    assert.equal(fs.existsSync(path.join(h.root, "pwned")), false);
+    assert.equal(fs.existsSync(path.join(dir, "pwned")), false);
+    assert.equal(fs.existsSync("/usr/pwned"), false);
+    // The same read probes without a sandbox find what they look for: they are not blind.
+    const plain = probes((await runScript([probe, ...readProbes].join("\n"), null, { TOKEN: path.join(secretDir, "admin.token") })).out);
+    assert.deepEqual([...plain], [["see-attempt-files", true], ["read-token", true], ["see-helper", true], ["few-procs", false]]);
+  });
+
+  void test("network private: only loopback, which works", async () => {
+    const { out } = await runScript(
+      [probe, "p private-net 'test \"$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d \" \")\" = lo'",
+        `p loopback 'node -e "const s=require(\\"net\\").createServer().listen(0,\\"127.0.0.1\\",()=>require(\\"net\\").connect(s.address().port,\\"127.0.0.1\\",()=>process.exit(0)))"'`].join("\n"),
+      { network: "private" },
+    );
+    assert.deepEqual([...probes(out)], [["private-net", true], ["loopback", true]]);
+  });
+
+  void test("a declared read-only mount is readable and not writable; a writable one is writable", async () => {
+    const ro = path.join(outside, "ro");
+    const rw = path.join(outside, "rw");
+    fs.mkdirSync(ro);
+    fs.mkdirSync(rw);
+    fs.writeFileSync(path.join(ro, "file"), "hello\n");
+    const { out } = await runScript(
+      [probe, "p read-ro 'grep -q hello /data/file'", "p write-ro 'echo x > /data/new'", "p write-rw 'echo y > /rw/new'"].join("\n"),
+      { mounts: [{ host: ro, task: "/data", writable: false }, { host: rw, task: "/rw", writable: true }] },
+    );
+    assert.deepEqual([...probes(out)], [["read-ro", true], ["write-ro", false], ["write-rw", true]]);
+    assert.equal(fs.existsSync(path.join(ro, "new")), false);
+    assert.equal(fs.readFileSync(path.join(rw, "new"), "utf8"), "y\n");
+  });
+
+  void test("a task over its memory limit is killed and the attempt ends out of memory", async () => {
+    // tail keeps the whole "line" of zeros in memory: far past 32 MiB.
+    const { final } = await runScript("head -c 256M /dev/zero | tail -n 1 > /dev/null", { limits: { cpu: 1, memoryMiB: 32, pids: 64 } });
+    assert.equal(final.state, "failed");
+    assert.equal(final.signal, "SIGKILL");
+    assert.match(final.reason ?? "", /^out of memory: killed at its memory limit of 32 MiB \(peak 3\d\.\d MiB\)$/);
+  });
+
+  void test("limits are in the container's cgroup; stop reaches a task that is pid 2 with no handler", async () => {
+    const dir = h.attempt({ command: ["sleep", "30"], sandbox: testSandbox(runtime, { limits: { cpu: 0.5, memoryMiB: 48, pids: 100 } }), stop: { signal: "SIGTERM", graceMs: 10_000 } });
+    h.start(dir);
+    const agent = await h.agent(dir);
+    agent.startPinging(200);
+    const running = await agent.waitStatus("running", (s) => s.state === "running");
+    const cg = `/tiffin/${containerId(path.basename(dir), dir)}/task`;
+    const mounts = cgroupMounts();
+    const v1 = (ctrl: string) => mounts.find((m) => m.version === 1 && m.controllers.includes(ctrl));
+    const read = (f: string) => fs.readFileSync(f, "utf8").trim();
+    if (v1("memory")) {
+      assert.equal(read(path.join(v1("memory")!.dir, cg, "memory.limit_in_bytes")), String(48 * 1024 * 1024));
+      assert.equal(read(path.join(v1("cpu")!.dir, cg, "cpu.cfs_quota_us")), "50000");
+      assert.equal(read(path.join(v1("pids")!.dir, cg, "pids.max")), "100");
+    } else {
+      const v2 = mounts.find((m) => m.version === 2)!;
+      assert.equal(read(path.join(v2.dir, cg, "memory.max")), String(48 * 1024 * 1024));
+      assert.equal(read(path.join(v2.dir, cg, "cpu.max")), "50000 100000");
+      assert.equal(read(path.join(v2.dir, cg, "pids.max")), "100");
+    }
+    const t0 = Date.now();
+    agent.send({ type: "stop", reason: "rollout" });
+    const final = await agent.waitStatus("failed", (s) => s.state === "failed");
+    assert.ok(Date.now() - t0 < 5000, `stopped after ${Date.now() - t0} ms, not after the 10 s grace`);
+    assert.deepEqual([final.reason, final.signal, final.exitCode], ["stopped: rollout", "SIGTERM", null]);
+    assert.equal(alive(running.pid ?? 0), false);
+    agent.send({ type: "ack" });
+    const top = v1("memory")?.dir ?? mounts.find((m) => m.version === 2)!.dir;
+    await waitFor("cgroup removed", () => !fs.existsSync(path.join(top, path.dirname(cg))) || null);
+  });
+
+  void test("kill -9 of the task's pid from the host: exited with signal SIGKILL", async () => {
+    const dir = h.attempt({ command: ["sleep", "30"], sandbox: testSandbox(runtime) });
+    h.start(dir);
+    const agent = await h.agent(dir);
+    agent.startPinging(200);
+    const running = await agent.waitStatus("running", (s) => s.state === "running");
+    process.kill(running.pid ?? 0, "SIGKILL");
+    const final = await agent.waitStatus("exited", (s) => s.state === "exited");
+    assert.deepEqual([final.signal, final.exitCode, final.reason], ["SIGKILL", null, null]);
+    agent.send({ type: "ack" });
+  });
+
+  void test("a program that does not exist fails to start with the reason", async () => {
+    const dir = h.attempt({ command: ["/no/such/program"], sandbox: testSandbox(runtime) });
+    h.start(dir);
+    const agent = await h.agent(dir);
+    const final = await agent.waitStatus("failed", (s) => s.state === "failed");
+    assert.match(final.reason ?? "", /^start failed: ENOENT program "\/no\/such\/program" not found/);
+    agent.send({ type: "ack" });
+  });
+});

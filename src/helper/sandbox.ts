@@ -1,0 +1,222 @@
+// The OCI bundle of one attempt, in DIR/sandbox: config.json (sandbox-config.ts) and an empty rootfs
+// whose /bin, /lib... are the host's symlinks (merged /usr) or read-only binds (unmerged). Also the
+// trivial container an agent starts at start-up to learn whether a runtime works on this host.
+import { createHash } from "node:crypto";
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { helperPaths } from "./paths.ts";
+import type { HelperConfig, RuntimeInfo, SandboxConfig } from "./protocol.ts";
+import { ociConfig } from "./sandbox-config.ts";
+import { deleteContainer, runtimeArgv, runtimeEnv } from "./sandbox-runtime.ts";
+import { removeCgroup } from "./sandbox-cgroup.ts";
+
+/** A written bundle. */
+export interface Bundle {
+  dir: string;
+  /** Container id: unique per attempt directory, so two helpers never share one. */
+  id: string;
+  /** Where the runtime writes the container init's pid (on the host). */
+  pidFile: string;
+  /** `<parent>/<id>`: removed by the helper when done; null when rootless. */
+  cgroup: string | null;
+  /** The init (`timeout`) in front of the task, or null when the task is pid 1 itself. */
+  init: string | null;
+}
+
+/** What writeBundle needs. */
+export interface BundleInput {
+  attemptId: string;
+  /** The attempt directory (the bundle goes into DIR/sandbox). */
+  attemptDir: string;
+  workDir: string;
+  command: string[];
+  env: Record<string, string>;
+  stopSignal: string;
+  sandbox: SandboxConfig;
+}
+
+/** A container id for an attempt: readable, and unique even when two test dirs reuse attempt ids. */
+export function containerId(attemptId: string, attemptDir: string): string {
+  const hash = createHash("sha256").update(path.resolve(attemptDir)).digest("hex").slice(0, 8);
+  return `tiffin-${attemptId.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 80)}-${hash}`;
+}
+
+const systemRoots = ["/usr", "/etc", "/opt"];
+const maybeLinked = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
+
+/** Host directories to bind read-only, and the /bin-style symlinks to recreate in the rootfs. */
+export function systemLayout(): { dirs: string[]; links: { name: string; target: string }[] } {
+  const dirs = systemRoots.filter((d) => isDir(d));
+  const links: { name: string; target: string }[] = [];
+  for (const name of maybeLinked) {
+    const p = `/${name}`;
+    try {
+      const st = fs.lstatSync(p);
+      if (st.isSymbolicLink()) links.push({ name, target: fs.readlinkSync(p) });
+      else if (st.isDirectory()) dirs.push(p);
+    } catch {
+      // not on this host
+    }
+  }
+  return { dirs, links };
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** coreutils `timeout`, the sandbox's init (see sandbox-config.ts), when the host has it. */
+export function findInit(): string | null {
+  for (const p of ["/usr/bin/timeout", "/bin/timeout"]) {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+
+/** Writes DIR/sandbox (replacing what a previous run left there). Throws on I/O errors. */
+export function writeBundle(o: BundleInput): Bundle {
+  const dir = path.join(o.attemptDir, "sandbox");
+  fs.rmSync(dir, { recursive: true, force: true });
+  const rootfs = path.join(dir, "rootfs");
+  fs.mkdirSync(rootfs, { recursive: true });
+  const layout = systemLayout();
+  for (const l of layout.links) fs.symlinkSync(l.target, path.join(rootfs, l.name));
+  const id = containerId(o.attemptId, o.attemptDir);
+  const rootless = o.sandbox.runtime.rootless;
+  const cgroup = rootless ? null : `${o.sandbox.cgroupParent.replace(/\/+$/, "")}/${id}`;
+  const init = findInit();
+  const config = ociConfig({
+    command: o.command,
+    env: o.env,
+    workDir: o.workDir,
+    hostname: os.hostname(),
+    stopSignal: o.stopSignal,
+    init,
+    sandbox: o.sandbox,
+    systemDirs: layout.dirs,
+    cgroupsPath: cgroup === null ? null : `${cgroup}/task`,
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+  });
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config, null, 2));
+  return { dir, id, pidFile: path.join(dir, "init.pid"), cgroup, init };
+}
+
+/** Why a sandbox cannot start before the runtime is asked, or null: missing host paths and program. */
+export function preflight(o: BundleInput): string | null {
+  for (const m of o.sandbox.mounts) {
+    if (!fs.existsSync(m.host)) return `mount ${m.host} -> ${m.task}: the host path does not exist`;
+  }
+  const prog = o.command[0] ?? "";
+  if (prog === "") return "empty command";
+  const found = prog.includes("/") ? executable(path.resolve(o.workDir, prog)) : (o.env["PATH"] ?? "").split(":").some((d) => d.startsWith("/") && executable(path.join(d, prog)));
+  return found ? null : `ENOENT program "${prog}" not found${prog.includes("/") ? "" : " in PATH"}`;
+}
+
+function executable(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts a trivial container (`true`) with `runtime` in a bundle under `scratchDir`, exactly as a task
+ * would run (same config, network and cgroups), and resolves with null when it worked or why not.
+ */
+export async function probeRuntime(runtime: RuntimeInfo, scratchDir: string, timeoutMs = 15_000): Promise<string | null> {
+  const attemptDir = fs.mkdtempSync(path.join(scratchDir, "probe-"));
+  const workDir = path.join(attemptDir, "work");
+  fs.mkdirSync(workDir);
+  const sandbox: SandboxConfig = {
+    runtime,
+    network: "private",
+    readOnlyPaths: [],
+    mounts: [],
+    limits: { cpu: 0.1, memoryMiB: 32, pids: 16 },
+    cgroupParent: "/tiffin",
+  };
+  const trueBin = ["/usr/bin/true", "/bin/true"].find((p) => executable(p)) ?? "true";
+  let bundle: Bundle | null = null;
+  try {
+    bundle = writeBundle({ attemptId: `probe-${process.pid}`, attemptDir, workDir, command: [trueBin], env: { PATH: "/usr/bin:/bin" }, stopSignal: "SIGTERM", sandbox });
+    const b = bundle;
+    const [file, ...args] = runtimeArgv(runtime, ["run", "--bundle", b.dir, b.id]);
+    return await new Promise<string | null>((resolve) => {
+      const child = spawn(file ?? runtime.path, args, { cwd: b.dir, env: runtimeEnv(), stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      const keep = (c: Buffer): void => void (out = (out + c.toString()).slice(-2000));
+      child.stdout.on("data", keep);
+      child.stderr.on("data", keep);
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      child.once("error", (e) => (clearTimeout(timer), resolve(e.message)));
+      child.once("close", (code, signal) => {
+        clearTimeout(timer);
+        resolve(code === 0 ? null : `${runtime.name} run exited ${code ?? signal}: ${lastLine(out) || "no output"}`);
+      });
+    });
+  } catch (e) {
+    return `preparing the probe failed: ${String(e)}`;
+  } finally {
+    if (bundle) {
+      await deleteContainer(runtime, bundle.id);
+      if (bundle.cgroup) removeCgroup(bundle.cgroup);
+    }
+    fs.rmSync(attemptDir, { recursive: true, force: true });
+  }
+}
+
+/** The last non-empty line of a runtime's output (its error message). */
+export function lastLine(text: string): string {
+  return text.trim().split("\n").filter((l) => l.trim() !== "").pop()?.trim() ?? "";
+}
+
+function sandboxOf(attemptDir: string): { runtime: RuntimeInfo; id: string; cgroup: string | null } | null {
+  try {
+    const cfg = JSON.parse(fs.readFileSync(helperPaths(attemptDir).config, "utf8")) as HelperConfig;
+    const sb = cfg.sandbox ?? null;
+    if (sb === null) return null;
+    const id = containerId(cfg.attemptId, attemptDir);
+    return { runtime: sb.runtime, id, cgroup: sb.runtime.rootless ? null : `${sb.cgroupParent.replace(/\/+$/, "")}/${id}` };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Removes what a helper that died (SIGKILL) left of its sandbox: the container, if the runtime still
+ * knows it (killing it), and its cgroup. For the agent when it finds a dead helper or deletes an
+ * attempt directory; a no-op for plain attempts.
+ */
+export async function removeSandbox(attemptDir: string): Promise<void> {
+  const sb = sandboxOf(attemptDir);
+  if (sb === null) return;
+  await deleteContainer(sb.runtime, sb.id);
+  if (sb.cgroup !== null) removeCgroup(sb.cgroup);
+}
+
+/** `removeSandbox`, synchronously (test clean-ups that must finish before a temp dir goes). */
+export function removeSandboxSync(attemptDir: string): void {
+  const sb = sandboxOf(attemptDir);
+  if (sb === null) return;
+  const [file, ...args] = runtimeArgv(sb.runtime, ["delete", "-f", sb.id]);
+  try {
+    execFileSync(file ?? sb.runtime.path, args, { env: runtimeEnv(), stdio: "ignore", timeout: 10_000 });
+  } catch {
+    // not known to the runtime any more
+  }
+  if (sb.cgroup !== null) removeCgroup(sb.cgroup);
+}

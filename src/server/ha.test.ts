@@ -1,0 +1,187 @@
+// High availability on a real 3-member etcd started here: three servers (their own processes) on one
+// etcd; kill -9 of the leading server during a rolling update, kill -9 of an etcd member during
+// applies, and a server cut off from etcd. Agents are simulated through the HTTP API (SimAgent).
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { ApiClient } from "../api/client.ts";
+import { etcdAvailable, startEtcd } from "../state/etcd-testing.ts";
+import type { EtcdCluster } from "../state/etcd-testing.ts";
+import type { Store } from "../state/store.ts";
+import { openStore } from "./main.ts";
+import { specOf } from "./testing/fixtures.ts";
+import { leaderOf, placedOnce, SimAgent, startServerProcess } from "./testing/cluster.ts";
+import type { ServerProcess } from "./testing/cluster.ts";
+import { eventually, tempDir } from "./testing/harness.ts";
+
+const skip = etcdAvailable() ? false : "etcd is not installed (apt-get install etcd-server)";
+const timing = { heartbeatMs: 300, suspectMs: 1500, downMs: 6000, fenceMs: 3000 };
+
+let etcd: EtcdCluster | null = null;
+const undo: (() => unknown)[] = [];
+before(async () => {
+  if (skip) return;
+  etcd = await startEtcd({ members: 3 });
+});
+after(async () => {
+  for (const fn of undo.reverse()) await fn();
+  await etcd?.stop();
+});
+
+/** Servers on `endpoints` under `prefix`, stopped (and their dirs removed) after the file. */
+async function servers(n: number, prefix: string, endpoints: string[][]): Promise<ServerProcess[]> {
+  const out: ServerProcess[] = [];
+  for (let i = 0; i < n; i++) {
+    const dataDir = tempDir();
+    undo.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    // One at a time: the first one elected is the one the test expects to lead.
+    const s = await startServerProcess({ dataDir, endpoints: endpoints[i] ?? endpoints[0] ?? [], prefix, timing });
+    undo.push(() => s.stop());
+    out.push(s);
+  }
+  return out;
+}
+
+async function agents(n: number, urls: string[], joinToken: string): Promise<SimAgent[]> {
+  const out: SimAgent[] = [];
+  for (let i = 0; i < n; i++) {
+    // Each agent lists the servers in another order, so heartbeats land on every server.
+    const a = new SimAgent([...urls.slice(i % urls.length), ...urls.slice(0, i % urls.length)], `host-${i}`);
+    await a.start(joinToken, { heartbeatMs: timing.heartbeatMs, timeoutMs: 1500 });
+    undo.push(() => a.stop());
+    out.push(a);
+  }
+  return out;
+}
+
+/** The etcd member that leads etcd's raft, from each member's status. */
+async function etcdLeader(endpoints: string[]): Promise<number> {
+  for (const [i, e] of endpoints.entries()) {
+    try {
+      const res = await fetch(`${e}/v3/maintenance/status`, { method: "POST", body: "{}", signal: AbortSignal.timeout(2000) });
+      const st = (await res.json()) as { leader?: string; header?: { member_id?: string } };
+      if (st.leader && st.leader === st.header?.member_id) return i;
+    } catch {
+      // a stopped member: ask the next
+    }
+  }
+  throw new Error("no etcd leader found");
+}
+
+async function storeOf(endpoints: string[], prefix: string): Promise<Store> {
+  const s = await openStore({ kind: "etcd", endpoints, prefix });
+  undo.push(() => s.close());
+  return s;
+}
+
+void test("three servers: kill -9 of the leader during an update, then of an etcd member; nothing lost or doubled", { skip, timeout: 120_000 }, async (t) => {
+  if (!etcd) throw new Error("no etcd");
+  const prefix = "/ha-kill";
+  const srv = await servers(3, prefix, [etcd.endpoints]);
+  const [s0, s1, s2] = srv as [ServerProcess, ServerProcess, ServerProcess];
+  assert.equal(s1.adminToken, s0.adminToken, "the servers share the admin token (through the store)");
+  assert.equal(s2.joinToken, s0.joinToken, "and the join token");
+  assert.deepEqual(await Promise.all(srv.map((s) => s.leading())), [true, false, false], "the first server leads, the others follow");
+  assert.equal((await leaderOf([s2]))?.id, s0.id, "followers know the leader");
+
+  const urls = srv.map((s) => s.url);
+  const sims = await agents(6, urls, s0.joinToken);
+  const api = new ApiClient({ addr: urls.join(","), token: s0.adminToken, timeoutMs: 3000 });
+  const store = await storeOf(etcd.endpoints, prefix);
+  const replicas = 12;
+  await api.apply(specOf({ replicas, resources: { cpu: 0.5, memoryMiB: 128, diskMiB: 10 } }));
+  await eventually("12 tasks running, each once", async () => (await placedOnce(store, "web", replicas, 1)).length === 0 && (await api.job("web")).tasks.every((t) => t.state === "running"), 20_000);
+  // Every host is up on every server: a follower judges by the lease, the leader by the heartbeats
+  // the followers pass on (most of them go to other servers).
+  for (const s of srv) assert.deepEqual(new Set((await s.api.hosts()).map((h) => h.status)), new Set(["up"]), `hosts up as ${s.url} sees them`);
+
+  // A new version: attempts are replaced a quarter at a time. Kill the leader in the middle of it.
+  await api.apply(specOf({ replicas, resources: { cpu: 0.5, memoryMiB: 128, diskMiB: 10 }, env: { V: "2" } }));
+  await eventually("the update under way", async () => (await api.job("web")).tasks.some((t) => t.version === 2), 10_000);
+  const killedAt = Date.now();
+  s0.child.kill("SIGKILL");
+  const next = await eventually("a new leader", async () => {
+    for (const s of [s1, s2]) if (await s.leading()) return s;
+    return null;
+  }, 8000);
+  const took = Date.now() - killedAt;
+  t.diagnostic(`new leader ${took} ms after kill -9 of the leading server`);
+  assert.ok(took < 5000, `another server leads ${took} ms after the leader was killed`);
+  assert.equal((await leaderOf([s1, s2]))?.id, next.id);
+
+  await eventually("the update finishes: every task at version 2, placed once", async () => (await placedOnce(store, "web", replicas, 2)).length === 0, 30_000);
+  const running = sims.flatMap((a) => a.latest.filter((x) => x.attempt.job === "web" && x.attempt.desired === "run").map((x) => x.attempt.index));
+  assert.deepEqual(running.sort((a, b) => a - b), Array.from({ length: replicas }, (_, i) => i), "the agents run each task exactly once");
+
+  // kill -9 of etcd's leader member while jobs are applied: every acknowledged apply survives.
+  const acked: string[] = [];
+  const leaderMember = await etcdLeader(etcd.endpoints);
+  const applies = (async () => {
+    for (let i = 0; i < 30; i++) {
+      const name = `batch-${i}`;
+      try {
+        const r = await api.apply(specOf({ name, replicas: 1, resources: { cpu: 0.1, memoryMiB: 16, diskMiB: 1 } }));
+        if (r.changed) acked.push(name);
+      } catch {
+        // not acknowledged (etcd electing): fine, as long as nothing acknowledged is lost
+      }
+    }
+  })();
+  await eventually("a few applies done", () => acked.length >= 5, 10_000);
+  etcd.kill(leaderMember);
+  await applies;
+  t.diagnostic(`${acked.length} of 30 applies acknowledged around kill -9 of etcd member ${leaderMember} (raft leader)`);
+  assert.ok(acked.length >= 20, `most applies acknowledged (${acked.length} of 30)`);
+  const fresh = await storeOf(etcd.endpoints.filter((_, i) => i !== leaderMember), prefix);
+  const stored = new Set((await fresh.range("/jobs/")).kvs.map((kv) => kv.key.slice("/jobs/".length)));
+  assert.deepEqual(acked.filter((n) => !stored.has(n)), [], "every acknowledged apply is in etcd");
+  await etcd.restart(leaderMember);
+  assert.deepEqual(await placedOnce(fresh, "web", replicas, 2), [], "web untouched");
+});
+
+void test("a leading server cut off from etcd stops leading before another takes over, and writes nothing", { skip, timeout: 90_000 }, async (t) => {
+  if (!etcd) throw new Error("no etcd");
+  const prefix = "/ha-cut";
+  const ends = etcd.endpoints;
+  // The cut server talks to one member only, not etcd's leader (stopping that one would add an etcd
+  // election to what we measure); the other server talks to the two others.
+  const lead = await etcdLeader(ends);
+  const lonely = [0, 1, 2].find((i) => i !== lead) ?? 0;
+  const others = ends.filter((_, i) => i !== lonely);
+  const [cut, other] = (await servers(2, prefix, [[ends[lonely] ?? ""], others])) as [ServerProcess, ServerProcess];
+  assert.equal(await cut.leading(), true);
+  await agents(3, [other.url, cut.url], cut.joinToken);
+  const api = new ApiClient({ addr: other.url, token: other.adminToken, timeoutMs: 8000 });
+  const store = await storeOf(others, prefix);
+  await api.apply(specOf({ replicas: 3, resources: { cpu: 0.5, memoryMiB: 128, diskMiB: 10 } }));
+  await eventually("placed by the cut server while it leads", async () => (await placedOnce(store, "web", 3, 1)).length === 0, 20_000);
+  const written = await cut.metric("tiffin_leader_txns_total", { result: "written" });
+  assert.ok(written > 0, "the leader wrote the placements");
+
+  // Cut: its only etcd member stops (SIGSTOP: connections hang, as in a partition).
+  const member = etcd.pid(lonely);
+  process.kill(member, "SIGSTOP");
+  undo.push(() => process.kill(member, "SIGCONT"));
+  const cutAt = Date.now();
+  let steppedDown: number | null = null;
+  let taken: number | null = null;
+  while ((steppedDown === null || taken === null) && Date.now() - cutAt < 10_000) {
+    if (steppedDown === null && (await cut.leading()) === false) steppedDown = Date.now() - cutAt;
+    if (taken === null && (await other.leading()) === true) taken = Date.now() - cutAt;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(steppedDown !== null && taken !== null, `the cut server stepped down (${steppedDown} ms) and the other took over (${taken} ms)`);
+  t.diagnostic(`cut server stepped down after ${steppedDown} ms, the other led after ${taken} ms`);
+  assert.ok(steppedDown <= taken, `stepped down (${steppedDown} ms) no later than the other took over (${taken} ms)`);
+  assert.ok(taken < 5000, `a new leader ${taken} ms after the cut`);
+
+  // Work for the new leader while the old one is cut off; then the cut heals.
+  await api.apply(specOf({ replicas: 5, resources: { cpu: 0.5, memoryMiB: 128, diskMiB: 10 } }));
+  await eventually("the new leader placed the new version", async () => (await placedOnce(store, "web", 5, 2)).length === 0, 20_000);
+  process.kill(member, "SIGCONT");
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(await cut.leading(), false, "the healed server follows");
+  assert.equal(await other.leading(), true);
+  assert.equal(await cut.metric("tiffin_leader_txns_total", { result: "written" }), written, "the cut server wrote nothing after it was cut off");
+  assert.deepEqual(await placedOnce(store, "web", 5, 2), []);
+});

@@ -1,0 +1,158 @@
+// Leader election over a real SQLite store, with a clock the test moves (the store's lease expiry
+// follows it): one leader at a time, resign hands over at once, a leader cut off from the store steps
+// down before its lease can expire, a deposed leader's fence no longer holds, and a restarted server
+// takes over its own stale key at once.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { pino } from "pino";
+import { ManualClock } from "../model/index.ts";
+import { openSqliteStore } from "../state/sqlite.ts";
+import type { Store } from "../state/store.ts";
+import { fencedStore, LeaderElection, LeaderKey } from "./leader.ts";
+import type { FencedResult } from "./leader.ts";
+import { eventually, tempDir } from "./testing/harness.ts";
+
+const log = pino({ level: "silent" });
+
+/** The store as one server sees it; `cut` makes every call fail and hides watch events, as a
+ * partition would. */
+function cuttable(store: Store): { store: Store; cut: (on: boolean) => void } {
+  let off = false;
+  const guard = <T>(fn: () => Promise<T>): Promise<T> => (off ? Promise.reject(new Error("cut off from the store")) : fn());
+  return {
+    cut: (on) => void (off = on),
+    store: {
+      revision: () => guard(() => store.revision()),
+      get: (k) => guard(() => store.get(k)),
+      range: (p, o) => guard(() => store.range(p, o)),
+      put: (k, v, o) => guard(() => store.put(k, v, o)),
+      delete: (k) => guard(() => store.delete(k)),
+      txn: (r) => guard(() => store.txn(r)),
+      watch: (p, from, on, err) => store.watch(p, from, (evs) => void (off || on(evs)), err),
+      grantLease: (ttl) => guard(() => store.grantLease(ttl)),
+      keepAlive: (l) => guard(() => store.keepAlive(l)),
+      revokeLease: (l) => guard(() => store.revokeLease(l)),
+      close: () => store.close(),
+    },
+  };
+}
+
+async function setup(t: { after: (fn: () => unknown) => void }): Promise<{ store: Store; clock: ManualClock; elect: (id: string, s?: Store, incarnation?: string) => LeaderElection }> {
+  const dir = tempDir();
+  const clock = new ManualClock();
+  const store = openSqliteStore(join(dir, "state.db"), { clock, synchronous: "normal", leaseCheckMs: 100 });
+  const all: LeaderElection[] = [];
+  t.after(async () => {
+    for (const e of all) await e.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const elect = (id: string, s: Store = store, incarnation = `${id}-1`): LeaderElection => {
+    const e = new LeaderElection({ store: s, id, incarnation, url: () => `http://${id}`, clock, log, ttlMs: 3000 });
+    all.push(e);
+    return e;
+  };
+  return { store, clock, elect };
+}
+
+/** Moves the clock in small steps, letting the store's timers and I/O run in between. */
+async function advance(clock: ManualClock, ms: number): Promise<void> {
+  for (let done = 0; done < ms; done += 100) {
+    clock.advance(Math.min(100, ms - done));
+    await new Promise((r) => setTimeout(r, 3));
+  }
+}
+
+void test("one leader at a time; resigning hands over at once; the key names the leader", async (t) => {
+  const { store, clock, elect } = await setup(t);
+  const a = elect("a");
+  const b = elect("b");
+  await a.start();
+  await b.start();
+  assert.equal(a.isLeader(), true);
+  assert.equal(b.isLeader(), false);
+  assert.equal(b.leader()?.id, "a");
+  assert.equal(b.leader()?.url, "http://a");
+  await advance(clock, 5000); // renewals keep it
+  assert.equal(a.isLeader(), true, "renewals keep the lease");
+  assert.equal(b.isLeader(), false);
+
+  const changes: boolean[] = [];
+  b.onChange((leading) => changes.push(leading));
+  await a.close();
+  await eventually("b leads after a resigned", () => b.isLeader(), 2000);
+  assert.deepEqual(changes, [true]);
+  assert.equal(JSON.parse((await store.get(LeaderKey))?.value ?? "{}").id, "b");
+});
+
+void test("a leader cut off from the store steps down before its lease expires; its fence then fails", async (t) => {
+  const { store, clock, elect } = await setup(t);
+  const cutA = cuttable(store);
+  const a = elect("a", cutA.store);
+  const b = elect("b");
+  await a.start();
+  await b.start();
+  assert.ok(a.isLeader());
+  const fenceA = a.fence();
+  assert.ok(fenceA);
+  const counts: FencedResult[] = [];
+  const loopStoreA = fencedStore(cutA.store, a, (r) => counts.push(r));
+  assert.equal((await loopStoreA.txn({ compare: [], success: [{ type: "put", key: "/x", value: "1" }] })).succeeded, true, "the leader writes");
+
+  cutA.cut(true);
+  // The lease cannot expire before 3 s after the last renewal; a must give up before that.
+  let steppedDownAt: number | null = null;
+  let bLeadsAt: number | null = null;
+  const start = clock.now();
+  for (let i = 0; i < 80 && bLeadsAt === null; i++) {
+    await advance(clock, 100);
+    if (steppedDownAt === null && !a.isLeader()) steppedDownAt = clock.now() - start;
+    if (b.isLeader()) bLeadsAt = clock.now() - start;
+    assert.ok(!(a.isLeader() && b.isLeader()), "never two leaders");
+  }
+  assert.ok(steppedDownAt !== null && bLeadsAt !== null, "a stepped down and b took over");
+  assert.ok(steppedDownAt < bLeadsAt, `a stepped down (${steppedDownAt} ms) before b led (${bLeadsAt} ms)`);
+  assert.ok(bLeadsAt <= 4500, `b led ${bLeadsAt} ms after the cut (TTL 3 s)`);
+
+  cutA.cut(false);
+  // A write fenced to a's term fails now, even if it reaches the store.
+  const late = await store.txn({ compare: [fenceA], success: [{ type: "put", key: "/x", value: "late" }] });
+  assert.equal(late.succeeded, false, "the deposed leader's fence fails");
+  assert.equal((await store.get("/x"))?.value, "1");
+  // And a's loops do not even send one.
+  assert.equal((await loopStoreA.txn({ compare: [], success: [{ type: "put", key: "/x", value: "2" }] })).succeeded, false);
+  assert.deepEqual(counts, ["written", "skipped"]);
+  await advance(clock, 3000);
+  assert.equal(a.isLeader(), false, "a stays a follower while b leads");
+  assert.equal(b.isLeader(), true);
+});
+
+void test("a restarted server takes its own stale key over at once; another server waits for it", async (t) => {
+  const { store, clock, elect } = await setup(t);
+  const cutOld = cuttable(store);
+  const old = elect("a", cutOld.store, "a-old");
+  await old.start();
+  assert.ok(old.isLeader());
+  cutOld.cut(true); // dies without resigning: its key and lease stay
+
+  const other = elect("b");
+  await other.start();
+  assert.equal(other.isLeader(), false, "the key is still held");
+  const restarted = elect("a", store, "a-new");
+  await restarted.start();
+  assert.equal(restarted.isLeader(), true, "the same server id takes its stale key over");
+  const v = JSON.parse((await store.get(LeaderKey))?.value ?? "{}") as { incarnation: string };
+  assert.equal(v.incarnation, "a-new");
+  // A second process on the same id (two servers on one data dir) takes over once, as a restart
+  // would (it cannot tell the two apart); the displaced one does not take it back.
+  const twin = elect("a", store, "a-twin");
+  await twin.start();
+  assert.equal(twin.isLeader(), true);
+  await eventually("the displaced incarnation notices", () => !restarted.isLeader(), 2000);
+  await advance(clock, 3000);
+  assert.equal(twin.isLeader(), true, "no ping-pong between the two");
+  assert.equal(restarted.isLeader(), false);
+});

@@ -1,0 +1,33 @@
+// Which server leads (GET /v1/cluster), and the followers' heartbeat relay into the leader
+// (POST /v1/internal/contacts, see ../peers.ts).
+
+import type { ClusterView } from "../../api/types.ts";
+import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import type { ServerContext } from "../context.ts";
+import { readJson, sendJson } from "../http/io.ts";
+import type { Router } from "../http/router.ts";
+
+/** Registers the cluster routes. */
+export function clusterRoutes(r: Router, ctx: ServerContext): void {
+  r.add("GET", "/v1/cluster", "admin", async ({ res }) => {
+    const e = ctx.cluster.election;
+    const l = e.leader();
+    const body: ClusterView = {
+      self: { id: ctx.cluster.id, url: ctx.cluster.url, leader: e.isLeader() },
+      leader: l ? { id: l.id, url: l.url, since: l.since } : null,
+      revision: ctx.mirror.revision,
+    };
+    sendJson(res, 200, body);
+  });
+
+  r.add("POST", "/v1/internal/contacts", "admin", async ({ req, res }) => {
+    const body = (await readJson(req)) as { contacts?: unknown } | null;
+    const list = body?.contacts;
+    if (!Array.isArray(list) || !list.every((c) => Array.isArray(c) && typeof c[0] === "string" && typeof c[1] === "number")) {
+      throw new TiffinError(ErrorCodes.BadRequest, "contacts must be [hostId, ageMs] pairs", { hint: "sent by other Tiffin servers only" });
+    }
+    // A follower may still think we lead after we stepped down: the contacts are facts either way.
+    ctx.liveness.noteContacts(list as [string, number][]);
+    sendJson(res, 200, { ok: true });
+  });
+}
