@@ -11,9 +11,42 @@ const base32 = "abcdefghijklmnopqrstuvwxyz234567";
 
 /** A short unique id: `n` random base32 characters (50 bits for the default 10). */
 export function randomId(n = 10): string {
-  const bytes = randomBytes(n);
   let out = "";
-  for (const b of bytes) out += base32[b & 31];
+  for (let i = 0; i < n; i++) out += base32[randomByte() & 31];
+  return out;
+}
+
+// Random bytes drawn from a pool: one randomBytes call per 4 KiB instead of one per id.
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+function randomByte(): number {
+  if (poolAt >= pool.length) {
+    pool = randomBytes(4096);
+    poolAt = 0;
+  }
+  return pool[poolAt++] ?? 0;
+}
+
+const sortable = "0123456789abcdefghijklmnopqrstuv";
+
+/**
+ * An attempt id: the creation time in milliseconds (9 characters of sortable base32, so ids sort by
+ * age and new attempts append to the end of the store's key index instead of dirtying random pages
+ * of it), then a counter of this process (ids of one pass share their time), then 4 random
+ * characters so two servers never make the same id.
+ */
+export function attemptId(now: number): string {
+  counter = (counter + 1) % 32 ** 4;
+  return sortableDigits(Math.max(0, Math.floor(now)), 9) + sortableDigits(counter, 4) + randomId(4);
+}
+let counter = 0;
+
+function sortableDigits(n: number, width: number): string {
+  let out = "";
+  for (let i = 0; i < width; i++) {
+    out = sortable[n % 32] + out;
+    n = Math.floor(n / 32);
+  }
   return out;
 }
 
@@ -51,7 +84,7 @@ export function jobInput(
     usage: ctx.usage,
     now: ctx.now,
     fenceMs: ctx.fenceMs,
-    newId: () => randomId(),
+    newId: () => attemptId(ctx.now),
   };
 }
 
