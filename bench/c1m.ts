@@ -169,7 +169,7 @@ console.log(`applied ${JOBS} jobs in ${((applied - start) / 1000).toFixed(1)} s`
 let placed = 0;
 while ((placed = await placedCount(port, server.admin)) < JOBS * TASKS) {
   if (performance.now() - start > 600_000) break;
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 1000));
 }
 const done = performance.now();
 const cpu = cpuSeconds(server.proc.pid ?? 0) - cpu0;

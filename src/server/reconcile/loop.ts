@@ -19,6 +19,8 @@ import { LiveIndex } from "./live-index.ts";
 
 /** How long changes are collected before a pass. */
 export const DebounceMs = 20;
+/** The longest stretch a pass runs without letting other work (heartbeats, API calls) in. */
+export const SliceMs = 20;
 /** A pass runs at least this often (time-based decisions: back-off, fencing, failure reset). */
 export const TickMs = 1000;
 
@@ -168,8 +170,15 @@ export class Reconciler {
     const names = full ? [...m.jobs.keys()].sort() : [...this.#dirty].sort();
     this.#dirty.clear();
     let lastRev = 0;
+    let slice = performance.now();
     for (const name of names) {
       if (this.#stopped) return;
+      // A pass over a million tasks must not hold the event loop for seconds: heartbeats and API
+      // calls get a turn every SliceMs. Between jobs is safe: each job reads the mirror afresh.
+      if (performance.now() - slice > SliceMs) {
+        await new Promise((r) => setImmediate(r));
+        slice = performance.now();
+      }
       // From reading the mirror to building the transaction nothing awaits: the compares are the
       // revisions the decision read.
       const job = m.jobs.get(name)?.value;
@@ -196,8 +205,13 @@ export class Reconciler {
     this.#index ??= new LiveIndex(m, placeHosts);
     const index = this.#index.current(placeHosts);
     // The jobs decided above plus those that changed meanwhile (their own decide phase comes next pass).
+    slice = performance.now();
     for (const name of [...new Set([...names, ...this.#dirty])].sort()) {
       if (this.#stopped) return;
+      if (performance.now() - slice > SliceMs) {
+        await new Promise((r) => setImmediate(r));
+        slice = performance.now();
+      }
       const p = placeJob(m, index, name, { ...ctx, hosts: placeHosts });
       if (!p) continue;
       const r = await this.#store.txn(buildTxn(m, p.writes));
