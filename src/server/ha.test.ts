@@ -54,6 +54,14 @@ async function agents(n: number, urls: string[], joinToken: string): Promise<Sim
   return out;
 }
 
+/** True once every task of `job` is placed exactly once (throws the problems otherwise, so a
+ * timeout says what was still wrong). */
+async function converged(store: Store, job: string, replicas: number, version: number): Promise<true> {
+  const problems = await placedOnce(store, job, replicas, version);
+  if (problems.length > 0) throw new Error(problems.slice(0, 5).join("; "));
+  return true;
+}
+
 /** The etcd member that leads etcd's raft, from each member's status. */
 async function etcdLeader(endpoints: string[]): Promise<number> {
   for (const [i, e] of endpoints.entries()) {
@@ -90,7 +98,7 @@ void test("three servers: kill -9 of the leader during an update, then of an etc
   const store = await storeOf(etcd.endpoints, prefix);
   const replicas = 12;
   await api.apply(specOf({ replicas, resources: { cpu: 0.5, memoryMiB: 128, diskMiB: 10 } }));
-  await eventually("12 tasks running, each once", async () => (await placedOnce(store, "web", replicas, 1)).length === 0 && (await api.job("web")).tasks.every((t) => t.state === "running"), 20_000);
+  await eventually("12 tasks running, each once", async () => (await converged(store, "web", replicas, 1)) && (await api.job("web")).tasks.every((t) => t.state === "running"), 40_000);
   // Every host is up on every server: a follower judges by the lease, the leader by the heartbeats
   // the followers pass on (most of them go to other servers).
   for (const s of srv) assert.deepEqual(new Set((await s.api.hosts()).map((h) => h.status)), new Set(["up"]), `hosts up as ${s.url} sees them`);
@@ -109,7 +117,7 @@ void test("three servers: kill -9 of the leader during an update, then of an etc
   assert.ok(took < 5000, `another server leads ${took} ms after the leader was killed`);
   assert.equal((await leaderOf([s1, s2]))?.id, next.id);
 
-  await eventually("the update finishes: every task at version 2, placed once", async () => (await placedOnce(store, "web", replicas, 2)).length === 0, 30_000);
+  await eventually("the update finishes: every task at version 2, placed once", () => converged(store, "web", replicas, 2), 40_000);
   const running = sims.flatMap((a) => a.latest.filter((x) => x.attempt.job === "web" && x.attempt.desired === "run").map((x) => x.attempt.index));
   assert.deepEqual(running.sort((a, b) => a - b), Array.from({ length: replicas }, (_, i) => i), "the agents run each task exactly once");
 
@@ -154,7 +162,7 @@ void test("a leading server cut off from etcd stops leading before another takes
   const api = new ApiClient({ addr: other.url, token: other.adminToken, timeoutMs: 8000 });
   const store = await storeOf(others, prefix);
   await api.apply(specOf({ replicas: 3, resources: { cpu: 0.5, memoryMiB: 128, diskMiB: 10 } }));
-  await eventually("placed by the cut server while it leads", async () => (await placedOnce(store, "web", 3, 1)).length === 0, 20_000);
+  await eventually("placed by the cut server while it leads", () => converged(store, "web", 3, 1), 40_000);
   const written = await cut.metric("tiffin_leader_txns_total", { result: "written" });
   assert.ok(written > 0, "the leader wrote the placements");
 
@@ -177,7 +185,7 @@ void test("a leading server cut off from etcd stops leading before another takes
 
   // Work for the new leader while the old one is cut off; then the cut heals.
   await api.apply(specOf({ replicas: 5, resources: { cpu: 0.5, memoryMiB: 128, diskMiB: 10 } }));
-  await eventually("the new leader placed the new version", async () => (await placedOnce(store, "web", 5, 2)).length === 0, 20_000);
+  await eventually("the new leader placed the new version", () => converged(store, "web", 5, 2), 40_000);
   process.kill(member, "SIGCONT");
   await new Promise((r) => setTimeout(r, 3000));
   assert.equal(await cut.leading(), false, "the healed server follows");

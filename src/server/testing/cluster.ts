@@ -116,6 +116,7 @@ export class SimAgent {
   #loops: Promise<void>[] = [];
   /** Attempt id -> the state reported for it. */
   readonly #reported = new Map<string, string>();
+  #acting = false;
 
   constructor(urls: string[], name: string, over: Partial<HostInventory> = {}) {
     this.#urls = urls.join(",");
@@ -155,11 +156,28 @@ export class SimAgent {
           if (!this.#stopped) await sleep(100);
         }
       })(),
+      // Reports that did not get through are sent again (a real agent's Reporter retries too).
+      (async () => {
+        while (!this.#stopped) {
+          await sleep(500);
+          await this.#act(this.latest);
+        }
+      })(),
     );
   }
 
   /** Reports what a real agent would: "running" for attempts to run, "exited" for those to stop. */
   async #act(set: Assignment[]): Promise<void> {
+    if (this.#acting) return;
+    this.#acting = true;
+    try {
+      await this.#report(set);
+    } finally {
+      this.#acting = false;
+    }
+  }
+
+  async #report(set: Assignment[]): Promise<void> {
     const updates: AttemptUpdate[] = [];
     const now = Date.now();
     for (const { attempt: a } of set) {
