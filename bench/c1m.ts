@@ -117,7 +117,7 @@ await pool(Array.from({ length: HOSTS }, (_, i) => i), 64, async (i) => {
   const rack = Math.floor(i / 20);
   const inventory = {
     name: `sim-${i}`, address: "127.0.0.1:9", cores: 64, memoryMiB: 262_144, diskMiB: 1_048_576,
-    os: { id: "debian", version: "12" }, kernel: "6.1.0", runtime: "none",
+    os: { id: "debian", version: "12" }, kernel: "6.1.0", runtime: "crun 1.8.1 (simulated)",
     labels: { region: "r", datacenter: `dc${Math.floor(rack / 250)}`, cluster: `c${Math.floor(rack / 25)}`, rack: `rack${rack}` },
   };
   const r = await call<RegisterResponse>(port, "POST", "/v1/agent/register", server.join, { inventory });

@@ -142,7 +142,7 @@ async function run(setup: "etcd" | "sqlite"): Promise<Result> {
       const url = urls[i % urls.length] ?? "";
       const inventory = {
         name: `sim-${i}`, address: "127.0.0.1:9", cores: 16, memoryMiB: 65_536, diskMiB: 1_048_576,
-        os: { id: "debian", version: "12" }, kernel: "6.1.0", runtime: "none", labels: { rack: `rack-${Math.floor(i / 20)}` },
+        os: { id: "debian", version: "12" }, kernel: "6.1.0", runtime: "crun 1.8.1 (simulated)", labels: { rack: `rack-${Math.floor(i / 20)}` },
       };
       const r = await call<RegisterResponse>(url, "POST", "/v1/agent/register", leader.joinToken, { inventory });
       if (r.status !== 200) throw new Error(`register ${i}: ${r.status} ${JSON.stringify(r.body)}`);

@@ -2,6 +2,7 @@
 // static-constraint pool the job belongs to.
 
 import type { JobSpec } from "../model/index.ts";
+import { isolationOf } from "../model/index.ts";
 import type { ClusterState, JobRec } from "./state.ts";
 import { parseVersionRange } from "./versions.ts";
 import type { VersionRange } from "./versions.ts";
@@ -13,6 +14,8 @@ export interface Constraints {
   kernel: VersionRange | null;
   kernelError: string | null;
   labels: [string, string][];
+  /** The job's tasks run sandboxed: only hosts with an OCI runtime qualify. */
+  sandbox: boolean;
 }
 
 /**
@@ -56,7 +59,7 @@ export interface PlanContext {
 export function constraintKey(spec: JobSpec): string {
   const c = spec.constraints;
   const labels = Object.entries(c.labels).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return JSON.stringify([c.os?.id ?? null, c.os?.version ?? null, c.kernel, labels]);
+  return JSON.stringify([c.os?.id ?? null, c.os?.version ?? null, c.kernel, labels, isolationOf(spec).isolation]);
 }
 
 /** Compiles a spec's static constraints. */
@@ -69,5 +72,5 @@ export function compileConstraints(spec: JobSpec): Constraints {
     if ("error" in r) kernelError = r.error;
     else kernel = r;
   }
-  return { os: c.os, kernel, kernelError, labels: Object.entries(c.labels) };
+  return { os: c.os, kernel, kernelError, labels: Object.entries(c.labels), sandbox: isolationOf(spec).isolation === "sandbox" };
 }

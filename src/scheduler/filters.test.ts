@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { PlanContext } from "./context.ts";
-import { antiAffinityFilter, avoidFilter, cpuFilter, diskFilter, DYNAMIC_FILTERS, kernelFilter, labelsFilter, memoryFilter, osFilter, schedulableFilter, STATIC_FILTERS } from "./filters.ts";
+import { antiAffinityFilter, avoidFilter, cpuFilter, diskFilter, DYNAMIC_FILTERS, kernelFilter, labelsFilter, memoryFilter, osFilter, sandboxFilter, schedulableFilter, STATIC_FILTERS } from "./filters.ts";
 import type { FilterPlugin } from "./filters.ts";
 import { evaluate } from "./pipeline.ts";
 import { PoolRegistry } from "./pools.ts";
@@ -56,6 +56,9 @@ const cases: Case[] = [
   { name: "labels match", filter: labelsFilter, host: { labels: { disk: "ssd", gpu: "a100" } }, spec: { labels: { disk: "ssd" } }, want: null },
   { name: "label value differs", filter: labelsFilter, host: { labels: { disk: "hdd" } }, spec: { labels: { disk: "ssd" } }, want: "labels" },
   { name: "label missing", filter: labelsFilter, spec: { labels: { disk: "ssd" } }, want: "labels" },
+  { name: "sandboxed job on a host with a runtime", filter: sandboxFilter, host: { sandbox: true }, want: null },
+  { name: "sandboxed job on a host without a runtime", filter: sandboxFilter, host: { sandbox: false }, want: "no-sandbox" },
+  { name: "unsandboxed job on a host without a runtime", filter: sandboxFilter, host: { sandbox: false }, spec: { isolation: "none" }, want: null },
   { name: "not avoided", filter: avoidFilter, want: null },
   { name: "avoided", filter: avoidFilter, avoid: true, want: "avoided" },
   { name: "no tag", filter: antiAffinityFilter, tasks: [task({ antiAffinity: "net" })], want: null },
@@ -101,7 +104,7 @@ void test("the pipeline reports the first failing filter in order", () => {
   assert.equal(withHost({}, {}, evaluate), null);
   assert.deepEqual(
     [...STATIC_FILTERS, ...DYNAMIC_FILTERS].map((f) => f.name),
-    ["schedulable", "os", "kernel", "labels", "avoid", "anti-affinity", "cpu", "memory", "disk"],
+    ["schedulable", "os", "kernel", "labels", "sandbox", "avoid", "anti-affinity", "cpu", "memory", "disk"],
   );
 });
 

@@ -66,6 +66,13 @@ export const labelsFilter: FilterPlugin = {
   },
 };
 
+/** A sandboxed job needs a host with an OCI runtime; the agent would refuse it anyway, so say why here. */
+export const sandboxFilter: FilterPlugin = {
+  name: "sandbox",
+  stage: "static",
+  filter: (ctx, slot) => (ctx.pool.constraints.sandbox && ctx.st.hosts[slot]!.sandbox === false ? "no-sandbox" : null),
+};
+
 /** Hosts the task was moved away from. */
 export const avoidFilter: FilterPlugin = {
   name: "avoid",
@@ -108,7 +115,7 @@ export const diskFilter: FilterPlugin = {
  * The static filters, in order. Schedulable comes first: a draining host is "not-schedulable"
  * whatever else is true of it, which is the reason an operator needs to see.
  */
-export const STATIC_FILTERS: readonly FilterPlugin[] = [schedulableFilter, osFilter, kernelFilter, labelsFilter];
+export const STATIC_FILTERS: readonly FilterPlugin[] = [schedulableFilter, osFilter, kernelFilter, labelsFilter, sandboxFilter];
 
 /**
  * The dynamic filters, in order: the task's own avoid list, then anti-affinity (a rack-wide fact,

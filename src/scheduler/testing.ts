@@ -14,6 +14,7 @@ export interface SpecParts {
   os?: { id: string; version: string | null } | null;
   kernel?: string | null;
   labels?: Record<string, string>;
+  isolation?: "sandbox" | "none";
 }
 
 /** A complete spec with defaults for everything the scheduler does not read. */
@@ -35,6 +36,7 @@ export function makeSpec(name: string, p: SpecParts = {}): JobSpec {
     maintenance: "move",
     disconnect: { stopAfterMs: null },
     packages: [],
+    ...(p.isolation ? { isolation: p.isolation } : {}),
   };
 }
 
@@ -50,6 +52,7 @@ export interface HostParts {
   kernel?: string;
   labels?: Record<string, string>;
   schedulable?: boolean;
+  sandbox?: boolean;
 }
 
 /** A host with defaults: 8 cores, 16 GiB, 100 GiB disk, Debian 12, kernel 6.1, rack r1 of c1 in dc1. */
@@ -65,5 +68,6 @@ export function makeHost(id: string, p: HostParts = {}): SchedHost {
     kernel: p.kernel ?? "6.1.0-18-amd64",
     labels: p.labels ?? {},
     schedulable: p.schedulable ?? true,
+    ...(p.sandbox === undefined ? {} : { sandbox: p.sandbox }),
   };
 }

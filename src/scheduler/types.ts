@@ -14,6 +14,8 @@ export interface SchedHost {
   os: { id: string; version: string };
   kernel: string;
   labels: Record<string, string>;
+  /** Whether the host can run sandboxed tasks (it reported an OCI runtime). @default true */
+  sandbox?: boolean;
   /** False when draining, down or suspect: keeps its tasks in the index, takes no new ones. */
   schedulable: boolean;
 }
@@ -50,7 +52,8 @@ export type RejectReason =
   | "kernel"
   | "labels"
   | "anti-affinity"
-  | "avoided";
+  | "avoided"
+  | "no-sandbox";
 
 /** The outcome of planning: where each task goes, and why the rest could not go anywhere. */
 export interface Plan {

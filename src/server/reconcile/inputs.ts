@@ -103,6 +103,7 @@ export function schedulerView(m: Mirror, hosts: ReadonlyMap<string, HostState>):
       os: h.os,
       kernel: h.kernel,
       labels: h.labels,
+      sandbox: h.runtime !== "none",
       schedulable: !h.draining && st?.status === "up",
     });
   }

@@ -37,7 +37,7 @@ export function inventoryOf(name: string, over: Partial<HostInventory> = {}): Ho
     os: { id: "debian", version: "12" },
     kernel: "6.1.0",
     labels: { rack: `rack-${name}` },
-    runtime: "none",
+    runtime: "crun 1.8.1 (simulated)",
     ...over,
   };
 }
