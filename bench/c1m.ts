@@ -9,7 +9,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { call, cpuSeconds, keepAlive, pct, peakRssMiB, pool } from "./lib.ts";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,7 +31,6 @@ const TASKS = Number(values.tasks);
 const HEARTBEAT_MS = Number(values["heartbeat-ms"]);
 const root = join(import.meta.dirname, "..");
 
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
 
 async function freePort(): Promise<number> {
   return await new Promise((resolve) => {
@@ -42,45 +41,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** One HTTP call over the shared keep-alive pool; resolves with status and parsed body. */
-function call<T>(port: number, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      { host: "127.0.0.1", port, method, path, agent: keepAlive, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(data ? { "content-length": Buffer.byteLength(data) } : {}) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString();
-          resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : null) as T });
-        });
-      },
-    );
-    req.on("error", reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
-async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  }));
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-}
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Math.round(Number(m?.[1] ?? 0) / 1024);
-}
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 async function startServer(dir: string, port: number): Promise<{ proc: ChildProcess; admin: string; join: string }> {
   const log = openSync(join(dir, "server.log"), "a");
@@ -90,7 +50,7 @@ async function startServer(dir: string, port: number): Promise<{ proc: ChildProc
     try {
       const admin = readFileSync(join(dir, "admin.token"), "utf8").trim();
       const joinToken = readFileSync(join(dir, "join.token"), "utf8").trim();
-      const r = await call(port, "GET", "/v1/jobs", admin);
+      const r = await call(`http://127.0.0.1:${port}`, "GET", "/v1/jobs", admin);
       if (r.status === 200) return { proc, admin, join: joinToken };
     } catch {
       /* not up yet */
@@ -101,7 +61,7 @@ async function startServer(dir: string, port: number): Promise<{ proc: ChildProc
 }
 
 async function placedCount(port: number, admin: string): Promise<number> {
-  const r = await call<JobSummary[]>(port, "GET", "/v1/jobs", admin);
+  const r = await call<JobSummary[]>(`http://127.0.0.1:${port}`, "GET", "/v1/jobs", admin);
   return r.body.reduce((n, j) => n + j.placed, 0);
 }
 
@@ -120,7 +80,7 @@ await pool(Array.from({ length: HOSTS }, (_, i) => i), 64, async (i) => {
     os: { id: "debian", version: "12" }, kernel: "6.1.0", runtime: "crun 1.8.1 (simulated)",
     labels: { region: "r", datacenter: `dc${Math.floor(rack / 250)}`, cluster: `c${Math.floor(rack / 25)}`, rack: `rack${rack}` },
   };
-  const r = await call<RegisterResponse>(port, "POST", "/v1/agent/register", server.join, { inventory });
+  const r = await call<RegisterResponse>(`http://127.0.0.1:${port}`, "POST", "/v1/agent/register", server.join, { inventory });
   if (r.status !== 200) throw new Error(`register ${i}: ${r.status} ${JSON.stringify(r.body)}`);
   hosts.push({ id: r.body.hostId, token: r.body.hostToken });
 });
@@ -140,7 +100,7 @@ const beats = (async () => {
     for (let k = 0; k < perTick; k++, i = (i + 1) % hosts.length) {
       const h = hosts[i] as { id: string; token: string };
       const s = performance.now();
-      call<{ heartbeatMs?: number }>(port, "POST", "/v1/agent/heartbeat", h.token, { hostId: h.id }).then(
+      call<{ heartbeatMs?: number }>(`http://127.0.0.1:${port}`, "POST", "/v1/agent/heartbeat", h.token, { hostId: h.id }).then(
         (r) => {
           latencies.push(performance.now() - s);
           if (r.body.heartbeatMs) {
@@ -161,7 +121,7 @@ const start = performance.now();
 await pool(Array.from({ length: JOBS }, (_, j) => j), 8, async (j) => {
   const { specs, problems } = compileJobs({ name: `job-${j}`, command: ["/bin/true"], replicas: TASKS, resources: { cpu: 0.05, memory: "64Mi", disk: "64Mi" } }, null);
   if (problems.length) throw new Error(JSON.stringify(problems));
-  const r = await call(port, "POST", "/v1/jobs", server.admin, { spec: specs[0] });
+  const r = await call(`http://127.0.0.1:${port}`, "POST", "/v1/jobs", server.admin, { spec: specs[0] });
   if (r.status !== 200) throw new Error(`apply job-${j}: ${r.status} ${JSON.stringify(r.body)}`);
 });
 const applied = performance.now();

@@ -9,8 +9,9 @@
 // Simulated agents do not run tasks. The servers stretch the heartbeat interval past
 // maxHeartbeatsPerSecond (2,000/s), so 5,000 agents heartbeat every 2.5 s; the interval used is printed.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { request } from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { call, cpuSeconds, keepAlive, pct, pool } from "./lib.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -34,7 +35,6 @@ const AGENTS = Number(values.agents);
 const MEASURE_S = Number(values["measure-s"]);
 const TASKS = Number(values.tasks);
 const DEAD = Number(values.dead);
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 128 });
 
 interface Result {
   setup: string;
@@ -50,48 +50,6 @@ interface Result {
   placeMs: number;
   placed: number;
   upAtLeader: number;
-}
-
-/** One HTTP call over the shared keep-alive pool. */
-function call<T>(base: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const u = new URL(base);
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      { host: u.hostname, port: u.port, method, path, agent: keepAlive, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(data ? { "content-length": Buffer.byteLength(data) } : {}) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString();
-          try {
-            resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : null) as T });
-          } catch (err) {
-            reject(err as Error);
-          }
-        });
-      },
-    );
-    req.on("error", reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
-async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  }));
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in ticks of 1/100 s
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 /** Times at which /alive/<id> keys were deleted, as the leader's event stream reports them. */
