@@ -21,6 +21,8 @@ export interface Change {
   key: string;
   prev: unknown;
   next: unknown;
+  /** Revision of the write that made the change (0 for a reload, where it is not known). */
+  revision: number;
 }
 
 type Listener = (changes: Change[], revision: number) => void;
@@ -153,7 +155,7 @@ export class Mirror {
     let rev = this.revision;
     for (const ev of events) {
       if (ev.revision <= this.revision) continue;
-      changes.push(ev.type === "put" ? this.#put(ev.kv) : this.#delete(ev.kv.key));
+      changes.push({ ...(ev.type === "put" ? this.#put(ev.kv) : this.#delete(ev.kv.key)), revision: ev.revision });
       rev = Math.max(rev, ev.revision);
     }
     this.#advance(rev, changes);
@@ -185,14 +187,14 @@ export class Mirror {
     const prev = this.#delete(kv.key).prev;
     this.#modRevisions.set(kv.key, kv.modRevision);
     this.#index(kv.key, value, { value, modRevision: kv.modRevision, lease: kv.lease });
-    return { key: kv.key, prev, next: value };
+    return { key: kv.key, prev, next: value, revision: 0 };
   }
 
   #delete(key: string): Change {
     const prev = this.#lookup(key);
     this.#modRevisions.delete(key);
     if (prev !== null) this.#index(key, prev, null);
-    return { key, prev, next: null };
+    return { key, prev, next: null, revision: 0 };
   }
 
   #lookup(key: string): unknown {

@@ -39,6 +39,8 @@ export class Reconciler {
   #again = false;
   #stopped = false;
   #unsubscribe: (() => void) | null = null;
+  /** Revisions of this reconciler's own writes not yet seen by the mirror. */
+  readonly #ownWrites = new Set<number>();
   /** Jobs whose state changed since their last pass; a full pass looks at every job. */
   readonly #dirty = new Set<string>();
   #full = true;
@@ -88,6 +90,9 @@ export class Reconciler {
       return slash < 0 ? rest : rest.slice(0, slash);
     };
     if (k.startsWith(Prefix.alloc) || k.startsWith(Prefix.hostTokens)) return false;
+    // A job's own reconcile write needs no second look: its placement runs in the same pass, and what
+    // comes next is triggered by agents' reports (or the next full pass). This halves the decisions.
+    if (c.revision !== 0 && this.#ownWrites.has(c.revision)) return false;
     if (k.startsWith(Prefix.jobs)) this.#dirty.add(k.slice(Prefix.jobs.length));
     else if (k.startsWith(Prefix.versions)) this.#dirty.add(nameAfter(Prefix.versions));
     else if (k.startsWith(Prefix.tasks)) this.#dirty.add(nameAfter(Prefix.tasks));
@@ -188,7 +193,10 @@ export class Reconciler {
       const ws: WriteSet = { tasks: d.putTasks, deleteTasks: d.deleteTasks.map((index) => ({ job: name, index })), attempts: d.putAttempts, deleteAttempts: d.deleteAttempts };
       if (isEmpty(ws)) continue;
       const r = await this.#store.txn(buildTxn(m, ws));
-      if (r.succeeded) lastRev = r.revision;
+      if (r.succeeded) {
+        lastRev = r.revision;
+        if (r.revision > m.revision) this.#ownWrites.add(r.revision);
+      }
       else {
         // Someone wrote in between: decide again, everything, once the mirror has their write.
         this.#again = true;
@@ -217,6 +225,7 @@ export class Reconciler {
       const r = await this.#store.txn(buildTxn(m, p.writes));
       this.#metrics.placements.inc({ result: r.succeeded ? "placed" : "conflict" }, r.succeeded ? p.plan.placements.length : 1);
       if (r.succeeded) {
+        if (r.revision > m.revision) this.#ownWrites.add(r.revision);
         if (p.plan.unplaced.length > 0) this.#metrics.placements.inc({ result: "unplaced" }, p.plan.unplaced.length);
         this.#log.info({ job: name, placed: p.plan.placements.length, unplaced: p.plan.unplaced.length, moves: p.moves }, "placed tasks");
       } else {
@@ -231,6 +240,7 @@ export class Reconciler {
       await m.waitFor(r.revision);
     }
     endPlace();
+    for (const rev of this.#ownWrites) if (rev <= m.revision) this.#ownWrites.delete(rev);
     if (full) {
       // Fast full passes run on every tick; a slow one (a huge cluster) spaces the next ones out.
       const took = performance.now() - started;
