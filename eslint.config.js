@@ -12,9 +12,10 @@ const layers = {
   state: ["model"],
   api: ["model"],
   helper: ["model"],
-  server: ["model", "spec", "scheduler", "state", "api"],
-  agent: ["model", "api", "helper"],
-  cli: ["model", "spec", "scheduler", "api", "server/main.ts", "agent/main.ts", "helper/main.ts"],
+  pkg: ["model"],
+  server: ["model", "spec", "scheduler", "state", "api", "pkg"],
+  agent: ["model", "api", "helper", "pkg"],
+  cli: ["model", "spec", "scheduler", "api", "pkg", "server/main.ts", "agent/main.ts", "helper/main.ts"],
 };
 const all = Object.keys(layers);
 const zones = Object.entries(layers).flatMap(([layer, allowed]) =>

@@ -11,6 +11,7 @@ import { removeSandbox } from "../helper/sandbox.ts";
 import type { HelperStatus } from "../helper/protocol.ts";
 import { isTerminal } from "../model/index.ts";
 import { helperConfig } from "./config.ts";
+import type { PackageCache } from "./packages.ts";
 import { attemptsRoot, createAttemptDir, Files, HelperLink, killOrphanTask, scanAttempts, spawnHelper } from "./helpers.ts";
 import type { PortAllocator } from "./ports.ts";
 import { planCleanup, planDisconnectStops, planReconcile } from "./reconcile.ts";
@@ -31,6 +32,8 @@ export interface AttemptManagerDeps {
   keepPerTask?: number;
   /** The sandbox of an attempt, or why this host refuses it (isolation.ts). @default always plain */
   sandboxFor?: (a: Assignment) => { sandbox: SandboxConfig | null } | { refused: string };
+  /** Fetches and unpacks an attempt's pinned packages (packages.ts). @default none: pinned specs fail */
+  packages?: PackageCache;
 }
 
 interface Entry extends LocalAttempt {
@@ -191,11 +194,17 @@ export class AttemptManager {
     const log = this.#d.log.child({ attemptId: attempt.id, task: `${attempt.job}/${attempt.index}` });
     const isolation = this.#d.sandboxFor?.(a) ?? { sandbox: null };
     if ("refused" in isolation) return this.#failStart(e, isolation.refused);
+    let packages: Record<string, string> = {};
+    if ((a.spec.pinned ?? []).length > 0) {
+      const got = this.#d.packages ? await this.#d.packages.prepare(a.spec.pinned ?? []) : { error: "this agent has no package cache" };
+      if ("error" in got) return this.#failStart(e, `packages could not be prepared: ${got.error}`);
+      packages = got.paths;
+    }
     const ports = await this.#d.ports.allocate(attempt.id, a.spec.ports);
     if (!ports) return this.#failStart(e, "no free port in the agent's port range");
     e.ports = ports;
     try {
-      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox });
+      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages });
       await createAttemptDir(e.dir, config, a);
       if (e.stopping !== null) return this.#failStart(e, `${e.stopping} (before it started)`);
       const spawned = await spawnHelper(this.#d.helperCommand, e.dir);
@@ -276,5 +285,6 @@ function update(id: string, s: Partial<HelperStatus>, ports: Record<string, numb
     ports: { ...ports },
     startedAt: s.startedAt ?? null,
     endedAt: s.endedAt ?? null,
+    ...(s.usage ? { usage: s.usage } : {}),
   };
 }

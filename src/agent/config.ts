@@ -4,6 +4,7 @@
 import type { Assignment } from "../api/types.ts";
 import type { HelperConfig, SandboxConfig } from "../helper/protocol.ts";
 import { taskId } from "../model/index.ts";
+import { packageEnvVar } from "../pkg/index.ts";
 
 /** Log segment size before rotation. */
 export const LOG_SEGMENT_BYTES = 8 * 1024 * 1024;
@@ -32,6 +33,8 @@ export interface ConfigContext {
   agentEnv: Record<string, string | undefined>;
   /** The attempt's sandbox (isolation.ts `sandboxFor`); absent or null runs it plain. */
   sandbox?: SandboxConfig | null;
+  /** Unpacked package trees on the host by package name (packages.ts). @default {} */
+  packages?: Record<string, string>;
 }
 
 /** Builds the HelperConfig for one assignment. */
@@ -54,6 +57,13 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
   // The job's values may use the same placeholders as the command (e.g. URL=http://x:${PORT_HTTP}).
   for (const [k, v] of Object.entries(spec.env)) env[k] = expand(v, tiffinVars);
   Object.assign(env, tiffinVars);
+  // A sandboxed task sees each package read-only at /packages/<name>; a plain one gets the host path.
+  const sandbox = ctx.sandbox ? { ...ctx.sandbox, mounts: [...ctx.sandbox.mounts] } : null;
+  for (const [name, hostPath] of Object.entries(ctx.packages ?? {})) {
+    const taskPath = sandbox ? `/packages/${name}` : hostPath;
+    env[packageEnvVar(name)] = taskPath;
+    sandbox?.mounts.push({ host: hostPath, task: taskPath, writable: false });
+  }
   const files: HelperConfig["files"] = {};
   for (const [path, f] of Object.entries(spec.files)) files[path] = { content: f.content, mode: f.mode };
   return {
@@ -69,6 +79,6 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
     fenceMs: ctx.fenceMs,
     logSegmentBytes: LOG_SEGMENT_BYTES,
     logSegmentsKept: LOG_SEGMENTS_KEPT,
-    sandbox: ctx.sandbox ?? null,
+    sandbox,
   };
 }

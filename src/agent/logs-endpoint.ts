@@ -1,6 +1,7 @@
 // The agent's logs endpoint: the server proxies users' log requests here, since the segments live on
 // this host. Only the server knows the host token, so it is the only caller let in.
-//   GET /v1/logs/:attemptId?stream=stdout|stderr&tail=N&follow=1   Authorization: Bearer <hostToken>
+//   GET /v1/logs/:attemptId?stream=stdout|stderr&tail=N&follow=1&since=EPOCHMS&grep=REGEX   Authorization: Bearer <hostToken>
+//   POST /v1/exec/:attemptId {command}                               (exec-endpoint.ts)
 
 import fs from "node:fs";
 import http from "node:http";
@@ -9,6 +10,8 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { ApiErrorBody } from "../api/types.ts";
 import { readLogs } from "../helper/logs.ts";
+import { execPlan, runExec } from "./exec-endpoint.ts";
+import { compileGrep, grepLines } from "./log-filter.ts";
 import { ErrorCodes } from "../model/index.ts";
 import type { ErrorCode } from "../model/index.ts";
 
@@ -58,12 +61,16 @@ function fail(res: http.ServerResponse, status: number, code: ErrorCode, message
 
 async function handle(o: LogsEndpointOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://agent");
+  const ex = /^\/v1\/exec\/([A-Za-z0-9._-]+)$/.exec(url.pathname);
   const m = /^\/v1\/logs\/([A-Za-z0-9._-]+)$/.exec(url.pathname);
-  if (req.method !== "GET" || !m) return fail(res, 404, ErrorCodes.NotFound, `no such endpoint: ${req.method} ${url.pathname}`);
+  if (!(req.method === "GET" && m) && !(req.method === "POST" && ex)) return fail(res, 404, ErrorCodes.NotFound, `no such endpoint: ${req.method} ${url.pathname}`);
   const token = o.token();
   if (token === null || req.headers.authorization !== `Bearer ${token}`) {
-    return fail(res, 401, ErrorCodes.Unauthorized, "logs endpoint: missing or wrong host token", "only the Tiffin server reads logs from agents");
+    req.resume();
+    return fail(res, 401, ErrorCodes.Unauthorized, "agent endpoint: missing or wrong host token", "only the Tiffin server reads logs from agents and runs exec through them");
   }
+  if (ex) return exec(o, ex[1]!, req, res);
+  if (!m) return;
   const attemptId = m[1]!;
   const stream = url.searchParams.get("stream") ?? "stdout";
   if (stream !== "stdout" && stream !== "stderr") return fail(res, 400, ErrorCodes.BadRequest, `stream must be stdout or stderr, got ${JSON.stringify(stream)}`);
@@ -71,6 +78,12 @@ async function handle(o: LogsEndpointOptions, req: http.IncomingMessage, res: ht
   const tail = tailText === null ? null : Number(tailText);
   if (tail !== null && !(Number.isInteger(tail) && tail >= 0)) return fail(res, 400, ErrorCodes.BadRequest, `tail must be a whole number, got ${JSON.stringify(tailText)}`);
   const follow = url.searchParams.get("follow") === "1" || url.searchParams.get("follow") === "true";
+  const sinceText = url.searchParams.get("since");
+  const since = sinceText === null ? null : Number(sinceText);
+  if (since !== null && !(Number.isSafeInteger(since) && since >= 0)) return fail(res, 400, ErrorCodes.BadRequest, `since must be epoch ms, got ${JSON.stringify(sinceText)}`);
+  const grepText = url.searchParams.get("grep");
+  const grep = grepText === null ? null : compileGrep(grepText);
+  if (typeof grep === "string") return fail(res, 400, ErrorCodes.BadRequest, grep, "--grep takes a JavaScript regular expression");
   const dir = o.attemptDir(attemptId);
   if (attemptId === "." || attemptId === ".." || !fs.existsSync(path.join(dir, "attempt.json"))) {
     return fail(res, 404, ErrorCodes.NotFound, `attempt ${attemptId} is not on this host`, "its directory may have been cleaned up");
@@ -80,7 +93,8 @@ async function handle(o: LogsEndpointOptions, req: http.IncomingMessage, res: ht
   res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
   res.flushHeaders();
   try {
-    for await (const chunk of readLogs(dir, stream, { ...(tail !== null ? { tail } : {}), follow, signal: ac.signal })) {
+    const raw = readLogs(dir, stream, { ...(tail !== null ? { tail } : {}), ...(since !== null ? { since } : {}), follow, signal: ac.signal });
+    for await (const chunk of grep === null ? raw : grepLines(raw, grep)) {
       if (!res.write(chunk)) await new Promise<void>((r) => res.once("drain", r).once("close", r));
       if (ac.signal.aborted) break;
     }
@@ -91,4 +105,26 @@ async function handle(o: LogsEndpointOptions, req: http.IncomingMessage, res: ht
     }
   }
   res.end();
+}
+
+async function exec(o: LogsEndpointOptions, attemptId: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > 1 << 20) return fail(res, 413, ErrorCodes.TooLarge, "exec: request body over 1 MiB");
+    chunks.push(c);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+  } catch {
+    return fail(res, 400, ErrorCodes.BadRequest, "exec: request body is not JSON");
+  }
+  if (attemptId === "." || attemptId === "..") return fail(res, 404, ErrorCodes.NotFound, `attempt ${attemptId} is not on this host`);
+  const command = typeof body === "object" && body !== null ? (body as { command?: unknown }).command : undefined;
+  const plan = execPlan(o.attemptDir(attemptId), command);
+  if ("status" in plan) return fail(res, plan.status, plan.code, plan.message, plan.hint);
+  o.log.info({ attemptId, command }, "exec");
+  await runExec(plan, res, o.log);
 }

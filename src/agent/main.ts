@@ -18,6 +18,7 @@ import type { Assignment } from "../api/types.ts";
 import { ErrorCodes, TiffinError } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
 import { createAgentClient } from "./client.ts";
+import { fetchFromServer, PackageCache } from "./packages.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
 import { advertiseAddress, detectInventory, parseListen } from "./inventory.ts";
 import { detectRuntime, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
@@ -121,6 +122,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     log,
     hostName: opts.name,
     fenceMs: () => session.identity?.fenceMs ?? 30_000,
+    packages: new PackageCache(dataDir, (urlPath) => fetchFromServer(client.baseUrl, session.identity?.hostToken ?? null, urlPath)),
     sandboxFor: (a) =>
       sandboxFor(a.spec, {
         hostName: opts.name,

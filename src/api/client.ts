@@ -9,6 +9,9 @@
 import type { JobVersion, JobSpec } from "../model/job.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type {
+  AuditEntry,
+  ExecFrame,
+  ExecRequest,
   ApiErrorBody,
   ApplyResult,
   Assignment,
@@ -19,6 +22,8 @@ import type {
   HostView,
   JobStatus,
   JobSummary,
+  PackageRecord,
+  PackageSummary,
   PlanResult,
   RegisterRequest,
   RegisterResponse,
@@ -47,6 +52,12 @@ export interface LogsOptions {
   attempt?: string;
   follow?: boolean;
   tail?: number;
+  /** Epoch ms: skip what was written before (as coarse as a log segment). */
+  since?: number;
+  /** Only lines matching this regular expression (filtered by the agent). */
+  grep?: string;
+  /** Every attempt of the task, oldest first, each after a `==> attempt ID ... <==` line. */
+  allAttempts?: boolean;
   signal?: AbortSignal;
 }
 
@@ -128,9 +139,28 @@ export class ApiClient {
     if (opts.attempt) q.set("attempt", opts.attempt);
     if (opts.follow) q.set("follow", "1");
     if (opts.tail !== undefined) q.set("tail", String(opts.tail));
+    if (opts.since !== undefined) q.set("since", String(opts.since));
+    if (opts.grep !== undefined) q.set("grep", opts.grep);
+    if (opts.allAttempts) q.set("all", "1");
     const qs = q.size > 0 ? `?${q.toString()}` : "";
     const res = await this.#request("GET", `/v1/tasks/${enc(job)}/${index}/logs${qs}`, undefined, opts.signal ?? null);
     yield* textChunks(res, this.addr);
+  }
+
+  /** `POST /v1/tasks/:job/:index/exec`: runs `command` in the task's sandbox; its output frames as they come, the exit status last. */
+  async *exec(job: string, index: number, req: ExecRequest, opts: { signal?: AbortSignal } = {}): AsyncGenerator<ExecFrame> {
+    const res = await this.#request("POST", `/v1/tasks/${enc(job)}/${index}/exec`, req, opts.signal ?? null);
+    let pending = "";
+    for await (const text of textChunks(res, this.addr)) {
+      pending += text;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) if (line.trim() !== "") yield JSON.parse(line) as ExecFrame;
+    }
+  }
+  /** `GET /v1/audit`: the newest audit entries, oldest first. */
+  audit(limit = 100): Promise<AuditEntry[]> {
+    return this.#json("GET", `/v1/audit?limit=${limit}`);
   }
 
   /** `GET /v1/events?from=REV`: store changes from `from` (inclusive), as they happen. */
@@ -163,6 +193,42 @@ export class ApiClient {
     for await (const msg of parseSse(textChunks(res, this.addr))) {
       if (msg.event === "assignments") yield JSON.parse(msg.data) as Assignment[];
     }
+  }
+
+  /** `POST /v1/packages/pieces/:sha256`: uploads one piece (the server re-hashes it). */
+  uploadPiece(hash: string, data: Uint8Array): Promise<{ hash: string }> {
+    return this.#json("POST", `/v1/packages/pieces/${hash}`, data);
+  }
+
+  /** `GET /v1/packages/pieces/:sha256`: one piece's bytes (not verified here: callers hash them). */
+  async piece(hash: string): Promise<Uint8Array> {
+    const res = await this.#request("GET", `/v1/packages/pieces/${hash}`, undefined, null);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  /** `POST /v1/packages/missing`: which of `pieces` the server lacks. */
+  missingPieces(pieces: string[]): Promise<{ missing: string[] }> {
+    return this.#json("POST", "/v1/packages/missing", { pieces });
+  }
+
+  /** `POST /v1/packages`: registers a manifest whose pieces are all uploaded. */
+  registerPackage(manifest: unknown): Promise<PackageRecord> {
+    return this.#json("POST", "/v1/packages", { manifest });
+  }
+
+  /** `GET /v1/packages` (every version) or `GET /v1/packages/:name` (one package's history). */
+  packages(name?: string): Promise<PackageSummary[]> {
+    return this.#json("GET", name === undefined ? "/v1/packages" : `/v1/packages/${enc(name)}`);
+  }
+
+  /** `PUT /v1/packages/:name/tags/:tag`: points a tag at a version. */
+  tagPackage(name: string, tag: string, version: string): Promise<PackageSummary> {
+    return this.#json("PUT", `/v1/packages/${enc(name)}/tags/${enc(tag)}`, { version });
+  }
+
+  /** `DELETE /v1/packages/:name/:version` (refused while a job version pins it). */
+  removePackage(name: string, version: string): Promise<{ name: string; version: string; removed: true }> {
+    return this.#json("DELETE", `/v1/packages/${enc(name)}/${enc(version)}`);
   }
 
   async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -207,14 +273,15 @@ export class ApiClient {
     const signals = signal ? [timeout.signal, signal] : [timeout.signal];
     const headers: Record<string, string> = {};
     if (this.#token !== null) headers["authorization"] = `Bearer ${this.#token}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
+    const raw = body instanceof Uint8Array;
+    if (body !== undefined) headers["content-type"] = raw ? "application/octet-stream" : "application/json";
     let res: Response;
     try {
       res = await this.#fetch(`${addr}${path}`, {
         method,
         headers,
         signal: AbortSignal.any(signals),
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: raw ? body : JSON.stringify(body) }),
       });
     } catch (err) {
       if (timeout.signal.aborted && !signal?.aborted) {

@@ -18,6 +18,15 @@
 //   GET    /v1/events?from=REV                   -> text/event-stream of StoreEvent ("event: change")
 //   GET    /v1/cluster                           -> ClusterView          (this server, the leader)
 //   GET    /metrics                              -> Prometheus text
+//   POST   /v1/packages/pieces/:sha256  (raw bytes, at most 4 MiB) -> {hash} (400 if the bytes hash to something else)
+//   GET    /v1/packages/pieces/:sha256              -> application/octet-stream (also /v1/agent/packages/pieces/:sha256, host token)
+//   POST   /v1/packages/missing {pieces: string[]}  -> {missing: string[]}
+//   POST   /v1/packages    {manifest}                -> PackageRecord   (every piece must be uploaded; moves tag "latest")
+//   GET    /v1/packages                              -> PackageSummary[] (every version of every package)
+//   GET    /v1/packages/:name                        -> PackageSummary[] (history, oldest first)
+//   GET    /v1/packages/manifests/:id                -> PackageRecord    (also /v1/agent/packages/manifests/:id, host token)
+//   PUT    /v1/packages/:name/tags/:tag {version}    -> PackageSummary
+//   DELETE /v1/packages/:name/:version               -> {name, version, removed: true} (409 while a job version pins it)
 // Agents:
 //   POST   /v1/agent/register  RegisterRequest   -> RegisterResponse   (join token)
 //   POST   /v1/agent/heartbeat HeartbeatRequest  -> HeartbeatResponse  (host token)
@@ -28,9 +37,9 @@
 //   POST   /v1/internal/contacts {from, contacts} -> {ok: true}       (hosts a follower heard from, to the leader)
 // Errors: any status >= 400 carries ApiErrorBody.
 
-import type { Attempt, AttemptState } from "../model/task.ts";
+import type { Attempt, AttemptState, ResourceUsage } from "../model/task.ts";
 import type { Host, HostInventory, HostStatus } from "../model/host.ts";
-import type { JobSpec } from "../model/job.ts";
+import type { JobSpec, PackagePin } from "../model/job.ts";
 import type { ErrorCode, Problem } from "../model/errors.ts";
 import type { DiffLine } from "../model/diff.ts";
 
@@ -94,6 +103,34 @@ export interface PlanResult {
   placements: { index: number; hostId: string; hostName: string; rack: string; moved: boolean }[];
   /** Tasks that could not be placed, with why. */
   unplaced: { index: number; reasons: Record<string, number> }[];
+  /** How the spec's `packages` resolve now (absent from older servers). */
+  packages?: PackagePin[];
+}
+
+/** One registered package version, as stored under /packages/<name>/<version>. The manifest is kept
+ * as the JSON object src/pkg builds; its sha256 over canonical text is `id`. */
+export interface PackageRecord {
+  name: string;
+  version: string;
+  id: string;
+  manifest: unknown;
+  totalSize: number;
+  pieces: number;
+  registeredAt: number;
+}
+
+/** A package version as listed by `tiffin pkg ls`/`history`. */
+export interface PackageSummary {
+  name: string;
+  version: string;
+  id: string;
+  totalSize: number;
+  pieces: number;
+  registeredAt: number;
+  /** Tags pointing at this version. */
+  tags: string[];
+  /** Job versions (`job@v`) that pin it. */
+  pinnedBy: string[];
 }
 
 /** `POST /v1/jobs`. */
@@ -169,6 +206,8 @@ export interface AttemptUpdate {
   ports: Record<string, number>;
   startedAt: number | null;
   endedAt: number | null;
+  /** The latest resource sample (sandboxed attempts); absent from agents that do not sample. */
+  usage?: ResourceUsage | null;
 }
 
 /** One change from `GET /v1/events`. */
@@ -195,4 +234,43 @@ export interface ClusterView {
   leader: (ServerView & { since: number }) | null;
   /** The store revision this server's mirror has reached. */
   revision: number;
+}
+
+/** `POST /v1/tasks/:job/:index/exec` (and the agent's `POST /v1/exec/:attemptId`): a command to run in
+ * the task's sandbox, without a terminal or stdin. */
+export interface ExecRequest {
+  /** argv; the program is looked up in the sandbox's PATH. */
+  command: string[];
+  /** Who asks, as the client says (recorded in the audit log; the admin token is what authorizes). */
+  user?: string;
+}
+
+/**
+ * One line of an exec's response (`application/x-ndjson`): output as it comes (base64, so binary
+ * output survives), then exactly one `exit` or `error` line last.
+ */
+export type ExecFrame =
+  | { type: "stdout" | "stderr"; data: string }
+  | { type: "exit"; code: number | null; signal: string | null }
+  | { type: "error"; message: string };
+
+/** One entry of the server's audit log (`GET /v1/audit`), stored under `/audit/`. */
+export interface AuditEntry {
+  id: string;
+  /** Epoch ms when the action started. */
+  at: number;
+  action: "exec";
+  /** What the client said (ExecRequest.user) and where it connected from. */
+  user: string | null;
+  remote: string | null;
+  job: string;
+  index: number;
+  attemptId: string;
+  hostId: string;
+  command: string[];
+  /** Null while running, or when it could not run (see `error`). */
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+  endedAt: number | null;
 }

@@ -15,18 +15,20 @@ import * as agent from "./commands/agent.ts";
 import * as apply from "./commands/apply.ts";
 import * as dev from "./commands/dev.ts";
 import * as drain from "./commands/drain.ts";
+import * as exec from "./commands/exec.ts";
 import * as helper from "./commands/helper.ts";
 import * as history from "./commands/history.ts";
 import * as hosts from "./commands/hosts.ts";
 import * as jobs from "./commands/jobs.ts";
 import * as logs from "./commands/logs.ts";
+import * as pkg from "./commands/pkg.ts";
 import * as plan from "./commands/plan.ts";
 import * as server from "./commands/server.ts";
 import * as status from "./commands/status.ts";
 import * as stop from "./commands/stop.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, apply, plan, status, jobs, stop, history, hosts, drain, logs, server, agent, helper,
+  dev, apply, plan, status, jobs, stop, history, hosts, drain, logs, exec, pkg, server, agent, helper,
 ];
 
 function version(): string {

@@ -17,6 +17,11 @@ export interface ReadLogsOptions {
   signal?: AbortSignal;
   /** How often follow mode looks for new data. @default 200 */
   pollMs?: number;
+  /**
+   * Epoch ms: skip segments last written before it. Lines carry no time stamps, so this is as coarse as
+   * a segment: the first segment read may start earlier.
+   */
+  since?: number;
 }
 
 /** Decodes one segment file incrementally: each call returns what was added since the last one. */
@@ -121,6 +126,7 @@ export async function* readLogs(dir: string, stream: LogStream, opts: ReadLogsOp
   let current: SegmentDecoder | null = null;
   let nextIndex = 0;
   try {
+    if (opts.since !== undefined) nextIndex = await firstSegmentSince(paths.logs, stream, opts.since);
     if (opts.tail !== undefined) {
       const t = await readTail(paths.logs, stream, opts.tail);
       current = t.current;
@@ -160,4 +166,14 @@ export async function* readLogs(dir: string, stream: LogStream, opts: ReadLogsOp
   } finally {
     await current?.close();
   }
+}
+
+/** The index of the oldest segment written at or after `since` (one past the newest when none). */
+async function firstSegmentSince(logsDir: string, stream: LogStream, since: number): Promise<number> {
+  const segs = await listSegments(logsDir, stream);
+  for (const n of segs) {
+    const st = await fs.stat(segmentPath(logsDir, stream, n)).catch(() => null);
+    if (st && st.mtimeMs >= since) return n;
+  }
+  return (segs[segs.length - 1] ?? -1) + 1;
 }

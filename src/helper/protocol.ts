@@ -10,7 +10,7 @@
 // because the server is about to place a replacement (fencing). A new agent re-adopts helpers by
 // listing attempt directories and connecting to their sockets.
 
-import type { AttemptState, BindMount, HealthCheck, Network } from "../model/index.ts";
+import type { AttemptState, BindMount, HealthCheck, Network, ResourceUsage } from "../model/index.ts";
 
 /** Everything a helper needs to run one attempt. */
 export interface HelperConfig {
@@ -37,6 +37,8 @@ export interface HelperConfig {
    * (isolation "none", and attempt.json files written before sandboxes existed).
    */
   sandbox?: SandboxConfig | null;
+  /** How often the helper samples its sandbox's cgroup (ms). @default 5000 */
+  usageSampleMs?: number;
 }
 
 /** The OCI runtime an agent found working (see sandbox-runtime.ts). */
@@ -76,6 +78,8 @@ export interface HelperStatus {
   reason: string | null;
   startedAt: number | null;
   endedAt: number | null;
+  /** The latest cgroup sample (sandboxed attempts; see usage.ts). */
+  usage?: ResourceUsage | null;
 }
 
 /** Agent -> helper. */

@@ -18,6 +18,8 @@ import { AgentServer } from "./socket.ts";
 import { StatusFile } from "./status.ts";
 import { SandboxTask } from "./sandbox-task.ts";
 import { TaskProcess } from "./task.ts";
+import { containerId } from "./sandbox.ts";
+import { sampleUsage } from "./usage.ts";
 import type { Task, TaskEnd, TaskOptions } from "./task.ts";
 
 /** Runs one attempt until its final status is acknowledged; resolves with the process exit code. */
@@ -35,6 +37,7 @@ export class Supervisor {
   #final = false;
   #terminating = false;
   #linger: { cancel(): void } | null = null;
+  #sampler: { stop(): void } | null = null;
   #finish: (code: number) => void = () => {};
 
   constructor(paths: HelperPaths, cfg: HelperConfig, clock: Clock, lingerMs: number) {
@@ -128,6 +131,13 @@ export class Supervisor {
 
   #onSpawn(pid: number): void {
     this.#status.update({ state: "running", pid, startedAt: this.#clock.now() });
+    const sb = this.#cfg.sandbox ?? null;
+    if (sb !== null && !sb.runtime.rootless && !this.#task.stopping) {
+      const cg = `${sb.cgroupParent.replace(/\/+$/, "")}/${containerId(this.#cfg.attemptId, this.#paths.dir)}`;
+      this.#sampler = sampleUsage(cg, this.#cfg.usageSampleMs ?? 5000, () => this.#clock.now(), (usage) => {
+        if (!this.#final) this.#status.update({ usage });
+      });
+    }
     const check = this.#cfg.health;
     if (!check || this.#task.stopping) return;
     const ctx = { ports: this.#cfg.ports, cwd: this.#paths.work, env: this.#cfg.env };
@@ -146,6 +156,7 @@ export class Supervisor {
   async #onEnd(end: TaskEnd): Promise<void> {
     this.#fence?.cancel();
     this.#health?.stop();
+    this.#sampler?.stop();
     await Promise.all([this.#sinks.stdout.close(), this.#sinks.stderr.close()]);
     const now = this.#clock.now();
     if (end.startError !== null) {

@@ -98,6 +98,19 @@ export interface JobSpec {
   network?: Network;
   /** @default [] */
   mounts?: BindMount[];
+  /** Set by the server at apply, never by clients: `packages` resolved to exact package ids, so a
+   * version always runs the same bytes whatever tags do later. Absent when `packages` is empty. */
+  pinned?: PackagePin[];
+}
+
+/** One entry of `packages`, resolved at apply. */
+export interface PackagePin {
+  /** The reference as written in the spec (`name:tag` or `name:version`). */
+  ref: string;
+  name: string;
+  version: string;
+  /** sha256 of the package's manifest. */
+  id: string;
 }
 
 /** A spec's isolation settings with the defaults filled in (older stored specs lack them). */

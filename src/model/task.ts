@@ -41,6 +41,23 @@ export interface Attempt {
   startAfter: number;
   startedAt: number | null;
   endedAt: number | null;
+  /** The latest resource sample of a sandboxed attempt (absent before sampling existed, null when none). */
+  usage?: ResourceUsage | null;
+}
+
+/** What an attempt's cgroup says it uses, sampled by its helper. */
+export interface ResourceUsage {
+  /** Epoch ms of the sample. */
+  at: number;
+  /** CPU time used since the start, seconds. */
+  cpuSeconds: number;
+  /** Cores used on average since the previous sample (null for the first one). */
+  cpuCores: number | null;
+  memoryBytes: number;
+  /** The most memory used so far (null where the kernel does not say). */
+  memoryPeakBytes: number | null;
+  /** Processes and threads now (null without the pids controller). */
+  pids: number | null;
 }
 
 /** One replica slot of a job. */

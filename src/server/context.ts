@@ -1,5 +1,6 @@
 // What route handlers share, and the compare-and-set loop every handler write goes through.
 
+import type { UsageHistory } from "./usage-history.ts";
 import type { Logger } from "pino";
 import type { Clock } from "../model/index.ts";
 import { ErrorCodes, TiffinError } from "../model/index.ts";
@@ -27,6 +28,8 @@ export interface ServerContext {
   streams: Set<{ close(): void }>;
   /** This server among the servers sharing the store. */
   cluster: { id: string; url: string; election: LeaderElection };
+  /** Recent resource samples per task (absent in contexts built before usage sampling). */
+  usage?: UsageHistory;
 }
 
 /** Attempts of a compare-and-set before giving up with TIFFIN_CONFLICT. */

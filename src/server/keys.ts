@@ -13,6 +13,11 @@ export const Prefix = {
   hostTokens: "/hosttokens/",
   /** The admin and join tokens, shared by every server on the store. */
   secrets: "/secrets/",
+  /** Audit log of user actions into tasks (`tiffin exec`): AuditEntry, newest last. */
+  audit: "/audit/",
+  /** Package versions and tags (read from the store directly: the mirror does not hold them). */
+  packages: "/packages/",
+  packageTags: "/pkgtags/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -36,6 +41,14 @@ export const hostTokenKey = (hostId: string): string => `${Prefix.hostTokens}${h
 
 /** `/secrets/<name>`: a server token (`admin`, `join`), created by the first server (never sent by /v1/events). */
 export const secretKey = (name: string): string => `${Prefix.secrets}${name}`;
+
+/** `/audit/<epoch ms, 13 digits>-<id>`: one AuditEntry (time order). */
+export const auditKey = (at: number, id: string): string => `${Prefix.audit}${pad(at, 13)}-${id}`;
+
+/** `/packages/<name>/<version>`: one registered package version (PackageRecord in api/types.ts). */
+export const packageKey = (name: string, version: string): string => `${Prefix.packages}${name}/${version}`;
+/** `/pkgtags/<name>/<tag>`: the version a tag points at (`{version}`). */
+export const packageTagKey = (name: string, tag: string): string => `${Prefix.packageTags}${name}/${tag}`;
 
 /** The value of `/alive/<hostId>`: how the lease was granted. */
 export interface AliveValue {

@@ -29,6 +29,9 @@ import { agentRoutes } from "./routes/agent.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { packageRoutes } from "./routes/packages.ts";
+import { execRoutes } from "./routes/exec.ts";
+import { UsageHistory } from "./usage-history.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { serverIdOf, shareToken } from "./tokens.ts";
 import { taskStates } from "./views.ts";
@@ -106,13 +109,15 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader() });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
-  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster };
+  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, usage: new UsageHistory() };
 
   const router = new Router();
   jobRoutes(router, ctx);
+  packageRoutes(router, ctx);
   hostRoutes(router, ctx);
   agentRoutes(router, ctx);
   streamRoutes(router, ctx);
+  execRoutes(router, ctx);
   clusterRoutes(router, ctx);
   router.add("GET", "/metrics", "admin", async ({ res }) => {
     const text = await metrics.registry.metrics();

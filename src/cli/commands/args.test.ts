@@ -55,7 +55,8 @@ void test("parseWait: durations, bare seconds, --no-wait, default", () => {
 });
 
 void test("parseLogsArgs", () => {
-  assert.deepEqual(parseLogsArgs("web/2", {}), { job: "web", index: 2, stream: "stdout", attempt: null, follow: false, tail: null });
+  const none = { since: null, grep: null, allAttempts: false };
+  assert.deepEqual(parseLogsArgs("web/2", {}), { job: "web", index: 2, stream: "stdout", attempt: null, follow: false, tail: null, ...none });
   assert.deepEqual(parseLogsArgs("my-job/10", { follow: true, stderr: true, attempt: "a1", tail: "20" }), {
     job: "my-job",
     index: 10,
@@ -63,7 +64,13 @@ void test("parseLogsArgs", () => {
     attempt: "a1",
     follow: true,
     tail: 20,
+    ...none,
   });
+  const r = parseLogsArgs("web/0", { since: "1m30s", grep: "^err", allAttempts: true }, 1_000_000);
+  assert.deepEqual([r.since, r.grep, r.allAttempts], [910_000, "^err", true]);
+  assert.throws(() => parseLogsArgs("web/0", { since: "yesterday" }), { code: "TIFFIN_USAGE" });
+  assert.throws(() => parseLogsArgs("web/0", { grep: "(" }), { code: "TIFFIN_USAGE" });
+  assert.throws(() => parseLogsArgs("web/0", { allAttempts: true, attempt: "a1" }), { code: "TIFFIN_USAGE" });
   for (const bad of ["web", "web/", "/1", "web/x"]) assert.throws(() => parseLogsArgs(bad, {}), { code: "TIFFIN_USAGE" }, bad);
   assert.throws(() => parseLogsArgs("web/0", { tail: "-3" }), { code: "TIFFIN_USAGE" });
 });

@@ -33,6 +33,10 @@ export function renderPlan(p: PlanResult): string {
   else if (!p.changed) lines.push(`job ${p.name}: no changes (version ${p.current})`);
   else lines.push(`job ${p.name}: version ${p.current} -> ${p.version}`);
   if (p.changed) lines.push(...formatDiff(p.diff).split("\n").map((l) => `  ${l}`));
+  if ((p.packages ?? []).length > 0) {
+    lines.push("packages:");
+    for (const pin of p.packages ?? []) lines.push(`  ${pin.ref} -> ${pin.name}:${pin.version} (${pin.id.slice(0, 12)})`);
+  }
   if (p.placements.length > 0) {
     lines.push("placement:");
     const sorted = [...p.placements].sort((a, b) => a.index - b.index);

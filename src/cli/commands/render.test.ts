@@ -10,7 +10,7 @@ import { historyEntries, renderHistory, renderVersionDiff, summarizeDiff } from 
 import { renderHosts } from "./hosts.ts";
 import { renderJobs } from "./jobs.ts";
 import { formatReasons, renderPlan } from "./plan.ts";
-import { renderStatus } from "./status.ts";
+import { formatUsage, renderStatus } from "./status.ts";
 
 const jobs: JobSummary[] = [
   { name: "web", version: 2, replicas: 3, placed: 3, running: 3, healthy: 2, removed: false },
@@ -33,12 +33,23 @@ void test("renderStatus: id, host, state, attempt, pid, ports, failures, reason;
   ]);
   const lines = renderStatus(s).split("\n");
   assert.equal(lines[0], "job web  version 2  replicas 3");
-  assert.match(lines[1] ?? "", /^TASK\s+HOST\s+STATE\s+ATTEMPT\s+PID\s+PORTS\s+FAILURES\s+REASON$/);
-  assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+healthy\s+att-0-2\s+1000\s+http=20000\s+0\s+-$/);
+  assert.match(lines[1] ?? "", /^TASK\s+HOST\s+STATE\s+ATTEMPT\s+PID\s+PORTS\s+CPU\s+MEMORY\s+FAILURES\s+REASON$/);
+  assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+healthy\s+att-0-2\s+1000\s+http=20000\s+-\s+-\s+0\s+-$/);
   assert.match(lines[3] ?? "", /^web\/1 \(v1\) +dev-2\s+running/);
-  assert.match(lines[4] ?? "", /^web\/2\s+-\s+unplaced\s+-\s+-\s+-\s+2\s+no host fits$/);
+  assert.match(lines[4] ?? "", /^web\/2\s+-\s+unplaced\s+-\s+-\s+-\s+-\s+-\s+2\s+no host fits$/);
   const plain = { ...s, spec: { ...s.spec, isolation: "none" as const } };
   assert.equal(renderStatus(plain).split("\n")[0], "job web  version 2  replicas 3  isolation none");
+});
+
+void test("renderStatus: CPU and memory of the current attempt's latest sample", () => {
+  const usage = { at: 1, cpuSeconds: 12, cpuCores: 0.456, memoryBytes: 41 * 1024 * 1024, memoryPeakBytes: 45 * 1024 * 1024, pids: 3 };
+  const t0 = data.task(0, 2, "running");
+  const withUsage = { ...t0, attempts: t0.attempts.map((a) => (a.id === t0.attemptId ? { ...a, usage } : a)) };
+  assert.ok(withUsage.attempts.some((a) => a.usage), "the fixture has the current attempt");
+  const lines = renderStatus(data.status(2, [withUsage])).split("\n");
+  assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+running\s+att-0-2\s+1000\s+http=20000\s+0\.46\s+41 MiB \(peak 45\)\s+0\s+-$/);
+  assert.deepEqual(formatUsage({ ...usage, cpuCores: null, memoryBytes: 5 * 1024 * 1024, memoryPeakBytes: null }, "running"), ["-", "5.0 MiB"]);
+  assert.deepEqual(formatUsage(usage, "exited"), ["-", "-"], "an ended task uses nothing");
 });
 
 void test("renderHosts: cpu and memory as used/total, rack/cluster, draining, sandbox runtime", () => {

@@ -2,7 +2,8 @@
 
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
-import type { JobStatus } from "../../api/types.ts";
+import type { JobStatus, TaskView } from "../../api/types.ts";
+import type { ResourceUsage } from "../../model/index.ts";
 import type { CliContext } from "../command.ts";
 import { jsonOption } from "../command.ts";
 import { renderJson, renderTable } from "../table.ts";
@@ -19,6 +20,14 @@ export function formatPorts(ports: Record<string, number>): string {
     .join(",");
 }
 
+/** CPU (cores, 2 decimals) and memory (MiB now, and the peak) of a sample; "-" without one or once ended. */
+export function formatUsage(u: ResourceUsage | null, state: TaskView["state"]): [string, string] {
+  if (!u || !["running", "healthy", "unhealthy", "starting"].includes(state)) return ["-", "-"];
+  const mib = (b: number): string => (b / (1024 * 1024)).toFixed(b < 10 * 1024 * 1024 ? 1 : 0);
+  const cpu = u.cpuCores === null ? "-" : u.cpuCores.toFixed(2);
+  return [cpu, `${mib(u.memoryBytes)} MiB${u.memoryPeakBytes === null ? "" : ` (peak ${mib(u.memoryPeakBytes)})`}`];
+}
+
 /** A header line and a table of tasks. */
 export function renderStatus(s: JobStatus): string {
   // Unsandboxed tasks are the exception worth seeing at a glance; specs stored before sandboxes are sandboxed.
@@ -26,7 +35,7 @@ export function renderStatus(s: JobStatus): string {
   const head = `job ${s.name}  version ${s.version}  replicas ${s.spec.replicas}${iso}${s.removed ? "  (removed)" : ""}\n`;
   if (s.tasks.length === 0) return `${head}no tasks\n`;
   const table = renderTable(
-    ["task", "host", "state", "attempt", "pid", "ports", "failures", "reason"],
+    ["task", "host", "state", "attempt", "pid", "ports", "cpu", "memory", "failures", "reason"],
     s.tasks.map((t) => [
       `${t.id}${t.version === s.version ? "" : ` (v${t.version})`}`,
       t.hostName ?? t.hostId,
@@ -34,6 +43,7 @@ export function renderStatus(s: JobStatus): string {
       t.attemptId,
       t.pid,
       formatPorts(t.ports),
+      ...formatUsage(t.attempts.find((a) => a.id === t.attemptId)?.usage ?? null, t.state),
       t.failures,
       t.reason,
     ]),

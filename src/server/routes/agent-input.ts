@@ -95,6 +95,20 @@ export function reportOf(body: unknown): { hostId: string; updates: AttemptUpdat
         startedAt: [numOrNull, "epoch ms or null"],
         endedAt: [numOrNull, "epoch ms or null"],
       }, problems);
+      // Optional: agents from before usage sampling do not send it.
+      if (o["usage"] !== undefined && o["usage"] !== null) {
+        const u = asObject(o["usage"], `updates[${i}].usage`, problems);
+        if (u) {
+          check(u, `updates[${i}].usage`, {
+            at: [num, "epoch ms"],
+            cpuSeconds: [num, "seconds"],
+            cpuCores: [numOrNull, "cores or null"],
+            memoryBytes: [num, "bytes"],
+            memoryPeakBytes: [numOrNull, "bytes or null"],
+            pids: [numOrNull, "a count or null"],
+          }, problems);
+        }
+      }
       updates.push(o as unknown as AttemptUpdate);
     });
   }

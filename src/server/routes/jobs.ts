@@ -8,13 +8,14 @@ import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
 import { readJson, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { jobKey, stableJson, versionKey } from "../keys.ts";
+import { jobKey, packageKey, stableJson, versionKey } from "../keys.ts";
 import type { Mirror } from "../mirror.ts";
 import { usageByHost } from "../reconcile/commit.ts";
 import { fitsInPlace } from "../reconcile/decide.ts";
 import { seedOf } from "../reconcile/inputs.ts";
 import { buildIndex } from "../reconcile/place.ts";
 import { jobStatus, jobSummaries } from "../views.ts";
+import { pinSpec } from "./package-pins.ts";
 
 /** Registers the job routes. */
 export function jobRoutes(r: Router, ctx: ServerContext): void {
@@ -22,7 +23,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   r.add("GET", "/v1/jobs", "admin", async ({ res }) => sendJson(res, 200, jobSummaries(m)));
 
   r.add("POST", "/v1/jobs", "admin", async ({ req, res }) => {
-    const spec = await specOf(await readJson(req));
+    const spec = await pinSpec(ctx, await specOf(await readJson(req)));
     const now = ctx.clock.now();
     let result: ApplyResult = { name: spec.name, version: 0, changed: false, revision: m.revision };
     const written = await casLoop(ctx, `apply job ${spec.name}`, () => {
@@ -39,6 +40,8 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
         compare: [
           { key: jobKey(spec.name), target: "modRevision", op: "==", value: m.modRevision(jobKey(spec.name)) },
           { key: versionKey(spec.name, version), target: "modRevision", op: "==", value: 0 },
+          // A package removed between resolving and writing fails the write instead of pinning nothing.
+          ...(spec.pinned ?? []).map((p) => ({ key: packageKey(p.name, p.version), target: "version" as const, op: ">" as const, value: 0 })),
         ],
         success: [
           { type: "put", key: versionKey(spec.name, version), value: JSON.stringify(ver) },
@@ -54,8 +57,8 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   });
 
   r.add("POST", "/v1/plan", "admin", async ({ req, res }) => {
-    const spec = await specOf(await readJson(req));
-    sendJson(res, 200, planOf(ctx, spec));
+    const spec = await pinSpec(ctx, await specOf(await readJson(req)));
+    sendJson(res, 200, { ...planOf(ctx, spec), packages: spec.pinned ?? [] });
   });
 
   r.add("GET", "/v1/jobs/:name", "admin", async ({ res, params }) => {
@@ -109,7 +112,7 @@ async function specOf(body: unknown): Promise<JobSpec> {
   if (typeof body !== "object" || body === null || Array.isArray(body) || !("spec" in body)) {
     throw new TiffinError(ErrorCodes.BadRequest, "request body must be an object {\"spec\": JobSpec}", { hint: "send the compiled spec as produced by `tiffin plan`/`tiffin apply`" });
   }
-  const spec = (body as { spec: unknown }).spec;
+  const spec = withoutPins((body as { spec: unknown }).spec);
   const problems = validateJobSpec(spec);
   if (problems.length > 0) {
     throw new TiffinError(ErrorCodes.SpecInvalid, `the job spec has ${problems.length} problem${problems.length === 1 ? "" : "s"}`, {
@@ -118,6 +121,13 @@ async function specOf(body: unknown): Promise<JobSpec> {
     });
   }
   return spec as JobSpec;
+}
+
+/** Pins are the server's to set: a spec sent back as stored (with `pinned`) is resolved afresh. */
+function withoutPins(spec: unknown): unknown {
+  if (typeof spec !== "object" || spec === null || !("pinned" in spec)) return spec;
+  const { pinned: _ignored, ...rest } = spec as Record<string, unknown>;
+  return rest;
 }
 
 function sameSpec(m: Mirror, job: JobRecord, spec: JobSpec): boolean {

@@ -1,10 +1,9 @@
 // Streaming endpoints for users: store events (SSE) and task logs (proxied from the host's agent).
 
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import type { ServerResponse } from "node:http";
 import type { ApiErrorBody, StoreEvent } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import type { Attempt } from "../../model/index.ts";
 import { CompactedError } from "../../state/store.ts";
 import type { ServerContext } from "../context.ts";
 import { startSse } from "../http/io.ts";
@@ -55,46 +54,113 @@ export function streamRoutes(r: Router, ctx: ServerContext): void {
     const task = Number.isInteger(index) ? m.tasks.get(job)?.get(index)?.value : undefined;
     if (!task) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${params["index"]} not found`, { hint: `see the job's tasks with \`tiffin status ${job}\`` });
     const attempts = m.attemptsOf(job, index).sort((a, b) => b.createdAt - a.createdAt);
-    const wanted = url.searchParams.get("attempt") ?? task.attemptId ?? attempts[0]?.id ?? null;
-    const attempt = attempts.find((a) => a.id === wanted);
-    if (!attempt) throw new TiffinError(ErrorCodes.NotFound, wanted ? `task ${job}/${index} has no attempt ${wanted}` : `task ${job}/${index} has not started yet`, { hint: "the attempt ids are listed by `tiffin status`" });
-    const host = m.hosts.get(attempt.hostId)?.value;
-    const token = m.hostTokens.get(attempt.hostId);
-    if (!host || !token) throw new TiffinError(ErrorCodes.NotFound, `host ${attempt.hostId} of attempt ${attempt.id} is not registered`, { hint: "its logs went with the host" });
-
-    const q = new URLSearchParams();
-    q.set("stream", url.searchParams.get("stream") ?? "stdout");
-    for (const k of ["tail", "follow"]) {
-      const v = url.searchParams.get(k);
-      if (v !== null) q.set(k, v);
+    const all = url.searchParams.get("all") === "1" || url.searchParams.get("all") === "true";
+    const sinceText = url.searchParams.get("since");
+    const since = sinceText === null ? null : Number(sinceText);
+    if (since !== null && !(Number.isSafeInteger(since) && since >= 0)) throw new TiffinError(ErrorCodes.BadRequest, `since must be epoch ms, got ${JSON.stringify(sinceText)}`, { hint: "`tiffin logs --since 10m` computes it" });
+    let chosen: Attempt[];
+    if (all) {
+      // Oldest first; attempts that ended before `since` have nothing to show.
+      chosen = attempts.filter((a) => since === null || a.endedAt === null || a.endedAt >= since).reverse();
+      if (chosen.length === 0) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${index} has no attempts${since === null ? "" : " since then"}`, { hint: "the attempt ids are listed by `tiffin status`" });
+    } else {
+      const wanted = url.searchParams.get("attempt") ?? task.attemptId ?? attempts[0]?.id ?? null;
+      const attempt = attempts.find((a) => a.id === wanted);
+      if (!attempt) throw new TiffinError(ErrorCodes.NotFound, wanted ? `task ${job}/${index} has no attempt ${wanted}` : `task ${job}/${index} has not started yet`, { hint: "the attempt ids are listed by `tiffin status`" });
+      chosen = [attempt];
     }
+
     const abort = new AbortController();
     const closer = { close: () => abort.abort() };
     ctx.streams.add(closer);
     req.on("close", () => abort.abort());
     res.on("close", () => abort.abort());
     try {
-      let upstream: Response;
-      try {
-        upstream = await fetch(`http://${host.address}/v1/logs/${encodeURIComponent(attempt.id)}?${q.toString()}`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
-      } catch (err) {
-        throw new TiffinError(ErrorCodes.Unavailable, `cannot reach the agent of host ${host.name} at ${host.address} for the logs of ${job}/${index} (${(err as Error).message})`, {
-          hint: "the host may be down; `tiffin hosts` shows its status",
-        });
+      for (const [i, attempt] of chosen.entries()) {
+        const last = i === chosen.length - 1;
+        const q = new URLSearchParams();
+        q.set("stream", url.searchParams.get("stream") ?? "stdout");
+        for (const k of ["tail", "grep", "since"]) {
+          const v = url.searchParams.get(k);
+          if (v !== null) q.set(k, v);
+        }
+        // Only the newest attempt can still grow.
+        const follow = url.searchParams.get("follow");
+        if (follow !== null && last) q.set("follow", follow);
+        const upstream = await fromAgent(ctx, attempt, `${job}/${index}`, q, abort.signal, !all);
+        if (!all) {
+          res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "text/plain; charset=utf-8", "cache-control": "no-cache" });
+          res.flushHeaders();
+        } else {
+          if (i === 0) {
+            res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-cache" });
+            res.flushHeaders();
+          }
+          const started = attempt.startedAt === null ? "never started" : `started ${new Date(attempt.startedAt).toISOString()}`;
+          res.write(`==> attempt ${attempt.id} (${attempt.state}, ${started}) <==\n`);
+          if (upstream.status !== 200) {
+            res.write(`[tiffin: ${await upstreamMessage(upstream)}]\n`);
+            continue;
+          }
+        }
+        if (!upstream.body) continue;
+        // A loop, not stream.pipeline with end: false: that leaves listeners on `res` per attempt.
+        try {
+          for await (const chunk of upstream.body as AsyncIterable<Uint8Array>) {
+            if (!res.write(chunk)) await drained(res);
+            if (abort.signal.aborted) break;
+          }
+        } catch (err) {
+          if (!abort.signal.aborted) ctx.log.warn({ err, job, index }, "log stream from agent ended with an error");
+        }
+        if (abort.signal.aborted) break;
       }
-      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "text/plain; charset=utf-8", "cache-control": "no-cache" });
-      res.flushHeaders();
-      if (!upstream.body) {
-        res.end();
-        return;
-      }
-      await pipeline(Readable.fromWeb(upstream.body as WebReadableStream<Uint8Array>), res).catch((err: unknown) => {
-        if (!abort.signal.aborted) ctx.log.warn({ err, job, index }, "log stream from agent ended with an error");
-      });
+      if (!res.headersSent) res.writeHead(200);
+      res.end();
     } finally {
       ctx.streams.delete(closer);
     }
   });
+}
+
+/** The agent's response for one attempt's logs; for several attempts, a lost host is a response, not an error. */
+async function fromAgent(ctx: ServerContext, attempt: Attempt, task: string, q: URLSearchParams, signal: AbortSignal, strict: boolean): Promise<Response> {
+  const host = ctx.mirror.hosts.get(attempt.hostId)?.value;
+  const token = ctx.mirror.hostTokens.get(attempt.hostId);
+  if (!host || !token) {
+    if (!strict) return new Response(JSON.stringify({ error: { message: `its logs went with host ${attempt.hostId}` } }), { status: 404 });
+    throw new TiffinError(ErrorCodes.NotFound, `host ${attempt.hostId} of attempt ${attempt.id} is not registered`, { hint: "its logs went with the host" });
+  }
+  try {
+    return await fetch(`http://${host.address}/v1/logs/${encodeURIComponent(attempt.id)}?${q.toString()}`, { headers: { authorization: `Bearer ${token}` }, signal });
+  } catch (err) {
+    if (!strict) return new Response(JSON.stringify({ error: { message: `cannot reach the agent of host ${host.name} (${(err as Error).message})` } }), { status: 503 });
+    throw new TiffinError(ErrorCodes.Unavailable, `cannot reach the agent of host ${host.name} at ${host.address} for the logs of ${task} (${(err as Error).message})`, {
+      hint: "the host may be down; `tiffin hosts` shows its status",
+    });
+  }
+}
+
+/** Resolves when `res` can take more, or has closed. */
+export function drained(res: ServerResponse): Promise<void> {
+  return new Promise<void>((ok) => {
+    const done = (): void => {
+      res.off("drain", done);
+      res.off("close", done);
+      ok();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+async function upstreamMessage(r: Response): Promise<string> {
+  const text = await r.text().catch(() => "");
+  try {
+    return (JSON.parse(text) as ApiErrorBody).error.message;
+  } catch {
+    return text.trim() || `HTTP ${r.status}`;
+  }
 }
 
 function parse(text: string): unknown {

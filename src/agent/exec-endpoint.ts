@@ -1,0 +1,88 @@
+// `POST /v1/exec/:attemptId` on the agent's endpoint (next to the logs): runs a command in a running
+// attempt's sandbox with the runtime's exec (`crun exec ID CMD...`; the container's env, cwd, user and
+// namespaces), or for isolation "none" on the host in the task's work dir with its environment. Only the
+// server (host token) calls it; it authorizes the user and keeps the audit log. No terminal, no stdin:
+// output is streamed as ExecFrame lines (application/x-ndjson), the exit status last.
+
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import type http from "node:http";
+import type { Logger } from "pino";
+import type { ExecFrame } from "../api/types.ts";
+import { parseHelperConfig } from "../helper/config.ts";
+import { helperPaths } from "../helper/paths.ts";
+import { containerId } from "../helper/sandbox.ts";
+import { runtimeArgv, runtimeEnv } from "../helper/sandbox-runtime.ts";
+import { isFinalStatus, readStatusFile } from "../helper/status.ts";
+import type { ErrorCode } from "../model/index.ts";
+import { ErrorCodes } from "../model/index.ts";
+
+/** An exec the endpoint refuses before running anything. */
+export interface ExecRefusal {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  hint: string | null;
+}
+
+/** What to spawn for an exec in attempt directory `dir`, or why not (pure apart from reading the files). */
+export function execPlan(dir: string, command: unknown): { argv: string[]; env: Record<string, string>; cwd: string } | ExecRefusal {
+  if (!Array.isArray(command) || command.length === 0 || !command.every((a) => typeof a === "string") || command[0] === "") {
+    return { status: 400, code: ErrorCodes.BadRequest, message: "exec: command must be a non-empty array of strings", hint: "e.g. {\"command\": [\"id\"]}" };
+  }
+  const p = helperPaths(dir);
+  let cfgText: string;
+  try {
+    cfgText = fs.readFileSync(p.config, "utf8");
+  } catch {
+    return { status: 404, code: ErrorCodes.NotFound, message: `exec: the attempt is not on this host (${dir})`, hint: "its directory may have been cleaned up" };
+  }
+  const parsed = parseHelperConfig(JSON.parse(cfgText) as unknown);
+  if (!parsed.ok) return { status: 409, code: ErrorCodes.Conflict, message: `exec: unreadable attempt.json: ${parsed.problems.join("; ")}`, hint: null };
+  const cfg = parsed.config;
+  const status = readStatusFile(p.status);
+  if (!status || status.pid === null || isFinalStatus(status) || status.state === "starting") {
+    return {
+      status: 409,
+      code: ErrorCodes.Conflict,
+      message: `exec: attempt ${cfg.attemptId} is not running (${status?.state ?? "no status yet"})`,
+      hint: "exec works while the task runs; `tiffin status JOB` shows its state",
+    };
+  }
+  const args = command as string[];
+  if (cfg.sandbox) return { argv: runtimeArgv(cfg.sandbox.runtime, ["exec", containerId(cfg.attemptId, p.dir), ...args]), env: runtimeEnv(), cwd: "/" };
+  return { argv: args, env: cfg.env, cwd: p.work };
+}
+
+/** Runs the planned command and streams its frames to `res` (headers already checked); kills it when the caller goes. */
+export function runExec(plan: { argv: string[]; env: Record<string, string>; cwd: string }, res: http.ServerResponse, log: Logger): Promise<void> {
+  res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+  res.flushHeaders();
+  const send = (f: ExecFrame): void => void res.write(JSON.stringify(f) + "\n");
+  const [file, ...args] = plan.argv;
+  return new Promise((resolve) => {
+    const child = spawn(file ?? "", args, { cwd: plan.cwd, env: plan.env, stdio: ["ignore", "pipe", "pipe"] });
+    let done = false;
+    const finish = (last: ExecFrame): void => {
+      if (done) return;
+      done = true;
+      send(last);
+      res.end();
+      resolve();
+    };
+    child.stdout.on("data", (b: Buffer) => send({ type: "stdout", data: b.toString("base64") }));
+    child.stderr.on("data", (b: Buffer) => send({ type: "stderr", data: b.toString("base64") }));
+    child.once("error", (err) => {
+      log.info({ argv: plan.argv, err: err.message }, "exec could not start");
+      finish({ type: "error", message: `cannot run ${JSON.stringify(file)}: ${err.message}` });
+    });
+    // "close" (not "exit"): all output has been read by then.
+    child.once("close", (code, signal) => finish({ type: "exit", code, signal }));
+    res.once("close", () => {
+      if (done || child.exitCode !== null || child.signalCode !== null) return;
+      // The caller went away: the runtime passes SIGTERM on to the process it execs; SIGKILL if it stays.
+      child.kill("SIGTERM");
+      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), 2000).unref();
+    });
+  });
+}

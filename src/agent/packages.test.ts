@@ -1,0 +1,173 @@
+// The agent's package cache against a small origin (node:http) that can serve corrupt bytes and go
+// away, and end to end with the REAL server process and real tasks reading files from their package.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import type { TestContext } from "node:test";
+import type { JobStatus } from "../api/types.ts";
+import type { Manifest } from "../pkg/index.ts";
+import { buildPackage, packageId, PieceStore, piecesOf, removeTree } from "../pkg/index.ts";
+import { helperConfig } from "./config.ts";
+import { startAgent } from "./main.ts";
+import type { AgentHandle } from "./main.ts";
+import { fetchFromServer, PackageCache } from "./packages.ts";
+import { alive, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+
+function tmp(t: TestContext): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-agent-pkg-"));
+  t.after(() => removeTree(d));
+  return d;
+}
+
+async function build(root: string, name: string, hello: string, store: PieceStore): Promise<{ m: Manifest; id: string }> {
+  const dir = path.join(root, "trees", name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "hello.txt"), hello);
+  fs.writeFileSync(path.join(dir, "shared.txt"), "the same in every version\n");
+  const m = await buildPackage({ dir, name: "app", version: name, store, builder: "test" });
+  return { m, id: packageId(m) };
+}
+
+/** An origin serving manifests and pieces from `store`; `corrupt` pieces are served damaged. */
+async function origin(t: TestContext, store: PieceStore, manifests: Map<string, Manifest>): Promise<{ url: string; requests: string[]; corrupt: Set<string>; close(): Promise<void> }> {
+  const requests: string[] = [];
+  const corrupt = new Set<string>();
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const url = req.url ?? "";
+      requests.push(url);
+      const [, kind, hash] = /^\/v1\/agent\/packages\/(pieces|manifests)\/([0-9a-f]{64})$/.exec(url) ?? [];
+      if (req.headers.authorization !== "Bearer tok" || !kind || !hash) return void res.writeHead(404).end();
+      if (kind === "manifests") return void res.end(JSON.stringify({ manifest: manifests.get(hash) }));
+      const data = await store.get(hash);
+      if (!data) return void res.writeHead(404).end();
+      res.end(corrupt.has(hash) ? Buffer.concat([data, Buffer.from("!")]) : data);
+    })();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const close = () => new Promise<void>((r) => server.close(() => r()));
+  t.after(() => (server.listening ? close() : undefined));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, corrupt, close };
+}
+
+void test("the cache verifies pieces, shares them between versions, and works with the origin gone", async (t) => {
+  const root = tmp(t);
+  const src = new PieceStore(path.join(root, "origin"));
+  const v1 = await build(root, "1", "one\n", src);
+  const v2 = await build(root, "2", "two\n", src);
+  const o = await origin(t, src, new Map([[v1.id, v1.m], [v2.id, v2.m]]));
+  const agentDir = path.join(root, "agent");
+  const cache = new PackageCache(agentDir, (p) => fetchFromServer(o.url, "tok", p));
+  const pin = (v: { m: Manifest; id: string }) => ({ ref: `app:${v.m.version}`, name: "app", version: v.m.version, id: v.id });
+
+  const hello = v1.m.files.find((f) => f.path === "hello.txt")!.pieces[0]!;
+  o.corrupt.add(hello);
+  const bad = await cache.prepare([pin(v1)]);
+  assert.ok("error" in bad && /corrupt piece/.test(bad.error), JSON.stringify(bad));
+  assert.equal(new PieceStore(path.join(agentDir, "packages", "pieces")).has(hello), false, "the bad piece was not kept");
+
+  o.corrupt.clear();
+  const good = await cache.prepare([pin(v1)]);
+  assert.ok("paths" in good, JSON.stringify(good));
+  assert.equal(fs.readFileSync(path.join(good.paths["app"]!, "hello.txt"), "utf8"), "one\n");
+
+  o.requests.length = 0;
+  const second = await cache.prepare([pin(v2)]);
+  assert.ok("paths" in second);
+  const pieceFetches = o.requests.filter((r) => r.includes("/pieces/"));
+  assert.equal(pieceFetches.length, 1, `only v2's new piece is fetched (${piecesOf(v2.m).length} in all): ${pieceFetches.join(", ")}`);
+
+  await o.close();
+  const offline = await new PackageCache(agentDir, (p) => fetchFromServer(o.url, "tok", p)).prepare([pin(v1), pin(v2)]);
+  assert.ok("paths" in offline, `a restart needs no origin: ${JSON.stringify(offline)}`);
+});
+
+void test("helperConfig hands packages over as env and, in a sandbox, a read-only mount", () => {
+  const a = testAssignment("att-1", testSpec());
+  const base = { ports: {}, hostName: "h", fenceMs: 1000, agentEnv: {}, packages: { "my-app": "/data/packages/trees/abc" } };
+  const plain = helperConfig(a, base);
+  assert.equal(plain.env["TIFFIN_PKG_MY_APP"], "/data/packages/trees/abc");
+  const sandbox = { runtime: { path: "/usr/bin/crun", rootless: false }, network: "host", mounts: [], readOnlyPaths: [] } as unknown as NonNullable<Parameters<typeof helperConfig>[1]["sandbox"]>;
+  const boxed = helperConfig(a, { ...base, sandbox });
+  assert.equal(boxed.env["TIFFIN_PKG_MY_APP"], "/packages/my-app");
+  assert.deepEqual(boxed.sandbox?.mounts, [{ host: "/data/packages/trees/abc", task: "/packages/my-app", writable: false }]);
+  assert.deepEqual(sandbox.mounts, [], "the sandbox passed in is not modified");
+});
+
+const serverMain = new URL("../server/main.ts", import.meta.url);
+
+/** The real server in a child process (the agent may not import it). */
+function serverProcess(dataDir: string): Promise<{ child: ChildProcess; url: string; adminToken: string; joinToken: string }> {
+  const code = `
+    const { startServer } = await import(${JSON.stringify(serverMain.href)});
+    const s = await startServer({ dataDir: process.env.DATA, listen: "127.0.0.1:0", log: "silent",
+      timing: { heartbeatMs: 250, suspectMs: 1500, downMs: 3000, fenceMs: 2000 } });
+    process.stdout.write(JSON.stringify({ url: s.url, adminToken: s.adminToken, joinToken: s.joinToken }) + "\\n");
+    process.on("SIGTERM", () => s.close().then(() => process.exit(0)));`;
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", code], { env: { ...process.env, DATA: dataDir }, stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (out.includes("\n")) resolve({ child, ...(JSON.parse(out.split("\n")[0]!) as { url: string; adminToken: string; joinToken: string }) });
+    });
+    child.once("exit", (c) => reject(new Error(`server process exited with ${c}`)));
+  });
+}
+
+void test("with the real server: tasks read their pinned package, sandboxed (read-only /packages/app) and plain", async (t) => {
+  const root = tmp(t);
+  const agentDir = path.join(root, "agent");
+  let server: ChildProcess | null = null;
+  let agent: AgentHandle | null = null;
+  t.after(async () => {
+    await agent?.close("leave-tasks").catch(() => {});
+    killAttempts(agentDir);
+    if (server && server.exitCode === null) {
+      server.kill("SIGTERM");
+      await Promise.race([new Promise((r) => server!.once("exit", r)), new Promise((r) => setTimeout(r, 3000))]);
+      server.kill("SIGKILL");
+    }
+  });
+  const s = await serverProcess(path.join(root, "server"));
+  server = s.child;
+  const api = (p: string, init: RequestInit & { raw?: boolean } = {}) =>
+    fetch(`${s.url}${p}`, { ...init, headers: { authorization: `Bearer ${s.adminToken}`, "content-type": init.raw ? "application/octet-stream" : "application/json" } });
+  const local = new PieceStore(path.join(root, "local"));
+  const v1 = await build(root, "1", "package says hi\n", local);
+  for (const h of piecesOf(v1.m)) assert.equal((await api(`/v1/packages/pieces/${h}`, { method: "POST", raw: true, body: (await local.get(h))! })).status, 200);
+  assert.equal((await api("/v1/packages", { method: "POST", body: JSON.stringify({ manifest: v1.m }) })).status, 200);
+  agent = await startAgent({ server: s.url, joinToken: s.joinToken, dataDir: agentDir, name: "pkg-1", labels: { rack: "r1" }, log: testLogger() });
+
+  const script = 'cat "$TIFFIN_PKG_APP/hello.txt"; echo "at $TIFFIN_PKG_APP"; (touch "$TIFFIN_PKG_APP/x" 2>/dev/null && echo writable) || echo read-only; sleep 60';
+  const jobs = [
+    testSpec({ name: "boxed", command: ["/bin/sh", "-c", script], packages: ["app:latest"], resources: { cpu: 0.1, memoryMiB: 16, diskMiB: 1 } }),
+    testSpec({ name: "plain", command: ["/bin/sh", "-c", script], packages: ["app:1"], isolation: "none", resources: { cpu: 0.1, memoryMiB: 16, diskMiB: 1 } }),
+  ];
+  for (const spec of jobs) {
+    const r = await api("/v1/jobs", { method: "POST", body: JSON.stringify({ spec }) });
+    assert.equal(r.status, 200, await r.clone().text());
+  }
+  const logsOf = (job: string) =>
+    waitFor(`${job} printed its package file`, async () => {
+      const r = await api(`/v1/tasks/${job}/0/logs?stream=stdout`);
+      const text = r.status === 200 ? await r.text() : "";
+      return /read-only|writable/.test(text) ? text : null;
+    }, 30_000);
+  const boxed = await logsOf("boxed");
+  assert.match(boxed, /^package says hi\nat \/packages\/app\nread-only\n/);
+  const plain = await logsOf("plain");
+  assert.match(plain, new RegExp(`^package says hi\\nat ${agentDir}/packages/trees/${v1.id}\\n`));
+
+  const pids = await Promise.all(["boxed", "plain"].map(async (job) => ((await (await api(`/v1/jobs/${job}`)).json()) as JobStatus).tasks[0]!.pid!));
+  server.kill("SIGTERM");
+  await new Promise((r) => server!.once("exit", r));
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.ok(pids.every(alive), "tasks keep running with the origin gone");
+});

@@ -1,0 +1,56 @@
+// Out of memory without the kernel's OOM killer (cgroup v1): the sandbox is created with
+// `disableOOMKiller` (memory.oom_control oom_kill_disable=1), so a task at its limit is paused in the
+// kernel instead of losing a random process. The helper polls `under_oom`, and when the task is stuck
+// there ends the whole container at once and records why, with the peak (the attempt is then restarted
+// like any failed one). cgroup v2 has no such switch (memory.oom.group only makes the kill whole): there
+// the kernel kills and sandbox-cgroup.ts's outOfMemoryReason explains it afterwards.
+import fs from "node:fs";
+import path from "node:path";
+import { cgroupMounts } from "./sandbox-cgroup.ts";
+import type { CgroupMount } from "./sandbox-cgroup.ts";
+
+/** The v1 memory hierarchy's directory, or null on v2-only hosts (where the OOM killer stays on). */
+export function v1MemoryDir(mounts: CgroupMount[] = cgroupMounts()): string | null {
+  return mounts.find((m) => m.version === 1 && m.controllers.includes("memory"))?.dir ?? null;
+}
+
+/** True when cgroup `leaf`'s memory.oom_control says its tasks are waiting for memory (pure on the text). */
+export function underOom(oomControl: string): boolean {
+  return /^under_oom 1$/m.test(oomControl);
+}
+
+/** Why the watch ended the task: the reason recorded for the attempt. */
+export function oomStopReason(limitMiB: number, peakBytes: number | null): string {
+  const peak = peakBytes === null ? "" : ` (peak ${(peakBytes / (1024 * 1024)).toFixed(1)} MiB)`;
+  return `out of memory: stopped at its memory limit of ${limitMiB} MiB${peak}`;
+}
+
+/** Polls `leaf` (absolute path in the v1 memory hierarchy) every `everyMs`; calls `onOom(peakBytes)` once. */
+export function watchOom(leafDir: string, everyMs: number, onOom: (peakBytes: number | null) => void): { stop(): void } {
+  let done = false;
+  const timer = setInterval(() => {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(leafDir, "memory.oom_control"), "utf8");
+    } catch {
+      return; // not created yet, or gone
+    }
+    if (done || !underOom(text)) return;
+    done = true;
+    clearInterval(timer);
+    let peak: number | null = null;
+    try {
+      peak = Number(fs.readFileSync(path.join(leafDir, "memory.max_usage_in_bytes"), "utf8").trim());
+    } catch {
+      // gone meanwhile
+    }
+    onOom(peak);
+  }, everyMs);
+  timer.unref();
+  return {
+    stop: () => {
+      done = true;
+      clearInterval(timer);
+    },
+  };
+}

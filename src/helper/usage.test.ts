@@ -1,0 +1,84 @@
+// Usage sampling: counters read from fake v1 and v2 cgroup trees, the CPU rate, and a real sandboxed
+// task that allocates memory and burns CPU, seen in the helper's statuses (needs root and a runtime).
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, test } from "node:test";
+import { HelperHarness, testRuntime, testSandbox } from "./testkit.ts";
+import { readCgroupCounters, toUsage } from "./usage.ts";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-usage-"));
+const h = new HelperHarness();
+after(async () => {
+  await h.cleanup();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function write(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+void test("readCgroupCounters: v1 hierarchies and the v2 unified tree", () => {
+  const cg = "/tiffin/c1";
+  write(path.join(tmp, "v1/cpu,cpuacct", cg, "cpuacct.usage"), "2500000000\n");
+  write(path.join(tmp, "v1/memory", cg, "memory.usage_in_bytes"), "1048576\n");
+  write(path.join(tmp, "v1/memory", cg, "memory.max_usage_in_bytes"), "2097152\n");
+  write(path.join(tmp, "v1/pids", cg, "pids.current"), "3\n");
+  const v1 = [
+    { dir: path.join(tmp, "v1/cpu,cpuacct"), version: 1 as const, controllers: ["cpu", "cpuacct"] },
+    { dir: path.join(tmp, "v1/memory"), version: 1 as const, controllers: ["memory"] },
+    { dir: path.join(tmp, "v1/pids"), version: 1 as const, controllers: ["pids"] },
+    { dir: path.join(tmp, "unified"), version: 2 as const, controllers: [] },
+  ];
+  assert.deepEqual(readCgroupCounters(cg, v1), { cpuNs: 2.5e9, memoryBytes: 1048576, memoryPeakBytes: 2097152, pids: 3 });
+  assert.equal(readCgroupCounters("/tiffin/gone", v1), null);
+
+  write(path.join(tmp, "v2", cg, "cpu.stat"), "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n");
+  write(path.join(tmp, "v2", cg, "memory.current"), "4096\n");
+  write(path.join(tmp, "v2", cg, "pids.current"), "7\n");
+  const v2 = [{ dir: path.join(tmp, "v2"), version: 2 as const, controllers: [] }];
+  assert.deepEqual(readCgroupCounters(cg, v2), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: 7 }, "no memory.peak before Linux 5.19");
+});
+
+void test("toUsage: CPU rate between samples", () => {
+  const c = { cpuNs: 1e9, memoryBytes: 10, memoryPeakBytes: 20, pids: 1 };
+  const first = toUsage(c, 10_000, null);
+  assert.deepEqual(first, { at: 10_000, cpuSeconds: 1, cpuCores: null, memoryBytes: 10, memoryPeakBytes: 20, pids: 1 });
+  const cases: [string, number, number, number | null][] = [
+    ["half a core over 2 s", 2e9, 12_000, 0.5],
+    ["idle", 1e9, 15_000, 0],
+    ["no time passed", 3e9, 10_000, null],
+  ];
+  for (const [name, cpuNs, at, want] of cases) assert.equal(toUsage({ ...c, cpuNs }, at, first).cpuCores, want, name);
+});
+
+void test("a sandboxed task's usage is sampled into its status: memory it holds, CPU it burns, its processes", { timeout: 60_000 }, async () => {
+  const runtime = await testRuntime();
+  // The shell holds ~40 MB in a variable, then spins: memory and CPU both show.
+  const script = "x=$(head -c 40000000 /dev/zero | tr '\\0' a); while :; do :; done";
+  const dir = h.attempt({
+    command: ["sh", "-c", script],
+    env: { PATH: "/usr/bin:/bin" },
+    sandbox: testSandbox(runtime, { limits: { cpu: 1, memoryMiB: 256, pids: 64 } }),
+    usageSampleMs: 250,
+  });
+  h.start(dir);
+  const agent = await h.agent(dir);
+  agent.startPinging(200);
+  const s = await agent.waitStatus("usage with the memory held and CPU burnt", (st) => {
+    const u = st.usage;
+    return !!u && u.memoryBytes > 40e6 && u.cpuCores !== null && u.cpuCores > 0.3 && u.cpuSeconds > 0.5;
+  }, 30_000);
+  const u = s.usage!;
+  assert.equal(s.state, "running");
+  assert.ok(u.memoryBytes < 256 * 1024 * 1024, `under the limit: ${u.memoryBytes}`);
+  assert.ok(u.memoryPeakBytes === null || u.memoryPeakBytes >= u.memoryBytes);
+  assert.ok(u.pids !== null && u.pids >= 2 && u.pids < 10, `init and the shell: ${u.pids}`);
+  assert.ok(u.cpuCores! <= 1.2, `within its 1-core quota: ${u.cpuCores}`);
+  agent.send({ type: "stop", reason: "done" });
+  const final = await agent.waitStatus("final", (st) => st.state === "failed" || st.state === "exited", 20_000);
+  assert.ok(final.usage && final.usage.memoryBytes > 40e6, "the final status keeps the last sample");
+  agent.send({ type: "ack" });
+});

@@ -1,0 +1,78 @@
+// Resource usage of a sandboxed attempt, sampled from its cgroup `<parent>/<container id>` (the level
+// above the runtime's leaf, so counters are hierarchical and survive the leaf): CPU time, memory now
+// and at peak, processes. cgroup v1 (cpuacct, memory, pids hierarchies) and v2 (one unified mount).
+import fs from "node:fs";
+import path from "node:path";
+import type { ResourceUsage } from "../model/index.ts";
+import { cgroupMounts } from "./sandbox-cgroup.ts";
+import type { CgroupMount } from "./sandbox-cgroup.ts";
+
+/** The raw counters of one sample, before rates. */
+export interface CgroupCounters {
+  cpuNs: number;
+  memoryBytes: number;
+  memoryPeakBytes: number | null;
+  pids: number | null;
+}
+
+function read(file: string): string | null {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+function num(text: string | null): number | null {
+  if (text === null) return null;
+  const n = Number(text.trim());
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Reads cgroup `cg`'s counters; null when its CPU or memory accounting cannot be read (gone, rootless). */
+export function readCgroupCounters(cg: string, mounts: CgroupMount[] = cgroupMounts()): CgroupCounters | null {
+  const v1 = (ctl: string): string | null => {
+    const m = mounts.find((x) => x.version === 1 && x.controllers.includes(ctl));
+    return m ? path.join(m.dir, cg) : null;
+  };
+  const mem1 = v1("memory");
+  const cpu1 = v1("cpuacct");
+  if (mem1 && cpu1) {
+    const cpuNs = num(read(path.join(cpu1, "cpuacct.usage")));
+    const memoryBytes = num(read(path.join(mem1, "memory.usage_in_bytes")));
+    if (cpuNs === null || memoryBytes === null) return null;
+    const pids1 = v1("pids");
+    return { cpuNs, memoryBytes, memoryPeakBytes: num(read(path.join(mem1, "memory.max_usage_in_bytes"))), pids: pids1 ? num(read(path.join(pids1, "pids.current"))) : null };
+  }
+  const v2 = mounts.find((x) => x.version === 2);
+  if (!v2) return null;
+  const dir = path.join(v2.dir, cg);
+  const usec = /^usage_usec (\d+)$/m.exec(read(path.join(dir, "cpu.stat")) ?? "");
+  const memoryBytes = num(read(path.join(dir, "memory.current")));
+  if (!usec || memoryBytes === null) return null;
+  return { cpuNs: Number(usec[1]) * 1000, memoryBytes, memoryPeakBytes: num(read(path.join(dir, "memory.peak"))), pids: num(read(path.join(dir, "pids.current"))) };
+}
+
+/** A sample from counters, with the CPU rate since `prev` (pure). */
+export function toUsage(c: CgroupCounters, at: number, prev: ResourceUsage | null): ResourceUsage {
+  const cpuSeconds = c.cpuNs / 1e9;
+  const dt = prev ? (at - prev.at) / 1000 : 0;
+  const cpuCores = prev && dt > 0 ? Math.max(0, Math.round(((cpuSeconds - prev.cpuSeconds) / dt) * 1000) / 1000) : null;
+  return { at, cpuSeconds: Math.round(cpuSeconds * 1000) / 1000, cpuCores, memoryBytes: c.memoryBytes, memoryPeakBytes: c.memoryPeakBytes, pids: c.pids };
+}
+
+/** Samples `cg` every `everyMs` and hands each sample to `onSample` (first sample at once). */
+export function sampleUsage(cg: string, everyMs: number, now: () => number, onSample: (u: ResourceUsage) => void): { stop(): void } {
+  const mounts = cgroupMounts();
+  let prev: ResourceUsage | null = null;
+  const tick = (): void => {
+    const c = readCgroupCounters(cg, mounts);
+    if (!c) return;
+    prev = toUsage(c, now(), prev);
+    onSample(prev);
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,114 @@
+// The package manifest: what a package holds, piece by piece. Its sha256 (over canonical JSON) is the
+// package id, so an id names exactly one set of bytes and a pinned job version always runs them.
+
+import { createHash } from "node:crypto";
+
+/** Bytes per piece. 4 MiB, as Kraken uses: large enough that a 1 GiB tree is ~256 pieces (cheap to
+ * list, hash-check and ask "which do you lack" in one request), small enough that one changed file
+ * re-uploads at most a few MiB beyond itself and a peer can serve a piece in well under a second. */
+export const PieceSize = 4 * 1024 * 1024;
+
+/** One regular file: its bytes are the concatenation of its pieces (each PieceSize but the last). */
+export interface ManifestFile {
+  /** Relative POSIX path inside the package. */
+  path: string;
+  /** Permission bits, e.g. 0o755. */
+  mode: number;
+  size: number;
+  /** sha256 hex of each piece, in order. */
+  pieces: string[];
+}
+
+/** One symbolic link, kept as a link (never followed at build time). */
+export interface ManifestSymlink {
+  path: string;
+  target: string;
+}
+
+/** A package's manifest. */
+export interface Manifest {
+  format: 1;
+  name: string;
+  version: string;
+  pieceSize: number;
+  /** Directories, so empty ones survive (relative paths). */
+  dirs: string[];
+  files: ManifestFile[];
+  symlinks: ManifestSymlink[];
+  totalSize: number;
+  createdAt: number;
+  /** What built it, e.g. "tiffin pkg build (node v24.1.0)". */
+  builder: string;
+}
+
+/** Package names: what the spec's `name:version` can name and a state key can hold. */
+export const PackageNamePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** Versions and tags. */
+export const PackageVersionPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** A sha256 in hex. */
+export const Sha256Pattern = /^[0-9a-f]{64}$/;
+
+/** sha256 hex of bytes. */
+export function sha256(data: Uint8Array | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** The canonical text of a manifest (fixed key order), the bytes its id hashes. */
+export function manifestText(m: Manifest): string {
+  return JSON.stringify({
+    format: m.format,
+    name: m.name,
+    version: m.version,
+    pieceSize: m.pieceSize,
+    dirs: m.dirs,
+    files: m.files.map((f) => ({ path: f.path, mode: f.mode, size: f.size, pieces: f.pieces })),
+    symlinks: m.symlinks.map((s) => ({ path: s.path, target: s.target })),
+    totalSize: m.totalSize,
+    createdAt: m.createdAt,
+    builder: m.builder,
+  });
+}
+
+/** The package id: sha256 of the manifest's canonical text. */
+export function packageId(m: Manifest): string {
+  return sha256(manifestText(m));
+}
+
+/** Every distinct piece a manifest needs. */
+export function piecesOf(m: Manifest): string[] {
+  return [...new Set(m.files.flatMap((f) => f.pieces))];
+}
+
+/** Why a value is not a well-formed manifest (paths inside the tree, sizes that match the pieces), or
+ * null. Checked before unpacking anything, since a manifest decides where files are written. */
+export function manifestProblem(v: unknown): string | null {
+  if (typeof v !== "object" || v === null) return "manifest must be an object";
+  const m = v as Partial<Manifest>;
+  if (m.format !== 1) return "format must be 1";
+  if (typeof m.name !== "string" || !PackageNamePattern.test(m.name)) return `name must match ${PackageNamePattern}`;
+  if (typeof m.version !== "string" || !PackageVersionPattern.test(m.version)) return `version must match ${PackageVersionPattern}`;
+  if (m.pieceSize !== PieceSize) return `pieceSize must be ${PieceSize}`;
+  if (!Array.isArray(m.dirs) || !Array.isArray(m.files) || !Array.isArray(m.symlinks)) return "dirs, files and symlinks must be arrays";
+  if (typeof m.createdAt !== "number" || typeof m.builder !== "string") return "createdAt and builder are required";
+  let total = 0;
+  const seen = new Set<string>();
+  for (const p of [...m.dirs, ...m.files.map((f) => f.path), ...m.symlinks.map((s) => s.path)]) {
+    if (typeof p !== "string" || !safePath(p)) return `path ${JSON.stringify(p)} must be relative and stay inside the package`;
+    if (seen.has(p)) return `path ${p} appears twice`;
+    seen.add(p);
+  }
+  for (const f of m.files) {
+    if (!Number.isInteger(f.size) || f.size < 0 || !Number.isInteger(f.mode)) return `file ${f.path}: bad size or mode`;
+    if (!Array.isArray(f.pieces) || f.pieces.length !== Math.ceil(f.size / PieceSize) || !f.pieces.every((h) => Sha256Pattern.test(h))) {
+      return `file ${f.path}: needs ${Math.ceil(f.size / PieceSize)} sha256 pieces`;
+    }
+    total += f.size;
+  }
+  for (const s of m.symlinks) if (typeof s.target !== "string" || s.target === "") return `symlink ${s.path}: target required`;
+  if (m.totalSize !== total) return `totalSize ${m.totalSize} is not the sum of file sizes (${total})`;
+  return null;
+}
+
+function safePath(p: string): boolean {
+  return p !== "" && !p.startsWith("/") && !p.split("/").some((s) => s === "" || s === "." || s === "..");
+}

@@ -1,0 +1,143 @@
+// `tiffin exec`: POST /v1/tasks/:job/:index/exec runs a command in the task's running attempt, through
+// the agent of its host (host token, like the logs proxy); the agent streams ExecFrame lines, which are
+// passed through as they come. Every exec is recorded under /audit/ before it runs and completed with
+// its exit status after, so an exec that never finishes (server crash) still leaves its entry.
+// GET /v1/audit lists the entries.
+
+import { randomBytes } from "node:crypto";
+import type { AuditEntry, ExecFrame } from "../../api/types.ts";
+import { ErrorCodes, isTerminal, TiffinError } from "../../model/index.ts";
+import type { ServerContext } from "../context.ts";
+import { readJson, sendJson } from "../http/io.ts";
+import type { Router } from "../http/router.ts";
+import { auditKey, Prefix } from "../keys.ts";
+import { notFound } from "./jobs.ts";
+import { drained } from "./streams.ts";
+
+/** Registers the exec proxy, the audit log and the usage history of a task. */
+export function execRoutes(r: Router, ctx: ServerContext): void {
+  const m = ctx.mirror;
+
+  r.add("POST", "/v1/tasks/:job/:index/exec", "admin", async ({ req, res, params }) => {
+    const body = (await readJson(req)) as { command?: unknown; user?: unknown };
+    const command = body.command;
+    if (!Array.isArray(command) || command.length === 0 || !command.every((a): a is string => typeof a === "string") || command[0] === "") {
+      throw new TiffinError(ErrorCodes.BadRequest, "exec: command must be a non-empty array of strings", { hint: "e.g. `tiffin exec web/0 -- id`" });
+    }
+    const job = params["job"] ?? "";
+    const index = Number(params["index"]);
+    if (!m.jobs.has(job)) throw notFound(job);
+    const task = Number.isInteger(index) ? m.tasks.get(job)?.get(index)?.value : undefined;
+    if (!task) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${params["index"]} not found`, { hint: `see the job's tasks with \`tiffin status ${job}\`` });
+    const attempt = task.attemptId ? m.attempts.get(task.attemptId)?.value : undefined;
+    if (!attempt || isTerminal(attempt.state) || attempt.state === "pending") {
+      throw new TiffinError(ErrorCodes.Conflict, `task ${job}/${index} has no running attempt${attempt ? ` (${attempt.id} is ${attempt.state})` : ""}`, {
+        hint: "exec works while the task runs; `tiffin status JOB` shows its state",
+      });
+    }
+    const host = m.hosts.get(attempt.hostId)?.value;
+    const token = m.hostTokens.get(attempt.hostId);
+    if (!host || !token) throw new TiffinError(ErrorCodes.NotFound, `host ${attempt.hostId} of attempt ${attempt.id} is not registered`, { hint: "`tiffin hosts` lists the hosts" });
+
+    const at = ctx.clock.now();
+    const id = randomBytes(6).toString("hex");
+    const entry: AuditEntry = {
+      id,
+      at,
+      action: "exec",
+      user: typeof body.user === "string" ? body.user.slice(0, 200) : null,
+      remote: req.socket.remoteAddress ?? null,
+      job,
+      index,
+      attemptId: attempt.id,
+      hostId: attempt.hostId,
+      command,
+      exitCode: null,
+      signal: null,
+      error: null,
+      endedAt: null,
+    };
+    const key = auditKey(at, id);
+    await ctx.store.put(key, JSON.stringify(entry));
+    ctx.log.info({ audit: entry }, "exec");
+    const finish = async (patch: Partial<AuditEntry>): Promise<void> => {
+      await ctx.store.put(key, JSON.stringify({ ...entry, ...patch, endedAt: ctx.clock.now() })).catch((err: unknown) => ctx.log.error({ err, key }, "cannot complete an audit entry"));
+    };
+
+    const abort = new AbortController();
+    const closer = { close: () => abort.abort() };
+    ctx.streams.add(closer);
+    res.on("close", () => abort.abort());
+    try {
+      let upstream: Response;
+      try {
+        upstream = await fetch(`http://${host.address}/v1/exec/${encodeURIComponent(attempt.id)}`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ command }),
+          signal: abort.signal,
+        });
+      } catch (err) {
+        await finish({ error: `agent unreachable: ${(err as Error).message}` });
+        throw new TiffinError(ErrorCodes.Unavailable, `cannot reach the agent of host ${host.name} at ${host.address} to exec in ${job}/${index} (${(err as Error).message})`, {
+          hint: "the host may be down; `tiffin hosts` shows its status",
+        });
+      }
+      if (upstream.status !== 200 || !upstream.body) {
+        const text = await upstream.text();
+        let message = text;
+        try {
+          message = (JSON.parse(text) as { error: { message: string } }).error.message;
+        } catch {
+          // not an ApiErrorBody: keep the text
+        }
+        await finish({ error: message });
+        res.writeHead(upstream.status === 200 ? 502 : upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
+        res.end(text);
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+      res.flushHeaders();
+      let last: ExecFrame | null = null;
+      let pending = "";
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of upstream.body as AsyncIterable<Uint8Array>) {
+          pending += decoder.decode(chunk, { stream: true });
+          const lines = pending.split("\n");
+          pending = lines.pop() ?? "";
+          for (const line of lines) {
+            if (line.trim() === "") continue;
+            const f = JSON.parse(line) as ExecFrame;
+            if (f.type === "exit" || f.type === "error") last = f;
+          }
+          if (!res.write(chunk)) await drained(res);
+        }
+      } catch (err) {
+        if (!abort.signal.aborted) ctx.log.warn({ err, job, index }, "exec stream from agent ended with an error");
+      }
+      res.end();
+      if (last?.type === "exit") await finish({ exitCode: last.code, signal: last.signal });
+      else if (last?.type === "error") await finish({ error: last.message });
+      else await finish({ error: abort.signal.aborted ? "the client went away before the command ended" : "the agent's stream ended without an exit status" });
+    } finally {
+      ctx.streams.delete(closer);
+    }
+  });
+
+  r.add("GET", "/v1/tasks/:job/:index/usage", "admin", async ({ res, params }) => {
+    const job = params["job"] ?? "";
+    const index = Number(params["index"]);
+    if (!m.jobs.has(job)) throw notFound(job);
+    if (!Number.isInteger(index) || !m.tasks.get(job)?.has(index)) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${params["index"]} not found`, { hint: `see the job's tasks with \`tiffin status ${job}\`` });
+    sendJson(res, 200, ctx.usage?.of(job, index) ?? []);
+  });
+
+  r.add("GET", "/v1/audit", "admin", async ({ res, url }) => {
+    const limitText = url.searchParams.get("limit");
+    const limit = limitText === null ? 100 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1) throw new TiffinError(ErrorCodes.BadRequest, `limit must be a whole number >= 1, got ${JSON.stringify(limitText)}`);
+    const { kvs } = await ctx.store.range(Prefix.audit);
+    sendJson(res, 200, kvs.slice(-limit).map((kv) => JSON.parse(kv.value) as AuditEntry));
+  });
+}

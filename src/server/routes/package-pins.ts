@@ -1,0 +1,58 @@
+// Resolving a spec's package references to exact ids at apply, and finding which job versions pin a
+// package (so `pkg rm` can refuse).
+
+import type { PackageRecord } from "../../api/types.ts";
+import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import type { JobSpec, PackagePin, Problem } from "../../model/index.ts";
+import { parsePackageRef } from "../../pkg/index.ts";
+import type { ServerContext } from "../context.ts";
+import { packageKey, packageTagKey } from "../keys.ts";
+import type { Mirror } from "../mirror.ts";
+
+/** `job@version` of every stored job version whose pins include `id`. */
+export function pinnedBy(m: Mirror, id: string): string[] {
+  const out: string[] = [];
+  for (const [name, versions] of m.versions) {
+    for (const [v, e] of versions) if (e.value.spec.pinned?.some((p) => p.id === id)) out.push(`${name}@${v}`);
+  }
+  return out;
+}
+
+/** Resolves `spec.packages` (a version first, then a tag); unknown ones fail with one 422 listing all. */
+export async function resolvePins(ctx: ServerContext, spec: JobSpec): Promise<PackagePin[]> {
+  const pins: PackagePin[] = [];
+  const problems: Problem[] = [];
+  for (const [i, text] of spec.packages.entries()) {
+    const at = `packages[${i}]`;
+    const ref = parsePackageRef(text);
+    if ("error" in ref) {
+      problems.push({ file: null, path: at, message: ref.error, value: JSON.stringify(text) });
+      continue;
+    }
+    let kv = await ctx.store.get(packageKey(ref.name, ref.ref));
+    if (!kv) {
+      const tag = await ctx.store.get(packageTagKey(ref.name, ref.ref));
+      if (tag) kv = await ctx.store.get(packageKey(ref.name, (JSON.parse(tag.value) as { version: string }).version));
+    }
+    if (!kv) {
+      problems.push({ file: null, path: at, message: `package ${ref.name} has no version or tag "${ref.ref}"`, value: JSON.stringify(text) });
+      continue;
+    }
+    const rec = JSON.parse(kv.value) as PackageRecord;
+    pins.push({ ref: text, name: rec.name, version: rec.version, id: rec.id });
+  }
+  if (problems.length > 0) {
+    throw new TiffinError(ErrorCodes.SpecInvalid, `${problems.length} package reference${problems.length === 1 ? "" : "s"} of job ${spec.name} could not be resolved`, {
+      hint: "push the package (`tiffin pkg push`) or fix the name; list packages with `tiffin pkg ls`",
+      problems,
+    });
+  }
+  return pins;
+}
+
+/** The spec as stored: its packages pinned (no `pinned` field when it has none, so older specs compare equal). */
+export async function pinSpec(ctx: ServerContext, spec: JobSpec): Promise<JobSpec> {
+  const { pinned: _ignored, ...rest } = spec;
+  if (spec.packages.length === 0) return rest;
+  return { ...rest, pinned: await resolvePins(ctx, spec) };
+}
