@@ -26,6 +26,8 @@ export interface OciInput {
   /** The helper's uid/gid, mapped to root inside when rootless. */
   uid: number;
   gid: number;
+  /** cgroup v1: keep the kernel's OOM killer out of the task (the helper watches `under_oom`, sandbox-oom.ts). */
+  disableOomKiller?: boolean;
 }
 
 /** An OCI mount entry. */
@@ -57,7 +59,7 @@ export interface OciConfig {
     gidMappings?: { containerID: number; hostID: number; size: number }[];
     cgroupsPath?: string;
     resources?: {
-      memory: { limit: number };
+      memory: { limit: number; disableOOMKiller?: boolean };
       cpu: { quota: number; period: number };
       pids: { limit: number };
     };
@@ -116,7 +118,7 @@ export function ociConfig(o: OciInput): OciConfig {
   if (o.cgroupsPath !== null && !rootless) {
     linux.cgroupsPath = o.cgroupsPath;
     linux.resources = {
-      memory: { limit: sb.limits.memoryMiB * 1024 * 1024 },
+      memory: { limit: sb.limits.memoryMiB * 1024 * 1024, ...(o.disableOomKiller ? { disableOOMKiller: true } : {}) },
       // At least 1 ms per period: the kernel refuses less.
       cpu: { quota: Math.max(1000, Math.round(sb.limits.cpu * cpuPeriodUs)), period: cpuPeriodUs },
       pids: { limit: sb.limits.pids },

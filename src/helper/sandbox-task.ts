@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { setTimeout as realTimeout } from "node:timers";
 import type { SandboxConfig } from "./protocol.ts";
 import { lastLine, preflight, writeBundle } from "./sandbox.ts";
@@ -16,6 +17,7 @@ import type { Bundle, BundleInput } from "./sandbox.ts";
 import { outOfMemoryReason, readMemoryUse, removeCgroup } from "./sandbox-cgroup.ts";
 import type { MemoryUse } from "./sandbox-cgroup.ts";
 import { deleteContainer, killContainer, runtimeArgv, runtimeEnv } from "./sandbox-runtime.ts";
+import { oomStopReason, v1MemoryDir, watchOom } from "./sandbox-oom.ts";
 import type { Task, TaskEnd, TaskOptions } from "./task.ts";
 
 /** What a SandboxTask needs besides the plain task options. */
@@ -52,6 +54,9 @@ export class SandboxTask implements Task {
   #exited = false;
   /** The runtime's own complaint, when it fails before the task starts. */
   #errTail = "";
+  #oomWatch: { stop(): void } | null = null;
+  /** Set when the OOM watch ended the task (cgroup v1 without the OOM killer). */
+  #oomReason: string | null = null;
 
   constructor(opts: SandboxTaskOptions) {
     this.#o = opts;
@@ -174,8 +179,22 @@ export class SandboxTask implements Task {
     const sig = os.constants.signals[this.#o.stop.signal as NodeJS.Signals] as number | undefined;
     if (this.#bundle?.init && sig !== undefined && sig !== os.constants.signals.SIGKILL && !this.#exited && !catches(pid, sig)) return false;
     this.#pid = pid;
+    this.#watchOom();
     this.#o.onSpawn(pid);
     return true;
+  }
+
+  /** cgroup v1: the kernel pauses a task at its limit instead of killing in it; end it whole, say why. */
+  #watchOom(): void {
+    const mem = v1MemoryDir();
+    const b = this.#bundle;
+    if (mem === null || !b || b.cgroup === null) return;
+    this.#oomWatch = watchOom(path.join(mem, b.cgroup, "task"), 250, (peak) => {
+      if (this.#exited || this.#stopReason !== null) return;
+      this.#oomReason = oomStopReason(this.#o.sandbox.limits.memoryMiB, peak);
+      // Processes waiting for memory only wake for SIGKILL: a stop signal and grace would wait for ever.
+      void killContainer(this.#o.sandbox.runtime, b.id, "SIGKILL");
+    });
   }
 
   async #finish(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -200,7 +219,7 @@ export class SandboxTask implements Task {
       return this.#end({ exitCode: null, signal: null, stopReason: this.#stopReason, startError: `${this.#o.sandbox.runtime.name}: ${what}`, failure: null });
     }
     const exit = taskExit(code, signal);
-    const failure = use === null ? null : outOfMemoryReason(exit.signal, use, this.#o.sandbox.limits.memoryMiB);
+    const failure = this.#oomReason ?? (use === null ? null : outOfMemoryReason(exit.signal, use, this.#o.sandbox.limits.memoryMiB));
     this.#end({ ...exit, stopReason: this.#stopReason, startError: null, failure });
   }
 
@@ -208,6 +227,7 @@ export class SandboxTask implements Task {
     if (this.#ended) return;
     this.#ended = true;
     this.#killTimer?.cancel();
+    this.#oomWatch?.stop();
     this.#o.onEnd(end);
   }
 }

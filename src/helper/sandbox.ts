@@ -10,6 +10,7 @@ import { helperPaths } from "./paths.ts";
 import type { HelperConfig, RuntimeInfo, SandboxConfig } from "./protocol.ts";
 import { ociConfig } from "./sandbox-config.ts";
 import { deleteContainer, runtimeArgv, runtimeEnv } from "./sandbox-runtime.ts";
+import { v1MemoryDir } from "./sandbox-oom.ts";
 import { removeCgroup } from "./sandbox-cgroup.ts";
 
 /** A written bundle. */
@@ -108,6 +109,7 @@ export function writeBundle(o: BundleInput): Bundle {
     cgroupsPath: cgroup === null ? null : `${cgroup}/task`,
     uid: process.getuid?.() ?? 0,
     gid: process.getgid?.() ?? 0,
+    disableOomKiller: cgroup !== null && v1MemoryDir() !== null,
   });
   fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config, null, 2));
   return { dir, id, pidFile: path.join(dir, "init.pid"), cgroup, init };
