@@ -33,7 +33,7 @@ void test("migrate copies a SQLite server's state into etcd, verified; a server 
   await old.api.apply(specOf({ replicas: 2 }));
   const before = await eventually("placed", async () => {
     const s = await old.api.job("web");
-    return s.tasks.every((x) => x.hostId !== null) ? s : null;
+    return s.tasks.length === 2 && s.tasks.every((x) => x.hostId !== null) ? s : null;
   });
   await old.stop();
 
