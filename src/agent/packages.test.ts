@@ -1,7 +1,6 @@
 // The agent's package cache against a small origin (node:http) that can serve corrupt bytes and go
 // away, and end to end with the REAL server process and real tasks reading files from their package.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -15,6 +14,7 @@ import type { Manifest } from "../pkg/index.ts";
 import { buildPackage, packageId, PieceStore, piecesOf, removeTree } from "../pkg/index.ts";
 import { helperConfig } from "./config.ts";
 import { startAgent } from "./main.ts";
+import { startRealServer } from "./real-server.ts";
 import type { AgentHandle } from "./main.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
 import { alive, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
@@ -100,26 +100,9 @@ void test("helperConfig hands packages over as env and, in a sandbox, a read-onl
   assert.deepEqual(sandbox.mounts, [], "the sandbox passed in is not modified");
 });
 
-const serverMain = new URL("../server/main.ts", import.meta.url);
 
 /** The real server in a child process (the agent may not import it). */
-function serverProcess(dataDir: string): Promise<{ child: ChildProcess; url: string; adminToken: string; joinToken: string }> {
-  const code = `
-    const { startServer } = await import(${JSON.stringify(serverMain.href)});
-    const s = await startServer({ dataDir: process.env.DATA, listen: "127.0.0.1:0", log: "silent",
-      timing: { heartbeatMs: 250, suspectMs: 1500, downMs: 3000, fenceMs: 2000 } });
-    process.stdout.write(JSON.stringify({ url: s.url, adminToken: s.adminToken, joinToken: s.joinToken }) + "\\n");
-    process.on("SIGTERM", () => s.close().then(() => process.exit(0)));`;
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", code], { env: { ...process.env, DATA: dataDir }, stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (b: Buffer) => {
-      out += b.toString();
-      if (out.includes("\n")) resolve({ child, ...(JSON.parse(out.split("\n")[0]!) as { url: string; adminToken: string; joinToken: string }) });
-    });
-    child.once("exit", (c) => reject(new Error(`server process exited with ${c}`)));
-  });
-}
+const serverProcess = startRealServer;
 
 void test("with the real server: tasks read their pinned package, sandboxed (read-only /packages/app) and plain", async (t) => {
   const root = tmp(t);

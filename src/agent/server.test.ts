@@ -2,7 +2,6 @@
 // run it (the agent may not import the server; see eslint.config.js), real helpers and real tasks:
 // apply a job, see it run with a pid, read its logs through the server's proxy, remove the job.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -10,32 +9,14 @@ import path from "node:path";
 import { test } from "node:test";
 import type { JobStatus } from "../api/types.ts";
 import { startAgent } from "./main.ts";
+import { startRealServer } from "./real-server.ts";
 import type { AgentHandle } from "./main.ts";
 import { alive, killAttempts, sleeperCommand, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
 
-const serverMain = new URL("../server/main.ts", import.meta.url);
+const serverMain = new URL("../server/main.ts", import.meta.url); // for the skip condition
 
-/** Starts the real server in a child process; resolves with its URL and tokens. */
-function serverProcess(dataDir: string): Promise<{ child: ChildProcess; url: string; adminToken: string; joinToken: string }> {
-  const code = `
-    const { startServer } = await import(${JSON.stringify(serverMain.href)});
-    const s = await startServer({ dataDir: process.env.DATA, listen: "127.0.0.1:0", log: "silent",
-      timing: { heartbeatMs: 250, suspectMs: 1500, downMs: 3000, fenceMs: 2000 } });
-    process.stdout.write(JSON.stringify({ url: s.url, adminToken: s.adminToken, joinToken: s.joinToken }) + "\\n");
-    process.on("SIGTERM", () => s.close().then(() => process.exit(0)));`;
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", code], {
-    env: { ...process.env, DATA: dataDir },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (b: Buffer) => {
-      out += b.toString();
-      if (out.includes("\n")) resolve({ child, ...(JSON.parse(out.split("\n")[0]!) as { url: string; adminToken: string; joinToken: string }) });
-    });
-    child.once("exit", (c) => reject(new Error(`server process exited with ${c}`)));
-  });
-}
+/** The real server in a child process (the agent may not import it). */
+const serverProcess = startRealServer;
 
 void test("with the real server: a job runs through the agent, its logs come through the server, removing it stops it", { skip: !fs.existsSync(serverMain) && "src/server/main.ts not written yet" }, async (t) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-agent-int-"));
