@@ -80,5 +80,7 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
     logSegmentBytes: LOG_SEGMENT_BYTES,
     logSegmentsKept: LOG_SEGMENTS_KEPT,
     sandbox,
+    // The spec's disk is a limit on the work directory, watched by the helper.
+    ...(spec.resources.diskMiB > 0 ? { diskLimitMiB: Math.ceil(spec.resources.diskMiB) } : {}),
   };
 }

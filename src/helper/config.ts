@@ -32,6 +32,8 @@ export function parseHelperConfig(v: unknown): ConfigResult {
   need(posInt(c.logSegmentBytes), "logSegmentBytes", "a positive integer");
   need(posInt(c.logSegmentsKept), "logSegmentsKept", "a positive integer");
   need(c.sandbox === undefined || c.sandbox === null || sandboxOk(c.sandbox), "sandbox", "null or { runtime, network, readOnlyPaths, mounts, limits, cgroupParent }");
+  need(c.diskLimitMiB === undefined || posInt(c.diskLimitMiB), "diskLimitMiB", "a positive integer");
+  need(c.diskCheckMs === undefined || (posInt(c.diskCheckMs) && (c.diskCheckMs as number) >= 100), "diskCheckMs", "a whole number of ms >= 100");
   need(c.usageSampleMs === undefined || (posInt(c.usageSampleMs) && (c.usageSampleMs as number) >= 100), "usageSampleMs", "a whole number of ms >= 100");
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: v as HelperConfig };
 }

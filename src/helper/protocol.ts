@@ -39,6 +39,10 @@ export interface HelperConfig {
   sandbox?: SandboxConfig | null;
   /** How often the helper samples its sandbox's cgroup (ms). @default 5000 */
   usageSampleMs?: number;
+  /** The work directory's size limit (the spec's resources.diskMiB); absent: not watched. */
+  diskLimitMiB?: number;
+  /** How often the work directory's size is checked (ms). @default 5000 */
+  diskCheckMs?: number;
 }
 
 /** The OCI runtime an agent found working (see sandbox-runtime.ts). */

@@ -20,6 +20,7 @@ import { SandboxTask } from "./sandbox-task.ts";
 import { TaskProcess } from "./task.ts";
 import { containerId } from "./sandbox.ts";
 import { sampleUsage } from "./usage.ts";
+import { watchDisk } from "./disk.ts";
 import type { Task, TaskEnd, TaskOptions } from "./task.ts";
 
 /** Runs one attempt until its final status is acknowledged; resolves with the process exit code. */
@@ -38,6 +39,7 @@ export class Supervisor {
   #terminating = false;
   #linger: { cancel(): void } | null = null;
   #sampler: { stop(): void } | null = null;
+  #disk: { stop(): void } | null = null;
   #finish: (code: number) => void = () => {};
 
   constructor(paths: HelperPaths, cfg: HelperConfig, clock: Clock, lingerMs: number) {
@@ -138,6 +140,10 @@ export class Supervisor {
         if (!this.#final) this.#status.update({ usage });
       });
     }
+    const limit = this.#cfg.diskLimitMiB;
+    if (limit !== undefined && !this.#task.stopping) {
+      this.#disk = watchDisk(this.#paths.work, limit, this.#cfg.diskCheckMs ?? 5000, (reason) => this.stop(reason));
+    }
     const check = this.#cfg.health;
     if (!check || this.#task.stopping) return;
     const ctx = { ports: this.#cfg.ports, cwd: this.#paths.work, env: this.#cfg.env };
@@ -157,6 +163,7 @@ export class Supervisor {
     this.#fence?.cancel();
     this.#health?.stop();
     this.#sampler?.stop();
+    this.#disk?.stop();
     await Promise.all([this.#sinks.stdout.close(), this.#sinks.stderr.close()]);
     const now = this.#clock.now();
     if (end.startError !== null) {
