@@ -76,8 +76,17 @@ function sourceMapOf(code: string): SourceMap | null {
   return new SourceMap(JSON.parse(Buffer.from(m[1], "base64").toString("utf8")) as ConstructorParameters<typeof SourceMap>[0]);
 }
 
+/** Evaluation longer than this is a hang: TIFFIN_SPEC_TIMEOUT_MS, default 30 s. */
+function specTimeoutMs(): number {
+  const v = Number(process.env["TIFFIN_SPEC_TIMEOUT_MS"]);
+  return Number.isFinite(v) && v > 0 ? v : 30_000;
+}
+
+class SpecTimeout extends Error {}
+
 /** Bundles and runs the spec at `abs`; returns its default export. Throws TiffinError(SpecLoad). */
-export async function evaluateModule(abs: string): Promise<unknown> {
+export async function evaluateModule(abs: string, opts: { timeoutMs?: number } = {}): Promise<unknown> {
+  const timeoutMs = opts.timeoutMs ?? specTimeoutMs();
   const shown = displayPath(abs);
   const dir = mkdtempSync(join(tmpdir(), "tiffin-spec-"));
   try {
@@ -106,9 +115,24 @@ export async function evaluateModule(abs: string): Promise<unknown> {
     writeFileSync(outfile, code);
     const url = pathToFileURL(outfile).href;
     try {
-      const mod = (await import(url)) as { default?: unknown };
-      return mod.default;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new SpecTimeout()), timeoutMs);
+        timer.unref();
+      });
+      try {
+        const mod = (await Promise.race([import(url), late])) as { default?: unknown };
+        return mod.default;
+      } finally {
+        clearTimeout(timer);
+      }
     } catch (err) {
+      if (err instanceof SpecTimeout) {
+        throw loadError(
+          `${shown}: the spec did not finish evaluating within ${timeoutMs} ms (a top-level await that never settles?)`,
+          "a spec must compute its jobs and finish; TIFFIN_SPEC_TIMEOUT_MS changes the limit",
+        );
+      }
       const where = origin(err, url, sourceMapOf(code), dir) ?? shown;
       const what = err instanceof Error ? `${err.name === "Error" ? "" : `${err.name}: `}${err.message}` : String(err);
       throw loadError(`${where}: the spec threw while being evaluated: ${what}`, "fix the code at that line; a spec file runs once, at load");

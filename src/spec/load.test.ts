@@ -193,3 +193,17 @@ void test("import.meta.dirname in a spec and in the modules it imports names eac
   assert.equal(spec?.env["MAIN"], "main program");
   assert.equal(spec?.env["SHARED"], "shared program");
 });
+
+void test("a spec that never finishes evaluating is a load error after the timeout, not a hang", async () => {
+  const path = write("hangs.ts", 'import { job } from "tiffin";\nawait new Promise(() => {});\nexport default job({ name: "a", command: ["a"] });\n');
+  const saved = process.env["TIFFIN_SPEC_TIMEOUT_MS"];
+  process.env["TIFFIN_SPEC_TIMEOUT_MS"] = "300";
+  try {
+    const e = await loadError(path);
+    assert.equal(e.code, ErrorCodes.SpecLoad);
+    assert.match(e.message, /did not finish evaluating within 300 ms/);
+  } finally {
+    if (saved === undefined) delete process.env["TIFFIN_SPEC_TIMEOUT_MS"];
+    else process.env["TIFFIN_SPEC_TIMEOUT_MS"] = saved;
+  }
+});
