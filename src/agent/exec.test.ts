@@ -2,15 +2,11 @@
 // Needs root and crun or runc, like src/helper/sandbox.test.ts (.ci/run installs crun).
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import type { AuditEntry, ExecFrame, JobStatus } from "../api/types.ts";
-import { startAgent } from "./main.ts";
-import type { AgentHandle } from "./main.ts";
-import { startRealServer } from "./real-server.ts";
-import type { RealServer } from "./real-server.ts";
-import { killAttempts, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+import { serverAndAgent } from "./real-server.ts";
+import { testSpec, waitFor } from "./test-fixtures.ts";
 
 /** Output and exit of one exec through the server's API. */
 async function execVia(url: string, token: string, task: string, command: string[]): Promise<{ status: number; stdout: string; stderr: string; last: ExecFrame | null; body: string }> {
@@ -31,20 +27,7 @@ async function execVia(url: string, token: string, task: string, command: string
 
 void test("exec runs a command inside a running task's sandbox (and on the host for isolation none), streams output and exit code, audits it, refuses wrong tokens; usage is sampled and kept", { timeout: 90_000 }, async (t) => {
   assert.equal(process.getuid?.(), 0, "this test needs root (sandboxes with cgroup limits)");
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-exec-"));
-  const agentDir = path.join(root, "agent");
-  let server: RealServer | null = null;
-  let agent: AgentHandle | null = null;
-  t.after(async () => {
-    await agent?.close("leave-tasks").catch(() => {});
-    killAttempts(agentDir);
-    await server?.stop();
-    fs.rmSync(root, { recursive: true, force: true });
-  });
-  const s = await startRealServer(path.join(root, "server"));
-  server = s;
-  agent = await startAgent({ server: s.url, joinToken: s.joinToken, dataDir: agentDir, name: "exec-1", labels: {}, log: testLogger() });
-  const api = (p: string, init: RequestInit = {}) => fetch(`${s.url}${p}`, { ...init, headers: { authorization: `Bearer ${s.adminToken}`, "content-type": "application/json" } });
+  const { agentDir, agent, api, server: s } = await serverAndAgent(t, { prefix: "tiffin-exec-", name: "exec-1" });
 
   for (const spec of [
     testSpec({ name: "boxed", command: ["sleep", "300"], resources: { cpu: 0.1, memoryMiB: 64, diskMiB: 1 } }),

@@ -1,17 +1,11 @@
 // `tiffin logs --grep / --since / --all-attempts` end to end: the real server (own process), a real
 // agent and helpers; the task fails on purpose so it has several attempts. Plus grepLines by itself.
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { test } from "node:test";
 import type { JobStatus } from "../api/types.ts";
 import { grepLines } from "./log-filter.ts";
-import { startAgent } from "./main.ts";
-import type { AgentHandle } from "./main.ts";
-import { startRealServer } from "./real-server.ts";
-import type { RealServer } from "./real-server.ts";
-import { killAttempts, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+import { serverAndAgent } from "./real-server.ts";
+import { testSpec, waitFor } from "./test-fixtures.ts";
 
 void test("grepLines: whole lines only, across chunk boundaries, the unterminated last line too", async () => {
   async function* chunks(): AsyncGenerator<Buffer> {
@@ -25,20 +19,7 @@ void test("grepLines: whole lines only, across chunk boundaries, the unterminate
 });
 
 void test("logs through the server: --grep filters on the agent, --all-attempts reads every attempt, --since skips older ones", { timeout: 90_000 }, async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-logsf-"));
-  const agentDir = path.join(root, "agent");
-  let server: RealServer | null = null;
-  let agent: AgentHandle | null = null;
-  t.after(async () => {
-    await agent?.close("leave-tasks").catch(() => {});
-    killAttempts(agentDir);
-    await server?.stop();
-    fs.rmSync(root, { recursive: true, force: true });
-  });
-  const s = await startRealServer(path.join(root, "server"));
-  server = s;
-  agent = await startAgent({ server: s.url, joinToken: s.joinToken, dataDir: agentDir, name: "logs-1", labels: {}, log: testLogger() });
-  const api = (p: string, init: RequestInit = {}) => fetch(`${s.url}${p}`, { ...init, headers: { authorization: `Bearer ${s.adminToken}`, "content-type": "application/json" } });
+  const { root, api } = await serverAndAgent(t, { prefix: "tiffin-logsf-", name: "logs-1" });
 
   const spec = testSpec({
     name: "flaky",

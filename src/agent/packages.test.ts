@@ -1,7 +1,6 @@
 // The agent's package cache against a small origin (node:http) that can serve corrupt bytes and go
 // away, and end to end with the REAL server process and real tasks reading files from their package.
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,11 +12,9 @@ import type { JobStatus } from "../api/types.ts";
 import type { Manifest } from "../pkg/index.ts";
 import { buildPackage, packageId, PieceStore, piecesOf, removeTree } from "../pkg/index.ts";
 import { helperConfig } from "./config.ts";
-import { startAgent } from "./main.ts";
-import { startRealServer } from "./real-server.ts";
-import type { AgentHandle } from "./main.ts";
+import { serverAndAgent } from "./real-server.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
-import { alive, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+import { alive, testAssignment, testSpec, waitFor } from "./test-fixtures.ts";
 
 function tmp(t: TestContext): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-agent-pkg-"));
@@ -101,32 +98,13 @@ void test("helperConfig hands packages over as env and, in a sandbox, a read-onl
 });
 
 
-/** The real server in a child process (the agent may not import it). */
-const serverProcess = startRealServer;
 
 void test("with the real server: tasks read their pinned package, sandboxed (read-only /packages/app) and plain", async (t) => {
-  const root = tmp(t);
-  const agentDir = path.join(root, "agent");
-  let server: ChildProcess | null = null;
-  let agent: AgentHandle | null = null;
-  t.after(async () => {
-    await agent?.close("leave-tasks").catch(() => {});
-    killAttempts(agentDir);
-    if (server && server.exitCode === null) {
-      server.kill("SIGTERM");
-      await Promise.race([new Promise((r) => server!.once("exit", r)), new Promise((r) => setTimeout(r, 3000))]);
-      server.kill("SIGKILL");
-    }
-  });
-  const s = await serverProcess(path.join(root, "server"));
-  server = s.child;
-  const api = (p: string, init: RequestInit & { raw?: boolean } = {}) =>
-    fetch(`${s.url}${p}`, { ...init, headers: { authorization: `Bearer ${s.adminToken}`, "content-type": init.raw ? "application/octet-stream" : "application/json" } });
+  const { root, agentDir, server, api } = await serverAndAgent(t, { prefix: "tiffin-agent-pkg-", name: "pkg-1", labels: { rack: "r1" } });
   const local = new PieceStore(path.join(root, "local"));
   const v1 = await build(root, "1", "package says hi\n", local);
   for (const h of piecesOf(v1.m)) assert.equal((await api(`/v1/packages/pieces/${h}`, { method: "POST", raw: true, body: (await local.get(h))! })).status, 200);
   assert.equal((await api("/v1/packages", { method: "POST", body: JSON.stringify({ manifest: v1.m }) })).status, 200);
-  agent = await startAgent({ server: s.url, joinToken: s.joinToken, dataDir: agentDir, name: "pkg-1", labels: { rack: "r1" }, log: testLogger() });
 
   const script = 'cat "$TIFFIN_PKG_APP/hello.txt"; echo "at $TIFFIN_PKG_APP"; (touch "$TIFFIN_PKG_APP/x" 2>/dev/null && echo writable) || echo read-only; sleep 60';
   const jobs = [
@@ -149,8 +127,7 @@ void test("with the real server: tasks read their pinned package, sandboxed (rea
   assert.match(plain, new RegExp(`^package says hi\\nat ${agentDir}/packages/trees/${v1.id}\\n`));
 
   const pids = await Promise.all(["boxed", "plain"].map(async (job) => ((await (await api(`/v1/jobs/${job}`)).json()) as JobStatus).tasks[0]!.pid!));
-  server.kill("SIGTERM");
-  await new Promise((r) => server!.once("exit", r));
+  await server.stop();
   await new Promise((r) => setTimeout(r, 1000));
   assert.ok(pids.every(alive), "tasks keep running with the origin gone");
 });

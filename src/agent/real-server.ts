@@ -2,6 +2,13 @@
 // (the agent layer may not import the server; see eslint.config.js).
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { TestContext } from "node:test";
+import { startAgent } from "./main.ts";
+import type { AgentHandle } from "./main.ts";
+import { killAttempts, testLogger } from "./test-fixtures.ts";
 
 const serverMain = new URL("../server/main.ts", import.meta.url);
 
@@ -41,4 +48,34 @@ export function startRealServer(dataDir: string): Promise<RealServer> {
     });
     child.once("exit", (c) => reject(new Error(`server process exited with ${c}`)));
   });
+}
+
+/** A real server, one real agent on it, and an admin-token API caller, all removed after the test. */
+export interface ServerAndAgent {
+  root: string;
+  agentDir: string;
+  server: RealServer;
+  agent: AgentHandle;
+  /** fetch against the server with the admin token (JSON, or raw bytes with `raw`). */
+  api(p: string, init?: RequestInit & { raw?: boolean }): Promise<Response>;
+}
+
+/** Starts a real server in a child process and one agent (in this process) registered with it. */
+export async function serverAndAgent(t: TestContext, opts: { prefix: string; name: string; labels?: Record<string, string> }): Promise<ServerAndAgent> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix));
+  const agentDir = path.join(root, "agent");
+  let server: RealServer | null = null;
+  let agent: AgentHandle | null = null;
+  t.after(async () => {
+    await agent?.close("leave-tasks").catch(() => {});
+    killAttempts(agentDir);
+    await server?.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  const s = await startRealServer(path.join(root, "server"));
+  server = s;
+  agent = await startAgent({ server: s.url, joinToken: s.joinToken, dataDir: agentDir, name: opts.name, labels: opts.labels ?? {}, log: testLogger() });
+  const api = (p: string, init: RequestInit & { raw?: boolean } = {}): Promise<Response> =>
+    fetch(`${s.url}${p}`, { ...init, headers: { authorization: `Bearer ${s.adminToken}`, "content-type": init.raw ? "application/octet-stream" : "application/json" } });
+  return { root, agentDir, server: s, agent, api };
 }

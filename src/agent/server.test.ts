@@ -2,41 +2,17 @@
 // run it (the agent may not import the server; see eslint.config.js), real helpers and real tasks:
 // apply a job, see it run with a pid, read its logs through the server's proxy, remove the job.
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { test } from "node:test";
 import type { JobStatus } from "../api/types.ts";
-import { startAgent } from "./main.ts";
-import { startRealServer } from "./real-server.ts";
-import type { AgentHandle } from "./main.ts";
-import { alive, killAttempts, sleeperCommand, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+import { serverAndAgent } from "./real-server.ts";
+import { alive, sleeperCommand, testSpec, waitFor } from "./test-fixtures.ts";
 
 const serverMain = new URL("../server/main.ts", import.meta.url); // for the skip condition
 
-/** The real server in a child process (the agent may not import it). */
-const serverProcess = startRealServer;
 
 void test("with the real server: a job runs through the agent, its logs come through the server, removing it stops it", { skip: !fs.existsSync(serverMain) && "src/server/main.ts not written yet" }, async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-agent-int-"));
-  const agentDir = path.join(root, "agent");
-  let server: ChildProcess | null = null;
-  let agent: AgentHandle | null = null;
-  t.after(async () => {
-    await agent?.close("leave-tasks").catch(() => {});
-    killAttempts(agentDir);
-    if (server && server.exitCode === null) {
-      server.kill("SIGTERM");
-      await Promise.race([new Promise((r) => server!.once("exit", r)), new Promise((r) => setTimeout(r, 3000))]);
-      server.kill("SIGKILL");
-    }
-    fs.rmSync(root, { recursive: true, force: true });
-  });
-  const s = await serverProcess(path.join(root, "server"));
-  server = s.child;
-  agent = await startAgent({ server: s.url, joinToken: s.joinToken, dataDir: agentDir, name: "int-1", labels: { rack: "r1" }, log: testLogger() });
-  const api = (p: string, init: RequestInit = {}) => fetch(`${s.url}${p}`, { ...init, headers: { authorization: `Bearer ${s.adminToken}`, "content-type": "application/json" } });
+  const { agent, api } = await serverAndAgent(t, { prefix: "tiffin-agent-int-", name: "int-1", labels: { rack: "r1" } });
 
   const spec = testSpec({ name: "sleeper", command: sleeperCommand(), ports: ["http"], resources: { cpu: 0.1, memoryMiB: 16, diskMiB: 1 } });
   const applied = await api("/v1/jobs", { method: "POST", body: JSON.stringify({ spec }) });
