@@ -36,20 +36,6 @@ export function usageByHost(m: Mirror): Map<string, AllocValue> {
   return out;
 }
 
-/** Used resources per host counted from the tasks themselves (tests check the /alloc records against it). */
-export function usageFromTasks(m: Mirror): Map<string, AllocValue> {
-  const out = new Map<string, AllocValue>();
-  for (const [hostId, ids] of m.tasksByHost) {
-    const u = { cpu: 0, memoryMiB: 0, diskMiB: 0, tasks: 0 };
-    for (const id of ids) {
-      const t = taskById(m, id);
-      if (t) add(u, taskResources(m, t.job, t.version));
-    }
-    out.set(hostId, u);
-  }
-  return out;
-}
-
 /** The guarded transaction for a write set (compares on everything it read, alloc rewritten). */
 export function buildTxn(m: Mirror, w: WriteSet): { compare: Compare[]; success: Op[] } {
   const compare: Compare[] = [];
@@ -107,11 +93,6 @@ export function buildTxn(m: Mirror, w: WriteSet): { compare: Compare[]; success:
     success.push({ type: "put", key: allocKey(hostId), value: JSON.stringify(roundUsage(usageOf(hostId))) });
   }
   return { compare, success };
-}
-
-function taskById(m: Mirror, id: string): Task | null {
-  const slash = id.lastIndexOf("/");
-  return m.tasks.get(id.slice(0, slash))?.get(Number(id.slice(slash + 1)))?.value ?? null;
 }
 
 function add(u: AllocValue, r: Resources | null, sign = 1): void {
