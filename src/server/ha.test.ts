@@ -101,7 +101,14 @@ void test("three servers: kill -9 of the leader during an update, then of an etc
   await eventually("12 tasks running, each once", async () => (await converged(store, "web", replicas, 1)) && (await api.job("web")).tasks.every((t) => t.state === "running"), 40_000);
   // Every host is up on every server: a follower judges by the lease, the leader by the heartbeats
   // the followers pass on (most of them go to other servers).
-  for (const s of srv) assert.deepEqual(new Set((await s.api.hosts()).map((h) => h.status)), new Set(["up"]), `hosts up as ${s.url} sees them`);
+  // (A heartbeat delayed on this loaded 2-core machine may show one host suspect for a moment: ask
+  // until every server sees all of them up, which a broken contact hand-over never reaches.)
+  for (const s of srv) {
+    await eventually(`hosts up as ${s.url} sees them`, async () => {
+      const hosts = await s.api.hosts();
+      return hosts.length === 6 && hosts.every((h) => h.status === "up");
+    }, 10_000);
+  }
 
   // A new version: attempts are replaced a quarter at a time. Kill the leader in the middle of it.
   await api.apply(specOf({ replicas, resources: { cpu: 0.5, memoryMiB: 128, diskMiB: 10 }, env: { V: "2" } }));
