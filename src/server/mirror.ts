@@ -54,6 +54,8 @@ export class Mirror {
   readonly #store: Store;
   readonly #log: Logger;
   readonly #modRevisions = new Map<string, number>();
+  /** Per job, a counter bumped by every change to the job, its versions, tasks or attempts (caches key on it). */
+  readonly #jobStamps = new Map<string, number>();
   readonly #listeners = new Set<Listener>();
   #waiters: { rev: number; resolve: () => void }[] = [];
   #watch: Watch | null = null;
@@ -110,6 +112,15 @@ export class Mirror {
       if (a) out.push(a.value);
     }
     return out;
+  }
+
+  /** A number that changes whenever anything of the job changes (for caches of per-job views). */
+  jobStamp(job: string): number {
+    return this.#jobStamps.get(job) ?? 0;
+  }
+
+  #bump(job: string): void {
+    this.#jobStamps.set(job, (this.#jobStamps.get(job) ?? 0) + 1);
   }
 
   /** The spec of one job version, if stored. */
@@ -219,7 +230,10 @@ export class Mirror {
 
   /** Adds (`entry` set) or removes (`entry` null) one parsed value and its index entries. */
   #index(key: string, value: unknown, entry: Entry<unknown> | null): void {
-    if (key.startsWith(Prefix.jobs)) setOrDelete(this.jobs, key.slice(Prefix.jobs.length), entry as Entry<JobRecord> | null);
+    if (key.startsWith(Prefix.jobs)) {
+      setOrDelete(this.jobs, key.slice(Prefix.jobs.length), entry as Entry<JobRecord> | null);
+      this.#bump(key.slice(Prefix.jobs.length));
+    }
     else if (key.startsWith(Prefix.hosts)) setOrDelete(this.hosts, key.slice(Prefix.hosts.length), entry as Entry<Host> | null);
     else if (key.startsWith(Prefix.alive)) setOrDelete(this.alive, key.slice(Prefix.alive.length), entry as Entry<AliveValue> | null);
     else if (key.startsWith(Prefix.alloc)) setOrDelete(this.alloc, key.slice(Prefix.alloc.length), entry);
@@ -236,10 +250,12 @@ export class Mirror {
     } else if (key.startsWith(Prefix.versions)) {
       const s = splitNumbered(key, Prefix.versions);
       if (s) nestedSetOrDelete(this.versions, s.name, s.n, entry as Entry<JobVersion> | null);
+      if (s) this.#bump(s.name);
     } else if (key.startsWith(Prefix.tasks)) {
       const s = splitNumbered(key, Prefix.tasks);
       if (!s) return;
       nestedSetOrDelete(this.tasks, s.name, s.n, entry as Entry<Task> | null);
+      this.#bump(s.name);
       const t = value as Task;
       if (t.hostId !== null) indexSet(this.tasksByHost, t.hostId, `${s.name}/${s.n}`, entry !== null);
     } else if (key.startsWith(Prefix.attempts)) {
@@ -249,6 +265,7 @@ export class Mirror {
       indexSet(this.attemptsByHost, a.hostId, id, entry !== null);
       indexSet(this.attemptsByTask, `${a.job}/${a.index}`, id, entry !== null);
       indexSet(this.attemptsByJob, a.job, id, entry !== null);
+      this.#bump(a.job);
     }
   }
 }

@@ -40,23 +40,44 @@ export function jobStatus(m: Mirror, name: string): JobStatus | null {
   return { name, version: job.version, removed: job.removedAt !== null, spec: version.spec, tasks };
 }
 
-/** One line per job for `tiffin jobs`. */
+/** One line per job for `tiffin jobs`. Each line is cached until its job changes (Mirror.jobStamp):
+ * counting a million tasks on every poll would cost the server a core's tenth at once a second. */
 export function jobSummaries(m: Mirror): JobSummary[] {
+  let cache = summaryCache.get(m);
+  if (!cache) summaryCache.set(m, (cache = new Map()));
   const out: JobSummary[] = [];
-  for (const [name, { value: job }] of [...m.jobs].sort((a, b) => a[0].localeCompare(b[0]))) {
-    const spec = m.spec(name, job.version)?.spec;
-    let running = 0;
-    let healthy = 0;
-    let placed = 0;
-    for (const { value: t } of m.tasks.get(name)?.values() ?? []) {
-      if (t.hostId !== null) placed++;
-      const state = t.attemptId ? m.attempts.get(t.attemptId)?.value.state : undefined;
-      if (state === "running" || state === "healthy") running++;
-      if (state === "healthy") healthy++;
+  for (const name of [...m.jobs.keys()].sort()) {
+    const stamp = m.jobStamp(name);
+    const hit = cache.get(name);
+    if (hit && hit.stamp === stamp) {
+      out.push(hit.summary);
+      continue;
     }
-    out.push({ name, version: job.version, replicas: job.removedAt === null ? (spec?.replicas ?? 0) : 0, placed, running, healthy, removed: job.removedAt !== null });
+    const summary = summarize(m, name);
+    if (!summary) continue;
+    cache.set(name, { stamp, summary });
+    out.push(summary);
   }
+  for (const name of cache.keys()) if (!m.jobs.has(name)) cache.delete(name);
   return out;
+}
+
+const summaryCache = new WeakMap<Mirror, Map<string, { stamp: number; summary: JobSummary }>>();
+
+function summarize(m: Mirror, name: string): JobSummary | null {
+  const job = m.jobs.get(name)?.value;
+  if (!job) return null;
+  const spec = m.spec(name, job.version)?.spec;
+  let running = 0;
+  let healthy = 0;
+  let placed = 0;
+  for (const { value: t } of m.tasks.get(name)?.values() ?? []) {
+    if (t.hostId !== null) placed++;
+    const state = t.attemptId ? m.attempts.get(t.attemptId)?.value.state : undefined;
+    if (state === "running" || state === "healthy") running++;
+    if (state === "healthy") healthy++;
+  }
+  return { name, version: job.version, replicas: job.removedAt === null ? (spec?.replicas ?? 0) : 0, placed, running, healthy, removed: job.removedAt !== null };
 }
 
 /** A host with liveness and load. */

@@ -263,12 +263,19 @@ export class SqliteStore implements Store {
     const rev = this.#rev + 1;
     switch (req.kind) {
       case "txn": {
-        const ok = req.compare.every((c) => compareHolds(this.#db.get(c.key), c));
+        // Rows read for the compares are the rows the writes replace: read each key once (a placement
+        // compares and writes thousands of keys). Nothing else writes between the check and the write.
+        const read = new Map<string, KeyValue | null>();
+        const ok = req.compare.every((c) => {
+          const kv = this.#db.get(c.key);
+          read.set(c.key, kv);
+          return compareHolds(kv, c);
+        });
         const ops = ok ? req.success : req.failure;
         for (const op of ops) if (op.type === "put" && op.lease !== undefined && !this.#db.leaseExists(op.lease)) throw new LeaseNotFoundError(op.lease);
         return () => {
           let seq = 0;
-          for (const op of ops) seq = this.#applyOp(op, rev, seq, fx);
+          for (const op of ops) seq = this.#applyOp(op, rev, seq, fx, read);
           if (seq > 0) this.#rev = rev;
           const result = { succeeded: ok, revision: this.#rev };
           return () => req.resolve(result);
@@ -311,24 +318,31 @@ export class SqliteStore implements Store {
   }
 
   /** Applies one op at `rev`; returns the next event sequence number (unchanged if nothing changed). */
-  #applyOp(op: Op, rev: number, seq: number, fx: BatchEffects): number {
+  #applyOp(op: Op, rev: number, seq: number, fx: BatchEffects, read?: Map<string, KeyValue | null>): number {
+    const current = (key: string): KeyValue | null => {
+      const known = read?.get(key);
+      return known !== undefined ? known : this.#db.get(key);
+    };
     switch (op.type) {
       case "put": {
         const lease = op.lease ?? null;
-        const prev = this.#db.get(op.key);
+        const prev = current(op.key);
         const kv: KeyValue = { key: op.key, value: op.value, createRevision: prev?.createRevision ?? rev, modRevision: rev, version: (prev?.version ?? 0) + 1, lease };
+        read?.set(op.key, kv);
         this.#db.put(kv, prev, seq);
         fx.events.push({ type: "put", kv, revision: rev });
         return seq + 1;
       }
       case "delete": {
-        const prev = this.#db.get(op.key);
+        const prev = current(op.key);
+        read?.set(op.key, null);
         if (!prev) return seq;
         this.#db.delete(prev, rev, seq);
         fx.events.push({ type: "delete", kv: tombstone(op.key, rev), revision: rev });
         return seq + 1;
       }
       case "deletePrefix": {
+        read?.clear();
         for (const prev of this.#db.deleteRange(op.prefix)) {
           this.#db.logDelete(prev, rev, seq++);
           fx.events.push({ type: "delete", kv: tombstone(prev.key, rev), revision: rev });

@@ -8,7 +8,7 @@ import type { Store } from "../../state/store.ts";
 import type { Liveness } from "../liveness.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Change, Mirror } from "../mirror.ts";
-import type { Attempt } from "../../model/index.ts";
+import type { Attempt, Task } from "../../model/index.ts";
 import { Prefix } from "../keys.ts";
 import { buildTxn, isEmpty, usageByHost } from "./commit.ts";
 import type { WriteSet } from "./commit.ts";
@@ -176,6 +176,9 @@ export class Reconciler {
     this.#dirty.clear();
     let lastRev = 0;
     let slice = performance.now();
+    // Brand-new tasks (a new job, more replicas) are not written here but by the placement phase
+    // below, placed: one write per task instead of two, and no wait for the mirror in between.
+    const fresh = new Map<string, Map<number, Task>>();
     for (const name of names) {
       if (this.#stopped) return;
       // A pass over a million tasks must not hold the event loop for seconds: heartbeats and API
@@ -190,7 +193,11 @@ export class Reconciler {
       const inp = job ? jobInput(m, job, ctx) : null;
       if (!inp) continue;
       const d = decideJob(inp);
-      const ws: WriteSet = { tasks: d.putTasks, deleteTasks: d.deleteTasks.map((index) => ({ job: name, index })), attempts: d.putAttempts, deleteAttempts: d.deleteAttempts };
+      const known = m.tasks.get(name);
+      const created = d.putTasks.filter((t) => t.hostId === null && t.attemptId === null && !known?.has(t.index));
+      const createdSet = new Set(created);
+      if (created.length > 0) fresh.set(name, new Map(created.map((t) => [t.index, t])));
+      const ws: WriteSet = { tasks: created.length > 0 ? d.putTasks.filter((t) => !createdSet.has(t)) : d.putTasks, deleteTasks: d.deleteTasks.map((index) => ({ job: name, index })), attempts: d.putAttempts, deleteAttempts: d.deleteAttempts };
       if (isEmpty(ws)) continue;
       const r = await this.#store.txn(buildTxn(m, ws));
       if (r.succeeded) {
@@ -201,6 +208,7 @@ export class Reconciler {
         // Someone wrote in between: decide again, everything, once the mirror has their write.
         this.#again = true;
         this.#full = true;
+        fresh.delete(name);
         lastRev = Math.max(lastRev, r.revision);
       }
       this.#log.debug({ job: name, ok: r.succeeded, tasks: ws.tasks.length, attempts: ws.attempts.length }, "reconciled job");
@@ -220,7 +228,7 @@ export class Reconciler {
         await new Promise((r) => setImmediate(r));
         slice = performance.now();
       }
-      const p = placeJob(m, index, name, { ...ctx, hosts: placeHosts });
+      const p = placeJob(m, index, name, { ...ctx, hosts: placeHosts }, fresh.get(name));
       if (!p) continue;
       const r = await this.#store.txn(buildTxn(m, p.writes));
       this.#metrics.placements.inc({ result: r.succeeded ? "placed" : "conflict" }, r.succeeded ? p.plan.placements.length : 1);

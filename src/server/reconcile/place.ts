@@ -70,10 +70,10 @@ export function placementWrites(
   version: number,
   needs: PlacementNeed[],
   result: { plan: Plan; clearedAvoid: Set<number> },
-  ctx: { now: number; newId: () => string; hostCount: number },
+  ctx: { now: number; newId: () => string; hostCount: number; fresh?: ReadonlyMap<number, Task> },
 ): WriteSet {
   const ws: WriteSet = { tasks: [], deleteTasks: [], attempts: [], deleteAttempts: [] };
-  const taskAt = (i: number): Task | null => m.tasks.get(spec.name)?.get(i)?.value ?? null;
+  const taskAt = (i: number): Task | null => ctx.fresh?.get(i) ?? m.tasks.get(spec.name)?.get(i)?.value ?? null;
   for (const p of result.plan.placements) {
     const t = taskAt(p.index);
     if (!t) continue;
@@ -93,26 +93,36 @@ export function placementWrites(
     const need = needs.find((n) => n.index === u.index);
     if (!t || need?.move) continue; // a drain move that found no room: the task keeps running where it is
     const reason = unplacedReason(u.reasons, ctx.hostCount);
-    if (t.unplacedReason !== reason) ws.tasks.push({ ...t, unplacedReason: reason });
+    if (t.unplacedReason !== reason || ctx.fresh?.has(u.index)) ws.tasks.push({ ...t, unplacedReason: reason });
   }
   return ws;
 }
 
-/** One job's placement, computed over the mirror now, or null when it has nothing to place. */
+/** One job's placement, computed over the mirror now, or null when it has nothing to place.
+ * `fresh`: tasks the decide phase made but did not write (brand-new replicas, see loop.ts); they are
+ * written here, placed or with their reason, so a new task costs one write instead of two. */
 export function placeJob(
   m: Mirror,
   index: ClusterIndex,
   jobName: string,
   ctx: { hosts: ReadonlyMap<string, HostState>; usage: ReadonlyMap<string, Resources>; now: number; fenceMs: number },
+  fresh?: ReadonlyMap<number, Task>,
 ): { writes: WriteSet; plan: Plan; spec: JobSpec; moves: number[] } | null {
   const job = m.jobs.get(jobName)?.value;
   if (!job || job.removedAt !== null) return null;
   const inp = jobInput(m, job, ctx);
   if (!inp) return null;
+  // Only tasks still absent from the mirror: one written meanwhile (by another server) wins.
+  const pending = new Map<number, Task>();
+  if (fresh && fresh.size > 0) {
+    const have = new Set(inp.tasks.map((t) => t.index));
+    for (const [i, t] of fresh) if (!have.has(i)) pending.set(i, t);
+    inp.tasks.push(...pending.values());
+  }
   const needs = placementNeeds(inp);
   if (needs.length === 0) return null;
   const result = planJob(index, inp.spec, needs);
-  const writes = placementWrites(m, inp.spec, job.version, needs, result, { now: ctx.now, newId: inp.newId, hostCount: m.hosts.size });
+  const writes = placementWrites(m, inp.spec, job.version, needs, result, { now: ctx.now, newId: inp.newId, hostCount: m.hosts.size, fresh: pending });
   if (isEmpty(writes)) return null;
   return { writes, plan: result.plan, spec: inp.spec, moves: needs.filter((n) => n.move).map((n) => n.index) };
 }
