@@ -12,7 +12,7 @@ import { pino } from "pino";
 import type { Logger } from "pino";
 import { ErrorCodes, systemClock, TiffinError } from "../model/index.ts";
 import type { Clock } from "../model/index.ts";
-import { openSqliteStore } from "../state/sqlite.ts";
+import { openSqliteStore, SqliteStore } from "../state/sqlite.ts";
 import type { Store } from "../state/store.ts";
 import { AssignmentHub } from "./assignments.ts";
 import type { ServerContext } from "./context.ts";
@@ -106,7 +106,9 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   });
   // The loops write only while leading, and every write is fenced to the leadership term.
   const loopStore = fencedStore(store, election, (result) => metrics.leaderTxns.inc({ result }));
-  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader() });
+  // SQLite takes big transactions (group commit rewrites each touched page once); etcd caps ops per txn.
+  const batchOps = store instanceof SqliteStore ? 16_000 : undefined;
+  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}) });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
   const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, usage: new UsageHistory() };

@@ -18,6 +18,24 @@ export interface WriteSet {
   deleteAttempts: string[];
 }
 
+/** A write set with nothing in it. */
+export function emptyWriteSet(): WriteSet {
+  return { tasks: [], deleteTasks: [], attempts: [], deleteAttempts: [] };
+}
+
+/** Adds `more` to `into` (write sets of different jobs: no key appears in both). */
+export function appendWrites(into: WriteSet, more: WriteSet): void {
+  for (const t of more.tasks) into.tasks.push(t);
+  for (const d of more.deleteTasks) into.deleteTasks.push(d);
+  for (const a of more.attempts) into.attempts.push(a);
+  for (const id of more.deleteAttempts) into.deleteAttempts.push(id);
+}
+
+/** Task and attempt writes in a write set (what a batch of them is sized by). */
+export function weightOf(w: WriteSet): number {
+  return w.tasks.length + w.deleteTasks.length + w.attempts.length + w.deleteAttempts.length;
+}
+
 /** True when the write set writes nothing. */
 export function isEmpty(w: WriteSet): boolean {
   return w.tasks.length + w.deleteTasks.length + w.attempts.length + w.deleteAttempts.length === 0;

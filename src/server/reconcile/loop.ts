@@ -10,7 +10,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Change, Mirror } from "../mirror.ts";
 import type { Attempt, Task } from "../../model/index.ts";
 import { Prefix } from "../keys.ts";
-import { buildTxn, isEmpty, usageByHost } from "./commit.ts";
+import { appendWrites, buildTxn, emptyWriteSet, isEmpty, usageByHost, weightOf } from "./commit.ts";
 import type { WriteSet } from "./commit.ts";
 import { decideJob } from "./decide.ts";
 import { jobInput } from "./inputs.ts";
@@ -21,6 +21,11 @@ import { LiveIndex } from "./live-index.ts";
 export const DebounceMs = 20;
 /** The longest stretch a pass runs without letting other work (heartbeats, API calls) in. */
 export const SliceMs = 20;
+/** The placement phase plans for up to this long between transactions (its commits yield too). */
+export const PlaceSliceMs = 50;
+/** Writes of several jobs share a transaction up to about this many task and attempt writes (then
+ * one more job's): a limit for stores with a per-transaction op cap (etcd's --max-txn-ops). */
+export const DefaultBatchOps = 4000;
 /** A pass runs at least this often (time-based decisions: back-off, fencing, failure reset). */
 export const TickMs = 1000;
 
@@ -50,8 +55,10 @@ export class Reconciler {
   #index: LiveIndex | null = null;
   /** False while another server leads: passes do nothing (see ../leader.ts). */
   readonly #active: () => boolean;
+  readonly #batchOps: number;
 
-  constructor(opts: { store: Store; mirror: Mirror; liveness: Liveness; clock: Clock; fenceMs: number; metrics: Metrics; log: Logger; active?: () => boolean }) {
+  constructor(opts: { store: Store; mirror: Mirror; liveness: Liveness; clock: Clock; fenceMs: number; metrics: Metrics; log: Logger; active?: () => boolean; batchOps?: number }) {
+    this.#batchOps = opts.batchOps ?? DefaultBatchOps;
     this.#store = opts.store;
     this.#mirror = opts.mirror;
     this.#liveness = opts.liveness;
@@ -179,16 +186,35 @@ export class Reconciler {
     // Brand-new tasks (a new job, more replicas) are not written here but by the placement phase
     // below, placed: one write per task instead of two, and no wait for the mirror in between.
     const fresh = new Map<string, Map<number, Task>>();
+    // Decisions of several jobs go into one transaction (one commit, one rewrite per touched /alloc
+    // record), built before any await so its compares are the revisions the decisions read.
+    let pending: { names: string[]; ws: WriteSet } = { names: [], ws: emptyWriteSet() };
+    const flushDecided = async (): Promise<void> => {
+      if (pending.names.length === 0) return;
+      const { names: batchNames, ws } = pending;
+      pending = { names: [], ws: emptyWriteSet() };
+      const r = await this.#store.txn(buildTxn(m, ws));
+      if (r.succeeded) {
+        lastRev = r.revision;
+        if (r.revision > m.revision) this.#ownWrites.add(r.revision);
+      } else {
+        // Someone wrote in between: decide again, everything, once the mirror has their write.
+        this.#again = true;
+        this.#full = true;
+        for (const n of batchNames) fresh.delete(n);
+        lastRev = Math.max(lastRev, r.revision);
+      }
+      this.#log.debug({ jobs: batchNames.length, ok: r.succeeded, tasks: ws.tasks.length, attempts: ws.attempts.length }, "reconciled jobs");
+    };
     for (const name of names) {
       if (this.#stopped) return;
       // A pass over a million tasks must not hold the event loop for seconds: heartbeats and API
       // calls get a turn every SliceMs. Between jobs is safe: each job reads the mirror afresh.
-      if (performance.now() - slice > SliceMs) {
+      if (performance.now() - slice > SliceMs || weightOf(pending.ws) >= this.#batchOps) {
+        await flushDecided();
         await new Promise((r) => setImmediate(r));
         slice = performance.now();
       }
-      // From reading the mirror to building the transaction nothing awaits: the compares are the
-      // revisions the decision read.
       const job = m.jobs.get(name)?.value;
       const inp = job ? jobInput(m, job, ctx) : null;
       if (!inp) continue;
@@ -199,20 +225,10 @@ export class Reconciler {
       if (created.length > 0) fresh.set(name, new Map(created.map((t) => [t.index, t])));
       const ws: WriteSet = { tasks: created.length > 0 ? d.putTasks.filter((t) => !createdSet.has(t)) : d.putTasks, deleteTasks: d.deleteTasks.map((index) => ({ job: name, index })), attempts: d.putAttempts, deleteAttempts: d.deleteAttempts };
       if (isEmpty(ws)) continue;
-      const r = await this.#store.txn(buildTxn(m, ws));
-      if (r.succeeded) {
-        lastRev = r.revision;
-        if (r.revision > m.revision) this.#ownWrites.add(r.revision);
-      }
-      else {
-        // Someone wrote in between: decide again, everything, once the mirror has their write.
-        this.#again = true;
-        this.#full = true;
-        fresh.delete(name);
-        lastRev = Math.max(lastRev, r.revision);
-      }
-      this.#log.debug({ job: name, ok: r.succeeded, tasks: ws.tasks.length, attempts: ws.attempts.length }, "reconciled job");
+      appendWrites(pending.ws, ws);
+      pending.names.push(name);
     }
+    await flushDecided();
     endDecide();
     if (lastRev > 0) await m.waitFor(lastRev);
 
@@ -220,33 +236,52 @@ export class Reconciler {
     const placeHosts = this.#liveness.hostStates(this.#clock.now());
     this.#index ??= new LiveIndex(m, placeHosts);
     const index = this.#index.current(placeHosts);
+    const liveIndex = this.#index;
+    // Placements of several jobs go into one transaction too. The index books each plan as it is
+    // made; a transaction that fails throws the index away (rebuilt from the mirror).
+    let placing: { jobs: { name: string; placed: number; unplaced: number; moves: number[] }[]; ws: WriteSet } = { jobs: [], ws: emptyWriteSet() };
+    const flushPlaced = async (): Promise<boolean> => {
+      if (placing.jobs.length === 0) return true;
+      const { jobs, ws } = placing;
+      placing = { jobs: [], ws: emptyWriteSet() };
+      const r = await this.#store.txn(buildTxn(m, ws));
+      const placed = jobs.reduce((n, j) => n + j.placed, 0);
+      const unplaced = jobs.reduce((n, j) => n + j.unplaced, 0);
+      this.#metrics.placements.inc({ result: r.succeeded ? "placed" : "conflict" }, r.succeeded ? placed : 1);
+      if (!r.succeeded) {
+        // The index holds plans that were not written: start again from the mirror on the next pass.
+        this.#again = true;
+        this.#full = true;
+        await m.waitFor(r.revision);
+        liveIndex.rebuild(placeHosts);
+        return false;
+      }
+      if (r.revision > m.revision) this.#ownWrites.add(r.revision);
+      if (unplaced > 0) this.#metrics.placements.inc({ result: "unplaced" }, unplaced);
+      for (const j of jobs) this.#log.info({ job: j.name, placed: j.placed, unplaced: j.unplaced, moves: j.moves }, "placed tasks");
+      // The index already holds these plans, and the mirror's copy of the write only confirms them.
+      await m.waitFor(r.revision);
+      return true;
+    };
     // The jobs decided above plus those that changed meanwhile (their own decide phase comes next pass).
     slice = performance.now();
+    let conflict = false;
     for (const name of [...new Set([...names, ...this.#dirty])].sort()) {
       if (this.#stopped) return;
-      if (performance.now() - slice > SliceMs) {
+      if (performance.now() - slice > PlaceSliceMs || weightOf(placing.ws) >= this.#batchOps) {
+        if (!(await flushPlaced())) {
+          conflict = true;
+          break;
+        }
         await new Promise((r) => setImmediate(r));
         slice = performance.now();
       }
       const p = placeJob(m, index, name, { ...ctx, hosts: placeHosts }, fresh.get(name));
       if (!p) continue;
-      const r = await this.#store.txn(buildTxn(m, p.writes));
-      this.#metrics.placements.inc({ result: r.succeeded ? "placed" : "conflict" }, r.succeeded ? p.plan.placements.length : 1);
-      if (r.succeeded) {
-        if (r.revision > m.revision) this.#ownWrites.add(r.revision);
-        if (p.plan.unplaced.length > 0) this.#metrics.placements.inc({ result: "unplaced" }, p.plan.unplaced.length);
-        this.#log.info({ job: name, placed: p.plan.placements.length, unplaced: p.plan.unplaced.length, moves: p.moves }, "placed tasks");
-      } else {
-        // The index holds a plan that was not written: start again from the mirror on the next pass.
-        this.#again = true;
-        this.#full = true;
-        await m.waitFor(r.revision);
-        this.#index.rebuild(placeHosts);
-        break;
-      }
-      // The index already holds this plan (commit), and the mirror's copy of the write only confirms it.
-      await m.waitFor(r.revision);
+      appendWrites(placing.ws, p.writes);
+      placing.jobs.push({ name, placed: p.plan.placements.length, unplaced: p.plan.unplaced.length, moves: p.moves });
     }
+    if (!conflict) await flushPlaced();
     endPlace();
     for (const rev of this.#ownWrites) if (rev <= m.revision) this.#ownWrites.delete(rev);
     if (full) {
