@@ -91,15 +91,30 @@ function rowToEvent(row: Record<string, SQLOutputValue>): WatchEvent {
   };
 }
 
-/** Opens (creating if needed) the database file and takes an exclusive lock on it, so a second
- * server on the same file fails at once instead of corrupting revisions held in memory. */
-function openFile(path: string, sync: SyncLevel): DatabaseSync {
+/** Opens (creating if needed) the database file. Two connections share it (the server's reads on
+ * the main thread, writes in a worker: see sqlite.ts), so the file itself is not locked exclusively;
+ * `lockFile` keeps other processes out. */
+function openFile(path: string, sync: SyncLevel, cacheMiB: number): DatabaseSync {
   const db = new DatabaseSync(path);
   try {
-    db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync.toUpperCase()};
-      PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 16384; BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+    db.exec(`PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync.toUpperCase()};
+      PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -${cacheMiB * 1024}; PRAGMA wal_autocheckpoint = 16384; BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
   } catch (err) {
     db.close();
+    throw err;
+  }
+  return db;
+}
+
+/** Takes the lock that makes one process the owner of the state file: an exclusive transaction,
+ * never committed, on `PATH.lock` (the kernel drops it when the process dies, kill -9 included). A
+ * second server on the same file fails at once instead of handing out the same revisions. */
+export function lockFile(path: string): DatabaseSync {
+  const lock = new DatabaseSync(`${path}.lock`);
+  try {
+    lock.exec("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;");
+  } catch (err) {
+    lock.close();
     if (err instanceof Error && /locked|busy/i.test(err.message)) {
       throw new TiffinError(ErrorCodes.Unavailable, `state database ${path} is in use by another process`, {
         hint: "stop the other tiffin server using this file, or point this one at another state path",
@@ -107,7 +122,7 @@ function openFile(path: string, sync: SyncLevel): DatabaseSync {
     }
     throw err;
   }
-  return db;
+  return lock;
 }
 
 /** The database with its prepared statements. */
@@ -115,8 +130,8 @@ export class StateDb {
   readonly db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
 
-  constructor(path: string, sync: SyncLevel) {
-    this.db = openFile(path, sync);
+  constructor(path: string, sync: SyncLevel, cacheMiB = 256) {
+    this.db = openFile(path, sync, cacheMiB);
     const p = (sql: string): StatementSync => this.db.prepare(sql);
     this.#s = {
       meta: p("SELECT value FROM meta WHERE name = ?"),
@@ -149,6 +164,15 @@ export class StateDb {
 
   begin(): void {
     this.db.exec("BEGIN IMMEDIATE");
+  }
+  /** Runs reads against one snapshot (a read transaction: the writer may commit meanwhile). */
+  snapshot<T>(fn: () => T): T {
+    this.db.exec("BEGIN");
+    try {
+      return fn();
+    } finally {
+      this.db.exec("COMMIT");
+    }
   }
   commit(): void {
     this.db.exec("COMMIT");

@@ -1,17 +1,23 @@
 // The embedded store: one SQLite file in WAL mode (see README.md for durability).
 //
-// Writes are queued and applied by `#flush` on the next turn of the event loop: every write issued in
-// the same turn goes into ONE SQLite transaction (group commit), each with its own revision, compares
-// evaluated in order against the state including the earlier writes of the batch. A write that fails
-// validation (unknown lease) is found before it writes anything, so it does not sink the others.
-// All promises settle after COMMIT; watchers hear of the batch after that.
-// Reads run synchronously against the committed state, so they never interleave with a batch.
+// Writes are queued and sent as one batch to a worker thread that owns the write connection
+// (sqlite-apply.ts): every write issued while the previous batch was being written goes into ONE
+// SQLite transaction (group commit), each with its own revision, compares evaluated in order against
+// the state including the earlier writes of the batch. A write that fails validation (unknown lease)
+// does not sink the others. All promises settle after COMMIT; watchers hear of the batch after that.
+// The event loop of the server keeps running while a batch is written and fsynced.
+//
+// Reads run on this thread's own connection against a snapshot of the committed state, which may be
+// a little ahead of the last batch this thread has heard of: reads say which revision they saw.
 import { randomBytes } from "node:crypto";
+import { Worker } from "node:worker_threads";
+import type { DatabaseSync } from "node:sqlite";
 import { systemClock } from "../model/index.ts";
 import type { Clock } from "../model/index.ts";
-import { compareHolds, compareKeys } from "./keys.ts";
+import { compareKeys } from "./keys.ts";
 import { LeaseTimers } from "./lease-timers.ts";
-import { StateDb, tombstone } from "./sqlite-db.ts";
+import type { BatchDone, WireError, WireOutcome, WireReq } from "./sqlite-apply.ts";
+import { lockFile, StateDb } from "./sqlite-db.ts";
 import type { SyncLevel } from "./sqlite-db.ts";
 import { CompactedError, LeaseNotFoundError } from "./store.ts";
 import type { Compare, KeyValue, Op, Store, TxnResult, Watch, WatchEvent } from "./store.ts";
@@ -29,55 +35,58 @@ export interface SqliteStoreOptions {
   synchronous?: SyncLevel;
 }
 
-/** Most ops applied in one transaction (a batch blocks the event loop while it runs: about 5 us per
- * op); the rest wait for the next turn. */
+/** Most ops sent in one batch; the rest wait for the next. */
 const MAX_BATCH_OPS = 20_000;
 
 /** How many ops a request weighs against MAX_BATCH_OPS. */
 function weight(req: WriteReq): number {
-  return req.kind === "txn" ? Math.max(1, req.success.length + req.failure.length) : 1;
+  return req.wire.kind === "txn" ? Math.max(1, req.wire.success.length + req.wire.failure.length) : 1;
 }
 
-interface Settle<T> {
-  resolve: (v: T) => void;
+interface WriteReq {
+  wire: WireReq;
+  resolve: (v: TxnResult | null) => void;
   reject: (err: unknown) => void;
-}
-type WriteReq =
-  | ({ kind: "txn"; compare: Compare[]; success: Op[]; failure: Op[] } & Settle<TxnResult>)
-  | ({ kind: "grant"; id: string; ttlMs: number } & Settle<void>)
-  | ({ kind: "revoke"; id: string } & Settle<void>)
-  | ({ kind: "expire" } & Settle<void>)
-  | ({ kind: "barrier" } & Settle<void>);
-
-/** What one batch did, applied to memory only after it commits. */
-interface BatchEffects {
-  events: WatchEvent[];
-  settle: (() => void)[];
-  leases: (() => void)[];
 }
 
 /** A Store on one SQLite file. */
 export class SqliteStore implements Store {
+  readonly #lock: DatabaseSync;
   readonly #db: StateDb;
+  readonly #worker: Worker;
   readonly #clock: Clock;
-  readonly #historyLimit: number;
   readonly #leases: LeaseTimers;
   readonly #hub: WatchHub;
+  /** The last revision whose batch this thread has settled and published. */
   #rev: number;
   #compacted: number;
   #queue: WriteReq[] = [];
+  #inFlight: WriteReq[] | null = null;
   #flushScheduled = false;
   #expirePending = false;
   #closing = false;
+  #broken: Error | null = null;
   #stats = { commits: 0, requests: 0 };
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     this.#clock = opts.clock ?? systemClock;
-    this.#historyLimit = Math.max(1, opts.historyLimit ?? 100_000);
-    this.#db = new StateDb(path, opts.synchronous ?? "full");
+    const synchronous = opts.synchronous ?? "full";
+    this.#lock = lockFile(path);
+    try {
+      this.#db = new StateDb(path, synchronous, 64);
+    } catch (err) {
+      this.#lock.close();
+      throw err;
+    }
     this.#rev = this.#db.meta("revision");
     this.#compacted = this.#db.meta("compacted");
-    this.#hub = new WatchHub({ revision: () => this.#rev, floor: () => this.#compacted + 1, events: (p, f, t, l) => this.#db.events(p, f, t, l) });
+    const historyLimit = Math.max(1, opts.historyLimit ?? 100_000);
+    this.#worker = new Worker(new URL("./sqlite-worker.ts", import.meta.url), { workerData: { path, synchronous, historyLimit }, execArgv: workerArgv() });
+    this.#worker.unref();
+    this.#worker.on("message", (msg: { done?: BatchDone; failed?: WireError }) => this.#onReply(msg));
+    this.#worker.on("error", (err) => this.#fail(err));
+    this.#worker.on("exit", () => this.#fail(new Error("state store writer stopped")));
+    this.#hub = new WatchHub({ revision: () => this.#rev, floor: () => this.#compacted + 1, events: (p, f, t, l) => this.#events(p, f, t, l) });
     this.#leases = new LeaseTimers(this.#clock, opts.leaseCheckMs ?? 200, () => this.#expireDue());
     // Deadlines are not persisted: after a restart every lease gets its full TTL again.
     for (const l of this.#db.leases()) this.#leases.add(l.id, l.ttlMs);
@@ -93,21 +102,25 @@ export class SqliteStore implements Store {
   }
 
   range(prefix: string, opts: { revision?: number; limit?: number } = {}): Promise<{ kvs: KeyValue[]; revision: number }> {
-    return this.#read(() => {
-      const at = opts.revision === undefined || opts.revision <= 0 ? this.#rev : opts.revision;
-      const limit = opts.limit === undefined || opts.limit <= 0 ? null : opts.limit;
-      if (at > this.#rev) throw new Error(`range at revision ${at}: the store is only at ${this.#rev}`);
-      if (at < this.#compacted + 1) throw new CompactedError(this.#compacted + 1);
-      if (at === this.#rev) return { kvs: this.#db.range(prefix, limit), revision: at };
-      // Current state with every write after `at` undone, key by key.
-      const byKey = new Map(this.#db.range(prefix, null).map((kv) => [kv.key, kv]));
-      for (const [key, prev] of this.#db.undoAfter(at, prefix)) {
-        if (prev) byKey.set(key, prev);
-        else byKey.delete(key);
-      }
-      const kvs = [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key));
-      return { kvs: limit === null ? kvs : kvs.slice(0, limit), revision: at };
-    });
+    return this.#read(() =>
+      this.#db.snapshot(() => {
+        const rev = this.#db.meta("revision");
+        const compacted = this.#db.meta("compacted");
+        const at = opts.revision === undefined || opts.revision <= 0 ? rev : opts.revision;
+        const limit = opts.limit === undefined || opts.limit <= 0 ? null : opts.limit;
+        if (at > rev) throw new Error(`range at revision ${at}: the store is only at ${rev}`);
+        if (at < compacted + 1) throw new CompactedError(compacted + 1);
+        if (at === rev) return { kvs: this.#db.range(prefix, limit), revision: at };
+        // Current state with every write after `at` undone, key by key.
+        const byKey = new Map(this.#db.range(prefix, null).map((kv) => [kv.key, kv]));
+        for (const [key, prev] of this.#db.undoAfter(at, prefix)) {
+          if (prev) byKey.set(key, prev);
+          else byKey.delete(key);
+        }
+        const kvs = [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key));
+        return { kvs: limit === null ? kvs : kvs.slice(0, limit), revision: at };
+      }),
+    );
   }
 
   async put(key: string, value: string, opts: { lease?: string } = {}): Promise<number> {
@@ -119,8 +132,10 @@ export class SqliteStore implements Store {
     return (await this.txn({ compare: [], success: [{ type: "delete", key }] })).revision;
   }
 
-  txn(req: { compare: Compare[]; success: Op[]; failure?: Op[] }): Promise<TxnResult> {
-    return this.#enqueue<TxnResult>((s) => ({ kind: "txn", compare: req.compare, success: req.success, failure: req.failure ?? [], ...s }));
+  async txn(req: { compare: Compare[]; success: Op[]; failure?: Op[] }): Promise<TxnResult> {
+    const r = await this.#enqueue({ kind: "txn", compare: req.compare, success: req.success, failure: req.failure ?? [] });
+    if (!r) throw new Error("state store: a txn without a result");
+    return r;
   }
 
   watch(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void, onError?: (err: Error) => void): Watch {
@@ -128,10 +143,11 @@ export class SqliteStore implements Store {
     return this.#hub.watch(prefix, fromRevision, onEvents, onError);
   }
 
-  grantLease(ttlMs: number): Promise<string> {
-    if (!(ttlMs > 0)) return Promise.reject(new RangeError(`lease TTL must be positive, got ${ttlMs} ms`));
+  async grantLease(ttlMs: number): Promise<string> {
+    if (!(ttlMs > 0)) throw new RangeError(`lease TTL must be positive, got ${ttlMs} ms`);
     const id = randomBytes(8).toString("hex");
-    return this.#enqueue<void>((s) => ({ kind: "grant", id, ttlMs, ...s })).then(() => id);
+    await this.#enqueue({ kind: "grant", id, ttlMs });
+    return id;
   }
 
   keepAlive(lease: string): Promise<void> {
@@ -139,26 +155,14 @@ export class SqliteStore implements Store {
     return this.#leases.keepAlive(lease) ? Promise.resolve() : Promise.reject(new LeaseNotFoundError(lease));
   }
 
-  revokeLease(lease: string): Promise<void> {
-    return this.#enqueue<void>((s) => ({ kind: "revoke", id: lease, ...s }));
+  async revokeLease(lease: string): Promise<void> {
+    await this.#enqueue({ kind: "revoke", id: lease });
   }
 
   /** Drops history below `revision` (reads and watches from `revision` on still work). The store
    * also does this by itself to keep the last `historyLimit` revisions. */
-  compact(revision: number): Promise<void> {
-    return this.#read(() => {
-      const through = Math.min(revision - 1, this.#rev);
-      if (through <= this.#compacted) return;
-      this.#db.begin();
-      try {
-        this.#db.compact(through);
-        this.#db.commit();
-      } catch (err) {
-        this.#db.rollback();
-        throw err;
-      }
-      this.#compacted = through;
-    });
+  async compact(revision: number): Promise<void> {
+    await this.#enqueue({ kind: "compact", through: revision - 1 });
   }
 
   /** Counters for metrics and tests: SQLite transactions committed and write requests applied in
@@ -170,12 +174,19 @@ export class SqliteStore implements Store {
   /** Finishes queued writes, stops timers and watches, closes the file. */
   async close(): Promise<void> {
     if (this.#closing) return;
-    const drained = this.#enqueue<void>((s) => ({ kind: "barrier", ...s }));
+    const drained = this.#enqueue({ kind: "barrier" });
     this.#closing = true;
     await drained.catch(() => undefined);
     this.#leases.stop();
     this.#hub.closeAll();
+    if (!this.#broken) {
+      const exited = new Promise((r) => this.#worker.once("exit", r));
+      this.#worker.ref();
+      this.#worker.postMessage({ close: true });
+      await exited;
+    }
     this.#db.close();
+    this.#lock.close();
   }
 
   #read<T>(fn: () => T): Promise<T> {
@@ -187,16 +198,27 @@ export class SqliteStore implements Store {
     }
   }
 
-  #enqueue<T>(make: (s: Settle<T>) => WriteReq): Promise<T> {
+  /** Events for the watch hub, from one snapshot that must still hold `from` (the writer compacts
+   * on its own and this thread may not have heard yet). */
+  #events(prefix: string, from: number, to: number, limit: number): WatchEvent[] | CompactedError {
+    return this.#db.snapshot(() => {
+      const compacted = this.#db.meta("compacted");
+      if (from <= compacted) return new CompactedError(compacted + 1);
+      return this.#db.events(prefix, from, to, limit);
+    });
+  }
+
+  #enqueue(wire: WireReq): Promise<TxnResult | null> {
     if (this.#closing) return Promise.reject(new Error("state store is closed"));
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push(make({ resolve, reject }));
+    if (this.#broken) return Promise.reject(this.#broken);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ wire, resolve, reject });
       this.#scheduleFlush();
     });
   }
 
   #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
+    if (this.#flushScheduled || this.#inFlight) return;
     this.#flushScheduled = true;
     setImmediate(() => this.#flush());
   }
@@ -206,151 +228,75 @@ export class SqliteStore implements Store {
     this.#expirePending = true;
     const done = (): void => void (this.#expirePending = false);
     // A failed expiry (I/O) is retried by the next check.
-    this.#enqueue<void>((s) => ({ kind: "expire", ...s })).then(done, done);
+    this.#enqueue({ kind: "expire", ids: [] }).then(done, done);
   }
 
+  /** Sends the queued writes as one batch; one batch is in flight at a time, so the writes made
+   * while it is written form the next one. */
   #flush(): void {
     this.#flushScheduled = false;
+    if (this.#inFlight || this.#queue.length === 0) return;
     let n = 0;
     let ops = 0;
     while (n < this.#queue.length && (n === 0 || ops < MAX_BATCH_OPS)) ops += weight(this.#queue[n++] as WriteReq);
-    const batch = n === this.#queue.length ? this.#queue : this.#queue.slice(0, n);
-    this.#queue = n === this.#queue.length ? [] : this.#queue.slice(n);
-    if (this.#queue.length > 0) this.#scheduleFlush();
-    if (batch.length === 0) return;
-    const startRev = this.#rev;
-    const fx: BatchEffects = { events: [], settle: [], leases: [] };
-    try {
-      this.#db.begin();
-      for (const req of batch) this.#applyOne(req, fx);
-      if (this.#rev !== startRev) {
-        this.#db.setMeta("revision", this.#rev);
-        const through = this.#rev - this.#historyLimit;
-        if (through > this.#compacted) this.#db.compact(through);
-      }
-      this.#db.commit();
+    const batch = this.#queue.slice(0, n);
+    this.#queue = this.#queue.slice(n);
+    // Deadlines are read now, not when the timer fired: a keep-alive in between still counts.
+    for (const req of batch) if (req.wire.kind === "expire") req.wire = { kind: "expire", ids: this.#leases.due() };
+    this.#inFlight = batch;
+    this.#worker.ref(); // a pending write keeps the process alive until it is settled
+    this.#worker.postMessage({ batch: batch.map((r) => r.wire) });
+  }
+
+  #onReply(msg: { done?: BatchDone; failed?: WireError }): void {
+    const batch = this.#inFlight ?? [];
+    this.#inFlight = null;
+    this.#worker.unref();
+    if (msg.done) {
+      const d = msg.done;
+      this.#rev = d.revision;
+      this.#compacted = Math.max(this.#compacted, d.compacted);
       this.#stats.commits++;
       this.#stats.requests += batch.length;
-    } catch (err) {
-      this.#db.rollback();
-      this.#rev = startRev;
+      for (const l of d.leases) {
+        if ("add" in l) this.#leases.add(l.add, l.ttlMs);
+        else this.#leases.forget(l.forget);
+      }
+      batch.forEach((req, i) => settle(req, d.outcomes[i]));
+      this.#hub.publish(d.events);
+    } else {
+      const err = toError(msg.failed ?? { name: "Error", message: "state store writer failed" });
       for (const req of batch) req.reject(err);
-      return;
     }
-    this.#compacted = Math.max(this.#compacted, this.#rev - this.#historyLimit);
-    for (const f of fx.leases) f();
-    for (const f of fx.settle) f();
-    this.#hub.publish(fx.events);
+    if (this.#queue.length > 0) this.#flush();
   }
 
-  /** Applies one request. Expected failures (unknown lease, a malformed compare) are found before
-   * anything is written and reject only that request; an error while writing (I/O) escapes and
-   * rolls back the whole batch. */
-  #applyOne(req: WriteReq, fx: BatchEffects): void {
-    let write: () => () => void;
-    try {
-      write = this.#check(req, fx);
-    } catch (err) {
-      fx.settle.push(() => req.reject(err));
-      return;
-    }
-    fx.settle.push(write());
+  /** The writer thread died: fail what waits and every later write. */
+  #fail(err: Error): void {
+    if (this.#broken) return;
+    this.#broken = err;
+    for (const req of [...(this.#inFlight ?? []), ...this.#queue]) req.reject(err);
+    this.#inFlight = null;
+    this.#queue = [];
   }
+}
 
-  /** Validates a request against the state so far (earlier writes of the batch included) and
-   * returns its writes, which return how to settle it once the batch commits. */
-  #check(req: WriteReq, fx: BatchEffects): () => () => void {
-    const rev = this.#rev + 1;
-    switch (req.kind) {
-      case "txn": {
-        // Rows read for the compares are the rows the writes replace: read each key once (a placement
-        // compares and writes thousands of keys). Nothing else writes between the check and the write.
-        const read = new Map<string, KeyValue | null>();
-        const ok = req.compare.every((c) => {
-          const kv = this.#db.get(c.key);
-          read.set(c.key, kv);
-          return compareHolds(kv, c);
-        });
-        const ops = ok ? req.success : req.failure;
-        for (const op of ops) if (op.type === "put" && op.lease !== undefined && !this.#db.leaseExists(op.lease)) throw new LeaseNotFoundError(op.lease);
-        return () => {
-          let seq = 0;
-          for (const op of ops) seq = this.#applyOp(op, rev, seq, fx, read);
-          if (seq > 0) this.#rev = rev;
-          const result = { succeeded: ok, revision: this.#rev };
-          return () => req.resolve(result);
-        };
-      }
-      case "grant":
-        return () => {
-          this.#db.grantLease(req.id, req.ttlMs);
-          fx.leases.push(() => this.#leases.add(req.id, req.ttlMs));
-          return () => req.resolve();
-        };
-      case "revoke":
-        if (!this.#db.leaseExists(req.id)) throw new LeaseNotFoundError(req.id);
-        return () => {
-          if (this.#dropLease(req.id, rev, 0, fx) > 0) this.#rev = rev;
-          return () => req.resolve();
-        };
-      case "expire":
-        return () => {
-          // Deadlines are read now, not when the timer fired: a keep-alive in between still counts.
-          let seq = 0;
-          for (const id of this.#leases.due()) seq = this.#dropLease(id, rev, seq, fx);
-          if (seq > 0) this.#rev = rev;
-          return () => req.resolve();
-        };
-      case "barrier":
-        return () => () => req.resolve();
-    }
-  }
+function settle(req: WriteReq, o: WireOutcome | undefined): void {
+  if (!o) req.reject(new Error("state store: no outcome for a write"));
+  else if (o.ok) req.resolve(o.result);
+  else req.reject(toError(o.error));
+}
 
-  /** Deletes a lease and its keys at `rev`; returns the next event sequence number. */
-  #dropLease(id: string, rev: number, seq: number, fx: BatchEffects): number {
-    for (const prev of this.#db.deleteByLease(id)) {
-      this.#db.logDelete(prev, rev, seq++);
-      fx.events.push({ type: "delete", kv: tombstone(prev.key, rev), revision: rev });
-    }
-    this.#db.dropLease(id);
-    fx.leases.push(() => this.#leases.forget(id));
-    return seq;
-  }
+function toError(e: WireError): Error {
+  return e.name === "LeaseNotFoundError" ? new LeaseNotFoundError(e.lease) : new Error(e.message);
+}
 
-  /** Applies one op at `rev`; returns the next event sequence number (unchanged if nothing changed). */
-  #applyOp(op: Op, rev: number, seq: number, fx: BatchEffects, read?: Map<string, KeyValue | null>): number {
-    const current = (key: string): KeyValue | null => {
-      const known = read?.get(key);
-      return known !== undefined ? known : this.#db.get(key);
-    };
-    switch (op.type) {
-      case "put": {
-        const lease = op.lease ?? null;
-        const prev = current(op.key);
-        const kv: KeyValue = { key: op.key, value: op.value, createRevision: prev?.createRevision ?? rev, modRevision: rev, version: (prev?.version ?? 0) + 1, lease };
-        read?.set(op.key, kv);
-        this.#db.put(kv, prev, seq);
-        fx.events.push({ type: "put", kv, revision: rev });
-        return seq + 1;
-      }
-      case "delete": {
-        const prev = current(op.key);
-        read?.set(op.key, null);
-        if (!prev) return seq;
-        this.#db.delete(prev, rev, seq);
-        fx.events.push({ type: "delete", kv: tombstone(op.key, rev), revision: rev });
-        return seq + 1;
-      }
-      case "deletePrefix": {
-        read?.clear();
-        for (const prev of this.#db.deleteRange(op.prefix)) {
-          this.#db.logDelete(prev, rev, seq++);
-          fx.events.push({ type: "delete", kv: tombstone(prev.key, rev), revision: rev });
-        }
-        return seq;
-      }
-    }
-  }
+/** The Node flags a worker shares with this process: warnings and experimental features (type
+ * stripping). Not all of them: inline-script flags (`-e`) and per-process ones (the test runner's)
+ * are refused by workers. */
+function workerArgv(): string[] {
+  const shared = ["--disable-warning", "--no-warnings", "--experimental-", "--no-experimental-", "--max-old-space-size"];
+  return process.execArgv.filter((a) => shared.some((p) => a.startsWith(p)));
 }
 
 /** Opens (creating if needed) a SQLite-backed store at `path`. Throws a TiffinError

@@ -12,8 +12,9 @@ export interface EventLog {
   revision(): number;
   /** The lowest revision still in the log. */
   floor(): number;
-  /** Events under `prefix` with from <= revision <= to, in order, at most `limit` (-1: all). */
-  events(prefix: string, from: number, to: number, limit: number): WatchEvent[];
+  /** Events under `prefix` with from <= revision <= to, in order, at most `limit` (-1: all); a
+   * CompactedError when `from` is no longer in the log. */
+  events(prefix: string, from: number, to: number, limit: number): WatchEvent[] | CompactedError;
 }
 
 /** Revisions and events read from the log per catch-up step, so a long replay yields to other work. */
@@ -75,7 +76,12 @@ class Watcher implements Watch {
     }
     const current = log.revision();
     let to = Math.min(current, this.next + PAGE_REVISIONS - 1);
-    let page = to >= this.next ? log.events(this.prefix, this.next, to, PAGE_EVENTS + 1) : [];
+    const read = to >= this.next ? log.events(this.prefix, this.next, to, PAGE_EVENTS + 1) : [];
+    if (read instanceof CompactedError) {
+      this.fail(read);
+      return;
+    }
+    let page = read;
     const cut = page[PAGE_EVENTS];
     if (cut) {
       // Too many events: stop before the revision the page cut through, so no revision is split;
@@ -83,7 +89,12 @@ class Watcher implements Watch {
       page = page.filter((e) => e.revision < cut.revision);
       to = cut.revision - 1;
       if (page.length === 0) {
-        page = log.events(this.prefix, cut.revision, cut.revision, -1);
+        const whole = log.events(this.prefix, cut.revision, cut.revision, -1);
+        if (whole instanceof CompactedError) {
+          this.fail(whole);
+          return;
+        }
+        page = whole;
         to = cut.revision;
       }
     }
