@@ -34,6 +34,9 @@ export interface Timing {
   maxHeartbeatsPerSecond: number;
 }
 
+/** How long hostStates() may hand out the same answer (statuses are seconds apart anyway). */
+export const HostStatesReuseMs = 50;
+
 /** The defaults of `Timing`. */
 export const DefaultTiming: Timing = { heartbeatMs: 1000, suspectMs: 3000, downMs: 5000, fenceMs: 3000, maxHeartbeatsPerSecond: 2000 };
 
@@ -61,6 +64,7 @@ export class Liveness {
   #leading = true;
   /** Hosts heard from since the last relay to the leader, with when (followers only). */
   #relay = new Map<string, number>();
+  #statesCache: { at: number; stamp: number; leading: boolean; startedAt: number; states: Map<string, HostState> } | null = null;
 
   constructor(opts: { store: Store; mirror: Mirror; clock: Clock; timing: Timing; log: Logger }) {
     this.#store = opts.store;
@@ -170,8 +174,18 @@ export class Liveness {
     return Math.max(this.#lastHeartbeat.get(hostId) ?? this.#startedAt, upgradeUntil);
   }
 
-  /** Every known host as the reconcile decisions see it. */
+  /** Every known host as the reconcile decisions see it. Reused for up to HostStatesReuseMs while no
+   * host or /alive record changed: reconcile passes ask several times a second, and at 10,000 hosts
+   * each answer is 10,000 objects. */
   hostStates(now = this.#clock.now()): Map<string, HostState> {
+    const c = this.#statesCache;
+    if (c && c.stamp === this.#mirror.hostsStamp && c.startedAt === this.#startedAt && c.leading === this.#leading && now >= c.at && now - c.at < HostStatesReuseMs) return c.states;
+    const states = this.#hostStates(now);
+    this.#statesCache = { at: now, stamp: this.#mirror.hostsStamp, leading: this.#leading, startedAt: this.#startedAt, states };
+    return states;
+  }
+
+  #hostStates(now: number): Map<string, HostState> {
     const out = new Map<string, HostState>();
     for (const [id, { value: h }] of this.#mirror.hosts) {
       out.set(id, {

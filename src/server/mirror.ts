@@ -114,6 +114,9 @@ export class Mirror {
     return out;
   }
 
+  /** A number that changes whenever a host record or a host's /alive record changes. */
+  hostsStamp = 0;
+
   /** A number that changes whenever anything of the job changes (for caches of per-job views). */
   jobStamp(job: string): number {
     return this.#jobStamps.get(job) ?? 0;
@@ -234,8 +237,13 @@ export class Mirror {
       setOrDelete(this.jobs, key.slice(Prefix.jobs.length), entry as Entry<JobRecord> | null);
       this.#bump(key.slice(Prefix.jobs.length));
     }
-    else if (key.startsWith(Prefix.hosts)) setOrDelete(this.hosts, key.slice(Prefix.hosts.length), entry as Entry<Host> | null);
-    else if (key.startsWith(Prefix.alive)) setOrDelete(this.alive, key.slice(Prefix.alive.length), entry as Entry<AliveValue> | null);
+    else if (key.startsWith(Prefix.hosts)) {
+      setOrDelete(this.hosts, key.slice(Prefix.hosts.length), entry as Entry<Host> | null);
+      this.hostsStamp++;
+    } else if (key.startsWith(Prefix.alive)) {
+      setOrDelete(this.alive, key.slice(Prefix.alive.length), entry as Entry<AliveValue> | null);
+      this.hostsStamp++;
+    }
     else if (key.startsWith(Prefix.alloc)) setOrDelete(this.alloc, key.slice(Prefix.alloc.length), entry);
     else if (key.startsWith(Prefix.hostTokens)) {
       const hostId = key.slice(Prefix.hostTokens.length);
