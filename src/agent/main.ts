@@ -19,6 +19,7 @@ import { ErrorCodes, TiffinError } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
 import { createAgentClient } from "./client.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
+import { PackageGc } from "./package-gc.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
 import { advertiseAddress, detectInventory, parseListen } from "./inventory.ts";
 import { detectRuntime, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
@@ -54,6 +55,12 @@ export interface AgentOptions {
   registerTimeoutMs?: number;
   /** Host path prefixes that tasks' writable mounts may use. @default [] (none) */
   allowMounts?: string[];
+  /** Package cache budget (DATA/packages), MiB: over it, idle packages are removed. @default 10240 */
+  packageCacheMiB?: number;
+  /** How long no task may have used a package before it can be removed. @default 3600000 (1 h) */
+  packageIdleMs?: number;
+  /** How often the package cache is collected (also after each fetch). @default 60000 */
+  packageGcEveryMs?: number;
 }
 
 /** A running agent. */
@@ -114,6 +121,14 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     },
   });
   const readOnlyPaths = nodeReadOnlyPaths(process.env["PATH"] ?? "");
+  // Declared before the manager it asks what is in use (the manager is built right below).
+  const packageGc: PackageGc = new PackageGc({
+    dataDir,
+    budgetBytes: (opts.packageCacheMiB ?? 10_240) * 1024 * 1024,
+    idleMs: opts.packageIdleMs ?? 3_600_000,
+    inUse: () => manager.packagesInUse(),
+    log,
+  });
   const manager = new AttemptManager({
     dataDir,
     helperCommand: opts.helperCommand ?? defaultHelperCommand(),
@@ -123,6 +138,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     hostName: opts.name,
     fenceMs: () => session.identity?.fenceMs ?? 30_000,
     packages: new PackageCache(dataDir, (urlPath) => fetchFromServer(client.baseUrl, session.identity?.hostToken ?? null, urlPath)),
+    packageGc,
     sandboxFor: (a) =>
       sandboxFor(a.spec, {
         hostName: opts.name,
@@ -219,12 +235,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const cleanup = () => manager.cleanup().catch((err: unknown) => log.warn({ err: String(err) }, "cleaning attempt directories failed"));
   void cleanup();
   const cleanupTimer = setInterval(() => void cleanup(), 60_000);
+  // First pass after one interval (or after a fetch): by then helpers are adopted and assignments known.
+  const gcTimer = setInterval(() => packageGc.schedule(0), opts.packageGcEveryMs ?? 60_000);
 
   const close = async (mode: "stop-tasks" | "leave-tasks" | "upgrade", upgradeMs = 30_000): Promise<void> => {
     closed = true;
     session.stop();
     clearInterval(disconnectTimer);
     clearInterval(cleanupTimer);
+    clearInterval(gcTimer);
+    packageGc.close();
     watch?.close();
     log.info({ mode }, "agent closing");
     if (mode === "stop-tasks") {

@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import type { CliContext } from "../command.ts";
 import { waitForSignal } from "../command.ts";
 import { usageError } from "../errors.ts";
+import { parseDuration } from "../../spec/api.ts";
 
 /** Options of the command as commander parses them. */
 export interface AgentFlags {
@@ -21,6 +22,8 @@ export interface AgentFlags {
   memory?: string;
   disk?: string;
   allowMounts?: string;
+  packageCacheMib?: string;
+  packageIdle?: string;
 }
 
 /** Parses `k=v,k=v` into labels. */
@@ -53,6 +56,8 @@ export function agentOptions(f: AgentFlags): {
   listen?: string;
   resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
   allowMounts?: string[];
+  packageCacheMiB?: number;
+  packageIdleMs?: number;
 } {
   let joinToken = f.joinToken;
   if (!joinToken && f.joinTokenFile) {
@@ -71,6 +76,9 @@ export function agentOptions(f: AgentFlags): {
   if (memoryMiB !== undefined) resources.memoryMiB = memoryMiB;
   if (diskMiB !== undefined) resources.diskMiB = diskMiB;
   const allowMounts = (f.allowMounts ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const packageCacheMiB = positive("--package-cache-mib", f.packageCacheMib, true);
+  const packageIdleMs = f.packageIdle === undefined ? undefined : parseDuration(f.packageIdle);
+  if (packageIdleMs === null) throw usageError(`--package-idle wants a duration, got "${f.packageIdle ?? ""}"`, "e.g. --package-idle 1h, 30m or 90s");
   for (const p of allowMounts) if (!p.startsWith("/")) throw usageError(`--allow-mounts wants absolute paths, got "${p}"`, "e.g. --allow-mounts /srv/data,/var/cache/app");
   return {
     server: f.server,
@@ -81,6 +89,8 @@ export function agentOptions(f: AgentFlags): {
     ...(f.listen ? { listen: f.listen } : {}),
     ...(Object.keys(resources).length > 0 ? { resources } : {}),
     ...(allowMounts.length > 0 ? { allowMounts } : {}),
+    ...(packageCacheMiB !== undefined ? { packageCacheMiB } : {}),
+    ...(packageIdleMs !== undefined ? { packageIdleMs } : {}),
   };
 }
 
@@ -99,6 +109,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--memory <MiB>", "memory to offer, MiB (default: detected)")
     .option("--disk <MiB>", "disk to offer, MiB (default: free space of --data)")
     .option("--allow-mounts <prefix,...>", "host path prefixes tasks may mount writable (default: none)")
+    .option("--package-cache-mib <MiB>", "package cache budget: over it, packages no task used for --package-idle are removed (default: 10240)")
+    .option("--package-idle <duration>", "how long no task may have used a package before it can be removed (default: 1h)")
     .description("run the agent of this host")
     .action(async (flags: AgentFlags) => {
       ctx.daemon();
