@@ -7,7 +7,7 @@ import path from "node:path";
 import type { PackageRecord, PackageSummary } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { Manifest } from "../../pkg/index.ts";
-import { manifestProblem, manifestText, PackageNamePattern, PackageVersionPattern, packageId, PieceSize, PieceStore, piecesOf, Sha256Pattern } from "../../pkg/index.ts";
+import { acceptsZstd, decodePiece, manifestProblem, manifestText, PackageNamePattern, PackageVersionPattern, packageId, PieceEncoder, PieceSize, PieceStore, piecesOf, Sha256Pattern } from "../../pkg/index.ts";
 import type { ServerContext } from "../context.ts";
 import { readJson, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
@@ -17,22 +17,26 @@ import { pinnedBy } from "./package-pins.ts";
 /** Registers the package routes. */
 export function packageRoutes(r: Router, ctx: ServerContext): void {
   const pieces = new PieceStore(path.join(ctx.dataDir, "pieces"));
+  const encoder = new PieceEncoder();
 
   r.add("POST", "/v1/packages/pieces/:sha256", "admin", async ({ req, res, params }) => {
     const hash = hashParam(params["sha256"]);
-    const data = await readRaw(req, PieceSize);
+    // A compressed upload may be at most a little over the piece size (zstd's frame overhead).
+    const data = decodePiece(await readRaw(req, PieceSize + 64 * 1024), req.headers["content-encoding"]);
+    if (!Buffer.isBuffer(data)) throw new TiffinError(ErrorCodes.BadRequest, `piece ${hash}: ${data.error}`, { hint: "send the piece raw or with Content-Encoding: zstd" });
     const put = await pieces.put(data, hash);
     if ("error" in put) throw new TiffinError(ErrorCodes.BadRequest, `piece ${hash}: ${put.error}`, { hint: "the upload was damaged; push again" });
     sendJson(res, 200, { hash });
   });
 
   for (const [prefix, auth] of [["/v1/packages", "admin"], ["/v1/agent/packages", "host"]] as const) {
-    r.add("GET", `${prefix}/pieces/:sha256`, auth, async ({ res, params }) => {
+    r.add("GET", `${prefix}/pieces/:sha256`, auth, async ({ req, res, params }) => {
       const hash = hashParam(params["sha256"]);
       const data = await pieces.get(hash);
       if (!data) throw new TiffinError(ErrorCodes.NotFound, `piece ${hash} not found on this server`, { hint: "push the package that holds it" });
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": data.length });
-      res.end(data);
+      const { body, encoding } = encoder.encode(hash, data, acceptsZstd(req.headers["accept-encoding"]));
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length, ...(encoding ? { "content-encoding": encoding } : {}) });
+      res.end(body);
     });
     r.add("GET", `${prefix}/manifests/:id`, auth, async ({ res, params }) => {
       const id = hashParam(params["id"]);
