@@ -38,7 +38,7 @@ export interface PeerStats {
 /** A line a peer writes. */
 export type PeerMessage =
   | { type: "ready"; torrent?: string; announce?: string }
-  | { type: "progress"; bytes: number }
+  | { type: "progress"; bytes: number; stats: PeerStats }
   | { type: "done"; ms: number; stats: PeerStats }
   | { type: "stats"; stats: PeerStats }
   | { type: "error"; message: string };

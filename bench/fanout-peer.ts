@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     const now = performance.now();
     if (now - lastReport < 500) return;
     lastReport = now;
-    emit({ type: "progress", bytes });
+    emit({ type: "progress", bytes, stats: swarm ? swarm.stats() : { bytesFromOrigin: bytes, bytesFromPeers: 0, bytesUploaded: 0 } });
   };
   const go = async (): Promise<void> => {
     const t0 = performance.now();

@@ -128,7 +128,7 @@ export async function runOne(s: RunSpec): Promise<RunResult> {
     const seconds = finished === s.n ? Math.max(...peers.map((p) => p.doneAt)) - t0 : null;
     const originTx = (await s.net.counters(s.net.origin.ns)).tx - tx0;
     const cpuBusy = busyShare(cpu0, cpuTimes());
-    const stats = peers.map((p) => p.done?.stats ?? p.stats ?? { bytesFromOrigin: p.bytes, bytesFromPeers: 0, bytesUploaded: 0 });
+    const stats = peers.map((p) => p.done?.stats ?? p.stats ?? { bytesFromOrigin: 0, bytesFromPeers: 0, bytesUploaded: 0 });
     return {
       method: s.method, n: s.n, seconds: seconds === null ? null : seconds / 1000, finished, originTx, cpuBusy,
       peersFromOrigin: stats.reduce((a, x) => a + x.bytesFromOrigin, 0),
@@ -164,7 +164,10 @@ function start(net: Net, m: Member, cfg: PeerConfig, log: number, script: string
     } catch {
       return; // a library's stray output
     }
-    if (msg.type === "progress") p.bytes = msg.bytes;
+    if (msg.type === "progress") {
+      p.bytes = msg.bytes;
+      p.stats = msg.stats;
+    }
     else if (msg.type === "stats") p.stats = msg.stats;
     else if (msg.type === "done") {
       p.done = { ms: msg.ms, stats: msg.stats };

@@ -77,7 +77,7 @@ if (cfg.method === "webtorrent-seed") {
     });
     torrent.on("error", (e) => emit({ type: "error", message: String(e) }));
     torrent.on("warning", () => undefined);
-    const timer = setInterval(() => emit({ type: "progress", bytes: torrent.downloaded }), 500);
+    const timer = setInterval(() => emit({ type: "progress", bytes: torrent.downloaded, stats }), 500);
     torrent.on("done", () => {
       clearInterval(timer);
       emit({ type: "done", ms: performance.now() - t0, stats: { ...stats } });
