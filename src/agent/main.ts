@@ -28,6 +28,7 @@ import { startLogsEndpoint } from "./logs-endpoint.ts";
 import { PortAllocator } from "./ports.ts";
 import { Reporter } from "./reporter.ts";
 import { Session } from "./session.ts";
+import { SwarmPeer } from "./swarm/peer.ts";
 import { nextBackoff, watchSse } from "./sse.ts";
 import type { SseWatch } from "./sse.ts";
 
@@ -61,6 +62,12 @@ export interface AgentOptions {
   packageIdleMs?: number;
   /** How often the package cache is collected (also after each fetch). @default 60000 */
   packageGcEveryMs?: number;
+  /** Serving package pieces to peers: bytes/s over all uploads. @default no limit */
+  uploadLimitBytesPerSec?: number;
+  /** Fetching package pieces: bytes/s over all sources. @default no limit */
+  downloadLimitBytesPerSec?: number;
+  /** Uploads to peers at once; more get 503. @default 4 */
+  maxUploads?: number;
 }
 
 /** A running agent. */
@@ -121,6 +128,18 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     },
   });
   const readOnlyPaths = nodeReadOnlyPaths(process.env["PATH"] ?? "");
+  // Pieces come from peers first (the server's tracker plans whom from) and are served to peers on
+  // the logs endpoint below.
+  const swarm = new SwarmPeer({
+    serverUrl: () => client.baseUrl,
+    token: () => session.identity?.hostToken ?? null,
+    dataDir,
+    address: () => address,
+    uploadLimitBytesPerSec: opts.uploadLimitBytesPerSec ?? null,
+    downloadLimitBytesPerSec: opts.downloadLimitBytesPerSec ?? null,
+    ...(opts.maxUploads !== undefined ? { maxUploads: opts.maxUploads } : {}),
+    log,
+  });
   // Declared before the manager it asks what is in use (the manager is built right below).
   const packageGc: PackageGc = new PackageGc({
     dataDir,
@@ -137,7 +156,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     log,
     hostName: opts.name,
     fenceMs: () => session.identity?.fenceMs ?? 30_000,
-    packages: new PackageCache(dataDir, (urlPath) => fetchFromServer(client.baseUrl, session.identity?.hostToken ?? null, urlPath)),
+    packages: new PackageCache(dataDir, (urlPath) => fetchFromServer(client.baseUrl, session.identity?.hostToken ?? null, urlPath), swarm),
     packageGc,
     sandboxFor: (a) =>
       sandboxFor(a.spec, {
@@ -150,7 +169,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   });
 
   const { host, port } = parseListen(opts.listen ?? "127.0.0.1:0");
-  const endpoint = await startLogsEndpoint({ host, port, token: () => session.identity?.hostToken ?? null, attemptDir: (id) => manager.dirOf(id), log });
+  const endpoint = await startLogsEndpoint({ host, port, token: () => session.identity?.hostToken ?? null, attemptDir: (id) => manager.dirOf(id), log, pieces: (req, res) => swarm.handle(req, res) });
   address = advertiseAddress(host, endpoint.port, os.networkInterfaces());
   log.info({ address, dataDir }, "logs endpoint listening");
 
@@ -161,6 +180,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   else log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will be refused");
 
   const closeAll = async () => {
+    swarm.close();
     session.stop();
     reporter.close();
     await manager.close();
@@ -195,6 +215,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   }
   const hostId = identity!.hostId;
   session.start();
+  void swarm.start();
 
   let closed = false;
   // The stream follows the server calls go to: a server cut off from the store keeps a stream open
