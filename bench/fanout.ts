@@ -39,7 +39,7 @@ const NS = values.n.split(",").map(Number);
 const CAP_S = Number(values["cap-s"]);
 const allMethods = ["swarm", "http", "webtorrent"] as const;
 type Method = (typeof allMethods)[number];
-let methods = values.methods.split(",") as Method[];
+const methods = values.methods.split(",") as Method[];
 const unknown = methods.filter((m) => !allMethods.includes(m));
 if (unknown.length > 0 || NS.some((n) => !(n >= 1)) || !(SIZE > 0)) {
   process.stderr.write(`usage: node bench/fanout.ts [--size-mib 256] [--n 1,4,16,32] [--rate 100mbit] [--methods ${allMethods.join(",")}] [--cap-s 150]\n`);
@@ -48,10 +48,6 @@ if (unknown.length > 0 || NS.some((n) => !(n >= 1)) || !(SIZE > 0)) {
 const command = `node bench/fanout.ts --size-mib ${values["size-mib"]} --n ${values.n} --rate ${values.rate}${values["origin-rate"] ? ` --origin-rate ${values["origin-rate"]}` : ""} --methods ${values.methods} --cap-s ${CAP_S}${values["upload-limit-mib"] !== "0" ? ` --upload-limit-mib ${values["upload-limit-mib"]}` : ""}`;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-if (methods.includes("swarm") && !fs.existsSync(path.join(import.meta.dirname, "..", "src", "agent", "swarm", "index.ts"))) {
-  say("swarm: src/agent/swarm/index.ts does not exist in this checkout; skipping it");
-  methods = methods.filter((m) => m !== "swarm");
-}
 if (methods.includes("webtorrent")) ensureWebtorrent();
 
 removeOnSignal();
