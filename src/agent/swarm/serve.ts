@@ -73,13 +73,24 @@ export class PieceServer {
         const part = body.subarray(off, off + Chunk);
         if (this.#o.bucket) await this.#o.bucket.take(part.length);
         this.stats.bytesUploaded += part.length;
-        if (!res.write(part)) await new Promise<void>((r) => res.once("drain", r).once("close", r));
+        if (!res.write(part)) await drained(res);
       }
       res.end();
     } finally {
       this.#active--;
     }
   }
+}
+
+/** Resolves when the response can take more, or is gone (both listeners removed either way). */
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("drain", done).off("close", done);
+      resolve();
+    };
+    res.on("drain", done).on("close", done);
+  });
 }
 
 function same(a: string, b: string): boolean {
