@@ -8,8 +8,8 @@
 // ids resolve from the cache without the server; a tag asks the server and falls back to its last
 // resolution when the server cannot be reached.
 //
-// `fastRun` is the warm path without commander or the API client, which bin/tiffin.js calls before
-// loading the whole CLI (about 0.3 s of imports on the machines measured in bench/RESULTS.md).
+// bin/pkg-run-fast.js is the warm path in plain JavaScript, which bin/tiffin.js takes before loading
+// the CLI or any TypeScript (bench/pkg-run.ts measures both).
 
 import fs from "node:fs";
 import path from "node:path";
@@ -152,22 +152,6 @@ export function execEntry(file: string, args: string[], p: { manifest: Manifest;
   }
   const sig = r.signal ? (os.constants.signals[r.signal] ?? 0) : 0;
   process.exit(r.status ?? 128 + sig);
-}
-
-/** The warm path of `tiffin pkg run` before the whole CLI loads: when argv is `REF [-- ARGS]` (no other
- * option) and REF is in the cache, replaces the process with the entry point and never returns; in any
- * other case resolves with false, and the full CLI handles the command. */
-export function fastRun(argv: string[], env: Record<string, string | undefined>): false {
-  const [ref, sep, ...rest] = argv;
-  if (ref === undefined || ref.startsWith("-") || (sep !== undefined && sep !== "--")) return false;
-  const root = cacheDir(env);
-  const id = cachedId(root, ref);
-  if (id === null) return false;
-  const hit = fromCache(root, id);
-  if (hit === null || "error" in hit) return false;
-  const e = entryOf({ id, ...hit }, undefined);
-  if ("error" in e) return false;
-  return execEntry(e.file, rest, hit);
 }
 
 function verifyTree(m: Manifest, tree: string): string | null {
