@@ -157,3 +157,35 @@ void test("under budget nothing goes; last use survives a restart of the agent",
   now += 600;
   assert.deepEqual((await new PackageGc({ ...opts, budgetBytes: 0 }).run()).packages, [a.id]);
 });
+
+void test("the attempt manager counts starting and waiting attempts' packages as in use, and prefetches a waiting one's", async (t) => {
+  const { AttemptManager } = await import("./attempts.ts");
+  const { PortAllocator } = await import("./ports.ts");
+  const { testAssignment, testSpec } = await import("./test-fixtures.ts");
+  type Deps = ConstructorParameters<typeof AttemptManager>[0];
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-gc-manager-"));
+  t.after(() => removeTree(data));
+  const prepared: string[][] = [];
+  const packages = { prepare: async (pins: { id: string }[]) => (prepared.push(pins.map((p) => p.id)), { paths: {} }) } as unknown as Deps["packages"];
+  const manager = new AttemptManager({
+    dataDir: data,
+    helperCommand: ["false"],
+    ports: new PortAllocator([20000, 20010]),
+    reporter: { report: () => undefined } as unknown as Deps["reporter"],
+    log,
+    hostName: "h",
+    fenceMs: () => 30_000,
+    packages,
+  });
+  t.after(() => manager.close());
+  const pin = (id: string) => ({ ref: "app:1", name: "app", version: "1", id });
+  const waiting = testAssignment("w1", testSpec({ pinned: [pin(H("a"))] }), { startAfter: Date.now() + 60_000 });
+  const stopped = testAssignment("s1", testSpec({ pinned: [pin(H("b"))] }), { desired: "stop", state: "running" });
+  manager.reconcile([waiting, stopped]);
+  manager.reconcile([waiting, stopped]);
+  assert.deepEqual([...manager.packagesInUse()], [H("a")], "the waiting attempt's package; not a stopped one's");
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(prepared, [[H("a")]], "fetched ahead of startAfter, once");
+  manager.reconcile([]);
+  assert.deepEqual([...manager.packagesInUse()], []);
+});
