@@ -166,7 +166,7 @@ void test("the attempt manager counts starting and waiting attempts' packages as
   const data = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-gc-manager-"));
   t.after(() => removeTree(data));
   const prepared: string[][] = [];
-  const packages = { prepare: async (pins: { id: string }[]) => (prepared.push(pins.map((p) => p.id)), { paths: {} }) } as unknown as Deps["packages"];
+  const packages = { prepare: async (pins: { id: string }[]) => (prepared.push(pins.map((p) => p.id)), { paths: {} }) } as unknown as NonNullable<Deps["packages"]>;
   const manager = new AttemptManager({
     dataDir: data,
     helperCommand: ["false"],
