@@ -12,7 +12,7 @@ import { test } from "node:test";
 import type { TestContext } from "node:test";
 import type { SwarmPlan } from "../../api/types.ts";
 import type { Manifest } from "../../pkg/index.ts";
-import { buildPackage, packageId, PieceSize, PieceStore, piecesOf, removeTree } from "../../pkg/index.ts";
+import { buildPackage, compressPiece, packageId, PieceSize, PieceStore, piecesOf, removeTree } from "../../pkg/index.ts";
 import { startRealServer } from "../real-server.ts";
 import type { RealServer } from "../real-server.ts";
 import { registerSwarmHost, startSwarmPeer } from "./index.ts";
@@ -33,8 +33,8 @@ interface World {
   peer(name: string, o?: Partial<StartSwarmPeerOptions>): Promise<SwarmPeerHandle & { hostId: string; token: string; dataDir: string }>;
 }
 
-/** A real server with a pushed package of random (incompressible) files, and a way to add peers. */
-async function world(t: TestContext): Promise<World> {
+/** A real server with a pushed package (random, incompressible files unless `text`), and a way to add peers. */
+async function world(t: TestContext, o: { text?: boolean } = {}): Promise<World> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-swarm-"));
   const closers: (() => Promise<void> | void)[] = [];
   t.after(async () => {
@@ -48,16 +48,33 @@ async function world(t: TestContext): Promise<World> {
 
   const src = path.join(root, "src");
   fs.mkdirSync(path.join(src, "lib"), { recursive: true });
-  const files = new Map<string, Buffer>([
-    ["big.bin", randomBytes(4 * PieceSize + MiB)],
-    ["lib/data.bin", randomBytes(PieceSize - 1)],
-    ["small.txt", Buffer.from("hello from the swarm\n")],
-  ]);
+  // Random text over 5 letters: compresses to about a third, and is quick to make.
+  const text = (n: number): Buffer => {
+    const b = randomBytes(n);
+    for (let i = 0; i < n; i++) b[i] = "acgt\n".charCodeAt(b[i]! % 5);
+    return b;
+  };
+  const files = new Map<string, Buffer>(
+    o.text
+      ? [["app.log", text(2 * PieceSize + MiB)], ["small.txt", Buffer.from("hello from the swarm\n")]]
+      : [
+          ["big.bin", randomBytes(4 * PieceSize + MiB)],
+          ["lib/data.bin", randomBytes(PieceSize - 1)],
+          ["small.txt", Buffer.from("hello from the swarm\n")],
+        ],
+  );
   for (const [p, data] of files) fs.writeFileSync(path.join(src, p), data);
   const local = new PieceStore(path.join(root, "local"));
   const m = await buildPackage({ dir: src, name: "swarmy", version: "1", store: local, builder: "test" });
+  // Uploaded as `tiffin pkg push` does: zstd when it pays.
   for (const h of piecesOf(m)) {
-    const r = await admin(`/v1/packages/pieces/${h}`, { method: "POST", body: (await local.get(h))! });
+    const data = (await local.get(h))!;
+    const z = compressPiece(data);
+    const r = await fetch(`${server.url}/v1/packages/pieces/${h}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/octet-stream", ...(z ? { "content-encoding": "zstd" } : {}) },
+      body: z ?? data,
+    });
     assert.equal(r.status, 200, await r.text());
   }
   const reg = await admin("/v1/packages", { method: "POST", body: JSON.stringify({ manifest: m }) });
@@ -219,4 +236,27 @@ void test("with the origin gone, a fetched package is still there for a new peer
   const again = await startSwarmPeer({ serverUrl: w.server.url, token: p.token, dataDir: p.dataDir, listen: "127.0.0.1:0" });
   t.after(() => again.close());
   assertTree(w, await again.fetch(w.id));
+});
+
+void test("compressible pieces are pushed, served by the origin and passed between peers zstd-compressed", async (t) => {
+  const w = await world(t, { text: true });
+  const first = await w.peer("first");
+  assertTree(w, await first.fetch(w.id));
+  const second = await w.peer("second");
+  assertTree(w, await second.fetch(w.id));
+  const a = first.stats();
+  const b = second.stats();
+  t.diagnostic(`text package ${(w.size / MiB).toFixed(1)} MiB: ${(a.bytesFromOrigin / MiB).toFixed(2)} MiB from the origin, ${(b.bytesFromPeers / MiB).toFixed(2)} MiB between peers`);
+  assert.ok(a.bytesFromOrigin > 0 && a.bytesFromOrigin < w.size / 2, `origin sent ${a.bytesFromOrigin} bytes for ${w.size}`);
+  assert.ok(b.bytesFromPeers > 0 && b.bytesFromPeers < w.size / 2, `peer sent ${b.bytesFromPeers} bytes for ${w.size}`);
+  assert.equal(b.bytesFromOrigin, 0);
+  // Uncompressed uploads stay accepted, and a bad zstd body is refused.
+  const raw = await w.admin(`/v1/packages/pieces/${piecesOf(w.m)[0]}`, { method: "POST", body: fs.readFileSync(path.join(w.root, "src", "app.log")).subarray(0, PieceSize) });
+  assert.equal(raw.status, 200, await raw.text());
+  const garbled = await fetch(`${w.server.url}/v1/packages/pieces/${piecesOf(w.m)[0]}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${w.server.adminToken}`, "content-type": "application/octet-stream", "content-encoding": "zstd" },
+    body: Buffer.from("not zstd at all"),
+  });
+  assert.equal(garbled.status, 400);
 });
