@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { PeerConfig, PeerMessage, PeerStats } from "./fanout-lib.ts";
+import { cpuSeconds } from "./lib.ts";
 import type { Member, Net } from "./netns.ts";
 
 const root = path.join(import.meta.dirname, "..");
@@ -18,6 +19,8 @@ export interface Origin {
   url: string;
   joinToken: string;
   packageId: string;
+  /** The server process (its CPU time is measured). */
+  pid: number;
 }
 
 /** Starts `tiffin server` in the origin namespace and pushes the tree at `tree` as package fanout. */
@@ -44,7 +47,7 @@ export async function startOrigin(net: Net, work: string, tree: string): Promise
   if (code !== 0) throw new Error(`tiffin pkg push exited ${code}; see ${path.join(work, "origin.log")}`);
   const pushed = JSON.parse(out) as { package: { id: string } };
   fs.rmSync(path.join(work, "build-cache"), { recursive: true, force: true });
-  return { url, joinToken: token("join.token"), packageId: pushed.package.id };
+  return { url, joinToken: token("join.token"), packageId: pushed.package.id, pid: server.pid ?? 0 };
 }
 
 /** The figures of one method at one N. */
@@ -62,6 +65,9 @@ export interface RunResult {
   peersFromPeers: number;
   /** Share of the machine's CPU time busy during the run (all processes, not only ours). */
   cpuBusy: number;
+  /** CPU seconds the peers (webtorrent: and the seeder) and the origin server used during the run. */
+  peersCpuS: number;
+  originCpuS: number;
 }
 
 /** What one run needs. */
@@ -108,6 +114,8 @@ export async function runOne(s: RunSpec): Promise<RunResult> {
     await Promise.all(peers.map((p, i) => p.next((m) => m.type === "ready", 120_000, `peer ${i + 1}`)));
 
     const cpu0 = cpuTimes();
+    const ours = (): { peers: number; origin: number } => ({ peers: procs.reduce((a, p) => a + cpuOf(p.child), 0), origin: cpuOf({ pid: s.origin.pid }) });
+    const own0 = ours();
     const tx0 = (await s.net.counters(s.net.origin.ns)).tx;
     const t0 = performance.now();
     for (const p of peers) p.child.stdin?.write("go\n");
@@ -128,9 +136,11 @@ export async function runOne(s: RunSpec): Promise<RunResult> {
     const seconds = finished === s.n ? Math.max(...peers.map((p) => p.doneAt)) - t0 : null;
     const originTx = (await s.net.counters(s.net.origin.ns)).tx - tx0;
     const cpuBusy = busyShare(cpu0, cpuTimes());
+    const own1 = ours();
     const stats = peers.map((p) => p.done?.stats ?? p.stats ?? { bytesFromOrigin: 0, bytesFromPeers: 0, bytesUploaded: 0 });
     return {
       method: s.method, n: s.n, seconds: seconds === null ? null : seconds / 1000, finished, originTx, cpuBusy,
+      peersCpuS: own1.peers - own0.peers, originCpuS: own1.origin - own0.origin,
       peersFromOrigin: stats.reduce((a, x) => a + x.bytesFromOrigin, 0),
       peersFromPeers: stats.reduce((a, x) => a + x.bytesFromPeers, 0),
     };
@@ -188,6 +198,15 @@ async function stop(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
   await exited;
   clearTimeout(timer);
+}
+
+/** CPU seconds of a process so far (0 once it is gone). */
+function cpuOf(c: { pid?: number | undefined }): number {
+  try {
+    return c.pid ? cpuSeconds(c.pid) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function cpuTimes(): { busy: number; total: number } {

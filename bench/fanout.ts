@@ -68,7 +68,7 @@ try {
       say(`  ${method}, N=${n}:`);
       const r = await runOne({ net, work, origin, method, n, size: SIZE, capS: CAP_S, uploadLimit: Number(values["upload-limit-mib"]) * 2 ** 20, file, say });
       results.push(r);
-      say(`    ${r.seconds === null ? `capped at ${CAP_S} s (${r.finished}/${n} done)` : `all ${n} in ${r.seconds.toFixed(1)} s`}; origin sent ${(r.originTx / SIZE).toFixed(2)}x the package; CPU ${(100 * r.cpuBusy).toFixed(0)}% busy`);
+      say(`    ${r.seconds === null ? `capped at ${CAP_S} s (${r.finished}/${n} done)` : `all ${n} in ${r.seconds.toFixed(1)} s`}; origin sent ${(r.originTx / SIZE).toFixed(2)}x the package; CPU ${r.peersCpuS.toFixed(0)} s peers, ${r.originCpuS.toFixed(1)} s origin, machine ${(100 * r.cpuBusy).toFixed(0)}% busy`);
     }
   }
 } finally {
@@ -81,10 +81,10 @@ report(results);
 function report(rs: RunResult[]): void {
   const secs = (r: RunResult | undefined): string => (r === undefined ? "-" : r.seconds === null ? `> ${CAP_S}` : r.seconds.toFixed(1));
   say("");
-  say(`| N | method | seconds until all have it | origin sent / size (link counters) | (peers' count) | from peers / size | CPU busy |`);
-  say(`| --- | --- | --- | --- | --- | --- | --- |`);
+  say(`| N | method | seconds until all have it | origin sent / size (link counters) | (peers' count) | from peers / size | CPU s: peers, origin | machine CPU busy |`);
+  say(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
   for (const r of rs) {
-    say(`| ${r.n} | ${r.method} | ${secs(r)} | ${(r.originTx / SIZE).toFixed(2)} | ${(r.peersFromOrigin / SIZE).toFixed(2)} | ${(r.peersFromPeers / SIZE).toFixed(2)} | ${(100 * r.cpuBusy).toFixed(0)}% |`);
+    say(`| ${r.n} | ${r.method} | ${secs(r)} | ${(r.originTx / SIZE).toFixed(2)} | ${(r.peersFromOrigin / SIZE).toFixed(2)} | ${(r.peersFromPeers / SIZE).toFixed(2)} | ${r.peersCpuS.toFixed(0)}, ${r.originCpuS.toFixed(1)} | ${(100 * r.cpuBusy).toFixed(0)}% |`);
   }
   const lo = Math.min(...NS);
   const hi = Math.max(...NS);
@@ -93,7 +93,7 @@ function report(rs: RunResult[]): void {
   for (const m of methods) {
     const a = at(m, lo)?.seconds;
     const b = at(m, hi)?.seconds;
-    say(`${m}: time N=${hi} / N=${lo} = ${a && b ? (b / a).toFixed(2) : b === null ? `> ${(CAP_S / (a ?? 1)).toFixed(2)}` : "-"}; origin bytes at most ${(Math.max(...rs.filter((r) => r.method === m).map((r) => r.originTx)) / SIZE).toFixed(2)}x the package`);
+    if (lo !== hi) say(`${m}: time N=${hi} / N=${lo} = ${a && b ? (b / a).toFixed(2) : b === null ? `> ${(CAP_S / (a ?? 1)).toFixed(2)}` : "-"}; origin bytes at most ${(Math.max(...rs.filter((r) => r.method === m).map((r) => r.originTx)) / SIZE).toFixed(2)}x the package`);
   }
   for (const n of NS) {
     const s = at("swarm", n)?.seconds;
