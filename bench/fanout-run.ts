@@ -58,6 +58,10 @@ export interface RunResult {
   seconds: number | null;
   /** Peers that finished (all of them unless capped). */
   finished: number;
+  /** The cap of this run, seconds. */
+  capS: number;
+  /** When capped: the time all would have taken at the rate reached by the cap (N x size / bytes received x cap). */
+  estimateS: number | null;
   /** Bytes the origin's link sent (kernel counters), from "go" to the last peer done (or the cap). */
   originTx: number;
   /** The same as the peers count it (bytes received from the origin). */
@@ -135,11 +139,13 @@ export async function runOne(s: RunSpec): Promise<RunResult> {
     const finished = peers.filter((p) => p.done).length;
     const seconds = finished === s.n ? Math.max(...peers.map((p) => p.doneAt)) - t0 : null;
     const originTx = (await s.net.counters(s.net.origin.ns)).tx - tx0;
+    const received = peers.reduce((a, p) => a + (p.done ? s.size : p.bytes), 0);
+    const estimateS = seconds === null && received > 0 ? (s.capS * s.n * s.size) / received : null;
     const cpuBusy = busyShare(cpu0, cpuTimes());
     const own1 = ours();
     const stats = peers.map((p) => p.done?.stats ?? p.stats ?? { bytesFromOrigin: 0, bytesFromPeers: 0, bytesUploaded: 0 });
     return {
-      method: s.method, n: s.n, seconds: seconds === null ? null : seconds / 1000, finished, originTx, cpuBusy,
+      method: s.method, n: s.n, seconds: seconds === null ? null : seconds / 1000, finished, capS: s.capS, estimateS, originTx, cpuBusy,
       peersCpuS: own1.peers - own0.peers, originCpuS: own1.origin - own0.origin,
       peersFromOrigin: stats.reduce((a, x) => a + x.bytesFromOrigin, 0),
       peersFromPeers: stats.reduce((a, x) => a + x.bytesFromPeers, 0),
