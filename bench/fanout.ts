@@ -56,6 +56,8 @@ if (methods.includes("webtorrent")) ensureWebtorrent();
 
 removeOnSignal();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-fanout-"));
+// Also on SIGINT/SIGTERM: removeOnSignal's handler ends with process.exit, which runs this.
+if (!values.keep) process.once("exit", () => fs.rmSync(work, { recursive: true, force: true }));
 let net: Net | null = null;
 const results: RunResult[] = [];
 try {
