@@ -114,6 +114,8 @@ export class AttemptManager {
     this.#wake = null;
     const plan = planReconcile(desired, this.#entries, this.#known, Date.now());
     for (const a of plan.start) void this.#start(a);
+    const waiting = new Set(plan.waiting.map((a) => a.attempt.id));
+    for (const id of this.#prefetched) if (!waiting.has(id)) this.#prefetched.delete(id);
     for (const a of plan.waiting) this.#prefetch(a);
     for (const s of plan.stop) this.stop(s.id, s.reason);
     for (const f of plan.fail) {
