@@ -24,6 +24,8 @@ export interface PeerConfig {
   announce: string;
   /** webtorrent-seed: the file to seed. webtorrent: the .torrent, base64. */
   torrent: string;
+  /** webtorrent: piece selection. */
+  strategy: "sequential" | "rarest";
   /** Swarm upload limit per peer, bytes/s (0: none). */
   uploadLimit: number;
 }

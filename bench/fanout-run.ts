@@ -84,6 +84,7 @@ export interface RunSpec {
   size: number;
   capS: number;
   uploadLimit: number;
+  strategy: "sequential" | "rarest";
   /** The single file of the package, for the seeder. */
   file: string;
   say: (line: string) => void;
@@ -100,7 +101,7 @@ interface Proc {
 
 /** Runs one fan-out and returns its figures. */
 export async function runOne(s: RunSpec): Promise<RunResult> {
-  const base: PeerConfig = { method: s.method, ip: "", dataDir: "", serverUrl: s.origin.url, joinToken: s.origin.joinToken, packageId: s.origin.packageId, originIp: s.net.origin.ip, announce: "", torrent: "", uploadLimit: s.uploadLimit };
+  const base: PeerConfig = { method: s.method, ip: "", dataDir: "", serverUrl: s.origin.url, joinToken: s.origin.joinToken, packageId: s.origin.packageId, originIp: s.net.origin.ip, announce: "", torrent: "", uploadLimit: s.uploadLimit, strategy: s.strategy };
   const dir = path.join(s.work, `${s.method}-${s.n}`);
   const log = fs.openSync(path.join(s.work, `${s.method}-${s.n}.log`), "a");
   const procs: Proc[] = [];

@@ -7,7 +7,7 @@
 //
 //   node bench/fanout.ts [--size-mib 256] [--n 1,4,16,32] [--rate 100mbit] [--origin-rate RATE]
 //                        [--methods swarm,http,webtorrent] [--cap-s 150] [--http-cap-s 60]
-//                        [--upload-limit-mib 0] [--keep]
+//                        [--upload-limit-mib 0] [--wt-strategy sequential|rarest] [--keep]
 //
 // --cap-s bounds each (method, N), --http-cap-s the plain HTTP runs: through one origin link they
 // take N x the time of one (32 x 21 s at 100mbit), which the rate reached by the cap shows well
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     "cap-s": { type: "string", default: "150" },
     "http-cap-s": { type: "string", default: "60" },
     "upload-limit-mib": { type: "string", default: "0" },
+    "wt-strategy": { type: "string", default: "sequential" },
     keep: { type: "boolean", default: false },
   },
 });
@@ -45,11 +46,12 @@ const allMethods = ["swarm", "http", "webtorrent"] as const;
 type Method = (typeof allMethods)[number];
 const methods = values.methods.split(",") as Method[];
 const unknown = methods.filter((m) => !allMethods.includes(m));
-if (unknown.length > 0 || NS.some((n) => !(n >= 1)) || !(SIZE > 0)) {
+const strategy = values["wt-strategy"] === "rarest" ? "rarest" : "sequential";
+if (unknown.length > 0 || values["wt-strategy"] !== strategy || NS.some((n) => !(n >= 1)) || !(SIZE > 0)) {
   process.stderr.write(`usage: node bench/fanout.ts [--size-mib 256] [--n 1,4,16,32] [--rate 100mbit] [--methods ${allMethods.join(",")}] [--cap-s 150]\n`);
   process.exit(2);
 }
-const command = `node bench/fanout.ts --size-mib ${values["size-mib"]} --n ${values.n} --rate ${values.rate}${values["origin-rate"] ? ` --origin-rate ${values["origin-rate"]}` : ""} --methods ${values.methods} --cap-s ${CAP_S} --http-cap-s ${HTTP_CAP_S}${values["upload-limit-mib"] !== "0" ? ` --upload-limit-mib ${values["upload-limit-mib"]}` : ""}`;
+const command = `node bench/fanout.ts --size-mib ${values["size-mib"]} --n ${values.n} --rate ${values.rate}${values["origin-rate"] ? ` --origin-rate ${values["origin-rate"]}` : ""} --methods ${values.methods} --cap-s ${CAP_S} --http-cap-s ${HTTP_CAP_S}${values["upload-limit-mib"] !== "0" ? ` --upload-limit-mib ${values["upload-limit-mib"]}` : ""}${strategy !== "sequential" ? ` --wt-strategy ${strategy}` : ""}`;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 if (methods.includes("webtorrent")) ensureWebtorrent();
@@ -72,7 +74,7 @@ try {
   for (const n of NS) {
     for (const method of methods) {
       say(`  ${method}, N=${n}:`);
-      const r = await runOne({ net, work, origin, method, n, size: SIZE, capS: method === "http" ? HTTP_CAP_S : CAP_S, uploadLimit: Number(values["upload-limit-mib"]) * 2 ** 20, file, say });
+      const r = await runOne({ net, work, origin, method, n, size: SIZE, capS: method === "http" ? HTTP_CAP_S : CAP_S, uploadLimit: Number(values["upload-limit-mib"]) * 2 ** 20, strategy, file, say });
       results.push(r);
       say(`    ${r.seconds === null ? `capped at ${r.capS} s (${r.finished}/${n} done; about ${r.estimateS?.toFixed(0) ?? "?"} s at the rate so far)` : `all ${n} in ${r.seconds.toFixed(1)} s`}; origin sent ${(r.originTx / SIZE).toFixed(2)}x the package; CPU ${r.peersCpuS.toFixed(0)} s peers, ${r.originCpuS.toFixed(1)} s origin, machine ${(100 * r.cpuBusy).toFixed(0)}% busy`);
     }
