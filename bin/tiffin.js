@@ -17,5 +17,11 @@ if (major < 24) {
   const r = spawnSync(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
   process.exit(r.status ?? 1);
 }
+// `tiffin pkg run REF -- ARGS` from a warm cache: straight to the entry point (execve) without loading
+// the whole CLI; anything else (a fetch, a tag, options) falls through to it.
+if (process.argv[2] === "pkg" && process.argv[3] === "run" && !process.env.TIFFIN_NO_FAST_RUN) {
+  const { fastRun } = await import("./pkg-run-fast.js");
+  fastRun(process.argv.slice(4), process.env);
+}
 const { main } = await import("../src/cli/main.ts");
 process.exitCode = await main(process.argv.slice(2));

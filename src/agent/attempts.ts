@@ -34,6 +34,8 @@ export interface AttemptManagerDeps {
   sandboxFor?: (a: Assignment) => { sandbox: SandboxConfig | null } | { refused: string };
   /** Fetches and unpacks an attempt's pinned packages (packages.ts). @default none: pinned specs fail */
   packages?: PackageCache;
+  /** Told which packages an attempt uses when it starts, and after each fetch (package-gc.ts). */
+  packageGc?: { markUsed(ids: Iterable<string>): void; schedule(): void };
 }
 
 interface Entry extends LocalAttempt {
@@ -42,6 +44,8 @@ interface Entry extends LocalAttempt {
   dir: string;
   ports: Record<string, number>;
   graceMs: number;
+  /** Package ids the attempt pins (garbage collection keeps them). */
+  pins: string[];
   link: HelperLink | null;
   status: HelperStatus | null;
   finalQueued: boolean;
@@ -53,6 +57,8 @@ export class AttemptManager {
   readonly #entries = new Map<string, Entry>();
   /** Attempts handled to the end (or refused) whose ids must not start again. */
   readonly #known = new Set<string>();
+  /** Attempts waiting on startAfter whose packages are being (or were) fetched ahead of the start. */
+  readonly #prefetched = new Set<string>();
   #desired: Assignment[] | null = null;
   #wake: NodeJS.Timeout | null = null;
   #closed = false;
@@ -69,6 +75,18 @@ export class AttemptManager {
   /** Attempts not yet ended. */
   live(): string[] {
     return [...this.#entries.values()].filter((e) => !e.ended).map((e) => e.id);
+  }
+
+  /** Package ids pinned by attempts that run, start, or wait to start here: garbage collection must
+   * keep them (a fetch for a starting attempt may be in progress). */
+  packagesInUse(): Set<string> {
+    const ids = new Set<string>();
+    for (const e of this.#entries.values()) if (!e.ended) for (const id of e.pins) ids.add(id);
+    for (const a of this.#desired ?? []) {
+      if (a.attempt.desired === "stop" || isTerminal(a.attempt.state)) continue;
+      for (const p of a.spec.pinned ?? []) ids.add(p.id);
+    }
+    return ids;
   }
 
   /** Picks up what a previous agent left: live helpers are reconnected, final statuses reported. */
@@ -96,6 +114,9 @@ export class AttemptManager {
     this.#wake = null;
     const plan = planReconcile(desired, this.#entries, this.#known, Date.now());
     for (const a of plan.start) void this.#start(a);
+    const waiting = new Set(plan.waiting.map((a) => a.attempt.id));
+    for (const id of this.#prefetched) if (!waiting.has(id)) this.#prefetched.delete(id);
+    for (const a of plan.waiting) this.#prefetch(a);
     for (const s of plan.stop) this.stop(s.id, s.reason);
     for (const f of plan.fail) {
       this.#known.add(f.id);
@@ -180,6 +201,7 @@ export class AttemptManager {
       stopAfterMs: a?.spec.disconnect.stopAfterMs ?? null,
       ports: {},
       graceMs: a?.spec.stop.graceMs ?? 10_000,
+      pins: (a?.spec.pinned ?? []).map((p) => p.id),
       link: null,
       status: null,
       finalQueued: false,
@@ -199,6 +221,8 @@ export class AttemptManager {
       const got = this.#d.packages ? await this.#d.packages.prepare(a.spec.pinned ?? []) : { error: "this agent has no package cache" };
       if ("error" in got) return this.#failStart(e, `packages could not be prepared: ${got.error}`);
       packages = got.paths;
+      this.#d.packageGc?.markUsed(e.pins);
+      this.#d.packageGc?.schedule();
     }
     const ports = await this.#d.ports.allocate(attempt.id, a.spec.ports);
     if (!ports) return this.#failStart(e, "no free port in the agent's port range");
@@ -216,6 +240,20 @@ export class AttemptManager {
     } catch (err) {
       this.#failStart(e, `attempt could not be prepared: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  /** Starts fetching the packages of an attempt that waits on its startAfter (a restart's back-off), so
+   * they are in the cache when it may start; an attempt due now fetches them first thing in #start. */
+  #prefetch(a: Assignment): void {
+    const pins = a.spec.pinned ?? [];
+    if (pins.length === 0 || !this.#d.packages || this.#prefetched.has(a.attempt.id)) return;
+    this.#prefetched.add(a.attempt.id);
+    const id = a.attempt.id;
+    void this.#d.packages.prepare(pins).then((r) => {
+      if ("error" in r) this.#d.log.warn({ attemptId: id, error: r.error }, "prefetching packages failed (retried when the attempt starts)");
+      else this.#d.log.info({ attemptId: id, packages: pins.map((p) => `${p.name}:${p.version}`) }, "packages prefetched");
+      this.#d.packageGc?.schedule();
+    });
   }
 
   #failStart(e: Entry, reason: string): void {

@@ -2,6 +2,7 @@
 // this host. Only the server knows the host token, so it is the only caller let in.
 //   GET /v1/logs/:attemptId?stream=stdout|stderr&tail=N&follow=1&since=EPOCHMS&grep=REGEX   Authorization: Bearer <hostToken>
 //   POST /v1/exec/:attemptId {command}                               (exec-endpoint.ts)
+//   GET /v1/pieces/:sha256   Authorization: Bearer <peerToken>       (other agents; swarm/serve.ts)
 
 import fs from "node:fs";
 import http from "node:http";
@@ -24,6 +25,8 @@ export interface LogsEndpointOptions {
   /** Directory of an attempt (it may not exist). */
   attemptDir: (attemptId: string) => string;
   log: Logger;
+  /** Serves package pieces to peers (swarm/peer.ts `handle`); false when the request is not one. */
+  pieces?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 /** A listening logs endpoint. */
@@ -60,6 +63,7 @@ function fail(res: http.ServerResponse, status: number, code: ErrorCode, message
 }
 
 async function handle(o: LogsEndpointOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  if (o.pieces?.(req, res)) return;
   const url = new URL(req.url ?? "/", "http://agent");
   const ex = /^\/v1\/exec\/([A-Za-z0-9._-]+)$/.exec(url.pathname);
   const m = /^\/v1\/logs\/([A-Za-z0-9._-]+)$/.exec(url.pathname);

@@ -19,6 +19,7 @@ import { ErrorCodes, TiffinError } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
 import { createAgentClient } from "./client.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
+import { PackageGc } from "./package-gc.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
 import { advertiseAddress, detectInventory, parseListen } from "./inventory.ts";
 import { detectRuntime, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
@@ -27,6 +28,7 @@ import { startLogsEndpoint } from "./logs-endpoint.ts";
 import { PortAllocator } from "./ports.ts";
 import { Reporter } from "./reporter.ts";
 import { Session } from "./session.ts";
+import { SwarmPeer } from "./swarm/peer.ts";
 import { nextBackoff, watchSse } from "./sse.ts";
 import type { SseWatch } from "./sse.ts";
 
@@ -54,6 +56,18 @@ export interface AgentOptions {
   registerTimeoutMs?: number;
   /** Host path prefixes that tasks' writable mounts may use. @default [] (none) */
   allowMounts?: string[];
+  /** Package cache budget (DATA/packages), MiB: over it, idle packages are removed. @default 10240 */
+  packageCacheMiB?: number;
+  /** How long no task may have used a package before it can be removed. @default 3600000 (1 h) */
+  packageIdleMs?: number;
+  /** How often the package cache is collected (also after each fetch). @default 60000 */
+  packageGcEveryMs?: number;
+  /** Serving package pieces to peers: bytes/s over all uploads. @default no limit */
+  uploadLimitBytesPerSec?: number;
+  /** Fetching package pieces: bytes/s over all sources. @default no limit */
+  downloadLimitBytesPerSec?: number;
+  /** Uploads to peers at once; more get 503. @default 4 */
+  maxUploads?: number;
 }
 
 /** A running agent. */
@@ -114,6 +128,26 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     },
   });
   const readOnlyPaths = nodeReadOnlyPaths(process.env["PATH"] ?? "");
+  // Pieces come from peers first (the server's tracker plans whom from) and are served to peers on
+  // the logs endpoint below.
+  const swarm = new SwarmPeer({
+    serverUrl: () => client.baseUrl,
+    token: () => session.identity?.hostToken ?? null,
+    dataDir,
+    address: () => address,
+    uploadLimitBytesPerSec: opts.uploadLimitBytesPerSec ?? null,
+    downloadLimitBytesPerSec: opts.downloadLimitBytesPerSec ?? null,
+    ...(opts.maxUploads !== undefined ? { maxUploads: opts.maxUploads } : {}),
+    log,
+  });
+  // Declared before the manager it asks what is in use (the manager is built right below).
+  const packageGc: PackageGc = new PackageGc({
+    dataDir,
+    budgetBytes: (opts.packageCacheMiB ?? 10_240) * 1024 * 1024,
+    idleMs: opts.packageIdleMs ?? 3_600_000,
+    inUse: () => manager.packagesInUse(),
+    log,
+  });
   const manager = new AttemptManager({
     dataDir,
     helperCommand: opts.helperCommand ?? defaultHelperCommand(),
@@ -122,7 +156,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     log,
     hostName: opts.name,
     fenceMs: () => session.identity?.fenceMs ?? 30_000,
-    packages: new PackageCache(dataDir, (urlPath) => fetchFromServer(client.baseUrl, session.identity?.hostToken ?? null, urlPath)),
+    packages: new PackageCache(dataDir, (urlPath) => fetchFromServer(client.baseUrl, session.identity?.hostToken ?? null, urlPath), swarm),
+    packageGc,
     sandboxFor: (a) =>
       sandboxFor(a.spec, {
         hostName: opts.name,
@@ -134,7 +169,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   });
 
   const { host, port } = parseListen(opts.listen ?? "127.0.0.1:0");
-  const endpoint = await startLogsEndpoint({ host, port, token: () => session.identity?.hostToken ?? null, attemptDir: (id) => manager.dirOf(id), log });
+  const endpoint = await startLogsEndpoint({ host, port, token: () => session.identity?.hostToken ?? null, attemptDir: (id) => manager.dirOf(id), log, pieces: (req, res) => swarm.handle(req, res) });
   address = advertiseAddress(host, endpoint.port, os.networkInterfaces());
   log.info({ address, dataDir }, "logs endpoint listening");
 
@@ -145,6 +180,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   else log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will be refused");
 
   const closeAll = async () => {
+    swarm.close();
     session.stop();
     reporter.close();
     await manager.close();
@@ -179,6 +215,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   }
   const hostId = identity!.hostId;
   session.start();
+  void swarm.start();
 
   let closed = false;
   // The stream follows the server calls go to: a server cut off from the store keeps a stream open
@@ -219,12 +256,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const cleanup = () => manager.cleanup().catch((err: unknown) => log.warn({ err: String(err) }, "cleaning attempt directories failed"));
   void cleanup();
   const cleanupTimer = setInterval(() => void cleanup(), 60_000);
+  // First pass after one interval (or after a fetch): by then helpers are adopted and assignments known.
+  const gcTimer = setInterval(() => packageGc.schedule(0), opts.packageGcEveryMs ?? 60_000);
 
   const close = async (mode: "stop-tasks" | "leave-tasks" | "upgrade", upgradeMs = 30_000): Promise<void> => {
     closed = true;
     session.stop();
     clearInterval(disconnectTimer);
     clearInterval(cleanupTimer);
+    clearInterval(gcTimer);
+    packageGc.close();
     watch?.close();
     log.info({ mode }, "agent closing");
     if (mode === "stop-tasks") {

@@ -1,5 +1,6 @@
 // The agent's package cache against a small origin (node:http) that can serve corrupt bytes and go
-// away, and end to end with the REAL server process and real tasks reading files from their package.
+// away, and end to end with the REAL server process and real tasks reading files from their package
+// (which the agent then serves to a swarm peer).
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
@@ -14,6 +15,7 @@ import { buildPackage, packageId, PieceStore, piecesOf, removeTree } from "../pk
 import { helperConfig } from "./config.ts";
 import { serverAndAgent } from "./real-server.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
+import { registerSwarmHost, startSwarmPeer } from "./swarm/index.ts";
 import { alive, testAssignment, testSpec, waitFor } from "./test-fixtures.ts";
 
 function tmp(t: TestContext): string {
@@ -125,6 +127,16 @@ void test("with the real server: tasks read their pinned package, sandboxed (rea
   assert.match(boxed, /^package says hi\nat \/packages\/app\nread-only\n/);
   const plain = await logsOf("plain");
   assert.match(plain, new RegExp(`^package says hi\\nat ${agentDir}/packages/trees/${v1.id}\\n`));
+
+  // The agent serves what it fetched to other agents, on its logs endpoint (the same swarm code).
+  const host = await registerSwarmHost({ serverUrl: server.url, joinToken: server.joinToken, name: "pkg-peer" });
+  t.after(() => host.close());
+  const peer = await startSwarmPeer({ serverUrl: server.url, token: host.token, dataDir: path.join(root, "peer"), listen: "127.0.0.1:0" });
+  t.after(() => peer.close());
+  const fetched = await peer.fetch(v1.id);
+  assert.ok("path" in fetched, JSON.stringify(fetched));
+  assert.equal(fs.readFileSync(path.join(fetched.path, "hello.txt"), "utf8"), "package says hi\n");
+  assert.deepEqual([peer.stats().bytesFromOrigin > 0, peer.stats().bytesFromPeers > 0], [false, true], "every piece came from the agent");
 
   const pids = await Promise.all(["boxed", "plain"].map(async (job) => ((await (await api(`/v1/jobs/${job}`)).json()) as JobStatus).tasks[0]!.pid!));
   await server.stop();

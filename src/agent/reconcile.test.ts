@@ -50,6 +50,12 @@ for (const c of reconcileCases) {
   });
 }
 
+void test("planReconcile: attempts waiting on startAfter are listed, so their packages are fetched ahead", () => {
+  const plan = planReconcile([asg("a", { startAfter: NOW + 500 }), asg("b"), asg("c", { startAfter: NOW + 9, desired: "stop" })], new Map(), new Set(), NOW);
+  assert.deepEqual(plan.waiting.map((a) => a.attempt.id), ["a"]);
+  assert.deepEqual(plan.start.map((a) => a.attempt.id), ["b"]);
+});
+
 const disconnectCases: { name: string; local: LocalAttempt[]; lastContact: number; want: { stop: string[]; nextCheckAt: number | null } }[] = [
   { name: "default policy never stops", local: [loc("a")], lastContact: 0, want: { stop: [], nextCheckAt: null } },
   { name: "past stopAfterMs stops", local: [loc("a", { stopAfterMs: 1000 })], lastContact: NOW - 1000, want: { stop: ["a"], nextCheckAt: null } },

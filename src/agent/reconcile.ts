@@ -24,6 +24,8 @@ export interface ReconcilePlan {
   fail: { id: string; reason: string }[];
   /** Earliest `startAfter` still in the future: reconcile again then. */
   wakeAt: number | null;
+  /** Attempts to start once their `startAfter` comes (their packages can be fetched now). */
+  waiting: Assignment[];
 }
 
 /** Reason given to a helper when the server asks for a stop. */
@@ -37,7 +39,7 @@ export const REASON_NEVER_STARTED = "stopped before it started";
 
 /** Compares the desired set with the local attempts. `known` holds ids already handled and gone. */
 export function planReconcile(desired: Assignment[], local: ReadonlyMap<string, LocalAttempt>, known: ReadonlySet<string>, now: number): ReconcilePlan {
-  const plan: ReconcilePlan = { start: [], stop: [], fail: [], wakeAt: null };
+  const plan: ReconcilePlan = { start: [], stop: [], fail: [], wakeAt: null, waiting: [] };
   const wanted = new Set<string>();
   for (const a of desired) {
     const { attempt } = a;
@@ -57,6 +59,7 @@ export function planReconcile(desired: Assignment[], local: ReadonlyMap<string, 
       plan.start.push(a);
     } else {
       plan.wakeAt = plan.wakeAt === null ? attempt.startAfter : Math.min(plan.wakeAt, attempt.startAfter);
+      plan.waiting.push(a);
     }
   }
   for (const l of local.values()) {

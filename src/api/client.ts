@@ -195,9 +195,10 @@ export class ApiClient {
     }
   }
 
-  /** `POST /v1/packages/pieces/:sha256`: uploads one piece (the server re-hashes it). */
-  uploadPiece(hash: string, data: Uint8Array): Promise<{ hash: string }> {
-    return this.#json("POST", `/v1/packages/pieces/${hash}`, data);
+  /** `POST /v1/packages/pieces/:sha256`: uploads one piece (the server re-hashes it). `encoding`
+   * "zstd" says `data` is the zstd-compressed piece (pkg/wire.ts `compressPiece`). */
+  uploadPiece(hash: string, data: Uint8Array, encoding: "zstd" | null = null): Promise<{ hash: string }> {
+    return this.#json("POST", `/v1/packages/pieces/${hash}`, data, encoding ? { "content-encoding": encoding } : {});
   }
 
   /** `GET /v1/packages/pieces/:sha256`: one piece's bytes (not verified here: callers hash them). */
@@ -231,8 +232,14 @@ export class ApiClient {
     return this.#json("DELETE", `/v1/packages/${enc(name)}/${enc(version)}`);
   }
 
-  async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.#request(method, path, body, null);
+  /** `GET /v1/packages/manifests/:id`: one package version by id, with its manifest (callers check
+   * that the manifest hashes to the id). */
+  packageById(id: string): Promise<PackageRecord> {
+    return this.#json("GET", `/v1/packages/manifests/${enc(id)}`);
+  }
+
+  async #json<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+    const res = await this.#request(method, path, body, null, extraHeaders);
     const text = await res.text().catch((err: unknown) => {
       throw networkError(err, this.addr);
     });
@@ -247,13 +254,13 @@ export class ApiClient {
 
   /** Sends a request, to the next server when one fails (see the top of this file); resolves once
    * headers arrived with a 2xx response, else rejects with a TiffinError. */
-  async #request(method: string, path: string, body: unknown, signal: AbortSignal | null): Promise<Response> {
+  async #request(method: string, path: string, body: unknown, signal: AbortSignal | null, extraHeaders: Record<string, string> = {}): Promise<Response> {
     const first = this.#current;
     let last: unknown = null;
     for (let i = 0; i < this.addrs.length; i++) {
       const at = (first + i) % this.addrs.length;
       try {
-        const res = await this.#requestOne(this.addrs[at] ?? "", method, path, body, signal);
+        const res = await this.#requestOne(this.addrs[at] ?? "", method, path, body, signal, extraHeaders);
         this.#current = at;
         return res;
       } catch (err) {
@@ -267,11 +274,11 @@ export class ApiClient {
     throw last;
   }
 
-  async #requestOne(addr: string, method: string, path: string, body: unknown, signal: AbortSignal | null): Promise<Response> {
+  async #requestOne(addr: string, method: string, path: string, body: unknown, signal: AbortSignal | null, extraHeaders: Record<string, string>): Promise<Response> {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), this.#timeoutMs);
     const signals = signal ? [timeout.signal, signal] : [timeout.signal];
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...extraHeaders };
     if (this.#token !== null) headers["authorization"] = `Bearer ${this.#token}`;
     const raw = body instanceof Uint8Array;
     if (body !== undefined) headers["content-type"] = raw ? "application/octet-stream" : "application/json";

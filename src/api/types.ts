@@ -33,6 +33,12 @@
 //   GET    /v1/agent/assignments                 -> text/event-stream: "event: assignments" data: Assignment[]
 //                                                  (the full desired set for the host, sent on every change)
 //   POST   /v1/agent/attempts  AttemptReport     -> {ok: true}
+//   POST   /v1/agent/swarm/announce SwarmAnnounce  -> SwarmAnnounceResponse (pieces this agent holds, and where it serves them)
+//   POST   /v1/agent/swarm/plan  SwarmPlanRequest  -> SwarmPlan          (whom to fetch each missing piece from)
+//   POST   /v1/agent/swarm/report SwarmReport      -> {ok: true}         (a peer sent a piece that failed its hash)
+//   Pieces travel zstd-compressed (Content-Encoding: zstd) to clients sending Accept-Encoding: zstd, when it pays.
+// Agents serving peers (peer token from SwarmAnnounceResponse / SwarmPlan):
+//   GET    /v1/pieces/:sha256  -> the piece (503 when the agent is at its upload limit: try the next source)
 // Servers (admin token):
 //   POST   /v1/internal/contacts {from, contacts} -> {ok: true}       (hosts a follower heard from, to the leader)
 // Errors: any status >= 400 carries ApiErrorBody.
@@ -273,4 +279,64 @@ export interface AuditEntry {
   signal: string | null;
   error: string | null;
   endedAt: number | null;
+}
+
+/** What an agent holds of one package: every piece, or the indexes (into `piecesOf(manifest)`) it has. */
+export interface SwarmHolding {
+  id: string;
+  complete: boolean;
+  /** Ignored when `complete`. */
+  pieces: number[];
+}
+
+/** `POST /v1/agent/swarm/announce`. `full` replaces everything the tracker knew this agent holds
+ * (sent at start, periodically, and whenever the tracker's epoch changed); otherwise it adds. */
+export interface SwarmAnnounce {
+  /** host:port where this agent serves pieces to peers. */
+  address: string;
+  full: boolean;
+  packages: SwarmHolding[];
+}
+
+/** The tracker's answer to an announce. */
+export interface SwarmAnnounceResponse {
+  /** Changes when the tracker's memory was lost (server restart, another server): announce in full again. */
+  epoch: string;
+  /** Bearer token agents require of each other for GET /v1/pieces (cluster-wide). */
+  peerToken: string;
+  /** How often to announce in full (the tracker forgets agents silent for a few times this). */
+  announceMs: number;
+}
+
+/** `POST /v1/agent/swarm/plan`: a fetching agent asks whom to fetch from. Also an announce: the agent
+ * holds every index below `total` that is not in `missing`. */
+export interface SwarmPlanRequest {
+  packageId: string;
+  address: string;
+  /** Number of distinct pieces of the package. */
+  total: number;
+  /** Indexes not yet verified and stored, in flight ones included. */
+  missing: number[];
+  /** Indexes being fetched now (not planned again; their origin leases are extended). */
+  inflight: number[];
+}
+
+/** Where to fetch a piece from: a peer agent, or the origin (this server). */
+export type SwarmSource = { kind: "peer"; host: string; address: string } | { kind: "origin" };
+
+/** The tracker's plan: pieces in the order to fetch them (rarest first), each with sources to try in order. */
+export interface SwarmPlan extends SwarmAnnounceResponse {
+  pieces: { index: number; sources: SwarmSource[] }[];
+  /** Missing pieces left out of this plan (another agent is fetching them from the origin, or the
+   * limits were reached); ask again after `retryMs` or when a piece completes. */
+  waiting: number;
+  retryMs: number;
+}
+
+/** `POST /v1/agent/swarm/report`: `peer` (a host id) sent bytes for `piece` that did not hash to it. */
+export interface SwarmReport {
+  packageId: string;
+  peer: string;
+  piece: string;
+  reason: string;
 }

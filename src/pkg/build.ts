@@ -6,7 +6,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Manifest, ManifestFile, ManifestSymlink } from "./manifest.ts";
-import { PieceSize, sha256 } from "./manifest.ts";
+import { manifestProblem, PieceSize, sha256 } from "./manifest.ts";
+import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { PieceStore } from "./pieces.ts";
 
 /** What `buildPackage` needs. */
@@ -18,6 +19,8 @@ export interface BuildOptions {
   store: PieceStore;
   builder: string;
   now?: number;
+  /** Relative path of the file `tiffin pkg run` executes (checked by manifestProblem). */
+  entrypoint?: string;
   /** Called after each piece with bytes done and total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -73,7 +76,13 @@ export async function buildPackage(o: BuildOptions): Promise<Manifest> {
     }
     files.push({ path: f.rel, mode: f.mode, size: f.size, pieces });
   }
-  const content = sha256(JSON.stringify({ dirs, files, symlinks }));
+  if (o.entrypoint !== undefined) {
+    const e = o.entrypoint;
+    const problem = manifestProblem({ format: 1, name: o.name, version: "v", pieceSize: PieceSize, dirs, files, symlinks, totalSize: total, createdAt: 0, builder: "", entrypoint: e });
+    if (problem?.startsWith("entrypoint")) throw new TiffinError(ErrorCodes.Usage, `--entrypoint: ${problem}`, { hint: `name an executable file inside ${o.dir}, e.g. bin/tool (chmod +x it)` });
+  }
+  // The entry point is part of what runs, so it is part of the default version (absent: as before).
+  const content = sha256(JSON.stringify({ dirs, files, symlinks, ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint } : {}) }));
   return {
     format: 1,
     name: o.name,
@@ -85,5 +94,6 @@ export async function buildPackage(o: BuildOptions): Promise<Manifest> {
     totalSize: total,
     createdAt: o.now ?? Date.now(),
     builder: o.builder,
+    ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint } : {}),
   };
 }

@@ -5,3 +5,4 @@ export * from "./pieces.ts";
 export * from "./build.ts";
 export * from "./unpack.ts";
 export * from "./ref.ts";
+export * from "./wire.ts";

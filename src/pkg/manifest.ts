@@ -39,6 +39,9 @@ export interface Manifest {
   createdAt: number;
   /** What built it, e.g. "tiffin pkg build (node v24.1.0)". */
   builder: string;
+  /** The file `tiffin pkg run` executes (relative path of an executable file or symlink). Optional and
+   * left out of the canonical text when absent, so manifests from before it keep their ids. */
+  entrypoint?: string;
 }
 
 /** Package names: what the spec's `name:version` can name and a state key can hold. */
@@ -66,6 +69,7 @@ export function manifestText(m: Manifest): string {
     totalSize: m.totalSize,
     createdAt: m.createdAt,
     builder: m.builder,
+    ...(m.entrypoint !== undefined ? { entrypoint: m.entrypoint } : {}),
   });
 }
 
@@ -106,6 +110,12 @@ export function manifestProblem(v: unknown): string | null {
   }
   for (const s of m.symlinks) if (typeof s.target !== "string" || s.target === "") return `symlink ${s.path}: target required`;
   if (m.totalSize !== total) return `totalSize ${m.totalSize} is not the sum of file sizes (${total})`;
+  if (m.entrypoint !== undefined) {
+    const e = m.entrypoint;
+    const file = m.files.find((f) => f.path === e);
+    if (typeof e !== "string" || (!file && !m.symlinks.some((s) => s.path === e))) return `entrypoint ${JSON.stringify(e)} is not a file of the package`;
+    if (file && (file.mode & 0o111) === 0) return `entrypoint ${e} is not executable (mode ${file.mode.toString(8)})`;
+  }
   return null;
 }
 

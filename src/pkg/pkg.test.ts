@@ -107,3 +107,31 @@ void test("package references and env names", () => {
   assert.ok("error" in parsePackageRef("Web:1"));
   assert.equal(packageEnvVar("my-tool.x"), "TIFFIN_PKG_MY_TOOL_X");
 });
+
+void test("entrypoint: optional, checked, and a manifest without it keeps its id", async (t) => {
+  const old: Manifest = { format: 1, name: "app", version: "1.0.0", pieceSize: PieceSize, dirs: ["bin"], files: [{ path: "bin/run", mode: 0o755, size: 3, pieces: ["a".repeat(64)] }], symlinks: [{ path: "run", target: "bin/run" }], totalSize: 3, createdAt: 1700000000000, builder: "test" };
+  // Computed by the manifest code from before entry points existed.
+  assert.equal(packageId(old), "68e609d296916f833374a5ec1c651a1fd5c1b8a2dd4c49f0f4d9ad8163bc55b2");
+  assert.notEqual(packageId({ ...old, entrypoint: "bin/run" }), packageId(old));
+  const cases: [string, string, RegExp | null][] = [
+    ["an executable file", "bin/run", null],
+    ["a symlink", "run", null],
+    ["not in the package", "bin/nope", /not a file of the package/],
+    ["a directory", "bin", /not a file of the package/],
+  ];
+  for (const [name, entrypoint, want] of cases) {
+    const p = manifestProblem({ ...old, entrypoint });
+    if (want === null) assert.equal(p, null, name);
+    else assert.match(p ?? "", want, name);
+  }
+  assert.match(manifestProblem({ ...old, files: [{ ...old.files[0]!, mode: 0o644 }], entrypoint: "bin/run" }) ?? "", /not executable/);
+
+  const root = tmp(t);
+  const store = new PieceStore(path.join(root, "pieces"));
+  const dir = tree(root);
+  const plain = await buildPackage({ dir, name: "app", store, builder: "test", now: 1 });
+  const withEntry = await buildPackage({ dir, name: "app", store, builder: "test", now: 1, entrypoint: "bin/run" });
+  assert.equal("entrypoint" in plain, false);
+  assert.equal(withEntry.entrypoint, "bin/run");
+  assert.notEqual(withEntry.version, plain.version, "the default version covers the entry point");
+});

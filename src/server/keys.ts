@@ -18,6 +18,8 @@ export const Prefix = {
   /** Package versions and tags (read from the store directly: the mirror does not hold them). */
   packages: "/packages/",
   packageTags: "/pkgtags/",
+  /** Which server holds which package's pieces on its disk (piece-replication.ts). */
+  pieceHolders: "/pieceholders/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -49,6 +51,9 @@ export const auditKey = (at: number, id: string): string => `${Prefix.audit}${pa
 export const packageKey = (name: string, version: string): string => `${Prefix.packages}${name}/${version}`;
 /** `/pkgtags/<name>/<tag>`: the version a tag points at (`{version}`). */
 export const packageTagKey = (name: string, tag: string): string => `${Prefix.packageTags}${name}/${tag}`;
+
+/** `/pieceholders/<packageId>/<serverId>`: `{url}` of a server holding every piece of the package. */
+export const pieceHolderKey = (id: string, serverId: string): string => `${Prefix.pieceHolders}${id}/${serverId}`;
 
 /** The value of `/alive/<hostId>`: how the lease was granted. */
 export interface AliveValue {

@@ -30,6 +30,7 @@ import { clusterRoutes } from "./routes/cluster.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { packageRoutes } from "./routes/packages.ts";
+import { trackerRoutes } from "./routes/tracker.ts";
 import { execRoutes } from "./routes/exec.ts";
 import { UsageHistory } from "./usage-history.ts";
 import { streamRoutes } from "./routes/streams.ts";
@@ -116,6 +117,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const router = new Router();
   jobRoutes(router, ctx);
   packageRoutes(router, ctx);
+  trackerRoutes(router, ctx);
   hostRoutes(router, ctx);
   agentRoutes(router, ctx);
   streamRoutes(router, ctx);

@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import type { CliContext } from "../command.ts";
 import { waitForSignal } from "../command.ts";
 import { usageError } from "../errors.ts";
+import { parseDuration } from "../../spec/api.ts";
 
 /** Options of the command as commander parses them. */
 export interface AgentFlags {
@@ -21,6 +22,11 @@ export interface AgentFlags {
   memory?: string;
   disk?: string;
   allowMounts?: string;
+  packageCacheMib?: string;
+  packageIdle?: string;
+  uploadLimit?: string;
+  downloadLimit?: string;
+  maxUploads?: string;
 }
 
 /** Parses `k=v,k=v` into labels. */
@@ -53,6 +59,11 @@ export function agentOptions(f: AgentFlags): {
   listen?: string;
   resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
   allowMounts?: string[];
+  packageCacheMiB?: number;
+  packageIdleMs?: number;
+  uploadLimitBytesPerSec?: number;
+  downloadLimitBytesPerSec?: number;
+  maxUploads?: number;
 } {
   let joinToken = f.joinToken;
   if (!joinToken && f.joinTokenFile) {
@@ -71,6 +82,12 @@ export function agentOptions(f: AgentFlags): {
   if (memoryMiB !== undefined) resources.memoryMiB = memoryMiB;
   if (diskMiB !== undefined) resources.diskMiB = diskMiB;
   const allowMounts = (f.allowMounts ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const packageCacheMiB = positive("--package-cache-mib", f.packageCacheMib, true);
+  const packageIdleMs = f.packageIdle === undefined ? undefined : parseDuration(f.packageIdle);
+  if (packageIdleMs === null) throw usageError(`--package-idle wants a duration, got "${f.packageIdle ?? ""}"`, "e.g. --package-idle 1h, 30m or 90s");
+  const uploadMiB = positive("--upload-limit", f.uploadLimit, false);
+  const downloadMiB = positive("--download-limit", f.downloadLimit, false);
+  const maxUploads = positive("--max-uploads", f.maxUploads, true);
   for (const p of allowMounts) if (!p.startsWith("/")) throw usageError(`--allow-mounts wants absolute paths, got "${p}"`, "e.g. --allow-mounts /srv/data,/var/cache/app");
   return {
     server: f.server,
@@ -81,6 +98,11 @@ export function agentOptions(f: AgentFlags): {
     ...(f.listen ? { listen: f.listen } : {}),
     ...(Object.keys(resources).length > 0 ? { resources } : {}),
     ...(allowMounts.length > 0 ? { allowMounts } : {}),
+    ...(packageCacheMiB !== undefined ? { packageCacheMiB } : {}),
+    ...(packageIdleMs !== undefined ? { packageIdleMs } : {}),
+    ...(uploadMiB !== undefined ? { uploadLimitBytesPerSec: Math.round(uploadMiB * 1024 * 1024) } : {}),
+    ...(downloadMiB !== undefined ? { downloadLimitBytesPerSec: Math.round(downloadMiB * 1024 * 1024) } : {}),
+    ...(maxUploads !== undefined ? { maxUploads } : {}),
   };
 }
 
@@ -99,6 +121,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--memory <MiB>", "memory to offer, MiB (default: detected)")
     .option("--disk <MiB>", "disk to offer, MiB (default: free space of --data)")
     .option("--allow-mounts <prefix,...>", "host path prefixes tasks may mount writable (default: none)")
+    .option("--package-cache-mib <MiB>", "package cache budget: over it, packages no task used for --package-idle are removed (default: 10240)")
+    .option("--upload-limit <MiB/s>", "package pieces served to other agents: rate limit over all uploads (default: none)")
+    .option("--download-limit <MiB/s>", "package pieces fetched: rate limit over all sources (default: none)")
+    .option("--max-uploads <n>", "package pieces served to other agents at once; more are told to try elsewhere (default: 4)")
+    .option("--package-idle <duration>", "how long no task may have used a package before it can be removed (default: 1h)")
     .description("run the agent of this host")
     .action(async (flags: AgentFlags) => {
       ctx.daemon();

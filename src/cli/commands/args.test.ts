@@ -37,6 +37,11 @@ void test("agentOptions: join token from flag or file, resources only when given
   assert.throws(() => agentOptions({ ...base, joinTokenFile: join(dir, "missing") }), { code: "TIFFIN_USAGE" });
   assert.throws(() => agentOptions({ ...base, joinToken: "x", memory: "1.5" }), { code: "TIFFIN_USAGE", message: /--memory/ });
   assert.throws(() => agentOptions({ ...base, joinToken: "x", cores: "-1" }), { code: "TIFFIN_USAGE", message: /--cores/ });
+  const gc = agentOptions({ ...base, joinToken: "x", packageCacheMib: "2048", packageIdle: "1h30m" });
+  assert.deepEqual([gc.packageCacheMiB, gc.packageIdleMs], [2048, 5_400_000]);
+  assert.equal("packageIdleMs" in plain, false);
+  assert.throws(() => agentOptions({ ...base, joinToken: "x", packageIdle: "1 hour" }), { code: "TIFFIN_USAGE", message: /--package-idle/ });
+  assert.throws(() => agentOptions({ ...base, joinToken: "x", packageCacheMib: "0" }), { code: "TIFFIN_USAGE", message: /--package-cache-mib/ });
 });
 
 void test("parseWait: durations, bare seconds, --no-wait, default", () => {

@@ -9,10 +9,11 @@ import type { ApiClient } from "../../api/client.ts";
 import type { PackageRecord, PackageSummary } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/errors.ts";
 import type { Manifest } from "../../pkg/index.ts";
-import { buildPackage, packageId, PieceStore, piecesOf } from "../../pkg/index.ts";
+import { buildPackage, compressPiece, packageId, PieceStore, piecesOf } from "../../pkg/index.ts";
 import type { CliContext } from "../command.ts";
 import { jsonOption } from "../command.ts";
 import { renderJson, renderTable } from "../table.ts";
+import { registerRun } from "./pkg-run.ts";
 
 /** The local piece store builds write to: $TIFFIN_PKG_CACHE, else ~/.cache/tiffin/pkg. */
 export function localStore(env: Record<string, string | undefined>): PieceStore {
@@ -24,6 +25,8 @@ export interface BuildArgs {
   dir: string;
   name: string;
   version?: string;
+  /** The file `tiffin pkg run` executes, relative to `dir`. */
+  entrypoint?: string;
   store: PieceStore;
   progress?: (line: string) => void;
 }
@@ -34,6 +37,7 @@ export async function pkgBuildHandler(a: BuildArgs): Promise<{ id: string; manif
     dir: a.dir,
     name: a.name,
     ...(a.version !== undefined ? { version: a.version } : {}),
+    ...(a.entrypoint !== undefined ? { entrypoint: a.entrypoint } : {}),
     store: a.store,
     builder: `tiffin pkg build (node ${process.version})`,
     onProgress: (done, total) => a.progress?.(`building ${a.name}: ${mib(done)} / ${mib(total)}`),
@@ -46,7 +50,10 @@ export interface PushResult {
   package: PackageRecord;
   piecesTotal: number;
   piecesUploaded: number;
+  /** Bytes of the pieces uploaded. */
   bytesUploaded: number;
+  /** Bytes actually sent (pieces are zstd-compressed when it pays). */
+  bytesOnWire: number;
 }
 
 /** Builds, uploads only the pieces the server lacks, then registers the manifest. */
@@ -55,15 +62,19 @@ export async function pkgPushHandler(client: ApiClient, a: BuildArgs): Promise<P
   const all = piecesOf(manifest);
   const { missing } = await client.missingPieces(all);
   let bytes = 0;
+  let wire = 0;
   for (const [i, h] of missing.entries()) {
     const data = await a.store.get(h);
     if (!data) throw new TiffinError(ErrorCodes.Conflict, `piece ${h} vanished from the local store ${a.store.dir} during the push`, { hint: "push again" });
-    await client.uploadPiece(h, data);
+    // Compressed on the wire when it pays (text, binaries); stored raw, hashed raw.
+    const z = compressPiece(data);
+    await client.uploadPiece(h, z ?? data, z ? "zstd" : null);
     bytes += data.length;
+    wire += (z ?? data).length;
     a.progress?.(`pushing ${manifest.name}:${manifest.version}: ${i + 1}/${missing.length} pieces, ${mib(bytes)}`);
   }
   const rec = await client.registerPackage(manifest);
-  return { package: rec, piecesTotal: all.length, piecesUploaded: missing.length, bytesUploaded: bytes };
+  return { package: rec, piecesTotal: all.length, piecesUploaded: missing.length, bytesUploaded: bytes, bytesOnWire: wire };
 }
 
 /** `name:version` split, or a usage error naming the argument. */
@@ -91,19 +102,20 @@ export function register(program: Command, ctx: CliContext): void {
   const pkg = program.command("pkg").description("build, push and manage content-addressed packages");
   const progress = (line: string): void => ctx.io.err(ctx.io.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
   const buildOpts = (c: Command): Command =>
-    c.argument("<dir>", "directory to package").requiredOption("--name <name>", "package name").option("--version <version>", "version (default: a hash of the content)");
+    c.argument("<dir>", "directory to package").requiredOption("--name <name>", "package name").option("--version <version>", "version (default: a hash of the content)")
+      .option("--entrypoint <path>", "file `tiffin pkg run` executes, relative to DIR (e.g. bin/tool)");
 
   jsonOption(buildOpts(pkg.command("build")).description("build a package into the local store and show its id")).action(
-    async (dir: string, o: { name: string; version?: string; json?: boolean }) => {
-      const r = await pkgBuildHandler({ dir, name: o.name, ...(o.version ? { version: o.version } : {}), store: localStore(ctx.io.env), progress });
+    async (dir: string, o: { name: string; version?: string; entrypoint?: string; json?: boolean }) => {
+      const r = await pkgBuildHandler({ dir, name: o.name, ...(o.version ? { version: o.version } : {}), ...(o.entrypoint ? { entrypoint: o.entrypoint } : {}), store: localStore(ctx.io.env), progress });
       ctx.io.out(o.json ? renderJson(r) : `${r.manifest.name}:${r.manifest.version} ${r.id} (${r.manifest.files.length} file(s), ${mib(r.manifest.totalSize)}, ${piecesOf(r.manifest).length} pieces)\n`);
     },
   );
   jsonOption(buildOpts(pkg.command("push")).description("build a directory and upload the pieces the server lacks")).action(
-    async (dir: string, o: { name: string; version?: string; json?: boolean }) => {
-      const r = await pkgPushHandler(ctx.client(), { dir, name: o.name, ...(o.version ? { version: o.version } : {}), store: localStore(ctx.io.env), progress });
+    async (dir: string, o: { name: string; version?: string; entrypoint?: string; json?: boolean }) => {
+      const r = await pkgPushHandler(ctx.client(), { dir, name: o.name, ...(o.version ? { version: o.version } : {}), ...(o.entrypoint ? { entrypoint: o.entrypoint } : {}), store: localStore(ctx.io.env), progress });
       const p = r.package;
-      ctx.io.out(o.json ? renderJson(r) : `pushed ${p.name}:${p.version} ${p.id}: uploaded ${r.piecesUploaded} of ${r.piecesTotal} pieces (${mib(r.bytesUploaded)})\n`);
+      ctx.io.out(o.json ? renderJson(r) : `pushed ${p.name}:${p.version} ${p.id}: uploaded ${r.piecesUploaded} of ${r.piecesTotal} pieces (${mib(r.bytesUploaded)}, ${mib(r.bytesOnWire)} on the wire)\n`);
     },
   );
   jsonOption(pkg.command("tag").argument("<name:tag>").argument("<version>").description("point a tag at a version")).action(
@@ -130,4 +142,5 @@ export function register(program: Command, ctx: CliContext): void {
       await ctx.client().removePackage(name, version);
       ctx.io.out(`removed ${name}:${version}\n`);
     });
+  registerRun(pkg, ctx);
 }

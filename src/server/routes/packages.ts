@@ -7,32 +7,39 @@ import path from "node:path";
 import type { PackageRecord, PackageSummary } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { Manifest } from "../../pkg/index.ts";
-import { manifestProblem, manifestText, PackageNamePattern, PackageVersionPattern, packageId, PieceSize, PieceStore, piecesOf, Sha256Pattern } from "../../pkg/index.ts";
+import { acceptsZstd, decodePiece, manifestProblem, manifestText, PackageNamePattern, PackageVersionPattern, packageId, PieceEncoder, PieceSize, PieceStore, piecesOf, Sha256Pattern } from "../../pkg/index.ts";
 import type { ServerContext } from "../context.ts";
 import { readJson, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { packageKey, packageTagKey, Prefix } from "../keys.ts";
 import { pinnedBy } from "./package-pins.ts";
+import { PeerHeader, PieceReplicator } from "../piece-replication.ts";
 
 /** Registers the package routes. */
 export function packageRoutes(r: Router, ctx: ServerContext): void {
   const pieces = new PieceStore(path.join(ctx.dataDir, "pieces"));
+  const encoder = new PieceEncoder();
+  // With several servers, a piece pushed to another one is copied from it on first request.
+  const replicas = new PieceReplicator({ store: ctx.store, pieces, self: () => ({ id: ctx.cluster.id, url: ctx.cluster.url }), log: ctx.log });
 
   r.add("POST", "/v1/packages/pieces/:sha256", "admin", async ({ req, res, params }) => {
     const hash = hashParam(params["sha256"]);
-    const data = await readRaw(req, PieceSize);
+    // A compressed upload may be at most a little over the piece size (zstd's frame overhead).
+    const data = decodePiece(await readRaw(req, PieceSize + 64 * 1024), req.headers["content-encoding"]);
+    if (!Buffer.isBuffer(data)) throw new TiffinError(ErrorCodes.BadRequest, `piece ${hash}: ${data.error}`, { hint: "send the piece raw or with Content-Encoding: zstd" });
     const put = await pieces.put(data, hash);
     if ("error" in put) throw new TiffinError(ErrorCodes.BadRequest, `piece ${hash}: ${put.error}`, { hint: "the upload was damaged; push again" });
     sendJson(res, 200, { hash });
   });
 
   for (const [prefix, auth] of [["/v1/packages", "admin"], ["/v1/agent/packages", "host"]] as const) {
-    r.add("GET", `${prefix}/pieces/:sha256`, auth, async ({ res, params }) => {
+    r.add("GET", `${prefix}/pieces/:sha256`, auth, async ({ req, res, params }) => {
       const hash = hashParam(params["sha256"]);
-      const data = await pieces.get(hash);
+      const data = (await pieces.get(hash)) ?? (await replicas.fetch(hash, req.headers[PeerHeader] !== undefined));
       if (!data) throw new TiffinError(ErrorCodes.NotFound, `piece ${hash} not found on this server`, { hint: "push the package that holds it" });
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": data.length });
-      res.end(data);
+      const { body, encoding } = encoder.encode(hash, data, acceptsZstd(req.headers["accept-encoding"]));
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length, ...(encoding ? { "content-encoding": encoding } : {}) });
+      res.end(body);
     });
     r.add("GET", `${prefix}/manifests/:id`, auth, async ({ res, params }) => {
       const id = hashParam(params["id"]);
@@ -74,9 +81,11 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
       if (cur === null || (cur.id !== rec.id && contentOf(cur.manifest as Manifest) !== contentOf(m))) {
         throw new TiffinError(ErrorCodes.Conflict, `package ${m.name}:${m.version} already exists with other content (id ${cur?.id ?? "?"})`, { hint: "versions are immutable: build with another --version" });
       }
+      await replicas.recordHolder(cur.id);
       sendJson(res, 200, cur);
       return;
     }
+    await replicas.recordHolder(rec.id);
     ctx.log.info({ package: `${m.name}:${m.version}`, id: rec.id }, "package registered");
     sendJson(res, 200, rec);
   });
@@ -121,7 +130,7 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
     const stale = tags.kvs.filter((t) => (JSON.parse(t.value) as { version: string }).version === version);
     await ctx.store.txn({
       compare: [{ key, target: "modRevision", op: "==", value: kv.modRevision }],
-      success: [{ type: "delete", key }, ...stale.map((t) => ({ type: "delete" as const, key: t.key }))],
+      success: [{ type: "delete", key }, ...stale.map((t) => ({ type: "delete" as const, key: t.key })), { type: "deletePrefix", prefix: `${Prefix.pieceHolders}${rec.id}/` }],
     });
     // Pieces stay on disk: other versions share them (a piece collector is later work).
     sendJson(res, 200, { name, version, removed: true });

@@ -1,0 +1,200 @@
+// One package's pieces through the swarm: ask the tracker for a plan, fetch up to `parallel` pieces at
+// once from the sources it names (peers first, the origin last), verify each by sha256 before it is
+// stored (and so before it can be served), announce it, and ask again as the plan runs out.
+//   - a peer that sends a bad piece is dropped for this package and reported; the piece comes from
+//     the next source;
+//   - a busy peer (503) makes the piece wait for a later plan rather than fall through to the origin,
+//     unless it has waited several times already;
+//   - pieces already in the store are never fetched again, so a fetch interrupted in any way (even
+//     kill -9) resumes with the missing ones;
+//   - without a tracker (an old server, or it failed) every piece comes from the origin.
+
+import type { Logger } from "pino";
+import type { SwarmAnnounceResponse, SwarmSource } from "../../api/types.ts";
+import type { Manifest, PieceStore } from "../../pkg/index.ts";
+import { decodePiece, piecesOf, PieceSize } from "../../pkg/index.ts";
+import type { GetResult } from "./http-get.ts";
+import type { TrackerClient } from "./tracker-client.ts";
+
+/** Deferrals (every peer busy) after which a piece may come from the origin. */
+const MaxDeferrals = 5;
+/** Hard failures of one piece (every source failed) before the fetch gives up. */
+const MaxFailures = 3;
+/** A fetch that makes no progress this long gives up (a lease held by a dead agent lasts 30 s). */
+const StallMs = 120_000;
+
+/** Download counters. */
+export interface DownloadStats {
+  bytesFromOrigin: number;
+  bytesFromPeers: number;
+  /** Pieces from peers that failed their hash. */
+  badPieces: number;
+}
+
+/** What a fetch uses of its SwarmPeer. */
+export interface FetchContext {
+  store: PieceStore;
+  tracker: TrackerClient;
+  /** Where this agent serves pieces (announced with every plan request). */
+  address: () => string;
+  /** The origin's base URL (the server calls go to now). */
+  originUrl: () => string;
+  hostToken: () => string | null;
+  peerToken: () => string | null;
+  /** Learns the peer token and epoch from a tracker answer. */
+  onAnswer: (a: SwarmAnnounceResponse) => void;
+  get: (url: string, headers: Record<string, string>) => Promise<GetResult | { error: string }>;
+  /** Announces newly stored pieces (batched by the caller). */
+  announce: (packageId: string, indexes: number[]) => void;
+  stats: DownloadStats;
+  parallel: number;
+  log: Logger | null;
+}
+
+type Outcome = "done" | "deferred" | { error: string };
+
+/** Fetches every missing piece of `m` into the store. */
+export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onProgress?: (done: number, total: number) => void): Promise<{ ok: true } | { error: string }> {
+  const hashes = piecesOf(m);
+  const sizes = pieceSizes(m);
+  const total = hashes.reduce((n, h) => n + (sizes.get(h) ?? 0), 0);
+  const have = new Set<number>();
+  hashes.forEach((h, i) => c.store.has(h) && have.add(i));
+  let done = [...have].reduce((n, i) => n + (sizes.get(hashes[i]!) ?? 0), 0);
+  onProgress?.(done, total);
+  const inflight = new Map<number, Promise<void>>();
+  const bad = new Set<string>();
+  const deferrals = new Map<number, number>();
+  const notBefore = new Map<number, number>();
+  const failures = new Map<number, number>();
+  let fatal: string | null = null;
+  let queue: { index: number; sources: SwarmSource[] }[] = [];
+  let progressAt = Date.now();
+
+  const run = async (p: { index: number; sources: SwarmSource[] }): Promise<void> => {
+    const hash = hashes[p.index]!;
+    const r = await fetchOne(c, id, hash, p.sources, bad, deferrals.get(p.index) ?? 0);
+    if (r === "done") {
+      have.add(p.index);
+      done += sizes.get(hash) ?? 0;
+      progressAt = Date.now();
+      c.announce(id, [p.index]);
+      onProgress?.(done, total);
+    } else if (r === "deferred") {
+      deferrals.set(p.index, (deferrals.get(p.index) ?? 0) + 1);
+      notBefore.set(p.index, Date.now() + 200);
+    } else {
+      const n = (failures.get(p.index) ?? 0) + 1;
+      failures.set(p.index, n);
+      notBefore.set(p.index, Date.now() + 250 * n);
+      if (n >= MaxFailures) fatal = `fetching piece ${hash}: ${r.error}`;
+    }
+  };
+
+  while (have.size < hashes.length && fatal === null) {
+    if (Date.now() - progressAt > StallMs) {
+      fatal = `no piece arrived for ${StallMs / 1000} s (${hashes.length - have.size} of ${hashes.length} missing)`;
+      break;
+    }
+    let retryMs = 300;
+    if (queue.length === 0) {
+      const missing = hashes.map((_, i) => i).filter((i) => !have.has(i));
+      const plan = await c.tracker.plan({ packageId: id, address: c.address(), total: hashes.length, missing, inflight: [...inflight.keys()] });
+      const now = Date.now();
+      const ready = (i: number): boolean => !have.has(i) && !inflight.has(i) && (notBefore.get(i) ?? 0) <= now;
+      if ("error" in plan) {
+        c.log?.debug({ packageId: id, error: plan.error }, "no tracker plan; fetching from the origin");
+        queue = missing.filter(ready).map((index) => ({ index, sources: [{ kind: "origin" }] }));
+        retryMs = 1000;
+      } else {
+        c.onAnswer(plan);
+        queue = plan.pieces.filter((p) => ready(p.index));
+        retryMs = plan.retryMs;
+      }
+      if (queue.length === 0 && inflight.size === 0) {
+        await new Promise((r) => setTimeout(r, retryMs));
+        continue;
+      }
+    }
+    while (queue.length > 0 && inflight.size < c.parallel) {
+      const p = queue.shift()!;
+      if (have.has(p.index) || inflight.has(p.index)) continue;
+      inflight.set(p.index, run(p).finally(() => inflight.delete(p.index)));
+    }
+    if (inflight.size > 0) await Promise.race(inflight.values());
+  }
+  await Promise.allSettled([...inflight.values()]);
+  return fatal !== null ? { error: fatal } : { ok: true };
+}
+
+/** One piece from the first source that sends it intact. */
+async function fetchOne(c: FetchContext, id: string, hash: string, sources: SwarmSource[], bad: Set<string>, deferrals: number): Promise<Outcome> {
+  let busy = false;
+  let lastError = "no source to fetch it from";
+  for (const s of sources) {
+    if (s.kind === "peer") {
+      if (bad.has(s.host)) continue;
+      const token = c.peerToken();
+      if (token === null) continue;
+      const r = await c.get(`http://${s.address}/v1/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" });
+      if ("error" in r) {
+        lastError = r.error;
+        continue;
+      }
+      if (r.status === 503) {
+        busy = true;
+        continue;
+      }
+      if (r.status !== 200) {
+        lastError = `peer ${s.host} answered ${r.status}`;
+        continue;
+      }
+      const stored = await store(c, hash, r);
+      if (stored !== null) {
+        bad.add(s.host);
+        c.stats.badPieces++;
+        c.log?.warn({ packageId: id, peer: s.host, address: s.address, piece: hash, reason: stored }, "peer sent a bad piece; dropped for this package");
+        void c.tracker.report({ packageId: id, peer: s.host, piece: hash, reason: stored });
+        lastError = `peer ${s.host}: ${stored}`;
+        continue;
+      }
+      c.stats.bytesFromPeers += r.body.length;
+      return "done";
+    }
+    if (busy && deferrals < MaxDeferrals) return "deferred";
+    const token = c.hostToken();
+    if (token === null) return { error: "the agent is not registered yet" };
+    const r = await c.get(`${c.originUrl()}/v1/agent/packages/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" });
+    if ("error" in r) {
+      lastError = r.error;
+      continue;
+    }
+    if (r.status !== 200) {
+      lastError = `the origin answered ${r.status}: ${r.body.toString("utf8").slice(0, 200)}`;
+      continue;
+    }
+    const stored = await store(c, hash, r);
+    if (stored !== null) {
+      lastError = `the origin sent a corrupt piece: ${stored}`;
+      continue;
+    }
+    c.stats.bytesFromOrigin += r.body.length;
+    return "done";
+  }
+  return busy ? "deferred" : { error: lastError };
+}
+
+/** Decodes, verifies and stores a piece; null when stored, else what was wrong with it. */
+async function store(c: FetchContext, hash: string, r: GetResult): Promise<string | null> {
+  const data = decodePiece(r.body, r.encoding);
+  if (!Buffer.isBuffer(data)) return data.error;
+  const put = await c.store.put(data, hash);
+  return "error" in put ? put.error : null;
+}
+
+/** Size of each distinct piece (the last piece of a file is short). */
+function pieceSizes(m: Manifest): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const f of m.files) f.pieces.forEach((h, i) => out.set(h, Math.min(PieceSize, f.size - i * PieceSize)));
+  return out;
+}

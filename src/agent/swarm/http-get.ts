@@ -1,0 +1,59 @@
+// One GET of a piece over node:http (not fetch: we want the bytes as sent, zstd or not, counted on
+// the wire, and the download rate limit applied as they arrive).
+
+import http from "node:http";
+import type { TokenBucket } from "./rate.ts";
+
+/** A response: its status, body and Content-Encoding. */
+export interface GetResult {
+  status: number;
+  body: Buffer;
+  encoding: string | undefined;
+}
+
+/** What one GET needs. */
+export interface GetOptions {
+  headers: Record<string, string>;
+  agent: http.Agent;
+  /** Socket idle time before giving up (a slow, rate-limited body is fine as long as bytes move). */
+  idleMs: number;
+  /** Largest body accepted. */
+  maxBytes: number;
+  bucket: TokenBucket | null;
+}
+
+/** GETs `url`; network failures and oversized bodies are values. */
+export function httpGet(url: string, o: GetOptions): Promise<GetResult | { error: string }> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (r: GetResult | { error: string }): void => {
+      if (!settled) resolve(r);
+      settled = true;
+    };
+    const req = http.get(url, { headers: o.headers, agent: o.agent }, (res) => {
+      void (async () => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        try {
+          for await (const chunk of res as AsyncIterable<Buffer>) {
+            size += chunk.length;
+            if (size > o.maxBytes) {
+              req.destroy();
+              return done({ error: `${url}: body over ${o.maxBytes} bytes` });
+            }
+            chunks.push(chunk);
+            // Awaiting here pauses the stream: TCP backpressure slows the sender to the limit.
+            if (o.bucket) await o.bucket.take(chunk.length);
+          }
+          if (!res.complete) return done({ error: `${url}: connection closed mid-body` });
+          const enc = res.headers["content-encoding"];
+          done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), encoding: enc });
+        } catch (err) {
+          done({ error: `${url}: ${err instanceof Error ? err.message : String(err)}` });
+        }
+      })();
+    });
+    req.setTimeout(o.idleMs, () => req.destroy(new Error(`no data for ${o.idleMs} ms`)));
+    req.on("error", (err) => done({ error: `${url}: ${err.message}` }));
+  });
+}

@@ -1,0 +1,105 @@
+// Serving pieces to peers: GET /v1/pieces/:sha256 with the cluster's peer token. Every piece is
+// re-hashed as it is read (PieceStore.get), so a piece damaged on this disk is never sent. At most
+// `maxUploads` at once (the next caller gets 503 and tries its next source) and, with a limit, no
+// faster than the upload token bucket allows.
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import type http from "node:http";
+import type { ApiErrorBody } from "../../api/types.ts";
+import { ErrorCodes } from "../../model/index.ts";
+import type { ErrorCode } from "../../model/index.ts";
+import type { PieceEncoder, PieceStore } from "../../pkg/index.ts";
+import { acceptsZstd } from "../../pkg/index.ts";
+import type { TokenBucket } from "./rate.ts";
+
+/** Bytes written per take from the upload bucket. */
+const Chunk = 64 * 1024;
+
+/** What a PieceServer needs. */
+export interface PieceServerOptions {
+  store: PieceStore;
+  /** The peer token now in force (null until the tracker has answered once: everything is refused). */
+  peerToken: () => string | null;
+  maxUploads: number;
+  bucket: TokenBucket | null;
+  encoder: PieceEncoder;
+}
+
+/** Upload counters. */
+export interface UploadStats {
+  bytesUploaded: number;
+  /** Requests answered 503 because `maxUploads` were running. */
+  uploadsRefused: number;
+  /** Most uploads running at once so far. */
+  peakUploads: number;
+}
+
+/** The piece-serving side of an agent; mount `handle` on any node:http server. */
+export class PieceServer {
+  readonly #o: PieceServerOptions;
+  readonly stats: UploadStats = { bytesUploaded: 0, uploadsRefused: 0, peakUploads: 0 };
+  #active = 0;
+
+  constructor(o: PieceServerOptions) {
+    this.#o = o;
+  }
+
+  /** Serves GET /v1/pieces/:sha256; returns false (sending nothing) for any other request. */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const m = /^\/v1\/pieces\/([0-9a-f]{64})$/.exec((req.url ?? "").split("?")[0] ?? "");
+    if (req.method !== "GET" || !m) return false;
+    void this.#serve(m[1]!, req, res).catch(() => res.destroy());
+    return true;
+  }
+
+  async #serve(hash: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const token = this.#o.peerToken();
+    const given = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    if (token === null) return fail(res, 503, ErrorCodes.Unavailable, "this agent has no peer token yet", "try the next source");
+    if (given === undefined || !same(given, token)) return fail(res, 401, ErrorCodes.Unauthorized, "pieces: missing or wrong peer token", "agents get the peer token from the server's tracker");
+    if (this.#active >= this.#o.maxUploads) {
+      this.stats.uploadsRefused++;
+      res.setHeader("retry-after", "1");
+      return fail(res, 503, ErrorCodes.Unavailable, `busy: ${this.#active} uploads running (limit ${this.#o.maxUploads})`, "try the next source");
+    }
+    this.#active++;
+    this.stats.peakUploads = Math.max(this.stats.peakUploads, this.#active);
+    try {
+      const data = await this.#o.store.get(hash);
+      if (!data) return fail(res, 404, ErrorCodes.NotFound, `piece ${hash} is not on this agent`, "ask the tracker again");
+      const { body, encoding } = this.#o.encoder.encode(hash, data, acceptsZstd(req.headers["accept-encoding"]));
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length, ...(encoding ? { "content-encoding": encoding } : {}) });
+      for (let off = 0; off < body.length && !res.destroyed; off += Chunk) {
+        const part = body.subarray(off, off + Chunk);
+        if (this.#o.bucket) await this.#o.bucket.take(part.length);
+        this.stats.bytesUploaded += part.length;
+        if (!res.write(part)) await drained(res);
+      }
+      res.end();
+    } finally {
+      this.#active--;
+    }
+  }
+}
+
+/** Resolves when the response can take more, or is gone (both listeners removed either way). */
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("drain", done).off("close", done);
+      resolve();
+    };
+    res.on("drain", done).on("close", done);
+  });
+}
+
+function same(a: string, b: string): boolean {
+  const d = (s: string): Buffer => createHash("sha256").update(s).digest();
+  return timingSafeEqual(d(a), d(b));
+}
+
+function fail(res: http.ServerResponse, status: number, code: ErrorCode, message: string, hint: string): void {
+  const body: ApiErrorBody = { error: { code, message, hint, problems: [] } };
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,262 @@
+// The swarm end to end on loopback: the REAL server (tracker and origin) in a child process, swarm
+// peers as startSwarmPeer runs them, a package of real random files (7 pieces, 21 MiB).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import type { TestContext } from "node:test";
+import type { SwarmPlan } from "../../api/types.ts";
+import type { Manifest } from "../../pkg/index.ts";
+import { buildPackage, compressPiece, packageId, PieceSize, PieceStore, piecesOf, removeTree } from "../../pkg/index.ts";
+import { startRealServer } from "../real-server.ts";
+import type { RealServer } from "../real-server.ts";
+import { registerSwarmHost, startSwarmPeer } from "./index.ts";
+import type { SwarmPeerHandle, StartSwarmPeerOptions } from "./index.ts";
+
+const MiB = 1024 * 1024;
+
+interface World {
+  root: string;
+  server: RealServer;
+  id: string;
+  m: Manifest;
+  /** Bytes of the package's distinct pieces. */
+  size: number;
+  /** Files of the package and their bytes. */
+  files: Map<string, Buffer>;
+  admin(p: string, init?: RequestInit): Promise<Response>;
+  peer(name: string, o?: Partial<StartSwarmPeerOptions>): Promise<SwarmPeerHandle & { hostId: string; token: string; dataDir: string }>;
+}
+
+/** A real server with a pushed package (random, incompressible files unless `text`), and a way to add peers. */
+async function world(t: TestContext, o: { text?: boolean } = {}): Promise<World> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-swarm-"));
+  const closers: (() => Promise<void> | void)[] = [];
+  t.after(async () => {
+    for (const c of closers.reverse()) await Promise.resolve(c()).catch(() => {});
+    await removeTree(root);
+  });
+  const server = await startRealServer(path.join(root, "server"));
+  closers.push(() => server.stop());
+  const admin = (p: string, init: RequestInit = {}): Promise<Response> =>
+    fetch(`${server.url}${p}`, { ...init, headers: { authorization: `Bearer ${server.adminToken}`, "content-type": init.body instanceof Uint8Array ? "application/octet-stream" : "application/json" } });
+
+  const src = path.join(root, "src");
+  fs.mkdirSync(path.join(src, "lib"), { recursive: true });
+  // Random text over 5 letters: compresses to about a third, and is quick to make.
+  const text = (n: number): Buffer => {
+    const b = randomBytes(n);
+    for (let i = 0; i < n; i++) b[i] = "acgt\n".charCodeAt(b[i]! % 5);
+    return b;
+  };
+  const files = new Map<string, Buffer>(
+    o.text
+      ? [["app.log", text(2 * PieceSize + MiB)], ["small.txt", Buffer.from("hello from the swarm\n")]]
+      : [
+          ["big.bin", randomBytes(4 * PieceSize + MiB)],
+          ["lib/data.bin", randomBytes(PieceSize - 1)],
+          ["small.txt", Buffer.from("hello from the swarm\n")],
+        ],
+  );
+  for (const [p, data] of files) fs.writeFileSync(path.join(src, p), data);
+  const local = new PieceStore(path.join(root, "local"));
+  const m = await buildPackage({ dir: src, name: "swarmy", version: "1", store: local, builder: "test" });
+  // Uploaded as `tiffin pkg push` does: zstd when it pays.
+  for (const h of piecesOf(m)) {
+    const data = (await local.get(h))!;
+    const z = compressPiece(data);
+    const r = await fetch(`${server.url}/v1/packages/pieces/${h}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/octet-stream", ...(z ? { "content-encoding": "zstd" } : {}) },
+      body: z ?? data,
+    });
+    assert.equal(r.status, 200, await r.text());
+  }
+  const reg = await admin("/v1/packages", { method: "POST", body: JSON.stringify({ manifest: m }) });
+  assert.equal(reg.status, 200, await reg.text());
+  const size = [...files.values()].reduce((n, b) => n + b.length, 0);
+
+  const peer: World["peer"] = async (name, o = {}) => {
+    const host = await registerSwarmHost({ serverUrl: server.url, joinToken: server.joinToken, name });
+    closers.push(() => host.close());
+    const dataDir = o.dataDir ?? path.join(root, name);
+    const p = await startSwarmPeer({ serverUrl: server.url, token: host.token, dataDir, listen: "127.0.0.1:0", ...o });
+    closers.push(() => p.close());
+    return Object.assign(p, { hostId: host.hostId, token: host.token, dataDir });
+  };
+  return { root, server, id: packageId(m), m, size, files, admin, peer };
+}
+
+function assertTree(w: World, r: { path: string } | { error: string }): void {
+  assert.ok("path" in r, JSON.stringify(r));
+  for (const [p, data] of w.files) assert.ok(fs.readFileSync(path.join(r.path, p)).equals(data), `${p} unpacked intact`);
+}
+
+void test("three peers fetching at once: the origin sends each piece about once, the rest flows between peers", async (t) => {
+  const w = await world(t);
+  const peers = await Promise.all(["p1", "p2", "p3"].map((n) => w.peer(n)));
+  const results = await Promise.all(peers.map((p) => p.fetch(w.id)));
+  for (const r of results) assertTree(w, r);
+  const origin = peers.reduce((n, p) => n + p.stats().bytesFromOrigin, 0);
+  const fromPeers = peers.reduce((n, p) => n + p.stats().bytesFromPeers, 0);
+  const uploaded = peers.reduce((n, p) => n + p.stats().bytesUploaded, 0);
+  t.diagnostic(`package ${(w.size / MiB).toFixed(1)} MiB; origin sent ${(origin / MiB).toFixed(1)} MiB, peers ${(fromPeers / MiB).toFixed(1)} MiB`);
+  assert.ok(origin < 1.5 * w.size, `origin sent ${origin} bytes for a ${w.size}-byte package to 3 peers`);
+  assert.ok(fromPeers >= w.size, `the other two copies came from peers (${fromPeers} bytes)`);
+  assert.equal(uploaded, fromPeers, "every byte a peer received, another peer sent");
+});
+
+void test("a peer serving a corrupt piece is dropped, reported, counted, and the piece comes from another peer", async (t) => {
+  const w = await world(t);
+  const honest = await w.peer("honest");
+  assertTree(w, await honest.fetch(w.id));
+
+  // A registered host that claims every piece and sends random bytes for each.
+  const liarHost = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name: "liar" });
+  t.after(() => liarHost.close());
+  let lies = 0;
+  const liar = http.createServer((req, res) => {
+    lies++;
+    req.resume();
+    res.end(randomBytes(PieceSize));
+  });
+  await new Promise<void>((r) => liar.listen(0, "127.0.0.1", r));
+  t.after(() => new Promise<void>((r) => liar.close(() => r())));
+  const liarAddress = `127.0.0.1:${(liar.address() as AddressInfo).port}`;
+  const announce = await fetch(`${w.server.url}/v1/agent/swarm/announce`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${liarHost.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ address: liarAddress, full: true, packages: [{ id: w.id, complete: true, pieces: [] }] }),
+  });
+  assert.equal(announce.status, 200, await announce.text());
+
+  const fetcher = await w.peer("fetcher");
+  assertTree(w, await fetcher.fetch(w.id));
+  const s = fetcher.stats();
+  assert.ok(lies >= 1, "the tracker sent the fetcher to the liar first for some piece");
+  assert.equal(s.badPieces, lies, "every lie was caught by its hash");
+  assert.ok(lies <= 6, `once caught, the liar is not asked again (only fetches already under way reach it): ${lies}`);
+  assert.equal(s.bytesFromOrigin, 0, "the piece came from the honest peer, not the origin");
+
+  // The report reached the tracker: nobody is sent to the liar any more, and it is counted.
+  const other = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name: "other" });
+  t.after(() => other.close());
+  const n = piecesOf(w.m).length;
+  let plan: SwarmPlan | null = null;
+  for (let i = 0; i < 50 && plan === null; i++) {
+    const r = await fetch(`${w.server.url}/v1/agent/swarm/plan`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${other.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ packageId: w.id, address: "127.0.0.1:1", total: n, missing: [...Array(n).keys()], inflight: [] }),
+    });
+    const p = (await r.json()) as SwarmPlan;
+    if (p.pieces.length === n) plan = p;
+    else await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.ok(plan, "a plan for every piece");
+  const hosts = new Set(plan.pieces.flatMap((p) => p.sources.flatMap((s) => (s.kind === "peer" ? [s.host] : []))));
+  assert.ok(!hosts.has(liarHost.hostId), `the liar is no longer handed out: ${[...hosts].join(",")}`);
+  assert.ok(hosts.has(honest.hostId) && hosts.has(fetcher.hostId));
+  const metrics = await (await w.admin("/metrics")).text();
+  assert.match(metrics, new RegExp(`tiffin_swarm_bad_pieces_total\\{peer="${liarHost.hostId}"\\} ${lies}\n`));
+});
+
+void test("a fetch killed with SIGKILL halfway resumes with only the missing pieces", async (t) => {
+  const w = await world(t);
+  const host = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name: "killed" });
+  t.after(() => host.close());
+  const dataDir = path.join(w.root, "killed");
+  // The first fetch runs in a child process, slowed to 8 MiB/s, one piece at a time.
+  const code = `
+    const { startSwarmPeer } = await import(${JSON.stringify(new URL("./index.ts", import.meta.url).href)});
+    const p = await startSwarmPeer({ serverUrl: process.env.URL, token: process.env.TOKEN, dataDir: process.env.DATA, listen: "127.0.0.1:0", downloadLimitBytesPerSec: 8 * 1024 * 1024, parallel: 1 });
+    await p.fetch(process.env.ID, (done) => process.stdout.write(done + "\\n"));`;
+  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", code], {
+    env: { ...process.env, URL: w.server.url, TOKEN: host.token, DATA: dataDir, ID: w.id },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  t.after(() => void child.kill("SIGKILL"));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (b: Buffer) => {
+      const done = Number(b.toString().trim().split("\n").at(-1));
+      if (done >= 2 * PieceSize) {
+        child.kill("SIGKILL");
+        resolve();
+      }
+    });
+    child.once("exit", () => reject(new Error("the fetch ended before it was killed")));
+  });
+  await new Promise((r) => child.once("exit", r));
+  const store = new PieceStore(path.join(dataDir, "packages", "pieces"));
+  const all = piecesOf(w.m);
+  const held = all.filter((h) => store.has(h));
+  assert.ok(held.length >= 2 && held.length < all.length, `killed halfway: ${held.length} of ${all.length} pieces stored`);
+  const sizeOf = (h: string): number => {
+    for (const f of w.m.files) {
+      const i = f.pieces.indexOf(h);
+      if (i >= 0) return Math.min(PieceSize, f.size - i * PieceSize);
+    }
+    return 0;
+  };
+  const missingBytes = all.filter((h) => !held.includes(h)).reduce((n, h) => n + sizeOf(h), 0);
+
+  const again = await startSwarmPeer({ serverUrl: w.server.url, token: host.token, dataDir, listen: "127.0.0.1:0" });
+  t.after(() => again.close());
+  assertTree(w, await again.fetch(w.id));
+  const s = again.stats();
+  assert.equal(s.bytesFromOrigin + s.bytesFromPeers, missingBytes, "only the missing pieces were fetched");
+});
+
+void test("a peer at its upload limit answers 503 and the piece comes from another peer", async (t) => {
+  const w = await world(t);
+  const narrow = await w.peer("narrow", { maxUploads: 1, uploadLimitBytesPerSec: 8 * MiB });
+  const wide = await w.peer("wide");
+  assertTree(w, await narrow.fetch(w.id));
+  assertTree(w, await wide.fetch(w.id));
+  const before = narrow.stats();
+  const fetcher = await w.peer("fetcher", { parallel: 4 });
+  assertTree(w, await fetcher.fetch(w.id));
+  const after = narrow.stats();
+  assert.equal(after.peakUploads, 1, "never more than one upload at once");
+  assert.ok(after.uploadsRefused > before.uploadsRefused, "a second request while busy was refused");
+  assert.ok(after.bytesUploaded > before.bytesUploaded, "the narrow peer still served some pieces");
+  assert.equal(fetcher.stats().bytesFromOrigin, 0, "the refused pieces came from the other peer, not the origin");
+});
+
+void test("with the origin gone, a fetched package is still there for a new peer on the same data", async (t) => {
+  const w = await world(t);
+  const p = await w.peer("survivor");
+  assertTree(w, await p.fetch(w.id));
+  await w.server.stop();
+  const again = await startSwarmPeer({ serverUrl: w.server.url, token: p.token, dataDir: p.dataDir, listen: "127.0.0.1:0" });
+  t.after(() => again.close());
+  assertTree(w, await again.fetch(w.id));
+});
+
+void test("compressible pieces are pushed, served by the origin and passed between peers zstd-compressed", async (t) => {
+  const w = await world(t, { text: true });
+  const first = await w.peer("first");
+  assertTree(w, await first.fetch(w.id));
+  const second = await w.peer("second");
+  assertTree(w, await second.fetch(w.id));
+  const a = first.stats();
+  const b = second.stats();
+  t.diagnostic(`text package ${(w.size / MiB).toFixed(1)} MiB: ${(a.bytesFromOrigin / MiB).toFixed(2)} MiB from the origin, ${(b.bytesFromPeers / MiB).toFixed(2)} MiB between peers`);
+  assert.ok(a.bytesFromOrigin > 0 && a.bytesFromOrigin < w.size / 2, `origin sent ${a.bytesFromOrigin} bytes for ${w.size}`);
+  assert.ok(b.bytesFromPeers > 0 && b.bytesFromPeers < w.size / 2, `peer sent ${b.bytesFromPeers} bytes for ${w.size}`);
+  assert.equal(b.bytesFromOrigin, 0);
+  // Uncompressed uploads stay accepted, and a bad zstd body is refused.
+  const raw = await w.admin(`/v1/packages/pieces/${piecesOf(w.m)[0]}`, { method: "POST", body: fs.readFileSync(path.join(w.root, "src", "app.log")).subarray(0, PieceSize) });
+  assert.equal(raw.status, 200, await raw.text());
+  const garbled = await fetch(`${w.server.url}/v1/packages/pieces/${piecesOf(w.m)[0]}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${w.server.adminToken}`, "content-type": "application/octet-stream", "content-encoding": "zstd" },
+    body: Buffer.from("not zstd at all"),
+  });
+  assert.equal(garbled.status, 400);
+});

@@ -1,0 +1,102 @@
+// The tracker's decisions, by tables: pure planFetch, then the Tracker's memory (announce, plan,
+// report, down hosts) with a fixed tie-break so every outcome is exact.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { OriginLease, PlanInput, TrackerLimits } from "./plan.ts";
+import { DefaultTrackerLimits, planFetch } from "./plan.ts";
+import { Tracker } from "./tracker.ts";
+
+/** Ties broken by the key's own number or letter: piece 0 before 1, host a before b. */
+const rank = (k: string): number => {
+  const v = k.split(":")[1] ?? "";
+  return Number.isNaN(Number(v)) ? v.charCodeAt(0) : Number(v);
+};
+
+function input(o: { want: number[]; holders?: Record<number, string[]>; load?: Record<string, number>; leases?: Record<number, OriginLease>; limits?: Partial<TrackerLimits> }): PlanInput {
+  const holders = new Map(Object.entries(o.holders ?? {}).map(([i, hs]) => [Number(i), hs]));
+  const hosts = new Set([...holders.values()].flat());
+  return {
+    fetcher: "me",
+    want: o.want,
+    holders,
+    addresses: new Map([...hosts].map((h) => [h, `${h}.example:7000`])),
+    load: new Map(Object.entries(o.load ?? {})),
+    leases: new Map(Object.entries(o.leases ?? {}).map(([i, l]) => [Number(i), l])),
+    now: 1000,
+    limits: { ...DefaultTrackerLimits, ...o.limits },
+    rank,
+  };
+}
+
+/** A plan as text: "index<-source,source" per piece; "o" is the origin. */
+function show(p: ReturnType<typeof planFetch>): string {
+  return p.pieces.map((x) => `${x.index}<-${x.sources.map((s) => (s.kind === "origin" ? "o" : s.host)).join(",")}`).join(" ");
+}
+
+const cases: { name: string; in: Parameters<typeof input>[0]; plan: string; waiting: number; leased?: number[] }[] = [
+  { name: "nobody holds anything: the origin, under a lease, up to originPerPlan", in: { want: [0, 1, 2, 3], limits: { originPerPlan: 2 } }, plan: "0<-o 1<-o", waiting: 2, leased: [0, 1] },
+  { name: "a piece another agent pulls from the origin waits for it", in: { want: [0, 1], leases: { 0: { host: "other", until: 5000 } } }, plan: "1<-o", waiting: 1, leased: [1] },
+  { name: "an expired lease is taken over", in: { want: [0], leases: { 0: { host: "other", until: 999 } } }, plan: "0<-o", waiting: 0, leased: [0] },
+  { name: "my own live lease is kept without counting against originPerPlan", in: { want: [0, 1], leases: { 0: { host: "me", until: 5000 } }, limits: { originPerPlan: 1 } }, plan: "0<-o 1<-o", waiting: 0, leased: [0, 1] },
+  { name: "origin leases per package are capped over all fetchers", in: { want: [0, 1, 2], leases: { 5: { host: "x", until: 5000 }, 6: { host: "y", until: 5000 } }, limits: { originPerPackage: 3 } }, plan: "0<-o", waiting: 2, leased: [0] },
+  { name: "rarest first: the piece one peer holds before the one three hold", in: { want: [0, 1], holders: { 0: ["a", "b", "c"], 1: ["c"] } }, plan: "1<-c,o 0<-a,b,c,o", waiting: 0 },
+  { name: "pieces no peer holds are rarest of all", in: { want: [0, 1], holders: { 0: ["a"] } }, plan: "1<-o 0<-a,o", waiting: 0 },
+  { name: "least loaded source first; each assignment adds load", in: { want: [0, 1, 2], holders: { 0: ["a", "b"], 1: ["a", "b"], 2: ["a", "b"] }, load: { a: 1 } }, plan: "0<-b,a,o 1<-a,b,o 2<-b,a,o", waiting: 0 },
+  { name: "a source at its upload limit goes after every other", in: { want: [0], holders: { 0: ["a", "b"] }, load: { a: 4, b: 3 } }, plan: "0<-b,a,o", waiting: 0 },
+  { name: "at most sourcesPerPiece peers, then the origin", in: { want: [0], holders: { 0: ["a", "b", "c", "d"] }, limits: { sourcesPerPiece: 2 } }, plan: "0<-a,b,o", waiting: 0 },
+  {
+    name: "at most maxPeersPerPlan distinct peers: pieces only other peers hold wait",
+    in: { want: [0, 1, 2], holders: { 0: ["a"], 1: ["b"], 2: ["c"] }, limits: { maxPeersPerPlan: 2 } },
+    plan: "0<-a,o 1<-b,o",
+    waiting: 1,
+  },
+  { name: "at most maxPiecesPerPlan pieces", in: { want: [0, 1, 2], holders: { 0: ["a"], 1: ["a"], 2: ["a"] }, limits: { maxPiecesPerPlan: 2 } }, plan: "0<-a,o 1<-a,o", waiting: 1 },
+];
+
+for (const c of cases) {
+  void test(`planFetch: ${c.name}`, () => {
+    const out = planFetch(input(c.in));
+    assert.equal(show(out), c.plan);
+    assert.equal(out.waiting, c.waiting);
+    if (c.leased) assert.deepEqual(out.leased, c.leased);
+    assert.deepEqual(out.assigned.map((a) => a.index), out.pieces.filter((p) => p.sources[0]?.kind === "peer").map((p) => p.index), "the first peer of every peer-sourced piece is assigned");
+  });
+}
+
+const pkg = "a".repeat(64);
+const tracker = (down: Set<string> = new Set()) => new Tracker({ isDown: (h) => down.has(h), rank: () => rank, limits: { originPerPlan: 2 } });
+const plan = (t: Tracker, host: string, missing: number[], now = 0, inflight: number[] = []) =>
+  show({ ...t.plan(host, { packageId: pkg, address: `${host}:1`, total: 4, missing, inflight }, now), leased: [], assigned: [] });
+
+void test("Tracker: three fetchers split the origin's pieces, then fetch from each other", () => {
+  const t = tracker();
+  assert.equal(plan(t, "a", [0, 1, 2, 3]), "0<-o 1<-o");
+  assert.equal(plan(t, "b", [0, 1, 2, 3]), "2<-o 3<-o");
+  assert.equal(plan(t, "c", [0, 1, 2, 3]), "", "every piece is leased: c waits");
+  t.announce("a", { address: "a:1", full: false, packages: [{ id: pkg, complete: false, pieces: [0] }] }, 10);
+  assert.equal(plan(t, "c", [0, 1, 2, 3], 20), "0<-a,o");
+  // a's plan says it holds 0 and 1 (missing 2, 3): b's leases stay with b.
+  assert.equal(plan(t, "a", [2, 3], 30), "");
+  assert.equal(plan(t, "b", [0, 1], 40, [] /* 2, 3 done */), "0<-a,o 1<-a,o");
+});
+
+void test("Tracker: a reported peer and a down host are no longer handed out; a full announce replaces", () => {
+  const down = new Set<string>();
+  const t = tracker(down);
+  for (const h of ["a", "b", "c"]) t.announce(h, { address: `${h}:1`, full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 0);
+  assert.equal(plan(t, "me", [0]), "0<-a,b,c,o");
+  assert.equal(t.report("me", { packageId: pkg, peer: "a", piece: "f".repeat(64), reason: "hash mismatch" }, 0), true);
+  assert.equal(plan(t, "me", [0], 1), "0<-b,c,o");
+  down.add("b");
+  assert.equal(plan(t, "me", [0], 2), "0<-c,o");
+  t.announce("c", { address: "c:1", full: true, packages: [] }, 3);
+  assert.equal(plan(t, "me", [0], 4), "0<-o", "c dropped the package; nobody else: the origin");
+});
+
+void test("Tracker: agents silent for 3 announce intervals are forgotten", () => {
+  const t = new Tracker({ isDown: () => false, rank: () => rank, announceMs: 1000 });
+  t.announce("a", { address: "a:1", full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 0);
+  assert.equal(plan(t, "me", [0], 2000), "0<-a,o");
+  assert.equal(plan(t, "me", [0], 3500), "0<-o");
+  assert.equal(t.size().peers, 1, "only the fetcher is left");
+});

@@ -1,0 +1,210 @@
+// The tracker's memory: which agent holds which pieces of which package, where it serves them, the
+// origin leases and the assignments handed out. It is SOFT STATE, kept in memory only and never in
+// the store: agents announce in full at start, every `announceMs`, and whenever the epoch in an answer
+// changes (this server restarted, or the agent moved to another server), so a lost tracker is rebuilt
+// within one announce interval; meanwhile fetchers fall back to the origin. Agents whose host is down,
+// or that stopped announcing, are forgotten.
+
+import { randomBytes } from "node:crypto";
+import type { SwarmAnnounce, SwarmPlanRequest, SwarmReport, SwarmSource } from "../../api/types.ts";
+import type { OriginLease, TrackerLimits } from "./plan.ts";
+import { DefaultTrackerLimits, planFetch, randomRank } from "./plan.ts";
+
+/** What a Tracker needs. */
+export interface TrackerOptions {
+  /** Whether the host is down (liveness): its pieces are no longer handed out. */
+  isDown: (hostId: string) => boolean;
+  limits?: Partial<TrackerLimits>;
+  /** How often agents announce in full; silent for 3 times this, an agent is forgotten. @default 30000 */
+  announceMs?: number;
+  /** How long a fetcher with nothing to do waits before asking again. @default 300 */
+  retryMs?: number;
+  /** Tie-breaks (tests fix them). @default randomRank() per plan */
+  rank?: () => (key: string) => number;
+}
+
+interface Peer {
+  address: string;
+  lastSeen: number;
+}
+
+interface PackageSwarm {
+  /** Pieces each host holds: every one, or these indexes. */
+  holders: Map<string, Set<number> | "all">;
+  leases: Map<number, OriginLease>;
+  /** Hosts reported for a bad piece: never handed out for this package again. */
+  bad: Set<string>;
+  /** Per fetcher, the source its planned pieces were given first, until they arrive or expire. */
+  assignments: Map<string, Map<number, { host: string; until: number }>>;
+  lastUsed: number;
+}
+
+/** The plan a fetcher gets (SwarmPlan without the tokens, which the route adds). */
+export interface TrackerPlan {
+  pieces: { index: number; sources: SwarmSource[] }[];
+  waiting: number;
+  retryMs: number;
+}
+
+/** The in-memory tracker of one server. */
+export class Tracker {
+  /** Changes with every tracker: agents seeing a new one announce in full. */
+  readonly epoch = randomBytes(6).toString("hex");
+  readonly announceMs: number;
+  readonly #o: TrackerOptions;
+  readonly #limits: TrackerLimits;
+  readonly #peers = new Map<string, Peer>();
+  readonly #packages = new Map<string, PackageSwarm>();
+  #prunedAt = 0;
+
+  constructor(o: TrackerOptions) {
+    this.#o = o;
+    this.#limits = { ...DefaultTrackerLimits, ...o.limits };
+    this.announceMs = o.announceMs ?? 30_000;
+  }
+
+  /** Records what `host` holds (replacing what was known when `full`). */
+  announce(host: string, a: SwarmAnnounce, now: number): void {
+    this.#prune(now);
+    this.#seen(host, a.address, now);
+    if (a.full) for (const p of this.#packages.values()) p.holders.delete(host);
+    for (const h of a.packages) {
+      const p = this.#pkg(h.id, now);
+      if (h.complete) {
+        p.holders.set(host, "all");
+        this.#arrived(p, host, null);
+        continue;
+      }
+      let set = p.holders.get(host);
+      if (set === "all") continue;
+      if (set === undefined) p.holders.set(host, (set = new Set()));
+      for (const i of h.pieces) set.add(i);
+      this.#arrived(p, host, h.pieces);
+    }
+  }
+
+  /** Plans the next pieces of `host`'s fetch (which also tells what it holds). */
+  plan(host: string, r: SwarmPlanRequest, now: number): TrackerPlan {
+    this.#prune(now);
+    this.#seen(host, r.address, now);
+    const p = this.#pkg(r.packageId, now);
+    const missing = new Set(r.missing);
+    const inflight = new Set(r.inflight);
+    if (missing.size === 0) p.holders.set(host, "all");
+    else {
+      const held = new Set<number>();
+      for (let i = 0; i < r.total; i++) if (!missing.has(i)) held.add(i);
+      p.holders.set(host, held);
+    }
+    this.#arrived(p, host, null);
+    // In-flight pieces keep their lease and assignment; everything else planned before is replaced.
+    const mine = p.assignments.get(host) ?? new Map<number, { host: string; until: number }>();
+    for (const i of mine.keys()) if (!inflight.has(i)) mine.delete(i);
+    for (const [i, l] of p.leases) {
+      if (l.host !== host) continue;
+      if (inflight.has(i)) l.until = now + this.#limits.leaseMs;
+      else p.leases.delete(i);
+    }
+    const want = r.missing.filter((i) => !inflight.has(i));
+    const out = planFetch({
+      fetcher: host,
+      want,
+      holders: this.#holdersOf(p, host, want, now),
+      addresses: new Map([...this.#peers].map(([h, peer]) => [h, peer.address])),
+      load: this.#load(now),
+      leases: p.leases,
+      now,
+      limits: this.#limits,
+      rank: (this.#o.rank ?? randomRank)(),
+    });
+    for (const i of out.leased) p.leases.set(i, { host, until: now + this.#limits.leaseMs });
+    for (const a of out.assigned) mine.set(a.index, { host: a.host, until: now + this.#limits.leaseMs });
+    p.assignments.set(host, mine);
+    return { pieces: out.pieces, waiting: out.waiting, retryMs: this.#o.retryMs ?? 300 };
+  }
+
+  /** `reporter` got a bad piece from `r.peer`: the peer is not handed out for this package again.
+   * Returns false when the report names no host the tracker knows for the package. */
+  report(_reporter: string, r: SwarmReport, now: number): boolean {
+    const p = this.#pkg(r.packageId, now);
+    if (!p.holders.has(r.peer) && !this.#peers.has(r.peer)) return false;
+    p.bad.add(r.peer);
+    p.holders.delete(r.peer);
+    return true;
+  }
+
+  /** Counts for metrics and tests. */
+  size(): { peers: number; packages: number } {
+    return { peers: this.#peers.size, packages: this.#packages.size };
+  }
+
+  #seen(host: string, address: string, now: number): void {
+    this.#peers.set(host, { address, lastSeen: now });
+  }
+
+  #pkg(id: string, now: number): PackageSwarm {
+    let p = this.#packages.get(id);
+    if (!p) this.#packages.set(id, (p = { holders: new Map(), leases: new Map(), bad: new Set(), assignments: new Map(), lastUsed: now }));
+    p.lastUsed = now;
+    return p;
+  }
+
+  /** `host` now holds `indexes` (null: everything it holds): its leases on them end, and the
+   * assignments of those pieces to it stop counting as load on their sources. */
+  #arrived(p: PackageSwarm, host: string, indexes: number[] | null): void {
+    const holds = (i: number): boolean => {
+      if (indexes !== null) return indexes.includes(i);
+      const h = p.holders.get(host);
+      return h === "all" || (h?.has(i) ?? false);
+    };
+    for (const i of p.leases.keys()) if (holds(i)) p.leases.delete(i);
+    const mine = p.assignments.get(host);
+    if (mine) for (const i of mine.keys()) if (holds(i)) mine.delete(i);
+  }
+
+  #holdersOf(p: PackageSwarm, fetcher: string, want: number[], now: number): Map<number, string[]> {
+    const out = new Map<number, string[]>();
+    const forgetMs = 3 * this.announceMs;
+    for (const [h, held] of p.holders) {
+      const peer = this.#peers.get(h);
+      if (h === fetcher || !peer || p.bad.has(h) || now - peer.lastSeen > forgetMs || this.#o.isDown(h)) continue;
+      for (const i of want) {
+        if (held !== "all" && !held.has(i)) continue;
+        let list = out.get(i);
+        if (!list) out.set(i, (list = []));
+        list.push(h);
+      }
+    }
+    return out;
+  }
+
+  #load(now: number): Map<string, number> {
+    const load = new Map<string, number>();
+    for (const p of this.#packages.values()) {
+      for (const mine of p.assignments.values()) {
+        for (const a of mine.values()) if (a.until > now) load.set(a.host, (load.get(a.host) ?? 0) + 1);
+      }
+    }
+    return load;
+  }
+
+  /** Forgets, at most once a second, agents that are down or silent and packages nobody touches. */
+  #prune(now: number): void {
+    if (now - this.#prunedAt < 1000) return;
+    this.#prunedAt = now;
+    const forgetMs = 3 * this.announceMs;
+    for (const [h, peer] of this.#peers) {
+      if (now - peer.lastSeen <= forgetMs && !this.#o.isDown(h)) continue;
+      this.#peers.delete(h);
+      for (const p of this.#packages.values()) {
+        p.holders.delete(h);
+        p.assignments.delete(h);
+        for (const [i, l] of p.leases) if (l.host === h) p.leases.delete(i);
+      }
+    }
+    for (const [id, p] of this.#packages) {
+      for (const mine of p.assignments.values()) for (const [i, a] of mine) if (a.until <= now) mine.delete(i);
+      if (p.holders.size === 0 && now - p.lastUsed > forgetMs) this.#packages.delete(id);
+    }
+  }
+}
