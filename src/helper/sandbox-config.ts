@@ -101,7 +101,10 @@ export function ociConfig(o: OciInput): OciConfig {
   const mounts: OciMount[] = [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
-    // No /dev/pts: tasks have no terminal, and a devpts instance costs 3 ms of every start (measured).
+    // A private devpts, as Docker gives every container: `tiffin exec -t` runs `crun exec --tty`, whose
+    // terminal is made here (so the host's /dev/pts stays out). Its cost at start was not measurable
+    // here (0.2 ms on a median of 60 `crun run`s, below the noise).
+    { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", ...(rootless ? [] : ["gid=5"])] },
     { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
     ...binds,
   ];

@@ -5,6 +5,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:http";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -16,7 +18,7 @@ import { openSqliteStore } from "../state/sqlite.ts";
 import type { Store } from "../state/store.ts";
 import { AssignmentHub } from "./assignments.ts";
 import type { ServerContext } from "./context.ts";
-import { dispatch } from "./http/dispatch.ts";
+import { dispatch, dispatchUpgrade } from "./http/dispatch.ts";
 import { fencedStore, LeaderElection } from "./leader.ts";
 import { Router } from "./http/router.ts";
 import { DefaultTiming, Liveness } from "./liveness.ts";
@@ -31,6 +33,7 @@ import { hostRoutes } from "./routes/hosts.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { packageRoutes } from "./routes/packages.ts";
 import { execRoutes } from "./routes/exec.ts";
+import { execSessionRoutes } from "./routes/exec-session.ts";
 import { UsageHistory } from "./usage-history.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { serverIdOf, shareToken } from "./tokens.ts";
@@ -118,6 +121,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   agentRoutes(router, ctx);
   streamRoutes(router, ctx);
   execRoutes(router, ctx);
+  execSessionRoutes(router, ctx);
   clusterRoutes(router, ctx);
   router.add("GET", "/metrics", "admin", async ({ res }) => {
     const text = await metrics.registry.metrics();
@@ -126,6 +130,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   });
 
   const server = createServer((req, res) => void dispatch(ctx, router, tokens, req, res));
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void dispatchUpgrade(ctx, router, tokens, req, socket, head));
   server.keepAliveTimeout = 65_000;
   const { host, port } = parseListen(opts.listen);
   await new Promise<void>((resolve, reject) => {
