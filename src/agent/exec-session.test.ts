@@ -110,6 +110,13 @@ void test("exec sessions: stdin reaches the command, a terminal when asked (size
   const plainCat = await run(client, "plain/0", { command: ["cat"] }, { input: [Buffer.from("plain stdin\n")] });
   assert.equal(plainCat.out.toString(), "plain stdin\n");
 
+  // A plain task has no cgroup: its usage comes from /proc (helper/usage-proc.ts) into its status.
+  const plainUsage = await waitFor("the plain task's usage", async () => {
+    const t0 = ((await (await api("/v1/jobs/plain")).json()) as JobStatus).tasks[0];
+    return t0?.attempts.find((a) => a.id === t0.attemptId)?.usage ?? null;
+  }, 20_000);
+  assert.ok(plainUsage.memoryBytes > 0 && plainUsage.pids === 1 && plainUsage.cpuSeconds >= 0, JSON.stringify(plainUsage));
+
   // Refusals keep their HTTP errors: unknown task, wrong token.
   await assert.rejects(client.execSession("nope", 0, { command: ["id"] }), { code: "TIFFIN_NOT_FOUND" });
   await assert.rejects(new ApiClient({ addr: s.url, token: "wrong" }).execSession("boxed", 0, { command: ["id"] }), { code: "TIFFIN_UNAUTHORIZED" });

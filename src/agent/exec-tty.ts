@@ -10,6 +10,7 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import { findBinary } from "../helper/sandbox-runtime.ts";
+import { processTree } from "../helper/usage-proc.ts";
 
 /** Quotes words for `sh -c` (single quotes; a quote inside becomes '\''). */
 export function shellQuote(words: readonly string[]): string {
@@ -43,37 +44,9 @@ export function findScript(): string | null {
   return scriptPath;
 }
 
-/** Process ids under `root` (children, grandchildren...), from /proc: the children files need a kernel option. */
-export function descendants(root: number, procDir = "/proc"): number[] {
-  const parentOf = new Map<number, number[]>();
-  for (const name of fs.readdirSync(procDir)) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`${procDir}/${name}/stat`, "utf8");
-    } catch {
-      continue; // gone meanwhile
-    }
-    // The command name may hold spaces and parentheses: the fields start after the last ")".
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    const list = parentOf.get(ppid) ?? [];
-    list.push(Number(name));
-    parentOf.set(ppid, list);
-  }
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    for (const c of parentOf.get(queue.shift() ?? -1) ?? []) {
-      out.push(c);
-      queue.push(c);
-    }
-  }
-  return out;
-}
-
 /** Sets the size of every terminal the processes under `root` read from (each gets SIGWINCH). */
 export async function resizeTree(root: number, cols: number, rows: number): Promise<void> {
-  const ttys = descendants(root).filter((pid) => {
+  const ttys = processTree(root).filter((pid) => {
     try {
       return fs.readlinkSync(`/proc/${pid}/fd/0`).startsWith("/dev/pts/");
     } catch {

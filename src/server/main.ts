@@ -112,7 +112,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader() });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
-  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, usage: new UsageHistory() };
+  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, usage: new UsageHistory({ store, clock, log, knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) }) };
 
   const router = new Router();
   jobRoutes(router, ctx);
@@ -169,6 +169,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   }
   relay.start();
   reconciler.start();
+  ctx.usage?.start();
   log.info({ url: listenUrl, advertise: url, id, leader: election.isLeader(), dataDir: opts.dataDir }, "server listening");
 
   let closing: Promise<void> | null = null;
@@ -190,6 +191,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await ctx.usage?.close().catch((err: unknown) => log.warn({ err }, "writing the last usage samples failed"));
         mirror.close();
         if (ownStore) await store.close();
         log.info({ url: listenUrl }, "server stopped");

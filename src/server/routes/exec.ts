@@ -94,7 +94,7 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
     const index = Number(params["index"]);
     if (!m.jobs.has(job)) throw notFound(job);
     if (!Number.isInteger(index) || !m.tasks.get(job)?.has(index)) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${params["index"]} not found`, { hint: `see the job's tasks with \`tiffin status ${job}\`` });
-    sendJson(res, 200, ctx.usage?.of(job, index) ?? []);
+    sendJson(res, 200, (await ctx.usage?.of(job, index)) ?? []);
   });
 
   r.add("GET", "/v1/audit", "admin", async ({ res, url }) => {
