@@ -55,7 +55,7 @@ export interface LogsOptions {
   attempt?: string;
   follow?: boolean;
   tail?: number;
-  /** Epoch ms: skip what was written before (as coarse as a log segment). */
+  /** Epoch ms: only lines written at or after it (to 0.1 s: the log segments keep a time index). */
   since?: number;
   /** Only lines matching this regular expression (filtered by the agent). */
   grep?: string;

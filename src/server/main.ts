@@ -35,6 +35,8 @@ import { packageRoutes } from "./routes/packages.ts";
 import { execRoutes } from "./routes/exec.ts";
 import { execSessionRoutes } from "./routes/exec-session.ts";
 import { UsageHistory } from "./usage-history.ts";
+import { startAuditPruning } from "./audit-prune.ts";
+import type { AuditRetention } from "./audit-prune.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { serverIdOf, shareToken } from "./tokens.ts";
 import { taskStates } from "./views.ts";
@@ -63,6 +65,8 @@ export interface ServerOptions {
   advertise?: string;
   /** Lease TTL of leadership: how long a dead leader blocks the loops. @default 3000 */
   leaderTtlMs?: number;
+  /** How long and how many `tiffin exec` audit entries are kept. @default 90 days, 100,000 entries */
+  auditRetention?: AuditRetention;
 }
 
 /** A running server. */
@@ -170,6 +174,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   relay.start();
   reconciler.start();
   ctx.usage?.start();
+  const auditPruning = startAuditPruning({ store, clock, log, active: () => election.isLeader(), ...(opts.auditRetention ? { retention: opts.auditRetention } : {}) });
   log.info({ url: listenUrl, advertise: url, id, leader: election.isLeader(), dataDir: opts.dataDir }, "server listening");
 
   let closing: Promise<void> | null = null;
@@ -182,6 +187,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     close() {
       closing ??= (async () => {
         relay.stop();
+        auditPruning.stop();
         await reconciler.stop();
         // Resigning lets another server lead at once instead of after the lease TTL.
         await election.close();
