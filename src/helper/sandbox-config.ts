@@ -28,6 +28,8 @@ export interface OciInput {
   gid: number;
   /** cgroup v1: keep the kernel's OOM killer out of the task (the helper watches `under_oom`, sandbox-oom.ts). */
   disableOomKiller?: boolean;
+  /** cgroup v2: files of the leaf to set (memory.high below the limit, memory.oom.group; sandbox-oom-v2.ts). */
+  unified?: Record<string, string> | null;
 }
 
 /** An OCI mount entry. */
@@ -62,6 +64,8 @@ export interface OciConfig {
       memory: { limit: number; disableOOMKiller?: boolean };
       cpu: { quota: number; period: number };
       pids: { limit: number };
+      /** cgroup v2 files set as they are (memory.high, memory.oom.group: sandbox-oom-v2.ts). */
+      unified?: Record<string, string>;
     };
     maskedPaths: string[];
     readonlyPaths: string[];
@@ -125,6 +129,7 @@ export function ociConfig(o: OciInput): OciConfig {
       // At least 1 ms per period: the kernel refuses less.
       cpu: { quota: Math.max(1000, Math.round(sb.limits.cpu * cpuPeriodUs)), period: cpuPeriodUs },
       pids: { limit: sb.limits.pids },
+      ...(o.unified ? { unified: o.unified } : {}),
     };
   }
   return {
