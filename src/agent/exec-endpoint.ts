@@ -1,8 +1,9 @@
 // `POST /v1/exec/:attemptId` on the agent's endpoint (next to the logs): runs a command in a running
 // attempt's sandbox with the runtime's exec (`crun exec ID CMD...`; the container's env, cwd, user and
 // namespaces), or for isolation "none" on the host in the task's work dir with its environment. Only the
-// server (host token) calls it; it authorizes the user and keeps the audit log. No terminal, no stdin:
-// output is streamed as ExecFrame lines (application/x-ndjson), the exit status last.
+// server (host token) calls it; it authorizes the user and keeps the audit log. This plain POST has no
+// terminal and no stdin: output is streamed as ExecFrame lines (application/x-ndjson), the exit status
+// last. The same path with an HTTP upgrade is the interactive session (exec-session.ts).
 
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -25,8 +26,21 @@ export interface ExecRefusal {
   hint: string | null;
 }
 
-/** What to spawn for an exec in attempt directory `dir`, or why not (pure apart from reading the files). */
-export function execPlan(dir: string, command: unknown): { argv: string[]; env: Record<string, string>; cwd: string } | ExecRefusal {
+/** What to spawn for an exec. */
+export interface ExecPlan {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** Through the runtime's exec (in the sandbox), not on the host. */
+  sandboxed: boolean;
+}
+
+/**
+ * What to spawn for an exec in attempt directory `dir`, or why not (pure apart from reading the files).
+ * `tty` asks the runtime for a terminal inside the sandbox (the caller wraps the plan in one, see
+ * exec-tty.ts) and sets TERM to `term`.
+ */
+export function execPlan(dir: string, command: unknown, opts: { tty?: boolean; term?: string | null } = {}): ExecPlan | ExecRefusal {
   if (!Array.isArray(command) || command.length === 0 || !command.every((a) => typeof a === "string") || command[0] === "") {
     return { status: 400, code: ErrorCodes.BadRequest, message: "exec: command must be a non-empty array of strings", hint: "e.g. {\"command\": [\"id\"]}" };
   }
@@ -50,12 +64,18 @@ export function execPlan(dir: string, command: unknown): { argv: string[]; env: 
     };
   }
   const args = command as string[];
-  if (cfg.sandbox) return { argv: runtimeArgv(cfg.sandbox.runtime, ["exec", containerId(cfg.attemptId, p.dir), ...args]), env: runtimeEnv(), cwd: "/" };
-  return { argv: args, env: cfg.env, cwd: p.work };
+  const term = opts.term ?? null;
+  if (cfg.sandbox) {
+    // crun 1.8 replaces the container's environment by the `--env`s given (runc adds them): all again.
+    const env = term === null ? [] : Object.entries({ ...cfg.env, TERM: term }).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
+    const tty = opts.tty ? ["--tty", ...env] : [];
+    return { argv: runtimeArgv(cfg.sandbox.runtime, ["exec", ...tty, containerId(cfg.attemptId, p.dir), ...args]), env: runtimeEnv(), cwd: "/", sandboxed: true };
+  }
+  return { argv: args, env: opts.tty && term !== null ? { ...cfg.env, TERM: term } : cfg.env, cwd: p.work, sandboxed: false };
 }
 
 /** Runs the planned command and streams its frames to `res` (headers already checked); kills it when the caller goes. */
-export function runExec(plan: { argv: string[]; env: Record<string, string>; cwd: string }, res: http.ServerResponse, log: Logger): Promise<void> {
+export function runExec(plan: ExecPlan, res: http.ServerResponse, log: Logger): Promise<void> {
   res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
   res.flushHeaders();
   const send = (f: ExecFrame): void => void res.write(JSON.stringify(f) + "\n");

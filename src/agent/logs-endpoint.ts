@@ -3,15 +3,18 @@
 //   GET /v1/logs/:attemptId?stream=stdout|stderr&tail=N&follow=1&since=EPOCHMS&grep=REGEX   Authorization: Bearer <hostToken>
 //   POST /v1/exec/:attemptId {command}                               (exec-endpoint.ts)
 //   GET /v1/pieces/:sha256   Authorization: Bearer <peerToken>       (other agents; swarm/serve.ts)
+//   POST /v1/exec/:attemptId?command=..., Upgrade: tiffin-exec.v1    (exec-session.ts: stdin, terminal)
 
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { ApiErrorBody } from "../api/types.ts";
 import { readLogs } from "../helper/logs.ts";
 import { execPlan, runExec } from "./exec-endpoint.ts";
+import { handleExecUpgrade } from "./exec-session.ts";
 import { compileGrep, grepLines } from "./log-filter.ts";
 import { ErrorCodes } from "../model/index.ts";
 import type { ErrorCode } from "../model/index.ts";
@@ -38,6 +41,13 @@ export interface LogsEndpoint {
 /** Starts the logs endpoint. */
 export async function startLogsEndpoint(o: LogsEndpointOptions): Promise<LogsEndpoint> {
   const server = http.createServer((req, res) => void handle(o, req, res));
+  // Upgraded sockets leave the server's books: closeAllConnections would not end them.
+  const sessions = new Set<Duplex>();
+  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    sessions.add(socket);
+    socket.once("close", () => sessions.delete(socket));
+    void handleExecUpgrade(o, req, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(o.port, o.host, () => {
@@ -52,6 +62,7 @@ export async function startLogsEndpoint(o: LogsEndpointOptions): Promise<LogsEnd
         server.close(() => resolve());
         // Followers would hold the server open for ever.
         server.closeAllConnections();
+        for (const s of sessions) s.destroy();
       }),
   };
 }

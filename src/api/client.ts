@@ -6,6 +6,7 @@
 // (it cannot reach the store). Every endpoint is idempotent (apply of the same spec, drain, reports,
 // register...), so sending a call again to another server after an ambiguous failure is safe.
 
+import type { Duplex } from "node:stream";
 import type { JobVersion, JobSpec } from "../model/job.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type {
@@ -30,6 +31,8 @@ import type {
   StoreEvent,
 } from "./types.ts";
 import { parseSse } from "./sse.ts";
+import type { ExecInput, ExecSessionRequest } from "./exec-wire.ts";
+import { execQuery, LineSplitter, parseFrame, requestUpgrade } from "./exec-wire.ts";
 
 /** How to reach a server. */
 export interface ApiClientOptions {
@@ -52,7 +55,7 @@ export interface LogsOptions {
   attempt?: string;
   follow?: boolean;
   tail?: number;
-  /** Epoch ms: skip what was written before (as coarse as a log segment). */
+  /** Epoch ms: only lines written at or after it (to 0.1 s: the log segments keep a time index). */
   since?: number;
   /** Only lines matching this regular expression (filtered by the agent). */
   grep?: string;
@@ -157,6 +160,42 @@ export class ApiClient {
       pending = lines.pop() ?? "";
       for (const line of lines) if (line.trim() !== "") yield JSON.parse(line) as ExecFrame;
     }
+  }
+  /**
+   * The interactive exec (`POST /v1/tasks/:job/:index/exec` upgraded, see ./exec-wire.ts): the command
+   * gets what is `send`, its output frames arrive on `frames`, the exit status last. Rejects like
+   * other calls when the exec cannot start (no such task, not running, agent unreachable).
+   */
+  async execSession(job: string, index: number, req: ExecSessionRequest, opts: { signal?: AbortSignal } = {}): Promise<ExecSession> {
+    const path = `/v1/tasks/${enc(job)}/${index}/exec?${execQuery(req)}`;
+    const first = this.#current;
+    let last: unknown = null;
+    for (let i = 0; i < this.addrs.length; i++) {
+      const at = (first + i) % this.addrs.length;
+      const addr = this.addrs[at] ?? "";
+      let up: Awaited<ReturnType<typeof requestUpgrade>>;
+      try {
+        // The server answers once the agent started the command, which takes at least the agent's round trip.
+        up = await requestUpgrade(`${addr}${path}`, this.#token === null ? null : `Bearer ${this.#token}`, this.#timeoutMs, opts.signal ?? null);
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        const e = networkError(err, addr);
+        if (!(e instanceof TiffinError)) throw e;
+        last = e;
+        continue;
+      }
+      if (up.kind === "response") {
+        const e = await responseError(new Response(up.body, { status: up.status >= 200 && up.status <= 599 ? up.status : 502, statusText: up.statusText }), "POST", path);
+        if (up.status === 503 || up.status === 504) {
+          last = e;
+          continue;
+        }
+        throw e;
+      }
+      this.#current = at;
+      return sessionOn(up.socket, up.head);
+    }
+    throw last;
   }
   /** `GET /v1/audit`: the newest audit entries, oldest first. */
   audit(limit = 100): Promise<AuditEntry[]> {
@@ -307,6 +346,38 @@ export class ApiClient {
     }
     return res;
   }
+}
+
+/** An open exec session (`ApiClient.execSession`). */
+export interface ExecSession {
+  /** The command's output and, last, its `exit` (or `error`); ends early if the connection drops. */
+  frames: AsyncIterable<ExecFrame>;
+  /** Sends input; false when the connection wants `drained()` before more. */
+  send(f: ExecInput): boolean;
+  /** Resolves when the connection takes more input (or is gone). */
+  drained(): Promise<void>;
+  /** Ends the session (the command is stopped if still running). */
+  close(): void;
+}
+
+function sessionOn(socket: Duplex, head: Buffer): ExecSession {
+  socket.on("error", () => undefined);
+  async function* frames(): AsyncGenerator<ExecFrame> {
+    const lines = new LineSplitter();
+    const out = (chunk: Buffer): ExecFrame[] => lines.push(chunk).map((l) => parseFrame<ExecFrame>(l)).filter((f): f is ExecFrame => f !== null);
+    if (head.length > 0) yield* out(head);
+    try {
+      for await (const chunk of socket as AsyncIterable<Buffer>) yield* out(chunk);
+    } catch {
+      // a reset connection ends the frames; the caller sees no exit frame
+    }
+  }
+  return {
+    frames: frames(),
+    send: (f) => socket.writable && socket.write(JSON.stringify(f) + "\n"),
+    drained: () => new Promise<void>((resolve) => (socket.writableNeedDrain ? socket.once("drain", resolve).once("close", resolve) : resolve())),
+    close: () => void socket.destroy(),
+  };
 }
 
 /** Failures another server may not have: unreachable, no answer in time, or 503/504 (the server

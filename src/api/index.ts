@@ -2,3 +2,4 @@
 export * from "./types.ts";
 export * from "./client.ts";
 export * from "./sse.ts";
+export * from "./exec-wire.ts";

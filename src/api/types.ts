@@ -243,7 +243,8 @@ export interface ClusterView {
 }
 
 /** `POST /v1/tasks/:job/:index/exec` (and the agent's `POST /v1/exec/:attemptId`): a command to run in
- * the task's sandbox, without a terminal or stdin. */
+ * the task's sandbox, without a terminal or stdin. With stdin and a terminal: the same path upgraded
+ * (`./exec-wire.ts`). */
 export interface ExecRequest {
   /** argv; the program is looked up in the sandbox's PATH. */
   command: string[];
@@ -274,6 +275,8 @@ export interface AuditEntry {
   attemptId: string;
   hostId: string;
   command: string[];
+  /** How it ran: output only (the plain POST), with stdin, or on a terminal (the upgrade session; exec-wire.ts). Absent in entries older than sessions. */
+  mode?: "output" | "stdin" | "tty";
   /** Null while running, or when it could not run (see `error`). */
   exitCode: number | null;
   signal: string | null;

@@ -5,6 +5,9 @@
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Raw bytes to stdout/stderr (binary output of `tiffin exec`); absent where only text is kept (tests). */
+  outBytes?(b: Uint8Array): void;
+  errBytes?(b: Uint8Array): void;
   /** True when stdout is a terminal (live progress lines instead of one line per change). */
   isTTY: boolean;
   env: Record<string, string | undefined>;
@@ -15,6 +18,8 @@ export function processIo(): CliIo {
   return {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
+    outBytes: (b) => void process.stdout.write(b),
+    errBytes: (b) => void process.stderr.write(b),
     isTTY: process.stdout.isTTY === true,
     env: process.env,
   };

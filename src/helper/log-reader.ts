@@ -4,7 +4,7 @@ import fs from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import zlib from "node:zlib";
 import { helperPaths } from "./paths.ts";
-import { listSegments, segmentPath } from "./log-segments.ts";
+import { listSegments, readIndex, segmentPath, sinceOffset } from "./log-segments.ts";
 import type { LogStream } from "./log-segments.ts";
 import { isFinalStatus, readStatusFile } from "./status.ts";
 
@@ -18,8 +18,9 @@ export interface ReadLogsOptions {
   /** How often follow mode looks for new data. @default 200 */
   pollMs?: number;
   /**
-   * Epoch ms: skip segments last written before it. Lines carry no time stamps, so this is as coarse as
-   * a segment: the first segment read may start earlier.
+   * Epoch ms: only lines written at or after it, as precise as the segments' time index (0.1 s; a line
+   * whose start was written before it is skipped). Segments of an older catcher, without an index, are
+   * skipped whole when last written before it.
    */
   since?: number;
 }
@@ -125,8 +126,31 @@ export async function* readLogs(dir: string, stream: LogStream, opts: ReadLogsOp
   const pollMs = opts.pollMs ?? 200;
   let current: SegmentDecoder | null = null;
   let nextIndex = 0;
+  // `since` inside a segment: bytes of that segment to drop first (Infinity: all it holds now), then
+  // the rest of a line cut there.
+  let skip: { segment: number; bytes: number; toLineEnd: boolean } | null = null;
+  const cut = (seg: number, b: Buffer): Buffer => {
+    if (skip === null || skip.segment !== seg) return b;
+    if (skip.bytes >= b.length) {
+      skip.bytes -= b.length;
+      return Buffer.alloc(0);
+    }
+    let rest = b.subarray(skip.bytes);
+    skip.bytes = 0;
+    if (skip.toLineEnd) {
+      const nl = rest.indexOf(10);
+      if (nl < 0) return Buffer.alloc(0);
+      rest = rest.subarray(nl + 1);
+    }
+    skip = null;
+    return rest;
+  };
   try {
-    if (opts.since !== undefined) nextIndex = await firstSegmentSince(paths.logs, stream, opts.since);
+    if (opts.since !== undefined) {
+      const start = await sinceStart(paths.logs, stream, opts.since);
+      nextIndex = start.segment;
+      if (start.offset === null || start.offset > 0) skip = { segment: start.segment, bytes: start.offset ?? Infinity, toLineEnd: start.offset !== null };
+    }
     if (opts.tail !== undefined) {
       const t = await readTail(paths.logs, stream, opts.tail);
       current = t.current;
@@ -147,10 +171,19 @@ export async function* readLogs(dir: string, stream: LogStream, opts: ReadLogsOp
         }
       }
       if (current) {
-        for await (const b of current.more()) yield b;
+        const idx = current.index;
+        for await (const b of current.more()) {
+          const out = cut(idx, b);
+          if (out.length > 0) yield out;
+        }
+        // "All it holds now" was read: what comes later was written after `since`.
+        if (skip?.segment === idx && skip.bytes === Infinity) skip = null;
         if (segs.some((n) => n > (current as SegmentDecoder).index)) {
           // A newer segment exists, so this one was complete before it was created: read its last bytes.
-          for await (const b of current.more()) yield b;
+          for await (const b of current.more()) {
+            const out = cut(idx, b);
+            if (out.length > 0) yield out;
+          }
           await current.close();
           current = null;
           continue;
@@ -168,12 +201,24 @@ export async function* readLogs(dir: string, stream: LogStream, opts: ReadLogsOp
   }
 }
 
-/** The index of the oldest segment written at or after `since` (one past the newest when none). */
-async function firstSegmentSince(logsDir: string, stream: LogStream, since: number): Promise<number> {
+/**
+ * Where lines written at or after `since` start: the newest segment whose first write was not after it
+ * (older ones hold only earlier lines), and the offset in it from its time index (null: skip all it holds
+ * now). Without indexes (an older catcher), the oldest segment last modified at or after `since`.
+ */
+async function sinceStart(logsDir: string, stream: LogStream, since: number): Promise<{ segment: number; offset: number | null }> {
   const segs = await listSegments(logsDir, stream);
+  let start: { segment: number; offset: number | null } | null = null;
   for (const n of segs) {
-    const st = await fs.stat(segmentPath(logsDir, stream, n)).catch(() => null);
-    if (st && st.mtimeMs >= since) return n;
+    const entries = await readIndex(logsDir, stream, n);
+    if (entries === null) {
+      const st = await fs.stat(segmentPath(logsDir, stream, n)).catch(() => null);
+      if (st && st.mtimeMs >= since) return start ?? { segment: n, offset: 0 };
+      continue;
+    }
+    const first = entries[0];
+    if (first === undefined || first.at > since) return start ?? { segment: n, offset: 0 };
+    start = { segment: n, offset: sinceOffset(entries, since) };
   }
-  return (segs[segs.length - 1] ?? -1) + 1;
+  return start ?? { segment: (segs[segs.length - 1] ?? -1) + 1, offset: 0 };
 }

@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import zlib from "node:zlib";
 import { LogSink, readLogs, tailStart } from "./logs.ts";
-import { listSegments, segmentPath } from "./log-segments.ts";
+import { listSegments, parseIndex, segmentPath, sinceOffset } from "./log-segments.ts";
 import { helperPaths } from "./paths.ts";
 import type { HelperStatus } from "./protocol.ts";
 import { writeStatusFile } from "./status.ts";
@@ -129,4 +129,42 @@ void test("when writing falls behind, data is dropped with a visible marker", as
   assert.ok(m, "marker line at the end");
   assert.equal(Number(m[1]), sink.droppedBytes);
   assert.equal(text.length, 40 * chunk.length - sink.droppedBytes + m[0].length);
+});
+
+void test("the time index: parse, and where `since` starts in a segment", () => {
+  const entries = parseIndex("1000 0\n1100 50\n1300 120\n1500 9");
+  assert.deepEqual(entries.map((e) => e.at), [1000, 1100, 1300, 1500], "a torn line still parses when whole");
+  assert.deepEqual(parseIndex("1000 0\n11"), [{ at: 1000, offset: 0 }], "a torn last line is ignored");
+  const cases: [string, number, number | null][] = [
+    ["before everything", 500, 0],
+    ["inside the first window", 1050, 0],
+    ["right after the first window", 1100, 50],
+    ["between windows: the next entry", 1250, 120],
+    ["after the last window: nothing yet", 1600, null],
+  ];
+  for (const [name, since, want] of cases) assert.equal(sinceOffset(entries.slice(0, 3), since), want, name);
+});
+
+void test("readLogs since: whole lines written at or after it, inside a segment and across rotations", async () => {
+  const dir = attemptDir();
+  const p = helperPaths(dir);
+  const sink = new LogSink({ logsDir: p.logs, stream: "stdout", segmentBytes: 40, segmentsKept: 100, flushMs: 20 });
+  sink.write(Buffer.from("old one\nold two\nold thr"));
+  await sleep(250);
+  sink.write(Buffer.from("ee still old\n"));
+  await sleep(250);
+  const since = Date.now();
+  await sleep(20);
+  sink.write(Buffer.from("new one\nnew two\n"));
+  await sleep(250);
+  sink.write(Buffer.from("new three, long enough to rotate the segment\nnew four\n"));
+  await sink.close();
+  assert.ok((await listSegments(p.logs, "stdout")).length >= 3, "rotated");
+  writeStatusFile(p.status, status("exited"));
+  assert.equal(await collect(readLogs(dir, "stdout", { since })), "new one\nnew two\nnew three, long enough to rotate the segment\nnew four\n");
+  // "old three still old" ended after since - 260 but began earlier: left out whole, never cut.
+  assert.equal(await collect(readLogs(dir, "stdout", { since: since - 260 })), "new one\nnew two\nnew three, long enough to rotate the segment\nnew four\n");
+  assert.equal(await collect(readLogs(dir, "stdout", { since: since - 2000 })), "old one\nold two\nold three still old\nnew one\nnew two\nnew three, long enough to rotate the segment\nnew four\n", "before the first write: all");
+  assert.equal(await collect(readLogs(dir, "stdout", { since: Date.now() + 1000 })), "");
+  assert.match(await collect(readLogs(dir, "stdout", { since: 0 })), /^old one\n/);
 });

@@ -2,11 +2,12 @@
 // zstd frame, flushed (ZSTD_e_flush) every flushMs when there is new data, so a reader can decode the
 // unfinished segment up to the last flush. The catcher never pushes back on the task: the pipe is always
 // read, and when compression or the disk falls behind by more than maxBufferedBytes the data is dropped and
-// a marker line says how much.
+// a marker line says how much. Beside each segment a small time index (log-segments.ts, `indexPath`)
+// maps write times to offsets, at most one entry per 100 ms, so `--since` can start at a line.
 import fs from "node:fs";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
-import { listSegments, segmentIndex, segmentPath } from "./log-segments.ts";
+import { indexPath, indexWindowMs, listSegments, segmentIndex, segmentPath } from "./log-segments.ts";
 import type { LogStream } from "./log-segments.ts";
 
 export { readLogs, tailStart } from "./log-reader.ts";
@@ -26,12 +27,18 @@ export interface LogSinkOptions {
   maxBufferedBytes?: number;
   /** How often new data is flushed to the file. @default 250 */
   flushMs?: number;
+  /** Keep the time index beside each segment (`--since` by line); off only to measure its cost. @default true */
+  timeIndex?: boolean;
 }
 
 interface Segment {
   compressor: zlib.ZstdCompress;
   /** Settles when the segment's file is complete and closed. */
   done: Promise<void>;
+  /** Its time index file, index entries not written yet, and the appends in flight (in order). */
+  indexFile: string;
+  entries: string;
+  indexing: Promise<void>;
 }
 
 /** Writes one stream of a task into rotated, compressed segments. */
@@ -44,6 +51,7 @@ export class LogSink {
   #previousDone: Promise<void> = Promise.resolve();
   readonly #open = new Set<Segment>();
   #segmentBytes = 0;
+  #lastEntryAt = -Infinity;
   #dirty = false;
   #pendingDrop = 0;
   #droppedTotal = 0;
@@ -52,10 +60,15 @@ export class LogSink {
   readonly #timer: NodeJS.Timeout;
 
   constructor(opts: LogSinkOptions) {
-    this.#o = { maxBufferedBytes: 8 * 1024 * 1024, flushMs: 250, ...opts };
+    this.#o = { maxBufferedBytes: 8 * 1024 * 1024, flushMs: 250, timeIndex: true, ...opts };
     fs.mkdirSync(this.#o.logsDir, { recursive: true });
     this.#timer = setInterval(() => this.#tick(), this.#o.flushMs);
     this.#timer.unref();
+  }
+
+  /** Bytes waiting for compression and disk now. */
+  get bufferedBytes(): number {
+    return this.#buffered();
   }
 
   /** Bytes dropped so far because writing fell behind. */
@@ -94,6 +107,7 @@ export class LogSink {
 
   #tick(): void {
     if (this.#pendingDrop > 0 && this.#buffered() < this.#o.maxBufferedBytes / 2) this.#writeDropMarker();
+    if (this.#current) this.#writeIndex(this.#current);
     if (this.#dirty && this.#current && !this.#current.compressor.destroyed) {
       this.#dirty = false;
       this.#current.compressor.flush(zlib.constants.ZSTD_e_flush);
@@ -131,6 +145,12 @@ export class LogSink {
   }
 
   #put(seg: Segment, data: Buffer): void {
+    // One clock read per chunk (a pipe read of up to 64 KiB), not per line.
+    const now = this.#o.timeIndex ? Date.now() : 0;
+    if (this.#o.timeIndex && now - this.#lastEntryAt >= indexWindowMs) {
+      this.#lastEntryAt = now;
+      seg.entries += `${now} ${this.#segmentBytes}\n`;
+    }
     this.#segmentBytes += data.length;
     this.#dirty = true;
     if (seg.compressor.destroyed) {
@@ -157,11 +177,12 @@ export class LogSink {
         compressor.destroy();
         process.stderr.write(`tiffin helper: log segment ${file}: ${String(e)}\n`);
       });
-    const seg: Segment = { compressor, done };
+    const seg: Segment = { compressor, done, indexFile: indexPath(this.#o.logsDir, this.#o.stream, n), entries: "", indexing: Promise.resolve() };
     this.#open.add(seg);
     void done.then(() => this.#open.delete(seg));
     this.#current = seg;
     this.#segmentBytes = 0;
+    this.#lastEntryAt = -Infinity;
     return seg;
   }
 
@@ -170,8 +191,20 @@ export class LogSink {
     if (!seg) return;
     this.#current = null;
     this.#segmentBytes = 0;
+    this.#writeIndex(seg);
     seg.compressor.end();
-    this.#previousDone = seg.done;
+    const indexing = seg.indexing;
+    this.#previousDone = seg.done.then(() => indexing);
+  }
+
+  /** Appends the entries held (asynchronously, in order: a slow disk must not hold up the pipe). */
+  #writeIndex(seg: Segment): void {
+    if (seg.entries === "") return;
+    const text = seg.entries;
+    seg.entries = "";
+    seg.indexing = seg.indexing.then(() => fs.promises.appendFile(seg.indexFile, text)).catch((e: unknown) => {
+      process.stderr.write(`tiffin helper: log index ${seg.indexFile}: ${String(e)}\n`);
+    });
   }
 
   /** Starts after existing segments so a restarted catcher never overwrites one. */
@@ -184,7 +217,10 @@ export class LogSink {
   async #prune(newest: number): Promise<void> {
     try {
       for (const n of await listSegments(this.#o.logsDir, this.#o.stream)) {
-        if (n <= newest - this.#o.segmentsKept) await fs.promises.rm(segmentPath(this.#o.logsDir, this.#o.stream, n), { force: true });
+        if (n <= newest - this.#o.segmentsKept) {
+          await fs.promises.rm(segmentPath(this.#o.logsDir, this.#o.stream, n), { force: true });
+          await fs.promises.rm(indexPath(this.#o.logsDir, this.#o.stream, n), { force: true });
+        }
       }
     } catch (e) {
       process.stderr.write(`tiffin helper: pruning log segments: ${String(e)}\n`);

@@ -57,7 +57,8 @@ void test("ociConfig: mounts: system dirs read-only, work dir writable, spec mou
   assert.equal(byDest.get("/data")?.source, "/srv/data");
   assert.equal(byDest.get("/tmp")?.type, "tmpfs");
   const order = c.mounts.map((m) => m.destination);
-  assert.deepEqual(order.slice(0, 3), ["/proc", "/dev", "/dev/shm"]);
+  assert.deepEqual(order.slice(0, 4), ["/proc", "/dev", "/dev/pts", "/dev/shm"]);
+  assert.ok(byDest.get("/dev/pts")?.options.includes("newinstance"), "a private devpts, not the host's terminals");
   assert.ok(order.indexOf("/tmp") < order.indexOf("/tmp/certs"), "tmpfs /tmp before a bind under it");
   assert.equal(order.filter((d) => d === "/").length, 0);
 });

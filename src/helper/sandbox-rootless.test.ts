@@ -57,7 +57,7 @@ void test("rootless: the probe and a task run as nobody; the task is root in its
     attemptId: "a1",
     job: "t",
     index: 0,
-    command: ["sh", "-c", "id -u; echo x > ./mine && echo wrote-work; echo x > /usr/pwned || echo no-usr; ls /proc | grep -c '^[0-9]'"],
+    command: ["sh", "-c", "id -u; echo x > ./mine && echo wrote-work; echo x > /usr/pwned || echo no-usr; ls /proc | grep -c '^[0-9]'; x=$(head -c 30000000 /dev/zero | tr '\\0' a); sleep 1"],
     env: { PATH: "/usr/bin:/bin" },
     files: {},
     ports: {},
@@ -67,6 +67,7 @@ void test("rootless: the probe and a task run as nobody; the task is root in its
     logSegmentBytes: 1 << 20,
     logSegmentsKept: 5,
     sandbox: testSandbox(runtime, { readOnlyPaths: [] }),
+    usageSampleMs: 100,
   };
   fs.writeFileSync(path.join(dir, "attempt.json"), JSON.stringify(cfg));
   fs.chownSync(dir, nobody, nobody);
@@ -82,4 +83,6 @@ void test("rootless: the probe and a task run as nobody; the task is root in its
   assert.deepEqual(out.slice(0, 3), ["0", "wrote-work", "no-usr"]);
   assert.ok(Number(out[3]) <= 6, `sees ${out[3]} processes`);
   assert.equal(fs.statSync(path.join(dir, "work", "mine")).uid, nobody, "files the task writes belong to the user on the host");
+  // No cgroup of its own: usage comes from the process tree in /proc (usage-proc.ts).
+  assert.ok(final.usage && final.usage.memoryBytes > 30e6 && final.usage.pids !== null && final.usage.pids >= 2, `usage from /proc: ${JSON.stringify(final.usage)}`);
 });

@@ -14,7 +14,8 @@ import { setTimeout as realTimeout } from "node:timers";
 import type { SandboxConfig } from "./protocol.ts";
 import { lastLine, preflight, writeBundle } from "./sandbox.ts";
 import type { Bundle, BundleInput } from "./sandbox.ts";
-import { outOfMemoryReason, readMemoryUse, removeCgroup } from "./sandbox-cgroup.ts";
+import { cgroupMounts, outOfMemoryReason, readMemoryUse, removeCgroup } from "./sandbox-cgroup.ts";
+import { hostMemoryMode, v2OomReason, watchOomV2 } from "./sandbox-oom-v2.ts";
 import type { MemoryUse } from "./sandbox-cgroup.ts";
 import { deleteContainer, killContainer, runtimeArgv, runtimeEnv } from "./sandbox-runtime.ts";
 import { oomStopReason, v1MemoryDir, watchOom } from "./sandbox-oom.ts";
@@ -184,16 +185,33 @@ export class SandboxTask implements Task {
     return true;
   }
 
-  /** cgroup v1: the kernel pauses a task at its limit instead of killing in it; end it whole, say why. */
+  /** cgroup v1: the kernel pauses a task at its limit instead of killing in it; end it whole, say why.
+   * cgroup v2: watch memory.events (sandbox-oom-v2.ts). */
   #watchOom(): void {
     const mem = v1MemoryDir();
     const b = this.#bundle;
-    if (mem === null || !b || b.cgroup === null) return;
+    if (!b || b.cgroup === null) return;
+    if (mem === null) return this.#watchOomV2(b.id, b.cgroup);
     this.#oomWatch = watchOom(path.join(mem, b.cgroup, "task"), 250, (peak) => {
       if (this.#exited || this.#stopReason !== null) return;
       this.#oomReason = oomStopReason(this.#o.sandbox.limits.memoryMiB, peak);
       // Processes waiting for memory only wake for SIGKILL: a stop signal and grace would wait for ever.
       void killContainer(this.#o.sandbox.runtime, b.id, "SIGKILL");
+    });
+  }
+
+  #watchOomV2(id: string, cgroup: string): void {
+    const mounts = cgroupMounts();
+    const v2 = mounts.find((m) => m.version === 2);
+    if (!v2 || hostMemoryMode(mounts) !== "v2") return;
+    const limitMiB = this.#o.sandbox.limits.memoryMiB;
+    this.#oomWatch = watchOomV2(path.join(v2.dir, cgroup, "task"), 250, 10_000, () => this.#o.clock.now(), (d, peak) => {
+      if (this.#exited || this.#stopReason !== null) return;
+      this.#oomReason = v2OomReason(d, limitMiB, peak);
+      // "killed": the kernel ended the whole task already (memory.oom.group); "kill": reclaim failed at
+      // the limit; "stop": pressure at memory.high for 10 s, a clean restart before the kernel must kill.
+      if (d.action === "kill") void killContainer(this.#o.sandbox.runtime, id, "SIGKILL");
+      else if (d.action === "stop") this.#deliverStop();
     });
   }
 

@@ -10,8 +10,8 @@ import { helperPaths } from "./paths.ts";
 import type { HelperConfig, RuntimeInfo, SandboxConfig } from "./protocol.ts";
 import { ociConfig } from "./sandbox-config.ts";
 import { deleteContainer, runtimeArgv, runtimeEnv } from "./sandbox-runtime.ts";
-import { v1MemoryDir } from "./sandbox-oom.ts";
-import { removeCgroup } from "./sandbox-cgroup.ts";
+import { hostMemoryMode, v2MemoryUnified } from "./sandbox-oom-v2.ts";
+import { cgroupMounts, removeCgroup } from "./sandbox-cgroup.ts";
 
 /** A written bundle. */
 export interface Bundle {
@@ -97,6 +97,7 @@ export function writeBundle(o: BundleInput): Bundle {
   const rootless = o.sandbox.runtime.rootless;
   const cgroup = rootless ? null : `${o.sandbox.cgroupParent.replace(/\/+$/, "")}/${id}`;
   const init = findInit();
+  const memoryMode = hostMemoryMode(cgroupMounts());
   const config = ociConfig({
     command: o.command,
     env: o.env,
@@ -109,7 +110,9 @@ export function writeBundle(o: BundleInput): Bundle {
     cgroupsPath: cgroup === null ? null : `${cgroup}/task`,
     uid: process.getuid?.() ?? 0,
     gid: process.getgid?.() ?? 0,
-    disableOomKiller: cgroup !== null && v1MemoryDir() !== null,
+    // v1: the OOM killer kept away (sandbox-oom.ts); v2: memory.high and a whole-task kill (sandbox-oom-v2.ts).
+    disableOomKiller: cgroup !== null && memoryMode === "v1",
+    unified: cgroup !== null && memoryMode === "v2" ? v2MemoryUnified(o.sandbox.limits.memoryMiB * 1024 * 1024) : null,
   });
   fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config, null, 2));
   return { dir, id, pidFile: path.join(dir, "init.pid"), cgroup, init };

@@ -8,7 +8,7 @@
 // status and then reads to the end has everything.
 import fs from "node:fs";
 import path from "node:path";
-import type { Clock } from "../model/index.ts";
+import type { Clock, ResourceUsage } from "../model/index.ts";
 import { Fence } from "./fence.ts";
 import { HealthMonitor, runHealthCheck } from "./health.ts";
 import { LogSink } from "./logs.ts";
@@ -20,6 +20,7 @@ import { SandboxTask } from "./sandbox-task.ts";
 import { TaskProcess } from "./task.ts";
 import { containerId } from "./sandbox.ts";
 import { sampleUsage } from "./usage.ts";
+import { sampleProcUsage } from "./usage-proc.ts";
 import { watchDisk } from "./disk.ts";
 import type { Task, TaskEnd, TaskOptions } from "./task.ts";
 
@@ -134,11 +135,16 @@ export class Supervisor {
   #onSpawn(pid: number): void {
     this.#status.update({ state: "running", pid, startedAt: this.#clock.now() });
     const sb = this.#cfg.sandbox ?? null;
+    const onUsage = (usage: ResourceUsage): void => {
+      if (!this.#final) this.#status.update({ usage });
+    };
+    const every = this.#cfg.usageSampleMs ?? 5000;
     if (sb !== null && !sb.runtime.rootless && !this.#task.stopping) {
       const cg = `${sb.cgroupParent.replace(/\/+$/, "")}/${containerId(this.#cfg.attemptId, this.#paths.dir)}`;
-      this.#sampler = sampleUsage(cg, this.#cfg.usageSampleMs ?? 5000, () => this.#clock.now(), (usage) => {
-        if (!this.#final) this.#status.update({ usage });
-      });
+      this.#sampler = sampleUsage(cg, every, () => this.#clock.now(), onUsage);
+    } else if (!this.#task.stopping) {
+      // No cgroup of its own (isolation "none", rootless): the process tree from /proc.
+      this.#sampler = sampleProcUsage(pid, every, () => this.#clock.now(), onUsage);
     }
     const limit = this.#cfg.diskLimitMiB;
     if (limit !== undefined && !this.#task.stopping) {

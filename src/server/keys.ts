@@ -15,6 +15,8 @@ export const Prefix = {
   secrets: "/secrets/",
   /** Audit log of user actions into tasks (`tiffin exec`): AuditEntry, newest last. */
   audit: "/audit/",
+  /** Per-minute resource samples of each task, 24 h (usage-history.ts). */
+  usage: "/usage/",
   /** Package versions and tags (read from the store directly: the mirror does not hold them). */
   packages: "/packages/",
   packageTags: "/pkgtags/",
@@ -46,6 +48,11 @@ export const secretKey = (name: string): string => `${Prefix.secrets}${name}`;
 
 /** `/audit/<epoch ms, 13 digits>-<id>`: one AuditEntry (time order). */
 export const auditKey = (at: number, id: string): string => `${Prefix.audit}${pad(at, 13)}-${id}`;
+
+/** `/usage/<job>/<index, 6 digits>/`: the samples of one task. */
+export const usageTaskPrefix = (job: string, index: number): string => `${Prefix.usage}${job}/${pad(index, 6)}/`;
+/** `/usage/<job>/<index, 6 digits>/<minute start, epoch ms 13 digits>`: one UsageSample. */
+export const usageKey = (job: string, index: number, bucketAt: number): string => `${usageTaskPrefix(job, index)}${pad(bucketAt, 13)}`;
 
 /** `/packages/<name>/<version>`: one registered package version (PackageRecord in api/types.ts). */
 export const packageKey = (name: string, version: string): string => `${Prefix.packages}${name}/${version}`;

@@ -5,6 +5,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:http";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -16,7 +18,7 @@ import { openSqliteStore, SqliteStore } from "../state/sqlite.ts";
 import type { Store } from "../state/store.ts";
 import { AssignmentHub } from "./assignments.ts";
 import type { ServerContext } from "./context.ts";
-import { dispatch } from "./http/dispatch.ts";
+import { dispatch, dispatchUpgrade } from "./http/dispatch.ts";
 import { fencedStore, LeaderElection } from "./leader.ts";
 import { Router } from "./http/router.ts";
 import { DefaultTiming, Liveness } from "./liveness.ts";
@@ -32,7 +34,10 @@ import { jobRoutes } from "./routes/jobs.ts";
 import { packageRoutes } from "./routes/packages.ts";
 import { trackerRoutes } from "./routes/tracker.ts";
 import { execRoutes } from "./routes/exec.ts";
+import { execSessionRoutes } from "./routes/exec-session.ts";
 import { UsageHistory } from "./usage-history.ts";
+import { startAuditPruning } from "./audit-prune.ts";
+import type { AuditRetention } from "./audit-prune.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { serverIdOf, shareToken } from "./tokens.ts";
 import { taskStates } from "./views.ts";
@@ -61,6 +66,8 @@ export interface ServerOptions {
   advertise?: string;
   /** Lease TTL of leadership: how long a dead leader blocks the loops. @default 3000 */
   leaderTtlMs?: number;
+  /** How long and how many `tiffin exec` audit entries are kept. @default 90 days, 100,000 entries */
+  auditRetention?: AuditRetention;
 }
 
 /** A running server. */
@@ -112,7 +119,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}) });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
-  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, usage: new UsageHistory() };
+  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, usage: new UsageHistory({ store, clock, log, knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) }) };
 
   const router = new Router();
   jobRoutes(router, ctx);
@@ -122,6 +129,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   agentRoutes(router, ctx);
   streamRoutes(router, ctx);
   execRoutes(router, ctx);
+  execSessionRoutes(router, ctx);
   clusterRoutes(router, ctx);
   router.add("GET", "/metrics", "admin", async ({ res }) => {
     const text = await metrics.registry.metrics();
@@ -130,6 +138,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   });
 
   const server = createServer((req, res) => void dispatch(ctx, router, tokens, req, res));
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void dispatchUpgrade(ctx, router, tokens, req, socket, head));
   server.keepAliveTimeout = 65_000;
   const { host, port } = parseListen(opts.listen);
   await new Promise<void>((resolve, reject) => {
@@ -168,6 +177,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   }
   relay.start();
   reconciler.start();
+  ctx.usage?.start();
+  const auditPruning = startAuditPruning({ store, clock, log, active: () => election.isLeader(), ...(opts.auditRetention ? { retention: opts.auditRetention } : {}) });
   log.info({ url: listenUrl, advertise: url, id, leader: election.isLeader(), dataDir: opts.dataDir }, "server listening");
 
   let closing: Promise<void> | null = null;
@@ -180,6 +191,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     close() {
       closing ??= (async () => {
         relay.stop();
+        auditPruning.stop();
         await reconciler.stop();
         // Resigning lets another server lead at once instead of after the lease TTL.
         await election.close();
@@ -189,6 +201,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await ctx.usage?.close().catch((err: unknown) => log.warn({ err }, "writing the last usage samples failed"));
         mirror.close();
         if (ownStore) await store.close();
         log.info({ url: listenUrl }, "server stopped");

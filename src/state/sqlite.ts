@@ -109,8 +109,8 @@ export class SqliteStore implements Store {
         const at = opts.revision === undefined || opts.revision <= 0 ? rev : opts.revision;
         const limit = opts.limit === undefined || opts.limit <= 0 ? null : opts.limit;
         if (at > rev) throw new Error(`range at revision ${at}: the store is only at ${rev}`);
+        if (at === rev) return { kvs: this.#db.range(prefix, limit), revision: at }; // the current state is always there
         if (at < compacted + 1) throw new CompactedError(compacted + 1);
-        if (at === rev) return { kvs: this.#db.range(prefix, limit), revision: at };
         // Current state with every write after `at` undone, key by key.
         const byKey = new Map(this.#db.range(prefix, null).map((kv) => [kv.key, kv]));
         for (const [key, prev] of this.#db.undoAfter(at, prefix)) {

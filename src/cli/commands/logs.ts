@@ -98,7 +98,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--stderr", "show stderr instead of stdout")
     .option("--attempt <id>", "an earlier attempt (ids: `tiffin status JOB --json`)")
     .option("--tail <n>", "only the last N lines (of each attempt; before --grep)")
-    .option("--since <duration>", "only what was written in the last DURATION (10m, 1h); as coarse as a log segment")
+    .option("--since <duration>", "only lines written in the last DURATION (10m, 1h; to 0.1 s)")
     .option("--grep <regex>", "only lines matching REGEX (JavaScript syntax)")
     .option("--all-attempts", "every attempt of the task, oldest first")
     .description("print a task's output")

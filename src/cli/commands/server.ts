@@ -32,17 +32,24 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--listen <host:port>", "address to serve the API on", defaultListen)
     .option("--store <url>", "state store: sqlite:PATH or etcd://host:port,host:port[/prefix] (default: SQLite in the data dir)")
     .option("--advertise <url>", "URL the other servers reach this one at (default: the listen address)")
+    .option("--audit-keep-days <n>", "keep `tiffin exec` audit entries this many days (0: no limit)", "90")
+    .option("--audit-keep <n>", "keep at most this many audit entries, the newest (0: no limit)", "100000")
     .description("run the control plane (several servers may share one etcd store: one leads, all serve)");
   registerMigrate(server, ctx);
-  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string }) => {
+  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; auditKeepDays: string; auditKeep: string }) => {
     if (!opts.data) throw new TiffinError(ErrorCodes.Usage, "tiffin server needs --data <dir>", { hint: "e.g. tiffin server --data /var/lib/tiffin" });
+    const keepDays = Number(opts.auditKeepDays);
+    const keepEntries = Number(opts.auditKeep);
+    if (!(Number.isFinite(keepDays) && keepDays >= 0) || !(Number.isInteger(keepEntries) && keepEntries >= 0)) {
+      throw new TiffinError(ErrorCodes.Usage, `--audit-keep-days and --audit-keep take numbers >= 0, got ${opts.auditKeepDays} and ${opts.auditKeep}`, { hint: "e.g. --audit-keep-days 30 --audit-keep 50000" });
+    }
     ctx.daemon();
     const dataDir = resolve(opts.data);
     const spec = parseStoreFlag(opts.store);
     const { openStore, startServer } = await import("../../server/main.ts");
     // A store named by --store is ours to close; the default one the server opens and closes.
     const store = spec ? await openStore(spec) : null;
-    const running = await startServer({ dataDir, listen: opts.listen, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}) }).catch(async (err: unknown) => {
+    const running = await startServer({ dataDir, listen: opts.listen, auditRetention: { keepDays, keepEntries }, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}) }).catch(async (err: unknown) => {
       await store?.close();
       throw err;
     });

@@ -2,11 +2,12 @@
 // turn errors into ApiErrorBody, count the request by route and status.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import { tokenDigest } from "../mirror.ts";
 import { bearerOf, sameSecret } from "../tokens.ts";
-import { sendError } from "./io.ts";
+import { sendError, sendSocketError, statusOf } from "./io.ts";
 import type { AuthKind, Router } from "./router.ts";
 
 /** The tokens that guard the routes. */
@@ -68,4 +69,27 @@ export async function dispatch(ctx: ServerContext, router: Router, tokens: Token
     ctx.log.error({ err, method, path: url.pathname }, "request failed");
     sendError(res, new TiffinError(ErrorCodes.Unavailable, `internal error while handling ${what}`, { hint: "this is a bug in the server; its log has the details" }), 500);
   }
+}
+
+/** Handles one upgrade request (`server.on("upgrade")`): route, authenticate, run. Never rejects. */
+export async function dispatchUpgrade(ctx: ServerContext, router: Router, tokens: Tokens, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  socket.on("error", () => undefined);
+  const method = req.method ?? "GET";
+  const url = new URL(req.url ?? "/", "http://tiffin.invalid");
+  const match = router.matchUpgrade(method, url.pathname);
+  const route = match?.pattern ?? "unmatched";
+  const what = `${method} ${url.pathname} (upgrade ${req.headers.upgrade ?? "?"})`;
+  let status: number;
+  try {
+    const hostId = authenticate(ctx, tokens, match?.auth ?? "admin", req.headers.authorization, what);
+    if (match === null) throw new TiffinError(ErrorCodes.NotFound, `no such upgrade endpoint: ${what}`, { hint: "the endpoints are listed in src/api/types.ts" });
+    status = await match.handler({ req, socket, head, params: match.params, url, hostId });
+  } catch (err) {
+    const e = err instanceof TiffinError ? err : new TiffinError(ErrorCodes.Unavailable, `internal error while handling ${what}`, { hint: "this is a bug in the server; its log has the details" });
+    if (!(err instanceof TiffinError)) ctx.log.error({ err, method, path: url.pathname }, "upgrade request failed");
+    else if (err.code !== ErrorCodes.NotFound) ctx.log.info({ method, path: url.pathname, code: err.code, msg: err.message }, "request refused");
+    status = err instanceof TiffinError ? statusOf(e.code) : 500;
+    sendSocketError(socket, e, status);
+  }
+  ctx.metrics.requests.inc({ method, route, status: String(status) });
 }

@@ -1,7 +1,9 @@
 // Request and response helpers over node:http: JSON bodies with a size limit and parse errors that
 // say where, error bodies per ApiErrorBody, and server-sent event streams with keep-alive comments.
 
+import { STATUS_CODES } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { ApiErrorBody } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ErrorCode } from "../../model/index.ts";
@@ -100,6 +102,13 @@ export function sendError(res: ServerResponse, err: TiffinError, status = status
     return;
   }
   sendJson(res, status, body);
+}
+
+/** Answers an upgrade request that is refused with a plain HTTP error response, and closes the socket. */
+export function sendSocketError(socket: Duplex, err: TiffinError, status = statusOf(err.code)): void {
+  const body = JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint, problems: err.problems } } satisfies ApiErrorBody);
+  if (!socket.writable) return void socket.destroy();
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 /** An open text/event-stream response. */

@@ -3,6 +3,7 @@
 // node:http gives us direct control over streaming (SSE, log proxying) and body limits.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 
 /** Which token a route accepts: the admin token, the join token, or a host token. */
 export type AuthKind = "admin" | "join" | "host";
@@ -19,6 +20,21 @@ export interface RouteContext {
 /** A route handler; it sends the response (or throws a TiffinError, which is sent for it). */
 export type Handler = (c: RouteContext) => Promise<void>;
 
+/** What an upgrade handler gets (`Connection: Upgrade` requests): the raw socket, no response object. */
+export interface UpgradeContext {
+  req: IncomingMessage;
+  socket: Duplex;
+  /** Bytes the client sent after the headers. */
+  head: Buffer;
+  params: Record<string, string>;
+  url: URL;
+  hostId: string | null;
+}
+
+/** An upgrade handler; it answers on the socket and resolves with the status it answered (101 when it
+ * switched), or throws a TiffinError, which is sent for it. */
+export type UpgradeHandler = (c: UpgradeContext) => Promise<number>;
+
 /** One registered route. */
 export interface Route {
   method: string;
@@ -34,6 +50,23 @@ export type Match = { kind: "route"; route: Route; params: Record<string, string
 /** Routes by pattern. */
 export class Router {
   readonly #routes: { route: Route; parts: string[] }[] = [];
+  readonly #upgrades: { method: string; pattern: string; auth: AuthKind; handler: UpgradeHandler; parts: string[] }[] = [];
+
+  /** Registers the handler of upgrade requests (`Upgrade: <protocol>`) to `pattern`. */
+  upgrade(method: string, pattern: string, auth: AuthKind, handler: UpgradeHandler): this {
+    this.#upgrades.push({ method, pattern, auth, handler, parts: pattern.split("/").slice(1) });
+    return this;
+  }
+
+  /** Finds the upgrade handler of a request path, or null. */
+  matchUpgrade(method: string, path: string): { pattern: string; auth: AuthKind; handler: UpgradeHandler; params: Record<string, string> } | null {
+    const segs = path.split("/").slice(1);
+    for (const u of this.#upgrades) {
+      const params = u.method === method ? matchParts(u.parts, segs) : null;
+      if (params) return { pattern: u.pattern, auth: u.auth, handler: u.handler, params };
+    }
+    return null;
+  }
 
   /** Registers a route. */
   add(method: string, pattern: string, auth: AuthKind, handler: Handler): this {

@@ -4,13 +4,13 @@
 // its exit status after, so an exec that never finishes (server crash) still leaves its entry.
 // GET /v1/audit lists the entries.
 
-import { randomBytes } from "node:crypto";
 import type { AuditEntry, ExecFrame } from "../../api/types.ts";
-import { ErrorCodes, isTerminal, TiffinError } from "../../model/index.ts";
+import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import { readJson, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { auditKey, Prefix } from "../keys.ts";
+import { Prefix } from "../keys.ts";
+import { execTarget, startAudit } from "./exec-target.ts";
 import { notFound } from "./jobs.ts";
 import { drained } from "./streams.ts";
 
@@ -24,45 +24,9 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
     if (!Array.isArray(command) || command.length === 0 || !command.every((a): a is string => typeof a === "string") || command[0] === "") {
       throw new TiffinError(ErrorCodes.BadRequest, "exec: command must be a non-empty array of strings", { hint: "e.g. `tiffin exec web/0 -- id`" });
     }
-    const job = params["job"] ?? "";
-    const index = Number(params["index"]);
-    if (!m.jobs.has(job)) throw notFound(job);
-    const task = Number.isInteger(index) ? m.tasks.get(job)?.get(index)?.value : undefined;
-    if (!task) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${params["index"]} not found`, { hint: `see the job's tasks with \`tiffin status ${job}\`` });
-    const attempt = task.attemptId ? m.attempts.get(task.attemptId)?.value : undefined;
-    if (!attempt || isTerminal(attempt.state) || attempt.state === "pending") {
-      throw new TiffinError(ErrorCodes.Conflict, `task ${job}/${index} has no running attempt${attempt ? ` (${attempt.id} is ${attempt.state})` : ""}`, {
-        hint: "exec works while the task runs; `tiffin status JOB` shows its state",
-      });
-    }
-    const host = m.hosts.get(attempt.hostId)?.value;
-    const token = m.hostTokens.get(attempt.hostId);
-    if (!host || !token) throw new TiffinError(ErrorCodes.NotFound, `host ${attempt.hostId} of attempt ${attempt.id} is not registered`, { hint: "`tiffin hosts` lists the hosts" });
-
-    const at = ctx.clock.now();
-    const id = randomBytes(6).toString("hex");
-    const entry: AuditEntry = {
-      id,
-      at,
-      action: "exec",
-      user: typeof body.user === "string" ? body.user.slice(0, 200) : null,
-      remote: req.socket.remoteAddress ?? null,
-      job,
-      index,
-      attemptId: attempt.id,
-      hostId: attempt.hostId,
-      command,
-      exitCode: null,
-      signal: null,
-      error: null,
-      endedAt: null,
-    };
-    const key = auditKey(at, id);
-    await ctx.store.put(key, JSON.stringify(entry));
-    ctx.log.info({ audit: entry }, "exec");
-    const finish = async (patch: Partial<AuditEntry>): Promise<void> => {
-      await ctx.store.put(key, JSON.stringify({ ...entry, ...patch, endedAt: ctx.clock.now() })).catch((err: unknown) => ctx.log.error({ err, key }, "cannot complete an audit entry"));
-    };
+    const t = execTarget(ctx, params);
+    const { job, index, attempt, host, token } = t;
+    const finish = await startAudit(ctx, t, command, typeof body.user === "string" ? body.user : null, req.socket.remoteAddress ?? null);
 
     const abort = new AbortController();
     const closer = { close: () => abort.abort() };
@@ -130,7 +94,7 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
     const index = Number(params["index"]);
     if (!m.jobs.has(job)) throw notFound(job);
     if (!Number.isInteger(index) || !m.tasks.get(job)?.has(index)) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${params["index"]} not found`, { hint: `see the job's tasks with \`tiffin status ${job}\`` });
-    sendJson(res, 200, ctx.usage?.of(job, index) ?? []);
+    sendJson(res, 200, (await ctx.usage?.of(job, index)) ?? []);
   });
 
   r.add("GET", "/v1/audit", "admin", async ({ res, url }) => {

@@ -1,0 +1,128 @@
+// The interactive exec session on the wire (`tiffin exec` with stdin and, when asked, a terminal):
+//   POST /v1/tasks/:job/:index/exec?command=A&command=B&tty=1&cols=80&rows=24&term=xterm&user=U
+//   Connection: Upgrade, Upgrade: tiffin-exec.v1        -> 101 Switching Protocols
+// then the socket carries JSON lines both ways: ExecInput from the client, ExecFrame (types.ts) back,
+// the exit status last. The server passes the same bytes on to the agent (`POST /v1/exec/:attemptId`
+// with the same query and upgrade) and only watches the frames for the audit log.
+//
+// Why an HTTP upgrade (Docker's attach and exec do the same, `Upgrade: tcp`) rather than a streaming
+// request body with a streaming response: after the 101 the socket leaves HTTP, so the server's request
+// timeout (300 s by default in node:http) does not cut a long shell, and proxies cannot buffer the
+// request body. Not WebSocket: nothing here would use its framing, and node has no WebSocket server
+// without a dependency; a browser dashboard would need one later.
+// Everything in the session is in the query, not a body: the upgrade starts at the end of the headers.
+
+import http from "node:http";
+import type { Duplex } from "node:stream";
+import type { ExecFrame, ExecRequest } from "./types.ts";
+
+/** The `Upgrade` token of an exec session. */
+export const execUpgradeProtocol = "tiffin-exec.v1";
+
+/** What a client sends after the upgrade, one JSON line each (data in base64). */
+export type ExecInput =
+  | { type: "stdin"; data: string }
+  /** No more input: closes the command's stdin (with a terminal: sends the EOF character, ^D). */
+  | { type: "eof" }
+  /** The client's terminal changed size. */
+  | { type: "resize"; cols: number; rows: number }
+  /** Without a terminal, the signal the client got (SIGINT on Ctrl-C) for the command. */
+  | { type: "signal"; signal: string };
+
+/** An exec session's request: the command, and the terminal when one is wanted. */
+export interface ExecSessionRequest extends ExecRequest {
+  /** A pseudo-terminal for the command (stdout and stderr both arrive as `stdout`). @default false */
+  tty?: boolean;
+  /** The client's terminal size at start; null when unknown (80x24 then). */
+  cols?: number | null;
+  rows?: number | null;
+  /** The client's TERM, set inside when `tty`. */
+  term?: string | null;
+}
+
+/** Encodes a session request as a query string (no leading `?`). */
+export function execQuery(r: ExecSessionRequest, withUser = true): string {
+  const q = new URLSearchParams();
+  for (const a of r.command) q.append("command", a);
+  if (r.tty) q.set("tty", "1");
+  if (r.cols != null) q.set("cols", String(r.cols));
+  if (r.rows != null) q.set("rows", String(r.rows));
+  if (r.term != null && r.term !== "") q.set("term", r.term);
+  if (withUser && r.user !== undefined) q.set("user", r.user);
+  return q.toString();
+}
+
+/** Decodes a session request from a query, or says what is wrong with it. */
+export function parseExecQuery(q: URLSearchParams): { ok: true; request: ExecSessionRequest & { cols: number | null; rows: number | null; term: string | null } } | { ok: false; problem: string } {
+  const command = q.getAll("command");
+  if (command.length === 0 || command[0] === "") return { ok: false, problem: "exec: command must be a non-empty list (query `command=...`, repeated)" };
+  const size = (name: string): number | null | undefined => {
+    const v = q.get(name);
+    if (v === null) return null;
+    const n = Number(v);
+    return Number.isInteger(n) && n > 0 && n < 10_000 ? n : undefined;
+  };
+  const cols = size("cols");
+  const rows = size("rows");
+  if (cols === undefined || rows === undefined) return { ok: false, problem: `exec: cols and rows must be whole numbers from 1 to 9999, got ${q.get("cols")}x${q.get("rows")}` };
+  const term = q.get("term");
+  if (term !== null && !/^[A-Za-z0-9._+-]{1,64}$/.test(term)) return { ok: false, problem: `exec: term ${JSON.stringify(term)} is not a terminal type` };
+  const user = q.get("user");
+  return { ok: true, request: { command, tty: q.get("tty") === "1", cols, rows, term, ...(user === null ? {} : { user: user.slice(0, 200) }) } };
+}
+
+/** Splits a byte stream into complete lines (the last, unfinished one is kept for the next chunk). */
+export class LineSplitter {
+  #pending = "";
+  readonly #decoder = new TextDecoder();
+
+  /** The complete, non-empty lines `chunk` finished. */
+  push(chunk: Uint8Array): string[] {
+    this.#pending += this.#decoder.decode(chunk, { stream: true });
+    const lines = this.#pending.split("\n");
+    this.#pending = lines.pop() ?? "";
+    return lines.filter((l) => l.trim() !== "");
+  }
+}
+
+/** Parses one line as a frame, or null when it is not valid JSON with a string `type`. */
+export function parseFrame<T extends ExecInput | ExecFrame>(line: string): T | null {
+  try {
+    const v = JSON.parse(line) as unknown;
+    return typeof v === "object" && v !== null && typeof (v as { type?: unknown }).type === "string" ? (v as T) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What an upgrade request got: the switched socket, or a plain response (an error, as ApiErrorBody). */
+export type UpgradeResult = { kind: "upgraded"; socket: Duplex; head: Buffer } | { kind: "response"; status: number; statusText: string; contentType: string | null; body: string };
+
+/**
+ * Sends `POST url` asking to switch to the exec protocol. Rejects on network errors and when nothing
+ * answered within `timeoutMs` (the socket then is destroyed); a session that started has no timeout.
+ */
+export function requestUpgrade(url: string, authorization: string | null, timeoutMs: number, signal: AbortSignal | null = null): Promise<UpgradeResult> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { connection: "Upgrade", upgrade: execUpgradeProtocol };
+    if (authorization !== null) headers["authorization"] = authorization;
+    const req = http.request(url, { method: "POST", headers, ...(signal ? { signal } : {}) });
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" })), timeoutMs);
+    req.once("upgrade", (_res, socket, head) => {
+      clearTimeout(timer);
+      resolve({ kind: "upgraded", socket, head });
+    });
+    req.once("response", (res) => {
+      clearTimeout(timer);
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.once("end", () => resolve({ kind: "response", status: res.statusCode ?? 0, statusText: res.statusMessage ?? "", contentType: res.headers["content-type"] ?? null, body: Buffer.concat(chunks).toString("utf8") }));
+      res.once("error", reject);
+    });
+    req.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.end();
+  });
+}
