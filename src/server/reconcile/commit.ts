@@ -54,8 +54,15 @@ export function usageByHost(m: Mirror): Map<string, AllocValue> {
   return out;
 }
 
-/** The guarded transaction for a write set (compares on everything it read, alloc rewritten). */
-export function buildTxn(m: Mirror, w: WriteSet): { compare: Compare[]; success: Op[] } {
+/** /alloc values written by transactions the mirror has not seen yet (host id -> the JSON written).
+ * A transaction built on top of them compares those values instead of the mirror's revisions, so
+ * the next batch can be planned while the previous one commits: if one fails, the ones built on it
+ * fail their compares too. */
+export type AllocOverlay = Map<string, string>;
+
+/** The guarded transaction for a write set (compares on everything it read, alloc rewritten). With
+ * an overlay, the /alloc records it writes are recorded there. */
+export function buildTxn(m: Mirror, w: WriteSet, overlay?: AllocOverlay): { compare: Compare[]; success: Op[] } {
   const compare: Compare[] = [];
   const success: Op[] = [];
   const guard = (key: string): void => void compare.push({ key, target: "modRevision", op: "==", value: m.modRevision(key) });
@@ -94,7 +101,8 @@ export function buildTxn(m: Mirror, w: WriteSet): { compare: Compare[]; success:
   const usageOf = (hostId: string): AllocValue => {
     let u = after.get(hostId);
     if (!u) {
-      const cur = m.alloc.get(hostId)?.value as AllocValue | undefined;
+      const pending = overlay?.get(hostId);
+      const cur = pending !== undefined ? (JSON.parse(pending) as AllocValue) : (m.alloc.get(hostId)?.value as AllocValue | undefined);
       u = cur ? { ...cur } : { cpu: 0, memoryMiB: 0, diskMiB: 0, tasks: 0 };
       after.set(hostId, u);
     }
@@ -107,8 +115,13 @@ export function buildTxn(m: Mirror, w: WriteSet): { compare: Compare[]; success:
     if (t?.hostId) add(usageOf(t.hostId), taskResources(m, t.job, t.version), 1);
   }
   for (const hostId of [...hosts].sort()) {
-    guard(allocKey(hostId));
-    success.push({ type: "put", key: allocKey(hostId), value: JSON.stringify(roundUsage(usageOf(hostId))) });
+    const key = allocKey(hostId);
+    const pending = overlay?.get(hostId);
+    if (pending !== undefined) compare.push({ key, target: "value", op: "==", value: pending });
+    else guard(key);
+    const value = JSON.stringify(roundUsage(usageOf(hostId)));
+    success.push({ type: "put", key, value });
+    overlay?.set(hostId, value);
   }
   return { compare, success };
 }

@@ -11,7 +11,7 @@ import type { Change, Mirror } from "../mirror.ts";
 import type { Attempt, Task } from "../../model/index.ts";
 import { Prefix } from "../keys.ts";
 import { appendWrites, buildTxn, emptyWriteSet, isEmpty, usageByHost, weightOf } from "./commit.ts";
-import type { WriteSet } from "./commit.ts";
+import type { AllocOverlay, WriteSet } from "./commit.ts";
 import { decideJob } from "./decide.ts";
 import { jobInput } from "./inputs.ts";
 import { placeJob } from "./place.ts";
@@ -236,43 +236,47 @@ export class Reconciler {
     const placeHosts = this.#liveness.hostStates(this.#clock.now());
     this.#index ??= new LiveIndex(m, placeHosts);
     const index = this.#index.current(placeHosts);
-    const liveIndex = this.#index;
     // Placements of several jobs go into one transaction too. The index books each plan as it is
-    // made; a transaction that fails throws the index away (rebuilt from the mirror).
+    // made; the next batch is planned while the previous one commits (its /alloc values from the
+    // overlay). A transaction that fails throws the index away (rebuilt from the mirror) and fails
+    // the one built on it.
+    const overlay: AllocOverlay = new Map();
     let placing: { jobs: { name: string; placed: number; unplaced: number; moves: number[] }[]; ws: WriteSet } = { jobs: [], ws: emptyWriteSet() };
-    const flushPlaced = async (): Promise<boolean> => {
-      if (placing.jobs.length === 0) return true;
-      const { jobs, ws } = placing;
-      placing = { jobs: [], ws: emptyWriteSet() };
-      const r = await this.#store.txn(buildTxn(m, ws));
+    let committing: Promise<boolean> | null = null;
+    let conflict = false;
+    const commit = async (jobs: typeof placing.jobs, txn: ReturnType<typeof buildTxn>): Promise<boolean> => {
+      const r = await this.#store.txn(txn);
       const placed = jobs.reduce((n, j) => n + j.placed, 0);
       const unplaced = jobs.reduce((n, j) => n + j.unplaced, 0);
       this.#metrics.placements.inc({ result: r.succeeded ? "placed" : "conflict" }, r.succeeded ? placed : 1);
       if (!r.succeeded) {
-        // The index holds plans that were not written: start again from the mirror on the next pass.
-        this.#again = true;
-        this.#full = true;
-        await m.waitFor(r.revision);
-        liveIndex.rebuild(placeHosts);
+        conflict = true;
+        lastRev = Math.max(lastRev, r.revision);
         return false;
       }
+      lastRev = Math.max(lastRev, r.revision);
       if (r.revision > m.revision) this.#ownWrites.add(r.revision);
       if (unplaced > 0) this.#metrics.placements.inc({ result: "unplaced" }, unplaced);
       for (const j of jobs) this.#log.info({ job: j.name, placed: j.placed, unplaced: j.unplaced, moves: j.moves }, "placed tasks");
-      // The index already holds these plans, and the mirror's copy of the write only confirms them.
-      await m.waitFor(r.revision);
       return true;
+    };
+    /** Sends the batch planned so far; waits for the one before it first (at most one in flight). */
+    const flushPlaced = async (): Promise<void> => {
+      if (placing.jobs.length === 0) return;
+      const { jobs, ws } = placing;
+      placing = { jobs: [], ws: emptyWriteSet() };
+      if (committing) await committing;
+      if (conflict) return;
+      committing = commit(jobs, buildTxn(m, ws, overlay));
     };
     // The jobs decided above plus those that changed meanwhile (their own decide phase comes next pass).
     slice = performance.now();
-    let conflict = false;
+    lastRev = 0;
     for (const name of [...new Set([...names, ...this.#dirty])].sort()) {
       if (this.#stopped) return;
       if (performance.now() - slice > PlaceSliceMs || weightOf(placing.ws) >= this.#batchOps) {
-        if (!(await flushPlaced())) {
-          conflict = true;
-          break;
-        }
+        await flushPlaced();
+        if (conflict) break;
         await new Promise((r) => setImmediate(r));
         slice = performance.now();
       }
@@ -282,6 +286,15 @@ export class Reconciler {
       placing.jobs.push({ name, placed: p.plan.placements.length, unplaced: p.plan.unplaced.length, moves: p.moves });
     }
     if (!conflict) await flushPlaced();
+    if (committing) await committing;
+    // The index already holds these plans, and the mirror's copy of the writes only confirms them.
+    if (lastRev > 0) await m.waitFor(lastRev);
+    if (conflict) {
+      // The index holds plans that were not written: start again from the mirror on the next pass.
+      this.#again = true;
+      this.#full = true;
+      this.#index.rebuild(placeHosts);
+    }
     endPlace();
     for (const rev of this.#ownWrites) if (rev <= m.revision) this.#ownWrites.delete(rev);
     if (full) {
