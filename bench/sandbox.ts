@@ -3,7 +3,13 @@
 // The task is `date +%s%N`: the wall-clock time it prints is when it ran. Measured in one process with
 // the helper's own task classes (TaskProcess, SandboxTask), so Node's start-up is not in the figures.
 //
-//   node bench/sandbox.ts [--runs 50]   (as root, with crun and/or runc installed)
+//   node bench/sandbox.ts [--runs 50] [--only crun] [--base DIR] [--favordynmods]   (as root, with crun and/or runc)
+//
+// --base DIR: also the SandboxTask of another checkout (a worktree of the old code), same run, interleaved.
+// --favordynmods: also every runtime variant with the host's cgroup2 mount remounted `favordynmods` for
+// that start (sandbox-cgroup.ts says why); the option is set and cleared around each start and the
+// host's own setting restored at the end. Every start waits 100 ms first, whatever its variant, so the
+// kernel has settled after a remount (and after the previous container's removal).
 
 import fs from "node:fs";
 import os from "node:os";
@@ -14,10 +20,14 @@ import type { RuntimeInfo, SandboxConfig } from "../src/helper/protocol.ts";
 import { probeRuntime } from "../src/helper/sandbox.ts";
 import { findBinary, runtimeNames, runtimeVersion } from "../src/helper/sandbox-runtime.ts";
 import { SandboxTask } from "../src/helper/sandbox-task.ts";
+import type { SandboxTaskOptions } from "../src/helper/sandbox-task.ts";
+import { favorDynmodsState, setFavorDynmods } from "../src/helper/sandbox-cgroup.ts";
 import { TaskProcess } from "../src/helper/task.ts";
 import type { Task, TaskOptions } from "../src/helper/task.ts";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "50" } } });
+const { values } = parseArgs({
+  options: { runs: { type: "string", default: "50" }, only: { type: "string" }, base: { type: "string" }, favordynmods: { type: "boolean", default: false } },
+});
 const RUNS = Number(values.runs);
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-bench-sandbox-"));
 const dateBin = findBinary("date") ?? "/bin/date";
@@ -63,6 +73,18 @@ interface Variant {
   label: string;
   make: (o: TaskOptions) => Task;
   times: number[];
+  /** The host's favordynmods setting this variant runs with (null: left as it is). */
+  dynmods: boolean | null;
+}
+
+const hostDynmods = favorDynmodsState();
+let dynmodsNow = hostDynmods === "on";
+
+function setDynmods(on: boolean | null): void {
+  if (on === null || on === dynmodsNow) return;
+  const why = setFavorDynmods(on);
+  if (why !== null) throw new Error(why);
+  dynmodsNow = on;
 }
 
 /** RUNS rounds of every variant, in a new random order each round, so all see the same machine load. */
@@ -71,6 +93,8 @@ async function interleaved(variants: Variant[]): Promise<void> {
     const order = variants.map((v) => ({ v, k: Math.random() })).sort((a, b) => a.k - b.k).map((x) => x.v);
     for (const v of order) {
       const dir = path.join(root, `${v.label.replace(/\W+/g, "-")}-${i}`);
+      setDynmods(v.dynmods);
+      await new Promise((r) => setTimeout(r, 100));
       v.times.push(await once(v.make, dir));
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -79,7 +103,7 @@ async function interleaved(variants: Variant[]): Promise<void> {
 
 async function runtimes(): Promise<RuntimeInfo[]> {
   const out: RuntimeInfo[] = [];
-  for (const name of runtimeNames) {
+  for (const name of runtimeNames.filter((n) => values.only === undefined || n === values.only)) {
     const bin = findBinary(name);
     const version = bin === null ? null : await runtimeVersion(bin);
     if (bin === null || version === null) continue;
@@ -91,14 +115,28 @@ async function runtimes(): Promise<RuntimeInfo[]> {
   return out;
 }
 
+type SandboxTaskClass = new (o: SandboxTaskOptions) => Task;
+
 try {
-  console.log(`${RUNS} starts each, interleaved in random order; ${os.availableParallelism()} cores, load ${os.loadavg()[0]?.toFixed(1)}, kernel ${os.release()}`);
-  const variants: Variant[] = [{ label: "plain (process group)", make: (o) => new TaskProcess(o), times: [] }];
+  console.log(`${RUNS} starts each, interleaved in random order; ${os.availableParallelism()} cores, load ${os.loadavg()[0]?.toFixed(1)}, kernel ${os.release()}, favordynmods ${hostDynmods}`);
+  console.log(`command: node bench/sandbox.ts ${process.argv.slice(2).join(" ")}`);
+  const classes: { tag: string; cls: SandboxTaskClass }[] = [{ tag: "", cls: SandboxTask }];
+  if (values.base !== undefined) {
+    const mod = (await import(path.resolve(values.base, "src/helper/sandbox-task.ts"))) as { SandboxTask: SandboxTaskClass };
+    classes.push({ tag: " [base]", cls: mod.SandboxTask });
+  }
+  const dynmodsModes: (boolean | null)[] = values.favordynmods && hostDynmods !== "unavailable" ? [false, true] : [null];
+  const variants: Variant[] = [{ label: "plain (process group)", make: (o) => new TaskProcess(o), times: [], dynmods: null }];
   let n = 0;
   for (const r of await runtimes()) {
     for (const network of ["host", "private"] as const) {
       const sandbox: SandboxConfig = { runtime: r, network, readOnlyPaths: [], mounts: [], limits: { cpu: 1, memoryMiB: 64, pids: 64 }, cgroupParent: "/tiffin" };
-      variants.push({ label: `${r.name} ${r.version}, network ${network}`, make: (o) => new SandboxTask({ ...o, sandbox, attemptId: `bench-${n++}`, attemptDir: path.dirname(o.cwd) }), times: [] });
+      for (const { tag, cls } of classes) {
+        for (const dynmods of dynmodsModes) {
+          const label = `${r.name} ${r.version}, network ${network}${tag}${dynmods === true ? " +favordynmods" : ""}`;
+          variants.push({ label, make: (o) => new cls({ ...o, sandbox, attemptId: `bench-${n++}`, attemptDir: path.dirname(o.cwd) }), times: [], dynmods });
+        }
+      }
     }
   }
   await interleaved(variants);
@@ -106,9 +144,10 @@ try {
   for (const v of variants) {
     const m = median(v.times);
     const added = v === variants[0] ? "" : `   added ${(m - plain).toFixed(1).padStart(5)} ms`;
-    console.log(`${v.label.padEnd(30)} median ${m.toFixed(1).padStart(5)} ms   p90 ${p90(v.times).toFixed(1).padStart(5)} ms${added}`);
+    console.log(`${v.label.padEnd(52)} median ${m.toFixed(1).padStart(5)} ms   p90 ${p90(v.times).toFixed(1).padStart(5)} ms${added}`);
   }
   console.log(`load after: ${os.loadavg()[0]?.toFixed(1)}`);
 } finally {
+  if (hostDynmods !== "unavailable") setDynmods(hostDynmods === "on");
   fs.rmSync(root, { recursive: true, force: true });
 }
