@@ -115,7 +115,9 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // The loops write only while leading, and every write is fenced to the leadership term.
   const loopStore = fencedStore(store, election, (result) => metrics.leaderTxns.inc({ result }));
   // SQLite takes big transactions (group commit rewrites each touched page once); etcd caps ops per txn.
-  const batchOps = store instanceof SqliteStore ? 16_000 : undefined;
+  // TIFFIN_RECONCILE_BATCH_OPS: a tuning knob for benchmarks (bench/c1m.ts), not a user setting.
+  const knob = Number(process.env["TIFFIN_RECONCILE_BATCH_OPS"] ?? "");
+  const batchOps = knob > 0 ? knob : store instanceof SqliteStore ? 6_000 : undefined;
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}) });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
