@@ -16,7 +16,8 @@ import { systemClock } from "../model/index.ts";
 import type { Clock } from "../model/index.ts";
 import { compareKeys } from "./keys.ts";
 import { LeaseTimers } from "./lease-timers.ts";
-import type { BatchDone, WireError, WireOutcome, WireReq } from "./sqlite-apply.ts";
+import { SqliteWriter, wireError } from "./sqlite-apply.ts";
+import type { BatchDone, WireError, WireOutcome, WireReq, WriterOptions } from "./sqlite-apply.ts";
 import { lockFile, StateDb } from "./sqlite-db.ts";
 import type { SyncLevel } from "./sqlite-db.ts";
 import { CompactedError, LeaseNotFoundError } from "./store.ts";
@@ -33,6 +34,13 @@ export interface SqliteStoreOptions {
   leaseCheckMs?: number;
   /** SQLite `synchronous`: "full" survives power loss, "normal" only a process crash. @default "full" */
   synchronous?: SyncLevel;
+  /** Where writes run: "thread" (a worker thread, the server's event loop goes on meanwhile) or
+   * "inline" (on the caller's thread, at the next turn of its event loop). @default $TIFFIN_SQLITE_WRITER or "thread" */
+  writer?: "thread" | "inline";
+}
+
+function defaultWriter(): "thread" | "inline" {
+  return process.env["TIFFIN_SQLITE_WRITER"] === "inline" ? "inline" : "thread";
 }
 
 /** Most ops sent in one batch; the rest wait for the next. */
@@ -53,7 +61,9 @@ interface WriteReq {
 export class SqliteStore implements Store {
   readonly #lock: DatabaseSync;
   readonly #db: StateDb;
-  readonly #worker: Worker;
+  /** The writer in a worker thread, or null when it runs inline (`writer: "inline"`). */
+  readonly #worker: Worker | null;
+  readonly #inline: SqliteWriter | null;
   readonly #clock: Clock;
   readonly #leases: LeaseTimers;
   readonly #hub: WatchHub;
@@ -81,11 +91,19 @@ export class SqliteStore implements Store {
     this.#rev = this.#db.meta("revision");
     this.#compacted = this.#db.meta("compacted");
     const historyLimit = Math.max(1, opts.historyLimit ?? 100_000);
-    this.#worker = new Worker(new URL("./sqlite-worker.ts", import.meta.url), { workerData: { path, synchronous, historyLimit }, execArgv: workerArgv() });
-    this.#worker.unref();
-    this.#worker.on("message", (msg: { done?: BatchDone; failed?: WireError }) => this.#onReply(msg));
-    this.#worker.on("error", (err) => this.#fail(err));
-    this.#worker.on("exit", () => this.#fail(new Error("state store writer stopped")));
+    const writer: WriterOptions = { path, synchronous, historyLimit };
+    if ((opts.writer ?? defaultWriter()) === "inline") {
+      this.#worker = null;
+      this.#inline = new SqliteWriter(writer);
+    } else {
+      this.#inline = null;
+      const worker = new Worker(new URL("./sqlite-worker.ts", import.meta.url), { workerData: writer, execArgv: workerArgv() });
+      worker.unref();
+      worker.on("message", (msg: { done?: BatchDone; failed?: WireError }) => this.#onReply(msg));
+      worker.on("error", (err) => this.#fail(err));
+      worker.on("exit", () => this.#fail(new Error("state store writer stopped")));
+      this.#worker = worker;
+    }
     this.#hub = new WatchHub({ revision: () => this.#rev, floor: () => this.#compacted + 1, events: (p, f, t, l) => this.#events(p, f, t, l) });
     this.#leases = new LeaseTimers(this.#clock, opts.leaseCheckMs ?? 200, () => this.#expireDue());
     // Deadlines are not persisted: after a restart every lease gets its full TTL again.
@@ -179,12 +197,14 @@ export class SqliteStore implements Store {
     await drained.catch(() => undefined);
     this.#leases.stop();
     this.#hub.closeAll();
-    if (!this.#broken) {
-      const exited = new Promise((r) => this.#worker.once("exit", r));
-      this.#worker.ref();
-      this.#worker.postMessage({ close: true });
+    const worker = this.#worker;
+    if (worker && !this.#broken) {
+      const exited = new Promise((r) => worker.once("exit", r));
+      worker.ref();
+      worker.postMessage({ close: true });
       await exited;
     }
+    this.#inline?.close();
     this.#db.close();
     this.#lock.close();
   }
@@ -244,14 +264,25 @@ export class SqliteStore implements Store {
     // Deadlines are read now, not when the timer fired: a keep-alive in between still counts.
     for (const req of batch) if (req.wire.kind === "expire") req.wire = { kind: "expire", ids: this.#leases.due() };
     this.#inFlight = batch;
-    this.#worker.ref(); // a pending write keeps the process alive until it is settled
-    this.#worker.postMessage({ batch: batch.map((r) => r.wire) });
+    const wire = batch.map((r) => r.wire);
+    if (this.#worker) {
+      this.#worker.ref(); // a pending write keeps the process alive until it is settled
+      this.#worker.postMessage({ batch: wire });
+    } else if (this.#inline) {
+      let reply: { done?: BatchDone; failed?: WireError };
+      try {
+        reply = { done: this.#inline.apply(wire) };
+      } catch (err) {
+        reply = { failed: wireError(err) };
+      }
+      this.#onReply(reply);
+    }
   }
 
   #onReply(msg: { done?: BatchDone; failed?: WireError }): void {
     const batch = this.#inFlight ?? [];
     this.#inFlight = null;
-    this.#worker.unref();
+    this.#worker?.unref();
     if (msg.done) {
       const d = msg.done;
       this.#rev = d.revision;
