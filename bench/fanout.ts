@@ -107,13 +107,13 @@ function report(rs: RunResult[]): void {
     const s = at("swarm", n);
     const w = at("webtorrent", n);
     if (!s || !w) continue;
-    const verdict = s.seconds !== null && w.seconds !== null ? `${(w.seconds / s.seconds).toFixed(2)}x as fast` : s.seconds !== null ? "faster" : w.seconds !== null ? "slower" : "both capped";
-    say(`N=${n}: swarm ${secs(s)} s vs webtorrent ${secs(w)} s (swarm ${verdict})`);
+    const verdict = s.seconds !== null && w.seconds !== null ? `swarm ${(w.seconds / s.seconds).toFixed(2)}x as fast` : s.seconds !== null ? "swarm faster" : w.seconds !== null ? "swarm slower" : "both capped";
+    say(`N=${n}: swarm ${secs(s)} s vs webtorrent ${secs(w)} s (${verdict})`);
   }
   if (methods.includes("swarm") && lo !== hi) {
     const sw = rs.filter((r) => r.method === "swarm");
     const [s1, sN, wN] = [at("swarm", lo)?.seconds, at("swarm", hi)?.seconds, at("webtorrent", hi)];
-    const faster = sN == null ? "NOT met" : !wN ? "not measured" : wN.seconds === null || sN < wN.seconds ? "met" : "NOT met";
+    const faster = !wN ? "not measured" : sN == null ? (wN.seconds === null ? "undecided, both capped" : "NOT met") : wN.seconds === null || sN < wN.seconds ? "met" : "NOT met";
     say(`targets (swarm): origin bytes <= 1.5x at every N: ${sw.every((r) => r.originTx <= 1.5 * SIZE) ? "met" : "NOT met"}; N=${hi} <= 2.5x N=${lo}: ${s1 && sN && sN / s1 <= 2.5 ? "met" : "NOT met"}; faster than webtorrent at N=${hi}: ${faster}`);
   }
   say("");
