@@ -66,6 +66,16 @@ void describe("sqlite store specifics", () => {
       assert.deepEqual(s.stats(), { commits: before.commits + 1, requests: before.requests + 502 });
     }));
 
+  void test("small writes issued next to a big one are written ahead of it, in a commit of their own", () =>
+    withSqlite({}, async (s) => {
+      const before = s.stats();
+      const big = s.txn({ compare: [], success: Array.from({ length: 600 }, (_, i) => ({ type: "put" as const, key: `big/${i}`, value: "x" })) });
+      const small = [s.put("small/a", "1"), s.put("small/b", "2")];
+      const [bigRev, a, b] = [(await big).revision, await small[0], await small[1]];
+      assert.ok(a !== undefined && b !== undefined && a < b && b < bigRev, `small ${a}, ${b} before big ${bigRev}`);
+      assert.equal(s.stats().commits, before.commits + 2);
+    }));
+
   void test("history is compacted to the last historyLimit revisions", () =>
     withSqlite({ historyLimit: 10 }, async (s) => {
       for (let i = 0; i < 30; i++) await s.put(`h/${i % 4}`, String(i));

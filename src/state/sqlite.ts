@@ -46,6 +46,9 @@ function defaultWriter(): "thread" | "inline" {
 /** Most ops sent in one batch; the rest wait for the next. */
 const MAX_BATCH_OPS = 20_000;
 
+/** Requests with at least this many ops are "big": small ones are written ahead of them. */
+const BIG_REQUEST_OPS = 500;
+
 /** How many ops a request weighs against MAX_BATCH_OPS. */
 function weight(req: WriteReq): number {
   return req.wire.kind === "txn" ? Math.max(1, req.wire.success.length + req.wire.failure.length) : 1;
@@ -256,11 +259,22 @@ export class SqliteStore implements Store {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#inFlight || this.#queue.length === 0) return;
-    let n = 0;
-    let ops = 0;
-    while (n < this.#queue.length && (n === 0 || ops < MAX_BATCH_OPS)) ops += weight(this.#queue[n++] as WriteReq);
-    const batch = this.#queue.slice(0, n);
-    this.#queue = this.#queue.slice(n);
+    let batch: WriteReq[];
+    const small = this.#queue.filter((r) => weight(r) < BIG_REQUEST_OPS);
+    if (small.length > 0 && small.length < this.#queue.length) {
+      // Small writes (an apply, a lease grant, a report) go ahead of big ones (a placement of
+      // thousands of tasks) in a batch of their own: none of them was acknowledged, so any order is
+      // a valid one, and a heartbeat's lease grant need not wait for a big batch's commit.
+      batch = small.slice(0, MAX_BATCH_OPS);
+      const taken = new Set(batch);
+      this.#queue = this.#queue.filter((r) => !taken.has(r));
+    } else {
+      let n = 0;
+      let ops = 0;
+      while (n < this.#queue.length && (n === 0 || ops < MAX_BATCH_OPS)) ops += weight(this.#queue[n++] as WriteReq);
+      batch = this.#queue.slice(0, n);
+      this.#queue = this.#queue.slice(n);
+    }
     // Deadlines are read now, not when the timer fired: a keep-alive in between still counts.
     for (const req of batch) if (req.wire.kind === "expire") req.wire = { kind: "expire", ids: this.#leases.due() };
     this.#inFlight = batch;
