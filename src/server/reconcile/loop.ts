@@ -8,12 +8,14 @@ import type { Store } from "../../state/store.ts";
 import type { Liveness } from "../liveness.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Change, Mirror } from "../mirror.ts";
+import { isTerminal } from "../../model/index.ts";
 import type { Attempt, Task } from "../../model/index.ts";
 import { Prefix } from "../keys.ts";
 import { appendWrites, buildTxn, emptyWriteSet, isEmpty, usageByHost, weightOf } from "./commit.ts";
 import type { AllocOverlay, WriteSet } from "./commit.ts";
 import { decideJob } from "./decide.ts";
 import { jobInput } from "./inputs.ts";
+import type { JobInput } from "./types.ts";
 import { placeJob } from "./place.ts";
 import { LiveIndex } from "./live-index.ts";
 
@@ -51,6 +53,8 @@ export class Reconciler {
   #full = true;
   /** A full pass runs every TickMs, or less often when full passes are slow (see #pass). */
   #nextFullAt = 0;
+  /** Jobs found at rest by their last decision, with the stamps they had (see atRest). */
+  readonly #quiet = new Map<string, { job: number; hosts: number }>();
   /** The scheduler index, built on the first placement phase and then kept current. */
   #index: LiveIndex | null = null;
   /** False while another server leads: passes do nothing (see ../leader.ts). */
@@ -163,6 +167,7 @@ export class Reconciler {
       this.#dirty.clear();
       this.#index?.close();
       this.#index = null;
+      this.#quiet.clear();
       return;
     }
     const m = this.#mirror;
@@ -186,6 +191,8 @@ export class Reconciler {
     // Brand-new tasks (a new job, more replicas) are not written here but by the placement phase
     // below, placed: one write per task instead of two, and no wait for the mirror in between.
     const fresh = new Map<string, Map<number, Task>>();
+    /** The jobs not skipped as at rest: the placement phase looks at these (and at what changed since). */
+    const considered: string[] = [];
     // Decisions of several jobs go into one transaction (one commit, one rewrite per touched /alloc
     // record), built before any await so its compares are the revisions the decisions read.
     let pending: { names: string[]; ws: WriteSet } = { names: [], ws: emptyWriteSet() };
@@ -215,10 +222,18 @@ export class Reconciler {
         await new Promise((r) => setImmediate(r));
         slice = performance.now();
       }
+      // A job at rest when last decided, unchanged since, with hosts unchanged: nothing a clock can
+      // change either (no failure count to reset, nothing on a down host): skip it.
+      const rest = this.#quiet.get(name);
+      if (rest && rest.job === m.jobStamp(name) && rest.hosts === m.hostsStamp) continue;
+      considered.push(name);
       const job = m.jobs.get(name)?.value;
       const inp = job ? jobInput(m, job, ctx) : null;
       if (!inp) continue;
       const d = decideJob(inp);
+      if (d.putTasks.length + d.deleteTasks.length + d.putAttempts.length + d.deleteAttempts.length === 0 && atRest(inp)) {
+        this.#quiet.set(name, { job: m.jobStamp(name), hosts: m.hostsStamp });
+      } else this.#quiet.delete(name);
       const known = m.tasks.get(name);
       const created = d.putTasks.filter((t) => t.hostId === null && t.attemptId === null && !known?.has(t.index));
       const createdSet = new Set(created);
@@ -272,7 +287,7 @@ export class Reconciler {
     // The jobs decided above plus those that changed meanwhile (their own decide phase comes next pass).
     slice = performance.now();
     lastRev = 0;
-    for (const name of [...new Set([...names, ...this.#dirty])].sort()) {
+    for (const name of [...new Set([...considered, ...this.#dirty])].sort()) {
       if (this.#stopped) return;
       if (performance.now() - slice > PlaceSliceMs || weightOf(placing.ws) >= this.#batchOps) {
         await flushPlaced();
@@ -303,4 +318,18 @@ export class Reconciler {
       this.#nextFullAt = 10 * took > TickMs ? this.#clock.now() + 10 * took : 0;
     }
   }
+}
+
+/** True when no later decision about the job can differ unless the job or a host record changes:
+ * every replica placed, no failure count waiting to be reset, no live attempt on a down host (whose
+ * "lost" verdict waits for the clock). Full passes skip such jobs until something of theirs changes. */
+export function atRest(inp: JobInput): boolean {
+  if (inp.job.removedAt === null && inp.tasks.length !== inp.spec.replicas) return false;
+  for (const t of inp.tasks) if (t.hostId === null || t.failures > 0) return false;
+  for (const a of inp.attempts) {
+    if (isTerminal(a.state)) continue;
+    const h = inp.hosts.get(a.hostId);
+    if (!h || h.status === "down") return false;
+  }
+  return true;
 }

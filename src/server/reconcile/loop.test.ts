@@ -1,0 +1,22 @@
+// atRest: which jobs a full reconcile pass may skip until something of theirs changes.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { attempt, hostState, input, specOf, task } from "../testing/fixtures.ts";
+import { atRest } from "./loop.ts";
+
+void test("atRest: only jobs no clock can change", () => {
+  const spec = specOf({ replicas: 2 });
+  const placed = [task(0, { attemptId: "a0" }), task(1, { hostId: "h2", attemptId: "a1" })];
+  const running = [attempt("a0", 0, { state: "running" }), attempt("a1", 1, { hostId: "h2", state: "running" })];
+  const cases: { name: string; over: Parameters<typeof input>[0]; want: boolean }[] = [
+    { name: "every replica placed and running", over: { spec, tasks: placed, attempts: running }, want: true },
+    { name: "a replica not made yet", over: { spec, tasks: placed.slice(0, 1), attempts: running.slice(0, 1) }, want: false },
+    { name: "a replica unplaced (no host fits: capacity may come)", over: { spec, tasks: [placed[0]!, task(1, { hostId: null, attemptId: null })], attempts: running.slice(0, 1) }, want: false },
+    { name: "a failure count the clock will reset", over: { spec, tasks: [placed[0]!, task(1, { hostId: "h2", attemptId: "a1", failures: 1 })], attempts: running }, want: false },
+    { name: "a live attempt on a down host (lost after the fence wait)", over: { spec, tasks: placed, attempts: running, hosts: new Map([["h1", hostState("h1")], ["h2", hostState("h2", { status: "down" })]]) }, want: false },
+    { name: "a live attempt on a host no longer known", over: { spec, tasks: placed, attempts: running, hosts: new Map([["h1", hostState("h1")]]) }, want: false },
+    { name: "ended attempts on a down host do not matter", over: { spec, tasks: placed, attempts: [...running, attempt("old", 1, { hostId: "h3", state: "exited" })] }, want: true },
+    { name: "a suspect host is not down yet: its change to down is a store change", over: { spec, tasks: placed, attempts: running, hosts: new Map([["h1", hostState("h1")], ["h2", hostState("h2", { status: "suspect" })]]) }, want: true },
+  ];
+  for (const c of cases) assert.equal(atRest(input(c.over)), c.want, c.name);
+});
