@@ -133,6 +133,14 @@ while ((placed = await placedCount(port, server.admin)) < JOBS * TASKS) {
 }
 const done = performance.now();
 const cpu = cpuSeconds(server.proc.pid ?? 0) - cpu0;
+// The server's own view of its stalls (prom-client's process metrics): event-loop lag and GC time.
+const metricsText = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${server.admin}` } }).then((r) => r.text(), () => "");
+const metric = (name: string): number => {
+  let sum = 0;
+  for (const line of metricsText.split("\n")) if (line.startsWith(name) && (line[name.length] === " " || line[name.length] === "{")) sum += Number(line.slice(line.lastIndexOf(" ") + 1)) || 0;
+  return sum;
+};
+const stalls = `server event-loop lag p99 ${(1000 * metric("nodejs_eventloop_lag_p99_seconds")).toFixed(0)} ms, max ${(1000 * metric("nodejs_eventloop_lag_max_seconds")).toFixed(0)} ms; GC ${metric("nodejs_gc_duration_seconds_sum").toFixed(1)} s in ${metric("nodejs_gc_duration_seconds_count")} pauses`;
 const rss = peakRssMiB(server.proc.pid ?? 0);
 heartbeating = false;
 await beats;
@@ -142,7 +150,8 @@ const failed = latencies.length - sorted.length;
 console.log(`
 placed ${placed} of ${JOBS * TASKS} tasks in ${((done - start) / 1000).toFixed(1)} s (apply calls took ${((applied - start) / 1000).toFixed(1)} s) -> ${Math.round(placed / ((done - start) / 1000))} placements/s end to end
 server CPU ${cpu.toFixed(1)} s (${((100 * cpu) / ((done - start) / 1000)).toFixed(0)}% of one core), peak RSS ${rss} MiB
-heartbeats ${latencies.length} (${failed} failed), interval asked by the server: ${[...intervals].join(", ")} ms: p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${pct(sorted, 99).toFixed(1)} ms`);
+heartbeats ${latencies.length} (${failed} failed), interval asked by the server: ${[...intervals].join(", ")} ms: p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${pct(sorted, 99).toFixed(1)} ms
+${stalls}`);
 
 // Durability: kill -9 the server, restart it on the same files, count again. (When profiling, stop it
 // gently first so Node writes the profile.)

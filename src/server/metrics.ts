@@ -1,7 +1,7 @@
 // Prometheus metrics (prom-client), one registry per server so several servers in one process (tests,
 // `tiffin dev`) do not share counters. Gauges of hosts and tasks are computed when scraped.
 
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { AttemptStates } from "../model/index.ts";
 import type { HostStatus } from "../model/index.ts";
 
@@ -29,6 +29,8 @@ export interface MetricSources {
 /** Creates the registry and every metric. */
 export function createMetrics(src: MetricSources): Metrics {
   const registry = new Registry();
+  // Process figures: CPU, memory, heap, GC pauses, event-loop lag (what a stalled server shows first).
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   const registers = [registry];
   const requests = new Counter({ name: "tiffin_http_requests_total", help: "HTTP requests by route and status", labelNames: ["method", "route", "status"] as const, registers });
   const heartbeats = new Counter({ name: "tiffin_heartbeats_total", help: "Agent heartbeats received", registers });
