@@ -90,10 +90,18 @@ export class Liveness {
     const known = this.#leaseOf(hostId);
     // A lease granted when the fleet was smaller (shorter TTL) is replaced once the TTL is 20% off.
     const ttl = this.#mirror.alive.get(hostId)?.value.ttlMs ?? downMs;
-    if (known && (known.upgradeUntil === null || known.upgradeUntil <= now) && Math.abs(ttl - downMs) <= downMs / 5) {
+    const ttlOff = Math.abs(ttl - downMs) > downMs / 5;
+    if (known && (known.upgradeUntil === null || known.upgradeUntil <= now)) {
       try {
         await this.#store.keepAlive(known.lease);
-        if (known.upgradeUntil === null) return;
+        if (known.upgradeUntil === null && !ttlOff) return;
+        if (known.upgradeUntil === null) {
+          // The old lease is renewed, so the host is alive meanwhile: the new one is written in the
+          // background instead of holding up the heartbeat behind the store's queue (a fleet that
+          // grows by thousands re-grants thousands of leases while placements are being written).
+          this.#serialized(hostId, () => this.#grant(hostId, downMs, null)).catch((err: unknown) => this.#log.warn({ err, hostId }, "lease re-grant failed; the next heartbeat retries"));
+          return;
+        }
       } catch (err) {
         if (!(err instanceof LeaseNotFoundError)) throw err;
       }
