@@ -12,6 +12,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { CgroupMount } from "./sandbox-cgroup.ts";
+import { readBytes } from "./sandbox-oom.ts";
 
 /** Which memory OOM handling a host gets. */
 export type MemoryCgroupMode = "v1" | "v2" | "none";
@@ -109,13 +110,7 @@ export function watchOomV2(leafDir: string, everyMs: number, pressureMs: number,
       if (d.action !== "none") {
         done = true;
         clearInterval(timer);
-        let peak: number | null = null;
-        try {
-          peak = Number(fs.readFileSync(path.join(leafDir, "memory.peak"), "utf8").trim());
-        } catch {
-          // before Linux 5.19, or gone
-        }
-        onEnd(d, peak);
+        onEnd(d, readBytes(path.join(leafDir, "memory.peak"))); // memory.peak: Linux 5.19 and later
       }
     }
     prev = ev;

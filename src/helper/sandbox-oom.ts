@@ -25,6 +25,15 @@ export function oomStopReason(limitMiB: number, peakBytes: number | null): strin
   return `out of memory: stopped at its memory limit of ${limitMiB} MiB${peak}`;
 }
 
+/** A cgroup file holding one number of bytes (a peak), or null when it is missing (gone, or older kernel). */
+export function readBytes(file: string): number | null {
+  try {
+    return Number(fs.readFileSync(file, "utf8").trim());
+  } catch {
+    return null;
+  }
+}
+
 /** Polls `leaf` (absolute path in the v1 memory hierarchy) every `everyMs`; calls `onOom(peakBytes)` once. */
 export function watchOom(leafDir: string, everyMs: number, onOom: (peakBytes: number | null) => void): { stop(): void } {
   let done = false;
@@ -38,13 +47,7 @@ export function watchOom(leafDir: string, everyMs: number, onOom: (peakBytes: nu
     if (done || !underOom(text)) return;
     done = true;
     clearInterval(timer);
-    let peak: number | null = null;
-    try {
-      peak = Number(fs.readFileSync(path.join(leafDir, "memory.max_usage_in_bytes"), "utf8").trim());
-    } catch {
-      // gone meanwhile
-    }
-    onOom(peak);
+    onOom(readBytes(path.join(leafDir, "memory.max_usage_in_bytes")));
   }, everyMs);
   timer.unref();
   return {
