@@ -8,6 +8,7 @@ import type { CliContext } from "../command.ts";
 import { waitForSignal } from "../command.ts";
 import { usageError } from "../errors.ts";
 import { parseDuration } from "../../spec/api.ts";
+import type { AgentOptions } from "../../agent/main.ts";
 
 /** Options of the command as commander parses them. */
 export interface AgentFlags {
@@ -50,21 +51,7 @@ function positive(flag: string, text: string | undefined, integer: boolean): num
 }
 
 /** The options of startAgent, from the flags (reads the join token file). */
-export function agentOptions(f: AgentFlags): {
-  server: string;
-  joinToken: string;
-  dataDir: string;
-  name: string;
-  labels: Record<string, string>;
-  listen?: string;
-  resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
-  allowMounts?: string[];
-  packageCacheMiB?: number;
-  packageIdleMs?: number;
-  uploadLimitBytesPerSec?: number;
-  downloadLimitBytesPerSec?: number;
-  maxUploads?: number;
-} {
+export function agentOptions(f: AgentFlags): AgentOptions {
   let joinToken = f.joinToken;
   if (!joinToken && f.joinTokenFile) {
     try {
