@@ -322,6 +322,9 @@ export interface SwarmPlanRequest {
   missing: number[];
   /** Indexes being fetched now (not planned again; their origin leases are extended). */
   inflight: number[];
+  /** Indexes the fetcher could not get from the peers it was sent to, several times over: it asks
+   * for the origin (granted within the package's origin budget). */
+  fallback?: number[];
 }
 
 /** Where to fetch a piece from: a peer agent, or the origin (this server). */

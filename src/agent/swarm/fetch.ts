@@ -1,10 +1,11 @@
 // One package's pieces through the swarm: ask the tracker for a plan, fetch up to `parallel` pieces at
-// once from the sources it names (peers first, the origin last), verify each by sha256 before it is
-// stored (and so before it can be served), announce it, and ask again as the plan runs out.
+// once from the sources it names (peers; the origin for pieces no peer holds, under the tracker's
+// lease), verify each by sha256 before it is stored (and so before it can be served), announce it,
+// and ask again as the plan runs out.
 //   - a peer that sends a bad piece is dropped for this package and reported; the piece comes from
 //     the next source;
-//   - a busy peer (503) makes the piece wait for a later plan rather than fall through to the origin,
-//     unless it has waited several times already;
+//   - a busy (503), slow or failing peer makes the piece wait for a later plan; after several such
+//     waits the fetcher asks the tracker for the origin, which grants it within the package's budget;
 //   - pieces already in the store are never fetched again, so a fetch interrupted in any way (even
 //     kill -9) resumes with the missing ones;
 //   - without a tracker (an old server, or it failed) every piece comes from the origin.
@@ -16,7 +17,7 @@ import { decodePiece, piecesOf, PieceSize } from "../../pkg/index.ts";
 import type { GetResult } from "./http-get.ts";
 import type { TrackerClient } from "./tracker-client.ts";
 
-/** Deferrals (every peer busy) after which a piece may come from the origin. */
+/** Deferrals (every peer busy, slow or wrong) after which the fetcher asks the tracker for the origin. */
 const MaxDeferrals = 5;
 /** Hard failures of one piece (every source failed) before the fetch gives up. */
 const MaxFailures = 3;
@@ -99,7 +100,8 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
     let retryMs = 300;
     if (queue.length === 0) {
       const missing = hashes.map((_, i) => i).filter((i) => !have.has(i));
-      const plan = await c.tracker.plan({ packageId: id, address: c.address(), total: hashes.length, missing, inflight: [...inflight.keys()] });
+      const fallback = missing.filter((i) => !inflight.has(i) && (deferrals.get(i) ?? 0) >= MaxDeferrals);
+      const plan = await c.tracker.plan({ packageId: id, address: c.address(), total: hashes.length, missing, inflight: [...inflight.keys()], ...(fallback.length > 0 ? { fallback } : {}) });
       const now = Date.now();
       const ready = (i: number): boolean => !have.has(i) && !inflight.has(i) && (notBefore.get(i) ?? 0) <= now;
       if ("error" in plan) {
@@ -181,7 +183,10 @@ async function fetchOne(c: FetchContext, id: string, hash: string, sources: Swar
     c.stats.bytesFromOrigin += r.body.length;
     return "done";
   }
-  return busy ? "deferred" : { error: lastError };
+  // Peers only (the tracker lists the origin for a piece peers hold only when asked): a peer that was
+  // busy, slow or wrong is a reason to wait for the next plan, not a failure of the fetch.
+  if (busy || !sources.some((s) => s.kind === "origin")) return "deferred";
+  return { error: lastError };
 }
 
 /** Decodes, verifies and stores a piece; null when stored, else what was wrong with it. */

@@ -12,7 +12,7 @@ const rank = (k: string): number => {
   return Number.isNaN(Number(v)) ? v.charCodeAt(0) : Number(v);
 };
 
-function input(o: { want: number[]; holders?: Record<number, string[]>; load?: Record<string, number>; leases?: Record<number, OriginLease>; limits?: Partial<TrackerLimits> }): PlanInput {
+function input(o: { want: number[]; holders?: Record<number, string[]>; load?: Record<string, number>; leases?: Record<number, OriginLease>; limits?: Partial<TrackerLimits>; fallback?: number[]; budget?: number }): PlanInput {
   const holders = new Map(Object.entries(o.holders ?? {}).map(([i, hs]) => [Number(i), hs]));
   const hosts = new Set([...holders.values()].flat());
   return {
@@ -22,6 +22,8 @@ function input(o: { want: number[]; holders?: Record<number, string[]>; load?: R
     addresses: new Map([...hosts].map((h) => [h, `${h}.example:7000`])),
     load: new Map(Object.entries(o.load ?? {})),
     leases: new Map(Object.entries(o.leases ?? {}).map(([i, l]) => [Number(i), l])),
+    fallback: new Set(o.fallback ?? []),
+    originBudget: o.budget ?? 10,
     now: 1000,
     limits: { ...DefaultTrackerLimits, ...o.limits },
     rank,
@@ -39,18 +41,20 @@ const cases: { name: string; in: Parameters<typeof input>[0]; plan: string; wait
   { name: "an expired lease is taken over", in: { want: [0], leases: { 0: { host: "other", until: 999 } } }, plan: "0<-o", waiting: 0, leased: [0] },
   { name: "my own live lease is kept without counting against originPerPlan", in: { want: [0, 1], leases: { 0: { host: "me", until: 5000 } }, limits: { originPerPlan: 1 } }, plan: "0<-o 1<-o", waiting: 0, leased: [0, 1] },
   { name: "origin leases per package are capped over all fetchers", in: { want: [0, 1, 2], leases: { 5: { host: "x", until: 5000 }, 6: { host: "y", until: 5000 } }, limits: { originPerPackage: 3 } }, plan: "0<-o", waiting: 2, leased: [0] },
-  { name: "rarest first: the piece one peer holds before the one three hold", in: { want: [0, 1], holders: { 0: ["a", "b", "c"], 1: ["c"] } }, plan: "1<-c,o 0<-a,b,c,o", waiting: 0 },
-  { name: "pieces no peer holds are rarest of all", in: { want: [0, 1], holders: { 0: ["a"] } }, plan: "1<-o 0<-a,o", waiting: 0 },
-  { name: "least loaded source first; each assignment adds load", in: { want: [0, 1, 2], holders: { 0: ["a", "b"], 1: ["a", "b"], 2: ["a", "b"] }, load: { a: 1 } }, plan: "0<-b,a,o 1<-a,b,o 2<-b,a,o", waiting: 0 },
-  { name: "a source at its upload limit goes after every other", in: { want: [0], holders: { 0: ["a", "b"] }, load: { a: 4, b: 3 } }, plan: "0<-b,a,o", waiting: 0 },
-  { name: "at most sourcesPerPiece peers, then the origin", in: { want: [0], holders: { 0: ["a", "b", "c", "d"] }, limits: { sourcesPerPiece: 2 } }, plan: "0<-a,b,o", waiting: 0 },
+  { name: "rarest first: the piece one peer holds before the one three hold", in: { want: [0, 1], holders: { 0: ["a", "b", "c"], 1: ["c"] } }, plan: "1<-c 0<-a,b,c", waiting: 0 },
+  { name: "pieces no peer holds are rarest of all", in: { want: [0, 1], holders: { 0: ["a"] } }, plan: "1<-o 0<-a", waiting: 0 },
+  { name: "least loaded source first; each assignment adds load", in: { want: [0, 1, 2], holders: { 0: ["a", "b"], 1: ["a", "b"], 2: ["a", "b"] }, load: { a: 1 } }, plan: "0<-b,a 1<-a,b 2<-b,a", waiting: 0 },
+  { name: "a source at its upload limit goes after every other", in: { want: [0], holders: { 0: ["a", "b"] }, load: { a: 4, b: 3 } }, plan: "0<-b,a", waiting: 0 },
+  { name: "at most sourcesPerPiece peers, and no origin for a piece peers hold", in: { want: [0], holders: { 0: ["a", "b", "c", "d"] }, limits: { sourcesPerPiece: 2 } }, plan: "0<-a,b", waiting: 0 },
   {
     name: "at most maxPeersPerPlan distinct peers: pieces only other peers hold wait",
     in: { want: [0, 1, 2], holders: { 0: ["a"], 1: ["b"], 2: ["c"] }, limits: { maxPeersPerPlan: 2 } },
-    plan: "0<-a,o 1<-b,o",
+    plan: "0<-a 1<-b",
     waiting: 1,
   },
-  { name: "at most maxPiecesPerPlan pieces", in: { want: [0, 1, 2], holders: { 0: ["a"], 1: ["a"], 2: ["a"] }, limits: { maxPiecesPerPlan: 2 } }, plan: "0<-a,o 1<-a,o", waiting: 1 },
+  { name: "a fetcher that failed with peers gets the origin for that piece, within the budget", in: { want: [0, 1, 2], holders: { 0: ["a"], 1: ["a"], 2: ["a"] }, fallback: [1, 2], budget: 1 }, plan: "0<-a 1<-o 2<-a", waiting: 0 },
+  { name: "no budget left: the fallback piece goes to peers again", in: { want: [0], holders: { 0: ["a"] }, fallback: [0], budget: 0 }, plan: "0<-a", waiting: 0 },
+  { name: "at most maxPiecesPerPlan pieces", in: { want: [0, 1, 2], holders: { 0: ["a"], 1: ["a"], 2: ["a"] }, limits: { maxPiecesPerPlan: 2 } }, plan: "0<-a 1<-a", waiting: 1 },
 ];
 
 for (const c of cases) {
@@ -66,7 +70,7 @@ for (const c of cases) {
 const pkg = "a".repeat(64);
 const tracker = (down: Set<string> = new Set()) => new Tracker({ isDown: (h) => down.has(h), rank: () => rank, limits: { originPerPlan: 2 } });
 const plan = (t: Tracker, host: string, missing: number[], now = 0, inflight: number[] = []) =>
-  show({ ...t.plan(host, { packageId: pkg, address: `${host}:1`, total: 4, missing, inflight }, now), leased: [], assigned: [] });
+  show({ ...t.plan(host, { packageId: pkg, address: `${host}:1`, total: 4, missing, inflight }, now), leased: [], assigned: [], fallbacks: 0 });
 
 void test("Tracker: three fetchers split the origin's pieces, then fetch from each other", () => {
   const t = tracker();
@@ -74,21 +78,21 @@ void test("Tracker: three fetchers split the origin's pieces, then fetch from ea
   assert.equal(plan(t, "b", [0, 1, 2, 3]), "2<-o 3<-o");
   assert.equal(plan(t, "c", [0, 1, 2, 3]), "", "every piece is leased: c waits");
   t.announce("a", { address: "a:1", full: false, packages: [{ id: pkg, complete: false, pieces: [0] }] }, 10);
-  assert.equal(plan(t, "c", [0, 1, 2, 3], 20), "0<-a,o");
+  assert.equal(plan(t, "c", [0, 1, 2, 3], 20), "0<-a");
   // a's plan says it holds 0 and 1 (missing 2, 3): b's leases stay with b.
   assert.equal(plan(t, "a", [2, 3], 30), "");
-  assert.equal(plan(t, "b", [0, 1], 40, [] /* 2, 3 done */), "0<-a,o 1<-a,o");
+  assert.equal(plan(t, "b", [0, 1], 40, [] /* 2, 3 done */), "0<-a 1<-a");
 });
 
 void test("Tracker: a reported peer and a down host are no longer handed out; a full announce replaces", () => {
   const down = new Set<string>();
   const t = tracker(down);
   for (const h of ["a", "b", "c"]) t.announce(h, { address: `${h}:1`, full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 0);
-  assert.equal(plan(t, "me", [0]), "0<-a,b,c,o");
+  assert.equal(plan(t, "me", [0]), "0<-a,b,c");
   assert.equal(t.report("me", { packageId: pkg, peer: "a", piece: "f".repeat(64), reason: "hash mismatch" }, 0), true);
-  assert.equal(plan(t, "me", [0], 1), "0<-b,c,o");
+  assert.equal(plan(t, "me", [0], 1), "0<-b,c");
   down.add("b");
-  assert.equal(plan(t, "me", [0], 2), "0<-c,o");
+  assert.equal(plan(t, "me", [0], 2), "0<-c");
   t.announce("c", { address: "c:1", full: true, packages: [] }, 3);
   assert.equal(plan(t, "me", [0], 4), "0<-o", "c dropped the package; nobody else: the origin");
 });
@@ -96,7 +100,18 @@ void test("Tracker: a reported peer and a down host are no longer handed out; a 
 void test("Tracker: agents silent for 3 announce intervals are forgotten", () => {
   const t = new Tracker({ isDown: () => false, rank: () => rank, announceMs: 1000 });
   t.announce("a", { address: "a:1", full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 0);
-  assert.equal(plan(t, "me", [0], 2000), "0<-a,o");
+  assert.equal(plan(t, "me", [0], 2000), "0<-a");
   assert.equal(plan(t, "me", [0], 3500), "0<-o");
   assert.equal(t.size().peers, 1, "only the fetcher is left");
+});
+
+void test("Tracker: origin fallbacks for pieces peers hold are capped per package, whoever asks", () => {
+  const t = tracker();
+  t.announce("a", { address: "a:1", full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 0);
+  const ask = (host: string, fallback: number[]) =>
+    show({ ...t.plan(host, { packageId: pkg, address: `${host}:1`, total: 4, missing: [0, 1, 2, 3], inflight: [], fallback }, 0), leased: [], assigned: [], fallbacks: 0 });
+  // 40% of 4 pieces: 2 fallbacks for the whole package.
+  assert.equal(ask("x", [0]), "0<-o 1<-a 2<-a 3<-a");
+  assert.equal(ask("y", [0, 1]), "0<-o 1<-a 2<-a 3<-a");
+  assert.equal(ask("z", [0, 1, 2, 3]), "0<-a 1<-a 2<-a 3<-a", "budget spent: peers again");
 });

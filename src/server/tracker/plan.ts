@@ -12,7 +12,7 @@ export interface TrackerLimits {
   maxUploads: number;
   /** Distinct peers one plan sends a fetcher to (connections per package per agent). @default 10 */
   maxPeersPerPlan: number;
-  /** Peers listed per piece before the origin. @default 3 */
+  /** Peers listed per piece. @default 3 */
   sourcesPerPiece: number;
   /** Pieces one plan may send to the origin (new origin leases). @default 8 */
   originPerPlan: number;
@@ -54,6 +54,11 @@ export interface PlanInput {
   load: ReadonlyMap<string, number>;
   /** Live and expired origin leases of this package by index. */
   leases: ReadonlyMap<number, OriginLease>;
+  /** Peer-held indexes the fetcher could not get from peers after several tries: it asks for the origin. */
+  fallback: ReadonlySet<number>;
+  /** How many more such origin fallbacks the package may have (the origin sends each piece about
+   * once, plus this share at most, whatever the number of fetchers). */
+  originBudget: number;
   now: number;
   limits: TrackerLimits;
   /** Tie-breaks between equals (random in production, fixed in tests): lower goes first. */
@@ -69,13 +74,17 @@ export interface PlanOutput {
   assigned: { index: number; host: string }[];
   /** Wanted pieces left out: leased to another fetcher, or over a limit. */
   waiting: number;
+  /** Origin fallbacks granted (count them against the package's budget). */
+  fallbacks: number;
 }
 
 /**
  * Plans a fetch. Rarest piece first (fewest usable holders; ties broken by `rank`), so scarce pieces
  * multiply before common ones. A piece no peer holds goes to the origin only under a lease (one
  * fetcher per piece); the others wait for it to appear on a peer. A piece peers hold lists up to
- * `sourcesPerPiece` of them, least loaded first, then the origin as the last resort.
+ * `sourcesPerPiece` of them, least loaded first, and never the origin, unless the fetcher asks for it
+ * after failing with peers (`fallback`) and the package's origin budget allows: busy or slow peers
+ * make fetchers wait, not fall back to the origin all at once.
  */
 export function planFetch(i: PlanInput): PlanOutput {
   const { limits: L, now } = i;
@@ -85,7 +94,8 @@ export function planFetch(i: PlanInput): PlanOutput {
   const chosen = new Set<string>();
   let liveOrigin = [...i.leases.values()].filter((l) => l.until > now).length;
   let granted = 0;
-  const out: PlanOutput = { pieces: [], leased: [], assigned: [], waiting: 0 };
+  let budget = i.originBudget;
+  const out: PlanOutput = { pieces: [], leased: [], assigned: [], waiting: 0, fallbacks: 0 };
   for (const index of order) {
     if (out.pieces.length >= L.maxPiecesPerPlan) {
       out.waiting++;
@@ -106,6 +116,12 @@ export function planFetch(i: PlanInput): PlanOutput {
       } else out.waiting++;
       continue;
     }
+    if (i.fallback.has(index) && budget > 0) {
+      budget--;
+      out.fallbacks++;
+      out.pieces.push({ index, sources: [{ kind: "origin" }] });
+      continue;
+    }
     const byLoad = [...holders].sort((a, b) => key(a) - key(b) || i.rank(`host:${a}`) - i.rank(`host:${b}`));
     const picked: string[] = [];
     for (const h of byLoad) {
@@ -124,7 +140,7 @@ export function planFetch(i: PlanInput): PlanOutput {
     }
     load.set(first, (load.get(first) ?? 0) + 1);
     out.assigned.push({ index, host: first });
-    out.pieces.push({ index, sources: [...picked.map((h): SwarmSource => ({ kind: "peer", host: h, address: i.addresses.get(h) ?? "" })), { kind: "origin" }] });
+    out.pieces.push({ index, sources: picked.map((h): SwarmSource => ({ kind: "peer", host: h, address: i.addresses.get(h) ?? "" })) });
   }
   return out;
 

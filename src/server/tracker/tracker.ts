@@ -36,8 +36,14 @@ interface PackageSwarm {
   bad: Set<string>;
   /** Per fetcher, the source its planned pieces were given first, until they arrive or expire. */
   assignments: Map<string, Map<number, { host: string; until: number }>>;
+  /** Origin fallbacks granted for pieces peers hold (see planFetch). */
+  fallbacks: number;
   lastUsed: number;
 }
+
+/** Origin fallbacks a package may have, as a share of its pieces: with the leased first copies, the
+ * origin sends at most about 1.4x the package whatever the number of fetchers. */
+export const FallbackShare = 0.4;
 
 /** The plan a fetcher gets (SwarmPlan without the tokens, which the route adds). */
 export interface TrackerPlan {
@@ -113,11 +119,14 @@ export class Tracker {
       addresses: new Map([...this.#peers].map(([h, peer]) => [h, peer.address])),
       load: this.#load(now),
       leases: p.leases,
+      fallback: new Set((r.fallback ?? []).filter((i) => !inflight.has(i))),
+      originBudget: Math.max(0, Math.ceil(FallbackShare * r.total) - p.fallbacks),
       now,
       limits: this.#limits,
       rank: (this.#o.rank ?? randomRank)(),
     });
     for (const i of out.leased) p.leases.set(i, { host, until: now + this.#limits.leaseMs });
+    p.fallbacks += out.fallbacks;
     for (const a of out.assigned) mine.set(a.index, { host: a.host, until: now + this.#limits.leaseMs });
     p.assignments.set(host, mine);
     return { pieces: out.pieces, waiting: out.waiting, retryMs: this.#o.retryMs ?? 300 };
@@ -144,7 +153,7 @@ export class Tracker {
 
   #pkg(id: string, now: number): PackageSwarm {
     let p = this.#packages.get(id);
-    if (!p) this.#packages.set(id, (p = { holders: new Map(), leases: new Map(), bad: new Set(), assignments: new Map(), lastUsed: now }));
+    if (!p) this.#packages.set(id, (p = { holders: new Map(), leases: new Map(), bad: new Set(), assignments: new Map(), fallbacks: 0, lastUsed: now }));
     p.lastUsed = now;
     return p;
   }
