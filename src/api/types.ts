@@ -325,6 +325,8 @@ export interface SwarmPlanRequest {
   /** Indexes the fetcher could not get from the peers it was sent to, several times over: it asks
    * for the origin (granted within the package's origin budget). */
   fallback?: number[];
+  /** Of those, the ones it has failed with for long (about 10 s): granted whatever the budget. */
+  stuck?: number[];
 }
 
 /** Where to fetch a piece from: a peer agent, or the origin (this server). */

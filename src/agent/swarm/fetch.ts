@@ -19,6 +19,8 @@ import type { TrackerClient } from "./tracker-client.ts";
 
 /** Deferrals (every peer busy, slow or wrong) after which the fetcher asks the tracker for the origin. */
 const MaxDeferrals = 5;
+/** Deferrals (about 10 s of them) after which the origin is asked for whatever the package's budget. */
+const StuckDeferrals = 30;
 /** Hard failures of one piece (every source failed) before the fetch gives up. */
 const MaxFailures = 3;
 /** A fetch that makes no progress this long gives up (a lease held by a dead agent lasts 30 s). */
@@ -101,7 +103,8 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
     if (queue.length === 0) {
       const missing = hashes.map((_, i) => i).filter((i) => !have.has(i));
       const fallback = missing.filter((i) => !inflight.has(i) && (deferrals.get(i) ?? 0) >= MaxDeferrals);
-      const plan = await c.tracker.plan({ packageId: id, address: c.address(), total: hashes.length, missing, inflight: [...inflight.keys()], ...(fallback.length > 0 ? { fallback } : {}) });
+      const stuck = fallback.filter((i) => (deferrals.get(i) ?? 0) >= StuckDeferrals);
+      const plan = await c.tracker.plan({ packageId: id, address: c.address(), total: hashes.length, missing, inflight: [...inflight.keys()], ...(fallback.length > 0 ? { fallback } : {}), ...(stuck.length > 0 ? { stuck } : {}) });
       const now = Date.now();
       const ready = (i: number): boolean => !have.has(i) && !inflight.has(i) && (notBefore.get(i) ?? 0) <= now;
       if ("error" in plan) {

@@ -228,6 +228,34 @@ void test("a peer at its upload limit answers 503 and the piece comes from anoth
   assert.equal(fetcher.stats().bytesFromOrigin, 0, "the refused pieces came from the other peer, not the origin");
 });
 
+void test("a holder that answers but never serves does not stall a fetch: the origin, within the budget, then whatever it", { timeout: 60_000 }, async (t) => {
+  const w = await world(t);
+  const brokenHost = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name: "broken" });
+  t.after(() => brokenHost.close());
+  let refused = 0;
+  const broken = http.createServer((req, res) => {
+    refused++;
+    req.resume();
+    res.writeHead(500).end("disk on fire");
+  });
+  await new Promise<void>((r) => broken.listen(0, "127.0.0.1", r));
+  t.after(() => new Promise<void>((r) => broken.close(() => r())));
+  const address = `127.0.0.1:${(broken.address() as AddressInfo).port}`;
+  const announce = await fetch(`${w.server.url}/v1/agent/swarm/announce`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${brokenHost.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ address, full: true, packages: [{ id: w.id, complete: true, pieces: [] }] }),
+  });
+  assert.equal(announce.status, 200, await announce.text());
+  // The only holder is broken: every piece is "held", so none gets a first-copy origin lease.
+  const fetcher = await w.peer("fetcher");
+  const started = Date.now();
+  assertTree(w, await fetcher.fetch(w.id));
+  t.diagnostic(`fetched in ${Date.now() - started} ms after ${refused} refusals`);
+  assert.ok(refused >= 5, `the fetcher tried the holder first: ${refused}`);
+  assert.equal(fetcher.stats().bytesFromPeers, 0);
+});
+
 void test("with the origin gone, a fetched package is still there for a new peer on the same data", async (t) => {
   const w = await world(t);
   const p = await w.peer("survivor");

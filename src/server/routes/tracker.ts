@@ -92,8 +92,17 @@ function announceOf(v: unknown): SwarmAnnounce {
 
 function planRequestOf(v: unknown): SwarmPlanRequest {
   const b = v as Partial<SwarmPlanRequest> | null;
-  if (!b || typeof b !== "object" || !isSha(b.packageId) || !isAddress(b.address) || !Number.isInteger(b.total) || (b.total ?? -1) < 0 || (b.total ?? 0) > MaxIndexes || !isIndexes(b.missing) || !isIndexes(b.inflight)) {
-    throw bad("plan", "{packageId, address: host:port, total, missing: number[], inflight: number[]}");
+  const optional = (x: unknown): boolean => x === undefined || isIndexes(x);
+  if (!b || typeof b !== "object" || !isSha(b.packageId) || !isAddress(b.address) || !Number.isInteger(b.total) || (b.total ?? -1) < 0 || (b.total ?? 0) > MaxIndexes || !isIndexes(b.missing) || !isIndexes(b.inflight) || !optional(b.fallback) || !optional(b.stuck)) {
+    throw bad("plan", "{packageId, address: host:port, total, missing: number[], inflight: number[], fallback?: number[], stuck?: number[]}");
   }
-  return { packageId: b.packageId, address: b.address, total: b.total as number, missing: b.missing, inflight: b.inflight };
+  return {
+    packageId: b.packageId,
+    address: b.address,
+    total: b.total as number,
+    missing: b.missing,
+    inflight: b.inflight,
+    ...(b.fallback ? { fallback: b.fallback } : {}),
+    ...(b.stuck ? { stuck: b.stuck } : {}),
+  };
 }

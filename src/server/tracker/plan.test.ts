@@ -12,7 +12,7 @@ const rank = (k: string): number => {
   return Number.isNaN(Number(v)) ? v.charCodeAt(0) : Number(v);
 };
 
-function input(o: { want: number[]; holders?: Record<number, string[]>; load?: Record<string, number>; leases?: Record<number, OriginLease>; limits?: Partial<TrackerLimits>; fallback?: number[]; budget?: number }): PlanInput {
+function input(o: { want: number[]; holders?: Record<number, string[]>; load?: Record<string, number>; leases?: Record<number, OriginLease>; limits?: Partial<TrackerLimits>; fallback?: number[]; budget?: number; stuck?: number[] }): PlanInput {
   const holders = new Map(Object.entries(o.holders ?? {}).map(([i, hs]) => [Number(i), hs]));
   const hosts = new Set([...holders.values()].flat());
   return {
@@ -24,6 +24,7 @@ function input(o: { want: number[]; holders?: Record<number, string[]>; load?: R
     leases: new Map(Object.entries(o.leases ?? {}).map(([i, l]) => [Number(i), l])),
     fallback: new Set(o.fallback ?? []),
     originBudget: o.budget ?? 10,
+    stuck: new Set(o.stuck ?? []),
     now: 1000,
     limits: { ...DefaultTrackerLimits, ...o.limits },
     rank,
@@ -54,6 +55,7 @@ const cases: { name: string; in: Parameters<typeof input>[0]; plan: string; wait
   },
   { name: "a fetcher that failed with peers gets the origin for that piece, within the budget", in: { want: [0, 1, 2], holders: { 0: ["a"], 1: ["a"], 2: ["a"] }, fallback: [1, 2], budget: 1 }, plan: "0<-a 1<-o 2<-a", waiting: 0 },
   { name: "no budget left: the fallback piece goes to peers again", in: { want: [0], holders: { 0: ["a"] }, fallback: [0], budget: 0 }, plan: "0<-a", waiting: 0 },
+  { name: "stuck for long: the origin whatever the budget", in: { want: [0, 1], holders: { 0: ["a"], 1: ["a"] }, fallback: [0, 1], stuck: [1], budget: 0 }, plan: "0<-a 1<-o", waiting: 0 },
   { name: "at most maxPiecesPerPlan pieces", in: { want: [0, 1, 2], holders: { 0: ["a"], 1: ["a"], 2: ["a"] }, limits: { maxPiecesPerPlan: 2 } }, plan: "0<-a 1<-a", waiting: 1 },
 ];
 

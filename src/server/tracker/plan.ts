@@ -59,6 +59,9 @@ export interface PlanInput {
   /** How many more such origin fallbacks the package may have (the origin sends each piece about
    * once, plus this share at most, whatever the number of fetchers). */
   originBudget: number;
+  /** Fallback indexes the fetcher has failed with for long: the origin whatever the budget (a holder
+   * that answers but never serves must not stall a fetch). */
+  stuck: ReadonlySet<number>;
   now: number;
   limits: TrackerLimits;
   /** Tie-breaks between equals (random in production, fixed in tests): lower goes first. */
@@ -116,7 +119,7 @@ export function planFetch(i: PlanInput): PlanOutput {
       } else out.waiting++;
       continue;
     }
-    if (i.fallback.has(index) && budget > 0) {
+    if (i.stuck.has(index) || (i.fallback.has(index) && budget > 0)) {
       budget--;
       out.fallbacks++;
       out.pieces.push({ index, sources: [{ kind: "origin" }] });

@@ -121,6 +121,7 @@ export class Tracker {
       leases: p.leases,
       fallback: new Set((r.fallback ?? []).filter((i) => !inflight.has(i))),
       originBudget: Math.max(0, Math.ceil(FallbackShare * r.total) - p.fallbacks),
+      stuck: new Set((r.stuck ?? []).filter((i) => !inflight.has(i))),
       now,
       limits: this.#limits,
       rank: (this.#o.rank ?? randomRank)(),
