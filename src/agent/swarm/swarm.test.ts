@@ -111,29 +111,38 @@ void test("three peers fetching at once: the origin sends each piece about once,
   assert.equal(uploaded, fromPeers, "every byte a peer received, another peer sent");
 });
 
+/** A registered host that announces every piece of the world's package and answers piece GETs with
+ * `answer` (a liar, a broken disk): removed after the test. */
+async function fakeHolder(t: TestContext, w: World, name: string, answer: (res: http.ServerResponse) => void): Promise<{ hostId: string; token: string }> {
+  const host = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name });
+  t.after(() => host.close());
+  const server = http.createServer((req, res) => {
+    req.resume();
+    answer(res);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const announce = await fetch(`${w.server.url}/v1/agent/swarm/announce`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${host.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ address, full: true, packages: [{ id: w.id, complete: true, pieces: [] }] }),
+  });
+  assert.equal(announce.status, 200, await announce.text());
+  return host;
+}
+
 void test("a peer serving a corrupt piece is dropped, reported, counted, and the piece comes from another peer", async (t) => {
   const w = await world(t);
   const honest = await w.peer("honest");
   assertTree(w, await honest.fetch(w.id));
 
   // A registered host that claims every piece and sends random bytes for each.
-  const liarHost = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name: "liar" });
-  t.after(() => liarHost.close());
   let lies = 0;
-  const liar = http.createServer((req, res) => {
+  const liarHost = await fakeHolder(t, w, "liar", (res) => {
     lies++;
-    req.resume();
     res.end(randomBytes(PieceSize));
   });
-  await new Promise<void>((r) => liar.listen(0, "127.0.0.1", r));
-  t.after(() => new Promise<void>((r) => liar.close(() => r())));
-  const liarAddress = `127.0.0.1:${(liar.address() as AddressInfo).port}`;
-  const announce = await fetch(`${w.server.url}/v1/agent/swarm/announce`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${liarHost.token}`, "content-type": "application/json" },
-    body: JSON.stringify({ address: liarAddress, full: true, packages: [{ id: w.id, complete: true, pieces: [] }] }),
-  });
-  assert.equal(announce.status, 200, await announce.text());
 
   const fetcher = await w.peer("fetcher");
   assertTree(w, await fetcher.fetch(w.id));
@@ -230,23 +239,11 @@ void test("a peer at its upload limit answers 503 and the piece comes from anoth
 
 void test("a holder that answers but never serves does not stall a fetch: the origin, within the budget, then whatever it", { timeout: 60_000 }, async (t) => {
   const w = await world(t);
-  const brokenHost = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name: "broken" });
-  t.after(() => brokenHost.close());
   let refused = 0;
-  const broken = http.createServer((req, res) => {
+  await fakeHolder(t, w, "broken", (res) => {
     refused++;
-    req.resume();
     res.writeHead(500).end("disk on fire");
   });
-  await new Promise<void>((r) => broken.listen(0, "127.0.0.1", r));
-  t.after(() => new Promise<void>((r) => broken.close(() => r())));
-  const address = `127.0.0.1:${(broken.address() as AddressInfo).port}`;
-  const announce = await fetch(`${w.server.url}/v1/agent/swarm/announce`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${brokenHost.token}`, "content-type": "application/json" },
-    body: JSON.stringify({ address, full: true, packages: [{ id: w.id, complete: true, pieces: [] }] }),
-  });
-  assert.equal(announce.status, 200, await announce.text());
   // The only holder is broken: every piece is "held", so none gets a first-copy origin lease.
   const fetcher = await w.peer("fetcher");
   const started = Date.now();
