@@ -1,17 +1,59 @@
 // A piece store on disk: one file per piece, named by its sha256, so pieces are stored once however
 // many packages or versions share them. Writes go to a temp file and are renamed in, so a crash never
-// leaves a partial piece under a valid name; every read is re-hashed before use.
+// leaves a partial piece under a valid name.
+//
+// Every piece is verified before use, but not re-hashed on every read: this process remembers the
+// files it verified (their inode, size and mtime, taken after the read), and re-hashes a file that
+// changed since or that it never verified (written by another process, or before a restart). Recently
+// stored or read pieces are also kept in memory, within a byte budget, because the piece a swarm agent
+// just fetched is the one its peers ask for next. Both are shared by every PieceStore of one directory
+// in the process (an agent's package cache and its swarm peer use the same pieces).
 
 import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { Sha256Pattern, sha256 } from "./manifest.ts";
 
+/** What this process knows of one store directory. */
+interface DirCache {
+  /** Files it verified, by piece hash: "ino:size:mtimeNs" when verified. */
+  verified: Map<string, string>;
+  recent: Map<string, Buffer>;
+  recentBytes: number;
+  maxRecentBytes: number;
+}
+
+/** Most verified files remembered per directory (about 100 bytes each). */
+const MaxVerified = 500_000;
+
+const caches = new Map<string, DirCache>();
+
+function cacheOf(dir: string): DirCache {
+  const key = path.resolve(dir);
+  let c = caches.get(key);
+  if (!c) caches.set(key, (c = { verified: new Map(), recent: new Map(), recentBytes: 0, maxRecentBytes: 0 }));
+  return c;
+}
+
+function signature(st: fs.BigIntStats): string {
+  return `${st.ino}:${st.size}:${st.mtimeNs}`;
+}
+
+/** Options of a PieceStore. */
+export interface PieceStoreOptions {
+  /** Bytes of recent pieces kept in memory for this directory (the largest budget asked for wins). @default 0 */
+  memoryBytes?: number;
+}
+
 /** Pieces by hash under one directory (`<dir>/<first 2 hex>/<hash>`). */
 export class PieceStore {
   readonly dir: string;
-  constructor(dir: string) {
+  readonly #c: DirCache;
+
+  constructor(dir: string, o: PieceStoreOptions = {}) {
     this.dir = dir;
+    this.#c = cacheOf(dir);
+    this.#c.maxRecentBytes = Math.max(this.#c.maxRecentBytes, o.memoryBytes ?? 0);
   }
 
   /** Where a piece lives (whether or not it exists). */
@@ -34,20 +76,69 @@ export class PieceStore {
     await fs.promises.mkdir(path.dirname(dest), { recursive: true });
     const tmp = `${dest}.${randomBytes(6).toString("hex")}.tmp`;
     await fs.promises.writeFile(tmp, data);
+    const st = await fs.promises.stat(tmp, { bigint: true });
     await fs.promises.rename(tmp, dest);
+    this.#verified(hash, signature(st));
+    this.#remember(hash, Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     return { hash };
   }
 
-  /** The piece's bytes if present and intact; a corrupt piece is removed (so it is fetched again). */
+  /** The piece's bytes if present and intact; a corrupt piece is removed (so it is fetched again).
+   * The buffer may be shared with other callers: never modify it. */
   async get(hash: string): Promise<Buffer | null> {
+    const c = this.#c;
+    const file = this.pathOf(hash);
+    const kept = c.recent.get(hash);
+    if (kept) {
+      c.recent.delete(hash);
+      c.recentBytes -= kept.length;
+      // Served from memory only while the file is still there, unchanged (removed by GC: gone here too).
+      const st = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+      if (st && c.verified.get(hash) === signature(st)) {
+        c.recent.set(hash, kept);
+        c.recentBytes += kept.length;
+        return kept;
+      }
+    }
     let data: Buffer;
+    let sig: string;
     try {
-      data = await fs.promises.readFile(this.pathOf(hash));
+      const fh = await fs.promises.open(file, "r");
+      try {
+        data = await fh.readFile();
+        // Taken after the read: a file changed during it no longer matches what was verified.
+        sig = signature(await fh.stat({ bigint: true }));
+      } finally {
+        await fh.close();
+      }
     } catch {
       return null;
     }
-    if (sha256(data) === hash) return data;
-    await fs.promises.rm(this.pathOf(hash), { force: true });
+    if (c.verified.get(hash) === sig || sha256(data) === hash) {
+      this.#verified(hash, sig);
+      this.#remember(hash, data);
+      return data;
+    }
+    c.verified.delete(hash);
+    await fs.promises.rm(file, { force: true });
     return null;
+  }
+
+  #verified(hash: string, sig: string): void {
+    const v = this.#c.verified;
+    if (v.size >= MaxVerified) v.clear();
+    v.set(hash, sig);
+  }
+
+  #remember(hash: string, data: Buffer): void {
+    const c = this.#c;
+    if (data.length > c.maxRecentBytes || c.recent.has(hash)) return;
+    c.recent.set(hash, data);
+    c.recentBytes += data.length;
+    for (const [h, b] of c.recent) {
+      if (c.recentBytes <= c.maxRecentBytes) break;
+      c.recent.delete(h);
+      c.recentBytes -= b.length;
+    }
   }
 }

@@ -69,6 +69,17 @@ export class PieceEncoder {
     return { body: z, encoding: PieceEncoding };
   }
 
+  /** What a fetcher learnt from a piece it received after offering zstd: sent raw, compression did
+   * not pay for the sender (the same bytes will not pay here); sent compressed, that body is kept for
+   * serving it on without compressing again. */
+  learn(hash: string, body: Buffer, encoding: string | null): void {
+    if (encoding === PieceEncoding) this.#remember(hash, body);
+    else if (encoding === null) {
+      if (this.#noGain.size > 100_000) this.#noGain.clear();
+      this.#noGain.add(hash);
+    }
+  }
+
   #remember(hash: string, z: Buffer): void {
     if (z.length > this.#maxRecentBytes) return;
     this.#recent.set(hash, z);

@@ -46,9 +46,12 @@ export interface FetchContext {
   peerToken: () => string | null;
   /** Learns the peer token and epoch from a tracker answer. */
   onAnswer: (a: SwarmAnnounceResponse) => void;
-  get: (url: string, headers: Record<string, string>) => Promise<GetResult | { error: string }>;
+  /** GETs a piece from a peer (`peer`) or the origin. */
+  get: (url: string, headers: Record<string, string>, peer: boolean) => Promise<GetResult | { error: string }>;
   /** Announces newly stored pieces (batched by the caller). */
   announce: (packageId: string, indexes: number[]) => void;
+  /** Learns from a stored piece's encoding on the wire whether serving it compressed pays (PieceEncoder.learn). */
+  learn?: (hash: string, body: Buffer, encoding: string | null) => void;
   stats: DownloadStats;
   parallel: number;
   log: Logger | null;
@@ -141,7 +144,7 @@ async function fetchOne(c: FetchContext, id: string, hash: string, sources: Swar
       if (bad.has(s.host)) continue;
       const token = c.peerToken();
       if (token === null) continue;
-      const r = await c.get(`http://${s.address}/v1/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" });
+      const r = await c.get(`http://${s.address}/v1/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" }, true);
       if ("error" in r) {
         lastError = r.error;
         continue;
@@ -169,7 +172,7 @@ async function fetchOne(c: FetchContext, id: string, hash: string, sources: Swar
     if (busy && deferrals < MaxDeferrals) return "deferred";
     const token = c.hostToken();
     if (token === null) return { error: "the agent is not registered yet" };
-    const r = await c.get(`${c.originUrl()}/v1/agent/packages/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" });
+    const r = await c.get(`${c.originUrl()}/v1/agent/packages/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" }, false);
     if ("error" in r) {
       lastError = r.error;
       continue;
@@ -197,7 +200,10 @@ async function store(c: FetchContext, hash: string, r: GetResult): Promise<strin
   const data = decodePiece(r.body, r.encoding);
   if (!Buffer.isBuffer(data)) return data.error;
   const put = await c.store.put(data, hash);
-  return "error" in put ? put.error : null;
+  if ("error" in put) return put.error;
+  const enc = (r.encoding ?? "").trim().toLowerCase();
+  c.learn?.(hash, r.body, enc === "" || enc === "identity" ? null : enc);
+  return null;
 }
 
 /** Size of each distinct piece (the last piece of a file is short). */

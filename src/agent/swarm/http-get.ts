@@ -34,20 +34,26 @@ export function httpGet(url: string, o: GetOptions): Promise<GetResult | { error
       void (async () => {
         const chunks: Buffer[] = [];
         let size = 0;
+        // With a Content-Length, the body is copied into one buffer as it comes (no list, no concat:
+        // at 4 MiB a piece, the copies and the garbage are what a busy agent spends its CPU on).
+        const declared = Number(res.headers["content-length"] ?? Number.NaN);
+        const whole = Number.isSafeInteger(declared) && declared >= 0 && declared <= o.maxBytes ? Buffer.allocUnsafe(declared) : null;
         try {
           for await (const chunk of res as AsyncIterable<Buffer>) {
-            size += chunk.length;
-            if (size > o.maxBytes) {
+            if (size + chunk.length > o.maxBytes || (whole && size + chunk.length > whole.length)) {
               req.destroy();
-              return done({ error: `${url}: body over ${o.maxBytes} bytes` });
+              return done({ error: `${url}: body over ${whole ? `its Content-Length ${whole.length}` : `${o.maxBytes} bytes`}` });
             }
-            chunks.push(chunk);
+            if (whole) chunk.copy(whole, size);
+            else chunks.push(chunk);
+            size += chunk.length;
             // Awaiting here pauses the stream: TCP backpressure slows the sender to the limit.
             if (o.bucket) await o.bucket.take(chunk.length);
           }
           if (!res.complete) return done({ error: `${url}: connection closed mid-body` });
           const enc = res.headers["content-encoding"];
-          done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), encoding: enc });
+          if (whole && size !== whole.length) return done({ error: `${url}: body of ${size} bytes, Content-Length ${whole.length}` });
+          done({ status: res.statusCode ?? 0, body: whole ?? Buffer.concat(chunks), encoding: enc });
         } catch (err) {
           done({ error: `${url}: ${err instanceof Error ? err.message : String(err)}` });
         }

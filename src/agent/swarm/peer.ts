@@ -14,6 +14,7 @@ import type { PieceSource } from "../packages.ts";
 import type { DownloadStats } from "./fetch.ts";
 import { fetchPieces } from "./fetch.ts";
 import { httpGet } from "./http-get.ts";
+import { PieceClient } from "./piece-client.ts";
 import { bucketOf } from "./rate.ts";
 import type { UploadStats } from "./serve.ts";
 import { PieceServer } from "./serve.ts";
@@ -37,8 +38,13 @@ export interface SwarmPeerOptions {
   maxUploads?: number;
   /** Pieces fetched at once. @default 6 */
   parallel?: number;
+  /** Bytes of recently fetched or served pieces kept in memory (PieceStore). @default 64 MiB */
+  memoryBytes?: number;
   log?: Logger | null;
 }
+
+/** Pieces kept in memory: the ones just fetched are the ones peers ask for next. */
+const DefaultMemoryBytes = 64 * 1024 * 1024;
 
 /** Counters of a SwarmPeer. */
 export type SwarmStats = DownloadStats & UploadStats;
@@ -49,7 +55,10 @@ export class SwarmPeer implements PieceSource {
   readonly #store: PieceStore;
   readonly #tracker: TrackerClient;
   readonly #server: PieceServer;
+  readonly #encoder = new PieceEncoder();
   readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  /** Peers' pieces (the origin's, with its error pages, go through node:http). */
+  readonly #pieces = new PieceClient();
   readonly #down: DownloadStats = { bytesFromOrigin: 0, bytesFromPeers: 0, badPieces: 0 };
   readonly #download;
   #peerToken: string | null = null;
@@ -62,7 +71,7 @@ export class SwarmPeer implements PieceSource {
 
   constructor(o: SwarmPeerOptions) {
     this.#o = o;
-    this.#store = new PieceStore(path.join(o.dataDir, "packages", "pieces"));
+    this.#store = new PieceStore(path.join(o.dataDir, "packages", "pieces"), { memoryBytes: o.memoryBytes ?? DefaultMemoryBytes });
     this.#tracker = new TrackerClient({ serverUrl: o.serverUrl, token: o.token });
     this.#download = bucketOf(o.downloadLimitBytesPerSec);
     this.#server = new PieceServer({
@@ -70,7 +79,7 @@ export class SwarmPeer implements PieceSource {
       peerToken: () => this.#peerToken,
       maxUploads: o.maxUploads ?? 4,
       bucket: bucketOf(o.uploadLimitBytesPerSec),
-      encoder: new PieceEncoder(),
+      encoder: this.#encoder,
     });
   }
 
@@ -100,8 +109,11 @@ export class SwarmPeer implements PieceSource {
         hostToken: this.#o.token,
         peerToken: () => this.#peerToken,
         onAnswer: (a) => this.#answered(a),
-        get: (url, headers) => httpGet(url, { headers, agent: this.#agent, idleMs: 30_000, maxBytes: PieceSize + 64 * 1024, bucket: this.#download }),
+        get: (url, headers, peer) => peer
+          ? this.#pieces.get(url, { headers, idleMs: 30_000, maxBytes: PieceSize + 64 * 1024, bucket: this.#download })
+          : httpGet(url, { headers, agent: this.#agent, idleMs: 30_000, maxBytes: PieceSize + 64 * 1024, bucket: this.#download }),
         announce: (pkg, indexes) => this.#queueAnnounce(pkg, indexes),
+        learn: (hash, body, encoding) => this.#encoder.learn(hash, body, encoding),
         stats: this.#down,
         parallel: this.#o.parallel ?? 6,
         log: this.#o.log ?? null,
@@ -118,6 +130,7 @@ export class SwarmPeer implements PieceSource {
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     this.#agent.destroy();
+    this.#pieces.close();
   }
 
   #answered(a: SwarmAnnounceResponse): void {

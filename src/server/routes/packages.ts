@@ -17,7 +17,8 @@ import { PeerHeader, PieceReplicator } from "../piece-replication.ts";
 
 /** Registers the package routes. */
 export function packageRoutes(r: Router, ctx: ServerContext): void {
-  const pieces = new PieceStore(path.join(ctx.dataDir, "pieces"));
+  // Pieces just pushed or fetched are asked for again soon (every agent of a rollout): kept in memory.
+  const pieces = new PieceStore(path.join(ctx.dataDir, "pieces"), { memoryBytes: 64 * 1024 * 1024 });
   const encoder = new PieceEncoder();
   // With several servers, a piece pushed to another one is copied from it on first request.
   const replicas = new PieceReplicator({ store: ctx.store, pieces, self: () => ({ id: ctx.cluster.id, url: ctx.cluster.url }), log: ctx.log });
