@@ -22,16 +22,17 @@ export interface RealServer {
   stop(): Promise<void>;
 }
 
-/** Starts the real server with short liveness timings, its data in `dataDir`. */
-export function startRealServer(dataDir: string): Promise<RealServer> {
+/** Starts the real server with short liveness timings, its data in `dataDir`; `swarm` goes to
+ * ServerOptions.swarm (announce interval, peer token rotation). */
+export function startRealServer(dataDir: string, opts: { swarm?: { announceMs?: number; peerTokenRotateMs?: number } } = {}): Promise<RealServer> {
   const code = `
     const { startServer } = await import(${JSON.stringify(serverMain.href)});
     const s = await startServer({ dataDir: process.env.DATA, listen: "127.0.0.1:0", log: "silent",
-      timing: { heartbeatMs: 250, suspectMs: 1500, downMs: 3000, fenceMs: 2000 } });
+      timing: { heartbeatMs: 250, suspectMs: 1500, downMs: 3000, fenceMs: 2000 }, swarm: JSON.parse(process.env.SWARM) });
     process.stdout.write(JSON.stringify({ url: s.url, adminToken: s.adminToken, joinToken: s.joinToken }) + "\\n");
     process.on("SIGTERM", () => s.close().then(() => process.exit(0)));`;
   const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", code], {
-    env: { ...process.env, DATA: dataDir },
+    env: { ...process.env, DATA: dataDir, SWARM: JSON.stringify(opts.swarm ?? {}) },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const stop = async (): Promise<void> => {

@@ -18,6 +18,7 @@
 //   GET    /v1/events?from=REV                   -> text/event-stream of StoreEvent ("event: change")
 //   GET    /v1/cluster                           -> ClusterView          (this server, the leader)
 //   GET    /metrics                              -> Prometheus text
+//   POST   /v1/swarm/peer-token/rotate           -> PeerTokenRotation    (a new peer token for agents; the previous one stays accepted)
 //   POST   /v1/packages/pieces/:sha256  (raw bytes, at most 4 MiB) -> {hash} (400 if the bytes hash to something else)
 //   GET    /v1/packages/pieces/:sha256              -> application/octet-stream (also /v1/agent/packages/pieces/:sha256, host token)
 //   POST   /v1/packages/missing {pieces: string[]}  -> {missing: string[]}
@@ -35,12 +36,14 @@
 //   POST   /v1/agent/attempts  AttemptReport     -> {ok: true}
 //   POST   /v1/agent/swarm/announce SwarmAnnounce  -> SwarmAnnounceResponse (pieces this agent holds, and where it serves them)
 //   POST   /v1/agent/swarm/plan  SwarmPlanRequest  -> SwarmPlan          (whom to fetch each missing piece from)
-//   POST   /v1/agent/swarm/report SwarmReport      -> {ok: true}         (a peer sent a piece that failed its hash)
+//   POST   /v1/agent/swarm/report SwarmReport      -> {ok: true}         (a peer sent a bad piece, or had not the piece it announced)
+//   One tracker per cluster, the leader's: a follower passes these calls on to the leader (503 when it cannot).
 //   Pieces travel zstd-compressed (Content-Encoding: zstd) to clients sending Accept-Encoding: zstd, when it pays.
 // Agents serving peers (peer token from SwarmAnnounceResponse / SwarmPlan):
 //   GET    /v1/pieces/:sha256  -> the piece (503 when the agent is at its upload limit: try the next source)
 // Servers (admin token):
 //   POST   /v1/internal/contacts {from, contacts} -> {ok: true}       (hosts a follower heard from, to the leader)
+//   POST   /v1/internal/swarm/announce|plan|report (x-tiffin-host: hostId) -> as /v1/agent/swarm/* (a follower passing an agent's call to the leader's tracker)
 // Errors: any status >= 400 carries ApiErrorBody.
 
 import type { Attempt, AttemptState, ResourceUsage } from "../model/task.ts";
@@ -305,8 +308,12 @@ export interface SwarmAnnounce {
 export interface SwarmAnnounceResponse {
   /** Changes when the tracker's memory was lost (server restart, another server): announce in full again. */
   epoch: string;
-  /** Bearer token agents require of each other for GET /v1/pieces (cluster-wide). */
+  /** Bearer token agents require of each other for GET /v1/pieces (cluster-wide): the one to fetch
+   * with, `peerTokens[0]`. */
   peerToken: string;
+  /** Every peer token in force, the one to fetch with first: agents serve pieces to callers bearing any
+   * of them (the previous one stays valid for a rotation period). Absent from older servers. */
+  peerTokens?: string[];
   /** How often to announce in full (the tracker forgets agents silent for a few times this). */
   announceMs: number;
 }
@@ -341,10 +348,23 @@ export interface SwarmPlan extends SwarmAnnounceResponse {
   retryMs: number;
 }
 
-/** `POST /v1/agent/swarm/report`: `peer` (a host id) sent bytes for `piece` that did not hash to it. */
+/** `POST /v1/agent/swarm/report`: `peer` (a host id) sent bytes for `piece` that did not hash to it
+ * (`kind` "bad-piece", the default), or answered 404 for a piece the tracker said it holds ("missing"). */
 export interface SwarmReport {
   packageId: string;
   peer: string;
   piece: string;
   reason: string;
+  /** @default "bad-piece" */
+  kind?: "bad-piece" | "missing";
+  /** The piece's index in the package (required with "missing"). */
+  index?: number;
+}
+
+/** `POST /v1/swarm/peer-token/rotate`: the peer tokens after the rotation. */
+export interface PeerTokenRotation {
+  /** Epoch ms of the rotation. */
+  rotatedAt: number;
+  /** Peer tokens agents accept now (the new one and the previous one). */
+  accepted: number;
 }

@@ -26,9 +26,10 @@ import * as plan from "./commands/plan.ts";
 import * as server from "./commands/server.ts";
 import * as status from "./commands/status.ts";
 import * as stop from "./commands/stop.ts";
+import * as swarm from "./commands/swarm.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, apply, plan, status, jobs, stop, history, hosts, drain, logs, exec, pkg, server, agent, helper,
+  dev, apply, plan, status, jobs, stop, history, hosts, drain, logs, exec, pkg, swarm, server, agent, helper,
 ];
 
 function version(): string {

@@ -68,6 +68,9 @@ export interface ServerOptions {
   leaderTtlMs?: number;
   /** How long and how many `tiffin exec` audit entries are kept. @default 90 days, 100,000 entries */
   auditRetention?: AuditRetention;
+  /** The swarm tracker: how often agents announce in full (@default 30000) and how often the leader
+   * rotates the peer token (@default 24 h). */
+  swarm?: { announceMs?: number; peerTokenRotateMs?: number };
 }
 
 /** A running server. */
@@ -126,7 +129,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const router = new Router();
   jobRoutes(router, ctx);
   packageRoutes(router, ctx);
-  trackerRoutes(router, ctx);
+  const swarm = trackerRoutes(router, ctx, { adminToken: () => tokens.admin, ...opts.swarm });
   hostRoutes(router, ctx);
   agentRoutes(router, ctx);
   streamRoutes(router, ctx);
@@ -170,6 +173,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   try {
     await election.start();
   } catch (err) {
+    swarm.close();
     await election.close();
     hub.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -193,6 +197,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     close() {
       closing ??= (async () => {
         relay.stop();
+        swarm.close();
         auditPruning.stop();
         await reconciler.stop();
         // Resigning lets another server lead at once instead of after the lease TTL.

@@ -3,7 +3,10 @@
 // lease), verify each by sha256 before it is stored (and so before it can be served), announce it,
 // and ask again as the plan runs out.
 //   - a peer that sends a bad piece is dropped for this package and reported; the piece comes from
-//     the next source;
+//     the next source; a peer that answers 404 for a piece the tracker said it holds is reported too
+//     (the tracker forgets the piece there, and stops handing out a peer that keeps doing it);
+//   - a peer that refuses the peer token (401) is asked again with the other token in force: it may
+//     not have heard of the newest one yet, or the caller may hold an old one;
 //   - a busy (503), slow or failing peer makes the piece wait for a later plan; after several such
 //     waits the fetcher asks the tracker for the origin, which grants it within the package's budget;
 //   - pieces already in the store are never fetched again, so a fetch interrupted in any way (even
@@ -43,7 +46,8 @@ export interface FetchContext {
   /** The origin's base URL (the server calls go to now). */
   originUrl: () => string;
   hostToken: () => string | null;
-  peerToken: () => string | null;
+  /** The peer tokens in force, the one to fetch with first (empty until the tracker answered). */
+  peerTokens: () => readonly string[];
   /** Learns the peer token and epoch from a tracker answer. */
   onAnswer: (a: SwarmAnnounceResponse) => void;
   /** GETs a piece from a peer (`peer`) or the origin. */
@@ -79,7 +83,7 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
 
   const run = async (p: { index: number; sources: SwarmSource[] }): Promise<void> => {
     const hash = hashes[p.index]!;
-    const r = await fetchOne(c, id, hash, p.sources, bad, deferrals.get(p.index) ?? 0);
+    const r = await fetchOne(c, id, p.index, hash, p.sources, bad, deferrals.get(p.index) ?? 0);
     if (r === "done") {
       have.add(p.index);
       done += sizes.get(hash) ?? 0;
@@ -136,15 +140,17 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
 }
 
 /** One piece from the first source that sends it intact. */
-async function fetchOne(c: FetchContext, id: string, hash: string, sources: SwarmSource[], bad: Set<string>, deferrals: number): Promise<Outcome> {
+async function fetchOne(c: FetchContext, id: string, index: number, hash: string, sources: SwarmSource[], bad: Set<string>, deferrals: number): Promise<Outcome> {
   let busy = false;
   let lastError = "no source to fetch it from";
   for (const s of sources) {
     if (s.kind === "peer") {
       if (bad.has(s.host)) continue;
-      const token = c.peerToken();
-      if (token === null) continue;
-      const r = await c.get(`http://${s.address}/v1/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" }, true);
+      let r: GetResult | { error: string } = { error: "no peer token yet" };
+      for (const token of c.peerTokens()) {
+        r = await c.get(`http://${s.address}/v1/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" }, true);
+        if ("error" in r || r.status !== 401) break;
+      }
       if ("error" in r) {
         lastError = r.error;
         continue;
@@ -152,6 +158,10 @@ async function fetchOne(c: FetchContext, id: string, hash: string, sources: Swar
       if (r.status === 503) {
         busy = true;
         continue;
+      }
+      if (r.status === 404) {
+        // The tracker listed the piece there: a false announce (or a piece deleted since), to report.
+        void c.tracker.report({ packageId: id, peer: s.host, piece: hash, reason: "404 for an announced piece", kind: "missing", index });
       }
       if (r.status !== 200) {
         lastError = `peer ${s.host} answered ${r.status}`;

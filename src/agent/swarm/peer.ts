@@ -61,7 +61,9 @@ export class SwarmPeer implements PieceSource {
   readonly #pieces = new PieceClient();
   readonly #down: DownloadStats = { bytesFromOrigin: 0, bytesFromPeers: 0, badPieces: 0 };
   readonly #download;
-  #peerToken: string | null = null;
+  #peerTokens: readonly string[] = [];
+  /** When a refused peer token last made this agent ask the tracker for the tokens. */
+  #refreshedAt = 0;
   #epoch: string | null = null;
   #announceMs = 30_000;
   #timer: NodeJS.Timeout | null = null;
@@ -76,7 +78,13 @@ export class SwarmPeer implements PieceSource {
     this.#download = bucketOf(o.downloadLimitBytesPerSec);
     this.#server = new PieceServer({
       store: this.#store,
-      peerToken: () => this.#peerToken,
+      peerTokens: () => this.#peerTokens,
+      // A caller with a token we do not know: we may have missed a rotation. Ask, at most every 5 s.
+      onRefused: () => {
+        if (Date.now() - this.#refreshedAt < 5000) return;
+        this.#refreshedAt = Date.now();
+        this.#schedule(0);
+      },
       maxUploads: o.maxUploads ?? 4,
       bucket: bucketOf(o.uploadLimitBytesPerSec),
       encoder: this.#encoder,
@@ -107,7 +115,7 @@ export class SwarmPeer implements PieceSource {
         address: this.#o.address,
         originUrl: this.#o.serverUrl,
         hostToken: this.#o.token,
-        peerToken: () => this.#peerToken,
+        peerTokens: () => this.#peerTokens,
         onAnswer: (a) => this.#answered(a),
         get: (url, headers, peer) => peer
           ? this.#pieces.get(url, { headers, idleMs: 30_000, maxBytes: PieceSize + 64 * 1024, bucket: this.#download })
@@ -134,7 +142,7 @@ export class SwarmPeer implements PieceSource {
   }
 
   #answered(a: SwarmAnnounceResponse): void {
-    this.#peerToken = a.peerToken;
+    this.#peerTokens = a.peerTokens && a.peerTokens.length > 0 ? a.peerTokens : [a.peerToken];
     this.#announceMs = a.announceMs;
     const changed = this.#epoch !== null && this.#epoch !== a.epoch;
     this.#epoch = a.epoch;

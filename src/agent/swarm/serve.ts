@@ -18,10 +18,13 @@ const Chunk = 64 * 1024;
 /** What a PieceServer needs. */
 export interface PieceServerOptions {
   store: PieceStore;
-  /** The peer token now in force (null until the tracker has answered once: everything is refused). */
-  peerToken: () => string | null;
+  /** The peer tokens in force (none until the tracker has answered once: everything is refused); a
+   * caller bearing any of them is served (the previous token stays valid for a while after a rotation). */
+  peerTokens: () => readonly string[];
   maxUploads: number;
   bucket: TokenBucket | null;
+  /** Called when a caller's token was refused (this agent may have missed a rotation). */
+  onRefused?: () => void;
   encoder: PieceEncoder;
 }
 
@@ -53,10 +56,15 @@ export class PieceServer {
   }
 
   async #serve(hash: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const token = this.#o.peerToken();
+    const tokens = this.#o.peerTokens();
     const given = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
-    if (token === null) return fail(res, 503, ErrorCodes.Unavailable, "this agent has no peer token yet", "try the next source");
-    if (given === undefined || !same(given, token)) return fail(res, 401, ErrorCodes.Unauthorized, "pieces: missing or wrong peer token", "agents get the peer token from the server's tracker");
+    if (tokens.length === 0) return fail(res, 503, ErrorCodes.Unavailable, "this agent has no peer token yet", "try the next source");
+    // Every token compared, so the time taken does not tell which one matched.
+    const matches = given === undefined ? 0 : tokens.reduce((n, t) => n + (same(given, t) ? 1 : 0), 0);
+    if (matches === 0) {
+      this.#o.onRefused?.();
+      return fail(res, 401, ErrorCodes.Unauthorized, "pieces: missing or wrong peer token", "agents get the peer tokens from the server's tracker; a token two rotations old is refused");
+    }
     if (this.#active >= this.#o.maxUploads) {
       this.stats.uploadsRefused++;
       res.setHeader("retry-after", "1");

@@ -4,98 +4,12 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import type { TestContext } from "node:test";
 import type { SwarmPlan } from "../../api/types.ts";
-import type { Manifest } from "../../pkg/index.ts";
-import { buildPackage, compressPiece, packageId, PieceSize, PieceStore, piecesOf, removeTree } from "../../pkg/index.ts";
-import { startRealServer } from "../real-server.ts";
-import type { RealServer } from "../real-server.ts";
+import { PieceSize, PieceStore, piecesOf } from "../../pkg/index.ts";
 import { registerSwarmHost, startSwarmPeer } from "./index.ts";
-import type { SwarmPeerHandle, StartSwarmPeerOptions } from "./index.ts";
-
-const MiB = 1024 * 1024;
-
-interface World {
-  root: string;
-  server: RealServer;
-  id: string;
-  m: Manifest;
-  /** Bytes of the package's distinct pieces. */
-  size: number;
-  /** Files of the package and their bytes. */
-  files: Map<string, Buffer>;
-  admin(p: string, init?: RequestInit): Promise<Response>;
-  peer(name: string, o?: Partial<StartSwarmPeerOptions>): Promise<SwarmPeerHandle & { hostId: string; token: string; dataDir: string }>;
-}
-
-/** A real server with a pushed package (random, incompressible files unless `text`), and a way to add peers. */
-async function world(t: TestContext, o: { text?: boolean } = {}): Promise<World> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-swarm-"));
-  const closers: (() => Promise<void> | void)[] = [];
-  t.after(async () => {
-    for (const c of closers.reverse()) await Promise.resolve(c()).catch(() => {});
-    await removeTree(root);
-  });
-  const server = await startRealServer(path.join(root, "server"));
-  closers.push(() => server.stop());
-  const admin = (p: string, init: RequestInit = {}): Promise<Response> =>
-    fetch(`${server.url}${p}`, { ...init, headers: { authorization: `Bearer ${server.adminToken}`, "content-type": init.body instanceof Uint8Array ? "application/octet-stream" : "application/json" } });
-
-  const src = path.join(root, "src");
-  fs.mkdirSync(path.join(src, "lib"), { recursive: true });
-  // Random text over 5 letters: compresses to about a third, and is quick to make.
-  const text = (n: number): Buffer => {
-    const b = randomBytes(n);
-    for (let i = 0; i < n; i++) b[i] = "acgt\n".charCodeAt(b[i]! % 5);
-    return b;
-  };
-  const files = new Map<string, Buffer>(
-    o.text
-      ? [["app.log", text(2 * PieceSize + MiB)], ["small.txt", Buffer.from("hello from the swarm\n")]]
-      : [
-          ["big.bin", randomBytes(4 * PieceSize + MiB)],
-          ["lib/data.bin", randomBytes(PieceSize - 1)],
-          ["small.txt", Buffer.from("hello from the swarm\n")],
-        ],
-  );
-  for (const [p, data] of files) fs.writeFileSync(path.join(src, p), data);
-  const local = new PieceStore(path.join(root, "local"));
-  const m = await buildPackage({ dir: src, name: "swarmy", version: "1", store: local, builder: "test" });
-  // Uploaded as `tiffin pkg push` does: zstd when it pays.
-  for (const h of piecesOf(m)) {
-    const data = (await local.get(h))!;
-    const z = compressPiece(data);
-    const r = await fetch(`${server.url}/v1/packages/pieces/${h}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/octet-stream", ...(z ? { "content-encoding": "zstd" } : {}) },
-      body: z ?? data,
-    });
-    assert.equal(r.status, 200, await r.text());
-  }
-  const reg = await admin("/v1/packages", { method: "POST", body: JSON.stringify({ manifest: m }) });
-  assert.equal(reg.status, 200, await reg.text());
-  const size = [...files.values()].reduce((n, b) => n + b.length, 0);
-
-  const peer: World["peer"] = async (name, o = {}) => {
-    const host = await registerSwarmHost({ serverUrl: server.url, joinToken: server.joinToken, name });
-    closers.push(() => host.close());
-    const dataDir = o.dataDir ?? path.join(root, name);
-    const p = await startSwarmPeer({ serverUrl: server.url, token: host.token, dataDir, listen: "127.0.0.1:0", ...o });
-    closers.push(() => p.close());
-    return Object.assign(p, { hostId: host.hostId, token: host.token, dataDir });
-  };
-  return { root, server, id: packageId(m), m, size, files, admin, peer };
-}
-
-function assertTree(w: World, r: { path: string } | { error: string }): void {
-  assert.ok("path" in r, JSON.stringify(r));
-  for (const [p, data] of w.files) assert.ok(fs.readFileSync(path.join(r.path, p)).equals(data), `${p} unpacked intact`);
-}
+import { assertTree, fakeHolder, MiB, world } from "./test-world.ts";
 
 void test("three peers fetching at once: the origin sends each piece about once, the rest flows between peers", async (t) => {
   const w = await world(t);
@@ -110,27 +24,6 @@ void test("three peers fetching at once: the origin sends each piece about once,
   assert.ok(fromPeers >= w.size, `the other two copies came from peers (${fromPeers} bytes)`);
   assert.equal(uploaded, fromPeers, "every byte a peer received, another peer sent");
 });
-
-/** A registered host that announces every piece of the world's package and answers piece GETs with
- * `answer` (a liar, a broken disk): removed after the test. */
-async function fakeHolder(t: TestContext, w: World, name: string, answer: (res: http.ServerResponse) => void): Promise<{ hostId: string; token: string }> {
-  const host = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name });
-  t.after(() => host.close());
-  const server = http.createServer((req, res) => {
-    req.resume();
-    answer(res);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const announce = await fetch(`${w.server.url}/v1/agent/swarm/announce`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${host.token}`, "content-type": "application/json" },
-    body: JSON.stringify({ address, full: true, packages: [{ id: w.id, complete: true, pieces: [] }] }),
-  });
-  assert.equal(announce.status, 200, await announce.text());
-  return host;
-}
 
 void test("a peer serving a corrupt piece is dropped, reported, counted, and the piece comes from another peer", async (t) => {
   const w = await world(t);
@@ -173,6 +66,41 @@ void test("a peer serving a corrupt piece is dropped, reported, counted, and the
   assert.ok(hosts.has(honest.hostId) && hosts.has(fetcher.hostId));
   const metrics = await (await w.admin("/metrics")).text();
   assert.match(metrics, new RegExp(`tiffin_swarm_bad_pieces_total\\{peer="${liarHost.hostId}"\\} ${lies}\n`));
+});
+
+void test("a holder that announces pieces it lacks: each 404 is reported, the piece forgotten there, the host excluded after 3, counted", async (t) => {
+  const w = await world(t);
+  let asked = 0;
+  const empty = await fakeHolder(t, w, "empty", (res) => {
+    asked++;
+    res.writeHead(404, { "content-type": "application/json" }).end("{}");
+  });
+  // The only holder claims every piece and has none: every first plan sends the fetcher there.
+  const fetcher = await w.peer("fetcher");
+  const started = Date.now();
+  assertTree(w, await fetcher.fetch(w.id));
+  const ms = Date.now() - started;
+  t.diagnostic(`fetched in ${ms} ms after ${asked} 404s`);
+  const n = piecesOf(w.m).length;
+  assert.ok(asked >= 3 && asked < 2 * n, `the liar was asked about each piece about once (a plan may cross a report in flight): ${asked}`);
+  assert.equal(fetcher.stats().bytesFromPeers, 0);
+  // Unreported, the fetcher would wait out its deferrals (the origin after about 10 s, as for a holder answering 500).
+  assert.ok(ms < 8000, `the tracker forgot the lies at once: ${ms} ms`);
+
+  // Excluded for the package: another fetcher is never sent there, though it announced everything.
+  const other = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name: "other" });
+  t.after(() => other.close());
+  const r = await fetch(`${w.server.url}/v1/agent/swarm/plan`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${other.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ packageId: w.id, address: "127.0.0.1:1", total: n, missing: [...Array(n).keys()], inflight: [] }),
+  });
+  const plan = (await r.json()) as SwarmPlan;
+  const hosts = new Set(plan.pieces.flatMap((p) => p.sources.flatMap((s) => (s.kind === "peer" ? [s.host] : []))));
+  assert.ok(hosts.has(fetcher.hostId), "the fetcher holds the package now");
+  assert.ok(!hosts.has(empty.hostId), `the liar is no longer handed out: ${[...hosts].join(",")}`);
+  const metrics = await (await w.admin("/metrics")).text();
+  assert.match(metrics, new RegExp(`tiffin_swarm_false_announces_total\\{peer="${empty.hostId}"\\} 3\n`), "three false announces counted, the later 404s ignored");
 });
 
 void test("a fetch killed with SIGKILL halfway resumes with only the missing pieces", async (t) => {

@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 import { resolve, join } from "node:path";
 import { ErrorCodes, TiffinError } from "../../model/errors.ts";
+import { parseDuration } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
 import { waitForSignal } from "../command.ts";
 import { registerMigrate } from "./migrate.ts";
@@ -34,14 +35,19 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--advertise <url>", "URL the other servers reach this one at (default: the listen address)")
     .option("--audit-keep-days <n>", "keep `tiffin exec` audit entries this many days (0: no limit)", "90")
     .option("--audit-keep <n>", "keep at most this many audit entries, the newest (0: no limit)", "100000")
+    .option("--peer-token-rotate <duration>", "how often the leader rotates the token agents require of each other for package pieces (the previous one stays accepted until the next rotation)", "24h")
     .description("run the control plane (several servers may share one etcd store: one leads, all serve)");
   registerMigrate(server, ctx);
-  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; auditKeepDays: string; auditKeep: string }) => {
+  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; auditKeepDays: string; auditKeep: string; peerTokenRotate: string }) => {
     if (!opts.data) throw new TiffinError(ErrorCodes.Usage, "tiffin server needs --data <dir>", { hint: "e.g. tiffin server --data /var/lib/tiffin" });
     const keepDays = Number(opts.auditKeepDays);
     const keepEntries = Number(opts.auditKeep);
     if (!(Number.isFinite(keepDays) && keepDays >= 0) || !(Number.isInteger(keepEntries) && keepEntries >= 0)) {
       throw new TiffinError(ErrorCodes.Usage, `--audit-keep-days and --audit-keep take numbers >= 0, got ${opts.auditKeepDays} and ${opts.auditKeep}`, { hint: "e.g. --audit-keep-days 30 --audit-keep 50000" });
+    }
+    const rotateMs = parseDuration(opts.peerTokenRotate);
+    if (rotateMs === null || rotateMs < 60_000) {
+      throw new TiffinError(ErrorCodes.Usage, `--peer-token-rotate takes a duration of at least 1m, got "${opts.peerTokenRotate}"`, { hint: "e.g. --peer-token-rotate 24h; agents learn a new token within their announce interval (30 s)" });
     }
     ctx.daemon();
     const dataDir = resolve(opts.data);
@@ -49,7 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
     const { openStore, startServer } = await import("../../server/main.ts");
     // A store named by --store is ours to close; the default one the server opens and closes.
     const store = spec ? await openStore(spec) : null;
-    const running = await startServer({ dataDir, listen: opts.listen, auditRetention: { keepDays, keepEntries }, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}) }).catch(async (err: unknown) => {
+    const running = await startServer({ dataDir, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}) }).catch(async (err: unknown) => {
       await store?.close();
       throw err;
     });

@@ -1,108 +1,165 @@
 // The swarm tracker's endpoints (host token): agents announce the pieces they hold, ask whom to fetch
-// missing pieces from, and report peers that sent bad bytes. The state behind them is soft (see
-// tracker/tracker.ts). The peer token agents require of each other is cluster-wide, shared through
-// the store like the join token, and handed out in every answer.
+// missing pieces from, and report peers that sent bad bytes or lacked what they announced. The state
+// behind them is soft (see tracker/tracker.ts) and there is ONE tracker per cluster, the leader's: a
+// follower passes an agent's call on to the leader (admin token, the host id in a header), so agents
+// connected to different servers see each other. A new leader starts an empty tracker with a new
+// epoch, and agents seeing the new epoch announce in full; while no leader answers, the call fails
+// with 503 and fetchers take pieces from the origin. The peer tokens agents require of each other are
+// cluster-wide, in the store, rotated by the leader (tracker/peer-tokens.ts), handed out in every answer.
 
 import { Counter } from "prom-client";
-import type { SwarmAnnounce, SwarmAnnounceResponse, SwarmHolding, SwarmPlan, SwarmPlanRequest, SwarmReport } from "../../api/types.ts";
+import type { PeerTokenRotation, SwarmAnnounceResponse, SwarmPlan } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
-import { Sha256Pattern } from "../../pkg/index.ts";
 import type { ServerContext } from "../context.ts";
 import { readJson, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { shareToken } from "../tokens.ts";
+import { PeerTokens, tokensToHand } from "../tracker/peer-tokens.ts";
 import { Tracker } from "../tracker/tracker.ts";
 import type { TrackerOptions } from "../tracker/tracker.ts";
+import { announceOf, planRequestOf, reportOf } from "../tracker/wire.ts";
 
-/** Most pieces one request may list (a 4 TiB package at 4 MiB pieces). */
-const MaxIndexes = 1 << 20;
+/** The header naming the agent's host on a call a follower passes on to the leader. */
+export const SwarmHostHeader = "x-tiffin-host";
 
-/** Registers the tracker routes; returns the tracker (tests look inside). */
-export function trackerRoutes(r: Router, ctx: ServerContext, opts: Partial<Omit<TrackerOptions, "isDown">> = {}): Tracker {
-  const tracker = new Tracker({ ...opts, isDown: (h) => ctx.liveness.status(h) === "down" });
-  const badPieces = new Counter({ name: "tiffin_swarm_bad_pieces_total", help: "Pieces agents reported as failing their hash, by the peer that sent them", labelNames: ["peer"] as const, registers: [ctx.metrics.registry] });
-  let peerToken: Promise<string> | null = null;
-  const answer = async (): Promise<SwarmAnnounceResponse> => {
-    peerToken ??= shareToken(ctx.store, ctx.dataDir, "peer.token").catch((err: unknown) => {
-      peerToken = null;
-      throw err;
-    });
-    return { epoch: tracker.epoch, peerToken: await peerToken, announceMs: tracker.announceMs };
+/** Options of the tracker routes. */
+export interface TrackerRouteOptions extends Partial<Omit<TrackerOptions, "isDown">> {
+  /** The admin token, for calls passed on to the leader. */
+  adminToken: () => string;
+  /** How often the leader rotates the peer token. @default 86400000 (24 h) */
+  peerTokenRotateMs?: number;
+  /** How long a new peer token is accepted before agents fetch with it. @default 2 * announceMs */
+  peerTokenSettleMs?: number;
+  /** A call passed on to the leader fails (503) after this long. @default 5000 */
+  forwardTimeoutMs?: number;
+}
+
+/** The tracker routes' handle. */
+export interface SwarmTracking {
+  /** This server's tracker while it leads (tests look inside), else null. */
+  tracker(): Tracker | null;
+  /** Stops the rotation timer. */
+  close(): void;
+}
+
+type What = "announce" | "plan" | "report";
+
+/** Registers the tracker routes and starts the leader's peer token rotation. */
+export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteOptions): SwarmTracking {
+  const { election } = ctx.cluster;
+  const registers = [ctx.metrics.registry];
+  const badPieces = new Counter({ name: "tiffin_swarm_bad_pieces_total", help: "Pieces agents reported as failing their hash, by the peer that sent them", labelNames: ["peer"] as const, registers });
+  const falseAnnounces = new Counter({ name: "tiffin_swarm_false_announces_total", help: "Pieces a peer announced but answered 404 for, as fetchers reported them", labelNames: ["peer"] as const, registers });
+  const forwarded = new Counter({ name: "tiffin_swarm_forwarded_total", help: "Agent calls to the tracker this follower passed on to the leader, by outcome", labelNames: ["result"] as const, registers });
+  const peerTokens = new PeerTokens({ store: ctx.store, clock: ctx.clock });
+  const trackerOptions: TrackerOptions = { ...opts, isDown: (h) => ctx.liveness.status(h) === "down" };
+  const settleMs = opts.peerTokenSettleMs ?? 2 * (opts.announceMs ?? 30_000);
+
+  // One tracker per leadership term: a server that lost and regained the lead starts empty, with a
+  // new epoch, rather than trusting what it heard before.
+  let tracker: Tracker | null = null;
+  const unsubscribe = election.onChange(() => (tracker = null));
+  const trackerNow = (): Tracker | null => (election.isLeader() ? (tracker ??= new Tracker(trackerOptions)) : null);
+
+  const answer = async (t: Tracker): Promise<SwarmAnnounceResponse> => {
+    const tokens = tokensToHand(await peerTokens.get(), ctx.clock.now(), settleMs);
+    return { epoch: t.epoch, peerToken: tokens[0]!, peerTokens: tokens, announceMs: t.announceMs };
   };
 
-  r.add("POST", "/v1/agent/swarm/announce", "host", async ({ req, res, hostId }) => {
-    const a = announceOf(await readJson(req));
-    tracker.announce(hostOf(hostId), a, ctx.clock.now());
-    sendJson(res, 200, await answer());
-  });
-
-  r.add("POST", "/v1/agent/swarm/plan", "host", async ({ req, res, hostId }) => {
-    const q = planRequestOf(await readJson(req));
-    const plan = tracker.plan(hostOf(hostId), q, ctx.clock.now());
-    sendJson(res, 200, { ...(await answer()), ...plan } satisfies SwarmPlan);
-  });
-
-  r.add("POST", "/v1/agent/swarm/report", "host", async ({ req, res, hostId }) => {
-    const b = (await readJson(req)) as Partial<SwarmReport> | null;
-    if (!b || typeof b !== "object" || !isSha(b.packageId) || typeof b.peer !== "string" || !isSha(b.piece) || typeof b.reason !== "string") {
-      throw bad("report", "{packageId, peer, piece, reason}");
+  const serve = async (what: What, host: string, body: unknown): Promise<unknown> => {
+    const t = trackerNow();
+    if (!t) throw new TiffinError(ErrorCodes.Unavailable, "swarm tracker: this server does not lead (any more)", { hint: "the next call finds the new leader; the agent takes pieces from the origin meanwhile" });
+    const now = ctx.clock.now();
+    switch (what) {
+      case "announce":
+        t.announce(host, announceOf(body), now);
+        return answer(t);
+      case "plan": {
+        const plan = t.plan(host, planRequestOf(body), now);
+        return { ...(await answer(t)), ...plan } satisfies SwarmPlan;
+      }
+      case "report": {
+        const rep = reportOf(body);
+        const outcome = t.report(host, rep, now);
+        const where = { reporter: host, peer: rep.peer, packageId: rep.packageId, piece: rep.piece, reason: rep.reason, outcome };
+        if ((rep.kind ?? "bad-piece") === "bad-piece") {
+          badPieces.inc({ peer: rep.peer });
+          ctx.log.warn(where, "peer sent a bad piece; no longer handed out for this package");
+        } else if (outcome !== "ignored") {
+          falseAnnounces.inc({ peer: rep.peer });
+          ctx.log.warn(where, outcome === "excluded" ? "peer keeps announcing pieces it lacks; no longer handed out for this package" : "peer lacked a piece it announced; forgotten");
+        }
+        return { ok: true };
+      }
     }
-    const known = tracker.report(hostOf(hostId), b as SwarmReport, ctx.clock.now());
-    badPieces.inc({ peer: b.peer });
-    ctx.log.warn({ reporter: hostId, peer: b.peer, packageId: b.packageId, piece: b.piece, reason: b.reason.slice(0, 200), known }, "peer sent a bad piece; no longer handed out for this package");
-    sendJson(res, 200, { ok: true });
+  };
+
+  // A follower's side: the leader's answer, status and body as they are.
+  const forward = async (what: What, host: string, body: unknown): Promise<{ status: number; text: string }> => {
+    const leader = election.leader();
+    if (!leader || leader.url === "" || leader.id === ctx.cluster.id) {
+      forwarded.inc({ result: "no-leader" });
+      throw new TiffinError(ErrorCodes.Unavailable, "swarm tracker: no leader is known to pass the call on to", { hint: "the agent takes pieces from the origin until a leader is elected" });
+    }
+    try {
+      const res = await fetch(`${leader.url}/v1/internal/swarm/${what}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${opts.adminToken()}`, "content-type": "application/json", [SwarmHostHeader]: host },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(opts.forwardTimeoutMs ?? 5000),
+      });
+      const text = await res.text();
+      forwarded.inc({ result: res.status === 200 ? "ok" : "refused" });
+      return { status: res.status, text };
+    } catch (err) {
+      forwarded.inc({ result: "unreachable" });
+      throw new TiffinError(ErrorCodes.Unavailable, `swarm tracker: the leader at ${leader.url} did not answer: ${err instanceof Error ? err.message : String(err)}`, { hint: "the agent takes pieces from the origin meanwhile" });
+    }
+  };
+
+  for (const what of ["announce", "plan", "report"] as const) {
+    r.add("POST", `/v1/agent/swarm/${what}`, "host", async ({ req, res, hostId }) => {
+      if (hostId === null) throw new Error("host route without host id");
+      const body = await readJson(req);
+      if (election.isLeader()) return sendJson(res, 200, await serve(what, hostId, body));
+      const out = await forward(what, hostId, body);
+      res.writeHead(out.status, { "content-type": "application/json" });
+      res.end(out.text);
+    });
+  }
+
+  // The leader's side of a passed-on call. Never passed on again: a server that stopped leading
+  // answers 503, and the follower learns of the new leader from its watch.
+  r.add("POST", "/v1/internal/swarm/:what", "admin", async ({ req, res, params }) => {
+    const what = params["what"];
+    const host = req.headers[SwarmHostHeader];
+    if ((what !== "announce" && what !== "plan" && what !== "report") || typeof host !== "string" || !/^[A-Za-z0-9._-]{1,200}$/.test(host)) {
+      throw new TiffinError(ErrorCodes.BadRequest, `swarm: /v1/internal/swarm/announce|plan|report with an ${SwarmHostHeader} header, got ${what ?? "?"}`, { hint: "sent by other Tiffin servers only" });
+    }
+    sendJson(res, 200, await serve(what, host, await readJson(req)));
   });
 
-  return tracker;
-}
+  r.add("POST", "/v1/swarm/peer-token/rotate", "admin", async ({ res }) => {
+    const { record } = await peerTokens.rotate();
+    ctx.log.info({ rotatedAt: record.rotatedAt }, "peer token rotated by an admin");
+    sendJson(res, 200, { rotatedAt: record.rotatedAt, accepted: record.previous === null ? 1 : 2 } satisfies PeerTokenRotation);
+  });
 
-function hostOf(hostId: string | null): string {
-  if (hostId === null) throw new Error("host route without host id");
-  return hostId;
-}
+  // The leader's timer: checked often, so a new leader rotates on time whoever rotated last.
+  const rotateMs = opts.peerTokenRotateMs ?? 24 * 3600_000;
+  const timer = setInterval(() => {
+    if (!election.isLeader()) return;
+    void peerTokens.rotate({ olderThanMs: rotateMs }).then(
+      (r) => r.rotated && ctx.log.info({ rotatedAt: r.record.rotatedAt, everyMs: rotateMs }, "peer token rotated"),
+      (err: unknown) => ctx.log.warn({ err }, "rotating the peer token failed; will retry"),
+    );
+  }, Math.max(100, Math.min(60_000, Math.floor(rotateMs / 4))));
+  timer.unref();
 
-function bad(what: string, shape: string): TiffinError {
-  return new TiffinError(ErrorCodes.BadRequest, `swarm ${what}: body must be ${shape}`, { hint: "the agent and the server may be different versions" });
-}
-
-function isSha(v: unknown): v is string {
-  return typeof v === "string" && Sha256Pattern.test(v);
-}
-
-function isIndexes(v: unknown): v is number[] {
-  return Array.isArray(v) && v.length <= MaxIndexes && v.every((i) => Number.isInteger(i) && (i as number) >= 0 && (i as number) < MaxIndexes);
-}
-
-function isAddress(v: unknown): v is string {
-  return typeof v === "string" && /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(v);
-}
-
-function announceOf(v: unknown): SwarmAnnounce {
-  const b = v as Partial<SwarmAnnounce> | null;
-  const shape = "{address: host:port, full: boolean, packages: [{id, complete, pieces: number[]}]}";
-  if (!b || typeof b !== "object" || !isAddress(b.address) || typeof b.full !== "boolean" || !Array.isArray(b.packages)) throw bad("announce", shape);
-  const packages: SwarmHolding[] = [];
-  for (const p of b.packages as unknown[]) {
-    const h = p as Partial<SwarmHolding> | null;
-    if (!h || typeof h !== "object" || !isSha(h.id) || typeof h.complete !== "boolean" || !isIndexes(h.pieces)) throw bad("announce", shape);
-    packages.push({ id: h.id, complete: h.complete, pieces: h.pieces });
-  }
-  return { address: b.address, full: b.full, packages };
-}
-
-function planRequestOf(v: unknown): SwarmPlanRequest {
-  const b = v as Partial<SwarmPlanRequest> | null;
-  const optional = (x: unknown): boolean => x === undefined || isIndexes(x);
-  if (!b || typeof b !== "object" || !isSha(b.packageId) || !isAddress(b.address) || !Number.isInteger(b.total) || (b.total ?? -1) < 0 || (b.total ?? 0) > MaxIndexes || !isIndexes(b.missing) || !isIndexes(b.inflight) || !optional(b.fallback) || !optional(b.stuck)) {
-    throw bad("plan", "{packageId, address: host:port, total, missing: number[], inflight: number[], fallback?: number[], stuck?: number[]}");
-  }
   return {
-    packageId: b.packageId,
-    address: b.address,
-    total: b.total as number,
-    missing: b.missing,
-    inflight: b.inflight,
-    ...(b.fallback ? { fallback: b.fallback } : {}),
-    ...(b.stuck ? { stuck: b.stuck } : {}),
+    tracker: () => trackerNow(),
+    close: () => {
+      clearInterval(timer);
+      unsubscribe();
+    },
   };
 }

@@ -91,12 +91,38 @@ void test("Tracker: a reported peer and a down host are no longer handed out; a 
   const t = tracker(down);
   for (const h of ["a", "b", "c"]) t.announce(h, { address: `${h}:1`, full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 0);
   assert.equal(plan(t, "me", [0]), "0<-a,b,c");
-  assert.equal(t.report("me", { packageId: pkg, peer: "a", piece: "f".repeat(64), reason: "hash mismatch" }, 0), true);
+  assert.equal(t.report("me", { packageId: pkg, peer: "a", piece: "f".repeat(64), reason: "hash mismatch" }, 0), "dropped");
   assert.equal(plan(t, "me", [0], 1), "0<-b,c");
   down.add("b");
   assert.equal(plan(t, "me", [0], 2), "0<-c");
   t.announce("c", { address: "c:1", full: true, packages: [] }, 3);
   assert.equal(plan(t, "me", [0], 4), "0<-o", "c dropped the package; nobody else: the origin");
+});
+
+void test("Tracker: a 404 for an announced piece forgets it there; the third false announce excludes the host for the package", () => {
+  const t = tracker();
+  const miss = (peer: string, index: number, other = pkg) => t.report("me", { packageId: other, peer, piece: "f".repeat(64), reason: "404", kind: "missing", index }, 0);
+  // Who is listed for each piece, order aside (load and rank decide the order).
+  const who = (now: number) =>
+    plan(t, "me", [0, 1, 2, 3], now)
+      .split(" ")
+      .map((p) => p.replace(/<-(.*)$/, (_m, hs: string) => `<-${hs.split(",").sort().join(",")}`))
+      .sort()
+      .join(" ");
+  for (const h of ["a", "b"]) t.announce(h, { address: `${h}:1`, full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 0);
+  t.announce("c", { address: "c:1", full: true, packages: [{ id: pkg, complete: false, pieces: [0, 1] }] }, 0);
+  assert.equal(who(0), "0<-a,b,c 1<-a,b,c 2<-a,b 3<-a,b");
+  assert.equal(miss("a", 0), "forgotten");
+  assert.equal(miss("a", 0), "ignored", "already forgotten: not a second strike");
+  assert.equal(miss("c", 3), "ignored", "c never announced 3");
+  assert.equal(miss("zz", 0), "ignored", "unknown host");
+  assert.equal(who(1), "0<-b,c 1<-a,b,c 2<-a,b 3<-a,b");
+  assert.equal(miss("a", 1), "forgotten");
+  assert.equal(miss("a", 2, "b".repeat(64)), "ignored", "another package: not a strike here");
+  assert.equal(miss("a", 2), "excluded");
+  assert.equal(who(2), "0<-b,c 1<-b,c 2<-b 3<-b", "a is no longer handed out");
+  t.announce("a", { address: "a:1", full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 3);
+  assert.equal(who(4), "0<-b,c 1<-b,c 2<-b 3<-b", "announcing again does not bring it back");
 });
 
 void test("Tracker: agents silent for 3 announce intervals are forgotten", () => {

@@ -32,8 +32,12 @@ interface PackageSwarm {
   /** Pieces each host holds: every one, or these indexes. */
   holders: Map<string, Set<number> | "all">;
   leases: Map<number, OriginLease>;
-  /** Hosts reported for a bad piece: never handed out for this package again. */
+  /** Hosts reported for a bad piece, or for too many false announces: never handed out for this package again. */
   bad: Set<string>;
+  /** Per host, pieces fetchers found missing there although it announced them. */
+  falseAnnounces: Map<string, number>;
+  /** Pieces of the package, as the last plan request said (0: no plan yet). */
+  total: number;
   /** Per fetcher, the source its planned pieces were given first, until they arrive or expire. */
   assignments: Map<string, Map<number, { host: string; until: number }>>;
   /** Origin fallbacks granted for pieces peers hold (see planFetch). */
@@ -44,6 +48,20 @@ interface PackageSwarm {
 /** Origin fallbacks a package may have, as a share of its pieces: with the leased first copies, the
  * origin sends at most about 1.4x the package whatever the number of fetchers. */
 export const FallbackShare = 0.4;
+
+/** False announces (a 404 for a piece it announced) after which a host is no longer handed out for the package. */
+export const MaxFalseAnnounces = 3;
+
+/** What the tracker did with a report. */
+export type ReportOutcome =
+  /** The report names no host the tracker knows for the package, or a piece it does not list there. */
+  | "ignored"
+  /** A bad piece: the peer is no longer handed out for the package. */
+  | "dropped"
+  /** A false announce: the piece is no longer listed for the peer. */
+  | "forgotten"
+  /** The false announce that made MaxFalseAnnounces: the peer is no longer handed out for the package. */
+  | "excluded";
 
 /** The plan a fetcher gets (SwarmPlan without the tokens, which the route adds). */
 export interface TrackerPlan {
@@ -94,6 +112,7 @@ export class Tracker {
     this.#prune(now);
     this.#seen(host, r.address, now);
     const p = this.#pkg(r.packageId, now);
+    p.total = r.total;
     const missing = new Set(r.missing);
     const inflight = new Set(r.inflight);
     if (missing.size === 0) p.holders.set(host, "all");
@@ -133,14 +152,30 @@ export class Tracker {
     return { pieces: out.pieces, waiting: out.waiting, retryMs: this.#o.retryMs ?? 300 };
   }
 
-  /** `reporter` got a bad piece from `r.peer`: the peer is not handed out for this package again.
-   * Returns false when the report names no host the tracker knows for the package. */
-  report(_reporter: string, r: SwarmReport, now: number): boolean {
+  /** `reporter` got a bad piece from `r.peer` (it is not handed out for this package again), or a 404
+   * for a piece the tracker listed there (the piece is no longer listed; after MaxFalseAnnounces of
+   * those the peer is not handed out for this package again, since it keeps costing fetchers a trip). */
+  report(_reporter: string, r: SwarmReport, now: number): ReportOutcome {
     const p = this.#pkg(r.packageId, now);
-    if (!p.holders.has(r.peer) && !this.#peers.has(r.peer)) return false;
+    if ((r.kind ?? "bad-piece") === "bad-piece") {
+      if (!p.holders.has(r.peer) && !this.#peers.has(r.peer)) return "ignored";
+      p.bad.add(r.peer);
+      p.holders.delete(r.peer);
+      return "dropped";
+    }
+    const held = p.holders.get(r.peer);
+    const index = r.index ?? -1;
+    if (held === undefined || (held !== "all" && !held.has(index)) || (held === "all" && p.total > 0 && index >= p.total)) return "ignored";
+    if (held !== "all") held.delete(index);
+    else if (p.total > 0) p.holders.set(r.peer, new Set([...Array(p.total).keys()].filter((i) => i !== index)));
+    // "all" of an unknown number of pieces: nothing left to believe of it for this package.
+    else p.holders.delete(r.peer);
+    const n = (p.falseAnnounces.get(r.peer) ?? 0) + 1;
+    p.falseAnnounces.set(r.peer, n);
+    if (n < MaxFalseAnnounces) return "forgotten";
     p.bad.add(r.peer);
     p.holders.delete(r.peer);
-    return true;
+    return "excluded";
   }
 
   /** Counts for metrics and tests. */
@@ -154,7 +189,7 @@ export class Tracker {
 
   #pkg(id: string, now: number): PackageSwarm {
     let p = this.#packages.get(id);
-    if (!p) this.#packages.set(id, (p = { holders: new Map(), leases: new Map(), bad: new Set(), assignments: new Map(), fallbacks: 0, lastUsed: now }));
+    if (!p) this.#packages.set(id, (p = { holders: new Map(), leases: new Map(), bad: new Set(), falseAnnounces: new Map(), total: 0, assignments: new Map(), fallbacks: 0, lastUsed: now }));
     p.lastUsed = now;
     return p;
   }
