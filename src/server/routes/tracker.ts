@@ -3,8 +3,10 @@
 // behind them is soft (see tracker/tracker.ts) and there is ONE tracker per cluster, the leader's: a
 // follower passes an agent's call on to the leader (admin token, the host id in a header), so agents
 // connected to different servers see each other. A new leader starts an empty tracker with a new
-// epoch, and agents seeing the new epoch announce in full; while no leader answers, the call fails
-// with 503 and fetchers take pieces from the origin. The peer tokens agents require of each other are
+// epoch, and agents seeing the new epoch announce in full. While no OTHER server is known to lead
+// (between terms, or a lone server that missed a lease renewal under load), a server answers from its
+// own tracker rather than refuse; a leader that does not answer a passed-on call fails it with 503 and
+// fetchers take pieces from the origin. The peer tokens agents require of each other are
 // cluster-wide, in the store, rotated by the leader (tracker/peer-tokens.ts), handed out in every answer.
 
 import { Counter } from "prom-client";
@@ -49,24 +51,31 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
   const registers = [ctx.metrics.registry];
   const badPieces = new Counter({ name: "tiffin_swarm_bad_pieces_total", help: "Pieces agents reported as failing their hash, by the peer that sent them", labelNames: ["peer"] as const, registers });
   const falseAnnounces = new Counter({ name: "tiffin_swarm_false_announces_total", help: "Pieces a peer announced but answered 404 for, as fetchers reported them", labelNames: ["peer"] as const, registers });
-  const forwarded = new Counter({ name: "tiffin_swarm_forwarded_total", help: "Agent calls to the tracker this follower passed on to the leader, by outcome", labelNames: ["result"] as const, registers });
+  const forwarded = new Counter({ name: "tiffin_swarm_forwarded_total", help: "Agent calls to the tracker a follower passed on to the leader, by outcome (no-leader: answered from its own tracker, nobody else leading)", labelNames: ["result"] as const, registers });
   const peerTokens = new PeerTokens({ store: ctx.store, clock: ctx.clock });
   const trackerOptions: TrackerOptions = { ...opts, isDown: (h) => ctx.liveness.status(h) === "down" };
   const settleMs = opts.peerTokenSettleMs ?? 2 * (opts.announceMs ?? 30_000);
 
-  // One tracker per leadership term: a server that lost and regained the lead starts empty, with a
-  // new epoch, rather than trusting what it heard before.
+  // A server's tracker lives until another server leads: then it starts empty, with a new epoch,
+  // rather than trusting what it heard before. Losing the lead with nobody else taking it (a lone
+  // server whose lease renewal came late) keeps it: its agents and their pieces are still there.
   let tracker: Tracker | null = null;
-  const unsubscribe = election.onChange(() => (tracker = null));
-  const trackerNow = (): Tracker | null => (election.isLeader() ? (tracker ??= new Tracker(trackerOptions)) : null);
+  const otherLeader = (): { url: string } | null => {
+    const l = election.leader();
+    return l && l.url !== "" && l.id !== ctx.cluster.id ? l : null;
+  };
+  const unsubscribe = election.onChange(() => {
+    if (otherLeader()) tracker = null;
+  });
+  const local = (): Tracker => (tracker ??= new Tracker(trackerOptions));
+  const trackerNow = (): Tracker | null => (election.isLeader() ? local() : null);
 
   const answer = async (t: Tracker): Promise<SwarmAnnounceResponse> => {
     const tokens = tokensToHand(await peerTokens.get(), ctx.clock.now(), settleMs);
     return { epoch: t.epoch, peerToken: tokens[0]!, peerTokens: tokens, announceMs: t.announceMs };
   };
 
-  const serve = async (what: What, host: string, body: unknown): Promise<unknown> => {
-    const t = trackerNow();
+  const serve = async (what: What, host: string, body: unknown, t: Tracker | null): Promise<unknown> => {
     if (!t) throw new TiffinError(ErrorCodes.Unavailable, "swarm tracker: this server does not lead (any more)", { hint: "the next call finds the new leader; the agent takes pieces from the origin meanwhile" });
     const now = ctx.clock.now();
     switch (what) {
@@ -95,11 +104,8 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
 
   // A follower's side: the leader's answer, status and body as they are.
   const forward = async (what: What, host: string, body: unknown): Promise<{ status: number; text: string }> => {
-    const leader = election.leader();
-    if (!leader || leader.url === "" || leader.id === ctx.cluster.id) {
-      forwarded.inc({ result: "no-leader" });
-      throw new TiffinError(ErrorCodes.Unavailable, "swarm tracker: no leader is known to pass the call on to", { hint: "the agent takes pieces from the origin until a leader is elected" });
-    }
+    const leader = otherLeader();
+    if (!leader) throw new Error("forward without another leader");
     try {
       const res = await fetch(`${leader.url}/v1/internal/swarm/${what}`, {
         method: "POST",
@@ -120,7 +126,10 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
     r.add("POST", `/v1/agent/swarm/${what}`, "host", async ({ req, res, hostId }) => {
       if (hostId === null) throw new Error("host route without host id");
       const body = await readJson(req);
-      if (election.isLeader()) return sendJson(res, 200, await serve(what, hostId, body));
+      if (election.isLeader() || !otherLeader()) {
+        if (!election.isLeader()) forwarded.inc({ result: "no-leader" });
+        return sendJson(res, 200, await serve(what, hostId, body, local()));
+      }
       const out = await forward(what, hostId, body);
       res.writeHead(out.status, { "content-type": "application/json" });
       res.end(out.text);
@@ -135,7 +144,7 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
     if ((what !== "announce" && what !== "plan" && what !== "report") || typeof host !== "string" || !/^[A-Za-z0-9._-]{1,200}$/.test(host)) {
       throw new TiffinError(ErrorCodes.BadRequest, `swarm: /v1/internal/swarm/announce|plan|report with an ${SwarmHostHeader} header, got ${what ?? "?"}`, { hint: "sent by other Tiffin servers only" });
     }
-    sendJson(res, 200, await serve(what, host, await readJson(req)));
+    sendJson(res, 200, await serve(what, host, await readJson(req), trackerNow()));
   });
 
   r.add("POST", "/v1/swarm/peer-token/rotate", "admin", async ({ res }) => {
