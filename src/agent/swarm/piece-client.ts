@@ -142,12 +142,22 @@ export class PieceClient {
     if (ex.got + data.length > ex.body.length) return this.#fail(c, `${ex.url}: more bytes than its Content-Length ${ex.body.length}`);
     data.copy(ex.body, ex.got);
     ex.got += data.length;
+    const whole = ex.got === ex.body.length;
     if (ex.o.bucket && data.length > 0) {
-      // The bucket paces the reads: unread bytes stay in the kernel and TCP slows the sender.
+      // The bucket paces the reads: unread bytes stay in the kernel and TCP slows the sender. The
+      // answer waits for its last bytes too, or a body that came in one read would not be paced at all.
       c.socket.pause();
-      void ex.o.bucket.take(data.length).then(() => c.socket.resume());
+      if (whole) c.ex = null; // nothing left to read: a close while waiting does not fail it
+      void ex.o.bucket.take(data.length).then(() => {
+        if (whole) {
+          c.ex = ex;
+          this.#complete(c, ex);
+        }
+        c.socket.resume();
+      });
+      return;
     }
-    if (ex.got === ex.body.length) this.#complete(c, ex);
+    if (whole) this.#complete(c, ex);
   }
 
   /** Collects the response head; returns the body bytes after it, or null (more head needed, or done). */
@@ -156,10 +166,12 @@ export class PieceClient {
     ex.headBytes += data.length;
     const all = ex.head.length === 1 ? ex.head[0]! : Buffer.concat(ex.head);
     const end = all.indexOf("\r\n\r\n");
-    if (end < 0) {
-      if (ex.headBytes > MaxHead) this.#fail(c, `${ex.url}: response head over ${MaxHead} bytes`);
+    // The head's own length once it is whole: a whole head over the limit can come in one read.
+    if ((end < 0 ? ex.headBytes : end + 4) > MaxHead) {
+      this.#fail(c, `${ex.url}: response head over ${MaxHead} bytes`);
       return null;
     }
+    if (end < 0) return null;
     const lines = all.subarray(0, end).toString("latin1").split("\r\n");
     const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
     if (!status) {
