@@ -90,3 +90,30 @@ void test("tiffin dev: cluster up, examples running, status/hosts via the contex
   assert.deepEqual(left, [], "no helper or task pid from the data dirs is alive");
   assert.deepEqual(processesMentioning(home), [], "no process started for this data dir is alive");
 });
+
+void test("tiffin dev killed with SIGKILL: its server and agents stop on their own", { timeout: 60_000 }, async (t) => {
+  const home = mkdtempSync(join(tmpdir(), "tiffin-cli-dev-kill-"));
+  const data = join(home, "dev");
+  const port = await freePort();
+  const env = { ...process.env, TIFFIN_HOME: home, TIFFIN_ADDR: "", TIFFIN_TOKEN: "" };
+  const dev = spawn(process.execPath, [bin, "dev", "--data", data, "--listen", `127.0.0.1:${port}`, "--agents", "2", "--no-examples"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  dev.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+  dev.stderr.setEncoding("utf8").on("data", (c: string) => (out += c));
+  t.after(() => {
+    if (dev.exitCode === null && dev.signalCode === null) dev.kill("SIGKILL");
+    for (const pid of processesMentioning(home)) process.kill(pid, "SIGKILL");
+    if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(home, { recursive: true, force: true });
+  });
+  await waitFor("tiffin dev to say it is ready", 60_000, () => {
+    if (dev.exitCode !== null) throw new Error(`tiffin dev exited ${dev.exitCode}:\n${out}`);
+    return /tiffin dev is ready/.test(out);
+  });
+  const children = processesMentioning(home);
+  assert.ok(children.length >= 3, `a server and 2 agents run: ${children.length} processes`);
+  const killedAt = Date.now();
+  dev.kill("SIGKILL");
+  // They notice within ~0.5 s and stop as on SIGTERM (agents stop their tasks; none were started here).
+  await waitFor("the server and agents to stop", 20_000, () => children.every((pid) => !alive(pid)));
+  t.diagnostic(`children gone ${Date.now() - killedAt} ms after SIGKILL of tiffin dev`);
+});

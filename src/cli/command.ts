@@ -65,10 +65,23 @@ export function waitForSignal(signals: NodeJS.Signals[]): { promise: Promise<Nod
       process.on(s, h);
       return [s, h] as const;
     });
-    dispose = () => handlers.forEach(([s, h]) => process.off(s, h));
+    // A child of `tiffin dev` (ParentPidEnv set) stops as on SIGTERM once that process is gone, even
+    // killed with SIGKILL (its own clean-up never ran): it was re-parented, so ppid changed.
+    const parent = Number(process.env[ParentPidEnv] ?? "");
+    const watch = Number.isSafeInteger(parent) && parent > 1 && signals.includes("SIGTERM")
+      ? setInterval(() => process.ppid !== parent && resolve("SIGTERM"), ParentPollMs).unref()
+      : null;
+    dispose = () => {
+      handlers.forEach(([s, h]) => process.off(s, h));
+      if (watch) clearInterval(watch);
+    };
   });
   return { promise, dispose: () => dispose() };
 }
+
+/** Set by `tiffin dev` for its server and agents: the pid they stop with (see waitForSignal). */
+export const ParentPidEnv = "TIFFIN_PARENT_PID";
+const ParentPollMs = 500;
 
 /** Adds `--json` to a listing command. */
 export function jsonOption(cmd: Command): Command {

@@ -10,7 +10,7 @@ import { ApiClient } from "../../api/client.ts";
 import { ErrorCodes, TiffinError } from "../../model/errors.ts";
 import { loadSpecFile } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
-import { waitForSignal } from "../command.ts";
+import { ParentPidEnv, waitForSignal } from "../command.ts";
 import { contextPath, writeContext } from "../context.ts";
 import { formatError, usageError } from "../errors.ts";
 import { devLayout, formatLabels } from "../dev/layout.ts";
@@ -121,7 +121,8 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
   const pidFile = claimDataDir(dataDir);
   const serverDir = join(dataDir, "server");
   const url = `http://${opts.listen}`;
-  const env = { ...process.env, TIFFIN_ADDR: url };
+  // ParentPidEnv: the children stop on their own if this process is killed outright (SIGKILL).
+  const env = { ...process.env, TIFFIN_ADDR: url, [ParentPidEnv]: String(process.pid) };
   const children: Child[] = [];
   const plans = devLayout(opts.agents, machine(dataDir));
   const agentDirs = plans.map((p) => join(dataDir, p.name));
