@@ -6,3 +6,4 @@ export * from "./build.ts";
 export * from "./unpack.ts";
 export * from "./ref.ts";
 export * from "./wire.ts";
+export * from "./buffer-pool.ts";

@@ -12,6 +12,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
+import { piecePool } from "./buffer-pool.ts";
 import { Sha256Pattern, sha256 } from "./manifest.ts";
 
 /** What this process knows of one store directory. */
@@ -36,9 +37,9 @@ function cacheOf(dir: string): DirCache {
 }
 
 /** The whole file in one read where it can (FileHandle.readFile reads 512 KiB at a time). */
-async function readAll(fh: fs.promises.FileHandle): Promise<Buffer> {
+async function readAll(fh: fs.promises.FileHandle, pooled: boolean): Promise<Buffer> {
   const size = Number((await fh.stat()).size);
-  const buf = Buffer.allocUnsafe(size);
+  const buf = pooled ? piecePool.take(size) : Buffer.allocUnsafe(size);
   let off = 0;
   while (off < size) {
     const { bytesRead } = await fh.read(buf, off, size - off, off);
@@ -107,8 +108,10 @@ export class PieceStore {
   }
 
   /** The piece's bytes if present and intact; a corrupt piece is removed (so it is fetched again).
-   * The buffer may be shared with other callers: never modify it. */
-  async get(hash: string): Promise<Buffer | null> {
+   * The buffer may be shared with other callers: never modify it. `pooled`: a buffer read from disk
+   * is lent by `piecePool`, and the caller gives it back (`piecePool.give`) once done with it (one
+   * from memory is not the pool's, and giving it back does nothing). */
+  async get(hash: string, o: { pooled?: boolean } = {}): Promise<Buffer | null> {
     const c = this.#c;
     const file = this.pathOf(hash);
     const kept = c.recent.get(hash);
@@ -128,7 +131,7 @@ export class PieceStore {
     try {
       const fh = await fs.promises.open(file, "r");
       try {
-        data = await readAll(fh);
+        data = await readAll(fh, o.pooled === true);
         // Taken after the read: a file changed during it no longer matches what was verified.
         sig = signature(await fh.stat({ bigint: true }));
       } finally {
@@ -139,9 +142,10 @@ export class PieceStore {
     }
     if (c.verified.get(hash) === sig || sha256(data) === hash) {
       this.#verified(hash, sig);
-      this.#remember(hash, data);
+      if (o.pooled !== true) this.#remember(hash, data);
       return data;
     }
+    piecePool.give(data);
     c.verified.delete(hash);
     await fs.promises.rm(file, { force: true });
     return null;
@@ -155,7 +159,8 @@ export class PieceStore {
 
   #remember(hash: string, data: Buffer): void {
     const c = this.#c;
-    if (data.length > c.maxRecentBytes || c.recent.has(hash)) return;
+    // A pooled buffer goes back to its pool and is reused: never kept here.
+    if (data.length > c.maxRecentBytes || c.recent.has(hash) || piecePool.lends(data)) return;
     c.recent.set(hash, data);
     c.recentBytes += data.length;
     for (const [h, b] of c.recent) {

@@ -6,6 +6,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Manifest } from "./manifest.ts";
 import { manifestProblem, packageId } from "./manifest.ts";
+import { piecePool } from "./buffer-pool.ts";
 import type { PieceStore } from "./pieces.ts";
 
 /** Unpacks `m` (whose id must be `id`) from pieces already in `store`; resolves with the tree's path,
@@ -27,9 +28,13 @@ export async function unpackPackage(m: Manifest, id: string, store: PieceStore, 
       const fh = await fs.promises.open(out, "w", 0o600);
       try {
         for (const h of f.pieces) {
-          const data = await store.get(h); // re-hashed: a piece damaged on disk is never used
+          const data = await store.get(h, { pooled: true }); // verified: a piece damaged on disk is never used
           if (!data) return { error: `piece ${h} of ${f.path} is missing or corrupt` };
-          await fh.write(data);
+          try {
+            await fh.write(data);
+          } finally {
+            piecePool.give(data);
+          }
         }
       } finally {
         await fh.close();

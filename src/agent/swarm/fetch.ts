@@ -56,6 +56,8 @@ export interface FetchContext {
   announce: (packageId: string, indexes: number[]) => void;
   /** Learns from a stored piece's encoding on the wire whether serving it compressed pays (PieceEncoder.learn). */
   learn?: (hash: string, body: Buffer, encoding: string | null) => void;
+  /** A fetched body is no longer used here; `kept`: something holds on to it (the encoder). */
+  done?: (body: Buffer, kept: boolean) => void;
   stats: DownloadStats;
   parallel: number;
   log: Logger | null;
@@ -210,10 +212,11 @@ async function store(c: FetchContext, hash: string, r: GetResult): Promise<strin
   const data = decodePiece(r.body, r.encoding);
   if (!Buffer.isBuffer(data)) return data.error;
   const put = await c.store.put(data, hash);
-  if ("error" in put) return put.error;
   const enc = (r.encoding ?? "").trim().toLowerCase();
-  c.learn?.(hash, r.body, enc === "" || enc === "identity" ? null : enc);
-  return null;
+  const raw = enc === "" || enc === "identity";
+  if (!("error" in put)) c.learn?.(hash, r.body, raw ? null : enc);
+  c.done?.(r.body, !("error" in put) && !raw);
+  return "error" in put ? put.error : null;
 }
 
 /** Size of each distinct piece (the last piece of a file is short). */

@@ -8,6 +8,7 @@
 // read: its status is returned and the connection closed.
 
 import net from "node:net";
+import type { BufferPool } from "../../pkg/index.ts";
 import type { GetResult } from "./http-get.ts";
 import type { TokenBucket } from "./rate.ts";
 
@@ -55,7 +56,13 @@ export class PieceClient {
   readonly #idle = new Map<string, Conn[]>();
   /** Every socket reads into this buffer; its bytes are copied out before the callback returns. */
   readonly #readBuf = Buffer.allocUnsafe(256 * 1024);
+  readonly #pool: BufferPool | null;
   #closed = false;
+
+  /** `pool`: bodies are taken from it (the caller gives each back when done with it). */
+  constructor(o: { pool?: BufferPool | null } = {}) {
+    this.#pool = o.pool ?? null;
+  }
 
   /** GETs `url` (http://host:port/path); failures are values. */
   async get(url: string, o: PieceGetOptions): Promise<GetResult | { error: string }> {
@@ -198,7 +205,7 @@ export class PieceClient {
       this.#fail(c, `${ex.url}: body over ${ex.o.maxBytes} bytes`);
       return null;
     }
-    ex.body = Buffer.allocUnsafe(length);
+    ex.body = this.#pool ? this.#pool.take(length) : Buffer.allocUnsafe(length);
     if (length === 0 && rest.length === 0) {
       this.#complete(c, ex);
       return null;

@@ -9,7 +9,7 @@ import type { ApiErrorBody } from "../../api/types.ts";
 import { ErrorCodes } from "../../model/index.ts";
 import type { ErrorCode } from "../../model/index.ts";
 import type { PieceEncoder, PieceStore } from "../../pkg/index.ts";
-import { acceptsZstd } from "../../pkg/index.ts";
+import { acceptsZstd, piecePool } from "../../pkg/index.ts";
 import type { TokenBucket } from "./rate.ts";
 
 /** Bytes written per take from the upload bucket. */
@@ -73,7 +73,7 @@ export class PieceServer {
     this.#active++;
     this.stats.peakUploads = Math.max(this.stats.peakUploads, this.#active);
     try {
-      const data = await this.#o.store.get(hash);
+      const data = await this.#o.store.get(hash, { pooled: true });
       if (!data) return fail(res, 404, ErrorCodes.NotFound, `piece ${hash} is not on this agent`, "ask the tracker again");
       const { body, encoding } = this.#o.encoder.encode(hash, data, acceptsZstd(req.headers["accept-encoding"]));
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length, ...(encoding ? { "content-encoding": encoding } : {}) });
@@ -86,6 +86,8 @@ export class PieceServer {
           res.end(body);
         });
         this.stats.bytesUploaded += sent ? body.length : Math.max(0, Math.min(body.length, (res.socket?.bytesWritten ?? before) - before));
+        // Sent: the socket holds no reference any more. Closed early, a write may still hold it: left to GC.
+        if (sent) piecePool.give(data);
         return;
       }
       for (let off = 0; off < body.length && !res.destroyed; off += Chunk) {
