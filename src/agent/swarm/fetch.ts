@@ -22,8 +22,13 @@ import type { TrackerClient } from "./tracker-client.ts";
 
 /** Deferrals (every peer busy, slow or wrong) after which the fetcher asks the tracker for the origin. */
 const MaxDeferrals = 5;
-/** Deferrals (about 10 s of them) after which the origin is asked for whatever the package's budget. */
+/** Deferrals with a peer failing (not only busy), about 10 s of them, after which the origin is asked
+ * for whatever the package's budget: a holder that answers but never serves must not stall a fetch. */
 const StuckDeferrals = 30;
+/** Deferrals with every peer only busy (503) after which the same holds: busy peers are serving others,
+ * so they are waited for much longer (in a big swarm under load, counting them as stuck sent every
+ * fetcher to the origin at the end, whose one link then took a minute per piece). */
+const BusyStuckDeferrals = 150;
 /** Hard failures of one piece (every source failed) before the fetch gives up. */
 const MaxFailures = 3;
 /** A fetch that makes no progress this long gives up (a lease held by a dead agent lasts 30 s). */
@@ -63,7 +68,8 @@ export interface FetchContext {
   log: Logger | null;
 }
 
-type Outcome = "done" | "deferred" | { error: string };
+/** "busy": every peer tried was at its upload limit; "deferred": some peer failed otherwise. */
+type Outcome = "done" | "busy" | "deferred" | { error: string };
 
 /** Fetches every missing piece of `m` into the store. */
 export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onProgress?: (done: number, total: number) => void): Promise<{ ok: true } | { error: string }> {
@@ -77,6 +83,7 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
   const inflight = new Map<number, Promise<void>>();
   const bad = new Set<string>();
   const deferrals = new Map<number, number>();
+  const failedDeferrals = new Map<number, number>();
   const notBefore = new Map<number, number>();
   const failures = new Map<number, number>();
   let fatal: string | null = null;
@@ -92,8 +99,9 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
       progressAt = Date.now();
       c.announce(id, [p.index]);
       onProgress?.(done, total);
-    } else if (r === "deferred") {
+    } else if (r === "deferred" || r === "busy") {
       deferrals.set(p.index, (deferrals.get(p.index) ?? 0) + 1);
+      if (r === "deferred") failedDeferrals.set(p.index, (failedDeferrals.get(p.index) ?? 0) + 1);
       notBefore.set(p.index, Date.now() + 200);
     } else {
       const n = (failures.get(p.index) ?? 0) + 1;
@@ -112,7 +120,7 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
     if (queue.length === 0) {
       const missing = hashes.map((_, i) => i).filter((i) => !have.has(i));
       const fallback = missing.filter((i) => !inflight.has(i) && (deferrals.get(i) ?? 0) >= MaxDeferrals);
-      const stuck = fallback.filter((i) => (deferrals.get(i) ?? 0) >= StuckDeferrals);
+      const stuck = fallback.filter((i) => (failedDeferrals.get(i) ?? 0) >= StuckDeferrals || (deferrals.get(i) ?? 0) >= BusyStuckDeferrals);
       const plan = await c.tracker.plan({ packageId: id, address: c.address(), total: hashes.length, missing, inflight: [...inflight.keys()], ...(fallback.length > 0 ? { fallback } : {}), ...(stuck.length > 0 ? { stuck } : {}) });
       const now = Date.now();
       const ready = (i: number): boolean => !have.has(i) && !inflight.has(i) && (notBefore.get(i) ?? 0) <= now;
@@ -144,6 +152,7 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
 /** One piece from the first source that sends it intact. */
 async function fetchOne(c: FetchContext, id: string, index: number, hash: string, sources: SwarmSource[], bad: Set<string>, deferrals: number): Promise<Outcome> {
   let busy = false;
+  let failed = false;
   let lastError = "no source to fetch it from";
   for (const s of sources) {
     if (s.kind === "peer") {
@@ -155,6 +164,7 @@ async function fetchOne(c: FetchContext, id: string, index: number, hash: string
       }
       if ("error" in r) {
         lastError = r.error;
+        failed = true;
         continue;
       }
       if (r.status === 503) {
@@ -167,6 +177,7 @@ async function fetchOne(c: FetchContext, id: string, index: number, hash: string
       }
       if (r.status !== 200) {
         lastError = `peer ${s.host} answered ${r.status}`;
+        failed = true;
         continue;
       }
       const stored = await store(c, hash, r);
@@ -176,12 +187,13 @@ async function fetchOne(c: FetchContext, id: string, index: number, hash: string
         c.log?.warn({ packageId: id, peer: s.host, address: s.address, piece: hash, reason: stored }, "peer sent a bad piece; dropped for this package");
         void c.tracker.report({ packageId: id, peer: s.host, piece: hash, reason: stored });
         lastError = `peer ${s.host}: ${stored}`;
+        failed = true;
         continue;
       }
       c.stats.bytesFromPeers += r.body.length;
       return "done";
     }
-    if (busy && deferrals < MaxDeferrals) return "deferred";
+    if (busy && deferrals < MaxDeferrals) return failed ? "deferred" : "busy";
     const token = c.hostToken();
     if (token === null) return { error: "the agent is not registered yet" };
     const r = await c.get(`${c.originUrl()}/v1/agent/packages/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" }, false);
@@ -203,7 +215,7 @@ async function fetchOne(c: FetchContext, id: string, index: number, hash: string
   }
   // Peers only (the tracker lists the origin for a piece peers hold only when asked): a peer that was
   // busy, slow or wrong is a reason to wait for the next plan, not a failure of the fetch.
-  if (busy || !sources.some((s) => s.kind === "origin")) return "deferred";
+  if (busy || !sources.some((s) => s.kind === "origin")) return busy && !failed ? "busy" : "deferred";
   return { error: lastError };
 }
 

@@ -56,6 +56,13 @@ const cases: { name: string; in: Parameters<typeof input>[0]; plan: string; wait
   { name: "a fetcher that failed with peers gets the origin for that piece, within the budget", in: { want: [0, 1, 2], holders: { 0: ["a"], 1: ["a"], 2: ["a"] }, fallback: [1, 2], budget: 1 }, plan: "0<-a 1<-o 2<-a", waiting: 0 },
   { name: "no budget left: the fallback piece goes to peers again", in: { want: [0], holders: { 0: ["a"] }, fallback: [0], budget: 0 }, plan: "0<-a", waiting: 0 },
   { name: "stuck for long: the origin whatever the budget", in: { want: [0, 1], holders: { 0: ["a"], 1: ["a"] }, fallback: [0, 1], stuck: [1], budget: 0 }, plan: "0<-a 1<-o", waiting: 0 },
+  {
+    name: "fallbacks and stuck pieces are origin leases too, within originPerPackage: past it, peers again",
+    in: { want: [0, 1, 2], holders: { 0: ["a"], 1: ["a"], 2: ["a"] }, fallback: [0, 1, 2], stuck: [2], leases: { 9: { host: "x", until: 5000 } }, limits: { originPerPackage: 2 } },
+    plan: "0<-o 1<-a 2<-a",
+    waiting: 0,
+    leased: [0],
+  },
   { name: "at most maxPiecesPerPlan pieces", in: { want: [0, 1, 2], holders: { 0: ["a"], 1: ["a"], 2: ["a"] }, limits: { maxPiecesPerPlan: 2 } }, plan: "0<-a 1<-a", waiting: 1 },
 ];
 

@@ -119,9 +119,16 @@ export function planFetch(i: PlanInput): PlanOutput {
       } else out.waiting++;
       continue;
     }
-    if (i.stuck.has(index) || (i.fallback.has(index) && budget > 0)) {
-      budget--;
-      out.fallbacks++;
+    // Fallbacks count as origin leases too: the origin's one link serves a few pieces at full speed
+    // rather than every fetcher's at a trickle (at most originPerPackage at once).
+    const mineLease = i.leases.get(index)?.host === i.fetcher && (i.leases.get(index)?.until ?? 0) > now;
+    if ((i.stuck.has(index) || (i.fallback.has(index) && budget > 0)) && (mineLease || liveOrigin < L.originPerPackage)) {
+      if (!mineLease) {
+        budget--;
+        out.fallbacks++;
+        liveOrigin++;
+      }
+      out.leased.push(index);
       out.pieces.push({ index, sources: [{ kind: "origin" }] });
       continue;
     }
