@@ -22,6 +22,8 @@ interface DirCache {
   recent: Map<string, Buffer>;
   recentBytes: number;
   maxRecentBytes: number;
+  /** Subdirectories known to exist (made once, not on every put). */
+  dirs: Set<string>;
 }
 
 /** Most verified files remembered per directory (about 100 bytes each). */
@@ -32,7 +34,7 @@ const caches = new Map<string, DirCache>();
 function cacheOf(dir: string): DirCache {
   const key = path.resolve(dir);
   let c = caches.get(key);
-  if (!c) caches.set(key, (c = { verified: new Map(), recent: new Map(), recentBytes: 0, maxRecentBytes: 0 }));
+  if (!c) caches.set(key, (c = { verified: new Map(), recent: new Map(), recentBytes: 0, maxRecentBytes: 0, dirs: new Set() }));
   return c;
 }
 
@@ -88,11 +90,10 @@ export class PieceStore {
     if (expected !== undefined && hash !== expected) return { error: `piece content hashes to ${hash}, not ${expected}` };
     const dest = this.pathOf(hash);
     if (fs.existsSync(dest)) return { hash };
-    await fs.promises.mkdir(path.dirname(dest), { recursive: true });
     const tmp = `${dest}.${randomBytes(6).toString("hex")}.tmp`;
     // One write of the whole piece (writeFile would cut it into 512 KiB writes, each a trip through
     // the thread pool: with many agents per core, those wake-ups show in a profile).
-    const fh = await fs.promises.open(tmp, "w");
+    const fh = await this.#create(tmp);
     let st: fs.BigIntStats;
     try {
       let off = 0;
@@ -149,6 +150,22 @@ export class PieceStore {
     c.verified.delete(hash);
     await fs.promises.rm(file, { force: true });
     return null;
+  }
+
+  /** Opens a new file for writing, making its directory the first time (or again if removed). */
+  async #create(file: string): Promise<fs.promises.FileHandle> {
+    const dir = path.dirname(file);
+    if (!this.#c.dirs.has(dir)) {
+      await fs.promises.mkdir(dir, { recursive: true });
+      this.#c.dirs.add(dir);
+    }
+    try {
+      return await fs.promises.open(file, "w");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      await fs.promises.mkdir(dir, { recursive: true });
+      return fs.promises.open(file, "w");
+    }
   }
 
   #verified(hash: string, sig: string): void {

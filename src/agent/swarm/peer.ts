@@ -142,6 +142,7 @@ export class SwarmPeer implements PieceSource {
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     this.#agent.destroy();
     this.#pieces.close();
+    this.#tracker.close();
   }
 
   #answered(a: SwarmAnnounceResponse): void {
