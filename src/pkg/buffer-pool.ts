@@ -15,9 +15,15 @@ export class BufferPool {
   readonly #free: ArrayBuffer[] = [];
   readonly #lent = new WeakSet<ArrayBuffer>();
 
-  constructor(slabBytes: number, maxFree: number) {
+  #usedAt = 0;
+  #trimmer: NodeJS.Timeout | null = null;
+  readonly #idleMs: number;
+
+  /** `idleMs`: free slabs are let go once the pool has not lent one for this long. */
+  constructor(slabBytes: number, maxFree: number, idleMs = 30_000) {
     this.slabBytes = slabBytes;
     this.maxFree = maxFree;
+    this.#idleMs = idleMs;
   }
 
   /** A buffer of `size` bytes (contents undefined), pooled when it fits a slab. */
@@ -25,6 +31,8 @@ export class BufferPool {
     if (size > this.slabBytes || size === 0) return Buffer.allocUnsafe(size);
     const ab = this.#free.pop() ?? new ArrayBuffer(this.slabBytes);
     this.#lent.add(ab);
+    this.#usedAt = Date.now();
+    this.#trimmer ??= setInterval(() => this.#trim(), Math.max(1000, this.#idleMs / 2)).unref();
     return Buffer.from(ab, 0, size);
   }
 
@@ -41,11 +49,18 @@ export class BufferPool {
     return buf.buffer instanceof ArrayBuffer && this.#lent.has(buf.buffer);
   }
 
+  #trim(): void {
+    if (Date.now() - this.#usedAt < this.#idleMs) return;
+    this.#free.length = 0;
+    if (this.#trimmer) clearInterval(this.#trimmer);
+    this.#trimmer = null;
+  }
+
   /** Free slabs held (tests). */
   get freeCount(): number {
     return this.#free.length;
   }
 }
 
-/** The process's pool of piece buffers (at most 32 MiB kept when idle). */
-export const piecePool = new BufferPool(PieceSize, 8);
+/** The process's pool of piece buffers (at most 64 MiB kept, all let go after 30 s unused). */
+export const piecePool = new BufferPool(PieceSize, 16, 30_000);

@@ -49,7 +49,13 @@ interface Conn {
   socket: net.Socket;
   key: string;
   ex: Exchange | null;
+  /** When bytes last arrived, or the connection last changed state (for the idle sweep). */
+  lastAt: number;
 }
+
+/** How often connections are checked for idleness: one timer for all of them, rather than a socket
+ * timeout re-armed on every read (which showed in the fan-out profiles). */
+const SweepMs = 100;
 
 /** Keep-alive GETs to peers; see the top of this file. */
 export class PieceClient {
@@ -57,6 +63,8 @@ export class PieceClient {
   /** Every socket reads into this buffer; its bytes are copied out before the callback returns. */
   readonly #readBuf = Buffer.allocUnsafe(256 * 1024);
   readonly #pool: BufferPool | null;
+  readonly #conns = new Set<Conn>();
+  #sweeper: NodeJS.Timeout | null = null;
   #closed = false;
 
   /** `pool`: bodies are taken from it (the caller gives each back when done with it). */
@@ -89,7 +97,7 @@ export class PieceClient {
   }
 
   #connect(u: URL): Conn {
-    const c: Conn = { socket: null as unknown as net.Socket, key: u.host, ex: null };
+    const c: Conn = { socket: null as unknown as net.Socket, key: u.host, ex: null, lastAt: Date.now() };
     c.socket = net.connect({
       host: u.hostname.replace(/^\[|\]$/g, ""),
       port: Number(u.port || 80),
@@ -100,12 +108,26 @@ export class PieceClient {
       } },
     });
     c.socket.on("error", (err) => this.#end(c, { error: `${c.ex?.url ?? c.key}: ${err.message}` }));
-    c.socket.on("close", () => this.#end(c, null));
-    c.socket.on("timeout", () => {
-      if (c.ex) c.socket.destroy(new Error(`no data for ${c.ex.o.idleMs} ms`));
-      else c.socket.destroy();
+    c.socket.on("close", () => {
+      this.#conns.delete(c);
+      this.#end(c, null);
     });
+    this.#conns.add(c);
+    this.#sweeper ??= setInterval(() => this.#sweep(), SweepMs).unref();
     return c;
+  }
+
+  /** Ends exchanges that got no data for their `idleMs`, and idle connections kept too long. */
+  #sweep(): void {
+    const now = Date.now();
+    for (const c of this.#conns) {
+      if (c.ex && now - c.lastAt > c.ex.o.idleMs) c.socket.destroy(new Error(`no data for ${c.ex.o.idleMs} ms`));
+      else if (!c.ex && now - c.lastAt > IdleKeepMs) c.socket.destroy();
+    }
+    if (this.#conns.size === 0 && this.#sweeper) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = null;
+    }
   }
 
   #takeIdle(key: string): Conn | null {
@@ -124,7 +146,7 @@ export class PieceClient {
         url, o, head: [], headBytes: 0, status: 0, encoding: undefined, body: null, got: 0, keepAlive: true, answered: false, reused,
         done: resolve,
       };
-      c.socket.setTimeout(o.idleMs);
+      c.lastAt = Date.now();
       let head = `GET ${u.pathname}${u.search} HTTP/1.1\r\nhost: ${u.host}\r\nconnection: keep-alive\r\n`;
       for (const [k, v] of Object.entries(o.headers)) head += `${k}: ${v}\r\n`;
       c.socket.write(`${head}\r\n`);
@@ -139,6 +161,7 @@ export class PieceClient {
       return;
     }
     ex.answered = true;
+    c.lastAt = Date.now();
     let data = Buffer.from(buf.buffer, buf.byteOffset, n);
     if (ex.body === null && ex.status === 0) {
       const rest = this.#readHead(c, ex, data);
@@ -147,7 +170,7 @@ export class PieceClient {
     }
     if (ex.body === null) return;
     if (ex.got + data.length > ex.body.length) return this.#fail(c, `${ex.url}: more bytes than its Content-Length ${ex.body.length}`);
-    data.copy(ex.body, ex.got);
+    ex.body.set(data, ex.got);
     ex.got += data.length;
     const whole = ex.got === ex.body.length;
     if (ex.o.bucket && data.length > 0) {
@@ -222,7 +245,7 @@ export class PieceClient {
     const ex = c.ex;
     c.ex = null;
     if (keep && !this.#closed && !c.socket.destroyed) {
-      c.socket.setTimeout(IdleKeepMs);
+      c.lastAt = Date.now();
       let list = this.#idle.get(c.key);
       if (!list) this.#idle.set(c.key, (list = []));
       if (list.length < MaxIdlePerPeer) list.push(c);
