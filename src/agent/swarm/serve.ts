@@ -121,6 +121,9 @@ function same(a: string, b: string): boolean {
 
 function fail(res: http.ServerResponse, status: number, code: ErrorCode, message: string, hint: string): void {
   const body: ApiErrorBody = { error: { code, message, hint, problems: [] } };
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
+  // With its length, so the caller keeps the connection (a busy peer's 503 is common in a big swarm,
+  // and a chunked answer made PieceClient close the connection and open a new one for the next try).
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
 }
