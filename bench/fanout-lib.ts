@@ -35,6 +35,8 @@ export interface PeerStats {
   bytesFromOrigin: number;
   bytesFromPeers: number;
   bytesUploaded: number;
+  /** Swarm only: why the fetch leaned on the origin, if it did (DownloadStats). */
+  swarm?: { peerBusy: number; peerFailed: number; failures: Record<string, number>; fallbackAsks: number; stuckAsks: number };
 }
 
 /** A line a peer writes. */

@@ -72,6 +72,17 @@ export interface RunResult {
   /** CPU seconds the peers (webtorrent: and the seeder) and the origin server used during the run. */
   peersCpuS: number;
   originCpuS: number;
+  /** Swarm: the peers' answers and origin asks, summed (null for other methods). */
+  swarm: NonNullable<PeerStats["swarm"]> | null;
+}
+
+function sumSwarm(stats: PeerStats[]): RunResult["swarm"] {
+  const all = stats.flatMap((x) => (x.swarm ? [x.swarm] : []));
+  if (all.length === 0) return null;
+  const failures: Record<string, number> = {};
+  for (const x of all) for (const [k, v] of Object.entries(x.failures)) failures[k] = (failures[k] ?? 0) + v;
+  const sum = (f: (x: (typeof all)[number]) => number): number => all.reduce((a, x) => a + f(x), 0);
+  return { peerBusy: sum((x) => x.peerBusy), peerFailed: sum((x) => x.peerFailed), failures, fallbackAsks: sum((x) => x.fallbackAsks), stuckAsks: sum((x) => x.stuckAsks) };
 }
 
 /** What one run needs. */
@@ -150,6 +161,7 @@ export async function runOne(s: RunSpec): Promise<RunResult> {
       peersCpuS: own1.peers - own0.peers, originCpuS: own1.origin - own0.origin,
       peersFromOrigin: stats.reduce((a, x) => a + x.bytesFromOrigin, 0),
       peersFromPeers: stats.reduce((a, x) => a + x.bytesFromPeers, 0),
+      swarm: sumSwarm(stats),
     };
   } finally {
     await Promise.all(procs.map((p) => stop(p.child)));

@@ -40,6 +40,14 @@ export interface DownloadStats {
   bytesFromPeers: number;
   /** Pieces from peers that failed their hash. */
   badPieces: number;
+  /** Peer answers: 503 (busy), and failures (no answer, other statuses); pieces asked of the tracker
+   * as origin fallbacks, and as stuck. (Why a fetch leaned on the origin, when it did.) */
+  peerBusy: number;
+  peerFailed: number;
+  /** Failures by kind ("status 404", or the error without its URL). */
+  failures: Record<string, number>;
+  fallbackAsks: number;
+  stuckAsks: number;
 }
 
 /** What a fetch uses of its SwarmPeer. */
@@ -121,6 +129,8 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
       const missing = hashes.map((_, i) => i).filter((i) => !have.has(i));
       const fallback = missing.filter((i) => !inflight.has(i) && (deferrals.get(i) ?? 0) >= MaxDeferrals);
       const stuck = fallback.filter((i) => (failedDeferrals.get(i) ?? 0) >= StuckDeferrals || (deferrals.get(i) ?? 0) >= BusyStuckDeferrals);
+      c.stats.fallbackAsks += fallback.length;
+      c.stats.stuckAsks += stuck.length;
       const plan = await c.tracker.plan({ packageId: id, address: c.address(), total: hashes.length, missing, inflight: [...inflight.keys()], ...(fallback.length > 0 ? { fallback } : {}), ...(stuck.length > 0 ? { stuck } : {}) });
       const now = Date.now();
       const ready = (i: number): boolean => !have.has(i) && !inflight.has(i) && (notBefore.get(i) ?? 0) <= now;
@@ -165,10 +175,13 @@ async function fetchOne(c: FetchContext, id: string, index: number, hash: string
       if ("error" in r) {
         lastError = r.error;
         failed = true;
+        c.stats.peerFailed++;
+        countFailure(c.stats, r.error.replace(/^\S+: /, "").slice(0, 60));
         continue;
       }
       if (r.status === 503) {
         busy = true;
+        c.stats.peerBusy++;
         continue;
       }
       if (r.status === 404) {
@@ -178,6 +191,8 @@ async function fetchOne(c: FetchContext, id: string, index: number, hash: string
       if (r.status !== 200) {
         lastError = `peer ${s.host} answered ${r.status}`;
         failed = true;
+        c.stats.peerFailed++;
+        countFailure(c.stats, `status ${r.status}`);
         continue;
       }
       const stored = await store(c, hash, r);
@@ -217,6 +232,10 @@ async function fetchOne(c: FetchContext, id: string, index: number, hash: string
   // busy, slow or wrong is a reason to wait for the next plan, not a failure of the fetch.
   if (busy || !sources.some((s) => s.kind === "origin")) return busy && !failed ? "busy" : "deferred";
   return { error: lastError };
+}
+
+function countFailure(s: DownloadStats, kind: string): void {
+  s.failures[kind] = (s.failures[kind] ?? 0) + 1;
 }
 
 /** Decodes, verifies and stores a piece; null when stored, else what was wrong with it. */
