@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { OriginLease, PlanInput, TrackerLimits } from "./plan.ts";
 import { DefaultTrackerLimits, planFetch } from "./plan.ts";
-import { Tracker } from "./tracker.ts";
+import { SeenRecentlyMs, Tracker } from "./tracker.ts";
 
 /** Ties broken by the key's own number or letter: piece 0 before 1, host a before b. */
 const rank = (k: string): number => {
@@ -93,7 +93,7 @@ void test("Tracker: three fetchers split the origin's pieces, then fetch from ea
   assert.equal(plan(t, "b", [0, 1], 40, [] /* 2, 3 done */), "0<-a 1<-a");
 });
 
-void test("Tracker: a reported peer and a down host are no longer handed out; a full announce replaces", () => {
+void test("Tracker: a reported peer, and a down host silent here, are no longer handed out; a full announce replaces", () => {
   const down = new Set<string>();
   const t = tracker(down);
   for (const h of ["a", "b", "c"]) t.announce(h, { address: `${h}:1`, full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 0);
@@ -101,9 +101,14 @@ void test("Tracker: a reported peer and a down host are no longer handed out; a 
   assert.equal(t.report("me", { packageId: pkg, peer: "a", piece: "f".repeat(64), reason: "hash mismatch" }, 0), "dropped");
   assert.equal(plan(t, "me", [0], 1), "0<-b,c");
   down.add("b");
-  assert.equal(plan(t, "me", [0], 2), "0<-c");
-  t.announce("c", { address: "c:1", full: true, packages: [] }, 3);
-  assert.equal(plan(t, "me", [0], 4), "0<-o", "c dropped the package; nobody else: the origin");
+  assert.equal(plan(t, "me", [0], 2), "0<-b,c", "down by its heartbeats, but it called the tracker 2 ms ago: still used");
+  const later = SeenRecentlyMs + 1;
+  t.announce("c", { address: "c:1", full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, later);
+  assert.equal(plan(t, "me", [0], later), "0<-c", "down and silent here for SeenRecentlyMs: no longer handed out");
+  down.delete("b");
+  assert.equal(plan(t, "me", [0], later + 1), "0<-c", "and forgotten with its holdings: it announces again when it comes back");
+  t.announce("c", { address: "c:1", full: true, packages: [] }, later + 2);
+  assert.equal(plan(t, "me", [0], later + 3), "0<-o", "c dropped the package; nobody else: the origin");
 });
 
 void test("Tracker: a 404 for an announced piece forgets it there; the third false announce excludes the host for the package", () => {

@@ -2,8 +2,8 @@
 // origin leases and the assignments handed out. It is SOFT STATE, kept in memory only and never in
 // the store: agents announce in full at start, every `announceMs`, and whenever the epoch in an answer
 // changes (this server restarted, or the agent moved to another server), so a lost tracker is rebuilt
-// within one announce interval; meanwhile fetchers fall back to the origin. Agents whose host is down,
-// or that stopped announcing, are forgotten.
+// within one announce interval; meanwhile fetchers fall back to the origin. Agents whose host is down
+// (and that have not called the tracker for SeenRecentlyMs), or that stopped announcing, are forgotten.
 
 import { randomBytes } from "node:crypto";
 import type { SwarmAnnounce, SwarmPlanRequest, SwarmReport, SwarmSource } from "../../api/types.ts";
@@ -62,6 +62,11 @@ export type ReportOutcome =
   | "forgotten"
   /** The false announce that made MaxFalseAnnounces: the peer is no longer handed out for the package. */
   | "excluded";
+
+/** A host that called the tracker this recently is used whatever liveness says: its heartbeats can
+ * queue behind its own uploads on a saturated link (the fan-out benchmark saw hosts "down" for a few
+ * seconds while they served pieces, and their holdings forgotten until their next full announce). */
+export const SeenRecentlyMs = 10_000;
 
 /** The plan a fetcher gets (SwarmPlan without the tokens, which the route adds). */
 export interface TrackerPlan {
@@ -212,7 +217,7 @@ export class Tracker {
     const forgetMs = 3 * this.announceMs;
     for (const [h, held] of p.holders) {
       const peer = this.#peers.get(h);
-      if (h === fetcher || !peer || p.bad.has(h) || now - peer.lastSeen > forgetMs || this.#o.isDown(h)) continue;
+      if (h === fetcher || !peer || p.bad.has(h) || now - peer.lastSeen > forgetMs || this.#down(h, peer, now)) continue;
       for (const i of want) {
         if (held !== "all" && !held.has(i)) continue;
         let list = out.get(i);
@@ -221,6 +226,11 @@ export class Tracker {
       }
     }
     return out;
+  }
+
+  /** Down for the tracker: down by liveness and silent here for SeenRecentlyMs. */
+  #down(h: string, peer: Peer, now: number): boolean {
+    return now - peer.lastSeen > SeenRecentlyMs && this.#o.isDown(h);
   }
 
   #load(now: number): Map<string, number> {
@@ -239,7 +249,7 @@ export class Tracker {
     this.#prunedAt = now;
     const forgetMs = 3 * this.announceMs;
     for (const [h, peer] of this.#peers) {
-      if (now - peer.lastSeen <= forgetMs && !this.#o.isDown(h)) continue;
+      if (now - peer.lastSeen <= forgetMs && !this.#down(h, peer, now)) continue;
       this.#peers.delete(h);
       for (const p of this.#packages.values()) {
         p.holders.delete(h);
