@@ -11,7 +11,8 @@
 //     waits the fetcher asks the tracker for the origin, which grants it within the package's budget;
 //   - pieces already in the store are never fetched again, so a fetch interrupted in any way (even
 //     kill -9) resumes with the missing ones;
-//   - without a tracker (an old server, or it failed) every piece comes from the origin.
+//   - without a tracker (three plans in a row failed: an old server, or it is gone) pieces come from
+//     the origin, `parallel` at a time; one lost plan is asked again.
 
 import type { Logger } from "pino";
 import type { SwarmAnnounceResponse, SwarmSource } from "../../api/types.ts";
@@ -29,6 +30,9 @@ const StuckDeferrals = 30;
  * so they are waited for much longer (in a big swarm under load, counting them as stuck sent every
  * fetcher to the origin at the end, whose one link then took a minute per piece). */
 const BusyStuckDeferrals = 150;
+/** Tracker calls failing in a row before pieces come from the origin without a plan: a plan lost to
+ * a busy link or a closed connection is asked again, not answered by the origin for every missing piece. */
+const MaxTrackerErrors = 3;
 /** Hard failures of one piece (every source failed) before the fetch gives up. */
 const MaxFailures = 3;
 /** A fetch that makes no progress this long gives up (a lease held by a dead agent lasts 30 s). */
@@ -48,6 +52,8 @@ export interface DownloadStats {
   failures: Record<string, number>;
   fallbackAsks: number;
   stuckAsks: number;
+  /** Tracker calls for a plan that failed. */
+  trackerErrors: number;
 }
 
 /** What a fetch uses of its SwarmPeer. */
@@ -96,6 +102,7 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
   const failures = new Map<number, number>();
   let fatal: string | null = null;
   let queue: { index: number; sources: SwarmSource[] }[] = [];
+  let trackerErrors = 0;
   let progressAt = Date.now();
 
   const run = async (p: { index: number; sources: SwarmSource[] }): Promise<void> => {
@@ -135,10 +142,14 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
       const now = Date.now();
       const ready = (i: number): boolean => !have.has(i) && !inflight.has(i) && (notBefore.get(i) ?? 0) <= now;
       if ("error" in plan) {
-        c.log?.debug({ packageId: id, error: plan.error }, "no tracker plan; fetching from the origin");
-        queue = missing.filter(ready).map((index) => ({ index, sources: [{ kind: "origin" }] }));
-        retryMs = 1000;
+        c.stats.trackerErrors++;
+        trackerErrors++;
+        // Without a tracker for a while (an old server, or it is gone): the origin, a few pieces at a time.
+        queue = trackerErrors < MaxTrackerErrors ? [] : missing.filter(ready).slice(0, c.parallel).map((index) => ({ index, sources: [{ kind: "origin" }] }));
+        c.log?.debug({ packageId: id, error: plan.error, inARow: trackerErrors }, queue.length > 0 ? "no tracker plan; fetching from the origin" : "no tracker plan; asking again");
+        retryMs = trackerErrors < MaxTrackerErrors ? 250 * trackerErrors : 1000;
       } else {
+        trackerErrors = 0;
         c.onAnswer(plan);
         queue = plan.pieces.filter((p) => ready(p.index));
         retryMs = plan.retryMs;
