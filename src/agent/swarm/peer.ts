@@ -20,6 +20,12 @@ import type { UploadStats } from "./serve.ts";
 import { PieceServer } from "./serve.ts";
 import { TrackerClient } from "./tracker-client.ts";
 
+/** A peer that sends nothing for this long (connecting included) is given up on, and the piece goes
+ * to its next source: a peer serves at link speed or answers 503, so silence means a lost connection
+ * (the fan-out saw pieces wait out a 30 s timeout at the end of a fetch). The origin keeps 30 s: it
+ * serves many fetchers at once. */
+const PeerIdleMs = 5000;
+
 /** Options of a SwarmPeer. */
 export interface SwarmPeerOptions {
   /** The server (origin and tracker) calls go to now. */
@@ -117,7 +123,7 @@ export class SwarmPeer implements PieceSource {
         peerTokens: () => this.#peerTokens,
         onAnswer: (a) => this.#answered(a),
         get: (url, headers, peer) => peer
-          ? this.#pieces.get(url, { headers, idleMs: 30_000, maxBytes: PieceSize + 64 * 1024, bucket: this.#download })
+          ? this.#pieces.get(url, { headers, idleMs: PeerIdleMs, maxBytes: PieceSize + 64 * 1024, bucket: this.#download })
           : httpGet(url, { headers, agent: this.#agent, idleMs: 30_000, maxBytes: PieceSize + 64 * 1024, bucket: this.#download }),
         announce: (pkg, indexes) => this.#queueAnnounce(pkg, indexes),
         learn: (hash, body, encoding) => this.#encoder.learn(hash, body, encoding),

@@ -177,8 +177,10 @@ export class PieceClient {
       // The bucket paces the reads: unread bytes stay in the kernel and TCP slows the sender. The
       // answer waits for its last bytes too, or a body that came in one read would not be paced at all.
       c.socket.pause();
+      c.lastAt = Number.POSITIVE_INFINITY; // our own wait is not the peer's silence
       if (whole) c.ex = null; // nothing left to read: a close while waiting does not fail it
       void ex.o.bucket.take(data.length).then(() => {
+        c.lastAt = Date.now();
         if (whole) {
           c.ex = ex;
           this.#complete(c, ex);
