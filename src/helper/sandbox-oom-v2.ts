@@ -12,7 +12,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { CgroupMount } from "./sandbox-cgroup.ts";
-import { readBytes } from "./sandbox-oom.ts";
+import { pollFile, readBytes } from "./sandbox-oom.ts";
 
 /** Which memory OOM handling a host gets. */
 export type MemoryCgroupMode = "v1" | "v2" | "none";
@@ -94,32 +94,17 @@ export function v2OomReason(d: OomDecision, limitMiB: number, peakBytes: number 
 export function watchOomV2(leafDir: string, everyMs: number, pressureMs: number, now: () => number, onEnd: (d: OomDecision, peakBytes: number | null) => void): { stop(): void } {
   let prev: MemoryEvents | null = null;
   let highSince: number | null = null;
-  let done = false;
-  const timer = setInterval(() => {
-    let ev: MemoryEvents;
-    try {
-      ev = parseMemoryEvents(fs.readFileSync(path.join(leafDir, "memory.events"), "utf8"));
-    } catch {
-      return; // not created yet, or gone
-    }
+  return pollFile(path.join(leafDir, "memory.events"), everyMs, (text) => {
+    const ev = parseMemoryEvents(text);
     const at = now();
-    if (prev !== null && !done) {
-      if (ev.high > prev.high) highSince ??= at;
-      else highSince = null;
-      const d = oomDecision(prev, ev, highSince, at, pressureMs);
-      if (d.action !== "none") {
-        done = true;
-        clearInterval(timer);
-        onEnd(d, readBytes(path.join(leafDir, "memory.peak"))); // memory.peak: Linux 5.19 and later
-      }
-    }
+    const last = prev;
     prev = ev;
-  }, everyMs);
-  timer.unref();
-  return {
-    stop: () => {
-      done = true;
-      clearInterval(timer);
-    },
-  };
+    if (last === null) return false;
+    if (ev.high > last.high) highSince ??= at;
+    else highSince = null;
+    const d = oomDecision(last, ev, highSince, at, pressureMs);
+    if (d.action === "none") return false;
+    onEnd(d, readBytes(path.join(leafDir, "memory.peak"))); // memory.peak: Linux 5.19 and later
+    return true;
+  });
 }

@@ -34,20 +34,21 @@ export function readBytes(file: string): number | null {
   }
 }
 
-/** Polls `leaf` (absolute path in the v1 memory hierarchy) every `everyMs`; calls `onOom(peakBytes)` once. */
-export function watchOom(leafDir: string, everyMs: number, onOom: (peakBytes: number | null) => void): { stop(): void } {
+/** Reads `file` every `everyMs` (skipping ticks where it cannot be read: not created yet, or gone)
+ * until `tick` returns true, once; `stop` ends it early. The v1 and v2 OOM watchers share it. */
+export function pollFile(file: string, everyMs: number, tick: (text: string) => boolean): { stop(): void } {
   let done = false;
   const timer = setInterval(() => {
+    if (done) return;
     let text: string;
     try {
-      text = fs.readFileSync(path.join(leafDir, "memory.oom_control"), "utf8");
+      text = fs.readFileSync(file, "utf8");
     } catch {
-      return; // not created yet, or gone
+      return;
     }
-    if (done || !underOom(text)) return;
+    if (!tick(text)) return;
     done = true;
     clearInterval(timer);
-    onOom(readBytes(path.join(leafDir, "memory.max_usage_in_bytes")));
   }, everyMs);
   timer.unref();
   return {
@@ -56,4 +57,13 @@ export function watchOom(leafDir: string, everyMs: number, onOom: (peakBytes: nu
       clearInterval(timer);
     },
   };
+}
+
+/** Polls `leaf` (absolute path in the v1 memory hierarchy) every `everyMs`; calls `onOom(peakBytes)` once. */
+export function watchOom(leafDir: string, everyMs: number, onOom: (peakBytes: number | null) => void): { stop(): void } {
+  return pollFile(path.join(leafDir, "memory.oom_control"), everyMs, (text) => {
+    if (!underOom(text)) return false;
+    onOom(readBytes(path.join(leafDir, "memory.max_usage_in_bytes")));
+    return true;
+  });
 }
