@@ -3,7 +3,7 @@
 // Every process it starts is killed by `stop()`, including helpers and tasks left by killed agents.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, openSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, openSync, closeSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,14 @@ import type { JobStatus, HostView, ApplyResult } from "../src/api/types.ts";
 
 const root = join(import.meta.dirname, "..");
 const bin = join(root, "bin", "tiffin.js");
+
+// Every server and agent a test starts, so none outlives the test process: a test that fails before
+// it could register its cleanup (or a run cut short) would otherwise leave them holding the event
+// loop open, and the test file would wait for them until CI's time ran out.
+const spawned = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const p of spawned) p.kill("SIGKILL");
+});
 
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
@@ -104,21 +112,48 @@ export class Cluster {
   static async start(opts: { agents: number }): Promise<Cluster> {
     const dir = mkdtempSync(join(tmpdir(), "tiffin-e2e-"));
     const c = new Cluster(dir, await freePort());
-    await c.startServer();
     for (let i = 1; i <= opts.agents; i++) {
       c.agents.push({ name: `host-${i}`, rack: `r${i}`, dataDir: join(dir, `agent-${i}`), proc: null });
     }
-    for (let i = 0; i < opts.agents; i++) c.startAgent(i);
-    await waitFor("agents up", 20_000, async () => {
-      const hosts = await c.hosts();
-      return hosts.filter((h) => h.status === "up").length === opts.agents;
-    });
+    try {
+      await c.startServer();
+      for (let i = 0; i < opts.agents; i++) c.startAgent(i);
+      await waitFor("agents up", 30_000, async () => {
+        const hosts = await c.hosts();
+        return hosts.filter((h) => h.status === "up").length === opts.agents;
+      });
+    } catch (err) {
+      // The test never gets the cluster, so it cannot stop it: stop it here, and say what the
+      // processes said, since their temp dir goes with them.
+      const logs = c.logTails();
+      await c.stop();
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs}`, { cause: err });
+    }
     return c;
+  }
+
+  /** The last lines of every process's log, for a failure message. */
+  logTails(lines = 30): string {
+    const out: string[] = [];
+    for (const name of ["server", ...this.agents.map((a) => a.name)]) {
+      let text: string;
+      try {
+        text = readFileSync(join(this.dir, `${name}.log`), "utf8");
+      } catch {
+        continue;
+      }
+      out.push(`--- ${name}.log (last ${lines} lines)`, ...text.trimEnd().split("\n").slice(-lines));
+    }
+    return out.join("\n");
   }
 
   #spawn(args: string[], logName: string): ChildProcess {
     const out = openSync(join(this.dir, `${logName}.log`), "a");
-    return spawn(process.execPath, [bin, ...args], { stdio: ["ignore", out, out], env: { ...process.env, TIFFIN_HOME: this.dir } });
+    const p = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", out, out], env: { ...process.env, TIFFIN_HOME: this.dir } });
+    closeSync(out);
+    spawned.add(p);
+    p.once("exit", () => spawned.delete(p));
+    return p;
   }
 
   /** Starts (or restarts) the server on the same data dir and port. */
