@@ -16,8 +16,9 @@ const root = join(import.meta.dirname, "..");
 const bin = join(root, "bin", "tiffin.js");
 
 // Every server and agent a test starts, so none outlives the test process: a test that fails before
-// it could register its cleanup (or a run cut short) would otherwise leave them holding the event
-// loop open, and the test file would wait for them until CI's time ran out.
+// it could register its cleanup would otherwise leave them holding the event loop open, and the test
+// file would wait for them until CI's time ran out. (Not --test-force-exit: with concurrency it loses
+// test verdicts, nodejs/node#64833.)
 const spawned = new Set<ChildProcess>();
 process.on("exit", () => {
   for (const p of spawned) p.kill("SIGKILL");
@@ -153,6 +154,9 @@ export class Cluster {
     closeSync(out);
     spawned.add(p);
     p.once("exit", () => spawned.delete(p));
+    // Not a reason to keep the test process alive: a test waits on sockets and timers, and what is
+    // left when it ends is killed on exit.
+    p.unref();
     return p;
   }
 
