@@ -43,7 +43,7 @@ export interface PeerStats {
 export type PeerMessage =
   | { type: "ready"; torrent?: string; announce?: string }
   | { type: "progress"; bytes: number; stats: PeerStats }
-  | { type: "done"; ms: number; stats: PeerStats }
+  | { type: "done"; ms: number; stats: PeerStats; unpackMs?: number }
   | { type: "stats"; stats: PeerStats }
   | { type: "error"; message: string };
 

@@ -41,10 +41,17 @@ async function main(): Promise<void> {
   report.unref();
   const go = async (): Promise<void> => {
     const t0 = performance.now();
-    const r = swarm ? await swarm.fetch(cfg.packageId, (done) => (held = done)) : await (cache as PackageCache).fetchPackage(cfg.packageId);
+    let allPiecesAt = 0;
+    const r = swarm
+      ? await swarm.fetch(cfg.packageId, (done, total) => {
+          held = done;
+          if (done === total) allPiecesAt = performance.now();
+        })
+      : await (cache as PackageCache).fetchPackage(cfg.packageId);
     if ("error" in r) throw new Error(r.error);
     clearInterval(report);
-    emit({ type: "done", ms: performance.now() - t0, stats: stats() });
+    const end = performance.now();
+    emit({ type: "done", ms: end - t0, stats: stats(), ...(allPiecesAt > 0 ? { unpackMs: end - allPiecesAt } : {}) });
     // The swarm keeps serving; its uploads are reported until "stop".
     if (swarm) setInterval(() => emit({ type: "stats", stats: stats() }), 1000).unref();
   };

@@ -74,6 +74,8 @@ export interface RunResult {
   originCpuS: number;
   /** Swarm: the peers' answers and origin asks, summed (null for other methods). */
   swarm: NonNullable<PeerStats["swarm"]> | null;
+  /** Swarm: per peer, ms from its last piece to the unpacked tree, ascending. */
+  unpackMs: number[];
 }
 
 function sumSwarm(stats: PeerStats[]): RunResult["swarm"] {
@@ -104,7 +106,7 @@ export interface RunSpec {
 /** A started peer process with its messages. */
 interface Proc {
   child: ChildProcess;
-  done: { ms: number; stats: PeerStats } | null;
+  done: { ms: number; stats: PeerStats; unpackMs: number | null } | null;
   bytes: number;
   stats: PeerStats | null;
   next(pred: (m: PeerMessage) => boolean, timeoutMs: number, what: string): Promise<PeerMessage>;
@@ -162,6 +164,7 @@ export async function runOne(s: RunSpec): Promise<RunResult> {
       peersFromOrigin: stats.reduce((a, x) => a + x.bytesFromOrigin, 0),
       peersFromPeers: stats.reduce((a, x) => a + x.bytesFromPeers, 0),
       swarm: sumSwarm(stats),
+      unpackMs: peers.flatMap((p) => (p.done?.unpackMs != null ? [p.done.unpackMs] : [])).sort((a, b) => a - b),
     };
   } finally {
     await Promise.all(procs.map((p) => stop(p.child)));
@@ -199,7 +202,7 @@ function start(net: Net, m: Member, cfg: PeerConfig, log: number, script: string
     }
     else if (msg.type === "stats") p.stats = msg.stats;
     else if (msg.type === "done") {
-      p.done = { ms: msg.ms, stats: msg.stats };
+      p.done = { ms: msg.ms, stats: msg.stats, unpackMs: msg.unpackMs ?? null };
       p.doneAt = performance.now();
     } else if (msg.type === "error") process.stderr.write(`  ${m.ns}: ${msg.message}\n`);
     for (const w of waiters.splice(0)) {

@@ -1,6 +1,8 @@
 // Garbage collection of the agent's package cache (DATA/packages/{pieces,manifests,trees}). When the
 // cache is over its budget, packages no live or starting attempt pins and idle past `idleMs` lose their
-// tree and manifest, oldest use first, then pieces no remaining manifest references. The choice is a
+// tree and manifest, oldest use first, then pieces no remaining manifest references. (Fetched pieces
+// live inside the trees' files; piece files are what older agents and other stores left.) Partial
+// trees of fetches that stopped, for packages no attempt pins, go once idle past `idleMs`. The choice is a
 // pure function (planGc); the I/O around it re-checks what is in use synchronously right before each
 // removal, so an attempt that starts between the plan and the removal never loses its tree.
 
@@ -165,6 +167,12 @@ export class PackageGc {
     // Trees a crashed pass had moved aside.
     for (const name of await fs.promises.readdir(path.join(this.#root, "trees")).catch(() => [] as string[])) {
       if (name.startsWith(".gc-")) await removeTree(path.join(this.#root, "trees", name));
+      // Trees of fetches that stopped halfway, for packages nothing uses any more.
+      const partial = /^\.([0-9a-f]{64})\.partial$/.exec(name);
+      if (partial && !inUse.has(partial[1] ?? "")) {
+        const st = await fs.promises.stat(path.join(this.#root, "trees", name)).catch(() => null);
+        if (st && this.#now() - st.mtimeMs >= this.#o.idleMs) await removeTree(path.join(this.#root, "trees", name));
+      }
     }
     const packages = await this.#scanPackages();
     const pieces = await this.#scanPieces();

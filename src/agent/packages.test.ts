@@ -2,6 +2,8 @@
 // away, and end to end with the REAL server process and real tasks reading files from their package
 // (which the agent then serves to a swarm peer).
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,7 +13,7 @@ import { test } from "node:test";
 import type { TestContext } from "node:test";
 import type { JobStatus } from "../api/types.ts";
 import type { Manifest } from "../pkg/index.ts";
-import { buildPackage, packageId, PieceStore, piecesOf, removeTree } from "../pkg/index.ts";
+import { buildPackage, packageId, PieceSize, PieceStore, piecesOf, removeTree, sha256 } from "../pkg/index.ts";
 import { helperConfig } from "./config.ts";
 import { serverAndAgent } from "./real-server.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
@@ -85,6 +87,62 @@ void test("the cache verifies pieces, shares them between versions, and works wi
   await o.close();
   const offline = await new PackageCache(agentDir, (p) => fetchFromServer(o.url, "tok", p)).prepare([pin(v1), pin(v2)]);
   assert.ok("paths" in offline, `a restart needs no origin: ${JSON.stringify(offline)}`);
+});
+
+void test("each byte is written once: pieces go straight into the tree's files, are served from there, and after a restart are verified before use", async (t) => {
+  const root = tmp(t);
+  const src = new PieceStore(path.join(root, "origin"));
+  const dir = path.join(root, "src");
+  fs.mkdirSync(path.join(dir, "lib", "deep"), { recursive: true });
+  const big = randomBytes(2 * PieceSize + 12345); // three pieces, the last one short
+  fs.writeFileSync(path.join(dir, "lib", "big.bin"), big);
+  fs.writeFileSync(path.join(dir, "lib", "deep", "copy.bin"), big); // the same pieces in a second file
+  fs.writeFileSync(path.join(dir, "run.sh"), "#!/bin/sh\necho hi\n", { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, "empty"), "");
+  fs.symlinkSync("lib/big.bin", path.join(dir, "link"));
+  const m = await buildPackage({ dir, name: "app", version: "1", store: src, builder: "test" });
+  const id = packageId(m);
+  const o = await origin(t, src, new Map([[id, m]]));
+  const agentDir = path.join(root, "agent");
+  const got = await new PackageCache(agentDir, (p) => fetchFromServer(o.url, "tok", p)).fetchPackage(id);
+  assert.ok("path" in got, JSON.stringify(got));
+  const tree = got.path;
+  assert.ok(fs.readFileSync(path.join(tree, "lib", "big.bin")).equals(big));
+  assert.ok(fs.readFileSync(path.join(tree, "lib", "deep", "copy.bin")).equals(big));
+  assert.equal(fs.readFileSync(path.join(tree, "run.sh"), "utf8"), "#!/bin/sh\necho hi\n");
+  assert.equal(fs.statSync(path.join(tree, "run.sh")).mode & 0o777, 0o555);
+  assert.equal(fs.statSync(path.join(tree, "lib", "big.bin")).mode & 0o777, 0o444);
+  assert.equal(fs.statSync(path.join(tree, "empty")).size, 0);
+  assert.equal(fs.readlinkSync(path.join(tree, "link")), "lib/big.bin");
+  assert.deepEqual(fs.readdirSync(path.join(agentDir, "packages", "trees")), [id], "no partial tree left");
+  const pieceFiles = fs.existsSync(path.join(agentDir, "packages", "pieces")) ? fs.readdirSync(path.join(agentDir, "packages", "pieces"), { recursive: true }) : [];
+  assert.deepEqual(pieceFiles, [], "no piece files: every byte was written once, into the tree");
+  assert.equal(o.requests.filter((r) => r.includes("/pieces/")).length, piecesOf(m).length, "each distinct piece fetched once");
+  // Served from the tree (what a swarm peer asks for).
+  const store = new PieceStore(path.join(agentDir, "packages", "pieces"));
+  for (const h of piecesOf(m)) assert.equal(sha256((await store.get(h))!), h);
+
+  // After a restart (a new process: what was verified is not remembered), the tree's pieces are
+  // known again and hashed before use; a damaged one is not served, the others are.
+  const bigPieces = m.files.find((f) => f.path === "lib/big.bin")!.pieces;
+  const file = path.join(tree, "lib", "big.bin");
+  fs.chmodSync(file, 0o644);
+  const fd = fs.openSync(file, "r+");
+  fs.writeSync(fd, Buffer.from("X"), 0, 1, PieceSize + 7); // in the second piece
+  fs.closeSync(fd);
+  const copyFile = path.join(tree, "lib", "deep", "copy.bin");
+  fs.chmodSync(path.join(tree, "lib", "deep"), 0o755);
+  fs.rmSync(copyFile); // so the damaged piece has no other place
+  const code = `
+    const { PackageCache } = await import(${JSON.stringify(new URL("./packages.ts", import.meta.url).href)});
+    const { PieceStore, sha256 } = await import(${JSON.stringify(new URL("../pkg/index.ts", import.meta.url).href)});
+    new PackageCache(process.env.DATA, async () => ({ error: "offline" }));
+    const store = new PieceStore(process.env.DATA + "/packages/pieces");
+    const out = [];
+    for (const h of JSON.parse(process.env.HASHES)) { const b = await store.get(h); out.push(b === null ? "missing" : sha256(b) === h ? "ok" : "WRONG"); }
+    console.log(out.join(","));`;
+  const r = spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", code], { env: { ...process.env, DATA: agentDir, HASHES: JSON.stringify(bigPieces) }, encoding: "utf8" });
+  assert.equal(r.stdout.trim(), "ok,missing,ok", r.stderr);
 });
 
 void test("helperConfig hands packages over as env and, in a sandbox, a read-only mount", () => {

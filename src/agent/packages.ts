@@ -1,16 +1,20 @@
 // Fetching a task's pinned packages before it starts: the manifest comes from the server, the pieces
 // from a PieceSource (the swarm: peers first, the server as origin last; see swarm/), or without one
-// from the server one after another; each is verified by hash before it is stored. Pieces live once
-// under DATA/packages/pieces (shared between versions) and each package is unpacked once into a
-// read-only tree by id. A tree already unpacked needs no server at all, so tasks restart from the
-// cache while the server is down.
+// from the server one after another; each is verified by hash before it is stored. Each package is
+// laid out once as a read-only tree by id, and its pieces are written straight into the tree's files
+// (extents of the PieceStore, served to peers from there): every byte is written once, not once as a
+// piece file and again when unpacking. A piece the store holds already (another version's tree, a
+// piece file) is copied locally, not fetched. A fetch builds the tree under trees/.ID.partial and
+// renames it into place when complete; an interrupted fetch resumes from the pieces found intact
+// there. A tree already unpacked needs no server at all, so tasks restart from the cache while the
+// server is down.
 
 import fs from "node:fs";
 import path from "node:path";
 import type { PackageRecord } from "../api/types.ts";
 import type { PackagePin } from "../model/index.ts";
-import type { Manifest } from "../pkg/index.ts";
-import { packageId, PieceStore, piecesOf, unpackPackage } from "../pkg/index.ts";
+import type { Manifest, Place } from "../pkg/index.ts";
+import { manifestProblem, packageId, piecePool, PieceStore, piecesOf, removeTree, Sha256Pattern } from "../pkg/index.ts";
 
 /** Fetches bytes of a server path (`/v1/agent/packages/...`) with the host token, or says why not. */
 export type FetchBytes = (urlPath: string) => Promise<Buffer | { error: string }>;
@@ -35,6 +39,27 @@ export class PackageCache {
     this.#pieces = new PieceStore(path.join(this.#root, "pieces"));
     this.#fetch = fetchBytes;
     this.#source = source;
+    this.#adoptTrees();
+  }
+
+  /** Registers the pieces of every unpacked tree with the store (unverified: read back, they are
+   * hashed once), so they are served and reused after a restart. */
+  #adoptTrees(): void {
+    let ids: string[];
+    try {
+      ids = fs.readdirSync(path.join(this.#root, "trees")).filter((n) => Sha256Pattern.test(n));
+    } catch {
+      return;
+    }
+    for (const id of ids) {
+      let m: Manifest;
+      try {
+        m = JSON.parse(fs.readFileSync(path.join(this.#root, "manifests", `${id}.json`), "utf8")) as Manifest;
+      } catch {
+        continue;
+      }
+      if (manifestProblem(m) === null) this.#pieces.addExtents(placesOf(m, path.join(this.#root, "trees", id)));
+    }
   }
 
   /** Host paths of the unpacked trees by package name, or why one could not be prepared. */
@@ -59,17 +84,57 @@ export class PackageCache {
   }
 
   async #one(id: string, onProgress?: (done: number, total: number) => void): Promise<{ path: string } | { error: string }> {
-    const tree = path.join(this.#root, "trees", id);
+    const trees = path.join(this.#root, "trees");
+    const tree = path.join(trees, id);
     if (fs.existsSync(tree)) return { path: tree };
     const manifest = await this.#manifest(id);
     if ("error" in manifest) return manifest;
-    // A piece found on disk but damaged is removed when unpacking reads it: fetch it once more.
-    for (let round = 0; ; round++) {
+    const problem = manifestProblem(manifest);
+    if (problem !== null) return { error: `manifest of ${id}: ${problem}` };
+    const partial = path.join(trees, `.${id}.partial`);
+    const resumed = fs.existsSync(partial);
+    let places: Map<string, Place[]>;
+    try {
+      places = await layOut(manifest, partial);
+    } catch (err) {
+      // A partial tree left half made read-only (a crash while finishing): start it again.
+      if (!resumed) return { error: `laying out ${partial}: ${err instanceof Error ? err.message : String(err)}` };
+      await removeTree(partial);
+      return this.#one(id, onProgress);
+    }
+    // Pieces already in place (an interrupted fetch) are verified and kept; the rest is expected.
+    const missing = new Map<string, Place[]>();
+    const found = new Map<string, Place[]>();
+    for (const [h, list] of places) {
+      let ok = resumed;
+      for (const p of list) if (ok) ok = await this.#pieces.verifyAt(h, p);
+      (ok ? found : missing).set(h, list);
+    }
+    this.#pieces.addExtents(found, true);
+    this.#pieces.expect(missing);
+    try {
+      // Held already (another package's tree, a piece file): copied here, not fetched.
+      for (const h of missing.keys()) {
+        if (!this.#pieces.has(h)) continue;
+        const data = await this.#pieces.get(h, { pooled: true });
+        if (!data) continue;
+        try {
+          await this.#pieces.put(data, h);
+        } finally {
+          piecePool.give(data);
+        }
+      }
       const fetched = await this.#fetchPieces(id, manifest, onProgress);
       if ("error" in fetched) return fetched;
-      const r = await unpackPackage(manifest, id, this.#pieces, path.join(this.#root, "trees"));
-      if ("path" in r || round > 0 || !/missing or corrupt/.test(r.error)) return r;
+      const left = [...missing.keys()].filter((h) => this.#pieces.expecting(h, partial));
+      if (left.length > 0) return { error: `${left.length} pieces were not stored, among them ${left[0]}` };
+    } finally {
+      this.#pieces.unexpect(partial);
     }
+    await finishTree(manifest, partial);
+    await fs.promises.rename(partial, tree);
+    this.#pieces.moveExtents(partial, tree);
+    return { path: tree };
   }
 
   async #fetchPieces(id: string, manifest: Manifest, onProgress?: (done: number, total: number) => void): Promise<{ ok: true } | { error: string }> {
@@ -99,6 +164,54 @@ export class PackageCache {
     await fs.promises.writeFile(file, JSON.stringify(m));
     return m;
   }
+}
+
+/** Where each piece of `m` lives in a tree at `dir`, by hash (a piece may be in several places). */
+export function placesOf(m: Manifest, dir: string): Map<string, Place[]> {
+  const out = new Map<string, Place[]>();
+  for (const f of m.files) {
+    const file = path.join(dir, f.path);
+    f.pieces.forEach((h, i) => {
+      const offset = i * m.pieceSize;
+      const p: Place = { file, offset, length: Math.min(m.pieceSize, f.size - offset) };
+      const list = out.get(h);
+      if (list) list.push(p);
+      else out.set(h, [p]);
+    });
+  }
+  return out;
+}
+
+/** Makes the directories and files of `m` under `dir` (files at their full size, holes where pieces
+ * are still missing; what an earlier fetch wrote is kept) and says where each piece goes. */
+async function layOut(m: Manifest, dir: string): Promise<Map<string, Place[]>> {
+  await fs.promises.mkdir(dir, { recursive: true });
+  for (const d of m.dirs) await fs.promises.mkdir(path.join(dir, d), { recursive: true });
+  for (const f of m.files) {
+    const file = path.join(dir, f.path);
+    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+    const fh = await fs.promises.open(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    try {
+      if ((await fh.stat()).size !== f.size) await fh.truncate(f.size);
+    } finally {
+      await fh.close();
+    }
+  }
+  return placesOf(m, dir);
+}
+
+/** Symlinks and modes: the tree becomes what the manifest says, read-only. */
+async function finishTree(m: Manifest, dir: string): Promise<void> {
+  for (const s of m.symlinks) {
+    const at = path.join(dir, s.path);
+    await fs.promises.mkdir(path.dirname(at), { recursive: true });
+    await fs.promises.rm(at, { force: true });
+    await fs.promises.symlink(s.target, at);
+  }
+  for (const f of m.files) await fs.promises.chmod(path.join(dir, f.path), f.mode & 0o555);
+  // Directories last and deepest first: read-only from here on.
+  for (const d of [...m.dirs].sort((a, b) => b.length - a.length)) await fs.promises.chmod(path.join(dir, d), 0o555);
+  await fs.promises.chmod(dir, 0o555);
 }
 
 /** GETs a server path with the host token; errors (no identity yet, server down, non-200) are values. */

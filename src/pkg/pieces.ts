@@ -8,6 +8,14 @@
 // stored or read pieces are also kept in memory, within a byte budget, because the piece a swarm agent
 // just fetched is the one its peers ask for next. Both are shared by every PieceStore of one directory
 // in the process (an agent's package cache and its swarm peer use the same pieces).
+//
+// A piece may also live INSIDE a file of an unpacked tree (an extent: file, offset, length), so an
+// agent writes each byte of a package once. The package cache tells the store where a package's
+// pieces go (`expect`); a piece stored while expected is written at those places instead of into a
+// piece file, and is read back from there (`get`, `has`) like any other piece. Verification works the
+// same way, per extent, against the signature of its file; the store's own writes into a file carry
+// the verification of its other extents forward. Extents are remembered in memory only: the package
+// cache registers those of its unpacked trees again at start (`addExtents`, unverified).
 
 import fs from "node:fs";
 import path from "node:path";
@@ -24,6 +32,37 @@ interface DirCache {
   maxRecentBytes: number;
   /** Subdirectories known to exist (made once, not on every put). */
   dirs: Set<string>;
+  /** Pieces that live inside tree files, by hash (any one of its places serves). */
+  extents: Map<string, Extent[]>;
+  /** Places pieces are expected at (`expect`), by hash: a put writes there. */
+  expected: Map<string, Place[]>;
+  /** Tree files holding extents, by path. */
+  files: Map<string, ExtentFile>;
+}
+
+/** Where a piece goes or lives: a byte range of a file. */
+export interface Place {
+  file: string;
+  offset: number;
+  length: number;
+}
+
+/** A file holding extents, and what this process knows of it. */
+interface ExtentFile {
+  path: string;
+  /** The file's signature after the store's last write or verification ("" when unknown). */
+  sig: string;
+  /** The store's own writes in progress: the file changes under them, and that is no news. */
+  writing: number;
+  extents: Extent[];
+}
+
+interface Extent {
+  file: ExtentFile;
+  offset: number;
+  length: number;
+  /** Verified as of file.sig. */
+  verified: boolean;
 }
 
 /** Most verified files remembered per directory (about 100 bytes each). */
@@ -34,7 +73,7 @@ const caches = new Map<string, DirCache>();
 function cacheOf(dir: string): DirCache {
   const key = path.resolve(dir);
   let c = caches.get(key);
-  if (!c) caches.set(key, (c = { verified: new Map(), recent: new Map(), recentBytes: 0, maxRecentBytes: 0, dirs: new Set() }));
+  if (!c) caches.set(key, (c = { verified: new Map(), recent: new Map(), recentBytes: 0, maxRecentBytes: 0, dirs: new Set(), extents: new Map(), expected: new Map(), files: new Map() }));
   return c;
 }
 
@@ -54,6 +93,18 @@ async function readAll(fd: number, pooled: boolean): Promise<Buffer> {
 
 function readFd(fd: number, buf: Uint8Array, off: number, len: number, pos: number): Promise<number> {
   return new Promise((resolve, reject) => fs.read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+function writeFdAt(fd: number, buf: Uint8Array, off: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.write(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+function fileSig(file: string): string {
+  try {
+    return signature(fs.statSync(file, { bigint: true }));
+  } catch {
+    return "";
+  }
 }
 
 function writeFd(fd: number, buf: Uint8Array, off: number, len: number): Promise<number> {
@@ -97,15 +148,20 @@ export class PieceStore {
 
   /** Whether the piece is present (not re-verified: `get` does that). */
   has(hash: string): boolean {
-    return fs.existsSync(this.pathOf(hash));
+    return fs.existsSync(this.pathOf(hash)) || this.#extentsOf(hash).length > 0;
   }
 
   /** Stores bytes under their hash; if `expected` is given and differs, stores nothing and says why. */
   async put(data: Uint8Array, expected?: string): Promise<{ hash: string } | { error: string }> {
     const hash = sha256(data);
     if (expected !== undefined && hash !== expected) return { error: `piece content hashes to ${hash}, not ${expected}` };
+    const places = this.#c.expected.get(hash);
+    if (places) {
+      await this.#writePlaces(hash, places, data);
+      return { hash };
+    }
     const dest = this.pathOf(hash);
-    if (fs.existsSync(dest)) return { hash };
+    if (fs.existsSync(dest) || this.#extentsOf(hash).length > 0) return { hash };
     const tmp = `${dest}.${randomBytes(6).toString("hex")}.tmp`;
     // The bytes go through the thread pool in one write; open, fstat, close and rename are done in
     // place (microseconds on a local disk, where each trip through the thread pool costs two context
@@ -147,6 +203,10 @@ export class PieceStore {
         return kept;
       }
     }
+    if (c.extents.has(hash)) {
+      const inTree = await this.#getExtent(hash, o.pooled === true);
+      if (inTree) return inTree;
+    }
     let data: Buffer;
     let sig: string;
     let fd: number;
@@ -172,6 +232,173 @@ export class PieceStore {
     piecePool.give(data);
     c.verified.delete(hash);
     await fs.promises.rm(file, { force: true });
+    return null;
+  }
+
+  /** Pieces stored from now on go to these places (a tree being fetched) instead of piece files; a
+   * piece already expected elsewhere goes to both. */
+  expect(places: ReadonlyMap<string, readonly Place[]>): void {
+    for (const [hash, list] of places) this.#c.expected.set(hash, [...(this.#c.expected.get(hash) ?? []), ...list]);
+  }
+
+  /** Stops expecting pieces at places under `dir` (a fetch that ended, or gave up). */
+  unexpect(dir: string): void {
+    const under = dir.endsWith(path.sep) ? dir : dir + path.sep;
+    for (const [hash, list] of this.#c.expected) {
+      const left = list.filter((p) => !p.file.startsWith(under));
+      if (left.length === 0) this.#c.expected.delete(hash);
+      else this.#c.expected.set(hash, left);
+    }
+  }
+
+  /** Whether a piece is still expected at a place under `dir` (not stored yet). */
+  expecting(hash: string, dir: string): boolean {
+    const under = dir.endsWith(path.sep) ? dir : dir + path.sep;
+    return (this.#c.expected.get(hash) ?? []).some((p) => p.file.startsWith(under));
+  }
+
+  /** Registers pieces that live at these places; `verified`: their bytes were just checked. */
+  addExtents(places: ReadonlyMap<string, readonly Place[]>, verified = false): void {
+    for (const [hash, list] of places) {
+      for (const p of list) {
+        const f = this.#fileOf(p.file);
+        if (verified && f.sig === "") f.sig = fileSig(p.file);
+        const known = f.extents.find((e) => e.offset === p.offset);
+        if (known) {
+          known.verified ||= verified;
+          continue;
+        }
+        const e: Extent = { file: f, offset: p.offset, length: p.length, verified };
+        f.extents.push(e);
+        let all = this.#c.extents.get(hash);
+        if (!all) this.#c.extents.set(hash, (all = []));
+        all.push(e);
+      }
+    }
+  }
+
+  /** The files under `from` moved to `to` (a tree renamed into place): their extents follow. */
+  moveExtents(from: string, to: string): void {
+    const prefix = from.endsWith(path.sep) ? from : from + path.sep;
+    for (const f of [...this.#c.files.values()]) {
+      if (!f.path.startsWith(prefix)) continue;
+      this.#c.files.delete(f.path);
+      f.path = path.join(to, f.path.slice(prefix.length));
+      this.#c.files.set(f.path, f);
+    }
+  }
+
+  /** Reads `length` bytes at `offset` of `file` and checks them against `hash`. */
+  async verifyAt(hash: string, p: Place): Promise<boolean> {
+    let fd: number;
+    try {
+      fd = fs.openSync(p.file, "r");
+    } catch {
+      return false;
+    }
+    const buf = piecePool.take(p.length);
+    try {
+      const n = await readFd(fd, buf, 0, p.length, p.offset);
+      return n === p.length && sha256(buf.subarray(0, n)) === hash;
+    } catch {
+      return false;
+    } finally {
+      closeQuietly(fd);
+      piecePool.give(buf);
+    }
+  }
+
+  /** Live extents of a piece; those whose file is gone (a tree removed) are forgotten. */
+  #extentsOf(hash: string): Extent[] {
+    const all = this.#c.extents.get(hash);
+    if (!all) return [];
+    const live = all.filter((e) => this.#c.files.get(e.file.path) === e.file && fs.existsSync(e.file.path));
+    if (live.length !== all.length) {
+      if (live.length === 0) this.#c.extents.delete(hash);
+      else this.#c.extents.set(hash, live);
+      for (const e of all) if (!live.includes(e)) this.#dropExtent(e);
+    }
+    return live;
+  }
+
+  #dropExtent(e: Extent): void {
+    const f = e.file;
+    f.extents = f.extents.filter((x) => x !== e);
+    if (f.extents.length === 0 && this.#c.files.get(f.path) === f) this.#c.files.delete(f.path);
+  }
+
+  #fileOf(file: string): ExtentFile {
+    let f = this.#c.files.get(file);
+    if (!f) this.#c.files.set(file, (f = { path: file, sig: "", writing: 0, extents: [] }));
+    return f;
+  }
+
+  /** Writes a verified piece at each place it is expected, then serves it from there. */
+  async #writePlaces(hash: string, places: Place[], data: Uint8Array): Promise<void> {
+    const written = new Map<string, Place[]>();
+    for (const p of places) {
+      const f = this.#fileOf(p.file);
+      const fd = fs.openSync(p.file, "r+");
+      try {
+        // Someone else's change since our last look: what was verified in this file no longer is.
+        if (f.writing === 0 && f.sig !== "" && signature(fs.fstatSync(fd, { bigint: true })) !== f.sig) for (const e of f.extents) e.verified = false;
+        f.writing++;
+        try {
+          let off = 0;
+          while (off < p.length) off += await writeFdAt(fd, data, off, p.length - off, p.offset + off);
+        } finally {
+          f.writing--;
+        }
+        if (f.writing === 0) f.sig = signature(fs.fstatSync(fd, { bigint: true }));
+      } finally {
+        closeQuietly(fd);
+      }
+      written.set(hash, [...(written.get(hash) ?? []), p]);
+    }
+    const left = (this.#c.expected.get(hash) ?? []).filter((p) => !places.includes(p));
+    if (left.length === 0) this.#c.expected.delete(hash);
+    else this.#c.expected.set(hash, left);
+    this.addExtents(written, true);
+  }
+
+  /** A piece read from one of its extents, verified (hashed unless known good); null if none holds it. */
+  async #getExtent(hash: string, pooled: boolean): Promise<Buffer | null> {
+    for (const e of this.#extentsOf(hash)) {
+      let fd: number;
+      try {
+        fd = fs.openSync(e.file.path, "r");
+      } catch {
+        continue;
+      }
+      const buf = pooled ? piecePool.take(e.length) : Buffer.allocUnsafe(e.length);
+      let n = 0;
+      let sig = "";
+      try {
+        n = await readFd(fd, buf, 0, e.length, e.offset);
+        sig = signature(fs.fstatSync(fd, { bigint: true }));
+      } catch {
+        n = -1;
+      } finally {
+        closeQuietly(fd);
+      }
+      const data = buf.subarray(0, Math.max(0, n));
+      // Unchanged since verified, or changing only under the store's own writes (other ranges).
+      const trusted = e.verified && (sig === e.file.sig || e.file.writing > 0);
+      if (n === e.length && (trusted || sha256(data) === hash)) {
+        if (!trusted) {
+          if (sig !== e.file.sig && e.file.writing === 0) {
+            for (const x of e.file.extents) x.verified = false;
+            e.file.sig = sig;
+          }
+          e.verified = true;
+        }
+        return data;
+      }
+      piecePool.give(buf);
+      // Damaged here: this place no longer counts as holding the piece.
+      this.#c.extents.set(hash, (this.#c.extents.get(hash) ?? []).filter((x) => x !== e));
+      this.#dropExtent(e);
+    }
     return null;
   }
 
