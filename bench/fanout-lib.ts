@@ -36,7 +36,7 @@ export interface PeerStats {
   bytesFromPeers: number;
   bytesUploaded: number;
   /** Swarm only: why the fetch leaned on the origin, if it did (DownloadStats). */
-  swarm?: { peerBusy: number; peerFailed: number; failures: Record<string, number>; fallbackAsks: number; stuckAsks: number; trackerErrors: number };
+  swarm?: { peerBusy: number; peerFailed: number; failures: Record<string, number>; fallbackAsks: number; stuckAsks: number; trackerErrors: number; endgameAsks?: number; endgameWins?: number };
 }
 
 /** A line a peer writes. */

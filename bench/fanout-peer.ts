@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const stats = (): PeerStats => {
     if (!swarm) return { ...plain };
     const s = swarm.stats();
-    return { bytesFromOrigin: s.bytesFromOrigin, bytesFromPeers: s.bytesFromPeers, bytesUploaded: s.bytesUploaded, swarm: { peerBusy: s.peerBusy, peerFailed: s.peerFailed, failures: s.failures, fallbackAsks: s.fallbackAsks, stuckAsks: s.stuckAsks, trackerErrors: s.trackerErrors } };
+    return { bytesFromOrigin: s.bytesFromOrigin, bytesFromPeers: s.bytesFromPeers, bytesUploaded: s.bytesUploaded, swarm: { peerBusy: s.peerBusy, peerFailed: s.peerFailed, failures: s.failures, fallbackAsks: s.fallbackAsks, stuckAsks: s.stuckAsks, trackerErrors: s.trackerErrors, endgameAsks: s.endgameAsks, endgameWins: s.endgameWins } };
   };
   const cache = swarm ? null : new PackageCache(cfg.dataDir, async (p) => {
     const r = await fetchFromServer(cfg.serverUrl, host.token, p);

@@ -84,7 +84,7 @@ function sumSwarm(stats: PeerStats[]): RunResult["swarm"] {
   const failures: Record<string, number> = {};
   for (const x of all) for (const [k, v] of Object.entries(x.failures)) failures[k] = (failures[k] ?? 0) + v;
   const sum = (f: (x: (typeof all)[number]) => number): number => all.reduce((a, x) => a + f(x), 0);
-  return { peerBusy: sum((x) => x.peerBusy), peerFailed: sum((x) => x.peerFailed), failures, fallbackAsks: sum((x) => x.fallbackAsks), stuckAsks: sum((x) => x.stuckAsks), trackerErrors: sum((x) => x.trackerErrors) };
+  return { peerBusy: sum((x) => x.peerBusy), peerFailed: sum((x) => x.peerFailed), failures, fallbackAsks: sum((x) => x.fallbackAsks), stuckAsks: sum((x) => x.stuckAsks), trackerErrors: sum((x) => x.trackerErrors), endgameAsks: sum((x) => x.endgameAsks ?? 0), endgameWins: sum((x) => x.endgameWins ?? 0) };
 }
 
 /** What one run needs. */

@@ -79,7 +79,7 @@ try {
       say(`    ${r.seconds === null ? `capped at ${r.capS} s (${r.finished}/${n} done; about ${r.estimateS?.toFixed(0) ?? "?"} s at the rate so far)` : `all ${n} in ${r.seconds.toFixed(1)} s`}; origin sent ${(r.originTx / SIZE).toFixed(2)}x the package; CPU ${r.peersCpuS.toFixed(0)} s peers, ${r.originCpuS.toFixed(1)} s origin, machine ${(100 * r.cpuBusy).toFixed(0)}% busy`);
       const mid = r.unpackMs[Math.floor(r.unpackMs.length / 2)];
       if (mid !== undefined) say(`    unpacking after the last piece: median ${mid.toFixed(0)} ms, max ${(r.unpackMs.at(-1) ?? 0).toFixed(0)} ms`);
-      if (r.swarm) say(`    peers' answers: ${r.swarm.peerBusy} busy (503), ${r.swarm.peerFailed} failed ${JSON.stringify(r.swarm.failures)}; origin asked as fallback ${r.swarm.fallbackAsks}x, as stuck ${r.swarm.stuckAsks}x; tracker plans failed ${r.swarm.trackerErrors}x`);
+      if (r.swarm) say(`    peers' answers: ${r.swarm.peerBusy} busy (503), ${r.swarm.peerFailed} failed ${JSON.stringify(r.swarm.failures)}; origin asked as fallback ${r.swarm.fallbackAsks}x, as stuck ${r.swarm.stuckAsks}x; tracker plans failed ${r.swarm.trackerErrors}x; endgame: ${r.swarm.endgameAsks ?? 0} second asks, ${r.swarm.endgameWins ?? 0} first`);
     }
   }
 } finally {

@@ -37,6 +37,10 @@ const MaxTrackerErrors = 3;
 const MaxFailures = 3;
 /** A fetch that makes no progress this long gives up (a lease held by a dead agent lasts 30 s). */
 const StallMs = 120_000;
+/** Endgame: once every missing piece is in flight, a piece whose request has run this long is asked
+ * of another peer that holds it as well, and the first intact copy wins (BitTorrent's endgame): the
+ * last pieces of a fetch no longer wait on one slow or stalled link. */
+export const EndgameAfterMs = 1500;
 
 /** Download counters. */
 export interface DownloadStats {
@@ -54,6 +58,9 @@ export interface DownloadStats {
   stuckAsks: number;
   /** Tracker calls for a plan that failed. */
   trackerErrors: number;
+  /** Endgame requests: a second peer asked for a piece already in flight, and how often it was first. */
+  endgameAsks: number;
+  endgameWins: number;
 }
 
 /** What a fetch uses of its SwarmPeer. */
@@ -105,9 +112,16 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
   let trackerErrors = 0;
   let progressAt = Date.now();
 
+  // Requests in flight: when each began and its sources (for endgame duplicates), and the duplicates.
+  const started = new Map<number, { at: number; sources: SwarmSource[] }>();
+  const doubles = new Map<number, Promise<void>>();
+
   const run = async (p: { index: number; sources: SwarmSource[] }): Promise<void> => {
     const hash = hashes[p.index]!;
-    const r = await fetchOne(c, id, p.index, hash, p.sources, bad, deferrals.get(p.index) ?? 0);
+    started.set(p.index, { at: Date.now(), sources: p.sources });
+    const r = await fetchOne(c, id, p.index, hash, p.sources, bad, deferrals.get(p.index) ?? 0).finally(() => started.delete(p.index));
+    // The endgame duplicate was first: nothing left to do for this piece.
+    if (have.has(p.index)) return;
     if (r === "done") {
       have.add(p.index);
       done += sizes.get(hash) ?? 0;
@@ -123,6 +137,29 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
       failures.set(p.index, n);
       notBefore.set(p.index, Date.now() + 250 * n);
       if (n >= MaxFailures) fatal = `fetching piece ${hash}: ${r.error}`;
+    }
+  };
+
+  // Every missing piece is in flight: the ones asked longest ago get a second peer, within `parallel`.
+  const endgame = (): void => {
+    const now = Date.now();
+    for (const [index, r] of started) {
+      if (inflight.size + doubles.size >= 2 * c.parallel) break;
+      if (doubles.has(index) || now - r.at < EndgameAfterMs) continue;
+      const others = r.sources.filter((x) => x.kind === "peer" && !bad.has(x.host)).slice(1);
+      if (others.length === 0) continue;
+      c.stats.endgameAsks++;
+      const hash = hashes[index]!;
+      const second = fetchOne(c, id, index, hash, others, bad, 0).then((out) => {
+        if (out !== "done" || have.has(index)) return;
+        c.stats.endgameWins++;
+        have.add(index);
+        done += sizes.get(hash) ?? 0;
+        progressAt = Date.now();
+        c.announce(id, [index]);
+        onProgress?.(done, total);
+      });
+      doubles.set(index, second.finally(() => doubles.delete(index)));
     }
   };
 
@@ -164,9 +201,11 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
       if (have.has(p.index) || inflight.has(p.index)) continue;
       inflight.set(p.index, run(p).finally(() => inflight.delete(p.index)));
     }
-    if (inflight.size > 0) await Promise.race(inflight.values());
+    if (queue.length === 0 && hashes.length - have.size <= inflight.size) endgame();
+    if (inflight.size > 0) await Promise.race([...inflight.values(), ...doubles.values()]);
   }
-  await Promise.allSettled([...inflight.values()]);
+  // Complete: the losers of endgame races finish on their own (what they bring is already stored).
+  if (fatal !== null) await Promise.allSettled([...inflight.values(), ...doubles.values()]);
   return fatal !== null ? { error: fatal } : { ok: true };
 }
 

@@ -64,7 +64,7 @@ export class SwarmPeer implements PieceSource {
   readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   /** Peers' pieces (the origin's, with its error pages, go through node:http). */
   readonly #pieces = new PieceClient({ pool: piecePool });
-  readonly #down: DownloadStats = { bytesFromOrigin: 0, bytesFromPeers: 0, badPieces: 0, peerBusy: 0, peerFailed: 0, failures: {}, fallbackAsks: 0, stuckAsks: 0, trackerErrors: 0 };
+  readonly #down: DownloadStats = { bytesFromOrigin: 0, bytesFromPeers: 0, badPieces: 0, peerBusy: 0, peerFailed: 0, failures: {}, fallbackAsks: 0, stuckAsks: 0, trackerErrors: 0, endgameAsks: 0, endgameWins: 0 };
   readonly #download;
   #peerTokens: readonly string[] = [];
   /** When a refused peer token last made this agent ask the tracker for the tokens. */
