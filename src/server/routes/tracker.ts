@@ -16,9 +16,24 @@ import type { ServerContext } from "../context.ts";
 import { readJson, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { PeerTokens, tokensToHand } from "../tracker/peer-tokens.ts";
-import { Tracker } from "../tracker/tracker.ts";
-import type { TrackerOptions } from "../tracker/tracker.ts";
+import { ExcludeReporters, Tracker } from "../tracker/tracker.ts";
+import type { ReportOutcome, TrackerOptions } from "../tracker/tracker.ts";
 import { announceOf, planRequestOf, reportOf } from "../tracker/wire.ts";
+
+/** The log line of an agent's report: what the peer did, and for whom the tracker excluded it. */
+function reportMessage(kind: "bad-piece" | "missing", outcome: ReportOutcome): string {
+  const what = kind === "bad-piece" ? "peer sent a bad piece" : outcome === "forgotten" ? "peer lacked a piece it announced" : "peer keeps announcing pieces it lacks";
+  switch (outcome) {
+    case "forgotten":
+      return `${what}; the piece is forgotten there until it announces it again`;
+    case "excluded-for-reporter":
+      return `${what}; no longer handed out to the reporter for this package (to others only once ${ExcludeReporters} reporters excluded it)`;
+    case "excluded":
+      return `${what}; excluded by ${ExcludeReporters} reporters: no longer handed out to anyone for this package`;
+    case "ignored":
+      return `${what}; already excluded for the reporter or everyone, or unknown here: nothing changes`;
+  }
+}
 
 /** The header naming the agent's host on a call a follower passes on to the leader. */
 export const SwarmHostHeader = "x-tiffin-host";
@@ -90,13 +105,10 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
         const rep = reportOf(body);
         const outcome = t.report(host, rep, now);
         const where = { reporter: host, peer: rep.peer, packageId: rep.packageId, piece: rep.piece, reason: rep.reason, outcome };
-        if ((rep.kind ?? "bad-piece") === "bad-piece") {
-          badPieces.inc({ peer: rep.peer });
-          ctx.log.warn(where, "peer sent a bad piece; no longer handed out for this package");
-        } else if (outcome !== "ignored") {
-          falseAnnounces.inc({ peer: rep.peer });
-          ctx.log.warn(where, outcome === "excluded" ? "peer keeps announcing pieces it lacks; no longer handed out for this package" : "peer lacked a piece it announced; forgotten");
-        }
+        const kind = rep.kind ?? "bad-piece";
+        if (kind === "bad-piece") badPieces.inc({ peer: rep.peer });
+        else if (outcome !== "ignored") falseAnnounces.inc({ peer: rep.peer });
+        if (kind === "bad-piece" || outcome !== "ignored") ctx.log.warn(where, reportMessage(kind, outcome));
         return { ok: true };
       }
     }
