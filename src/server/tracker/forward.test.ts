@@ -1,16 +1,20 @@
-// Which tracker answers an agent when its server does not lead: a real server (real SQLite file, real
-// HTTP on loopback, a clock the test moves) whose leader lease lapsed answers from its own tracker.
+// Which tracker answers an agent when its server does not lead, with real servers (real SQLite file,
+// real HTTP on loopback, a clock the test moves): one whose leader lease lapsed answers from its own
+// tracker; a follower whose leader is hung stops calling it for a while after a call got no answer.
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { ClusterView, SwarmPlan } from "../../api/types.ts";
+import type { ApiErrorBody, ClusterView, SwarmPlan } from "../../api/types.ts";
 import { ManualClock } from "../../model/index.ts";
 import { openSqliteStore } from "../../state/sqlite.ts";
 import type { Store } from "../../state/store.ts";
 import { LeaderKey } from "../leader.ts";
+import type { LeaderValue } from "../leader.ts";
 import { metricOf } from "../testing/fixtures.ts";
-import { call, FakeAgent, startTestServer, tempDir } from "../testing/harness.ts";
+import { call, eventually, FakeAgent, startTestServer, tempDir } from "../testing/harness.ts";
 
 const pkg = "c".repeat(64);
 
@@ -97,4 +101,70 @@ void test("a lone server whose leader lease lapsed answers announces and plans f
   assert.equal(plan.pieces.length, 2);
   assert.equal(await noLeader(), 2, "the announce and the plan were answered here with nobody else leading");
   assert.equal(ts.server.isLeader(), false, "still not leading: the answers did not come from a new term");
+});
+
+void test("a follower whose leader is hung answers 503 at once for a while after a passed-on call got no answer, then tries the leader again, one call at a time", { timeout: 30_000 }, async (t) => {
+  // The "leader": accepts connections and requests, and never answers.
+  const asked: string[] = [];
+  const hung = http.createServer((req) => void asked.push(req.url ?? ""));
+  await new Promise<void>((r) => hung.listen(0, "127.0.0.1", r));
+  const dir = tempDir();
+  const clock = new ManualClock();
+  const store = openSqliteStore(join(dir, "state.db"), { clock, leaseCheckMs: 50 });
+  t.after(async () => {
+    await new Promise<void>((r) => {
+      hung.close(() => r());
+      hung.closeAllConnections();
+    });
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // The election names it: its key, with no lease, is there before our server starts, so it follows.
+  const leader: LeaderValue = { id: "hung", incarnation: "1", url: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`, since: clock.now() };
+  await store.put(LeaderKey, JSON.stringify(leader));
+  const timeoutMs = 1500;
+  const ts = await startTestServer({ dir, clock, store, timing: { downMs: 600_000, suspectMs: 600_000 }, swarm: { forwardTimeoutMs: timeoutMs, forwardRetryMs: 5000 } });
+  t.after(() => ts.stop());
+  assert.equal(ts.server.isLeader(), false);
+  const me = new FakeAgent(ts.server.url, "me");
+  await me.register(ts.server.joinToken);
+  const forwarded = async (result: string): Promise<number> => metricOf(await ts.api.metrics(), "tiffin_swarm_forwarded_total", { result });
+  const swarmCalls = (): number => asked.filter((u) => u.startsWith("/v1/internal/swarm/")).length;
+  const plan = async (): Promise<{ status: number; message: string; ms: number }> => {
+    const started = Date.now();
+    const r = await call(ts.server.url, "POST", "/v1/agent/swarm/plan", me.reg!.hostToken, { packageId: pkg, address: "127.0.0.1:7003", total: 2, missing: [0, 1], inflight: [] });
+    return { status: r.status, message: (r.body as ApiErrorBody).error.message, ms: Date.now() - started };
+  };
+
+  const first = await plan();
+  assert.equal(first.status, 503);
+  assert.match(first.message, /did not answer:/);
+  assert.ok(first.ms >= timeoutMs - 100, `the first call waited for the leader: ${first.ms} ms`);
+  assert.equal(swarmCalls(), 1);
+  assert.equal(await forwarded("unreachable"), 1);
+
+  // For the next 5 s (of the server's clock), calls fail at once without reaching the leader.
+  for (const advance of [0, 2000, 2999]) {
+    clock.advance(advance);
+    const r = await plan();
+    assert.equal(r.status, 503);
+    assert.match(r.message, /did not answer recently/);
+    assert.ok(r.ms < timeoutMs / 2, `answered at once: ${r.ms} ms`);
+  }
+  assert.equal(swarmCalls(), 1, "the leader was not called again");
+  assert.equal(await forwarded("skipped"), 3);
+
+  // Then one call tries the leader again; another one meanwhile still fails at once.
+  clock.advance(1);
+  const trial = plan();
+  await eventually("the trial call reached the leader", () => swarmCalls() === 2);
+  const meanwhile = await plan();
+  assert.equal(meanwhile.status, 503);
+  assert.ok(meanwhile.ms < timeoutMs / 2, `answered at once: ${meanwhile.ms} ms`);
+  const tried = await trial;
+  assert.equal(tried.status, 503);
+  assert.match(tried.message, /did not answer:/);
+  assert.equal(swarmCalls(), 2);
+  assert.equal(await forwarded("unreachable"), 2);
+  assert.equal(await forwarded("skipped"), 4);
 });
