@@ -68,9 +68,11 @@ export interface ServerOptions {
   leaderTtlMs?: number;
   /** How long and how many `tiffin exec` audit entries are kept. @default 90 days, 100,000 entries */
   auditRetention?: AuditRetention;
-  /** The swarm tracker: how often agents announce in full (@default 30000) and how often the leader
-   * rotates the peer token (@default 24 h). */
-  swarm?: { announceMs?: number; peerTokenRotateMs?: number };
+  /** The swarm tracker: how often agents announce in full (@default 30000), how often the leader
+   * rotates the peer token (@default 24 h), and, on a follower, how long a call passed on to the
+   * leader may take (@default 5000) and how long a leader that did not answer is not called again
+   * (@default 5000). */
+  swarm?: { announceMs?: number; peerTokenRotateMs?: number; forwardTimeoutMs?: number; forwardRetryMs?: number };
 }
 
 /** A running server. */

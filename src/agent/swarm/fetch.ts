@@ -4,7 +4,8 @@
 // and ask again as the plan runs out.
 //   - a peer that sends a bad piece is dropped for this package and reported; the piece comes from
 //     the next source; a peer that answers 404 for a piece the tracker said it holds is reported too
-//     (the tracker forgets the piece there, and stops handing out a peer that keeps doing it);
+//     (the tracker forgets the piece there, and stops handing a peer that keeps doing it out to this
+//     agent; to every agent once a second one excluded it too);
 //   - a peer that refuses the peer token (401) is asked again with the other token in force: it may
 //     not have heard of the newest one yet, or the caller may hold an old one;
 //   - a busy (503), slow or failing peer makes the piece wait for a later plan; after several such

@@ -1,13 +1,16 @@
 // Peer token rotation end to end: the REAL server in a child process, real swarm peers. Tokens rotate
 // with an overlap (a fetch across a rotation still gets its pieces from peers), the token to fetch
 // with changes only once agents had time to learn the new one, and after two rotations the oldest
-// token is refused by the agents themselves.
+// token is refused by the agents themselves; a holder that missed a rotation is fetched from with the
+// other token in force after it refused the first.
 import assert from "node:assert/strict";
+import path from "node:path";
 import { test } from "node:test";
 import type { PeerTokenRotation, SwarmAnnounceResponse } from "../../api/types.ts";
-import { piecesOf } from "../../pkg/index.ts";
+import { PieceEncoder, PieceStore, piecesOf } from "../../pkg/index.ts";
 import { registerSwarmHost } from "./index.ts";
-import { assertTree, world } from "./test-world.ts";
+import { PieceServer } from "./serve.ts";
+import { assertTree, fakeHolder, world } from "./test-world.ts";
 import type { World } from "./test-world.ts";
 
 /** A registered host that only asks the tracker for the peer tokens (an empty full announce). */
@@ -93,4 +96,49 @@ void test("the leader rotates the peer token on its own every --peer-token-rotat
     for (const tok of await tokens()) seen.add(tok);
     return seen.size >= 3;
   });
+});
+
+void test("a holder that missed a rotation refuses the token fetched with first: the fetcher retries with the other one and gets every piece from it", { timeout: 30_000 }, async (t) => {
+  const w = await world(t, { swarm: { announceMs: 1000 } });
+  const tokens = await tokenProbe(t, w);
+  const [t0] = await tokens();
+  assert.ok(t0);
+  const r = await w.admin("/v1/swarm/peer-token/rotate", { method: "POST" });
+  assert.equal(r.status, 200);
+  const [first, newest] = await tokens();
+  assert.equal(first, t0, "right after the rotation, fetch with the previous token");
+  assert.ok(newest && newest !== t0);
+  await until("agents fetch with the new token", async () => (await tokens())[0] === newest);
+
+  // The only holder: the real piece-serving code over the package's pieces, whose tokens stayed
+  // those it knew before the rotation (an agent whose tracker answers stopped reaching it). It keeps
+  // announcing, so the tracker hands it out for the whole fetch.
+  const asked = new Map<string, number>();
+  let refused = 0;
+  const stale = new PieceServer({
+    store: new PieceStore(path.join(w.root, "local")),
+    peerTokens: () => [t0],
+    onRefused: () => void refused++,
+    maxUploads: 16,
+    bucket: null,
+    encoder: new PieceEncoder(),
+  });
+  const holder = await fakeHolder(t, w, "stale", (res, req) => {
+    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1] ?? "none";
+    asked.set(token, (asked.get(token) ?? 0) + 1);
+    if (!stale.handle(req, res)) res.writeHead(404).end();
+  }, { announceEveryMs: 500 });
+
+  const fetcher = await w.peer("fetcher");
+  assertTree(w, await fetcher.fetch(w.id));
+  const s = fetcher.stats();
+  const n = piecesOf(w.m).length;
+  t.diagnostic(`holder ${holder.address}: asked ${JSON.stringify(Object.fromEntries([...asked].map(([k, v]) => [k === t0 ? "old" : k === newest ? "new" : k, v])))}`);
+  assert.equal(s.bytesFromOrigin, 0, "no piece came from the origin");
+  assert.equal(s.bytesFromPeers, stale.stats.bytesUploaded, "every byte came from the stale holder");
+  assert.ok(s.bytesFromPeers > 0);
+  assert.equal(asked.get(newest), n, "each piece was asked with the new token first");
+  assert.equal(refused, n, "and refused");
+  assert.equal(asked.get(t0), n, "then asked again with the previous token, and served");
+  assert.equal(s.peerFailed, 0, "no attempt counted as a failure");
 });

@@ -6,11 +6,12 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import type { SwarmPlan } from "../../api/types.ts";
+import type { SwarmAnnounce, SwarmPlan, SwarmReport } from "../../api/types.ts";
 import { PieceSize, PieceStore, piecesOf } from "../../pkg/index.ts";
 import { registerSwarmHost, startSwarmPeer } from "./index.ts";
 import { placesOf } from "../packages.ts";
 import { assertTree, fakeHolder, MiB, world } from "./test-world.ts";
+import type { World } from "./test-world.ts";
 
 void test("three peers fetching at once: the origin sends each piece about once, the rest flows between peers", async (t) => {
   const w = await world(t);
@@ -26,7 +27,32 @@ void test("three peers fetching at once: the origin sends each piece about once,
   assert.equal(uploaded, fromPeers, "every byte a peer received, another peer sent");
 });
 
-void test("a peer serving a corrupt piece is dropped, reported, counted, and the piece comes from another peer", async (t) => {
+/** The peers a plan of host `token` names for every piece of the world's package (asked again until
+ * the plan covers every piece: the fetchers' last announces may still be on their way). */
+async function plannedPeers(w: World, token: string): Promise<Set<string>> {
+  const n = piecesOf(w.m).length;
+  let plan: SwarmPlan | null = null;
+  for (let i = 0; i < 50 && plan === null; i++) {
+    const r = await fetch(`${w.server.url}/v1/agent/swarm/plan`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ packageId: w.id, address: "127.0.0.1:1", total: n, missing: [...Array(n).keys()], inflight: [] }),
+    });
+    const p = (await r.json()) as SwarmPlan;
+    if (p.pieces.length === n) plan = p;
+    else await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.ok(plan, "a plan for every piece");
+  return new Set(plan.pieces.flatMap((p) => p.sources.flatMap((s) => (s.kind === "peer" ? [s.host] : []))));
+}
+
+/** Sends a report to the tracker as host `token`. */
+async function report(w: World, token: string, r: SwarmReport): Promise<void> {
+  const res = await fetch(`${w.server.url}/v1/agent/swarm/report`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(r) });
+  assert.equal(res.status, 200, await res.text());
+}
+
+void test("a peer serving a corrupt piece is dropped, reported, counted, and the piece comes from another peer; a second reporter excludes it for everyone", async (t) => {
   const w = await world(t);
   const honest = await w.peer("honest");
   assertTree(w, await honest.fetch(w.id));
@@ -46,62 +72,78 @@ void test("a peer serving a corrupt piece is dropped, reported, counted, and the
   assert.ok(lies <= 6, `once caught, the liar is not asked again (only fetches already under way reach it): ${lies}`);
   assert.equal(s.bytesFromOrigin, 0, "the piece came from the honest peer, not the origin");
 
-  // The report reached the tracker: nobody is sent to the liar any more, and it is counted.
+  // One agent's report excludes the liar for that agent only: another agent is still sent there.
   const other = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name: "other" });
   t.after(() => other.close());
-  const n = piecesOf(w.m).length;
-  let plan: SwarmPlan | null = null;
-  for (let i = 0; i < 50 && plan === null; i++) {
-    const r = await fetch(`${w.server.url}/v1/agent/swarm/plan`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${other.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ packageId: w.id, address: "127.0.0.1:1", total: n, missing: [...Array(n).keys()], inflight: [] }),
-    });
-    const p = (await r.json()) as SwarmPlan;
-    if (p.pieces.length === n) plan = p;
-    else await new Promise((res) => setTimeout(res, 100));
-  }
-  assert.ok(plan, "a plan for every piece");
-  const hosts = new Set(plan.pieces.flatMap((p) => p.sources.flatMap((s) => (s.kind === "peer" ? [s.host] : []))));
-  assert.ok(!hosts.has(liarHost.hostId), `the liar is no longer handed out: ${[...hosts].join(",")}`);
+  const hosts = await plannedPeers(w, other.token);
+  assert.ok(hosts.has(liarHost.hostId), `one reporter is not enough to exclude the liar for others: ${[...hosts].join(",")}`);
   assert.ok(hosts.has(honest.hostId) && hosts.has(fetcher.hostId));
+  // (This plan says the fetcher holds nothing: later plans name only the honest peer.)
+  assert.ok(!(await plannedPeers(w, fetcher.token)).has(liarHost.hostId), "the reporter itself is never sent there again");
+
+  // A second agent reports it (its own fetch caught a lie): now nobody is sent there.
+  await report(w, other.token, { packageId: w.id, peer: liarHost.hostId, piece: piecesOf(w.m)[0]!, reason: "hash mismatch" });
+  const third = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name: "third" });
+  t.after(() => third.close());
+  const after = await plannedPeers(w, third.token);
+  assert.ok(!after.has(liarHost.hostId), `the liar is no longer handed out: ${[...after].join(",")}`);
+  assert.ok(after.has(honest.hostId));
   const metrics = await (await w.admin("/metrics")).text();
-  assert.match(metrics, new RegExp(`tiffin_swarm_bad_pieces_total\\{peer="${liarHost.hostId}"\\} ${lies}\n`));
+  assert.match(metrics, new RegExp(`tiffin_swarm_bad_pieces_total\\{peer="${liarHost.hostId}"\\} ${lies + 1}\n`), "every report counted");
 });
 
-void test("a holder that announces pieces it lacks: each 404 is reported, the piece forgotten there, the host excluded after 3, counted", async (t) => {
+void test("a holder that announces pieces it lacks: each 404 is reported and the piece forgotten there; 3 exclude it for the reporter, a second reporter's 3 for everyone; counted", async (t) => {
   const w = await world(t);
   let asked = 0;
   const empty = await fakeHolder(t, w, "empty", (res) => {
     asked++;
     res.writeHead(404, { "content-type": "application/json" }).end("{}");
   });
+  const falseAnnounces = async (): Promise<string> => {
+    const m = new RegExp(`tiffin_swarm_false_announces_total\\{peer="${empty.hostId}"\\} (\\d+)\n`).exec(await (await w.admin("/metrics")).text());
+    return m?.[1] ?? "none";
+  };
   // The only holder claims every piece and has none: every first plan sends the fetcher there.
-  const fetcher = await w.peer("fetcher");
-  const started = Date.now();
-  assertTree(w, await fetcher.fetch(w.id));
-  const ms = Date.now() - started;
-  t.diagnostic(`fetched in ${ms} ms after ${asked} 404s`);
+  const fetchFromLiar = async (name: string): Promise<{ peer: Awaited<ReturnType<World["peer"]>>; asked: number; ms: number }> => {
+    const before = asked;
+    const peer = await w.peer(name);
+    const started = Date.now();
+    assertTree(w, await peer.fetch(w.id));
+    const ms = Date.now() - started;
+    t.diagnostic(`${name} fetched in ${ms} ms after ${asked - before} 404s`);
+    assert.equal(peer.stats().bytesFromPeers, 0);
+    // Unreported, the fetcher would wait out its deferrals (the origin after about 10 s, as for a holder answering 500).
+    assert.ok(ms < 8000, `the tracker forgot the lies at once: ${ms} ms`);
+    return { peer, asked: asked - before, ms };
+  };
   const n = piecesOf(w.m).length;
-  assert.ok(asked >= 3 && asked < 2 * n, `the liar was asked about each piece about once (a plan may cross a report in flight): ${asked}`);
-  assert.equal(fetcher.stats().bytesFromPeers, 0);
-  // Unreported, the fetcher would wait out its deferrals (the origin after about 10 s, as for a holder answering 500).
-  assert.ok(ms < 8000, `the tracker forgot the lies at once: ${ms} ms`);
+  const first = await fetchFromLiar("fetcher");
+  assert.ok(first.asked >= 3 && first.asked < 2 * n, `the liar was asked about each piece about once (a plan may cross a report in flight): ${first.asked}`);
+  assert.equal(await falseAnnounces(), "3", "three false announces counted, the reporter's later 404s ignored");
 
-  // Excluded for the package: another fetcher is never sent there, though it announced everything.
+  // Excluded for the fetcher only: another agent is still sent there for the pieces not forgotten.
   const other = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name: "other" });
   t.after(() => other.close());
-  const r = await fetch(`${w.server.url}/v1/agent/swarm/plan`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${other.token}`, "content-type": "application/json" },
-    body: JSON.stringify({ packageId: w.id, address: "127.0.0.1:1", total: n, missing: [...Array(n).keys()], inflight: [] }),
-  });
-  const plan = (await r.json()) as SwarmPlan;
-  const hosts = new Set(plan.pieces.flatMap((p) => p.sources.flatMap((s) => (s.kind === "peer" ? [s.host] : []))));
-  assert.ok(hosts.has(fetcher.hostId), "the fetcher holds the package now");
-  assert.ok(!hosts.has(empty.hostId), `the liar is no longer handed out: ${[...hosts].join(",")}`);
-  const metrics = await (await w.admin("/metrics")).text();
-  assert.match(metrics, new RegExp(`tiffin_swarm_false_announces_total\\{peer="${empty.hostId}"\\} 3\n`), "three false announces counted, the later 404s ignored");
+  const hosts = await plannedPeers(w, other.token);
+  assert.ok(hosts.has(first.peer.hostId), "the fetcher holds the package now");
+  assert.ok(hosts.has(empty.hostId), `one reporter is not enough to exclude the liar for others: ${[...hosts].join(",")}`);
+
+  // The first fetcher goes away (its host tells the tracker it holds nothing), and the liar announces
+  // everything again, as it does every interval: a second fetcher is sent there as the first was.
+  await first.peer.close();
+  const announce = async (token: string, body: SwarmAnnounce): Promise<void> => {
+    const r = await fetch(`${w.server.url}/v1/agent/swarm/announce`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    assert.equal(r.status, 200, await r.text());
+  };
+  await announce(first.peer.token, { address: first.peer.address, full: true, packages: [] });
+  await announce(empty.token, { address: empty.address, full: true, packages: [{ id: w.id, complete: true, pieces: [] }] });
+  const second = await fetchFromLiar("fetcher2");
+  assert.ok(second.asked >= 3, `the second fetcher was sent to the liar too: ${second.asked}`);
+  assert.equal(await falseAnnounces(), "6", "three more from the second reporter");
+
+  const after = await plannedPeers(w, other.token);
+  assert.ok(after.has(second.peer.hostId));
+  assert.ok(!after.has(empty.hostId), `excluded by two reporters: no longer handed out to anyone: ${[...after].join(",")}`);
 });
 
 void test("a fetch killed with SIGKILL halfway resumes with only the missing pieces", async (t) => {

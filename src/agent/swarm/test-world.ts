@@ -98,23 +98,40 @@ export function assertTree(w: World, r: { path: string } | { error: string }): v
 }
 
 /** A registered host that announces every piece of the world's package and answers piece GETs with
- * `answer` (a liar, a broken disk): removed after the test. */
-export async function fakeHolder(t: TestContext, w: World, name: string, answer: (res: http.ServerResponse) => void): Promise<{ hostId: string; token: string }> {
+ * `answer` (a liar, a broken disk): removed after the test. It announces once, or every
+ * `announceEveryMs` (so the tracker never forgets it, whatever the tokens in its answers say). */
+export async function fakeHolder(
+  t: TestContext,
+  w: World,
+  name: string,
+  answer: (res: http.ServerResponse, req: http.IncomingMessage) => void,
+  o: { announceEveryMs?: number } = {},
+): Promise<{ hostId: string; token: string; address: string }> {
   const host = await registerSwarmHost({ serverUrl: w.server.url, joinToken: w.server.joinToken, name });
   t.after(() => host.close());
   const server = http.createServer((req, res) => {
     req.resume();
-    answer(res);
+    answer(res, req);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  t.after(() => new Promise<void>((r) => {
+    server.close(() => r());
+    server.closeAllConnections();
+  }));
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const announce = await fetch(`${w.server.url}/v1/agent/swarm/announce`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${host.token}`, "content-type": "application/json" },
-    body: JSON.stringify({ address, full: true, packages: [{ id: w.id, complete: true, pieces: [] }] }),
-  });
-  assert.equal(announce.status, 200, await announce.text());
-  return host;
+  const announce = (): Promise<Response> =>
+    fetch(`${w.server.url}/v1/agent/swarm/announce`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${host.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ address, full: true, packages: [{ id: w.id, complete: true, pieces: [] }] }),
+    });
+  const first = await announce();
+  assert.equal(first.status, 200, await first.text());
+  if (o.announceEveryMs !== undefined) {
+    const timer = setInterval(() => void announce().then((r) => r.body?.cancel(), () => undefined), o.announceEveryMs);
+    timer.unref();
+    t.after(() => clearInterval(timer));
+  }
+  return { ...host, address };
 }
 

@@ -6,19 +6,37 @@
 // epoch, and agents seeing the new epoch announce in full. While no OTHER server is known to lead
 // (between terms, or a lone server that missed a lease renewal under load), a server answers from its
 // own tracker rather than refuse; a leader that does not answer a passed-on call fails it with 503 and
-// fetchers take pieces from the origin. The peer tokens agents require of each other are
+// fetchers take pieces from the origin; for a few seconds after, calls to it fail at once (a hung
+// leader would cost each call the forward timeout). The peer tokens agents require of each other are
 // cluster-wide, in the store, rotated by the leader (tracker/peer-tokens.ts), handed out in every answer.
 
 import { Counter } from "prom-client";
 import type { PeerTokenRotation, SwarmAnnounceResponse, SwarmPlan } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
+import type { LeaderValue } from "../leader.ts";
 import { readJson, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { PeerTokens, tokensToHand } from "../tracker/peer-tokens.ts";
-import { Tracker } from "../tracker/tracker.ts";
-import type { TrackerOptions } from "../tracker/tracker.ts";
+import { ExcludeReporters, Tracker } from "../tracker/tracker.ts";
+import type { ReportOutcome, TrackerOptions } from "../tracker/tracker.ts";
+import { ForwardBreaker } from "../tracker/forward-breaker.ts";
 import { announceOf, planRequestOf, reportOf } from "../tracker/wire.ts";
+
+/** The log line of an agent's report: what the peer did, and for whom the tracker excluded it. */
+function reportMessage(kind: "bad-piece" | "missing", outcome: ReportOutcome): string {
+  const what = kind === "bad-piece" ? "peer sent a bad piece" : outcome === "forgotten" ? "peer lacked a piece it announced" : "peer keeps announcing pieces it lacks";
+  switch (outcome) {
+    case "forgotten":
+      return `${what}; the piece is forgotten there until it announces it again`;
+    case "excluded-for-reporter":
+      return `${what}; no longer handed out to the reporter for this package (to others only once ${ExcludeReporters} reporters excluded it)`;
+    case "excluded":
+      return `${what}; excluded by ${ExcludeReporters} reporters: no longer handed out to anyone for this package`;
+    case "ignored":
+      return `${what}; already excluded for the reporter or everyone, or unknown here: nothing changes`;
+  }
+}
 
 /** The header naming the agent's host on a call a follower passes on to the leader. */
 export const SwarmHostHeader = "x-tiffin-host";
@@ -33,6 +51,9 @@ export interface TrackerRouteOptions extends Partial<Omit<TrackerOptions, "isDow
   peerTokenSettleMs?: number;
   /** A call passed on to the leader fails (503) after this long. @default 5000 */
   forwardTimeoutMs?: number;
+  /** After a passed-on call got no answer (timeout, unreachable), calls to that leader fail (503) at
+   * once for this long, then one at a time tries it again (tracker/forward-breaker.ts). @default 5000 */
+  forwardRetryMs?: number;
 }
 
 /** The tracker routes' handle. */
@@ -51,7 +72,13 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
   const registers = [ctx.metrics.registry];
   const badPieces = new Counter({ name: "tiffin_swarm_bad_pieces_total", help: "Pieces agents reported as failing their hash, by the peer that sent them", labelNames: ["peer"] as const, registers });
   const falseAnnounces = new Counter({ name: "tiffin_swarm_false_announces_total", help: "Pieces a peer announced but answered 404 for, as fetchers reported them", labelNames: ["peer"] as const, registers });
-  const forwarded = new Counter({ name: "tiffin_swarm_forwarded_total", help: "Agent calls to the tracker a follower passed on to the leader, by outcome (no-leader: answered from its own tracker, nobody else leading)", labelNames: ["result"] as const, registers });
+  const forwarded = new Counter({
+    name: "tiffin_swarm_forwarded_total",
+    help: "Agent calls to the tracker a follower passed on to the leader, by outcome (no-leader: answered from its own tracker, nobody else leading; skipped: refused at once, the leader did not answer recently)",
+    labelNames: ["result"] as const,
+    registers,
+  });
+  const breaker = new ForwardBreaker({ clock: ctx.clock, openMs: opts.forwardRetryMs ?? 5000 });
   const peerTokens = new PeerTokens({ store: ctx.store, clock: ctx.clock });
   const trackerOptions: TrackerOptions = { ...opts, isDown: (h) => ctx.liveness.status(h) === "down" };
   const settleMs = opts.peerTokenSettleMs ?? 2 * (opts.announceMs ?? 30_000);
@@ -60,7 +87,7 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
   // rather than trusting what it heard before. Losing the lead with nobody else taking it (a lone
   // server whose lease renewal came late) keeps it: its agents and their pieces are still there.
   let tracker: Tracker | null = null;
-  const otherLeader = (): { url: string } | null => {
+  const otherLeader = (): LeaderValue | null => {
     const l = election.leader();
     return l && l.url !== "" && l.id !== ctx.cluster.id ? l : null;
   };
@@ -90,22 +117,29 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
         const rep = reportOf(body);
         const outcome = t.report(host, rep, now);
         const where = { reporter: host, peer: rep.peer, packageId: rep.packageId, piece: rep.piece, reason: rep.reason, outcome };
-        if ((rep.kind ?? "bad-piece") === "bad-piece") {
-          badPieces.inc({ peer: rep.peer });
-          ctx.log.warn(where, "peer sent a bad piece; no longer handed out for this package");
-        } else if (outcome !== "ignored") {
-          falseAnnounces.inc({ peer: rep.peer });
-          ctx.log.warn(where, outcome === "excluded" ? "peer keeps announcing pieces it lacks; no longer handed out for this package" : "peer lacked a piece it announced; forgotten");
-        }
+        const kind = rep.kind ?? "bad-piece";
+        if (kind === "bad-piece") badPieces.inc({ peer: rep.peer });
+        else if (outcome !== "ignored") falseAnnounces.inc({ peer: rep.peer });
+        if (kind === "bad-piece" || outcome !== "ignored") ctx.log.warn(where, reportMessage(kind, outcome));
         return { ok: true };
       }
     }
   };
 
-  // A follower's side: the leader's answer, status and body as they are.
+  // A follower's side: the leader's answer, status and body as they are. A leader that did not answer
+  // recently is not called (the breaker): a hung leader must not cost every agent call the timeout.
   const forward = async (what: What, host: string, body: unknown): Promise<{ status: number; text: string }> => {
     const leader = otherLeader();
     if (!leader) throw new Error("forward without another leader");
+    const key = `${leader.id} ${leader.incarnation} ${leader.url}`;
+    if (!breaker.allow(key)) {
+      forwarded.inc({ result: "skipped" });
+      const wait = (breaker.openUntil(key) ?? 0) - ctx.clock.now();
+      const again = wait > 0 ? `it is asked again in ${Math.ceil(wait / 1000)} s` : "another call is trying it again";
+      throw new TiffinError(ErrorCodes.Unavailable, `swarm tracker: the leader at ${leader.url} did not answer recently; ${again}`, {
+        hint: "the leader did not answer a call passed on to it recently, so this server does not wait for it; the agent takes pieces from the origin meanwhile",
+      });
+    }
     try {
       const res = await fetch(`${leader.url}/v1/internal/swarm/${what}`, {
         method: "POST",
@@ -114,9 +148,11 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
         signal: AbortSignal.timeout(opts.forwardTimeoutMs ?? 5000),
       });
       const text = await res.text();
+      breaker.answered(key);
       forwarded.inc({ result: res.status === 200 ? "ok" : "refused" });
       return { status: res.status, text };
     } catch (err) {
+      breaker.unanswered(key);
       forwarded.inc({ result: "unreachable" });
       throw new TiffinError(ErrorCodes.Unavailable, `swarm tracker: the leader at ${leader.url} did not answer: ${err instanceof Error ? err.message : String(err)}`, { hint: "the agent takes pieces from the origin meanwhile" });
     }

@@ -11,7 +11,7 @@ import { isTerminal } from "../../model/index.ts";
 import type { Attempt, HostInventory, Task } from "../../model/index.ts";
 import type { Store } from "../../state/store.ts";
 import type { Timing } from "../liveness.ts";
-import { inventoryOf } from "./fixtures.ts";
+import { inventoryOf, metricOf } from "./fixtures.ts";
 
 const serverMain = new URL("../main.ts", import.meta.url).href;
 
@@ -68,15 +68,7 @@ export async function startServerProcess(opts: { dataDir: string; endpoints: str
       }
     },
     async metric(name, labels = {}) {
-      const text = await api.metrics();
-      let sum = 0;
-      for (const line of text.split("\n")) {
-        const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-        if (!m || m[1] !== name) continue;
-        const l = m[2] ?? "";
-        if (Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`))) sum += Number(m[3]);
-      }
-      return sum;
+      return metricOf(await api.metrics(), name, labels);
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -1,4 +1,5 @@
-// Test fixtures (tests only): a complete JobSpec, host inventories, and builders of decision inputs.
+// Test fixtures (tests only): a complete JobSpec, host inventories, builders of decision inputs, and
+// a reader of /metrics text.
 
 import type { Attempt, HostInventory, JobSpec, Task } from "../../model/index.ts";
 import type { HostState, JobInput } from "../reconcile/types.ts";
@@ -94,4 +95,16 @@ export function input(over: Partial<JobInput> & { specs?: Record<number, JobSpec
     newId: () => `n${++n}`,
     ...rest,
   };
+}
+
+/** One counter or gauge of a Prometheus text, summed over the series whose labels include `labels`. */
+export function metricOf(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const l = m[2] ?? "";
+    if (Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
 }

@@ -7,8 +7,9 @@ import { join } from "node:path";
 import { ApiClient } from "../../api/client.ts";
 import type { Assignment, AttemptUpdate, HeartbeatResponse, RegisterResponse } from "../../api/types.ts";
 import type { Clock, HostInventory } from "../../model/index.ts";
+import type { Store } from "../../state/store.ts";
 import { startServer } from "../main.ts";
-import type { ServerHandle } from "../main.ts";
+import type { ServerHandle, ServerOptions } from "../main.ts";
 import type { Timing } from "../liveness.ts";
 import { inventoryOf } from "./fixtures.ts";
 
@@ -28,8 +29,8 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "tiffin-server-"));
 }
 
-/** Starts a server in `dir` (a new temp dir by default). */
-export async function startTestServer(opts: { dir?: string; clock?: Clock; timing?: Partial<Timing> } = {}): Promise<TestServer> {
+/** Starts a server in `dir` (a new temp dir by default), on `store` if given (the caller closes it). */
+export async function startTestServer(opts: { dir?: string; clock?: Clock; timing?: Partial<Timing>; store?: Store; swarm?: ServerOptions["swarm"] } = {}): Promise<TestServer> {
   const dir = opts.dir ?? tempDir();
   const server = await startServer({
     dataDir: dir,
@@ -37,6 +38,8 @@ export async function startTestServer(opts: { dir?: string; clock?: Clock; timin
     log: process.env["TIFFIN_TEST_LOG"] ?? "silent",
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.timing ? { timing: opts.timing } : {}),
+    ...(opts.store ? { store: opts.store } : {}),
+    ...(opts.swarm ? { swarm: opts.swarm } : {}),
   });
   let stopped = false;
   const stop = async (): Promise<void> => {

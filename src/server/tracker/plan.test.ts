@@ -93,12 +93,12 @@ void test("Tracker: three fetchers split the origin's pieces, then fetch from ea
   assert.equal(plan(t, "b", [0, 1], 40, [] /* 2, 3 done */), "0<-a 1<-a");
 });
 
-void test("Tracker: a reported peer, and a down host silent here, are no longer handed out; a full announce replaces", () => {
+void test("Tracker: a peer the fetcher reported, and a down host silent here, are no longer handed out to it; a full announce replaces", () => {
   const down = new Set<string>();
   const t = tracker(down);
   for (const h of ["a", "b", "c"]) t.announce(h, { address: `${h}:1`, full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 0);
   assert.equal(plan(t, "me", [0]), "0<-a,b,c");
-  assert.equal(t.report("me", { packageId: pkg, peer: "a", piece: "f".repeat(64), reason: "hash mismatch" }, 0), "dropped");
+  assert.equal(t.report("me", { packageId: pkg, peer: "a", piece: "f".repeat(64), reason: "hash mismatch" }, 0), "excluded-for-reporter");
   assert.equal(plan(t, "me", [0], 1), "0<-b,c");
   down.add("b");
   assert.equal(plan(t, "me", [0], 2), "0<-b,c", "down by its heartbeats, but it called the tracker 2 ms ago: still used");
@@ -111,30 +111,59 @@ void test("Tracker: a reported peer, and a down host silent here, are no longer 
   assert.equal(plan(t, "me", [0], later + 3), "0<-o", "c dropped the package; nobody else: the origin");
 });
 
-void test("Tracker: a 404 for an announced piece forgets it there; the third false announce excludes the host for the package", () => {
+/** Who a plan of `host` lists for each piece, order aside (load and rank decide the order). */
+const who = (t: Tracker, host: string, now: number) =>
+  plan(t, host, [0, 1, 2, 3], now)
+    .split(" ")
+    .map((p) => p.replace(/<-(.*)$/, (_m, hs: string) => `<-${hs.split(",").sort().join(",")}`))
+    .sort()
+    .join(" ");
+
+void test("Tracker: a bad piece excludes the sender for the reporter at once, and for everyone once a second reporter excluded it", () => {
   const t = tracker();
-  const miss = (peer: string, index: number, other = pkg) => t.report("me", { packageId: other, peer, piece: "f".repeat(64), reason: "404", kind: "missing", index }, 0);
-  // Who is listed for each piece, order aside (load and rank decide the order).
-  const who = (now: number) =>
-    plan(t, "me", [0, 1, 2, 3], now)
-      .split(" ")
-      .map((p) => p.replace(/<-(.*)$/, (_m, hs: string) => `<-${hs.split(",").sort().join(",")}`))
-      .sort()
-      .join(" ");
+  const bad = (reporter: string, peer: string) => t.report(reporter, { packageId: pkg, peer, piece: "f".repeat(64), reason: "hash mismatch" }, 0);
+  for (const h of ["a", "b", "c"]) t.announce(h, { address: `${h}:1`, full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 0);
+  assert.equal(bad("me", "a"), "excluded-for-reporter");
+  assert.equal(who(t, "me", 1), "0<-b,c 1<-b,c 2<-b,c 3<-b,c", "the reporter never gets a again");
+  assert.equal(who(t, "you", 1), "0<-a,b,c 1<-a,b,c 2<-a,b,c 3<-a,b,c", "one reporter's word does not exclude a for others");
+  assert.equal(bad("me", "a"), "ignored", "the same reporter again: still one reporter");
+  assert.equal(bad("a", "a"), "ignored", "a host reporting itself");
+  assert.equal(bad("me", "zz"), "ignored", "unknown host");
+  assert.equal(bad("you", "a"), "excluded", "a second reporter: excluded for everyone");
+  assert.equal(who(t, "them", 2), "0<-b,c 1<-b,c 2<-b,c 3<-b,c");
+  assert.equal(bad("them", "a"), "ignored", "already excluded for everyone");
+  t.announce("a", { address: "a:1", full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 3);
+  assert.equal(who(t, "them", 4), "0<-b,c 1<-b,c 2<-b,c 3<-b,c", "announcing again does not bring it back");
+});
+
+void test("Tracker: a 404 for an announced piece forgets it there; a reporter's third false announce excludes the host for it, a second reporter's for everyone", () => {
+  const t = tracker();
+  const miss = (peer: string, index: number, o: { by?: string; other?: string } = {}) =>
+    t.report(o.by ?? "me", { packageId: o.other ?? pkg, peer, piece: "f".repeat(64), reason: "404", kind: "missing", index }, 0);
   for (const h of ["a", "b"]) t.announce(h, { address: `${h}:1`, full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 0);
   t.announce("c", { address: "c:1", full: true, packages: [{ id: pkg, complete: false, pieces: [0, 1] }] }, 0);
-  assert.equal(who(0), "0<-a,b,c 1<-a,b,c 2<-a,b 3<-a,b");
+  assert.equal(who(t, "me", 0), "0<-a,b,c 1<-a,b,c 2<-a,b 3<-a,b");
   assert.equal(miss("a", 0), "forgotten");
   assert.equal(miss("a", 0), "ignored", "already forgotten: not a second strike");
   assert.equal(miss("c", 3), "ignored", "c never announced 3");
   assert.equal(miss("zz", 0), "ignored", "unknown host");
-  assert.equal(who(1), "0<-b,c 1<-a,b,c 2<-a,b 3<-a,b");
+  assert.equal(who(t, "me", 1), "0<-b,c 1<-a,b,c 2<-a,b 3<-a,b", "forgotten for everyone until a announces it again");
   assert.equal(miss("a", 1), "forgotten");
-  assert.equal(miss("a", 2, "b".repeat(64)), "ignored", "another package: not a strike here");
-  assert.equal(miss("a", 2), "excluded");
-  assert.equal(who(2), "0<-b,c 1<-b,c 2<-b 3<-b", "a is no longer handed out");
-  t.announce("a", { address: "a:1", full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 3);
-  assert.equal(who(4), "0<-b,c 1<-b,c 2<-b 3<-b", "announcing again does not bring it back");
+  assert.equal(miss("a", 2, { other: "b".repeat(64) }), "ignored", "another package: not a strike here");
+  assert.equal(miss("a", 2), "excluded-for-reporter");
+  assert.equal(who(t, "me", 2), "0<-b,c 1<-b,c 2<-b 3<-b", "the reporter never gets a again");
+  assert.equal(who(t, "you", 2), "0<-b,c 1<-b,c 2<-b 3<-a,b", "others still get a for what it was not caught lacking");
+  assert.equal(miss("a", 3), "ignored", "a reporter's reports about a host it excluded change nothing");
+  assert.equal(who(t, "you", 3), "0<-b,c 1<-b,c 2<-b 3<-a,b");
+
+  // a announces everything again (as a liar does every interval): a second reporter catches it too.
+  t.announce("a", { address: "a:1", full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 4);
+  assert.equal(who(t, "me", 5), "0<-b,c 1<-b,c 2<-b 3<-b", "announcing again does not bring it back for the reporter");
+  assert.equal(miss("a", 0, { by: "you" }), "forgotten", "strikes count per reporter");
+  assert.equal(miss("a", 1, { by: "you" }), "forgotten");
+  assert.equal(miss("a", 2, { by: "you" }), "excluded", "the second reporter to exclude a: excluded for everyone");
+  t.announce("a", { address: "a:1", full: true, packages: [{ id: pkg, complete: true, pieces: [] }] }, 6);
+  assert.equal(who(t, "them", 7), "0<-b,c 1<-b,c 2<-b 3<-b", "no longer handed out to anyone, announces or not");
 });
 
 void test("Tracker: agents silent for 3 announce intervals are forgotten", () => {

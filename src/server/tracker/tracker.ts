@@ -32,10 +32,13 @@ interface PackageSwarm {
   /** Pieces each host holds: every one, or these indexes. */
   holders: Map<string, Set<number> | "all">;
   leases: Map<number, OriginLease>;
-  /** Hosts reported for a bad piece, or for too many false announces: never handed out for this package again. */
+  /** Hosts excluded by ExcludeReporters distinct reporters: never handed out for this package again. */
   bad: Set<string>;
-  /** Per host, pieces fetchers found missing there although it announced them. */
-  falseAnnounces: Map<string, number>;
+  /** Per host, the reporters that excluded it for themselves (a bad piece, or MaxFalseAnnounces false
+   * announces): it is never handed out to them for this package again. */
+  excludedBy: Map<string, Set<string>>;
+  /** Per host, per reporter, pieces that reporter found missing there although the host announced them. */
+  falseAnnounces: Map<string, Map<string, number>>;
   /** Pieces of the package, as the last plan request said (0: no plan yet). */
   total: number;
   /** Per fetcher, the source its planned pieces were given first, until they arrive or expire. */
@@ -49,18 +52,27 @@ interface PackageSwarm {
  * origin sends at most about 1.4x the package whatever the number of fetchers. */
 export const FallbackShare = 0.4;
 
-/** False announces (a 404 for a piece it announced) after which a host is no longer handed out for the package. */
+/** False announces (a 404 for a piece it announced) one reporter reports of a host after which that
+ * reporter excludes the host for the package. */
 export const MaxFalseAnnounces = 3;
+
+/** Distinct reporters that must each have excluded a host before it is excluded for every fetcher:
+ * one agent's reports (forged, or from a broken agent) must not keep a healthy peer out of every swarm. */
+export const ExcludeReporters = 2;
 
 /** What the tracker did with a report. */
 export type ReportOutcome =
-  /** The report names no host the tracker knows for the package, or a piece it does not list there. */
+  /** The report names no host the tracker knows for the package, a piece it does not list there, the
+   * reporter itself, or a host the reporter (or everyone) already excluded. */
   | "ignored"
-  /** A bad piece: the peer is no longer handed out for the package. */
-  | "dropped"
-  /** A false announce: the piece is no longer listed for the peer. */
+  /** A false announce below MaxFalseAnnounces: the piece is no longer listed for the peer (until it
+   * announces it again). */
   | "forgotten"
-  /** The false announce that made MaxFalseAnnounces: the peer is no longer handed out for the package. */
+  /** A bad piece, or the reporter's MaxFalseAnnounces-th false announce: the peer is no longer handed
+   * out to the reporter for the package (others still get it). */
+  | "excluded-for-reporter"
+  /** As "excluded-for-reporter", and ExcludeReporters reporters have now excluded the peer: it is no
+   * longer handed out to anyone for the package. */
   | "excluded";
 
 /** A host that called the tracker this recently is used whatever liveness says: its heartbeats can
@@ -157,16 +169,17 @@ export class Tracker {
     return { pieces: out.pieces, waiting: out.waiting, retryMs: this.#o.retryMs ?? 300 };
   }
 
-  /** `reporter` got a bad piece from `r.peer` (it is not handed out for this package again), or a 404
-   * for a piece the tracker listed there (the piece is no longer listed; after MaxFalseAnnounces of
-   * those the peer is not handed out for this package again, since it keeps costing fetchers a trip). */
-  report(_reporter: string, r: SwarmReport, now: number): ReportOutcome {
+  /** `reporter` got a bad piece from `r.peer`, or a 404 for a piece the tracker listed there (the piece
+   * is no longer listed there). A bad piece, or MaxFalseAnnounces false announces from one reporter,
+   * exclude the peer for that reporter's plans of the package; once ExcludeReporters distinct
+   * reporters excluded it, for everyone's. A reporter's reports about a peer it already excluded
+   * change nothing (they are its own fetches that were under way). */
+  report(reporter: string, r: SwarmReport, now: number): ReportOutcome {
     const p = this.#pkg(r.packageId, now);
+    if (reporter === r.peer || p.bad.has(r.peer) || (p.excludedBy.get(r.peer)?.has(reporter) ?? false)) return "ignored";
     if ((r.kind ?? "bad-piece") === "bad-piece") {
       if (!p.holders.has(r.peer) && !this.#peers.has(r.peer)) return "ignored";
-      p.bad.add(r.peer);
-      p.holders.delete(r.peer);
-      return "dropped";
+      return this.#exclude(p, r.peer, reporter);
     }
     const held = p.holders.get(r.peer);
     const index = r.index ?? -1;
@@ -175,17 +188,27 @@ export class Tracker {
     else if (p.total > 0) p.holders.set(r.peer, new Set([...Array(p.total).keys()].filter((i) => i !== index)));
     // "all" of an unknown number of pieces: nothing left to believe of it for this package.
     else p.holders.delete(r.peer);
-    const n = (p.falseAnnounces.get(r.peer) ?? 0) + 1;
-    p.falseAnnounces.set(r.peer, n);
-    if (n < MaxFalseAnnounces) return "forgotten";
-    p.bad.add(r.peer);
-    p.holders.delete(r.peer);
-    return "excluded";
+    let strikes = p.falseAnnounces.get(r.peer);
+    if (!strikes) p.falseAnnounces.set(r.peer, (strikes = new Map()));
+    const n = (strikes.get(reporter) ?? 0) + 1;
+    strikes.set(reporter, n);
+    return n < MaxFalseAnnounces ? "forgotten" : this.#exclude(p, r.peer, reporter);
   }
 
   /** Counts for metrics and tests. */
   size(): { peers: number; packages: number } {
     return { peers: this.#peers.size, packages: this.#packages.size };
+  }
+
+  /** `reporter` excludes `peer` for itself; the ExcludeReporters-th reporter excludes it for everyone. */
+  #exclude(p: PackageSwarm, peer: string, reporter: string): "excluded-for-reporter" | "excluded" {
+    let by = p.excludedBy.get(peer);
+    if (!by) p.excludedBy.set(peer, (by = new Set()));
+    by.add(reporter);
+    if (by.size < ExcludeReporters) return "excluded-for-reporter";
+    p.bad.add(peer);
+    p.holders.delete(peer);
+    return "excluded";
   }
 
   #seen(host: string, address: string, now: number): void {
@@ -194,7 +217,7 @@ export class Tracker {
 
   #pkg(id: string, now: number): PackageSwarm {
     let p = this.#packages.get(id);
-    if (!p) this.#packages.set(id, (p = { holders: new Map(), leases: new Map(), bad: new Set(), falseAnnounces: new Map(), total: 0, assignments: new Map(), fallbacks: 0, lastUsed: now }));
+    if (!p) this.#packages.set(id, (p = { holders: new Map(), leases: new Map(), bad: new Set(), excludedBy: new Map(), falseAnnounces: new Map(), total: 0, assignments: new Map(), fallbacks: 0, lastUsed: now }));
     p.lastUsed = now;
     return p;
   }
@@ -217,7 +240,7 @@ export class Tracker {
     const forgetMs = 3 * this.announceMs;
     for (const [h, held] of p.holders) {
       const peer = this.#peers.get(h);
-      if (h === fetcher || !peer || p.bad.has(h) || now - peer.lastSeen > forgetMs || this.#down(h, peer, now)) continue;
+      if (h === fetcher || !peer || p.bad.has(h) || p.excludedBy.get(h)?.has(fetcher) || now - peer.lastSeen > forgetMs || this.#down(h, peer, now)) continue;
       for (const i of want) {
         if (held !== "all" && !held.has(i)) continue;
         let list = out.get(i);
