@@ -137,7 +137,9 @@ void test("an attempt that starts using a package during a pass keeps it", async
   const a = await c.add("a", { "x.txt": "a\n" });
   let calls = 0;
   // First call (the plan) sees nothing in use; the re-check right before removal sees the new attempt.
-  const gc = new PackageGc({ dataDir: c.data, budgetBytes: 0, idleMs: 0, inUse: () => (++calls === 1 ? new Set() : new Set([a.id])), log });
+  // The clock a second ahead: a tree written in this very millisecond has an mtime past Date.now()
+  // (nanoseconds against whole milliseconds), and would not count as idle even for idleMs 0.
+  const gc = new PackageGc({ dataDir: c.data, budgetBytes: 0, idleMs: 0, inUse: () => (++calls === 1 ? new Set() : new Set([a.id])), log, now: () => Date.now() + 1000 });
   const r = await gc.run();
   assert.deepEqual(r.packages, []);
   assert.deepEqual(r.spared, [a.id]);

@@ -84,6 +84,7 @@ void test("rootless: the probe and a task run as nobody; the task is root in its
   assert.ok(Number(out[3]) <= 6, `sees ${out[3]} processes`);
   assert.equal(fs.statSync(path.join(dir, "work", "mine")).uid, nobody, "files the task writes belong to the user on the host");
   // No cgroup of its own: usage comes from the process tree in /proc (usage-proc.ts).
-  // The peak, not the last sample: that one may come as the shell lets its 30 MB go (a CI run saw 1.6 MB).
-  assert.ok(final.usage && (final.usage.memoryPeakBytes ?? 0) > 30e6 && final.usage.pids !== null && final.usage.pids >= 2, `usage from /proc: ${JSON.stringify(final.usage)}`);
+  // The peak, not the last sample: that one may come as the shell lets its 30 MB go or exits (CI runs
+  // saw 1.6 MB and 2 processes, then 0 bytes and 1 process).
+  assert.ok(final.usage && (final.usage.memoryPeakBytes ?? 0) > 30e6 && final.usage.pids !== null && final.usage.pids >= 1, `usage from /proc: ${JSON.stringify(final.usage)}`);
 });

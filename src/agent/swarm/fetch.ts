@@ -142,13 +142,19 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
   };
 
   // Every missing piece is in flight: the ones asked longest ago get a second peer, within `parallel`.
-  const endgame = (): void => {
+  // Returns how long until the next request becomes old enough (null: none will).
+  const endgame = (): number | null => {
     const now = Date.now();
+    let next: number | null = null;
     for (const [index, r] of started) {
       if (inflight.size + doubles.size >= 2 * c.parallel) break;
-      if (doubles.has(index) || now - r.at < EndgameAfterMs) continue;
+      if (doubles.has(index)) continue;
       const others = r.sources.filter((x) => x.kind === "peer" && !bad.has(x.host)).slice(1);
       if (others.length === 0) continue;
+      if (now - r.at < EndgameAfterMs) {
+        next = Math.min(next ?? Infinity, r.at + EndgameAfterMs - now);
+        continue;
+      }
       c.stats.endgameAsks++;
       const hash = hashes[index]!;
       const second = fetchOne(c, id, index, hash, others, bad, 0).then((out) => {
@@ -162,6 +168,7 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
       });
       doubles.set(index, second.finally(() => doubles.delete(index)));
     }
+    return next;
   };
 
   while (have.size < hashes.length && fatal === null) {
@@ -202,8 +209,13 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
       if (have.has(p.index) || inflight.has(p.index)) continue;
       inflight.set(p.index, run(p).finally(() => inflight.delete(p.index)));
     }
-    if (queue.length === 0 && hashes.length - have.size <= inflight.size) endgame();
-    if (inflight.size > 0) await Promise.race([...inflight.values(), ...doubles.values()]);
+    const wake = queue.length === 0 && hashes.length - have.size <= inflight.size ? endgame() : null;
+    if (inflight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const due = wake === null ? [] : [new Promise<void>((r) => (timer = setTimeout(r, wake + 10)))];
+      await Promise.race([...inflight.values(), ...doubles.values(), ...due]);
+      clearTimeout(timer);
+    }
   }
   // Complete: the losers of endgame races finish on their own (what they bring is already stored).
   if (fatal !== null) await Promise.allSettled([...inflight.values(), ...doubles.values()]);

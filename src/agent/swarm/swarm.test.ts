@@ -196,6 +196,37 @@ void test("a fetch killed with SIGKILL halfway resumes with only the missing pie
   assert.equal(s.bytesFromOrigin + s.bytesFromPeers, missingBytes, "only the missing pieces were fetched");
 });
 
+void test("endgame: the last pieces, stalled on a holder that stops sending, are asked of another holder and the fetch does not wait for the stall", async (t) => {
+  const w = await world(t);
+  const honest = await w.peer("honest");
+  assertTree(w, await honest.fetch(w.id));
+  // Sends the headers and a few bytes of every piece, then nothing: a link that stalled.
+  let stalled = 0;
+  await fakeHolder(t, w, "stalled", (res) => {
+    stalled++;
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(PieceSize) });
+    res.write(Buffer.alloc(1000));
+  });
+  // The tracker orders sources by load and at random: a fetcher that never went to the stalled holder
+  // first proves nothing, so another one fetches (at most a few times).
+  for (let i = 0; i < 4; i++) {
+    const before = stalled;
+    const fetcher = await w.peer(`fetcher-${i}`);
+    const started = Date.now();
+    assertTree(w, await fetcher.fetch(w.id));
+    const ms = Date.now() - started;
+    if (stalled === before) continue;
+    const s = fetcher.stats();
+    t.diagnostic(`fetch ${i}: ${stalled - before} pieces asked of the stalled holder first; ${s.endgameAsks} endgame asks, ${s.endgameWins} first; ${ms} ms`);
+    assert.ok(s.endgameWins >= 1, `an endgame copy came first: ${JSON.stringify(s)}`);
+    // Without the endgame each stalled piece waits out the 5 s idle limit (PeerIdleMs) first.
+    assert.ok(ms < 4500, `not held up by the stall: ${ms} ms`);
+    assert.equal(s.bytesFromOrigin, 0);
+    return;
+  }
+  assert.fail("the stalled holder was never asked first in 4 fetches");
+});
+
 void test("a peer at its upload limit answers 503 and the piece comes from another peer", async (t) => {
   const w = await world(t);
   const narrow = await w.peer("narrow", { maxUploads: 1, uploadLimitBytesPerSec: 8 * MiB });
