@@ -83,9 +83,16 @@ void test("the cache verifies pieces, shares them between versions, and works wi
   assert.ok("paths" in second);
   const pieceFetches = o.requests.filter((r) => r.includes("/pieces/"));
   assert.equal(pieceFetches.length, 1, `only v2's new piece is fetched (${piecesOf(v2.m).length} in all): ${pieceFetches.join(", ")}`);
+  // The unchanged file is the same inode in both trees (stored once); the changed one is its own.
+  const [t1, t2] = [good.paths["app"]!, second.paths["app"]!];
+  assert.equal(fs.statSync(path.join(t2, "shared.txt")).ino, fs.statSync(path.join(t1, "shared.txt")).ino, "the unchanged file is linked");
+  assert.notEqual(fs.statSync(path.join(t2, "hello.txt")).ino, fs.statSync(path.join(t1, "hello.txt")).ino);
+  assert.equal(fs.readFileSync(path.join(t2, "hello.txt"), "utf8"), "two\n");
+  await removeTree(t1); // as GC does: the other version keeps its link
+  assert.equal(fs.readFileSync(path.join(t2, "shared.txt"), "utf8"), "the same in every version\n");
 
   await o.close();
-  const offline = await new PackageCache(agentDir, (p) => fetchFromServer(o.url, "tok", p)).prepare([pin(v1), pin(v2)]);
+  const offline = await new PackageCache(agentDir, (p) => fetchFromServer(o.url, "tok", p)).prepare([pin(v2)]);
   assert.ok("paths" in offline, `a restart needs no origin: ${JSON.stringify(offline)}`);
 });
 

@@ -13,7 +13,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { PackageRecord } from "../api/types.ts";
 import type { PackagePin } from "../model/index.ts";
-import type { Manifest, Place } from "../pkg/index.ts";
+import type { Manifest, ManifestFile, Place } from "../pkg/index.ts";
 import { manifestProblem, packageId, piecePool, PieceStore, piecesOf, removeTree, Sha256Pattern } from "../pkg/index.ts";
 
 /** Fetches bytes of a server path (`/v1/agent/packages/...`) with the host token, or says why not. */
@@ -30,6 +30,8 @@ export class PackageCache {
   readonly #pieces: PieceStore;
   readonly #fetch: FetchBytes;
   readonly #source: PieceSource | null;
+  /** Files of complete trees by content and mode (fileKey), for later versions to link. */
+  readonly #files = new Map<string, string>();
   /** One preparation per package id at a time (tasks of one job start together). */
   readonly #inflight = new Map<string, Promise<{ path: string } | { error: string }>>();
 
@@ -58,8 +60,38 @@ export class PackageCache {
       } catch {
         continue;
       }
-      if (manifestProblem(m) === null) this.#pieces.addExtents(placesOf(m, path.join(this.#root, "trees", id)));
+      if (manifestProblem(m) !== null) continue;
+      this.#pieces.addExtents(placesOf(m, path.join(this.#root, "trees", id)));
+      this.#learnFiles(m, path.join(this.#root, "trees", id));
     }
+  }
+
+  /** Remembers the files of a complete tree, for later versions to link rather than copy. */
+  #learnFiles(m: Manifest, dir: string): void {
+    for (const f of m.files) if (f.size > 0) this.#files.set(fileKey(f), path.join(dir, f.path));
+  }
+
+  /** Hard-links into `dir` every file of `m` that a complete tree holds already, byte for byte and with
+   * the same mode (trees are read-only, so they can share inodes: a new version whose files are
+   * mostly unchanged costs neither network nor disk for those); returns the files linked. */
+  async #linkUnchanged(m: Manifest, dir: string): Promise<Set<string>> {
+    const linked = new Set<string>();
+    for (const f of m.files) {
+      const from = f.size > 0 ? this.#files.get(fileKey(f)) : undefined;
+      if (from === undefined) continue;
+      const to = path.join(dir, f.path);
+      try {
+        const [a, b] = [fs.statSync(from), fs.statSync(to, { throwIfNoEntry: false })];
+        if (b === undefined) {
+          await fs.promises.mkdir(path.dirname(to), { recursive: true });
+          await fs.promises.link(from, to);
+        } else if (b.ino !== a.ino) continue; // a file of its own (an earlier try): filled as usual
+        linked.add(to);
+      } catch {
+        // gone (GC), another filesystem: copied piece by piece instead
+      }
+    }
+    return linked;
   }
 
   /** Host paths of the unpacked trees by package name, or why one could not be prepared. */
@@ -94,22 +126,30 @@ export class PackageCache {
     const partial = path.join(trees, `.${id}.partial`);
     const resumed = fs.existsSync(partial);
     let places: Map<string, Place[]>;
+    let linked: Set<string>;
     try {
-      places = await layOut(manifest, partial);
+      linked = await this.#linkUnchanged(manifest, partial);
+      places = await layOut(manifest, partial, linked);
     } catch (err) {
       // A partial tree left half made read-only (a crash while finishing): start it again.
       if (!resumed) return { error: `laying out ${partial}: ${err instanceof Error ? err.message : String(err)}` };
       await removeTree(partial);
       return this.#one(id, onProgress);
     }
-    // Pieces already in place (an interrupted fetch) are verified and kept; the rest is expected.
+    // Pieces in linked files are there (hashed when first read); those already in place in a file of
+    // this tree (an interrupted fetch) are verified and kept; the rest is expected.
     const missing = new Map<string, Place[]>();
     const found = new Map<string, Place[]>();
+    const inLinks = new Map<string, Place[]>();
     for (const [h, list] of places) {
+      const own = list.filter((p) => !linked.has(p.file));
+      if (own.length < list.length) inLinks.set(h, list.filter((p) => linked.has(p.file)));
+      if (own.length === 0) continue;
       let ok = resumed;
-      for (const p of list) if (ok) ok = await this.#pieces.verifyAt(h, p);
-      (ok ? found : missing).set(h, list);
+      for (const p of own) if (ok) ok = await this.#pieces.verifyAt(h, p);
+      (ok ? found : missing).set(h, own);
     }
+    this.#pieces.addExtents(inLinks);
     this.#pieces.addExtents(found, true);
     this.#pieces.expect(missing);
     try {
@@ -134,6 +174,7 @@ export class PackageCache {
     await finishTree(manifest, partial);
     await fs.promises.rename(partial, tree);
     this.#pieces.moveExtents(partial, tree);
+    this.#learnFiles(manifest, tree);
     return { path: tree };
   }
 
@@ -182,13 +223,20 @@ export function placesOf(m: Manifest, dir: string): Map<string, Place[]> {
   return out;
 }
 
+/** A file's identity across packages: content (its pieces) and what the tree makes its mode. */
+function fileKey(f: ManifestFile): string {
+  return `${f.mode & 0o555}:${f.size}:${f.pieces.join("")}`;
+}
+
 /** Makes the directories and files of `m` under `dir` (files at their full size, holes where pieces
- * are still missing; what an earlier fetch wrote is kept) and says where each piece goes. */
-async function layOut(m: Manifest, dir: string): Promise<Map<string, Place[]>> {
+ * are still missing; what an earlier fetch wrote is kept; `linked` files are there already) and says
+ * where each piece goes. */
+async function layOut(m: Manifest, dir: string, linked: ReadonlySet<string>): Promise<Map<string, Place[]>> {
   await fs.promises.mkdir(dir, { recursive: true });
   for (const d of m.dirs) await fs.promises.mkdir(path.join(dir, d), { recursive: true });
   for (const f of m.files) {
     const file = path.join(dir, f.path);
+    if (linked.has(file)) continue;
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     const fh = await fs.promises.open(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     try {

@@ -18,6 +18,10 @@ export interface TrackerLimits {
   originPerPlan: number;
   /** Origin leases live at once per package, over all fetchers. @default 16 */
   originPerPackage: number;
+  /** Origin leases one fetcher holds at once: its other download slots stay free for pieces peers
+   * hold (with all its slots on the origin's shared link, a fetcher took nothing from peers and
+   * held its pieces back from them for seconds). @default 3 */
+  originPerFetcher: number;
   /** Pieces per plan; the fetcher asks again as it runs out. @default 16 */
   maxPiecesPerPlan: number;
   /** How long an origin lease (and an assignment) lasts unless renewed. @default 30000 */
@@ -31,6 +35,7 @@ export const DefaultTrackerLimits: TrackerLimits = {
   sourcesPerPiece: 3,
   originPerPlan: 8,
   originPerPackage: 16,
+  originPerFetcher: 3,
   maxPiecesPerPlan: 16,
   leaseMs: 30_000,
 };
@@ -96,6 +101,7 @@ export function planFetch(i: PlanInput): PlanOutput {
   const load = new Map(i.load);
   const chosen = new Set<string>();
   let liveOrigin = [...i.leases.values()].filter((l) => l.until > now).length;
+  let liveMine = [...i.leases.values()].filter((l) => l.until > now && l.host === i.fetcher).length;
   let granted = 0;
   let budget = i.originBudget;
   const out: PlanOutput = { pieces: [], leased: [], assigned: [], waiting: 0, fallbacks: 0 };
@@ -109,10 +115,11 @@ export function planFetch(i: PlanInput): PlanOutput {
       const lease = i.leases.get(index);
       const mine = lease !== undefined && lease.host === i.fetcher && lease.until > now;
       const free = lease === undefined || lease.until <= now;
-      if (mine || (free && granted < L.originPerPlan && liveOrigin < L.originPerPackage)) {
+      if (mine || (free && granted < L.originPerPlan && liveOrigin < L.originPerPackage && liveMine < L.originPerFetcher)) {
         if (!mine) {
           granted++;
           liveOrigin++;
+          liveMine++;
         }
         out.leased.push(index);
         out.pieces.push({ index, sources: [{ kind: "origin" }] });
@@ -122,11 +129,12 @@ export function planFetch(i: PlanInput): PlanOutput {
     // Fallbacks count as origin leases too: the origin's one link serves a few pieces at full speed
     // rather than every fetcher's at a trickle (at most originPerPackage at once).
     const mineLease = i.leases.get(index)?.host === i.fetcher && (i.leases.get(index)?.until ?? 0) > now;
-    if ((i.stuck.has(index) || (i.fallback.has(index) && budget > 0)) && (mineLease || liveOrigin < L.originPerPackage)) {
+    if ((i.stuck.has(index) || (i.fallback.has(index) && budget > 0)) && (mineLease || (liveOrigin < L.originPerPackage && liveMine < L.originPerFetcher))) {
       if (!mineLease) {
         budget--;
         out.fallbacks++;
         liveOrigin++;
+        liveMine++;
       }
       out.leased.push(index);
       out.pieces.push({ index, sources: [{ kind: "origin" }] });
