@@ -78,7 +78,8 @@ export interface FetchContext {
   /** Learns the peer token and epoch from a tracker answer. */
   onAnswer: (a: SwarmAnnounceResponse) => void;
   /** GETs a piece from a peer (`peer`) or the origin. */
-  get: (url: string, headers: Record<string, string>, peer: boolean) => Promise<GetResult | { error: string }>;
+  /** `signal` (peers only): gives the request up, as the loser of an endgame race. */
+  get: (url: string, headers: Record<string, string>, peer: boolean, signal?: AbortSignal) => Promise<GetResult | { error: string }>;
   /** Announces newly stored pieces (batched by the caller). */
   announce: (packageId: string, indexes: number[]) => void;
   /** Learns from a stored piece's encoding on the wire whether serving it compressed pays (PieceEncoder.learn). */
@@ -114,16 +115,19 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
   let progressAt = Date.now();
 
   // Requests in flight: when each began and its sources (for endgame duplicates), and the duplicates.
-  const started = new Map<number, { at: number; sources: SwarmSource[] }>();
-  const doubles = new Map<number, Promise<void>>();
+  const started = new Map<number, { at: number; sources: SwarmSource[]; abort: AbortController; asking: { host: string } }>();
+  const doubles = new Map<number, { promise: Promise<void>; abort: AbortController }>();
 
   const run = async (p: { index: number; sources: SwarmSource[] }): Promise<void> => {
     const hash = hashes[p.index]!;
-    started.set(p.index, { at: Date.now(), sources: p.sources });
-    const r = await fetchOne(c, id, p.index, hash, p.sources, bad, deferrals.get(p.index) ?? 0).finally(() => started.delete(p.index));
+    const abort = new AbortController();
+    const asking = { host: "" };
+    started.set(p.index, { at: Date.now(), sources: p.sources, abort, asking });
+    const r = await fetchOne(c, id, p.index, hash, p.sources, bad, deferrals.get(p.index) ?? 0, abort.signal, asking).finally(() => started.delete(p.index));
     // The endgame duplicate was first: nothing left to do for this piece.
     if (have.has(p.index)) return;
     if (r === "done") {
+      doubles.get(p.index)?.abort.abort();
       have.add(p.index);
       done += sizes.get(hash) ?? 0;
       progressAt = Date.now();
@@ -149,7 +153,8 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
     for (const [index, r] of started) {
       if (inflight.size + doubles.size >= 2 * c.parallel) break;
       if (doubles.has(index)) continue;
-      const others = r.sources.filter((x) => x.kind === "peer" && !bad.has(x.host)).slice(1);
+      // Every other holder the plan named, but not the one the first request waits on now.
+      const others = r.sources.filter((x) => x.kind === "peer" && !bad.has(x.host) && x.host !== r.asking.host);
       if (others.length === 0) continue;
       if (now - r.at < EndgameAfterMs) {
         next = Math.min(next ?? Infinity, r.at + EndgameAfterMs - now);
@@ -157,8 +162,10 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
       }
       c.stats.endgameAsks++;
       const hash = hashes[index]!;
-      const second = fetchOne(c, id, index, hash, others, bad, 0).then((out) => {
+      const abort = new AbortController();
+      const second = fetchOne(c, id, index, hash, others, bad, 0, abort.signal).then((out) => {
         if (out !== "done" || have.has(index)) return;
+        r.abort.abort();
         c.stats.endgameWins++;
         have.add(index);
         done += sizes.get(hash) ?? 0;
@@ -166,7 +173,7 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
         c.announce(id, [index]);
         onProgress?.(done, total);
       });
-      doubles.set(index, second.finally(() => doubles.delete(index)));
+      doubles.set(index, { promise: second.finally(() => doubles.delete(index)), abort });
     }
     return next;
   };
@@ -209,21 +216,23 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
       if (have.has(p.index) || inflight.has(p.index)) continue;
       inflight.set(p.index, run(p).finally(() => inflight.delete(p.index)));
     }
-    const wake = queue.length === 0 && hashes.length - have.size <= inflight.size ? endgame() : null;
+    // Wake for the endgame's next second ask, or to plan pieces that wait (deferred after a busy
+    // answer): not only when a request in flight ends, which on a stalled link is seconds away.
+    const wake = queue.length > 0 ? null : hashes.length - have.size <= inflight.size ? endgame() : retryMs;
     if (inflight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       const due = wake === null ? [] : [new Promise<void>((r) => (timer = setTimeout(r, wake + 10)))];
-      await Promise.race([...inflight.values(), ...doubles.values(), ...due]);
+      await Promise.race([...inflight.values(), ...[...doubles.values()].map((d) => d.promise), ...due]);
       clearTimeout(timer);
     }
   }
-  // Complete: the losers of endgame races finish on their own (what they bring is already stored).
-  if (fatal !== null) await Promise.allSettled([...inflight.values(), ...doubles.values()]);
+  // Complete: the losers of endgame races were given up (their connections closed).
+  if (fatal !== null) await Promise.allSettled([...inflight.values(), ...[...doubles.values()].map((d) => d.promise)]);
   return fatal !== null ? { error: fatal } : { ok: true };
 }
 
 /** One piece from the first source that sends it intact. */
-async function fetchOne(c: FetchContext, id: string, index: number, hash: string, sources: SwarmSource[], bad: Set<string>, deferrals: number): Promise<Outcome> {
+async function fetchOne(c: FetchContext, id: string, index: number, hash: string, sources: SwarmSource[], bad: Set<string>, deferrals: number, signal?: AbortSignal, asking?: { host: string }): Promise<Outcome> {
   let busy = false;
   let failed = false;
   let lastError = "no source to fetch it from";
@@ -231,9 +240,15 @@ async function fetchOne(c: FetchContext, id: string, index: number, hash: string
     if (s.kind === "peer") {
       if (bad.has(s.host)) continue;
       let r: GetResult | { error: string } = { error: "no peer token yet" };
+      if (asking) asking.host = s.host;
       for (const token of c.peerTokens()) {
-        r = await c.get(`http://${s.address}/v1/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" }, true);
+        if (signal?.aborted) return "deferred"; // the other copy of an endgame race came first
+        r = await c.get(`http://${s.address}/v1/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" }, true, signal);
         if ("error" in r || r.status !== 401) break;
+      }
+      if (signal?.aborted) {
+        if (!("error" in r)) c.done?.(r.body, false);
+        return "deferred";
       }
       if ("error" in r) {
         lastError = r.error;

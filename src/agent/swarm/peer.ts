@@ -122,8 +122,8 @@ export class SwarmPeer implements PieceSource {
         hostToken: this.#o.token,
         peerTokens: () => this.#peerTokens,
         onAnswer: (a) => this.#answered(a),
-        get: (url, headers, peer) => peer
-          ? this.#pieces.get(url, { headers, idleMs: PeerIdleMs, maxBytes: PieceSize + 64 * 1024, bucket: this.#download })
+        get: (url, headers, peer, signal) => peer
+          ? this.#pieces.get(url, { headers, idleMs: PeerIdleMs, maxBytes: PieceSize + 64 * 1024, bucket: this.#download, ...(signal ? { signal } : {}) })
           : httpGet(url, { headers, agent: this.#agent, idleMs: 30_000, maxBytes: PieceSize + 64 * 1024, bucket: this.#download }),
         announce: (pkg, indexes) => this.#queueAnnounce(pkg, indexes),
         learn: (hash, body, encoding) => this.#encoder.learn(hash, body, encoding),

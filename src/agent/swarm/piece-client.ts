@@ -26,6 +26,8 @@ export interface PieceGetOptions {
   /** Largest body accepted. */
   maxBytes: number;
   bucket: TokenBucket | null;
+  /** Gives the request up (its connection is closed: HTTP/1.1 cannot stop a body otherwise). */
+  signal?: AbortSignal;
 }
 
 /** The request a connection is serving, and where its response stands. */
@@ -81,6 +83,7 @@ export class PieceClient {
       return { error: `${url}: not a URL` };
     }
     if (u.protocol !== "http:") return { error: `${url}: only http is supported` };
+    if (o.signal?.aborted) return { error: `${url}: aborted` };
     const reused = this.#takeIdle(u.host);
     const first = await this.#exchange(reused ?? this.#connect(u), u, url, o);
     if (first !== "retry") return first;
@@ -142,9 +145,14 @@ export class PieceClient {
   #exchange(c: Conn, u: URL, url: string, o: PieceGetOptions): Promise<GetResult | { error: string } | "retry"> {
     const reused = c.socket.readyState === "open";
     return new Promise((resolve) => {
+      const abort = (): void => void c.socket.destroy(new Error("aborted"));
+      o.signal?.addEventListener("abort", abort, { once: true });
       c.ex = {
         url, o, head: [], headBytes: 0, status: 0, encoding: undefined, body: null, got: 0, keepAlive: true, answered: false, reused,
-        done: resolve,
+        done: (r) => {
+          o.signal?.removeEventListener("abort", abort);
+          resolve(r);
+        },
       };
       c.lastAt = Date.now();
       let head = `GET ${u.pathname}${u.search} HTTP/1.1\r\nhost: ${u.host}\r\nconnection: keep-alive\r\n`;
