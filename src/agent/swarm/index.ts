@@ -32,6 +32,8 @@ export interface StartSwarmPeerOptions {
   downloadLimitBytesPerSec?: number;
   /** Pieces fetched at once. @default 6 */
   parallel?: number;
+  /** See SwarmPeerOptions. */
+  endgameAfterMs?: number;
   log?: Logger;
 }
 
@@ -60,6 +62,7 @@ export async function startSwarmPeer(opts: StartSwarmPeerOptions): Promise<Swarm
     ...(opts.downloadLimitBytesPerSec !== undefined ? { downloadLimitBytesPerSec: opts.downloadLimitBytesPerSec } : {}),
     ...(opts.maxUploads !== undefined ? { maxUploads: opts.maxUploads } : {}),
     ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
+    ...(opts.endgameAfterMs !== undefined ? { endgameAfterMs: opts.endgameAfterMs } : {}),
     log: opts.log ?? null,
   });
   const server = http.createServer((req, res) => {

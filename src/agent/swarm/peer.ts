@@ -44,6 +44,8 @@ export interface SwarmPeerOptions {
   maxUploads?: number;
   /** Pieces fetched at once. @default 6 */
   parallel?: number;
+  /** How long a request runs before the endgame asks a second holder. @default EndgameAfterMs (fetch.ts) */
+  endgameAfterMs?: number;
   /** Bytes of recently fetched or served pieces kept in memory (PieceStore). With none, pieces
    * travel in pooled buffers instead (piecePool), which cost less CPU than either. @default 0 */
   memoryBytes?: number;
@@ -133,6 +135,7 @@ export class SwarmPeer implements PieceSource {
         },
         stats: this.#down,
         parallel: this.#o.parallel ?? 6,
+        ...(this.#o.endgameAfterMs !== undefined ? { endgameAfterMs: this.#o.endgameAfterMs } : {}),
         log: this.#o.log ?? null,
       },
       id,

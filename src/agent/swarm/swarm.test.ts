@@ -214,7 +214,7 @@ void test("endgame: the last pieces, stalled on a holder that stops sending, are
   // first proves nothing, so another one fetches (at most a few times).
   for (let i = 0; i < 4; i++) {
     const before = stalled;
-    const fetcher = await w.peer(`fetcher-${i}`);
+    const fetcher = await w.peer(`fetcher-${i}`, { endgameAfterMs: 1000 });
     const started = Date.now();
     assertTree(w, await fetcher.fetch(w.id));
     const ms = Date.now() - started;
