@@ -13,7 +13,9 @@
 //   - pieces already in the store are never fetched again, so a fetch interrupted in any way (even
 //     kill -9) resumes with the missing ones;
 //   - without a tracker (three plans in a row failed: an old server, or it is gone) pieces come from
-//     the origin, `parallel` at a time; one lost plan is asked again.
+//     the origin, `parallel` at a time; one lost plan is asked again;
+//   - endgame: once every missing piece is in flight, one asked EndgameAfterMs ago is asked of another
+//     holder too; the first intact copy wins and the other request is aborted.
 
 import type { Logger } from "pino";
 import type { SwarmAnnounceResponse, SwarmSource } from "../../api/types.ts";
@@ -122,6 +124,14 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
   const started = new Map<number, { at: number; sources: SwarmSource[]; abort: AbortController; asking: { host: string } }>();
   const doubles = new Map<number, { promise: Promise<void>; abort: AbortController }>();
 
+  const arrived = (index: number): void => {
+    have.add(index);
+    done += sizes.get(hashes[index]!) ?? 0;
+    progressAt = Date.now();
+    c.announce(id, [index]);
+    onProgress?.(done, total);
+  };
+
   const run = async (p: { index: number; sources: SwarmSource[] }): Promise<void> => {
     const hash = hashes[p.index]!;
     const abort = new AbortController();
@@ -132,11 +142,7 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
     if (have.has(p.index)) return;
     if (r === "done") {
       doubles.get(p.index)?.abort.abort();
-      have.add(p.index);
-      done += sizes.get(hash) ?? 0;
-      progressAt = Date.now();
-      c.announce(id, [p.index]);
-      onProgress?.(done, total);
+      arrived(p.index);
     } else if (r === "deferred" || r === "busy") {
       deferrals.set(p.index, (deferrals.get(p.index) ?? 0) + 1);
       if (r === "deferred") failedDeferrals.set(p.index, (failedDeferrals.get(p.index) ?? 0) + 1);
@@ -172,11 +178,7 @@ export async function fetchPieces(c: FetchContext, id: string, m: Manifest, onPr
         if (out !== "done" || have.has(index)) return;
         r.abort.abort();
         c.stats.endgameWins++;
-        have.add(index);
-        done += sizes.get(hash) ?? 0;
-        progressAt = Date.now();
-        c.announce(id, [index]);
-        onProgress?.(done, total);
+        arrived(index);
       });
       doubles.set(index, { promise: second.finally(() => doubles.delete(index)), abort });
     }
