@@ -274,3 +274,44 @@ void test("a helper killed under its task: reported 'helper died' and the orphan
   assert.equal(end.reason, "helper died");
   await waitFor("orphaned task killed", () => !alive(up.pid!), 5000);
 });
+
+void test("logs stay whole across an agent restart (the helper keeps catching), and a helper killed under its task loses none of what it had written", async (t) => {
+  const { server, dataDir, start } = await setup(t);
+  server.timing.fenceMs = 60_000;
+  const first = await start();
+  // Numbered lines every 10 ms: a gap or a garbled line shows.
+  const counter = [process.execPath, "-e", "let i = 0; setInterval(() => console.log('line ' + i++), 10)"];
+  const a = testAssignment("att-loglines-1", testSpec({ command: counter }));
+  server.assign([a]);
+  await waitFor("running", () => running(server, a.attempt.id));
+  const lines = async (agent: AgentHandle): Promise<number[]> => {
+    // The fake server hands out host-token-N on the Nth registration: the latest is the agent's.
+    const r = await fetch(`http://${agent.address}/v1/logs/${a.attempt.id}?stream=stdout`, { headers: { authorization: `Bearer host-token-${server.log.registers.length}` } });
+    assert.equal(r.status, 200);
+    const text = await r.text();
+    return text.split("\n").filter((l) => l !== "").map((l) => {
+      const m = /^line (\d+)$/.exec(l);
+      assert.ok(m, `a whole line: ${JSON.stringify(l)}`);
+      return Number(m[1]);
+    });
+  };
+  const contiguous = (ns: number[]): void => ns.forEach((n, i) => assert.equal(n, i, `line ${i} is line ${n}`));
+  await new Promise((r) => setTimeout(r, 500));
+  await first.close("leave-tasks");
+  // No agent for a second: the helper goes on catching the task's output.
+  await new Promise((r) => setTimeout(r, 1000));
+  const second = await start();
+  await new Promise((r) => setTimeout(r, 600)); // past the catcher's flush interval
+  const afterRestart = await lines(second);
+  contiguous(afterRestart);
+  assert.ok(afterRestart.length >= 100, `lines from before, during and after the agent's absence: ${afterRestart.length}`);
+
+  const helperPid = Number(fs.readFileSync(path.join(dataDir, "attempts", a.attempt.id, "helper.pid"), "utf8"));
+  await new Promise((r) => setTimeout(r, 600));
+  const beforeKill = (await lines(second)).length;
+  process.kill(helperPid, "SIGKILL");
+  await waitFor("failed report", () => final(server, a.attempt.id));
+  const afterKill = await lines(second);
+  contiguous(afterKill);
+  assert.ok(afterKill.length >= beforeKill, `what was readable before the kill still is: ${afterKill.length} >= ${beforeKill}`);
+});
