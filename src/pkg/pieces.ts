@@ -99,6 +99,32 @@ function writeFdAt(fd: number, buf: Uint8Array, off: number, len: number, pos: n
   return new Promise((resolve, reject) => fs.write(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
+/** `length` bytes at `offset` of `file` (fewer at its end), and the file's signature taken after the
+ * read; null if it cannot be opened or read. `pooled`: the buffer is lent by piecePool. */
+async function readRange(file: string, offset: number, length: number, pooled: boolean): Promise<{ data: Buffer; sig: string } | null> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch {
+    return null;
+  }
+  const buf = pooled ? piecePool.take(length) : Buffer.allocUnsafe(length);
+  try {
+    const n = await readFd(fd, buf, 0, length, offset);
+    return { data: n < length ? buf.subarray(0, n) : buf, sig: signature(fs.fstatSync(fd, { bigint: true })) };
+  } catch {
+    piecePool.give(buf);
+    return null;
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+/** Whether `file` is inside directory `dir`. */
+function inside(file: string, dir: string): boolean {
+  return file.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+}
+
 function fileSig(file: string): string {
   try {
     return signature(fs.statSync(file, { bigint: true }));
@@ -243,9 +269,8 @@ export class PieceStore {
 
   /** Stops expecting pieces at places under `dir` (a fetch that ended, or gave up). */
   unexpect(dir: string): void {
-    const under = dir.endsWith(path.sep) ? dir : dir + path.sep;
     for (const [hash, list] of this.#c.expected) {
-      const left = list.filter((p) => !p.file.startsWith(under));
+      const left = list.filter((p) => !inside(p.file, dir));
       if (left.length === 0) this.#c.expected.delete(hash);
       else this.#c.expected.set(hash, left);
     }
@@ -253,8 +278,7 @@ export class PieceStore {
 
   /** Whether a piece is still expected at a place under `dir` (not stored yet). */
   expecting(hash: string, dir: string): boolean {
-    const under = dir.endsWith(path.sep) ? dir : dir + path.sep;
-    return (this.#c.expected.get(hash) ?? []).some((p) => p.file.startsWith(under));
+    return (this.#c.expected.get(hash) ?? []).some((p) => inside(p.file, dir));
   }
 
   /** Registers pieces that live at these places; `verified`: their bytes were just checked. */
@@ -279,33 +303,21 @@ export class PieceStore {
 
   /** The files under `from` moved to `to` (a tree renamed into place): their extents follow. */
   moveExtents(from: string, to: string): void {
-    const prefix = from.endsWith(path.sep) ? from : from + path.sep;
     for (const f of [...this.#c.files.values()]) {
-      if (!f.path.startsWith(prefix)) continue;
+      if (!inside(f.path, from)) continue;
       this.#c.files.delete(f.path);
-      f.path = path.join(to, f.path.slice(prefix.length));
+      f.path = path.join(to, path.relative(from, f.path));
       this.#c.files.set(f.path, f);
     }
   }
 
   /** Reads `length` bytes at `offset` of `file` and checks them against `hash`. */
   async verifyAt(hash: string, p: Place): Promise<boolean> {
-    let fd: number;
-    try {
-      fd = fs.openSync(p.file, "r");
-    } catch {
-      return false;
-    }
-    const buf = piecePool.take(p.length);
-    try {
-      const n = await readFd(fd, buf, 0, p.length, p.offset);
-      return n === p.length && sha256(buf.subarray(0, n)) === hash;
-    } catch {
-      return false;
-    } finally {
-      closeQuietly(fd);
-      piecePool.give(buf);
-    }
+    const r = await readRange(p.file, p.offset, p.length, true);
+    if (r === null) return false;
+    const ok = r.data.length === p.length && sha256(r.data) === hash;
+    piecePool.give(r.data);
+    return ok;
   }
 
   /** Live extents of a piece; those whose file is gone (a tree removed) are forgotten. */
@@ -364,27 +376,12 @@ export class PieceStore {
   /** A piece read from one of its extents, verified (hashed unless known good); null if none holds it. */
   async #getExtent(hash: string, pooled: boolean): Promise<Buffer | null> {
     for (const e of this.#extentsOf(hash)) {
-      let fd: number;
-      try {
-        fd = fs.openSync(e.file.path, "r");
-      } catch {
-        continue;
-      }
-      const buf = pooled ? piecePool.take(e.length) : Buffer.allocUnsafe(e.length);
-      let n = 0;
-      let sig = "";
-      try {
-        n = await readFd(fd, buf, 0, e.length, e.offset);
-        sig = signature(fs.fstatSync(fd, { bigint: true }));
-      } catch {
-        n = -1;
-      } finally {
-        closeQuietly(fd);
-      }
-      const data = buf.subarray(0, Math.max(0, n));
+      const r = await readRange(e.file.path, e.offset, e.length, pooled);
+      if (r === null) continue;
+      const { data, sig } = r;
       // Unchanged since verified, or changing only under the store's own writes (other ranges).
       const trusted = e.verified && (sig === e.file.sig || e.file.writing > 0);
-      if (n === e.length && (trusted || sha256(data) === hash)) {
+      if (data.length === e.length && (trusted || sha256(data) === hash)) {
         if (!trusted) {
           if (sig !== e.file.sig && e.file.writing === 0) {
             for (const x of e.file.extents) x.verified = false;
@@ -394,7 +391,7 @@ export class PieceStore {
         }
         return data;
       }
-      piecePool.give(buf);
+      piecePool.give(data);
       // Damaged here: this place no longer counts as holding the piece.
       this.#c.extents.set(hash, (this.#c.extents.get(hash) ?? []).filter((x) => x !== e));
       this.#dropExtent(e);
