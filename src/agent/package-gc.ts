@@ -10,8 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import type { Manifest } from "../pkg/index.ts";
-import { piecesOf, removeTree, Sha256Pattern } from "../pkg/index.ts";
+import { piecesOf, readManifestSync, removeTree, Sha256Pattern } from "../pkg/index.ts";
 
 /** One cached package as GC sees it. */
 export interface CachedPackage {
@@ -296,14 +295,6 @@ export class PackageGc {
 
   #now(): number {
     return (this.#o.now ?? Date.now)();
-  }
-}
-
-function readManifestSync(file: string): Manifest | null {
-  try {
-    return JSON.parse(fs.readFileSync(file, "utf8")) as Manifest;
-  } catch {
-    return null;
   }
 }
 

@@ -14,7 +14,7 @@ import path from "node:path";
 import type { PackageRecord } from "../api/types.ts";
 import type { PackagePin } from "../model/index.ts";
 import type { Manifest, ManifestFile, Place } from "../pkg/index.ts";
-import { manifestProblem, packageId, piecePool, PieceStore, piecesOf, removeTree, Sha256Pattern } from "../pkg/index.ts";
+import { manifestProblem, packageId, piecePool, PieceStore, piecesOf, readManifestSync, removeTree, Sha256Pattern } from "../pkg/index.ts";
 
 /** Fetches bytes of a server path (`/v1/agent/packages/...`) with the host token, or says why not. */
 export type FetchBytes = (urlPath: string) => Promise<Buffer | { error: string }>;
@@ -54,13 +54,8 @@ export class PackageCache {
       return;
     }
     for (const id of ids) {
-      let m: Manifest;
-      try {
-        m = JSON.parse(fs.readFileSync(path.join(this.#root, "manifests", `${id}.json`), "utf8")) as Manifest;
-      } catch {
-        continue;
-      }
-      if (manifestProblem(m) !== null) continue;
+      const m = readManifestSync(path.join(this.#root, "manifests", `${id}.json`));
+      if (m === null || manifestProblem(m) !== null) continue;
       this.#pieces.addExtents(placesOf(m, path.join(this.#root, "trees", id)));
       this.#learnFiles(m, path.join(this.#root, "trees", id));
     }

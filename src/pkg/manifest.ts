@@ -2,6 +2,7 @@
 // package id, so an id names exactly one set of bytes and a pinned job version always runs them.
 
 import { createHash } from "node:crypto";
+import fs from "node:fs";
 
 /** Bytes per piece. 4 MiB, as Kraken uses: large enough that a 1 GiB tree is ~256 pieces (cheap to
  * list, hash-check and ask "which do you lack" in one request), small enough that one changed file
@@ -121,4 +122,13 @@ export function manifestProblem(v: unknown): string | null {
 
 function safePath(p: string): boolean {
   return p !== "" && !p.startsWith("/") && !p.split("/").some((s) => s === "" || s === "." || s === "..");
+}
+
+/** A manifest saved as JSON (an agent's cache), or null if the file is missing or not JSON. */
+export function readManifestSync(file: string): Manifest | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as Manifest;
+  } catch {
+    return null;
+  }
 }
