@@ -315,3 +315,21 @@ void test("logs stay whole across an agent restart (the helper keeps catching), 
   contiguous(afterKill);
   assert.ok(afterKill.length >= beforeKill, `what was readable before the kill still is: ${afterKill.length} >= ${beforeKill}`);
 });
+
+void test("without a working runtime and with --unsandboxed-fallback, a sandboxed task runs as a plain process and says so in the inventory and its log", async (t) => {
+  const { server, start } = await setup(t);
+  // Every machine these tests run on has crun: the detection's answer is given instead (the rest is real).
+  const agent = await start({ runtimeDetection: { runtime: null, problems: ["crun: not installed", "runc: not installed"] }, unsandboxedFallback: true });
+  assert.equal(server.log.registers.at(-1)?.inventory.runtime, "none (tasks run unsandboxed)");
+  const a = testAssignment("att-unsandboxed-1", testSpec({ command: sleeperCommand() }));
+  assert.notEqual(a.spec.isolation, "none", "the spec asks for a sandbox");
+  server.assign([a]);
+  const up = await waitFor("running", () => running(server, a.attempt.id));
+  assert.ok(alive(up.pid!));
+  const token = `host-token-${server.log.registers.length}`;
+  const err = await waitFor("the notice in the task's stderr log", async () => {
+    const body = await (await fetch(`http://${agent.address}/v1/logs/${a.attempt.id}?stream=stderr`, { headers: { authorization: `Bearer ${token}` } })).text();
+    return body.includes("to stderr") ? body : null;
+  });
+  assert.match(err, /^\[tiffin\] running UNSANDBOXED on host box-1: no OCI runtime works here \(crun: not installed; runc: not installed\)/);
+});

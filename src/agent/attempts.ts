@@ -31,7 +31,7 @@ export interface AttemptManagerDeps {
   /** Attempt directories kept per task after they ended. @default 3 */
   keepPerTask?: number;
   /** The sandbox of an attempt, or why this host refuses it (isolation.ts). @default always plain */
-  sandboxFor?: (a: Assignment) => { sandbox: SandboxConfig | null } | { refused: string };
+  sandboxFor?: (a: Assignment) => { sandbox: SandboxConfig | null; notice?: string } | { refused: string };
   /** Fetches and unpacks an attempt's pinned packages (packages.ts). @default none: pinned specs fail */
   packages?: PackageCache;
   /** Told which packages an attempt uses when it starts, and after each fetch (package-gc.ts). */
@@ -216,6 +216,7 @@ export class AttemptManager {
     const log = this.#d.log.child({ attemptId: attempt.id, task: `${attempt.job}/${attempt.index}` });
     const isolation = this.#d.sandboxFor?.(a) ?? { sandbox: null };
     if ("refused" in isolation) return this.#failStart(e, isolation.refused);
+    if (isolation.notice) log.warn({ notice: isolation.notice }, "task runs unsandboxed");
     let packages: Record<string, string> = {};
     if ((a.spec.pinned ?? []).length > 0) {
       const got = this.#d.packages ? await this.#d.packages.prepare(a.spec.pinned ?? []) : { error: "this agent has no package cache" };
@@ -228,7 +229,7 @@ export class AttemptManager {
     if (!ports) return this.#failStart(e, "no free port in the agent's port range");
     e.ports = ports;
     try {
-      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages });
+      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.notice ? { notice: isolation.notice } : {}) });
       await createAttemptDir(e.dir, config, a);
       if (e.stopping !== null) return this.#failStart(e, `${e.stopping} (before it started)`);
       const spawned = await spawnHelper(this.#d.helperCommand, e.dir);

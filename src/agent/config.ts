@@ -35,6 +35,8 @@ export interface ConfigContext {
   sandbox?: SandboxConfig | null;
   /** Unpacked package trees on the host by package name (packages.ts). @default {} */
   packages?: Record<string, string>;
+  /** HelperConfig.notice. */
+  notice?: string;
 }
 
 /** Builds the HelperConfig for one assignment. */
@@ -80,6 +82,7 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
     logSegmentBytes: LOG_SEGMENT_BYTES,
     logSegmentsKept: LOG_SEGMENTS_KEPT,
     sandbox,
+    ...(ctx.notice !== undefined ? { notice: ctx.notice } : {}),
     // The spec's disk is a limit on the work directory, watched by the helper.
     ...(spec.resources.diskMiB > 0 ? { diskLimitMiB: Math.ceil(spec.resources.diskMiB) } : {}),
   };

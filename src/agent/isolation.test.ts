@@ -19,10 +19,12 @@ const ctx: IsolationContext = {
   dataDir: "/var/lib/tiffin",
 };
 
-const cases: { name: string; spec: Partial<JobSpec>; ctx?: Partial<IsolationContext>; want: RegExp | "plain" | "sandbox" }[] = [
+const cases: { name: string; spec: Partial<JobSpec>; ctx?: Partial<IsolationContext>; want: RegExp | "plain" | "sandbox" | "unsandboxed" }[] = [
   { name: "isolation none runs plain, with or without a runtime", spec: { isolation: "none" }, ctx: { runtime: { runtime: null, problems: [] } }, want: "plain" },
   { name: "a spec stored before isolation existed is sandboxed", spec: {}, want: "sandbox" },
   { name: "no runtime: refused with what to do", spec: {}, ctx: { runtime: { runtime: null, problems: ["crun: not installed", "runc: not installed"] } }, want: /^no OCI runtime on host box-1: install crun, or set isolation: "none" \(crun: not installed; runc: not installed\)$/ },
+  { name: "no runtime, --unsandboxed-fallback: plain, with a notice", spec: {}, ctx: { runtime: { runtime: null, problems: ["crun: not installed"] }, unsandboxedFallback: true }, want: "unsandboxed" },
+  { name: "no runtime, --unsandboxed-fallback, private network: refused (no namespace to give it)", spec: { network: "private" }, ctx: { runtime: { runtime: null, problems: [] }, unsandboxedFallback: true }, want: /^no OCI runtime on host box-1/ },
   { name: "read-only mount anywhere", spec: { mounts: [{ host: "/etc/ssl", task: "/certs", writable: false }] }, want: "sandbox" },
   { name: "writable mount inside the allow-list", spec: { mounts: [{ host: "/srv/data/app", task: "/data", writable: true }] }, want: "sandbox" },
   { name: "writable mount of the allowed prefix itself", spec: { mounts: [{ host: "/srv/data", task: "/data", writable: true }] }, want: "sandbox" },
@@ -35,6 +37,10 @@ for (const c of cases) {
   void test(`sandboxFor: ${c.name}`, () => {
     const r = sandboxFor(testSpec(c.spec), { ...ctx, ...c.ctx });
     if (c.want === "plain") return assert.deepEqual(r, { sandbox: null });
+    if (c.want === "unsandboxed") {
+      assert.ok("sandbox" in r && r.sandbox === null && /^running UNSANDBOXED on host box-1: no OCI runtime works here \(crun: not installed\)/.test(r.notice ?? ""), JSON.stringify(r));
+      return;
+    }
     if (c.want === "sandbox") {
       assert.ok("sandbox" in r && r.sandbox !== null, JSON.stringify(r));
       return;

@@ -97,15 +97,23 @@ export interface IsolationContext {
   readOnlyPaths: string[];
   /** The agent's data directory: never mountable (tokens, other tasks' files). */
   dataDir: string;
+  /** With no working runtime, run sandboxed tasks as plain processes and say so, instead of refusing
+   * them (`--unsandboxed-fallback`; `tiffin dev` on a machine without root or user namespaces). */
+  unsandboxedFallback?: boolean;
 }
 
-/** The sandbox of an attempt (null for isolation "none"), or why this agent refuses to run it. */
-export function sandboxFor(spec: JobSpec, ctx: IsolationContext): { sandbox: SandboxConfig | null } | { refused: string } {
+/** The sandbox of an attempt (null for isolation "none", or unsandboxed with a notice), or why this
+ * agent refuses to run it. */
+export function sandboxFor(spec: JobSpec, ctx: IsolationContext): { sandbox: SandboxConfig | null; notice?: string } | { refused: string } {
   const iso = isolationOf(spec);
   if (iso.isolation === "none") return { sandbox: null };
   const runtime = ctx.runtime.runtime;
   if (runtime === null) {
     const why = ctx.runtime.problems.length > 0 ? ` (${ctx.runtime.problems.join("; ")})` : "";
+    // Unsandboxed, a task gets neither a network namespace nor bind mounts: those specs are refused.
+    if (ctx.unsandboxedFallback && iso.network === "host" && iso.mounts.length === 0) {
+      return { sandbox: null, notice: `running UNSANDBOXED on host ${ctx.hostName}: no OCI runtime works here${why}; the task runs as a plain process of the agent's user` };
+    }
     return { refused: `no OCI runtime on host ${ctx.hostName}: install crun, or set isolation: "none"${why}` };
   }
   for (const [i, m] of iso.mounts.entries()) {

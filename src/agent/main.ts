@@ -56,6 +56,12 @@ export interface AgentOptions {
   registerTimeoutMs?: number;
   /** Host path prefixes that tasks' writable mounts may use. @default [] (none) */
   allowMounts?: string[];
+  /** With no working OCI runtime, run sandboxed tasks unsandboxed (and say so) instead of refusing
+   * them: for `tiffin dev` on a machine without root or user namespaces. @default false */
+  unsandboxedFallback?: boolean;
+  /** What runtime detection found, instead of detecting (tests: a host without a runtime, on machines
+   * that all have crun). @default detected at start */
+  runtimeDetection?: RuntimeDetection;
   /** Package cache budget (DATA/packages), MiB: over it, idle packages are removed. @default 10240 */
   packageCacheMiB?: number;
   /** How long no task may have used a package before it can be removed. @default 3600000 (1 h) */
@@ -106,7 +112,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         address,
         dataDir,
         labels: opts.labels,
-        runtime: describeRuntime(runtime.runtime),
+        runtime: runtime.runtime === null && opts.unsandboxedFallback ? "none (tasks run unsandboxed)" : describeRuntime(runtime.runtime),
         ...(opts.resources ? { resources: opts.resources } : {}),
       }),
     onRegistered: (tokenChanged) => {
@@ -165,6 +171,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         allowMounts: (opts.allowMounts ?? []).map((p) => path.resolve(p)),
         readOnlyPaths,
         dataDir,
+        unsandboxedFallback: opts.unsandboxedFallback === true,
       }),
   });
 
@@ -175,8 +182,9 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
 
   // Helpers must be pinged before anything slow happens, or they fence their tasks.
   await manager.adopt();
-  runtime = await detectRuntime(path.join(dataDir, "runtime-probe"));
+  runtime = opts.runtimeDetection ?? (await detectRuntime(path.join(dataDir, "runtime-probe")));
   if (runtime.runtime) log.info({ runtime: describeRuntime(runtime.runtime), path: runtime.runtime.path, skipped: runtime.problems }, "sandbox runtime");
+  else if (opts.unsandboxedFallback) log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will run UNSANDBOXED (--unsandboxed-fallback)");
   else log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will be refused");
 
   const closeAll = async () => {

@@ -34,6 +34,7 @@ export function parseHelperConfig(v: unknown): ConfigResult {
   need(c.sandbox === undefined || c.sandbox === null || sandboxOk(c.sandbox), "sandbox", "null or { runtime, network, readOnlyPaths, mounts, limits, cgroupParent }");
   need(c.diskLimitMiB === undefined || posInt(c.diskLimitMiB), "diskLimitMiB", "a positive integer");
   need(c.diskCheckMs === undefined || (posInt(c.diskCheckMs) && (c.diskCheckMs as number) >= 100), "diskCheckMs", "a whole number of ms >= 100");
+  need(c.notice === undefined || typeof c.notice === "string", "notice", "a string");
   need(c.usageSampleMs === undefined || (posInt(c.usageSampleMs) && (c.usageSampleMs as number) >= 100), "usageSampleMs", "a whole number of ms >= 100");
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: v as HelperConfig };
 }

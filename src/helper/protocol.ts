@@ -37,6 +37,9 @@ export interface HelperConfig {
    * (isolation "none", and attempt.json files written before sandboxes existed).
    */
   sandbox?: SandboxConfig | null;
+  /** A line the helper writes to the task's stderr log before the task starts (e.g. that it runs
+   * unsandboxed because no runtime works on this host). */
+  notice?: string;
   /** How often the helper samples its sandbox's cgroup (ms). @default 5000 */
   usageSampleMs?: number;
   /** The work directory's size limit (the spec's resources.diskMiB); absent: not watched. */

@@ -64,6 +64,7 @@ export class Supervisor {
     const sink = (stream: "stdout" | "stderr"): LogSink =>
       new LogSink({ logsDir: paths.logs, stream, segmentBytes: cfg.logSegmentBytes, segmentsKept: cfg.logSegmentsKept });
     this.#sinks = { stdout: sink("stdout"), stderr: sink("stderr") };
+    if (cfg.notice) this.#sinks.stderr.write(Buffer.from(`[tiffin] ${cfg.notice}\n`));
     const taskOptions: TaskOptions = {
       command: cfg.command,
       env: cfg.env,

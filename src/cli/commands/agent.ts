@@ -23,6 +23,7 @@ export interface AgentFlags {
   memory?: string;
   disk?: string;
   allowMounts?: string;
+  unsandboxedFallback?: boolean;
   packageCacheMib?: string;
   packageIdle?: string;
   uploadLimit?: string;
@@ -85,6 +86,7 @@ export function agentOptions(f: AgentFlags): AgentOptions {
     ...(f.listen ? { listen: f.listen } : {}),
     ...(Object.keys(resources).length > 0 ? { resources } : {}),
     ...(allowMounts.length > 0 ? { allowMounts } : {}),
+    ...(f.unsandboxedFallback ? { unsandboxedFallback: true } : {}),
     ...(packageCacheMiB !== undefined ? { packageCacheMiB } : {}),
     ...(packageIdleMs !== undefined ? { packageIdleMs } : {}),
     ...(uploadMiB !== undefined ? { uploadLimitBytesPerSec: Math.round(uploadMiB * 1024 * 1024) } : {}),
@@ -108,6 +110,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--memory <MiB>", "memory to offer, MiB (default: detected)")
     .option("--disk <MiB>", "disk to offer, MiB (default: free space of --data)")
     .option("--allow-mounts <prefix,...>", "host path prefixes tasks may mount writable (default: none)")
+    .option("--unsandboxed-fallback", "with no working OCI runtime (no root, no user namespaces), run sandboxed tasks as plain processes and say so, instead of refusing them (tiffin dev sets it)")
     .option("--package-cache-mib <MiB>", "package cache budget: over it, packages no task used for --package-idle are removed (default: 10240)")
     .option("--upload-limit <MiB/s>", "package pieces served to other agents: rate limit over all uploads (default: none)")
     .option("--download-limit <MiB/s>", "package pieces fetched: rate limit over all sources (default: none)")

@@ -154,6 +154,9 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
     for (const p of plans) {
       const args = ["agent", "--server", url, "--join-token-file", join(serverDir, "join.token"), "--data", join(dataDir, p.name), "--name", p.name];
       args.push("--labels", formatLabels(p.labels), "--cores", String(p.cores), "--memory", String(p.memoryMiB), "--disk", String(p.diskMiB));
+      // A laptop without root or user namespaces still runs the examples, unsandboxed and saying so
+      // (tiffin hosts: "none (tasks run unsandboxed)"; each task's log starts with a [tiffin] line).
+      args.push("--unsandboxed-fallback");
       children.push(startChild(p.name, args, join(dataDir, `${p.name}.log`), env));
     }
     await until(`${opts.agents} agents to register`, 30_000, children, stopped, async () => {
