@@ -1,29 +1,36 @@
 // Runs a TypeScript or JavaScript spec file and returns its default export. esbuild bundles the file
 // with the modules it imports (such as a team's shared defaults), strips types without checking them
-// and maps the bare import "tiffin" to this checkout's index.ts, kept external so the spec shares our
-// module instance. The bundle is written to a fresh temp dir, imported, and removed.
-// See MACHINE-NOTES "Evaluating a user's spec file": about 20 ms the first time, 4 ms after.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { SourceMap } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+// and maps the bare import "tiffin" to this checkout's index.ts. The bundle then runs in a child
+// process (eval-child.ts) under a wall-clock and a memory limit, its output kept off our stdout, so no
+// spec can hang, end or garble the CLI; the bundle is handed over in memory and never written to disk.
+// Cost: about 50 ms for the child on top of the bundle (see src/spec/README.md).
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import type { Message, Plugin } from "esbuild";
 import { ErrorCodes, TiffinError } from "../model/index.ts";
+import type { EvalRequest } from "./eval-child.ts";
+import { displayPath } from "./eval-origin.ts";
+import { evalOutcome, parseReport, saysOutOfMemory, userOutput } from "./eval-outcome.ts";
+import type { ChildEnd } from "./eval-outcome.ts";
 
-/** The module users import as "tiffin": this checkout's src/spec/index.ts. */
-const tiffinUrl = new URL("./index.ts", import.meta.url).href;
+export { displayPath } from "./eval-origin.ts";
 
-// A bundle lives in a temp dir, so `import.meta.dirname` and friends would name that dir. Each of the
-// user's files gets its own real location instead, so a spec can read files beside it (a program to
-// ship in `files`, say) wherever the bundle runs.
+/** The module users import as "tiffin": this checkout's src/spec/index.ts, bundled with the spec. */
+const tiffinPath = fileURLToPath(new URL("./index.ts", import.meta.url));
+const childPath = fileURLToPath(new URL("./eval-child.ts", import.meta.url));
+
+// A bundle is served from a made-up URL, so `import.meta.dirname` and friends would name that. Each of
+// the user's files gets its own real location instead, so a spec can read files beside it (a program
+// to ship in `files`, say) wherever the bundle runs.
 const metaPattern = /\bimport\.meta\.(dirname|filename|url)\b/g;
 
 const tiffinPlugin: Plugin = {
   name: "tiffin",
   setup(b) {
-    b.onResolve({ filter: /^tiffin$/ }, () => ({ path: tiffinUrl, external: true }));
+    b.onResolve({ filter: /^tiffin$/ }, () => ({ path: tiffinPath }));
     b.onLoad({ filter: /\.[mc]?[jt]s$/ }, (args) => {
       if (args.path.includes("/node_modules/")) return undefined;
       const source = readFileSync(args.path, "utf8");
@@ -38,12 +45,6 @@ const tiffinPlugin: Plugin = {
 // Bundled CommonJS dependencies call `require` for Node built-ins; an ES module has none by default.
 const banner = 'import { createRequire as __tiffinCreateRequire } from "node:module"; const require = __tiffinCreateRequire(import.meta.url);';
 
-/** A path for messages: relative to the working directory when that is shorter. */
-export function displayPath(abs: string): string {
-  const rel = relative(process.cwd(), abs);
-  return rel !== "" && !rel.startsWith("..") ? rel : abs;
-}
-
 function loadError(message: string, hint: string): TiffinError {
   return new TiffinError(ErrorCodes.SpecLoad, message, { hint });
 }
@@ -56,88 +57,139 @@ function buildError(err: unknown, workDir: string, shown: string): TiffinError {
   return loadError(`${where}: ${first.text}`, "fix the syntax or the import named here; Tiffin bundles the spec with esbuild");
 }
 
-/** Where in the user's files a thrown error came from, via the bundle's source map. */
-function origin(err: unknown, bundleUrl: string, map: SourceMap | null, bundleDir: string): string | null {
-  const stack = err instanceof Error ? (err.stack ?? "") : "";
-  for (const line of stack.split("\n")) {
-    const at = line.indexOf(bundleUrl);
-    if (at < 0) continue;
-    const m = /^:(\d+):(\d+)/.exec(line.slice(at + bundleUrl.length));
-    if (!m || !map) continue;
-    const o = map.findOrigin(Number(m[1]), Number(m[2]));
-    if ("fileName" in o) return `${displayPath(resolve(bundleDir, o.fileName))}:${o.lineNumber}`;
+function positiveEnv(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+/** Options of evaluateModule. */
+export interface EvaluateOptions {
+  /** Wall-clock limit. @default TIFFIN_SPEC_TIMEOUT_MS, else 30 s */
+  timeoutMs?: number;
+  /** Memory limit of the evaluation (V8 heap; twice that in resident memory). @default TIFFIN_SPEC_MEMORY_MIB, else 512 */
+  memoryMiB?: number;
+  /** Where the spec's own output (console.log...) goes. @default process.stderr */
+  onOutput?: (text: string) => void;
+}
+
+async function bundle(abs: string, shown: string): Promise<{ code: string; outfile: string }> {
+  const workDir = dirname(abs);
+  // Never written (write: false); named in the spec's folder so source map paths are relative to it.
+  const outfile = join(workDir, ".tiffin-spec.mjs");
+  try {
+    const result = await build({
+      entryPoints: [abs],
+      absWorkingDir: workDir,
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node24",
+      outfile,
+      write: false,
+      sourcemap: "inline",
+      banner: { js: banner },
+      logLevel: "silent",
+      plugins: [tiffinPlugin],
+    });
+    return { code: result.outputFiles.find((f) => f.path === outfile)?.text ?? "", outfile };
+  } catch (err) {
+    throw buildError(err, workDir, shown);
   }
-  return null;
 }
 
-function sourceMapOf(code: string): SourceMap | null {
-  const m = /\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/.exec(code);
-  if (!m?.[1]) return null;
-  return new SourceMap(JSON.parse(Buffer.from(m[1], "base64").toString("utf8")) as ConstructorParameters<typeof SourceMap>[0]);
+let runner: Promise<string> | undefined;
+
+/**
+ * The child's program, eval-child.ts bundled into one JavaScript module, once per process. Node would
+ * strip the types of .ts files itself, but loading its stripper costs the child about 150 ms.
+ */
+function runnerCode(): Promise<string> {
+  runner ??= build({ entryPoints: [childPath], bundle: true, format: "esm", platform: "node", target: "node24", write: false, logLevel: "silent" }).then(
+    (r) => r.outputFiles[0]?.text ?? "",
+  );
+  return runner;
 }
 
-/** Evaluation longer than this is a hang: TIFFIN_SPEC_TIMEOUT_MS, default 30 s. */
-function specTimeoutMs(): number {
-  const v = Number(process.env["TIFFIN_SPEC_TIMEOUT_MS"]);
-  return Number.isFinite(v) && v > 0 ? v : 30_000;
+const maxOutputBytes = 1 << 20;
+
+/** Resident memory of a process in KiB, from /proc (null where there is none). */
+function rssKiB(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m?.[1] ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
-class SpecTimeout extends Error {}
+/** Runs the bundle in a child process and waits for it, bounded in time and memory. */
+function runChild(program: string, req: EvalRequest, timeoutMs: number, memoryMiB: number): Promise<{ end: ChildEnd; output: string }> {
+  const child = spawn(process.execPath, [`--max-old-space-size=${memoryMiB}`, "--input-type=module", "--eval", program], {
+    stdio: ["pipe", "pipe", "pipe", "pipe"],
+    env: process.env,
+  });
+  let output = "";
+  let cut = false;
+  const collect = (c: Buffer): void => {
+    if (output.length + c.length <= maxOutputBytes) output += c.toString("utf8");
+    else cut = true;
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  const resultPipe = child.stdio[3] as NodeJS.ReadableStream;
+  let result = "";
+  let resultEnded = false;
+  resultPipe.on("data", (c: Buffer) => (result += c.toString("utf8")));
+  const resultEnd = new Promise<void>((done) => resultPipe.on("end", () => ((resultEnded = true), done())));
+  resultPipe.on("error", () => undefined);
+  child.stdin.on("error", () => undefined); // the child may be gone before it reads its request
+  child.stdin.end(JSON.stringify(req));
+  let timedOut = false;
+  let overMemory = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, timeoutMs);
+  // V8's heap limit does not count Buffers and other memory outside the heap: watch the whole process.
+  const watch = setInterval(() => {
+    const kib = child.pid === undefined ? null : rssKiB(child.pid);
+    if (kib !== null && kib > memoryMiB * 2 * 1024) {
+      overMemory = true;
+      child.kill("SIGKILL");
+    }
+  }, 50);
+  return new Promise((done) => {
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      clearInterval(watch);
+      // Processes the spec started may hold the pipes open: wait a little for the report, no longer.
+      let graceTimer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((r) => (graceTimer = setTimeout(r, 200)));
+      void Promise.race([resultEnd, grace]).then(() => {
+        clearTimeout(graceTimer);
+        for (const s of [child.stdout, child.stderr, child.stdin]) s.destroy();
+        (resultPipe as unknown as { destroy(): void }).destroy();
+        const report = resultEnded || result !== "" ? parseReport(result) : null;
+        const outOfMemory = overMemory || (report === null && saysOutOfMemory(output));
+        const end: ChildEnd = { report, code, signal, timedOut, outOfMemory };
+        done({ end, output: `${userOutput(output)}${cut ? "(tiffin: the spec's output was cut at 1 MiB)\n" : ""}` });
+      });
+    });
+  });
+}
 
 /** Bundles and runs the spec at `abs`; returns its default export. Throws TiffinError(SpecLoad). */
-export async function evaluateModule(abs: string, opts: { timeoutMs?: number } = {}): Promise<unknown> {
-  const timeoutMs = opts.timeoutMs ?? specTimeoutMs();
+export async function evaluateModule(abs: string, opts: EvaluateOptions = {}): Promise<unknown> {
+  const timeoutMs = opts.timeoutMs ?? positiveEnv("TIFFIN_SPEC_TIMEOUT_MS", 30_000);
+  const memoryMiB = Math.ceil(opts.memoryMiB ?? positiveEnv("TIFFIN_SPEC_MEMORY_MIB", 512));
+  const onOutput = opts.onOutput ?? ((t: string) => void process.stderr.write(t));
   const shown = displayPath(abs);
-  const dir = mkdtempSync(join(tmpdir(), "tiffin-spec-"));
-  try {
-    const outfile = join(dir, "spec.mjs");
-    const workDir = dirname(abs);
-    let code: string;
-    try {
-      const result = await build({
-        entryPoints: [abs],
-        absWorkingDir: workDir,
-        bundle: true,
-        format: "esm",
-        platform: "node",
-        target: "node24",
-        outfile,
-        write: false,
-        sourcemap: "inline",
-        banner: { js: banner },
-        logLevel: "silent",
-        plugins: [tiffinPlugin],
-      });
-      code = result.outputFiles.find((f) => f.path === outfile)?.text ?? "";
-    } catch (err) {
-      throw buildError(err, workDir, shown);
-    }
-    writeFileSync(outfile, code);
-    const url = pathToFileURL(outfile).href;
-    try {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new SpecTimeout()), timeoutMs);
-        timer.unref();
-      });
-      try {
-        const mod = (await Promise.race([import(url), late])) as { default?: unknown };
-        return mod.default;
-      } finally {
-        clearTimeout(timer);
-      }
-    } catch (err) {
-      if (err instanceof SpecTimeout) {
-        throw loadError(
-          `${shown}: the spec did not finish evaluating within ${timeoutMs} ms (a top-level await that never settles?)`,
-          "a spec must compute its jobs and finish; TIFFIN_SPEC_TIMEOUT_MS changes the limit",
-        );
-      }
-      const where = origin(err, url, sourceMapOf(code), dir) ?? shown;
-      const what = err instanceof Error ? `${err.name === "Error" ? "" : `${err.name}: `}${err.message}` : String(err);
-      throw loadError(`${where}: the spec threw while being evaluated: ${what}`, "fix the code at that line; a spec file runs once, at load");
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { code, outfile } = await bundle(abs, shown);
+  const req: EvalRequest = { code, url: `${pathToFileURL(outfile).href}?tiffin-spec`, dir: dirname(outfile) };
+  const { end, output } = await runChild(await runnerCode(), req, timeoutMs, memoryMiB);
+  if (output !== "") onOutput(output);
+  const outcome = evalOutcome(end, { shown, timeoutMs, memoryMiB });
+  if (!outcome.ok) throw outcome.error;
+  if (outcome.note !== null) onOutput(outcome.note);
+  return outcome.value;
 }

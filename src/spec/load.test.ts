@@ -60,15 +60,18 @@ void test("the shared example and its team defaults load through esbuild", async
   assert.deepEqual(readdirSync(bundles), [], "the temp bundle is removed");
 });
 
-void test("a spec shares this process's tiffin module", async () => {
+void test("a spec runs in its own process: it cannot touch the CLI's globals, and the job()/defaults() marks cross over", async () => {
   const path = write(
     "spec.ts",
-    `import { job } from "tiffin";
+    `import { defaults, job } from "tiffin";
      (globalThis as Record<string, unknown>)["__tiffinJobFn"] = job;
-     export default job({ name: "a", command: ["./a"] });`,
+     const web = defaults({ replicas: 2 });
+     export default [job({ ...web, name: "a", command: ["./a"] }), web];`,
   );
-  await loadSpecFile(path);
-  assert.equal((globalThis as Record<string, unknown>)["__tiffinJobFn"], job);
+  const e = await loadError(path);
+  assert.equal((globalThis as Record<string, unknown>)["__tiffinJobFn"], undefined);
+  assert.deepEqual(e.problems.map((p) => [p.path, p.message]), [["jobs[1]", "this is a defaults(...) value, not a job: spread it into job({ ...defaults, name, command })"]]);
+  assert.equal(typeof job, "function");
 });
 
 void test("JSON and YAML specs load", async () => {
@@ -194,16 +197,21 @@ void test("import.meta.dirname in a spec and in the modules it imports names eac
   assert.equal(spec?.env["SHARED"], "shared program");
 });
 
-void test("a spec that never finishes evaluating is a load error after the timeout, not a hang", async () => {
-  const path = write("hangs.ts", 'import { job } from "tiffin";\nawait new Promise(() => {});\nexport default job({ name: "a", command: ["a"] });\n');
+void test("a spec that never finishes evaluating is a load error, at once or after the timeout, not a hang", async () => {
+  const unsettled = write("unsettled.ts", 'import { job } from "tiffin";\nawait new Promise(() => {});\nexport default job({ name: "a", command: ["a"] });\n');
+  const hangs = write("hangs.ts", 'import { job } from "tiffin";\nsetInterval(() => {}, 1000);\nawait new Promise(() => {});\nexport default job({ name: "a", command: ["a"] });\n');
   const saved = process.env["TIFFIN_SPEC_TIMEOUT_MS"];
   process.env["TIFFIN_SPEC_TIMEOUT_MS"] = "300";
   try {
-    const e = await loadError(path);
+    const e = await loadError(unsettled);
     assert.equal(e.code, ErrorCodes.SpecLoad);
-    assert.match(e.message, /did not finish evaluating within 300 ms/);
+    assert.match(e.message, /unsettled\.ts: the spec never finished evaluating: a top-level await never settled/);
+    const h = await loadError(hangs);
+    assert.equal(h.code, ErrorCodes.SpecLoad);
+    assert.match(h.message, /hangs\.ts: the spec did not finish evaluating within 300 ms/);
   } finally {
     if (saved === undefined) delete process.env["TIFFIN_SPEC_TIMEOUT_MS"];
     else process.env["TIFFIN_SPEC_TIMEOUT_MS"] = saved;
   }
+  assert.deepEqual(readdirSync(bundles), []);
 });

@@ -6,6 +6,7 @@ import { parseAllDocuments } from "yaml";
 import { ErrorCodes, TiffinError } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
 import { displayPath, evaluateModule } from "./evaluate.ts";
+import type { EvaluateOptions } from "./evaluate.ts";
 import { compileJobs } from "./validate.ts";
 
 const moduleExtensions = new Set([".ts", ".mts", ".js", ".mjs"]);
@@ -46,9 +47,9 @@ function parseYaml(text: string, shown: string): unknown {
 }
 
 /** Reads what a spec file declares: the default export of a module, or the content of JSON/YAML. */
-async function readSpecValue(abs: string, shown: string): Promise<unknown> {
+async function readSpecValue(abs: string, shown: string, opts: EvaluateOptions): Promise<unknown> {
   const ext = extname(abs).toLowerCase();
-  if (moduleExtensions.has(ext)) return evaluateModule(abs);
+  if (moduleExtensions.has(ext)) return evaluateModule(abs, opts);
   if (ext === ".json") return parseJson(readFileSync(abs, "utf8"), shown);
   if (ext === ".yaml" || ext === ".yml") return parseYaml(readFileSync(abs, "utf8"), shown);
   throw loadError(`${shown}: unsupported spec file type "${ext}"`, "use .ts, .mts, .js, .mjs, .json, .yaml or .yml");
@@ -57,8 +58,9 @@ async function readSpecValue(abs: string, shown: string): Promise<unknown> {
 /**
  * Loads, validates and compiles the jobs of a spec file. Throws TiffinError SpecLoad when the file is
  * missing, malformed or throws while evaluated, and SpecInvalid with every problem when jobs are wrong.
+ * A .ts/.js spec runs in a child process; `opts` bound it and take its output (see evaluate.ts).
  */
-export async function loadSpecFile(path: string): Promise<JobSpec[]> {
+export async function loadSpecFile(path: string, opts: EvaluateOptions = {}): Promise<JobSpec[]> {
   const abs = resolve(path);
   const shown = displayPath(abs);
   let isFile = false;
@@ -68,7 +70,7 @@ export async function loadSpecFile(path: string): Promise<JobSpec[]> {
     throw loadError(`${shown}: no such file`, "check the path to the spec file");
   }
   if (!isFile) throw loadError(`${shown}: not a file`, "pass the path of a spec file such as tiffin.ts");
-  const value = await readSpecValue(abs, shown);
+  const value = await readSpecValue(abs, shown, opts);
   const { specs, problems } = compileJobs(value, shown);
   if (problems.length > 0) {
     const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;

@@ -26,8 +26,8 @@ export async function applySpecs(client: ApiClient, specs: JobSpec[]): Promise<A
 }
 
 /** Loads the file (validation errors throw before anything is sent) and applies its jobs. */
-export async function applyHandler(client: ApiClient, file: string): Promise<ApplyResult[]> {
-  return applySpecs(client, await loadSpecFile(file));
+export async function applyHandler(client: ApiClient, file: string, io?: CliIo): Promise<ApplyResult[]> {
+  return applySpecs(client, await loadSpecFile(file, io ? { onOutput: (t) => io.err(t) } : {}));
 }
 
 /** One line per applied job. */
@@ -87,7 +87,7 @@ export function register(program: Command, ctx: CliContext): void {
   ).action(async (file: string, opts: { json?: boolean; wait?: string | boolean }) => {
     const waitMs = parseWait(opts.wait);
     const client = ctx.client();
-    const results = await applyHandler(client, file);
+    const results = await applyHandler(client, file, ctx.io);
     // Results first, so a script has them even when the wait then fails.
     ctx.io.out(opts.json ? renderJson(results) : renderApplied(results));
     if (waitMs !== null) await followRollout(client, results, waitMs, ctx.io, opts.json === true);

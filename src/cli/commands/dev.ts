@@ -171,7 +171,7 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
     if (opts.examples && !interrupted) {
       io.out(`applying ${examplesFile}\n`);
       try {
-        const results = await applySpecs(client, await loadSpecFile(examplesFile));
+        const results = await applySpecs(client, await loadSpecFile(examplesFile, { onOutput: (t) => io.err(t) }));
         await followRollout(client, results, 60_000, io);
       } catch (err) {
         // The cluster is still useful; say what went wrong and keep it running.

@@ -8,11 +8,12 @@ import { formatDiff } from "../../model/diff.ts";
 import { loadSpecFile } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
 import { jsonOption } from "../command.ts";
+import type { CliIo } from "../io.ts";
 import { renderJson } from "../table.ts";
 
 /** Loads the file and asks the server to plan each job in it. */
-export async function planHandler(client: ApiClient, file: string): Promise<PlanResult[]> {
-  const specs = await loadSpecFile(file);
+export async function planHandler(client: ApiClient, file: string, io?: CliIo): Promise<PlanResult[]> {
+  const specs = await loadSpecFile(file, io ? { onOutput: (t) => io.err(t) } : {});
   const out: PlanResult[] = [];
   for (const spec of specs) out.push(await client.plan(spec));
   return out;
@@ -58,7 +59,7 @@ export function renderPlans(ps: PlanResult[]): string {
 export function register(program: Command, ctx: CliContext): void {
   jsonOption(program.command("plan").argument("<file>", "spec file (.ts)").description("show what apply would change and where tasks would run")).action(
     async (file: string, opts: { json?: boolean }) => {
-      const plans = await planHandler(ctx.client(), file);
+      const plans = await planHandler(ctx.client(), file, ctx.io);
       ctx.io.out(opts.json ? renderJson(plans) : renderPlans(plans));
     },
   );
