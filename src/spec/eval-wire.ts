@@ -108,7 +108,7 @@ export class Unsupported {
     this.description = description;
   }
   /** Shown in problem reports. */
-  toJSON(): string {
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
     return `(${this.description})`;
   }
 }

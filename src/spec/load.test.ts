@@ -215,3 +215,10 @@ void test("a spec that never finishes evaluating is a load error, at once or aft
   }
   assert.deepEqual(readdirSync(bundles), []);
 });
+
+void test("a JSON or YAML spec that starts with a byte-order mark loads (issue 10 item 12)", async () => {
+  const json = write("bom.json", `\uFEFF${JSON.stringify({ name: "a", command: ["./a"] })}`);
+  assert.deepEqual((await loadSpecFile(json)).map((s) => s.name), ["a"]);
+  const yaml = write("bom.yaml", "\uFEFFname: b\ncommand: [./b]\n");
+  assert.deepEqual((await loadSpecFile(yaml)).map((s) => s.name), ["b"]);
+});

@@ -46,12 +46,18 @@ function parseYaml(text: string, shown: string): unknown {
   return values.length === 1 ? values[0] : values;
 }
 
+/** The file's text without a leading byte-order mark (editors on Windows write one; JSON.parse refuses it). */
+function readText(abs: string): string {
+  const text = readFileSync(abs, "utf8");
+  return text.startsWith("\uFEFF") ? text.slice(1) : text;
+}
+
 /** Reads what a spec file declares: the default export of a module, or the content of JSON/YAML. */
 async function readSpecValue(abs: string, shown: string, opts: EvaluateOptions): Promise<unknown> {
   const ext = extname(abs).toLowerCase();
   if (moduleExtensions.has(ext)) return evaluateModule(abs, opts);
-  if (ext === ".json") return parseJson(readFileSync(abs, "utf8"), shown);
-  if (ext === ".yaml" || ext === ".yml") return parseYaml(readFileSync(abs, "utf8"), shown);
+  if (ext === ".json") return parseJson(readText(abs), shown);
+  if (ext === ".yaml" || ext === ".yml") return parseYaml(readText(abs), shown);
   throw loadError(`${shown}: unsupported spec file type "${ext}"`, "use .ts, .mts, .js, .mjs, .json, .yaml or .yml");
 }
 

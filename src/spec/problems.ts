@@ -1,5 +1,6 @@
 // Turns zod issues into Problems users can act on: the field path as they wrote it, a message, and the
 // value found there as JSON text (looked up in the raw input, since zod does not carry it).
+import { inspect } from "node:util";
 import type { z } from "zod";
 import { formatPath } from "../model/index.ts";
 import type { Problem } from "../model/index.ts";
@@ -18,14 +19,32 @@ export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** A value as JSON text for a problem report, cut short when long; null when missing. */
+class NotJson extends Error {}
+
+// JSON would show NaN and Infinity as null, and cannot show bigints, functions, symbols or cycles.
+function strictJson(v: unknown): string | undefined {
+  return JSON.stringify(v, (_k, x: unknown) => {
+    if ((typeof x === "number" && !Number.isFinite(x)) || typeof x === "bigint" || typeof x === "function" || typeof x === "symbol") throw new NotJson();
+    if (typeof x === "object" && x !== null && !Array.isArray(x)) {
+      const proto: unknown = Object.getPrototypeOf(x);
+      if (proto !== Object.prototype && proto !== null) throw new NotJson();
+    }
+    return x;
+  });
+}
+
+/** A value for a problem report: JSON text when it is plain data, else as Node shows it; cut short when long; null when missing. */
 export function showValue(v: unknown): string | null {
   if (v === undefined) return null;
   let text: string;
   try {
-    text = typeof v === "function" ? "(a function)" : (JSON.stringify(v) ?? String(v));
+    text = typeof v === "function" ? "(a function)" : (strictJson(v) ?? String(v));
   } catch {
-    text = String(v);
+    try {
+      text = inspect(v, { depth: 4, breakLength: Infinity, maxArrayLength: 20, maxStringLength: 200, getters: false, showProxy: false });
+    } catch {
+      text = "(a value that cannot be shown)";
+    }
   }
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
@@ -37,6 +56,7 @@ export function problemAt(file: string | null, prefix: readonly Segment[], raw: 
 
 function describeType(v: unknown): string {
   if (v === null) return "null";
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
   if (Array.isArray(v)) return "an array";
   return typeof v === "object" ? "an object" : typeof v;
 }
@@ -69,7 +89,9 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], raw: unkno
         break;
       }
       case "invalid_type":
-        if (issue.expected === "int") {
+        if (typeof value === "number" && !Number.isFinite(value)) {
+          out.push(problemAt(file, prefix, raw, issue.path, `expected a finite number, got ${describeType(value)}`));
+        } else if (issue.expected === "int") {
           out.push(problemAt(file, prefix, raw, issue.path, "expected a whole number"));
         } else if (value === undefined) {
           out.push(problemAt(file, prefix, raw, issue.path, `missing: expected ${issue.expected}`));

@@ -74,6 +74,19 @@ const bad: { name: string; job: Record<string, unknown>; path: string; value: st
   { name: "unknown mount option", job: { mounts: [{ host: "/srv", task: "/data", mode: "rw" }] }, path: "mounts[0].mode", value: '"rw"' },
   { name: "two mounts at one task path", job: { mounts: [{ host: "/a", task: "/data" }, { host: "/b", task: "/data" }] }, path: "mounts[1].task", value: '"/data"' },
   { name: "anti-affinity with a space", job: { antiAffinity: "high bandwidth" }, path: "antiAffinity", value: '"high bandwidth"' },
+  // Specs that validated but could never run on a host (issue 10 item 8).
+  { name: "NUL in an argument", job: { command: ["./web", "a\0b"] }, path: "command[1]", value: "a\\u0000b" },
+  { name: "NUL in the program", job: { command: ["./w\0eb"] }, path: "command[0]", value: "u0000" },
+  { name: "NUL in a shell command", job: { command: "echo \0" }, path: "command", value: "u0000" },
+  { name: "NUL in a health command", job: { health: { kind: "command", run: ["x\0"] } }, path: "health.run[0]", value: "u0000" },
+  { name: "NUL in an env value", job: { env: { A: "x\0y" } }, path: "env.A", value: "u0000" },
+  { name: "NUL in a file name", job: { files: { "a\0b": "x" } }, path: 'files["a\\u0000b"]', value: "u0000" },
+  { name: "argument over the kernel's per-string limit", job: { command: ["./web", "x".repeat(2 ** 17)] }, path: "command[1]", value: "xxx" },
+  { name: "argument over the limit in UTF-8 bytes", job: { command: ["./web", "é".repeat(2 ** 16)] }, path: "command[1]", value: "éé" },
+  { name: "env entry over the kernel's per-string limit", job: { env: { A: "x".repeat(2 ** 17 - 3) } }, path: "env.A", value: "xxx" },
+  { name: "file name part over 255 bytes", job: { files: { ["d/" + "n".repeat(300)]: "x" } }, path: 'files["d/' + "n".repeat(300) + '"]', value: "nnn" },
+  { name: "a file that is also a folder", job: { files: { a: "x", "a/b": "y" } }, path: 'files["a/b"]', value: "a/b" },
+  { name: "files over the request limit together", job: { files: { a: "x".repeat(700_000), b: "y".repeat(700_000) } }, path: "files", value: null },
 ];
 
 for (const c of bad) {
@@ -181,4 +194,20 @@ void test("validateJobSpec rejects what a client could send wrongly", () => {
   const old = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
   for (const k of ["isolation", "network", "mounts"]) delete old[k];
   assert.deepEqual(validateJobSpec(old), []);
+});
+
+void test("problem reports show NaN, Infinity and nested values as they are (issue 10 item 12)", () => {
+  const c: Record<string, unknown> = { a: 1 };
+  c["self"] = c;
+  const { problems } = compileJobs(
+    { ...base, replicas: Number.NaN, resources: { cpu: Infinity }, env: { A: { b: { c: 1n } }, B: c }, stop: { grace: [Number.NaN] } },
+    "spec.ts",
+  );
+  const shown = Object.fromEntries(problems.map((p) => [p.path, `${p.message} (got ${p.value})`]));
+  assert.match(shown["replicas"] ?? "", /^expected a (whole|finite) number, got NaN \(got NaN\)$/);
+  assert.match(shown["resources.cpu"] ?? "", /^expected a finite number, got Infinity \(got Infinity\)$/);
+  assert.match(shown["env.A"] ?? "", /\(got \{ b: \{ c: 1n \} \}\)$/);
+  assert.match(shown["env.B"] ?? "", /\(got .*a: 1.*Circular/);
+  assert.match(shown["stop.grace"] ?? "", /\(got \[ NaN \]\)$/);
+  for (const p of problems) assert.doesNotMatch(`${p.message} ${p.value}`, /object Object|got number \(got null\)/);
 });
