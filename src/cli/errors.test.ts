@@ -30,11 +30,13 @@ void test("a TiffinError prints code, message, each problem with file/path/value
   assert.doesNotMatch(formatError(err), /\bat .*\.ts:\d+/);
 });
 
-void test("exit codes: 2 for spec and usage errors, 1 for the rest", () => {
+void test("exit codes: 2 for spec, usage and too-large errors, 1 for the rest", () => {
   const cases: [unknown, number][] = [
     [new TiffinError(ErrorCodes.SpecInvalid, "x"), 2],
     [new TiffinError(ErrorCodes.SpecLoad, "x"), 2],
     [new TiffinError(ErrorCodes.Usage, "x"), 2],
+    // The request is too large for the server: the user's spec or upload must change (issue 10 item 8).
+    [new TiffinError(ErrorCodes.TooLarge, "x"), 2],
     [new TiffinError(ErrorCodes.Unavailable, "x"), 1],
     [new TiffinError(ErrorCodes.Timeout, "x"), 1],
     [new Error("bug"), 1],

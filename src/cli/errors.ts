@@ -1,12 +1,13 @@
 // How failures reach the user: `error[CODE]: message`, one line per problem, `hint: ...`, and an
-// exit code scripts can tell apart (2: fix your spec or command line; 1: anything else).
+// exit code scripts can tell apart (2: fix your spec, command line or upload; 1: anything else).
 
 import { ErrorCodes, TiffinError, formatProblem } from "../model/errors.ts";
 import type { ErrorCode } from "../model/errors.ts";
 
-const usageCodes: ReadonlySet<ErrorCode> = new Set([ErrorCodes.SpecInvalid, ErrorCodes.SpecLoad, ErrorCodes.Usage]);
+// TooLarge: what the user sent must change (a spec's files belong in a package), not be retried.
+const usageCodes: ReadonlySet<ErrorCode> = new Set([ErrorCodes.SpecInvalid, ErrorCodes.SpecLoad, ErrorCodes.Usage, ErrorCodes.TooLarge]);
 
-/** Exit code for a failure: 2 for spec and usage errors, 1 otherwise. */
+/** Exit code for a failure: 2 for spec, usage and too-large errors, 1 otherwise. */
 export function exitCodeFor(err: unknown): number {
   return err instanceof TiffinError && usageCodes.has(err.code) ? 2 : 1;
 }

@@ -5,12 +5,16 @@ import type { ParsedJob } from "./input.ts";
 import {
   backoffProblem, duplicateMountTargets, healthTimingProblem, kernelRangeProblem, needsSandbox, reservedEnv, undeclaredPort, undeclaredPortRefs,
 } from "./rules.ts";
+import { showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
+import { envEntryProblem, execStringProblem, fileNameProblem, fileTreeConflicts } from "./host-rules.ts";
 
 /** A cross-field problem: where, and why. */
 export interface CrossProblem {
   path: Segment[];
   message: string;
+  /** The value to show, when not the one at `path` (a file's name rather than its content). */
+  shown?: string;
 }
 
 /** Parses each top-level field on its own; fields that fail are left out. */
@@ -30,7 +34,22 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   const add = (path: Segment[], message: string | null): void => {
     if (message !== null) out.push({ path, message });
   };
-  const { health, ports, restart, constraints, env, command, isolation, network, mounts } = j;
+  const { health, ports, restart, constraints, env, command, isolation, network, mounts, files } = j;
+  // A string command was written as one string (run by /bin/sh -c): report it at its own path.
+  const argvAt = (at: Segment[], argv: readonly string[], written: unknown): void => {
+    if (typeof written === "string") add(at, execStringProblem(written, "the command"));
+    else argv.forEach((a, i) => add([...at, i], execStringProblem(a, i === 0 ? "the program" : "an argument")));
+  };
+  if (command) argvAt(["command"], command, raw["command"]);
+  if (health?.kind === "command") argvAt(["health", "run"], health.run, (raw["health"] as Record<string, unknown>)["run"]);
+  if (env) for (const [name, value] of Object.entries(env)) add(["env", name], envEntryProblem(name, value));
+  if (files) {
+    const named = (path: string, message: string | null): void => {
+      if (message !== null) out.push({ path: ["files", path], message, shown: showValue(path) ?? "" });
+    };
+    for (const path of Object.keys(files)) named(path, fileNameProblem(path));
+    for (const c of fileTreeConflicts(Object.keys(files))) named(c.path, c.message);
+  }
   if (health) {
     if (health.kind !== "command" && ports) add(["health", "port"], undeclaredPort(health.port, ports));
     add(["health", "timeout"], healthTimingProblem(health.every, health.timeout));

@@ -95,8 +95,8 @@ const filePath = z
 
 const fileEntry = z
   .union([
-    z.string().max(1 << 20, { error: "file content is limited to 1 MiB" }),
-    z.strictObject({ content: z.string().max(1 << 20, { error: "file content is limited to 1 MiB" }), mode: fileMode.prefault(0o644) }),
+    z.string().max(1 << 20, { error: "file content is limited to 1 MiB (and a job with its files to 1 MiB in all): ship larger files in a package" }),
+    z.strictObject({ content: z.string().max(1 << 20, { error: "file content is limited to 1 MiB (and a job with its files to 1 MiB in all): ship larger files in a package" }), mode: fileMode.prefault(0o644) }),
   ], { error: "expected file content as a string, or { content, mode }" })
   .transform((v) => (typeof v === "string" ? { content: v, mode: 0o644 } : v));
 

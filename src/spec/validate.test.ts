@@ -83,7 +83,7 @@ const bad: { name: string; job: Record<string, unknown>; path: string; value: st
   { name: "NUL in a file name", job: { files: { "a\0b": "x" } }, path: 'files["a\\u0000b"]', value: "u0000" },
   { name: "argument over the kernel's per-string limit", job: { command: ["./web", "x".repeat(2 ** 17)] }, path: "command[1]", value: "xxx" },
   { name: "argument over the limit in UTF-8 bytes", job: { command: ["./web", "é".repeat(2 ** 16)] }, path: "command[1]", value: "éé" },
-  { name: "env entry over the kernel's per-string limit", job: { env: { A: "x".repeat(2 ** 17 - 3) } }, path: "env.A", value: "xxx" },
+  { name: "env entry over the kernel's per-string limit", job: { env: { A: "x".repeat(2 ** 17 - 2) } }, path: "env.A", value: "xxx" },
   { name: "file name part over 255 bytes", job: { files: { ["d/" + "n".repeat(300)]: "x" } }, path: 'files["d/' + "n".repeat(300) + '"]', value: "nnn" },
   { name: "a file that is also a folder", job: { files: { a: "x", "a/b": "y" } }, path: 'files["a/b"]', value: "a/b" },
   { name: "files over the request limit together", job: { files: { a: "x".repeat(700_000), b: "y".repeat(700_000) } }, path: "files", value: null },
@@ -210,4 +210,14 @@ void test("problem reports show NaN, Infinity and nested values as they are (iss
   assert.match(shown["env.B"] ?? "", /\(got .*a: 1.*Circular/);
   assert.match(shown["stop.grace"] ?? "", /\(got \[ NaN \]\)$/);
   for (const p of problems) assert.doesNotMatch(`${p.message} ${p.value}`, /object Object|got number \(got null\)/);
+});
+
+void test("the kernel's limits are exact: one byte under passes, and the server's check agrees (issue 10 item 8)", () => {
+  const fits = { ...base, command: ["./web", "x".repeat(2 ** 17 - 1)], env: { A: "x".repeat(2 ** 17 - 3) }, files: { ["n".repeat(255)]: "x", "d/a": "x", "d/b": "y" } };
+  const { specs, problems } = compileJobs(fits, "spec.ts");
+  assert.deepEqual(problems, []);
+  assert.deepEqual(validateJobSpec(specs[0]), []);
+  const spec = specs[0]!;
+  const broken = { ...spec, command: ["./w\0eb"], env: { A: "x\0" }, files: { a: { content: "", mode: 0o644 }, "a/b": { content: "", mode: 0o644 }, ["n".repeat(256)]: { content: "", mode: 0o644 } } };
+  assert.deepEqual(validateJobSpec(broken).map((p) => p.path), ["command[0]", "env.A", `files.${"n".repeat(256)}`, 'files["a/b"]']);
 });

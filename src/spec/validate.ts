@@ -1,13 +1,14 @@
 // Validation in named phases, as CDK synthesizes: check each job's fields and the rules between them,
 // then the rules between jobs of one file, then compile. Problems are values; nothing here throws.
-import { isolationOf } from "../model/index.ts";
+import { formatPath, isolationOf } from "../model/index.ts";
 import type { JobSpec, Problem } from "../model/index.ts";
 import { hasBrand, defaultsBrand } from "./brand.ts";
 import { jobSpecSchema } from "./canonical.ts";
 import { crossChecks } from "./checks.ts";
 import { compileJob } from "./compile.ts";
 import { jobInputSchema } from "./input.ts";
-import { issuesToProblems, problemAt } from "./problems.ts";
+import { envEntryProblem, execStringProblem, fileNameProblem, fileTreeConflicts, requestSizeProblem } from "./host-rules.ts";
+import { issuesToProblems, problemAt, showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
 import {
   backoffProblem, duplicateMountTargets, healthTimingProblem, kernelRangeProblem, needsSandbox, reservedEnv, undeclaredPort, undeclaredPortRefs,
@@ -29,8 +30,18 @@ function compileOne(raw: unknown, prefix: Segment[], file: string | null): { spe
   }
   const parsed = jobInputSchema.safeParse(raw);
   const problems = parsed.success ? [] : issuesToProblems(parsed.error.issues, raw, prefix, file);
-  for (const c of crossChecks(raw)) problems.push(problemAt(file, prefix, raw, c.path, c.message));
-  return { spec: parsed.success && problems.length === 0 ? compileJob(parsed.data) : null, problems };
+  for (const c of crossChecks(raw)) {
+    const p = problemAt(file, prefix, raw, c.path, c.message);
+    problems.push(c.shown === undefined ? p : { ...p, value: c.shown });
+  }
+  const spec = parsed.success && problems.length === 0 ? compileJob(parsed.data) : null;
+  const tooLarge = spec ? requestSizeProblem(spec) : null;
+  if (tooLarge !== null) {
+    // The value would be the whole files object: the message says the sizes instead.
+    problems.push({ file, path: formatPath([...prefix, "files"]), message: tooLarge, value: null });
+    return { spec: null, problems };
+  }
+  return { spec, problems };
 }
 
 /**
@@ -78,7 +89,15 @@ export function validateJobSpec(json: unknown): Problem[] {
     add(["health", "timeoutMs"], healthTimingProblem(s.health.intervalMs, s.health.timeoutMs));
   }
   for (const r of undeclaredPortRefs(s.command, s.ports)) add(["command", r.index], r.message);
+  s.command.forEach((a, i) => add(["command", i], execStringProblem(a, i === 0 ? "the program" : "an argument")));
+  if (s.health?.kind === "command") s.health.run.forEach((a, i) => add(["health", "run", i], execStringProblem(a, "an argument")));
   for (const name of Object.keys(s.env)) add(["env", name], reservedEnv(name, s.ports));
+  for (const [name, value] of Object.entries(s.env)) add(["env", name], envEntryProblem(name, value));
+  const named = (path: string, message: string | null): void => {
+    if (message !== null) out.push({ ...problemAt(null, [], json, ["files", path], message), value: showValue(path) });
+  };
+  for (const path of Object.keys(s.files)) named(path, fileNameProblem(path));
+  for (const c of fileTreeConflicts(Object.keys(s.files))) named(c.path, c.message);
   add(["restart", "backoffInitialMs"], backoffProblem(s.restart.backoffInitialMs, s.restart.backoffMaxMs));
   if (s.constraints.kernel !== null) add(["constraints", "kernel"], kernelRangeProblem(s.constraints.kernel));
   const iso = isolationOf(s);

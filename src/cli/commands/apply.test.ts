@@ -1,5 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startFakeApi } from "../../api/fake.ts";
 import type { JobSpec } from "../../model/job.ts";
 import { memoryIo } from "../io.ts";
@@ -55,4 +58,18 @@ void test("apply past --wait: exit 1 naming the task that is not ready", async (
   const io = memoryIo({ TIFFIN_ADDR: api.url, TIFFIN_TOKEN: "t", TIFFIN_HOME: "/nonexistent" });
   assert.equal(await main(["apply", examplesFile, "--wait", "700ms"], io), 1);
   assert.match(io.stderr, /^error\[TIFFIN_TIMEOUT\]: not every task of web v1 was ready after 1s\n {2}web\/0: starting on dev-1\nhint: the apply is stored/);
+});
+
+void test("apply: files that pass the per-file limit but not the server's request limit are refused before sending, exit 2, pointing at packages", async (t) => {
+  const { api: started, applied } = fakeCluster(true);
+  const api = await started;
+  t.after(() => api.close());
+  const dir = mkdtempSync(join(tmpdir(), "tiffin-apply-big-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "big.json");
+  writeFileSync(file, JSON.stringify({ name: "big", command: ["./big"], files: { a: "a".repeat(1_000_000), b: "b".repeat(1_000_000) } }));
+  const io = memoryIo({ TIFFIN_ADDR: api.url, TIFFIN_TOKEN: "t", TIFFIN_HOME: "/nonexistent" });
+  assert.equal(await main(["apply", file, "--no-wait"], io), 2, io.stderr);
+  assert.match(io.stderr, /big\.json: files: the job is 195\d KiB as sent to the server .* over its 1024 KiB request limit: .*package/);
+  assert.deepEqual(applied, []);
 });

@@ -5,11 +5,11 @@ import { STATUS_CODES } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { ApiErrorBody } from "../../api/types.ts";
-import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import { ErrorCodes, MaxRequestBytes, TiffinError } from "../../model/index.ts";
 import type { ErrorCode } from "../../model/index.ts";
 
-/** Largest accepted request body. */
-export const MaxBodyBytes = 1 << 20;
+/** Largest accepted request body (the CLI checks a job spec against the same number). */
+export const MaxBodyBytes = MaxRequestBytes;
 /** How often an idle event stream gets a comment, so proxies and clients see it is alive. */
 export const SseKeepAliveMs = 15_000;
 /** Past this much discarded body the connection is dropped instead of drained. */
