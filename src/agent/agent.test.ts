@@ -262,6 +262,17 @@ void test("a helper that cannot start or dies at once is reported failed, not le
   assert.equal(end2.reason, "helper died");
 });
 
+void test("a start the kernel refuses reaches the server as an incurable failure, with the reason (issue 10 item 8)", async (t) => {
+  const { server, start } = await setup(t);
+  const a = testAssignment("att-nul-1", testSpec({ command: sleeperCommand(), env: { A: "x\0y" }, isolation: "none" }));
+  await start();
+  server.assign([a]);
+  const end = await waitFor("failed report", () => final(server, a.attempt.id));
+  assert.equal(end.state, "failed");
+  assert.match(end.reason ?? "", /^start failed: .*env\.A: an env value may not contain a NUL byte/);
+  assert.equal(end.incurable, true);
+});
+
 void test("a helper killed under its task: reported 'helper died' and the orphaned task is killed", async (t) => {
   const { server, dataDir, start } = await setup(t);
   await start();

@@ -321,6 +321,7 @@ function update(id: string, s: Partial<HelperStatus>, ports: Record<string, numb
     exitCode: s.exitCode ?? null,
     signal: s.signal ?? null,
     reason: s.reason ?? null,
+    ...(s.incurable === true ? { incurable: true } : {}),
     ports: { ...ports },
     startedAt: s.startedAt ?? null,
     endedAt: s.endedAt ?? null,

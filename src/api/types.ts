@@ -212,6 +212,8 @@ export interface AttemptUpdate {
   exitCode: number | null;
   signal: string | null;
   reason: string | null;
+  /** The start failed for a reason no retry can cure (Attempt.incurable); absent otherwise and from older agents. */
+  incurable?: boolean;
   ports: Record<string, number>;
   startedAt: number | null;
   endedAt: number | null;

@@ -122,12 +122,36 @@ void describe("helper process", { concurrency: true }, () => {
     assert.equal(alive(pid ?? 0), false);
   });
 
+  void test("a task the kernel can never start fails for good, with the reason (issue 10 item 8)", async () => {
+    const cases: [Parameters<typeof h.attempt>[0], RegExp][] = [
+      [{ command: ["sh", "-c", "sleep 5", "a\0b"] }, /^start failed: .*command\[3\].*NUL/],
+      [{ command: ["sh", "-c", "sleep 5"], env: { PATH: "/usr/bin:/bin", A: "x\0y" } }, /^start failed: .*env\.A.*NUL/],
+      [{ command: ["sh", "-c", "sleep 5", "x".repeat(200_000)] }, /^start failed: .*command\[3\].*131071 bytes/],
+      [{ command: ["sh", "-c", "sleep 5"], files: { a: { content: "", mode: 0o644 }, "a/b": { content: "", mode: 0o644 } } }, /^start failed: .*"a" is a file/],
+      [{ command: ["sh", "-c", "sleep 5"], files: { ["n".repeat(300)]: { content: "", mode: 0o644 } } }, /^start failed: .*255 bytes/],
+    ];
+    await Promise.all(
+      cases.map(async ([over, reason]) => {
+        const dir = h.attempt(over);
+        const helper = h.start(dir);
+        const agent = await h.agent(dir);
+        const final = await agent.waitStatus("failed", (s) => s.state === "failed");
+        assert.match(final.reason ?? "", reason);
+        assert.equal(final.incurable, true, final.reason ?? "");
+        assert.equal(final.pid, null);
+        agent.send({ type: "ack" });
+        assert.equal(await helper.exited, 0);
+      }),
+    );
+  });
+
   void test("a command that cannot start fails with the reason", async () => {
     const dir = h.attempt({ command: ["/no/such/program"] });
     const helper = h.start(dir);
     const agent = await h.agent(dir);
     const final = await agent.waitStatus("failed", (s) => s.state === "failed");
     assert.match(final.reason ?? "", /^start failed: ENOENT /);
+    assert.equal(final.incurable, undefined, "a missing program may be there on another host or later");
     assert.equal(final.pid, null);
     agent.send({ type: "ack" });
     assert.equal(await helper.exited, 0);

@@ -83,6 +83,8 @@ export interface HelperStatus {
   exitCode: number | null;
   signal: string | null;
   reason: string | null;
+  /** The start failed for a reason no retry can cure (see Attempt.incurable); absent otherwise. */
+  incurable?: boolean;
   startedAt: number | null;
   endedAt: number | null;
   /** The latest cgroup sample (sandboxed attempts; see usage.ts). */

@@ -16,6 +16,7 @@ import type { HelperPaths } from "./paths.ts";
 import type { AgentMessage, HelperConfig, HelperStatus } from "./protocol.ts";
 import { AgentServer } from "./socket.ts";
 import { StatusFile } from "./status.ts";
+import { incurableStartProblems, isIncurableError } from "./start-check.ts";
 import { SandboxTask } from "./sandbox-task.ts";
 import { TaskProcess } from "./task.ts";
 import { containerId } from "./sandbox.ts";
@@ -91,8 +92,11 @@ export class Supervisor {
     await this.#server.listen();
     // The fence clock starts now: an agent is expected to connect within fenceMs.
     this.#fence = new Fence(this.#clock, this.#cfg.fenceMs, (reason) => this.stop(reason));
-    const fileError = this.#writeFiles();
-    if (fileError) void this.#onEnd({ exitCode: null, signal: null, stopReason: null, startError: fileError, failure: null });
+    const incurable = incurableStartProblems(this.#cfg);
+    const fileError = incurable.length > 0 ? null : this.#writeFiles();
+    if (incurable.length > 0) {
+      void this.#onEnd({ exitCode: null, signal: null, stopReason: null, startError: `the kernel cannot run this spec: ${incurable.join("; ")}`, failure: null, incurable: true });
+    } else if (fileError) void this.#onEnd({ exitCode: null, signal: null, stopReason: null, startError: fileError.message, failure: null, incurable: fileError.incurable });
     else this.#task.start();
     const code = await done;
     await this.#server.close();
@@ -174,7 +178,7 @@ export class Supervisor {
     await Promise.all([this.#sinks.stdout.close(), this.#sinks.stderr.close()]);
     const now = this.#clock.now();
     if (end.startError !== null) {
-      this.#status.update({ state: "failed", reason: `start failed: ${end.startError}`, endedAt: now });
+      this.#status.update({ state: "failed", reason: `start failed: ${end.startError}`, ...(end.incurable === true ? { incurable: true } : {}), endedAt: now });
     } else {
       // A stop Tiffin asked for explains the end better than what it led to (a SIGKILL at the limit...).
       const reason = end.stopReason ?? end.failure;
@@ -192,20 +196,20 @@ export class Supervisor {
   }
 
   /** Writes the config's files into work/; returns what went wrong, if anything. */
-  #writeFiles(): string | null {
+  #writeFiles(): { message: string; incurable: boolean } | null {
     const work = this.#paths.work;
     try {
       fs.mkdirSync(work, { recursive: true });
       for (const [rel, f] of Object.entries(this.#cfg.files)) {
         const file = path.resolve(work, rel);
-        if (!file.startsWith(work + path.sep)) return `file "${rel}" is outside the work directory`;
+        if (!file.startsWith(work + path.sep)) return { message: `file "${rel}" is outside the work directory`, incurable: true };
         fs.mkdirSync(path.dirname(file), { recursive: true });
         fs.writeFileSync(file, f.content);
         fs.chmodSync(file, f.mode);
       }
       return null;
     } catch (e) {
-      return `writing files: ${String(e)}`;
+      return { message: `writing files: ${String(e)}`, incurable: isIncurableError(e) };
     }
   }
 }

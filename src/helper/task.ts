@@ -6,6 +6,7 @@ import type { ChildProcess } from "node:child_process";
 import os from "node:os";
 import type { Clock } from "../model/index.ts";
 import type { LogStream } from "./log-segments.ts";
+import { isIncurableError } from "./start-check.ts";
 
 /** How the task ended. */
 export interface TaskEnd {
@@ -15,6 +16,8 @@ export interface TaskEnd {
   stopReason: string | null;
   /** Set when the process could not be started. */
   startError: string | null;
+  /** With startError: no retry can cure it (start-check.ts). */
+  incurable?: boolean;
   /** Set when the task ended for a reason Tiffin saw from outside it, e.g. "out of memory: ...". */
   failure: string | null;
 }
@@ -82,7 +85,7 @@ export class TaskProcess implements Task {
     try {
       child = spawn(file, args, { cwd: this.#o.cwd, env: this.#o.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     } catch (e) {
-      return this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e), failure: null });
+      return this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e), failure: null, incurable: isIncurableError(e) });
     }
     this.#child = child;
     let spawned = false;
@@ -93,7 +96,7 @@ export class TaskProcess implements Task {
       if (child.pid !== undefined) this.#o.onSpawn(child.pid);
     });
     child.on("error", (e) => {
-      if (!spawned) this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e), failure: null });
+      if (!spawned) this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e), failure: null, incurable: isIncurableError(e) });
     });
     child.once("exit", (code, signal) => {
       this.#exited = true;

@@ -34,6 +34,12 @@ export interface Attempt {
   exitCode: number | null;
   signal: string | null;
   reason: string | null;
+  /**
+   * True when the attempt failed to start for a reason no retry can cure (the kernel refuses what the
+   * spec asks: a NUL byte, an over-long argument, a file that is also a folder): the server does not
+   * restart or move it; a new version starts again. Absent otherwise.
+   */
+  incurable?: boolean;
   /** Ports allocated by the agent, by name. */
   ports: Record<string, number>;
   createdAt: number;

@@ -7,7 +7,7 @@ import {
 } from "./rules.ts";
 import { showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
-import { envEntryProblem, execStringProblem, fileNameProblem, fileTreeConflicts } from "./host-rules.ts";
+import { envEntryProblem, execStringProblem, fileNameProblem, fileTreeConflicts } from "../model/index.ts";
 
 /** A cross-field problem: where, and why. */
 export interface CrossProblem {

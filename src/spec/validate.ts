@@ -1,13 +1,14 @@
 // Validation in named phases, as CDK synthesizes: check each job's fields and the rules between them,
 // then the rules between jobs of one file, then compile. Problems are values; nothing here throws.
-import { formatPath, isolationOf } from "../model/index.ts";
+import {
+  envEntryProblem, execStringProblem, fileNameProblem, fileTreeConflicts, formatPath, isolationOf, requestSizeProblem,
+} from "../model/index.ts";
 import type { JobSpec, Problem } from "../model/index.ts";
 import { hasBrand, defaultsBrand } from "./brand.ts";
 import { jobSpecSchema } from "./canonical.ts";
 import { crossChecks } from "./checks.ts";
 import { compileJob } from "./compile.ts";
 import { jobInputSchema } from "./input.ts";
-import { envEntryProblem, execStringProblem, fileNameProblem, fileTreeConflicts, requestSizeProblem } from "./host-rules.ts";
 import { issuesToProblems, problemAt, showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
 import {

@@ -104,6 +104,23 @@ void test("decideJob", async (t) => {
       check: (d) => assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.avoidHosts]), [[null, ["h1"]]]),
     },
     {
+      name: "a start failure no retry can cure is neither restarted nor moved: the task keeps its failed attempt (issue 10 item 8)",
+      inp: input({ tasks: [task(0, { failures: 1 })], attempts: [attempt("a0", 0, { state: "failed", reason: "start failed: an env value may not contain a NUL byte", incurable: true })] }),
+      check: (d) => {
+        assert.deepEqual(d.putTasks, []);
+        assert.deepEqual(d.putAttempts, []);
+      },
+    },
+    {
+      name: "after an incurable start failure, a new version starts again",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        tasks: [task(0, { failures: 1 })],
+        attempts: [attempt("a0", 0, { state: "failed", reason: "start failed: x", incurable: true })],
+      }),
+      check: (d) => assert.deepEqual(d.putTasks.map((x) => [x.version, x.failures, x.attemptId]), [[2, 0, "n1"]]),
+    },
+    {
       name: "running for 10 s resets the failure count",
       inp: input({ tasks: [task(0, { failures: 2 })], attempts: [attempt("a0", 0, { startedAt: 90_000 })] }),
       check: (d) => assert.equal(d.putTasks[0]?.failures, 0),

@@ -130,6 +130,9 @@ export function decideJob(inp: JobInput): JobDecision {
         // Stopped on purpose (new version, drain): start again, without counting a failure.
         if (fits(t, h, specFor(cur.version))) t = { ...t, attemptId: newAttempt(t, t.hostId, now).id };
         else t = { ...t, hostId: null, attemptId: null };
+      } else if (cur.incurable === true) {
+        // The kernel refuses what this version asks, on any host: the task keeps its failed attempt
+        // (state and reason for the user) until a new version, instead of a restart loop.
       } else {
         const failures = t.failures + 1;
         const healthMove = s.health?.action === "move" && isHealthFailure(cur.reason);

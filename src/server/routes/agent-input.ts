@@ -95,6 +95,10 @@ export function reportOf(body: unknown): { hostId: string; updates: AttemptUpdat
         startedAt: [numOrNull, "epoch ms or null"],
         endedAt: [numOrNull, "epoch ms or null"],
       }, problems);
+      // Optional: agents from before incurable start failures do not send it.
+      if (o["incurable"] !== undefined && typeof o["incurable"] !== "boolean") {
+        problems.push({ file: null, path: `updates[${i}].incurable`, message: "expected true, false or nothing", value: JSON.stringify(o["incurable"]) ?? null });
+      }
       // Optional: agents from before usage sampling do not send it.
       if (o["usage"] !== undefined && o["usage"] !== null) {
         const u = asObject(o["usage"], `updates[${i}].usage`, problems);
