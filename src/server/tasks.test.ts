@@ -121,6 +121,25 @@ void test("an exited attempt restarts with back-off, and moves after moveAfterFa
   assert.equal(newest?.startAfter, newest?.createdAt, "a moved task starts at once");
 });
 
+void test("an attempt whose start failed incurable is not restarted or moved: the task shows it failed with its reason (issue 10 item 8)", async (t) => {
+  const ts = await startTestServer();
+  t.after(() => ts.cleanup());
+  const agents = await cluster(ts, ["alpha", "beta"]);
+  await ts.api.apply(specOf({ restart: { backoffInitialMs: 1, backoffMaxMs: 30_000, moveAfterFailures: 1 } }));
+  const s = await placed(ts, "web", 1);
+  const cur = task(s, 0);
+  const agent = agents.get(cur.hostId ?? "");
+  await assert.rejects(agent!.report([{ id: cur.attemptId ?? "", state: "failed", incurable: "yes" as unknown as boolean }]), /400/);
+  const reason = "start failed: the kernel cannot run this spec: env.A: an env value may not contain a NUL byte (at character 1)";
+  await agent?.report([{ id: cur.attemptId ?? "", state: "failed", reason, incurable: true, endedAt: Date.now() }]);
+  await eventually("the failure is stored", async () => (task(await ts.api.job("web"), 0).state === "failed" ? true : null));
+  // A plain failure is restarted within one reconcile pass; give it several.
+  await new Promise((r) => setTimeout(r, 1500));
+  const after = task(await ts.api.job("web"), 0);
+  assert.deepEqual([after.hostId, after.attemptId, after.state, after.attempts.length], [cur.hostId, cur.attemptId, "failed", 1]);
+  assert.equal(after.attempts[0]?.reason, reason);
+});
+
 void test("drain moves a host's tasks make-before-break and leaves the others alone; undrain keeps them", async (t) => {
   const ts = await startTestServer();
   t.after(() => ts.cleanup());
