@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -145,4 +145,48 @@ void test("console output of a spec goes to stderr, so plan --json stays JSON", 
   assert.equal((JSON.parse(r.stdout) as { name: string }[])[0]?.name, "a");
   assert.match(r.stderr, /hello from the spec\nraw\n/);
   assert.deepEqual(readdirSync(tmp), []);
+});
+
+void test("the spec's process does not outlive a CLI killed with SIGKILL while the spec loops", async () => {
+  const f = spec("orphan.ts", `while (true) {}\n${ok}`);
+  const child = spawn(process.execPath, [bin, "plan", f], {
+    cwd: dir,
+    env: { ...process.env, HOME: dir, TMPDIR: tmp, TIFFIN_ADDR: api.url, TIFFIN_TOKEN: "t", TIFFIN_SPEC_TIMEOUT_MS: "600000" },
+    stdio: "ignore",
+  });
+  const pid = child.pid ?? 0;
+  const evaluators = (): number[] =>
+    readdirSync("/proc")
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          // The evaluator, not esbuild's service (which ends with its stdin).
+          return readFileSync(`/proc/${p}/status`, "utf8").includes(`\nPPid:\t${pid}\n`) && readFileSync(`/proc/${p}/cmdline`, "utf8").includes("--eval");
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  let found: number[] = [];
+  for (let i = 0; i < 200 && found.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    found = evaluators();
+  }
+  assert.ok(found.length > 0, "the evaluator child started");
+  const exited = new Promise((r) => child.on("exit", r));
+  process.kill(pid, "SIGKILL");
+  await exited;
+  let alive = found;
+  for (let i = 0; i < 100 && alive.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    alive = alive.filter((p) => {
+      try {
+        return !readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]?.startsWith("Z");
+      } catch {
+        return false;
+      }
+    });
+  }
+  for (const p of alive) process.kill(p, "SIGKILL");
+  assert.deepEqual(alive, [], "the evaluator was left running");
 });

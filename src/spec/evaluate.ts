@@ -5,7 +5,7 @@
 // spec can hang, end or garble the CLI; the bundle is handed over in memory and never written to disk.
 // Cost: about 50 ms for the child on top of the bundle (see src/spec/README.md).
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -112,6 +112,9 @@ function runnerCode(): Promise<string> {
 
 const maxOutputBytes = 1 << 20;
 
+/** util-linux's setpriv, where there is one (every Debian has it). */
+const pdeathsig = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p)) ?? null;
+
 /** Resident memory of a process in KiB, from /proc (null where there is none). */
 function rssKiB(pid: number): number | null {
   try {
@@ -124,7 +127,11 @@ function rssKiB(pid: number): number | null {
 
 /** Runs the bundle in a child process and waits for it, bounded in time and memory. */
 function runChild(program: string, req: EvalRequest, timeoutMs: number, memoryMiB: number): Promise<{ end: ChildEnd; output: string }> {
-  const child = spawn(process.execPath, [`--max-old-space-size=${memoryMiB}`, "--input-type=module", "--eval", program], {
+  const node = [process.execPath, `--max-old-space-size=${memoryMiB}`, "--input-type=module", "--eval", program];
+  // setpriv execs node in place (same pid, for the memory watch) with a parent-death signal, so a CLI
+  // killed with SIGKILL does not leave a looping spec behind; our timer cannot fire then.
+  const argv = pdeathsig === null ? node : [pdeathsig, "--pdeathsig", "SIGKILL", "--", ...node];
+  const child = spawn(argv[0] as string, argv.slice(1), {
     stdio: ["pipe", "pipe", "pipe", "pipe"],
     env: process.env,
   });
