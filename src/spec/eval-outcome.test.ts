@@ -6,7 +6,7 @@ import type { ChildEnd } from "./eval-outcome.ts";
 import { decodeValue, encodeValue, ReadError, Unsupported } from "./eval-wire.ts";
 
 const ctx = { shown: "spec.ts", timeoutMs: 1000, memoryMiB: 64 };
-const end = (e: Partial<ChildEnd>): ChildEnd => ({ report: null, code: 0, signal: null, timedOut: false, outOfMemory: false, ...e });
+const end = (e: Partial<ChildEnd>): ChildEnd => ({ report: null, code: 0, signal: null, timedOut: false, outOfMemory: false, spawnError: null, ...e });
 
 void test("every way the evaluator child can end is a value or a SpecLoad error naming the file", () => {
   const cases: [string, ChildEnd, RegExp][] = [
@@ -20,6 +20,7 @@ void test("every way the evaluator child can end is a value or a SpecLoad error 
     ["unsettled top-level await", end({ report: { t: "unsettled" } }), /^spec\.ts: the spec never finished evaluating: a top-level await never settled$/],
     ["killed by a signal, no report", end({ signal: "SIGKILL", code: null }), /^spec\.ts: the spec's evaluation ended without a result \(signal SIGKILL\)$/],
     ["exit code, no report", end({ code: 7 }), /^spec\.ts: the spec's evaluation ended without a result \(exit code 7\)$/],
+    ["no process", end({ code: null, spawnError: "spawn EAGAIN" }), /^spec\.ts: could not start a process to evaluate the spec: spawn EAGAIN$/],
   ];
   for (const [name, e, message] of cases) {
     const o = evalOutcome(e, ctx);

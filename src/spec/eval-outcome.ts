@@ -15,6 +15,8 @@ export interface ChildEnd {
   timedOut: boolean;
   /** The parent killed it at the memory limit, or V8 said its heap was full. */
   outOfMemory: boolean;
+  /** The child could not be started at all (no exit code or signal then). */
+  spawnError: string | null;
 }
 
 /** The limits the child ran under, and the file as shown to the user. */
@@ -45,6 +47,9 @@ export function parseReport(text: string): ChildReport | null {
 /** Decides what the end of an evaluation means. */
 export function evalOutcome(end: ChildEnd, ctx: EvalContext): EvalOutcome {
   const { shown } = ctx;
+  if (end.spawnError !== null) {
+    return fail(`${shown}: could not start a process to evaluate the spec: ${end.spawnError}`, "check the machine's process and memory limits, then try again");
+  }
   if (end.timedOut) {
     return fail(
       `${shown}: the spec did not finish evaluating within ${ctx.timeoutMs} ms (a loop that never ends, or work that never completes?)`,

@@ -137,18 +137,19 @@ function runChild(program: string, req: EvalRequest, timeoutMs: number, memoryMi
   });
   let output = "";
   let cut = false;
-  const collect = (c: Buffer): void => {
-    if (output.length + c.length <= maxOutputBytes) output += c.toString("utf8");
+  const collect = (c: string): void => {
+    if (output.length + c.length <= maxOutputBytes) output += c;
     else cut = true;
   };
-  child.stdout.on("data", collect);
-  child.stderr.on("data", collect);
-  const resultPipe = child.stdio[3] as NodeJS.ReadableStream;
-  let result = "";
-  let resultEnded = false;
-  resultPipe.on("data", (c: Buffer) => (result += c.toString("utf8")));
-  const resultEnd = new Promise<void>((done) => resultPipe.on("end", () => ((resultEnded = true), done())));
+  const ended = (s: NodeJS.ReadableStream): Promise<void> => new Promise((r) => s.once("end", r).once("close", r));
+  child.stdout.setEncoding("utf8").on("data", collect);
+  child.stderr.setEncoding("utf8").on("data", collect);
+  const resultPipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
+  // Buffers joined at the end: a chunk boundary may cut a UTF-8 character of the report in two.
+  const result: Buffer[] = [];
+  resultPipe.on("data", (c: Buffer) => result.push(c));
   resultPipe.on("error", () => undefined);
+  const allEnded = Promise.all([ended(resultPipe), ended(child.stdout), ended(child.stderr)]);
   child.stdin.on("error", () => undefined); // the child may be gone before it reads its request
   child.stdin.end(JSON.stringify(req));
   let timedOut = false;
@@ -166,22 +167,25 @@ function runChild(program: string, req: EvalRequest, timeoutMs: number, memoryMi
     }
   }, 50);
   return new Promise((done) => {
-    child.on("exit", (code, signal) => {
+    const finish = (code: number | null, signal: string | null, spawnError: string | null): void => {
       clearTimeout(timer);
       clearInterval(watch);
-      // Processes the spec started may hold the pipes open: wait a little for the report, no longer.
+      // Processes the spec started may hold the pipes open: wait a little for the rest, no longer.
       let graceTimer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((r) => (graceTimer = setTimeout(r, 200)));
-      void Promise.race([resultEnd, grace]).then(() => {
+      void Promise.race([allEnded, grace]).then(() => {
         clearTimeout(graceTimer);
-        for (const s of [child.stdout, child.stderr, child.stdin]) s.destroy();
-        (resultPipe as unknown as { destroy(): void }).destroy();
-        const report = resultEnded || result !== "" ? parseReport(result) : null;
+        for (const s of [child.stdout, child.stderr, child.stdin, resultPipe]) s.destroy();
+        const report = parseReport(Buffer.concat(result).toString("utf8"));
         const outOfMemory = overMemory || (report === null && saysOutOfMemory(output));
-        const end: ChildEnd = { report, code, signal, timedOut, outOfMemory };
+        const end: ChildEnd = { report, code, signal, timedOut, outOfMemory, spawnError };
         done({ end, output: `${userOutput(output)}${cut ? "(tiffin: the spec's output was cut at 1 MiB)\n" : ""}` });
       });
+    };
+    child.once("error", (err) => {
+      if (child.pid === undefined) finish(null, null, err.message); // it never started: no exit event follows
     });
+    child.once("exit", (code, signal) => finish(code, signal, null));
   });
 }
 

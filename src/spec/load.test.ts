@@ -222,3 +222,10 @@ void test("a JSON or YAML spec that starts with a byte-order mark loads (issue 1
   const yaml = write("bom.yaml", "\uFEFFname: b\ncommand: [./b]\n");
   assert.deepEqual((await loadSpecFile(yaml)).map((s) => s.name), ["b"]);
 });
+
+void test("a large non-ASCII value crosses from the evaluator intact (no character cut at a pipe chunk)", async () => {
+  const text = "é🙂ü".repeat(60_000);
+  const path = write("utf8.ts", `import { job } from "tiffin";\nexport default job({ name: "a", command: ["a"], files: { "t.txt": ${JSON.stringify(text)} } });\n`);
+  const [spec] = await loadSpecFile(path);
+  assert.equal(spec?.files["t.txt"]?.content, text);
+});
