@@ -78,6 +78,9 @@ export function buildProgram(io: CliIo, state: RunState): { program: Command; ct
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const state: RunState = { exitCode: 0, daemon: false };
   const { program, ctx } = buildProgram(io, state);
+  // `tiffin logs ... | head`: once the reader is gone there is nobody to write for, so the command
+  // ends at once, quietly, with 0 (as if it had finished). Daemons decide for themselves (dev.ts).
+  void ctx.outputClosed.then(() => state.daemon || process.exit(0));
   const debug = Boolean(io.env["TIFFIN_DEBUG"]);
   if (wantsVersion(argv)) {
     io.out(`${version()}\n`);
