@@ -288,6 +288,8 @@ void test("README tour: every `npx tiffin` command, the spec and the kills, run 
   writeFileSync(join(home, "uses-tool.ts"), `import { job } from "tiffin";\nexport default job({ name: "uses-tool", command: ["sh", "-c", "$TIFFIN_PKG_TOOL/bin/tool from-task; exec sleep 300"], packages: ["tool:1"], resources: { cpu: 0.1, memory: "32Mi" } });\n`);
   ok(await cli("apply", "uses-tool.ts"), "apply uses-tool.ts");
   await waitFor("the task ran the package's entry point", 30_000, async () => ok(await cli("logs", "uses-tool/0"), "logs").includes("tool says from-task"));
+  // --grep runs in the agent process's grep thread (src/agent/log-filter.ts).
+  assert.equal(ok(await cli("logs", "uses-tool/0", "--grep", "^tool says"), "logs --grep"), "tool says from-task\n");
   const write = await cli("exec", "uses-tool/0", "--", "sh", "-c", 'touch "$TIFFIN_PKG_TOOL/x"');
   assert.notEqual(write.code, 0, "the package is read-only in the task");
   const pkgRun = await run("npx tiffin pkg run tool:1 -- ARGS");
