@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HostView, JobStatus } from "../src/api/types.ts";
@@ -116,4 +116,69 @@ void test("tiffin dev killed with SIGKILL: its server and agents stop on their o
   // They notice within ~0.5 s and stop as on SIGTERM (agents stop their tasks; none were started here).
   await waitFor("the server and agents to stop", 20_000, () => children.every((pid) => !alive(pid)));
   t.diagnostic(`children gone ${Date.now() - killedAt} ms after SIGKILL of tiffin dev`);
+});
+
+void test("tiffin dev | tee, then Ctrl-C: a closed stdout neither crashes it nor leaves helpers; `logs --follow | head` ends quietly; the displaced context comes back", { timeout: 120_000 }, async (t) => {
+  const home = mkdtempSync(join(tmpdir(), "tiffin-cli-dev-pipe-"));
+  const data = join(home, "dev");
+  const port = await freePort();
+  const env = { ...process.env, TIFFIN_HOME: home, TIFFIN_ADDR: "", TIFFIN_TOKEN: "" };
+  // An earlier `tiffin dev` (this test process stands in for it: its pid is alive) owns the context.
+  const earlier = `${JSON.stringify({ addr: "http://127.0.0.1:1", token: "earlier", devPid: process.pid }, null, 2)}\n`;
+  writeFileSync(join(home, "context.json"), earlier, { mode: 0o600 });
+  const dev = spawn(process.execPath, [bin, "dev", "--data", data, "--listen", `127.0.0.1:${port}`, "--agents", "2", "--no-examples"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  dev.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+  dev.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
+  const exited = new Promise<number | null>((resolve) => dev.once("exit", (code) => resolve(code)));
+  const agentDirs = ["dev-1", "dev-2"].map((n) => join(data, n));
+  t.after(async () => {
+    if (dev.exitCode === null && dev.signalCode === null) dev.kill("SIGKILL");
+    await killStrays(agentDirs, 500);
+    for (const pid of processesMentioning(home)) process.kill(pid, "SIGKILL");
+    if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(home, { recursive: true, force: true });
+  });
+  await waitFor("tiffin dev to say it is ready", 60_000, () => {
+    if (dev.exitCode !== null) throw new Error(`tiffin dev exited ${dev.exitCode}:\n${out}${err}`);
+    return /tiffin dev is ready/.test(out);
+  });
+  const ctx = JSON.parse(readFileSync(join(home, "context.json"), "utf8")) as { addr: string; devPid: number };
+  assert.deepEqual([ctx.addr, ctx.devPid], [`http://127.0.0.1:${port}`, dev.pid], "the newest tiffin dev's context is in force");
+  assert.match(out, /context now points here instead of http:\/\/127\.0\.0\.1:1/);
+
+  const spec = join(home, "ticker.json");
+  writeFileSync(spec, JSON.stringify({ name: "ticker", command: ["sh", "-c", "while :; do echo tick; sleep 0.1; done"], replicas: 2, isolation: "none", resources: { cpu: 0.1, memory: "16Mi", disk: "16Mi" } }));
+  const apply = spawnSync(process.execPath, [bin, "apply", spec, "--wait", "30s"], { env, encoding: "utf8", timeout: 40_000 });
+  assert.equal(apply.status, 0, `apply: ${apply.stdout}${apply.stderr}`);
+
+  // `tiffin logs ticker/0 --follow | head -1`: the reader goes away after its first line.
+  const logs = spawn(process.execPath, [bin, "logs", "ticker/0", "--follow"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let logsErr = "";
+  logs.stderr.setEncoding("utf8").on("data", (c: string) => (logsErr += c));
+  const logsExit = new Promise<[number | null, string | null]>((resolve) => logs.once("exit", (code, sig) => resolve([code, sig])));
+  await new Promise<void>((resolve) => logs.stdout.once("data", () => resolve()));
+  logs.stdout.destroy();
+  let logsTimer: NodeJS.Timeout | undefined;
+  const logsEnd = await Promise.race([logsExit, new Promise<string>((r) => (logsTimer = setTimeout(() => r("still running"), 10_000)))]);
+  clearTimeout(logsTimer);
+  if (logsEnd === "still running") logs.kill("SIGKILL");
+  assert.deepEqual(logsEnd, [0, null], `logs --follow after its reader left: ${logsErr}`);
+  assert.equal(logsErr, "", "quietly: no EPIPE, no stack trace");
+
+  // `npm run dev | tee log` and Ctrl-C: the tee is gone, tiffin dev gets SIGINT and must still stop
+  // its agents (which stop their tasks) instead of crashing on its next write.
+  const pids = recordedPids(agentDirs);
+  assert.ok(pids.filter((p) => p.kind === "helper").length >= 2, "helpers recorded");
+  dev.stdout.destroy();
+  dev.kill("SIGINT");
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([exited, new Promise<string>((r) => (timer = setTimeout(() => r("timeout"), 40_000)))]);
+  clearTimeout(timer);
+  assert.equal(code, 0, `tiffin dev exit code; stderr:\n${err}`);
+  assert.doesNotMatch(err, /EPIPE|\n\s+at /, "no crash");
+  assert.doesNotMatch(err, /left behind/, "the agents stopped their own helpers and tasks");
+  const left = pids.filter((p) => alive(p.pid)).map((p) => `${p.kind} ${p.pid}`);
+  assert.deepEqual(left, [], "no helper or task is alive once tiffin dev has exited");
+  assert.equal(readFileSync(join(home, "context.json"), "utf8"), earlier, "the earlier tiffin dev's context is back");
 });

@@ -15,7 +15,7 @@ import type { ApiErrorBody } from "../api/types.ts";
 import { readLogs } from "../helper/logs.ts";
 import { execPlan, runExec } from "./exec-endpoint.ts";
 import { handleExecUpgrade } from "./exec-session.ts";
-import { compileGrep, grepLines } from "./log-filter.ts";
+import { compileGrep, GrepBudgetExceeded, grepLines, LineMatcher, MaxGrepThreads } from "./log-filter.ts";
 import { ErrorCodes } from "../model/index.ts";
 import type { ErrorCode } from "../model/index.ts";
 
@@ -30,6 +30,8 @@ export interface LogsEndpointOptions {
   log: Logger;
   /** Serves package pieces to peers (swarm/peer.ts `handle`); false when the request is not one. */
   pieces?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** How long `--grep` may match one batch of lines (log-filter.ts). @default 2000 */
+  grepBudgetMs?: number;
 }
 
 /** A listening logs endpoint. */
@@ -103,21 +105,31 @@ async function handle(o: LogsEndpointOptions, req: http.IncomingMessage, res: ht
   if (attemptId === "." || attemptId === ".." || !fs.existsSync(path.join(dir, "attempt.json"))) {
     return fail(res, 404, ErrorCodes.NotFound, `attempt ${attemptId} is not on this host`, "its directory may have been cleaned up");
   }
+  // Matching runs in its own thread, never on this one (log-filter.ts).
+  const matcher = grepText === null ? null : LineMatcher.open(grepText, o.grepBudgetMs);
+  if (grepText !== null && matcher === null) {
+    return fail(res, 503, ErrorCodes.Unavailable, `logs --grep: ${MaxGrepThreads} greps already run on this host`, "retry when some have finished, or read without --grep");
+  }
   const ac = new AbortController();
   res.on("close", () => ac.abort());
   res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
   res.flushHeaders();
   try {
     const raw = readLogs(dir, stream, { ...(tail !== null ? { tail } : {}), ...(since !== null ? { since } : {}), follow, signal: ac.signal });
-    for await (const chunk of grep === null ? raw : grepLines(raw, grep)) {
+    for await (const chunk of matcher === null ? raw : grepLines(raw, matcher)) {
       if (!res.write(chunk)) await new Promise<void>((r) => res.once("drain", r).once("close", r));
       if (ac.signal.aborted) break;
     }
   } catch (err) {
-    if (!ac.signal.aborted) {
+    if (err instanceof GrepBudgetExceeded) {
+      o.log.info({ attemptId, stream, grep: grepText }, "logs --grep stopped at its time budget");
+      res.write(`\n[tiffin: ${err.message}; ${err.hint}]\n`);
+    } else if (!ac.signal.aborted) {
       o.log.warn({ attemptId, stream, err: err instanceof Error ? err.message : String(err) }, "reading logs failed");
       res.write(`\n[tiffin: reading logs failed: ${err instanceof Error ? err.message : String(err)}]\n`);
     }
+  } finally {
+    await matcher?.close();
   }
   res.end();
 }

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { JobStatus } from "../api/types.ts";
-import { grepLines } from "./log-filter.ts";
+import { GrepBudgetExceeded, grepLines, LineMatcher, MaxGrepThreads } from "./log-filter.ts";
 import { serverAndAgent } from "./real-server.ts";
 import { testSpec, waitFor } from "./test-fixtures.ts";
 
@@ -13,9 +13,40 @@ void test("grepLines: whole lines only, across chunk boundaries, the unterminate
     yield Buffer.from("or: b\nok again\n");
     yield Buffer.from("error: c");
   }
+  const matcher = LineMatcher.open("^error")!;
   const out: string[] = [];
-  for await (const b of grepLines(chunks(), /^error/)) out.push(b.toString());
+  try {
+    for await (const b of grepLines(chunks(), matcher)) out.push(b.toString());
+  } finally {
+    await matcher.close();
+  }
   assert.equal(out.join(""), "error: a\nerror: b\nerror: c");
+});
+
+void test("LineMatcher: matches in its own thread; a batch past the budget ends it with GrepBudgetExceeded; threads are capped", async () => {
+  const m = LineMatcher.open("^(x|ok)$", 1000)!;
+  assert.deepEqual(await m.match("ok\nno\n\nx"), ["ok", "x"]);
+  await m.close();
+
+  const slow = LineMatcher.open("^a{23}(a+)+b", 300)!;
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 10);
+  const started = Date.now();
+  const err = await slow.match("a".repeat(60)).then(() => null, (e: unknown) => e);
+  clearInterval(ticker);
+  assert.ok(err instanceof GrepBudgetExceeded, String(err));
+  assert.match(err.message, /took over 0\.3 s/);
+  assert.ok(Date.now() - started < 5000, "stopped at the budget, not after the match's minutes");
+  assert.ok(ticks >= 10, `this thread kept running meanwhile (${ticks} ticks of 10 ms)`);
+  await assert.rejects(slow.match("a"), /after close/);
+
+  const held = Array.from({ length: MaxGrepThreads }, () => LineMatcher.open("a"));
+  assert.ok(held.every((h) => h !== null));
+  assert.equal(LineMatcher.open("a"), null, "one over the cap is refused");
+  await Promise.all(held.map((h) => h!.close()));
+  const again = LineMatcher.open("a");
+  assert.ok(again !== null, "closing frees the slots");
+  await again.close();
 });
 
 void test("logs through the server: --grep filters on the agent, --all-attempts reads every attempt, --since skips older ones", { timeout: 90_000 }, async (t) => {
@@ -63,4 +94,42 @@ void test("logs through the server: --grep filters on the agent, --all-attempts 
   assert.ok(since.split("\n").filter((l) => l.startsWith("==> attempt ")).length < headers.length);
   assert.equal(await read(`since=${Date.now() + 60_000}`), "", "nothing was written after a time still to come");
   assert.equal((await api("/v1/tasks/flaky/0/logs?grep=(")).status, 400, "a bad pattern is refused");
+});
+
+void test("a catastrophic --grep pattern does not stall the agent: heartbeats and other reads go on, the grep stops at its time budget", { timeout: 120_000 }, async (t) => {
+  const { api } = await serverAndAgent(t, { prefix: "tiffin-logs-redos-", name: "redos-1" });
+  // One line of 51 "a"s: `^a{23}(a+)+b` backtracks through some 2^28 ways to split it before failing
+  // (issue 10 item 4: 52 froze an agent 3.4 s and every task on the host was fenced).
+  const spec = testSpec({ name: "redos", command: ["sh", "-c", `echo ${"a".repeat(51)}; echo ok; exec sleep 300`], isolation: "none" });
+  assert.equal((await api("/v1/jobs", { method: "POST", body: JSON.stringify({ spec }) })).status, 200);
+  await waitFor("the task's lines", async () => (await (await api("/v1/tasks/redos/0/logs")).text()).includes("ok"), 45_000);
+  assert.equal(await (await api("/v1/tasks/redos/0/logs?grep=%5Eo")).text(), "ok\n", "an ordinary pattern still filters");
+
+  // This process runs the agent: the longest gap between timer ticks is how long its event loop stalled.
+  let last = Date.now();
+  let worst = 0;
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+  }, 20);
+  t.after(() => clearInterval(ticker));
+  const started = Date.now();
+  const slow = api(`/v1/tasks/redos/0/logs?grep=${encodeURIComponent("^a{23}(a+)+b")}`).then(async (r) => ({ status: r.status, text: await r.text(), ms: Date.now() - started }));
+  // Meanwhile (the grep is well under way) another read of the same task is answered promptly.
+  await new Promise((r) => setTimeout(r, 1000));
+  const other = Date.now();
+  assert.match(await (await api("/v1/tasks/redos/0/logs")).text(), /^a{51}\nok\n$/);
+  const otherMs = Date.now() - other;
+  const grep = await slow;
+  clearInterval(ticker);
+  const host = ((await (await api("/v1/hosts")).json()) as { name: string; status: string; lastHeartbeatAt: number | null }[]).find((h) => h.name === "redos-1");
+  t.diagnostic(`grep answered in ${grep.ms} ms, other read in ${otherMs} ms, worst event-loop gap ${worst} ms`);
+
+  assert.ok(worst < 1000, `the agent's event loop stalled ${worst} ms`);
+  assert.ok(otherMs < 2000, `another read took ${otherMs} ms`);
+  assert.equal(host?.status, "up", "the host never missed its heartbeats");
+  assert.equal(grep.status, 200);
+  assert.ok(grep.ms < 15_000, `the grep ended at its budget, not after ${grep.ms} ms`);
+  assert.match(grep.text, /^\[tiffin: --grep stopped: .*took over \d+(\.\d+)? s/m, "says why it stopped");
 });

@@ -20,6 +20,9 @@ export interface CliContext {
   daemon(): void;
   /** The exit code when the action returns normally (default 0). */
   setExitCode(code: number): void;
+  /** Resolves when stdout's reader went away. main ends any other command then, quietly; a daemon
+   * keeps running (`tiffin dev` stops its cluster cleanly, as on SIGTERM). Never resolves in tests. */
+  outputClosed: Promise<void>;
 }
 
 /** What main reads back after the action ran. */
@@ -43,6 +46,7 @@ export function makeContext(program: Command, io: CliIo, state: RunState): CliCo
     },
     daemon: () => void (state.daemon = true),
     setExitCode: (code) => void (state.exitCode = code),
+    outputClosed: new Promise<void>((resolve) => io.onOutputClosed?.(resolve)),
   };
 }
 

@@ -13,6 +13,8 @@ export const defaultAddr = "http://127.0.0.1:7070";
 export interface ContextFile {
   addr: string;
   token: string;
+  /** The `tiffin dev` that wrote it (dev/context-handover.ts: whose context comes back when it stops). */
+  devPid?: number;
 }
 
 /** The resolved target of a command, and where each half came from (shown on auth errors). */

@@ -52,6 +52,7 @@ void test("a bug shows its stack only with TIFFIN_DEBUG", () => {
 
 void test("`tiffin plan` of an invalid spec: exit 2, every problem with its file and value, nothing sent", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "tiffin-cli-err-"));
+  // A fake with no routes: any request that reached it would fail the command, so "nothing is sent" is shown.
   const api = await startFakeApi({});
   t.after(async () => {
     rmSync(dir, { recursive: true, force: true });
@@ -88,6 +89,8 @@ void test("--help prints usage and exits 0", async () => {
 });
 
 void test("a server error is printed with its code and hint, exit 1", async (t) => {
+  // A scripted fake (src/api/fake.ts): the exact bytes of an error body, so the printed line can be
+  // compared whole. Real servers' errors through argv: src/cli/argv.test.ts (pkg rm of a missing version).
   const api = await startFakeApi({
     "GET /v1/jobs/nope": { status: 404, body: { error: { code: "TIFFIN_NOT_FOUND", message: 'no job "nope"', hint: "`tiffin jobs` lists them", problems: [] } } },
   });
@@ -98,6 +101,7 @@ void test("a server error is printed with its code and hint, exit 1", async (t) 
 });
 
 void test("a refused token says where the token came from", async (t) => {
+  // A fake that refuses every token: only the CLI's hint is under test, not the server's check.
   const api = await startFakeApi({
     "GET /v1/jobs": { status: 401, body: { error: { code: "TIFFIN_UNAUTHORIZED", message: "bad token", hint: null, problems: [] } } },
   });

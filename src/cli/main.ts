@@ -40,11 +40,26 @@ function version(): string {
   }
 }
 
+/**
+ * True when the command line asks for tiffin's version: -V/--version before any command (after
+ * global options only). Not a commander option: those match anywhere on the line, so the
+ * program's --version took `pkg push --version 1` from the subcommand (issue 10 item 9).
+ */
+export function wantsVersion(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-V" || a === "--version") return true;
+    if (a === "--addr" || a === "--token") i++;
+    else if (!a.startsWith("--addr=") && !a.startsWith("--token=")) return false;
+  }
+  return false;
+}
+
 /** Builds the program with every command registered (exported for tests of the wiring). */
 export function buildProgram(io: CliIo, state: RunState): { program: Command; ctx: CliContext } {
   const program = new Command("tiffin")
     .description("Tiffin runs services and batch jobs on a fleet of machines.")
-    .version(version(), "-V, --version")
+    .addHelpText("afterAll", "\n  -V, --version  print tiffin's version (before any command: `pkg push --version` is the package's)")
     .option("--addr <url,...>", "server address, or several comma-separated (env TIFFIN_ADDR; default: the `tiffin dev` context, else http://127.0.0.1:7070)")
     .option("--token <token>", "admin token (env TIFFIN_TOKEN; default: the `tiffin dev` context)")
     .showSuggestionAfterError(true);
@@ -63,7 +78,14 @@ export function buildProgram(io: CliIo, state: RunState): { program: Command; ct
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const state: RunState = { exitCode: 0, daemon: false };
   const { program, ctx } = buildProgram(io, state);
+  // `tiffin logs ... | head`: once the reader is gone there is nobody to write for, so the command
+  // ends at once, quietly, with 0 (as if it had finished). Daemons decide for themselves (dev.ts).
+  void ctx.outputClosed.then(() => state.daemon || process.exit(0));
   const debug = Boolean(io.env["TIFFIN_DEBUG"]);
+  if (wantsVersion(argv)) {
+    io.out(`${version()}\n`);
+    return 0;
+  }
   let code: number;
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -79,7 +101,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 
 function report(err: unknown, io: CliIo, ctx: CliContext, debug: boolean): number {
   if (err instanceof CommanderError) {
-    if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return 0;
+    if (err.code === "commander.helpDisplayed") return 0;
     if (err.code === "commander.help" || err.code === "commander.executeSubCommandAsync") return 2;
     const e = usageError(err.message.replace(/^error: /, ""), "run `tiffin --help` (or `tiffin COMMAND --help`) for usage");
     io.err(formatError(e));

@@ -67,6 +67,8 @@ void test("formatProgress and the timeout error", () => {
   assert.doesNotMatch(text, /worker/);
 });
 
+// These use a scripted fake (src/api/fake.ts): one answer per poll, so each transition is seen
+// exactly once without timing; a real apply followed to the end runs in test/readme.test.ts.
 void test("waitForJobs reports each change once and returns when ready", async (t) => {
   const states = [
     data.status(2, [data.task(0, 2, "starting"), data.task(1, 2, "starting"), data.task(2, 2, "starting")]),

@@ -52,7 +52,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   }
   if (health) {
     if (health.kind !== "command" && ports) add(["health", "port"], undeclaredPort(health.port, ports));
-    add(["health", "timeout"], healthTimingProblem(health.every, health.timeout));
+    if (health.timeout !== undefined) add(["health", "timeout"], healthTimingProblem(health.every, health.timeout));
     if (health.kind === "command" && ports) {
       for (const r of undeclaredPortRefs(health.run, ports)) add(["health", "run", r.index], r.message);
     }

@@ -117,3 +117,17 @@ void test("durations and sizes", () => {
   ];
   for (const [text, mib] of sizes) assert.equal(parseSize(text), mib, text);
 });
+
+void test("a health check's timeout defaults from its interval: 2s, or the interval when that is shorter", () => {
+  const cases: [string, Record<string, unknown>, number][] = [
+    ["the README's every: 1s", { every: "1s" }, 1000],
+    ["every 500ms", { every: "500ms" }, 500],
+    ["every 2s", { every: "2s" }, 2000],
+    ["every 10s (the default)", {}, 2000],
+    ["an explicit timeout wins", { every: "1s", timeout: "300ms" }, 300],
+  ];
+  for (const [name, timing, timeoutMs] of cases) {
+    const s = one({ name: "web", command: ["./web"], ports: { http: {} }, health: { kind: "http", port: "http", ...timing } });
+    assert.equal(s.health?.timeoutMs, timeoutMs, name);
+  }
+});

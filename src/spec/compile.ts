@@ -3,8 +3,13 @@
 import type { HealthCheck, JobSpec } from "../model/index.ts";
 import type { ParsedJob } from "./input.ts";
 
+/** A health check's timeout when the spec gives none: 2 s, or the interval when that is shorter. */
+export function defaultHealthTimeoutMs(intervalMs: number): number {
+  return Math.min(2000, intervalMs);
+}
+
 function compileHealth(h: NonNullable<ParsedJob["health"]>): HealthCheck {
-  const timing = { intervalMs: h.every, timeoutMs: h.timeout, failures: h.failures, graceMs: h.grace, action: h.then };
+  const timing = { intervalMs: h.every, timeoutMs: h.timeout ?? defaultHealthTimeoutMs(h.every), failures: h.failures, graceMs: h.grace, action: h.then };
   switch (h.kind) {
     case "http":
       return { kind: "http", port: h.port, path: h.path, ...timing };

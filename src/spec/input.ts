@@ -119,7 +119,9 @@ const ports = z
 
 const healthTiming = {
   every: duration(100).prefault("10s").describe("Time between checks."),
-  timeout: duration(1).prefault("2s").describe("How long one check may take."),
+  // No fixed default: `every: "1s"` with a 2 s timeout would be refused (timeout <= every), so the
+  // default is 2s or the interval, whichever is shorter (compile.ts, defaultHealthTimeoutMs).
+  timeout: duration(1).optional().describe("How long one check may take (default: 2s, or `every` when that is shorter)."),
   failures: z.number().int().min(1).max(100).default(3).describe("Consecutive failures before `then`."),
   then: z.enum(["restart", "move"]).default("restart").describe("What to do after `failures` failures."),
   grace: duration(0).prefault("5s").describe("Time after start during which failures are not counted."),

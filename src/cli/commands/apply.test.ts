@@ -10,6 +10,9 @@ import { main } from "../main.ts";
 import * as data from "../testdata.ts";
 import { examplesFile } from "./dev.ts";
 
+// A scripted fake (src/api/fake.ts) on purpose: a task that never becomes ready (the --wait deadline)
+// is a state a real cluster reaches only by timing. Applies against real servers and agents, through
+// the real argv: test/readme.test.ts (the tour) and test/cli-dev.test.ts.
 function fakeCluster(ready: boolean) {
   const applied: JobSpec[] = [];
   const api = startFakeApi({

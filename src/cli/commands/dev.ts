@@ -3,7 +3,7 @@
 // machine — then the examples applied, and everything stopped cleanly on Ctrl-C.
 
 import type { Command } from "commander";
-import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statfsSync, writeFileSync, rmSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { ApiClient } from "../../api/client.ts";
@@ -13,6 +13,7 @@ import type { CliContext } from "../command.ts";
 import { ParentPidEnv, waitForSignal } from "../command.ts";
 import { contextPath, writeContext } from "../context.ts";
 import { formatError, usageError } from "../errors.ts";
+import { contextOnStop, devPidOf } from "../dev/context-handover.ts";
 import { devLayout, formatLabels } from "../dev/layout.ts";
 import type { DevAgentPlan } from "../dev/layout.ts";
 import { startChild, stopChild, tailLog } from "../dev/procs.ts";
@@ -130,9 +131,13 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
   const onExit = (): void => children.forEach((c) => c.done || c.proc.kill("SIGKILL"));
   process.on("exit", onExit);
   const stopSignal = waitForSignal(["SIGINT", "SIGTERM"]);
+  // A closed stdout (`npm run dev | tee log`, the tee stopped) stops the cluster as SIGTERM does:
+  // cleanly, agents first, instead of the crash that SIGKILLed them and left their helpers running.
+  const stop = Promise.race([stopSignal.promise, ctx.outputClosed.then(() => "closed stdout")]);
   let interrupted = false;
   let interruptedAt = 0;
-  void stopSignal.promise.then(() => {
+  let context: { file: string; previous: string | null; ours: string } | null = null;
+  void stop.then(() => {
     interrupted = true;
     interruptedAt = Date.now();
   });
@@ -166,7 +171,11 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
     });
 
     const contextFile = contextPath(io.env);
-    writeContext(contextFile, { addr: url, token });
+    const previous = readText(contextFile);
+    writeContext(contextFile, { addr: url, token, devPid: process.pid });
+    context = { file: contextFile, previous, ours: readText(contextFile) ?? "" };
+    const displaced = previous === null ? null : parseContext(previous);
+    if (displaced && displaced.addr !== url) io.out(`the CLI context now points here instead of ${displaced.addr}; it points there again when this stops\n`);
 
     if (opts.examples && !interrupted) {
       io.out(`applying ${examplesFile}\n`);
@@ -189,7 +198,7 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
           examples: opts.examples,
         }),
       );
-      await supervise(children, stopSignal.promise, io, (c) => {
+      await supervise(children, stop, io, (c) => {
         // Started again with the same arguments: the agent re-adopts its helpers (or finds them
         // fenced), the server reloads its state. See the tour in the README.
         const i = children.indexOf(c);
@@ -220,8 +229,37 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
     process.off("SIGTERM", onHurry);
     process.off("exit", onExit);
     rmSync(pidFile, { force: true });
+    if (context) handBackContext(context, io);
     io.out("stopped\n");
   }
+}
+
+function readText(file: string): string | null {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+function parseContext(text: string): { addr: string } | null {
+  try {
+    const v = JSON.parse(text) as { addr?: unknown };
+    return typeof v.addr === "string" ? { addr: v.addr } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Puts back the context this `tiffin dev` displaced, if its cluster still runs (context-handover.ts). */
+function handBackContext(c: { file: string; previous: string | null; ours: string }, io: CliContext["io"]): void {
+  const pid = devPidOf(c.previous);
+  const h = contextOnStop({ previous: c.previous, ours: c.ours, current: readText(c.file), previousAlive: pid === null || isAlive(pid) });
+  if (h.action !== "restore") return;
+  const tmp = `${c.file}.${process.pid}.tmp`;
+  writeFileSync(tmp, h.text, { mode: 0o600 });
+  renameSync(tmp, c.file);
+  io.out(`the CLI context points again to ${parseContext(h.text)?.addr ?? "the previous cluster"}\n`);
 }
 
 /** An agent that dies is started again after this long: past the host-down timeout, so a `kill -9`

@@ -107,6 +107,8 @@ void test("renderDrain says what happens and how to revert", () => {
   assert.match(renderDrain({ ...h, draining: false }), /takes tasks again/);
 });
 
+// A scripted fake (src/api/fake.ts) on purpose: fixed answers, so what --json prints can be compared
+// with what the API sent. The same commands against the real server: test/readme.test.ts, src/cli/argv.test.ts.
 void test("--json on every listing command prints the API's data; tables otherwise", async (t) => {
   const s = data.status(2, [data.task(0, 2, "healthy")]);
   const api = await startFakeApi({

@@ -2,23 +2,31 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { devLayout, formatLabels } from "./layout.ts";
 
-void test("devLayout: names, racks and clusters, and a fair slice of the machine", () => {
+void test("devLayout: names, racks and clusters, and slices sized so the fleet survives losing one agent", () => {
   const three = devLayout(3, { cores: 2, memoryMiB: 8000, diskMiB: 30_000 });
   assert.deepEqual(
     three.map((a) => [a.name, a.labels["cluster"], a.labels["rack"], a.cores, a.memoryMiB, a.diskMiB]),
     [
-      ["dev-1", "c1", "r1", 0.6, 2666, 10_000],
-      ["dev-2", "c1", "r2", 0.6, 2666, 10_000],
-      ["dev-3", "c2", "r3", 0.6, 2666, 10_000],
+      ["dev-1", "c1", "r1", 1, 4000, 15_000],
+      ["dev-2", "c1", "r2", 1, 4000, 15_000],
+      ["dev-3", "c2", "r3", 1, 4000, 15_000],
     ],
   );
   for (const a of three) assert.deepEqual({ region: a.labels["region"], datacenter: a.labels["datacenter"] }, { region: "dev", datacenter: "dc1" });
-  const total = three.reduce((s, a) => s + a.cores, 0);
-  assert.ok(total <= 2, "never more cores than the machine has");
+  // The README's failover demo: with any one agent killed, the others still offer the whole machine,
+  // so its tasks find room elsewhere instead of waiting for the agent to come back.
+  for (let dead = 0; dead < three.length; dead++) {
+    const left = three.filter((_, i) => i !== dead);
+    assert.equal(left.reduce((s, a) => s + a.cores, 0), 2, `cores without dev-${dead + 1}`);
+    assert.equal(left.reduce((s, a) => s + a.memoryMiB, 0), 8000, `memory without dev-${dead + 1}`);
+  }
 
   const six = devLayout(6, { cores: 8, memoryMiB: 16_000, diskMiB: 1000 });
   assert.deepEqual(six.map((a) => `${a.labels["cluster"]}/${a.labels["rack"]}`), ["c1/r1", "c1/r2", "c1/r3", "c2/r1", "c2/r2", "c2/r3"]);
-  assert.equal(six[0]?.cores, 1.3);
+  assert.equal(six[0]?.cores, 1.6);
+
+  const solo = devLayout(1, { cores: 4, memoryMiB: 8000, diskMiB: 1000 });
+  assert.deepEqual([solo[0]?.cores, solo[0]?.memoryMiB], [4, 8000], "one agent gets the machine");
 
   const one = devLayout(1, { cores: 0.05, memoryMiB: 10, diskMiB: 10 });
   assert.deepEqual([one[0]?.cores, one[0]?.memoryMiB, one[0]?.diskMiB], [0.1, 64, 64], "floors keep a tiny machine usable");

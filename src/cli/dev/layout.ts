@@ -19,17 +19,22 @@ export interface DevAgentPlan {
 
 /**
  * `n` agents dev-1..dev-n: racks r1, r2, r3 in turn, the first half in cluster c1 and the rest in
- * c2, so spreading by rack and by cluster both have something to do. Each gets 1/n of the machine
- * (cores to a tenth, at least a tenth), so the scheduler sees the capacity that really exists.
+ * c2, so spreading by rack and by cluster both have something to do. Each gets 1/(n-1) of the
+ * machine (the whole of it when n is 1; cores to a tenth, at least a tenth): with any one agent
+ * down, the others together still offer the whole machine, so the README's failover demo (kill -9
+ * an agent) finds room for its tasks elsewhere. With 1/n each, the survivors were already full and
+ * the tasks came back only with the restarted agent. The fleet as a whole is overcommitted by
+ * n/(n-1), which a dev cluster on one machine can afford.
  */
 export function devLayout(n: number, machine: MachineResources): DevAgentPlan[] {
   const firstCluster = Math.ceil(n / 2);
+  const share = Math.max(1, n - 1);
   return Array.from({ length: n }, (_, i) => ({
     name: `dev-${i + 1}`,
     labels: { region: "dev", datacenter: "dc1", cluster: i < firstCluster ? "c1" : "c2", rack: `r${(i % 3) + 1}` },
-    cores: Math.max(0.1, Math.floor((machine.cores / n) * 10) / 10),
-    memoryMiB: Math.max(64, Math.floor(machine.memoryMiB / n)),
-    diskMiB: Math.max(64, Math.floor(machine.diskMiB / n)),
+    cores: Math.max(0.1, Math.floor((machine.cores / share) * 10) / 10),
+    memoryMiB: Math.max(64, Math.floor(machine.memoryMiB / share)),
+    diskMiB: Math.max(64, Math.floor(machine.diskMiB / share)),
   }));
 }
 

@@ -1,0 +1,114 @@
+// The CLI through its real argv: `main(argv)` exactly as bin/tiffin.js calls it, against the real
+// server (in process: real HTTP, real SQLite). A unit test of a handler did not catch that
+// `pkg push --version 1` never reached it (the program's own -V/--version took it), so each command
+// here is parsed from a command line. `logs`, `drain`/`undrain` and `plan` with real hosts are run
+// by test/readme.test.ts against `tiffin dev`.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { removeTree } from "../pkg/index.ts";
+import { startServer } from "../server/main.ts";
+import { memoryIo } from "./io.ts";
+import { main, wantsVersion } from "./main.ts";
+
+/** Runs `tiffin ...argv` with `env`; the exit code and what it printed. */
+async function tiffin(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = memoryIo(env);
+  const code = await main(argv, io);
+  return { code, out: io.stdout, err: io.stderr };
+}
+
+void test("wantsVersion: -V/--version only before the command, after global options", () => {
+  const cases: [string[], boolean][] = [
+    [["--version"], true],
+    [["-V"], true],
+    [["--addr", "http://x:1", "--version"], true],
+    [["--token=t", "-V"], true],
+    [["pkg", "push", "./tool", "--name", "tool", "--version", "1"], false],
+    [["pkg", "build", "--version", "2", "."], false],
+    [["status", "-V"], false],
+    [[], false],
+  ];
+  for (const [argv, want] of cases) assert.equal(wantsVersion(argv), want, argv.join(" "));
+});
+
+void test("tiffin --version prints the package's version; a command's own --version is the command's", async () => {
+  const v = await tiffin({}, "--version");
+  assert.equal(v.code, 0);
+  assert.match(v.out, /^\d+\.\d+\.\d+\n$/);
+  const help = await tiffin({}, "--help");
+  assert.match(help.out, /-V, --version/, "still in the help");
+});
+
+void test("pkg build|push|tag|ls|history|rm through argv against the real server", async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-argv-"));
+  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
+  t.after(async () => {
+    await server.close();
+    await removeTree(root);
+  });
+  const env = { HOME: root, TIFFIN_PKG_CACHE: path.join(root, "cache"), TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken };
+  const dir = path.join(root, "tool");
+  fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
+  fs.writeFileSync(path.join(dir, "bin", "tool"), "#!/bin/sh\necho tool \"$@\"\n", { mode: 0o755 });
+
+  const build = await tiffin(env, "pkg", "build", dir, "--name", "tool", "--version", "0.9", "--entrypoint", "bin/tool");
+  assert.equal(build.code, 0, build.err);
+  assert.match(build.out, /^tool:0\.9 [0-9a-f]{64} \(1 file\(s\)/, "the command's --version, not the program's");
+
+  // The README's own command (tour step 7).
+  const push = await tiffin(env, "pkg", "push", dir, "--name", "tool", "--version", "1", "--entrypoint", "bin/tool");
+  assert.equal(push.code, 0, push.err);
+  assert.match(push.out, /^pushed tool:1 [0-9a-f]{64}: uploaded 1 of 1 pieces/, push.out);
+  fs.writeFileSync(path.join(dir, "bin", "tool"), "#!/bin/sh\necho tool v2 \"$@\"\n", { mode: 0o755 });
+  const push2 = await tiffin(env, "pkg", "push", "--version", "2", "--name", "tool", dir, "--json");
+  assert.equal(push2.code, 0, push2.err);
+  assert.equal((JSON.parse(push2.out) as { package: { version: string } }).package.version, "2", "--version before the directory");
+
+  const tag = await tiffin(env, "pkg", "tag", "tool:stable", "1");
+  assert.equal(tag.code, 0, tag.err);
+  assert.equal(tag.out, "tool:stable -> 1\n");
+
+  const ls = await tiffin(env, "pkg", "ls");
+  assert.equal(ls.code, 0, ls.err);
+  const rows = ls.out.trim().split("\n");
+  assert.match(rows[0]!, /^NAME\s+VERSION\s+ID\s+SIZE\s+PIECES\s+TAGS/);
+  assert.deepEqual(rows.slice(1).map((r) => r.split(/\s+/).slice(0, 2)), [["tool", "1"], ["tool", "2"]]);
+  assert.match(rows.find((r) => /^tool\s+1\s/.test(r))!, /\sstable(\s|$)/, "the tag shows on version 1");
+
+  const history = await tiffin(env, "pkg", "history", "tool", "--json");
+  assert.equal(history.code, 0, history.err);
+  assert.deepEqual((JSON.parse(history.out) as { version: string }[]).map((p) => p.version), ["1", "2"]);
+
+  const rm = await tiffin(env, "pkg", "rm", "tool:2");
+  assert.equal(rm.code, 0, rm.err);
+  assert.equal(rm.out, "removed tool:2\n");
+  const after = await tiffin(env, "pkg", "history", "tool", "--json");
+  assert.deepEqual((JSON.parse(after.out) as { version: string }[]).map((p) => p.version), ["1"]);
+  const missing = await tiffin(env, "pkg", "rm", "tool:2");
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /^error\[TIFFIN_NOT_FOUND\]/);
+});
+
+void test("plan FILE through argv: the diff of a new job and why its tasks have no host yet; nothing is stored", async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-argv-plan-"));
+  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
+  t.after(async () => {
+    await server.close();
+    await removeTree(root);
+  });
+  const env = { HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken };
+  const file = path.join(root, "hello.json");
+  fs.writeFileSync(file, JSON.stringify({ name: "hello", command: ["sleep", "100"], replicas: 2 }));
+  const plan = await tiffin(env, "plan", file);
+  assert.equal(plan.code, 0, plan.err);
+  assert.match(plan.out, /^job hello: new job, version 1\n/);
+  assert.match(plan.out, /\n {2}\+ replicas = 2\n/);
+  assert.match(plan.out, /unplaced:\n {2}hello\/0: no host fits \(no hosts are up\)\n {2}hello\/1: /);
+  const json = await tiffin(env, "plan", file, "--json");
+  assert.equal((JSON.parse(json.out) as { name: string; unplaced: unknown[] }[])[0]?.unplaced.length, 2);
+  const jobs = await tiffin(env, "jobs", "--json");
+  assert.deepEqual(JSON.parse(jobs.out), [], "plan wrote nothing");
+});
