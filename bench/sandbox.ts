@@ -43,6 +43,7 @@ function once(make: (o: TaskOptions) => Task, dir: string): Promise<number> {
       command: [dateBin, "+%s%N"],
       env: { PATH: "/usr/bin:/bin" },
       cwd: work,
+      pipesDir: dir,
       stop: { signal: "SIGTERM", graceMs: 1000 },
       clock: systemClock,
       onSpawn: () => {},

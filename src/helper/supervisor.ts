@@ -69,6 +69,7 @@ export class Supervisor {
       command: cfg.command,
       env: cfg.env,
       cwd: paths.work,
+      pipesDir: paths.dir,
       stop: cfg.stop,
       clock,
       onSpawn: (pid) => this.#onSpawn(pid),
