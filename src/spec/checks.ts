@@ -30,7 +30,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   const add = (path: Segment[], message: string | null): void => {
     if (message !== null) out.push({ path, message });
   };
-  const { health, ports, restart, constraints, env, command, isolation, network, mounts } = j;
+  const { health, ports, restart, constraints, env, command, isolation, network, mounts, capabilities, persist } = j;
   if (health) {
     if (health.kind !== "command" && ports) add(["health", "port"], undeclaredPort(health.port, ports));
     add(["health", "timeout"], healthTimingProblem(health.every, health.timeout));
@@ -44,6 +44,8 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   if (constraints?.kernel) add(["constraints", "kernel"], kernelRangeProblem(constraints.kernel));
   if (isolation && network === "private") add(["network"], needsSandbox(isolation, 'network "private"'));
   if (isolation && mounts && mounts.length > 0) add(["mounts"], needsSandbox(isolation, "mounts"));
+  if (isolation && capabilities && capabilities.length > 0) add(["capabilities"], needsSandbox(isolation, "capabilities"));
+  if (isolation && persist) add(["persist"], needsSandbox(isolation, "persist"));
   if (mounts) for (const d of duplicateMountTargets(mounts)) add(["mounts", d.index, "task"], d.message);
   return out;
 }
