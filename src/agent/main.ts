@@ -119,6 +119,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         labels: opts.labels,
         runtime: runtime.runtime === null && opts.unsandboxedFallback ? "none (tasks run unsandboxed)" : describeSandboxing(runtime, opts.taskUser ?? DEFAULT_TASK_USER),
         ...(opts.resources ? { resources: opts.resources } : {}),
+        ...(opts.allowCapabilities ? { capabilities: opts.allowCapabilities } : {}),
       }),
     onRegistered: (tokenChanged) => {
       reporter.kick();
