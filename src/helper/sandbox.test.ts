@@ -7,7 +7,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { readLogs } from "./logs.ts";
 import type { RuntimeInfo, SandboxConfig } from "./protocol.ts";
-import { containerId } from "./sandbox.ts";
+import { containerId, probeRuntime } from "./sandbox.ts";
 import { cgroupMounts } from "./sandbox-cgroup.ts";
 import { taskHostIds } from "./sandbox-config.ts";
 import { alive, collect, HelperHarness, testRuntime, testSandbox, waitFor } from "./testkit.ts";
@@ -126,6 +126,14 @@ void describe("sandboxed tasks", { concurrency: true }, () => {
     assert.deepEqual([...probes(plain.out)], [["uid-0", true], ["any-capability", true], ["new-privileges", true], ["unshare", true]], plain.out);
   });
 
+  void test("without a user namespace (the agent's fallback): the configured uid on the host, still confined", async () => {
+    const user = { uid: 65534, gid: 65534, userns: null };
+    assert.equal(await probeRuntime(runtime, outside, { user }), null, "the agent's fallback probe starts a container");
+    const { final, out } = await runScript([probe, ...privilegeProbes, "p read-shadow 'head -c 1 /etc/shadow | grep -q .'", "p host-uid 'grep -Eq \"^Uid:[[:space:]]+65534[[:space:]]\" /proc/self/status'"].join("\n"), { user });
+    assert.equal(final.state, "exited", JSON.stringify(final));
+    assert.deepEqual([...probes(out)], [["uid-0", false], ["any-capability", false], ["new-privileges", false], ["unshare", false], ["read-shadow", false], ["host-uid", true]], out);
+  });
+
   void test("a capability the sandbox grants is there, and only it", async () => {
     const { out } = await runScript(`grep ^CapEff: /proc/self/status`, { capabilities: ["CAP_NET_BIND_SERVICE"] });
     // CAP_NET_BIND_SERVICE is bit 10.
@@ -150,6 +158,15 @@ void describe("sandboxed tasks", { concurrency: true }, () => {
     assert.equal(final.state, "exited", err);
     assert.deepEqual([...probes(out)], [["write-var-lib", true], ["write-run", true], ["write-home", true], ["host-var-files", false], ["home-env", true]], out + err);
     assert.equal(fs.existsSync("/run/x.pid"), false);
+  });
+
+  void test("with a state dir (spec persist), /var and /home outlive the attempt; /run does not", async () => {
+    const stateDir = path.join(outside, "state", "web", "0");
+    const first = await runScript("mkdir -p /var/lib/app && echo kept > /var/lib/app/data && echo mine > /home/h && echo 1 > /run/app.pid", { stateDir });
+    assert.equal(first.final.exitCode, 0, first.err);
+    const second = await runScript("cat /var/lib/app/data /home/h; test -e /run/app.pid && echo run-kept || echo run-fresh", { stateDir });
+    assert.equal(second.out, "kept\nmine\nrun-fresh\n", second.err);
+    assert.equal(fs.readFileSync(path.join(stateDir, "var", "lib", "app", "data"), "utf8"), "kept\n");
   });
 
   void test("network private: only loopback, which works", async () => {
