@@ -44,6 +44,16 @@ async function agentFor(t: TestContext): Promise<{ server: FakeServer; dataDir: 
   return { server, dataDir, scratch };
 }
 
+/** statfs f_type of tmpfs (linux/magic.h). */
+const TMPFS_MAGIC = 0x01021994;
+
+/** The host pid of a running attempt's task (the container's init). */
+function taskPid(server: FakeServer, attemptId: string): number {
+  const pid = server.updatesOf(attemptId).find((u) => u.state === "running" && u.pid !== null)?.pid;
+  assert.ok(pid, "the task runs");
+  return pid;
+}
+
 /** Everything of one log stream of an attempt so far. */
 async function logOf(dataDir: string, attemptId: string, stream: "stdout" | "stderr"): Promise<string> {
   const parts: Buffer[] = [];
@@ -100,10 +110,11 @@ void test("Debian's nginx with its stock nginx.conf serves sandboxed; access_log
   assert.equal(body, "hello from nginx\n");
   const line = await waitFor("the access log line in the task's stdout", async () => (await logOf(dataDir, a.attempt.id, "stdout")).split("\n").find((l) => l.includes("GET /hello?from=test HTTP/1.1\" 200")));
   assert.match(line, /^127\.0\.0\.1 - - \[.+\] "GET \/hello\?from=test HTTP\/1\.1" 200 17 /);
-  // Its own files went to its private /var and /run, not the host's.
-  const attemptDir = path.join(dataDir, "attempts", a.attempt.id);
-  assert.ok(fs.existsSync(path.join(attemptDir, "sandbox", "private", "run", "nginx.pid")), "pid file in the private /run");
-  assert.ok(fs.existsSync(path.join(attemptDir, "sandbox", "private", "var", "lib", "nginx", "body")), "temp dirs in the private /var/lib/nginx");
+  // Its own files went to its private /var and /run (tmpfs, seen here through the task's root), not the host's.
+  const root = `/proc/${taskPid(server, a.attempt.id)}/root`;
+  assert.match(fs.readFileSync(`${root}/run/nginx.pid`, "utf8"), /^\d+\n$/, "pid file in the private /run");
+  assert.ok(fs.statSync(`${root}/var/lib/nginx/body`).isDirectory(), "temp dirs in the private /var/lib/nginx");
+  assert.equal(fs.statfsSync(`${root}/var/lib/nginx`).type, TMPFS_MAGIC, "the task's own /var, in memory");
   const err = await logOf(dataDir, a.attempt.id, "stderr");
   assert.doesNotMatch(err, /\[(emerg|crit)\]/, err);
 });
@@ -136,7 +147,8 @@ void test("Debian's redis-server with its stock redis.conf runs sandboxed: PING,
     }
   }, 30_000);
   assert.deepEqual(replies, ["+PONG\r\n", "+OK\r\n", "$5\r\nhello\r\n", "+OK\r\n"]);
-  const priv = path.join(dataDir, "attempts", a.attempt.id, "sandbox", "private");
-  assert.ok(fs.statSync(path.join(priv, "var", "lib", "redis", "dump.rdb")).size > 0, "SAVE wrote /var/lib/redis/dump.rdb (private)");
-  assert.match(fs.readFileSync(path.join(priv, "var", "log", "redis", "redis-server.log"), "utf8"), /Ready to accept connections/);
+  const root = `/proc/${taskPid(server, a.attempt.id)}/root`;
+  assert.ok(fs.statSync(`${root}/var/lib/redis/dump.rdb`).size > 0, "SAVE wrote /var/lib/redis/dump.rdb (private)");
+  assert.match(fs.readFileSync(`${root}/var/log/redis/redis-server.log`, "utf8"), /Ready to accept connections/);
+  assert.equal(fs.statfsSync(`${root}/var/lib/redis`).type, TMPFS_MAGIC, "the task's own /var, in memory, not the host's /var/lib/redis");
 });

@@ -69,6 +69,7 @@ void test("sandboxFor: limits, network and mounts reach the helper's config", ()
       capabilities: [],
       hiddenPaths: [],
       stateDir: null,
+      layoutCache: "/var/lib/tiffin/layouts",
     },
   });
 });

@@ -187,6 +187,7 @@ export function sandboxFor(spec: JobSpec, ctx: IsolationContext, task: { job: st
       capabilities: [...iso.capabilities],
       hiddenPaths: hidden,
       stateDir: iso.persist ? taskStateDir(ctx.dataDir, task.job, task.index) : null,
+      layoutCache: path.join(ctx.dataDir, "layouts"),
     },
   };
 }

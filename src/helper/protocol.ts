@@ -82,6 +82,9 @@ export interface SandboxConfig {
   /** A host directory keeping the task's /var and /home across its attempts (spec `persist`); null or
    * absent: both are fresh for each attempt, in the attempt directory. */
   stateDir?: string | null;
+  /** Where layout templates of the private /var and /run are kept, shared by attempts (the agent's
+   * DATA/layouts). @default DIR/sandbox/layouts, made again for each attempt */
+  layoutCache?: string;
 }
 
 /** The task's identity in its sandbox. */

@@ -97,17 +97,29 @@ void test("ociConfig: host secrets and extra hidden paths masked; a seccomp prof
   assert.deepEqual(seccompArchitectures("x64"), ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]);
 });
 
-void test("ociConfig: private /var, /run, /home bound writable; HOME=/home unless the task's env sets it", () => {
-  const privateDirs = { var: "/a/sandbox/private/var", run: "/a/sandbox/private/run", home: "/a/sandbox/private/home" };
+void test("ociConfig: private /var, /run, /home: tmpfs of the task's user, /var and /run copied up from the layout template; HOME=/home", () => {
+  const privateDirs = { template: "/data/layouts/abc", stateDir: null };
   const c = ociConfig({ ...input, privateDirs });
-  const byDest = new Map(c.mounts.map((m) => [m.destination, m]));
-  for (const d of ["var", "run", "home"] as const) {
-    assert.equal(byDest.get(`/${d}`)?.source, privateDirs[d]);
-    assert.ok(byDest.get(`/${d}`)?.options.includes("rw"));
+  const tmpfs = ["nosuid", "nodev", "mode=755", "uid=65534", "gid=65534"];
+  const at = (d: string) => c.mounts.filter((m) => m.destination === d);
+  for (const d of ["var", "run"]) {
+    assert.deepEqual(at(`/${d}`), [
+      { destination: `/${d}`, type: "bind", source: `/data/layouts/abc/${d}`, options: ["rbind", "ro", "nosuid", "nodev"] },
+      { destination: `/${d}`, type: "tmpfs", source: "tmpfs", options: [...tmpfs, "tmpcopyup"] },
+    ], "the template first, the tmpfs over it");
   }
+  assert.deepEqual(at("/home"), [{ destination: "/home", type: "tmpfs", source: "tmpfs", options: tmpfs }]);
   assert.ok(c.process.env.includes("HOME=/home"));
   assert.ok(ociConfig({ ...input, privateDirs, env: { HOME: "/srv" } }).process.env.includes("HOME=/srv"));
   assert.ok(!ociConfig(input).process.env.some((e) => e.startsWith("HOME=")), "no private dirs: nothing to point HOME at");
+});
+
+void test("ociConfig: persisted /var and /home are binds of the state dir; /run stays tmpfs", () => {
+  const c = ociConfig({ ...input, privateDirs: { template: "/t", stateDir: "/data/state/web/0" } });
+  const at = (d: string) => c.mounts.filter((m) => m.destination === d);
+  assert.deepEqual(at("/var"), [{ destination: "/var", type: "bind", source: "/data/state/web/0/var", options: ["rbind", "rw", "nosuid", "nodev"] }]);
+  assert.equal(at("/home")[0]?.source, "/data/state/web/0/home");
+  assert.deepEqual(at("/run").map((m) => m.type), ["bind", "tmpfs"]);
 });
 
 void test("ociConfig: mounts: system dirs read-only, work dir writable, spec mounts as declared, parents first", () => {

@@ -10,6 +10,7 @@ import { defaultSandboxUser } from "./protocol.ts";
 import type { RuntimeInfo, SandboxConfig, SandboxUser } from "./protocol.ts";
 import { defaultSeccomp } from "./sandbox-seccomp.ts";
 import type { OciSeccomp } from "./sandbox-seccomp.ts";
+import type { PrivateDirs } from "./sandbox-private.ts";
 
 /** Everything the config depends on. */
 export interface OciInput {
@@ -29,8 +30,8 @@ export interface OciInput {
   /** The helper's uid/gid, mapped to root inside when rootless. */
   uid: number;
   gid: number;
-  /** Host directories bound writable at /var, /run and /home (sandbox-private.ts), or null for none. */
-  privateDirs?: { var: string; run: string; home: string } | null;
+  /** The private /var, /run and /home (sandbox-private.ts), or null for none. */
+  privateDirs?: PrivateDirs | null;
   /** cgroup v1: keep the kernel's OOM killer out of the task (the helper watches `under_oom`, sandbox-oom.ts). */
   disableOomKiller?: boolean;
   /** cgroup v2: files of the leaf to set (memory.high below the limit, memory.oom.group; sandbox-oom-v2.ts). */
@@ -106,6 +107,17 @@ export function ociConfig(o: OciInput): OciConfig {
   const user: SandboxUser = sb.user ?? defaultSandboxUser;
   const userns = rootless ? null : user.userns;
   const priv = o.privateDirs ?? null;
+  const ids = rootless ? { uid: 0, gid: 0 } : { uid: user.uid, gid: user.gid };
+  // The task's own: tmpfs owned by its user, /var and /run filled from the layout template (the runtime
+  // copies what lies under the mount point into the tmpfs: `tmpcopyup`, in crun and runc), or for
+  // persisted /var and /home binds of its state dir.
+  const privateMounts = (d: "var" | "run" | "home"): OciMount[] => {
+    if (priv === null) return [];
+    if (priv.stateDir !== null && d !== "run") return [{ destination: `/${d}`, type: "bind", source: `${priv.stateDir}/${d}`, options: ["rbind", "rw", "nosuid", "nodev"] }];
+    const tmpfs: OciMount = { destination: `/${d}`, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=755", `uid=${ids.uid}`, `gid=${ids.gid}`] };
+    if (d === "home") return [tmpfs];
+    return [{ destination: `/${d}`, type: "bind", source: `${priv.template}/${d}`, options: ["rbind", "ro", "nosuid", "nodev"] }, { ...tmpfs, options: [...tmpfs.options, "tmpcopyup"] }];
+  };
   const ro = (p: string): OciMount => ({ destination: p, type: "bind", source: p, options: ["rbind", "ro", "nosuid", "nodev"] });
   const binds: OciMount[] = [
     { destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] },
@@ -113,10 +125,11 @@ export function ociConfig(o: OciInput): OciConfig {
     ...sb.readOnlyPaths.map(ro),
     { destination: o.workDir, type: "bind", source: o.workDir, options: ["rbind", "rw", "nosuid", "nodev"] },
     // Private and writable: daemons want /var/lib/<name>, /var/log/<name>, /run/<name>.pid and a home.
-    ...(priv === null ? [] : (["var", "run", "home"] as const).map((d) => ({ destination: `/${d}`, type: "bind", source: priv[d], options: ["rbind", "rw", "nosuid", "nodev"] }))),
+    ...(["var", "run", "home"] as const).flatMap(privateMounts),
     ...sb.mounts.map((m) => ({ destination: m.task, type: "bind", source: m.host, options: ["rbind", m.writable ? "rw" : "ro", "nosuid", "nodev"] })),
   ];
-  // Parents before children, so a bind under /tmp or under another bind lands on top of it.
+  // Parents before children, so a bind under /tmp or under another bind lands on top of it (a stable
+  // sort: the template's bind stays under its tmpfs).
   binds.sort((a, b) => depth(a.destination) - depth(b.destination));
   const mounts: OciMount[] = [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
@@ -160,7 +173,7 @@ export function ociConfig(o: OciInput): OciConfig {
     ociVersion: "1.0.2",
     process: {
       terminal: false,
-      user: rootless ? { uid: 0, gid: 0 } : { uid: user.uid, gid: user.gid },
+      user: ids,
       args: argv,
       env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       cwd: o.workDir,

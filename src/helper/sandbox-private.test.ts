@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
-import { hostSkeleton, materialize, privateDirPaths } from "./sandbox-private.ts";
+import { hostSkeleton, layoutTemplate, materialize, prepareStateDir } from "./sandbox-private.ts";
+import type { HostLayout, SkeletonEntry } from "./sandbox-private.ts";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-private-"));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -27,18 +28,38 @@ void test("hostSkeleton: directories to the depth asked and symlinks, no files, 
 
 void test("materialize: owned by the task, writable by it, setgid dropped; what exists is kept", () => {
   const dir = path.join(tmp, "var");
-  const skeleton = [{ kind: "dir", rel: "log", mode: 0o755 }, { kind: "dir", rel: "log/redis", mode: 0o2750 }, { kind: "link", rel: "run", target: "/run" }] as const;
-  materialize(dir, [...skeleton], { uid: 4242, gid: 4343 });
+  const skeleton: SkeletonEntry[] = [{ kind: "dir", rel: "log", mode: 0o755 }, { kind: "dir", rel: "log/redis", mode: 0o2750 }, { kind: "link", rel: "run", target: "/run" }];
+  materialize(dir, skeleton, { uid: 4242, gid: 4343 });
   const st = fs.statSync(path.join(dir, "log/redis"));
   assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [4242, 4343, 0o750]);
   assert.equal(fs.readlinkSync(path.join(dir, "run")), "/run");
   assert.equal(fs.lstatSync(path.join(dir, "run")).uid, 4242);
   fs.writeFileSync(path.join(dir, "log/redis/kept.log"), "x");
-  materialize(dir, [...skeleton], { uid: 4242, gid: 4343 });
+  materialize(dir, skeleton, { uid: 4242, gid: 4343 });
   assert.equal(fs.readFileSync(path.join(dir, "log/redis/kept.log"), "utf8"), "x", "a persisted /var keeps its files");
 });
 
-void test("privateDirPaths: /run always per attempt; /var and /home in the state dir when persisted", () => {
-  assert.deepEqual(privateDirPaths("/a/sandbox", null), { var: "/a/sandbox/private/var", run: "/a/sandbox/private/run", home: "/a/sandbox/private/home" });
-  assert.deepEqual(privateDirPaths("/a/sandbox", "/data/state/web/0"), { var: "/data/state/web/0/var", run: "/a/sandbox/private/run", home: "/data/state/web/0/home" });
+void test("layoutTemplate: made once per layout and owner, then reused; another owner or layout gets its own", () => {
+  const cache = path.join(tmp, "layouts");
+  const layout: HostLayout = { var: [{ kind: "dir", rel: "lib", mode: 0o755 }, { kind: "dir", rel: "tmp", mode: 0o1777 }], run: [{ kind: "dir", rel: "lock", mode: 0o1777 }] };
+  const a = layoutTemplate(cache, layout, { uid: 4242, gid: 4242 });
+  assert.equal(fs.statSync(path.join(a, "var", "tmp")).mode & 0o7777, 0o1777);
+  assert.equal(fs.statSync(path.join(a, "run", "lock")).uid, 4242);
+  const before = fs.statSync(path.join(a, "var", "lib")).ino;
+  assert.equal(layoutTemplate(cache, layout, { uid: 4242, gid: 4242 }), a);
+  assert.equal(fs.statSync(path.join(a, "var", "lib")).ino, before, "not made again");
+  assert.notEqual(layoutTemplate(cache, layout, { uid: 4343, gid: 4343 }), a);
+  assert.notEqual(layoutTemplate(cache, { ...layout, run: [] }, { uid: 4242, gid: 4242 }), a);
+  assert.deepEqual(fs.readdirSync(cache).filter((n) => n.startsWith(".")), [], "no half-made templates left");
+});
+
+void test("prepareStateDir: var with the layout and home, owned by the task; later layouts add, nothing is lost", () => {
+  const state = path.join(tmp, "state", "web", "0");
+  const owner = { uid: 4242, gid: 4343 };
+  prepareStateDir(state, { var: [{ kind: "dir", rel: "lib", mode: 0o755 }], run: [] }, owner);
+  for (const d of ["var", "home", "var/lib"]) assert.deepEqual([fs.statSync(path.join(state, d)).uid, fs.statSync(path.join(state, d)).gid], [4242, 4343], d);
+  fs.writeFileSync(path.join(state, "var", "lib", "kept"), "x");
+  prepareStateDir(state, { var: [{ kind: "dir", rel: "lib", mode: 0o755 }, { kind: "dir", rel: "lib/redis", mode: 0o750 }], run: [] }, owner);
+  assert.equal(fs.readFileSync(path.join(state, "var", "lib", "kept"), "utf8"), "x");
+  assert.ok(fs.statSync(path.join(state, "var", "lib", "redis")).isDirectory());
 });

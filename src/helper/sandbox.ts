@@ -10,8 +10,8 @@ import { helperPaths } from "./paths.ts";
 import { defaultSandboxUser } from "./protocol.ts";
 import type { HelperConfig, RuntimeInfo, SandboxConfig, SandboxUser } from "./protocol.ts";
 import { ociConfig, taskHostIds } from "./sandbox-config.ts";
-import { hostSkeleton, preparePrivateDirs, privateDirPaths } from "./sandbox-private.ts";
-import type { SkeletonEntry } from "./sandbox-private.ts";
+import { hostSkeleton, layoutTemplate, prepareStateDir } from "./sandbox-private.ts";
+import type { HostLayout } from "./sandbox-private.ts";
 import { deleteContainer, runtimeArgv, runtimeEnv } from "./sandbox-runtime.ts";
 import { hostMemoryMode, v2MemoryUnified } from "./sandbox-oom-v2.ts";
 import { cgroupMounts, removeCgroup } from "./sandbox-cgroup.ts";
@@ -94,8 +94,8 @@ interface HostFacts {
   init: string | null;
   memoryMode: ReturnType<typeof hostMemoryMode>;
   hostname: string;
-  /** The host's /var (two levels) and /run (one level) layout, for the private copies (sandbox-private.ts). */
-  skeleton: { var: SkeletonEntry[]; run: SkeletonEntry[] };
+  /** The host's /var (two levels) and /run (one level) layout, for the private ones (sandbox-private.ts). */
+  privateLayout: HostLayout;
 }
 
 let hostFactsCache: HostFacts | null = null;
@@ -112,7 +112,7 @@ export function hostFacts(fresh = false): HostFacts {
       init: findInit(),
       memoryMode: hostMemoryMode(cgroupMounts()),
       hostname: os.hostname(),
-      skeleton: { var: hostSkeleton("/var", 2), run: hostSkeleton("/run", 1) },
+      privateLayout: { var: hostSkeleton("/var", 2), run: hostSkeleton("/run", 1) },
     };
   }
   return hostFactsCache;
@@ -126,7 +126,7 @@ export function writeBundle(o: BundleInput): Bundle {
   // A rootfs of its own per attempt (not one shared skeleton): the runtime creates each mount point in
   // it, e.g. the work directory's path, and a shared one would show every task the other tasks' paths.
   fs.mkdirSync(rootfs, { recursive: true });
-  const { layout, init, memoryMode, hostname, skeleton } = hostFacts();
+  const { layout, init, memoryMode, hostname, privateLayout } = hostFacts();
   for (const l of layout.links) fs.symlinkSync(l.target, path.join(rootfs, l.name));
   const id = containerId(o.attemptId, o.attemptDir);
   const rootless = o.sandbox.runtime.rootless;
@@ -138,8 +138,11 @@ export function writeBundle(o: BundleInput): Bundle {
   if (userns !== null) fs.chownSync(rootfs, userns.hostBase, userns.hostBase);
   // The task is not root: its work dir (and the files the agent wrote there) must be its own.
   if (!rootless) chownTree(o.workDir, owner);
-  const privateDirs = privateDirPaths(dir, o.sandbox.stateDir ?? null);
-  preparePrivateDirs(privateDirs, owner, skeleton);
+  const stateDir = o.sandbox.stateDir ?? null;
+  if (stateDir !== null) prepareStateDir(stateDir, privateLayout, owner);
+  // Shared by the agent's attempts (DATA/layouts); without one (tests), per attempt.
+  const template = layoutTemplate(o.sandbox.layoutCache ?? path.join(dir, "layouts"), privateLayout, owner);
+  const privateDirs = { template, stateDir };
   const cgroup = rootless ? null : `${o.sandbox.cgroupParent.replace(/\/+$/, "")}/${id}`;
   const config = ociConfig({
     command: o.command,
