@@ -202,6 +202,9 @@ function executable(p: string): boolean {
 export async function probeRuntime(runtime: RuntimeInfo, scratchDir: string, opts: { timeoutMs?: number; user?: SandboxUser } = {}): Promise<string | null> {
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const attemptDir = fs.mkdtempSync(path.join(scratchDir, "probe-"));
+  // As searchable as an attempt dir (0755): runc, unlike crun, reaches the bundle as the user
+  // namespace's root, which a 0700 mkdtemp dir would shut out.
+  fs.chmodSync(attemptDir, 0o711);
   const workDir = path.join(attemptDir, "work");
   fs.mkdirSync(workDir);
   const sandbox: SandboxConfig = {
