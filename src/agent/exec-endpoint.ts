@@ -13,8 +13,7 @@ import type { ExecFrame } from "../api/types.ts";
 import { parseHelperConfig } from "../helper/config.ts";
 import { helperPaths } from "../helper/paths.ts";
 import { containerId } from "../helper/sandbox.ts";
-import { runtimeArgv, runtimeEnv } from "../helper/sandbox-runtime.ts";
-import { defaultSandboxUser } from "../helper/protocol.ts";
+import { execArgv, runtimeEnv } from "../helper/sandbox-runtime.ts";
 import { isFinalStatus, readStatusFile } from "../helper/status.ts";
 import type { ErrorCode } from "../model/index.ts";
 import { ErrorCodes } from "../model/index.ts";
@@ -72,10 +71,7 @@ export function execPlan(dir: string, command: unknown, opts: { tty?: boolean; t
     const tty = opts.tty ? ["--tty", ...env] : [];
     // As the task's own user, not the runtime's default (root in the container): exec must not give
     // more than the task has (the container's capabilities, seccomp and no_new_privs apply as well).
-    const sb = cfg.sandbox;
-    const u = sb.runtime.rootless ? null : (sb.user ?? defaultSandboxUser);
-    const user = u === null ? [] : ["--user", `${u.uid}:${u.gid}`, "--no-new-privs"];
-    return { argv: runtimeArgv(sb.runtime, ["exec", ...user, ...tty, containerId(cfg.attemptId, p.dir), ...args]), env: runtimeEnv(), cwd: "/", sandboxed: true };
+    return { argv: execArgv(cfg.sandbox, containerId(cfg.attemptId, p.dir), args, tty), env: runtimeEnv(), cwd: "/", sandboxed: true };
   }
   return { argv: args, env: opts.tty && term !== null ? { ...cfg.env, TERM: term } : cfg.env, cwd: p.work, sandboxed: false };
 }

@@ -169,6 +169,26 @@ void describe("sandboxed tasks", { concurrency: true }, () => {
     assert.equal(fs.readFileSync(path.join(stateDir, "var", "lib", "app", "data"), "utf8"), "kept\n");
   });
 
+  void test("a command health check runs inside the sandbox, as the task's user (not as root on the host)", async () => {
+    // Healthy only where the task is: its user (nobody), its pid namespace (pid 1 runs `sleep`), its
+    // private /run (the marker the task wrote). On the host, as the helper's root, every test fails.
+    const check = "test $(id -u) = 65534 && grep -q sleep /proc/1/cmdline && test -e /run/marker";
+    const dir = h.attempt({
+      command: ["sh", "-c", "touch /run/marker; exec sleep 30"],
+      env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" },
+      sandbox: testSandbox(runtime),
+      health: { kind: "command", run: ["sh", "-c", check], intervalMs: 200, timeoutMs: 5000, failures: 3, graceMs: 100, action: "restart" },
+    });
+    h.start(dir);
+    const agent = await h.agent(dir);
+    agent.startPinging(200);
+    const st = await agent.waitStatus("healthy or unhealthy", (x) => x.state === "healthy" || x.state === "unhealthy" || x.state === "failed", 20_000);
+    assert.equal(st.state, "healthy", JSON.stringify(st));
+    agent.send({ type: "stop", reason: "done" });
+    await agent.waitStatus("final", (x) => x.state === "failed" || x.state === "exited");
+    agent.send({ type: "ack" });
+  });
+
   void test("network private: only loopback, which works", async () => {
     const { out } = await runScript(
       [probe, "p private-net 'test \"$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d \" \")\" = lo'",
