@@ -43,6 +43,7 @@ function once(make: (o: TaskOptions) => Task, dir: string): Promise<number> {
       command: [dateBin, "+%s%N"],
       env: { PATH: "/usr/bin:/bin" },
       cwd: work,
+      pipesDir: dir,
       stop: { signal: "SIGTERM", graceMs: 1000 },
       clock: systemClock,
       onSpawn: () => {},
@@ -130,7 +131,7 @@ try {
   let n = 0;
   for (const r of await runtimes()) {
     for (const network of ["host", "private"] as const) {
-      const sandbox: SandboxConfig = { runtime: r, network, readOnlyPaths: [], mounts: [], limits: { cpu: 1, memoryMiB: 64, pids: 64 }, cgroupParent: "/tiffin" };
+      const sandbox: SandboxConfig = { runtime: r, network, readOnlyPaths: [], mounts: [], limits: { cpu: 1, memoryMiB: 64, pids: 64 }, cgroupParent: "/tiffin", layoutCache: path.join(root, "layouts") };
       for (const { tag, cls } of classes) {
         for (const dynmods of dynmodsModes) {
           const label = `${r.name} ${r.version}, network ${network}${tag}${dynmods === true ? " +favordynmods" : ""}`;

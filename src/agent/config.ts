@@ -52,9 +52,12 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
   };
   for (const [name, port] of Object.entries(ctx.ports)) tiffinVars[portVar(name)] = String(port);
   const env: Record<string, string> = {};
+  // A sandboxed task is not the agent's user: the agent's HOME (often /root) is not even there; the
+  // sandbox gives it HOME=/home, its private home (sandbox-config.ts).
+  const skip: readonly string[] = ctx.sandbox ? ["HOME", "USER", "LOGNAME"] : [];
   for (const k of BASIC_ENV) {
     const v = ctx.agentEnv[k];
-    if (v !== undefined) env[k] = v;
+    if (v !== undefined && !skip.includes(k)) env[k] = v;
   }
   // The job's values may use the same placeholders as the command (e.g. URL=http://x:${PORT_HTTP}).
   for (const [k, v] of Object.entries(spec.env)) env[k] = expand(v, tiffinVars);

@@ -13,7 +13,7 @@ import type { ExecFrame } from "../api/types.ts";
 import { parseHelperConfig } from "../helper/config.ts";
 import { helperPaths } from "../helper/paths.ts";
 import { containerId } from "../helper/sandbox.ts";
-import { runtimeArgv, runtimeEnv } from "../helper/sandbox-runtime.ts";
+import { execArgv, runtimeEnv } from "../helper/sandbox-runtime.ts";
 import { isFinalStatus, readStatusFile } from "../helper/status.ts";
 import type { ErrorCode } from "../model/index.ts";
 import { ErrorCodes } from "../model/index.ts";
@@ -69,7 +69,9 @@ export function execPlan(dir: string, command: unknown, opts: { tty?: boolean; t
     // crun 1.8 replaces the container's environment by the `--env`s given (runc adds them): all again.
     const env = term === null ? [] : Object.entries({ ...cfg.env, TERM: term }).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
     const tty = opts.tty ? ["--tty", ...env] : [];
-    return { argv: runtimeArgv(cfg.sandbox.runtime, ["exec", ...tty, containerId(cfg.attemptId, p.dir), ...args]), env: runtimeEnv(), cwd: "/", sandboxed: true };
+    // As the task's own user, not the runtime's default (root in the container): exec must not give
+    // more than the task has (the container's capabilities, seccomp and no_new_privs apply as well).
+    return { argv: execArgv(cfg.sandbox, containerId(cfg.attemptId, p.dir), args, tty), env: runtimeEnv(), cwd: "/", sandboxed: true };
   }
   return { argv: args, env: opts.tty && term !== null ? { ...cfg.env, TERM: term } : cfg.env, cwd: p.work, sandboxed: false };
 }

@@ -52,9 +52,15 @@ void test("exec runs a command inside a running task's sandbox (and on the host 
   assert.ok(argv.includes("sleep") && argv.includes("300"), `pid 1 in the sandbox runs the task: ${JSON.stringify(argv)}`);
   const hostInit = fs.readFileSync("/proc/1/cmdline", "utf8");
   assert.notEqual(cmdline.stdout, hostInit);
+  // Issue 10 item 3: `tiffin exec web/0 -- wc -c /etc/shadow` read the host's shadow file. exec runs as
+  // the task's user with the task's (no) capabilities, and the file is masked.
+  const shadow = await execVia(s.url, s.adminToken, "boxed/0", ["sh", "-c", "wc -c < /etc/shadow; grep ^CapEff: /proc/self/status"]);
+  assert.deepEqual(shadow.last, { type: "exit", code: 0, signal: null }, shadow.stderr);
+  assert.match(shadow.stdout, /^0\nCapEff:\s*0+\n$/, "an empty /etc/shadow, no capabilities");
+  assert.ok(fs.statSync("/etc/shadow").size > 0, "the host's shadow file is not empty: the probe could see it");
   const ids = await execVia(s.url, s.adminToken, "boxed/0", ["sh", "-c", "id -u; cat /proc/self/cgroup | grep -c tiffin; echo oops >&2; exit 3"]);
   assert.deepEqual(ids.last, { type: "exit", code: 3, signal: null });
-  assert.match(ids.stdout, /^0\n[1-9]\d*\n$/, "root in the sandbox, in the task's cgroup");
+  assert.match(ids.stdout, /^65534\n[1-9]\d*\n$/, "the task's unprivileged user (nobody), not root; in the task's cgroup");
   assert.equal(ids.stderr, "oops\n");
   const missing = await execVia(s.url, s.adminToken, "boxed/0", ["no-such-program-xyz"]);
   assert.equal(missing.last?.type, "exit");
@@ -103,10 +109,10 @@ void test("exec runs a command inside a running task's sandbox (and on the host 
   // The audit log has every exec that reached a task, with who, what and how it ended.
   const audit = (await (await api("/v1/audit")).json()) as AuditEntry[];
   const execs = audit.filter((e) => e.action === "exec");
-  assert.equal(execs.length, 5, JSON.stringify(execs, null, 1));
+  assert.equal(execs.length, 6, JSON.stringify(execs, null, 1));
   const first = execs[0]!;
   assert.deepEqual([first.job, first.index, first.command, first.exitCode, first.user, first.attemptId], ["boxed", 0, ["cat", "/proc/1/cmdline"], 0, "tester", attemptId]);
   assert.ok(first.endedAt !== null && first.endedAt >= first.at);
-  assert.deepEqual(execs.map((e) => e.exitCode), [0, 3, missing.last?.type === "exit" ? missing.last.code : -1, 0, 1]);
+  assert.deepEqual(execs.map((e) => e.exitCode), [0, 0, 3, missing.last?.type === "exit" ? missing.last.code : -1, 0, 1]);
   assert.ok(execs.every((e) => e.user === "tester" && e.remote !== null && e.hostId === agent!.hostId));
 });

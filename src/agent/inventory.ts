@@ -54,6 +54,8 @@ export interface InventoryInput {
   labels: Record<string, string>;
   /** The sandbox runtime, as `describeRuntime` words it ("crun 1.8.1", "none"). @default "none" */
   runtime?: string;
+  /** Capabilities specs may ask for here (`--allow-capabilities`). @default none */
+  capabilities?: string[];
   /** Replaces detected values (several dev agents share one machine). */
   resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
 }
@@ -75,5 +77,6 @@ export async function detectInventory(input: InventoryInput): Promise<HostInvent
     kernel: os.release(),
     labels: { ...input.labels },
     runtime: input.runtime ?? "none",
+    ...(input.capabilities && input.capabilities.length > 0 ? { capabilities: [...input.capabilities] } : {}),
   };
 }

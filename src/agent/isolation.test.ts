@@ -4,8 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import type { JobSpec } from "../model/index.ts";
-import type { RuntimeInfo } from "../helper/protocol.ts";
-import { nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
+import { USERNS_HOST_BASE } from "../helper/protocol.ts";
+import type { RuntimeInfo, SandboxConfig } from "../helper/protocol.ts";
+import { describeSandboxing, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
 import type { IsolationContext } from "./isolation.ts";
 import { startAgent } from "./main.ts";
 import { alive, FakeServer, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
@@ -32,6 +33,10 @@ const cases: { name: string; spec: Partial<JobSpec>; ctx?: Partial<IsolationCont
   { name: "writable mount with the default, empty allow-list", spec: { mounts: [{ host: "/srv/data", task: "/data", writable: true }] }, ctx: { allowMounts: [] }, want: /it allows none/ },
   { name: "read-only mount of the agent's data dir", spec: { mounts: [{ host: "/var/lib/tiffin/agent.json", task: "/x", writable: false }] }, want: /overlaps the agent's data directory/ },
   { name: "read-only mount of a parent of the data dir", spec: { mounts: [{ host: "/var", task: "/x", writable: false }] }, want: /overlaps the agent's data directory/ },
+  { name: "a capability the agent does not allow", spec: { capabilities: ["CAP_NET_BIND_SERVICE", "CAP_SYS_ADMIN"] }, ctx: { allowCapabilities: ["CAP_NET_BIND_SERVICE"] }, want: /^capabilities: CAP_SYS_ADMIN not allowed on host box-1 \(it allows CAP_NET_BIND_SERVICE\); drop them from the spec or ask the host's operator \(tiffin agent --allow-capabilities\)$/ },
+  { name: "any capability, by default", spec: { capabilities: ["CAP_CHOWN"] }, want: /^capabilities: CAP_CHOWN not allowed on host box-1 \(it allows none\)/ },
+  { name: "allowed capabilities", spec: { capabilities: ["CAP_NET_BIND_SERVICE"] }, ctx: { allowCapabilities: ["CAP_NET_BIND_SERVICE"] }, want: "sandbox" },
+  { name: "no runtime, --unsandboxed-fallback, capabilities: refused (nothing would hold them back)", spec: { capabilities: ["CAP_CHOWN"] }, ctx: { runtime: { runtime: null, problems: [] }, unsandboxedFallback: true }, want: /^no OCI runtime on host box-1/ },
 ];
 for (const c of cases) {
   void test(`sandboxFor: ${c.name}`, () => {
@@ -60,8 +65,36 @@ void test("sandboxFor: limits, network and mounts reach the helper's config", ()
       mounts: [{ host: "/a", task: "/b", writable: false }],
       limits: { cpu: 1.5, memoryMiB: 300, pids: 4096 },
       cgroupParent: "/tiffin",
+      user: { uid: 65534, gid: 65534, userns: { hostBase: USERNS_HOST_BASE, size: 65536 } },
+      capabilities: [],
+      hiddenPaths: [],
+      stateDir: null,
+      layoutCache: "/var/lib/tiffin/layouts",
     },
   });
+});
+
+const users: { name: string; ctx: Partial<IsolationContext>; spec?: Partial<JobSpec>; want: Partial<SandboxConfig> }[] = [
+  { name: "user namespace: nobody inside, mapped far above the host's users", ctx: {}, want: { user: { uid: 65534, gid: 65534, userns: { hostBase: USERNS_HOST_BASE, size: 65536 } } } },
+  { name: "no user namespace here: the --task-user ids on the host", ctx: { runtime: { runtime: crun, problems: [], userns: false }, taskUser: { uid: 4000, gid: 4001 } }, want: { user: { uid: 4000, gid: 4001, userns: null } } },
+  { name: "persist: /var and /home in the data dir, per task", ctx: {}, spec: { persist: true }, want: { stateDir: "/var/lib/tiffin/state/web/3" } },
+  { name: "a data dir under /etc (which tasks see) is hidden", ctx: { dataDir: "/etc/tiffin-agent" }, want: { hiddenPaths: ["/etc/tiffin-agent"] } },
+  { name: "allowed capabilities reach the sandbox", ctx: { allowCapabilities: ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"] }, spec: { capabilities: ["CAP_NET_BIND_SERVICE"] }, want: { capabilities: ["CAP_NET_BIND_SERVICE"] } },
+];
+for (const u of users) {
+  void test(`sandboxFor: ${u.name}`, () => {
+    const r = sandboxFor(testSpec(u.spec ?? {}), { ...ctx, ...u.ctx }, { job: "web", index: 3 });
+    assert.ok("sandbox" in r && r.sandbox !== null, JSON.stringify(r));
+    for (const [k, v] of Object.entries(u.want)) assert.deepEqual(r.sandbox[k as keyof SandboxConfig], v, k);
+  });
+}
+
+void test("describeSandboxing: who tasks run as, for tiffin hosts", () => {
+  const nobody = { uid: 65534, gid: 65534 };
+  assert.equal(describeSandboxing({ runtime: crun, problems: [], userns: true }, nobody), "crun 1.8.1, tasks as uid 65534 in a user namespace");
+  assert.equal(describeSandboxing({ runtime: crun, problems: [], userns: false }, nobody), "crun 1.8.1, tasks as uid 65534 on the host (no user namespace)");
+  assert.equal(describeSandboxing({ runtime: { ...crun, rootless: true }, problems: [] }, nobody), "crun 1.8.1 rootless, tasks as the agent's user");
+  assert.equal(describeSandboxing({ runtime: null, problems: [] }, nobody), "none");
 });
 
 void test("nodeReadOnlyPaths: the node binary's dir and PATH entries whose node is that binary, nothing under /usr", (t) => {
@@ -84,6 +117,9 @@ void test("agent: a writable mount outside --allow-mounts is refused; an allowed
   await server.up();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-agent-iso-"));
   const shared = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-allowed-"));
+  // The task is nobody in a user namespace (host uid USERNS_HOST_BASE + 65534), not root: a writable
+  // host directory must be its own, as with Docker's userns-remap.
+  fs.chownSync(shared, USERNS_HOST_BASE + 65534, USERNS_HOST_BASE + 65534);
   const agent = await startAgent({
     server: server.url,
     joinToken: server.joinToken,

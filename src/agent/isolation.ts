@@ -3,10 +3,12 @@
 // (`sandboxFor`, pure): a SandboxConfig for the helper, plain for isolation "none", or a refusal.
 import fs from "node:fs";
 import path from "node:path";
-import type { JobSpec } from "../model/index.ts";
+import type { Capability, JobSpec } from "../model/index.ts";
 import { isolationOf } from "../model/index.ts";
-import type { RuntimeInfo, SandboxConfig } from "../helper/protocol.ts";
+import { USERNS_HOST_BASE } from "../helper/protocol.ts";
+import type { RuntimeInfo, SandboxConfig, SandboxUser } from "../helper/protocol.ts";
 import { probeRuntime } from "../helper/sandbox.ts";
+import { describeRuntime } from "../helper/sandbox-config.ts";
 import { findBinary, runtimeNames, runtimeVersion } from "../helper/sandbox-runtime.ts";
 
 /** Most processes and threads a sandboxed task may have at once. */
@@ -19,7 +21,15 @@ export interface RuntimeDetection {
   runtime: RuntimeInfo | null;
   /** One line per runtime that was tried and failed (or is missing). */
   problems: string[];
+  /** Tasks get a user namespace (the probe ran in one); false: they run as the configured uid on the
+   * host (`--task-user`), and `usernsProblem` says why. Absent: true (detections made in tests). */
+  userns?: boolean;
+  /** Why the runtime could not start a container in a user namespace here. */
+  usernsProblem?: string;
 }
+
+/** The task's ids when nobody says otherwise: nobody/nogroup. */
+export const DEFAULT_TASK_USER = { uid: 65534, gid: 65534 };
 
 let cached: Promise<RuntimeDetection> | null = null;
 
@@ -51,7 +61,12 @@ async function detectUncached(scratchDir: string): Promise<RuntimeDetection> {
     const stateDir = rootless ? path.join(process.env["XDG_RUNTIME_DIR"] || scratchDir, `${name}-state`) : null;
     const runtime: RuntimeInfo = { name, path: bin, version, rootless, stateDir };
     const why = await probeRuntime(runtime, scratchDir);
-    if (why === null) return { runtime, problems };
+    if (why === null) return { runtime, problems, userns: true };
+    // Without a user namespace (a kernel that refuses them, or a runtime that cannot reach the bundle
+    // as the namespace's root) a task still runs unprivileged: as the configured uid on the host.
+    if (!rootless && (await probeRuntime(runtime, scratchDir, { user: { ...DEFAULT_TASK_USER, userns: null } })) === null) {
+      return { runtime, problems, userns: false, usernsProblem: why };
+    }
     problems.push(`${name}${rootless ? " (rootless)" : ""}: ${why}`);
   }
   return { runtime: null, problems };
@@ -95,23 +110,50 @@ export interface IsolationContext {
   /** Host path prefixes that writable mounts may use (`--allow-mounts`). */
   allowMounts: string[];
   readOnlyPaths: string[];
-  /** The agent's data directory: never mountable (tokens, other tasks' files). */
+  /** The agent's data directory: never mountable (tokens, other tasks' files); hidden from tasks when
+   * it lies under a system directory they see (/etc, /opt...). Persisted /var and /home live in it. */
   dataDir: string;
+  /** Capabilities specs may ask for (`--allow-capabilities`). @default none */
+  allowCapabilities?: readonly string[];
+  /** The ids tasks run as (`--task-user`): inside their user namespace, or on the host without one. @default DEFAULT_TASK_USER */
+  taskUser?: { uid: number; gid: number };
   /** With no working runtime, run sandboxed tasks as plain processes and say so, instead of refusing
    * them (`--unsandboxed-fallback`; `tiffin dev` on a machine without root or user namespaces). */
   unsandboxedFallback?: boolean;
 }
 
+/**
+ * How `tiffin hosts` shows this host's sandboxes: the runtime, and who tasks run as:
+ * "crun 1.8.1, tasks as uid 65534 in a user namespace" or, where the kernel refuses user namespaces,
+ * "crun 1.8.1, tasks as uid 65534 on the host (no user namespace)".
+ */
+export function describeSandboxing(d: RuntimeDetection, taskUser: { uid: number; gid: number }): string {
+  const r = d.runtime;
+  if (r === null) return describeRuntime(null);
+  if (r.rootless) return `${describeRuntime(r)}, tasks as the agent's user`;
+  return `${describeRuntime(r)}, tasks as uid ${taskUser.uid} ${d.userns === false ? "on the host (no user namespace)" : "in a user namespace"}`;
+}
+
+/** The capabilities of `asked` that `allowed` does not cover (pure; also the scheduler's question). */
+export function refusedCapabilities(asked: readonly Capability[], allowed: readonly string[]): Capability[] {
+  return asked.filter((c) => !allowed.includes(c));
+}
+
+/** Where a task's persisted /var and /home live on the host (spec `persist`). */
+export function taskStateDir(dataDir: string, job: string, index: number): string {
+  return path.join(dataDir, "state", job, String(index));
+}
+
 /** The sandbox of an attempt (null for isolation "none", or unsandboxed with a notice), or why this
- * agent refuses to run it. */
-export function sandboxFor(spec: JobSpec, ctx: IsolationContext): { sandbox: SandboxConfig | null; notice?: string } | { refused: string } {
+ * agent refuses to run it. `task` names the task, for a persisted /var. */
+export function sandboxFor(spec: JobSpec, ctx: IsolationContext, task: { job: string; index: number } = { job: spec.name, index: 0 }): { sandbox: SandboxConfig | null; notice?: string } | { refused: string } {
   const iso = isolationOf(spec);
   if (iso.isolation === "none") return { sandbox: null };
   const runtime = ctx.runtime.runtime;
   if (runtime === null) {
     const why = ctx.runtime.problems.length > 0 ? ` (${ctx.runtime.problems.join("; ")})` : "";
     // Unsandboxed, a task gets neither a network namespace nor bind mounts: those specs are refused.
-    if (ctx.unsandboxedFallback && iso.network === "host" && iso.mounts.length === 0) {
+    if (ctx.unsandboxedFallback && iso.network === "host" && iso.mounts.length === 0 && iso.capabilities.length === 0) {
       return { sandbox: null, notice: `running UNSANDBOXED on host ${ctx.hostName}: no OCI runtime works here${why}; the task runs as a plain process of the agent's user` };
     }
     return { refused: `no OCI runtime on host ${ctx.hostName}: install crun, or set isolation: "none"${why}` };
@@ -125,6 +167,14 @@ export function sandboxFor(spec: JobSpec, ctx: IsolationContext): { sandbox: San
       return { refused: `mounts[${i}]: writable mount of ${m.host} is not in the --allow-mounts list of host ${ctx.hostName} (${allowed}); mount it read-only or ask the host's operator` };
     }
   }
+  const refused = refusedCapabilities(iso.capabilities, ctx.allowCapabilities ?? []);
+  if (refused.length > 0) {
+    const allowed = (ctx.allowCapabilities ?? []).length === 0 ? "it allows none" : `it allows ${(ctx.allowCapabilities ?? []).join(", ")}`;
+    return { refused: `capabilities: ${refused.join(", ")} not allowed on host ${ctx.hostName} (${allowed}); drop them from the spec or ask the host's operator (tiffin agent --allow-capabilities)` };
+  }
+  const ids = ctx.taskUser ?? DEFAULT_TASK_USER;
+  const user: SandboxUser = { ...ids, userns: ctx.runtime.userns === false ? null : { hostBase: USERNS_HOST_BASE, size: 65536 } };
+  const hidden = systemPrefixes.some((s) => under(ctx.dataDir, s)) ? [ctx.dataDir] : [];
   return {
     sandbox: {
       runtime,
@@ -133,6 +183,11 @@ export function sandboxFor(spec: JobSpec, ctx: IsolationContext): { sandbox: San
       mounts: iso.mounts.map((m) => ({ ...m })),
       limits: { cpu: spec.resources.cpu, memoryMiB: spec.resources.memoryMiB, pids: DEFAULT_PIDS_LIMIT },
       cgroupParent: CGROUP_PARENT,
+      user,
+      capabilities: [...iso.capabilities],
+      hiddenPaths: hidden,
+      stateDir: iso.persist ? taskStateDir(ctx.dataDir, task.job, task.index) : null,
+      layoutCache: path.join(ctx.dataDir, "layouts"),
     },
   };
 }

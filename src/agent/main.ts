@@ -22,7 +22,7 @@ import { fetchFromServer, PackageCache } from "./packages.ts";
 import { PackageGc } from "./package-gc.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
 import { advertiseAddress, detectInventory, parseListen } from "./inventory.ts";
-import { detectRuntime, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
+import { DEFAULT_TASK_USER, describeSandboxing, detectRuntime, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
 import type { RuntimeDetection } from "./isolation.ts";
 import { startLogsEndpoint } from "./logs-endpoint.ts";
 import { PortAllocator } from "./ports.ts";
@@ -56,6 +56,11 @@ export interface AgentOptions {
   registerTimeoutMs?: number;
   /** Host path prefixes that tasks' writable mounts may use. @default [] (none) */
   allowMounts?: string[];
+  /** Capabilities specs may ask for ("CAP_NET_BIND_SERVICE"). @default [] (none) */
+  allowCapabilities?: string[];
+  /** The uid and gid sandboxed tasks run as: inside their user namespace, or on the host where the
+   * kernel allows none. @default 65534:65534 (nobody) */
+  taskUser?: { uid: number; gid: number };
   /** With no working OCI runtime, run sandboxed tasks unsandboxed (and say so) instead of refusing
    * them: for `tiffin dev` on a machine without root or user namespaces. @default false */
   unsandboxedFallback?: boolean;
@@ -112,8 +117,9 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         address,
         dataDir,
         labels: opts.labels,
-        runtime: runtime.runtime === null && opts.unsandboxedFallback ? "none (tasks run unsandboxed)" : describeRuntime(runtime.runtime),
+        runtime: runtime.runtime === null && opts.unsandboxedFallback ? "none (tasks run unsandboxed)" : describeSandboxing(runtime, opts.taskUser ?? DEFAULT_TASK_USER),
         ...(opts.resources ? { resources: opts.resources } : {}),
+        ...(opts.allowCapabilities ? { capabilities: opts.allowCapabilities } : {}),
       }),
     onRegistered: (tokenChanged) => {
       reporter.kick();
@@ -165,14 +171,20 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     packages: new PackageCache(dataDir, (urlPath) => fetchFromServer(client.baseUrl, session.identity?.hostToken ?? null, urlPath), swarm),
     packageGc,
     sandboxFor: (a) =>
-      sandboxFor(a.spec, {
-        hostName: opts.name,
-        runtime,
-        allowMounts: (opts.allowMounts ?? []).map((p) => path.resolve(p)),
-        readOnlyPaths,
-        dataDir,
-        unsandboxedFallback: opts.unsandboxedFallback === true,
-      }),
+      sandboxFor(
+        a.spec,
+        {
+          hostName: opts.name,
+          runtime,
+          allowMounts: (opts.allowMounts ?? []).map((p) => path.resolve(p)),
+          readOnlyPaths,
+          dataDir,
+          unsandboxedFallback: opts.unsandboxedFallback === true,
+          allowCapabilities: opts.allowCapabilities ?? [],
+          taskUser: opts.taskUser ?? DEFAULT_TASK_USER,
+        },
+        { job: a.attempt.job, index: a.attempt.index },
+      ),
   });
 
   const { host, port } = parseListen(opts.listen ?? "127.0.0.1:0");
@@ -183,7 +195,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   // Helpers must be pinged before anything slow happens, or they fence their tasks.
   await manager.adopt();
   runtime = opts.runtimeDetection ?? (await detectRuntime(path.join(dataDir, "runtime-probe")));
-  if (runtime.runtime) log.info({ runtime: describeRuntime(runtime.runtime), path: runtime.runtime.path, skipped: runtime.problems }, "sandbox runtime");
+  if (runtime.runtime) log.info({ runtime: describeRuntime(runtime.runtime), path: runtime.runtime.path, skipped: runtime.problems, userns: runtime.userns !== false }, "sandbox runtime");
+  if (runtime.runtime && runtime.userns === false) log.warn({ problem: runtime.usernsProblem }, "no user namespaces for tasks here: sandboxed tasks run as the --task-user uid on the host");
   else if (opts.unsandboxedFallback) log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will run UNSANDBOXED (--unsandboxed-fallback)");
   else log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will be refused");
 

@@ -18,6 +18,9 @@ export interface CheckContext {
   ports: Record<string, number>;
   cwd: string;
   env: Record<string, string>;
+  /** How a command check is run: for a sandboxed task, inside its container (`RUNTIME exec`, as its
+   * user), never as the helper (root) on the host. @default the command itself, in cwd with env */
+  command?: (run: string[]) => { argv: string[]; cwd: string; env: Record<string, string> };
 }
 
 /** Runs one check with its timeout. Never throws: every failure is a result. */
@@ -74,11 +77,12 @@ function tcpCheck(port: number, timeoutMs: number): Promise<CheckResult> {
 }
 
 function commandCheck(run: string[], ctx: CheckContext, timeoutMs: number): Promise<CheckResult> {
-  const [file, ...args] = run;
   const what = run.join(" ");
-  if (file === undefined) return Promise.resolve({ ok: false, detail: "empty health command" });
+  if (run.length === 0) return Promise.resolve({ ok: false, detail: "empty health command" });
+  const how = ctx.command?.(run) ?? { argv: run, cwd: ctx.cwd, env: ctx.env };
+  const [file, ...args] = how.argv;
   return new Promise((resolve) => {
-    const child = spawn(file, args, { cwd: ctx.cwd, env: ctx.env, stdio: "ignore", detached: true });
+    const child = spawn(file ?? "", args, { cwd: how.cwd, env: how.env, stdio: "ignore", detached: true });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;

@@ -72,7 +72,37 @@ export interface SandboxConfig {
   limits: { cpu: number; memoryMiB: number; pids: number };
   /** cgroup (absolute, e.g. "/tiffin") under which each attempt gets `<container id>/task`. */
   cgroupParent: string;
+  /** Who the task is (ignored when the runtime is rootless: the helper's user, root inside). @default defaultSandboxUser */
+  user?: SandboxUser;
+  /** Capabilities the task gets ("CAP_NET_BIND_SERVICE"); the agent checked them against its allow-list. @default none */
+  capabilities?: string[];
+  /** Host paths hidden from the task besides the usual secrets (sandbox-config.ts): e.g. the agent's data
+   * dir when it lies under a bound system directory. @default none */
+  hiddenPaths?: string[];
+  /** A host directory keeping the task's /var and /home across its attempts (spec `persist`); null or
+   * absent: both are fresh for each attempt, in the attempt directory. */
+  stateDir?: string | null;
+  /** Where layout templates of the private /var and /run are kept, shared by attempts (the agent's
+   * DATA/layouts). @default DIR/sandbox/layouts, made again for each attempt */
+  layoutCache?: string;
 }
+
+/** The task's identity in its sandbox. */
+export interface SandboxUser {
+  /** uid and gid of the task's processes inside the sandbox (never 0 by default). */
+  uid: number;
+  gid: number;
+  /** A user namespace mapping ids 0..size-1 inside to hostBase.. on the host; null: none, so `uid` and
+   * `gid` are host ids (hosts that do not allow user namespaces). */
+  userns: { hostBase: number; size: number } | null;
+}
+
+/** Host uid of sandbox id 0 when a user namespace is used: far above real users (/etc/subuid ranges
+ * start at 100000), so a task's files and processes belong to nobody on the host. */
+export const USERNS_HOST_BASE = 1_000_000_000;
+
+/** The default identity: nobody (65534) inside a user namespace. */
+export const defaultSandboxUser: SandboxUser = { uid: 65534, gid: 65534, userns: { hostBase: USERNS_HOST_BASE, size: 65536 } };
 
 /** What the helper knows about its attempt. */
 export interface HelperStatus {

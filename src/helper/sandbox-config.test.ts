@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { test } from "node:test";
+import { USERNS_HOST_BASE } from "./protocol.ts";
 import type { SandboxConfig } from "./protocol.ts";
-import { describeRuntime, ociConfig } from "./sandbox-config.ts";
+import { describeRuntime, ociConfig, taskHostIds } from "./sandbox-config.ts";
+import { seccompArchitectures } from "./sandbox-seccomp.ts";
 import type { OciInput } from "./sandbox-config.ts";
 import { outOfMemoryReason, parseCgroupMounts } from "./sandbox-cgroup.ts";
 import { parseRuntimeVersion } from "./sandbox-runtime.ts";
@@ -34,7 +36,7 @@ const input: OciInput = {
 
 void test("ociConfig: namespaces, init, env, cwd, read-only root", () => {
   const c = ociConfig(input);
-  assert.deepEqual(c.linux.namespaces.map((n) => n.type), ["pid", "mount", "ipc", "uts"]);
+  assert.deepEqual(c.linux.namespaces.map((n) => n.type), ["pid", "mount", "ipc", "uts", "user"]);
   assert.deepEqual(c.process.args, ["/usr/bin/timeout", "-s", "SIGTERM", "0", "node", "server.mjs"]);
   assert.deepEqual(c.process.env, ["PATH=/usr/bin", "TASK_INDEX=0"]);
   assert.equal(c.process.cwd, input.workDir);
@@ -46,7 +48,78 @@ void test("ociConfig: namespaces, init, env, cwd, read-only root", () => {
 
 void test("ociConfig: private network adds a network namespace", () => {
   const c = ociConfig({ ...input, sandbox: { ...sandbox, network: "private" } });
-  assert.deepEqual(c.linux.namespaces.map((n) => n.type), ["pid", "mount", "ipc", "uts", "network"]);
+  assert.deepEqual(c.linux.namespaces.map((n) => n.type), ["pid", "mount", "ipc", "uts", "network", "user"]);
+});
+
+const users: { name: string; sb: Partial<SandboxConfig>; want: { user: { uid: number; gid: number }; userns: boolean; uidMappings?: unknown; hostIds: { uid: number; gid: number } } }[] = [
+  {
+    name: "default: nobody in a user namespace mapped far above the host's users",
+    sb: {},
+    want: { user: { uid: 65534, gid: 65534 }, userns: true, uidMappings: [{ containerID: 0, hostID: USERNS_HOST_BASE, size: 65536 }], hostIds: { uid: USERNS_HOST_BASE + 65534, gid: USERNS_HOST_BASE + 65534 } },
+  },
+  {
+    name: "no user namespace on this host: the configured uid, as it is",
+    sb: { user: { uid: 4000, gid: 4001, userns: null } },
+    want: { user: { uid: 4000, gid: 4001 }, userns: false, hostIds: { uid: 4000, gid: 4001 } },
+  },
+  {
+    name: "rootless runtime: the helper's user, root inside (the user setting does not apply)",
+    sb: { runtime: { ...sandbox.runtime, rootless: true }, user: { uid: 4000, gid: 4001, userns: null } },
+    want: { user: { uid: 0, gid: 0 }, userns: true, uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], hostIds: { uid: 1000, gid: 1000 } },
+  },
+];
+for (const u of users) {
+  void test(`ociConfig user: ${u.name}`, () => {
+    const sb = { ...sandbox, ...u.sb };
+    const c = ociConfig({ ...input, sandbox: sb });
+    assert.deepEqual(c.process.user, u.want.user);
+    assert.equal(c.linux.namespaces.some((n) => n.type === "user"), u.want.userns);
+    assert.deepEqual(c.linux.uidMappings, u.want.uidMappings);
+    assert.deepEqual(taskHostIds(sb, { uid: 1000, gid: 1000 }), u.want.hostIds);
+  });
+}
+
+void test("ociConfig: no capabilities unless asked; asked ones in every set (ambient: a non-root task keeps them)", () => {
+  const none = ociConfig(input).process.capabilities;
+  assert.deepEqual(none, { bounding: [], effective: [], permitted: [], inheritable: [], ambient: [] });
+  const c = ociConfig({ ...input, sandbox: { ...sandbox, capabilities: ["CAP_NET_BIND_SERVICE"] } }).process.capabilities;
+  for (const set of Object.values(c)) assert.deepEqual(set, ["CAP_NET_BIND_SERVICE"]);
+  assert.equal(ociConfig(input).process.noNewPrivileges, true);
+});
+
+void test("ociConfig: host secrets and extra hidden paths masked; a seccomp profile that refuses namespaces, mount, ptrace", () => {
+  const c = ociConfig({ ...input, sandbox: { ...sandbox, hiddenPaths: ["/etc/tiffin-agent"] } });
+  for (const p of ["/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/sudoers", "/etc/ssl/private", "/etc/tiffin-agent", "/proc/kcore"]) assert.ok(c.linux.maskedPaths.includes(p), p);
+  assert.equal(c.linux.seccomp?.defaultAction, "SCMP_ACT_ALLOW");
+  const denied = c.linux.seccomp?.syscalls.flatMap((r) => r.names) ?? [];
+  for (const call of ["unshare", "setns", "mount", "ptrace", "bpf", "kexec_load", "init_module", "keyctl"]) assert.ok(denied.includes(call), call);
+  for (const call of ["read", "clone", "socket", "chroot"]) assert.ok(!denied.includes(call), call);
+  assert.deepEqual(seccompArchitectures("x64"), ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]);
+});
+
+void test("ociConfig: private /var, /run, /home: tmpfs of the task's user, /var and /run copied up from the layout template; HOME=/home", () => {
+  const privateDirs = { template: "/data/layouts/abc", stateDir: null };
+  const c = ociConfig({ ...input, privateDirs });
+  const tmpfs = ["nosuid", "nodev", "mode=755", "uid=65534", "gid=65534"];
+  const at = (d: string) => c.mounts.filter((m) => m.destination === d);
+  for (const d of ["var", "run"]) {
+    assert.deepEqual(at(`/${d}`), [
+      { destination: `/${d}`, type: "bind", source: `/data/layouts/abc/${d}`, options: ["rbind", "ro", "nosuid", "nodev"] },
+      { destination: `/${d}`, type: "tmpfs", source: "tmpfs", options: [...tmpfs, "tmpcopyup"] },
+    ], "the template first, the tmpfs over it");
+  }
+  assert.deepEqual(at("/home"), [{ destination: "/home", type: "tmpfs", source: "tmpfs", options: tmpfs }]);
+  assert.ok(c.process.env.includes("HOME=/home"));
+  assert.ok(ociConfig({ ...input, privateDirs, env: { HOME: "/srv" } }).process.env.includes("HOME=/srv"));
+  assert.ok(!ociConfig(input).process.env.some((e) => e.startsWith("HOME=")), "no private dirs: nothing to point HOME at");
+});
+
+void test("ociConfig: persisted /var and /home are binds of the state dir; /run stays tmpfs", () => {
+  const c = ociConfig({ ...input, privateDirs: { template: "/t", stateDir: "/data/state/web/0" } });
+  const at = (d: string) => c.mounts.filter((m) => m.destination === d);
+  assert.deepEqual(at("/var"), [{ destination: "/var", type: "bind", source: "/data/state/web/0/var", options: ["rbind", "rw", "nosuid", "nodev"] }]);
+  assert.equal(at("/home")[0]?.source, "/data/state/web/0/home");
+  assert.deepEqual(at("/run").map((m) => m.type), ["bind", "tmpfs"]);
 });
 
 void test("ociConfig: mounts: system dirs read-only, work dir writable, spec mounts as declared, parents first", () => {

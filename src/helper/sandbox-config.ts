@@ -6,7 +6,11 @@
 // it has no handler for, so `sleep 30` or a Node program without a SIGTERM handler would never stop on
 // SIGTERM. coreutils' timeout (duration 0 = none) forwards the stop signal to the task's process group
 // and exits with the task's status (128+n for a signal), which the helper maps back to a signal name.
-import type { RuntimeInfo, SandboxConfig } from "./protocol.ts";
+import { defaultSandboxUser } from "./protocol.ts";
+import type { RuntimeInfo, SandboxConfig, SandboxUser } from "./protocol.ts";
+import { defaultSeccomp } from "./sandbox-seccomp.ts";
+import type { OciSeccomp } from "./sandbox-seccomp.ts";
+import type { PrivateDirs } from "./sandbox-private.ts";
 
 /** Everything the config depends on. */
 export interface OciInput {
@@ -26,6 +30,8 @@ export interface OciInput {
   /** The helper's uid/gid, mapped to root inside when rootless. */
   uid: number;
   gid: number;
+  /** The private /var, /run and /home (sandbox-private.ts), or null for none. */
+  privateDirs?: PrivateDirs | null;
   /** cgroup v1: keep the kernel's OOM killer out of the task (the helper watches `under_oom`, sandbox-oom.ts). */
   disableOomKiller?: boolean;
   /** cgroup v2: files of the leaf to set (memory.high below the limit, memory.oom.group; sandbox-oom-v2.ts). */
@@ -49,7 +55,7 @@ export interface OciConfig {
     args: string[];
     env: string[];
     cwd: string;
-    capabilities: Record<"bounding" | "effective" | "permitted", string[]>;
+    capabilities: Record<"bounding" | "effective" | "permitted" | "inheritable" | "ambient", string[]>;
     noNewPrivileges: boolean;
   };
   root: { path: string; readonly: boolean };
@@ -69,19 +75,25 @@ export interface OciConfig {
     };
     maskedPaths: string[];
     readonlyPaths: string[];
+    seccomp?: OciSeccomp;
   };
 }
 
-/** Docker's default capability set: what ordinary programs expect of root, without the dangerous ones. */
-export const defaultCapabilities = [
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
-  "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-];
-
 /** /proc entries hidden or made read-only, as Docker does. */
-const maskedPaths = [
+const procMasked = [
   "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
   "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+];
+
+/**
+ * Secrets of the host under the directories a sandbox binds read-only (/etc): hidden (an empty file
+ * or directory in their place) even though an unprivileged task could not read most of them anyway,
+ * so a task given a capability such as CAP_DAC_READ_SEARCH still finds nothing. The runtime skips
+ * the ones a host lacks.
+ */
+export const hostSecretPaths = [
+  "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssh", "/etc/sudoers", "/etc/sudoers.d",
+  "/etc/ssl/private", "/etc/security/opasswd", "/etc/krb5.keytab",
 ];
 const readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
@@ -92,15 +104,32 @@ export const cpuPeriodUs = 100_000;
 export function ociConfig(o: OciInput): OciConfig {
   const { sandbox: sb } = o;
   const rootless = sb.runtime.rootless;
+  const user: SandboxUser = sb.user ?? defaultSandboxUser;
+  const userns = rootless ? null : user.userns;
+  const priv = o.privateDirs ?? null;
+  const ids = rootless ? { uid: 0, gid: 0 } : { uid: user.uid, gid: user.gid };
+  // The task's own: tmpfs owned by its user, /var and /run filled from the layout template (the runtime
+  // copies what lies under the mount point into the tmpfs: `tmpcopyup`, in crun and runc), or for
+  // persisted /var and /home binds of its state dir.
+  const privateMounts = (d: "var" | "run" | "home"): OciMount[] => {
+    if (priv === null) return [];
+    if (priv.stateDir !== null && d !== "run") return [{ destination: `/${d}`, type: "bind", source: `${priv.stateDir}/${d}`, options: ["rbind", "rw", "nosuid", "nodev"] }];
+    const tmpfs: OciMount = { destination: `/${d}`, type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=755", `uid=${ids.uid}`, `gid=${ids.gid}`] };
+    if (d === "home") return [tmpfs];
+    return [{ destination: `/${d}`, type: "bind", source: `${priv.template}/${d}`, options: ["rbind", "ro", "nosuid", "nodev"] }, { ...tmpfs, options: [...tmpfs.options, "tmpcopyup"] }];
+  };
   const ro = (p: string): OciMount => ({ destination: p, type: "bind", source: p, options: ["rbind", "ro", "nosuid", "nodev"] });
   const binds: OciMount[] = [
     { destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] },
     ...o.systemDirs.map(ro),
     ...sb.readOnlyPaths.map(ro),
     { destination: o.workDir, type: "bind", source: o.workDir, options: ["rbind", "rw", "nosuid", "nodev"] },
+    // Private and writable: daemons want /var/lib/<name>, /var/log/<name>, /run/<name>.pid and a home.
+    ...(["var", "run", "home"] as const).flatMap(privateMounts),
     ...sb.mounts.map((m) => ({ destination: m.task, type: "bind", source: m.host, options: ["rbind", m.writable ? "rw" : "ro", "nosuid", "nodev"] })),
   ];
-  // Parents before children, so a bind under /tmp or under another bind lands on top of it.
+  // Parents before children, so a bind under /tmp or under another bind lands on top of it (a stable
+  // sort: the template's bind stays under its tmpfs).
   binds.sort((a, b) => depth(a.destination) - depth(b.destination));
   const mounts: OciMount[] = [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
@@ -114,14 +143,22 @@ export function ociConfig(o: OciInput): OciConfig {
   ];
   const namespaces = [{ type: "pid" }, { type: "mount" }, { type: "ipc" }, { type: "uts" }];
   if (sb.network === "private") namespaces.push({ type: "network" });
-  if (rootless) namespaces.push({ type: "user" });
+  if (rootless || userns !== null) namespaces.push({ type: "user" });
   const argv = o.init === null ? [...o.command] : [o.init, "-s", o.stopSignal, "0", ...o.command];
-  const caps = [...defaultCapabilities];
-  const linux: OciConfig["linux"] = { namespaces, maskedPaths, readonlyPaths };
+  // Only what the spec asked for (and the agent allowed), in every set: ambient too, so that a task
+  // that is not root inside still holds them after exec.
+  const caps = [...(sb.capabilities ?? [])];
+  const masked = [...procMasked, ...hostSecretPaths, ...(sb.hiddenPaths ?? [])];
+  const linux: OciConfig["linux"] = { namespaces, maskedPaths: masked, readonlyPaths, seccomp: defaultSeccomp() };
   if (rootless) {
     linux.uidMappings = [{ containerID: 0, hostID: o.uid, size: 1 }];
     linux.gidMappings = [{ containerID: 0, hostID: o.gid, size: 1 }];
+  } else if (userns !== null) {
+    linux.uidMappings = [{ containerID: 0, hostID: userns.hostBase, size: userns.size }];
+    linux.gidMappings = [{ containerID: 0, hostID: userns.hostBase, size: userns.size }];
   }
+  const env = { ...o.env };
+  if (priv !== null && env["HOME"] === undefined) env["HOME"] = "/home";
   if (o.cgroupsPath !== null && !rootless) {
     linux.cgroupsPath = o.cgroupsPath;
     linux.resources = {
@@ -136,11 +173,11 @@ export function ociConfig(o: OciInput): OciConfig {
     ociVersion: "1.0.2",
     process: {
       terminal: false,
-      user: { uid: 0, gid: 0 },
+      user: ids,
       args: argv,
-      env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`),
+      env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       cwd: o.workDir,
-      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps },
       noNewPrivileges: true,
     },
     root: { path: "rootfs", readonly: true },
@@ -152,6 +189,13 @@ export function ociConfig(o: OciInput): OciConfig {
 
 function depth(p: string): number {
   return p === "/" ? 0 : p.split("/").length - 1;
+}
+
+/** The host uid and gid a sandboxed task's processes and files have. */
+export function taskHostIds(sb: SandboxConfig, helper: { uid: number; gid: number }): { uid: number; gid: number } {
+  if (sb.runtime.rootless) return helper;
+  const u = sb.user ?? defaultSandboxUser;
+  return u.userns === null ? { uid: u.uid, gid: u.gid } : { uid: u.userns.hostBase + u.uid, gid: u.userns.hostBase + u.gid };
 }
 
 /** `crun 1.8.1` / `runc 1.1.5 rootless`: how a host reports its runtime. */

@@ -4,7 +4,8 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import type { RuntimeInfo } from "./protocol.ts";
+import { defaultSandboxUser } from "./protocol.ts";
+import type { RuntimeInfo, SandboxConfig } from "./protocol.ts";
 
 /** Runtimes in order of preference. */
 export const runtimeNames = ["crun", "runc"] as const;
@@ -25,6 +26,17 @@ export function runtimeEnv(): Record<string, string> {
     if (v !== undefined) env[k] = v;
   }
   return env;
+}
+
+/**
+ * argv that runs `command` in a running container as its task does: the task's user (not the
+ * runtime's default, root in the container), no_new_privs; the container's env, capabilities and
+ * seccomp apply. For `tiffin exec` (`extra`: --tty, --env) and command health checks.
+ */
+export function execArgv(sb: SandboxConfig, id: string, command: string[], extra: string[] = []): string[] {
+  const u = sb.runtime.rootless ? null : (sb.user ?? defaultSandboxUser);
+  const user = u === null ? [] : ["--user", `${u.uid}:${u.gid}`, "--no-new-privs"];
+  return runtimeArgv(sb.runtime, ["exec", ...user, ...extra, id, ...command]);
 }
 
 /** Runs a runtime subcommand to completion; the result is a value, never a throw. */

@@ -20,6 +20,7 @@ import type { MemoryUse } from "./sandbox-cgroup.ts";
 import { deleteContainer, killContainer, runtimeArgv, runtimeEnv } from "./sandbox-runtime.ts";
 import { oomStopReason, v1MemoryDir, watchOom } from "./sandbox-oom.ts";
 import type { Task, TaskEnd, TaskOptions } from "./task.ts";
+import { OutputPipes } from "./pipes.ts";
 
 /** What a SandboxTask needs besides the plain task options. */
 export interface SandboxTaskOptions extends TaskOptions {
@@ -28,8 +29,6 @@ export interface SandboxTaskOptions extends TaskOptions {
   attemptDir: string;
 }
 
-/** How long to wait for the output pipes after the runtime exited. */
-const pipeDrainMs = 2000;
 /** How often the pid file is looked for while the container starts (a start takes ~10-30 ms). */
 const pidPollMs = 2;
 
@@ -47,6 +46,7 @@ export function taskExit(code: number | null, signal: string | null): { exitCode
 export class SandboxTask implements Task {
   readonly #o: SandboxTaskOptions;
   #child: ChildProcess | null = null;
+  #pipes: OutputPipes | null = null;
   #bundle: Bundle | null = null;
   #pid: number | null = null;
   #stopReason: string | null = null;
@@ -97,29 +97,41 @@ export class SandboxTask implements Task {
     this.#bundle = bundle;
     const [file, ...args] = runtimeArgv(this.#o.sandbox.runtime, ["run", "--bundle", bundle.dir, "--pid-file", bundle.pidFile, bundle.id]);
     let child: ChildProcess;
+    let pipes: OutputPipes;
     try {
-      child = spawn(file ?? "", args, { cwd: bundle.dir, env: runtimeEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+      pipes = OutputPipes.open(this.#o.pipesDir);
     } catch (e) {
+      return fail(`output pipes: ${String(e)}`);
+    }
+    this.#pipes = pipes;
+    try {
+      // The runtime hands its own stdio to the container: the task's fds 1 and 2 are these pipes.
+      child = spawn(file ?? "", args, { cwd: bundle.dir, env: runtimeEnv(), detached: true, stdio: pipes.stdio });
+    } catch (e) {
+      pipes.destroy();
       return fail(`${this.#o.sandbox.runtime.name}: ${String(e)}`);
+    } finally {
+      pipes.closeWriteEnds();
     }
     this.#child = child;
     let spawned = false;
-    child.stdout?.on("data", (b: Buffer) => this.#o.onOutput("stdout", b));
-    child.stderr?.on("data", (b: Buffer) => {
-      if (this.#pid === null) this.#errTail = (this.#errTail + b.toString()).slice(-4000);
-      this.#o.onOutput("stderr", b);
+    pipes.onData((stream, b) => {
+      if (stream === "stderr" && this.#pid === null) this.#errTail = (this.#errTail + b.toString()).slice(-4000);
+      this.#o.onOutput(stream, b);
     });
     child.once("spawn", () => {
       spawned = true;
       this.#pollPid();
     });
     child.on("error", (e) => {
-      if (!spawned) fail(`${this.#o.sandbox.runtime.name}: ${e.message}`);
+      if (spawned) return;
+      pipes.destroy();
+      fail(`${this.#o.sandbox.runtime.name}: ${e.message}`);
     });
     child.once("exit", (code, signal) => {
       this.#exited = true;
       this.#killTimer?.cancel();
-      void this.#finish(child, code, signal);
+      void this.#finish(code, signal);
     });
   }
 
@@ -215,12 +227,9 @@ export class SandboxTask implements Task {
     });
   }
 
-  async #finish(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    await new Promise<void>((resolve) => {
-      if (child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false) return resolve();
-      const t = this.#o.clock.setTimeout(resolve, pipeDrainMs);
-      child.once("close", () => (t.cancel(), resolve()));
-    });
+  async #finish(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    await this.#pipes?.drained((cb, ms) => this.#o.clock.setTimeout(cb, ms));
+    this.#pipes?.destroy();
     const b = this.#bundle;
     let use: MemoryUse | null = null;
     if (b) {

@@ -7,8 +7,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { helperPaths } from "./paths.ts";
-import type { HelperConfig, RuntimeInfo, SandboxConfig } from "./protocol.ts";
-import { ociConfig } from "./sandbox-config.ts";
+import { defaultSandboxUser } from "./protocol.ts";
+import type { HelperConfig, RuntimeInfo, SandboxConfig, SandboxUser } from "./protocol.ts";
+import { ociConfig, taskHostIds } from "./sandbox-config.ts";
+import { hostSkeleton, layoutTemplate, prepareStateDir } from "./sandbox-private.ts";
+import type { HostLayout } from "./sandbox-private.ts";
 import { deleteContainer, runtimeArgv, runtimeEnv } from "./sandbox-runtime.ts";
 import { hostMemoryMode, v2MemoryUnified } from "./sandbox-oom-v2.ts";
 import { cgroupMounts, removeCgroup } from "./sandbox-cgroup.ts";
@@ -91,6 +94,8 @@ interface HostFacts {
   init: string | null;
   memoryMode: ReturnType<typeof hostMemoryMode>;
   hostname: string;
+  /** The host's /var (two levels) and /run (one level) layout, for the private ones (sandbox-private.ts). */
+  privateLayout: HostLayout;
 }
 
 let hostFactsCache: HostFacts | null = null;
@@ -102,7 +107,13 @@ let hostFactsCache: HostFacts | null = null;
  */
 export function hostFacts(fresh = false): HostFacts {
   if (hostFactsCache === null || fresh) {
-    hostFactsCache = { layout: systemLayout(), init: findInit(), memoryMode: hostMemoryMode(cgroupMounts()), hostname: os.hostname() };
+    hostFactsCache = {
+      layout: systemLayout(),
+      init: findInit(),
+      memoryMode: hostMemoryMode(cgroupMounts()),
+      hostname: os.hostname(),
+      privateLayout: { var: hostSkeleton("/var", 2), run: hostSkeleton("/run", 1) },
+    };
   }
   return hostFactsCache;
 }
@@ -115,10 +126,23 @@ export function writeBundle(o: BundleInput): Bundle {
   // A rootfs of its own per attempt (not one shared skeleton): the runtime creates each mount point in
   // it, e.g. the work directory's path, and a shared one would show every task the other tasks' paths.
   fs.mkdirSync(rootfs, { recursive: true });
-  const { layout, init, memoryMode, hostname } = hostFacts();
+  const { layout, init, memoryMode, hostname, privateLayout } = hostFacts();
   for (const l of layout.links) fs.symlinkSync(l.target, path.join(rootfs, l.name));
   const id = containerId(o.attemptId, o.attemptDir);
   const rootless = o.sandbox.runtime.rootless;
+  const helper = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  const owner = taskHostIds(o.sandbox, helper);
+  const userns = rootless ? null : (o.sandbox.user ?? defaultSandboxUser).userns;
+  // In a user namespace the runtime sets the container up as the namespace's root, which must be able
+  // to make mount points in the rootfs.
+  if (userns !== null) fs.chownSync(rootfs, userns.hostBase, userns.hostBase);
+  // The task is not root: its work dir (and the files the agent wrote there) must be its own.
+  if (!rootless) chownTree(o.workDir, owner);
+  const stateDir = o.sandbox.stateDir ?? null;
+  if (stateDir !== null) prepareStateDir(stateDir, privateLayout, owner);
+  // Shared by the agent's attempts (DATA/layouts); without one (tests), per attempt.
+  const template = layoutTemplate(o.sandbox.layoutCache ?? path.join(dir, "layouts"), privateLayout, owner);
+  const privateDirs = { template, stateDir };
   const cgroup = rootless ? null : `${o.sandbox.cgroupParent.replace(/\/+$/, "")}/${id}`;
   const config = ociConfig({
     command: o.command,
@@ -130,8 +154,9 @@ export function writeBundle(o: BundleInput): Bundle {
     sandbox: o.sandbox,
     systemDirs: layout.dirs,
     cgroupsPath: cgroup === null ? null : `${cgroup}/task`,
-    uid: process.getuid?.() ?? 0,
-    gid: process.getgid?.() ?? 0,
+    uid: helper.uid,
+    gid: helper.gid,
+    privateDirs,
     // v1: the OOM killer kept away (sandbox-oom.ts); v2: memory.high and a whole-task kill (sandbox-oom-v2.ts).
     disableOomKiller: cgroup !== null && memoryMode === "v1",
     unified: cgroup !== null && memoryMode === "v2" ? v2MemoryUnified(o.sandbox.limits.memoryMiB * 1024 * 1024) : null,
@@ -139,6 +164,14 @@ export function writeBundle(o: BundleInput): Bundle {
   // Compact: the runtime parses it on every start; `jq . config.json` shows it readable.
   fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
   return { dir, id, pidFile: path.join(dir, "init.pid"), cgroup, init };
+}
+
+/** Gives `dir` and everything under it (not following symlinks) to `owner`. */
+function chownTree(dir: string, owner: { uid: number; gid: number }): void {
+  fs.lchownSync(dir, owner.uid, owner.gid);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    fs.lchownSync(path.join(e.parentPath, e.name), owner.uid, owner.gid);
+  }
 }
 
 /** Why a sandbox cannot start before the runtime is asked, or null: missing host paths and program. */
@@ -163,10 +196,15 @@ function executable(p: string): boolean {
 
 /**
  * Starts a trivial container (`true`) with `runtime` in a bundle under `scratchDir`, exactly as a task
- * would run (same config, network and cgroups), and resolves with null when it worked or why not.
+ * would run (same config, network, cgroups and `user`: a user namespace unless told otherwise), and
+ * resolves with null when it worked or why not.
  */
-export async function probeRuntime(runtime: RuntimeInfo, scratchDir: string, timeoutMs = 15_000): Promise<string | null> {
+export async function probeRuntime(runtime: RuntimeInfo, scratchDir: string, opts: { timeoutMs?: number; user?: SandboxUser } = {}): Promise<string | null> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
   const attemptDir = fs.mkdtempSync(path.join(scratchDir, "probe-"));
+  // As searchable as an attempt dir (0755): runc, unlike crun, reaches the bundle as the user
+  // namespace's root, which a 0700 mkdtemp dir would shut out.
+  fs.chmodSync(attemptDir, 0o711);
   const workDir = path.join(attemptDir, "work");
   fs.mkdirSync(workDir);
   const sandbox: SandboxConfig = {
@@ -176,6 +214,7 @@ export async function probeRuntime(runtime: RuntimeInfo, scratchDir: string, tim
     mounts: [],
     limits: { cpu: 0.1, memoryMiB: 32, pids: 16 },
     cgroupParent: "/tiffin",
+    ...(opts.user ? { user: opts.user } : {}),
   };
   const trueBin = ["/usr/bin/true", "/bin/true"].find((p) => executable(p)) ?? "true";
   let bundle: Bundle | null = null;

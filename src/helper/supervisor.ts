@@ -11,6 +11,8 @@ import path from "node:path";
 import type { Clock, ResourceUsage } from "../model/index.ts";
 import { Fence } from "./fence.ts";
 import { HealthMonitor, runHealthCheck } from "./health.ts";
+import type { CheckContext } from "./health.ts";
+import { execArgv, runtimeEnv } from "./sandbox-runtime.ts";
 import { LogSink } from "./logs.ts";
 import type { HelperPaths } from "./paths.ts";
 import type { AgentMessage, HelperConfig, HelperStatus } from "./protocol.ts";
@@ -70,6 +72,7 @@ export class Supervisor {
       command: cfg.command,
       env: cfg.env,
       cwd: paths.work,
+      pipesDir: paths.dir,
       stop: cfg.stop,
       clock,
       onSpawn: (pid) => this.#onSpawn(pid),
@@ -157,7 +160,9 @@ export class Supervisor {
     }
     const check = this.#cfg.health;
     if (!check || this.#task.stopping) return;
-    const ctx = { ports: this.#cfg.ports, cwd: this.#paths.work, env: this.#cfg.env };
+    const sandbox = this.#cfg.sandbox ?? null;
+    const ctx: CheckContext = { ports: this.#cfg.ports, cwd: this.#paths.work, env: this.#cfg.env };
+    if (sandbox !== null) ctx.command = (run) => ({ argv: execArgv(sandbox, containerId(this.#cfg.attemptId, this.#paths.dir), run), cwd: "/", env: runtimeEnv() });
     this.#health = new HealthMonitor({
       check,
       clock: this.#clock,

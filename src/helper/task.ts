@@ -6,6 +6,7 @@ import type { ChildProcess } from "node:child_process";
 import os from "node:os";
 import type { Clock } from "../model/index.ts";
 import type { LogStream } from "./log-segments.ts";
+import { OutputPipes } from "./pipes.ts";
 import { isIncurableError } from "./start-check.ts";
 
 /** How the task ended. */
@@ -41,6 +42,8 @@ export interface TaskOptions {
   command: string[];
   env: Record<string, string>;
   cwd: string;
+  /** Where the output pipes (FIFOs, pipes.ts) are made for a moment: the attempt directory. */
+  pipesDir: string;
   stop: { signal: string; graceMs: number };
   clock: Clock;
   onSpawn: (pid: number) => void;
@@ -48,10 +51,6 @@ export interface TaskOptions {
   /** Called once, after the process exited and its output pipes closed. */
   onEnd: (end: TaskEnd) => void;
 }
-
-/** How long to wait for the output pipes after the main process exited (a daemonized grandchild that
- * escaped the group could hold them open forever). */
-const pipeDrainMs = 2000;
 
 /** One run of the task as a plain process group. */
 export class TaskProcess implements Task {
@@ -82,32 +81,42 @@ export class TaskProcess implements Task {
     const [file, ...args] = this.#o.command;
     if (file === undefined) return this.#end({ exitCode: null, signal: null, stopReason: null, startError: "empty command", failure: null });
     let child: ChildProcess;
+    let pipes: OutputPipes;
     try {
-      child = spawn(file, args, { cwd: this.#o.cwd, env: this.#o.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+      pipes = OutputPipes.open(this.#o.pipesDir);
     } catch (e) {
+      return this.#end({ exitCode: null, signal: null, stopReason: null, startError: `output pipes: ${describeError(e)}`, failure: null });
+    }
+    try {
+      child = spawn(file, args, { cwd: this.#o.cwd, env: this.#o.env, detached: true, stdio: pipes.stdio });
+    } catch (e) {
+      pipes.destroy();
       return this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e), failure: null, incurable: isIncurableError(e) });
+    } finally {
+      // The child has its copies (or none): EOF must come when the task's processes are done with them.
+      pipes.closeWriteEnds();
     }
     this.#child = child;
     let spawned = false;
-    child.stdout?.on("data", (b: Buffer) => this.#o.onOutput("stdout", b));
-    child.stderr?.on("data", (b: Buffer) => this.#o.onOutput("stderr", b));
+    pipes.onData((stream, b) => this.#o.onOutput(stream, b));
     child.once("spawn", () => {
       spawned = true;
       if (child.pid !== undefined) this.#o.onSpawn(child.pid);
     });
     child.on("error", (e) => {
-      if (!spawned) this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e), failure: null, incurable: isIncurableError(e) });
+      if (spawned) return;
+      pipes.destroy();
+      this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e), failure: null, incurable: isIncurableError(e) });
     });
     child.once("exit", (code, signal) => {
       this.#exited = true;
       this.#killTimer?.cancel();
       // The attempt is over: whatever the task left behind in its group goes with it.
       this.#signalGroup("SIGKILL");
-      const drained = new Promise<void>((resolve) => {
-        const t = this.#o.clock.setTimeout(resolve, pipeDrainMs);
-        child.once("close", () => (t.cancel(), resolve()));
+      void pipes.drained((cb, ms) => this.#o.clock.setTimeout(cb, ms)).then(() => {
+        pipes.destroy();
+        this.#end({ exitCode: code, signal, stopReason: this.#stopReason, startError: null, failure: null });
       });
-      void drained.then(() => this.#end({ exitCode: code, signal, stopReason: this.#stopReason, startError: null, failure: null }));
     });
   }
 

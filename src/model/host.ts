@@ -14,6 +14,9 @@ export interface HostInventory {
   labels: Record<string, string>;
   /** The OCI runtime that sandboxes tasks here: "crun 1.8.1", "runc 1.1.5", "... rootless", or "none" (sandboxed tasks refused). */
   runtime: string;
+  /** Capabilities sandboxed tasks may ask for here (`tiffin agent --allow-capabilities`), "CAP_..." names.
+   * Absent (agents older than the field): none. */
+  capabilities?: string[];
 }
 
 /** The place of a host in the failure-domain tree. */

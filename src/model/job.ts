@@ -38,6 +38,18 @@ export const Networks = ["host", "private"] as const;
 /** One of Networks. */
 export type Network = (typeof Networks)[number];
 
+/** Linux capabilities a sandboxed task may ask for (`capabilities`); the agent must allow each one. */
+export const Capabilities = [
+  "CAP_AUDIT_CONTROL", "CAP_AUDIT_READ", "CAP_AUDIT_WRITE", "CAP_BLOCK_SUSPEND", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+  "CAP_KILL", "CAP_LEASE", "CAP_LINUX_IMMUTABLE", "CAP_MAC_ADMIN", "CAP_MAC_OVERRIDE", "CAP_MKNOD", "CAP_NET_ADMIN",
+  "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_RAW", "CAP_PERFMON", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP",
+  "CAP_SETUID", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_CHROOT", "CAP_SYS_MODULE", "CAP_SYS_NICE", "CAP_SYS_PACCT",
+  "CAP_SYS_PTRACE", "CAP_SYS_RAWIO", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+] as const;
+/** One of Capabilities. */
+export type Capability = (typeof Capabilities)[number];
+
 /** A host directory or file bound into a sandboxed task. */
 export interface BindMount {
   /** Absolute path on the host. */
@@ -98,6 +110,11 @@ export interface JobSpec {
   network?: Network;
   /** @default [] */
   mounts?: BindMount[];
+  /** Capabilities beyond none (a sandboxed task runs unprivileged). Absent when none, and `persist`
+   * when false, so jobs that use neither compile as they did before these existed. @default [] */
+  capabilities?: Capability[];
+  /** Keep each task's /var and /home across its attempts on a host. @default false */
+  persist?: boolean;
   /** Set by the server at apply, never by clients: `packages` resolved to exact package ids, so a
    * version always runs the same bytes whatever tags do later. Absent when `packages` is empty. */
   pinned?: PackagePin[];
@@ -114,8 +131,14 @@ export interface PackagePin {
 }
 
 /** A spec's isolation settings with the defaults filled in (older stored specs lack them). */
-export function isolationOf(spec: JobSpec): { isolation: Isolation; network: Network; mounts: BindMount[] } {
-  return { isolation: spec.isolation ?? "sandbox", network: spec.network ?? "host", mounts: spec.mounts ?? [] };
+export function isolationOf(spec: JobSpec): { isolation: Isolation; network: Network; mounts: BindMount[]; capabilities: Capability[]; persist: boolean } {
+  return {
+    isolation: spec.isolation ?? "sandbox",
+    network: spec.network ?? "host",
+    mounts: spec.mounts ?? [],
+    capabilities: spec.capabilities ?? [],
+    persist: spec.persist ?? false,
+  };
 }
 
 /** A stored version of a job. */

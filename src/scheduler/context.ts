@@ -16,6 +16,8 @@ export interface Constraints {
   labels: [string, string][];
   /** The job's tasks run sandboxed: only hosts with an OCI runtime qualify. */
   sandbox: boolean;
+  /** Capabilities the job asks for: only hosts whose agent allows them all qualify. */
+  capabilities: readonly string[];
 }
 
 /**
@@ -59,7 +61,8 @@ export interface PlanContext {
 export function constraintKey(spec: JobSpec): string {
   const c = spec.constraints;
   const labels = Object.entries(c.labels).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return JSON.stringify([c.os?.id ?? null, c.os?.version ?? null, c.kernel, labels, isolationOf(spec).isolation]);
+  const iso = isolationOf(spec);
+  return JSON.stringify([c.os?.id ?? null, c.os?.version ?? null, c.kernel, labels, iso.isolation, iso.capabilities]);
 }
 
 /** Compiles a spec's static constraints. */
@@ -72,5 +75,6 @@ export function compileConstraints(spec: JobSpec): Constraints {
     if ("error" in r) kernelError = r.error;
     else kernel = r;
   }
-  return { os: c.os, kernel, kernelError, labels: Object.entries(c.labels), sandbox: isolationOf(spec).isolation === "sandbox" };
+  const iso = isolationOf(spec);
+  return { os: c.os, kernel, kernelError, labels: Object.entries(c.labels), sandbox: iso.isolation === "sandbox", capabilities: iso.isolation === "sandbox" ? iso.capabilities : [] };
 }

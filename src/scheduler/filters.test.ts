@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { PlanContext } from "./context.ts";
-import { antiAffinityFilter, avoidFilter, cpuFilter, diskFilter, DYNAMIC_FILTERS, kernelFilter, labelsFilter, memoryFilter, osFilter, sandboxFilter, schedulableFilter, STATIC_FILTERS } from "./filters.ts";
+import { antiAffinityFilter, avoidFilter, capabilitiesFilter, cpuFilter, diskFilter, DYNAMIC_FILTERS, kernelFilter, labelsFilter, memoryFilter, osFilter, sandboxFilter, schedulableFilter, STATIC_FILTERS } from "./filters.ts";
 import type { FilterPlugin } from "./filters.ts";
 import { evaluate } from "./pipeline.ts";
 import { PoolRegistry } from "./pools.ts";
@@ -59,6 +59,10 @@ const cases: Case[] = [
   { name: "sandboxed job on a host with a runtime", filter: sandboxFilter, host: { sandbox: true }, want: null },
   { name: "sandboxed job on a host without a runtime", filter: sandboxFilter, host: { sandbox: false }, want: "no-sandbox" },
   { name: "unsandboxed job on a host without a runtime", filter: sandboxFilter, host: { sandbox: false }, spec: { isolation: "none" }, want: null },
+  { name: "no capabilities asked", filter: capabilitiesFilter, want: null },
+  { name: "capability allowed by the host", filter: capabilitiesFilter, host: { capabilities: ["CAP_CHOWN", "CAP_NET_BIND_SERVICE"] }, spec: { capabilities: ["CAP_NET_BIND_SERVICE"] }, want: null },
+  { name: "capability the host does not allow", filter: capabilitiesFilter, host: { capabilities: ["CAP_CHOWN"] }, spec: { capabilities: ["CAP_CHOWN", "CAP_NET_BIND_SERVICE"] }, want: "capabilities" },
+  { name: "capability on a host that allows none (an older agent)", filter: capabilitiesFilter, spec: { capabilities: ["CAP_CHOWN"] }, want: "capabilities" },
   { name: "not avoided", filter: avoidFilter, want: null },
   { name: "avoided", filter: avoidFilter, avoid: true, want: "avoided" },
   { name: "no tag", filter: antiAffinityFilter, tasks: [task({ antiAffinity: "net" })], want: null },
@@ -104,7 +108,7 @@ void test("the pipeline reports the first failing filter in order", () => {
   assert.equal(withHost({}, {}, evaluate), null);
   assert.deepEqual(
     [...STATIC_FILTERS, ...DYNAMIC_FILTERS].map((f) => f.name),
-    ["schedulable", "os", "kernel", "labels", "sandbox", "avoid", "anti-affinity", "cpu", "memory", "disk"],
+    ["schedulable", "os", "kernel", "labels", "sandbox", "capabilities", "avoid", "anti-affinity", "cpu", "memory", "disk"],
   );
 });
 
@@ -121,4 +125,24 @@ void test("static verdicts are cached per pool and refreshed when the host chang
   assert.equal(s2.ctx.pool, s1.ctx.pool, "same constraints share a pool");
   assert.equal(evaluate(s2.ctx, 0), "labels");
   closePlan(s2);
+});
+
+void test("a host's verdict is refreshed when its runtime or allowed capabilities change (an agent restarted with other flags)", () => {
+  const st = new ClusterState();
+  st.upsert(makeHost("h", { capabilities: [] }));
+  const pools = new PoolRegistry();
+  const req = { spec: makeSpec("a", { capabilities: ["CAP_NET_BIND_SERVICE"] }), indexes: [0] };
+  const verdict = (): RejectReason | null => {
+    const s = openPlan(st, pools, req);
+    try {
+      return evaluate(s.ctx, 0);
+    } finally {
+      closePlan(s);
+    }
+  };
+  assert.equal(verdict(), "capabilities");
+  st.upsert(makeHost("h", { capabilities: ["CAP_NET_BIND_SERVICE"] }));
+  assert.equal(verdict(), null);
+  st.upsert(makeHost("h", { capabilities: ["CAP_NET_BIND_SERVICE"], sandbox: false }));
+  assert.equal(verdict(), "no-sandbox");
 });

@@ -73,6 +73,19 @@ export const sandboxFilter: FilterPlugin = {
   filter: (ctx, slot) => (ctx.pool.constraints.sandbox && ctx.st.hosts[slot]!.sandbox === false ? "no-sandbox" : null),
 };
 
+/** Capabilities the job asks for must all be allowed by the host's agent (`--allow-capabilities`),
+ * which would refuse the task at start otherwise: say so at plan time. */
+export const capabilitiesFilter: FilterPlugin = {
+  name: "capabilities",
+  stage: "static",
+  filter(ctx, slot) {
+    const asked = ctx.pool.constraints.capabilities;
+    if (asked.length === 0) return null;
+    const allowed = ctx.st.hosts[slot]!.capabilities ?? [];
+    return asked.every((c) => allowed.includes(c)) ? null : "capabilities";
+  },
+};
+
 /** Hosts the task was moved away from. */
 export const avoidFilter: FilterPlugin = {
   name: "avoid",
@@ -115,7 +128,7 @@ export const diskFilter: FilterPlugin = {
  * The static filters, in order. Schedulable comes first: a draining host is "not-schedulable"
  * whatever else is true of it, which is the reason an operator needs to see.
  */
-export const STATIC_FILTERS: readonly FilterPlugin[] = [schedulableFilter, osFilter, kernelFilter, labelsFilter, sandboxFilter];
+export const STATIC_FILTERS: readonly FilterPlugin[] = [schedulableFilter, osFilter, kernelFilter, labelsFilter, sandboxFilter, capabilitiesFilter];
 
 /**
  * The dynamic filters, in order: the task's own avoid list, then anti-affinity (a rack-wide fact,

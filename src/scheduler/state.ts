@@ -338,6 +338,12 @@ function sameDomain(a: SchedHost, b: SchedHost): boolean {
 /** True when nothing the static filters read has changed. */
 function sameStatic(a: SchedHost, b: SchedHost): boolean {
   if (a.schedulable !== b.schedulable || a.os.id !== b.os.id || a.os.version !== b.os.version || a.kernel !== b.kernel) return false;
+  // The sandbox and capabilities filters read these too: an agent restarted with a runtime or with
+  // other --allow-capabilities must be judged again.
+  if ((a.sandbox ?? true) !== (b.sandbox ?? true)) return false;
+  const ca = a.capabilities ?? [];
+  const cb = b.capabilities ?? [];
+  if (ca.length !== cb.length || ca.some((c, i) => cb[i] !== c)) return false;
   const ka = Object.keys(a.labels);
   if (ka.length !== Object.keys(b.labels).length) return false;
   return ka.every((k) => a.labels[k] === b.labels[k]);

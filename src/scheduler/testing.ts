@@ -15,6 +15,7 @@ export interface SpecParts {
   kernel?: string | null;
   labels?: Record<string, string>;
   isolation?: "sandbox" | "none";
+  capabilities?: JobSpec["capabilities"];
 }
 
 /** A complete spec with defaults for everything the scheduler does not read. */
@@ -37,6 +38,7 @@ export function makeSpec(name: string, p: SpecParts = {}): JobSpec {
     disconnect: { stopAfterMs: null },
     packages: [],
     ...(p.isolation ? { isolation: p.isolation } : {}),
+    ...(p.capabilities ? { capabilities: p.capabilities } : {}),
   };
 }
 
@@ -53,6 +55,7 @@ export interface HostParts {
   labels?: Record<string, string>;
   schedulable?: boolean;
   sandbox?: boolean;
+  capabilities?: string[];
 }
 
 /** A host with defaults: 8 cores, 16 GiB, 100 GiB disk, Debian 12, kernel 6.1, rack r1 of c1 in dc1. */
@@ -69,5 +72,6 @@ export function makeHost(id: string, p: HostParts = {}): SchedHost {
     labels: p.labels ?? {},
     schedulable: p.schedulable ?? true,
     ...(p.sandbox === undefined ? {} : { sandbox: p.sandbox }),
+    ...(p.capabilities === undefined ? {} : { capabilities: p.capabilities }),
   };
 }

@@ -16,6 +16,8 @@ export interface SchedHost {
   labels: Record<string, string>;
   /** Whether the host can run sandboxed tasks (it reported an OCI runtime). @default true */
   sandbox?: boolean;
+  /** Capabilities its agent lets sandboxed tasks ask for ("CAP_..."). @default none */
+  capabilities?: readonly string[];
   /** False when draining, down or suspect: keeps its tasks in the index, takes no new ones. */
   schedulable: boolean;
 }
@@ -53,7 +55,8 @@ export type RejectReason =
   | "labels"
   | "anti-affinity"
   | "avoided"
-  | "no-sandbox";
+  | "no-sandbox"
+  | "capabilities";
 
 /** The outcome of planning: where each task goes, and why the rest could not go anywhere. */
 export interface Plan {

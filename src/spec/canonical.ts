@@ -2,7 +2,7 @@
 // (never trust the client). Same limits as the input schema, canonical shapes only: no shorthands,
 // no unknown fields, every field present.
 import { z } from "zod";
-import { Isolations, Networks, SpreadDomains } from "../model/index.ts";
+import { Capabilities, Isolations, Networks, SpreadDomains } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
 import {
   absolutePathProblem, envNamePattern, jobNamePattern, mountTargetProblem, osIdPattern, packageRefPattern, portNamePattern, tagPattern,
@@ -72,4 +72,6 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
     )
     .max(32)
     .exactOptional(),
+  capabilities: z.array(z.enum(Capabilities)).exactOptional(),
+  persist: z.boolean().exactOptional(),
 });

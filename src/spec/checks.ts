@@ -34,7 +34,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   const add = (path: Segment[], message: string | null): void => {
     if (message !== null) out.push({ path, message });
   };
-  const { health, ports, restart, constraints, env, command, isolation, network, mounts, files } = j;
+  const { health, ports, restart, constraints, env, command, isolation, network, mounts, files, capabilities, persist } = j;
   // A string command was written as one string (run by /bin/sh -c): report it at its own path.
   const argvAt = (at: Segment[], argv: readonly string[], written: unknown): void => {
     if (typeof written === "string") add(at, execStringProblem(written, "the command"));
@@ -63,6 +63,8 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   if (constraints?.kernel) add(["constraints", "kernel"], kernelRangeProblem(constraints.kernel));
   if (isolation && network === "private") add(["network"], needsSandbox(isolation, 'network "private"'));
   if (isolation && mounts && mounts.length > 0) add(["mounts"], needsSandbox(isolation, "mounts"));
+  if (isolation && capabilities && capabilities.length > 0) add(["capabilities"], needsSandbox(isolation, "capabilities"));
+  if (isolation && persist) add(["persist"], needsSandbox(isolation, "persist"));
   if (mounts) for (const d of duplicateMountTargets(mounts)) add(["mounts", d.index, "task"], d.message);
   return out;
 }

@@ -81,6 +81,14 @@ void test("shorthands compile to canonical forms", () => {
   });
 });
 
+void test("capabilities compile with the CAP_ prefix, sorted and once; persist; neither appears when unset", () => {
+  const s = one({ name: "web", command: ["./web"], capabilities: ["net_bind_service", "CAP_CHOWN", "NET_BIND_SERVICE"], persist: true });
+  assert.deepEqual(s.capabilities, ["CAP_CHOWN", "CAP_NET_BIND_SERVICE"]);
+  assert.equal(s.persist, true);
+  const plain = one({ name: "web", command: ["./web"] });
+  assert.equal("capabilities" in plain || "persist" in plain, false);
+});
+
 void test("isolation settings compile; mounts are read-only unless writable", () => {
   const s = one({
     name: "db",

@@ -50,5 +50,9 @@ export function compileJob(j: ParsedJob): JobSpec {
     isolation: j.isolation,
     network: j.network,
     mounts: j.mounts.map((m) => ({ host: m.host, task: m.task, writable: m.writable })),
+    // Only when set: a spec that asks for neither compiles as it did before they existed, so stored
+    // jobs show no change in `tiffin plan` and roll nothing out.
+    ...(j.capabilities.length > 0 ? { capabilities: [...new Set(j.capabilities)].sort() } : {}),
+    ...(j.persist ? { persist: true } : {}),
   };
 }

@@ -3,7 +3,7 @@
 // (z.toJSONSchema with io "input"). Its output has units resolved (ms, MiB, "SIGTERM"); compile.ts
 // reshapes that output into the canonical JobSpec.
 import { z } from "zod";
-import { Isolations, Networks, SpreadDomains } from "../model/index.ts";
+import { Capabilities, Isolations, Networks, SpreadDomains } from "../model/index.ts";
 import {
   durationPattern, kernelRangePattern, normalizeSignal, parseDuration, parseSize, sizePattern, StopSignals,
 } from "./units.ts";
@@ -271,6 +271,19 @@ export const jobInputSchema = z
       .max(32, { error: "at most 32 mounts" })
       .default(() => [])
       .describe("Host paths bound into the sandbox (needs isolation \"sandbox\")."),
+    capabilities: z
+      .array(
+        z
+          .string()
+          .transform((c) => (c.toUpperCase().startsWith("CAP_") ? c.toUpperCase() : `CAP_${c.toUpperCase()}`))
+          .pipe(z.enum(Capabilities, { error: 'expected a Linux capability such as "NET_BIND_SERVICE"' })),
+      )
+      .default(() => [])
+      .describe("Linux capabilities the sandboxed task keeps (it runs unprivileged, with none, by default); each must be allowed by the agent (--allow-capabilities)."),
+    persist: z
+      .boolean()
+      .default(false)
+      .describe("Keep each task's private /var and /home across its attempts on the same host (needs isolation \"sandbox\")."),
   })
   .meta({ id: "Job", title: "Tiffin job", description: "One Tiffin job as users write it." });
 

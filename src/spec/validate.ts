@@ -104,6 +104,8 @@ export function validateJobSpec(json: unknown): Problem[] {
   const iso = isolationOf(s);
   if (iso.network === "private") add(["network"], needsSandbox(iso.isolation, 'network "private"'));
   if (iso.mounts.length > 0) add(["mounts"], needsSandbox(iso.isolation, "mounts"));
+  if (iso.capabilities.length > 0) add(["capabilities"], needsSandbox(iso.isolation, "capabilities"));
+  if (iso.persist) add(["persist"], needsSandbox(iso.isolation, "persist"));
   for (const d of duplicateMountTargets(iso.mounts)) add(["mounts", d.index, "task"], d.message);
   return out;
 }

@@ -8,6 +8,7 @@ import type { CliContext } from "../command.ts";
 import { waitForSignal } from "../command.ts";
 import { usageError } from "../errors.ts";
 import { parseDuration } from "../../spec/api.ts";
+import { Capabilities } from "../../model/index.ts";
 import type { AgentOptions } from "../../agent/main.ts";
 
 /** Options of the command as commander parses them. */
@@ -23,6 +24,8 @@ export interface AgentFlags {
   memory?: string;
   disk?: string;
   allowMounts?: string;
+  allowCapabilities?: string;
+  taskUser?: string;
   unsandboxedFallback?: boolean;
   packageCacheMib?: string;
   packageIdle?: string;
@@ -77,6 +80,8 @@ export function agentOptions(f: AgentFlags): AgentOptions {
   const downloadMiB = positive("--download-limit", f.downloadLimit, false);
   const maxUploads = positive("--max-uploads", f.maxUploads, true);
   for (const p of allowMounts) if (!p.startsWith("/")) throw usageError(`--allow-mounts wants absolute paths, got "${p}"`, "e.g. --allow-mounts /srv/data,/var/cache/app");
+  const allowCapabilities = parseCapabilities(f.allowCapabilities ?? "");
+  const taskUser = f.taskUser === undefined ? undefined : parseTaskUser(f.taskUser);
   return {
     server: f.server,
     joinToken,
@@ -86,6 +91,8 @@ export function agentOptions(f: AgentFlags): AgentOptions {
     ...(f.listen ? { listen: f.listen } : {}),
     ...(Object.keys(resources).length > 0 ? { resources } : {}),
     ...(allowMounts.length > 0 ? { allowMounts } : {}),
+    ...(allowCapabilities.length > 0 ? { allowCapabilities } : {}),
+    ...(taskUser !== undefined ? { taskUser } : {}),
     ...(f.unsandboxedFallback ? { unsandboxedFallback: true } : {}),
     ...(packageCacheMiB !== undefined ? { packageCacheMiB } : {}),
     ...(packageIdleMs !== undefined ? { packageIdleMs } : {}),
@@ -93,6 +100,28 @@ export function agentOptions(f: AgentFlags): AgentOptions {
     ...(downloadMiB !== undefined ? { downloadLimitBytesPerSec: Math.round(downloadMiB * 1024 * 1024) } : {}),
     ...(maxUploads !== undefined ? { maxUploads } : {}),
   };
+}
+
+/** `--allow-capabilities net_bind_service,CAP_CHOWN` -> ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"]; unknown names are a usage error. */
+export function parseCapabilities(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.split(",").map((c) => c.trim()).filter((c) => c !== "")) {
+    const name = raw.toUpperCase().startsWith("CAP_") ? raw.toUpperCase() : `CAP_${raw.toUpperCase()}`;
+    if (!(Capabilities as readonly string[]).includes(name)) throw usageError(`--allow-capabilities: unknown capability "${raw}"`, "e.g. --allow-capabilities NET_BIND_SERVICE,CHOWN (see capabilities(7))");
+    out.push(name);
+  }
+  return out;
+}
+
+/** `--task-user 1000:1000` (or `1000`: gid = uid) -> ids; root is refused: tasks must not be root. */
+export function parseTaskUser(text: string): { uid: number; gid: number } {
+  const m = /^(\d+)(?::(\d+))?$/.exec(text.trim());
+  const uid = Number(m?.[1]);
+  const gid = Number(m?.[2] ?? m?.[1]);
+  if (!m || uid === 0 || gid === 0 || uid > 65535 || gid > 65535) {
+    throw usageError(`--task-user wants UID:GID between 1 and 65535, got "${text}"`, "e.g. --task-user 65534:65534 (nobody); root is not allowed");
+  }
+  return { uid, gid };
 }
 
 /** Adds the command. */
@@ -110,6 +139,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--memory <MiB>", "memory to offer, MiB (default: detected)")
     .option("--disk <MiB>", "disk to offer, MiB (default: free space of --data)")
     .option("--allow-mounts <prefix,...>", "host path prefixes tasks may mount writable (default: none)")
+    .option("--allow-capabilities <cap,...>", "Linux capabilities specs may ask for, e.g. NET_BIND_SERVICE (default: none; tasks run without any)")
+    .option("--task-user <uid:gid>", "ids sandboxed tasks run as: inside their user namespace, or on the host where there is none (default: 65534:65534, nobody)")
     .option("--unsandboxed-fallback", "with no working OCI runtime (no root, no user namespaces), run sandboxed tasks as plain processes and say so, instead of refusing them (tiffin dev sets it)")
     .option("--package-cache-mib <MiB>", "package cache budget: over it, packages no task used for --package-idle are removed (default: 10240)")
     .option("--upload-limit <MiB/s>", "package pieces served to other agents: rate limit over all uploads (default: none)")

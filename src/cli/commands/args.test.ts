@@ -44,6 +44,18 @@ void test("agentOptions: join token from flag or file, resources only when given
   assert.throws(() => agentOptions({ ...base, joinToken: "x", packageCacheMib: "0" }), { code: "TIFFIN_USAGE", message: /--package-cache-mib/ });
 });
 
+void test("agentOptions: --allow-capabilities normalized to CAP_ names, --task-user ids; unknown names and root refused", () => {
+  const base = { server: "http://s", data: "/tmp/agent", name: "box", joinToken: "x" };
+  const o = agentOptions({ ...base, allowCapabilities: "net_bind_service, CAP_CHOWN", taskUser: "1000:1001" });
+  assert.deepEqual(o.allowCapabilities, ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"]);
+  assert.deepEqual(o.taskUser, { uid: 1000, gid: 1001 });
+  assert.deepEqual(agentOptions({ ...base, taskUser: "4000" }).taskUser, { uid: 4000, gid: 4000 });
+  const plain = agentOptions(base);
+  assert.equal("allowCapabilities" in plain || "taskUser" in plain, false);
+  assert.throws(() => agentOptions({ ...base, allowCapabilities: "NET_BIND" }), { code: "TIFFIN_USAGE", message: /unknown capability "NET_BIND"/ });
+  for (const bad of ["0", "0:0", "1000:0", "nobody", "70000"]) assert.throws(() => agentOptions({ ...base, taskUser: bad }), { code: "TIFFIN_USAGE", message: /--task-user/ }, bad);
+});
+
 void test("parseWait: durations, bare seconds, --no-wait, default", () => {
   const cases: [string | boolean | undefined, number | null][] = [
     [undefined, 60_000],

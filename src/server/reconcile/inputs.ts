@@ -104,6 +104,7 @@ export function schedulerView(m: Mirror, hosts: ReadonlyMap<string, HostState>):
       kernel: h.kernel,
       labels: h.labels,
       sandbox: h.runtime !== "none",
+      capabilities: h.capabilities ?? [],
       schedulable: !h.draining && st?.status === "up",
     });
   }

@@ -48,6 +48,10 @@ export function inventoryOf(body: unknown): HostInventory {
     }, problems);
     const os = asObject(inv["os"], "inventory.os", problems);
     if (os) check(os, "inventory.os", { id: [str, "a string"], version: [str, "a string"] }, problems);
+    const caps = inv["capabilities"];
+    if (caps !== undefined && !(Array.isArray(caps) && caps.every(str))) {
+      problems.push({ file: null, path: "inventory.capabilities", message: "expected an array of capability names", value: JSON.stringify(caps) });
+    }
   }
   if (problems.length > 0 || !inv) throw fail("invalid register request", problems);
   const os = inv["os"] as { id: string; version: string };
@@ -61,6 +65,7 @@ export function inventoryOf(body: unknown): HostInventory {
     kernel: inv["kernel"] as string,
     labels: { ...(inv["labels"] as Record<string, string>) },
     runtime: inv["runtime"] as string,
+    ...(Array.isArray(inv["capabilities"]) && inv["capabilities"].length > 0 ? { capabilities: [...(inv["capabilities"] as string[])] } : {}),
   };
 }
 

@@ -1,0 +1,126 @@
+// A sandbox's private /var, /run and /home: writable directories of the task's own over the read-only
+// root. Stock daemons expect their package's directories (nginx: /var/lib/nginx and /var/log/nginx;
+// redis: /var/lib/redis), so /var and /run start as the host's layout of directories and symlinks
+// (/var two levels deep, /run one), empty and owned by the task; the host's files (package databases,
+// logs, other services' state) are never copied. /run and, unless the spec asks to persist, /var and
+// /home are tmpfs, new for each attempt (their pages count against the task's memory limit), filled
+// by the runtime from a template made once (`layoutTemplate`); persisted ones are binds of a directory
+// the agent keeps per task (`SandboxConfig.stateDir`), where the layout only adds what is missing.
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+/** One entry of a skeleton: a directory (with the host's mode) or a symlink, relative to its root. */
+export type SkeletonEntry = { kind: "dir"; rel: string; mode: number } | { kind: "link"; rel: string; target: string };
+
+/** The host's directories and symlinks under `root` down to `depth` levels, parents first. */
+export function hostSkeleton(root: string, depth: number): SkeletonEntry[] {
+  const out: SkeletonEntry[] = [];
+  const walk = (rel: string, level: number): void => {
+    let names: fs.Dirent[];
+    try {
+      names = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of names.sort((a, b) => a.name.localeCompare(b.name))) {
+      const r = rel === "" ? d.name : `${rel}/${d.name}`;
+      try {
+        if (d.isSymbolicLink()) out.push({ kind: "link", rel: r, target: fs.readlinkSync(path.join(root, r)) });
+        else if (d.isDirectory()) {
+          out.push({ kind: "dir", rel: r, mode: fs.statSync(path.join(root, r)).mode & 0o1777 });
+          if (level < depth) walk(r, level + 1);
+        }
+      } catch {
+        // gone while we looked
+      }
+    }
+  };
+  walk("", 1);
+  return out;
+}
+
+/**
+ * Creates what `skeleton` lists under `dir` where it is missing, owned by `owner`: directories keep the
+ * host's mode but are always the owner's to write (setgid bits of shared log dirs dropped). Existing
+ * entries are left as they are.
+ */
+export function materialize(dir: string, skeleton: SkeletonEntry[], owner: { uid: number; gid: number }): void {
+  mkdirOwned(dir, 0o755, owner);
+  for (const e of skeleton) {
+    const p = path.join(dir, e.rel);
+    if (exists(p)) continue;
+    if (e.kind === "dir") {
+      mkdirOwned(p, (e.mode & 0o1777) | 0o700, owner);
+    } else {
+      fs.symlinkSync(e.target, p);
+      fs.lchownSync(p, owner.uid, owner.gid);
+    }
+  }
+}
+
+function mkdirOwned(p: string, mode: number, owner: { uid: number; gid: number }): void {
+  if (exists(p)) return;
+  fs.mkdirSync(p, { recursive: true });
+  fs.chmodSync(p, mode);
+  fs.chownSync(p, owner.uid, owner.gid);
+}
+
+function exists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The host layouts a private /var and /run start from. */
+export interface HostLayout {
+  var: SkeletonEntry[];
+  run: SkeletonEntry[];
+}
+
+/**
+ * A template of `layout` owned by `owner`, under `cacheDir` (made once per layout and owner, shared by
+ * every attempt): `<dir>/var` and `<dir>/run`, from which the runtime copies into each sandbox's tmpfs
+ * (`tmpcopyup`). Building it costs ~70 journalled mkdir/chmod/chown, ~100 ms on a busy 2-core VM: per
+ * attempt that doubled a sandbox's start. Made in a temporary dir and renamed, so concurrent helpers
+ * never see half of one.
+ */
+export function layoutTemplate(cacheDir: string, layout: HostLayout, owner: { uid: number; gid: number }): string {
+  const key = createHash("sha256").update(JSON.stringify([layout, owner.uid, owner.gid])).digest("hex").slice(0, 16);
+  const dir = path.join(cacheDir, key);
+  if (exists(dir)) return dir;
+  fs.mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
+  const tmp = fs.mkdtempSync(path.join(cacheDir, `.${key}-`));
+  try {
+    fs.chmodSync(tmp, 0o755);
+    materialize(path.join(tmp, "var"), layout.var, owner);
+    materialize(path.join(tmp, "run"), layout.run, owner);
+    fs.renameSync(tmp, dir);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!exists(dir)) throw e;
+  }
+  return dir;
+}
+
+/** What the sandbox needs for its private dirs. */
+export interface PrivateDirs {
+  /** The layout template (layoutTemplate): its var/ and run/ are copied into the tmpfs /var and /run. */
+  template: string;
+  /** Host dir whose var/ and home/ are bound at /var and /home (spec `persist`); null: both are tmpfs. */
+  stateDir: string | null;
+}
+
+/** Makes a persisted state dir's var/ (with the host's layout) and home/ where missing, owned by the task. */
+export function prepareStateDir(stateDir: string, layout: HostLayout, owner: { uid: number; gid: number }): void {
+  const home = path.join(stateDir, "home");
+  if (!exists(home)) {
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o755 });
+    mkdirOwned(home, 0o755, owner);
+  }
+  // Packages installed on the host since the last attempt get their directories too.
+  materialize(path.join(stateDir, "var"), layout.var, owner);
+}
