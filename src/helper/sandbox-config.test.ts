@@ -36,7 +36,7 @@ const input: OciInput = {
 void test("ociConfig: namespaces, init, env, cwd, read-only root", () => {
   const c = ociConfig(input);
   assert.deepEqual(c.linux.namespaces.map((n) => n.type), ["pid", "mount", "ipc", "uts"]);
-  assert.deepEqual(c.process.args, ["/usr/bin/setpriv", "--pdeathsig", "ALRM", "--", "/usr/bin/timeout", "-s", "SIGTERM", "-k", "1.5s", "0", "node", "server.mjs"]);
+  assert.deepEqual(c.process.args, ["/usr/bin/setpriv", "--pdeathsig", "TERM", "--", "/usr/bin/timeout", "-s", "SIGTERM", "-k", "1.5s", "0", "node", "server.mjs"]);
   assert.deepEqual(c.process.env, ["PATH=/usr/bin", "TASK_INDEX=0"]);
   assert.equal(c.process.cwd, input.workDir);
   assert.deepEqual(c.root, { path: "rootfs", readonly: true });

@@ -4,14 +4,18 @@
 // kernel does it, with the parent-death signal (prctl PR_SET_PDEATHSIG, set by util-linux `setpriv`
 // just before exec; it fires when the parent THREAD exits, and Node spawns from its main thread):
 //
-//   helper ──(dies)──> plain task:  setpriv --pdeathsig ALRM timeout -s STOP -k GRACE 0 CMD...
+//   helper ──(dies)──> plain task:  setpriv --pdeathsig STOP timeout -s STOP -k GRACE 0 CMD...
 //                      sandbox:     setpriv --pdeathsig KILL crun run ...   (the runtime dies with it)
-//                                     └──(dies)──> init: setpriv --pdeathsig ALRM timeout ... CMD
+//                                     └──(dies)──> init: setpriv --pdeathsig STOP timeout ... CMD
 //
-// coreutils `timeout` (duration 0 = no time limit) is the minimal supervisor that stays: SIGALRM is
-// what its own timer would send, so it sends the stop signal to the task's whole process group, and
-// SIGKILL to the group GRACE later (-k). The task thus gets the same stop (signal, grace, kill) as from
-// its helper, within the grace the server's wait already counts. A helper killed while its agent lives
+// coreutils `timeout` (duration 0 = no time limit) is the minimal supervisor that stays: on the stop
+// signal it sends it on to the task's whole process group and SIGKILL to the group GRACE later (-k),
+// the same stop (signal, grace, kill) as from the helper, within the grace the server's wait counts.
+// Why the stop signal and not SIGALRM: the kernel sends the parent-death signal again each time a
+// thread of the dying parent exits (the child is handed to a sibling thread first), and a second
+// SIGALRM makes timeout kill at once, while it ignores its stop signal once it has passed it on. A
+// stop signal of SIGKILL would kill timeout before it could pass it on: SIGALRM then (its own
+// timer's signal, which sends -s SIGKILL to the group). A helper killed while its agent lives
 // changes nothing for the agent: it finds the helper dead, kills what is left and reports the attempt.
 // An agent restart does not touch helpers, so tasks survive it as before. Without setpriv (or one older
 // than util-linux 2.33), tasks run as before and the helper says so in its log.
@@ -42,7 +46,8 @@ export function supervisedArgv(tools: DeathTools, stop: StopPolicy, command: str
   if (tools.timeout === null) return tools.setpriv === null ? [...command] : [tools.setpriv, "--pdeathsig", "KILL", "--", ...command];
   // -k 0 would mean "never": at least 1 ms.
   const init = [tools.timeout, "-s", stop.signal, "-k", `${Math.max(1, Math.round(stop.graceMs)) / 1000}s`, "0", ...command];
-  return tools.setpriv === null ? init : [tools.setpriv, "--pdeathsig", "ALRM", "--", ...init];
+  const deathSignal = stop.signal.replace(/^SIG/, "") === "KILL" ? "ALRM" : stop.signal.replace(/^SIG/, "");
+  return tools.setpriv === null ? init : [tools.setpriv, "--pdeathsig", deathSignal, "--", ...init];
 }
 
 /** The argv of a process (the OCI runtime) that must be SIGKILLed when its parent dies. */
