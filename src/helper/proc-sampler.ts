@@ -79,16 +79,27 @@ export class ProcSampler {
   }
 }
 
-/** The longest time between two samples (and from the first to the last), in ms. */
-export function maxGapMs(samples: ProcSample[]): number {
-  let gap = 0;
-  for (let i = 1; i < samples.length; i++) gap = Math.max(gap, (samples[i]?.at ?? 0) - (samples[i - 1]?.at ?? 0));
-  return gap;
+/** The gaps between consecutive samples, in ms, smallest first. */
+export function gapsMs(samples: ProcSample[]): number[] {
+  const gaps: number[] = [];
+  for (let i = 1; i < samples.length; i++) gaps.push((samples[i]?.at ?? 0) - (samples[i - 1]?.at ?? 0));
+  return gaps.sort((a, b) => a - b);
 }
 
-/** The samples in which more than one attempt had a live process. */
-export function overlaps(samples: ProcSample[]): ProcSample[] {
-  return samples.filter((s) => Object.keys(s.byAttempt).length > 1);
+/** The longest time between two samples, in ms. */
+export function maxGapMs(samples: ProcSample[]): number {
+  return gapsMs(samples).at(-1) ?? 0;
+}
+
+/** The `p`-th percentile (0..100) of the gaps between samples, in ms. */
+export function gapPercentileMs(samples: ProcSample[], p: number): number {
+  const gaps = gapsMs(samples);
+  return gaps[Math.min(gaps.length - 1, Math.max(0, Math.ceil((p / 100) * gaps.length) - 1))] ?? 0;
+}
+
+/** The samples in which more than one attempt (of `among`, when given) had a live process. */
+export function overlaps(samples: ProcSample[], among?: ReadonlySet<string>): ProcSample[] {
+  return samples.filter((s) => Object.keys(s.byAttempt).filter((a) => among === undefined || among.has(a)).length > 1);
 }
 
 /** When `attempt` was first and last seen alive, or null if never. */
