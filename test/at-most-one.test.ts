@@ -16,18 +16,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { gapPercentileMs, maxGapMs, overlaps, ProcSampler, seenAlive } from "../src/helper/proc-sampler.ts";
-import { Cluster, compile, waitFor } from "./harness.ts";
+import { Cluster, compile, StartAllowanceMs, Timing, waitFor } from "./harness.ts";
 import type { JobStatus } from "../src/api/types.ts";
 
-const heartbeatMs = 1000;
-const fenceMs = 3000;
+const { heartbeatMs, fenceMs } = Timing;
 const stopAfterMs = 2000;
 const graceMs = 6000;
 /** The server's margin after the grace (lostAfter). */
 const marginMs = 1000;
-/** From the moment the server may place it to a running replacement on a loaded 2-core machine: a
- * reconcile tick (1 s), the agent's assignment, a helper and a Node task starting. */
-const startAllowanceMs = 6000;
+/** From the moment the server may place it to a running replacement: a reconcile tick and a start. */
+const startAllowanceMs = Timing.reconcileTickMs + StartAllowanceMs;
 const everyMs = 50;
 
 /** Ignores SIGTERM: only the SIGKILL after its grace ends it. */
