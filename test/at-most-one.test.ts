@@ -8,7 +8,7 @@
 // server that replaced it as soon as the host is down (5 s after the last heartbeat, which is at
 // most 1 s before the agent's kill) would start the replacement while the old copy still runs (it
 // dies 6 s after its helper, killed at most 1.5 s after the agent). The server waits last heartbeat +
-// max(fence, stopAfter) + grace + 1 s (lostAfter in src/server/reconcile/decide.ts); the bounds below
+// max(heartbeat, stopAfter) + fence + grace + 1 s (lostAfter in src/server/reconcile/decide.ts); the bounds below
 // are derived from those numbers and measured from the server's last heartbeat of the host.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -119,7 +119,7 @@ for (const pattern of ["helper then agent", "agent then helper", "both at once"]
       // is over and it had time to start.
       const oldBound = heartbeatMs + fenceMs + graceMs + marginMs;
       assert.ok(old.last - beat <= oldBound, `${name}: old copy alive ${old.last - beat} ms after the last heartbeat (bound ${oldBound})`);
-      const wait = Math.max(fenceMs, stopAfterMs) + graceMs + marginMs;
+      const wait = Math.max(heartbeatMs, stopAfterMs) + fenceMs + graceMs + marginMs;
       assert.ok(replacement.first - beat >= wait, `${name}: replacement ran ${replacement.first - beat} ms after the last heartbeat, before the server's wait of ${wait} ms`);
       assert.ok(replacement.first - beat <= wait + startAllowanceMs, `${name}: replacement ran ${replacement.first - beat} ms after the last heartbeat (bound ${wait + startAllowanceMs})`);
       assert.notEqual(after[i]!.tasks[0]!.hostId, first.hostId);
