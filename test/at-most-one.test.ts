@@ -1,5 +1,6 @@
 // End-to-end: a job with `disconnect: { stopAfter }` has at most one live copy, whatever dies on its
-// host: helper then agent, agent then helper, or both at once (kill -9 each), sandboxed and plain.
+// host: helper then agent, agent then helper, both at once, or the agent alone (kill -9 each),
+// sandboxed and plain.
 // /proc is sampled every 50 ms for the whole scenario (a worker thread, so awaiting the API cannot
 // delay a sample), and every sample must show at most one attempt of each job alive.
 //
@@ -43,9 +44,9 @@ function job(name: string, isolation: "sandbox" | "none") {
   });
 }
 
-type Pattern = "helper then agent" | "agent then helper" | "both at once";
+type Pattern = "helper then agent" | "agent then helper" | "both at once" | "agent only";
 
-for (const pattern of ["helper then agent", "agent then helper", "both at once"] as Pattern[]) {
+for (const pattern of ["helper then agent", "agent then helper", "both at once", "agent only"] as Pattern[]) {
   void test(`at most one live copy: kill -9 ${pattern}, sandboxed and plain (/proc every ${everyMs} ms)`, { timeout: 120_000 }, async (t) => {
     const c = await Cluster.start({ agents: 3 });
     t.after(() => c.stop());
@@ -78,9 +79,11 @@ for (const pattern of ["helper then agent", "agent then helper", "both at once"]
       // Before the helpers' fence: their last ping was at most fenceMs / 4 before the kill.
       await sleep(fenceMs / 2);
       killHelpers();
-    } else {
+    } else if (pattern === "both at once") {
       killHelpers();
       killAgents();
+    } else {
+      killAgents(); // the helpers live on and fence
     }
     // The server's last heartbeat from each victim: what its wait counts from.
     const lastBeat = new Map((await c.hosts()).filter((h) => firsts.some((f) => f.hostId === h.id)).map((h) => [h.id, h.lastHeartbeatAt ?? 0]));
