@@ -125,7 +125,8 @@ export class TaskProcess implements Task {
     this.#stopReason = reason;
     if (!this.#child || this.#exited) return;
     const sig = (validSignal(this.#o.stop.signal) ? this.#o.stop.signal : "SIGTERM") as NodeJS.Signals;
-    // The init passes it on to the group (once: a second SIGINT may mean "quit now" to a task).
+    // The init passes it on to the group; signalling the group as well would reach the task again (a
+    // second SIGINT may mean "quit now" to it), as in a sandbox, where only the init is signalled.
     if (this.#supervised) this.#signalLeader(sig);
     else this.#signalGroup(sig);
     this.#killTimer = this.#o.clock.setTimeout(() => this.#signalGroup("SIGKILL"), this.#o.stop.graceMs);
