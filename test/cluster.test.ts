@@ -1,10 +1,12 @@
 // End-to-end: the behaviours the core issue names, on a real server, real agents, real helpers and
 // real task processes (see harness.ts). Timing defaults: heartbeat 1 s, suspect 3 s, down 5 s, fence 3 s.
+// "At most one live copy" has its own file (at-most-one.test.ts). Time bounds are derived from the
+// configured timings plus StartAllowanceMs (harness.ts), measured from the instant they count from.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readlinkSync } from "node:fs";
-import { Cluster, compile, waitFor, alive, webServerSource, sleeperSource } from "./harness.ts";
+import { Cluster, compile, waitFor, alive, webServerSource, sleeperSource, StartAllowanceMs, Timing } from "./harness.ts";
 
 function web(replicas: number) {
   return compile({
@@ -46,7 +48,7 @@ void test("a 6-replica service on 3 agents: all running, 2 per rack, health chec
   assert.match(await res.text(), /hello from web\/\d/);
 });
 
-void test("kill -9 of a task: a new attempt runs within 2 s, the old one is recorded with its signal", { timeout: 90_000 }, async (t) => {
+void test("kill -9 of a task: a new attempt runs within its back-off, a reconcile tick and a start, the old one is recorded with its signal", { timeout: 90_000 }, async (t) => {
   const c = await Cluster.start({ agents: 3 });
   t.after(() => c.stop());
   await c.apply(web(3));
@@ -61,15 +63,17 @@ void test("kill -9 of a task: a new attempt runs within 2 s, the old one is reco
     return t0 && t0.attemptId !== victim.attemptId && t0.pid !== null && ["running", "healthy"].includes(t0.state) ? t0 : undefined;
   });
   const took = Date.now() - killedAt;
-  t.diagnostic(`replacement running after ${took} ms`);
-  assert.ok(took <= 2_000, `replacement took ${took} ms`);
+  // The first restart waits backoff.initial (100 ms); the pass that decides it runs within a tick.
+  const bound = 100 + Timing.reconcileTickMs + StartAllowanceMs;
+  t.diagnostic(`replacement running after ${took} ms (bound ${bound})`);
+  assert.ok(took <= bound, `replacement took ${took} ms (bound ${bound})`);
   assert.notEqual(after.pid, victim.pid);
   const old = after.attempts.find((a) => a.id === victim.attemptId);
   assert.equal(old?.signal, "SIGKILL");
   assert.ok(old && ["exited", "failed"].includes(old.state));
 });
 
-void test("kill -9 of an agent: its tasks run elsewhere within down + 2 s; on restart its stale attempts stop; none runs twice", { timeout: 120_000 }, async (t) => {
+void test("kill -9 of an agent: its tasks run elsewhere once it is down (from its last heartbeat); on restart its stale attempts stop; none runs twice", { timeout: 120_000 }, async (t) => {
   const c = await Cluster.start({ agents: 3 });
   t.after(() => c.stop());
   await c.apply(web(6));
@@ -80,14 +84,18 @@ void test("kill -9 of an agent: its tasks run elsewhere within down + 2 s; on re
   const onVictim = before.tasks.filter((x) => x.hostId === victimHost.id);
   assert.equal(onVictim.length, 2);
   c.killAgent(0);
-  const killedAt = Date.now();
-  await waitFor("tasks moved off host-1", 20_000, async () => {
+  // The server's last heartbeat from it: where "down" counts from.
+  const lastBeat = (await c.hosts()).find((h) => h.id === victimHost.id)?.lastHeartbeatAt ?? Date.now();
+  await waitFor("tasks moved off host-1", 30_000, async () => {
     const s = await c.status("web");
     return s.tasks.every((x) => x.hostId !== victimHost.id && x.pid !== null && ["running", "healthy"].includes(x.state));
   });
-  const took = Date.now() - killedAt;
-  t.diagnostic(`tasks of the killed agent running elsewhere after ${took} ms`);
-  assert.ok(took <= 5_000 + 2_000, `took ${took} ms`);
+  const took = Date.now() - lastBeat;
+  // Down when its lease expires (downMs after the last heartbeat), then a tick and a start.
+  const bound = Timing.downMs + Timing.reconcileTickMs + StartAllowanceMs;
+  t.diagnostic(`tasks of the killed agent running elsewhere ${took} ms after its last heartbeat (bound ${bound})`);
+  assert.ok(took >= Timing.downMs, `moved ${took} ms after the last heartbeat: before the host was down (${Timing.downMs} ms)`);
+  assert.ok(took <= bound, `took ${took} ms after the last heartbeat (bound ${bound})`);
   c.startAgent(0);
   await waitFor("host-1 back up", 15_000, async () => (await c.hosts()).find((h) => h.name === "host-1")?.status === "up");
   // Settle, then: every old task pid on host-1 is gone and each task has exactly one live process.
@@ -106,7 +114,7 @@ void test("kill -9 of an agent restarted at once: its tasks keep running with th
   const before = await c.waitRunning("web", 30_000);
   c.killAgent(1);
   c.startAgent(1);
-  await new Promise((r) => setTimeout(r, 7_000)); // past fence and down timeouts
+  await new Promise((r) => setTimeout(r, Timing.downMs + 2_000)); // past fence and down timeouts
   const after = await c.waitRunning("web", 10_000);
   for (const task of before.tasks) {
     const now = after.tasks.find((x) => x.index === task.index);
@@ -114,46 +122,6 @@ void test("kill -9 of an agent restarted at once: its tasks keep running with th
     assert.equal(now?.attemptId, task.attemptId, `task ${task.id} changed attempt`);
     assert.ok(alive(task.pid ?? -1));
   }
-});
-
-void test("kill -9 of an agent left down: helpers stop an at-most-one task before the replacement starts", { timeout: 90_000 }, async (t) => {
-  const c = await Cluster.start({ agents: 3 });
-  t.after(() => c.stop());
-  const spec = compile({
-    name: "singleton",
-    command: ["node", "-e", sleeperSource],
-    replicas: 1,
-    resources: { cpu: 0.1, memory: "32Mi", disk: "32Mi" },
-    disconnect: { stopAfter: "2s" },
-    stop: { signal: "SIGTERM", grace: "500ms" },
-  });
-  await c.apply(spec);
-  const before = await c.waitRunning("singleton", 30_000);
-  const first = before.tasks[0];
-  assert.ok(first?.hostId && first.pid);
-  const hosts = await c.hosts();
-  const idx = c.agents.findIndex((a) => a.name === hosts.find((h) => h.id === first.hostId)?.name);
-  c.killAgent(idx);
-  // Watch at a fine grain: the old pid must be gone before any new attempt has a live pid.
-  let oldDiedAt: number | null = null;
-  let overlap = false;
-  const after = await waitFor("replacement", 30_000, async () => {
-    if (oldDiedAt === null && !alive(first.pid ?? -1)) oldDiedAt = Date.now();
-    const s = await c.status("singleton");
-    const t0 = s.tasks[0];
-    if (t0 && t0.attemptId !== first.attemptId && t0.pid !== null && alive(t0.pid)) {
-      if (alive(first.pid ?? -1)) overlap = true;
-      return t0;
-    }
-    return undefined;
-  }, 20);
-  assert.equal(overlap, false, "replacement ran while the old copy was alive");
-  assert.ok(oldDiedAt !== null, "old copy never observed dead");
-  assert.notEqual(after.hostId, first.hostId);
-  const old = after.attempts.find((a) => a.id === first.attemptId);
-  assert.ok(old && old.startedAt !== null);
-  const replacement = after.attempts.find((a) => a.id === after.attemptId);
-  assert.ok(replacement?.startedAt && old.endedAt === null || (replacement?.startedAt ?? 0) >= (old.endedAt ?? 0));
 });
 
 void test("kill -9 of the server during a burst of applies: every acknowledged apply survives; the cluster converges", { timeout: 120_000 }, async (t) => {

@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileJobs } from "../src/spec/api.ts";
 import { removeSandboxSync } from "../src/helper/sandbox.ts";
+import { DefaultTiming } from "../src/server/liveness.ts";
+import { TickMs } from "../src/server/reconcile/loop.ts";
 import type { JobSpec } from "../src/model/index.ts";
 import type { JobStatus, HostView, ApplyResult } from "../src/api/types.ts";
 
@@ -85,6 +87,17 @@ process.on("SIGTERM", () => process.exit(0));
 
 /** A worker that runs until stopped. */
 export const sleeperSource = `setInterval(() => console.log("tick", process.env.TASK_ID, Date.now()), 500); process.on("SIGTERM", () => process.exit(0));`;
+
+/** The server's default timing and its reconcile tick, which the harness's servers run with: the
+ * bounds of tests are derived from these. */
+export const Timing = { ...DefaultTiming, reconcileTickMs: TickMs } as const;
+
+/**
+ * From the moment the server may place an attempt to its task running, on a loaded 2-core machine
+ * (other test runs beside): the assignment reaching the agent, a helper and a Node task starting
+ * (about 0.3 s idle; 3 to 4 s seen under load).
+ */
+export const StartAllowanceMs = 6000;
 
 interface AgentProc {
   name: string;

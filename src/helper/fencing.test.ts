@@ -1,8 +1,15 @@
-// Fencing with real helper processes: a helper whose agent is gone stops its task.
+// Fencing with real helper processes: a helper whose agent is gone stops its task, not before fenceMs
+// after the agent's last ping, and done within fenceMs + the stop grace + the server's 1 s margin
+// (lostAfter in src/server/reconcile/decide.ts counts on that before it places a replacement).
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { helperPaths } from "./paths.ts";
 import { alive, HelperHarness, waitFor } from "./testkit.ts";
+
+/** The server's margin beyond fence and grace. */
+const serverMarginMs = 1000;
 
 const h = new HelperHarness();
 after(() => h.cleanup());
@@ -10,13 +17,18 @@ after(() => h.cleanup());
 void describe("fencing", { concurrency: true }, () => {
   void test("no agent ever connects: the task is stopped after fenceMs", async () => {
     const t0 = Date.now();
-    const dir = h.attempt({ command: ["sleep", "30"], fenceMs: 600 });
+    const dir = h.attempt({ command: ["sleep", "30"], fenceMs: 600, stop: { signal: "SIGTERM", graceMs: 1000 } });
     const helper = h.start(dir);
+    // The fence counts from the helper's socket being up: seen at most a poll (25 ms) late.
+    await waitFor("socket", () => fs.existsSync(helperPaths(dir).socket));
+    const listening = Date.now();
     const pid = await waitFor("pid", () => helper.status()?.pid ?? null);
     const final = await waitFor("final", () => (helper.status()?.state === "failed" ? helper.status() : null));
     const gone = Number(/^fenced: agent gone for (\d+)ms$/.exec(final?.reason ?? "")?.[1]);
     assert.ok(gone >= 600, `reason ${final?.reason}`);
     assert.ok((final?.endedAt ?? 0) - t0 >= 600);
+    const took = (final?.endedAt ?? 0) - listening;
+    assert.ok(took <= 600 + 1000 + serverMarginMs, `ended ${took} ms after the helper listened (fence 600, grace 1000)`);
     assert.equal(alive(pid), false);
   });
 
@@ -32,7 +44,29 @@ void describe("fencing", { concurrency: true }, () => {
     const final = await agent.waitStatus("fenced", (s) => s.state === "failed");
     assert.match(final.reason ?? "", /^fenced: /);
     // The last ping went out at most 150 ms before stoppedAt.
-    assert.ok((final.endedAt ?? 0) - stoppedAt >= 800, `fenced ${(final.endedAt ?? 0) - stoppedAt}ms after the last ping`);
+    const took = (final.endedAt ?? 0) - stoppedAt;
+    assert.ok(took >= 800, `fenced ${took}ms after the last ping`);
+    assert.ok(took <= 1000 + 1000 + serverMarginMs, `ended ${took} ms after the last ping (fence 1000, grace 1000)`);
+  });
+
+  void test("a task that ignores its stop signal is killed within fence + grace of the last ping", async () => {
+    const graceMs = 1000;
+    const dir = h.attempt({ command: ["sh", "-c", "trap '' TERM; sleep 30 & wait; wait"], fenceMs: 800, stop: { signal: "SIGTERM", graceMs } });
+    h.start(dir);
+    const agent = await h.agent(dir);
+    agent.startPinging(100);
+    const running = await agent.waitStatus("running", (s) => s.state === "running");
+    await sleep(300);
+    agent.stopPinging();
+    const stoppedAt = Date.now();
+    const final = await agent.waitStatus("fenced", (s) => s.state === "failed", 15_000);
+    assert.match(final.reason ?? "", /^fenced: /);
+    assert.equal(final.signal, "SIGKILL", "it ignored SIGTERM: the grace's SIGKILL ended it");
+    const took = (final.endedAt ?? 0) - stoppedAt;
+    // The last ping went out at most one ping interval (100 ms, give or take a timer) before stoppedAt.
+    assert.ok(took >= 800 + graceMs - 150, `ended ${took} ms after the last ping: before fence + grace`);
+    assert.ok(took <= 800 + graceMs + serverMarginMs, `ended ${took} ms after the last ping (fence 800, grace ${graceMs})`);
+    assert.equal(alive(running.pid ?? -1), false);
   });
 
   void test("awayUntil delays fencing past fenceMs", async () => {

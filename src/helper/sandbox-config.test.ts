@@ -26,7 +26,8 @@ const input: OciInput = {
   workDir: "/var/lib/tiffin/attempts/a1/work",
   hostname: "box-1",
   stopSignal: "SIGTERM",
-  init: "/usr/bin/timeout",
+  graceMs: 1500,
+  tools: { timeout: "/usr/bin/timeout", setpriv: "/usr/bin/setpriv" },
   sandbox,
   systemDirs: ["/usr", "/etc"],
   cgroupsPath: "/tiffin/x/task",
@@ -37,13 +38,13 @@ const input: OciInput = {
 void test("ociConfig: namespaces, init, env, cwd, read-only root", () => {
   const c = ociConfig(input);
   assert.deepEqual(c.linux.namespaces.map((n) => n.type), ["pid", "mount", "ipc", "uts", "user"]);
-  assert.deepEqual(c.process.args, ["/usr/bin/timeout", "-s", "SIGTERM", "0", "node", "server.mjs"]);
+  assert.deepEqual(c.process.args, ["/usr/bin/setpriv", "--pdeathsig", "TERM", "--", "/usr/bin/timeout", "-s", "SIGTERM", "-k", "1.5s", "0", "node", "server.mjs"]);
   assert.deepEqual(c.process.env, ["PATH=/usr/bin", "TASK_INDEX=0"]);
   assert.equal(c.process.cwd, input.workDir);
   assert.deepEqual(c.root, { path: "rootfs", readonly: true });
   assert.equal(c.process.noNewPrivileges, true);
   assert.ok(!c.process.capabilities.bounding.includes("CAP_SYS_ADMIN"));
-  assert.deepEqual(ociConfig({ ...input, init: null }).process.args, ["node", "server.mjs"]);
+  assert.deepEqual(ociConfig({ ...input, tools: { timeout: null, setpriv: null } }).process.args, ["node", "server.mjs"]);
 });
 
 void test("ociConfig: private network adds a network namespace", () => {

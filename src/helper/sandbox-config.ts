@@ -6,11 +6,14 @@
 // it has no handler for, so `sleep 30` or a Node program without a SIGTERM handler would never stop on
 // SIGTERM. coreutils' timeout (duration 0 = none) forwards the stop signal to the task's process group
 // and exits with the task's status (128+n for a signal), which the helper maps back to a signal name.
+// It also stops the task when the runtime dies with the helper (supervise.ts).
 import { defaultSandboxUser } from "./protocol.ts";
 import type { RuntimeInfo, SandboxConfig, SandboxUser } from "./protocol.ts";
 import { defaultSeccomp } from "./sandbox-seccomp.ts";
 import type { OciSeccomp } from "./sandbox-seccomp.ts";
 import type { PrivateDirs } from "./sandbox-private.ts";
+import { supervisedArgv } from "./supervise.ts";
+import type { DeathTools } from "./supervise.ts";
 
 /** Everything the config depends on. */
 export interface OciInput {
@@ -20,8 +23,10 @@ export interface OciInput {
   workDir: string;
   hostname: string;
   stopSignal: string;
-  /** Absolute path of `timeout` (coreutils) to use as init, or null to run the task as pid 1. */
-  init: string | null;
+  /** The stop grace: the init kills the task this long after forwarding the stop signal. */
+  graceMs: number;
+  /** `timeout` (the init; null: the task is pid 1) and `setpriv` (parent-death signal) on the host. */
+  tools: DeathTools;
   sandbox: SandboxConfig;
   /** Host directories bound read-only at the same path: /usr, /etc, /opt and unmerged /bin, /lib... */
   systemDirs: string[];
@@ -144,7 +149,7 @@ export function ociConfig(o: OciInput): OciConfig {
   const namespaces = [{ type: "pid" }, { type: "mount" }, { type: "ipc" }, { type: "uts" }];
   if (sb.network === "private") namespaces.push({ type: "network" });
   if (rootless || userns !== null) namespaces.push({ type: "user" });
-  const argv = o.init === null ? [...o.command] : [o.init, "-s", o.stopSignal, "0", ...o.command];
+  const argv = supervisedArgv(o.tools, { signal: o.stopSignal, graceMs: o.graceMs }, o.command);
   // Only what the spec asked for (and the agent allowed), in every set: ambient too, so that a task
   // that is not root inside still holds them after exec.
   const caps = [...(sb.capabilities ?? [])];

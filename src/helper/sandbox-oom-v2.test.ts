@@ -39,7 +39,7 @@ void test("memory.high sits below memory.max: 90%, at most 64 MiB below, whole p
   }
   assert.deepEqual(v2MemoryUnified(1024 * MiB), { "memory.high": String(960 * MiB), "memory.oom.group": "1" });
   const c = ociConfig({
-    command: ["true"], env: {}, workDir: "/w", hostname: "h", stopSignal: "SIGTERM", init: null,
+    command: ["true"], env: {}, workDir: "/w", hostname: "h", stopSignal: "SIGTERM", graceMs: 1000, tools: { timeout: null, setpriv: null },
     sandbox: { ...testSandbox({ name: "crun", path: "/usr/bin/crun", version: "1", rootless: false, stateDir: null }), limits: { cpu: 1, memoryMiB: 1024, pids: 64 } },
     systemDirs: [], cgroupsPath: "/tiffin/x/task", uid: 0, gid: 0, unified: v2MemoryUnified(1024 * MiB),
   });

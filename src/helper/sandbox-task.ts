@@ -1,6 +1,8 @@
 // A task in an OCI sandbox. The helper stays the parent: it runs `RUNTIME run --bundle B --pid-file P ID`
 // in the foreground (own process group, stdio pipes, no terminal), so the task's output flows through
 // the runtime's inherited pipes into the log catcher and the runtime's exit status is the task's.
+// The runtime runs with a parent-death signal and the init stops the task when the runtime dies, so a
+// helper killed with SIGKILL takes its task along (supervise.ts).
 //
 //   write bundle ─> runtime run ─> pid file (the init's host pid: reported as the task's pid)
 //        stop: `kill ID <stop signal>` ─ grace ─> `kill ID KILL`   (init = timeout: forwards to the task)
@@ -21,6 +23,7 @@ import { deleteContainer, killContainer, runtimeArgv, runtimeEnv } from "./sandb
 import { oomStopReason, v1MemoryDir, watchOom } from "./sandbox-oom.ts";
 import type { Task, TaskEnd, TaskOptions } from "./task.ts";
 import { OutputPipes } from "./pipes.ts";
+import { diesWithParent } from "./supervise.ts";
 
 /** What a SandboxTask needs besides the plain task options. */
 export interface SandboxTaskOptions extends TaskOptions {
@@ -84,6 +87,7 @@ export class SandboxTask implements Task {
       command: this.#o.command,
       env: this.#o.env,
       stopSignal: validSignal(this.#o.stop.signal) ? this.#o.stop.signal : "SIGTERM",
+      graceMs: this.#o.stop.graceMs,
       sandbox: this.#o.sandbox,
     };
     const problem = preflight(input);
@@ -95,7 +99,8 @@ export class SandboxTask implements Task {
       return fail(`writing the sandbox bundle: ${String(e)}`);
     }
     this.#bundle = bundle;
-    const [file, ...args] = runtimeArgv(this.#o.sandbox.runtime, ["run", "--bundle", bundle.dir, "--pid-file", bundle.pidFile, bundle.id]);
+    // The runtime dies with the helper, and the container's init then stops the task (supervise.ts).
+    const [file, ...args] = diesWithParent(bundle.tools, runtimeArgv(this.#o.sandbox.runtime, ["run", "--bundle", bundle.dir, "--pid-file", bundle.pidFile, bundle.id]));
     let child: ChildProcess;
     let pipes: OutputPipes;
     try {

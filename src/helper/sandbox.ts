@@ -15,6 +15,8 @@ import type { HostLayout } from "./sandbox-private.ts";
 import { deleteContainer, runtimeArgv, runtimeEnv } from "./sandbox-runtime.ts";
 import { hostMemoryMode, v2MemoryUnified } from "./sandbox-oom-v2.ts";
 import { cgroupMounts, removeCgroup } from "./sandbox-cgroup.ts";
+import { deathTools, programProblem } from "./supervise.ts";
+import type { DeathTools } from "./supervise.ts";
 
 /** A written bundle. */
 export interface Bundle {
@@ -27,6 +29,8 @@ export interface Bundle {
   cgroup: string | null;
   /** The init (`timeout`) in front of the task, or null when the task is pid 1 itself. */
   init: string | null;
+  /** What chains the container's life to the helper's (supervise.ts): the runtime runs under it too. */
+  tools: DeathTools;
 }
 
 /** What writeBundle needs. */
@@ -38,6 +42,8 @@ export interface BundleInput {
   command: string[];
   env: Record<string, string>;
   stopSignal: string;
+  /** Stop grace: the init kills the task this long after the stop signal (also when the helper dies). */
+  graceMs: number;
   sandbox: SandboxConfig;
 }
 
@@ -75,23 +81,10 @@ function isDir(p: string): boolean {
   }
 }
 
-/** coreutils `timeout`, the sandbox's init (see sandbox-config.ts), when the host has it. */
-export function findInit(): string | null {
-  for (const p of ["/usr/bin/timeout", "/bin/timeout"]) {
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
-
 /** What a bundle needs to know of the host: the same for every task of a helper's life. */
 interface HostFacts {
   layout: ReturnType<typeof systemLayout>;
-  init: string | null;
+  tools: DeathTools;
   memoryMode: ReturnType<typeof hostMemoryMode>;
   hostname: string;
   /** The host's /var (two levels) and /run (one level) layout, for the private ones (sandbox-private.ts). */
@@ -109,7 +102,7 @@ export function hostFacts(fresh = false): HostFacts {
   if (hostFactsCache === null || fresh) {
     hostFactsCache = {
       layout: systemLayout(),
-      init: findInit(),
+      tools: deathTools(fresh),
       memoryMode: hostMemoryMode(cgroupMounts()),
       hostname: os.hostname(),
       privateLayout: { var: hostSkeleton("/var", 2), run: hostSkeleton("/run", 1) },
@@ -126,7 +119,7 @@ export function writeBundle(o: BundleInput): Bundle {
   // A rootfs of its own per attempt (not one shared skeleton): the runtime creates each mount point in
   // it, e.g. the work directory's path, and a shared one would show every task the other tasks' paths.
   fs.mkdirSync(rootfs, { recursive: true });
-  const { layout, init, memoryMode, hostname, privateLayout } = hostFacts();
+  const { layout, tools, memoryMode, hostname, privateLayout } = hostFacts();
   for (const l of layout.links) fs.symlinkSync(l.target, path.join(rootfs, l.name));
   const id = containerId(o.attemptId, o.attemptDir);
   const rootless = o.sandbox.runtime.rootless;
@@ -150,7 +143,8 @@ export function writeBundle(o: BundleInput): Bundle {
     workDir: o.workDir,
     hostname,
     stopSignal: o.stopSignal,
-    init,
+    graceMs: o.graceMs,
+    tools,
     sandbox: o.sandbox,
     systemDirs: layout.dirs,
     cgroupsPath: cgroup === null ? null : `${cgroup}/task`,
@@ -163,7 +157,7 @@ export function writeBundle(o: BundleInput): Bundle {
   });
   // Compact: the runtime parses it on every start; `jq . config.json` shows it readable.
   fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
-  return { dir, id, pidFile: path.join(dir, "init.pid"), cgroup, init };
+  return { dir, id, pidFile: path.join(dir, "init.pid"), cgroup, init: tools.timeout, tools };
 }
 
 /** Gives `dir` and everything under it (not following symlinks) to `owner`. */
@@ -179,10 +173,7 @@ export function preflight(o: BundleInput): string | null {
   for (const m of o.sandbox.mounts) {
     if (!fs.existsSync(m.host)) return `mount ${m.host} -> ${m.task}: the host path does not exist`;
   }
-  const prog = o.command[0] ?? "";
-  if (prog === "") return "empty command";
-  const found = prog.includes("/") ? executable(path.resolve(o.workDir, prog)) : (o.env["PATH"] ?? "").split(":").some((d) => d.startsWith("/") && executable(path.join(d, prog)));
-  return found ? null : `ENOENT program "${prog}" not found${prog.includes("/") ? "" : " in PATH"}`;
+  return programProblem(o.command, o.workDir, o.env);
 }
 
 function executable(p: string): boolean {
@@ -219,7 +210,7 @@ export async function probeRuntime(runtime: RuntimeInfo, scratchDir: string, opt
   const trueBin = ["/usr/bin/true", "/bin/true"].find((p) => executable(p)) ?? "true";
   let bundle: Bundle | null = null;
   try {
-    bundle = writeBundle({ attemptId: `probe-${process.pid}`, attemptDir, workDir, command: [trueBin], env: { PATH: "/usr/bin:/bin" }, stopSignal: "SIGTERM", sandbox });
+    bundle = writeBundle({ attemptId: `probe-${process.pid}`, attemptDir, workDir, command: [trueBin], env: { PATH: "/usr/bin:/bin" }, stopSignal: "SIGTERM", graceMs: 1000, sandbox });
     const b = bundle;
     const [file, ...args] = runtimeArgv(runtime, ["run", "--bundle", b.dir, b.id]);
     return await new Promise<string | null>((resolve) => {

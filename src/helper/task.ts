@@ -1,6 +1,8 @@
 // The task process. Isolation "none": started in its own process group (detached) so that stopping it
 // reaches everything it started; stopped with the configured signal, then SIGKILL after the grace period.
 // Isolation "sandbox": the same contract, through an OCI runtime (sandbox-task.ts); `createTask` picks.
+// The group's leader is the supervising init (`timeout`, supervise.ts), which stops the group when the
+// helper dies; its pid is the task's pid, as a container's init is a sandboxed task's.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import os from "node:os";
@@ -8,6 +10,7 @@ import type { Clock } from "../model/index.ts";
 import type { LogStream } from "./log-segments.ts";
 import { OutputPipes } from "./pipes.ts";
 import { isIncurableError } from "./start-check.ts";
+import { deathTools, programProblem, supervisedArgv } from "./supervise.ts";
 
 /** How the task ended. */
 export interface TaskEnd {
@@ -60,6 +63,8 @@ export class TaskProcess implements Task {
   #killTimer: { cancel(): void } | null = null;
   #ended = false;
   #exited = false;
+  /** True when the leader is `timeout`, which passes a stop signal on to the group itself. */
+  #supervised = false;
 
   constructor(opts: TaskOptions) {
     this.#o = opts;
@@ -78,8 +83,14 @@ export class TaskProcess implements Task {
   /** Starts the process; a failure to start ends the task with `startError`. */
   start(): void {
     if (this.#stopReason !== null) return this.#end({ exitCode: null, signal: null, stopReason: this.#stopReason, startError: null, failure: null });
-    const [file, ...args] = this.#o.command;
+    // The program is looked for here, as the init would: its failing to exec would read as an exit 127.
+    const problem = programProblem(this.#o.command, this.#o.cwd, this.#o.env);
+    if (problem !== null) return this.#end({ exitCode: null, signal: null, stopReason: null, startError: problem, failure: null });
+    const tools = deathTools();
+    const sig = validSignal(this.#o.stop.signal) ? this.#o.stop.signal : "SIGTERM";
+    const [file, ...args] = supervisedArgv(tools, { signal: sig, graceMs: this.#o.stop.graceMs }, this.#o.command);
     if (file === undefined) return this.#end({ exitCode: null, signal: null, stopReason: null, startError: "empty command", failure: null });
+    this.#supervised = tools.timeout !== null;
     let child: ChildProcess;
     let pipes: OutputPipes;
     try {
@@ -125,14 +136,25 @@ export class TaskProcess implements Task {
     if (this.#stopReason !== null || this.#ended) return;
     this.#stopReason = reason;
     if (!this.#child || this.#exited) return;
-    const sig = validSignal(this.#o.stop.signal) ? this.#o.stop.signal : "SIGTERM";
-    this.#signalGroup(sig as NodeJS.Signals);
+    const sig = (validSignal(this.#o.stop.signal) ? this.#o.stop.signal : "SIGTERM") as NodeJS.Signals;
+    // The init passes it on to the group; signalling the group as well would reach the task again (a
+    // second SIGINT may mean "quit now" to it), as in a sandbox, where only the init is signalled.
+    if (this.#supervised) this.#signalLeader(sig);
+    else this.#signalGroup(sig);
     this.#killTimer = this.#o.clock.setTimeout(() => this.#signalGroup("SIGKILL"), this.#o.stop.graceMs);
   }
 
   /** SIGKILLs the group at once (the helper is dying). */
   killNow(): void {
     this.#signalGroup("SIGKILL");
+  }
+
+  #signalLeader(sig: NodeJS.Signals): void {
+    try {
+      if (this.#child?.pid !== undefined) process.kill(this.#child.pid, sig);
+    } catch {
+      // ESRCH: gone.
+    }
   }
 
   #signalGroup(sig: NodeJS.Signals): void {

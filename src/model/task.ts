@@ -29,7 +29,8 @@ export interface Attempt {
   /** What the server wants; "stop" makes the agent stop it. */
   desired: "run" | "stop";
   state: AttemptState;
-  /** The task's main process id on its host, once started. */
+  /** The task's process id on its host, once started: its init (`timeout`, leading its process group;
+   * for a sandbox, the container's init), which a kill -9 of ends the task whole. */
   pid: number | null;
   exitCode: number | null;
   signal: string | null;

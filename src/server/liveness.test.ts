@@ -78,15 +78,15 @@ void test("a host without heartbeats turns suspect, then down, and its tasks are
   assert.deepEqual(stream.latest(), [], "the agent stops what is not in its set");
 });
 
-void test("an at-most-one job is re-placed only after fence/stopAfter + grace + 1 s", async (t) => {
+void test("an at-most-one job is re-placed only after max(heartbeat, stopAfter) + fence + grace + 1 s", async (t) => {
   const clock = new ManualClock();
   const { ts, alpha, beta } = await setup(t, clock);
   const lastHeartbeat = clock.now();
   await runOnAlpha(ts, alpha, beta, { disconnect: { stopAfterMs: 8000 }, stop: { signal: "SIGTERM", graceMs: 2000 } });
-  // Deadline: last heartbeat + max(fence 3 s, stopAfter 8 s) + grace 2 s + 1 s = 11 s.
+  // Deadline: last heartbeat + max(heartbeat 1 s, stopAfter 8 s) + fence 3 s + grace 2 s + 1 s = 14 s.
   await advance(clock, 7000, () => beta.heartbeat());
   await eventually("alpha down", async () => (await statusOf(ts, "alpha")) === "down");
-  await advance(clock, 10_500 - (clock.now() - lastHeartbeat), () => beta.heartbeat());
+  await advance(clock, 13_500 - (clock.now() - lastHeartbeat), () => beta.heartbeat());
   await new Promise((r) => setTimeout(r, 100));
   const waiting = (await ts.api.job("web")).tasks[0];
   assert.equal(waiting?.hostId, alpha.hostId, "still waiting for the helper to have stopped it");

@@ -24,7 +24,7 @@ import { TrackerClient } from "./tracker-client.ts";
  * to its next source: a peer serves at link speed or answers 503, so silence means a lost connection
  * (the fan-out saw pieces wait out a 30 s timeout at the end of a fetch). The origin keeps 30 s: it
  * serves many fetchers at once. */
-const PeerIdleMs = 5000;
+export const PeerIdleMs = 5000;
 
 /** Options of a SwarmPeer. */
 export interface SwarmPeerOptions {

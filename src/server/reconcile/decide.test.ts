@@ -20,6 +20,40 @@ function assertSettled(inp: JobInput, d: JobDecision): void {
   assert.deepEqual(again, { putTasks: [], deleteTasks: [], putAttempts: [], deleteAttempts: [] }, "running the decision twice does nothing more");
 }
 
+/**
+ * An at-most-one task on a down host is lost (and replaced) only once no copy can run there: its
+ * helper fences fenceMs after the agent's last ping, and the agent pings until it dies, which may be
+ * a heartbeat interval after its last heartbeat, or up to stopAfter when it was cut off from the
+ * server first (then it stops the task itself at stopAfter); the task then has its grace; 1 s margin.
+ */
+function lostAfterCases(): { name: string; inp: JobInput; check: (d: JobDecision) => void }[] {
+  const down = (over: { stopAfterMs: number; graceMs: number; heartbeatMs: number; since: number }): JobInput =>
+    input({
+      spec: specOf({ disconnect: { stopAfterMs: over.stopAfterMs }, stop: { signal: "SIGTERM", graceMs: over.graceMs } }),
+      hosts: new Map([["h1", hostState("h1", { status: "down", lastContactAt: 100_000 - over.since })]]),
+      heartbeatMs: over.heartbeatMs,
+      fenceMs: 3000,
+      tasks: [task(0)],
+      attempts: [attempt("a0", 0)],
+    });
+  const nothing = (d: JobDecision): void => assert.deepEqual(d, { putTasks: [], deleteTasks: [], putAttempts: [], deleteAttempts: [] });
+  const lost = (d: JobDecision): void => {
+    assert.equal(d.putAttempts[0]?.state, "lost");
+    assert.equal(d.putTasks[0]?.hostId, null);
+  };
+  // stopAfter 4 s, heartbeat 1 s, fence 3 s, grace 2 s: cut off, the agent may ping its helper until
+  // 4 s after its last heartbeat, the fence falls 3 s later, the grace runs out 2 s after that.
+  const cutOff = { stopAfterMs: 4000, graceMs: 2000, heartbeatMs: 1000 };
+  // Heartbeats stretched to 5 s (a big fleet), stopAfter 1 s: the agent may die 5 s after its last one.
+  const stretched = { stopAfterMs: 1000, graceMs: 2000, heartbeatMs: 5000 };
+  return [
+    { name: "host down, at most one live copy: nothing until max(heartbeat, stopAfter) + fence + grace + 1 s", inp: down({ ...cutOff, since: 9999 }), check: nothing },
+    { name: "host down, at most one live copy: lost once max(heartbeat, stopAfter) + fence + grace + 1 s have passed", inp: down({ ...cutOff, since: 10_000 }), check: lost },
+    { name: "host down, at most one live copy, stretched heartbeats: nothing before heartbeat + fence + grace + 1 s", inp: down({ ...stretched, since: 10_999 }), check: nothing },
+    { name: "host down, at most one live copy, stretched heartbeats: lost after heartbeat + fence + grace + 1 s", inp: down({ ...stretched, since: 11_000 }), check: lost },
+  ];
+}
+
 void test("backoffMs doubles from the initial delay and stops at the cap", () => {
   const r = { backoffInitialMs: 1000, backoffMaxMs: 5000, moveAfterFailures: 9 };
   for (const [failures, want] of [[1, 1000], [2, 2000], [3, 4000], [4, 5000], [10, 5000]] as const) assert.equal(backoffMs(r, failures), want, `failures=${failures}`);
@@ -138,29 +172,7 @@ void test("decideJob", async (t) => {
         assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.attemptId, x.failures]), [[null, null, 0]]);
       },
     },
-    {
-      name: "host down, at most one live copy: nothing until fence + grace + 1 s have passed",
-      inp: input({
-        spec: specOf({ disconnect: { stopAfterMs: 4000 }, stop: { signal: "SIGTERM", graceMs: 2000 } }),
-        hosts: new Map([["h1", hostState("h1", { status: "down", lastContactAt: 100_000 - 6999 })]]),
-        tasks: [task(0)],
-        attempts: [attempt("a0", 0)],
-      }),
-      check: (d) => assert.deepEqual(d, { putTasks: [], deleteTasks: [], putAttempts: [], deleteAttempts: [] }),
-    },
-    {
-      name: "host down, at most one live copy: lost once max(fence, stopAfter) + grace + 1 s have passed",
-      inp: input({
-        spec: specOf({ disconnect: { stopAfterMs: 4000 }, stop: { signal: "SIGTERM", graceMs: 2000 } }),
-        hosts: new Map([["h1", hostState("h1", { status: "down", lastContactAt: 100_000 - 7000 })]]),
-        tasks: [task(0)],
-        attempts: [attempt("a0", 0)],
-      }),
-      check: (d) => {
-        assert.equal(d.putAttempts[0]?.state, "lost");
-        assert.equal(d.putTasks[0]?.hostId, null);
-      },
-    },
+    ...lostAfterCases(),
     {
       name: "new version: a quarter of the serving tasks (at least one) is stopped at a time",
       inp: input({

@@ -30,12 +30,18 @@ export function isHealthFailure(reason: string | null): boolean {
   return reason !== null && /health/i.test(reason);
 }
 
-/** When an attempt on a down host may be declared lost: at once, or for "at most one live copy" jobs
- * once its helper has surely stopped it (fence or stopAfter, then the stop grace, plus 1 s). */
-export function lostAfter(spec: JobSpec, host: HostState | undefined, fenceMs: number): number {
+/**
+ * When an attempt on a down host may be declared lost: at once, or for "at most one live copy" jobs
+ * once its helper has surely stopped it. The helper fences fenceMs after the agent's last ping, and
+ * the agent pings until it dies: up to a heartbeat interval after its last heartbeat, or, cut off from
+ * the server first, up to stopAfter (after which it stops the task itself). Then the stop grace, and
+ * 1 s of margin. (Counting the fence from the last heartbeat instead left a copy running for up to a
+ * heartbeat interval, or stopAfter, past the replacement's start.)
+ */
+export function lostAfter(spec: JobSpec, host: HostState | undefined, timing: { fenceMs: number; heartbeatMs: number }): number {
   const stopAfter = spec.disconnect.stopAfterMs;
   if (stopAfter === null || !host) return Number.NEGATIVE_INFINITY;
-  return host.lastContactAt + Math.max(fenceMs, stopAfter) + spec.stop.graceMs + 1000;
+  return host.lastContactAt + Math.max(timing.heartbeatMs, stopAfter) + timing.fenceMs + spec.stop.graceMs + 1000;
 }
 
 /** The writes that bring one job's tasks and attempts to where they should be (placement aside). */
@@ -55,7 +61,7 @@ export function decideJob(inp: JobInput): JobDecision {
     if (isTerminal(a.state)) continue;
     const h = inp.hosts.get(a.hostId);
     if (h && h.status !== "down") continue;
-    if (now < lostAfter(specFor(a.version), h, inp.fenceMs)) continue;
+    if (now < lostAfter(specFor(a.version), h, inp)) continue;
     atts.set(a.id, { ...a, state: "lost", desired: "stop", reason: "host down", endedAt: now });
   }
 

@@ -64,7 +64,7 @@ export function seedOf(name: string): number {
 export function jobInput(
   m: Mirror,
   job: JobRecord,
-  ctx: { hosts: ReadonlyMap<string, HostState>; usage: ReadonlyMap<string, Resources>; now: number; fenceMs: number },
+  ctx: { hosts: ReadonlyMap<string, HostState>; usage: ReadonlyMap<string, Resources>; now: number; fenceMs: number; heartbeatMs: number },
 ): JobInput | null {
   const version = m.spec(job.name, job.version);
   if (!version) return null;
@@ -84,6 +84,7 @@ export function jobInput(
     usage: ctx.usage,
     now: ctx.now,
     fenceMs: ctx.fenceMs,
+    heartbeatMs: ctx.heartbeatMs,
     newId: () => attemptId(ctx.now),
   };
 }

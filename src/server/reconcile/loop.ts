@@ -174,7 +174,7 @@ export class Reconciler {
     const now = this.#clock.now();
     const hosts = this.#liveness.hostStates(now);
     const usage = usageByHost(m);
-    const ctx = { hosts, usage, now, fenceMs: this.#fenceMs };
+    const ctx = { hosts, usage, now, fenceMs: this.#fenceMs, heartbeatMs: this.#liveness.timing().heartbeatMs };
 
     const endDecide = this.#metrics.reconcileDuration.startTimer({ phase: "decide" });
     // Only jobs whose state changed, except in a full pass (every TickMs, for time-based decisions:

@@ -105,7 +105,7 @@ export function placeJob(
   m: Mirror,
   index: ClusterIndex,
   jobName: string,
-  ctx: { hosts: ReadonlyMap<string, HostState>; usage: ReadonlyMap<string, Resources>; now: number; fenceMs: number },
+  ctx: { hosts: ReadonlyMap<string, HostState>; usage: ReadonlyMap<string, Resources>; now: number; fenceMs: number; heartbeatMs: number },
   fresh?: ReadonlyMap<number, Task>,
 ): { writes: WriteSet; plan: Plan; spec: JobSpec; moves: number[] } | null {
   const job = m.jobs.get(jobName)?.value;

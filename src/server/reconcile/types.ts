@@ -35,6 +35,8 @@ export interface JobInput {
   usage: ReadonlyMap<string, Resources>;
   now: number;
   fenceMs: number;
+  /** How often agents heartbeat now (stretched for big fleets, liveness.ts effectiveTiming). */
+  heartbeatMs: number;
   /** New attempt ids (injected so tables are deterministic). */
   newId: () => string;
 }

@@ -92,6 +92,7 @@ export function input(over: Partial<JobInput> & { specs?: Record<number, JobSpec
     usage: new Map(),
     now: 100_000,
     fenceMs: 3000,
+    heartbeatMs: 1000,
     newId: () => `n${++n}`,
     ...rest,
   };
