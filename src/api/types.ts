@@ -114,6 +114,28 @@ export interface PlanResult {
   unplaced: { index: number; reasons: Record<string, number> }[];
   /** How the spec's `packages` resolve now (absent from older servers). */
   packages?: PackagePin[];
+  /** Each task slot's fate, by index: kept, started, stopped or replaced, and why (absent from older servers). */
+  tasks?: PlanTask[];
+  /** Set when no registered host could ever run a task of the job, even empty: why (e.g. "needs
+   * 65536 MiB memory, the largest host has 8192 MiB"). Apply would wait forever. */
+  neverFits?: string | null;
+}
+
+/** What applying a plan does to one task slot. */
+export const PlanActions = ["keep", "start", "stop", "replace"] as const;
+/** One of PlanActions. */
+export type PlanAction = (typeof PlanActions)[number];
+
+/** One task slot in a plan. */
+export interface PlanTask {
+  index: number;
+  action: PlanAction;
+  /** Why, in words: "replicas 3 -> 4", "env, command changed", "unchanged". */
+  reason: string;
+  /** Host id the task is on now (null: not placed or new). */
+  hostBefore: string | null;
+  /** Host id it would be on after apply (null: stopped, or no host fits). */
+  hostAfter: string | null;
 }
 
 /** One registered package version, as stored under /packages/<name>/<version>. The manifest is kept

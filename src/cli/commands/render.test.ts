@@ -10,6 +10,7 @@ import { historyEntries, renderHistory, renderVersionDiff, summarizeDiff } from 
 import { renderHosts } from "./hosts.ts";
 import { renderJobs } from "./jobs.ts";
 import { formatReasons, renderPlan } from "./plan.ts";
+import type { PlanResult } from "../../api/types.ts";
 import { formatUsage, renderStatus } from "./status.ts";
 
 const jobs: JobSummary[] = [
@@ -98,6 +99,24 @@ void test("renderPlan: header, diff, placements in task order with rack, unplace
   assert.match(renderPlan({ ...data.plan, current: null, version: 1 }), /^job web: new job, version 1\n/);
   assert.match(renderPlan({ ...data.plan, changed: false, diff: [] }), /^job web: no changes \(version 1\)\nplacement:/);
   assert.equal(formatReasons({}), "no host fits (no hosts are up)");
+});
+
+void test("renderPlan: one line per task slot with its action and why; a job that can never run says so", () => {
+  const tasks: NonNullable<PlanResult["tasks"]> = [
+    { index: 0, action: "keep", reason: "keeps running: only replicas, restart or maintenance changed", hostBefore: "h1", hostAfter: "h1" },
+    { index: 1, action: "replace", reason: "env changed", hostBefore: "h2", hostAfter: "h2" },
+    { index: 3, action: "start", reason: "replicas 3 -> 4", hostBefore: null, hostAfter: null },
+    { index: 12, action: "stop", reason: "replicas 13 -> 4", hostBefore: "h2", hostAfter: null },
+  ];
+  const out = renderPlan({ ...data.plan, tasks });
+  assert.match(out, /\ntasks:\n {2}web\/0 {3}keep {4}-> dev-1 \(rack r1\) {2}\(keeps running: only replicas/);
+  assert.match(out, /\n {2}web\/1 {3}replace -> dev-2 \(rack r2\) {2}\(env changed\)\n/);
+  assert.match(out, /\n {2}web\/3 {3}start {3}-> no host {2}\(replicas 3 -> 4\)\n/);
+  assert.match(out, /\n {2}web\/12 {2}stop {5}\(replicas 13 -> 4\)\n/);
+  assert.doesNotMatch(out, /placement:/);
+  const never = renderPlan({ ...data.plan, neverFits: "no host could ever fit it: it needs 64Gi memory (the largest of 2 hosts has 8Gi)" });
+  assert.match(never, /\nerror: job web can never run: no host could ever fit it: it needs 64Gi memory \(the largest of 2 hosts has 8Gi\)\n/);
+  assert.doesNotMatch(never, /unplaced:/, "the misleading per-host counts are left out");
 });
 
 void test("renderDrain says what happens and how to revert", () => {

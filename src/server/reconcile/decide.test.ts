@@ -159,6 +159,48 @@ void test("decideJob", async (t) => {
       },
     },
     {
+      name: "new version changing only replicas (3 -> 4): the running attempts are kept, one task is added",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ replicas: 4 }),
+        specs: { 1: specOf({ replicas: 3 }) },
+        tasks: [0, 1, 2].map((i) => task(i)),
+        attempts: [0, 1, 2].map((i) => attempt(`a${i}`, i)),
+      }),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts, []);
+        assert.deepEqual(d.putTasks.map((x) => [x.index, x.version, x.attemptId]), [[0, 2, "a0"], [1, 2, "a1"], [2, 2, "a2"], [3, 2, null]]);
+      },
+    },
+    {
+      name: "new version changing only replicas (5 -> 1): task 0 keeps its attempt, the others are stopped",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ replicas: 1 }),
+        specs: { 1: specOf({ replicas: 5 }) },
+        tasks: [0, 1, 2, 3, 4].map((i) => task(i)),
+        attempts: [0, 1, 2, 3, 4].map((i) => attempt(`a${i}`, i)),
+      }),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.desired]), [["a1", "stop"], ["a2", "stop"], ["a3", "stop"], ["a4", "stop"]]);
+        assert.deepEqual(d.putTasks.map((x) => [x.index, x.version, x.attemptId]), [[0, 2, "a0"]]);
+      },
+    },
+    {
+      name: "new version changing only the restart policy and replicas: kept, failure count too",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ replicas: 2, restart: { backoffInitialMs: 5, backoffMaxMs: 10, moveAfterFailures: 2 } }),
+        specs: { 1: specOf({ replicas: 2 }) },
+        tasks: [task(0, { failures: 1 }), task(1)],
+        attempts: [attempt("a0", 0, { startedAt: 95_000 }), attempt("a1", 1)],
+      }),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts, []);
+        assert.deepEqual(d.putTasks.map((x) => [x.index, x.version, x.attemptId, x.failures]), [[0, 2, "a0", 1], [1, 2, "a1", 0]]);
+      },
+    },
+    {
       name: "new version: tasks that do not serve anyway are replaced without waiting",
       inp: input({
         job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },

@@ -6,6 +6,7 @@ import { isTerminal } from "../../model/index.ts";
 import type { Attempt, JobSpec, Task } from "../../model/index.ts";
 import { stableJson } from "../keys.ts";
 import type { HostState, JobDecision, JobInput, PlacementNeed, Resources } from "./types.ts";
+import { replaceCauses } from "./version-change.ts";
 
 /** An attempt running (or healthy) this long resets its task's failure count. */
 export const ResetFailuresAfterMs = 10_000;
@@ -42,6 +43,13 @@ export function lostAfter(spec: JobSpec, host: HostState | undefined, fenceMs: n
 export function decideJob(inp: JobInput): JobDecision {
   const { job, spec, now } = inp;
   const specFor = (v: number): JobSpec => (v === job.version ? spec : (inp.specOf(v) ?? spec));
+  // Whether a task at version v must get a new attempt to run the job's version (once per version).
+  const replaceFrom = new Map<number, boolean>();
+  const mustReplace = (v: number): boolean => {
+    let r = replaceFrom.get(v);
+    if (r === undefined) replaceFrom.set(v, (r = replaceCauses(specFor(v), spec).length > 0));
+    return r;
+  };
   const origTasks = new Map(inp.tasks.map((t) => [t.index, t]));
   const tasks = new Map(origTasks);
   const atts = new Map(inp.attempts.map((a) => [a.id, a]));
@@ -108,7 +116,10 @@ export function decideJob(inp: JobInput): JobDecision {
 
     // A new version: stop the old attempt (within the disruption budget) and start the new one below.
     let replaced = false;
-    if (t.version !== job.version) {
+    if (t.version !== job.version && !mustReplace(t.version)) {
+      // Only replicas (or restart policy...) changed: the running attempt is the new version's too.
+      t = { ...t, version: job.version };
+    } else if (t.version !== job.version) {
       if (cur && !isTerminal(cur.state) && cur.desired === "run") {
         const ready = isReady(cur, specFor(cur.version));
         if (!ready || disrupted < maxDisrupted) {

@@ -12,8 +12,11 @@ import { jobKey, packageKey, stableJson, versionKey } from "../keys.ts";
 import type { Mirror } from "../mirror.ts";
 import { usageByHost } from "../reconcile/commit.ts";
 import { fitsInPlace } from "../reconcile/decide.ts";
-import { seedOf } from "../reconcile/inputs.ts";
+import { schedulerView, seedOf } from "../reconcile/inputs.ts";
 import { buildIndex } from "../reconcile/place.ts";
+import { planTaskChange } from "../reconcile/plan-tasks.ts";
+import { replaceCauses } from "../reconcile/version-change.ts";
+import { neverFits } from "../../scheduler/never-fits.ts";
 import { jobStatus, jobSummaries } from "../views.ts";
 import { pinSpec } from "./package-pins.ts";
 
@@ -160,7 +163,8 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     const t = tasks?.get(i)?.value;
     const host = t?.hostId ? hosts.get(t.hostId) : undefined;
     const from = t ? m.spec(spec.name, t.version)?.spec : undefined;
-    const stays = t && host && from && (!changed || fitsInPlace(host, usage.get(host.id) ?? null, from.resources, from, spec));
+    // Kept attempts stay where they are; replaced ones stay when the new spec fits there (as decideJob does).
+    const stays = t && host && from && (!changed || replaceCauses(from, spec).length === 0 || fitsInPlace(host, usage.get(host.id) ?? null, from.resources, from, spec));
     if (stays && t.hostId) {
       const h = m.hosts.get(t.hostId)?.value;
       placements.push({ index: i, hostId: t.hostId, hostName: h?.name ?? t.hostId, rack: h?.domain.rack ?? "default", moved: false });
@@ -176,6 +180,13 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     placements.push({ index: p.index, hostId: p.hostId, hostName: h?.name ?? p.hostId, rack: h?.domain.rack ?? "default", moved: before !== null && before !== p.hostId });
   }
   placements.sort((a, b) => a.index - b.index);
+  const curReplicas = job && job.removedAt === null ? (cur?.spec.replicas ?? 0) : 0;
+  const after = new Map(placements.map((p) => [p.index, p.hostId]));
+  const slots = new Set<number>([...(tasks?.keys() ?? []), ...Array.from({ length: spec.replicas }, (_, i) => i)]);
+  const taskChanges = [...slots].sort((a, b) => a - b).map((i) => {
+    const t = tasks?.get(i)?.value ?? null;
+    return planTaskChange({ index: i, task: t, from: t ? (m.spec(spec.name, t.version)?.spec ?? null) : null, to: spec, currentReplicas: curReplicas, hostAfter: after.get(i) ?? null });
+  });
   return {
     name: spec.name,
     version: changed ? latestVersion(m, spec.name) + 1 : (job?.version ?? 1),
@@ -183,6 +194,8 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     changed,
     diff: diffJson(cur?.spec ?? null, spec),
     placements,
+    tasks: taskChanges,
+    neverFits: neverFits(spec, schedulerView(m, hosts).hosts),
     unplaced: plan.unplaced.map((u) => ({ index: u.index, reasons: Object.fromEntries(Object.entries(u.reasons).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number> })),
   };
 }
