@@ -3,6 +3,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
 import { Cluster, compile, waitFor, alive, webServerSource } from "./harness.ts";
 
 function web(replicas: number) {
@@ -41,4 +43,58 @@ void test("scaling 3 -> 4 -> 3 keeps the kept replicas' processes and ports", { 
   for (const x of before) assert.ok(x.pid !== null && alive(x.pid), `pid ${x.pid} of web/${x.index} is alive`);
   const gone = four.tasks[3]?.pid ?? 0;
   await waitFor("web/3 stopped", 10_000, () => !alive(gone));
+});
+
+/** Runs the real CLI against the cluster (a temporary HOME, so no context file is read or written). */
+async function cli(c: Cluster, args: string[]): Promise<{ code: number; out: string }> {
+  const bin = join(import.meta.dirname, "..", "bin", "tiffin.js");
+  return await new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, HOME: c.dir, TIFFIN_ADDR: c.url, TIFFIN_TOKEN: c.adminToken } }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
+    });
+  });
+}
+
+void test("a crash-looping spec backs off across hosts, is parked with its reasons, and restarts on `tiffin restart` or an apply", { timeout: 180_000 }, async (t) => {
+  const c = await Cluster.start({ agents: 2 });
+  t.after(() => c.stop());
+  const crash = compile({
+    name: "crash",
+    command: ["/bin/sh", "-c", "echo boom >&2; exit 3"],
+    resources: { cpu: 0.1, memory: "32Mi", disk: "16Mi" },
+    restart: { backoff: { initial: "500ms", max: "2s" }, moveAfterFailures: 3 },
+  });
+  await c.apply(crash);
+  const attemptsOf = async () => (await c.status("crash")).tasks[0]?.attempts ?? [];
+  // 2 hosts x 3 failures: parked after the 6th. Back-offs 0.5, 1, 2 (moved), 2, 2 s: about 7.5 s.
+  const parked = await waitFor("parked", 60_000, async () => {
+    const s = await c.status("crash");
+    return s.tasks[0]?.state === "parked" ? s : undefined;
+  });
+  const t0 = parked.tasks[0];
+  assert.ok(t0);
+  const tried = [...t0.attempts].sort((a, b) => a.createdAt - b.createdAt);
+  assert.equal(tried.length, 6, `6 attempts, then parked (got ${tried.map((a) => `${a.hostId}:${a.state}`).join(" ")})`);
+  assert.equal(new Set(tried.map((a) => a.hostId)).size, 2, "it was moved to the other host");
+  for (let i = 1; i < tried.length; i++) {
+    const waited = (tried[i]?.startedAt ?? 0) - (tried[i - 1]?.endedAt ?? 0);
+    const backoff = Math.min(500 * 2 ** (i - 1), 2000);
+    assert.ok(waited >= backoff - 50, `attempt ${i + 1} started ${waited} ms after the previous ended; its back-off is ${backoff} ms (moves too)`);
+  }
+  assert.match(t0.reason ?? "", /^failed 6 times in a row on 2 hosts \(exit code 3\)/);
+  assert.equal(t0.hostId, null, "a parked task holds no host's resources");
+  const table = await cli(c, ["status", "crash"]);
+  assert.match(table.out, /crash\/0 .* parked .*failed 6 times in a row/);
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal((await attemptsOf()).length, 6, "no attempt while parked");
+
+  const restarted = await cli(c, ["restart", "crash"]);
+  assert.equal(restarted.code, 0, restarted.out);
+  assert.match(restarted.out, /crash\/0: was parked, placed again/);
+  await waitFor("a new attempt after restart", 10_000, async () => (await c.status("crash")).tasks[0]?.attempts.some((a) => !tried.some((x) => x.id === a.id)));
+  await waitFor("parked again", 60_000, async () => (await c.status("crash")).tasks[0]?.state === "parked");
+  // The same spec applied again releases it too.
+  const again = await c.apply(crash);
+  assert.equal(again.changed, false);
+  await waitFor("unparked by the apply", 10_000, async () => (await c.status("crash")).tasks[0]?.state !== "parked");
 });

@@ -9,6 +9,7 @@
 //   POST   /v1/plan            {spec: JobSpec}   -> PlanResult           (dry run, writes nothing)
 //   GET    /v1/jobs/:name                        -> JobStatus
 //   DELETE /v1/jobs/:name                        -> {name, removed: true}
+//   POST   /v1/jobs/:name/restart {index?}       -> RestartResult        (parked tasks placed afresh, live ones restarted)
 //   GET    /v1/jobs/:name/versions               -> JobVersion[]
 //   GET    /v1/jobs/:name/versions/:v            -> JobVersion
 //   GET    /v1/hosts                             -> HostView[]
@@ -77,7 +78,9 @@ export interface TaskView {
   version: number;
   hostId: string | null;
   hostName: string | null;
-  state: AttemptState | "unplaced";
+  /** "parked": the task kept failing on every host it was given and waits for an apply or
+   * `tiffin restart`; `reason` says how it failed, the current attempt is its last one. */
+  state: AttemptState | "unplaced" | "parked";
   attemptId: string | null;
   /** Main process id of the task on its host. */
   pid: number | null;
@@ -119,6 +122,14 @@ export interface PlanResult {
   /** Set when no registered host could ever run a task of the job, even empty: why (e.g. "needs
    * 65536 MiB memory, the largest host has 8192 MiB"). Apply would wait forever. */
   neverFits?: string | null;
+}
+
+/** `POST /v1/jobs/:name/restart {index?}`: what each task got ("unparked": placed afresh after
+ * parking; "restarted": its live attempt stopped, a new one starts on the same host). Tasks with
+ * nothing to restart (unplaced, already stopping) are not listed. */
+export interface RestartResult {
+  name: string;
+  tasks: { index: number; action: "unparked" | "restarted" }[];
 }
 
 /** What applying a plan does to one task slot. */

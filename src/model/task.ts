@@ -76,6 +76,9 @@ export interface Task {
   avoidHosts: string[];
   /** Why the task is not placed, when it is not. */
   unplacedReason: string | null;
+  /** Set when the task kept failing on every host it was given: it is not placed again (no attempt
+   * is started) until the next apply of its job or `tiffin restart`. Absent in older records. */
+  parked?: { at: number; reason: string } | null;
 }
 
 /** `job/index`, the id users see. */

@@ -95,6 +95,46 @@ void test("decideJob", async (t) => {
       },
     },
     {
+      name: "after a move the failure count goes on: the 4th failure restarts in place with its longer back-off",
+      inp: input({ tasks: [task(0, { hostId: "h2", failures: 3, avoidHosts: ["h1"] })], attempts: [attempt("a0", 0, { hostId: "h2", state: "exited", exitCode: 1 })] }),
+      check: (d) => {
+        assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.failures, x.attemptId]), [["h2", 4, "n1"]]);
+        assert.equal(d.putAttempts.find((a) => a.id === "n1")?.startAfter, 100_000 + 8000);
+      },
+    },
+    {
+      name: "failed moveAfterFailures times on every host (2 up): parked, with how it ended, no new attempt",
+      inp: input({
+        tasks: [task(0, { hostId: "h2", failures: 5, avoidHosts: ["h1"] })],
+        attempts: [attempt("a9", 0, { state: "exited", exitCode: 3, createdAt: 1 }), attempt("a0", 0, { hostId: "h2", state: "exited", exitCode: 3, createdAt: 2 })],
+      }),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts, []);
+        const [t0] = d.putTasks;
+        assert.deepEqual([t0?.hostId, t0?.attemptId, t0?.failures], [null, "a0", 6]);
+        assert.deepEqual(t0?.parked, { at: 100_000, reason: "failed 6 times in a row on 2 hosts (exit code 3); `tiffin restart` or the next apply tries again" });
+      },
+    },
+    {
+      name: "a parked task stays parked: nothing to write, nothing to place",
+      inp: input({ tasks: [task(0, { hostId: null, attemptId: "a0", failures: 6, parked: { at: 1, reason: "r" } })], attempts: [attempt("a0", 0, { state: "exited", exitCode: 3 })] }),
+      check: (d) => assert.deepEqual(d, { putTasks: [], deleteTasks: [], putAttempts: [], deleteAttempts: [] }),
+    },
+    {
+      name: "a parked task and a new version (even one changing replicas only): unparked, to be placed afresh",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ replicas: 2 }),
+        specs: { 1: specOf() },
+        tasks: [task(0, { hostId: null, attemptId: "a0", failures: 6, avoidHosts: ["h1", "h2"], parked: { at: 1, reason: "r" } })],
+        attempts: [attempt("a0", 0, { state: "exited", exitCode: 3 })],
+      }),
+      check: (d) => {
+        const t0 = d.putTasks.find((x) => x.index === 0);
+        assert.deepEqual([t0?.version, t0?.parked, t0?.failures, t0?.avoidHosts, t0?.hostId], [2, null, 0, [], null]);
+      },
+    },
+    {
       name: "a failed health check with action move moves at once",
       inp: input({
         spec: specOf({ health: { kind: "tcp", port: "http", intervalMs: 1000, timeoutMs: 500, failures: 3, graceMs: 0, action: "move" } }),
@@ -291,6 +331,11 @@ void test("placementNeeds", async (t) => {
       name: "unplaced tasks, with their avoid lists",
       inp: input({ spec: specOf({ replicas: 2 }), tasks: [task(0, { hostId: null, attemptId: null, avoidHosts: ["h9"] }), task(1)], attempts: [attempt("a1", 1)] }),
       want: [{ index: 0, avoid: ["h9"], move: false }],
+    },
+    {
+      name: "parked tasks are not placed",
+      inp: input({ spec: specOf({ replicas: 2 }), tasks: [task(0, { hostId: null, attemptId: "a0", parked: { at: 1, reason: "r" } }), task(1, { hostId: null, attemptId: null })] }),
+      want: [{ index: 1, avoid: [], move: false }],
     },
     {
       name: "drain: one serving task of the job moves, avoiding its host",

@@ -6,7 +6,7 @@ import type { JobSpec, Task } from "../../model/index.ts";
 import { ClusterIndex } from "../../scheduler/api.ts";
 import type { Plan, RejectReason } from "../../scheduler/types.ts";
 import type { Mirror } from "../mirror.ts";
-import { freshAttempt, placementNeeds } from "./decide.ts";
+import { backoffMs, freshAttempt, placementNeeds } from "./decide.ts";
 import type { WriteSet } from "./commit.ts";
 import { isEmpty } from "./commit.ts";
 import { jobInput, schedulerView, seedOf } from "./inputs.ts";
@@ -86,7 +86,9 @@ export function placementWrites(
       attemptId: ctx.newId(),
     };
     ws.tasks.push(moved);
-    ws.attempts.push(freshAttempt(moved.attemptId ?? "", moved, p.hostId, ctx.now, ctx.now));
+    // A task that failed keeps its back-off on its new host (it grows with the task's own failure count).
+    const startAfter = t.failures > 0 ? ctx.now + backoffMs(spec.restart, t.failures) : ctx.now;
+    ws.attempts.push(freshAttempt(moved.attemptId ?? "", moved, p.hostId, ctx.now, startAfter));
   }
   for (const u of result.plan.unplaced) {
     const t = taskAt(u.index);

@@ -19,6 +19,7 @@ import { replaceCauses } from "../reconcile/version-change.ts";
 import { neverFits } from "../../scheduler/never-fits.ts";
 import { jobStatus, jobSummaries } from "../views.ts";
 import { pinSpec } from "./package-pins.ts";
+import { restartTxn } from "./restart-txn.ts";
 
 /** Registers the job routes. */
 export function jobRoutes(r: Router, ctx: ServerContext): void {
@@ -33,7 +34,9 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
       const job = m.jobs.get(spec.name)?.value ?? null;
       if (job && job.removedAt === null && sameSpec(m, job, spec)) {
         result = { name: spec.name, version: job.version, changed: false, revision: m.revision };
-        return null;
+        // The same spec again still tells parked tasks to try again (a new version does it in decideJob).
+        const unpark = restartTxn(m, spec.name, null, false);
+        return unpark && { compare: unpark.compare, success: unpark.success };
       }
       const version = latestVersion(m, spec.name) + 1;
       const rec: JobRecord = { name: spec.name, version, removedAt: null, updatedAt: now };
