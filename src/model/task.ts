@@ -3,20 +3,21 @@
 //
 //   pending ──> starting ──> running ──> healthy <──> unhealthy
 //      │            │           │            │            │
-//      └────────────┴───────────┴────────────┴────────────┴──> exited | failed | lost
+//      └────────────┴───────────┴────────────┴────────────┴──> exited | stopped | failed | lost
 //
-// exited: the process ended (exitCode or signal set). failed: it could not start or was killed for a
-// reason Tiffin chose (health, fencing, stop); `reason` says which. lost: the host went down and
-// nothing more is known.
+// exited: the process ended by itself (exitCode or signal set). stopped: the server asked for the stop
+// (a new version, fewer replicas, a drain, a restart; also before it started): not a failure.
+// failed: it could not start or was killed for a reason Tiffin saw (health, fencing, disk, out of
+// memory, helper gone); `reason` says which. lost: the host went down and nothing more is known.
 
 /** The states of an attempt. */
-export const AttemptStates = ["pending", "starting", "running", "healthy", "unhealthy", "exited", "failed", "lost"] as const;
+export const AttemptStates = ["pending", "starting", "running", "healthy", "unhealthy", "exited", "stopped", "failed", "lost"] as const;
 /** One attempt state. */
 export type AttemptState = (typeof AttemptStates)[number];
 
 /** True when the attempt has ended and will not change again. */
 export function isTerminal(state: AttemptState): boolean {
-  return state === "exited" || state === "failed" || state === "lost";
+  return state === "exited" || state === "stopped" || state === "failed" || state === "lost";
 }
 
 /** One start of a task on a host. */
