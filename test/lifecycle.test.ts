@@ -84,7 +84,7 @@ void test("a crash-looping spec backs off across hosts, is parked with its reaso
   assert.match(t0.reason ?? "", /^failed 6 times in a row on 2 hosts \(exit code 3\)/);
   assert.equal(t0.hostId, null, "a parked task holds no host's resources");
   const table = await cli(c, ["status", "crash"]);
-  assert.match(table.out, /crash\/0 .* parked .*failed 6 times in a row/);
+  assert.match(table.out, /crash\/0 .* parked .* exit 3 +failed 6 times in a row/, "the previous attempt's end and the parked reason");
   await new Promise((r) => setTimeout(r, 3000));
   assert.equal((await attemptsOf()).length, 6, "no attempt while parked");
 

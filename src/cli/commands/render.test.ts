@@ -34,12 +34,30 @@ void test("renderStatus: id, host, state, attempt, pid, ports, failures, reason;
   ]);
   const lines = renderStatus(s).split("\n");
   assert.equal(lines[0], "job web  version 2  replicas 3");
-  assert.match(lines[1] ?? "", /^TASK\s+HOST\s+STATE\s+ATTEMPT\s+PID\s+PORTS\s+CPU\s+MEMORY\s+FAILURES\s+REASON$/);
-  assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+healthy\s+att-0-2\s+1000\s+http=20000\s+-\s+-\s+0\s+-$/);
+  assert.match(lines[1] ?? "", /^TASK\s+HOST\s+STATE\s+ATTEMPT\s+PID\s+PORTS\s+CPU\s+MEMORY\s+FAILURES\s+PREVIOUS\s+REASON$/);
+  assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+healthy\s+att-0-2\s+1000\s+http=20000\s+-\s+-\s+0\s+-\s+-$/);
   assert.match(lines[3] ?? "", /^web\/1 \(v1\) +dev-2\s+running/);
-  assert.match(lines[4] ?? "", /^web\/2\s+-\s+unplaced\s+-\s+-\s+-\s+-\s+-\s+2\s+no host fits$/);
+  assert.match(lines[4] ?? "", /^web\/2\s+-\s+unplaced\s+-\s+-\s+-\s+-\s+-\s+2\s+-\s+no host fits$/);
   const plain = { ...s, spec: { ...s.spec, isolation: "none" as const } };
   assert.equal(renderStatus(plain).split("\n")[0], "job web  version 2  replicas 3  isolation none");
+});
+
+void test("renderStatus: how the previous attempt ended (the README's kill -9 shows SIGKILL)", () => {
+  const t0 = data.task(0, 2, "running");
+  const cur = t0.attempts[0];
+  assert.ok(cur);
+  const ended = (id: string, createdAt: number, over: Partial<typeof cur>) => ({ ...cur, id, createdAt, pid: 99, state: "exited" as const, ...over });
+  const cases: [string, Partial<typeof cur>, RegExp][] = [
+    ["killed", { signal: "SIGKILL" }, /\s1\s+SIGKILL\s+-$/],
+    ["exit code", { exitCode: 3 }, /\s1\s+exit 3\s+-$/],
+    ["stopped by the server", { state: "stopped", signal: "SIGTERM" }, /\s1\s+stopped \(SIGTERM\)\s+-$/],
+    ["lost with its host", { state: "lost" }, /\s1\s+lost\s+-$/],
+  ];
+  for (const [name, over, want] of cases) {
+    // The newest ended attempt counts, not an older one.
+    const withOld = { ...t0, failures: 1, attempts: [cur, ended("prev", -1, over), ended("older", -2, { exitCode: 7 })] };
+    assert.match(renderStatus(data.status(2, [withOld])).split("\n")[2] ?? "", want, name);
+  }
 });
 
 void test("renderStatus: CPU and memory of the current attempt's latest sample", () => {
@@ -48,7 +66,7 @@ void test("renderStatus: CPU and memory of the current attempt's latest sample",
   const withUsage = { ...t0, attempts: t0.attempts.map((a) => (a.id === t0.attemptId ? { ...a, usage } : a)) };
   assert.ok(withUsage.attempts.some((a) => a.usage), "the fixture has the current attempt");
   const lines = renderStatus(data.status(2, [withUsage])).split("\n");
-  assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+running\s+att-0-2\s+1000\s+http=20000\s+0\.46\s+41 MiB \(peak 45\)\s+0\s+-$/);
+  assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+running\s+att-0-2\s+1000\s+http=20000\s+0\.46\s+41 MiB \(peak 45\)\s+0\s+-\s+-$/);
   assert.deepEqual(formatUsage({ ...usage, cpuCores: null, memoryBytes: 5 * 1024 * 1024, memoryPeakBytes: null }, "running"), ["-", "5.0 MiB"]);
   assert.deepEqual(formatUsage(usage, "exited"), ["-", "-"], "an ended task uses nothing");
 });
