@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, compile, waitFor, alive, webServerSource } from "./harness.ts";
 
@@ -97,4 +98,19 @@ void test("a crash-looping spec backs off across hosts, is parked with its reaso
   const again = await c.apply(crash);
   assert.equal(again.changed, false);
   await waitFor("unparked by the apply", 10_000, async () => (await c.status("crash")).tasks[0]?.state !== "parked");
+});
+
+void test("a job no host could ever fit: `tiffin plan` says so and exits 1; `tiffin apply` stops waiting at once", { timeout: 90_000 }, async (t) => {
+  const c = await Cluster.start({ agents: 1 });
+  t.after(() => c.stop());
+  const file = join(c.dir, "huge.json");
+  writeFileSync(file, JSON.stringify({ name: "huge", command: ["/bin/true"], resources: { memory: "4096Gi" } }));
+  const plan = await cli(c, ["plan", file]);
+  assert.equal(plan.code, 1, plan.out);
+  assert.match(plan.out, /error: job huge can never run: no host could ever fit it: it needs 4096Gi memory \(the only host has \d+(Mi|Gi)\)/);
+  const started = Date.now();
+  const apply = await cli(c, ["apply", file, "--wait", "60s"]);
+  assert.equal(apply.code, 1, apply.out);
+  assert.match(apply.out, /error\[TIFFIN_NEVER_FITS\]: no registered host could ever run huge\/0/);
+  assert.ok(Date.now() - started < 20_000, `apply gave up after ${Date.now() - started} ms, not the whole --wait`);
 });

@@ -87,6 +87,8 @@ export interface TaskView {
   ports: Record<string, number>;
   failures: number;
   reason: string | null;
+  /** Unplaced because no registered host could ever run it (`reason` says why); absent from older servers. */
+  neverFits?: boolean;
   /** Recent attempts, newest first (at most 10). */
   attempts: Attempt[];
 }

@@ -110,3 +110,18 @@ void test("waitForJobs stops at once when a task of the version is parked, sayin
   });
   assert.ok(Date.now() - started < 3000, "not the whole --wait");
 });
+
+void test("waitForJobs stops at once when no registered host could ever run a task of the version", async (t) => {
+  const never = data.task(2, 2, "unplaced", { reason: "no host could ever fit it: it needs 64Gi memory (the largest of 3 hosts has 8Gi)", neverFits: true });
+  const s = data.status(2, [data.task(0, 2, "unplaced", { reason: "no host fits: memory on 3 hosts" }), never]);
+  const api = await startFakeApi({ "GET /v1/jobs/web": { body: s } });
+  t.after(() => api.close());
+  const started = Date.now();
+  await assert.rejects(waitForJobs(new ApiClient({ addr: api.url, token: "t" }), [{ name: "web", version: 2 }], { timeoutMs: 60_000, pollMs: 50 }), (err: unknown) => {
+    const text = formatError(err);
+    assert.match(text, /^error\[TIFFIN_NEVER_FITS\]: no registered host could ever run web\/2\n/);
+    assert.match(text, /web\/2: unplaced: no host could ever fit it: it needs 64Gi memory/);
+    return true;
+  });
+  assert.ok(Date.now() - started < 3000, "not the whole --wait");
+});

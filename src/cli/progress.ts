@@ -26,8 +26,11 @@ export interface JobProgress {
   ready: boolean;
   /** Why each task that is not ready is not, as `job/index` -> text. */
   missing: { task: string; why: string }[];
-  /** Tasks of `version` parked after failing on every host they were given: waiting longer is futile. */
+  /** Tasks of `version` parked after failing on every host they were given, or that no registered
+   * host could ever run: waiting longer is futile. */
   parked: string[];
+  /** Of those, the ones no host could ever run. */
+  neverFits: string[];
 }
 
 const runningStates = new Set(["running", "healthy", "unhealthy"]);
@@ -58,8 +61,10 @@ export function progressOf(status: JobStatus, version: number): JobProgress {
   let healthy = 0;
   const missing: JobProgress["missing"] = [];
   const parked: string[] = [];
+  const neverFits: string[] = [];
   for (const t of tasks) {
     if (t.state === "parked" && t.version === version) parked.push(t.id);
+    if (t.state === "unplaced" && t.neverFits === true && t.version === version) neverFits.push(t.id);
     const current = onVersion(t, version);
     if (current && runningStates.has(t.state)) running++;
     if (current && t.state === "healthy") healthy++;
@@ -71,7 +76,7 @@ export function progressOf(status: JobStatus, version: number): JobProgress {
   }
   if (status.version !== version) missing.unshift({ task: status.name, why: `the job is now at version ${status.version}` });
   if (status.removed) missing.unshift({ task: status.name, why: "the job was removed" });
-  return { name: status.name, version, replicas, running, healthy, needsHealthy, ready: missing.length === 0, missing, parked };
+  return { name: status.name, version, replicas, running, healthy, needsHealthy, ready: missing.length === 0, missing, parked: [...parked, ...neverFits], neverFits };
 }
 
 /** One line for all jobs: `web v2: 3/3 running, 2/3 healthy · worker v1: 2/2 running`. */
@@ -103,6 +108,13 @@ export function parkedError(ps: JobProgress[]): TiffinError {
   const stuck = ps.filter((p) => p.parked.length > 0);
   const problems: Problem[] = stuck.flatMap((p) => p.missing.filter((m) => p.parked.includes(m.task)).map((m) => ({ file: null, path: m.task, message: m.why, value: null })));
   const first = stuck[0]?.parked[0] ?? "";
+  const never = stuck.flatMap((p) => p.neverFits);
+  if (never.length > 0) {
+    return new TiffinError(ErrorCodes.NeverFits, `no registered host could ever run ${never.join(", ")}`, {
+      hint: "ask for less (resources, constraints) and apply again, or add a host that fits; `tiffin plan FILE` checks before applying",
+      problems,
+    });
+  }
   return new TiffinError(ErrorCodes.Parked, `${stuck.flatMap((p) => p.parked).join(", ")} failed on every host it was given and is parked`, {
     hint: `see why with \`tiffin logs ${first} --stderr\`; fix the spec and apply it, or try again with \`tiffin restart ${first}\``,
     problems,

@@ -77,6 +77,9 @@ export interface Task {
   avoidHosts: string[];
   /** Why the task is not placed, when it is not. */
   unplacedReason: string | null;
+  /** Set with `unplacedReason` when no registered host could ever run the task, even empty (it asks
+   * for more than any host has, or constraints none meets): waiting cannot help. */
+  neverFits?: boolean;
   /** Set when the task kept failing on every host it was given: it is not placed again (no attempt
    * is started) until the next apply of its job or `tiffin restart`. Absent in older records. */
   parked?: { at: number; reason: string } | null;

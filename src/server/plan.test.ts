@@ -31,4 +31,8 @@ void test("plan: a replica change keeps, starts and stops tasks; a job too big f
 
   const huge = (await call(url, "POST", "/v1/plan", adminToken, { spec: specOf({ name: "huge", resources: { cpu: 1, memoryMiB: 65536, diskMiB: 10 } }) })).body as PlanResult;
   assert.equal(huge.neverFits, "no host could ever fit it: it needs 64Gi memory (the largest of 2 hosts has 8Gi)");
+  // Applied anyway: the task says the same, flagged, so `tiffin apply` stops waiting at once.
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: specOf({ name: "huge", resources: { cpu: 1, memoryMiB: 65536, diskMiB: 10 } }) });
+  const t0 = await eventually("huge/0 unplaced", async () => ((await call(url, "GET", "/v1/jobs/huge", adminToken)).body as JobStatus).tasks.find((x) => x.reason !== null));
+  assert.deepEqual([t0.state, t0.reason, t0.neverFits], ["unplaced", "no host could ever fit it: it needs 64Gi memory (the largest of 2 hosts has 8Gi)", true]);
 });

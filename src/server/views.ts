@@ -27,6 +27,7 @@ export function taskView(m: Mirror, t: Task): TaskView {
     ports: cur?.ports ?? {},
     failures: t.failures,
     reason: t.parked ? t.parked.reason : t.hostId === null ? t.unplacedReason : (cur?.reason ?? null),
+    neverFits: t.hostId === null && t.neverFits === true,
     attempts: attempts.slice(0, AttemptsShown),
   };
 }

@@ -9,7 +9,8 @@ import type { Mirror } from "../mirror.ts";
 import { backoffMs, freshAttempt, placementNeeds } from "./decide.ts";
 import type { WriteSet } from "./commit.ts";
 import { isEmpty } from "./commit.ts";
-import { jobInput, schedulerView, seedOf } from "./inputs.ts";
+import { neverFits } from "../../scheduler/never-fits.ts";
+import { jobInput, schedHosts, schedulerView, seedOf } from "./inputs.ts";
 import type { HostState, PlacementNeed, Resources } from "./types.ts";
 
 /** A fresh scheduler index over the mirror as it is now (for dry runs, which must not touch the live one). */
@@ -70,7 +71,7 @@ export function placementWrites(
   version: number,
   needs: PlacementNeed[],
   result: { plan: Plan; clearedAvoid: Set<number> },
-  ctx: { now: number; newId: () => string; hostCount: number; fresh?: ReadonlyMap<number, Task> },
+  ctx: { now: number; newId: () => string; hostCount: number; fresh?: ReadonlyMap<number, Task>; neverFits?: string | null },
 ): WriteSet {
   const ws: WriteSet = { tasks: [], deleteTasks: [], attempts: [], deleteAttempts: [] };
   const taskAt = (i: number): Task | null => ctx.fresh?.get(i) ?? m.tasks.get(spec.name)?.get(i)?.value ?? null;
@@ -85,6 +86,7 @@ export function placementWrites(
       avoidHosts: result.clearedAvoid.has(p.index) ? [] : t.avoidHosts,
       attemptId: ctx.newId(),
     };
+    delete moved.neverFits;
     ws.tasks.push(moved);
     // A task that failed keeps its back-off on its new host (it grows with the task's own failure count).
     const startAfter = t.failures > 0 ? ctx.now + backoffMs(spec.restart, t.failures) : ctx.now;
@@ -94,8 +96,13 @@ export function placementWrites(
     const t = taskAt(u.index);
     const need = needs.find((n) => n.index === u.index);
     if (!t || need?.move) continue; // a drain move that found no room: the task keeps running where it is
-    const reason = unplacedReason(u.reasons, ctx.hostCount);
-    if (t.unplacedReason !== reason || ctx.fresh?.has(u.index)) ws.tasks.push({ ...t, unplacedReason: reason });
+    // "no host could ever fit it" beats per-host counts of the moment ("memory on 2 hosts" misleads).
+    const never = ctx.neverFits ?? null;
+    const reason = never ?? unplacedReason(u.reasons, ctx.hostCount);
+    if (t.unplacedReason !== reason || (t.neverFits ?? false) !== (never !== null) || ctx.fresh?.has(u.index)) {
+      const { neverFits: _was, ...rest } = t;
+      ws.tasks.push(never === null ? { ...rest, unplacedReason: reason } : { ...rest, unplacedReason: reason, neverFits: true });
+    }
   }
   return ws;
 }
@@ -124,7 +131,9 @@ export function placeJob(
   const needs = placementNeeds(inp);
   if (needs.length === 0) return null;
   const result = planJob(index, inp.spec, needs);
-  const writes = placementWrites(m, inp.spec, job.version, needs, result, { now: ctx.now, newId: inp.newId, hostCount: m.hosts.size, fresh: pending });
+  // Only when something stayed unplaced: it costs a plan over every host.
+  const never = result.plan.unplaced.length > 0 ? neverFits(inp.spec, schedHosts(m, ctx.hosts)) : null;
+  const writes = placementWrites(m, inp.spec, job.version, needs, result, { now: ctx.now, newId: inp.newId, hostCount: m.hosts.size, fresh: pending, neverFits: never });
   if (isEmpty(writes)) return null;
   return { writes, plan: result.plan, spec: inp.spec, moves: needs.filter((n) => n.move).map((n) => n.index) };
 }

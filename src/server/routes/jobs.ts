@@ -12,7 +12,7 @@ import { jobKey, packageKey, stableJson, versionKey } from "../keys.ts";
 import type { Mirror } from "../mirror.ts";
 import { usageByHost } from "../reconcile/commit.ts";
 import { fitsInPlace } from "../reconcile/decide.ts";
-import { schedulerView, seedOf } from "../reconcile/inputs.ts";
+import { schedHosts, seedOf } from "../reconcile/inputs.ts";
 import { buildIndex } from "../reconcile/place.ts";
 import { planTaskChange } from "../reconcile/plan-tasks.ts";
 import { replaceCauses } from "../reconcile/version-change.ts";
@@ -198,7 +198,7 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     diff: diffJson(cur?.spec ?? null, spec),
     placements,
     tasks: taskChanges,
-    neverFits: neverFits(spec, schedulerView(m, hosts).hosts),
+    neverFits: neverFits(spec, schedHosts(m, hosts)),
     unplaced: plan.unplaced.map((u) => ({ index: u.index, reasons: Object.fromEntries(Object.entries(u.reasons).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number> })),
   };
 }
