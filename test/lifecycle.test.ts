@@ -114,3 +114,31 @@ void test("a job no host could ever fit: `tiffin plan` says so and exits 1; `tif
   assert.match(apply.out, /error\[TIFFIN_NEVER_FITS\]: no registered host could ever run huge\/0/);
   assert.ok(Date.now() - started < 20_000, `apply gave up after ${Date.now() - started} ms, not the whole --wait`);
 });
+
+void test("spread is restored after recovery: tasks that moved off a dead host's rack come back, one at a time", { timeout: 180_000 }, async (t) => {
+  const c = await Cluster.start({ agents: 3 });
+  t.after(() => c.stop());
+  await c.apply(web(6));
+  await c.waitRunning("web", 30_000);
+  const racks = async () => {
+    const rackOf = new Map((await c.hosts()).map((h) => [h.id, h.domain.rack]));
+    const s = await c.status("web");
+    const per: Record<string, number> = {};
+    for (const x of s.tasks) if (x.hostId && ["running", "healthy"].includes(x.state)) per[rackOf.get(x.hostId) ?? "?"] = (per[rackOf.get(x.hostId) ?? "?"] ?? 0) + 1;
+    return per;
+  };
+  assert.deepEqual(await racks(), { r1: 2, r2: 2, r3: 2 });
+  c.killAgent(0);
+  await waitFor("6 running on r2 and r3", 30_000, async () => {
+    const p = await racks();
+    return (p["r2"] ?? 0) + (p["r3"] ?? 0) === 6 ? p : undefined;
+  });
+  c.startAgent(0);
+  const back = await waitFor("2 per rack again", 60_000, async () => {
+    const p = await racks();
+    return p["r1"] === 2 && p["r2"] === 2 && p["r3"] === 2 ? p : undefined;
+  });
+  assert.deepEqual(back, { r1: 2, r2: 2, r3: 2 });
+  const s = await c.status("web");
+  assert.equal(s.tasks.filter((x) => x.state === "running").length, 6, "every replica runs");
+});

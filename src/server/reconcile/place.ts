@@ -2,7 +2,7 @@
 // at once, seeded by its name), written with compare-and-set on the tasks and on /alloc/<host> of
 // every host it books. A plan whose compares fail is dropped and recomputed on the next pass.
 
-import type { JobSpec, Task } from "../../model/index.ts";
+import type { FailureDomain, JobSpec, Task } from "../../model/index.ts";
 import { ClusterIndex } from "../../scheduler/api.ts";
 import type { Plan, RejectReason } from "../../scheduler/types.ts";
 import type { Mirror } from "../mirror.ts";
@@ -11,7 +11,8 @@ import type { WriteSet } from "./commit.ts";
 import { isEmpty } from "./commit.ts";
 import { neverFits } from "../../scheduler/never-fits.ts";
 import { jobInput, schedHosts, schedulerView, seedOf } from "./inputs.ts";
-import type { HostState, PlacementNeed, Resources } from "./types.ts";
+import { mayRebalance, planSpreadMove } from "./rebalance.ts";
+import type { HostState, JobInput, PlacementNeed, Resources } from "./types.ts";
 
 /** A fresh scheduler index over the mirror as it is now (for dry runs, which must not touch the live one). */
 export function buildIndex(m: Mirror, hosts: ReadonlyMap<string, HostState>): ClusterIndex {
@@ -129,11 +130,37 @@ export function placeJob(
     inp.tasks.push(...pending.values());
   }
   const needs = placementNeeds(inp);
-  if (needs.length === 0) return null;
+  if (needs.length === 0) return spreadMove(m, index, inp, ctx.hosts);
   const result = planJob(index, inp.spec, needs);
   // Only when something stayed unplaced: it costs a plan over every host.
   const never = result.plan.unplaced.length > 0 ? neverFits(inp.spec, schedHosts(m, ctx.hosts)) : null;
   const writes = placementWrites(m, inp.spec, job.version, needs, result, { now: ctx.now, newId: inp.newId, hostCount: m.hosts.size, fresh: pending, neverFits: never });
   if (isEmpty(writes)) return null;
   return { writes, plan: result.plan, spec: inp.spec, moves: needs.filter((n) => n.move).map((n) => n.index) };
+}
+
+/** One make-before-break move that restores the job's spread (rebalance.ts), written like a drain
+ * move, or null. */
+function spreadMove(m: Mirror, index: ClusterIndex, inp: JobInput, hosts: ReadonlyMap<string, HostState>): { writes: WriteSet; plan: Plan; spec: JobSpec; moves: number[] } | null {
+  if (inp.spec.spread === "none" || !mayRebalance(inp)) return null;
+  const { open, domains } = openDomains(m, hosts);
+  const mv = planSpreadMove(index, inp.spec, open, domains);
+  if (!mv) return null;
+  const writes = placementWrites(m, inp.spec, inp.job.version, [mv.need], { plan: mv.plan, clearedAvoid: new Set() }, { now: inp.now, newId: inp.newId, hostCount: m.hosts.size });
+  return { writes, plan: mv.plan, spec: inp.spec, moves: [mv.need.index] };
+}
+
+// Host domains, and which hosts take tasks now, once per pass (per host-state snapshot), not per job.
+const domainCache = new WeakMap<ReadonlyMap<string, HostState>, { open: Map<string, FailureDomain>; domains: Map<string, FailureDomain> }>();
+function openDomains(m: Mirror, hosts: ReadonlyMap<string, HostState>): { open: Map<string, FailureDomain>; domains: Map<string, FailureDomain> } {
+  let c = domainCache.get(hosts);
+  if (c) return c;
+  c = { open: new Map(), domains: new Map() };
+  for (const [id, { value: h }] of m.hosts) {
+    c.domains.set(id, h.domain);
+    const st = hosts.get(id);
+    if (st?.status === "up" && !h.draining) c.open.set(id, h.domain);
+  }
+  domainCache.set(hosts, c);
+  return c;
 }
