@@ -8,8 +8,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, compile, waitFor, alive, webServerSource } from "./harness.ts";
 
-function web(replicas: number) {
-  return compile({
+function webInput(replicas: number) {
+  return {
     name: "web",
     command: ["node", "server.mjs"],
     files: { "server.mjs": webServerSource },
@@ -17,7 +17,11 @@ function web(replicas: number) {
     ports: { http: {} },
     resources: { cpu: 0.1, memory: "64Mi", disk: "64Mi" },
     stop: { signal: "SIGTERM", grace: "1s" },
-  });
+  };
+}
+
+function web(replicas: number) {
+  return compile(webInput(replicas));
 }
 
 void test("scaling 3 -> 4 -> 3 keeps the kept replicas' processes and ports", { timeout: 120_000 }, async (t) => {
@@ -28,7 +32,11 @@ void test("scaling 3 -> 4 -> 3 keeps the kept replicas' processes and ports", { 
   const seen = (s: typeof three) => s.tasks.map((x) => ({ index: x.index, attemptId: x.attemptId, pid: x.pid, port: x.ports["http"] }));
   const before = seen(three);
 
-  await c.apply(web(4));
+  // Through the real CLI: apply follows the rollout to its end (kept tasks count as the new version).
+  const file = join(c.dir, "web.json");
+  writeFileSync(file, JSON.stringify(webInput(4)));
+  const applied = await cli(c, ["apply", file, "--wait", "30s"]);
+  assert.equal(applied.code, 0, applied.out);
   const four = await waitFor("4 running", 30_000, async () => {
     const s = await c.status("web");
     return s.tasks.length === 4 && s.tasks.every((x) => x.state === "running" && x.pid !== null && x.version === s.version) ? s : undefined;
@@ -50,7 +58,7 @@ void test("scaling 3 -> 4 -> 3 keeps the kept replicas' processes and ports", { 
 async function cli(c: Cluster, args: string[]): Promise<{ code: number; out: string }> {
   const bin = join(import.meta.dirname, "..", "bin", "tiffin.js");
   return await new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, HOME: c.dir, TIFFIN_ADDR: c.url, TIFFIN_TOKEN: c.adminToken } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, HOME: c.dir, TIFFIN_HOME: c.dir, TIFFIN_ADDR: c.url, TIFFIN_TOKEN: c.adminToken } }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
     });
   });

@@ -208,7 +208,7 @@ void test("decideJob", async (t) => {
         attempts: [0, 1, 2].map((i) => attempt(`a${i}`, i)),
       }),
       check: (d) => {
-        assert.deepEqual(d.putAttempts, []);
+        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.version, a.desired, a.state]), [["a0", 2, "run", "running"], ["a1", 2, "run", "running"], ["a2", 2, "run", "running"]], "kept, now of version 2");
         assert.deepEqual(d.putTasks.map((x) => [x.index, x.version, x.attemptId]), [[0, 2, "a0"], [1, 2, "a1"], [2, 2, "a2"], [3, 2, null]]);
       },
     },
@@ -222,7 +222,7 @@ void test("decideJob", async (t) => {
         attempts: [0, 1, 2, 3, 4].map((i) => attempt(`a${i}`, i)),
       }),
       check: (d) => {
-        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.desired]), [["a1", "stop"], ["a2", "stop"], ["a3", "stop"], ["a4", "stop"]]);
+        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.desired, a.version]), [["a0", "run", 2], ["a1", "stop", 1], ["a2", "stop", 1], ["a3", "stop", 1], ["a4", "stop", 1]]);
         assert.deepEqual(d.putTasks.map((x) => [x.index, x.version, x.attemptId]), [[0, 2, "a0"]]);
       },
     },
@@ -236,7 +236,7 @@ void test("decideJob", async (t) => {
         attempts: [attempt("a0", 0, { startedAt: 95_000 }), attempt("a1", 1)],
       }),
       check: (d) => {
-        assert.deepEqual(d.putAttempts, []);
+        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.version, a.desired]), [["a0", 2, "run"], ["a1", 2, "run"]]);
         assert.deepEqual(d.putTasks.map((x) => [x.index, x.version, x.attemptId, x.failures]), [[0, 2, "a0", 1], [1, 2, "a1", 0]]);
       },
     },

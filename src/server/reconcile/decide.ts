@@ -125,6 +125,12 @@ export function decideJob(inp: JobInput): JobDecision {
       // Only replicas (or restart policy...) changed: the running attempt is the new version's too.
       // An apply is also the user's word that a parked task may try again.
       t = t.parked ? { ...unpark(t), version: job.version } : { ...t, version: job.version };
+      // Its live attempt is the new version's now (status, apply's progress and the agent agree);
+      // the agent leaves a running attempt alone whatever its record says.
+      if (cur && !isTerminal(cur.state) && cur.desired === "run" && cur.version !== job.version) {
+        cur = { ...cur, version: job.version };
+        atts.set(cur.id, cur);
+      }
     } else if (t.version !== job.version) {
       if (cur && !isTerminal(cur.state) && cur.desired === "run") {
         const ready = isReady(cur, specFor(cur.version));
