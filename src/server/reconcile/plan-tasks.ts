@@ -27,6 +27,7 @@ export function planTaskChange(inp: PlanTaskInput): PlanTask {
   const base = { index, hostBefore: task?.hostId ?? null, hostAfter };
   if (index >= to.replicas) return { ...base, hostAfter: null, action: "stop", reason: `replicas ${inp.currentReplicas} -> ${to.replicas}` };
   if (!task) return { ...base, action: "start", reason: inp.currentReplicas === 0 ? "new job" : `replicas ${inp.currentReplicas} -> ${to.replicas}` };
+  if (task.parked) return { ...base, action: "start", reason: `parked (${task.parked.reason.split(";")[0]}); apply tries it again` };
   if (task.hostId === null) return { ...base, action: "start", reason: task.unplacedReason ? `not placed now (${task.unplacedReason})` : "not placed now" };
   const causes = from ? replaceCauses(from, to) : ["(unknown version)"];
   const moves = hostAfter !== null && hostAfter !== task.hostId;
