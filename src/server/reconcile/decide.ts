@@ -1,7 +1,7 @@
 // The reconcile decisions for one job, as a pure function over plain data: replica counts, restarts
-// with back-off, moves after failures and parking (restart-policy.ts), new versions, lost hosts and
-// drains. Level-triggered: given its
-// own output applied, it returns nothing more to do.
+// with back-off, moves after failures and parking (restart-policy.ts), new versions (in place when
+// only replicas and the like changed, version-change.ts), lost hosts and drains. Level-triggered:
+// given its own output applied, it returns nothing more to do.
 
 import { isTerminal } from "../../model/index.ts";
 import type { Attempt, JobSpec, Task } from "../../model/index.ts";
