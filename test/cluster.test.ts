@@ -98,11 +98,18 @@ void test("kill -9 of an agent: its tasks run elsewhere once it is down (from it
   assert.ok(took <= bound, `took ${took} ms after the last heartbeat (bound ${bound})`);
   c.startAgent(0);
   await waitFor("host-1 back up", 15_000, async () => (await c.hosts()).find((h) => h.name === "host-1")?.status === "up");
-  // Settle, then: every old task pid on host-1 is gone and each task has exactly one live process.
+  // Settle (host-1's rack gets its share back, one make-before-break move at a time), then: every old
+  // task pid on host-1 is gone and each task has exactly one live process.
   await new Promise((r) => setTimeout(r, 3_000));
   for (const old of onVictim) assert.equal(alive(old.pid ?? -1), false, `stale task ${old.id} pid ${old.pid} still alive`);
-  const s = await c.status("web");
-  const livePids = c.recordedPids().filter((p) => p.task !== null && alive(p.task));
+  const settled = async () => {
+    const s = await c.status("web");
+    const livePids = c.recordedPids().filter((p) => p.task !== null && alive(p.task));
+    const same = livePids.length === 6 && s.tasks.every((x) => ["running", "healthy"].includes(x.state) && livePids.some((p) => p.task === x.pid));
+    return { same, livePids, s };
+  };
+  await waitFor("one live process per task, spread restored", 40_000, async () => (await settled()).same && (await c.status("web")).tasks.filter((x) => x.hostId === victimHost.id).length === 2);
+  const { livePids, s } = await settled();
   assert.equal(livePids.length, 6, `live task processes: ${JSON.stringify(livePids)}`);
   assert.deepEqual(new Set(livePids.map((p) => p.task)), new Set(s.tasks.map((x) => x.pid)));
 });

@@ -67,7 +67,7 @@ void test("kill -9 of the agent, then a restart: every task keeps running with t
   }
   await new Promise((r) => setTimeout(r, 3000));
   for (const pid of pids) assert.ok(alive(pid), `task ${pid} still running past fenceMs`);
-  assert.equal(server.log.updates.filter((u) => u.state === "failed" || u.state === "exited").length, 0);
+  assert.equal(server.log.updates.filter((u) => u.state === "failed" || u.state === "stopped" || u.state === "exited").length, 0);
 });
 
 void test("start-up reports what earlier agents left: final statuses, dead helpers; old directories are cleaned up", async (t) => {

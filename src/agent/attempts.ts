@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import type { Assignment, AttemptUpdate } from "../api/types.ts";
 import type { SandboxConfig } from "../helper/protocol.ts";
 import { removeSandbox } from "../helper/sandbox.ts";
-import type { HelperStatus } from "../helper/protocol.ts";
+import type { AgentMessage, HelperStatus } from "../helper/protocol.ts";
 import { isTerminal } from "../model/index.ts";
 import { helperConfig } from "./config.ts";
 import type { PackageCache } from "./packages.ts";
@@ -49,6 +49,8 @@ interface Entry extends LocalAttempt {
   link: HelperLink | null;
   status: HelperStatus | null;
   finalQueued: boolean;
+  /** The stop under way is the server's wish (see stop()). */
+  deliberate?: boolean;
 }
 
 /** Runs and watches the attempts of this host. */
@@ -117,11 +119,11 @@ export class AttemptManager {
     const waiting = new Set(plan.waiting.map((a) => a.attempt.id));
     for (const id of this.#prefetched) if (!waiting.has(id)) this.#prefetched.delete(id);
     for (const a of plan.waiting) this.#prefetch(a);
-    for (const s of plan.stop) this.stop(s.id, s.reason);
+    for (const s of plan.stop) this.stop(s.id, s.reason, true);
     for (const f of plan.fail) {
       this.#known.add(f.id);
       this.#d.log.warn({ attemptId: f.id, reason: f.reason }, "reporting attempt as failed");
-      this.#d.reporter.report(update(f.id, { state: "failed", reason: f.reason, endedAt: Date.now() }, {}));
+      this.#d.reporter.report(update(f.id, { state: f.state, reason: f.reason, endedAt: Date.now() }, {}));
     }
     if (plan.wakeAt !== null) {
       this.#wake = setTimeout(() => this.#desired && this.reconcile(this.#desired), Math.max(0, plan.wakeAt - Date.now()) + 5);
@@ -138,13 +140,16 @@ export class AttemptManager {
     return plan.nextCheckAt;
   }
 
-  /** Tells an attempt's helper to stop its task. */
-  stop(id: string, reason: string): void {
+  /** Tells an attempt's helper to stop its task. `deliberate`: the server asked for it (desired stop,
+   * gone from the host's set), so its end is reported as "stopped"; otherwise (disconnect policy,
+   * agent shutdown) as "failed". */
+  stop(id: string, reason: string, deliberate = false): void {
     const e = this.#entries.get(id);
     if (!e || e.ended || e.stopping !== null) return;
     e.stopping = reason;
+    e.deliberate = deliberate;
     this.#d.log.info({ attemptId: id, reason }, "stopping attempt");
-    e.link?.send({ type: "stop", reason });
+    e.link?.send(stopMessage(reason, deliberate));
   }
 
   /** Stops every live attempt and waits until all have ended and been reported, up to `timeoutMs`. */
@@ -231,13 +236,13 @@ export class AttemptManager {
     try {
       const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.notice ? { notice: isolation.notice } : {}) });
       await createAttemptDir(e.dir, config, a);
-      if (e.stopping !== null) return this.#failStart(e, `${e.stopping} (before it started)`);
+      if (e.stopping !== null) return this.#failStart(e, `${e.stopping} (before it started)`, e.deliberate === true ? "stopped" : "failed");
       const spawned = await spawnHelper(this.#d.helperCommand, e.dir);
       if ("error" in spawned) return this.#failStart(e, `helper could not start: ${spawned.error}`);
       log.info({ helperPid: spawned.pid, ports }, "started helper");
       this.#d.reporter.report(update(e.id, { state: "starting" }, ports));
       e.link = this.#link(e, spawned.pid, config.fenceMs);
-      if (e.stopping !== null) e.link.send({ type: "stop", reason: e.stopping });
+      if (e.stopping !== null) e.link.send(stopMessage(e.stopping, e.deliberate === true));
     } catch (err) {
       this.#failStart(e, `attempt could not be prepared: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -257,9 +262,9 @@ export class AttemptManager {
     });
   }
 
-  #failStart(e: Entry, reason: string): void {
-    this.#d.log.error({ attemptId: e.id, reason }, "attempt failed to start");
-    this.#final(e, { ...emptyStatus(e.id), state: "failed", reason, endedAt: Date.now() });
+  #failStart(e: Entry, reason: string, state: "failed" | "stopped" = "failed"): void {
+    if (state === "failed") this.#d.log.error({ attemptId: e.id, reason }, "attempt failed to start");
+    this.#final(e, { ...emptyStatus(e.id), state, reason, endedAt: Date.now() });
   }
 
   #link(e: Entry, helperPid: number | null, fenceMs: number, startTimeoutMs = 15_000): HelperLink {
@@ -327,4 +332,9 @@ function update(id: string, s: Partial<HelperStatus>, ports: Record<string, numb
     endedAt: s.endedAt ?? null,
     ...(s.usage ? { usage: s.usage } : {}),
   };
+}
+
+/** The stop message for a helper (`deliberate` only when set, as older helpers expect). */
+function stopMessage(reason: string, deliberate: boolean): AgentMessage {
+  return deliberate ? { type: "stop", reason, deliberate: true } : { type: "stop", reason };
 }

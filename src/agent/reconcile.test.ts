@@ -23,7 +23,7 @@ const reconcileCases: {
   desired: Assignment[];
   local: LocalAttempt[];
   known?: string[];
-  want: { start: string[]; stop: [string, string][]; fail: [string, string][]; wakeAt: number | null };
+  want: { start: string[]; stop: [string, string][]; fail: [string, string, string][]; wakeAt: number | null };
 }[] = [
   { name: "nothing", desired: [], local: [], want: { start: [], stop: [], fail: [], wakeAt: null } },
   { name: "new pending attempt starts", desired: [asg("a")], local: [], want: { start: ["a"], stop: [], fail: [], wakeAt: null } },
@@ -37,14 +37,14 @@ const reconcileCases: {
   { name: "ended attempt gone from the set is left", desired: [], local: [loc("a", { ended: true })], want: { start: [], stop: [], fail: [], wakeAt: null } },
   { name: "attempt already handled is not restarted", desired: [asg("a")], local: [], known: ["a"], want: { start: [], stop: [], fail: [], wakeAt: null } },
   { name: "terminal attempt in the set is ignored", desired: [asg("a", { state: "exited" })], local: [], want: { start: [], stop: [], fail: [], wakeAt: null } },
-  { name: "pending attempt stopped before start is reported", desired: [asg("a", { desired: "stop" })], local: [], want: { start: [], stop: [], fail: [["a", REASON_NEVER_STARTED]], wakeAt: null } },
-  { name: "running attempt unknown here is reported, not restarted", desired: [asg("a", { state: "running" })], local: [], want: { start: [], stop: [], fail: [["a", REASON_UNKNOWN]], wakeAt: null } },
+  { name: "pending attempt stopped before start is reported", desired: [asg("a", { desired: "stop" })], local: [], want: { start: [], stop: [], fail: [["a", REASON_NEVER_STARTED, "stopped"]], wakeAt: null } },
+  { name: "running attempt unknown here is reported, not restarted", desired: [asg("a", { state: "running" })], local: [], want: { start: [], stop: [], fail: [["a", REASON_UNKNOWN, "failed"]], wakeAt: null } },
 ];
 for (const c of reconcileCases) {
   void test(`planReconcile: ${c.name}`, () => {
     const plan = planReconcile(c.desired, new Map(c.local.map((l) => [l.id, l])), new Set(c.known ?? []), NOW);
     assert.deepEqual(
-      { start: plan.start.map((a) => a.attempt.id), stop: plan.stop.map((s) => [s.id, s.reason]), fail: plan.fail.map((f) => [f.id, f.reason]), wakeAt: plan.wakeAt },
+      { start: plan.start.map((a) => a.attempt.id), stop: plan.stop.map((s) => [s.id, s.reason]), fail: plan.fail.map((f) => [f.id, f.reason, f.state]), wakeAt: plan.wakeAt },
       c.want,
     );
   });

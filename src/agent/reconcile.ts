@@ -19,9 +19,11 @@ export interface LocalAttempt {
 /** What to do about a desired set. */
 export interface ReconcilePlan {
   start: Assignment[];
+  /** Stops the server asked for (desired stop, or gone from the host's set): ended as "stopped". */
   stop: { id: string; reason: string }[];
-  /** Attempts the server thinks exist here but this agent never ran or has no record of. */
-  fail: { id: string; reason: string }[];
+  /** Attempts the server thinks exist here but this agent never ran or has no record of, with the
+   * state to report: "stopped" for one stopped before it started, "failed" otherwise. */
+  fail: { id: string; reason: string; state: "stopped" | "failed" }[];
   /** Earliest `startAfter` still in the future: reconcile again then. */
   wakeAt: number | null;
   /** Attempts to start once their `startAfter` comes (their packages can be fetched now). */
@@ -51,10 +53,10 @@ export function planReconcile(desired: Assignment[], local: ReadonlyMap<string, 
     }
     if (known.has(attempt.id) || isTerminal(attempt.state)) continue;
     if (attempt.desired === "stop") {
-      plan.fail.push({ id: attempt.id, reason: attempt.state === "pending" ? REASON_NEVER_STARTED : REASON_UNKNOWN });
+      plan.fail.push(attempt.state === "pending" ? { id: attempt.id, reason: REASON_NEVER_STARTED, state: "stopped" } : { id: attempt.id, reason: REASON_UNKNOWN, state: "failed" });
     } else if (attempt.state !== "pending") {
       // An attempt is one start: one that got further elsewhere in time cannot be started again.
-      plan.fail.push({ id: attempt.id, reason: REASON_UNKNOWN });
+      plan.fail.push({ id: attempt.id, reason: REASON_UNKNOWN, state: "failed" });
     } else if (attempt.startAfter <= now) {
       plan.start.push(a);
     } else {

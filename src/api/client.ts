@@ -9,7 +9,7 @@
 import type { Duplex } from "node:stream";
 import type { JobVersion, JobSpec } from "../model/job.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
-import type { ApiErrorBody, ApplyResult, Assignment, AttemptReport, AuditEntry, ClusterView, ExecFrame, ExecRequest, HeartbeatRequest, HeartbeatResponse, HostView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RegisterRequest, RegisterResponse, StoreEvent } from "./types.ts";
+import type { ApiErrorBody, ApplyResult, Assignment, AttemptReport, AuditEntry, ClusterView, ExecFrame, ExecRequest, HeartbeatRequest, HeartbeatResponse, HostView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RegisterRequest, RestartResult, RegisterResponse, StoreEvent } from "./types.ts";
 import { parseSse } from "./sse.ts";
 import type { ExecInput, ExecSessionRequest } from "./exec-wire.ts";
 import { execQuery, LineSplitter, parseFrame, requestUpgrade } from "./exec-wire.ts";
@@ -84,6 +84,10 @@ export class ApiClient {
   /** `DELETE /v1/jobs/:name`: stops the job's tasks, keeps its versions. */
   removeJob(name: string): Promise<{ name: string; removed: true }> {
     return this.#json("DELETE", `/v1/jobs/${enc(name)}`);
+  }
+  /** `POST /v1/jobs/:name/restart`: releases parked tasks and restarts live ones (one task with `index`). */
+  restart(name: string, index: number | null): Promise<RestartResult> {
+    return this.#json("POST", `/v1/jobs/${enc(name)}/restart`, index === null ? {} : { index });
   }
   /** `GET /v1/jobs/:name/versions`. */
   versions(name: string): Promise<JobVersion[]> {

@@ -9,6 +9,7 @@
 //   POST   /v1/plan            {spec: JobSpec}   -> PlanResult           (dry run, writes nothing)
 //   GET    /v1/jobs/:name                        -> JobStatus
 //   DELETE /v1/jobs/:name                        -> {name, removed: true}
+//   POST   /v1/jobs/:name/restart {index?}       -> RestartResult        (parked tasks placed afresh, live ones restarted)
 //   GET    /v1/jobs/:name/versions               -> JobVersion[]
 //   GET    /v1/jobs/:name/versions/:v            -> JobVersion
 //   GET    /v1/hosts                             -> HostView[]
@@ -77,13 +78,17 @@ export interface TaskView {
   version: number;
   hostId: string | null;
   hostName: string | null;
-  state: AttemptState | "unplaced";
+  /** "parked": the task kept failing on every host it was given and waits for an apply or
+   * `tiffin restart`; `reason` says how it failed, the current attempt is its last one. */
+  state: AttemptState | "unplaced" | "parked";
   attemptId: string | null;
   /** Main process id of the task on its host. */
   pid: number | null;
   ports: Record<string, number>;
   failures: number;
   reason: string | null;
+  /** Unplaced because no registered host could ever run it (`reason` says why); absent from older servers. */
+  neverFits?: boolean;
   /** Recent attempts, newest first (at most 10). */
   attempts: Attempt[];
 }
@@ -114,6 +119,36 @@ export interface PlanResult {
   unplaced: { index: number; reasons: Record<string, number> }[];
   /** How the spec's `packages` resolve now (absent from older servers). */
   packages?: PackagePin[];
+  /** Each task slot's fate, by index: kept, started, stopped or replaced, and why (absent from older servers). */
+  tasks?: PlanTask[];
+  /** Set when no registered host could ever run a task of the job, even empty: why (e.g. "needs
+   * 65536 MiB memory, the largest host has 8192 MiB"). Apply would wait forever. */
+  neverFits?: string | null;
+}
+
+/** `POST /v1/jobs/:name/restart {index?}`: what each task got ("unparked": placed afresh after
+ * parking; "restarted": its live attempt stopped, a new one starts on the same host). Tasks with
+ * nothing to restart (unplaced, already stopping) are not listed. */
+export interface RestartResult {
+  name: string;
+  tasks: { index: number; action: "unparked" | "restarted" }[];
+}
+
+/** What applying a plan does to one task slot. */
+export const PlanActions = ["keep", "start", "stop", "replace"] as const;
+/** One of PlanActions. */
+export type PlanAction = (typeof PlanActions)[number];
+
+/** One task slot in a plan. */
+export interface PlanTask {
+  index: number;
+  action: PlanAction;
+  /** Why, in words: "replicas 3 -> 4", "env, command changed", "unchanged". */
+  reason: string;
+  /** Host id the task is on now (null: not placed or new). */
+  hostBefore: string | null;
+  /** Host id it would be on after apply (null: stopped, or no host fits). */
+  hostAfter: string | null;
 }
 
 /** One registered package version, as stored under /packages/<name>/<version>. The manifest is kept

@@ -23,13 +23,14 @@ import * as jobs from "./commands/jobs.ts";
 import * as logs from "./commands/logs.ts";
 import * as pkg from "./commands/pkg.ts";
 import * as plan from "./commands/plan.ts";
+import * as restart from "./commands/restart.ts";
 import * as server from "./commands/server.ts";
 import * as status from "./commands/status.ts";
 import * as stop from "./commands/stop.ts";
 import * as swarm from "./commands/swarm.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, apply, plan, status, jobs, stop, history, hosts, drain, logs, exec, pkg, swarm, server, agent, helper,
+  dev, apply, plan, status, jobs, restart, stop, history, hosts, drain, logs, exec, pkg, swarm, server, agent, helper,
 ];
 
 function version(): string {

@@ -96,3 +96,34 @@ void test("waitForJobs gives up at the deadline with what is missing", async (t)
   });
   assert.ok(Date.now() - started < 3000);
 });
+
+void test("waitForJobs stops at once when a task of the version is parked, saying why and what to do", async (t) => {
+  const parked = data.task(1, 2, "parked", { reason: "failed 6 times in a row on 2 hosts (exit code 3); `tiffin restart` or the next apply tries again", failures: 6 });
+  const s = data.status(2, [data.task(0, 2, "healthy"), parked, data.task(2, 2, "healthy")]);
+  const api = await startFakeApi({ "GET /v1/jobs/web": { body: s } });
+  t.after(() => api.close());
+  const started = Date.now();
+  await assert.rejects(waitForJobs(new ApiClient({ addr: api.url, token: "t" }), [{ name: "web", version: 2 }], { timeoutMs: 60_000, pollMs: 50 }), (err: unknown) => {
+    const text = formatError(err);
+    assert.match(text, /^error\[TIFFIN_TASK_PARKED\]: web\/1 failed on every host it was given and is parked\n/);
+    assert.match(text, /web\/1: parked: failed 6 times in a row on 2 hosts \(exit code 3\)/);
+    assert.match(text, /hint: .*tiffin logs web\/1 --stderr.*tiffin restart web\/1/);
+    return true;
+  });
+  assert.ok(Date.now() - started < 3000, "not the whole --wait");
+});
+
+void test("waitForJobs stops at once when no registered host could ever run a task of the version", async (t) => {
+  const never = data.task(2, 2, "unplaced", { reason: "no host could ever fit it: it needs 64Gi memory (the largest of 3 hosts has 8Gi)", neverFits: true });
+  const s = data.status(2, [data.task(0, 2, "unplaced", { reason: "no host fits: memory on 3 hosts" }), never]);
+  const api = await startFakeApi({ "GET /v1/jobs/web": { body: s } });
+  t.after(() => api.close());
+  const started = Date.now();
+  await assert.rejects(waitForJobs(new ApiClient({ addr: api.url, token: "t" }), [{ name: "web", version: 2 }], { timeoutMs: 60_000, pollMs: 50 }), (err: unknown) => {
+    const text = formatError(err);
+    assert.match(text, /^error\[TIFFIN_NEVER_FITS\]: no registered host could ever run web\/2\n/);
+    assert.match(text, /web\/2: unplaced: no host could ever fit it: it needs 64Gi memory/);
+    return true;
+  });
+  assert.ok(Date.now() - started < 3000, "not the whole --wait");
+});

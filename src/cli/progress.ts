@@ -26,6 +26,11 @@ export interface JobProgress {
   ready: boolean;
   /** Why each task that is not ready is not, as `job/index` -> text. */
   missing: { task: string; why: string }[];
+  /** Tasks of `version` parked after failing on every host they were given, or that no registered
+   * host could ever run: waiting longer is futile. */
+  parked: string[];
+  /** Of those, the ones no host could ever run. */
+  neverFits: string[];
 }
 
 const runningStates = new Set(["running", "healthy", "unhealthy"]);
@@ -39,6 +44,7 @@ function onVersion(t: TaskView, version: number): boolean {
 
 function whyNot(t: TaskView, needsHealthy: boolean, version: number): string {
   if (t.state === "unplaced") return `unplaced${t.reason ? `: ${t.reason}` : ""}`;
+  if (t.state === "parked") return `parked: ${t.reason ?? "failed on every host it was given"}`;
   const where = t.hostName ?? t.hostId ?? "no host";
   if (!onVersion(t, version)) return `still on version ${t.attempts.find((a) => a.id === t.attemptId)?.version ?? t.version} (${t.state} on ${where})`;
   const reason = t.reason ? ` (${t.reason})` : "";
@@ -54,7 +60,11 @@ export function progressOf(status: JobStatus, version: number): JobProgress {
   let running = 0;
   let healthy = 0;
   const missing: JobProgress["missing"] = [];
+  const parked: string[] = [];
+  const neverFits: string[] = [];
   for (const t of tasks) {
+    if (t.state === "parked" && t.version === version) parked.push(t.id);
+    if (t.state === "unplaced" && t.neverFits === true && t.version === version) neverFits.push(t.id);
     const current = onVersion(t, version);
     if (current && runningStates.has(t.state)) running++;
     if (current && t.state === "healthy") healthy++;
@@ -66,7 +76,7 @@ export function progressOf(status: JobStatus, version: number): JobProgress {
   }
   if (status.version !== version) missing.unshift({ task: status.name, why: `the job is now at version ${status.version}` });
   if (status.removed) missing.unshift({ task: status.name, why: "the job was removed" });
-  return { name: status.name, version, replicas, running, healthy, needsHealthy, ready: missing.length === 0, missing };
+  return { name: status.name, version, replicas, running, healthy, needsHealthy, ready: missing.length === 0, missing, parked: [...parked, ...neverFits], neverFits };
 }
 
 /** One line for all jobs: `web v2: 3/3 running, 2/3 healthy · worker v1: 2/2 running`. */
@@ -93,6 +103,24 @@ export function notReadyError(ps: JobProgress[], waitedMs: number): TiffinError 
   });
 }
 
+/** The error for a rollout that cannot finish: a task of it is parked (it failed on every host). */
+export function parkedError(ps: JobProgress[]): TiffinError {
+  const stuck = ps.filter((p) => p.parked.length > 0);
+  const problems: Problem[] = stuck.flatMap((p) => p.missing.filter((m) => p.parked.includes(m.task)).map((m) => ({ file: null, path: m.task, message: m.why, value: null })));
+  const first = stuck[0]?.parked[0] ?? "";
+  const never = stuck.flatMap((p) => p.neverFits);
+  if (never.length > 0) {
+    return new TiffinError(ErrorCodes.NeverFits, `no registered host could ever run ${never.join(", ")}`, {
+      hint: "ask for less (resources, constraints) and apply again, or add a host that fits; `tiffin plan FILE` checks before applying",
+      problems,
+    });
+  }
+  return new TiffinError(ErrorCodes.Parked, `${stuck.flatMap((p) => p.parked).join(", ")} failed on every host it was given and is parked`, {
+    hint: `see why with \`tiffin logs ${first} --stderr\`; fix the spec and apply it, or try again with \`tiffin restart ${first}\``,
+    problems,
+  });
+}
+
 /** Options of `waitForJobs`. */
 export interface WaitOptions {
   timeoutMs: number;
@@ -114,6 +142,7 @@ export async function waitForJobs(client: ApiClient, targets: WaitTarget[], opts
     if (line !== last) opts.onProgress?.(line, progress);
     last = line;
     if (progress.every((p) => p.ready)) return progress;
+    if (progress.some((p) => p.parked.length > 0)) throw parkedError(progress);
     if (Date.now() - start >= opts.timeoutMs) throw notReadyError(progress, Date.now() - start);
     if (opts.signal?.aborted) throw new TiffinError(ErrorCodes.Timeout, "stopped waiting (interrupted)", { hint: "the apply is stored; `tiffin status JOB` shows how it goes" });
     await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 500, Math.max(0, opts.timeoutMs - (Date.now() - start)))));

@@ -51,7 +51,7 @@ export function attempt(index: number, version: number, state: Attempt["state"],
 
 /** A task view whose current attempt is `attempt(index, version, state)`. */
 export function task(index: number, version: number, state: TaskView["state"], over: Partial<TaskView> = {}): TaskView {
-  const a = state === "unplaced" ? null : attempt(index, version, state);
+  const a = state === "unplaced" || state === "parked" ? null : attempt(index, version, state);
   return {
     id: `web/${index}`,
     index,

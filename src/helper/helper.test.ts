@@ -74,8 +74,9 @@ void describe("helper process", { concurrency: true }, () => {
     await waitFor("ready", async () => (await collect(readLogs(dir, "stdout"))).includes("ready"));
     const pid = (await agent.waitStatus("running", (s) => s.state === "running")).pid ?? 0;
     const t0 = Date.now();
-    agent.send({ type: "stop", reason: "rollout" });
-    const final = await agent.waitStatus("failed", (s) => s.state === "failed");
+    agent.send({ type: "stop", reason: "rollout", deliberate: true });
+    const final = await agent.waitStatus("stopped", (s) => s.state === "stopped" || s.state === "failed");
+    assert.equal(final.state, "stopped", "the server's stop is recorded as stopped, not failed");
     assert.ok(Date.now() - t0 >= graceMs - 50, `killed after ${Date.now() - t0}ms`);
     assert.deepEqual([final.reason, final.signal], ["stopped: rollout", "SIGKILL"]);
     assert.match(await collect(readLogs(dir, "stdout")), /got-term/, "the stop signal came first");
@@ -95,6 +96,7 @@ void describe("helper process", { concurrency: true }, () => {
     assert.deepEqual(onConnect, running, "sent on connect without any change");
     second.send({ type: "ack" }); // ignored: the task has not ended
     second.send({ type: "stop", reason: "agent says" });
+    // Not the server's wish (no `deliberate`: the disconnect policy, an agent shutting down): a failure.
     await second.waitStatus("failed", (s) => s.state === "failed" && s.reason === "stopped: agent says");
     assert.equal(helper.proc.exitCode, null, "waits for the ack");
     second.send({ type: "ack" });

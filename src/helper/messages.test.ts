@@ -9,6 +9,7 @@ void test("parseAgentMessage accepts the protocol and nothing else", () => {
     ["ping with awayUntil", `{"type":"ping","awayUntil":123}`, { type: "ping", awayUntil: 123 }],
     ["ping with bad awayUntil", `{"type":"ping","awayUntil":"soon"}`, null],
     ["stop", `{"type":"stop","reason":"rollout"}`, { type: "stop", reason: "rollout" }],
+    ["deliberate stop", `{"type":"stop","reason":"rollout","deliberate":true}`, { type: "stop", reason: "rollout", deliberate: true }],
     ["stop without reason", `{"type":"stop"}`, null],
     ["ack", `{"type":"ack"}`, { type: "ack" }],
     ["unknown type", `{"type":"reboot"}`, null],

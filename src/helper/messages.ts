@@ -16,7 +16,8 @@ export function parseAgentMessage(line: string): AgentMessage | null {
       if (m.awayUntil === undefined) return { type: "ping" };
       return typeof m.awayUntil === "number" && Number.isFinite(m.awayUntil) ? { type: "ping", awayUntil: m.awayUntil } : null;
     case "stop":
-      return typeof m.reason === "string" ? { type: "stop", reason: m.reason } : null;
+      if (typeof m.reason !== "string") return null;
+      return m.deliberate === true ? { type: "stop", reason: m.reason, deliberate: true } : { type: "stop", reason: m.reason };
     case "ack":
       return { type: "ack" };
     default:

@@ -125,8 +125,9 @@ export interface HelperStatus {
 export type AgentMessage =
   /** Liveness; `awayUntil` (epoch ms) announces an agent upgrade: do not fence before it. */
   | { type: "ping"; awayUntil?: number }
-  /** Stop the task (stop signal, grace, kill) and record `reason`. */
-  | { type: "stop"; reason: string }
+  /** Stop the task (stop signal, grace, kill) and record `reason`. `deliberate`: the server asked for
+   * it (its end is "stopped", not "failed"); absent from older agents. */
+  | { type: "stop"; reason: string; deliberate?: boolean }
   /** The agent has recorded the final status; a helper whose task ended may exit. */
   | { type: "ack" };
 

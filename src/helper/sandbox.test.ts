@@ -248,8 +248,9 @@ void describe("sandboxed tasks", { concurrency: true }, () => {
       assert.equal(read(path.join(v2.dir, cg, "pids.max")), "100");
     }
     const t0 = Date.now();
-    agent.send({ type: "stop", reason: "rollout" });
-    const final = await agent.waitStatus("failed", (s) => s.state === "failed");
+    agent.send({ type: "stop", reason: "rollout", deliberate: true });
+    const final = await agent.waitStatus("stopped", (s) => s.state === "stopped" || s.state === "failed");
+    assert.equal(final.state, "stopped");
     assert.ok(Date.now() - t0 < 5000, `stopped after ${Date.now() - t0} ms, not after the 10 s grace`);
     assert.deepEqual([final.reason, final.signal, final.exitCode], ["stopped: rollout", "SIGTERM", null]);
     assert.equal(alive(running.pid ?? 0), false);

@@ -2,7 +2,7 @@
 //
 //   starting ──> running ──> healthy <──> unhealthy
 //      │            │           │            │
-//      └────────────┴───────────┴────────────┴──> exited | failed   ──> linger until ack (or lingerMs) ──> exit
+//      └────────────┴───────────┴────────────┴──> exited | stopped | failed ──> linger until ack (or lingerMs) ──> exit
 //
 // The final status is written only after the log segments are closed, so a reader that sees a final
 // status and then reads to the end has everything.
@@ -44,6 +44,8 @@ export class Supervisor {
   #linger: { cancel(): void } | null = null;
   #sampler: { stop(): void } | null = null;
   #disk: { stop(): void } | null = null;
+  /** The first stop was the server's wish (see stop()). */
+  #deliberate = false;
   #finish: (code: number) => void = () => {};
 
   constructor(paths: HelperPaths, cfg: HelperConfig, clock: Clock, lingerMs: number) {
@@ -107,9 +109,11 @@ export class Supervisor {
     return code;
   }
 
-  /** Stops the task with `reason` (signal, grace, kill). */
-  stop(reason: string): void {
+  /** Stops the task with `reason` (signal, grace, kill). `deliberate`: the server asked for it, so
+   * the end is recorded as "stopped" (the first stop's reason is the one kept, and so is its kind). */
+  stop(reason: string, deliberate = false): void {
     this.#health?.stop();
+    if (!this.#task.stopping) this.#deliberate = deliberate;
     this.#task.stop(reason);
   }
 
@@ -132,7 +136,7 @@ export class Supervisor {
         this.#fence?.ping(m.awayUntil);
         break;
       case "stop":
-        this.stop(`stopped: ${m.reason}`);
+        this.stop(`stopped: ${m.reason}`, m.deliberate === true);
         break;
       case "ack":
         if (this.#final) this.#finish(0);
@@ -188,7 +192,7 @@ export class Supervisor {
       // A stop Tiffin asked for explains the end better than what it led to (a SIGKILL at the limit...).
       const reason = end.stopReason ?? end.failure;
       this.#status.update({
-        state: reason === null ? "exited" : "failed",
+        state: reason === null ? "exited" : end.stopReason !== null && this.#deliberate ? "stopped" : "failed",
         exitCode: end.exitCode,
         signal: end.signal,
         reason,

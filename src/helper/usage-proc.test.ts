@@ -53,7 +53,7 @@ void test("a plain task's usage comes from /proc into its status: memory it hold
   assert.ok(u.memoryPeakBytes !== null && u.memoryPeakBytes >= u.memoryBytes, JSON.stringify(u));
   assert.ok(u.cpuSeconds > 0 && u.cpuCores! <= 1.5, JSON.stringify(u));
   agent.send({ type: "stop", reason: "done" });
-  const final = await agent.waitStatus("final", (st) => st.state === "failed" || st.state === "exited", 20_000);
+  const final = await agent.waitStatus("final", (st) => st.state === "failed" || st.state === "stopped" || st.state === "exited", 20_000);
   assert.ok(final.usage && final.usage.memoryBytes > 40e6, "the final status keeps the last sample");
   agent.send({ type: "ack" });
 });

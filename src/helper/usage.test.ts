@@ -78,7 +78,7 @@ void test("a sandboxed task's usage is sampled into its status: memory it holds,
   assert.ok(u.pids !== null && u.pids >= 2 && u.pids < 10, `init and the shell: ${u.pids}`);
   assert.ok(u.cpuCores! <= 1.2, `within its 1-core quota: ${u.cpuCores}`);
   agent.send({ type: "stop", reason: "done" });
-  const final = await agent.waitStatus("final", (st) => st.state === "failed" || st.state === "exited", 20_000);
+  const final = await agent.waitStatus("final", (st) => st.state === "failed" || st.state === "stopped" || st.state === "exited", 20_000);
   assert.ok(final.usage && final.usage.memoryBytes > 40e6, "the final status keeps the last sample");
   agent.send({ type: "ack" });
 });

@@ -13,6 +13,10 @@ export const ErrorCodes = {
   Unavailable: "TIFFIN_UNAVAILABLE",
   Usage: "TIFFIN_USAGE",
   Timeout: "TIFFIN_TIMEOUT",
+  /** A task failed on every host it was given and waits for an apply or `tiffin restart`. */
+  Parked: "TIFFIN_TASK_PARKED",
+  /** No registered host could ever run a task of the job (too big, constraints none meets). */
+  NeverFits: "TIFFIN_NEVER_FITS",
 } as const;
 /** One stable error code. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

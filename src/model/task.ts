@@ -3,20 +3,21 @@
 //
 //   pending ──> starting ──> running ──> healthy <──> unhealthy
 //      │            │           │            │            │
-//      └────────────┴───────────┴────────────┴────────────┴──> exited | failed | lost
+//      └────────────┴───────────┴────────────┴────────────┴──> exited | stopped | failed | lost
 //
-// exited: the process ended (exitCode or signal set). failed: it could not start or was killed for a
-// reason Tiffin chose (health, fencing, stop); `reason` says which. lost: the host went down and
-// nothing more is known.
+// exited: the process ended by itself (exitCode or signal set). stopped: the server asked for the stop
+// (a new version, fewer replicas, a drain, a restart; also before it started): not a failure.
+// failed: it could not start or was killed for a reason Tiffin saw (health, fencing, disk, out of
+// memory, helper gone); `reason` says which. lost: the host went down and nothing more is known.
 
 /** The states of an attempt. */
-export const AttemptStates = ["pending", "starting", "running", "healthy", "unhealthy", "exited", "failed", "lost"] as const;
+export const AttemptStates = ["pending", "starting", "running", "healthy", "unhealthy", "exited", "stopped", "failed", "lost"] as const;
 /** One attempt state. */
 export type AttemptState = (typeof AttemptStates)[number];
 
 /** True when the attempt has ended and will not change again. */
 export function isTerminal(state: AttemptState): boolean {
-  return state === "exited" || state === "failed" || state === "lost";
+  return state === "exited" || state === "stopped" || state === "failed" || state === "lost";
 }
 
 /** One start of a task on a host. */
@@ -83,6 +84,12 @@ export interface Task {
   avoidHosts: string[];
   /** Why the task is not placed, when it is not. */
   unplacedReason: string | null;
+  /** Set with `unplacedReason` when no registered host could ever run the task, even empty (it asks
+   * for more than any host has, or constraints none meets): waiting cannot help. */
+  neverFits?: boolean;
+  /** Set when the task kept failing on every host it was given: it is not placed again (no attempt
+   * is started) until the next apply of its job or `tiffin restart`. Absent in older records. */
+  parked?: { at: number; reason: string } | null;
 }
 
 /** `job/index`, the id users see. */

@@ -31,6 +31,7 @@ import { agentRoutes } from "./routes/agent.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { restartRoutes } from "./routes/restart.ts";
 import { packageRoutes } from "./routes/packages.ts";
 import { trackerRoutes } from "./routes/tracker.ts";
 import { execRoutes } from "./routes/exec.ts";
@@ -130,6 +131,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
 
   const router = new Router();
   jobRoutes(router, ctx);
+  restartRoutes(router, ctx);
   packageRoutes(router, ctx);
   const swarm = trackerRoutes(router, ctx, { adminToken: () => tokens.admin, ...opts.swarm });
   hostRoutes(router, ctx);

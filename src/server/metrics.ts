@@ -20,7 +20,7 @@ export interface Metrics {
 /** What the scrape-time gauges read. */
 export interface MetricSources {
   hostStatuses(): HostStatus[];
-  /** State of each task's current attempt, or "unplaced" / "pending". */
+  /** State of each task's current attempt, or "unplaced" / "parked" / "pending". */
   taskStates(): string[];
   /** Whether this server leads. @default always */
   isLeader?(): boolean;
@@ -68,7 +68,7 @@ export function createMetrics(src: MetricSources): Metrics {
     labelNames: ["state"] as const,
     registers,
     collect() {
-      const counts: Record<string, number> = { unplaced: 0 };
+      const counts: Record<string, number> = { unplaced: 0, parked: 0 };
       for (const s of AttemptStates) counts[s] = 0;
       for (const s of src.taskStates()) counts[s] = (counts[s] ?? 0) + 1;
       for (const [state, n] of Object.entries(counts)) this.set({ state }, n);

@@ -118,7 +118,9 @@ void test("an exited attempt restarts with back-off, and moves after moveAfterFa
   assert.notEqual(moved.hostId, firstHost, "moved to the other host");
   assert.equal(moved.failures, 3);
   const newest = moved.attempts[0];
-  assert.equal(newest?.startAfter, newest?.createdAt, "a moved task starts at once");
+  // The back-off is the task's, not the host's: a moved task waits too (it used to start at once, so a
+  // broken spec hopped between hosts about every 0.7 s).
+  assert.equal((newest?.startAfter ?? 0) - (newest?.createdAt ?? 0), 4000, "the third failure's back-off, on the new host");
 });
 
 void test("an attempt whose start failed incurable is not restarted or moved: the task shows it failed with its reason (issue 10 item 8)", async (t) => {
@@ -232,4 +234,28 @@ void test("a new version replaces attempts in place; removing a job stops and th
   }
   await eventually("tasks deleted", async () => (await ts.api.job("web")).tasks.length === 0);
   assert.equal((await ts.api.versions("web")).length, 2);
+});
+
+void test("POST /v1/jobs/:name/restart: a live task gets a new attempt on its host, not counted as a failure; bad targets are refused", async (t) => {
+  const ts = await startTestServer();
+  t.after(() => ts.cleanup());
+  const agents = await cluster(ts, ["alpha", "beta"]);
+  await ts.api.apply(specOf({ replicas: 2, spread: "rack" }));
+  await placed(ts, "web", 2);
+  const before = await runAll(ts, agents, "web");
+  const t1 = task(before, 1);
+  const r = await ts.api.restart("web", 1);
+  assert.deepEqual(r, { name: "web", tasks: [{ index: 1, action: "restarted" }] });
+  const stopping = await ts.api.job("web");
+  assert.equal(task(stopping, 1).attempts.find((a) => a.id === t1.attemptId)?.desired, "stop");
+  assert.equal(task(stopping, 0).attemptId, task(before, 0).attemptId, "the other task is left alone");
+  await agents.get(t1.hostId ?? "")?.report([{ id: t1.attemptId ?? "", state: "stopped", reason: "stopped: stopped by server", signal: "SIGTERM", endedAt: Date.now() }]);
+  const after = await eventually("a new attempt of web/1", async () => {
+    const s = await ts.api.job("web");
+    return task(s, 1).attemptId !== t1.attemptId ? s : null;
+  });
+  assert.deepEqual([task(after, 1).hostId, task(after, 1).failures], [t1.hostId, 0], "same host, no failure");
+  assert.equal(task(after, 1).attempts.find((a) => a.id === t1.attemptId)?.state, "stopped");
+  await assert.rejects(ts.api.restart("web", 7), /job "web" has no task 7/);
+  await assert.rejects(ts.api.restart("nope", null), /job "nope" not found/);
 });

@@ -21,12 +21,13 @@ export function taskView(m: Mirror, t: Task): TaskView {
     version: t.version,
     hostId: t.hostId,
     hostName: host?.name ?? null,
-    state: t.hostId === null ? "unplaced" : (cur?.state ?? "pending"),
+    state: t.parked ? "parked" : t.hostId === null ? "unplaced" : (cur?.state ?? "pending"),
     attemptId: t.attemptId,
     pid: cur?.pid ?? null,
     ports: cur?.ports ?? {},
     failures: t.failures,
-    reason: t.hostId === null ? t.unplacedReason : (cur?.reason ?? null),
+    reason: t.parked ? t.parked.reason : t.hostId === null ? t.unplacedReason : (cur?.reason ?? null),
+    neverFits: t.hostId === null && t.neverFits === true,
     attempts: attempts.slice(0, AttemptsShown),
   };
 }
@@ -105,7 +106,7 @@ export function taskStates(m: Mirror): string[] {
   const out: string[] = [];
   for (const byIndex of m.tasks.values()) {
     for (const { value: t } of byIndex.values()) {
-      out.push(t.hostId === null ? "unplaced" : ((t.attemptId ? m.attempts.get(t.attemptId)?.value.state : undefined) ?? "pending"));
+      out.push(t.parked ? "parked" : t.hostId === null ? "unplaced" : ((t.attemptId ? m.attempts.get(t.attemptId)?.value.state : undefined) ?? "pending"));
     }
   }
   return out;

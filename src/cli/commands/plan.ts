@@ -1,5 +1,7 @@
-// `tiffin plan FILE`: what applying the file would change, and where each task would run. The file is
-// loaded and validated locally first, so a bad spec is reported (exit 2) before anything is sent.
+// `tiffin plan FILE`: what applying the file would change, and where each task would run: per task,
+// whether apply keeps, starts, stops or replaces it, and why. The file is loaded and validated
+// locally first, so a bad spec is reported (exit 2) before anything is sent; a job that no host
+// could ever run (too big for every host, constraints none meets) makes the plan exit 1.
 
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
@@ -38,12 +40,22 @@ export function renderPlan(p: PlanResult): string {
     lines.push("packages:");
     for (const pin of p.packages ?? []) lines.push(`  ${pin.ref} -> ${pin.name}:${pin.version} (${pin.id.slice(0, 12)})`);
   }
-  if (p.placements.length > 0) {
+  if (p.neverFits) lines.push(`error: job ${p.name} can never run: ${p.neverFits}`);
+  if (p.tasks && p.tasks.length > 0) {
+    // One line per task slot: what apply does to it, where it runs, and why.
+    lines.push("tasks:");
+    const where = new Map(p.placements.map((pl) => [pl.index, `${pl.hostName} (rack ${pl.rack})`]));
+    const width = Math.max(...p.tasks.map((t) => `${p.name}/${t.index}`.length));
+    for (const t of p.tasks) {
+      const host = t.action === "stop" ? "" : ` -> ${where.get(t.index) ?? "no host"}`;
+      lines.push(`  ${`${p.name}/${t.index}`.padEnd(width)}  ${t.action.padEnd(7)}${host}  (${t.reason})`);
+    }
+  } else if (p.placements.length > 0) {
     lines.push("placement:");
     const sorted = [...p.placements].sort((a, b) => a.index - b.index);
     for (const pl of sorted) lines.push(`  ${p.name}/${pl.index} -> ${pl.hostName} (rack ${pl.rack})${pl.moved ? " [moves]" : ""}`);
   }
-  if (p.unplaced.length > 0) {
+  if (p.unplaced.length > 0 && !p.neverFits) {
     lines.push("unplaced:");
     for (const u of p.unplaced) lines.push(`  ${p.name}/${u.index}: ${formatReasons(u.reasons)}`);
   }
@@ -61,6 +73,8 @@ export function register(program: Command, ctx: CliContext): void {
     async (file: string, opts: { json?: boolean }) => {
       const plans = await planHandler(ctx.client(), file, ctx.io);
       ctx.io.out(opts.json ? renderJson(plans) : renderPlans(plans));
+      // A job no host could ever run is a failed plan: apply would only wait for its timeout.
+      if (plans.some((p) => p.neverFits)) ctx.setExitCode(1);
     },
   );
 }

@@ -10,6 +10,7 @@ import { historyEntries, renderHistory, renderVersionDiff, summarizeDiff } from 
 import { renderHosts } from "./hosts.ts";
 import { renderJobs } from "./jobs.ts";
 import { formatReasons, renderPlan } from "./plan.ts";
+import type { PlanResult } from "../../api/types.ts";
 import { formatUsage, renderStatus } from "./status.ts";
 
 const jobs: JobSummary[] = [
@@ -33,12 +34,30 @@ void test("renderStatus: id, host, state, attempt, pid, ports, failures, reason;
   ]);
   const lines = renderStatus(s).split("\n");
   assert.equal(lines[0], "job web  version 2  replicas 3");
-  assert.match(lines[1] ?? "", /^TASK\s+HOST\s+STATE\s+ATTEMPT\s+PID\s+PORTS\s+CPU\s+MEMORY\s+FAILURES\s+REASON$/);
-  assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+healthy\s+att-0-2\s+1000\s+http=20000\s+-\s+-\s+0\s+-$/);
+  assert.match(lines[1] ?? "", /^TASK\s+HOST\s+STATE\s+ATTEMPT\s+PID\s+PORTS\s+CPU\s+MEMORY\s+FAILURES\s+PREVIOUS\s+REASON$/);
+  assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+healthy\s+att-0-2\s+1000\s+http=20000\s+-\s+-\s+0\s+-\s+-$/);
   assert.match(lines[3] ?? "", /^web\/1 \(v1\) +dev-2\s+running/);
-  assert.match(lines[4] ?? "", /^web\/2\s+-\s+unplaced\s+-\s+-\s+-\s+-\s+-\s+2\s+no host fits$/);
+  assert.match(lines[4] ?? "", /^web\/2\s+-\s+unplaced\s+-\s+-\s+-\s+-\s+-\s+2\s+-\s+no host fits$/);
   const plain = { ...s, spec: { ...s.spec, isolation: "none" as const } };
   assert.equal(renderStatus(plain).split("\n")[0], "job web  version 2  replicas 3  isolation none");
+});
+
+void test("renderStatus: how the previous attempt ended (the README's kill -9 shows SIGKILL)", () => {
+  const t0 = data.task(0, 2, "running");
+  const cur = t0.attempts[0];
+  assert.ok(cur);
+  const ended = (id: string, createdAt: number, over: Partial<typeof cur>) => ({ ...cur, id, createdAt, pid: 99, state: "exited" as const, ...over });
+  const cases: [string, Partial<typeof cur>, RegExp][] = [
+    ["killed", { signal: "SIGKILL" }, /\s1\s+SIGKILL\s+-$/],
+    ["exit code", { exitCode: 3 }, /\s1\s+exit 3\s+-$/],
+    ["stopped by the server", { state: "stopped", signal: "SIGTERM" }, /\s1\s+stopped \(SIGTERM\)\s+-$/],
+    ["lost with its host", { state: "lost" }, /\s1\s+lost\s+-$/],
+  ];
+  for (const [name, over, want] of cases) {
+    // The newest ended attempt counts, not an older one.
+    const withOld = { ...t0, failures: 1, attempts: [cur, ended("prev", -1, over), ended("older", -2, { exitCode: 7 })] };
+    assert.match(renderStatus(data.status(2, [withOld])).split("\n")[2] ?? "", want, name);
+  }
 });
 
 void test("renderStatus: CPU and memory of the current attempt's latest sample", () => {
@@ -47,7 +66,7 @@ void test("renderStatus: CPU and memory of the current attempt's latest sample",
   const withUsage = { ...t0, attempts: t0.attempts.map((a) => (a.id === t0.attemptId ? { ...a, usage } : a)) };
   assert.ok(withUsage.attempts.some((a) => a.usage), "the fixture has the current attempt");
   const lines = renderStatus(data.status(2, [withUsage])).split("\n");
-  assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+running\s+att-0-2\s+1000\s+http=20000\s+0\.46\s+41 MiB \(peak 45\)\s+0\s+-$/);
+  assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+running\s+att-0-2\s+1000\s+http=20000\s+0\.46\s+41 MiB \(peak 45\)\s+0\s+-\s+-$/);
   assert.deepEqual(formatUsage({ ...usage, cpuCores: null, memoryBytes: 5 * 1024 * 1024, memoryPeakBytes: null }, "running"), ["-", "5.0 MiB"]);
   assert.deepEqual(formatUsage(usage, "exited"), ["-", "-"], "an ended task uses nothing");
 });
@@ -98,6 +117,24 @@ void test("renderPlan: header, diff, placements in task order with rack, unplace
   assert.match(renderPlan({ ...data.plan, current: null, version: 1 }), /^job web: new job, version 1\n/);
   assert.match(renderPlan({ ...data.plan, changed: false, diff: [] }), /^job web: no changes \(version 1\)\nplacement:/);
   assert.equal(formatReasons({}), "no host fits (no hosts are up)");
+});
+
+void test("renderPlan: one line per task slot with its action and why; a job that can never run says so", () => {
+  const tasks: NonNullable<PlanResult["tasks"]> = [
+    { index: 0, action: "keep", reason: "keeps running: only replicas, restart or maintenance changed", hostBefore: "h1", hostAfter: "h1" },
+    { index: 1, action: "replace", reason: "env changed", hostBefore: "h2", hostAfter: "h2" },
+    { index: 3, action: "start", reason: "replicas 3 -> 4", hostBefore: null, hostAfter: null },
+    { index: 12, action: "stop", reason: "replicas 13 -> 4", hostBefore: "h2", hostAfter: null },
+  ];
+  const out = renderPlan({ ...data.plan, tasks });
+  assert.match(out, /\ntasks:\n {2}web\/0 {3}keep {4}-> dev-1 \(rack r1\) {2}\(keeps running: only replicas/);
+  assert.match(out, /\n {2}web\/1 {3}replace -> dev-2 \(rack r2\) {2}\(env changed\)\n/);
+  assert.match(out, /\n {2}web\/3 {3}start {3}-> no host {2}\(replicas 3 -> 4\)\n/);
+  assert.match(out, /\n {2}web\/12 {2}stop {5}\(replicas 13 -> 4\)\n/);
+  assert.doesNotMatch(out, /placement:/);
+  const never = renderPlan({ ...data.plan, neverFits: "no host could ever fit it: it needs 64Gi memory (the largest of 2 hosts has 8Gi)" });
+  assert.match(never, /\nerror: job web can never run: no host could ever fit it: it needs 64Gi memory \(the largest of 2 hosts has 8Gi\)\n/);
+  assert.doesNotMatch(never, /unplaced:/, "the misleading per-host counts are left out");
 });
 
 void test("renderDrain says what happens and how to revert", () => {

@@ -28,6 +28,18 @@ export function formatUsage(u: ResourceUsage | null, state: TaskView["state"]): 
   return [cpu, `${mib(u.memoryBytes)} MiB${u.memoryPeakBytes === null ? "" : ` (peak ${mib(u.memoryPeakBytes)})`}`];
 }
 
+/** How the task's previous attempt (the newest ended one that is not current) ended: "SIGKILL",
+ * "exit 3", "stopped (SIGTERM)", "lost"; "-" without one. What `kill -9` of a task shows. */
+export function formatPrevious(t: TaskView): string {
+  const prev = t.attempts
+    .filter((a) => a.id !== t.attemptId && ["exited", "stopped", "failed", "lost"].includes(a.state))
+    .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))[0];
+  if (!prev) return "-";
+  const how = prev.signal ?? (prev.exitCode === null ? null : `exit ${prev.exitCode}`);
+  if (prev.state === "stopped" || prev.state === "lost") return how === null ? prev.state : `${prev.state} (${how})`;
+  return how ?? prev.state;
+}
+
 /** A header line and a table of tasks. */
 export function renderStatus(s: JobStatus): string {
   // Unsandboxed tasks are the exception worth seeing at a glance; specs stored before sandboxes are sandboxed.
@@ -35,7 +47,7 @@ export function renderStatus(s: JobStatus): string {
   const head = `job ${s.name}  version ${s.version}  replicas ${s.spec.replicas}${iso}${s.removed ? "  (removed)" : ""}\n`;
   if (s.tasks.length === 0) return `${head}no tasks\n`;
   const table = renderTable(
-    ["task", "host", "state", "attempt", "pid", "ports", "cpu", "memory", "failures", "reason"],
+    ["task", "host", "state", "attempt", "pid", "ports", "cpu", "memory", "failures", "previous", "reason"],
     s.tasks.map((t) => [
       `${t.id}${t.version === s.version ? "" : ` (v${t.version})`}`,
       t.hostName ?? t.hostId,
@@ -45,6 +57,7 @@ export function renderStatus(s: JobStatus): string {
       formatPorts(t.ports),
       ...formatUsage(t.attempts.find((a) => a.id === t.attemptId)?.usage ?? null, t.state),
       t.failures,
+      formatPrevious(t),
       t.reason,
     ]),
   );

@@ -129,6 +129,46 @@ void test("decideJob", async (t) => {
       },
     },
     {
+      name: "after a move the failure count goes on: the 4th failure restarts in place with its longer back-off",
+      inp: input({ tasks: [task(0, { hostId: "h2", failures: 3, avoidHosts: ["h1"] })], attempts: [attempt("a0", 0, { hostId: "h2", state: "exited", exitCode: 1 })] }),
+      check: (d) => {
+        assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.failures, x.attemptId]), [["h2", 4, "n1"]]);
+        assert.equal(d.putAttempts.find((a) => a.id === "n1")?.startAfter, 100_000 + 8000);
+      },
+    },
+    {
+      name: "failed moveAfterFailures times on every host (2 up): parked, with how it ended, no new attempt",
+      inp: input({
+        tasks: [task(0, { hostId: "h2", failures: 5, avoidHosts: ["h1"] })],
+        attempts: [attempt("a9", 0, { state: "exited", exitCode: 3, createdAt: 1 }), attempt("a0", 0, { hostId: "h2", state: "exited", exitCode: 3, createdAt: 2 })],
+      }),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts, []);
+        const [t0] = d.putTasks;
+        assert.deepEqual([t0?.hostId, t0?.attemptId, t0?.failures], [null, "a0", 6]);
+        assert.deepEqual(t0?.parked, { at: 100_000, reason: "failed 6 times in a row on 2 hosts (exit code 3); `tiffin restart` or the next apply tries again" });
+      },
+    },
+    {
+      name: "a parked task stays parked: nothing to write, nothing to place",
+      inp: input({ tasks: [task(0, { hostId: null, attemptId: "a0", failures: 6, parked: { at: 1, reason: "r" } })], attempts: [attempt("a0", 0, { state: "exited", exitCode: 3 })] }),
+      check: (d) => assert.deepEqual(d, { putTasks: [], deleteTasks: [], putAttempts: [], deleteAttempts: [] }),
+    },
+    {
+      name: "a parked task and a new version (even one changing replicas only): unparked, to be placed afresh",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ replicas: 2 }),
+        specs: { 1: specOf() },
+        tasks: [task(0, { hostId: null, attemptId: "a0", failures: 6, avoidHosts: ["h1", "h2"], parked: { at: 1, reason: "r" } })],
+        attempts: [attempt("a0", 0, { state: "exited", exitCode: 3 })],
+      }),
+      check: (d) => {
+        const t0 = d.putTasks.find((x) => x.index === 0);
+        assert.deepEqual([t0?.version, t0?.parked, t0?.failures, t0?.avoidHosts, t0?.hostId], [2, null, 0, [], null]);
+      },
+    },
+    {
       name: "a failed health check with action move moves at once",
       inp: input({
         spec: specOf({ health: { kind: "tcp", port: "http", intervalMs: 1000, timeoutMs: 500, failures: 3, graceMs: 0, action: "move" } }),
@@ -185,6 +225,48 @@ void test("decideJob", async (t) => {
       check: (d) => {
         assert.deepEqual(d.putAttempts.map((a) => [a.id, a.desired]), [["a0", "stop"], ["a1", "stop"]]);
         assert.deepEqual(d.putTasks.map((x) => [x.index, x.version]), [[0, 2], [1, 2]]);
+      },
+    },
+    {
+      name: "new version changing only replicas (3 -> 4): the running attempts are kept, one task is added",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ replicas: 4 }),
+        specs: { 1: specOf({ replicas: 3 }) },
+        tasks: [0, 1, 2].map((i) => task(i)),
+        attempts: [0, 1, 2].map((i) => attempt(`a${i}`, i)),
+      }),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.version, a.desired, a.state]), [["a0", 2, "run", "running"], ["a1", 2, "run", "running"], ["a2", 2, "run", "running"]], "kept, now of version 2");
+        assert.deepEqual(d.putTasks.map((x) => [x.index, x.version, x.attemptId]), [[0, 2, "a0"], [1, 2, "a1"], [2, 2, "a2"], [3, 2, null]]);
+      },
+    },
+    {
+      name: "new version changing only replicas (5 -> 1): task 0 keeps its attempt, the others are stopped",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ replicas: 1 }),
+        specs: { 1: specOf({ replicas: 5 }) },
+        tasks: [0, 1, 2, 3, 4].map((i) => task(i)),
+        attempts: [0, 1, 2, 3, 4].map((i) => attempt(`a${i}`, i)),
+      }),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.desired, a.version]), [["a0", "run", 2], ["a1", "stop", 1], ["a2", "stop", 1], ["a3", "stop", 1], ["a4", "stop", 1]]);
+        assert.deepEqual(d.putTasks.map((x) => [x.index, x.version, x.attemptId]), [[0, 2, "a0"]]);
+      },
+    },
+    {
+      name: "new version changing only the restart policy and replicas: kept, failure count too",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ replicas: 2, restart: { backoffInitialMs: 5, backoffMaxMs: 10, moveAfterFailures: 2 } }),
+        specs: { 1: specOf({ replicas: 2 }) },
+        tasks: [task(0, { failures: 1 }), task(1)],
+        attempts: [attempt("a0", 0, { startedAt: 95_000 }), attempt("a1", 1)],
+      }),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.version, a.desired]), [["a0", 2, "run"], ["a1", 2, "run"]]);
+        assert.deepEqual(d.putTasks.map((x) => [x.index, x.version, x.attemptId, x.failures]), [[0, 2, "a0", 1], [1, 2, "a1", 0]]);
       },
     },
     {
@@ -278,6 +360,11 @@ void test("placementNeeds", async (t) => {
       name: "unplaced tasks, with their avoid lists",
       inp: input({ spec: specOf({ replicas: 2 }), tasks: [task(0, { hostId: null, attemptId: null, avoidHosts: ["h9"] }), task(1)], attempts: [attempt("a1", 1)] }),
       want: [{ index: 0, avoid: ["h9"], move: false }],
+    },
+    {
+      name: "parked tasks are not placed",
+      inp: input({ spec: specOf({ replicas: 2 }), tasks: [task(0, { hostId: null, attemptId: "a0", parked: { at: 1, reason: "r" } }), task(1, { hostId: null, attemptId: null })] }),
+      want: [{ index: 1, avoid: [], move: false }],
     },
     {
       name: "drain: one serving task of the job moves, avoiding its host",

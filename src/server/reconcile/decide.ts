@@ -1,11 +1,14 @@
 // The reconcile decisions for one job, as a pure function over plain data: replica counts, restarts
-// with back-off, moves after failures, new versions, lost hosts and drains. Level-triggered: given its
-// own output applied, it returns nothing more to do.
+// with back-off, moves after failures and parking (restart-policy.ts), new versions (in place when
+// only replicas and the like changed, version-change.ts), lost hosts and drains. Level-triggered:
+// given its own output applied, it returns nothing more to do.
 
 import { isTerminal } from "../../model/index.ts";
 import type { Attempt, JobSpec, Task } from "../../model/index.ts";
 import { stableJson } from "../keys.ts";
 import type { HostState, JobDecision, JobInput, PlacementNeed, Resources } from "./types.ts";
+import { afterFailure, parkedReason } from "./restart-policy.ts";
+import { replaceCauses } from "./version-change.ts";
 
 /** An attempt running (or healthy) this long resets its task's failure count. */
 export const ResetFailuresAfterMs = 10_000;
@@ -48,6 +51,13 @@ export function lostAfter(spec: JobSpec, host: HostState | undefined, timing: { 
 export function decideJob(inp: JobInput): JobDecision {
   const { job, spec, now } = inp;
   const specFor = (v: number): JobSpec => (v === job.version ? spec : (inp.specOf(v) ?? spec));
+  // Whether a task at version v must get a new attempt to run the job's version (once per version).
+  const replaceFrom = new Map<number, boolean>();
+  const mustReplace = (v: number): boolean => {
+    let r = replaceFrom.get(v);
+    if (r === undefined) replaceFrom.set(v, (r = replaceCauses(specFor(v), spec).length > 0));
+    return r;
+  };
   const origTasks = new Map(inp.tasks.map((t) => [t.index, t]));
   const tasks = new Map(origTasks);
   const atts = new Map(inp.attempts.map((a) => [a.id, a]));
@@ -70,6 +80,9 @@ export function decideJob(inp: JobInput): JobDecision {
   const attemptsAt = (i: number): Attempt[] => (byIndex.get(i) ?? []).map((id) => atts.get(id)).filter((a): a is Attempt => a !== undefined);
   const indexes = new Set<number>([...tasks.keys(), ...byIndex.keys()]);
   for (let i = 0; i < replicas; i++) indexes.add(i);
+
+  let upCount: number | null = null;
+  const hostsUp = (): number => (upCount ??= [...inp.hosts.values()].filter((h) => h.status !== "down").length);
 
   const maxDisrupted = Math.max(1, Math.floor(replicas * MaxDisruptedShare));
   let disrupted = 0;
@@ -114,7 +127,17 @@ export function decideJob(inp: JobInput): JobDecision {
 
     // A new version: stop the old attempt (within the disruption budget) and start the new one below.
     let replaced = false;
-    if (t.version !== job.version) {
+    if (t.version !== job.version && !mustReplace(t.version)) {
+      // Only replicas (or restart policy...) changed: the running attempt is the new version's too.
+      // An apply is also the user's word that a parked task may try again.
+      t = t.parked ? { ...unpark(t), version: job.version } : { ...t, version: job.version };
+      // Its live attempt is the new version's now (status, apply's progress and the agent agree);
+      // the agent leaves a running attempt alone whatever its record says.
+      if (cur && !isTerminal(cur.state) && cur.desired === "run" && cur.version !== job.version) {
+        cur = { ...cur, version: job.version };
+        atts.set(cur.id, cur);
+      }
+    } else if (t.version !== job.version) {
       if (cur && !isTerminal(cur.state) && cur.desired === "run") {
         const ready = isReady(cur, specFor(cur.version));
         if (!ready || disrupted < maxDisrupted) {
@@ -124,7 +147,7 @@ export function decideJob(inp: JobInput): JobDecision {
           t = { ...t, version: job.version, failures: 0 };
         }
       } else {
-        t = { ...t, version: job.version, failures: 0 };
+        t = { ...(t.parked ? unpark(t) : t), version: job.version, failures: 0 };
         replaced = true;
       }
     }
@@ -142,7 +165,13 @@ export function decideJob(inp: JobInput): JobDecision {
       } else {
         const failures = t.failures + 1;
         const healthMove = s.health?.action === "move" && isHealthFailure(cur.reason);
-        if (failures >= s.restart.moveAfterFailures || healthMove) {
+        const verdict = afterFailure(s.restart, failures, hostsUp(), healthMove);
+        if (verdict === "park") {
+          // Failed on every host it was given: no more attempts until an apply or `tiffin restart`.
+          // The last attempt stays the current one, so status shows how it ended.
+          const ended = attemptsAt(index).filter((a) => isTerminal(a.state) && a.desired === "run");
+          t = { ...t, failures, hostId: null, attemptId: cur.id, parked: { at: now, reason: parkedReason(failures, ended) } };
+        } else if (verdict === "move") {
           t = { ...t, failures, avoidHosts: addUnique(t.avoidHosts, cur.hostId), hostId: null, attemptId: null };
         } else if (!fits(t, h, specFor(cur.version))) {
           t = { ...t, failures, hostId: null, attemptId: null };
@@ -209,7 +238,7 @@ export function placementNeeds(inp: JobInput): PlacementNeed[] {
   if (inp.job.removedAt !== null) return [];
   const out: PlacementNeed[] = [];
   const tasks = inp.tasks.filter((t) => t.index < inp.spec.replicas).sort((a, b) => a.index - b.index);
-  for (const t of tasks) if (t.hostId === null) out.push({ index: t.index, avoid: t.avoidHosts, move: false });
+  for (const t of tasks) if (t.hostId === null && !t.parked) out.push({ index: t.index, avoid: t.avoidHosts, move: false });
   if (inp.spec.disconnect.stopAfterMs !== null || isDrainBusy(inp)) return out;
   for (const t of tasks) {
     if (t.hostId === null || !inp.hosts.get(t.hostId)?.draining) continue;
@@ -273,6 +302,12 @@ export function freshAttempt(id: string, t: Task, hostId: string, now: number, s
     startedAt: null,
     endedAt: null,
   };
+}
+
+/** The task as it is after an apply or `tiffin restart` released it from parking: placed afresh,
+ * with a clean failure count and avoid list. */
+export function unpark(t: Task): Task {
+  return { ...t, parked: null, failures: 0, avoidHosts: [], hostId: null, attemptId: null, unplacedReason: null };
 }
 
 function addUnique(list: string[], x: string): string[] {

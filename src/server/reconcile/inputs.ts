@@ -91,6 +91,11 @@ export function jobInput(
 
 /** Hosts and placed tasks as the scheduler sees them. Only "up", non-draining hosts take new tasks. */
 export function schedulerView(m: Mirror, hosts: ReadonlyMap<string, HostState>): { hosts: SchedHost[]; tasks: SchedTask[] } {
+  return { hosts: schedHosts(m, hosts), tasks: schedTasks(m) };
+}
+
+/** The registered hosts as the scheduler sees them. */
+export function schedHosts(m: Mirror, hosts: ReadonlyMap<string, HostState>): SchedHost[] {
   const sh: SchedHost[] = [];
   for (const [id, { value: h }] of m.hosts) {
     const st = hosts.get(id);
@@ -109,6 +114,11 @@ export function schedulerView(m: Mirror, hosts: ReadonlyMap<string, HostState>):
       schedulable: !h.draining && st?.status === "up",
     });
   }
+  return sh;
+}
+
+/** The placed tasks as the scheduler sees them. */
+function schedTasks(m: Mirror): SchedTask[] {
   const st: SchedTask[] = [];
   for (const [job, byIndex] of m.tasks) {
     for (const { value: t } of byIndex.values()) {
@@ -125,5 +135,5 @@ export function schedulerView(m: Mirror, hosts: ReadonlyMap<string, HostState>):
       });
     }
   }
-  return { hosts: sh, tasks: st };
+  return st;
 }

@@ -321,11 +321,11 @@ export class Reconciler {
 }
 
 /** True when no later decision about the job can differ unless the job or a host record changes:
- * every replica placed, no failure count waiting to be reset, no live attempt on a down host (whose
+ * every replica placed (or parked), no failure count waiting to be reset, no live attempt on a down host (whose
  * "lost" verdict waits for the clock). Full passes skip such jobs until something of theirs changes. */
 export function atRest(inp: JobInput): boolean {
   if (inp.job.removedAt === null && inp.tasks.length !== inp.spec.replicas) return false;
-  for (const t of inp.tasks) if (t.hostId === null || t.failures > 0) return false;
+  for (const t of inp.tasks) if (!t.parked && (t.hostId === null || t.failures > 0)) return false;
   for (const a of inp.attempts) {
     if (isTerminal(a.state)) continue;
     const h = inp.hosts.get(a.hostId);

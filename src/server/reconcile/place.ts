@@ -2,15 +2,17 @@
 // at once, seeded by its name), written with compare-and-set on the tasks and on /alloc/<host> of
 // every host it books. A plan whose compares fail is dropped and recomputed on the next pass.
 
-import type { JobSpec, Task } from "../../model/index.ts";
+import type { FailureDomain, JobSpec, Task } from "../../model/index.ts";
 import { ClusterIndex } from "../../scheduler/api.ts";
 import type { Plan, RejectReason } from "../../scheduler/types.ts";
 import type { Mirror } from "../mirror.ts";
-import { freshAttempt, placementNeeds } from "./decide.ts";
+import { backoffMs, freshAttempt, placementNeeds } from "./decide.ts";
 import type { WriteSet } from "./commit.ts";
 import { isEmpty } from "./commit.ts";
-import { jobInput, schedulerView, seedOf } from "./inputs.ts";
-import type { HostState, PlacementNeed, Resources } from "./types.ts";
+import { neverFits } from "../../scheduler/never-fits.ts";
+import { jobInput, schedHosts, schedulerView, seedOf } from "./inputs.ts";
+import { mayRebalance, planSpreadMove } from "./rebalance.ts";
+import type { HostState, JobInput, PlacementNeed, Resources } from "./types.ts";
 
 /** A fresh scheduler index over the mirror as it is now (for dry runs, which must not touch the live one). */
 export function buildIndex(m: Mirror, hosts: ReadonlyMap<string, HostState>): ClusterIndex {
@@ -70,7 +72,7 @@ export function placementWrites(
   version: number,
   needs: PlacementNeed[],
   result: { plan: Plan; clearedAvoid: Set<number> },
-  ctx: { now: number; newId: () => string; hostCount: number; fresh?: ReadonlyMap<number, Task> },
+  ctx: { now: number; newId: () => string; hostCount: number; fresh?: ReadonlyMap<number, Task>; neverFits?: string | null },
 ): WriteSet {
   const ws: WriteSet = { tasks: [], deleteTasks: [], attempts: [], deleteAttempts: [] };
   const taskAt = (i: number): Task | null => ctx.fresh?.get(i) ?? m.tasks.get(spec.name)?.get(i)?.value ?? null;
@@ -85,15 +87,23 @@ export function placementWrites(
       avoidHosts: result.clearedAvoid.has(p.index) ? [] : t.avoidHosts,
       attemptId: ctx.newId(),
     };
+    delete moved.neverFits;
     ws.tasks.push(moved);
-    ws.attempts.push(freshAttempt(moved.attemptId ?? "", moved, p.hostId, ctx.now, ctx.now));
+    // A task that failed keeps its back-off on its new host (it grows with the task's own failure count).
+    const startAfter = t.failures > 0 ? ctx.now + backoffMs(spec.restart, t.failures) : ctx.now;
+    ws.attempts.push(freshAttempt(moved.attemptId ?? "", moved, p.hostId, ctx.now, startAfter));
   }
   for (const u of result.plan.unplaced) {
     const t = taskAt(u.index);
     const need = needs.find((n) => n.index === u.index);
     if (!t || need?.move) continue; // a drain move that found no room: the task keeps running where it is
-    const reason = unplacedReason(u.reasons, ctx.hostCount);
-    if (t.unplacedReason !== reason || ctx.fresh?.has(u.index)) ws.tasks.push({ ...t, unplacedReason: reason });
+    // "no host could ever fit it" beats per-host counts of the moment ("memory on 2 hosts" misleads).
+    const never = ctx.neverFits ?? null;
+    const reason = never ?? unplacedReason(u.reasons, ctx.hostCount);
+    if (t.unplacedReason !== reason || (t.neverFits ?? false) !== (never !== null) || ctx.fresh?.has(u.index)) {
+      const { neverFits: _was, ...rest } = t;
+      ws.tasks.push(never === null ? { ...rest, unplacedReason: reason } : { ...rest, unplacedReason: reason, neverFits: true });
+    }
   }
   return ws;
 }
@@ -120,9 +130,37 @@ export function placeJob(
     inp.tasks.push(...pending.values());
   }
   const needs = placementNeeds(inp);
-  if (needs.length === 0) return null;
+  if (needs.length === 0) return spreadMove(m, index, inp, ctx.hosts);
   const result = planJob(index, inp.spec, needs);
-  const writes = placementWrites(m, inp.spec, job.version, needs, result, { now: ctx.now, newId: inp.newId, hostCount: m.hosts.size, fresh: pending });
+  // Only when something stayed unplaced: it costs a plan over every host.
+  const never = result.plan.unplaced.length > 0 ? neverFits(inp.spec, schedHosts(m, ctx.hosts)) : null;
+  const writes = placementWrites(m, inp.spec, job.version, needs, result, { now: ctx.now, newId: inp.newId, hostCount: m.hosts.size, fresh: pending, neverFits: never });
   if (isEmpty(writes)) return null;
   return { writes, plan: result.plan, spec: inp.spec, moves: needs.filter((n) => n.move).map((n) => n.index) };
+}
+
+/** One make-before-break move that restores the job's spread (rebalance.ts), written like a drain
+ * move, or null. */
+function spreadMove(m: Mirror, index: ClusterIndex, inp: JobInput, hosts: ReadonlyMap<string, HostState>): { writes: WriteSet; plan: Plan; spec: JobSpec; moves: number[] } | null {
+  if (inp.spec.spread === "none" || !mayRebalance(inp)) return null;
+  const { open, domains } = openDomains(m, hosts);
+  const mv = planSpreadMove(index, inp.spec, open, domains);
+  if (!mv) return null;
+  const writes = placementWrites(m, inp.spec, inp.job.version, [mv.need], { plan: mv.plan, clearedAvoid: new Set() }, { now: inp.now, newId: inp.newId, hostCount: m.hosts.size });
+  return { writes, plan: mv.plan, spec: inp.spec, moves: [mv.need.index] };
+}
+
+// Host domains, and which hosts take tasks now, once per pass (per host-state snapshot), not per job.
+const domainCache = new WeakMap<ReadonlyMap<string, HostState>, { open: Map<string, FailureDomain>; domains: Map<string, FailureDomain> }>();
+function openDomains(m: Mirror, hosts: ReadonlyMap<string, HostState>): { open: Map<string, FailureDomain>; domains: Map<string, FailureDomain> } {
+  let c = domainCache.get(hosts);
+  if (c) return c;
+  c = { open: new Map(), domains: new Map() };
+  for (const [id, { value: h }] of m.hosts) {
+    c.domains.set(id, h.domain);
+    const st = hosts.get(id);
+    if (st?.status === "up" && !h.draining) c.open.set(id, h.domain);
+  }
+  domainCache.set(hosts, c);
+  return c;
 }

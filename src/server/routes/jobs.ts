@@ -12,10 +12,14 @@ import { jobKey, packageKey, stableJson, versionKey } from "../keys.ts";
 import type { Mirror } from "../mirror.ts";
 import { usageByHost } from "../reconcile/commit.ts";
 import { fitsInPlace } from "../reconcile/decide.ts";
-import { seedOf } from "../reconcile/inputs.ts";
+import { schedHosts, seedOf } from "../reconcile/inputs.ts";
 import { buildIndex } from "../reconcile/place.ts";
+import { planTaskChange } from "../reconcile/plan-tasks.ts";
+import { replaceCauses } from "../reconcile/version-change.ts";
+import { neverFits } from "../../scheduler/never-fits.ts";
 import { jobStatus, jobSummaries } from "../views.ts";
 import { pinSpec } from "./package-pins.ts";
+import { restartTxn } from "./restart-txn.ts";
 
 /** Registers the job routes. */
 export function jobRoutes(r: Router, ctx: ServerContext): void {
@@ -30,7 +34,9 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
       const job = m.jobs.get(spec.name)?.value ?? null;
       if (job && job.removedAt === null && sameSpec(m, job, spec)) {
         result = { name: spec.name, version: job.version, changed: false, revision: m.revision };
-        return null;
+        // The same spec again still tells parked tasks to try again (a new version does it in decideJob).
+        const unpark = restartTxn(m, spec.name, null, false);
+        return unpark && { compare: unpark.compare, success: unpark.success };
       }
       const version = latestVersion(m, spec.name) + 1;
       const rec: JobRecord = { name: spec.name, version, removedAt: null, updatedAt: now };
@@ -160,7 +166,8 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     const t = tasks?.get(i)?.value;
     const host = t?.hostId ? hosts.get(t.hostId) : undefined;
     const from = t ? m.spec(spec.name, t.version)?.spec : undefined;
-    const stays = t && host && from && (!changed || fitsInPlace(host, usage.get(host.id) ?? null, from.resources, from, spec));
+    // Kept attempts stay where they are; replaced ones stay when the new spec fits there (as decideJob does).
+    const stays = t && host && from && (!changed || replaceCauses(from, spec).length === 0 || fitsInPlace(host, usage.get(host.id) ?? null, from.resources, from, spec));
     if (stays && t.hostId) {
       const h = m.hosts.get(t.hostId)?.value;
       placements.push({ index: i, hostId: t.hostId, hostName: h?.name ?? t.hostId, rack: h?.domain.rack ?? "default", moved: false });
@@ -176,6 +183,13 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     placements.push({ index: p.index, hostId: p.hostId, hostName: h?.name ?? p.hostId, rack: h?.domain.rack ?? "default", moved: before !== null && before !== p.hostId });
   }
   placements.sort((a, b) => a.index - b.index);
+  const curReplicas = job && job.removedAt === null ? (cur?.spec.replicas ?? 0) : 0;
+  const after = new Map(placements.map((p) => [p.index, p.hostId]));
+  const slots = new Set<number>([...(tasks?.keys() ?? []), ...Array.from({ length: spec.replicas }, (_, i) => i)]);
+  const taskChanges = [...slots].sort((a, b) => a - b).map((i) => {
+    const t = tasks?.get(i)?.value ?? null;
+    return planTaskChange({ index: i, task: t, from: t ? (m.spec(spec.name, t.version)?.spec ?? null) : null, to: spec, currentReplicas: curReplicas, hostAfter: after.get(i) ?? null });
+  });
   return {
     name: spec.name,
     version: changed ? latestVersion(m, spec.name) + 1 : (job?.version ?? 1),
@@ -183,6 +197,8 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     changed,
     diff: diffJson(cur?.spec ?? null, spec),
     placements,
+    tasks: taskChanges,
+    neverFits: neverFits(spec, schedHosts(m, hosts)),
     unplaced: plan.unplaced.map((u) => ({ index: u.index, reasons: Object.fromEntries(Object.entries(u.reasons).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number> })),
   };
 }

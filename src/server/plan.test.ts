@@ -1,0 +1,38 @@
+// The plan route against a real server and SQLite file with fake agents: per-task actions for a
+// replica change, and a job that no host could ever run.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { JobStatus, PlanResult } from "../api/types.ts";
+import { specOf } from "./testing/fixtures.ts";
+import { call, eventually, FakeAgent, startTestServer } from "./testing/harness.ts";
+
+void test("plan: a replica change keeps, starts and stops tasks; a job too big for every host can never run", async (t) => {
+  const ts = await startTestServer();
+  t.after(() => ts.cleanup());
+  const { url, adminToken, joinToken } = ts.server;
+  const agents = [new FakeAgent(url, "a1"), new FakeAgent(url, "a2")];
+  for (const a of agents) {
+    await a.register(joinToken, { memoryMiB: 8192 });
+    await a.heartbeat();
+  }
+  const beat = setInterval(() => void Promise.all(agents.map((a) => a.heartbeat())).catch(() => undefined), 300);
+  t.after(() => clearInterval(beat));
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: specOf({ replicas: 3, resources: { cpu: 0.5, memoryMiB: 256, diskMiB: 10 } }) });
+  await eventually("3 tasks placed", async () => ((await call(url, "GET", "/v1/jobs/web", adminToken)).body as JobStatus).tasks.filter((x) => x.hostId !== null).length === 3);
+
+  const up = (await call(url, "POST", "/v1/plan", adminToken, { spec: specOf({ replicas: 4, resources: { cpu: 0.5, memoryMiB: 256, diskMiB: 10 } }) })).body as PlanResult;
+  assert.deepEqual(up.tasks?.map((x) => [x.index, x.action]), [[0, "keep"], [1, "keep"], [2, "keep"], [3, "start"]]);
+  assert.equal(up.neverFits, null);
+  const down = (await call(url, "POST", "/v1/plan", adminToken, { spec: specOf({ replicas: 1, resources: { cpu: 0.5, memoryMiB: 256, diskMiB: 10 } }) })).body as PlanResult;
+  assert.deepEqual(down.tasks?.map((x) => [x.index, x.action, x.reason]), [[0, "keep", "keeps running: only replicas, restart or maintenance changed"], [1, "stop", "replicas 3 -> 1"], [2, "stop", "replicas 3 -> 1"]]);
+  const env = (await call(url, "POST", "/v1/plan", adminToken, { spec: specOf({ replicas: 3, env: { A: "1" }, resources: { cpu: 0.5, memoryMiB: 256, diskMiB: 10 } }) })).body as PlanResult;
+  assert.deepEqual(env.tasks?.map((x) => [x.action, x.reason]), [["replace", "env changed"], ["replace", "env changed"], ["replace", "env changed"]]);
+
+  const huge = (await call(url, "POST", "/v1/plan", adminToken, { spec: specOf({ name: "huge", resources: { cpu: 1, memoryMiB: 65536, diskMiB: 10 } }) })).body as PlanResult;
+  assert.equal(huge.neverFits, "no host could ever fit it: it needs 64Gi memory (the largest of 2 hosts has 8Gi)");
+  // Applied anyway: the task says the same, flagged, so `tiffin apply` stops waiting at once.
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: specOf({ name: "huge", resources: { cpu: 1, memoryMiB: 65536, diskMiB: 10 } }) });
+  const t0 = await eventually("huge/0 unplaced", async () => ((await call(url, "GET", "/v1/jobs/huge", adminToken)).body as JobStatus).tasks.find((x) => x.reason !== null));
+  assert.deepEqual([t0.state, t0.reason, t0.neverFits], ["unplaced", "no host could ever fit it: it needs 64Gi memory (the largest of 2 hosts has 8Gi)", true]);
+});
