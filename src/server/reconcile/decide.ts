@@ -137,6 +137,11 @@ export function decideJob(inp: JobInput): JobDecision {
         cur = { ...cur, version: job.version };
         atts.set(cur.id, cur);
       }
+      // An incurable start failure waits for an apply: this one is the user's word to try again.
+      if (cur && isTerminal(cur.state) && cur.incurable === true) {
+        t = { ...t, failures: 0 };
+        replaced = true;
+      }
     } else if (t.version !== job.version) {
       if (cur && !isTerminal(cur.state) && cur.desired === "run") {
         const ready = isReady(cur, specFor(cur.version));
