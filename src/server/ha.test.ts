@@ -5,11 +5,13 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { ApiClient } from "../api/client.ts";
+import type { JobVersion } from "../model/index.ts";
 import { etcdAvailable, startEtcd } from "../state/etcd-testing.ts";
 import type { EtcdCluster } from "../state/etcd-testing.ts";
 import type { Store } from "../state/store.ts";
 import type { LeaderTerm } from "./leader.ts";
 import { openStore } from "./main.ts";
+import { versionKey } from "./keys.ts";
 import { specOf } from "./testing/fixtures.ts";
 import { leaderOf, placedOnce, SimAgent, startServerProcess } from "./testing/cluster.ts";
 import type { ServerProcess } from "./testing/cluster.ts";
@@ -129,28 +131,44 @@ void test("three servers: kill -9 of the leader during an update, then of an etc
   const running = sims.flatMap((a) => a.latest.filter((x) => x.attempt.job === "web" && x.attempt.desired === "run").map((x) => x.attempt.index));
   assert.deepEqual(running.sort((a, b) => a - b), Array.from({ length: replicas }, (_, i) => i), "the agents run each task exactly once");
 
-  // kill -9 of etcd's leader member while jobs are applied: every acknowledged apply survives.
-  const acked: string[] = [];
+  // kill -9 of etcd's leader member with a dozen applies in flight: every acknowledged apply is
+  // stored with the spec that apply sent (each worker writes new versions of its own job).
+  const acks: { name: string; version: number; n: string }[] = [];
   const leaderMember = await etcdLeader(etcd.endpoints);
-  const applies = (async () => {
-    for (let i = 0; i < 30; i++) {
-      const name = `batch-${i}`;
+  let stop = false;
+  let killed = false;
+  let ackedAfterKill = 0;
+  const worker = async (w: number): Promise<void> => {
+    for (let i = 0; !stop; i++) {
+      const name = `batch-${w}`;
+      const n = `${w}-${i}`;
       try {
-        const r = await api.apply(specOf({ name, replicas: 1, resources: { cpu: 0.1, memoryMiB: 16, diskMiB: 1 } }));
-        if (r.changed) acked.push(name);
+        const r = await api.apply(specOf({ name, replicas: 1, resources: { cpu: 0.1, memoryMiB: 16, diskMiB: 1 }, env: { N: n } }));
+        acks.push({ name, version: r.version, n });
+        if (killed) ackedAfterKill++;
       } catch {
         // not acknowledged (etcd electing): fine, as long as nothing acknowledged is lost
+        await new Promise((res) => setTimeout(res, 50));
       }
     }
-  })();
-  await eventually("a few applies done", () => acked.length >= 5, 10_000);
+  };
+  const workers = Array.from({ length: 12 }, (_, w) => worker(w));
+  await eventually("two applies acknowledged per worker", () => acks.length >= 24, 20_000);
   etcd.kill(leaderMember);
-  await applies;
-  t.diagnostic(`${acked.length} of 30 applies acknowledged around kill -9 of etcd member ${leaderMember} (raft leader)`);
-  assert.ok(acked.length >= 20, `most applies acknowledged (${acked.length} of 30)`);
+  killed = true;
+  await eventually("applies acknowledged after the kill", () => ackedAfterKill >= 24, 30_000);
+  stop = true;
+  await Promise.all(workers);
+  t.diagnostic(`${acks.length} applies acknowledged around kill -9 of etcd member ${leaderMember} (raft leader), ${ackedAfterKill} after it`);
   const fresh = await storeOf(etcd.endpoints.filter((_, i) => i !== leaderMember), prefix);
-  const stored = new Set((await fresh.range("/jobs/")).kvs.map((kv) => kv.key.slice("/jobs/".length)));
-  assert.deepEqual(acked.filter((n) => !stored.has(n)), [], "every acknowledged apply is in etcd");
+  const lost: string[] = [];
+  for (const a of acks) {
+    const v = JSON.parse((await fresh.get(versionKey(a.name, a.version)))?.value ?? "null") as JobVersion | null;
+    if (v?.spec.env["N"] !== a.n) lost.push(`${a.name} v${a.version} (N=${a.n}): found ${v ? `N=${v.spec.env["N"]}` : "nothing"}`);
+  }
+  assert.deepEqual(lost, [], `acknowledged applies missing from etcd (of ${acks.length})`);
+  // The servers that led in turn never led at once.
+  assert.deepEqual(overlapping([...(await termsOf(s1)), ...(await termsOf(s2))]), [], "two servers led at once");
   await etcd.restart(leaderMember);
   assert.deepEqual(await placedOnce(fresh, "web", replicas, 2), [], "web untouched");
 });
