@@ -1,7 +1,8 @@
 // The whole control plane in C1M's shape: JOBS jobs of TASKS tasks applied through the HTTP API to a real
 // `tiffin server` process, with HOSTS simulated agents registering and heartbeating through the same API
 // real agents use, until every task is placed and durably recorded (then kill -9 the server, restart it,
-// and count again, to prove "durably").
+// and count again, to prove "durably": every job's placed count must come back the same, or the
+// benchmark says what was lost and exits 1).
 //
 //   node bench/c1m.ts [--hosts 10000] [--jobs 1000] [--tasks 1000] [--heartbeat-ms 1000 (until the server says)]
 //
@@ -60,9 +61,15 @@ async function startServer(dir: string, port: number, timeoutMs = 30_000): Promi
   throw new Error("server did not start");
 }
 
-async function placedCount(port: number, admin: string): Promise<number> {
+/** Placed tasks by job, as the server's GET /v1/jobs counts them. */
+async function placedByJob(port: number, admin: string): Promise<Map<string, number>> {
   const r = await call<JobSummary[]>(`http://127.0.0.1:${port}`, "GET", "/v1/jobs", admin);
-  return r.body.reduce((n, j) => n + j.placed, 0);
+  if (r.status !== 200) throw new Error(`GET /v1/jobs: ${r.status} ${JSON.stringify(r.body)}`);
+  return new Map(r.body.map((j) => [j.name, j.placed]));
+}
+
+async function placedCount(port: number, admin: string): Promise<number> {
+  return [...(await placedByJob(port, admin)).values()].reduce((a, b) => a + b, 0);
 }
 
 const dir = mkdtempSync(join(tmpdir(), "tiffin-c1m-"));
@@ -88,7 +95,10 @@ console.log(`registered ${HOSTS} hosts in ${((performance.now() - t0) / 1000).to
 
 // Heartbeats: each host at the interval the server asks for (as a real agent does: the server
 // stretches it for big fleets, see maxHeartbeatsPerSecond), spread evenly over the interval.
+/** Latencies of heartbeats the server accepted (200 and ok: a refused one renewed nothing). */
 const latencies: number[] = [];
+let refusedBeats = 0;
+let failedBeats = 0;
 let heartbeating = true;
 let interval = HEARTBEAT_MS;
 const intervals = new Set<number>();
@@ -100,15 +110,19 @@ const beats = (async () => {
     for (let k = 0; k < perTick; k++, i = (i + 1) % hosts.length) {
       const h = hosts[i] as { id: string; token: string };
       const s = performance.now();
-      call<{ heartbeatMs?: number }>(`http://127.0.0.1:${port}`, "POST", "/v1/agent/heartbeat", h.token, { hostId: h.id }).then(
+      call<{ ok?: boolean; heartbeatMs?: number } | null>(`http://127.0.0.1:${port}`, "POST", "/v1/agent/heartbeat", h.token, { hostId: h.id }).then(
         (r) => {
+          if (r.status !== 200 || r.body?.ok !== true) {
+            refusedBeats++;
+            return;
+          }
           latencies.push(performance.now() - s);
           if (r.body.heartbeatMs) {
             interval = r.body.heartbeatMs;
             intervals.add(interval);
           }
         },
-        () => latencies.push(Infinity),
+        () => failedBeats++,
       );
     }
     await new Promise((r) => setTimeout(r, Math.max(0, 10 - (performance.now() - tick))));
@@ -144,13 +158,12 @@ const stalls = `server event-loop lag p99 ${(1000 * metric("nodejs_eventloop_lag
 const rss = peakRssMiB(server.proc.pid ?? 0);
 heartbeating = false;
 await beats;
-const sorted = latencies.filter(Number.isFinite).sort((a, b) => a - b);
-const failed = latencies.length - sorted.length;
+const sorted = latencies.slice().sort((a, b) => a - b);
 
 console.log(`
 placed ${placed} of ${JOBS * TASKS} tasks in ${((done - start) / 1000).toFixed(1)} s (apply calls took ${((applied - start) / 1000).toFixed(1)} s) -> ${Math.round(placed / ((done - start) / 1000))} placements/s end to end
 server CPU ${cpu.toFixed(1)} s (${((100 * cpu) / ((done - start) / 1000)).toFixed(0)}% of one core), peak RSS ${rss} MiB
-heartbeats ${latencies.length} (${failed} failed), interval asked by the server: ${[...intervals].join(", ")} ms: p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${pct(sorted, 99).toFixed(1)} ms
+heartbeats ${latencies.length} accepted, ${refusedBeats} refused, ${failedBeats} without an answer; interval asked by the server: ${[...intervals].join(", ")} ms: p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${pct(sorted, 99).toFixed(1)} ms
 ${stalls}`);
 
 // Durability: kill -9 the server, restart it on the same files, count again. (When profiling, stop it
@@ -159,16 +172,27 @@ if (process.env["TIFFIN_BENCH_CPU_PROF"]) {
   server.proc.kill("SIGINT");
   await new Promise((r) => server.proc.once("exit", r));
 }
+const before = await placedByJob(port, server.admin);
 server.proc.kill("SIGKILL");
 await new Promise((r) => setTimeout(r, 200));
 const restart = performance.now();
 server = await startServer(dir, port, 300_000);
-const placedAfterCrash = await placedCount(port, server.admin);
+const after = await placedByJob(port, server.admin);
 const restartS = (performance.now() - restart) / 1000;
 server.proc.kill("SIGKILL");
 keepAlive.destroy();
 rmSync(dir, { recursive: true, force: true });
 
-console.log(`after kill -9 and restart: ${placedAfterCrash} tasks placed on record (restart to first answer ${restartS.toFixed(1)} s)
+// The claim: every task placed before the kill is on record after it, job by job; and all were placed.
+const lost = [...before].filter(([name, n]) => (after.get(name) ?? 0) !== n).map(([name, n]) => `${name}: ${n} placed before, ${after.get(name) ?? "no job"} after`);
+const placedAfterCrash = [...after.values()].reduce((a, b) => a + b, 0);
+const problems = [
+  ...(placed < JOBS * TASKS ? [`only ${placed} of ${JOBS * TASKS} tasks were placed within 600 s`] : []),
+  ...(before.size !== JOBS ? [`${before.size} jobs on record before the kill, ${JOBS} applied`] : []),
+  ...lost.slice(0, 10),
+  ...(lost.length > 10 ? [`... and ${lost.length - 10} more jobs`] : []),
+];
+console.log(`after kill -9 and restart: ${placedAfterCrash} of ${[...before.values()].reduce((a, b) => a + b, 0)} placed tasks on record, ${lost.length} of ${before.size} jobs changed (restart to first answer ${restartS.toFixed(1)} s)
+${problems.length === 0 ? "OK: every task placed before the kill is on record after it" : `FAILED:\n  ${problems.join("\n  ")}`}
 rerun: node bench/c1m.ts --hosts ${HOSTS} --jobs ${JOBS} --tasks ${TASKS} --heartbeat-ms ${HEARTBEAT_MS}`);
-process.exit(0);
+process.exit(problems.length === 0 ? 0 : 1);

@@ -275,7 +275,9 @@ export interface ServerView {
 
 /** `GET /v1/cluster`: the server that answered and the leader it knows of. */
 export interface ClusterView {
-  self: ServerView & { leader: boolean };
+  /** `terms`: this server's last leadership terms, oldest first, in epoch ms of its own clock (`end`
+   * null while it leads): when it began acting as leader and when it stopped. */
+  self: ServerView & { leader: boolean; terms: { start: number; end: number | null }[] };
   /** The server running the reconcilers, or null during an election. */
   leader: (ServerView & { since: number }) | null;
   /** The store revision this server's mirror has reached. */

@@ -86,6 +86,11 @@ void test("one leader at a time; resigning hands over at once; the key names the
   await eventually("b leads after a resigned", () => b.isLeader(), 2000);
   assert.deepEqual(changes, [true]);
   assert.equal(JSON.parse((await store.get(LeaderKey))?.value ?? "{}").id, "b");
+  // The recorded terms: a's closed when it resigned, b's began after, still open.
+  const [ta] = a.terms();
+  const [tb] = b.terms();
+  assert.ok(ta && tb && ta.end !== null, JSON.stringify({ a: a.terms(), b: b.terms() }));
+  assert.ok(ta.end <= tb.start && tb.end === null, JSON.stringify({ a: a.terms(), b: b.terms() }));
 });
 
 void test("a leader cut off from the store steps down before its lease expires; its fence then fails", async (t) => {
@@ -121,6 +126,11 @@ void test("a leader cut off from the store steps down before its lease expires; 
   const ttlMs = 3000;
   const bound = ttlMs + 100;
   assert.ok(bLeadsAt <= bound, `b led ${bLeadsAt} ms after the cut (TTL ${ttlMs} ms, bound ${bound} ms)`);
+  // The same order from the terms each recorded at its transitions (what the HA test reads).
+  const aTerm = a.terms().at(-1);
+  const bTerm = b.terms().at(-1);
+  assert.ok(aTerm?.end != null && bTerm, JSON.stringify({ a: a.terms(), b: b.terms() }));
+  assert.ok(aTerm.end - start <= steppedDownAt && aTerm.end <= bTerm.start, `a's term ended (${aTerm.end - start} ms) before b's began (${bTerm.start - start} ms)`);
 
   cutA.cut(false);
   // A write fenced to a's term fails now, even if it reaches the store.

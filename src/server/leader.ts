@@ -49,6 +49,18 @@ export interface LeaderOptions {
   ttlMs?: number;
 }
 
+/** One leadership term of this server, as it lived it (epoch ms, its own clock). */
+export interface LeaderTerm {
+  /** When it began acting as leader: its campaign's write had returned. */
+  start: number;
+  /** When it stopped acting as leader (null while leading): the moment it stepped down, or, if its
+   * lease's trusted time ran out before it noticed, the end of that time, whichever came first. */
+  end: number | null;
+}
+
+/** Terms kept by `terms()`. */
+const KeptTerms = 16;
+
 /** Outcome counts of fenced transactions (metrics). */
 export type FencedResult = "written" | "failed" | "skipped";
 
@@ -68,6 +80,8 @@ export class LeaderElection {
   #closed = false;
   /** The highest store revision seen (what a skipped fenced txn reports). */
   #seenRevision = 0;
+  /** This server's last terms, oldest first (the one in progress last, with end null). */
+  #terms: LeaderTerm[] = [];
 
   constructor(opts: LeaderOptions) {
     this.#o = opts;
@@ -100,6 +114,12 @@ export class LeaderElection {
     return { key: LeaderKey, target: "modRevision", op: "==", value: this.#term.rev };
   }
 
+  /** This server's last 16 leadership terms, oldest first: when each began and ended, as recorded at
+   * the transitions (so an order between servers can be checked, not sampled). */
+  terms(): LeaderTerm[] {
+    return this.#terms.map((t) => ({ ...t }));
+  }
+
   /** Calls `fn` whenever leadership is gained (true) or lost (false). */
   onChange(fn: (leading: boolean) => void): () => void {
     this.#listeners.add(fn);
@@ -114,6 +134,7 @@ export class LeaderElection {
     const t = this.#term;
     this.#term = null;
     if (t) {
+      this.#ended(t);
       this.#emit(false);
       await this.#o.store.revokeLease(t.lease).catch(() => undefined);
     }
@@ -214,6 +235,8 @@ export class LeaderElection {
         return;
       }
       this.#term = { lease, rev: r.revision, validUntil: this.#deadlineFrom(sent) };
+      this.#terms.push({ start: this.#o.clock.now(), end: null });
+      if (this.#terms.length > KeptTerms) this.#terms.shift();
       if (this.#current.rev < r.revision) this.#current = { value, rev: r.revision };
       this.#o.log.info({ id: this.#o.id, url: value.url, revision: r.revision }, "elected leader");
       this.#emit(true);
@@ -229,10 +252,18 @@ export class LeaderElection {
     const t = this.#term;
     if (!t) return;
     this.#term = null;
+    this.#ended(t);
     this.#o.log.warn({ id: this.#o.id, why }, "no longer the leader");
     // Best effort: if the store is reachable, another server need not wait for the lease to expire.
     void this.#o.store.revokeLease(t.lease).catch(() => undefined);
     this.#emit(false);
+  }
+
+  /** Closes the term in progress: isLeader() was false from its trusted time on, even if this
+   * server only noticed at a later tick. */
+  #ended(t: { validUntil: number }): void {
+    const last = this.#terms.at(-1);
+    if (last && last.end === null) last.end = Math.min(this.#o.clock.now(), t.validUntil);
   }
 
   #emit(leading: boolean): void {

@@ -43,9 +43,9 @@ async function loadError(path: string): Promise<TiffinError> {
   assert.fail("expected the load to fail");
 }
 
-void test("the shared example and its team defaults load through esbuild", async () => {
-  copyFileSync("/work/shared/examples/tiffin.ts", join(dir, "tiffin.ts"));
-  copyFileSync("/work/shared/examples/team-defaults.ts", join(dir, "team-defaults.ts"));
+void test("the sketch example and its team defaults load through esbuild", async () => {
+  // From the repository (testdata/sketch), copied to a temp dir: nothing outside the checkout is read.
+  for (const f of ["tiffin.ts", "team-defaults.ts"]) copyFileSync(join(import.meta.dirname, "testdata", "sketch", f), join(dir, f));
   const specs = await loadSpecFile(join(dir, "tiffin.ts"));
   assert.deepEqual(specs.map((s) => s.name), ["frontend", "indexer"]);
   const [frontend, indexer] = specs;
@@ -58,6 +58,13 @@ void test("the shared example and its team defaults load through esbuild", async
   assert.deepEqual(indexer?.resources, { cpu: 2, memoryMiB: 4096, diskMiB: 256 });
   for (const s of specs) assert.deepEqual(validateJobSpec(s), []);
   assert.deepEqual(readdirSync(bundles), [], "the temp bundle is removed");
+});
+
+void test("the examples `tiffin dev` applies (examples/tiffin.ts) load, valid, with their files", async () => {
+  const specs = await loadSpecFile(join(import.meta.dirname, "..", "..", "examples", "tiffin.ts"));
+  assert.deepEqual(specs.map((s) => s.name), ["web", "worker"]);
+  for (const s of specs) assert.deepEqual(validateJobSpec(s), [], s.name);
+  assert.match(specs[0]?.files["server.mjs"]?.content ?? "", /createServer/);
 });
 
 void test("a spec runs in its own process: it cannot touch the CLI's globals, and the job()/defaults() marks cross over", async () => {

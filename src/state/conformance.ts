@@ -13,7 +13,7 @@ export type { ConformanceOptions, OpenedStore, OpenStore } from "./conformance-u
 /** Registers the conformance tests (node:test) for one Store implementation under `name`. `open`
  * returns a fresh, empty store per test. */
 export function storeConformance(name: string, open: OpenStore, opts: ConformanceOptions = {}): void {
-  void describe(name, () => {
+  void describe(name, { skip: opts.skip ?? false }, () => {
     registerKvTests(open);
     registerTxnTests(open);
     registerWatchTests(open);

@@ -13,7 +13,7 @@ export function clusterRoutes(r: Router, ctx: ServerContext): void {
     const e = ctx.cluster.election;
     const l = e.leader();
     const body: ClusterView = {
-      self: { id: ctx.cluster.id, url: ctx.cluster.url, leader: e.isLeader() },
+      self: { id: ctx.cluster.id, url: ctx.cluster.url, leader: e.isLeader(), terms: e.terms() },
       leader: l ? { id: l.id, url: l.url, since: l.since } : null,
       revision: ctx.mirror.revision,
     };

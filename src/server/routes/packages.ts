@@ -4,6 +4,7 @@
 
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
+import { Counter } from "prom-client";
 import type { PackageRecord, PackageSummary } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { Manifest } from "../../pkg/index.ts";
@@ -22,6 +23,9 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
   const encoder = new PieceEncoder();
   // With several servers, a piece pushed to another one is copied from it on first request.
   const replicas = new PieceReplicator({ store: ctx.store, pieces, self: () => ({ id: ctx.cluster.id, url: ctx.cluster.url }), log: ctx.log });
+  // Per piece: the swarm's promise is that the origin sends each piece about once however many agents
+  // fetch it, and this is where that can be checked (one series per distinct piece served).
+  const sends = new Counter({ name: "tiffin_origin_piece_sends_total", help: "Pieces this server sent whole (as the origin, to agents, the CLI or other servers), by piece hash", labelNames: ["piece"] as const, registers: [ctx.metrics.registry] });
 
   r.add("POST", "/v1/packages/pieces/:sha256", "admin", async ({ req, res, params }) => {
     const hash = hashParam(params["sha256"]);
@@ -41,6 +45,7 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
       const { body, encoding } = encoder.encode(hash, data, acceptsZstd(req.headers["accept-encoding"]));
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length, ...(encoding ? { "content-encoding": encoding } : {}) });
       res.end(body);
+      sends.inc({ piece: hash });
     });
     r.add("GET", `${prefix}/manifests/:id`, auth, async ({ res, params }) => {
       const id = hashParam(params["id"]);
