@@ -211,12 +211,20 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const identity = session.identity;
   if (!first.ok) {
     const unauthorized = first.status === 401 || first.status === 403;
-    if (unauthorized || !identity) {
+    // 409: the name is another host's (this data dir holds no token of it); 401 may be either token.
+    const taken = first.status === 409 || first.code === ErrorCodes.Conflict;
+    if (unauthorized || taken || !identity) {
       await closeAll();
       throw new TiffinError(
-        unauthorized ? ErrorCodes.Unauthorized : ErrorCodes.Unavailable,
+        unauthorized ? ErrorCodes.Unauthorized : taken ? ErrorCodes.Conflict : ErrorCodes.Unavailable,
         `agent ${opts.name}: registering with ${client.baseUrl} failed: ${first.message}`,
-        { hint: unauthorized ? "check the join token (DIR/join.token on the server)" : "check that the server is running and its URL is right" },
+        {
+          hint: taken || first.message.includes("host token")
+            ? `the name ${opts.name} is registered to a host whose token is not in ${path.join(dataDir, "agent.json")}; if this machine replaces it, remove the old record with \`tiffin hosts remove ${opts.name}\` (once it is down), else pick another --name`
+            : unauthorized
+              ? "check the join token (DIR/join.token on the server)"
+              : "check that the server is running and its URL is right",
+        },
       );
     }
     log.warn({ error: first.message, hostId: identity.hostId }, "server unreachable; running with the saved identity and retrying");

@@ -30,6 +30,7 @@ import { Reconciler } from "./reconcile/loop.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { hostRoutes } from "./routes/hosts.ts";
+import { hostRemoveRoute } from "./routes/host-remove.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { packageRoutes } from "./routes/packages.ts";
 import { trackerRoutes } from "./routes/tracker.ts";
@@ -133,6 +134,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   packageRoutes(router, ctx);
   const swarm = trackerRoutes(router, ctx, { adminToken: () => tokens.admin, ...opts.swarm });
   hostRoutes(router, ctx);
+  hostRemoveRoute(router, ctx);
   agentRoutes(router, ctx);
   streamRoutes(router, ctx);
   execRoutes(router, ctx);
