@@ -7,7 +7,7 @@ import type { Attempt, Host } from "../../model/index.ts";
 import type { Compare, Op } from "../../state/store.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
-import { readJson, sendJson, startSse } from "../http/io.ts";
+import { readJsonObject, sendJson, startSse } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { attemptKey, hostKey, hostTokenKey, stableJson } from "../keys.ts";
 import { newToken, sameSecret } from "../tokens.ts";
@@ -29,7 +29,7 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
 
   r.add("POST", "/v1/agent/register", "join", async ({ req, res }) => {
-    const { inventory, hostToken: claimed } = registerOf(await readJson(req));
+    const { inventory, hostToken: claimed } = registerOf(await readJsonObject(req, "{\"inventory\": HostInventory, \"hostToken\"?: string}"));
     const id = hostIdOf(inventory.name);
     const now = ctx.clock.now();
     const freshToken = newToken();
@@ -61,7 +61,7 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
   });
 
   r.add("POST", "/v1/agent/heartbeat", "host", async ({ req, res, hostId }) => {
-    const hb = heartbeatOf(await readJson(req));
+    const hb = heartbeatOf(await readJsonObject(req, "{\"hostId\": string, \"upgradeMs\"?: number}"));
     requireSameHost(hostId, hb.hostId);
     ctx.metrics.heartbeats.inc();
     if (!m.hosts.has(hb.hostId)) {
@@ -73,7 +73,7 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
   });
 
   r.add("POST", "/v1/agent/attempts", "host", async ({ req, res, hostId }) => {
-    const report = reportOf(await readJson(req));
+    const report = reportOf(await readJsonObject(req, "{\"hostId\": string, \"updates\": AttemptUpdate[]}"));
     requireSameHost(hostId, report.hostId);
     await casLoop(ctx, "report attempts", () => {
       const compare: Compare[] = [];
