@@ -5,3 +5,4 @@ export * from "./task.ts";
 export * from "./clock.ts";
 export * from "./errors.ts";
 export * from "./diff.ts";
+export * from "./private-dir.ts";
