@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import type { Logger } from "pino";
 import type { Assignment } from "../api/types.ts";
-import { ErrorCodes, TiffinError } from "../model/index.ts";
+import { ensurePrivateDir, ErrorCodes, TiffinError } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
 import { createAgentClient } from "./client.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
@@ -94,7 +94,13 @@ export function defaultHelperCommand(): string[] {
 export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const dataDir = path.resolve(opts.dataDir);
   const log = (opts.log ?? pino({ name: "tiffin-agent" })).child({ host: opts.name });
-  await fs.promises.mkdir(path.join(dataDir, "attempts"), { recursive: true });
+  // The host token (agent.json) and every task's env and logs live here: the agent's alone, a pre-made
+  // 0755 dir narrowed (and said so), another user's refused.
+  const uid = process.geteuid?.() ?? 0;
+  for (const dir of [dataDir, path.join(dataDir, "attempts")]) {
+    const narrowed = ensurePrivateDir(fs, dir, uid).narrowedFrom;
+    if (narrowed !== null) log.warn({ dir, was: narrowed.toString(8), now: "700" }, "data directory let other users in: narrowed to 0700");
+  }
   const client = createAgentClient(opts.server);
   // Declared before anything can call back into it (the first registration restarts the watch).
   let watch: SseWatch | null = null;

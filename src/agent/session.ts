@@ -74,6 +74,7 @@ export class Session {
     this.#identity = { ...r.value, name: inventory.name, server: this.#o.client.baseUrl };
     const tmp = `${this.#o.identityFile}.tmp`;
     await fs.promises.writeFile(tmp, JSON.stringify(this.#identity, null, 2), { mode: 0o600 });
+    await fs.promises.chmod(tmp, 0o600); // the host token: a tmp file left by a crash kept its old mode
     await fs.promises.rename(tmp, this.#o.identityFile);
     this.#needRegister = false;
     this.contact();
