@@ -28,6 +28,7 @@ import { startLogsEndpoint } from "./logs-endpoint.ts";
 import { PortAllocator } from "./ports.ts";
 import { Reporter } from "./reporter.ts";
 import { Session } from "./session.ts";
+import { narrowAttempts } from "./private-attempts.ts";
 import { SwarmPeer } from "./swarm/peer.ts";
 import { nextBackoff, watchSse } from "./sse.ts";
 import type { SseWatch } from "./sse.ts";
@@ -101,6 +102,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     const narrowed = ensurePrivateDir(fs, dir, uid).narrowedFrom;
     if (narrowed !== null) log.warn({ dir, was: narrowed.toString(8), now: "700" }, "data directory let other users in: narrowed to 0700");
   }
+  const tidied = narrowAttempts(path.join(dataDir, "attempts"));
+  if (tidied > 0) log.warn({ modes: tidied }, "attempt files an older agent left open to other users: narrowed to 0700/0600");
   const client = createAgentClient(opts.server);
   // Declared before anything can call back into it (the first registration restarts the watch).
   let watch: SseWatch | null = null;
