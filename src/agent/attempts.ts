@@ -307,7 +307,7 @@ export class AttemptManager {
       const link = e.link;
       e.link = null;
       void link?.close();
-      fs.writeFile(path.join(e.dir, Files.reported), "", () => {});
+      fs.writeFile(path.join(e.dir, Files.reported), "", { mode: 0o600 }, () => {});
       this.#entries.delete(e.id);
       this.#known.add(e.id);
     });

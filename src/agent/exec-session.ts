@@ -17,6 +17,7 @@ import { ErrorCodes } from "../model/index.ts";
 import type { ExecPlan } from "./exec-endpoint.ts";
 import { execPlan } from "./exec-endpoint.ts";
 import { findScript, resizeTree, ttyArgv, ttyReadyMarker } from "./exec-tty.ts";
+import { bearerMatches } from "./bearer.ts";
 
 /** What the upgrade handler needs from the agent (a subset of the logs endpoint's options). */
 export interface ExecSessionOptions {
@@ -40,7 +41,7 @@ export async function handleExecUpgrade(o: ExecSessionOptions, req: http.Incomin
     return refuseUpgrade(socket, 404, ErrorCodes.NotFound, `no such upgrade: ${req.method} ${url.pathname} (${req.headers.upgrade})`);
   }
   const token = o.token();
-  if (token === null || req.headers.authorization !== `Bearer ${token}`) {
+  if (!bearerMatches(req.headers.authorization, token)) {
     return refuseUpgrade(socket, 401, ErrorCodes.Unauthorized, "agent endpoint: missing or wrong host token", "only the Tiffin server runs exec through agents");
   }
   const attemptId = m[1] ?? "";

@@ -9,6 +9,7 @@ import path from "node:path";
 import type { Assignment } from "../api/types.ts";
 import { helperPaths } from "../helper/paths.ts";
 import type { AgentMessage, HelperConfig, HelperMessage, HelperStatus } from "../helper/protocol.ts";
+import { PrivateModes } from "../model/index.ts";
 
 /** Files the agent adds to an attempt directory (the helper's own are in ../helper/paths.ts). */
 export const Files = {
@@ -27,14 +28,17 @@ export function attemptsRoot(dataDir: string): string {
 
 /** Writes attempt.json and assignment.json into a new attempt directory. */
 export async function createAttemptDir(dir: string, config: HelperConfig, assignment: Assignment): Promise<void> {
-  await fs.promises.mkdir(dir, { recursive: true });
+  // 0700 and 0600: both files hold the job's env.
+  await fs.promises.mkdir(dir, { recursive: true, mode: PrivateModes.dir });
+  await fs.promises.chmod(dir, PrivateModes.dir);
   await writeJsonAtomic(path.join(dir, Files.assignment), assignment);
   await writeJsonAtomic(helperPaths(dir).config, config);
 }
 
 async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   const tmp = `${file}.tmp`;
-  await fs.promises.writeFile(tmp, JSON.stringify(value, null, 2));
+  await fs.promises.writeFile(tmp, JSON.stringify(value, null, 2), { mode: PrivateModes.file });
+  await fs.promises.chmod(tmp, PrivateModes.file); // a tmp file left by a crash kept its old mode
   await fs.promises.rename(tmp, file);
 }
 
@@ -42,7 +46,7 @@ async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
 export function spawnHelper(command: string[], dir: string): Promise<{ pid: number } | { error: string }> {
   const [bin, ...args] = command;
   if (!bin) return Promise.resolve({ error: "empty helper command" });
-  const fd = fs.openSync(path.join(dir, Files.log), "a");
+  const fd = fs.openSync(path.join(dir, Files.log), "a", PrivateModes.file);
   try {
     const child = spawn(bin, [...args, dir], { detached: true, stdio: ["ignore", fd, fd], cwd: dir, env: process.env });
     return new Promise((resolve) => {

@@ -45,7 +45,7 @@ export function detectRuntime(scratchDir: string): Promise<RuntimeDetection> {
 async function detectUncached(scratchDir: string): Promise<RuntimeDetection> {
   const problems: string[] = [];
   const rootless = (process.getuid?.() ?? 0) !== 0;
-  fs.mkdirSync(scratchDir, { recursive: true });
+  fs.mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
   for (const name of runtimeNames) {
     const bin = findBinary(name);
     if (bin === null) {

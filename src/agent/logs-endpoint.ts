@@ -18,6 +18,7 @@ import { handleExecUpgrade } from "./exec-session.ts";
 import { compileGrep, GrepBudgetExceeded, grepLines, LineMatcher, MaxGrepThreads } from "./log-filter.ts";
 import { ErrorCodes } from "../model/index.ts";
 import type { ErrorCode } from "../model/index.ts";
+import { bearerMatches } from "./bearer.ts";
 
 /** What the endpoint needs from the agent. */
 export interface LogsEndpointOptions {
@@ -82,7 +83,7 @@ async function handle(o: LogsEndpointOptions, req: http.IncomingMessage, res: ht
   const m = /^\/v1\/logs\/([A-Za-z0-9._-]+)$/.exec(url.pathname);
   if (!(req.method === "GET" && m) && !(req.method === "POST" && ex)) return fail(res, 404, ErrorCodes.NotFound, `no such endpoint: ${req.method} ${url.pathname}`);
   const token = o.token();
-  if (token === null || req.headers.authorization !== `Bearer ${token}`) {
+  if (!bearerMatches(req.headers.authorization, token)) {
     req.resume();
     return fail(res, 401, ErrorCodes.Unauthorized, "agent endpoint: missing or wrong host token", "only the Tiffin server reads logs from agents and runs exec through them");
   }

@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import type { Logger } from "pino";
 import type { Assignment } from "../api/types.ts";
-import { ErrorCodes, TiffinError } from "../model/index.ts";
+import { ensurePrivateDir, ErrorCodes, TiffinError } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
 import { createAgentClient } from "./client.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
@@ -28,6 +28,7 @@ import { startLogsEndpoint } from "./logs-endpoint.ts";
 import { PortAllocator } from "./ports.ts";
 import { Reporter } from "./reporter.ts";
 import { Session } from "./session.ts";
+import { narrowAttempts } from "./private-attempts.ts";
 import { SwarmPeer } from "./swarm/peer.ts";
 import { nextBackoff, watchSse } from "./sse.ts";
 import type { SseWatch } from "./sse.ts";
@@ -99,7 +100,15 @@ export function defaultHelperCommand(): string[] {
 export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const dataDir = path.resolve(opts.dataDir);
   const log = (opts.log ?? pino({ name: "tiffin-agent" })).child({ host: opts.name });
-  await fs.promises.mkdir(path.join(dataDir, "attempts"), { recursive: true });
+  // The host token (agent.json) and every task's env and logs live here: the agent's alone, a pre-made
+  // 0755 dir narrowed (and said so), another user's refused.
+  const uid = process.geteuid?.() ?? 0;
+  for (const dir of [dataDir, path.join(dataDir, "attempts")]) {
+    const narrowed = ensurePrivateDir(fs, dir, uid).narrowedFrom;
+    if (narrowed !== null) log.warn({ dir, was: narrowed.toString(8), now: "700" }, "data directory let other users in: narrowed to 0700");
+  }
+  const tidied = narrowAttempts(path.join(dataDir, "attempts"));
+  if (tidied > 0) log.warn({ modes: tidied }, "attempt files an older agent left open to other users: narrowed to 0700/0600");
   const client = createAgentClient(opts.server);
   // Declared before anything can call back into it (the first registration restarts the watch).
   let watch: SseWatch | null = null;
@@ -224,12 +233,20 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const identity = session.identity;
   if (!first.ok) {
     const unauthorized = first.status === 401 || first.status === 403;
-    if (unauthorized || !identity) {
+    // 409: the name is another host's (this data dir holds no token of it); 401 may be either token.
+    const taken = first.status === 409 || first.code === ErrorCodes.Conflict;
+    if (unauthorized || taken || !identity) {
       await closeAll();
       throw new TiffinError(
-        unauthorized ? ErrorCodes.Unauthorized : ErrorCodes.Unavailable,
+        unauthorized ? ErrorCodes.Unauthorized : taken ? ErrorCodes.Conflict : ErrorCodes.Unavailable,
         `agent ${opts.name}: registering with ${client.baseUrl} failed: ${first.message}`,
-        { hint: unauthorized ? "check the join token (DIR/join.token on the server)" : "check that the server is running and its URL is right" },
+        {
+          hint: taken || first.message.includes("host token")
+            ? `the name ${opts.name} is registered to a host whose token is not in ${path.join(dataDir, "agent.json")}; if this machine replaces it, remove the old record with \`tiffin hosts remove ${opts.name}\` (once it is down), else pick another --name`
+            : unauthorized
+              ? "check the join token (DIR/join.token on the server)"
+              : "check that the server is running and its URL is right",
+        },
       );
     }
     log.warn({ error: first.message, hostId: identity.hostId }, "server unreachable; running with the saved identity and retrying");

@@ -131,7 +131,7 @@ export class PackageGc {
     try {
       fs.mkdirSync(this.#root, { recursive: true });
       const tmp = `${this.#usedFile}.${randomBytes(4).toString("hex")}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify(this.#used()));
+      fs.writeFileSync(tmp, JSON.stringify(this.#used()), { mode: 0o600 });
       fs.renameSync(tmp, this.#usedFile);
     } catch (err) {
       this.#o.log.warn({ err: String(err) }, "recording package use failed");

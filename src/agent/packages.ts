@@ -197,7 +197,7 @@ export class PackageCache {
     const m = (JSON.parse(data.toString("utf8")) as PackageRecord).manifest as Manifest;
     if (packageId(m) !== id) return { error: "the server sent a manifest that does not hash to the pinned id" };
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
-    await fs.promises.writeFile(file, JSON.stringify(m));
+    await fs.promises.writeFile(file, JSON.stringify(m), { mode: 0o600 });
     return m;
   }
 }

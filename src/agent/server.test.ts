@@ -2,10 +2,12 @@
 // run it (the agent may not import the server; see eslint.config.js), real helpers and real tasks:
 // apply a job, see it run with a pid, read its logs through the server's proxy, remove the job.
 import assert from "node:assert/strict";
+import path from "node:path";
 import { test } from "node:test";
 import type { JobStatus } from "../api/types.ts";
 import { serverAndAgent } from "./real-server.ts";
-import { alive, sleeperCommand, testSpec, waitFor } from "./test-fixtures.ts";
+import { startAgent } from "./main.ts";
+import { alive, killAttempts, sleeperCommand, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
 
 void test("with the real server: a job runs through the agent, its logs come through the server, removing it stops it", async (t) => {
   const { agent, api } = await serverAndAgent(t, { prefix: "tiffin-agent-int-", name: "int-1", labels: { rack: "r1" } });
@@ -31,4 +33,30 @@ void test("with the real server: a job runs through the agent, its logs come thr
 
   assert.equal((await api("/v1/jobs/sleeper", { method: "DELETE" })).status, 200);
   await waitFor("task stopped after the job was removed", () => !alive(task.pid!), 30_000);
+});
+
+void test("with the real server: a second agent under a registered name, from a fresh data dir, is refused; the first restarts with its token", async (t) => {
+  const { root, agentDir, server, agent, api } = await serverAndAgent(t, { prefix: "tiffin-agent-name-", name: "same-1" });
+  const before = ((await (await api("/v1/hosts")).json()) as { address: string }[])[0]?.address;
+  const otherDir = path.join(root, "other");
+  const second = startAgent({ server: server.url, joinToken: server.joinToken, dataDir: otherDir, name: "same-1", labels: {}, log: testLogger(), registerTimeoutMs: 2000 });
+  // Started anyway (the defect): stop it, so the failed test does not hang.
+  void second.then((a) => a.close("stop-tasks"), () => undefined);
+  await assert.rejects(
+    second,
+    (err: Error & { code?: string; hint?: string }) => {
+      assert.equal(err.code, "TIFFIN_CONFLICT");
+      assert.match(err.message, /same-1.*already registered/);
+      assert.match(err.hint ?? "", /tiffin hosts remove same-1/);
+      return true;
+    },
+  );
+  killAttempts(otherDir);
+  const after = ((await (await api("/v1/hosts")).json()) as { address: string }[])[0]?.address;
+  assert.equal(after, before, "the registered host's address is untouched");
+  // The real agent restarts on its own dir: its saved token proves it.
+  await agent.close("leave-tasks");
+  const again = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir: agentDir, name: "same-1", labels: {}, log: testLogger() });
+  t.after(() => again.close("leave-tasks"));
+  assert.equal(again.hostId, agent.hostId);
 });

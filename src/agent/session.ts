@@ -63,15 +63,18 @@ export class Session {
     return this.#identity;
   }
 
-  /** Registers with the join token; on success saves the identity. */
+  /** Registers with the join token, proving with the saved host token (if any) that this agent is the
+   * host it names; on success saves the identity. */
   async register(): Promise<CallResult<RegisterResponse>> {
     const inventory = await this.#o.inventory();
-    const r = await this.#o.client.register(this.#o.joinToken, { inventory });
+    const saved = this.#identity?.hostToken;
+    const r = await this.#o.client.register(this.#o.joinToken, { inventory, ...(saved ? { hostToken: saved } : {}) });
     if (!r.ok) return r;
     const tokenChanged = this.#identity?.hostToken !== r.value.hostToken;
     this.#identity = { ...r.value, name: inventory.name, server: this.#o.client.baseUrl };
     const tmp = `${this.#o.identityFile}.tmp`;
     await fs.promises.writeFile(tmp, JSON.stringify(this.#identity, null, 2), { mode: 0o600 });
+    await fs.promises.chmod(tmp, 0o600); // the host token: a tmp file left by a crash kept its old mode
     await fs.promises.rename(tmp, this.#o.identityFile);
     this.#needRegister = false;
     this.contact();

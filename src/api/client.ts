@@ -9,7 +9,7 @@
 import type { Duplex } from "node:stream";
 import type { JobVersion, JobSpec } from "../model/job.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
-import type { ApiErrorBody, ApplyResult, Assignment, AttemptReport, AuditEntry, ClusterView, ExecFrame, ExecRequest, HeartbeatRequest, HeartbeatResponse, HostView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RegisterRequest, RestartResult, RegisterResponse, StoreEvent } from "./types.ts";
+import type { ApiErrorBody, ApplyResult, Assignment, AttemptReport, AuditEntry, ClusterView, ExecFrame, ExecRequest, HeartbeatRequest, HeartbeatResponse, HostRemoval, HostView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RegisterRequest, RestartResult, RegisterResponse, StoreEvent } from "./types.ts";
 import { parseSse } from "./sse.ts";
 import type { ExecInput, ExecSessionRequest } from "./exec-wire.ts";
 import { execQuery, LineSplitter, parseFrame, requestUpgrade } from "./exec-wire.ts";
@@ -108,6 +108,10 @@ export class ApiClient {
   /** `POST /v1/hosts/:idOrName/undrain`. */
   undrain(idOrName: string): Promise<HostView> {
     return this.#json("POST", `/v1/hosts/${enc(idOrName)}/undrain`);
+  }
+  /** `DELETE /v1/hosts/:idOrName`: removes a down host's record (re-provisioning the machine). */
+  removeHost(idOrName: string): Promise<HostRemoval> {
+    return this.#json("DELETE", `/v1/hosts/${enc(idOrName)}`);
   }
   /** `POST /v1/swarm/peer-token/rotate`: a new peer token for agents (the previous one stays accepted). */
   rotatePeerToken(): Promise<PeerTokenRotation> {

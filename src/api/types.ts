@@ -15,6 +15,7 @@
 //   GET    /v1/hosts                             -> HostView[]
 //   POST   /v1/hosts/:idOrName/drain             -> HostView
 //   POST   /v1/hosts/:idOrName/undrain           -> HostView
+//   DELETE /v1/hosts/:idOrName                   -> HostRemoval          (409 while the host is up or anything of it may still run)
 //   GET    /v1/tasks/:job/:index/logs?stream=stdout|stderr&attempt=ID&follow=1&tail=N -> text/plain (streamed)
 //   GET    /v1/events?from=REV                   -> text/event-stream of StoreEvent ("event: change")
 //   GET    /v1/cluster                           -> ClusterView          (this server, the leader)
@@ -194,9 +195,20 @@ export interface HostView extends Host {
   used: { cpu: number; memoryMiB: number; diskMiB: number };
 }
 
-/** `POST /v1/agent/register`. An agent re-registering with the same name gets the same host id. */
+/** `POST /v1/agent/register`. An agent re-registering with the same name gets the same host id, and
+ * must prove it is that host: a name already registered needs its host token (409 without one, 401
+ * with a wrong one); re-provisioning a machine is `DELETE /v1/hosts/:name` first. */
 export interface RegisterRequest {
   inventory: HostInventory;
+  /** The host token an earlier registration returned (the agent keeps it in DIR/agent.json). */
+  hostToken?: string;
+}
+
+/** `DELETE /v1/hosts/:idOrName`: the host record and its token are gone; the name may register anew. */
+export interface HostRemoval {
+  id: string;
+  name: string;
+  removed: true;
 }
 
 /** The answer to register: identity and timing the agent must follow. */

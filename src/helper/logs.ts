@@ -61,7 +61,8 @@ export class LogSink {
 
   constructor(opts: LogSinkOptions) {
     this.#o = { maxBufferedBytes: 8 * 1024 * 1024, flushMs: 250, timeIndex: true, ...opts };
-    fs.mkdirSync(this.#o.logsDir, { recursive: true });
+    // The task's output is its own business: 0700 and 0600, like the rest of the attempt dir.
+    fs.mkdirSync(this.#o.logsDir, { recursive: true, mode: 0o700 });
     this.#timer = setInterval(() => this.#tick(), this.#o.flushMs);
     this.#timer.unref();
   }
@@ -169,7 +170,7 @@ export class LogSink {
     const file = segmentPath(this.#o.logsDir, this.#o.stream, n);
     const done = this.#previousDone
       .then(async () => {
-        const out = fs.createWriteStream(file);
+        const out = fs.createWriteStream(file, { mode: 0o600 });
         out.once("open", () => void this.#prune(n));
         await pipeline(compressor, out);
       })
@@ -202,7 +203,7 @@ export class LogSink {
     if (seg.entries === "") return;
     const text = seg.entries;
     seg.entries = "";
-    seg.indexing = seg.indexing.then(() => fs.promises.appendFile(seg.indexFile, text)).catch((e: unknown) => {
+    seg.indexing = seg.indexing.then(() => fs.promises.appendFile(seg.indexFile, text, { mode: 0o600 })).catch((e: unknown) => {
       process.stderr.write(`tiffin helper: log index ${seg.indexFile}: ${String(e)}\n`);
     });
   }

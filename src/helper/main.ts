@@ -3,7 +3,7 @@
 // the final status. It must never leave its task running when it exits.
 import fs from "node:fs";
 import path from "node:path";
-import { systemClock } from "../model/index.ts";
+import { PrivateModes, systemClock } from "../model/index.ts";
 import type { Clock } from "../model/index.ts";
 import { parseHelperConfig } from "./config.ts";
 import { helperPaths } from "./paths.ts";
@@ -25,7 +25,7 @@ export interface HelperOptions {
 export async function runHelper(dir: string, options: HelperOptions = {}): Promise<number> {
   const clock = options.clock ?? systemClock;
   const paths = helperPaths(dir);
-  fs.writeFileSync(paths.pid, `${process.pid}\n`);
+  fs.writeFileSync(paths.pid, `${process.pid}\n`, { mode: PrivateModes.file });
   let parsed: unknown;
   try {
     parsed = JSON.parse(fs.readFileSync(paths.config, "utf8"));

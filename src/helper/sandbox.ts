@@ -118,6 +118,9 @@ export function writeBundle(o: BundleInput): Bundle {
   const rootfs = path.join(dir, "rootfs");
   // A rootfs of its own per attempt (not one shared skeleton): the runtime creates each mount point in
   // it, e.g. the work directory's path, and a shared one would show every task the other tasks' paths.
+  // config.json holds the task's env: the bundle dir is private (the rootfs inside keeps the usual
+  // 0755, it is the task's "/").
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.mkdirSync(rootfs, { recursive: true });
   const { layout, tools, memoryMode, hostname, privateLayout } = hostFacts();
   for (const l of layout.links) fs.symlinkSync(l.target, path.join(rootfs, l.name));
@@ -156,7 +159,7 @@ export function writeBundle(o: BundleInput): Bundle {
     unified: cgroup !== null && memoryMode === "v2" ? v2MemoryUnified(o.sandbox.limits.memoryMiB * 1024 * 1024) : null,
   });
   // Compact: the runtime parses it on every start; `jq . config.json` shows it readable.
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
+  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config), { mode: 0o600 });
   return { dir, id, pidFile: path.join(dir, "init.pid"), cgroup, init: tools.timeout, tools };
 }
 

@@ -41,7 +41,7 @@ export class StatusFile {
 /** Writes `status` to `path` atomically. */
 export function writeStatusFile(path: string, status: HelperStatus): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(status)}\n`);
+  fs.writeFileSync(tmp, `${JSON.stringify(status)}\n`, { mode: 0o600 });
   fs.renameSync(tmp, path);
 }
 

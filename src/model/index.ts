@@ -6,3 +6,4 @@ export * from "./clock.ts";
 export * from "./errors.ts";
 export * from "./diff.ts";
 export * from "./limits.ts";
+export * from "./private-dir.ts";

@@ -407,11 +407,11 @@ export class PieceStore {
       this.#c.dirs.add(dir);
     }
     try {
-      return fs.openSync(file, "w");
+      return fs.openSync(file, "w", 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       fs.mkdirSync(dir, { recursive: true });
-      return fs.openSync(file, "w");
+      return fs.openSync(file, "w", 0o600);
     }
   }
 

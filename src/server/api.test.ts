@@ -21,7 +21,7 @@ void test("auth: every route needs the right token, and refused calls change not
   const { url, adminToken, joinToken } = ts.server;
   const agent = new FakeAgent(url, "alpha");
   const reg = await agent.register(joinToken);
-  const again = await new FakeAgent(url, "alpha").register(joinToken, { cores: 8 });
+  const again = await agent.register(joinToken, { cores: 8 });
   assert.equal(again.hostId, reg.hostId, "the same name is the same host");
   assert.equal((await ts.api.hosts())[0]?.cores, 8, "with its new inventory");
   const spec = specOf();

@@ -3,7 +3,7 @@
 // Several servers may share one store (etcd): all serve the API, one leads. See README.md.
 
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import fs from "node:fs";
 import { createServer } from "node:http";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -12,7 +12,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import type { Logger } from "pino";
-import { ErrorCodes, systemClock, TiffinError } from "../model/index.ts";
+import { ensurePrivateDir, ErrorCodes, systemClock, TiffinError } from "../model/index.ts";
 import type { Clock } from "../model/index.ts";
 import { openSqliteStore, SqliteStore } from "../state/sqlite.ts";
 import type { Store } from "../state/store.ts";
@@ -30,6 +30,7 @@ import { Reconciler } from "./reconcile/loop.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { hostRoutes } from "./routes/hosts.ts";
+import { hostRemoveRoute } from "./routes/host-remove.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { restartRoutes } from "./routes/restart.ts";
 import { packageRoutes } from "./routes/packages.ts";
@@ -95,7 +96,9 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const clock = opts.clock ?? systemClock;
   const timing: Timing = { ...DefaultTiming, ...opts.timing };
   const log = typeof opts.log === "object" ? opts.log : pino({ level: opts.log ?? "info", base: { component: "server" } }, pino.destination(2));
-  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  // state.db holds the tokens: the data dir is the server's alone (a pre-made 0755 one is narrowed).
+  const narrowed = ensurePrivateDir(fs, opts.dataDir, process.geteuid?.() ?? 0).narrowedFrom;
+  if (narrowed !== null) log.warn({ dataDir: opts.dataDir, was: narrowed.toString(8), now: "700" }, "data directory let other users in: narrowed to 0700");
   const id = serverIdOf(opts.dataDir);
   const store = opts.store ?? openSqliteStore(join(opts.dataDir, "state.db"), { clock });
   const ownStore = opts.store === undefined;
@@ -135,6 +138,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   packageRoutes(router, ctx);
   const swarm = trackerRoutes(router, ctx, { adminToken: () => tokens.admin, ...opts.swarm });
   hostRoutes(router, ctx);
+  hostRemoveRoute(router, ctx);
   agentRoutes(router, ctx);
   streamRoutes(router, ctx);
   execRoutes(router, ctx);

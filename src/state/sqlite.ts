@@ -23,6 +23,7 @@ import type { SyncLevel } from "./sqlite-db.ts";
 import { CompactedError, LeaseNotFoundError } from "./store.ts";
 import type { Compare, KeyValue, Op, Store, TxnResult, Watch, WatchEvent } from "./store.ts";
 import { WatchHub } from "./watch-hub.ts";
+import { privateSqliteFiles } from "./sqlite-files.ts";
 
 /** Options of `openSqliteStore`. */
 export interface SqliteStoreOptions {
@@ -84,6 +85,7 @@ export class SqliteStore implements Store {
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     this.#clock = opts.clock ?? systemClock;
     const synchronous = opts.synchronous ?? "full";
+    if (path !== ":memory:") privateSqliteFiles(path);
     this.#lock = lockFile(path);
     try {
       this.#db = new StateDb(path, synchronous, 64);

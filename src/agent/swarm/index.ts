@@ -123,7 +123,7 @@ export async function registerSwarmHost(o: { serverUrl: string; joinToken: strin
   const beat = (): void => {
     if (stopped) return;
     post<HeartbeatResponse>("/v1/agent/heartbeat", reg.hostToken, { hostId: reg.hostId })
-      .then((r) => (r.reregister ? post<RegisterResponse>("/v1/agent/register", o.joinToken, { inventory }) : null))
+      .then((r) => (r.reregister ? post<RegisterResponse>("/v1/agent/register", o.joinToken, { inventory, hostToken: reg.hostToken }) : null))
       .catch(() => undefined)
       .finally(() => {
         if (!stopped) setTimeout(beat, reg.heartbeatMs).unref();

@@ -3,7 +3,6 @@
 // `maxUploads` at once (the next caller gets 503 and tries its next source) and, with a limit, no
 // faster than the upload token bucket allows.
 
-import { createHash, timingSafeEqual } from "node:crypto";
 import type http from "node:http";
 import type { ApiErrorBody } from "../../api/types.ts";
 import { ErrorCodes } from "../../model/index.ts";
@@ -11,6 +10,7 @@ import type { ErrorCode } from "../../model/index.ts";
 import type { PieceEncoder, PieceStore } from "../../pkg/index.ts";
 import { acceptsZstd, piecePool } from "../../pkg/index.ts";
 import type { TokenBucket } from "./rate.ts";
+import { bearerOf, sameSecret } from "../bearer.ts";
 
 /** Bytes written per take from the upload bucket. */
 const Chunk = 64 * 1024;
@@ -57,10 +57,10 @@ export class PieceServer {
 
   async #serve(hash: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const tokens = this.#o.peerTokens();
-    const given = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    const given = bearerOf(req.headers.authorization) ?? undefined;
     if (tokens.length === 0) return fail(res, 503, ErrorCodes.Unavailable, "this agent has no peer token yet", "try the next source");
     // Every token compared, so the time taken does not tell which one matched.
-    const matches = given === undefined ? 0 : tokens.reduce((n, t) => n + (same(given, t) ? 1 : 0), 0);
+    const matches = given === undefined ? 0 : tokens.reduce((n, t) => n + (sameSecret(given, t) ? 1 : 0), 0);
     if (matches === 0) {
       this.#o.onRefused?.();
       return fail(res, 401, ErrorCodes.Unauthorized, "pieces: missing or wrong peer token", "agents get the peer tokens from the server's tracker; a token two rotations old is refused");
@@ -112,11 +112,6 @@ function drained(res: http.ServerResponse): Promise<void> {
     };
     res.on("drain", done).on("close", done);
   });
-}
-
-function same(a: string, b: string): boolean {
-  const d = (s: string): Buffer => createHash("sha256").update(s).digest();
-  return timingSafeEqual(d(a), d(b));
 }
 
 function fail(res: http.ServerResponse, status: number, code: ErrorCode, message: string, hint: string): void {

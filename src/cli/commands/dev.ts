@@ -118,7 +118,7 @@ function claimDataDir(dataDir: string): string {
 export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<void> {
   const { io } = ctx;
   const dataDir = resolve(opts.data);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const pidFile = claimDataDir(dataDir);
   const serverDir = join(dataDir, "server");
   const url = `http://${opts.listen}`;

@@ -6,6 +6,7 @@ import type { HostView } from "../../api/types.ts";
 import type { CliContext } from "../command.ts";
 import { jsonOption } from "../command.ts";
 import { renderJson, renderTable } from "../table.ts";
+import { register as registerRemove } from "./host-remove.ts";
 
 /** Lists the hosts, sorted by name. */
 export async function hostsHandler(client: ApiClient): Promise<HostView[]> {
@@ -39,8 +40,9 @@ export function renderHosts(hosts: HostView[]): string {
 
 /** Adds the command. */
 export function register(program: Command, ctx: CliContext): void {
-  jsonOption(program.command("hosts").description("list hosts")).action(async (opts: { json?: boolean }) => {
+  const cmd = jsonOption(program.command("hosts").description("list hosts (`tiffin hosts remove HOST` forgets a down host)")).action(async (opts: { json?: boolean }) => {
     const hosts = await hostsHandler(ctx.client());
     ctx.io.out(opts.json ? renderJson(hosts) : renderHosts(hosts));
   });
+  registerRemove(cmd, ctx);
 }

@@ -38,6 +38,8 @@ export function authenticate(ctx: ServerContext, tokens: Tokens, kind: AuthKind,
       // A lookup by digest: the time taken does not depend on how much of a real token was guessed.
       const hostId = ctx.mirror.hostByTokenDigest.get(tokenDigest(token));
       if (hostId === undefined) throw refused();
+      // The digest found the host; the token itself is still compared, in constant time.
+      if (!sameSecret(token, ctx.mirror.hostTokens.get(hostId) ?? "")) throw refused();
       return hostId;
     }
   }

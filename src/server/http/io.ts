@@ -74,6 +74,22 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** What a JSON value is, in words ("null", "an array", "a string"...), for error messages. */
+export function jsonKindOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  return typeof v === "string" ? "a string" : typeof v === "number" ? "a number" : typeof v === "boolean" ? "a boolean" : typeof v;
+}
+
+/** Reads a JSON body that must be an object (`shape` describes it for the error): null, arrays and
+ * scalars are a BAD_REQUEST here, so no handler reads fields of what is not an object. */
+export async function readJsonObject(req: IncomingMessage, shape: string): Promise<Record<string, unknown>> {
+  const body = await readJson(req);
+  if (typeof body === "object" && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
+  throw new TiffinError(ErrorCodes.BadRequest, `request body must be a JSON object, got ${jsonKindOf(body)}`, { hint: `send ${shape}` });
+}
+
 /** "Unexpected token } at line 3 column 5" from a JSON.parse error. */
 export function whereParseFailed(text: string, err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);

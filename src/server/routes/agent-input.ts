@@ -12,6 +12,26 @@ const num: Check = (v) => typeof v === "number" && Number.isFinite(v) && v >= 0;
 const numOrNull: Check = (v) => v === null || num(v);
 const strOrNull: Check = (v) => v === null || str(v);
 const record = (of: Check): Check => (v) => typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every(of);
+const upTo = (max: number): Check => (v) => num(v) && (v as number) <= max;
+const shortStr = (max: number): Check => (v) => typeof v === "string" && v.length <= max;
+// host:port, the host a name or an IPv4 address, or an IPv6 address in brackets: the server builds
+// http://ADDRESS/... from it to reach the agent, so nothing that could add a path or a query.
+const hostPort: Check = (v) => typeof v === "string" && v.length <= 300 && /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(v);
+const labelMap: Check = (v) =>
+  record(shortStr(MaxLabelChars))(v) && Object.keys(v as object).length <= MaxLabels && Object.keys(v as object).every((k) => k.length > 0 && k.length <= MaxLabelChars);
+
+/** Bounds of what an inventory may claim: the scheduler adds and compares these figures, and a host
+ * claiming 1e308 MiB would take every task. Far above any real machine. */
+export const InventoryLimits = {
+  cores: 16_384,
+  /** 1 PiB */
+  memoryMiB: 2 ** 30,
+  /** 1 EiB */
+  diskMiB: 2 ** 40,
+} as const;
+const MaxLabels = 64;
+const MaxLabelChars = 253;
+const MaxInfoChars = 256;
 
 function check(obj: Record<string, unknown>, base: string, fields: Record<string, [Check, string]>, out: Problem[]): void {
   for (const [k, [ok, expected]] of Object.entries(fields)) {
@@ -30,30 +50,37 @@ function fail(what: string, problems: Problem[]): TiffinError {
   return new TiffinError(ErrorCodes.BadRequest, `${what}: ${problems.length} problem${problems.length === 1 ? "" : "s"}`, { hint: "the agent and the server may be different versions", problems });
 }
 
-/** The inventory of a register body, or a BAD_REQUEST listing every problem. */
-export function inventoryOf(body: unknown): HostInventory {
+/** The inventory and the host token (null when none is sent) of a register body, or a BAD_REQUEST
+ * listing every problem. */
+export function registerOf(body: unknown): { inventory: HostInventory; hostToken: string | null } {
   const problems: Problem[] = [];
   const b = asObject(body, "", problems);
   const inv = b ? asObject(b["inventory"], "inventory", problems) : null;
+  if (b) check(b, "", { hostToken: [(v) => v === undefined || v === null || (typeof v === "string" && v.length > 0 && v.length <= 512), "the host token of an earlier registration, or nothing"] }, problems);
   if (inv) {
     check(inv, "inventory", {
       name: [nonEmpty, "a host name (1 to 253 characters)"],
-      address: [str, "host:port where the agent serves logs"],
-      cores: [(v) => num(v) && (v as number) > 0, "a positive number"],
-      memoryMiB: [num, "MiB as a number"],
-      diskMiB: [num, "MiB as a number"],
-      kernel: [str, "a string"],
-      labels: [record(str), "an object of strings"],
-      runtime: [str, "a string"],
+      address: [hostPort, "host:port where the agent serves logs"],
+      cores: [(v) => upTo(InventoryLimits.cores)(v) && (v as number) > 0, `a positive number, at most ${InventoryLimits.cores}`],
+      memoryMiB: [upTo(InventoryLimits.memoryMiB), `MiB as a number, at most ${InventoryLimits.memoryMiB} (1 PiB)`],
+      diskMiB: [upTo(InventoryLimits.diskMiB), `MiB as a number, at most ${InventoryLimits.diskMiB} (1 EiB)`],
+      kernel: [shortStr(MaxInfoChars), `a string of at most ${MaxInfoChars} characters`],
+      labels: [labelMap, `an object of at most ${MaxLabels} strings (keys and values 1 to ${MaxLabelChars} characters)`],
+      runtime: [shortStr(MaxInfoChars), `a string of at most ${MaxInfoChars} characters`],
     }, problems);
     const os = asObject(inv["os"], "inventory.os", problems);
-    if (os) check(os, "inventory.os", { id: [str, "a string"], version: [str, "a string"] }, problems);
+    if (os) check(os, "inventory.os", { id: [shortStr(MaxInfoChars), "a string"], version: [shortStr(MaxInfoChars), "a string"] }, problems);
     const caps = inv["capabilities"];
-    if (caps !== undefined && !(Array.isArray(caps) && caps.every(str))) {
+    if (caps !== undefined && !(Array.isArray(caps) && caps.length <= 64 && caps.every(shortStr(64)))) {
       problems.push({ file: null, path: "inventory.capabilities", message: "expected an array of capability names", value: JSON.stringify(caps) });
     }
   }
-  if (problems.length > 0 || !inv) throw fail("invalid register request", problems);
+  if (problems.length > 0 || !inv || !b) throw fail("invalid register request", problems);
+  const hostToken = typeof b["hostToken"] === "string" ? b["hostToken"] : null;
+  return { inventory: inventoryFrom(inv), hostToken };
+}
+
+function inventoryFrom(inv: Record<string, unknown>): HostInventory {
   const os = inv["os"] as { id: string; version: string };
   return {
     name: inv["name"] as string,

@@ -7,11 +7,11 @@ import type { Attempt, Host } from "../../model/index.ts";
 import type { Compare, Op } from "../../state/store.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
-import { readJson, sendJson, startSse } from "../http/io.ts";
+import { readJsonObject, sendJson, startSse } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { attemptKey, hostKey, hostTokenKey, stableJson } from "../keys.ts";
-import { newToken } from "../tokens.ts";
-import { heartbeatOf, inventoryOf, reportOf } from "./agent-input.ts";
+import { newToken, sameSecret } from "../tokens.ts";
+import { heartbeatOf, registerOf, reportOf } from "./agent-input.ts";
 
 const base32 = "abcdefghijklmnopqrstuvwxyz234567";
 
@@ -29,29 +29,31 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
 
   r.add("POST", "/v1/agent/register", "join", async ({ req, res }) => {
-    const inventory = inventoryOf(await readJson(req));
+    const { inventory, hostToken: claimed } = registerOf(await readJsonObject(req, "{\"inventory\": HostInventory, \"hostToken\"?: string}"));
     const id = hostIdOf(inventory.name);
     const now = ctx.clock.now();
     const freshToken = newToken();
     await casLoop(ctx, `register host ${inventory.name}`, () => {
       const existing = m.hosts.get(id)?.value;
+      const stored = m.hostTokens.get(id);
+      // The join token lets a machine in; it does not make it any host it names. A registered name
+      // is that host's: its agent proves it with the token it was given (the write below compares
+      // that token's key, so a removal in between makes the proof be checked again).
+      if (stored !== undefined) proveIdentity(inventory.name, id, stored, claimed);
       const host: Host = { ...inventory, id, domain: domainOf(inventory.labels), draining: existing?.draining ?? false, registeredAt: existing?.registeredAt ?? now };
       const success: Op[] = [];
-      const compare: Compare[] = [];
+      const compare: Compare[] = [{ key: hostTokenKey(id), target: "modRevision", op: "==", value: m.modRevision(hostTokenKey(id)) }];
       if (!existing || stableJson(existing) !== stableJson(host)) {
         compare.push({ key: hostKey(id), target: "modRevision", op: "==", value: m.modRevision(hostKey(id)) });
         success.push({ type: "put", key: hostKey(id), value: JSON.stringify(host) });
       }
-      if (!m.hostTokens.has(id)) {
-        compare.push({ key: hostTokenKey(id), target: "modRevision", op: "==", value: 0 });
-        success.push({ type: "put", key: hostTokenKey(id), value: JSON.stringify(freshToken) });
-      }
+      if (stored === undefined) success.push({ type: "put", key: hostTokenKey(id), value: JSON.stringify(freshToken) });
       return success.length > 0 ? { compare, success } : null;
     });
     await ctx.liveness.ensureAlive(id);
     ctx.hub.resend(id);
     const hostToken = m.hostTokens.get(id);
-    if (!hostToken) throw new Error(`host token of ${id} missing after register`);
+    if (!hostToken) throw new TiffinError(ErrorCodes.Conflict, `host ${inventory.name} was removed while it registered`, { hint: "the agent registers again by itself" });
     ctx.log.info({ hostId: id, name: inventory.name, address: inventory.address }, "host registered");
     const t = ctx.liveness.timing();
     const body: RegisterResponse = { hostId: id, hostToken, heartbeatMs: t.heartbeatMs, downAfterMs: t.downMs, fenceMs: t.fenceMs };
@@ -59,7 +61,7 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
   });
 
   r.add("POST", "/v1/agent/heartbeat", "host", async ({ req, res, hostId }) => {
-    const hb = heartbeatOf(await readJson(req));
+    const hb = heartbeatOf(await readJsonObject(req, "{\"hostId\": string, \"upgradeMs\"?: number}"));
     requireSameHost(hostId, hb.hostId);
     ctx.metrics.heartbeats.inc();
     if (!m.hosts.has(hb.hostId)) {
@@ -71,7 +73,7 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
   });
 
   r.add("POST", "/v1/agent/attempts", "host", async ({ req, res, hostId }) => {
-    const report = reportOf(await readJson(req));
+    const report = reportOf(await readJsonObject(req, "{\"hostId\": string, \"updates\": AttemptUpdate[]}"));
     requireSameHost(hostId, report.hostId);
     await casLoop(ctx, "report attempts", () => {
       const compare: Compare[] = [];
@@ -101,6 +103,15 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
       ctx.streams.delete(sse);
     });
   });
+}
+
+/** Throws unless `claimed` is the host's token (compared in constant time). */
+function proveIdentity(name: string, id: string, stored: string, claimed: string | null): void {
+  const hint = `an agent keeps its host token in DIR/agent.json; if the machine was re-provisioned (a new data dir), remove the old record first: \`tiffin hosts remove ${name}\` (once the host is down)`;
+  if (claimed === null) {
+    throw new TiffinError(ErrorCodes.Conflict, `host ${name} (${id}) is already registered: registering under its name needs its host token`, { hint });
+  }
+  if (!sameSecret(claimed, stored)) throw new TiffinError(ErrorCodes.Unauthorized, `the host token sent to register ${name} (${id}) is not that host's`, { hint });
 }
 
 function requireSameHost(tokenHost: string | null, bodyHost: string): void {

@@ -4,7 +4,7 @@
 import type { ClusterView } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
-import { readJson, sendJson } from "../http/io.ts";
+import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 
 /** Registers the cluster routes. */
@@ -21,8 +21,7 @@ export function clusterRoutes(r: Router, ctx: ServerContext): void {
   });
 
   r.add("POST", "/v1/internal/contacts", "admin", async ({ req, res }) => {
-    const body = (await readJson(req)) as { contacts?: unknown } | null;
-    const list = body?.contacts;
+    const list = (await readJsonObject(req, "{\"contacts\": [[hostId, ageMs], ...]}"))["contacts"];
     if (!Array.isArray(list) || !list.every((c) => Array.isArray(c) && typeof c[0] === "string" && typeof c[1] === "number")) {
       throw new TiffinError(ErrorCodes.BadRequest, "contacts must be [hostId, ageMs] pairs", { hint: "sent by other Tiffin servers only" });
     }

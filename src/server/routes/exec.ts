@@ -7,7 +7,7 @@
 import type { AuditEntry, ExecFrame } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
-import { readJson, sendJson } from "../http/io.ts";
+import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { Prefix } from "../keys.ts";
 import { execTarget, startAudit } from "./exec-target.ts";
@@ -19,14 +19,14 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
 
   r.add("POST", "/v1/tasks/:job/:index/exec", "admin", async ({ req, res, params }) => {
-    const body = (await readJson(req)) as { command?: unknown; user?: unknown };
-    const command = body.command;
+    const body = await readJsonObject(req, "{\"command\": [\"id\"], \"user\"?: string}");
+    const command = body["command"];
     if (!Array.isArray(command) || command.length === 0 || !command.every((a): a is string => typeof a === "string") || command[0] === "") {
       throw new TiffinError(ErrorCodes.BadRequest, "exec: command must be a non-empty array of strings", { hint: "e.g. `tiffin exec web/0 -- id`" });
     }
     const t = execTarget(ctx, params);
     const { job, index, attempt, host, token } = t;
-    const finish = await startAudit(ctx, t, command, typeof body.user === "string" ? body.user : null, req.socket.remoteAddress ?? null);
+    const finish = await startAudit(ctx, t, command, typeof body["user"] === "string" ? body["user"] : null, req.socket.remoteAddress ?? null);
 
     const abort = new AbortController();
     const closer = { close: () => abort.abort() };

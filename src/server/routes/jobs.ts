@@ -6,7 +6,7 @@ import type { JobRecord, JobSpec, JobVersion } from "../../model/index.ts";
 import { validateJobSpec } from "../../spec/api.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
-import { readJson, sendJson } from "../http/io.ts";
+import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { jobKey, packageKey, stableJson, versionKey } from "../keys.ts";
 import type { Mirror } from "../mirror.ts";
@@ -21,13 +21,15 @@ import { jobStatus, jobSummaries } from "../views.ts";
 import { pinSpec } from "./package-pins.ts";
 import { restartTxn } from "./restart-txn.ts";
 
+const SpecBody = "{\"spec\": JobSpec} as `tiffin plan`/`tiffin apply` send it";
+
 /** Registers the job routes. */
 export function jobRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
   r.add("GET", "/v1/jobs", "admin", async ({ res }) => sendJson(res, 200, jobSummaries(m)));
 
   r.add("POST", "/v1/jobs", "admin", async ({ req, res }) => {
-    const spec = await pinSpec(ctx, await specOf(await readJson(req)));
+    const spec = await pinSpec(ctx, await specOf(await readJsonObject(req, SpecBody)));
     const now = ctx.clock.now();
     let result: ApplyResult = { name: spec.name, version: 0, changed: false, revision: m.revision };
     const written = await casLoop(ctx, `apply job ${spec.name}`, () => {
@@ -63,7 +65,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   });
 
   r.add("POST", "/v1/plan", "admin", async ({ req, res }) => {
-    const spec = await pinSpec(ctx, await specOf(await readJson(req)));
+    const spec = await pinSpec(ctx, await specOf(await readJsonObject(req, SpecBody)));
     sendJson(res, 200, { ...planOf(ctx, spec), packages: spec.pinned ?? [] });
   });
 

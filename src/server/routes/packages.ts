@@ -10,7 +10,7 @@ import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { Manifest } from "../../pkg/index.ts";
 import { acceptsZstd, decodePiece, manifestProblem, manifestText, PackageNamePattern, PackageVersionPattern, packageId, PieceEncoder, PieceSize, PieceStore, piecesOf, Sha256Pattern } from "../../pkg/index.ts";
 import type { ServerContext } from "../context.ts";
-import { readJson, sendJson } from "../http/io.ts";
+import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { packageKey, packageTagKey, Prefix } from "../keys.ts";
 import { pinnedBy } from "./package-pins.ts";
@@ -56,15 +56,16 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
   }
 
   r.add("POST", "/v1/packages/missing", "admin", async ({ req, res }) => {
-    const body = (await readJson(req)) as { pieces?: unknown };
-    if (!Array.isArray(body.pieces) || !body.pieces.every((h) => typeof h === "string" && Sha256Pattern.test(h))) {
+    const body = await readJsonObject(req, "{\"pieces\": [sha256 hex, ...]}");
+    const list = body["pieces"];
+    if (!Array.isArray(list) || !list.every((h) => typeof h === "string" && Sha256Pattern.test(h))) {
       throw new TiffinError(ErrorCodes.BadRequest, "body must be {\"pieces\": [sha256 hex, ...]}", { hint: "send the hashes of the pieces to upload" });
     }
-    sendJson(res, 200, { missing: (body.pieces as string[]).filter((h) => !pieces.has(h)) });
+    sendJson(res, 200, { missing: (list as string[]).filter((h) => !pieces.has(h)) });
   });
 
   r.add("POST", "/v1/packages", "admin", async ({ req, res }) => {
-    const manifest = ((await readJson(req)) as { manifest?: unknown }).manifest;
+    const manifest = (await readJsonObject(req, "{\"manifest\": ...} as `tiffin pkg build` writes it"))["manifest"];
     const problem = manifestProblem(manifest);
     if (problem !== null) throw new TiffinError(ErrorCodes.BadRequest, `manifest: ${problem}`, { hint: "build the package with `tiffin pkg build`" });
     const m = manifest as Manifest;
@@ -108,7 +109,7 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
   r.add("PUT", "/v1/packages/:name/tags/:tag", "admin", async ({ req, res, params }) => {
     const name = params["name"] ?? "";
     const tag = params["tag"] ?? "";
-    const version = ((await readJson(req)) as { version?: unknown }).version;
+    const version = (await readJsonObject(req, "{\"version\": string}"))["version"];
     if (!PackageVersionPattern.test(tag)) throw new TiffinError(ErrorCodes.BadRequest, `tag "${tag}" must match ${PackageVersionPattern}`, { hint: "use letters, digits, '.', '_' or '-'" });
     if (typeof version !== "string") throw new TiffinError(ErrorCodes.BadRequest, "body must be {\"version\": string}", { hint: "name the version the tag should point at" });
     const key = packageKey(name, version);

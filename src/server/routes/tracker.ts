@@ -15,7 +15,7 @@ import type { PeerTokenRotation, SwarmAnnounceResponse, SwarmPlan } from "../../
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import type { LeaderValue } from "../leader.ts";
-import { readJson, sendJson } from "../http/io.ts";
+import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { PeerTokens, tokensToHand } from "../tracker/peer-tokens.ts";
 import { ExcludeReporters, Tracker } from "../tracker/tracker.ts";
@@ -65,6 +65,8 @@ export interface SwarmTracking {
 }
 
 type What = "announce" | "plan" | "report";
+
+const SwarmBody = "the SwarmAnnounce, SwarmPlanRequest or SwarmReport of src/api/types.ts";
 
 /** Registers the tracker routes and starts the leader's peer token rotation. */
 export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteOptions): SwarmTracking {
@@ -161,7 +163,7 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
   for (const what of ["announce", "plan", "report"] as const) {
     r.add("POST", `/v1/agent/swarm/${what}`, "host", async ({ req, res, hostId }) => {
       if (hostId === null) throw new Error("host route without host id");
-      const body = await readJson(req);
+      const body = await readJsonObject(req, SwarmBody);
       if (election.isLeader() || !otherLeader()) {
         if (!election.isLeader()) forwarded.inc({ result: "no-leader" });
         return sendJson(res, 200, await serve(what, hostId, body, local()));
@@ -180,7 +182,7 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
     if ((what !== "announce" && what !== "plan" && what !== "report") || typeof host !== "string" || !/^[A-Za-z0-9._-]{1,200}$/.test(host)) {
       throw new TiffinError(ErrorCodes.BadRequest, `swarm: /v1/internal/swarm/announce|plan|report with an ${SwarmHostHeader} header, got ${what ?? "?"}`, { hint: "sent by other Tiffin servers only" });
     }
-    sendJson(res, 200, await serve(what, host, await readJson(req), trackerNow()));
+    sendJson(res, 200, await serve(what, host, await readJsonObject(req, SwarmBody), trackerNow()));
   });
 
   r.add("POST", "/v1/swarm/peer-token/rotate", "admin", async ({ res }) => {

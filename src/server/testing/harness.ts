@@ -86,9 +86,9 @@ export class FakeAgent {
     this.name = name;
   }
 
-  /** Registers with the join token. */
+  /** Registers with the join token (and, registered before, with its host token, as agents do). */
   async register(joinToken: string, over: Partial<HostInventory> = {}): Promise<RegisterResponse> {
-    const r = await call(this.url, "POST", "/v1/agent/register", joinToken, { inventory: inventoryOf(this.name, over) });
+    const r = await call(this.url, "POST", "/v1/agent/register", joinToken, { inventory: inventoryOf(this.name, over), ...(this.reg ? { hostToken: this.reg.hostToken } : {}) });
     if (r.status !== 200) throw new Error(`register ${this.name}: ${r.status} ${JSON.stringify(r.body)}`);
     this.reg = r.body as RegisterResponse;
     return this.reg;
