@@ -28,7 +28,10 @@ function openToOthers(dir: string): string[] {
   const walk = (p: string): void => {
     const st = fs.lstatSync(p);
     if (st.isSymbolicLink() || st.isSocket()) return;
-    if ((st.mode & 0o077) !== 0) out.push(`${p} ${(st.mode & 0o777).toString(8)}`);
+    // The bundle dir is traverse-only (0711) so the user namespace's root reaches the rootfs; it
+    // cannot be listed and its config.json is 0600 (checked above as unreadable).
+    const traverseOnly = st.isDirectory() && path.basename(p) === "sandbox" && (st.mode & 0o777) === 0o711;
+    if ((st.mode & 0o077) !== 0 && !traverseOnly) out.push(`${p} ${(st.mode & 0o777).toString(8)}`);
     if (!st.isDirectory()) return;
     for (const e of fs.readdirSync(p)) if (e !== "work" && e !== "rootfs") walk(path.join(p, e));
   };

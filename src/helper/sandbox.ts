@@ -118,9 +118,12 @@ export function writeBundle(o: BundleInput): Bundle {
   const rootfs = path.join(dir, "rootfs");
   // A rootfs of its own per attempt (not one shared skeleton): the runtime creates each mount point in
   // it, e.g. the work directory's path, and a shared one would show every task the other tasks' paths.
-  // config.json holds the task's env: the bundle dir is private (the rootfs inside keeps the usual
-  // 0755, it is the task's "/").
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // config.json holds the task's env: it is 0600 and the bundle dir cannot be listed. The dir is 0711,
+  // not 0700: the runtime sets up the rootfs inside as the user namespace's root (a host uid of its
+  // own), which must be able to pass through it (Docker's userns-remap root is 0711 for the same
+  // reason). The rootfs keeps the usual 0755: it is the task's "/".
+  fs.mkdirSync(dir, { recursive: true });
+  fs.chmodSync(dir, 0o711);
   fs.mkdirSync(rootfs, { recursive: true });
   const { layout, tools, memoryMode, hostname, privateLayout } = hostFacts();
   for (const l of layout.links) fs.symlinkSync(l.target, path.join(rootfs, l.name));

@@ -30,5 +30,5 @@ void test("a job asking for capabilities is planned and placed only on hosts tha
   assert.deepEqual(refused.unplaced, [{ index: 0, reasons: { capabilities: 2 } }]);
   await ts.api.apply(admin);
   const task = await eventually("explained", async () => (await ts.api.job("admin")).tasks.find((x) => x.reason !== null) ?? null);
-  assert.equal(task.reason, "no host fits: capabilities on 2 hosts");
+  assert.equal(task.reason, "no host could ever fit it, even empty: capabilities on 2 hosts");
 });
