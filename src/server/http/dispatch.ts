@@ -1,4 +1,4 @@
-// One request, end to end: route, authenticate (every route, /metrics included), run the handler,
+// One request, end to end: route, authenticate (every route, /metrics included, but the health probes), run the handler,
 // turn errors into ApiErrorBody, count the request by route and status.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -16,7 +16,7 @@ export interface Tokens {
   join: string;
 }
 
-const hints: Record<AuthKind, string> = {
+const hints: Record<Exclude<AuthKind, "none">, string> = {
   admin: "send `Authorization: Bearer <token>` with the admin token from DATA_DIR/admin.token (the CLI reads TIFFIN_TOKEN)",
   join: "agents register with the join token from DATA_DIR/join.token",
   host: "use the hostToken that register returned; an agent whose token is refused should register again",
@@ -24,6 +24,7 @@ const hints: Record<AuthKind, string> = {
 
 /** Checks the bearer token for a route; returns the host id for host routes. Throws UNAUTHORIZED. */
 export function authenticate(ctx: ServerContext, tokens: Tokens, kind: AuthKind, header: string | undefined, what: string): string | null {
+  if (kind === "none") return null;
   const token = bearerOf(header);
   if (token === null) throw new TiffinError(ErrorCodes.Unauthorized, `${what} needs a bearer token`, { hint: hints[kind] });
   const refused = (): TiffinError => new TiffinError(ErrorCodes.Unauthorized, `the token is not valid for ${what} (it needs the ${kind} token)`, { hint: hints[kind] });
