@@ -44,8 +44,11 @@ async function loadError(path: string): Promise<TiffinError> {
 }
 
 void test("the shared example and its team defaults load through esbuild", async () => {
-  copyFileSync("/work/shared/examples/tiffin.ts", join(dir, "tiffin.ts"));
-  copyFileSync("/work/shared/examples/team-defaults.ts", join(dir, "team-defaults.ts"));
+  // The design's sketch, kept in testdata/ (a test never reads outside the checkout); stored as .txt
+  // because its extensionless import is what users write but not what our tsconfig accepts.
+  const testdata = join(import.meta.dirname, "testdata");
+  copyFileSync(join(testdata, "sketch-tiffin.ts.txt"), join(dir, "tiffin.ts"));
+  copyFileSync(join(testdata, "sketch-team-defaults.ts.txt"), join(dir, "team-defaults.ts"));
   const specs = await loadSpecFile(join(dir, "tiffin.ts"));
   assert.deepEqual(specs.map((s) => s.name), ["frontend", "indexer"]);
   const [frontend, indexer] = specs;
