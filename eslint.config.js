@@ -1,5 +1,5 @@
 // Lint rules that keep the architecture honest: no floating promises (a daemon must not lose errors),
-// no cycles, and imports that point down the layers of ../shared/DESIGN.md (model at the bottom).
+// no cycles, and imports that point down the layers of docs/architecture.md (model at the bottom).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import importX from "eslint-plugin-import-x";
@@ -21,7 +21,7 @@ const all = Object.keys(layers);
 const zones = Object.entries(layers).flatMap(([layer, allowed]) =>
   all
     .filter((other) => other !== layer && !allowed.some((a) => a === other || a.startsWith(`${other}/`)))
-    .map((other) => ({ target: `./src/${layer}`, from: `./src/${other}`, message: `${layer} may not import ${other} (see shared/DESIGN.md)` }))
+    .map((other) => ({ target: `./src/${layer}`, from: `./src/${other}`, message: `${layer} may not import ${other} (see docs/architecture.md)` }))
     .concat(
       allowed
         .filter((a) => a.includes("/"))

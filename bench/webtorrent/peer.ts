@@ -6,7 +6,7 @@
 //     seeding until "stop". Piece selection is webtorrent's default, sequential, unless told
 //     "rarest": on this machine rarest-first costs webtorrent about 4x the CPU and was slower.
 // TCP only: no DHT, no local discovery, no uTP (8.5 s vs 0.75 s for 50 MB on loopback here, see
-// shared/MACHINE-NOTES.md), no WebRTC (stubbed out in package.json), no web seeds.
+// docs/operations.md, "Machine notes"), no WebRTC (stubbed out in package.json), no web seeds.
 
 import path from "node:path";
 import { emit, obey, peerConfig } from "../fanout-lib.ts";

@@ -3,3 +3,4 @@ export * from "./types.ts";
 export * from "./client.ts";
 export * from "./sse.ts";
 export * from "./exec-wire.ts";
+export * from "./version.ts";

@@ -20,6 +20,7 @@
 //   GET    /v1/events?from=REV                   -> text/event-stream of StoreEvent ("event: change")
 //   GET    /v1/cluster                           -> ClusterView          (this server, the leader)
 //   GET    /metrics                              -> Prometheus text
+//   GET    /healthz, /readyz  (no token)         -> {status}, 200 or 503 (readyz: store and mirror ready)
 //   POST   /v1/swarm/peer-token/rotate           -> PeerTokenRotation    (a new peer token for agents; the previous one stays accepted)
 //   POST   /v1/packages/pieces/:sha256  (raw bytes, at most 4 MiB) -> {hash} (400 if the bytes hash to something else)
 //   GET    /v1/packages/pieces/:sha256              -> application/octet-stream (also /v1/agent/packages/pieces/:sha256, host token)
@@ -294,6 +295,8 @@ export interface ClusterView {
   leader: (ServerView & { since: number }) | null;
   /** The store revision this server's mirror has reached. */
   revision: number;
+  /** The Tiffin release this server runs (`tiffin version`). */
+  version: string;
 }
 
 /** `POST /v1/tasks/:job/:index/exec` (and the agent's `POST /v1/exec/:attemptId`): a command to run in

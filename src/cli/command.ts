@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { ApiClient } from "../api/client.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { CliIo } from "./io.ts";
-import { contextPath, readContext, resolveTarget } from "./context.ts";
+import { addrProblem, contextPath, readContext, resolveTarget } from "./context.ts";
 import type { Target } from "./context.ts";
 
 /** Shared state of one CLI run. */
@@ -35,7 +35,9 @@ export interface RunState {
 export function makeContext(program: Command, io: CliIo, state: RunState): CliContext {
   const target = (): Target => {
     const opts = program.opts<{ addr?: string; token?: string }>();
-    return resolveTarget(opts, io.env, readContext(contextPath(io.env)));
+    const t = resolveTarget(opts, io.env, readContext(contextPath(io.env)));
+    checkAddrs(t, contextPath(io.env));
+    return t;
   };
   return {
     io,
@@ -48,6 +50,19 @@ export function makeContext(program: Command, io: CliIo, state: RunState): CliCo
     setExitCode: (code) => void (state.exitCode = code),
     outputClosed: new Promise<void>((resolve) => io.onOutputClosed?.(resolve)),
   };
+}
+
+/** Throws a usage error (exit 2) naming the address and where it came from when one cannot be used:
+ * a malformed --addr is the user's to fix, not a failed request or a bug. */
+export function checkAddrs(t: Target, contextFile: string): void {
+  const from = { flag: "--addr", env: "TIFFIN_ADDR", context: `the context file ${contextFile}`, default: "the default address" }[t.addrFrom];
+  for (const a of t.addr.split(",")) {
+    const problem = addrProblem(a);
+    if (problem === null) continue;
+    throw new TiffinError(ErrorCodes.Usage, `server address "${a}" from ${from} cannot be used: ${problem}`, {
+      hint: "give http://HOST:PORT or HOST:PORT (several comma-separated), e.g. --addr http://10.0.0.5:7070",
+    });
+  }
 }
 
 /** Rewrites the hint of an Unauthorized error to say which token was sent and how to pick another. */

@@ -77,6 +77,24 @@ export function resolveTarget(
   return { addr, token: null, addrFrom, tokenFrom: "none" };
 }
 
+/**
+ * Why one normalized server address cannot be used, or null when it can: it must parse as a URL
+ * with the http or https scheme, a host, and no credentials, query or fragment.
+ */
+export function addrProblem(addr: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(addr);
+  } catch {
+    return "not a URL";
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") return `scheme ${u.protocol.replace(/:$/, "")} is not http or https`;
+  if (u.hostname === "") return "no host";
+  if (u.username !== "" || u.password !== "") return "credentials belong in --token, not the address";
+  if (u.search !== "" || u.hash !== "") return "a query or fragment has no place in a server address";
+  return null;
+}
+
 /** `a:1, http://b:2/` -> `http://a:1,http://b:2`: each address normalized, comma-joined. */
 export function normalizeAddrs(addrs: string): string {
   return splitAddrs(addrs).join(",");

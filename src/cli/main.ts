@@ -3,9 +3,8 @@
 // prints failures the same way everywhere, and picks the exit code.
 
 import "./warnings.ts"; // first: before anything can load node:sqlite
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Command, CommanderError } from "commander";
+import { tiffinVersion } from "../api/version.ts";
 import { makeContext, withAuthHint } from "./command.ts";
 import type { CliContext, RunState } from "./command.ts";
 import { exitCodeFor, formatError, usageError } from "./errors.ts";
@@ -28,18 +27,11 @@ import * as server from "./commands/server.ts";
 import * as status from "./commands/status.ts";
 import * as stop from "./commands/stop.ts";
 import * as swarm from "./commands/swarm.ts";
+import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, apply, plan, status, jobs, restart, stop, history, hosts, drain, logs, exec, pkg, swarm, server, agent, helper,
+  dev, apply, plan, status, jobs, restart, stop, history, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version,
 ];
-
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8")) as { version: string }).version;
-  } catch {
-    return "unknown";
-  }
-}
 
 /**
  * True when the command line asks for tiffin's version: -V/--version before any command (after
@@ -84,8 +76,13 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   void ctx.outputClosed.then(() => state.daemon || process.exit(0));
   const debug = Boolean(io.env["TIFFIN_DEBUG"]);
   if (wantsVersion(argv)) {
-    io.out(`${version()}\n`);
+    io.out(`${tiffinVersion()}\n`);
     return 0;
+  }
+  // `tiffin help NOSUCH`: commander shows the program's help; say what was wrong, as for `tiffin NOSUCH`.
+  if (argv[0] === "help" && argv[1] !== undefined && !program.commands.some((c) => c.name() === argv[1] || c.aliases().includes(argv[1]!))) {
+    io.err(formatError(usageError(`unknown command '${argv[1]}'`, "run `tiffin help` for the list of commands")));
+    return 2;
   }
   let code: number;
   try {
@@ -103,7 +100,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 function report(err: unknown, io: CliIo, ctx: CliContext, debug: boolean): number {
   if (err instanceof CommanderError) {
     if (err.code === "commander.helpDisplayed") return 0;
-    if (err.code === "commander.help" || err.code === "commander.executeSubCommandAsync") return 2;
+    // `tiffin help CMD` and `CMD --help` asked for help: 0. Help shown because something was missing
+    // (`tiffin` alone, `tiffin help NOSUCH`) is a usage error: 2.
+    if (err.code === "commander.help") return err.exitCode === 0 ? 0 : 2;
+    if (err.code === "commander.executeSubCommandAsync") return 2;
     const e = usageError(err.message.replace(/^error: /, ""), "run `tiffin --help` (or `tiffin COMMAND --help`) for usage");
     io.err(formatError(e));
     return 2;

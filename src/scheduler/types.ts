@@ -1,4 +1,4 @@
-// The scheduler's contract: pure data in, a plan out, no I/O (see ../../../shared/DESIGN.md, "Scheduler").
+// The scheduler's contract: pure data in, a plan out, no I/O (see docs/architecture.md, "Scheduler").
 // The server keeps one `ClusterIndex` in memory, mirrored from the store, and asks it for plans.
 
 import type { FailureDomain, JobSpec } from "../model/index.ts";

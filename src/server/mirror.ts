@@ -60,6 +60,8 @@ export class Mirror {
   #waiters: { rev: number; resolve: () => void }[] = [];
   #watch: Watch | null = null;
   #closed = false;
+  /** Set while the watch failed and a reload has not yet succeeded (readiness, routes/health.ts). */
+  #stale = false;
 
   private constructor(store: Store, log: Logger) {
     this.#store = store;
@@ -131,6 +133,11 @@ export class Mirror {
     return this.versions.get(job)?.get(version)?.value ?? null;
   }
 
+  /** True while the mirror follows the store: loaded, watching, not closed, no failed watch pending a reload. */
+  get following(): boolean {
+    return !this.#closed && !this.#stale && this.#watch !== null;
+  }
+
   /** Stops following the store. */
   close(): void {
     this.#closed = true;
@@ -158,7 +165,11 @@ export class Mirror {
       (err) => {
         if (this.#closed) return;
         this.#log.error({ err }, "state watch failed; reloading the mirror");
-        this.#resync().catch((e: unknown) => this.#log.error({ err: e }, "mirror reload failed"));
+        this.#stale = true;
+        this.#resync().then(
+          () => void (this.#stale = false),
+          (e: unknown) => this.#log.error({ err: e }, "mirror reload failed"),
+        );
       },
     );
   }

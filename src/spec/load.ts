@@ -81,7 +81,7 @@ export async function loadSpecFile(path: string, opts: EvaluateOptions = {}): Pr
   if (problems.length > 0) {
     const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
     throw new TiffinError(ErrorCodes.SpecInvalid, `${shown}: ${count} in the spec`, {
-      hint: "fix the fields named above (defaults, units and limits are in src/spec/README.md)",
+      hint: "fix the fields named above (each field's default, unit and limit: hover it in your editor, or see schema/job.schema.json in the tiffin package)",
       problems,
     });
   }

@@ -1,4 +1,4 @@
-// The Store on etcd v3, for several servers sharing one state (DESIGN.md, "State"). Store revisions
+// The Store on etcd v3, for several servers sharing one state (docs/architecture.md, "State"). Store revisions
 // are etcd's: the store revision is the response header's revision, a key's revisions are its
 // create/mod revisions. Compare-and-set is an etcd txn, range at a revision an etcd range at that
 // revision, watches etcd watches (etcd-watch.ts), leases etcd leases (TTLs in whole seconds, see

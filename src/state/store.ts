@@ -1,5 +1,5 @@
 // The store interface: the only way anything reads or writes cluster state. Shaped after etcd v3 so an
-// etcd implementation fits without changes above it (see ../../../shared/DESIGN.md, "State").
+// etcd implementation fits without changes above it (see docs/architecture.md, "State").
 //
 // Semantics every implementation must keep (the conformance suite in conformance.ts checks them):
 // - Every successful write (put, delete, txn with writes) bumps the store revision by exactly one;

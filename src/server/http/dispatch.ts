@@ -1,4 +1,4 @@
-// One request, end to end: route, authenticate (every route, /metrics included), run the handler,
+// One request, end to end: route, authenticate (every route, /metrics included, but the health probes), run the handler,
 // turn errors into ApiErrorBody, count the request by route and status.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -16,14 +16,18 @@ export interface Tokens {
   join: string;
 }
 
-const hints: Record<AuthKind, string> = {
+const hints: Record<Exclude<AuthKind, "none">, string> = {
   admin: "send `Authorization: Bearer <token>` with the admin token from DATA_DIR/admin.token (the CLI reads TIFFIN_TOKEN)",
   join: "agents register with the join token from DATA_DIR/join.token",
   host: "use the hostToken that register returned; an agent whose token is refused should register again",
 };
 
+// Hints never point into source files: a user of an installed tiffin has none.
+const endpointHint = "check the path; a client of another Tiffin release may call endpoints this server lacks (compare `tiffin version`)";
+
 /** Checks the bearer token for a route; returns the host id for host routes. Throws UNAUTHORIZED. */
 export function authenticate(ctx: ServerContext, tokens: Tokens, kind: AuthKind, header: string | undefined, what: string): string | null {
+  if (kind === "none") return null;
   const token = bearerOf(header);
   if (token === null) throw new TiffinError(ErrorCodes.Unauthorized, `${what} needs a bearer token`, { hint: hints[kind] });
   const refused = (): TiffinError => new TiffinError(ErrorCodes.Unauthorized, `the token is not valid for ${what} (it needs the ${kind} token)`, { hint: hints[kind] });
@@ -55,7 +59,7 @@ export async function dispatch(ctx: ServerContext, router: Router, tokens: Token
   const what = `${method} ${url.pathname}`;
   try {
     const hostId = authenticate(ctx, tokens, match.kind === "route" ? match.route.auth : "admin", req.headers.authorization, what);
-    if (match.kind === "none") throw new TiffinError(ErrorCodes.NotFound, `no such endpoint: ${what}`, { hint: "the endpoints are listed in src/api/types.ts" });
+    if (match.kind === "none") throw new TiffinError(ErrorCodes.NotFound, `no such endpoint: ${what}`, { hint: endpointHint });
     if (match.kind === "method") {
       res.setHeader("allow", match.allowed.join(", "));
       sendError(res, new TiffinError(ErrorCodes.BadRequest, `${method} is not allowed on ${url.pathname}`, { hint: `use ${match.allowed.join(" or ")}` }), 405);
@@ -84,7 +88,7 @@ export async function dispatchUpgrade(ctx: ServerContext, router: Router, tokens
   let status: number;
   try {
     const hostId = authenticate(ctx, tokens, match?.auth ?? "admin", req.headers.authorization, what);
-    if (match === null) throw new TiffinError(ErrorCodes.NotFound, `no such upgrade endpoint: ${what}`, { hint: "the endpoints are listed in src/api/types.ts" });
+    if (match === null) throw new TiffinError(ErrorCodes.NotFound, `no such upgrade endpoint: ${what}`, { hint: endpointHint });
     status = await match.handler({ req, socket, head, params: match.params, url, hostId });
   } catch (err) {
     const e = err instanceof TiffinError ? err : new TiffinError(ErrorCodes.Unavailable, `internal error while handling ${what}`, { hint: "this is a bug in the server; its log has the details" });

@@ -5,8 +5,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 
-/** Which token a route accepts: the admin token, the join token, or a host token. */
-export type AuthKind = "admin" | "join" | "host";
+/** Which token a route accepts: the admin token, the join token, a host token, or none at all (the
+ * health probes, which carry no data). */
+export type AuthKind = "admin" | "join" | "host" | "none";
 
 /** What a handler gets. `hostId` is set for host-token routes. */
 export interface RouteContext {

@@ -2,6 +2,7 @@
 // (POST /v1/internal/contacts, see ../peers.ts).
 
 import type { ClusterView } from "../../api/types.ts";
+import { tiffinVersion } from "../../api/version.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
@@ -16,6 +17,7 @@ export function clusterRoutes(r: Router, ctx: ServerContext): void {
       self: { id: ctx.cluster.id, url: ctx.cluster.url, leader: e.isLeader(), terms: e.terms() },
       leader: l ? { id: l.id, url: l.url, since: l.since } : null,
       revision: ctx.mirror.revision,
+      version: tiffinVersion(),
     };
     sendJson(res, 200, body);
   });

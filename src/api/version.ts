@@ -1,0 +1,19 @@
+// Tiffin's release version, read once from the package's package.json (one source for the CLI's
+// `tiffin version` and the server's GET /v1/cluster).
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+let cached: string | null = null;
+
+/** The `version` of Tiffin's package.json, or "unknown" when it cannot be read. */
+export function tiffinVersion(): string {
+  if (cached !== null) return cached;
+  try {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8")) as { version?: unknown };
+    cached = typeof pkg.version === "string" ? pkg.version : "unknown";
+  } catch {
+    cached = "unknown";
+  }
+  return cached;
+}
