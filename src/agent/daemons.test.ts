@@ -47,11 +47,10 @@ async function agentFor(t: TestContext): Promise<{ server: FakeServer; dataDir: 
 /** statfs f_type of tmpfs (linux/magic.h). */
 const TMPFS_MAGIC = 0x01021994;
 
-/** The host pid of a running attempt's task (the container's init). */
-function taskPid(server: FakeServer, attemptId: string): number {
-  const pid = server.updatesOf(attemptId).find((u) => u.state === "running" && u.pid !== null)?.pid;
-  assert.ok(pid, "the task runs");
-  return pid;
+/** The host pid of a running attempt's task (the container's init), once the agent has reported it: a
+ * daemon may answer on its port before the agent's next report reaches the server. */
+async function taskPid(server: FakeServer, attemptId: string): Promise<number> {
+  return await waitFor("the task's pid reported", () => server.updatesOf(attemptId).find((u) => u.state === "running" && u.pid !== null)?.pid ?? null, 10_000);
 }
 
 /** Everything of one log stream of an attempt so far. */
@@ -111,7 +110,7 @@ void test("Debian's nginx with its stock nginx.conf serves sandboxed; access_log
   const line = await waitFor("the access log line in the task's stdout", async () => (await logOf(dataDir, a.attempt.id, "stdout")).split("\n").find((l) => l.includes("GET /hello?from=test HTTP/1.1\" 200")));
   assert.match(line, /^127\.0\.0\.1 - - \[.+\] "GET \/hello\?from=test HTTP\/1\.1" 200 17 /);
   // Its own files went to its private /var and /run (tmpfs, seen here through the task's root), not the host's.
-  const root = `/proc/${taskPid(server, a.attempt.id)}/root`;
+  const root = `/proc/${await taskPid(server, a.attempt.id)}/root`;
   assert.match(fs.readFileSync(`${root}/run/nginx.pid`, "utf8"), /^\d+\n$/, "pid file in the private /run");
   assert.ok(fs.statSync(`${root}/var/lib/nginx/body`).isDirectory(), "temp dirs in the private /var/lib/nginx");
   assert.equal(fs.statfsSync(`${root}/var/lib/nginx`).type, TMPFS_MAGIC, "the task's own /var, in memory");
@@ -147,7 +146,7 @@ void test("Debian's redis-server with its stock redis.conf runs sandboxed: PING,
     }
   }, 30_000);
   assert.deepEqual(replies, ["+PONG\r\n", "+OK\r\n", "$5\r\nhello\r\n", "+OK\r\n"]);
-  const root = `/proc/${taskPid(server, a.attempt.id)}/root`;
+  const root = `/proc/${await taskPid(server, a.attempt.id)}/root`;
   assert.ok(fs.statSync(`${root}/var/lib/redis/dump.rdb`).size > 0, "SAVE wrote /var/lib/redis/dump.rdb (private)");
   assert.match(fs.readFileSync(`${root}/var/log/redis/redis-server.log`, "utf8"), /Ready to accept connections/);
   assert.equal(fs.statfsSync(`${root}/var/lib/redis`).type, TMPFS_MAGIC, "the task's own /var, in memory, not the host's /var/lib/redis");
