@@ -11,13 +11,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import type { Logger } from "pino";
 import type { Assignment } from "../api/types.ts";
 import { ErrorCodes, TiffinError } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
 import { createAgentClient } from "./client.ts";
+import { HelperNodeFlags, helperSource, prepareHelperCommand } from "./helper-bundle.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
 import { PackageGc } from "./package-gc.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
@@ -49,7 +49,8 @@ export interface AgentOptions {
   resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
   /** Inclusive range for tasks' named ports. @default [20000, 29999] */
   portRange?: [number, number];
-  /** argv that starts a helper; the attempt directory is appended. @default defaultHelperCommand() */
+  /** argv that starts a helper; the attempt directory is appended. @default the helper bundled into
+   * DIR/helper at start (helper-bundle.ts), else defaultHelperCommand() */
   helperCommand?: string[];
   log?: Logger;
   /** How long a first registration (no DIR/agent.json yet) may keep failing before startAgent rejects. @default 30000 */
@@ -85,9 +86,9 @@ export interface AgentHandle {
   close(mode: "stop-tasks" | "leave-tasks" | "upgrade", upgradeMs?: number): Promise<void>;
 }
 
-/** The default helper argv: this Node running src/helper/main.ts. */
+/** The helper argv when bundling fails: this Node running src/helper/main.ts (type stripping: ~35 MiB more per helper). */
 export function defaultHelperCommand(): string[] {
-  return [process.execPath, "--disable-warning=ExperimentalWarning", fileURLToPath(new URL("../helper/main.ts", import.meta.url))];
+  return [process.execPath, ...HelperNodeFlags, "--disable-warning=ExperimentalWarning", helperSource];
 }
 
 /** Starts the agent; resolves once it is registered (or, with a saved identity, once helpers are adopted). */
@@ -154,9 +155,17 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     inUse: () => manager.packagesInUse(),
     log,
   });
+  // Before adopting: ~0.1 s, well inside any helper's fence.
+  let helperCommand = opts.helperCommand;
+  if (!helperCommand) {
+    const prepared = await prepareHelperCommand(dataDir);
+    if (prepared.problem) log.warn({ problem: prepared.problem }, "cannot bundle the helper: helpers run the TypeScript source (about 35 MiB more each)");
+    else log.info({ bundle: prepared.bundle }, "helper bundled");
+    helperCommand = prepared.bundle ? prepared.argv : defaultHelperCommand();
+  }
   const manager = new AttemptManager({
     dataDir,
-    helperCommand: opts.helperCommand ?? defaultHelperCommand(),
+    helperCommand,
     ports: new PortAllocator(opts.portRange ?? [20000, 29999]),
     reporter,
     log,
