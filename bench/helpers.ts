@@ -6,7 +6,7 @@
 //
 // Rerun: node bench/helpers.ts --n 200            (needs root and crun or runc for the sandboxed half)
 //        node bench/helpers.ts --n 200 --source   (helpers from the TypeScript source, as before the bundle)
-//        node bench/helpers.ts --n 20 --flags "--jitless"   (extra Node flags for the helpers)
+//        node bench/helpers.ts --n 20 --flags=--jitless   (extra Node flags for the helpers, space-separated)
 //        --step 20: tasks added per job at a time, each step once the previous one runs
 
 import fs from "node:fs";
@@ -159,7 +159,7 @@ console.log("| isolation | helpers | helper PSS MiB, mean | helper RSS MiB, mean
 console.log("| --- | --- | --- | --- | --- | --- |");
 for (const r of rows) console.log(r);
 console.log(`all helpers (and runtime processes): PSS ${mib(totals.pss)} MiB, RSS ${mib(totals.rss)} MiB for ${n} tasks`);
-console.log(`rerun: node bench/helpers.ts --n ${n}${step !== 20 ? ` --step ${step}` : ""}${values.source ? " --source" : ""}${extraFlags.length ? ` --flags "${extraFlags.join(" ")}"` : ""}`);
+console.log(`rerun: node bench/helpers.ts --n ${n}${step !== 20 ? ` --step ${step}` : ""}${values.source ? " --source" : ""}${extraFlags.length ? ` --flags="${extraFlags.join(" ")}"` : ""}`);
 
 await agent.close("stop-tasks");
 await server.close();
