@@ -155,17 +155,11 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     inUse: () => manager.packagesInUse(),
     log,
   });
-  // Before adopting: ~0.1 s, well inside any helper's fence.
-  let helperCommand = opts.helperCommand;
-  if (!helperCommand) {
-    const prepared = await prepareHelperCommand(dataDir);
-    if (prepared.problem) log.warn({ problem: prepared.problem }, "cannot bundle the helper: helpers run the TypeScript source (about 35 MiB more each)");
-    else log.info({ bundle: prepared.bundle }, "helper bundled");
-    helperCommand = prepared.bundle ? prepared.argv : defaultHelperCommand();
-  }
+  // Settled after adopting (bundling takes a second on a busy host; helpers must be pinged first).
+  let helperCommand = opts.helperCommand ?? null;
   const manager = new AttemptManager({
     dataDir,
-    helperCommand,
+    helperCommand: () => helperCommand ?? defaultHelperCommand(),
     ports: new PortAllocator(opts.portRange ?? [20000, 29999]),
     reporter,
     log,
@@ -191,6 +185,12 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
 
   // Helpers must be pinged before anything slow happens, or they fence their tasks.
   await manager.adopt();
+  if (!helperCommand) {
+    const prepared = await prepareHelperCommand(dataDir);
+    if (prepared.problem) log.warn({ problem: prepared.problem }, "cannot bundle the helper: helpers run the TypeScript source (about 35 MiB more each)");
+    else log.info({ bundle: prepared.bundle }, "helper bundled");
+    helperCommand = prepared.argv;
+  }
   runtime = opts.runtimeDetection ?? (await detectRuntime(path.join(dataDir, "runtime-probe")));
   if (runtime.runtime) log.info({ runtime: describeRuntime(runtime.runtime), path: runtime.runtime.path, skipped: runtime.problems }, "sandbox runtime");
   else if (opts.unsandboxedFallback) log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will run UNSANDBOXED (--unsandboxed-fallback)");
