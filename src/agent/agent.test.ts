@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
+import { HelperNodeFlags } from "./helper-bundle.ts";
 import { startAgent } from "./main.ts";
 import type { AgentHandle, AgentOptions } from "./main.ts";
 import { alive, FakeServer, killAttempts, sleeperCommand, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
@@ -91,6 +92,13 @@ void test("an assignment starts a helper and task; statuses reach the server wit
   const cfg = JSON.parse(fs.readFileSync(path.join(dataDir, "attempts", a.attempt.id, "attempt.json"), "utf8")) as { env: Record<string, string> };
   assert.equal(cfg.env["PORT_HTTP"], String(port));
   assert.equal(cfg.env["TASK_ID"], "web/0");
+  // The helper runs from the agent's plain JavaScript bundle (no type stripping: ~35 MiB less each).
+  const dir = path.join(dataDir, "attempts", a.attempt.id);
+  const helperPid = Number(fs.readFileSync(path.join(dir, "helper.pid"), "utf8"));
+  const argv = fs.readFileSync(`/proc/${helperPid}/cmdline`, "utf8").split("\0").filter((s) => s !== "");
+  assert.deepEqual(argv.slice(0, -2), [process.execPath, ...HelperNodeFlags]);
+  assert.match(argv.at(-2)!, new RegExp(`^${path.join(dataDir, "helper")}/helper-[0-9a-f]+\\.mjs$`));
+  assert.equal(argv.at(-1), dir);
 
   server.assign([{ ...a, attempt: { ...a.attempt, desired: "stop", state: "running" } }]);
   const end = await waitFor("final status", () => final(server, a.attempt.id));

@@ -21,7 +21,9 @@ import type { Reporter } from "./reporter.ts";
 /** What the manager needs from the agent. */
 export interface AttemptManagerDeps {
   dataDir: string;
-  helperCommand: string[];
+  /** argv that starts a helper (the attempt directory is appended); a function when it is settled
+   * after the manager is built (the agent bundles the helper after adopting). */
+  helperCommand: string[] | (() => string[]);
   ports: PortAllocator;
   reporter: Reporter;
   log: Logger;
@@ -237,7 +239,8 @@ export class AttemptManager {
       const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.notice ? { notice: isolation.notice } : {}) });
       await createAttemptDir(e.dir, config, a);
       if (e.stopping !== null) return this.#failStart(e, `${e.stopping} (before it started)`, e.deliberate === true ? "stopped" : "failed");
-      const spawned = await spawnHelper(this.#d.helperCommand, e.dir);
+      const command = this.#d.helperCommand;
+      const spawned = await spawnHelper(typeof command === "function" ? command() : command, e.dir);
       if ("error" in spawned) return this.#failStart(e, `helper could not start: ${spawned.error}`);
       log.info({ helperPid: spawned.pid, ports }, "started helper");
       this.#d.reporter.report(update(e.id, { state: "starting" }, ports));

@@ -11,13 +11,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import type { Logger } from "pino";
 import type { Assignment } from "../api/types.ts";
 import { ensurePrivateDir, ErrorCodes, TiffinError } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
 import { createAgentClient } from "./client.ts";
+import { HelperNodeFlags, helperSource, prepareHelperCommand } from "./helper-bundle.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
 import { PackageGc } from "./package-gc.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
@@ -50,7 +50,8 @@ export interface AgentOptions {
   resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
   /** Inclusive range for tasks' named ports. @default [20000, 29999] */
   portRange?: [number, number];
-  /** argv that starts a helper; the attempt directory is appended. @default defaultHelperCommand() */
+  /** argv that starts a helper; the attempt directory is appended. @default the helper bundled into
+   * DIR/helper at start (helper-bundle.ts), else defaultHelperCommand() */
   helperCommand?: string[];
   log?: Logger;
   /** How long a first registration (no DIR/agent.json yet) may keep failing before startAgent rejects. @default 30000 */
@@ -91,9 +92,9 @@ export interface AgentHandle {
   close(mode: "stop-tasks" | "leave-tasks" | "upgrade", upgradeMs?: number): Promise<void>;
 }
 
-/** The default helper argv: this Node running src/helper/main.ts. */
+/** The helper argv when bundling fails: this Node running src/helper/main.ts (type stripping: ~35 MiB more per helper). */
 export function defaultHelperCommand(): string[] {
-  return [process.execPath, "--disable-warning=ExperimentalWarning", fileURLToPath(new URL("../helper/main.ts", import.meta.url))];
+  return [process.execPath, ...HelperNodeFlags, "--disable-warning=ExperimentalWarning", helperSource];
 }
 
 /** Starts the agent; resolves once it is registered (or, with a saved identity, once helpers are adopted). */
@@ -169,9 +170,11 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     inUse: () => manager.packagesInUse(),
     log,
   });
+  // Settled after adopting (bundling takes a second on a busy host; helpers must be pinged first).
+  let helperCommand = opts.helperCommand ?? null;
   const manager = new AttemptManager({
     dataDir,
-    helperCommand: opts.helperCommand ?? defaultHelperCommand(),
+    helperCommand: () => helperCommand ?? defaultHelperCommand(),
     ports: new PortAllocator(opts.portRange ?? [20000, 29999]),
     reporter,
     log,
@@ -203,6 +206,12 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
 
   // Helpers must be pinged before anything slow happens, or they fence their tasks.
   await manager.adopt();
+  if (!helperCommand) {
+    const prepared = await prepareHelperCommand(dataDir);
+    if (prepared.problem) log.warn({ problem: prepared.problem }, "cannot bundle the helper: helpers run the TypeScript source (about 35 MiB more each)");
+    else log.info({ bundle: prepared.bundle }, "helper bundled");
+    helperCommand = prepared.argv;
+  }
   runtime = opts.runtimeDetection ?? (await detectRuntime(path.join(dataDir, "runtime-probe")));
   if (runtime.runtime) log.info({ runtime: describeRuntime(runtime.runtime), path: runtime.runtime.path, skipped: runtime.problems, userns: runtime.userns !== false }, "sandbox runtime");
   if (runtime.runtime && runtime.userns === false) log.warn({ problem: runtime.usernsProblem }, "no user namespaces for tasks here: sandboxed tasks run as the --task-user uid on the host");

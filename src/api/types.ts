@@ -193,6 +193,7 @@ export interface HostView extends Host {
   status: HostStatus;
   lastHeartbeatAt: number | null;
   tasks: number;
+  /** Booked by the host's tasks; memory includes each task's overhead (its helper, model TaskOverheadMiB). */
   used: { cpu: number; memoryMiB: number; diskMiB: number };
 }
 

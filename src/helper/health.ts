@@ -2,7 +2,6 @@
 // passed since the start. `failures` failures in a row make the task unhealthy; the configured action
 // (restart or move, which the server tells apart) makes the helper stop the task.
 import { spawn } from "node:child_process";
-import http from "node:http";
 import net from "node:net";
 import type { Clock, HealthCheck } from "../model/index.ts";
 
@@ -49,7 +48,10 @@ function resolvePort(name: string, ports: Record<string, number>): number | null
   return /^\d+$/.test(name) ? Number(name) : null;
 }
 
-function httpCheck(url: string, timeoutMs: number): Promise<CheckResult> {
+// node:http is imported on the first HTTP check only: loading it costs each helper about 7 MiB of
+// private memory (bench/RESULTS.md, "Helper memory"), and most tasks have no HTTP check.
+async function httpCheck(url: string, timeoutMs: number): Promise<CheckResult> {
+  const { default: http } = await import("node:http");
   return new Promise((resolve) => {
     const req = http.get(url, { agent: false, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
       res.resume();

@@ -70,3 +70,16 @@ export function requestSizeProblem(spec: JobSpec): string | null {
     "files hold configuration; ship programs and data in a package (tiffin pkg push, then packages: [...])"
   );
 }
+
+/**
+ * Memory each task costs its host beyond its own limit, MiB: its helper (a Node process, about 10-12
+ * MiB PSS with 200 on a host) and, sandboxed, the runtime's monitor process. Measured by
+ * bench/helpers.ts (bench/RESULTS.md, "Helper memory"), rounded up. The server books it on the host
+ * with every task (a Kubernetes pod overhead), so tasks never take memory their helpers need.
+ */
+export const TaskOverheadMiB = 16;
+
+/** The memory a task books on its host: its own limit and the per-task overhead. */
+export function bookedMemoryMiB(memoryMiB: number, overheadMiB: number = TaskOverheadMiB): number {
+  return memoryMiB + overheadMiB;
+}

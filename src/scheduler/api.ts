@@ -1,6 +1,6 @@
 // The scheduler's public surface: the index the server keeps, the plugins, and version ranges (for spec validation).
 export { ClusterIndex, naivePlan } from "./cluster.ts";
-export type { Usage } from "./cluster.ts";
+export type { ClusterIndexOptions, Usage } from "./cluster.ts";
 export type { SchedHost, SchedTask, PlanRequest, Plan, RejectReason } from "./types.ts";
 export { FILTERS, STATIC_FILTERS, DYNAMIC_FILTERS } from "./filters.ts";
 export type { FilterPlugin } from "./filters.ts";

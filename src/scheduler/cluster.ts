@@ -17,13 +17,21 @@ export interface Usage {
   diskMiB: number;
 }
 
+/** Options of a ClusterIndex. */
+export interface ClusterIndexOptions {
+  /** MiB each task books on its host beyond its own memory (the server passes the model's
+   * TaskOverheadMiB: the helper's). @default 0 */
+  taskOverheadMiB?: number;
+}
+
 /** Hosts and placed tasks, kept incrementally, answering placement plans. */
 export class ClusterIndex {
-  readonly #st = new ClusterState();
+  readonly #st: ClusterState;
   readonly #pools = new PoolRegistry();
 
   /** Builds the index; tasks on hosts it does not know are left out (see `assign`). */
-  constructor(hosts: readonly SchedHost[] = [], tasks: readonly SchedTask[] = []) {
+  constructor(hosts: readonly SchedHost[] = [], tasks: readonly SchedTask[] = [], opts: ClusterIndexOptions = {}) {
+    this.#st = new ClusterState(opts.taskOverheadMiB ?? 0);
     for (const h of hosts) this.upsertHost(h);
     for (const t of tasks) this.assign(t);
   }
@@ -82,7 +90,7 @@ export class ClusterIndex {
     }
   }
 
-  /** Resources booked on a host, or null when the host is unknown. */
+  /** Resources booked on a host (memory with each task's overhead), or null when the host is unknown. */
   used(hostId: string): Usage | null {
     const slot = this.#st.slotOf.get(hostId);
     if (slot === undefined) return null;

@@ -3,6 +3,7 @@
 // arrays the filters read), then put everything back exactly. Resources are restored from saved
 // values rather than subtracted, so a plan leaves no floating-point residue behind.
 
+import { bookedMemoryMiB } from "../model/index.ts";
 import type { PlanRequest } from "./types.ts";
 import type { PlanContext } from "./context.ts";
 import { planMix } from "./hash.ts";
@@ -39,10 +40,11 @@ export function openPlan(st: ClusterState, pools: PoolRegistry, req: PlanRequest
     jobName: spec.name,
     job,
     cpu: spec.resources.cpu,
-    memoryMiB: spec.resources.memoryMiB,
+    // What the task books on a host: its own memory and the per-task overhead (its helper).
+    memoryMiB: bookedMemoryMiB(spec.resources.memoryMiB, st.taskOverheadMiB),
     diskMiB: spec.resources.diskMiB,
     cpuRung: rung(CPU_RUNGS, spec.resources.cpu),
-    memRung: rung(MEM_RUNGS, spec.resources.memoryMiB),
+    memRung: rung(MEM_RUNGS, bookedMemoryMiB(spec.resources.memoryMiB, st.taskOverheadMiB)),
     tag,
     tagRacks,
     level: LEVEL_OF[spec.spread],
@@ -52,7 +54,7 @@ export function openPlan(st: ClusterState, pools: PoolRegistry, req: PlanRequest
   const s: Session = { ctx, indexes: [...new Set(req.indexes)], undo: [], tags: [] };
   for (const index of s.indexes) {
     const t = job.tasks.get(index);
-    if (t) change(s, t.slot, -t.cpu, -t.memoryMiB, -t.diskMiB, t.antiAffinity, -1);
+    if (t) change(s, t.slot, -t.cpu, -bookedMemoryMiB(t.memoryMiB, st.taskOverheadMiB), -t.diskMiB, t.antiAffinity, -1);
   }
   return s;
 }

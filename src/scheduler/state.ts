@@ -3,7 +3,7 @@
 // domain (for spread) and per-tag counts per rack (for anti-affinity). Everything here is kept
 // exact incrementally; derived caches (pools, summaries) only hold stamps and dirty flags.
 
-import { domainKey } from "../model/index.ts";
+import { bookedMemoryMiB, domainKey } from "../model/index.ts";
 import type { SchedHost } from "./types.ts";
 import { hash32 } from "./hash.ts";
 import { parseVersion } from "./versions.ts";
@@ -108,7 +108,11 @@ export class ClusterState {
   /** Parsed kernel strings: a fleet runs a handful of kernels. */
   #kernelMemo = new Map<string, Version | null>();
 
-  constructor() {
+  /** MiB every task books on its host beyond its own memory (the model's TaskOverheadMiB, via ClusterIndex). */
+  readonly taskOverheadMiB: number;
+
+  constructor(taskOverheadMiB = 0) {
+    this.taskOverheadMiB = taskOverheadMiB;
     this.#node("", ROOT, -1);
   }
 
@@ -187,7 +191,7 @@ export class ClusterState {
     if (head) head.prev = t;
     this.#head[t.slot] = t;
     job.tasks.set(t.index, t);
-    this.occupy(t.slot, job, t.cpu, t.memoryMiB, t.diskMiB, t.antiAffinity, 1);
+    this.occupy(t.slot, job, t.cpu, bookedMemoryMiB(t.memoryMiB, this.taskOverheadMiB), t.diskMiB, t.antiAffinity, 1);
   }
 
   /** Forgets a task; false when it was not placed. */
@@ -200,7 +204,7 @@ export class ClusterState {
     if (l.prev) l.prev.next = l.next;
     else this.#head[t.slot] = l.next;
     if (l.next) l.next.prev = l.prev;
-    this.occupy(t.slot, job, -t.cpu, -t.memoryMiB, -t.diskMiB, t.antiAffinity, -1);
+    this.occupy(t.slot, job, -t.cpu, -bookedMemoryMiB(t.memoryMiB, this.taskOverheadMiB), -t.diskMiB, t.antiAffinity, -1);
     if (job.tasks.size === 0 && job.counts.size === 0) this.jobs.delete(jobName);
     return true;
   }

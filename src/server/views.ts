@@ -1,7 +1,7 @@
 // What the read endpoints return, built from the mirror: JobSummary, JobStatus (with TaskViews), HostView.
 
 import type { HostView, JobStatus, JobSummary, TaskView } from "../api/types.ts";
-import { taskId } from "../model/index.ts";
+import { taskId, TaskOverheadMiB } from "../model/index.ts";
 import type { Attempt, Host, Task } from "../model/index.ts";
 import type { AllocValue } from "./keys.ts";
 import type { Liveness } from "./liveness.ts";
@@ -89,7 +89,8 @@ export function hostView(live: Liveness, h: Host, usage: ReadonlyMap<string, All
     status: live.status(h.id),
     lastHeartbeatAt: live.lastHeartbeatAt(h.id),
     tasks: u?.tasks ?? 0,
-    used: { cpu: u?.cpu ?? 0, memoryMiB: u?.memoryMiB ?? 0, diskMiB: u?.diskMiB ?? 0 },
+    // Memory as the scheduler books it: each task's own and its helper's (TaskOverheadMiB).
+    used: { cpu: u?.cpu ?? 0, memoryMiB: (u?.memoryMiB ?? 0) + (u?.tasks ?? 0) * TaskOverheadMiB, diskMiB: u?.diskMiB ?? 0 },
   };
 }
 

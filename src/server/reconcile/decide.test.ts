@@ -72,6 +72,25 @@ void test("fitsInPlace", () => {
   for (const c of cases) assert.equal(fitsInPlace(...c.args), c.want, c.name);
 });
 
+void test("fitsInPlace counts the per-task overhead of every task on the host, as the scheduler books it", () => {
+  const small = specOf({ resources: { cpu: 0.1, memoryMiB: 100, diskMiB: 0 } });
+  const big = specOf({ resources: { cpu: 0.1, memoryMiB: 200, diskMiB: 0 } });
+  const host = hostState("h1", { capacity: { cpu: 100, memoryMiB: 1000, diskMiB: 1000 } });
+  const cases: { name: string; args: Parameters<typeof fitsInPlace>; want: boolean }[] = [
+    // 5 tasks of 100 MiB with 16 MiB each: 580 booked; the task grows by 100.
+    { name: "room for the growth and the overheads", args: [host, { cpu: 0.5, memoryMiB: 500, diskMiB: 0, tasks: 5 }, small.resources, small, big, 16], want: true },
+    // 8 tasks: 800 + 128 = 928 booked; growing by 100 needs 1028.
+    { name: "the overheads of the host's tasks leave no room", args: [host, { cpu: 0.8, memoryMiB: 800, diskMiB: 0, tasks: 8 }, small.resources, small, big, 16], want: false },
+    { name: "without overhead the same growth fits", args: [host, { cpu: 0.8, memoryMiB: 800, diskMiB: 0, tasks: 8 }, small.resources, small, big, 0], want: true },
+    // Not on this host yet: its own overhead is added too (800 + 128 + 200 + 16 = 1144).
+    { name: "a task not counted here books its own overhead", args: [host, { cpu: 0.7, memoryMiB: 700, diskMiB: 0, tasks: 7 }, null, big, big, 16], want: false },
+    // 820 + 4 x 16 + 100 + 16 = 1000.
+    { name: "exactly full", args: [host, { cpu: 0.4, memoryMiB: 820, diskMiB: 0, tasks: 4 }, null, small, small, 16], want: true },
+    { name: "one MiB over", args: [host, { cpu: 0.4, memoryMiB: 821, diskMiB: 0, tasks: 4 }, null, small, small, 16], want: false },
+  ];
+  for (const c of cases) assert.equal(fitsInPlace(...c.args), c.want, c.name);
+});
+
 void test("decideJob", async (t) => {
   const cases: { name: string; inp: JobInput; check: (d: JobDecision) => void }[] = [
     {

@@ -3,7 +3,7 @@
 // only replicas and the like changed, version-change.ts), lost hosts and drains. Level-triggered:
 // given its own output applied, it returns nothing more to do.
 
-import { isTerminal } from "../../model/index.ts";
+import { bookedMemoryMiB, isTerminal, TaskOverheadMiB } from "../../model/index.ts";
 import type { Attempt, JobSpec, Task } from "../../model/index.ts";
 import { stableJson } from "../keys.ts";
 import type { HostState, JobDecision, JobInput, PlacementNeed, Resources } from "./types.ts";
@@ -272,8 +272,9 @@ export function isDrainBusy(inp: JobInput): boolean {
 }
 
 /** Whether a task can stay on its host with a new spec: host usable, same placement constraints,
- * and room for the new resources once its own current share (`counted`) is given back. */
-export function fitsInPlace(host: HostState | undefined, used: Resources | null, counted: Resources | null, from: JobSpec, to: JobSpec): boolean {
+ * and room for the new resources once its own current share (`counted`) is given back. Memory is
+ * counted as the scheduler books it: each of the host's `used.tasks` with the per-task overhead. */
+export function fitsInPlace(host: HostState | undefined, used: (Resources & { tasks?: number }) | null, counted: Resources | null, from: JobSpec, to: JobSpec, overheadMiB: number = TaskOverheadMiB): boolean {
   if (!host || host.status === "down" || host.draining) return false;
   if (stableJson([from.constraints, from.antiAffinity]) !== stableJson([to.constraints, to.antiAffinity])) return false;
   const u = used ?? { cpu: 0, memoryMiB: 0, diskMiB: 0 };
@@ -282,7 +283,7 @@ export function fitsInPlace(host: HostState | undefined, used: Resources | null,
   const eps = 1e-9;
   return (
     u.cpu - c.cpu + r.cpu <= host.capacity.cpu + eps &&
-    u.memoryMiB - c.memoryMiB + r.memoryMiB <= host.capacity.memoryMiB &&
+    u.memoryMiB + (used?.tasks ?? 0) * overheadMiB - (counted ? bookedMemoryMiB(c.memoryMiB, overheadMiB) : 0) + bookedMemoryMiB(r.memoryMiB, overheadMiB) <= host.capacity.memoryMiB &&
     u.diskMiB - c.diskMiB + r.diskMiB <= host.capacity.diskMiB
   );
 }

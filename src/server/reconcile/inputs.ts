@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import type { JobRecord } from "../../model/index.ts";
 import type { SchedHost, SchedTask } from "../../scheduler/types.ts";
 import type { Mirror } from "../mirror.ts";
-import type { HostState, JobInput, Resources } from "./types.ts";
+import type { HostState, JobInput } from "./types.ts";
 
 const base32 = "abcdefghijklmnopqrstuvwxyz234567";
 
@@ -64,7 +64,7 @@ export function seedOf(name: string): number {
 export function jobInput(
   m: Mirror,
   job: JobRecord,
-  ctx: { hosts: ReadonlyMap<string, HostState>; usage: ReadonlyMap<string, Resources>; now: number; fenceMs: number; heartbeatMs: number },
+  ctx: { hosts: ReadonlyMap<string, HostState>; usage: JobInput["usage"]; now: number; fenceMs: number; heartbeatMs: number },
 ): JobInput | null {
   const version = m.spec(job.name, job.version);
   if (!version) return null;

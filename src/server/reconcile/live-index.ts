@@ -3,6 +3,7 @@
 // far more with a million tasks) and drops the scheduler's cached constraint results. Liveness is not
 // in the store, so host schedulability is synced from it at the start of each placement phase.
 
+import { TaskOverheadMiB } from "../../model/index.ts";
 import type { Host, Task } from "../../model/index.ts";
 import { ClusterIndex } from "../../scheduler/api.ts";
 import type { SchedHost, SchedTask } from "../../scheduler/types.ts";
@@ -55,7 +56,7 @@ export class LiveIndex {
     const view = schedulerView(this.#mirror, hosts);
     this.#schedulable.clear();
     for (const h of view.hosts) this.#schedulable.set(h.id, h.schedulable);
-    return new ClusterIndex(view.hosts, view.tasks);
+    return new ClusterIndex(view.hosts, view.tasks, { taskOverheadMiB: TaskOverheadMiB });
   }
 
   #apply(changes: Change[]): void {

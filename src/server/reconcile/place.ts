@@ -2,6 +2,7 @@
 // at once, seeded by its name), written with compare-and-set on the tasks and on /alloc/<host> of
 // every host it books. A plan whose compares fail is dropped and recomputed on the next pass.
 
+import { TaskOverheadMiB } from "../../model/index.ts";
 import type { FailureDomain, JobSpec, Task } from "../../model/index.ts";
 import { ClusterIndex } from "../../scheduler/api.ts";
 import type { Plan, RejectReason } from "../../scheduler/types.ts";
@@ -12,12 +13,12 @@ import { isEmpty } from "./commit.ts";
 import { neverFits } from "../../scheduler/never-fits.ts";
 import { jobInput, schedHosts, schedulerView, seedOf } from "./inputs.ts";
 import { mayRebalance, planSpreadMove } from "./rebalance.ts";
-import type { HostState, JobInput, PlacementNeed, Resources } from "./types.ts";
+import type { HostState, JobInput, PlacementNeed } from "./types.ts";
 
 /** A fresh scheduler index over the mirror as it is now (for dry runs, which must not touch the live one). */
 export function buildIndex(m: Mirror, hosts: ReadonlyMap<string, HostState>): ClusterIndex {
   const view = schedulerView(m, hosts);
-  return new ClusterIndex(view.hosts, view.tasks);
+  return new ClusterIndex(view.hosts, view.tasks, { taskOverheadMiB: TaskOverheadMiB });
 }
 
 /** Plans the needs of one job and books the result in `index` (rebuild the index if the write then
@@ -115,7 +116,7 @@ export function placeJob(
   m: Mirror,
   index: ClusterIndex,
   jobName: string,
-  ctx: { hosts: ReadonlyMap<string, HostState>; usage: ReadonlyMap<string, Resources>; now: number; fenceMs: number; heartbeatMs: number },
+  ctx: { hosts: ReadonlyMap<string, HostState>; usage: JobInput["usage"]; now: number; fenceMs: number; heartbeatMs: number },
   fresh?: ReadonlyMap<number, Task>,
 ): { writes: WriteSet; plan: Plan; spec: JobSpec; moves: number[] } | null {
   const job = m.jobs.get(jobName)?.value;

@@ -31,8 +31,9 @@ export interface JobInput {
   /** Every attempt of the job, terminal ones included. */
   attempts: Attempt[];
   hosts: ReadonlyMap<string, HostState>;
-  /** Resources in use per host, over all jobs (as the mirror has them before this decision). */
-  usage: ReadonlyMap<string, Resources>;
+  /** Resources in use per host, over all jobs (as the mirror has them before this decision), with
+   * the number of tasks (each also books the per-task overhead, model TaskOverheadMiB). */
+  usage: ReadonlyMap<string, Resources & { tasks?: number }>;
   now: number;
   fenceMs: number;
   /** How often agents heartbeat now (stretched for big fleets, liveness.ts effectiveTiming). */

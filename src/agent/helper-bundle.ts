@@ -1,0 +1,82 @@
+// Helpers run from one plain JavaScript file, bundled by the agent at start. A helper started on
+// src/helper/main.ts makes Node load its TypeScript type stripper (a WebAssembly compiler) into every
+// helper: about 48 MiB PSS each, against about 14 MiB for the same code as one .mjs file (bench/
+// RESULTS.md, "Helper memory"). Bundling once per agent start works from a git checkout with no build
+// step and from an installed package (esbuild is a dependency), and always runs the source at hand.
+
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/**
+ * Node flags of every helper, each measured on 8 helpers (bench/RESULTS.md): a 1 MiB young
+ * generation and no V8 worker threads (the helper has no work for them) take about 1 MiB PSS off.
+ */
+export const HelperNodeFlags = ["--max-semi-space-size=1", "--v8-pool-size=0"] as const;
+
+/** The helper's TypeScript entry point in this checkout or package. */
+export const helperSource = fileURLToPath(new URL("../helper/main.ts", import.meta.url));
+
+/** What `prepareHelperCommand` settled on. */
+export interface HelperCommand {
+  /** argv that starts a helper; the attempt directory is appended. */
+  argv: string[];
+  /** The bundle the argv runs, or null when bundling failed and helpers run the TypeScript source. */
+  bundle: string | null;
+  /** Why bundling failed (the helpers then cost about 35 MiB more each), or null. */
+  problem: string | null;
+}
+
+/** The esbuild binary: the platform package's, else esbuild's own (native after its install script). */
+export function esbuildBinary(): string | null {
+  const req = createRequire(import.meta.url);
+  for (const id of [`@esbuild/${process.platform}-${process.arch}/bin/esbuild`, "esbuild/bin/esbuild"]) {
+    try {
+      return req.resolve(id);
+    } catch {
+      // try the next
+    }
+  }
+  return null;
+}
+
+/**
+ * Bundles the helper into DIR/helper/helper-<hash>.mjs and returns the argv that runs it with this
+ * Node. The binary is run directly rather than through esbuild's JS API, whose binary lookup fails
+ * when node_modules is a symlink to a folder of another name (as in our worktrees). On any failure
+ * the helpers run the TypeScript source: slower to start and larger, but working.
+ */
+export async function prepareHelperCommand(dataDir: string): Promise<HelperCommand> {
+  const fallback = [process.execPath, ...HelperNodeFlags, "--disable-warning=ExperimentalWarning", helperSource];
+  const bin = esbuildBinary();
+  if (bin === null) return { argv: fallback, bundle: null, problem: "esbuild is not installed" };
+  const dir = path.join(dataDir, "helper");
+  const tmp = path.join(dir, `.build-${process.pid}-${Date.now()}.mjs`);
+  try {
+    await fs.promises.mkdir(dir, { recursive: true });
+    await run(bin, [helperSource, "--bundle", "--platform=node", "--format=esm", "--target=node24", `--outfile=${tmp}`, "--log-level=error"]);
+    const hash = createHash("sha256").update(await fs.promises.readFile(tmp)).digest("hex").slice(0, 16);
+    const bundle = path.join(dir, `helper-${hash}.mjs`);
+    await fs.promises.rename(tmp, bundle);
+    // Running helpers have read their file already; old bundles are only clutter.
+    for (const name of await fs.promises.readdir(dir)) {
+      if (name !== path.basename(bundle) && /^helper-[0-9a-f]+\.mjs$/.test(name)) await fs.promises.rm(path.join(dir, name), { force: true });
+    }
+    return { argv: [process.execPath, ...HelperNodeFlags, bundle], bundle, problem: null };
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    return { argv: fallback, bundle: null, problem: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function run(bin: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { timeout: 60_000 }, (err, _out, stderr) => {
+      if (err) reject(new Error(`esbuild failed: ${stderr.trim() || err.message}`));
+      else resolve();
+    });
+  });
+}
