@@ -89,6 +89,10 @@ export class ApiClient {
   restart(name: string, index: number | null): Promise<RestartResult> {
     return this.#json("POST", `/v1/jobs/${enc(name)}/restart`, index === null ? {} : { index });
   }
+  /** `POST /v1/jobs/:name/revert`: stores version `version`'s spec (its package pins too) as a new version. */
+  revert(name: string, version: number): Promise<ApplyResult> {
+    return this.#json("POST", `/v1/jobs/${enc(name)}/revert`, { version });
+  }
   /** `GET /v1/jobs/:name/versions`. */
   versions(name: string): Promise<JobVersion[]> {
     return this.#json("GET", `/v1/jobs/${enc(name)}/versions`);

@@ -112,3 +112,54 @@ void test("plan FILE through argv: the diff of a new job and why its tasks have 
   const jobs = await tiffin(env, "jobs", "--json");
   assert.deepEqual(JSON.parse(jobs.out), [], "plan wrote nothing");
 });
+
+void test("history --diff and status in the user's form; history --spec V applies unchanged; revert V", async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-revert-"));
+  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
+  t.after(async () => {
+    await server.close();
+    await removeTree(root);
+  });
+  const env = { HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken };
+  const file = path.join(root, "web.yaml");
+  const write = (memory: string, grace: string) =>
+    fs.writeFileSync(file, `name: web\ncommand: ["sleep", "600"]\nreplicas: 0\nresources: { memory: ${memory} }\nstop: { grace: ${grace} }\n`);
+  write("128Mi", "10s");
+  assert.equal((await tiffin(env, "apply", file, "--no-wait")).code, 0);
+  write("1Gi", "1m30s");
+  assert.equal((await tiffin(env, "apply", file, "--no-wait")).code, 0);
+
+  const diff = await tiffin(env, "history", "web", "--diff", "1", "2");
+  assert.equal(diff.code, 0, diff.err);
+  assert.match(diff.out, /resources\.memory = "128Mi" -> "1Gi"/);
+  assert.match(diff.out, /stop\.grace = "10s" -> "1m30s"/);
+  assert.doesNotMatch(diff.out, /memoryMiB|graceMs/);
+  const hist = await tiffin(env, "history", "web");
+  assert.match(hist.out, /resources\.memory "128Mi" -> "1Gi"/);
+  const status = await tiffin(env, "status", "web");
+  assert.match(status.out, /memory 1Gi/);
+  assert.doesNotMatch(status.out, /MiB|Ms\b/);
+
+  // The printed version is a spec file apply accepts as is; applying it back is version 3 = version 1.
+  const printed = await tiffin(env, "history", "web", "--spec", "1");
+  assert.equal(printed.code, 0, printed.err);
+  assert.match(printed.out, /"memory": "128Mi"/);
+  const back = path.join(root, "v1.json");
+  fs.writeFileSync(back, printed.out);
+  const reapplied = await tiffin(env, "apply", back, "--no-wait");
+  assert.equal(reapplied.code, 0, reapplied.err);
+  assert.match(reapplied.out, /version 3 applied/);
+
+  // revert: version 2 current again as a new version 4, like `nomad job revert`.
+  const revert = await tiffin(env, "revert", "web", "2", "--no-wait");
+  assert.equal(revert.code, 0, revert.err);
+  assert.match(revert.out, /job web: version 2 reverted as version 4/);
+  const specs = await Promise.all([2, 4].map(async (v) => (await tiffin(env, "history", "web", "--spec", String(v))).out));
+  assert.equal(specs[0], specs[1]);
+  const again = await tiffin(env, "revert", "web", "4", "--no-wait");
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.out, /already at version 4/);
+  const missing = await tiffin(env, "revert", "web", "9");
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /no version 9/);
+});
