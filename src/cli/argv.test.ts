@@ -163,3 +163,31 @@ void test("history --diff and status in the user's form; history --spec V applie
   assert.equal(missing.code, 1);
   assert.match(missing.err, /no version 9/);
 });
+
+void test("versions record who applied them (TIFFIN_USER, else the OS user) and apply -m / revert -m messages", async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-who-"));
+  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
+  t.after(async () => {
+    await server.close();
+    await removeTree(root);
+  });
+  const env = { HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken, TIFFIN_USER: "ada" };
+  const file = path.join(root, "web.json");
+  fs.writeFileSync(file, JSON.stringify({ name: "web", command: ["sleep", "1"], replicas: 0 }));
+  assert.equal((await tiffin(env, "apply", file, "--no-wait", "-m", "first cut")).code, 0);
+  fs.writeFileSync(file, JSON.stringify({ name: "web", command: ["sleep", "2"], replicas: 0 }));
+  assert.equal((await tiffin({ ...env, TIFFIN_USER: "" }, "apply", file, "--no-wait")).code, 0);
+  const revert = await tiffin({ ...env, TIFFIN_USER: "grace" }, "revert", "web", "1", "--no-wait", "--message", "sleep 2 broke it");
+  assert.equal(revert.code, 0, revert.err);
+  const versions = JSON.parse((await tiffin(env, "history", "web", "--json")).out) as { version: number; by: string | null; message: string | null }[];
+  assert.deepEqual(versions.map((v) => [v.version, v.by, v.message]), [
+    [3, "grace", "sleep 2 broke it (revert to version 1)"],
+    [2, os.userInfo().username, null],
+    [1, "ada", "first cut"],
+  ]);
+  const table = await tiffin(env, "history", "web");
+  assert.match(table.out, /^\s*1\s.*\bada\b.*first cut/m);
+  const bad = await tiffin(env, "apply", file, "--no-wait", "-m", "x".repeat(2000));
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /message/);
+});

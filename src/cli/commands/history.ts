@@ -18,6 +18,10 @@ import { formatTime, renderJson, renderTable } from "../table.ts";
 export interface HistoryEntry {
   version: number;
   createdAt: number;
+  /** Who applied it, as their client said (null before versions recorded it). */
+  by: string | null;
+  /** Why, from `apply -m` or a revert. */
+  message: string | null;
   /** What changed from the previous version, in a few words. */
   summary: string;
 }
@@ -42,6 +46,12 @@ export function summarizeDiff(diff: DiffLine[], max = 3): string {
   return shown.join(", ") + (diff.length > max ? ` (+${diff.length - max} more)` : "");
 }
 
+/** A message's first line, cut to fit a table cell. */
+function oneLine(message: string): string {
+  const first = message.split("\n")[0] ?? "";
+  return first.length > 40 || first !== message ? `${first.slice(0, 37)}...` : first;
+}
+
 function short(s: string): string {
   return s.length > 24 ? `${s.slice(0, 21)}...` : s;
 }
@@ -53,7 +63,7 @@ export function historyEntries(versions: JobVersion[]): HistoryEntry[] {
     .map((v, i) => {
       const prev = sorted[i - 1];
       const summary = prev ? summarizeDiff(diffJson(decompileJob(prev.spec), decompileJob(v.spec))) : `created: ${v.spec.replicas} replica(s) of ${v.spec.command.join(" ")}`;
-      return { version: v.version, createdAt: v.createdAt, summary };
+      return { version: v.version, createdAt: v.createdAt, by: v.by ?? null, message: v.message ?? null, summary };
     })
     .reverse();
 }
@@ -78,8 +88,8 @@ export async function versionSpecHandler(client: ApiClient, job: string, version
 /** A table of versions. */
 export function renderHistory(entries: HistoryEntry[]): string {
   return renderTable(
-    ["version", "created", "summary"],
-    entries.map((e) => [e.version, formatTime(e.createdAt), e.summary]),
+    ["version", "created", "by", "message", "summary"],
+    entries.map((e) => [e.version, formatTime(e.createdAt), e.by ?? "-", e.message === null ? "-" : oneLine(e.message), e.summary]),
   );
 }
 

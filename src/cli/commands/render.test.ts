@@ -89,7 +89,7 @@ void test("history: newest first, each summarized by what changed", () => {
       [1, "created: 3 replica(s) of node server.mjs"],
     ],
   );
-  assert.match(renderHistory(entries), /^VERSION\s+CREATED\s+SUMMARY\n2\s+2026-11-23 12:00:00\s+replicas 3 -> 5/);
+  assert.match(renderHistory(entries), /^VERSION\s+CREATED\s+BY\s+MESSAGE\s+SUMMARY\n2\s+2026-11-23 12:00:00\s+-\s+-\s+replicas 3 -> 5/);
   assert.equal(summarizeDiff([]), "no changes");
   const many = Array.from({ length: 5 }, (_, i) => ({ path: `env.V${i}`, op: "add" as const, before: undefined, after: "x" }));
   assert.equal(summarizeDiff(many), "+env.V0, +env.V1, +env.V2 (+2 more)");

@@ -5,7 +5,8 @@ import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
 import type { ApplyResult } from "../../api/types.ts";
 import type { CliContext } from "../command.ts";
-import { jsonOption } from "../command.ts";
+import type { VersionNote } from "../../model/job.ts";
+import { appliedBy, jsonOption } from "../command.ts";
 import { renderJson } from "../table.ts";
 import { followRollout, parseWait } from "./apply.ts";
 import { parseVersion } from "./history.ts";
@@ -17,8 +18,8 @@ export interface RevertResult extends ApplyResult {
 }
 
 /** Asks the server to store version `from`'s spec as a new version. */
-export async function revertHandler(client: ApiClient, job: string, from: number): Promise<RevertResult> {
-  return { ...(await client.revert(job, from)), from };
+export async function revertHandler(client: ApiClient, job: string, from: number, note: Partial<VersionNote> = {}): Promise<RevertResult> {
+  return { ...(await client.revert(job, from, note)), from };
 }
 
 /** "job web: version 2 reverted as version 4", or that the job already runs that spec. */
@@ -36,11 +37,12 @@ export function register(program: Command, ctx: CliContext): void {
       .argument("<version>", "the version to make current again (see `tiffin history JOB`)")
       .option("--wait <duration>", "how long to wait for the reverted version to run (default 60s)")
       .option("--no-wait", "return right after the revert")
+      .option("-m, --message <text>", "why: kept with the new version, shown by `tiffin history`")
       .description("make an earlier version of a job current again, as a new version"),
-  ).action(async (job: string, version: string, opts: { json?: boolean; wait?: string | boolean }) => {
+  ).action(async (job: string, version: string, opts: { json?: boolean; wait?: string | boolean; message?: string }) => {
     const waitMs = parseWait(opts.wait);
     const client = ctx.client();
-    const r = await revertHandler(client, job, parseVersion(version));
+    const r = await revertHandler(client, job, parseVersion(version), { by: appliedBy(ctx.io.env), message: opts.message ?? null });
     ctx.io.out(opts.json ? renderJson(r) : renderRevert(r));
     if (waitMs !== null && r.changed) await followRollout(client, [r], waitMs, ctx.io, opts.json === true);
   });

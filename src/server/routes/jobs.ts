@@ -2,7 +2,7 @@
 
 import type { ApplyResult, PlanResult } from "../../api/types.ts";
 import { diffJson, ErrorCodes, TiffinError } from "../../model/index.ts";
-import type { JobRecord, JobSpec, JobVersion } from "../../model/index.ts";
+import type { JobRecord, JobSpec, JobVersion, VersionNote } from "../../model/index.ts";
 import { validateJobSpec } from "../../spec/api.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
@@ -29,8 +29,10 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   r.add("GET", "/v1/jobs", "admin", async ({ res }) => sendJson(res, 200, jobSummaries(m)));
 
   r.add("POST", "/v1/jobs", "admin", async ({ req, res }) => {
-    const spec = await pinSpec(ctx, await specOf(await readJsonObject(req, SpecBody)));
-    sendJson(res, 200, await storeVersion(ctx, spec, "applied"));
+    const body = await readJsonObject(req, SpecBody);
+    const note = noteOf(body);
+    const spec = await pinSpec(ctx, await specOf(body));
+    sendJson(res, 200, await storeVersion(ctx, spec, note, "applied"));
   });
 
   // Like `nomad job revert`: version V's spec, pins included (so the same package bytes run whatever
@@ -52,7 +54,9 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
         });
       }
     }
-    sendJson(res, 200, await storeVersion(ctx, ver.spec, `reverted to version ${v}`));
+    const note = noteOf(body);
+    const message = note.message === null ? `revert to version ${v}` : `${note.message} (revert to version ${v})`;
+    sendJson(res, 200, await storeVersion(ctx, ver.spec, { by: note.by, message }, `reverted to version ${v}`));
   });
 
   r.add("POST", "/v1/plan", "admin", async ({ req, res }) => {
@@ -123,7 +127,7 @@ async function specOf(body: unknown): Promise<JobSpec> {
 }
 
 /** Stores `spec` (pins resolved) as the job's next version, or nothing when it is the current spec. */
-async function storeVersion(ctx: ServerContext, spec: JobSpec, what: string): Promise<ApplyResult> {
+async function storeVersion(ctx: ServerContext, spec: JobSpec, note: VersionNote, what: string): Promise<ApplyResult> {
   const m = ctx.mirror;
   const now = ctx.clock.now();
   let result: ApplyResult = { name: spec.name, version: 0, changed: false, revision: m.revision };
@@ -137,7 +141,7 @@ async function storeVersion(ctx: ServerContext, spec: JobSpec, what: string): Pr
     }
     const version = latestVersion(m, spec.name) + 1;
     const rec: JobRecord = { name: spec.name, version, removedAt: null, updatedAt: now };
-    const ver: JobVersion = { name: spec.name, version, spec, createdAt: now };
+    const ver: JobVersion = { name: spec.name, version, spec, createdAt: now, by: note.by, message: note.message };
     result = { name: spec.name, version, changed: true, revision: 0 };
     return {
       compare: [
@@ -157,6 +161,26 @@ async function storeVersion(ctx: ServerContext, spec: JobSpec, what: string): Pr
     ctx.log.info({ job: spec.name, version: result.version }, `job ${what}`);
   }
   return result;
+}
+
+/** Longest `by` and `message` a version keeps. */
+const maxBy = 128;
+const maxMessage = 1000;
+
+/** The optional `by` and `message` of an apply or revert body: printable strings of bounded length. */
+function noteOf(body: Record<string, unknown>): VersionNote {
+  const field = (key: "by" | "message", max: number): string | null => {
+    const v = body[key];
+    if (v === undefined || v === null || v === "") return null;
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+    if (typeof v !== "string" || v.length > max || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(v)) {
+      throw new TiffinError(ErrorCodes.BadRequest, `${key} must be a string of at most ${max} printable characters, got ${typeof v === "string" ? `${v.length} characters` : typeof v}`, {
+        hint: key === "message" ? "shorten the -m/--message text" : "set TIFFIN_USER to a short name",
+      });
+    }
+    return v;
+  };
+  return { by: field("by", maxBy), message: field("message", maxMessage) };
 }
 
 /** Pins are the server's to set: a spec sent back as stored (with `pinned`) is resolved afresh. */
