@@ -191,3 +191,40 @@ void test("versions record who applied them (TIFFIN_USER, else the OS user) and 
   assert.equal(bad.code, 1);
   assert.match(bad.err, /message/);
 });
+
+void test("revert brings back the very package bytes the version pinned, whatever its tag says now", async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-revert-pins-"));
+  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
+  t.after(async () => {
+    await server.close();
+    await removeTree(root);
+  });
+  const env = { HOME: root, TIFFIN_PKG_CACHE: path.join(root, "cache"), TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken };
+  const dir = path.join(root, "tool");
+  fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
+  for (const v of ["1", "2"]) {
+    fs.writeFileSync(path.join(dir, "bin", "tool"), `#!/bin/sh\necho tool ${v}\n`, { mode: 0o755 });
+    assert.equal((await tiffin(env, "pkg", "push", dir, "--name", "tool", "--version", v, "--entrypoint", "bin/tool")).code, 0);
+  }
+  const file = path.join(root, "web.json");
+  const apply = async (tagged: string, command: string) => {
+    assert.equal((await tiffin(env, "pkg", "tag", "tool:stable", tagged)).code, 0);
+    fs.writeFileSync(file, JSON.stringify({ name: "web", command: [command], replicas: 0, packages: ["tool:stable"] }));
+    const r = await tiffin(env, "apply", file, "--no-wait");
+    assert.equal(r.code, 0, r.err);
+  };
+  await apply("1", "one");
+  await apply("2", "two");
+  const revert = await tiffin(env, "revert", "web", "1", "--no-wait");
+  assert.equal(revert.code, 0, revert.err);
+  const pinned = async (v: number) => {
+    const res = await fetch(`${server.url}/v1/jobs/web/versions/${v}`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    return ((await res.json()) as { spec: { pinned: { version: string }[] } }).spec.pinned.map((p) => p.version);
+  };
+  assert.deepEqual(await Promise.all([1, 2, 3].map(pinned)), [["1"], ["2"], ["1"]], "version 3 runs tool:1, as version 1 did");
+  // Applying the printed spec instead resolves the tag afresh: that is apply, not revert.
+  const printed = await tiffin(env, "history", "web", "--spec", "1");
+  fs.writeFileSync(file, printed.out);
+  assert.equal((await tiffin(env, "apply", file, "--no-wait")).code, 0);
+  assert.deepEqual(await pinned(4), ["2"]);
+});
