@@ -203,6 +203,15 @@ void test("README tour: every `npx tiffin` command, the spec and the kills, run 
   ok(await cli("apply", "hello.ts"), "apply again");
   const diff = ok(await run("npx tiffin history hello --diff 1 2"), "history --diff");
   assert.match(diff, /replicas.*3.*4/, diff);
+  // The printed version 1 is a spec file apply takes unchanged; revert makes it current as version 3.
+  const v1 = ok(await run("npx tiffin history hello --spec 1"), "history --spec");
+  writeFileSync(join(home, "hello-v1.json"), v1);
+  assert.match(ok(await cli("plan", "hello-v1.json"), "plan of the printed version"), /replicas = 4 -> 3/);
+  assert.match(ok(await run("npx tiffin revert hello 1"), "revert"), /^job hello: version 1 reverted as version 3$/m);
+  const reverted = await status("hello");
+  assert.equal(reverted.version, 3);
+  assert.equal([...runningOn(reverted).values()].filter((x) => x.version === 3).length, 3, "revert waits until version 3 runs");
+  assert.match(ok(await run("npx tiffin history hello"), "history"), /^3\s.*revert to version 1/m);
 
   // 4. Look at it: status, logs (follow until Ctrl-C; --stderr, --attempt, --tail).
   const table = ok(await run("npx tiffin status hello"), "status");

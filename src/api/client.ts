@@ -7,7 +7,7 @@
 // register...), so sending a call again to another server after an ambiguous failure is safe.
 
 import type { Duplex } from "node:stream";
-import type { JobVersion, JobSpec } from "../model/job.ts";
+import type { JobVersion, JobSpec, VersionNote } from "../model/job.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { ApiErrorBody, ApplyResult, Assignment, AttemptReport, AuditEntry, ClusterView, ExecFrame, ExecRequest, HeartbeatRequest, HeartbeatResponse, HostRemoval, HostView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RegisterRequest, RestartResult, RegisterResponse, StoreEvent } from "./types.ts";
 import { parseSse } from "./sse.ts";
@@ -70,8 +70,8 @@ export class ApiClient {
     return this.#json("GET", "/v1/jobs");
   }
   /** `POST /v1/jobs`: stores a new version of the job if its spec changed. */
-  apply(spec: JobSpec): Promise<ApplyResult> {
-    return this.#json("POST", "/v1/jobs", { spec });
+  apply(spec: JobSpec, note: Partial<VersionNote> = {}): Promise<ApplyResult> {
+    return this.#json("POST", "/v1/jobs", { spec, ...note });
   }
   /** `POST /v1/plan`: what applying would change and where tasks would run; writes nothing. */
   plan(spec: JobSpec): Promise<PlanResult> {
@@ -88,6 +88,10 @@ export class ApiClient {
   /** `POST /v1/jobs/:name/restart`: releases parked tasks and restarts live ones (one task with `index`). */
   restart(name: string, index: number | null): Promise<RestartResult> {
     return this.#json("POST", `/v1/jobs/${enc(name)}/restart`, index === null ? {} : { index });
+  }
+  /** `POST /v1/jobs/:name/revert`: stores version `version`'s spec (its package pins too) as a new version. */
+  revert(name: string, version: number, note: Partial<VersionNote> = {}): Promise<ApplyResult> {
+    return this.#json("POST", `/v1/jobs/${enc(name)}/revert`, { version, ...note });
   }
   /** `GET /v1/jobs/:name/versions`. */
   versions(name: string): Promise<JobVersion[]> {

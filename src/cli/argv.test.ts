@@ -112,3 +112,119 @@ void test("plan FILE through argv: the diff of a new job and why its tasks have 
   const jobs = await tiffin(env, "jobs", "--json");
   assert.deepEqual(JSON.parse(jobs.out), [], "plan wrote nothing");
 });
+
+void test("history --diff and status in the user's form; history --spec V applies unchanged; revert V", async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-revert-"));
+  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
+  t.after(async () => {
+    await server.close();
+    await removeTree(root);
+  });
+  const env = { HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken };
+  const file = path.join(root, "web.yaml");
+  const write = (memory: string, grace: string) =>
+    fs.writeFileSync(file, `name: web\ncommand: ["sleep", "600"]\nreplicas: 0\nresources: { memory: ${memory} }\nstop: { grace: ${grace} }\n`);
+  write("128Mi", "10s");
+  assert.equal((await tiffin(env, "apply", file, "--no-wait")).code, 0);
+  write("1Gi", "1m30s");
+  assert.equal((await tiffin(env, "apply", file, "--no-wait")).code, 0);
+
+  const diff = await tiffin(env, "history", "web", "--diff", "1", "2");
+  assert.equal(diff.code, 0, diff.err);
+  assert.match(diff.out, /resources\.memory = "128Mi" -> "1Gi"/);
+  assert.match(diff.out, /stop\.grace = "10s" -> "1m30s"/);
+  assert.doesNotMatch(diff.out, /memoryMiB|graceMs/);
+  const hist = await tiffin(env, "history", "web");
+  assert.match(hist.out, /resources\.memory "128Mi" -> "1Gi"/);
+  const status = await tiffin(env, "status", "web");
+  assert.match(status.out, /memory 1Gi/);
+  assert.doesNotMatch(status.out, /MiB|Ms\b/);
+
+  // The printed version is a spec file apply accepts as is; applying it back is version 3 = version 1.
+  const printed = await tiffin(env, "history", "web", "--spec", "1");
+  assert.equal(printed.code, 0, printed.err);
+  assert.match(printed.out, /"memory": "128Mi"/);
+  const back = path.join(root, "v1.json");
+  fs.writeFileSync(back, printed.out);
+  const reapplied = await tiffin(env, "apply", back, "--no-wait");
+  assert.equal(reapplied.code, 0, reapplied.err);
+  assert.match(reapplied.out, /version 3 applied/);
+
+  // revert: version 2 current again as a new version 4, like `nomad job revert`.
+  const revert = await tiffin(env, "revert", "web", "2", "--no-wait");
+  assert.equal(revert.code, 0, revert.err);
+  assert.match(revert.out, /job web: version 2 reverted as version 4/);
+  const specs = await Promise.all([2, 4].map(async (v) => (await tiffin(env, "history", "web", "--spec", String(v))).out));
+  assert.equal(specs[0], specs[1]);
+  const again = await tiffin(env, "revert", "web", "4", "--no-wait");
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.out, /already at version 4/);
+  const missing = await tiffin(env, "revert", "web", "9");
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /no version 9/);
+});
+
+void test("versions record who applied them (TIFFIN_USER, else the OS user) and apply -m / revert -m messages", async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-who-"));
+  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
+  t.after(async () => {
+    await server.close();
+    await removeTree(root);
+  });
+  const env = { HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken, TIFFIN_USER: "ada" };
+  const file = path.join(root, "web.json");
+  fs.writeFileSync(file, JSON.stringify({ name: "web", command: ["sleep", "1"], replicas: 0 }));
+  assert.equal((await tiffin(env, "apply", file, "--no-wait", "-m", "first cut")).code, 0);
+  fs.writeFileSync(file, JSON.stringify({ name: "web", command: ["sleep", "2"], replicas: 0 }));
+  assert.equal((await tiffin({ ...env, TIFFIN_USER: "" }, "apply", file, "--no-wait")).code, 0);
+  const revert = await tiffin({ ...env, TIFFIN_USER: "grace" }, "revert", "web", "1", "--no-wait", "--message", "sleep 2 broke it");
+  assert.equal(revert.code, 0, revert.err);
+  const versions = JSON.parse((await tiffin(env, "history", "web", "--json")).out) as { version: number; by: string | null; message: string | null }[];
+  assert.deepEqual(versions.map((v) => [v.version, v.by, v.message]), [
+    [3, "grace", "sleep 2 broke it (revert to version 1)"],
+    [2, os.userInfo().username, null],
+    [1, "ada", "first cut"],
+  ]);
+  const table = await tiffin(env, "history", "web");
+  assert.match(table.out, /^\s*1\s.*\bada\b.*first cut/m);
+  const bad = await tiffin(env, "apply", file, "--no-wait", "-m", "x".repeat(2000));
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /message/);
+});
+
+void test("revert brings back the very package bytes the version pinned, whatever its tag says now", async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-revert-pins-"));
+  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
+  t.after(async () => {
+    await server.close();
+    await removeTree(root);
+  });
+  const env = { HOME: root, TIFFIN_PKG_CACHE: path.join(root, "cache"), TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken };
+  const dir = path.join(root, "tool");
+  fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
+  for (const v of ["1", "2"]) {
+    fs.writeFileSync(path.join(dir, "bin", "tool"), `#!/bin/sh\necho tool ${v}\n`, { mode: 0o755 });
+    assert.equal((await tiffin(env, "pkg", "push", dir, "--name", "tool", "--version", v, "--entrypoint", "bin/tool")).code, 0);
+  }
+  const file = path.join(root, "web.json");
+  const apply = async (tagged: string, command: string) => {
+    assert.equal((await tiffin(env, "pkg", "tag", "tool:stable", tagged)).code, 0);
+    fs.writeFileSync(file, JSON.stringify({ name: "web", command: [command], replicas: 0, packages: ["tool:stable"] }));
+    const r = await tiffin(env, "apply", file, "--no-wait");
+    assert.equal(r.code, 0, r.err);
+  };
+  await apply("1", "one");
+  await apply("2", "two");
+  const revert = await tiffin(env, "revert", "web", "1", "--no-wait");
+  assert.equal(revert.code, 0, revert.err);
+  const pinned = async (v: number) => {
+    const res = await fetch(`${server.url}/v1/jobs/web/versions/${v}`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    return ((await res.json()) as { spec: { pinned: { version: string }[] } }).spec.pinned.map((p) => p.version);
+  };
+  assert.deepEqual(await Promise.all([1, 2, 3].map(pinned)), [["1"], ["2"], ["1"]], "version 3 runs tool:1, as version 1 did");
+  // Applying the printed spec instead resolves the tag afresh: that is apply, not revert.
+  const printed = await tiffin(env, "history", "web", "--spec", "1");
+  fs.writeFileSync(file, printed.out);
+  assert.equal((await tiffin(env, "apply", file, "--no-wait")).code, 0);
+  assert.deepEqual(await pinned(4), ["2"]);
+});

@@ -2,6 +2,7 @@
 // for the process to be told to stop. Command files export a handler (returns data), a renderer
 // (data -> text) and `register`, so handlers and renderers are tested without a process.
 
+import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { ApiClient } from "../api/client.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
@@ -105,4 +106,16 @@ const ParentPollMs = 500;
 /** Adds `--json` to a listing command. */
 export function jsonOption(cmd: Command): Command {
   return cmd.option("--json", "print JSON for scripts instead of a table");
+}
+
+/** Who applies, as versions record it: `TIFFIN_USER`, else the OS user name (a claim the server
+ * stores as given; with one admin token it cannot verify it). */
+export function appliedBy(env: Record<string, string | undefined>): string | null {
+  const fromEnv = env["TIFFIN_USER"];
+  if (fromEnv) return fromEnv;
+  try {
+    return userInfo().username;
+  } catch {
+    return null; // a uid without a passwd entry (some containers)
+  }
 }

@@ -23,6 +23,7 @@ import * as logs from "./commands/logs.ts";
 import * as pkg from "./commands/pkg.ts";
 import * as plan from "./commands/plan.ts";
 import * as restart from "./commands/restart.ts";
+import * as revert from "./commands/revert.ts";
 import * as server from "./commands/server.ts";
 import * as status from "./commands/status.ts";
 import * as stop from "./commands/stop.ts";
@@ -30,7 +31,7 @@ import * as swarm from "./commands/swarm.ts";
 import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, apply, plan, status, jobs, restart, stop, history, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version,
+  dev, apply, plan, status, jobs, restart, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version,
 ];
 
 /**

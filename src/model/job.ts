@@ -147,6 +147,18 @@ export interface JobVersion {
   version: number;
   spec: JobSpec;
   createdAt: number;
+  /** Who applied it, as the client said (`TIFFIN_USER`, else the OS user name): with one admin
+   * token there is no verified identity yet, so this is a claim, not an audit. Absent on versions
+   * stored before it existed. */
+  by?: string | null;
+  /** Why, as given with `apply -m` (and, for a revert, which version it brought back). */
+  message?: string | null;
+}
+
+/** Who applied a version and why, as a client sends them with an apply or a revert. */
+export interface VersionNote {
+  by: string | null;
+  message: string | null;
 }
 
 /** The current record of a job: which version is desired, or that it was removed. */

@@ -16,6 +16,7 @@ void test("JSON bodies that are not objects get 400 on every route that reads on
   const routes: { method: string; path: string; token: string; headers?: Record<string, string> }[] = [
     { method: "POST", path: "/v1/jobs", token: adminToken },
     { method: "POST", path: "/v1/plan", token: adminToken },
+    { method: "POST", path: "/v1/jobs/web/revert", token: adminToken },
     { method: "POST", path: "/v1/packages", token: adminToken },
     { method: "POST", path: "/v1/packages/missing", token: adminToken },
     { method: "PUT", path: "/v1/packages/tool/tags/stable", token: adminToken },

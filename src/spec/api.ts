@@ -3,3 +3,4 @@ export { loadSpecFile } from "./load.ts";
 export { compileJobs, validateJobSpec } from "./validate.ts";
 export { jobJsonSchema } from "./schema.ts";
 export { parseDuration, parseSize } from "./units.ts";
+export { decompileJob, formatDuration, formatMode, formatSize, specFileText } from "./decompile.ts";

@@ -5,10 +5,10 @@
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
 import type { ApplyResult } from "../../api/types.ts";
-import type { JobSpec } from "../../model/job.ts";
+import type { JobSpec, VersionNote } from "../../model/job.ts";
 import { loadSpecFile, parseDuration } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
-import { jsonOption, waitForSignal } from "../command.ts";
+import { appliedBy, jsonOption, waitForSignal } from "../command.ts";
 import { usageError } from "../errors.ts";
 import type { CliIo } from "../io.ts";
 import { waitForJobs } from "../progress.ts";
@@ -19,15 +19,15 @@ import { renderJson } from "../table.ts";
 export const defaultWaitMs = 60_000;
 
 /** Applies each spec in order. */
-export async function applySpecs(client: ApiClient, specs: JobSpec[]): Promise<ApplyResult[]> {
+export async function applySpecs(client: ApiClient, specs: JobSpec[], note: Partial<VersionNote> = {}): Promise<ApplyResult[]> {
   const out: ApplyResult[] = [];
-  for (const spec of specs) out.push(await client.apply(spec));
+  for (const spec of specs) out.push(await client.apply(spec, note));
   return out;
 }
 
 /** Loads the file (validation errors throw before anything is sent) and applies its jobs. */
-export async function applyHandler(client: ApiClient, file: string, io?: CliIo): Promise<ApplyResult[]> {
-  return applySpecs(client, await loadSpecFile(file, io ? { onOutput: (t) => io.err(t) } : {}));
+export async function applyHandler(client: ApiClient, file: string, io?: CliIo, note: Partial<VersionNote> = {}): Promise<ApplyResult[]> {
+  return applySpecs(client, await loadSpecFile(file, io ? { onOutput: (t) => io.err(t) } : {}), note);
 }
 
 /** One line per applied job. */
@@ -83,11 +83,12 @@ export function register(program: Command, ctx: CliContext): void {
       .argument("<file>", "spec file (.ts)")
       .option("--wait <duration>", `how long to wait for the new version to run (default ${defaultWaitMs / 1000}s)`)
       .option("--no-wait", "return right after the apply")
+      .option("-m, --message <text>", "why: kept with the new versions, shown by `tiffin history`")
       .description("store new job versions and follow them until they run"),
-  ).action(async (file: string, opts: { json?: boolean; wait?: string | boolean }) => {
+  ).action(async (file: string, opts: { json?: boolean; wait?: string | boolean; message?: string }) => {
     const waitMs = parseWait(opts.wait);
     const client = ctx.client();
-    const results = await applyHandler(client, file, ctx.io);
+    const results = await applyHandler(client, file, ctx.io, { by: appliedBy(ctx.io.env), message: opts.message ?? null });
     // Results first, so a script has them even when the wait then fails.
     ctx.io.out(opts.json ? renderJson(results) : renderApplied(results));
     if (waitMs !== null) await followRollout(client, results, waitMs, ctx.io, opts.json === true);

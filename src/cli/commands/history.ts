@@ -1,11 +1,14 @@
 // `tiffin history JOB`: the stored versions of a job, newest first, each summarized by what changed
-// from the one before; `--diff A B` shows every changed field between two versions.
+// from the one before; `--diff A B` shows every changed field between two versions; `--spec V` prints
+// version V as a JSON spec file that `tiffin apply` accepts unchanged. Specs are shown in the form users
+// write (`memory: "256Mi"`, `grace: "10s"`), not the stored one (`memoryMiB`, `graceMs`).
 
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
 import type { JobVersion } from "../../model/job.ts";
 import type { DiffLine } from "../../model/diff.ts";
 import { diffJson, formatDiff } from "../../model/diff.ts";
+import { decompileJob, specFileText } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
 import { jsonOption } from "../command.ts";
 import { usageError } from "../errors.ts";
@@ -15,6 +18,10 @@ import { formatTime, renderJson, renderTable } from "../table.ts";
 export interface HistoryEntry {
   version: number;
   createdAt: number;
+  /** Who applied it, as their client said (null before versions recorded it). */
+  by: string | null;
+  /** Why, from `apply -m` or a revert. */
+  message: string | null;
   /** What changed from the previous version, in a few words. */
   summary: string;
 }
@@ -39,6 +46,12 @@ export function summarizeDiff(diff: DiffLine[], max = 3): string {
   return shown.join(", ") + (diff.length > max ? ` (+${diff.length - max} more)` : "");
 }
 
+/** A message's first line, cut to fit a table cell. */
+function oneLine(message: string): string {
+  const first = message.split("\n")[0] ?? "";
+  return first.length > 40 || first !== message ? `${first.slice(0, 37)}...` : first;
+}
+
 function short(s: string): string {
   return s.length > 24 ? `${s.slice(0, 21)}...` : s;
 }
@@ -49,8 +62,8 @@ export function historyEntries(versions: JobVersion[]): HistoryEntry[] {
   return sorted
     .map((v, i) => {
       const prev = sorted[i - 1];
-      const summary = prev ? summarizeDiff(diffJson(prev.spec, v.spec)) : `created: ${v.spec.replicas} replica(s) of ${v.spec.command.join(" ")}`;
-      return { version: v.version, createdAt: v.createdAt, summary };
+      const summary = prev ? summarizeDiff(diffJson(decompileJob(prev.spec), decompileJob(v.spec))) : `created: ${v.spec.replicas} replica(s) of ${v.spec.command.join(" ")}`;
+      return { version: v.version, createdAt: v.createdAt, by: v.by ?? null, message: v.message ?? null, summary };
     })
     .reverse();
 }
@@ -63,14 +76,20 @@ export async function historyHandler(client: ApiClient, job: string): Promise<Hi
 /** Fetches two versions and diffs them. */
 export async function versionDiffHandler(client: ApiClient, job: string, from: number, to: number): Promise<VersionDiff> {
   const [a, b] = await Promise.all([client.version(job, from), client.version(job, to)]);
-  return { name: job, from, to, diff: diffJson(a.spec, b.spec) };
+  return { name: job, from, to, diff: diffJson(decompileJob(a.spec), decompileJob(b.spec)) };
+}
+
+/** Version `version` of a job as a spec file (JSON: `apply` reads it without running code, and any
+ * YAML tool converts it). */
+export async function versionSpecHandler(client: ApiClient, job: string, version: number): Promise<string> {
+  return specFileText((await client.version(job, version)).spec);
 }
 
 /** A table of versions. */
 export function renderHistory(entries: HistoryEntry[]): string {
   return renderTable(
-    ["version", "created", "summary"],
-    entries.map((e) => [e.version, formatTime(e.createdAt), e.summary]),
+    ["version", "created", "by", "message", "summary"],
+    entries.map((e) => [e.version, formatTime(e.createdAt), e.by ?? "-", e.message === null ? "-" : oneLine(e.message), e.summary]),
   );
 }
 
@@ -93,8 +112,13 @@ export function register(program: Command, ctx: CliContext): void {
       .command("history")
       .argument("<job>", "job name")
       .option("--diff <versions...>", "diff two versions: --diff A B")
-      .description("list a job's versions, or diff two of them"),
-  ).action(async (job: string, opts: { json?: boolean; diff?: string[] }) => {
+      .option("--spec <version>", "print a version as a spec file (JSON) that `tiffin apply` accepts")
+      .description("list a job's versions, diff two of them, or print one as a spec file"),
+  ).action(async (job: string, opts: { json?: boolean; diff?: string[]; spec?: string }) => {
+    if (opts.spec !== undefined) {
+      ctx.io.out(await versionSpecHandler(ctx.client(), job, parseVersion(opts.spec)));
+      return;
+    }
     if (opts.diff) {
       if (opts.diff.length !== 2) throw usageError(`--diff takes two versions, got ${opts.diff.length}`, `e.g. tiffin history ${job} --diff 1 2`);
       const d = await versionDiffHandler(ctx.client(), job, parseVersion(opts.diff[0] ?? ""), parseVersion(opts.diff[1] ?? ""));

@@ -33,13 +33,13 @@ void test("renderStatus: id, host, state, attempt, pid, ports, failures, reason;
     data.task(2, 2, "unplaced", { reason: "no host fits", failures: 2 }),
   ]);
   const lines = renderStatus(s).split("\n");
-  assert.equal(lines[0], "job web  version 2  replicas 3");
+  assert.equal(lines[0], "job web  version 2  replicas 3  cpu 0.25  memory 64Mi  disk 64Mi  stop SIGTERM 5s");
   assert.match(lines[1] ?? "", /^TASK\s+HOST\s+STATE\s+ATTEMPT\s+PID\s+PORTS\s+CPU\s+MEMORY\s+FAILURES\s+PREVIOUS\s+REASON$/);
   assert.match(lines[2] ?? "", /^web\/0\s+dev-1\s+healthy\s+att-0-2\s+1000\s+http=20000\s+-\s+-\s+0\s+-\s+-$/);
   assert.match(lines[3] ?? "", /^web\/1 \(v1\) +dev-2\s+running/);
   assert.match(lines[4] ?? "", /^web\/2\s+-\s+unplaced\s+-\s+-\s+-\s+-\s+-\s+2\s+-\s+no host fits$/);
   const plain = { ...s, spec: { ...s.spec, isolation: "none" as const } };
-  assert.equal(renderStatus(plain).split("\n")[0], "job web  version 2  replicas 3  isolation none");
+  assert.equal(renderStatus(plain).split("\n")[0], "job web  version 2  replicas 3  cpu 0.25  memory 64Mi  disk 64Mi  stop SIGTERM 5s  isolation none");
 });
 
 void test("renderStatus: how the previous attempt ended (the README's kill -9 shows SIGKILL)", () => {
@@ -85,11 +85,11 @@ void test("history: newest first, each summarized by what changed", () => {
   assert.deepEqual(
     entries.map((e) => [e.version, e.summary]),
     [
-      [2, "replicas 3 -> 5, resources.memoryMiB 64 -> 128"],
+      [2, "replicas 3 -> 5, resources.memory \"64Mi\" -> \"128Mi\""],
       [1, "created: 3 replica(s) of node server.mjs"],
     ],
   );
-  assert.match(renderHistory(entries), /^VERSION\s+CREATED\s+SUMMARY\n2\s+2026-11-23 12:00:00\s+replicas 3 -> 5/);
+  assert.match(renderHistory(entries), /^VERSION\s+CREATED\s+BY\s+MESSAGE\s+SUMMARY\n2\s+2026-11-23 12:00:00\s+-\s+-\s+replicas 3 -> 5/);
   assert.equal(summarizeDiff([]), "no changes");
   const many = Array.from({ length: 5 }, (_, i) => ({ path: `env.V${i}`, op: "add" as const, before: undefined, after: "x" }));
   assert.equal(summarizeDiff(many), "+env.V0, +env.V1, +env.V2 (+2 more)");
@@ -171,7 +171,7 @@ void test("--json on every listing command prints the API's data; tables otherwi
   assert.deepEqual(JSON.parse(await run(["hosts", "--json"])).map((h: { name: string }) => h.name), ["dev-1", "dev-2", "dev-3"]);
   assert.deepEqual(JSON.parse(await run(["history", "web", "--json"])).map((e: { version: number }) => e.version), [2, 1]);
   const d = JSON.parse(await run(["history", "web", "--diff", "1", "2", "--json"])) as { diff: { path: string }[] };
-  assert.deepEqual(d.diff.map((l) => l.path), ["replicas", "resources.memoryMiB"]);
+  assert.deepEqual(d.diff.map((l) => l.path), ["replicas", "resources.memory"]);
   assert.equal(JSON.parse(await run(["stop", "web", "--json"])).removed, true);
   assert.equal(JSON.parse(await run(["drain", "dev-3", "--json"])).draining, true);
   assert.match(await run(["jobs"]), /^NAME\s+VERSION/);

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
 import type { JobStatus, TaskView } from "../../api/types.ts";
 import type { ResourceUsage } from "../../model/index.ts";
+import { formatDuration, formatSize } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
 import { jsonOption } from "../command.ts";
 import { renderJson, renderTable } from "../table.ts";
@@ -40,11 +41,17 @@ export function formatPrevious(t: TaskView): string {
   return how ?? prev.state;
 }
 
+/** The spec's resources and stop in the form users write: "cpu 0.5  memory 256Mi  disk 1Gi  stop SIGTERM 10s". */
+export function formatSpecLine(spec: JobStatus["spec"]): string {
+  const r = spec.resources;
+  return `cpu ${r.cpu}  memory ${formatSize(r.memoryMiB)}  disk ${formatSize(r.diskMiB)}  stop ${spec.stop.signal} ${formatDuration(spec.stop.graceMs)}`;
+}
+
 /** A header line and a table of tasks. */
 export function renderStatus(s: JobStatus): string {
   // Unsandboxed tasks are the exception worth seeing at a glance; specs stored before sandboxes are sandboxed.
   const iso = s.spec.isolation === "none" ? "  isolation none" : s.spec.network === "private" ? "  network private" : "";
-  const head = `job ${s.name}  version ${s.version}  replicas ${s.spec.replicas}${iso}${s.removed ? "  (removed)" : ""}\n`;
+  const head = `job ${s.name}  version ${s.version}  replicas ${s.spec.replicas}  ${formatSpecLine(s.spec)}${iso}${s.removed ? "  (removed)" : ""}\n`;
   if (s.tasks.length === 0) return `${head}no tasks\n`;
   const table = renderTable(
     ["task", "host", "state", "attempt", "pid", "ports", "cpu", "memory", "failures", "previous", "reason"],

@@ -1,8 +1,8 @@
-// Job endpoints: list, apply, plan (dry run), status, remove, versions.
+// Job endpoints: list, apply, plan (dry run), status, remove, versions, revert.
 
 import type { ApplyResult, PlanResult } from "../../api/types.ts";
 import { diffJson, ErrorCodes, TiffinError } from "../../model/index.ts";
-import type { JobRecord, JobSpec, JobVersion } from "../../model/index.ts";
+import type { JobRecord, JobSpec, JobVersion, VersionNote } from "../../model/index.ts";
 import { validateJobSpec } from "../../spec/api.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
@@ -29,39 +29,34 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   r.add("GET", "/v1/jobs", "admin", async ({ res }) => sendJson(res, 200, jobSummaries(m)));
 
   r.add("POST", "/v1/jobs", "admin", async ({ req, res }) => {
-    const spec = await pinSpec(ctx, await specOf(await readJsonObject(req, SpecBody)));
-    const now = ctx.clock.now();
-    let result: ApplyResult = { name: spec.name, version: 0, changed: false, revision: m.revision };
-    const written = await casLoop(ctx, `apply job ${spec.name}`, () => {
-      const job = m.jobs.get(spec.name)?.value ?? null;
-      if (job && job.removedAt === null && sameSpec(m, job, spec)) {
-        result = { name: spec.name, version: job.version, changed: false, revision: m.revision };
-        // The same spec again still tells parked tasks to try again (a new version does it in decideJob).
-        const unpark = restartTxn(m, spec.name, null, false);
-        return unpark && { compare: unpark.compare, success: unpark.success };
-      }
-      const version = latestVersion(m, spec.name) + 1;
-      const rec: JobRecord = { name: spec.name, version, removedAt: null, updatedAt: now };
-      const ver: JobVersion = { name: spec.name, version, spec, createdAt: now };
-      result = { name: spec.name, version, changed: true, revision: 0 };
-      return {
-        compare: [
-          { key: jobKey(spec.name), target: "modRevision", op: "==", value: m.modRevision(jobKey(spec.name)) },
-          { key: versionKey(spec.name, version), target: "modRevision", op: "==", value: 0 },
-          // A package removed between resolving and writing fails the write instead of pinning nothing.
-          ...(spec.pinned ?? []).map((p) => ({ key: packageKey(p.name, p.version), target: "version" as const, op: ">" as const, value: 0 })),
-        ],
-        success: [
-          { type: "put", key: versionKey(spec.name, version), value: JSON.stringify(ver) },
-          { type: "put", key: jobKey(spec.name), value: JSON.stringify(rec) },
-        ],
-      };
-    });
-    if (written) {
-      result.revision = written.revision;
-      ctx.log.info({ job: spec.name, version: result.version }, "job applied");
+    const body = await readJsonObject(req, SpecBody);
+    const note = noteOf(body);
+    const spec = await pinSpec(ctx, await specOf(body));
+    sendJson(res, 200, await storeVersion(ctx, spec, note, "applied"));
+  });
+
+  // Like `nomad job revert`: version V's spec, pins included (so the same package bytes run whatever
+  // tags did since), stored as a new version. Reverting to the current spec changes nothing.
+  r.add("POST", "/v1/jobs/:name/revert", "admin", async ({ req, res, params }) => {
+    const name = params["name"] ?? "";
+    const body = await readJsonObject(req, "{\"version\": V}");
+    const v = (body as { version?: unknown }).version;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+      throw new TiffinError(ErrorCodes.BadRequest, `revert of job "${name}": version must be a positive integer, got ${JSON.stringify(v)}`, { hint: "send {\"version\": V} with V from `tiffin history JOB`" });
     }
-    sendJson(res, 200, result);
+    if (!m.jobs.has(name)) throw notFound(name);
+    const ver = m.spec(name, v);
+    if (!ver) throw new TiffinError(ErrorCodes.NotFound, `job "${name}" has no version ${v}`, { hint: `list its versions with \`tiffin history ${name}\`` });
+    for (const p of ver.spec.pinned ?? []) {
+      if (!(await ctx.store.get(packageKey(p.name, p.version)))) {
+        throw new TiffinError(ErrorCodes.NotFound, `revert of job "${name}" to version ${v}: its package ${p.name}:${p.version} (pinned from "${p.ref}") was removed`, {
+          hint: `push ${p.name}:${p.version} again, or apply a spec that references an existing package`,
+        });
+      }
+    }
+    const note = noteOf(body);
+    const message = note.message === null ? `revert to version ${v}` : `${note.message} (revert to version ${v})`;
+    sendJson(res, 200, await storeVersion(ctx, ver.spec, { by: note.by, message }, `reverted to version ${v}`));
   });
 
   r.add("POST", "/v1/plan", "admin", async ({ req, res }) => {
@@ -129,6 +124,63 @@ async function specOf(body: unknown): Promise<JobSpec> {
     });
   }
   return spec as JobSpec;
+}
+
+/** Stores `spec` (pins resolved) as the job's next version, or nothing when it is the current spec. */
+async function storeVersion(ctx: ServerContext, spec: JobSpec, note: VersionNote, what: string): Promise<ApplyResult> {
+  const m = ctx.mirror;
+  const now = ctx.clock.now();
+  let result: ApplyResult = { name: spec.name, version: 0, changed: false, revision: m.revision };
+  const written = await casLoop(ctx, `apply job ${spec.name}`, () => {
+    const job = m.jobs.get(spec.name)?.value ?? null;
+    if (job && job.removedAt === null && sameSpec(m, job, spec)) {
+      result = { name: spec.name, version: job.version, changed: false, revision: m.revision };
+      // The same spec again still tells parked tasks to try again (a new version does it in decideJob).
+      const unpark = restartTxn(m, spec.name, null, false);
+      return unpark && { compare: unpark.compare, success: unpark.success };
+    }
+    const version = latestVersion(m, spec.name) + 1;
+    const rec: JobRecord = { name: spec.name, version, removedAt: null, updatedAt: now };
+    const ver: JobVersion = { name: spec.name, version, spec, createdAt: now, by: note.by, message: note.message };
+    result = { name: spec.name, version, changed: true, revision: 0 };
+    return {
+      compare: [
+        { key: jobKey(spec.name), target: "modRevision", op: "==", value: m.modRevision(jobKey(spec.name)) },
+        { key: versionKey(spec.name, version), target: "modRevision", op: "==", value: 0 },
+        // A package removed between resolving and writing fails the write instead of pinning nothing.
+        ...(spec.pinned ?? []).map((p) => ({ key: packageKey(p.name, p.version), target: "version" as const, op: ">" as const, value: 0 })),
+      ],
+      success: [
+        { type: "put", key: versionKey(spec.name, version), value: JSON.stringify(ver) },
+        { type: "put", key: jobKey(spec.name), value: JSON.stringify(rec) },
+      ],
+    };
+  });
+  if (written) {
+    result.revision = written.revision;
+    ctx.log.info({ job: spec.name, version: result.version }, `job ${what}`);
+  }
+  return result;
+}
+
+/** Longest `by` and `message` a version keeps. */
+const maxBy = 128;
+const maxMessage = 1000;
+
+/** The optional `by` and `message` of an apply or revert body: printable strings of bounded length. */
+function noteOf(body: Record<string, unknown>): VersionNote {
+  const field = (key: "by" | "message", max: number): string | null => {
+    const v = body[key];
+    if (v === undefined || v === null || v === "") return null;
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+    if (typeof v !== "string" || v.length > max || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(v)) {
+      throw new TiffinError(ErrorCodes.BadRequest, `${key} must be a string of at most ${max} printable characters, got ${typeof v === "string" ? `${v.length} characters` : typeof v}`, {
+        hint: key === "message" ? "shorten the -m/--message text" : "set TIFFIN_USER to a short name",
+      });
+    }
+    return v;
+  };
+  return { by: field("by", maxBy), message: field("message", maxMessage) };
 }
 
 /** Pins are the server's to set: a spec sent back as stored (with `pinned`) is resolved afresh. */

@@ -1,0 +1,85 @@
+// The reverse of compile.ts: a stored JobSpec written back in the form users write (`memory: "256Mi"`,
+// `grace: "10s"`), so `status`, `history` and `history --spec` show what users recognise and `apply`
+// accepts the printed spec unchanged (compile(load(print(spec))) equals spec; decompile.test.ts).
+import type { HealthCheck, JobSpec } from "../model/index.ts";
+
+/** "1h2m3s4ms" for milliseconds; "0ms" for zero. parseDuration reads it back exactly. */
+export function formatDuration(ms: number): string {
+  const parts: [number, string][] = [[3_600_000, "h"], [60_000, "m"], [1000, "s"], [1, "ms"]];
+  let left = ms;
+  let out = "";
+  for (const [unit, name] of parts) {
+    const n = Math.floor(left / unit);
+    if (n > 0) out += `${n}${name}`;
+    left -= n * unit;
+  }
+  return out === "" ? "0ms" : out;
+}
+
+/** "4Gi" when a whole number of GiB (or "1Ti"), else "256Mi". parseSize reads it back exactly. */
+export function formatSize(mib: number): string {
+  if (mib % (1024 * 1024) === 0) return `${mib / (1024 * 1024)}Ti`;
+  if (mib % 1024 === 0) return `${mib / 1024}Gi`;
+  return `${mib}Mi`;
+}
+
+/** "0644" for 0o644. */
+export function formatMode(mode: number): string {
+  return mode.toString(8).padStart(4, "0");
+}
+
+/** A health check as written in a spec (`every`, `grace`, `then`). */
+function userHealth(h: HealthCheck): Record<string, unknown> {
+  const timing = { every: formatDuration(h.intervalMs), timeout: formatDuration(h.timeoutMs), failures: h.failures, grace: formatDuration(h.graceMs), then: h.action };
+  switch (h.kind) {
+    case "http":
+      return { kind: "http", port: h.port, path: h.path, ...timing };
+    case "tcp":
+      return { kind: "tcp", port: h.port, ...timing };
+    case "command":
+      return { kind: "command", run: [...h.run], ...timing };
+  }
+}
+
+/**
+ * A JobSpec in the user's form: a plain JSON value that `apply` accepts as a spec file. Every field is
+ * written (no reliance on defaults, which may change); `pinned` is left out, as it is the server's
+ * to set at apply.
+ */
+export function decompileJob(spec: JobSpec): Record<string, unknown> {
+  return {
+    name: spec.name,
+    command: [...spec.command],
+    env: { ...spec.env },
+    files: Object.fromEntries(Object.entries(spec.files).map(([p, f]) => [p, { content: f.content, mode: formatMode(f.mode) }])),
+    replicas: spec.replicas,
+    resources: { cpu: spec.resources.cpu, memory: formatSize(spec.resources.memoryMiB), disk: formatSize(spec.resources.diskMiB) },
+    ports: [...spec.ports],
+    health: spec.health === null ? null : userHealth(spec.health),
+    restart: {
+      backoff: { initial: formatDuration(spec.restart.backoffInitialMs), max: formatDuration(spec.restart.backoffMaxMs) },
+      moveAfterFailures: spec.restart.moveAfterFailures,
+    },
+    stop: { signal: spec.stop.signal, grace: formatDuration(spec.stop.graceMs) },
+    constraints: {
+      os: spec.constraints.os === null ? null : { ...spec.constraints.os },
+      kernel: spec.constraints.kernel,
+      labels: { ...spec.constraints.labels },
+    },
+    spread: spec.spread,
+    antiAffinity: spec.antiAffinity,
+    maintenance: spec.maintenance,
+    disconnect: { stopAfter: spec.disconnect.stopAfterMs === null ? null : formatDuration(spec.disconnect.stopAfterMs) },
+    packages: [...spec.packages],
+    ...(spec.isolation !== undefined ? { isolation: spec.isolation } : {}),
+    ...(spec.network !== undefined ? { network: spec.network } : {}),
+    ...(spec.mounts !== undefined ? { mounts: spec.mounts.map((m) => ({ ...m })) } : {}),
+    ...(spec.capabilities !== undefined ? { capabilities: [...spec.capabilities] } : {}),
+    ...(spec.persist !== undefined ? { persist: spec.persist } : {}),
+  };
+}
+
+/** A spec file (JSON, which `apply` reads as is) holding `spec` in the user's form. */
+export function specFileText(spec: JobSpec): string {
+  return `${JSON.stringify(decompileJob(spec), null, 2)}\n`;
+}
