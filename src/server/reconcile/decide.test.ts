@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { JobInput, JobDecision } from "./types.ts";
-import { backoffMs, decideJob, fitsInPlace, placementNeeds } from "./decide.ts";
-import { attempt, hostState, input, specOf, task } from "../testing/fixtures.ts";
+import { backoffMs, decideJob, placementNeeds } from "./decide.ts";
+import { attempt, hostState, input, schedHostOf, specOf, task } from "../testing/fixtures.ts";
 
 /** The input after a decision's writes (what the next pass sees). */
 function applied(inp: JobInput, d: JobDecision): JobInput {
@@ -57,19 +57,6 @@ function lostAfterCases(): { name: string; inp: JobInput; check: (d: JobDecision
 void test("backoffMs doubles from the initial delay and stops at the cap", () => {
   const r = { backoffInitialMs: 1000, backoffMaxMs: 5000, moveAfterFailures: 9 };
   for (const [failures, want] of [[1, 1000], [2, 2000], [3, 4000], [4, 5000], [10, 5000]] as const) assert.equal(backoffMs(r, failures), want, `failures=${failures}`);
-});
-
-void test("fitsInPlace", () => {
-  const spec = specOf();
-  const cases: { name: string; args: Parameters<typeof fitsInPlace>; want: boolean }[] = [
-    { name: "room left", args: [hostState("h1"), { cpu: 3, memoryMiB: 3000, diskMiB: 0 }, null, spec, spec], want: true },
-    { name: "own share given back", args: [hostState("h1"), { cpu: 4, memoryMiB: 4096, diskMiB: 100 }, spec.resources, spec, spec], want: true },
-    { name: "bigger than the room", args: [hostState("h1"), { cpu: 1, memoryMiB: 4000, diskMiB: 0 }, null, spec, spec], want: false },
-    { name: "draining host", args: [hostState("h1", { draining: true }), null, null, spec, spec], want: false },
-    { name: "down host", args: [hostState("h1", { status: "down" }), null, null, spec, spec], want: false },
-    { name: "constraints changed", args: [hostState("h1"), null, null, spec, specOf({ constraints: { os: null, kernel: ">=6", labels: {} } })], want: false },
-  ];
-  for (const c of cases) assert.equal(fitsInPlace(...c.args), c.want, c.name);
 });
 
 void test("decideJob", async (t) => {
@@ -292,6 +279,21 @@ void test("decideJob", async (t) => {
       check: (d) => {
         assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.attemptId, x.failures]), [["h1", "n1", 0]]);
         assert.deepEqual(d.putAttempts.map((a) => [a.id, a.version, a.hostId, a.startAfter]), [["n1", 2, "h1", 100_000]]);
+      },
+    },
+    {
+      name: "new version: isolation none -> sandbox on a host without a runtime moves instead of restarting there",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ isolation: "sandbox" }),
+        specs: { 1: specOf({ isolation: "none" }) },
+        schedHost: (id) => ({ ...schedHostOf(hostState(id)), sandbox: id !== "h1" }),
+        tasks: [task(0, { version: 2 })],
+        attempts: [attempt("a0", 0, { state: "exited", desired: "stop" })],
+      }),
+      check: (d) => {
+        assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.attemptId]), [[null, null]]);
+        assert.deepEqual(d.putAttempts, []);
       },
     },
     {

@@ -6,7 +6,9 @@
 import { isTerminal } from "../../model/index.ts";
 import type { Attempt, JobSpec, Task } from "../../model/index.ts";
 import { stableJson } from "../keys.ts";
-import type { HostState, JobDecision, JobInput, PlacementNeed, Resources } from "./types.ts";
+import { fitsInPlace } from "../../scheduler/api.ts";
+import type { InPlaceQuery } from "../../scheduler/api.ts";
+import type { HostState, JobDecision, JobInput, PlacementNeed } from "./types.ts";
 import { afterFailure, parkedReason } from "./restart-policy.ts";
 import { replaceCauses } from "./version-change.ts";
 
@@ -101,7 +103,7 @@ export function decideJob(inp: JobInput): JobDecision {
   const fits = (t: Task, host: HostState | undefined, from: JobSpec): boolean => {
     const orig = origTasks.get(t.index);
     const counted = orig && host && orig.hostId === host.id ? specFor(orig.version).resources : null;
-    return fitsInPlace(host, inp.usage.get(host?.id ?? "") ?? null, counted, from, specFor(t.version));
+    return fitsInPlace(inPlaceQuery(inp, host, { used: inp.usage.get(host?.id ?? "") ?? null, counted, from, to: specFor(t.version) }));
   };
 
   for (const index of [...indexes].sort((a, b) => a - b)) {
@@ -271,20 +273,11 @@ export function isDrainBusy(inp: JobInput): boolean {
   return false;
 }
 
-/** Whether a task can stay on its host with a new spec: host usable, same placement constraints,
- * and room for the new resources once its own current share (`counted`) is given back. */
-export function fitsInPlace(host: HostState | undefined, used: Resources | null, counted: Resources | null, from: JobSpec, to: JobSpec): boolean {
-  if (!host || host.status === "down" || host.draining) return false;
-  if (stableJson([from.constraints, from.antiAffinity]) !== stableJson([to.constraints, to.antiAffinity])) return false;
-  const u = used ?? { cpu: 0, memoryMiB: 0, diskMiB: 0 };
-  const c = counted ?? { cpu: 0, memoryMiB: 0, diskMiB: 0 };
-  const r = to.resources;
-  const eps = 1e-9;
-  return (
-    u.cpu - c.cpu + r.cpu <= host.capacity.cpu + eps &&
-    u.memoryMiB - c.memoryMiB + r.memoryMiB <= host.capacity.memoryMiB &&
-    u.diskMiB - c.diskMiB + r.diskMiB <= host.capacity.diskMiB
-  );
+/** The scheduler's in-place question for a task on `host` (the decision's host state says whether
+ * it is usable: a suspect host keeps restarting its tasks, a down or draining one does not). */
+export function inPlaceQuery(inp: Pick<JobInput, "schedHost">, host: HostState | undefined, q: Omit<InPlaceQuery, "host">): InPlaceQuery {
+  const sh = host ? inp.schedHost(host.id) : null;
+  return { ...q, host: sh && host ? { ...sh, schedulable: host.status !== "down" && !host.draining } : null };
 }
 
 /** A new attempt of a task on a host, not started before `startAfter`. */

@@ -11,8 +11,9 @@ import type { Router } from "../http/router.ts";
 import { jobKey, packageKey, stableJson, versionKey } from "../keys.ts";
 import type { Mirror } from "../mirror.ts";
 import { usageByHost } from "../reconcile/commit.ts";
-import { fitsInPlace } from "../reconcile/decide.ts";
-import { schedHosts, seedOf } from "../reconcile/inputs.ts";
+import { inPlaceQuery } from "../reconcile/decide.ts";
+import { fitsInPlace } from "../../scheduler/api.ts";
+import { schedHostOf, schedHosts, seedOf } from "../reconcile/inputs.ts";
 import { buildIndex } from "../reconcile/place.ts";
 import { planTaskChange } from "../reconcile/plan-tasks.ts";
 import { replaceCauses } from "../reconcile/version-change.ts";
@@ -169,7 +170,7 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     const host = t?.hostId ? hosts.get(t.hostId) : undefined;
     const from = t ? m.spec(spec.name, t.version)?.spec : undefined;
     // Kept attempts stay where they are; replaced ones stay when the new spec fits there (as decideJob does).
-    const stays = t && host && from && (!changed || replaceCauses(from, spec).length === 0 || fitsInPlace(host, usage.get(host.id) ?? null, from.resources, from, spec));
+    const stays = t && host && from && (!changed || replaceCauses(from, spec).length === 0 || fitsInPlace(inPlaceQuery({ schedHost: (id) => schedHostOf(m, id, hosts) }, host, { used: usage.get(host.id) ?? null, counted: from.resources, from, to: spec })));
     if (stays && t.hostId) {
       const h = m.hosts.get(t.hostId)?.value;
       placements.push({ index: i, hostId: t.hostId, hostName: h?.name ?? t.hostId, rack: h?.domain.rack ?? "default", moved: false });
