@@ -160,9 +160,18 @@ void test("decideJob", async (t) => {
       inp: input({
         spec: specOf({ health: { kind: "tcp", port: "http", intervalMs: 1000, timeoutMs: 500, failures: 3, graceMs: 0, action: "move" } }),
         tasks: [task(0)],
-        attempts: [attempt("a0", 0, { state: "failed", reason: "health check failed 3 times" })],
+        attempts: [attempt("a0", 0, { state: "failed", reason: "health check failed 3 times", endCause: "health" })],
       }),
       check: (d) => assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.avoidHosts]), [[null, ["h1"]]]),
+    },
+    {
+      name: "health action move: an exit whose reason merely mentions health restarts in place (the typed cause decides)",
+      inp: input({
+        spec: specOf({ health: { kind: "tcp", port: "http", intervalMs: 1000, timeoutMs: 500, failures: 3, graceMs: 0, action: "move" } }),
+        tasks: [task(0)],
+        attempts: [attempt("a0", 0, { state: "failed", reason: "out of memory: the health-probe cache grew to 256 MiB", endCause: "oom" })],
+      }),
+      check: (d) => assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.avoidHosts, x.failures]), [["h1", [], 1]]),
     },
     {
       name: "a start failure no retry can cure is neither restarted nor moved: the task keeps its failed attempt (issue 10 item 8)",

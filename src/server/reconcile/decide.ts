@@ -30,11 +30,6 @@ export function isReady(a: Attempt | null | undefined, spec: JobSpec): boolean {
   return spec.health ? a.state === "healthy" : a.state === "running" || a.state === "healthy";
 }
 
-/** True when the attempt ended because its health check failed (the helper says so in `reason`). */
-export function isHealthFailure(reason: string | null): boolean {
-  return reason !== null && /health/i.test(reason);
-}
-
 /**
  * When an attempt on a down host may be declared lost: at once, or for "at most one live copy" jobs
  * once its helper has surely stopped it. The helper fences fenceMs after the agent's last ping, and
@@ -74,7 +69,7 @@ export function decideJob(inp: JobInput): JobDecision {
     const h = inp.hosts.get(a.hostId);
     if (h && h.status !== "down") continue;
     if (now < lostAfter(specFor(a.version), h, inp)) continue;
-    atts.set(a.id, { ...a, state: "lost", desired: "stop", reason: "host down", endedAt: now });
+    atts.set(a.id, { ...a, state: "lost", desired: "stop", reason: "host down", endCause: "lost", endedAt: now });
   }
 
   const byIndex = new Map<number, string[]>();
@@ -171,7 +166,7 @@ export function decideJob(inp: JobInput): JobDecision {
         // (state and reason for the user) until a new version, instead of a restart loop.
       } else {
         const failures = t.failures + 1;
-        const healthMove = s.health?.action === "move" && isHealthFailure(cur.reason);
+        const healthMove = s.health?.action === "move" && cur.endCause === "health";
         const verdict = afterFailure(s.restart, failures, hostsUp(), healthMove);
         if (verdict === "park") {
           // Failed on every host it was given: no more attempts until an apply or `tiffin restart`.
