@@ -1,6 +1,8 @@
 // The reconcile decisions for one job, as a pure function over plain data: replica counts, restarts
-// with back-off, moves after failures and parking (restart-policy.ts), new versions (in place when
-// only replicas and the like changed, version-change.ts), lost hosts and drains. Level-triggered:
+// with back-off, moves after failures and parking (restart-policy.ts), new versions (which version
+// each task should run is the rollout controller's answer, rollout.ts; in place when only replicas and
+// the like changed, version-change.ts; whether it still fits its host is the scheduler's, in-place.ts),
+// lost hosts and drains. This file is the lifecycle: it brings each task to its target. Level-triggered:
 // given its own output applied, it returns nothing more to do.
 
 import { isTerminal } from "../../model/index.ts";
@@ -11,14 +13,13 @@ import type { InPlaceQuery } from "../../scheduler/api.ts";
 import type { HostState, JobDecision, JobInput, PlacementNeed } from "./types.ts";
 import { afterFailure, parkedReason } from "./restart-policy.ts";
 import { replaceCauses } from "./version-change.ts";
+import { rolloutTargets } from "./rollout.ts";
+import type { RolloutSlot } from "./rollout.ts";
 
 /** An attempt running (or healthy) this long resets its task's failure count. */
 export const ResetFailuresAfterMs = 10_000;
 /** Attempts kept per task (newest first); older terminal ones are deleted. */
 export const AttemptsKept = 10;
-/** Share of a job's tasks a version change may take down at once (at least one). */
-export const MaxDisruptedShare = 0.25;
-
 /** Restart delay after `failures` consecutive failures: initial * 2^(failures-1), capped. */
 export function backoffMs(restart: JobSpec["restart"], failures: number): number {
   return Math.min(restart.backoffInitialMs * 2 ** Math.max(0, failures - 1), restart.backoffMaxMs);
@@ -81,12 +82,16 @@ export function decideJob(inp: JobInput): JobDecision {
   let upCount: number | null = null;
   const hostsUp = (): number => (upCount ??= [...inp.hosts.values()].filter((h) => h.status !== "down").length);
 
-  const maxDisrupted = Math.max(1, Math.floor(replicas * MaxDisruptedShare));
-  let disrupted = 0;
-  for (let i = 0; i < replicas; i++) {
-    const t = tasks.get(i);
-    if (!isReady(t?.attemptId ? atts.get(t.attemptId) : null, specFor(t?.version ?? job.version))) disrupted++;
+  // Which version each task should run now (the rollout controller, rollout.ts); below, the
+  // lifecycle brings each task there.
+  const slots: RolloutSlot[] = [];
+  for (const t of tasks.values()) {
+    if (t.index >= replicas) continue;
+    const a = t.attemptId ? atts.get(t.attemptId) : undefined;
+    const live = a !== undefined && !isTerminal(a.state) && a.desired === "run";
+    slots.push({ index: t.index, version: t.version, ready: isReady(a, specFor(t.version)), live, mustReplace: t.version !== job.version && mustReplace(t.version) });
   }
+  const targets = rolloutTargets(job.version, replicas, slots);
   let drainBusy = isDrainBusy(inp);
 
   const newAttempt = (t: Task, hostId: string, startAfter: number): Attempt => {
@@ -122,7 +127,7 @@ export function decideJob(inp: JobInput): JobDecision {
       cur = null;
     }
 
-    // A new version: stop the old attempt (within the disruption budget) and start the new one below.
+    // A new version: stop the old attempt (once the rollout says so) and start the new one below.
     let replaced = false;
     if (t.version !== job.version && !mustReplace(t.version)) {
       // Only replicas (or restart policy...) changed: the running attempt is the new version's too.
@@ -139,15 +144,11 @@ export function decideJob(inp: JobInput): JobDecision {
         t = { ...t, failures: 0 };
         replaced = true;
       }
-    } else if (t.version !== job.version) {
+    } else if (t.version !== job.version && targets.get(index) === job.version) {
       if (cur && !isTerminal(cur.state) && cur.desired === "run") {
-        const ready = isReady(cur, specFor(cur.version));
-        if (!ready || disrupted < maxDisrupted) {
-          if (ready) disrupted++;
-          cur = { ...cur, desired: "stop" };
-          atts.set(cur.id, cur);
-          t = { ...t, version: job.version, failures: 0 };
-        }
+        cur = { ...cur, desired: "stop" };
+        atts.set(cur.id, cur);
+        t = { ...t, version: job.version, failures: 0 };
       } else {
         t = { ...(t.parked ? unpark(t) : t), version: job.version, failures: 0 };
         replaced = true;
