@@ -36,3 +36,33 @@ void test("plan: a replica change keeps, starts and stops tasks; a job too big f
   const t0 = await eventually("huge/0 unplaced", async () => ((await call(url, "GET", "/v1/jobs/huge", adminToken)).body as JobStatus).tasks.find((x) => x.reason !== null));
   assert.deepEqual([t0.state, t0.reason, t0.neverFits], ["unplaced", "no host could ever fit it: it needs 64Gi memory (the largest of 2 hosts has 8Gi)", true]);
 });
+
+void test("plan and apply agree: a job switched from isolation none to sandbox on a host without a runtime moves", async (t) => {
+  const ts = await startTestServer();
+  t.after(() => ts.cleanup());
+  const { url, adminToken, joinToken } = ts.server;
+  const bare = new FakeAgent(url, "bare");
+  await bare.register(joinToken, { runtime: "none" });
+  await bare.heartbeat();
+  const agents = [bare];
+  const beat = setInterval(() => void Promise.all(agents.map((a) => a.heartbeat())).catch(() => undefined), 300);
+  t.after(() => clearInterval(beat));
+  const v1 = specOf({ isolation: "none" });
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: v1 });
+  const placed = await eventually("on the host without a runtime", async () => ((await call(url, "GET", "/v1/jobs/web", adminToken)).body as JobStatus).tasks.find((x) => x.hostId !== null));
+  await bare.report([{ id: placed.attemptId ?? "", state: "running", pid: 10, startedAt: Date.now() }]);
+  const oci = new FakeAgent(url, "oci");
+  await oci.register(joinToken, {});
+  await oci.heartbeat();
+  agents.push(oci);
+
+  const v2 = specOf({ isolation: "sandbox" });
+  const plan = (await call(url, "POST", "/v1/plan", adminToken, { spec: v2 })).body as PlanResult;
+  assert.deepEqual(plan.placements.map((p) => [p.index, p.hostName, p.moved]), [[0, "oci", true]], "the plan moves it");
+  assert.deepEqual(plan.tasks?.map((x) => [x.action, x.reason]), [["replace", "isolation changed; no room on its host, moves"]]);
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: v2 });
+  await eventually("the old attempt is asked to stop", async () => ((await call(url, "GET", "/v1/jobs/web", adminToken)).body as JobStatus).tasks[0]?.attempts.find((a) => a.id === placed.attemptId)?.desired === "stop");
+  await bare.report([{ id: placed.attemptId ?? "", state: "stopped", endCause: "stop", endedAt: Date.now() }]);
+  const moved = await eventually("placed again", async () => ((await call(url, "GET", "/v1/jobs/web", adminToken)).body as JobStatus).tasks.find((x) => x.hostId !== null && x.attemptId !== placed.attemptId));
+  assert.equal(moved.hostName, "oci", "apply moved it where the plan said, instead of retrying it on the host without a runtime");
+});

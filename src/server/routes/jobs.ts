@@ -13,8 +13,9 @@ import type { Mirror } from "../mirror.ts";
 import { usageByHost } from "../reconcile/commit.ts";
 import { inPlaceQuery } from "../reconcile/decide.ts";
 import { fitsInPlace } from "../../scheduler/api.ts";
-import { schedHostOf, schedHosts, seedOf } from "../reconcile/inputs.ts";
-import { buildIndex } from "../reconcile/place.ts";
+import { schedHostOf, schedHosts } from "../reconcile/inputs.ts";
+import { buildIndex, planJob } from "../reconcile/place.ts";
+import type { PlacementNeed } from "../reconcile/types.ts";
 import { planTaskChange } from "../reconcile/plan-tasks.ts";
 import { replaceCauses } from "../reconcile/version-change.ts";
 import { neverFits } from "../../scheduler/never-fits.ts";
@@ -160,7 +161,7 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
   const usage = usageByHost(m);
   const index = buildIndex(m, hosts); // a fresh copy: releasing tasks in it writes nothing
   const placements: PlanResult["placements"] = [];
-  const need: number[] = [];
+  const needs: PlacementNeed[] = [];
   const tasks = m.tasks.get(spec.name);
   for (const [i, { value: t }] of tasks ?? []) {
     if (i >= spec.replicas && t.hostId !== null) index.release(spec.name, i);
@@ -177,9 +178,12 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
       continue;
     }
     if (t?.hostId) index.release(spec.name, i);
-    need.push(i);
+    // As the reconciler will see it: an apply unparks (clean avoid list); others keep the hosts they failed on.
+    needs.push({ index: i, avoid: t && !t.parked ? t.avoidHosts : [], move: false });
   }
-  const plan = need.length > 0 ? index.plan({ spec, indexes: need, seed: seedOf(spec.name) }) : { job: spec.name, placements: [], unplaced: [] };
+  // The very placement the reconciler runs (planJob: the same seed, avoid lists and their retry), on
+  // a scratch index, so the plan cannot show placements apply would not make.
+  const plan = needs.length > 0 ? planJob(index, spec, needs).plan : { job: spec.name, placements: [], unplaced: [] };
   for (const p of plan.placements) {
     const h = m.hosts.get(p.hostId)?.value;
     const before = tasks?.get(p.index)?.value.hostId ?? null;
