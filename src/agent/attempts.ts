@@ -330,6 +330,7 @@ function update(id: string, s: Partial<HelperStatus>, ports: Record<string, numb
     signal: s.signal ?? null,
     reason: s.reason ?? null,
     ...(s.incurable === true ? { incurable: true } : {}),
+    ...(s.endCause ? { endCause: s.endCause } : {}),
     ports: { ...ports },
     startedAt: s.startedAt ?? null,
     endedAt: s.endedAt ?? null,

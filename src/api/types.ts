@@ -50,7 +50,7 @@
 //   POST   /v1/internal/swarm/announce|plan|report (x-tiffin-host: hostId) -> as /v1/agent/swarm/* (a follower passing an agent's call to the leader's tracker)
 // Errors: any status >= 400 carries ApiErrorBody.
 
-import type { Attempt, AttemptState, ResourceUsage } from "../model/task.ts";
+import type { Attempt, AttemptEndCause, AttemptState, ResourceUsage } from "../model/task.ts";
 import type { Host, HostInventory, HostStatus } from "../model/host.ts";
 import type { JobSpec, PackagePin } from "../model/job.ts";
 import type { ErrorCode, Problem } from "../model/errors.ts";
@@ -264,6 +264,8 @@ export interface AttemptUpdate {
   reason: string | null;
   /** The start failed for a reason no retry can cure (Attempt.incurable); absent otherwise and from older agents. */
   incurable?: boolean;
+  /** Why it ended (Attempt.endCause); absent while it runs and from older agents. */
+  endCause?: AttemptEndCause;
   ports: Record<string, number>;
   startedAt: number | null;
   endedAt: number | null;

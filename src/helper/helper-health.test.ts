@@ -31,6 +31,7 @@ void test("http health check: passing makes it healthy, failing makes it unhealt
   healthy = false;
   const final = await agent.waitStatus("failed", (s) => s.state === "failed");
   assert.match(final.reason ?? "", /^health check failed: GET http:\/\/127\.0\.0\.1:\d+\/health: 500$/);
+  assert.equal(final.endCause, "health", "the server reads the typed cause, not the reason's text");
   const states = agent.statuses.map((s) => s.state).filter((s, i, all) => s !== all[i - 1]);
   assert.deepEqual(states, ["starting", "running", "healthy", "unhealthy", "failed"].slice(states[0] === "starting" ? 0 : 1));
   assert.equal(alive(ok.pid ?? 0), false);

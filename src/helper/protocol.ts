@@ -10,7 +10,7 @@
 // because the server is about to place a replacement (fencing). A new agent re-adopts helpers by
 // listing attempt directories and connecting to their sockets.
 
-import type { AttemptState, BindMount, HealthCheck, Network, ResourceUsage } from "../model/index.ts";
+import type { AttemptEndCause, AttemptState, BindMount, HealthCheck, Network, ResourceUsage } from "../model/index.ts";
 
 /** Everything a helper needs to run one attempt. */
 export interface HelperConfig {
@@ -115,6 +115,8 @@ export interface HelperStatus {
   reason: string | null;
   /** The start failed for a reason no retry can cure (see Attempt.incurable); absent otherwise. */
   incurable?: boolean;
+  /** Why the task ended (Attempt.endCause), with its terminal state. */
+  endCause?: AttemptEndCause;
   startedAt: number | null;
   endedAt: number | null;
   /** The latest cgroup sample (sandboxed attempts; see usage.ts). */

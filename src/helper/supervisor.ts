@@ -8,7 +8,7 @@
 // status and then reads to the end has everything.
 import fs from "node:fs";
 import path from "node:path";
-import type { Clock, ResourceUsage } from "../model/index.ts";
+import type { AttemptEndCause, Clock, ResourceUsage } from "../model/index.ts";
 import { Fence } from "./fence.ts";
 import { HealthMonitor, runHealthCheck } from "./health.ts";
 import type { CheckContext } from "./health.ts";
@@ -46,6 +46,8 @@ export class Supervisor {
   #disk: { stop(): void } | null = null;
   /** The first stop was the server's wish (see stop()). */
   #deliberate = false;
+  /** What the first stop was for (see stop()). */
+  #stopCause: AttemptEndCause = "stop";
   #finish: (code: number) => void = () => {};
 
   constructor(paths: HelperPaths, cfg: HelperConfig, clock: Clock, lingerMs: number) {
@@ -96,7 +98,7 @@ export class Supervisor {
     });
     await this.#server.listen();
     // The fence clock starts now: an agent is expected to connect within fenceMs.
-    this.#fence = new Fence(this.#clock, this.#cfg.fenceMs, (reason) => this.stop(reason));
+    this.#fence = new Fence(this.#clock, this.#cfg.fenceMs, (reason) => this.stop(reason, false, "fence"));
     const incurable = incurableStartProblems(this.#cfg);
     const fileError = incurable.length > 0 ? null : this.#writeFiles();
     if (incurable.length > 0) {
@@ -111,9 +113,12 @@ export class Supervisor {
 
   /** Stops the task with `reason` (signal, grace, kill). `deliberate`: the server asked for it, so
    * the end is recorded as "stopped" (the first stop's reason is the one kept, and so is its kind). */
-  stop(reason: string, deliberate = false): void {
+  stop(reason: string, deliberate = false, cause: AttemptEndCause = "stop"): void {
     this.#health?.stop();
-    if (!this.#task.stopping) this.#deliberate = deliberate;
+    if (!this.#task.stopping) {
+      this.#deliberate = deliberate;
+      this.#stopCause = cause;
+    }
     this.#task.stop(reason);
   }
 
@@ -121,13 +126,13 @@ export class Supervisor {
   terminate(): void {
     this.#terminating = true;
     if (this.#final) this.#finish(0);
-    else this.stop("helper stopped");
+    else this.stop("helper stopped", false, "helper");
   }
 
   /** Last resort when the helper is crashing: the task must not outlive it. */
   crash(err: unknown): void {
     this.#task.killNow();
-    this.#status.update({ state: "failed", reason: `helper crashed: ${String(err)}`, endedAt: this.#clock.now() });
+    this.#status.update({ state: "failed", reason: `helper crashed: ${String(err)}`, endCause: "helper", endedAt: this.#clock.now() });
   }
 
   #onMessage(m: AgentMessage): void {
@@ -160,7 +165,7 @@ export class Supervisor {
     }
     const limit = this.#cfg.diskLimitMiB;
     if (limit !== undefined && !this.#task.stopping) {
-      this.#disk = watchDisk(this.#paths.work, limit, this.#cfg.diskCheckMs ?? 5000, (reason) => this.stop(reason));
+      this.#disk = watchDisk(this.#paths.work, limit, this.#cfg.diskCheckMs ?? 5000, (reason) => this.stop(reason, false, "disk"));
     }
     const check = this.#cfg.health;
     if (!check || this.#task.stopping) return;
@@ -174,7 +179,7 @@ export class Supervisor {
       onState: (state) => {
         if (!this.#task.stopping) this.#status.update({ state });
       },
-      onAction: (reason) => this.stop(reason),
+      onAction: (reason) => this.stop(reason, false, "health"),
     });
     this.#health.start();
   }
@@ -187,7 +192,7 @@ export class Supervisor {
     await Promise.all([this.#sinks.stdout.close(), this.#sinks.stderr.close()]);
     const now = this.#clock.now();
     if (end.startError !== null) {
-      this.#status.update({ state: "failed", reason: `start failed: ${end.startError}`, ...(end.incurable === true ? { incurable: true } : {}), endedAt: now });
+      this.#status.update({ state: "failed", reason: `start failed: ${end.startError}`, ...(end.incurable === true ? { incurable: true } : {}), endCause: "start", endedAt: now });
     } else {
       // A stop Tiffin asked for explains the end better than what it led to (a SIGKILL at the limit...).
       const reason = end.stopReason ?? end.failure;
@@ -196,6 +201,7 @@ export class Supervisor {
         exitCode: end.exitCode,
         signal: end.signal,
         reason,
+        endCause: end.stopReason !== null ? this.#stopCause : end.failure !== null ? "oom" : "exit",
         endedAt: now,
       });
     }

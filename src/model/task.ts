@@ -15,6 +15,16 @@ export const AttemptStates = ["pending", "starting", "running", "healthy", "unhe
 /** One attempt state. */
 export type AttemptState = (typeof AttemptStates)[number];
 
+/**
+ * Why an attempt ended, typed, so decisions never read the free-text `reason`: exit (the process
+ * ended by itself), start (it could not start), health (its health check's action stopped it), oom
+ * (killed at its memory limit), disk (over its disk limit), fence (its helper lost the agent), stop
+ * (the agent or server stopped it), helper (its helper was stopped), lost (its host went down).
+ */
+export const AttemptEndCauses = ["exit", "start", "health", "oom", "disk", "fence", "stop", "helper", "lost"] as const;
+/** One end cause. */
+export type AttemptEndCause = (typeof AttemptEndCauses)[number];
+
 /** True when the attempt has ended and will not change again. */
 export function isTerminal(state: AttemptState): boolean {
   return state === "exited" || state === "stopped" || state === "failed" || state === "lost";
@@ -42,6 +52,8 @@ export interface Attempt {
    * restart or move it; a new version starts again. Absent otherwise.
    */
   incurable?: boolean;
+  /** Why it ended (set with its terminal state); absent while it runs and from older agents. */
+  endCause?: AttemptEndCause;
   /** Ports allocated by the agent, by name. */
   ports: Record<string, number>;
   createdAt: number;

@@ -36,3 +36,69 @@ void test("plan: a replica change keeps, starts and stops tasks; a job too big f
   const t0 = await eventually("huge/0 unplaced", async () => ((await call(url, "GET", "/v1/jobs/huge", adminToken)).body as JobStatus).tasks.find((x) => x.reason !== null));
   assert.deepEqual([t0.state, t0.reason, t0.neverFits], ["unplaced", "no host could ever fit it: it needs 64Gi memory (the largest of 2 hosts has 8Gi)", true]);
 });
+
+void test("plan and apply agree: a job switched from isolation none to sandbox on a host without a runtime moves", async (t) => {
+  const ts = await startTestServer();
+  t.after(() => ts.cleanup());
+  const { url, adminToken, joinToken } = ts.server;
+  const bare = new FakeAgent(url, "bare");
+  await bare.register(joinToken, { runtime: "none" });
+  await bare.heartbeat();
+  const agents = [bare];
+  const beat = setInterval(() => void Promise.all(agents.map((a) => a.heartbeat())).catch(() => undefined), 300);
+  t.after(() => clearInterval(beat));
+  const v1 = specOf({ isolation: "none" });
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: v1 });
+  const placed = await eventually("on the host without a runtime", async () => ((await call(url, "GET", "/v1/jobs/web", adminToken)).body as JobStatus).tasks.find((x) => x.hostId !== null));
+  await bare.report([{ id: placed.attemptId ?? "", state: "running", pid: 10, startedAt: Date.now() }]);
+  const oci = new FakeAgent(url, "oci");
+  await oci.register(joinToken, {});
+  await oci.heartbeat();
+  agents.push(oci);
+
+  const v2 = specOf({ isolation: "sandbox" });
+  const plan = (await call(url, "POST", "/v1/plan", adminToken, { spec: v2 })).body as PlanResult;
+  assert.deepEqual(plan.placements.map((p) => [p.index, p.hostName, p.moved]), [[0, "oci", true]], "the plan moves it");
+  assert.deepEqual(plan.tasks?.map((x) => [x.action, x.reason]), [["replace", "isolation changed; no room on its host, moves"]]);
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: v2 });
+  await eventually("the old attempt is asked to stop", async () => ((await call(url, "GET", "/v1/jobs/web", adminToken)).body as JobStatus).tasks[0]?.attempts.find((a) => a.id === placed.attemptId)?.desired === "stop");
+  await bare.report([{ id: placed.attemptId ?? "", state: "stopped", endCause: "stop", endedAt: Date.now() }]);
+  const moved = await eventually("placed again", async () => ((await call(url, "GET", "/v1/jobs/web", adminToken)).body as JobStatus).tasks.find((x) => x.hostId !== null && x.attemptId !== placed.attemptId));
+  assert.equal(moved.hostName, "oci", "apply moved it where the plan said, instead of retrying it on the host without a runtime");
+});
+
+void test("plan and apply agree: a replaced task keeps avoiding the host it failed on", async (t) => {
+  const ts = await startTestServer();
+  t.after(() => ts.cleanup());
+  const { url, adminToken, joinToken } = ts.server;
+  const agents = [new FakeAgent(url, "x"), new FakeAgent(url, "y"), new FakeAgent(url, "z")];
+  for (const a of agents) {
+    await a.register(joinToken, { memoryMiB: 8192 });
+    await a.heartbeat();
+  }
+  const beat = setInterval(() => void Promise.all(agents.map((a) => a.heartbeat())).catch(() => undefined), 300);
+  t.after(() => clearInterval(beat));
+  const job = async (): Promise<JobStatus> => (await call(url, "GET", "/v1/jobs/web", adminToken)).body as JobStatus;
+  const agentOn = (hostName: string | null): FakeAgent => agents.find((a) => a.name === hostName)!;
+  // x is the fullest: a filler pinned there.
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: specOf({ name: "fill", resources: { cpu: 0.5, memoryMiB: 512, diskMiB: 10 }, constraints: { os: null, kernel: null, labels: { rack: "rack-x" } } }) });
+  await eventually("filler on x", async () => ((await call(url, "GET", "/v1/jobs/fill", adminToken)).body as JobStatus).tasks[0]?.hostName === "x");
+  const restart = { backoffInitialMs: 1, backoffMaxMs: 30_000, moveAfterFailures: 1 };
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: specOf({ restart, resources: { cpu: 0.5, memoryMiB: 1024, diskMiB: 10 } }) });
+  const first = await eventually("web placed", async () => (await job()).tasks.find((x) => x.hostId !== null));
+  await agentOn(first.hostName).report([{ id: first.attemptId ?? "", state: "failed", reason: "exit 1", endCause: "exit", endedAt: Date.now() }]);
+  const moved = await eventually("web moved", async () => (await job()).tasks.find((x) => x.hostId !== null && x.hostId !== first.hostId));
+  await agentOn(moved.hostName).report([{ id: moved.attemptId ?? "", state: "running", pid: 10, startedAt: Date.now() }]);
+  // Its new host fills up.
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: specOf({ name: "fill2", resources: { cpu: 0.5, memoryMiB: 4096, diskMiB: 10 }, constraints: { os: null, kernel: null, labels: { rack: `rack-${moved.hostName}` } } }) });
+  await eventually("filler 2 placed", async () => ((await call(url, "GET", "/v1/jobs/fill2", adminToken)).body as JobStatus).tasks[0]?.hostName === moved.hostName);
+
+  // Too big for its host now: re-placed, but not on the host it failed on while another one fits.
+  const v2 = specOf({ restart, env: { V: "2" }, resources: { cpu: 0.5, memoryMiB: 6144, diskMiB: 10 } });
+  const plan = (await call(url, "POST", "/v1/plan", adminToken, { spec: v2 })).body as PlanResult;
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: v2 });
+  await eventually("the old attempt is asked to stop", async () => (await job()).tasks[0]?.attempts.find((a) => a.id === moved.attemptId)?.desired === "stop");
+  await agentOn(moved.hostName).report([{ id: moved.attemptId ?? "", state: "stopped", endCause: "stop", endedAt: Date.now() }]);
+  const after = await eventually("placed again", async () => (await job()).tasks.find((x) => x.hostId !== null && x.attemptId !== moved.attemptId));
+  assert.deepEqual(plan.placements.map((p) => p.hostName), [after.hostName], `plan and apply agree (failed on ${first.hostName}, then ran on ${moved.hostName})`);
+});

@@ -143,6 +143,22 @@ void test("an attempt whose start failed incurable is not restarted or moved: th
   assert.equal(after.attempts[0]?.reason, reason);
 });
 
+void test("a health failure reported with its typed end cause moves the task (health action move), whatever the reason's text", async (t) => {
+  const ts = await startTestServer();
+  t.after(() => ts.cleanup());
+  const agents = await cluster(ts, ["alpha", "beta"]);
+  const health = { kind: "tcp" as const, port: "http", intervalMs: 1000, timeoutMs: 500, failures: 3, graceMs: 0, action: "move" as const };
+  await ts.api.apply(specOf({ ports: ["http"], health, restart: { backoffInitialMs: 1, backoffMaxMs: 30_000, moveAfterFailures: 5 } }));
+  const s = await placed(ts, "web", 1);
+  const cur = task(s, 0);
+  const agent = agents.get(cur.hostId ?? "");
+  await assert.rejects(agent!.report([{ id: cur.attemptId ?? "", state: "failed", endCause: "sick" as unknown as "health" }]), /400/);
+  await agent?.report([{ id: cur.attemptId ?? "", state: "failed", reason: "tcp 127.0.0.1:80: refused", endCause: "health", endedAt: Date.now() }]);
+  const moved = task(await placed(ts, "web", 1, (x) => task(x, 0).attemptId !== cur.attemptId), 0);
+  assert.notEqual(moved.hostId, cur.hostId, "moved off the host whose health check failed");
+  assert.equal(moved.attempts.find((a) => a.id === cur.attemptId)?.endCause, "health");
+});
+
 void test("drain moves a host's tasks make-before-break and leaves the others alone; undrain keeps them", async (t) => {
   const ts = await startTestServer();
   t.after(() => ts.cleanup());

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { JobInput, JobDecision } from "./types.ts";
-import { backoffMs, decideJob, fitsInPlace, placementNeeds } from "./decide.ts";
-import { attempt, hostState, input, specOf, task } from "../testing/fixtures.ts";
+import { backoffMs, decideJob, placementNeeds } from "./decide.ts";
+import { attempt, hostState, input, schedHostOf, specOf, task } from "../testing/fixtures.ts";
 
 /** The input after a decision's writes (what the next pass sees). */
 function applied(inp: JobInput, d: JobDecision): JobInput {
@@ -57,38 +57,6 @@ function lostAfterCases(): { name: string; inp: JobInput; check: (d: JobDecision
 void test("backoffMs doubles from the initial delay and stops at the cap", () => {
   const r = { backoffInitialMs: 1000, backoffMaxMs: 5000, moveAfterFailures: 9 };
   for (const [failures, want] of [[1, 1000], [2, 2000], [3, 4000], [4, 5000], [10, 5000]] as const) assert.equal(backoffMs(r, failures), want, `failures=${failures}`);
-});
-
-void test("fitsInPlace", () => {
-  const spec = specOf();
-  const cases: { name: string; args: Parameters<typeof fitsInPlace>; want: boolean }[] = [
-    { name: "room left", args: [hostState("h1"), { cpu: 3, memoryMiB: 3000, diskMiB: 0 }, null, spec, spec], want: true },
-    { name: "own share given back", args: [hostState("h1"), { cpu: 4, memoryMiB: 4096, diskMiB: 100 }, spec.resources, spec, spec], want: true },
-    { name: "bigger than the room", args: [hostState("h1"), { cpu: 1, memoryMiB: 4000, diskMiB: 0 }, null, spec, spec], want: false },
-    { name: "draining host", args: [hostState("h1", { draining: true }), null, null, spec, spec], want: false },
-    { name: "down host", args: [hostState("h1", { status: "down" }), null, null, spec, spec], want: false },
-    { name: "constraints changed", args: [hostState("h1"), null, null, spec, specOf({ constraints: { os: null, kernel: ">=6", labels: {} } })], want: false },
-  ];
-  for (const c of cases) assert.equal(fitsInPlace(...c.args), c.want, c.name);
-});
-
-void test("fitsInPlace counts the per-task overhead of every task on the host, as the scheduler books it", () => {
-  const small = specOf({ resources: { cpu: 0.1, memoryMiB: 100, diskMiB: 0 } });
-  const big = specOf({ resources: { cpu: 0.1, memoryMiB: 200, diskMiB: 0 } });
-  const host = hostState("h1", { capacity: { cpu: 100, memoryMiB: 1000, diskMiB: 1000 } });
-  const cases: { name: string; args: Parameters<typeof fitsInPlace>; want: boolean }[] = [
-    // 5 tasks of 100 MiB with 16 MiB each: 580 booked; the task grows by 100.
-    { name: "room for the growth and the overheads", args: [host, { cpu: 0.5, memoryMiB: 500, diskMiB: 0, tasks: 5 }, small.resources, small, big, 16], want: true },
-    // 8 tasks: 800 + 128 = 928 booked; growing by 100 needs 1028.
-    { name: "the overheads of the host's tasks leave no room", args: [host, { cpu: 0.8, memoryMiB: 800, diskMiB: 0, tasks: 8 }, small.resources, small, big, 16], want: false },
-    { name: "without overhead the same growth fits", args: [host, { cpu: 0.8, memoryMiB: 800, diskMiB: 0, tasks: 8 }, small.resources, small, big, 0], want: true },
-    // Not on this host yet: its own overhead is added too (800 + 128 + 200 + 16 = 1144).
-    { name: "a task not counted here books its own overhead", args: [host, { cpu: 0.7, memoryMiB: 700, diskMiB: 0, tasks: 7 }, null, big, big, 16], want: false },
-    // 820 + 4 x 16 + 100 + 16 = 1000.
-    { name: "exactly full", args: [host, { cpu: 0.4, memoryMiB: 820, diskMiB: 0, tasks: 4 }, null, small, small, 16], want: true },
-    { name: "one MiB over", args: [host, { cpu: 0.4, memoryMiB: 821, diskMiB: 0, tasks: 4 }, null, small, small, 16], want: false },
-  ];
-  for (const c of cases) assert.equal(fitsInPlace(...c.args), c.want, c.name);
 });
 
 void test("decideJob", async (t) => {
@@ -192,9 +160,18 @@ void test("decideJob", async (t) => {
       inp: input({
         spec: specOf({ health: { kind: "tcp", port: "http", intervalMs: 1000, timeoutMs: 500, failures: 3, graceMs: 0, action: "move" } }),
         tasks: [task(0)],
-        attempts: [attempt("a0", 0, { state: "failed", reason: "health check failed 3 times" })],
+        attempts: [attempt("a0", 0, { state: "failed", reason: "health check failed 3 times", endCause: "health" })],
       }),
       check: (d) => assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.avoidHosts]), [[null, ["h1"]]]),
+    },
+    {
+      name: "health action move: an exit whose reason merely mentions health restarts in place (the typed cause decides)",
+      inp: input({
+        spec: specOf({ health: { kind: "tcp", port: "http", intervalMs: 1000, timeoutMs: 500, failures: 3, graceMs: 0, action: "move" } }),
+        tasks: [task(0)],
+        attempts: [attempt("a0", 0, { state: "failed", reason: "out of memory: the health-probe cache grew to 256 MiB", endCause: "oom" })],
+      }),
+      check: (d) => assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.avoidHosts, x.failures]), [["h1", [], 1]]),
     },
     {
       name: "a start failure no retry can cure is neither restarted nor moved: the task keeps its failed attempt (issue 10 item 8)",
@@ -311,6 +288,21 @@ void test("decideJob", async (t) => {
       check: (d) => {
         assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.attemptId, x.failures]), [["h1", "n1", 0]]);
         assert.deepEqual(d.putAttempts.map((a) => [a.id, a.version, a.hostId, a.startAfter]), [["n1", 2, "h1", 100_000]]);
+      },
+    },
+    {
+      name: "new version: isolation none -> sandbox on a host without a runtime moves instead of restarting there",
+      inp: input({
+        job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
+        spec: specOf({ isolation: "sandbox" }),
+        specs: { 1: specOf({ isolation: "none" }) },
+        schedHost: (id) => ({ ...schedHostOf(hostState(id)), sandbox: id !== "h1" }),
+        tasks: [task(0, { version: 2 })],
+        attempts: [attempt("a0", 0, { state: "exited", desired: "stop" })],
+      }),
+      check: (d) => {
+        assert.deepEqual(d.putTasks.map((x) => [x.hostId, x.attemptId]), [[null, null]]);
+        assert.deepEqual(d.putAttempts, []);
       },
     },
     {

@@ -1,22 +1,25 @@
 // The reconcile decisions for one job, as a pure function over plain data: replica counts, restarts
-// with back-off, moves after failures and parking (restart-policy.ts), new versions (in place when
-// only replicas and the like changed, version-change.ts), lost hosts and drains. Level-triggered:
+// with back-off, moves after failures and parking (restart-policy.ts), new versions (which version
+// each task should run is the rollout controller's answer, rollout.ts; in place when only replicas and
+// the like changed, version-change.ts; whether it still fits its host is the scheduler's, in-place.ts),
+// lost hosts and drains. This file is the lifecycle: it brings each task to its target. Level-triggered:
 // given its own output applied, it returns nothing more to do.
 
-import { bookedMemoryMiB, isTerminal, TaskOverheadMiB } from "../../model/index.ts";
+import { isTerminal, TaskOverheadMiB } from "../../model/index.ts";
 import type { Attempt, JobSpec, Task } from "../../model/index.ts";
 import { stableJson } from "../keys.ts";
-import type { HostState, JobDecision, JobInput, PlacementNeed, Resources } from "./types.ts";
+import { fitsInPlace } from "../../scheduler/api.ts";
+import type { InPlaceQuery } from "../../scheduler/api.ts";
+import type { HostState, JobDecision, JobInput, PlacementNeed } from "./types.ts";
 import { afterFailure, parkedReason } from "./restart-policy.ts";
 import { replaceCauses } from "./version-change.ts";
+import { rolloutTargets } from "./rollout.ts";
+import type { RolloutSlot } from "./rollout.ts";
 
 /** An attempt running (or healthy) this long resets its task's failure count. */
 export const ResetFailuresAfterMs = 10_000;
 /** Attempts kept per task (newest first); older terminal ones are deleted. */
 export const AttemptsKept = 10;
-/** Share of a job's tasks a version change may take down at once (at least one). */
-export const MaxDisruptedShare = 0.25;
-
 /** Restart delay after `failures` consecutive failures: initial * 2^(failures-1), capped. */
 export function backoffMs(restart: JobSpec["restart"], failures: number): number {
   return Math.min(restart.backoffInitialMs * 2 ** Math.max(0, failures - 1), restart.backoffMaxMs);
@@ -26,11 +29,6 @@ export function backoffMs(restart: JobSpec["restart"], failures: number): number
 export function isReady(a: Attempt | null | undefined, spec: JobSpec): boolean {
   if (!a || a.desired !== "run" || isTerminal(a.state)) return false;
   return spec.health ? a.state === "healthy" : a.state === "running" || a.state === "healthy";
-}
-
-/** True when the attempt ended because its health check failed (the helper says so in `reason`). */
-export function isHealthFailure(reason: string | null): boolean {
-  return reason !== null && /health/i.test(reason);
 }
 
 /**
@@ -72,7 +70,7 @@ export function decideJob(inp: JobInput): JobDecision {
     const h = inp.hosts.get(a.hostId);
     if (h && h.status !== "down") continue;
     if (now < lostAfter(specFor(a.version), h, inp)) continue;
-    atts.set(a.id, { ...a, state: "lost", desired: "stop", reason: "host down", endedAt: now });
+    atts.set(a.id, { ...a, state: "lost", desired: "stop", reason: "host down", endCause: "lost", endedAt: now });
   }
 
   const byIndex = new Map<number, string[]>();
@@ -84,12 +82,16 @@ export function decideJob(inp: JobInput): JobDecision {
   let upCount: number | null = null;
   const hostsUp = (): number => (upCount ??= [...inp.hosts.values()].filter((h) => h.status !== "down").length);
 
-  const maxDisrupted = Math.max(1, Math.floor(replicas * MaxDisruptedShare));
-  let disrupted = 0;
-  for (let i = 0; i < replicas; i++) {
-    const t = tasks.get(i);
-    if (!isReady(t?.attemptId ? atts.get(t.attemptId) : null, specFor(t?.version ?? job.version))) disrupted++;
+  // Which version each task should run now (the rollout controller, rollout.ts); below, the
+  // lifecycle brings each task there.
+  const slots: RolloutSlot[] = [];
+  for (const t of tasks.values()) {
+    if (t.index >= replicas) continue;
+    const a = t.attemptId ? atts.get(t.attemptId) : undefined;
+    const live = a !== undefined && !isTerminal(a.state) && a.desired === "run";
+    slots.push({ index: t.index, version: t.version, ready: isReady(a, specFor(t.version)), live, mustReplace: t.version !== job.version && mustReplace(t.version) });
   }
+  const targets = rolloutTargets(job.version, replicas, slots);
   let drainBusy = isDrainBusy(inp);
 
   const newAttempt = (t: Task, hostId: string, startAfter: number): Attempt => {
@@ -101,7 +103,7 @@ export function decideJob(inp: JobInput): JobDecision {
   const fits = (t: Task, host: HostState | undefined, from: JobSpec): boolean => {
     const orig = origTasks.get(t.index);
     const counted = orig && host && orig.hostId === host.id ? specFor(orig.version).resources : null;
-    return fitsInPlace(host, inp.usage.get(host?.id ?? "") ?? null, counted, from, specFor(t.version));
+    return fitsInPlace(inPlaceQuery(inp, host, { used: inp.usage.get(host?.id ?? "") ?? null, counted, from, to: specFor(t.version) }));
   };
 
   for (const index of [...indexes].sort((a, b) => a - b)) {
@@ -125,7 +127,7 @@ export function decideJob(inp: JobInput): JobDecision {
       cur = null;
     }
 
-    // A new version: stop the old attempt (within the disruption budget) and start the new one below.
+    // A new version: stop the old attempt (once the rollout says so) and start the new one below.
     let replaced = false;
     if (t.version !== job.version && !mustReplace(t.version)) {
       // Only replicas (or restart policy...) changed: the running attempt is the new version's too.
@@ -142,15 +144,11 @@ export function decideJob(inp: JobInput): JobDecision {
         t = { ...t, failures: 0 };
         replaced = true;
       }
-    } else if (t.version !== job.version) {
+    } else if (t.version !== job.version && targets.get(index) === job.version) {
       if (cur && !isTerminal(cur.state) && cur.desired === "run") {
-        const ready = isReady(cur, specFor(cur.version));
-        if (!ready || disrupted < maxDisrupted) {
-          if (ready) disrupted++;
-          cur = { ...cur, desired: "stop" };
-          atts.set(cur.id, cur);
-          t = { ...t, version: job.version, failures: 0 };
-        }
+        cur = { ...cur, desired: "stop" };
+        atts.set(cur.id, cur);
+        t = { ...t, version: job.version, failures: 0 };
       } else {
         t = { ...(t.parked ? unpark(t) : t), version: job.version, failures: 0 };
         replaced = true;
@@ -169,7 +167,7 @@ export function decideJob(inp: JobInput): JobDecision {
         // (state and reason for the user) until a new version, instead of a restart loop.
       } else {
         const failures = t.failures + 1;
-        const healthMove = s.health?.action === "move" && isHealthFailure(cur.reason);
+        const healthMove = s.health?.action === "move" && cur.endCause === "health";
         const verdict = afterFailure(s.restart, failures, hostsUp(), healthMove);
         if (verdict === "park") {
           // Failed on every host it was given: no more attempts until an apply or `tiffin restart`.
@@ -271,21 +269,11 @@ export function isDrainBusy(inp: JobInput): boolean {
   return false;
 }
 
-/** Whether a task can stay on its host with a new spec: host usable, same placement constraints,
- * and room for the new resources once its own current share (`counted`) is given back. Memory is
- * counted as the scheduler books it: each of the host's `used.tasks` with the per-task overhead. */
-export function fitsInPlace(host: HostState | undefined, used: (Resources & { tasks?: number }) | null, counted: Resources | null, from: JobSpec, to: JobSpec, overheadMiB: number = TaskOverheadMiB): boolean {
-  if (!host || host.status === "down" || host.draining) return false;
-  if (stableJson([from.constraints, from.antiAffinity]) !== stableJson([to.constraints, to.antiAffinity])) return false;
-  const u = used ?? { cpu: 0, memoryMiB: 0, diskMiB: 0 };
-  const c = counted ?? { cpu: 0, memoryMiB: 0, diskMiB: 0 };
-  const r = to.resources;
-  const eps = 1e-9;
-  return (
-    u.cpu - c.cpu + r.cpu <= host.capacity.cpu + eps &&
-    u.memoryMiB + (used?.tasks ?? 0) * overheadMiB - (counted ? bookedMemoryMiB(c.memoryMiB, overheadMiB) : 0) + bookedMemoryMiB(r.memoryMiB, overheadMiB) <= host.capacity.memoryMiB &&
-    u.diskMiB - c.diskMiB + r.diskMiB <= host.capacity.diskMiB
-  );
+/** The scheduler's in-place question for a task on `host` (the decision's host state says whether
+ * it is usable: a suspect host keeps restarting its tasks, a down or draining one does not). */
+export function inPlaceQuery(inp: Pick<JobInput, "schedHost">, host: HostState | undefined, q: Omit<InPlaceQuery, "host">): InPlaceQuery {
+  const sh = host ? inp.schedHost(host.id) : null;
+  return { overheadMiB: TaskOverheadMiB, ...q, host: sh && host ? { ...sh, schedulable: host.status !== "down" && !host.draining } : null };
 }
 
 /** A new attempt of a task on a host, not started before `startAfter`. */

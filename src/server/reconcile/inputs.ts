@@ -81,6 +81,7 @@ export function jobInput(
     tasks,
     attempts,
     hosts: ctx.hosts,
+    schedHost: (id) => schedHostOf(m, id, ctx.hosts),
     usage: ctx.usage,
     now: ctx.now,
     fenceMs: ctx.fenceMs,
@@ -97,24 +98,32 @@ export function schedulerView(m: Mirror, hosts: ReadonlyMap<string, HostState>):
 /** The registered hosts as the scheduler sees them. */
 export function schedHosts(m: Mirror, hosts: ReadonlyMap<string, HostState>): SchedHost[] {
   const sh: SchedHost[] = [];
-  for (const [id, { value: h }] of m.hosts) {
-    const st = hosts.get(id);
-    sh.push({
-      id,
-      name: h.name,
-      domain: h.domain,
-      cores: h.cores,
-      memoryMiB: h.memoryMiB,
-      diskMiB: h.diskMiB,
-      os: h.os,
-      kernel: h.kernel,
-      labels: h.labels,
-      sandbox: h.runtime !== "none",
-      capabilities: h.capabilities ?? [],
-      schedulable: !h.draining && st?.status === "up",
-    });
+  for (const id of m.hosts.keys()) {
+    const h = schedHostOf(m, id, hosts);
+    if (h) sh.push(h);
   }
   return sh;
+}
+
+/** One registered host as the scheduler sees it, or null when it is not registered. */
+export function schedHostOf(m: Mirror, id: string, hosts: ReadonlyMap<string, HostState>): SchedHost | null {
+  const h = m.hosts.get(id)?.value;
+  if (!h) return null;
+  const st = hosts.get(id);
+  return {
+    id,
+    name: h.name,
+    domain: h.domain,
+    cores: h.cores,
+    memoryMiB: h.memoryMiB,
+    diskMiB: h.diskMiB,
+    os: h.os,
+    kernel: h.kernel,
+    labels: h.labels,
+    sandbox: h.runtime !== "none",
+    capabilities: h.capabilities ?? [],
+    schedulable: !h.draining && st?.status === "up",
+  };
 }
 
 /** The placed tasks as the scheduler sees them. */

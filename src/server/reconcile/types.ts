@@ -2,6 +2,7 @@
 // builds these from the mirror and turns the results into store transactions.
 
 import type { Attempt, HostStatus, JobRecord, JobSpec, Task } from "../../model/index.ts";
+import type { SchedHost } from "../../scheduler/types.ts";
 
 /** CPU, memory and disk, as in a JobSpec's resources. */
 export interface Resources {
@@ -31,6 +32,8 @@ export interface JobInput {
   /** Every attempt of the job, terminal ones included. */
   attempts: Attempt[];
   hosts: ReadonlyMap<string, HostState>;
+  /** A host as the scheduler sees it (runtime, OS, labels, size), for the in-place check; null: unknown. */
+  schedHost: (hostId: string) => SchedHost | null;
   /** Resources in use per host, over all jobs (as the mirror has them before this decision), with
    * the number of tasks (each also books the per-task overhead, model TaskOverheadMiB). */
   usage: ReadonlyMap<string, Resources & { tasks?: number }>;

@@ -2,7 +2,7 @@
 // the server never trusts a request: every problem is listed, nothing is written.
 
 import type { AttemptUpdate } from "../../api/types.ts";
-import { AttemptStates, ErrorCodes, TiffinError } from "../../model/index.ts";
+import { AttemptEndCauses, AttemptStates, ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { HostInventory, Problem } from "../../model/index.ts";
 
 type Check = (v: unknown) => boolean;
@@ -130,6 +130,10 @@ export function reportOf(body: unknown): { hostId: string; updates: AttemptUpdat
       // Optional: agents from before incurable start failures do not send it.
       if (o["incurable"] !== undefined && typeof o["incurable"] !== "boolean") {
         problems.push({ file: null, path: `updates[${i}].incurable`, message: "expected true, false or nothing", value: JSON.stringify(o["incurable"]) ?? null });
+      }
+      // Optional: agents from before typed end causes do not send it.
+      if (o["endCause"] !== undefined && !(AttemptEndCauses as readonly unknown[]).includes(o["endCause"])) {
+        problems.push({ file: null, path: `updates[${i}].endCause`, message: `expected one of ${AttemptEndCauses.join(", ")} or nothing`, value: JSON.stringify(o["endCause"]) ?? null });
       }
       // Optional: agents from before usage sampling do not send it.
       if (o["usage"] !== undefined && o["usage"] !== null) {

@@ -11,9 +11,11 @@ import type { Router } from "../http/router.ts";
 import { jobKey, packageKey, stableJson, versionKey } from "../keys.ts";
 import type { Mirror } from "../mirror.ts";
 import { usageByHost } from "../reconcile/commit.ts";
-import { fitsInPlace } from "../reconcile/decide.ts";
-import { schedHosts, seedOf } from "../reconcile/inputs.ts";
-import { buildIndex } from "../reconcile/place.ts";
+import { inPlaceQuery } from "../reconcile/decide.ts";
+import { fitsInPlace } from "../../scheduler/api.ts";
+import { schedHostOf, schedHosts } from "../reconcile/inputs.ts";
+import { buildIndex, planJob } from "../reconcile/place.ts";
+import type { PlacementNeed } from "../reconcile/types.ts";
 import { planTaskChange } from "../reconcile/plan-tasks.ts";
 import { replaceCauses } from "../reconcile/version-change.ts";
 import { neverFits } from "../../scheduler/never-fits.ts";
@@ -211,7 +213,7 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
   const usage = usageByHost(m);
   const index = buildIndex(m, hosts); // a fresh copy: releasing tasks in it writes nothing
   const placements: PlanResult["placements"] = [];
-  const need: number[] = [];
+  const needs: PlacementNeed[] = [];
   const tasks = m.tasks.get(spec.name);
   for (const [i, { value: t }] of tasks ?? []) {
     if (i >= spec.replicas && t.hostId !== null) index.release(spec.name, i);
@@ -221,16 +223,19 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     const host = t?.hostId ? hosts.get(t.hostId) : undefined;
     const from = t ? m.spec(spec.name, t.version)?.spec : undefined;
     // Kept attempts stay where they are; replaced ones stay when the new spec fits there (as decideJob does).
-    const stays = t && host && from && (!changed || replaceCauses(from, spec).length === 0 || fitsInPlace(host, usage.get(host.id) ?? null, from.resources, from, spec));
+    const stays = t && host && from && (!changed || replaceCauses(from, spec).length === 0 || fitsInPlace(inPlaceQuery({ schedHost: (id) => schedHostOf(m, id, hosts) }, host, { used: usage.get(host.id) ?? null, counted: from.resources, from, to: spec })));
     if (stays && t.hostId) {
       const h = m.hosts.get(t.hostId)?.value;
       placements.push({ index: i, hostId: t.hostId, hostName: h?.name ?? t.hostId, rack: h?.domain.rack ?? "default", moved: false });
       continue;
     }
     if (t?.hostId) index.release(spec.name, i);
-    need.push(i);
+    // As the reconciler will see it: an apply unparks (clean avoid list); others keep the hosts they failed on.
+    needs.push({ index: i, avoid: t && !t.parked ? t.avoidHosts : [], move: false });
   }
-  const plan = need.length > 0 ? index.plan({ spec, indexes: need, seed: seedOf(spec.name) }) : { job: spec.name, placements: [], unplaced: [] };
+  // The very placement the reconciler runs (planJob: the same seed, avoid lists and their retry), on
+  // a scratch index, so the plan cannot show placements apply would not make.
+  const plan = needs.length > 0 ? planJob(index, spec, needs).plan : { job: spec.name, placements: [], unplaced: [] };
   for (const p of plan.placements) {
     const h = m.hosts.get(p.hostId)?.value;
     const before = tasks?.get(p.index)?.value.hostId ?? null;

@@ -2,6 +2,7 @@
 // a reader of /metrics text.
 
 import type { Attempt, HostInventory, JobSpec, Task } from "../../model/index.ts";
+import type { SchedHost } from "../../scheduler/types.ts";
 import type { HostState, JobInput } from "../reconcile/types.ts";
 
 /** A valid, complete spec; override what a test is about. */
@@ -48,6 +49,24 @@ export function hostState(id: string, over: Partial<HostState> = {}): HostState 
   return { id, status: "up", draining: false, lastContactAt: 0, capacity: { cpu: 4, memoryMiB: 4096, diskMiB: 10_000 }, ...over };
 }
 
+/** A host as the scheduler sees it, from its decision state: Debian 12, no labels, an OCI runtime. */
+export function schedHostOf(h: HostState): SchedHost {
+  return {
+    id: h.id,
+    name: h.id,
+    domain: { region: "default", datacenter: "default", cluster: "default", rack: "default" },
+    cores: h.capacity.cpu,
+    memoryMiB: h.capacity.memoryMiB,
+    diskMiB: h.capacity.diskMiB,
+    os: { id: "debian", version: "12" },
+    kernel: "6.1.0",
+    labels: {},
+    sandbox: true,
+    capabilities: [],
+    schedulable: h.status !== "down" && !h.draining,
+  };
+}
+
 /** A task placed on `hostId` (or unplaced) with attempt `attemptId`. */
 export function task(index: number, over: Partial<Task> = {}): Task {
   return { job: "web", index, version: 1, hostId: "h1", attemptId: `a${index}`, failures: 0, avoidHosts: [], unplacedReason: null, ...over };
@@ -82,13 +101,18 @@ export function input(over: Partial<JobInput> & { specs?: Record<number, JobSpec
   const spec = over.spec ?? specOf();
   const specs = over.specs ?? {};
   const { specs: _ignored, ...rest } = over;
+  const hosts = over.hosts ?? new Map([["h1", hostState("h1")], ["h2", hostState("h2")]]);
   return {
     job: { name: spec.name, version: 1, removedAt: null, updatedAt: 0 },
     spec,
     specOf: (v) => specs[v] ?? null,
     tasks: [],
     attempts: [],
-    hosts: new Map([["h1", hostState("h1")], ["h2", hostState("h2")]]),
+    hosts,
+    schedHost: (id) => {
+      const h = hosts.get(id);
+      return h ? schedHostOf(h) : null;
+    },
     usage: new Map(),
     now: 100_000,
     fenceMs: 3000,
