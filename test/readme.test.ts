@@ -192,7 +192,7 @@ void test("README tour: every `npx tiffin` command, the spec and the kills, run 
   // 3. Plan, then apply; history; change replicas, apply again, diff.
   const plan = ok(await run("npx tiffin plan hello.ts"), "plan");
   assert.match(plan, /^job hello: new job, version 1$/m);
-  assert.equal((plan.match(/^ {2}hello\/\d -> dev-\d \(rack r\d\)$/gm) ?? []).length, 3, plan);
+  assert.equal((plan.match(/^ {2}hello\/\d\s+start\s+-> dev-\d \(rack r\d\)\s/gm) ?? []).length, 3, plan);
   ok(await run("npx tiffin apply hello.ts"), "apply");
   step("hello applied");
   const first = await status("hello");
@@ -242,6 +242,15 @@ void test("README tour: every `npx tiffin` command, the spec and the kills, run 
   });
   assert.equal(healed.attempts.find((a) => a.id === t0.attemptId)?.signal, "SIGKILL", "the old attempt ended by SIGKILL");
   step("task killed and restarted");
+
+  // `npx tiffin restart hello`: what releases a parked task also gives running ones a new attempt.
+  const beforeRestart = await status("hello");
+  ok(await run("npx tiffin restart hello"), "restart");
+  await waitFor("every hello task restarted", 30_000, async () => {
+    const now = await status("hello");
+    return now.tasks.every((x) => x.attemptId !== beforeRestart.tasks.find((y) => y.index === x.index)?.attemptId && ["running", "healthy"].includes(x.state)) ? now : undefined;
+  });
+  step("job restarted");
 
   // `kill -USR2 <pid>` of an agent: it announces its absence, tiffin dev starts it again, and it
   // re-adopts its running tasks: same pids.
