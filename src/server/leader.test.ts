@@ -121,10 +121,12 @@ void test("a leader cut off from the store steps down before its lease expires; 
   assert.ok(steppedDownAt !== null && bLeadsAt !== null, "a stepped down and b took over");
   assert.ok(steppedDownAt < bLeadsAt, `a stepped down (${steppedDownAt} ms) before b led (${bLeadsAt} ms)`);
   // a's last renewal was before the cut, so its lease lapses at most ttl after it; b campaigns as soon
-  // as the key is deleted (it watches it); the clock moves in 100 ms steps. (It was 4.5 s: b could
-  // have waited for a periodic campaign and passed.)
+  // as the key is deleted (it watches it); the clock moves in 100 ms steps, and on a loaded machine the
+  // watch event and the campaign's store calls may complete a step or two after the deletion (seen:
+  // 3200). A periodic campaign instead of the watch (the regression) comes at 4000. (It was 4.5 s: b
+  // could have waited for a periodic campaign and passed.)
   const ttlMs = 3000;
-  const bound = ttlMs + 100;
+  const bound = ttlMs + 300;
   assert.ok(bLeadsAt <= bound, `b led ${bLeadsAt} ms after the cut (TTL ${ttlMs} ms, bound ${bound} ms)`);
   // The same order from the terms each recorded at its transitions (what the HA test reads).
   const aTerm = a.terms().at(-1);
