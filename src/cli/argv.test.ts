@@ -134,6 +134,13 @@ void test("history --diff and status in the user's form; history --spec V applie
   assert.match(diff.out, /resources\.memory = "128Mi" -> "1Gi"/);
   assert.match(diff.out, /stop\.grace = "10s" -> "1m30s"/);
   assert.doesNotMatch(diff.out, /memoryMiB|graceMs/);
+  // plan's diff speaks the same form (it showed memoryMiB 1024 -> 512).
+  write("512Mi", "1m30s");
+  const plan = await tiffin(env, "plan", file);
+  assert.equal(plan.code, 0, plan.err);
+  assert.match(plan.out, /resources\.memory = "1Gi" -> "512Mi"/);
+  assert.doesNotMatch(plan.out, /memoryMiB|graceMs/);
+  write("1Gi", "1m30s");
   const hist = await tiffin(env, "history", "web");
   assert.match(hist.out, /resources\.memory "128Mi" -> "1Gi"/);
   const status = await tiffin(env, "status", "web");

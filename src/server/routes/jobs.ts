@@ -3,7 +3,7 @@
 import type { ApplyResult, PlanResult } from "../../api/types.ts";
 import { diffJson, ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { JobRecord, JobSpec, JobVersion, VersionNote } from "../../model/index.ts";
-import { validateJobSpec } from "../../spec/api.ts";
+import { decompileJob, validateJobSpec } from "../../spec/api.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
@@ -254,7 +254,8 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     version: changed ? latestVersion(m, spec.name) + 1 : (job?.version ?? 1),
     current: job?.version ?? null,
     changed,
-    diff: diffJson(cur?.spec ?? null, spec),
+    // In the form users write (memory: "256Mi"), as history --diff shows it.
+    diff: diffJson(cur ? decompileJob(cur.spec) : null, decompileJob(spec)),
     placements,
     tasks: taskChanges,
     neverFits: neverFits(spec, schedHosts(m, hosts)),
