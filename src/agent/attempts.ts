@@ -98,8 +98,10 @@ export class AttemptManager {
     for (const s of await scanAttempts(this.#d.dataDir)) {
       if (s.reported || !s.config) {
         this.#known.add(s.id);
+        if (!s.reported) this.#setAside(s.id, s.bad.length > 0 ? s.bad : ["attempt.json missing"]);
         continue;
       }
+      if (s.bad.length > 0) this.#d.log.warn({ attemptId: s.id, dir: s.dir, problems: s.bad }, "attempt directory has unusable files; adopting with what is left");
       const e = this.#newEntry(s.id, s.config.job, s.config.index, s.assignment);
       e.ports = { ...s.config.ports };
       e.graceMs = s.config.stop.graceMs;
@@ -108,6 +110,13 @@ export class AttemptManager {
       // A helper writes its pid first thing: without one, only a helper started a moment ago could be alive.
       e.link = this.#link(e, s.helperPid, s.config.fenceMs, 2000);
     }
+  }
+
+  /** An attempt directory that cannot be adopted (its attempt.json unusable): logged with why, reported
+   * failed (a live helper there fences itself, unpinged), and nothing is ever started from it. */
+  #setAside(id: string, problems: string[]): void {
+    this.#d.log.warn({ attemptId: id, dir: this.dirOf(id), problems }, "skipping attempt directory: its files are unusable");
+    this.#d.reporter.report(update(id, { state: "failed", reason: `agent could not read the attempt back: ${problems.join("; ")}`, endedAt: Date.now() }, {}));
   }
 
   /** Applies a full desired set (an assignments event). */

@@ -10,6 +10,7 @@ import type { Assignment } from "../api/types.ts";
 import { helperPaths } from "../helper/paths.ts";
 import type { AgentMessage, HelperConfig, HelperMessage, HelperStatus } from "../helper/protocol.ts";
 import { PrivateModes } from "../model/index.ts";
+import { readSavedAssignment, readSavedConfig, readSavedStatus } from "./saved.ts";
 
 /** Files the agent adds to an attempt directory (the helper's own are in ../helper/paths.ts). */
 export const Files = {
@@ -58,15 +59,6 @@ export function spawnHelper(command: string[], dir: string): Promise<{ pid: numb
     });
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-/** Reads a JSON file, or null when it is missing or unreadable. */
-export async function readJson<T>(file: string): Promise<T | null> {
-  try {
-    return JSON.parse(await fs.promises.readFile(file, "utf8")) as T;
-  } catch {
-    return null;
   }
 }
 
@@ -120,6 +112,8 @@ export interface ScannedAttempt {
   reported: boolean;
   /** Creation time of attempt.json (ms), for keeping the newest per task. */
   createdAt: number;
+  /** Why a file of the directory cannot be used (corrupt, truncated, wrong shape); its field is null. */
+  bad: string[];
 }
 
 /** Lists DIR/attempts/* with what each directory holds. */
@@ -133,17 +127,20 @@ export async function scanAttempts(dataDir: string): Promise<ScannedAttempt[]> {
     const st = await fs.promises.stat(p.config).catch(() => null);
     if (!st) continue;
     const pidText = await fs.promises.readFile(p.pid, "utf8").catch(() => "");
-    const status = await readJson<HelperStatus>(p.status);
+    const [status, config, assignment] = await Promise.all([readSavedStatus(p.status), readSavedConfig(p.config), readSavedAssignment(path.join(dir, Files.assignment))]);
+    const bad = [status, config, assignment].flatMap((r) => ("bad" in r ? [r.bad] : []));
+    const statusValue = "value" in status ? status.value : null;
     const pidNum = Number.parseInt(pidText.trim(), 10);
     out.push({
       id,
       dir,
-      config: await readJson<HelperConfig>(p.config),
-      assignment: await readJson<Assignment>(path.join(dir, Files.assignment)),
-      status,
-      helperPid: Number.isFinite(pidNum) ? pidNum : (status?.helperPid ?? null),
+      config: "value" in config ? config.value : null,
+      assignment: "value" in assignment ? assignment.value : null,
+      status: statusValue,
+      helperPid: Number.isFinite(pidNum) ? pidNum : (statusValue?.helperPid ?? null),
       reported: fs.existsSync(path.join(dir, Files.reported)),
       createdAt: st.birthtimeMs || st.mtimeMs,
+      bad,
     });
   }
   return out;
@@ -274,7 +271,8 @@ export class HelperLink {
       return;
     }
     this.#closed = true;
-    this.#o.onGone(await readJson<HelperStatus>(helperPaths(this.#o.dir).status));
+    const saved = await readSavedStatus(helperPaths(this.#o.dir).status);
+    this.#o.onGone("value" in saved ? saved.value : null);
   }
 
   async #readPid(): Promise<number | null> {
