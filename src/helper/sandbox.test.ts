@@ -220,7 +220,7 @@ void describe("sandboxed tasks", { concurrency: true }, () => {
   void test("a task over its memory limit is killed and the attempt ends out of memory", async () => {
     // tail keeps the whole "line" of zeros in memory: far past 32 MiB.
     const { final } = await runScript("head -c 256M /dev/zero | tail -n 1 > /dev/null", { limits: { cpu: 1, memoryMiB: 32, pids: 64 } });
-    assert.equal(final.state, "failed");
+    assert.equal(final.state, "failed", JSON.stringify(final));
     assert.equal(final.signal, "SIGKILL");
     // cgroup v1: the helper's OOM watch ends it (sandbox-oom.ts); v2: the kernel's OOM killer did.
     const how = cgroupMounts().some((m) => m.version === 1 && m.controllers.includes("memory")) ? "stopped" : "killed";
