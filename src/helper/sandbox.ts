@@ -15,7 +15,7 @@ import type { HostLayout } from "./sandbox-private.ts";
 import { deleteContainer, runtimeArgv, runtimeEnv } from "./sandbox-runtime.ts";
 import { hostMemoryMode, v2MemoryUnified } from "./sandbox-oom-v2.ts";
 import { cgroupMounts, removeCgroup } from "./sandbox-cgroup.ts";
-import { deathTools, programProblem } from "./supervise.ts";
+import { deathTools, executable, programProblem } from "./supervise.ts";
 import type { DeathTools } from "./supervise.ts";
 
 /** A written bundle. */
@@ -182,14 +182,6 @@ export function preflight(o: BundleInput): string | null {
   return programProblem(o.command, o.workDir, o.env);
 }
 
-function executable(p: string): boolean {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Starts a trivial container (`true`) with `runtime` in a bundle under `scratchDir`, exactly as a task

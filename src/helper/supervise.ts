@@ -78,7 +78,8 @@ function findIn(name: string): string | null {
   return null;
 }
 
-function executable(p: string): boolean {
+/** True when `p` is a regular file this process may execute. */
+export function executable(p: string): boolean {
   try {
     fs.accessSync(p, fs.constants.X_OK);
     return fs.statSync(p).isFile();
