@@ -1,0 +1,47 @@
+// Many assignments at once on one agent: starting 200 helpers together starved the agent's event loop
+// (and the machine), pings to helpers already up came late and those helpers fenced their tasks. The
+// agent now starts at most `maxConcurrentStarts` helpers at a time (attempts.ts); this test assigns a
+// burst of small tasks with a short fence and checks that none is fenced and all reach running.
+// Real helpers and `sleep` tasks against FakeServer (test-fixtures.ts).
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { startAgent } from "./main.ts";
+import type { AgentHandle } from "./main.ts";
+import { FakeServer, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+
+const N = Number(process.env["TIFFIN_BURST_N"] ?? 50);
+
+void test(`a burst of ${N} assignments: every task reaches running and none is fenced`, async (t) => {
+  const server = new FakeServer();
+  // Short fence (pings every 250 ms): a loop starved by starts misses it.
+  server.timing.fenceMs = 1000;
+  await server.up();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-burst-"));
+  let agent: AgentHandle | null = null;
+  t.after(async () => {
+    await agent?.close("leave-tasks").catch(() => {});
+    killAttempts(dataDir);
+    await server.down();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  agent = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir, name: "box-1", labels: {}, resources: { cores: 4, memoryMiB: 65536 }, log: testLogger() });
+  const spec = testSpec({ name: "burst", command: ["sleep", "600"], isolation: "none", replicas: N });
+  const ids = Array.from({ length: N }, (_, i) => `burst-${i}`);
+  server.assign(ids.map((id, index) => testAssignment(id, spec, { index })));
+  const ended = () => server.log.updates.filter((u) => u.endedAt !== null || u.state === "failed" || u.state === "stopped" || u.state === "exited");
+  await waitFor(
+    `all ${N} running`,
+    () => {
+      const bad = ended();
+      if (bad.length > 0) throw new Error(`attempts ended during the burst: ${bad.map((u) => `${u.id} ${u.state} (${u.endCause ?? ""}: ${u.reason ?? ""})`).join(", ")}`);
+      return ids.every((id) => server.updatesOf(id).some((u) => u.state === "running"));
+    },
+    240_000,
+  );
+  // Several fence periods with every task up: pings keep coming.
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.deepEqual(ended().map((u) => `${u.id} ${u.state} ${u.reason ?? ""}`), []);
+});
