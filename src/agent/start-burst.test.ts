@@ -8,11 +8,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startAgent } from "./main.ts";
 import type { AgentHandle } from "./main.ts";
 import { FakeServer, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
 
 const N = Number(process.env["TIFFIN_BURST_N"] ?? 50);
+// TIFFIN_BURST_MAX_STARTS=1000 reruns it as without the gate (it then fails: tasks fenced).
+const maxStarts = process.env["TIFFIN_BURST_MAX_STARTS"];
 
 void test(`a burst of ${N} assignments: every task reaches running and none is fenced`, async (t) => {
   const server = new FakeServer();
@@ -27,7 +30,11 @@ void test(`a burst of ${N} assignments: every task reaches running and none is f
     await server.down();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
-  agent = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir, name: "box-1", labels: {}, resources: { cores: 4, memoryMiB: 65536 }, log: testLogger() });
+  agent = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir, name: "box-1", labels: {}, resources: { cores: 4, memoryMiB: 65536 }, log: testLogger(), ...(maxStarts ? { maxConcurrentStarts: Number(maxStarts) } : {}) });
+  // The agent runs in this process: its event loop's worst delay is what late pings come from.
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  t.after(() => lag.disable());
   const spec = testSpec({ name: "burst", command: ["sleep", "600"], isolation: "none", replicas: N });
   const ids = Array.from({ length: N }, (_, i) => `burst-${i}`);
   server.assign(ids.map((id, index) => testAssignment(id, spec, { index })));
@@ -41,6 +48,7 @@ void test(`a burst of ${N} assignments: every task reaches running and none is f
     },
     240_000,
   );
+  t.diagnostic(`all running; agent event loop delay max ${Math.round(lag.max / 1e6)} ms, p99 ${Math.round(lag.percentile(99) / 1e6)} ms`);
   // Several fence periods with every task up: pings keep coming.
   await new Promise((r) => setTimeout(r, 3000));
   assert.deepEqual(ended().map((u) => `${u.id} ${u.state} ${u.reason ?? ""}`), []);
