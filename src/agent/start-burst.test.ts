@@ -11,7 +11,7 @@ import { test } from "node:test";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startAgent } from "./main.ts";
 import type { AgentHandle } from "./main.ts";
-import { FakeServer, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+import { alive, FakeServer, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
 
 const N = Number(process.env["TIFFIN_BURST_N"] ?? 50);
 // TIFFIN_BURST_MAX_STARTS=1000 reruns it as without the gate (it then fails: tasks fenced).
@@ -52,4 +52,34 @@ void test(`a burst of ${N} assignments: every task reaches running and none is f
   // Several fence periods with every task up: pings keep coming.
   await new Promise((r) => setTimeout(r, 3000));
   assert.deepEqual(ended().map((u) => `${u.id} ${u.state} ${u.reason ?? ""}`), []);
+});
+
+void test("a helper starved past its fence (SIGSTOP) reads the pings that came meanwhile before it decides: no fence", async (t) => {
+  const server = new FakeServer();
+  server.timing.fenceMs = 1000;
+  await server.up();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-starved-"));
+  let agent: AgentHandle | null = null;
+  let helperPid = 0;
+  t.after(async () => {
+    if (helperPid > 0) process.kill(helperPid, "SIGCONT");
+    await agent?.close("leave-tasks").catch(() => {});
+    killAttempts(dataDir);
+    await server.down();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  agent = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir, name: "box-1", labels: {}, log: testLogger() });
+  const a = testAssignment("starved-1", testSpec({ name: "starved", command: ["sleep", "600"], isolation: "none" }));
+  server.assign([a]);
+  const up = await waitFor("running", () => server.updatesOf(a.attempt.id).find((u) => u.state === "running" && u.pid !== null));
+  const status = JSON.parse(fs.readFileSync(path.join(dataDir, "attempts", a.attempt.id, "status.json"), "utf8")) as { helperPid: number };
+  helperPid = status.helperPid;
+  // Descheduled for 1.5 fence periods, as a helper on a machine swamped by starts can be; the agent
+  // pings all along and its pings wait in the socket.
+  process.kill(helperPid, "SIGSTOP");
+  await new Promise((r) => setTimeout(r, 1500));
+  process.kill(helperPid, "SIGCONT");
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.deepEqual(server.updatesOf(a.attempt.id).filter((u) => u.endedAt !== null).map((u) => `${u.state} ${u.reason ?? ""}`), []);
+  assert.ok(alive(up.pid!), "the task still runs");
 });
