@@ -17,6 +17,10 @@ import type { PortAllocator } from "./ports.ts";
 import { planCleanup, planDisconnectStops, planReconcile } from "./reconcile.ts";
 import type { LocalAttempt } from "./reconcile.ts";
 import type { Reporter } from "./reporter.ts";
+import { StartGate } from "./start-gate.ts";
+
+/** Helpers started at once by default (AttemptManagerDeps.maxConcurrentStarts). */
+export const DEFAULT_MAX_CONCURRENT_STARTS = 4;
 
 /** What the manager needs from the agent. */
 export interface AttemptManagerDeps {
@@ -38,6 +42,10 @@ export interface AttemptManagerDeps {
   packages?: PackageCache;
   /** Told which packages an attempt uses when it starts, and after each fetch (package-gc.ts). */
   packageGc?: { markUsed(ids: Iterable<string>): void; schedule(): void };
+  /** Helpers started at once: a start holds its slot from writing the attempt directory until the
+   * helper answers on its socket (first status) or is gone; more wait their turn (start-gate.ts).
+   * @default 4 (DEFAULT_MAX_CONCURRENT_STARTS) */
+  maxConcurrentStarts?: number;
 }
 
 interface Entry extends LocalAttempt {
@@ -53,6 +61,8 @@ interface Entry extends LocalAttempt {
   finalQueued: boolean;
   /** The stop under way is the server's wish (see stop()). */
   deliberate?: boolean;
+  /** Frees the attempt's start slot (StartGate) once its helper answered or is gone; null: none held. */
+  releaseStart: (() => void) | null;
 }
 
 /** Runs and watches the attempts of this host. */
@@ -66,9 +76,11 @@ export class AttemptManager {
   #desired: Assignment[] | null = null;
   #wake: NodeJS.Timeout | null = null;
   #closed = false;
+  readonly #gate: StartGate;
 
   constructor(deps: AttemptManagerDeps) {
     this.#d = deps;
+    this.#gate = new StartGate(deps.maxConcurrentStarts ?? DEFAULT_MAX_CONCURRENT_STARTS);
   }
 
   /** Directory of an attempt (whether or not it exists). */
@@ -221,6 +233,7 @@ export class AttemptManager {
       link: null,
       status: null,
       finalQueued: false,
+      releaseStart: null,
     };
     this.#entries.set(id, e);
     return e;
@@ -244,6 +257,10 @@ export class AttemptManager {
     const ports = await this.#d.ports.allocate(attempt.id, a.spec.ports);
     if (!ports) return this.#failStart(e, "no free port in the agent's port range");
     e.ports = ports;
+    // Packages and ports above need no slot; from here on a start costs this process and the machine.
+    const release = await this.#gate.acquire();
+    if (this.#closed) return release(); // never started: a new agent gets the assignment again
+    e.releaseStart = release;
     try {
       const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.notice ? { notice: isolation.notice } : {}) });
       await createAttemptDir(e.dir, config, a);
@@ -254,6 +271,8 @@ export class AttemptManager {
       log.info({ helperPid: spawned.pid, ports }, "started helper");
       this.#d.reporter.report(update(e.id, { state: "starting" }, ports));
       e.link = this.#link(e, spawned.pid, config.fenceMs);
+      // A helper that neither answers nor dies (its socket never appears) gives its slot up anyway.
+      setTimeout(() => this.#startDone(e), 15_000).unref();
       if (e.stopping !== null) e.link.send(stopMessage(e.stopping, e.deliberate === true));
     } catch (err) {
       this.#failStart(e, `attempt could not be prepared: ${err instanceof Error ? err.message : String(err)}`);
@@ -274,7 +293,15 @@ export class AttemptManager {
     });
   }
 
+  /** The attempt's helper is up (or gone, or never started): the next start may go. */
+  #startDone(e: Entry): void {
+    const release = e.releaseStart;
+    e.releaseStart = null;
+    release?.();
+  }
+
   #failStart(e: Entry, reason: string, state: "failed" | "stopped" = "failed"): void {
+    this.#startDone(e);
     if (state === "failed") this.#d.log.error({ attemptId: e.id, reason }, "attempt failed to start");
     this.#final(e, { ...emptyStatus(e.id), state, reason, endedAt: Date.now() });
   }
@@ -287,6 +314,7 @@ export class AttemptManager {
       pingMs: Math.max(100, Math.floor(fenceMs / 4)),
       onStatus: (s) => this.#onStatus(e, s),
       onGone: (s) => {
+        this.#startDone(e);
         if (s && isTerminal(s.state)) return this.#onStatus(e, s);
         const killed = killOrphanTask(s?.pid ?? null, e.id);
         // The helper cannot clean up its sandbox any more (container state, cgroup): do it for it.
@@ -298,6 +326,7 @@ export class AttemptManager {
   }
 
   #onStatus(e: Entry, s: HelperStatus): void {
+    this.#startDone(e);
     if (isTerminal(s.state)) return this.#final(e, s);
     if (e.ended) return;
     const changed = e.status?.state !== s.state || e.status?.pid !== s.pid;

@@ -81,6 +81,9 @@ export interface AgentOptions {
   downloadLimitBytesPerSec?: number;
   /** Uploads to peers at once; more get 503. @default 4 */
   maxUploads?: number;
+  /** Helpers started at once; more assignments wait their turn (a burst of starts starved the agent,
+   * pings came late and running tasks were fenced). Pings never wait on it. @default 4 */
+  maxConcurrentStarts?: number;
 }
 
 /** A running agent. */
@@ -182,6 +185,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     fenceMs: () => session.identity?.fenceMs ?? 30_000,
     packages: new PackageCache(dataDir, (urlPath) => fetchFromServer(client.baseUrl, session.identity?.hostToken ?? null, urlPath), swarm),
     packageGc,
+    ...(opts.maxConcurrentStarts !== undefined ? { maxConcurrentStarts: opts.maxConcurrentStarts } : {}),
     sandboxFor: (a) =>
       sandboxFor(
         a.spec,

@@ -40,3 +40,18 @@ void test("a cancelled fence never falls", () => {
   clock.advance(10_000);
   assert.equal(fell, false);
 });
+
+void test("a due fence first lets pending input be read: a ping found there keeps it up", () => {
+  const clock = new ManualClock(0);
+  let fell = false;
+  const drains: (() => void)[] = [];
+  const fence = new Fence(clock, 1000, () => (fell = true), (then) => drains.push(then));
+  clock.advance(1500);
+  assert.equal(fell, false, "not before the drain");
+  fence.ping();
+  drains.shift()!();
+  assert.equal(fell, false, "the ping read in the drain counts");
+  clock.advance(1000);
+  drains.shift()!();
+  assert.equal(fell, true, "no ping in the drain: it falls");
+});

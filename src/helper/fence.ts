@@ -11,11 +11,17 @@ export class Fence {
   #awayUntil = 0;
   #timer: { cancel(): void } | null = null;
   #done = false;
+  readonly #drain: (then: () => void) => void;
 
-  constructor(clock: Clock, fenceMs: number, onFence: (reason: string) => void) {
+  /** `drain`: runs `then` once pending input (pings already in the socket) has been read; the real
+   * helper passes setImmediate. Why: a helper descheduled past its deadline (a machine swamped by
+   * starts) wakes with its timer due and the agent's pings unread, and Node runs timers before it polls
+   * sockets: it fenced though pings had come in time. @default runs `then` at once */
+  constructor(clock: Clock, fenceMs: number, onFence: (reason: string) => void, drain: (then: () => void) => void = (then) => then()) {
     this.#clock = clock;
     this.#fenceMs = fenceMs;
     this.#onFence = onFence;
+    this.#drain = drain;
     this.#lastPing = clock.now();
     this.#arm();
   }
@@ -48,10 +54,11 @@ export class Fence {
     this.#timer = this.#clock.setTimeout(() => this.#check(), this.deadline - this.#clock.now());
   }
 
-  #check(): void {
+  #check(drained = false): void {
     if (this.#done) return;
     const now = this.#clock.now();
     if (now < this.deadline) return this.#arm();
+    if (!drained) return this.#drain(() => this.#check(true));
     this.cancel();
     this.#onFence(`fenced: agent gone for ${now - this.#lastPing}ms`);
   }

@@ -98,7 +98,7 @@ export class Supervisor {
     });
     await this.#server.listen();
     // The fence clock starts now: an agent is expected to connect within fenceMs.
-    this.#fence = new Fence(this.#clock, this.#cfg.fenceMs, (reason) => this.stop(reason, false, "fence"));
+    this.#fence = new Fence(this.#clock, this.#cfg.fenceMs, (reason) => this.stop(reason, false, "fence"), (then) => setImmediate(then));
     const incurable = incurableStartProblems(this.#cfg);
     const fileError = incurable.length > 0 ? null : this.#writeFiles();
     if (incurable.length > 0) {

@@ -32,6 +32,7 @@ export interface AgentFlags {
   uploadLimit?: string;
   downloadLimit?: string;
   maxUploads?: string;
+  maxStarts?: string;
 }
 
 /** Parses `k=v,k=v` into labels. */
@@ -79,6 +80,7 @@ export function agentOptions(f: AgentFlags): AgentOptions {
   const uploadMiB = positive("--upload-limit", f.uploadLimit, false);
   const downloadMiB = positive("--download-limit", f.downloadLimit, false);
   const maxUploads = positive("--max-uploads", f.maxUploads, true);
+  const maxConcurrentStarts = positive("--max-starts", f.maxStarts, true);
   for (const p of allowMounts) if (!p.startsWith("/")) throw usageError(`--allow-mounts wants absolute paths, got "${p}"`, "e.g. --allow-mounts /srv/data,/var/cache/app");
   const allowCapabilities = parseCapabilities(f.allowCapabilities ?? "");
   const taskUser = f.taskUser === undefined ? undefined : parseTaskUser(f.taskUser);
@@ -99,6 +101,7 @@ export function agentOptions(f: AgentFlags): AgentOptions {
     ...(uploadMiB !== undefined ? { uploadLimitBytesPerSec: Math.round(uploadMiB * 1024 * 1024) } : {}),
     ...(downloadMiB !== undefined ? { downloadLimitBytesPerSec: Math.round(downloadMiB * 1024 * 1024) } : {}),
     ...(maxUploads !== undefined ? { maxUploads } : {}),
+    ...(maxConcurrentStarts !== undefined ? { maxConcurrentStarts } : {}),
   };
 }
 
@@ -146,6 +149,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--upload-limit <MiB/s>", "package pieces served to other agents: rate limit over all uploads (default: none)")
     .option("--download-limit <MiB/s>", "package pieces fetched: rate limit over all sources (default: none)")
     .option("--max-uploads <n>", "package pieces served to other agents at once; more are told to try elsewhere (default: 4)")
+    .option("--max-starts <n>", "task helpers started at once; more assignments wait their turn, so a burst cannot starve the agent (default: 4)")
     .option("--package-idle <duration>", "how long no task may have used a package before it can be removed (default: 1h)")
     .description("run the agent of this host")
     .action(async (flags: AgentFlags) => {

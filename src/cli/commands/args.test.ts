@@ -42,6 +42,9 @@ void test("agentOptions: join token from flag or file, resources only when given
   assert.equal("packageIdleMs" in plain, false);
   assert.throws(() => agentOptions({ ...base, joinToken: "x", packageIdle: "1 hour" }), { code: "TIFFIN_USAGE", message: /--package-idle/ });
   assert.throws(() => agentOptions({ ...base, joinToken: "x", packageCacheMib: "0" }), { code: "TIFFIN_USAGE", message: /--package-cache-mib/ });
+  assert.equal(agentOptions({ ...base, joinToken: "x", maxStarts: "8" }).maxConcurrentStarts, 8);
+  assert.equal("maxConcurrentStarts" in plain, false);
+  for (const bad of ["0", "2.5", "many"]) assert.throws(() => agentOptions({ ...base, joinToken: "x", maxStarts: bad }), { code: "TIFFIN_USAGE", message: /--max-starts/ }, bad);
 });
 
 void test("agentOptions: --allow-capabilities normalized to CAP_ names, --task-user ids; unknown names and root refused", () => {
