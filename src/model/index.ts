@@ -7,3 +7,4 @@ export * from "./errors.ts";
 export * from "./diff.ts";
 export * from "./limits.ts";
 export * from "./private-dir.ts";
+export * from "./random.ts";

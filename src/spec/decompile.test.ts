@@ -1,6 +1,7 @@
 // Round trips: a compiled spec printed in the user's form (`tiffin history JOB --spec V`) loads and
 // compiles back to the very same JobSpec, for every example and for seeded random specs.
 import assert from "node:assert/strict";
+import { mulberry32 } from "../model/index.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,17 +46,7 @@ void test("every example round-trips: print, load, compile, equal", async (t) =>
   }
 });
 
-/** mulberry32, seeded so a failure names a reproducible case. */
-function rng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** A random valid job input: each field present or left to its default, values in their many forms. */
 function randomJob(r: () => number, i: number): Record<string, unknown> {

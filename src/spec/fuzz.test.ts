@@ -9,24 +9,14 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { TiffinError } from "../model/index.ts";
+import { mulberry32, TiffinError } from "../model/index.ts";
 import { decodeValue, encodeValue } from "./eval-wire.ts";
 import { loadSpecFile } from "./load.ts";
 import { compileJobs, validateJobSpec } from "./validate.ts";
 
 const seed = Number(process.env["TIFFIN_FUZZ_SEED"] ?? 20261206);
 
-/** mulberry32: small, seeded, good enough to pick mutations. */
-function rng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const base = (): Record<string, unknown> => ({
   name: "web",

@@ -1,0 +1,13 @@
+// A seeded PRNG for tests, property tests and benchmarks: one declaration for every layer above.
+
+/** mulberry32: a small seeded PRNG returning floats in [0, 1), for tests and benchmarks. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
