@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
+import type { TestContext } from "node:test";
 import { removeTree } from "../pkg/index.ts";
 import { startServer } from "../server/main.ts";
 import { memoryIo } from "./io.ts";
@@ -18,6 +19,18 @@ async function tiffin(env: Record<string, string>, ...argv: string[]): Promise<{
   const io = memoryIo(env);
   const code = await main(argv, io);
   return { code, out: io.stdout, err: io.stderr };
+}
+
+
+/** A real server in-process on a temp dir, removed after the test; `env` points the CLI at it. */
+async function realServer(t: TestContext, prefix: string, more: (root: string) => Record<string, string> = () => ({})): Promise<{ root: string; env: Record<string, string> }> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
+  t.after(async () => {
+    await server.close();
+    await removeTree(root);
+  });
+  return { root, env: { HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken, ...more(root) } };
 }
 
 void test("wantsVersion: -V/--version only before the command, after global options", () => {
@@ -43,13 +56,7 @@ void test("tiffin --version prints the package's version; a command's own --vers
 });
 
 void test("pkg build|push|tag|ls|history|rm through argv against the real server", async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-argv-"));
-  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
-  t.after(async () => {
-    await server.close();
-    await removeTree(root);
-  });
-  const env = { HOME: root, TIFFIN_PKG_CACHE: path.join(root, "cache"), TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken };
+  const { root, env } = await realServer(t, "tiffin-cli-argv-", (root) => ({ TIFFIN_PKG_CACHE: path.join(root, "cache") }));
   const dir = path.join(root, "tool");
   fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
   fs.writeFileSync(path.join(dir, "bin", "tool"), "#!/bin/sh\necho tool \"$@\"\n", { mode: 0o755 });
@@ -93,13 +100,7 @@ void test("pkg build|push|tag|ls|history|rm through argv against the real server
 });
 
 void test("plan FILE through argv: the diff of a new job and why its tasks have no host yet; nothing is stored", async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-argv-plan-"));
-  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
-  t.after(async () => {
-    await server.close();
-    await removeTree(root);
-  });
-  const env = { HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken };
+  const { root, env } = await realServer(t, "tiffin-cli-argv-plan-");
   const file = path.join(root, "hello.json");
   fs.writeFileSync(file, JSON.stringify({ name: "hello", command: ["sleep", "100"], replicas: 2 }));
   const plan = await tiffin(env, "plan", file);
@@ -114,13 +115,7 @@ void test("plan FILE through argv: the diff of a new job and why its tasks have 
 });
 
 void test("history --diff and status in the user's form; history --spec V applies unchanged; revert V", async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-revert-"));
-  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
-  t.after(async () => {
-    await server.close();
-    await removeTree(root);
-  });
-  const env = { HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken };
+  const { root, env } = await realServer(t, "tiffin-cli-revert-");
   const file = path.join(root, "web.yaml");
   const write = (memory: string, grace: string) =>
     fs.writeFileSync(file, `name: web\ncommand: ["sleep", "600"]\nreplicas: 0\nresources: { memory: ${memory} }\nstop: { grace: ${grace} }\n`);
@@ -172,13 +167,7 @@ void test("history --diff and status in the user's form; history --spec V applie
 });
 
 void test("versions record who applied them (TIFFIN_USER, else the OS user) and apply -m / revert -m messages", async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-who-"));
-  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
-  t.after(async () => {
-    await server.close();
-    await removeTree(root);
-  });
-  const env = { HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken, TIFFIN_USER: "ada" };
+  const { root, env } = await realServer(t, "tiffin-cli-who-", () => ({ TIFFIN_USER: "ada" }));
   const file = path.join(root, "web.json");
   fs.writeFileSync(file, JSON.stringify({ name: "web", command: ["sleep", "1"], replicas: 0 }));
   assert.equal((await tiffin(env, "apply", file, "--no-wait", "-m", "first cut")).code, 0);
@@ -200,13 +189,7 @@ void test("versions record who applied them (TIFFIN_USER, else the OS user) and 
 });
 
 void test("revert brings back the very package bytes the version pinned, whatever its tag says now", async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-revert-pins-"));
-  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
-  t.after(async () => {
-    await server.close();
-    await removeTree(root);
-  });
-  const env = { HOME: root, TIFFIN_PKG_CACHE: path.join(root, "cache"), TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken };
+  const { root, env } = await realServer(t, "tiffin-cli-revert-pins-", (root) => ({ TIFFIN_PKG_CACHE: path.join(root, "cache") }));
   const dir = path.join(root, "tool");
   fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
   for (const v of ["1", "2"]) {
@@ -225,7 +208,7 @@ void test("revert brings back the very package bytes the version pinned, whateve
   const revert = await tiffin(env, "revert", "web", "1", "--no-wait");
   assert.equal(revert.code, 0, revert.err);
   const pinned = async (v: number) => {
-    const res = await fetch(`${server.url}/v1/jobs/web/versions/${v}`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    const res = await fetch(`${env["TIFFIN_ADDR"]}/v1/jobs/web/versions/${v}`, { headers: { authorization: `Bearer ${env["TIFFIN_TOKEN"]}` } });
     return ((await res.json()) as { spec: { pinned: { version: string }[] } }).spec.pinned.map((p) => p.version);
   };
   assert.deepEqual(await Promise.all([1, 2, 3].map(pinned)), [["1"], ["2"], ["1"]], "version 3 runs tool:1, as version 1 did");
