@@ -217,10 +217,17 @@ void describe("sandboxed tasks", { concurrency: true }, () => {
     assert.equal(fs.readFileSync(path.join(rw, "new"), "utf8"), "y\n");
   });
 
-  void test("a task over its memory limit is killed and the attempt ends out of memory", async () => {
-    // tail keeps the whole "line" of zeros in memory: far past 32 MiB.
-    const { final } = await runScript("head -c 256M /dev/zero | tail -n 1 > /dev/null", { limits: { cpu: 1, memoryMiB: 32, pids: 64 } });
-    assert.equal(final.state, "failed", JSON.stringify(final));
+  void test("a task over its memory limit is killed and the attempt ends out of memory", async (t) => {
+    // tail keeps the whole "line" of zeros in memory: far past 32 MiB. In 2 of 8 full runs (never alone)
+    // tail exited 1 after 0.8 s with a 0.8 MiB peak, before any memory pressure: cause not found yet
+    // (its stderr is printed). Such a run says nothing about the limit, so it is tried again, at most twice.
+    let run = await runScript("head -c 256M /dev/zero | tail -n 1 > /dev/null", { limits: { cpu: 1, memoryMiB: 32, pids: 64 } });
+    for (let i = 0; i < 2 && run.final.state === "exited" && (run.final.usage?.memoryPeakBytes ?? 0) < 16 * 1024 * 1024; i++) {
+      t.diagnostic(`the hog ended before reaching the limit (${JSON.stringify(run.final)}; stderr: ${run.err.trim()}); trying again`);
+      run = await runScript("head -c 256M /dev/zero | tail -n 1 > /dev/null", { limits: { cpu: 1, memoryMiB: 32, pids: 64 } });
+    }
+    const { final, err } = run;
+    assert.equal(final.state, "failed", `${JSON.stringify(final)}\n${err}`);
     assert.equal(final.signal, "SIGKILL");
     // cgroup v1: the helper's OOM watch ends it (sandbox-oom.ts); v2: the kernel's OOM killer did.
     const how = cgroupMounts().some((m) => m.version === 1 && m.controllers.includes("memory")) ? "stopped" : "killed";
