@@ -4,39 +4,22 @@
 // task's logs or the helper's files; the data dir, attempts/ and each attempt dir are 0700 and those
 // files 0600.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { startAgent } from "./main.ts";
+import { openToOthers as openToOthersIn, readableByNobody } from "../model/private-probe.ts";
 import { FakeServer, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
-
-const Nobody = 65534;
-
-/** The paths among `files` that user nobody can read (or list, for directories). */
-function readableByNobody(files: string[]): string[] {
-  const script = 'for f in "$@"; do if [ -d "$f" ]; then ls "$f" >/dev/null 2>&1 && echo "$f"; else cat "$f" >/dev/null 2>&1 && echo "$f"; fi; done; exit 0';
-  const r = spawnSync("/bin/sh", ["-c", script, "sh", ...files], { uid: Nobody, gid: Nobody, encoding: "utf8", cwd: "/" });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split("\n").filter((l) => l !== "");
-}
 
 /** Every path under `dir` whose mode lets group or others in, but the task's own (work/, the rootfs). */
 function openToOthers(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (p: string): void => {
-    const st = fs.lstatSync(p);
-    if (st.isSymbolicLink() || st.isSocket()) return;
+  return openToOthersIn(dir, {
     // The bundle dir is traverse-only (0711) so the user namespace's root reaches the rootfs; it
     // cannot be listed and its config.json is 0600 (checked above as unreadable).
-    const traverseOnly = st.isDirectory() && path.basename(p) === "sandbox" && (st.mode & 0o777) === 0o711;
-    if ((st.mode & 0o077) !== 0 && !traverseOnly) out.push(`${p} ${(st.mode & 0o777).toString(8)}`);
-    if (!st.isDirectory()) return;
-    for (const e of fs.readdirSync(p)) if (e !== "work" && e !== "rootfs") walk(path.join(p, e));
-  };
-  walk(dir);
-  return out;
+    allowed: (p, st) => st.isDirectory() && path.basename(p) === "sandbox" && (st.mode & 0o777) === 0o711,
+    descend: (p) => path.basename(p) !== "work" && path.basename(p) !== "rootfs",
+  });
 }
 
 void test("a pre-made 0755 agent data dir: the env, tokens and logs of a task are not readable by other users", async (t) => {

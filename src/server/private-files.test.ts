@@ -5,34 +5,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { startServer } from "./main.ts";
 import { tempDir } from "./testing/harness.ts";
-
-const Nobody = 65534;
-
-/** The paths among `files` that user nobody can read (or list, for directories). */
-function readableByNobody(files: string[]): string[] {
-  const script = 'for f in "$@"; do if [ -d "$f" ]; then ls "$f" >/dev/null 2>&1 && echo "$f"; else cat "$f" >/dev/null 2>&1 && echo "$f"; fi; done; exit 0';
-  const r = spawnSync("/bin/sh", ["-c", script, "sh", ...files], { uid: Nobody, gid: Nobody, encoding: "utf8", cwd: "/" });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split("\n").filter((l) => l !== "");
-}
-
-/** Every path under `dir` (itself included) whose mode lets group or others in. */
-function openToOthers(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (p: string): void => {
-    const st = fs.lstatSync(p);
-    if (st.isSymbolicLink() || st.isSocket()) return;
-    if ((st.mode & 0o077) !== 0) out.push(`${p} ${(st.mode & 0o777).toString(8)}`);
-    if (st.isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
-  };
-  walk(dir);
-  return out;
-}
+import { Nobody, openToOthers, readableByNobody } from "../model/private-probe.ts";
 
 void test("a pre-made 0755 data dir: narrowed to 0700, files 0600, nobody reads the tokens or state.db", async (t) => {
   const dir = tempDir();
