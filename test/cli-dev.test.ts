@@ -5,29 +5,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HostView, JobStatus } from "../src/api/types.ts";
 import { killStrays, recordedPids } from "../src/cli/dev/strays.ts";
-import { alive, freePort, waitFor } from "./harness.ts";
+import { alive, freePort, processesMentioning, waitFor } from "./harness.ts";
 
 const bin = join(import.meta.dirname, "..", "bin", "tiffin.js");
-
-/** Live processes whose command line mentions `needle` (our children and theirs all name the temp dir). */
-function processesMentioning(needle: string): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(needle) && alive(pid)) out.push(pid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 void test("tiffin dev: cluster up, examples running, status/hosts via the context file, Ctrl-C stops everything", { timeout: 90_000 }, async (t) => {
   const home = mkdtempSync(join(tmpdir(), "tiffin-cli-dev-"));

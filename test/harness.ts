@@ -70,6 +70,27 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** Live processes whose command line mentions `needle` (everything a test started names its temp dir). */
+export function processesMentioning(needle: string): number[] {
+  const out: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return out;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(needle) && alive(pid)) out.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 /** Compiles a job from user-style input, failing the test on problems. */
 export function compile(input: Record<string, unknown>): JobSpec {
   const { specs, problems } = compileJobs(input, null);

@@ -16,7 +16,7 @@ import type { HostView, JobStatus, TaskView } from "../src/api/types.ts";
 import { killStrays } from "../src/cli/dev/strays.ts";
 import { memoryIo } from "../src/cli/io.ts";
 import { buildProgram } from "../src/cli/main.ts";
-import { alive, freePort, waitFor } from "./harness.ts";
+import { alive, freePort, processesMentioning, waitFor } from "./harness.ts";
 
 const root = join(import.meta.dirname, "..");
 const bin = join(root, "bin", "tiffin.js");
@@ -79,21 +79,6 @@ function userEnv(home: string): NodeJS.ProcessEnv {
 /** Splits a command span into words (the README's commands use no quotes). */
 function words(cmd: string): string[] {
   return cmd.split(" ").filter((w) => w !== "");
-}
-
-/** Processes whose command line names `needle` (everything started for one temp dir). */
-function processesMentioning(needle: string): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSafe("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(needle) && alive(pid)) out.push(pid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
 }
 
 function readdirSafe(dir: string): string[] {
