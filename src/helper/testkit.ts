@@ -42,13 +42,22 @@ export class FakeAgent {
   readonly statuses: HelperStatus[] = [];
   readonly #sock: net.Socket;
   #pinger: NodeJS.Timeout | null = null;
+  /** The helper's latest fence probe, echoed as a real agent does (agent/helpers.ts). */
+  #seq: number | null = null;
 
   private constructor(sock: net.Socket) {
     this.#sock = sock;
     const lines = new LineSplitter(1 << 20);
     sock.setEncoding("utf8");
     sock.on("data", (c: string) => {
-      for (const l of lines.push(c) ?? []) this.statuses.push((JSON.parse(l) as HelperMessage).status);
+      for (const l of lines.push(c) ?? []) {
+        const m = JSON.parse(l) as HelperMessage;
+        if (m.type === "status") this.statuses.push(m.status);
+        else {
+          this.#seq = m.seq;
+          if (this.#pinger !== null) this.#ping();
+        }
+      }
     });
     sock.on("error", () => {});
   }
@@ -71,10 +80,14 @@ export class FakeAgent {
     this.#sock.write(encodeMessage(m));
   }
 
-  /** Pings every `ms` until stopPinging or close. */
+  /** Pings every `ms` (and answers each probe at once) until stopPinging or close. */
   startPinging(ms: number): void {
-    this.send({ type: "ping" });
-    this.#pinger = setInterval(() => this.send({ type: "ping" }), ms);
+    this.#ping();
+    this.#pinger = setInterval(() => this.#ping(), ms);
+  }
+
+  #ping(): void {
+    this.send(this.#seq === null ? { type: "ping" } : { type: "ping", seq: this.#seq });
   }
 
   stopPinging(): void {
