@@ -105,6 +105,7 @@ export class TaskProcess implements Task {
     try {
       pipes = OutputPipes.open(this.#o.pipesDir);
     } catch (e) {
+      this.#closeCgroup();
       return this.#end({ exitCode: null, signal: null, stopReason: null, startError: `output pipes: ${describeError(e)}`, failure: null });
     }
     try {
