@@ -74,6 +74,18 @@ void describe("a plain task ends whole", { concurrency: true }, () => {
     assert.deepEqual(liveWith(`TIFFIN_TEST_MARK=${mark}`), [], `left after the final status ${JSON.stringify(final)}`);
   });
 
+  void test("a task whose main process exits leaves no daemon behind (the attempt is over)", async () => {
+    const mark = `escape-exit-${process.pid}`;
+    const daemon = `exec >/dev/null 2>&1; setsid sh -c 'trap "" TERM; while :; do sleep 0.05; done' & sleep 0.5; exit 3`;
+    const dir = h.attempt({ command: ["sh", "-c", daemon], env: { PATH: "/usr/bin:/bin", TIFFIN_TEST_MARK: mark }, stop: { signal: "SIGTERM", graceMs }, fenceMs: 3_600_000 });
+    h.start(dir);
+    const agent = await h.agent(dir);
+    const final = await agent.waitStatus("final", (s) => s.state === "failed" || s.state === "exited", 30_000);
+    agent.send({ type: "ack" });
+    assert.equal(final.exitCode, 3, JSON.stringify(final));
+    assert.deepEqual(liveWith(`TIFFIN_TEST_MARK=${mark}`), [], "the setsid daemon outlived its attempt");
+  });
+
   void test("a helper killed with SIGKILL takes every process of its task along within the grace", async () => {
     const mark = `escape-death-${process.pid}`;
     const { helper } = await started(mark);
