@@ -170,6 +170,8 @@ export class HelperLink {
   #closed = false;
   #since = Date.now();
   #awayUntil: number | null = null;
+  /** The helper's latest fence probe on this connection (echoed in every ping; see helper/fence.ts). */
+  #seq: number | null = null;
 
   constructor(opts: HelperLinkOptions) {
     this.#o = opts;
@@ -186,7 +188,7 @@ export class HelperLink {
   /** Pings with `awayUntil` (agent upgrade) from now on. */
   setAwayUntil(at: number): void {
     this.#awayUntil = at;
-    this.send({ type: "ping", awayUntil: at });
+    this.send({ type: "ping", awayUntil: at, ...(this.#seq !== null ? { seq: this.#seq } : {}) });
   }
 
   /** True while the socket is open. */
@@ -225,6 +227,7 @@ export class HelperLink {
     s.on("connect", () => {
       this.#connected = true;
       this.#since = Date.now();
+      this.#seq = null;
       this.#pingNow();
       for (const m of this.#queue.splice(0)) s.write(`${JSON.stringify(m)}\n`);
       this.#ping = setInterval(() => this.#pingNow(), this.#o.pingMs);
@@ -239,6 +242,11 @@ export class HelperLink {
         try {
           const msg = JSON.parse(line) as HelperMessage;
           if (msg.type === "status") this.#o.onStatus(msg.status);
+          else if (msg.type === "ping" && Number.isSafeInteger(msg.seq)) {
+            // A fence probe: answered at once, it counts from when the helper sent it.
+            this.#seq = msg.seq;
+            this.#pingNow();
+          }
         } catch {
           // a torn or foreign line: the next status will carry the full state anyway
         }
@@ -257,7 +265,11 @@ export class HelperLink {
   }
 
   #pingNow(): void {
-    const msg: AgentMessage = this.#awayUntil !== null && this.#awayUntil > Date.now() ? { type: "ping", awayUntil: this.#awayUntil } : { type: "ping" };
+    const msg: AgentMessage = {
+      type: "ping",
+      ...(this.#awayUntil !== null && this.#awayUntil > Date.now() ? { awayUntil: this.#awayUntil } : {}),
+      ...(this.#seq !== null ? { seq: this.#seq } : {}),
+    };
     this.#sock?.write(`${JSON.stringify(msg)}\n`);
   }
 

@@ -101,7 +101,8 @@ export function waitForSignal(signals: NodeJS.Signals[]): { promise: Promise<Nod
 
 /** Set by `tiffin dev` for its server and agents: the pid they stop with (see waitForSignal). */
 export const ParentPidEnv = "TIFFIN_PARENT_PID";
-const ParentPollMs = 500;
+/** How often `tiffin dev`'s children look for their parent (tests bound their stop by it). */
+export const ParentPollMs = 500;
 
 /** Adds `--json` to a listing command. */
 export function jsonOption(cmd: Command): Command {

@@ -12,9 +12,11 @@ export function parseAgentMessage(line: string): AgentMessage | null {
   if (typeof v !== "object" || v === null) return null;
   const m = v as Record<string, unknown>;
   switch (m.type) {
-    case "ping":
-      if (m.awayUntil === undefined) return { type: "ping" };
-      return typeof m.awayUntil === "number" && Number.isFinite(m.awayUntil) ? { type: "ping", awayUntil: m.awayUntil } : null;
+    case "ping": {
+      if (m.awayUntil !== undefined && !(typeof m.awayUntil === "number" && Number.isFinite(m.awayUntil))) return null;
+      if (m.seq !== undefined && !Number.isSafeInteger(m.seq)) return null;
+      return { type: "ping", ...(m.awayUntil !== undefined ? { awayUntil: m.awayUntil as number } : {}), ...(m.seq !== undefined ? { seq: m.seq as number } : {}) };
+    }
     case "stop":
       if (typeof m.reason !== "string") return null;
       return m.deliberate === true ? { type: "stop", reason: m.reason, deliberate: true } : { type: "stop", reason: m.reason };

@@ -5,7 +5,9 @@
 //   DIR/helper.pid     the helper's pid
 //   DIR/work/          the task's working directory
 //   DIR/logs/          stdout.<n>.log.zst / stderr.<n>.log.zst segments (see logs.ts)
-// The agent connects to helper.sock and sends `ping` at least every fenceMs/3. A helper that has had no
+// The agent connects to helper.sock and sends `ping` at least every fenceMs/3; the helper sends numbered
+// probes (`ping` with `seq`, every fenceMs/5) that the agent echoes at once and in its later pings: an
+// echo counts from when its probe left the helper (fence.ts). A helper that has had no
 // ping for fenceMs (or past `awayUntil`, whichever is later) stops its task: stop signal, grace, kill,
 // because the server is about to place a replacement (fencing). A new agent re-adopts helpers by
 // listing attempt directories and connecting to their sockets.
@@ -125,13 +127,15 @@ export interface HelperStatus {
 
 /** Agent -> helper. */
 export type AgentMessage =
-  /** Liveness; `awayUntil` (epoch ms) announces an agent upgrade: do not fence before it. */
-  | { type: "ping"; awayUntil?: number }
+  /** Liveness; `awayUntil` (epoch ms) announces an agent upgrade: do not fence before it. `seq`: the
+   * latest probe the agent has seen (absent from older agents, and before the first probe). */
+  | { type: "ping"; awayUntil?: number; seq?: number }
   /** Stop the task (stop signal, grace, kill) and record `reason`. `deliberate`: the server asked for
    * it (its end is "stopped", not "failed"); absent from older agents. */
   | { type: "stop"; reason: string; deliberate?: boolean }
   /** The agent has recorded the final status; a helper whose task ended may exit. */
   | { type: "ack" };
 
-/** Helper -> agent: sent on connect and on every change. */
-export type HelperMessage = { type: "status"; status: HelperStatus };
+/** Helper -> agent: `status` on connect and on every change; `ping`, a probe the agent answers with a
+ * ping carrying the same `seq` (older agents ignore it). */
+export type HelperMessage = { type: "status"; status: HelperStatus } | { type: "ping"; seq: number };

@@ -6,7 +6,7 @@ import path from "node:path";
 import { after, test } from "node:test";
 import { readLogs } from "./logs.ts";
 import { oomStopReason, underOom, v1MemoryDir } from "./sandbox-oom.ts";
-import { collect, HelperHarness, testRuntime, testSandbox } from "./testkit.ts";
+import { collect, HelperHarness, hogMemory, testRuntime, testSandbox } from "./testkit.ts";
 
 const h = new HelperHarness();
 after(() => h.cleanup());
@@ -27,7 +27,7 @@ void test("cgroup v1: past its limit, the task is paused (no OOM killer), then e
   const runtime = await testRuntime();
   // A sleeper beside the hog: with the OOM killer on, either could be picked; here both end together.
   const dir = h.attempt({
-    command: ["sh", "-c", "sleep 60 & echo started; head -c 256M /dev/zero | tail -n 1 > /dev/null; echo survived"],
+    command: ["sh", "-c", `sleep 60 & echo started; ${hogMemory}; echo survived`],
     env: { PATH: "/usr/bin:/bin" },
     sandbox: testSandbox(runtime, { limits: { cpu: 1, memoryMiB: 32, pids: 64 } }),
   });

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import net from "node:net";
 import { encodeMessage, LineSplitter, parseAgentMessage } from "./messages.ts";
-import type { AgentMessage, HelperStatus } from "./protocol.ts";
+import type { AgentMessage, HelperMessage, HelperStatus } from "./protocol.ts";
 
 /** Serves agents on a unix socket. */
 export class AgentServer {
@@ -11,7 +11,8 @@ export class AgentServer {
   readonly #server: net.Server;
   readonly #conns = new Set<net.Socket>();
 
-  constructor(path: string, getStatus: () => HelperStatus, onMessage: (m: AgentMessage) => void) {
+  /** `onConnect`: an agent connected (after it was sent the status). */
+  constructor(path: string, getStatus: () => HelperStatus, onMessage: (m: AgentMessage) => void, onConnect: () => void = () => {}) {
     this.#path = path;
     this.#server = net.createServer((sock) => {
       this.#conns.add(sock);
@@ -28,7 +29,8 @@ export class AgentServer {
       });
       sock.on("error", () => sock.destroy());
       sock.on("close", () => this.#conns.delete(sock));
-      this.#send(sock, getStatus());
+      this.#send(sock, { type: "status", status: getStatus() });
+      onConnect();
     });
   }
 
@@ -46,7 +48,12 @@ export class AgentServer {
 
   /** Sends `status` to every connected agent. */
   broadcast(status: HelperStatus): void {
-    for (const sock of this.#conns) this.#send(sock, status);
+    for (const sock of this.#conns) this.#send(sock, { type: "status", status });
+  }
+
+  /** Sends fence probe `seq` to every connected agent (fence.ts). */
+  probe(seq: number): void {
+    for (const sock of this.#conns) this.#send(sock, { type: "ping", seq });
   }
 
   /** Ends every connection (after pending writes), stops listening and removes the socket file. */
@@ -66,7 +73,7 @@ export class AgentServer {
     fs.rmSync(this.#path, { force: true });
   }
 
-  #send(sock: net.Socket, status: HelperStatus): void {
-    if (!sock.destroyed && sock.writable) sock.write(encodeMessage({ type: "status", status }));
+  #send(sock: net.Socket, m: HelperMessage): void {
+    if (!sock.destroyed && sock.writable) sock.write(encodeMessage(m));
   }
 }

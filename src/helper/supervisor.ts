@@ -66,7 +66,8 @@ export class Supervisor {
       startedAt: null,
       endedAt: null,
     };
-    this.#server = new AgentServer(paths.socket, () => this.#status.get(), (m) => this.#onMessage(m));
+    // A new agent gets a probe at once: until it has seen one, its pings carry no seq and count on arrival.
+    this.#server = new AgentServer(paths.socket, () => this.#status.get(), (m) => this.#onMessage(m), () => this.#fence?.probeNow());
     this.#status = new StatusFile(paths.status, initial, (s) => this.#server.broadcast(s));
     const sink = (stream: "stdout" | "stderr"): LogSink =>
       new LogSink({ logsDir: paths.logs, stream, segmentBytes: cfg.logSegmentBytes, segmentsKept: cfg.logSegmentsKept });
@@ -98,7 +99,13 @@ export class Supervisor {
     });
     await this.#server.listen();
     // The fence clock starts now: an agent is expected to connect within fenceMs.
-    this.#fence = new Fence(this.#clock, this.#cfg.fenceMs, (reason) => this.stop(reason, false, "fence"), (then) => setImmediate(then));
+    this.#fence = new Fence({
+      clock: this.#clock,
+      fenceMs: this.#cfg.fenceMs,
+      onFence: (reason) => this.stop(reason, false, "fence"),
+      probe: (seq) => this.#server.probe(seq),
+      drain: (then) => setImmediate(then),
+    });
     const incurable = incurableStartProblems(this.#cfg);
     const fileError = incurable.length > 0 ? null : this.#writeFiles();
     if (incurable.length > 0) {
@@ -138,7 +145,7 @@ export class Supervisor {
   #onMessage(m: AgentMessage): void {
     switch (m.type) {
       case "ping":
-        this.#fence?.ping(m.awayUntil);
+        this.#fence?.ping(m.awayUntil, m.seq);
         break;
       case "stop":
         this.stop(`stopped: ${m.reason}`, m.deliberate === true);

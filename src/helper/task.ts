@@ -2,8 +2,10 @@
 // reaches everything it started; stopped with the configured signal, then SIGKILL after the grace period.
 // Isolation "sandbox": the same contract, through an OCI runtime (sandbox-task.ts); `createTask` picks.
 // The group's leader is the supervising init (`timeout`, supervise.ts), which stops the group when the
-// helper dies; its pid is the task's pid, as a container's init is a sandboxed task's.
+// helper dies; its pid is the task's pid, as a container's init is a sandboxed task's. Processes that
+// leave the group or outlive the init are reached through the task's cgroup (plain-cgroup.ts).
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import os from "node:os";
 import type { Clock } from "../model/index.ts";
@@ -11,6 +13,8 @@ import type { LogStream } from "./log-segments.ts";
 import { OutputPipes } from "./pipes.ts";
 import { isIncurableError } from "./start-check.ts";
 import { deathTools, programProblem, supervisedArgv } from "./supervise.ts";
+import { cgroupMounts } from "./sandbox-cgroup.ts";
+import { cgroupEmpty, createPlainCgroup, joinArgv, killCgroup, plainCgroupDir, plainCgroupName, removePlainCgroup, watcherArgv } from "./plain-cgroup.ts";
 
 /** How the task ended. */
 export interface TaskEnd {
@@ -65,6 +69,10 @@ export class TaskProcess implements Task {
   #exited = false;
   /** True when the leader is `timeout`, which passes a stop signal on to the group itself. */
   #supervised = false;
+  /** The task's own cgroup (plain-cgroup.ts), null where the host offers none. */
+  #cgroup: string | null = null;
+  /** Kills the cgroup if the helper dies (its stdin: a line means "done, exit"). */
+  #watcher: ChildProcess | null = null;
 
   constructor(opts: TaskOptions) {
     this.#o = opts;
@@ -91,17 +99,20 @@ export class TaskProcess implements Task {
     const [file, ...args] = supervisedArgv(tools, { signal: sig, graceMs: this.#o.stop.graceMs }, this.#o.command);
     if (file === undefined) return this.#end({ exitCode: null, signal: null, stopReason: null, startError: "empty command", failure: null });
     this.#supervised = tools.timeout !== null;
+    const argv = this.#openCgroup() ? joinArgv(this.#cgroup!, [file, ...args]) : [file, ...args];
     let child: ChildProcess;
     let pipes: OutputPipes;
     try {
       pipes = OutputPipes.open(this.#o.pipesDir);
     } catch (e) {
+      this.#closeCgroup();
       return this.#end({ exitCode: null, signal: null, stopReason: null, startError: `output pipes: ${describeError(e)}`, failure: null });
     }
     try {
-      child = spawn(file, args, { cwd: this.#o.cwd, env: this.#o.env, detached: true, stdio: pipes.stdio });
+      child = spawn(argv[0]!, argv.slice(1), { cwd: this.#o.cwd, env: this.#o.env, detached: true, stdio: pipes.stdio });
     } catch (e) {
       pipes.destroy();
+      this.#closeCgroup();
       return this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e), failure: null, incurable: isIncurableError(e) });
     } finally {
       // The child has its copies (or none): EOF must come when the task's processes are done with them.
@@ -112,20 +123,23 @@ export class TaskProcess implements Task {
     pipes.onData((stream, b) => this.#o.onOutput(stream, b));
     child.once("spawn", () => {
       spawned = true;
+      this.#startWatcher();
       if (child.pid !== undefined) this.#o.onSpawn(child.pid);
     });
     child.on("error", (e) => {
       if (spawned) return;
       pipes.destroy();
+      this.#closeCgroup();
       this.#end({ exitCode: null, signal: null, stopReason: null, startError: describeError(e), failure: null, incurable: isIncurableError(e) });
     });
     child.once("exit", (code, signal) => {
       this.#exited = true;
       this.#killTimer?.cancel();
-      // The attempt is over: whatever the task left behind in its group goes with it.
+      // The attempt is over: whatever the task left behind in its group or its cgroup goes with it.
       this.#signalGroup("SIGKILL");
-      void pipes.drained((cb, ms) => this.#o.clock.setTimeout(cb, ms)).then(() => {
+      void pipes.drained((cb, ms) => this.#o.clock.setTimeout(cb, ms)).then(async () => {
         pipes.destroy();
+        await this.#emptyCgroup();
         this.#end({ exitCode: code, signal, stopReason: this.#stopReason, startError: null, failure: null });
       });
     });
@@ -144,9 +158,58 @@ export class TaskProcess implements Task {
     this.#killTimer = this.#o.clock.setTimeout(() => this.#signalGroup("SIGKILL"), this.#o.stop.graceMs);
   }
 
-  /** SIGKILLs the group at once (the helper is dying). */
+  /** SIGKILLs the group and the cgroup at once (the helper is dying). */
   killNow(): void {
     this.#signalGroup("SIGKILL");
+  }
+
+  /** Makes the task's cgroup; false (said on stderr) where the host offers none. */
+  #openCgroup(): boolean {
+    let self = "";
+    try {
+      self = fs.readFileSync("/proc/self/cgroup", "utf8");
+    } catch {
+      // no /proc: no cgroup either
+    }
+    const dir = plainCgroupDir(cgroupMounts(), self, plainCgroupName(this.#o.pipesDir));
+    const why = dir === null ? "no cgroup2 mount" : createPlainCgroup(dir);
+    if (why !== null) {
+      process.stderr.write(`tiffin helper: ${why}: a process of this task that leaves its process group is not stopped with it\n`);
+      return false;
+    }
+    this.#cgroup = dir;
+    return true;
+  }
+
+  #startWatcher(): void {
+    if (this.#cgroup === null) return;
+    const [sh, ...args] = watcherArgv(this.#cgroup, this.#o.stop.graceMs);
+    try {
+      // Its own environment: nothing in /proc may take it for one of the task's processes.
+      const w = spawn(sh!, args, { detached: true, stdio: ["pipe", "ignore", "ignore"], env: { PATH: "/usr/bin:/bin" } });
+      w.on("error", () => {});
+      w.stdin?.on("error", () => {});
+      w.unref();
+      this.#watcher = w;
+    } catch {
+      // no watcher: a helper killed -9 leaves escaped processes to the agent
+    }
+  }
+
+  /** Kills what is left in the cgroup, waits (at most 2 s) until it is empty, removes it, dismisses the watcher. */
+  async #emptyCgroup(): Promise<void> {
+    const dir = this.#cgroup;
+    if (dir === null) return;
+    killCgroup(dir);
+    for (let i = 0; i < 100 && !cgroupEmpty(dir); i++) await new Promise<void>((r) => this.#o.clock.setTimeout(r, 20));
+    this.#closeCgroup();
+  }
+
+  #closeCgroup(): void {
+    if (this.#cgroup !== null) removePlainCgroup(this.#cgroup);
+    this.#cgroup = null;
+    this.#watcher?.stdin?.end("done\n");
+    this.#watcher = null;
   }
 
   #signalLeader(sig: NodeJS.Signals): void {
@@ -158,6 +221,7 @@ export class TaskProcess implements Task {
   }
 
   #signalGroup(sig: NodeJS.Signals): void {
+    if (sig === "SIGKILL" && this.#cgroup !== null) killCgroup(this.#cgroup);
     const pid = this.#child?.pid;
     if (pid === undefined) return;
     try {

@@ -42,13 +42,22 @@ export class FakeAgent {
   readonly statuses: HelperStatus[] = [];
   readonly #sock: net.Socket;
   #pinger: NodeJS.Timeout | null = null;
+  /** The helper's latest fence probe, echoed as a real agent does (agent/helpers.ts). */
+  #seq: number | null = null;
 
   private constructor(sock: net.Socket) {
     this.#sock = sock;
     const lines = new LineSplitter(1 << 20);
     sock.setEncoding("utf8");
     sock.on("data", (c: string) => {
-      for (const l of lines.push(c) ?? []) this.statuses.push((JSON.parse(l) as HelperMessage).status);
+      for (const l of lines.push(c) ?? []) {
+        const m = JSON.parse(l) as HelperMessage;
+        if (m.type === "status") this.statuses.push(m.status);
+        else {
+          this.#seq = m.seq;
+          if (this.#pinger !== null) this.#ping();
+        }
+      }
     });
     sock.on("error", () => {});
   }
@@ -71,10 +80,14 @@ export class FakeAgent {
     this.#sock.write(encodeMessage(m));
   }
 
-  /** Pings every `ms` until stopPinging or close. */
+  /** Pings every `ms` (and answers each probe at once) until stopPinging or close. */
   startPinging(ms: number): void {
-    this.send({ type: "ping" });
-    this.#pinger = setInterval(() => this.send({ type: "ping" }), ms);
+    this.#ping();
+    this.#pinger = setInterval(() => this.#ping(), ms);
+  }
+
+  #ping(): void {
+    this.send(this.#seq === null ? { type: "ping" } : { type: "ping", seq: this.#seq });
   }
 
   stopPinging(): void {
@@ -183,6 +196,16 @@ function killQuietly(pid: number): void {
     // already gone
   }
 }
+
+/**
+ * A shell command that allocates memory without end, touching each new page itself (awk doubling a
+ * string: the copies run in user mode). Why not `head -c 256M /dev/zero | tail -n 1`: tail's new buffers
+ * are first written by read() inside the kernel, and on cgroup v1 with the OOM killer off (our sandboxes)
+ * a charge made in the kernel is not parked at the limit like a page fault: it fails, read() returns
+ * EFAULT and tail exits 1 ("error reading 'standard input': Bad address") before the helper's 250 ms
+ * OOM watch sees `under_oom`; it did so in 4 of 30 runs in a hand-made 32 MiB cgroup.
+ */
+export const hogMemory = "awk 'BEGIN { s = \"0123456789abcdef\"; for (;;) s = s s }'";
 
 /** Everything readLogs yields, as a string. */
 export async function collect(it: AsyncIterable<Buffer>): Promise<string> {

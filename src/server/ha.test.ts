@@ -19,6 +19,14 @@ import { eventually, tempDir } from "./testing/harness.ts";
 
 const skip = etcdAvailable() ? false : "etcd is not installed (apt-get install etcd-server)";
 const timing = { heartbeatMs: 300, suspectMs: 1500, downMs: 6000, fenceMs: 3000 };
+/** The leader key's lease (leader.ts, its default): a dead or cut-off leader's key goes when it expires. */
+const leaderTtlMs = 3000;
+/** A leader trusts its term until its last renewal's send time + ttl - this (leader.ts #deadlineFrom). */
+const trustMarginMs = Math.max(250, Math.floor(leaderTtlMs / 6));
+/** etcd revokes expired leases on a 500 ms loop (its lessor). */
+const etcdExpiryMs = 500;
+/** Timers and requests run late on this shared 2-core machine. */
+const loadMs = 1000;
 
 let etcd: EtcdCluster | null = null;
 const undo: (() => unknown)[] = [];
@@ -38,7 +46,7 @@ async function servers(n: number, prefix: string, endpoints: string[][]): Promis
     const dataDir = tempDir();
     undo.push(() => rmSync(dataDir, { recursive: true, force: true }));
     // One at a time: the first one elected is the one the test expects to lead.
-    const s = await startServerProcess({ dataDir, endpoints: endpoints[i] ?? endpoints[0] ?? [], prefix, timing });
+    const s = await startServerProcess({ dataDir, endpoints: endpoints[i] ?? endpoints[0] ?? [], prefix, timing, leaderTtlMs });
     undo.push(() => s.stop());
     out.push(s);
   }
@@ -118,13 +126,21 @@ void test("three servers: kill -9 of the leader during an update, then of an etc
   await eventually("the update under way", async () => (await api.job("web")).tasks.some((t) => t.version === 2), 10_000);
   const killedAt = Date.now();
   s0.child.kill("SIGKILL");
-  const next = await eventually("a new leader", async () => {
-    for (const s of [s1, s2]) if (await s.leading()) return s;
+  // When the new leader began, as it recorded (not when a poll of ours noticed). The dead leader's lease
+  // was last renewed at or before the kill (at most a tick before), so its key goes at most ttl + etcd's
+  // expiry loop after the kill, and a follower campaigns on the key's deletion (a watch event, not its
+  // next tick). A lease longer than configured, or a campaign that waits for something else, lands later.
+  const bound = leaderTtlMs + etcdExpiryMs + loadMs;
+  const { next, term } = await eventually("a new leader", async () => {
+    for (const s of [s1, s2]) {
+      const term = (await termsOf(s)).find((x) => x.start >= killedAt);
+      if (term) return { next: s, term };
+    }
     return null;
-  }, 8000);
-  const took = Date.now() - killedAt;
-  t.diagnostic(`new leader ${took} ms after kill -9 of the leading server`);
-  assert.ok(took < 5000, `another server leads ${took} ms after the leader was killed`);
+  }, bound + 5000);
+  const took = term.start - killedAt;
+  t.diagnostic(`new leader ${took} ms after kill -9 of the leading server (bound ${bound})`);
+  assert.ok(took <= bound, `another server leads ${took} ms after the leader was killed: more than its lease (${leaderTtlMs}) + etcd's expiry loop (${etcdExpiryMs}) + ${loadMs} for load`);
   assert.equal((await leaderOf([s1, s2]))?.id, next.id);
 
   await eventually("the update finishes: every task at version 2, placed once", () => converged(store, "web", replicas, 2), 40_000);
@@ -208,11 +224,18 @@ void test("a leading server cut off from etcd stops leading before another takes
   }, 20_000);
   const steppedDown = (cutTerm.end ?? 0) - cutAt;
   const taken = newTerm.start - cutAt;
-  t.diagnostic(`cut server stepped down ${steppedDown} ms after the cut, the other led from ${taken} ms`);
-  // Bounds are generous: on a machine shared with other work the election's timers run late, and what
-  // this test is about is the order (step down first) and that someone leads.
+  // The right instant is not the cut but the cut server's last renewal that got through: its term ends
+  // at that renewal's send time + ttl - trustMargin (the term's end is min(noticed, trusted until)), and
+  // etcd cannot expire the lease before that send time + ttl: so the other server may lead from
+  // cutTerm.end + trustMargin on, and does by then + etcd's expiry loop (+ load): it campaigns on the
+  // key's deletion.
+  const expiresAt = (cutTerm.end ?? 0) + trustMarginMs;
+  t.diagnostic(`cut server stepped down ${steppedDown} ms after the cut, the other led from ${taken} ms; the lease could expire from ${expiresAt - cutAt} ms`);
   assert.ok(steppedDown <= taken, `the cut server led until ${steppedDown} ms after the cut, the other from ${taken} ms`);
-  assert.ok(taken < 10_000, `a new leader ${taken} ms after the cut`);
+  // 20 ms: the two servers' clock reads and etcd's; the trust margin is what keeps terms apart.
+  assert.ok(newTerm.start >= expiresAt - 20, `the other server led ${expiresAt - newTerm.start} ms before the cut server's lease could expire`);
+  const late = newTerm.start - expiresAt;
+  assert.ok(late <= etcdExpiryMs + loadMs, `a new leader ${late} ms after the cut server's lease could expire (etcd's expiry loop ${etcdExpiryMs}, ${loadMs} for load)`);
 
   // Work for the new leader while the old one is cut off; then the cut heals.
   await api.apply(specOf({ replicas: 5, resources: { cpu: 0.5, memoryMiB: 128, diskMiB: 10 } }));

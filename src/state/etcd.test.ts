@@ -1,6 +1,8 @@
 // The conformance suite against a real single-member etcd (a fresh key prefix per test), plus what
 // only etcd has: a 3-member cluster losing its leader to kill -9 in the middle of acknowledged writes.
 import assert from "node:assert/strict";
+import net from "node:net";
+import type { AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
 import { Etcd3 } from "etcd3";
 import { storeConformance } from "./conformance.ts";
@@ -93,10 +95,27 @@ void describe("etcd store specifics", { skip }, () => {
     }
   });
 
-  void test("a call to an etcd that is gone fails within the call timeout", async () => {
+  void test("a call to an etcd that is gone (connection refused) fails, within the call timeout", async () => {
     const started = Date.now();
     await assert.rejects(openEtcdStore(["127.0.0.1:1"], { callTimeoutMs: 500 }), (err: Error) => /TIFFIN_(UNAVAILABLE|TIMEOUT)/.test(String((err as { code?: string }).code)));
-    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started <= 500 + 1000, `took ${Date.now() - started} ms (call timeout 500, + 1 s for load)`);
+  });
+
+  void test("a call to an etcd that accepts and never answers (a stopped process, a partition) fails at the call timeout", async (t) => {
+    // A refused connection (above) fails at once whatever the timeout: only silence tests it.
+    const held: net.Socket[] = [];
+    const silent = net.createServer((s) => held.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    t.after(() => {
+      for (const s of held) s.destroy();
+      silent.close();
+    });
+    const callTimeoutMs = 800;
+    const started = Date.now();
+    await assert.rejects(openEtcdStore([`127.0.0.1:${(silent.address() as AddressInfo).port}`], { callTimeoutMs }), (err: Error) => (err as { code?: string }).code === "TIFFIN_TIMEOUT");
+    const took = Date.now() - started;
+    // Not before the timeout, and within it + 1 s for a loaded machine (one call, not one per retry).
+    assert.ok(took >= callTimeoutMs - 10 && took <= callTimeoutMs + 1000, `failed after ${took} ms (call timeout ${callTimeoutMs})`);
   });
 
   void test("3 members: kill -9 of the leader mid-stream loses no acknowledged write, writes continue, a watch resumes without gaps", async (t) => {

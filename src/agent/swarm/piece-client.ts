@@ -57,7 +57,7 @@ interface Conn {
 
 /** How often connections are checked for idleness: one timer for all of them, rather than a socket
  * timeout re-armed on every read (which showed in the fan-out profiles). */
-const SweepMs = 100;
+export const SweepMs = 100;
 
 /** Keep-alive GETs to peers; see the top of this file. */
 export class PieceClient {
