@@ -75,9 +75,9 @@ after(() => {
   if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(dir, { recursive: true, force: true });
 });
 
-void test("the tarball holds the build, the bin, examples, schema and docs; no sources, tests or benches", (t) => {
+void test("the tarball holds the build, the bin, examples, schema, docs and unit files; no sources, tests or benches", (t) => {
   if (unavailable === "npm is not on PATH") return void t.skip(unavailable);
-  for (const f of ["bin/tiffin.js", "bin/pkg-run-fast.js", "dist/cli/main.js", "dist/spec/index.js", "dist/spec/index.d.ts", "dist/helper/main.js", "dist/state/sqlite-worker.js", "dist/agent/grep-worker.js", "dist/spec/eval-child.js", "examples/tiffin.ts", "schema/job.schema.json", "README.md", "LICENSE", "CHANGELOG.md", "docs/operations.md", "package.json"]) {
+  for (const f of ["bin/tiffin.js", "bin/pkg-run-fast.js", "dist/cli/main.js", "dist/spec/index.js", "dist/spec/index.d.ts", "dist/helper/main.js", "dist/state/sqlite-worker.js", "dist/agent/grep-worker.js", "dist/spec/eval-child.js", "examples/tiffin.ts", "schema/job.schema.json", "README.md", "LICENSE", "CHANGELOG.md", "docs/operations.md", "packaging/systemd/tiffin-agent.service", "package.json"]) {
     assert.ok(files.includes(f), `the tarball has ${f}`);
   }
   const stray = files.filter((f) => /\.test\.|(^|\/)(test|bench|src)\//.test(f) || /(^|\/)(testkit|test-fixtures|fake|conformance[^/]*|testing)\.(js|d\.ts)$/.test(f) || f.startsWith("dist/server/testing/"));

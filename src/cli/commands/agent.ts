@@ -1,5 +1,6 @@
-// `tiffin agent`: the per-host daemon in the foreground. SIGTERM/SIGINT stop its tasks and leave;
-// SIGUSR2 leaves the tasks running for an upgrade (a new agent re-adopts them).
+// `tiffin agent`: the per-host daemon in the foreground. SIGTERM (a service manager's stop or restart)
+// and SIGUSR2 leave the tasks running: the agent announces an absence to the server and its helpers,
+// and a new agent re-adopts them; SIGINT (Ctrl-C) stops its tasks and leaves.
 
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
@@ -34,6 +35,18 @@ export interface AgentFlags {
   maxUploads?: string;
   maxStarts?: string;
 }
+
+/**
+ * How the agent leaves on each signal. SIGTERM keeps the tasks because it is what `systemctl stop` and
+ * `systemctl restart` send (and `kill` by default): restarting or upgrading the agent must not stop
+ * every task on the host, as with nomad and k3s. Stopping the tasks is the explicit SIGINT (Ctrl-C);
+ * to empty a host for good, `tiffin drain HOST` first.
+ */
+export const AgentSignalModes = { SIGINT: "stop-tasks", SIGTERM: "upgrade", SIGUSR2: "upgrade" } as const;
+
+/** How long the server and the helpers wait for a new agent after SIGTERM or SIGUSR2 before the
+ * host counts as down (its tasks move) and the helpers stop their tasks (fencing). */
+export const AwayMs = 30_000;
 
 /** Parses `k=v,k=v` into labels. */
 export function parseLabels(text: string | undefined): Record<string, string> {
@@ -157,12 +170,12 @@ export function register(program: Command, ctx: CliContext): void {
       const opts = agentOptions(flags);
       const { startAgent } = await import("../../agent/main.ts");
       const agent = await startAgent(opts);
-      const sig = waitForSignal(["SIGINT", "SIGTERM", "SIGUSR2"]);
+      const sig = waitForSignal(["SIGINT", "SIGTERM", "SIGUSR2"] as const);
       ctx.io.out(`tiffin agent ${opts.name} is host ${agent.hostId}, serving logs on ${agent.address}\n`);
       const s = await sig.promise;
-      const mode = s === "SIGUSR2" ? "upgrade" : "stop-tasks";
-      ctx.io.err(`${s}: ${mode === "upgrade" ? "leaving tasks running for an upgrade" : "stopping tasks"}\n`);
-      await agent.close(mode);
+      const mode = AgentSignalModes[s];
+      ctx.io.err(`${s}: ${mode === "upgrade" ? `leaving tasks running: an agent started within ${AwayMs / 1000} s adopts them` : "stopping tasks"}\n`);
+      await agent.close(mode, AwayMs);
       sig.dispose();
     });
 }

@@ -221,7 +221,8 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
     process.on("SIGINT", onHurry);
     process.on("SIGTERM", onHurry);
     io.out("stopping: agents (and their tasks) first, then the server\n");
-    await Promise.all(children.filter((c) => c.name !== "server").map((c) => stopChild(c, "SIGTERM", 30_000)));
+    // SIGINT: an agent stops its tasks only then (on SIGTERM it leaves them for a new agent).
+    await Promise.all(children.filter((c) => c.name !== "server").map((c) => stopChild(c, "SIGINT", 30_000)));
     await Promise.all(children.filter((c) => c.name === "server").map((c) => stopChild(c, "SIGTERM", 10_000)));
     const strays = await killStrays(agentDirs);
     if (strays.length > 0) io.err(`ended ${strays.length} process(es) the agents left behind: ${strays.map((s) => `${s.kind} ${s.pid}`).join(", ")}\n`);
