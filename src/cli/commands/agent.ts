@@ -21,6 +21,7 @@ export interface AgentFlags {
   name: string;
   labels?: string;
   listen?: string;
+  advertise?: string;
   cores?: string;
   memory?: string;
   disk?: string;
@@ -47,6 +48,10 @@ export const AgentSignalModes = { SIGINT: "stop-tasks", SIGTERM: "upgrade", SIGU
 /** How long the server and the helpers wait for a new agent after SIGTERM or SIGUSR2 before the
  * host counts as down (its tasks move) and the helpers stop their tasks (fencing). */
 export const AwayMs = 30_000;
+
+/** `tiffin agent`'s default `--listen`: every interface (the server and other agents are on other
+ * machines), on a port the kernel picks; the address registered is the advertised one. */
+export const DefaultAgentListen = "0.0.0.0:0";
 
 /** Parses `k=v,k=v` into labels. */
 export function parseLabels(text: string | undefined): Record<string, string> {
@@ -104,6 +109,7 @@ export function agentOptions(f: AgentFlags): AgentOptions {
     name: f.name,
     labels: parseLabels(f.labels),
     ...(f.listen ? { listen: f.listen } : {}),
+    ...(f.advertise !== undefined ? { advertise: f.advertise } : {}),
     ...(Object.keys(resources).length > 0 ? { resources } : {}),
     ...(allowMounts.length > 0 ? { allowMounts } : {}),
     ...(allowCapabilities.length > 0 ? { allowCapabilities } : {}),
@@ -150,7 +156,8 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption("--data <dir>", "the agent's state directory (attempts, logs)")
     .requiredOption("--name <name>", "host name (re-registering with the same name keeps the host id)")
     .option("--labels <k=v,...>", "labels, including region, datacenter, cluster, rack")
-    .option("--listen <host:port>", "where to serve logs to the server")
+    .option("--listen <host:port>", "what the agent's endpoint (logs, exec, package pieces for the server and other agents) binds", DefaultAgentListen)
+    .option("--advertise <host[:port]>", "the address the server and other agents dial for this agent (default: the --listen host, or for 0.0.0.0 this machine's address on its route to the server)")
     .option("--cores <n>", "cores to offer (default: detected)")
     .option("--memory <MiB>", "memory to offer, MiB (default: detected)")
     .option("--disk <MiB>", "disk to offer, MiB (default: free space of --data)")

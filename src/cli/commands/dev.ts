@@ -157,7 +157,8 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
     const token = readFileSync(join(serverDir, "admin.token"), "utf8").trim();
 
     for (const p of plans) {
-      const args = ["agent", "--server", url, "--join-token-file", join(serverDir, "join.token"), "--data", join(dataDir, p.name), "--name", p.name];
+      // Loopback only: the whole dev cluster is on this machine.
+      const args = ["agent", "--server", url, "--join-token-file", join(serverDir, "join.token"), "--data", join(dataDir, p.name), "--name", p.name, "--listen", "127.0.0.1:0"];
       args.push("--labels", formatLabels(p.labels), "--cores", String(p.cores), "--memory", String(p.memoryMiB), "--disk", String(p.diskMiB));
       // A laptop without root or user namespaces still runs the examples, unsandboxed and saying so
       // (tiffin hosts: "none (tasks run unsandboxed)"; each task's log starts with a [tiffin] line).

@@ -1,0 +1,106 @@
+// Several machines for real: each agent in a network namespace of its own with its own address, the
+// server in the root namespace, joined by a bridge (multihost-net.ts); every process started through
+// the real CLI argv. The agents bind every interface and register the address the server can dial:
+// agent 1, with the default --listen and no --advertise, the address on its route to the server
+// although another network card is listed first; agent 2 the one it is told with --advertise. The server's logs and exec proxying then reach both.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { HostView, JobStatus } from "../src/api/types.ts";
+import { alive, freePort, waitFor } from "./harness.ts";
+import { canMakeMachines, createMachines } from "./multihost-net.ts";
+
+const root = join(import.meta.dirname, "..");
+const bin = join(root, "bin", "tiffin.js");
+
+void test("agents in their own network namespaces: registered at the address the server can dial; logs and exec reach them", { skip: canMakeMachines() ? false : "needs root and ip (iproute2)", timeout: 240_000 }, async (t) => {
+  // Agent 1 has a second card (card0, listed before eth0) with an address the server cannot reach (no
+  // one answers for it on the bridge, so nothing leaves it); agent 2 a second address on eth0.
+  const net = createMachines(2, (i, subnet) => (i === 0 ? { card: [`${subnet}.200/32`] } : { eth0: [`${subnet}.103/24`] }));
+  const secondary = `${net.subnet}.103`;
+  const dir = mkdtempSync(join(tmpdir(), "tiffin-multihost-"));
+  const procs: ChildProcess[] = [];
+  t.after(async () => {
+    for (const p of procs.slice(1)) if (p.exitCode === null && p.signalCode === null) p.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+    for (const pid of mentioning(dir)) process.kill(pid, "SIGKILL");
+    net.remove();
+    if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(dir, { recursive: true, force: true });
+  });
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir };
+  for (const k of ["TIFFIN_HOME", "TIFFIN_ADDR", "TIFFIN_TOKEN"]) delete env[k];
+  let logs = "";
+  const start = (argv: string[]): ChildProcess => {
+    const p = spawn(argv[0]!, argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
+    p.stdout?.setEncoding("utf8").on("data", (c: string) => (logs += c));
+    p.stderr?.setEncoding("utf8").on("data", (c: string) => (logs += c));
+    procs.push(p);
+    return p;
+  };
+
+  const port = await freePort();
+  const serverUrl = `http://${net.serverIp}:${port}`;
+  start([process.execPath, bin, "server", "--data", join(dir, "server"), "--listen", `${net.serverIp}:${port}`]);
+  await waitFor("the server's tokens", 30_000, () => readdirSafe(join(dir, "server")).includes("join.token"));
+  const agent = (i: number, extra: string[]): ChildProcess =>
+    start(["ip", "netns", "exec", net.machines[i]!.ns, process.execPath, bin, "agent", "--server", serverUrl, "--join-token-file", join(dir, "server", "join.token"), "--data", join(dir, `agent-${i + 1}`), "--name", `m${i + 1}`, "--labels", `rack=r${i + 1}`, ...extra]);
+  agent(0, []); // the defaults: every interface, a port the kernel picks
+  agent(1, ["--listen", "0.0.0.0:7072", "--advertise", `${secondary}:7072`]);
+  const cli: NodeJS.ProcessEnv = { ...env, TIFFIN_ADDR: serverUrl, TIFFIN_TOKEN: readFileSync(join(dir, "server", "admin.token"), "utf8").trim() };
+
+  const hosts = await waitFor("both agents to register", 60_000, () => {
+    const r = tiffin(cli, ["hosts", "--json"]);
+    const hs = r.code === 0 ? (JSON.parse(r.out) as HostView[]) : [];
+    return hs.filter((h) => h.status === "up").length === 2 ? hs : undefined;
+  }).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n${logs.slice(-3000)}`);
+  });
+  const address = (name: string): string | undefined => hosts.find((h) => h.name === name)?.address;
+  assert.match(address("m1") ?? "", new RegExp(`^${net.machines[0]!.ip.replaceAll(".", "\\.")}:\\d+$`), "m1: its address on the route to the server, not card0's nor loopback");
+  assert.equal(address("m2"), `${secondary}:7072`, "m2: the address given with --advertise");
+
+  const spec = join(dir, "greet.json");
+  writeFileSync(spec, JSON.stringify({ name: "greet", command: ["sh", "-c", "echo hello from $TASK_ID; exec sleep 300"], replicas: 2, isolation: "none", resources: { cpu: 0.1, memory: "16Mi" } }));
+  const applied = tiffin(cli, ["apply", spec], 120_000);
+  assert.equal(applied.code, 0, `${applied.out}${applied.err}`);
+  const status = JSON.parse(tiffin(cli, ["status", "greet", "--json"]).out) as JobStatus;
+  assert.deepEqual(status.tasks.map((x) => x.hostName).sort(), ["m1", "m2"], "one task on each machine (spread over racks)");
+  for (const task of status.tasks) {
+    // Through the server, from the root namespace, to the agent at its registered address.
+    await waitFor(`${task.id}'s log through the server`, 30_000, () => tiffin(cli, ["logs", task.id]).out.includes(`hello from ${task.id}`));
+    const exec = tiffin(cli, ["exec", "-T", task.id, "--", "sh", "-c", "echo exec on $TASK_ID"]);
+    assert.equal(exec.code, 0, `exec ${task.id}: ${exec.out}${exec.err}`);
+    assert.equal(exec.out.trim(), `exec on ${task.id}`);
+  }
+});
+
+function tiffin(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 30_000): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: "utf8", timeout: timeoutMs, input: "" });
+  return { code: r.status, out: r.stdout ?? "", err: r.stderr ?? "" };
+}
+
+/** Processes whose command line names `needle`. */
+function mentioning(needle: string): number[] {
+  return readdirSafe("/proc").flatMap((e) => {
+    const pid = Number(e);
+    if (!Number.isInteger(pid) || pid === process.pid) return [];
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(needle) && alive(pid) ? [pid] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function readdirSafe(d: string): string[] {
+  try {
+    return readdirSync(d);
+  } catch {
+    return [];
+  }
+}
