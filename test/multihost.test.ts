@@ -2,12 +2,14 @@
 // server in the root namespace, joined by a bridge (multihost-net.ts); every process started through
 // the real CLI argv. The agents bind every interface and register the address the server can dial:
 // agent 1, with the default --listen and no --advertise, the address on its route to the server
-// although another network card is listed first; agent 2 the one it is told with --advertise. The server's logs and exec proxying then reach both.
+// although another network card is listed first; agent 2 the one it is told with --advertise. The
+// server's logs and exec proxying then reach both, and a package goes from one agent to the other.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HostView, JobStatus } from "../src/api/types.ts";
@@ -17,7 +19,7 @@ import { canMakeMachines, createMachines } from "./multihost-net.ts";
 const root = join(import.meta.dirname, "..");
 const bin = join(root, "bin", "tiffin.js");
 
-void test("agents in their own network namespaces: registered at the address the server can dial; logs and exec reach them", { skip: canMakeMachines() ? false : "needs root and ip (iproute2)", timeout: 240_000 }, async (t) => {
+void test("agents in their own network namespaces: registered at the address the server can dial; logs and exec reach them; a package goes peer to peer", { skip: canMakeMachines() ? false : "needs root and ip (iproute2)", timeout: 240_000 }, async (t) => {
   // Agent 1 has a second card (card0, listed before eth0) with an address the server cannot reach (no
   // one answers for it on the bridge, so nothing leaves it); agent 2 a second address on eth0.
   const net = createMachines(2, (i, subnet) => (i === 0 ? { card: [`${subnet}.200/32`] } : { eth0: [`${subnet}.103/24`] }));
@@ -77,7 +79,37 @@ void test("agents in their own network namespaces: registered at the address the
     assert.equal(exec.code, 0, `exec ${task.id}: ${exec.out}${exec.err}`);
     assert.equal(exec.out.trim(), `exec on ${task.id}`);
   }
+
+  // A package peer to peer: m1 fetches it from the server (the origin), then m2 from m1, which the
+  // bytes m1 sends on its link show (random content: no compression makes them smaller).
+  const tool = join(dir, "tool");
+  mkdirSync(join(tool, "bin"), { recursive: true });
+  writeFileSync(join(tool, "bin", "tool"), '#!/bin/sh\nset -e\necho "tool on $TASK_ID: $(wc -c < "$(dirname "$0")/../data.bin") bytes"\n', { mode: 0o755 });
+  const size = 4 * 1024 * 1024;
+  writeFileSync(join(tool, "data.bin"), randomBytes(size));
+  const pushed = tiffin(cli, ["pkg", "push", tool, "--name", "tool", "--version", "1", "--entrypoint", "bin/tool"], 120_000);
+  assert.equal(pushed.code, 0, `${pushed.out}${pushed.err}`);
+  const usesTool = (name: string, rack: string): void => {
+    const file = join(dir, `${name}.json`);
+    writeFileSync(file, JSON.stringify({ name, command: ["sh", "-c", "$TIFFIN_PKG_TOOL/bin/tool; exec sleep 300"], packages: ["tool:1"], constraints: { labels: { rack } }, isolation: "none", resources: { cpu: 0.1, memory: "16Mi" } }));
+    const r = tiffin(cli, ["apply", file], 120_000);
+    assert.equal(r.code, 0, `apply ${name}: ${r.out}${r.err}`);
+  };
+  usesTool("first", "r1");
+  await waitFor("first/0's tool output", 30_000, () => tiffin(cli, ["logs", "first/0"]).out.includes(`tool on first/0: ${size} bytes`));
+  const sentBefore = txBytes(net.machines[0]!.ns);
+  usesTool("second", "r2");
+  await waitFor("second/0's tool output", 30_000, () => tiffin(cli, ["logs", "second/0"]).out.includes(`tool on second/0: ${size} bytes`));
+  const sentByM1 = txBytes(net.machines[0]!.ns) - sentBefore;
+  t.diagnostic(`m1 sent ${sentByM1} bytes while m2 fetched a ${size}-byte package`);
+  assert.ok(sentByM1 >= size, `m1 sent ${sentByM1} bytes while m2 fetched the package: m2 took it from m1, not the server`);
 });
+
+/** Bytes sent on eth0 of namespace `ns` so far. */
+function txBytes(ns: string): number {
+  const out = spawnSync("ip", ["-n", ns, "-s", "-j", "link", "show", "dev", "eth0"], { encoding: "utf8" }).stdout;
+  return (JSON.parse(out) as { stats64: { tx: { bytes: number } } }[])[0]!.stats64.tx.bytes;
+}
 
 function tiffin(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 30_000): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: "utf8", timeout: timeoutMs, input: "" });
