@@ -172,6 +172,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--max-starts <n>", "task helpers started at once; more assignments wait their turn, so a burst cannot starve the agent (default: 4)")
     .option("--package-idle <duration>", "how long no task may have used a package before it can be removed (default: 1h)")
     .description("run the agent of this host")
+    .addHelpText("after", "\nSignals: SIGTERM (systemctl stop|restart) and SIGUSR2 leave the tasks running for the next agent, which\nadopts them within 30 s (else they move elsewhere); SIGINT (Ctrl-C) stops this host's tasks, then the agent.\n")
     .action(async (flags: AgentFlags) => {
       ctx.daemon();
       const opts = agentOptions(flags);
