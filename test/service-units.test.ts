@@ -1,9 +1,10 @@
 // packaging/systemd: the unit files pass `systemd-analyze verify`, and what `systemctl restart
 // tiffin-agent` does to the agent keeps every task running. systemd is not this machine's init, so the
-// test does what the unit tells systemd to do: it runs the agent unit's ExecStart (with agent.env's
-// flags, temp paths and this test's server), sends KillSignal to the agent's main process alone
-// (KillMode=process), runs ExecStart again (Restart=), and checks that the task kept its pid and
-// attempt, and its helper too, past the helpers' fencing time. SIGINT then stops the tasks.
+// test does what the units tell systemd to do: it runs the server unit's ExecStart (server.env's
+// flags on a free loopback port) and the agent unit's (agent.env's flags, temp paths, this server),
+// sends KillSignal to the agent's main process alone (KillMode=process), runs ExecStart again
+// (Restart=), and checks that the task kept its pid and attempt, and its helper too, past the
+// helpers' fencing time. SIGINT then stops the tasks.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -80,8 +81,16 @@ void test("the agent unit signals the agent alone, with SIGTERM, and the agent's
     for (const pid of mentioning(dir)) process.kill(pid, "SIGKILL");
     if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(dir, { recursive: true, force: true });
   });
+  // The server unit's ExecStart with server.env's flags, on a free port and a temp data dir.
   const port = await freePort();
-  const server = spawn(process.execPath, [bin, "server", "--data", join(dir, "server"), "--listen", `127.0.0.1:${port}`], { env, stdio: "ignore" });
+  const serverEnv = envFile(join(unitsDir, "server.env"));
+  assert.match(serverEnv.get("TIFFIN_SERVER_FLAGS") ?? "", /--listen 0\.0\.0\.0:7070/);
+  serverEnv.set("TIFFIN_SERVER_FLAGS", (serverEnv.get("TIFFIN_SERVER_FLAGS") ?? "").replace("0.0.0.0:7070", `127.0.0.1:${port}`));
+  const serverArgv = expandExec(unitSettings(join(unitsDir, "tiffin-server.service")).get("ExecStart") ?? "", serverEnv).map((w) =>
+    w.replace("/usr/local/bin/tiffin", bin).replace("/var/lib/tiffin", join(dir, "server")),
+  );
+  assert.deepEqual(serverArgv.slice(1, 2), ["server"]);
+  const server = spawn(process.execPath, serverArgv, { env, stdio: "ignore" });
   procs.push(server);
   await waitFor("the server's tokens", 30_000, () => readdirSafe(join(dir, "server")).includes("join.token"));
   const etc = join(dir, "etc-tiffin");
