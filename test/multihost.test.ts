@@ -1,6 +1,7 @@
 // Several machines for real: each agent in a network namespace of its own with its own address, the
-// server in the root namespace, joined by a bridge (multihost-net.ts); every process started through
-// the real CLI argv. The agents bind every interface and register the address the server can dial:
+// server in the root namespace, joined by a bridge (multihost-net.ts); the server and agents started
+// with the README's "Running it for real" commands (temp dirs, a free port, each machine's name and
+// rack), everything through the real CLI argv. The agents bind every interface and register the address the server can dial:
 // agent 1, with the default --listen and no --advertise, the address on its route to the server
 // although another network card is listed first; agent 2 the one it is told with --advertise. The
 // server's logs and exec proxying then reach both, and a package goes from one agent to the other.
@@ -18,6 +19,7 @@ import { canMakeMachines, createMachines } from "./multihost-net.ts";
 
 const root = join(import.meta.dirname, "..");
 const bin = join(root, "bin", "tiffin.js");
+const readme = readFileSync(join(root, "README.md"), "utf8");
 
 void test("agents in their own network namespaces: registered at the address the server can dial; logs and exec reach them; a package goes peer to peer", { skip: canMakeMachines() ? false : "needs root and ip (iproute2)", timeout: 240_000 }, async (t) => {
   // Agent 1 has a second card (card0, listed before eth0) with an address the server cannot reach (no
@@ -45,13 +47,25 @@ void test("agents in their own network namespaces: registered at the address the
     return p;
   };
 
+  // The README's "Running it for real" commands, with temp dirs, a free port, this test's machines.
+  const [block] = [...readme.matchAll(/## Running it for real\n[\s\S]*?```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/\\\n\s*/g, ""));
+  const [serverLine, agentLine] = (block ?? "").split("\n").filter((l) => l.startsWith("tiffin "));
+  assert.ok(serverLine && agentLine, block);
   const port = await freePort();
   const serverUrl = `http://${net.serverIp}:${port}`;
-  start([process.execPath, bin, "server", "--data", join(dir, "server"), "--listen", `${net.serverIp}:${port}`]);
+  const words = (line: string, subs: [string, string][]): string[] => {
+    let l = line.replace(/\s+#.*$/, "");
+    for (const [from, to] of subs) l = l.replaceAll(from, to);
+    return l.split(" ").filter((w) => w !== "").slice(1);
+  };
+  const paths: [string, string][] = [["/var/lib/tiffin-agent", "AGENT_DATA"], ["/var/lib/tiffin", join(dir, "server")], ["join.token", join(dir, "server", "join.token")]];
+  start([process.execPath, bin, ...words(serverLine, [...paths, ["0.0.0.0:7070", `0.0.0.0:${port}`]])]);
   await waitFor("the server's tokens", 30_000, () => readdirSafe(join(dir, "server")).includes("join.token"));
-  const agent = (i: number, extra: string[]): ChildProcess =>
-    start(["ip", "netns", "exec", net.machines[i]!.ns, process.execPath, bin, "agent", "--server", serverUrl, "--join-token-file", join(dir, "server", "join.token"), "--data", join(dir, `agent-${i + 1}`), "--name", `m${i + 1}`, "--labels", `rack=r${i + 1}`, ...extra]);
-  agent(0, []); // the defaults: every interface, a port the kernel picks
+  const agent = (i: number, extra: string[]): ChildProcess => {
+    const argv = words(agentLine, [...paths, ["SERVER:7070", `${net.serverIp}:${port}`], ["$(hostname)", `m${i + 1}`], ["rack=r12", `rack=r${i + 1}`]]).map((w) => w.replace("AGENT_DATA", join(dir, `agent-${i + 1}`)));
+    return start(["ip", "netns", "exec", net.machines[i]!.ns, process.execPath, bin, ...argv, ...extra]);
+  };
+  agent(0, []); // as the README says: every interface, a port the kernel picks, the address toward the server
   agent(1, ["--listen", "0.0.0.0:7072", "--advertise", `${secondary}:7072`]);
   const cli: NodeJS.ProcessEnv = { ...env, TIFFIN_ADDR: serverUrl, TIFFIN_TOKEN: readFileSync(join(dir, "server", "admin.token"), "utf8").trim() };
 
