@@ -102,6 +102,9 @@ void test("the agent unit signals the agent alone, with SIGTERM, and the agent's
   // The unit's ExecStart, as systemd would run it with agent.env, this server, and temp paths.
   const unitEnv = envFile(join(unitsDir, "agent.env"));
   unitEnv.set("TIFFIN_SERVER", `http://127.0.0.1:${port}`);
+  const agentPort = await freePort();
+  assert.match(unitEnv.get("TIFFIN_AGENT_FLAGS") ?? "", /--listen 0\.0\.0\.0:7071/);
+  unitEnv.set("TIFFIN_AGENT_FLAGS", (unitEnv.get("TIFFIN_AGENT_FLAGS") ?? "").replace("0.0.0.0:7071", `0.0.0.0:${agentPort}`));
   const argv = expandExec(exec!, unitEnv).map((w) =>
     w.replace("/usr/local/bin/tiffin", bin).replace("/etc/tiffin/join.token", join(etc, "join.token")).replace("/var/lib/tiffin-agent", join(dir, "agent")),
   );
@@ -119,7 +122,7 @@ void test("the agent unit signals the agent alone, with SIGTERM, and the agent's
   });
 
   const spec = join(dir, "sleeper.json");
-  writeFileSync(spec, JSON.stringify({ name: "sleeper", command: ["sleep", "3600"], isolation: "none", resources: { cpu: 0.1, memory: "16Mi" } }));
+  writeFileSync(spec, JSON.stringify({ name: "sleeper", command: ["sh", "-c", "echo sleeper started; exec sleep 3600"], isolation: "none", resources: { cpu: 0.1, memory: "16Mi" } }));
   const applied = tiffin(cli, ["apply", spec], 120_000);
   assert.equal(applied.code, 0, `${applied.out}${applied.err}`);
   const before = await waitFor("the task to run", 30_000, () => running(cli));
@@ -143,6 +146,8 @@ void test("the agent unit signals the agent alone, with SIGTERM, and the agent's
   });
   assert.equal(after.pid, before.pid, "same task process");
   assert.ok(alive(before.pid!));
+  const logs = tiffin(cli, ["logs", "sleeper/0"]);
+  assert.equal(logs.out.trim(), "sleeper started", `the server reaches the new agent for the adopted task's log: ${logs.err}`);
 
   // The explicit stop: SIGINT stops the tasks, then the agent.
   second.kill("SIGINT");
