@@ -24,7 +24,7 @@ void test("an agent with two servers moves to the second when the first is kille
   t.after(async () => {
     const agent = procs[2];
     if (agent && agent.exitCode === null) {
-      agent.kill("SIGTERM"); // stop-tasks: the agent stops its tasks and leaves
+      agent.kill("SIGINT"); // stop-tasks: the agent stops its tasks and leaves (SIGTERM would leave them running)
       await Promise.race([new Promise((r) => agent.once("exit", r)), new Promise((r) => setTimeout(r, 8000))]);
     }
     for (const p of procs) p.kill("SIGKILL");

@@ -10,6 +10,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { moduleFile } from "../model/module-file.ts";
 
 /**
  * Node flags of every helper, each measured on 8 helpers (bench/RESULTS.md): a 1 MiB young
@@ -17,8 +18,8 @@ import { fileURLToPath } from "node:url";
  */
 export const HelperNodeFlags = ["--max-semi-space-size=1", "--v8-pool-size=0"] as const;
 
-/** The helper's TypeScript entry point in this checkout or package. */
-export const helperSource = fileURLToPath(new URL("../helper/main.ts", import.meta.url));
+/** The helper's entry point: src/helper/main.ts in a checkout, dist/helper/main.js as built for a package. */
+export const helperSource = fileURLToPath(moduleFile("../helper/main.ts", import.meta.url));
 
 /** What `prepareHelperCommand` settled on. */
 export interface HelperCommand {

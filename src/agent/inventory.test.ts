@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { advertiseAddress, detectInventory, parseListen, parseOsRelease } from "./inventory.ts";
+import { advertiseAddress, detectInventory, localAddressToward, parseAdvertise, parseListen, parseOsRelease } from "./inventory.ts";
+import type { AdvertiseHints } from "./inventory.ts";
 
 const osCases: { name: string; text: string; want: { id: string; version: string } }[] = [
   { name: "debian", text: 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n', want: { id: "debian", version: "12" } },
@@ -24,14 +25,42 @@ const ifaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = {
     { address: "10.1.2.3", netmask: "255.255.255.0", family: "IPv4", mac: "02:00:00:00:00:01", internal: false, cidr: "10.1.2.3/24" },
   ],
 };
-const addrCases: { name: string; host: string; port: number; ifs: NodeJS.Dict<os.NetworkInterfaceInfo[]>; want: string }[] = [
+const addrCases: { name: string; host: string; port: number; ifs: NodeJS.Dict<os.NetworkInterfaceInfo[]>; hints?: AdvertiseHints; want: string }[] = [
   { name: "explicit host kept", host: "127.0.0.1", port: 7001, ifs: ifaces, want: "127.0.0.1:7001" },
+  { name: "--advertise wins over the listen host", host: "10.1.2.3", port: 7001, ifs: ifaces, hints: { advertise: { host: "node1.example", port: 443 }, towardServer: "10.9.9.9" }, want: "node1.example:443" },
+  { name: "--advertise without a port takes the bound one", host: "0.0.0.0", port: 7001, ifs: ifaces, hints: { advertise: { host: "192.0.2.7", port: null } }, want: "192.0.2.7:7001" },
+  { name: "--advertise IPv6 bracketed", host: "::", port: 7001, ifs: ifaces, hints: { advertise: { host: "fd00::5", port: null } }, want: "[fd00::5]:7001" },
+  { name: "wildcard: the address on the route to the server", host: "0.0.0.0", port: 7001, ifs: ifaces, hints: { towardServer: "10.99.0.2" }, want: "10.99.0.2:7001" },
+  { name: "a specific listen host beats the route to the server", host: "10.1.2.3", port: 7001, ifs: ifaces, hints: { towardServer: "10.99.0.2" }, want: "10.1.2.3:7001" },
+  { name: "wildcard, server unreachable: first external IPv4", host: "0.0.0.0", port: 7001, ifs: ifaces, hints: { towardServer: null }, want: "10.1.2.3:7001" },
   { name: "wildcard becomes first external IPv4", host: "0.0.0.0", port: 7001, ifs: ifaces, want: "10.1.2.3:7001" },
   { name: "IPv6 wildcard too", host: "::", port: 9, ifs: ifaces, want: "10.1.2.3:9" },
   { name: "wildcard without external interface falls back to loopback", host: "0.0.0.0", port: 9, ifs: { lo: ifaces["lo"] }, want: "127.0.0.1:9" },
   { name: "IPv6 literal bracketed", host: "::1", port: 9, ifs: ifaces, want: "[::1]:9" },
 ];
-for (const c of addrCases) void test(`advertiseAddress: ${c.name}`, () => assert.equal(advertiseAddress(c.host, c.port, c.ifs), c.want));
+for (const c of addrCases) void test(`advertiseAddress: ${c.name}`, () => assert.equal(advertiseAddress(c.host, c.port, c.ifs, c.hints), c.want));
+
+const advertiseCases: { text: string; want: { host: string; port: number | null } | null }[] = [
+  { text: "10.0.0.5:7071", want: { host: "10.0.0.5", port: 7071 } },
+  { text: "node1.example", want: { host: "node1.example", port: null } },
+  { text: "[fd00::5]:80", want: { host: "fd00::5", port: 80 } },
+  { text: "[fd00::5]", want: { host: "fd00::5", port: null } },
+  { text: "0.0.0.0:7071", want: null },
+  { text: "[::]:7071", want: null },
+  { text: "", want: null },
+  { text: "10.0.0.5:0", want: null },
+  { text: "10.0.0.5:70000", want: null },
+  { text: "http://10.0.0.5:7071", want: null },
+  { text: "fd00::5", want: null },
+];
+for (const c of advertiseCases) void test(`parseAdvertise: ${JSON.stringify(c.text)}`, () => assert.deepEqual(parseAdvertise(c.text), c.want));
+
+void test("localAddressToward: the local address of the route, or null", async () => {
+  assert.equal(await localAddressToward("http://127.0.0.1:7070"), "127.0.0.1");
+  assert.equal(await localAddressToward("http://127.0.0.1:7070,http://10.0.0.1:7070"), "127.0.0.1", "the first of several servers");
+  assert.equal(await localAddressToward("not a url"), null);
+  assert.equal(await localAddressToward("http://no-such-host.invalid:7070"), null);
+});
 
 const listenCases: { text: string; want: { host: string; port: number } }[] = [
   { text: "127.0.0.1:0", want: { host: "127.0.0.1", port: 0 } },

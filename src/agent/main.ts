@@ -21,7 +21,7 @@ import { HelperNodeFlags, helperSource, prepareHelperCommand } from "./helper-bu
 import { fetchFromServer, PackageCache } from "./packages.ts";
 import { PackageGc } from "./package-gc.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
-import { advertiseAddress, detectInventory, parseListen } from "./inventory.ts";
+import { advertiseAddress, detectInventory, isWildcard, localAddressToward, parseAdvertise, parseListen } from "./inventory.ts";
 import { DEFAULT_TASK_USER, describeSandboxing, detectRuntime, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
 import type { RuntimeDetection } from "./isolation.ts";
 import { startLogsEndpoint } from "./logs-endpoint.ts";
@@ -44,8 +44,13 @@ export interface AgentOptions {
   name: string;
   /** region/datacenter/cluster/rack give the failure domain. */
   labels: Record<string, string>;
-  /** host:port of the logs endpoint. @default "127.0.0.1:0" */
+  /** host:port the agent's endpoint (logs, exec, package pieces) binds. @default "127.0.0.1:0"
+   * (`tiffin agent` passes "0.0.0.0:0": every interface, a port the kernel picks) */
   listen?: string;
+  /** host[:port] the server and other agents dial for that endpoint, registered as the host's
+   * address (parseAdvertise; no port: the bound one). @default the listen host, or for a wildcard
+   * listen this machine's address on its route to the server (advertiseAddress) */
+  advertise?: string;
   /** Overrides detection (dev runs several agents on one machine). */
   resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
   /** Inclusive range for tasks' named ports. @default [20000, 29999] */
@@ -204,8 +209,11 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   });
 
   const { host, port } = parseListen(opts.listen ?? "127.0.0.1:0");
+  const advertise = opts.advertise === undefined ? undefined : parseAdvertise(opts.advertise);
+  if (advertise === null) throw new TiffinError(ErrorCodes.Usage, `cannot advertise "${opts.advertise ?? ""}": not an address others can dial`, { hint: "give host or host:port, e.g. --advertise 10.0.0.5:7071 (not 0.0.0.0)" });
   const endpoint = await startLogsEndpoint({ host, port, token: () => session.identity?.hostToken ?? null, attemptDir: (id) => manager.dirOf(id), log, pieces: (req, res) => swarm.handle(req, res) });
-  address = advertiseAddress(host, endpoint.port, os.networkInterfaces());
+  const towardServer = advertise === undefined && isWildcard(host) ? await localAddressToward(opts.server) : null;
+  address = advertiseAddress(host, endpoint.port, os.networkInterfaces(), { ...(advertise ? { advertise } : {}), towardServer });
   log.info({ address, dataDir }, "logs endpoint listening");
 
   // Helpers must be pinged before anything slow happens, or they fence their tasks.

@@ -77,19 +77,21 @@ export function withAuthHint(err: unknown, t: Target): unknown {
 }
 
 /** Resolves when the process gets one of `signals`, with the signal's name. */
-export function waitForSignal(signals: NodeJS.Signals[]): { promise: Promise<NodeJS.Signals>; dispose(): void } {
+export function waitForSignal<S extends NodeJS.Signals>(signals: readonly S[]): { promise: Promise<S>; dispose(): void } {
   let dispose = (): void => undefined;
-  const promise = new Promise<NodeJS.Signals>((resolve) => {
+  const promise = new Promise<S>((resolve) => {
     const handlers = signals.map((s) => {
       const h = (): void => resolve(s);
       process.on(s, h);
       return [s, h] as const;
     });
-    // A child of `tiffin dev` (ParentPidEnv set) stops as on SIGTERM once that process is gone, even
-    // killed with SIGKILL (its own clean-up never ran): it was re-parented, so ppid changed.
+    // A child of `tiffin dev` (ParentPidEnv set) stops as on SIGINT once that process is gone, even
+    // killed with SIGKILL (its own clean-up never ran): it was re-parented, so ppid changed. SIGINT,
+    // not SIGTERM: an agent stops its tasks on SIGINT only (SIGTERM leaves them for a new agent).
     const parent = Number(process.env[ParentPidEnv] ?? "");
-    const watch = Number.isSafeInteger(parent) && parent > 1 && signals.includes("SIGTERM")
-      ? setInterval(() => process.ppid !== parent && resolve("SIGTERM"), ParentPollMs).unref()
+    const sigint = signals.find((s) => s === "SIGINT");
+    const watch = Number.isSafeInteger(parent) && parent > 1 && sigint !== undefined && signals.some((s) => s === "SIGTERM")
+      ? setInterval(() => process.ppid !== parent && resolve(sigint), ParentPollMs).unref()
       : null;
     dispose = () => {
       handlers.forEach(([s, h]) => process.off(s, h));

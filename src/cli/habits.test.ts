@@ -101,3 +101,14 @@ void test("a malformed --addr or TIFFIN_ADDR is a usage error (exit 2) naming it
     fs.rmSync(home, { recursive: true, force: true });
   }
 });
+
+void test("tiffin agent --advertise with an address no one can dial is a usage error (exit 2) saying what to give", () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-habits-adv-"));
+  try {
+    const r = run(home, "agent", "--server", "http://127.0.0.1:1", "--join-token", "x", "--data", path.join(home, "agent"), "--name", "a", "--advertise", "0.0.0.0:7071");
+    assert.equal(r.code, 2, `${r.out}${r.err}`);
+    assert.match(r.err, /^error\[TIFFIN_USAGE\]: cannot advertise "0\.0\.0\.0:7071": not an address others can dial\nhint: give host or host:port/m);
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+});

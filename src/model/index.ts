@@ -8,3 +8,4 @@ export * from "./diff.ts";
 export * from "./limits.ts";
 export * from "./private-dir.ts";
 export * from "./random.ts";
+export * from "./module-file.ts";

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import type { Message, Plugin } from "esbuild";
-import { ErrorCodes, TiffinError } from "../model/index.ts";
+import { ErrorCodes, moduleFile, TiffinError } from "../model/index.ts";
 import type { EvalRequest } from "./eval-child.ts";
 import { displayPath } from "./eval-origin.ts";
 import { evalOutcome, parseReport, saysOutOfMemory, userOutput } from "./eval-outcome.ts";
@@ -19,8 +19,8 @@ import type { ChildEnd } from "./eval-outcome.ts";
 export { displayPath } from "./eval-origin.ts";
 
 /** The module users import as "tiffin": this checkout's src/spec/index.ts, bundled with the spec. */
-const tiffinPath = fileURLToPath(new URL("./index.ts", import.meta.url));
-const childPath = fileURLToPath(new URL("./eval-child.ts", import.meta.url));
+const tiffinPath = fileURLToPath(moduleFile("./index.ts", import.meta.url));
+const childPath = fileURLToPath(moduleFile("./eval-child.ts", import.meta.url));
 
 // A bundle is served from a made-up URL, so `import.meta.dirname` and friends would name that. Each of
 // the user's files gets its own real location instead, so a spec can read files beside it (a program

@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import type { DatabaseSync } from "node:sqlite";
-import { systemClock } from "../model/index.ts";
+import { moduleFile, systemClock } from "../model/index.ts";
 import type { Clock } from "../model/index.ts";
 import { compareKeys } from "./keys.ts";
 import { LeaseTimers } from "./lease-timers.ts";
@@ -102,7 +102,7 @@ export class SqliteStore implements Store {
       this.#inline = new SqliteWriter(writer);
     } else {
       this.#inline = null;
-      const worker = new Worker(new URL("./sqlite-worker.ts", import.meta.url), { workerData: writer, execArgv: workerArgv() });
+      const worker = new Worker(moduleFile("./sqlite-worker.ts", import.meta.url), { workerData: writer, execArgv: workerArgv() });
       worker.unref();
       worker.on("message", (msg: { done?: BatchDone; failed?: WireError }) => this.#onReply(msg));
       worker.on("error", (err) => this.#fail(err));

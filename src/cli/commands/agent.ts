@@ -1,5 +1,6 @@
-// `tiffin agent`: the per-host daemon in the foreground. SIGTERM/SIGINT stop its tasks and leave;
-// SIGUSR2 leaves the tasks running for an upgrade (a new agent re-adopts them).
+// `tiffin agent`: the per-host daemon in the foreground. SIGTERM (a service manager's stop or restart)
+// and SIGUSR2 leave the tasks running: the agent announces an absence to the server and its helpers,
+// and a new agent re-adopts them; SIGINT (Ctrl-C) stops its tasks and leaves.
 
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
@@ -20,6 +21,7 @@ export interface AgentFlags {
   name: string;
   labels?: string;
   listen?: string;
+  advertise?: string;
   cores?: string;
   memory?: string;
   disk?: string;
@@ -34,6 +36,22 @@ export interface AgentFlags {
   maxUploads?: string;
   maxStarts?: string;
 }
+
+/**
+ * How the agent leaves on each signal. SIGTERM keeps the tasks because it is what `systemctl stop` and
+ * `systemctl restart` send (and `kill` by default): restarting or upgrading the agent must not stop
+ * every task on the host, as with nomad and k3s. Stopping the tasks is the explicit SIGINT (Ctrl-C);
+ * to empty a host for good, `tiffin drain HOST` first.
+ */
+export const AgentSignalModes = { SIGINT: "stop-tasks", SIGTERM: "upgrade", SIGUSR2: "upgrade" } as const;
+
+/** How long the server and the helpers wait for a new agent after SIGTERM or SIGUSR2 before the
+ * host counts as down (its tasks move) and the helpers stop their tasks (fencing). */
+export const AwayMs = 30_000;
+
+/** `tiffin agent`'s default `--listen`: every interface (the server and other agents are on other
+ * machines), on a port the kernel picks; the address registered is the advertised one. */
+export const DefaultAgentListen = "0.0.0.0:0";
 
 /** Parses `k=v,k=v` into labels. */
 export function parseLabels(text: string | undefined): Record<string, string> {
@@ -91,6 +109,7 @@ export function agentOptions(f: AgentFlags): AgentOptions {
     name: f.name,
     labels: parseLabels(f.labels),
     ...(f.listen ? { listen: f.listen } : {}),
+    ...(f.advertise !== undefined ? { advertise: f.advertise } : {}),
     ...(Object.keys(resources).length > 0 ? { resources } : {}),
     ...(allowMounts.length > 0 ? { allowMounts } : {}),
     ...(allowCapabilities.length > 0 ? { allowCapabilities } : {}),
@@ -137,7 +156,8 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption("--data <dir>", "the agent's state directory (attempts, logs)")
     .requiredOption("--name <name>", "host name (re-registering with the same name keeps the host id)")
     .option("--labels <k=v,...>", "labels, including region, datacenter, cluster, rack")
-    .option("--listen <host:port>", "where to serve logs to the server")
+    .option("--listen <host:port>", "what the agent's endpoint (logs, exec, package pieces for the server and other agents) binds", DefaultAgentListen)
+    .option("--advertise <host[:port]>", "the address the server and other agents dial for this agent (default: the --listen host, or for 0.0.0.0 this machine's address on its route to the server)")
     .option("--cores <n>", "cores to offer (default: detected)")
     .option("--memory <MiB>", "memory to offer, MiB (default: detected)")
     .option("--disk <MiB>", "disk to offer, MiB (default: free space of --data)")
@@ -152,17 +172,18 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--max-starts <n>", "task helpers started at once; more assignments wait their turn, so a burst cannot starve the agent (default: 4)")
     .option("--package-idle <duration>", "how long no task may have used a package before it can be removed (default: 1h)")
     .description("run the agent of this host")
+    .addHelpText("after", "\nSignals: SIGTERM (systemctl stop|restart) and SIGUSR2 leave the tasks running for the next agent, which\nadopts them within 30 s (else they move elsewhere); SIGINT (Ctrl-C) stops this host's tasks, then the agent.\n")
     .action(async (flags: AgentFlags) => {
       ctx.daemon();
       const opts = agentOptions(flags);
       const { startAgent } = await import("../../agent/main.ts");
       const agent = await startAgent(opts);
-      const sig = waitForSignal(["SIGINT", "SIGTERM", "SIGUSR2"]);
+      const sig = waitForSignal(["SIGINT", "SIGTERM", "SIGUSR2"] as const);
       ctx.io.out(`tiffin agent ${opts.name} is host ${agent.hostId}, serving logs on ${agent.address}\n`);
       const s = await sig.promise;
-      const mode = s === "SIGUSR2" ? "upgrade" : "stop-tasks";
-      ctx.io.err(`${s}: ${mode === "upgrade" ? "leaving tasks running for an upgrade" : "stopping tasks"}\n`);
-      await agent.close(mode);
+      const mode = AgentSignalModes[s];
+      ctx.io.err(`${s}: ${mode === "upgrade" ? `leaving tasks running: an agent started within ${AwayMs / 1000} s adopts them` : "stopping tasks"}\n`);
+      await agent.close(mode, AwayMs);
       sig.dispose();
     });
 }

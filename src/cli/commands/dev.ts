@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { existsSync, mkdirSync, readFileSync, renameSync, statfsSync, writeFileSync, rmSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { ApiClient } from "../../api/client.ts";
 import { ErrorCodes, TiffinError } from "../../model/errors.ts";
 import { loadSpecFile } from "../../spec/api.ts";
@@ -41,10 +41,22 @@ export interface DevInfo {
   serverLog: string;
   agents: (DevAgentPlan & { log: string; pid: number | null })[];
   examples: boolean;
+  /** How the user runs the CLI: `npx tiffin` in a checkout, `tiffin` when installed. @default "npx tiffin" */
+  cli?: string;
+  /** The example spec as the user names it. @default "examples/tiffin.ts" (in a checkout) */
+  examplesSpec?: string;
+}
+
+/** How `tiffin dev`'s hints name the CLI and the example spec: an installed package (under
+ * node_modules) has `tiffin` on PATH and its examples in its own folder, not in the user's. */
+export function devHints(moduleDir: string, examples: string): { cli: string; examplesSpec: string } {
+  return moduleDir.split(sep).includes("node_modules") ? { cli: "tiffin", examplesSpec: examples } : { cli: "npx tiffin", examplesSpec: "examples/tiffin.ts" };
 }
 
 /** What `tiffin dev` prints once the cluster is up; the first line says "ready". */
 export function renderDevReady(info: DevInfo): string {
+  const cli = info.cli ?? "npx tiffin";
+  const spec = info.examplesSpec ?? "examples/tiffin.ts";
   const lines = [
     `tiffin dev is ready: a server and ${info.agents.length} agents on this machine.`,
     "",
@@ -54,11 +66,11 @@ export function renderDevReady(info: DevInfo): string {
     `  context   ${info.contextFile}  (address and admin token; the commands below use it)`,
     "",
     "Try:",
-    ...(info.examples ? ["  npx tiffin status web", "  npx tiffin logs web/0", "  npx tiffin logs worker/0 --follow"] : ["  npx tiffin apply examples/tiffin.ts"]),
-    "  npx tiffin hosts",
-    "  npx tiffin jobs",
-    `  npx tiffin drain ${info.agents[0]?.name ?? "dev-1"}   # its tasks move; then \`npx tiffin undrain ${info.agents[0]?.name ?? "dev-1"}\``,
-    "  npx tiffin plan examples/tiffin.ts",
+    ...(info.examples ? [`  ${cli} status web`, `  ${cli} logs web/0`, `  ${cli} logs worker/0 --follow`] : [`  ${cli} apply ${spec}`]),
+    `  ${cli} hosts`,
+    `  ${cli} jobs`,
+    `  ${cli} drain ${info.agents[0]?.name ?? "dev-1"}   # its tasks move; then \`${cli} undrain ${info.agents[0]?.name ?? "dev-1"}\``,
+    `  ${cli} plan ${spec}`,
     `  kill -9 ${info.agents[0]?.pid ?? "<agent pid>"}   # an agent dies: its tasks move after 5 s; tiffin dev starts it again after ${AgentRestartMs / 1000} s`,
     "",
     "Ctrl-C stops everything (agents stop their tasks first).",
@@ -157,7 +169,8 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
     const token = readFileSync(join(serverDir, "admin.token"), "utf8").trim();
 
     for (const p of plans) {
-      const args = ["agent", "--server", url, "--join-token-file", join(serverDir, "join.token"), "--data", join(dataDir, p.name), "--name", p.name];
+      // Loopback only: the whole dev cluster is on this machine.
+      const args = ["agent", "--server", url, "--join-token-file", join(serverDir, "join.token"), "--data", join(dataDir, p.name), "--name", p.name, "--listen", "127.0.0.1:0"];
       args.push("--labels", formatLabels(p.labels), "--cores", String(p.cores), "--memory", String(p.memoryMiB), "--disk", String(p.diskMiB));
       // A laptop without root or user namespaces still runs the examples, unsandboxed and saying so
       // (tiffin hosts: "none (tasks run unsandboxed)"; each task's log starts with a [tiffin] line).
@@ -196,6 +209,7 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
           serverLog: server.log,
           agents: plans.map((p) => ({ ...p, log: join(dataDir, `${p.name}.log`), pid: children.find((c) => c.name === p.name)?.proc.pid ?? null })),
           examples: opts.examples,
+          ...devHints(import.meta.dirname, examplesFile),
         }),
       );
       await supervise(children, stop, io, (c) => {
@@ -221,7 +235,8 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
     process.on("SIGINT", onHurry);
     process.on("SIGTERM", onHurry);
     io.out("stopping: agents (and their tasks) first, then the server\n");
-    await Promise.all(children.filter((c) => c.name !== "server").map((c) => stopChild(c, "SIGTERM", 30_000)));
+    // SIGINT: an agent stops its tasks only then (on SIGTERM it leaves them for a new agent).
+    await Promise.all(children.filter((c) => c.name !== "server").map((c) => stopChild(c, "SIGINT", 30_000)));
     await Promise.all(children.filter((c) => c.name === "server").map((c) => stopChild(c, "SIGTERM", 10_000)));
     const strays = await killStrays(agentDirs);
     if (strays.length > 0) io.err(`ended ${strays.length} process(es) the agents left behind: ${strays.map((s) => `${s.kind} ${s.pid}`).join(", ")}\n`);

@@ -5,6 +5,7 @@ import type { JobSummary } from "../../api/types.ts";
 import { memoryIo } from "../io.ts";
 import { main } from "../main.ts";
 import * as data from "../testdata.ts";
+import { devHints, renderDevReady } from "./dev.ts";
 import { renderDrain } from "./drain.ts";
 import { historyEntries, renderHistory, renderVersionDiff, summarizeDiff } from "./history.ts";
 import { renderHosts } from "./hosts.ts";
@@ -178,4 +179,15 @@ void test("--json on every listing command prints the API's data; tables otherwi
   assert.match(await run(["status", "web"]), /^job web {2}version 2/);
   assert.match(await run(["hosts"]), /^NAME\s+ID\s+STATUS/);
   assert.match(await run(["history", "web", "--diff", "1", "2"]), /^job web: version 1 -> 2\n~ replicas = 3 -> 5/);
+});
+
+void test("tiffin dev's hints: `npx tiffin` and examples/ in a checkout, `tiffin` and the package's examples when installed", () => {
+  const cases: { name: string; dir: string; want: { cli: string; examplesSpec: string } }[] = [
+    { name: "checkout", dir: "/home/me/tiffin/src/cli/commands", want: { cli: "npx tiffin", examplesSpec: "examples/tiffin.ts" } },
+    { name: "global install", dir: "/usr/local/lib/node_modules/tiffin/dist/cli/commands", want: { cli: "tiffin", examplesSpec: "/x/examples/tiffin.ts" } },
+  ];
+  for (const c of cases) assert.deepEqual(devHints(c.dir, "/x/examples/tiffin.ts"), c.want, c.name);
+  const info = { url: "http://127.0.0.1:7070", dataDir: "/d", contextFile: "/c", serverLog: "/s", agents: [], examples: false };
+  assert.match(renderDevReady(info), /^ {2}npx tiffin apply examples\/tiffin\.ts$/m);
+  assert.match(renderDevReady({ ...info, cli: "tiffin", examplesSpec: "/x/examples/tiffin.ts" }), /^ {2}tiffin plan \/x\/examples\/tiffin\.ts$/m);
 });
