@@ -33,6 +33,7 @@ export interface AgentFlags {
   downloadLimit?: string;
   maxUploads?: string;
   maxStarts?: string;
+  tasksPerHelper?: string;
 }
 
 /** Parses `k=v,k=v` into labels. */
@@ -81,6 +82,7 @@ export function agentOptions(f: AgentFlags): AgentOptions {
   const downloadMiB = positive("--download-limit", f.downloadLimit, false);
   const maxUploads = positive("--max-uploads", f.maxUploads, true);
   const maxConcurrentStarts = positive("--max-starts", f.maxStarts, true);
+  const tasksPerHelper = positive("--tasks-per-helper", f.tasksPerHelper, true);
   for (const p of allowMounts) if (!p.startsWith("/")) throw usageError(`--allow-mounts wants absolute paths, got "${p}"`, "e.g. --allow-mounts /srv/data,/var/cache/app");
   const allowCapabilities = parseCapabilities(f.allowCapabilities ?? "");
   const taskUser = f.taskUser === undefined ? undefined : parseTaskUser(f.taskUser);
@@ -102,6 +104,7 @@ export function agentOptions(f: AgentFlags): AgentOptions {
     ...(downloadMiB !== undefined ? { downloadLimitBytesPerSec: Math.round(downloadMiB * 1024 * 1024) } : {}),
     ...(maxUploads !== undefined ? { maxUploads } : {}),
     ...(maxConcurrentStarts !== undefined ? { maxConcurrentStarts } : {}),
+    ...(tasksPerHelper !== undefined ? { tasksPerHelper } : {}),
   };
 }
 
@@ -150,6 +153,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--download-limit <MiB/s>", "package pieces fetched: rate limit over all sources (default: none)")
     .option("--max-uploads <n>", "package pieces served to other agents at once; more are told to try elsewhere (default: 4)")
     .option("--max-starts <n>", "task helpers started at once; more assignments wait their turn, so a burst cannot starve the agent (default: 4)")
+    .option("--tasks-per-helper <n>", "tasks one helper process supervises, sharing Node's memory (a crash of the process ends all of them); 1: a process per task (default: 8)")
     .option("--package-idle <duration>", "how long no task may have used a package before it can be removed (default: 1h)")
     .description("run the agent of this host")
     .action(async (flags: AgentFlags) => {

@@ -1,0 +1,135 @@
+// Which helper process runs a new attempt. With `tasksPerHelper` K = 1 each attempt gets a process of
+// its own (`HELPER DIR`), as before. With K > 1 an attempt goes to a shared helper process this agent
+// started with the same helper command (so the same bundle: an upgraded agent never hands attempts to
+// an older helper, whose processes end with their last attempt), over its control socket
+// (../helper/pool.ts), or to a new one (`HELPER --pool DATA/helper/pool-ID.sock --max K DIR`, output
+// to DATA/helper/pool-ID.log) when none has room. Node's fixed cost is then paid once per K tasks; the
+// price is that a crash of the process ends all of its tasks (src/helper/README.md).
+
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import type { PoolReply } from "../helper/pool.ts";
+import { spawnDetached, spawnHelper } from "./helpers.ts";
+
+/** Attempts per helper process by default (`--tasks-per-helper`): bench/RESULTS.md, "Shared helper processes". */
+export const DEFAULT_TASKS_PER_HELPER = 8;
+
+/** One shared helper process this agent started. */
+interface PoolProcess {
+  pid: number;
+  socket: string;
+  /** The helper command it runs (joined): only attempts for the same command go to it. */
+  command: string;
+  /** Attempt directories handed to it (or being handed) and not yet released. */
+  attempts: Set<string>;
+  /** Resolves true once its control socket is up, false when it never came up. */
+  ready: Promise<boolean>;
+  /** False once it refused, failed to answer or exited: never asked again. */
+  usable: boolean;
+  /** It said "full" (an ended attempt there still waits for its ack): not asked until one is released. */
+  full: boolean;
+}
+
+/** Starts helper processes for attempts, K attempts to a process. */
+export class HelperPool {
+  readonly #dir: string;
+  readonly #perProcess: number;
+  readonly #procs = new Set<PoolProcess>();
+
+  /** `dir`: where control sockets and process logs go (DATA/helper); `perProcess`: K. */
+  constructor(dir: string, perProcess: number) {
+    this.#dir = dir;
+    this.#perProcess = perProcess;
+  }
+
+  /** Starts the helper of attempt directory `dir` (written already) with `command`; resolves with the
+   * pid of the process that runs it, or why none could. */
+  async launch(command: string[], dir: string): Promise<{ pid: number } | { error: string }> {
+    if (this.#perProcess <= 1) return spawnHelper(command, dir);
+    const key = command.join("\0");
+    for (;;) {
+      const p = [...this.#procs].find((x) => x.usable && !x.full && x.command === key && x.attempts.size < this.#perProcess);
+      if (!p) break;
+      p.attempts.add(dir); // the slot is held while we ask
+      const reply = (await p.ready) ? await ask(p.socket, dir) : null;
+      if (reply?.ok === true) return { pid: p.pid };
+      p.attempts.delete(dir);
+      if (reply?.ok === false && reply.reason === "full") p.full = true;
+      else p.usable = false; // closing, gone, or not answering
+    }
+    return this.#spawn(command, key, dir);
+  }
+
+  /** The attempt of `dir` has ended: its process has one more free slot. */
+  release(dir: string): void {
+    for (const p of this.#procs) if (p.attempts.delete(dir)) p.full = false;
+  }
+
+  /** Shared processes this agent started that are still running (tests, the bench). */
+  processes(): { pid: number; attempts: number }[] {
+    return [...this.#procs].map((p) => ({ pid: p.pid, attempts: p.attempts.size }));
+  }
+
+  async #spawn(command: string[], key: string, dir: string): Promise<{ pid: number } | { error: string }> {
+    await fs.promises.mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    const id = randomBytes(6).toString("hex");
+    const socket = path.join(this.#dir, `pool-${id}.sock`);
+    let p: PoolProcess | null = null;
+    const spawned = await spawnDetached([...command, "--pool", socket, "--max", String(this.#perProcess), dir], path.join(this.#dir, `pool-${id}.log`), this.#dir, () => {
+      if (p) {
+        p.usable = false;
+        this.#procs.delete(p);
+      }
+    });
+    if ("error" in spawned) return spawned;
+    const proc: PoolProcess = { pid: spawned.pid, socket, command: key, attempts: new Set([dir]), ready: waitForSocket(socket, spawned.pid), usable: true, full: false };
+    p = proc;
+    this.#procs.add(proc);
+    return spawned;
+  }
+}
+
+/** Resolves true once `socket` exists (the process listens), false if `pid` died or 15 s passed. */
+async function waitForSocket(socket: string, pid: number): Promise<boolean> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (fs.existsSync(socket)) return true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/** Asks a shared helper process to run the attempt of `dir`; null when it did not answer (in 5 s). */
+function ask(socket: string, dir: string): Promise<PoolReply | null> {
+  return new Promise((resolve) => {
+    const s = net.connect(socket);
+    let buf = "";
+    const done = (r: PoolReply | null): void => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(r);
+    };
+    const t = setTimeout(() => done(null), 5000);
+    s.setEncoding("utf8");
+    s.on("connect", () => s.write(`${JSON.stringify({ type: "run", dir })}\n`));
+    s.on("data", (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf("\n");
+      if (nl < 0) return;
+      try {
+        done(JSON.parse(buf.slice(0, nl)) as PoolReply);
+      } catch {
+        done(null);
+      }
+    });
+    s.on("error", () => done(null));
+    s.on("close", () => done(null));
+  });
+}
