@@ -72,21 +72,26 @@ export class HelperPool {
     return [...this.#procs].map((p) => ({ pid: p.pid, attempts: p.attempts.size }));
   }
 
+  /** Starts a process for `dir`; registered before any await, so that starts made meanwhile join it. */
   async #spawn(command: string[], key: string, dir: string): Promise<{ pid: number } | { error: string }> {
-    await fs.promises.mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const id = randomBytes(6).toString("hex");
     const socket = path.join(this.#dir, `pool-${id}.sock`);
-    let p: PoolProcess | null = null;
-    const spawned = await spawnDetached([...command, "--pool", socket, "--max", String(this.#perProcess), dir], path.join(this.#dir, `pool-${id}.log`), this.#dir, () => {
-      if (p) {
-        p.usable = false;
-        this.#procs.delete(p);
-      }
-    });
-    if ("error" in spawned) return spawned;
-    const proc: PoolProcess = { pid: spawned.pid, socket, command: key, attempts: new Set([dir]), ready: waitForSocket(socket, spawned.pid), usable: true, full: false };
-    p = proc;
-    this.#procs.add(proc);
+    let settle: (ok: boolean) => void = () => {};
+    const p: PoolProcess = { pid: -1, socket, command: key, attempts: new Set([dir]), ready: new Promise((r) => (settle = r)), usable: true, full: false };
+    this.#procs.add(p);
+    const gone = (): void => {
+      p.usable = false;
+      this.#procs.delete(p);
+    };
+    await fs.promises.mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    const spawned = await spawnDetached([...command, "--pool", socket, "--max", String(this.#perProcess), dir], path.join(this.#dir, `pool-${id}.log`), this.#dir, gone);
+    if ("error" in spawned) {
+      gone();
+      settle(false);
+      return spawned;
+    }
+    p.pid = spawned.pid;
+    void waitForSocket(socket, spawned.pid).then(settle);
     return spawned;
   }
 }

@@ -31,7 +31,8 @@ export function helperPaths(dir: string): HelperPaths {
  * started for it (`... DIR`), or a shared helper process (`... --pool SOCKET --max K FIRST`) of the
  * same attempts folder, which takes later attempts over its socket. Guards against a reused pid.
  */
-export function isHelperProcessOf(argv: string[], dir: string): boolean {
+export function isHelperProcessOf(cmdline: string[], dir: string): boolean {
+  const argv = cmdline.filter((a) => a !== ""); // /proc/PID/cmdline ends with a NUL
   const d = path.resolve(dir);
   if (argv.includes(dir) || argv.includes(d)) return true;
   const first = argv.at(-1);

@@ -47,6 +47,7 @@ void describe("pool decisions", () => {
     assert.equal(isHelperProcessOf([...node, "/data/attempts/a1"], "/data/attempts/a2"), false);
     assert.equal(isHelperProcessOf([...node, "--pool", "/data/helper/pool-x.sock", "--max", "8", "/data/attempts/a1"], "/data/attempts/a2"), true);
     assert.equal(isHelperProcessOf([...node, "--pool", "/other/helper/pool-x.sock", "--max", "8", "/other/attempts/a1"], "/data/attempts/a2"), false);
+    assert.equal(isHelperProcessOf([...node, "--pool", "/data/helper/pool-x.sock", "--max", "8", "/data/attempts/a1", ""], "/data/attempts/a2"), true, "as split from /proc/PID/cmdline");
     assert.equal(isHelperProcessOf(["/usr/bin/sleep", "100"], "/data/attempts/a2"), false);
   });
 });
