@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
+import { fileURLToPath } from "node:url";
 import { helperAlive } from "./helpers.ts";
 import { defaultHelperCommand, startAgent } from "./main.ts";
 import type { AgentHandle, AgentOptions } from "./main.ts";
@@ -82,6 +83,16 @@ void test("K = 1: a process per task, as before", { timeout: 60_000 }, async (t)
     assert.equal(argv.includes("--pool"), false);
     assert.equal(argv.at(-1), path.join(dataDir, "attempts", as[i]!.attempt.id));
   }
+});
+
+void test("an agent whose helper command is `tiffin helper` shares processes too", { timeout: 60_000 }, async (t) => {
+  const { server, dataDir, start } = await setup(t);
+  const tiffin = fileURLToPath(new URL("../../bin/tiffin.js", import.meta.url));
+  await start({ tasksPerHelper: 2, helperCommand: [process.execPath, tiffin, "helper"] });
+  const as = [0, 1].map((i) => testAssignment(`att-cli-${i}`, testSpec({ command: sleeperCommand() }), { index: i }));
+  server.assign(as);
+  await waitFor("both running", () => as.every((a) => runningPid(server, a.attempt.id) !== null));
+  assert.equal(helperOf(dataDir, as[0]!.attempt.id), helperOf(dataDir, as[1]!.attempt.id));
 });
 
 void test("an upgraded agent adopts the shared process's attempts, starts a new process for new ones, and the old one ends with its last attempt", { timeout: 60_000 }, async (t) => {

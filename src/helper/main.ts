@@ -9,6 +9,7 @@ import { runPool } from "./pool.ts";
 
 export type { HelperOptions } from "./host.ts";
 export { isHelperProcessOf } from "./paths.ts";
+export { runPool } from "./pool.ts";
 
 /**
  * Runs the helper for attempt directory `dir` in this process until it is done; resolves with the exit
