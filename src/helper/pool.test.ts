@@ -2,6 +2,7 @@
 // process ends with its last attempt and refuses new ones from then on; a kill -9 of it ends all of its
 // tasks at once and nobody else's; one attempt's flood of output does not starve another's pings.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -11,6 +12,7 @@ import { parseHelperArgv } from "./main.ts";
 import { helperPaths, isHelperProcessOf } from "./paths.ts";
 import { admit, parsePoolRequest } from "./pool.ts";
 import { maxGapMs, ProcSampler, seenAlive } from "./proc-sampler.ts";
+import { readStatusFile } from "./status.ts";
 import { alive, HelperHarness, testRuntime, testSandbox, waitFor } from "./testkit.ts";
 
 const h = new HelperHarness();
@@ -168,4 +170,30 @@ void test("one attempt writing logs flat out does not starve its neighbour's pin
   }
   assert.ok(lat.at(-1)! < fenceMs / 4, `the quiet attempt waited up to ${lat.at(-1)!.toFixed(0)} ms, a quarter of the fence`);
   assert.ok(logged > 0, "the loud task's output was logged");
+});
+
+void test("an uncaught error in a shared process kills every one of its tasks, marks each attempt 'helper crashed', and exits 1", { timeout: 60_000 }, async () => {
+  const dirs = [0, 1].map(() => h.attempt({ command: ["sleep", "60"] }));
+  const host = new URL("./host.ts", import.meta.url).href;
+  // As pool.ts runs attempts, then a bug throws on the event loop.
+  const code = `
+    const { AttemptHost } = await import(${JSON.stringify(host)});
+    const host = new AttemptHost();
+    host.installProcessHandlers();
+    for (const d of JSON.parse(process.env.DIRS)) void host.run(d);
+    setTimeout(() => { throw new Error("boom"); }, 1500);`;
+  const proc = spawn(process.execPath, ["--input-type=module", "-e", code], { env: { ...process.env, DIRS: JSON.stringify(dirs) }, stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  proc.stderr.on("data", (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (c) => resolve(c)));
+  const pids = await Promise.all(dirs.map((d) => waitFor("running", () => readStatusFile(helperPaths(d).status)?.pid ?? null)));
+  assert.equal(await exited, 1, err);
+  assert.match(err, /crashed: Error: boom/);
+  for (const [i, d] of dirs.entries()) {
+    const st = readStatusFile(helperPaths(d).status);
+    assert.equal(st?.state, "failed");
+    assert.match(st?.reason ?? "", /^helper crashed: Error: boom/);
+    assert.equal(st?.endCause, "helper");
+    await waitFor(`task ${pids[i]} gone`, () => !alive(pids[i]!), 2000);
+  }
 });
