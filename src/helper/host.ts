@@ -37,6 +37,12 @@ export class AttemptHost {
     return this.#running;
   }
 
+  /** Attempts taken whose task may still run: not yet at their final status (an ended attempt that
+   * waits for its ack holds no task, so a shared process counts it out when it admits a new one). */
+  get live(): number {
+    return this.#running - [...this.#sups].filter((s) => s.final).length;
+  }
+
   /**
    * Runs the attempt of directory `dir` until it is done; resolves with the exit code a process running
    * only it should end with: 0 when the attempt ran (whatever its outcome), 1 when the helper itself

@@ -69,11 +69,13 @@ void test("one process runs several attempts, each with its own socket and statu
   // Stopping one attempt leaves the other running; once acked, its slot is free again.
   agentA.send({ type: "stop", reason: "test" });
   await agentA.waitStatus("a stopped", (s) => s.state === "failed");
-  agentA.send({ type: "ack" });
-  // Its attempt is done once helper.pid is gone (the last thing it does); until then it is "full".
-  await waitFor("a done", () => !fs.existsSync(helperPaths(a).pid));
+  await waitFor("a's task gone", () => !alive(ra.pid!));
   assert.ok(alive(rb.pid!), "b still runs");
+  // An ended attempt waiting for its ack holds no slot (the agent releases it at the ack, and the
+  // process finishes it a moment later).
   assert.deepEqual(await pool.hand(c), { ok: true });
+  agentA.send({ type: "ack" });
+  await waitFor("a done", () => !fs.existsSync(helperPaths(a).pid));
   const agentC = await h.agent(c);
   await agentC.waitStatus("c running", (s) => s.state === "running" && s.helperPid === pool.proc.pid);
 

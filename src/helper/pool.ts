@@ -35,7 +35,9 @@ export function parsePoolRequest(line: string): PoolRequest | null {
   return null;
 }
 
-/** Decides a request (pure): take it while the process has room and is not closing. */
+/** Decides a request (pure): take it while the process has room and is not closing. `running`: the
+ * attempts whose task may still run (AttemptHost.live): one that ended and waits for its agent's ack
+ * holds no slot, so an agent that released it on the ack does not hear "full" for a moment. */
 export function admit(state: { running: number; max: number; closing: boolean }): PoolReply {
   if (state.closing) return { ok: false, reason: "closing" };
   if (state.running >= state.max) return { ok: false, reason: "full" };
@@ -77,7 +79,7 @@ export async function runPool(o: PoolOptions): Promise<number> {
     sock.on("data", (chunk: string) => {
       for (const line of lines.push(chunk) ?? ["!"]) {
         const req = parsePoolRequest(line);
-        const reply: PoolReply = req === null ? { ok: false, reason: "bad request" } : admit({ running: host.running, max: o.max, closing });
+        const reply: PoolReply = req === null ? { ok: false, reason: "bad request" } : admit({ running: host.live, max: o.max, closing });
         if (req !== null && reply.ok) take(req.dir);
         sock.write(`${JSON.stringify(reply)}\n`);
       }
