@@ -12,7 +12,7 @@ import type { AgentMessage, HelperStatus } from "../helper/protocol.ts";
 import { isTerminal } from "../model/index.ts";
 import { helperConfig } from "./config.ts";
 import type { PackageCache } from "./packages.ts";
-import { attemptsRoot, createAttemptDir, Files, HelperLink, killOrphanTask, scanAttempts } from "./helpers.ts";
+import { attemptsRoot, createAttemptDir, Files, helperAlive, HelperLink, killOrphanTask, readCmdline, scanAttempts } from "./helpers.ts";
 import { DEFAULT_TASKS_PER_HELPER, HelperPool } from "./helper-pool.ts";
 import type { PortAllocator } from "./ports.ts";
 import { planCleanup, planDisconnectStops, planReconcile } from "./reconcile.ts";
@@ -132,6 +132,7 @@ export class AttemptManager {
       this.#d.log.info({ attemptId: s.id, helperPid: s.helperPid, state: s.status?.state ?? null }, "adopting attempt");
       // A helper writes its pid first thing: without one, only a helper started a moment ago could be alive.
       e.link = this.#link(e, s.helperPid, s.config.fenceMs, 2000);
+      if (s.helperPid !== null && helperAlive(s.helperPid, s.dir)) this.#pool.adopt(s.helperPid, readCmdline(s.helperPid), s.dir);
     }
   }
 

@@ -95,6 +95,23 @@ void test("an agent whose helper command is `tiffin helper` shares processes too
   assert.equal(helperOf(dataDir, as[0]!.attempt.id), helperOf(dataDir, as[1]!.attempt.id));
 });
 
+void test("an agent restarted with the same helper hands new attempts to its predecessor's shared process while it has room", { timeout: 60_000 }, async (t) => {
+  const { server, dataDir, start } = await setup(t);
+  const first = await start({ tasksPerHelper: 3 });
+  const as = [0, 1, 2, 3].map((i) => testAssignment(`att-re-${i}`, testSpec({ command: sleeperCommand() }), { index: i }));
+  server.assign(as.slice(0, 2));
+  await waitFor("two running", () => as.slice(0, 2).every((a) => runningPid(server, a.attempt.id) !== null));
+  const old = helperOf(dataDir, as[0]!.attempt.id);
+  await first.close("leave-tasks");
+  await start({ tasksPerHelper: 3 });
+  server.assign(as);
+  await waitFor("four running", () => as.every((a) => runningPid(server, a.attempt.id) !== null));
+  // The two new ones start together, in either order: one fills the old process (same bundle), the other
+  // finds it full.
+  const fresh = as.slice(2).map((a) => helperOf(dataDir, a.attempt.id));
+  assert.deepEqual(fresh.map((h) => h === old).sort(), [false, true], `old process ${old}, new attempts in ${fresh.join(", ")}`);
+});
+
 void test("an upgraded agent adopts the shared process's attempts, starts a new process for new ones, and the old one ends with its last attempt", { timeout: 60_000 }, async (t) => {
   const { server, dataDir, start } = await setup(t);
   const first = await start({ tasksPerHelper: 4 });

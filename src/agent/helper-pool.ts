@@ -3,7 +3,8 @@
 // started with the same helper command (so the same bundle: an upgraded agent never hands attempts to
 // an older helper, whose processes end with their last attempt), over its control socket
 // (../helper/pool.ts), or to a new one (`HELPER --pool DATA/helper/pool-ID.sock --max K DIR`, output
-// to DATA/helper/pool-ID.log) when none has room. Node's fixed cost is then paid once per K tasks; the
+// to DATA/helper/pool-ID.log) when none has room. A restarted agent takes back the processes its
+// predecessor started (adopt) and uses them only if they run its exact command. Node's fixed cost is then paid once per K tasks; the
 // price is that a crash of the process ends all of its tasks (src/helper/README.md).
 
 import { randomBytes } from "node:crypto";
@@ -57,9 +58,29 @@ export class HelperPool {
       if (reply?.ok === true) return { pid: p.pid };
       p.attempts.delete(dir);
       if (reply?.ok === false && reply.reason === "full") p.full = true;
-      else p.usable = false; // closing, gone, or not answering
+      else {
+        // closing, gone, or not answering: never asked again
+        p.usable = false;
+        this.#procs.delete(p);
+      }
     }
     return this.#spawn(command, key, dir);
+  }
+
+  /**
+   * Takes back a shared process that a previous agent on this data dir started (found running attempt
+   * `dir` at adoption): new attempts may go to it, if it runs the very helper command this agent runs
+   * (same Node, flags and bundle hash; checked at launch). `argv`: its /proc cmdline.
+   */
+  adopt(pid: number, argv: string[], dir: string): void {
+    const args = argv.filter((a) => a !== "");
+    const at = args.lastIndexOf("--pool");
+    const socket = args[at + 1];
+    if (at < 1 || socket === undefined || at !== args.length - 5) return;
+    const known = [...this.#procs].find((p) => p.pid === pid);
+    if (known) return void known.attempts.add(dir);
+    const command = args.slice(0, at).join("\0");
+    this.#procs.add({ pid, socket, command, attempts: new Set([dir]), ready: Promise.resolve(fs.existsSync(socket)), usable: true, full: false });
   }
 
   /** The attempt of `dir` has ended: its process has one more free slot. */

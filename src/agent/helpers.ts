@@ -84,6 +84,15 @@ export function helperAlive(pid: number, dir: string): boolean {
   }
 }
 
+/** The command line of process `pid` (empty when it is gone or unreadable). */
+export function readCmdline(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
+  } catch {
+    return [];
+  }
+}
+
 /** Kills a task left behind by a dead helper, if `pid` is still that attempt's process (checked in /proc). */
 export function killOrphanTask(pid: number | null, attemptId: string): boolean {
   if (pid === null || !(pid > 0)) return false;
