@@ -9,6 +9,8 @@ import path from "node:path";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
+import net from "node:net";
+import { ask, HelperPool } from "./helper-pool.ts";
 import { helperAlive } from "./helpers.ts";
 import { defaultHelperCommand, startAgent } from "./main.ts";
 import type { AgentHandle, AgentOptions } from "./main.ts";
@@ -36,6 +38,24 @@ async function setup(t: TestContext): Promise<{ server: FakeServer; dataDir: str
 const runningPid = (server: FakeServer, id: string): number | null => server.updatesOf(id).find((u) => u.state === "running" && u.pid !== null)?.pid ?? null;
 const ended = (server: FakeServer, id: string) => server.updatesOf(id).find((u) => u.state === "exited" || u.state === "stopped" || u.state === "failed");
 const helperOf = (dataDir: string, id: string): number => Number(fs.readFileSync(path.join(dataDir, "attempts", id, "helper.pid"), "utf8"));
+
+void test("a shared process that got the request but did not answer keeps the attempt: no second helper for the same directory", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-pool-"));
+  const socket = path.join(dir, "pool-x.sock");
+  const silent = net.createServer(() => {}); // reads nothing, answers nothing
+  await new Promise<void>((r) => silent.listen(socket, r));
+  t.after(() => {
+    silent.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  assert.equal(await ask(path.join(dir, "none.sock"), "/a/1", 300), "unreachable");
+  assert.equal(await ask(socket, "/a/1", 300), "no answer");
+  const pool = new HelperPool(dir, 8, 300);
+  const command = ["/bin/false"]; // were another helper started, launch would answer its pid
+  pool.adopt(process.pid, [...command, "--pool", socket, "--max", "8", "/a/0"], "/a/0");
+  assert.deepEqual(await pool.launch(command, "/a/1"), { pid: process.pid });
+  assert.deepEqual(pool.processes(), [], "and it gets nothing more");
+});
 
 void test("K = 2: four tasks in two shared processes; kill -9 of one ends its two tasks (helper died), the other two run on", { timeout: 60_000 }, async (t) => {
   const { server, dataDir, start } = await setup(t);

@@ -39,10 +39,14 @@ export class HelperPool {
   readonly #perProcess: number;
   readonly #procs = new Set<PoolProcess>();
 
-  /** `dir`: where control sockets and process logs go (DATA/helper); `perProcess`: K. */
-  constructor(dir: string, perProcess: number) {
+  readonly #askTimeoutMs: number;
+
+  /** `dir`: where control sockets and process logs go (DATA/helper); `perProcess`: K; `askTimeoutMs`:
+   * how long a process may take to answer a request (tests shorten it). */
+  constructor(dir: string, perProcess: number, askTimeoutMs = 5000) {
     this.#dir = dir;
     this.#perProcess = perProcess;
+    this.#askTimeoutMs = askTimeoutMs;
   }
 
   /** Starts the helper of attempt directory `dir` (written already) with `command`; resolves with the
@@ -54,12 +58,20 @@ export class HelperPool {
       const p = [...this.#procs].find((x) => x.usable && !x.full && x.command === key && x.attempts.size < this.#perProcess);
       if (!p) break;
       p.attempts.add(dir); // the slot is held while we ask
-      const reply = (await p.ready) ? await ask(p.socket, dir) : null;
-      if (reply?.ok === true) return { pid: p.pid };
+      const reply = (await p.ready) ? await ask(p.socket, dir, this.#askTimeoutMs) : "unreachable";
+      if (reply === "no answer") {
+        // It may have taken the attempt and be slow to say so: starting another helper for the same
+        // directory could run the task twice. The attempt's link finds out (its socket comes up, or
+        // it is reported gone after the start timeout); the process gets nothing more.
+        p.usable = false;
+        this.#procs.delete(p);
+        return { pid: p.pid };
+      }
+      if (reply !== "unreachable" && reply.ok) return { pid: p.pid };
       p.attempts.delete(dir);
-      if (reply?.ok === false && reply.reason === "full") p.full = true;
+      if (reply !== "unreachable" && reply.reason === "full") p.full = true;
       else {
-        // closing, gone, or not answering: never asked again
+        // closing, or not there: it did not take the attempt, and is never asked again
         p.usable = false;
         this.#procs.delete(p);
       }
@@ -132,19 +144,25 @@ async function waitForSocket(socket: string, pid: number): Promise<boolean> {
   return false;
 }
 
-/** Asks a shared helper process to run the attempt of `dir`; null when it did not answer (in 5 s). */
-function ask(socket: string, dir: string): Promise<PoolReply | null> {
+/** Asks a shared helper process to run the attempt of `dir`: its reply; "unreachable" when the request
+ * was never delivered (no socket, refused), "no answer" when it was sent but no reply came (in 5 s, or
+ * the connection closed first): then the process may have taken the attempt. */
+export function ask(socket: string, dir: string, timeoutMs = 5000): Promise<PoolReply | "unreachable" | "no answer"> {
   return new Promise((resolve) => {
     const s = net.connect(socket);
     let buf = "";
+    let sent = false;
     const done = (r: PoolReply | null): void => {
       clearTimeout(t);
       s.destroy();
-      resolve(r);
+      resolve(r ?? (sent ? "no answer" : "unreachable"));
     };
-    const t = setTimeout(() => done(null), 5000);
+    const t = setTimeout(() => done(null), timeoutMs);
     s.setEncoding("utf8");
-    s.on("connect", () => s.write(`${JSON.stringify({ type: "run", dir })}\n`));
+    s.on("connect", () => {
+      sent = true;
+      s.write(`${JSON.stringify({ type: "run", dir })}\n`);
+    });
     s.on("data", (chunk: string) => {
       buf += chunk;
       const nl = buf.indexOf("\n");
