@@ -59,11 +59,14 @@ void test("one process runs several attempts, each with its own socket and statu
   const pool = h.startPool(a, 2);
   assert.deepEqual(await pool.hand(b), { ok: true });
   assert.deepEqual(await pool.hand(c), { ok: false, reason: "full" });
+  assert.deepEqual(await pool.hand(b), { ok: true }, "a repeated request for a directory it runs: yes, and not started twice");
   const [agentA, agentB] = [await h.agent(a), await h.agent(b)];
   const [ra, rb] = [await agentA.waitStatus("a running", (s) => s.state === "running"), await agentB.waitStatus("b running", (s) => s.state === "running")];
   assert.equal(ra.helperPid, pool.proc.pid);
   assert.equal(rb.helperPid, pool.proc.pid);
   assert.notEqual(ra.pid, rb.pid);
+  await sleep(300);
+  assert.equal(agentB.statuses.filter((s) => s.state === "running").length, 1, "b started once");
   for (const d of [a, b]) assert.equal(Number(fs.readFileSync(helperPaths(d).pid, "utf8")), pool.proc.pid);
 
   // Stopping one attempt leaves the other running; once acked, its slot is free again.

@@ -7,6 +7,7 @@
 // Control protocol (newline-delimited JSON, one request per connection is enough):
 //   agent -> pool   {"type":"run","dir":"/abs/attempt/dir"}
 //   pool -> agent   {"ok":true}  |  {"ok":false,"reason":"full"|"closing"|"bad request"}
+// A request for a directory the process runs already is answered ok and changes nothing.
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -62,8 +63,13 @@ export async function runPool(o: PoolOptions): Promise<number> {
   let worst = 0;
   let done: () => void = () => {};
   const finished = new Promise<void>((resolve) => (done = resolve));
+  const taken = new Set<string>();
   const take = (dir: string): void => {
+    // Idempotent: a directory this process runs already is not started twice (a retried request).
+    if (taken.has(path.resolve(dir))) return;
+    taken.add(path.resolve(dir));
     void host.run(dir).then((code) => {
+      taken.delete(path.resolve(dir));
       worst = Math.max(worst, code === 2 ? 0 : code);
       if (host.running === 0) {
         // Synchronously, before any later request is read: the next one is refused.
@@ -79,7 +85,8 @@ export async function runPool(o: PoolOptions): Promise<number> {
     sock.on("data", (chunk: string) => {
       for (const line of lines.push(chunk) ?? ["!"]) {
         const req = parsePoolRequest(line);
-        const reply: PoolReply = req === null ? { ok: false, reason: "bad request" } : admit({ running: host.live, max: o.max, closing });
+        const again = req !== null && !closing && taken.has(path.resolve(req.dir));
+        const reply: PoolReply = req === null ? { ok: false, reason: "bad request" } : again ? { ok: true } : admit({ running: host.live, max: o.max, closing });
         if (req !== null && reply.ok) take(req.dir);
         sock.write(`${JSON.stringify(reply)}\n`);
       }
