@@ -1,11 +1,11 @@
 // Which helper process runs a new attempt. With `tasksPerHelper` K = 1 each attempt gets a process of
-// its own (`HELPER DIR`), as before. With K > 1 an attempt goes to a shared helper process this agent
-// started with the same helper command (so the same bundle: an upgraded agent never hands attempts to
-// an older helper, whose processes end with their last attempt), over its control socket
-// (../helper/pool.ts), or to a new one (`HELPER --pool DATA/helper/pool-ID.sock --max K DIR`, output
-// to DATA/helper/pool-ID.log) when none has room. A restarted agent takes back the processes its
-// predecessor started (adopt) and uses them only if they run its exact command. Node's fixed cost is then paid once per K tasks; the
-// price is that a crash of the process ends all of its tasks (src/helper/README.md).
+// its own (`HELPER DIR`), as before. With K > 1 an attempt goes to a shared helper process running the
+// same helper command (so the same bundle: an upgraded agent never hands attempts to an older helper,
+// whose processes end with their last attempt), over its control socket (../helper/pool.ts), or to a
+// new one (`HELPER --pool DATA/helper/pool-ID.sock --max K DIR`, output to DATA/helper/pool-ID.log)
+// when none has room. A restarted agent takes back the processes its predecessor started (adopt).
+// Node's fixed cost is then paid once per K tasks; the price is that a crash of the process ends all
+// of its tasks (src/helper/README.md).
 
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -17,7 +17,7 @@ import { spawnDetached, spawnHelper } from "./helpers.ts";
 /** Attempts per helper process by default (`--tasks-per-helper`): bench/RESULTS.md, "Shared helper processes". */
 export const DEFAULT_TASKS_PER_HELPER = 8;
 
-/** One shared helper process this agent started. */
+/** One shared helper process this agent started or took back. */
 interface PoolProcess {
   pid: number;
   socket: string;
@@ -38,7 +38,6 @@ export class HelperPool {
   readonly #dir: string;
   readonly #perProcess: number;
   readonly #procs = new Set<PoolProcess>();
-
   readonly #askTimeoutMs: number;
 
   /** `dir`: where control sockets and process logs go (DATA/helper); `perProcess`: K; `askTimeoutMs`:
@@ -100,7 +99,7 @@ export class HelperPool {
     for (const p of this.#procs) if (p.attempts.delete(dir)) p.full = false;
   }
 
-  /** Shared processes this agent started that are still running (tests, the bench). */
+  /** Shared processes this agent may still hand attempts to, with the attempts it counts there. */
   processes(): { pid: number; attempts: number }[] {
     return [...this.#procs].map((p) => ({ pid: p.pid, attempts: p.attempts.size }));
   }
