@@ -149,16 +149,23 @@ async function probe(dir: string): Promise<number> {
   return performance.now() - t0;
 }
 
-void test("one attempt writing logs flat out does not starve its neighbour's pings (default fence, 3 s)", { timeout: 60_000 }, async (t) => {
+void test("one attempt writing logs flat out and health-checked every 100 ms does not starve its neighbour's pings (default fence, 3 s)", { timeout: 60_000 }, async (t) => {
   const fenceMs = 3000;
-  // Random text: zstd has real work to do, unlike with `yes`.
-  const loud = h.attempt({ command: ["base64", "-w", "200", "/dev/urandom"], fenceMs, logSegmentBytes: 8 << 20, logSegmentsKept: 2 });
+  // Random text: zstd has real work to do, unlike with `yes`. A command check spawns a process each time.
+  const loud = h.attempt({
+    command: ["base64", "-w", "200", "/dev/urandom"],
+    fenceMs,
+    logSegmentBytes: 8 << 20,
+    logSegmentsKept: 2,
+    health: { kind: "command", run: ["true"], intervalMs: 100, timeoutMs: 2000, failures: 3, graceMs: 0, action: "restart" },
+  });
   const quiet = h.attempt({ command: ["sleep", "60"], fenceMs });
   const pool = h.startPool(loud, 2);
   assert.deepEqual(await pool.hand(quiet), { ok: true });
   const agents = [await h.agent(loud), await h.agent(quiet)];
   for (const ag of agents) ag.startPinging(fenceMs / 4); // as the agent does
-  for (const ag of agents) await ag.waitStatus("running", (s) => s.state === "running");
+  await agents[0]!.waitStatus("healthy", (s) => s.state === "healthy");
+  await agents[1]!.waitStatus("running", (s) => s.state === "running");
   const lat: number[] = [];
   const until = Date.now() + 12_000;
   while (Date.now() < until) {
@@ -170,7 +177,7 @@ void test("one attempt writing logs flat out does not starve its neighbour's pin
   t.diagnostic(`quiet attempt's socket answered in median ${lat[Math.floor(lat.length / 2)]!.toFixed(1)} ms, p99 ${lat[Math.floor(lat.length * 0.99)]!.toFixed(1)} ms, max ${lat.at(-1)!.toFixed(1)} ms (${lat.length} probes) while its neighbour logged; ${(logged / 1e6).toFixed(1)} MB compressed on disk`);
   for (const [i, d] of [loud, quiet].entries()) {
     const st = agents[i]!.statuses.at(-1)!;
-    assert.equal(st.state, "running", `${path.basename(d)}: ${st.state} ${st.reason ?? ""}`);
+    assert.equal(st.state, i === 0 ? "healthy" : "running", `${path.basename(d)}: ${st.state} ${st.reason ?? ""}`);
     assert.ok(!agents[i]!.statuses.some((s) => /fenced/.test(s.reason ?? "")), "nothing fenced");
   }
   assert.ok(lat.at(-1)! < fenceMs / 4, `the quiet attempt waited up to ${lat.at(-1)!.toFixed(0)} ms, a quarter of the fence`);

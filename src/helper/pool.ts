@@ -93,15 +93,20 @@ export async function runPool(o: PoolOptions): Promise<number> {
     });
   });
   fs.rmSync(o.socket, { force: true });
+  // Bound and listened under a temporary name, then renamed: bind() makes the file and listen() comes a
+  // moment later, and an agent that saw the file in between had its connection refused (and gave up
+  // on the process). A rename is atomic: the path appears listening.
+  const bound = `${o.socket}.${process.pid}`;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(o.socket, () => {
+      server.listen(bound, () => {
         server.off("error", reject);
         resolve();
       });
     });
-    fs.chmodSync(o.socket, 0o600);
+    fs.chmodSync(bound, 0o600);
+    fs.renameSync(bound, o.socket);
   } catch (e) {
     // Without its control socket the process still runs its first attempt; the agent starts others elsewhere.
     process.stderr.write(`tiffin helper: control socket ${o.socket}: ${String(e)}\n`);
