@@ -8,6 +8,9 @@
 //        node bench/helpers.ts --n 200 --source   (helpers from the TypeScript source, as before the bundle)
 //        node bench/helpers.ts --n 20 --flags=--jitless   (extra Node flags for the helpers, space-separated)
 //        --step 20: tasks added per job at a time, each step once the previous one runs
+//        --tasks-per-helper 8: attempts one helper process runs (the agent's --tasks-per-helper; 1: one
+//        process per task). The figure that counts is PSS per TASK: the sum over distinct helper
+//        processes (and runtime processes) divided by the tasks.
 
 import fs from "node:fs";
 import os from "node:os";
@@ -17,6 +20,7 @@ import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { ApiClient } from "../src/api/client.ts";
 import { HelperNodeFlags, helperSource, prepareHelperCommand } from "../src/agent/helper-bundle.ts";
+import { DEFAULT_TASKS_PER_HELPER } from "../src/agent/helper-pool.ts";
 import { startAgent } from "../src/agent/main.ts";
 import { startServer } from "../src/server/main.ts";
 import { compileJobs } from "../src/spec/validate.ts";
@@ -29,9 +33,11 @@ const { values } = parseArgs({
     flags: { type: "string", default: "" },
     "none-only": { type: "boolean", default: false },
     step: { type: "string", default: "20" },
+    "tasks-per-helper": { type: "string", default: String(DEFAULT_TASKS_PER_HELPER) },
   },
 });
 const n = Number(values.n);
+const perHelper = Number(values["tasks-per-helper"]);
 const extraFlags = values.flags.split(" ").filter((f) => f !== "");
 
 /** kB figures of one process from smaps_rollup (0 when it is gone). */
@@ -93,6 +99,7 @@ const agent = await startAgent({
   labels: {},
   resources: { cores: 64, memoryMiB: 1_000_000 },
   helperCommand,
+  tasksPerHelper: perHelper,
   log: silent,
 });
 const api = new ApiClient({ addr: server.url, token: server.adminToken });
@@ -138,28 +145,27 @@ const startS = (Date.now() - t0) / 1000;
 await sleep(5000); // start-up garbage collected, first usage samples taken
 
 const mib = (kb: number): string => (kb / 1024).toFixed(1);
-const rows: string[] = [];
-const totals = { pss: 0, rss: 0 };
-for (const isolation of ["none", "sandbox"]) {
-  const hs = running.filter((r) => r.isolation === isolation);
-  if (hs.length === 0) continue;
-  const helper = hs.map((h) => rollup(h.helperPid));
-  // The runtime's monitor (`crun run` in the foreground) is a child of the helper; the task is its child.
-  const runtime = hs.map((h) => children(h.helperPid).filter((c) => /^(crun|runc)/.test(comm(c))).map(rollup).reduce((a, b) => ({ pss: a.pss + b.pss, rss: a.rss + b.rss, anon: a.anon + b.anon }), { pss: 0, rss: 0, anon: 0 }));
-  const sum = (xs: { pss: number; rss: number; anon: number }[], k: "pss" | "rss" | "anon"): number => xs.reduce((a, x) => a + x[k], 0);
-  const sorted = helper.map((h) => h.pss).sort((a, b) => a - b);
-  totals.pss += sum(helper, "pss") + sum(runtime, "pss");
-  totals.rss += sum(helper, "rss") + sum(runtime, "rss");
-  rows.push(
-    `| ${isolation} | ${hs.length} | ${mib(sum(helper, "pss") / hs.length)} (p50 ${mib(sorted[Math.floor(sorted.length / 2)] ?? 0)}, max ${mib(sorted[sorted.length - 1] ?? 0)}) | ${mib(sum(helper, "rss") / hs.length)} | ${mib(sum(helper, "anon") / hs.length)} | ${isolation === "sandbox" ? `${mib(sum(runtime, "pss") / hs.length)} / ${mib(sum(runtime, "rss") / hs.length)}` : "-"} |`,
-  );
-}
-console.log(`${n} tasks running after ${startS.toFixed(1)} s; helpers: ${values.source ? "TypeScript source" : "bundle"} ${[...HelperNodeFlags, ...extraFlags].join(" ")}`);
-console.log("| isolation | helpers | helper PSS MiB, mean | helper RSS MiB, mean | helper anonymous MiB, mean | runtime process PSS / RSS MiB, mean |");
-console.log("| --- | --- | --- | --- | --- | --- |");
-for (const r of rows) console.log(r);
-console.log(`all helpers (and runtime processes): PSS ${mib(totals.pss)} MiB, RSS ${mib(totals.rss)} MiB for ${n} tasks`);
-console.log(`rerun: node bench/helpers.ts --n ${n}${step !== 20 ? ` --step ${step}` : ""}${values.source ? " --source" : ""}${extraFlags.length ? ` --flags="${extraFlags.join(" ")}"` : ""}`);
+type Roll = { pss: number; rss: number; anon: number };
+const add = (a: Roll, b: Roll): Roll => ({ pss: a.pss + b.pss, rss: a.rss + b.rss, anon: a.anon + b.anon });
+const zero: Roll = { pss: 0, rss: 0, anon: 0 };
+// A shared helper process runs tasks of both kinds: each distinct process is counted once.
+const pids = [...new Set(running.map((r) => r.helperPid))];
+const helper = pids.map(rollup);
+// The runtime's monitor (`crun run` in the foreground) is a child of the helper; the task is its child.
+const runtime = pids.flatMap((p) => children(p).filter((c) => /^(crun|runc)/.test(comm(c))).map(rollup));
+const helperSum = helper.reduce(add, zero);
+const runtimeSum = runtime.reduce(add, zero);
+const sorted = helper.map((h) => h.pss).sort((a, b) => a - b);
+const tasks = running.length;
+const boxed = running.filter((r) => r.isolation === "sandbox").length;
+console.log(`${n} tasks running after ${startS.toFixed(1)} s; helpers: ${values.source ? "TypeScript source" : "bundle"} ${[...HelperNodeFlags, ...extraFlags].join(" ")}; --tasks-per-helper ${perHelper}`);
+console.log("| tasks per helper | tasks (sandboxed) | helper processes | PSS per process MiB, mean (p50, max) | helper PSS per TASK MiB | helper RSS per process MiB | runtime processes PSS per sandboxed task MiB | all PSS per TASK MiB |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log(
+  `| ${perHelper} | ${tasks} (${boxed}) | ${pids.length} | ${mib(helperSum.pss / pids.length)} (${mib(sorted[Math.floor(sorted.length / 2)] ?? 0)}, ${mib(sorted.at(-1) ?? 0)}) | **${mib(helperSum.pss / tasks)}** | ${mib(helperSum.rss / pids.length)} | ${boxed > 0 ? mib(runtimeSum.pss / boxed) : "-"} | ${mib((helperSum.pss + runtimeSum.pss) / tasks)} |`,
+);
+console.log(`all helpers (and runtime processes): PSS ${mib(helperSum.pss + runtimeSum.pss)} MiB, RSS ${mib(helperSum.rss + runtimeSum.rss)} MiB for ${tasks} tasks`);
+console.log(`rerun: node bench/helpers.ts --n ${n} --tasks-per-helper ${perHelper}${step !== 20 ? ` --step ${step}` : ""}${values.source ? " --source" : ""}${extraFlags.length ? ` --flags="${extraFlags.join(" ")}"` : ""}`);
 
 await agent.close("stop-tasks");
 await server.close();

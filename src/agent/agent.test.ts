@@ -96,9 +96,12 @@ void test("an assignment starts a helper and task; statuses reach the server wit
   const dir = path.join(dataDir, "attempts", a.attempt.id);
   const helperPid = Number(fs.readFileSync(path.join(dir, "helper.pid"), "utf8"));
   const argv = fs.readFileSync(`/proc/${helperPid}/cmdline`, "utf8").split("\0").filter((s) => s !== "");
-  assert.deepEqual(argv.slice(0, -2), [process.execPath, ...HelperNodeFlags]);
-  assert.match(argv.at(-2)!, new RegExp(`^${path.join(dataDir, "helper")}/helper-[0-9a-f]+\\.mjs$`));
-  assert.equal(argv.at(-1), dir);
+  // A shared helper process (the default, --tasks-per-helper 8): `BUNDLE --pool SOCKET --max 8 DIR`.
+  assert.deepEqual(argv.slice(0, -6), [process.execPath, ...HelperNodeFlags]);
+  assert.match(argv.at(-6)!, new RegExp(`^${path.join(dataDir, "helper")}/helper-[0-9a-f]+\\.mjs$`));
+  assert.deepEqual(argv.slice(-5, -3), ["--pool", argv.at(-4)]);
+  assert.match(argv.at(-4)!, new RegExp(`^${path.join(dataDir, "helper")}/pool-[0-9a-f]+\\.sock$`));
+  assert.deepEqual(argv.slice(-3), ["--max", "8", dir]);
 
   server.assign([{ ...a, attempt: { ...a.attempt, desired: "stop", state: "running" } }]);
   const end = await waitFor("final status", () => final(server, a.attempt.id));

@@ -12,7 +12,8 @@ import type { AgentMessage, HelperStatus } from "../helper/protocol.ts";
 import { isTerminal } from "../model/index.ts";
 import { helperConfig } from "./config.ts";
 import type { PackageCache } from "./packages.ts";
-import { attemptsRoot, createAttemptDir, Files, HelperLink, killOrphanTask, scanAttempts, spawnHelper } from "./helpers.ts";
+import { attemptsRoot, createAttemptDir, Files, helperAlive, HelperLink, killOrphanTask, readCmdline, scanAttempts } from "./helpers.ts";
+import { DEFAULT_TASKS_PER_HELPER, HelperPool } from "./helper-pool.ts";
 import type { PortAllocator } from "./ports.ts";
 import { planCleanup, planDisconnectStops, planReconcile } from "./reconcile.ts";
 import type { LocalAttempt } from "./reconcile.ts";
@@ -46,6 +47,9 @@ export interface AttemptManagerDeps {
    * helper answers on its socket (first status) or is gone; more wait their turn (start-gate.ts).
    * @default 4 (DEFAULT_MAX_CONCURRENT_STARTS) */
   maxConcurrentStarts?: number;
+  /** Attempts one helper process runs (helper-pool.ts); 1: a process per attempt.
+   * @default 8 (DEFAULT_TASKS_PER_HELPER) */
+  tasksPerHelper?: number;
 }
 
 interface Entry extends LocalAttempt {
@@ -77,10 +81,17 @@ export class AttemptManager {
   #wake: NodeJS.Timeout | null = null;
   #closed = false;
   readonly #gate: StartGate;
+  readonly #pool: HelperPool;
 
   constructor(deps: AttemptManagerDeps) {
     this.#d = deps;
     this.#gate = new StartGate(deps.maxConcurrentStarts ?? DEFAULT_MAX_CONCURRENT_STARTS);
+    this.#pool = new HelperPool(path.join(deps.dataDir, "helper"), deps.tasksPerHelper ?? DEFAULT_TASKS_PER_HELPER);
+  }
+
+  /** The shared helper processes this agent started and how many attempts each runs (bench, tests). */
+  helperProcesses(): { pid: number; attempts: number }[] {
+    return this.#pool.processes();
   }
 
   /** Directory of an attempt (whether or not it exists). */
@@ -121,6 +132,7 @@ export class AttemptManager {
       this.#d.log.info({ attemptId: s.id, helperPid: s.helperPid, state: s.status?.state ?? null }, "adopting attempt");
       // A helper writes its pid first thing: without one, only a helper started a moment ago could be alive.
       e.link = this.#link(e, s.helperPid, s.config.fenceMs, 2000);
+      if (s.helperPid !== null && helperAlive(s.helperPid, s.dir)) this.#pool.adopt(s.helperPid, readCmdline(s.helperPid), s.dir);
     }
   }
 
@@ -266,7 +278,7 @@ export class AttemptManager {
       await createAttemptDir(e.dir, config, a);
       if (e.stopping !== null) return this.#failStart(e, `${e.stopping} (before it started)`, e.deliberate === true ? "stopped" : "failed");
       const command = this.#d.helperCommand;
-      const spawned = await spawnHelper(typeof command === "function" ? command() : command, e.dir);
+      const spawned = await this.#pool.launch(typeof command === "function" ? command() : command, e.dir);
       if ("error" in spawned) return this.#failStart(e, `helper could not start: ${spawned.error}`);
       log.info({ helperPid: spawned.pid, ports }, "started helper");
       this.#d.reporter.report(update(e.id, { state: "starting" }, ports));
@@ -345,6 +357,7 @@ export class AttemptManager {
     this.#d.log.info({ attemptId: e.id, state: s.state, exitCode: s.exitCode, signal: s.signal, reason: s.reason }, "attempt ended");
     this.#d.reporter.report(update(e.id, s, e.ports), () => {
       e.link?.send({ type: "ack" });
+      this.#pool.release(e.dir);
       const link = e.link;
       e.link = null;
       void link?.close();

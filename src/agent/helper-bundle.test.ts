@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { HelperConfig } from "../helper/protocol.ts";
 import { helperPaths } from "../helper/paths.ts";
 import { readStatusFile } from "../helper/status.ts";
-import { HelperNodeFlags, prepareHelperCommand } from "./helper-bundle.ts";
+import { HelperNodeFlags, prepareHelperCommand, pruneSharedHelperLogs } from "./helper-bundle.ts";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-bundle-"));
 const pids: number[] = [];
@@ -76,4 +76,14 @@ void test("the agent runs helpers from a plain JavaScript bundle, and such a hel
   await sleep(1000); // let start-up garbage settle
   const kib = anonKiB(child.pid!);
   assert.ok(kib < 15 * 1024, `helper holds ${Math.round(kib / 1024)} MiB of private memory`);
+});
+
+void test("pruneSharedHelperLogs: a shared process's log goes a day after the process ended, not while it runs", async () => {
+  const dir = path.join(root, "prune");
+  fs.mkdirSync(dir, { recursive: true });
+  const old = new Date(Date.now() - 2 * 86_400_000);
+  for (const name of ["pool-aa.log", "pool-bb.log", "pool-bb.sock", "pool-cc.log", "helper-1.mjs"]) fs.writeFileSync(path.join(dir, name), "");
+  for (const name of ["pool-aa.log", "pool-bb.log"]) fs.utimesSync(path.join(dir, name), old, old);
+  await pruneSharedHelperLogs(dir, Date.now());
+  assert.deepEqual(fs.readdirSync(dir).sort(), ["helper-1.mjs", "pool-bb.log", "pool-bb.sock", "pool-cc.log"]);
 });

@@ -66,10 +66,22 @@ export async function prepareHelperCommand(dataDir: string): Promise<HelperComma
     for (const name of await fs.promises.readdir(dir)) {
       if (name !== path.basename(bundle) && /^helper-[0-9a-f]+\.mjs$/.test(name)) await fs.promises.rm(path.join(dir, name), { force: true });
     }
+    await pruneSharedHelperLogs(dir, Date.now());
     return { argv: [process.execPath, ...HelperNodeFlags, bundle], bundle, problem: null };
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });
     return { argv: fallback, bundle: null, problem: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Removes the logs of shared helper processes (helper-pool.ts) that ended over a day ago: a live one
+ * keeps its control socket beside its log. */
+export async function pruneSharedHelperLogs(dir: string, now: number): Promise<void> {
+  for (const name of await fs.promises.readdir(dir).catch(() => [] as string[])) {
+    const m = /^(pool-[0-9a-f]+)\.log$/.exec(name);
+    if (!m || fs.existsSync(path.join(dir, `${m[1]}.sock`))) continue;
+    const st = await fs.promises.stat(path.join(dir, name)).catch(() => null);
+    if (st && now - st.mtimeMs > 86_400_000) await fs.promises.rm(path.join(dir, name), { force: true });
   }
 }
 

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Assignment } from "../api/types.ts";
-import { helperPaths } from "../helper/paths.ts";
+import { helperPaths, isHelperProcessOf } from "../helper/paths.ts";
 import type { AgentMessage, HelperConfig, HelperMessage, HelperStatus } from "../helper/protocol.ts";
 import { PrivateModes } from "../model/index.ts";
 import { readSavedAssignment, readSavedConfig, readSavedStatus } from "./saved.ts";
@@ -45,11 +45,17 @@ async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
 
 /** Starts a helper for `dir` in its own session, output to helper.log; returns its pid or why it failed. */
 export function spawnHelper(command: string[], dir: string): Promise<{ pid: number } | { error: string }> {
-  const [bin, ...args] = command;
+  return spawnDetached([...command, dir], path.join(dir, Files.log), dir);
+}
+
+/** Starts `argv` in its own session, output appended to `logFile`; `onExit` hears when it ends. */
+export function spawnDetached(argv: string[], logFile: string, cwd: string, onExit?: () => void): Promise<{ pid: number } | { error: string }> {
+  const [bin, ...args] = argv;
   if (!bin) return Promise.resolve({ error: "empty helper command" });
-  const fd = fs.openSync(path.join(dir, Files.log), "a", PrivateModes.file);
+  const fd = fs.openSync(logFile, "a", PrivateModes.file);
   try {
-    const child = spawn(bin, [...args, dir], { detached: true, stdio: ["ignore", fd, fd], cwd: dir, env: process.env });
+    const child = spawn(bin, args, { detached: true, stdio: ["ignore", fd, fd], cwd, env: process.env });
+    if (onExit) child.once("exit", onExit);
     return new Promise((resolve) => {
       child.once("error", (err) => resolve({ error: err.message }));
       child.once("spawn", () => {
@@ -62,7 +68,8 @@ export function spawnHelper(command: string[], dir: string): Promise<{ pid: numb
   }
 }
 
-/** True when `pid` is alive and, where /proc tells, is the helper of `dir` (pids get reused). */
+/** True when `pid` is alive and, where /proc tells, is the helper of `dir` (pids get reused): its own,
+ * or a shared helper process of the same attempts folder (../helper/pool.ts). */
 export function helperAlive(pid: number, dir: string): boolean {
   if (!(pid > 0)) return false;
   try {
@@ -71,9 +78,18 @@ export function helperAlive(pid: number, dir: string): boolean {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(dir);
+    return isHelperProcessOf(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"), dir);
   } catch {
     return true;
+  }
+}
+
+/** The command line of process `pid` (empty when it is gone or unreadable). */
+export function readCmdline(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
+  } catch {
+    return [];
   }
 }
 

@@ -89,6 +89,9 @@ export interface AgentOptions {
   /** Helpers started at once; more assignments wait their turn (a burst of starts starved the agent,
    * pings came late and running tasks were fenced). Pings never wait on it. @default 4 */
   maxConcurrentStarts?: number;
+  /** Attempts one helper process runs: Node's fixed cost (about 10 MiB PSS) is shared by them, and a
+   * crash of the process ends them all (helper-pool.ts). 1: a process per attempt. @default 8 */
+  tasksPerHelper?: number;
 }
 
 /** A running agent. */
@@ -191,6 +194,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     packages: new PackageCache(dataDir, (urlPath) => fetchFromServer(client.baseUrl, session.identity?.hostToken ?? null, urlPath), swarm),
     packageGc,
     ...(opts.maxConcurrentStarts !== undefined ? { maxConcurrentStarts: opts.maxConcurrentStarts } : {}),
+    ...(opts.tasksPerHelper !== undefined ? { tasksPerHelper: opts.tasksPerHelper } : {}),
     sandboxFor: (a) =>
       sandboxFor(
         a.spec,

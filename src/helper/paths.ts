@@ -25,3 +25,16 @@ export function helperPaths(dir: string): HelperPaths {
     logs: path.join(d, "logs"),
   };
 }
+
+/**
+ * True when a process with command line `argv` is a helper that may run the attempt of `dir`: one
+ * started for it (`... DIR`), or a shared helper process (`... --pool SOCKET --max K FIRST`) of the
+ * same attempts folder, which takes later attempts over its socket. Guards against a reused pid.
+ */
+export function isHelperProcessOf(cmdline: string[], dir: string): boolean {
+  const argv = cmdline.filter((a) => a !== ""); // /proc/PID/cmdline ends with a NUL
+  const d = path.resolve(dir);
+  if (argv.includes(dir) || argv.includes(d)) return true;
+  const first = argv.at(-1);
+  return argv.includes("--pool") && first !== undefined && path.dirname(path.resolve(first)) === path.dirname(d);
+}

@@ -24,7 +24,7 @@ export class AgentServer {
         for (const line of got) {
           const m = parseAgentMessage(line);
           if (m) onMessage(m);
-          else process.stderr.write(`tiffin helper: ignoring bad message: ${line.slice(0, 200)}\n`);
+          else process.stderr.write(`tiffin helper: ${path}: ignoring bad message: ${line.slice(0, 200)}\n`);
         }
       });
       sock.on("error", () => sock.destroy());

@@ -88,6 +88,11 @@ export class Supervisor {
     this.#task = sandbox === null ? new TaskProcess(taskOptions) : new SandboxTask({ ...taskOptions, sandbox, attemptId: cfg.attemptId, attemptDir: paths.dir });
   }
 
+  /** True once the final status is written (the task is gone; only the agent's ack is awaited). */
+  get final(): boolean {
+    return this.#final;
+  }
+
   /** Starts the task and resolves when the helper may exit. */
   async run(): Promise<number> {
     const done = new Promise<number>((resolve) => {

@@ -9,6 +9,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { encodeMessage, LineSplitter } from "./messages.ts";
 import { helperPaths } from "./paths.ts";
+import type { PoolReply } from "./pool.ts";
 import type { AgentMessage, HelperConfig, HelperMessage, HelperStatus, RuntimeInfo, SandboxConfig } from "./protocol.ts";
 import { probeRuntime, removeSandboxSync } from "./sandbox.ts";
 import { findBinary, runtimeNames, runtimeVersion } from "./sandbox-runtime.ts";
@@ -168,6 +169,24 @@ export class HelperHarness {
     return h;
   }
 
+  /** Starts a shared helper process (`main.ts --pool SOCKET --max K dir`, pool.ts) for `dir`, output in
+   * dir/helper.out; `hand` gives it more attempts over its control socket. */
+  startPool(dir: string, max: number): StartedHelper & { socket: string; hand(dir: string): Promise<PoolReply | null> } {
+    const socket = path.join(this.root, `pool-${++this.#n}.sock`);
+    const out = fs.openSync(path.join(dir, "helper.out"), "a");
+    const proc = spawn(process.execPath, [mainTs, "--pool", socket, "--max", String(max), dir], { detached: true, stdio: ["ignore", out, out] });
+    fs.closeSync(out);
+    const exited = new Promise<number | string | null>((resolve) => proc.once("exit", (code, sig) => resolve(code ?? sig)));
+    const h: StartedHelper = { dir, proc, exited, status: () => readStatusFile(helperPaths(dir).status) };
+    this.#helpers.push(h);
+    const hand = async (other: string): Promise<PoolReply | null> => {
+      this.#helpers.push({ ...h, dir: other, status: () => readStatusFile(helperPaths(other).status) });
+      await waitFor("control socket", () => fs.existsSync(socket));
+      return askPool(socket, other);
+    };
+    return { ...h, socket, hand };
+  }
+
   /** A fake agent connected to `dir`'s helper, closed by cleanup. */
   async agent(dir: string): Promise<FakeAgent> {
     const a = await FakeAgent.connect(dir);
@@ -187,6 +206,25 @@ export class HelperHarness {
     for (const h of this.#helpers) removeSandboxSync(h.dir);
     fs.rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** Sends one control request to a shared helper process; its reply, or null when there was none. */
+export function askPool(socket: string, dir: string): Promise<PoolReply | null> {
+  return new Promise((resolve) => {
+    const s = net.connect(socket);
+    s.setEncoding("utf8");
+    let buf = "";
+    s.on("connect", () => s.write(`${JSON.stringify({ type: "run", dir })}\n`));
+    s.on("data", (c: string) => {
+      buf += c;
+      if (buf.includes("\n")) {
+        s.destroy();
+        resolve(JSON.parse(buf.slice(0, buf.indexOf("\n"))) as PoolReply);
+      }
+    });
+    s.on("error", () => resolve(null));
+    s.on("close", () => resolve(null));
+  });
 }
 
 function killQuietly(pid: number): void {

@@ -72,12 +72,21 @@ export function requestSizeProblem(spec: JobSpec): string | null {
 }
 
 /**
- * Memory each task costs its host beyond its own limit, MiB: its helper (a Node process, about 10-12
- * MiB PSS with 200 on a host) and, sandboxed, the runtime's monitor process. Measured by
- * bench/helpers.ts (bench/RESULTS.md, "Helper memory"), rounded up. The server books it on the host
- * with every task (a Kubernetes pod overhead), so tasks never take memory their helpers need.
+ * Memory each task costs its host beyond its own limit, MiB: its share of a helper process and,
+ * sandboxed, the runtime's monitor process. The server books it on the host with every task (a
+ * Kubernetes pod overhead), so tasks never take memory their helpers need.
+ *
+ * Derived from bench/RESULTS.md, "Shared helper processes" (agents run up to 8 attempts per helper
+ * process, `--tasks-per-helper`): 200 quiet tasks on one agent cost 2.2 MiB PSS per task (helper
+ * processes and runtime monitors summed, divided by the tasks); a task logging ~1.5 MB/s adds about
+ * 4.6 MiB to its process (zstd contexts, buffers), and the first such task in a process about 23
+ * (half of a process's 8 tasks chatty: 7.4 MiB per task; all 8 flat out: 9.6). 8 covers quiet
+ * hosts four times over and hosts where up to half the tasks log heavily; what it does not cover is a
+ * host whose every task logs flat out (about 1.6 MiB per task short) and a host running 1 to 3 tasks,
+ * whose one helper process (about 13.5 MiB) is booked as 8 to 24. An agent run with
+ * `--tasks-per-helper 1` pays 13.8 MiB per task and should offer less memory (`--memory`).
  */
-export const TaskOverheadMiB = 16;
+export const TaskOverheadMiB = 8;
 
 /** The memory a task books on its host: its own limit and the per-task overhead. */
 export function bookedMemoryMiB(memoryMiB: number, overheadMiB: number = TaskOverheadMiB): number {

@@ -35,6 +35,7 @@ export interface AgentFlags {
   downloadLimit?: string;
   maxUploads?: string;
   maxStarts?: string;
+  tasksPerHelper?: string;
 }
 
 /**
@@ -99,6 +100,7 @@ export function agentOptions(f: AgentFlags): AgentOptions {
   const downloadMiB = positive("--download-limit", f.downloadLimit, false);
   const maxUploads = positive("--max-uploads", f.maxUploads, true);
   const maxConcurrentStarts = positive("--max-starts", f.maxStarts, true);
+  const tasksPerHelper = positive("--tasks-per-helper", f.tasksPerHelper, true);
   for (const p of allowMounts) if (!p.startsWith("/")) throw usageError(`--allow-mounts wants absolute paths, got "${p}"`, "e.g. --allow-mounts /srv/data,/var/cache/app");
   const allowCapabilities = parseCapabilities(f.allowCapabilities ?? "");
   const taskUser = f.taskUser === undefined ? undefined : parseTaskUser(f.taskUser);
@@ -121,6 +123,7 @@ export function agentOptions(f: AgentFlags): AgentOptions {
     ...(downloadMiB !== undefined ? { downloadLimitBytesPerSec: Math.round(downloadMiB * 1024 * 1024) } : {}),
     ...(maxUploads !== undefined ? { maxUploads } : {}),
     ...(maxConcurrentStarts !== undefined ? { maxConcurrentStarts } : {}),
+    ...(tasksPerHelper !== undefined ? { tasksPerHelper } : {}),
   };
 }
 
@@ -170,6 +173,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--download-limit <MiB/s>", "package pieces fetched: rate limit over all sources (default: none)")
     .option("--max-uploads <n>", "package pieces served to other agents at once; more are told to try elsewhere (default: 4)")
     .option("--max-starts <n>", "task helpers started at once; more assignments wait their turn, so a burst cannot starve the agent (default: 4)")
+    .option("--tasks-per-helper <n>", "tasks one helper process supervises, sharing Node's memory (a crash of the process ends all of them); 1: a process per task (default: 8)")
     .option("--package-idle <duration>", "how long no task may have used a package before it can be removed (default: 1h)")
     .description("run the agent of this host")
     .addHelpText("after", "\nSignals: SIGTERM (systemctl stop|restart) and SIGUSR2 leave the tasks running for the next agent, which\nadopts them within 30 s (else they move elsewhere); SIGINT (Ctrl-C) stops this host's tasks, then the agent.\n")

@@ -45,6 +45,9 @@ void test("agentOptions: join token from flag or file, resources only when given
   assert.equal(agentOptions({ ...base, joinToken: "x", maxStarts: "8" }).maxConcurrentStarts, 8);
   assert.equal("maxConcurrentStarts" in plain, false);
   for (const bad of ["0", "2.5", "many"]) assert.throws(() => agentOptions({ ...base, joinToken: "x", maxStarts: bad }), { code: "TIFFIN_USAGE", message: /--max-starts/ }, bad);
+  assert.equal(agentOptions({ ...base, joinToken: "x", tasksPerHelper: "1" }).tasksPerHelper, 1);
+  assert.equal("tasksPerHelper" in plain, false);
+  for (const bad of ["0", "1.5"]) assert.throws(() => agentOptions({ ...base, joinToken: "x", tasksPerHelper: bad }), { code: "TIFFIN_USAGE", message: /--tasks-per-helper/ }, bad);
 });
 
 void test("agentOptions: --allow-capabilities normalized to CAP_ names, --task-user ids; unknown names and root refused", () => {

@@ -37,3 +37,22 @@ void test("killStrays ends a helper and a task recorded in attempt dirs, and not
   assert.equal(isAlive(task.pid ?? 0), false);
   assert.equal(isAlive(other.pid ?? 0), true, "an unrelated process is not touched");
 });
+
+void test("killStrays ends a shared helper process recorded by an attempt it took over its control socket", async (t) => {
+  const root = mkdtempSync(join(tmpdir(), "tiffin-strays-"));
+  const agent = join(root, "dev-1");
+  const [first, later] = [join(agent, "attempts", "a1"), join(agent, "attempts", "a2")];
+  for (const d of [first, later]) mkdirSync(d, { recursive: true });
+  // As the agent starts one (helper-pool.ts): only its first attempt is on its command line.
+  const shared = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)", "--", "--pool", join(agent, "helper", "pool-x.sock"), "--max", "8", first], { detached: true, stdio: "ignore" });
+  t.after(() => {
+    shared.kill("SIGKILL");
+    rmSync(root, { recursive: true, force: true });
+  });
+  writeFileSync(join(later, "helper.pid"), `${shared.pid}\n`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(liveStrays([agent]).map((s) => [s.kind, s.attemptDir]), [["helper", later]]);
+  await killStrays([agent], 1000);
+  await new Promise((r) => (shared.exitCode !== null || shared.signalCode !== null ? r(null) : shared.once("exit", r)));
+  assert.equal(isAlive(shared.pid ?? 0), false);
+});

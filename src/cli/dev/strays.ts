@@ -5,6 +5,7 @@
 
 import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import { isHelperProcessOf } from "../../helper/main.ts";
 
 /** A helper or task process recorded in an attempt directory. */
 export interface RecordedPid {
@@ -58,7 +59,7 @@ export function isAlive(pid: number): boolean {
 
 /**
  * True if the live process `pid` still belongs to the attempt: its command line names the attempt
- * dir, or it runs inside it. Guards against killing an unrelated process that reused an old pid.
+ * dir (or it is a shared helper process of the same attempts folder, ../../helper/pool.ts), or it runs inside it. Guards against killing an unrelated process that reused an old pid.
  * Without /proc (not Linux) the recorded pid is trusted.
  */
 export function belongsTo(pid: number, attemptDir: string): boolean {
@@ -70,8 +71,9 @@ export function belongsTo(pid: number, attemptDir: string): boolean {
     // keep the recorded path
   }
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-    if (cmdline.includes(attemptDir) || cmdline.includes(dir)) return true;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const cmdline = argv.join(" ");
+    if (cmdline.includes(attemptDir) || cmdline.includes(dir) || isHelperProcessOf(argv, attemptDir) || isHelperProcessOf(argv, dir)) return true;
     const cwd = readlinkSync(`/proc/${pid}/cwd`);
     return cwd === dir || cwd.startsWith(`${dir}/`) || cwd.startsWith(`${attemptDir}/`);
   } catch {
