@@ -1,6 +1,6 @@
 // What each task's helper costs its host: one real server and one real agent (both in this process)
 // run N small tasks (`sleep`), half with isolation "none" and half sandboxed, and the bench reads each
-// helper's PSS and RSS (and, sandboxed, those of the runtime process the helper keeps beside its task)
+// helper's PSS and RSS (and those of its companions: the runtime process beside a sandboxed task, the cgroup watcher of a plain one)
 // from /proc/PID/smaps_rollup. PSS shares the pages of the Node binary among the helpers, so it is the
 // figure that adds up to what the host loses.
 //
@@ -56,6 +56,14 @@ function children(pid: number): number[] {
     return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
   }
 }
 
@@ -151,18 +159,20 @@ const zero: Roll = { pss: 0, rss: 0, anon: 0 };
 // A shared helper process runs tasks of both kinds: each distinct process is counted once.
 const pids = [...new Set(running.map((r) => r.helperPid))];
 const helper = pids.map(rollup);
-// The runtime's monitor (`crun run` in the foreground) is a child of the helper; the task is its child.
-const runtime = pids.flatMap((p) => children(p).filter((c) => /^(crun|runc)/.test(comm(c))).map(rollup));
+// The helper's companions: the runtime's monitor (`crun run` in the foreground, the sandboxed task is
+// its child) and a plain task's cgroup watcher (a shell, src/helper/plain-cgroup.ts); the task is not counted.
+const isCompanion = (pid: number): boolean => /^(crun|runc)/.test(comm(pid)) || cmdline(pid).includes("cgroup.kill");
+const runtime = pids.flatMap((p) => children(p).filter(isCompanion).map(rollup));
 const helperSum = helper.reduce(add, zero);
 const runtimeSum = runtime.reduce(add, zero);
 const sorted = helper.map((h) => h.pss).sort((a, b) => a - b);
 const tasks = running.length;
 const boxed = running.filter((r) => r.isolation === "sandbox").length;
 console.log(`${n} tasks running after ${startS.toFixed(1)} s; helpers: ${values.source ? "TypeScript source" : "bundle"} ${[...HelperNodeFlags, ...extraFlags].join(" ")}; --tasks-per-helper ${perHelper}`);
-console.log("| tasks per helper | tasks (sandboxed) | helper processes | PSS per process MiB, mean (p50, max) | helper PSS per TASK MiB | helper RSS per process MiB | runtime processes PSS per sandboxed task MiB | all PSS per TASK MiB |");
+console.log("| tasks per helper | tasks (sandboxed) | helper processes | PSS per process MiB, mean (p50, max) | helper PSS per TASK MiB | helper RSS per process MiB | companions (runtime, plain-task watcher) PSS per task MiB | all PSS per TASK MiB |");
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 console.log(
-  `| ${perHelper} | ${tasks} (${boxed}) | ${pids.length} | ${mib(helperSum.pss / pids.length)} (${mib(sorted[Math.floor(sorted.length / 2)] ?? 0)}, ${mib(sorted.at(-1) ?? 0)}) | **${mib(helperSum.pss / tasks)}** | ${mib(helperSum.rss / pids.length)} | ${boxed > 0 ? mib(runtimeSum.pss / boxed) : "-"} | ${mib((helperSum.pss + runtimeSum.pss) / tasks)} |`,
+  `| ${perHelper} | ${tasks} (${boxed}) | ${pids.length} | ${mib(helperSum.pss / pids.length)} (${mib(sorted[Math.floor(sorted.length / 2)] ?? 0)}, ${mib(sorted.at(-1) ?? 0)}) | **${mib(helperSum.pss / tasks)}** | ${mib(helperSum.rss / pids.length)} | ${mib(runtimeSum.pss / tasks)} | ${mib((helperSum.pss + runtimeSum.pss) / tasks)} |`,
 );
 console.log(`all helpers (and runtime processes): PSS ${mib(helperSum.pss + runtimeSum.pss)} MiB, RSS ${mib(helperSum.rss + runtimeSum.rss)} MiB for ${tasks} tasks`);
 console.log(`rerun: node bench/helpers.ts --n ${n} --tasks-per-helper ${perHelper}${step !== 20 ? ` --step ${step}` : ""}${values.source ? " --source" : ""}${extraFlags.length ? ` --flags="${extraFlags.join(" ")}"` : ""}`);
