@@ -1,65 +1,14 @@
-// Server-sent events: a pure incremental parser (per the WHATWG rules: CR, LF or CRLF line ends,
-// multi-line data, comments, a field without a colon) and a reconnecting watcher over fetch.
-// Written here rather than taken from a library because it is ~100 lines and the watcher needs
-// control over back-off, headers that change on re-register, and what counts as server contact.
+// Server-sent events for the agent: a reconnecting watcher over fetch, on the API client's parser
+// (src/api/sse.ts). Written here rather than taken from a library because the watcher needs control
+// over back-off, headers that change on re-register, and what counts as server contact.
 
-/** One dispatched event. `event` is "message" when the stream named none. */
-export interface SseEvent {
-  event: string;
-  data: string;
-  id: string | null;
-}
+import { SseParser } from "../api/sse.ts";
+import type { SseEvent } from "../api/sse.ts";
 
-/** Incremental SSE parser: feed text as it arrives, get the events completed by it. */
-export class SseParser {
-  #buf = "";
-  #event = "";
-  #data: string[] = [];
-  #id: string | null = null;
-  #started = false;
-
-  /** Parses a chunk; returns the events whose terminating blank line it contained. */
-  feed(chunk: string): SseEvent[] {
-    if (!this.#started && chunk.length > 0) {
-      this.#started = true;
-      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
-    }
-    this.#buf += chunk;
-    const out: SseEvent[] = [];
-    let start = 0;
-    for (let i = 0; i < this.#buf.length; i++) {
-      const c = this.#buf[i];
-      if (c !== "\n" && c !== "\r") continue;
-      // A CR at the end of the buffer may be the first half of a CRLF: wait for more text.
-      if (c === "\r" && i === this.#buf.length - 1) break;
-      const line = this.#buf.slice(start, i);
-      if (c === "\r" && this.#buf[i + 1] === "\n") i++;
-      start = i + 1;
-      const ev = this.#line(line);
-      if (ev) out.push(ev);
-    }
-    this.#buf = this.#buf.slice(start);
-    return out;
-  }
-
-  #line(line: string): SseEvent | null {
-    if (line === "") {
-      const ev = this.#data.length > 0 ? { event: this.#event || "message", data: this.#data.join("\n"), id: this.#id } : null;
-      this.#event = "";
-      this.#data = [];
-      return ev;
-    }
-    if (line.startsWith(":")) return null;
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "event") this.#event = value;
-    else if (field === "data") this.#data.push(value);
-    else if (field === "id" && !value.includes("\0")) this.#id = value;
-    return null;
-  }
-}
+/** The parser is the API client's (one SSE reader for server, agent and browser). */
+export { SseParser };
+/** One dispatched event (see src/api/sse.ts). */
+export type { SseEvent };
 
 /** Doubles a back-off delay up to `max`; `prev` null starts at `initial`. */
 export function nextBackoff(prev: number | null, initial: number, max: number): number {

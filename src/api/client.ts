@@ -9,7 +9,11 @@
 import type { Duplex } from "node:stream";
 import type { JobVersion, JobSpec, VersionNote } from "../model/job.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
-import type { ApiErrorBody, ApplyResult, Assignment, AttemptReport, AuditEntry, ClusterView, ExecFrame, ExecRequest, HeartbeatRequest, HeartbeatResponse, HostRemoval, HostView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RegisterRequest, RestartResult, RegisterResponse, StoreEvent } from "./types.ts";
+import type { ApiErrorBody, ApplyResult, Assignment, AttemptReport, AuditEntry, ClusterView, ExecFrame, ExecRequest, HeartbeatRequest, HeartbeatResponse, HostRemoval, HostView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RegisterRequest, RestartResult, RegisterResponse } from "./types.ts";
+import { WatchExpiredError } from "./watch-types.ts";
+import type { WatchExpired, WatchMessage } from "./watch-types.ts";
+import { nextRetryMs, pause, watchFrameOf } from "./watch-read.ts";
+import type { WatchOptions } from "./watch-read.ts";
 import { parseSse } from "./sse.ts";
 import type { ExecInput, ExecSessionRequest } from "./exec-wire.ts";
 import { execQuery, LineSplitter, parseFrame, requestUpgrade } from "./exec-wire.ts";
@@ -198,15 +202,64 @@ export class ApiClient {
     return this.#json("GET", `/v1/audit?limit=${limit}`);
   }
 
-  /** `GET /v1/events?from=REV`: store changes from `from` (inclusive), as they happen. */
-  async *events(opts: { from?: number; signal?: AbortSignal } = {}): AsyncGenerator<StoreEvent> {
-    const qs = opts.from === undefined ? "" : `?from=${opts.from}`;
-    const res = await this.#request("GET", `/v1/events${qs}`, undefined, opts.signal ?? null);
-    for await (const msg of parseSse(textChunks(res, this.addr))) {
-      if (msg.event !== "change") continue;
-      const parsed = JSON.parse(msg.data) as StoreEvent | StoreEvent[];
-      if (Array.isArray(parsed)) yield* parsed;
-      else yield parsed;
+  /**
+   * `GET /v1/watch`: typed changes of the kinds asked (./watch-types.ts). Without `from`, the current
+   * objects come first ("added"), then a bookmark, then changes as they happen. A dropped connection
+   * or a server that stops is resumed from the last revision received, on the next server that
+   * answers (pauses doubling from 250 ms); a revision the store compacted is listed again after a
+   * "reset" (or throws WatchExpiredError with `relist: false`). Events of the revision a connection
+   * broke in may come twice. Ends only when `signal` aborts or the server refuses the watch (401, 400).
+   */
+  async *watch(opts: WatchOptions = {}): AsyncGenerator<WatchMessage> {
+    const signal = opts.signal ?? null;
+    const q = new URLSearchParams();
+    if (opts.kinds && opts.kinds.length > 0) q.set("kinds", opts.kinds.join(","));
+    let from: number | null = opts.from ?? null;
+    let retryMs: number | null = null;
+    let opened = false;
+    let listed = false;
+    for (;;) {
+      if (from === null) q.delete("from");
+      else q.set("from", String(from));
+      let res: Response;
+      try {
+        res = await this.#request("GET", `/v1/watch${q.size > 0 ? `?${q.toString()}` : ""}`, undefined, signal);
+      } catch (err) {
+        // The first connection fails like any call; later ones wait for a server to come back.
+        if (!opened || signal?.aborted || !serverFailed(err)) throw err;
+        await pause((retryMs = nextRetryMs(retryMs, opts.maxRetryMs ?? 5000)), signal);
+        continue;
+      }
+      opened = true;
+      if (from === null && listed) yield { type: "reset", reason: "the connection broke during the list: listing again" };
+      let expired: WatchExpired | null = null;
+      try {
+        for await (const ev of parseSse(textChunks(res, this.addr))) {
+          const frame = watchFrameOf(ev);
+          if (frame.kind === "expired") {
+            expired = frame.body;
+            break;
+          }
+          if (frame.kind === "message") {
+            retryMs = null;
+            listed = from === null;
+            yield frame.message;
+          }
+          if (ev.id !== null && /^\d+$/.test(ev.id)) from = Number(ev.id) + 1;
+        }
+      } catch (err) {
+        if (signal?.aborted || !(err instanceof TiffinError)) throw err;
+      }
+      if (expired) {
+        if (opts.relist === false) throw new WatchExpiredError(expired);
+        yield { type: "reset", reason: expired.message };
+        from = null;
+        listed = false;
+        continue;
+      }
+      if (signal?.aborted) return;
+      await pause((retryMs = nextRetryMs(retryMs, opts.maxRetryMs ?? 5000)), signal);
+      if (signal?.aborted) return;
     }
   }
 

@@ -42,6 +42,7 @@ import { UsageHistory } from "./usage-history.ts";
 import { startAuditPruning } from "./audit-prune.ts";
 import type { AuditRetention } from "./audit-prune.ts";
 import { streamRoutes } from "./routes/streams.ts";
+import { watchRoutes } from "./routes/watch.ts";
 import { serverIdOf, shareToken } from "./tokens.ts";
 import { taskStates } from "./views.ts";
 
@@ -76,6 +77,8 @@ export interface ServerOptions {
    * leader may take (@default 5000) and how long a leader that did not answer is not called again
    * (@default 5000). */
   swarm?: { announceMs?: number; peerTokenRotateMs?: number; forwardTimeoutMs?: number; forwardRetryMs?: number };
+  /** `GET /v1/watch`: how often a quiet watch gets a bookmark (@default 5000, routes/watch.ts). */
+  watch?: { bookmarkMs?: number };
 }
 
 /** A running server. */
@@ -142,6 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   hostRemoveRoute(router, ctx);
   agentRoutes(router, ctx);
   streamRoutes(router, ctx);
+  watchRoutes(router, ctx, opts.watch ?? {});
   execRoutes(router, ctx);
   execSessionRoutes(router, ctx);
   clusterRoutes(router, ctx);

@@ -30,7 +30,7 @@ export function tempDir(): string {
 }
 
 /** Starts a server in `dir` (a new temp dir by default), on `store` if given (the caller closes it). */
-export async function startTestServer(opts: { dir?: string; clock?: Clock; timing?: Partial<Timing>; store?: Store; swarm?: ServerOptions["swarm"] } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { dir?: string; clock?: Clock; timing?: Partial<Timing>; store?: Store; swarm?: ServerOptions["swarm"]; watch?: ServerOptions["watch"] } = {}): Promise<TestServer> {
   const dir = opts.dir ?? tempDir();
   const server = await startServer({
     dataDir: dir,
@@ -40,6 +40,7 @@ export async function startTestServer(opts: { dir?: string; clock?: Clock; timin
     ...(opts.timing ? { timing: opts.timing } : {}),
     ...(opts.store ? { store: opts.store } : {}),
     ...(opts.swarm ? { swarm: opts.swarm } : {}),
+    ...(opts.watch ? { watch: opts.watch } : {}),
   });
   let stopped = false;
   const stop = async (): Promise<void> => {
