@@ -231,6 +231,7 @@ export class ApiClient {
         continue;
       }
       opened = true;
+      opts.onOpen?.();
       if (from === null && listed) yield { type: "reset", reason: "the connection broke during the list: listing again" };
       let expired: WatchExpired | null = null;
       try {

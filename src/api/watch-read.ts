@@ -34,6 +34,8 @@ export interface WatchOptions {
   /** On a compacted revision, list again (yielding a "reset" first) rather than throw WatchExpiredError. @default true */
   relist?: boolean;
   signal?: AbortSignal;
+  /** Called each time a connection is accepted (the first and every reconnect). */
+  onOpen?: () => void;
   /** Longest pause between reconnects; pauses double from 250 ms. @default 5000 */
   maxRetryMs?: number;
 }
