@@ -43,6 +43,8 @@ import { startAuditPruning } from "./audit-prune.ts";
 import type { AuditRetention } from "./audit-prune.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { watchRoutes } from "./routes/watch.ts";
+import { openApiRoute } from "./routes/openapi.ts";
+import type { RegisteredRoute } from "./openapi/document.ts";
 import { serverIdOf, shareToken } from "./tokens.ts";
 import { taskStates } from "./views.ts";
 
@@ -93,6 +95,8 @@ export interface ServerHandle {
   isLeader(): boolean;
   /** Stops serving, ends the streams and the loops, closes the store it opened. */
   close(): Promise<void>;
+  /** Every route the server registered (what GET /v1/openapi.json describes). */
+  routes(): RegisteredRoute[];
 }
 
 /** Starts the control plane. Resolves once it listens. */
@@ -150,6 +154,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   execSessionRoutes(router, ctx);
   clusterRoutes(router, ctx);
   healthRoutes(router, ctx);
+  openApiRoute(router);
   router.add("GET", "/metrics", "admin", async ({ res }) => {
     const text = await metrics.registry.metrics();
     res.writeHead(200, { "content-type": metrics.registry.contentType });
@@ -208,6 +213,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     joinToken: tokens.join,
     id,
     isLeader: () => election.isLeader(),
+    routes: () => router.list(),
     close() {
       closing ??= (async () => {
         relay.stop();
