@@ -9,7 +9,7 @@
 
 import type { JobVersion, JobSpec, VersionNote } from "../model/job.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
-import type { ApplyResult, Assignment, AttemptReport, AuditEntry, ClusterView, ExecFrame, ExecRequest, HeartbeatRequest, HeartbeatResponse, HostRemoval, HostView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RegisterRequest, RestartResult, RegisterResponse } from "./types.ts";
+import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult } from "./types.ts";
 import { WatchExpiredError } from "./watch-types.ts";
 import type { WatchExpired, WatchMessage } from "./watch-types.ts";
 import { nextRetryMs, pause, watchFrameOf } from "./watch-read.ts";
@@ -239,26 +239,6 @@ export class ApiClient {
       if (signal?.aborted) return;
       await pause((retryMs = nextRetryMs(retryMs, opts.maxRetryMs ?? 5000)), signal);
       if (signal?.aborted) return;
-    }
-  }
-
-  /** `POST /v1/agent/register` (join token). */
-  register(req: RegisterRequest): Promise<RegisterResponse> {
-    return this.#json("POST", "/v1/agent/register", req);
-  }
-  /** `POST /v1/agent/heartbeat` (host token). */
-  heartbeat(req: HeartbeatRequest): Promise<HeartbeatResponse> {
-    return this.#json("POST", "/v1/agent/heartbeat", req);
-  }
-  /** `POST /v1/agent/attempts` (host token). */
-  reportAttempts(report: AttemptReport): Promise<{ ok: true }> {
-    return this.#json("POST", "/v1/agent/attempts", report);
-  }
-  /** `GET /v1/agent/assignments` (host token): the host's full desired set, again on every change. */
-  async *assignments(opts: { signal?: AbortSignal } = {}): AsyncGenerator<Assignment[]> {
-    const res = await this.#request("GET", "/v1/agent/assignments", undefined, opts.signal ?? null);
-    for await (const msg of parseSse(textChunks(res, this.addr))) {
-      if (msg.event === "assignments") yield JSON.parse(msg.data) as Assignment[];
     }
   }
 

@@ -3,6 +3,8 @@
 // The node-only half (exec sessions, the release version read from disk) is ./node.ts.
 export * from "./types.ts";
 export * from "./client.ts";
+export * from "./agent-client.ts";
+export * from "./sse-watch.ts";
 export * from "./http-errors.ts";
 export * from "./sse.ts";
 export * from "./watch-types.ts";
