@@ -192,6 +192,7 @@ export class ApiClient {
     const signal = opts.signal ?? null;
     const q = new URLSearchParams();
     if (opts.kinds && opts.kinds.length > 0) q.set("kinds", opts.kinds.join(","));
+    for (const job of opts.jobs ?? []) q.append("job", job);
     let from: number | null = opts.from ?? null;
     let retryMs: number | null = null;
     let opened = false;

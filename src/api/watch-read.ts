@@ -29,6 +29,8 @@ export function watchFrameOf(ev: SseEvent): WatchFrame {
 export interface WatchOptions {
   /** The kinds to watch. @default every kind */
   kinds?: readonly WatchKind[];
+  /** Only these jobs' objects (kinds job, version, task, attempt; the server refuses it with host kinds). @default every job */
+  jobs?: readonly string[];
   /** Start at this store revision (inclusive), without a list first. @default list, then follow */
   from?: number;
   /** On a compacted revision, list again (yielding a "reset" first) rather than throw WatchExpiredError. @default true */

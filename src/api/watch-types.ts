@@ -1,6 +1,7 @@
 // The typed watch on the wire (`GET /v1/watch`), shared by the server, the client and a web page.
 //
 //   GET /v1/watch?kinds=task,host&from=REV        (admin token)  -> text/event-stream
+//   &job=web&job=api   only those jobs' objects (kinds job, version, task, attempt; refused with host kinds)
 //   Last-Event-ID: REV   resumes after REV (what EventSource sends when it reconnects)
 //
 // Without `from` (nor Last-Event-ID) the stream opens with the current objects of the kinds asked,

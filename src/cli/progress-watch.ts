@@ -34,7 +34,7 @@ export class JobChanges {
     const names = new Set(jobs);
     void (async () => {
       try {
-        const opts = { kinds: ["job", "task", "attempt"] as const, signal: this.#abort.signal, onOpen: () => (this.live = true), ...(from === null ? {} : { from }) };
+        const opts = { kinds: ["job", "task", "attempt"] as const, jobs, signal: this.#abort.signal, onOpen: () => (this.live = true), ...(from === null ? {} : { from }) };
         for await (const m of client.watch(opts)) if (concernsJobs(m, names)) this.#mark();
       } catch {
         // No watch (an older server, refused): the caller polls.

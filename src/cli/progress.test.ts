@@ -159,7 +159,7 @@ void test("waitForJobs looks again at each change the server's watch reports, no
   assert.equal(ps[0]?.ready, true);
   assert.ok(Date.now() - started < 5000, `woken by the watch, not a poll (${Date.now() - started} ms)`);
   assert.deepEqual(lines, ["web v2: 0/3 running, 0/3 healthy", "web v2: 2/3 running, 1/3 healthy", "web v2: 3/3 running, 3/3 healthy ✓"]);
-  assert.equal(api.requests.find((r) => r.url.startsWith("/v1/watch"))?.url, "/v1/watch?kinds=job%2Ctask%2Cattempt&from=9");
+  assert.equal(api.requests.find((r) => r.url.startsWith("/v1/watch"))?.url, "/v1/watch?kinds=job%2Ctask%2Cattempt&job=web&from=9");
 });
 
 const concerning: { name: string; m: WatchMessage; want: boolean }[] = [

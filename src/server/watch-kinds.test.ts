@@ -3,9 +3,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WatchKinds } from "../api/watch-types.ts";
+import type { WatchEvent } from "../api/watch-types.ts";
+import type { Attempt } from "../model/index.ts";
 import type { KeyValue } from "../state/store.ts";
 import { Prefix } from "./keys.ts";
-import { classifyKey, toWatchEvent, watchKindTable } from "./watch-kinds.ts";
+import { classifyKey, matchesJobs, toWatchEvent, watchKindTable } from "./watch-kinds.ts";
 
 const all = [...WatchKinds];
 const kv = (key: string, value: string, createRevision: number, modRevision: number): KeyValue => ({ key, value, createRevision, modRevision, version: 1, lease: null });
@@ -53,3 +55,18 @@ void test("toWatchEvent: a created key is added, a later put updated, a delete r
   assert.equal(toWatchEvent({ type: "put", kv: kv("/hosttokens/h1", '"secret"', 3, 3), revision: 3 }, all), null);
   assert.equal(toWatchEvent({ type: "put", kv: kv("/jobs/bad", "{not json", 3, 3), revision: 3 }, all), null);
 });
+
+const jobCases: { name: string; event: WatchEvent; jobs: string[]; want: boolean }[] = [
+  { name: "the job itself", event: { type: "updated", kind: "job", name: "web", revision: 1, object: null }, jobs: ["web"], want: true },
+  { name: "another job", event: { type: "updated", kind: "job", name: "web2", revision: 1, object: null }, jobs: ["web"], want: false },
+  { name: "a task of the job", event: { type: "added", kind: "task", name: "web/0", revision: 1, object: null }, jobs: ["api", "web"], want: true },
+  { name: "a task of a job whose name extends it", event: { type: "added", kind: "task", name: "web-x/0", revision: 1, object: null }, jobs: ["web"], want: false },
+  { name: "a version of the job", event: { type: "added", kind: "version", name: "web/3", revision: 1, object: null }, jobs: ["web"], want: true },
+  { name: "an attempt of the job", event: { type: "added", kind: "attempt", name: "a1", revision: 1, object: { job: "web" } as Attempt }, jobs: ["web"], want: true },
+  { name: "an attempt of another job", event: { type: "updated", kind: "attempt", name: "a1", revision: 1, object: { job: "api" } as Attempt }, jobs: ["web"], want: false },
+  { name: "a removed attempt (the store's delete does not say its job)", event: { type: "removed", kind: "attempt", name: "a1", revision: 1, object: null }, jobs: ["web"], want: true },
+  { name: "no job filter", event: { type: "added", kind: "task", name: "api/0", revision: 1, object: null }, jobs: [], want: true },
+];
+for (const c of jobCases) {
+  void test(`matchesJobs: ${c.name}`, () => assert.equal(matchesJobs(c.event, c.jobs), c.want));
+}

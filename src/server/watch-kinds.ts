@@ -10,6 +10,8 @@ import { Prefix, splitNumbered } from "./keys.ts";
 /** How one watch kind is stored. */
 export interface WatchKindEntry {
   prefix: string;
+  /** Objects of this kind belong to a job (a `job=` filter applies). */
+  jobScoped: boolean;
   /** The object's name from its key (null: a key under the prefix that is no object of the kind). */
   name(key: string): string | null;
   decode(text: string): unknown;
@@ -27,12 +29,12 @@ const json = (text: string): unknown => JSON.parse(text) as unknown;
 
 /** Every watchable kind (compile-time complete over WatchKinds). */
 export const watchKindTable: Readonly<Record<WatchKind, WatchKindEntry>> = {
-  job: { prefix: Prefix.jobs, name: rest(Prefix.jobs), decode: json },
-  version: { prefix: Prefix.versions, name: numbered(Prefix.versions), decode: json },
-  task: { prefix: Prefix.tasks, name: numbered(Prefix.tasks), decode: json },
-  attempt: { prefix: Prefix.attempts, name: rest(Prefix.attempts), decode: json },
-  host: { prefix: Prefix.hosts, name: rest(Prefix.hosts), decode: json },
-  alive: { prefix: Prefix.alive, name: rest(Prefix.alive), decode: json },
+  job: { prefix: Prefix.jobs, jobScoped: true, name: rest(Prefix.jobs), decode: json },
+  version: { prefix: Prefix.versions, jobScoped: true, name: numbered(Prefix.versions), decode: json },
+  task: { prefix: Prefix.tasks, jobScoped: true, name: numbered(Prefix.tasks), decode: json },
+  attempt: { prefix: Prefix.attempts, jobScoped: true, name: rest(Prefix.attempts), decode: json },
+  host: { prefix: Prefix.hosts, jobScoped: false, name: rest(Prefix.hosts), decode: json },
+  alive: { prefix: Prefix.alive, jobScoped: false, name: rest(Prefix.alive), decode: json },
 };
 
 /** The kind and name of a key among `kinds`, or null when it is not to be streamed. */
@@ -61,4 +63,30 @@ export function toWatchEvent(ev: { type: "put" | "delete"; kv: KeyValue; revisio
   const type: WatchChange = ev.kv.createRevision === ev.kv.modRevision ? "added" : "updated";
   // The table decodes each kind to its object (WatchObjects); the union cannot follow that per kind.
   return { type, kind: at.kind, name: at.name, revision: ev.revision, object } as WatchEvent;
+}
+
+/** True when `ev` belongs to one of `jobs` (every event when `jobs` is empty). A removed attempt
+ * always matches: the store's delete does not carry the value, so its job is not known. */
+export function matchesJobs(ev: WatchEvent, jobs: readonly string[]): boolean {
+  if (jobs.length === 0) return true;
+  switch (ev.kind) {
+    case "job":
+      return jobs.includes(ev.name);
+    case "version":
+    case "task":
+      return jobs.includes(ev.name.slice(0, ev.name.lastIndexOf("/")));
+    case "attempt":
+      return ev.object === null || jobs.includes(ev.object.job);
+    default:
+      return false;
+  }
+}
+
+/** The key prefixes to list a kind's objects of `jobs` from (the kind's prefix when no filter, or
+ * when its keys do not start with the job: attempts). */
+export function listPrefixes(kind: WatchKind, jobs: readonly string[]): string[] {
+  const prefix = watchKindTable[kind].prefix;
+  if (jobs.length === 0 || kind === "attempt") return [prefix];
+  if (kind === "job") return jobs.map((j) => `${prefix}${j}`);
+  return jobs.map((j) => `${prefix}${j}/`);
 }

@@ -148,3 +148,26 @@ void test("a watch resumes on another server of the same store, without gaps or 
   assert.deepEqual(names(w.seen.filter((m) => m.type !== "bookmark")), ["added job j0", "added job j1", "added job j2", "added job j3"]);
   assert.equal(w.error(), null);
 });
+
+void test("watch ?job= streams only those jobs' objects, in the list and after; host kinds refuse the filter", async (t) => {
+  const ts = await startTestServer();
+  t.after(() => ts.cleanup());
+  const agent = new FakeAgent(ts.server.url, "alpha");
+  await agent.register(ts.server.joinToken);
+  await ts.api.apply(specOf({ name: "web", replicas: 2 }));
+  await ts.api.apply(specOf({ name: "api", replicas: 1 }));
+  await eventually("attempts created", async () => (await ts.api.job("api")).tasks.every((x) => x.attemptId !== null) && (await ts.api.job("web")).tasks.every((x) => x.attemptId !== null));
+
+  const w = collect(ts.api, { kinds: ["job", "task", "attempt"], jobs: ["web"] });
+  t.after(() => w.stop());
+  await eventually("listed", () => w.seen.some((m) => m.type === "bookmark"));
+  await ts.api.removeJob("api");
+  await ts.api.removeJob("web");
+  await eventually("web's removal", () => w.seen.some((m) => m.type === "updated" && m.kind === "job" && m.name === "web"));
+  const about = w.seen.flatMap((m) => (m.type === "bookmark" || m.type === "reset" ? [] : [m.kind === "attempt" ? m.object?.job ?? "?" : m.name.split("/")[0]]));
+  assert.ok(about.length >= 5 && about.every((j) => j === "web"), about.join(" "));
+
+  const bad = await fetch(`${ts.server.url}/v1/watch?kinds=host&job=web`, { headers: { authorization: `Bearer ${ts.server.adminToken}` } });
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: { message: string } }).error.message, /job filters .*host/);
+});

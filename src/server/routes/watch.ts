@@ -12,7 +12,7 @@ import type { ServerContext } from "../context.ts";
 import { startSse } from "../http/io.ts";
 import type { SseStream } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { toWatchEvent, watchKindTable } from "../watch-kinds.ts";
+import { listPrefixes, matchesJobs, toWatchEvent, watchKindTable } from "../watch-kinds.ts";
 
 /** How often a watch whose kinds did not change sends a bookmark of the revision the store reached. */
 export const WatchBookmarkMs = 5_000;
@@ -23,8 +23,9 @@ export function watchRoutes(r: Router, ctx: ServerContext, opts: { bookmarkMs?: 
     const parsed = parseWatchKinds(url.searchParams.get("kinds"));
     if (!parsed.ok) throw new TiffinError(ErrorCodes.BadRequest, `watch: ${parsed.problem}`, { hint: "ask for kinds=task,host (or leave kinds out for every kind)" });
     const kinds = parsed.kinds;
+    const jobs = jobFilter(url.searchParams.getAll("job"), kinds);
     const from = startRevision(url.searchParams.get("from"), req.headers["last-event-id"]);
-    const list = from === null ? await listAll(ctx.store, kinds) : null;
+    const list = from === null ? await listAll(ctx.store, kinds, jobs) : null;
     const sse = startSse(req, res);
     ctx.streams.add(sse);
     let sentThrough = 0;
@@ -35,7 +36,7 @@ export function watchRoutes(r: Router, ctx: ServerContext, opts: { bookmarkMs?: 
       sentThrough = seenThrough = list.revision;
     } else if (from !== null) sentThrough = seenThrough = from - 1;
     const watch = ctx.store.watch("", (from ?? sentThrough + 1) || 1, (events) => {
-      const out = typedEvents(events, kinds);
+      const out = typedEvents(events, kinds).filter((ev) => matchesJobs(ev, jobs));
       out.forEach((ev, i) => {
         // The id goes on a revision's last event only: resuming after it never skips part of a revision.
         const last = i === out.length - 1 || out[i + 1]?.revision !== ev.revision;
@@ -83,18 +84,34 @@ export function typedEvents(events: readonly StoreWatchEvent[], kinds: readonly 
   return out;
 }
 
-/** Every object of `kinds` at one revision, as "added" events (a consistent snapshot: the later ranges read at the first one's revision). */
-async function listAll(store: Store, kinds: readonly WatchKind[]): Promise<{ events: WatchEvent[]; revision: number }> {
+/** The `job` query (repeated or comma-separated): only these jobs' objects. Kinds that belong to no
+ * job (host, alive) cannot be filtered so: asked together, the request is refused rather than
+ * answered with objects the filter does not cover. */
+export function jobFilter(values: readonly string[], kinds: readonly WatchKind[]): string[] {
+  const jobs = [...new Set(values.flatMap((v) => v.split(",")).map((j) => j.trim()).filter((j) => j !== ""))];
+  const unscoped = kinds.filter((k) => !watchKindTable[k].jobScoped);
+  if (jobs.length > 0 && unscoped.length > 0) {
+    throw new TiffinError(ErrorCodes.BadRequest, `watch: job filters job, version, task and attempt; ${unscoped.join(" and ")} belong to no job`, { hint: "watch those kinds in a watch of their own, without job=" });
+  }
+  return jobs;
+}
+
+/** Every object of `kinds` (of `jobs`, if any) at one revision, as "added" events (a consistent
+ * snapshot: the later ranges read at the first one's revision). */
+async function listAll(store: Store, kinds: readonly WatchKind[], jobs: readonly string[]): Promise<{ events: WatchEvent[]; revision: number }> {
   for (let tries = 0; ; tries++) {
     try {
       let revision = 0;
       const events: WatchEvent[] = [];
       for (const kind of kinds) {
-        const got = await store.range(watchKindTable[kind].prefix, revision > 0 ? { revision } : {});
-        revision = got.revision;
-        for (const kv of got.kvs) {
-          const typed = toWatchEvent({ type: "put", kv: { ...kv, createRevision: kv.modRevision }, revision: kv.modRevision }, [kind]);
-          if (typed) events.push(typed);
+        for (const prefix of listPrefixes(kind, jobs)) {
+          const got = await store.range(prefix, revision > 0 ? { revision } : {});
+          revision = got.revision;
+          for (const kv of got.kvs) {
+            // A job's key is its own prefix: "/jobs/web" also ranges "/jobs/web2".
+            const typed = toWatchEvent({ type: "put", kv: { ...kv, createRevision: kv.modRevision }, revision: kv.modRevision }, [kind]);
+            if (typed && matchesJobs(typed, jobs)) events.push(typed);
+          }
         }
       }
       return { events, revision: revision > 0 ? revision : await store.revision() };
