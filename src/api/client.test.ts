@@ -192,6 +192,30 @@ void test("watch: an expired revision yields a reset and lists again, or throws 
   }, { name: "WatchExpiredError", code: "TIFFIN_WATCH_EXPIRED", compactRevision: 40, hint: "list again" });
 });
 
+void test("watch: a 410 for a compacted start lists again too, or throws with where history starts", async (t) => {
+  const api = await startFakeApi({
+    "GET /v1/watch": (req, res) => {
+      if ((req.url ?? "").includes("from=")) {
+        res.writeHead(410, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "TIFFIN_WATCH_EXPIRED", message: "gone", hint: "list again", problems: [] }, compactRevision: 40 }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('event: bookmark\nid: 50\ndata: {"type":"bookmark","revision":50}\n\n');
+    },
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t" });
+  const got = [];
+  for await (const m of c.watch({ from: 2 })) {
+    got.push(m.type);
+    if (m.type === "bookmark") break;
+  }
+  assert.deepEqual(got, ["reset", "bookmark"]);
+  await assert.rejects(async () => {
+    for await (const _ of c.watch({ from: 2, relist: false })) assert.fail("nothing before the expiry");
+  }, { name: "WatchExpiredError", code: "TIFFIN_WATCH_EXPIRED", compactRevision: 40 });
+});
+
 void test("watch: a refused first connection rejects like any call", async () => {
   const c = new ApiClient({ addr: `127.0.0.1:${await closedPort()}`, token: "t" });
   await assert.rejects(async () => {

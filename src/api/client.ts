@@ -200,35 +200,40 @@ export class ApiClient {
     for (;;) {
       if (from === null) q.delete("from");
       else q.set("from", String(from));
-      let res: Response;
+      let res: Response | null = null;
+      let expired: WatchExpired | null = null;
       try {
         res = await this.#request("GET", `/v1/watch${q.size > 0 ? `?${q.toString()}` : ""}`, undefined, signal);
       } catch (err) {
+        if (err instanceof WatchExpiredError) expired = { code: err.code, message: err.message, hint: err.hint, compactRevision: err.compactRevision };
         // The first connection fails like any call; later ones wait for a server to come back.
-        if (!opened || signal?.aborted || !serverFailed(err)) throw err;
-        await pause((retryMs = nextRetryMs(retryMs, opts.maxRetryMs ?? 5000)), signal);
-        continue;
-      }
-      opened = true;
-      opts.onOpen?.();
-      if (from === null && listed) yield { type: "reset", reason: "the connection broke during the list: listing again" };
-      let expired: WatchExpired | null = null;
-      try {
-        for await (const ev of parseSse(textChunks(res, this.addr))) {
-          const frame = watchFrameOf(ev);
-          if (frame.kind === "expired") {
-            expired = frame.body;
-            break;
-          }
-          if (frame.kind === "message") {
-            retryMs = null;
-            listed = from === null;
-            yield frame.message;
-          }
-          if (ev.id !== null && /^\d+$/.test(ev.id)) from = Number(ev.id) + 1;
+        else if (!opened || signal?.aborted || !serverFailed(err)) throw err;
+        else {
+          await pause((retryMs = nextRetryMs(retryMs, opts.maxRetryMs ?? 5000)), signal);
+          continue;
         }
-      } catch (err) {
-        if (signal?.aborted || !(err instanceof TiffinError)) throw err;
+      }
+      if (res) {
+        opened = true;
+        opts.onOpen?.();
+        if (from === null && listed) yield { type: "reset", reason: "the connection broke during the list: listing again" };
+        try {
+          for await (const ev of parseSse(textChunks(res, this.addr))) {
+            const frame = watchFrameOf(ev);
+            if (frame.kind === "expired") {
+              expired = frame.body;
+              break;
+            }
+            if (frame.kind === "message") {
+              retryMs = null;
+              listed = from === null;
+              yield frame.message;
+            }
+            if (ev.id !== null && /^\d+$/.test(ev.id)) from = Number(ev.id) + 1;
+          }
+        } catch (err) {
+          if (signal?.aborted || !(err instanceof TiffinError)) throw err;
+        }
       }
       if (expired) {
         if (opts.relist === false) throw new WatchExpiredError(expired);
@@ -351,7 +356,7 @@ export class ApiClient {
     }
     if (res.status >= 400) {
       const e = await responseError(res, method, path);
-      throw res.status === 503 || res.status === 504 ? failedServer(e) : e;
+      throw (res.status === 503 || res.status === 504) && e instanceof TiffinError ? failedServer(e) : e;
     }
     return res;
   }

@@ -4,6 +4,7 @@
 
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { ApiErrorBody } from "./types.ts";
+import { WatchExpiredCode, WatchExpiredError } from "./watch-types.ts";
 
 /** Failures another server may not have: unreachable, no answer in time, or 503/504 (the server
  * cannot reach its store). Other errors (a bad spec, a 404) would be the same everywhere. */
@@ -18,12 +19,17 @@ export function serverFailed(err: unknown): boolean {
   return err instanceof Error && serverFailures.has(err);
 }
 
-/** Turns an error response into the server's TiffinError (same code, message, hint, problems). */
-export async function responseError(res: Response, method: string, path: string): Promise<TiffinError> {
+/** Turns an error response into the server's TiffinError (same code, message, hint, problems), or a
+ * WatchExpiredError for the watch's 410. */
+export async function responseError(res: Response, method: string, path: string): Promise<TiffinError | WatchExpiredError> {
   const text = await res.text().catch(() => "");
   try {
-    const body = JSON.parse(text) as Partial<ApiErrorBody>;
+    const body = JSON.parse(text) as Partial<ApiErrorBody> & { compactRevision?: unknown };
     const e = body.error;
+    // The watch's own 410 (./watch-types.ts): its code is not one of the model's.
+    if (e && (e.code as string) === WatchExpiredCode && typeof body.compactRevision === "number") {
+      return new WatchExpiredError({ code: WatchExpiredCode, message: e.message, hint: e.hint ?? "", compactRevision: body.compactRevision });
+    }
     if (e && typeof e.code === "string" && typeof e.message === "string") {
       return new TiffinError(e.code, e.message, {
         ...(e.hint ? { hint: e.hint } : {}),

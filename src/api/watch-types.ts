@@ -11,8 +11,9 @@
 // the last event of each revision (and on bookmarks), so a reconnect resumes without a gap on any
 // server of the cluster (the revision is the store's, not the server's). Bookmarks also come every
 // few seconds while the kinds asked for do not change, so a quiet watcher's revision stays fresh.
-// A revision the store has compacted ends the stream with `event: expired` (WatchExpired): list
-// again. Which kinds can be watched is an allow-list (WatchKinds): tokens, secrets and any key prefix
+// A start the store has compacted is answered 410 with an ApiErrorBody of code TIFFIN_WATCH_EXPIRED
+// and `compactRevision` (so EventSource stops instead of reconnecting); compacted while the watch
+// starts, the stream ends with `event: expired` (WatchExpired). Either way: list again. Which kinds can be watched is an allow-list (WatchKinds): tokens, secrets and any key prefix
 // added later are never streamed.
 
 import type { Attempt, Host, JobRecord, JobVersion, Task } from "../model/index.ts";

@@ -102,7 +102,7 @@ function responses(doc: RouteDoc): Record<string, unknown> {
     : kind === "bytes" ? { description: "The bytes", content: { "application/octet-stream": { schema: { type: "string", contentMediaType: "application/octet-stream" } } } }
     : kind === "text" ? { description: "Text", content: { "text/plain": { schema: { type: "string" } } } }
     : { description: "Switching Protocols" };
-  return { [kind === "upgrade" ? "101" : "200"]: ok, default: error };
+  return { [kind === "upgrade" ? "101" : "200"]: ok, ...(doc.gone ? { "410": { description: doc.gone, content: error.content } } : {}), default: error };
 }
 
 function operationId(r: RegisteredRoute): string {

@@ -20,6 +20,8 @@ export interface RouteDoc {
   responds?: ResponseKind;
   /** The JSON answer (or each SSE message's data) when a schema exists. */
   response?: z.ZodType;
+  /** Why the route may answer 410 Gone, when it may. */
+  gone?: string;
   /** Query parameters: name -> description. */
   query?: Record<string, string>;
 }
@@ -46,7 +48,7 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "UPGRADE POST /v1/tasks/:job/:index/exec": { summary: "Interactive exec session (Upgrade: tiffin-exec.v1): JSON lines both ways", responds: "upgrade", query: { command: "argv, repeated", tty: "1 for a terminal", cols: "terminal columns", rows: "terminal rows", term: "TERM inside", user: "who asks" } },
   "GET /v1/tasks/:job/:index/usage": { summary: "A task's per-minute resource samples, oldest first" },
   "GET /v1/audit": { summary: "The newest audit entries (exec), oldest first", query: { limit: "how many (default 100)" } },
-  "GET /v1/watch": { summary: "Typed changes of allow-listed kinds: list, bookmark, then changes; resumable by revision", responds: "sse", response: watchMessageSchema, query: { kinds: "comma-separated kinds (default: every kind)", from: "store revision to start at (inclusive); without it, list first" } },
+  "GET /v1/watch": { summary: "Typed changes of allow-listed kinds: list, bookmark, then changes; resumable by revision", responds: "sse", response: watchMessageSchema, gone: "TIFFIN_WATCH_EXPIRED: the start revision is compacted (compactRevision says where history starts); list again", query: { kinds: "comma-separated kinds (default: every kind)", from: "store revision to start at (inclusive); without it, list first", job: "only these jobs' objects (repeatable)" } },
   "GET /v1/cluster": { summary: "This server and the leader it knows of" },
   "POST /v1/internal/contacts": { summary: "Hosts a follower heard from, passed to the leader (servers only)", response: okSchema },
   "GET /v1/openapi.json": { summary: "This document" },

@@ -9,7 +9,7 @@ import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import { CompactedError } from "../../state/store.ts";
 import type { Store, WatchEvent as StoreWatchEvent } from "../../state/store.ts";
 import type { ServerContext } from "../context.ts";
-import { startSse } from "../http/io.ts";
+import { sendJson, startSse } from "../http/io.ts";
 import type { SseStream } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { listPrefixes, matchesJobs, toWatchEvent, watchKindTable } from "../watch-kinds.ts";
@@ -25,6 +25,10 @@ export function watchRoutes(r: Router, ctx: ServerContext, opts: { bookmarkMs?: 
     const kinds = parsed.kinds;
     const jobs = jobFilter(url.searchParams.getAll("job"), kinds);
     const from = startRevision(url.searchParams.get("from"), req.headers["last-event-id"]);
+    if (from !== null) {
+      const gone = await compactedAt(ctx.store, from);
+      if (gone !== null) return void sendJson(res, 410, expiredBody(from, gone));
+    }
     const list = from === null ? await listAll(ctx.store, kinds, jobs) : null;
     const sse = startSse(req, res);
     ctx.streams.add(sse);
@@ -122,16 +126,43 @@ async function listAll(store: Store, kinds: readonly WatchKind[], jobs: readonly
   }
 }
 
+/** A prefix nothing is written under (keys.ts has no such prefix). */
+const ProbePrefix = "/watch-probe-nothing-here/";
+
+/** The store's first kept revision when `from` is no longer kept, else null. A read at `from` fails
+ * exactly when a watch from it would (history at and below the compacted revision is gone); the
+ * probed prefix holds no keys, so the read costs nothing. */
+async function compactedAt(store: Store, from: number): Promise<number | null> {
+  if (from > (await store.revision())) return null;
+  try {
+    await store.range(ProbePrefix, { revision: from, limit: 1 });
+    return null;
+  } catch (err) {
+    if (err instanceof CompactedError) return err.compactRevision;
+    throw err;
+  }
+}
+
+function expiredMessage(from: number | null, compactRevision: number): WatchExpired {
+  return {
+    code: WatchExpiredCode,
+    message: `watch: revision ${from ?? "?"} is no longer kept: the store's history starts at ${compactRevision}`,
+    hint: "list again (watch without from) and follow from the bookmark it ends with",
+    compactRevision,
+  };
+}
+
+/** The 410 answer: an ApiErrorBody whose code is the watch's own (not one of the model's codes), and
+ * where history starts. */
+function expiredBody(from: number, compactRevision: number): { error: { code: string; message: string; hint: string; problems: [] }; compactRevision: number } {
+  const e = expiredMessage(from, compactRevision);
+  return { error: { code: e.code, message: e.message, hint: e.hint, problems: [] }, compactRevision };
+}
+
 function failed(sse: SseStream, err: Error, from: number | null): void {
-  if (err instanceof CompactedError) {
-    const body: WatchExpired = {
-      code: WatchExpiredCode,
-      message: `watch: revision ${from ?? "?"} is no longer kept: the store's history starts at ${err.compactRevision}`,
-      hint: "list again (watch without from) and follow from the bookmark it ends with",
-      compactRevision: err.compactRevision,
-    };
-    sse.send("expired", body);
-  } else {
+  // Compacted after the check at the start (or a store that only says so in the watch): in the stream.
+  if (err instanceof CompactedError) sse.send("expired", expiredMessage(from, err.compactRevision));
+  else {
     const body: ApiErrorBody = { error: { code: ErrorCodes.Unavailable, message: `watch: the store's change stream failed: ${err.message}`, hint: "watch again from the last revision received", problems: [] } };
     sse.send("failed", body);
   }
