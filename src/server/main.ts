@@ -79,8 +79,10 @@ export interface ServerOptions {
    * leader may take (@default 5000) and how long a leader that did not answer is not called again
    * (@default 5000). */
   swarm?: { announceMs?: number; peerTokenRotateMs?: number; forwardTimeoutMs?: number; forwardRetryMs?: number };
-  /** `GET /v1/watch`: how often a quiet watch gets a bookmark (@default 5000, routes/watch.ts). */
-  watch?: { bookmarkMs?: number };
+  /** `GET /v1/watch` (routes/watch.ts): how often a quiet watch gets a bookmark (@default 5000); a
+   * watcher with more than `maxBufferedBytes` unsent (@default 16 MiB) that took none of it in
+   * `stallMs` (@default 10000) is cut off. */
+  watch?: { bookmarkMs?: number; maxBufferedBytes?: number; stallMs?: number };
 }
 
 /** A running server. */

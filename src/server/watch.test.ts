@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { ApiClient } from "../api/client.ts";
 import type { WatchMessage } from "../api/watch-types.ts";
@@ -179,4 +180,36 @@ void test("watch ?job= streams only those jobs' objects, in the list and after; 
   const bad = await fetch(`${ts.server.url}/v1/watch?kinds=host&job=web`, { headers: { authorization: `Bearer ${ts.server.adminToken}` } });
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { error: { message: string } }).error.message, /job filters .*host/);
+});
+
+void test("a watcher that stops reading is cut off once the server holds too much for it, and can resume", async (t) => {
+  const ts = await startTestServer({ watch: { maxBufferedBytes: 256 * 1024, stallMs: 300 } });
+  t.after(() => ts.cleanup());
+  const first = await ts.api.apply(specOf({ name: "big" }));
+  // A client that sends its request, reads the headers, then reads nothing more.
+  const socket = connect(Number(new URL(ts.server.url).port), "127.0.0.1");
+  t.after(() => void socket.destroy());
+  let closed = false;
+  socket.on("close", () => (closed = true));
+  socket.on("data", () => undefined);
+  socket.on("error", () => undefined);
+  await new Promise<void>((resolve) => socket.once("connect", resolve));
+  socket.write(`GET /v1/watch?kinds=version&from=${first.revision} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ts.server.adminToken}\r\n\r\n`);
+  await new Promise<void>((resolve) => socket.once("data", () => resolve()));
+  socket.pause();
+  // Versions of ~600 KB each: far more than the kernel's socket buffers hold.
+  const env = Object.fromEntries([0, 1, 2, 3, 4, 5].map((i) => [`PAD${i}`, "x".repeat(100_000)]));
+  let last = first.revision;
+  for (let v = 0; v < 20; v++) last = (await ts.api.apply(specOf({ name: "big", env: { ...env, V: String(v) } }))).revision;
+  await new Promise((r) => setTimeout(r, 1000));
+  // Reading again, the client gets what the kernel held, then the end: the server let it go.
+  socket.resume();
+  await eventually("the slow watcher was cut off", () => closed, 10_000);
+  // The server still serves, and the watcher resumes from where it was.
+  const resumed: number[] = [];
+  for await (const m of ts.api.watch({ kinds: ["version"], from: first.revision })) {
+    if (m.type === "added") resumed.push(m.revision);
+    if (m.type !== "reset" && m.revision >= last) break;
+  }
+  assert.ok(resumed.length >= 2 && resumed.at(-1) === last, `resumed through ${last}: ${resumed.join(",")}`);
 });

@@ -17,8 +17,16 @@ import { listPrefixes, matchesJobs, toWatchEvent, watchKindTable } from "../watc
 /** How often a watch whose kinds did not change sends a bookmark of the revision the store reached. */
 export const WatchBookmarkMs = 5_000;
 
+/** A watcher with more than this unsent that did not take any of it for WatchStallMs is cut off (it
+ * resumes from its last id and the store replays the rest): a stalled client must not grow the
+ * server's memory without bound, while a slow one catching up keeps its stream. */
+export const WatchMaxBufferedBytes = 16 * 1024 * 1024;
+/** See WatchMaxBufferedBytes. */
+export const WatchStallMs = 10_000;
+
 /** Registers `GET /v1/watch`. */
-export function watchRoutes(r: Router, ctx: ServerContext, opts: { bookmarkMs?: number } = {}): void {
+export function watchRoutes(r: Router, ctx: ServerContext, opts: { bookmarkMs?: number; maxBufferedBytes?: number; stallMs?: number } = {}): void {
+  const maxBuffered = opts.maxBufferedBytes ?? WatchMaxBufferedBytes;
   r.add("GET", "/v1/watch", "admin", async ({ req, res, url }) => {
     const parsed = parseWatchKinds(url.searchParams.get("kinds"));
     if (!parsed.ok) throw new TiffinError(ErrorCodes.BadRequest, `watch: ${parsed.problem}`, { hint: "ask for kinds=task,host (or leave kinds out for every kind)" });
@@ -56,7 +64,19 @@ export function watchRoutes(r: Router, ctx: ServerContext, opts: { bookmarkMs?: 
       sse.send("bookmark", { type: "bookmark", revision: seenThrough } satisfies WatchBookmark, seenThrough);
     }, opts.bookmarkMs ?? WatchBookmarkMs);
     timer.unref();
+    // Unsent bytes that did not go down between two looks: the client stopped reading.
+    let unsent = 0;
+    const stall = setInterval(() => {
+      const now = res.writableLength;
+      if (now > maxBuffered && unsent > maxBuffered && now >= unsent) {
+        ctx.log.warn({ unsent: now, kinds, remote: req.socket.remoteAddress }, "watch cut off: the client stopped reading");
+        res.destroy();
+      }
+      unsent = now;
+    }, opts.stallMs ?? WatchStallMs);
+    stall.unref();
     sse.onClose(() => {
+      clearInterval(stall);
       clearInterval(timer);
       watch.cancel();
       ctx.streams.delete(sse);
