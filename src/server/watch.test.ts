@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { ApiClient } from "../api/client.ts";
 import type { WatchMessage } from "../api/watch-types.ts";
 import { openSqliteStore } from "../state/sqlite.ts";
+import { CompactedError } from "../state/store.ts";
+import type { Store, Watch, WatchEvent as StoreWatchEvent } from "../state/store.ts";
 import { startServer } from "./main.ts";
 import { specOf } from "./testing/fixtures.ts";
 import { eventually, FakeAgent, readFor, startTestServer, tempDir } from "./testing/harness.ts";
@@ -212,4 +214,36 @@ void test("a watcher that stops reading is cut off once the server holds too muc
     if (m.type !== "reset" && m.revision >= last) break;
   }
   assert.ok(resumed.length >= 2 && resumed.at(-1) === last, `resumed through ${last}: ${resumed.join(",")}`);
+});
+
+void test("compacted after the start was checked: the stream ends with event: expired, and the client lists again", async (t) => {
+  const dir = tempDir();
+  const real = openSqliteStore(join(dir, "state.db"));
+  // The store compacts between the route's check and its watch (far-future start: nothing to check).
+  const racing: Store = new Proxy(real, {
+    get(target, prop) {
+      // Methods run on the store itself (its private fields are not the proxy's).
+      const own = Reflect.get(target, prop, target) as unknown;
+      if (prop !== "watch") return typeof own === "function" ? (own as (...a: unknown[]) => unknown).bind(target) : own;
+      return (prefix: string, from: number, onEvents: (e: StoreWatchEvent[]) => void, onError?: (err: Error) => void): Watch => {
+        if (from !== 1_000_000) return target.watch(prefix, from, onEvents, onError);
+        setImmediate(() => onError?.(new CompactedError(42)));
+        return { cancel: () => undefined };
+      };
+    },
+  });
+  const ts = await startTestServer({ dir, store: racing });
+  t.after(async () => {
+    await ts.stop();
+    await real.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const raw = await readFor(`${ts.server.url}/v1/watch?kinds=job&from=1000000`, ts.server.adminToken, 300);
+  assert.match(raw, /event: expired\ndata: \{"code":"TIFFIN_WATCH_EXPIRED","message":"watch: revision 1000000 is no longer kept: the store's history starts at 42","hint":"list again[^"]*","compactRevision":42\}\n\n$/);
+  const got: string[] = [];
+  for await (const m of ts.api.watch({ kinds: ["job"], from: 1_000_000 })) {
+    got.push(m.type);
+    if (m.type === "bookmark") break;
+  }
+  assert.deepEqual(got, ["reset", "bookmark"]);
 });
