@@ -61,7 +61,7 @@ interface Result {
 function followAliveDeletes(base: string, token: string): { deletedAt: Map<string, number>; close: () => void } {
   const deletedAt = new Map<string, number>();
   const u = new URL(base);
-  const req = request({ host: u.hostname, port: u.port, path: "/v1/events?prefix=/alive/", headers: { authorization: `Bearer ${token}` } }, (res) => {
+  const req = request({ host: u.hostname, port: u.port, path: "/v1/watch?kinds=alive", headers: { authorization: `Bearer ${token}` } }, (res) => {
     let buf = "";
     res.setEncoding("utf8");
     res.on("data", (chunk: string) => {
@@ -71,8 +71,8 @@ function followAliveDeletes(base: string, token: string): { deletedAt: Map<strin
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         if (!line.startsWith("data: ")) continue;
-        const ev = JSON.parse(line.slice(6)) as { type: string; key: string };
-        if (ev.type === "delete") deletedAt.set(ev.key.slice("/alive/".length), performance.now());
+        const ev = JSON.parse(line.slice(6)) as { type: string; name?: string };
+        if (ev.type === "removed" && ev.name !== undefined) deletedAt.set(ev.name, performance.now());
       }
     });
     res.on("error", () => undefined);

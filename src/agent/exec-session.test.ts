@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { test } from "node:test";
-import { ApiClient } from "../api/client.ts";
+import { NodeApiClient as ApiClient } from "../api/node-client.ts";
 import type { ExecSessionRequest } from "../api/exec-wire.ts";
 import type { AuditEntry, ExecFrame, JobStatus } from "../api/types.ts";
 import { serverAndAgent } from "./real-server.ts";

@@ -141,24 +141,86 @@ void test("a followed log outlives the request timeout and stops when aborted", 
   assert.equal(n, 5);
 });
 
-void test("events parse the SSE stream into StoreEvents, skipping other events and comments", async (t) => {
+void test("watch yields typed events and bookmarks, skips comments and unknown events, and resumes after the last id", async (t) => {
+  let calls = 0;
   const api = await startFakeApi({
-    "GET /v1/events": (_req, res) => {
+    "GET /v1/watch": (_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
-      res.write(": hello\n\nevent: change\ndata: {\"type\":\"put\",\"key\":\"/jobs/web\",\"value\":{\"a\":1},\"revision\":7}\n\n");
-      res.write("event: ping\ndata: {}\n\nevent: change\r\ndata: {\"type\":\"delete\",\"key\":\"/x\",");
-      res.end("\"value\":null,\"revision\":8}\r\n\r\n");
+      if (++calls === 1) {
+        res.write(': hello\n\nevent: added\ndata: {"type":"added","kind":"job","name":"web","revision":3,"object":{"version":1}}\n\n');
+        res.write('event: bookmark\nid: 5\ndata: {"type":"bookmark","revision":5}\n\nevent: ping\ndata: {}\n\n');
+        // The connection breaks in revision 7: its first event has no id yet, so 7 is asked for again.
+        res.write('event: updated\r\nid: 6\r\ndata: {"type":"updated","kind":"task","name":"web/0","revision":6,"object":{}}\r\n\r\n');
+        res.end('event: removed\ndata: {"type":"removed","kind":"task","name":"web/1","revision":7,"object":null}\n\n');
+        return;
+      }
+      res.write('event: removed\nid: 7\ndata: {"type":"removed","kind":"task","name":"web/1","revision":7,"object":null}\n\n');
     },
   });
   t.after(() => api.close());
   const c = new ApiClient({ addr: api.url, token: "t" });
-  const events = [];
-  for await (const e of c.events({ from: 7 })) events.push(e);
-  assert.deepEqual(events, [
-    { type: "put", key: "/jobs/web", value: { a: 1 }, revision: 7 },
-    { type: "delete", key: "/x", value: null, revision: 8 },
-  ]);
-  assert.equal(api.requests[0]?.url, "/v1/events?from=7");
+  const got = [];
+  for await (const m of c.watch({ kinds: ["job", "task"], maxRetryMs: 10 })) {
+    got.push(m);
+    if (got.length === 5) break;
+  }
+  assert.deepEqual(got.map((m) => (m.type === "bookmark" || m.type === "reset" ? m.type : `${m.type} ${m.name}@${m.revision}`)), ["added web@3", "bookmark", "updated web/0@6", "removed web/1@7", "removed web/1@7"]);
+  assert.deepEqual(api.requests.map((r) => r.url), ["/v1/watch?kinds=job%2Ctask", "/v1/watch?kinds=job%2Ctask&from=7"]);
+});
+
+void test("watch: an expired revision yields a reset and lists again, or throws with relist: false", async (t) => {
+  const api = await startFakeApi({
+    "GET /v1/watch": (req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      if ((req.url ?? "").includes("from=")) {
+        res.end('event: expired\ndata: {"code":"TIFFIN_WATCH_EXPIRED","message":"gone","hint":"list again","compactRevision":40}\n\n');
+        return;
+      }
+      res.write('event: added\ndata: {"type":"added","kind":"host","name":"h1","revision":41,"object":{}}\n\nevent: bookmark\nid: 50\ndata: {"type":"bookmark","revision":50}\n\n');
+    },
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t" });
+  const got = [];
+  for await (const m of c.watch({ kinds: ["host"], from: 2 })) {
+    got.push(m.type);
+    if (m.type === "bookmark") break;
+  }
+  assert.deepEqual(got, ["reset", "added", "bookmark"]);
+  await assert.rejects(async () => {
+    for await (const _ of c.watch({ from: 2, relist: false })) assert.fail("nothing before the expiry");
+  }, { name: "WatchExpiredError", code: "TIFFIN_WATCH_EXPIRED", compactRevision: 40, hint: "list again" });
+});
+
+void test("watch: a 410 for a compacted start lists again too, or throws with where history starts", async (t) => {
+  const api = await startFakeApi({
+    "GET /v1/watch": (req, res) => {
+      if ((req.url ?? "").includes("from=")) {
+        res.writeHead(410, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "TIFFIN_WATCH_EXPIRED", message: "gone", hint: "list again", problems: [] }, compactRevision: 40 }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('event: bookmark\nid: 50\ndata: {"type":"bookmark","revision":50}\n\n');
+    },
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t" });
+  const got = [];
+  for await (const m of c.watch({ from: 2 })) {
+    got.push(m.type);
+    if (m.type === "bookmark") break;
+  }
+  assert.deepEqual(got, ["reset", "bookmark"]);
+  await assert.rejects(async () => {
+    for await (const _ of c.watch({ from: 2, relist: false })) assert.fail("nothing before the expiry");
+  }, { name: "WatchExpiredError", code: "TIFFIN_WATCH_EXPIRED", compactRevision: 40 });
+});
+
+void test("watch: a refused first connection rejects like any call", async () => {
+  const c = new ApiClient({ addr: `127.0.0.1:${await closedPort()}`, token: "t" });
+  await assert.rejects(async () => {
+    for await (const _ of c.watch()) assert.fail("no server");
+  }, { code: "TIFFIN_UNAVAILABLE" });
 });
 
 void test("parseSse joins multi-line data and splits across chunk boundaries", async () => {
@@ -170,8 +232,8 @@ void test("parseSse joins multi-line data and splits across chunk boundaries", a
   const got = [];
   for await (const m of parseSse(chunks())) got.push(m);
   assert.deepEqual(got, [
-    { event: "a", data: "x\ny" },
-    { event: "message", data: "z" },
+    { event: "a", data: "x\ny", id: null },
+    { event: "message", data: "z", id: null },
   ]);
 });
 

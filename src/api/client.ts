@@ -1,18 +1,21 @@
 // The typed client of the server's HTTP API (see ./types.ts for the endpoints). The CLI reaches the
-// server only through this class; agents may use its agent methods too.
+// server only through this class; agents may use its agent methods too. Browser-safe: nothing here
+// imports `node:` (the exec session, an HTTP upgrade, is in ./node-client.ts).
 //
 // Several servers (`addr: "a:7070,b:7070,c:7070"`): a call goes to the server that answered last, and
 // moves on to the next one when a server cannot be reached, does not answer in time, or answers 503/504
 // (it cannot reach the store). Every endpoint is idempotent (apply of the same spec, drain, reports,
 // register...), so sending a call again to another server after an ambiguous failure is safe.
 
-import type { Duplex } from "node:stream";
 import type { JobVersion, JobSpec, VersionNote } from "../model/job.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
-import type { ApiErrorBody, ApplyResult, Assignment, AttemptReport, AuditEntry, ClusterView, ExecFrame, ExecRequest, HeartbeatRequest, HeartbeatResponse, HostRemoval, HostView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RegisterRequest, RestartResult, RegisterResponse, StoreEvent } from "./types.ts";
+import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult } from "./types.ts";
+import { WatchExpiredError } from "./watch-types.ts";
+import type { WatchExpired, WatchMessage } from "./watch-types.ts";
+import { nextRetryMs, pause, watchFrameOf } from "./watch-read.ts";
+import type { WatchOptions } from "./watch-read.ts";
 import { parseSse } from "./sse.ts";
-import type { ExecInput, ExecSessionRequest } from "./exec-wire.ts";
-import { execQuery, LineSplitter, parseFrame, requestUpgrade } from "./exec-wire.ts";
+import { failedServer, networkError, responseError, serverFailed } from "./http-errors.ts";
 
 /** How to reach a server. */
 export interface ApiClientOptions {
@@ -63,6 +66,21 @@ export class ApiClient {
   /** The base URL of the server calls go to now (the one that answered last). */
   get addr(): string {
     return this.addrs[this.#current] ?? "";
+  }
+
+  /** For node-only calls beside this class (./node-client.ts): the server index calls start at, the
+   * token, the timeout, and moving to the server that answered. */
+  protected get currentIndex(): number {
+    return this.#current;
+  }
+  protected get token(): string | null {
+    return this.#token;
+  }
+  protected get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+  protected answeredBy(index: number): void {
+    this.#current = index;
   }
 
   /** `GET /v1/jobs`. */
@@ -157,76 +175,76 @@ export class ApiClient {
       for (const line of lines) if (line.trim() !== "") yield JSON.parse(line) as ExecFrame;
     }
   }
-  /**
-   * The interactive exec (`POST /v1/tasks/:job/:index/exec` upgraded, see ./exec-wire.ts): the command
-   * gets what is `send`, its output frames arrive on `frames`, the exit status last. Rejects like
-   * other calls when the exec cannot start (no such task, not running, agent unreachable).
-   */
-  async execSession(job: string, index: number, req: ExecSessionRequest, opts: { signal?: AbortSignal } = {}): Promise<ExecSession> {
-    const path = `/v1/tasks/${enc(job)}/${index}/exec?${execQuery(req)}`;
-    const first = this.#current;
-    let last: unknown = null;
-    for (let i = 0; i < this.addrs.length; i++) {
-      const at = (first + i) % this.addrs.length;
-      const addr = this.addrs[at] ?? "";
-      let up: Awaited<ReturnType<typeof requestUpgrade>>;
-      try {
-        // The server answers once the agent started the command, which takes at least the agent's round trip.
-        up = await requestUpgrade(`${addr}${path}`, this.#token === null ? null : `Bearer ${this.#token}`, this.#timeoutMs, opts.signal ?? null);
-      } catch (err) {
-        if (opts.signal?.aborted) throw err;
-        const e = networkError(err, addr);
-        if (!(e instanceof TiffinError)) throw e;
-        last = e;
-        continue;
-      }
-      if (up.kind === "response") {
-        const e = await responseError(new Response(up.body, { status: up.status >= 200 && up.status <= 599 ? up.status : 502, statusText: up.statusText }), "POST", path);
-        if (up.status === 503 || up.status === 504) {
-          last = e;
-          continue;
-        }
-        throw e;
-      }
-      this.#current = at;
-      return sessionOn(up.socket, up.head);
-    }
-    throw last;
-  }
   /** `GET /v1/audit`: the newest audit entries, oldest first. */
   audit(limit = 100): Promise<AuditEntry[]> {
     return this.#json("GET", `/v1/audit?limit=${limit}`);
   }
 
-  /** `GET /v1/events?from=REV`: store changes from `from` (inclusive), as they happen. */
-  async *events(opts: { from?: number; signal?: AbortSignal } = {}): AsyncGenerator<StoreEvent> {
-    const qs = opts.from === undefined ? "" : `?from=${opts.from}`;
-    const res = await this.#request("GET", `/v1/events${qs}`, undefined, opts.signal ?? null);
-    for await (const msg of parseSse(textChunks(res, this.addr))) {
-      if (msg.event !== "change") continue;
-      const parsed = JSON.parse(msg.data) as StoreEvent | StoreEvent[];
-      if (Array.isArray(parsed)) yield* parsed;
-      else yield parsed;
-    }
-  }
-
-  /** `POST /v1/agent/register` (join token). */
-  register(req: RegisterRequest): Promise<RegisterResponse> {
-    return this.#json("POST", "/v1/agent/register", req);
-  }
-  /** `POST /v1/agent/heartbeat` (host token). */
-  heartbeat(req: HeartbeatRequest): Promise<HeartbeatResponse> {
-    return this.#json("POST", "/v1/agent/heartbeat", req);
-  }
-  /** `POST /v1/agent/attempts` (host token). */
-  reportAttempts(report: AttemptReport): Promise<{ ok: true }> {
-    return this.#json("POST", "/v1/agent/attempts", report);
-  }
-  /** `GET /v1/agent/assignments` (host token): the host's full desired set, again on every change. */
-  async *assignments(opts: { signal?: AbortSignal } = {}): AsyncGenerator<Assignment[]> {
-    const res = await this.#request("GET", "/v1/agent/assignments", undefined, opts.signal ?? null);
-    for await (const msg of parseSse(textChunks(res, this.addr))) {
-      if (msg.event === "assignments") yield JSON.parse(msg.data) as Assignment[];
+  /**
+   * `GET /v1/watch`: typed changes of the kinds asked (./watch-types.ts). Without `from`, the current
+   * objects come first ("added"), then a bookmark, then changes as they happen. A dropped connection
+   * or a server that stops is resumed from the last revision received, on the next server that
+   * answers (pauses doubling from 250 ms); a revision the store compacted is listed again after a
+   * "reset" (or throws WatchExpiredError with `relist: false`). Events of the revision a connection
+   * broke in may come twice. Ends only when `signal` aborts or the server refuses the watch (401, 400).
+   */
+  async *watch(opts: WatchOptions = {}): AsyncGenerator<WatchMessage> {
+    const signal = opts.signal ?? null;
+    const q = new URLSearchParams();
+    if (opts.kinds && opts.kinds.length > 0) q.set("kinds", opts.kinds.join(","));
+    for (const job of opts.jobs ?? []) q.append("job", job);
+    let from: number | null = opts.from ?? null;
+    let retryMs: number | null = null;
+    let opened = false;
+    let listed = false;
+    for (;;) {
+      if (from === null) q.delete("from");
+      else q.set("from", String(from));
+      let res: Response | null = null;
+      let expired: WatchExpired | null = null;
+      try {
+        res = await this.#request("GET", `/v1/watch${q.size > 0 ? `?${q.toString()}` : ""}`, undefined, signal);
+      } catch (err) {
+        if (err instanceof WatchExpiredError) expired = { code: err.code, message: err.message, hint: err.hint, compactRevision: err.compactRevision };
+        // The first connection fails like any call; later ones wait for a server to come back.
+        else if (!opened || signal?.aborted || !serverFailed(err)) throw err;
+        else {
+          await pause((retryMs = nextRetryMs(retryMs, opts.maxRetryMs ?? 5000)), signal);
+          continue;
+        }
+      }
+      if (res) {
+        opened = true;
+        opts.onOpen?.();
+        if (from === null && listed) yield { type: "reset", reason: "the connection broke during the list: listing again" };
+        try {
+          for await (const ev of parseSse(textChunks(res, this.addr))) {
+            const frame = watchFrameOf(ev);
+            if (frame.kind === "expired") {
+              expired = frame.body;
+              break;
+            }
+            if (frame.kind === "message") {
+              retryMs = null;
+              listed = from === null;
+              yield frame.message;
+            }
+            if (ev.id !== null && /^\d+$/.test(ev.id)) from = Number(ev.id) + 1;
+          }
+        } catch (err) {
+          if (signal?.aborted || !(err instanceof TiffinError)) throw err;
+        }
+      }
+      if (expired) {
+        if (opts.relist === false) throw new WatchExpiredError(expired);
+        yield { type: "reset", reason: expired.message };
+        from = null;
+        listed = false;
+        continue;
+      }
+      if (signal?.aborted) return;
+      await pause((retryMs = nextRetryMs(retryMs, opts.maxRetryMs ?? 5000)), signal);
+      if (signal?.aborted) return;
     }
   }
 
@@ -338,55 +356,10 @@ export class ApiClient {
     }
     if (res.status >= 400) {
       const e = await responseError(res, method, path);
-      throw res.status === 503 || res.status === 504 ? failedServer(e) : e;
+      throw (res.status === 503 || res.status === 504) && e instanceof TiffinError ? failedServer(e) : e;
     }
     return res;
   }
-}
-
-/** An open exec session (`ApiClient.execSession`). */
-export interface ExecSession {
-  /** The command's output and, last, its `exit` (or `error`); ends early if the connection drops. */
-  frames: AsyncIterable<ExecFrame>;
-  /** Sends input; false when the connection wants `drained()` before more. */
-  send(f: ExecInput): boolean;
-  /** Resolves when the connection takes more input (or is gone). */
-  drained(): Promise<void>;
-  /** Ends the session (the command is stopped if still running). */
-  close(): void;
-}
-
-function sessionOn(socket: Duplex, head: Buffer): ExecSession {
-  socket.on("error", () => undefined);
-  async function* frames(): AsyncGenerator<ExecFrame> {
-    const lines = new LineSplitter();
-    const out = (chunk: Buffer): ExecFrame[] => lines.push(chunk).map((l) => parseFrame<ExecFrame>(l)).filter((f): f is ExecFrame => f !== null);
-    if (head.length > 0) yield* out(head);
-    try {
-      for await (const chunk of socket as AsyncIterable<Buffer>) yield* out(chunk);
-    } catch {
-      // a reset connection ends the frames; the caller sees no exit frame
-    }
-  }
-  return {
-    frames: frames(),
-    send: (f) => socket.writable && socket.write(JSON.stringify(f) + "\n"),
-    drained: () => new Promise<void>((resolve) => (socket.writableNeedDrain ? socket.once("drain", resolve).once("close", resolve) : resolve())),
-    close: () => void socket.destroy(),
-  };
-}
-
-/** Failures another server may not have: unreachable, no answer in time, or 503/504 (the server
- * cannot reach its store). Other errors (a bad spec, a 404) would be the same everywhere. */
-const serverFailures = new WeakSet<Error>();
-
-function failedServer(err: TiffinError): TiffinError {
-  serverFailures.add(err);
-  return err;
-}
-
-function serverFailed(err: unknown): boolean {
-  return err instanceof Error && serverFailures.has(err);
 }
 
 /** Splits a comma-separated list of server addresses and normalizes each. */
@@ -403,60 +376,6 @@ export function normalizeAddr(addr: string): string {
 
 function enc(s: string): string {
   return encodeURIComponent(s);
-}
-
-/** Turns an error response into the server's TiffinError (same code, message, hint, problems). */
-async function responseError(res: Response, method: string, path: string): Promise<TiffinError> {
-  const text = await res.text().catch(() => "");
-  try {
-    const body = JSON.parse(text) as Partial<ApiErrorBody>;
-    const e = body.error;
-    if (e && typeof e.code === "string" && typeof e.message === "string") {
-      return new TiffinError(e.code, e.message, {
-        ...(e.hint ? { hint: e.hint } : {}),
-        problems: Array.isArray(e.problems) ? e.problems : [],
-      });
-    }
-  } catch {
-    // not an ApiErrorBody: described below from the status
-  }
-  const code = res.status === 401 || res.status === 403 ? ErrorCodes.Unauthorized : res.status === 404 ? ErrorCodes.NotFound : ErrorCodes.Unavailable;
-  return new TiffinError(code, `${method} ${path} failed: HTTP ${res.status} ${res.statusText}`.trim(), {
-    hint: "check that TIFFIN_ADDR / --addr points at a Tiffin server",
-  });
-}
-
-const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ECONNRESET", "UND_ERR_SOCKET", "EPIPE"]);
-
-/** Maps fetch's network failures (a TypeError whose cause carries the errno) to TiffinError. */
-function networkError(err: unknown, addr: string): unknown {
-  if (err instanceof TiffinError) return err;
-  if (err instanceof Error && err.name === "AbortError") return err;
-  const code = errnoOf(err);
-  if (code !== null && unreachableCodes.has(code)) {
-    return new TiffinError(ErrorCodes.Unavailable, `cannot reach the Tiffin server at ${addr}`, {
-      hint: "start one with `tiffin dev`, or set TIFFIN_ADDR / --addr",
-    });
-  }
-  if (err instanceof TypeError && err.message === "fetch failed") {
-    return new TiffinError(ErrorCodes.Unavailable, `cannot reach the Tiffin server at ${addr} (${String((err.cause as Error | undefined)?.message ?? err.message)})`, {
-      hint: "start one with `tiffin dev`, or set TIFFIN_ADDR / --addr",
-    });
-  }
-  return err;
-}
-
-function errnoOf(err: unknown): string | null {
-  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
-    const rec = e as { code?: unknown; errors?: unknown[]; cause?: unknown };
-    if (typeof rec.code === "string") return rec.code;
-    if (Array.isArray(rec.errors) && rec.errors.length > 0) {
-      const first = errnoOf(rec.errors[0]);
-      if (first) return first;
-    }
-    e = rec.cause;
-  }
-  return null;
 }
 
 /** The response body as decoded text chunks; the connection is closed when the consumer stops early. */

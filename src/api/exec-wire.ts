@@ -12,8 +12,6 @@
 // without a dependency; a browser dashboard would need one later.
 // Everything in the session is in the query, not a body: the upgrade starts at the end of the headers.
 
-import http from "node:http";
-import type { Duplex } from "node:stream";
 import type { ExecFrame, ExecRequest } from "./types.ts";
 
 /** The `Upgrade` token of an exec session. */
@@ -93,36 +91,4 @@ export function parseFrame<T extends ExecInput | ExecFrame>(line: string): T | n
   } catch {
     return null;
   }
-}
-
-/** What an upgrade request got: the switched socket, or a plain response (an error, as ApiErrorBody). */
-export type UpgradeResult = { kind: "upgraded"; socket: Duplex; head: Buffer } | { kind: "response"; status: number; statusText: string; contentType: string | null; body: string };
-
-/**
- * Sends `POST url` asking to switch to the exec protocol. Rejects on network errors and when nothing
- * answered within `timeoutMs` (the socket then is destroyed); a session that started has no timeout.
- */
-export function requestUpgrade(url: string, authorization: string | null, timeoutMs: number, signal: AbortSignal | null = null): Promise<UpgradeResult> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { connection: "Upgrade", upgrade: execUpgradeProtocol };
-    if (authorization !== null) headers["authorization"] = authorization;
-    const req = http.request(url, { method: "POST", headers, ...(signal ? { signal } : {}) });
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" })), timeoutMs);
-    req.once("upgrade", (_res, socket, head) => {
-      clearTimeout(timer);
-      resolve({ kind: "upgraded", socket, head });
-    });
-    req.once("response", (res) => {
-      clearTimeout(timer);
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.once("end", () => resolve({ kind: "response", status: res.statusCode ?? 0, statusText: res.statusMessage ?? "", contentType: res.headers["content-type"] ?? null, body: Buffer.concat(chunks).toString("utf8") }));
-      res.once("error", reject);
-    });
-    req.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.end();
-  });
 }

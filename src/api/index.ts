@@ -1,6 +1,12 @@
-// The HTTP API: wire types and the typed client.
+// The HTTP API's core: wire types, the fetch-based typed client, the SSE and watch readers. A web page
+// can bundle this entry (nothing under it imports `node:`; api/browser.test.ts checks with esbuild).
+// The node-only half (exec sessions, the release version read from disk) is ./node.ts.
 export * from "./types.ts";
 export * from "./client.ts";
+export * from "./agent-client.ts";
+export * from "./sse-watch.ts";
+export * from "./http-errors.ts";
 export * from "./sse.ts";
+export * from "./watch-types.ts";
+export * from "./watch-read.ts";
 export * from "./exec-wire.ts";
-export * from "./version.ts";

@@ -18,7 +18,8 @@
 //   POST   /v1/hosts/:idOrName/undrain           -> HostView
 //   DELETE /v1/hosts/:idOrName                   -> HostRemoval          (409 while the host is up or anything of it may still run)
 //   GET    /v1/tasks/:job/:index/logs?stream=stdout|stderr&attempt=ID&follow=1&tail=N -> text/plain (streamed)
-//   GET    /v1/events?from=REV                   -> text/event-stream of StoreEvent ("event: change")
+//   GET    /v1/watch?kinds=task,host&from=REV    -> text/event-stream of WatchEvent (typed, allow-listed kinds; ./watch-types.ts)
+//   GET    /v1/openapi.json                      -> the OpenAPI 3.1 description of this API
 //   GET    /v1/cluster                           -> ClusterView          (this server, the leader)
 //   GET    /metrics                              -> Prometheus text
 //   GET    /healthz, /readyz  (no token)         -> {status}, 200 or 503 (readyz: store and mirror ready)
@@ -271,15 +272,6 @@ export interface AttemptUpdate {
   endedAt: number | null;
   /** The latest resource sample (sandboxed attempts); absent from agents that do not sample. */
   usage?: ResourceUsage | null;
-}
-
-/** One change from `GET /v1/events`. */
-export interface StoreEvent {
-  type: "put" | "delete";
-  key: string;
-  /** Parsed JSON value (null for deletes). */
-  value: unknown;
-  revision: number;
 }
 
 /** One server of the control plane. */

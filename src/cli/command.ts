@@ -4,7 +4,7 @@
 
 import { userInfo } from "node:os";
 import type { Command } from "commander";
-import { ApiClient } from "../api/client.ts";
+import { NodeApiClient } from "../api/node-client.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { CliIo } from "./io.ts";
 import { addrProblem, contextPath, readContext, resolveTarget } from "./context.ts";
@@ -16,7 +16,7 @@ export interface CliContext {
   /** Addr and token from the global options, environment and context file. */
   target(): Target;
   /** A client for `target()`. */
-  client(): ApiClient;
+  client(): NodeApiClient;
   /** Marks this run as a daemon (server, agent, helper, dev): main makes sure the process exits after it. */
   daemon(): void;
   /** The exit code when the action returns normally (default 0). */
@@ -45,7 +45,7 @@ export function makeContext(program: Command, io: CliIo, state: RunState): CliCo
     target,
     client: () => {
       const t = target();
-      return new ApiClient({ addr: t.addr, token: t.token });
+      return new NodeApiClient({ addr: t.addr, token: t.token });
     },
     daemon: () => void (state.daemon = true),
     setExitCode: (code) => void (state.exitCode = code),

@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import { startFakeApi } from "../api/fake.ts";
 import { ApiClient } from "../api/client.ts";
 import { formatProgress, notReadyError, progressOf, waitForJobs } from "./progress.ts";
+import { concernsJobs } from "./progress-watch.ts";
+import type { WatchMessage } from "../api/watch-types.ts";
+import type { Attempt } from "../model/task.ts";
 import { formatError } from "./errors.ts";
 import * as data from "./testdata.ts";
 
@@ -129,3 +132,49 @@ void test("waitForJobs stops at once when no registered host could ever run a ta
   });
   assert.ok(Date.now() - started < 3000, "not the whole --wait");
 });
+
+void test("waitForJobs looks again at each change the server's watch reports, not at the next poll", async (t) => {
+  const states = [
+    data.status(2, [data.task(0, 2, "starting"), data.task(1, 2, "starting"), data.task(2, 2, "starting")]),
+    data.status(2, [data.task(0, 2, "healthy"), data.task(1, 2, "running"), data.task(2, 2, "starting")]),
+    data.status(2, [0, 1, 2].map((i) => data.task(i, 2, "healthy"))),
+  ];
+  let n = 0;
+  const api = await startFakeApi({
+    "GET /v1/jobs/web": (_req, res) => void res.end(JSON.stringify(states[Math.min(n++, states.length - 1)])),
+    "GET /v1/watch": (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      let rev = 10;
+      const other = { type: "updated", kind: "task", name: "other/0", revision: rev, object: {} };
+      res.write(`event: updated\nid: ${rev}\ndata: ${JSON.stringify(other)}\n\n`);
+      const timer = setInterval(() => {
+        rev++;
+        res.write(`event: updated\nid: ${rev}\ndata: ${JSON.stringify({ type: "updated", kind: "task", name: "web/0", revision: rev, object: {} })}\n\n`);
+      }, 50);
+      res.on("close", () => clearInterval(timer));
+    },
+  });
+  t.after(() => api.close());
+  const lines: string[] = [];
+  const started = Date.now();
+  const ps = await waitForJobs(new ApiClient({ addr: api.url, token: "t" }), [{ name: "web", version: 2, revision: 9 }], { timeoutMs: 60_000, pollMs: 60_000, watchedPollMs: 60_000, onProgress: (l) => lines.push(l) });
+  assert.equal(ps[0]?.ready, true);
+  assert.ok(Date.now() - started < 5000, `woken by the watch, not a poll (${Date.now() - started} ms)`);
+  assert.deepEqual(lines, ["web v2: 0/3 running, 0/3 healthy", "web v2: 2/3 running, 1/3 healthy", "web v2: 3/3 running, 3/3 healthy ✓"]);
+  assert.equal(api.requests.find((r) => r.url.startsWith("/v1/watch"))?.url, "/v1/watch?kinds=job%2Ctask%2Cattempt&job=web&from=9");
+});
+
+const concerning: { name: string; m: WatchMessage; want: boolean }[] = [
+  { name: "the job", m: { type: "updated", kind: "job", name: "web", revision: 1, object: null }, want: true },
+  { name: "another job", m: { type: "updated", kind: "job", name: "webx", revision: 1, object: null }, want: false },
+  { name: "a task of the job", m: { type: "added", kind: "task", name: "web/3", revision: 1, object: null }, want: true },
+  { name: "a task of another job", m: { type: "added", kind: "task", name: "api/3", revision: 1, object: null }, want: false },
+  { name: "an attempt of the job", m: { type: "updated", kind: "attempt", name: "a1", revision: 1, object: { job: "web" } as Attempt }, want: true },
+  { name: "an attempt of another job", m: { type: "updated", kind: "attempt", name: "a1", revision: 1, object: { job: "api" } as Attempt }, want: false },
+  { name: "a host", m: { type: "updated", kind: "host", name: "h1", revision: 1, object: null }, want: false },
+  { name: "a bookmark", m: { type: "bookmark", revision: 1 }, want: false },
+  { name: "a reset", m: { type: "reset", reason: "compacted" }, want: true },
+];
+for (const c of concerning) {
+  void test(`concernsJobs: ${c.name}`, () => assert.equal(concernsJobs(c.m, new Set(["web"])), c.want));
+}

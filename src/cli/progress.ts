@@ -1,16 +1,20 @@
-// Following a rollout from the CLI: after an apply, poll each job's status until every task of the
-// new version runs (and is healthy when the job has a health check) or the deadline passes. The
+// Following a rollout from the CLI: after an apply, look at each job's status whenever the server's
+// watch reports a change of it (./progress-watch.ts; polling without one) until every task of the new
+// version runs (and is healthy when the job has a health check) or the deadline passes. The
 // decisions are pure functions over JobStatus; the loop around them is small.
 
 import type { ApiClient } from "../api/client.ts";
 import type { JobStatus, TaskView } from "../api/types.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { Problem } from "../model/errors.ts";
+import { JobChanges } from "./progress-watch.ts";
 
 /** A job version to wait for. */
 export interface WaitTarget {
   name: string;
   version: number;
+  /** The store revision of the apply (ApplyResult.revision): changes are watched from there. */
+  revision?: number;
 }
 
 /** How far one job is. */
@@ -124,27 +128,38 @@ export function parkedError(ps: JobProgress[]): TiffinError {
 /** Options of `waitForJobs`. */
 export interface WaitOptions {
   timeoutMs: number;
-  /** @default 500 */
+  /** How often to look while the server's watch is not connected. @default 500 */
   pollMs?: number;
+  /** How often to look anyway while the watch is connected (it wakes the wait at each change of the
+   * jobs' tasks and attempts). @default 5000 */
+  watchedPollMs?: number;
   /** Called with the progress line whenever it changes. */
   onProgress?: (line: string, progress: JobProgress[]) => void;
   signal?: AbortSignal;
 }
 
-/** Polls until every target is ready; rejects with `notReadyError` at the deadline. */
+/** Looks at each job's status at every change the server's watch reports (polling when there is no
+ * watch) until every target is ready; rejects with `notReadyError` at the deadline. */
 export async function waitForJobs(client: ApiClient, targets: WaitTarget[], opts: WaitOptions): Promise<JobProgress[]> {
   const start = Date.now();
-  let last = "";
-  let progress: JobProgress[] = [];
-  for (;;) {
-    progress = await Promise.all(targets.map(async (t) => progressOf(await client.job(t.name), t.version)));
-    const line = formatProgress(progress);
-    if (line !== last) opts.onProgress?.(line, progress);
-    last = line;
-    if (progress.every((p) => p.ready)) return progress;
-    if (progress.some((p) => p.parked.length > 0)) throw parkedError(progress);
-    if (Date.now() - start >= opts.timeoutMs) throw notReadyError(progress, Date.now() - start);
-    if (opts.signal?.aborted) throw new TiffinError(ErrorCodes.Timeout, "stopped waiting (interrupted)", { hint: "the apply is stored; `tiffin status JOB` shows how it goes" });
-    await new Promise((r) => setTimeout(r, Math.min(opts.pollMs ?? 500, Math.max(0, opts.timeoutMs - (Date.now() - start)))));
+  const revisions = targets.map((t) => t.revision).filter((r): r is number => r !== undefined);
+  const changes = new JobChanges(client, targets.map((t) => t.name), revisions.length === targets.length && revisions.length > 0 ? Math.min(...revisions) : null);
+  try {
+    let last = "";
+    for (;;) {
+      changes.take();
+      const progress = await Promise.all(targets.map(async (t) => progressOf(await client.job(t.name), t.version)));
+      const line = formatProgress(progress);
+      if (line !== last) opts.onProgress?.(line, progress);
+      last = line;
+      if (progress.every((p) => p.ready)) return progress;
+      if (progress.some((p) => p.parked.length > 0)) throw parkedError(progress);
+      if (Date.now() - start >= opts.timeoutMs) throw notReadyError(progress, Date.now() - start);
+      if (opts.signal?.aborted) throw new TiffinError(ErrorCodes.Timeout, "stopped waiting (interrupted)", { hint: "the apply is stored; `tiffin status JOB` shows how it goes" });
+      const every = changes.live ? (opts.watchedPollMs ?? 5000) : (opts.pollMs ?? 500);
+      await changes.next(Math.min(every, Math.max(0, opts.timeoutMs - (Date.now() - start))));
+    }
+  } finally {
+    changes.close();
   }
 }

@@ -42,6 +42,9 @@ import { UsageHistory } from "./usage-history.ts";
 import { startAuditPruning } from "./audit-prune.ts";
 import type { AuditRetention } from "./audit-prune.ts";
 import { streamRoutes } from "./routes/streams.ts";
+import { watchRoutes } from "./routes/watch.ts";
+import { openApiRoute } from "./routes/openapi.ts";
+import type { RegisteredRoute } from "./openapi/document.ts";
 import { serverIdOf, shareToken } from "./tokens.ts";
 import { taskStates } from "./views.ts";
 
@@ -76,6 +79,10 @@ export interface ServerOptions {
    * leader may take (@default 5000) and how long a leader that did not answer is not called again
    * (@default 5000). */
   swarm?: { announceMs?: number; peerTokenRotateMs?: number; forwardTimeoutMs?: number; forwardRetryMs?: number };
+  /** `GET /v1/watch` (routes/watch.ts): how often a quiet watch gets a bookmark (@default 5000); a
+   * watcher with more than `maxBufferedBytes` unsent (@default 16 MiB) that took none of it in
+   * `stallMs` (@default 10000) is cut off. */
+  watch?: { bookmarkMs?: number; maxBufferedBytes?: number; stallMs?: number };
 }
 
 /** A running server. */
@@ -90,6 +97,8 @@ export interface ServerHandle {
   isLeader(): boolean;
   /** Stops serving, ends the streams and the loops, closes the store it opened. */
   close(): Promise<void>;
+  /** Every route the server registered (what GET /v1/openapi.json describes). */
+  routes(): RegisteredRoute[];
 }
 
 /** Starts the control plane. Resolves once it listens. */
@@ -142,10 +151,12 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   hostRemoveRoute(router, ctx);
   agentRoutes(router, ctx);
   streamRoutes(router, ctx);
+  watchRoutes(router, ctx, opts.watch ?? {});
   execRoutes(router, ctx);
   execSessionRoutes(router, ctx);
   clusterRoutes(router, ctx);
   healthRoutes(router, ctx);
+  openApiRoute(router);
   router.add("GET", "/metrics", "admin", async ({ res }) => {
     const text = await metrics.registry.metrics();
     res.writeHead(200, { "content-type": metrics.registry.contentType });
@@ -204,6 +215,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     joinToken: tokens.join,
     id,
     isLeader: () => election.isLeader(),
+    routes: () => router.list(),
     close() {
       closing ??= (async () => {
         relay.stop();

@@ -1,5 +1,5 @@
-// Streaming endpoints: store events over SSE, task logs proxied from the agent, and two servers on
-// one store that never double-book a host.
+// Streaming endpoints: task logs proxied from the agent, and two servers on one store that never
+// double-book a host (the typed watch: watch.test.ts).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -7,52 +7,11 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { ApiClient } from "../api/client.ts";
-import type { StoreEvent } from "../api/types.ts";
 import { openSqliteStore } from "../state/sqlite.ts";
 import { startServer } from "./main.ts";
 import { specOf } from "./testing/fixtures.ts";
-import { eventually, FakeAgent, readFor, startTestServer, tempDir } from "./testing/harness.ts";
+import { eventually, FakeAgent, startTestServer, tempDir } from "./testing/harness.ts";
 import { rmSync } from "node:fs";
-
-void test("/v1/events streams store changes from a revision, filtered by prefix, without host tokens", async (t) => {
-  const ts = await startTestServer();
-  t.after(() => ts.cleanup());
-  const agent = new FakeAgent(ts.server.url, "alpha");
-  await agent.register(ts.server.joinToken);
-  const applied = await ts.api.apply(specOf());
-
-  const all = await readFor(`${ts.server.url}/v1/events?from=1`, ts.server.adminToken, 300);
-  const keys = [...all.matchAll(/^data: (.*)$/gm)].map((m) => (JSON.parse(m[1] ?? "") as StoreEvent).key);
-  assert.ok(keys.includes("/jobs/web") && keys.includes("/versions/web/0000000001"), keys.join(" "));
-  assert.ok(keys.some((k) => k.startsWith("/hosts/")));
-  assert.ok(!keys.some((k) => k.startsWith("/hosttokens/")), "host tokens never leave the store");
-  assert.ok(!all.includes(agent.reg?.hostToken ?? "-"), "not even inside a value");
-
-  const jobsOnly = await readFor(`${ts.server.url}/v1/events?from=1&prefix=/jobs/`, ts.server.adminToken, 300);
-  const events = [...jobsOnly.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1] ?? "") as StoreEvent);
-  assert.deepEqual(events.map((e) => [e.type, e.key]), [["put", "/jobs/web"]]);
-  assert.equal(events[0]?.revision, applied.revision);
-  assert.deepEqual((events[0]?.value as { version: number }).version, 1);
-
-  // The API client follows from a revision too.
-  const ac = new AbortController();
-  const seen: StoreEvent[] = [];
-  const follow = (async () => {
-    try {
-      for await (const ev of ts.api.events({ from: applied.revision + 1, signal: ac.signal })) {
-        seen.push(ev);
-        if (ev.key === "/jobs/web") break;
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  await ts.api.removeJob("web");
-  await eventually("removal seen", () => seen.some((e) => e.key === "/jobs/web"));
-  ac.abort();
-  await follow;
-  assert.ok((seen.find((e) => e.key === "/jobs/web")?.value as { removedAt: number | null }).removedAt !== null);
-});
 
 void test("logs are proxied from the task's agent with the host token, and follow streams", async (t) => {
   let seenAuth = "";

@@ -56,7 +56,7 @@ export async function followRollout(client: ApiClient, results: ApplyResult[], t
   try {
     return await waitForJobs(
       client,
-      results.map((r) => ({ name: r.name, version: r.version })),
+      results.map((r) => ({ name: r.name, version: r.version, revision: r.revision })),
       {
         timeoutMs,
         signal: abort.signal,

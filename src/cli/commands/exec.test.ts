@@ -9,7 +9,7 @@ import { Readable } from "node:stream";
 import type { Duplex } from "node:stream";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
-import { ApiClient } from "../../api/client.ts";
+import { NodeApiClient as ApiClient } from "../../api/node-client.ts";
 import type { ExecInput } from "../../api/exec-wire.ts";
 import { LineSplitter, parseFrame } from "../../api/exec-wire.ts";
 import type { ExecFrame } from "../../api/types.ts";

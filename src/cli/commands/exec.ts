@@ -10,7 +10,7 @@ import os from "node:os";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import type { Command } from "commander";
-import type { ExecSession } from "../../api/client.ts";
+import type { ExecSession } from "../../api/node-client.ts";
 import type { CliContext } from "../command.ts";
 import { usageError } from "../errors.ts";
 

@@ -75,6 +75,14 @@ export class Router {
     return this;
   }
 
+  /** Every registered route and upgrade, in registration order (the OpenAPI document lists them). */
+  list(): { method: string; pattern: string; auth: AuthKind; upgrade: boolean }[] {
+    return [
+      ...this.#routes.map(({ route }) => ({ method: route.method, pattern: route.pattern, auth: route.auth, upgrade: false })),
+      ...this.#upgrades.map((u) => ({ method: u.method, pattern: u.pattern, auth: u.auth, upgrade: true })),
+    ];
+  }
+
   /** Finds the route of a request path (already without the query). */
   match(method: string, path: string): Match {
     const segs = path.split("/").slice(1);

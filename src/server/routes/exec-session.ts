@@ -5,8 +5,9 @@
 
 import type { Duplex } from "node:stream";
 import type { ExecFrame } from "../../api/types.ts";
-import { execQuery, execUpgradeProtocol, LineSplitter, parseExecQuery, parseFrame, requestUpgrade } from "../../api/exec-wire.ts";
-import type { UpgradeResult } from "../../api/exec-wire.ts";
+import { execQuery, execUpgradeProtocol, LineSplitter, parseExecQuery, parseFrame } from "../../api/exec-wire.ts";
+import { requestUpgrade } from "../../api/exec-upgrade.ts";
+import type { UpgradeResult } from "../../api/exec-upgrade.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import type { Router } from "../http/router.ts";

@@ -1,51 +1,16 @@
-// Streaming endpoints for users: store events (SSE) and task logs (proxied from the host's agent).
+// Streaming endpoint for users: task logs, proxied from the host's agent (store changes: watch.ts).
 
 import type { ServerResponse } from "node:http";
-import type { ApiErrorBody, StoreEvent } from "../../api/types.ts";
+import type { ApiErrorBody } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { Attempt } from "../../model/index.ts";
-import { CompactedError } from "../../state/store.ts";
 import type { ServerContext } from "../context.ts";
-import { startSse } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { Prefix } from "../keys.ts";
 import { notFound } from "./jobs.ts";
 
-/** Registers /v1/events and the logs proxy. */
+/** Registers the logs proxy. */
 export function streamRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
-
-  r.add("GET", "/v1/events", "admin", async ({ req, res, url }) => {
-    const fromText = url.searchParams.get("from");
-    const from = fromText === null ? (await ctx.store.revision()) + 1 : Number(fromText);
-    if (!Number.isInteger(from) || from < 0) {
-      throw new TiffinError(ErrorCodes.BadRequest, `from must be a store revision (an integer >= 0), got "${fromText}"`, { hint: "use the revision an apply returned, or omit it to follow from now" });
-    }
-    const prefix = url.searchParams.get("prefix") ?? "";
-    const sse = startSse(req, res);
-    ctx.streams.add(sse);
-    const watch = ctx.store.watch(
-      prefix,
-      Math.max(1, from),
-      (events) => {
-        for (const ev of events) {
-          if (ev.kv.key.startsWith(Prefix.hostTokens) || ev.kv.key.startsWith(Prefix.secrets)) continue; // secrets stay in the store
-          const out: StoreEvent = { type: ev.type, key: ev.kv.key, value: ev.type === "delete" ? null : parse(ev.kv.value), revision: ev.revision };
-          sse.send("change", out, ev.revision);
-        }
-      },
-      (err) => {
-        const message = err instanceof CompactedError ? `revision ${from} is compacted: history starts at ${err.compactRevision}` : `the event stream failed: ${err.message}`;
-        const body: ApiErrorBody = { error: { code: ErrorCodes.BadRequest, message, hint: "follow from a newer revision, or omit from", problems: [] } };
-        sse.send("error", body);
-        sse.close();
-      },
-    );
-    sse.onClose(() => {
-      watch.cancel();
-      ctx.streams.delete(sse);
-    });
-  });
 
   r.add("GET", "/v1/tasks/:job/:index/logs", "admin", async ({ req, res, params, url }) => {
     const job = params["job"] ?? "";
@@ -160,13 +125,5 @@ async function upstreamMessage(r: Response): Promise<string> {
     return (JSON.parse(text) as ApiErrorBody).error.message;
   } catch {
     return text.trim() || `HTTP ${r.status}`;
-  }
-}
-
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
   }
 }

@@ -6,6 +6,9 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { ApiClient } from "../../api/client.ts";
+import { createAgentClient } from "../../api/agent-client.ts";
+import type { AgentClient } from "../../api/agent-client.ts";
+import { watchSse } from "../../api/sse-watch.ts";
 import type { Assignment, AttemptUpdate, ClusterView, RegisterResponse } from "../../api/types.ts";
 import { isTerminal } from "../../model/index.ts";
 import type { Attempt, HostInventory, Task } from "../../model/index.ts";
@@ -94,7 +97,7 @@ export async function leaderOf(servers: ServerProcess[]): Promise<ClusterView["l
 }
 
 /** An agent simulated through the HTTP API: registers, heartbeats, follows its assignments and
- * reports states, moving between servers like a real agent (ApiClient with several addresses). */
+ * reports states, moving between servers like a real agent (the agent's own client and watcher). */
 export class SimAgent {
   readonly name: string;
   reg: RegisterResponse | null = null;
@@ -102,7 +105,7 @@ export class SimAgent {
   latest: Assignment[] = [];
   readonly #urls: string;
   readonly #inventory: HostInventory;
-  #api: ApiClient | null = null;
+  #api: AgentClient | null = null;
   #stopped = false;
   #abort = new AbortController();
   #loops: Promise<void>[] = [];
@@ -123,29 +126,32 @@ export class SimAgent {
 
   /** Registers, then heartbeats every `heartbeatMs` and follows assignments until `stop()`. */
   async start(joinToken: string, opts: { heartbeatMs: number; timeoutMs?: number }): Promise<void> {
-    const join = new ApiClient({ addr: this.#urls, token: joinToken, timeoutMs: opts.timeoutMs ?? 2000 });
-    this.reg = await join.register({ inventory: this.#inventory });
-    const api = new ApiClient({ addr: this.#urls, token: this.reg.hostToken, timeoutMs: opts.timeoutMs ?? 2000 });
+    const api = createAgentClient(this.#urls, opts.timeoutMs ?? 2000);
+    const r = await api.register(joinToken, { inventory: this.#inventory });
+    if (!r.ok) throw new Error(`register ${this.name}: ${r.status ?? "no answer"} ${r.message}`);
+    const reg = (this.reg = r.value);
     this.#api = api;
-    const hostId = this.reg.hostId;
+    const hostId = reg.hostId;
+    // The agent's own assignments watcher: it reconnects, to the next server when one fails.
+    const watch = watchSse({
+      url: () => api.assignmentsUrl(),
+      headers: () => ({ authorization: `Bearer ${reg.hostToken}` }),
+      onEvent: (ev) => {
+        if (ev.event !== "assignments") return;
+        this.latest = JSON.parse(ev.data) as Assignment[];
+        void this.#act(this.latest);
+      },
+      onError: ({ url }) => api.skip?.(url),
+      backoffInitialMs: 100,
+      backoffMaxMs: 1000,
+      connectTimeoutMs: opts.timeoutMs ?? 2000,
+    });
+    this.#abort.signal.addEventListener("abort", () => watch.close());
     this.#loops.push(
       (async () => {
         while (!this.#stopped) {
-          await api.heartbeat({ hostId }).catch(() => undefined);
+          await api.heartbeat(reg.hostToken, { hostId });
           await sleep(opts.heartbeatMs);
-        }
-      })(),
-      (async () => {
-        while (!this.#stopped) {
-          try {
-            for await (const set of api.assignments({ signal: this.#abort.signal })) {
-              this.latest = set;
-              await this.#act(set);
-            }
-          } catch {
-            // the server went away or the test stopped us: connect again (to the next server)
-          }
-          if (!this.#stopped) await sleep(100);
         }
       })(),
       // Reports that did not get through are sent again (a real agent's Reporter retries too).
@@ -178,12 +184,9 @@ export class SimAgent {
       updates.push({ id: a.id, state: want, pid: a.desired === "run" ? 1000 : null, exitCode: want === "exited" ? 0 : null, signal: null, reason: null, ports: {}, startedAt: now, endedAt: want === "exited" ? now : null });
     }
     if (updates.length === 0 || !this.#api || !this.reg) return;
-    try {
-      await this.#api.reportAttempts({ hostId: this.reg.hostId, updates });
-      for (const u of updates) this.#reported.set(u.id, u.state);
-    } catch {
-      // retried with the next assignment set (sent again on every change and reconnect)
-    }
+    // Not reported: retried with the next assignment set (sent again on every change and reconnect).
+    const r = await this.#api.reportAttempts(this.reg.hostToken, { hostId: this.reg.hostId, updates });
+    if (r.ok) for (const u of updates) this.#reported.set(u.id, u.state);
   }
 
   /** Stops heartbeating and following (the host will go down when its lease expires). */

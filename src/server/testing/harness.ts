@@ -5,6 +5,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApiClient } from "../../api/client.ts";
+import { createAgentClient } from "../../api/agent-client.ts";
+import type { CallResult } from "../../api/agent-client.ts";
+import { watchSse } from "../../api/sse-watch.ts";
 import type { Assignment, AttemptUpdate, HeartbeatResponse, RegisterResponse } from "../../api/types.ts";
 import type { Clock, HostInventory } from "../../model/index.ts";
 import type { Store } from "../../state/store.ts";
@@ -30,7 +33,7 @@ export function tempDir(): string {
 }
 
 /** Starts a server in `dir` (a new temp dir by default), on `store` if given (the caller closes it). */
-export async function startTestServer(opts: { dir?: string; clock?: Clock; timing?: Partial<Timing>; store?: Store; swarm?: ServerOptions["swarm"] } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { dir?: string; clock?: Clock; timing?: Partial<Timing>; store?: Store; swarm?: ServerOptions["swarm"]; watch?: ServerOptions["watch"] } = {}): Promise<TestServer> {
   const dir = opts.dir ?? tempDir();
   const server = await startServer({
     dataDir: dir,
@@ -40,6 +43,7 @@ export async function startTestServer(opts: { dir?: string; clock?: Clock; timin
     ...(opts.timing ? { timing: opts.timing } : {}),
     ...(opts.store ? { store: opts.store } : {}),
     ...(opts.swarm ? { swarm: opts.swarm } : {}),
+    ...(opts.watch ? { watch: opts.watch } : {}),
   });
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -86,11 +90,11 @@ export class FakeAgent {
     this.name = name;
   }
 
-  /** Registers with the join token (and, registered before, with its host token, as agents do). */
+  /** Registers with the join token (and, registered before, with its host token, as agents do),
+   * through the agent's own client (src/api/agent-client.ts). */
   async register(joinToken: string, over: Partial<HostInventory> = {}): Promise<RegisterResponse> {
-    const r = await call(this.url, "POST", "/v1/agent/register", joinToken, { inventory: inventoryOf(this.name, over), ...(this.reg ? { hostToken: this.reg.hostToken } : {}) });
-    if (r.status !== 200) throw new Error(`register ${this.name}: ${r.status} ${JSON.stringify(r.body)}`);
-    this.reg = r.body as RegisterResponse;
+    const r = await createAgentClient(this.url).register(joinToken, { inventory: inventoryOf(this.name, over), ...(this.reg ? { hostToken: this.reg.hostToken } : {}) });
+    this.reg = must(r, `register ${this.name}`);
     return this.reg;
   }
 
@@ -107,39 +111,43 @@ export class FakeAgent {
   }
 
   async heartbeat(upgradeMs?: number): Promise<HeartbeatResponse> {
-    const r = await call(this.url, "POST", "/v1/agent/heartbeat", this.reg?.hostToken ?? null, { hostId: this.hostId, ...(upgradeMs === undefined ? {} : { upgradeMs }) });
-    if (r.status !== 200) throw new Error(`heartbeat ${this.name}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body as HeartbeatResponse;
+    const r = await createAgentClient(this.url).heartbeat(this.reg?.hostToken ?? "", { hostId: this.hostId, ...(upgradeMs === undefined ? {} : { upgradeMs }) });
+    return must(r, `heartbeat ${this.name}`);
   }
 
   /** Reports attempt updates (fields not given keep a neutral default). */
   async report(updates: (Partial<AttemptUpdate> & { id: string; state: AttemptUpdate["state"] })[]): Promise<void> {
     const full: AttemptUpdate[] = updates.map((u) => ({ pid: null, exitCode: null, signal: null, reason: null, ports: {}, startedAt: null, endedAt: null, ...u }));
-    const r = await call(this.url, "POST", "/v1/agent/attempts", this.reg?.hostToken ?? null, { hostId: this.hostId, updates: full });
-    if (r.status !== 200) throw new Error(`report ${this.name}: ${r.status} ${JSON.stringify(r.body)}`);
+    must(await createAgentClient(this.url).reportAttempts(this.reg?.hostToken ?? "", { hostId: this.hostId, updates: full }), `report ${this.name}`);
   }
 
-  /** Opens the assignments stream; `latest()` is the last set received. */
+  /** Opens the assignments stream with the agent's own watcher (src/api/sse-watch.ts); `latest()` is
+   * the last set received. */
   assignments(): { latest: () => Assignment[] | null; count: () => number; close: () => void; ready: Promise<void> } {
-    const api = new ApiClient({ addr: this.url, token: this.reg?.hostToken ?? null });
-    const ac = new AbortController();
     let latest: Assignment[] | null = null;
     let count = 0;
     let markReady: () => void = () => undefined;
     const ready = new Promise<void>((r) => (markReady = r));
-    void (async () => {
-      try {
-        for await (const set of api.assignments({ signal: ac.signal })) {
-          latest = set;
-          count++;
-          markReady();
-        }
-      } catch {
-        // closed by the test or the server
-      }
-    })();
-    return { latest: () => latest, count: () => count, close: () => ac.abort(), ready };
+    const watch = watchSse({
+      url: `${this.url}/v1/agent/assignments`,
+      headers: () => ({ authorization: `Bearer ${this.reg?.hostToken ?? ""}` }),
+      onEvent: (ev) => {
+        if (ev.event !== "assignments") return;
+        latest = JSON.parse(ev.data) as Assignment[];
+        count++;
+        markReady();
+      },
+      backoffInitialMs: 50,
+      backoffMaxMs: 500,
+    });
+    return { latest: () => latest, count: () => count, close: () => watch.close(), ready };
   }
+}
+
+/** The value of a call, or an error naming it with the status and the server's message. */
+function must<T>(r: CallResult<T>, what: string): T {
+  if (!r.ok) throw new Error(`${what}: ${r.status ?? "no answer"} ${r.code ?? ""} ${r.message}`);
+  return r.value;
 }
 
 /** Polls `fn` until it returns a value that is not null/undefined/false, or fails after `timeoutMs`. */

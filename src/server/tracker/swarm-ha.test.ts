@@ -9,11 +9,11 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { ApiClient } from "../../api/client.ts";
 import type { SwarmPlan } from "../../api/types.ts";
 import { buildPackage, packageId, PieceSize, PieceStore, piecesOf } from "../../pkg/index.ts";
 import { etcdAvailable, startEtcd } from "../../state/etcd-testing.ts";
 import { startServerProcess } from "../testing/cluster.ts";
+import { createAgentClient } from "../../api/agent-client.ts";
 import { inventoryOf } from "../testing/fixtures.ts";
 import type { ServerProcess } from "../testing/cluster.ts";
 import { eventually, tempDir } from "../testing/harness.ts";
@@ -160,7 +160,9 @@ void test("two servers, one tracker: peers on different servers fetch from each 
 
   // B leads: its tracker starts empty with a new epoch, and the peers' full announces fill it.
   await eventually("B leads", async () => (await b.leading()) === true, 20_000);
-  const probe = await new ApiClient({ addr: b.url, token: b.joinToken }).register({ inventory: inventoryOf("probe") });
+  const registered = await createAgentClient(b.url).register(b.joinToken, { inventory: inventoryOf("probe") });
+  assert.ok(registered.ok, JSON.stringify(registered));
+  const probe = registered.value;
   await eventually("the new tracker hands out p1 and p3", async () => {
     const hosts = await plannedPeers(b.url, probe.hostToken, id, n);
     return hosts.has(p1.hostId) && hosts.has(p3.hostId);

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { nextBackoff, SseParser, watchSse } from "./sse.ts";
+import { SseParser } from "./sse.ts";
+import { nextBackoff, watchSse } from "./sse-watch.ts";
 import type { SseEvent } from "./sse.ts";
 
 const cases: { name: string; chunks: string[]; want: SseEvent[] }[] = [

@@ -1,0 +1,118 @@
+// The agent half of the API client (the user half is ./client.ts): the calls an agent makes (see
+// ./types.ts). Every call has a timeout and returns a value: an unreachable server is an expected
+// outcome for an agent, not an exception. The agent uses it, and so do the server's tests, so they
+// exercise the production client. Browser-safe (fetch only).
+//
+// Several servers (`http://a:7070,http://b:7070`): calls go to the server that answered last; one
+// that cannot be reached, does not answer in time, or answers 503/504 (cut off from the store) is
+// skipped for the next one within the same call. Every agent call is idempotent (register, heartbeat,
+// a report of states), so sending it again to another server is safe.
+
+import type {
+  ApiErrorBody,
+  AttemptReport,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  RegisterRequest,
+  RegisterResponse,
+} from "./types.ts";
+
+/** The outcome of one call: the body, or why there is none (`status` null: no HTTP answer at all). */
+export type CallResult<T> = { ok: true; value: T } | { ok: false; status: number | null; code: string | null; message: string };
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Overrides the client's timeout for this call (per server tried). */
+  timeoutMs?: number;
+}
+
+/** Calls to the server an agent makes. */
+export interface AgentClient {
+  /** The server calls go to now. */
+  readonly baseUrl: string;
+  register(joinToken: string, req: RegisterRequest): Promise<CallResult<RegisterResponse>>;
+  heartbeat(hostToken: string, req: HeartbeatRequest, opts?: CallOptions): Promise<CallResult<HeartbeatResponse>>;
+  reportAttempts(hostToken: string, report: AttemptReport): Promise<CallResult<{ ok: true }>>;
+  /** Absolute URL of the assignments event stream (on the current server). */
+  assignmentsUrl(): string;
+  /** Moves to the next server if `url` is still the current one's (a stream there failed). */
+  skip?(url: string): void;
+  /** Calls `fn` when calls move to another server. */
+  onSwitch?(fn: (baseUrl: string) => void): void;
+}
+
+/** Builds a client for the server(s) at `baseUrl` (comma-separated for several); each call to one
+ * server is aborted after `timeoutMs`. */
+export function createAgentClient(baseUrl: string | string[], timeoutMs = 10_000): AgentClient {
+  const urls = (Array.isArray(baseUrl) ? baseUrl : baseUrl.split(",")).map((u) => u.trim().replace(/\/+$/, "")).filter((u) => u !== "");
+  if (urls.length === 0) urls.push(String(baseUrl));
+  let current = 0;
+  const listeners: ((url: string) => void)[] = [];
+  const moveTo = (i: number): void => {
+    if (i === current) return;
+    current = i;
+    for (const fn of listeners) fn(urls[current] ?? "");
+  };
+  const postOne = async <T>(base: string, path: string, token: string, body: unknown, ms: number): Promise<CallResult<T>> => {
+    try {
+      const res = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(ms),
+      });
+      const text = await res.text();
+      if (res.status >= 400) {
+        const err = parseError(text);
+        return { ok: false, status: res.status, code: err?.code ?? null, message: err?.message ?? (text.slice(0, 300) || `HTTP ${res.status}`) };
+      }
+      return { ok: true, value: JSON.parse(text) as T };
+    } catch (err) {
+      return { ok: false, status: null, code: null, message: err instanceof Error ? err.message : String(err) };
+    }
+  };
+  const post = async <T>(path: string, token: string, body: unknown, opts: CallOptions = {}): Promise<CallResult<T>> => {
+    const first = current;
+    let last: CallResult<T> | null = null;
+    for (let i = 0; i < urls.length; i++) {
+      const at = (first + i) % urls.length;
+      const r = await postOne<T>(urls[at] ?? "", path, token, body, opts.timeoutMs ?? timeoutMs);
+      // Answers another server would give too (ok, 401, 400...) end the call; so does a 5xx when
+      // there is nowhere else to go.
+      if (r.ok || !serverFailed(r)) {
+        moveTo(at);
+        return r;
+      }
+      last = r;
+    }
+    return last ?? { ok: false, status: null, code: null, message: "no server configured" };
+  };
+  return {
+    get baseUrl() {
+      return urls[current] ?? "";
+    },
+    register: (joinToken, req) => post<RegisterResponse>("/v1/agent/register", joinToken, req),
+    heartbeat: (hostToken, req, opts) => post<HeartbeatResponse>("/v1/agent/heartbeat", hostToken, req, opts),
+    reportAttempts: (hostToken, report) => post<{ ok: true }>("/v1/agent/attempts", hostToken, report),
+    assignmentsUrl: () => `${urls[current] ?? ""}/v1/agent/assignments`,
+    skip: (url) => {
+      if (urls.length > 1 && url.startsWith(urls[current] ?? "\0")) moveTo((current + 1) % urls.length);
+    },
+    onSwitch: (fn) => void listeners.push(fn),
+  };
+}
+
+/** No answer, or 503/504: the server cannot serve (down, or cut off from its store); another may. */
+function serverFailed(r: { status: number | null }): boolean {
+  return r.status === null || r.status === 503 || r.status === 504;
+}
+
+function parseError(text: string): { code: string; message: string } | null {
+  try {
+    const body = JSON.parse(text) as Partial<ApiErrorBody>;
+    if (body.error && typeof body.error.message === "string") return { code: body.error.code, message: body.error.message };
+  } catch {
+    // not JSON: the caller falls back to the raw text
+  }
+  return null;
+}

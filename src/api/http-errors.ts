@@ -1,0 +1,79 @@
+// How the API client tells failures apart: an error response becomes the server's TiffinError, a
+// network failure TIFFIN_UNAVAILABLE, and failures another server may not have (unreachable, timed
+// out, 503/504) are marked so a call moves on to the next server. Browser-safe.
+
+import { ErrorCodes, TiffinError } from "../model/errors.ts";
+import type { ApiErrorBody } from "./types.ts";
+import { WatchExpiredCode, WatchExpiredError } from "./watch-types.ts";
+
+/** Failures another server may not have: unreachable, no answer in time, or 503/504 (the server
+ * cannot reach its store). Other errors (a bad spec, a 404) would be the same everywhere. */
+const serverFailures = new WeakSet<Error>();
+
+export function failedServer(err: TiffinError): TiffinError {
+  serverFailures.add(err);
+  return err;
+}
+
+export function serverFailed(err: unknown): boolean {
+  return err instanceof Error && serverFailures.has(err);
+}
+
+/** Turns an error response into the server's TiffinError (same code, message, hint, problems), or a
+ * WatchExpiredError for the watch's 410. */
+export async function responseError(res: Response, method: string, path: string): Promise<TiffinError | WatchExpiredError> {
+  const text = await res.text().catch(() => "");
+  try {
+    const body = JSON.parse(text) as Partial<ApiErrorBody> & { compactRevision?: unknown };
+    const e = body.error;
+    // The watch's own 410 (./watch-types.ts): its code is not one of the model's.
+    if (e && (e.code as string) === WatchExpiredCode && typeof body.compactRevision === "number") {
+      return new WatchExpiredError({ code: WatchExpiredCode, message: e.message, hint: e.hint ?? "", compactRevision: body.compactRevision });
+    }
+    if (e && typeof e.code === "string" && typeof e.message === "string") {
+      return new TiffinError(e.code, e.message, {
+        ...(e.hint ? { hint: e.hint } : {}),
+        problems: Array.isArray(e.problems) ? e.problems : [],
+      });
+    }
+  } catch {
+    // not an ApiErrorBody: described below from the status
+  }
+  const code = res.status === 401 || res.status === 403 ? ErrorCodes.Unauthorized : res.status === 404 ? ErrorCodes.NotFound : ErrorCodes.Unavailable;
+  return new TiffinError(code, `${method} ${path} failed: HTTP ${res.status} ${res.statusText}`.trim(), {
+    hint: "check that TIFFIN_ADDR / --addr points at a Tiffin server",
+  });
+}
+
+const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ECONNRESET", "UND_ERR_SOCKET", "EPIPE"]);
+
+/** Maps fetch's network failures (a TypeError whose cause carries the errno) to TiffinError. */
+export function networkError(err: unknown, addr: string): unknown {
+  if (err instanceof TiffinError) return err;
+  if (err instanceof Error && err.name === "AbortError") return err;
+  const code = errnoOf(err);
+  if (code !== null && unreachableCodes.has(code)) {
+    return new TiffinError(ErrorCodes.Unavailable, `cannot reach the Tiffin server at ${addr}`, {
+      hint: "start one with `tiffin dev`, or set TIFFIN_ADDR / --addr",
+    });
+  }
+  if (err instanceof TypeError && err.message === "fetch failed") {
+    return new TiffinError(ErrorCodes.Unavailable, `cannot reach the Tiffin server at ${addr} (${String((err.cause as Error | undefined)?.message ?? err.message)})`, {
+      hint: "start one with `tiffin dev`, or set TIFFIN_ADDR / --addr",
+    });
+  }
+  return err;
+}
+
+function errnoOf(err: unknown): string | null {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const rec = e as { code?: unknown; errors?: unknown[]; cause?: unknown };
+    if (typeof rec.code === "string") return rec.code;
+    if (Array.isArray(rec.errors) && rec.errors.length > 0) {
+      const first = errnoOf(rec.errors[0]);
+      if (first) return first;
+    }
+    e = rec.cause;
+  }
+  return null;
+}

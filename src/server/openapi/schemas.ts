@@ -1,0 +1,47 @@
+// zod schemas of wire shapes the OpenAPI document shows (z.toJSONSchema). Only shapes that have no
+// schema elsewhere yet: the typed resource layer will declare the stored kinds, and this file should
+// then point at its registry instead of declaring them.
+
+import { z } from "zod";
+import { WatchExpiredCode, WatchKinds } from "../../api/watch-types.ts";
+
+/** `ApiErrorBody`: the body of every error response. */
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string().meta({ description: "Stable code, e.g. TIFFIN_NOT_FOUND" }),
+    message: z.string(),
+    hint: z.string().nullable(),
+    problems: z.array(z.object({ file: z.string().nullable(), path: z.string(), message: z.string(), value: z.string().nullable() })),
+  }),
+});
+
+/** `{ok: true}`. */
+export const okSchema = z.object({ ok: z.literal(true) });
+
+/** `ApplyResult`. */
+export const applyResultSchema = z.object({ name: z.string(), version: z.number().int(), changed: z.boolean(), revision: z.number().int().meta({ description: "Store revision of the write; watch from here" }) });
+
+/** `POST /v1/jobs` and `/v1/jobs/:name/revert` notes. */
+const noteFields = { by: z.string().optional(), message: z.string().optional() };
+/** `POST /v1/jobs/:name/revert`. */
+export const revertBodySchema = z.object({ version: z.number().int().min(1), ...noteFields });
+/** `POST /v1/jobs/:name/restart`. */
+export const restartBodySchema = z.object({ index: z.number().int().min(0).optional() });
+/** `PUT /v1/packages/:name/tags/:tag`. */
+export const tagBodySchema = z.object({ version: z.string() });
+/** `POST /v1/packages/missing`. */
+export const missingBodySchema = z.object({ pieces: z.array(z.string()) });
+
+/** One message of `GET /v1/watch` (SSE data; src/api/watch-types.ts). */
+export const watchMessageSchema = z.union([
+  z.object({ type: z.enum(["added", "updated", "removed"]), kind: z.enum(WatchKinds), name: z.string(), revision: z.number().int(), object: z.unknown().meta({ description: "The object of the kind; null when removed" }) }),
+  z.object({ type: z.literal("bookmark"), revision: z.number().int() }),
+  z.object({ code: z.literal(WatchExpiredCode), message: z.string(), hint: z.string(), compactRevision: z.number().int() }).meta({ description: "event: expired: the revision is no longer kept; list again" }),
+]);
+
+/** JSON Schema (draft 2020-12, what OpenAPI 3.1 uses) of a zod schema. */
+export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, { target: "draft-2020-12", io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  delete out["$schema"];
+  return out;
+}

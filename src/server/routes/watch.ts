@@ -1,0 +1,190 @@
+// `GET /v1/watch`: typed store changes of allow-listed kinds over SSE (the wire is described in
+// src/api/watch-types.ts). Built on the store's own watch, not on the mirror: a watcher resumes from
+// any revision the store still keeps, on any server of the cluster.
+
+import { parseWatchKinds, WatchExpiredCode } from "../../api/watch-types.ts";
+import type { WatchBookmark, WatchEvent, WatchExpired, WatchKind } from "../../api/watch-types.ts";
+import type { ApiErrorBody } from "../../api/types.ts";
+import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import { CompactedError } from "../../state/store.ts";
+import type { Store, WatchEvent as StoreWatchEvent } from "../../state/store.ts";
+import type { ServerContext } from "../context.ts";
+import { sendJson, startSse } from "../http/io.ts";
+import type { SseStream } from "../http/io.ts";
+import type { Router } from "../http/router.ts";
+import { listPrefixes, matchesJobs, toWatchEvent, watchKindTable } from "../watch-kinds.ts";
+
+/** How often a watch whose kinds did not change sends a bookmark of the revision the store reached. */
+export const WatchBookmarkMs = 5_000;
+
+/** A watcher with more than this unsent that did not take any of it for WatchStallMs is cut off (it
+ * resumes from its last id and the store replays the rest): a stalled client must not grow the
+ * server's memory without bound, while a slow one catching up keeps its stream. */
+export const WatchMaxBufferedBytes = 16 * 1024 * 1024;
+/** See WatchMaxBufferedBytes. */
+export const WatchStallMs = 10_000;
+
+/** Registers `GET /v1/watch`. */
+export function watchRoutes(r: Router, ctx: ServerContext, opts: { bookmarkMs?: number; maxBufferedBytes?: number; stallMs?: number } = {}): void {
+  const maxBuffered = opts.maxBufferedBytes ?? WatchMaxBufferedBytes;
+  r.add("GET", "/v1/watch", "admin", async ({ req, res, url }) => {
+    const parsed = parseWatchKinds(url.searchParams.get("kinds"));
+    if (!parsed.ok) throw new TiffinError(ErrorCodes.BadRequest, `watch: ${parsed.problem}`, { hint: "ask for kinds=task,host (or leave kinds out for every kind)" });
+    const kinds = parsed.kinds;
+    const jobs = jobFilter(url.searchParams.getAll("job"), kinds);
+    const from = startRevision(url.searchParams.get("from"), req.headers["last-event-id"]);
+    if (from !== null) {
+      const gone = await compactedAt(ctx.store, from);
+      if (gone !== null) return void sendJson(res, 410, expiredBody(from, gone));
+    }
+    const list = from === null ? await listAll(ctx.store, kinds, jobs) : null;
+    const sse = startSse(req, res);
+    ctx.streams.add(sse);
+    let sentThrough = 0;
+    let seenThrough = 0;
+    if (list) {
+      for (const ev of list.events) sse.send(ev.type, ev);
+      sse.send("bookmark", { type: "bookmark", revision: list.revision } satisfies WatchBookmark, list.revision);
+      sentThrough = seenThrough = list.revision;
+    } else if (from !== null) sentThrough = seenThrough = from - 1;
+    const watch = ctx.store.watch("", (from ?? sentThrough + 1) || 1, (events) => {
+      const out = typedEvents(events, kinds).filter((ev) => matchesJobs(ev, jobs));
+      out.forEach((ev, i) => {
+        // The id goes on a revision's last event only: resuming after it never skips part of a revision.
+        const last = i === out.length - 1 || out[i + 1]?.revision !== ev.revision;
+        sse.send(ev.type, ev, last ? ev.revision : undefined);
+      });
+      const top = events.at(-1)?.revision ?? 0;
+      seenThrough = Math.max(seenThrough, top);
+      if (out.length > 0) sentThrough = Math.max(sentThrough, out.at(-1)?.revision ?? 0);
+    }, (err) => failed(sse, err, from));
+    const timer = setInterval(() => {
+      if (seenThrough <= sentThrough) return;
+      sentThrough = seenThrough;
+      sse.send("bookmark", { type: "bookmark", revision: seenThrough } satisfies WatchBookmark, seenThrough);
+    }, opts.bookmarkMs ?? WatchBookmarkMs);
+    timer.unref();
+    // Unsent bytes that did not go down between two looks: the client stopped reading.
+    let unsent = 0;
+    const stall = setInterval(() => {
+      const now = res.writableLength;
+      if (now > maxBuffered && unsent > maxBuffered && now >= unsent) {
+        ctx.log.warn({ unsent: now, kinds, remote: req.socket.remoteAddress }, "watch cut off: the client stopped reading");
+        res.destroy();
+      }
+      unsent = now;
+    }, opts.stallMs ?? WatchStallMs);
+    stall.unref();
+    sse.onClose(() => {
+      clearInterval(stall);
+      clearInterval(timer);
+      watch.cancel();
+      ctx.streams.delete(sse);
+    });
+  });
+}
+
+/** The first revision to send: `from` (inclusive), else the one after Last-Event-ID, else null (list first). */
+export function startRevision(fromText: string | null, lastEventId: string | string[] | undefined): number | null {
+  if (fromText !== null) {
+    const from = Number(fromText);
+    if (!Number.isSafeInteger(from) || from < 1) throw new TiffinError(ErrorCodes.BadRequest, `watch: from must be a store revision (an integer >= 1), got ${JSON.stringify(fromText)}`, { hint: "use the revision of a bookmark or an event plus one, or leave from out to list first" });
+    return from;
+  }
+  const id = Array.isArray(lastEventId) ? lastEventId[0] : lastEventId;
+  if (id === undefined || id === "") return null;
+  const last = Number(id);
+  if (!Number.isSafeInteger(last) || last < 0) throw new TiffinError(ErrorCodes.BadRequest, `watch: Last-Event-ID must be a store revision, got ${JSON.stringify(id)}`, { hint: "send back the id of the last event received" });
+  return last + 1;
+}
+
+/** The typed events of a batch of store changes, in order; keys of other kinds dropped. */
+export function typedEvents(events: readonly StoreWatchEvent[], kinds: readonly WatchKind[]): WatchEvent[] {
+  const out: WatchEvent[] = [];
+  for (const ev of events) {
+    const typed = toWatchEvent(ev, kinds);
+    if (typed) out.push(typed);
+  }
+  return out;
+}
+
+/** The `job` query (repeated or comma-separated): only these jobs' objects. Kinds that belong to no
+ * job (host, alive) cannot be filtered so: asked together, the request is refused rather than
+ * answered with objects the filter does not cover. */
+export function jobFilter(values: readonly string[], kinds: readonly WatchKind[]): string[] {
+  const jobs = [...new Set(values.flatMap((v) => v.split(",")).map((j) => j.trim()).filter((j) => j !== ""))];
+  const unscoped = kinds.filter((k) => !watchKindTable[k].jobScoped);
+  if (jobs.length > 0 && unscoped.length > 0) {
+    throw new TiffinError(ErrorCodes.BadRequest, `watch: job filters job, version, task and attempt; ${unscoped.join(" and ")} belong to no job`, { hint: "watch those kinds in a watch of their own, without job=" });
+  }
+  return jobs;
+}
+
+/** Every object of `kinds` (of `jobs`, if any) at one revision, as "added" events (a consistent
+ * snapshot: the later ranges read at the first one's revision). */
+async function listAll(store: Store, kinds: readonly WatchKind[], jobs: readonly string[]): Promise<{ events: WatchEvent[]; revision: number }> {
+  for (let tries = 0; ; tries++) {
+    try {
+      let revision = 0;
+      const events: WatchEvent[] = [];
+      for (const kind of kinds) {
+        for (const prefix of listPrefixes(kind, jobs)) {
+          const got = await store.range(prefix, revision > 0 ? { revision } : {});
+          revision = got.revision;
+          for (const kv of got.kvs) {
+            // A job's key is its own prefix: "/jobs/web" also ranges "/jobs/web2".
+            const typed = toWatchEvent({ type: "put", kv: { ...kv, createRevision: kv.modRevision }, revision: kv.modRevision }, [kind]);
+            if (typed && matchesJobs(typed, jobs)) events.push(typed);
+          }
+        }
+      }
+      return { events, revision: revision > 0 ? revision : await store.revision() };
+    } catch (err) {
+      // Compacted between two ranges (a very busy store): read again at the newest revision.
+      if (!(err instanceof CompactedError) || tries >= 3) throw err;
+    }
+  }
+}
+
+/** A prefix nothing is written under (keys.ts has no such prefix). */
+const ProbePrefix = "/watch-probe-nothing-here/";
+
+/** The store's first kept revision when `from` is no longer kept, else null. A read at `from` fails
+ * exactly when a watch from it would (history at and below the compacted revision is gone); the
+ * probed prefix holds no keys, so the read costs nothing. */
+async function compactedAt(store: Store, from: number): Promise<number | null> {
+  if (from > (await store.revision())) return null;
+  try {
+    await store.range(ProbePrefix, { revision: from, limit: 1 });
+    return null;
+  } catch (err) {
+    if (err instanceof CompactedError) return err.compactRevision;
+    throw err;
+  }
+}
+
+function expiredMessage(from: number | null, compactRevision: number): WatchExpired {
+  return {
+    code: WatchExpiredCode,
+    message: `watch: revision ${from ?? "?"} is no longer kept: the store's history starts at ${compactRevision}`,
+    hint: "list again (watch without from) and follow from the bookmark it ends with",
+    compactRevision,
+  };
+}
+
+/** The 410 answer: an ApiErrorBody whose code is the watch's own (not one of the model's codes), and
+ * where history starts. */
+function expiredBody(from: number, compactRevision: number): { error: { code: string; message: string; hint: string; problems: [] }; compactRevision: number } {
+  const e = expiredMessage(from, compactRevision);
+  return { error: { code: e.code, message: e.message, hint: e.hint, problems: [] }, compactRevision };
+}
+
+function failed(sse: SseStream, err: Error, from: number | null): void {
+  // Compacted after the check at the start (or a store that only says so in the watch): in the stream.
+  if (err instanceof CompactedError) sse.send("expired", expiredMessage(from, err.compactRevision));
+  else {
+    const body: ApiErrorBody = { error: { code: ErrorCodes.Unavailable, message: `watch: the store's change stream failed: ${err.message}`, hint: "watch again from the last revision received", problems: [] } };
+    sse.send("failed", body);
+  }
+  sse.close();
+}

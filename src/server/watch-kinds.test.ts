@@ -1,0 +1,72 @@
+// The watch's allow-list: which keys become typed events, under which kind and name.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { WatchKinds } from "../api/watch-types.ts";
+import type { WatchEvent } from "../api/watch-types.ts";
+import type { Attempt } from "../model/index.ts";
+import type { KeyValue } from "../state/store.ts";
+import { Prefix } from "./keys.ts";
+import { classifyKey, matchesJobs, toWatchEvent, watchKindTable } from "./watch-kinds.ts";
+
+const all = [...WatchKinds];
+const kv = (key: string, value: string, createRevision: number, modRevision: number): KeyValue => ({ key, value, createRevision, modRevision, version: 1, lease: null });
+
+const cases: { name: string; key: string; want: { kind: string; name: string } | null }[] = [
+  { name: "a job", key: "/jobs/web", want: { kind: "job", name: "web" } },
+  { name: "a version", key: "/versions/web/0000000003", want: { kind: "version", name: "web/3" } },
+  { name: "a task", key: "/tasks/web/000012", want: { kind: "task", name: "web/12" } },
+  { name: "an attempt", key: "/attempts/abcdefghij", want: { kind: "attempt", name: "abcdefghij" } },
+  { name: "a host", key: "/hosts/h1", want: { kind: "host", name: "h1" } },
+  { name: "a host's liveness", key: "/alive/h1", want: { kind: "alive", name: "h1" } },
+  { name: "a host token", key: "/hosttokens/h1", want: null },
+  { name: "the admin token", key: "/secrets/admin", want: null },
+  { name: "the join token", key: "/secrets/join", want: null },
+  { name: "the leader", key: "/leader", want: null },
+  { name: "a prefix added later", key: "/newsecrets/x", want: null },
+  { name: "a prefix that extends an allowed one", key: "/hostsecret/h1", want: null },
+  { name: "the prefix itself", key: "/jobs/", want: null },
+];
+
+for (const c of cases) {
+  void test(`classifyKey: ${c.name}`, () => assert.deepEqual(classifyKey(c.key, all), c.want));
+}
+
+void test("every key prefix of the state that is not allow-listed never classifies, whatever kinds are asked", () => {
+  const allowed = new Set(Object.values(watchKindTable).map((e) => e.prefix));
+  const denied = Object.values(Prefix).filter((p) => !allowed.has(p));
+  // The ones that must never leak are among them (a guard against this test passing vacuously).
+  for (const p of [Prefix.hostTokens, Prefix.secrets, Prefix.pieceHolders, Prefix.audit, Prefix.alloc]) assert.ok(denied.includes(p), p);
+  for (const p of denied) assert.equal(classifyKey(`${p}x/y`, all), null, p);
+});
+
+void test("classifyKey only answers for the kinds asked", () => {
+  assert.equal(classifyKey("/jobs/web", ["task", "host"]), null);
+  assert.deepEqual(classifyKey("/tasks/web/000000", ["task"]), { kind: "task", name: "web/0" });
+});
+
+void test("toWatchEvent: a created key is added, a later put updated, a delete removed with no object", () => {
+  const added = toWatchEvent({ type: "put", kv: kv("/jobs/web", '{"version":1}', 5, 5), revision: 5 }, all);
+  assert.deepEqual(added, { type: "added", kind: "job", name: "web", revision: 5, object: { version: 1 } });
+  const updated = toWatchEvent({ type: "put", kv: kv("/jobs/web", '{"version":2}', 5, 9), revision: 9 }, all);
+  assert.equal(updated?.type, "updated");
+  const removed = toWatchEvent({ type: "delete", kv: kv("/jobs/web", "", 0, 11), revision: 11 }, all);
+  assert.deepEqual(removed, { type: "removed", kind: "job", name: "web", revision: 11, object: null });
+  assert.equal(toWatchEvent({ type: "put", kv: kv("/hosttokens/h1", '"secret"', 3, 3), revision: 3 }, all), null);
+  assert.equal(toWatchEvent({ type: "put", kv: kv("/jobs/bad", "{not json", 3, 3), revision: 3 }, all), null);
+});
+
+const jobCases: { name: string; event: WatchEvent; jobs: string[]; want: boolean }[] = [
+  { name: "the job itself", event: { type: "updated", kind: "job", name: "web", revision: 1, object: null }, jobs: ["web"], want: true },
+  { name: "another job", event: { type: "updated", kind: "job", name: "web2", revision: 1, object: null }, jobs: ["web"], want: false },
+  { name: "a task of the job", event: { type: "added", kind: "task", name: "web/0", revision: 1, object: null }, jobs: ["api", "web"], want: true },
+  { name: "a task of a job whose name extends it", event: { type: "added", kind: "task", name: "web-x/0", revision: 1, object: null }, jobs: ["web"], want: false },
+  { name: "a version of the job", event: { type: "added", kind: "version", name: "web/3", revision: 1, object: null }, jobs: ["web"], want: true },
+  { name: "an attempt of the job", event: { type: "added", kind: "attempt", name: "a1", revision: 1, object: { job: "web" } as Attempt }, jobs: ["web"], want: true },
+  { name: "an attempt of another job", event: { type: "updated", kind: "attempt", name: "a1", revision: 1, object: { job: "api" } as Attempt }, jobs: ["web"], want: false },
+  { name: "a removed attempt (the store's delete does not say its job)", event: { type: "removed", kind: "attempt", name: "a1", revision: 1, object: null }, jobs: ["web"], want: true },
+  { name: "no job filter", event: { type: "added", kind: "task", name: "api/0", revision: 1, object: null }, jobs: [], want: true },
+];
+for (const c of jobCases) {
+  void test(`matchesJobs: ${c.name}`, () => assert.equal(matchesJobs(c.event, c.jobs), c.want));
+}
