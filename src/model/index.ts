@@ -8,3 +8,7 @@ export * from "./diff.ts";
 export * from "./limits.ts";
 export * from "./private-dir.ts";
 export * from "./random.ts";
+export * from "./resources.ts";
+export * from "./job-schema.ts";
+export * from "./host-schema.ts";
+export * from "./records.ts";

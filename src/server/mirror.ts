@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Attempt, Host, JobRecord, JobVersion, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
-import { Prefix, splitNumbered } from "./keys.ts";
-import type { AliveValue } from "./keys.ts";
+import { Kinds, Prefix, splitNumbered } from "./kinds.ts";
+import type { AliveValue, AllocValue, Decoded, Kind, StoredProblem } from "./kinds.ts";
 
 /** A parsed value with the revision a compare needs. */
 export interface Entry<T> {
@@ -41,7 +41,9 @@ export class Mirror {
   readonly attempts = new Map<string, Entry<Attempt>>();
   readonly hosts = new Map<string, Entry<Host>>();
   readonly alive = new Map<string, Entry<AliveValue>>();
-  readonly alloc = new Map<string, Entry<unknown>>();
+  readonly alloc = new Map<string, Entry<AllocValue>>();
+  /** Stored values that do not decode as their kind, by key: logged and left out of every index. */
+  readonly corrupt = new Map<string, StoredProblem>();
   /** hostId -> token, and sha256(token) -> hostId. */
   readonly hostTokens = new Map<string, string>();
   readonly hostByTokenDigest = new Map<string, string>();
@@ -57,6 +59,7 @@ export class Mirror {
   /** Per job, a counter bumped by every change to the job, its versions, tasks or attempts (caches key on it). */
   readonly #jobStamps = new Map<string, number>();
   readonly #listeners = new Set<Listener>();
+  readonly #handlers: Handler[] = this.#makeHandlers();
   #waiters: { rev: number; resolve: () => void }[] = [];
   #watch: Watch | null = null;
   #closed = false;
@@ -203,89 +206,118 @@ export class Mirror {
   }
 
   #put(kv: KeyValue): Change {
-    let value: unknown;
-    try {
-      value = JSON.parse(kv.value);
-    } catch {
-      value = kv.value;
-    }
     const prev = this.#delete(kv.key).prev;
     this.#modRevisions.set(kv.key, kv.modRevision);
-    this.#index(kv.key, value, { value, modRevision: kv.modRevision, lease: kv.lease });
-    return { key: kv.key, prev, next: value, revision: 0 };
+    const h = this.#handlerOf(kv.key);
+    if (h === null) return { key: kv.key, prev, next: looseJson(kv.value), revision: 0 };
+    const d = h.put(kv);
+    if (d.ok) return { key: kv.key, prev, next: d.value, revision: 0 };
+    // Kept out of every index (as if absent) but its modRevision is known, so a write can replace it.
+    this.corrupt.set(kv.key, d.problem);
+    this.#log.warn({ key: d.problem.key, path: d.problem.path, problem: d.problem.message }, "corrupt stored value skipped");
+    return { key: kv.key, prev, next: null, revision: 0 };
   }
 
   #delete(key: string): Change {
-    const prev = this.#lookup(key);
+    if (!this.#modRevisions.has(key)) return { key, prev: null, next: null, revision: 0 };
     this.#modRevisions.delete(key);
-    if (prev !== null) this.#index(key, prev, null);
-    return { key, prev, next: null, revision: 0 };
+    this.corrupt.delete(key);
+    const h = this.#handlerOf(key);
+    return { key, prev: h === null ? true : h.remove(key), next: null, revision: 0 };
   }
 
-  #lookup(key: string): unknown {
-    if (!this.#modRevisions.has(key)) return null;
-    const k = key;
-    if (k.startsWith(Prefix.jobs)) return this.jobs.get(k.slice(Prefix.jobs.length))?.value ?? null;
-    if (k.startsWith(Prefix.attempts)) return this.attempts.get(k.slice(Prefix.attempts.length))?.value ?? null;
-    if (k.startsWith(Prefix.hosts)) return this.hosts.get(k.slice(Prefix.hosts.length))?.value ?? null;
-    if (k.startsWith(Prefix.alive)) return this.alive.get(k.slice(Prefix.alive.length))?.value ?? null;
-    if (k.startsWith(Prefix.alloc)) return this.alloc.get(k.slice(Prefix.alloc.length))?.value ?? null;
-    if (k.startsWith(Prefix.hostTokens)) return this.hostTokens.get(k.slice(Prefix.hostTokens.length)) ?? null;
-    if (k.startsWith(Prefix.versions)) {
-      const s = splitNumbered(k, Prefix.versions);
-      return s ? (this.versions.get(s.name)?.get(s.n)?.value ?? null) : null;
-    }
-    if (k.startsWith(Prefix.tasks)) {
-      const s = splitNumbered(k, Prefix.tasks);
-      return s ? (this.tasks.get(s.name)?.get(s.n)?.value ?? null) : null;
-    }
-    return true; // a key the server does not index: its presence is all we know
+  #handlerOf(key: string): Handler | null {
+    for (const h of this.#handlers) if (key.startsWith(h.prefix)) return h;
+    return null;
   }
 
-  /** Adds (`entry` set) or removes (`entry` null) one parsed value and its index entries. */
-  #index(key: string, value: unknown, entry: Entry<unknown> | null): void {
-    if (key.startsWith(Prefix.jobs)) {
-      setOrDelete(this.jobs, key.slice(Prefix.jobs.length), entry as Entry<JobRecord> | null);
-      this.#bump(key.slice(Prefix.jobs.length));
-    }
-    else if (key.startsWith(Prefix.hosts)) {
-      setOrDelete(this.hosts, key.slice(Prefix.hosts.length), entry as Entry<Host> | null);
-      this.hostsStamp++;
-    } else if (key.startsWith(Prefix.alive)) {
-      setOrDelete(this.alive, key.slice(Prefix.alive.length), entry as Entry<AliveValue> | null);
-      this.hostsStamp++;
-    }
-    else if (key.startsWith(Prefix.alloc)) setOrDelete(this.alloc, key.slice(Prefix.alloc.length), entry);
-    else if (key.startsWith(Prefix.hostTokens)) {
-      const hostId = key.slice(Prefix.hostTokens.length);
-      const token = typeof value === "string" ? value : "";
-      if (entry) {
-        this.hostTokens.set(hostId, token);
-        this.hostByTokenDigest.set(tokenDigest(token), hostId);
-      } else {
-        this.hostTokens.delete(hostId);
-        this.hostByTokenDigest.delete(tokenDigest(token));
-      }
-    } else if (key.startsWith(Prefix.versions)) {
-      const s = splitNumbered(key, Prefix.versions);
-      if (s) nestedSetOrDelete(this.versions, s.name, s.n, entry as Entry<JobVersion> | null);
-      if (s) this.#bump(s.name);
-    } else if (key.startsWith(Prefix.tasks)) {
-      const s = splitNumbered(key, Prefix.tasks);
-      if (!s) return;
-      nestedSetOrDelete(this.tasks, s.name, s.n, entry as Entry<Task> | null);
-      this.#bump(s.name);
-      const t = value as Task;
-      if (t.hostId !== null) indexSet(this.tasksByHost, t.hostId, `${s.name}/${s.n}`, entry !== null);
-    } else if (key.startsWith(Prefix.attempts)) {
-      const id = key.slice(Prefix.attempts.length);
-      setOrDelete(this.attempts, id, entry as Entry<Attempt> | null);
-      const a = value as Attempt;
-      indexSet(this.attemptsByHost, a.hostId, id, entry !== null);
-      indexSet(this.attemptsByTask, `${a.job}/${a.index}`, id, entry !== null);
-      indexSet(this.attemptsByJob, a.job, id, entry !== null);
-      this.#bump(a.job);
-    }
+  /** The indexes of each mirrored kind: `index` adds (`entry` set) or removes (`entry` null) one value. */
+  #makeHandlers(): Handler[] {
+    const tail = (key: string, prefix: string): string => key.slice(prefix.length);
+    return [
+      handler(Kinds.job, (key, _v, e) => {
+        setOrDelete(this.jobs, tail(key, Prefix.jobs), e);
+        this.#bump(tail(key, Prefix.jobs));
+      }, (key) => this.jobs.get(tail(key, Prefix.jobs))?.value ?? null),
+      handler(Kinds.host, (key, _v, e) => {
+        setOrDelete(this.hosts, tail(key, Prefix.hosts), e);
+        this.hostsStamp++;
+      }, (key) => this.hosts.get(tail(key, Prefix.hosts))?.value ?? null),
+      handler(Kinds.alive, (key, _v, e) => {
+        setOrDelete(this.alive, tail(key, Prefix.alive), e);
+        this.hostsStamp++;
+      }, (key) => this.alive.get(tail(key, Prefix.alive))?.value ?? null),
+      handler(Kinds.alloc, (key, _v, e) => setOrDelete(this.alloc, tail(key, Prefix.alloc), e), (key) => this.alloc.get(tail(key, Prefix.alloc))?.value ?? null),
+      handler(Kinds.hostToken, (key, token, e) => {
+        const hostId = tail(key, Prefix.hostTokens);
+        if (e) {
+          this.hostTokens.set(hostId, token);
+          this.hostByTokenDigest.set(tokenDigest(token), hostId);
+        } else {
+          this.hostTokens.delete(hostId);
+          this.hostByTokenDigest.delete(tokenDigest(token));
+        }
+      }, (key) => this.hostTokens.get(tail(key, Prefix.hostTokens)) ?? null),
+      handler(Kinds.version, (key, _v, e) => {
+        const s = splitNumbered(key, Prefix.versions);
+        if (!s) return;
+        nestedSetOrDelete(this.versions, s.name, s.n, e);
+        this.#bump(s.name);
+      }, (key) => {
+        const s = splitNumbered(key, Prefix.versions);
+        return s ? (this.versions.get(s.name)?.get(s.n)?.value ?? null) : null;
+      }),
+      handler(Kinds.task, (key, t, e) => {
+        const s = splitNumbered(key, Prefix.tasks);
+        if (!s) return;
+        nestedSetOrDelete(this.tasks, s.name, s.n, e);
+        this.#bump(s.name);
+        if (t.hostId !== null) indexSet(this.tasksByHost, t.hostId, `${s.name}/${s.n}`, e !== null);
+      }, (key) => {
+        const s = splitNumbered(key, Prefix.tasks);
+        return s ? (this.tasks.get(s.name)?.get(s.n)?.value ?? null) : null;
+      }),
+      handler(Kinds.attempt, (key, a, e) => {
+        const id = tail(key, Prefix.attempts);
+        setOrDelete(this.attempts, id, e);
+        indexSet(this.attemptsByHost, a.hostId, id, e !== null);
+        indexSet(this.attemptsByTask, `${a.job}/${a.index}`, id, e !== null);
+        indexSet(this.attemptsByJob, a.job, id, e !== null);
+        this.#bump(a.job);
+      }, (key) => this.attempts.get(tail(key, Prefix.attempts))?.value ?? null),
+    ];
+  }
+}
+
+/** How the mirror holds one kind: decode and index a put, unindex a delete (returning the old value). */
+interface Handler {
+  prefix: string;
+  put(kv: KeyValue): Decoded<unknown>;
+  remove(key: string): unknown;
+}
+
+function handler<T>(kind: Kind<T>, index: (key: string, value: T, entry: Entry<T> | null) => void, lookup: (key: string) => T | null): Handler {
+  return {
+    prefix: kind.prefix,
+    put(kv) {
+      const d = kind.decode(kv.key, kv.value);
+      if (d.ok) index(kv.key, d.value, { value: d.value, modRevision: kv.modRevision, lease: kv.lease });
+      return d;
+    },
+    remove(key) {
+      const v = lookup(key);
+      if (v !== null) index(key, v, null);
+      return v;
+    },
+  };
+}
+
+/** A value of a kind the mirror does not hold, for change listeners: its JSON, or the text itself. */
+function looseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 

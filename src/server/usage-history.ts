@@ -9,16 +9,12 @@
 // are the same on every server, so a host moving to another server overwrites nothing wrongly).
 // Expired samples are deleted in the same batches, each task's oldest keys checked every 10 minutes.
 import type { Logger } from "pino";
-import type { Clock, ResourceUsage } from "../model/index.ts";
+import type { Clock, ResourceUsage, UsageSample } from "../model/index.ts";
 import type { Op, Store } from "../state/store.ts";
 import { Prefix, usageKey, usageTaskPrefix } from "./keys.ts";
 
-/** One sample, with the attempt it came from. */
-export interface UsageSample extends ResourceUsage {
-  attemptId: string;
-  /** The largest `memoryBytes` among the samples of its minute (absent in samples not from the store). */
-  memoryMaxBytes?: number;
-}
+/** One sample, with the attempt it came from (declared in the model). */
+export type { UsageSample } from "../model/index.ts";
 
 /** Options of UsageHistory; times in ms. */
 export interface UsageHistoryOptions {

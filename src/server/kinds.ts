@@ -1,0 +1,204 @@
+// The resource layer: every kind the server stores, declared once with its key layout and its schema
+// (the types are inferred from, or checked against, the schemas in src/model). The mirror decodes
+// every stored value through here (a corrupt one is reported with its key and field path, never used)
+// and every server write encodes through here, so no stored value is read by a cast. Numbers in keys
+// are zero-padded so a prefix range returns versions and task indexes in numeric order. The layout is
+// documented in README.md ("State layout"); a new kind is one entry below (docs/architecture.md).
+import { z } from "zod";
+import {
+  attemptSchema, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
+  resourcesSchema, taskSchema, usageSampleSchema,
+} from "../model/index.ts";
+
+/** Key prefixes of the server's state. */
+export const Prefix = {
+  jobs: "/jobs/",
+  versions: "/versions/",
+  tasks: "/tasks/",
+  attempts: "/attempts/",
+  hosts: "/hosts/",
+  alive: "/alive/",
+  alloc: "/alloc/",
+  hostTokens: "/hosttokens/",
+  /** The admin and join tokens, shared by every server on the store. */
+  secrets: "/secrets/",
+  /** Audit log of user actions into tasks (`tiffin exec`): AuditEntry, newest last. */
+  audit: "/audit/",
+  /** Per-minute resource samples of each task, 24 h (usage-history.ts). */
+  usage: "/usage/",
+  /** Package versions and tags (read from the store directly: the mirror does not hold them). */
+  packages: "/packages/",
+  packageTags: "/pkgtags/",
+  /** Which server holds which package's pieces on its disk (piece-replication.ts). */
+  pieceHolders: "/pieceholders/",
+} as const;
+
+const pad = (n: number, width: number): string => String(n).padStart(width, "0");
+
+/** Where a stored value is wrong: its key, the field path inside it ("" for the whole value), what. */
+export interface StoredProblem {
+  key: string;
+  path: string;
+  message: string;
+}
+
+/** A decoded value, or why it cannot be used. */
+export type Decoded<T> = { ok: true; value: T } | { ok: false; problem: StoredProblem };
+
+/** One stored kind: its name, key prefix and schema; encode/decode between values and stored text. */
+export interface Kind<T> {
+  /** Singular, as in logs and docs ("attempt"). */
+  readonly name: string;
+  readonly prefix: string;
+  readonly schema: z.ZodType<T>;
+  /** The stored text of a value (typed: only a T can be written). */
+  encode(value: T): string;
+  /** The value stored at `key`, checked against the schema. */
+  decode(key: string, text: string): Decoded<T>;
+}
+
+/** `a.b[2].c` from a zod issue path. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
+  return out;
+}
+
+/** The first problem of `v` against `schema` (path and message), or null when it fits. */
+export function schemaProblem(schema: z.ZodType, v: unknown): { path: string; message: string } | null {
+  const r = schema.safeParse(v);
+  if (r.success) return null;
+  const issue = r.error.issues[0];
+  return { path: issue ? fieldPath(issue.path) : "", message: issue?.message ?? "invalid" };
+}
+
+/**
+ * Declares a kind. Decoding checks the parsed JSON against the schema and returns that same object:
+ * the schemas carry no defaults or transforms, so a value that fits is its own typed form, and fields
+ * a newer server added survive a read-modify-write by an older one (zod's output would drop them).
+ */
+export function defineKind<T>(name: string, prefix: string, schema: z.ZodType<T>): Kind<T> {
+  return {
+    name,
+    prefix,
+    schema,
+    encode: (value) => JSON.stringify(value),
+    decode(key, text) {
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (err) {
+        return { ok: false, problem: { key, path: "", message: `not JSON: ${(err as Error).message}` } };
+      }
+      const problem = schemaProblem(schema, json);
+      return problem === null ? { ok: true, value: fits(schema, json) } : { ok: false, problem: { key, ...problem } };
+    },
+  };
+}
+
+/** `v`, known to fit `schema` (checked by the caller just before). */
+function fits<T>(_schema: z.ZodType<T>, v: unknown): T {
+  return v as T; // checked by schemaProblem; see defineKind for why the input rather than zod's copy
+}
+
+/** The value of `/alive/<hostId>`: how the lease was granted. */
+export const aliveSchema = z.object({
+  ttlMs: z.number(),
+  /** Set while the agent announced an upgrade: no suspicion until then. */
+  upgradeUntil: z.number().nullable(),
+});
+/** The value of `/alive/<hostId>`. */
+export type AliveValue = z.infer<typeof aliveSchema>;
+
+/** The value of `/alloc/<hostId>`: resources booked on the host and by how many tasks. */
+export const allocSchema = resourcesSchema.extend({ tasks: z.number() });
+/** The value of `/alloc/<hostId>`. */
+export type AllocValue = z.infer<typeof allocSchema>;
+
+/** The value of `/pieceholders/<id>/<serverId>`. */
+export const pieceHolderSchema = z.object({ url: z.string() });
+/** The value of `/pieceholders/<id>/<serverId>`. */
+export type PieceHolder = z.infer<typeof pieceHolderSchema>;
+
+/** Every stored kind. Keys are built by the functions below, whose comments give their layout. */
+export const Kinds = {
+  /** `/jobs/<name>`: which version is desired, or that the job was removed. */
+  job: defineKind("job", Prefix.jobs, jobRecordSchema),
+  /** `/versions/<name>/<v, 10 digits>`: one stored spec (kept after removal). */
+  version: defineKind("job version", Prefix.versions, jobVersionSchema),
+  /** `/tasks/<name>/<index, 6 digits>`: one replica slot. */
+  task: defineKind("task", Prefix.tasks, taskSchema),
+  /** `/attempts/<id>`: one start of a task on a host. */
+  attempt: defineKind("attempt", Prefix.attempts, attemptSchema),
+  /** `/hosts/<id>`: the host record. */
+  host: defineKind("host", Prefix.hosts, hostSchema),
+  /** `/alive/<hostId>`: on the host's lease; gone = host down. */
+  alive: defineKind("alive", Prefix.alive, aliveSchema),
+  /** `/alloc/<hostId>`: resources in use; rewritten (with a compare) by every write that changes them. */
+  alloc: defineKind("alloc", Prefix.alloc, allocSchema),
+  /** `/hosttokens/<hostId>`: the host's bearer token, a JSON string (never sent out by /v1/events). */
+  hostToken: defineKind("host token", Prefix.hostTokens, z.string().min(1)),
+  /** `/secrets/<name>`: a shared server token (`admin`, `join`), a JSON string. */
+  secret: defineKind("secret", Prefix.secrets, z.string()),
+  /** `/audit/<epoch ms, 13 digits>-<id>`: one audit entry (time order). */
+  audit: defineKind("audit entry", Prefix.audit, auditEntrySchema),
+  /** `/usage/<job>/<index, 6 digits>/<minute start, epoch ms 13 digits>`: one usage sample. */
+  usage: defineKind("usage sample", Prefix.usage, usageSampleSchema),
+  /** `/packages/<name>/<version>`: one registered package version. */
+  package: defineKind("package", Prefix.packages, packageRecordSchema),
+  /** `/pkgtags/<name>/<tag>`: the version a tag points at. */
+  packageTag: defineKind("package tag", Prefix.packageTags, packageTagSchema),
+  /** `/pieceholders/<packageId>/<serverId>`: a server holding every piece of the package. */
+  pieceHolder: defineKind("piece holder", Prefix.pieceHolders, pieceHolderSchema),
+} as const;
+
+/** `/jobs/<name>`: the JobRecord. */
+export const jobKey = (name: string): string => `${Prefix.jobs}${name}`;
+/** `/versions/<name>/<v, 10 digits>`: one JobVersion. */
+export const versionKey = (name: string, version: number): string => `${Prefix.versions}${name}/${pad(version, 10)}`;
+/** `/tasks/<name>/<index, 6 digits>`: one Task. */
+export const taskKey = (name: string, index: number): string => `${Prefix.tasks}${name}/${pad(index, 6)}`;
+/** `/attempts/<id>`: one Attempt. */
+export const attemptKey = (id: string): string => `${Prefix.attempts}${id}`;
+/** `/hosts/<id>`: the Host record. */
+export const hostKey = (id: string): string => `${Prefix.hosts}${id}`;
+/** `/alive/<hostId>`: attached to the host's lease; gone = host down. */
+export const aliveKey = (hostId: string): string => `${Prefix.alive}${hostId}`;
+/** `/alloc/<hostId>`: used resources; rewritten (with a compare) by every write that changes them. */
+export const allocKey = (hostId: string): string => `${Prefix.alloc}${hostId}`;
+/** `/hosttokens/<hostId>`: the host's bearer token (never sent out by /v1/events). */
+export const hostTokenKey = (hostId: string): string => `${Prefix.hostTokens}${hostId}`;
+/** `/secrets/<name>`: a server token (`admin`, `join`), created by the first server (never sent by /v1/events). */
+export const secretKey = (name: string): string => `${Prefix.secrets}${name}`;
+/** `/audit/<epoch ms, 13 digits>-<id>`: one AuditEntry (time order). */
+export const auditKey = (at: number, id: string): string => `${Prefix.audit}${pad(at, 13)}-${id}`;
+/** `/usage/<job>/<index, 6 digits>/`: the samples of one task. */
+export const usageTaskPrefix = (job: string, index: number): string => `${Prefix.usage}${job}/${pad(index, 6)}/`;
+/** `/usage/<job>/<index, 6 digits>/<minute start, epoch ms 13 digits>`: one UsageSample. */
+export const usageKey = (job: string, index: number, bucketAt: number): string => `${usageTaskPrefix(job, index)}${pad(bucketAt, 13)}`;
+/** `/packages/<name>/<version>`: one registered package version (PackageRecord). */
+export const packageKey = (name: string, version: string): string => `${Prefix.packages}${name}/${version}`;
+/** `/pkgtags/<name>/<tag>`: the version a tag points at (`{version}`). */
+export const packageTagKey = (name: string, tag: string): string => `${Prefix.packageTags}${name}/${tag}`;
+/** `/pieceholders/<packageId>/<serverId>`: `{url}` of a server holding every piece of the package. */
+export const pieceHolderKey = (id: string, serverId: string): string => `${Prefix.pieceHolders}${id}/${serverId}`;
+
+/** Splits `/versions/<name>/<v>` or `/tasks/<name>/<i>` into the name and the number, or null. */
+export function splitNumbered(key: string, prefix: string): { name: string; n: number } | null {
+  const rest = key.slice(prefix.length);
+  const slash = rest.lastIndexOf("/");
+  if (slash <= 0) return null;
+  const n = Number(rest.slice(slash + 1));
+  return Number.isInteger(n) ? { name: rest.slice(0, slash), n } : null;
+}
+
+/** Decodes every key-value of a range as one kind; corrupt ones go to `onProblem` and are left out. */
+export function decodeAll<T>(kind: Kind<T>, kvs: readonly { key: string; value: string }[], onProblem: (p: StoredProblem) => void): T[] {
+  const out: T[] = [];
+  for (const kv of kvs) {
+    const d = kind.decode(kv.key, kv.value);
+    if (d.ok) out.push(d.value);
+    else onProblem(d.problem);
+  }
+  return out;
+}
