@@ -120,6 +120,11 @@ export function manifestProblem(v: unknown): string | null {
   return null;
 }
 
+/** True when `v` is a well-formed manifest (manifestProblem finds nothing). */
+export function isManifest(v: unknown): v is Manifest {
+  return manifestProblem(v) === null;
+}
+
 function safePath(p: string): boolean {
   return p !== "" && !p.startsWith("/") && !p.split("/").some((s) => s === "" || s === "." || s === "..");
 }

@@ -4,6 +4,7 @@
 // and every server write encodes through here, so no stored value is read by a cast. Numbers in keys
 // are zero-padded so a prefix range returns versions and task indexes in numeric order. The layout is
 // documented in README.md ("State layout"); a new kind is one entry below (docs/architecture.md).
+import type { Logger } from "pino";
 import { z } from "zod";
 import {
   attemptSchema, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
@@ -120,6 +121,23 @@ export const pieceHolderSchema = z.object({ url: z.string() });
 /** The value of `/pieceholders/<id>/<serverId>`. */
 export type PieceHolder = z.infer<typeof pieceHolderSchema>;
 
+/** The key the leading server holds, on its lease (leader.ts). */
+export const LeaderKey = "/leader";
+
+/** The value of `/leader`, as stored (servers before incarnations wrote neither `incarnation` nor `since`). */
+export const leaderSchema = z.object({
+  id: z.string(),
+  incarnation: z.string().exactOptional(),
+  url: z.string(),
+  since: z.number().exactOptional(),
+});
+
+/** The value of `/secrets/peer`: the peer tokens (tracker/peer-tokens.ts), or, from older servers, the bare token. */
+export const peerTokensSchema = z.union([
+  z.string().min(1),
+  z.object({ current: z.string().min(1), previous: z.string().nullable(), rotatedAt: z.number() }),
+]);
+
 /** Every stored kind. Keys are built by the functions below, whose comments give their layout. */
 export const Kinds = {
   /** `/jobs/<name>`: which version is desired, or that the job was removed. */
@@ -150,6 +168,10 @@ export const Kinds = {
   packageTag: defineKind("package tag", Prefix.packageTags, packageTagSchema),
   /** `/pieceholders/<packageId>/<serverId>`: a server holding every piece of the package. */
   pieceHolder: defineKind("piece holder", Prefix.pieceHolders, pieceHolderSchema),
+  /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
+  leader: defineKind("leader", LeaderKey, leaderSchema),
+  /** `/secrets/peer`: the peer tokens agents require of each other. */
+  peerTokens: defineKind("peer tokens", `${Prefix.secrets}peer`, peerTokensSchema),
 } as const;
 
 /** `/jobs/<name>`: the JobRecord. */
@@ -192,13 +214,27 @@ export function splitNumbered(key: string, prefix: string): { name: string; n: n
   return Number.isInteger(n) ? { name: rest.slice(0, slash), n } : null;
 }
 
-/** Decodes every key-value of a range as one kind; corrupt ones go to `onProblem` and are left out. */
-export function decodeAll<T>(kind: Kind<T>, kvs: readonly { key: string; value: string }[], onProblem: (p: StoredProblem) => void): T[] {
+/** Logs a corrupt stored value (it is then left out, never used). */
+export function logProblem(log: Logger, p: StoredProblem): void {
+  log.warn({ key: p.key, path: p.path, problem: p.message }, "corrupt stored value skipped");
+}
+
+/** The values of a range read as one kind; corrupt ones are logged and left out. */
+export function decodeAll<T>(kind: Kind<T>, kvs: readonly { key: string; value: string }[], log: Logger): T[] {
   const out: T[] = [];
   for (const kv of kvs) {
     const d = kind.decode(kv.key, kv.value);
     if (d.ok) out.push(d.value);
-    else onProblem(d.problem);
+    else logProblem(log, d.problem);
   }
   return out;
+}
+
+/** One stored value read as a kind: null when absent, or corrupt (then logged). */
+export function decodeOne<T>(kind: Kind<T>, kv: { key: string; value: string } | null, log: Logger): T | null {
+  if (kv === null) return null;
+  const d = kind.decode(kv.key, kv.value);
+  if (d.ok) return d.value;
+  logProblem(log, d.problem);
+  return null;
 }

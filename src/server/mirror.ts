@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Attempt, Host, JobRecord, JobVersion, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
-import { Kinds, Prefix, splitNumbered } from "./kinds.ts";
+import { Kinds, logProblem, Prefix, splitNumbered } from "./kinds.ts";
 import type { AliveValue, AllocValue, Decoded, Kind, StoredProblem } from "./kinds.ts";
 
 /** A parsed value with the revision a compare needs. */
@@ -214,7 +214,7 @@ export class Mirror {
     if (d.ok) return { key: kv.key, prev, next: d.value, revision: 0 };
     // Kept out of every index (as if absent) but its modRevision is known, so a write can replace it.
     this.corrupt.set(kv.key, d.problem);
-    this.#log.warn({ key: d.problem.key, path: d.problem.path, problem: d.problem.message }, "corrupt stored value skipped");
+    logProblem(this.#log, d.problem);
     return { key: kv.key, prev, next: null, revision: 0 };
   }
 

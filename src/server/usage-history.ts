@@ -11,7 +11,7 @@
 import type { Logger } from "pino";
 import type { Clock, ResourceUsage, UsageSample } from "../model/index.ts";
 import type { Op, Store } from "../state/store.ts";
-import { Prefix, usageKey, usageTaskPrefix } from "./keys.ts";
+import { decodeOne, Kinds, Prefix, usageKey, usageTaskPrefix } from "./kinds.ts";
 
 /** One sample, with the attempt it came from (declared in the model). */
 export type { UsageSample } from "../model/index.ts";
@@ -70,7 +70,10 @@ export class UsageHistory {
     const prefix = usageTaskPrefix(job, index);
     const { kvs } = await this.#o.store.range(prefix);
     const byBucket = new Map<number, UsageSample>();
-    for (const kv of kvs) byBucket.set(Number(kv.key.slice(prefix.length)), JSON.parse(kv.value) as UsageSample);
+    for (const kv of kvs) {
+      const s = decodeOne(Kinds.usage, kv, this.#o.log);
+      if (s !== null) byBucket.set(Number(kv.key.slice(prefix.length)), s);
+    }
     for (const [b, s] of this.#pending.get(prefix)?.buckets ?? []) byBucket.set(b, s);
     const since = this.#o.clock.now() - this.#o.keepMs;
     return [...byBucket.entries()].filter(([b]) => b >= since).sort(([a], [b]) => a - b).map(([, s]) => s);
@@ -90,7 +93,7 @@ export class UsageHistory {
     for (const [key, p] of this.#pending) {
       for (const [b, s] of p.buckets) {
         if (!all && b >= current) continue;
-        ops.push({ type: "put", key: usageKey(p.job, p.index, b), value: JSON.stringify(s) });
+        ops.push({ type: "put", key: usageKey(p.job, p.index, b), value: Kinds.usage.encode(s) });
         taken.push([key, b, s]);
         p.buckets.delete(b);
       }

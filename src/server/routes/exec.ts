@@ -4,12 +4,12 @@
 // its exit status after, so an exec that never finishes (server crash) still leaves its entry.
 // GET /v1/audit lists the entries.
 
-import type { AuditEntry, ExecFrame } from "../../api/types.ts";
+import type { ExecFrame } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { Prefix } from "../keys.ts";
+import { decodeAll, Kinds, Prefix } from "../kinds.ts";
 import { execTarget, startAudit } from "./exec-target.ts";
 import { notFound } from "./jobs.ts";
 import { drained } from "./streams.ts";
@@ -102,6 +102,6 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
     const limit = limitText === null ? 100 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1) throw new TiffinError(ErrorCodes.BadRequest, `limit must be a whole number >= 1, got ${JSON.stringify(limitText)}`);
     const { kvs } = await ctx.store.range(Prefix.audit);
-    sendJson(res, 200, kvs.slice(-limit).map((kv) => JSON.parse(kv.value) as AuditEntry));
+    sendJson(res, 200, decodeAll(Kinds.audit, kvs.slice(-limit), ctx.log));
   });
 }

@@ -8,7 +8,8 @@ import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { jobKey, packageKey, stableJson, versionKey } from "../keys.ts";
+import { stableJson } from "../keys.ts";
+import { jobKey, Kinds, packageKey, versionKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { usageByHost } from "../reconcile/commit.ts";
 import { inPlaceQuery } from "../reconcile/decide.ts";
@@ -82,7 +83,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
       const rec: JobRecord = { ...job, removedAt: now, updatedAt: now };
       return {
         compare: [{ key: jobKey(name), target: "modRevision", op: "==", value: m.modRevision(jobKey(name)) }],
-        success: [{ type: "put", key: jobKey(name), value: JSON.stringify(rec) }],
+        success: [{ type: "put", key: jobKey(name), value: Kinds.job.encode(rec) }],
       };
     });
     ctx.log.info({ job: name }, "job removed");
@@ -153,8 +154,8 @@ async function storeVersion(ctx: ServerContext, spec: JobSpec, note: VersionNote
         ...(spec.pinned ?? []).map((p) => ({ key: packageKey(p.name, p.version), target: "version" as const, op: ">" as const, value: 0 })),
       ],
       success: [
-        { type: "put", key: versionKey(spec.name, version), value: JSON.stringify(ver) },
-        { type: "put", key: jobKey(spec.name), value: JSON.stringify(rec) },
+        { type: "put", key: versionKey(spec.name, version), value: Kinds.version.encode(ver) },
+        { type: "put", key: jobKey(spec.name), value: Kinds.job.encode(rec) },
       ],
     };
   });
