@@ -53,6 +53,7 @@
 import type { Attempt, AttemptState, AttemptUpdate } from "../model/task.ts";
 import type { Host, HostInventory, HostStatus } from "../model/host.ts";
 import type { JobSpec, PackagePin } from "../model/job.ts";
+import type { Resources } from "../model/resources.ts";
 import type { ErrorCode, Problem } from "../model/errors.ts";
 import type { DiffLine } from "../model/diff.ts";
 
@@ -186,7 +187,7 @@ export interface HostView extends Host {
   lastHeartbeatAt: number | null;
   tasks: number;
   /** Booked by the host's tasks; memory includes each task's overhead (its helper, model TaskOverheadMiB). */
-  used: { cpu: number; memoryMiB: number; diskMiB: number };
+  used: Resources;
 }
 
 /** `POST /v1/agent/register`. An agent re-registering with the same name gets the same host id, and
