@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseHelperConfig } from "./config.ts";
-import { LineSplitter, parseAgentMessage } from "./messages.ts";
+import { LineSplitter, parseAgentMessage, parseHelperMessage } from "./messages.ts";
 
 void test("parseAgentMessage accepts the protocol and nothing else", () => {
   const cases: [string, string, unknown][] = [
@@ -17,6 +17,20 @@ void test("parseAgentMessage accepts the protocol and nothing else", () => {
     ["json null", `null`, null],
   ];
   for (const [name, line, want] of cases) assert.deepEqual(parseAgentMessage(line), want, name);
+});
+
+void test("parseHelperMessage (the agent's check of what a helper sends) takes a full status and nothing else", () => {
+  const status = { attemptId: "a1", state: "running", helperPid: 10, pid: 11, exitCode: null, signal: null, reason: null, startedAt: 1, endedAt: null };
+  const line = (s: unknown): string => JSON.stringify({ type: "status", status: s });
+  assert.deepEqual(parseHelperMessage(line(status)), { type: "status", status });
+  assert.deepEqual(parseHelperMessage(line({ ...status, endCause: "oom", usage: null })), { type: "status", status: { ...status, endCause: "oom", usage: null } });
+  for (const [name, bad] of [
+    ["unknown state", { ...status, state: "dancing" }],
+    ["pid as text", { ...status, pid: "11" }],
+    ["missing exitCode", { ...status, exitCode: undefined }],
+    ["unknown end cause", { ...status, endCause: "gremlins" }],
+  ] as const) assert.equal(parseHelperMessage(line(bad)), null, name);
+  assert.equal(parseHelperMessage(`{"type":"status"`), null, "torn line");
 });
 
 void test("LineSplitter joins chunks into lines and refuses endless lines", () => {
