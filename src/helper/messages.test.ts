@@ -47,8 +47,32 @@ void test("parseHelperConfig names every problem", () => {
   if (r.ok) return;
   for (const field of ["attemptId", "command", "env", "files", "ports", "stop", "fenceMs", "logSegmentBytes", "logSegmentsKept"]) {
     assert.ok(
-      r.problems.some((p) => p.startsWith(`attempt.json: ${field}:`)),
+      r.problems.some((p) => p.startsWith(`attempt.json: ${field}:`) || p.startsWith(`attempt.json: ${field}.`)),
       `${field} reported in ${r.problems.join("; ")}`,
     );
   }
+});
+
+void test("parseHelperConfig checks a sandbox whole, its optional fields too", () => {
+  const runtime = { name: "crun", path: "/usr/bin/crun", version: "1.8", rootless: false, stateDir: null };
+  const sandbox = { runtime, network: "host", readOnlyPaths: [], mounts: [], limits: { cpu: 1, memoryMiB: 64, pids: 100 }, cgroupParent: "/tiffin" };
+  const base = {
+    attemptId: "a1", job: "web", index: 0, command: ["sleep", "1"], env: {}, files: {}, ports: {}, health: null,
+    stop: { signal: "SIGTERM", graceMs: 1000 }, fenceMs: 5000, logSegmentBytes: 1 << 20, logSegmentsKept: 3,
+  };
+  assert.ok(parseHelperConfig({ ...base, sandbox }).ok);
+  assert.ok(parseHelperConfig({ ...base, sandbox: { ...sandbox, user: { uid: 65534, gid: 65534, userns: null }, capabilities: ["CAP_CHOWN"], stateDir: null } }).ok);
+  const cases: [string, unknown, string][] = [
+    ["a uid that is text", { ...sandbox, user: { uid: "root", gid: 0, userns: null } }, "sandbox.user.uid"],
+    ["capabilities as one string", { ...sandbox, capabilities: "CAP_SYS_ADMIN" }, "sandbox.capabilities"],
+    ["hidden paths as an object", { ...sandbox, hiddenPaths: { a: 1 } }, "sandbox.hiddenPaths"],
+    ["a relative cgroup parent", { ...sandbox, cgroupParent: "tiffin" }, "sandbox.cgroupParent"],
+  ];
+  for (const [name, sb, path] of cases) {
+    const r = parseHelperConfig({ ...base, sandbox: sb });
+    assert.equal(r.ok, false, name);
+    if (!r.ok) assert.ok(r.problems.some((p) => p.startsWith(`attempt.json: ${path}`)), `${name}: ${r.problems.join("; ")}`);
+  }
+  const bad = parseHelperConfig({ ...base, health: { kind: "http", port: "web" } });
+  assert.equal(bad.ok, false, "a health check without its timing");
 });

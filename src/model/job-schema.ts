@@ -4,7 +4,7 @@
 // keep their documentation; the assertions below fail to compile when a schema and its type drift.
 import { z } from "zod";
 import { Capabilities, Isolations, Networks, SpreadDomains } from "./job.ts";
-import type { JobRecord, JobSpec, JobVersion, PackagePin } from "./job.ts";
+import type { HealthCheck, JobRecord, JobSpec, JobVersion, PackagePin } from "./job.ts";
 import { resourcesSchema } from "./resources.ts";
 import type { Assert, TypesMatch } from "./resources.ts";
 
@@ -15,6 +15,13 @@ const timing = {
   graceMs: z.number(),
   action: z.enum(["restart", "move"]),
 };
+
+/** A health check (HealthCheck), structurally. */
+export const healthCheckSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("http"), port: z.string(), path: z.string(), ...timing }),
+  z.object({ kind: z.literal("tcp"), port: z.string(), ...timing }),
+  z.object({ kind: z.literal("command"), run: z.array(z.string()), ...timing }),
+]);
 
 /** One resolved package reference (PackagePin). */
 export const packagePinSchema = z.object({ ref: z.string(), name: z.string(), version: z.string(), id: z.string() });
@@ -36,13 +43,7 @@ export const storedJobSpecSchema = z.object({
   antiAffinity: z.string().nullable(),
   ports: z.array(z.string()),
   restart: z.object({ backoffInitialMs: z.number(), backoffMaxMs: z.number(), moveAfterFailures: z.number() }),
-  health: z
-    .discriminatedUnion("kind", [
-      z.object({ kind: z.literal("http"), port: z.string(), path: z.string(), ...timing }),
-      z.object({ kind: z.literal("tcp"), port: z.string(), ...timing }),
-      z.object({ kind: z.literal("command"), run: z.array(z.string()), ...timing }),
-    ])
-    .nullable(),
+  health: healthCheckSchema.nullable(),
   stop: z.object({ signal: z.string(), graceMs: z.number() }),
   maintenance: z.enum(["move", "endure"]),
   disconnect: z.object({ stopAfterMs: z.number().nullable() }),
@@ -76,6 +77,7 @@ export const jobRecordSchema = z.object({
 /** Compile-time proof that the schemas above and job.ts's types are the same shapes. */
 export type JobSchemaChecks = [
   Assert<TypesMatch<z.infer<typeof packagePinSchema>, PackagePin>>,
+  Assert<TypesMatch<z.infer<typeof healthCheckSchema>, HealthCheck>>,
   Assert<TypesMatch<z.infer<typeof storedJobSpecSchema>, JobSpec>>,
   Assert<TypesMatch<z.infer<typeof jobVersionSchema>, JobVersion>>,
   Assert<TypesMatch<z.infer<typeof jobRecordSchema>, JobRecord>>,

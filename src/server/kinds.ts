@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import { z } from "zod";
 import {
-  attemptSchema, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
+  attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
   resourcesSchema, taskSchema, usageSampleSchema,
 } from "../model/index.ts";
 
@@ -58,19 +58,12 @@ export interface Kind<T> {
   decode(key: string, text: string): Decoded<T>;
 }
 
-/** `a.b[2].c` from a zod issue path. */
-export function fieldPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
-  return out;
-}
-
 /** The first problem of `v` against `schema` (path and message), or null when it fits. */
 export function schemaProblem(schema: z.ZodType, v: unknown): { path: string; message: string } | null {
   const r = schema.safeParse(v);
   if (r.success) return null;
   const issue = r.error.issues[0];
-  return { path: issue ? fieldPath(issue.path) : "", message: issue?.message ?? "invalid" };
+  return { path: issue ? formatPath(issue.path) : "", message: issue?.message ?? "invalid" };
 }
 
 /**
