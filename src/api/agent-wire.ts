@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { attemptSchema, formatPath, storedJobSpecSchema } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
-import type { Assignment, HeartbeatResponse, RegisterResponse } from "./types.ts";
+import type { Assignment, HeartbeatResponse, RegisterResponse, SwarmAnnounceResponse, SwarmPlan } from "./types.ts";
 
 /** The answer to `POST /v1/agent/register`. */
 export const registerResponseSchema = z.object({
@@ -28,11 +28,33 @@ export const okResponseSchema = z.object({ ok: z.literal(true) });
 /** One event of `GET /v1/agent/assignments`: the full desired set of the host. */
 export const assignmentsSchema = z.array(z.object({ attempt: attemptSchema, spec: storedJobSpecSchema }));
 
+/** The tracker's answer to an announce. */
+export const swarmAnnounceResponseSchema = z.object({
+  epoch: z.string(),
+  peerToken: z.string(),
+  peerTokens: z.array(z.string()).exactOptional(),
+  announceMs: z.number().positive(),
+});
+
+/** The tracker's plan. */
+export const swarmPlanSchema = swarmAnnounceResponseSchema.extend({
+  pieces: z.array(
+    z.object({
+      index: z.number().int().min(0),
+      sources: z.array(z.discriminatedUnion("kind", [z.object({ kind: z.literal("peer"), host: z.string(), address: z.string() }), z.object({ kind: z.literal("origin") })])),
+    }),
+  ),
+  waiting: z.number(),
+  retryMs: z.number(),
+});
+
 /** Compile-time proof that the schemas are types.ts's shapes. */
 export type AgentWireChecks = [
   Assert<TypesMatch<z.infer<typeof registerResponseSchema>, RegisterResponse>>,
   Assert<TypesMatch<z.infer<typeof heartbeatResponseSchema>, HeartbeatResponse>>,
   Assert<TypesMatch<z.infer<typeof assignmentsSchema>[number], Assignment>>,
+  Assert<TypesMatch<z.infer<typeof swarmAnnounceResponseSchema>, SwarmAnnounceResponse>>,
+  Assert<TypesMatch<z.infer<typeof swarmPlanSchema>, SwarmPlan>>,
 ];
 
 /** `v` read as `schema`, or what is wrong with it (the first problem: its path and message). */
