@@ -3,9 +3,9 @@
 // server never trusts a request: every problem is listed (field path, what was expected, the value
 // found), nothing is written.
 import { z } from "zod";
-import { attemptUpdateSchema, ErrorCodes, hostInventorySchema, resourceUsageSchema, TiffinError } from "../../model/index.ts";
+import { attemptUpdateSchema, hostInventorySchema, resourceUsageSchema } from "../../model/index.ts";
 import type { Assert, AttemptUpdate, HostInventory, TypesMatch } from "../../model/index.ts";
-import { issuesToProblems } from "../../spec/problems.ts";
+import { parseBody } from "../http/bodies.ts";
 
 /** Bounds of what an inventory may claim: the scheduler adds and compares these figures, and a host
  * claiming 1e308 MiB would take every task. Far above any real machine. */
@@ -79,17 +79,14 @@ export type AgentInputChecks = [
 ];
 
 /** The body as `schema` reads it, or a BAD_REQUEST listing every problem. */
-function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
-  const r = schema.safeParse(body);
-  if (r.success) return r.data;
-  const problems = issuesToProblems(r.error.issues, body, [], null);
-  throw new TiffinError(ErrorCodes.BadRequest, `${what}: ${problems.length} problem${problems.length === 1 ? "" : "s"}`, { hint: "the agent and the server may be different versions", problems });
+function agentBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  return parseBody(schema, body, (n) => `${what}: ${n} problem${n === 1 ? "" : "s"}`, "the agent and the server may be different versions");
 }
 
 /** The inventory and the host token (null when none is sent) of a register body, or a BAD_REQUEST
  * listing every problem. */
 export function registerOf(body: unknown): { inventory: HostInventory; hostToken: string | null } {
-  const { inventory: inv, hostToken } = parseBody(registerBodySchema, body, "invalid register request");
+  const { inventory: inv, hostToken } = agentBody(registerBodySchema, body, "invalid register request");
   // No capabilities and an empty list are the same host record (stableJson compares them).
   const { capabilities, ...rest } = inv;
   return { inventory: { ...rest, ...(capabilities !== undefined && capabilities.length > 0 ? { capabilities } : {}) }, hostToken: hostToken ?? null };
@@ -97,11 +94,11 @@ export function registerOf(body: unknown): { inventory: HostInventory; hostToken
 
 /** `hostId` and `upgradeMs` of a heartbeat body. */
 export function heartbeatOf(body: unknown): { hostId: string; upgradeMs: number | undefined } {
-  const b = parseBody(heartbeatBodySchema, body, "invalid heartbeat");
+  const b = agentBody(heartbeatBodySchema, body, "invalid heartbeat");
   return { hostId: b.hostId, upgradeMs: b.upgradeMs };
 }
 
 /** The updates of an attempts report. */
 export function reportOf(body: unknown): { hostId: string; updates: AttemptUpdate[] } {
-  return parseBody(reportBodySchema, body, "invalid attempts report");
+  return agentBody(reportBodySchema, body, "invalid attempts report");
 }

@@ -5,16 +5,21 @@
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import { Counter } from "prom-client";
+import { z } from "zod";
 import type { PackageRecord, PackageSummary } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { Manifest } from "../../pkg/index.ts";
 import { acceptsZstd, decodePiece, isManifest, manifestProblem, manifestText, PackageNamePattern, PackageVersionPattern, packageId, PieceEncoder, PieceSize, PieceStore, piecesOf, Sha256Pattern } from "../../pkg/index.ts";
 import type { ServerContext } from "../context.ts";
+import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { decodeAll, decodeOne, Kinds, packageKey, packageTagKey, Prefix } from "../kinds.ts";
 import { pinnedBy } from "./package-pins.ts";
 import { PeerHeader, PieceReplicator } from "../piece-replication.ts";
+
+const missingBody = z.object({ pieces: z.array(z.string().regex(Sha256Pattern, { error: "expected a sha256 in lower-case hex" })) });
+const tagBody = z.object({ version: z.string() });
 
 /** Registers the package routes. */
 export function packageRoutes(r: Router, ctx: ServerContext): void {
@@ -56,12 +61,8 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
   }
 
   r.add("POST", "/v1/packages/missing", "admin", async ({ req, res }) => {
-    const body = await readJsonObject(req, "{\"pieces\": [sha256 hex, ...]}");
-    const list = body["pieces"];
-    if (!Array.isArray(list) || !list.every((h) => typeof h === "string" && Sha256Pattern.test(h))) {
-      throw new TiffinError(ErrorCodes.BadRequest, "body must be {\"pieces\": [sha256 hex, ...]}", { hint: "send the hashes of the pieces to upload" });
-    }
-    sendJson(res, 200, { missing: (list as string[]).filter((h) => !pieces.has(h)) });
+    const { pieces: list } = parseBody(missingBody, await readJsonObject(req, "{\"pieces\": [sha256 hex, ...]}"), "body must be {\"pieces\": [sha256 hex, ...]}", "send the hashes of the pieces to upload");
+    sendJson(res, 200, { missing: list.filter((h) => !pieces.has(h)) });
   });
 
   r.add("POST", "/v1/packages", "admin", async ({ req, res }) => {
@@ -108,9 +109,9 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
   r.add("PUT", "/v1/packages/:name/tags/:tag", "admin", async ({ req, res, params }) => {
     const name = params["name"] ?? "";
     const tag = params["tag"] ?? "";
-    const version = (await readJsonObject(req, "{\"version\": string}"))["version"];
+    const body = await readJsonObject(req, "{\"version\": string}");
     if (!PackageVersionPattern.test(tag)) throw new TiffinError(ErrorCodes.BadRequest, `tag "${tag}" must match ${PackageVersionPattern}`, { hint: "use letters, digits, '.', '_' or '-'" });
-    if (typeof version !== "string") throw new TiffinError(ErrorCodes.BadRequest, "body must be {\"version\": string}", { hint: "name the version the tag should point at" });
+    const { version } = parseBody(tagBody, body, "body must be {\"version\": string}", "name the version the tag should point at");
     const key = packageKey(name, version);
     const r1 = await ctx.store.txn({
       compare: [{ key, target: "version", op: ">", value: 0 }],
