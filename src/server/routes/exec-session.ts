@@ -5,7 +5,7 @@
 
 import type { Duplex } from "node:stream";
 import type { ExecFrame } from "../../api/types.ts";
-import { execQuery, execUpgradeProtocol, LineSplitter, parseExecQuery, parseFrame, requestUpgrade } from "../../api/exec-wire.ts";
+import { execQuery, execUpgradeProtocol, LineSplitter, parseExecFrame, parseExecQuery, requestUpgrade } from "../../api/exec-wire.ts";
 import type { UpgradeResult } from "../../api/exec-wire.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
@@ -62,7 +62,7 @@ function relay(ctx: ServerContext, client: Duplex, clientHead: Buffer, agent: Du
   const lines = new LineSplitter();
   const watch = (chunk: Buffer): void => {
     for (const line of lines.push(chunk)) {
-      const f = parseFrame<ExecFrame>(line);
+      const f = parseExecFrame(line);
       if (f && (f.type === "exit" || f.type === "error")) last = f;
     }
   };
