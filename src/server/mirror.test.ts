@@ -9,7 +9,8 @@ import { pino } from "pino";
 import { openSqliteStore } from "../state/sqlite.ts";
 import type { Store } from "../state/store.ts";
 import { attemptKey, jobKey, Kinds, taskKey } from "./kinds.ts";
-import { Mirror } from "./mirror.ts";
+import { changeAs, Mirror } from "./mirror.ts";
+import type { Change } from "./mirror.ts";
 import { attempt, task } from "./testing/fixtures.ts";
 
 async function withStore(fn: (store: Store, logs: Record<string, unknown>[]) => Promise<void>): Promise<void> {
@@ -61,6 +62,8 @@ void test("corrupt stored records are reported with key and field path and skipp
 void test("a corrupt value arriving by the watch replaces the good one in no index", () =>
   withStore(async (store, logs) => {
     const m = await Mirror.load(store, logger(logs));
+    const seen: Change[] = [];
+    m.onChange((changes) => void seen.push(...changes));
     try {
       await m.waitFor(await store.put(attemptKey("a0"), Kinds.attempt.encode(attempt("a0", 0))));
       assert.ok(m.attemptsByHost.get("h1")?.has("a0"));
@@ -68,6 +71,10 @@ void test("a corrupt value arriving by the watch replaces the good one in no ind
       assert.equal(m.attempts.has("a0"), false, "the corrupt update is not used, nor the value it replaced");
       assert.equal(m.attemptsByHost.has("h1"), false);
       assert.equal(m.corrupt.get(attemptKey("a0"))?.path, "ports.http");
+      // Listeners see typed changes: the good value went, no corrupt one came.
+      const typed = seen.map((c) => changeAs(c, "attempt")).filter((c) => c !== null);
+      assert.deepEqual(typed.map((c) => [c.prev?.state ?? null, c.next?.state ?? null]), [[null, "running"], ["running", null]]);
+      assert.equal(changeAs(seen[0]!, "task"), null);
     } finally {
       m.close();
     }

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import type { Attempt, Host, JobRecord, JobVersion, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
 import { Kinds, logProblem, Prefix, splitNumbered } from "./kinds.ts";
-import type { AliveValue, AllocValue, Decoded, Kind, StoredProblem } from "./kinds.ts";
+import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
 
 /** A parsed value with the revision a compare needs. */
 export interface Entry<T> {
@@ -16,13 +16,48 @@ export interface Entry<T> {
   lease: string | null;
 }
 
-/** One change the mirror applied: the key, and its parsed value before and after (null when absent). */
+/** The value of each kind the mirror holds. */
+export interface MirroredValues {
+  job: JobRecord;
+  version: JobVersion;
+  task: Task;
+  attempt: Attempt;
+  host: Host;
+  alive: AliveValue;
+  alloc: AllocValue;
+  hostToken: string;
+}
+/** A kind the mirror holds (a key of Kinds). */
+export type MirroredKind = keyof MirroredValues;
+
+/** One change of a mirrored kind: its decoded value before and after (null when absent or corrupt). */
+export interface KindChange<K extends MirroredKind> {
+  kind: K;
+  key: string;
+  prev: MirroredValues[K] | null;
+  next: MirroredValues[K] | null;
+  /** Revision of the write that made the change (0 for a reload, where it is not known). */
+  revision: number;
+}
+
+/**
+ * One change the mirror applied. For a mirrored kind, `kind` names it and `prev`/`next` are values
+ * decoded as that kind (read them typed with `changeAs`); other keys (`kind` null) carry the parsed
+ * JSON after and `true` before when the key existed.
+ */
 export interface Change {
+  kind: MirroredKind | null;
   key: string;
   prev: unknown;
   next: unknown;
   /** Revision of the write that made the change (0 for a reload, where it is not known). */
   revision: number;
+}
+
+/** The change typed as kind K, or null when it is of another kind. Sound by construction: the mirror
+ * sets `kind` only on changes whose values that kind decoded. */
+export function changeAs<K extends MirroredKind>(c: Change, kind: K): KindChange<K> | null {
+  return c.kind === kind ? (c as KindChange<K>) : null;
 }
 
 type Listener = (changes: Change[], revision: number) => void;
@@ -206,24 +241,25 @@ export class Mirror {
   }
 
   #put(kv: KeyValue): Change {
-    const prev = this.#delete(kv.key).prev;
+    const had = this.#modRevisions.has(kv.key);
     this.#modRevisions.set(kv.key, kv.modRevision);
+    this.corrupt.delete(kv.key);
     const h = this.#handlerOf(kv.key);
-    if (h === null) return { key: kv.key, prev, next: looseJson(kv.value), revision: 0 };
-    const d = h.put(kv);
-    if (d.ok) return { key: kv.key, prev, next: d.value, revision: 0 };
-    // Kept out of every index (as if absent) but its modRevision is known, so a write can replace it.
-    this.corrupt.set(kv.key, d.problem);
-    logProblem(this.#log, d.problem);
-    return { key: kv.key, prev, next: null, revision: 0 };
+    if (h === null) return { kind: null, key: kv.key, prev: had ? true : null, next: looseJson(kv.value), revision: 0 };
+    const { change, problem } = h.put(kv);
+    if (problem !== null) {
+      // Kept out of every index (as if absent) but its modRevision is known, so a write can replace it.
+      this.corrupt.set(kv.key, problem);
+      logProblem(this.#log, problem);
+    }
+    return change;
   }
 
   #delete(key: string): Change {
-    if (!this.#modRevisions.has(key)) return { key, prev: null, next: null, revision: 0 };
-    this.#modRevisions.delete(key);
+    const had = this.#modRevisions.delete(key);
     this.corrupt.delete(key);
     const h = this.#handlerOf(key);
-    return { key, prev: h === null ? true : h.remove(key), next: null, revision: 0 };
+    return h === null ? { kind: null, key, prev: had ? true : null, next: null, revision: 0 } : h.remove(key);
   }
 
   #handlerOf(key: string): Handler | null {
@@ -235,20 +271,20 @@ export class Mirror {
   #makeHandlers(): Handler[] {
     const tail = (key: string, prefix: string): string => key.slice(prefix.length);
     return [
-      handler(Kinds.job, (key, _v, e) => {
+      handler("job", Kinds.job, (key, _v, e) => {
         setOrDelete(this.jobs, tail(key, Prefix.jobs), e);
         this.#bump(tail(key, Prefix.jobs));
       }, (key) => this.jobs.get(tail(key, Prefix.jobs))?.value ?? null),
-      handler(Kinds.host, (key, _v, e) => {
+      handler("host", Kinds.host, (key, _v, e) => {
         setOrDelete(this.hosts, tail(key, Prefix.hosts), e);
         this.hostsStamp++;
       }, (key) => this.hosts.get(tail(key, Prefix.hosts))?.value ?? null),
-      handler(Kinds.alive, (key, _v, e) => {
+      handler("alive", Kinds.alive, (key, _v, e) => {
         setOrDelete(this.alive, tail(key, Prefix.alive), e);
         this.hostsStamp++;
       }, (key) => this.alive.get(tail(key, Prefix.alive))?.value ?? null),
-      handler(Kinds.alloc, (key, _v, e) => setOrDelete(this.alloc, tail(key, Prefix.alloc), e), (key) => this.alloc.get(tail(key, Prefix.alloc))?.value ?? null),
-      handler(Kinds.hostToken, (key, token, e) => {
+      handler("alloc", Kinds.alloc, (key, _v, e) => setOrDelete(this.alloc, tail(key, Prefix.alloc), e), (key) => this.alloc.get(tail(key, Prefix.alloc))?.value ?? null),
+      handler("hostToken", Kinds.hostToken, (key, token, e) => {
         const hostId = tail(key, Prefix.hostTokens);
         if (e) {
           this.hostTokens.set(hostId, token);
@@ -258,7 +294,7 @@ export class Mirror {
           this.hostByTokenDigest.delete(tokenDigest(token));
         }
       }, (key) => this.hostTokens.get(tail(key, Prefix.hostTokens)) ?? null),
-      handler(Kinds.version, (key, _v, e) => {
+      handler("version", Kinds.version, (key, _v, e) => {
         const s = splitNumbered(key, Prefix.versions);
         if (!s) return;
         nestedSetOrDelete(this.versions, s.name, s.n, e);
@@ -267,7 +303,7 @@ export class Mirror {
         const s = splitNumbered(key, Prefix.versions);
         return s ? (this.versions.get(s.name)?.get(s.n)?.value ?? null) : null;
       }),
-      handler(Kinds.task, (key, t, e) => {
+      handler("task", Kinds.task, (key, t, e) => {
         const s = splitNumbered(key, Prefix.tasks);
         if (!s) return;
         nestedSetOrDelete(this.tasks, s.name, s.n, e);
@@ -277,7 +313,7 @@ export class Mirror {
         const s = splitNumbered(key, Prefix.tasks);
         return s ? (this.tasks.get(s.name)?.get(s.n)?.value ?? null) : null;
       }),
-      handler(Kinds.attempt, (key, a, e) => {
+      handler("attempt", Kinds.attempt, (key, a, e) => {
         const id = tail(key, Prefix.attempts);
         setOrDelete(this.attempts, id, e);
         indexSet(this.attemptsByHost, a.hostId, id, e !== null);
@@ -289,26 +325,36 @@ export class Mirror {
   }
 }
 
-/** How the mirror holds one kind: decode and index a put, unindex a delete (returning the old value). */
+/** How the mirror holds one kind: decode and index a put, unindex a delete; each returns the change. */
 interface Handler {
   prefix: string;
-  put(kv: KeyValue): Decoded<unknown>;
-  remove(key: string): unknown;
+  /** The change, and the problem when the new value does not decode (then it is indexed nowhere). */
+  put(kv: KeyValue): { change: Change; problem: StoredProblem | null };
+  remove(key: string): Change;
 }
 
-function handler<T>(kind: Kind<T>, index: (key: string, value: T, entry: Entry<T> | null) => void, lookup: (key: string) => T | null): Handler {
+function handler<K extends MirroredKind>(
+  name: K,
+  kind: Kind<MirroredValues[K]>,
+  index: (key: string, value: MirroredValues[K], entry: Entry<MirroredValues[K]> | null) => void,
+  lookup: (key: string) => MirroredValues[K] | null,
+): Handler {
+  const change = (key: string, prev: MirroredValues[K] | null, next: MirroredValues[K] | null): Change => ({ kind: name, key, prev, next, revision: 0 });
+  const remove = (key: string): MirroredValues[K] | null => {
+    const v = lookup(key);
+    if (v !== null) index(key, v, null);
+    return v;
+  };
   return {
     prefix: kind.prefix,
     put(kv) {
+      const prev = remove(kv.key);
       const d = kind.decode(kv.key, kv.value);
-      if (d.ok) index(kv.key, d.value, { value: d.value, modRevision: kv.modRevision, lease: kv.lease });
-      return d;
+      if (!d.ok) return { change: change(kv.key, prev, null), problem: d.problem };
+      index(kv.key, d.value, { value: d.value, modRevision: kv.modRevision, lease: kv.lease });
+      return { change: change(kv.key, prev, d.value), problem: null };
     },
-    remove(key) {
-      const v = lookup(key);
-      if (v !== null) index(key, v, null);
-      return v;
-    },
+    remove: (key) => change(key, remove(key), null),
   };
 }
 
