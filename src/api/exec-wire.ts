@@ -87,6 +87,12 @@ export class LineSplitter {
   }
 }
 
+/** The body of `POST .../exec` (ExecRequest): checked by the server and again by the agent. */
+export const execRequestSchema = z.object({
+  command: z.array(z.string()).min(1).refine((c) => c[0] !== "", { error: "the program name must not be empty" }),
+  user: z.string().exactOptional(),
+});
+
 /** The wire form of ExecInput (what the agent reads). */
 export const execInputSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("stdin"), data: z.string() }),
@@ -103,7 +109,11 @@ export const execFrameSchema = z.discriminatedUnion("type", [
 ]);
 
 /** Compile-time proof that the schemas are the documented types. */
-export type ExecWireChecks = [Assert<TypesMatch<z.infer<typeof execInputSchema>, ExecInput>>, Assert<TypesMatch<z.infer<typeof execFrameSchema>, ExecFrame>>];
+export type ExecWireChecks = [
+  Assert<TypesMatch<z.infer<typeof execInputSchema>, ExecInput>>,
+  Assert<TypesMatch<z.infer<typeof execFrameSchema>, ExecFrame>>,
+  Assert<TypesMatch<z.infer<typeof execRequestSchema>, ExecRequest>>,
+];
 
 function parseLine<T>(schema: z.ZodType<T>, line: string): T | null {
   let v: unknown;

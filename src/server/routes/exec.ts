@@ -6,7 +6,7 @@
 
 import type { ExecFrame } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
-import { z } from "zod";
+import { execRequestSchema } from "../../api/exec-wire.ts";
 import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
@@ -16,18 +16,13 @@ import { execTarget, startAudit } from "./exec-target.ts";
 import { notFound } from "./jobs.ts";
 import { drained } from "./streams.ts";
 
-const execBody = z.object({
-  command: z.array(z.string()).min(1).refine((c) => c[0] !== "", { error: "the program name must not be empty" }),
-  user: z.string().exactOptional(),
-});
-
 /** Registers the exec proxy, the audit log and the usage history of a task. */
 export function execRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
 
   r.add("POST", "/v1/tasks/:job/:index/exec", "admin", async ({ req, res, params }) => {
     const body = await readJsonObject(req, "{\"command\": [\"id\"], \"user\"?: string}");
-    const { command, user } = parseBody(execBody, body, "exec: command must be a non-empty array of strings", "e.g. `tiffin exec web/0 -- id`");
+    const { command, user } = parseBody(execRequestSchema, body, "exec: command must be a non-empty array of strings", "e.g. `tiffin exec web/0 -- id`");
     const t = execTarget(ctx, params);
     const { job, index, attempt, host, token } = t;
     const finish = await startAudit(ctx, t, command, user ?? null, req.socket.remoteAddress ?? null);
