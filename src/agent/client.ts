@@ -7,9 +7,8 @@
 // a report of states), so sending it again to another server is safe.
 
 import type { z } from "zod";
-import { checkAnswer, heartbeatResponseSchema, okResponseSchema, registerResponseSchema } from "../api/agent-wire.ts";
+import { checkAnswer, errorAnswerSchema, heartbeatResponseSchema, okResponseSchema, registerResponseSchema } from "../api/agent-wire.ts";
 import type {
-  ApiErrorBody,
   AttemptReport,
   HeartbeatRequest,
   HeartbeatResponse,
@@ -111,11 +110,12 @@ function serverFailed(r: { status: number | null }): boolean {
 }
 
 function parseError(text: string): { code: string; message: string } | null {
+  let json: unknown;
   try {
-    const body = JSON.parse(text) as Partial<ApiErrorBody>;
-    if (body.error && typeof body.error.message === "string") return { code: body.error.code, message: body.error.message };
+    json = JSON.parse(text);
   } catch {
-    // not JSON: the caller falls back to the raw text
+    return null; // not JSON: the caller falls back to the raw text
   }
-  return null;
+  const r = errorAnswerSchema.safeParse(json);
+  return r.success ? r.data.error : null;
 }

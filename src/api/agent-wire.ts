@@ -22,6 +22,9 @@ export const heartbeatResponseSchema = z.object({
   heartbeatMs: z.number().positive().exactOptional(),
 });
 
+/** The parts of an error answer (ApiErrorBody) an agent reads: the code and the message. */
+export const errorAnswerSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
 /** The answer to `POST /v1/agent/attempts`. */
 export const okResponseSchema = z.object({ ok: z.literal(true) });
 

@@ -16,6 +16,8 @@ void test("small bodies of the wrong shape are a 400 naming the field", async (t
     { name: "a tag pointing at a number", method: "PUT", path: "/v1/packages/tool/tags/stable", body: { version: 5 }, message: /body must be \{"version": string\}/, paths: ["version"] },
     { name: "exec with an empty program", method: "POST", path: "/v1/tasks/web/0/exec", body: { command: [""] }, message: /command must be a non-empty array/, paths: ["command"] },
     { name: "exec with a user that is not text", method: "POST", path: "/v1/tasks/web/0/exec", body: { command: ["id"], user: 7 }, message: /command must be/, paths: ["user"] },
+    { name: "restart of a task index given as text", method: "POST", path: "/v1/jobs/web/restart", body: { index: "0" }, message: /index must be a task index \(an integer from 0\), got "0"/, paths: ["index"] },
+    { name: "restart of task -1", method: "POST", path: "/v1/jobs/web/restart", body: { index: -1 }, message: /got -1/, paths: ["index"] },
     { name: "contacts that are not pairs", method: "POST", path: "/v1/internal/contacts", body: { contacts: [["h1", "old"]] }, message: /\[hostId, ageMs\] pairs/, paths: ["contacts[0][1]"] },
   ];
   for (const c of cases) {
