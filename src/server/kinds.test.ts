@@ -53,6 +53,34 @@ void test("decode keeps fields a newer server wrote, so a read-modify-write does
   assert.deepEqual(JSON.parse(Kinds.task.encode({ ...d.value, failures: 2 })).fromTheFuture, { x: 1 });
 });
 
+void test("keys: every kind's layout, and parseKey gives the parts back", () => {
+  const cases: [Kind<unknown>, readonly (string | number)[], string][] = [
+    [Kinds.job, ["web"], "/jobs/web"],
+    [Kinds.version, ["web", 12], "/versions/web/0000000012"],
+    [Kinds.task, ["a/b", 3], "/tasks/a/b/000003"],
+    [Kinds.attempt, ["0k1f2"], "/attempts/0k1f2"],
+    [Kinds.host, ["h1"], "/hosts/h1"],
+    [Kinds.alive, ["h1"], "/alive/h1"],
+    [Kinds.alloc, ["h1"], "/alloc/h1"],
+    [Kinds.hostToken, ["h1"], "/hosttokens/h1"],
+    [Kinds.secret, ["admin"], "/secrets/admin"],
+    [Kinds.audit, [1700000000000, "x-1"], "/audit/1700000000000-x-1"],
+    [Kinds.usage, ["web", 2, 60000], "/usage/web/000002/0000000060000"],
+    [Kinds.package, ["tool", "1.0"], "/packages/tool/1.0"],
+    [Kinds.packageTag, ["tool", "stable"], "/pkgtags/tool/stable"],
+    [Kinds.pieceHolder, ["a".repeat(64), "srv1"], `/pieceholders/${"a".repeat(64)}/srv1`],
+    [Kinds.leader, [], "/leader"],
+    [Kinds.peerTokens, [], "/secrets/peer"],
+  ];
+  for (const [kind, parts, key] of cases) {
+    assert.equal(kind.key(...parts), key, kind.name);
+    assert.deepEqual(kind.parseKey(key), parts, kind.name);
+  }
+  for (const [kind, key] of [[Kinds.task, "/tasks/web"], [Kinds.task, "/jobs/web"], [Kinds.package, "/packages/tool"], [Kinds.audit, "/audit/x"], [Kinds.leader, "/leaderx"]] as const) {
+    assert.equal(kind.parseKey(key), null, `${kind.name} ${key}`);
+  }
+});
+
 void test("keys: numbers are zero-padded and split back", () => {
   assert.equal(versionKey("web", 12), "/versions/web/0000000012");
   assert.equal(taskKey("a/b", 3), "/tasks/a/b/000003");
