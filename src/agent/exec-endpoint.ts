@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import type http from "node:http";
 import type { Logger } from "pino";
+import { execRequestSchema } from "../api/exec-wire.ts";
 import type { ExecFrame } from "../api/types.ts";
 import { parseHelperConfig } from "../helper/config.ts";
 import { helperPaths } from "../helper/paths.ts";
@@ -41,7 +42,8 @@ export interface ExecPlan {
  * exec-tty.ts) and sets TERM to `term`.
  */
 export function execPlan(dir: string, command: unknown, opts: { tty?: boolean; term?: string | null } = {}): ExecPlan | ExecRefusal {
-  if (!Array.isArray(command) || command.length === 0 || !command.every((a) => typeof a === "string") || command[0] === "") {
+  const checked = execRequestSchema.shape.command.safeParse(command);
+  if (!checked.success) {
     return { status: 400, code: ErrorCodes.BadRequest, message: "exec: command must be a non-empty array of strings", hint: "e.g. {\"command\": [\"id\"]}" };
   }
   const p = helperPaths(dir);
@@ -51,7 +53,13 @@ export function execPlan(dir: string, command: unknown, opts: { tty?: boolean; t
   } catch {
     return { status: 404, code: ErrorCodes.NotFound, message: `exec: the attempt is not on this host (${dir})`, hint: "its directory may have been cleaned up" };
   }
-  const parsed = parseHelperConfig(JSON.parse(cfgText) as unknown);
+  let json: unknown;
+  try {
+    json = JSON.parse(cfgText);
+  } catch {
+    json = null;
+  }
+  const parsed = parseHelperConfig(json);
   if (!parsed.ok) return { status: 409, code: ErrorCodes.Conflict, message: `exec: unreadable attempt.json: ${parsed.problems.join("; ")}`, hint: null };
   const cfg = parsed.config;
   const status = readStatusFile(p.status);
@@ -63,7 +71,7 @@ export function execPlan(dir: string, command: unknown, opts: { tty?: boolean; t
       hint: "exec works while the task runs; `tiffin status JOB` shows its state",
     };
   }
-  const args = command as string[];
+  const args = checked.data;
   const term = opts.term ?? null;
   if (cfg.sandbox) {
     // crun 1.8 replaces the container's environment by the `--env`s given (runc adds them): all again.

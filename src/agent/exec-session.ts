@@ -11,7 +11,7 @@ import type http from "node:http";
 import type { Logger } from "pino";
 import type { ApiErrorBody, ExecFrame } from "../api/types.ts";
 import type { ExecInput } from "../api/exec-wire.ts";
-import { execUpgradeProtocol, LineSplitter, parseExecQuery, parseFrame } from "../api/exec-wire.ts";
+import { execUpgradeProtocol, LineSplitter, parseExecInput, parseExecQuery } from "../api/exec-wire.ts";
 import type { ErrorCode } from "../model/index.ts";
 import { ErrorCodes } from "../model/index.ts";
 import type { ExecPlan } from "./exec-endpoint.ts";
@@ -113,7 +113,7 @@ export function runSession(plan: ExecPlan, tty: boolean, socket: Duplex, head: B
     const lines = new LineSplitter();
     const input = (chunk: Buffer): void => {
       for (const line of lines.push(chunk)) {
-        const f = parseFrame<ExecInput>(line);
+        const f = parseExecInput(line);
         if (f === null) continue;
         onInput(f);
       }

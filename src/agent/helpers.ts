@@ -8,7 +8,8 @@ import net from "node:net";
 import path from "node:path";
 import type { Assignment } from "../api/types.ts";
 import { helperPaths, isHelperProcessOf } from "../helper/paths.ts";
-import type { AgentMessage, HelperConfig, HelperMessage, HelperStatus } from "../helper/protocol.ts";
+import { parseHelperMessage } from "../helper/messages.ts";
+import type { AgentMessage, HelperConfig, HelperStatus } from "../helper/protocol.ts";
 import { PrivateModes } from "../model/index.ts";
 import { readSavedAssignment, readSavedConfig, readSavedStatus } from "./saved.ts";
 
@@ -255,16 +256,13 @@ export class HelperLink {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         if (!line) continue;
-        try {
-          const msg = JSON.parse(line) as HelperMessage;
-          if (msg.type === "status") this.#o.onStatus(msg.status);
-          else if (msg.type === "ping" && Number.isSafeInteger(msg.seq)) {
-            // A fence probe: answered at once, it counts from when the helper sent it.
-            this.#seq = msg.seq;
-            this.#pingNow();
-          }
-        } catch {
-          // a torn or foreign line: the next status will carry the full state anyway
+        // A torn or foreign line is dropped: the next status will carry the full state anyway.
+        const msg = parseHelperMessage(line);
+        if (msg?.type === "status") this.#o.onStatus(msg.status);
+        else if (msg?.type === "ping") {
+          // A fence probe: answered at once, it counts from when the helper sent it.
+          this.#seq = msg.seq;
+          this.#pingNow();
         }
       }
     });

@@ -16,7 +16,7 @@ import { readLogs } from "../helper/logs.ts";
 import { execPlan, runExec } from "./exec-endpoint.ts";
 import { handleExecUpgrade } from "./exec-session.ts";
 import { compileGrep, GrepBudgetExceeded, grepLines, LineMatcher, MaxGrepThreads } from "./log-filter.ts";
-import { ErrorCodes } from "../model/index.ts";
+import { ErrorCodes, valueAt } from "../model/index.ts";
 import type { ErrorCode } from "../model/index.ts";
 import { bearerMatches } from "./bearer.ts";
 
@@ -150,7 +150,7 @@ async function exec(o: LogsEndpointOptions, attemptId: string, req: http.Incomin
     return fail(res, 400, ErrorCodes.BadRequest, "exec: request body is not JSON");
   }
   if (attemptId === "." || attemptId === "..") return fail(res, 404, ErrorCodes.NotFound, `attempt ${attemptId} is not on this host`);
-  const command = typeof body === "object" && body !== null ? (body as { command?: unknown }).command : undefined;
+  const command = valueAt(body, ["command"]); // checked by execPlan
   const plan = execPlan(o.attemptDir(attemptId), command);
   if ("status" in plan) return fail(res, plan.status, plan.code, plan.message, plan.hint);
   o.log.info({ attemptId, command }, "exec");

@@ -13,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
 import type { Logger } from "pino";
+import { assignmentsSchema, checkAnswer } from "../api/agent-wire.ts";
 import type { Assignment } from "../api/types.ts";
 import { ensurePrivateDir, ErrorCodes, TiffinError } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
@@ -297,12 +298,17 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     onEvent: (ev) => {
       session.contact();
       if (ev.event !== "assignments") return;
-      let desired: Assignment[];
+      let data: unknown;
       try {
-        desired = JSON.parse(ev.data) as Assignment[];
+        data = JSON.parse(ev.data);
       } catch (err) {
         return log.error({ err: String(err) }, "assignments event is not JSON");
       }
+      // The event is the full desired set: reconciling with part of it would stop the rest, so a set
+      // with any entry this agent cannot read is not acted on at all (the previous one stays).
+      const checked = checkAnswer(assignmentsSchema, data);
+      if (!checked.ok) return log.error({ problem: checked.problem }, "assignments event ignored: not what this agent expects (is the server another version?)");
+      const desired: Assignment[] = checked.value;
       log.debug({ count: desired.length }, "assignments");
       manager.reconcile(desired);
     },

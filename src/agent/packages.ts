@@ -11,10 +11,11 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import type { PackageRecord } from "../api/types.ts";
+import { checkAnswer } from "../api/agent-wire.ts";
+import { packageRecordSchema } from "../model/index.ts";
 import type { PackagePin } from "../model/index.ts";
 import type { Manifest, ManifestFile, Place } from "../pkg/index.ts";
-import { manifestProblem, packageId, piecePool, PieceStore, piecesOf, readManifestSync, removeTree, Sha256Pattern } from "../pkg/index.ts";
+import { isManifest, manifestProblem, packageId, piecePool, PieceStore, piecesOf, readManifestSync, removeTree, Sha256Pattern } from "../pkg/index.ts";
 
 /** Fetches bytes of a server path (`/v1/agent/packages/...`) with the host token, or says why not. */
 export type FetchBytes = (urlPath: string) => Promise<Buffer | { error: string }>;
@@ -189,12 +190,15 @@ export class PackageCache {
     const file = path.join(this.#root, "manifests", `${id}.json`);
     const cached = await fs.promises.readFile(file, "utf8").catch(() => null);
     if (cached !== null) {
-      const m = JSON.parse(cached) as Manifest;
-      if (packageId(m) === id) return m;
+      const m = parseJson(cached);
+      if (isManifest(m) && packageId(m) === id) return m;
     }
     const data = await this.#fetch(`/v1/agent/packages/manifests/${id}`);
     if (!Buffer.isBuffer(data)) return { error: `fetching its manifest: ${data.error}` };
-    const m = (JSON.parse(data.toString("utf8")) as PackageRecord).manifest as Manifest;
+    // A PackageRecord; only its manifest is used here, and that is checked whole below.
+    const rec = checkAnswer(packageRecordSchema.pick({ manifest: true }), parseJson(data.toString("utf8")));
+    const m = rec.ok ? rec.value.manifest : null;
+    if (!isManifest(m)) return { error: `the server sent no valid manifest (${rec.ok ? manifestProblem(m) : rec.problem})` };
     if (packageId(m) !== id) return { error: "the server sent a manifest that does not hash to the pinned id" };
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     await fs.promises.writeFile(file, JSON.stringify(m), { mode: 0o600 });
@@ -267,5 +271,14 @@ export async function fetchFromServer(baseUrl: string, token: string | null, url
     return body;
   } catch (err) {
     return { error: `${baseUrl}: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** JSON text parsed, or null when it is not JSON (a torn cache file, a proxy's page). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }

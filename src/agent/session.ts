@@ -3,6 +3,8 @@
 
 import fs from "node:fs";
 import type { Logger } from "pino";
+import { z } from "zod";
+import { checkAnswer, registerResponseSchema } from "../api/agent-wire.ts";
 import type { RegisterResponse } from "../api/types.ts";
 import type { HostInventory } from "../model/index.ts";
 import type { AgentClient, CallResult } from "./client.ts";
@@ -12,6 +14,9 @@ export interface Identity extends RegisterResponse {
   name: string;
   server: string;
 }
+
+/** DIR/agent.json as the agent reads it back. */
+const identitySchema = registerResponseSchema.extend({ name: z.string(), server: z.string() });
 
 /** What a Session needs. */
 export interface SessionOptions {
@@ -55,11 +60,17 @@ export class Session {
 
   /** Loads DIR/agent.json, if an earlier run left one. */
   async load(): Promise<Identity | null> {
+    let saved: unknown;
     try {
-      this.#identity = JSON.parse(await fs.promises.readFile(this.#o.identityFile, "utf8")) as Identity;
+      saved = JSON.parse(await fs.promises.readFile(this.#o.identityFile, "utf8"));
     } catch {
-      this.#identity = null;
+      saved = null;
     }
+    // A damaged file is no identity: the agent registers afresh (a name already registered then
+    // needs `tiffin hosts remove`, which the register error says).
+    const checked = saved === null ? null : checkAnswer(identitySchema, saved);
+    if (checked !== null && !checked.ok) this.#o.log.warn({ file: this.#o.identityFile, problem: checked.problem }, "saved identity ignored");
+    this.#identity = checked?.ok ? checked.value : null;
     return this.#identity;
   }
 

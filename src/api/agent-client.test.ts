@@ -57,3 +57,24 @@ void test("a 401 is an answer, not a server failure: no other server is tried", 
   assert.deepEqual(r, { ok: false, status: 401, code: "TIFFIN_UNAUTHORIZED", message: "bad token" });
   assert.equal(other.hits(), 0);
 });
+
+void test("an answer of the wrong shape is a failed call naming the field, and the next server is tried", async (t) => {
+  // A server of another version: a 200 whose heartbeatMs is text, and a register answer with no token.
+  const odd = await server((req, res) => {
+    const body = req.url === "/v1/agent/register" ? { hostId: "h1", heartbeatMs: 1000, downAfterMs: 3000, fenceMs: 2000 } : { ok: true, reregister: false, heartbeatMs: "soon" };
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+  });
+  t.after(() => odd.close());
+  const alone = createAgentClient(odd.url);
+  const hb = await alone.heartbeat("tok", { hostId: "h1" });
+  assert.equal(hb.ok, false);
+  if (!hb.ok) assert.match(hb.message, /heartbeat is not what this agent expects \(heartbeatMs: .*\)/);
+  const reg = await alone.register("join", { inventory: { name: "a", address: "a:1", cores: 1, memoryMiB: 1, diskMiB: 1, os: { id: "debian", version: "12" }, kernel: "6.1", labels: {}, runtime: "none" } });
+  assert.equal(reg.ok, false, "no hostToken: the agent must not save an identity without one");
+  if (!reg.ok) assert.match(reg.message, /hostToken/);
+  const good = await server(ok);
+  t.after(() => good.close());
+  const both = createAgentClient([odd.url, good.url]);
+  assert.equal((await both.heartbeat("tok", { hostId: "h1" })).ok, true);
+  assert.equal(both.baseUrl, good.url);
+});

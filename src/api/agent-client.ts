@@ -8,8 +8,9 @@
 // skipped for the next one within the same call. Every agent call is idempotent (register, heartbeat,
 // a report of states), so sending it again to another server is safe.
 
+import type { z } from "zod";
+import { checkAnswer, errorAnswerSchema, heartbeatResponseSchema, okResponseSchema, registerResponseSchema } from "./agent-wire.ts";
 import type {
-  ApiErrorBody,
   AttemptReport,
   HeartbeatRequest,
   HeartbeatResponse,
@@ -53,7 +54,7 @@ export function createAgentClient(baseUrl: string | string[], timeoutMs = 10_000
     current = i;
     for (const fn of listeners) fn(urls[current] ?? "");
   };
-  const postOne = async <T>(base: string, path: string, token: string, body: unknown, ms: number): Promise<CallResult<T>> => {
+  const postOne = async <T>(base: string, path: string, token: string, body: unknown, ms: number, schema: z.ZodType<T>): Promise<CallResult<T>> => {
     try {
       const res = await fetch(`${base}${path}`, {
         method: "POST",
@@ -66,17 +67,20 @@ export function createAgentClient(baseUrl: string | string[], timeoutMs = 10_000
         const err = parseError(text);
         return { ok: false, status: res.status, code: err?.code ?? null, message: err?.message ?? (text.slice(0, 300) || `HTTP ${res.status}`) };
       }
-      return { ok: true, value: JSON.parse(text) as T };
+      const checked = checkAnswer(schema, JSON.parse(text));
+      if (checked.ok) return checked;
+      // Another server may be of this agent's version: try it as for a server that failed.
+      return { ok: false, status: null, code: null, message: `the server's answer to ${path} is not what this agent expects (${checked.problem}): is it another version?` };
     } catch (err) {
       return { ok: false, status: null, code: null, message: err instanceof Error ? err.message : String(err) };
     }
   };
-  const post = async <T>(path: string, token: string, body: unknown, opts: CallOptions = {}): Promise<CallResult<T>> => {
+  const post = async <T>(path: string, token: string, body: unknown, schema: z.ZodType<T>, opts: CallOptions = {}): Promise<CallResult<T>> => {
     const first = current;
     let last: CallResult<T> | null = null;
     for (let i = 0; i < urls.length; i++) {
       const at = (first + i) % urls.length;
-      const r = await postOne<T>(urls[at] ?? "", path, token, body, opts.timeoutMs ?? timeoutMs);
+      const r = await postOne(urls[at] ?? "", path, token, body, opts.timeoutMs ?? timeoutMs, schema);
       // Answers another server would give too (ok, 401, 400...) end the call; so does a 5xx when
       // there is nowhere else to go.
       if (r.ok || !serverFailed(r)) {
@@ -91,9 +95,9 @@ export function createAgentClient(baseUrl: string | string[], timeoutMs = 10_000
     get baseUrl() {
       return urls[current] ?? "";
     },
-    register: (joinToken, req) => post<RegisterResponse>("/v1/agent/register", joinToken, req),
-    heartbeat: (hostToken, req, opts) => post<HeartbeatResponse>("/v1/agent/heartbeat", hostToken, req, opts),
-    reportAttempts: (hostToken, report) => post<{ ok: true }>("/v1/agent/attempts", hostToken, report),
+    register: (joinToken, req) => post("/v1/agent/register", joinToken, req, registerResponseSchema),
+    heartbeat: (hostToken, req, opts) => post("/v1/agent/heartbeat", hostToken, req, heartbeatResponseSchema, opts),
+    reportAttempts: (hostToken, report) => post("/v1/agent/attempts", hostToken, report, okResponseSchema),
     assignmentsUrl: () => `${urls[current] ?? ""}/v1/agent/assignments`,
     skip: (url) => {
       if (urls.length > 1 && url.startsWith(urls[current] ?? "\0")) moveTo((current + 1) % urls.length);
@@ -108,11 +112,12 @@ function serverFailed(r: { status: number | null }): boolean {
 }
 
 function parseError(text: string): { code: string; message: string } | null {
+  let json: unknown;
   try {
-    const body = JSON.parse(text) as Partial<ApiErrorBody>;
-    if (body.error && typeof body.error.message === "string") return { code: body.error.code, message: body.error.message };
+    json = JSON.parse(text);
   } catch {
-    // not JSON: the caller falls back to the raw text
+    return null; // not JSON: the caller falls back to the raw text
   }
-  return null;
+  const r = errorAnswerSchema.safeParse(json);
+  return r.success ? r.data.error : null;
 }

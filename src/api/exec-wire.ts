@@ -12,6 +12,8 @@
 // without a dependency; a browser dashboard would need one later.
 // Everything in the session is in the query, not a body: the upgrade starts at the end of the headers.
 
+import { z } from "zod";
+import type { Assert, TypesMatch } from "../model/index.ts";
 import type { ExecFrame, ExecRequest } from "./types.ts";
 
 /** The `Upgrade` token of an exec session. */
@@ -83,12 +85,58 @@ export class LineSplitter {
   }
 }
 
-/** Parses one line as a frame, or null when it is not valid JSON with a string `type`. */
-export function parseFrame<T extends ExecInput | ExecFrame>(line: string): T | null {
+/** The body of `POST .../exec` (ExecRequest): checked by the server and again by the agent. */
+export const execRequestSchema = z.object({
+  command: z.array(z.string()).min(1).refine((c) => c[0] !== "", { error: "the program name must not be empty" }),
+  user: z.string().exactOptional(),
+});
+
+/** The wire form of ExecInput (what the agent reads). */
+export const execInputSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("stdin"), data: z.string() }),
+  z.object({ type: z.literal("eof") }),
+  z.object({ type: z.literal("resize"), cols: z.number().int().positive(), rows: z.number().int().positive() }),
+  z.object({ type: z.literal("signal"), signal: z.string() }),
+]);
+
+/** The wire form of ExecFrame (what the server and the client read). */
+export const execFrameSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.enum(["stdout", "stderr"]), data: z.string() }),
+  z.object({ type: z.literal("exit"), code: z.number().nullable(), signal: z.string().nullable() }),
+  z.object({ type: z.literal("error"), message: z.string() }),
+]);
+
+/** Compile-time proof that the schemas are the documented types. */
+export type ExecWireChecks = [
+  Assert<TypesMatch<z.infer<typeof execInputSchema>, ExecInput>>,
+  Assert<TypesMatch<z.infer<typeof execFrameSchema>, ExecFrame>>,
+  Assert<TypesMatch<z.infer<typeof execRequestSchema>, ExecRequest>>,
+];
+
+function parseLine<T>(schema: z.ZodType<T>, line: string): T | null {
+  let v: unknown;
   try {
-    const v = JSON.parse(line) as unknown;
-    return typeof v === "object" && v !== null && typeof (v as { type?: unknown }).type === "string" ? (v as T) : null;
+    v = JSON.parse(line);
   } catch {
     return null;
   }
+  const r = schema.safeParse(v);
+  return r.success ? r.data : null;
+}
+
+/** One line as client input, or null when it is not one (not JSON, an unknown type, a field missing or mistyped). */
+export function parseExecInput(line: string): ExecInput | null {
+  return parseLine(execInputSchema, line);
+}
+
+/** One line as an output frame, or null when it is not one. */
+export function parseExecFrame(line: string): ExecFrame | null {
+  return parseLine(execFrameSchema, line);
+}
+
+/** One line as input or frame, checked against both schemas; kept for callers that name the type
+ * (the client): prefer parseExecInput and parseExecFrame, which need no type argument. */
+export function parseFrame<T extends ExecInput | ExecFrame>(line: string): T | null {
+  const v = parseExecFrame(line) ?? parseExecInput(line);
+  return v as T | null; // one of the two shapes, checked; which one the caller reads by its `type`
 }

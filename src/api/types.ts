@@ -51,9 +51,10 @@
 //   POST   /v1/internal/swarm/announce|plan|report (x-tiffin-host: hostId) -> as /v1/agent/swarm/* (a follower passing an agent's call to the leader's tracker)
 // Errors: any status >= 400 carries ApiErrorBody.
 
-import type { Attempt, AttemptEndCause, AttemptState, ResourceUsage } from "../model/task.ts";
+import type { Attempt, AttemptState, AttemptUpdate } from "../model/task.ts";
 import type { Host, HostInventory, HostStatus } from "../model/host.ts";
 import type { JobSpec, PackagePin } from "../model/job.ts";
+import type { Resources } from "../model/resources.ts";
 import type { ErrorCode, Problem } from "../model/errors.ts";
 import type { DiffLine } from "../model/diff.ts";
 
@@ -155,17 +156,8 @@ export interface PlanTask {
   hostAfter: string | null;
 }
 
-/** One registered package version, as stored under /packages/<name>/<version>. The manifest is kept
- * as the JSON object src/pkg builds; its sha256 over canonical text is `id`. */
-export interface PackageRecord {
-  name: string;
-  version: string;
-  id: string;
-  manifest: unknown;
-  totalSize: number;
-  pieces: number;
-  registeredAt: number;
-}
+/** One registered package version (declared with its schema in the model). */
+export type { PackageRecord } from "../model/records.ts";
 
 /** A package version as listed by `tiffin pkg ls`/`history`. */
 export interface PackageSummary {
@@ -196,7 +188,7 @@ export interface HostView extends Host {
   lastHeartbeatAt: number | null;
   tasks: number;
   /** Booked by the host's tasks; memory includes each task's overhead (its helper, model TaskOverheadMiB). */
-  used: { cpu: number; memoryMiB: number; diskMiB: number };
+  used: Resources;
 }
 
 /** `POST /v1/agent/register`. An agent re-registering with the same name gets the same host id, and
@@ -255,24 +247,8 @@ export interface AttemptReport {
   updates: AttemptUpdate[];
 }
 
-/** What the agent knows about one attempt. */
-export interface AttemptUpdate {
-  id: string;
-  state: AttemptState;
-  pid: number | null;
-  exitCode: number | null;
-  signal: string | null;
-  reason: string | null;
-  /** The start failed for a reason no retry can cure (Attempt.incurable); absent otherwise and from older agents. */
-  incurable?: boolean;
-  /** Why it ended (Attempt.endCause); absent while it runs and from older agents. */
-  endCause?: AttemptEndCause;
-  ports: Record<string, number>;
-  startedAt: number | null;
-  endedAt: number | null;
-  /** The latest resource sample (sandboxed attempts); absent from agents that do not sample. */
-  usage?: ResourceUsage | null;
-}
+/** What the agent knows about one attempt (declared with its schema in the model). */
+export type { AttemptUpdate } from "../model/task.ts";
 
 /** One server of the control plane. */
 export interface ServerView {
@@ -314,28 +290,8 @@ export type ExecFrame =
   | { type: "exit"; code: number | null; signal: string | null }
   | { type: "error"; message: string };
 
-/** One entry of the server's audit log (`GET /v1/audit`), stored under `/audit/`. */
-export interface AuditEntry {
-  id: string;
-  /** Epoch ms when the action started. */
-  at: number;
-  action: "exec";
-  /** What the client said (ExecRequest.user) and where it connected from. */
-  user: string | null;
-  remote: string | null;
-  job: string;
-  index: number;
-  attemptId: string;
-  hostId: string;
-  command: string[];
-  /** How it ran: output only (the plain POST), with stdin, or on a terminal (the upgrade session; exec-wire.ts). Absent in entries older than sessions. */
-  mode?: "output" | "stdin" | "tty";
-  /** Null while running, or when it could not run (see `error`). */
-  exitCode: number | null;
-  signal: string | null;
-  error: string | null;
-  endedAt: number | null;
-}
+/** One entry of the server's audit log (declared with its schema in the model). */
+export type { AuditEntry } from "../model/records.ts";
 
 /** What an agent holds of one package: every piece, or the indexes (into `piecesOf(manifest)`) it has. */
 export interface SwarmHolding {

@@ -1,57 +1,82 @@
 // Reading attempt.json. The agent wrote it, but a helper that trusts a malformed file would fail in
-// stranger ways later, so the shape is checked up front and every problem named.
-import type { HelperConfig } from "./protocol.ts";
+// stranger ways later, so the shape is checked up front by a schema (asserted equal to HelperConfig
+// at compile time) and every problem named with its field path.
+import { z } from "zod";
+import { formatPath, healthCheckSchema, Networks, valueAt } from "../model/index.ts";
+import type { Assert, TypesMatch } from "../model/index.ts";
+import type { HelperConfig, RuntimeInfo, SandboxConfig, SandboxUser } from "./protocol.ts";
 
 /** The config, or the list of problems that make it unusable. */
 export type ConfigResult = { ok: true; config: HelperConfig } | { ok: false; problems: string[] };
 
-/** Checks that `v` (parsed attempt.json) is a HelperConfig. */
-export function parseHelperConfig(v: unknown): ConfigResult {
-  const problems: string[] = [];
-  if (typeof v !== "object" || v === null) return { ok: false, problems: ["attempt.json: expected an object"] };
-  const c = v as Record<string, unknown>;
-  const need = (ok: boolean, field: string, what: string): void => {
-    if (!ok) problems.push(`attempt.json: ${field}: expected ${what}, got ${JSON.stringify(c[field]) ?? "nothing"}`);
-  };
-  const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
-  const posInt = (x: unknown): boolean => typeof x === "number" && Number.isInteger(x) && x > 0;
-  need(typeof c.attemptId === "string" && c.attemptId !== "", "attemptId", "a non-empty string");
-  need(typeof c.job === "string", "job", "a string");
-  need(typeof c.index === "number", "index", "a number");
-  need(Array.isArray(c.command) && c.command.length > 0 && c.command.every((a) => typeof a === "string"), "command", "a non-empty array of strings");
-  need(isRecord(c.env) && Object.values(c.env).every((x) => typeof x === "string"), "env", "an object of strings");
-  need(
-    isRecord(c.files) && Object.values(c.files).every((f) => isRecord(f) && typeof f.content === "string" && typeof f.mode === "number"),
-    "files",
-    "an object of { content, mode }",
-  );
-  need(isRecord(c.ports) && Object.values(c.ports).every((x) => typeof x === "number"), "ports", "an object of port numbers");
-  need(c.health === null || (isRecord(c.health) && ["http", "tcp", "command"].includes(c.health.kind as string)), "health", "null or a health check");
-  need(isRecord(c.stop) && typeof c.stop.signal === "string" && typeof c.stop.graceMs === "number", "stop", "{ signal, graceMs }");
-  need(posInt(c.fenceMs), "fenceMs", "a positive integer");
-  need(posInt(c.logSegmentBytes), "logSegmentBytes", "a positive integer");
-  need(posInt(c.logSegmentsKept), "logSegmentsKept", "a positive integer");
-  need(c.sandbox === undefined || c.sandbox === null || sandboxOk(c.sandbox), "sandbox", "null or { runtime, network, readOnlyPaths, mounts, limits, cgroupParent }");
-  need(c.diskLimitMiB === undefined || posInt(c.diskLimitMiB), "diskLimitMiB", "a positive integer");
-  need(c.diskCheckMs === undefined || (posInt(c.diskCheckMs) && (c.diskCheckMs as number) >= 100), "diskCheckMs", "a whole number of ms >= 100");
-  need(c.notice === undefined || typeof c.notice === "string", "notice", "a string");
-  need(c.usageSampleMs === undefined || (posInt(c.usageSampleMs) && (c.usageSampleMs as number) >= 100), "usageSampleMs", "a whole number of ms >= 100");
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, config: v as HelperConfig };
-}
+const posInt = z.number().int().positive({ error: "expected a positive integer" });
+const periodMs = z.number().int().min(100, { error: "expected a whole number of ms >= 100" });
+const absolute = z.string().startsWith("/", { error: "expected an absolute path" });
 
-function sandboxOk(v: unknown): boolean {
-  const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
-  if (!isRecord(v)) return false;
-  const r = v.runtime;
-  const l = v.limits;
-  const strings = (x: unknown): boolean => Array.isArray(x) && x.every((p) => typeof p === "string" && p.startsWith("/"));
-  return (
-    isRecord(r) && (r.name === "crun" || r.name === "runc") && typeof r.path === "string" && typeof r.rootless === "boolean" &&
-    (r.stateDir === null || typeof r.stateDir === "string") &&
-    (v.network === "host" || v.network === "private") &&
-    strings(v.readOnlyPaths) &&
-    Array.isArray(v.mounts) && v.mounts.every((m) => isRecord(m) && typeof m.host === "string" && typeof m.task === "string" && typeof m.writable === "boolean") &&
-    isRecord(l) && typeof l.cpu === "number" && l.cpu > 0 && Number.isInteger(l.memoryMiB) && Number.isInteger(l.pids) &&
-    typeof v.cgroupParent === "string" && v.cgroupParent.startsWith("/")
-  );
+/** The OCI runtime an agent found (RuntimeInfo). */
+export const runtimeInfoSchema = z.object({
+  name: z.enum(["crun", "runc"]),
+  path: z.string(),
+  version: z.string(),
+  rootless: z.boolean(),
+  stateDir: z.string().nullable(),
+});
+
+/** The sandboxed task's identity (SandboxUser). */
+export const sandboxUserSchema = z.object({
+  uid: z.number().int().min(0),
+  gid: z.number().int().min(0),
+  userns: z.object({ hostBase: z.number().int().min(0), size: posInt }).nullable(),
+});
+
+/** How the helper sandboxes its task (SandboxConfig). */
+export const sandboxConfigSchema = z.object({
+  runtime: runtimeInfoSchema,
+  network: z.enum(Networks),
+  readOnlyPaths: z.array(absolute),
+  mounts: z.array(z.object({ host: z.string(), task: z.string(), writable: z.boolean() })),
+  limits: z.object({ cpu: z.number().positive(), memoryMiB: z.number().int(), pids: z.number().int() }),
+  cgroupParent: absolute,
+  user: sandboxUserSchema.exactOptional(),
+  capabilities: z.array(z.string()).exactOptional(),
+  hiddenPaths: z.array(z.string()).exactOptional(),
+  stateDir: z.string().nullable().exactOptional(),
+  layoutCache: z.string().exactOptional(),
+});
+
+/** attempt.json (HelperConfig). */
+export const helperConfigSchema = z.object({
+  attemptId: z.string().min(1, { error: "expected a non-empty string" }),
+  job: z.string(),
+  index: z.number(),
+  command: z.array(z.string()).min(1, { error: "expected a non-empty array of strings" }),
+  env: z.record(z.string(), z.string()),
+  files: z.record(z.string(), z.object({ content: z.string(), mode: z.number() })),
+  ports: z.record(z.string(), z.number()),
+  health: healthCheckSchema.nullable(),
+  stop: z.object({ signal: z.string(), graceMs: z.number() }),
+  fenceMs: posInt,
+  logSegmentBytes: posInt,
+  logSegmentsKept: posInt,
+  // Absent or null: a plain process group (and attempt.json files written before sandboxes existed).
+  sandbox: sandboxConfigSchema.nullable().exactOptional(),
+  notice: z.string().exactOptional(),
+  usageSampleMs: periodMs.exactOptional(),
+  diskLimitMiB: posInt.exactOptional(),
+  diskCheckMs: periodMs.exactOptional(),
+});
+
+/** Compile-time proof that the schemas above are protocol.ts's types. */
+export type HelperConfigChecks = [
+  Assert<TypesMatch<z.infer<typeof helperConfigSchema>, HelperConfig>>,
+  Assert<TypesMatch<z.infer<typeof sandboxConfigSchema>, SandboxConfig>>,
+  Assert<TypesMatch<z.infer<typeof runtimeInfoSchema>, RuntimeInfo>>,
+  Assert<TypesMatch<z.infer<typeof sandboxUserSchema>, SandboxUser>>,
+];
+
+/** Checks that `v` (parsed attempt.json) is a HelperConfig: each problem as `attempt.json: PATH: what (got VALUE)`. */
+export function parseHelperConfig(v: unknown): ConfigResult {
+  const r = helperConfigSchema.safeParse(v);
+  if (r.success) return { ok: true, config: r.data };
+  return { ok: false, problems: r.error.issues.map((i) => `attempt.json: ${formatPath(i.path) || "(root)"}: ${i.message}, got ${JSON.stringify(valueAt(v, i.path)) ?? "nothing"}`) };
 }

@@ -1,30 +1,27 @@
 // Parsing and encoding of the newline-delimited JSON spoken on helper.sock (see protocol.ts).
+import type { z } from "zod";
+import { agentMessageSchema, helperMessageSchema } from "./protocol.ts";
 import type { AgentMessage, HelperMessage } from "./protocol.ts";
 
 /** Parses one line from an agent; null when it is not a valid AgentMessage. */
 export function parseAgentMessage(line: string): AgentMessage | null {
+  return parseLine(agentMessageSchema, line);
+}
+
+/** Parses one line from a helper; null when it is not a valid HelperMessage. */
+export function parseHelperMessage(line: string): HelperMessage | null {
+  return parseLine(helperMessageSchema, line);
+}
+
+function parseLine<T>(schema: z.ZodType<T>, line: string): T | null {
   let v: unknown;
   try {
     v = JSON.parse(line);
   } catch {
     return null;
   }
-  if (typeof v !== "object" || v === null) return null;
-  const m = v as Record<string, unknown>;
-  switch (m.type) {
-    case "ping": {
-      if (m.awayUntil !== undefined && !(typeof m.awayUntil === "number" && Number.isFinite(m.awayUntil))) return null;
-      if (m.seq !== undefined && !Number.isSafeInteger(m.seq)) return null;
-      return { type: "ping", ...(m.awayUntil !== undefined ? { awayUntil: m.awayUntil as number } : {}), ...(m.seq !== undefined ? { seq: m.seq as number } : {}) };
-    }
-    case "stop":
-      if (typeof m.reason !== "string") return null;
-      return m.deliberate === true ? { type: "stop", reason: m.reason, deliberate: true } : { type: "stop", reason: m.reason };
-    case "ack":
-      return { type: "ack" };
-    default:
-      return null;
-  }
+  const r = schema.safeParse(v);
+  return r.success ? r.data : null;
 }
 
 /** One message as a line. */

@@ -12,7 +12,9 @@
 // because the server is about to place a replacement (fencing). A new agent re-adopts helpers by
 // listing attempt directories and connecting to their sockets.
 
-import type { AttemptEndCause, AttemptState, BindMount, HealthCheck, Network, ResourceUsage } from "../model/index.ts";
+import { z } from "zod";
+import { attemptStatusSchema } from "../model/index.ts";
+import type { Assert, BindMount, HealthCheck, Network, TypesMatch } from "../model/index.ts";
 
 /** Everything a helper needs to run one attempt. */
 export interface HelperConfig {
@@ -106,24 +108,14 @@ export const USERNS_HOST_BASE = 1_000_000_000;
 /** The default identity: nobody (65534) inside a user namespace. */
 export const defaultSandboxUser: SandboxUser = { uid: 65534, gid: 65534, userns: { hostBase: USERNS_HOST_BASE, size: 65536 } };
 
-/** What the helper knows about its attempt. */
-export interface HelperStatus {
-  attemptId: string;
-  state: AttemptState;
-  helperPid: number;
-  pid: number | null;
-  exitCode: number | null;
-  signal: string | null;
-  reason: string | null;
-  /** The start failed for a reason no retry can cure (see Attempt.incurable); absent otherwise. */
-  incurable?: boolean;
-  /** Why the task ended (Attempt.endCause), with its terminal state. */
-  endCause?: AttemptEndCause;
-  startedAt: number | null;
-  endedAt: number | null;
-  /** The latest cgroup sample (sandboxed attempts; see usage.ts). */
-  usage?: ResourceUsage | null;
-}
+/** What the helper knows about its attempt: the attempt status fields (declared once, in the model)
+ * but the ports, which the agent allocates, with the helper's own pid. */
+export const helperStatusSchema = attemptStatusSchema.omit({ ports: true }).extend({
+  attemptId: z.string(),
+  helperPid: z.number(),
+});
+/** What the helper knows about its attempt (helperStatusSchema). */
+export type HelperStatus = z.infer<typeof helperStatusSchema>;
 
 /** Agent -> helper. */
 export type AgentMessage =
@@ -139,3 +131,22 @@ export type AgentMessage =
 /** Helper -> agent: `status` on connect and on every change; `ping`, a probe the agent answers with a
  * ping carrying the same `seq` (older agents ignore it). */
 export type HelperMessage = { type: "status"; status: HelperStatus } | { type: "ping"; seq: number };
+
+/** The wire form of AgentMessage, checked by the helper. */
+export const agentMessageSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("ping"), awayUntil: z.number().exactOptional(), seq: z.int().exactOptional() }),
+  z.object({ type: z.literal("stop"), reason: z.string(), deliberate: z.boolean().exactOptional() }),
+  z.object({ type: z.literal("ack") }),
+]);
+
+/** The wire form of HelperMessage, checked by the agent. */
+export const helperMessageSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("status"), status: helperStatusSchema }),
+  z.object({ type: z.literal("ping"), seq: z.int() }),
+]);
+
+/** Compile-time proof that the message schemas and the documented types are the same shapes. */
+export type MessageSchemaChecks = [
+  Assert<TypesMatch<z.infer<typeof agentMessageSchema>, AgentMessage>>,
+  Assert<TypesMatch<z.infer<typeof helperMessageSchema>, HelperMessage>>,
+];

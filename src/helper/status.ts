@@ -2,6 +2,7 @@
 // so a reader (the agent, readLogs) never sees half a file.
 import fs from "node:fs";
 import { isTerminal } from "../model/index.ts";
+import { helperStatusSchema } from "./protocol.ts";
 import type { HelperStatus } from "./protocol.ts";
 
 /** Holds the current status, persists every change and tells a listener. */
@@ -48,7 +49,8 @@ export function writeStatusFile(path: string, status: HelperStatus): void {
 /** Reads a status.json; null when it is missing or unreadable. */
 export function readStatusFile(path: string): HelperStatus | null {
   try {
-    return JSON.parse(fs.readFileSync(path, "utf8")) as HelperStatus;
+    const r = helperStatusSchema.safeParse(JSON.parse(fs.readFileSync(path, "utf8")));
+    return r.success ? r.data : null;
   } catch {
     return null;
   }

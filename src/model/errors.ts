@@ -46,6 +46,17 @@ export class TiffinError extends Error {
   }
 }
 
+/** The value at a field path inside `root` (own properties only), or undefined when there is none. */
+export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const s of path) {
+    if (typeof v !== "object" || v === null || typeof s === "symbol") return undefined;
+    if (!Object.prototype.hasOwnProperty.call(v, s)) return undefined;
+    v = (v as Record<string | number, unknown>)[s];
+  }
+  return v;
+}
+
 /** Formats a problem as one line: `file: path: message (got value)`. */
 export function formatProblem(p: Problem): string {
   const where = [p.file, p.path || "(root)"].filter((x) => x !== null && x !== "").join(": ");

@@ -9,3 +9,7 @@ export * from "./limits.ts";
 export * from "./private-dir.ts";
 export * from "./random.ts";
 export * from "./module-file.ts";
+export * from "./resources.ts";
+export * from "./job-schema.ts";
+export * from "./host-schema.ts";
+export * from "./records.ts";

@@ -1,6 +1,7 @@
 // The compiled job spec: what the CLI sends and the server stores. Every default is filled in, every
 // duration is milliseconds and every size MiB, so nothing downstream re-reads the user's shorthand.
 // Optional things are `null`, not missing, so the JSON round-trips exactly.
+import type { Resources } from "./resources.ts";
 
 /** Failure-domain levels a job can spread its tasks across. */
 export const SpreadDomains = ["none", "rack", "cluster", "datacenter"] as const;
@@ -76,7 +77,7 @@ export interface JobSpec {
   /** Files written into the work directory, by relative path. */
   files: Record<string, WorkingFile>;
   replicas: number;
-  resources: { cpu: number; memoryMiB: number; diskMiB: number };
+  resources: Resources;
   constraints: {
     os: { id: string; version: string | null } | null;
     /** A version range such as ">=6.1" or ">=5.10 <7". */

@@ -10,6 +10,10 @@
 // failed: it could not start or was killed for a reason Tiffin saw (health, fencing, disk, out of
 // memory, helper gone); `reason` says which. lost: the host went down and nothing more is known.
 
+import { z } from "zod";
+import { resourceUsageSchema } from "./resources.ts";
+export type { ResourceUsage } from "./resources.ts";
+
 /** The states of an attempt. */
 export const AttemptStates = ["pending", "starting", "running", "healthy", "unhealthy", "exited", "stopped", "failed", "lost"] as const;
 /** One attempt state. */
@@ -30,79 +34,82 @@ export function isTerminal(state: AttemptState): boolean {
   return state === "exited" || state === "stopped" || state === "failed" || state === "lost";
 }
 
-/** One start of a task on a host. */
-export interface Attempt {
-  id: string;
-  job: string;
-  index: number;
-  version: number;
-  hostId: string;
-  /** What the server wants; "stop" makes the agent stop it. */
-  desired: "run" | "stop";
-  state: AttemptState;
+/**
+ * What the agent knows and reports about one attempt: the one declaration of the attempt status
+ * fields, shared by the stored Attempt, the agent's AttemptUpdate and the server's check of it.
+ */
+export const attemptStatusSchema = z.object({
+  state: z.enum(AttemptStates),
   /** The task's process id on its host, once started: its init (`timeout`, leading its process group;
    * for a sandbox, the container's init), which a kill -9 of ends the task whole. */
-  pid: number | null;
-  exitCode: number | null;
-  signal: string | null;
-  reason: string | null;
+  pid: z.number().nullable(),
+  exitCode: z.number().nullable(),
+  signal: z.string().nullable(),
+  reason: z.string().nullable(),
   /**
    * True when the attempt failed to start for a reason no retry can cure (the kernel refuses what the
    * spec asks: a NUL byte, an over-long argument, a file that is also a folder): the server does not
-   * restart or move it; a new version starts again. Absent otherwise.
+   * restart or move it; a new version starts again. Absent otherwise (and from older agents).
    */
-  incurable?: boolean;
+  incurable: z.boolean().exactOptional(),
   /** Why it ended (set with its terminal state); absent while it runs and from older agents. */
-  endCause?: AttemptEndCause;
+  endCause: z.enum(AttemptEndCauses).exactOptional(),
   /** Ports allocated by the agent, by name. */
-  ports: Record<string, number>;
-  createdAt: number;
-  /** The agent must not start it before this time (restart back-off). */
-  startAfter: number;
-  startedAt: number | null;
-  endedAt: number | null;
+  ports: z.record(z.string(), z.number()),
+  startedAt: z.number().nullable(),
+  endedAt: z.number().nullable(),
   /** The latest resource sample of a sandboxed attempt (absent before sampling existed, null when none). */
-  usage?: ResourceUsage | null;
-}
+  usage: resourceUsageSchema.nullable().exactOptional(),
+});
+/** The status fields of an attempt (attemptStatusSchema). */
+export type AttemptStatus = z.infer<typeof attemptStatusSchema>;
 
-/** What an attempt's cgroup says it uses, sampled by its helper. */
-export interface ResourceUsage {
-  /** Epoch ms of the sample. */
-  at: number;
-  /** CPU time used since the start, seconds. */
-  cpuSeconds: number;
-  /** Cores used on average since the previous sample (null for the first one). */
-  cpuCores: number | null;
-  memoryBytes: number;
-  /** The most memory used so far (null where the kernel does not say). */
-  memoryPeakBytes: number | null;
-  /** Processes and threads now (null without the pids controller). */
-  pids: number | null;
-}
+/** One attempt's status as an agent reports it (`POST /v1/agent/attempts`). */
+export const attemptUpdateSchema = attemptStatusSchema.extend({ id: z.string() });
+/** What the agent knows about one attempt (attemptUpdateSchema). */
+export type AttemptUpdate = z.infer<typeof attemptUpdateSchema>;
+
+/** One start of a task on a host: what the server decides (identity, `desired`, timing) and the status. */
+export const attemptSchema = attemptStatusSchema.extend({
+  id: z.string(),
+  job: z.string(),
+  index: z.number(),
+  version: z.number(),
+  hostId: z.string(),
+  /** What the server wants; "stop" makes the agent stop it. */
+  desired: z.enum(["run", "stop"]),
+  createdAt: z.number(),
+  /** The agent must not start it before this time (restart back-off). */
+  startAfter: z.number(),
+});
+/** One start of a task on a host (attemptSchema). */
+export type Attempt = z.infer<typeof attemptSchema>;
 
 /** One replica slot of a job. */
-export interface Task {
-  job: string;
-  index: number;
+export const taskSchema = z.object({
+  job: z.string(),
+  index: z.number(),
   /** Job version the task should run. */
-  version: number;
+  version: z.number(),
   /** Host the task is placed on, or null while unplaced. */
-  hostId: string | null;
+  hostId: z.string().nullable(),
   /** The current attempt, or null before the first start. */
-  attemptId: string | null;
+  attemptId: z.string().nullable(),
   /** Consecutive failed attempts; reset when an attempt stays healthy. */
-  failures: number;
+  failures: z.number(),
   /** Hosts the task was moved away from; the scheduler avoids them. */
-  avoidHosts: string[];
+  avoidHosts: z.array(z.string()),
   /** Why the task is not placed, when it is not. */
-  unplacedReason: string | null;
+  unplacedReason: z.string().nullable(),
   /** Set with `unplacedReason` when no registered host could ever run the task, even empty (it asks
    * for more than any host has, or constraints none meets): waiting cannot help. */
-  neverFits?: boolean;
+  neverFits: z.boolean().exactOptional(),
   /** Set when the task kept failing on every host it was given: it is not placed again (no attempt
    * is started) until the next apply of its job or `tiffin restart`. Absent in older records. */
-  parked?: { at: number; reason: string } | null;
-}
+  parked: z.object({ at: z.number(), reason: z.string() }).nullable().exactOptional(),
+});
+/** One replica slot of a job (taskSchema). */
+export type Task = z.infer<typeof taskSchema>;
 
 /** `job/index`, the id users see. */
 export function taskId(job: string, index: number): string {

@@ -3,6 +3,9 @@
 
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import { z } from "zod";
+import { formatPath } from "../model/index.ts";
+import type { Assert, TypesMatch } from "../model/index.ts";
 
 /** Bytes per piece. 4 MiB, as Kraken uses: large enough that a 1 GiB tree is ~256 pieces (cheap to
  * list, hash-check and ask "which do you lack" in one request), small enough that one changed file
@@ -84,40 +87,57 @@ export function piecesOf(m: Manifest): string[] {
   return [...new Set(m.files.flatMap((f) => f.pieces))];
 }
 
-/** Why a value is not a well-formed manifest (paths inside the tree, sizes that match the pieces), or
- * null. Checked before unpacking anything, since a manifest decides where files are written. */
+/** The manifest's shape (Manifest); the rules across fields are manifestProblem's. */
+export const manifestSchema = z.object({
+  format: z.literal(1),
+  name: z.string().regex(PackageNamePattern),
+  version: z.string().regex(PackageVersionPattern),
+  pieceSize: z.literal(PieceSize),
+  dirs: z.array(z.string()),
+  files: z.array(z.object({ path: z.string(), mode: z.number().int(), size: z.number().int().min(0), pieces: z.array(z.string().regex(Sha256Pattern)) })),
+  symlinks: z.array(z.object({ path: z.string(), target: z.string().min(1) })),
+  totalSize: z.number(),
+  createdAt: z.number(),
+  builder: z.string(),
+  entrypoint: z.string().exactOptional(),
+});
+
+/** Compile-time proof that manifestSchema is the Manifest type. */
+export type ManifestSchemaCheck = Assert<TypesMatch<z.infer<typeof manifestSchema>, Manifest>>;
+
+/** Why a value is not a well-formed manifest (its shape, then paths inside the tree, sizes that match
+ * the pieces), or null. Checked before unpacking anything, since a manifest decides where files are written. */
 export function manifestProblem(v: unknown): string | null {
-  if (typeof v !== "object" || v === null) return "manifest must be an object";
-  const m = v as Partial<Manifest>;
-  if (m.format !== 1) return "format must be 1";
-  if (typeof m.name !== "string" || !PackageNamePattern.test(m.name)) return `name must match ${PackageNamePattern}`;
-  if (typeof m.version !== "string" || !PackageVersionPattern.test(m.version)) return `version must match ${PackageVersionPattern}`;
-  if (m.pieceSize !== PieceSize) return `pieceSize must be ${PieceSize}`;
-  if (!Array.isArray(m.dirs) || !Array.isArray(m.files) || !Array.isArray(m.symlinks)) return "dirs, files and symlinks must be arrays";
-  if (typeof m.createdAt !== "number" || typeof m.builder !== "string") return "createdAt and builder are required";
+  const r = manifestSchema.safeParse(v);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    return issue ? `${formatPath(issue.path) || "manifest"}: ${issue.message}` : "not a manifest";
+  }
+  const m = r.data;
   let total = 0;
   const seen = new Set<string>();
   for (const p of [...m.dirs, ...m.files.map((f) => f.path), ...m.symlinks.map((s) => s.path)]) {
-    if (typeof p !== "string" || !safePath(p)) return `path ${JSON.stringify(p)} must be relative and stay inside the package`;
+    if (!safePath(p)) return `path ${JSON.stringify(p)} must be relative and stay inside the package`;
     if (seen.has(p)) return `path ${p} appears twice`;
     seen.add(p);
   }
   for (const f of m.files) {
-    if (!Number.isInteger(f.size) || f.size < 0 || !Number.isInteger(f.mode)) return `file ${f.path}: bad size or mode`;
-    if (!Array.isArray(f.pieces) || f.pieces.length !== Math.ceil(f.size / PieceSize) || !f.pieces.every((h) => Sha256Pattern.test(h))) {
-      return `file ${f.path}: needs ${Math.ceil(f.size / PieceSize)} sha256 pieces`;
-    }
+    if (f.pieces.length !== Math.ceil(f.size / PieceSize)) return `file ${f.path}: needs ${Math.ceil(f.size / PieceSize)} sha256 pieces`;
     total += f.size;
   }
-  for (const s of m.symlinks) if (typeof s.target !== "string" || s.target === "") return `symlink ${s.path}: target required`;
   if (m.totalSize !== total) return `totalSize ${m.totalSize} is not the sum of file sizes (${total})`;
   if (m.entrypoint !== undefined) {
     const e = m.entrypoint;
     const file = m.files.find((f) => f.path === e);
-    if (typeof e !== "string" || (!file && !m.symlinks.some((s) => s.path === e))) return `entrypoint ${JSON.stringify(e)} is not a file of the package`;
+    if (!file && !m.symlinks.some((s) => s.path === e)) return `entrypoint ${JSON.stringify(e)} is not a file of the package`;
     if (file && (file.mode & 0o111) === 0) return `entrypoint ${e} is not executable (mode ${file.mode.toString(8)})`;
   }
   return null;
+}
+
+/** True when `v` is a well-formed manifest (manifestProblem finds nothing). */
+export function isManifest(v: unknown): v is Manifest {
+  return manifestProblem(v) === null;
 }
 
 function safePath(p: string): boolean {

@@ -2,7 +2,7 @@
 // caches that make planning cheap. Planning is pure with respect to it: plan() leaves it unchanged,
 // commit() records a plan the server decided to apply.
 
-import type { JobSpec } from "../model/index.ts";
+import type { JobSpec, Resources } from "../model/index.ts";
 import type { Plan, PlanRequest, SchedHost, SchedTask } from "./types.ts";
 import { naivePlanState } from "./naive.ts";
 import { fastPlan } from "./plan.ts";
@@ -11,11 +11,7 @@ import { ClusterState, STRIDE, UCPU, UDISK, UMEM } from "./state.ts";
 import type { TaskRec } from "./state.ts";
 
 /** Resources booked on a host by the tasks in the index. */
-export interface Usage {
-  cpu: number;
-  memoryMiB: number;
-  diskMiB: number;
-}
+export type Usage = Resources;
 
 /** Options of a ClusterIndex. */
 export interface ClusterIndexOptions {

@@ -1,7 +1,7 @@
 // What the plugins see while one plan runs: the job's request compiled once, the live state, and the
 // static-constraint pool the job belongs to.
 
-import type { JobSpec } from "../model/index.ts";
+import type { JobSpec, Resources } from "../model/index.ts";
 import { isolationOf } from "../model/index.ts";
 import type { ClusterState, JobRec } from "./state.ts";
 import { parseVersionRange } from "./versions.ts";
@@ -34,15 +34,12 @@ export interface Pool {
   version: number;
 }
 
-/** The state of one plan, shared by every plugin call. */
-export interface PlanContext {
+/** The state of one plan, shared by every plugin call; its Resources are one task's request. */
+export interface PlanContext extends Resources {
   st: ClusterState;
   pool: Pool;
   jobName: string;
   job: JobRec;
-  cpu: number;
-  memoryMiB: number;
-  diskMiB: number;
   /** Rungs of the request in summary.ts's ladders, computed once per plan. */
   cpuRung: number;
   memRung: number;

@@ -3,16 +3,13 @@
 // capabilities, OS, kernel, labels, size) go through the very filters placement runs (a plan on a
 // one-host copy); the load of the moment is checked with the task's own share given back.
 
-import type { JobSpec } from "../model/index.ts";
+import type { JobSpec, Resources } from "../model/index.ts";
 import { diffJson } from "../model/index.ts";
 import { ClusterIndex } from "./cluster.ts";
 import type { SchedHost } from "./types.ts";
 
 /** Resources in use on a host (cpu in cores, the rest in MiB). */
-export interface InPlaceLoad {
-  cpu: number;
-  memoryMiB: number;
-  diskMiB: number;
+export interface InPlaceLoad extends Resources {
   /** How many tasks that is: each also books `overheadMiB` of memory. @default 0 */
   tasks?: number;
 }

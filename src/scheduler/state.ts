@@ -4,6 +4,7 @@
 // exact incrementally; derived caches (pools, summaries) only hold stamps and dirty flags.
 
 import { bookedMemoryMiB, domainKey } from "../model/index.ts";
+import type { Resources } from "../model/index.ts";
 import type { SchedHost } from "./types.ts";
 import { hash32 } from "./hash.ts";
 import { parseVersion } from "./versions.ts";
@@ -58,14 +59,11 @@ export interface DomainList {
   hashes: Uint32Array;
 }
 
-/** A placed task as the index keeps it. */
-export interface TaskRec {
+/** A placed task as the index keeps it, with what it books. */
+export interface TaskRec extends Resources {
   job: string;
   index: number;
   slot: number;
-  cpu: number;
-  memoryMiB: number;
-  diskMiB: number;
   antiAffinity: string | null;
 }
 

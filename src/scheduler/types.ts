@@ -1,7 +1,7 @@
 // The scheduler's contract: pure data in, a plan out, no I/O (see docs/architecture.md, "Scheduler").
 // The server keeps one `ClusterIndex` in memory, mirrored from the store, and asks it for plans.
 
-import type { FailureDomain, JobSpec } from "../model/index.ts";
+import type { FailureDomain, JobSpec, Resources } from "../model/index.ts";
 
 /** A host as the scheduler sees it. Only hosts with `schedulable` true receive new tasks. */
 export interface SchedHost {
@@ -23,13 +23,10 @@ export interface SchedHost {
 }
 
 /** A task occupying a host (what the index needs to know about it). */
-export interface SchedTask {
+export interface SchedTask extends Resources {
   job: string;
   index: number;
   hostId: string;
-  cpu: number;
-  memoryMiB: number;
-  diskMiB: number;
   antiAffinity: string | null;
 }
 

@@ -4,8 +4,8 @@
 
 import type { Assignment } from "../api/types.ts";
 import { isTerminal } from "../model/index.ts";
-import type { Attempt } from "../model/index.ts";
 import { Prefix } from "./keys.ts";
+import { changeAs } from "./mirror.ts";
 import type { Change, Mirror } from "./mirror.ts";
 
 interface Subscriber {
@@ -66,9 +66,10 @@ export class AssignmentHub {
 
   #onChanges(changes: Change[]): void {
     for (const c of changes) {
-      if (c.key.startsWith(Prefix.attempts)) {
-        for (const v of [c.prev, c.next]) {
-          const host = (v as Attempt | null)?.hostId;
+      const a = changeAs(c, "attempt");
+      if (a) {
+        for (const v of [a.prev, a.next]) {
+          const host = v?.hostId;
           if (host && this.#subs.has(host)) this.#dirty.add(host);
         }
       } else if (c.key.startsWith(Prefix.alive)) {

@@ -20,9 +20,10 @@ import type { Logger } from "pino";
 import type { Clock } from "../model/index.ts";
 import { LeaseNotFoundError } from "../state/store.ts";
 import type { Compare, Store, TxnResult, Watch, WatchEvent } from "../state/store.ts";
+import { Kinds, LeaderKey } from "./kinds.ts";
 
-/** The key the leader holds. */
-export const LeaderKey = "/leader";
+/** The key the leader holds (declared with its kind). */
+export { LeaderKey };
 
 /** The value of `/leader`. */
 export interface LeaderValue {
@@ -228,7 +229,7 @@ export class LeaderElection {
       lease = await this.#o.store.grantLease(this.#ttlMs);
       const value: LeaderValue = { id: this.#o.id, incarnation: this.#o.incarnation, url: this.#o.url(), since: this.#o.clock.now() };
       const compare: Compare = own ? { key: LeaderKey, target: "modRevision", op: "==", value: cur.rev } : { key: LeaderKey, target: "createRevision", op: "==", value: 0 };
-      const r: TxnResult = await this.#o.store.txn({ compare: [compare], success: [{ type: "put", key: LeaderKey, value: JSON.stringify(value), lease }] });
+      const r: TxnResult = await this.#o.store.txn({ compare: [compare], success: [{ type: "put", key: LeaderKey, value: Kinds.leader.encode(value), lease }] });
       this.#saw(r.revision);
       if (!r.succeeded || this.#closed) {
         void this.#o.store.revokeLease(lease).catch(() => undefined);
@@ -316,12 +317,9 @@ export function fencedStore(store: Store, election: LeaderElection, count: (r: F
   };
 }
 
+/** The leader a stored value names; one that does not decode is held by an unknown server. */
 function parseValue(text: string): LeaderValue | null {
-  try {
-    const v = JSON.parse(text) as Partial<LeaderValue>;
-    if (typeof v.id === "string" && typeof v.url === "string") return { id: v.id, incarnation: v.incarnation ?? "", url: v.url, since: v.since ?? 0 };
-  } catch {
-    // not ours: treated as held by an unknown server
-  }
+  const d = Kinds.leader.decode(LeaderKey, text);
+  if (d.ok) return { id: d.value.id, incarnation: d.value.incarnation ?? "", url: d.value.url, since: d.value.since ?? 0 };
   return { id: "?", incarnation: "", url: "", since: 0 };
 }

@@ -9,8 +9,8 @@ import type { Logger } from "pino";
 import type { Clock, HostStatus } from "../model/index.ts";
 import { LeaseNotFoundError } from "../state/store.ts";
 import type { Store } from "../state/store.ts";
-import { aliveKey } from "./keys.ts";
-import type { AliveValue } from "./keys.ts";
+import { aliveKey, Kinds } from "./kinds.ts";
+import type { AliveValue } from "./kinds.ts";
 import type { Mirror } from "./mirror.ts";
 import type { HostState } from "./reconcile/types.ts";
 
@@ -226,7 +226,7 @@ export class Liveness {
   async #grant(hostId: string, ttlMs: number, upgradeUntil: number | null): Promise<void> {
     const lease = await this.#store.grantLease(ttlMs);
     const value: AliveValue = { ttlMs, upgradeUntil };
-    const rev = await this.#store.put(aliveKey(hostId), JSON.stringify(value), { lease });
+    const rev = await this.#store.put(aliveKey(hostId), Kinds.alive.encode(value), { lease });
     this.#leases.set(hostId, { lease, upgradeUntil });
     this.#log.info({ hostId, ttlMs, upgradeUntil }, "host lease granted");
     await this.#mirror.waitFor(rev);

@@ -10,8 +10,7 @@
 
 import { ErrorCodes, TiffinError } from "../model/index.ts";
 import type { KeyValue, Op, Store } from "../state/store.ts";
-import { Prefix } from "./keys.ts";
-import type { AliveValue } from "./keys.ts";
+import { Kinds, Prefix } from "./kinds.ts";
 import { LeaderKey } from "./leader.ts";
 
 /** What `migrateState` did. */
@@ -98,10 +97,6 @@ export async function migrateState(
  * normal TTL and grants a normal lease (liveness.ts). Other leased keys are copied as they are. */
 function withGrace(kv: KeyValue, graceMs: number): string {
   if (!kv.key.startsWith(Prefix.alive)) return kv.value;
-  try {
-    const v = JSON.parse(kv.value) as AliveValue;
-    return JSON.stringify({ ...v, ttlMs: graceMs } satisfies AliveValue);
-  } catch {
-    return kv.value;
-  }
+  const d = Kinds.alive.decode(kv.key, kv.value);
+  return d.ok ? Kinds.alive.encode({ ...d.value, ttlMs: graceMs }) : kv.value;
 }

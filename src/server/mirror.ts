@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Attempt, Host, JobRecord, JobVersion, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
-import { Prefix, splitNumbered } from "./keys.ts";
-import type { AliveValue } from "./keys.ts";
+import { Kinds, logProblem, Prefix, splitNumbered } from "./kinds.ts";
+import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
 
 /** A parsed value with the revision a compare needs. */
 export interface Entry<T> {
@@ -16,13 +16,48 @@ export interface Entry<T> {
   lease: string | null;
 }
 
-/** One change the mirror applied: the key, and its parsed value before and after (null when absent). */
+/** The value of each kind the mirror holds. */
+export interface MirroredValues {
+  job: JobRecord;
+  version: JobVersion;
+  task: Task;
+  attempt: Attempt;
+  host: Host;
+  alive: AliveValue;
+  alloc: AllocValue;
+  hostToken: string;
+}
+/** A kind the mirror holds (a key of Kinds). */
+export type MirroredKind = keyof MirroredValues;
+
+/** One change of a mirrored kind: its decoded value before and after (null when absent or corrupt). */
+export interface KindChange<K extends MirroredKind> {
+  kind: K;
+  key: string;
+  prev: MirroredValues[K] | null;
+  next: MirroredValues[K] | null;
+  /** Revision of the write that made the change (0 for a reload, where it is not known). */
+  revision: number;
+}
+
+/**
+ * One change the mirror applied. For a mirrored kind, `kind` names it and `prev`/`next` are values
+ * decoded as that kind (read them typed with `changeAs`); other keys (`kind` null) carry the parsed
+ * JSON after and `true` before when the key existed.
+ */
 export interface Change {
+  kind: MirroredKind | null;
   key: string;
   prev: unknown;
   next: unknown;
   /** Revision of the write that made the change (0 for a reload, where it is not known). */
   revision: number;
+}
+
+/** The change typed as kind K, or null when it is of another kind. Sound by construction: the mirror
+ * sets `kind` only on changes whose values that kind decoded. */
+export function changeAs<K extends MirroredKind>(c: Change, kind: K): KindChange<K> | null {
+  return c.kind === kind ? (c as KindChange<K>) : null;
 }
 
 type Listener = (changes: Change[], revision: number) => void;
@@ -41,7 +76,9 @@ export class Mirror {
   readonly attempts = new Map<string, Entry<Attempt>>();
   readonly hosts = new Map<string, Entry<Host>>();
   readonly alive = new Map<string, Entry<AliveValue>>();
-  readonly alloc = new Map<string, Entry<unknown>>();
+  readonly alloc = new Map<string, Entry<AllocValue>>();
+  /** Stored values that do not decode as their kind, by key: logged and left out of every index. */
+  readonly corrupt = new Map<string, StoredProblem>();
   /** hostId -> token, and sha256(token) -> hostId. */
   readonly hostTokens = new Map<string, string>();
   readonly hostByTokenDigest = new Map<string, string>();
@@ -57,6 +94,7 @@ export class Mirror {
   /** Per job, a counter bumped by every change to the job, its versions, tasks or attempts (caches key on it). */
   readonly #jobStamps = new Map<string, number>();
   readonly #listeners = new Set<Listener>();
+  readonly #handlers: Handler[] = this.#makeHandlers();
   #waiters: { rev: number; resolve: () => void }[] = [];
   #watch: Watch | null = null;
   #closed = false;
@@ -203,89 +241,129 @@ export class Mirror {
   }
 
   #put(kv: KeyValue): Change {
-    let value: unknown;
-    try {
-      value = JSON.parse(kv.value);
-    } catch {
-      value = kv.value;
-    }
-    const prev = this.#delete(kv.key).prev;
+    const had = this.#modRevisions.has(kv.key);
     this.#modRevisions.set(kv.key, kv.modRevision);
-    this.#index(kv.key, value, { value, modRevision: kv.modRevision, lease: kv.lease });
-    return { key: kv.key, prev, next: value, revision: 0 };
+    this.corrupt.delete(kv.key);
+    const h = this.#handlerOf(kv.key);
+    if (h === null) return { kind: null, key: kv.key, prev: had ? true : null, next: looseJson(kv.value), revision: 0 };
+    const { change, problem } = h.put(kv);
+    if (problem !== null) {
+      // Kept out of every index (as if absent) but its modRevision is known, so a write can replace it.
+      this.corrupt.set(kv.key, problem);
+      logProblem(this.#log, problem);
+    }
+    return change;
   }
 
   #delete(key: string): Change {
-    const prev = this.#lookup(key);
-    this.#modRevisions.delete(key);
-    if (prev !== null) this.#index(key, prev, null);
-    return { key, prev, next: null, revision: 0 };
+    const had = this.#modRevisions.delete(key);
+    this.corrupt.delete(key);
+    const h = this.#handlerOf(key);
+    return h === null ? { kind: null, key, prev: had ? true : null, next: null, revision: 0 } : h.remove(key);
   }
 
-  #lookup(key: string): unknown {
-    if (!this.#modRevisions.has(key)) return null;
-    const k = key;
-    if (k.startsWith(Prefix.jobs)) return this.jobs.get(k.slice(Prefix.jobs.length))?.value ?? null;
-    if (k.startsWith(Prefix.attempts)) return this.attempts.get(k.slice(Prefix.attempts.length))?.value ?? null;
-    if (k.startsWith(Prefix.hosts)) return this.hosts.get(k.slice(Prefix.hosts.length))?.value ?? null;
-    if (k.startsWith(Prefix.alive)) return this.alive.get(k.slice(Prefix.alive.length))?.value ?? null;
-    if (k.startsWith(Prefix.alloc)) return this.alloc.get(k.slice(Prefix.alloc.length))?.value ?? null;
-    if (k.startsWith(Prefix.hostTokens)) return this.hostTokens.get(k.slice(Prefix.hostTokens.length)) ?? null;
-    if (k.startsWith(Prefix.versions)) {
-      const s = splitNumbered(k, Prefix.versions);
-      return s ? (this.versions.get(s.name)?.get(s.n)?.value ?? null) : null;
-    }
-    if (k.startsWith(Prefix.tasks)) {
-      const s = splitNumbered(k, Prefix.tasks);
-      return s ? (this.tasks.get(s.name)?.get(s.n)?.value ?? null) : null;
-    }
-    return true; // a key the server does not index: its presence is all we know
+  #handlerOf(key: string): Handler | null {
+    for (const h of this.#handlers) if (key.startsWith(h.prefix)) return h;
+    return null;
   }
 
-  /** Adds (`entry` set) or removes (`entry` null) one parsed value and its index entries. */
-  #index(key: string, value: unknown, entry: Entry<unknown> | null): void {
-    if (key.startsWith(Prefix.jobs)) {
-      setOrDelete(this.jobs, key.slice(Prefix.jobs.length), entry as Entry<JobRecord> | null);
-      this.#bump(key.slice(Prefix.jobs.length));
-    }
-    else if (key.startsWith(Prefix.hosts)) {
-      setOrDelete(this.hosts, key.slice(Prefix.hosts.length), entry as Entry<Host> | null);
-      this.hostsStamp++;
-    } else if (key.startsWith(Prefix.alive)) {
-      setOrDelete(this.alive, key.slice(Prefix.alive.length), entry as Entry<AliveValue> | null);
-      this.hostsStamp++;
-    }
-    else if (key.startsWith(Prefix.alloc)) setOrDelete(this.alloc, key.slice(Prefix.alloc.length), entry);
-    else if (key.startsWith(Prefix.hostTokens)) {
-      const hostId = key.slice(Prefix.hostTokens.length);
-      const token = typeof value === "string" ? value : "";
-      if (entry) {
-        this.hostTokens.set(hostId, token);
-        this.hostByTokenDigest.set(tokenDigest(token), hostId);
-      } else {
-        this.hostTokens.delete(hostId);
-        this.hostByTokenDigest.delete(tokenDigest(token));
-      }
-    } else if (key.startsWith(Prefix.versions)) {
-      const s = splitNumbered(key, Prefix.versions);
-      if (s) nestedSetOrDelete(this.versions, s.name, s.n, entry as Entry<JobVersion> | null);
-      if (s) this.#bump(s.name);
-    } else if (key.startsWith(Prefix.tasks)) {
-      const s = splitNumbered(key, Prefix.tasks);
-      if (!s) return;
-      nestedSetOrDelete(this.tasks, s.name, s.n, entry as Entry<Task> | null);
-      this.#bump(s.name);
-      const t = value as Task;
-      if (t.hostId !== null) indexSet(this.tasksByHost, t.hostId, `${s.name}/${s.n}`, entry !== null);
-    } else if (key.startsWith(Prefix.attempts)) {
-      const id = key.slice(Prefix.attempts.length);
-      setOrDelete(this.attempts, id, entry as Entry<Attempt> | null);
-      const a = value as Attempt;
-      indexSet(this.attemptsByHost, a.hostId, id, entry !== null);
-      indexSet(this.attemptsByTask, `${a.job}/${a.index}`, id, entry !== null);
-      indexSet(this.attemptsByJob, a.job, id, entry !== null);
-      this.#bump(a.job);
-    }
+  /** The indexes of each mirrored kind: `index` adds (`entry` set) or removes (`entry` null) one value. */
+  #makeHandlers(): Handler[] {
+    const tail = (key: string, prefix: string): string => key.slice(prefix.length);
+    return [
+      handler("job", Kinds.job, (key, _v, e) => {
+        setOrDelete(this.jobs, tail(key, Prefix.jobs), e);
+        this.#bump(tail(key, Prefix.jobs));
+      }, (key) => this.jobs.get(tail(key, Prefix.jobs))?.value ?? null),
+      handler("host", Kinds.host, (key, _v, e) => {
+        setOrDelete(this.hosts, tail(key, Prefix.hosts), e);
+        this.hostsStamp++;
+      }, (key) => this.hosts.get(tail(key, Prefix.hosts))?.value ?? null),
+      handler("alive", Kinds.alive, (key, _v, e) => {
+        setOrDelete(this.alive, tail(key, Prefix.alive), e);
+        this.hostsStamp++;
+      }, (key) => this.alive.get(tail(key, Prefix.alive))?.value ?? null),
+      handler("alloc", Kinds.alloc, (key, _v, e) => setOrDelete(this.alloc, tail(key, Prefix.alloc), e), (key) => this.alloc.get(tail(key, Prefix.alloc))?.value ?? null),
+      handler("hostToken", Kinds.hostToken, (key, token, e) => {
+        const hostId = tail(key, Prefix.hostTokens);
+        if (e) {
+          this.hostTokens.set(hostId, token);
+          this.hostByTokenDigest.set(tokenDigest(token), hostId);
+        } else {
+          this.hostTokens.delete(hostId);
+          this.hostByTokenDigest.delete(tokenDigest(token));
+        }
+      }, (key) => this.hostTokens.get(tail(key, Prefix.hostTokens)) ?? null),
+      handler("version", Kinds.version, (key, _v, e) => {
+        const s = splitNumbered(key, Prefix.versions);
+        if (!s) return;
+        nestedSetOrDelete(this.versions, s.name, s.n, e);
+        this.#bump(s.name);
+      }, (key) => {
+        const s = splitNumbered(key, Prefix.versions);
+        return s ? (this.versions.get(s.name)?.get(s.n)?.value ?? null) : null;
+      }),
+      handler("task", Kinds.task, (key, t, e) => {
+        const s = splitNumbered(key, Prefix.tasks);
+        if (!s) return;
+        nestedSetOrDelete(this.tasks, s.name, s.n, e);
+        this.#bump(s.name);
+        if (t.hostId !== null) indexSet(this.tasksByHost, t.hostId, `${s.name}/${s.n}`, e !== null);
+      }, (key) => {
+        const s = splitNumbered(key, Prefix.tasks);
+        return s ? (this.tasks.get(s.name)?.get(s.n)?.value ?? null) : null;
+      }),
+      handler("attempt", Kinds.attempt, (key, a, e) => {
+        const id = tail(key, Prefix.attempts);
+        setOrDelete(this.attempts, id, e);
+        indexSet(this.attemptsByHost, a.hostId, id, e !== null);
+        indexSet(this.attemptsByTask, `${a.job}/${a.index}`, id, e !== null);
+        indexSet(this.attemptsByJob, a.job, id, e !== null);
+        this.#bump(a.job);
+      }, (key) => this.attempts.get(tail(key, Prefix.attempts))?.value ?? null),
+    ];
+  }
+}
+
+/** How the mirror holds one kind: decode and index a put, unindex a delete; each returns the change. */
+interface Handler {
+  prefix: string;
+  /** The change, and the problem when the new value does not decode (then it is indexed nowhere). */
+  put(kv: KeyValue): { change: Change; problem: StoredProblem | null };
+  remove(key: string): Change;
+}
+
+function handler<K extends MirroredKind>(
+  name: K,
+  kind: Kind<MirroredValues[K]>,
+  index: (key: string, value: MirroredValues[K], entry: Entry<MirroredValues[K]> | null) => void,
+  lookup: (key: string) => MirroredValues[K] | null,
+): Handler {
+  const change = (key: string, prev: MirroredValues[K] | null, next: MirroredValues[K] | null): Change => ({ kind: name, key, prev, next, revision: 0 });
+  const remove = (key: string): MirroredValues[K] | null => {
+    const v = lookup(key);
+    if (v !== null) index(key, v, null);
+    return v;
+  };
+  return {
+    prefix: kind.prefix,
+    put(kv) {
+      const prev = remove(kv.key);
+      const d = kind.decode(kv.key, kv.value);
+      if (!d.ok) return { change: change(kv.key, prev, null), problem: d.problem };
+      index(kv.key, d.value, { value: d.value, modRevision: kv.modRevision, lease: kv.lease });
+      return { change: change(kv.key, prev, d.value), problem: null };
+    },
+    remove: (key) => change(key, remove(key), null),
+  };
+}
+
+/** A value of a kind the mirror does not hold, for change listeners: its JSON, or the text itself. */
+function looseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 

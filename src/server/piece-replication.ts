@@ -5,18 +5,16 @@
 // A peer's request is marked so it is never passed on again: no chains, no loops.
 
 import type { Logger } from "pino";
-import type { PackageRecord } from "../api/types.ts";
-import type { Manifest, PieceStore } from "../pkg/index.ts";
+import { isManifest } from "../pkg/index.ts";
+import type { PieceStore } from "../pkg/index.ts";
 import type { Store } from "../state/store.ts";
-import { pieceHolderKey, Prefix, secretKey } from "./keys.ts";
+import { decodeAll, decodeOne, Kinds, pieceHolderKey, Prefix, secretKey } from "./kinds.ts";
 
 /** The header that marks a request from a peer server (answered from the local disk only). */
 export const PeerHeader = "x-tiffin-peer";
 
-/** The value of `/pieceholders/<id>/<serverId>`. */
-export interface PieceHolder {
-  url: string;
-}
+/** The value of `/pieceholders/<id>/<serverId>` (declared with its kind). */
+export type { PieceHolder } from "./kinds.ts";
 
 /** What the replicator needs from its server. */
 export interface ReplicatorOptions {
@@ -43,7 +41,7 @@ export class PieceReplicator {
   async recordHolder(id: string): Promise<void> {
     const self = this.#o.self();
     if (self.url === "") return;
-    await this.#o.store.txn({ compare: [], success: [{ type: "put", key: pieceHolderKey(id, self.id), value: JSON.stringify({ url: self.url } satisfies PieceHolder) }] });
+    await this.#o.store.txn({ compare: [], success: [{ type: "put", key: pieceHolderKey(id, self.id), value: Kinds.pieceHolder.encode({ url: self.url }) }] });
   }
 
   /** The piece, fetched from a peer server that holds it, verified and stored here; null when no peer
@@ -62,13 +60,13 @@ export class PieceReplicator {
   async holdersOf(hash: string): Promise<string[]> {
     const self = this.#o.self();
     const { kvs } = await this.#o.store.range(Prefix.packages);
-    const ids = kvs.map((kv) => JSON.parse(kv.value) as PackageRecord).filter((r) => (r.manifest as Manifest).files.some((f) => f.pieces.includes(hash))).map((r) => r.id);
+    const ids = decodeAll(Kinds.package, kvs, this.#o.log).filter((r) => isManifest(r.manifest) && r.manifest.files.some((f) => f.pieces.includes(hash))).map((r) => r.id);
     const urls = new Set<string>();
     for (const id of ids) {
       for (const kv of (await this.#o.store.range(`${Prefix.pieceHolders}${id}/`)).kvs) {
         if (kv.key.endsWith(`/${self.id}`)) continue;
-        const url = (JSON.parse(kv.value) as PieceHolder).url;
-        if (url !== self.url) urls.add(url);
+        const url = decodeOne(Kinds.pieceHolder, kv, this.#o.log)?.url;
+        if (url !== undefined && url !== self.url) urls.add(url);
       }
     }
     return [...urls];
@@ -78,7 +76,7 @@ export class PieceReplicator {
     const holders = await this.holdersOf(hash);
     if (holders.length === 0) return null;
     const kv = await this.#o.store.get(secretKey("admin"));
-    const token = kv ? (JSON.parse(kv.value) as string) : "";
+    const token = decodeOne(Kinds.secret, kv, this.#o.log) ?? "";
     for (const url of holders) {
       try {
         const res = await fetch(`${url}/v1/packages/pieces/${hash}`, {

@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Store } from "../state/store.ts";
-import { secretKey } from "./keys.ts";
+import { Kinds, secretKey } from "./kinds.ts";
 
 /** A new random token (256 bits, base64url). */
 export function newToken(): string {
@@ -38,11 +38,12 @@ export function loadOrCreateToken(dataDir: string, name: string): string {
 export async function shareToken(store: Store, dataDir: string, name: string): Promise<string> {
   const mine = loadOrCreateToken(dataDir, name);
   const key = secretKey(name.replace(/\.token$/, ""));
-  const r = await store.txn({ compare: [{ key, target: "createRevision", op: "==", value: 0 }], success: [{ type: "put", key, value: JSON.stringify(mine) }] });
+  const r = await store.txn({ compare: [{ key, target: "createRevision", op: "==", value: 0 }], success: [{ type: "put", key, value: Kinds.secret.encode(mine) }] });
   if (r.succeeded) return mine;
   const kv = await store.get(key);
-  const stored = kv ? (JSON.parse(kv.value) as unknown) : null;
-  if (typeof stored !== "string" || stored === "") throw new Error(`${key} in the store is not a token`);
+  const d = kv ? Kinds.secret.decode(key, kv.value) : null;
+  const stored = d?.ok ? d.value : "";
+  if (stored === "") throw new Error(`${key} in the store is not a token${d && !d.ok ? ` (${d.problem.message})` : ""}`);
   if (stored !== mine) {
     const path = join(dataDir, name);
     writeFileSync(path, `${stored}\n`, { mode: 0o600 });

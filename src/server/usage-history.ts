@@ -9,16 +9,12 @@
 // are the same on every server, so a host moving to another server overwrites nothing wrongly).
 // Expired samples are deleted in the same batches, each task's oldest keys checked every 10 minutes.
 import type { Logger } from "pino";
-import type { Clock, ResourceUsage } from "../model/index.ts";
+import type { Clock, ResourceUsage, UsageSample } from "../model/index.ts";
 import type { Op, Store } from "../state/store.ts";
-import { Prefix, usageKey, usageTaskPrefix } from "./keys.ts";
+import { decodeOne, Kinds, Prefix, usageKey, usageTaskPrefix } from "./kinds.ts";
 
-/** One sample, with the attempt it came from. */
-export interface UsageSample extends ResourceUsage {
-  attemptId: string;
-  /** The largest `memoryBytes` among the samples of its minute (absent in samples not from the store). */
-  memoryMaxBytes?: number;
-}
+/** One sample, with the attempt it came from (declared in the model). */
+export type { UsageSample } from "../model/index.ts";
 
 /** Options of UsageHistory; times in ms. */
 export interface UsageHistoryOptions {
@@ -74,7 +70,10 @@ export class UsageHistory {
     const prefix = usageTaskPrefix(job, index);
     const { kvs } = await this.#o.store.range(prefix);
     const byBucket = new Map<number, UsageSample>();
-    for (const kv of kvs) byBucket.set(Number(kv.key.slice(prefix.length)), JSON.parse(kv.value) as UsageSample);
+    for (const kv of kvs) {
+      const s = decodeOne(Kinds.usage, kv, this.#o.log);
+      if (s !== null) byBucket.set(Number(kv.key.slice(prefix.length)), s);
+    }
     for (const [b, s] of this.#pending.get(prefix)?.buckets ?? []) byBucket.set(b, s);
     const since = this.#o.clock.now() - this.#o.keepMs;
     return [...byBucket.entries()].filter(([b]) => b >= since).sort(([a], [b]) => a - b).map(([, s]) => s);
@@ -94,7 +93,7 @@ export class UsageHistory {
     for (const [key, p] of this.#pending) {
       for (const [b, s] of p.buckets) {
         if (!all && b >= current) continue;
-        ops.push({ type: "put", key: usageKey(p.job, p.index, b), value: JSON.stringify(s) });
+        ops.push({ type: "put", key: usageKey(p.job, p.index, b), value: Kinds.usage.encode(s) });
         taken.push([key, b, s]);
         p.buckets.delete(b);
       }

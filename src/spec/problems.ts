@@ -2,22 +2,14 @@
 // value found there as JSON text (looked up in the raw input, since zod does not carry it).
 import { inspect } from "node:util";
 import type { z } from "zod";
-import { formatPath } from "../model/index.ts";
+import { formatPath, valueAt } from "../model/index.ts";
 import type { Problem } from "../model/index.ts";
 
 /** One step of a field path. */
 export type Segment = string | number;
 
-/** The value at `path` inside `root`, or undefined when there is none. */
-export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let v: unknown = root;
-  for (const s of path) {
-    if (typeof v !== "object" || v === null || typeof s === "symbol") return undefined;
-    if (!Object.prototype.hasOwnProperty.call(v, s)) return undefined;
-    v = (v as Record<string | number, unknown>)[s];
-  }
-  return v;
-}
+/** The value at `path` inside `root` (declared in the model, beside Problem). */
+export { valueAt } from "../model/index.ts";
 
 class NotJson extends Error {}
 

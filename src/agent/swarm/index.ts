@@ -6,7 +6,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import type { Logger } from "pino";
-import type { HeartbeatResponse, RegisterResponse } from "../../api/types.ts";
+import type { z } from "zod";
+import { checkAnswer, heartbeatResponseSchema, registerResponseSchema } from "../../api/agent-wire.ts";
 import { advertiseAddress, parseListen } from "../inventory.ts";
 import { fetchFromServer, PackageCache } from "../packages.ts";
 import type { SwarmStats } from "./peer.ts";
@@ -112,18 +113,20 @@ export async function registerSwarmHost(o: { serverUrl: string; joinToken: strin
     runtime: "none",
     labels: { role: "swarm-peer" },
   };
-  const post = async <T>(path: string, token: string, body: unknown): Promise<T> => {
+  const post = async <T>(path: string, token: string, body: unknown, schema: z.ZodType<T>): Promise<T> => {
     const res = await fetch(`${base}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${text.slice(0, 200)}`);
-    return JSON.parse(text) as T;
+    const checked = checkAnswer(schema, JSON.parse(text));
+    if (!checked.ok) throw new Error(`${path}: an answer of another shape (${checked.problem})`);
+    return checked.value;
   };
-  const reg = await post<RegisterResponse>("/v1/agent/register", o.joinToken, { inventory });
+  const reg = await post("/v1/agent/register", o.joinToken, { inventory }, registerResponseSchema);
   let stopped = false;
   const beat = (): void => {
     if (stopped) return;
-    post<HeartbeatResponse>("/v1/agent/heartbeat", reg.hostToken, { hostId: reg.hostId })
-      .then((r) => (r.reregister ? post<RegisterResponse>("/v1/agent/register", o.joinToken, { inventory, hostToken: reg.hostToken }) : null))
+    post("/v1/agent/heartbeat", reg.hostToken, { hostId: reg.hostId }, heartbeatResponseSchema)
+      .then((r) => (r.reregister ? post("/v1/agent/register", o.joinToken, { inventory, hostToken: reg.hostToken }, registerResponseSchema) : null))
       .catch(() => undefined)
       .finally(() => {
         if (!stopped) setTimeout(beat, reg.heartbeatMs).unref();

@@ -4,6 +4,8 @@
 // fan-out benchmark's profiles (32 agents on 2 cores).
 
 import http from "node:http";
+import type { z } from "zod";
+import { checkAnswer, okResponseSchema, swarmAnnounceResponseSchema, swarmPlanSchema } from "../../api/agent-wire.ts";
 import type { SwarmAnnounce, SwarmAnnounceResponse, SwarmPlan, SwarmPlanRequest, SwarmReport } from "../../api/types.ts";
 
 /** Where the tracker is and the token to call it with. */
@@ -31,20 +33,20 @@ export class TrackerClient {
 
   /** Announces held pieces. */
   announce(a: SwarmAnnounce): Promise<SwarmAnnounceResponse | { error: string }> {
-    return this.#post("announce", a);
+    return this.#post("announce", a, swarmAnnounceResponseSchema);
   }
 
   /** Asks whom to fetch the missing pieces from. */
   plan(r: SwarmPlanRequest): Promise<SwarmPlan | { error: string }> {
-    return this.#post("plan", r);
+    return this.#post("plan", r, swarmPlanSchema);
   }
 
   /** Reports a peer that sent a bad piece. */
   report(r: SwarmReport): Promise<{ ok: true } | { error: string }> {
-    return this.#post("report", r);
+    return this.#post("report", r, okResponseSchema);
   }
 
-  async #post<T>(what: string, body: unknown): Promise<T | { error: string }> {
+  async #post<T>(what: string, body: unknown, schema: z.ZodType<T>): Promise<T | { error: string }> {
     const token = this.#o.token();
     if (token === null) return { error: "the agent is not registered yet" };
     const url = `${this.#o.serverUrl()}/v1/agent/swarm/${what}`;
@@ -65,11 +67,14 @@ export class TrackerClient {
           res.on("end", () => {
             const text = Buffer.concat(chunks).toString("utf8");
             if (res.statusCode !== 200) return done({ error: `${url} answered ${res.statusCode}: ${text.slice(0, 200)}` });
+            let json: unknown;
             try {
-              done(JSON.parse(text) as T);
+              json = JSON.parse(text);
             } catch {
-              done({ error: `${url}: an answer that is not JSON` });
+              return done({ error: `${url}: an answer that is not JSON` });
             }
+            const checked = checkAnswer(schema, json);
+            done(checked.ok ? checked.value : { error: `${url}: an answer of another shape (${checked.problem}): is the server another version?` });
           });
         });
       } catch (err) {

@@ -38,7 +38,7 @@ async function withMirror(fn: (m: Mirror, put: (key: string, value: unknown) => 
   }
 }
 
-const alloc = (m: Mirror, host: string): AllocValue | undefined => m.alloc.get(host)?.value as AllocValue | undefined;
+const alloc = (m: Mirror, host: string): AllocValue | undefined => m.alloc.get(host)?.value;
 
 void test("buildTxn rewrites /alloc of the hosts a write set touches, under compare", () =>
   withMirror(async (m, _put, txn) => {
@@ -59,7 +59,7 @@ void test("with an overlay, the next batch is built before the previous one is i
     const first = buildTxn(m, { ...emptyWriteSet(), tasks: [task(0, { hostId: "h1", attemptId: null })] }, overlay);
     // Planned while the first is still on its way: same host, counted on top of the first's value.
     const second = buildTxn(m, { ...emptyWriteSet(), tasks: [task(1, { hostId: "h1", attemptId: null })] }, overlay);
-    assert.equal(JSON.parse(overlay.get("h1") ?? "null").tasks, 2);
+    assert.equal(overlay.get("h1")?.value.tasks, 2);
     assert.equal(await txn(first), true);
     assert.equal(await txn(second), true, "its compare is on the value the first wrote");
     assert.deepEqual(alloc(m, "h1"), { cpu: 2, memoryMiB: 200, diskMiB: 20, tasks: 2 });

@@ -5,10 +5,10 @@
 
 import type { Attempt, Task } from "../../model/index.ts";
 import type { Compare, Op } from "../../state/store.ts";
-import { allocKey, attemptKey, taskKey } from "../keys.ts";
-import type { AllocValue } from "../keys.ts";
+import { allocKey, attemptKey, Kinds, taskKey } from "../kinds.ts";
+import type { AllocValue } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
-import type { Resources } from "./types.ts";
+import type { Resources } from "../../model/index.ts";
 
 /** Task and attempt writes of one transaction. */
 export interface WriteSet {
@@ -50,15 +50,15 @@ export function taskResources(m: Mirror, job: string, version: number): Resource
  * exact (buildTxn rewrites them under compare). Reading them costs O(hosts), not O(tasks). */
 export function usageByHost(m: Mirror): Map<string, AllocValue> {
   const out = new Map<string, AllocValue>();
-  for (const [hostId, e] of m.alloc) out.set(hostId, e.value as AllocValue);
+  for (const [hostId, e] of m.alloc) out.set(hostId, e.value);
   return out;
 }
 
-/** /alloc values written by transactions the mirror has not seen yet (host id -> the JSON written).
+/** /alloc values written by transactions the mirror has not seen yet (host id -> the value and its text).
  * A transaction built on top of them compares those values instead of the mirror's revisions, so
  * the next batch can be planned while the previous one commits: if one fails, the ones built on it
  * fail their compares too. */
-export type AllocOverlay = Map<string, string>;
+export type AllocOverlay = Map<string, { text: string; value: AllocValue }>;
 
 /** The guarded transaction for a write set (compares on everything it read, alloc rewritten). With
  * an overlay, the /alloc records it writes are recorded there. */
@@ -71,7 +71,7 @@ export function buildTxn(m: Mirror, w: WriteSet, overlay?: AllocOverlay): { comp
   for (const t of w.tasks) {
     const key = taskKey(t.job, t.index);
     guard(key);
-    success.push({ type: "put", key, value: JSON.stringify(t) });
+    success.push({ type: "put", key, value: Kinds.task.encode(t) });
     changedTasks.set(`${t.job}/${t.index}`, t);
     const before = m.tasks.get(t.job)?.get(t.index)?.value;
     if (before?.hostId !== t.hostId || before.version !== t.version) {
@@ -89,7 +89,7 @@ export function buildTxn(m: Mirror, w: WriteSet, overlay?: AllocOverlay): { comp
   }
   for (const a of w.attempts) {
     guard(attemptKey(a.id));
-    success.push({ type: "put", key: attemptKey(a.id), value: JSON.stringify(a) });
+    success.push({ type: "put", key: attemptKey(a.id), value: Kinds.attempt.encode(a) });
   }
   for (const id of w.deleteAttempts) {
     guard(attemptKey(id));
@@ -102,7 +102,7 @@ export function buildTxn(m: Mirror, w: WriteSet, overlay?: AllocOverlay): { comp
     let u = after.get(hostId);
     if (!u) {
       const pending = overlay?.get(hostId);
-      const cur = pending !== undefined ? (JSON.parse(pending) as AllocValue) : (m.alloc.get(hostId)?.value as AllocValue | undefined);
+      const cur = pending !== undefined ? pending.value : m.alloc.get(hostId)?.value;
       u = cur ? { ...cur } : { cpu: 0, memoryMiB: 0, diskMiB: 0, tasks: 0 };
       after.set(hostId, u);
     }
@@ -117,11 +117,12 @@ export function buildTxn(m: Mirror, w: WriteSet, overlay?: AllocOverlay): { comp
   for (const hostId of [...hosts].sort()) {
     const key = allocKey(hostId);
     const pending = overlay?.get(hostId);
-    if (pending !== undefined) compare.push({ key, target: "value", op: "==", value: pending });
+    if (pending !== undefined) compare.push({ key, target: "value", op: "==", value: pending.text });
     else guard(key);
-    const value = JSON.stringify(roundUsage(usageOf(hostId)));
-    success.push({ type: "put", key, value });
-    overlay?.set(hostId, value);
+    const value = roundUsage(usageOf(hostId));
+    const text = Kinds.alloc.encode(value);
+    success.push({ type: "put", key, value: text });
+    overlay?.set(hostId, { text, value });
   }
   return { compare, success };
 }

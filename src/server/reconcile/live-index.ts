@@ -8,6 +8,7 @@ import type { Host, Task } from "../../model/index.ts";
 import { ClusterIndex } from "../../scheduler/api.ts";
 import type { SchedHost, SchedTask } from "../../scheduler/types.ts";
 import { Prefix } from "../keys.ts";
+import { changeAs } from "../mirror.ts";
 import type { Change, Mirror } from "../mirror.ts";
 import { schedulerView } from "./inputs.ts";
 import type { HostState } from "./types.ts";
@@ -61,8 +62,10 @@ export class LiveIndex {
 
   #apply(changes: Change[]): void {
     for (const c of changes) {
-      if (c.key.startsWith(Prefix.tasks)) this.#task(c.prev as Task | null, c.next as Task | null);
-      else if (c.key.startsWith(Prefix.hosts)) this.#host(c.key.slice(Prefix.hosts.length), c.next as Host | null);
+      const t = changeAs(c, "task");
+      const h = changeAs(c, "host");
+      if (t) this.#task(t.prev, t.next);
+      else if (h) this.#host(c.key.slice(Prefix.hosts.length), h.next);
     }
   }
 

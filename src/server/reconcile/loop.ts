@@ -7,9 +7,10 @@ import type { Clock } from "../../model/index.ts";
 import type { Store } from "../../state/store.ts";
 import type { Liveness } from "../liveness.ts";
 import type { Metrics } from "../metrics.ts";
+import { changeAs } from "../mirror.ts";
 import type { Change, Mirror } from "../mirror.ts";
 import { isTerminal } from "../../model/index.ts";
-import type { Attempt, Task } from "../../model/index.ts";
+import type { Task } from "../../model/index.ts";
 import { Prefix } from "../keys.ts";
 import { appendWrites, buildTxn, emptyWriteSet, isEmpty, usageByHost, weightOf } from "./commit.ts";
 import type { AllocOverlay, WriteSet } from "./commit.ts";
@@ -108,7 +109,8 @@ export class Reconciler {
     else if (k.startsWith(Prefix.versions)) this.#dirty.add(nameAfter(Prefix.versions));
     else if (k.startsWith(Prefix.tasks)) this.#dirty.add(nameAfter(Prefix.tasks));
     else if (k.startsWith(Prefix.attempts)) {
-      const a = (c.next ?? c.prev) as Attempt | null;
+      const ch = changeAs(c, "attempt");
+      const a = ch?.next ?? ch?.prev;
       if (a) this.#dirty.add(a.job);
     } else if (k.startsWith(Prefix.alive)) {
       // A host came or went: the jobs with tasks or attempts there.

@@ -1,15 +1,11 @@
 // Plain data the pure reconcile functions take and return. The I/O around them (loop.ts, place.ts)
 // builds these from the mirror and turns the results into store transactions.
 
-import type { Attempt, HostStatus, JobRecord, JobSpec, Task } from "../../model/index.ts";
+import type { Attempt, HostStatus, JobRecord, JobSpec, Resources, Task } from "../../model/index.ts";
 import type { SchedHost } from "../../scheduler/types.ts";
 
-/** CPU, memory and disk, as in a JobSpec's resources. */
-export interface Resources {
-  cpu: number;
-  memoryMiB: number;
-  diskMiB: number;
-}
+/** CPU, memory and disk (declared once, in the model). */
+export type { Resources } from "../../model/index.ts";
 
 /** What the decisions need to know about a host. */
 export interface HostState {

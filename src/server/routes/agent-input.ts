@@ -1,24 +1,11 @@
-// Shape checks of what agents send (register inventory, attempt updates). Agents are our own code, but
-// the server never trusts a request: every problem is listed, nothing is written.
-
-import type { AttemptUpdate } from "../../api/types.ts";
-import { AttemptEndCauses, AttemptStates, ErrorCodes, TiffinError } from "../../model/index.ts";
-import type { HostInventory, Problem } from "../../model/index.ts";
-
-type Check = (v: unknown) => boolean;
-const str: Check = (v) => typeof v === "string";
-const nonEmpty: Check = (v) => typeof v === "string" && v.length > 0 && v.length <= 253;
-const num: Check = (v) => typeof v === "number" && Number.isFinite(v) && v >= 0;
-const numOrNull: Check = (v) => v === null || num(v);
-const strOrNull: Check = (v) => v === null || str(v);
-const record = (of: Check): Check => (v) => typeof v === "object" && v !== null && !Array.isArray(v) && Object.values(v).every(of);
-const upTo = (max: number): Check => (v) => num(v) && (v as number) <= max;
-const shortStr = (max: number): Check => (v) => typeof v === "string" && v.length <= max;
-// host:port, the host a name or an IPv4 address, or an IPv6 address in brackets: the server builds
-// http://ADDRESS/... from it to reach the agent, so nothing that could add a path or a query.
-const hostPort: Check = (v) => typeof v === "string" && v.length <= 300 && /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(v);
-const labelMap: Check = (v) =>
-  record(shortStr(MaxLabelChars))(v) && Object.keys(v as object).length <= MaxLabels && Object.keys(v as object).every((k) => k.length > 0 && k.length <= MaxLabelChars);
+// Shape checks of what agents send (register inventory, heartbeats, attempt updates): the model's
+// schemas of those shapes with the bounds the server holds agents to. Agents are our own code, but the
+// server never trusts a request: every problem is listed (field path, what was expected, the value
+// found), nothing is written.
+import { z } from "zod";
+import { attemptUpdateSchema, hostInventorySchema, resourceUsageSchema } from "../../model/index.ts";
+import type { Assert, AttemptUpdate, HostInventory, TypesMatch } from "../../model/index.ts";
+import { parseBody } from "../http/bodies.ts";
 
 /** Bounds of what an inventory may claim: the scheduler adds and compares these figures, and a host
  * claiming 1e308 MiB would take every task. Far above any real machine. */
@@ -33,125 +20,85 @@ const MaxLabels = 64;
 const MaxLabelChars = 253;
 const MaxInfoChars = 256;
 
-function check(obj: Record<string, unknown>, base: string, fields: Record<string, [Check, string]>, out: Problem[]): void {
-  for (const [k, [ok, expected]] of Object.entries(fields)) {
-    const v = obj[k];
-    if (!ok(v)) out.push({ file: null, path: base ? `${base}.${k}` : k, message: `expected ${expected}`, value: v === undefined ? null : JSON.stringify(v) });
-  }
-}
+// host:port, the host a name or an IPv4 address, or an IPv6 address in brackets: the server builds
+// http://ADDRESS/... from it to reach the agent, so nothing that could add a path or a query.
+const hostPort = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
+const info = z.string().max(MaxInfoChars, { error: `expected a string of at most ${MaxInfoChars} characters` });
+const hostId = z.string().min(1).max(253, { error: "expected the host id register returned" });
+/** A count, size, time or id: finite and not negative (zod numbers are finite). */
+const nonNegative = z.number().min(0);
 
-function asObject(v: unknown, path: string, out: Problem[]): Record<string, unknown> | null {
-  if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
-  out.push({ file: null, path, message: "expected an object", value: v === undefined ? null : JSON.stringify(v) });
-  return null;
-}
+/** The body of `POST /v1/agent/register`, bounded. */
+export const registerBodySchema = z.object({
+  inventory: hostInventorySchema.extend({
+    name: z.string().min(1).max(253, { error: "expected a host name (1 to 253 characters)" }),
+    address: z.string().max(300).regex(hostPort, { error: "expected host:port where the agent serves logs" }),
+    cores: z.number().positive().max(InventoryLimits.cores, { error: `expected a positive number, at most ${InventoryLimits.cores}` }),
+    memoryMiB: nonNegative.max(InventoryLimits.memoryMiB, { error: `expected MiB, at most ${InventoryLimits.memoryMiB} (1 PiB)` }),
+    diskMiB: nonNegative.max(InventoryLimits.diskMiB, { error: `expected MiB, at most ${InventoryLimits.diskMiB} (1 EiB)` }),
+    os: z.object({ id: info, version: info }),
+    kernel: info,
+    labels: z
+      .record(z.string().min(1).max(MaxLabelChars), z.string().max(MaxLabelChars))
+      .refine((l) => Object.keys(l).length <= MaxLabels, { error: `expected at most ${MaxLabels} labels (keys and values 1 to ${MaxLabelChars} characters)` }),
+    runtime: info,
+    capabilities: z.array(z.string().max(64)).max(64, { error: "expected an array of capability names" }).exactOptional(),
+  }),
+  /** The host token of an earlier registration, or nothing. */
+  hostToken: z.string().min(1).max(512).nullable().exactOptional(),
+});
 
-function fail(what: string, problems: Problem[]): TiffinError {
-  return new TiffinError(ErrorCodes.BadRequest, `${what}: ${problems.length} problem${problems.length === 1 ? "" : "s"}`, { hint: "the agent and the server may be different versions", problems });
+/** The body of `POST /v1/agent/heartbeat`. */
+export const heartbeatBodySchema = z.object({
+  hostId,
+  upgradeMs: nonNegative.max(86_400_000, { error: "expected milliseconds, at most a day" }).exactOptional(),
+});
+
+/** The body of `POST /v1/agent/attempts`: the model's AttemptUpdate, numbers not negative. */
+export const reportBodySchema = z.object({
+  hostId,
+  updates: z.array(
+    attemptUpdateSchema.extend({
+      id: z.string().min(1).max(253),
+      pid: nonNegative.nullable(),
+      ports: z.record(z.string(), nonNegative),
+      startedAt: nonNegative.nullable(),
+      endedAt: nonNegative.nullable(),
+      usage: resourceUsageSchema
+        .extend({ at: nonNegative, cpuSeconds: nonNegative, cpuCores: nonNegative.nullable(), memoryBytes: nonNegative, memoryPeakBytes: nonNegative.nullable(), pids: nonNegative.nullable() })
+        .nullable()
+        .exactOptional(),
+    }),
+  ),
+});
+
+/** Compile-time proof that the bounded schemas are still the model's shapes. */
+export type AgentInputChecks = [
+  Assert<TypesMatch<z.infer<typeof registerBodySchema>["inventory"], HostInventory>>,
+  Assert<TypesMatch<z.infer<typeof reportBodySchema>["updates"][number], AttemptUpdate>>,
+];
+
+/** The body as `schema` reads it, or a BAD_REQUEST listing every problem. */
+function agentBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  return parseBody(schema, body, (n) => `${what}: ${n} problem${n === 1 ? "" : "s"}`, "the agent and the server may be different versions");
 }
 
 /** The inventory and the host token (null when none is sent) of a register body, or a BAD_REQUEST
  * listing every problem. */
 export function registerOf(body: unknown): { inventory: HostInventory; hostToken: string | null } {
-  const problems: Problem[] = [];
-  const b = asObject(body, "", problems);
-  const inv = b ? asObject(b["inventory"], "inventory", problems) : null;
-  if (b) check(b, "", { hostToken: [(v) => v === undefined || v === null || (typeof v === "string" && v.length > 0 && v.length <= 512), "the host token of an earlier registration, or nothing"] }, problems);
-  if (inv) {
-    check(inv, "inventory", {
-      name: [nonEmpty, "a host name (1 to 253 characters)"],
-      address: [hostPort, "host:port where the agent serves logs"],
-      cores: [(v) => upTo(InventoryLimits.cores)(v) && (v as number) > 0, `a positive number, at most ${InventoryLimits.cores}`],
-      memoryMiB: [upTo(InventoryLimits.memoryMiB), `MiB as a number, at most ${InventoryLimits.memoryMiB} (1 PiB)`],
-      diskMiB: [upTo(InventoryLimits.diskMiB), `MiB as a number, at most ${InventoryLimits.diskMiB} (1 EiB)`],
-      kernel: [shortStr(MaxInfoChars), `a string of at most ${MaxInfoChars} characters`],
-      labels: [labelMap, `an object of at most ${MaxLabels} strings (keys and values 1 to ${MaxLabelChars} characters)`],
-      runtime: [shortStr(MaxInfoChars), `a string of at most ${MaxInfoChars} characters`],
-    }, problems);
-    const os = asObject(inv["os"], "inventory.os", problems);
-    if (os) check(os, "inventory.os", { id: [shortStr(MaxInfoChars), "a string"], version: [shortStr(MaxInfoChars), "a string"] }, problems);
-    const caps = inv["capabilities"];
-    if (caps !== undefined && !(Array.isArray(caps) && caps.length <= 64 && caps.every(shortStr(64)))) {
-      problems.push({ file: null, path: "inventory.capabilities", message: "expected an array of capability names", value: JSON.stringify(caps) });
-    }
-  }
-  if (problems.length > 0 || !inv || !b) throw fail("invalid register request", problems);
-  const hostToken = typeof b["hostToken"] === "string" ? b["hostToken"] : null;
-  return { inventory: inventoryFrom(inv), hostToken };
-}
-
-function inventoryFrom(inv: Record<string, unknown>): HostInventory {
-  const os = inv["os"] as { id: string; version: string };
-  return {
-    name: inv["name"] as string,
-    address: inv["address"] as string,
-    cores: inv["cores"] as number,
-    memoryMiB: inv["memoryMiB"] as number,
-    diskMiB: inv["diskMiB"] as number,
-    os: { id: os.id, version: os.version },
-    kernel: inv["kernel"] as string,
-    labels: { ...(inv["labels"] as Record<string, string>) },
-    runtime: inv["runtime"] as string,
-    ...(Array.isArray(inv["capabilities"]) && inv["capabilities"].length > 0 ? { capabilities: [...(inv["capabilities"] as string[])] } : {}),
-  };
+  const { inventory: inv, hostToken } = agentBody(registerBodySchema, body, "invalid register request");
+  // No capabilities and an empty list are the same host record (stableJson compares them).
+  const { capabilities, ...rest } = inv;
+  return { inventory: { ...rest, ...(capabilities !== undefined && capabilities.length > 0 ? { capabilities } : {}) }, hostToken: hostToken ?? null };
 }
 
 /** `hostId` and `upgradeMs` of a heartbeat body. */
 export function heartbeatOf(body: unknown): { hostId: string; upgradeMs: number | undefined } {
-  const problems: Problem[] = [];
-  const b = asObject(body, "", problems);
-  if (b) check(b, "", { hostId: [nonEmpty, "the host id register returned"], upgradeMs: [(v) => v === undefined || (num(v) && (v as number) <= 86_400_000), "milliseconds, at most a day"] }, problems);
-  if (problems.length > 0 || !b) throw fail("invalid heartbeat", problems);
-  return { hostId: b["hostId"] as string, upgradeMs: b["upgradeMs"] as number | undefined };
+  const b = agentBody(heartbeatBodySchema, body, "invalid heartbeat");
+  return { hostId: b.hostId, upgradeMs: b.upgradeMs };
 }
 
 /** The updates of an attempts report. */
 export function reportOf(body: unknown): { hostId: string; updates: AttemptUpdate[] } {
-  const problems: Problem[] = [];
-  const b = asObject(body, "", problems);
-  const updates: AttemptUpdate[] = [];
-  if (b) {
-    check(b, "", { hostId: [nonEmpty, "the host id register returned"], updates: [Array.isArray, "an array of attempt updates"] }, problems);
-    const list = Array.isArray(b["updates"]) ? (b["updates"] as unknown[]) : [];
-    list.forEach((u, i) => {
-      const o = asObject(u, `updates[${i}]`, problems);
-      if (!o) return;
-      check(o, `updates[${i}]`, {
-        id: [nonEmpty, "an attempt id"],
-        state: [(v) => (AttemptStates as readonly unknown[]).includes(v), `one of ${AttemptStates.join(", ")}`],
-        pid: [numOrNull, "a pid or null"],
-        exitCode: [(v) => v === null || typeof v === "number", "a number or null"],
-        signal: [strOrNull, "a signal name or null"],
-        reason: [strOrNull, "a string or null"],
-        ports: [record(num), "an object of port numbers"],
-        startedAt: [numOrNull, "epoch ms or null"],
-        endedAt: [numOrNull, "epoch ms or null"],
-      }, problems);
-      // Optional: agents from before incurable start failures do not send it.
-      if (o["incurable"] !== undefined && typeof o["incurable"] !== "boolean") {
-        problems.push({ file: null, path: `updates[${i}].incurable`, message: "expected true, false or nothing", value: JSON.stringify(o["incurable"]) ?? null });
-      }
-      // Optional: agents from before typed end causes do not send it.
-      if (o["endCause"] !== undefined && !(AttemptEndCauses as readonly unknown[]).includes(o["endCause"])) {
-        problems.push({ file: null, path: `updates[${i}].endCause`, message: `expected one of ${AttemptEndCauses.join(", ")} or nothing`, value: JSON.stringify(o["endCause"]) ?? null });
-      }
-      // Optional: agents from before usage sampling do not send it.
-      if (o["usage"] !== undefined && o["usage"] !== null) {
-        const u = asObject(o["usage"], `updates[${i}].usage`, problems);
-        if (u) {
-          check(u, `updates[${i}].usage`, {
-            at: [num, "epoch ms"],
-            cpuSeconds: [num, "seconds"],
-            cpuCores: [numOrNull, "cores or null"],
-            memoryBytes: [num, "bytes"],
-            memoryPeakBytes: [numOrNull, "bytes or null"],
-            pids: [numOrNull, "a count or null"],
-          }, problems);
-        }
-      }
-      updates.push(o as unknown as AttemptUpdate);
-    });
-  }
-  if (problems.length > 0 || !b) throw fail("invalid attempts report", problems);
-  return { hostId: b["hostId"] as string, updates };
+  return agentBody(reportBodySchema, body, "invalid attempts report");
 }

@@ -9,7 +9,8 @@ import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
 import { readJsonObject, sendJson, startSse } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { attemptKey, hostKey, hostTokenKey, stableJson } from "../keys.ts";
+import { stableJson } from "../keys.ts";
+import { attemptKey, hostKey, hostTokenKey, Kinds } from "../kinds.ts";
 import { newToken, sameSecret } from "../tokens.ts";
 import { heartbeatOf, registerOf, reportOf } from "./agent-input.ts";
 
@@ -45,9 +46,9 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
       const compare: Compare[] = [{ key: hostTokenKey(id), target: "modRevision", op: "==", value: m.modRevision(hostTokenKey(id)) }];
       if (!existing || stableJson(existing) !== stableJson(host)) {
         compare.push({ key: hostKey(id), target: "modRevision", op: "==", value: m.modRevision(hostKey(id)) });
-        success.push({ type: "put", key: hostKey(id), value: JSON.stringify(host) });
+        success.push({ type: "put", key: hostKey(id), value: Kinds.host.encode(host) });
       }
-      if (stored === undefined) success.push({ type: "put", key: hostTokenKey(id), value: JSON.stringify(freshToken) });
+      if (stored === undefined) success.push({ type: "put", key: hostTokenKey(id), value: Kinds.hostToken.encode(freshToken) });
       return success.length > 0 ? { compare, success } : null;
     });
     await ctx.liveness.ensureAlive(id);
@@ -86,7 +87,7 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
         if (u.usage) ctx.usage?.add(e.value.job, e.value.index, u.id, u.usage);
         if (stableJson(next) === stableJson(e.value)) continue;
         compare.push({ key: attemptKey(u.id), target: "modRevision", op: "==", value: e.modRevision });
-        success.push({ type: "put", key: attemptKey(u.id), value: JSON.stringify(next) });
+        success.push({ type: "put", key: attemptKey(u.id), value: Kinds.attempt.encode(next) });
       }
       return success.length > 0 ? { compare, success } : null;
     });

@@ -3,10 +3,13 @@
 
 import type { ClusterView } from "../../api/types.ts";
 import { tiffinVersion } from "../../api/version.ts";
-import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import { z } from "zod";
 import type { ServerContext } from "../context.ts";
+import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
+
+const contactsBody = z.object({ contacts: z.array(z.tuple([z.string(), z.number()])) });
 
 /** Registers the cluster routes. */
 export function clusterRoutes(r: Router, ctx: ServerContext): void {
@@ -23,12 +26,10 @@ export function clusterRoutes(r: Router, ctx: ServerContext): void {
   });
 
   r.add("POST", "/v1/internal/contacts", "admin", async ({ req, res }) => {
-    const list = (await readJsonObject(req, "{\"contacts\": [[hostId, ageMs], ...]}"))["contacts"];
-    if (!Array.isArray(list) || !list.every((c) => Array.isArray(c) && typeof c[0] === "string" && typeof c[1] === "number")) {
-      throw new TiffinError(ErrorCodes.BadRequest, "contacts must be [hostId, ageMs] pairs", { hint: "sent by other Tiffin servers only" });
-    }
+    const body = await readJsonObject(req, "{\"contacts\": [[hostId, ageMs], ...]}");
+    const { contacts } = parseBody(contactsBody, body, "contacts must be [hostId, ageMs] pairs", "sent by other Tiffin servers only");
     // A follower may still think we lead after we stepped down: the contacts are facts either way.
-    ctx.liveness.noteContacts(list as [string, number][]);
+    ctx.liveness.noteContacts(contacts);
     sendJson(res, 200, { ok: true });
   });
 }

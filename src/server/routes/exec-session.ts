@@ -5,7 +5,7 @@
 
 import type { Duplex } from "node:stream";
 import type { ExecFrame } from "../../api/types.ts";
-import { execQuery, execUpgradeProtocol, LineSplitter, parseExecQuery, parseFrame } from "../../api/exec-wire.ts";
+import { execQuery, execUpgradeProtocol, LineSplitter, parseExecFrame, parseExecQuery } from "../../api/exec-wire.ts";
 import { requestUpgrade } from "../../api/exec-upgrade.ts";
 import type { UpgradeResult } from "../../api/exec-upgrade.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
@@ -63,7 +63,7 @@ function relay(ctx: ServerContext, client: Duplex, clientHead: Buffer, agent: Du
   const lines = new LineSplitter();
   const watch = (chunk: Buffer): void => {
     for (const line of lines.push(chunk)) {
-      const f = parseFrame<ExecFrame>(line);
+      const f = parseExecFrame(line);
       if (f && (f.type === "exit" || f.type === "error")) last = f;
     }
   };

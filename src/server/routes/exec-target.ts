@@ -7,7 +7,7 @@ import type { AuditEntry } from "../../api/types.ts";
 import type { Attempt, Host } from "../../model/index.ts";
 import { ErrorCodes, isTerminal, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
-import { auditKey } from "../keys.ts";
+import { auditKey, Kinds } from "../kinds.ts";
 import { notFound } from "./jobs.ts";
 
 /** The running attempt of a task and how to reach its agent. */
@@ -65,9 +65,9 @@ export async function startAudit(ctx: ServerContext, t: ExecTarget, command: str
     endedAt: null,
   };
   const key = auditKey(at, id);
-  await ctx.store.put(key, JSON.stringify(entry));
+  await ctx.store.put(key, Kinds.audit.encode(entry));
   ctx.log.info({ audit: entry }, "exec");
   return async (patch) => {
-    await ctx.store.put(key, JSON.stringify({ ...entry, ...patch, endedAt: ctx.clock.now() })).catch((err: unknown) => ctx.log.error({ err, key }, "cannot complete an audit entry"));
+    await ctx.store.put(key, Kinds.audit.encode({ ...entry, ...patch, endedAt: ctx.clock.now() })).catch((err: unknown) => ctx.log.error({ err, key }, "cannot complete an audit entry"));
   };
 }

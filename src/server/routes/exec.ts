@@ -4,12 +4,14 @@
 // its exit status after, so an exec that never finishes (server crash) still leaves its entry.
 // GET /v1/audit lists the entries.
 
-import type { AuditEntry, ExecFrame } from "../../api/types.ts";
+import type { ExecFrame } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import { execRequestSchema } from "../../api/exec-wire.ts";
 import type { ServerContext } from "../context.ts";
+import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { Prefix } from "../keys.ts";
+import { decodeAll, Kinds, Prefix } from "../kinds.ts";
 import { execTarget, startAudit } from "./exec-target.ts";
 import { notFound } from "./jobs.ts";
 import { drained } from "./streams.ts";
@@ -20,13 +22,10 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
 
   r.add("POST", "/v1/tasks/:job/:index/exec", "admin", async ({ req, res, params }) => {
     const body = await readJsonObject(req, "{\"command\": [\"id\"], \"user\"?: string}");
-    const command = body["command"];
-    if (!Array.isArray(command) || command.length === 0 || !command.every((a): a is string => typeof a === "string") || command[0] === "") {
-      throw new TiffinError(ErrorCodes.BadRequest, "exec: command must be a non-empty array of strings", { hint: "e.g. `tiffin exec web/0 -- id`" });
-    }
+    const { command, user } = parseBody(execRequestSchema, body, "exec: command must be a non-empty array of strings", "e.g. `tiffin exec web/0 -- id`");
     const t = execTarget(ctx, params);
     const { job, index, attempt, host, token } = t;
-    const finish = await startAudit(ctx, t, command, typeof body["user"] === "string" ? body["user"] : null, req.socket.remoteAddress ?? null);
+    const finish = await startAudit(ctx, t, command, user ?? null, req.socket.remoteAddress ?? null);
 
     const abort = new AbortController();
     const closer = { close: () => abort.abort() };
@@ -102,6 +101,6 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
     const limit = limitText === null ? 100 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1) throw new TiffinError(ErrorCodes.BadRequest, `limit must be a whole number >= 1, got ${JSON.stringify(limitText)}`);
     const { kvs } = await ctx.store.range(Prefix.audit);
-    sendJson(res, 200, kvs.slice(-limit).map((kv) => JSON.parse(kv.value) as AuditEntry));
+    sendJson(res, 200, decodeAll(Kinds.audit, kvs.slice(-limit), ctx.log));
   });
 }

@@ -6,7 +6,7 @@ import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
 import { sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { hostKey } from "../keys.ts";
+import { hostKey, Kinds } from "../kinds.ts";
 import { usageByHost } from "../reconcile/commit.ts";
 import { findHost, hostView } from "../views.ts";
 
@@ -32,7 +32,7 @@ export function hostRoutes(r: Router, ctx: ServerContext): void {
         const next: Host = { ...h, draining };
         return {
           compare: [{ key: hostKey(h.id), target: "modRevision", op: "==", value: m.modRevision(hostKey(h.id)) }],
-          success: [{ type: "put", key: hostKey(h.id), value: JSON.stringify(next) }],
+          success: [{ type: "put", key: hostKey(h.id), value: Kinds.host.encode(next) }],
         };
       });
       ctx.log.info({ hostId: found.id, name: found.name }, draining ? "host draining" : "host undrained");

@@ -1,14 +1,17 @@
 // Job endpoints: list, apply, plan (dry run), status, remove, versions, revert.
 
+import { z } from "zod";
 import type { ApplyResult, PlanResult } from "../../api/types.ts";
 import { diffJson, ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { JobRecord, JobSpec, JobVersion, VersionNote } from "../../model/index.ts";
 import { decompileJob, validateJobSpec } from "../../spec/api.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
+import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { jobKey, packageKey, stableJson, versionKey } from "../keys.ts";
+import { stableJson } from "../keys.ts";
+import { jobKey, Kinds, packageKey, versionKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { usageByHost } from "../reconcile/commit.ts";
 import { inPlaceQuery } from "../reconcile/decide.ts";
@@ -42,10 +45,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   r.add("POST", "/v1/jobs/:name/revert", "admin", async ({ req, res, params }) => {
     const name = params["name"] ?? "";
     const body = await readJsonObject(req, "{\"version\": V}");
-    const v = (body as { version?: unknown }).version;
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
-      throw new TiffinError(ErrorCodes.BadRequest, `revert of job "${name}": version must be a positive integer, got ${JSON.stringify(v)}`, { hint: "send {\"version\": V} with V from `tiffin history JOB`" });
-    }
+    const { version: v } = parseBody(revertBody, body, `revert of job "${name}": version must be a positive integer, got ${JSON.stringify(body["version"])}`, "send {\"version\": V} with V from `tiffin history JOB`");
     if (!m.jobs.has(name)) throw notFound(name);
     const ver = m.spec(name, v);
     if (!ver) throw new TiffinError(ErrorCodes.NotFound, `job "${name}" has no version ${v}`, { hint: `list its versions with \`tiffin history ${name}\`` });
@@ -82,7 +82,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
       const rec: JobRecord = { ...job, removedAt: now, updatedAt: now };
       return {
         compare: [{ key: jobKey(name), target: "modRevision", op: "==", value: m.modRevision(jobKey(name)) }],
-        success: [{ type: "put", key: jobKey(name), value: JSON.stringify(rec) }],
+        success: [{ type: "put", key: jobKey(name), value: Kinds.job.encode(rec) }],
       };
     });
     ctx.log.info({ job: name }, "job removed");
@@ -153,8 +153,8 @@ async function storeVersion(ctx: ServerContext, spec: JobSpec, note: VersionNote
         ...(spec.pinned ?? []).map((p) => ({ key: packageKey(p.name, p.version), target: "version" as const, op: ">" as const, value: 0 })),
       ],
       success: [
-        { type: "put", key: versionKey(spec.name, version), value: JSON.stringify(ver) },
-        { type: "put", key: jobKey(spec.name), value: JSON.stringify(rec) },
+        { type: "put", key: versionKey(spec.name, version), value: Kinds.version.encode(ver) },
+        { type: "put", key: jobKey(spec.name), value: Kinds.job.encode(rec) },
       ],
     };
   });
@@ -168,21 +168,26 @@ async function storeVersion(ctx: ServerContext, spec: JobSpec, note: VersionNote
 /** Longest `by` and `message` a version keeps. */
 const maxBy = 128;
 const maxMessage = 1000;
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const printable = /^[^\u0000-\u0008\u000b-\u001f\u007f]*$/;
+const noteField = (max: number) => z.string().max(max).regex(printable).nullable().exactOptional();
+/** Who applied and why (`by`, `message`): absent, null or "" are none. */
+const noteBody = z.object({ by: noteField(maxBy), message: noteField(maxMessage) });
+const revertBody = z.object({ version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 
 /** The optional `by` and `message` of an apply or revert body: printable strings of bounded length. */
 function noteOf(body: Record<string, unknown>): VersionNote {
-  const field = (key: "by" | "message", max: number): string | null => {
+  const r = noteBody.safeParse(body);
+  if (!r.success) {
+    // One field at a time, as before: the first one wrong, with what was sent.
+    const key = r.error.issues[0]?.path[0] === "message" ? "message" : "by";
     const v = body[key];
-    if (v === undefined || v === null || v === "") return null;
-    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-    if (typeof v !== "string" || v.length > max || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(v)) {
-      throw new TiffinError(ErrorCodes.BadRequest, `${key} must be a string of at most ${max} printable characters, got ${typeof v === "string" ? `${v.length} characters` : typeof v}`, {
-        hint: key === "message" ? "shorten the -m/--message text" : "set TIFFIN_USER to a short name",
-      });
-    }
-    return v;
-  };
-  return { by: field("by", maxBy), message: field("message", maxMessage) };
+    const max = key === "message" ? maxMessage : maxBy;
+    throw new TiffinError(ErrorCodes.BadRequest, `${key} must be a string of at most ${max} printable characters, got ${typeof v === "string" ? `${v.length} characters` : typeof v}`, {
+      hint: key === "message" ? "shorten the -m/--message text" : "set TIFFIN_USER to a short name",
+    });
+  }
+  return { by: r.data.by || null, message: r.data.message || null };
 }
 
 /** Pins are the server's to set: a spec sent back as stored (with `pinned`) is resolved afresh. */

@@ -1,12 +1,11 @@
 // Resolving a spec's package references to exact ids at apply, and finding which job versions pin a
 // package (so `pkg rm` can refuse).
 
-import type { PackageRecord } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { JobSpec, PackagePin, Problem } from "../../model/index.ts";
 import { parsePackageRef } from "../../pkg/index.ts";
 import type { ServerContext } from "../context.ts";
-import { packageKey, packageTagKey } from "../keys.ts";
+import { decodeOne, Kinds, packageKey, packageTagKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 
 /** `job@version` of every stored job version whose pins include `id`. */
@@ -32,13 +31,14 @@ export async function resolvePins(ctx: ServerContext, spec: JobSpec): Promise<Pa
     let kv = await ctx.store.get(packageKey(ref.name, ref.ref));
     if (!kv) {
       const tag = await ctx.store.get(packageTagKey(ref.name, ref.ref));
-      if (tag) kv = await ctx.store.get(packageKey(ref.name, (JSON.parse(tag.value) as { version: string }).version));
+      const version = decodeOne(Kinds.packageTag, tag, ctx.log)?.version;
+      if (version !== undefined) kv = await ctx.store.get(packageKey(ref.name, version));
     }
-    if (!kv) {
+    const rec = decodeOne(Kinds.package, kv, ctx.log);
+    if (!rec) {
       problems.push({ file: null, path: at, message: `package ${ref.name} has no version or tag "${ref.ref}"`, value: JSON.stringify(text) });
       continue;
     }
-    const rec = JSON.parse(kv.value) as PackageRecord;
     pins.push({ ref: text, name: rec.name, version: rec.version, id: rec.id });
   }
   if (problems.length > 0) {

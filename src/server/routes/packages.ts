@@ -5,16 +5,21 @@
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import { Counter } from "prom-client";
+import { z } from "zod";
 import type { PackageRecord, PackageSummary } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { Manifest } from "../../pkg/index.ts";
-import { acceptsZstd, decodePiece, manifestProblem, manifestText, PackageNamePattern, PackageVersionPattern, packageId, PieceEncoder, PieceSize, PieceStore, piecesOf, Sha256Pattern } from "../../pkg/index.ts";
+import { acceptsZstd, decodePiece, isManifest, manifestProblem, manifestText, PackageNamePattern, PackageVersionPattern, packageId, PieceEncoder, PieceSize, PieceStore, piecesOf, Sha256Pattern } from "../../pkg/index.ts";
 import type { ServerContext } from "../context.ts";
+import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { packageKey, packageTagKey, Prefix } from "../keys.ts";
+import { decodeAll, decodeOne, Kinds, packageKey, packageTagKey, Prefix } from "../kinds.ts";
 import { pinnedBy } from "./package-pins.ts";
 import { PeerHeader, PieceReplicator } from "../piece-replication.ts";
+
+const missingBody = z.object({ pieces: z.array(z.string().regex(Sha256Pattern, { error: "expected a sha256 in lower-case hex" })) });
+const tagBody = z.object({ version: z.string() });
 
 /** Registers the package routes. */
 export function packageRoutes(r: Router, ctx: ServerContext): void {
@@ -56,19 +61,14 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
   }
 
   r.add("POST", "/v1/packages/missing", "admin", async ({ req, res }) => {
-    const body = await readJsonObject(req, "{\"pieces\": [sha256 hex, ...]}");
-    const list = body["pieces"];
-    if (!Array.isArray(list) || !list.every((h) => typeof h === "string" && Sha256Pattern.test(h))) {
-      throw new TiffinError(ErrorCodes.BadRequest, "body must be {\"pieces\": [sha256 hex, ...]}", { hint: "send the hashes of the pieces to upload" });
-    }
-    sendJson(res, 200, { missing: (list as string[]).filter((h) => !pieces.has(h)) });
+    const { pieces: list } = parseBody(missingBody, await readJsonObject(req, "{\"pieces\": [sha256 hex, ...]}"), "body must be {\"pieces\": [sha256 hex, ...]}", "send the hashes of the pieces to upload");
+    sendJson(res, 200, { missing: list.filter((h) => !pieces.has(h)) });
   });
 
   r.add("POST", "/v1/packages", "admin", async ({ req, res }) => {
     const manifest = (await readJsonObject(req, "{\"manifest\": ...} as `tiffin pkg build` writes it"))["manifest"];
-    const problem = manifestProblem(manifest);
-    if (problem !== null) throw new TiffinError(ErrorCodes.BadRequest, `manifest: ${problem}`, { hint: "build the package with `tiffin pkg build`" });
-    const m = manifest as Manifest;
+    if (!isManifest(manifest)) throw new TiffinError(ErrorCodes.BadRequest, `manifest: ${manifestProblem(manifest) ?? "invalid"}`, { hint: "build the package with `tiffin pkg build`" });
+    const m = manifest;
     const missing = piecesOf(m).filter((h) => !pieces.has(h));
     if (missing.length > 0) {
       throw new TiffinError(ErrorCodes.Conflict, `package ${m.name}:${m.version} has ${missing.length} piece(s) the server lacks, e.g. ${missing[0]}`, { hint: "upload them first (`tiffin pkg push` does)" });
@@ -78,14 +78,14 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
     const r1 = await ctx.store.txn({
       compare: [{ key, target: "version", op: "==", value: 0 }],
       success: [
-        { type: "put", key, value: JSON.stringify(rec) },
-        { type: "put", key: packageTagKey(m.name, "latest"), value: JSON.stringify({ version: m.version }) },
+        { type: "put", key, value: Kinds.package.encode(rec) },
+        { type: "put", key: packageTagKey(m.name, "latest"), value: Kinds.packageTag.encode({ version: m.version }) },
       ],
     });
     if (!r1.succeeded) {
-      const cur = JSON.parse((await ctx.store.get(key))?.value ?? "null") as PackageRecord | null;
+      const cur = decodeOne(Kinds.package, await ctx.store.get(key), ctx.log);
       // The same tree pushed again (a new createdAt) is the version already stored, not a conflict.
-      if (cur === null || (cur.id !== rec.id && contentOf(cur.manifest as Manifest) !== contentOf(m))) {
+      if (cur === null || (cur.id !== rec.id && (!isManifest(cur.manifest) || contentOf(cur.manifest) !== contentOf(m)))) {
         throw new TiffinError(ErrorCodes.Conflict, `package ${m.name}:${m.version} already exists with other content (id ${cur?.id ?? "?"})`, { hint: "versions are immutable: build with another --version" });
       }
       await replicas.recordHolder(cur.id);
@@ -109,13 +109,13 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
   r.add("PUT", "/v1/packages/:name/tags/:tag", "admin", async ({ req, res, params }) => {
     const name = params["name"] ?? "";
     const tag = params["tag"] ?? "";
-    const version = (await readJsonObject(req, "{\"version\": string}"))["version"];
+    const body = await readJsonObject(req, "{\"version\": string}");
     if (!PackageVersionPattern.test(tag)) throw new TiffinError(ErrorCodes.BadRequest, `tag "${tag}" must match ${PackageVersionPattern}`, { hint: "use letters, digits, '.', '_' or '-'" });
-    if (typeof version !== "string") throw new TiffinError(ErrorCodes.BadRequest, "body must be {\"version\": string}", { hint: "name the version the tag should point at" });
+    const { version } = parseBody(tagBody, body, "body must be {\"version\": string}", "name the version the tag should point at");
     const key = packageKey(name, version);
     const r1 = await ctx.store.txn({
       compare: [{ key, target: "version", op: ">", value: 0 }],
-      success: [{ type: "put", key: packageTagKey(name, tag), value: JSON.stringify({ version }) }],
+      success: [{ type: "put", key: packageTagKey(name, tag), value: Kinds.packageTag.encode({ version }) }],
     });
     if (!r1.succeeded) throw notFound(`${name}:${version}`);
     const s = (await summaries(ctx, name)).find((p) => p.version === version);
@@ -128,16 +128,17 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
     const key = packageKey(name, version);
     const kv = await ctx.store.get(key);
     if (!kv) throw notFound(`${name}:${version}`);
-    const rec = JSON.parse(kv.value) as PackageRecord;
-    const users = pinnedBy(ctx.mirror, rec.id);
+    // A corrupt record (logged) pins nothing and can be removed; its pieces stay on disk as always.
+    const rec = decodeOne(Kinds.package, kv, ctx.log);
+    const users = rec === null ? [] : pinnedBy(ctx.mirror, rec.id);
     if (users.length > 0) {
       throw new TiffinError(ErrorCodes.Conflict, `package ${name}:${version} is pinned by ${users.join(", ")}`, { hint: "apply versions of those jobs that no longer use it (job versions are kept, so a pin lasts while the job's history holds it)" });
     }
     const tags = await ctx.store.range(`${Prefix.packageTags}${name}/`);
-    const stale = tags.kvs.filter((t) => (JSON.parse(t.value) as { version: string }).version === version);
+    const stale = tags.kvs.filter((t) => decodeOne(Kinds.packageTag, t, ctx.log)?.version === version);
     await ctx.store.txn({
       compare: [{ key, target: "modRevision", op: "==", value: kv.modRevision }],
-      success: [{ type: "delete", key }, ...stale.map((t) => ({ type: "delete" as const, key: t.key })), { type: "deletePrefix", prefix: `${Prefix.pieceHolders}${rec.id}/` }],
+      success: [{ type: "delete", key }, ...stale.map((t) => ({ type: "delete" as const, key: t.key })), ...(rec === null ? [] : [{ type: "deletePrefix" as const, prefix: `${Prefix.pieceHolders}${rec.id}/` }])],
     });
     // Pieces stay on disk: other versions share them (a piece collector is later work).
     sendJson(res, 200, { name, version, removed: true });
@@ -147,14 +148,15 @@ export function packageRoutes(r: Router, ctx: ServerContext): void {
 /** Every registered package version. */
 export async function records(ctx: ServerContext): Promise<PackageRecord[]> {
   const { kvs } = await ctx.store.range(Prefix.packages);
-  return kvs.map((kv) => JSON.parse(kv.value) as PackageRecord);
+  return decodeAll(Kinds.package, kvs, ctx.log);
 }
 
 async function summaries(ctx: ServerContext, name: string | null): Promise<PackageSummary[]> {
   const recs = (await records(ctx)).filter((p) => name === null || p.name === name);
-  const tags = (await ctx.store.range(Prefix.packageTags)).kvs.map((kv) => {
+  const tags = (await ctx.store.range(Prefix.packageTags)).kvs.flatMap((kv) => {
     const [pkg = "", tag = ""] = kv.key.slice(Prefix.packageTags.length).split("/");
-    return { pkg, tag, version: (JSON.parse(kv.value) as { version: string }).version };
+    const version = decodeOne(Kinds.packageTag, kv, ctx.log)?.version;
+    return version === undefined ? [] : [{ pkg, tag, version }];
   });
   return recs
     .sort((a, b) => (a.name === b.name ? a.registeredAt - b.registeredAt : a.name < b.name ? -1 : 1))

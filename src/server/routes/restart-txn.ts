@@ -3,7 +3,7 @@
 
 import type { Attempt } from "../../model/index.ts";
 import type { Compare, Op } from "../../state/store.ts";
-import { attemptKey, taskKey } from "../keys.ts";
+import { attemptKey, Kinds, taskKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { restartTasks } from "../reconcile/restart-task.ts";
 import type { RestartDecision } from "../reconcile/restart-task.ts";
@@ -23,7 +23,7 @@ export function restartTxn(m: Mirror, name: string, index: number | null, liveTo
   const keys = [...d.tasks.map((t) => taskKey(name, t.index)), ...d.attempts.map((a) => attemptKey(a.id))];
   return {
     compare: keys.map((key) => ({ key, target: "modRevision" as const, op: "==" as const, value: m.modRevision(key) })),
-    success: [...d.tasks.map((t) => ({ type: "put" as const, key: taskKey(name, t.index), value: JSON.stringify(t) })), ...d.attempts.map((a) => ({ type: "put" as const, key: attemptKey(a.id), value: JSON.stringify(a) }))],
+    success: [...d.tasks.map((t) => ({ type: "put" as const, key: taskKey(name, t.index), value: Kinds.task.encode(t) })), ...d.attempts.map((a) => ({ type: "put" as const, key: attemptKey(a.id), value: Kinds.attempt.encode(a) }))],
     outcome: d.outcome,
   };
 }

@@ -11,8 +11,10 @@ import type { AgentClient } from "../../api/agent-client.ts";
 import { watchSse } from "../../api/sse-watch.ts";
 import type { Assignment, AttemptUpdate, ClusterView, RegisterResponse } from "../../api/types.ts";
 import { isTerminal } from "../../model/index.ts";
-import type { Attempt, HostInventory, Task } from "../../model/index.ts";
-import type { Store } from "../../state/store.ts";
+import type { HostInventory } from "../../model/index.ts";
+import type { KeyValue, Store } from "../../state/store.ts";
+import { Kinds } from "../kinds.ts";
+import type { Kind } from "../kinds.ts";
 import type { Timing } from "../liveness.ts";
 import { inventoryOf, metricOf } from "./fixtures.ts";
 
@@ -202,8 +204,15 @@ export class SimAgent {
  * attempt to run, on the task's host, at `version` when given; /alloc counts agree with the tasks. */
 export async function placedOnce(store: Store, job: string, replicas: number, version?: number): Promise<string[]> {
   const problems: string[] = [];
-  const tasks = (await store.range(`/tasks/${job}/`)).kvs.map((kv) => JSON.parse(kv.value) as Task);
-  const attempts = (await store.range("/attempts/")).kvs.map((kv) => JSON.parse(kv.value) as Attempt).filter((a) => a.job === job);
+  // A corrupt stored value is a problem here, not something to skip.
+  const read = <T>(kind: Kind<T>, kvs: readonly KeyValue[]): T[] =>
+    kvs.flatMap((kv) => {
+      const d = kind.decode(kv.key, kv.value);
+      if (!d.ok) problems.push(`${d.problem.key}: ${d.problem.path}: ${d.problem.message}`);
+      return d.ok ? [d.value] : [];
+    });
+  const tasks = read(Kinds.task, (await store.range(`/tasks/${job}/`)).kvs);
+  const attempts = read(Kinds.attempt, (await store.range("/attempts/")).kvs).filter((a) => a.job === job);
   if (tasks.length !== replicas) problems.push(`${tasks.length} tasks, want ${replicas}`);
   for (const t of tasks) {
     const live = attempts.filter((a) => a.index === t.index && !isTerminal(a.state));
@@ -214,14 +223,13 @@ export async function placedOnce(store: Store, job: string, replicas: number, ve
     if (a && (a.id !== t.attemptId || a.desired !== "run" || a.hostId !== t.hostId)) problems.push(`task ${t.index}: live attempt ${a.id} is not its current one on its host`);
   }
   const byHost = new Map<string, number>();
-  for (const kv of (await store.range("/tasks/")).kvs) {
-    const t = JSON.parse(kv.value) as Task;
+  for (const t of read(Kinds.task, (await store.range("/tasks/")).kvs)) {
     if (t.hostId) byHost.set(t.hostId, (byHost.get(t.hostId) ?? 0) + 1);
   }
   for (const kv of (await store.range("/alloc/")).kvs) {
     const host = kv.key.slice("/alloc/".length);
-    const n = (JSON.parse(kv.value) as { tasks: number }).tasks;
-    if (n !== (byHost.get(host) ?? 0)) problems.push(`/alloc/${host} counts ${n} tasks, ${byHost.get(host) ?? 0} are placed there`);
+    const [alloc] = read(Kinds.alloc, [kv]);
+    if (alloc && alloc.tasks !== (byHost.get(host) ?? 0)) problems.push(`/alloc/${host} counts ${alloc.tasks} tasks, ${byHost.get(host) ?? 0} are placed there`);
   }
   return problems;
 }

@@ -7,7 +7,7 @@
 
 import type { Clock } from "../../model/index.ts";
 import type { Store } from "../../state/store.ts";
-import { secretKey } from "../keys.ts";
+import { Kinds, secretKey } from "../kinds.ts";
 import { newToken } from "../tokens.ts";
 
 /** The value of `/secrets/peer` (older servers stored the bare token as a JSON string). */
@@ -23,16 +23,11 @@ export const PeerTokenKey = secretKey("peer");
 
 /** Parses a stored record (or a bare token string); null when it is neither. */
 export function parsePeerTokens(value: string): PeerTokenRecord | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(value);
-  } catch {
-    return null;
-  }
-  if (typeof v === "string" && v !== "") return { current: v, previous: null, rotatedAt: 0 };
-  const r = v as Partial<PeerTokenRecord> | null;
-  if (!r || typeof r !== "object" || typeof r.current !== "string" || r.current === "") return null;
-  return { current: r.current, previous: typeof r.previous === "string" && r.previous !== "" ? r.previous : null, rotatedAt: typeof r.rotatedAt === "number" ? r.rotatedAt : 0 };
+  const d = Kinds.peerTokens.decode(PeerTokenKey, value);
+  if (!d.ok) return null;
+  const v = d.value;
+  if (typeof v === "string") return { current: v, previous: null, rotatedAt: 0 };
+  return { current: v.current, previous: v.previous === "" ? null : v.previous, rotatedAt: v.rotatedAt };
 }
 
 /** The tokens an answer carries, the one to fetch with first: the previous token while the current
@@ -81,7 +76,7 @@ export class PeerTokens {
       const now = this.#o.clock.now();
       if (o.olderThanMs !== undefined && now - record.rotatedAt < o.olderThanMs) return { rotated: false, record };
       const next: PeerTokenRecord = { current: newToken(), previous: record.current, rotatedAt: now };
-      const r = await this.#o.store.txn({ compare: [{ key: PeerTokenKey, target: "modRevision", op: "==", value: modRevision }], success: [{ type: "put", key: PeerTokenKey, value: JSON.stringify(next) }] });
+      const r = await this.#o.store.txn({ compare: [{ key: PeerTokenKey, target: "modRevision", op: "==", value: modRevision }], success: [{ type: "put", key: PeerTokenKey, value: Kinds.peerTokens.encode(next) }] });
       if (r.succeeded) {
         this.#cached = { at: now, value: Promise.resolve(next) };
         return { rotated: true, record: next };
@@ -101,7 +96,7 @@ export class PeerTokens {
         return { record, modRevision: kv.modRevision };
       }
       const record: PeerTokenRecord = { current: newToken(), previous: null, rotatedAt: this.#o.clock.now() };
-      const r = await this.#o.store.txn({ compare: [{ key: PeerTokenKey, target: "createRevision", op: "==", value: 0 }], success: [{ type: "put", key: PeerTokenKey, value: JSON.stringify(record) }] });
+      const r = await this.#o.store.txn({ compare: [{ key: PeerTokenKey, target: "createRevision", op: "==", value: 0 }], success: [{ type: "put", key: PeerTokenKey, value: Kinds.peerTokens.encode(record) }] });
       if (r.succeeded) return { record, modRevision: r.revision };
     }
     throw new Error(`${PeerTokenKey} could not be read or created`);

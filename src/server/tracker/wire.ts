@@ -1,71 +1,82 @@
-// The tracker endpoints' request bodies, checked field by field (agents of another version may send
-// anything): a shape error is a 400 that names the expected shape.
-
-import type { SwarmAnnounce, SwarmHolding, SwarmPlanRequest, SwarmReport } from "../../api/types.ts";
+// The tracker endpoints' request bodies, checked by schemas (agents of another version may send
+// anything): a shape error is a 400 that names the expected shape and lists each problem's path.
+import { z } from "zod";
+import type { SwarmAnnounce, SwarmPlanRequest, SwarmReport } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import type { Assert, TypesMatch } from "../../model/index.ts";
 import { Sha256Pattern } from "../../pkg/index.ts";
+import { issuesToProblems } from "../../spec/problems.ts";
 
 /** Most pieces one request may list (a 4 TiB package at 4 MiB pieces). */
 const MaxIndexes = 1 << 20;
 
-function bad(what: string, shape: string): TiffinError {
-  return new TiffinError(ErrorCodes.BadRequest, `swarm ${what}: body must be ${shape}`, { hint: "the agent and the server may be different versions" });
-}
+const sha = z.string().regex(Sha256Pattern, { error: "expected a sha256 in lower-case hex" });
+const index = z.number().int().min(0).max(MaxIndexes - 1);
+const isIndex = (v: unknown): boolean => typeof v === "number" && Number.isInteger(v) && v >= 0 && v < MaxIndexes;
+// One check over the whole list rather than z.array(index): a million-entry list takes 8 ms instead of
+// 200 ms (measured), on the leader, for every fetching agent.
+const indexes = z.custom<number[]>((v) => Array.isArray(v) && v.length <= MaxIndexes && v.every(isIndex), {
+  error: `expected an array of at most ${MaxIndexes} piece indexes (whole numbers from 0 to ${MaxIndexes - 1})`,
+});
+const address = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: "expected host:port" });
 
-function isSha(v: unknown): v is string {
-  return typeof v === "string" && Sha256Pattern.test(v);
-}
+/** `POST /v1/agent/swarm/announce`. */
+export const announceSchema = z.object({
+  address,
+  full: z.boolean(),
+  packages: z.array(z.object({ id: sha, complete: z.boolean(), pieces: indexes })),
+});
 
-function isIndex(v: unknown): v is number {
-  return Number.isInteger(v) && (v as number) >= 0 && (v as number) < MaxIndexes;
-}
+/** `POST /v1/agent/swarm/plan`. */
+export const planRequestSchema = z.object({
+  packageId: sha,
+  address,
+  total: z.number().int().min(0).max(MaxIndexes),
+  missing: indexes,
+  inflight: indexes,
+  fallback: indexes.exactOptional(),
+  stuck: indexes.exactOptional(),
+});
 
-function isIndexes(v: unknown): v is number[] {
-  return Array.isArray(v) && v.length <= MaxIndexes && v.every(isIndex);
-}
+/** `POST /v1/agent/swarm/report`; `index` is required with kind "missing". */
+export const swarmReportSchema = z
+  .object({
+    packageId: sha,
+    peer: z.string(),
+    piece: sha,
+    reason: z.string(),
+    kind: z.enum(["bad-piece", "missing"]).exactOptional(),
+    index: index.exactOptional(),
+  })
+  .refine((r) => r.kind !== "missing" || r.index !== undefined, { error: "index is required with kind \"missing\"", path: ["index"] });
 
-function isAddress(v: unknown): v is string {
-  return typeof v === "string" && /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(v);
+/** Compile-time proof that the schemas are the API's swarm types. */
+export type SwarmWireChecks = [
+  Assert<TypesMatch<z.infer<typeof announceSchema>, SwarmAnnounce>>,
+  Assert<TypesMatch<z.infer<typeof planRequestSchema>, SwarmPlanRequest>>,
+  Assert<TypesMatch<z.infer<typeof swarmReportSchema>, SwarmReport>>,
+];
+
+function parse<T>(schema: z.ZodType<T>, v: unknown, what: string, shape: string): T {
+  const r = schema.safeParse(v);
+  if (r.success) return r.data;
+  // A list of a million bad indexes is one problem too many: the first few say enough.
+  const problems = issuesToProblems(r.error.issues.slice(0, 10), v, [], null);
+  throw new TiffinError(ErrorCodes.BadRequest, `swarm ${what}: body must be ${shape}`, { hint: "the agent and the server may be different versions", problems });
 }
 
 /** A SwarmAnnounce, or a 400. */
 export function announceOf(v: unknown): SwarmAnnounce {
-  const b = v as Partial<SwarmAnnounce> | null;
-  const shape = "{address: host:port, full: boolean, packages: [{id, complete, pieces: number[]}]}";
-  if (!b || typeof b !== "object" || !isAddress(b.address) || typeof b.full !== "boolean" || !Array.isArray(b.packages)) throw bad("announce", shape);
-  const packages: SwarmHolding[] = [];
-  for (const p of b.packages as unknown[]) {
-    const h = p as Partial<SwarmHolding> | null;
-    if (!h || typeof h !== "object" || !isSha(h.id) || typeof h.complete !== "boolean" || !isIndexes(h.pieces)) throw bad("announce", shape);
-    packages.push({ id: h.id, complete: h.complete, pieces: h.pieces });
-  }
-  return { address: b.address, full: b.full, packages };
+  return parse(announceSchema, v, "announce", "{address: host:port, full: boolean, packages: [{id, complete, pieces: number[]}]}");
 }
 
 /** A SwarmPlanRequest, or a 400. */
 export function planRequestOf(v: unknown): SwarmPlanRequest {
-  const b = v as Partial<SwarmPlanRequest> | null;
-  const optional = (x: unknown): boolean => x === undefined || isIndexes(x);
-  if (!b || typeof b !== "object" || !isSha(b.packageId) || !isAddress(b.address) || !Number.isInteger(b.total) || (b.total ?? -1) < 0 || (b.total ?? 0) > MaxIndexes || !isIndexes(b.missing) || !isIndexes(b.inflight) || !optional(b.fallback) || !optional(b.stuck)) {
-    throw bad("plan", "{packageId, address: host:port, total, missing: number[], inflight: number[], fallback?: number[], stuck?: number[]}");
-  }
-  return {
-    packageId: b.packageId,
-    address: b.address,
-    total: b.total as number,
-    missing: b.missing,
-    inflight: b.inflight,
-    ...(b.fallback ? { fallback: b.fallback } : {}),
-    ...(b.stuck ? { stuck: b.stuck } : {}),
-  };
+  return parse(planRequestSchema, v, "plan", "{packageId, address: host:port, total, missing: number[], inflight: number[], fallback?: number[], stuck?: number[]}");
 }
 
-/** A SwarmReport, or a 400. */
+/** A SwarmReport (its reason cut to 200 characters), or a 400. */
 export function reportOf(v: unknown): SwarmReport {
-  const b = v as Partial<SwarmReport> | null;
-  const kindOk = b?.kind === undefined || b.kind === "bad-piece" || (b.kind === "missing" && isIndex(b.index));
-  if (!b || typeof b !== "object" || !isSha(b.packageId) || typeof b.peer !== "string" || !isSha(b.piece) || typeof b.reason !== "string" || !kindOk || (b.index !== undefined && !isIndex(b.index))) {
-    throw bad("report", `{packageId, peer, piece, reason, kind?: "bad-piece" | "missing", index?: number (required with "missing")}`);
-  }
-  return { packageId: b.packageId, peer: b.peer, piece: b.piece, reason: b.reason.slice(0, 200), ...(b.kind ? { kind: b.kind } : {}), ...(b.index !== undefined ? { index: b.index } : {}) };
+  const r = parse(swarmReportSchema, v, "report", `{packageId, peer, piece, reason, kind?: "bad-piece" | "missing", index?: number (required with "missing")}`);
+  return { ...r, reason: r.reason.slice(0, 200) };
 }

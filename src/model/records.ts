@@ -1,0 +1,58 @@
+// Stored records beside jobs, tasks and hosts: audit entries, packages and their tags, usage samples.
+// Declared once here (schema and inferred type); the API re-exports the types (src/api/types.ts).
+import { z } from "zod";
+import { resourceUsageSchema } from "./resources.ts";
+
+/** One entry of the server's audit log (`GET /v1/audit`), stored under `/audit/`. */
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  /** Epoch ms when the action started. */
+  at: z.number(),
+  action: z.literal("exec"),
+  /** What the client said (ExecRequest.user) and where it connected from. */
+  user: z.string().nullable(),
+  remote: z.string().nullable(),
+  job: z.string(),
+  index: z.number(),
+  attemptId: z.string(),
+  hostId: z.string(),
+  command: z.array(z.string()),
+  /** How it ran: output only (the plain POST), with stdin, or on a terminal (the upgrade session;
+   * src/api/exec-wire.ts). Absent in entries older than sessions. */
+  mode: z.enum(["output", "stdin", "tty"]).exactOptional(),
+  /** Null while running, or when it could not run (see `error`). */
+  exitCode: z.number().nullable(),
+  signal: z.string().nullable(),
+  error: z.string().nullable(),
+  endedAt: z.number().nullable(),
+});
+/** One audit log entry (auditEntrySchema). */
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+/** One registered package version, as stored under /packages/<name>/<version>. The manifest is kept
+ * as the JSON object src/pkg builds; its sha256 over canonical text is `id`. */
+export const packageRecordSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  id: z.string(),
+  manifest: z.unknown(),
+  totalSize: z.number(),
+  pieces: z.number(),
+  registeredAt: z.number(),
+});
+/** One registered package version (packageRecordSchema). */
+export type PackageRecord = z.infer<typeof packageRecordSchema>;
+
+/** The version a package tag points at (`/pkgtags/<name>/<tag>`). */
+export const packageTagSchema = z.object({ version: z.string() });
+/** A package tag's value (packageTagSchema). */
+export type PackageTag = z.infer<typeof packageTagSchema>;
+
+/** One per-minute resource sample of a task (`/usage/...`), with the attempt it came from. */
+export const usageSampleSchema = resourceUsageSchema.extend({
+  attemptId: z.string(),
+  /** The largest `memoryBytes` among the samples of its minute (absent in samples not from the store). */
+  memoryMaxBytes: z.number().exactOptional(),
+});
+/** One usage sample (usageSampleSchema). */
+export type UsageSample = z.infer<typeof usageSampleSchema>;

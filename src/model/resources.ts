@@ -1,0 +1,36 @@
+// CPU, memory and disk: the one declaration of the shape that specs ask for, hosts book and the
+// scheduler adds up (cpu in cores, the rest in MiB).
+import { z } from "zod";
+
+/** `{cpu, memoryMiB, diskMiB}` as stored and sent: cores, MiB, MiB. Bounds are the spec's (src/spec). */
+export const resourcesSchema = z.object({
+  /** Cores (fractions allowed). */
+  cpu: z.number(),
+  memoryMiB: z.number(),
+  diskMiB: z.number(),
+});
+/** CPU in cores, memory and disk in MiB. */
+export type Resources = z.infer<typeof resourcesSchema>;
+
+/** What an attempt's cgroup says it uses, sampled by its helper. */
+export const resourceUsageSchema = z.object({
+  /** Epoch ms of the sample. */
+  at: z.number(),
+  /** CPU time used since the start, seconds. */
+  cpuSeconds: z.number(),
+  /** Cores used on average since the previous sample (null for the first one). */
+  cpuCores: z.number().nullable(),
+  memoryBytes: z.number(),
+  /** The most memory used so far (null where the kernel does not say). */
+  memoryPeakBytes: z.number().nullable(),
+  /** Processes and threads now (null without the pids controller). */
+  pids: z.number().nullable(),
+});
+/** One cgroup sample of an attempt (resourceUsageSchema). */
+export type ResourceUsage = z.infer<typeof resourceUsageSchema>;
+
+/** True when A and B are assignable both ways: `Assert<TypesMatch<A, B>>` pins a hand-written type to
+ * a schema's inferred one at compile time. */
+export type TypesMatch<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Compiles only when T is `true` (see TypesMatch). */
+export type Assert<T extends true> = T;
