@@ -147,10 +147,10 @@ void test("watch yields typed events and bookmarks, skips comments and unknown e
     "GET /v1/watch": (_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
       if (++calls === 1) {
-        res.write(': hello\n\nevent: added\ndata: {"type":"added","kind":"job","name":"web","revision":3,"object":{"version":1}}\n\n');
+        res.write(': hello\n\nevent: added\ndata: {"type":"added","kind":"job","name":"web","revision":3,"object":{"name":"web","version":1,"removedAt":null,"updatedAt":1}}\n\n');
         res.write('event: bookmark\nid: 5\ndata: {"type":"bookmark","revision":5}\n\nevent: ping\ndata: {}\n\n');
         // The connection breaks in revision 7: its first event has no id yet, so 7 is asked for again.
-        res.write('event: updated\r\nid: 6\r\ndata: {"type":"updated","kind":"task","name":"web/0","revision":6,"object":{}}\r\n\r\n');
+        res.write('event: updated\r\nid: 6\r\ndata: {"type":"updated","kind":"job","name":"web","revision":6,"object":{"name":"web","version":2,"removedAt":null,"updatedAt":2}}\r\n\r\n');
         res.end('event: removed\ndata: {"type":"removed","kind":"task","name":"web/1","revision":7,"object":null}\n\n');
         return;
       }
@@ -164,8 +164,24 @@ void test("watch yields typed events and bookmarks, skips comments and unknown e
     got.push(m);
     if (got.length === 5) break;
   }
-  assert.deepEqual(got.map((m) => (m.type === "bookmark" || m.type === "reset" ? m.type : `${m.type} ${m.name}@${m.revision}`)), ["added web@3", "bookmark", "updated web/0@6", "removed web/1@7", "removed web/1@7"]);
+  assert.deepEqual(got.map((m) => (m.type === "bookmark" || m.type === "reset" ? m.type : `${m.type} ${m.name}@${m.revision}`)), ["added web@3", "bookmark", "updated web@6", "removed web/1@7", "removed web/1@7"]);
   assert.deepEqual(api.requests.map((r) => r.url), ["/v1/watch?kinds=job%2Ctask", "/v1/watch?kinds=job%2Ctask&from=7"]);
+});
+
+void test("watch: an object not of its kind's shape is a TIFFIN_BAD_ANSWER naming the field, not an event nor a reconnect", async (t) => {
+  const api = await startFakeApi({
+    "GET /v1/watch": (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('event: added\nid: 3\ndata: {"type":"added","kind":"job","name":"web","revision":3,"object":{"name":"web","version":"1","removedAt":null,"updatedAt":1}}\n\n');
+      res.end();
+    },
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t" });
+  await assert.rejects(async () => {
+    for await (const _ of c.watch({ maxRetryMs: 10 })) assert.fail("no event of a wrong shape");
+  }, (err: unknown) => err instanceof TiffinError && err.code === "TIFFIN_BAD_ANSWER" && /added job web: object\.version/.test(err.message));
+  assert.equal(api.requests.length, 1, "not retried");
 });
 
 void test("watch: an expired revision yields a reset and lists again, or throws with relist: false", async (t) => {
@@ -176,7 +192,7 @@ void test("watch: an expired revision yields a reset and lists again, or throws 
         res.end('event: expired\ndata: {"code":"TIFFIN_WATCH_EXPIRED","message":"gone","hint":"list again","compactRevision":40}\n\n');
         return;
       }
-      res.write('event: added\ndata: {"type":"added","kind":"host","name":"h1","revision":41,"object":{}}\n\nevent: bookmark\nid: 50\ndata: {"type":"bookmark","revision":50}\n\n');
+      res.write('event: added\ndata: {"type":"added","kind":"host","name":"h1","revision":41,"object":{"id":"h1","name":"h1","address":"127.0.0.1:1","cores":2,"memoryMiB":1024,"diskMiB":1024,"os":{"id":"debian","version":"12"},"kernel":"6.1.0","labels":{},"runtime":"crun","domain":{"region":"r","datacenter":"d","cluster":"c","rack":"k"},"draining":false,"registeredAt":1}}\n\nevent: bookmark\nid: 50\ndata: {"type":"bookmark","revision":50}\n\n');
     },
   });
   t.after(() => api.close());

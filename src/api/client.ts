@@ -217,9 +217,14 @@ export class ApiClient {
         opened = true;
         opts.onOpen?.();
         if (from === null && listed) yield { type: "reset", reason: "the connection broke during the list: listing again" };
+        let bad: string | null = null;
         try {
           for await (const ev of parseSse(textChunks(res, this.addr))) {
             const frame = watchFrameOf(ev);
+            if (frame.kind === "invalid") {
+              bad = frame.problem;
+              break;
+            }
             if (frame.kind === "expired") {
               expired = frame.body;
               break;
@@ -233,6 +238,12 @@ export class ApiClient {
           }
         } catch (err) {
           if (signal?.aborted || !(err instanceof TiffinError)) throw err;
+        }
+        // Not retried: another connection to the same server would send the same thing.
+        if (bad !== null) {
+          throw new TiffinError(ErrorCodes.BadAnswer, `the watch from ${this.addr} sent ${bad}`, {
+            hint: "is the server of another Tiffin version than this client? Compare `tiffin version` with the server's",
+          });
         }
       }
       if (expired) {

@@ -1,28 +1,67 @@
 // Reading `GET /v1/watch` (see ./watch-types.ts): what one SSE message means, and the pause between
 // reconnects. Browser-safe.
 
+import { z } from "zod";
+import { formatPath } from "../model/index.ts";
 import type { ApiErrorBody } from "./types.ts";
 import type { SseEvent } from "./sse.ts";
+import { watchBookmarkSchema, watchEnvelopeSchema, watchExpiredSchema, watchObjectSchemas } from "./watch-schemas.ts";
 import type { WatchBookmark, WatchEvent, WatchExpired, WatchKind } from "./watch-types.ts";
 
-/** One SSE message of a watch, decoded. */
-export type WatchFrame = { kind: "message"; message: WatchEvent | WatchBookmark } | { kind: "expired"; body: WatchExpired } | { kind: "failed"; body: ApiErrorBody } | { kind: "other" };
+/** One SSE message of a watch, decoded; "invalid": not of the shape this client knows (`problem` says where). */
+export type WatchFrame =
+  | { kind: "message"; message: WatchEvent | WatchBookmark }
+  | { kind: "expired"; body: WatchExpired }
+  | { kind: "failed"; body: ApiErrorBody }
+  | { kind: "invalid"; problem: string }
+  | { kind: "other" };
 
-/** Decodes one SSE message of a watch stream (unknown event names are "other": newer servers may add some). */
+const failedSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }).loose() });
+
+/** Decodes one SSE message of a watch stream, checking it against the model's schemas (unknown event
+ * names are "other": newer servers may add some). */
 export function watchFrameOf(ev: SseEvent): WatchFrame {
+  let data: unknown;
+  try {
+    data = JSON.parse(ev.data);
+  } catch {
+    return ev.event === "added" || ev.event === "updated" || ev.event === "removed" || ev.event === "bookmark" || ev.event === "expired" || ev.event === "failed"
+      ? { kind: "invalid", problem: `event "${ev.event}": its data is not JSON` }
+      : { kind: "other" };
+  }
   switch (ev.event) {
     case "added":
     case "updated":
-    case "removed":
-    case "bookmark":
-      return { kind: "message", message: JSON.parse(ev.data) as WatchEvent | WatchBookmark };
-    case "expired":
-      return { kind: "expired", body: JSON.parse(ev.data) as WatchExpired };
-    case "failed":
-      return { kind: "failed", body: JSON.parse(ev.data) as ApiErrorBody };
+    case "removed": {
+      const env = watchEnvelopeSchema.safeParse(data);
+      if (!env.success) return invalid(ev.event, env.error);
+      if (env.data.type === "removed" && env.data.object === null) return { kind: "message", message: { ...env.data, object: null } };
+      const obj = watchObjectSchemas[env.data.kind].safeParse(env.data.object);
+      if (!obj.success) return invalid(`${ev.event} ${env.data.kind} ${env.data.name}`, obj.error, "object");
+      // The object was checked by its kind's schema just above; the union cannot follow the kind.
+      return { kind: "message", message: { ...env.data, object: obj.data } as WatchEvent };
+    }
+    case "bookmark": {
+      const b = watchBookmarkSchema.safeParse(data);
+      return b.success ? { kind: "message", message: b.data } : invalid("bookmark", b.error);
+    }
+    case "expired": {
+      const e = watchExpiredSchema.safeParse(data);
+      return e.success ? { kind: "expired", body: e.data } : invalid("expired", e.error);
+    }
+    case "failed": {
+      const f = failedSchema.safeParse(data);
+      return f.success ? { kind: "failed", body: f.data as ApiErrorBody } : invalid("failed", f.error);
+    }
     default:
       return { kind: "other" };
   }
+}
+
+function invalid(what: string, error: z.ZodError, under = ""): WatchFrame {
+  const issue = error.issues[0];
+  const path = formatPath(under === "" ? (issue?.path ?? []) : [under, ...(issue?.path ?? [])]);
+  return { kind: "invalid", problem: `${what}: ${path === "" ? "" : `${path}: `}${issue?.message ?? "not of the expected shape"}` };
 }
 
 /** Options of `ApiClient.watch`. */

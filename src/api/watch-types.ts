@@ -16,7 +16,8 @@
 // starts, the stream ends with `event: expired` (WatchExpired). Either way: list again. Which kinds can be watched is an allow-list (WatchKinds): tokens, secrets and any key prefix
 // added later are never streamed.
 
-import type { Attempt, Host, JobRecord, JobVersion, Task } from "../model/index.ts";
+import { ErrorCodes } from "../model/index.ts";
+import type { AliveValue, Attempt, Host, JobRecord, JobVersion, Task } from "../model/index.ts";
 
 /** The kinds a watcher may see: the allow-list. A kind added here must be added to the server's table too. */
 export const WatchKinds = ["job", "version", "task", "attempt", "host", "alive"] as const;
@@ -30,7 +31,7 @@ export interface WatchObjects {
   task: Task;
   attempt: Attempt;
   host: Host;
-  alive: { ttlMs: number; upgradeUntil: number | null };
+  alive: AliveValue;
 }
 
 /** What happened to an object. */
@@ -60,7 +61,7 @@ export type WatchMessage = WatchEvent | WatchBookmark | WatchReset;
 
 /** The stable code of a watch from a revision that is no longer kept (HTTP 410 in spirit, as in
  * Kubernetes: "too old resource version"). */
-export const WatchExpiredCode = "TIFFIN_WATCH_EXPIRED";
+export const WatchExpiredCode = ErrorCodes.WatchExpired;
 
 /** The data of `event: expired`, the last message of a stream that started below the store's history. */
 export interface WatchExpired {

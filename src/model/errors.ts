@@ -17,6 +17,10 @@ export const ErrorCodes = {
   Parked: "TIFFIN_TASK_PARKED",
   /** No registered host could ever run a task of the job (too big, constraints none meets). */
   NeverFits: "TIFFIN_NEVER_FITS",
+  /** A watch asked to start at a revision the store no longer keeps: list again. */
+  WatchExpired: "TIFFIN_WATCH_EXPIRED",
+  /** The server's answer is not of the shape this client expects (another version, or not a Tiffin server). */
+  BadAnswer: "TIFFIN_BAD_ANSWER",
 } as const;
 /** One stable error code. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -56,3 +56,12 @@ export const usageSampleSchema = resourceUsageSchema.extend({
 });
 /** One usage sample (usageSampleSchema). */
 export type UsageSample = z.infer<typeof usageSampleSchema>;
+
+/** The value of `/alive/<hostId>`: how the host's lease was granted (a watch kind too). */
+export const aliveSchema = z.object({
+  ttlMs: z.number(),
+  /** Set while the agent announced an upgrade: no suspicion until then. */
+  upgradeUntil: z.number().nullable(),
+});
+/** The value of `/alive/<hostId>`. */
+export type AliveValue = z.infer<typeof aliveSchema>;

@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
-  resourcesSchema, taskSchema, usageSampleSchema,
+  aliveSchema, resourcesSchema, taskSchema, usageSampleSchema,
 } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
@@ -131,14 +131,9 @@ function fits<T>(_schema: z.ZodType<T>, v: unknown): T {
   return v as T; // checked by schemaProblem; see defineKind for why the input rather than zod's copy
 }
 
-/** The value of `/alive/<hostId>`: how the lease was granted. */
-export const aliveSchema = z.object({
-  ttlMs: z.number(),
-  /** Set while the agent announced an upgrade: no suspicion until then. */
-  upgradeUntil: z.number().nullable(),
-});
-/** The value of `/alive/<hostId>`. */
-export type AliveValue = z.infer<typeof aliveSchema>;
+/** The value of `/alive/<hostId>` (declared in the model: the watch's clients read it too). */
+export { aliveSchema };
+export type { AliveValue } from "../model/index.ts";
 
 /** The value of `/alloc/<hostId>`: resources booked on the host and by how many tasks. */
 export const allocSchema = resourcesSchema.extend({ tasks: z.number() });

@@ -46,14 +46,17 @@ void test("classifyKey only answers for the kinds asked", () => {
 });
 
 void test("toWatchEvent: a created key is added, a later put updated, a delete removed with no object", () => {
-  const added = toWatchEvent({ type: "put", kv: kv("/jobs/web", '{"version":1}', 5, 5), revision: 5 }, all);
-  assert.deepEqual(added, { type: "added", kind: "job", name: "web", revision: 5, object: { version: 1 } });
-  const updated = toWatchEvent({ type: "put", kv: kv("/jobs/web", '{"version":2}', 5, 9), revision: 9 }, all);
+  const rec = (version: number): string => JSON.stringify({ name: "web", version, removedAt: null, updatedAt: 1 });
+  const added = toWatchEvent({ type: "put", kv: kv("/jobs/web", rec(1), 5, 5), revision: 5 }, all);
+  assert.deepEqual(added, { type: "added", kind: "job", name: "web", revision: 5, object: { name: "web", version: 1, removedAt: null, updatedAt: 1 } });
+  const updated = toWatchEvent({ type: "put", kv: kv("/jobs/web", rec(2), 5, 9), revision: 9 }, all);
   assert.equal(updated?.type, "updated");
   const removed = toWatchEvent({ type: "delete", kv: kv("/jobs/web", "", 0, 11), revision: 11 }, all);
   assert.deepEqual(removed, { type: "removed", kind: "job", name: "web", revision: 11, object: null });
   assert.equal(toWatchEvent({ type: "put", kv: kv("/hosttokens/h1", '"secret"', 3, 3), revision: 3 }, all), null);
   assert.equal(toWatchEvent({ type: "put", kv: kv("/jobs/bad", "{not json", 3, 3), revision: 3 }, all), null);
+  // A value its kind's schema refuses (the stored job record has a numeric version) is not streamed.
+  assert.equal(toWatchEvent({ type: "put", kv: kv("/jobs/bad", '{"version":"1"}', 3, 3), revision: 3 }, all), null);
 });
 
 const jobCases: { name: string; event: WatchEvent; jobs: string[]; want: boolean }[] = [

@@ -1,11 +1,13 @@
 // What `GET /v1/watch` may stream: each watch kind's key prefix, how a key names its object, and how
 // a stored value is decoded. The table IS the allow-list: a key under no prefix here (host tokens,
-// secrets, the leader, audit, packages, a prefix added next year) is never sent. Decoding is JSON for
-// now; the typed resource layer (a registry of stored kinds with zod schemas) takes over `decode`.
+// secrets, the leader, audit, packages, a prefix added next year) is never sent. Each entry decodes
+// through its stored kind (kinds.ts: the same zod schema the mirror reads with), so a value that does
+// not decode is not streamed.
 
 import type { WatchChange, WatchEvent, WatchKind } from "../api/watch-types.ts";
 import type { KeyValue } from "../state/store.ts";
-import { Prefix, splitNumbered } from "./keys.ts";
+import { Kinds, splitNumbered } from "./kinds.ts";
+import type { Kind } from "./kinds.ts";
 
 /** How one watch kind is stored. */
 export interface WatchKindEntry {
@@ -14,7 +16,8 @@ export interface WatchKindEntry {
   jobScoped: boolean;
   /** The object's name from its key (null: a key under the prefix that is no object of the kind). */
   name(key: string): string | null;
-  decode(text: string): unknown;
+  /** The stored value decoded by its kind's schema; throws when it does not decode. */
+  decode(key: string, text: string): unknown;
 }
 
 const rest = (prefix: string) => (key: string): string | null => {
@@ -25,16 +28,26 @@ const numbered = (prefix: string) => (key: string): string | null => {
   const s = splitNumbered(key, prefix);
   return s ? `${s.name}/${s.n}` : null;
 };
-const json = (text: string): unknown => JSON.parse(text) as unknown;
+const through = <T>(kind: Kind<T>) => (key: string, text: string): unknown => {
+  const d = kind.decode(key, text);
+  if (!d.ok) throw new Error(`${d.problem.key}: ${d.problem.path} ${d.problem.message}`);
+  return d.value;
+};
+const entry = <T>(kind: Kind<T>, jobScoped: boolean, name: (prefix: string) => (key: string) => string | null): WatchKindEntry => ({
+  prefix: kind.prefix,
+  jobScoped,
+  name: name(kind.prefix),
+  decode: through(kind),
+});
 
 /** Every watchable kind (compile-time complete over WatchKinds). */
 export const watchKindTable: Readonly<Record<WatchKind, WatchKindEntry>> = {
-  job: { prefix: Prefix.jobs, jobScoped: true, name: rest(Prefix.jobs), decode: json },
-  version: { prefix: Prefix.versions, jobScoped: true, name: numbered(Prefix.versions), decode: json },
-  task: { prefix: Prefix.tasks, jobScoped: true, name: numbered(Prefix.tasks), decode: json },
-  attempt: { prefix: Prefix.attempts, jobScoped: true, name: rest(Prefix.attempts), decode: json },
-  host: { prefix: Prefix.hosts, jobScoped: false, name: rest(Prefix.hosts), decode: json },
-  alive: { prefix: Prefix.alive, jobScoped: false, name: rest(Prefix.alive), decode: json },
+  job: entry(Kinds.job, true, rest),
+  version: entry(Kinds.version, true, numbered),
+  task: entry(Kinds.task, true, numbered),
+  attempt: entry(Kinds.attempt, true, rest),
+  host: entry(Kinds.host, false, rest),
+  alive: entry(Kinds.alive, false, rest),
 };
 
 /** The kind and name of a key among `kinds`, or null when it is not to be streamed. */
@@ -56,7 +69,7 @@ export function toWatchEvent(ev: { type: "put" | "delete"; kv: KeyValue; revisio
   if (ev.type === "delete") return { type: "removed", kind: at.kind, name: at.name, revision: ev.revision, object: null } as WatchEvent;
   let object: unknown;
   try {
-    object = watchKindTable[at.kind].decode(ev.kv.value);
+    object = watchKindTable[at.kind].decode(ev.kv.key, ev.kv.value);
   } catch {
     return null;
   }

@@ -4,7 +4,10 @@
 
 import { z } from "zod";
 import { jobInputSchema } from "../../spec/input.ts";
-import { applyResultSchema, missingBodySchema, okSchema, restartBodySchema, revertBodySchema, tagBodySchema, watchMessageSchema } from "./schemas.ts";
+import { noteBody, revertBody } from "../routes/jobs.ts";
+import { missingBody, tagBody } from "../routes/packages.ts";
+import { restartBody } from "../routes/restart.ts";
+import { applyResultSchema, okSchema, watchMessageSchema } from "./schemas.ts";
 
 /** How a route answers when it succeeds. */
 export type ResponseKind = "json" | "sse" | "text" | "bytes" | "ndjson" | "upgrade";
@@ -32,11 +35,11 @@ const specBody = z.object({ spec: jobInputSchema, by: z.string().optional(), mes
 export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/jobs": { summary: "List jobs with their task counts" },
   "POST /v1/jobs": { summary: "Apply a job spec: store a new version if it changed", body: specBody, response: applyResultSchema },
-  "POST /v1/jobs/:name/revert": { summary: "Store an earlier version's spec and package pins as a new version", body: revertBodySchema, response: applyResultSchema },
+  "POST /v1/jobs/:name/revert": { summary: "Store an earlier version's spec and package pins as a new version", body: revertBody.extend(noteBody.shape), response: applyResultSchema },
   "POST /v1/plan": { summary: "What applying a spec would change and where tasks would run; writes nothing", body: z.object({ spec: jobInputSchema }) },
   "GET /v1/jobs/:name": { summary: "A job's status: spec and tasks" },
   "DELETE /v1/jobs/:name": { summary: "Remove a job: stop its tasks, keep its versions" },
-  "POST /v1/jobs/:name/restart": { summary: "Release parked tasks and restart live ones (one task with index)", body: restartBodySchema },
+  "POST /v1/jobs/:name/restart": { summary: "Release parked tasks and restart live ones (one task with index)", body: restartBody },
   "GET /v1/jobs/:name/versions": { summary: "A job's versions" },
   "GET /v1/jobs/:name/versions/:v": { summary: "One version of a job" },
   "GET /v1/hosts": { summary: "Hosts with liveness and load" },
@@ -61,11 +64,11 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/agent/packages/pieces/:sha256": { summary: "One piece's bytes (agents)", responds: "bytes" },
   "GET /v1/packages/manifests/:id": { summary: "One package version by id, with its manifest" },
   "GET /v1/agent/packages/manifests/:id": { summary: "One package version by id, with its manifest (agents)" },
-  "POST /v1/packages/missing": { summary: "Which of the pieces the server lacks", body: missingBodySchema },
+  "POST /v1/packages/missing": { summary: "Which of the pieces the server lacks", body: missingBody },
   "POST /v1/packages": { summary: "Register a package manifest whose pieces are uploaded", body: z.object({ manifest: z.unknown() }) },
   "GET /v1/packages": { summary: "Every version of every package" },
   "GET /v1/packages/:name": { summary: "One package's history, oldest first" },
-  "PUT /v1/packages/:name/tags/:tag": { summary: "Point a tag at a version", body: tagBodySchema },
+  "PUT /v1/packages/:name/tags/:tag": { summary: "Point a tag at a version", body: tagBody },
   "DELETE /v1/packages/:name/:version": { summary: "Remove a package version (refused while a job version pins it)" },
   "POST /v1/agent/register": { summary: "Register an agent (join token); re-registering needs the host token" },
   "POST /v1/agent/heartbeat": { summary: "An agent's heartbeat (host token)" },

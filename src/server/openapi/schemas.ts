@@ -1,6 +1,5 @@
-// zod schemas of wire shapes the OpenAPI document shows (z.toJSONSchema). Only shapes that have no
-// schema elsewhere yet: the typed resource layer will declare the stored kinds, and this file should
-// then point at its registry instead of declaring them.
+// zod schemas of wire shapes the OpenAPI document shows (z.toJSONSchema) that have no schema elsewhere:
+// request bodies are the routes' own (routes/*.ts), objects the model's (src/model).
 
 import { z } from "zod";
 import { WatchExpiredCode, WatchKinds } from "../../api/watch-types.ts";
@@ -20,17 +19,6 @@ export const okSchema = z.object({ ok: z.literal(true) });
 
 /** `ApplyResult`. */
 export const applyResultSchema = z.object({ name: z.string(), version: z.number().int(), changed: z.boolean(), revision: z.number().int().meta({ description: "Store revision of the write; watch from here" }) });
-
-/** `POST /v1/jobs` and `/v1/jobs/:name/revert` notes. */
-const noteFields = { by: z.string().optional(), message: z.string().optional() };
-/** `POST /v1/jobs/:name/revert`. */
-export const revertBodySchema = z.object({ version: z.number().int().min(1), ...noteFields });
-/** `POST /v1/jobs/:name/restart`. */
-export const restartBodySchema = z.object({ index: z.number().int().min(0).optional() });
-/** `PUT /v1/packages/:name/tags/:tag`. */
-export const tagBodySchema = z.object({ version: z.string() });
-/** `POST /v1/packages/missing`. */
-export const missingBodySchema = z.object({ pieces: z.array(z.string()) });
 
 /** One message of `GET /v1/watch` (SSE data; src/api/watch-types.ts). */
 export const watchMessageSchema = z.union([

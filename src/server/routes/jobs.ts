@@ -172,8 +172,9 @@ const maxMessage = 1000;
 const printable = /^[^\u0000-\u0008\u000b-\u001f\u007f]*$/;
 const noteField = (max: number) => z.string().max(max).regex(printable).nullable().exactOptional();
 /** Who applied and why (`by`, `message`): absent, null or "" are none. */
-const noteBody = z.object({ by: noteField(maxBy), message: noteField(maxMessage) });
-const revertBody = z.object({ version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
+export const noteBody = z.object({ by: noteField(maxBy), message: noteField(maxMessage) });
+/** `POST /v1/jobs/:name/revert`: the version to make current (with the optional note fields). */
+export const revertBody = z.object({ version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
 
 /** The optional `by` and `message` of an apply or revert body: printable strings of bounded length. */
 function noteOf(body: Record<string, unknown>): VersionNote {

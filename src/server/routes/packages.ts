@@ -18,8 +18,10 @@ import { decodeAll, decodeOne, Kinds, packageKey, packageTagKey, Prefix } from "
 import { pinnedBy } from "./package-pins.ts";
 import { PeerHeader, PieceReplicator } from "../piece-replication.ts";
 
-const missingBody = z.object({ pieces: z.array(z.string().regex(Sha256Pattern, { error: "expected a sha256 in lower-case hex" })) });
-const tagBody = z.object({ version: z.string() });
+/** `POST /v1/packages/missing`. */
+export const missingBody = z.object({ pieces: z.array(z.string().regex(Sha256Pattern, { error: "expected a sha256 in lower-case hex" })) });
+/** `PUT /v1/packages/:name/tags/:tag`. */
+export const tagBody = z.object({ version: z.string() });
 
 /** Registers the package routes. */
 export function packageRoutes(r: Router, ctx: ServerContext): void {

@@ -14,7 +14,8 @@ import { notFound } from "./jobs.ts";
 import { restartTxn } from "./restart-txn.ts";
 
 /** `{index?}`: one task, or (absent or null) every task of the job. */
-const restartBody = z.object({ index: z.number().int().min(0).nullable().exactOptional() });
+/** `POST /v1/jobs/:name/restart`. */
+export const restartBody = z.object({ index: z.number().int().min(0).nullable().exactOptional() });
 
 /** Registers the restart route. */
 export function restartRoutes(r: Router, ctx: ServerContext): void {
