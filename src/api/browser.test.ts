@@ -42,7 +42,7 @@ void test("the browser bundle runs: a call and a typed watch over fetch", async 
     "GET /v1/jobs": { body: [{ name: "web" }] },
     "GET /v1/watch": (_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
-      res.write('event: added\ndata: {"type":"added","kind":"job","name":"web","revision":2,"object":{}}\n\nevent: bookmark\nid: 2\ndata: {"type":"bookmark","revision":2}\n\n');
+      res.write('event: added\ndata: {"type":"added","kind":"job","name":"web","revision":2,"object":{"name":"web","version":1,"removedAt":null,"updatedAt":1}}\n\nevent: bookmark\nid: 2\ndata: {"type":"bookmark","revision":2}\n\n');
     },
   });
   t.after(() => api.close());

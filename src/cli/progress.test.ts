@@ -145,11 +145,12 @@ void test("waitForJobs looks again at each change the server's watch reports, no
     "GET /v1/watch": (_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
       let rev = 10;
-      const other = { type: "updated", kind: "task", name: "other/0", revision: rev, object: {} };
+      const job = (name: string, revision: number): object => ({ type: "updated", kind: "job", name, revision, object: { name, version: 2, removedAt: null, updatedAt: revision } });
+      const other = job("other", rev);
       res.write(`event: updated\nid: ${rev}\ndata: ${JSON.stringify(other)}\n\n`);
       const timer = setInterval(() => {
         rev++;
-        res.write(`event: updated\nid: ${rev}\ndata: ${JSON.stringify({ type: "updated", kind: "task", name: "web/0", revision: rev, object: {} })}\n\n`);
+        res.write(`event: updated\nid: ${rev}\ndata: ${JSON.stringify(job("web", rev))}\n\n`);
       }, 50);
       res.on("close", () => clearInterval(timer));
     },
