@@ -10,6 +10,8 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { HelperSchemasDefine } from "../helper/checks.ts";
+import { deriveHelperJsonSchemas } from "../helper/json-schemas.ts";
 import { moduleFile } from "../model/module-file.ts";
 
 /**
@@ -58,7 +60,10 @@ export async function prepareHelperCommand(dataDir: string): Promise<HelperComma
   const tmp = path.join(dir, `.build-${process.pid}-${Date.now()}.mjs`);
   try {
     await fs.promises.mkdir(dir, { recursive: true });
-    await run(bin, [helperSource, "--bundle", "--platform=node", "--format=esm", "--target=node24", `--outfile=${tmp}`, "--log-level=error"]);
+    // The helper checks with JSON Schemas derived here from the zod schemas (checks.ts), so zod stays
+    // out of the bundle: it cost each helper ~10 MiB (bench/RESULTS.md, "Helper validation").
+    const schemas = `--define:${HelperSchemasDefine}=${JSON.stringify(deriveHelperJsonSchemas())}`;
+    await run(bin, [helperSource, "--bundle", "--platform=node", "--format=esm", "--target=node24", schemas, `--outfile=${tmp}`, "--log-level=error"]);
     const hash = createHash("sha256").update(await fs.promises.readFile(tmp)).digest("hex").slice(0, 16);
     const bundle = path.join(dir, `helper-${hash}.mjs`);
     await fs.promises.rename(tmp, bundle);

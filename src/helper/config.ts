@@ -1,82 +1,18 @@
 // Reading attempt.json. The agent wrote it, but a helper that trusts a malformed file would fail in
-// stranger ways later, so the shape is checked up front by a schema (asserted equal to HelperConfig
-// at compile time) and every problem named with its field path.
-import { z } from "zod";
-import { formatPath, healthCheckSchema, Networks, valueAt } from "../model/index.ts";
-import type { Assert, TypesMatch } from "../model/index.ts";
-import type { HelperConfig, RuntimeInfo, SandboxConfig, SandboxUser } from "./protocol.ts";
+// stranger ways later, so the shape is checked up front against config-schema.ts (through the
+// zod-free checker of checks.ts) and every problem named with its field path.
+import { formatPath } from "../model/diff.ts";
+import { valueAt } from "../model/errors.ts";
+import { helperChecks } from "./checks.ts";
+import type { HelperConfig } from "./protocol.ts";
 
 /** The config, or the list of problems that make it unusable. */
 export type ConfigResult = { ok: true; config: HelperConfig } | { ok: false; problems: string[] };
 
-const posInt = z.number().int().positive({ error: "expected a positive integer" });
-const periodMs = z.number().int().min(100, { error: "expected a whole number of ms >= 100" });
-const absolute = z.string().startsWith("/", { error: "expected an absolute path" });
-
-/** The OCI runtime an agent found (RuntimeInfo). */
-export const runtimeInfoSchema = z.object({
-  name: z.enum(["crun", "runc"]),
-  path: z.string(),
-  version: z.string(),
-  rootless: z.boolean(),
-  stateDir: z.string().nullable(),
-});
-
-/** The sandboxed task's identity (SandboxUser). */
-export const sandboxUserSchema = z.object({
-  uid: z.number().int().min(0),
-  gid: z.number().int().min(0),
-  userns: z.object({ hostBase: z.number().int().min(0), size: posInt }).nullable(),
-});
-
-/** How the helper sandboxes its task (SandboxConfig). */
-export const sandboxConfigSchema = z.object({
-  runtime: runtimeInfoSchema,
-  network: z.enum(Networks),
-  readOnlyPaths: z.array(absolute),
-  mounts: z.array(z.object({ host: z.string(), task: z.string(), writable: z.boolean() })),
-  limits: z.object({ cpu: z.number().positive(), memoryMiB: z.number().int(), pids: z.number().int() }),
-  cgroupParent: absolute,
-  user: sandboxUserSchema.exactOptional(),
-  capabilities: z.array(z.string()).exactOptional(),
-  hiddenPaths: z.array(z.string()).exactOptional(),
-  stateDir: z.string().nullable().exactOptional(),
-  layoutCache: z.string().exactOptional(),
-});
-
-/** attempt.json (HelperConfig). */
-export const helperConfigSchema = z.object({
-  attemptId: z.string().min(1, { error: "expected a non-empty string" }),
-  job: z.string(),
-  index: z.number(),
-  command: z.array(z.string()).min(1, { error: "expected a non-empty array of strings" }),
-  env: z.record(z.string(), z.string()),
-  files: z.record(z.string(), z.object({ content: z.string(), mode: z.number() })),
-  ports: z.record(z.string(), z.number()),
-  health: healthCheckSchema.nullable(),
-  stop: z.object({ signal: z.string(), graceMs: z.number() }),
-  fenceMs: posInt,
-  logSegmentBytes: posInt,
-  logSegmentsKept: posInt,
-  // Absent or null: a plain process group (and attempt.json files written before sandboxes existed).
-  sandbox: sandboxConfigSchema.nullable().exactOptional(),
-  notice: z.string().exactOptional(),
-  usageSampleMs: periodMs.exactOptional(),
-  diskLimitMiB: posInt.exactOptional(),
-  diskCheckMs: periodMs.exactOptional(),
-});
-
-/** Compile-time proof that the schemas above are protocol.ts's types. */
-export type HelperConfigChecks = [
-  Assert<TypesMatch<z.infer<typeof helperConfigSchema>, HelperConfig>>,
-  Assert<TypesMatch<z.infer<typeof sandboxConfigSchema>, SandboxConfig>>,
-  Assert<TypesMatch<z.infer<typeof runtimeInfoSchema>, RuntimeInfo>>,
-  Assert<TypesMatch<z.infer<typeof sandboxUserSchema>, SandboxUser>>,
-];
-
 /** Checks that `v` (parsed attempt.json) is a HelperConfig: each problem as `attempt.json: PATH: what (got VALUE)`. */
 export function parseHelperConfig(v: unknown): ConfigResult {
-  const r = helperConfigSchema.safeParse(v);
-  if (r.success) return { ok: true, config: r.data };
-  return { ok: false, problems: r.error.issues.map((i) => `attempt.json: ${formatPath(i.path) || "(root)"}: ${i.message}, got ${JSON.stringify(valueAt(v, i.path)) ?? "nothing"}`) };
+  const r = helperChecks().config(v);
+  // The checker returns the shape the schema declares (config-schema.ts asserts it is HelperConfig).
+  if (r.ok) return { ok: true, config: r.value as HelperConfig };
+  return { ok: false, problems: r.problems.map((i) => `attempt.json: ${formatPath(i.path) || "(root)"}: ${i.message}, got ${JSON.stringify(valueAt(v, i.path)) ?? "nothing"}`) };
 }

@@ -5,7 +5,9 @@
 // and a crash kills every task at once (the process cannot know which attempt threw) before it exits.
 import fs from "node:fs";
 import path from "node:path";
-import { PrivateModes, systemClock } from "../model/index.ts";
+// Model files by name, not index.ts: the index loads the zod schemas, which the helper must not (checks.ts).
+import { systemClock } from "../model/clock.ts";
+import { PrivateModes } from "../model/private-dir.ts";
 import type { Clock } from "../model/index.ts";
 import { parseHelperConfig } from "./config.ts";
 import { helperPaths } from "./paths.ts";

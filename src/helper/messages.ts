@@ -1,27 +1,28 @@
 // Parsing and encoding of the newline-delimited JSON spoken on helper.sock (see protocol.ts).
-import type { z } from "zod";
-import { agentMessageSchema, helperMessageSchema } from "./protocol.ts";
+import type { JsonChecker } from "../model/json-check.ts";
+import { helperChecks } from "./checks.ts";
 import type { AgentMessage, HelperMessage } from "./protocol.ts";
 
 /** Parses one line from an agent; null when it is not a valid AgentMessage. */
 export function parseAgentMessage(line: string): AgentMessage | null {
-  return parseLine(agentMessageSchema, line);
+  return parseLine<AgentMessage>(helperChecks().agentMessage, line);
 }
 
 /** Parses one line from a helper; null when it is not a valid HelperMessage. */
 export function parseHelperMessage(line: string): HelperMessage | null {
-  return parseLine(helperMessageSchema, line);
+  return parseLine<HelperMessage>(helperChecks().helperMessage, line);
 }
 
-function parseLine<T>(schema: z.ZodType<T>, line: string): T | null {
+/** `check` is the derived checker of T's schema (protocol-schema.ts asserts the schema is T). */
+function parseLine<T>(check: JsonChecker, line: string): T | null {
   let v: unknown;
   try {
     v = JSON.parse(line);
   } catch {
     return null;
   }
-  const r = schema.safeParse(v);
-  return r.success ? r.data : null;
+  const r = check(v);
+  return r.ok ? (r.value as T) : null;
 }
 
 /** One message as a line. */

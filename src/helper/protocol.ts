@@ -12,9 +12,9 @@
 // because the server is about to place a replacement (fencing). A new agent re-adopts helpers by
 // listing attempt directories and connecting to their sockets.
 
-import { z } from "zod";
-import { attemptStatusSchema } from "../model/index.ts";
-import type { Assert, BindMount, HealthCheck, Network, TypesMatch } from "../model/index.ts";
+// The schemas of these shapes are in protocol-schema.ts and config-schema.ts: this file stays free of
+// zod at run time, as the helper process must (checks.ts).
+import type { AttemptStatus, BindMount, HealthCheck, Network } from "../model/index.ts";
 
 /** Everything a helper needs to run one attempt. */
 export interface HelperConfig {
@@ -109,13 +109,9 @@ export const USERNS_HOST_BASE = 1_000_000_000;
 export const defaultSandboxUser: SandboxUser = { uid: 65534, gid: 65534, userns: { hostBase: USERNS_HOST_BASE, size: 65536 } };
 
 /** What the helper knows about its attempt: the attempt status fields (declared once, in the model)
- * but the ports, which the agent allocates, with the helper's own pid. */
-export const helperStatusSchema = attemptStatusSchema.omit({ ports: true }).extend({
-  attemptId: z.string(),
-  helperPid: z.number(),
-});
-/** What the helper knows about its attempt (helperStatusSchema). */
-export type HelperStatus = z.infer<typeof helperStatusSchema>;
+ * but the ports, which the agent allocates, with the helper's own pid (helperStatusSchema in
+ * protocol-schema.ts, asserted equal). */
+export type HelperStatus = Omit<AttemptStatus, "ports"> & { attemptId: string; helperPid: number };
 
 /** Agent -> helper. */
 export type AgentMessage =
@@ -131,22 +127,3 @@ export type AgentMessage =
 /** Helper -> agent: `status` on connect and on every change; `ping`, a probe the agent answers with a
  * ping carrying the same `seq` (older agents ignore it). */
 export type HelperMessage = { type: "status"; status: HelperStatus } | { type: "ping"; seq: number };
-
-/** The wire form of AgentMessage, checked by the helper. */
-export const agentMessageSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("ping"), awayUntil: z.number().exactOptional(), seq: z.int().exactOptional() }),
-  z.object({ type: z.literal("stop"), reason: z.string(), deliberate: z.boolean().exactOptional() }),
-  z.object({ type: z.literal("ack") }),
-]);
-
-/** The wire form of HelperMessage, checked by the agent. */
-export const helperMessageSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("status"), status: helperStatusSchema }),
-  z.object({ type: z.literal("ping"), seq: z.int() }),
-]);
-
-/** Compile-time proof that the message schemas and the documented types are the same shapes. */
-export type MessageSchemaChecks = [
-  Assert<TypesMatch<z.infer<typeof agentMessageSchema>, AgentMessage>>,
-  Assert<TypesMatch<z.infer<typeof helperMessageSchema>, HelperMessage>>,
-];

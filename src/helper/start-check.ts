@@ -2,7 +2,8 @@
 // checks refuse such specs at plan and apply; specs stored before those checks, or what the agent adds
 // (TASK_INDEX, PORT_*), still reach the helper, and without this a NUL in env was silently cut by
 // execve's C strings and the task ran, while the other cases failed and were restarted forever.
-import { envEntryProblem, execStringProblem, fileNameProblem, fileTreeConflicts } from "../model/index.ts";
+// limits.ts by name: model/index.ts loads zod, which the helper must not (checks.ts).
+import { envEntryProblem, execStringProblem, fileNameProblem, fileTreeConflicts } from "../model/limits.ts";
 import type { HelperConfig } from "./protocol.ts";
 
 /** Why the attempt can never start, one `path: message` per problem (empty when it can try). */

@@ -1,8 +1,8 @@
 // status.json: the helper's record of its attempt, rewritten atomically (write + rename) on every change
 // so a reader (the agent, readLogs) never sees half a file.
 import fs from "node:fs";
-import { isTerminal } from "../model/index.ts";
-import { helperStatusSchema } from "./protocol.ts";
+import { isTerminal } from "../model/attempt-state.ts";
+import { helperChecks } from "./checks.ts";
 import type { HelperStatus } from "./protocol.ts";
 
 /** Holds the current status, persists every change and tells a listener. */
@@ -49,8 +49,9 @@ export function writeStatusFile(path: string, status: HelperStatus): void {
 /** Reads a status.json; null when it is missing or unreadable. */
 export function readStatusFile(path: string): HelperStatus | null {
   try {
-    const r = helperStatusSchema.safeParse(JSON.parse(fs.readFileSync(path, "utf8")));
-    return r.success ? r.data : null;
+    const r = helperChecks().status(JSON.parse(fs.readFileSync(path, "utf8")));
+    // protocol-schema.ts asserts the schema the checker was derived from is HelperStatus.
+    return r.ok ? (r.value as HelperStatus) : null;
   } catch {
     return null;
   }

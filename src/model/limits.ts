@@ -76,15 +76,18 @@ export function requestSizeProblem(spec: JobSpec): string | null {
  * sandboxed, the runtime's monitor process. The server books it on the host with every task (a
  * Kubernetes pod overhead), so tasks never take memory their helpers need.
  *
- * Derived from bench/RESULTS.md, "Shared helper processes" (agents run up to 8 attempts per helper
- * process, `--tasks-per-helper`): 200 quiet tasks on one agent cost 2.2 MiB PSS per task (helper
+ * Derived from bench/RESULTS.md, "Shared helper processes" and "Helper validation" (re-measured once
+ * the helper stopped loading zod; agents run up to 8 attempts per helper process,
+ * `--tasks-per-helper`): 200 quiet tasks on one agent cost 2.3 MiB PSS per task (helper
  * processes and runtime monitors summed, divided by the tasks); a task logging ~1.5 MB/s adds about
  * 4.6 MiB to its process (zstd contexts, buffers), and the first such task in a process about 23
  * (half of a process's 8 tasks chatty: 7.4 MiB per task; all 8 flat out: 9.6). 8 covers quiet
  * hosts four times over and hosts where up to half the tasks log heavily; what it does not cover is a
  * host whose every task logs flat out (about 1.6 MiB per task short) and a host running 1 to 3 tasks,
- * whose one helper process (about 13.5 MiB) is booked as 8 to 24. An agent run with
- * `--tasks-per-helper 1` pays 13.8 MiB per task and should offer less memory (`--memory`).
+ * whose one helper process (about 14 MiB) is booked as 8 to 24. An agent run with
+ * `--tasks-per-helper 1` pays 14.4 MiB per task (6.4 more than booked: the server books one overhead
+ * for every host, not the agent's own) and should offer less memory (`--memory`). A helper that
+ * loads zod again would cost ~10 MiB more per process: src/agent/helper-bundle.test.ts guards it.
  */
 export const TaskOverheadMiB = 8;
 
