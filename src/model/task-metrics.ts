@@ -37,3 +37,13 @@ export const metricsReportSchema = z.object({
 });
 /** The body of `POST /v1/agent/metrics` (metricsReportSchema). */
 export type MetricsReport = z.infer<typeof metricsReportSchema>;
+
+/** One point of a task's series as the server keeps it (`GET /v1/jobs/:name/metrics?series=1`). */
+export interface TaskMetricsPoint {
+  at: number;
+  up: boolean;
+  scrapeErrors: number;
+  clients: number | null;
+  errorsPerSec: number | null;
+  latencySeconds: number | null;
+}
