@@ -4,11 +4,16 @@
 // Beside it, tasks whose endpoints are slow, huge, malformed or gone: their scrape errors are counted
 // and shown, they keep running, and the good task keeps being scraped.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import type { JobMetricsView, JobStatus } from "../api/types.ts";
+import type { TaskMetrics } from "../model/index.ts";
 import { serverAndAgent } from "./real-server.ts";
 import { testSpec, waitFor } from "./test-fixtures.ts";
 
+const bin = new URL("../../bin/tiffin.js", import.meta.url).pathname;
 const signals = { clients: "http_connections", errors: "http_errors_total", latency: "http_request_duration_seconds" };
 
 /** A node HTTP server on $PORT_HTTP answering every path with `body` (a JS expression). */
@@ -17,7 +22,7 @@ function serving(body: string): string[] {
 }
 
 void test("a task whose error counter starts climbing shows a rising error rate; slow, huge, malformed and gone endpoints are counted scrape errors", { timeout: 120_000 }, async (t) => {
-  const { api } = await serverAndAgent(t, { prefix: "tiffin-metrics-", name: "metrics-1", metricsReportMs: 300 });
+  const { api, server, root } = await serverAndAgent(t, { prefix: "tiffin-metrics-", name: "metrics-1", metricsReportMs: 300 });
   const metrics = (intervalMs = 1000, timeoutMs = 800) => ({ port: "http", path: "/metrics", intervalMs, timeoutMs, signals, quantile: 0.99 });
   const jobs = [
     // No errors for 4 s, then 20 a second.
@@ -73,4 +78,42 @@ void test("a task whose error counter starts climbing shows a rising error rate;
   assert.ok(line && Number(line.split(" ")[1]) > 10, `the server's Prometheus output: ${line}`);
   assert.match(prom, /tiffin_task_scrape_errors_total\{job="malformed",index="0",host="metrics-1",version="1"\} [1-9]/);
   assert.match(prom, /tiffin_task_up\{job="gone",index="0",host="metrics-1",version="1"\} 0/);
+  await checkTop(server.url, server.adminToken, root);
 });
+
+/** `tiffin top` as users run it: --json once, and live on a terminal (tmux), refreshing until Ctrl-C. */
+async function checkTop(url: string, token: string, root: string): Promise<void> {
+  const home = fs.mkdtempSync(path.join(root, "home-"));
+  const env = { ...process.env, HOME: home, TIFFIN_ADDR: url, TIFFIN_TOKEN: token };
+  const json = JSON.parse(execFileSync(process.execPath, [bin, "top", "--json", "--sort", "errors"], { env, encoding: "utf8" })) as { job: string; metrics: TaskMetrics | null }[];
+  assert.equal(json[0]?.job, "climbing", "sorted by errors/s, the climbing task first");
+  assert.ok((json[0]?.metrics?.errorsPerSec ?? 0) > 10);
+  assert.deepEqual(new Set(json.map((t) => t.job)), new Set(["climbing", "slow", "huge", "malformed", "gone"]));
+  const session = `tiffin-top-${process.pid}`;
+  const script = path.join(root, "top.sh");
+  fs.writeFileSync(script, `export HOME=${home} TIFFIN_ADDR=${url} TIFFIN_TOKEN=${token}\nexec ${process.execPath} ${bin} top --interval 500ms --sort errors\n`);
+  execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", "160", "-y", "30", `sh ${script}`]);
+  try {
+    const screen = (): string => execFileSync("tmux", ["capture-pane", "-p", "-t", session], { encoding: "utf8" });
+    const first = await waitFor("top's table on the terminal", () => (/TASK\s+HOST\s+STATE/.test(screen()) ? screen() : null), 20_000);
+    assert.match(first, /climbing\/0\s+metrics-1\s+running/);
+    assert.match(first, /malformed\/0 .*err \(malformed\)/);
+    const stamp = (s: string): string => /^(\d\d:\d\d:\d\d)/m.exec(s)?.[1] ?? "";
+    await waitFor("a refresh", () => (stamp(screen()) !== stamp(first) ? true : null), 10_000);
+    execFileSync("tmux", ["send-keys", "-t", session, "C-c"]);
+    await waitFor("top ends on Ctrl-C", () => {
+      try {
+        execFileSync("tmux", ["has-session", "-t", session], { stdio: "ignore" });
+        return null;
+      } catch {
+        return true;
+      }
+    }, 10_000);
+  } finally {
+    try {
+      execFileSync("tmux", ["kill-session", "-t", session], { stdio: "ignore" });
+    } catch {
+      // already ended
+    }
+  }
+}
