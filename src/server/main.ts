@@ -131,7 +131,11 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const taskMetrics = new TaskMetricsHistory({ clock });
   const metrics = createMetrics({
     taskMetrics: function* () {
-      for (const t of taskMetrics.all()) yield { ...t, host: mirror.hosts.get(t.hostId)?.value.name ?? t.hostId };
+      // Only the current attempt's: a removed job's or a replaced attempt's last figures would linger 24 h.
+      for (const t of taskMetrics.all()) {
+        if (mirror.tasks.get(t.job)?.get(t.index)?.value.attemptId !== t.metrics.attemptId) continue;
+        yield { ...t, host: mirror.hosts.get(t.hostId)?.value.name ?? t.hostId };
+      }
     },
     hostStatuses: () => [...mirror.hosts.keys()].map((id) => liveness.status(id)),
     taskStates: () => taskStates(mirror),
