@@ -2,7 +2,7 @@
 // 1. the agent's CPU per scrape interval: parsing and reducing one exposition of S series (a mix of
 //    counters, gauges and a 12-bucket histogram, as prom-client writes them), times T tasks;
 // 2. the server's memory for the kept points: TaskMetricsHistory with T tasks at one point a minute
-//    for 24 h (1,440 points a task), measured as heap growth after GC.
+//    for 24 h (1,440 points a task), measured as heap and array-buffer growth after GC.
 // HTTP itself is not in (1): a loopback GET of a 10 KB body is its own cost, measured with the e2e.
 //
 // Rerun: node --expose-gc bench/task-metrics.ts [--tasks 1000] [--series 100] [--server-tasks 1000]
@@ -46,7 +46,9 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) console.log("server: run with node --expose-gc for the memory figure");
 else {
   gc();
-  const before = process.memoryUsage().heapUsed;
+  // Typed arrays live outside the heap: count both.
+  const used = (): number => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  const before = used();
   const clock = new ManualClock(0);
   const h = new TaskMetricsHistory({ clock });
   for (let minute = 0; minute < 1440; minute++) {
@@ -58,9 +60,9 @@ else {
     }
   }
   gc();
-  const bytes = process.memoryUsage().heapUsed - before;
+  const bytes = used() - before;
   // Keeps `h` alive past the measure (else it is collected with its points).
   if (h.seriesOf("job-0", 0).length !== 1440) throw new Error("expected 1440 points");
   const points = serverTasks * 1440;
-  console.log(`server: ${serverTasks} tasks x 1440 points (24 h): ${(bytes / 1048576).toFixed(1)} MiB heap, ${(bytes / points).toFixed(0)} bytes a point; ${(bytes / serverTasks / 1024).toFixed(0)} KiB a task`);
+  console.log(`server: ${serverTasks} tasks x 1440 points (24 h): ${(bytes / 1048576).toFixed(1)} MiB (heap and array buffers), ${(bytes / points).toFixed(0)} bytes a point; ${(bytes / serverTasks / 1024).toFixed(0)} KiB a task`);
 }

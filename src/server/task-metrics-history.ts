@@ -1,11 +1,12 @@
 // The recent metrics of every task, in memory, from agents' summaries (`POST /v1/agent/metrics`):
 // for `GET /v1/jobs/:name/metrics`, `tiffin top` and the server's Prometheus output. Bounded: one
 // point per task per `bucketMs` (the newest of the bucket wins), kept `keepMs`, so at most
-// keepMs/bucketMs points a task (1,440 by default), plus the latest summary; a task not heard of for
+// keepMs/bucketMs points a task (1,440 by default, stored by column: task-metrics-ring.ts), plus the latest summary; a task not heard of for
 // `keepMs` is forgotten. Only the server receiving a host's reports holds its tasks' points (they are
 // not in the store: a restarted server starts empty, and in a cluster another server answers with
 // what it received; see src/server/README.md).
 import type { Clock, TaskMetrics, TaskMetricsPoint } from "../model/index.ts";
+import { PointRing } from "./task-metrics-ring.ts";
 
 
 /** Where a summary came from: the task and the attempt's version and host. */
@@ -30,7 +31,7 @@ export interface TaskMetricsHistoryOptions {
 
 interface Series {
   latest: LatestTaskMetrics;
-  points: TaskMetricsPoint[];
+  points: PointRing;
 }
 
 /** Per-task metric series, bounded in time and points. */
@@ -51,13 +52,12 @@ export class TaskMetricsHistory {
   add(origin: TaskMetricsOrigin, m: TaskMetrics): void {
     let byIndex = this.#byJob.get(origin.job);
     if (!byIndex) this.#byJob.set(origin.job, (byIndex = new Map()));
-    const s = byIndex.get(origin.index) ?? { latest: { ...origin, metrics: m }, points: [] };
+    const s = byIndex.get(origin.index) ?? { latest: { ...origin, metrics: m }, points: new PointRing(Math.ceil(this.#keepMs / this.#bucketMs) + 1) };
     if (m.at < s.latest.metrics.at) return;
     s.latest = { ...origin, metrics: m };
     const point: TaskMetricsPoint = { at: m.at, up: m.up, scrapeErrors: m.scrapeErrors, clients: m.clients, errorsPerSec: m.errorsPerSec, latencySeconds: m.latencySeconds };
-    const last = s.points.at(-1);
-    if (last && Math.floor(last.at / this.#bucketMs) === Math.floor(m.at / this.#bucketMs)) s.points[s.points.length - 1] = point;
-    else s.points.push(point);
+    const lastAt = s.points.lastAt();
+    s.points.push(point, lastAt !== null && Math.floor(lastAt / this.#bucketMs) === Math.floor(m.at / this.#bucketMs));
     byIndex.set(origin.index, s);
     this.#prune();
   }
@@ -70,7 +70,7 @@ export class TaskMetricsHistory {
   /** A task's points of the last `keepMs`, oldest first. */
   seriesOf(job: string, index: number): TaskMetricsPoint[] {
     const since = this.#clock.now() - this.#keepMs;
-    return (this.#byJob.get(job)?.get(index)?.points ?? []).filter((p) => p.at >= since);
+    return (this.#byJob.get(job)?.get(index)?.points.toArray() ?? []).filter((p) => p.at >= since);
   }
 
   /** The latest summary of every task (the Prometheus output). */
@@ -93,7 +93,7 @@ export class TaskMetricsHistory {
     for (const [job, byIndex] of this.#byJob) {
       for (const [index, s] of byIndex) {
         if (s.latest.metrics.at < since) byIndex.delete(index);
-        else while ((s.points[0]?.at ?? now) < since) s.points.shift();
+        else s.points.dropBefore(since);
       }
       if (byIndex.size === 0) this.#byJob.delete(job);
     }
