@@ -1,6 +1,6 @@
 // A task's kept metric points, stored by column in typed arrays (a ring that grows by doubling up to
-// its capacity): about 29 bytes a point instead of about 115 for an object per point (bench/task-
-// metrics.ts), so 24 h of points for 1,000 tasks fit in about 40 MiB. Values are Float32 (7 digits:
+// its capacity): about 26 bytes a point instead of about 115 for an object per point (bench/task-
+// metrics.ts), so 24 h of points for 1,000 tasks fit in about 36 MiB. Values are Float32 (7 digits:
 // enough for rates and seconds); a null is stored as NaN.
 import type { TaskMetricsPoint } from "../model/index.ts";
 
