@@ -10,6 +10,7 @@ import type { SandboxConfig } from "../helper/protocol.ts";
 import { removeSandbox } from "../helper/sandbox.ts";
 import type { AgentMessage, HelperStatus } from "../helper/protocol.ts";
 import { isTerminal } from "../model/index.ts";
+import type { JobSpec } from "../model/index.ts";
 import { helperConfig } from "./config.ts";
 import type { PackageCache } from "./packages.ts";
 import { attemptsRoot, createAttemptDir, Files, helperAlive, HelperLink, killOrphanTask, readCmdline, scanAttempts } from "./helpers.ts";
@@ -102,6 +103,18 @@ export class AttemptManager {
   /** Attempts not yet ended. */
   live(): string[] {
     return [...this.#entries.values()].filter((e) => !e.ended).map((e) => e.id);
+  }
+
+  /** Attempts whose task runs now, with their ports and the spec they were assigned (the metrics scraper). */
+  running(): { id: string; ports: Record<string, number>; spec: JobSpec }[] {
+    const specs = new Map((this.#desired ?? []).map((a) => [a.attempt.id, a.spec]));
+    const out: { id: string; ports: Record<string, number>; spec: JobSpec }[] = [];
+    for (const e of this.#entries.values()) {
+      const state = e.status?.state;
+      const spec = specs.get(e.id);
+      if (!e.ended && spec && (state === "running" || state === "healthy" || state === "unhealthy")) out.push({ id: e.id, ports: e.ports, spec });
+    }
+    return out;
   }
 
   /** Package ids pinned by attempts that run, start, or wait to start here: garbage collection must

@@ -28,6 +28,8 @@ import type { RuntimeDetection } from "./isolation.ts";
 import { startLogsEndpoint } from "./logs-endpoint.ts";
 import { PortAllocator } from "./ports.ts";
 import { Reporter } from "./reporter.ts";
+import { MetricsScraper } from "./metrics/scraper.ts";
+import { scrapeTargetsOf } from "./metrics/targets.ts";
 import { Session } from "./session.ts";
 import { narrowAttempts } from "./private-attempts.ts";
 import { SwarmPeer } from "./swarm/peer.ts";
@@ -52,6 +54,8 @@ export interface AgentOptions {
    * address (parseAdvertise; no port: the bound one). @default the listen host, or for a wildcard
    * listen this machine's address on its route to the server (advertiseAddress) */
   advertise?: string;
+  /** How often tasks' metrics summaries are sent to the server. @default 10000 */
+  metricsReportMs?: number;
   /** Overrides detection (dev runs several agents on one machine). */
   resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
   /** Inclusive range for tasks' named ports. @default [20000, 29999] */
@@ -235,7 +239,20 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   else if (opts.unsandboxedFallback) log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will run UNSANDBOXED (--unsandboxed-fallback)");
   else log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will be refused");
 
+  // Tasks' metrics endpoints (jobs with `metrics`), summarized to the server every metricsReportMs.
+  const scraper = new MetricsScraper({
+    targets: () => scrapeTargetsOf(manager.running()),
+    send: (tasks) => {
+      const id = session.identity;
+      return id && client.reportMetrics ? client.reportMetrics(id.hostToken, { hostId: id.hostId, tasks }) : null;
+    },
+    log,
+    ...(opts.metricsReportMs !== undefined ? { reportEveryMs: opts.metricsReportMs } : {}),
+  });
+  scraper.start();
+
   const closeAll = async () => {
+    scraper.close();
     swarm.close();
     session.stop();
     reporter.close();

@@ -10,6 +10,7 @@
 
 import type { z } from "zod";
 import { checkAnswer, errorAnswerSchema, heartbeatResponseSchema, okResponseSchema, registerResponseSchema } from "./agent-wire.ts";
+import type { MetricsReport } from "../model/task-metrics.ts";
 import type {
   AttemptReport,
   HeartbeatRequest,
@@ -34,6 +35,8 @@ export interface AgentClient {
   register(joinToken: string, req: RegisterRequest): Promise<CallResult<RegisterResponse>>;
   heartbeat(hostToken: string, req: HeartbeatRequest, opts?: CallOptions): Promise<CallResult<HeartbeatResponse>>;
   reportAttempts(hostToken: string, report: AttemptReport): Promise<CallResult<{ ok: true }>>;
+  /** Sends tasks' metrics summaries (not retried by the agent: the next report is newer). */
+  reportMetrics?(hostToken: string, report: MetricsReport): Promise<CallResult<{ ok: true }>>;
   /** Absolute URL of the assignments event stream (on the current server). */
   assignmentsUrl(): string;
   /** Moves to the next server if `url` is still the current one's (a stream there failed). */
@@ -98,6 +101,7 @@ export function createAgentClient(baseUrl: string | string[], timeoutMs = 10_000
     register: (joinToken, req) => post("/v1/agent/register", joinToken, req, registerResponseSchema),
     heartbeat: (hostToken, req, opts) => post("/v1/agent/heartbeat", hostToken, req, heartbeatResponseSchema, opts),
     reportAttempts: (hostToken, report) => post("/v1/agent/attempts", hostToken, report, okResponseSchema),
+    reportMetrics: (hostToken, report) => post("/v1/agent/metrics", hostToken, report, okResponseSchema),
     assignmentsUrl: () => `${urls[current] ?? ""}/v1/agent/assignments`,
     skip: (url) => {
       if (urls.length > 1 && url.startsWith(urls[current] ?? "\0")) moveTo((current + 1) % urls.length);

@@ -9,7 +9,7 @@
 
 import type { JobVersion, JobSpec, VersionNote } from "../model/job.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
-import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult } from "./types.ts";
+import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult } from "./types.ts";
 import { WatchExpiredError } from "./watch-types.ts";
 import type { WatchExpired, WatchMessage } from "./watch-types.ts";
 import { nextRetryMs, pause, watchFrameOf } from "./watch-read.ts";
@@ -98,6 +98,10 @@ export class ApiClient {
   /** `GET /v1/jobs/:name`. */
   job(name: string): Promise<JobStatus> {
     return this.#json("GET", `/v1/jobs/${enc(name)}`);
+  }
+  /** `GET /v1/jobs/:name/metrics`: each task's CPU and memory against its limits and its metrics summary. */
+  jobMetrics(name: string): Promise<JobMetricsView> {
+    return this.#json("GET", `/v1/jobs/${enc(name)}/metrics`);
   }
   /** `DELETE /v1/jobs/:name`: stops the job's tasks, keeps its versions. */
   removeJob(name: string): Promise<{ name: string; removed: true }> {

@@ -53,7 +53,8 @@
 
 import type { Attempt, AttemptState, AttemptUpdate } from "../model/task.ts";
 import type { Host, HostInventory, HostStatus } from "../model/host.ts";
-import type { JobSpec, PackagePin } from "../model/job.ts";
+import type { JobSpec, MetricsEndpoint, PackagePin } from "../model/job.ts";
+import type { TaskMetrics, TaskMetricsPoint } from "../model/task-metrics.ts";
 import type { Resources } from "../model/resources.ts";
 import type { ErrorCode, Problem } from "../model/errors.ts";
 import type { DiffLine } from "../model/diff.ts";
@@ -96,6 +97,33 @@ export interface TaskView {
   neverFits?: boolean;
   /** Recent attempts, newest first (at most 10). */
   attempts: Attempt[];
+}
+
+/** One task in `GET /v1/jobs/:name/metrics`: its cgroup figures against its limits, and the latest
+ * summary of its metrics endpoint (null when the job declares none or none arrived yet). */
+export interface TaskMetricsView {
+  index: number;
+  version: number;
+  hostId: string | null;
+  hostName: string | null;
+  state: TaskView["state"];
+  attemptId: string | null;
+  /** Cores used on average over the last sample, and the spec's cpu. */
+  cpuCores: number | null;
+  cpuLimit: number;
+  memoryBytes: number | null;
+  memoryLimitBytes: number;
+  metrics: TaskMetrics | null;
+  /** The kept points, oldest first (only with `?series=1`). */
+  series?: TaskMetricsPoint[];
+}
+
+/** `GET /v1/jobs/:name/metrics`. */
+export interface JobMetricsView {
+  name: string;
+  version: number;
+  endpoint: MetricsEndpoint | null;
+  tasks: TaskMetricsView[];
 }
 
 /** `GET /v1/jobs/:name`. */

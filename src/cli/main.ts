@@ -28,10 +28,11 @@ import * as server from "./commands/server.ts";
 import * as status from "./commands/status.ts";
 import * as stop from "./commands/stop.ts";
 import * as swarm from "./commands/swarm.ts";
+import * as top from "./commands/top.ts";
 import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, apply, plan, status, jobs, restart, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version,
+  dev, apply, plan, status, jobs, top, restart, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version,
 ];
 
 /**

@@ -13,3 +13,4 @@ export * from "./resources.ts";
 export * from "./job-schema.ts";
 export * from "./host-schema.ts";
 export * from "./records.ts";
+export * from "./task-metrics.ts";

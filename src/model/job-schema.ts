@@ -4,7 +4,7 @@
 // keep their documentation; the assertions below fail to compile when a schema and its type drift.
 import { z } from "zod";
 import { Capabilities, Isolations, Networks, SpreadDomains } from "./job.ts";
-import type { HealthCheck, JobRecord, JobSpec, JobVersion, PackagePin } from "./job.ts";
+import type { HealthCheck, JobRecord, MetricsEndpoint, JobSpec, JobVersion, PackagePin } from "./job.ts";
 import { resourcesSchema } from "./resources.ts";
 import type { Assert, TypesMatch } from "./resources.ts";
 
@@ -22,6 +22,16 @@ export const healthCheckSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("tcp"), port: z.string(), ...timing }),
   z.object({ kind: z.literal("command"), run: z.array(z.string()), ...timing }),
 ]);
+
+/** A metrics endpoint (MetricsEndpoint), structurally. */
+export const metricsEndpointSchema = z.object({
+  port: z.string(),
+  path: z.string(),
+  intervalMs: z.number(),
+  timeoutMs: z.number(),
+  signals: z.object({ clients: z.string().nullable(), errors: z.string().nullable(), latency: z.string().nullable() }),
+  quantile: z.number(),
+});
 
 /** One resolved package reference (PackagePin). */
 export const packagePinSchema = z.object({ ref: z.string(), name: z.string(), version: z.string(), id: z.string() });
@@ -53,6 +63,7 @@ export const storedJobSpecSchema = z.object({
   mounts: z.array(z.object({ host: z.string(), task: z.string(), writable: z.boolean() })).exactOptional(),
   capabilities: z.array(z.enum(Capabilities)).exactOptional(),
   persist: z.boolean().exactOptional(),
+  metrics: metricsEndpointSchema.exactOptional(),
   pinned: z.array(packagePinSchema).exactOptional(),
 });
 
@@ -78,6 +89,7 @@ export const jobRecordSchema = z.object({
 export type JobSchemaChecks = [
   Assert<TypesMatch<z.infer<typeof packagePinSchema>, PackagePin>>,
   Assert<TypesMatch<z.infer<typeof healthCheckSchema>, HealthCheck>>,
+  Assert<TypesMatch<z.infer<typeof metricsEndpointSchema>, MetricsEndpoint>>,
   Assert<TypesMatch<z.infer<typeof storedJobSpecSchema>, JobSpec>>,
   Assert<TypesMatch<z.infer<typeof jobVersionSchema>, JobVersion>>,
   Assert<TypesMatch<z.infer<typeof jobRecordSchema>, JobRecord>>,

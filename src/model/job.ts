@@ -28,6 +28,29 @@ export interface HealthTiming {
   action: HealthAction;
 }
 
+/** The metric names a job maps to Tiffin's three signals (null: not mapped). */
+export interface MetricSignals {
+  /** A gauge: clients connected now. */
+  clients: string | null;
+  /** A counter of errors (exceptions): its rate per second is the signal. */
+  errors: string | null;
+  /** A histogram or a summary of reply times in seconds: its `quantile` is the signal. */
+  latency: string | null;
+}
+
+/** A task's Prometheus (text format) endpoint, scraped by its agent. */
+export interface MetricsEndpoint {
+  /** A port name from `ports`. */
+  port: string;
+  path: string;
+  intervalMs: number;
+  /** How long one scrape may take; at most `intervalMs`. */
+  timeoutMs: number;
+  signals: MetricSignals;
+  /** Which latency quantile, e.g. 0.99. */
+  quantile: number;
+}
+
 /** How a task is isolated from its host: "sandbox" runs it in an OCI container (namespaces, cgroup limits,
  * its own view of the files); "none" runs it as a plain process group, as the agent's user. */
 export const Isolations = ["sandbox", "none"] as const;
@@ -116,6 +139,8 @@ export interface JobSpec {
   capabilities?: Capability[];
   /** Keep each task's /var and /home across its attempts on a host. @default false */
   persist?: boolean;
+  /** The task's metrics endpoint; absent when the job declares none (so older specs are unchanged). */
+  metrics?: MetricsEndpoint;
   /** Set by the server at apply, never by clients: `packages` resolved to exact package ids, so a
    * version always runs the same bytes whatever tags do later. Absent when `packages` is empty. */
   pinned?: PackagePin[];

@@ -1,6 +1,7 @@
 // What route handlers share, and the compare-and-set loop every handler write goes through.
 
 import type { UsageHistory } from "./usage-history.ts";
+import type { TaskMetricsHistory } from "./task-metrics-history.ts";
 import type { Logger } from "pino";
 import type { Clock } from "../model/index.ts";
 import { ErrorCodes, TiffinError } from "../model/index.ts";
@@ -30,6 +31,8 @@ export interface ServerContext {
   cluster: { id: string; url: string; election: LeaderElection };
   /** Recent resource samples per task (absent in contexts built before usage sampling). */
   usage?: UsageHistory;
+  /** Tasks' metrics summaries from agents (absent in contexts built before task metrics). */
+  taskMetrics?: TaskMetricsHistory;
 }
 
 /** Attempts of a compare-and-set before giving up with TIFFIN_CONFLICT. */

@@ -26,6 +26,7 @@ void test("JSON bodies that are not objects get 400 on every route that reads on
     { method: "POST", path: "/v1/agent/register", token: joinToken },
     { method: "POST", path: "/v1/agent/heartbeat", token: reg.hostToken },
     { method: "POST", path: "/v1/agent/attempts", token: reg.hostToken },
+    { method: "POST", path: "/v1/agent/metrics", token: reg.hostToken },
     ...["announce", "plan", "report"].map((w) => ({ method: "POST", path: `/v1/agent/swarm/${w}`, token: reg.hostToken })),
   ];
   const bodies: { text: string; got: string }[] = [

@@ -28,6 +28,8 @@ import { Mirror } from "./mirror.ts";
 import { ContactRelay } from "./peers.ts";
 import { Reconciler } from "./reconcile/loop.ts";
 import { agentRoutes } from "./routes/agent.ts";
+import { taskMetricsRoutes } from "./routes/task-metrics.ts";
+import { TaskMetricsHistory } from "./task-metrics-history.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { hostRoutes } from "./routes/hosts.ts";
@@ -126,7 +128,15 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   let url = "";
   const election = new LeaderElection({ store, id, incarnation: randomBytes(6).toString("hex"), url: () => url, clock, log, ...(opts.leaderTtlMs ? { ttlMs: opts.leaderTtlMs } : {}) });
   const liveness = new Liveness({ store, mirror, clock, timing, log });
+  const taskMetrics = new TaskMetricsHistory({ clock });
   const metrics = createMetrics({
+    taskMetrics: function* () {
+      // Only the current attempt's: a removed job's or a replaced attempt's last figures would linger 24 h.
+      for (const t of taskMetrics.all()) {
+        if (mirror.tasks.get(t.job)?.get(t.index)?.value.attemptId !== t.metrics.attemptId) continue;
+        yield { ...t, host: mirror.hosts.get(t.hostId)?.value.name ?? t.hostId };
+      }
+    },
     hostStatuses: () => [...mirror.hosts.keys()].map((id) => liveness.status(id)),
     taskStates: () => taskStates(mirror),
     isLeader: () => election.isLeader(),
@@ -140,7 +150,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}) });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
-  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, usage: new UsageHistory({ store, clock, log, knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) }) };
+  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage: new UsageHistory({ store, clock, log, knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) }) };
 
   const router = new Router();
   jobRoutes(router, ctx);
@@ -150,6 +160,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   hostRoutes(router, ctx);
   hostRemoveRoute(router, ctx);
   agentRoutes(router, ctx);
+  taskMetricsRoutes(router, ctx, taskMetrics);
   streamRoutes(router, ctx);
   watchRoutes(router, ctx, opts.watch ?? {});
   execRoutes(router, ctx);

@@ -3,7 +3,7 @@
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { AttemptStates } from "../model/index.ts";
-import type { HostStatus } from "../model/index.ts";
+import type { HostStatus, TaskMetrics } from "../model/index.ts";
 
 /** The server's metrics. */
 export interface Metrics {
@@ -22,6 +22,8 @@ export interface MetricSources {
   hostStatuses(): HostStatus[];
   /** State of each task's current attempt, or "unplaced" / "parked" / "pending". */
   taskStates(): string[];
+  /** The latest metrics summary of every task this server holds, with its host's name. @default none */
+  taskMetrics?(): Iterable<{ job: string; index: number; version: number; host: string; metrics: TaskMetrics }>;
   /** Whether this server leads. @default always */
   isLeader?(): boolean;
 }
@@ -74,5 +76,55 @@ export function createMetrics(src: MetricSources): Metrics {
       for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
     },
   });
+  taskMetricGauges(registry, src);
   return { registry, requests, heartbeats, reconcileDuration, placements, leaderTxns };
+}
+
+const taskLabels = ["job", "index", "host", "version"] as const;
+
+/** Every task's latest metrics summary as series labelled job/index/host/version (one scrape target
+ * for a Prometheus that should not scrape each task). Values absent from a summary are left out. */
+function taskMetricGauges(registry: Registry, src: MetricSources): void {
+  const registers = [registry];
+  const each = (fn: (labels: Record<(typeof taskLabels)[number], string>, m: TaskMetrics) => void): void => {
+    for (const t of src.taskMetrics?.() ?? []) fn({ job: t.job, index: String(t.index), host: t.host, version: String(t.version) }, t.metrics);
+  };
+  new Gauge({
+    name: "tiffin_task_up",
+    help: "1 when the last scrape of the task's metrics endpoint succeeded, else 0",
+    labelNames: taskLabels,
+    registers,
+    collect() {
+      this.reset();
+      each((l, m) => this.set(l, m.up ? 1 : 0));
+    },
+  });
+  new Counter({
+    name: "tiffin_task_scrape_errors_total",
+    help: "Failed scrapes of the task's metrics endpoint (timeouts, too large, malformed, HTTP errors, unreachable) since its attempt started",
+    labelNames: taskLabels,
+    registers,
+    collect() {
+      this.reset();
+      each((l, m) => this.inc(l, m.scrapeErrors));
+    },
+  });
+  const signal = (name: string, help: string, pick: (m: TaskMetrics) => number | null): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: taskLabels,
+      registers,
+      collect() {
+        this.reset();
+        each((l, m) => {
+          const v = pick(m);
+          if (v !== null) this.set(l, v);
+        });
+      },
+    });
+  };
+  signal("tiffin_task_clients", "Connected clients (the job's signals.clients gauge)", (m) => m.clients);
+  signal("tiffin_task_errors_per_second", "Errors per second over the agent's window (rate of the job's signals.errors counter)", (m) => m.errorsPerSec);
+  signal("tiffin_task_latency_seconds", "Reply time at the job's metrics.quantile (of its signals.latency histogram or summary)", (m) => m.latencySeconds);
 }

@@ -5,10 +5,11 @@ import { z } from "zod";
 import { Capabilities, Isolations, Networks, SpreadDomains } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
 import {
-  absolutePathProblem, envNamePattern, jobNamePattern, mountTargetProblem, osIdPattern, packageRefPattern, portNamePattern, tagPattern,
+  absolutePathProblem, envNamePattern, jobNamePattern, metricNamePattern, mountTargetProblem, osIdPattern, packageRefPattern, portNamePattern, tagPattern,
 } from "./input.ts";
 import { kernelRangePattern, StopSignals } from "./units.ts";
 
+const metricName = z.string().regex(metricNamePattern).nullable();
 const day = 24 * 3_600_000;
 const ms = (min: number, max = day) => z.number().int().min(min).max(max);
 const timing = {
@@ -74,4 +75,14 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
     .exactOptional(),
   capabilities: z.array(z.enum(Capabilities)).exactOptional(),
   persist: z.boolean().exactOptional(),
+  metrics: z
+    .strictObject({
+      port: z.string(),
+      path: z.string().startsWith("/"),
+      intervalMs: ms(1000, 3_600_000),
+      timeoutMs: ms(1),
+      signals: z.strictObject({ clients: metricName, errors: metricName, latency: metricName }),
+      quantile: z.number().gt(0).lt(1),
+    })
+    .exactOptional(),
 });

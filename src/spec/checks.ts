@@ -3,7 +3,7 @@
 import { jobInputSchema } from "./input.ts";
 import type { ParsedJob } from "./input.ts";
 import {
-  backoffProblem, duplicateMountTargets, healthTimingProblem, kernelRangeProblem, needsSandbox, reservedEnv, undeclaredPort, undeclaredPortRefs,
+  backoffProblem, duplicateMountTargets, healthTimingProblem, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
 } from "./rules.ts";
 import { showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
@@ -34,7 +34,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   const add = (path: Segment[], message: string | null): void => {
     if (message !== null) out.push({ path, message });
   };
-  const { health, ports, restart, constraints, env, command, isolation, network, mounts, files, capabilities, persist } = j;
+  const { health, ports, restart, constraints, env, command, isolation, network, mounts, files, capabilities, persist, metrics } = j;
   // A string command was written as one string (run by /bin/sh -c): report it at its own path.
   const argvAt = (at: Segment[], argv: readonly string[], written: unknown): void => {
     if (typeof written === "string") add(at, execStringProblem(written, "the command"));
@@ -56,6 +56,10 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
     if (health.kind === "command" && ports) {
       for (const r of undeclaredPortRefs(health.run, ports)) add(["health", "run", r.index], r.message);
     }
+  }
+  if (metrics) {
+    if (ports) add(["metrics", "port"], undeclaredPort(metrics.port, ports));
+    if (metrics.timeout !== undefined) add(["metrics", "timeout"], scrapeTimingProblem(metrics.interval, metrics.timeout));
   }
   if (command && ports) for (const r of undeclaredPortRefs(command, ports)) add(["command", r.index], r.message);
   if (env && ports) for (const name of Object.keys(env)) add(["env", name], reservedEnv(name, ports));

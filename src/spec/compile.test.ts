@@ -139,3 +139,14 @@ void test("a health check's timeout defaults from its interval: 2s, or the inter
     assert.equal(s.health?.timeoutMs, timeoutMs, name);
   }
 });
+
+void test("metrics: defaults filled in, absent when not declared, timeout 5s or the interval", () => {
+  assert.equal("metrics" in one({ name: "web", command: ["./web"] }), false);
+  const s = one({ name: "web", command: ["./web"], ports: ["http"], metrics: { port: "http", signals: { errors: "http_errors_total" } } });
+  assert.deepEqual(s.metrics, {
+    port: "http", path: "/metrics", intervalMs: 10_000, timeoutMs: 5000,
+    signals: { clients: null, errors: "http_errors_total", latency: null }, quantile: 0.99,
+  });
+  const fast = one({ name: "web", command: ["./web"], ports: ["http"], metrics: { port: "http", path: "/m", interval: "2s", quantile: 0.5 } });
+  assert.deepEqual([fast.metrics?.path, fast.metrics?.intervalMs, fast.metrics?.timeoutMs, fast.metrics?.quantile], ["/m", 2000, 2000, 0.5]);
+});

@@ -1,6 +1,6 @@
 // The compile step: a parsed job (units already resolved by the schema) reshaped into the canonical
 // JobSpec the server stores, with fresh objects so nothing is shared with the user's values.
-import type { HealthCheck, JobSpec } from "../model/index.ts";
+import type { HealthCheck, JobSpec, MetricsEndpoint } from "../model/index.ts";
 import type { ParsedJob } from "./input.ts";
 
 /** A health check's timeout when the spec gives none: 2 s, or the interval when that is shorter. */
@@ -18,6 +18,22 @@ function compileHealth(h: NonNullable<ParsedJob["health"]>): HealthCheck {
     case "command":
       return { kind: "command", run: [...h.run], ...timing };
   }
+}
+
+/** A metrics scrape's timeout when the spec gives none: 5 s, or the interval when that is shorter. */
+export function defaultMetricsTimeoutMs(intervalMs: number): number {
+  return Math.min(5000, intervalMs);
+}
+
+function compileMetrics(m: NonNullable<ParsedJob["metrics"]>): MetricsEndpoint {
+  return {
+    port: m.port,
+    path: m.path,
+    intervalMs: m.interval,
+    timeoutMs: m.timeout ?? defaultMetricsTimeoutMs(m.interval),
+    signals: { clients: m.signals.clients, errors: m.signals.errors, latency: m.signals.latency },
+    quantile: m.quantile,
+  };
 }
 
 /** The canonical JobSpec of a parsed job. */
@@ -54,5 +70,6 @@ export function compileJob(j: ParsedJob): JobSpec {
     // jobs show no change in `tiffin plan` and roll nothing out.
     ...(j.capabilities.length > 0 ? { capabilities: [...new Set(j.capabilities)].sort() } : {}),
     ...(j.persist ? { persist: true } : {}),
+    ...(j.metrics !== null ? { metrics: compileMetrics(j.metrics) } : {}),
   };
 }

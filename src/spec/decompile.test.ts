@@ -69,6 +69,13 @@ function randomJob(r: () => number, i: number): Record<string, unknown> {
         { kind: "command", run: "test -f /tmp/ok", failures: 1 + Math.floor(r() * 9) },
       ]),
     ),
+    metrics: maybe(() =>
+      pick([
+        { port: "admin" },
+        { port: "http", path: "/stats", interval: "1m30s", timeout: "2s", quantile: 0.5, signals: { clients: "conns", errors: "errors_total", latency: "latency_seconds" } },
+        null,
+      ]),
+    ),
     restart: maybe(() => ({ backoff: { initial: "1s", max: pick(["1m", "90s", "1h"]) }, moveAfterFailures: 1 + Math.floor(r() * 9) })),
     stop: maybe(() => ({ signal: pick(["TERM", "sigint", "SIGQUIT"]), grace: pick(["0ms", "10s", "1m30s", "1h"]) })),
     constraints: maybe(() => ({ os: pick(["debian", { id: "ubuntu", version: "24.04" }, null]), kernel: pick([">=6.1", ">=5.10 <7", null]), labels: { ssd: true, zone: "a" } })),

@@ -1,7 +1,7 @@
 // The reverse of compile.ts: a stored JobSpec written back in the form users write (`memory: "256Mi"`,
 // `grace: "10s"`), so `status`, `history` and `history --spec` show what users recognise and `apply`
 // accepts the printed spec unchanged (compile(load(print(spec))) equals spec; decompile.test.ts).
-import type { HealthCheck, JobSpec } from "../model/index.ts";
+import type { HealthCheck, JobSpec, MetricsEndpoint } from "../model/index.ts";
 
 /** "1h2m3s4ms" for milliseconds; "0ms" for zero. parseDuration reads it back exactly. */
 export function formatDuration(ms: number): string {
@@ -41,6 +41,11 @@ function userHealth(h: HealthCheck): Record<string, unknown> {
   }
 }
 
+/** A metrics endpoint as written in a spec (`interval`, `timeout`). */
+function userMetrics(m: MetricsEndpoint): Record<string, unknown> {
+  return { port: m.port, path: m.path, interval: formatDuration(m.intervalMs), timeout: formatDuration(m.timeoutMs), signals: { ...m.signals }, quantile: m.quantile };
+}
+
 /**
  * A JobSpec in the user's form: a plain JSON value that `apply` accepts as a spec file. Every field is
  * written (no reliance on defaults, which may change); `pinned` is left out, as it is the server's
@@ -76,6 +81,7 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
     ...(spec.mounts !== undefined ? { mounts: spec.mounts.map((m) => ({ ...m })) } : {}),
     ...(spec.capabilities !== undefined ? { capabilities: [...spec.capabilities] } : {}),
     ...(spec.persist !== undefined ? { persist: spec.persist } : {}),
+    ...(spec.metrics !== undefined ? { metrics: userMetrics(spec.metrics) } : {}),
   };
 }
 

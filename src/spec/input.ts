@@ -147,6 +147,31 @@ const health = z.discriminatedUnion("kind", [httpHealthSchema, tcpHealthSchema, 
   error: 'expected a health check: http({...}), tcp({...}) or command({...}) (kind "http", "tcp" or "command")',
 });
 
+/** Prometheus metric names. */
+export const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const metricName = z
+  .string()
+  .regex(metricNamePattern, { error: "expected a Prometheus metric name: letters, digits, _ and :, not starting with a digit" })
+  .nullable()
+  .default(null);
+
+/** A task's metrics endpoint (Prometheus text format), scraped by its agent. */
+export const metricsSchema = z.strictObject({
+  port: z.string().describe("A port name from `ports`."),
+  path: z.string().startsWith("/", { error: 'the path must start with "/"' }).default("/metrics"),
+  interval: duration(1000, 3_600_000).prefault("10s").describe("Time between scrapes."),
+  timeout: duration(1).optional().describe("How long one scrape may take (default: 5s, or `interval` when that is shorter)."),
+  signals: z
+    .strictObject({
+      clients: metricName.describe("A gauge of connected clients."),
+      errors: metricName.describe("A counter of errors (exceptions); its rate is shown."),
+      latency: metricName.describe("A histogram or summary of reply times in seconds; `quantile` of it is shown."),
+    })
+    .prefault({})
+    .describe("The job's metric names for Tiffin's three signals."),
+  quantile: z.number().gt(0).lt(1).default(0.99).describe("The latency quantile shown, e.g. 0.99."),
+});
+
 /** Why `p` is not a clean absolute path, or null. Shared with the strict JobSpec check. */
 export function absolutePathProblem(p: string): string | null {
   if (!p.startsWith("/")) return "expected an absolute path (starting with /)";
@@ -203,6 +228,7 @@ export const jobInputSchema = z
       .prefault({}),
     ports: ports.prefault([]).describe("Named ports, allocated per task and handed over as PORT_<NAME>."),
     health: health.nullable().default(null),
+    metrics: metricsSchema.nullable().default(null).describe("A Prometheus endpoint the agent scrapes: `tiffin top`, `GET /v1/jobs/:name/metrics`."),
     restart: z
       .strictObject({
         backoff: z

@@ -37,6 +37,11 @@ export function healthTimingProblem(intervalMs: number, timeoutMs: number): stri
   return timeoutMs > intervalMs ? `the timeout (${timeoutMs}ms) must not be longer than the interval between checks (${intervalMs}ms)` : null;
 }
 
+/** Why a metrics scrape's timing is inconsistent, or null. */
+export function scrapeTimingProblem(intervalMs: number, timeoutMs: number): string | null {
+  return timeoutMs > intervalMs ? `the scrape timeout (${timeoutMs}ms) must not be longer than the interval between scrapes (${intervalMs}ms)` : null;
+}
+
 /** Why a restart back-off is inconsistent, or null. */
 export function backoffProblem(initialMs: number, maxMs: number): string | null {
   return initialMs > maxMs ? `the initial back-off (${initialMs}ms) must not be longer than the maximum (${maxMs}ms)` : null;

@@ -12,7 +12,7 @@ import { jobInputSchema } from "./input.ts";
 import { issuesToProblems, problemAt, showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
 import {
-  backoffProblem, duplicateMountTargets, healthTimingProblem, kernelRangeProblem, needsSandbox, reservedEnv, undeclaredPort, undeclaredPortRefs,
+  backoffProblem, duplicateMountTargets, healthTimingProblem, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
 } from "./rules.ts";
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -88,6 +88,10 @@ export function validateJobSpec(json: unknown): Problem[] {
     if (s.health.kind !== "command") add(["health", "port"], undeclaredPort(s.health.port, s.ports));
     else for (const r of undeclaredPortRefs(s.health.run, s.ports)) add(["health", "run", r.index], r.message);
     add(["health", "timeoutMs"], healthTimingProblem(s.health.intervalMs, s.health.timeoutMs));
+  }
+  if (s.metrics) {
+    add(["metrics", "port"], undeclaredPort(s.metrics.port, s.ports));
+    add(["metrics", "timeoutMs"], scrapeTimingProblem(s.metrics.intervalMs, s.metrics.timeoutMs));
   }
   for (const r of undeclaredPortRefs(s.command, s.ports)) add(["command", r.index], r.message);
   s.command.forEach((a, i) => add(["command", i], execStringProblem(a, i === 0 ? "the program" : "an argument")));

@@ -3,6 +3,7 @@
 // fails when a registered route has no entry here, or an entry no route.
 
 import { z } from "zod";
+import { metricsReportSchema } from "../../model/index.ts";
 import { jobInputSchema } from "../../spec/input.ts";
 import { noteBody, revertBody } from "../routes/jobs.ts";
 import { missingBody, tagBody } from "../routes/packages.ts";
@@ -50,6 +51,7 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "POST /v1/tasks/:job/:index/exec": { summary: "Run a command in the task's sandbox (no stdin); output frames then the exit status", body: z.object({ command: z.array(z.string()).min(1), user: z.string().optional() }), responds: "ndjson" },
   "UPGRADE POST /v1/tasks/:job/:index/exec": { summary: "Interactive exec session (Upgrade: tiffin-exec.v1): JSON lines both ways", responds: "upgrade", query: { command: "argv, repeated", tty: "1 for a terminal", cols: "terminal columns", rows: "terminal rows", term: "TERM inside", user: "who asks" } },
   "GET /v1/tasks/:job/:index/usage": { summary: "A task's per-minute resource samples, oldest first" },
+  "GET /v1/jobs/:name/metrics": { summary: "Each task's CPU and memory against its limits and the latest summary of its metrics endpoint", query: { series: "1: each task's kept points too (one a minute, 24 h)" } },
   "GET /v1/audit": { summary: "The newest audit entries (exec), oldest first", query: { limit: "how many (default 100)" } },
   "GET /v1/watch": { summary: "Typed changes of allow-listed kinds: list, bookmark, then changes; resumable by revision", responds: "sse", response: watchMessageSchema, gone: "TIFFIN_WATCH_EXPIRED: the start revision is compacted (compactRevision says where history starts); list again", query: { kinds: "comma-separated kinds (default: every kind)", from: "store revision to start at (inclusive); without it, list first", job: "only these jobs' objects (repeatable)" } },
   "GET /v1/cluster": { summary: "This server and the leader it knows of" },
@@ -73,6 +75,7 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "POST /v1/agent/register": { summary: "Register an agent (join token); re-registering needs the host token" },
   "POST /v1/agent/heartbeat": { summary: "An agent's heartbeat (host token)" },
   "POST /v1/agent/attempts": { summary: "An agent's report of attempt states (host token)", response: okSchema },
+  "POST /v1/agent/metrics": { summary: "An agent's summaries of its tasks' metrics endpoints (host token)", body: metricsReportSchema, response: okSchema },
   "GET /v1/agent/assignments": { summary: "The host's desired attempts, again on every change (host token)", responds: "sse" },
   "POST /v1/agent/swarm/announce": { summary: "Which pieces the agent holds and where it serves them" },
   "POST /v1/agent/swarm/plan": { summary: "Whom to fetch each missing piece from" },

@@ -115,7 +115,8 @@ function proveIdentity(name: string, id: string, stored: string, claimed: string
   if (!sameSecret(claimed, stored)) throw new TiffinError(ErrorCodes.Unauthorized, `the host token sent to register ${name} (${id}) is not that host's`, { hint });
 }
 
-function requireSameHost(tokenHost: string | null, bodyHost: string): void {
+/** Refuses a request whose body names another host than its token. */
+export function requireSameHost(tokenHost: string | null, bodyHost: string): void {
   if (tokenHost !== bodyHost) {
     throw new TiffinError(ErrorCodes.Unauthorized, `host token belongs to ${tokenHost ?? "no host"}, but the request names host ${bodyHost}`, {
       hint: "use the hostToken that register returned for this host",

@@ -1,0 +1,119 @@
+// Task metrics end to end: a real server (own process), a real agent and real tasks serving
+// Prometheus text. One task's error counter starts climbing: the server shows the rising error rate
+// (in GET /v1/jobs/:name/metrics and its own Prometheus output, labelled job/index/host/version).
+// Beside it, tasks whose endpoints are slow, huge, malformed or gone: their scrape errors are counted
+// and shown, they keep running, and the good task keeps being scraped.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import type { JobMetricsView, JobStatus } from "../api/types.ts";
+import type { TaskMetrics } from "../model/index.ts";
+import { serverAndAgent } from "./real-server.ts";
+import { testSpec, waitFor } from "./test-fixtures.ts";
+
+const bin = new URL("../../bin/tiffin.js", import.meta.url).pathname;
+const signals = { clients: "http_connections", errors: "http_errors_total", latency: "http_request_duration_seconds" };
+
+/** A node HTTP server on $PORT_HTTP answering every path with `body` (a JS expression). */
+function serving(body: string): string[] {
+  return ["node", "-e", `const start = Date.now(); require("http").createServer((q, s) => { ${body} }).listen(+process.env.PORT_HTTP, "127.0.0.1")`];
+}
+
+void test("a task whose error counter starts climbing shows a rising error rate; slow, huge, malformed and gone endpoints are counted scrape errors", { timeout: 120_000 }, async (t) => {
+  const { api, server, root } = await serverAndAgent(t, { prefix: "tiffin-metrics-", name: "metrics-1", metricsReportMs: 300 });
+  const metrics = (intervalMs = 1000, timeoutMs = 800) => ({ port: "http", path: "/metrics", intervalMs, timeoutMs, signals, quantile: 0.99 });
+  const jobs = [
+    // No errors for 4 s, then 20 a second.
+    testSpec({
+      name: "climbing",
+      ports: ["http"],
+      isolation: "none",
+      metrics: metrics(),
+      command: serving('const e = Math.max(0, Math.round((Date.now() - start - 4000) / 50)); s.end(`# TYPE http_errors_total counter\\nhttp_errors_total{code="500"} ${e}\\nhttp_connections 2\\nhttp_request_duration_seconds_bucket{le="0.2"} ${e}\\nhttp_request_duration_seconds_bucket{le="+Inf"} ${e}\\n`)'),
+    }),
+    testSpec({ name: "slow", ports: ["http"], isolation: "none", metrics: metrics(1000, 300), command: serving('s.write("up 1\\n")') }),
+    testSpec({ name: "huge", ports: ["http"], isolation: "none", metrics: metrics(), command: serving('const b = Buffer.alloc(1 << 20, "x"); const p = () => { while (!s.destroyed && s.write(b)); if (!s.destroyed) s.once("drain", p); }; p()') }),
+    testSpec({ name: "malformed", ports: ["http"], isolation: "none", metrics: metrics(), command: serving('s.end("<html>hello</html>")') }),
+    // Declares an endpoint but serves nothing.
+    testSpec({ name: "gone", ports: ["http"], isolation: "none", metrics: metrics(), command: ["node", "-e", "setInterval(() => {}, 1000)"] }),
+  ];
+  for (const spec of jobs) assert.equal((await api("/v1/jobs", { method: "POST", body: JSON.stringify({ spec }) })).status, 200, spec.name);
+  const view = async (name: string): Promise<JobMetricsView> => (await (await api(`/v1/jobs/${name}/metrics`)).json()) as JobMetricsView;
+
+  const quiet = await waitFor("the climbing task's first summaries, before its errors start", async () => {
+    const m = (await view("climbing")).tasks[0]?.metrics;
+    return m && m.errorsPerSec !== null ? m : null;
+  }, 30_000);
+  assert.ok(quiet.errorsPerSec !== null && quiet.errorsPerSec < 5, `quiet at first: ${quiet.errorsPerSec}`);
+  const rising = await waitFor("the error rate rising on the server", async () => {
+    const m = (await view("climbing")).tasks[0]?.metrics;
+    return m && (m.errorsPerSec ?? 0) > 10 ? m : null;
+  }, 30_000);
+  assert.equal(rising.up, true);
+  // The first scrape may come before the task listens (a counted error, as Prometheus's up=0); none after.
+  assert.ok(rising.scrapeErrors <= 1, `scrape errors: ${rising.scrapeErrors}`);
+  assert.equal(rising.clients, 2);
+  assert.ok(rising.latencySeconds !== null && rising.latencySeconds <= 0.2, String(rising.latencySeconds));
+
+  const expected: [string, string][] = [["slow", "timeout"], ["huge", "too-large"], ["malformed", "malformed"], ["gone", "unreachable"]];
+  for (const [name, kind] of expected) {
+    const m = await waitFor(`${name}: two scrape errors on the server`, async () => {
+      const got = (await view(name)).tasks[0]?.metrics;
+      return got && got.scrapeErrors >= 2 ? got : null;
+    }, 30_000);
+    assert.equal(m.up, false, name);
+    assert.equal(m.lastError?.kind, kind, `${name}: ${m.lastError?.message}`);
+    const st = (await (await api(`/v1/jobs/${name}`)).json()) as JobStatus;
+    assert.equal(st.tasks[0]?.state, "running", `${name} is not restarted for its scrape errors`);
+  }
+  // The good task was scraped on time all along.
+  const again = (await view("climbing")).tasks[0]?.metrics;
+  assert.ok(again && again.scrapes >= 8 && again.up, `still scraped every second: ${again?.scrapes}`);
+  assert.equal(again.scrapeErrors, rising.scrapeErrors, "and without new errors");
+
+  const prom = await (await api("/metrics")).text();
+  const line = prom.split("\n").find((l) => l.startsWith('tiffin_task_errors_per_second{job="climbing",index="0",host="metrics-1",version="1"}'));
+  assert.ok(line && Number(line.split(" ")[1]) > 10, `the server's Prometheus output: ${line}`);
+  assert.match(prom, /tiffin_task_scrape_errors_total\{job="malformed",index="0",host="metrics-1",version="1"\} [1-9]/);
+  assert.match(prom, /tiffin_task_up\{job="gone",index="0",host="metrics-1",version="1"\} 0/);
+  await checkTop(server.url, server.adminToken, root);
+});
+
+/** `tiffin top` as users run it: --json once, and live on a terminal (tmux), refreshing until Ctrl-C. */
+async function checkTop(url: string, token: string, root: string): Promise<void> {
+  const home = fs.mkdtempSync(path.join(root, "home-"));
+  const env = { ...process.env, HOME: home, TIFFIN_ADDR: url, TIFFIN_TOKEN: token };
+  const json = JSON.parse(execFileSync(process.execPath, [bin, "top", "--json", "--sort", "errors"], { env, encoding: "utf8" })) as { job: string; metrics: TaskMetrics | null }[];
+  assert.equal(json[0]?.job, "climbing", "sorted by errors/s, the climbing task first");
+  assert.ok((json[0]?.metrics?.errorsPerSec ?? 0) > 10);
+  assert.deepEqual(new Set(json.map((t) => t.job)), new Set(["climbing", "slow", "huge", "malformed", "gone"]));
+  const session = `tiffin-top-${process.pid}`;
+  const script = path.join(root, "top.sh");
+  fs.writeFileSync(script, `export HOME=${home} TIFFIN_ADDR=${url} TIFFIN_TOKEN=${token}\nexec ${process.execPath} ${bin} top --interval 500ms --sort errors\n`);
+  execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", "160", "-y", "30", `sh ${script}`]);
+  try {
+    const screen = (): string => execFileSync("tmux", ["capture-pane", "-p", "-t", session], { encoding: "utf8" });
+    const first = await waitFor("top's table on the terminal", () => (/TASK\s+HOST\s+STATE/.test(screen()) ? screen() : null), 20_000);
+    assert.match(first, /climbing\/0\s+metrics-1\s+running/);
+    assert.match(first, /malformed\/0 .*err \(malformed\)/);
+    const stamp = (s: string): string => /^(\d\d:\d\d:\d\d)/m.exec(s)?.[1] ?? "";
+    await waitFor("a refresh", () => (stamp(screen()) !== stamp(first) ? true : null), 10_000);
+    execFileSync("tmux", ["send-keys", "-t", session, "C-c"]);
+    await waitFor("top ends on Ctrl-C", () => {
+      try {
+        execFileSync("tmux", ["has-session", "-t", session], { stdio: "ignore" });
+        return null;
+      } catch {
+        return true;
+      }
+    }, 10_000);
+  } finally {
+    try {
+      execFileSync("tmux", ["kill-session", "-t", session], { stdio: "ignore" });
+    } catch {
+      // already ended
+    }
+  }
+}

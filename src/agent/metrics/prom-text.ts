@@ -1,0 +1,135 @@
+// A strict parser of the Prometheus text exposition format (version 0.0.4, which OpenMetrics text
+// also mostly is): `# HELP`/`# TYPE` lines, comments, and samples `name{label="value",...} value
+// [timestamp]`. Strict because a scrape that half-parses would show made-up figures: any malformed
+// line fails the whole scrape, with its line number, and the agent counts a scrape error. Bounded:
+// at most `maxSamples` samples and `maxLineChars` per line. Pure; no dependency (prom-client only
+// writes this format, and a full parser library would bring more than these 100 lines).
+
+/** One sample line. */
+export interface PromSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** A parsed exposition: the samples and the declared type of each family (`# TYPE`). */
+export interface PromExposition {
+  samples: PromSample[];
+  types: Map<string, string>;
+}
+
+/** Why an exposition could not be read: the line (1-based) and what was wrong. */
+export interface PromParseError {
+  line: number;
+  message: string;
+}
+
+/** Limits of one parse. */
+export interface PromParseLimits {
+  /** @default 100000 */
+  maxSamples?: number;
+  /** @default 65536 */
+  maxLineChars?: number;
+}
+
+const namePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+const labelNamePattern = /^[a-zA-Z_][a-zA-Z0-9_]*/;
+const types = new Set(["counter", "gauge", "histogram", "summary", "untyped", "unknown", "info", "stateset", "gaugehistogram"]);
+
+/** The value of a sample's value field, or null when it is not a Prometheus float. Like Go's
+ * ParseFloat (which Prometheus uses), Inf, Infinity and NaN in any case: prom-client writes "Nan". */
+export function parsePromFloat(text: string): number | null {
+  const special = /^([+-]?)(inf|infinity|nan)$/i.exec(text);
+  if (special) {
+    if (special[2]?.toLowerCase() === "nan") return special[1] === "" ? NaN : null;
+    return special[1] === "-" ? -Infinity : Infinity;
+  }
+  if (!/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text)) return null;
+  return Number(text);
+}
+
+/** Parses `{a="x",b="y"}` starting at `text[0] === "{"`: the labels and the rest of the line. */
+function parseLabels(text: string): { labels: Record<string, string>; rest: string } | string {
+  const labels: Record<string, string> = {};
+  let i = 1;
+  for (;;) {
+    while (text[i] === " ") i++;
+    if (text[i] === "}") return { labels, rest: text.slice(i + 1) };
+    const name = labelNamePattern.exec(text.slice(i))?.[0];
+    if (!name) return `expected a label name at column ${i + 1}`;
+    i += name.length;
+    if (text[i] !== "=" || text[i + 1] !== '"') return `expected ="value" after label ${name}`;
+    i += 2;
+    let value = "";
+    for (;;) {
+      const c = text[i];
+      if (c === undefined) return `unterminated value of label ${name}`;
+      i++;
+      if (c === '"') break;
+      if (c !== "\\") {
+        value += c;
+        continue;
+      }
+      const e = text[i++];
+      if (e === "n") value += "\n";
+      else if (e === "\\" || e === '"') value += e;
+      else return `bad escape \\${e ?? ""} in label ${name}`;
+    }
+    if (Object.hasOwn(labels, name)) return `label ${name} given twice`;
+    labels[name] = value;
+    while (text[i] === " ") i++;
+    if (text[i] === ",") i++;
+    else if (text[i] !== "}") return `expected , or } after label ${name}`;
+  }
+}
+
+/** Parses an exposition; every line must be valid. */
+export function parsePromText(text: string, limits: PromParseLimits = {}): PromExposition | PromParseError {
+  const maxSamples = limits.maxSamples ?? 100_000;
+  const maxLineChars = limits.maxLineChars ?? 65_536;
+  const samples: PromSample[] = [];
+  const typeOf = new Map<string, string>();
+  const lines = text.split("\n");
+  for (let n = 0; n < lines.length; n++) {
+    const raw = lines[n] ?? "";
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const at = n + 1;
+    if (line.length > maxLineChars) return { line: at, message: `line longer than ${maxLineChars} characters` };
+    const trimmed = line.trim();
+    if (trimmed === "" || trimmed === "# EOF") continue;
+    if (trimmed.startsWith("#")) {
+      const m = /^#\s+TYPE\s+(\S+)\s+(\S+)\s*$/.exec(trimmed);
+      if (m) {
+        const [, name = "", type = ""] = m;
+        if (!namePattern.test(name) || namePattern.exec(name)?.[0] !== name) return { line: at, message: `bad metric name "${name}" in # TYPE` };
+        if (!types.has(type)) return { line: at, message: `unknown metric type "${type}"` };
+        typeOf.set(name, type);
+      }
+      continue;
+    }
+    const name = namePattern.exec(trimmed)?.[0];
+    if (!name) return { line: at, message: "expected a metric name" };
+    let rest = trimmed.slice(name.length);
+    let labels: Record<string, string> = {};
+    if (rest.startsWith("{")) {
+      const l = parseLabels(rest);
+      if (typeof l === "string") return { line: at, message: l };
+      labels = l.labels;
+      rest = l.rest;
+    }
+    if (!/^\s/.test(rest)) return { line: at, message: `expected a space and a value after ${name}` };
+    const fields = rest.trim().split(/\s+/);
+    if (fields.length > 2) return { line: at, message: "expected a value and at most a timestamp" };
+    const value = parsePromFloat(fields[0] ?? "");
+    if (value === null) return { line: at, message: `"${fields[0] ?? ""}" is not a number` };
+    if (fields[1] !== undefined && parsePromFloat(fields[1]) === null) return { line: at, message: `"${fields[1]}" is not a timestamp` };
+    if (samples.length >= maxSamples) return { line: at, message: `more than ${maxSamples} samples` };
+    samples.push({ name, labels, value });
+  }
+  return { samples, types: typeOf };
+}
+
+/** True when a parse failed. */
+export function isParseError(r: PromExposition | PromParseError): r is PromParseError {
+  return "message" in r;
+}

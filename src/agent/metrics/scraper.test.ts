@@ -1,0 +1,112 @@
+// The scraper against real HTTP endpoints: a good one whose error counter climbs, and slow, huge,
+// malformed, failing and gone ones, scraped together. Each bad one is a counted scrape error of its
+// kind, bounded in time and bytes, and the good one keeps being scraped on time beside them.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import pino from "pino";
+import type { MetricsEndpoint, TaskMetrics } from "../../model/index.ts";
+import { MetricsScraper } from "./scraper.ts";
+
+const endpoint = (path: string, timeoutMs = 500): MetricsEndpoint => ({
+  port: "http", path, intervalMs: 1000, timeoutMs,
+  signals: { clients: "http_connections", errors: "http_errors_total", latency: "http_request_duration_seconds" }, quantile: 0.9,
+});
+
+void test("slow, huge, malformed, failing and gone endpoints are counted scrape errors; a good one's error rate shows", async (t) => {
+  let errors = 0;
+  const started = Date.now();
+  const server = http.createServer((req, res) => {
+    switch (req.url) {
+      case "/good":
+        errors = Math.round((Date.now() - started) / 100); // 10 errors a second
+        res.end(`# TYPE http_errors_total counter\nhttp_errors_total ${errors}\nhttp_connections 4\nhttp_request_duration_seconds_bucket{le="0.1"} 0\nhttp_request_duration_seconds_bucket{le="1"} ${errors}\nhttp_request_duration_seconds_bucket{le="+Inf"} ${errors}\n`);
+        return;
+      case "/slow":
+        res.write("up 1\n"); // headers and a first line, then nothing: the whole scrape must time out
+        return;
+      case "/huge": {
+        const line = Buffer.from(`filler{a="${"x".repeat(1000)}"} 1\n`);
+        const pump = (): void => {
+          while (!res.destroyed && res.write(line));
+          if (!res.destroyed) res.once("drain", pump);
+        };
+        pump();
+        return;
+      }
+      case "/malformed":
+        res.end("<html>not metrics</html>\n");
+        return;
+      default:
+        res.statusCode = 500;
+        res.end("boom");
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // A port nothing listens on: listen, note the port, close.
+  const gone = http.createServer();
+  await new Promise<void>((r) => gone.listen(0, "127.0.0.1", r));
+  const gonePort = (gone.address() as AddressInfo).port;
+  await new Promise((r) => gone.close(r));
+
+  const targets = [
+    { attemptId: "good", endpoint: endpoint("/good"), url: `${base}/good` },
+    { attemptId: "slow", endpoint: endpoint("/slow", 300), url: `${base}/slow` },
+    { attemptId: "huge", endpoint: endpoint("/huge"), url: `${base}/huge` },
+    { attemptId: "malformed", endpoint: endpoint("/malformed"), url: `${base}/malformed` },
+    { attemptId: "failing", endpoint: endpoint("/500"), url: `${base}/500` },
+    { attemptId: "gone", endpoint: endpoint("/metrics"), url: `http://127.0.0.1:${gonePort}/metrics` },
+    { attemptId: "private", endpoint: endpoint("/metrics"), url: null, unreachable: "the task's network is private" },
+  ];
+  const sent: TaskMetrics[][] = [];
+  const scraper = new MetricsScraper({
+    targets: () => targets,
+    send: (tasks) => (sent.push(tasks), Promise.resolve()),
+    log: pino({ level: "silent" }),
+    reportEveryMs: 500,
+    tickMs: 50,
+    maxBytes: 256 * 1024,
+  });
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const rssBefore = process.memoryUsage().rss;
+  scraper.start();
+  t.after(() => scraper.close());
+  await new Promise((r) => setTimeout(r, 3600));
+  delay.disable();
+  const by = new Map(scraper.summaries().map((s) => [s.attemptId, s]));
+  const good = by.get("good");
+  assert.ok(good, "the good endpoint was scraped");
+  assert.equal(good.up, true);
+  assert.equal(good.scrapeErrors, 0);
+  assert.ok(good.scrapes >= 3, `scraped every second beside the bad ones: ${good.scrapes}`);
+  assert.equal(good.clients, 4);
+  assert.ok(good.errorsPerSec !== null && good.errorsPerSec > 7 && good.errorsPerSec < 13, `about 10 errors/s: ${good.errorsPerSec}`);
+  assert.ok(good.latencySeconds !== null && good.latencySeconds > 0.1 && good.latencySeconds <= 1, String(good.latencySeconds));
+  const kinds: [string, string][] = [["slow", "timeout"], ["huge", "too-large"], ["malformed", "malformed"], ["failing", "http-status"], ["gone", "unreachable"], ["private", "no-port"]];
+  for (const [id, kind] of kinds) {
+    const s = by.get(id);
+    assert.ok(s, id);
+    assert.equal(s.up, false, id);
+    // Counted when it ends: one scrape may still be in flight.
+    assert.ok(s.scrapeErrors >= 2 && s.scrapeErrors >= s.scrapes - 1, `${id}: every scrape failed (${s.scrapeErrors}/${s.scrapes})`);
+    assert.equal(s.lastError?.kind, kind, `${id}: ${s.lastError?.message}`);
+  }
+  assert.ok((by.get("slow")?.scrapeMs ?? 0) < 1000, "the slow scrape was cut at its timeout");
+  assert.ok((by.get("huge")?.scrapeMs ?? 0) < 1000, "the huge scrape was cut at its byte limit");
+  assert.match(by.get("malformed")?.lastError?.message ?? "", /line 1/);
+  assert.ok(sent.length >= 3, "summaries were sent on the report interval");
+  assert.ok(delay.max / 1e6 < 500, `the event loop kept turning: worst delay ${delay.max / 1e6} ms`);
+  assert.ok(process.memoryUsage().rss - rssBefore < 100 * 1024 * 1024, "memory stayed bounded");
+  // A task that ends is forgotten.
+  targets.splice(1);
+  scraper.tick();
+  assert.deepEqual(scraper.summaries().map((s) => s.attemptId), ["good"]);
+});

@@ -1,0 +1,167 @@
+// The agent's scraper: every running task whose job declares `metrics` is scraped on its interval
+// (scrape.ts bounds each scrape's time and bytes), the numbers its signals need are kept for a short
+// window (signals.ts), and a compact summary per task goes to the server every `reportEveryMs`. At
+// most `maxConcurrent` scrapes run at once, and a target is never scraped again while its last scrape
+// is in flight, so slow endpoints cannot pile up requests. A failed send is not retried: the next
+// report carries newer figures.
+import type { Logger } from "pino";
+import type { MetricsEndpoint, ScrapeErrorKind, TaskMetrics } from "../../model/index.ts";
+import { isParseError, parsePromText } from "./prom-text.ts";
+import { scrapeOnce } from "./scrape.ts";
+import { pointOf, signalsOf } from "./signals.ts";
+import type { ScrapePoint } from "./signals.ts";
+
+/** A task to scrape: `url` null when it cannot be reached from the agent (says why). */
+export interface ScrapeTarget {
+  attemptId: string;
+  endpoint: MetricsEndpoint;
+  url: string | null;
+  unreachable?: string;
+}
+
+/** Options of MetricsScraper. */
+export interface MetricsScraperOptions {
+  /** The tasks to scrape now (asked on every tick). */
+  targets(): ScrapeTarget[];
+  /** Sends summaries; null when the agent is not registered yet. */
+  send(tasks: TaskMetrics[]): Promise<unknown> | null;
+  log: Logger;
+  /** @default 10000 */
+  reportEveryMs?: number;
+  /** @default 250 */
+  tickMs?: number;
+  /** @default 8 */
+  maxConcurrent?: number;
+  /** @default 4 MiB */
+  maxBytes?: number;
+  /** Samples per scrape at most. @default 100000 */
+  maxSamples?: number;
+}
+
+interface TargetState {
+  target: ScrapeTarget;
+  window: ScrapePoint[];
+  nextAt: number;
+  inFlight: boolean;
+  scrapes: number;
+  scrapeErrors: number;
+  up: boolean;
+  lastError: TaskMetrics["lastError"];
+  series: number;
+  scrapeMs: number | null;
+}
+
+/** How long the window of a target keeps scrapes: a minute, or three intervals when longer. */
+export function windowMsOf(intervalMs: number): number {
+  return Math.max(60_000, 3 * intervalMs);
+}
+
+/** Scrapes tasks' metrics endpoints and reports summaries. */
+export class MetricsScraper {
+  readonly #o: MetricsScraperOptions;
+  readonly #states = new Map<string, TargetState>();
+  #inFlight = 0;
+  #tick: NodeJS.Timeout | null = null;
+  #report: NodeJS.Timeout | null = null;
+
+  constructor(o: MetricsScraperOptions) {
+    this.#o = o;
+  }
+
+  /** Starts the scrape and report timers. */
+  start(): void {
+    this.#tick = setInterval(() => this.tick(), this.#o.tickMs ?? 250);
+    this.#report = setInterval(() => void this.#sendNow(), this.#o.reportEveryMs ?? 10_000);
+    this.#tick.unref();
+    this.#report.unref();
+  }
+
+  /** Stops scraping and reporting (scrapes in flight end on their own timeout). */
+  close(): void {
+    if (this.#tick) clearInterval(this.#tick);
+    if (this.#report) clearInterval(this.#report);
+    this.#tick = this.#report = null;
+  }
+
+  /** Scrapes in flight now (tests, bench). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** One round: forget ended tasks, start the scrapes that are due. */
+  tick(now = Date.now()): void {
+    const targets = this.#o.targets();
+    const ids = new Set(targets.map((t) => t.attemptId));
+    for (const id of this.#states.keys()) if (!ids.has(id)) this.#states.delete(id);
+    for (const t of targets) {
+      let s = this.#states.get(t.attemptId);
+      if (!s) {
+        s = { target: t, window: [], nextAt: now, inFlight: false, scrapes: 0, scrapeErrors: 0, up: false, lastError: null, series: 0, scrapeMs: null };
+        this.#states.set(t.attemptId, s);
+      }
+      s.target = t;
+      if (s.inFlight || now < s.nextAt || this.#inFlight >= (this.#o.maxConcurrent ?? 8)) continue;
+      s.nextAt = now + t.endpoint.intervalMs;
+      void this.#scrape(s);
+    }
+  }
+
+  /** The summary of every target scraped at least once. */
+  summaries(now = Date.now()): TaskMetrics[] {
+    return [...this.#states.values()]
+      .filter((s) => s.scrapes > 0)
+      .map((s) => ({
+        attemptId: s.target.attemptId,
+        at: now,
+        up: s.up,
+        scrapes: s.scrapes,
+        scrapeErrors: s.scrapeErrors,
+        lastError: s.lastError,
+        series: s.series,
+        scrapeMs: s.scrapeMs,
+        ...signalsOf(s.window, s.target.endpoint.quantile),
+      }));
+  }
+
+  async #scrape(s: TargetState): Promise<void> {
+    const { target } = s;
+    const fail = (kind: ScrapeErrorKind, message: string): void => {
+      s.scrapeErrors++;
+      s.up = false;
+      s.lastError = { kind, message: message.slice(0, 500), at: Date.now() };
+    };
+    s.scrapes++;
+    if (target.url === null) {
+      fail("no-port", target.unreachable ?? "the task has no such port");
+      return;
+    }
+    s.inFlight = true;
+    this.#inFlight++;
+    try {
+      const r = await scrapeOnce(target.url, { timeoutMs: target.endpoint.timeoutMs, ...(this.#o.maxBytes !== undefined ? { maxBytes: this.#o.maxBytes } : {}) });
+      s.scrapeMs = r.ms;
+      if (!r.ok) return fail(r.kind, r.message);
+      const expo = parsePromText(r.text, { maxSamples: this.#o.maxSamples ?? 100_000 });
+      if (isParseError(expo)) return fail("malformed", `${target.url} line ${expo.line}: ${expo.message}`);
+      const at = Date.now();
+      s.up = true;
+      s.series = expo.samples.length;
+      s.window.push(pointOf(expo, target.endpoint.signals, target.endpoint.quantile, at));
+      const since = at - windowMsOf(target.endpoint.intervalMs);
+      while (s.window.length > 2 && (s.window[0]?.at ?? at) < since) s.window.shift();
+    } finally {
+      s.inFlight = false;
+      this.#inFlight--;
+    }
+  }
+
+  async #sendNow(): Promise<void> {
+    const tasks = this.summaries();
+    if (tasks.length === 0) return;
+    try {
+      await this.#o.send(tasks);
+    } catch (err) {
+      this.#o.log.warn({ err }, "metrics report failed");
+    }
+  }
+}

@@ -1,0 +1,121 @@
+// `tiffin top [JOB]`: a table per task of CPU and memory against their limits, the three signals of
+// its metrics endpoint (connected clients, errors per second, latency at the job's quantile) and its
+// scrape errors. On a terminal it refreshes every --interval until Ctrl-C; piped, or with --json, it
+// prints once. Rows and their order are pure (topRows), the loop is the thin shell.
+import type { Command } from "commander";
+import type { ApiClient } from "../../api/client.ts";
+import type { JobMetricsView, TaskMetricsView } from "../../api/types.ts";
+import type { CliContext } from "../command.ts";
+import { waitForSignal } from "../command.ts";
+import { usageError } from "../errors.ts";
+import { renderJson, renderTable } from "../table.ts";
+import { parseDuration } from "../../spec/api.ts";
+
+/** Orders `tiffin top` can sort by (largest first, but `task`). */
+export const TopSorts = ["cpu", "memory", "errors", "latency", "clients", "task"] as const;
+/** One of TopSorts. */
+export type TopSort = (typeof TopSorts)[number];
+
+/** One task with its job, as top shows it. */
+export type TopTask = TaskMetricsView & { job: string; quantile: number | null };
+
+/** Fetches the metrics of `job`, or of every job not removed. */
+export async function topHandler(client: ApiClient, job: string | null): Promise<JobMetricsView[]> {
+  const names = job !== null ? [job] : (await client.jobs()).filter((j) => !j.removed).map((j) => j.name);
+  return Promise.all(names.map((n) => client.jobMetrics(n)));
+}
+
+function sortKey(t: TopTask, by: TopSort): number {
+  switch (by) {
+    case "cpu":
+      return t.cpuCores ?? -1;
+    case "memory":
+      return t.memoryBytes === null ? -1 : t.memoryBytes / t.memoryLimitBytes;
+    case "errors":
+      return t.metrics?.errorsPerSec ?? -1;
+    case "latency":
+      return t.metrics?.latencySeconds ?? -1;
+    case "clients":
+      return t.metrics?.clients ?? -1;
+    case "task":
+      return 0;
+  }
+}
+
+/** Every task of `views`, sorted: largest first by `by` (ties, and `task`, by job then index). */
+export function topRows(views: readonly JobMetricsView[], by: TopSort): TopTask[] {
+  const tasks = views.flatMap((v) => v.tasks.map((t) => ({ ...t, job: v.name, quantile: v.endpoint?.quantile ?? null })));
+  return tasks.sort((a, b) => sortKey(b, by) - sortKey(a, by) || (a.job < b.job ? -1 : a.job > b.job ? 1 : a.index - b.index));
+}
+
+const mib = (bytes: number): string => `${Math.round(bytes / (1024 * 1024))}Mi`;
+
+/** "120ms", "1.5s", "800µs". */
+export function formatSeconds(s: number): string {
+  if (s >= 1) return `${Number(s.toFixed(2))}s`;
+  if (s >= 0.001) return `${Number((s * 1000).toFixed(1))}ms`;
+  return `${Math.round(s * 1e6)}µs`;
+}
+
+/** The scrape column: "ok", "-" (no endpoint or no summary yet), or the errors and the last one's kind. */
+function scrapeCell(t: TopTask): string {
+  const m = t.metrics;
+  if (!m) return "-";
+  if (m.scrapeErrors === 0) return "ok";
+  return `${m.up ? "ok, " : ""}${m.scrapeErrors} err${m.lastError ? ` (${m.lastError.kind})` : ""}`;
+}
+
+/** The table. */
+export function renderTop(rows: readonly TopTask[]): string {
+  if (rows.length === 0) return "no tasks\n";
+  return renderTable(
+    ["task", "host", "state", "cpu", "memory", "clients", "errors/s", "latency", "scrape"],
+    rows.map((t) => [
+      `${t.job}/${t.index}`,
+      t.hostName,
+      t.state,
+      `${t.cpuCores === null ? "-" : t.cpuCores.toFixed(2)}/${t.cpuLimit}`,
+      t.memoryBytes === null ? `-/${mib(t.memoryLimitBytes)}` : `${mib(t.memoryBytes)}/${mib(t.memoryLimitBytes)} ${Math.round((100 * t.memoryBytes) / t.memoryLimitBytes)}%`,
+      t.metrics?.clients ?? null,
+      t.metrics?.errorsPerSec == null ? null : Number(t.metrics.errorsPerSec.toFixed(2)),
+      t.metrics?.latencySeconds == null ? null : `${formatSeconds(t.metrics.latencySeconds)}${t.quantile === null ? "" : ` p${Number((t.quantile * 100).toFixed(1))}`}`,
+      scrapeCell(t),
+    ]),
+  );
+}
+
+/** Adds the command. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command("top")
+    .description("a live table per task: CPU, memory against its limit, clients, errors/s, latency, scrape errors")
+    .argument("[job]", "one job (default: every job)")
+    .option("--sort <by>", `order: ${TopSorts.join(", ")} (largest first)`, "cpu")
+    .option("--interval <duration>", "refresh every (on a terminal)", "2s")
+    .option("--json", "print once, as JSON")
+    .action(async (job: string | undefined, opts: { sort: string; interval: string; json?: boolean }) => {
+      const sort = TopSorts.find((s) => s === opts.sort);
+      if (!sort) throw usageError(`--sort ${opts.sort} is not an order top knows`, `give one of ${TopSorts.join(", ")}`);
+      const intervalMs = parseDuration(opts.interval);
+      if (intervalMs === null || intervalMs < 200) throw usageError(`--interval ${opts.interval} is not a duration of at least 200ms`, 'give e.g. --interval 2s');
+      const once = async (): Promise<TopTask[]> => topRows(await topHandler(ctx.client(), job ?? null), sort);
+      if (opts.json || !ctx.io.isTTY) {
+        const rows = await once();
+        ctx.io.out(opts.json ? renderJson(rows) : renderTop(rows));
+        return;
+      }
+      const sig = waitForSignal(["SIGINT", "SIGTERM"]);
+      let stop = false;
+      void sig.promise.then(() => (stop = true));
+      try {
+        while (!stop) {
+          const rows = await once();
+          // Home and clear, then the table: a whole screen per refresh, as top does.
+          ctx.io.out(`\x1b[H\x1b[2J${new Date().toISOString().slice(11, 19)}  tiffin top${job ? ` ${job}` : ""}  (sorted by ${sort}, every ${opts.interval}; Ctrl-C ends)\n\n${renderTop(rows)}`);
+          await Promise.race([sig.promise, new Promise((r) => setTimeout(r, intervalMs))]);
+        }
+      } finally {
+        sig.dispose();
+      }
+    });
+}

@@ -1,0 +1,64 @@
+// Task metrics: agents' summaries in (`POST /v1/agent/metrics`, host token), and per job out
+// (`GET /v1/jobs/:name/metrics`, with each task's cgroup figures against its limits).
+import type { JobMetricsView, TaskMetricsView } from "../../api/types.ts";
+import { isTerminal, metricsReportSchema } from "../../model/index.ts";
+import type { ServerContext } from "../context.ts";
+import { parseBody } from "../http/bodies.ts";
+import { readJsonObject, sendJson } from "../http/io.ts";
+import type { Router } from "../http/router.ts";
+import type { TaskMetricsHistory } from "../task-metrics-history.ts";
+import { taskView } from "../views.ts";
+import { requireSameHost } from "./agent.ts";
+import { notFound } from "./jobs.ts";
+
+/** Registers the task metrics routes. */
+export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMetricsHistory): void {
+  const m = ctx.mirror;
+  r.add("POST", "/v1/agent/metrics", "host", async ({ req, res, hostId }) => {
+    const body = await readJsonObject(req, '{"hostId": string, "tasks": TaskMetrics[]}');
+    const report = parseBody(metricsReportSchema, body, (n) => `invalid metrics report: ${n} problem${n === 1 ? "" : "s"}`, "the agent and the server may be different versions");
+    requireSameHost(hostId, report.hostId);
+    for (const t of report.tasks) {
+      const a = m.attempts.get(t.attemptId)?.value;
+      // Unknown, another host's, or ended: a late report of a task that is gone.
+      if (!a || a.hostId !== report.hostId || isTerminal(a.state)) continue;
+      history.add({ job: a.job, index: a.index, version: a.version, hostId: a.hostId }, t);
+    }
+    sendJson(res, 200, { ok: true });
+  });
+
+  r.add("GET", "/v1/jobs/:name/metrics", "admin", async ({ res, params, url }) => {
+    const name = params["name"] ?? "";
+    const job = m.jobs.get(name)?.value;
+    const spec = job ? m.spec(name, job.version)?.spec : undefined;
+    if (!job || !spec) throw notFound(name);
+    const withSeries = url.searchParams.get("series") === "1";
+    const latest = new Map(history.latestOf(name).map((l) => [l.index, l]));
+    const tasks: TaskMetricsView[] = [...(m.tasks.get(name)?.values() ?? [])]
+      .map((e) => e.value)
+      .sort((a, b) => a.index - b.index)
+      .map((t) => {
+        const view = taskView(m, t);
+        const usage = t.attemptId ? m.attempts.get(t.attemptId)?.value.usage : null;
+        const taskSpec = m.spec(name, t.version)?.spec ?? spec;
+        const l = latest.get(t.index);
+        return {
+          index: t.index,
+          version: t.version,
+          hostId: t.hostId,
+          hostName: view.hostName,
+          state: view.state,
+          attemptId: t.attemptId,
+          cpuCores: usage?.cpuCores ?? null,
+          cpuLimit: taskSpec.resources.cpu,
+          memoryBytes: usage?.memoryBytes ?? null,
+          memoryLimitBytes: taskSpec.resources.memoryMiB * 1024 * 1024,
+          // Only the current attempt's: an old attempt's figures would describe a task that is gone.
+          metrics: l && l.metrics.attemptId === t.attemptId ? l.metrics : null,
+          ...(withSeries ? { series: history.seriesOf(name, t.index) } : {}),
+        };
+      });
+    const body: JobMetricsView = { name, version: job.version, endpoint: spec.metrics ?? null, tasks };
+    sendJson(res, 200, body);
+  });
+}
