@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { moduleFile } from "../model/module-file.ts";
+import { inSingleExecutable } from "../model/single-file.ts";
 
 /**
  * Node flags of every helper, each measured on 8 helpers (bench/RESULTS.md): a 1 MiB young
@@ -51,6 +52,9 @@ export function esbuildBinary(): string | null {
  * the helpers run the TypeScript source: slower to start and larger, but working.
  */
 export async function prepareHelperCommand(dataDir: string): Promise<HelperCommand> {
+  // The single executable holds the helper already: it runs itself as `tiffin helper DIR`. Node's
+  // flags cannot go on its argv (it takes none), so NODE_OPTIONS would carry HelperNodeFlags.
+  if (inSingleExecutable()) return { argv: [process.execPath, "helper"], bundle: null, problem: null };
   const fallback = [process.execPath, ...HelperNodeFlags, "--disable-warning=ExperimentalWarning", helperSource];
   const bin = esbuildBinary();
   if (bin === null) return { argv: fallback, bundle: null, problem: "esbuild is not installed" };
