@@ -22,6 +22,9 @@ export const HelperNodeFlags = ["--max-semi-space-size=1", "--v8-pool-size=0"] a
 /** The helper's entry point: src/helper/main.ts in a checkout, dist/helper/main.js as built for a package. */
 export const helperSource = fileURLToPath(moduleFile("../helper/main.ts", import.meta.url));
 
+// The helper's CommonJS dependencies (pino) call `require` for Node built-ins; an ES module has none.
+const requireBanner = 'import { createRequire as __tiffinCreateRequire } from "node:module"; const require = __tiffinCreateRequire(import.meta.url);';
+
 /** What `prepareHelperCommand` settled on. */
 export interface HelperCommand {
   /** argv that starts a helper; the attempt directory is appended. */
@@ -62,7 +65,7 @@ export async function prepareHelperCommand(dataDir: string): Promise<HelperComma
   const tmp = path.join(dir, `.build-${process.pid}-${Date.now()}.mjs`);
   try {
     await fs.promises.mkdir(dir, { recursive: true });
-    await run(bin, [helperSource, "--bundle", "--platform=node", "--format=esm", "--target=node24", `--outfile=${tmp}`, "--log-level=error"]);
+    await run(bin, [helperSource, "--bundle", "--platform=node", "--format=esm", "--target=node24", `--banner:js=${requireBanner}`, `--outfile=${tmp}`, "--log-level=error"]);
     const hash = createHash("sha256").update(await fs.promises.readFile(tmp)).digest("hex").slice(0, 16);
     const bundle = path.join(dir, `helper-${hash}.mjs`);
     await fs.promises.rename(tmp, bundle);
