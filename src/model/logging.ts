@@ -7,6 +7,9 @@ export const LogLevels = ["debug", "info", "warn", "error"] as const;
 /** One of LogLevels. */
 export type LogLevel = (typeof LogLevels)[number];
 
+/** pino's number of each level, as the `level` field of a line carries it. */
+export const LogLevelNumbers: Record<LogLevel, number> = { debug: 20, info: 30, warn: 40, error: 50 };
+
 /** The level when none is given. */
 export const DefaultLogLevel: LogLevel = "info";
 
