@@ -111,6 +111,8 @@ void test("server and agent take every flag from TIFFIN_<FLAG>, flags win, and s
   // (Polled: the spawnSync calls above held this process's event loop, so its pipes are behind.)
   await waitFor("the agent's debug lines", 15_000, () => agent.err().includes('"level":20')).catch(() => assert.fail(`the agent logs at debug: ${agent.err()}`));
   assertFormat(jsonLines(agent.err(), "the agent"), "agent");
+  // A machine with a working runtime hears no warning that it has none (the agent said so on every start).
+  if (agent.err().includes('"msg":"sandbox runtime"')) assert.doesNotMatch(agent.err(), /no working OCI runtime/);
   const helperLines = jsonLines(helperLog, "the helper");
   assertFormat(helperLines, "helper");
   assert.ok(helperLines.some((l) => l["level"] === 20), "the helper logs at debug, as its agent");
