@@ -35,7 +35,7 @@ const zones = Object.entries(layers).flatMap(([layer, allowed]) =>
 );
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "dist/**", "**/*.js", "**/*.mjs", "!eslint.config.js"] },
+  { ignores: ["node_modules/**", "dist/**", "build/**", "**/*.js", "**/*.mjs", "!eslint.config.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

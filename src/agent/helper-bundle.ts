@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { HelperSchemasDefine } from "../helper/checks.ts";
 import { deriveHelperJsonSchemas } from "../helper/json-schemas.ts";
 import { moduleFile } from "../model/module-file.ts";
+import { inSingleExecutable } from "../model/single-file.ts";
 
 /**
  * Node flags of every helper, each measured on 8 helpers (bench/RESULTS.md): a 1 MiB young
@@ -22,6 +23,9 @@ export const HelperNodeFlags = ["--max-semi-space-size=1", "--v8-pool-size=0"] a
 
 /** The helper's entry point: src/helper/main.ts in a checkout, dist/helper/main.js as built for a package. */
 export const helperSource = fileURLToPath(moduleFile("../helper/main.ts", import.meta.url));
+
+// The helper's CommonJS dependencies (pino) call `require` for Node built-ins; an ES module has none.
+const requireBanner = 'import { createRequire as __tiffinCreateRequire } from "node:module"; const require = __tiffinCreateRequire(import.meta.url);';
 
 /** What `prepareHelperCommand` settled on. */
 export interface HelperCommand {
@@ -53,6 +57,9 @@ export function esbuildBinary(): string | null {
  * the helpers run the TypeScript source: slower to start and larger, but working.
  */
 export async function prepareHelperCommand(dataDir: string): Promise<HelperCommand> {
+  // The single executable holds the helper already: it runs itself as `tiffin helper DIR`. Node's
+  // flags cannot go on its argv (it takes none), so NODE_OPTIONS would carry HelperNodeFlags.
+  if (inSingleExecutable()) return { argv: [process.execPath, "helper"], bundle: null, problem: null };
   const fallback = [process.execPath, ...HelperNodeFlags, "--disable-warning=ExperimentalWarning", helperSource];
   const bin = esbuildBinary();
   if (bin === null) return { argv: fallback, bundle: null, problem: "esbuild is not installed" };
@@ -63,7 +70,7 @@ export async function prepareHelperCommand(dataDir: string): Promise<HelperComma
     // The helper checks with JSON Schemas derived here from the zod schemas (checks.ts), so zod stays
     // out of the bundle: it cost each helper ~10 MiB (bench/RESULTS.md, "Helper validation").
     const schemas = `--define:${HelperSchemasDefine}=${JSON.stringify(deriveHelperJsonSchemas())}`;
-    await run(bin, [helperSource, "--bundle", "--platform=node", "--format=esm", "--target=node24", schemas, `--outfile=${tmp}`, "--log-level=error"]);
+    await run(bin, [helperSource, "--bundle", "--platform=node", "--format=esm", "--target=node24", schemas, `--banner:js=${requireBanner}`, `--outfile=${tmp}`, "--log-level=error"]);
     const hash = createHash("sha256").update(await fs.promises.readFile(tmp)).digest("hex").slice(0, 16);
     const bundle = path.join(dir, `helper-${hash}.mjs`);
     await fs.promises.rename(tmp, bundle);

@@ -10,6 +10,7 @@
 import { Worker } from "node:worker_threads";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import { moduleFile } from "../model/module-file.ts";
+import { workerEntry } from "../model/single-file.ts";
 
 /** How long the matching of one batch (at most BatchChars of whole lines) may take. */
 export const DefaultGrepBudgetMs = 2000;
@@ -47,7 +48,7 @@ export class LineMatcher {
   private constructor(pattern: string, budgetMs: number) {
     this.#budgetMs = budgetMs;
     // Bounded heap: a batch and its matches fit many times over; a runaway allocation ends the thread.
-    this.#worker = new Worker(moduleFile("./grep-worker.ts", import.meta.url), { workerData: { pattern }, resourceLimits: { maxOldGenerationSizeMb: 64 } });
+    this.#worker = new Worker(...workerEntry(moduleFile("./grep-worker.ts", import.meta.url), { workerData: { pattern }, resourceLimits: { maxOldGenerationSizeMb: 64 } }));
     this.#worker.unref();
   }
 

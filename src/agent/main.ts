@@ -236,8 +236,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   runtime = opts.runtimeDetection ?? (await detectRuntime(path.join(dataDir, "runtime-probe")));
   if (runtime.runtime) log.info({ runtime: describeRuntime(runtime.runtime), path: runtime.runtime.path, skipped: runtime.problems, userns: runtime.userns !== false }, "sandbox runtime");
   if (runtime.runtime && runtime.userns === false) log.warn({ problem: runtime.usernsProblem }, "no user namespaces for tasks here: sandboxed tasks run as the --task-user uid on the host");
-  else if (opts.unsandboxedFallback) log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will run UNSANDBOXED (--unsandboxed-fallback)");
-  else log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will be refused");
+  else if (!runtime.runtime && opts.unsandboxedFallback) log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will run UNSANDBOXED (--unsandboxed-fallback)");
+  else if (!runtime.runtime) log.warn({ problems: runtime.problems }, "no working OCI runtime: sandboxed tasks will be refused");
 
   // Tasks' metrics endpoints (jobs with `metrics`), summarized to the server every metricsReportMs.
   const scraper = new MetricsScraper({

@@ -6,9 +6,14 @@ import { join } from "node:path";
 
 let cached: string | null = null;
 
+// The single executable has no package.json beside it: its build (packaging/sea/build.ts) writes the
+// version in here instead.
+declare const TIFFIN_EMBEDDED_VERSION: string | undefined;
+
 /** The `version` of Tiffin's package.json, or "unknown" when it cannot be read. */
 export function tiffinVersion(): string {
   if (cached !== null) return cached;
+  if (typeof TIFFIN_EMBEDDED_VERSION === "string") return (cached = TIFFIN_EMBEDDED_VERSION);
   try {
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8")) as { version?: unknown };
     cached = typeof pkg.version === "string" ? pkg.version : "unknown";

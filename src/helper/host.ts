@@ -13,6 +13,7 @@ import { parseHelperConfig } from "./config.ts";
 import { helperPaths } from "./paths.ts";
 import { writeStatusFile } from "./status.ts";
 import { Supervisor } from "./supervisor.ts";
+import { helperLog } from "./log.ts";
 
 /** Knobs for tests; the CLI uses the defaults. */
 export interface HelperOptions {
@@ -93,7 +94,7 @@ export class AttemptHost {
 
   /** Last resort when the process is crashing: no task may outlive it, so every one is killed now. */
   crash(err: unknown): never {
-    process.stderr.write(`tiffin helper: crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    helperLog.error(`crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     for (const sup of this.#sups) sup.crash(err);
     process.exit(1);
   }
@@ -116,7 +117,7 @@ export class AttemptHost {
 }
 
 function badConfig(statusPath: string, attemptId: string, problems: string[], clock: Clock): number {
-  process.stderr.write(`tiffin helper: cannot start ${attemptId}: ${problems.join("; ")}\n`);
+  helperLog.error(`cannot start ${attemptId}: ${problems.join("; ")}`);
   writeStatusFile(statusPath, {
     attemptId,
     state: "failed",

@@ -9,6 +9,7 @@ import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import { indexPath, indexWindowMs, listSegments, segmentIndex, segmentPath } from "./log-segments.ts";
 import type { LogStream } from "./log-segments.ts";
+import { helperLog } from "./log.ts";
 
 export { readLogs, tailStart } from "./log-reader.ts";
 export type { ReadLogsOptions } from "./log-reader.ts";
@@ -176,7 +177,7 @@ export class LogSink {
       })
       .catch((e: unknown) => {
         compressor.destroy();
-        process.stderr.write(`tiffin helper: log segment ${file}: ${String(e)}\n`);
+        helperLog.warn(`log segment ${file}: ${String(e)}`);
       });
     const seg: Segment = { compressor, done, indexFile: indexPath(this.#o.logsDir, this.#o.stream, n), entries: "", indexing: Promise.resolve() };
     this.#open.add(seg);
@@ -204,7 +205,7 @@ export class LogSink {
     const text = seg.entries;
     seg.entries = "";
     seg.indexing = seg.indexing.then(() => fs.promises.appendFile(seg.indexFile, text, { mode: 0o600 })).catch((e: unknown) => {
-      process.stderr.write(`tiffin helper: log index ${seg.indexFile}: ${String(e)}\n`);
+      helperLog.warn(`log index ${seg.indexFile}: ${String(e)}`);
     });
   }
 
@@ -224,7 +225,7 @@ export class LogSink {
         }
       }
     } catch (e) {
-      process.stderr.write(`tiffin helper: pruning log segments: ${String(e)}\n`);
+      helperLog.warn(`pruning log segments: ${String(e)}`);
     }
   }
 }

@@ -6,6 +6,7 @@ import fs from "node:fs";
 import { AttemptHost } from "./host.ts";
 import type { HelperOptions } from "./host.ts";
 import { runPool } from "./pool.ts";
+import { helperLog } from "./log.ts";
 
 export type { HelperOptions } from "./host.ts";
 export { isHelperProcessOf } from "./paths.ts";
@@ -16,6 +17,7 @@ export { runPool } from "./pool.ts";
  * code: 0 when the attempt ran (whatever its outcome), 1 when the helper itself failed, 2 for a bad attempt.json.
  */
 export async function runHelper(dir: string, options: HelperOptions = {}): Promise<number> {
+  helperLog.debug({ dir }, "helper started");
   const host = new AttemptHost(options);
   const undo = host.installProcessHandlers();
   try {
@@ -55,7 +57,7 @@ if (isEntryPoint()) {
   run.then(
     (code) => process.exit(code),
     (e: unknown) => {
-      process.stderr.write(`tiffin helper: ${String(e)}\n`);
+      helperLog.error(`${String(e)}`);
       process.exit(1);
     },
   );

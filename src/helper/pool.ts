@@ -14,6 +14,7 @@ import path from "node:path";
 import { AttemptHost } from "./host.ts";
 import type { HelperOptions } from "./host.ts";
 import { LineSplitter } from "./messages.ts";
+import { helperLog } from "./log.ts";
 
 /** A control request to a shared helper process. */
 export interface PoolRequest {
@@ -57,6 +58,7 @@ export interface PoolOptions extends HelperOptions {
 
 /** Runs a shared helper process until its last attempt is done; resolves with the exit code. */
 export async function runPool(o: PoolOptions): Promise<number> {
+  helperLog.debug({ socket: o.socket, max: o.max, first: o.first }, "shared helper started");
   const host = new AttemptHost(o);
   const undo = host.installProcessHandlers();
   let closing = false;
@@ -109,7 +111,7 @@ export async function runPool(o: PoolOptions): Promise<number> {
     fs.renameSync(bound, o.socket);
   } catch (e) {
     // Without its control socket the process still runs its first attempt; the agent starts others elsewhere.
-    process.stderr.write(`tiffin helper: control socket ${o.socket}: ${String(e)}\n`);
+    helperLog.error(`control socket ${o.socket}: ${String(e)}`);
   }
   take(o.first);
   await finished;

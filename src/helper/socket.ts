@@ -4,6 +4,7 @@ import fs from "node:fs";
 import net from "node:net";
 import { encodeMessage, LineSplitter, parseAgentMessage } from "./messages.ts";
 import type { AgentMessage, HelperMessage, HelperStatus } from "./protocol.ts";
+import { helperLog } from "./log.ts";
 
 /** Serves agents on a unix socket. */
 export class AgentServer {
@@ -24,7 +25,7 @@ export class AgentServer {
         for (const line of got) {
           const m = parseAgentMessage(line);
           if (m) onMessage(m);
-          else process.stderr.write(`tiffin helper: ${path}: ignoring bad message: ${line.slice(0, 200)}\n`);
+          else helperLog.warn(`${path}: ignoring bad message: ${line.slice(0, 200)}`);
         }
       });
       sock.on("error", () => sock.destroy());

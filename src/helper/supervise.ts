@@ -22,6 +22,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { helperLog } from "./log.ts";
 
 /** The host programs that chain a task's life to its helper's; null when the host lacks one. */
 export interface DeathTools {
@@ -110,7 +111,7 @@ export function deathTools(fresh = false): DeathTools {
       setpriv = null;
     }
   }
-  if (setpriv === null) process.stderr.write("tiffin helper: no util-linux setpriv with --pdeathsig: a task outlives a helper killed with SIGKILL\n");
+  if (setpriv === null) helperLog.warn("no util-linux setpriv with --pdeathsig: a task outlives a helper killed with SIGKILL");
   cached = { timeout, setpriv };
   return cached;
 }

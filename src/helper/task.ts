@@ -15,6 +15,7 @@ import { isIncurableError } from "./start-check.ts";
 import { deathTools, programProblem, supervisedArgv } from "./supervise.ts";
 import { cgroupMounts } from "./sandbox-cgroup.ts";
 import { cgroupEmpty, createPlainCgroup, joinArgv, killCgroup, plainCgroupDir, plainCgroupName, removePlainCgroup, watcherArgv } from "./plain-cgroup.ts";
+import { helperLog } from "./log.ts";
 
 /** How the task ended. */
 export interface TaskEnd {
@@ -174,7 +175,7 @@ export class TaskProcess implements Task {
     const dir = plainCgroupDir(cgroupMounts(), self, plainCgroupName(this.#o.pipesDir));
     const why = dir === null ? "no cgroup2 mount" : createPlainCgroup(dir);
     if (why !== null) {
-      process.stderr.write(`tiffin helper: ${why}: a process of this task that leaves its process group is not stopped with it\n`);
+      helperLog.warn(`${why}: a process of this task that leaves its process group is not stopped with it`);
       return false;
     }
     this.#cgroup = dir;

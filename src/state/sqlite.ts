@@ -14,6 +14,7 @@ import { Worker } from "node:worker_threads";
 import type { DatabaseSync } from "node:sqlite";
 import { moduleFile, systemClock } from "../model/index.ts";
 import type { Clock } from "../model/index.ts";
+import { workerEntry } from "../model/single-file.ts";
 import { compareKeys } from "./keys.ts";
 import { LeaseTimers } from "./lease-timers.ts";
 import { SqliteWriter, wireError } from "./sqlite-apply.ts";
@@ -102,7 +103,7 @@ export class SqliteStore implements Store {
       this.#inline = new SqliteWriter(writer);
     } else {
       this.#inline = null;
-      const worker = new Worker(moduleFile("./sqlite-worker.ts", import.meta.url), { workerData: writer, execArgv: workerArgv() });
+      const worker = new Worker(...workerEntry(moduleFile("./sqlite-worker.ts", import.meta.url), { workerData: writer, execArgv: workerArgv() }));
       worker.unref();
       worker.on("message", (msg: { done?: BatchDone; failed?: WireError }) => this.#onReply(msg));
       worker.on("error", (err) => this.#fail(err));

@@ -10,6 +10,9 @@ import { waitForSignal } from "../command.ts";
 import { usageError } from "../errors.ts";
 import { parseDuration } from "../../spec/api.ts";
 import { Capabilities } from "../../model/index.ts";
+import { LogLevelEnv } from "../../model/logging.ts";
+import { envForEveryFlag } from "../env-flags.ts";
+import { daemonLogger, logLevelOption, parseLogLevel } from "../log-level.ts";
 import type { AgentOptions } from "../../agent/main.ts";
 
 /** Options of the command as commander parses them. */
@@ -36,6 +39,7 @@ export interface AgentFlags {
   maxUploads?: string;
   maxStarts?: string;
   tasksPerHelper?: string;
+  logLevel?: string;
 }
 
 /**
@@ -151,7 +155,7 @@ export function parseTaskUser(text: string): { uid: number; gid: number } {
 
 /** Adds the command. */
 export function register(program: Command, ctx: CliContext): void {
-  program
+  const command = program
     .command("agent")
     .requiredOption("--server <url,...>", "the server's URL, or several comma-separated (the agent moves to the next when one fails)")
     .option("--join-token <token>", "the server's join token")
@@ -175,19 +179,24 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--max-starts <n>", "task helpers started at once; more assignments wait their turn, so a burst cannot starve the agent (default: 4)")
     .option("--tasks-per-helper <n>", "tasks one helper process supervises, sharing Node's memory (a crash of the process ends all of them); 1: a process per task (default: 8)")
     .option("--package-idle <duration>", "how long no task may have used a package before it can be removed (default: 1h)")
+    .addOption(logLevelOption())
     .description("run the agent of this host")
     .addHelpText("after", "\nSignals: SIGTERM (systemctl stop|restart) and SIGUSR2 leave the tasks running for the next agent, which\nadopts them within 30 s (else they move elsewhere); SIGINT (Ctrl-C) stops this host's tasks, then the agent.\n")
     .action(async (flags: AgentFlags) => {
+      const level = parseLogLevel(flags.logLevel);
       ctx.daemon();
-      const opts = agentOptions(flags);
+      const opts = { ...agentOptions(flags), log: daemonLogger("agent", level) };
+      // The helpers this agent starts inherit its environment, and with it the level.
+      process.env[LogLevelEnv] = level;
       const { startAgent } = await import("../../agent/main.ts");
       const agent = await startAgent(opts);
       const sig = waitForSignal(["SIGINT", "SIGTERM", "SIGUSR2"] as const);
       ctx.io.out(`tiffin agent ${opts.name} is host ${agent.hostId}, serving logs on ${agent.address}\n`);
       const s = await sig.promise;
       const mode = AgentSignalModes[s];
-      ctx.io.err(`${s}: ${mode === "upgrade" ? `leaving tasks running: an agent started within ${AwayMs / 1000} s adopts them` : "stopping tasks"}\n`);
+      opts.log.info({ signal: s, mode }, `${s}: ${mode === "upgrade" ? `leaving tasks running: an agent started within ${AwayMs / 1000} s adopts them` : "stopping tasks"}`);
       await agent.close(mode, AwayMs);
       sig.dispose();
     });
+  envForEveryFlag(command);
 }

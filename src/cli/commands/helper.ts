@@ -4,6 +4,8 @@
 import type { Command } from "commander";
 import type { CliContext } from "../command.ts";
 import { usageError } from "../errors.ts";
+import { LogLevelEnv } from "../../model/logging.ts";
+import { logLevelOption, parseLogLevel } from "../log-level.ts";
 
 /** Adds the command. */
 export function register(program: Command, ctx: CliContext): void {
@@ -12,8 +14,11 @@ export function register(program: Command, ctx: CliContext): void {
     .argument("<dir>", "attempt directory")
     .option("--pool <socket>", "run as a shared helper process taking more attempts on this control socket")
     .option("--max <k>", "with --pool: attempts at once")
+    .addOption(logLevelOption())
     .description("run one attempt, or several with --pool (started by the agent)")
-    .action(async (dir: string, flags: { pool?: string; max?: string }) => {
+    .action(async (dir: string, flags: { pool?: string; max?: string; logLevel?: string }) => {
+      // Read by the helper's logger (helper/log.ts) as its module loads, below.
+      process.env[LogLevelEnv] = parseLogLevel(flags.logLevel);
       ctx.daemon();
       const { parseHelperArgv, runHelper, runPool } = await import("../../helper/main.ts");
       if (flags.pool === undefined) return ctx.setExitCode(await runHelper(dir));

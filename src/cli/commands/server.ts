@@ -6,6 +6,8 @@ import { ErrorCodes, TiffinError } from "../../model/errors.ts";
 import { parseDuration } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
 import { waitForSignal } from "../command.ts";
+import { envForEveryFlag } from "../env-flags.ts";
+import { daemonLogger, logLevelOption, parseLogLevel } from "../log-level.ts";
 import { registerMigrate } from "./migrate.ts";
 import { parseStoreFlag } from "./store-flag.ts";
 
@@ -36,9 +38,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--audit-keep-days <n>", "keep `tiffin exec` audit entries this many days (0: no limit)", "90")
     .option("--audit-keep <n>", "keep at most this many audit entries, the newest (0: no limit)", "100000")
     .option("--peer-token-rotate <duration>", "how often the leader rotates the token agents require of each other for package pieces (the previous one stays accepted until the next rotation)", "24h")
+    .addOption(logLevelOption())
     .description("run the control plane (several servers may share one etcd store: one leads, all serve)");
+  envForEveryFlag(server);
   registerMigrate(server, ctx);
-  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; auditKeepDays: string; auditKeep: string; peerTokenRotate: string }) => {
+  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; auditKeepDays: string; auditKeep: string; peerTokenRotate: string; logLevel: string }) => {
+    const log = daemonLogger("server", parseLogLevel(opts.logLevel));
     if (!opts.data) throw new TiffinError(ErrorCodes.Usage, "tiffin server needs --data <dir>", { hint: "e.g. tiffin server --data /var/lib/tiffin" });
     const keepDays = Number(opts.auditKeepDays);
     const keepEntries = Number(opts.auditKeep);
@@ -55,14 +60,14 @@ export function register(program: Command, ctx: CliContext): void {
     const { openStore, startServer } = await import("../../server/main.ts");
     // A store named by --store is ours to close; the default one the server opens and closes.
     const store = spec ? await openStore(spec) : null;
-    const running = await startServer({ dataDir, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}) }).catch(async (err: unknown) => {
+    const running = await startServer({ dataDir, log, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}) }).catch(async (err: unknown) => {
       await store?.close();
       throw err;
     });
     const sig = waitForSignal(["SIGINT", "SIGTERM"]);
     ctx.io.out(renderServerStarted(running.url, dataDir));
     const s = await sig.promise;
-    ctx.io.err(`${s}: stopping the server\n`);
+    log.info({ signal: s }, `${s}: stopping the server`);
     await running.close();
     await store?.close();
     sig.dispose();
