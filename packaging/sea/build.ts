@@ -11,6 +11,8 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { build } from "esbuild";
+import { HelperSchemasDefine } from "../../src/helper/checks.ts";
+import { deriveHelperJsonSchemas } from "../../src/helper/json-schemas.ts";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 const out = path.join(root, "build");
@@ -44,7 +46,9 @@ async function bundle(entry: string, file: string): Promise<string> {
     format: "cjs",
     target: "node24",
     outfile,
-    define: { ...meta, TIFFIN_EMBEDDED_VERSION: JSON.stringify(version) },
+    // The helper's checks read JSON Schemas derived from its zod schemas (src/helper/checks.ts): written
+    // in here as the agent's helper bundle does, since no source file exists to derive them from.
+    define: { ...meta, TIFFIN_EMBEDDED_VERSION: JSON.stringify(version), [HelperSchemasDefine]: JSON.stringify(deriveHelperJsonSchemas()) },
     banner: { js: banner },
     logLevel: "error",
     // esbuild's own JavaScript API is bundled too (the spec evaluator imports it); it needs its native
