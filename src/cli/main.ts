@@ -18,6 +18,7 @@ import * as exec from "./commands/exec.ts";
 import * as helper from "./commands/helper.ts";
 import * as history from "./commands/history.ts";
 import * as hosts from "./commands/hosts.ts";
+import * as init from "./commands/init.ts";
 import * as jobs from "./commands/jobs.ts";
 import * as logs from "./commands/logs.ts";
 import * as pkg from "./commands/pkg.ts";
@@ -28,10 +29,11 @@ import * as server from "./commands/server.ts";
 import * as status from "./commands/status.ts";
 import * as stop from "./commands/stop.ts";
 import * as swarm from "./commands/swarm.ts";
+import * as validate from "./commands/validate.ts";
 import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, apply, plan, status, jobs, restart, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version,
+  dev, init, validate, apply, plan, status, jobs, restart, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version,
 ];
 
 /**

@@ -71,6 +71,19 @@ void test("a wrong unit is a type error naming the field, before any command run
   writeFileSync(join(repo, "web.ts"), good);
 });
 
+void test("the repository `tiffin init` scaffolds type-checks against the built types", () => {
+  const made = spawnSync(process.execPath, [join(root, "bin", "tiffin.js"), "init", "scaffolded"], { cwd: dir, encoding: "utf8", env: { ...process.env, HOME: dir } });
+  assert.equal(made.status, 0, made.stderr);
+  const scaffolded = join(dir, "scaffolded");
+  // As `npm install` would leave it: the same built package.
+  symlinkSync(join(repo, "node_modules"), join(scaffolded, "node_modules"));
+  const r = spawnSync(process.execPath, [tsc, "-p", ".", "--pretty", "false"], { cwd: scaffolded, encoding: "utf8" });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  writeFileSync(join(scaffolded, "tiffin.ts"), readFileSync(join(scaffolded, "tiffin.ts"), "utf8").replace('"128Mi"', '"128MB"'));
+  const bad = spawnSync(process.execPath, [tsc, "-p", ".", "--pretty", "false"], { cwd: scaffolded, encoding: "utf8" });
+  assert.match(bad.stdout, /tiffin\.ts\(\d+,\d+\): error TS2322: Type '"128MB"'/);
+});
+
 void test("hovering a field in the user's editor shows its description and default", () => {
   const file = join(repo, "web.ts");
   writeFileSync(file, good);
