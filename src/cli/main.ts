@@ -13,6 +13,7 @@ import type { CliIo } from "./io.ts";
 import * as agent from "./commands/agent.ts";
 import * as apply from "./commands/apply.ts";
 import * as completion from "./commands/completion.ts";
+import * as context from "./commands/context.ts";
 import * as dev from "./commands/dev.ts";
 import * as drain from "./commands/drain.ts";
 import * as exec from "./commands/exec.ts";
@@ -34,7 +35,7 @@ import * as validate from "./commands/validate.ts";
 import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, init, validate, apply, plan, status, jobs, restart, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion,
+  dev, init, validate, apply, plan, status, jobs, restart, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context,
 ];
 
 /**
@@ -46,8 +47,8 @@ export function wantsVersion(argv: string[]): boolean {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-V" || a === "--version") return true;
-    if (a === "--addr" || a === "--token") i++;
-    else if (!a.startsWith("--addr=") && !a.startsWith("--token=")) return false;
+    if (a === "--addr" || a === "--token" || a === "--context") i++;
+    else if (!a.startsWith("--addr=") && !a.startsWith("--token=") && !a.startsWith("--context=")) return false;
   }
   return false;
 }
@@ -59,6 +60,7 @@ export function buildProgram(io: CliIo, state: RunState): { program: Command; ct
     .addHelpText("afterAll", "\n  -V, --version  print tiffin's version (before any command: `pkg push --version` is the package's)")
     .option("--addr <url,...>", "server address, or several comma-separated (env TIFFIN_ADDR; default: the `tiffin dev` context, else http://127.0.0.1:7070)")
     .option("--token <token>", "admin token (env TIFFIN_TOKEN; default: the `tiffin dev` context)")
+    .option("--context <name>", "use this named context (`tiffin context list`) instead of the current one")
     .showSuggestionAfterError(true);
   const ctx = makeContext(program, io, state);
   for (const c of commands) c.register(program, ctx);
