@@ -12,6 +12,7 @@ import { processIo } from "./io.ts";
 import type { CliIo } from "./io.ts";
 import * as agent from "./commands/agent.ts";
 import * as apply from "./commands/apply.ts";
+import * as audit from "./commands/audit.ts";
 import * as completion from "./commands/completion.ts";
 import * as context from "./commands/context.ts";
 import * as dev from "./commands/dev.ts";
@@ -36,7 +37,7 @@ import * as validate from "./commands/validate.ts";
 import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, init, validate, apply, plan, status, jobs, restart, scale, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context,
+  dev, init, validate, apply, plan, status, jobs, restart, scale, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit,
 ];
 
 /**

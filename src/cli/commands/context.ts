@@ -9,7 +9,9 @@ import { addrProblem } from "../context.ts";
 import { addContext, contextsPath, listContexts, removeContext, useContext } from "../contexts.ts";
 import type { ContextRow } from "../contexts.ts";
 import { usageError } from "../errors.ts";
-import { renderJson, renderTable } from "../table.ts";
+import { outputFormat, outputOption, renderOutput } from "../output.ts";
+import type { OutputOpts } from "../output.ts";
+import { renderTable } from "../table.ts";
 
 /** The table of `tiffin context list`: the current one marked with `*`. */
 export function renderContexts(rows: ContextRow[]): string {
@@ -20,14 +22,14 @@ export function renderContexts(rows: ContextRow[]): string {
 /** Adds the command and its subcommands. */
 export function register(program: Command, ctx: CliContext): void {
   const context = program.command("context").description("named servers: list, use, add, remove (as kubectl's contexts)");
-  context
+  outputOption(context
     .command("list")
     .alias("ls")
-    .description("list the named contexts; * marks the current one")
-    .option("--json", "print JSON for scripts instead of a table")
-    .action((opts: { json?: boolean }) => {
+    .description("list the named contexts; * marks the current one"))
+    .action((opts: OutputOpts) => {
+      const format = outputFormat(opts);
       const rows = listContexts(ctx.io.env);
-      ctx.io.out(opts.json ? renderJson(rows) : renderContexts(rows));
+      ctx.io.out(renderOutput(format, rows, () => renderContexts(rows)));
     });
   context
     .command("use")
