@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { tiffinVersion } from "../api/version.ts";
 import { makeContext, withAuthHint } from "./command.ts";
 import type { CliContext, RunState } from "./command.ts";
+import { colourEnabled, colourError } from "./colour.ts";
 import { exitCodeFor, formatError, usageError } from "./errors.ts";
 import { processIo } from "./io.ts";
 import type { CliIo } from "./io.ts";
@@ -89,7 +90,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   }
   // `tiffin help NOSUCH`: commander shows the program's help; say what was wrong, as for `tiffin NOSUCH`.
   if (argv[0] === "help" && argv[1] !== undefined && !program.commands.some((c) => c.name() === argv[1] || c.aliases().includes(argv[1]!))) {
-    io.err(formatError(usageError(`unknown command '${argv[1]}'`, "run `tiffin help` for the list of commands")));
+    io.err(colourError(formatError(usageError(`unknown command '${argv[1]}'`, "run `tiffin help` for the list of commands")), errColour(io)));
     return 2;
   }
   let code: number;
@@ -113,7 +114,7 @@ function report(err: unknown, io: CliIo, ctx: CliContext, debug: boolean): numbe
     if (err.code === "commander.help") return err.exitCode === 0 ? 0 : 2;
     if (err.code === "commander.executeSubCommandAsync") return 2;
     const e = usageError(err.message.replace(/^error: /, ""), "run `tiffin --help` (or `tiffin COMMAND --help`) for usage");
-    io.err(formatError(e));
+    io.err(colourError(formatError(e), errColour(io)));
     return 2;
   }
   let shown = err;
@@ -122,6 +123,11 @@ function report(err: unknown, io: CliIo, ctx: CliContext, debug: boolean): numbe
   } catch {
     // a broken context only loses the better hint
   }
-  io.err(formatError(shown, debug));
+  io.err(colourError(formatError(shown, debug), errColour(io)));
   return exitCodeFor(err);
+}
+
+/** Colour on stderr: a terminal, and NO_COLOR unset (colour.ts). */
+function errColour(io: CliIo): boolean {
+  return colourEnabled(io.errIsTTY === true, io.env);
 }

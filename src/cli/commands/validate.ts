@@ -8,6 +8,7 @@ import { ErrorCodes, TiffinError } from "../../model/errors.ts";
 import { loadSpecFile } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
 import { jsonOption } from "../command.ts";
+import { colourEnabled, colourError, paint } from "../colour.ts";
 import { formatError } from "../errors.ts";
 import type { CliIo } from "../io.ts";
 import { renderJson } from "../table.ts";
@@ -31,12 +32,12 @@ export async function validateHandler(files: string[], io?: CliIo): Promise<File
 }
 
 /** One line per good file (stdout) and each bad file's problems (stderr, as any other error). */
-export function renderVerdicts(verdicts: FileVerdict[]): { out: string; err: string } {
+export function renderVerdicts(verdicts: FileVerdict[], colour: { out: boolean; err: boolean } = { out: false, err: false }): { out: string; err: string } {
   let out = "";
   let err = "";
   for (const v of verdicts) {
-    if (v.ok) out += `ok ${v.file}: ${v.jobs.length} job${v.jobs.length === 1 ? "" : "s"} (${v.jobs.join(", ")})\n`;
-    else err += formatError(v.error);
+    if (v.ok) out += `${paint(colour.out, "green", "ok")} ${v.file}: ${v.jobs.length} job${v.jobs.length === 1 ? "" : "s"} (${v.jobs.join(", ")})\n`;
+    else err += colourError(formatError(v.error), colour.err);
   }
   return { out, err };
 }
@@ -59,7 +60,7 @@ export function register(program: Command, ctx: CliContext): void {
     const verdicts = await validateHandler(files, ctx.io);
     if (opts.json) ctx.io.out(renderJson(verdictsJson(verdicts)));
     else {
-      const { out, err } = renderVerdicts(verdicts);
+      const { out, err } = renderVerdicts(verdicts, { out: colourEnabled(ctx.io.isTTY, ctx.io.env), err: colourEnabled(ctx.io.errIsTTY === true, ctx.io.env) });
       ctx.io.out(out);
       ctx.io.err(err);
     }
