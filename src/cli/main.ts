@@ -18,6 +18,7 @@ import * as completion from "./commands/completion.ts";
 import * as context from "./commands/context.ts";
 import * as dev from "./commands/dev.ts";
 import * as drain from "./commands/drain.ts";
+import * as events from "./commands/events.ts";
 import * as exec from "./commands/exec.ts";
 import * as helper from "./commands/helper.ts";
 import * as history from "./commands/history.ts";
@@ -38,7 +39,7 @@ import * as validate from "./commands/validate.ts";
 import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, init, validate, apply, plan, status, jobs, restart, scale, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit,
+  dev, init, validate, apply, plan, status, jobs, restart, scale, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events,
 ];
 
 /**
