@@ -115,6 +115,10 @@ export class ApiClient {
   revert(name: string, version: number, note: Partial<VersionNote> = {}): Promise<ApplyResult> {
     return this.#json("POST", `/v1/jobs/${enc(name)}/revert`, { version, ...note });
   }
+  /** `POST /v1/jobs/:name/scale`: stores the current spec (and package pins) with `replicas` as a new version. */
+  scale(name: string, replicas: number, note: Partial<VersionNote> = {}): Promise<ApplyResult> {
+    return this.#json("POST", `/v1/jobs/${enc(name)}/scale`, { replicas, ...note });
+  }
   /** `GET /v1/jobs/:name/versions`. */
   versions(name: string): Promise<JobVersion[]> {
     return this.#json("GET", `/v1/jobs/${enc(name)}/versions`);

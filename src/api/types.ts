@@ -7,6 +7,7 @@
 //   GET    /v1/jobs                              -> JobSummary[]
 //   POST   /v1/jobs            {spec: JobSpec, by?, message?} -> ApplyResult (stores a new version if changed)
 //   POST   /v1/jobs/:name/revert {version, by?, message?} -> ApplyResult (version's spec and pins as a new version)
+//   POST   /v1/jobs/:name/scale {replicas, by?, message?} -> ApplyResult (the current spec and pins with replicas N as a new version)
 //   POST   /v1/plan            {spec: JobSpec}   -> PlanResult           (dry run, writes nothing)
 //   GET    /v1/jobs/:name                        -> JobStatus
 //   DELETE /v1/jobs/:name                        -> {name, removed: true}

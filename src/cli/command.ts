@@ -9,6 +9,7 @@ import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { CliIo } from "./io.ts";
 import { addrProblem, contextPath, readContext, resolveTarget } from "./context.ts";
 import type { Target } from "./context.ts";
+import { namedContext } from "./contexts.ts";
 
 /** Shared state of one CLI run. */
 export interface CliContext {
@@ -35,8 +36,10 @@ export interface RunState {
 /** Builds the context; global options are read lazily, after commander has parsed them. */
 export function makeContext(program: Command, io: CliIo, state: RunState): CliContext {
   const target = (): Target => {
-    const opts = program.opts<{ addr?: string; token?: string }>();
-    const t = resolveTarget(opts, io.env, readContext(contextPath(io.env)));
+    const opts = program.opts<{ addr?: string; token?: string; context?: string }>();
+    // --context NAME (or TIFFIN_CONTEXT) stands in for the current context file, for this command only.
+    const named = opts.context ?? io.env["TIFFIN_CONTEXT"];
+    const t = resolveTarget(opts, io.env, named ? namedContext(io.env, named) : readContext(contextPath(io.env)));
     checkAddrs(t, contextPath(io.env));
     return t;
   };

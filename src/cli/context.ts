@@ -15,6 +15,8 @@ export interface ContextFile {
   token: string;
   /** The `tiffin dev` that wrote it (dev/context-handover.ts: whose context comes back when it stops). */
   devPid?: number;
+  /** The named context `tiffin context use` copied here (contexts.ts). */
+  name?: string;
 }
 
 /** The resolved target of a command, and where each half came from (shown on auth errors). */
@@ -40,7 +42,13 @@ export function contextPath(env: Record<string, string | undefined>): string {
 export function readContext(path: string): ContextFile | null {
   try {
     const v = JSON.parse(readFileSync(path, "utf8")) as Partial<ContextFile>;
-    return typeof v.addr === "string" && typeof v.token === "string" ? { addr: v.addr, token: v.token } : null;
+    if (typeof v.addr !== "string" || typeof v.token !== "string") return null;
+    return {
+      addr: v.addr,
+      token: v.token,
+      ...(typeof v.name === "string" ? { name: v.name } : {}),
+      ...(typeof v.devPid === "number" ? { devPid: v.devPid } : {}),
+    };
   } catch {
     return null;
   }
@@ -48,9 +56,14 @@ export function readContext(path: string): ContextFile | null {
 
 /** Writes the context file atomically, readable only by its owner (it holds the admin token). */
 export function writeContext(path: string, ctx: ContextFile): void {
+  writePrivateJson(path, ctx);
+}
+
+/** Writes JSON atomically, readable only by its owner (context files hold admin tokens). */
+export function writePrivateJson(path: string, value: unknown): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(ctx, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, path);
 }
 

@@ -10,6 +10,8 @@ export interface CliIo {
   errBytes?(b: Uint8Array): void;
   /** True when stdout is a terminal (live progress lines instead of one line per change). */
   isTTY: boolean;
+  /** True when stderr is a terminal (errors in colour, unless NO_COLOR); absent: not one. */
+  errIsTTY?: boolean;
   env: Record<string, string | undefined>;
   /** Calls `cb` once stdout can no longer be written (its reader went away: `| head`, a tee that
    * was stopped); absent where output is only kept (tests). */
@@ -44,6 +46,7 @@ export function processIo(): CliIo {
     outBytes: (b) => void (stdoutClosed || process.stdout.write(b)),
     errBytes: (b) => void (process.stderr.destroyed || process.stderr.write(b)),
     isTTY: process.stdout.isTTY === true,
+    errIsTTY: process.stderr.isTTY === true,
     env: process.env,
     onOutputClosed: (cb) => void (stdoutClosed ? queueMicrotask(cb) : closedListeners.push(cb)),
   };

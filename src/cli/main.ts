@@ -7,32 +7,40 @@ import { Command, CommanderError } from "commander";
 import { tiffinVersion } from "../api/version.ts";
 import { makeContext, withAuthHint } from "./command.ts";
 import type { CliContext, RunState } from "./command.ts";
+import { colourEnabled, colourError } from "./colour.ts";
 import { exitCodeFor, formatError, usageError } from "./errors.ts";
 import { processIo } from "./io.ts";
 import type { CliIo } from "./io.ts";
 import * as agent from "./commands/agent.ts";
 import * as apply from "./commands/apply.ts";
+import * as audit from "./commands/audit.ts";
+import * as completion from "./commands/completion.ts";
+import * as context from "./commands/context.ts";
 import * as dev from "./commands/dev.ts";
 import * as drain from "./commands/drain.ts";
+import * as events from "./commands/events.ts";
 import * as exec from "./commands/exec.ts";
 import * as helper from "./commands/helper.ts";
 import * as history from "./commands/history.ts";
 import * as hosts from "./commands/hosts.ts";
+import * as init from "./commands/init.ts";
 import * as jobs from "./commands/jobs.ts";
 import * as logs from "./commands/logs.ts";
 import * as pkg from "./commands/pkg.ts";
 import * as plan from "./commands/plan.ts";
 import * as restart from "./commands/restart.ts";
 import * as revert from "./commands/revert.ts";
+import * as scale from "./commands/scale.ts";
 import * as server from "./commands/server.ts";
 import * as status from "./commands/status.ts";
 import * as stop from "./commands/stop.ts";
 import * as swarm from "./commands/swarm.ts";
 import * as top from "./commands/top.ts";
+import * as validate from "./commands/validate.ts";
 import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, apply, plan, status, jobs, top, restart, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version,
+  dev, init, validate, apply, plan, status, jobs, top, restart, scale, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events,
 ];
 
 /**
@@ -44,8 +52,8 @@ export function wantsVersion(argv: string[]): boolean {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-V" || a === "--version") return true;
-    if (a === "--addr" || a === "--token") i++;
-    else if (!a.startsWith("--addr=") && !a.startsWith("--token=")) return false;
+    if (a === "--addr" || a === "--token" || a === "--context") i++;
+    else if (!a.startsWith("--addr=") && !a.startsWith("--token=") && !a.startsWith("--context=")) return false;
   }
   return false;
 }
@@ -57,6 +65,7 @@ export function buildProgram(io: CliIo, state: RunState): { program: Command; ct
     .addHelpText("afterAll", "\n  -V, --version  print tiffin's version (before any command: `pkg push --version` is the package's)")
     .option("--addr <url,...>", "server address, or several comma-separated (env TIFFIN_ADDR; default: the `tiffin dev` context, else http://127.0.0.1:7070)")
     .option("--token <token>", "admin token (env TIFFIN_TOKEN; default: the `tiffin dev` context)")
+    .option("--context <name>", "use this named context (`tiffin context list`) instead of the current one")
     .showSuggestionAfterError(true);
   const ctx = makeContext(program, io, state);
   for (const c of commands) c.register(program, ctx);
@@ -83,7 +92,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   }
   // `tiffin help NOSUCH`: commander shows the program's help; say what was wrong, as for `tiffin NOSUCH`.
   if (argv[0] === "help" && argv[1] !== undefined && !program.commands.some((c) => c.name() === argv[1] || c.aliases().includes(argv[1]!))) {
-    io.err(formatError(usageError(`unknown command '${argv[1]}'`, "run `tiffin help` for the list of commands")));
+    io.err(colourError(formatError(usageError(`unknown command '${argv[1]}'`, "run `tiffin help` for the list of commands")), errColour(io)));
     return 2;
   }
   let code: number;
@@ -107,7 +116,7 @@ function report(err: unknown, io: CliIo, ctx: CliContext, debug: boolean): numbe
     if (err.code === "commander.help") return err.exitCode === 0 ? 0 : 2;
     if (err.code === "commander.executeSubCommandAsync") return 2;
     const e = usageError(err.message.replace(/^error: /, ""), "run `tiffin --help` (or `tiffin COMMAND --help`) for usage");
-    io.err(formatError(e));
+    io.err(colourError(formatError(e), errColour(io)));
     return 2;
   }
   let shown = err;
@@ -116,6 +125,11 @@ function report(err: unknown, io: CliIo, ctx: CliContext, debug: boolean): numbe
   } catch {
     // a broken context only loses the better hint
   }
-  io.err(formatError(shown, debug));
+  io.err(colourError(formatError(shown, debug), errColour(io)));
   return exitCodeFor(err);
+}
+
+/** Colour on stderr: a terminal, and NO_COLOR unset (colour.ts). */
+function errColour(io: CliIo): boolean {
+  return colourEnabled(io.errIsTTY === true, io.env);
 }

@@ -1,11 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { command, defaults, http, job, tcp } from "./index.ts";
+import type { JobInput } from "./index.ts";
 import { defaultsBrand, hasBrand, jobBrand } from "./brand.ts";
 import { compileJobs } from "./validate.ts";
 
 void test("job() keeps the input as given and marks it invisibly", () => {
-  const input = { name: "web", command: ["./web"], resources: { memory: "1Gi" } };
+  const input: JobInput = { name: "web", command: ["./web"], resources: { memory: "1Gi" } };
   const j = job(input);
   assert.deepEqual({ ...j }, input);
   assert.ok(hasBrand(j, jobBrand));

@@ -1,13 +1,18 @@
 // What users import in their spec files: `import { job, defaults, http, tcp, command } from "tiffin"`.
-// Deliberately small and free of runtime dependencies: the types come from the zod schema in
-// input.ts (type-only imports, erased at run time), and validation happens when the file is loaded,
+// Deliberately small and free of runtime dependencies: the types are job-input.ts's documented
+// interfaces (checked against the zod schema in input.ts, type-only, erased at run time), and validation happens when the file is loaded,
 // so every problem in a file is reported at once, with the file name and field path.
-import type { z } from "zod";
-import type { commandHealthSchema, httpHealthSchema, jobInputSchema, tcpHealthSchema } from "./input.ts";
 import { brand, defaultsBrand, jobBrand } from "./brand.ts";
+import type { CommandHealthSpec, HttpHealthSpec, JobSpecInput, TcpHealthSpec } from "./job-input.ts";
 
-/** Everything a job spec may say. Only `name` and `command` are required; see the README for defaults. */
-export type JobInput = z.input<typeof jobInputSchema>;
+export type { CommandHealthSpec, HealthTiming, HttpHealthSpec, JobSpecInput, MountSpec, ScalarValue, TcpHealthSpec } from "./job-input.ts";
+export type { Duration, DurationUnit, Size } from "./units.ts";
+
+/**
+ * Everything a job spec may say. Only `name` and `command` are required; every field is documented
+ * (hover it in an editor). Sizes ("256Mi") and durations ("2s") are typed, so a wrong unit is a type error.
+ */
+export type JobInput = JobSpecInput;
 /** A job as `job()` returns it: the input unchanged, marked so the loader knows what it is. */
 export type Job = Readonly<JobInput> & { readonly [jobBrand]: true };
 /** Fields shared by many jobs (everything but `name`), spread into them with `...web`. */
@@ -15,11 +20,11 @@ export type JobDefaults = Omit<Partial<JobInput>, "name">;
 /** A health check, as `http()`, `tcp()` or `command()` return it. */
 export type HealthInput = NonNullable<JobInput["health"]>;
 /** Options of `http()`: `port` (a name from `ports`), `path` (default "/") and the timing fields. */
-export type HttpHealthInput = Omit<z.input<typeof httpHealthSchema>, "kind">;
+export type HttpHealthInput = Omit<HttpHealthSpec, "kind">;
 /** Options of `tcp()`: `port` and the timing fields. */
-export type TcpHealthInput = Omit<z.input<typeof tcpHealthSchema>, "kind">;
+export type TcpHealthInput = Omit<TcpHealthSpec, "kind">;
 /** Options of `command()`: `run` (argv, or a string for /bin/sh -c) and the timing fields. */
-export type CommandHealthInput = Omit<z.input<typeof commandHealthSchema>, "kind">;
+export type CommandHealthInput = Omit<CommandHealthSpec, "kind">;
 
 /** Declares a job. Export it (or an array of jobs) as the default export of a spec file. */
 export function job(input: JobInput): Job {

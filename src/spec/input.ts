@@ -7,6 +7,7 @@ import { Capabilities, Isolations, Networks, SpreadDomains } from "../model/inde
 import {
   durationPattern, kernelRangePattern, normalizeSignal, parseDuration, parseSize, sizePattern, StopSignals,
 } from "./units.ts";
+import type { Duration, Size } from "./units.ts";
 
 /** DNS-label job names: they appear in task ids, URLs, host paths and DNS. */
 export const jobNamePattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -26,9 +27,10 @@ const sizeMessage = 'expected a size such as "256Mi" or "4Gi", or a whole number
 
 /** A duration string, resolved to milliseconds; at least `minMs`. */
 function duration(minMs: number, maxMs = 24 * 3_600_000) {
-  return z
-    .string({ error: durationMessage })
-    .regex(durationPattern, { error: durationMessage })
+  // Typed as the template literal `Duration` users see (the regex is the runtime rule, and stays in
+  // the JSON Schema): zod's string schema cannot carry a narrower input type on its own.
+  const text = z.string({ error: durationMessage }).regex(durationPattern, { error: durationMessage }) as unknown as z.ZodType<Duration, Duration>;
+  return text
     .transform((text, ctx) => {
       const ms = parseDuration(text) ?? Number.NaN;
       if (!(ms >= minMs && ms <= maxMs)) {
@@ -44,7 +46,8 @@ const size = z
   .union(
     [
       z.number().int({ error: sizeMessage }).positive({ error: "must be positive" }),
-      z.string().regex(sizePattern, { error: `${sizeMessage} (binary units: Mi, Gi, Ti)` }),
+      // Typed as the template literal `Size` ("256Mi") users see; the regex is the runtime rule.
+      z.string().regex(sizePattern, { error: `${sizeMessage} (binary units: Mi, Gi, Ti)` }) as unknown as z.ZodType<Size, Size>,
     ],
     { error: sizeMessage },
   )
@@ -209,7 +212,7 @@ export const mountSchema = z.strictObject({
 
 const labels = z.record(z.string().regex(tagPattern, { error: "label keys are letters, digits, '.', '_', '-', '/'" }), scalar);
 
-/** What users write for one job. Everything but `name` and `command` has a default. */
+/** What users write for one job. Everything but `name` and `command` has a default. Field docs: job-input.ts. */
 export const jobInputSchema = z
   .strictObject({
     name: z.string().regex(jobNamePattern, {

@@ -4,6 +4,16 @@
 const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const durationPart = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
 
+/** A unit of a duration: milliseconds, seconds, minutes, hours. */
+export type DurationUnit = "ms" | "s" | "m" | "h";
+type DurationPart = `${number}${DurationUnit}`;
+/**
+ * A duration as users write it: "200ms", "2s", "1.5m", "1h", "1m30s" (up to three parts in the
+ * type; the loader takes more). A template literal type, so `timeout: "soon"` is a type error in
+ * the user's editor before any command runs; `durationPattern` is the exact rule.
+ */
+export type Duration = DurationPart | `${DurationPart}${DurationPart}` | `${DurationPart}${DurationPart}${DurationPart}`;
+
 /** Durations users may write: "200ms", "2s", "1.5m", "1h", "1m30s". */
 export const durationPattern = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
 
@@ -19,6 +29,9 @@ export function parseDuration(text: string): number | null {
 }
 
 const sizeUnits: Record<string, number> = { Mi: 1, Gi: 1024, Ti: 1024 * 1024 };
+
+/** A size as users write it, in binary units: "256Mi", "4Gi", "1.5Gi", "1Ti" (`sizePattern` is the exact rule). */
+export type Size = `${number}${"Mi" | "Gi" | "Ti"}`;
 
 /** Sizes users may write: "256Mi", "4Gi", "1.5Gi", "1Ti" (binary units, as Kubernetes writes them). */
 export const sizePattern = /^\d+(?:\.\d+)?(?:Mi|Gi|Ti)$/;

@@ -10,9 +10,10 @@ import type { DiffLine } from "../../model/diff.ts";
 import { diffJson, formatDiff } from "../../model/diff.ts";
 import { decompileJob, specFileText } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
-import { jsonOption } from "../command.ts";
+import { outputFormat, outputOption, renderOutput } from "../output.ts";
+import type { OutputOpts } from "../output.ts";
 import { usageError } from "../errors.ts";
-import { formatTime, renderJson, renderTable } from "../table.ts";
+import { formatTime, renderTable } from "../table.ts";
 
 /** One row of the history. */
 export interface HistoryEntry {
@@ -107,14 +108,15 @@ export function parseVersion(text: string): number {
 
 /** Adds the command. */
 export function register(program: Command, ctx: CliContext): void {
-  jsonOption(
+  outputOption(
     program
       .command("history")
       .argument("<job>", "job name")
       .option("--diff <versions...>", "diff two versions: --diff A B")
       .option("--spec <version>", "print a version as a spec file (JSON) that `tiffin apply` accepts")
       .description("list a job's versions, diff two of them, or print one as a spec file"),
-  ).action(async (job: string, opts: { json?: boolean; diff?: string[]; spec?: string }) => {
+  ).action(async (job: string, opts: OutputOpts & { diff?: string[]; spec?: string }) => {
+    const format = outputFormat(opts);
     if (opts.spec !== undefined) {
       ctx.io.out(await versionSpecHandler(ctx.client(), job, parseVersion(opts.spec)));
       return;
@@ -122,10 +124,10 @@ export function register(program: Command, ctx: CliContext): void {
     if (opts.diff) {
       if (opts.diff.length !== 2) throw usageError(`--diff takes two versions, got ${opts.diff.length}`, `e.g. tiffin history ${job} --diff 1 2`);
       const d = await versionDiffHandler(ctx.client(), job, parseVersion(opts.diff[0] ?? ""), parseVersion(opts.diff[1] ?? ""));
-      ctx.io.out(opts.json ? renderJson(d) : renderVersionDiff(d));
+      ctx.io.out(renderOutput(format, d, () => renderVersionDiff(d)));
       return;
     }
     const entries = await historyHandler(ctx.client(), job);
-    ctx.io.out(opts.json ? renderJson(entries) : renderHistory(entries));
+    ctx.io.out(renderOutput(format, entries, () => renderHistory(entries)));
   });
 }

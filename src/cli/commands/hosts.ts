@@ -4,8 +4,9 @@ import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
 import type { HostView } from "../../api/types.ts";
 import type { CliContext } from "../command.ts";
-import { jsonOption } from "../command.ts";
-import { renderJson, renderTable } from "../table.ts";
+import { outputFormat, outputOption, renderOutput } from "../output.ts";
+import type { OutputOpts } from "../output.ts";
+import { renderTable } from "../table.ts";
 import { register as registerRemove } from "./host-remove.ts";
 
 /** Lists the hosts, sorted by name. */
@@ -40,9 +41,11 @@ export function renderHosts(hosts: HostView[]): string {
 
 /** Adds the command. */
 export function register(program: Command, ctx: CliContext): void {
-  const cmd = jsonOption(program.command("hosts").description("list hosts (`tiffin hosts remove HOST` forgets a down host)")).action(async (opts: { json?: boolean }) => {
+  // The table already has every column a person needs: wide prints it too; json and yaml carry every field.
+  const cmd = outputOption(program.command("hosts").description("list hosts (`tiffin hosts remove HOST` forgets a down host)")).action(async (opts: OutputOpts) => {
+    const format = outputFormat(opts);
     const hosts = await hostsHandler(ctx.client());
-    ctx.io.out(opts.json ? renderJson(hosts) : renderHosts(hosts));
+    ctx.io.out(renderOutput(format, hosts, () => renderHosts(hosts)));
   });
   registerRemove(cmd, ctx);
 }

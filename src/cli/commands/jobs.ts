@@ -4,27 +4,29 @@ import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
 import type { JobSummary } from "../../api/types.ts";
 import type { CliContext } from "../command.ts";
-import { jsonOption } from "../command.ts";
-import { renderJson, renderTable } from "../table.ts";
+import { outputFormat, outputOption, renderOutput } from "../output.ts";
+import type { OutputOpts } from "../output.ts";
+import { renderTable } from "../table.ts";
 
 /** Lists the jobs. */
 export function jobsHandler(client: ApiClient): Promise<JobSummary[]> {
   return client.jobs();
 }
 
-/** A table of jobs. */
-export function renderJobs(jobs: JobSummary[]): string {
+/** A table of jobs; wide adds how many tasks have a host. */
+export function renderJobs(jobs: JobSummary[], wide = false): string {
   if (jobs.length === 0) return "no jobs yet: `tiffin apply FILE` creates them\n";
   return renderTable(
-    ["name", "version", "replicas", "running", "healthy", "status"],
-    jobs.map((j) => [j.name, j.version, j.replicas, j.running, j.healthy, j.removed ? "removed" : "active"]),
+    ["name", "version", "replicas", ...(wide ? ["placed"] : []), "running", "healthy", "status"],
+    jobs.map((j) => [j.name, j.version, j.replicas, ...(wide ? [j.placed] : []), j.running, j.healthy, j.removed ? "removed" : "active"]),
   );
 }
 
 /** Adds the command. */
 export function register(program: Command, ctx: CliContext): void {
-  jsonOption(program.command("jobs").description("list jobs")).action(async (opts: { json?: boolean }) => {
+  outputOption(program.command("jobs").description("list jobs")).action(async (opts: OutputOpts) => {
+    const format = outputFormat(opts);
     const jobs = await jobsHandler(ctx.client());
-    ctx.io.out(opts.json ? renderJson(jobs) : renderJobs(jobs));
+    ctx.io.out(renderOutput(format, jobs, (wide) => renderJobs(jobs, wide)));
   });
 }

@@ -6,8 +6,9 @@ import type { JobStatus, TaskView } from "../../api/types.ts";
 import type { ResourceUsage } from "../../model/index.ts";
 import { formatDuration, formatSize } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
-import { jsonOption } from "../command.ts";
-import { renderJson, renderTable } from "../table.ts";
+import { outputFormat, outputOption, renderOutput } from "../output.ts";
+import type { OutputOpts } from "../output.ts";
+import { renderTable } from "../table.ts";
 
 /** Fetches the job's status. */
 export function statusHandler(client: ApiClient, job: string): Promise<JobStatus> {
@@ -73,10 +74,12 @@ export function renderStatus(s: JobStatus): string {
 
 /** Adds the command. */
 export function register(program: Command, ctx: CliContext): void {
-  jsonOption(program.command("status").argument("<job>", "job name").description("show a job's tasks")).action(
-    async (job: string, opts: { json?: boolean }) => {
+  // The table already has every column (wide prints it too); json and yaml carry every field.
+  outputOption(program.command("status").argument("<job>", "job name").description("show a job's tasks")).action(
+    async (job: string, opts: OutputOpts) => {
+      const format = outputFormat(opts);
       const s = await statusHandler(ctx.client(), job);
-      ctx.io.out(opts.json ? renderJson(s) : renderStatus(s));
+      ctx.io.out(renderOutput(format, s, () => renderStatus(s)));
     },
   );
 }

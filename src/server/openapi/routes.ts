@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { metricsReportSchema } from "../../model/index.ts";
 import { jobInputSchema } from "../../spec/input.ts";
-import { noteBody, revertBody } from "../routes/jobs.ts";
+import { noteBody, revertBody, scaleBody } from "../routes/jobs.ts";
 import { missingBody, tagBody } from "../routes/packages.ts";
 import { restartBody } from "../routes/restart.ts";
 import { applyResultSchema, okSchema, watchMessageSchema } from "./schemas.ts";
@@ -37,6 +37,7 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/jobs": { summary: "List jobs with their task counts" },
   "POST /v1/jobs": { summary: "Apply a job spec: store a new version if it changed", body: specBody, response: applyResultSchema },
   "POST /v1/jobs/:name/revert": { summary: "Store an earlier version's spec and package pins as a new version", body: revertBody.extend(noteBody.shape), response: applyResultSchema },
+  "POST /v1/jobs/:name/scale": { summary: "Store the current spec and package pins with another replica count as a new version", body: scaleBody.extend(noteBody.shape), response: applyResultSchema },
   "POST /v1/plan": { summary: "What applying a spec would change and where tasks would run; writes nothing", body: z.object({ spec: jobInputSchema }) },
   "GET /v1/jobs/:name": { summary: "A job's status: spec and tasks" },
   "DELETE /v1/jobs/:name": { summary: "Remove a job: stop its tasks, keep its versions" },

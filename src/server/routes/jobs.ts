@@ -1,4 +1,4 @@
-// Job endpoints: list, apply, plan (dry run), status, remove, versions, revert.
+// Job endpoints: list, apply, plan (dry run), status, remove, versions, revert, scale.
 
 import { z } from "zod";
 import type { ApplyResult, PlanResult } from "../../api/types.ts";
@@ -59,6 +59,24 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
     const note = noteOf(body);
     const message = note.message === null ? `revert to version ${v}` : `${note.message} (revert to version ${v})`;
     sendJson(res, 200, await storeVersion(ctx, ver.spec, { by: note.by, message }, `reverted to version ${v}`));
+  });
+
+  // Like `kubectl scale` / `nomad job scale`: the current version's spec, pins included, with another
+  // replica count, stored as a new version (the same count changes nothing).
+  r.add("POST", "/v1/jobs/:name/scale", "admin", async ({ req, res, params }) => {
+    const name = params["name"] ?? "";
+    const body = await readJsonObject(req, "{\"replicas\": N}");
+    const { replicas } = parseBody(scaleBody, body, `scale of job "${name}": replicas must be a whole number from 0 to 10000, got ${JSON.stringify(body["replicas"])}`, "send {\"replicas\": N}, e.g. `tiffin scale JOB 3`");
+    const current = (): JobSpec => {
+      const job = m.jobs.get(name)?.value;
+      const ver = job && job.removedAt === null ? m.spec(name, job.version) : null;
+      if (!ver) throw notFound(name);
+      return { ...ver.spec, replicas };
+    };
+    current();
+    const note = noteOf(body);
+    const message = note.message === null ? `scale to ${replicas}` : `${note.message} (scale to ${replicas})`;
+    sendJson(res, 200, await storeVersion(ctx, current, { by: note.by, message }, `scaled to ${replicas}`));
   });
 
   r.add("POST", "/v1/plan", "admin", async ({ req, res }) => {
@@ -129,11 +147,16 @@ async function specOf(body: unknown): Promise<JobSpec> {
 }
 
 /** Stores `spec` (pins resolved) as the job's next version, or nothing when it is the current spec. */
-async function storeVersion(ctx: ServerContext, spec: JobSpec, note: VersionNote, what: string): Promise<ApplyResult> {
+async function storeVersion(ctx: ServerContext, specOrDerive: JobSpec | (() => JobSpec), note: VersionNote, what: string): Promise<ApplyResult> {
   const m = ctx.mirror;
   const now = ctx.clock.now();
-  let result: ApplyResult = { name: spec.name, version: 0, changed: false, revision: m.revision };
-  const written = await casLoop(ctx, `apply job ${spec.name}`, () => {
+  // A derived spec (scale: the current one with other replicas) is derived again on every try of the
+  // write, so a version stored meanwhile is built on, never overwritten.
+  const derive = typeof specOrDerive === "function" ? specOrDerive : () => specOrDerive;
+  const name = derive().name;
+  let result: ApplyResult = { name, version: 0, changed: false, revision: m.revision };
+  const written = await casLoop(ctx, `apply job ${name}`, () => {
+    const spec = derive();
     const job = m.jobs.get(spec.name)?.value ?? null;
     if (job && job.removedAt === null && sameSpec(m, job, spec)) {
       result = { name: spec.name, version: job.version, changed: false, revision: m.revision };
@@ -160,7 +183,7 @@ async function storeVersion(ctx: ServerContext, spec: JobSpec, note: VersionNote
   });
   if (written) {
     result.revision = written.revision;
-    ctx.log.info({ job: spec.name, version: result.version }, `job ${what}`);
+    ctx.log.info({ job: name, version: result.version }, `job ${what}`);
   }
   return result;
 }
@@ -175,6 +198,8 @@ const noteField = (max: number) => z.string().max(max).regex(printable).nullable
 export const noteBody = z.object({ by: noteField(maxBy), message: noteField(maxMessage) });
 /** `POST /v1/jobs/:name/revert`: the version to make current (with the optional note fields). */
 export const revertBody = z.object({ version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
+/** `POST /v1/jobs/:name/scale`: the new replica count (the spec's own limits), with the optional note fields. */
+export const scaleBody = z.object({ replicas: z.number().int().min(0).max(10_000) });
 
 /** The optional `by` and `message` of an apply or revert body: printable strings of bounded length. */
 function noteOf(body: Record<string, unknown>): VersionNote {

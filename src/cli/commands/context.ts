@@ -1,0 +1,79 @@
+// `tiffin context list|use|add|remove`: named servers, as kubectl's contexts (contexts.ts). The
+// current one is what every command uses unless --addr, TIFFIN_ADDR or --context say otherwise.
+
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import type { CliContext } from "../command.ts";
+import { splitAddrs } from "../../api/client.ts";
+import { addrProblem } from "../context.ts";
+import { addContext, contextsPath, listContexts, removeContext, useContext } from "../contexts.ts";
+import type { ContextRow } from "../contexts.ts";
+import { usageError } from "../errors.ts";
+import { outputFormat, outputOption, renderOutput } from "../output.ts";
+import type { OutputOpts } from "../output.ts";
+import { renderTable } from "../table.ts";
+
+/** The table of `tiffin context list`: the current one marked with `*`. */
+export function renderContexts(rows: ContextRow[]): string {
+  if (rows.length === 0) return "no contexts: add one with `tiffin context add NAME --server URL --token-file FILE`\n";
+  return renderTable(["current", "name", "addr"], rows.map((r) => [r.current ? "*" : "", r.name, r.addr]));
+}
+
+/** Adds the command and its subcommands. */
+export function register(program: Command, ctx: CliContext): void {
+  const context = program.command("context").description("named servers: list, use, add, remove (as kubectl's contexts)");
+  outputOption(context
+    .command("list")
+    .alias("ls")
+    .description("list the named contexts; * marks the current one"))
+    .action((opts: OutputOpts) => {
+      const format = outputFormat(opts);
+      const rows = listContexts(ctx.io.env);
+      ctx.io.out(renderOutput(format, rows, () => renderContexts(rows)));
+    });
+  context
+    .command("use")
+    .argument("<name>", "a context from `tiffin context list`")
+    .description("make a named context the current one")
+    .action((name: string) => {
+      const c = useContext(ctx.io.env, name);
+      ctx.io.out(`using context ${name} (${c.addr})\n`);
+    });
+  context
+    .command("add")
+    .argument("<name>", "a name such as prod or eu-west")
+    // Not --addr: commander gives the program's global --addr every --addr on the line.
+    .requiredOption("--server <url,...>", "the server's address, or several comma-separated")
+    // --token is the program's global option (commander hands it every --token on the line): read there.
+    .option("--token-file <file>", "a file holding its admin token (the server's DATA/admin.token)")
+    .option("--use", "make it the current context too")
+    .description("add (or replace) a named context: --server URL and --token TOKEN or --token-file FILE")
+    .action((name: string, opts: { server: string; tokenFile?: string; use?: boolean }) => {
+      const given = program.opts<{ token?: string }>().token;
+      if ((given === undefined) === (opts.tokenFile === undefined)) throw usageError("give the token with --token or --token-file (one of them)", "e.g. tiffin context add prod --server http://10.0.0.5:7070 --token-file admin.token");
+      let token = given ?? "";
+      if (opts.tokenFile !== undefined) {
+        try {
+          token = readFileSync(opts.tokenFile, "utf8").trim();
+        } catch (err) {
+          throw usageError(`cannot read the token file ${opts.tokenFile}: ${(err as Error).message}`, "give the path of the server's admin.token (or --token)");
+        }
+      }
+      for (const a of splitAddrs(opts.server)) {
+        const problem = addrProblem(a);
+        if (problem !== null) throw usageError(`server address "${a}" from --server cannot be used: ${problem}`, "give http://HOST:PORT or HOST:PORT (several comma-separated)");
+      }
+      addContext(ctx.io.env, name, { addr: opts.server, token });
+      if (opts.use) useContext(ctx.io.env, name);
+      ctx.io.out(`context ${name} added to ${contextsPath(ctx.io.env)}${opts.use ? "; now current" : ""}\n`);
+    });
+  context
+    .command("remove")
+    .alias("rm")
+    .argument("<name>", "a context from `tiffin context list`")
+    .description("remove a named context")
+    .action((name: string) => {
+      const wasCurrent = removeContext(ctx.io.env, name);
+      ctx.io.out(`context ${name} removed${wasCurrent ? "; it was current: commands now use TIFFIN_ADDR, --addr or the default address until `tiffin context use`" : ""}\n`);
+    });
+}

@@ -1,0 +1,66 @@
+// `tiffin events` through bin/tiffin.js as processes against a real server (SQLite in a temp dir):
+// the recent changes of an apply and a scale, --kind, --json, and -f printing a change as it
+// happens until SIGINT.
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { startServer } from "../../server/main.ts";
+
+const bin = path.join(import.meta.dirname, "..", "..", "..", "bin", "tiffin.js");
+
+void test("tiffin events shows recent changes, filters by kind, and follows", async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-events-"));
+  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
+  t.after(async () => {
+    await server.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  const env = { PATH: process.env["PATH"] ?? "", HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken, TIFFIN_USER: "ana" };
+  const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+    try {
+      const r = await promisify(execFile)(process.execPath, [bin, ...argv], { cwd: root, encoding: "utf8", env });
+      return { code: 0, out: r.stdout, err: r.stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, out: e.stdout, err: e.stderr };
+    }
+  };
+  assert.equal((await run("events")).out, "no changes in the recent revisions\n");
+  fs.writeFileSync(path.join(root, "web.json"), JSON.stringify({ name: "web", command: ["web"], replicas: 1, isolation: "none" }));
+  assert.equal((await run("apply", "web.json", "--no-wait", "-m", "first")).code, 0);
+  assert.equal((await run("scale", "web", "2", "--no-wait")).code, 0);
+
+  const all = await run("events");
+  assert.equal(all.code, 0, all.err);
+  assert.match(all.out, /^\d+ +version +added +web\/1 +by ana "first"$/m);
+  assert.match(all.out, /^\d+ +version +added +web\/2 +by ana "scale to 2"$/m);
+  assert.match(all.out, /^\d+ +job +updated +web +version 2$/m);
+  assert.match(all.out, /^\d+ +task +added +web\/1 +v2 unplaced/m);
+  const revisions = all.out.trim().split("\n").map((l) => Number(l.split(/\s+/)[0]));
+  assert.deepEqual(revisions, [...revisions].sort((a, b) => a - b), "in revision order");
+
+  const jobsOnly = await run("events", "--kind", "job", "--json");
+  const kinds = jobsOnly.out.trim().split("\n").map((l) => (JSON.parse(l) as { kind: string }).kind);
+  assert.ok(kinds.length >= 2 && kinds.every((k) => k === "job"), jobsOnly.out);
+  const bad = await run("events", "--kind", "pods");
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /^error\[TIFFIN_USAGE\]: unknown event kind "pods"\nhint: use --kind with some of: job, version/);
+
+  // -f: nothing recent asked for, then the next change shows as it happens; Ctrl-C ends it with 0.
+  const follow = spawn(process.execPath, [bin, "events", "-f", "--since", "0", "--kind", "job"], { cwd: root, env });
+  let out = "";
+  follow.stdout.on("data", (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((resolve) => follow.on("exit", (code) => resolve(code)));
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await run("scale", "web", "3", "--no-wait")).code, 0);
+  const deadline = Date.now() + 15_000;
+  while (!/job +updated +web +version 3/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.match(out, /job +updated +web +version 3/);
+  assert.doesNotMatch(out, /version 2/, "--since 0: nothing from before");
+  follow.kill("SIGINT");
+  assert.equal(await exited, 0);
+});

@@ -1,0 +1,181 @@
+// The documented shape of what users write, for their editor: hovers show these comments and
+// `@default`s. z.input of the zod schema (input.ts) gives the same type but no field docs (a
+// declaration build prints zod's inferred types without comments), so the interface is written out
+// here and checked against the schema in both directions below: neither can drift from the other.
+import type { z } from "zod";
+import type { Isolation, Network, SpreadDomain } from "../model/index.ts";
+import type { httpHealthSchema, jobInputSchema } from "./input.ts";
+import type { Duration, Size } from "./units.ts";
+
+/** Timing and outcome fields every health check shares. */
+export interface HealthTiming {
+  /** Time between checks ("10s", "500ms"). @default "10s" */
+  every?: Duration | undefined;
+  /** How long one check may take. @default "2s", or `every` when that is shorter */
+  timeout?: Duration | undefined;
+  /** Consecutive failures (1 to 100) before `then`. @default 3 */
+  failures?: number | undefined;
+  /** What to do after `failures` failures: "restart" the task where it is, or "move" it to another host. @default "restart" */
+  then?: "restart" | "move" | undefined;
+  /** Time after a start during which failures are not counted. @default "5s" */
+  grace?: Duration | undefined;
+}
+
+/** An HTTP health check (`http({ port, path })`): GET `path` on a declared port; 2xx and 3xx are healthy. */
+export interface HttpHealthSpec extends HealthTiming {
+  /** The kind of check; `http()` sets it. */
+  kind: "http";
+  /** A port name from the job's `ports`. */
+  port: string;
+  /** The path to GET, starting with "/". @default "/" */
+  path?: string | undefined;
+}
+
+/** A TCP health check (`tcp({ port })`): a connection to a declared port succeeds. */
+export interface TcpHealthSpec extends HealthTiming {
+  /** The kind of check; `tcp()` sets it. */
+  kind: "tcp";
+  /** A port name from the job's `ports`. */
+  port: string;
+}
+
+/** A command health check (`command({ run })`), run in the task's sandbox: exit status 0 is healthy. */
+export interface CommandHealthSpec extends HealthTiming {
+  /** The kind of check; `command()` sets it. */
+  kind: "command";
+  /** The check's argv, or one string run with `/bin/sh -c`. */
+  run: string | string[];
+}
+
+/** A bind mount of a host path into a sandboxed task. */
+export interface MountSpec {
+  /** Absolute, normalized path on the host. */
+  host: string;
+  /** Absolute path the task sees (not /, /proc, /dev or /sys). */
+  task: string;
+  /** Read-only unless true; the agent's `--allow-mounts` must cover the host path. @default false */
+  writable?: boolean | undefined;
+}
+
+/** Env and label values: numbers and booleans are written as strings. */
+export type ScalarValue = string | number | boolean;
+
+/** Everything a job spec may say. Only `name` and `command` are required; the rest has defaults. */
+export interface JobSpecInput {
+  /** The job's name: a DNS label (lower case letters, digits and "-", at most 63 characters), unique in the cluster. */
+  name: string;
+  /**
+   * What each task runs: an argv (`["./web", "--port", "${PORT_HTTP}"]`), or one string run with
+   * `/bin/sh -c`. `${TASK_INDEX}` and `${PORT_<NAME>}` are expanded per task.
+   */
+  command: string | string[];
+  /** Environment variables of each task; numbers and booleans are written as strings. @default {} */
+  env?: Record<string, ScalarValue> | undefined;
+  /**
+   * Files written into the task's work directory before it starts: relative path -> content, or
+   * `{ content, mode }` (mode "0644" by default). At most 1 MiB in all: larger files belong in a package.
+   * @default {}
+   */
+  files?: Record<string, string | { content: string; mode?: string | number | undefined }> | undefined;
+  /** How many tasks run this job (0 to 10000). @default 1 */
+  replicas?: number | undefined;
+  /** What each task reserves on its host. */
+  resources?: {
+    /** Cores each task reserves, e.g. 0.5 or 2. @default 0.1 */
+    cpu?: number | undefined;
+    /** Memory each task reserves and may use (its cgroup limit): "256Mi", "4Gi", or a whole number of MiB. @default "128Mi" */
+    memory?: Size | number | undefined;
+    /** Disk each task reserves: "256Mi", "10Gi", or a whole number of MiB. @default "256Mi" */
+    disk?: Size | number | undefined;
+  } | undefined;
+  /** Named ports, allocated per task and handed over as `PORT_<NAME>`: `["http"]` or `{ http: {} }`. @default [] */
+  ports?: Record<string, Record<string, never>> | string[] | undefined;
+  /** A health check: `http({ port })`, `tcp({ port })` or `command({ run })`; null for none. @default null */
+  health?: HttpHealthSpec | TcpHealthSpec | CommandHealthSpec | null | undefined;
+  /** Restarts of a failed task. */
+  restart?: {
+    /** Wait before restarting a failed task: `initial`, doubling up to `max`. @default { initial: "1s", max: "1m" } */
+    backoff?: { initial?: Duration | undefined; max?: Duration | undefined } | undefined;
+    /** Failed starts on one host before the task is moved to another. @default 5 */
+    moveAfterFailures?: number | undefined;
+  } | undefined;
+  /** How tasks are stopped. */
+  stop?: {
+    /** The signal that asks a task to stop ("SIGTERM", "TERM" or "sigterm"). @default "SIGTERM" */
+    signal?: string | undefined;
+    /** Time between the signal and SIGKILL (at most "1h"). @default "10s" */
+    grace?: Duration | undefined;
+  } | undefined;
+  /** Which hosts may run the job. */
+  constraints?: {
+    /** The host's OS id as in /etc/os-release ("debian"), or `{ id, version }`; null for any. @default null */
+    os?: string | { id: string; version?: string | null | undefined } | null | undefined;
+    /** A kernel version range the host must satisfy (">=6.1", ">=5.10 <7"); null for any. @default null */
+    kernel?: string | null | undefined;
+    /** Host labels that must all match (the agent's `--label`). @default {} */
+    labels?: Record<string, ScalarValue> | undefined;
+  } | undefined;
+  /** Failure-domain level to spread the tasks across: "none" (pack), "rack", "cluster" or "datacenter". @default "rack" */
+  spread?: SpreadDomain | undefined;
+  /** A tag: at most one task carrying it per rack, across all jobs; null for none. @default null */
+  antiAffinity?: string | null | undefined;
+  /** What a draining host does with the tasks: "move" them elsewhere first, or "endure" until stopped. @default "move" */
+  maintenance?: "move" | "endure" | undefined;
+  /** What tasks do when their agent loses the server. */
+  disconnect?: {
+    /** Stop the tasks this long after their agent loses the server ("5m", at least "1s"); null keeps them running. @default null */
+    stopAfter?: Duration | null | undefined;
+  } | undefined;
+  /** Packages unpacked into the task's work directory: "name:version" or "name:tag" (`tiffin pkg push`). @default [] */
+  packages?: string[] | undefined;
+  /** "sandbox": an OCI container (namespaces, cgroup limits, read-only host files); "none": a plain process. @default "sandbox" */
+  isolation?: Isolation | undefined;
+  /** "host": the host's network; "private": a network namespace with loopback only (needs isolation "sandbox"). @default "host" */
+  network?: Network | undefined;
+  /** Host paths bound into the sandbox, at most 32 (needs isolation "sandbox"). @default [] */
+  mounts?: MountSpec[] | undefined;
+  /** Linux capabilities the sandboxed task keeps ("NET_BIND_SERVICE"); each must be allowed by the agent's `--allow-capabilities`. @default [] */
+  capabilities?: string[] | undefined;
+  /** Keep each task's private /var and /home across its attempts on the same host (needs isolation "sandbox"). @default false */
+  persist?: boolean | undefined;
+  /** A Prometheus endpoint the agent scrapes (`tiffin top`, `GET /v1/jobs/:name/metrics`). @default null */
+  metrics?: MetricsInput | null | undefined;
+}
+
+/** A task's metrics endpoint (Prometheus text format), scraped by its agent. */
+export interface MetricsInput {
+  /** A port name from `ports`. */
+  port: string;
+  /** The path to scrape, starting with "/". @default "/metrics" */
+  path?: string | undefined;
+  /** Time between scrapes. @default "10s" */
+  interval?: Duration | undefined;
+  /** How long one scrape may take. @default "5s", or `interval` when that is shorter */
+  timeout?: Duration | undefined;
+  /** The job's metric names for Tiffin's three signals. @default {} */
+  signals?: {
+    /** A gauge of connected clients. @default null */
+    clients?: string | null | undefined;
+    /** A counter of errors (exceptions); its rate is shown. @default null */
+    errors?: string | null | undefined;
+    /** A histogram or summary of reply times in seconds; `quantile` of it is shown. @default null */
+    latency?: string | null | undefined;
+  } | undefined;
+  /** The latency quantile shown, e.g. 0.99. @default 0.99 */
+  quantile?: number | undefined;
+}
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Optional fields one side lacks still leave both assignable, so the keys are compared too. */
+type SameKeys<A, B> = Same<keyof A, keyof B>;
+type Schema = z.input<typeof jobInputSchema>;
+/** Compile-time proof that the documented interface and the schema's input type are one type. */
+export const jobInputMatchesSchema: [
+  Same<JobSpecInput, Schema>,
+  SameKeys<JobSpecInput, Schema>,
+  SameKeys<NonNullable<JobSpecInput["resources"]>, NonNullable<Schema["resources"]>>,
+  SameKeys<NonNullable<JobSpecInput["constraints"]>, NonNullable<Schema["constraints"]>>,
+  SameKeys<HttpHealthSpec, z.input<typeof httpHealthSchema>>,
+  SameKeys<NonNullable<JobSpecInput["metrics"]>, NonNullable<Schema["metrics"]>>,
+  SameKeys<NonNullable<NonNullable<JobSpecInput["metrics"]>["signals"]>, NonNullable<NonNullable<Schema["metrics"]>["signals"]>>,
+] = [true, true, true, true, true, true, true];
