@@ -41,7 +41,7 @@ export interface ExecPlan {
  * `tty` asks the runtime for a terminal inside the sandbox (the caller wraps the plan in one, see
  * exec-tty.ts) and sets TERM to `term`.
  */
-export function execPlan(dir: string, command: unknown, opts: { tty?: boolean; term?: string | null } = {}): ExecPlan | ExecRefusal {
+export function execPlan(dir: string, command: unknown, opts: { tty?: boolean; term?: string | null; cols?: number | null; rows?: number | null } = {}): ExecPlan | ExecRefusal {
   const checked = execRequestSchema.shape.command.safeParse(command);
   if (!checked.success) {
     return { status: 400, code: ErrorCodes.BadRequest, message: "exec: command must be a non-empty array of strings", hint: "e.g. {\"command\": [\"id\"]}" };
@@ -79,7 +79,10 @@ export function execPlan(dir: string, command: unknown, opts: { tty?: boolean; t
     const tty = opts.tty ? ["--tty", ...env] : [];
     // As the task's own user, not the runtime's default (root in the container): exec must not give
     // more than the task has (the container's capabilities, seccomp and no_new_privs apply as well).
-    return { argv: execArgv(cfg.sandbox, containerId(cfg.attemptId, p.dir), args, tty), env: runtimeEnv(), cwd: "/", sandboxed: true };
+    // The inner terminal crun makes gets its size from the outer one a moment after the command has
+    // started (a command that asks at once read 0 x 0 in 1 of ~10 runs): the command sets it itself first.
+    const sized = opts.tty && opts.cols != null && opts.rows != null ? ["/bin/sh", "-c", 'stty cols "$1" rows "$2" 2>/dev/null; shift 2; exec "$@"', "sh", String(opts.cols), String(opts.rows), ...args] : args;
+    return { argv: execArgv(cfg.sandbox, containerId(cfg.attemptId, p.dir), sized, tty), env: runtimeEnv(), cwd: "/", sandboxed: true };
   }
   return { argv: args, env: opts.tty && term !== null ? { ...cfg.env, TERM: term } : cfg.env, cwd: p.work, sandboxed: false };
 }

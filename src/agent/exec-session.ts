@@ -49,7 +49,7 @@ export async function handleExecUpgrade(o: ExecSessionOptions, req: http.Incomin
   const parsed = parseExecQuery(url.searchParams);
   if (!parsed.ok) return refuseUpgrade(socket, 400, ErrorCodes.BadRequest, parsed.problem);
   const r = parsed.request;
-  const plan = execPlan(o.attemptDir(attemptId), r.command, { tty: r.tty === true, term: r.term });
+  const plan = execPlan(o.attemptDir(attemptId), r.command, { tty: r.tty === true, term: r.term, cols: r.cols, rows: r.rows });
   if ("status" in plan) return refuseUpgrade(socket, plan.status, plan.code, plan.message, plan.hint);
   let run = plan;
   if (r.tty) {
