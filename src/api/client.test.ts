@@ -285,3 +285,22 @@ void test("several servers: errors other servers would repeat are not retried; a
     return true;
   });
 });
+
+void test("exec yields the server's frames checked by their schema; a line that is no frame is TIFFIN_BAD_ANSWER", async (t) => {
+  const api = await startFakeApi({
+    "POST /v1/tasks/web/0/exec": (_req, res) => {
+      res.writeHead(200, { "content-type": "application/x-ndjson" });
+      res.end('{"type":"stdout","data":"hi\\n"}\n{"type":"exit","code":0}\n');
+    },
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t", timeoutMs: 1000 });
+  const frames: unknown[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const f of c.exec("web", 0, { command: ["true"] })) frames.push(f);
+    })(),
+    (err: unknown) => err instanceof TiffinError && err.code === "TIFFIN_BAD_ANSWER" && /not an output frame.*signal/s.test(err.message),
+  );
+  assert.deepEqual(frames, [{ type: "stdout", data: "hi\n" }], "the good frame came first");
+});
