@@ -304,3 +304,17 @@ void test("exec yields the server's frames checked by their schema; a line that 
   );
   assert.deepEqual(frames, [{ type: "stdout", data: "hi\n" }], "the good frame came first");
 });
+
+void test("an error body is read through its schema: a mistyped hint or problem is dropped, not passed on", async (t) => {
+  const good = { file: null, path: "replicas", message: "must be positive", value: "-1" };
+  const api = await startFakeApi({
+    "POST /v1/jobs": { status: 400, body: { error: { code: "TIFFIN_SPEC_INVALID", message: "the spec is invalid", hint: 5, problems: [good, "oops", { path: 3 }] } } },
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t" });
+  await assert.rejects(c.apply({} as never), (err: unknown) => {
+    assert.ok(err instanceof TiffinError);
+    assert.deepEqual([err.code, err.message, err.hint, err.problems], ["TIFFIN_SPEC_INVALID", "the spec is invalid", null, [good]]);
+    return true;
+  });
+});
