@@ -162,3 +162,22 @@ void test("an upgraded agent adopts the shared process's attempts, starts a new 
   assert.ok(alive(newHelper));
   assert.ok(alive(runningPid(server, fresh.attempt.id)!));
 });
+
+void test("ask: a reply that is no PoolReply counts as no answer (the process may have taken the attempt), never as a refusal", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-ask-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const cases: [string, string][] = [
+    ['{"status":"ok"}\n', "no answer"],
+    ['{"ok":false,"reason":"busy"}\n', "no answer"],
+    ['{"ok":false,"reason":"full"}\n', "full"],
+    ['{"ok":true}\n', "ok"],
+  ];
+  for (const [i, [line, want]] of cases.entries()) {
+    const socket = path.join(dir, `p${i}.sock`);
+    const srv = net.createServer((c) => c.end(line));
+    await new Promise<void>((r) => srv.listen(socket, r));
+    const got = await ask(socket, "/x", 2000);
+    srv.close();
+    assert.equal(typeof got === "string" ? got : got.ok ? "ok" : got.reason, want, line);
+  }
+});

@@ -12,6 +12,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { PoolReply } from "../helper/pool.ts";
+import { parsePoolLine, poolReplySchema } from "../helper/pool.ts";
 import { spawnDetached, spawnHelper } from "./helpers.ts";
 
 /** Attempts per helper process by default (`--tasks-per-helper`): bench/RESULTS.md, "Shared helper processes". */
@@ -166,11 +167,8 @@ export function ask(socket: string, dir: string, timeoutMs = 5000): Promise<Pool
       buf += chunk;
       const nl = buf.indexOf("\n");
       if (nl < 0) return;
-      try {
-        done(JSON.parse(buf.slice(0, nl)) as PoolReply);
-      } catch {
-        done(null);
-      }
+      // Not a PoolReply: as good as no answer (the process may have taken the attempt), never a refusal.
+      done(parsePoolLine(poolReplySchema, buf.slice(0, nl)));
     });
     s.on("error", () => done(null));
     s.on("close", () => done(null));

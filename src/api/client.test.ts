@@ -285,3 +285,36 @@ void test("several servers: errors other servers would repeat are not retried; a
     return true;
   });
 });
+
+void test("exec yields the server's frames checked by their schema; a line that is no frame is TIFFIN_BAD_ANSWER", async (t) => {
+  const api = await startFakeApi({
+    "POST /v1/tasks/web/0/exec": (_req, res) => {
+      res.writeHead(200, { "content-type": "application/x-ndjson" });
+      res.end('{"type":"stdout","data":"hi\\n"}\n{"type":"exit","code":0}\n');
+    },
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t", timeoutMs: 1000 });
+  const frames: unknown[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const f of c.exec("web", 0, { command: ["true"] })) frames.push(f);
+    })(),
+    (err: unknown) => err instanceof TiffinError && err.code === "TIFFIN_BAD_ANSWER" && /not an output frame.*signal/s.test(err.message),
+  );
+  assert.deepEqual(frames, [{ type: "stdout", data: "hi\n" }], "the good frame came first");
+});
+
+void test("an error body is read through its schema: a mistyped hint or problem is dropped, not passed on", async (t) => {
+  const good = { file: null, path: "replicas", message: "must be positive", value: "-1" };
+  const api = await startFakeApi({
+    "POST /v1/jobs": { status: 400, body: { error: { code: "TIFFIN_SPEC_INVALID", message: "the spec is invalid", hint: 5, problems: [good, "oops", { path: 3 }] } } },
+  });
+  t.after(() => api.close());
+  const c = new ApiClient({ addr: api.url, token: "t" });
+  await assert.rejects(c.apply({} as never), (err: unknown) => {
+    assert.ok(err instanceof TiffinError);
+    assert.deepEqual([err.code, err.message, err.hint, err.problems], ["TIFFIN_SPEC_INVALID", "the spec is invalid", null, [good]]);
+    return true;
+  });
+});

@@ -15,6 +15,7 @@ import type { WatchExpired, WatchMessage } from "./watch-types.ts";
 import { nextRetryMs, pause, watchFrameOf } from "./watch-read.ts";
 import type { WatchOptions } from "./watch-read.ts";
 import { parseSse } from "./sse.ts";
+import { checkExecFrame } from "./exec-wire.ts";
 import { failedServer, networkError, responseError, serverFailed } from "./http-errors.ts";
 
 /** How to reach a server. */
@@ -180,7 +181,16 @@ export class ApiClient {
       pending += text;
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
-      for (const line of lines) if (line.trim() !== "") yield JSON.parse(line) as ExecFrame;
+      for (const line of lines) {
+        if (line.trim() === "") continue;
+        const f = checkExecFrame(line);
+        if (!f.ok) {
+          throw new TiffinError(ErrorCodes.BadAnswer, `the exec from ${this.addr} sent a line that is not an output frame (${f.why}): ${line.slice(0, 200)}`, {
+            hint: "is the server of another Tiffin version than this client? Compare `tiffin version` with the server's",
+          });
+        }
+        yield f.frame;
+      }
     }
   }
   /** `GET /v1/audit`: the newest audit entries, oldest first. */

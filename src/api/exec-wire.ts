@@ -134,9 +134,15 @@ export function parseExecFrame(line: string): ExecFrame | null {
   return parseLine(execFrameSchema, line);
 }
 
-/** One line as input or frame, checked against both schemas; kept for callers that name the type
- * (the client): prefer parseExecInput and parseExecFrame, which need no type argument. */
-export function parseFrame<T extends ExecInput | ExecFrame>(line: string): T | null {
-  const v = parseExecFrame(line) ?? parseExecInput(line);
-  return v as T | null; // one of the two shapes, checked; which one the caller reads by its `type`
+/** One line as an output frame, or why it is not one ("signal: expected string"; "not JSON"). */
+export function checkExecFrame(line: string): { ok: true; frame: ExecFrame } | { ok: false; why: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return { ok: false, why: "not JSON" };
+  }
+  const r = execFrameSchema.safeParse(v);
+  if (r.success) return { ok: true, frame: r.data };
+  return { ok: false, why: r.error.issues.map((i) => `${i.path.join(".") || "(frame)"}: ${i.message}`).join("; ") };
 }

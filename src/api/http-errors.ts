@@ -2,8 +2,10 @@
 // network failure TIFFIN_UNAVAILABLE, and failures another server may not have (unreachable, timed
 // out, 503/504) are marked so a call moves on to the next server. Browser-safe.
 
+import { z } from "zod";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
-import type { ApiErrorBody } from "./types.ts";
+import type { ErrorCode, Problem } from "../model/errors.ts";
+import type { Assert, TypesMatch } from "../model/index.ts";
 import { WatchExpiredCode, WatchExpiredError } from "./watch-types.ts";
 
 /** Failures another server may not have: unreachable, no answer in time, or 503/504 (the server
@@ -24,17 +26,16 @@ export function serverFailed(err: unknown): boolean {
 export async function responseError(res: Response, method: string, path: string): Promise<TiffinError | WatchExpiredError> {
   const text = await res.text().catch(() => "");
   try {
-    const body = JSON.parse(text) as Partial<ApiErrorBody> & { compactRevision?: unknown };
-    const e = body.error;
+    const r = errorBodySchema.safeParse(JSON.parse(text));
+    const body = r.success ? r.data : null;
+    const e = body?.error;
     // The watch's own 410 (./watch-types.ts): its code is not one of the model's.
-    if (e && (e.code as string) === WatchExpiredCode && typeof body.compactRevision === "number") {
+    if (body && e && e.code === WatchExpiredCode && body.compactRevision !== undefined) {
       return new WatchExpiredError({ code: WatchExpiredCode, message: e.message, hint: e.hint ?? "", compactRevision: body.compactRevision });
     }
-    if (e && typeof e.code === "string" && typeof e.message === "string") {
-      return new TiffinError(e.code, e.message, {
-        ...(e.hint ? { hint: e.hint } : {}),
-        problems: Array.isArray(e.problems) ? e.problems : [],
-      });
+    if (e) {
+      // A code this client does not know yet (a newer server's) passes through as it came.
+      return new TiffinError(e.code as ErrorCode, e.message, { ...(e.hint ? { hint: e.hint } : {}), problems: e.problems.filter((p): p is Problem => problemSchema.safeParse(p).success) });
     }
   } catch {
     // not an ApiErrorBody: described below from the status
@@ -77,3 +78,20 @@ function errnoOf(err: unknown): string | null {
   }
   return null;
 }
+
+/** One problem of an error body (the model's Problem). */
+const problemSchema = z.object({ file: z.string().nullable(), path: z.string(), message: z.string(), value: z.string().nullable() });
+/** Compile-time proof that problemSchema is the model's Problem. */
+export type ProblemSchemaCheck = Assert<TypesMatch<z.infer<typeof problemSchema>, Problem>>;
+
+/** An error response as read (ApiErrorBody, or the watch's 410 with its compactRevision): code and
+ * message must be strings; a mistyped hint is dropped, and so is each problem not of its shape. */
+const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    hint: z.string().nullable().catch(null),
+    problems: z.array(z.unknown()).catch([]),
+  }),
+  compactRevision: z.number().optional().catch(undefined),
+});

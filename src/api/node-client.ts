@@ -5,7 +5,7 @@
 import type { Duplex } from "node:stream";
 import { ApiClient } from "./client.ts";
 import type { ExecInput, ExecSessionRequest } from "./exec-wire.ts";
-import { execQuery, LineSplitter, parseFrame } from "./exec-wire.ts";
+import { execQuery, LineSplitter, parseExecFrame } from "./exec-wire.ts";
 import { requestUpgrade } from "./exec-upgrade.ts";
 import { networkError, responseError } from "./http-errors.ts";
 import type { ExecFrame } from "./types.ts";
@@ -67,7 +67,7 @@ function sessionOn(socket: Duplex, head: Buffer): ExecSession {
   socket.on("error", () => undefined);
   async function* frames(): AsyncGenerator<ExecFrame> {
     const lines = new LineSplitter();
-    const out = (chunk: Buffer): ExecFrame[] => lines.push(chunk).map((l) => parseFrame<ExecFrame>(l)).filter((f): f is ExecFrame => f !== null);
+    const out = (chunk: Buffer): ExecFrame[] => lines.push(chunk).map((l) => parseExecFrame(l)).filter((f): f is ExecFrame => f !== null);
     if (head.length > 0) yield* out(head);
     try {
       for await (const chunk of socket as AsyncIterable<Buffer>) yield* out(chunk);

@@ -11,30 +11,36 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { z } from "zod";
 import { AttemptHost } from "./host.ts";
 import type { HelperOptions } from "./host.ts";
 import { LineSplitter } from "./messages.ts";
 import { helperLog } from "./log.ts";
 
-/** A control request to a shared helper process. */
-export interface PoolRequest {
-  type: "run";
-  /** Absolute attempt directory, with attempt.json written. */
-  dir: string;
-}
+/** A control request to a shared helper process: run the attempt of an absolute directory (with
+ * attempt.json written). */
+export const poolRequestSchema = z.object({ type: z.literal("run"), dir: z.string().refine((d) => path.isAbsolute(d), "an absolute path") });
+/** A control request to a shared helper process (poolRequestSchema). */
+export type PoolRequest = z.infer<typeof poolRequestSchema>;
 
 /** The answer to a PoolRequest. */
-export type PoolReply = { ok: true } | { ok: false; reason: "full" | "closing" | "bad request" };
+export const poolReplySchema = z.discriminatedUnion("ok", [z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), reason: z.enum(["full", "closing", "bad request"]) })]);
+/** The answer to a PoolRequest (poolReplySchema). */
+export type PoolReply = z.infer<typeof poolReplySchema>;
+
+/** One line checked by `schema`; null when it is not JSON or not of the shape. */
+export function parsePoolLine<T>(schema: z.ZodType<T>, line: string): T | null {
+  try {
+    const r = schema.safeParse(JSON.parse(line));
+    return r.success ? r.data : null;
+  } catch {
+    return null; // not JSON
+  }
+}
 
 /** Parses a control line; null when it is not a PoolRequest. */
 export function parsePoolRequest(line: string): PoolRequest | null {
-  try {
-    const v = JSON.parse(line) as { type?: unknown; dir?: unknown } | null;
-    if (v?.type === "run" && typeof v.dir === "string" && path.isAbsolute(v.dir)) return { type: "run", dir: v.dir };
-  } catch {
-    // not JSON
-  }
-  return null;
+  return parsePoolLine(poolRequestSchema, line);
 }
 
 /** Decides a request (pure): take it while the process has room and is not closing. `running`: the

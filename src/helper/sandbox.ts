@@ -6,9 +6,10 @@ import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { parseHelperConfig } from "./config.ts";
 import { helperPaths } from "./paths.ts";
 import { defaultSandboxUser } from "./protocol.ts";
-import type { HelperConfig, RuntimeInfo, SandboxConfig, SandboxUser } from "./protocol.ts";
+import type { RuntimeInfo, SandboxConfig, SandboxUser } from "./protocol.ts";
 import { ociConfig, taskHostIds } from "./sandbox-config.ts";
 import { hostSkeleton, layoutTemplate, prepareStateDir } from "./sandbox-private.ts";
 import type { HostLayout } from "./sandbox-private.ts";
@@ -242,7 +243,10 @@ export function lastLine(text: string): string {
 
 function sandboxOf(attemptDir: string): { runtime: RuntimeInfo; id: string; cgroup: string | null } | null {
   try {
-    const cfg = JSON.parse(fs.readFileSync(helperPaths(attemptDir).config, "utf8")) as HelperConfig;
+    // Checked by the schema the helper starts with: an attempt.json of another shape names no sandbox.
+    const checked = parseHelperConfig(JSON.parse(fs.readFileSync(helperPaths(attemptDir).config, "utf8")));
+    if (!checked.ok) return null;
+    const cfg = checked.config;
     const sb = cfg.sandbox ?? null;
     if (sb === null) return null;
     const id = containerId(cfg.attemptId, attemptDir);

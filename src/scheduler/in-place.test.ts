@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { JobSpec } from "../model/index.ts";
-import { fitsInPlace } from "./in-place.ts";
+import { fitsInPlace, shiftLoad } from "./in-place.ts";
 import type { InPlaceQuery } from "./in-place.ts";
 import { makeHost, makeSpec } from "./testing.ts";
 
@@ -41,4 +41,16 @@ void test("fitsInPlace counts the per-task overhead of every task on the host, a
     { name: "one MiB over", q: q({ used: { cpu: 0.4, memoryMiB: 821, diskMiB: 0, tasks: 4 }, to: small }), want: false },
   ];
   for (const c of cases) assert.equal(fitsInPlace(c.q), c.want, c.name);
+});
+
+void test("shiftLoad: a host's load after one task's booking changes", () => {
+  const small = { cpu: 0.5, memoryMiB: 256, diskMiB: 10 };
+  const big = { cpu: 1, memoryMiB: 510, diskMiB: 10 };
+  const load = { cpu: 1, memoryMiB: 512, diskMiB: 20, tasks: 2 };
+  const cases: { name: string; got: ReturnType<typeof shiftLoad>; want: ReturnType<typeof shiftLoad> }[] = [
+    { name: "grows in place", got: shiftLoad(load, small, big), want: { cpu: 1.5, memoryMiB: 766, diskMiB: 20, tasks: 2 } },
+    { name: "leaves the host", got: shiftLoad(load, small, null), want: { cpu: 0.5, memoryMiB: 256, diskMiB: 10, tasks: 1 } },
+    { name: "arrives on an empty host", got: shiftLoad(null, null, big), want: { cpu: 1, memoryMiB: 510, diskMiB: 10, tasks: 1 } },
+  ];
+  for (const c of cases) assert.deepEqual(c.got, c.want, c.name);
 });

@@ -49,3 +49,18 @@ export function fitsInPlace(q: InPlaceQuery): boolean {
   const memory = u.memoryMiB + (q.used?.tasks ?? 0) * oh - (q.counted ? c.memoryMiB + oh : 0) + r.memoryMiB + oh;
   return u.cpu - c.cpu + r.cpu <= host.cores + EPS && memory <= host.memoryMiB && u.diskMiB - c.diskMiB + r.diskMiB <= host.diskMiB;
 }
+
+/**
+ * A host's load once one task's booking changes: `from` (what the task booked there, null: nothing)
+ * given back, `to` (what it books now, null: it left) added. A plan that keeps several tasks of a job
+ * in place books each one's new size before checking the next, as the reconciler's /alloc record does
+ * when the rollout moves tasks to the new version: checked against the load before the change, each
+ * grown task fitted alone, and the plan kept them all where apply ran out of room.
+ */
+export function shiftLoad(load: InPlaceLoad | null, from: Resources | null, to: Resources | null): InPlaceLoad {
+  const u = load ?? { cpu: 0, memoryMiB: 0, diskMiB: 0 };
+  const f = from ?? { cpu: 0, memoryMiB: 0, diskMiB: 0 };
+  const t = to ?? { cpu: 0, memoryMiB: 0, diskMiB: 0 };
+  const tasks = (load?.tasks ?? 0) - (from ? 1 : 0) + (to ? 1 : 0);
+  return { cpu: u.cpu - f.cpu + t.cpu, memoryMiB: u.memoryMiB - f.memoryMiB + t.memoryMiB, diskMiB: u.diskMiB - f.diskMiB + t.diskMiB, tasks };
+}

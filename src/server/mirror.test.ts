@@ -79,3 +79,22 @@ void test("a corrupt value arriving by the watch replaces the good one in no ind
       m.close();
     }
   }));
+
+void test("a key under a kind's prefix that is not of its layout is reported and indexed nowhere (Kind.parseKey)", () =>
+  withStore(async (store, logs) => {
+    const job = { name: "web", version: 1, removedAt: null, updatedAt: 0 };
+    await store.put(jobKey("web"), Kinds.job.encode(job));
+    await store.put(`${Kinds.job.prefix}`, Kinds.job.encode(job)); // no name after the prefix
+    await store.put(`${Kinds.task.prefix}web/zero`, Kinds.task.encode(task(0))); // index not a number
+    await store.put(`${Kinds.attempt.prefix}`, Kinds.attempt.encode(attempt("a0", 0))); // no id
+    const m = await Mirror.load(store, logger(logs));
+    try {
+      assert.deepEqual([...m.jobs.keys()], ["web"], "only the job with a name");
+      assert.equal(m.tasks.size, 0, "the task key without an index names no task");
+      assert.equal(m.attempts.size, 0);
+      assert.deepEqual([...m.corrupt.keys()].sort(), [Kinds.attempt.prefix, Kinds.job.prefix, `${Kinds.task.prefix}web/zero`].sort());
+      assert.match(m.corrupt.get(Kinds.job.prefix)?.message ?? "", /not a key of a job/);
+    } finally {
+      m.close();
+    }
+  }));

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Attempt, Host, JobRecord, JobVersion, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
-import { Kinds, logProblem, Prefix, splitNumbered } from "./kinds.ts";
+import { Kinds, logProblem } from "./kinds.ts";
 import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
 
 /** A parsed value with the revision a compare needs. */
@@ -267,25 +267,24 @@ export class Mirror {
     return null;
   }
 
-  /** The indexes of each mirrored kind: `index` adds (`entry` set) or removes (`entry` null) one value. */
+  /** The indexes of each mirrored kind: `index` adds (`entry` set) or removes (`entry` null) one
+   * value, named by its key's parts (Kind.parseKey: a key of another layout never reaches them). */
   #makeHandlers(): Handler[] {
-    const tail = (key: string, prefix: string): string => key.slice(prefix.length);
     return [
-      handler("job", Kinds.job, (key, _v, e) => {
-        setOrDelete(this.jobs, tail(key, Prefix.jobs), e);
-        this.#bump(tail(key, Prefix.jobs));
-      }, (key) => this.jobs.get(tail(key, Prefix.jobs))?.value ?? null),
-      handler("host", Kinds.host, (key, _v, e) => {
-        setOrDelete(this.hosts, tail(key, Prefix.hosts), e);
+      handler("job", Kinds.job, ([name], _v, e) => {
+        setOrDelete(this.jobs, name, e);
+        this.#bump(name);
+      }, ([name]) => this.jobs.get(name)?.value ?? null),
+      handler("host", Kinds.host, ([id], _v, e) => {
+        setOrDelete(this.hosts, id, e);
         this.hostsStamp++;
-      }, (key) => this.hosts.get(tail(key, Prefix.hosts))?.value ?? null),
-      handler("alive", Kinds.alive, (key, _v, e) => {
-        setOrDelete(this.alive, tail(key, Prefix.alive), e);
+      }, ([id]) => this.hosts.get(id)?.value ?? null),
+      handler("alive", Kinds.alive, ([id], _v, e) => {
+        setOrDelete(this.alive, id, e);
         this.hostsStamp++;
-      }, (key) => this.alive.get(tail(key, Prefix.alive))?.value ?? null),
-      handler("alloc", Kinds.alloc, (key, _v, e) => setOrDelete(this.alloc, tail(key, Prefix.alloc), e), (key) => this.alloc.get(tail(key, Prefix.alloc))?.value ?? null),
-      handler("hostToken", Kinds.hostToken, (key, token, e) => {
-        const hostId = tail(key, Prefix.hostTokens);
+      }, ([id]) => this.alive.get(id)?.value ?? null),
+      handler("alloc", Kinds.alloc, ([id], _v, e) => setOrDelete(this.alloc, id, e), ([id]) => this.alloc.get(id)?.value ?? null),
+      handler("hostToken", Kinds.hostToken, ([hostId], token, e) => {
         if (e) {
           this.hostTokens.set(hostId, token);
           this.hostByTokenDigest.set(tokenDigest(token), hostId);
@@ -293,34 +292,23 @@ export class Mirror {
           this.hostTokens.delete(hostId);
           this.hostByTokenDigest.delete(tokenDigest(token));
         }
-      }, (key) => this.hostTokens.get(tail(key, Prefix.hostTokens)) ?? null),
-      handler("version", Kinds.version, (key, _v, e) => {
-        const s = splitNumbered(key, Prefix.versions);
-        if (!s) return;
-        nestedSetOrDelete(this.versions, s.name, s.n, e);
-        this.#bump(s.name);
-      }, (key) => {
-        const s = splitNumbered(key, Prefix.versions);
-        return s ? (this.versions.get(s.name)?.get(s.n)?.value ?? null) : null;
-      }),
-      handler("task", Kinds.task, (key, t, e) => {
-        const s = splitNumbered(key, Prefix.tasks);
-        if (!s) return;
-        nestedSetOrDelete(this.tasks, s.name, s.n, e);
-        this.#bump(s.name);
-        if (t.hostId !== null) indexSet(this.tasksByHost, t.hostId, `${s.name}/${s.n}`, e !== null);
-      }, (key) => {
-        const s = splitNumbered(key, Prefix.tasks);
-        return s ? (this.tasks.get(s.name)?.get(s.n)?.value ?? null) : null;
-      }),
-      handler("attempt", Kinds.attempt, (key, a, e) => {
-        const id = tail(key, Prefix.attempts);
+      }, ([hostId]) => this.hostTokens.get(hostId) ?? null),
+      handler("version", Kinds.version, ([name, n], _v, e) => {
+        nestedSetOrDelete(this.versions, name, n, e);
+        this.#bump(name);
+      }, ([name, n]) => this.versions.get(name)?.get(n)?.value ?? null),
+      handler("task", Kinds.task, ([name, n], t, e) => {
+        nestedSetOrDelete(this.tasks, name, n, e);
+        this.#bump(name);
+        if (t.hostId !== null) indexSet(this.tasksByHost, t.hostId, `${name}/${n}`, e !== null);
+      }, ([name, n]) => this.tasks.get(name)?.get(n)?.value ?? null),
+      handler("attempt", Kinds.attempt, ([id], a, e) => {
         setOrDelete(this.attempts, id, e);
         indexSet(this.attemptsByHost, a.hostId, id, e !== null);
         indexSet(this.attemptsByTask, `${a.job}/${a.index}`, id, e !== null);
         indexSet(this.attemptsByJob, a.job, id, e !== null);
         this.#bump(a.job);
-      }, (key) => this.attempts.get(tail(key, Prefix.attempts))?.value ?? null),
+      }, ([id]) => this.attempts.get(id)?.value ?? null),
     ];
   }
 }
@@ -333,28 +321,33 @@ interface Handler {
   remove(key: string): Change;
 }
 
-function handler<K extends MirroredKind>(
+function handler<K extends MirroredKind, P extends readonly (string | number)[]>(
   name: K,
-  kind: Kind<MirroredValues[K]>,
-  index: (key: string, value: MirroredValues[K], entry: Entry<MirroredValues[K]> | null) => void,
-  lookup: (key: string) => MirroredValues[K] | null,
+  kind: Kind<MirroredValues[K], P>,
+  index: (parts: P, value: MirroredValues[K], entry: Entry<MirroredValues[K]> | null) => void,
+  lookup: (parts: P) => MirroredValues[K] | null,
 ): Handler {
   const change = (key: string, prev: MirroredValues[K] | null, next: MirroredValues[K] | null): Change => ({ kind: name, key, prev, next, revision: 0 });
-  const remove = (key: string): MirroredValues[K] | null => {
-    const v = lookup(key);
-    if (v !== null) index(key, v, null);
+  const remove = (parts: P): MirroredValues[K] | null => {
+    const v = lookup(parts);
+    if (v !== null) index(parts, v, null);
     return v;
   };
   return {
     prefix: kind.prefix,
     put(kv) {
-      const prev = remove(kv.key);
+      const parts = kind.parseKey(kv.key);
+      if (parts === null) return { change: change(kv.key, null, null), problem: { key: kv.key, path: "", message: `not a key of a ${kind.name} (under ${kind.prefix}, of another layout)` } };
+      const prev = remove(parts);
       const d = kind.decode(kv.key, kv.value);
       if (!d.ok) return { change: change(kv.key, prev, null), problem: d.problem };
-      index(kv.key, d.value, { value: d.value, modRevision: kv.modRevision, lease: kv.lease });
+      index(parts, d.value, { value: d.value, modRevision: kv.modRevision, lease: kv.lease });
       return { change: change(kv.key, prev, d.value), problem: null };
     },
-    remove: (key) => change(key, remove(key), null),
+    remove(key) {
+      const parts = kind.parseKey(key);
+      return change(key, parts === null ? null : remove(parts), null);
+    },
   };
 }
 

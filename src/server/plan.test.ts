@@ -102,3 +102,45 @@ void test("plan and apply agree: a replaced task keeps avoiding the host it fail
   const after = await eventually("placed again", async () => (await job()).tasks.find((x) => x.hostId !== null && x.attemptId !== moved.attemptId));
   assert.deepEqual(plan.placements.map((p) => p.hostName), [after.hostName], `plan and apply agree (failed on ${first.hostName}, then ran on ${moved.hostName})`);
 });
+
+void test("plan and apply agree: tasks that grow in place book their new size before the next one is checked", async (t) => {
+  const ts = await startTestServer();
+  t.after(() => ts.cleanup());
+  const { url, adminToken, joinToken } = ts.server;
+  const a = new FakeAgent(url, "a");
+  await a.register(joinToken, { memoryMiB: 1024 });
+  await a.heartbeat();
+  const beat = setInterval(() => void a.heartbeat().catch(() => undefined), 300);
+  t.after(() => clearInterval(beat));
+  const job = async (): Promise<JobStatus> => (await call(url, "GET", "/v1/jobs/web", adminToken)).body as JobStatus;
+  const v1 = specOf({ replicas: 2, resources: { cpu: 0.5, memoryMiB: 256, diskMiB: 10 } });
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: v1 });
+  const placed = await eventually("both on a", async () => ((await job()).tasks.filter((x) => x.hostName === "a").length === 2 ? (await job()).tasks : null));
+  await a.report(placed.map((x) => ({ id: x.attemptId ?? "", state: "running" as const, pid: 10, startedAt: Date.now() })));
+
+  // Each grown task fits beside the other at its old size (510 + 256 + 2 x 8 MiB), not both grown (1036 MiB).
+  const v2 = specOf({ replicas: 2, resources: { cpu: 0.5, memoryMiB: 510, diskMiB: 10 } });
+  const plan = (await call(url, "POST", "/v1/plan", adminToken, { spec: v2 })).body as PlanResult;
+  assert.deepEqual([plan.placements.map((p) => [p.index, p.hostName]), plan.unplaced.map((u) => u.index)], [[[0, "a"]], [1]], "the plan keeps one in place and cannot place the other");
+  await call(url, "POST", "/v1/jobs", adminToken, { spec: v2 });
+  // The agent stops what it is asked to and starts what it is given, until the rollout is done.
+  const done = await eventually("rolled out", async () => {
+    const s = await job();
+    for (const x of s.tasks) {
+      for (const at of x.attempts) {
+        if (at.desired === "stop" && at.state === "running") await a.report([{ id: at.id, state: "stopped", endCause: "stop", endedAt: Date.now() }]);
+        else if (at.desired === "run" && at.state === "pending") await a.report([{ id: at.id, state: "running", pid: 11, startedAt: Date.now() }]);
+      }
+    }
+    const t1 = s.tasks.find((x) => x.index === 1);
+    return t1?.version === s.version && t1.hostId === null && t1.reason !== null ? s : null;
+  });
+  assert.deepEqual(
+    done.tasks.map((x) => [x.index, x.hostName]),
+    [
+      [0, "a"],
+      [1, null],
+    ],
+    "apply did what the plan said",
+  );
+});

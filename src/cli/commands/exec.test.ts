@@ -11,7 +11,7 @@ import { test } from "node:test";
 import type { TestContext } from "node:test";
 import { NodeApiClient as ApiClient } from "../../api/node-client.ts";
 import type { ExecInput } from "../../api/exec-wire.ts";
-import { LineSplitter, parseFrame } from "../../api/exec-wire.ts";
+import { LineSplitter, parseExecInput } from "../../api/exec-wire.ts";
 import type { ExecFrame } from "../../api/types.ts";
 import { memoryIo } from "../io.ts";
 import { main } from "../main.ts";
@@ -55,7 +55,7 @@ async function standIn(t: TestContext, onEof: () => ExecFrame[]) {
     const lines = new LineSplitter();
     socket.on("data", (b: Buffer) => {
       for (const l of lines.push(b)) {
-        const f = parseFrame<ExecInput>(l);
+        const f = parseExecInput(l);
         if (!f) continue;
         s.inputs.push(f);
         if (f.type === "stdin") socket.write(JSON.stringify({ type: "stdout", data: f.data }) + "\n");

@@ -6,7 +6,7 @@
 
 import type { ExecFrame } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
-import { execRequestSchema } from "../../api/exec-wire.ts";
+import { execRequestSchema, parseExecFrame } from "../../api/exec-wire.ts";
 import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
@@ -71,8 +71,10 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
           pending = lines.pop() ?? "";
           for (const line of lines) {
             if (line.trim() === "") continue;
-            const f = JSON.parse(line) as ExecFrame;
-            if (f.type === "exit" || f.type === "error") last = f;
+            // Checked by the frame schema: a line that is none is relayed as it is (the client judges
+            // it) instead of ending the relay (JSON.parse threw) and losing the exit status after it.
+            const f = parseExecFrame(line);
+            if (f?.type === "exit" || f?.type === "error") last = f;
           }
           if (!res.write(chunk)) await drained(res);
         }

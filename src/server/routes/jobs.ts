@@ -15,7 +15,8 @@ import { jobKey, Kinds, packageKey, versionKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { usageByHost } from "../reconcile/commit.ts";
 import { inPlaceQuery } from "../reconcile/decide.ts";
-import { fitsInPlace } from "../../scheduler/api.ts";
+import { fitsInPlace, shiftLoad } from "../../scheduler/api.ts";
+import type { InPlaceLoad } from "../../scheduler/api.ts";
 import { schedHostOf, schedHosts } from "../reconcile/inputs.ts";
 import { buildIndex, planJob } from "../reconcile/place.ts";
 import type { PlacementNeed } from "../reconcile/types.ts";
@@ -241,7 +242,7 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
   const cur = job ? m.spec(spec.name, job.version) : null;
   const changed = !(job && job.removedAt === null && sameSpec(m, job, spec));
   const hosts = ctx.liveness.hostStates();
-  const usage = usageByHost(m);
+  const usage = new Map<string, InPlaceLoad>(usageByHost(m));
   const index = buildIndex(m, hosts); // a fresh copy: releasing tasks in it writes nothing
   const placements: PlanResult["placements"] = [];
   const needs: PlacementNeed[] = [];
@@ -253,9 +254,15 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     const t = tasks?.get(i)?.value;
     const host = t?.hostId ? hosts.get(t.hostId) : undefined;
     const from = t ? m.spec(spec.name, t.version)?.spec : undefined;
-    // Kept attempts stay where they are; replaced ones stay when the new spec fits there (as decideJob does).
+    // Kept attempts stay where they are; replaced ones stay when the new spec fits there (as decideJob
+    // does), with the new size of the job's tasks kept there before it booked (as /alloc books them
+    // once the rollout moves them to the new version).
     const stays = t && host && from && (!changed || replaceCauses(from, spec).length === 0 || fitsInPlace(inPlaceQuery({ schedHost: (id) => schedHostOf(m, id, hosts) }, host, { used: usage.get(host.id) ?? null, counted: from.resources, from, to: spec })));
+    if (host && from) usage.set(host.id, shiftLoad(usage.get(host.id) ?? null, from.resources, stays ? spec.resources : null));
     if (stays && t.hostId) {
+      // The scratch index books it at its new size too, as the reconciler's index does for a task at the new version.
+      const r = spec.resources;
+      index.assign({ job: spec.name, index: i, hostId: t.hostId, cpu: r.cpu, memoryMiB: r.memoryMiB, diskMiB: r.diskMiB, antiAffinity: spec.antiAffinity });
       const h = m.hosts.get(t.hostId)?.value;
       placements.push({ index: i, hostId: t.hostId, hostName: h?.name ?? t.hostId, rack: h?.domain.rack ?? "default", moved: false });
       continue;

@@ -9,6 +9,7 @@ import { ApiClient } from "../../api/client.ts";
 import { createAgentClient } from "../../api/agent-client.ts";
 import type { AgentClient } from "../../api/agent-client.ts";
 import { watchSse } from "../../api/sse-watch.ts";
+import { assignmentsSchema, checkAnswer } from "../../api/agent-wire.ts";
 import type { Assignment, AttemptUpdate, ClusterView, RegisterResponse } from "../../api/types.ts";
 import { isTerminal } from "../../model/index.ts";
 import type { HostInventory } from "../../model/index.ts";
@@ -140,7 +141,10 @@ export class SimAgent {
       headers: () => ({ authorization: `Bearer ${reg.hostToken}` }),
       onEvent: (ev) => {
         if (ev.event !== "assignments") return;
-        this.latest = JSON.parse(ev.data) as Assignment[];
+        // Checked as the agent checks it (src/agent/main.ts): a set that does not fit fails the test's wait.
+        const checked = checkAnswer(assignmentsSchema, JSON.parse(ev.data));
+        if (!checked.ok) throw new Error(`assignments of another shape: ${checked.problem}`);
+        this.latest = checked.value;
         void this.#act(this.latest);
       },
       onError: ({ url }) => api.skip?.(url),

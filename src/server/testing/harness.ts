@@ -8,6 +8,7 @@ import { ApiClient } from "../../api/client.ts";
 import { createAgentClient } from "../../api/agent-client.ts";
 import type { CallResult } from "../../api/agent-client.ts";
 import { watchSse } from "../../api/sse-watch.ts";
+import { assignmentsSchema, checkAnswer } from "../../api/agent-wire.ts";
 import type { Assignment, AttemptUpdate, HeartbeatResponse, RegisterResponse } from "../../api/types.ts";
 import type { Clock, HostInventory } from "../../model/index.ts";
 import type { Store } from "../../state/store.ts";
@@ -133,7 +134,10 @@ export class FakeAgent {
       headers: () => ({ authorization: `Bearer ${this.reg?.hostToken ?? ""}` }),
       onEvent: (ev) => {
         if (ev.event !== "assignments") return;
-        latest = JSON.parse(ev.data) as Assignment[];
+        // Checked as the agent checks it (src/agent/main.ts).
+        const checked = checkAnswer(assignmentsSchema, JSON.parse(ev.data));
+        if (!checked.ok) throw new Error(`assignments of another shape: ${checked.problem}`);
+        latest = checked.value;
         count++;
         markReady();
       },
