@@ -11,8 +11,8 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import type { PoolReply } from "../helper/pool.ts";
-import { parsePoolLine, poolReplySchema } from "../helper/pool.ts";
+import type { PoolReply } from "../helper/protocol-schema.ts";
+import { poolReplySchema } from "../helper/protocol-schema.ts";
 import { spawnDetached, spawnHelper } from "./helpers.ts";
 
 /** Attempts per helper process by default (`--tasks-per-helper`): bench/RESULTS.md, "Shared helper processes". */
@@ -168,9 +168,19 @@ export function ask(socket: string, dir: string, timeoutMs = 5000): Promise<Pool
       const nl = buf.indexOf("\n");
       if (nl < 0) return;
       // Not a PoolReply: as good as no answer (the process may have taken the attempt), never a refusal.
-      done(parsePoolLine(poolReplySchema, buf.slice(0, nl)));
+      done(parsePoolReply(buf.slice(0, nl)));
     });
     s.on("error", () => done(null));
     s.on("close", () => done(null));
   });
+}
+
+/** One reply line checked by poolReplySchema; null when it is not JSON or not a PoolReply. */
+function parsePoolReply(line: string): PoolReply | null {
+  try {
+    const r = poolReplySchema.safeParse(JSON.parse(line));
+    return r.success ? r.data : null;
+  } catch {
+    return null; // not JSON
+  }
 }

@@ -38,6 +38,7 @@ function compileAll(s: HelperJsonSchemas): HelperChecks {
     agentMessage: compileJsonSchema(s.agentMessage),
     helperMessage: compileJsonSchema(s.helperMessage),
     status: compileJsonSchema(s.status),
+    poolRequest: compileJsonSchema(s.poolRequest),
   };
 }
 

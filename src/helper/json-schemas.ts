@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { JsonSchema } from "../model/json-check.ts";
 import { helperConfigSchema } from "./config-schema.ts";
-import { agentMessageSchema, helperMessageSchema, helperStatusSchema } from "./protocol-schema.ts";
+import { agentMessageSchema, helperMessageSchema, helperStatusSchema, poolRequestSchema } from "./protocol-schema.ts";
 
 /** The JSON Schema of each shape the helper (or a reader of its files and socket) checks. */
 export interface HelperJsonSchemas {
@@ -17,6 +17,8 @@ export interface HelperJsonSchemas {
   helperMessage: JsonSchema;
   /** status.json (HelperStatus). */
   status: JsonSchema;
+  /** A control request to a shared helper process (PoolRequest). */
+  poolRequest: JsonSchema;
 }
 
 /** z.toJSONSchema of each helper schema, on the input side; throws on what JSON Schema cannot say. */
@@ -28,5 +30,6 @@ export function deriveHelperJsonSchemas(): HelperJsonSchemas {
     agentMessage: derive(agentMessageSchema),
     helperMessage: derive(helperMessageSchema),
     status: derive(helperStatusSchema),
+    poolRequest: derive(poolRequestSchema),
   };
 }

@@ -11,36 +11,28 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { z } from "zod";
+import { helperChecks } from "./checks.ts";
+import type { PoolReply, PoolRequest } from "./protocol-schema.ts";
 import { AttemptHost } from "./host.ts";
 import type { HelperOptions } from "./host.ts";
 import { LineSplitter } from "./messages.ts";
 import { helperLog } from "./log.ts";
 
-/** A control request to a shared helper process: run the attempt of an absolute directory (with
- * attempt.json written). */
-export const poolRequestSchema = z.object({ type: z.literal("run"), dir: z.string().refine((d) => path.isAbsolute(d), "an absolute path") });
-/** A control request to a shared helper process (poolRequestSchema). */
-export type PoolRequest = z.infer<typeof poolRequestSchema>;
+export type { PoolReply, PoolRequest } from "./protocol-schema.ts";
 
-/** The answer to a PoolRequest. */
-export const poolReplySchema = z.discriminatedUnion("ok", [z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), reason: z.enum(["full", "closing", "bad request"]) })]);
-/** The answer to a PoolRequest (poolReplySchema). */
-export type PoolReply = z.infer<typeof poolReplySchema>;
-
-/** One line checked by `schema`; null when it is not JSON or not of the shape. */
-export function parsePoolLine<T>(schema: z.ZodType<T>, line: string): T | null {
+/** Parses a control line; null when it is not a PoolRequest (checked by the JSON Schema derived from
+ * poolRequestSchema, so zod stays out of the helper) or names a relative directory. */
+export function parsePoolRequest(line: string): PoolRequest | null {
+  let v: unknown;
   try {
-    const r = schema.safeParse(JSON.parse(line));
-    return r.success ? r.data : null;
+    v = JSON.parse(line);
   } catch {
     return null; // not JSON
   }
-}
-
-/** Parses a control line; null when it is not a PoolRequest. */
-export function parsePoolRequest(line: string): PoolRequest | null {
-  return parsePoolLine(poolRequestSchema, line);
+  const r = helperChecks().poolRequest(v);
+  if (!r.ok) return null;
+  const req = r.value as PoolRequest; // checked just above by poolRequestSchema's JSON Schema
+  return path.isAbsolute(req.dir) ? req : null;
 }
 
 /** Decides a request (pure): take it while the process has room and is not closing. `running`: the

@@ -30,3 +30,15 @@ export type MessageSchemaChecks = [
   Assert<TypesMatch<z.infer<typeof agentMessageSchema>, AgentMessage>>,
   Assert<TypesMatch<z.infer<typeof helperMessageSchema>, HelperMessage>>,
 ];
+
+/** A control request to a shared helper process (pool.ts): run the attempt of a directory (with
+ * attempt.json written). The directory must be absolute: pool.ts checks that beside the schema
+ * (JSON Schema, which the helper checks with, cannot say it). */
+export const poolRequestSchema = z.object({ type: z.literal("run"), dir: z.string().min(1) });
+/** A control request to a shared helper process (poolRequestSchema). */
+export type PoolRequest = z.infer<typeof poolRequestSchema>;
+
+/** The answer to a PoolRequest. */
+export const poolReplySchema = z.discriminatedUnion("ok", [z.object({ ok: z.literal(true) }), z.object({ ok: z.literal(false), reason: z.enum(["full", "closing", "bad request"]) })]);
+/** The answer to a PoolRequest (poolReplySchema). */
+export type PoolReply = z.infer<typeof poolReplySchema>;
