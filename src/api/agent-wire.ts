@@ -23,7 +23,7 @@ export const heartbeatResponseSchema = z.object({
 });
 
 /** The parts of an error answer (ApiErrorBody) an agent reads: the code and the message. */
-export const errorAnswerSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export { errorAnswerSchema } from "./http-errors.ts";
 
 /** The answer to `POST /v1/agent/attempts`. */
 export const okResponseSchema = z.object({ ok: z.literal(true) });

@@ -84,12 +84,24 @@ const problemSchema = z.object({ file: z.string().nullable(), path: z.string(), 
 /** Compile-time proof that problemSchema is the model's Problem. */
 export type ProblemSchemaCheck = Assert<TypesMatch<z.infer<typeof problemSchema>, Problem>>;
 
+/** `ApiErrorBody`, the body of every error response, as the server writes it (the OpenAPI document
+ * shows this one; readers below are lenient forms of it). */
+export const apiErrorBodySchema = z.object({
+  error: z.object({
+    code: z.string().meta({ description: "Stable code, e.g. TIFFIN_NOT_FOUND" }),
+    message: z.string(),
+    hint: z.string().nullable(),
+    problems: z.array(problemSchema),
+  }),
+});
+
+/** The part of an error body an agent reads: its code and message. */
+export const errorAnswerSchema = z.object({ error: apiErrorBodySchema.shape.error.pick({ code: true, message: true }) });
+
 /** An error response as read (ApiErrorBody, or the watch's 410 with its compactRevision): code and
  * message must be strings; a mistyped hint is dropped, and so is each problem not of its shape. */
 const errorBodySchema = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
+  error: apiErrorBodySchema.shape.error.extend({
     hint: z.string().nullable().catch(null),
     problems: z.array(z.unknown()).catch([]),
   }),

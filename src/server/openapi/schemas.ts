@@ -4,15 +4,8 @@
 import { z } from "zod";
 import { WatchExpiredCode, WatchKinds } from "../../api/watch-types.ts";
 
-/** `ApiErrorBody`: the body of every error response. */
-export const errorBodySchema = z.object({
-  error: z.object({
-    code: z.string().meta({ description: "Stable code, e.g. TIFFIN_NOT_FOUND" }),
-    message: z.string(),
-    hint: z.string().nullable(),
-    problems: z.array(z.object({ file: z.string().nullable(), path: z.string(), message: z.string(), value: z.string().nullable() })),
-  }),
-});
+/** `ApiErrorBody`: the body of every error response (declared with the client that reads it). */
+export { apiErrorBodySchema as errorBodySchema } from "../../api/http-errors.ts";
 
 /** `{ok: true}`. */
 export const okSchema = z.object({ ok: z.literal(true) });
