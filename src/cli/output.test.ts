@@ -1,19 +1,15 @@
 // `-o json|yaml|wide` on the listing commands and `tiffin audit`, through bin/tiffin.js as processes
 // against a real server (SQLite file in a temp dir); the audit table's columns from a stored entry's shape.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import { parse } from "yaml";
 import type { AuditEntry } from "../api/types.ts";
-import { startServer } from "../server/main.ts";
+import { cliWithServer } from "./real-cli.ts";
 import { renderAudit } from "./commands/audit.ts";
 import { outputFormat } from "./output.ts";
 
-const bin = path.join(import.meta.dirname, "..", "..", "bin", "tiffin.js");
 
 void test("outputFormat: which -o and --json combinations mean what", () => {
   const cases: [string, { json?: boolean; output?: string }, string][] = [
@@ -38,22 +34,7 @@ void test("outputFormat: which -o and --json combinations mean what", () => {
 });
 
 void test("jobs, status, history, hosts, context list and audit print -o json, yaml and wide", async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-output-"));
-  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
-  t.after(async () => {
-    await server.close();
-    fs.rmSync(root, { recursive: true, force: true });
-  });
-  const env = { PATH: process.env["PATH"] ?? "", HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken };
-  const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-    try {
-      const r = await promisify(execFile)(process.execPath, [bin, ...argv], { cwd: root, encoding: "utf8", env });
-      return { code: 0, out: r.stdout, err: r.stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, out: e.stdout, err: e.stderr };
-    }
-  };
+  const { root, run } = await cliWithServer(t, "output");
   fs.writeFileSync(path.join(root, "web.json"), JSON.stringify({ name: "web", command: ["web"], replicas: 2, isolation: "none" }));
   assert.equal((await run("apply", "web.json", "--no-wait")).code, 0);
 

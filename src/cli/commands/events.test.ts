@@ -2,33 +2,17 @@
 // the recent changes of an apply and a scale, --kind, --json, and -f printing a change as it
 // happens until SIGINT.
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
-import { startServer } from "../../server/main.ts";
+import { cliWithServer } from "../real-cli.ts";
 
 const bin = path.join(import.meta.dirname, "..", "..", "..", "bin", "tiffin.js");
 
 void test("tiffin events shows recent changes, filters by kind, and follows", async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-events-"));
-  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
-  t.after(async () => {
-    await server.close();
-    fs.rmSync(root, { recursive: true, force: true });
-  });
+  const { root, server, run } = await cliWithServer(t, "events", { TIFFIN_USER: "ana" });
   const env = { PATH: process.env["PATH"] ?? "", HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken, TIFFIN_USER: "ana" };
-  const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-    try {
-      const r = await promisify(execFile)(process.execPath, [bin, ...argv], { cwd: root, encoding: "utf8", env });
-      return { code: 0, out: r.stdout, err: r.stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, out: e.stdout, err: e.stderr };
-    }
-  };
   assert.equal((await run("events")).out, "no changes in the recent revisions\n");
   fs.writeFileSync(path.join(root, "web.json"), JSON.stringify({ name: "web", command: ["web"], replicas: 1, isolation: "none" }));
   assert.equal((await run("apply", "web.json", "--no-wait", "-m", "first")).code, 0);

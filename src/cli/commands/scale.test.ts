@@ -2,33 +2,14 @@
 // temp dir): a new version with the current spec and N replicas, the same N changes nothing, bad
 // input is a usage error, an unknown job is said.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
-import { startServer } from "../../server/main.ts";
+import { cliWithServer } from "../real-cli.ts";
 
-const bin = path.join(import.meta.dirname, "..", "..", "..", "bin", "tiffin.js");
 
 void test("tiffin scale stores the current spec with N replicas as a new version", async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-scale-"));
-  const server = await startServer({ dataDir: path.join(root, "server"), listen: "127.0.0.1:0", log: "silent" });
-  t.after(async () => {
-    await server.close();
-    fs.rmSync(root, { recursive: true, force: true });
-  });
-  const env = { PATH: process.env["PATH"] ?? "", HOME: root, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken, TIFFIN_USER: "ana" };
-  const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-    try {
-      const r = await promisify(execFile)(process.execPath, [bin, ...argv], { cwd: root, encoding: "utf8", env });
-      return { code: 0, out: r.stdout, err: r.stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, out: e.stdout, err: e.stderr };
-    }
-  };
+  const { root, run } = await cliWithServer(t, "scale", { TIFFIN_USER: "ana" });
   fs.writeFileSync(path.join(root, "web.json"), JSON.stringify({ name: "web", command: ["web"], replicas: 2, resources: { memory: "64Mi" }, isolation: "none" }));
   let r = await run("apply", "web.json", "--no-wait");
   assert.equal(r.code, 0, r.err);
