@@ -70,6 +70,15 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** The entries of `dir`, or none when it cannot be read (not made yet). */
+export function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** Live processes whose command line mentions `needle` (everything a test started names its temp dir). */
 export function processesMentioning(needle: string): number[] {
   const out: number[] = [];

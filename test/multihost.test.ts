@@ -10,11 +10,11 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HostView, JobStatus } from "../src/api/types.ts";
-import { alive, freePort, waitFor } from "./harness.ts";
+import { freePort, processesMentioning, readdirSafe, waitFor } from "./harness.ts";
 import { canMakeMachines, createMachines } from "./multihost-net.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -32,7 +32,7 @@ void test("agents in their own network namespaces: registered at the address the
     for (const p of procs.slice(1)) if (p.exitCode === null && p.signalCode === null) p.kill("SIGINT");
     await new Promise((r) => setTimeout(r, 3000));
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
-    for (const pid of mentioning(dir)) process.kill(pid, "SIGKILL");
+    for (const pid of processesMentioning(dir)) process.kill(pid, "SIGKILL");
     net.remove();
     if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(dir, { recursive: true, force: true });
   });
@@ -130,23 +130,3 @@ function tiffin(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 30_000): { c
   return { code: r.status, out: r.stdout ?? "", err: r.stderr ?? "" };
 }
 
-/** Processes whose command line names `needle`. */
-function mentioning(needle: string): number[] {
-  return readdirSafe("/proc").flatMap((e) => {
-    const pid = Number(e);
-    if (!Number.isInteger(pid) || pid === process.pid) return [];
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(needle) && alive(pid) ? [pid] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-function readdirSafe(d: string): string[] {
-  try {
-    return readdirSync(d);
-  } catch {
-    return [];
-  }
-}

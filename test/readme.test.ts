@@ -8,7 +8,7 @@ import { test } from "node:test";
 import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
@@ -16,7 +16,7 @@ import type { HostView, JobStatus, TaskView } from "../src/api/types.ts";
 import { killStrays } from "../src/cli/dev/strays.ts";
 import { memoryIo } from "../src/cli/io.ts";
 import { buildProgram } from "../src/cli/main.ts";
-import { alive, freePort, processesMentioning, waitFor } from "./harness.ts";
+import { alive, freePort, processesMentioning, readdirSafe, waitFor } from "./harness.ts";
 
 const root = join(import.meta.dirname, "..");
 const bin = join(root, "bin", "tiffin.js");
@@ -79,14 +79,6 @@ function userEnv(home: string): NodeJS.ProcessEnv {
 /** Splits a command span into words (the README's commands use no quotes). */
 function words(cmd: string): string[] {
   return cmd.split(" ").filter((w) => w !== "");
-}
-
-function readdirSafe(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }
 
 /** Starts `tiffin dev` (what `npm run dev` runs) for a user whose home is `home`. */

@@ -9,11 +9,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobStatus, TaskView } from "../src/api/types.ts";
-import { alive, freePort, waitFor } from "./harness.ts";
+import { alive, freePort, processesMentioning, readdirSafe, waitFor } from "./harness.ts";
 
 const root = join(import.meta.dirname, "..");
 const bin = join(root, "bin", "tiffin.js");
@@ -78,7 +78,7 @@ void test("the agent unit signals the agent alone, with SIGTERM, and the agent's
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGINT");
     await new Promise((r) => setTimeout(r, 3000));
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
-    for (const pid of mentioning(dir)) process.kill(pid, "SIGKILL");
+    for (const pid of processesMentioning(dir)) process.kill(pid, "SIGKILL");
     if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(dir, { recursive: true, force: true });
   });
   // The server unit's ExecStart with server.env's flags, on a free port and a temp data dir.
@@ -126,7 +126,7 @@ void test("the agent unit signals the agent alone, with SIGTERM, and the agent's
   const applied = tiffin(cli, ["apply", spec], 120_000);
   assert.equal(applied.code, 0, `${applied.out}${applied.err}`);
   const before = await waitFor("the task to run", 30_000, () => running(cli));
-  const helpers = mentioning(join(dir, "agent", "helper"));
+  const helpers = processesMentioning(join(dir, "agent", "helper"));
   assert.ok(helpers.length === 1, `one helper runs: ${helpers.join(", ")}`);
 
   // systemctl restart: KillSignal to the main process only, then ExecStart again.
@@ -169,23 +169,3 @@ function running(env: NodeJS.ProcessEnv): TaskView | undefined {
   return task?.state === "running" && task.pid !== null ? task : undefined;
 }
 
-/** Processes whose command line names `needle`. */
-function mentioning(needle: string): number[] {
-  return readdirSafe("/proc").flatMap((e) => {
-    const pid = Number(e);
-    if (!Number.isInteger(pid) || pid === process.pid) return [];
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(needle) && alive(pid) ? [pid] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-function readdirSafe(d: string): string[] {
-  try {
-    return readdirSync(d);
-  } catch {
-    return [];
-  }
-}
