@@ -1,11 +1,10 @@
 // The rollout controller: which version each task should run now. Pure; the lifecycle (decide.ts)
 // then brings each task to its target (stop the old attempt, start the new one). Today's one policy
-// replaces a quarter of the job's tasks at a time (at least one), counting tasks that do not serve
-// anyway against the budget, and never holds back a task that does not serve: stopping it costs
+// replaces as many tasks at a time as the job's disruption budget allows (../disruption.ts),
+// counting tasks that do not serve anyway against it, and never holds back a task that does not serve: stopping it costs
 // nothing. Canaries, pauses and other strategies plug in here.
 
-/** Share of a job's tasks a version change may take down at once (at least one). */
-export const MaxDisruptedShare = 0.25;
+import { disruptionBudget } from "../disruption.ts";
 
 /** What the controller knows of one task slot below the job's replica count. */
 export interface RolloutSlot {
@@ -24,7 +23,7 @@ export interface RolloutSlot {
  * back by the disruption budget) the one it runs. */
 export function rolloutTargets(jobVersion: number, replicas: number, slots: readonly RolloutSlot[]): Map<number, number> {
   const out = new Map<number, number>();
-  const maxDisrupted = Math.max(1, Math.floor(replicas * MaxDisruptedShare));
+  const maxDisrupted = disruptionBudget(replicas);
   const byIndex = new Map(slots.map((s) => [s.index, s]));
   let disrupted = 0;
   for (let i = 0; i < replicas; i++) if (!byIndex.get(i)?.ready) disrupted++;

@@ -1,0 +1,24 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { disruptionBudget, disruptionsLeft } from "./disruption.ts";
+import type { MaxUnavailable } from "./disruption.ts";
+
+void test("disruptionBudget: tasks of a job that may be down at once", () => {
+  const cases: { name: string; replicas: number; setting?: MaxUnavailable; want: number }[] = [
+    { name: "default: a quarter of 8", replicas: 8, want: 2 },
+    { name: "default: at least one of 3", replicas: 3, want: 1 },
+    { name: "default: at least one of 0", replicas: 0, want: 1 },
+    { name: "a count", replicas: 10, setting: 3, want: 3 },
+    { name: "a count of 0 still lets one through", replicas: 10, setting: 0, want: 1 },
+    { name: "10% of 50", replicas: 50, setting: "10%", want: 5 },
+    { name: "10% of 6 rounds down to the minimum", replicas: 6, setting: "10%", want: 1 },
+    { name: "100%", replicas: 7, setting: "100%", want: 7 },
+  ];
+  for (const c of cases) assert.equal(disruptionBudget(c.replicas, c.setting), c.want, c.name);
+});
+
+void test("disruptionsLeft: what the budget still allows", () => {
+  assert.equal(disruptionsLeft(8, 0), 2);
+  assert.equal(disruptionsLeft(8, 1), 1);
+  assert.equal(disruptionsLeft(8, 5), 0, "never negative when more are down than the budget");
+});

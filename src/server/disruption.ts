@@ -1,0 +1,23 @@
+// The disruption budget: how many of a job's tasks may be down at once for a voluntary cause. One
+// module for every cause (a version rollout, a metric health action, a drain, and later maintenance
+// and remediation), so two causes acting together still stay within one budget. Pure.
+
+/** How many tasks may be down at once when a job does not say: a quarter of its replicas (at least one). */
+export const DefaultMaxUnavailableShare = 0.25;
+
+/** A job's budget setting: a task count, or a share of its replicas as `"10%"`. */
+export type MaxUnavailable = number | `${number}%`;
+
+/** The number of tasks of a job of `replicas` tasks that may be down at once: at least one. */
+export function disruptionBudget(replicas: number, setting?: MaxUnavailable): number {
+  if (setting === undefined) return Math.max(1, Math.floor(replicas * DefaultMaxUnavailableShare));
+  if (typeof setting === "number") return Math.max(1, Math.floor(setting));
+  const share = Number(setting.slice(0, -1)) / 100;
+  return Math.max(1, Math.floor(replicas * share));
+}
+
+/** How many more tasks may be disrupted now, when `down` of the job's tasks already do not serve
+ * (for whatever cause, voluntary or not): never negative. */
+export function disruptionsLeft(replicas: number, down: number, setting?: MaxUnavailable): number {
+  return Math.max(0, disruptionBudget(replicas, setting) - down);
+}
