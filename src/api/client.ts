@@ -211,6 +211,7 @@ export class ApiClient {
     const q = new URLSearchParams();
     if (opts.kinds && opts.kinds.length > 0) q.set("kinds", opts.kinds.join(","));
     for (const job of opts.jobs ?? []) q.append("job", job);
+    for (const host of opts.hosts ?? []) q.append("host", host);
     let from: number | null = opts.from ?? null;
     let retryMs: number | null = null;
     let opened = false;

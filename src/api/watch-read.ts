@@ -70,6 +70,10 @@ export interface WatchOptions {
   kinds?: readonly WatchKind[];
   /** Only these jobs' objects (kinds job, version, task, attempt; the server refuses it with host kinds). @default every job */
   jobs?: readonly string[];
+  /** Only objects on these hosts, by id or name (kinds task, attempt, host, alive; the server refuses
+   * it with job and version). A task that moves off a watched host comes once more, on its new one.
+   * @default every host */
+  hosts?: readonly string[];
   /** Start at this store revision (inclusive), without a list first. @default list, then follow */
   from?: number;
   /** On a compacted revision, list again (yielding a "reset" first) rather than throw WatchExpiredError. @default true */

@@ -2,6 +2,8 @@
 //
 //   GET /v1/watch?kinds=task,host&from=REV        (admin token)  -> text/event-stream
 //   &job=web&job=api   only those jobs' objects (kinds job, version, task, attempt; refused with host kinds)
+//   &host=h1           only objects on those hosts, by id or name (kinds task, attempt, host, alive;
+//                      refused with job and version); a task moving off the host is sent once more
 //   Last-Event-ID: REV   resumes after REV (what EventSource sends when it reconnects)
 //
 // Without `from` (nor Last-Event-ID) the stream opens with the current objects of the kinds asked,
@@ -38,7 +40,8 @@ export interface WatchObjects {
 export type WatchChange = "added" | "updated" | "removed";
 
 /** One change of one object. `name` identifies it within its kind: a job's or host id's name, `job/v`
- * for a version, `job/index` for a task, the attempt id. `object` is null when removed. */
+ * for a version, `job/index` for a task, the attempt id. When removed, `object` is the last one
+ * stored (null only from a server that could not say: one before removals carried it). */
 export type WatchEvent = {
   [K in WatchKind]: { type: WatchChange; kind: K; name: string; revision: number; object: WatchObjects[K] | null };
 }[WatchKind];

@@ -5,7 +5,7 @@
 // not decode is not streamed.
 
 import type { WatchChange, WatchEvent, WatchKind } from "../api/watch-types.ts";
-import type { KeyValue } from "../state/store.ts";
+import type { KeyValue, WatchEvent as StoreWatchEvent } from "../state/store.ts";
 import { Kinds, splitNumbered } from "./kinds.ts";
 import type { Kind } from "./kinds.ts";
 
@@ -14,6 +14,8 @@ export interface WatchKindEntry {
   prefix: string;
   /** Objects of this kind belong to a job (a `job=` filter applies). */
   jobScoped: boolean;
+  /** Objects of this kind belong to a host (a `host=` filter applies). */
+  hostScoped: boolean;
   /** The object's name from its key (null: a key under the prefix that is no object of the kind). */
   name(key: string): string | null;
   /** The stored value decoded by its kind's schema; throws when it does not decode. */
@@ -33,22 +35,33 @@ const through = <T>(kind: Kind<T>) => (key: string, text: string): unknown => {
   if (!d.ok) throw new Error(`${d.problem.key}: ${d.problem.path} ${d.problem.message}`);
   return d.value;
 };
-const entry = <T>(kind: Kind<T>, jobScoped: boolean, name: (prefix: string) => (key: string) => string | null): WatchKindEntry => ({
+const entry = <T>(kind: Kind<T>, scope: { job: boolean; host: boolean }, name: (prefix: string) => (key: string) => string | null): WatchKindEntry => ({
   prefix: kind.prefix,
-  jobScoped,
+  jobScoped: scope.job,
+  hostScoped: scope.host,
   name: name(kind.prefix),
   decode: through(kind),
 });
 
 /** Every watchable kind (compile-time complete over WatchKinds). */
 export const watchKindTable: Readonly<Record<WatchKind, WatchKindEntry>> = {
-  job: entry(Kinds.job, true, rest),
-  version: entry(Kinds.version, true, numbered),
-  task: entry(Kinds.task, true, numbered),
-  attempt: entry(Kinds.attempt, true, rest),
-  host: entry(Kinds.host, false, rest),
-  alive: entry(Kinds.alive, false, rest),
+  job: entry(Kinds.job, { job: true, host: false }, rest),
+  version: entry(Kinds.version, { job: true, host: false }, numbered),
+  task: entry(Kinds.task, { job: true, host: true }, numbered),
+  attempt: entry(Kinds.attempt, { job: true, host: true }, rest),
+  host: entry(Kinds.host, { job: false, host: true }, rest),
+  alive: entry(Kinds.alive, { job: false, host: true }, rest),
 };
+
+/** Which objects a watcher asked for: `job=` and `host=` (host ids), both holding when both are
+ * given; an empty list does not filter. */
+export interface WatchFilter {
+  jobs: readonly string[];
+  hosts: readonly string[];
+}
+
+/** No filter: every object of the kinds asked. */
+export const NoFilter: WatchFilter = { jobs: [], hosts: [] };
 
 /** The kind and name of a key among `kinds`, or null when it is not to be streamed. */
 export function classifyKey(key: string, kinds: readonly WatchKind[]): { kind: WatchKind; name: string } | null {
@@ -62,24 +75,68 @@ export function classifyKey(key: string, kinds: readonly WatchKind[]): { kind: W
 }
 
 /** The typed event of one store change, or null when its key is not among `kinds` or its value does
- * not decode. A put that created the key (createRevision = its revision) is "added". */
-export function toWatchEvent(ev: { type: "put" | "delete"; kv: KeyValue; revision: number }, kinds: readonly WatchKind[]): WatchEvent | null {
+ * not decode. A put that created the key (createRevision = its revision) is "added". A removed object
+ * is the last one stored (the store's `prevKv`), or null when the store did not say or it does not
+ * decode. */
+export function toWatchEvent(ev: StoreWatchEvent, kinds: readonly WatchKind[]): WatchEvent | null {
   const at = classifyKey(ev.kv.key, kinds);
   if (!at) return null;
-  if (ev.type === "delete") return { type: "removed", kind: at.kind, name: at.name, revision: ev.revision, object: null } as WatchEvent;
-  let object: unknown;
-  try {
-    object = watchKindTable[at.kind].decode(ev.kv.key, ev.kv.value);
-  } catch {
-    return null;
+  if (ev.type === "delete") {
+    const last = ev.prevKv ? decodeOrNull(at.kind, ev.prevKv) : null;
+    // The table decodes each kind to its object (WatchObjects); the union cannot follow that per kind.
+    return { type: "removed", kind: at.kind, name: at.name, revision: ev.revision, object: last } as WatchEvent;
   }
+  const object = decodeOrNull(at.kind, ev.kv);
+  if (object === null) return null;
   const type: WatchChange = ev.kv.createRevision === ev.kv.modRevision ? "added" : "updated";
-  // The table decodes each kind to its object (WatchObjects); the union cannot follow that per kind.
   return { type, kind: at.kind, name: at.name, revision: ev.revision, object } as WatchEvent;
 }
 
-/** True when `ev` belongs to one of `jobs` (every event when `jobs` is empty). A removed attempt
- * always matches: the store's delete does not carry the value, so its job is not known. */
+function decodeOrNull(kind: WatchKind, kv: KeyValue): unknown {
+  try {
+    return watchKindTable[kind].decode(kv.key, kv.value);
+  } catch {
+    return null;
+  }
+}
+
+/** The typed event of one store change if the watcher's filter lets it through: when the object
+ * matches, or matched before this change (a task that moved off a watched host is sent once more,
+ * on its new host, so the watcher learns it left). */
+export function filteredWatchEvent(ev: StoreWatchEvent, kinds: readonly WatchKind[], filter: WatchFilter): WatchEvent | null {
+  const typed = toWatchEvent(ev, kinds);
+  if (!typed || matchesFilter(typed, filter)) return typed;
+  if (ev.type === "put" && ev.prevKv) {
+    const before = toWatchEvent({ type: "put", kv: ev.prevKv, revision: ev.revision }, kinds);
+    if (before && matchesFilter(before, filter)) return typed;
+  }
+  return null;
+}
+
+/** True when `ev` passes both filters. */
+export function matchesFilter(ev: WatchEvent, filter: WatchFilter): boolean {
+  return matchesJobs(ev, filter.jobs) && matchesHosts(ev, filter.hosts);
+}
+
+/** True when `ev` is on one of `hosts` (host ids; every event when empty). An object that is not known
+ * (a removal the store did not describe) matches: a watcher may get a removal of something it never
+ * saw, never miss one. */
+export function matchesHosts(ev: WatchEvent, hosts: readonly string[]): boolean {
+  if (hosts.length === 0) return true;
+  switch (ev.kind) {
+    case "host":
+    case "alive":
+      return hosts.includes(ev.name);
+    case "task":
+    case "attempt":
+      return ev.object === null || (ev.object.hostId !== null && hosts.includes(ev.object.hostId));
+    default:
+      return false;
+  }
+}
+
+/** True when `ev` belongs to one of `jobs` (every event when `jobs` is empty). A removal whose object
+ * the store did not describe matches (see matchesHosts). */
 export function matchesJobs(ev: WatchEvent, jobs: readonly string[]): boolean {
   if (jobs.length === 0) return true;
   switch (ev.kind) {
@@ -95,11 +152,13 @@ export function matchesJobs(ev: WatchEvent, jobs: readonly string[]): boolean {
   }
 }
 
-/** The key prefixes to list a kind's objects of `jobs` from (the kind's prefix when no filter, or
- * when its keys do not start with the job: attempts). */
-export function listPrefixes(kind: WatchKind, jobs: readonly string[]): string[] {
+/** The key prefixes to list a kind's objects under `filter` from: the kind's prefix, or the keys
+ * named by the filter where the key starts with what it filters by (a job's versions and tasks, a
+ * host's record and liveness). Each listed object is still matched against the filter. */
+export function listPrefixes(kind: WatchKind, filter: WatchFilter): string[] {
   const prefix = watchKindTable[kind].prefix;
-  if (jobs.length === 0 || kind === "attempt") return [prefix];
-  if (kind === "job") return jobs.map((j) => `${prefix}${j}`);
-  return jobs.map((j) => `${prefix}${j}/`);
+  if (filter.jobs.length > 0 && (kind === "version" || kind === "task")) return filter.jobs.map((j) => `${prefix}${j}/`);
+  if (filter.jobs.length > 0 && kind === "job") return filter.jobs.map((j) => `${prefix}${j}`);
+  if (filter.hosts.length > 0 && (kind === "host" || kind === "alive")) return filter.hosts.map((h) => `${prefix}${h}`);
+  return [prefix];
 }

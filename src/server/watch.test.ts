@@ -247,3 +247,47 @@ void test("compacted after the start was checked: the stream ends with event: ex
   }
   assert.deepEqual(got, ["reset", "bookmark"]);
 });
+
+void test("removed objects carry their last state, so job= and host= (by name) filter removals too", async (t) => {
+  const ts = await startTestServer();
+  t.after(() => ts.cleanup());
+  const agents = new Map<string, FakeAgent>();
+  for (const name of ["alpha", "beta"]) {
+    const a = new FakeAgent(ts.server.url, name);
+    await a.register(ts.server.joinToken, { labels: { rack: `rack-${name}` } });
+    agents.set(a.hostId, a);
+  }
+  const alpha = [...agents.values()][0]?.hostId ?? "";
+  for (const name of ["web", "api"]) await ts.api.apply(specOf({ name, replicas: 2, spread: "rack" }));
+  await eventually("attempts on both hosts", async () => {
+    const all = [...(await ts.api.job("web")).tasks, ...(await ts.api.job("api")).tasks];
+    return all.length === 4 && all.every((x) => x.attemptId !== null) && new Set(all.map((x) => x.hostId)).size === 2;
+  });
+
+  const every = collect(ts.api, { kinds: ["attempt"] });
+  const web = collect(ts.api, { kinds: ["attempt"], jobs: ["web"] });
+  const onAlpha = collect(ts.api, { kinds: ["task", "attempt", "host"], hosts: ["alpha"] });
+  t.after(async () => (await every.stop(), await web.stop(), await onAlpha.stop()));
+  for (const w of [every, web, onAlpha]) await eventually("listed", () => w.seen.some((m) => m.type === "bookmark"));
+
+  // api is removed; its attempts end, then its tasks and attempts are deleted by the reconciler.
+  await ts.api.removeJob("api");
+  const stopping = await eventually("api's attempts told to stop", async () => {
+    const s = await ts.api.job("api");
+    return s.tasks.every((x) => x.attempts.every((a) => a.desired === "stop")) ? s : null;
+  });
+  for (const x of stopping.tasks) for (const a of x.attempts) await agents.get(a.hostId)?.report([{ id: a.id, state: "exited", endedAt: Date.now() }]);
+  const removed = await eventually("api's attempts removed", () => {
+    const r = every.seen.filter((m) => m.type === "removed" && m.kind === "attempt");
+    return r.length >= 2 ? r : null;
+  });
+  assert.deepEqual(removed.map((m) => (m.type !== "bookmark" && m.type !== "reset" && m.kind === "attempt" ? m.object?.job : "?")), ["api", "api"], "a removal carries the attempt it removed");
+  await eventually("the watchers caught up", () => onAlpha.seen.some((m) => m.type === "removed"));
+
+  const jobOf = (m: WatchMessage): string => (m.type === "bookmark" || m.type === "reset" ? "-" : m.kind === "attempt" ? m.object?.job ?? "?" : "-");
+  assert.deepEqual(web.seen.filter((m) => m.type === "removed").map(jobOf), [], "job=web gets no removal of api's attempts");
+  const hostOf = (m: WatchMessage): string => (m.type === "bookmark" || m.type === "reset" ? alpha : m.kind === "host" ? m.name : m.kind === "task" || m.kind === "attempt" ? m.object?.hostId ?? "?" : "?");
+  assert.deepEqual(onAlpha.seen.map(hostOf).filter((h) => h !== alpha), [], "host=alpha gets only alpha's objects");
+  assert.ok(onAlpha.seen.some((m) => m.type === "removed" && m.kind === "attempt" && m.object?.job === "api"), "and alpha's removed attempt of api");
+  assert.ok(onAlpha.seen.some((m) => m.type === "added" && m.kind === "host" && m.name === alpha), "the host itself, named by its name in the query");
+});

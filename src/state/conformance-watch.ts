@@ -52,6 +52,33 @@ export function registerWatchTests(open: OpenStore): void {
       }
     }));
 
+  void test("a watch asked for prevKv gets the key before each change, replayed and live (lease revokes too)", () =>
+    withStore(open, async ({ store: s }) => {
+      const start = await s.put("pk/a", "a1");
+      await s.put("pk/a", "a2");
+      await s.put("pk/b", "b1");
+      const lease = await s.grantLease(60_000);
+      await s.put("pk/l", "l1", { lease });
+      await s.delete("pk/a");
+      const c = new Collector();
+      const w = s.watch("pk/", start, c.onEvents, c.onError, { prevKv: true });
+      try {
+        await c.until("the replay", () => c.events.some((e) => e.type === "delete"));
+        await s.delete("pk/b");
+        await s.revokeLease(lease);
+        await c.until("3 deletes", () => c.events.filter((e) => e.type === "delete").length >= 3);
+        const deletes = c.events.filter((e) => e.type === "delete").map((e) => `${e.kv.key}=${e.prevKv?.value ?? "(none)"}`);
+        assert.deepEqual(deletes, ["pk/a=a2", "pk/b=b1", "pk/l=l1"]);
+        const del = c.events.find((e) => e.type === "delete");
+        assert.equal(del?.prevKv?.key, "pk/a");
+        const puts = c.events.filter((e) => e.type === "put").map((e) => `${e.kv.key}=${e.prevKv?.value ?? "(new)"}`);
+        assert.deepEqual(puts, ["pk/a=(new)", "pk/a=a1", "pk/b=(new)", "pk/l=(new)"]);
+        assert.deepEqual(c.errors, []);
+      } finally {
+        w.cancel();
+      }
+    }));
+
   void test("watch from the next revision sees only new writes; cancel stops delivery", () =>
     withStore(open, async ({ store: s }) => {
       await s.put("n/old", "1");

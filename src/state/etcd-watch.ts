@@ -30,10 +30,13 @@ export class EtcdWatch implements Watch {
   #cancelled = false;
   #backoff = BackoffMs.first;
   #timer: NodeJS.Timeout | null = null;
+  /** Events carry the key as it was before them (more bytes per event: only when asked). */
+  readonly #prevKv: boolean;
 
   /** Watches from `fromRevision` (the store resolves "from now" before). */
-  constructor(deps: WatchDeps, prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void, onError: ((err: Error) => void) | null) {
+  constructor(deps: WatchDeps, prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void, onError: ((err: Error) => void) | null, prevKv = false) {
     this.#deps = deps;
+    this.#prevKv = prevKv;
     this.#prefix = prefix;
     this.#next = Math.max(1, fromRevision);
     this.#onEvents = onEvents;
@@ -68,7 +71,7 @@ export class EtcdWatch implements Watch {
       stream.on("error", (err) => this.#lost(stream, err));
       stream.on("end", () => this.#lost(stream, new Error("etcd watch stream ended")));
       const { key, range_end } = this.#deps.ns.range(this.#prefix);
-      stream.write({ create_request: { key, range_end, start_revision: this.#next, progress_notify: true } });
+      stream.write({ create_request: { key, range_end, start_revision: this.#next, progress_notify: true, prev_kv: this.#prevKv } });
     } catch {
       this.#retry();
     }
@@ -96,7 +99,9 @@ export class EtcdWatch implements Watch {
     for (const ev of res.events) {
       const revision = Number(ev.kv.mod_revision);
       if (revision < this.#next) continue; // seen before a reconnect
-      events.push({ type: ev.type === "Put" ? "put" : "delete", kv: this.#deps.ns.kv(ev.kv), revision });
+      const type = ev.type === "Put" ? "put" : "delete";
+      const kv = this.#deps.ns.kv(ev.kv);
+      events.push(this.#prevKv && ev.prev_kv ? { type, kv, revision, prevKv: this.#deps.ns.kv(ev.prev_kv) } : { type, kv, revision });
     }
     const last = events[events.length - 1];
     if (!last) return;

@@ -13,7 +13,7 @@ import { firstLease, isLeaseId, Namespace, toEtcdTxn, txnSucceeded } from "./etc
 import { KeepAlives } from "./etcd-keepalive.ts";
 import { EtcdWatch, probeCompactRevision } from "./etcd-watch.ts";
 import { CompactedError, LeaseNotFoundError } from "./store.ts";
-import type { Compare, KeyValue, Op, Store, TxnResult, Watch, WatchEvent } from "./store.ts";
+import type { Compare, KeyValue, Op, Store, StoreWatchOptions, TxnResult, Watch, WatchEvent } from "./store.ts";
 
 /** Options of `openEtcdStore`. */
 export interface EtcdStoreOptions {
@@ -115,12 +115,12 @@ export class EtcdStore implements Store {
 
   /** `fromRevision` <= 0 starts after the highest revision this store has seen an answer for: no
    * write issued after this call is missed, though a write that was under way may still show up. */
-  watch(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void, onError?: (err: Error) => void): Watch {
+  watch(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void, onError?: (err: Error) => void, opts: StoreWatchOptions = {}): Watch {
     const from = fromRevision > 0 ? fromRevision : this.#seen + 1;
     const w = new EtcdWatch({ client: this.#client, ns: this.#ns, closed: () => this.#closed }, prefix, from, onEvents, (err) => {
       this.#watches.delete(w);
       onError?.(err);
-    });
+    }, opts.prevKv === true);
     this.#watches.add(w);
     return {
       cancel: () => {

@@ -139,7 +139,7 @@ export class SqliteWriter {
   #dropLease(id: string, rev: number, seq: number, done: BatchDone): number {
     for (const prev of this.#db.deleteByLease(id)) {
       this.#db.logDelete(prev, rev, seq++);
-      done.events.push({ type: "delete", kv: tombstone(prev.key, rev), revision: rev });
+      done.events.push({ type: "delete", kv: tombstone(prev.key, rev), revision: rev, prevKv: prev });
     }
     this.#db.dropLease(id);
     done.leases.push({ forget: id });
@@ -159,7 +159,7 @@ export class SqliteWriter {
         const kv: KeyValue = { key: op.key, value: op.value, createRevision: prev?.createRevision ?? rev, modRevision: rev, version: (prev?.version ?? 0) + 1, lease };
         read.set(op.key, kv);
         this.#db.put(kv, prev, seq);
-        done.events.push({ type: "put", kv, revision: rev });
+        done.events.push(prev ? { type: "put", kv, revision: rev, prevKv: prev } : { type: "put", kv, revision: rev });
         return seq + 1;
       }
       case "delete": {
@@ -167,14 +167,14 @@ export class SqliteWriter {
         read.set(op.key, null);
         if (!prev) return seq;
         this.#db.delete(prev, rev, seq);
-        done.events.push({ type: "delete", kv: tombstone(op.key, rev), revision: rev });
+        done.events.push({ type: "delete", kv: tombstone(op.key, rev), revision: rev, prevKv: prev });
         return seq + 1;
       }
       case "deletePrefix": {
         read.clear();
         for (const prev of this.#db.deleteRange(op.prefix)) {
           this.#db.logDelete(prev, rev, seq++);
-          done.events.push({ type: "delete", kv: tombstone(prev.key, rev), revision: rev });
+          done.events.push({ type: "delete", kv: tombstone(prev.key, rev), revision: rev, prevKv: prev });
         }
         return seq;
       }

@@ -84,11 +84,10 @@ function prevOf(row: Record<string, SQLOutputValue>): KeyValue | null {
 /** The watch event an events row stands for. */
 function rowToEvent(row: Record<string, SQLOutputValue>): WatchEvent {
   const rev = int(row, "rev");
-  return {
-    type: int(row, "type") === DELETE ? "delete" : "put",
-    revision: rev,
-    kv: { key: text(row, "key"), value: text(row, "value"), createRevision: int(row, "create_rev"), modRevision: rev, version: int(row, "version"), lease: textOrNull(row, "lease") },
-  };
+  const kv: KeyValue = { key: text(row, "key"), value: text(row, "value"), createRevision: int(row, "create_rev"), modRevision: rev, version: int(row, "version"), lease: textOrNull(row, "lease") };
+  const type = int(row, "type") === DELETE ? "delete" : "put";
+  const prev = prevOf(row);
+  return prev ? { type, revision: rev, kv, prevKv: prev } : { type, revision: rev, kv };
 }
 
 /** Opens (creating if needed) the database file. Two connections share it (the server's reads on

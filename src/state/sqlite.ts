@@ -162,6 +162,7 @@ export class SqliteStore implements Store {
     return r;
   }
 
+  /** Events always carry `prevKv` here (the log keeps the key before each change), asked or not. */
   watch(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void, onError?: (err: Error) => void): Watch {
     if (this.#closing) throw new Error("state store is closed");
     return this.#hub.watch(prefix, fromRevision, onEvents, onError);

@@ -53,6 +53,16 @@ export interface WatchEvent {
   type: "put" | "delete";
   kv: KeyValue;
   revision: number;
+  /** The key as it was before this change, when the watch asked for `prevKv` (etcd's prev_kv;
+   * absent when the key did not exist): what a delete removed, or what a put replaced, so a consumer
+   * that keeps no copy can still say whose it was. */
+  prevKv?: KeyValue;
+}
+
+/** Options of `Store.watch`. */
+export interface StoreWatchOptions {
+  /** Events carry the key as it was before them (`WatchEvent.prevKv`). @default false */
+  prevKv?: boolean;
 }
 
 /** A live watch. */
@@ -77,7 +87,7 @@ export interface Store {
   txn(req: { compare: Compare[]; success: Op[]; failure?: Op[] }): Promise<TxnResult>;
   /** Watches keys under `prefix` from `fromRevision` (inclusive; <= 0: only writes after this call,
    * as in etcd). `onEvents` gets batches in order, never inside the caller's stack. */
-  watch(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void, onError?: (err: Error) => void): Watch;
+  watch(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void, onError?: (err: Error) => void, opts?: StoreWatchOptions): Watch;
   /** Grants a lease; resolves with its id. */
   grantLease(ttlMs: number): Promise<string>;
   /** Restarts a lease's TTL; rejects with `LeaseNotFoundError` if it expired or never existed. */

@@ -30,6 +30,14 @@ void test("tiffin events shows recent changes, filters by kind, and follows", as
   const jobsOnly = await run("events", "--kind", "job", "--json");
   const kinds = jobsOnly.out.trim().split("\n").map((l) => (JSON.parse(l) as { kind: string }).kind);
   assert.ok(kinds.length >= 2 && kinds.every((k) => k === "job"), jobsOnly.out);
+  // A filter without --kind: the kinds it applies to (every kind would be refused by the server).
+  const byJob = await run("events", "--job", "web");
+  assert.equal(byJob.code, 0, byJob.err);
+  assert.match(byJob.out, /^\d+ +version +added +web\/1 /m);
+  assert.doesNotMatch(byJob.out, / host /);
+  const byHost = await run("events", "--host", "nowhere", "--json");
+  assert.equal(byHost.code, 0, byHost.err);
+  assert.equal(byHost.out, "", "no object is on a host that does not exist");
   const bad = await run("events", "--kind", "pods");
   assert.equal(bad.code, 2);
   assert.match(bad.err, /^error\[TIFFIN_USAGE\]: unknown event kind "pods"\nhint: use --kind with some of: job, version/);

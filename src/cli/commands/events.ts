@@ -37,9 +37,15 @@ export function renderEvent(e: WatchEvent): string {
   return `${String(e.revision).padEnd(6)}  ${e.kind.padEnd(7)}  ${change.padEnd(7)}  ${e.name}${eventSummary(e) ? `  ${eventSummary(e)}` : ""}\n`;
 }
 
-/** The kinds asked for with --kind (comma-separated); a name that is no kind is a usage error. */
-export function parseKinds(text: string | undefined): WatchKind[] {
-  if (text === undefined) return [...WatchKinds];
+/** The kinds a `--job` filter applies to, and those of `--host`. */
+const JobKinds: readonly WatchKind[] = ["job", "version", "task", "attempt"];
+const HostKinds: readonly WatchKind[] = ["task", "attempt", "host", "alive"];
+
+/** The kinds asked for with --kind (comma-separated); a name that is no kind is a usage error.
+ * Without --kind: every kind the filters given apply to (the server refuses a filter with a kind it
+ * cannot apply to). */
+export function parseKinds(text: string | undefined, filters: { jobs?: boolean; hosts?: boolean } = {}): WatchKind[] {
+  if (text === undefined) return WatchKinds.filter((k) => (!filters.jobs || JobKinds.includes(k)) && (!filters.hosts || HostKinds.includes(k)));
   const kinds = text.split(",").map((k) => k.trim()).filter((k) => k !== "");
   const bad = kinds.filter((k) => !(WatchKinds as readonly string[]).includes(k));
   if (bad.length > 0 || kinds.length === 0) throw usageError(`unknown event kind "${bad[0] ?? text}"`, `use --kind with some of: ${WatchKinds.join(", ")}`);
@@ -58,7 +64,7 @@ async function currentRevision(client: ApiClient, kinds: readonly WatchKind[]): 
 }
 
 /** Prints the recent changes (and with `follow`, the next ones until `signal`); JSON lines with `json`. */
-export async function eventsHandler(client: ApiClient, io: CliIo, opts: { kinds: WatchKind[]; jobs: string[]; since: number; follow: boolean; json: boolean; signal: AbortSignal }): Promise<number> {
+export async function eventsHandler(client: ApiClient, io: CliIo, opts: { kinds: WatchKind[]; jobs: string[]; hosts: string[]; since: number; follow: boolean; json: boolean; signal: AbortSignal }): Promise<number> {
   const now = await currentRevision(client, opts.kinds);
   const from = Math.max(1, now - opts.since + 1);
   if (!opts.follow && from > now) return 0;
@@ -72,7 +78,7 @@ export async function eventsHandler(client: ApiClient, io: CliIo, opts: { kinds:
     io.out(opts.json ? `${JSON.stringify(e)}\n` : renderEvent(e));
   };
   try {
-    const stream: AsyncGenerator<WatchMessage> = client.watch({ kinds: opts.kinds, ...(opts.jobs.length > 0 ? { jobs: opts.jobs } : {}), from, signal: watch.signal });
+    const stream: AsyncGenerator<WatchMessage> = client.watch({ kinds: opts.kinds, jobs: opts.jobs, hosts: opts.hosts, from, signal: watch.signal });
     for await (const m of stream) {
       if (m.type === "reset") {
         // The store no longer keeps revision `from`: the current objects come as a list; skip it.
@@ -111,11 +117,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option("-f, --follow", "keep printing changes as they happen (Ctrl-C stops)")
     .option("--kind <kinds>", `only these kinds, comma-separated: ${WatchKinds.join(", ")}`)
     .option("--job <name...>", "only these jobs' objects (kinds job, version, task, attempt)")
+    .option("--host <name...>", "only objects on these hosts, by name or id (kinds task, attempt, host, alive)")
     .option("--since <revisions>", "how many recent store revisions to show", "100")
     .option("--json", "one JSON event per line, for scripts")
     .description("show recent changes in the cluster (jobs, versions, tasks, attempts, hosts); -f follows them")
-    .action(async (opts: { follow?: boolean; kind?: string; job?: string[]; since: string; json?: boolean }) => {
-      const kinds = parseKinds(opts.kind);
+    .action(async (opts: { follow?: boolean; kind?: string; job?: string[]; host?: string[]; since: string; json?: boolean }) => {
+      const kinds = parseKinds(opts.kind, { jobs: opts.job !== undefined, hosts: opts.host !== undefined });
       const since = /^\d{1,7}$/.test(opts.since) ? Number(opts.since) : Number.NaN;
       if (!(since >= 0)) throw usageError(`--since must be a whole number of revisions, got "${opts.since}"`, "e.g. tiffin events --since 20");
       const abort = new AbortController();
@@ -123,7 +130,7 @@ export function register(program: Command, ctx: CliContext): void {
       void sig.promise.then(() => abort.abort());
       void ctx.outputClosed.then(() => abort.abort());
       try {
-        const shown = await eventsHandler(ctx.client(), ctx.io, { kinds, jobs: opts.job ?? [], since, follow: opts.follow === true, json: opts.json === true, signal: abort.signal });
+        const shown = await eventsHandler(ctx.client(), ctx.io, { kinds, jobs: opts.job ?? [], hosts: opts.host ?? [], since, follow: opts.follow === true, json: opts.json === true, signal: abort.signal });
         if (shown === 0 && !opts.follow && !opts.json) ctx.io.out("no changes in the recent revisions\n");
       } finally {
         sig.dispose();

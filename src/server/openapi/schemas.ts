@@ -15,7 +15,7 @@ export const applyResultSchema = z.object({ name: z.string(), version: z.number(
 
 /** One message of `GET /v1/watch` (SSE data; src/api/watch-types.ts). */
 export const watchMessageSchema = z.union([
-  z.object({ type: z.enum(["added", "updated", "removed"]), kind: z.enum(WatchKinds), name: z.string(), revision: z.number().int(), object: z.unknown().meta({ description: "The object of the kind; null when removed" }) }),
+  z.object({ type: z.enum(["added", "updated", "removed"]), kind: z.enum(WatchKinds), name: z.string(), revision: z.number().int(), object: z.unknown().meta({ description: "The object of the kind; when removed, the last one stored" }) }),
   z.object({ type: z.literal("bookmark"), revision: z.number().int() }),
   z.object({ code: z.literal(WatchExpiredCode), message: z.string(), hint: z.string(), compactRevision: z.number().int() }).meta({ description: "event: expired: the revision is no longer kept; list again" }),
 ]);

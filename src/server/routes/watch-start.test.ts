@@ -2,7 +2,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { jobFilter, startRevision } from "./watch.ts";
+import { startRevision, watchFilter } from "./watch.ts";
 
 const cases: { name: string; from: string | null; lastEventId: string | string[] | undefined; want: number | null | RegExp }[] = [
   { name: "neither: list first", from: null, lastEventId: undefined, want: null },
@@ -24,8 +24,11 @@ for (const c of cases) {
   });
 }
 
-void test("jobFilter: repeated and comma-separated, deduplicated; refused with kinds of no job", () => {
-  assert.deepEqual(jobFilter(["web,api", "web", " "], ["job", "task"]), ["web", "api"]);
-  assert.deepEqual(jobFilter([], ["host"]), []);
-  assert.throws(() => jobFilter(["web"], ["task", "host", "alive"]), { code: "TIFFIN_BAD_REQUEST", message: /host and alive belong to no job/ });
+void test("watchFilter: repeated and comma-separated, deduplicated; refused with kinds the filter cannot apply to", () => {
+  assert.deepEqual(watchFilter(["web,api", "web", " "], [], ["job", "task"]), { jobs: ["web", "api"], hosts: [] });
+  assert.deepEqual(watchFilter([], [], ["host"]), { jobs: [], hosts: [] });
+  assert.throws(() => watchFilter(["web"], [], ["task", "host", "alive"]), { code: "TIFFIN_BAD_REQUEST", message: /host and alive belong to no job/ });
+  assert.deepEqual(watchFilter(["web"], ["h1,h2", "h1"], ["task", "attempt"]), { jobs: ["web"], hosts: ["h1", "h2"] });
+  assert.deepEqual(watchFilter([], ["h1"], ["host", "alive", "task", "attempt"]), { jobs: [], hosts: ["h1"] });
+  assert.throws(() => watchFilter([], ["h1"], ["job", "version", "task"]), { code: "TIFFIN_BAD_REQUEST", message: /job and version belong to no host/ });
 });

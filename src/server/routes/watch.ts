@@ -12,7 +12,9 @@ import type { ServerContext } from "../context.ts";
 import { sendJson, startSse } from "../http/io.ts";
 import type { SseStream } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { listPrefixes, matchesJobs, toWatchEvent, watchKindTable } from "../watch-kinds.ts";
+import { filteredWatchEvent, listPrefixes, matchesFilter, NoFilter, toWatchEvent, watchKindTable } from "../watch-kinds.ts";
+import type { WatchFilter } from "../watch-kinds.ts";
+import { findHost } from "../views.ts";
 
 /** How often a watch whose kinds did not change sends a bookmark of the revision the store reached. */
 export const WatchBookmarkMs = 5_000;
@@ -31,13 +33,13 @@ export function watchRoutes(r: Router, ctx: ServerContext, opts: { bookmarkMs?: 
     const parsed = parseWatchKinds(url.searchParams.get("kinds"));
     if (!parsed.ok) throw new TiffinError(ErrorCodes.BadRequest, `watch: ${parsed.problem}`, { hint: "ask for kinds=task,host (or leave kinds out for every kind)" });
     const kinds = parsed.kinds;
-    const jobs = jobFilter(url.searchParams.getAll("job"), kinds);
+    const filter = watchFilter(url.searchParams.getAll("job"), url.searchParams.getAll("host").map((h) => findHost(ctx.mirror, h)?.id ?? h), kinds);
     const from = startRevision(url.searchParams.get("from"), req.headers["last-event-id"]);
     if (from !== null) {
       const gone = await compactedAt(ctx.store, from);
       if (gone !== null) return void sendJson(res, 410, expiredBody(from, gone));
     }
-    const list = from === null ? await listAll(ctx.store, kinds, jobs) : null;
+    const list = from === null ? await listAll(ctx.store, kinds, filter) : null;
     const sse = startSse(req, res);
     ctx.streams.add(sse);
     let sentThrough = 0;
@@ -48,7 +50,7 @@ export function watchRoutes(r: Router, ctx: ServerContext, opts: { bookmarkMs?: 
       sentThrough = seenThrough = list.revision;
     } else if (from !== null) sentThrough = seenThrough = from - 1;
     const watch = ctx.store.watch("", (from ?? sentThrough + 1) || 1, (events) => {
-      const out = typedEvents(events, kinds).filter((ev) => matchesJobs(ev, jobs));
+      const out = typedEvents(events, kinds, filter);
       out.forEach((ev, i) => {
         // The id goes on a revision's last event only: resuming after it never skips part of a revision.
         const last = i === out.length - 1 || out[i + 1]?.revision !== ev.revision;
@@ -57,7 +59,7 @@ export function watchRoutes(r: Router, ctx: ServerContext, opts: { bookmarkMs?: 
       const top = events.at(-1)?.revision ?? 0;
       seenThrough = Math.max(seenThrough, top);
       if (out.length > 0) sentThrough = Math.max(sentThrough, out.at(-1)?.revision ?? 0);
-    }, (err) => failed(sse, err, from));
+    }, (err) => failed(sse, err, from), { prevKv: true });
     const timer = setInterval(() => {
       if (seenThrough <= sentThrough) return;
       sentThrough = seenThrough;
@@ -98,43 +100,51 @@ export function startRevision(fromText: string | null, lastEventId: string | str
   return last + 1;
 }
 
-/** The typed events of a batch of store changes, in order; keys of other kinds dropped. */
-export function typedEvents(events: readonly StoreWatchEvent[], kinds: readonly WatchKind[]): WatchEvent[] {
+/** The typed events of a batch of store changes that `filter` lets through, in order; keys of other
+ * kinds dropped. */
+export function typedEvents(events: readonly StoreWatchEvent[], kinds: readonly WatchKind[], filter: WatchFilter = NoFilter): WatchEvent[] {
   const out: WatchEvent[] = [];
   for (const ev of events) {
-    const typed = toWatchEvent(ev, kinds);
+    const typed = filteredWatchEvent(ev, kinds, filter);
     if (typed) out.push(typed);
   }
   return out;
 }
 
-/** The `job` query (repeated or comma-separated): only these jobs' objects. Kinds that belong to no
- * job (host, alive) cannot be filtered so: asked together, the request is refused rather than
- * answered with objects the filter does not cover. */
-export function jobFilter(values: readonly string[], kinds: readonly WatchKind[]): string[] {
-  const jobs = [...new Set(values.flatMap((v) => v.split(",")).map((j) => j.trim()).filter((j) => j !== ""))];
-  const unscoped = kinds.filter((k) => !watchKindTable[k].jobScoped);
-  if (jobs.length > 0 && unscoped.length > 0) {
-    throw new TiffinError(ErrorCodes.BadRequest, `watch: job filters job, version, task and attempt; ${unscoped.join(" and ")} belong to no job`, { hint: "watch those kinds in a watch of their own, without job=" });
+/** The `job` and `host` queries (each repeated or comma-separated; hosts by id, names already
+ * resolved by the caller): only those jobs' or hosts' objects. A kind the filter cannot apply to (a
+ * host belongs to no job, a job version to no host) is refused rather than answered with objects the
+ * filter does not cover. */
+export function watchFilter(jobValues: readonly string[], hostValues: readonly string[], kinds: readonly WatchKind[]): WatchFilter {
+  const list = (values: readonly string[]): string[] => [...new Set(values.flatMap((v) => v.split(",")).map((j) => j.trim()).filter((j) => j !== ""))];
+  const jobs = list(jobValues);
+  const hosts = list(hostValues);
+  const noJob = kinds.filter((k) => !watchKindTable[k].jobScoped);
+  if (jobs.length > 0 && noJob.length > 0) {
+    throw new TiffinError(ErrorCodes.BadRequest, `watch: job filters job, version, task and attempt; ${noJob.join(" and ")} belong to no job`, { hint: "watch those kinds in a watch of their own, without job=" });
   }
-  return jobs;
+  const noHost = kinds.filter((k) => !watchKindTable[k].hostScoped);
+  if (hosts.length > 0 && noHost.length > 0) {
+    throw new TiffinError(ErrorCodes.BadRequest, `watch: host filters task, attempt, host and alive; ${noHost.join(" and ")} belong to no host`, { hint: "ask for kinds=task,attempt,host,alive with host=, and watch the others without it" });
+  }
+  return { jobs, hosts };
 }
 
 /** Every object of `kinds` (of `jobs`, if any) at one revision, as "added" events (a consistent
  * snapshot: the later ranges read at the first one's revision). */
-async function listAll(store: Store, kinds: readonly WatchKind[], jobs: readonly string[]): Promise<{ events: WatchEvent[]; revision: number }> {
+async function listAll(store: Store, kinds: readonly WatchKind[], filter: WatchFilter): Promise<{ events: WatchEvent[]; revision: number }> {
   for (let tries = 0; ; tries++) {
     try {
       let revision = 0;
       const events: WatchEvent[] = [];
       for (const kind of kinds) {
-        for (const prefix of listPrefixes(kind, jobs)) {
+        for (const prefix of listPrefixes(kind, filter)) {
           const got = await store.range(prefix, revision > 0 ? { revision } : {});
           revision = got.revision;
           for (const kv of got.kvs) {
             // A job's key is its own prefix: "/jobs/web" also ranges "/jobs/web2".
             const typed = toWatchEvent({ type: "put", kv: { ...kv, createRevision: kv.modRevision }, revision: kv.modRevision }, [kind]);
-            if (typed && matchesJobs(typed, jobs)) events.push(typed);
+            if (typed && matchesFilter(typed, filter)) events.push(typed);
           }
         }
       }
