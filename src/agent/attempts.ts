@@ -21,6 +21,12 @@ import type { LocalAttempt } from "./reconcile.ts";
 import type { Reporter } from "./reporter.ts";
 import { StartGate } from "./start-gate.ts";
 
+/** What an entry takes from its assignment, received now or read back from assignment.json (where
+ * saved.ts checks these fields and no others). */
+interface EntryAssignment {
+  spec: { disconnect: { stopAfterMs: number | null }; stop: { graceMs: number }; pinned?: readonly { id: string }[] | undefined };
+}
+
 /** Helpers started at once by default (AttemptManagerDeps.maxConcurrentStarts). */
 export const DEFAULT_MAX_CONCURRENT_STARTS = 4;
 
@@ -243,7 +249,8 @@ export class AttemptManager {
     return doomed;
   }
 
-  #newEntry(id: string, job: string, index: number, a: Assignment | null): Entry {
+  /** `a`: the assignment, received now or read back from assignment.json (only what both check). */
+  #newEntry(id: string, job: string, index: number, a: EntryAssignment | null): Entry {
     const e: Entry = {
       id,
       job,

@@ -12,6 +12,7 @@ import { parseHelperMessage } from "../helper/messages.ts";
 import type { AgentMessage, HelperConfig, HelperStatus } from "../helper/protocol.ts";
 import { PrivateModes } from "../model/index.ts";
 import { readSavedAssignment, readSavedConfig, readSavedStatus } from "./saved.ts";
+import type { SavedAssignment, SavedConfig, SavedStatus } from "./saved.ts";
 
 /** Files the agent adds to an attempt directory (the helper's own are in ../helper/paths.ts). */
 export const Files = {
@@ -122,9 +123,10 @@ export function killOrphanTask(pid: number | null, attemptId: string): boolean {
 export interface ScannedAttempt {
   id: string;
   dir: string;
-  config: HelperConfig | null;
-  assignment: Assignment | null;
-  status: HelperStatus | null;
+  /** attempt.json, assignment.json and status.json: the fields the agent relies on checked (saved.ts). */
+  config: SavedConfig | null;
+  assignment: SavedAssignment | null;
+  status: SavedStatus | null;
   helperPid: number | null;
   reported: boolean;
   /** Creation time of attempt.json (ms), for keeping the newest per task. */

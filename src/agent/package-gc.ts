@@ -10,7 +10,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import { z } from "zod";
+import { readJsonAs } from "../model/index.ts";
 import { piecesOf, readManifestSync, removeTree, Sha256Pattern } from "../pkg/index.ts";
+
+/** `last-used.json`: package id -> epoch ms of its last use. */
+const lastUsedSchema = z.record(z.string(), z.number());
 
 /** One cached package as GC sees it. */
 export interface CachedPackage {
@@ -286,7 +291,7 @@ export class PackageGc {
   #used(): Record<string, number> {
     if (this.#lastUsed) return this.#lastUsed;
     try {
-      this.#lastUsed = JSON.parse(fs.readFileSync(this.#usedFile, "utf8")) as Record<string, number>;
+      this.#lastUsed = readJsonAs(lastUsedSchema, fs.readFileSync(this.#usedFile, "utf8")) ?? {};
     } catch {
       this.#lastUsed = {};
     }

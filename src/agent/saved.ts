@@ -6,13 +6,11 @@
 
 import fs from "node:fs";
 import { z } from "zod";
-import type { Assignment } from "../api/types.ts";
-import type { HelperConfig, HelperStatus } from "../helper/protocol.ts";
 import { AttemptStates } from "../model/index.ts";
 
 const nullableInt = z.number().int().nullable();
 
-/** attempt.json (HelperConfig): the fields re-adoption and cleanup use. */
+/** attempt.json (the helper's HelperConfig): the fields re-adoption and cleanup use. */
 export const savedConfigSchema = z.looseObject({
   attemptId: z.string(),
   job: z.string(),
@@ -22,7 +20,7 @@ export const savedConfigSchema = z.looseObject({
   fenceMs: z.number().positive(),
 });
 
-/** assignment.json (Assignment): the fields an adopted attempt's entry uses (disconnect policy, grace, pins). */
+/** assignment.json (the API's Assignment): the fields an adopted attempt's entry uses (disconnect policy, grace, pins). */
 export const savedAssignmentSchema = z.looseObject({
   attempt: z.looseObject({ id: z.string(), job: z.string(), index: z.number().int().nonnegative() }),
   spec: z.looseObject({
@@ -32,7 +30,7 @@ export const savedAssignmentSchema = z.looseObject({
   }),
 });
 
-/** status.json (HelperStatus). */
+/** status.json (the helper's HelperStatus). */
 export const savedStatusSchema = z.looseObject({
   attemptId: z.string(),
   state: z.enum(AttemptStates),
@@ -45,11 +43,18 @@ export const savedStatusSchema = z.looseObject({
   endedAt: z.number().nullable(),
 });
 
+/** attempt.json as read back: the fields checked (the rest as written, unchecked, typed unknown). */
+export type SavedConfig = z.infer<typeof savedConfigSchema>;
+/** assignment.json as read back. */
+export type SavedAssignment = z.infer<typeof savedAssignmentSchema>;
+/** status.json as read back. */
+export type SavedStatus = z.infer<typeof savedStatusSchema>;
+
 /** A file read back: its value, absent (null), or why it cannot be used. */
 export type Saved<T> = { value: T | null } | { bad: string };
 
 /** Reads and checks one saved JSON file; a missing file is `{value: null}`, anything unusable `{bad}`. */
-export async function readSaved<T>(file: string, schema: z.ZodType): Promise<Saved<T>> {
+export async function readSaved<T>(file: string, schema: z.ZodType<T>): Promise<Saved<T>> {
   let text: string;
   try {
     text = await fs.promises.readFile(file, "utf8");
@@ -68,13 +73,13 @@ export async function readSaved<T>(file: string, schema: z.ZodType): Promise<Sav
     const first = r.error.issues[0];
     return { bad: `${file}: ${first ? `${first.path.join(".") || "(top)"}: ${first.message}` : "invalid"}` };
   }
-  // The schema checked what the agent uses; the rest is the writer's, as written.
-  return { value: json as T };
+  // Loose objects: the fields the agent uses are checked, the rest comes through as written.
+  return { value: r.data };
 }
 
 /** Readers of the three files. */
-export const readSavedConfig = (file: string): Promise<Saved<HelperConfig>> => readSaved<HelperConfig>(file, savedConfigSchema);
+export const readSavedConfig = (file: string): Promise<Saved<SavedConfig>> => readSaved(file, savedConfigSchema);
 /** See readSavedConfig. */
-export const readSavedAssignment = (file: string): Promise<Saved<Assignment>> => readSaved<Assignment>(file, savedAssignmentSchema);
+export const readSavedAssignment = (file: string): Promise<Saved<SavedAssignment>> => readSaved(file, savedAssignmentSchema);
 /** See readSavedConfig. */
-export const readSavedStatus = (file: string): Promise<Saved<HelperStatus>> => readSaved<HelperStatus>(file, savedStatusSchema);
+export const readSavedStatus = (file: string): Promise<Saved<SavedStatus>> => readSaved(file, savedStatusSchema);

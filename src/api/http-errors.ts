@@ -107,3 +107,14 @@ const errorBodySchema = z.object({
   }),
   compactRevision: z.number().optional().catch(undefined),
 });
+
+/** The message of an error answer's text (ApiErrorBody), or null when the text is not one: what a
+ * server relaying an agent's refusal (exec, logs) shows its own client. */
+export function errorMessageOf(text: string): string | null {
+  try {
+    const r = errorAnswerSchema.safeParse(JSON.parse(text));
+    return r.success ? r.data.error.message : null;
+  } catch {
+    return null;
+  }
+}

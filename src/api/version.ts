@@ -3,6 +3,8 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
+import { readJsonAs } from "../model/json-read.ts";
 
 let cached: string | null = null;
 
@@ -15,8 +17,7 @@ export function tiffinVersion(): string {
   if (cached !== null) return cached;
   if (typeof TIFFIN_EMBEDDED_VERSION === "string") return (cached = TIFFIN_EMBEDDED_VERSION);
   try {
-    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8")) as { version?: unknown };
-    cached = typeof pkg.version === "string" ? pkg.version : "unknown";
+    cached = readJsonAs(z.object({ version: z.string() }), readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8"))?.version ?? "unknown";
   } catch {
     cached = "unknown";
   }

@@ -4,7 +4,9 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { z } from "zod";
 import { splitAddrs } from "../api/client.ts";
+import { readJsonAs } from "../model/index.ts";
 
 /** The address used when nothing says otherwise (the default of `tiffin server` and `tiffin dev`). */
 export const defaultAddr = "http://127.0.0.1:7070";
@@ -18,6 +20,14 @@ export interface ContextFile {
   /** The named context `tiffin context use` copied here (contexts.ts). */
   name?: string;
 }
+
+/** The context file as read: addr and token must be strings; a mistyped optional field is dropped. */
+export const contextFileSchema = z.object({
+  addr: z.string(),
+  token: z.string(),
+  devPid: z.number().int().positive().optional().catch(undefined),
+  name: z.string().optional().catch(undefined),
+});
 
 /** The resolved target of a command, and where each half came from (shown on auth errors). */
 export interface Target {
@@ -41,13 +51,13 @@ export function contextPath(env: Record<string, string | undefined>): string {
 /** Reads the context file; null when it is missing or unreadable (a broken file is ignored, not fatal). */
 export function readContext(path: string): ContextFile | null {
   try {
-    const v = JSON.parse(readFileSync(path, "utf8")) as Partial<ContextFile>;
-    if (typeof v.addr !== "string" || typeof v.token !== "string") return null;
+    const v = readJsonAs(contextFileSchema, readFileSync(path, "utf8"));
+    if (v === null) return null;
     return {
       addr: v.addr,
       token: v.token,
-      ...(typeof v.name === "string" ? { name: v.name } : {}),
-      ...(typeof v.devPid === "number" ? { devPid: v.devPid } : {}),
+      ...(v.name !== undefined ? { name: v.name } : {}),
+      ...(v.devPid !== undefined ? { devPid: v.devPid } : {}),
     };
   } catch {
     return null;

@@ -5,6 +5,7 @@
 
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import { contextPath, normalizeAddrs, readContext, tiffinHome, writeContext, writePrivateJson } from "./context.ts";
 
@@ -13,6 +14,11 @@ export interface NamedContext {
   addr: string;
   token: string;
 }
+
+/** `contexts.json`: named contexts; one not of the shape reads as null (then left out). */
+const contextsFileSchema = z.object({
+  contexts: z.record(z.string(), z.object({ addr: z.string(), token: z.string() }).nullable().catch(null)).optional(),
+});
 
 /** Context names: short, shell-safe. */
 export const contextNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -30,16 +36,20 @@ export function readContexts(path: string): Record<string, NamedContext> {
   } catch {
     return {};
   }
+  let v: unknown;
   try {
-    const v = JSON.parse(text) as { contexts?: Record<string, NamedContext> };
-    const out: Record<string, NamedContext> = {};
-    for (const [name, c] of Object.entries(v.contexts ?? {})) {
-      if (typeof c?.addr === "string" && typeof c.token === "string") out[name] = { addr: c.addr, token: c.token };
-    }
-    return out;
+    v = JSON.parse(text);
   } catch {
-    throw new TiffinError(ErrorCodes.Usage, `${path} is not a contexts file (not JSON)`, { hint: `fix or remove ${path}; \`tiffin context add\` writes a new one` });
+    v = undefined;
   }
+  const r = contextsFileSchema.safeParse(v);
+  if (r.success) {
+    const out: Record<string, NamedContext> = {};
+    // A context that is not of the shape is left out, the others kept.
+    for (const [name, c] of Object.entries(r.data.contexts ?? {})) if (c !== null) out[name] = c;
+    return out;
+  }
+  throw new TiffinError(ErrorCodes.Usage, `${path} is not a contexts file (${v === undefined ? "not JSON" : "expected {contexts: {NAME: {addr, token}}}"})`, { hint: `fix or remove ${path}; \`tiffin context add\` writes a new one` });
 }
 
 /** Writes the named contexts atomically, owner-only. */

@@ -7,10 +7,11 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { encodeMessage, LineSplitter } from "./messages.ts";
+import { encodeMessage, LineSplitter, parseHelperMessage } from "./messages.ts";
 import { helperPaths } from "./paths.ts";
 import type { PoolReply } from "./pool.ts";
-import type { AgentMessage, HelperConfig, HelperMessage, HelperStatus, RuntimeInfo, SandboxConfig } from "./protocol.ts";
+import { poolReplySchema } from "./protocol-schema.ts";
+import type { AgentMessage, HelperConfig, HelperStatus, RuntimeInfo, SandboxConfig } from "./protocol.ts";
 import { probeRuntime, removeSandboxSync } from "./sandbox.ts";
 import { findBinary, runtimeNames, runtimeVersion } from "./sandbox-runtime.ts";
 import { readStatusFile } from "./status.ts";
@@ -52,7 +53,9 @@ export class FakeAgent {
     sock.setEncoding("utf8");
     sock.on("data", (c: string) => {
       for (const l of lines.push(c) ?? []) {
-        const m = JSON.parse(l) as HelperMessage;
+        // Checked as the agent checks it: a helper sending another shape fails the test.
+        const m = parseHelperMessage(l);
+        if (m === null) throw new Error(`the helper sent a line that is no HelperMessage: ${l.slice(0, 200)}`);
         if (m.type === "status") this.statuses.push(m.status);
         else {
           this.#seq = m.seq;
@@ -219,7 +222,8 @@ export function askPool(socket: string, dir: string): Promise<PoolReply | null> 
       buf += c;
       if (buf.includes("\n")) {
         s.destroy();
-        resolve(JSON.parse(buf.slice(0, buf.indexOf("\n"))) as PoolReply);
+        const r = poolReplySchema.safeParse(JSON.parse(buf.slice(0, buf.indexOf("\n"))));
+        resolve(r.success ? r.data : null);
       }
     });
     s.on("error", () => resolve(null));

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { z } from "zod";
-import { formatPath } from "../model/index.ts";
+import { formatPath, readJsonAs } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
 
 /** Bytes per piece. 4 MiB, as Kraken uses: large enough that a 1 GiB tree is ~256 pieces (cheap to
@@ -144,11 +144,14 @@ function safePath(p: string): boolean {
   return p !== "" && !p.startsWith("/") && !p.split("/").some((s) => s === "" || s === "." || s === "..");
 }
 
-/** A manifest saved as JSON (an agent's cache), or null if the file is missing or not JSON. */
+/** A manifest saved as JSON (an agent's cache), or null if the file is missing, not JSON or not of
+ * the manifest's shape (the rules across fields are still manifestProblem's). */
 export function readManifestSync(file: string): Manifest | null {
+  let text: string;
   try {
-    return JSON.parse(fs.readFileSync(file, "utf8")) as Manifest;
+    text = fs.readFileSync(file, "utf8");
   } catch {
     return null;
   }
+  return readJsonAs(manifestSchema, text);
 }

@@ -1,9 +1,38 @@
 // What the end of a spec evaluator child means for the user: the exported value, or a SpecLoad error
 // naming the file (and the line when the child could tell). Pure, so every way a child can end is a
 // case in a table (eval-outcome.test.ts).
-import { ErrorCodes, TiffinError } from "../model/index.ts";
+import { ErrorCodes, readJsonAs, TiffinError } from "../model/index.ts";
+import { z } from "zod";
+import type { Assert, TypesMatch } from "../model/index.ts";
 import { decodeValue } from "./eval-wire.ts";
-import type { ChildReport } from "./eval-wire.ts";
+import type { ChildReport, Wire } from "./eval-wire.ts";
+
+/** An encoded value (eval-wire.ts's Wire): checked here, in the parent, since the child runs the
+ * user's code, which can write anything to the report pipe. */
+const wireSchema: z.ZodType<Wire> = z.lazy(() =>
+  z.union([
+    z.string(),
+    z.boolean(),
+    z.null(),
+    z.number(),
+    z.object({ $: z.literal("num"), v: z.enum(["NaN", "Infinity", "-Infinity"]) }),
+    z.object({ $: z.literal("undef") }),
+    z.object({ $: z.enum(["bigint", "symbol", "fn", "other"]), v: z.string() }),
+    z.object({ $: z.literal("arr"), v: z.array(wireSchema) }),
+    z.object({ $: z.literal("obj"), v: z.array(z.tuple([z.string(), wireSchema])), b: z.enum(["job", "defaults"]).exactOptional() }),
+  ]),
+);
+
+/** The child's report line (ChildReport). */
+const childReportSchema = z.discriminatedUnion("t", [
+  z.object({ t: z.literal("ok"), value: wireSchema, leftovers: z.array(z.string()) }),
+  z.object({ t: z.literal("threw"), where: z.string().nullable(), what: z.string(), path: z.string().exactOptional() }),
+  z.object({ t: z.literal("exit"), where: z.string().nullable(), code: z.string() }),
+  z.object({ t: z.literal("unsettled") }),
+]);
+
+/** Compile-time proof that the report schema is ChildReport. */
+export type ChildReportCheck = Assert<TypesMatch<z.infer<typeof childReportSchema>, ChildReport>>;
 
 /** How the child ended, as the parent saw it. */
 export interface ChildEnd {
@@ -35,13 +64,7 @@ function fail(message: string, hint: string): EvalOutcome {
 
 /** Parses one report line; null when it is not one. */
 export function parseReport(text: string): ChildReport | null {
-  const line = text.split("\n")[0] ?? "";
-  try {
-    const r = JSON.parse(line) as ChildReport;
-    return typeof r === "object" && r !== null && typeof r.t === "string" ? r : null;
-  } catch {
-    return null;
-  }
+  return readJsonAs(childReportSchema, text.split("\n")[0] ?? "");
 }
 
 /** Decides what the end of an evaluation means. */

@@ -9,7 +9,8 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { SwarmAnnounceResponse, SwarmHolding } from "../../api/types.ts";
 import type { Manifest } from "../../pkg/index.ts";
-import { PieceEncoder, PieceSize, PieceStore, piecePool, piecesOf } from "../../pkg/index.ts";
+import { manifestSchema, PieceEncoder, PieceSize, PieceStore, piecePool, piecesOf } from "../../pkg/index.ts";
+import { readJsonAs } from "../../model/index.ts";
 import type { PieceSource } from "../packages.ts";
 import type { DownloadStats } from "./fetch.ts";
 import { fetchPieces } from "./fetch.ts";
@@ -191,7 +192,8 @@ export class SwarmPeer implements PieceSource {
       const id = /^([0-9a-f]{64})\.json$/.exec(n)?.[1];
       if (!id) continue;
       try {
-        const m = JSON.parse(await fs.promises.readFile(path.join(dir, n), "utf8")) as Manifest;
+        const m = readJsonAs(manifestSchema, await fs.promises.readFile(path.join(dir, n), "utf8"));
+        if (m === null) continue;
         const held = piecesOf(m).flatMap((h, i) => (this.#store.has(h) ? [i] : []));
         if (held.length === 0) continue;
         const complete = held.length === piecesOf(m).length;

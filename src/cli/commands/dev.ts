@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statfsSync, writeFileS
 import { availableParallelism, totalmem } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { ApiClient } from "../../api/client.ts";
+import { z } from "zod";
 import { ErrorCodes, TiffinError } from "../../model/errors.ts";
+import { readJsonAs } from "../../model/index.ts";
 import { loadSpecFile } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
 import { ParentPidEnv, waitForSignal } from "../command.ts";
@@ -257,13 +259,12 @@ function readText(file: string): string | null {
   }
 }
 
+/** The part of a context file parseContext reads. */
+const contextAddrSchema = z.object({ addr: z.string() });
+
 function parseContext(text: string): { addr: string } | null {
-  try {
-    const v = JSON.parse(text) as { addr?: unknown };
-    return typeof v.addr === "string" ? { addr: v.addr } : null;
-  } catch {
-    return null;
-  }
+  const v = readJsonAs(contextAddrSchema, text);
+  return v ? { addr: v.addr } : null;
 }
 
 /** Puts back the context this `tiffin dev` displaced, if its cluster still runs (context-handover.ts). */

@@ -20,7 +20,9 @@ import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
 import { ErrorCodes, TiffinError } from "../../model/errors.ts";
 import type { Manifest } from "../../pkg/manifest.ts";
-import { manifestProblem, packageId, PieceSize, piecesOf, sha256, Sha256Pattern } from "../../pkg/manifest.ts";
+import { isManifest, packageId, PieceSize, piecesOf, readManifestSync, sha256, Sha256Pattern } from "../../pkg/manifest.ts";
+import { z } from "zod";
+import { readJsonAs } from "../../model/index.ts";
 import { PieceStore } from "../../pkg/pieces.ts";
 import { parsePackageRef, packageEnvVar } from "../../pkg/ref.ts";
 import { unpackPackage } from "../../pkg/unpack.ts";
@@ -43,10 +45,9 @@ export interface Prepared {
 }
 
 /** What is cached of a name:ref. */
-interface RefRecord {
-  id: string;
-  kind: "version" | "tag";
-}
+/** What `refs/<name>/<ref>.json` holds: the id a version or tag resolved to. */
+const refRecordSchema = z.object({ id: z.string().regex(Sha256Pattern), kind: z.enum(["version", "tag"]) });
+type RefRecord = z.infer<typeof refRecordSchema>;
 
 /** The id a reference names from the cache alone (ids, versions), or null (tags need the server). */
 export function cachedId(root: string, text: string): string | null {
@@ -61,12 +62,8 @@ export function cachedId(root: string, text: string): string | null {
  * file of the tree is re-hashed against the manifest's pieces (costs a read of the whole tree). */
 export function fromCache(root: string, id: string, verify = false): { manifest: Manifest; tree: string } | { error: string } | null {
   const tree = path.join(root, "trees", id);
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(fs.readFileSync(path.join(root, "manifests", `${id}.json`), "utf8")) as Manifest;
-  } catch {
-    return null;
-  }
+  const manifest = readManifestSync(path.join(root, "manifests", `${id}.json`));
+  if (manifest === null) return null;
   if (packageId(manifest) !== id || !fs.existsSync(tree)) return null;
   if (verify) {
     const bad = verifyTree(manifest, tree);
@@ -83,8 +80,8 @@ export async function preparePackage(client: ApiClient, root: string, text: stri
   if (hit) return { id, ...hit, source: "cache", fetchedBytes: 0 };
 
   const rec = await client.packageById(id);
-  const manifest = rec.manifest as Manifest;
-  if (packageId(manifest) !== id || manifestProblem(manifest) !== null) {
+  const manifest = rec.manifest;
+  if (!isManifest(manifest) || packageId(manifest) !== id) {
     throw new TiffinError(ErrorCodes.Unavailable, `the server sent a manifest for ${id} that does not hash to it`, { hint: "check --addr points at the right server" });
   }
   const store = new PieceStore(root);
@@ -182,8 +179,7 @@ function refPath(root: string, name: string, ref: string): string {
 
 function readRef(root: string, name: string, ref: string): RefRecord | null {
   try {
-    const r = JSON.parse(fs.readFileSync(refPath(root, name, ref), "utf8")) as Partial<RefRecord>;
-    return typeof r.id === "string" && Sha256Pattern.test(r.id) && (r.kind === "version" || r.kind === "tag") ? { id: r.id, kind: r.kind } : null;
+    return readJsonAs(refRecordSchema, fs.readFileSync(refPath(root, name, ref), "utf8"));
   } catch {
     return null;
   }

@@ -1,6 +1,11 @@
 // Whose cluster the CLI talks to while several `tiffin dev` run: the newest one while it runs, and,
 // when it stops, the one it displaced, if that one still runs (a second `tiffin dev` used to leave
 // the context pointing at its own stopped server). Pure, tested by a table; dev.ts reads and writes.
+import { z } from "zod";
+import { readJsonAs } from "../../model/index.ts";
+
+/** The part of a context file devPidOf reads. */
+const devPidSchema = z.object({ devPid: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 /** The context file's text as `tiffin dev` found it and as it is now (null: no file). */
 export interface HandoverInput {
@@ -28,10 +33,5 @@ export function contextOnStop(i: HandoverInput): Handover {
 /** The `devPid` a context file's text records (the `tiffin dev` that wrote it), or null. */
 export function devPidOf(text: string | null): number | null {
   if (text === null) return null;
-  try {
-    const pid = (JSON.parse(text) as { devPid?: unknown }).devPid;
-    return typeof pid === "number" && Number.isSafeInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
-  }
+  return readJsonAs(devPidSchema, text)?.devPid ?? null;
 }

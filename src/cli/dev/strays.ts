@@ -5,7 +5,12 @@
 
 import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { isHelperProcessOf } from "../../helper/main.ts";
+import { readJsonAs } from "../../model/index.ts";
+
+/** The part of an attempt's status.json this reads: the task's pid, once it has one. */
+const statusPidSchema = z.object({ pid: z.number().int().positive() });
 
 /** A helper or task process recorded in an attempt directory. */
 export interface RecordedPid {
@@ -24,12 +29,9 @@ export function recordedPids(agentDirs: string[]): RecordedPid[] {
       const d = join(attempts, id);
       const helper = Number(readOr(join(d, "helper.pid")).trim());
       if (Number.isSafeInteger(helper) && helper > 0) out.push({ pid: helper, kind: "helper", attemptDir: d });
-      try {
-        const task = (JSON.parse(readOr(join(d, "status.json"))) as { pid?: unknown }).pid;
-        if (typeof task === "number" && task > 0) out.push({ pid: task, kind: "task", attemptDir: d });
-      } catch {
-        // no status yet
-      }
+      // No status yet, or none of the shape: no task pid.
+      const task = readJsonAs(statusPidSchema, readOr(join(d, "status.json")))?.pid;
+      if (task !== undefined) out.push({ pid: task, kind: "task", attemptDir: d });
     }
   }
   return out;

@@ -7,6 +7,7 @@ import type { Duplex } from "node:stream";
 import type { ExecFrame } from "../../api/types.ts";
 import { execQuery, execUpgradeProtocol, LineSplitter, parseExecFrame, parseExecQuery } from "../../api/exec-wire.ts";
 import { requestUpgrade } from "../../api/exec-upgrade.ts";
+import { errorMessageOf } from "../../api/http-errors.ts";
 import type { UpgradeResult } from "../../api/exec-upgrade.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
@@ -38,12 +39,8 @@ export function execSessionRoutes(r: Router, ctx: ServerContext): void {
       });
     }
     if (up.kind === "response") {
-      let message = up.body;
-      try {
-        message = (JSON.parse(up.body) as { error: { message: string } }).error.message;
-      } catch {
-        // not an ApiErrorBody: keep the text
-      }
+      // Not an ApiErrorBody: the text as it came.
+      const message = errorMessageOf(up.body) ?? up.body;
       await finish({ error: message });
       const status = up.status === 101 || up.status < 400 ? 502 : up.status;
       socket.end(`HTTP/1.1 ${status} ${up.statusText || "Error"}\r\ncontent-type: ${up.contentType ?? "application/json"}\r\ncontent-length: ${Buffer.byteLength(up.body)}\r\nconnection: close\r\n\r\n${up.body}`);

@@ -7,6 +7,7 @@
 import type { ExecFrame } from "../../api/types.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import { execRequestSchema, parseExecFrame } from "../../api/exec-wire.ts";
+import { errorMessageOf } from "../../api/http-errors.ts";
 import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
@@ -48,12 +49,8 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
       }
       if (upstream.status !== 200 || !upstream.body) {
         const text = await upstream.text();
-        let message = text;
-        try {
-          message = (JSON.parse(text) as { error: { message: string } }).error.message;
-        } catch {
-          // not an ApiErrorBody: keep the text
-        }
+        // Not an ApiErrorBody: the text as it came.
+        const message = errorMessageOf(text) ?? text;
         await finish({ error: message });
         res.writeHead(upstream.status === 200 ? 502 : upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
         res.end(text);

@@ -1,7 +1,7 @@
 // Streaming endpoint for users: task logs, proxied from the host's agent (store changes: watch.ts).
 
 import type { ServerResponse } from "node:http";
-import type { ApiErrorBody } from "../../api/types.ts";
+import { errorMessageOf } from "../../api/http-errors.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { Attempt } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
@@ -121,9 +121,5 @@ export function drained(res: ServerResponse): Promise<void> {
 
 async function upstreamMessage(r: Response): Promise<string> {
   const text = await r.text().catch(() => "");
-  try {
-    return (JSON.parse(text) as ApiErrorBody).error.message;
-  } catch {
-    return text.trim() || `HTTP ${r.status}`;
-  }
+  return errorMessageOf(text) ?? (text.trim() || `HTTP ${r.status}`);
 }
