@@ -39,7 +39,8 @@ void test("esbuild bundles the core client for the browser with no node import",
 
 void test("the browser bundle runs: a call and a typed watch over fetch", async (t) => {
   const api = await startFakeApi({
-    "GET /v1/jobs": { body: [{ name: "web" }] },
+    "GET /v1/jobs": { body: [{ name: "web", version: 1, replicas: 1, placed: 1, running: 1, healthy: 1, removed: false }] },
+    "GET /v1/cluster": { body: { self: { id: "s" } } },
     "GET /v1/watch": (_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.write('event: added\ndata: {"type":"added","kind":"job","name":"web","revision":2,"object":{"name":"web","version":1,"removedAt":null,"updatedAt":1}}\n\nevent: bookmark\nid: 2\ndata: {"type":"bookmark","revision":2}\n\n');
@@ -49,7 +50,9 @@ void test("the browser bundle runs: a call and a typed watch over fetch", async 
   const { text } = await bundle("index.ts");
   const mod = (await import(`data:text/javascript;base64,${Buffer.from(text).toString("base64")}`)) as typeof Core;
   const client = new mod.ApiClient({ addr: api.url, token: "t" });
-  assert.deepEqual(await client.jobs(), [{ name: "web" }]);
+  assert.deepEqual(await client.jobs(), [{ name: "web", version: 1, replicas: 1, placed: 1, running: 1, healthy: 1, removed: false }]);
+  // The answer's schema is in the bundle too: a wrong shape is refused there as in node.
+  await assert.rejects(new mod.ApiClient({ addr: api.url, token: "t" }).cluster(), { code: "TIFFIN_BAD_ANSWER" });
   const got: string[] = [];
   for await (const m of client.watch({ kinds: ["job"] })) {
     got.push(m.type);

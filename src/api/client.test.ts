@@ -25,7 +25,7 @@ void test("normalizeAddr accepts host:port and URLs", () => {
 });
 
 void test("calls send the bearer token and parse JSON", async (t) => {
-  const api = await startFakeApi({ "GET /v1/jobs": { body: [{ name: "web", version: 2, replicas: 3, running: 3, healthy: 3, removed: false }] } });
+  const api = await startFakeApi({ "GET /v1/jobs": { body: [{ name: "web", version: 2, replicas: 3, placed: 3, running: 3, healthy: 3, removed: false }] } });
   t.after(() => api.close());
   const c = new ApiClient({ addr: api.url, token: "sekrit" });
   const jobs = await c.jobs();
@@ -33,25 +33,54 @@ void test("calls send the bearer token and parse JSON", async (t) => {
   assert.equal(api.requests[0]?.auth, "Bearer sekrit");
 });
 
+void test("an answer of another shape is TIFFIN_BAD_ANSWER naming the field, and not sent to the next server", async (t) => {
+  const bad = await startFakeApi({ "GET /v1/jobs": { body: [{ name: "web", version: "2", replicas: 3, placed: 3, running: 3, healthy: 3, removed: false }] } });
+  const good = await startFakeApi({ "GET /v1/jobs": { body: [] } });
+  t.after(() => (bad.close(), good.close()));
+  const c = new ApiClient({ addr: `${bad.url},${good.url}`, token: "t" });
+  await assert.rejects(c.jobs(), (err: unknown) => {
+    assert.ok(err instanceof TiffinError, String(err));
+    assert.equal(err.code, "TIFFIN_BAD_ANSWER");
+    assert.match(err.message, /GET \/v1\/jobs with a body of another shape: \[0\]\.version: /);
+    assert.match(err.hint ?? "", /another Tiffin version/);
+    return true;
+  });
+  assert.equal(good.requests.length, 0, "not retried elsewhere");
+  // A field a newer server added is no reason to refuse the answer.
+  const newer = await startFakeApi({ "GET /v1/cluster": { body: { self: { id: "s", url: "u", leader: true, terms: [] }, leader: null, revision: 3, version: "9", zones: ["a"] } } });
+  t.after(() => newer.close());
+  assert.equal((await new ApiClient({ addr: newer.url, token: "t" }).cluster()).revision, 3);
+});
+
 void test("every user endpoint hits its method and path", async (t) => {
+  // Complete answers: the client checks each against its schema (answer-schemas.ts).
+  const spec = {
+    name: "a", command: ["/bin/sleep", "1000"], env: {}, files: {}, replicas: 1, resources: { cpu: 1, memoryMiB: 256, diskMiB: 100 },
+    constraints: { os: null, kernel: null, labels: {} }, spread: "none", antiAffinity: null, ports: [],
+    restart: { backoffInitialMs: 1000, backoffMaxMs: 30_000, moveAfterFailures: 3 }, health: null, stop: { signal: "SIGTERM", graceMs: 5000 },
+    maintenance: "move", disconnect: { stopAfterMs: null }, packages: [],
+  };
+  const host = (draining: boolean): unknown => ({
+    id: "h1", name: "dev-1", address: "127.0.0.1:1", cores: 4, memoryMiB: 4096, diskMiB: 10_000, os: { id: "debian", version: "12" }, kernel: "6.1", labels: {}, runtime: "crun",
+    domain: { region: "r", datacenter: "d", cluster: "c", rack: "k" }, draining, registeredAt: 1, status: "up", lastHeartbeatAt: 2, tasks: 0, used: { cpu: 0, memoryMiB: 0, diskMiB: 0 },
+  });
   const api = await startFakeApi({
     "POST /v1/jobs": { body: { name: "a", version: 1, changed: true, revision: 5 } },
-    "POST /v1/plan": { body: { name: "a" } },
-    "GET /v1/jobs/a%2Fb": { body: { name: "a/b" } },
+    "POST /v1/plan": { body: { name: "a", version: 1, current: null, changed: true, diff: [], placements: [], unplaced: [] } },
+    "GET /v1/jobs/a%2Fb": { body: { name: "a/b", version: 1, removed: false, spec, tasks: [] } },
     "DELETE /v1/jobs/a": { body: { name: "a", removed: true } },
     "GET /v1/jobs/a/versions": { body: [] },
-    "GET /v1/jobs/a/versions/3": { body: { version: 3 } },
+    "GET /v1/jobs/a/versions/3": { body: { name: "a", version: 3, spec, createdAt: 1 } },
     "GET /v1/hosts": { body: [] },
-    "POST /v1/hosts/dev-1/drain": { body: { name: "dev-1", draining: true } },
-    "POST /v1/hosts/dev-1/undrain": { body: { name: "dev-1", draining: false } },
+    "POST /v1/hosts/dev-1/drain": { body: host(true) },
+    "POST /v1/hosts/dev-1/undrain": { body: host(false) },
     "GET /metrics": (_req, res) => res.end("tiffin_up 1\n"),
   });
   t.after(() => api.close());
   const c = new ApiClient({ addr: api.url, token: "t" });
-  const spec = { name: "a" } as never;
-  assert.equal((await c.apply(spec)).revision, 5);
+  assert.equal((await c.apply(spec as never)).revision, 5);
   assert.equal(JSON.parse(api.requests[0]?.body ?? "").spec.name, "a");
-  await c.plan(spec);
+  await c.plan(spec as never);
   assert.equal((await c.job("a/b")).name, "a/b");
   assert.equal((await c.removeJob("a")).removed, true);
   assert.deepEqual(await c.versions("a"), []);

@@ -17,6 +17,9 @@ import type { WatchOptions } from "./watch-read.ts";
 import { parseSse } from "./sse.ts";
 import { checkExecFrame } from "./exec-wire.ts";
 import { failedServer, networkError, responseError, serverFailed } from "./http-errors.ts";
+import type { z } from "zod";
+import { answerSchemas } from "./answer-schemas.ts";
+import { checkAnswer } from "./agent-wire.ts";
 
 /** How to reach a server. */
 export interface ApiClientOptions {
@@ -86,71 +89,71 @@ export class ApiClient {
 
   /** `GET /v1/jobs`. */
   jobs(): Promise<JobSummary[]> {
-    return this.#json("GET", "/v1/jobs");
+    return this.#json(answerSchemas.jobs, "GET", "/v1/jobs");
   }
   /** `POST /v1/jobs`: stores a new version of the job if its spec changed. */
   apply(spec: JobSpec, note: Partial<VersionNote> = {}): Promise<ApplyResult> {
-    return this.#json("POST", "/v1/jobs", { spec, ...note });
+    return this.#json(answerSchemas.apply, "POST", "/v1/jobs", { spec, ...note });
   }
   /** `POST /v1/plan`: what applying would change and where tasks would run; writes nothing. */
   plan(spec: JobSpec): Promise<PlanResult> {
-    return this.#json("POST", "/v1/plan", { spec });
+    return this.#json(answerSchemas.plan, "POST", "/v1/plan", { spec });
   }
   /** `GET /v1/jobs/:name`. */
   job(name: string): Promise<JobStatus> {
-    return this.#json("GET", `/v1/jobs/${enc(name)}`);
+    return this.#json(answerSchemas.job, "GET", `/v1/jobs/${enc(name)}`);
   }
   /** `GET /v1/jobs/:name/metrics`: each task's CPU and memory against its limits and its metrics summary. */
   jobMetrics(name: string): Promise<JobMetricsView> {
-    return this.#json("GET", `/v1/jobs/${enc(name)}/metrics`);
+    return this.#json(answerSchemas.jobMetrics, "GET", `/v1/jobs/${enc(name)}/metrics`);
   }
   /** `DELETE /v1/jobs/:name`: stops the job's tasks, keeps its versions. */
   removeJob(name: string): Promise<{ name: string; removed: true }> {
-    return this.#json("DELETE", `/v1/jobs/${enc(name)}`);
+    return this.#json(answerSchemas.removeJob, "DELETE", `/v1/jobs/${enc(name)}`);
   }
   /** `POST /v1/jobs/:name/restart`: releases parked tasks and restarts live ones (one task with `index`). */
   restart(name: string, index: number | null): Promise<RestartResult> {
-    return this.#json("POST", `/v1/jobs/${enc(name)}/restart`, index === null ? {} : { index });
+    return this.#json(answerSchemas.restart, "POST", `/v1/jobs/${enc(name)}/restart`, index === null ? {} : { index });
   }
   /** `POST /v1/jobs/:name/revert`: stores version `version`'s spec (its package pins too) as a new version. */
   revert(name: string, version: number, note: Partial<VersionNote> = {}): Promise<ApplyResult> {
-    return this.#json("POST", `/v1/jobs/${enc(name)}/revert`, { version, ...note });
+    return this.#json(answerSchemas.apply, "POST", `/v1/jobs/${enc(name)}/revert`, { version, ...note });
   }
   /** `POST /v1/jobs/:name/scale`: stores the current spec (and package pins) with `replicas` as a new version. */
   scale(name: string, replicas: number, note: Partial<VersionNote> = {}): Promise<ApplyResult> {
-    return this.#json("POST", `/v1/jobs/${enc(name)}/scale`, { replicas, ...note });
+    return this.#json(answerSchemas.apply, "POST", `/v1/jobs/${enc(name)}/scale`, { replicas, ...note });
   }
   /** `GET /v1/jobs/:name/versions`. */
   versions(name: string): Promise<JobVersion[]> {
-    return this.#json("GET", `/v1/jobs/${enc(name)}/versions`);
+    return this.#json(answerSchemas.versions, "GET", `/v1/jobs/${enc(name)}/versions`);
   }
   /** `GET /v1/jobs/:name/versions/:v`. */
   version(name: string, version: number): Promise<JobVersion> {
-    return this.#json("GET", `/v1/jobs/${enc(name)}/versions/${version}`);
+    return this.#json(answerSchemas.version, "GET", `/v1/jobs/${enc(name)}/versions/${version}`);
   }
   /** `GET /v1/hosts`. */
   hosts(): Promise<HostView[]> {
-    return this.#json("GET", "/v1/hosts");
+    return this.#json(answerSchemas.hosts, "GET", "/v1/hosts");
   }
   /** `POST /v1/hosts/:idOrName/drain`. */
   drain(idOrName: string): Promise<HostView> {
-    return this.#json("POST", `/v1/hosts/${enc(idOrName)}/drain`);
+    return this.#json(answerSchemas.host, "POST", `/v1/hosts/${enc(idOrName)}/drain`);
   }
   /** `POST /v1/hosts/:idOrName/undrain`. */
   undrain(idOrName: string): Promise<HostView> {
-    return this.#json("POST", `/v1/hosts/${enc(idOrName)}/undrain`);
+    return this.#json(answerSchemas.host, "POST", `/v1/hosts/${enc(idOrName)}/undrain`);
   }
   /** `DELETE /v1/hosts/:idOrName`: removes a down host's record (re-provisioning the machine). */
   removeHost(idOrName: string): Promise<HostRemoval> {
-    return this.#json("DELETE", `/v1/hosts/${enc(idOrName)}`);
+    return this.#json(answerSchemas.removeHost, "DELETE", `/v1/hosts/${enc(idOrName)}`);
   }
   /** `POST /v1/swarm/peer-token/rotate`: a new peer token for agents (the previous one stays accepted). */
   rotatePeerToken(): Promise<PeerTokenRotation> {
-    return this.#json("POST", "/v1/swarm/peer-token/rotate");
+    return this.#json(answerSchemas.rotatePeerToken, "POST", "/v1/swarm/peer-token/rotate");
   }
   /** `GET /v1/cluster`: the server that answers and the leader it knows of. */
   cluster(): Promise<ClusterView> {
-    return this.#json("GET", "/v1/cluster");
+    return this.#json(answerSchemas.cluster, "GET", "/v1/cluster");
   }
   /** `GET /metrics`: Prometheus text. */
   async metrics(): Promise<string> {
@@ -195,7 +198,7 @@ export class ApiClient {
   }
   /** `GET /v1/audit`: the newest audit entries, oldest first. */
   audit(limit = 100): Promise<AuditEntry[]> {
-    return this.#json("GET", `/v1/audit?limit=${limit}`);
+    return this.#json(answerSchemas.audit, "GET", `/v1/audit?limit=${limit}`);
   }
 
   /**
@@ -281,7 +284,7 @@ export class ApiClient {
   /** `POST /v1/packages/pieces/:sha256`: uploads one piece (the server re-hashes it). `encoding`
    * "zstd" says `data` is the zstd-compressed piece (pkg/wire.ts `compressPiece`). */
   uploadPiece(hash: string, data: Uint8Array, encoding: "zstd" | null = null): Promise<{ hash: string }> {
-    return this.#json("POST", `/v1/packages/pieces/${hash}`, data, encoding ? { "content-encoding": encoding } : {});
+    return this.#json(answerSchemas.uploadPiece, "POST", `/v1/packages/pieces/${hash}`, data, encoding ? { "content-encoding": encoding } : {});
   }
 
   /** `GET /v1/packages/pieces/:sha256`: one piece's bytes (not verified here: callers hash them). */
@@ -292,47 +295,57 @@ export class ApiClient {
 
   /** `POST /v1/packages/missing`: which of `pieces` the server lacks. */
   missingPieces(pieces: string[]): Promise<{ missing: string[] }> {
-    return this.#json("POST", "/v1/packages/missing", { pieces });
+    return this.#json(answerSchemas.missingPieces, "POST", "/v1/packages/missing", { pieces });
   }
 
   /** `POST /v1/packages`: registers a manifest whose pieces are all uploaded. */
   registerPackage(manifest: unknown): Promise<PackageRecord> {
-    return this.#json("POST", "/v1/packages", { manifest });
+    return this.#json(answerSchemas.package, "POST", "/v1/packages", { manifest });
   }
 
   /** `GET /v1/packages` (every version) or `GET /v1/packages/:name` (one package's history). */
   packages(name?: string): Promise<PackageSummary[]> {
-    return this.#json("GET", name === undefined ? "/v1/packages" : `/v1/packages/${enc(name)}`);
+    return this.#json(answerSchemas.packages, "GET", name === undefined ? "/v1/packages" : `/v1/packages/${enc(name)}`);
   }
 
   /** `PUT /v1/packages/:name/tags/:tag`: points a tag at a version. */
   tagPackage(name: string, tag: string, version: string): Promise<PackageSummary> {
-    return this.#json("PUT", `/v1/packages/${enc(name)}/tags/${enc(tag)}`, { version });
+    return this.#json(answerSchemas.packageSummary, "PUT", `/v1/packages/${enc(name)}/tags/${enc(tag)}`, { version });
   }
 
   /** `DELETE /v1/packages/:name/:version` (refused while a job version pins it). */
   removePackage(name: string, version: string): Promise<{ name: string; version: string; removed: true }> {
-    return this.#json("DELETE", `/v1/packages/${enc(name)}/${enc(version)}`);
+    return this.#json(answerSchemas.removePackage, "DELETE", `/v1/packages/${enc(name)}/${enc(version)}`);
   }
 
   /** `GET /v1/packages/manifests/:id`: one package version by id, with its manifest (callers check
    * that the manifest hashes to the id). */
   packageById(id: string): Promise<PackageRecord> {
-    return this.#json("GET", `/v1/packages/manifests/${enc(id)}`);
+    return this.#json(answerSchemas.package, "GET", `/v1/packages/manifests/${enc(id)}`);
   }
 
-  async #json<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+  /** A JSON answer checked by its schema (./answer-schemas.ts). An answer of another shape is
+   * TIFFIN_BAD_ANSWER naming the field, and not sent again: another server would answer the same. */
+  async #json<T>(schema: z.ZodType<T>, method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
     const res = await this.#request(method, path, body, null, extraHeaders);
     const text = await res.text().catch((err: unknown) => {
       throw networkError(err, this.addr);
     });
+    let v: unknown;
     try {
-      return JSON.parse(text) as T;
+      v = JSON.parse(text);
     } catch {
       throw new TiffinError(ErrorCodes.Unavailable, `the server at ${this.addr} sent a response that is not JSON (${method} ${path})`, {
         hint: "check that TIFFIN_ADDR / --addr points at a Tiffin server",
       });
     }
+    const checked = checkAnswer(schema, v);
+    if (!checked.ok) {
+      throw new TiffinError(ErrorCodes.BadAnswer, `the server at ${this.addr} answered ${method} ${path} with a body of another shape: ${checked.problem}`, {
+        hint: "is the server of another Tiffin version than this client? Compare `tiffin version` with the server's",
+      });
+    }
+    return checked.value;
   }
 
   /** Sends a request, to the next server when one fails (see the top of this file); resolves once

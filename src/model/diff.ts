@@ -7,9 +7,9 @@ export interface DiffLine {
   path: string;
   op: "add" | "remove" | "change";
   /** The value before (absent for `add`). */
-  before: unknown;
+  before?: unknown;
   /** The value after (absent for `remove`). */
-  after: unknown;
+  after?: unknown;
 }
 
 type Segment = string | number;

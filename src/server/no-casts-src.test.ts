@@ -27,7 +27,6 @@ const allowed: Record<string, string> = {
   "helper/messages.ts: r.value as T": "the helper loads no zod (10 MiB a process): its checker is derived from T's zod schema, and protocol-schema.ts asserts at compile time that the schema is T",
   "spec/eval-child.ts: JSON.parse(await readStdin()) as EvalRequest": "the evaluator child's own request, written by its parent (the same build) a moment before; the child loads nothing it can avoid, and what it runs is the user's code anyway",
   "spec/eval-origin.ts: JSON.parse(Buffer.from(m[1], \"base64\").toString(\"utf8\")) as ConstructorParameters<typeof SourceMap>[0]": "the inline source map esbuild wrote into the bundle this process is evaluating; node's SourceMap checks it",
-  "api/client.ts: JSON.parse(text) as T": "TEMPORARY: answers get their schemas in the next commit",
   "server/kinds.ts: v as T": "defineKind returns the checked input itself (zod's copy would drop fields a newer server added); fits() is called right after schemaProblem() said it fits",
 };
 

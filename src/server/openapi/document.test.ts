@@ -66,6 +66,11 @@ void test("GET /v1/openapi.json describes every route the server registered, in 
     assert.ok(routeDocs[routeKey(r)], `${routeKey(r)} is described in openapi/routes.ts`);
     assert.equal(op["security"] !== undefined && (op["security"] as unknown[]).length === 0, r.auth === "none", `${r.method} ${r.pattern}: security matches auth ${r.auth}`);
   }
+  // Every JSON answer, SSE message and JSON line has its schema (the client checks answers with them).
+  const undescribed = routes.filter((r) => ["json", "sse", "ndjson"].includes(routeDocs[routeKey(r)]?.responds ?? "json") && routeDocs[routeKey(r)]?.response === undefined);
+  assert.deepEqual(undescribed.map(routeKey), [], "routes answering JSON without a response schema");
+  const jobs = doc.paths["/v1/jobs"]?.["get"] as { responses: Record<string, { content: Record<string, { schema: { type?: string; items?: { properties?: Record<string, unknown> } } }> }> };
+  assert.ok(jobs.responses["200"]?.content["application/json"]?.schema.items?.properties?.["placed"], "the answer's fields are in the document");
   const keys = new Set(routes.map(routeKey));
   assert.deepEqual(Object.keys(routeDocs).filter((k) => !keys.has(k)), [], "every description has its route");
 

@@ -10,9 +10,6 @@ export { apiErrorBodySchema as errorBodySchema } from "../../api/http-errors.ts"
 /** `{ok: true}`. */
 export const okSchema = z.object({ ok: z.literal(true) });
 
-/** `ApplyResult`. */
-export const applyResultSchema = z.object({ name: z.string(), version: z.number().int(), changed: z.boolean(), revision: z.number().int().meta({ description: "Store revision of the write; watch from here" }) });
-
 /** One message of `GET /v1/watch` (SSE data; src/api/watch-types.ts). */
 export const watchMessageSchema = z.union([
   z.object({ type: z.enum(["added", "updated", "removed"]), kind: z.enum(WatchKinds), name: z.string(), revision: z.number().int(), object: z.unknown().meta({ description: "The object of the kind; when removed, the last one stored" }) }),

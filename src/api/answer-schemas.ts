@@ -1,0 +1,211 @@
+// The schema of every JSON answer of the users' API, declared once: `ApiClient` checks each answer
+// with it before handing it on (an answer of another shape is TIFFIN_BAD_ANSWER naming the field, not
+// a crash three calls later), and the server's OpenAPI document shows it (src/server/openapi). Each
+// is asserted equal to its type in ./types.ts at compile time. Objects are zod's plain objects: a
+// field a newer server added is dropped, not refused; a field marked "absent from older servers" in
+// types.ts is optional here. Browser-safe (zod and the model only).
+import { z } from "zod";
+import {
+  AttemptStates, attemptSchema, auditEntrySchema, hostSchema, jobVersionSchema, metricsEndpointSchema, packagePinSchema, packageRecordSchema,
+  resourcesSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
+} from "../model/index.ts";
+import type { Assert, TypesMatch } from "../model/index.ts";
+import type {
+  ApplyResult, ClusterView, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, TaskView,
+} from "./types.ts";
+import { PlanActions } from "./types.ts";
+
+/** `ApplyResult` (apply, revert, scale). */
+export const applyResultSchema = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  changed: z.boolean(),
+  revision: z.number().int().meta({ description: "Store revision of the write; watch from here" }),
+});
+
+/** `JobSummary`, one line of `GET /v1/jobs`. */
+export const jobSummarySchema = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  replicas: z.number().int(),
+  placed: z.number().int(),
+  running: z.number().int(),
+  healthy: z.number().int(),
+  removed: z.boolean(),
+});
+
+/** `TaskView`, one task of `GET /v1/jobs/:name`. */
+export const taskViewSchema = z.object({
+  id: z.string(),
+  index: z.number().int(),
+  version: z.number().int(),
+  hostId: z.string().nullable(),
+  hostName: z.string().nullable(),
+  state: z.enum([...AttemptStates, "unplaced", "parked"]),
+  attemptId: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  ports: z.record(z.string(), z.number()),
+  failures: z.number().int(),
+  reason: z.string().nullable(),
+  neverFits: z.boolean().exactOptional(),
+  attempts: z.array(attemptSchema),
+});
+
+/** `JobStatus`: `GET /v1/jobs/:name`. */
+export const jobStatusSchema = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  removed: z.boolean(),
+  spec: storedJobSpecSchema,
+  tasks: z.array(taskViewSchema),
+});
+
+/** `TaskMetricsPoint` (model/task-metrics.ts). */
+const taskMetricsPointSchema = z.object({
+  at: z.number(),
+  up: z.boolean(),
+  scrapeErrors: z.number(),
+  clients: z.number().nullable(),
+  errorsPerSec: z.number().nullable(),
+  latencySeconds: z.number().nullable(),
+});
+
+/** `JobMetricsView`: `GET /v1/jobs/:name/metrics`. */
+export const jobMetricsViewSchema = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  endpoint: metricsEndpointSchema.nullable(),
+  tasks: z.array(
+    z.object({
+      index: z.number().int(),
+      version: z.number().int(),
+      hostId: z.string().nullable(),
+      hostName: z.string().nullable(),
+      state: taskViewSchema.shape.state,
+      attemptId: z.string().nullable(),
+      cpuCores: z.number().nullable(),
+      cpuLimit: z.number(),
+      memoryBytes: z.number().nullable(),
+      memoryLimitBytes: z.number(),
+      metrics: taskMetricsSchema.nullable(),
+      series: z.array(taskMetricsPointSchema).exactOptional(),
+    }),
+  ),
+});
+
+/** `PlanResult`: `POST /v1/plan`. */
+export const planResultSchema = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  current: z.number().int().nullable(),
+  changed: z.boolean(),
+  diff: z.array(z.object({ path: z.string(), op: z.enum(["add", "remove", "change"]), before: z.unknown().optional(), after: z.unknown().optional() })),
+  placements: z.array(z.object({ index: z.number().int(), hostId: z.string(), hostName: z.string(), rack: z.string(), moved: z.boolean() })),
+  unplaced: z.array(z.object({ index: z.number().int(), reasons: z.record(z.string(), z.number()) })),
+  packages: z.array(packagePinSchema).exactOptional(),
+  tasks: z.array(z.object({ index: z.number().int(), action: z.enum(PlanActions), reason: z.string(), hostBefore: z.string().nullable(), hostAfter: z.string().nullable() })).exactOptional(),
+  neverFits: z.string().nullable().exactOptional(),
+});
+
+/** `RestartResult`: `POST /v1/jobs/:name/restart`. */
+export const restartResultSchema = z.object({
+  name: z.string(),
+  tasks: z.array(z.object({ index: z.number().int(), action: z.enum(["unparked", "restarted"]) })),
+});
+
+/** `{name, removed: true}`: `DELETE /v1/jobs/:name`. */
+export const jobRemovalSchema = z.object({ name: z.string(), removed: z.literal(true) });
+
+/** `HostView`: a host with liveness and load (`GET /v1/hosts`, drain, undrain). */
+export const hostViewSchema = hostSchema.extend({
+  status: z.enum(["up", "suspect", "down", "upgrading"]),
+  lastHeartbeatAt: z.number().nullable(),
+  tasks: z.number().int(),
+  used: resourcesSchema,
+});
+
+/** `HostRemoval`: `DELETE /v1/hosts/:idOrName`. */
+export const hostRemovalSchema = z.object({ id: z.string(), name: z.string(), removed: z.literal(true) });
+
+/** `PeerTokenRotation`: `POST /v1/swarm/peer-token/rotate`. */
+export const peerTokenRotationSchema = z.object({ rotatedAt: z.number(), accepted: z.number().int() });
+
+const serverViewSchema = z.object({ id: z.string(), url: z.string() });
+
+/** `ClusterView`: `GET /v1/cluster`. */
+export const clusterViewSchema = z.object({
+  self: serverViewSchema.extend({ leader: z.boolean(), terms: z.array(z.object({ start: z.number(), end: z.number().nullable() })) }),
+  leader: serverViewSchema.extend({ since: z.number() }).nullable(),
+  revision: z.number().int(),
+  version: z.string(),
+});
+
+/** `PackageSummary`: `GET /v1/packages`, `GET /v1/packages/:name`, tagging. */
+export const packageSummarySchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  id: z.string(),
+  totalSize: z.number(),
+  pieces: z.number().int(),
+  registeredAt: z.number(),
+  tags: z.array(z.string()),
+  pinnedBy: z.array(z.string()),
+});
+
+/** `{name, version, removed: true}`: `DELETE /v1/packages/:name/:version`. */
+export const packageRemovalSchema = z.object({ name: z.string(), version: z.string(), removed: z.literal(true) });
+
+/** `{hash}`: `POST /v1/packages/pieces/:sha256`. */
+export const pieceUploadSchema = z.object({ hash: z.string() });
+
+/** `{missing}`: `POST /v1/packages/missing`. */
+export const missingPiecesSchema = z.object({ missing: z.array(z.string()) });
+
+/** `{status}` of `GET /healthz`, and readyz's checks. */
+export const healthSchema = z.object({
+  status: z.string(),
+  store: z.enum(["ok", "unreachable"]).optional(),
+  mirror: z.enum(["ok", "not following"]).optional(),
+});
+
+/** The answers the client reads, by method (one place for the client and the OpenAPI document). */
+export const answerSchemas = {
+  jobs: z.array(jobSummarySchema),
+  apply: applyResultSchema,
+  plan: planResultSchema,
+  job: jobStatusSchema,
+  jobMetrics: jobMetricsViewSchema,
+  removeJob: jobRemovalSchema,
+  restart: restartResultSchema,
+  versions: z.array(jobVersionSchema),
+  version: jobVersionSchema,
+  hosts: z.array(hostViewSchema),
+  host: hostViewSchema,
+  removeHost: hostRemovalSchema,
+  rotatePeerToken: peerTokenRotationSchema,
+  cluster: clusterViewSchema,
+  audit: z.array(auditEntrySchema),
+  usage: z.array(usageSampleSchema),
+  uploadPiece: pieceUploadSchema,
+  missingPieces: missingPiecesSchema,
+  package: packageRecordSchema,
+  packages: z.array(packageSummarySchema),
+  packageSummary: packageSummarySchema,
+  removePackage: packageRemovalSchema,
+} as const;
+
+/** Compile-time proof that the schemas are types.ts's shapes. */
+export type AnswerSchemaChecks = [
+  Assert<TypesMatch<z.infer<typeof applyResultSchema>, ApplyResult>>,
+  Assert<TypesMatch<z.infer<typeof jobSummarySchema>, JobSummary>>,
+  Assert<TypesMatch<z.infer<typeof taskViewSchema>, TaskView>>,
+  Assert<TypesMatch<z.infer<typeof jobStatusSchema>, JobStatus>>,
+  Assert<TypesMatch<z.infer<typeof jobMetricsViewSchema>, JobMetricsView>>,
+  Assert<TypesMatch<z.infer<typeof planResultSchema>, PlanResult>>,
+  Assert<TypesMatch<z.infer<typeof restartResultSchema>, RestartResult>>,
+  Assert<TypesMatch<z.infer<typeof hostViewSchema>, HostView>>,
+  Assert<TypesMatch<z.infer<typeof hostRemovalSchema>, HostRemoval>>,
+  Assert<TypesMatch<z.infer<typeof peerTokenRotationSchema>, PeerTokenRotation>>,
+  Assert<TypesMatch<z.infer<typeof clusterViewSchema>, ClusterView>>,
+  Assert<TypesMatch<z.infer<typeof packageSummarySchema>, PackageSummary>>,
+];
