@@ -15,3 +15,4 @@ export * from "./host-schema.ts";
 export * from "./records.ts";
 export * from "./task-metrics.ts";
 export * from "./json-read.ts";
+export * from "./int-list.ts";

@@ -22,13 +22,14 @@ function outcome(fn: () => unknown): string[] | "ok" {
 
 const cases: { name: string; run: () => unknown; want: string[] | "ok" }[] = [
   { name: "announce", run: () => announceOf({ address: "[fd00::1]:7072", full: true, packages: [{ id: sha, complete: false, pieces: [0, 3] }] }), want: "ok" },
-  { name: "announce: a piece index that is not whole", run: () => announceOf({ address: "h:1", full: true, packages: [{ id: sha, complete: false, pieces: [0.5] }] }), want: ["packages[0].pieces"] },
+  { name: "announce: a piece index that is not whole", run: () => announceOf({ address: "h:1", full: true, packages: [{ id: sha, complete: false, pieces: [0.5] }] }), want: ["packages[0].pieces[0]"] },
   { name: "announce: an address with a path", run: () => announceOf({ address: "h:1/x", full: true, packages: [] }), want: ["address"] },
   { name: "announce: null", run: () => announceOf(null), want: [""] },
   { name: "plan", run: () => planRequestOf({ ...plan, fallback: [1], stuck: [] }), want: "ok" },
   { name: "plan: a bad package id", run: () => planRequestOf({ ...plan, packageId: "A".repeat(64) }), want: ["packageId"] },
   { name: "plan: a negative total", run: () => planRequestOf({ ...plan, total: -1 }), want: ["total"] },
-  { name: "plan: an index past the limit", run: () => planRequestOf({ ...plan, missing: [1 << 20] }), want: ["missing"] },
+  { name: "plan: an index past the limit", run: () => planRequestOf({ ...plan, missing: [1 << 20] }), want: ["missing[0]"] },
+  { name: "plan: the second index is not a number", run: () => planRequestOf({ ...plan, inflight: [3, "4"] }), want: ["inflight[1]"] },
   { name: "report", run: () => reportOf(report), want: "ok" },
   { name: "report: missing with its index", run: () => reportOf({ ...report, kind: "missing", index: 3 }), want: "ok" },
   { name: "report: missing without an index", run: () => reportOf({ ...report, kind: "missing" }), want: ["index"] },

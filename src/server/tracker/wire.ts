@@ -2,7 +2,7 @@
 // anything): a shape error is a 400 that names the expected shape and lists each problem's path.
 import { z } from "zod";
 import type { SwarmAnnounce, SwarmPlanRequest, SwarmReport } from "../../api/types.ts";
-import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import { ErrorCodes, intList, TiffinError } from "../../model/index.ts";
 import type { Assert, TypesMatch } from "../../model/index.ts";
 import { Sha256Pattern } from "../../pkg/index.ts";
 import { issuesToProblems } from "../../spec/problems.ts";
@@ -12,12 +12,9 @@ const MaxIndexes = 1 << 20;
 
 const sha = z.string().regex(Sha256Pattern, { error: "expected a sha256 in lower-case hex" });
 const index = z.number().int().min(0).max(MaxIndexes - 1);
-const isIndex = (v: unknown): boolean => typeof v === "number" && Number.isInteger(v) && v >= 0 && v < MaxIndexes;
-// One check over the whole list rather than z.array(index): a million-entry list takes 8 ms instead of
-// 200 ms (measured), on the leader, for every fetching agent.
-const indexes = z.custom<number[]>((v) => Array.isArray(v) && v.length <= MaxIndexes && v.every(isIndex), {
-  error: `expected an array of at most ${MaxIndexes} piece indexes (whole numbers from 0 to ${MaxIndexes - 1})`,
-});
+// intList rather than z.array(index): the same rule, checked in one pass on the leader for every
+// fetching agent (a million indexes: about 10 ms instead of 300 ms; model/int-list.ts).
+const indexes = intList(index, MaxIndexes);
 const address = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: "expected host:port" });
 
 /** `POST /v1/agent/swarm/announce`. */
