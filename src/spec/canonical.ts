@@ -1,6 +1,12 @@
 // The strict schema of a compiled JobSpec: what the server checks every client-sent spec against
 // (never trust the client). Same limits as the input schema, canonical shapes only: no shorthands,
 // no unknown fields, every field present.
+// Why a second JobSpec schema beside the stored one (model/job-schema.ts): they answer two questions.
+// This one says what may be applied now (limits, patterns, strictness, in a layer the model must not
+// import); the stored one says what can be read back, whatever the limits were when it was applied
+// (a version stored under older limits must stay readable, and a limit tightened later must not make
+// the mirror drop running jobs as corrupt). Their fields are one set: canonical.test.ts compares the
+// two at every level, and both are pinned to the JobSpec type at compile time.
 import { z } from "zod";
 import { Capabilities, Isolations, Networks, SpreadDomains } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
