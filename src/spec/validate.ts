@@ -77,9 +77,21 @@ export function compileJobs(value: unknown, file: string | null): { specs: JobSp
 
 /** Checks a compiled JobSpec as a client sent it: strict shape, limits and the rules between fields. */
 export function validateJobSpec(json: unknown): Problem[] {
+  return checkJobSpec(json).problems;
+}
+
+/** A compiled JobSpec as a client sent it, with validateJobSpec's problems; the spec (as the strict
+ * schema read it) only when there are none. */
+export function checkJobSpec(json: unknown): { spec: JobSpec; problems: [] } | { spec: null; problems: Problem[] } {
   const parsed = jobSpecSchema.safeParse(json);
-  if (!parsed.success) return issuesToProblems(parsed.error.issues, json, [], null);
+  if (!parsed.success) return { spec: null, problems: issuesToProblems(parsed.error.issues, json, [], null) };
   const s = parsed.data;
+  const out = specRuleProblems(s, json);
+  return out.length === 0 ? { spec: s, problems: [] } : { spec: null, problems: out };
+}
+
+/** The rules between a strictly read spec's fields (paths point into `json`, what was sent). */
+function specRuleProblems(s: JobSpec, json: unknown): Problem[] {
   const out: Problem[] = [];
   const add = (path: Segment[], message: string | null): void => {
     if (message !== null) out.push(problemAt(null, [], json, path, message));

@@ -79,6 +79,9 @@ void test("GET /v1/openapi.json describes every route the server registered, in 
   const specRef = apply.requestBody.content["application/json"]?.schema.properties["spec"]?.$ref ?? "";
   const spec = (doc["components"] as { schemas: Record<string, { properties?: Record<string, unknown> }> }).schemas[specRef.replace("#/components/schemas/", "")];
   assert.ok(spec?.properties?.["replicas"], `the spec's fields (${specRef})`);
+  // The compiled form the server validates (memoryMiB), not the input form users write (memory: "256Mi").
+  const resources = JSON.stringify(spec?.properties?.["resources"] ?? {});
+  assert.match(resources, /memoryMiB/, `apply takes the compiled spec: ${resources}`);
   assert.match(JSON.stringify(doc.paths["/v1/watch"]), /"bookmark"/);
   assert.equal((await fetch(`${ts.server.url}/v1/openapi.json`)).status, 401);
 });

@@ -7,7 +7,7 @@ import { answerSchemas, healthSchema } from "../../api/answer-schemas.ts";
 import { assignmentsSchema, heartbeatResponseSchema, registerResponseSchema, swarmAnnounceResponseSchema, swarmPlanSchema } from "../../api/agent-wire.ts";
 import { execFrameSchema } from "../../api/exec-wire.ts";
 import { metricsReportSchema } from "../../model/index.ts";
-import { jobInputSchema } from "../../spec/input.ts";
+import { jobSpecSchema } from "../../spec/canonical.ts";
 import { noteBody, revertBody, scaleBody } from "../routes/jobs.ts";
 import { missingBody, tagBody } from "../routes/packages.ts";
 import { restartBody } from "../routes/restart.ts";
@@ -34,7 +34,10 @@ export interface RouteDoc {
   query?: Record<string, string>;
 }
 
-const specBody = z.object({ spec: jobInputSchema, by: z.string().optional(), message: z.string().optional() });
+/** What apply and plan take: the compiled spec (`tiffin apply` compiles the user's file first; the
+ * form users write is the `Job` schema, schema/job.schema.json). */
+const compiledSpec = jobSpecSchema.meta({ id: "JobSpec", description: "A compiled job spec, as `tiffin apply` sends it (sizes in MiB, durations in ms)" });
+const specBody = z.object({ spec: compiledSpec, by: z.string().optional(), message: z.string().optional() });
 
 /** Every route, by `METHOD pattern`. */
 export const routeDocs: Readonly<Record<string, RouteDoc>> = {
@@ -42,7 +45,7 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "POST /v1/jobs": { summary: "Apply a job spec: store a new version if it changed", body: specBody, response: answerSchemas.apply },
   "POST /v1/jobs/:name/revert": { summary: "Store an earlier version's spec and package pins as a new version", body: revertBody.extend(noteBody.shape), response: answerSchemas.apply },
   "POST /v1/jobs/:name/scale": { summary: "Store the current spec and package pins with another replica count as a new version", body: scaleBody.extend(noteBody.shape), response: answerSchemas.apply },
-  "POST /v1/plan": { summary: "What applying a spec would change and where tasks would run; writes nothing", body: z.object({ spec: jobInputSchema }), response: answerSchemas.plan },
+  "POST /v1/plan": { summary: "What applying a spec would change and where tasks would run; writes nothing", body: z.object({ spec: compiledSpec }), response: answerSchemas.plan },
   "GET /v1/jobs/:name": { summary: "A job's status: spec and tasks", response: answerSchemas.job },
   "DELETE /v1/jobs/:name": { summary: "Remove a job: stop its tasks, keep its versions", response: answerSchemas.removeJob },
   "POST /v1/jobs/:name/restart": { summary: "Release parked tasks and restart live ones (one task with index)", body: restartBody, response: answerSchemas.restart },

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { ApplyResult, PlanResult } from "../../api/types.ts";
 import { diffJson, ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { JobRecord, JobSpec, JobVersion, VersionNote } from "../../model/index.ts";
-import { decompileJob, validateJobSpec } from "../../spec/api.ts";
+import { checkJobSpec, decompileJob } from "../../spec/api.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
@@ -133,19 +133,23 @@ export function notFound(name: string): TiffinError {
 
 /** The spec of an apply or plan body, validated; every problem is reported at once (422). */
 async function specOf(body: unknown): Promise<JobSpec> {
-  if (typeof body !== "object" || body === null || Array.isArray(body) || !("spec" in body)) {
+  const sent = specEnvelope.safeParse(body);
+  if (!sent.success) {
     throw new TiffinError(ErrorCodes.BadRequest, "request body must be an object {\"spec\": JobSpec}", { hint: "send the compiled spec as produced by `tiffin plan`/`tiffin apply`" });
   }
-  const spec = withoutPins((body as { spec: unknown }).spec);
-  const problems = validateJobSpec(spec);
-  if (problems.length > 0) {
-    throw new TiffinError(ErrorCodes.SpecInvalid, `the job spec has ${problems.length} problem${problems.length === 1 ? "" : "s"}`, {
+  const checked = checkJobSpec(withoutPins(sent.data.spec));
+  if (checked.spec === null) {
+    const n = checked.problems.length;
+    throw new TiffinError(ErrorCodes.SpecInvalid, `the job spec has ${n} problem${n === 1 ? "" : "s"}`, {
       hint: "fix every listed field and apply again",
-      problems,
+      problems: checked.problems,
     });
   }
-  return spec as JobSpec;
+  return checked.spec;
 }
+
+/** The envelope of an apply or plan body; the spec inside is checkJobSpec's to read. */
+const specEnvelope = z.object({ spec: z.unknown() }).refine((b) => "spec" in b);
 
 /** Stores `spec` (pins resolved) as the job's next version, or nothing when it is the current spec. */
 async function storeVersion(ctx: ServerContext, specOrDerive: JobSpec | (() => JobSpec), note: VersionNote, what: string): Promise<ApplyResult> {
