@@ -5,7 +5,7 @@ import dgram from "node:dgram";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
-import type { HostInventory } from "../model/index.ts";
+import type { HostCapacity, HostInventory } from "../model/index.ts";
 
 /** Parses /etc/os-release (shell-style KEY=value lines) into the OS id and version. */
 export function parseOsRelease(text: string): { id: string; version: string } {
@@ -135,7 +135,7 @@ export interface InventoryInput {
   /** Capabilities specs may ask for here (`--allow-capabilities`). @default none */
   capabilities?: string[];
   /** Replaces detected values (several dev agents share one machine). */
-  resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
+  resources?: Partial<HostCapacity>;
 }
 
 const MiB = 1024 * 1024;

@@ -16,6 +16,7 @@ import type { Logger } from "pino";
 import { assignmentsSchema, checkAnswer } from "../api/agent-wire.ts";
 import type { Assignment } from "../api/types.ts";
 import { ensurePrivateDir, ErrorCodes, TiffinError } from "../model/index.ts";
+import type { HostCapacity } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
 import { createAgentClient } from "./client.ts";
 import { HelperNodeFlags, helperSource, prepareHelperCommand } from "./helper-bundle.ts";
@@ -57,7 +58,7 @@ export interface AgentOptions {
   /** How often tasks' metrics summaries are sent to the server. @default 10000 */
   metricsReportMs?: number;
   /** Overrides detection (dev runs several agents on one machine). */
-  resources?: Partial<{ cores: number; memoryMiB: number; diskMiB: number }>;
+  resources?: Partial<HostCapacity>;
   /** Inclusive range for tasks' named ports. @default [20000, 29999] */
   portRange?: [number, number];
   /** argv that starts a helper; the attempt directory is appended. @default the helper bundled into

@@ -20,6 +20,10 @@ export interface HostInventory {
 }
 
 /** The place of a host in the failure-domain tree. */
+/** A machine's capacity, as its inventory reports it (HostInventory's figures): one declaration for
+ * the scheduler's host, the agent's overrides and the inventory itself. */
+export type HostCapacity = Pick<HostInventory, "cores" | "memoryMiB" | "diskMiB">;
+
 export interface FailureDomain {
   region: string;
   datacenter: string;

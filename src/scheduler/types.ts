@@ -1,16 +1,13 @@
 // The scheduler's contract: pure data in, a plan out, no I/O (see docs/architecture.md, "Scheduler").
 // The server keeps one `ClusterIndex` in memory, mirrored from the store, and asks it for plans.
 
-import type { FailureDomain, JobSpec, Resources } from "../model/index.ts";
+import type { FailureDomain, HostCapacity, JobSpec, Resources } from "../model/index.ts";
 
 /** A host as the scheduler sees it. Only hosts with `schedulable` true receive new tasks. */
-export interface SchedHost {
+export interface SchedHost extends HostCapacity {
   id: string;
   name: string;
   domain: FailureDomain;
-  cores: number;
-  memoryMiB: number;
-  diskMiB: number;
   os: { id: string; version: string };
   kernel: string;
   labels: Record<string, string>;

@@ -178,7 +178,7 @@ export const Kinds = {
   alive: defineKind("alive", Prefix.alive, aliveSchema, one),
   /** `/alloc/<hostId>`: resources in use; rewritten (with a compare) by every write that changes them. */
   alloc: defineKind("alloc", Prefix.alloc, allocSchema, one),
-  /** `/hosttokens/<hostId>`: the host's bearer token, a JSON string (never sent out by /v1/events). */
+  /** `/hosttokens/<hostId>`: the host's bearer token, a JSON string (never sent out by /v1/watch). */
   hostToken: defineKind("host token", Prefix.hostTokens, z.string().min(1), one),
   /** `/secrets/<name>`: a shared server token (`admin`, `join`), a JSON string. */
   secret: defineKind("secret", Prefix.secrets, z.string(), one),
@@ -227,9 +227,9 @@ export const hostKey = (id: string): string => Kinds.host.key(id);
 export const aliveKey = (hostId: string): string => Kinds.alive.key(hostId);
 /** `/alloc/<hostId>`: used resources; rewritten (with a compare) by every write that changes them. */
 export const allocKey = (hostId: string): string => Kinds.alloc.key(hostId);
-/** `/hosttokens/<hostId>`: the host's bearer token (never sent out by /v1/events). */
+/** `/hosttokens/<hostId>`: the host's bearer token (never sent out by /v1/watch). */
 export const hostTokenKey = (hostId: string): string => Kinds.hostToken.key(hostId);
-/** `/secrets/<name>`: a server token (`admin`, `join`), created by the first server (never sent by /v1/events). */
+/** `/secrets/<name>`: a server token (`admin`, `join`), created by the first server (never sent by /v1/watch). */
 export const secretKey = (name: string): string => Kinds.secret.key(name);
 /** `/audit/<epoch ms, 13 digits>-<id>`: one AuditEntry (time order). */
 export const auditKey = (at: number, id: string): string => Kinds.audit.key(at, id);
