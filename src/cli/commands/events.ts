@@ -27,7 +27,8 @@ export function eventSummary(e: WatchEvent): string {
     case "host":
       return `${e.object.name}${e.object.draining ? " draining" : ""}`;
     case "alive":
-      return "up";
+      // A removal carries the last record, written while the host was up: no news on a "down" line.
+      return e.type === "removed" ? "" : "up";
   }
 }
 
