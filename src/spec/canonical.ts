@@ -2,7 +2,7 @@
 // (never trust the client). Same limits as the input schema, canonical shapes only: no shorthands,
 // no unknown fields, every field present.
 import { z } from "zod";
-import { Capabilities, Isolations, Networks, SpreadDomains } from "../model/index.ts";
+import { Capabilities, Isolations, MetricSignalNames, Networks, SpreadDomains } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
 import {
   absolutePathProblem, envNamePattern, jobNamePattern, metricNamePattern, mountTargetProblem, osIdPattern, packageRefPattern, portNamePattern, tagPattern,
@@ -84,5 +84,19 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
       signals: z.strictObject({ clients: metricName, errors: metricName, latency: metricName }),
       quantile: z.number().gt(0).lt(1),
     })
+    .exactOptional(),
+  metricChecks: z
+    .array(
+      z.strictObject({
+        signal: z.enum(MetricSignalNames),
+        when: z.enum(["above", "below"]),
+        threshold: z.number().min(0),
+        forMs: ms(1000),
+        graceMs: ms(0),
+        action: z.enum(["restart", "move"]),
+      }),
+    )
+    .min(1)
+    .max(8)
     .exactOptional(),
 });
