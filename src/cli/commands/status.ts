@@ -37,6 +37,10 @@ export function formatPrevious(t: TaskView): string {
     .filter((a) => a.id !== t.attemptId && ["exited", "stopped", "failed", "lost"].includes(a.state))
     .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))[0];
   if (!prev) return "-";
+  if (prev.endCause === "metric" && prev.metricAction) {
+    const v = prev.metricAction.value;
+    return `metric: ${prev.metricAction.condition} (${Number.isInteger(v) ? v : v.toPrecision(3)})`;
+  }
   const how = prev.signal ?? (prev.exitCode === null ? null : `exit ${prev.exitCode}`);
   if (prev.state === "stopped" || prev.state === "lost") return how === null ? prev.state : `${prev.state} (${how})`;
   return how ?? prev.state;
