@@ -46,6 +46,8 @@ void test("evaluateCondition: a firing verdict says since when, with what value,
   assert.deepEqual(verdict, { kind: "firing", since: 10_000, value: 12, at: 40_000 });
   const dip = evaluateCondition(errorsAbove5For30s, every10s([7, 8, 9, 12, 3]));
   assert.deepEqual(dip.verdict, { kind: "firing", since: 0, value: 12, at: 30_000 }, "a dip keeps the value that fired");
+  const later = evaluateCondition(errorsAbove5For30s, every10s([7, 8, 9, 12, 30, 40]));
+  assert.deepEqual(later.verdict, { kind: "firing", since: 0, value: 12, at: 30_000 }, "still firing: the reading that fired, not the latest");
 });
 
 void test("readingsOf: counters become per-second rates; a reset is not a spike, a gap is no reading", () => {

@@ -36,11 +36,11 @@ export interface ConditionState {
   valueAt: number | null;
   /** Non-breaching or missing readings in a row since the last breaching one. */
   calm: number;
-  /** The breach has lasted `forMs` (stays true until the breach ends). */
-  fired: boolean;
+  /** Once the breach has lasted `forMs`: the reading that fired it (kept until the breach ends). */
+  fired: { at: number; value: number } | null;
 }
 
-/** The judgement after a reading. `firing` carries the breaching value that fired (or the latest). */
+/** The judgement after a reading. `firing` carries the reading that fired it: its value and time. */
 export type ConditionVerdict =
   | { kind: "unknown" }
   | { kind: "ok" }
@@ -49,7 +49,7 @@ export type ConditionVerdict =
 
 /** The state before any reading. */
 export function initialCondition(): ConditionState {
-  return { since: null, value: null, valueAt: null, calm: 0, fired: false };
+  return { since: null, value: null, valueAt: null, calm: 0, fired: null };
 }
 
 /** True when `value` is on the wrong side of the threshold. */
@@ -61,16 +61,16 @@ export function breaches(c: Pick<MetricCondition, "when" | "threshold">, value: 
 export function stepCondition(c: MetricCondition, s: ConditionState, r: SignalReading): { state: ConditionState; verdict: ConditionVerdict } {
   if (r.value !== null && Number.isFinite(r.value) && breaches(c, r.value)) {
     const since = s.since ?? r.at;
-    const fired = s.fired || r.at - since >= c.forMs;
+    const fired = s.fired ?? (r.at - since >= c.forMs ? { at: r.at, value: r.value } : null);
     const state: ConditionState = { since, value: r.value, valueAt: r.at, calm: 0, fired };
-    return { state, verdict: fired ? { kind: "firing", since, value: r.value, at: r.at } : { kind: "pending", since, value: r.value } };
+    return { state, verdict: fired ? { kind: "firing", since, ...fired } : { kind: "pending", since, value: r.value } };
   }
   const missing = r.value === null || !Number.isFinite(r.value);
   if (s.since === null || s.value === null || s.valueAt === null) return { state: initialCondition(), verdict: missing ? { kind: "unknown" } : { kind: "ok" } };
   const calm = s.calm + 1;
   if (calm >= (c.clearAfter ?? 2)) return { state: initialCondition(), verdict: missing ? { kind: "unknown" } : { kind: "ok" } };
   const state = { ...s, calm };
-  return { state, verdict: s.fired ? { kind: "firing", since: s.since, value: s.value, at: s.valueAt } : { kind: "pending", since: s.since, value: s.value } };
+  return { state, verdict: s.fired ? { kind: "firing", since: s.since, ...s.fired } : { kind: "pending", since: s.since, value: s.value } };
 }
 
 /** The state and verdict after `readings` (oldest first), from `from` (a fresh state by default). */

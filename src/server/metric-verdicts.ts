@@ -50,6 +50,7 @@ function formatValue(v: number): string {
  * check, with the check's reason. Other attempts are returned as they are. */
 export function metricStopEnd(a: Attempt): Attempt {
   const m = a.metricAction;
-  if (m?.state !== "acting" || !isTerminal(a.state) || a.endCause !== "stop") return a;
+  // A stop before the task started may come without a cause from older agents.
+  if (m?.state !== "acting" || !isTerminal(a.state) || (a.endCause !== "stop" && !(a.state === "stopped" && a.endCause === undefined))) return a;
   return { ...a, state: "failed", endCause: "metric", reason: metricEndReason(m) };
 }
