@@ -107,6 +107,8 @@ export class MetricsScraper {
         s = { target: t, window: [], nextAt: now, inFlight: false, scrapes: 0, scrapeErrors: 0, up: false, lastError: null, series: 0, scrapeMs: null, firstSeen: now, checks: [] };
         this.#states.set(t.attemptId, s);
       }
+      // New checks (a version that changed only them keeps the attempt): judge them afresh.
+      if (t.checks !== s.target.checks && JSON.stringify(t.checks) !== JSON.stringify(s.target.checks)) s.checks = [];
       s.target = t;
       if (s.inFlight || now < s.nextAt || this.#inFlight >= (this.#o.maxConcurrent ?? 8)) continue;
       s.nextAt = now + t.endpoint.intervalMs;
