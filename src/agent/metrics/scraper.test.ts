@@ -133,8 +133,8 @@ void test("metric checks: a firing check is reported at once; checks changed in 
   const deadline = Date.now() + 10_000;
   while (state() !== "firing" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(state(), "firing");
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(sent.at(-1)?.[0]?.checks?.[0]?.state, "firing", "sent at once, not a report period (60 s) later");
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal(sent.at(-1)?.[0]?.checks?.[0]?.state, "firing", "sent at once (after 100 ms of coalescing), not a report period (60 s) later");
   // A new version changed only the checks (an in-place update): no breach of the new one, so the
   // next scrape says "ok", not the old check's "firing" carried over for one more scrape.
   const scrapes = scraper.summaries()[0]?.scrapes ?? 0;
@@ -143,4 +143,27 @@ void test("metric checks: a firing check is reported at once; checks changed in 
   const after = scraper.summaries()[0]?.checks?.[0];
   assert.equal(after?.state, "ok", JSON.stringify(after));
   assert.equal(after?.value, 4);
+});
+
+void test("metric checks: 50 tasks starting to fire together make a few reports, not one each", async (t) => {
+  const server = http.createServer((_req, res) => res.end("http_connections 0\n"));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+  const noClients: MetricHealthCheck[] = [{ signal: "clients", when: "below", threshold: 1, forMs: 1000, graceMs: 0, action: "restart" }];
+  const started = Date.now();
+  const targets: ScrapeTarget[] = Array.from({ length: 50 }, (_, i) => ({ attemptId: `t${i}`, endpoint: endpoint("/metrics"), url, checks: noClients, startedAt: started }));
+  let sends = 0;
+  const scraper = new MetricsScraper({ targets: () => targets, send: () => (sends++, Promise.resolve()), log: pino({ level: "silent" }), reportEveryMs: 60_000, tickMs: 50, maxConcurrent: 50 });
+  scraper.start();
+  t.after(() => scraper.close());
+  const firing = (): number => scraper.summaries().filter((s) => s.checks?.[0]?.state === "firing").length;
+  const deadline = Date.now() + 10_000;
+  while (firing() < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(firing(), 50);
+  await new Promise((r) => setTimeout(r, 250));
+  assert.ok(sends >= 1 && sends <= 5, `${sends} reports for 50 tasks`);
 });

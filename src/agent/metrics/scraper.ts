@@ -38,6 +38,9 @@ export interface MetricsScraperOptions {
   tickMs?: number;
   /** @default 8 */
   maxConcurrent?: number;
+  /** How long a report a firing check asks for waits for others (many tasks breaching together
+   * make one report, not one each). @default 100 */
+  coalesceMs?: number;
   /** @default 4 MiB */
   maxBytes?: number;
   /** Samples per scrape at most. @default 100000 */
@@ -71,6 +74,7 @@ export class MetricsScraper {
   #inFlight = 0;
   #tick: NodeJS.Timeout | null = null;
   #report: NodeJS.Timeout | null = null;
+  #soon: NodeJS.Timeout | null = null;
 
   constructor(o: MetricsScraperOptions) {
     this.#o = o;
@@ -88,7 +92,8 @@ export class MetricsScraper {
   close(): void {
     if (this.#tick) clearInterval(this.#tick);
     if (this.#report) clearInterval(this.#report);
-    this.#tick = this.#report = null;
+    if (this.#soon) clearTimeout(this.#soon);
+    this.#tick = this.#report = this.#soon = null;
   }
 
   /** Scrapes in flight now (tests, bench). */
@@ -176,7 +181,16 @@ export class MetricsScraper {
     if (!checks || checks.length === 0) return;
     const r = stepChecks(checks, s.checks, signals, at, s.target.startedAt ?? s.firstSeen);
     s.checks = r.runs;
-    if (r.changed) void this.#sendNow();
+    if (r.changed) this.#sendSoon();
+  }
+
+  #sendSoon(): void {
+    if (this.#soon !== null) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = null;
+      void this.#sendNow();
+    }, this.#o.coalesceMs ?? 100);
+    this.#soon.unref();
   }
 
   async #sendNow(): Promise<void> {
