@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeCondition, evaluateCondition, readingsOf } from "./metric-condition.ts";
+import { describeCondition, evaluateCondition, readingsOf, signalReadings } from "./metric-condition.ts";
 import type { ConditionVerdict, MetricCondition, SignalReading } from "./metric-condition.ts";
 
 const errorsAbove5For30s: MetricCondition = { when: "above", threshold: 5, forMs: 30_000 };
@@ -72,4 +72,19 @@ void test("describeCondition", () => {
   assert.equal(describeCondition("errors", errorsAbove5For30s), "errors above 5 for 30s");
   assert.equal(describeCondition("clients", { when: "below", threshold: 1, forMs: 300_000 }), "clients below 1 for 5m");
   assert.equal(describeCondition("latency", { when: "above", threshold: 0.2, forMs: 1500 }), "latency above 0.2 for 1500ms");
+});
+
+void test("signalReadings: the server's series points as readings (rollout safety checks); a failed scrape is none", () => {
+  const points = [
+    { at: 0, up: true, clients: 3, errorsPerSec: 0.5, latencySeconds: 0.1 },
+    { at: 60_000, up: false, clients: 3, errorsPerSec: 9, latencySeconds: 0.1 },
+    { at: 120_000, up: true, clients: 0, errorsPerSec: 9, latencySeconds: null },
+  ];
+  assert.deepEqual(signalReadings(points, "errors").map((r) => r.value), [0.5, null, 9]);
+  assert.deepEqual(signalReadings(points, "clients").map((r) => r.value), [3, null, 0]);
+  assert.deepEqual(signalReadings(points, "latency").map((r) => r.value), [0.1, null, null]);
+  // A rollout's "errors above 5 for 1m" over per-minute points: the failed scrape breaks nothing alone.
+  const c: MetricCondition = { when: "above", threshold: 5, forMs: 60_000 };
+  const more = [...points, { at: 180_000, up: true, clients: 0, errorsPerSec: 8, latencySeconds: null }];
+  assert.equal(evaluateCondition(c, signalReadings(more, "errors")).verdict.kind, "firing");
 });

@@ -12,6 +12,9 @@
 // in a row, so a value flapping around its threshold neither resets the wait on every dip nor
 // fires, clears and fires again; one reading above a threshold (a spike) is never enough.
 
+import type { MetricSignalName } from "./job.ts";
+import type { TaskMetricsPoint } from "./task-metrics.ts";
+
 /** One reading of a signal at `at` (epoch ms); `value` null when there is none. */
 export interface SignalReading {
   at: number;
@@ -104,6 +107,16 @@ export function readingsOf(kind: "gauge" | "counter", raw: readonly SignalReadin
     const before = prev?.value ?? null;
     if (!prev || before === null || r.value === null) return { at: r.at, value: null };
     return { at: r.at, value: counterRate([{ at: prev.at, value: before }, { at: r.at, value: r.value }]) };
+  });
+}
+
+/** Readings of one of the three signals from a task's summaries or series points (the agent's
+ * summaries, the server's TaskMetricsHistory series: what a rollout safety check reads). A point
+ * whose scrape failed (`up` false) is no reading. */
+export function signalReadings(points: readonly Pick<TaskMetricsPoint, "at" | "up" | "clients" | "errorsPerSec" | "latencySeconds">[], signal: MetricSignalName): SignalReading[] {
+  return points.map((p) => {
+    const value = signal === "clients" ? p.clients : signal === "errors" ? p.errorsPerSec : p.latencySeconds;
+    return { at: p.at, value: p.up ? value : null };
   });
 }
 
