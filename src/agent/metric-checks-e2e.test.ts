@@ -7,6 +7,7 @@
 //   reading (errors above 0, clients below 1), are never restarted: no reading is no verdict.
 // - 4 tasks of one job all breaching, budget 1 (a quarter of 4): restarted one at a time, and status
 //   says when a restart is held back by the budget.
+// - With `then: "move"` and two agents, the breaching task moves to the other host.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -14,8 +15,9 @@ import path from "node:path";
 import { test } from "node:test";
 import type { JobStatus } from "../api/types.ts";
 import type { Attempt, MetricHealthCheck } from "../model/index.ts";
+import { startAgent } from "./main.ts";
 import { serverAndAgent } from "./real-server.ts";
-import { testSpec, waitFor } from "./test-fixtures.ts";
+import { killAttempts, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
 
 const bin = new URL("../../bin/tiffin.js", import.meta.url).pathname;
 const signals = { clients: "http_connections", errors: "http_errors_total", latency: "http_request_duration_seconds" };
@@ -126,4 +128,30 @@ void test("metric checks restart a task whose errors climb, in time, one at a ti
     assert.equal(task.attempts.length, 1, `${name}: never restarted`);
     assert.equal(task.attempts[0]?.metricAction, undefined, `${name}: no check fired`);
   }
+});
+
+void test("a metric check with then: move moves the breaching task to another host", { timeout: 120_000 }, async (t) => {
+  const { api, server, root } = await serverAndAgent(t, { prefix: "tiffin-mmove-", name: "mmove-a", metricsReportMs: 30_000 });
+  const dirB = path.join(root, "agent-b");
+  const agentB = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir: dirB, name: "mmove-b", labels: {}, log: testLogger() });
+  t.after(async () => {
+    await agentB.close("leave-tasks").catch(() => {});
+    killAttempts(dirB);
+  });
+  await waitFor("both hosts up", async () => {
+    const hosts = (await (await api("/v1/hosts")).json()) as { name: string; status: string }[];
+    return hosts.filter((h) => h.status === "up").length === 2 ? true : null;
+  }, 20_000);
+  const spec = testSpec({ name: "mover", ports: ["http"], isolation: "none", metrics: metrics(), metricChecks: [check({ forMs: 2000, action: "move" })], restart: { backoffInitialMs: 1000, backoffMaxMs: 1000, moveAfterFailures: 1000 }, command: climbing(2000) });
+  assert.equal((await api("/v1/jobs", { method: "POST", body: JSON.stringify({ spec }) })).status, 200);
+  const status = async (): Promise<JobStatus> => (await (await api("/v1/jobs/mover")).json()) as JobStatus;
+  const first = await waitFor("the task stopped by its check", async () => (await status()).tasks[0]?.attempts.find((a) => a.endCause === "metric") ?? null, 40_000);
+  assert.equal(first.metricAction?.action, "move");
+  const moved = await waitFor("a new attempt on the other host", async () => {
+    const task = (await status()).tasks[0];
+    const next = task?.attempts.find((a) => a.createdAt > first.createdAt);
+    return task && next ? { task, next } : null;
+  }, 20_000);
+  assert.notEqual(moved.next.hostId, first.hostId, "moved, not restarted in place");
+  assert.equal(moved.task.failures, 1);
 });
