@@ -8,6 +8,7 @@ import {
   absolutePathProblem, envNamePattern, jobNamePattern, metricNamePattern, mountTargetProblem, osIdPattern, packageRefPattern, portNamePattern, tagPattern,
 } from "./input.ts";
 import { kernelRangePattern, StopSignals } from "./units.ts";
+import { MaxMetricChecks } from "./rules.ts";
 
 const metricName = z.string().regex(metricNamePattern).nullable();
 const day = 24 * 3_600_000;
@@ -97,6 +98,6 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
       }),
     )
     .min(1)
-    .max(8)
+    .max(MaxMetricChecks)
     .exactOptional(),
 });

@@ -3,7 +3,7 @@
 import { jobInputSchema } from "./input.ts";
 import type { ParsedJob } from "./input.ts";
 import {
-  backoffProblem, duplicateMountTargets, extraProbes, healthTimingProblem, metricCheckProblems, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
+  backoffProblem, duplicateMountTargets, extraProbes, MaxMetricChecks, healthTimingProblem, metricCheckProblems, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
 } from "./rules.ts";
 import { showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
@@ -70,6 +70,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   }
   if (Array.isArray(health)) {
     for (const i of extraProbes(health.map((h) => h.kind))) add(["health", i], "at most one http, tcp or command check per job (it decides when a task serves); the others in the list must be metric checks");
+    if (health.filter((h) => h.kind === "metric").length > MaxMetricChecks) add(["health"], `at most ${MaxMetricChecks} metric checks per job`);
   }
   if (metrics) {
     if (ports) add(["metrics", "port"], undeclaredPort(metrics.port, ports));

@@ -60,6 +60,7 @@ void test("bad metric checks are refused at plan with the field path", () => {
     ["two probes", { ...base, health: [http({ port: "http" }), metric({ signal: "errors", above: 5 }), { kind: "tcp", port: "http" }] }, "health[2]"],
     ["an unknown field", { ...base, health: [{ kind: "metric", signal: "errors", above: 5, action: "restart" }] }, "health[0].action"],
     ["an empty list", { ...base, health: [] }, "health"],
+    ["nine metric checks", { ...base, health: Array.from({ length: 9 }, () => metric({ signal: "errors", above: 5 })) }, "health"],
   ];
   for (const [name, job, path] of cases) {
     const { problems } = compileJobs(job, null);

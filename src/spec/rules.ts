@@ -59,6 +59,9 @@ export function metricCheckProblems(
   return out;
 }
 
+/** Metric checks a job may have. */
+export const MaxMetricChecks = 8;
+
 /** Why a job's list of health checks holds more than one probe (http, tcp, command): the indexes after the first. */
 export function extraProbes(kinds: readonly string[]): number[] {
   const probes = kinds.flatMap((k, i) => (k === "metric" ? [] : [i]));
