@@ -59,7 +59,9 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   for (const { h, at } of checks) {
     if (h.kind === "metric") {
       const endpoint = metrics === undefined ? undefined : metrics === null ? null : { intervalMs: metrics.interval, signals: metrics.signals };
-      if (endpoint !== undefined) for (const p of metricCheckProblems({ signal: h.signal, forMs: h.for }, endpoint)) add(p.field === "" ? at : [...at, p.field], p.message);
+      // `for` left out defaults to at least three scrape intervals: only a written one can be too short.
+      const forMs = h.for ?? Number.POSITIVE_INFINITY;
+      if (endpoint !== undefined) for (const p of metricCheckProblems({ signal: h.signal, forMs }, endpoint)) add(p.field === "" ? at : [...at, p.field], p.message);
       continue;
     }
     if (h.kind !== "command" && ports) add([...at, "port"], undeclaredPort(h.port, ports));

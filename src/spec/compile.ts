@@ -15,9 +15,14 @@ function healthList(h: ParsedJob["health"]): ParsedCheck[] {
   return h === null ? [] : Array.isArray(h) ? h : [h];
 }
 
-function compileMetricCheck(h: Extract<ParsedCheck, { kind: "metric" }>): MetricHealthCheck {
+/** A metric check's `for` when the spec gives none: 1 minute, or three scrape intervals when longer. */
+export function defaultMetricForMs(scrapeIntervalMs: number): number {
+  return Math.max(60_000, 3 * scrapeIntervalMs);
+}
+
+function compileMetricCheck(h: Extract<ParsedCheck, { kind: "metric" }>, scrapeIntervalMs: number): MetricHealthCheck {
   const when = h.above !== undefined ? "above" : "below";
-  return { signal: h.signal, when, threshold: h.above ?? h.below ?? 0, forMs: h.for, graceMs: h.grace, action: h.then };
+  return { signal: h.signal, when, threshold: h.above ?? h.below ?? 0, forMs: h.for ?? defaultMetricForMs(scrapeIntervalMs), graceMs: h.grace, action: h.then };
 }
 
 function compileHealth(h: Exclude<ParsedCheck, { kind: "metric" }>): HealthCheck {
@@ -84,7 +89,7 @@ export function compileJob(j: ParsedJob): JobSpec {
     ...(j.persist ? { persist: true } : {}),
     ...(j.metrics !== null ? { metrics: compileMetrics(j.metrics) } : {}),
     // Only when there are some, like `metrics`: older specs compile unchanged.
-    ...(metricChecksOf(j.health).length > 0 ? { metricChecks: metricChecksOf(j.health) } : {}),
+    ...(metricChecksOf(j).length > 0 ? { metricChecks: metricChecksOf(j) } : {}),
   };
 }
 
@@ -93,6 +98,8 @@ function probeOf(h: ParsedJob["health"]): HealthCheck | null {
   return null;
 }
 
-function metricChecksOf(h: ParsedJob["health"]): MetricHealthCheck[] {
-  return healthList(h).flatMap((c) => (c.kind === "metric" ? [compileMetricCheck(c)] : []));
+function metricChecksOf(j: ParsedJob): MetricHealthCheck[] {
+  // Without `metrics` the checks are refused (checks.ts); the interval only fills a default here.
+  const interval = j.metrics?.interval ?? 10_000;
+  return healthList(j.health).flatMap((c) => (c.kind === "metric" ? [compileMetricCheck(c, interval)] : []));
 }

@@ -153,7 +153,9 @@ export const metricHealthSchema = z
     signal: z.enum(MetricSignalNames, { error: 'expected a signal: "clients", "errors" or "latency"' }).describe("Which of the job's `metrics.signals`."),
     above: z.number().min(0, { error: "expected a threshold of 0 or more" }).optional().describe("Breached when the signal is above this (clients, errors per second, seconds)."),
     below: z.number().min(0, { error: "expected a threshold of 0 or more" }).optional().describe("Breached when the signal is below this."),
-    for: duration(1000).prefault("1m").describe("How long the breach must last; at least the scrape interval."),
+    // No fixed default: "1m" with a 90 s scrape interval would be refused, so the default is 1m or
+    // three scrape intervals, whichever is longer (compile.ts, defaultMetricForMs).
+    for: duration(1000).optional().describe("How long the breach must last; at least the scrape interval (default: 1m, or 3 scrape intervals when longer)."),
     then: z.enum(["restart", "move"]).default("restart").describe("What to do then."),
     grace: duration(0).prefault("30s").describe("Time after start during which the check is not evaluated."),
   })

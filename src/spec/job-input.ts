@@ -61,7 +61,7 @@ export interface MetricHealthSpec {
   above?: number | undefined;
   /** Breached when the signal is below this (0 or more): `below: 1` for "no clients". */
   below?: number | undefined;
-  /** How long the breach must last, at least the scrape interval; a dip of one scrape does not end it. @default "1m" */
+  /** How long the breach must last, at least the scrape interval; a dip of one scrape does not end it. @default "1m", or three scrape intervals when longer */
   for?: Duration | undefined;
   /** What to do then: "restart" the task where it is, or "move" it to another host. @default "restart" */
   then?: "restart" | "move" | undefined;

@@ -40,6 +40,11 @@ void test("metric(): one check alone, or a list with one probe; compiled to metr
   // The user's form compiles to the same spec.
   assert.deepEqual(compileJobs(back, null).specs[0], s2);
   assert.deepEqual(compileJobs(decompileJob(s1), null).specs[0], s1);
+  // `for` left out: 1m, or three scrape intervals when longer (never refused for the interval).
+  const slow = compileJobs({ ...base, metrics: { ...endpoint, interval: "90s" }, health: metric({ signal: "errors", above: 5 }) }, null);
+  assert.deepEqual(slow.problems, []);
+  assert.equal(slow.specs[0]?.metricChecks?.[0]?.forMs, 270_000);
+  assert.equal(compileJobs({ ...base, health: metric({ signal: "errors", above: 5 }) }, null).specs[0]?.metricChecks?.[0]?.forMs, 60_000);
 
   // Without metric checks nothing changes: no metricChecks field, `health` a single check.
   const plain = compileJobs({ ...base, health: http({ port: "http" }) }, null).specs[0]!;
