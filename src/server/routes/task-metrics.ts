@@ -1,5 +1,7 @@
 // Task metrics: agents' summaries in (`POST /v1/agent/metrics`, host token), and per job out
-// (`GET /v1/jobs/:name/metrics`, with each task's cgroup figures against its limits).
+// (`GET /v1/jobs/:name/metrics`, with each task's cgroup figures against its limits). Summaries carry
+// the agent's metric check verdicts; a check that fires (or stops firing before it was acted on) is
+// written on the attempt (`metricAction`, ../metric-verdicts.ts) for the reconciler.
 import type { JobMetricsView, TaskMetricsView } from "../../api/types.ts";
 import { isTerminal, metricsReportSchema } from "../../model/index.ts";
 import type { TaskMetrics } from "../../model/index.ts";
