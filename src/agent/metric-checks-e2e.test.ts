@@ -92,7 +92,7 @@ void test("metric checks restart a task whose errors climb, in time, one at a ti
   // `tiffin status` as users run it: the previous attempt, by its check and value.
   const home = fs.mkdtempSync(path.join(root, "home-"));
   const out = execFileSync(process.execPath, [bin, "status", "climbing"], { env: { ...process.env, HOME: home, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken }, encoding: "utf8" });
-  assert.match(out, /metric: errors above 5 for 3s \([\d.]+\)/, out);
+  assert.match(out, /metric: errors above 5 for 3s \([\d.]+ at \d\d:\d\d:\d\d\)/, out);
 
   // The 4 tasks: each restarted by its check, never two at once, the held ones saying why.
   await waitFor("every task of four restarted by its check", async () => {
