@@ -9,10 +9,11 @@
 //   says when a restart is held back by the budget.
 // - With `then: "move"` and two agents, the breaching task moves to the other host.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { promisify } from "node:util";
 import type { JobStatus } from "../api/types.ts";
 import type { Attempt, MetricHealthCheck } from "../model/index.ts";
 import { startAgent } from "./main.ts";
@@ -91,7 +92,9 @@ void test("metric checks restart a task whose errors climb, in time, one at a ti
 
   // `tiffin status` as users run it: the previous attempt, by its check and value.
   const home = fs.mkdtempSync(path.join(root, "home-"));
-  const out = execFileSync(process.execPath, [bin, "status", "climbing"], { env: { ...process.env, HOME: home, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken }, encoding: "utf8" });
+  // Not execFileSync: the agent runs in this process, and blocking its event loop for the CLI's start
+  // on a loaded machine stops its heartbeats long enough for its host to be declared down.
+  const { stdout: out } = await promisify(execFile)(process.execPath, [bin, "status", "climbing"], { env: { ...process.env, HOME: home, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken }, encoding: "utf8" });
   assert.match(out, /metric: errors above 5 for 3s \([\d.]+ at \d\d:\d\d:\d\d\)/, out);
 
   // The 4 tasks: each restarted by its check, never two at once, the held ones saying why.
