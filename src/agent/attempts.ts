@@ -112,13 +112,13 @@ export class AttemptManager {
   }
 
   /** Attempts whose task runs now, with their ports and the spec they were assigned (the metrics scraper). */
-  running(): { id: string; ports: Record<string, number>; spec: JobSpec }[] {
+  running(): { id: string; ports: Record<string, number>; spec: JobSpec; startedAt: number | null }[] {
     const specs = new Map((this.#desired ?? []).map((a) => [a.attempt.id, a.spec]));
-    const out: { id: string; ports: Record<string, number>; spec: JobSpec }[] = [];
+    const out: { id: string; ports: Record<string, number>; spec: JobSpec; startedAt: number | null }[] = [];
     for (const e of this.#entries.values()) {
       const state = e.status?.state;
       const spec = specs.get(e.id);
-      if (!e.ended && spec && (state === "running" || state === "healthy" || state === "unhealthy")) out.push({ id: e.id, ports: e.ports, spec });
+      if (!e.ended && spec && (state === "running" || state === "healthy" || state === "unhealthy")) out.push({ id: e.id, ports: e.ports, spec, startedAt: e.status?.startedAt ?? null });
     }
     return out;
   }

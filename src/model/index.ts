@@ -16,3 +16,4 @@ export * from "./records.ts";
 export * from "./task-metrics.ts";
 export * from "./json-read.ts";
 export * from "./int-list.ts";
+export * from "./metric-condition.ts";

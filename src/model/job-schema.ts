@@ -3,8 +3,8 @@
 // spec that was valid then stays readable whatever the limits become. The hand-written types in job.ts
 // keep their documentation; the assertions below fail to compile when a schema and its type drift.
 import { z } from "zod";
-import { Capabilities, Isolations, Networks, SpreadDomains } from "./job.ts";
-import type { HealthCheck, JobRecord, MetricsEndpoint, JobSpec, JobVersion, PackagePin } from "./job.ts";
+import { Capabilities, Isolations, MetricSignalNames, Networks, SpreadDomains } from "./job.ts";
+import type { HealthCheck, JobRecord, MetricHealthCheck, MetricsEndpoint, JobSpec, JobVersion, PackagePin } from "./job.ts";
 import { resourcesSchema } from "./resources.ts";
 import type { Assert, TypesMatch } from "./resources.ts";
 
@@ -31,6 +31,16 @@ export const metricsEndpointSchema = z.object({
   timeoutMs: z.number(),
   signals: z.object({ clients: z.string().nullable(), errors: z.string().nullable(), latency: z.string().nullable() }),
   quantile: z.number(),
+});
+
+/** A metric health check (MetricHealthCheck), structurally. */
+export const metricHealthCheckSchema = z.object({
+  signal: z.enum(MetricSignalNames),
+  when: z.enum(["above", "below"]),
+  threshold: z.number(),
+  forMs: z.number(),
+  graceMs: z.number(),
+  action: z.enum(["restart", "move"]),
 });
 
 /** One resolved package reference (PackagePin). */
@@ -64,6 +74,7 @@ export const storedJobSpecSchema = z.object({
   capabilities: z.array(z.enum(Capabilities)).exactOptional(),
   persist: z.boolean().exactOptional(),
   metrics: metricsEndpointSchema.exactOptional(),
+  metricChecks: z.array(metricHealthCheckSchema).exactOptional(),
   pinned: z.array(packagePinSchema).exactOptional(),
 });
 
@@ -90,6 +101,7 @@ export type JobSchemaChecks = [
   Assert<TypesMatch<z.infer<typeof packagePinSchema>, PackagePin>>,
   Assert<TypesMatch<z.infer<typeof healthCheckSchema>, HealthCheck>>,
   Assert<TypesMatch<z.infer<typeof metricsEndpointSchema>, MetricsEndpoint>>,
+  Assert<TypesMatch<z.infer<typeof metricHealthCheckSchema>, MetricHealthCheck>>,
   Assert<TypesMatch<z.infer<typeof storedJobSpecSchema>, JobSpec>>,
   Assert<TypesMatch<z.infer<typeof jobVersionSchema>, JobVersion>>,
   Assert<TypesMatch<z.infer<typeof jobRecordSchema>, JobRecord>>,

@@ -38,6 +38,29 @@ export interface MetricSignals {
   latency: string | null;
 }
 
+/** Tiffin's three signals, by the names metric health checks use. */
+export const MetricSignalNames = ["clients", "errors", "latency"] as const;
+/** One of MetricSignalNames: clients (connected now), errors (per second), latency (seconds, at the endpoint's quantile). */
+export type MetricSignalName = (typeof MetricSignalNames)[number];
+
+/**
+ * A metric health check: when the task's `signal` stays beyond `threshold` for `forMs`, its agent
+ * reports it and the server takes `action`, at most the job's disruption budget of tasks at a time.
+ * Evaluated on every scrape (src/model/metric-condition.ts).
+ */
+export interface MetricHealthCheck {
+  signal: MetricSignalName;
+  /** "above": a value over `threshold` breaches; "below": a value under it. */
+  when: "above" | "below";
+  /** In the signal's unit: clients, errors per second, seconds of latency. */
+  threshold: number;
+  /** How long the breach must last (across dips shorter than one scrape interval). */
+  forMs: number;
+  /** Time after start during which the check is not evaluated. */
+  graceMs: number;
+  action: HealthAction;
+}
+
 /** A task's Prometheus (text format) endpoint, scraped by its agent. */
 export interface MetricsEndpoint {
   /** A port name from `ports`. */
@@ -141,6 +164,8 @@ export interface JobSpec {
   persist?: boolean;
   /** The task's metrics endpoint; absent when the job declares none (so older specs are unchanged). */
   metrics?: MetricsEndpoint;
+  /** Metric health checks (the spec's `health` list, `metric({...})`); absent when none. They need `metrics`. */
+  metricChecks?: MetricHealthCheck[];
   /** Set by the server at apply, never by clients: `packages` resolved to exact package ids, so a
    * version always runs the same bytes whatever tags do later. Absent when `packages` is empty. */
   pinned?: PackagePin[];

@@ -8,6 +8,21 @@ export const ScrapeErrorKinds = ["timeout", "too-large", "malformed", "http-stat
 /** One of ScrapeErrorKinds. */
 export type ScrapeErrorKind = (typeof ScrapeErrorKinds)[number];
 
+/** How a metric health check stands for one attempt after its agent's latest reading (metric-condition.ts). */
+export const metricCheckVerdictSchema = z.object({
+  /** Index in the spec's `metricChecks`. */
+  check: z.number().int().min(0).max(7),
+  state: z.enum(["unknown", "ok", "pending", "firing"]),
+  /** Pending or firing: the breaching value (the one that fired, while firing); else the latest reading. */
+  value: z.number().nullable(),
+  /** Pending or firing: when the breach began. */
+  since: z.number().nullable(),
+  /** When `value` was read. */
+  at: z.number().nullable(),
+});
+/** One metric check's state for one attempt (metricCheckVerdictSchema). */
+export type MetricCheckVerdict = z.infer<typeof metricCheckVerdictSchema>;
+
 /** One task's metrics summary as of `at` (epoch ms). */
 export const taskMetricsSchema = z.object({
   attemptId: z.string().min(1).max(200),
@@ -26,6 +41,8 @@ export const taskMetricsSchema = z.object({
   clients: z.number().nullable(),
   errorsPerSec: z.number().min(0).nullable(),
   latencySeconds: z.number().min(0).nullable(),
+  /** The job's metric health checks, evaluated by the agent on every scrape; absent when it has none. */
+  checks: z.array(metricCheckVerdictSchema).max(8).exactOptional(),
 });
 /** One task's metrics summary (taskMetricsSchema). */
 export type TaskMetrics = z.infer<typeof taskMetricsSchema>;

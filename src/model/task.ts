@@ -52,6 +52,29 @@ export const attemptUpdateSchema = attemptStatusSchema.extend({ id: z.string() }
 /** What the agent knows about one attempt (attemptUpdateSchema). */
 export type AttemptUpdate = z.infer<typeof attemptUpdateSchema>;
 
+/**
+ * A metric health check that fired for an attempt (its agent said so), and what the server did:
+ * "waiting" until the job's disruption budget lets it act (`heldAt` set once it held it back), then
+ * "acting" (the attempt is stopped for it and ends with endCause "metric").
+ */
+export const metricActionSchema = z.object({
+  /** Index in the spec's `metricChecks`. */
+  check: z.number().int().min(0),
+  /** The check in words: "errors above 5 for 30s". */
+  condition: z.string(),
+  /** The breaching value that fired it, read at `firedAt`; the breach began at `since`. */
+  value: z.number(),
+  since: z.number(),
+  firedAt: z.number(),
+  action: z.enum(["restart", "move"]),
+  state: z.enum(["waiting", "acting"]),
+  /** Set when the disruption budget held it back: when, the budget and how many tasks were down. */
+  held: z.object({ at: z.number(), budget: z.number(), down: z.number() }).nullable(),
+  actedAt: z.number().nullable(),
+});
+/** A fired metric check and the server's action on it (metricActionSchema). */
+export type MetricAction = z.infer<typeof metricActionSchema>;
+
 /** One start of a task on a host: what the server decides (identity, `desired`, timing) and the status. */
 export const attemptSchema = attemptStatusSchema.extend({
   id: z.string(),
@@ -64,6 +87,8 @@ export const attemptSchema = attemptStatusSchema.extend({
   createdAt: z.number(),
   /** The agent must not start it before this time (restart back-off). */
   startAfter: z.number(),
+  /** A metric health check fired for it (absent when none did, and in older records). */
+  metricAction: metricActionSchema.exactOptional(),
 });
 /** One start of a task on a host (attemptSchema). */
 export type Attempt = z.infer<typeof attemptSchema>;

@@ -26,10 +26,18 @@ export function taskView(m: Mirror, t: Task): TaskView {
     pid: cur?.pid ?? null,
     ports: cur?.ports ?? {},
     failures: t.failures,
-    reason: t.parked ? t.parked.reason : t.hostId === null ? t.unplacedReason : (cur?.reason ?? null),
+    reason: t.parked ? t.parked.reason : t.hostId === null ? t.unplacedReason : (heldReason(cur) ?? cur?.reason ?? null),
     neverFits: t.hostId === null && t.neverFits === true,
     attempts: attempts.slice(0, AttemptsShown),
   };
+}
+
+/** Why a fired metric check has not restarted the attempt yet: the job's disruption budget; null otherwise. */
+export function heldReason(a: Attempt | null): string | null {
+  const m = a?.metricAction;
+  if (!m || m.state !== "waiting" || m.held === null) return null;
+  const tasks = (n: number): string => `${n} task${n === 1 ? "" : "s"}`;
+  return `metric check ${m.check} fired (${m.condition}: ${Number.isInteger(m.value) ? m.value : m.value.toPrecision(3)}); ${m.action} held back by the job's disruption budget (${tasks(m.held.down)} down, at most ${tasks(m.held.budget)} at a time)`;
 }
 
 /** `GET /v1/jobs/:name`, or null for an unknown job. */

@@ -8,12 +8,13 @@
 // the mirror drop running jobs as corrupt). Their fields are one set: canonical.test.ts compares the
 // two at every level, and both are pinned to the JobSpec type at compile time.
 import { z } from "zod";
-import { Capabilities, Isolations, Networks, SpreadDomains } from "../model/index.ts";
+import { Capabilities, Isolations, MetricSignalNames, Networks, SpreadDomains } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
 import {
   absolutePathProblem, envNamePattern, jobNamePattern, metricNamePattern, mountTargetProblem, osIdPattern, packageRefPattern, portNamePattern, tagPattern,
 } from "./input.ts";
 import { kernelRangePattern, StopSignals } from "./units.ts";
+import { MaxMetricChecks } from "./rules.ts";
 
 const metricName = z.string().regex(metricNamePattern).nullable();
 const day = 24 * 3_600_000;
@@ -90,5 +91,19 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
       signals: z.strictObject({ clients: metricName, errors: metricName, latency: metricName }),
       quantile: z.number().gt(0).lt(1),
     })
+    .exactOptional(),
+  metricChecks: z
+    .array(
+      z.strictObject({
+        signal: z.enum(MetricSignalNames),
+        when: z.enum(["above", "below"]),
+        threshold: z.number().min(0),
+        forMs: ms(1000),
+        graceMs: ms(0),
+        action: z.enum(["restart", "move"]),
+      }),
+    )
+    .min(1)
+    .max(MaxMetricChecks)
     .exactOptional(),
 });

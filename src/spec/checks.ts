@@ -3,7 +3,7 @@
 import { jobInputSchema } from "./input.ts";
 import type { ParsedJob } from "./input.ts";
 import {
-  backoffProblem, duplicateMountTargets, healthTimingProblem, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
+  backoffProblem, duplicateMountTargets, extraProbes, MaxMetricChecks, healthTimingProblem, metricCheckProblems, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
 } from "./rules.ts";
 import { showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
@@ -41,7 +41,13 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
     else argv.forEach((a, i) => add([...at, i], execStringProblem(a, i === 0 ? "the program" : "an argument")));
   };
   if (command) argvAt(["command"], command, raw["command"]);
-  if (health?.kind === "command") argvAt(["health", "run"], health.run, (raw["health"] as Record<string, unknown>)["run"]);
+  // `health` is one check or a list; each with the path users wrote it at.
+  const checks = health === undefined || health === null ? [] : Array.isArray(health) ? health.map((h, i) => ({ h, at: ["health", i] as Segment[] })) : [{ h: health, at: ["health"] as Segment[] }];
+  const rawAt = (at: Segment[]): Record<string, unknown> => {
+    const h = raw["health"];
+    return (Array.isArray(h) ? h[Number(at[1])] : h) as Record<string, unknown>;
+  };
+  for (const { h, at } of checks) if (h.kind === "command") argvAt([...at, "run"], h.run, rawAt(at)["run"]);
   if (env) for (const [name, value] of Object.entries(env)) add(["env", name], envEntryProblem(name, value));
   if (files) {
     const named = (path: string, message: string | null): void => {
@@ -50,12 +56,23 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
     for (const path of Object.keys(files)) named(path, fileNameProblem(path));
     for (const c of fileTreeConflicts(Object.keys(files))) named(c.path, c.message);
   }
-  if (health) {
-    if (health.kind !== "command" && ports) add(["health", "port"], undeclaredPort(health.port, ports));
-    if (health.timeout !== undefined) add(["health", "timeout"], healthTimingProblem(health.every, health.timeout));
-    if (health.kind === "command" && ports) {
-      for (const r of undeclaredPortRefs(health.run, ports)) add(["health", "run", r.index], r.message);
+  for (const { h, at } of checks) {
+    if (h.kind === "metric") {
+      const endpoint = metrics === undefined ? undefined : metrics === null ? null : { intervalMs: metrics.interval, signals: metrics.signals };
+      // `for` left out defaults to at least three scrape intervals: only a written one can be too short.
+      const forMs = h.for ?? Number.POSITIVE_INFINITY;
+      if (endpoint !== undefined) for (const p of metricCheckProblems({ signal: h.signal, forMs }, endpoint)) add(p.field === "" ? at : [...at, p.field], p.message);
+      continue;
     }
+    if (h.kind !== "command" && ports) add([...at, "port"], undeclaredPort(h.port, ports));
+    if (h.timeout !== undefined) add([...at, "timeout"], healthTimingProblem(h.every, h.timeout));
+    if (h.kind === "command" && ports) {
+      for (const r of undeclaredPortRefs(h.run, ports)) add([...at, "run", r.index], r.message);
+    }
+  }
+  if (Array.isArray(health)) {
+    for (const i of extraProbes(health.map((h) => h.kind))) add(["health", i], "at most one http, tcp or command check per job (it decides when a task serves); the others in the list must be metric checks");
+    if (health.filter((h) => h.kind === "metric").length > MaxMetricChecks) add(["health"], `at most ${MaxMetricChecks} metric checks per job`);
   }
   if (metrics) {
     if (ports) add(["metrics", "port"], undeclaredPort(metrics.port, ports));

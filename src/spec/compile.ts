@@ -1,6 +1,6 @@
 // The compile step: a parsed job (units already resolved by the schema) reshaped into the canonical
 // JobSpec the server stores, with fresh objects so nothing is shared with the user's values.
-import type { HealthCheck, JobSpec, MetricsEndpoint } from "../model/index.ts";
+import type { HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint } from "../model/index.ts";
 import type { ParsedJob } from "./input.ts";
 
 /** A health check's timeout when the spec gives none: 2 s, or the interval when that is shorter. */
@@ -8,7 +8,24 @@ export function defaultHealthTimeoutMs(intervalMs: number): number {
   return Math.min(2000, intervalMs);
 }
 
-function compileHealth(h: NonNullable<ParsedJob["health"]>): HealthCheck {
+type ParsedCheck = Exclude<NonNullable<ParsedJob["health"]>, readonly unknown[]>;
+
+/** The job's `health` as a list (one check, a list, or none). */
+function healthList(h: ParsedJob["health"]): ParsedCheck[] {
+  return h === null ? [] : Array.isArray(h) ? h : [h];
+}
+
+/** A metric check's `for` when the spec gives none: 1 minute, or three scrape intervals when longer. */
+export function defaultMetricForMs(scrapeIntervalMs: number): number {
+  return Math.max(60_000, 3 * scrapeIntervalMs);
+}
+
+function compileMetricCheck(h: Extract<ParsedCheck, { kind: "metric" }>, scrapeIntervalMs: number): MetricHealthCheck {
+  const when = h.above !== undefined ? "above" : "below";
+  return { signal: h.signal, when, threshold: h.above ?? h.below ?? 0, forMs: h.for ?? defaultMetricForMs(scrapeIntervalMs), graceMs: h.grace, action: h.then };
+}
+
+function compileHealth(h: Exclude<ParsedCheck, { kind: "metric" }>): HealthCheck {
   const timing = { intervalMs: h.every, timeoutMs: h.timeout ?? defaultHealthTimeoutMs(h.every), failures: h.failures, graceMs: h.grace, action: h.then };
   switch (h.kind) {
     case "http":
@@ -58,7 +75,7 @@ export function compileJob(j: ParsedJob): JobSpec {
       backoffMaxMs: j.restart.backoff.max,
       moveAfterFailures: j.restart.moveAfterFailures,
     },
-    health: j.health === null ? null : compileHealth(j.health),
+    health: probeOf(j.health),
     stop: { signal: j.stop.signal, graceMs: j.stop.grace },
     maintenance: j.maintenance,
     disconnect: { stopAfterMs: j.disconnect.stopAfter },
@@ -71,5 +88,18 @@ export function compileJob(j: ParsedJob): JobSpec {
     ...(j.capabilities.length > 0 ? { capabilities: [...new Set(j.capabilities)].sort() } : {}),
     ...(j.persist ? { persist: true } : {}),
     ...(j.metrics !== null ? { metrics: compileMetrics(j.metrics) } : {}),
+    // Only when there are some, like `metrics`: older specs compile unchanged.
+    ...(metricChecksOf(j).length > 0 ? { metricChecks: metricChecksOf(j) } : {}),
   };
+}
+
+function probeOf(h: ParsedJob["health"]): HealthCheck | null {
+  for (const c of healthList(h)) if (c.kind !== "metric") return compileHealth(c);
+  return null;
+}
+
+function metricChecksOf(j: ParsedJob): MetricHealthCheck[] {
+  // Without `metrics` the checks are refused (checks.ts); the interval only fills a default here.
+  const interval = j.metrics?.interval ?? 10_000;
+  return healthList(j.health).flatMap((c) => (c.kind === "metric" ? [compileMetricCheck(c, interval)] : []));
 }

@@ -54,6 +54,28 @@ function randomJob(r: () => number, i: number): Record<string, unknown> {
   const maybe = (v: () => unknown): unknown => (r() < 0.5 ? undefined : v());
   const ms = () => pick(["1ms", "250ms", "1s", "1.5s", "2s", "90s", "1m30s", "1h", "2h3m4s5ms"]);
   const isolation = pick(["sandbox", "none"] as const);
+  const probe = (): unknown =>
+    pick([
+      { kind: "http", port: "http", path: "/healthz", every: "2s", timeout: "1s", grace: ms(), then: pick(["restart", "move"]) },
+      { kind: "tcp", port: "admin", every: "1s" },
+      { kind: "command", run: "test -f /tmp/ok", failures: 1 + Math.floor(r() * 9) },
+    ]);
+  const metrics = maybe(() =>
+    pick([
+      { port: "admin" },
+      { port: "http", path: "/stats", interval: "1m30s", timeout: "2s", quantile: 0.5, signals: { clients: "conns", errors: "errors_total", latency: "latency_seconds" } },
+      null,
+    ]),
+  );
+  // Metric checks need every signal they name mapped: only with the second endpoint above.
+  const mapped = typeof metrics === "object" && metrics !== null && "signals" in metrics;
+  const metricCheck = (): unknown => ({
+    kind: "metric",
+    signal: pick(["errors", "latency", "clients"]),
+    ...(r() < 0.5 ? { above: pick([0, 0.25, 5, 1000]) } : { below: pick([1, 0.5]) }),
+    ...(r() < 0.5 ? { for: pick(["1m30s", "5m", "2h3m4s5ms"]) } : {}),
+    ...(r() < 0.5 ? { then: pick(["restart", "move"]), grace: ms() } : {}),
+  });
   const job: Record<string, unknown> = {
     name: `job-${i}`,
     command: pick([["./run", "--x", "${TASK_INDEX}"], "echo hi && sleep 1"]),
@@ -62,20 +84,8 @@ function randomJob(r: () => number, i: number): Record<string, unknown> {
     replicas: maybe(() => Math.floor(r() * 20)),
     resources: maybe(() => ({ cpu: pick([0.1, 0.25, 1, 3]), memory: pick(["64Mi", "1Gi", "1.5Gi", 300, "2Ti"]), disk: pick(["1Gi", 10, "100Mi"]) })),
     ports: ["http", "admin"],
-    health: maybe(() =>
-      pick([
-        { kind: "http", port: "http", path: "/healthz", every: "2s", timeout: "1s", grace: ms(), then: pick(["restart", "move"]) },
-        { kind: "tcp", port: "admin", every: "1s" },
-        { kind: "command", run: "test -f /tmp/ok", failures: 1 + Math.floor(r() * 9) },
-      ]),
-    ),
-    metrics: maybe(() =>
-      pick([
-        { port: "admin" },
-        { port: "http", path: "/stats", interval: "1m30s", timeout: "2s", quantile: 0.5, signals: { clients: "conns", errors: "errors_total", latency: "latency_seconds" } },
-        null,
-      ]),
-    ),
+    health: maybe(() => (mapped ? pick([probe(), [probe(), metricCheck()], [metricCheck(), metricCheck()], metricCheck()]) : probe())),
+    metrics,
     restart: maybe(() => ({ backoff: { initial: "1s", max: pick(["1m", "90s", "1h"]) }, moveAfterFailures: 1 + Math.floor(r() * 9) })),
     stop: maybe(() => ({ signal: pick(["TERM", "sigint", "SIGQUIT"]), grace: pick(["0ms", "10s", "1m30s", "1h"]) })),
     constraints: maybe(() => ({ os: pick(["debian", { id: "ubuntu", version: "24.04" }, null]), kernel: pick([">=6.1", ">=5.10 <7", null]), labels: { ssd: true, zone: "a" } })),

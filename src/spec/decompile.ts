@@ -1,7 +1,7 @@
 // The reverse of compile.ts: a stored JobSpec written back in the form users write (`memory: "256Mi"`,
 // `grace: "10s"`), so `status`, `history` and `history --spec` show what users recognise and `apply`
 // accepts the printed spec unchanged (compile(load(print(spec))) equals spec; decompile.test.ts).
-import type { HealthCheck, JobSpec, MetricsEndpoint } from "../model/index.ts";
+import type { HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint } from "../model/index.ts";
 
 /** "1h2m3s4ms" for milliseconds; "0ms" for zero. parseDuration reads it back exactly. */
 export function formatDuration(ms: number): string {
@@ -41,6 +41,18 @@ function userHealth(h: HealthCheck): Record<string, unknown> {
   }
 }
 
+/** A metric check as written in a spec (`metric({ signal, above, for })`). */
+function userMetricCheck(c: MetricHealthCheck): Record<string, unknown> {
+  return { kind: "metric", signal: c.signal, [c.when]: c.threshold, for: formatDuration(c.forMs), then: c.action, grace: formatDuration(c.graceMs) };
+}
+
+/** The `health` field: the probe alone (or null) as before; a list when there are metric checks. */
+function userHealthField(spec: JobSpec): unknown {
+  const probe = spec.health === null ? null : userHealth(spec.health);
+  if (spec.metricChecks === undefined) return probe;
+  return [...(probe === null ? [] : [probe]), ...spec.metricChecks.map(userMetricCheck)];
+}
+
 /** A metrics endpoint as written in a spec (`interval`, `timeout`). */
 function userMetrics(m: MetricsEndpoint): Record<string, unknown> {
   return { port: m.port, path: m.path, interval: formatDuration(m.intervalMs), timeout: formatDuration(m.timeoutMs), signals: { ...m.signals }, quantile: m.quantile };
@@ -60,7 +72,7 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
     replicas: spec.replicas,
     resources: { cpu: spec.resources.cpu, memory: formatSize(spec.resources.memoryMiB), disk: formatSize(spec.resources.diskMiB) },
     ports: [...spec.ports],
-    health: spec.health === null ? null : userHealth(spec.health),
+    health: userHealthField(spec),
     restart: {
       backoff: { initial: formatDuration(spec.restart.backoffInitialMs), max: formatDuration(spec.restart.backoffMaxMs) },
       moveAfterFailures: spec.restart.moveAfterFailures,

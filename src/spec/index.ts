@@ -3,9 +3,9 @@
 // interfaces (checked against the zod schema in input.ts, type-only, erased at run time), and validation happens when the file is loaded,
 // so every problem in a file is reported at once, with the file name and field path.
 import { brand, defaultsBrand, jobBrand } from "./brand.ts";
-import type { CommandHealthSpec, HttpHealthSpec, JobSpecInput, TcpHealthSpec } from "./job-input.ts";
+import type { CommandHealthSpec, HealthCheckSpec, HttpHealthSpec, JobSpecInput, MetricHealthSpec, TcpHealthSpec } from "./job-input.ts";
 
-export type { CommandHealthSpec, HealthTiming, HttpHealthSpec, JobSpecInput, MountSpec, ScalarValue, TcpHealthSpec } from "./job-input.ts";
+export type { CommandHealthSpec, HealthCheckSpec, HealthTiming, HttpHealthSpec, JobSpecInput, MetricHealthSpec, MountSpec, ScalarValue, TcpHealthSpec } from "./job-input.ts";
 export type { Duration, DurationUnit, Size } from "./units.ts";
 
 /**
@@ -17,14 +17,16 @@ export type JobInput = JobSpecInput;
 export type Job = Readonly<JobInput> & { readonly [jobBrand]: true };
 /** Fields shared by many jobs (everything but `name`), spread into them with `...web`. */
 export type JobDefaults = Omit<Partial<JobInput>, "name">;
-/** A health check, as `http()`, `tcp()` or `command()` return it. */
-export type HealthInput = NonNullable<JobInput["health"]>;
+/** A health check, as `http()`, `tcp()`, `command()` or `metric()` return it (a job's `health` takes one or a list). */
+export type HealthInput = HealthCheckSpec;
 /** Options of `http()`: `port` (a name from `ports`), `path` (default "/") and the timing fields. */
 export type HttpHealthInput = Omit<HttpHealthSpec, "kind">;
 /** Options of `tcp()`: `port` and the timing fields. */
 export type TcpHealthInput = Omit<TcpHealthSpec, "kind">;
 /** Options of `command()`: `run` (argv, or a string for /bin/sh -c) and the timing fields. */
 export type CommandHealthInput = Omit<CommandHealthSpec, "kind">;
+/** Options of `metric()`: `signal`, `above` or `below`, `for`, `then`, `grace`. */
+export type MetricHealthInput = Omit<MetricHealthSpec, "kind">;
 
 /** Declares a job. Export it (or an array of jobs) as the default export of a spec file. */
 export function job(input: JobInput): Job {
@@ -52,4 +54,13 @@ export function tcp(options: TcpHealthInput): HealthInput {
 /** A command health check, run in the task's sandbox: exit status 0 is healthy. */
 export function command(options: CommandHealthInput): HealthInput {
   return { kind: "command", ...options };
+}
+
+/**
+ * A metric health check on the job's `metrics` signals: `metric({ signal: "errors", above: 5, for: "30s" })`
+ * restarts a task whose errors stay above 5 per second for 30 s. List it with other checks:
+ * `health: [http({ port: "http" }), metric({...})]`.
+ */
+export function metric(options: MetricHealthInput): HealthInput {
+  return { kind: "metric", ...options };
 }

@@ -3,7 +3,7 @@
 // (z.toJSONSchema with io "input"). Its output has units resolved (ms, MiB, "SIGTERM"); compile.ts
 // reshapes that output into the canonical JobSpec.
 import { z } from "zod";
-import { Capabilities, Isolations, Networks, SpreadDomains } from "../model/index.ts";
+import { Capabilities, Isolations, MetricSignalNames, Networks, SpreadDomains } from "../model/index.ts";
 import {
   durationPattern, kernelRangePattern, normalizeSignal, parseDuration, parseSize, sizePattern, StopSignals,
 } from "./units.ts";
@@ -146,9 +146,35 @@ export const tcpHealthSchema = z.strictObject({
 /** A command health check: the command exits 0. */
 export const commandHealthSchema = z.strictObject({ kind: z.literal("command"), run: argv("run"), ...healthTiming });
 
-const health = z.discriminatedUnion("kind", [httpHealthSchema, tcpHealthSchema, commandHealthSchema], {
-  error: 'expected a health check: http({...}), tcp({...}) or command({...}) (kind "http", "tcp" or "command")',
+/** A metric health check: the task's signal beyond a threshold for a while (`metric({...})`). */
+export const metricHealthSchema = z
+  .strictObject({
+    kind: z.literal("metric"),
+    signal: z.enum(MetricSignalNames, { error: 'expected a signal: "clients", "errors" or "latency"' }).describe("Which of the job's `metrics.signals`."),
+    above: z.number().min(0, { error: "expected a threshold of 0 or more" }).optional().describe("Breached when the signal is above this (clients, errors per second, seconds)."),
+    below: z.number().min(0, { error: "expected a threshold of 0 or more" }).optional().describe("Breached when the signal is below this."),
+    // No fixed default: "1m" with a 90 s scrape interval would be refused, so the default is 1m or
+    // three scrape intervals, whichever is longer (compile.ts, defaultMetricForMs).
+    for: duration(1000).optional().describe("How long the breach must last; at least the scrape interval (default: 1m, or 3 scrape intervals when longer)."),
+    then: z.enum(["restart", "move"]).default("restart").describe("What to do then."),
+    grace: duration(0).prefault("30s").describe("Time after start during which the check is not evaluated."),
+  })
+  .superRefine((m, ctx) => {
+    if ((m.above === undefined) === (m.below === undefined)) {
+      ctx.addIssue({ code: "custom", path: [m.above === undefined ? "above" : "below"], message: "set exactly one of `above` and `below`" });
+    }
+  });
+
+const healthOne = z.discriminatedUnion("kind", [httpHealthSchema, tcpHealthSchema, commandHealthSchema, metricHealthSchema], {
+  error: 'expected a health check: http({...}), tcp({...}), command({...}) or metric({...}) (kind "http", "tcp", "command" or "metric")',
 });
+
+/** At most this many health checks in a job's list (one probe, the rest metric checks). */
+export const MaxHealthChecks = 9;
+
+// One check, or a list of them: at most one probe (http, tcp or command: it also decides readiness)
+// and any number of metric checks (checks.ts says so at the field path).
+const health = z.union([healthOne, z.array(healthOne).min(1, { error: "an empty list: write null for no health check" }).max(MaxHealthChecks)]);
 
 /** Prometheus metric names. */
 export const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -230,7 +256,7 @@ export const jobInputSchema = z
       })
       .prefault({}),
     ports: ports.prefault([]).describe("Named ports, allocated per task and handed over as PORT_<NAME>."),
-    health: health.nullable().default(null),
+    health: health.nullable().default(null).describe("A health check, or a list: at most one of http/tcp/command, and metric checks."),
     metrics: metricsSchema.nullable().default(null).describe("A Prometheus endpoint the agent scrapes: `tiffin top`, `GET /v1/jobs/:name/metrics`."),
     restart: z
       .strictObject({

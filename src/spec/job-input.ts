@@ -4,7 +4,7 @@
 // here and checked against the schema in both directions below: neither can drift from the other.
 import type { z } from "zod";
 import type { Isolation, Network, SpreadDomain } from "../model/index.ts";
-import type { httpHealthSchema, jobInputSchema } from "./input.ts";
+import type { httpHealthSchema, jobInputSchema, metricHealthSchema } from "./input.ts";
 import type { Duration, Size } from "./units.ts";
 
 /** Timing and outcome fields every health check shares. */
@@ -46,6 +46,31 @@ export interface CommandHealthSpec extends HealthTiming {
   /** The check's argv, or one string run with `/bin/sh -c`. */
   run: string | string[];
 }
+
+/**
+ * A metric health check (`metric({ signal, above | below, for })`): the task's signal from its
+ * `metrics` endpoint beyond a threshold for a while. Evaluated by the agent on every scrape; the
+ * server then restarts or moves the task, at most the job's disruption budget of tasks at a time.
+ */
+export interface MetricHealthSpec {
+  /** The kind of check; `metric()` sets it. */
+  kind: "metric";
+  /** Which signal of `metrics.signals`: "clients" (connected now), "errors" (per second) or "latency" (seconds, at `metrics.quantile`). */
+  signal: "clients" | "errors" | "latency";
+  /** Breached when the signal is above this (0 or more). Set exactly one of `above` and `below`. */
+  above?: number | undefined;
+  /** Breached when the signal is below this (0 or more): `below: 1` for "no clients". */
+  below?: number | undefined;
+  /** How long the breach must last, at least the scrape interval; a dip of one scrape does not end it. @default "1m", or three scrape intervals when longer */
+  for?: Duration | undefined;
+  /** What to do then: "restart" the task where it is, or "move" it to another host. @default "restart" */
+  then?: "restart" | "move" | undefined;
+  /** Time after a start during which the check is not evaluated. @default "30s" */
+  grace?: Duration | undefined;
+}
+
+/** One health check of any kind. */
+export type HealthCheckSpec = HttpHealthSpec | TcpHealthSpec | CommandHealthSpec | MetricHealthSpec;
 
 /** A bind mount of a host path into a sandboxed task. */
 export interface MountSpec {
@@ -90,8 +115,12 @@ export interface JobSpecInput {
   } | undefined;
   /** Named ports, allocated per task and handed over as `PORT_<NAME>`: `["http"]` or `{ http: {} }`. @default [] */
   ports?: Record<string, Record<string, never>> | string[] | undefined;
-  /** A health check: `http({ port })`, `tcp({ port })` or `command({ run })`; null for none. @default null */
-  health?: HttpHealthSpec | TcpHealthSpec | CommandHealthSpec | null | undefined;
+  /**
+   * A health check: `http({ port })`, `tcp({ port })`, `command({ run })` or `metric({ signal, above, for })`;
+   * or a list of them with at most one of the first three (which also decides when a task serves) and
+   * any number of metric checks; null for none. @default null
+   */
+  health?: HealthCheckSpec | HealthCheckSpec[] | null | undefined;
   /** Restarts of a failed task. */
   restart?: {
     /** Wait before restarting a failed task: `initial`, doubling up to `max`. @default { initial: "1s", max: "1m" } */
@@ -176,6 +205,7 @@ export const jobInputMatchesSchema: [
   SameKeys<NonNullable<JobSpecInput["resources"]>, NonNullable<Schema["resources"]>>,
   SameKeys<NonNullable<JobSpecInput["constraints"]>, NonNullable<Schema["constraints"]>>,
   SameKeys<HttpHealthSpec, z.input<typeof httpHealthSchema>>,
+  SameKeys<MetricHealthSpec, z.input<typeof metricHealthSchema>>,
   SameKeys<NonNullable<JobSpecInput["metrics"]>, NonNullable<Schema["metrics"]>>,
   SameKeys<NonNullable<NonNullable<JobSpecInput["metrics"]>["signals"]>, NonNullable<NonNullable<Schema["metrics"]>["signals"]>>,
-] = [true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true];

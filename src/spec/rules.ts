@@ -42,6 +42,32 @@ export function scrapeTimingProblem(intervalMs: number, timeoutMs: number): stri
   return timeoutMs > intervalMs ? `the scrape timeout (${timeoutMs}ms) must not be longer than the interval between scrapes (${intervalMs}ms)` : null;
 }
 
+/** What a metric health check needs of the job's metrics endpoint: the field of the check at fault
+ * ("" for the check itself) and why. `metrics`: the endpoint's interval and signal names, null without one. */
+export function metricCheckProblems(
+  check: { signal: "clients" | "errors" | "latency"; forMs: number },
+  metrics: { intervalMs: number; signals: Record<"clients" | "errors" | "latency", string | null> } | null,
+): { field: "" | "signal" | "for"; message: string }[] {
+  if (metrics === null) return [{ field: "", message: "a metric check needs the job's `metrics` endpoint (port, path and `signals`)" }];
+  const out: { field: "" | "signal" | "for"; message: string }[] = [];
+  if (metrics.signals[check.signal] === null) {
+    out.push({ field: "signal", message: `signal "${check.signal}" is not mapped to a metric: set metrics.signals.${check.signal}` });
+  }
+  if (check.forMs < metrics.intervalMs) {
+    out.push({ field: "for", message: `${check.forMs}ms is shorter than the scrape interval (${metrics.intervalMs}ms): a breach must last at least one scrape` });
+  }
+  return out;
+}
+
+/** Metric checks a job may have. */
+export const MaxMetricChecks = 8;
+
+/** Why a job's list of health checks holds more than one probe (http, tcp, command): the indexes after the first. */
+export function extraProbes(kinds: readonly string[]): number[] {
+  const probes = kinds.flatMap((k, i) => (k === "metric" ? [] : [i]));
+  return probes.slice(1);
+}
+
 /** Why a restart back-off is inconsistent, or null. */
 export function backoffProblem(initialMs: number, maxMs: number): string | null {
   return initialMs > maxMs ? `the initial back-off (${initialMs}ms) must not be longer than the maximum (${maxMs}ms)` : null;

@@ -12,7 +12,7 @@ import { jobInputSchema } from "./input.ts";
 import { issuesToProblems, problemAt, showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
 import {
-  backoffProblem, duplicateMountTargets, healthTimingProblem, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
+  backoffProblem, duplicateMountTargets, healthTimingProblem, metricCheckProblems, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
 } from "./rules.ts";
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -101,6 +101,9 @@ function specRuleProblems(s: JobSpec, json: unknown): Problem[] {
     else for (const r of undeclaredPortRefs(s.health.run, s.ports)) add(["health", "run", r.index], r.message);
     add(["health", "timeoutMs"], healthTimingProblem(s.health.intervalMs, s.health.timeoutMs));
   }
+  (s.metricChecks ?? []).forEach((c, i) => {
+    for (const p of metricCheckProblems(c, s.metrics ?? null)) add(p.field === "" ? ["metricChecks", i] : ["metricChecks", i, p.field === "for" ? "forMs" : p.field], p.message);
+  });
   if (s.metrics) {
     add(["metrics", "port"], undeclaredPort(s.metrics.port, s.ports));
     add(["metrics", "timeoutMs"], scrapeTimingProblem(s.metrics.intervalMs, s.metrics.timeoutMs));

@@ -7,8 +7,9 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import pino from "pino";
-import type { MetricsEndpoint, TaskMetrics } from "../../model/index.ts";
+import type { MetricHealthCheck, MetricsEndpoint, TaskMetrics } from "../../model/index.ts";
 import { MetricsScraper } from "./scraper.ts";
+import type { ScrapeTarget } from "./scraper.ts";
 
 const endpoint = (path: string, timeoutMs = 500): MetricsEndpoint => ({
   port: "http", path, intervalMs: 1000, timeoutMs,
@@ -109,4 +110,60 @@ void test("slow, huge, malformed, failing and gone endpoints are counted scrape 
   targets.splice(1);
   scraper.tick();
   assert.deepEqual(scraper.summaries().map((s) => s.attemptId), ["good"]);
+});
+
+void test("metric checks: a firing check is reported at once; checks changed in place are judged afresh", async (t) => {
+  const started = Date.now();
+  const server = http.createServer((_req, res) => {
+    res.end(`http_errors_total ${Math.round((Date.now() - started) / 50)}\nhttp_connections 4\n`); // 20 errors a second
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+  const errorsAbove5: MetricHealthCheck[] = [{ signal: "errors", when: "above", threshold: 5, forMs: 1000, graceMs: 0, action: "restart" }];
+  let target: ScrapeTarget = { attemptId: "a", endpoint: endpoint("/metrics"), url, checks: errorsAbove5, startedAt: started };
+  const sent: TaskMetrics[][] = [];
+  const scraper = new MetricsScraper({ targets: () => [target], send: (tasks) => (sent.push(tasks), Promise.resolve()), log: pino({ level: "silent" }), reportEveryMs: 60_000, tickMs: 50 });
+  scraper.start();
+  t.after(() => scraper.close());
+  const state = (): string | undefined => scraper.summaries().find((s) => s.attemptId === "a")?.checks?.[0]?.state;
+  const deadline = Date.now() + 10_000;
+  while (state() !== "firing" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(state(), "firing");
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal(sent.at(-1)?.[0]?.checks?.[0]?.state, "firing", "sent at once (after 100 ms of coalescing), not a report period (60 s) later");
+  // A new version changed only the checks (an in-place update): no breach of the new one, so the
+  // next scrape says "ok", not the old check's "firing" carried over for one more scrape.
+  const scrapes = scraper.summaries()[0]?.scrapes ?? 0;
+  target = { ...target, checks: [{ signal: "clients", when: "below", threshold: 1, forMs: 1000, graceMs: 0, action: "restart" }] };
+  while ((scraper.summaries()[0]?.scrapes ?? 0) <= scrapes + 1 && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
+  const after = scraper.summaries()[0]?.checks?.[0];
+  assert.equal(after?.state, "ok", JSON.stringify(after));
+  assert.equal(after?.value, 4);
+});
+
+void test("metric checks: 50 tasks starting to fire together make a few reports, not one each", async (t) => {
+  const server = http.createServer((_req, res) => res.end("http_connections 0\n"));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+  const noClients: MetricHealthCheck[] = [{ signal: "clients", when: "below", threshold: 1, forMs: 1000, graceMs: 0, action: "restart" }];
+  const started = Date.now();
+  const targets: ScrapeTarget[] = Array.from({ length: 50 }, (_, i) => ({ attemptId: `t${i}`, endpoint: endpoint("/metrics"), url, checks: noClients, startedAt: started }));
+  let sends = 0;
+  const scraper = new MetricsScraper({ targets: () => targets, send: () => (sends++, Promise.resolve()), log: pino({ level: "silent" }), reportEveryMs: 60_000, tickMs: 50, maxConcurrent: 50 });
+  scraper.start();
+  t.after(() => scraper.close());
+  const firing = (): number => scraper.summaries().filter((s) => s.checks?.[0]?.state === "firing").length;
+  const deadline = Date.now() + 10_000;
+  while (firing() < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(firing(), 50);
+  await new Promise((r) => setTimeout(r, 250));
+  assert.ok(sends >= 1 && sends <= 5, `${sends} reports for 50 tasks`);
 });

@@ -5,11 +5,13 @@
 // is in flight, so slow endpoints cannot pile up requests. A failed send is not retried: the next
 // report carries newer figures.
 import type { Logger } from "pino";
-import type { MetricsEndpoint, ScrapeErrorKind, TaskMetrics } from "../../model/index.ts";
+import type { MetricHealthCheck, MetricsEndpoint, ScrapeErrorKind, TaskMetrics } from "../../model/index.ts";
+import { stepChecks } from "./checks.ts";
+import type { CheckRun } from "./checks.ts";
 import { isParseError, parsePromText } from "./prom-text.ts";
 import { scrapeOnce } from "./scrape.ts";
 import { pointOf, signalsOf } from "./signals.ts";
-import type { ScrapePoint } from "./signals.ts";
+import type { ScrapePoint, TaskSignals } from "./signals.ts";
 
 /** A task to scrape: `url` null when it cannot be reached from the agent (says why). */
 export interface ScrapeTarget {
@@ -17,6 +19,10 @@ export interface ScrapeTarget {
   endpoint: MetricsEndpoint;
   url: string | null;
   unreachable?: string;
+  /** The job's metric health checks, judged on every scrape (checks.ts); absent when none. */
+  checks?: readonly MetricHealthCheck[];
+  /** When the attempt started (checks' grace counts from it); null: unknown, from when first seen. */
+  startedAt?: number | null;
 }
 
 /** Options of MetricsScraper. */
@@ -32,6 +38,9 @@ export interface MetricsScraperOptions {
   tickMs?: number;
   /** @default 8 */
   maxConcurrent?: number;
+  /** How long a report a firing check asks for waits for others (many tasks breaching together
+   * make one report, not one each). @default 100 */
+  coalesceMs?: number;
   /** @default 4 MiB */
   maxBytes?: number;
   /** Samples per scrape at most. @default 100000 */
@@ -49,6 +58,8 @@ interface TargetState {
   lastError: TaskMetrics["lastError"];
   series: number;
   scrapeMs: number | null;
+  firstSeen: number;
+  checks: CheckRun[];
 }
 
 /** How long the window of a target keeps scrapes: a minute, or three intervals when longer. */
@@ -63,6 +74,7 @@ export class MetricsScraper {
   #inFlight = 0;
   #tick: NodeJS.Timeout | null = null;
   #report: NodeJS.Timeout | null = null;
+  #soon: NodeJS.Timeout | null = null;
 
   constructor(o: MetricsScraperOptions) {
     this.#o = o;
@@ -80,7 +92,8 @@ export class MetricsScraper {
   close(): void {
     if (this.#tick) clearInterval(this.#tick);
     if (this.#report) clearInterval(this.#report);
-    this.#tick = this.#report = null;
+    if (this.#soon) clearTimeout(this.#soon);
+    this.#tick = this.#report = this.#soon = null;
   }
 
   /** Scrapes in flight now (tests, bench). */
@@ -96,9 +109,11 @@ export class MetricsScraper {
     for (const t of targets) {
       let s = this.#states.get(t.attemptId);
       if (!s) {
-        s = { target: t, window: [], nextAt: now, inFlight: false, scrapes: 0, scrapeErrors: 0, up: false, lastError: null, series: 0, scrapeMs: null };
+        s = { target: t, window: [], nextAt: now, inFlight: false, scrapes: 0, scrapeErrors: 0, up: false, lastError: null, series: 0, scrapeMs: null, firstSeen: now, checks: [] };
         this.#states.set(t.attemptId, s);
       }
+      // New checks (a version that changed only them keeps the attempt): judge them afresh.
+      if (t.checks !== s.target.checks && JSON.stringify(t.checks) !== JSON.stringify(s.target.checks)) s.checks = [];
       s.target = t;
       if (s.inFlight || now < s.nextAt || this.#inFlight >= (this.#o.maxConcurrent ?? 8)) continue;
       s.nextAt = now + t.endpoint.intervalMs;
@@ -120,6 +135,7 @@ export class MetricsScraper {
         series: s.series,
         scrapeMs: s.scrapeMs,
         ...signalsOf(s.window, s.target.endpoint.quantile),
+        ...(s.target.checks && s.target.checks.length > 0 ? { checks: s.checks.map((c) => c.verdict) } : {}),
       }));
   }
 
@@ -129,6 +145,7 @@ export class MetricsScraper {
       s.scrapeErrors++;
       s.up = false;
       s.lastError = { kind, message: message.slice(0, 500), at: Date.now() };
+      this.#judge(s, null, Date.now());
     };
     s.scrapes++;
     if (target.url === null) {
@@ -149,10 +166,31 @@ export class MetricsScraper {
       s.window.push(pointOf(expo, target.endpoint.signals, target.endpoint.quantile, at));
       const since = at - windowMsOf(target.endpoint.intervalMs);
       while (s.window.length > 2 && (s.window[0]?.at ?? at) < since) s.window.shift();
+      // A check reads the last interval only (the two newest scrapes), so it reacts within one scrape.
+      this.#judge(s, signalsOf(s.window.slice(-2), target.endpoint.quantile), at);
     } finally {
       s.inFlight = false;
       this.#inFlight--;
     }
+  }
+
+  /** Judges the target's metric checks on this scrape; a check that starts or stops firing is
+   * reported at once rather than with the next periodic report. */
+  #judge(s: TargetState, signals: TaskSignals | null, at: number): void {
+    const checks = s.target.checks;
+    if (!checks || checks.length === 0) return;
+    const r = stepChecks(checks, s.checks, signals, at, s.target.startedAt ?? s.firstSeen);
+    s.checks = r.runs;
+    if (r.changed) this.#sendSoon();
+  }
+
+  #sendSoon(): void {
+    if (this.#soon !== null) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = null;
+      void this.#sendNow();
+    }, this.#o.coalesceMs ?? 100);
+    this.#soon.unref();
   }
 
   async #sendNow(): Promise<void> {

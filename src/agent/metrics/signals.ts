@@ -3,8 +3,12 @@
 // as Prometheus's rate() does) and latency (a histogram's quantile over the window's increase, as
 // histogram_quantile(rate(...)) would give, or a summary's own quantile). A scrape keeps only the
 // numbers these need (ScrapePoint), so the window's memory does not grow with the task's series.
+import { counterRate } from "../../model/index.ts";
 import type { MetricSignals } from "../../model/index.ts";
 import type { PromExposition, PromSample } from "./prom-text.ts";
+
+/** The counter rate of the one metric-reading module (model/metric-condition.ts), re-exported for the agent's callers. */
+export { counterRate };
 
 /** The numbers one scrape leaves in the window. */
 export interface ScrapePoint {
@@ -55,21 +59,6 @@ export function pointOf(expo: PromExposition, signals: MetricSignals, quantile: 
     else if (best !== null) summaryValue = best.value;
   }
   return { at, clients, errorsTotal, buckets, summaryValue };
-}
-
-/** The per-second increase of a counter over `points` (oldest first), resets counted as Prometheus
- * does (a drop means the counter restarted from 0); null with fewer than two points or no time between. */
-export function counterRate(points: readonly { at: number; value: number }[]): number | null {
-  const first = points[0];
-  const last = points.at(-1);
-  if (!first || !last || last.at <= first.at) return null;
-  let increase = 0;
-  for (let i = 1; i < points.length; i++) {
-    const prev = points[i - 1]?.value ?? 0;
-    const cur = points[i]?.value ?? 0;
-    increase += cur >= prev ? cur - prev : cur;
-  }
-  return increase / ((last.at - first.at) / 1000);
 }
 
 /** The `q` quantile of cumulative buckets (le ascending), interpolated linearly inside the bucket as

@@ -53,6 +53,11 @@ void test("renderStatus: how the previous attempt ended (the README's kill -9 sh
     ["exit code", { exitCode: 3 }, /\s1\s+exit 3\s+-$/],
     ["stopped by the server", { state: "stopped", signal: "SIGTERM" }, /\s1\s+stopped \(SIGTERM\)\s+-$/],
     ["lost with its host", { state: "lost" }, /\s1\s+lost\s+-$/],
+    [
+      "stopped for a metric check: which, with what value, when",
+      { state: "failed", endCause: "metric", signal: "SIGTERM", metricAction: { check: 0, condition: "errors above 5 for 30s", value: 12.345, since: 0, firedAt: new Date(2026, 11, 6, 10, 4, 5).getTime(), action: "restart", state: "acting", held: null, actedAt: 1 } },
+      /\s1\s+metric: errors above 5 for 30s \(12\.3 at 10:04:05\)\s+-$/,
+    ],
   ];
   for (const [name, over, want] of cases) {
     // The newest ended attempt counts, not an older one.

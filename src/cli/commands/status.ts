@@ -8,7 +8,7 @@ import { formatDuration, formatSize } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
 import { outputFormat, outputOption, renderOutput } from "../output.ts";
 import type { OutputOpts } from "../output.ts";
-import { renderTable } from "../table.ts";
+import { formatTime, renderTable } from "../table.ts";
 
 /** Fetches the job's status. */
 export function statusHandler(client: ApiClient, job: string): Promise<JobStatus> {
@@ -31,12 +31,17 @@ export function formatUsage(u: ResourceUsage | null, state: TaskView["state"]): 
 }
 
 /** How the task's previous attempt (the newest ended one that is not current) ended: "SIGKILL",
- * "exit 3", "stopped (SIGTERM)", "lost"; "-" without one. What `kill -9` of a task shows. */
+ * "exit 3", "stopped (SIGTERM)", "lost", "metric: errors above 5 for 30s (12.3 at 10:04:05)" (which
+ * check, the value that fired it and when); "-" without one. What `kill -9` of a task shows. */
 export function formatPrevious(t: TaskView): string {
   const prev = t.attempts
     .filter((a) => a.id !== t.attemptId && ["exited", "stopped", "failed", "lost"].includes(a.state))
     .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))[0];
   if (!prev) return "-";
+  if (prev.endCause === "metric" && prev.metricAction) {
+    const m = prev.metricAction;
+    return `metric: ${m.condition} (${Number.isInteger(m.value) ? m.value : m.value.toPrecision(3)} at ${formatTime(m.firedAt).slice(11)})`;
+  }
   const how = prev.signal ?? (prev.exitCode === null ? null : `exit ${prev.exitCode}`);
   if (prev.state === "stopped" || prev.state === "lost") return how === null ? prev.state : `${prev.state} (${how})`;
   return how ?? prev.state;

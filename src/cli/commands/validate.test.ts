@@ -59,3 +59,33 @@ void test("tiffin validate checks every file with no server: problems with file,
   const good = run(dir, "validate", "good.json");
   assert.equal(good.code, 0, good.err);
 });
+
+void test("tiffin validate: metric checks written with metric() in a .ts spec; bad ones refused with their field paths", (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-validate-metric-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const spec = (health: string): string => `import { job, http, metric } from "tiffin";
+export default job({
+  name: "web", command: ["./web"], ports: ["http"],
+  metrics: { port: "http", signals: { errors: "http_errors_total" } },
+  health: ${health},
+});
+`;
+  fs.writeFileSync(path.join(dir, "good.ts"), spec('[http({ port: "http" }), metric({ signal: "errors", above: 5, for: "30s", then: "move" })]'));
+  const ok = run(dir, "validate", "good.ts");
+  assert.equal(ok.code, 0, ok.err);
+  assert.equal(ok.out, "ok good.ts: 1 job (web)\n");
+  // Plain objects (as a JSON spec or a cast would give): the loader checks them all the same.
+  fs.writeFileSync(path.join(dir, "bad.ts"), spec('[metric({ signal: "cpu", above: 1 } as never), metric({ signal: "errors", above: -1, for: "30s" }), metric({ signal: "errors", above: 5, for: "2s" }), metric({ signal: "latency", below: 1 })]'));
+  const bad = run(dir, "validate", "--json", "bad.ts");
+  assert.equal(bad.code, 2, bad.err);
+  const verdicts = JSON.parse(bad.out) as { problems?: { path: string; message: string }[] }[];
+  assert.deepEqual(verdicts[0]?.problems?.map((p) => p.path), ["health[0].signal", "health[1].above"], "field errors first; cross-field checks need the list to parse");
+  fs.writeFileSync(path.join(dir, "cross.ts"), spec('[metric({ signal: "errors", above: 5, for: "2s" }), metric({ signal: "latency", below: 1 })]'));
+  const cross = run(dir, "validate", "--json", "cross.ts");
+  assert.equal(cross.code, 2, cross.err);
+  const c = JSON.parse(cross.out) as { problems?: { path: string; message: string }[] }[];
+  assert.deepEqual(c[0]?.problems?.map((p) => [p.path, p.message]), [
+    ["health[0].for", "2000ms is shorter than the scrape interval (10000ms): a breach must last at least one scrape"],
+    ["health[1].signal", 'signal "latency" is not mapped to a metric: set metrics.signals.latency'],
+  ]);
+});

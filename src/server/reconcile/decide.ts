@@ -15,6 +15,7 @@ import { afterFailure, parkedReason } from "./restart-policy.ts";
 import { replaceCauses } from "./version-change.ts";
 import { rolloutTargets } from "./rollout.ts";
 import type { RolloutSlot } from "./rollout.ts";
+import { metricActions } from "./metric-actions.ts";
 
 /** An attempt running (or healthy) this long resets its task's failure count. */
 export const ResetFailuresAfterMs = 10_000;
@@ -92,6 +93,14 @@ export function decideJob(inp: JobInput): JobDecision {
     slots.push({ index: t.index, version: t.version, ready: isReady(a, specFor(t.version)), live, mustReplace: t.version !== job.version && mustReplace(t.version) });
   }
   const targets = rolloutTargets(job.version, replicas, slots);
+  // Fired metric health checks: stop those attempts within the disruption budget (metric-actions.ts),
+  // counting the tasks this rollout pass stops against the same budget.
+  const rolloutStops = slots.filter((s) => s.ready && s.mustReplace && targets.get(s.index) === job.version).length;
+  const metricSlots = [...tasks.values()].filter((t) => t.index < replicas).map((t) => {
+    const a = t.attemptId ? (atts.get(t.attemptId) ?? null) : null;
+    return { index: t.index, attempt: a, ready: isReady(a, specFor(t.version)) };
+  });
+  for (const a of metricActions(metricSlots, replicas, rolloutStops, now)) atts.set(a.id, a);
   let drainBusy = isDrainBusy(inp);
 
   const newAttempt = (t: Task, hostId: string, startAfter: number): Attempt => {
@@ -158,7 +167,9 @@ export function decideJob(inp: JobInput): JobDecision {
     if (cur && isTerminal(cur.state) && t.hostId !== null) {
       const h = inp.hosts.get(t.hostId);
       const s = specFor(t.version);
-      if (cur.desired === "stop" || replaced) {
+      // Stopped by the server for a metric health check: a failure like a failed health check.
+      const metricEnd = cur.endCause === "metric";
+      if ((cur.desired === "stop" && !metricEnd) || replaced) {
         // Stopped on purpose (new version, drain): start again, without counting a failure.
         if (fits(t, h, specFor(cur.version))) t = { ...t, attemptId: newAttempt(t, t.hostId, now).id };
         else t = { ...t, hostId: null, attemptId: null };
@@ -167,7 +178,7 @@ export function decideJob(inp: JobInput): JobDecision {
         // (state and reason for the user) until a new version, instead of a restart loop.
       } else {
         const failures = t.failures + 1;
-        const healthMove = s.health?.action === "move" && cur.endCause === "health";
+        const healthMove = (s.health?.action === "move" && cur.endCause === "health") || (metricEnd && cur.metricAction?.action === "move");
         const verdict = afterFailure(s.restart, failures, hostsUp(), healthMove);
         if (verdict === "park") {
           // Failed on every host it was given: no more attempts until an apply or `tiffin restart`.

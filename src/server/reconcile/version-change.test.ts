@@ -11,6 +11,7 @@ void test("replaceCauses: which spec changes need a new attempt", () => {
     { name: "restart policy and maintenance", to: specOf({ replicas: 3, restart: { backoffInitialMs: 1, backoffMaxMs: 2, moveAfterFailures: 9 }, maintenance: "endure" }), want: [] },
     { name: "env", to: specOf({ replicas: 3, env: { A: "1" } }), want: ["env"] },
     { name: "command, resources and replicas", to: specOf({ replicas: 1, command: ["/bin/true"], resources: { cpu: 2, memoryMiB: 256, diskMiB: 100 } }), want: ["command", "resources"] },
+    { name: "metric checks added, then tuned: judged by the agent from the new spec, no restart", to: specOf({ replicas: 3, metricChecks: [{ signal: "errors", when: "above", threshold: 5, forMs: 30_000, graceMs: 0, action: "restart" }] }), want: [] },
     { name: "a file name that is no identifier", to: specOf({ replicas: 3, files: { "a/b.txt": { content: "x", mode: 0o644 } } }), want: ["files"] },
   ];
   for (const c of cases) assert.deepEqual(replaceCauses(base, c.to), c.want, c.name);

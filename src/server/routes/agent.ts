@@ -13,6 +13,7 @@ import { stableJson } from "../keys.ts";
 import { attemptKey, hostKey, hostTokenKey, Kinds } from "../kinds.ts";
 import { newToken, sameSecret } from "../tokens.ts";
 import { heartbeatOf, registerOf, reportOf } from "./agent-input.ts";
+import { metricStopEnd } from "../metric-verdicts.ts";
 
 const base32 = "abcdefghijklmnopqrstuvwxyz234567";
 
@@ -83,7 +84,8 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
         const e = m.attempts.get(u.id);
         // Unknown (deleted, or never ours) and ended attempts are history: the report is stale.
         if (!e || e.value.hostId !== report.hostId || isTerminal(e.value.state)) continue;
-        const next: Attempt = { ...e.value, state: u.state, pid: u.pid, exitCode: u.exitCode, signal: u.signal, reason: u.reason, ...(u.incurable === true ? { incurable: true } : {}), ...(u.endCause ? { endCause: u.endCause } : {}), ports: { ...u.ports }, startedAt: u.startedAt, endedAt: u.endedAt, ...(u.usage ? { usage: u.usage } : {}) };
+        const merged: Attempt = { ...e.value, state: u.state, pid: u.pid, exitCode: u.exitCode, signal: u.signal, reason: u.reason, ...(u.incurable === true ? { incurable: true } : {}), ...(u.endCause ? { endCause: u.endCause } : {}), ports: { ...u.ports }, startedAt: u.startedAt, endedAt: u.endedAt, ...(u.usage ? { usage: u.usage } : {}) };
+        const next = metricStopEnd(merged);
         if (u.usage) ctx.usage?.add(e.value.job, e.value.index, u.id, u.usage);
         if (stableJson(next) === stableJson(e.value)) continue;
         compare.push({ key: attemptKey(u.id), target: "modRevision", op: "==", value: e.modRevision });

@@ -1,13 +1,20 @@
 // Task metrics: agents' summaries in (`POST /v1/agent/metrics`, host token), and per job out
-// (`GET /v1/jobs/:name/metrics`, with each task's cgroup figures against its limits).
+// (`GET /v1/jobs/:name/metrics`, with each task's cgroup figures against its limits). Summaries carry
+// the agent's metric check verdicts; a check that fires (or stops firing before it was acted on) is
+// written on the attempt (`metricAction`, ../metric-verdicts.ts) for the reconciler.
 import type { JobMetricsView, TaskMetricsView } from "../../api/types.ts";
 import { isTerminal, metricsReportSchema } from "../../model/index.ts";
+import type { TaskMetrics } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import type { TaskMetricsHistory } from "../task-metrics-history.ts";
 import { taskView } from "../views.ts";
+import { withMetricVerdicts } from "../metric-verdicts.ts";
+import { casLoop } from "../context.ts";
+import { attemptKey, Kinds } from "../kinds.ts";
+import type { Compare, Op } from "../../state/store.ts";
 import { requireSameHost } from "./agent.ts";
 import { notFound } from "./jobs.ts";
 
@@ -24,6 +31,7 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
       if (!a || a.hostId !== report.hostId || isTerminal(a.state)) continue;
       history.add({ job: a.job, index: a.index, version: a.version, hostId: a.hostId }, t);
     }
+    await recordMetricVerdicts(ctx, report.hostId, report.tasks);
     sendJson(res, 200, { ok: true });
   });
 
@@ -60,5 +68,25 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
       });
     const body: JobMetricsView = { name, version: job.version, endpoint: spec.metrics ?? null, tasks };
     sendJson(res, 200, body);
+  });
+}
+
+/** Writes the metric actions that the agent's check verdicts start or end (metric-verdicts.ts). */
+async function recordMetricVerdicts(ctx: ServerContext, hostId: string, tasks: readonly TaskMetrics[]): Promise<void> {
+  const m = ctx.mirror;
+  if (!tasks.some((t) => t.checks !== undefined)) return;
+  await casLoop(ctx, "record metric checks", () => {
+    const compare: Compare[] = [];
+    const success: Op[] = [];
+    for (const t of tasks) {
+      const e = m.attempts.get(t.attemptId);
+      if (!t.checks || !e || e.value.hostId !== hostId) continue;
+      const spec = m.spec(e.value.job, e.value.version)?.spec;
+      const next = spec ? withMetricVerdicts(e.value, spec, t.checks) : null;
+      if (!next) continue;
+      compare.push({ key: attemptKey(t.attemptId), target: "modRevision", op: "==", value: e.modRevision });
+      success.push({ type: "put", key: attemptKey(t.attemptId), value: Kinds.attempt.encode(next) });
+    }
+    return success.length > 0 ? { compare, success } : null;
   });
 }

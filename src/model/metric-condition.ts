@@ -1,0 +1,127 @@
+// Reading a task's signal from scraped samples and judging a condition on it over time, as pure
+// functions over plain data: the agent's metric health checks use it on every scrape, and rollout
+// safety checks (server) are to use it on the series the server keeps. One module, so a threshold
+// means the same thing wherever it is judged.
+//
+//   reading ──> breaching? ──yes──> pending (since T) ──held forMs──> firing
+//      │            │no                  │ clearAfter non-breaching readings in a row
+//      │            └──> ok <────────────┘ (a dip or a missing reading; fewer keep the breach:
+//      └─ null (no scrape, not mapped, one sample only): "unknown", never evidence of a breach
+//
+// Hysteresis: a breach (pending or firing) survives up to clearAfter - 1 healthy or missing readings
+// in a row, so a value flapping around its threshold neither resets the wait on every dip nor
+// fires, clears and fires again; one reading above a threshold (a spike) is never enough.
+
+import type { MetricSignalName } from "./job.ts";
+import type { TaskMetricsPoint } from "./task-metrics.ts";
+
+/** One reading of a signal at `at` (epoch ms); `value` null when there is none. */
+export interface SignalReading {
+  at: number;
+  value: number | null;
+}
+
+/** A condition on a signal: beyond `threshold` for `forMs`. */
+export interface MetricCondition {
+  when: "above" | "below";
+  threshold: number;
+  forMs: number;
+  /** Non-breaching (or missing) readings in a row that end a breach. @default 2 */
+  clearAfter?: number;
+}
+
+/** What is carried from one reading to the next (plain data; start from `initialCondition()`). */
+export interface ConditionState {
+  /** When the current breach began; null when there is none. */
+  since: number | null;
+  /** The last breaching value and when it was read. */
+  value: number | null;
+  valueAt: number | null;
+  /** Non-breaching or missing readings in a row since the last breaching one. */
+  calm: number;
+  /** Once the breach has lasted `forMs`: the reading that fired it (kept until the breach ends). */
+  fired: { at: number; value: number } | null;
+}
+
+/** The judgement after a reading. `firing` carries the reading that fired it: its value and time. */
+export type ConditionVerdict =
+  | { kind: "unknown" }
+  | { kind: "ok" }
+  | { kind: "pending"; since: number; value: number }
+  | { kind: "firing"; since: number; value: number; at: number };
+
+/** The state before any reading. */
+export function initialCondition(): ConditionState {
+  return { since: null, value: null, valueAt: null, calm: 0, fired: null };
+}
+
+/** True when `value` is on the wrong side of the threshold. */
+export function breaches(c: Pick<MetricCondition, "when" | "threshold">, value: number): boolean {
+  return c.when === "above" ? value > c.threshold : value < c.threshold;
+}
+
+/** The state and verdict after one more reading (readings in time order). */
+export function stepCondition(c: MetricCondition, s: ConditionState, r: SignalReading): { state: ConditionState; verdict: ConditionVerdict } {
+  if (r.value !== null && Number.isFinite(r.value) && breaches(c, r.value)) {
+    const since = s.since ?? r.at;
+    const fired = s.fired ?? (r.at - since >= c.forMs ? { at: r.at, value: r.value } : null);
+    const state: ConditionState = { since, value: r.value, valueAt: r.at, calm: 0, fired };
+    return { state, verdict: fired ? { kind: "firing", since, ...fired } : { kind: "pending", since, value: r.value } };
+  }
+  const missing = r.value === null || !Number.isFinite(r.value);
+  if (s.since === null || s.value === null || s.valueAt === null) return { state: initialCondition(), verdict: missing ? { kind: "unknown" } : { kind: "ok" } };
+  const calm = s.calm + 1;
+  if (calm >= (c.clearAfter ?? 2)) return { state: initialCondition(), verdict: missing ? { kind: "unknown" } : { kind: "ok" } };
+  const state = { ...s, calm };
+  return { state, verdict: s.fired ? { kind: "firing", since: s.since, ...s.fired } : { kind: "pending", since: s.since, value: s.value } };
+}
+
+/** The state and verdict after `readings` (oldest first), from `from` (a fresh state by default). */
+export function evaluateCondition(c: MetricCondition, readings: readonly SignalReading[], from: ConditionState = initialCondition()): { state: ConditionState; verdict: ConditionVerdict } {
+  let out: { state: ConditionState; verdict: ConditionVerdict } = { state: from, verdict: { kind: "unknown" } };
+  for (const r of readings) out = stepCondition(c, out.state, r);
+  return out;
+}
+
+/** The per-second increase of a counter over `points` (oldest first), resets counted as Prometheus
+ * does (a drop means the counter restarted from 0); null with fewer than two points or no time between. */
+export function counterRate(points: readonly { at: number; value: number }[]): number | null {
+  const first = points[0];
+  const last = points.at(-1);
+  if (!first || !last || last.at <= first.at) return null;
+  let increase = 0;
+  for (let i = 1; i < points.length; i++) {
+    const prev = points[i - 1]?.value ?? 0;
+    const cur = points[i]?.value ?? 0;
+    increase += cur >= prev ? cur - prev : cur;
+  }
+  return increase / ((last.at - first.at) / 1000);
+}
+
+/** Readings of a signal from raw scraped values (oldest first): a gauge as it is; a counter as its
+ * per-second increase since the previous value (null for the first, and after a missing one). */
+export function readingsOf(kind: "gauge" | "counter", raw: readonly SignalReading[]): SignalReading[] {
+  if (kind === "gauge") return raw.map((r) => ({ ...r }));
+  return raw.map((r, i) => {
+    const prev = raw[i - 1];
+    const before = prev?.value ?? null;
+    if (!prev || before === null || r.value === null) return { at: r.at, value: null };
+    return { at: r.at, value: counterRate([{ at: prev.at, value: before }, { at: r.at, value: r.value }]) };
+  });
+}
+
+/** Readings of one of the three signals from a task's summaries or series points (the agent's
+ * summaries, the server's TaskMetricsHistory series: what a rollout safety check reads). A point
+ * whose scrape failed (`up` false) is no reading. */
+export function signalReadings(points: readonly Pick<TaskMetricsPoint, "at" | "up" | "clients" | "errorsPerSec" | "latencySeconds">[], signal: MetricSignalName): SignalReading[] {
+  return points.map((p) => {
+    const value = signal === "clients" ? p.clients : signal === "errors" ? p.errorsPerSec : p.latencySeconds;
+    return { at: p.at, value: p.up ? value : null };
+  });
+}
+
+/** A check's condition in words, for status and reasons: "errors above 5 for 30s". */
+export function describeCondition(signal: string, c: Pick<MetricCondition, "when" | "threshold" | "forMs">): string {
+  const s = c.forMs % 60_000 === 0 ? `${c.forMs / 60_000}m` : c.forMs % 1000 === 0 ? `${c.forMs / 1000}s` : `${c.forMs}ms`;
+  return `${signal} ${c.when} ${c.threshold} for ${s}`;
+}
