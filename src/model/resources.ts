@@ -25,6 +25,12 @@ export const resourceUsageSchema = z.object({
   memoryPeakBytes: z.number().nullable(),
   /** Processes and threads now (null without the pids controller). */
   pids: z.number().nullable(),
+  /** CPU time the cgroup was throttled for (its quota used up) since the start, seconds (cpu.stat
+   * `throttled_usec`; null where the kernel does not say; absent from helpers older than it). */
+  throttledSeconds: z.number().nullable().exactOptional(),
+  /** Processes the kernel's OOM killer killed in the cgroup since the start (memory.events `oom_kill`;
+   * null where the kernel does not say; absent from helpers older than it). */
+  oomKills: z.number().nullable().exactOptional(),
 });
 /** One cgroup sample of an attempt (resourceUsageSchema). */
 export type ResourceUsage = z.infer<typeof resourceUsageSchema>;

@@ -1,0 +1,149 @@
+// The recommender's one decision, pure: from a job's usage history (per-minute cgroup samples of its
+// tasks), the OOM kills and throttling seen, and its current resources, the resources it should ask
+// for. Memory follows the peak (going over the limit is a kill, not a slowdown), projected forward
+// when it grows; CPU follows a percentile (going over is a slowdown), raised when the tasks were held
+// back by their limit. Both get a headroom and are rounded up to sane units; memory is never below
+// the limit of an attempt the OOM killer struck. Disk is left as it is: no usage of it is sampled.
+import type { RecommendChange, RecommendEvidence, Recommendation, RecommendPolicy, Resources, UsageSample } from "../../model/index.ts";
+import { percentile, roundCpu, roundMemoryMiB, slope } from "./stats.ts";
+
+/** The defaults of the server's recommender (`tiffin server --recommend-*`). */
+export const DefaultRecommendPolicy: RecommendPolicy = { windowMs: 24 * 3_600_000, percentile: 0.95, headroom: 0.15, minSamples: 60 };
+
+/** Throttled for more than this share of the time: the CPU limit, not the demand, set the usage. */
+export const ThrottledShare = 0.05;
+
+/** An attempt the kernel's OOM killer struck, and the memory limit it ran with. */
+export interface OomEvidence {
+  attemptId: string;
+  at: number;
+  limitMiB: number;
+}
+
+/** What `recommend` reads: one job's current resources, its tasks' samples and its OOM kills. */
+export interface RecommendInput {
+  job: string;
+  version: number;
+  current: Resources;
+  /** Every task's samples (any order); those outside the window are ignored. */
+  samples: readonly UsageSample[];
+  ooms: readonly OomEvidence[];
+  /** How many tasks the samples came from. */
+  tasks: number;
+  now: number;
+  policy: RecommendPolicy;
+}
+
+const MiB = 1024 * 1024;
+const round = (n: number, digits = 3): number => Math.round(n * 10 ** digits) / 10 ** digits;
+const pct = (share: number): string => `${Math.round(share * 100)}%`;
+
+/** "24h", "90m", "45s": a window in words. */
+export function spanText(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${Math.round(ms / 1000)}s`;
+}
+
+function memoryMiBOf(s: UsageSample): number {
+  return Math.max(s.memoryBytes, s.memoryMaxBytes ?? 0, s.memoryPeakBytes ?? 0) / MiB;
+}
+
+/** Throttled seconds per second of wall time, over every attempt with two samples that say (null: none say). */
+function throttledShare(samples: readonly UsageSample[]): number | null {
+  const byAttempt = new Map<string, UsageSample[]>();
+  for (const s of samples) {
+    if (s.throttledSeconds === undefined || s.throttledSeconds === null) continue;
+    byAttempt.set(s.attemptId, [...(byAttempt.get(s.attemptId) ?? []), s]);
+  }
+  let throttled = 0;
+  let wall = 0;
+  for (const list of byAttempt.values()) {
+    if (list.length < 2) continue;
+    const first = list[0]!;
+    const last = list[list.length - 1]!;
+    throttled += Math.max(0, (last.throttledSeconds ?? 0) - (first.throttledSeconds ?? 0));
+    wall += (last.at - first.at) / 1000;
+  }
+  return wall > 0 ? Math.min(1, throttled / wall) : null;
+}
+
+function emptyEvidence(ooms: number, oomLimitMiB: number | null): RecommendEvidence {
+  return {
+    from: null, to: null, samples: 0, tasks: 0,
+    cpu: { p50: null, pct: null, peak: null, throttledShare: null },
+    memory: { p50MiB: null, p99MiB: null, peakMiB: null, trendMiBPerHour: null, oomKills: ooms, oomLimitMiB },
+  };
+}
+
+/** The recommended resources of one job, with the evidence and the reason for each change. */
+export function recommend(input: RecommendInput): Omit<Recommendation, "adapt"> {
+  const { current, policy, now } = input;
+  const since = now - policy.windowMs;
+  const samples = input.samples.filter((s) => s.at >= since && s.at <= now).sort((a, b) => a.at - b.at);
+  const ooms = input.ooms.filter((o) => o.at >= since);
+  const oomLimitMiB = ooms.length > 0 ? Math.max(...ooms.map((o) => o.limitMiB)) : null;
+  const base = { job: input.job, version: input.version, current: { ...current }, policy: { ...policy } };
+  if (samples.length < policy.minSamples) {
+    const have = samples.length === 0 ? "no usage samples" : `${samples.length} usage sample${samples.length === 1 ? "" : "s"}`;
+    return {
+      ...base, recommended: null, changes: [], evidence: { ...emptyEvidence(ooms.length, oomLimitMiB), samples: samples.length, tasks: samples.length === 0 ? 0 : input.tasks },
+      reason: `too little history: ${have} in the last ${spanText(policy.windowMs)}; a recommendation needs at least ${policy.minSamples} (one per task per minute of running)`,
+    };
+  }
+  const headroom = 1 + policy.headroom;
+  const changes: RecommendChange[] = [];
+
+  // Memory: the peak, projected forward when it grows, with headroom; never below an OOM-killed limit.
+  const mem = samples.map(memoryMiBOf);
+  const peakMiB = Math.max(...mem);
+  const from = samples[0]!.at;
+  const to = samples[samples.length - 1]!.at;
+  const perHour = slope(samples.map((s, i) => [(s.at - from) / 3_600_000, mem[i]!] as const));
+  const spanHours = (to - from) / 3_600_000;
+  // Growing: the fitted line rose by more than a tenth of the peak over the window.
+  const growing = perHour !== null && perHour > 0 && perHour * spanHours > 0.1 * peakMiB;
+  const projectedMiB = growing ? peakMiB + perHour * spanHours : peakMiB;
+  let memoryMiB = roundMemoryMiB(projectedMiB * headroom);
+  let memWhy = growing
+    ? `growing ${round(perHour, 1)} MiB/h: peak ${round(peakMiB, 1)} MiB projected to ${round(projectedMiB, 1)} MiB over another ${spanText(to - from)}, + ${pct(policy.headroom)} headroom`
+    : `peak ${round(peakMiB, 1)} MiB over ${samples.length} samples + ${pct(policy.headroom)} headroom`;
+  if (oomLimitMiB !== null) {
+    const floor = roundMemoryMiB(oomLimitMiB * headroom);
+    if (floor > memoryMiB) {
+      memoryMiB = floor;
+      memWhy = `OOM-killed ${ooms.length} time${ooms.length === 1 ? "" : "s"} with a limit of ${oomLimitMiB} MiB: that limit + ${pct(policy.headroom)}, never less`;
+    }
+  }
+  if (memoryMiB !== current.memoryMiB) changes.push({ field: "memoryMiB", from: current.memoryMiB, to: memoryMiB, why: memWhy });
+
+  // CPU: the percentile with headroom; held back by the limit, at least the limit with headroom.
+  const cores = samples.flatMap((s) => (s.cpuCores === null ? [] : [s.cpuCores]));
+  const cpuPct = percentile(cores, policy.percentile);
+  const share = throttledShare(samples);
+  let cpu = current.cpu;
+  if (cpuPct !== null) {
+    cpu = roundCpu(cpuPct * headroom);
+    let cpuWhy = `p${round(policy.percentile * 100, 1)} ${round(cpuPct)} cores over ${cores.length} samples + ${pct(policy.headroom)} headroom`;
+    if (share !== null && share > ThrottledShare) {
+      // Held back a share s of the time, the task wanted about limit / (1 - s): ask for that + headroom.
+      const wanted = current.cpu / Math.max(0.1, 1 - share);
+      const raised = roundCpu(wanted * headroom);
+      if (raised >= cpu) {
+        cpu = raised;
+        cpuWhy = `throttled ${pct(share)} of the time at ${current.cpu} cores: the limit, not the demand, capped the usage; about ${round(wanted, 2)} cores wanted + ${pct(policy.headroom)} headroom`;
+      }
+    }
+    if (cpu !== current.cpu) changes.push({ field: "cpu", from: current.cpu, to: cpu, why: cpuWhy });
+  }
+
+  const evidence: RecommendEvidence = {
+    from, to, samples: samples.length, tasks: input.tasks,
+    cpu: { p50: percentile(cores, 0.5), pct: cpuPct, peak: cores.length > 0 ? Math.max(...cores) : null, throttledShare: share === null ? null : round(share) },
+    memory: {
+      p50MiB: round(percentile(mem, 0.5) ?? 0, 1), p99MiB: round(percentile(mem, 0.99) ?? 0, 1), peakMiB: round(peakMiB, 1),
+      trendMiBPerHour: perHour === null ? null : round(perHour, 1), oomKills: ooms.length, oomLimitMiB,
+    },
+  };
+  return { ...base, recommended: { cpu, memoryMiB, diskMiB: current.diskMiB }, reason: null, changes, evidence };
+}
