@@ -4,7 +4,7 @@
 // keep their documentation; the assertions below fail to compile when a schema and its type drift.
 import { z } from "zod";
 import { Capabilities, Isolations, Networks, SpreadDomains } from "./job.ts";
-import type { HealthCheck, JobRecord, MetricsEndpoint, JobSpec, JobVersion, PackagePin } from "./job.ts";
+import type { AdaptPolicy, HealthCheck, JobRecord, MetricsEndpoint, JobSpec, JobVersion, PackagePin } from "./job.ts";
 import { resourcesSchema } from "./resources.ts";
 import type { Assert, TypesMatch } from "./resources.ts";
 
@@ -32,6 +32,10 @@ export const metricsEndpointSchema = z.object({
   signals: z.object({ clients: z.string().nullable(), errors: z.string().nullable(), latency: z.string().nullable() }),
   quantile: z.number(),
 });
+
+const adaptBounds = z.object({ cpu: z.number().nullable(), memoryMiB: z.number().nullable() });
+/** `resources.adapt` compiled (AdaptPolicy), structurally. */
+export const adaptPolicySchema = z.object({ min: adaptBounds, max: adaptBounds, everyMs: z.number() });
 
 /** One resolved package reference (PackagePin). */
 export const packagePinSchema = z.object({ ref: z.string(), name: z.string(), version: z.string(), id: z.string() });
@@ -64,6 +68,7 @@ export const storedJobSpecSchema = z.object({
   capabilities: z.array(z.enum(Capabilities)).exactOptional(),
   persist: z.boolean().exactOptional(),
   metrics: metricsEndpointSchema.exactOptional(),
+  adapt: adaptPolicySchema.exactOptional(),
   pinned: z.array(packagePinSchema).exactOptional(),
 });
 
@@ -90,6 +95,7 @@ export type JobSchemaChecks = [
   Assert<TypesMatch<z.infer<typeof packagePinSchema>, PackagePin>>,
   Assert<TypesMatch<z.infer<typeof healthCheckSchema>, HealthCheck>>,
   Assert<TypesMatch<z.infer<typeof metricsEndpointSchema>, MetricsEndpoint>>,
+  Assert<TypesMatch<z.infer<typeof adaptPolicySchema>, AdaptPolicy>>,
   Assert<TypesMatch<z.infer<typeof storedJobSpecSchema>, JobSpec>>,
   Assert<TypesMatch<z.infer<typeof jobVersionSchema>, JobVersion>>,
   Assert<TypesMatch<z.infer<typeof jobRecordSchema>, JobRecord>>,

@@ -74,6 +74,20 @@ export const Capabilities = [
 /** One of Capabilities. */
 export type Capability = (typeof Capabilities)[number];
 
+/** Bounds of one adapted figure: cores, MiB; null where the job sets none. */
+export interface AdaptBounds {
+  cpu: number | null;
+  memoryMiB: number | null;
+}
+
+/** `resources.adapt`: the server applies the recommender's resources itself, as a new version, within
+ * `min`..`max`, at most once per `everyMs`, and only when the change is significant. */
+export interface AdaptPolicy {
+  min: AdaptBounds;
+  max: AdaptBounds;
+  everyMs: number;
+}
+
 /** A host directory or file bound into a sandboxed task. */
 export interface BindMount {
   /** Absolute path on the host. */
@@ -141,6 +155,10 @@ export interface JobSpec {
   persist?: boolean;
   /** The task's metrics endpoint; absent when the job declares none (so older specs are unchanged). */
   metrics?: MetricsEndpoint;
+  /** `resources.adapt` as users write it: absent when the job does not opt in (so older specs are
+   * unchanged). Kept beside `resources`, not in it: `resources` is what hosts book and the scheduler
+   * adds up; this is the server's policy for changing it. */
+  adapt?: AdaptPolicy;
   /** Set by the server at apply, never by clients: `packages` resolved to exact package ids, so a
    * version always runs the same bytes whatever tags do later. Absent when `packages` is empty. */
   pinned?: PackagePin[];

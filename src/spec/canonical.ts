@@ -85,4 +85,11 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
       quantile: z.number().gt(0).lt(1),
     })
     .exactOptional(),
+  adapt: z
+    .strictObject({
+      min: z.strictObject({ cpu: z.number().positive().max(1024).nullable(), memoryMiB: z.number().int().positive().nullable() }),
+      max: z.strictObject({ cpu: z.number().positive().max(1024).nullable(), memoryMiB: z.number().int().positive().nullable() }),
+      everyMs: ms(1000, 30 * day),
+    })
+    .exactOptional(),
 });

@@ -1,6 +1,6 @@
 // The compile step: a parsed job (units already resolved by the schema) reshaped into the canonical
 // JobSpec the server stores, with fresh objects so nothing is shared with the user's values.
-import type { HealthCheck, JobSpec, MetricsEndpoint } from "../model/index.ts";
+import type { AdaptPolicy, HealthCheck, JobSpec, MetricsEndpoint } from "../model/index.ts";
 import type { ParsedJob } from "./input.ts";
 
 /** A health check's timeout when the spec gives none: 2 s, or the interval when that is shorter. */
@@ -33,6 +33,14 @@ function compileMetrics(m: NonNullable<ParsedJob["metrics"]>): MetricsEndpoint {
     timeoutMs: m.timeout ?? defaultMetricsTimeoutMs(m.interval),
     signals: { clients: m.signals.clients, errors: m.signals.errors, latency: m.signals.latency },
     quantile: m.quantile,
+  };
+}
+
+function compileAdapt(a: NonNullable<ParsedJob["resources"]["adapt"]>): AdaptPolicy {
+  return {
+    min: { cpu: a.min.cpu, memoryMiB: a.min.memory },
+    max: { cpu: a.max.cpu, memoryMiB: a.max.memory },
+    everyMs: a.every,
   };
 }
 
@@ -71,5 +79,6 @@ export function compileJob(j: ParsedJob): JobSpec {
     ...(j.capabilities.length > 0 ? { capabilities: [...new Set(j.capabilities)].sort() } : {}),
     ...(j.persist ? { persist: true } : {}),
     ...(j.metrics !== null ? { metrics: compileMetrics(j.metrics) } : {}),
+    ...(j.resources.adapt !== null ? { adapt: compileAdapt(j.resources.adapt) } : {}),
   };
 }

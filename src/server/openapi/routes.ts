@@ -3,7 +3,7 @@
 // fails when a registered route has no entry here, or an entry no route.
 
 import { z } from "zod";
-import { metricsReportSchema } from "../../model/index.ts";
+import { metricsReportSchema, recommendationSchema } from "../../model/index.ts";
 import { jobInputSchema } from "../../spec/input.ts";
 import { noteBody, revertBody, scaleBody } from "../routes/jobs.ts";
 import { missingBody, tagBody } from "../routes/packages.ts";
@@ -53,6 +53,8 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "UPGRADE POST /v1/tasks/:job/:index/exec": { summary: "Interactive exec session (Upgrade: tiffin-exec.v1): JSON lines both ways", responds: "upgrade", query: { command: "argv, repeated", tty: "1 for a terminal", cols: "terminal columns", rows: "terminal rows", term: "TERM inside", user: "who asks" } },
   "GET /v1/tasks/:job/:index/usage": { summary: "A task's per-minute resource samples, oldest first" },
   "GET /v1/jobs/:name/metrics": { summary: "Each task's CPU and memory against its limits and the latest summary of its metrics endpoint", query: { series: "1: each task's kept points too (one a minute, 24 h)" } },
+  "GET /v1/jobs/:name/recommendation": { summary: "Recommended resources from the tasks' usage history: current, recommended, the evidence, and what resources.adapt would apply", response: recommendationSchema },
+  "GET /v1/recommendations": { summary: "Every job's recommendation (as GET /v1/jobs/:name/recommendation)", response: z.array(recommendationSchema) },
   "GET /v1/audit": { summary: "The newest audit entries (exec), oldest first", query: { limit: "how many (default 100)" } },
   "GET /v1/watch": { summary: "Typed changes of allow-listed kinds: list, bookmark, then changes; resumable by revision", responds: "sse", response: watchMessageSchema, gone: "TIFFIN_WATCH_EXPIRED: the start revision is compacted (compactRevision says where history starts); list again", query: { kinds: "comma-separated kinds (default: every kind)", from: "store revision to start at (inclusive); without it, list first", job: "only these jobs' objects (repeatable)" } },
   "GET /v1/cluster": { summary: "This server and the leader it knows of" },
