@@ -2,7 +2,7 @@
 // history keeps them. Named cases: steady, spiky, growing, OOM-killed, throttled, too little history.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Resources, UsageSample } from "../../model/index.ts";
+import type { RecommendPolicy, Resources, UsageSample } from "../../model/index.ts";
 import { DefaultRecommendPolicy, recommend } from "./recommend.ts";
 import type { OomEvidence } from "./recommend.ts";
 import { percentile, roundCpu, roundMemoryMiB, slope } from "./stats.ts";
@@ -27,6 +27,7 @@ interface Case {
   current: Resources;
   samples: UsageSample[];
   ooms?: OomEvidence[];
+  policy?: RecommendPolicy;
   want: { cpu: number; memoryMiB: number } | null;
   /** Words the reasons (or the reason there is none) must contain. */
   says: RegExp[];
@@ -55,6 +56,14 @@ const cases: Case[] = [
     // peak 219, slope 60 MiB/h over 1.98 h: 219 + 119 = 338 MiB, * 1.15 = 388.7 -> 416 (32 MiB steps)
     want: { cpu: 0.6, memoryMiB: 416 },
     says: [/growing 60 MiB\/h/, /projected to 338 MiB/],
+  },
+  {
+    name: "a start-up ramp (20 then 40 MiB, flat since) is not growth (found end to end: 4 samples were projected to 88Mi)",
+    current: asked,
+    samples: table(4, (i) => ({ cpu: 0.1, mib: i === 0 ? 20 : 40 })),
+    policy: { ...DefaultRecommendPolicy, minSamples: 4 },
+    want: { cpu: 0.15, memoryMiB: 48 },
+    says: [/peak 40 MiB over 4 samples/],
   },
   {
     name: "OOM-killed: a 256 MiB limit was too little; usage since then is small, yet never below 256 MiB + headroom",
@@ -119,7 +128,7 @@ const cases: Case[] = [
 
 void test("recommend: recorded usage tables", () => {
   for (const c of cases) {
-    const r = recommend({ job: "web", version: 3, current: c.current, samples: c.samples, ooms: c.ooms ?? [], tasks: 1, now, policy: DefaultRecommendPolicy });
+    const r = recommend({ job: "web", version: 3, current: c.current, samples: c.samples, ooms: c.ooms ?? [], tasks: 1, now, policy: c.policy ?? DefaultRecommendPolicy });
     const got = r.recommended === null ? null : { cpu: r.recommended.cpu, memoryMiB: r.recommended.memoryMiB };
     assert.deepEqual(got, c.want, c.name);
     if (r.recommended !== null) assert.equal(r.recommended.diskMiB, c.current.diskMiB, `${c.name}: disk is left alone`);

@@ -99,14 +99,18 @@ export function recommend(input: RecommendInput): Omit<Recommendation, "adapt"> 
   const peakMiB = Math.max(...mem);
   const from = samples[0]!.at;
   const to = samples[samples.length - 1]!.at;
-  const perHour = slope(samples.map((s, i) => [(s.at - from) / 3_600_000, mem[i]!] as const));
+  const points = samples.map((s, i) => [(s.at - from) / 3_600_000, mem[i]!] as const);
+  const perHour = slope(points);
   const spanHours = (to - from) / 3_600_000;
-  // Growing: the fitted line rose by more than a tenth of the peak over the window.
-  const growing = perHour !== null && perHour > 0 && perHour * spanHours > 0.1 * peakMiB;
-  const projectedMiB = growing ? peakMiB + perHour * spanHours : peakMiB;
+  // Growing: the fitted line rose by more than a tenth of the peak over the window, and it still rises
+  // in the newer half (a start-up ramp, then flat, is no leak), at that newer rate.
+  const recent = slope(points.filter(([x]) => x >= spanHours / 2));
+  const growing = perHour !== null && perHour > 0 && perHour * spanHours > 0.1 * peakMiB && recent !== null && recent * (spanHours / 2) > 0.05 * peakMiB;
+  const rate = growing ? recent : 0;
+  const projectedMiB = peakMiB + rate * spanHours;
   let memoryMiB = roundMemoryMiB(projectedMiB * headroom);
   let memWhy = growing
-    ? `growing ${round(perHour, 1)} MiB/h: peak ${round(peakMiB, 1)} MiB projected to ${round(projectedMiB, 1)} MiB over another ${spanText(to - from)}, + ${pct(policy.headroom)} headroom`
+    ? `growing ${round(rate, 1)} MiB/h: peak ${round(peakMiB, 1)} MiB projected to ${round(projectedMiB, 1)} MiB over another ${spanText(to - from)}, + ${pct(policy.headroom)} headroom`
     : `peak ${round(peakMiB, 1)} MiB over ${samples.length} samples + ${pct(policy.headroom)} headroom`;
   if (oomLimitMiB !== null) {
     const floor = roundMemoryMiB(oomLimitMiB * headroom);
