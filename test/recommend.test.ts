@@ -62,6 +62,8 @@ void test("a task using far less than it asks: recommend, --write, plan, and ada
   assert.ok(rec.recommended !== null && rec.recommended.memoryMiB >= 24 && rec.recommended.memoryMiB <= 96, JSON.stringify(rec));
   assert.ok(rec.evidence.samples >= 4 && rec.evidence.memory.peakMiB !== null && rec.evidence.memory.peakMiB >= 19, JSON.stringify(rec.evidence));
   assert.equal(rec.recommended.diskMiB, rec.current.diskMiB);
+  // The helper's cgroup throttling counter reached the server's history through the agent.
+  assert.notEqual(rec.evidence.cpu.throttledShare, null, "throttled CPU time sampled (cpu.stat)");
   const shown = await cli(c, ["recommend", "lean"]);
   assert.match(shown.out, /memory +512Mi +\d+Mi +peak [\d.]+ MiB over \d+ samples \+ 15% headroom/);
   assert.match(shown.out, /evidence: cpu p50 .* memory p50 .* peak [\d.]+ MiB/);
