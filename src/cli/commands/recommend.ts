@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
 import { diffJson, ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { JobSpec, Recommendation } from "../../model/index.ts";
-import { formatSize, loadSpecFile } from "../../spec/api.ts";
+import { formatDuration, formatSize, loadSpecFile } from "../../spec/api.ts";
 import { editResources } from "../../spec/edit-resources.ts";
 import type { ResourceEdit, SpecSyntax } from "../../spec/edit-resources.ts";
 import type { CliContext } from "../command.ts";
@@ -30,7 +30,7 @@ const num = (x: number | null, unit = ""): string => (x === null ? "-" : `${Numb
 export function renderRecommendation(r: Recommendation): string {
   const e = r.evidence;
   const p = r.policy;
-  const window = `window ${Math.round(p.windowMs / 60_000) >= 60 ? `${Number((p.windowMs / 3_600_000).toFixed(1))}h` : `${Math.round(p.windowMs / 1000)}s`}, cpu p${Number((p.percentile * 100).toFixed(1))}, headroom ${pct(p.headroom)}`;
+  const window = `window ${formatDuration(p.windowMs)}, cpu p${Number((p.percentile * 100).toFixed(1))}, headroom ${pct(p.headroom)}`;
   const head = `job ${r.job} (version ${r.version}): ${e.samples} sample${e.samples === 1 ? "" : "s"} of ${e.tasks} task${e.tasks === 1 ? "" : "s"}${e.from !== null ? ` from ${formatTime(e.from)} to ${formatTime(e.to)}` : ""} (${window})`;
   if (r.recommended === null) return `${head}\nno recommendation: ${r.reason ?? "unknown"}\n`;
   const why = (field: "cpu" | "memoryMiB"): string => r.changes.find((c) => c.field === field)?.why ?? "as recommended";
