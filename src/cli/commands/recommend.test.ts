@@ -9,7 +9,9 @@ import path from "node:path";
 import { test } from "node:test";
 import type { Recommendation } from "../../model/index.ts";
 import { TiffinError } from "../../model/index.ts";
-import { loadSpecFile } from "../../spec/api.ts";
+import { ApiClient } from "../../api/client.ts";
+import { compileJobs, loadSpecFile } from "../../spec/api.ts";
+import { cliWithServer } from "../real-cli.ts";
 import { renderRecommendation, renderWrite, writeRecommendation } from "./recommend.ts";
 
 function rec(job: string, over: Partial<Recommendation> = {}): Recommendation {
@@ -89,4 +91,20 @@ void test("renderRecommendation: the table, the evidence, or why there is none",
   assert.match(text, /evidence: cpu p50 0\.1, p95 0\.1, peak 0\.2 cores, throttled 0%; memory p50 20, p99 20\.3, peak 20\.3 MiB, trend 0 MiB\/h; OOM kills 0/);
   assert.match(text, /adapt: applies \(within the job's adapt bounds\) as a new version/);
   assert.match(renderRecommendation(rec("web", { recommended: null, reason: "too little history: 3 usage samples in the last 24h" })), /no recommendation: too little history: 3 usage samples in the last 24h/);
+});
+
+void test("tiffin recommend through its real argv against a real server: every job, an unknown job, --write without a job", { timeout: 60_000 }, async (t) => {
+  const { run, server } = await cliWithServer(t, "recommend-argv");
+  await new ApiClient({ addr: server.url, token: server.adminToken }).apply(compileJobs({ name: "web", command: ["./web"], replicas: 0 }, null).specs[0]!);
+  const all = await run("recommend");
+  assert.equal(all.code, 0, all.err);
+  assert.match(all.out, /^job web \(version 1\): 0 samples of 0 tasks \(window 24h, cpu p95, headroom 15%\)\nno recommendation: too little history: no usage samples in the last 24h; a recommendation needs at least 60/);
+  const json = await run("recommend", "--json");
+  assert.deepEqual((JSON.parse(json.out) as Recommendation[]).map((r) => [r.job, r.recommended]), [["web", null]]);
+  const unknown = await run("recommend", "nope");
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.err, /error\[TIFFIN_NOT_FOUND\]: job "nope" not found/);
+  const noJob = await run("recommend", "--write", "tiffin.ts");
+  assert.equal(noJob.code, 2);
+  assert.match(noJob.err, /--write needs the job: tiffin recommend JOB --write FILE/);
 });
