@@ -6,7 +6,7 @@
 import type { RecommendPolicy, Resources } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import { storeVersion } from "../routes/jobs.ts";
-import { adaptMessage, adaptTarget, RecommenderName } from "./adapt.ts";
+import { adaptMessage, adaptTarget, RecommenderName, significant } from "./adapt.ts";
 import { currentVersion, jobRecommendation } from "./gather.ts";
 
 /** Options of the adapter loop. */
@@ -55,14 +55,21 @@ export class Adapter {
     const based = r.rec.version;
     // Derived again on every try of the write: a version applied meanwhile is built on (and its own
     // bounds obeyed), and a job that no longer opts in, or changed its resources since, is left alone.
+    // Nothing to store is an early end, never the current spec "applied" again: storeVersion takes
+    // that as a user's re-apply, which releases parked tasks.
     const derive = () => {
       const cur = currentVersion(this.#ctx.mirror, name);
-      if (!cur) throw new Error(`job ${name} was removed while adapting`);
-      if (!cur.spec.adapt || (cur.version !== based && !sameResources(cur.spec.resources, r.rec.current))) return cur.spec;
-      return { ...cur.spec, resources: adaptTarget(cur.spec.resources, recommended, cur.spec.adapt) };
+      if (!cur?.spec.adapt || (cur.version !== based && !sameResources(cur.spec.resources, r.rec.current))) throw new NothingToAdapt();
+      const resources = adaptTarget(cur.spec.resources, recommended, cur.spec.adapt);
+      if (!significant(cur.spec.resources, resources)) throw new NothingToAdapt();
+      return { ...cur.spec, resources };
     };
-    const result = await storeVersion(this.#ctx, derive, { by: RecommenderName, message: adaptMessage(r.rec, apply) }, "adapted by the recommender");
-    if (result.changed) this.#ctx.log.info({ job: name, version: result.version, from: r.rec.current, to: apply }, "job resources adapted from usage");
+    try {
+      const result = await storeVersion(this.#ctx, derive, { by: RecommenderName, message: adaptMessage(r.rec, apply) }, "adapted by the recommender");
+      if (result.changed) this.#ctx.log.info({ job: name, version: result.version, from: r.rec.current, to: apply }, "job resources adapted from usage");
+    } catch (err) {
+      if (!(err instanceof NothingToAdapt)) throw err;
+    }
   }
 
   /** Runs every `checkEveryMs` until `close`. */
@@ -84,6 +91,9 @@ export class Adapter {
     await this.#running.catch(() => {});
   }
 }
+
+/** The job changed (removed, no longer adapting, other resources applied) between deciding and writing. */
+class NothingToAdapt extends Error {}
 
 function sameResources(a: Resources, b: Resources): boolean {
   return a.cpu === b.cpu && a.memoryMiB === b.memoryMiB && a.diskMiB === b.diskMiB;
