@@ -34,7 +34,7 @@ void test("readCgroupCounters: v1 hierarchies and the v2 unified tree", () => {
     { dir: path.join(tmp, "v1/pids"), version: 1 as const, controllers: ["pids"] },
     { dir: path.join(tmp, "unified"), version: 2 as const, controllers: [] },
   ];
-  assert.deepEqual(readCgroupCounters(cg, v1), { cpuNs: 2.5e9, memoryBytes: 1048576, memoryPeakBytes: 2097152, pids: 3, throttledNs: 7.5e8, oomKills: 2 });
+  assert.deepEqual(readCgroupCounters(cg, v1), { cpuNs: 2.5e9, memoryBytes: 1048576, memoryPeakBytes: 2097152, pids: 3, throttledNs: 7.5e8, periods: 40, throttledPeriods: 12, oomKills: 2 });
   assert.equal(readCgroupCounters("/tiffin/gone", v1), null);
 
   write(path.join(tmp, "v2", cg, "cpu.stat"), "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 4\nthrottled_usec 250000\n");
@@ -42,18 +42,18 @@ void test("readCgroupCounters: v1 hierarchies and the v2 unified tree", () => {
   write(path.join(tmp, "v2", cg, "memory.current"), "4096\n");
   write(path.join(tmp, "v2", cg, "pids.current"), "7\n");
   const v2 = [{ dir: path.join(tmp, "v2"), version: 2 as const, controllers: [] }];
-  assert.deepEqual(readCgroupCounters(cg, v2), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: 7, throttledNs: 2.5e8, oomKills: 1 }, "no memory.peak before Linux 5.19");
+  assert.deepEqual(readCgroupCounters(cg, v2), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: 7, throttledNs: 2.5e8, periods: 10, throttledPeriods: 4, oomKills: 1 }, "no memory.peak before Linux 5.19");
   write(path.join(tmp, "v2old", cg, "cpu.stat"), "usage_usec 1500000\n");
   write(path.join(tmp, "v2old", cg, "memory.current"), "4096\n");
   const old = [{ dir: path.join(tmp, "v2old"), version: 2 as const, controllers: [] }];
-  assert.deepEqual(readCgroupCounters(cg, old), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: null, throttledNs: null, oomKills: null }, "no cpu controller, no memory.events: null, not 0");
+  assert.deepEqual(readCgroupCounters(cg, old), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: null, throttledNs: null, periods: null, throttledPeriods: null, oomKills: null }, "no cpu controller, no memory.events: null, not 0");
 });
 
 void test("toUsage: CPU rate between samples", () => {
   const c = { cpuNs: 1e9, memoryBytes: 10, memoryPeakBytes: 20, pids: 1 };
   const first = toUsage(c, 10_000, null);
   assert.deepEqual(first, { at: 10_000, cpuSeconds: 1, cpuCores: null, memoryBytes: 10, memoryPeakBytes: 20, pids: 1 });
-  assert.deepEqual(toUsage({ ...c, throttledNs: 1_500_000_000, oomKills: 1 }, 10_000, null), { ...first, throttledSeconds: 1.5, oomKills: 1 }, "throttling and OOM kills when the cgroup says");
+  assert.deepEqual(toUsage({ ...c, throttledNs: 1_500_000_000, periods: 50, throttledPeriods: 20, oomKills: 1 }, 10_000, null), { ...first, throttledSeconds: 1.5, cpuPeriods: 50, cpuThrottledPeriods: 20, oomKills: 1 }, "throttling and OOM kills when the cgroup says");
   const cases: [string, number, number, number | null][] = [
     ["half a core over 2 s", 2e9, 12_000, 0.5],
     ["idle", 1e9, 15_000, 0],

@@ -15,6 +15,9 @@ export interface CgroupCounters {
   pids: number | null;
   /** Throttled CPU time, ns (cpu.stat), null where not reported. */
   throttledNs?: number | null;
+  /** CPU quota periods and throttled periods (cpu.stat `nr_periods`, `nr_throttled`), null where not reported. */
+  periods?: number | null;
+  throttledPeriods?: number | null;
   /** OOM kills in the cgroup (memory.events `oom_kill`, v1 memory.oom_control), null where not reported. */
   oomKills?: number | null;
 }
@@ -53,9 +56,10 @@ export function readCgroupCounters(cg: string, mounts: CgroupMount[] = cgroupMou
     if (cpuNs === null || memoryBytes === null) return null;
     const pids1 = v1("pids");
     const cpuCtl = v1("cpu");
+    const stat1 = cpuCtl ? read(path.join(cpuCtl, "cpu.stat")) : null;
     return {
       cpuNs, memoryBytes, memoryPeakBytes: num(read(path.join(mem1, "memory.max_usage_in_bytes"))), pids: pids1 ? num(read(path.join(pids1, "pids.current"))) : null,
-      throttledNs: cpuCtl ? statField(read(path.join(cpuCtl, "cpu.stat")), "throttled_time") : null,
+      throttledNs: statField(stat1, "throttled_time"), periods: statField(stat1, "nr_periods"), throttledPeriods: statField(stat1, "nr_throttled"),
       oomKills: statField(read(path.join(mem1, "memory.oom_control")), "oom_kill"),
     };
   }
@@ -69,7 +73,7 @@ export function readCgroupCounters(cg: string, mounts: CgroupMount[] = cgroupMou
   const throttledUsec = statField(cpuStat, "throttled_usec");
   return {
     cpuNs: usec * 1000, memoryBytes, memoryPeakBytes: num(read(path.join(dir, "memory.peak"))), pids: num(read(path.join(dir, "pids.current"))),
-    throttledNs: throttledUsec === null ? null : throttledUsec * 1000,
+    throttledNs: throttledUsec === null ? null : throttledUsec * 1000, periods: statField(cpuStat, "nr_periods"), throttledPeriods: statField(cpuStat, "nr_throttled"),
     oomKills: statField(read(path.join(dir, "memory.events")), "oom_kill"),
   };
 }
@@ -82,6 +86,8 @@ export function toUsage(c: CgroupCounters, at: number, prev: ResourceUsage | nul
   return {
     at, cpuSeconds: Math.round(cpuSeconds * 1000) / 1000, cpuCores, memoryBytes: c.memoryBytes, memoryPeakBytes: c.memoryPeakBytes, pids: c.pids,
     ...(c.throttledNs !== undefined ? { throttledSeconds: c.throttledNs === null ? null : Math.round(c.throttledNs / 1e6) / 1000 } : {}),
+    ...(c.periods !== undefined ? { cpuPeriods: c.periods } : {}),
+    ...(c.throttledPeriods !== undefined ? { cpuThrottledPeriods: c.throttledPeriods } : {}),
     ...(c.oomKills !== undefined ? { oomKills: c.oomKills } : {}),
   };
 }

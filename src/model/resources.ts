@@ -28,6 +28,11 @@ export const resourceUsageSchema = z.object({
   /** CPU time the cgroup was throttled for (its quota used up) since the start, seconds (cpu.stat
    * `throttled_usec`; null where the kernel does not say; absent from helpers older than it). */
   throttledSeconds: z.number().nullable().exactOptional(),
+  /** CPU quota periods (100 ms each) since the start, and those in which the quota ran out (cpu.stat
+   * `nr_periods`, `nr_throttled`): their ratio is the share of time the limit held the task back,
+   * bounded by 1 whatever the number of CPUs (throttled time is summed over CPUs). */
+  cpuPeriods: z.number().nullable().exactOptional(),
+  cpuThrottledPeriods: z.number().nullable().exactOptional(),
   /** Processes the kernel's OOM killer killed in the cgroup since the start (memory.events `oom_kill`;
    * null where the kernel does not say; absent from helpers older than it). */
   oomKills: z.number().nullable().exactOptional(),

@@ -16,7 +16,7 @@ const minute = 60_000;
 
 void test("recommendations and adapted versions in a real server", { timeout: 60_000 }, async (t) => {
   const dir = tempDir();
-  const server = await startServer({ dataDir: dir, listen: "127.0.0.1:0", log: "silent", recommend: { minSamples: 10, adaptCheckMs: 200 } });
+  const server = await startServer({ dataDir: dir, listen: "127.0.0.1:0", log: "silent", recommend: { minSamples: 20, adaptCheckMs: 200 } });
   const agent = new FakeAgent(server.url, "h1");
   const beat = setInterval(() => void agent.heartbeat().catch(() => {}), 200);
   t.after(async () => {
@@ -42,10 +42,10 @@ void test("recommendations and adapted versions in a real server", { timeout: 60
   const first = await attemptOf("oomy");
   await agent.report([{ id: first, state: "exited", exitCode: 137, endCause: "oom", startedAt: Date.now() - 40 * minute, endedAt: Date.now() - 30 * minute }]);
   const ids = { web: await attemptOf("web"), plain: await attemptOf("plain"), oomy: await attemptOf("oomy", first) };
-  // 20 per-minute samples of each: 20 MiB, 0.1 cores.
+  // 20 per-minute samples of each: 20 MiB, 0.1 cores (minSamples 20: the adapter cannot act on part of them).
   const now = Date.now();
   for (let i = 20; i >= 1; i--) {
-    const usage: ResourceUsage = { at: now - i * minute, cpuSeconds: 100 - i, cpuCores: 0.1, memoryBytes: 20 * MiB, memoryPeakBytes: null, pids: 2, throttledSeconds: 0, oomKills: 0 };
+    const usage: ResourceUsage = { at: now - i * minute, cpuSeconds: 100 - i, cpuCores: 0.1, memoryBytes: 20 * MiB, memoryPeakBytes: null, pids: 2, throttledSeconds: 0, cpuPeriods: (25 - i) * 600, cpuThrottledPeriods: 0, oomKills: 0 };
     await agent.report(Object.values(ids).map((id) => ({ id, state: "running" as const, pid: 10, startedAt: now - 25 * minute, usage })));
   }
 
@@ -62,6 +62,7 @@ void test("recommendations and adapted versions in a real server", { timeout: 60
   const plain = await api.recommendation("plain");
   assert.deepEqual(plain.recommended, { cpu: 0.15, memoryMiB: 32, diskMiB: 64 });
   assert.equal(plain.evidence.samples, 20);
+  assert.equal(plain.evidence.cpu.throttledShare, 0, "the reported CPU periods reached the history");
 
   const v2 = await eventually("web's adapted version", async () => (await api.versions("web")).find((v) => v.version === 2));
   assert.equal(v2.by, "tiffin recommender");

@@ -11,13 +11,17 @@ const MiB = 1024 * 1024;
 const minute = 60_000;
 const now = 1_000 * 24 * 3_600_000;
 
-/** `minutes` samples of one attempt, the newest a minute before `now`; `at(i)` gives cores, MiB and throttled seconds so far. */
-function table(minutes: number, at: (i: number) => { cpu: number | null; mib: number; throttled?: number; attempt?: string }): UsageSample[] {
+/** Cumulative throttling counters of a sample: throttled seconds, CPU periods, throttled periods. */
+type Throttled = { seconds: number; periods: number; throttledPeriods: number };
+
+/** `minutes` samples of one attempt, the newest a minute before `now`; `at(i)` gives cores, MiB and the throttling counters so far. */
+function table(minutes: number, at: (i: number) => { cpu: number | null; mib: number; throttled?: Throttled; attempt?: string }): UsageSample[] {
   return Array.from({ length: minutes }, (_, i) => {
     const r = at(i);
     return {
       at: now - (minutes - i) * minute, cpuSeconds: i * 10, cpuCores: r.cpu, memoryBytes: r.mib * MiB, memoryMaxBytes: r.mib * MiB, memoryPeakBytes: null, pids: 3,
-      attemptId: r.attempt ?? "a1", ...(r.throttled !== undefined ? { throttledSeconds: r.throttled } : {}),
+      attemptId: r.attempt ?? "a1",
+      ...(r.throttled !== undefined ? { throttledSeconds: r.throttled.seconds, cpuPeriods: r.throttled.periods, cpuThrottledPeriods: r.throttled.throttledPeriods } : {}),
     };
   });
 }
@@ -82,17 +86,26 @@ const cases: Case[] = [
     says: [/peak 60 MiB/],
   },
   {
-    name: "throttled: usage pinned at the 0.5-core limit, throttled 30% of the time -> more than the limit, not the usage",
+    name: "throttled: usage pinned at the 0.5-core limit, throttled in 30% of CPU periods -> more than the limit, not the usage",
     current: { cpu: 0.5, memoryMiB: 128, diskMiB: 256 },
-    samples: table(60, (i) => ({ cpu: 0.5, mib: 100, throttled: i * 18 })),
-    // 0.5 / (1 - 0.3) = 0.71 cores wanted, * 1.15 = 0.82 -> 0.85
-    want: { cpu: 0.85, memoryMiB: 120 },
-    says: [/throttled 30% of the time at 0.5 cores: the limit, not the demand, capped the usage; about 0.71 cores wanted/],
+    // 600 periods of 100 ms a minute, 180 of them throttled.
+    samples: table(60, (i) => ({ cpu: 0.5, mib: 100, throttled: { seconds: i * 18, periods: i * 600, throttledPeriods: i * 180 } })),
+    // 0.5 * 1.3 = 0.65 cores, * 1.15 = 0.75
+    want: { cpu: 0.75, memoryMiB: 120 },
+    says: [/throttled in 30% of CPU periods at 0.5 cores: the limit, not the demand, capped the usage; 30% more/],
   },
   {
-    name: "throttled a little (2%): the usage decides",
+    name: "throttled on 4 CPUs at once (throttled time 2.4x the wall time): bounded by the period share, not 10x the limit",
+    current: { cpu: 0.5, memoryMiB: 128, diskMiB: 256 },
+    samples: table(60, (i) => ({ cpu: 0.5, mib: 100, throttled: { seconds: i * 144, periods: i * 600, throttledPeriods: i * 540 } })),
+    // 0.5 * 1.9 = 0.95, * 1.15 = 1.09 -> 1.1
+    want: { cpu: 1.1, memoryMiB: 120 },
+    says: [/throttled in 90% of CPU periods/],
+  },
+  {
+    name: "throttled a little (2% of periods): the usage decides",
     current: { cpu: 1, memoryMiB: 128, diskMiB: 256 },
-    samples: table(60, (i) => ({ cpu: 0.3, mib: 100, throttled: i * 1.2 })),
+    samples: table(60, (i) => ({ cpu: 0.3, mib: 100, throttled: { seconds: i * 1.2, periods: i * 600, throttledPeriods: i * 12 } })),
     want: { cpu: 0.35, memoryMiB: 120 },
     says: [/p95 0\.3 cores/],
   },

@@ -49,23 +49,25 @@ function memoryMiBOf(s: UsageSample): number {
   return Math.max(s.memoryBytes, s.memoryMaxBytes ?? 0, s.memoryPeakBytes ?? 0) / MiB;
 }
 
-/** Throttled seconds per second of wall time, over every attempt with two samples that say (null: none say). */
+/** The share of CPU quota periods in which the quota ran out, over every attempt with two samples
+ * that say (null: none say). Periods, not throttled time: throttled time is summed over the CPUs the
+ * task ran on, so it says "4 s a second" of a task on 4 CPUs; the share of periods stays within 0..1. */
 function throttledShare(samples: readonly UsageSample[]): number | null {
   const byAttempt = new Map<string, UsageSample[]>();
   for (const s of samples) {
-    if (s.throttledSeconds === undefined || s.throttledSeconds === null) continue;
+    if (s.cpuPeriods === undefined || s.cpuPeriods === null || s.cpuThrottledPeriods === undefined || s.cpuThrottledPeriods === null) continue;
     byAttempt.set(s.attemptId, [...(byAttempt.get(s.attemptId) ?? []), s]);
   }
   let throttled = 0;
-  let wall = 0;
+  let periods = 0;
   for (const list of byAttempt.values()) {
     if (list.length < 2) continue;
     const first = list[0]!;
     const last = list[list.length - 1]!;
-    throttled += Math.max(0, (last.throttledSeconds ?? 0) - (first.throttledSeconds ?? 0));
-    wall += (last.at - first.at) / 1000;
+    throttled += Math.max(0, (last.cpuThrottledPeriods ?? 0) - (first.cpuThrottledPeriods ?? 0));
+    periods += Math.max(0, (last.cpuPeriods ?? 0) - (first.cpuPeriods ?? 0));
   }
-  return wall > 0 ? Math.min(1, throttled / wall) : null;
+  return periods > 0 ? Math.min(1, throttled / periods) : null;
 }
 
 function emptyEvidence(ooms: number, oomLimitMiB: number | null): RecommendEvidence {
@@ -130,12 +132,12 @@ export function recommend(input: RecommendInput): Omit<Recommendation, "adapt"> 
     cpu = roundCpu(cpuPct * headroom);
     let cpuWhy = `p${round(policy.percentile * 100, 1)} ${round(cpuPct)} cores over ${cores.length} samples + ${pct(policy.headroom)} headroom`;
     if (share !== null && share > ThrottledShare) {
-      // Held back a share s of the time, the task wanted about limit / (1 - s): ask for that + headroom.
-      const wanted = current.cpu / Math.max(0.1, 1 - share);
-      const raised = roundCpu(wanted * headroom);
+      // The demand above the limit cannot be seen: ask for the limit plus the throttled share (at
+      // most twice the limit a step) and headroom; the next recommendation raises it again if needed.
+      const raised = roundCpu(current.cpu * (1 + share) * headroom);
       if (raised >= cpu) {
         cpu = raised;
-        cpuWhy = `throttled ${pct(share)} of the time at ${current.cpu} cores: the limit, not the demand, capped the usage; about ${round(wanted, 2)} cores wanted + ${pct(policy.headroom)} headroom`;
+        cpuWhy = `throttled in ${pct(share)} of CPU periods at ${current.cpu} cores: the limit, not the demand, capped the usage; ${pct(share)} more + ${pct(policy.headroom)} headroom`;
       }
     }
     if (cpu !== current.cpu) changes.push({ field: "cpu", from: current.cpu, to: cpu, why: cpuWhy });
