@@ -23,8 +23,8 @@ async function cli(c: Cluster, args: string[]): Promise<{ code: number; out: str
   });
 }
 
-// The shell holds ~20 MB in a variable, then sleeps.
-const lean = `["sh", "-c", "x=$(head -c 20000000 /dev/zero | tr '\\\\0' a); exec sleep 600"]`;
+// The shell holds ~20 MB in a variable while it waits for sleep.
+const lean = `["sh", "-c", "x=$(head -c 20000000 /dev/zero | tr '\\\\0' a); sleep 600"]`;
 
 void test("a task using far less than it asks: recommend, --write, plan, and adapt", { timeout: 240_000 }, async (t) => {
   const env = { TIFFIN_USAGE_BUCKET: "1s", TIFFIN_RECOMMEND_MIN_SAMPLES: "4", TIFFIN_ADAPT_CHECK: "1s" };
@@ -63,7 +63,8 @@ void test("a task using far less than it asks: recommend, --write, plan, and ada
   assert.ok(rec.evidence.samples >= 4 && rec.evidence.memory.peakMiB !== null && rec.evidence.memory.peakMiB >= 19, JSON.stringify(rec.evidence));
   assert.equal(rec.recommended.diskMiB, rec.current.diskMiB);
   // The helper's cgroup throttling counter reached the server's history through the agent.
-  assert.notEqual(rec.evidence.cpu.throttledShare, null, "throttled CPU time sampled (cpu.stat)");
+  const samples = (await c.api<unknown[]>("GET", "/v1/tasks/lean/0/usage")).body;
+  assert.notEqual(rec.evidence.cpu.throttledShare, null, `CPU quota periods sampled (cpu.stat): ${JSON.stringify(samples)}`);
   const shown = await cli(c, ["recommend", "lean"]);
   assert.match(shown.out, /memory +512Mi +\d+Mi +peak [\d.]+ MiB over \d+ samples \+ 15% headroom/);
   assert.match(shown.out, /evidence: cpu p50 .* memory p50 .* peak [\d.]+ MiB/);

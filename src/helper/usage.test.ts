@@ -49,6 +49,27 @@ void test("readCgroupCounters: v1 hierarchies and the v2 unified tree", () => {
   assert.deepEqual(readCgroupCounters(cg, old), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: null, throttledNs: null, periods: null, throttledPeriods: null, oomKills: null }, "no cpu controller, no memory.events: null, not 0");
 });
 
+void test("readCgroupCounters: throttling and v1 OOM kills from the runtime's leaf `task`, where the quota is (the level above counts none)", () => {
+  const cg = "/tiffin/c2";
+  const v1 = [
+    { dir: path.join(tmp, "leaf1/cpu,cpuacct"), version: 1 as const, controllers: ["cpu", "cpuacct"] },
+    { dir: path.join(tmp, "leaf1/memory"), version: 1 as const, controllers: ["memory"] },
+  ];
+  write(path.join(tmp, "leaf1/cpu,cpuacct", cg, "cpuacct.usage"), "2500000000\n");
+  write(path.join(tmp, "leaf1/cpu,cpuacct", cg, "cpu.stat"), "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n");
+  write(path.join(tmp, "leaf1/cpu,cpuacct", cg, "task/cpu.stat"), "nr_periods 40\nnr_throttled 12\nthrottled_time 750000000\n");
+  write(path.join(tmp, "leaf1/memory", cg, "memory.usage_in_bytes"), "1048576\n");
+  write(path.join(tmp, "leaf1/memory", cg, "memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+  write(path.join(tmp, "leaf1/memory", cg, "task/memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+  assert.deepEqual(readCgroupCounters(cg, v1), { cpuNs: 2.5e9, memoryBytes: 1048576, memoryPeakBytes: null, pids: null, throttledNs: 7.5e8, periods: 40, throttledPeriods: 12, oomKills: 1 });
+  write(path.join(tmp, "leaf2", cg, "cpu.stat"), "usage_usec 1500000\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n");
+  write(path.join(tmp, "leaf2", cg, "task/cpu.stat"), "usage_usec 1500000\nnr_periods 10\nnr_throttled 4\nthrottled_usec 250000\n");
+  write(path.join(tmp, "leaf2", cg, "memory.current"), "4096\n");
+  write(path.join(tmp, "leaf2", cg, "memory.events"), "oom_kill 2\n");
+  const v2 = [{ dir: path.join(tmp, "leaf2"), version: 2 as const, controllers: [] }];
+  assert.deepEqual(readCgroupCounters(cg, v2), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: null, throttledNs: 2.5e8, periods: 10, throttledPeriods: 4, oomKills: 2 }, "v2 memory.events is hierarchical: the level above");
+});
+
 void test("toUsage: CPU rate between samples", () => {
   const c = { cpuNs: 1e9, memoryBytes: 10, memoryPeakBytes: 20, pids: 1 };
   const first = toUsage(c, 10_000, null);

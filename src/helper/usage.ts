@@ -42,6 +42,16 @@ function num(text: string | null): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/** The runtime's leaf under an attempt's cgroup (sandbox.ts: cgroupsPath `<cg>/task`). */
+const Leaf = "task";
+
+/** A file of the runtime's leaf while it exists, else of `dir` itself. CPU throttling is counted where
+ * the quota is set (the leaf: the level above has no quota, so it counts no periods), and cgroup v1
+ * counts OOM kills per cgroup, not hierarchically. */
+function leafOr(dir: string, file: string): string | null {
+  return read(path.join(dir, Leaf, file)) ?? read(path.join(dir, file));
+}
+
 /** Reads cgroup `cg`'s counters; null when its CPU or memory accounting cannot be read (gone, rootless). */
 export function readCgroupCounters(cg: string, mounts: CgroupMount[] = cgroupMounts()): CgroupCounters | null {
   const v1 = (ctl: string): string | null => {
@@ -56,11 +66,11 @@ export function readCgroupCounters(cg: string, mounts: CgroupMount[] = cgroupMou
     if (cpuNs === null || memoryBytes === null) return null;
     const pids1 = v1("pids");
     const cpuCtl = v1("cpu");
-    const stat1 = cpuCtl ? read(path.join(cpuCtl, "cpu.stat")) : null;
+    const stat1 = cpuCtl ? leafOr(cpuCtl, "cpu.stat") : null;
     return {
       cpuNs, memoryBytes, memoryPeakBytes: num(read(path.join(mem1, "memory.max_usage_in_bytes"))), pids: pids1 ? num(read(path.join(pids1, "pids.current"))) : null,
       throttledNs: statField(stat1, "throttled_time"), periods: statField(stat1, "nr_periods"), throttledPeriods: statField(stat1, "nr_throttled"),
-      oomKills: statField(read(path.join(mem1, "memory.oom_control")), "oom_kill"),
+      oomKills: statField(leafOr(mem1, "memory.oom_control"), "oom_kill"),
     };
   }
   const v2 = mounts.find((x) => x.version === 2);
@@ -70,10 +80,11 @@ export function readCgroupCounters(cg: string, mounts: CgroupMount[] = cgroupMou
   const usec = statField(cpuStat, "usage_usec");
   const memoryBytes = num(read(path.join(dir, "memory.current")));
   if (usec === null || memoryBytes === null) return null;
-  const throttledUsec = statField(cpuStat, "throttled_usec");
+  const leafStat = leafOr(dir, "cpu.stat");
+  const throttledUsec = statField(leafStat, "throttled_usec");
   return {
     cpuNs: usec * 1000, memoryBytes, memoryPeakBytes: num(read(path.join(dir, "memory.peak"))), pids: num(read(path.join(dir, "pids.current"))),
-    throttledNs: throttledUsec === null ? null : throttledUsec * 1000, periods: statField(cpuStat, "nr_periods"), throttledPeriods: statField(cpuStat, "nr_throttled"),
+    throttledNs: throttledUsec === null ? null : throttledUsec * 1000, periods: statField(leafStat, "nr_periods"), throttledPeriods: statField(leafStat, "nr_throttled"),
     oomKills: statField(read(path.join(dir, "memory.events")), "oom_kill"),
   };
 }
