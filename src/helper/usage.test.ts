@@ -111,3 +111,24 @@ void test("a sandboxed task's usage is sampled into its status: memory it holds,
   assert.ok(final.usage && final.usage.memoryBytes > 40e6, "the final status keeps the last sample");
   agent.send({ type: "ack" });
 });
+
+void test("a sandboxed task spinning at its 0.2-core quota is seen throttled: its leaf's quota periods", { timeout: 60_000 }, async () => {
+  const runtime = await testRuntime();
+  const dir = h.attempt({
+    command: ["sh", "-c", "while :; do :; done"],
+    env: { PATH: "/usr/bin:/bin" },
+    sandbox: testSandbox(runtime, { limits: { cpu: 0.2, memoryMiB: 64, pids: 16 } }),
+    usageSampleMs: 250,
+  });
+  h.start(dir);
+  const agent = await h.agent(dir);
+  agent.startPinging(200);
+  const s = await agent.waitStatus("throttled periods counted", (st) => (st.usage?.cpuPeriods ?? 0) >= 10 && (st.usage?.cpuThrottledPeriods ?? 0) > 0, 30_000);
+  const u = s.usage!;
+  // A spinning task wants the whole period and gets 20 ms of every 100: throttled in nearly every period.
+  assert.ok(u.cpuThrottledPeriods! / u.cpuPeriods! > 0.5, `throttled in most periods: ${u.cpuThrottledPeriods}/${u.cpuPeriods}`);
+  assert.ok(u.throttledSeconds !== null && u.throttledSeconds !== undefined && u.throttledSeconds > 0, `throttled time: ${u.throttledSeconds}`);
+  agent.send({ type: "stop", reason: "done" });
+  await agent.waitStatus("final", (st) => st.state === "failed" || st.state === "stopped" || st.state === "exited", 20_000);
+  agent.send({ type: "ack" });
+});
