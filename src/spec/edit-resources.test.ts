@@ -77,6 +77,12 @@ const cases: Case[] = [
     want: /no object literal with name: "web"/,
   },
   {
+    name: "ts: a label that reads name: web is not the job (the job has a command)",
+    syntax: "module", job: "web",
+    text: `export default job({ name: "web", command: ["./web"], constraints: { labels: { name: "web" } }, resources: { cpu: 1 } });\n`,
+    want: `export default job({ name: "web", command: ["./web"], constraints: { labels: { name: "web" } }, resources: { cpu: 0.15, memory: "32Mi" } });\n`,
+  },
+  {
     name: "ts: two literals named web: refused",
     syntax: "module", job: "web",
     text: `export default [job({ name: "web" }), job({ name: "web" })];\n`,
@@ -105,6 +111,12 @@ const cases: Case[] = [
     syntax: "yaml", job: "web",
     text: `name: api\ncommand: ./api\n---\nname: web\ncommand: ./web\nresources:\n  memory: "512Mi"\nreplicas: 2\n`,
     want: `name: api\ncommand: ./api\n---\nname: web\ncommand: ./web\nresources:\n  memory: "32Mi"\n  cpu: 0.15\nreplicas: 2\n`,
+  },
+  {
+    name: "yaml: a list of jobs",
+    syntax: "yaml", job: "web",
+    text: `- name: api\n  command: ./api\n- name: web\n  command: ./web\n  resources:\n    cpu: 2\n`,
+    want: `- name: api\n  command: ./api\n- name: web\n  command: ./web\n  resources:\n    cpu: 0.15\n    memory: 32Mi\n`,
   },
   {
     name: "yaml: flow map",

@@ -141,9 +141,12 @@ function valueText(old: string | null, field: "cpu" | "memory", to: number, quot
 /** Rewrites `resources.cpu`/`memory` of job `job` in a TypeScript, JavaScript or JSON spec. */
 export function editModuleResources(text: string, job: string, edit: ResourceEdit, syntax: "module" | "json"): EditOutcome {
   const kind = scanSource(text);
-  const jobs = jobObjects(text, kind, job);
-  if (jobs.length === 0) return { ok: false, reason: `no object literal with name: "${job}" (the job's name must be written as a literal in this file)` };
-  if (jobs.length > 1) return { ok: false, reason: `${jobs.length} object literals have name: "${job}"; cannot tell which one is the job` };
+  // A label or env value may also read name: "web": when several literals match, the job is the one
+  // that also has a `command` of its own.
+  const named = jobObjects(text, kind, job);
+  const jobs = named.length > 1 ? named.filter((o) => propertyOf(text, kind, o, "command") !== null) : named;
+  if (named.length === 0) return { ok: false, reason: `no object literal with name: "${job}" (the job's name must be written as a literal in this file)` };
+  if (jobs.length !== 1) return { ok: false, reason: `${named.length} object literals have name: "${job}"; cannot tell which one is the job` };
   const res = propertyOf(text, kind, jobs[0]!, "resources");
   if (res === null) return { ok: false, reason: `job "${job}" has no resources: {...} of its own here (they come from elsewhere, e.g. a spread of shared defaults); add resources: { cpu, memory } to the job and run again` };
   if (text[res.value] !== "{") return { ok: false, reason: `resources of job "${job}" is not an object literal (${text.slice(res.value, res.end).slice(0, 60)}); write it as resources: { cpu, memory, ... } and run again` };
