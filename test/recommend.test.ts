@@ -104,3 +104,29 @@ void test("a task using far less than it asks: recommend, --write, plan, and ada
   await new Promise((r) => setTimeout(r, 3000));
   assert.equal((await c.status("adaptive")).version, 2, "no second adapted version within `every`");
 });
+
+void test("a task OOM-killed at its limit is never recommended less than that limit", { timeout: 180_000 }, async (t) => {
+  const env = { TIFFIN_USAGE_BUCKET: "1s", TIFFIN_RECOMMEND_MIN_SAMPLES: "3" };
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  let c: Cluster;
+  try {
+    c = await Cluster.start({ agents: 1 });
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  }
+  t.after(() => c.stop());
+  // ~100 MB into a 32Mi limit: every attempt ends by the OOM stop, soon after its first samples.
+  const file = join(c.dir, "hungry.ts");
+  writeFileSync(file, `import { job } from "tiffin";\nexport default job({ name: "hungry", command: ["sh", "-c", "sleep 3; x=$(head -c 100000000 /dev/zero | tr '\\\\0' a); sleep 600"], resources: { cpu: 0.5, memory: "32Mi" }, restart: { backoff: { initial: "200ms", max: "1s" }, moveAfterFailures: 50 } });\n`);
+  const applied = await cli(c, ["apply", file, "--no-wait"]);
+  assert.equal(applied.code, 0, applied.out + applied.err);
+  const rec = await waitFor("a recommendation with the OOM kills", 120_000, async () => {
+    const r = JSON.parse((await cli(c, ["recommend", "hungry", "--json"])).out) as Recommendation;
+    return r.recommended !== null && r.evidence.memory.oomKills >= 1 ? r : undefined;
+  }, 1000);
+  assert.equal(rec.evidence.memory.oomLimitMiB, 32);
+  assert.ok(rec.recommended !== null && rec.recommended.memoryMiB >= 40, `at least 32Mi + 15%: ${JSON.stringify(rec.recommended)}`);
+  const shown = await cli(c, ["recommend", "hungry"]);
+  assert.match(shown.out, /memory +32Mi +\d+Mi +OOM-killed \d+ times? with a limit of 32 MiB: that limit \+ 15%, never less/);
+});
