@@ -17,6 +17,21 @@ export const recommendPolicySchema = z.object({
 /** How a recommendation is computed (recommendPolicySchema). */
 export type RecommendPolicy = z.infer<typeof recommendPolicySchema>;
 
+/** One task's figures in the window: CPU in cores, memory in MiB (null without samples that say). */
+export const taskEvidenceSchema = z.object({
+  index: z.number(),
+  samples: z.number(),
+  cpuP50: z.number().nullable(),
+  /** At the policy's percentile. */
+  cpuPct: z.number().nullable(),
+  cpuPeak: z.number().nullable(),
+  memoryP50MiB: z.number(),
+  memoryP99MiB: z.number(),
+  memoryPeakMiB: z.number(),
+});
+/** One task's figures (taskEvidenceSchema). */
+export type TaskEvidence = z.infer<typeof taskEvidenceSchema>;
+
 /** The figures a recommendation stands on. CPU in cores, memory in MiB. */
 export const recommendEvidenceSchema = z.object({
   /** Epoch ms of the oldest and newest sample used (null without samples). */
@@ -42,6 +57,8 @@ export const recommendEvidenceSchema = z.object({
     oomKills: z.number(),
     oomLimitMiB: z.number().nullable(),
   }),
+  /** The same figures per task, by index: one task far above the others shows here. */
+  perTask: z.array(taskEvidenceSchema),
 });
 /** The figures a recommendation stands on (recommendEvidenceSchema). */
 export type RecommendEvidence = z.infer<typeof recommendEvidenceSchema>;

@@ -22,7 +22,8 @@ function rec(job: string, over: Partial<Recommendation> = {}): Recommendation {
       { field: "cpu", from: 1, to: 0.15, why: "p95 0.1 cores over 120 samples + 15% headroom" },
     ],
     policy: { windowMs: 86_400_000, percentile: 0.95, headroom: 0.15, minSamples: 60 },
-    evidence: { from: 1_000, to: 7_200_000, samples: 120, tasks: 1, cpu: { p50: 0.1, pct: 0.1, peak: 0.2, throttledShare: 0 }, memory: { p50MiB: 20, p99MiB: 20.3, peakMiB: 20.3, trendMiBPerHour: 0, oomKills: 0, oomLimitMiB: null } },
+    evidence: { from: 1_000, to: 7_200_000, samples: 120, tasks: 1, cpu: { p50: 0.1, pct: 0.1, peak: 0.2, throttledShare: 0 }, memory: { p50MiB: 20, p99MiB: 20.3, peakMiB: 20.3, trendMiBPerHour: 0, oomKills: 0, oomLimitMiB: null },
+      perTask: [{ index: 0, samples: 120, cpuP50: 0.1, cpuPct: 0.1, cpuPeak: 0.2, memoryP50MiB: 20, memoryP99MiB: 20.3, memoryPeakMiB: 20.3 }] },
     adapt: null,
     ...over,
   };
@@ -90,6 +91,10 @@ void test("renderRecommendation: the table, the evidence, or why there is none",
   assert.match(text, /disk +256Mi +256Mi +not sampled: unchanged/);
   assert.match(text, /evidence: cpu p50 0\.1, p95 0\.1, peak 0\.2 cores, throttled 0%; memory p50 20, p99 20\.3, peak 20\.3 MiB, trend 0 MiB\/h; OOM kills 0/);
   assert.match(text, /adapt: applies \(within the job's adapt bounds\) as a new version/);
+  assert.doesNotMatch(text, /per task:/, "one task: no per-task line");
+  const two = rec("web");
+  two.evidence.perTask.push({ index: 1, samples: 60, cpuP50: 0.5, cpuPct: 0.9, cpuPeak: 1, memoryP50MiB: 90, memoryP99MiB: 99, memoryPeakMiB: 99.5 });
+  assert.match(renderRecommendation(two), /per task: web\/0 peak 20\.3 MiB, p95 0\.1 cores \(120 samples\); web\/1 peak 99\.5 MiB, p95 0\.9 cores \(60 samples\)/);
   assert.match(renderRecommendation(rec("web", { recommended: null, reason: "too little history: 3 usage samples in the last 24h" })), /no recommendation: too little history: 3 usage samples in the last 24h/);
 });
 

@@ -48,6 +48,9 @@ export function renderRecommendation(r: Recommendation): string {
     table.trimEnd(),
     `evidence: cpu p50 ${num(e.cpu.p50)}, p${Number((p.percentile * 100).toFixed(1))} ${num(e.cpu.pct)}, peak ${num(e.cpu.peak)} cores, throttled ${e.cpu.throttledShare === null ? "-" : pct(e.cpu.throttledShare)}; memory p50 ${num(m.p50MiB)}, p99 ${num(m.p99MiB)}, peak ${num(m.peakMiB)} MiB, trend ${num(m.trendMiBPerHour)} MiB/h; OOM kills ${m.oomKills}${m.oomLimitMiB !== null ? ` (limit ${formatSize(m.oomLimitMiB)})` : ""}`,
   ];
+  if (e.perTask.length > 1) {
+    lines.push(`per task: ${e.perTask.map((t) => `${r.job}/${t.index} peak ${num(t.memoryPeakMiB)} MiB, p${Number((p.percentile * 100).toFixed(1))} ${num(t.cpuPct)} cores (${t.samples} samples)`).join("; ")}`);
+  }
   if (r.changes.length === 0) lines.push("the job already asks for what is recommended");
   if (r.adapt !== null) lines.push(`adapt: ${r.adapt.note}`);
   return `${lines.join("\n")}\n`;

@@ -16,7 +16,7 @@ function rec(recommended: Resources | null): Omit<Recommendation, "adapt"> {
       ...(recommended.memoryMiB !== current.memoryMiB ? [{ field: "memoryMiB" as const, from: current.memoryMiB, to: recommended.memoryMiB, why: "peak 20 MiB" }] : []),
       ...(recommended.cpu !== current.cpu ? [{ field: "cpu" as const, from: current.cpu, to: recommended.cpu, why: "p95 0.1 cores" }] : []),
     ],
-    evidence: { from: null, to: null, samples: 0, tasks: 0, cpu: { p50: null, pct: null, peak: null, throttledShare: null }, memory: { p50MiB: null, p99MiB: null, peakMiB: null, trendMiBPerHour: null, oomKills: 0, oomLimitMiB: null } },
+    evidence: { from: null, to: null, samples: 0, tasks: 0, cpu: { p50: null, pct: null, peak: null, throttledShare: null }, memory: { p50MiB: null, p99MiB: null, peakMiB: null, trendMiBPerHour: null, oomKills: 0, oomLimitMiB: null }, perTask: [] },
   };
 }
 

@@ -7,7 +7,7 @@ import type { Mirror } from "../mirror.ts";
 import { decideAdapt, RecommenderName } from "./adapt.ts";
 import type { AdaptDecision } from "./adapt.ts";
 import { recommend } from "./recommend.ts";
-import type { OomEvidence } from "./recommend.ts";
+import type { OomEvidence, TaskSample } from "./recommend.ts";
 
 /** The job's current spec and version, or null when it does not exist or was removed. */
 export function currentVersion(m: Mirror, name: string): { version: number; spec: JobSpec } | null {
@@ -49,15 +49,12 @@ export async function jobRecommendation(ctx: ServerContext, name: string, policy
   const cur = currentVersion(m, name);
   if (!cur) return null;
   const indexes = new Set([...(m.tasks.get(name)?.keys() ?? [])]);
-  const samples: UsageSample[] = [];
-  let tasks = 0;
+  const samples: TaskSample[] = [];
   for (const index of [...indexes].sort((a, b) => a - b)) {
-    const of = (await ctx.usage?.of(name, index)) ?? [];
-    if (of.length > 0) tasks++;
-    samples.push(...of);
+    for (const s of (await ctx.usage?.of(name, index)) ?? []) samples.push({ ...s, index });
   }
   const now = ctx.clock.now();
-  const core = recommend({ job: name, version: cur.version, current: cur.spec.resources, samples, ooms: oomsOf(m, name, samples, cur.spec.resources.memoryMiB), tasks, now, policy });
+  const core = recommend({ job: name, version: cur.version, current: cur.spec.resources, samples, ooms: oomsOf(m, name, samples, cur.spec.resources.memoryMiB), now, policy });
   const decision = cur.spec.adapt ? decideAdapt(core, cur.spec.adapt, lastAdaptedAt(m, name), now) : null;
   return { rec: { ...core, adapt: decision ? { target: decision.target, note: decision.note } : null }, decision };
 }

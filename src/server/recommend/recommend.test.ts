@@ -2,9 +2,9 @@
 // history keeps them. Named cases: steady, spiky, growing, OOM-killed, throttled, too little history.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { RecommendPolicy, Resources, UsageSample } from "../../model/index.ts";
+import type { RecommendPolicy, Resources } from "../../model/index.ts";
 import { DefaultRecommendPolicy, recommend } from "./recommend.ts";
-import type { OomEvidence } from "./recommend.ts";
+import type { OomEvidence, TaskSample } from "./recommend.ts";
 import { percentile, roundCpu, roundMemoryMiB, slope } from "./stats.ts";
 
 const MiB = 1024 * 1024;
@@ -15,12 +15,12 @@ const now = 1_000 * 24 * 3_600_000;
 type Throttled = { seconds: number; periods: number; throttledPeriods: number };
 
 /** `minutes` samples of one attempt, the newest a minute before `now`; `at(i)` gives cores, MiB and the throttling counters so far. */
-function table(minutes: number, at: (i: number) => { cpu: number | null; mib: number; throttled?: Throttled; attempt?: string }): UsageSample[] {
+function table(minutes: number, at: (i: number) => { cpu: number | null; mib: number; throttled?: Throttled; attempt?: string; index?: number }): TaskSample[] {
   return Array.from({ length: minutes }, (_, i) => {
     const r = at(i);
     return {
       at: now - (minutes - i) * minute, cpuSeconds: i * 10, cpuCores: r.cpu, memoryBytes: r.mib * MiB, memoryMaxBytes: r.mib * MiB, memoryPeakBytes: null, pids: 3,
-      attemptId: r.attempt ?? "a1",
+      attemptId: r.attempt ?? "a1", index: r.index ?? 0,
       ...(r.throttled !== undefined ? { throttledSeconds: r.throttled.seconds, cpuPeriods: r.throttled.periods, cpuThrottledPeriods: r.throttled.throttledPeriods } : {}),
     };
   });
@@ -29,7 +29,7 @@ function table(minutes: number, at: (i: number) => { cpu: number | null; mib: nu
 interface Case {
   name: string;
   current: Resources;
-  samples: UsageSample[];
+  samples: TaskSample[];
   ooms?: OomEvidence[];
   policy?: RecommendPolicy;
   want: { cpu: number; memoryMiB: number } | null;
@@ -68,6 +68,13 @@ const cases: Case[] = [
     policy: { ...DefaultRecommendPolicy, minSamples: 4 },
     want: { cpu: 0.15, memoryMiB: 48 },
     says: [/peak 40 MiB over 4 samples/],
+  },
+  {
+    name: "two flat tasks, the bigger one started later: no growth (a trend is per task, not of the tasks pooled)",
+    current: asked,
+    samples: [...table(120, () => ({ cpu: 0.1, mib: 100 })), ...table(30, () => ({ cpu: 0.1, mib: 200, attempt: "b1", index: 1 }))],
+    want: { cpu: 0.15, memoryMiB: 232 },
+    says: [/peak 200 MiB over 150 samples/],
   },
   {
     name: "OOM-killed: a 256 MiB limit was too little; usage since then is small, yet never below 256 MiB + headroom",
@@ -141,7 +148,7 @@ const cases: Case[] = [
 
 void test("recommend: recorded usage tables", () => {
   for (const c of cases) {
-    const r = recommend({ job: "web", version: 3, current: c.current, samples: c.samples, ooms: c.ooms ?? [], tasks: 1, now, policy: c.policy ?? DefaultRecommendPolicy });
+    const r = recommend({ job: "web", version: 3, current: c.current, samples: c.samples, ooms: c.ooms ?? [], now, policy: c.policy ?? DefaultRecommendPolicy });
     const got = r.recommended === null ? null : { cpu: r.recommended.cpu, memoryMiB: r.recommended.memoryMiB };
     assert.deepEqual(got, c.want, c.name);
     if (r.recommended !== null) assert.equal(r.recommended.diskMiB, c.current.diskMiB, `${c.name}: disk is left alone`);
@@ -152,13 +159,19 @@ void test("recommend: recorded usage tables", () => {
   }
 });
 
-void test("recommend: the evidence of a steady task", () => {
-  const r = recommend({ job: "web", version: 3, current: asked, samples: table(120, (i) => ({ cpu: i < 60 ? 0.1 : 0.3, mib: 20 })), ooms: [], tasks: 2, now, policy: DefaultRecommendPolicy });
+void test("recommend: the evidence of two tasks, in all and per task", () => {
+  const samples = [...table(120, (i) => ({ cpu: i < 60 ? 0.1 : 0.3, mib: 20 })), ...table(60, () => ({ cpu: 1, mib: 200, attempt: "b1", index: 1 }))];
+  const r = recommend({ job: "web", version: 3, current: asked, samples, ooms: [], now, policy: DefaultRecommendPolicy });
   assert.deepEqual(r.evidence, {
-    from: now - 120 * minute, to: now - minute, samples: 120, tasks: 2,
-    cpu: { p50: 0.1, pct: 0.3, peak: 0.3, throttledShare: null },
-    memory: { p50MiB: 20, p99MiB: 20, peakMiB: 20, trendMiBPerHour: 0, oomKills: 0, oomLimitMiB: null },
+    from: now - 120 * minute, to: now - minute, samples: 180, tasks: 2,
+    cpu: { p50: 0.3, pct: 1, peak: 1, throttledShare: null },
+    memory: { p50MiB: 20, p99MiB: 200, peakMiB: 200, trendMiBPerHour: 0, oomKills: 0, oomLimitMiB: null },
+    perTask: [
+      { index: 0, samples: 120, cpuP50: 0.1, cpuPct: 0.3, cpuPeak: 0.3, memoryP50MiB: 20, memoryP99MiB: 20, memoryPeakMiB: 20 },
+      { index: 1, samples: 60, cpuP50: 1, cpuPct: 1, cpuPeak: 1, memoryP50MiB: 200, memoryP99MiB: 200, memoryPeakMiB: 200 },
+    ],
   });
+  assert.deepEqual(r.recommended, { cpu: 1.2, memoryMiB: 232, diskMiB: 256 }, "the busier task sets the job's figures");
   assert.deepEqual(r.policy, DefaultRecommendPolicy);
 });
 

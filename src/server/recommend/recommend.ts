@@ -4,7 +4,7 @@
 // when it grows; CPU follows a percentile (going over is a slowdown), raised when the tasks were held
 // back by their limit. Both get a headroom and are rounded up to sane units; memory is never below
 // the limit of an attempt the OOM killer struck. Disk is left as it is: no usage of it is sampled.
-import type { RecommendChange, RecommendEvidence, Recommendation, RecommendPolicy, Resources, UsageSample } from "../../model/index.ts";
+import type { RecommendChange, RecommendEvidence, Recommendation, RecommendPolicy, Resources, TaskEvidence, UsageSample } from "../../model/index.ts";
 import { percentile, roundCpu, roundMemoryMiB, slope } from "./stats.ts";
 
 /** The defaults of the server's recommender (`tiffin server --recommend-*`). */
@@ -20,16 +20,17 @@ export interface OomEvidence {
   limitMiB: number;
 }
 
+/** A usage sample with the index of the task it came from. */
+export type TaskSample = UsageSample & { index: number };
+
 /** What `recommend` reads: one job's current resources, its tasks' samples and its OOM kills. */
 export interface RecommendInput {
   job: string;
   version: number;
   current: Resources;
   /** Every task's samples (any order); those outside the window are ignored. */
-  samples: readonly UsageSample[];
+  samples: readonly TaskSample[];
   ooms: readonly OomEvidence[];
-  /** How many tasks the samples came from. */
-  tasks: number;
   now: number;
   policy: RecommendPolicy;
 }
@@ -75,7 +76,44 @@ function emptyEvidence(ooms: number, oomLimitMiB: number | null): RecommendEvide
     from: null, to: null, samples: 0, tasks: 0,
     cpu: { p50: null, pct: null, peak: null, throttledShare: null },
     memory: { p50MiB: null, p99MiB: null, peakMiB: null, trendMiBPerHour: null, oomKills: ooms, oomLimitMiB },
+    perTask: [],
   };
+}
+
+function groupByIndex(samples: readonly TaskSample[]): Map<number, TaskSample[]> {
+  const byIndex = new Map<number, TaskSample[]>();
+  for (const s of samples) byIndex.set(s.index, [...(byIndex.get(s.index) ?? []), s]);
+  return byIndex;
+}
+
+/** One task's memory trend (samples oldest first): growing when the fitted line rose by more than a
+ * tenth of the peak over its span and still rises in the newer half (a start-up ramp, then flat, is no
+ * leak); then projected one more span ahead at the newer half's rate. */
+function trendOf(samples: readonly TaskSample[]): { peakMiB: number; perHour: number | null; growing: boolean; rate: number; projectedMiB: number; spanMs: number } {
+  const mem = samples.map(memoryMiBOf);
+  const peakMiB = Math.max(...mem);
+  const from = samples[0]!.at;
+  const spanMs = samples[samples.length - 1]!.at - from;
+  const spanHours = spanMs / 3_600_000;
+  const points = samples.map((s, i) => [(s.at - from) / 3_600_000, mem[i]!] as const);
+  const perHour = slope(points);
+  const recent = slope(points.filter(([x]) => x >= spanHours / 2));
+  const growing = perHour !== null && perHour > 0 && perHour * spanHours > 0.1 * peakMiB && recent !== null && recent * (spanHours / 2) > 0.05 * peakMiB;
+  const rate = growing ? recent : 0;
+  return { peakMiB, perHour, growing, rate, projectedMiB: peakMiB + rate * spanHours, spanMs };
+}
+
+/** Each task's percentiles and peaks, by index. */
+function perTask(samples: readonly TaskSample[], p: number): TaskEvidence[] {
+  return [...groupByIndex(samples).entries()].sort(([a], [b]) => a - b).map(([index, list]) => {
+    const cores = list.flatMap((s) => (s.cpuCores === null ? [] : [s.cpuCores]));
+    const mem = list.map(memoryMiBOf);
+    return {
+      index, samples: list.length,
+      cpuP50: percentile(cores, 0.5), cpuPct: percentile(cores, p), cpuPeak: cores.length > 0 ? Math.max(...cores) : null,
+      memoryP50MiB: round(percentile(mem, 0.5) ?? 0, 1), memoryP99MiB: round(percentile(mem, 0.99) ?? 0, 1), memoryPeakMiB: round(Math.max(...mem), 1),
+    };
+  });
 }
 
 /** The recommended resources of one job, with the evidence and the reason for each change. */
@@ -83,13 +121,14 @@ export function recommend(input: RecommendInput): Omit<Recommendation, "adapt"> 
   const { current, policy, now } = input;
   const since = now - policy.windowMs;
   const samples = input.samples.filter((s) => s.at >= since && s.at <= now).sort((a, b) => a.at - b.at);
+  const tasks = new Set(samples.map((s) => s.index)).size;
   const ooms = input.ooms.filter((o) => o.at >= since);
   const oomLimitMiB = ooms.length > 0 ? Math.max(...ooms.map((o) => o.limitMiB)) : null;
   const base = { job: input.job, version: input.version, current: { ...current }, policy: { ...policy } };
   if (samples.length < policy.minSamples) {
     const have = samples.length === 0 ? "no usage samples" : `${samples.length} usage sample${samples.length === 1 ? "" : "s"}`;
     return {
-      ...base, recommended: null, changes: [], evidence: { ...emptyEvidence(ooms.length, oomLimitMiB), samples: samples.length, tasks: samples.length === 0 ? 0 : input.tasks },
+      ...base, recommended: null, changes: [], evidence: { ...emptyEvidence(ooms.length, oomLimitMiB), samples: samples.length, tasks, perTask: perTask(samples, policy.percentile) },
       reason: `too little history: ${have} in the last ${spanText(policy.windowMs)}; a recommendation needs at least ${policy.minSamples} (one per task per minute of running)`,
     };
   }
@@ -101,18 +140,14 @@ export function recommend(input: RecommendInput): Omit<Recommendation, "adapt"> 
   const peakMiB = Math.max(...mem);
   const from = samples[0]!.at;
   const to = samples[samples.length - 1]!.at;
-  const points = samples.map((s, i) => [(s.at - from) / 3_600_000, mem[i]!] as const);
-  const perHour = slope(points);
-  const spanHours = (to - from) / 3_600_000;
-  // Growing: the fitted line rose by more than a tenth of the peak over the window, and it still rises
-  // in the newer half (a start-up ramp, then flat, is no leak), at that newer rate.
-  const recent = slope(points.filter(([x]) => x >= spanHours / 2));
-  const growing = perHour !== null && perHour > 0 && perHour * spanHours > 0.1 * peakMiB && recent !== null && recent * (spanHours / 2) > 0.05 * peakMiB;
-  const rate = growing ? recent : 0;
-  const projectedMiB = peakMiB + rate * spanHours;
+  // Each task's trend on its own: tasks pooled would read a replica started later with more memory as growth.
+  const trends = [...groupByIndex(samples).values()].map(trendOf);
+  const perHour = trends.reduce<number | null>((m, tr) => (tr.perHour === null ? m : Math.max(m ?? -Infinity, tr.perHour)), null);
+  const top = trends.reduce((a, b) => (b.projectedMiB > a.projectedMiB ? b : a));
+  const projectedMiB = Math.max(peakMiB, top.projectedMiB);
   let memoryMiB = roundMemoryMiB(projectedMiB * headroom);
-  let memWhy = growing
-    ? `growing ${round(rate, 1)} MiB/h: peak ${round(peakMiB, 1)} MiB projected to ${round(projectedMiB, 1)} MiB over another ${spanText(to - from)}, + ${pct(policy.headroom)} headroom`
+  let memWhy = top.growing && top.projectedMiB > peakMiB
+    ? `growing ${round(top.rate, 1)} MiB/h: peak ${round(top.peakMiB, 1)} MiB projected to ${round(projectedMiB, 1)} MiB over another ${spanText(top.spanMs)}, + ${pct(policy.headroom)} headroom`
     : `peak ${round(peakMiB, 1)} MiB over ${samples.length} samples + ${pct(policy.headroom)} headroom`;
   if (oomLimitMiB !== null) {
     const floor = roundMemoryMiB(oomLimitMiB * headroom);
@@ -144,12 +179,13 @@ export function recommend(input: RecommendInput): Omit<Recommendation, "adapt"> 
   }
 
   const evidence: RecommendEvidence = {
-    from, to, samples: samples.length, tasks: input.tasks,
+    from, to, samples: samples.length, tasks,
     cpu: { p50: percentile(cores, 0.5), pct: cpuPct, peak: cores.length > 0 ? Math.max(...cores) : null, throttledShare: share === null ? null : round(share) },
     memory: {
       p50MiB: round(percentile(mem, 0.5) ?? 0, 1), p99MiB: round(percentile(mem, 0.99) ?? 0, 1), peakMiB: round(peakMiB, 1),
       trendMiBPerHour: perHour === null ? null : round(perHour, 1), oomKills: ooms.length, oomLimitMiB,
     },
+    perTask: perTask(samples, policy.percentile),
   };
   return { ...base, recommended: { cpu, memoryMiB, diskMiB: current.diskMiB }, reason: null, changes, evidence };
 }
