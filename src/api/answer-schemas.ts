@@ -7,7 +7,7 @@
 import { z } from "zod";
 import {
   AttemptStates, attemptSchema, auditEntrySchema, hostSchema, jobVersionSchema, metricsEndpointSchema, packagePinSchema, packageRecordSchema,
-  resourcesSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
+  recommendationSchema, resourcesSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
 } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
 import type {
@@ -175,6 +175,8 @@ export const answerSchemas = {
   plan: planResultSchema,
   job: jobStatusSchema,
   jobMetrics: jobMetricsViewSchema,
+  recommendation: recommendationSchema,
+  recommendations: z.array(recommendationSchema),
   removeJob: jobRemovalSchema,
   restart: restartResultSchema,
   versions: z.array(jobVersionSchema),

@@ -8,6 +8,7 @@
 // register...), so sending a call again to another server after an ambiguous failure is safe.
 
 import type { JobVersion, JobSpec, VersionNote } from "../model/job.ts";
+import type { Recommendation } from "../model/recommendation.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult } from "./types.ts";
 import { WatchExpiredError } from "./watch-types.ts";
@@ -106,6 +107,14 @@ export class ApiClient {
   /** `GET /v1/jobs/:name/metrics`: each task's CPU and memory against its limits and its metrics summary. */
   jobMetrics(name: string): Promise<JobMetricsView> {
     return this.#json(answerSchemas.jobMetrics, "GET", `/v1/jobs/${enc(name)}/metrics`);
+  }
+  /** `GET /v1/jobs/:name/recommendation`: recommended resources from usage history, with the evidence. */
+  recommendation(name: string): Promise<Recommendation> {
+    return this.#json(answerSchemas.recommendation, "GET", `/v1/jobs/${enc(name)}/recommendation`);
+  }
+  /** `GET /v1/recommendations`: every job's recommendation. */
+  recommendations(): Promise<Recommendation[]> {
+    return this.#json(answerSchemas.recommendations, "GET", "/v1/recommendations");
   }
   /** `DELETE /v1/jobs/:name`: stops the job's tasks, keeps its versions. */
   removeJob(name: string): Promise<{ name: string; removed: true }> {

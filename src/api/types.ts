@@ -13,6 +13,8 @@
 //   DELETE /v1/jobs/:name                        -> {name, removed: true}
 //   POST   /v1/jobs/:name/restart {index?}       -> RestartResult        (parked tasks placed afresh, live ones restarted)
 //   GET    /v1/jobs/:name/versions               -> JobVersion[]
+//   GET    /v1/jobs/:name/recommendation         -> Recommendation       (resources from usage history, with the evidence)
+//   GET    /v1/recommendations                   -> Recommendation[]
 //   GET    /v1/jobs/:name/versions/:v            -> JobVersion
 //   GET    /v1/hosts                             -> HostView[]
 //   POST   /v1/hosts/:idOrName/drain             -> HostView

@@ -5,7 +5,7 @@ import { ErrorCodes, TiffinError, formatProblem } from "../model/errors.ts";
 import type { ErrorCode } from "../model/errors.ts";
 
 // TooLarge: what the user sent must change (a spec's files belong in a package), not be retried.
-const usageCodes: ReadonlySet<ErrorCode> = new Set([ErrorCodes.SpecInvalid, ErrorCodes.SpecLoad, ErrorCodes.Usage, ErrorCodes.TooLarge]);
+const usageCodes: ReadonlySet<ErrorCode> = new Set([ErrorCodes.SpecInvalid, ErrorCodes.SpecLoad, ErrorCodes.Usage, ErrorCodes.TooLarge, ErrorCodes.SpecEdit]);
 
 /** Exit code for a failure: 2 for spec, usage and too-large errors, 1 otherwise. */
 export function exitCodeFor(err: unknown): number {

@@ -36,11 +36,12 @@ import * as status from "./commands/status.ts";
 import * as stop from "./commands/stop.ts";
 import * as swarm from "./commands/swarm.ts";
 import * as top from "./commands/top.ts";
+import * as recommend from "./commands/recommend.ts";
 import * as validate from "./commands/validate.ts";
 import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, init, validate, apply, plan, status, jobs, top, restart, scale, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events,
+  dev, init, validate, apply, plan, status, jobs, top, recommend, restart, scale, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events,
 ];
 
 /**

@@ -26,26 +26,55 @@ void test("readCgroupCounters: v1 hierarchies and the v2 unified tree", () => {
   write(path.join(tmp, "v1/memory", cg, "memory.usage_in_bytes"), "1048576\n");
   write(path.join(tmp, "v1/memory", cg, "memory.max_usage_in_bytes"), "2097152\n");
   write(path.join(tmp, "v1/pids", cg, "pids.current"), "3\n");
+  write(path.join(tmp, "v1/cpu,cpuacct", cg, "cpu.stat"), "nr_periods 40\nnr_throttled 12\nthrottled_time 750000000\n");
+  write(path.join(tmp, "v1/memory", cg, "memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
   const v1 = [
     { dir: path.join(tmp, "v1/cpu,cpuacct"), version: 1 as const, controllers: ["cpu", "cpuacct"] },
     { dir: path.join(tmp, "v1/memory"), version: 1 as const, controllers: ["memory"] },
     { dir: path.join(tmp, "v1/pids"), version: 1 as const, controllers: ["pids"] },
     { dir: path.join(tmp, "unified"), version: 2 as const, controllers: [] },
   ];
-  assert.deepEqual(readCgroupCounters(cg, v1), { cpuNs: 2.5e9, memoryBytes: 1048576, memoryPeakBytes: 2097152, pids: 3 });
+  assert.deepEqual(readCgroupCounters(cg, v1), { cpuNs: 2.5e9, memoryBytes: 1048576, memoryPeakBytes: 2097152, pids: 3, throttledNs: 7.5e8, periods: 40, throttledPeriods: 12, oomKills: 2 });
   assert.equal(readCgroupCounters("/tiffin/gone", v1), null);
 
-  write(path.join(tmp, "v2", cg, "cpu.stat"), "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n");
+  write(path.join(tmp, "v2", cg, "cpu.stat"), "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 4\nthrottled_usec 250000\n");
+  write(path.join(tmp, "v2", cg, "memory.events"), "low 0\nhigh 3\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n");
   write(path.join(tmp, "v2", cg, "memory.current"), "4096\n");
   write(path.join(tmp, "v2", cg, "pids.current"), "7\n");
   const v2 = [{ dir: path.join(tmp, "v2"), version: 2 as const, controllers: [] }];
-  assert.deepEqual(readCgroupCounters(cg, v2), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: 7 }, "no memory.peak before Linux 5.19");
+  assert.deepEqual(readCgroupCounters(cg, v2), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: 7, throttledNs: 2.5e8, periods: 10, throttledPeriods: 4, oomKills: 1 }, "no memory.peak before Linux 5.19");
+  write(path.join(tmp, "v2old", cg, "cpu.stat"), "usage_usec 1500000\n");
+  write(path.join(tmp, "v2old", cg, "memory.current"), "4096\n");
+  const old = [{ dir: path.join(tmp, "v2old"), version: 2 as const, controllers: [] }];
+  assert.deepEqual(readCgroupCounters(cg, old), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: null, throttledNs: null, periods: null, throttledPeriods: null, oomKills: null }, "no cpu controller, no memory.events: null, not 0");
+});
+
+void test("readCgroupCounters: throttling and v1 OOM kills from the runtime's leaf `task`, where the quota is (the level above counts none)", () => {
+  const cg = "/tiffin/c2";
+  const v1 = [
+    { dir: path.join(tmp, "leaf1/cpu,cpuacct"), version: 1 as const, controllers: ["cpu", "cpuacct"] },
+    { dir: path.join(tmp, "leaf1/memory"), version: 1 as const, controllers: ["memory"] },
+  ];
+  write(path.join(tmp, "leaf1/cpu,cpuacct", cg, "cpuacct.usage"), "2500000000\n");
+  write(path.join(tmp, "leaf1/cpu,cpuacct", cg, "cpu.stat"), "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n");
+  write(path.join(tmp, "leaf1/cpu,cpuacct", cg, "task/cpu.stat"), "nr_periods 40\nnr_throttled 12\nthrottled_time 750000000\n");
+  write(path.join(tmp, "leaf1/memory", cg, "memory.usage_in_bytes"), "1048576\n");
+  write(path.join(tmp, "leaf1/memory", cg, "memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+  write(path.join(tmp, "leaf1/memory", cg, "task/memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+  assert.deepEqual(readCgroupCounters(cg, v1), { cpuNs: 2.5e9, memoryBytes: 1048576, memoryPeakBytes: null, pids: null, throttledNs: 7.5e8, periods: 40, throttledPeriods: 12, oomKills: 1 });
+  write(path.join(tmp, "leaf2", cg, "cpu.stat"), "usage_usec 1500000\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n");
+  write(path.join(tmp, "leaf2", cg, "task/cpu.stat"), "usage_usec 1500000\nnr_periods 10\nnr_throttled 4\nthrottled_usec 250000\n");
+  write(path.join(tmp, "leaf2", cg, "memory.current"), "4096\n");
+  write(path.join(tmp, "leaf2", cg, "memory.events"), "oom_kill 2\n");
+  const v2 = [{ dir: path.join(tmp, "leaf2"), version: 2 as const, controllers: [] }];
+  assert.deepEqual(readCgroupCounters(cg, v2), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: null, throttledNs: 2.5e8, periods: 10, throttledPeriods: 4, oomKills: 2 }, "v2 memory.events is hierarchical: the level above");
 });
 
 void test("toUsage: CPU rate between samples", () => {
   const c = { cpuNs: 1e9, memoryBytes: 10, memoryPeakBytes: 20, pids: 1 };
   const first = toUsage(c, 10_000, null);
   assert.deepEqual(first, { at: 10_000, cpuSeconds: 1, cpuCores: null, memoryBytes: 10, memoryPeakBytes: 20, pids: 1 });
+  assert.deepEqual(toUsage({ ...c, throttledNs: 1_500_000_000, periods: 50, throttledPeriods: 20, oomKills: 1 }, 10_000, null), { ...first, throttledSeconds: 1.5, cpuPeriods: 50, cpuThrottledPeriods: 20, oomKills: 1 }, "throttling and OOM kills when the cgroup says");
   const cases: [string, number, number, number | null][] = [
     ["half a core over 2 s", 2e9, 12_000, 0.5],
     ["idle", 1e9, 15_000, 0],
@@ -80,5 +109,26 @@ void test("a sandboxed task's usage is sampled into its status: memory it holds,
   agent.send({ type: "stop", reason: "done" });
   const final = await agent.waitStatus("final", (st) => st.state === "failed" || st.state === "stopped" || st.state === "exited", 20_000);
   assert.ok(final.usage && final.usage.memoryBytes > 40e6, "the final status keeps the last sample");
+  agent.send({ type: "ack" });
+});
+
+void test("a sandboxed task spinning at its 0.2-core quota is seen throttled: its leaf's quota periods", { timeout: 60_000 }, async () => {
+  const runtime = await testRuntime();
+  const dir = h.attempt({
+    command: ["sh", "-c", "while :; do :; done"],
+    env: { PATH: "/usr/bin:/bin" },
+    sandbox: testSandbox(runtime, { limits: { cpu: 0.2, memoryMiB: 64, pids: 16 } }),
+    usageSampleMs: 250,
+  });
+  h.start(dir);
+  const agent = await h.agent(dir);
+  agent.startPinging(200);
+  const s = await agent.waitStatus("throttled periods counted", (st) => (st.usage?.cpuPeriods ?? 0) >= 10 && (st.usage?.cpuThrottledPeriods ?? 0) > 0, 30_000);
+  const u = s.usage!;
+  // A spinning task wants the whole period and gets 20 ms of every 100: throttled in nearly every period.
+  assert.ok(u.cpuThrottledPeriods! / u.cpuPeriods! > 0.5, `throttled in most periods: ${u.cpuThrottledPeriods}/${u.cpuPeriods}`);
+  assert.ok(u.throttledSeconds !== null && u.throttledSeconds !== undefined && u.throttledSeconds > 0, `throttled time: ${u.throttledSeconds}`);
+  agent.send({ type: "stop", reason: "done" });
+  await agent.waitStatus("final", (st) => st.state === "failed" || st.state === "stopped" || st.state === "exited", 20_000);
   agent.send({ type: "ack" });
 });

@@ -13,6 +13,19 @@ export interface CgroupCounters {
   memoryBytes: number;
   memoryPeakBytes: number | null;
   pids: number | null;
+  /** Throttled CPU time, ns (cpu.stat), null where not reported. */
+  throttledNs?: number | null;
+  /** CPU quota periods and throttled periods (cpu.stat `nr_periods`, `nr_throttled`), null where not reported. */
+  periods?: number | null;
+  throttledPeriods?: number | null;
+  /** OOM kills in the cgroup (memory.events `oom_kill`, v1 memory.oom_control), null where not reported. */
+  oomKills?: number | null;
+}
+
+/** `key value` lines (cpu.stat, memory.events, memory.oom_control): the value of `key`, or null. */
+export function statField(text: string | null, key: string): number | null {
+  const m = new RegExp(`^${key} (\\d+)$`, "m").exec(text ?? "");
+  return m ? Number(m[1]) : null;
 }
 
 function read(file: string): string | null {
@@ -29,6 +42,16 @@ function num(text: string | null): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/** The runtime's leaf under an attempt's cgroup (sandbox.ts: cgroupsPath `<cg>/task`). */
+const Leaf = "task";
+
+/** A file of the runtime's leaf while it exists, else of `dir` itself. CPU throttling is counted where
+ * the quota is set (the leaf: the level above has no quota, so it counts no periods), and cgroup v1
+ * counts OOM kills per cgroup, not hierarchically. */
+function leafOr(dir: string, file: string): string | null {
+  return read(path.join(dir, Leaf, file)) ?? read(path.join(dir, file));
+}
+
 /** Reads cgroup `cg`'s counters; null when its CPU or memory accounting cannot be read (gone, rootless). */
 export function readCgroupCounters(cg: string, mounts: CgroupMount[] = cgroupMounts()): CgroupCounters | null {
   const v1 = (ctl: string): string | null => {
@@ -42,15 +65,28 @@ export function readCgroupCounters(cg: string, mounts: CgroupMount[] = cgroupMou
     const memoryBytes = num(read(path.join(mem1, "memory.usage_in_bytes")));
     if (cpuNs === null || memoryBytes === null) return null;
     const pids1 = v1("pids");
-    return { cpuNs, memoryBytes, memoryPeakBytes: num(read(path.join(mem1, "memory.max_usage_in_bytes"))), pids: pids1 ? num(read(path.join(pids1, "pids.current"))) : null };
+    const cpuCtl = v1("cpu");
+    const stat1 = cpuCtl ? leafOr(cpuCtl, "cpu.stat") : null;
+    return {
+      cpuNs, memoryBytes, memoryPeakBytes: num(read(path.join(mem1, "memory.max_usage_in_bytes"))), pids: pids1 ? num(read(path.join(pids1, "pids.current"))) : null,
+      throttledNs: statField(stat1, "throttled_time"), periods: statField(stat1, "nr_periods"), throttledPeriods: statField(stat1, "nr_throttled"),
+      oomKills: statField(leafOr(mem1, "memory.oom_control"), "oom_kill"),
+    };
   }
   const v2 = mounts.find((x) => x.version === 2);
   if (!v2) return null;
   const dir = path.join(v2.dir, cg);
-  const usec = /^usage_usec (\d+)$/m.exec(read(path.join(dir, "cpu.stat")) ?? "");
+  const cpuStat = read(path.join(dir, "cpu.stat"));
+  const usec = statField(cpuStat, "usage_usec");
   const memoryBytes = num(read(path.join(dir, "memory.current")));
-  if (!usec || memoryBytes === null) return null;
-  return { cpuNs: Number(usec[1]) * 1000, memoryBytes, memoryPeakBytes: num(read(path.join(dir, "memory.peak"))), pids: num(read(path.join(dir, "pids.current"))) };
+  if (usec === null || memoryBytes === null) return null;
+  const leafStat = leafOr(dir, "cpu.stat");
+  const throttledUsec = statField(leafStat, "throttled_usec");
+  return {
+    cpuNs: usec * 1000, memoryBytes, memoryPeakBytes: num(read(path.join(dir, "memory.peak"))), pids: num(read(path.join(dir, "pids.current"))),
+    throttledNs: throttledUsec === null ? null : throttledUsec * 1000, periods: statField(leafStat, "nr_periods"), throttledPeriods: statField(leafStat, "nr_throttled"),
+    oomKills: statField(read(path.join(dir, "memory.events")), "oom_kill"),
+  };
 }
 
 /** A sample from counters, with the CPU rate since `prev` (pure). */
@@ -58,7 +94,13 @@ export function toUsage(c: CgroupCounters, at: number, prev: ResourceUsage | nul
   const cpuSeconds = c.cpuNs / 1e9;
   const dt = prev ? (at - prev.at) / 1000 : 0;
   const cpuCores = prev && dt > 0 ? Math.max(0, Math.round(((cpuSeconds - prev.cpuSeconds) / dt) * 1000) / 1000) : null;
-  return { at, cpuSeconds: Math.round(cpuSeconds * 1000) / 1000, cpuCores, memoryBytes: c.memoryBytes, memoryPeakBytes: c.memoryPeakBytes, pids: c.pids };
+  return {
+    at, cpuSeconds: Math.round(cpuSeconds * 1000) / 1000, cpuCores, memoryBytes: c.memoryBytes, memoryPeakBytes: c.memoryPeakBytes, pids: c.pids,
+    ...(c.throttledNs !== undefined ? { throttledSeconds: c.throttledNs === null ? null : Math.round(c.throttledNs / 1e6) / 1000 } : {}),
+    ...(c.periods !== undefined ? { cpuPeriods: c.periods } : {}),
+    ...(c.throttledPeriods !== undefined ? { cpuThrottledPeriods: c.throttledPeriods } : {}),
+    ...(c.oomKills !== undefined ? { oomKills: c.oomKills } : {}),
+  };
 }
 
 /** Samples `cg` every `everyMs` and hands each sample to `onSample` (first sample at once). */

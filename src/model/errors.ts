@@ -19,6 +19,10 @@ export const ErrorCodes = {
   NeverFits: "TIFFIN_NEVER_FITS",
   /** A watch asked to start at a revision the store no longer keeps: list again. */
   WatchExpired: "TIFFIN_WATCH_EXPIRED",
+  /** `tiffin recommend --write` cannot rewrite a job's resources in its spec file safely (exit 2). */
+  SpecEdit: "TIFFIN_SPEC_EDIT",
+  /** The recommender has no recommendation for a job yet (too little usage history). */
+  NoRecommendation: "TIFFIN_NO_RECOMMENDATION",
   /** The server's answer is not of the shape this client expects (another version, or not a Tiffin server). */
   BadAnswer: "TIFFIN_BAD_ANSWER",
 } as const;

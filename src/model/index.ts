@@ -17,3 +17,4 @@ export * from "./task-metrics.ts";
 export * from "./json-read.ts";
 export * from "./int-list.ts";
 export * from "./metric-condition.ts";
+export * from "./recommendation.ts";

@@ -4,7 +4,7 @@
 // keep their documentation; the assertions below fail to compile when a schema and its type drift.
 import { z } from "zod";
 import { Capabilities, Isolations, MetricSignalNames, Networks, SpreadDomains } from "./job.ts";
-import type { HealthCheck, JobRecord, MetricHealthCheck, MetricsEndpoint, JobSpec, JobVersion, PackagePin } from "./job.ts";
+import type { AdaptPolicy, HealthCheck, JobRecord, MetricHealthCheck, MetricsEndpoint, JobSpec, JobVersion, PackagePin } from "./job.ts";
 import { resourcesSchema } from "./resources.ts";
 import type { Assert, TypesMatch } from "./resources.ts";
 
@@ -42,6 +42,9 @@ export const metricHealthCheckSchema = z.object({
   graceMs: z.number(),
   action: z.enum(["restart", "move"]),
 });
+const adaptBounds = z.object({ cpu: z.number().nullable(), memoryMiB: z.number().nullable() });
+/** `resources.adapt` compiled (AdaptPolicy), structurally. */
+export const adaptPolicySchema = z.object({ min: adaptBounds, max: adaptBounds, everyMs: z.number() });
 
 /** One resolved package reference (PackagePin). */
 export const packagePinSchema = z.object({ ref: z.string(), name: z.string(), version: z.string(), id: z.string() });
@@ -75,6 +78,7 @@ export const storedJobSpecSchema = z.object({
   persist: z.boolean().exactOptional(),
   metrics: metricsEndpointSchema.exactOptional(),
   metricChecks: z.array(metricHealthCheckSchema).exactOptional(),
+  adapt: adaptPolicySchema.exactOptional(),
   pinned: z.array(packagePinSchema).exactOptional(),
 });
 
@@ -102,6 +106,7 @@ export type JobSchemaChecks = [
   Assert<TypesMatch<z.infer<typeof healthCheckSchema>, HealthCheck>>,
   Assert<TypesMatch<z.infer<typeof metricsEndpointSchema>, MetricsEndpoint>>,
   Assert<TypesMatch<z.infer<typeof metricHealthCheckSchema>, MetricHealthCheck>>,
+  Assert<TypesMatch<z.infer<typeof adaptPolicySchema>, AdaptPolicy>>,
   Assert<TypesMatch<z.infer<typeof storedJobSpecSchema>, JobSpec>>,
   Assert<TypesMatch<z.infer<typeof jobVersionSchema>, JobVersion>>,
   Assert<TypesMatch<z.infer<typeof jobRecordSchema>, JobRecord>>,

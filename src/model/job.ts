@@ -97,6 +97,20 @@ export const Capabilities = [
 /** One of Capabilities. */
 export type Capability = (typeof Capabilities)[number];
 
+/** Bounds of one adapted figure: cores, MiB; null where the job sets none. */
+export interface AdaptBounds {
+  cpu: number | null;
+  memoryMiB: number | null;
+}
+
+/** `resources.adapt`: the server applies the recommender's resources itself, as a new version, within
+ * `min`..`max`, at most once per `everyMs`, and only when the change is significant. */
+export interface AdaptPolicy {
+  min: AdaptBounds;
+  max: AdaptBounds;
+  everyMs: number;
+}
+
 /** A host directory or file bound into a sandboxed task. */
 export interface BindMount {
   /** Absolute path on the host. */
@@ -166,6 +180,10 @@ export interface JobSpec {
   metrics?: MetricsEndpoint;
   /** Metric health checks (the spec's `health` list, `metric({...})`); absent when none. They need `metrics`. */
   metricChecks?: MetricHealthCheck[];
+  /** `resources.adapt` as users write it: absent when the job does not opt in (so older specs are
+   * unchanged). Kept beside `resources`, not in it: `resources` is what hosts book and the scheduler
+   * adds up; this is the server's policy for changing it. */
+  adapt?: AdaptPolicy;
   /** Set by the server at apply, never by clients: `packages` resolved to exact package ids, so a
    * version always runs the same bytes whatever tags do later. Absent when `packages` is empty. */
   pinned?: PackagePin[];

@@ -25,6 +25,17 @@ export const resourceUsageSchema = z.object({
   memoryPeakBytes: z.number().nullable(),
   /** Processes and threads now (null without the pids controller). */
   pids: z.number().nullable(),
+  /** CPU time the cgroup was throttled for (its quota used up) since the start, seconds (cpu.stat
+   * `throttled_usec`; null where the kernel does not say; absent from helpers older than it). */
+  throttledSeconds: z.number().nullable().exactOptional(),
+  /** CPU quota periods (100 ms each) since the start, and those in which the quota ran out (cpu.stat
+   * `nr_periods`, `nr_throttled`): their ratio is the share of time the limit held the task back,
+   * bounded by 1 whatever the number of CPUs (throttled time is summed over CPUs). */
+  cpuPeriods: z.number().nullable().exactOptional(),
+  cpuThrottledPeriods: z.number().nullable().exactOptional(),
+  /** Processes the kernel's OOM killer killed in the cgroup since the start (memory.events `oom_kill`;
+   * null where the kernel does not say; absent from helpers older than it). */
+  oomKills: z.number().nullable().exactOptional(),
 });
 /** One cgroup sample of an attempt (resourceUsageSchema). */
 export type ResourceUsage = z.infer<typeof resourceUsageSchema>;

@@ -3,7 +3,7 @@
 import type { UsageHistory } from "./usage-history.ts";
 import type { TaskMetricsHistory } from "./task-metrics-history.ts";
 import type { Logger } from "pino";
-import type { Clock } from "../model/index.ts";
+import type { Clock, RecommendPolicy } from "../model/index.ts";
 import { ErrorCodes, TiffinError } from "../model/index.ts";
 import type { Compare, Op, Store, TxnResult } from "../state/store.ts";
 import type { AssignmentHub } from "./assignments.ts";
@@ -33,6 +33,8 @@ export interface ServerContext {
   usage?: UsageHistory;
   /** Tasks' metrics summaries from agents (absent in contexts built before task metrics). */
   taskMetrics?: TaskMetricsHistory;
+  /** How recommendations are computed (`GET /v1/jobs/:name/recommendation`). @default DefaultRecommendPolicy */
+  recommendPolicy?: RecommendPolicy;
 }
 
 /** Attempts of a compare-and-set before giving up with TIFFIN_CONFLICT. */

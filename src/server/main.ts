@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import type { Logger } from "pino";
 import { ensurePrivateDir, ErrorCodes, systemClock, TiffinError } from "../model/index.ts";
-import type { Clock } from "../model/index.ts";
+import type { Clock, RecommendPolicy } from "../model/index.ts";
 import { openSqliteStore, SqliteStore } from "../state/sqlite.ts";
 import type { Store } from "../state/store.ts";
 import { AssignmentHub } from "./assignments.ts";
@@ -41,6 +41,9 @@ import { trackerRoutes } from "./routes/tracker.ts";
 import { execRoutes } from "./routes/exec.ts";
 import { execSessionRoutes } from "./routes/exec-session.ts";
 import { UsageHistory } from "./usage-history.ts";
+import { Adapter } from "./recommend/adapter.ts";
+import { DefaultRecommendPolicy } from "./recommend/recommend.ts";
+import { recommendRoutes } from "./routes/recommend.ts";
 import { startAuditPruning } from "./audit-prune.ts";
 import type { AuditRetention } from "./audit-prune.ts";
 import { streamRoutes } from "./routes/streams.ts";
@@ -85,6 +88,12 @@ export interface ServerOptions {
    * watcher with more than `maxBufferedBytes` unsent (@default 16 MiB) that took none of it in
    * `stallMs` (@default 10000) is cut off. */
   watch?: { bookmarkMs?: number; maxBufferedBytes?: number; stallMs?: number };
+  /** The usage history: one sample per task per `bucketMs`. @default 60000 (tests shorten it) */
+  usageBucketMs?: number;
+  /** The recommender (`GET /v1/jobs/:name/recommendation`): its policy (@default DefaultRecommendPolicy;
+   * the window is at most the history's 24 h) and how often jobs with `resources.adapt` are looked at
+   * (`adaptCheckMs`, @default 300000). */
+  recommend?: Partial<RecommendPolicy> & { adaptCheckMs?: number };
 }
 
 /** A running server. */
@@ -150,7 +159,12 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}) });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
-  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage: new UsageHistory({ store, clock, log, knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) }) };
+  const { adaptCheckMs, ...policyOpts } = opts.recommend ?? {};
+  const recommendPolicy: RecommendPolicy = { ...DefaultRecommendPolicy, ...policyOpts };
+  recommendPolicy.windowMs = Math.min(recommendPolicy.windowMs, DefaultRecommendPolicy.windowMs);
+  const usage = new UsageHistory({ store, clock, log, ...(opts.usageBucketMs ? { bucketMs: opts.usageBucketMs } : {}), knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) });
+  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy };
+  const adapter = new Adapter(ctx, { policy: recommendPolicy, active: () => election.isLeader(), ...(adaptCheckMs ? { checkEveryMs: adaptCheckMs } : {}) });
 
   const router = new Router();
   jobRoutes(router, ctx);
@@ -161,6 +175,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   hostRemoveRoute(router, ctx);
   agentRoutes(router, ctx);
   taskMetricsRoutes(router, ctx, taskMetrics);
+  recommendRoutes(router, ctx);
   streamRoutes(router, ctx);
   watchRoutes(router, ctx, opts.watch ?? {});
   execRoutes(router, ctx);
@@ -216,6 +231,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   relay.start();
   reconciler.start();
   ctx.usage?.start();
+  adapter.start();
   const auditPruning = startAuditPruning({ store, clock, log, active: () => election.isLeader(), ...(opts.auditRetention ? { retention: opts.auditRetention } : {}) });
   log.info({ url: listenUrl, advertise: url, id, leader: election.isLeader(), dataDir: opts.dataDir }, "server listening");
 
@@ -232,6 +248,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         relay.stop();
         swarm.close();
         auditPruning.stop();
+        await adapter.close();
         await reconciler.stop();
         // Resigning lets another server lead at once instead of after the lease TTL.
         await election.close();

@@ -106,4 +106,11 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
     .min(1)
     .max(MaxMetricChecks)
     .exactOptional(),
+  adapt: z
+    .strictObject({
+      min: z.strictObject({ cpu: z.number().positive().max(1024).nullable(), memoryMiB: z.number().int().positive().nullable() }),
+      max: z.strictObject({ cpu: z.number().positive().max(1024).nullable(), memoryMiB: z.number().int().positive().nullable() }),
+      everyMs: ms(1000, 30 * day),
+    })
+    .exactOptional(),
 });

@@ -3,7 +3,7 @@
 import { jobInputSchema } from "./input.ts";
 import type { ParsedJob } from "./input.ts";
 import {
-  backoffProblem, duplicateMountTargets, extraProbes, MaxMetricChecks, healthTimingProblem, metricCheckProblems, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
+  adaptBoundsProblems, backoffProblem, duplicateMountTargets, extraProbes, MaxMetricChecks, healthTimingProblem, metricCheckProblems, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
 } from "./rules.ts";
 import { showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
@@ -34,7 +34,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   const add = (path: Segment[], message: string | null): void => {
     if (message !== null) out.push({ path, message });
   };
-  const { health, ports, restart, constraints, env, command, isolation, network, mounts, files, capabilities, persist, metrics } = j;
+  const { health, ports, restart, constraints, env, command, isolation, network, mounts, files, capabilities, persist, metrics, resources } = j;
   // A string command was written as one string (run by /bin/sh -c): report it at its own path.
   const argvAt = (at: Segment[], argv: readonly string[], written: unknown): void => {
     if (typeof written === "string") add(at, execStringProblem(written, "the command"));
@@ -81,6 +81,10 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   if (command && ports) for (const r of undeclaredPortRefs(command, ports)) add(["command", r.index], r.message);
   if (env && ports) for (const name of Object.keys(env)) add(["env", name], reservedEnv(name, ports));
   if (restart) add(["restart", "backoff", "initial"], backoffProblem(restart.backoff.initial, restart.backoff.max));
+  if (resources?.adapt) {
+    const { min, max } = resources.adapt;
+    for (const p of adaptBoundsProblems({ cpu: min.cpu, memoryMiB: min.memory }, { cpu: max.cpu, memoryMiB: max.memory })) add(["resources", "adapt", "min", p.field], p.message);
+  }
   if (constraints?.kernel) add(["constraints", "kernel"], kernelRangeProblem(constraints.kernel));
   if (isolation && network === "private") add(["network"], needsSandbox(isolation, 'network "private"'));
   if (isolation && mounts && mounts.length > 0) add(["mounts"], needsSandbox(isolation, "mounts"));

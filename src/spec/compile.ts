@@ -1,6 +1,6 @@
 // The compile step: a parsed job (units already resolved by the schema) reshaped into the canonical
 // JobSpec the server stores, with fresh objects so nothing is shared with the user's values.
-import type { HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint } from "../model/index.ts";
+import type { AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint } from "../model/index.ts";
 import type { ParsedJob } from "./input.ts";
 
 /** A health check's timeout when the spec gives none: 2 s, or the interval when that is shorter. */
@@ -53,6 +53,14 @@ function compileMetrics(m: NonNullable<ParsedJob["metrics"]>): MetricsEndpoint {
   };
 }
 
+function compileAdapt(a: NonNullable<ParsedJob["resources"]["adapt"]>): AdaptPolicy {
+  return {
+    min: { cpu: a.min.cpu, memoryMiB: a.min.memory },
+    max: { cpu: a.max.cpu, memoryMiB: a.max.memory },
+    everyMs: a.every,
+  };
+}
+
 /** The canonical JobSpec of a parsed job. */
 export function compileJob(j: ParsedJob): JobSpec {
   return {
@@ -90,6 +98,7 @@ export function compileJob(j: ParsedJob): JobSpec {
     ...(j.metrics !== null ? { metrics: compileMetrics(j.metrics) } : {}),
     // Only when there are some, like `metrics`: older specs compile unchanged.
     ...(metricChecksOf(j).length > 0 ? { metricChecks: metricChecksOf(j) } : {}),
+    ...(j.resources.adapt !== null ? { adapt: compileAdapt(j.resources.adapt) } : {}),
   };
 }
 

@@ -82,7 +82,10 @@ function randomJob(r: () => number, i: number): Record<string, unknown> {
     env: maybe(() => ({ A: "x", N: Math.floor(r() * 100), B: r() < 0.5 })),
     files: maybe(() => ({ "a.txt": "hello", "bin/run.sh": { content: "#!/bin/sh", mode: pick(["0755", "0600", 0o640]) } })),
     replicas: maybe(() => Math.floor(r() * 20)),
-    resources: maybe(() => ({ cpu: pick([0.1, 0.25, 1, 3]), memory: pick(["64Mi", "1Gi", "1.5Gi", 300, "2Ti"]), disk: pick(["1Gi", 10, "100Mi"]) })),
+    resources: maybe(() => ({
+      cpu: pick([0.1, 0.25, 1, 3]), memory: pick(["64Mi", "1Gi", "1.5Gi", 300, "2Ti"]), disk: pick(["1Gi", 10, "100Mi"]),
+      adapt: pick([undefined, null, {}, { min: { memory: "32Mi" }, max: { cpu: 4, memory: 8192 }, every: "12h" }, { min: { cpu: 0.05 }, every: "1m" }]),
+    })),
     ports: ["http", "admin"],
     health: maybe(() => (mapped ? pick([probe(), [probe(), metricCheck()], [metricCheck(), metricCheck()], metricCheck()]) : probe())),
     metrics,

@@ -1,7 +1,7 @@
 // The reverse of compile.ts: a stored JobSpec written back in the form users write (`memory: "256Mi"`,
 // `grace: "10s"`), so `status`, `history` and `history --spec` show what users recognise and `apply`
 // accepts the printed spec unchanged (compile(load(print(spec))) equals spec; decompile.test.ts).
-import type { HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint } from "../model/index.ts";
+import type { AdaptBounds, AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint } from "../model/index.ts";
 
 /** "1h2m3s4ms" for milliseconds; "0ms" for zero. parseDuration reads it back exactly. */
 export function formatDuration(ms: number): string {
@@ -58,6 +58,15 @@ function userMetrics(m: MetricsEndpoint): Record<string, unknown> {
   return { port: m.port, path: m.path, interval: formatDuration(m.intervalMs), timeout: formatDuration(m.timeoutMs), signals: { ...m.signals }, quantile: m.quantile };
 }
 
+/** `resources.adapt` as written in a spec: bounds without nulls, `every` as a duration. */
+export function userAdapt(a: AdaptPolicy): Record<string, unknown> {
+  const bounds = (b: AdaptBounds): Record<string, unknown> => ({
+    ...(b.cpu !== null ? { cpu: b.cpu } : {}),
+    ...(b.memoryMiB !== null ? { memory: formatSize(b.memoryMiB) } : {}),
+  });
+  return { min: bounds(a.min), max: bounds(a.max), every: formatDuration(a.everyMs) };
+}
+
 /**
  * A JobSpec in the user's form: a plain JSON value that `apply` accepts as a spec file. Every field is
  * written (no reliance on defaults, which may change); `pinned` is left out, as it is the server's
@@ -70,7 +79,10 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
     env: { ...spec.env },
     files: Object.fromEntries(Object.entries(spec.files).map(([p, f]) => [p, { content: f.content, mode: formatMode(f.mode) }])),
     replicas: spec.replicas,
-    resources: { cpu: spec.resources.cpu, memory: formatSize(spec.resources.memoryMiB), disk: formatSize(spec.resources.diskMiB) },
+    resources: {
+      cpu: spec.resources.cpu, memory: formatSize(spec.resources.memoryMiB), disk: formatSize(spec.resources.diskMiB),
+      ...(spec.adapt !== undefined ? { adapt: userAdapt(spec.adapt) } : {}),
+    },
     ports: [...spec.ports],
     health: userHealthField(spec),
     restart: {

@@ -201,6 +201,20 @@ export const metricsSchema = z.strictObject({
   quantile: z.number().gt(0).lt(1).default(0.99).describe("The latency quantile shown, e.g. 0.99."),
 });
 
+const adaptBound = z
+  .strictObject({
+    cpu: z.number().positive().max(1024).nullable().default(null).describe("Cores."),
+    memory: size.nullable().default(null).describe('"256Mi", "4Gi", or a whole number of MiB.'),
+  })
+  .prefault({});
+
+/** `resources.adapt`: the server applies recommendations itself, within bounds. */
+export const adaptSchema = z.strictObject({
+  min: adaptBound.describe("The least cpu and memory the server may set."),
+  max: adaptBound.describe("The most cpu and memory the server may set."),
+  every: duration(1000, 30 * 24 * 3_600_000).prefault("6h").describe("At most one adapted version per this long."),
+});
+
 /** Why `p` is not a clean absolute path, or null. Shared with the strict JobSpec check. */
 export function absolutePathProblem(p: string): string | null {
   if (!p.startsWith("/")) return "expected an absolute path (starting with /)";
@@ -253,6 +267,7 @@ export const jobInputSchema = z
         cpu: z.number().positive().max(1024).default(0.1).describe("Cores, e.g. 0.5 or 2."),
         memory: size.prefault("128Mi"),
         disk: size.prefault("256Mi"),
+        adapt: adaptSchema.nullable().default(null).describe("Apply the recommender's cpu and memory as new versions, within min..max (`tiffin recommend`)."),
       })
       .prefault({}),
     ports: ports.prefault([]).describe("Named ports, allocated per task and handed over as PORT_<NAME>."),

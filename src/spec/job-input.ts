@@ -112,6 +112,12 @@ export interface JobSpecInput {
     memory?: Size | number | undefined;
     /** Disk each task reserves: "256Mi", "10Gi", or a whole number of MiB. @default "256Mi" */
     disk?: Size | number | undefined;
+    /**
+     * Let the server apply its recommendation (`tiffin recommend`) to `cpu` and `memory` itself, as a
+     * new version seen in `tiffin history` (by "tiffin recommender"), within `min`..`max`, at most once
+     * per `every`, and only when the change is significant. null: recommend only. @default null
+     */
+    adapt?: AdaptInput | null | undefined;
   } | undefined;
   /** Named ports, allocated per task and handed over as `PORT_<NAME>`: `["http"]` or `{ http: {} }`. @default [] */
   ports?: Record<string, Record<string, never>> | string[] | undefined;
@@ -171,6 +177,24 @@ export interface JobSpecInput {
   metrics?: MetricsInput | null | undefined;
 }
 
+/** Bounds of `resources.adapt`. */
+export interface AdaptBoundsInput {
+  /** Cores. @default null (no bound) */
+  cpu?: number | null | undefined;
+  /** "256Mi", "4Gi", or a whole number of MiB. @default null (no bound) */
+  memory?: Size | number | null | undefined;
+}
+
+/** `resources.adapt`: automatic application of the recommender's resources. */
+export interface AdaptInput {
+  /** The least the server may set. @default {} */
+  min?: AdaptBoundsInput | undefined;
+  /** The most the server may set. @default {} */
+  max?: AdaptBoundsInput | undefined;
+  /** At most one adapted version per this long ("6h", "1d" is "24h"). @default "6h" */
+  every?: Duration | undefined;
+}
+
 /** A task's metrics endpoint (Prometheus text format), scraped by its agent. */
 export interface MetricsInput {
   /** A port name from `ports`. */
@@ -203,9 +227,11 @@ export const jobInputMatchesSchema: [
   Same<JobSpecInput, Schema>,
   SameKeys<JobSpecInput, Schema>,
   SameKeys<NonNullable<JobSpecInput["resources"]>, NonNullable<Schema["resources"]>>,
+  SameKeys<AdaptInput, NonNullable<NonNullable<Schema["resources"]>["adapt"]>>,
+  SameKeys<AdaptBoundsInput, NonNullable<NonNullable<NonNullable<Schema["resources"]>["adapt"]>["min"]>>,
   SameKeys<NonNullable<JobSpecInput["constraints"]>, NonNullable<Schema["constraints"]>>,
   SameKeys<HttpHealthSpec, z.input<typeof httpHealthSchema>>,
   SameKeys<MetricHealthSpec, z.input<typeof metricHealthSchema>>,
   SameKeys<NonNullable<JobSpecInput["metrics"]>, NonNullable<Schema["metrics"]>>,
   SameKeys<NonNullable<NonNullable<JobSpecInput["metrics"]>["signals"]>, NonNullable<NonNullable<Schema["metrics"]>["signals"]>>,
-] = [true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true];

@@ -68,6 +68,14 @@ export function extraProbes(kinds: readonly string[]): number[] {
   return probes.slice(1);
 }
 
+/** `resources.adapt` bounds where min is above max: which figure, and why (cpu in cores, memory in MiB). */
+export function adaptBoundsProblems(min: { cpu: number | null; memoryMiB: number | null }, max: { cpu: number | null; memoryMiB: number | null }): { field: "cpu" | "memory"; message: string }[] {
+  const out: { field: "cpu" | "memory"; message: string }[] = [];
+  if (min.cpu !== null && max.cpu !== null && min.cpu > max.cpu) out.push({ field: "cpu", message: `the minimum (${min.cpu} cores) is above the maximum (${max.cpu} cores)` });
+  if (min.memoryMiB !== null && max.memoryMiB !== null && min.memoryMiB > max.memoryMiB) out.push({ field: "memory", message: `the minimum (${min.memoryMiB} MiB) is above the maximum (${max.memoryMiB} MiB)` });
+  return out;
+}
+
 /** Why a restart back-off is inconsistent, or null. */
 export function backoffProblem(initialMs: number, maxMs: number): string | null {
   return initialMs > maxMs ? `the initial back-off (${initialMs}ms) must not be longer than the maximum (${maxMs}ms)` : null;

@@ -12,7 +12,7 @@ import { jobInputSchema } from "./input.ts";
 import { issuesToProblems, problemAt, showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
 import {
-  backoffProblem, duplicateMountTargets, healthTimingProblem, metricCheckProblems, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
+  adaptBoundsProblems, backoffProblem, duplicateMountTargets, healthTimingProblem, metricCheckProblems, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
 } from "./rules.ts";
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -119,6 +119,7 @@ function specRuleProblems(s: JobSpec, json: unknown): Problem[] {
   for (const path of Object.keys(s.files)) named(path, fileNameProblem(path));
   for (const c of fileTreeConflicts(Object.keys(s.files))) named(c.path, c.message);
   add(["restart", "backoffInitialMs"], backoffProblem(s.restart.backoffInitialMs, s.restart.backoffMaxMs));
+  if (s.adapt) for (const p of adaptBoundsProblems(s.adapt.min, s.adapt.max)) add(["adapt", "min", p.field === "cpu" ? "cpu" : "memoryMiB"], p.message);
   if (s.constraints.kernel !== null) add(["constraints", "kernel"], kernelRangeProblem(s.constraints.kernel));
   const iso = isolationOf(s);
   if (iso.network === "private") add(["network"], needsSandbox(iso.isolation, 'network "private"'));

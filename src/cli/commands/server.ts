@@ -3,10 +3,12 @@
 import type { Command } from "commander";
 import { resolve, join } from "node:path";
 import { ErrorCodes, TiffinError } from "../../model/errors.ts";
+import type { RecommendPolicy } from "../../model/recommendation.ts";
 import { parseDuration } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
 import { waitForSignal } from "../command.ts";
 import { envForEveryFlag } from "../env-flags.ts";
+import { usageError } from "../errors.ts";
 import { daemonLogger, logLevelOption, parseLogLevel } from "../log-level.ts";
 import { registerMigrate } from "./migrate.ts";
 import { parseStoreFlag } from "./store-flag.ts";
@@ -38,11 +40,17 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--audit-keep-days <n>", "keep `tiffin exec` audit entries this many days (0: no limit)", "90")
     .option("--audit-keep <n>", "keep at most this many audit entries, the newest (0: no limit)", "100000")
     .option("--peer-token-rotate <duration>", "how often the leader rotates the token agents require of each other for package pieces (the previous one stays accepted until the next rotation)", "24h")
+    .option("--recommend-window <duration>", "usage history the recommender looks at (at most 24h)", "24h")
+    .option("--recommend-percentile <p>", "the CPU percentile recommended, above 0 and at most 1", "0.95")
+    .option("--recommend-headroom <share>", "added above the usage seen (0.15: 15% more), 0 to 10", "0.15")
+    .option("--recommend-min-samples <n>", "no recommendation with fewer usage samples (one per task per --usage-bucket)", "60")
+    .option("--adapt-check <duration>", "how often jobs with resources.adapt are looked at", "5m")
+    .option("--usage-bucket <duration>", "one usage sample per task per this long in the history (tests shorten it)", "1m")
     .addOption(logLevelOption())
     .description("run the control plane (several servers may share one etcd store: one leads, all serve)");
   envForEveryFlag(server);
   registerMigrate(server, ctx);
-  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; auditKeepDays: string; auditKeep: string; peerTokenRotate: string; logLevel: string }) => {
+  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; auditKeepDays: string; auditKeep: string; peerTokenRotate: string; logLevel: string } & RecommendFlags) => {
     const log = daemonLogger("server", parseLogLevel(opts.logLevel));
     if (!opts.data) throw new TiffinError(ErrorCodes.Usage, "tiffin server needs --data <dir>", { hint: "e.g. tiffin server --data /var/lib/tiffin" });
     const keepDays = Number(opts.auditKeepDays);
@@ -54,13 +62,14 @@ export function register(program: Command, ctx: CliContext): void {
     if (rotateMs === null || rotateMs < 60_000) {
       throw new TiffinError(ErrorCodes.Usage, `--peer-token-rotate takes a duration of at least 1m, got "${opts.peerTokenRotate}"`, { hint: "e.g. --peer-token-rotate 24h; agents learn a new token within their announce interval (30 s)" });
     }
+    const recommend = parseRecommendFlags(opts);
     ctx.daemon();
     const dataDir = resolve(opts.data);
     const spec = parseStoreFlag(opts.store);
     const { openStore, startServer } = await import("../../server/main.ts");
     // A store named by --store is ours to close; the default one the server opens and closes.
     const store = spec ? await openStore(spec) : null;
-    const running = await startServer({ dataDir, log, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}) }).catch(async (err: unknown) => {
+    const running = await startServer({ dataDir, log, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, recommend: recommend.policy, usageBucketMs: recommend.usageBucketMs, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}) }).catch(async (err: unknown) => {
       await store?.close();
       throw err;
     });
@@ -72,4 +81,38 @@ export function register(program: Command, ctx: CliContext): void {
     await store?.close();
     sig.dispose();
   });
+}
+
+/** The recommender's flags of `tiffin server`, as commander gives them. */
+export interface RecommendFlags {
+  recommendWindow: string;
+  recommendPercentile: string;
+  recommendHeadroom: string;
+  recommendMinSamples: string;
+  adaptCheck: string;
+  usageBucket: string;
+}
+
+/** The recommender's settings from the server's flags; a usage error names the flag that is wrong. */
+export function parseRecommendFlags(f: RecommendFlags): { policy: RecommendPolicy & { adaptCheckMs: number }; usageBucketMs: number } {
+  const duration = (flag: string, text: string, minMs: number, maxMs: number): number => {
+    const ms = parseDuration(text);
+    if (ms === null || ms < minMs || ms > maxMs) throw usageError(`${flag} takes a duration from ${minMs / 1000}s to ${maxMs / 3_600_000}h, got "${text}"`, `e.g. ${flag} 1h`);
+    return ms;
+  };
+  const number = (flag: string, text: string, ok: (n: number) => boolean, range: string): number => {
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isFinite(n) || !ok(n)) throw usageError(`${flag} takes ${range}, got "${text}"`);
+    return n;
+  };
+  return {
+    policy: {
+      windowMs: duration("--recommend-window", f.recommendWindow, 1000, 24 * 3_600_000),
+      percentile: number("--recommend-percentile", f.recommendPercentile, (n) => n > 0 && n <= 1, "a number above 0 and at most 1"),
+      headroom: number("--recommend-headroom", f.recommendHeadroom, (n) => n >= 0 && n <= 10, "a number from 0 to 10"),
+      minSamples: number("--recommend-min-samples", f.recommendMinSamples, (n) => Number.isInteger(n) && n >= 1, "a whole number of at least 1"),
+      adaptCheckMs: duration("--adapt-check", f.adaptCheck, 1000, 24 * 3_600_000),
+    },
+    usageBucketMs: duration("--usage-bucket", f.usageBucket, 1000, 3_600_000),
+  };
 }

@@ -63,6 +63,8 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/audit": { summary: "The newest audit entries (exec), oldest first", query: { limit: "how many (default 100)" }, response: answerSchemas.audit },
   "GET /v1/watch": { summary: "Typed changes of allow-listed kinds: list, bookmark, then changes; resumable by revision", responds: "sse", response: watchMessageSchema, gone: "TIFFIN_WATCH_EXPIRED: the start revision is compacted (compactRevision says where history starts); list again", query: { kinds: "comma-separated kinds (default: every kind)", from: "store revision to start at (inclusive); without it, list first", job: "only these jobs' objects (repeatable)", host: "only objects on these hosts, by name or id (repeatable)" } },
   "GET /v1/cluster": { summary: "This server and the leader it knows of", response: answerSchemas.cluster },
+  "GET /v1/jobs/:name/recommendation": { summary: "Recommended resources from the tasks' usage history: current, recommended, the evidence, and what resources.adapt would apply", response: answerSchemas.recommendation },
+  "GET /v1/recommendations": { summary: "Every job's recommendation (as GET /v1/jobs/:name/recommendation)", response: answerSchemas.recommendations },
   "POST /v1/internal/contacts": { summary: "Hosts a follower heard from, passed to the leader (servers only)", response: okSchema },
   "GET /v1/openapi.json": { summary: "This document", response: z.record(z.string(), z.unknown()).meta({ description: "An OpenAPI 3.1 document" }) },
   "GET /metrics": { summary: "Prometheus metrics", responds: "text" },

@@ -29,6 +29,8 @@ const cases: { name: string; run: () => unknown; want: string[] }[] = [
   { name: "heartbeat: no host id", run: () => heartbeatOf({ hostId: "" }), want: ["hostId"] },
   { name: "report", run: () => reportOf({ hostId: "h1", updates: [update, { ...update, id: "a2", state: "exited", endCause: "oom", incurable: false, usage: null }] }), want: [] },
   { name: "report: bad updates named by index", run: () => reportOf({ hostId: "h1", updates: [{ ...update, state: "dancing" }, { ...update, ports: { http: -1 } }, { ...update, usage: { at: 1, cpuSeconds: 1, cpuCores: null, memoryBytes: "1", memoryPeakBytes: null, pids: null } }, { ...update, endCause: "gremlins" }] }), want: ["updates[0].state", "updates[1].ports.http", "updates[2].usage.memoryBytes", "updates[3].endCause"] },
+  { name: "report: usage with throttling and OOM kills", run: () => reportOf({ hostId: "h1", updates: [{ ...update, usage: { at: 1, cpuSeconds: 1, cpuCores: 0.5, memoryBytes: 1, memoryPeakBytes: null, pids: 1, throttledSeconds: 2.5, cpuPeriods: 10, cpuThrottledPeriods: 4, oomKills: 1 } }] }), want: [] },
+  { name: "report: negative throttling and OOM kills", run: () => reportOf({ hostId: "h1", updates: [{ ...update, usage: { at: 1, cpuSeconds: 1, cpuCores: 0.5, memoryBytes: 1, memoryPeakBytes: null, pids: 1, throttledSeconds: -1, cpuThrottledPeriods: -1, oomKills: -2 } }] }), want: ["updates[0].usage.cpuThrottledPeriods", "updates[0].usage.oomKills", "updates[0].usage.throttledSeconds"] },
   { name: "report: updates not an array", run: () => reportOf({ hostId: "h1", updates: {} }), want: ["updates"] },
 ];
 

@@ -151,8 +151,9 @@ async function specOf(body: unknown): Promise<JobSpec> {
 /** The envelope of an apply or plan body; the spec inside is checkJobSpec's to read. */
 const specEnvelope = z.object({ spec: z.unknown() }).refine((b) => "spec" in b);
 
-/** Stores `spec` (pins resolved) as the job's next version, or nothing when it is the current spec. */
-async function storeVersion(ctx: ServerContext, specOrDerive: JobSpec | (() => JobSpec), note: VersionNote, what: string): Promise<ApplyResult> {
+/** Stores `spec` (pins resolved) as the job's next version, or nothing when it is the current spec:
+ * the one way a version is made (apply, revert, scale, and the recommender's adapted versions). */
+export async function storeVersion(ctx: ServerContext, specOrDerive: JobSpec | (() => JobSpec), note: VersionNote, what: string): Promise<ApplyResult> {
   const m = ctx.mirror;
   const now = ctx.clock.now();
   // A derived spec (scale: the current one with other replicas) is derived again on every try of the
