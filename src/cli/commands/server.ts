@@ -8,6 +8,7 @@ import type { CliContext } from "../command.ts";
 import { waitForSignal } from "../command.ts";
 import { envForEveryFlag } from "../env-flags.ts";
 import { daemonLogger, logLevelOption, parseLogLevel } from "../log-level.ts";
+import { registerInstall } from "./install.ts";
 import { registerMigrate } from "./migrate.ts";
 import { parseStoreFlag } from "./store-flag.ts";
 
@@ -42,6 +43,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description("run the control plane (several servers may share one etcd store: one leads, all serve)");
   envForEveryFlag(server);
   registerMigrate(server, ctx);
+  registerInstall(server, "server", ctx);
   server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; auditKeepDays: string; auditKeep: string; peerTokenRotate: string; logLevel: string }) => {
     const log = daemonLogger("server", parseLogLevel(opts.logLevel));
     if (!opts.data) throw new TiffinError(ErrorCodes.Usage, "tiffin server needs --data <dir>", { hint: "e.g. tiffin server --data /var/lib/tiffin" });
