@@ -16,7 +16,7 @@ void test("install plans", () => {
       input: agent,
       files: [["/etc/systemd/system/tiffin-agent.service", 0o644], ["/etc/tiffin/agent.env", 0o600], ["/etc/tiffin/join.token", 0o600]],
       dirs: ["/etc/tiffin", "/var/lib/tiffin-agent"],
-      after: [["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "tiffin-agent.service"]],
+      after: [["systemctl", "daemon-reload"], ["systemctl", "enable", "tiffin-agent.service"], ["systemctl", "restart", "tiffin-agent.service"]],
       env: ["TIFFIN_SERVER=http://10.0.0.1:7070", "TIFFIN_LABELS=rack=r1"],
     },
     {

@@ -168,7 +168,12 @@ export function installPlan(i: InstallInput): ServicePlan {
     { path: p.env, mode: 0o600, text: header + env.map(([k, v]) => `${envLine(k, v)}\n`).join("") },
   ];
   if (p.joinToken !== null && i.joinToken !== undefined) files.push({ path: p.joinToken, mode: 0o600, text: `${i.joinToken}\n`, secret: true });
-  const commands = i.root !== undefined ? [["systemctl", `--root=${i.root}`, "enable", p.unitName]] : [["systemctl", "daemon-reload"], ["systemctl", "enable", ...(i.noStart ? [] : ["--now"]), p.unitName]];
+  // restart, not `enable --now`: installing again with other flags must take effect, and restarting
+  // the agent keeps its tasks (SIGTERM); a stopped unit is started.
+  const commands =
+    i.root !== undefined
+      ? [["systemctl", `--root=${i.root}`, "enable", p.unitName]]
+      : [["systemctl", "daemon-reload"], ["systemctl", "enable", p.unitName], ...(i.noStart ? [] : [["systemctl", "restart", p.unitName]])];
   const notes = [
     i.root !== undefined ? `enabled ${p.unitName} under ${i.root}: it starts when a machine boots from it` : i.noStart ? `enabled ${p.unitName}: start it with \`systemctl start ${p.unitName}\`` : `started ${p.unitName}: \`systemctl status ${p.unitName}\`, \`journalctl -u ${p.unitName}\``,
   ];

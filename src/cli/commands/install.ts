@@ -1,7 +1,7 @@
 // `tiffin agent install` / `tiffin server install` and `uninstall`: the daemon as a systemd service.
 // Takes the daemon's own flags (each becomes a TIFFIN_<FLAG> line of /etc/tiffin/ROLE.env), writes the
-// unit, the environment file, the agent's join token and the data dir, then `systemctl daemon-reload`
-// and `enable --now`. `--root DIR` writes under a folder and enables offline (an image being built);
+// unit, the environment file, the agent's join token and the data dir, then `systemctl daemon-reload`,
+// `enable` and `restart`. `--root DIR` writes under a folder and enables offline (an image being built);
 // `--dry-run` prints the plan and changes nothing. The plan itself is pure: ../service-units.ts.
 
 import type { Command} from "commander";
