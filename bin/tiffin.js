@@ -14,7 +14,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const major = Number(process.versions.node.split(".")[0]);
 const installed = here.split(sep).includes("node_modules");
 if (major < 24) {
-  // The `node` npm package (a dependency) holds Node 24: in an installed package under its own
+  // The `node` npm package (an optional dependency: a platform it has no build for still installs) holds Node 24: in an installed package under its own
   // node_modules, in a checkout under the repository's.
   const candidates = [join(here, "..", "node_modules", "node", "bin", "node"), join(here, "..", "node_modules", ".bin", "node"), join(here, "..", "..", ".bin", "node")];
   const local = candidates.find((p) => existsSync(p));
