@@ -34,8 +34,13 @@ if (major < 24) {
  */
 async function reexec(node) {
   const child = spawn(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
-  const forwarded = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH", "SIGCONT", "SIGTSTP"];
+  // Ctrl-C, Ctrl-\\, Ctrl-Z and window changes on a terminal reach the child already (the terminal
+  // signals its whole foreground group): passed on again, the child would see each twice. This process
+  // still outlives them, to return the child's status. Job control (SIGTSTP, SIGCONT) is left as is.
+  const forwarded = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
+  const fromTerminal = new Set(process.stdin.isTTY ? ["SIGINT", "SIGQUIT"] : []);
   const pass = (sig) => {
+    if (fromTerminal.has(sig)) return;
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);
   };
   for (const sig of forwarded) process.on(sig, pass);
