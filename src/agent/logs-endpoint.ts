@@ -62,7 +62,11 @@ export async function startLogsEndpoint(o: LogsEndpointOptions): Promise<LogsEnd
   server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     sessions.add(socket);
     socket.once("close", () => sessions.delete(socket));
-    void handleExecUpgrade(o, req, socket, head);
+    const t0 = process.hrtime.bigint();
+    // An exec session is timed to its end, as a followed log is.
+    void handleExecUpgrade(o, req, socket, head).then((code) =>
+      o.metrics?.request(req.method ?? "GET", endpointRoute(req.method ?? "GET", new URL(req.url ?? "/", "http://agent").pathname), code, Number(process.hrtime.bigint() - t0) / 1e9),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
