@@ -1,6 +1,6 @@
 // The package as users get it: `npm pack` (which builds dist/ through `prepack`), the tarball installed
 // globally into a temporary prefix, and the installed `tiffin` run through its real argv from a folder
-// outside the repository: version and help, a clear refusal on an older Node, a server, an agent and
+// outside the repository: version and help, on an older Node too (it re-runs on its own Node 24), a server, an agent and
 // the CLI running a TypeScript spec that imports "tiffin", and a user's spec repository type-checked
 // against the installed types. Installing fetches the dependencies through npm (its cache first);
 // where the registry cannot be reached and the cache lacks them, the tests skip saying so.
@@ -91,17 +91,27 @@ void test("the installed tiffin runs outside the repository: `tiffin version --c
   assert.match(ok(run("tiffin", ["help", "apply"]), "tiffin help apply"), /^Usage: tiffin apply/);
 });
 
-void test("on a Node older than 24 the installed tiffin says what to install and exits 1", (t) => {
+/** A Node older than 24 on this machine (Debian's /usr/bin/node is 18 or 20), or undefined. */
+const oldNode = ["/usr/bin/node", "/usr/local/bin/node"].find((n) => Number(spawnSync(n, ["-p", "process.versions.node.split('.')[0]"], { encoding: "utf8" }).stdout?.trim()) < 24);
+/** The user's environment with that older Node first on PATH: `#!/usr/bin/env node` finds it. */
+const oldNodeEnv: NodeJS.ProcessEnv = oldNode ? { ...userEnv, PATH: `${dirname(oldNode)}:${join(prefix, "bin")}:${userEnv["PATH"] ?? ""}` } : userEnv;
+
+void test("on a Node older than 24 the installed tiffin runs on the Node 24 it brings (the `node` dependency), exit codes passed through", (t) => {
   if (skipIfUnavailable(t)) return;
-  const old = ["/usr/bin/node", "/usr/local/bin/node"].find((n) => Number(spawnSync(n, ["-p", "process.versions.node.split('.')[0]"], { encoding: "utf8" }).stdout?.trim()) < 24);
-  if (!old) return void t.skip("no Node older than 24 on this machine");
-  const r = run(installedBin, ["version", "--client"], { env: { ...userEnv, PATH: `${dirname(old)}:${userEnv["PATH"] ?? ""}` } });
-  assert.equal(r.code, 1, `${r.out}${r.err}`);
-  assert.match(r.err, /needs Node\.js 24 or newer \(this is v\d+.*\); install Node\.js 24/);
+  if (!oldNode) return void t.skip("no Node older than 24 on this machine");
+  assert.match(run("node", ["--version"], { env: oldNodeEnv }).out, /^v(1\d|2[0-3])\./, "the older Node is the one on PATH");
+  assert.equal(ok(run("tiffin", ["version", "--client"], { env: oldNodeEnv }), "tiffin version --client on the older Node").trim(), `client  ${pkg.version}`);
+  writeFileSync(join(dir, "bad.json"), JSON.stringify({ name: "bad", command: ["x"], replicas: -1 }));
+  const bad = run("tiffin", ["validate", "bad.json"], { env: oldNodeEnv });
+  assert.equal(bad.code, 2, `a spec problem exits 2 through the re-run:\n${bad.out}${bad.err}`);
+  assert.match(bad.err, /replicas/);
 });
 
-void test("the installed server, agent and CLI run a TypeScript spec that imports tiffin, and show its log", { timeout: 180_000 }, async (t) => {
+void test("the installed server, agent and CLI run a TypeScript spec that imports tiffin, and show its log (with an older Node first on PATH, where the machine has one)", { timeout: 180_000 }, async (t) => {
   if (skipIfUnavailable(t)) return;
+  // Every `tiffin` below starts on the machine's older Node (when there is one) and re-runs itself on
+  // the package's own Node 24; signals reach the daemons through that first process.
+  const userEnv = oldNodeEnv;
   const port = await freePort();
   const addr = `http://127.0.0.1:${port}`;
   const procs: ChildProcess[] = [];
@@ -143,6 +153,12 @@ void test("the installed server, agent and CLI run a TypeScript spec that import
   ok(run("tiffin", ["apply", "hello.ts"], { cwd: specs, env, timeoutMs: 120_000 }), "tiffin apply hello.ts");
   await waitFor("the task's log", 30_000, () => run("tiffin", ["logs", "hello/0"], { env }).out.includes("hello from hello/0"));
   assert.match(readFileSync(join(dir, "agent", "agent.json"), "utf8"), /pkg-1/);
+  // SIGTERM to the first process (what systemd sends to a unit's main pid) reaches the server, which
+  // stops and exits 0.
+  const server = procs[0]!;
+  const exited = new Promise<number | null>((r) => server.once("exit", (c) => r(c)));
+  server.kill("SIGTERM");
+  assert.equal(await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running after 15 s"), 15_000))]), 0, "the server stopped on SIGTERM");
 });
 
 void test("a user's spec repository gets the types with `npm install --save-dev` and a standard tsconfig", { timeout: 180_000 }, (t) => {

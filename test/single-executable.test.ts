@@ -1,7 +1,8 @@
 // One file per host: `npm run build:sea` makes build/tiffin (packaging/sea/build.ts); copied alone into
 // an empty folder with no node_modules, it runs the server (its SQLite writer is a worker thread), an
 // agent whose helpers are the executable itself, and the CLI: a job applied through it runs in a crun
-// sandbox, and its logs come back, filtered by --grep (a worker thread of the agent).
+// sandbox, and its logs come back, filtered by --grep (a worker thread of the agent). `agent install`
+// writes a unit that runs the executable itself.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -54,6 +55,10 @@ void test("the single executable, alone in a folder, runs the server, an agent w
     const r = spawnSync(exe, args, { cwd: bin, env: cli, encoding: "utf8", timeout: 60_000 });
     return { code: r.status, out: r.stdout ?? "", err: r.stderr ?? "" };
   };
+  // Installed as a service, the unit runs this very file (no npm package on the machine).
+  const dry = tiffin(["agent", "install", "--dry-run", "--server", addr, "--join-token-file", join(dir, "server", "join.token")]);
+  assert.equal(dry.code, 0, dry.err);
+  assert.match(dry.out, new RegExp(`^ {4}ExecStart=${exe} agent$`, "m"));
   const agentArgs = ["agent", "--server", addr, "--join-token-file", join(dir, "server", "join.token"), "--data", join(dir, "agent"), "--name", "sea-1", "--listen", "127.0.0.1:0"];
   start(hasCrun ? agentArgs : [...agentArgs, "--unsandboxed-fallback"]);
   await waitFor("the agent to join", 60_000, () => tiffin(["hosts"]).out.includes(" up ")).catch((e: unknown) => {

@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { NodeApiClient as ApiClient } from "../api/node-client.ts";
 import type { ExecSessionRequest } from "../api/exec-wire.ts";
@@ -47,7 +49,7 @@ async function run(
 
 void test("exec sessions: stdin reaches the command, a terminal when asked (size, resize, Ctrl-C), exit codes, signals, audit; the CLI on a real terminal", { timeout: 120_000 }, async (t) => {
   assert.equal(process.getuid?.(), 0, "this test needs root (sandboxes with cgroup limits)");
-  const { agent, api, server: s } = await serverAndAgent(t, { prefix: "tiffin-exec-session-", name: "exec-s-1" });
+  const { agent, agentDir, api, server: s } = await serverAndAgent(t, { prefix: "tiffin-exec-session-", name: "exec-s-1" });
   for (const spec of [
     testSpec({ name: "boxed", command: ["sleep", "300"], resources: { cpu: 0.2, memoryMiB: 64, diskMiB: 1 } }),
     testSpec({ name: "plain", command: ["sleep", "300"], isolation: "none", resources: { cpu: 0.1, memoryMiB: 64, diskMiB: 1 } }),
@@ -163,4 +165,9 @@ void test("exec sessions: stdin reaches the command, a terminal when asked (size
   );
   assert.equal(audit[0]?.user, "tester");
   assert.ok(audit.every((e) => e.hostId === agent.hostId && e.endedAt !== null));
+  // The agent timed each session, to its end, under the route pattern (its /metrics, host token).
+  const { hostToken } = JSON.parse(fs.readFileSync(path.join(agentDir, "agent.json"), "utf8")) as { hostToken: string };
+  const prom = await (await fetch(`http://${agent.address}/metrics`, { headers: { authorization: `Bearer ${hostToken}` } })).text();
+  const sessions = /^tiffin_http_request_duration_seconds_count\{method="POST",route="\/v1\/exec\/:attemptId",code="101"\} (\d+)$/m.exec(prom);
+  assert.ok(sessions && Number(sessions[1]) >= audit.length, `exec sessions timed: ${sessions?.[0] ?? "none"}`);
 });

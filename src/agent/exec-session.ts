@@ -26,14 +26,16 @@ export interface ExecSessionOptions {
   log: Logger;
 }
 
-/** Writes a plain HTTP error response on a socket that was not upgraded, and closes it. */
-export function refuseUpgrade(socket: Duplex, status: number, code: ErrorCode, message: string, hint: string | null = null): void {
+/** Writes a plain HTTP error response on a socket that was not upgraded, and closes it; returns the status. */
+export function refuseUpgrade(socket: Duplex, status: number, code: ErrorCode, message: string, hint: string | null = null): number {
   const body = JSON.stringify({ error: { code, message, hint, problems: [] } } satisfies ApiErrorBody);
   socket.end(`HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  return status;
 }
 
-/** Handles an upgrade request on the agent's endpoint; never rejects. */
-export async function handleExecUpgrade(o: ExecSessionOptions, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+/** Handles an upgrade request on the agent's endpoint; resolves with the status answered (101 once the
+ * session has ended) and never rejects. */
+export async function handleExecUpgrade(o: ExecSessionOptions, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<number> {
   socket.on("error", () => undefined);
   const url = new URL(req.url ?? "/", "http://agent");
   const m = /^\/v1\/exec\/([A-Za-z0-9._-]+)$/.exec(url.pathname);
@@ -60,6 +62,7 @@ export async function handleExecUpgrade(o: ExecSessionOptions, req: http.Incomin
   o.log.info({ attemptId, command: r.command, tty: r.tty === true }, "exec session");
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: ${execUpgradeProtocol}\r\n\r\n`);
   await runSession(run, r.tty === true, socket, head, o.log);
+  return 101;
 }
 
 /** Runs the command, relaying frames both ways, until it exits or the socket goes (which kills it). */

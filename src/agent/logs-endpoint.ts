@@ -4,6 +4,7 @@
 //   POST /v1/exec/:attemptId {command}                               (exec-endpoint.ts)
 //   GET /v1/pieces/:sha256   Authorization: Bearer <peerToken>       (other agents; swarm/serve.ts)
 //   POST /v1/exec/:attemptId?command=..., Upgrade: tiffin-exec.v1    (exec-session.ts: stdin, terminal)
+//   GET /metrics   Authorization: Bearer <hostToken>                 (metrics/agent-metrics.ts)
 
 import fs from "node:fs";
 import http from "node:http";
@@ -19,6 +20,8 @@ import { compileGrep, GrepBudgetExceeded, grepLines, LineMatcher, MaxGrepThreads
 import { ErrorCodes, valueAt } from "../model/index.ts";
 import type { ErrorCode } from "../model/index.ts";
 import { bearerMatches } from "./bearer.ts";
+import { endpointRoute } from "./metrics/agent-metrics.ts";
+import type { AgentMetrics } from "./metrics/agent-metrics.ts";
 
 /** What the endpoint needs from the agent. */
 export interface LogsEndpointOptions {
@@ -31,6 +34,8 @@ export interface LogsEndpointOptions {
   log: Logger;
   /** Serves package pieces to peers (swarm/peer.ts `handle`); false when the request is not one. */
   pieces?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** The agent's metrics: served on GET /metrics (host token), and each request's latency. @default none */
+  metrics?: AgentMetrics;
   /** How long `--grep` may match one batch of lines (log-filter.ts). @default 2000 */
   grepBudgetMs?: number;
 }
@@ -43,13 +48,25 @@ export interface LogsEndpoint {
 
 /** Starts the logs endpoint. */
 export async function startLogsEndpoint(o: LogsEndpointOptions): Promise<LogsEndpoint> {
-  const server = http.createServer((req, res) => void handle(o, req, res));
+  const server = http.createServer((req, res) => {
+    const metrics = o.metrics;
+    if (metrics) {
+      const t0 = process.hrtime.bigint();
+      const route = endpointRoute(req.method ?? "GET", new URL(req.url ?? "/", "http://agent").pathname);
+      res.once("close", () => metrics.request(req.method ?? "GET", route, res.statusCode, Number(process.hrtime.bigint() - t0) / 1e9));
+    }
+    void handle(o, req, res);
+  });
   // Upgraded sockets leave the server's books: closeAllConnections would not end them.
   const sessions = new Set<Duplex>();
   server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     sessions.add(socket);
     socket.once("close", () => sessions.delete(socket));
-    void handleExecUpgrade(o, req, socket, head);
+    const t0 = process.hrtime.bigint();
+    // An exec session is timed to its end, as a followed log is.
+    void handleExecUpgrade(o, req, socket, head).then((code) =>
+      o.metrics?.request(req.method ?? "GET", endpointRoute(req.method ?? "GET", new URL(req.url ?? "/", "http://agent").pathname), code, Number(process.hrtime.bigint() - t0) / 1e9),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -79,6 +96,7 @@ function fail(res: http.ServerResponse, status: number, code: ErrorCode, message
 async function handle(o: LogsEndpointOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   if (o.pieces?.(req, res)) return;
   const url = new URL(req.url ?? "/", "http://agent");
+  if (req.method === "GET" && url.pathname === "/metrics" && o.metrics) return metrics(o, o.metrics, req, res);
   const ex = /^\/v1\/exec\/([A-Za-z0-9._-]+)$/.exec(url.pathname);
   const m = /^\/v1\/logs\/([A-Za-z0-9._-]+)$/.exec(url.pathname);
   if (!(req.method === "GET" && m) && !(req.method === "POST" && ex)) return fail(res, 404, ErrorCodes.NotFound, `no such endpoint: ${req.method} ${url.pathname}`);
@@ -133,6 +151,16 @@ async function handle(o: LogsEndpointOptions, req: http.IncomingMessage, res: ht
     await matcher?.close();
   }
   res.end();
+}
+
+/** GET /metrics: Prometheus text, for the host token as every other call here. */
+async function metrics(o: LogsEndpointOptions, m: AgentMetrics, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  if (!bearerMatches(req.headers.authorization, o.token())) {
+    return fail(res, 401, ErrorCodes.Unauthorized, "agent /metrics: missing or wrong host token", "send the agent's host token (`hostToken` in the agent's DATA/agent.json) as a bearer token");
+  }
+  const text = await m.registry.metrics();
+  res.writeHead(200, { "content-type": m.registry.contentType, "cache-control": "no-store" });
+  res.end(text);
 }
 
 async function exec(o: LogsEndpointOptions, attemptId: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

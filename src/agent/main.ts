@@ -29,6 +29,7 @@ import type { RuntimeDetection } from "./isolation.ts";
 import { startLogsEndpoint } from "./logs-endpoint.ts";
 import { PortAllocator } from "./ports.ts";
 import { Reporter } from "./reporter.ts";
+import { createAgentMetrics } from "./metrics/agent-metrics.ts";
 import { MetricsScraper } from "./metrics/scraper.ts";
 import { scrapeTargetsOf } from "./metrics/targets.ts";
 import { Session } from "./session.ts";
@@ -154,8 +155,17 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     },
   });
   await session.load();
+  // Read when scraped: the manager and the swarm are made below, before the endpoint serves.
+  const metrics = createAgentMetrics({
+    helperProcesses: () => manager.helperProcesses(),
+    packageBytes: () => {
+      const s = swarm.stats();
+      return { fromOrigin: s.bytesFromOrigin, fromPeers: s.bytesFromPeers, served: s.bytesUploaded };
+    },
+  });
 
   const reporter: Reporter = new Reporter({
+    observe: (u) => metrics.attemptUpdate(u),
     send: (updates) => {
       const id = session.identity;
       if (!id) return null;
@@ -221,7 +231,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const { host, port } = parseListen(opts.listen ?? "127.0.0.1:0");
   const advertise = opts.advertise === undefined ? undefined : parseAdvertise(opts.advertise);
   if (advertise === null) throw new TiffinError(ErrorCodes.Usage, `cannot advertise "${opts.advertise ?? ""}": not an address others can dial`, { hint: "give host or host:port, e.g. --advertise 10.0.0.5:7071 (not 0.0.0.0)" });
-  const endpoint = await startLogsEndpoint({ host, port, token: () => session.identity?.hostToken ?? null, attemptDir: (id) => manager.dirOf(id), log, pieces: (req, res) => swarm.handle(req, res) });
+  const endpoint = await startLogsEndpoint({ host, port, token: () => session.identity?.hostToken ?? null, attemptDir: (id) => manager.dirOf(id), log, pieces: (req, res) => swarm.handle(req, res), metrics });
   const towardServer = advertise === undefined && isWildcard(host) ? await localAddressToward(opts.server) : null;
   address = advertiseAddress(host, endpoint.port, os.networkInterfaces(), { ...(advertise ? { advertise } : {}), towardServer });
   log.info({ address, dataDir }, "logs endpoint listening");
@@ -248,6 +258,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       return id && client.reportMetrics ? client.reportMetrics(id.hostToken, { hostId: id.hostId, tasks }) : null;
     },
     log,
+    onScrape: (result, seconds) => metrics.scrape(result, seconds),
     ...(opts.metricsReportMs !== undefined ? { reportEveryMs: opts.metricsReportMs } : {}),
   });
   scraper.start();

@@ -2,9 +2,10 @@
 // Prometheus text. One task's error counter starts climbing: the server shows the rising error rate
 // (in GET /v1/jobs/:name/metrics and its own Prometheus output, labelled job/index/host/version).
 // Beside it, tasks whose endpoints are slow, huge, malformed or gone: their scrape errors are counted
-// and shown, they keep running, and the good task keeps being scraped.
+// and shown, they keep running, and the good task keeps being scraped. The agent's own /metrics (host
+// token) counts the same tasks and scrapes, and both daemons time requests by route pattern.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
@@ -22,7 +23,7 @@ function serving(body: string): string[] {
 }
 
 void test("a task whose error counter starts climbing shows a rising error rate; slow, huge, malformed and gone endpoints are counted scrape errors", { timeout: 120_000 }, async (t) => {
-  const { api, server, root } = await serverAndAgent(t, { prefix: "tiffin-metrics-", name: "metrics-1", metricsReportMs: 300 });
+  const { api, server, root, agent, agentDir } = await serverAndAgent(t, { prefix: "tiffin-metrics-", name: "metrics-1", metricsReportMs: 300 });
   const metrics = (intervalMs = 1000, timeoutMs = 800) => ({ port: "http", path: "/metrics", intervalMs, timeoutMs, signals, quantile: 0.99 });
   const jobs = [
     // No errors for 4 s, then 20 a second.
@@ -78,8 +79,34 @@ void test("a task whose error counter starts climbing shows a rising error rate;
   assert.ok(line && Number(line.split(" ")[1]) > 10, `the server's Prometheus output: ${line}`);
   assert.match(prom, /tiffin_task_scrape_errors_total\{job="malformed",index="0",host="metrics-1",version="1"\} [1-9]/);
   assert.match(prom, /tiffin_task_up\{job="gone",index="0",host="metrics-1",version="1"\} 0/);
+  // Requests through the router are timed by route pattern, never by raw path.
+  assert.match(prom, /^tiffin_http_request_duration_seconds_count\{method="GET",route="\/v1\/jobs\/:name\/metrics",code="200"\} [1-9]/m);
+  assert.doesNotMatch(prom, /route="\/v1\/jobs\/climbing/, "no raw paths as labels");
+  await checkAgentMetrics(agent.address, agentDir);
   await checkTop(server.url, server.adminToken, root);
 });
+
+/** The agent's own GET /metrics: host token only; its tasks, helpers, starts and scrapes; promtool-clean. */
+async function checkAgentMetrics(address: string, agentDir: string): Promise<void> {
+  const url = `http://${address}/metrics`;
+  assert.equal((await fetch(url)).status, 401, "no token, no metrics");
+  assert.equal((await fetch(url, { headers: { authorization: "Bearer wrong" } })).status, 401);
+  const { hostToken } = JSON.parse(fs.readFileSync(path.join(agentDir, "agent.json"), "utf8")) as { hostToken: string };
+  const res = await fetch(url, { headers: { authorization: `Bearer ${hostToken}` } });
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  const num = (series: string): number => Number(text.split("\n").find((l) => l.startsWith(`${series} `))?.slice(series.length + 1));
+  assert.equal(num('tiffin_agent_tasks{state="running"}'), 5, "the five tasks run");
+  assert.equal(num("tiffin_agent_task_starts_total"), 5);
+  assert.ok(num("tiffin_agent_helper_processes") >= 1, "helpers counted");
+  assert.ok(num('tiffin_agent_task_scrapes_total{result="ok"}') >= 8, "the climbing task's scrapes");
+  for (const kind of ["timeout", "too-large", "malformed", "unreachable"]) assert.ok(num(`tiffin_agent_task_scrapes_total{result="${kind}"}`) >= 2, kind);
+  assert.match(text, /^tiffin_http_request_duration_seconds_count\{method="GET",route="\/metrics",code="401"\} 2$/m, "the refused scrapes were timed");
+  if (spawnSync("promtool", ["--version"]).status !== 0) return;
+  const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+  const known = /^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/;
+  assert.deepEqual(`${r.stdout}${r.stderr}`.split("\n").filter((l) => l.trim() !== "" && !known.test(l.trim())), [], "promtool's findings on the agent");
+}
 
 /** `tiffin top` as users run it: --json once, and live on a terminal (tmux), refreshing until Ctrl-C. */
 async function checkTop(url: string, token: string, root: string): Promise<void> {

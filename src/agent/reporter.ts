@@ -10,6 +10,8 @@ import { nextBackoff } from "./sse.ts";
 export interface ReporterDeps {
   /** Sends one batch; null identity means "not registered yet": keep the updates. */
   send(updates: AttemptUpdate[]): Promise<CallResult<unknown>> | null;
+  /** Sees every update as it is queued, once (the agent's metrics count from them). @default none */
+  observe?: (update: AttemptUpdate) => void;
   /** Called after each failed send (for logs and re-registering on 401). */
   onFailure?(result: { status: number | null; message: string }, pending: number): void;
   /** @default 50 */
@@ -35,6 +37,7 @@ export class Reporter {
 
   /** Queues an update; `onAccepted` runs once the server has accepted it (or a later update of the same attempt). */
   report(update: AttemptUpdate, onAccepted?: () => void): void {
+    this.#deps.observe?.(update);
     const prev = this.#pending.get(update.id);
     const accepted = [...(prev?.accepted ?? []), ...(onAccepted ? [onAccepted] : [])];
     this.#pending.set(update.id, { update, accepted });

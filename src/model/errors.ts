@@ -25,6 +25,8 @@ export const ErrorCodes = {
   NoRecommendation: "TIFFIN_NO_RECOMMENDATION",
   /** The server's answer is not of the shape this client expects (another version, or not a Tiffin server). */
   BadAnswer: "TIFFIN_BAD_ANSWER",
+  /** `tiffin agent|server install` or `uninstall` could not write a file or run systemctl. */
+  InstallFailed: "TIFFIN_INSTALL_FAILED",
 } as const;
 /** One stable error code. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,4 +1,4 @@
-// The server's Prometheus output, task series included, passes Debian's `promtool check metrics`
+// The server's Prometheus output, task series and the HTTP latency histogram included, passes Debian's `promtool check metrics`
 // (the prometheus package); skipped where promtool is not installed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,7 +20,9 @@ void test("promtool check metrics: the server's output with task series", { skip
       { job: "web", index: 1, version: 3, host: "web-2", metrics: m({ up: false, scrapeErrors: 7, clients: null, errorsPerSec: null, latencySeconds: null }) },
     ],
   });
+  metrics.requestDuration.observe({ method: "GET", route: "/v1/jobs/:name", code: "200" }, 0.003);
   const text = await metrics.registry.metrics();
+  assert.match(text, /^tiffin_http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/v1\/jobs\/:name",code="200"\} 1$/m);
   assert.match(text, /tiffin_task_errors_per_second\{job="web",index="0",host="web-1",version="3"\} 2\.5/);
   assert.match(text, /tiffin_task_scrape_errors_total\{job="web",index="1",host="web-2",version="3"\} 7/);
   assert.doesNotMatch(text, /tiffin_task_clients\{[^}]*index="1"/, "a value the summary lacks is left out, not 0");

@@ -3,12 +3,15 @@
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { AttemptStates } from "../model/index.ts";
+import { HttpDurationMetric } from "../model/http-metrics.ts";
 import type { HostStatus, TaskMetrics } from "../model/index.ts";
 
 /** The server's metrics. */
 export interface Metrics {
   registry: Registry;
   requests: Counter<"method" | "route" | "status">;
+  /** Latency by method, route pattern and status code (the agent exports the same histogram). */
+  requestDuration: Histogram<"method" | "route" | "code">;
   heartbeats: Counter;
   reconcileDuration: Histogram<"phase">;
   placements: Counter<"result">;
@@ -35,6 +38,7 @@ export function createMetrics(src: MetricSources): Metrics {
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   const registers = [registry];
   const requests = new Counter({ name: "tiffin_http_requests_total", help: "HTTP requests by route and status", labelNames: ["method", "route", "status"] as const, registers });
+  const requestDuration = new Histogram({ ...HttpDurationMetric, labelNames: [...HttpDurationMetric.labelNames], buckets: [...HttpDurationMetric.buckets], registers });
   const heartbeats = new Counter({ name: "tiffin_heartbeats_total", help: "Agent heartbeats received", registers });
   const reconcileDuration = new Histogram({
     name: "tiffin_reconcile_duration_seconds",
@@ -77,7 +81,7 @@ export function createMetrics(src: MetricSources): Metrics {
     },
   });
   taskMetricGauges(registry, src);
-  return { registry, requests, heartbeats, reconcileDuration, placements, leaderTxns };
+  return { registry, requests, requestDuration, heartbeats, reconcileDuration, placements, leaderTxns };
 }
 
 const taskLabels = ["job", "index", "host", "version"] as const;

@@ -43,6 +43,8 @@ export interface MetricsScraperOptions {
   coalesceMs?: number;
   /** @default 4 MiB */
   maxBytes?: number;
+  /** Sees each scrape's result ("ok" or the error kind) and seconds (null: not attempted). @default none */
+  onScrape?: (result: string, seconds: number | null) => void;
   /** Samples per scrape at most. @default 100000 */
   maxSamples?: number;
 }
@@ -141,7 +143,8 @@ export class MetricsScraper {
 
   async #scrape(s: TargetState): Promise<void> {
     const { target } = s;
-    const fail = (kind: ScrapeErrorKind, message: string): void => {
+    const fail = (kind: ScrapeErrorKind, message: string, ms: number | null = null): void => {
+      this.#o.onScrape?.(kind, ms === null ? null : ms / 1000);
       s.scrapeErrors++;
       s.up = false;
       s.lastError = { kind, message: message.slice(0, 500), at: Date.now() };
@@ -157,9 +160,10 @@ export class MetricsScraper {
     try {
       const r = await scrapeOnce(target.url, { timeoutMs: target.endpoint.timeoutMs, ...(this.#o.maxBytes !== undefined ? { maxBytes: this.#o.maxBytes } : {}) });
       s.scrapeMs = r.ms;
-      if (!r.ok) return fail(r.kind, r.message);
+      if (!r.ok) return fail(r.kind, r.message, r.ms);
       const expo = parsePromText(r.text, { maxSamples: this.#o.maxSamples ?? 100_000 });
-      if (isParseError(expo)) return fail("malformed", `${target.url} line ${expo.line}: ${expo.message}`);
+      if (isParseError(expo)) return fail("malformed", `${target.url} line ${expo.line}: ${expo.message}`, r.ms);
+      this.#o.onScrape?.("ok", r.ms / 1000);
       const at = Date.now();
       s.up = true;
       s.series = expo.samples.length;

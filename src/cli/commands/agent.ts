@@ -12,6 +12,7 @@ import { parseDuration } from "../../spec/api.ts";
 import { Capabilities } from "../../model/index.ts";
 import { LogLevelEnv } from "../../model/logging.ts";
 import { envForEveryFlag } from "../env-flags.ts";
+import { registerInstall } from "./install.ts";
 import { daemonLogger, logLevelOption, parseLogLevel } from "../log-level.ts";
 import type { AgentOptions } from "../../agent/main.ts";
 
@@ -157,11 +158,11 @@ export function parseTaskUser(text: string): { uid: number; gid: number } {
 export function register(program: Command, ctx: CliContext): void {
   const command = program
     .command("agent")
-    .requiredOption("--server <url,...>", "the server's URL, or several comma-separated (the agent moves to the next when one fails)")
+    .option("--server <url,...>", "the server's URL, or several comma-separated (the agent moves to the next when one fails); required")
     .option("--join-token <token>", "the server's join token")
     .option("--join-token-file <file>", "file holding the join token (the server's DATA/join.token)")
-    .requiredOption("--data <dir>", "the agent's state directory (attempts, logs)")
-    .requiredOption("--name <name>", "host name (re-registering with the same name keeps the host id)")
+    .option("--data <dir>", "the agent's state directory (attempts, logs); required")
+    .option("--name <name>", "host name (re-registering with the same name keeps the host id); required")
     .option("--labels <k=v,...>", "labels, including region, datacenter, cluster, rack")
     .option("--listen <host:port>", "what the agent's endpoint (logs, exec, package pieces for the server and other agents) binds", DefaultAgentListen)
     .option("--advertise <host[:port]>", "the address the server and other agents dial for this agent (default: the --listen host, or for 0.0.0.0 this machine's address on its route to the server)")
@@ -182,10 +183,15 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(logLevelOption())
     .description("run the agent of this host")
     .addHelpText("after", "\nSignals: SIGTERM (systemctl stop|restart) and SIGUSR2 leave the tasks running for the next agent, which\nadopts them within 30 s (else they move elsewhere); SIGINT (Ctrl-C) stops this host's tasks, then the agent.\n")
-    .action(async (flags: AgentFlags) => {
+    .action(async (flags: Partial<AgentFlags>) => {
+      // Checked here, not by commander: it would demand them of `tiffin agent install` too.
+      const need = (flag: string, example: string): never => {
+        throw usageError(`tiffin agent needs --${flag}`, `e.g. tiffin agent --${flag} ${example} (or TIFFIN_${flag.toUpperCase()}); see tiffin agent --help`);
+      };
+      const { server = need("server", "http://10.0.0.1:7070"), data = need("data", "/var/lib/tiffin-agent"), name = need("name", "$(hostname)") } = flags;
       const level = parseLogLevel(flags.logLevel);
       ctx.daemon();
-      const opts = { ...agentOptions(flags), log: daemonLogger("agent", level) };
+      const opts = { ...agentOptions({ ...flags, server, data, name }), log: daemonLogger("agent", level) };
       // The helpers this agent starts inherit its environment, and with it the level.
       process.env[LogLevelEnv] = level;
       const { startAgent } = await import("../../agent/main.ts");
@@ -199,4 +205,5 @@ export function register(program: Command, ctx: CliContext): void {
       sig.dispose();
     });
   envForEveryFlag(command);
+  registerInstall(command, "agent", ctx);
 }

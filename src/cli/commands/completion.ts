@@ -47,17 +47,17 @@ export function bashScript(tree: CompletionNode[]): string {
   const cases = tree.map((n) => `    ${shellWord(`/${n.path.join("/")}`)}) words=${shellWord([...n.subcommands, ...n.options].join(" "))} ;;`);
   return `# tiffin completion for bash; load with: source <(tiffin completion bash)
 _tiffin() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" path="" words="" i w skip=0
+  local cur="\${COMP_WORDS[COMP_CWORD]}" cmdpath="" words="" i w skip=0
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
     if ((skip)); then skip=0; continue; fi
     case "$w" in
       ${valued.length > 0 ? `${valued.map(shellWord).join("|")}) skip=1 ;;` : ""}
       -*) ;;
-      *) [[ " $(_tiffin_words "\${path:-/}") " == *" $w "* ]] && path="$path/$w" ;;
+      *) [[ " $(_tiffin_words "\${cmdpath:-/}") " == *" $w "* ]] && cmdpath="$cmdpath/$w" ;;
     esac
   done
-  words="$(_tiffin_words "\${path:-/}")"
+  words="$(_tiffin_words "\${cmdpath:-/}")"
   if [[ "$cur" != -* ]]; then words="$(printf '%s\\n' $words | grep -v '^-' | tr '\\n' ' ')"; fi
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
@@ -72,12 +72,22 @@ complete -o default -F _tiffin tiffin
 `;
 }
 
-/** The zsh script: zsh's bashcompinit runs the bash function unchanged. */
+/**
+ * The zsh script: zsh's bashcompinit runs the bash function. The functions are defined under zsh's
+ * sticky sh emulation (arrays from 0, unquoted words split, as bash does); under zsh's own options
+ * they read the wrong word and offered no subcommand (found by running them in a real zsh).
+ */
 export function zshScript(tree: CompletionNode[]): string {
+  const bash = bashScript(tree).split("\n").slice(1);
+  const register = bash.findIndex((l) => l.startsWith("complete "));
   return `#compdef tiffin
 # tiffin completion for zsh; load with: source <(tiffin completion zsh)
 autoload -U +X bashcompinit && bashcompinit
-${bashScript(tree).split("\n").slice(1).join("\n")}`;
+emulate sh -c "$(cat <<'TIFFIN_BASH_FUNCTIONS'
+${bash.slice(0, register).join("\n")}
+TIFFIN_BASH_FUNCTIONS
+)"
+${bash.slice(register).join("\n")}`;
 }
 
 /** The fish script: one `complete` line per command and option, with descriptions. */

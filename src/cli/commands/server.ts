@@ -10,6 +10,7 @@ import { waitForSignal } from "../command.ts";
 import { envForEveryFlag } from "../env-flags.ts";
 import { usageError } from "../errors.ts";
 import { daemonLogger, logLevelOption, parseLogLevel } from "../log-level.ts";
+import { registerInstall } from "./install.ts";
 import { registerMigrate } from "./migrate.ts";
 import { parseStoreFlag } from "./store-flag.ts";
 
@@ -50,6 +51,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description("run the control plane (several servers may share one etcd store: one leads, all serve)");
   envForEveryFlag(server);
   registerMigrate(server, ctx);
+  registerInstall(server, "server", ctx);
   server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; auditKeepDays: string; auditKeep: string; peerTokenRotate: string; logLevel: string } & RecommendFlags) => {
     const log = daemonLogger("server", parseLogLevel(opts.logLevel));
     if (!opts.data) throw new TiffinError(ErrorCodes.Usage, "tiffin server needs --data <dir>", { hint: "e.g. tiffin server --data /var/lib/tiffin" });

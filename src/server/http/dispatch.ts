@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import { UnmatchedRoute } from "../../model/http-metrics.ts";
 import type { ServerContext } from "../context.ts";
 import { tokenDigest } from "../mirror.ts";
 import { bearerOf, sameSecret } from "../tokens.ts";
@@ -54,8 +55,13 @@ export async function dispatch(ctx: ServerContext, router: Router, tokens: Token
   const method = req.method ?? "GET";
   const url = new URL(req.url ?? "/", "http://tiffin.invalid");
   const match = router.match(method, url.pathname);
-  const route = match.kind === "route" ? match.route.pattern : "unmatched";
-  res.on("finish", () => ctx.metrics.requests.inc({ method, route, status: String(res.statusCode) }));
+  const route = match.kind === "route" ? match.route.pattern : UnmatchedRoute;
+  const t0 = process.hrtime.bigint();
+  // "close" as well as "finish": a follow (logs -f, watch) the client ends is counted too.
+  res.once("close", () => {
+    ctx.metrics.requests.inc({ method, route, status: String(res.statusCode) });
+    ctx.metrics.requestDuration.observe({ method, route, code: String(res.statusCode) }, Number(process.hrtime.bigint() - t0) / 1e9);
+  });
   const what = `${method} ${url.pathname}`;
   try {
     const hostId = authenticate(ctx, tokens, match.kind === "route" ? match.route.auth : "admin", req.headers.authorization, what);
@@ -83,7 +89,8 @@ export async function dispatchUpgrade(ctx: ServerContext, router: Router, tokens
   const method = req.method ?? "GET";
   const url = new URL(req.url ?? "/", "http://tiffin.invalid");
   const match = router.matchUpgrade(method, url.pathname);
-  const route = match?.pattern ?? "unmatched";
+  const route = match?.pattern ?? UnmatchedRoute;
+  const t0 = process.hrtime.bigint();
   const what = `${method} ${url.pathname} (upgrade ${req.headers.upgrade ?? "?"})`;
   let status: number;
   try {
@@ -98,4 +105,5 @@ export async function dispatchUpgrade(ctx: ServerContext, router: Router, tokens
     sendSocketError(socket, e, status);
   }
   ctx.metrics.requests.inc({ method, route, status: String(status) });
+  ctx.metrics.requestDuration.observe({ method, route, code: String(status) }, Number(process.hrtime.bigint() - t0) / 1e9);
 }
