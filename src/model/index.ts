@@ -14,3 +14,4 @@ export * from "./job-schema.ts";
 export * from "./host-schema.ts";
 export * from "./records.ts";
 export * from "./task-metrics.ts";
+export * from "./rollout.ts";

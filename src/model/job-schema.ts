@@ -6,6 +6,7 @@ import { z } from "zod";
 import { Capabilities, Isolations, Networks, SpreadDomains } from "./job.ts";
 import type { HealthCheck, JobRecord, MetricsEndpoint, JobSpec, JobVersion, PackagePin } from "./job.ts";
 import { resourcesSchema } from "./resources.ts";
+import { rolloutPolicySchema } from "./rollout.ts";
 import type { Assert, TypesMatch } from "./resources.ts";
 
 const timing = {
@@ -65,6 +66,7 @@ export const storedJobSpecSchema = z.object({
   persist: z.boolean().exactOptional(),
   metrics: metricsEndpointSchema.exactOptional(),
   pinned: z.array(packagePinSchema).exactOptional(),
+  rollout: rolloutPolicySchema.exactOptional(),
 });
 
 /** A stored JobVersion (`/versions/<name>/<v>`). */

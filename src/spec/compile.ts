@@ -1,6 +1,6 @@
 // The compile step: a parsed job (units already resolved by the schema) reshaped into the canonical
 // JobSpec the server stores, with fresh objects so nothing is shared with the user's values.
-import type { HealthCheck, JobSpec, MetricsEndpoint } from "../model/index.ts";
+import type { HealthCheck, JobSpec, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
 import type { ParsedJob } from "./input.ts";
 
 /** A health check's timeout when the spec gives none: 2 s, or the interval when that is shorter. */
@@ -34,6 +34,10 @@ function compileMetrics(m: NonNullable<ParsedJob["metrics"]>): MetricsEndpoint {
     signals: { clients: m.signals.clients, errors: m.signals.errors, latency: m.signals.latency },
     quantile: m.quantile,
   };
+}
+
+function compileRollout(r: NonNullable<ParsedJob["rollout"]>): RolloutPolicy {
+  return { phases: r.phases === null ? null : [...r.phases], bakeMs: r.bake, deadlineMs: r.deadline, maxUnavailable: r.maxUnavailable, maxSurge: r.maxSurge, onFailure: r.onFailure };
 }
 
 /** The canonical JobSpec of a parsed job. */
@@ -71,5 +75,7 @@ export function compileJob(j: ParsedJob): JobSpec {
     ...(j.capabilities.length > 0 ? { capabilities: [...new Set(j.capabilities)].sort() } : {}),
     ...(j.persist ? { persist: true } : {}),
     ...(j.metrics !== null ? { metrics: compileMetrics(j.metrics) } : {}),
+    // Only when written: a job without one rolls out by DefaultRolloutPolicy, and stored specs stay as they were.
+    ...(j.rollout !== null ? { rollout: compileRollout(j.rollout) } : {}),
   };
 }

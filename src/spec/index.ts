@@ -5,7 +5,7 @@
 import { brand, defaultsBrand, jobBrand } from "./brand.ts";
 import type { CommandHealthSpec, HttpHealthSpec, JobSpecInput, TcpHealthSpec } from "./job-input.ts";
 
-export type { CommandHealthSpec, HealthTiming, HttpHealthSpec, JobSpecInput, MountSpec, ScalarValue, TcpHealthSpec } from "./job-input.ts";
+export type { CommandHealthSpec, HealthTiming, HttpHealthSpec, JobSpecInput, MountSpec, RolloutInput, RolloutPhaseInput, ScalarValue, TcpHealthSpec } from "./job-input.ts";
 export type { Duration, DurationUnit, Size } from "./units.ts";
 
 /**

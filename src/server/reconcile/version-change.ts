@@ -1,5 +1,5 @@
 // Which version changes touch a running task. A new version whose spec differs from a task's only in
-// fields the server alone reads (how many replicas, how to restart, what to do in maintenance) keeps
+// fields the server alone reads (how many replicas, how to restart, what to do in maintenance, how to roll out) keeps
 // the task's attempt: scaling 3 -> 4 starts one task and leaves the three running ones alone, as
 // Nomad's in-place updates and a Kubernetes ReplicaSet's scale do.
 
@@ -7,7 +7,7 @@ import { diffJson } from "../../model/index.ts";
 import type { JobSpec } from "../../model/index.ts";
 
 /** Top-level spec fields a running attempt never sees: a change of these alone replaces nothing. */
-export const InPlaceFields: ReadonlySet<string> = new Set(["replicas", "restart", "maintenance"]);
+export const InPlaceFields: ReadonlySet<string> = new Set(["replicas", "restart", "maintenance", "rollout"]);
 
 /** The top-level fields whose change makes a task of spec `from` need a new attempt to run `to`,
  * sorted; empty when the task can keep its attempt (same spec, or only InPlaceFields changed). */
