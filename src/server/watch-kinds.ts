@@ -48,6 +48,7 @@ export const watchKindTable: Readonly<Record<WatchKind, WatchKindEntry>> = {
   attempt: entry(Kinds.attempt, true, rest),
   host: entry(Kinds.host, false, rest),
   alive: entry(Kinds.alive, false, rest),
+  rollout: entry(Kinds.rollout, true, numbered),
 };
 
 /** The kind and name of a key among `kinds`, or null when it is not to be streamed. */
@@ -87,6 +88,7 @@ export function matchesJobs(ev: WatchEvent, jobs: readonly string[]): boolean {
       return jobs.includes(ev.name);
     case "version":
     case "task":
+    case "rollout":
       return jobs.includes(ev.name.slice(0, ev.name.lastIndexOf("/")));
     case "attempt":
       return ev.object === null || jobs.includes(ev.object.job);

@@ -28,6 +28,8 @@ export function eventSummary(e: WatchEvent): string {
       return `${e.object.name}${e.object.draining ? " draining" : ""}`;
     case "alive":
       return "up";
+    case "rollout":
+      return [`v${e.object.version}`, e.object.cause, e.object.state, `phase ${e.object.phase + 1}/${e.object.phases.length}`, e.object.why ?? ""].filter((s) => s !== "").join(" ");
   }
 }
 

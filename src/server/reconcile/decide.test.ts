@@ -210,10 +210,10 @@ void test("decideJob", async (t) => {
     },
     ...lostAfterCases(),
     {
-      name: "new version: a quarter of the serving tasks (at least one) is stopped at a time",
+      name: "new version: as many serving tasks as the spec's budget (maxUnavailable 25% of 8) are stopped at a time",
       inp: input({
         job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
-        spec: specOf({ replicas: 8, env: { V: "2" } }),
+        spec: specOf({ replicas: 8, env: { V: "2" }, rollout: { phases: null, bakeMs: 0, deadlineMs: 60_000, maxUnavailable: "25%", maxSurge: 0, onFailure: "rollback" } }),
         specs: { 1: specOf({ replicas: 8 }) },
         tasks: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => task(i)),
         attempts: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => attempt(`a${i}`, i)),

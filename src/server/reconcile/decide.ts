@@ -15,6 +15,8 @@ import { afterFailure, parkedReason } from "./restart-policy.ts";
 import { replaceCauses } from "./version-change.ts";
 import { rolloutTargets } from "./rollout.ts";
 import type { RolloutSlot } from "./rollout.ts";
+import { gateOf } from "./rollout-step.ts";
+import { disruptionBudget } from "../disruption.ts";
 
 /** An attempt running (or healthy) this long resets its task's failure count. */
 export const ResetFailuresAfterMs = 10_000;
@@ -84,14 +86,18 @@ export function decideJob(inp: JobInput): JobDecision {
 
   // Which version each task should run now (the rollout controller, rollout.ts); below, the
   // lifecycle brings each task there.
+  // A live rolling restart (`tiffin restart JOB`) wants a new attempt of every task started before it.
+  const rollout = inp.rollout ?? null;
+  const restartSince = rollout?.cause === "restart" && rollout.version === job.version && (rollout.state === "running" || rollout.state === "paused") ? rollout.startedAt : null;
   const slots: RolloutSlot[] = [];
   for (const t of tasks.values()) {
     if (t.index >= replicas) continue;
     const a = t.attemptId ? atts.get(t.attemptId) : undefined;
     const live = a !== undefined && !isTerminal(a.state) && a.desired === "run";
-    slots.push({ index: t.index, version: t.version, ready: isReady(a, specFor(t.version)), live, mustReplace: t.version !== job.version && mustReplace(t.version) });
+    const stale = restartSince !== null && a !== undefined && a.createdAt < restartSince;
+    slots.push({ index: t.index, version: t.version, ready: isReady(a, specFor(t.version)), live, mustReplace: t.version !== job.version && mustReplace(t.version), stale });
   }
-  const targets = rolloutTargets(job.version, replicas, slots);
+  const targets = rolloutTargets(job.version, replicas, slots, gateOf(rollout?.version === job.version ? rollout : null, disruptionBudget(replicas, spec.rollout?.maxUnavailable)));
   let drainBusy = isDrainBusy(inp);
 
   const newAttempt = (t: Task, hostId: string, startAfter: number): Attempt => {
@@ -144,7 +150,14 @@ export function decideJob(inp: JobInput): JobDecision {
         t = { ...t, failures: 0 };
         replaced = true;
       }
-    } else if (t.version !== job.version && targets.get(index) === job.version) {
+    } else if (t.version === job.version && targets.restart.has(index)) {
+      // A rolling restart: stop the live attempt; it is started again below once it has ended.
+      if (cur && !isTerminal(cur.state) && cur.desired === "run") {
+        cur = { ...cur, desired: "stop" };
+        atts.set(cur.id, cur);
+        t = { ...t, failures: 0 };
+      }
+    } else if (t.version !== job.version && targets.versions.get(index) === job.version) {
       if (cur && !isTerminal(cur.state) && cur.desired === "run") {
         cur = { ...cur, desired: "stop" };
         atts.set(cur.id, cur);
