@@ -163,10 +163,12 @@ export type RolloutSchemaChecks = [
   Assert<TypesMatch<z.infer<typeof rolloutSchema>, Rollout>>,
 ];
 
-/** The policy of a job that writes no `rollout` (phases null: chosen by size and spread). */
+/** The policy of a job that writes no `rollout` (phases null: chosen by size and spread). No bake by
+ * default, as Kubernetes' minReadySeconds: a phase passes once its tasks serve (healthy, when the job
+ * has a health check) with none restarted; a soak is the job's choice (`bake: "5m"`). */
 export const DefaultRolloutPolicy: RolloutPolicy = {
   phases: null,
-  bakeMs: 10_000,
+  bakeMs: 0,
   deadlineMs: 300_000,
   maxUnavailable: "10%",
   maxSurge: 0,

@@ -154,7 +154,7 @@ export interface RolloutInput {
   /** The phases, e.g. `[1, "10%", "cluster", "datacenter", "all"]`; each must go further than the one
    * before. @default null: chosen by the job's size and spread (a 3-task job gets `[1, "all"]`) */
   phases?: RolloutPhaseInput[] | null | undefined;
-  /** How long each phase's new tasks must stay healthy, none restarted, before the next. @default "10s" */
+  /** How long each phase's new tasks must stay healthy, none restarted, before the next ("0s": as soon as they serve). @default "0s" */
   bake?: Duration | undefined;
   /** How long one phase may take, bake included, before it fails (at least `bake`). @default "5m" */
   deadline?: Duration | undefined;

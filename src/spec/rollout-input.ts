@@ -52,7 +52,7 @@ export const rolloutInputSchema = z
       .nullable()
       .default(null)
       .describe('Phases by count, share or failure domain, e.g. [1, "10%", "cluster", "all"]; null: chosen by the job\'s size and spread.'),
-    bake: duration(0, 24 * 3_600_000).prefault("10s").describe("How long each phase's tasks must stay healthy before the next phase."),
+    bake: duration(0, 24 * 3_600_000).prefault("0s").describe("How long each phase's tasks must stay healthy before the next phase."),
     deadline: duration(1000, 24 * 3_600_000).prefault("5m").describe("How long a phase may take, bake included, before it fails."),
     maxUnavailable: taskCount(1).default(DefaultRolloutPolicy.maxUnavailable).describe("At most this many tasks of the job down at once (a count or a share; at least one)."),
     maxSurge: taskCount(0).default(DefaultRolloutPolicy.maxSurge).describe("Extra tasks allowed while replacing."),

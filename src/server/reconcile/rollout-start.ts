@@ -87,7 +87,8 @@ export function stepTasks(r: Rollout, tasks: readonly Task[], attempts: readonly
     const cur = t.attemptId ? byId.get(t.attemptId) : undefined;
     const isNew = r.cause === "restart" ? cur !== undefined && ofRollout(cur) : t.version === r.version;
     const own = byIndex.get(t.index) ?? [];
-    const newEnds = own.filter((a) => ofRollout(a) && endedByItself(a)).length + (isNew && t.parked ? 1 : 0);
+    // Ends since the phase started: earlier ones were judged by their own phase (and a resumed phase starts afresh).
+    const newEnds = own.filter((a) => ofRollout(a) && endedByItself(a) && (a.endedAt ?? 0) >= phaseStart).length + (isNew && t.parked ? 1 : 0);
     const oldEnds = own.filter((a) => !ofRollout(a) && endedByItself(a) && (a.endedAt ?? 0) >= phaseStart).length;
     out.push({ index: t.index, isNew, ready: ready(cur, t.version), newEnds, oldEnds });
   }

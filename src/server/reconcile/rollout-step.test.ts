@@ -126,3 +126,26 @@ void test("lastGoodVersion: the version most other tasks run", () => {
   assert.equal(lastGoodVersion([t(0, 3), t(1, 1), t(2, 1), t(3, 2)], 3), 1);
   assert.equal(lastGoodVersion([t(0, 3)], 3), null);
 });
+
+void test("applyRolloutCommand: pause, resume, promote, abort", async () => {
+  const { applyRolloutCommand } = await import("./rollout-commands.ts");
+  const r = start();
+  const paused = applyRolloutCommand(r, "pause", 5);
+  assert.ok(paused.ok && paused.rollout.state === "paused" && !paused.rollback);
+  assert.equal(applyRolloutCommand(paused.ok ? paused.rollout : null, "pause", 6).ok, false, "already paused");
+  assert.equal(applyRolloutCommand(r, "resume", 6).ok, false, "not paused");
+  const resumed = applyRolloutCommand(paused.ok ? paused.rollout : null, "resume", 7);
+  assert.ok(resumed.ok && resumed.rollout.state === "running");
+  const failed = { ...r, state: "paused" as const, failure: { phase: 0, check: "health" }, phases: r.phases.map((p, i) => (i === 0 ? { ...p, outcome: "failed" as const, endedAt: 3 } : p)) };
+  const again = applyRolloutCommand(failed, "resume", 9);
+  assert.ok(again.ok);
+  assert.deepEqual([again.rollout.failure, again.rollout.phases[0]?.startedAt, again.rollout.phases[0]?.outcome], [null, 9, null], "a failed phase starts again");
+  const promoted = applyRolloutCommand(r, "promote", 8);
+  assert.ok(promoted.ok && promoted.rollout.promote);
+  const aborted = applyRolloutCommand(r, "abort", 10);
+  assert.ok(aborted.ok && aborted.rollback && aborted.rollout.state === "failed" && aborted.rollout.failure?.check === "abort");
+  const noOlder = applyRolloutCommand({ ...r, from: null }, "abort", 10);
+  assert.ok(noOlder.ok && !noOlder.rollback && noOlder.rollout.state === "paused");
+  assert.equal(applyRolloutCommand({ ...r, state: "succeeded" }, "abort", 10).ok, false);
+  assert.equal(applyRolloutCommand(null, "pause", 10).ok, false);
+});
