@@ -27,7 +27,9 @@ function web(env: Record<string, string>, rollout: Record<string, unknown> = {})
     replicas: 6,
     isolation: "none",
     ports: ["http"],
-    health: { kind: "http", port: "http", path: "/healthz", every: "300ms", timeout: "250ms", grace: "0s", failures: 2 },
+    // A grace long enough for a Node start on a loaded machine: a check failing before the task listens
+    // would restart it, and a rollout rightly counts that against the new version.
+    health: { kind: "http", port: "http", path: "/healthz", every: "300ms", timeout: "300ms", grace: "30s", failures: 3 },
     resources: { cpu: 0.05, memory: "64Mi", disk: "64Mi" },
     stop: { signal: "SIGTERM", grace: "1s" },
     rollout: { phases: [1, "50%", "all"], bake: "1s", deadline: "1m", ...rollout },
