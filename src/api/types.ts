@@ -58,7 +58,7 @@
 import type { Attempt, AttemptState, AttemptUpdate } from "../model/task.ts";
 import type { Host, HostInventory, HostStatus } from "../model/host.ts";
 import type { JobSpec, MetricsEndpoint, PackagePin } from "../model/job.ts";
-import type { Rollout } from "../model/rollout.ts";
+import type { Rollout, RolloutPhaseSpec } from "../model/rollout.ts";
 import type { TaskMetrics, TaskMetricsPoint } from "../model/task-metrics.ts";
 import type { Resources } from "../model/resources.ts";
 import type { ErrorCode, Problem } from "../model/errors.ts";
@@ -162,6 +162,9 @@ export interface PlanResult {
   /** Set when no registered host could ever run a task of the job, even empty: why (e.g. "needs
    * 65536 MiB memory, the largest host has 8192 MiB"). Apply would wait forever. */
   neverFits?: string | null;
+  /** The phases the apply's rollout would run (issue 14): each phase's rule and its tasks with their
+   * hosts and racks. Empty when no running task is replaced; absent from older servers. */
+  rollout?: { spec: RolloutPhaseSpec; tasks: { index: number; hostName: string | null; domain: string | null }[] }[];
 }
 
 /** `POST /v1/jobs/:name/restart {index?}`: what each task got ("unparked": placed afresh after
