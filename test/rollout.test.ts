@@ -8,6 +8,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { RolloutStatus } from "../src/api/types.ts";
 import type { Rollout } from "../src/model/index.ts";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { alive, Cluster, compile, waitFor } from "./harness.ts";
 
 /** A web task that is healthy on /healthz; with CRASH set it dies before its first check. */
@@ -18,8 +21,8 @@ createServer((req, res) => res.end(req.url === "/healthz" ? "ok" : "hi")).listen
 process.on("SIGTERM", () => process.exit(0));
 `;
 
-function web(env: Record<string, string>, rollout: Record<string, unknown> = {}) {
-  return compile({
+function webInput(env: Record<string, string>, rollout: Record<string, unknown> = {}) {
+  return {
     name: "web",
     command: ["node", "server.mjs"],
     files: { "server.mjs": source },
@@ -33,7 +36,28 @@ function web(env: Record<string, string>, rollout: Record<string, unknown> = {})
     resources: { cpu: 0.05, memory: "64Mi", disk: "64Mi" },
     stop: { signal: "SIGTERM", grace: "1s" },
     rollout: { phases: [1, "50%", "all"], bake: "1s", deadline: "1m", ...rollout },
+  };
+}
+
+function web(env: Record<string, string>, rollout: Record<string, unknown> = {}) {
+  return compile(webInput(env, rollout));
+}
+
+/** Runs the real CLI against the cluster (a temporary HOME: no context file is read or written). */
+async function cli(c: Cluster, args: string[]): Promise<{ code: number; out: string }> {
+  const bin = join(import.meta.dirname, "..", "bin", "tiffin.js");
+  return await new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, HOME: c.dir, TIFFIN_HOME: c.dir, TIFFIN_ADDR: c.url, TIFFIN_TOKEN: c.adminToken } }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
+    });
   });
+}
+
+/** Writes the spec in the user's form to a file `tiffin apply` takes. */
+function specFile(c: Cluster, name: string, input: Record<string, unknown>): string {
+  const file = join(c.dir, name);
+  writeFileSync(file, JSON.stringify(input));
+  return file;
 }
 
 /** Samples, every 100 ms, how many of the job's 6 tasks do not serve: not healthy in status, or a
@@ -75,12 +99,16 @@ void test("a good v2 of a 6-task job goes through its phases within the budget; 
   t.after(() => c.stop());
   await settledV1(c);
   const sampler = sampleDown(c);
-  await c.apply(web({ V: "2" }));
+  // Through the real CLI: apply follows the rollout phase by phase and returns once it succeeded.
+  const applying = cli(c, ["apply", specFile(c, "v2.json", webInput({ V: "2" })), "--wait", "2m"]);
   const during = await waitFor("rollout running", 20_000, async () => {
     const s = await rollout(c);
     return s.rollout?.version === 2 && s.rollout.state === "running" ? s : undefined;
   });
   assert.ok(during.waitingFor, "a running rollout says what it waits for");
+  const applied = await applying;
+  assert.equal(applied.code, 0, applied.out);
+  assert.match(applied.out, /web v2 phase 1\/3 \(1\)/, "the progress shows the phases");
   const done = await waitFor("v2 rolled out", 120_000, async () => {
     const s = await rollout(c);
     return s.rollout?.version === 2 && s.rollout.state !== "running" ? s : undefined;
@@ -98,6 +126,12 @@ void test("a good v2 of a 6-task job goes through its phases within the budget; 
   assert.equal(done.tasksDone, 6);
   const history = (await c.api<Rollout[]>("GET", "/v1/jobs/web/rollouts")).body;
   assert.deepEqual(history.map((h) => [h.version, h.state]), [[2, "succeeded"]]);
+  const status = await cli(c, ["rollout", "status", "web"]);
+  assert.equal(status.code, 0, status.out);
+  assert.match(status.out, /rollout 1 of version 2 \(apply from version 1\): succeeded/);
+  assert.match(status.out, /health pass \(1 of 1 new tasks healthy, none restarted through the bake\)/);
+  const json = await cli(c, ["rollout", "history", "web", "--json"]);
+  assert.deepEqual((JSON.parse(json.out) as Rollout[]).map((h) => h.phases.map((p) => p.outcome)), [["passed", "passed", "passed"]]);
   assert.ok(maxDown <= 1, `at most the budget (1 of 6) down at any instant, saw ${maxDown}`);
   const s = await c.status("web");
   assert.ok(s.tasks.every((x) => x.version === 2 && x.state === "healthy"));
@@ -108,7 +142,10 @@ void test("a crashing v2 is rolled back at its first phase; the tasks outside it
   t.after(() => c.stop());
   const pids = await settledV1(c);
   const sampler = sampleDown(c);
-  await c.apply(web({ V: "2", CRASH: "1" }));
+  // Through the real CLI: apply follows the rollout and fails with the rollback and its reason.
+  const applied = await cli(c, ["apply", specFile(c, "v2.json", webInput({ V: "2", CRASH: "1" })), "--wait", "2m"]);
+  assert.notEqual(applied.code, 0, applied.out);
+  assert.match(applied.out, /TIFFIN_ROLLOUT_FAILED.*failed and was rolled back \(version 3 runs version 1's spec\)/);
   const failed = await waitFor("v2 failed", 60_000, async () => {
     const h = (await c.api<Rollout[]>("GET", "/v1/jobs/web/rollouts")).body;
     return h.find((x) => x.version === 2 && x.state === "failed");
@@ -142,8 +179,12 @@ void test("pause, resume, promote, abort, and a rolling restart through the same
   await settledV1(c);
   await c.apply(web({ V: "2" }, { bake: "1h", deadline: "2h" }));
   await waitFor("phase 1 baking", 60_000, async () => (await rollout(c)).rollout?.phases[0]?.healthyAt != null);
-  const paused = await c.api<RolloutStatus>("POST", "/v1/jobs/web/rollout/pause");
-  assert.equal(paused.body.rollout?.state, "paused");
+  const paused = await cli(c, ["rollout", "pause", "web", "--json"]);
+  assert.equal(paused.code, 0, paused.out);
+  assert.equal((JSON.parse(paused.out) as RolloutStatus).rollout?.state, "paused");
+  const pausedCli = await cli(c, ["rollout", "pause", "web"]);
+  assert.notEqual(pausedCli.code, 0);
+  assert.match(pausedCli.out, /TIFFIN_CONFLICT.*already paused/);
   assert.equal((await c.api<unknown>("POST", "/v1/jobs/web/rollout/pause")).status, 409, "pausing twice is a conflict");
   const promoted = await c.api<RolloutStatus>("POST", "/v1/jobs/web/rollout/promote");
   assert.equal(promoted.body.rollout?.state, "running", "promote resumes");

@@ -155,10 +155,13 @@ async function rolloutOf(client: ApiClient, name: string, version: number): Prom
   let s: RolloutStatus;
   try {
     s = await client.rolloutStatus(name);
+    if (s.rollout && s.rollout.version === version) return s.rollout;
+    // A rollback made a newer version: the version's own rollout (failed) is in the history.
+    if (s.rollout && s.rollout.version > version) return (await client.rollouts(name)).findLast((r) => r.version === version) ?? null;
   } catch {
     return null;
   }
-  return s.rollout && s.rollout.version === version ? s.rollout : null;
+  return null;
 }
 
 /** Options of `waitForJobs`. */
