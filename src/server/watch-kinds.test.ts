@@ -19,6 +19,7 @@ const cases: { name: string; key: string; want: { kind: string; name: string } |
   { name: "an attempt", key: "/attempts/abcdefghij", want: { kind: "attempt", name: "abcdefghij" } },
   { name: "a host", key: "/hosts/h1", want: { kind: "host", name: "h1" } },
   { name: "a host's liveness", key: "/alive/h1", want: { kind: "alive", name: "h1" } },
+  { name: "a rollout", key: "/rollouts/web/0000000002", want: { kind: "rollout", name: "web/2" } },
   { name: "a host token", key: "/hosttokens/h1", want: null },
   { name: "the admin token", key: "/secrets/admin", want: null },
   { name: "the join token", key: "/secrets/join", want: null },
@@ -73,3 +74,13 @@ const jobCases: { name: string; event: WatchEvent; jobs: string[]; want: boolean
 for (const c of jobCases) {
   void test(`matchesJobs: ${c.name}`, () => assert.equal(matchesJobs(c.event, c.jobs), c.want));
 }
+
+void test("a rollout streams as its typed object, and belongs to its job", async () => {
+  const { startRollout } = await import("./reconcile/rollout-start.ts");
+  const { specOf } = await import("./testing/fixtures.ts");
+  const r = startRollout({ job: "web", version: 2, from: 1, cause: "apply", spec: specOf({ replicas: 2 }), tasks: [{ index: 0, domain: null }, { index: 1, domain: null }], now: 5 });
+  const ev = toWatchEvent({ type: "put", kv: kv("/rollouts/web/0000000001", JSON.stringify(r), 7, 7), revision: 7 }, all);
+  assert.deepEqual(ev, { type: "added", kind: "rollout", name: "web/1", revision: 7, object: r });
+  assert.ok(ev && matchesJobs(ev, ["web"]) && !matchesJobs(ev, ["api"]));
+  assert.equal(toWatchEvent({ type: "put", kv: kv("/rollouts/web/0000000001", JSON.stringify({ ...r, state: "sideways" }), 7, 8), revision: 8 }, all), null, "a value of another shape is not streamed");
+});
