@@ -226,3 +226,25 @@ void test("pause, resume, promote, abort, and a rolling restart through the same
   for (const x of after.tasks) assert.notEqual(x.pid, before.get(x.index), `web/${x.index} has a new process`);
   assert.ok(maxDown <= 1, `at most the budget down during the restart, saw ${maxDown}`);
 });
+
+void test("a rollout while a host is drained at the same time: never more than the budget down, and both finish", { timeout: 240_000 }, async (t) => {
+  const c = await Cluster.start({ agents: 3 });
+  t.after(() => c.stop());
+  await settledV1(c);
+  const sampler = sampleDown(c);
+  await c.apply(web({ V: "2" }));
+  const drained = await c.api<unknown>("POST", "/v1/hosts/host-3/drain");
+  assert.equal(drained.status, 200, JSON.stringify(drained.body));
+  const done = await waitFor("v2 rolled out", 120_000, async () => {
+    const s = await rollout(c);
+    return s.rollout?.version === 2 && s.rollout.state !== "running" ? s : undefined;
+  });
+  assert.equal(done.rollout?.state, "succeeded", done.rollout?.why ?? "");
+  const s = await waitFor("every task at v2, healthy, off the drained host", 60_000, async () => {
+    const st = await c.status("web");
+    return st.tasks.every((x) => x.version === 2 && x.state === "healthy" && x.hostName !== "host-3") ? st : undefined;
+  });
+  const maxDown = await sampler.stop();
+  assert.equal(s.tasks.length, 6);
+  assert.ok(maxDown <= 1, `at most the budget (1 of 6) down at any instant, rollout and drain together, saw ${maxDown}`);
+});
