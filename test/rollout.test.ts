@@ -62,15 +62,18 @@ function specFile(c: Cluster, name: string, input: Record<string, unknown>): str
 
 /** Samples, every 100 ms, how many of the job's 6 tasks do not serve: not healthy in status, or a
  * healthy one whose process is gone from /proc. Stop it to get the largest count seen. */
-function sampleDown(c: Cluster): { stop(): Promise<number> } {
+function sampleDown(c: Cluster): { stop(): Promise<number>; maxLive(): number } {
   let max = 0;
+  let live = 0;
   let on = true;
   const loop = (async () => {
     while (on) {
       const s = await c.status("web").catch(() => null);
       if (s) {
-        const serving = s.tasks.filter((t) => t.index < 6 && t.state === "healthy" && t.pid !== null && alive(t.pid)).length;
+        // A task serves when an attempt of it is healthy with its process alive (the old side of a surge counts).
+        const serving = s.tasks.filter((t) => t.index < 6 && t.attempts.some((a) => a.state === "healthy" && a.pid !== null && alive(a.pid))).length;
         max = Math.max(max, 6 - serving);
+        live = Math.max(live, s.tasks.flatMap((t) => t.attempts.filter((a) => (a.state === "running" || a.state === "healthy") && a.pid !== null && alive(a.pid))).length);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -81,6 +84,7 @@ function sampleDown(c: Cluster): { stop(): Promise<number> } {
       await loop;
       return max;
     },
+    maxLive: () => live,
   };
 }
 
@@ -247,4 +251,27 @@ void test("a rollout while a host is drained at the same time: never more than t
   const maxDown = await sampler.stop();
   assert.equal(s.tasks.length, 6);
   assert.ok(maxDown <= 1, `at most the budget (1 of 6) down at any instant, rollout and drain together, saw ${maxDown}`);
+});
+
+void test("maxSurge: new attempts start beside the old ones, so more tasks move at once and none of the budget is spent on waiting", { timeout: 240_000 }, async (t) => {
+  const c = await Cluster.start({ agents: 3 });
+  t.after(() => c.stop());
+  const before = await settledV1(c);
+  const sampler = sampleDown(c);
+  await c.apply(web({ V: "2" }, { phases: ["all"], bake: "0s", maxUnavailable: 1, maxSurge: 2 }));
+  const done = await waitFor("v2 rolled out", 120_000, async () => {
+    const s = await rollout(c);
+    return s.rollout?.version === 2 && s.rollout.state !== "running" ? s : undefined;
+  });
+  assert.equal(done.rollout?.state, "succeeded", done.rollout?.why ?? "");
+  const s = await waitFor("every task at v2, one process each", 60_000, async () => {
+    const st = await c.status("web");
+    const live = st.tasks.flatMap((x) => x.attempts.filter((a) => !["exited", "stopped", "failed", "lost"].includes(a.state)));
+    return st.tasks.every((x) => x.version === 2 && x.state === "healthy") && live.length === 6 ? st : undefined;
+  });
+  const maxDown = await sampler.stop();
+  assert.ok(sampler.maxLive() > 6, `surged: up to ${sampler.maxLive()} task processes at once`);
+  assert.ok(sampler.maxLive() <= 6 + 2 + 1, `at most replicas + maxSurge (+1 replacing in place), saw ${sampler.maxLive()}`);
+  assert.ok(maxDown <= 1, `at most the budget down, saw ${maxDown}`);
+  for (const x of s.tasks) assert.notEqual(x.pid, before.get(x.index), `web/${x.index} runs a new process`);
 });

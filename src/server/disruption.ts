@@ -29,3 +29,11 @@ export function jobDisruptionBudget(spec: Pick<JobSpec, "replicas" | "rollout">)
 export function disruptionsLeft(replicas: number, down: number, setting?: MaxUnavailable): number {
   return Math.max(0, disruptionBudget(replicas, setting) - down);
 }
+
+/** How many extra tasks of a job of `replicas` tasks may run while replacing (`rollout.maxSurge`): a
+ * count, or a share of the replicas rounded down; 0 when unset. */
+export function surgeBudget(replicas: number, setting?: TaskCount): number {
+  if (setting === undefined) return 0;
+  if (typeof setting === "number") return Math.max(0, Math.floor(setting));
+  return Math.max(0, Math.floor((replicas * Number(setting.slice(0, -1))) / 100));
+}

@@ -95,7 +95,10 @@ export function decideJob(inp: JobInput): JobDecision {
     const a = t.attemptId ? atts.get(t.attemptId) : undefined;
     const live = a !== undefined && !isTerminal(a.state) && a.desired === "run";
     const stale = restartSince !== null && a !== undefined && a.createdAt < restartSince;
-    slots.push({ index: t.index, version: t.version, ready: isReady(a, specFor(t.version)), live, mustReplace: t.version !== job.version && mustReplace(t.version), stale });
+    // Another live copy (the old side of a surge or a drain move) that serves keeps the task serving.
+    const others = attemptsAt(t.index).filter((o) => o.id !== a?.id && !isTerminal(o.state) && o.desired === "run");
+    const ready = isReady(a, specFor(t.version)) || others.some((o) => isReady(o, specFor(o.version)));
+    slots.push({ index: t.index, version: t.version, ready, live, mustReplace: t.version !== job.version && mustReplace(t.version), stale, surging: others.length > 0 && live });
   }
   const targets = rolloutTargets(job.version, replicas, slots, gateOf(rollout?.version === job.version ? rollout : null, disruptionBudget(replicas, spec.rollout?.maxUnavailable)));
   let drainBusy = isDrainBusy(inp);
@@ -106,6 +109,9 @@ export function decideJob(inp: JobInput): JobDecision {
     byIndex.set(t.index, [...(byIndex.get(t.index) ?? []), a.id]);
     return a;
   };
+  // Room on the host for the job's version beside an attempt of `from` that keeps running (a surge).
+  const fitsBeside = (host: HostState | undefined, from: JobSpec): boolean =>
+    fitsInPlace(inPlaceQuery(inp, host, { used: inp.usage.get(host?.id ?? "") ?? null, counted: null, from, to: spec }));
   const fits = (t: Task, host: HostState | undefined, from: JobSpec): boolean => {
     const orig = origTasks.get(t.index);
     const counted = orig && host && orig.hostId === host.id ? specFor(orig.version).resources : null;
@@ -158,7 +164,17 @@ export function decideJob(inp: JobInput): JobDecision {
         t = { ...t, failures: 0 };
       }
     } else if (t.version !== job.version && targets.versions.get(index) === job.version) {
-      if (cur && !isTerminal(cur.state) && cur.desired === "run") {
+      const h = t.hostId === null ? undefined : inp.hosts.get(t.hostId);
+      const hostId = t.hostId;
+      const old = cur;
+      if (targets.surge.has(index) && !atMostOne && old && !isTerminal(old.state) && old.desired === "run" && hostId !== null && h?.status === "up" && !h.draining && fitsBeside(h, specFor(old.version))) {
+        // maxSurge: the new attempt starts beside the old one on the same host (room for both); the
+        // old one is stopped below once the new one serves.
+        t = { ...t, version: job.version, failures: 0 };
+        const fresh = newAttempt(t, hostId, now);
+        t = { ...t, attemptId: fresh.id };
+        cur = fresh;
+      } else if (cur && !isTerminal(cur.state) && cur.desired === "run") {
         cur = { ...cur, desired: "stop" };
         atts.set(cur.id, cur);
         t = { ...t, version: job.version, failures: 0 };

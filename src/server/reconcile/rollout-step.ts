@@ -12,6 +12,7 @@ import { isLiveRollout } from "../../model/index.ts";
 import type { CheckResult, Rollout, RolloutPhase } from "../../model/index.ts";
 import { formatDuration } from "../../spec/api.ts";
 import type { RolloutGate } from "./rollout.ts";
+import { surgeBudget } from "../disruption.ts";
 
 /** What the controller knows of one task of the rollout's job. */
 export interface StepTask {
@@ -48,7 +49,7 @@ export function gateOf(r: Rollout | null, budget: number): RolloutGate {
   const reached = reachedTasks(r);
   const planned = reachedTasks(r, r.phases.length - 1);
   // Slots no phase planned (replicas added since the rollout began) have no old version to keep.
-  return { budget: r.maxUnavailable, admitted: (i) => reached.has(i) || !planned.has(i) };
+  return { budget: r.maxUnavailable, admitted: (i) => reached.has(i) || !planned.has(i), surge: surgeBudget(planned.size, r.policy.maxSurge) };
 }
 
 /** The safety checks of the tasks `reached` (the phase so far) against the others. */

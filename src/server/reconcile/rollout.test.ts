@@ -36,3 +36,16 @@ void test("rolloutTargets: a rolling restart replaces stale slots within the gat
   ];
   for (const c of cases) assert.deepEqual([...rolloutTargets(2, c.slots.length, c.slots, c.gate).restart].sort(), c.want, c.name);
 });
+
+void test("rolloutTargets: maxSurge moves more tasks by starting the new attempt beside the old one", () => {
+  const surgeGate = (budget: number, surge: number): RolloutGate => ({ budget, admitted: () => true, surge });
+  const cases: { name: string; slots: RolloutSlot[]; gate: RolloutGate; want: { v: number[]; surge: number[] } }[] = [
+    { name: "budget 1, surge 2: one stops, two surge", slots: [0, 1, 2, 3].map((i) => serving(i)), gate: surgeGate(1, 2), want: { v: [2, 2, 2, 1], surge: [1, 2] } },
+    { name: "no surge: only the budget", slots: [0, 1, 2, 3].map((i) => serving(i)), gate: surgeGate(1, 0), want: { v: [2, 1, 1, 1], surge: [] } },
+    { name: "a slot surging already counts against the surge (and serves: no budget used)", slots: [serving(0, { version: 2, surging: true }), serving(1), serving(2)], gate: surgeGate(1, 1), want: { v: [2, 2, 1], surge: [] } },
+  ];
+  for (const c of cases) {
+    const got = rolloutTargets(2, c.slots.length, c.slots, c.gate);
+    assert.deepEqual({ v: c.slots.map((s) => got.versions.get(s.index)), surge: [...got.surge].sort() }, c.want, c.name);
+  }
+});

@@ -1,6 +1,6 @@
 // The rollout controller's seam: which version each task should run now, and which tasks a rolling
 // restart replaces now. Pure; the lifecycle (decide.ts) then brings each task to its target (stop the
-// old attempt, start the new one). Two limits: the phase gate (a live Rollout's phases so far,
+// old attempt, start the new one; with maxSurge, start the new one beside the old). Two limits: the phase gate (a live Rollout's phases so far,
 // rollout-step.ts: tasks outside them keep their version) and the job's disruption budget
 // (../disruption.ts: as many replaced at a time as it allows, counting tasks that do not serve anyway
 // against it). A task that does not serve is never held back: stopping it costs nothing.
@@ -20,6 +20,8 @@ export interface RolloutSlot {
   mustReplace: boolean;
   /** A rolling restart wants a new attempt of it (its live attempt started before the restart did). */
   stale?: boolean;
+  /** It runs an extra copy while replacing (maxSurge): the new attempt starts, the old one still serves. */
+  surging?: boolean;
 }
 
 /** How far a rollout may go now: which slots its phases reached, and how many tasks may be down. */
@@ -28,6 +30,8 @@ export interface RolloutGate {
   budget: number;
   /** True when the rollout's phases so far include the slot (it may move now). */
   admitted(index: number): boolean;
+  /** Extra tasks that may run while replacing (maxSurge, resolved); absent: none. */
+  surge?: number;
 }
 
 /** The gate without phases: every slot admitted, the default budget (no Rollout record). */
@@ -35,11 +39,12 @@ export function openGate(replicas: number): RolloutGate {
   return { budget: disruptionBudget(replicas), admitted: () => true };
 }
 
-/** What the controller decided: the version each slot should run now, and the slots a rolling
- * restart replaces now. */
+/** What the controller decided: the version each slot should run now, the slots a rolling restart
+ * replaces now, and the slots that move by starting the new attempt beside the old one (surge). */
 export interface RolloutTargets {
   versions: Map<number, number>;
   restart: Set<number>;
+  surge: Set<number>;
 }
 
 /** The version each slot should run now, by index: the job's version, or (for a serving task held
@@ -47,7 +52,9 @@ export interface RolloutTargets {
 export function rolloutTargets(jobVersion: number, replicas: number, slots: readonly RolloutSlot[], gate: RolloutGate = openGate(replicas)): RolloutTargets {
   const versions = new Map<number, number>();
   const restart = new Set<number>();
+  const surge = new Set<number>();
   const byIndex = new Map(slots.map((s) => [s.index, s]));
+  let surging = slots.filter((s) => s.surging === true).length;
   let disrupted = 0;
   for (let i = 0; i < replicas; i++) if (!byIndex.get(i)?.ready) disrupted++;
   for (const s of [...slots].sort((a, b) => a.index - b.index)) {
@@ -60,9 +67,15 @@ export function rolloutTargets(jobVersion: number, replicas: number, slots: read
       disrupted++;
       versions.set(s.index, jobVersion);
       if (restarting) restart.add(s.index);
+    } else if (moving && gate.admitted(s.index) && surging < (gate.surge ?? 0)) {
+      // Over the unavailability budget, within the surge: the new attempt starts beside the old one,
+      // which serves until the new one does.
+      surging++;
+      versions.set(s.index, jobVersion);
+      surge.add(s.index);
     } else {
       versions.set(s.index, s.version ?? jobVersion);
     }
   }
-  return { versions, restart };
+  return { versions, restart, surge };
 }
