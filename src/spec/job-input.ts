@@ -160,7 +160,7 @@ export interface RolloutInput {
   deadline?: Duration | undefined;
   /** At most this many of the job's tasks down at once: a count (at least 1) or a share ("10%", at least one task). @default "10%" */
   maxUnavailable?: TaskCount | undefined;
-  /** Extra tasks allowed while replacing (a count or a share). @default 0 */
+  /** Extra tasks allowed while replacing (a count or a share, rounded down): a task's new attempt starts beside its old one, on the same host when both fit there, and the old one stops once the new one serves. @default 0 */
   maxSurge?: TaskCount | undefined;
   /** A failed phase: "rollback" every new task to the last good version, or "pause" for a human. @default "rollback" */
   onFailure?: RolloutFailureAction | undefined;
