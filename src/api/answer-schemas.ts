@@ -7,11 +7,11 @@
 import { z } from "zod";
 import {
   AttemptStates, attemptSchema, auditEntrySchema, hostSchema, jobVersionSchema, metricsEndpointSchema, packagePinSchema, packageRecordSchema,
-  recommendationSchema, resourcesSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
+  recommendationSchema, resourcesSchema, rolloutSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
 } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
 import type {
-  ApplyResult, ClusterView, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, TaskView,
+  ApplyResult, ClusterView, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus, TaskView,
 } from "./types.ts";
 import { PlanActions } from "./types.ts";
 
@@ -168,6 +168,17 @@ export const healthSchema = z.object({
   mirror: z.enum(["ok", "not following"]).optional(),
 });
 
+/** RolloutStatus. */
+export const rolloutStatusSchema = z.object({
+  name: z.string(),
+  n: z.number(),
+  rollout: rolloutSchema.nullable(),
+  tasksDone: z.number(),
+  tasksTotal: z.number(),
+  inPhaseMs: z.number().nullable(),
+  waitingFor: z.string().nullable(),
+});
+
 /** The answers the client reads, by method (one place for the client and the OpenAPI document). */
 export const answerSchemas = {
   jobs: z.array(jobSummarySchema),
@@ -177,6 +188,8 @@ export const answerSchemas = {
   jobMetrics: jobMetricsViewSchema,
   recommendation: recommendationSchema,
   recommendations: z.array(recommendationSchema),
+  rolloutStatus: rolloutStatusSchema,
+  rollouts: z.array(rolloutSchema),
   removeJob: jobRemovalSchema,
   restart: restartResultSchema,
   versions: z.array(jobVersionSchema),
@@ -210,4 +223,5 @@ export type AnswerSchemaChecks = [
   Assert<TypesMatch<z.infer<typeof peerTokenRotationSchema>, PeerTokenRotation>>,
   Assert<TypesMatch<z.infer<typeof clusterViewSchema>, ClusterView>>,
   Assert<TypesMatch<z.infer<typeof packageSummarySchema>, PackageSummary>>,
+  Assert<TypesMatch<z.infer<typeof rolloutStatusSchema>, RolloutStatus>>,
 ];

@@ -10,7 +10,8 @@
 import type { JobVersion, JobSpec, VersionNote } from "../model/job.ts";
 import type { Recommendation } from "../model/recommendation.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
-import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult } from "./types.ts";
+import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus } from "./types.ts";
+import type { Rollout } from "../model/rollout.ts";
 import { WatchExpiredError } from "./watch-types.ts";
 import type { WatchExpired, WatchMessage } from "./watch-types.ts";
 import { nextRetryMs, pause, watchFrameOf } from "./watch-read.ts";
@@ -123,6 +124,18 @@ export class ApiClient {
   /** `POST /v1/jobs/:name/restart`: releases parked tasks and restarts live ones (one task with `index`). */
   restart(name: string, index: number | null): Promise<RestartResult> {
     return this.#json(answerSchemas.restart, "POST", `/v1/jobs/${enc(name)}/restart`, index === null ? {} : { index });
+  }
+  /** `GET /v1/jobs/:name/rollout`: the job's latest rollout and what it waits for. */
+  rolloutStatus(name: string): Promise<RolloutStatus> {
+    return this.#json(answerSchemas.rolloutStatus, "GET", `/v1/jobs/${enc(name)}/rollout`);
+  }
+  /** `GET /v1/jobs/:name/rollouts`: the job's rollouts, oldest first, each with its phases' verdicts. */
+  rollouts(name: string): Promise<Rollout[]> {
+    return this.#json(answerSchemas.rollouts, "GET", `/v1/jobs/${enc(name)}/rollouts`);
+  }
+  /** `POST /v1/jobs/:name/rollout/:command`: pause, resume, promote (skip the bake) or abort (roll back now). */
+  rolloutCommand(name: string, command: "pause" | "resume" | "promote" | "abort"): Promise<RolloutStatus> {
+    return this.#json(answerSchemas.rolloutStatus, "POST", `/v1/jobs/${enc(name)}/rollout/${command}`, {});
   }
   /** `POST /v1/jobs/:name/revert`: stores version `version`'s spec (its package pins too) as a new version. */
   revert(name: string, version: number, note: Partial<VersionNote> = {}): Promise<ApplyResult> {

@@ -12,6 +12,9 @@
 //   GET    /v1/jobs/:name                        -> JobStatus
 //   DELETE /v1/jobs/:name                        -> {name, removed: true}
 //   POST   /v1/jobs/:name/restart {index?}       -> RestartResult        (parked tasks placed afresh, live ones restarted)
+//   GET    /v1/jobs/:name/rollout                -> RolloutStatus        (the latest rollout, what it waits for)
+//   GET    /v1/jobs/:name/rollouts               -> Rollout[]            (the job's rollout history, oldest first)
+//   POST   /v1/jobs/:name/rollout/:command       -> RolloutStatus        (pause | resume | promote | abort)
 //   GET    /v1/jobs/:name/versions               -> JobVersion[]
 //   GET    /v1/jobs/:name/recommendation         -> Recommendation       (resources from usage history, with the evidence)
 //   GET    /v1/recommendations                   -> Recommendation[]
@@ -57,6 +60,7 @@
 import type { Attempt, AttemptState, AttemptUpdate } from "../model/task.ts";
 import type { Host, HostInventory, HostStatus } from "../model/host.ts";
 import type { JobSpec, MetricsEndpoint, PackagePin } from "../model/job.ts";
+import type { Rollout, RolloutPhaseSpec } from "../model/rollout.ts";
 import type { TaskMetrics, TaskMetricsPoint } from "../model/task-metrics.ts";
 import type { Resources } from "../model/resources.ts";
 import type { ErrorCode, Problem } from "../model/errors.ts";
@@ -160,6 +164,9 @@ export interface PlanResult {
   /** Set when no registered host could ever run a task of the job, even empty: why (e.g. "needs
    * 65536 MiB memory, the largest host has 8192 MiB"). Apply would wait forever. */
   neverFits?: string | null;
+  /** The phases the apply's rollout would run (issue 14): each phase's rule and its tasks with their
+   * hosts and racks. Empty when no running task is replaced; absent from older servers. */
+  rollout?: { spec: RolloutPhaseSpec; tasks: { index: number; hostName: string | null; domain: string | null }[] }[];
 }
 
 /** `POST /v1/jobs/:name/restart {index?}`: what each task got ("unparked": placed afresh after
@@ -168,6 +175,22 @@ export interface PlanResult {
 export interface RestartResult {
   name: string;
   tasks: { index: number; action: "unparked" | "restarted" }[];
+}
+
+/** A job's latest rollout as `tiffin rollout status` shows it: the record, with what the server
+ * works out of it now. `rollout` null: the job never rolled out (no version replaced another). */
+export interface RolloutStatus {
+  name: string;
+  /** The rollout's number in the job's history (0 when none). */
+  n: number;
+  rollout: Rollout | null;
+  /** Tasks that run the rollout's version (or, for a restart, restarted since it began). */
+  tasksDone: number;
+  tasksTotal: number;
+  /** Time in the current phase, ms (null when the rollout ended). */
+  inPhaseMs: number | null;
+  /** What the rollout waits for now, in words (null when it ended). */
+  waitingFor: string | null;
 }
 
 /** What applying a plan does to one task slot. */

@@ -19,10 +19,10 @@
 // added later are never streamed.
 
 import { ErrorCodes } from "../model/index.ts";
-import type { AliveValue, Attempt, Host, JobRecord, JobVersion, Task } from "../model/index.ts";
+import type { AliveValue, Attempt, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
 
 /** The kinds a watcher may see: the allow-list. A kind added here must be added to the server's table too. */
-export const WatchKinds = ["job", "version", "task", "attempt", "host", "alive"] as const;
+export const WatchKinds = ["job", "version", "task", "attempt", "host", "alive", "rollout"] as const;
 /** One of WatchKinds. */
 export type WatchKind = (typeof WatchKinds)[number];
 
@@ -34,6 +34,8 @@ export interface WatchObjects {
   attempt: Attempt;
   host: Host;
   alive: AliveValue;
+  /** A job's rollout, named `job/n` (n: the job's n-th rollout). */
+  rollout: Rollout;
 }
 
 /** What happened to an object. */

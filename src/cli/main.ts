@@ -30,6 +30,7 @@ import * as pkg from "./commands/pkg.ts";
 import * as plan from "./commands/plan.ts";
 import * as restart from "./commands/restart.ts";
 import * as revert from "./commands/revert.ts";
+import * as rollout from "./commands/rollout.ts";
 import * as scale from "./commands/scale.ts";
 import * as server from "./commands/server.ts";
 import * as status from "./commands/status.ts";
@@ -41,7 +42,7 @@ import * as validate from "./commands/validate.ts";
 import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, init, validate, apply, plan, status, jobs, top, recommend, restart, scale, stop, history, revert, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events,
+  dev, init, validate, apply, plan, status, jobs, top, recommend, restart, scale, stop, history, revert, rollout, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events,
 ];
 
 /**

@@ -179,3 +179,25 @@ const concerning: { name: string; m: WatchMessage; want: boolean }[] = [
 for (const c of concerning) {
   void test(`concernsJobs: ${c.name}`, () => assert.equal(concernsJobs(c.m, new Set(["web"])), c.want));
 }
+
+void test("rolloutError and formatProgress: a rollout's phase on the line; failed or paused ends the wait with why and what to do", async () => {
+  const { rolloutError } = await import("./progress.ts");
+  const p = progressOf(data.status(2, [0, 1, 2].map((i) => data.task(i, 2, "healthy"))), 2);
+  const check = { name: "health", verdict: "fail" as const, figures: { tasks: 1, healthy: 0, restarts: 2 }, detail: "2 ends of new tasks by themselves" };
+  const phase = (spec: 1 | "all", tasks: number[], over: object = {}) => ({ spec, tasks, startedAt: 1, healthyAt: null, endedAt: null, outcome: null, checks: [], ...over });
+  const rollout = {
+    job: "web", version: 2, from: 1, cause: "apply" as const, state: "running" as const, phase: 0, phases: [phase(1, [0]), phase("all", [1, 2])],
+    policy: { phases: null, bakeMs: 0, deadlineMs: 60_000, maxUnavailable: 1, maxSurge: 0, onFailure: "rollback" as const },
+    maxUnavailable: 1, startedAt: 1, updatedAt: 1, endedAt: null, why: null, failure: null, rolledBackTo: null, promote: false,
+  };
+  assert.match(formatProgress([{ ...p, rollout }]), /^web v2 phase 1\/2 \(1\): 3\/3 running/);
+  assert.equal(rolloutError({ ...p, rollout }), null, "running: keep waiting");
+  const failed = { ...rollout, state: "failed" as const, why: "phase 1 (1) failed its health check: 2 ends of new tasks by themselves", failure: { phase: 0, check: "health" }, rolledBackTo: 3, phases: [phase(1, [0], { outcome: "failed", checks: [check] }), phase("all", [1, 2])] };
+  const text = formatError(rolloutError({ ...p, rollout: failed }), false);
+  assert.match(text, /^error\[TIFFIN_ROLLOUT_FAILED\]: the rollout of web v2 failed and was rolled back \(version 3 runs version 1's spec\): phase 1 \(1\) failed/);
+  assert.match(text, /web phase 1: health.*2 ends of new tasks by themselves/);
+  assert.match(text, /tiffin rollout status web/);
+  const paused = formatError(rolloutError({ ...p, rollout: { ...rollout, state: "paused", why: "paused by a user" } }), false);
+  assert.match(paused, /^error\[TIFFIN_ROLLOUT_PAUSED\]: the rollout of web v2 is paused in phase 1: paused by a user/);
+  assert.match(paused, /tiffin rollout resume web/);
+});

@@ -4,7 +4,8 @@
 // decisions are pure functions over JobStatus; the loop around them is small.
 
 import type { ApiClient } from "../api/client.ts";
-import type { JobStatus, TaskView } from "../api/types.ts";
+import type { JobStatus, RolloutStatus, TaskView } from "../api/types.ts";
+import type { Rollout } from "../model/rollout.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { Problem } from "../model/errors.ts";
 import { JobChanges } from "./progress-watch.ts";
@@ -35,6 +36,8 @@ export interface JobProgress {
   parked: string[];
   /** Of those, the ones no host could ever run. */
   neverFits: string[];
+  /** The version's rollout, when the server runs one (older servers: absent). */
+  rollout?: Rollout | null;
 }
 
 const runningStates = new Set(["running", "healthy", "unhealthy"]);
@@ -88,7 +91,9 @@ export function formatProgress(ps: JobProgress[]): string {
   return ps
     .map((p) => {
       const health = p.needsHealthy ? `, ${p.healthy}/${p.replicas} healthy` : "";
-      return `${p.name} v${p.version}: ${p.running}/${p.replicas} running${health}${p.ready ? " ✓" : ""}`;
+      const r = p.rollout;
+      const phase = r && r.state === "running" ? ` phase ${r.phase + 1}/${r.phases.length} (${String(r.phases[r.phase]?.spec ?? "")})` : r && r.state !== "succeeded" ? ` ${r.state}` : "";
+      return `${p.name} v${p.version}${phase}: ${p.running}/${p.replicas} running${health}${p.ready ? " ✓" : ""}`;
     })
     .join(" · ");
 }
@@ -125,6 +130,40 @@ export function parkedError(ps: JobProgress[]): TiffinError {
   });
 }
 
+/** The error of a rollout that ended the wait: failed (rolled back or paused for a human) or paused. */
+export function rolloutError(p: JobProgress): TiffinError | null {
+  const r = p.rollout;
+  if (!r || r.state === "running" || r.state === "succeeded") return null;
+  const problems: Problem[] = r.phases.flatMap((ph, i) => ph.checks.filter((c) => c.verdict === "fail").map((c) => ({ file: null, path: `${p.name} phase ${i + 1}: ${c.name}`, message: c.detail, value: JSON.stringify(c.figures) })));
+  if (r.state === "failed") {
+    return new TiffinError(ErrorCodes.RolloutFailed, `the rollout of ${p.name} v${p.version} failed${r.rolledBackTo !== null ? ` and was rolled back (version ${r.rolledBackTo} runs version ${r.from ?? "?"}'s spec)` : ""}: ${r.why ?? ""}`, {
+      hint: `see \`tiffin rollout status ${p.name}\` and \`tiffin logs ${p.name}/${r.phases[r.failure?.phase ?? 0]?.tasks[0] ?? 0} --stderr\`; fix the spec and apply again`,
+      problems,
+    });
+  }
+  if (r.state === "paused") {
+    return new TiffinError(ErrorCodes.RolloutPaused, `the rollout of ${p.name} v${p.version} is paused in phase ${r.phase + 1}: ${r.why ?? ""}`, {
+      hint: `\`tiffin rollout resume ${p.name}\` goes on${r.failure ? " (the failed phase starts again)" : ""}, \`tiffin rollout abort ${p.name}\` rolls back`,
+      problems,
+    });
+  }
+  return null;
+}
+
+/** The job's rollout of `version` (null: none, or a server without rollouts). */
+async function rolloutOf(client: ApiClient, name: string, version: number): Promise<Rollout | null> {
+  let s: RolloutStatus;
+  try {
+    s = await client.rolloutStatus(name);
+    if (s.rollout && s.rollout.version === version) return s.rollout;
+    // A rollback made a newer version: the version's own rollout (failed) is in the history.
+    if (s.rollout && s.rollout.version > version) return (await client.rollouts(name)).findLast((r) => r.version === version) ?? null;
+  } catch {
+    return null;
+  }
+  return null;
+}
+
 /** Options of `waitForJobs`. */
 export interface WaitOptions {
   timeoutMs: number;
@@ -148,11 +187,16 @@ export async function waitForJobs(client: ApiClient, targets: WaitTarget[], opts
     let last = "";
     for (;;) {
       changes.take();
-      const progress = await Promise.all(targets.map(async (t) => progressOf(await client.job(t.name), t.version)));
+      const progress = await Promise.all(targets.map(async (t) => ({ ...progressOf(await client.job(t.name), t.version), rollout: await rolloutOf(client, t.name, t.version) })));
       const line = formatProgress(progress);
       if (line !== last) opts.onProgress?.(line, progress);
       last = line;
-      if (progress.every((p) => p.ready)) return progress;
+      // Phase by phase: the wait ends when each rollout succeeds, fails or pauses.
+      for (const p of progress) {
+        const err = rolloutError(p);
+        if (err) throw err;
+      }
+      if (progress.every((p) => p.ready && p.rollout?.state !== "running")) return progress;
       if (progress.some((p) => p.parked.length > 0)) throw parkedError(progress);
       if (Date.now() - start >= opts.timeoutMs) throw notReadyError(progress, Date.now() - start);
       if (opts.signal?.aborted) throw new TiffinError(ErrorCodes.Timeout, "stopped waiting (interrupted)", { hint: "the apply is stored; `tiffin status JOB` shows how it goes" });

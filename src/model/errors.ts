@@ -17,6 +17,10 @@ export const ErrorCodes = {
   Parked: "TIFFIN_TASK_PARKED",
   /** No registered host could ever run a task of the job (too big, constraints none meets). */
   NeverFits: "TIFFIN_NEVER_FITS",
+  /** A rollout failed a phase's safety checks (and was rolled back, or paused for a human). */
+  RolloutFailed: "TIFFIN_ROLLOUT_FAILED",
+  /** A rollout is paused (by a user, or by a failed phase with onFailure "pause"). */
+  RolloutPaused: "TIFFIN_ROLLOUT_PAUSED",
   /** A watch asked to start at a revision the store no longer keeps: list again. */
   WatchExpired: "TIFFIN_WATCH_EXPIRED",
   /** `tiffin recommend --write` cannot rewrite a job's resources in its spec file safely (exit 2). */

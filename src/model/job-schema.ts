@@ -6,6 +6,7 @@ import { z } from "zod";
 import { Capabilities, Isolations, MetricSignalNames, Networks, SpreadDomains } from "./job.ts";
 import type { AdaptPolicy, HealthCheck, JobRecord, MetricHealthCheck, MetricsEndpoint, JobSpec, JobVersion, PackagePin } from "./job.ts";
 import { resourcesSchema } from "./resources.ts";
+import { rolloutPolicySchema } from "./rollout.ts";
 import type { Assert, TypesMatch } from "./resources.ts";
 
 const timing = {
@@ -80,6 +81,7 @@ export const storedJobSpecSchema = z.object({
   metricChecks: z.array(metricHealthCheckSchema).exactOptional(),
   adapt: adaptPolicySchema.exactOptional(),
   pinned: z.array(packagePinSchema).exactOptional(),
+  rollout: rolloutPolicySchema.exactOptional(),
 });
 
 /** A stored JobVersion (`/versions/<name>/<v>`). */

@@ -2,6 +2,7 @@
 // duration is milliseconds and every size MiB, so nothing downstream re-reads the user's shorthand.
 // Optional things are `null`, not missing, so the JSON round-trips exactly.
 import type { Resources } from "./resources.ts";
+import type { RolloutPolicy } from "./rollout.ts";
 
 /** Failure-domain levels a job can spread its tasks across. */
 export const SpreadDomains = ["none", "rack", "cluster", "datacenter"] as const;
@@ -187,6 +188,9 @@ export interface JobSpec {
   /** Set by the server at apply, never by clients: `packages` resolved to exact package ids, so a
    * version always runs the same bytes whatever tags do later. Absent when `packages` is empty. */
   pinned?: PackagePin[];
+  /** How a new version replaces the tasks (phases, bake, budget); absent when the job writes none, and
+   * then DefaultRolloutPolicy applies (so older specs are unchanged). */
+  rollout?: RolloutPolicy;
 }
 
 /** One entry of `packages`, resolved at apply. */

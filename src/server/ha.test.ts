@@ -255,6 +255,45 @@ void test("a leading server cut off from etcd stops leading before another takes
   assert.deepEqual(overlapping(all), [], "two servers led at once");
 });
 
+void test("kill -9 of the leading server mid-rollout: the rollout goes on under the next leader, from where it was (issue 14)", { skip, timeout: 120_000 }, async (t) => {
+  if (!etcd) throw new Error("no etcd");
+  const prefix = "/ha-rollout";
+  const srv = await servers(3, prefix, [etcd.endpoints]);
+  const [s0, s1, s2] = srv as [ServerProcess, ServerProcess, ServerProcess];
+  const urls = srv.map((s) => s.url);
+  await agents(4, urls, s0.joinToken);
+  const api = new ApiClient({ addr: urls.join(","), token: s0.adminToken, timeoutMs: 3000 });
+  const store = await storeOf(etcd.endpoints, prefix);
+  const replicas = 6;
+  const rollout = { phases: [1, 2, "all"] as (number | "all")[], bakeMs: 4000, deadlineMs: 60_000, maxUnavailable: 1, maxSurge: 0, onFailure: "rollback" as const };
+  const spec = (v: string) => specOf({ replicas, resources: { cpu: 0.25, memoryMiB: 64, diskMiB: 10 }, env: { V: v }, rollout });
+  await api.apply(spec("1"));
+  await eventually("6 tasks running", async () => (await converged(store, "web", replicas, 1)) && (await api.job("web")).tasks.every((x) => x.state === "running"), 40_000);
+  await api.apply(spec("2"));
+  // Phase 1 passed, phase 2 under way: kill the leader.
+  const before = await eventually("phase 2 under way", async () => {
+    const s = await api.rolloutStatus("web");
+    return s.rollout && s.rollout.phase === 1 ? s : null;
+  }, 30_000);
+  const killedAt = Date.now();
+  s0.child.kill("SIGKILL");
+  await eventually("a new leader", async () => {
+    for (const s of [s1, s2]) if ((await termsOf(s)).some((x) => x.start >= killedAt)) return true;
+    return false;
+  }, 15_000);
+  const done = await eventually("the rollout succeeded", async () => {
+    const s = await api.rolloutStatus("web");
+    return s.rollout?.state === "succeeded" ? s : null;
+  }, 60_000);
+  t.diagnostic(`phase 2 started at ${before.rollout?.phases[1]?.startedAt ?? 0}, leader killed at ${killedAt}, rollout done at ${done.rollout?.endedAt ?? 0}`);
+  assert.equal(done.n, before.n, "the same rollout record went on (not a new rollout)");
+  assert.equal(done.rollout?.phases[0]?.endedAt, before.rollout?.phases[0]?.endedAt, "phase 1 was not run again");
+  assert.deepEqual(done.rollout?.phases.map((p) => p.outcome), ["passed", "passed", "passed"]);
+  assert.ok((done.rollout?.endedAt ?? 0) > killedAt);
+  await eventually("every task at version 2, placed once", () => converged(store, "web", replicas, 2), 20_000);
+  assert.deepEqual((await api.rollouts("web")).map((r) => [r.version, r.state]), [[2, "succeeded"]]);
+});
+
 async function termsOf(s: ServerProcess): Promise<LeaderTerm[]> {
   return (await s.api.cluster()).self.terms;
 }

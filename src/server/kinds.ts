@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
-  aliveSchema, resourcesSchema, taskSchema, usageSampleSchema,
+  aliveSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
 } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
@@ -32,6 +32,8 @@ export const Prefix = {
   packageTags: "/pkgtags/",
   /** Which server holds which package's pieces on its disk (piece-replication.ts). */
   pieceHolders: "/pieceholders/",
+  /** Rollouts per job, numbered in the order they started: the live one and the job's rollout history. */
+  rollouts: "/rollouts/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -207,6 +209,8 @@ export const Kinds = {
   packageTag: defineKind("package tag", Prefix.packageTags, packageTagSchema, pair),
   /** `/pieceholders/<packageId>/<serverId>`: a server holding every piece of the package. */
   pieceHolder: defineKind("piece holder", Prefix.pieceHolders, pieceHolderSchema, pair),
+  /** `/rollouts/<job>/<n, 10 digits>`: the job's n-th rollout (a new version, a restart or a rollback). */
+  rollout: defineKind("rollout", Prefix.rollouts, rolloutSchema, numbered(10)),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
   leader: defineKind("leader", LeaderKey, leaderSchema, single),
   /** `/secrets/peer`: the peer tokens agents require of each other. */
@@ -243,6 +247,9 @@ export const packageKey = (name: string, version: string): string => Kinds.packa
 export const packageTagKey = (name: string, tag: string): string => Kinds.packageTag.key(name, tag);
 /** `/pieceholders/<packageId>/<serverId>`: `{url}` of a server holding every piece of the package. */
 export const pieceHolderKey = (id: string, serverId: string): string => Kinds.pieceHolder.key(id, serverId);
+
+/** `/rollouts/<job>/<n, 10 digits>`: the job's n-th Rollout. */
+export const rolloutKey = (job: string, n: number): string => Kinds.rollout.key(job, n);
 
 /** Splits `/versions/<name>/<v>` or `/tasks/<name>/<i>` into the name and the number, or null. */
 export function splitNumbered(key: string, prefix: string): { name: string; n: number } | null {

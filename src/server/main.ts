@@ -36,6 +36,7 @@ import { hostRoutes } from "./routes/hosts.ts";
 import { hostRemoveRoute } from "./routes/host-remove.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { restartRoutes } from "./routes/restart.ts";
+import { rolloutRoutes } from "./routes/rollouts.ts";
 import { packageRoutes } from "./routes/packages.ts";
 import { trackerRoutes } from "./routes/tracker.ts";
 import { execRoutes } from "./routes/exec.ts";
@@ -169,6 +170,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const router = new Router();
   jobRoutes(router, ctx);
   restartRoutes(router, ctx);
+  rolloutRoutes(router, ctx);
   packageRoutes(router, ctx);
   const swarm = trackerRoutes(router, ctx, { adminToken: () => tokens.admin, ...opts.swarm });
   hostRoutes(router, ctx);

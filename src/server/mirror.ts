@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { Attempt, Host, JobRecord, JobVersion, Task } from "../model/index.ts";
+import type { Attempt, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
 import { Kinds, logProblem } from "./kinds.ts";
 import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
@@ -26,6 +26,7 @@ export interface MirroredValues {
   alive: AliveValue;
   alloc: AllocValue;
   hostToken: string;
+  rollout: Rollout;
 }
 /** A kind the mirror holds (a key of Kinds). */
 export type MirroredKind = keyof MirroredValues;
@@ -77,6 +78,8 @@ export class Mirror {
   readonly hosts = new Map<string, Entry<Host>>();
   readonly alive = new Map<string, Entry<AliveValue>>();
   readonly alloc = new Map<string, Entry<AllocValue>>();
+  /** Rollouts by job, then by number (the order they started). */
+  readonly rollouts = new Map<string, Map<number, Entry<Rollout>>>();
   /** Stored values that do not decode as their kind, by key: logged and left out of every index. */
   readonly corrupt = new Map<string, StoredProblem>();
   /** hostId -> token, and sha256(token) -> hostId. */
@@ -309,6 +312,10 @@ export class Mirror {
         indexSet(this.attemptsByJob, a.job, id, e !== null);
         this.#bump(a.job);
       }, ([id]) => this.attempts.get(id)?.value ?? null),
+      handler("rollout", Kinds.rollout, ([name, n], _r, e) => {
+        nestedSetOrDelete(this.rollouts, name, n, e);
+        this.#bump(name);
+      }, ([name, n]) => this.rollouts.get(name)?.get(n)?.value ?? null),
     ];
   }
 }

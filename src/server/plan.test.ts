@@ -28,6 +28,17 @@ void test("plan: a replica change keeps, starts and stops tasks; a job too big f
   assert.deepEqual(down.tasks?.map((x) => [x.index, x.action, x.reason]), [[0, "keep", "keeps running: only replicas, restart or maintenance changed"], [1, "stop", "replicas 3 -> 1"], [2, "stop", "replicas 3 -> 1"]]);
   const env = (await call(url, "POST", "/v1/plan", adminToken, { spec: specOf({ replicas: 3, env: { A: "1" }, resources: { cpu: 0.5, memoryMiB: 256, diskMiB: 10 } }) })).body as PlanResult;
   assert.deepEqual(env.tasks?.map((x) => [x.action, x.reason]), [["replace", "env changed"], ["replace", "env changed"], ["replace", "env changed"]]);
+  // The phases the apply would run (issue 14): a 3-task job gets 1 -> all, each task with its host and domain.
+  assert.deepEqual(env.rollout?.map((ph) => [ph.spec, ph.tasks.length]), [[1, 1], ["all", 2]]);
+  assert.ok(env.rollout?.flatMap((ph) => ph.tasks).every((x) => (x.hostName === "a1" || x.hostName === "a2") && x.domain !== null));
+  assert.deepEqual(up.rollout, [], "nothing replaced: no rollout");
+  // A bad rollout spec is refused at plan with its field path, like every other spec error.
+  const rollout = { phases: [1, "all"], bakeMs: 0, deadlineMs: 60_000, maxUnavailable: 1, maxSurge: 0, onFailure: "rollback" };
+  for (const [over, path] of [[{ phases: ["rak"] }, "rollout.phases[0]"], [{ phases: ["0%", "all"] }, "rollout.phases[0]"], [{ bakeMs: 600_000 }, "rollout.bakeMs"]] as const) {
+    const bad = await call(url, "POST", "/v1/plan", adminToken, { spec: specOf({ replicas: 3, rollout: { ...rollout, ...over } as never }) });
+    assert.equal(bad.status, 422);
+    assert.deepEqual((bad.body as { error: { problems: { path: string }[] } }).error.problems.map((x) => x.path), [path]);
+  }
 
   const huge = (await call(url, "POST", "/v1/plan", adminToken, { spec: specOf({ name: "huge", resources: { cpu: 1, memoryMiB: 65536, diskMiB: 10 } }) })).body as PlanResult;
   assert.equal(huge.neverFits, "no host could ever fit it: it needs 64Gi memory (the largest of 2 hosts has 8Gi)");

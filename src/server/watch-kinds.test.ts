@@ -19,6 +19,7 @@ const cases: { name: string; key: string; want: { kind: string; name: string } |
   { name: "an attempt", key: "/attempts/abcdefghij", want: { kind: "attempt", name: "abcdefghij" } },
   { name: "a host", key: "/hosts/h1", want: { kind: "host", name: "h1" } },
   { name: "a host's liveness", key: "/alive/h1", want: { kind: "alive", name: "h1" } },
+  { name: "a rollout", key: "/rollouts/web/0000000002", want: { kind: "rollout", name: "web/2" } },
   { name: "a host token", key: "/hosttokens/h1", want: null },
   { name: "the admin token", key: "/secrets/admin", want: null },
   { name: "the join token", key: "/secrets/join", want: null },
@@ -102,4 +103,14 @@ void test("filteredWatchEvent: a task that moves off a watched host is sent once
   const moved = filteredWatchEvent({ type: "put", kv: kv("/tasks/web/000000", task("h2"), 3, 8), revision: 8, prevKv: kv("/tasks/web/000000", task("h1"), 3, 3) }, all, filter);
   assert.equal(moved?.kind === "task" ? moved.object?.hostId : "?", "h2");
   assert.equal(filteredWatchEvent({ type: "put", kv: kv("/tasks/web/000000", task(null), 3, 9), revision: 9, prevKv: kv("/tasks/web/000000", task("h2"), 3, 8) }, all, filter), null);
+});
+
+void test("a rollout streams as its typed object, and belongs to its job", async () => {
+  const { startRollout } = await import("./reconcile/rollout-start.ts");
+  const { specOf } = await import("./testing/fixtures.ts");
+  const r = startRollout({ job: "web", version: 2, from: 1, cause: "apply", spec: specOf({ replicas: 2 }), tasks: [{ index: 0, domain: null }, { index: 1, domain: null }], now: 5 });
+  const ev = toWatchEvent({ type: "put", kv: kv("/rollouts/web/0000000001", JSON.stringify(r), 7, 7), revision: 7 }, all);
+  assert.deepEqual(ev, { type: "added", kind: "rollout", name: "web/1", revision: 7, object: r });
+  assert.ok(ev && matchesJobs(ev, ["web"]) && !matchesJobs(ev, ["api"]));
+  assert.equal(toWatchEvent({ type: "put", kv: kv("/rollouts/web/0000000001", JSON.stringify({ ...r, state: "sideways" }), 7, 8), revision: 8 }, all), null, "a value of another shape is not streamed");
 });

@@ -51,6 +51,7 @@ export const watchKindTable: Readonly<Record<WatchKind, WatchKindEntry>> = {
   attempt: entry(Kinds.attempt, { job: true, host: true }, rest),
   host: entry(Kinds.host, { job: false, host: true }, rest),
   alive: entry(Kinds.alive, { job: false, host: true }, rest),
+  rollout: entry(Kinds.rollout, { job: true, host: false }, numbered),
 };
 
 /** Which objects a watcher asked for: `job=` and `host=` (host ids), both holding when both are
@@ -144,6 +145,7 @@ export function matchesJobs(ev: WatchEvent, jobs: readonly string[]): boolean {
       return jobs.includes(ev.name);
     case "version":
     case "task":
+    case "rollout":
       return jobs.includes(ev.name.slice(0, ev.name.lastIndexOf("/")));
     case "attempt":
       return ev.object === null || jobs.includes(ev.object.job);

@@ -15,6 +15,20 @@ import {
 } from "./input.ts";
 import { kernelRangePattern, StopSignals } from "./units.ts";
 import { MaxMetricChecks } from "./rules.ts";
+import { phaseOrderProblems, phaseProblem, taskCountProblem } from "./rollout-rules.ts";
+import { RolloutFailureActions } from "../model/index.ts";
+import type { RolloutPhaseSpec, TaskCount } from "../model/index.ts";
+
+// Number or string, refined by the shared rules (z.custom has no JSON Schema; see rollout-input.ts).
+const phase = (z.union([z.number(), z.string()]) as unknown as z.ZodType<RolloutPhaseSpec, RolloutPhaseSpec>).superRefine((v, ctx) => {
+  const problem = phaseProblem(v);
+  if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+});
+const taskCount = (min: 0 | 1) =>
+  (z.union([z.number(), z.string()]) as unknown as z.ZodType<TaskCount, TaskCount>).superRefine((v, ctx) => {
+    const problem = taskCountProblem(v, min);
+    if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 const metricName = z.string().regex(metricNamePattern).nullable();
 const day = 24 * 3_600_000;
@@ -111,6 +125,23 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
       min: z.strictObject({ cpu: z.number().positive().max(1024).nullable(), memoryMiB: z.number().int().positive().nullable() }),
       max: z.strictObject({ cpu: z.number().positive().max(1024).nullable(), memoryMiB: z.number().int().positive().nullable() }),
       everyMs: ms(1000, 30 * day),
+    })
+    .exactOptional(),
+  rollout: z
+    .strictObject({
+      phases: z
+        .array(phase)
+        .min(1)
+        .max(10)
+        .superRefine((phases, ctx) => {
+          for (const p of phaseOrderProblems(phases)) ctx.addIssue({ code: "custom", path: [p.index], message: p.message });
+        })
+        .nullable(),
+      bakeMs: ms(0),
+      deadlineMs: ms(1000),
+      maxUnavailable: taskCount(1),
+      maxSurge: taskCount(0),
+      onFailure: z.enum(RolloutFailureActions),
     })
     .exactOptional(),
 });

@@ -1,6 +1,6 @@
 // The compile step: a parsed job (units already resolved by the schema) reshaped into the canonical
 // JobSpec the server stores, with fresh objects so nothing is shared with the user's values.
-import type { AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint } from "../model/index.ts";
+import type { AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
 import type { ParsedJob } from "./input.ts";
 
 /** A health check's timeout when the spec gives none: 2 s, or the interval when that is shorter. */
@@ -61,6 +61,10 @@ function compileAdapt(a: NonNullable<ParsedJob["resources"]["adapt"]>): AdaptPol
   };
 }
 
+function compileRollout(r: NonNullable<ParsedJob["rollout"]>): RolloutPolicy {
+  return { phases: r.phases === null ? null : [...r.phases], bakeMs: r.bake, deadlineMs: r.deadline, maxUnavailable: r.maxUnavailable, maxSurge: r.maxSurge, onFailure: r.onFailure };
+}
+
 /** The canonical JobSpec of a parsed job. */
 export function compileJob(j: ParsedJob): JobSpec {
   return {
@@ -99,6 +103,8 @@ export function compileJob(j: ParsedJob): JobSpec {
     // Only when there are some, like `metrics`: older specs compile unchanged.
     ...(metricChecksOf(j).length > 0 ? { metricChecks: metricChecksOf(j) } : {}),
     ...(j.resources.adapt !== null ? { adapt: compileAdapt(j.resources.adapt) } : {}),
+    // Only when written: a job without one rolls out by DefaultRolloutPolicy, and stored specs stay as they were.
+    ...(j.rollout !== null ? { rollout: compileRollout(j.rollout) } : {}),
   };
 }
 

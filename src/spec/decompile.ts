@@ -1,7 +1,7 @@
 // The reverse of compile.ts: a stored JobSpec written back in the form users write (`memory: "256Mi"`,
 // `grace: "10s"`), so `status`, `history` and `history --spec` show what users recognise and `apply`
 // accepts the printed spec unchanged (compile(load(print(spec))) equals spec; decompile.test.ts).
-import type { AdaptBounds, AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint } from "../model/index.ts";
+import type { AdaptBounds, AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
 
 /** "1h2m3s4ms" for milliseconds; "0ms" for zero. parseDuration reads it back exactly. */
 export function formatDuration(ms: number): string {
@@ -67,6 +67,18 @@ export function userAdapt(a: AdaptPolicy): Record<string, unknown> {
   return { min: bounds(a.min), max: bounds(a.max), every: formatDuration(a.everyMs) };
 }
 
+/** A rollout policy as written in a spec (`bake`, `deadline`). */
+function userRollout(r: RolloutPolicy): Record<string, unknown> {
+  return {
+    phases: r.phases === null ? null : [...r.phases],
+    bake: formatDuration(r.bakeMs),
+    deadline: formatDuration(r.deadlineMs),
+    maxUnavailable: r.maxUnavailable,
+    maxSurge: r.maxSurge,
+    onFailure: r.onFailure,
+  };
+}
+
 /**
  * A JobSpec in the user's form: a plain JSON value that `apply` accepts as a spec file. Every field is
  * written (no reliance on defaults, which may change); `pinned` is left out, as it is the server's
@@ -106,6 +118,7 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
     ...(spec.capabilities !== undefined ? { capabilities: [...spec.capabilities] } : {}),
     ...(spec.persist !== undefined ? { persist: spec.persist } : {}),
     ...(spec.metrics !== undefined ? { metrics: userMetrics(spec.metrics) } : {}),
+    ...(spec.rollout !== undefined ? { rollout: userRollout(spec.rollout) } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   durationPattern, kernelRangePattern, normalizeSignal, parseDuration, parseSize, sizePattern, StopSignals,
 } from "./units.ts";
 import type { Duration, Size } from "./units.ts";
+import { rolloutInputSchema } from "./rollout-input.ts";
 
 /** DNS-label job names: they appear in task ids, URLs, host paths and DNS. */
 export const jobNamePattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -354,6 +355,7 @@ export const jobInputSchema = z
       .boolean()
       .default(false)
       .describe("Keep each task's private /var and /home across its attempts on the same host (needs isolation \"sandbox\")."),
+    rollout: rolloutInputSchema.nullable().default(null).describe("How a new version replaces the tasks: phases, bake, deadline, budget, on failure."),
   })
   .meta({ id: "Job", title: "Tiffin job", description: "One Tiffin job as users write it." });
 

@@ -3,7 +3,7 @@
 // declaration build prints zod's inferred types without comments), so the interface is written out
 // here and checked against the schema in both directions below: neither can drift from the other.
 import type { z } from "zod";
-import type { Isolation, Network, SpreadDomain } from "../model/index.ts";
+import type { Isolation, Network, RolloutFailureAction, RolloutPhaseSpec, SpreadDomain, TaskCount } from "../model/index.ts";
 import type { httpHealthSchema, jobInputSchema, metricHealthSchema } from "./input.ts";
 import type { Duration, Size } from "./units.ts";
 
@@ -175,6 +175,30 @@ export interface JobSpecInput {
   persist?: boolean | undefined;
   /** A Prometheus endpoint the agent scrapes (`tiffin top`, `GET /v1/jobs/:name/metrics`). @default null */
   metrics?: MetricsInput | null | undefined;
+  /** How a new version replaces the tasks: phase by phase, each baked healthy, within one disruption
+   * budget, rolled back on failure. null: the defaults of RolloutInput. @default null */
+  rollout?: RolloutInput | null | undefined;
+}
+
+/** A phase: a task count (`1`), a share of the replicas (`"10%"`), a failure-domain level (every task
+ * in the racks, clusters or datacenters the rollout reached so far) or `"all"`. Phases are cumulative. */
+export type RolloutPhaseInput = RolloutPhaseSpec;
+
+/** How a new version (or `tiffin restart`) replaces a job's tasks. */
+export interface RolloutInput {
+  /** The phases, e.g. `[1, "10%", "cluster", "datacenter", "all"]`; each must go further than the one
+   * before. @default null: chosen by the job's size and spread (a 3-task job gets `[1, "all"]`) */
+  phases?: RolloutPhaseInput[] | null | undefined;
+  /** How long each phase's new tasks must stay healthy, none restarted, before the next ("0s": as soon as they serve). @default "0s" */
+  bake?: Duration | undefined;
+  /** How long one phase may take, bake included, before it fails (at least `bake`). @default "5m" */
+  deadline?: Duration | undefined;
+  /** At most this many of the job's tasks down at once: a count (at least 1) or a share ("10%", at least one task). @default "10%" */
+  maxUnavailable?: TaskCount | undefined;
+  /** Extra tasks allowed while replacing (a count or a share, rounded down): a task's new attempt starts beside its old one, on the same host when both fit there, and the old one stops once the new one serves. @default 0 */
+  maxSurge?: TaskCount | undefined;
+  /** A failed phase: "rollback" every new task to the last good version, or "pause" for a human. @default "rollback" */
+  onFailure?: RolloutFailureAction | undefined;
 }
 
 /** Bounds of `resources.adapt`. */
@@ -234,4 +258,5 @@ export const jobInputMatchesSchema: [
   SameKeys<MetricHealthSpec, z.input<typeof metricHealthSchema>>,
   SameKeys<NonNullable<JobSpecInput["metrics"]>, NonNullable<Schema["metrics"]>>,
   SameKeys<NonNullable<NonNullable<JobSpecInput["metrics"]>["signals"]>, NonNullable<NonNullable<Schema["metrics"]>["signals"]>>,
-] = [true, true, true, true, true, true, true, true, true, true];
+  SameKeys<NonNullable<JobSpecInput["rollout"]>, NonNullable<Schema["rollout"]>>,
+] = [true, true, true, true, true, true, true, true, true, true, true];

@@ -89,6 +89,21 @@ const bad: { name: string; job: Record<string, unknown>; path: string; value: st
   { name: "mount writable as string", job: { mounts: [{ host: "/srv", task: "/data", writable: "yes" }] }, path: "mounts[0].writable", value: '"yes"' },
   { name: "unknown mount option", job: { mounts: [{ host: "/srv", task: "/data", mode: "rw" }] }, path: "mounts[0].mode", value: '"rw"' },
   { name: "two mounts at one task path", job: { mounts: [{ host: "/a", task: "/data" }, { host: "/b", task: "/data" }] }, path: "mounts[1].task", value: '"/data"' },
+  // Rollout policies (issue 14): refused at plan/apply with the field path.
+  { name: "rollout phase of an unknown domain", job: { rollout: { phases: [1, "rak", "all"] } }, path: "rollout.phases[1]", value: '"rak"' },
+  { name: "rollout phase of 0%", job: { rollout: { phases: ["0%", "all"] } }, path: "rollout.phases[0]", value: '"0%"' },
+  { name: "rollout phase of 0 tasks", job: { rollout: { phases: [0, "all"] } }, path: "rollout.phases[0]", value: "0" },
+  { name: "rollout phase over 100%", job: { rollout: { phases: ["150%"] } }, path: "rollout.phases[0]", value: '"150%"' },
+  { name: "rollout phases that shrink", job: { rollout: { phases: [5, 2, "all"] } }, path: "rollout.phases[1]", value: "2" },
+  { name: "rollout phase after all", job: { rollout: { phases: ["all", "rack"] } }, path: "rollout.phases[1]", value: '"rack"' },
+  { name: "rollout with no phases", job: { rollout: { phases: [] } }, path: "rollout.phases", value: "[]" },
+  { name: "rollout bake longer than its deadline", job: { rollout: { bake: "10m", deadline: "5m" } }, path: "rollout.bake", value: '"10m"' },
+  { name: "rollout deadline under a second", job: { rollout: { deadline: "10ms" } }, path: "rollout.deadline", value: '"10ms"' },
+  { name: "rollout maxUnavailable of 0", job: { rollout: { maxUnavailable: 0 } }, path: "rollout.maxUnavailable", value: "0" },
+  { name: "rollout maxUnavailable as words", job: { rollout: { maxUnavailable: "some" } }, path: "rollout.maxUnavailable", value: '"some"' },
+  { name: "rollout maxSurge negative", job: { rollout: { maxSurge: -1 } }, path: "rollout.maxSurge", value: "-1" },
+  { name: "rollout onFailure unknown", job: { rollout: { onFailure: "retry" } }, path: "rollout.onFailure", value: '"retry"' },
+  { name: "rollout unknown field", job: { rollout: { canary: 1 } }, path: "rollout.canary", value: "1" },
   { name: "anti-affinity with a space", job: { antiAffinity: "high bandwidth" }, path: "antiAffinity", value: '"high bandwidth"' },
   // Specs that validated but could never run on a host (issue 10 item 8).
   { name: "NUL in an argument", job: { command: ["./web", "a\0b"] }, path: "command[1]", value: "a\\u0000b" },
@@ -177,6 +192,7 @@ void test("compiled specs pass the server's strict check", () => {
         network: "private",
         mounts: [{ host: "/srv/b", task: "/data", writable: true }],
         resources: { cpu: 0.5, memory: "512Mi", adapt: { min: { memory: "64Mi" }, max: { cpu: 2, memory: "2Gi" }, every: "1h" } },
+        rollout: { phases: [1, "10%", "cluster", "all"], bake: "30s", maxUnavailable: 2, onFailure: "pause" },
       },
     ],
     null,
@@ -204,6 +220,9 @@ void test("validateJobSpec rejects what a client could send wrongly", () => {
     ["unknown isolation", (s) => (s["isolation"] = "vm"), "isolation"],
     ["relative mount", (s) => (s["mounts"] = [{ host: "x", task: "/x", writable: false }]), "mounts[0].host"],
     ["private network unsandboxed", (s) => ((s["isolation"] = "none"), (s["network"] = "private")), "network"],
+    ["rollout bake above deadline", (s) => (s["rollout"] = { phases: null, bakeMs: 600_000, deadlineMs: 60_000, maxUnavailable: 1, maxSurge: 0, onFailure: "rollback" }), "rollout.bakeMs"],
+    ["rollout unknown domain", (s) => (s["rollout"] = { phases: ["zone"], bakeMs: 0, deadlineMs: 60_000, maxUnavailable: 1, maxSurge: 0, onFailure: "rollback" }), "rollout.phases[0]"],
+    ["rollout 0% phase", (s) => (s["rollout"] = { phases: ["0%", "all"], bakeMs: 0, deadlineMs: 60_000, maxUnavailable: 1, maxSurge: 0, onFailure: "rollback" }), "rollout.phases[0]"],
     ["mount target twice", (s) => (s["mounts"] = [{ host: "/a", task: "/x", writable: false }, { host: "/b", task: "/x", writable: true }]), "mounts[1].task"],
   ];
   for (const [name, mutate, path] of cases) {
@@ -243,4 +262,16 @@ void test("the kernel's limits are exact: one byte under passes, and the server'
   const spec = specs[0]!;
   const broken = { ...spec, command: ["./w\0eb"], env: { A: "x\0" }, files: { a: { content: "", mode: 0o644 }, "a/b": { content: "", mode: 0o644 }, ["n".repeat(256)]: { content: "", mode: 0o644 } } };
   assert.deepEqual(validateJobSpec(broken).map((p) => p.path), ["command[0]", "env.A", `files.${"n".repeat(256)}`, 'files["a/b"]']);
+});
+
+void test("rollout: written policies compile with their defaults and print back in the user's form (issue 14)", async () => {
+  const { decompileJob } = await import("./decompile.ts");
+  const { specs, problems } = compileJobs({ ...base, rollout: { phases: [1, "10%", "cluster", "datacenter", "all"], bake: "1m" } }, null);
+  assert.deepEqual(problems, []);
+  const spec = specs[0]!;
+  assert.deepEqual(spec.rollout, { phases: [1, "10%", "cluster", "datacenter", "all"], bakeMs: 60_000, deadlineMs: 300_000, maxUnavailable: "10%", maxSurge: 0, onFailure: "rollback" });
+  assert.deepEqual(decompileJob(spec)["rollout"], { phases: [1, "10%", "cluster", "datacenter", "all"], bake: "1m", deadline: "5m", maxUnavailable: "10%", maxSurge: 0, onFailure: "rollback" });
+  assert.deepEqual(compileJobs(JSON.parse(JSON.stringify(decompileJob(spec))), null).specs[0], spec);
+  // A job that writes none compiles as before (no field): DefaultRolloutPolicy applies, stored specs are unchanged.
+  assert.equal("rollout" in compileJobs(base, null).specs[0]!, false);
 });

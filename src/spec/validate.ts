@@ -10,6 +10,7 @@ import { crossChecks } from "./checks.ts";
 import { compileJob } from "./compile.ts";
 import { jobInputSchema } from "./input.ts";
 import { issuesToProblems, problemAt, showValue } from "./problems.ts";
+import { bakeProblem } from "./rollout-rules.ts";
 import type { Segment } from "./problems.ts";
 import {
   adaptBoundsProblems, backoffProblem, duplicateMountTargets, healthTimingProblem, metricCheckProblems, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
@@ -127,5 +128,6 @@ function specRuleProblems(s: JobSpec, json: unknown): Problem[] {
   if (iso.capabilities.length > 0) add(["capabilities"], needsSandbox(iso.isolation, "capabilities"));
   if (iso.persist) add(["persist"], needsSandbox(iso.isolation, "persist"));
   for (const d of duplicateMountTargets(iso.mounts)) add(["mounts", d.index, "task"], d.message);
+  if (s.rollout) add(["rollout", "bakeMs"], bakeProblem(s.rollout.bakeMs, s.rollout.deadlineMs));
   return out;
 }

@@ -1,6 +1,7 @@
-// `tiffin apply FILE`: stores a new version of each job in the file, then follows the rollout until
-// every task of the new version runs (healthy, when checked) or `--wait` passes (exit 1, saying what
-// is missing). `--no-wait` returns right after the apply.
+// `tiffin apply FILE`: stores a new version of each job in the file, then follows the rollout phase by
+// phase until every task of the new version runs (healthy, when checked) and its rollout succeeded, it
+// fails (TIFFIN_ROLLOUT_FAILED: rolled back, with the failing checks) or pauses (TIFFIN_ROLLOUT_PAUSED),
+// or `--wait` passes (exit 1, saying what is missing). `--no-wait` or `--detach` returns right after.
 
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
@@ -83,10 +84,11 @@ export function register(program: Command, ctx: CliContext): void {
       .argument("<file>", "spec file (.ts)")
       .option("--wait <duration>", `how long to wait for the new version to run (default ${defaultWaitMs / 1000}s)`)
       .option("--no-wait", "return right after the apply")
+      .option("--detach", "return right after the apply (as --no-wait): the rollout goes on in the server")
       .option("-m, --message <text>", "why: kept with the new versions, shown by `tiffin history`")
       .description("store new job versions and follow them until they run"),
-  ).action(async (file: string, opts: { json?: boolean; wait?: string | boolean; message?: string }) => {
-    const waitMs = parseWait(opts.wait);
+  ).action(async (file: string, opts: { json?: boolean; wait?: string | boolean; message?: string; detach?: boolean }) => {
+    const waitMs = opts.detach === true ? null : parseWait(opts.wait);
     const client = ctx.client();
     const results = await applyHandler(client, file, ctx.io, { by: appliedBy(ctx.io.env), message: opts.message ?? null });
     // Results first, so a script has them even when the wait then fails.

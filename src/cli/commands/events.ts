@@ -29,6 +29,8 @@ export function eventSummary(e: WatchEvent): string {
     case "alive":
       // A removal carries the last record, written while the host was up: no news on a "down" line.
       return e.type === "removed" ? "" : "up";
+    case "rollout":
+      return [`v${e.object.version}`, e.object.cause, e.object.state, `phase ${e.object.phase + 1}/${e.object.phases.length}`, e.object.why ?? ""].filter((s) => s !== "").join(" ");
   }
 }
 

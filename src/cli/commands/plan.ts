@@ -55,6 +55,14 @@ export function renderPlan(p: PlanResult): string {
     const sorted = [...p.placements].sort((a, b) => a.index - b.index);
     for (const pl of sorted) lines.push(`  ${p.name}/${pl.index} -> ${pl.hostName} (rack ${pl.rack})${pl.moved ? " [moves]" : ""}`);
   }
+  if (p.rollout && p.rollout.length > 0) {
+    // The phases apply will run, each waiting for its tasks to be healthy for the bake.
+    lines.push("rollout:");
+    p.rollout.forEach((ph, i) => {
+      const tasks = ph.tasks.map((t) => `${p.name}/${t.index}${t.hostName ? ` on ${t.hostName}${t.domain ? ` (${t.domain})` : ""}` : ""}`).join(", ");
+      lines.push(`  phase ${i + 1} (${String(ph.spec)}): ${tasks}`);
+    });
+  }
   if (p.unplaced.length > 0 && !p.neverFits) {
     lines.push("unplaced:");
     for (const u of p.unplaced) lines.push(`  ${p.name}/${u.index}: ${formatReasons(u.reasons)}`);

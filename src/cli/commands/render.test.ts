@@ -196,3 +196,13 @@ void test("tiffin dev's hints: `npx tiffin` and examples/ in a checkout, `tiffin
   assert.match(renderDevReady(info), /^ {2}npx tiffin apply examples\/tiffin\.ts$/m);
   assert.match(renderDevReady({ ...info, cli: "tiffin", examplesSpec: "/x/examples/tiffin.ts" }), /^ {2}tiffin plan \/x\/examples\/tiffin\.ts$/m);
 });
+
+void test("renderPlan: the phases the apply's rollout would run, with hosts and domains", () => {
+  const rollout: NonNullable<PlanResult["rollout"]> = [
+    { spec: 1, tasks: [{ index: 0, hostName: "dev-1", domain: "dc1/c1/r1" }] },
+    { spec: "all", tasks: [{ index: 1, hostName: "dev-2", domain: "dc1/c1/r2" }, { index: 2, hostName: null, domain: null }] },
+  ];
+  const out = renderPlan({ ...data.plan, rollout });
+  assert.ok(out.includes("\nrollout:\n  phase 1 (1): web/0 on dev-1 (dc1/c1/r1)\n  phase 2 (all): web/1 on dev-2 (dc1/c1/r2), web/2\n"), out);
+  assert.doesNotMatch(renderPlan({ ...data.plan, rollout: [] }), /rollout:/);
+});

@@ -1,5 +1,6 @@
 // `tiffin restart JOB[/INDEX]`: a parked task (one that failed on every host it was given) is placed
-// afresh with a clean failure count; a live one is stopped and started again where it is.
+// afresh with a clean failure count; a live one is stopped and started again where it is. A whole
+// job restarts as a rolling restart: through the job's rollout phases and disruption budget.
 
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
@@ -25,7 +26,10 @@ export function restartHandler(client: ApiClient, target: string): Promise<Resta
 /** One line per task, or a line saying there was nothing to restart. */
 export function renderRestart(r: RestartResult): string {
   if (r.tasks.length === 0) return `job ${r.name}: nothing to restart (no task runs or is parked)\n`;
-  return r.tasks.map((t) => `${r.name}/${t.index}: ${t.action === "unparked" ? "was parked, placed again with a clean failure count" : "restarting"}\n`).join("");
+  const lines = r.tasks.map((t) => `${r.name}/${t.index}: ${t.action === "unparked" ? "was parked, placed again with a clean failure count" : "restarting"}\n`).join("");
+  // The whole job restarts phase by phase within its disruption budget (a rolling restart).
+  const rolling = r.tasks.filter((t) => t.action === "restarted").length > 1 ? `rolling restart of ${r.name}: phase by phase, within its budget; follow it with \`tiffin rollout status ${r.name}\`\n` : "";
+  return lines + rolling;
 }
 
 /** Adds the command. */

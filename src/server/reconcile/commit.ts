@@ -10,12 +10,15 @@ import type { AllocValue } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import type { Resources } from "../../model/index.ts";
 
-/** Task and attempt writes of one transaction. */
+/** Task and attempt writes of one transaction, and other guarded writes that go with them (a
+ * job's rollout record, a rollback's new version: rollout-advance.ts). */
 export interface WriteSet {
   tasks: Task[];
   deleteTasks: { job: string; index: number }[];
   attempts: Attempt[];
   deleteAttempts: string[];
+  /** Compares and puts of other kinds, each already guarded by its own compare. */
+  other?: { compare: Compare[]; success: Op[] };
 }
 
 /** A write set with nothing in it. */
@@ -29,16 +32,21 @@ export function appendWrites(into: WriteSet, more: WriteSet): void {
   for (const d of more.deleteTasks) into.deleteTasks.push(d);
   for (const a of more.attempts) into.attempts.push(a);
   for (const id of more.deleteAttempts) into.deleteAttempts.push(id);
+  if (more.other) {
+    into.other ??= { compare: [], success: [] };
+    into.other.compare.push(...more.other.compare);
+    into.other.success.push(...more.other.success);
+  }
 }
 
 /** Task and attempt writes in a write set (what a batch of them is sized by). */
 export function weightOf(w: WriteSet): number {
-  return w.tasks.length + w.deleteTasks.length + w.attempts.length + w.deleteAttempts.length;
+  return w.tasks.length + w.deleteTasks.length + w.attempts.length + w.deleteAttempts.length + (w.other?.success.length ?? 0);
 }
 
 /** True when the write set writes nothing. */
 export function isEmpty(w: WriteSet): boolean {
-  return w.tasks.length + w.deleteTasks.length + w.attempts.length + w.deleteAttempts.length === 0;
+  return weightOf(w) === 0;
 }
 
 /** Resources a task occupies, from its version's spec (null when the version is unknown). */
@@ -63,8 +71,8 @@ export type AllocOverlay = Map<string, { text: string; value: AllocValue }>;
 /** The guarded transaction for a write set (compares on everything it read, alloc rewritten). With
  * an overlay, the /alloc records it writes are recorded there. */
 export function buildTxn(m: Mirror, w: WriteSet, overlay?: AllocOverlay): { compare: Compare[]; success: Op[] } {
-  const compare: Compare[] = [];
-  const success: Op[] = [];
+  const compare: Compare[] = [...(w.other?.compare ?? [])];
+  const success: Op[] = [...(w.other?.success ?? [])];
   const guard = (key: string): void => void compare.push({ key, target: "modRevision", op: "==", value: m.modRevision(key) });
   const changedTasks = new Map<string, Task | null>();
   const hosts = new Set<string>();

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { JobInput, JobDecision } from "./types.ts";
 import { backoffMs, decideJob, placementNeeds } from "./decide.ts";
 import { attempt, hostState, input, schedHostOf, specOf, task } from "../testing/fixtures.ts";
+import { startRollout } from "./rollout-start.ts";
 
 /** The input after a decision's writes (what the next pass sees). */
 function applied(inp: JobInput, d: JobDecision): JobInput {
@@ -210,10 +211,10 @@ void test("decideJob", async (t) => {
     },
     ...lostAfterCases(),
     {
-      name: "new version: a quarter of the serving tasks (at least one) is stopped at a time",
+      name: "new version: as many serving tasks as the spec's budget (maxUnavailable 25% of 8) are stopped at a time",
       inp: input({
         job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },
-        spec: specOf({ replicas: 8, env: { V: "2" } }),
+        spec: specOf({ replicas: 8, env: { V: "2" }, rollout: { phases: null, bakeMs: 0, deadlineMs: 60_000, maxUnavailable: "25%", maxSurge: 0, onFailure: "rollback" } }),
         specs: { 1: specOf({ replicas: 8 }) },
         tasks: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => task(i)),
         attempts: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => attempt(`a${i}`, i)),
@@ -221,6 +222,20 @@ void test("decideJob", async (t) => {
       check: (d) => {
         assert.deepEqual(d.putAttempts.map((a) => [a.id, a.desired]), [["a0", "stop"], ["a1", "stop"]]);
         assert.deepEqual(d.putTasks.map((x) => [x.index, x.version]), [[0, 2], [1, 2]]);
+      },
+    },
+    {
+      name: "new version with maxSurge 1 over a budget of 1: one stops, one more starts beside its old attempt",
+      inp: (() => {
+        const spec = specOf({ replicas: 4, env: { V: "2" }, rollout: { phases: ["all"], bakeMs: 0, deadlineMs: 60_000, maxUnavailable: 1, maxSurge: 1, onFailure: "rollback" } });
+        const rollout = startRollout({ job: "web", version: 2, from: 1, cause: "apply", spec, tasks: [0, 1, 2, 3].map((index) => ({ index, domain: null })), now: 0 });
+        return input({ job: { name: "web", version: 2, removedAt: null, updatedAt: 0 }, spec, specs: { 1: specOf({ replicas: 4 }) }, tasks: [0, 1, 2, 3].map((i) => task(i)), attempts: [0, 1, 2, 3].map((i) => attempt(`a${i}`, i)), rollout });
+      })(),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts.filter((a) => a.id.startsWith("a")).map((a) => [a.id, a.desired]), [["a0", "stop"]], "only a0 stops; a1 keeps serving");
+        const fresh = d.putAttempts.filter((a) => !a.id.startsWith("a"));
+        assert.deepEqual(fresh.map((a) => [a.index, a.version, a.hostId]), [[1, 2, "h1"]], "task 1's new attempt starts beside the old one");
+        assert.deepEqual(d.putTasks.map((x) => [x.index, x.version, x.attemptId === "a1"]), [[0, 2, false], [1, 2, false]]);
       },
     },
     {

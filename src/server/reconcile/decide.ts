@@ -16,6 +16,8 @@ import { replaceCauses } from "./version-change.ts";
 import { rolloutTargets } from "./rollout.ts";
 import type { RolloutSlot } from "./rollout.ts";
 import { metricActions } from "./metric-actions.ts";
+import { gateOf } from "./rollout-step.ts";
+import { disruptionBudget } from "../disruption.ts";
 
 /** An attempt running (or healthy) this long resets its task's failure count. */
 export const ResetFailuresAfterMs = 10_000;
@@ -85,22 +87,30 @@ export function decideJob(inp: JobInput): JobDecision {
 
   // Which version each task should run now (the rollout controller, rollout.ts); below, the
   // lifecycle brings each task there.
+  // A live rolling restart (`tiffin restart JOB`) wants a new attempt of every task started before it.
+  const rollout = inp.rollout ?? null;
+  const restartSince = rollout?.cause === "restart" && rollout.version === job.version && (rollout.state === "running" || rollout.state === "paused") ? rollout.startedAt : null;
   const slots: RolloutSlot[] = [];
   for (const t of tasks.values()) {
     if (t.index >= replicas) continue;
     const a = t.attemptId ? atts.get(t.attemptId) : undefined;
     const live = a !== undefined && !isTerminal(a.state) && a.desired === "run";
-    slots.push({ index: t.index, version: t.version, ready: isReady(a, specFor(t.version)), live, mustReplace: t.version !== job.version && mustReplace(t.version) });
+    const stale = restartSince !== null && a !== undefined && a.createdAt < restartSince;
+    // Another live copy (the old side of a surge or a drain move) that serves keeps the task serving.
+    const others = attemptsAt(t.index).filter((o) => o.id !== a?.id && !isTerminal(o.state) && o.desired === "run");
+    const ready = isReady(a, specFor(t.version)) || others.some((o) => isReady(o, specFor(o.version)));
+    slots.push({ index: t.index, version: t.version, ready, live, mustReplace: t.version !== job.version && mustReplace(t.version), stale, surging: others.length > 0 && live });
   }
-  const targets = rolloutTargets(job.version, replicas, slots);
+  const budget = disruptionBudget(replicas, spec.rollout?.maxUnavailable);
+  const targets = rolloutTargets(job.version, replicas, slots, gateOf(rollout?.version === job.version ? rollout : null, budget));
   // Fired metric health checks: stop those attempts within the disruption budget (metric-actions.ts),
   // counting the tasks this rollout pass stops against the same budget.
-  const rolloutStops = slots.filter((s) => s.ready && s.mustReplace && targets.get(s.index) === job.version).length;
+  const rolloutStops = slots.filter((s) => s.ready && ((s.mustReplace && targets.versions.get(s.index) === job.version && !targets.surge.has(s.index)) || targets.restart.has(s.index))).length;
   const metricSlots = [...tasks.values()].filter((t) => t.index < replicas).map((t) => {
     const a = t.attemptId ? (atts.get(t.attemptId) ?? null) : null;
     return { index: t.index, attempt: a, ready: isReady(a, specFor(t.version)) };
   });
-  for (const a of metricActions(metricSlots, replicas, rolloutStops, now)) atts.set(a.id, a);
+  for (const a of metricActions(metricSlots, replicas, rolloutStops, now, budget)) atts.set(a.id, a);
   let drainBusy = isDrainBusy(inp);
 
   const newAttempt = (t: Task, hostId: string, startAfter: number): Attempt => {
@@ -109,6 +119,9 @@ export function decideJob(inp: JobInput): JobDecision {
     byIndex.set(t.index, [...(byIndex.get(t.index) ?? []), a.id]);
     return a;
   };
+  // Room on the host for the job's version beside an attempt of `from` that keeps running (a surge).
+  const fitsBeside = (host: HostState | undefined, from: JobSpec): boolean =>
+    fitsInPlace(inPlaceQuery(inp, host, { used: inp.usage.get(host?.id ?? "") ?? null, counted: null, from, to: spec }));
   const fits = (t: Task, host: HostState | undefined, from: JobSpec): boolean => {
     const orig = origTasks.get(t.index);
     const counted = orig && host && orig.hostId === host.id ? specFor(orig.version).resources : null;
@@ -153,8 +166,25 @@ export function decideJob(inp: JobInput): JobDecision {
         t = { ...t, failures: 0 };
         replaced = true;
       }
-    } else if (t.version !== job.version && targets.get(index) === job.version) {
+    } else if (t.version === job.version && targets.restart.has(index)) {
+      // A rolling restart: stop the live attempt; it is started again below once it has ended.
       if (cur && !isTerminal(cur.state) && cur.desired === "run") {
+        cur = { ...cur, desired: "stop" };
+        atts.set(cur.id, cur);
+        t = { ...t, failures: 0 };
+      }
+    } else if (t.version !== job.version && targets.versions.get(index) === job.version) {
+      const h = t.hostId === null ? undefined : inp.hosts.get(t.hostId);
+      const hostId = t.hostId;
+      const old = cur;
+      if (targets.surge.has(index) && !atMostOne && old && !isTerminal(old.state) && old.desired === "run" && hostId !== null && h?.status === "up" && !h.draining && fitsBeside(h, specFor(old.version))) {
+        // maxSurge: the new attempt starts beside the old one on the same host (room for both); the
+        // old one is stopped below once the new one serves.
+        t = { ...t, version: job.version, failures: 0 };
+        const fresh = newAttempt(t, hostId, now);
+        t = { ...t, attemptId: fresh.id };
+        cur = fresh;
+      } else if (cur && !isTerminal(cur.state) && cur.desired === "run") {
         cur = { ...cur, desired: "stop" };
         atts.set(cur.id, cur);
         t = { ...t, version: job.version, failures: 0 };

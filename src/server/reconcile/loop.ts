@@ -9,7 +9,7 @@ import type { Liveness } from "../liveness.ts";
 import type { Metrics } from "../metrics.ts";
 import { changeAs } from "../mirror.ts";
 import type { Change, Mirror } from "../mirror.ts";
-import { isTerminal } from "../../model/index.ts";
+import { isLiveRollout, isTerminal } from "../../model/index.ts";
 import type { Task } from "../../model/index.ts";
 import { Prefix } from "../keys.ts";
 import { appendWrites, buildTxn, emptyWriteSet, isEmpty, usageByHost, weightOf } from "./commit.ts";
@@ -19,6 +19,7 @@ import { jobInput } from "./inputs.ts";
 import type { JobInput } from "./types.ts";
 import { placeJob } from "./place.ts";
 import { LiveIndex } from "./live-index.ts";
+import { advanceRollout } from "./rollout-advance.ts";
 
 /** How long changes are collected before a pass. */
 export const DebounceMs = 20;
@@ -108,6 +109,7 @@ export class Reconciler {
     if (k.startsWith(Prefix.jobs)) this.#dirty.add(k.slice(Prefix.jobs.length));
     else if (k.startsWith(Prefix.versions)) this.#dirty.add(nameAfter(Prefix.versions));
     else if (k.startsWith(Prefix.tasks)) this.#dirty.add(nameAfter(Prefix.tasks));
+    else if (k.startsWith(Prefix.rollouts)) this.#dirty.add(nameAfter(Prefix.rollouts));
     else if (k.startsWith(Prefix.attempts)) {
       const ch = changeAs(c, "attempt");
       const a = ch?.next ?? ch?.prev;
@@ -232,7 +234,10 @@ export class Reconciler {
       const job = m.jobs.get(name)?.value;
       const inp = job ? jobInput(m, job, ctx) : null;
       if (!inp) continue;
-      const d = decideJob(inp);
+      // The job's rollout first (started, stepped, rolled back: rollout-advance.ts); it gates the decision.
+      const adv = advanceRollout(m, inp);
+      inp.rollout = adv.rollout;
+      const d = adv.rolledBack ? { putTasks: [], deleteTasks: [], putAttempts: [], deleteAttempts: [] } : decideJob(inp);
       if (d.putTasks.length + d.deleteTasks.length + d.putAttempts.length + d.deleteAttempts.length === 0 && atRest(inp)) {
         this.#quiet.set(name, { job: m.jobStamp(name), hosts: m.hostsStamp });
       } else this.#quiet.delete(name);
@@ -241,6 +246,7 @@ export class Reconciler {
       const createdSet = new Set(created);
       if (created.length > 0) fresh.set(name, new Map(created.map((t) => [t.index, t])));
       const ws: WriteSet = { tasks: created.length > 0 ? d.putTasks.filter((t) => !createdSet.has(t)) : d.putTasks, deleteTasks: d.deleteTasks.map((index) => ({ job: name, index })), attempts: d.putAttempts, deleteAttempts: d.deleteAttempts };
+      if (adv.other) ws.other = adv.other;
       if (isEmpty(ws)) continue;
       appendWrites(pending.ws, ws);
       pending.names.push(name);
@@ -323,10 +329,12 @@ export class Reconciler {
 }
 
 /** True when no later decision about the job can differ unless the job or a host record changes:
- * every replica placed (or parked), no failure count waiting to be reset, no live attempt on a down host (whose
+ * no live rollout, every replica placed (or parked), no failure count waiting to be reset, no live attempt on a down host (whose
  * "lost" verdict waits for the clock). Full passes skip such jobs until something of theirs changes. */
 export function atRest(inp: JobInput): boolean {
   if (inp.job.removedAt === null && inp.tasks.length !== inp.spec.replicas) return false;
+  // A live rollout waits for the clock (bake, deadline).
+  if (inp.rollout && isLiveRollout(inp.rollout)) return false;
   for (const t of inp.tasks) if (!t.parked && (t.hostId === null || t.failures > 0)) return false;
   for (const a of inp.attempts) {
     if (isTerminal(a.state)) continue;

@@ -19,9 +19,9 @@ export interface MetricSlot {
   ready: boolean;
 }
 
-/** The attempts to write: fired checks acted on ("acting", desired "stop") or held back (`held` set). */
-export function metricActions(slots: readonly MetricSlot[], replicas: number, alsoDown: number, now: number): Attempt[] {
-  const budget = disruptionBudget(replicas);
+/** `budget`: the job's disruption budget (disruption.ts, from its spec's `rollout.maxUnavailable`).
+ * The attempts to write: fired checks acted on ("acting", desired "stop") or held back (`held` set). */
+export function metricActions(slots: readonly MetricSlot[], replicas: number, alsoDown: number, now: number, budget: number = disruptionBudget(replicas)): Attempt[] {
   let down = alsoDown + Math.max(0, replicas - slots.filter((s) => s.ready).length);
   const fired = slots
     .filter((s) => s.attempt !== null && s.attempt.metricAction?.state === "waiting" && s.attempt.desired === "run" && !isTerminal(s.attempt.state))

@@ -1,8 +1,9 @@
-// The rollout controller: which version each task should run now. Pure; the lifecycle (decide.ts)
-// then brings each task to its target (stop the old attempt, start the new one). Today's one policy
-// replaces as many tasks at a time as the job's disruption budget allows (../disruption.ts),
-// counting tasks that do not serve anyway against it, and never holds back a task that does not serve: stopping it costs
-// nothing. Canaries, pauses and other strategies plug in here.
+// The rollout controller's seam: which version each task should run now, and which tasks a rolling
+// restart replaces now. Pure; the lifecycle (decide.ts) then brings each task to its target (stop the
+// old attempt, start the new one; with maxSurge, start the new one beside the old). Two limits: the phase gate (a live Rollout's phases so far,
+// rollout-step.ts: tasks outside them keep their version) and the job's disruption budget
+// (../disruption.ts: as many replaced at a time as it allows, counting tasks that do not serve anyway
+// against it). A task that does not serve is never held back: stopping it costs nothing.
 
 import { disruptionBudget } from "../disruption.ts";
 
@@ -17,25 +18,64 @@ export interface RolloutSlot {
   live: boolean;
   /** Moving it to the job's version needs a new attempt (replaceCauses is not empty). */
   mustReplace: boolean;
+  /** A rolling restart wants a new attempt of it (its live attempt started before the restart did). */
+  stale?: boolean;
+  /** It runs an extra copy while replacing (maxSurge): the new attempt starts, the old one still serves. */
+  surging?: boolean;
+}
+
+/** How far a rollout may go now: which slots its phases reached, and how many tasks may be down. */
+export interface RolloutGate {
+  /** Tasks that may be down at once (the disruption budget, resolved). */
+  budget: number;
+  /** True when the rollout's phases so far include the slot (it may move now). */
+  admitted(index: number): boolean;
+  /** Extra tasks that may run while replacing (maxSurge, resolved); absent: none. */
+  surge?: number;
+}
+
+/** The gate without phases: every slot admitted, the default budget (no Rollout record). */
+export function openGate(replicas: number): RolloutGate {
+  return { budget: disruptionBudget(replicas), admitted: () => true };
+}
+
+/** What the controller decided: the version each slot should run now, the slots a rolling restart
+ * replaces now, and the slots that move by starting the new attempt beside the old one (surge). */
+export interface RolloutTargets {
+  versions: Map<number, number>;
+  restart: Set<number>;
+  surge: Set<number>;
 }
 
 /** The version each slot should run now, by index: the job's version, or (for a serving task held
- * back by the disruption budget) the one it runs. */
-export function rolloutTargets(jobVersion: number, replicas: number, slots: readonly RolloutSlot[]): Map<number, number> {
-  const out = new Map<number, number>();
-  const maxDisrupted = disruptionBudget(replicas);
+ * back by the phase gate or the disruption budget) the one it runs; and which stale slots restart now. */
+export function rolloutTargets(jobVersion: number, replicas: number, slots: readonly RolloutSlot[], gate: RolloutGate = openGate(replicas)): RolloutTargets {
+  const versions = new Map<number, number>();
+  const restart = new Set<number>();
+  const surge = new Set<number>();
   const byIndex = new Map(slots.map((s) => [s.index, s]));
+  let surging = slots.filter((s) => s.surging === true).length;
   let disrupted = 0;
   for (let i = 0; i < replicas; i++) if (!byIndex.get(i)?.ready) disrupted++;
   for (const s of [...slots].sort((a, b) => a.index - b.index)) {
-    if (s.version === null || s.version === jobVersion || !s.mustReplace || !s.live || !s.ready) {
-      out.set(s.index, jobVersion);
-    } else if (disrupted < maxDisrupted) {
+    const moving = s.version !== null && s.version !== jobVersion && s.mustReplace;
+    const restarting = !moving && s.version === jobVersion && s.stale === true;
+    if (!(moving || restarting) || !s.live || !s.ready) {
+      versions.set(s.index, jobVersion);
+      if (restarting && s.live && gate.admitted(s.index)) restart.add(s.index);
+    } else if (gate.admitted(s.index) && disrupted < gate.budget) {
       disrupted++;
-      out.set(s.index, jobVersion);
+      versions.set(s.index, jobVersion);
+      if (restarting) restart.add(s.index);
+    } else if (moving && gate.admitted(s.index) && surging < (gate.surge ?? 0)) {
+      // Over the unavailability budget, within the surge: the new attempt starts beside the old one,
+      // which serves until the new one does.
+      surging++;
+      versions.set(s.index, jobVersion);
+      surge.add(s.index);
     } else {
-      out.set(s.index, s.version);
+      versions.set(s.index, s.version ?? jobVersion);
     }
   }
-  return out;
+  return { versions, restart, surge };
 }

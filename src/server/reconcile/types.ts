@@ -1,7 +1,7 @@
 // Plain data the pure reconcile functions take and return. The I/O around them (loop.ts, place.ts)
 // builds these from the mirror and turns the results into store transactions.
 
-import type { Attempt, HostStatus, JobRecord, JobSpec, Resources, Task } from "../../model/index.ts";
+import type { Attempt, HostStatus, JobRecord, JobSpec, Resources, Rollout, Task } from "../../model/index.ts";
 import type { SchedHost } from "../../scheduler/types.ts";
 
 /** CPU, memory and disk (declared once, in the model). */
@@ -39,6 +39,9 @@ export interface JobInput {
   heartbeatMs: number;
   /** New attempt ids (injected so tables are deterministic). */
   newId: () => string;
+  /** The job's latest rollout (rollout-step.ts gates the lifecycle by it); absent or null: none, every
+   * task may move within the job's disruption budget. */
+  rollout?: Rollout | null;
 }
 
 /** The writes one decision wants. Empty when the job is as it should be. */

@@ -3,7 +3,9 @@
 import { z } from "zod";
 import type { ApplyResult, PlanResult } from "../../api/types.ts";
 import { diffJson, ErrorCodes, TiffinError } from "../../model/index.ts";
-import type { JobRecord, JobSpec, JobVersion, VersionNote } from "../../model/index.ts";
+import type { JobRecord, JobSpec, JobVersion, Task, VersionNote } from "../../model/index.ts";
+import { defaultPhases, planPhases } from "../reconcile/rollout-phases.ts";
+import { phaseTasks, policyOf } from "../reconcile/rollout-start.ts";
 import { checkJobSpec, decompileJob } from "../../spec/api.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
@@ -303,5 +305,19 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     tasks: taskChanges,
     neverFits: neverFits(spec, schedHosts(m, hosts)),
     unplaced: plan.unplaced.map((u) => ({ index: u.index, reasons: Object.fromEntries(Object.entries(u.reasons).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number> })),
+    rollout: taskChanges.some((c) => c.action === "replace") ? plannedRollout(m, spec, [...(tasks?.values() ?? [])].map((e) => e.value)) : [],
   };
+}
+
+/** The phases a rollout of `spec` would run over the job's current tasks (as the reconciler starts it). */
+function plannedRollout(m: Mirror, spec: JobSpec, tasks: Task[]): NonNullable<PlanResult["rollout"]> {
+  const host = (id: string | null) => (id === null ? null : (m.hosts.get(id)?.value ?? null));
+  const pt = phaseTasks(tasks, spec.replicas, (id) => host(id)?.domain ?? null);
+  return planPhases(policyOf(spec).phases ?? defaultPhases(pt), pt).map((p) => ({
+    spec: p.spec,
+    tasks: p.tasks.map((index) => {
+      const h = host(tasks.find((t) => t.index === index)?.hostId ?? null);
+      return { index, hostName: h?.name ?? null, domain: h ? `${h.domain.datacenter}/${h.domain.cluster}/${h.domain.rack}` : null };
+    }),
+  }));
 }

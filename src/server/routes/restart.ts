@@ -1,5 +1,7 @@
 // `POST /v1/jobs/:name/restart {index?}`: restart a job's tasks (or one): parked tasks are released
-// and placed afresh, live ones get a new attempt where they are (reconcile/restart-task.ts decides).
+// and placed afresh, live ones get a new attempt where they are. One task: at once
+// (reconcile/restart-task.ts decides). The whole job: a rolling restart, a Rollout of cause "restart"
+// through the job's phases and disruption budget (nomad#698), so the job never goes down at once.
 
 import type { RestartResult } from "../../api/types.ts";
 import { z } from "zod";
@@ -12,6 +14,41 @@ import type { Router } from "../http/router.ts";
 import type { RestartDecision } from "../reconcile/restart-task.ts";
 import { notFound } from "./jobs.ts";
 import { restartTxn } from "./restart-txn.ts";
+import { isLiveRollout, isTerminal } from "../../model/index.ts";
+import type { Compare, Op } from "../../state/store.ts";
+import { Kinds, rolloutKey } from "../kinds.ts";
+import type { Mirror } from "../mirror.ts";
+import { rolloutsOf } from "../reconcile/rollout-advance.ts";
+import { phaseTasks, startRollout } from "../reconcile/rollout-start.ts";
+
+/** The guarded txn of a rolling restart of job `name`: parked tasks released at once, and a restart
+ * rollout (superseding a live one) for the live ones. */
+export function rollingRestartTxn(m: Mirror, name: string, now: number): { compare: Compare[]; success: Op[]; outcome: RestartDecision["outcome"] } {
+  const unpark = restartTxn(m, name, null, false);
+  const compare: Compare[] = [...(unpark?.compare ?? [])];
+  const success: Op[] = [...(unpark?.success ?? [])];
+  const outcome: RestartDecision["outcome"] = [...(unpark?.outcome ?? [])];
+  const job = m.jobs.get(name)?.value;
+  const spec = job ? m.spec(name, job.version)?.spec : undefined;
+  if (!job || !spec) return { compare, success, outcome };
+  const tasks = [...(m.tasks.get(name)?.values() ?? [])].map((e) => e.value).filter((t) => t.index < spec.replicas);
+  for (const t of tasks) {
+    const a = t.attemptId ? m.attempts.get(t.attemptId)?.value : undefined;
+    if (a && !isTerminal(a.state) && a.desired === "run" && !outcome.some((o) => o.index === t.index)) outcome.push({ index: t.index, action: "restarted" });
+  }
+  if (!outcome.some((o) => o.action === "restarted")) return { compare, success, outcome };
+  const put = (n: number, value: string): void => {
+    const key = rolloutKey(name, n);
+    compare.push({ key, target: "modRevision", op: "==", value: m.modRevision(key) });
+    success.push({ type: "put", key, value });
+  };
+  const all = rolloutsOf(m, name);
+  for (const { n, rollout } of all) if (isLiveRollout(rollout)) put(n, Kinds.rollout.encode({ ...rollout, state: "superseded", endedAt: now, updatedAt: now, why: "a rolling restart began" }));
+  const r = startRollout({ job: name, version: job.version, from: null, cause: "restart", spec, tasks: phaseTasks(tasks, spec.replicas, (id) => m.hosts.get(id)?.value.domain ?? null), now });
+  put((all.at(-1)?.n ?? 0) + 1, Kinds.rollout.encode(r));
+  outcome.sort((a, b) => a.index - b.index);
+  return { compare, success, outcome };
+}
 
 /** `{index?}`: one task, or (absent or null) every task of the job. */
 /** `POST /v1/jobs/:name/restart`. */
@@ -33,6 +70,11 @@ export function restartRoutes(r: Router, ctx: ServerContext): void {
     }
     let outcome: RestartDecision["outcome"] = [];
     await casLoop(ctx, `restart ${name}${index === null ? "" : `/${index}`}`, () => {
+      if (index === null) {
+        const r = rollingRestartTxn(m, name, ctx.clock.now());
+        outcome = r.outcome;
+        return r;
+      }
       const t = restartTxn(m, name, index, true);
       outcome = t?.outcome ?? [];
       return t;

@@ -1,0 +1,116 @@
+// The rollout controller's place in a reconcile pass: before a job's decision, start the rollout a new
+// version needs (superseding an older live one), step the live one (rollout-step.ts), and on a failure
+// that rolls back, store the last good spec as a new version with its own quick rollout, all as guarded
+// writes that go in the same transaction as the decision. The state lives in the store, so the next
+// leader continues where this one stopped.
+
+import { isLiveRollout, isTerminal } from "../../model/index.ts";
+import type { JobRecord, JobVersion, Rollout } from "../../model/index.ts";
+import type { Compare, Op } from "../../state/store.ts";
+import { jobKey, Kinds, rolloutKey, versionKey } from "../kinds.ts";
+import type { Mirror } from "../mirror.ts";
+import { isReady } from "./decide.ts";
+import { lastGoodVersion, phaseTasks, rollbackPolicy, startRollout, stepTasks } from "./rollout-start.ts";
+import { stepRollout } from "./rollout-step.ts";
+import type { JobInput } from "./types.ts";
+import { replaceCauses } from "./version-change.ts";
+
+/** What a pass does about a job's rollout: the rollout the decision is gated by, the writes, and
+ * whether the job was rolled back (then its decision waits for the next pass, on the new version). */
+export interface Advance {
+  rollout: Rollout | null;
+  other: { compare: Compare[]; success: Op[] } | null;
+  rolledBack: boolean;
+}
+
+/** The job's rollouts by number, newest last. */
+export function rolloutsOf(m: Mirror, job: string): { n: number; rollout: Rollout }[] {
+  return [...(m.rollouts.get(job) ?? [])].map(([n, e]) => ({ n, rollout: e.value })).sort((a, b) => a.n - b.n);
+}
+
+/** True when the job has a task of another version whose live attempt must be replaced: a rollout's work. */
+export function needsRollout(inp: JobInput): boolean {
+  const replicas = inp.job.removedAt === null ? inp.spec.replicas : 0;
+  const live = new Set(inp.attempts.filter((a) => a.desired === "run" && !isTerminal(a.state)).map((a) => a.id));
+  return inp.tasks.some((t) => {
+    if (t.index >= replicas || t.version === inp.job.version || t.attemptId === null || !live.has(t.attemptId)) return false;
+    const from = inp.specOf(t.version);
+    return from === null || replaceCauses(from, inp.spec).length > 0;
+  });
+}
+
+/** Starts, steps or rolls back the job's rollout for this pass. */
+export function advanceRollout(m: Mirror, inp: JobInput): Advance {
+  const { job, now } = inp;
+  const name = job.name;
+  const all = rolloutsOf(m, name);
+  const latest = all.at(-1) ?? null;
+  const compare: Compare[] = [];
+  const success: Op[] = [];
+  const put = (n: number, r: Rollout): void => {
+    const key = rolloutKey(name, n);
+    compare.push({ key, target: "modRevision", op: "==", value: m.modRevision(key) });
+    success.push({ type: "put", key, value: Kinds.rollout.encode(r) });
+  };
+  const done = (rollout: Rollout | null, rolledBack = false): Advance => ({ rollout, other: success.length > 0 ? { compare, success } : null, rolledBack });
+  const replicas = job.removedAt === null ? inp.spec.replicas : 0;
+  const domainOf = (hostId: string) => m.hosts.get(hostId)?.value.domain ?? null;
+
+  if (latest === null || latest.rollout.version !== job.version || job.removedAt !== null) {
+    const why = job.removedAt !== null ? "the job was removed" : `version ${job.version} was applied`;
+    for (const { n, rollout } of all) if (isLiveRollout(rollout)) put(n, { ...rollout, state: "superseded", endedAt: now, updatedAt: now, why });
+    if (job.removedAt !== null || !needsRollout(inp)) return done(null);
+    const r = startRollout({ job: name, version: job.version, from: lastGoodVersion(inp.tasks.filter((t) => t.index < replicas), job.version), cause: "apply", spec: inp.spec, tasks: phaseTasks(inp.tasks, replicas, domainOf), now });
+    put((latest?.n ?? 0) + 1, r);
+    return done(r);
+  }
+
+  const cur = latest.rollout;
+  if (!isLiveRollout(cur)) return done(cur);
+  const ready = (a: Parameters<typeof isReady>[0], v: number): boolean => isReady(a, inp.specOf(v) ?? inp.spec);
+  const step = stepRollout(cur, stepTasks(cur, inp.tasks, inp.attempts, replicas, ready), now);
+  if (!step.rollback || cur.from === null) {
+    if (step.rollout !== cur) put(latest.n, step.rollout);
+    return done(step.rollout);
+  }
+  const back = rollbackWrites(m, inp, latest.n, step.rollout, cur.from);
+  compare.push(...back.compare);
+  success.push(...back.success);
+  return done(back.rollout, back.rollout.cause === "rollback");
+}
+
+/** The guarded writes of a rollback of `failed` (the job's rollout number `n`) to version `from`: its
+ * spec (pins included: the same bytes run again) stored as a new version, as `tiffin revert` does,
+ * with a quick rollout of its own. When `from` is gone, the failed rollout pauses instead. Returns the
+ * rollout the job goes on with. */
+export function rollbackWrites(m: Mirror, inp: Pick<JobInput, "job" | "tasks" | "spec" | "now">, n: number, failed: Rollout, from: number): { compare: Compare[]; success: Op[]; rollout: Rollout } {
+  const { job, now } = inp;
+  const name = job.name;
+  const compare: Compare[] = [];
+  const success: Op[] = [];
+  const put = (k: number, r: Rollout): void => {
+    const key = rolloutKey(name, k);
+    compare.push({ key, target: "modRevision", op: "==", value: m.modRevision(key) });
+    success.push({ type: "put", key, value: Kinds.rollout.encode(r) });
+  };
+  const good = m.spec(name, from);
+  if (!good) {
+    const paused: Rollout = { ...failed, state: "paused", endedAt: null, why: `${failed.why ?? "failed"}; version ${from} to roll back to is gone: fix the spec and apply, or \`tiffin rollout resume ${name}\`` };
+    put(n, paused);
+    return { compare, success, rollout: paused };
+  }
+  let version = job.version;
+  for (const v of m.versions.get(name)?.keys() ?? []) version = Math.max(version, v);
+  version += 1;
+  const rec: JobRecord = { name, version, removedAt: null, updatedAt: now };
+  const ver: JobVersion = { name, version, spec: good.spec, createdAt: now, by: "tiffin", message: `rollback of version ${failed.version} to version ${from}: ${failed.why ?? "a phase failed"}` };
+  compare.push({ key: jobKey(name), target: "modRevision", op: "==", value: m.modRevision(jobKey(name)) });
+  compare.push({ key: versionKey(name, version), target: "modRevision", op: "==", value: 0 });
+  success.push({ type: "put", key: versionKey(name, version), value: Kinds.version.encode(ver) });
+  success.push({ type: "put", key: jobKey(name), value: Kinds.job.encode(rec) });
+  put(n, { ...failed, rolledBackTo: version });
+  const replicas = good.spec.replicas;
+  const back = startRollout({ job: name, version, from: null, cause: "rollback", spec: good.spec, tasks: phaseTasks(inp.tasks, replicas, (id) => m.hosts.get(id)?.value.domain ?? null), now, policy: rollbackPolicy(failed.policy) });
+  put(n + 1, back);
+  return { compare, success, rollout: back };
+}
