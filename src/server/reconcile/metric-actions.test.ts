@@ -14,7 +14,7 @@ const fired = (firedAt: number, over: Partial<MetricAction> = {}): MetricAction 
 const slot = (index: number, over: Partial<Attempt> = {}, ready = true) => ({ index, ready, attempt: attempt(`a${index}`, index, over) });
 
 void test("metricActions: named cases", () => {
-  const cases: { name: string; slots: ReturnType<typeof slot>[]; replicas: number; alsoDown?: number; acted: string[]; held: string[] }[] = [
+  const cases: { name: string; slots: ReturnType<typeof slot>[]; replicas: number; alsoDown?: number; budget?: number; acted: string[]; held: string[] }[] = [
     { name: "nothing fired", slots: [slot(0), slot(1)], replicas: 2, acted: [], held: [] },
     { name: "one fired, budget free: acted", slots: [slot(0, { metricAction: fired(10) }), slot(1)], replicas: 2, acted: ["a0"], held: [] },
     { name: "4 fired, budget 1: the first to fire acts, 3 held", slots: [slot(0, { metricAction: fired(40) }), slot(1, { metricAction: fired(10) }), slot(2, { metricAction: fired(30) }), slot(3, { metricAction: fired(20) })], replicas: 4, acted: ["a1"], held: ["a0", "a2", "a3"] },
@@ -22,12 +22,13 @@ void test("metricActions: named cases", () => {
     { name: "a missing task counts as down", slots: [slot(0, { metricAction: fired(10) }), slot(1), slot(2)], replicas: 4, acted: [], held: ["a0"] },
     { name: "a fired task that does not serve costs nothing: acted even with the budget used", slots: [slot(0, { metricAction: fired(10) }, false), slot(1, { metricAction: fired(5) }), slot(2), slot(3)], replicas: 4, acted: ["a0"], held: ["a1"] },
     { name: "tasks a rollout stops in this pass share the budget", slots: [slot(0, { metricAction: fired(10) }), slot(1), slot(2), slot(3)], replicas: 4, alsoDown: 1, acted: [], held: ["a0"] },
-    { name: "8 replicas: budget 2", slots: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => slot(i, { metricAction: fired(i) })), replicas: 8, acted: ["a0", "a1"], held: ["a2", "a3", "a4", "a5", "a6", "a7"] },
+    { name: "8 replicas: the default budget (10%, at least 1) is 1", slots: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => slot(i, i < 3 ? { metricAction: fired(i) } : {})), replicas: 8, acted: ["a0"], held: ["a1", "a2"] },
+    { name: "8 replicas with the job's budget of 2 (rollout.maxUnavailable)", budget: 2, slots: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => slot(i, { metricAction: fired(i) })), replicas: 8, acted: ["a0", "a1"], held: ["a2", "a3", "a4", "a5", "a6", "a7"] },
     { name: "already acting: left alone", slots: [slot(0, { desired: "stop", metricAction: fired(10, { state: "acting", actedAt: 11 }) }), slot(1)], replicas: 2, acted: [], held: [] },
     { name: "held with the same figures: no write", slots: [slot(0, { metricAction: fired(10, { held: { at: 5, budget: 1, down: 1 } }) }), slot(1, {}, false)], replicas: 2, acted: [], held: [] },
   ];
   for (const c of cases) {
-    const out = metricActions(c.slots, c.replicas, c.alsoDown ?? 0, 1000);
+    const out = metricActions(c.slots, c.replicas, c.alsoDown ?? 0, 1000, c.budget);
     assert.deepEqual(out.filter((a) => a.metricAction?.state === "acting").map((a) => a.id).sort(), c.acted, `${c.name}: acted`);
     assert.deepEqual(out.filter((a) => a.metricAction?.state === "waiting").map((a) => a.id).sort(), c.held, `${c.name}: held`);
     for (const a of out) {
