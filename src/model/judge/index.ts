@@ -7,3 +7,5 @@ export * from "./samples.ts";
 export * from "./efficiency.ts";
 export * from "./crash-rate.ts";
 export * from "./checks-spec.ts";
+export * from "./health.ts";
+export * from "./phase.ts";
