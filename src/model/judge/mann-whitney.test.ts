@@ -23,6 +23,9 @@ void test("mannWhitney: SciPy's published example, exact and asymptotic", () => 
   const normal = mannWhitney(males, females, { exactMax: 0 });
   assert.equal(normal.method, "normal");
   close(normal.p, 0.11134688653314041, 1e-6, "SciPy asymptotic");
+  // One-sided, asymptotic: half the two-sided p here, with the same continuity correction.
+  close(mannWhitney(males, females, { exactMax: 0, alternative: "greater" }).p, 0.11134688653314041 / 2, 1e-6, "asymptotic greater");
+  close(mannWhitney(females, males, { exactMax: 0, alternative: "less" }).p, 0.11134688653314041 / 2, 1e-6, "asymptotic less, sides swapped");
   // By hand: mean 10, sd sqrt(5·4·10/12), z = (7 - 0.5)/sd.
   close(normal.z, 6.5 / Math.sqrt(200 / 12), 1e-12, "z");
 });
