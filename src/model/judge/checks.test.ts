@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { compareCrashRates } from "./crash-rate.ts";
 import type { CrashExposure } from "./crash-rate.ts";
-import { compareEfficiency, cpuPerRequestSamples, cpuPerRequestTotal } from "./efficiency.ts";
+import { compareEfficiency, cpuPerRequestSamples, cpuPerRequestTotal, joinUsage } from "./efficiency.ts";
 import type { UsagePoint } from "./efficiency.ts";
 import { metricLabel, pools, taskSamples } from "./samples.ts";
 import type { TaskSeries } from "./samples.ts";
@@ -115,4 +115,14 @@ void test("compareCrashRates: named cases", () => {
   assert.match(v.summary, /new 3 in 0\.167 task-hours, old 0 in 16\.5/);
   // The tolerance widens what counts as no worse.
   assert.equal(compareCrashRates(e(2, 10 * HOUR), e(10, 100 * HOUR), { tolerance: 1 }).verdict, "pass");
+});
+
+void test("joinUsage: each CPU sample with the nearest request reading within the skew", () => {
+  const cpu = [{ at: 60_000, cpuSeconds: 1 }, { at: 120_000, cpuSeconds: 2 }, { at: 180_000, cpuSeconds: 3 }];
+  const requests = [{ at: 58_000, value: 10 }, { at: 68_000, value: 11 }, { at: 121_000, value: 20 }, { at: 150_000, value: 25 }];
+  assert.deepEqual(joinUsage(cpu, requests, 5000), [
+    { at: 60_000, cpuSeconds: 1, requests: 10 },
+    { at: 120_000, cpuSeconds: 2, requests: 20 },
+    { at: 180_000, cpuSeconds: 3, requests: null },
+  ]);
 });

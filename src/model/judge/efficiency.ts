@@ -13,6 +13,21 @@ export interface UsagePoint {
   requests: number | null;
 }
 
+/** Usage points from a task's CPU samples (the server's usage history: cumulative `cpuSeconds` of its
+ * attempt) and its request counter's readings, each CPU sample paired with the counter reading
+ * nearest in time, if one is within `maxSkewMs` (else the point has no request count). */
+export function joinUsage(cpu: readonly { at: number; cpuSeconds: number }[], requests: readonly { at: number; value: number | null }[], maxSkewMs: number): UsagePoint[] {
+  const reqs = [...requests].sort((a, b) => a.at - b.at);
+  let j = 0;
+  return [...cpu]
+    .sort((a, b) => a.at - b.at)
+    .map((c) => {
+      while (j + 1 < reqs.length && Math.abs((reqs[j + 1]?.at ?? 0) - c.at) <= Math.abs((reqs[j]?.at ?? 0) - c.at)) j++;
+      const r = reqs[j];
+      return { at: c.at, cpuSeconds: c.cpuSeconds, requests: r && Math.abs(r.at - c.at) <= maxSkewMs ? r.value : null };
+    });
+}
+
 function increase(prev: number, cur: number): number {
   return cur >= prev ? cur - prev : cur;
 }
