@@ -53,7 +53,7 @@ export interface RolloutChecksInput {
   health?: boolean | undefined;
   /** Crash and restart rate of new tasks against old ones; false turns it off. @default {} (tolerance "0%", alpha 0.05, minExposure "10m" of task time) */
   crashRate?: false | { tolerance?: Percent | undefined; alpha?: number | undefined; minExposure?: Duration | undefined } | undefined;
-  /** Metric comparisons (at most 16). @default [] */
+  /** Metric comparisons (at most 16); `[]` for none. @default errors at most 5% worse (+0.01/s) and latency at most 10% worse, for the signals the job's `metrics.signals` maps */
   metrics?: MetricComparisonInput[] | undefined;
   /** CPU seconds per request (cgroup CPU over the `requests` counter) of new against old. @default null */
   efficiency?: { requests: string; tolerance?: Percent | undefined; alpha?: number | undefined; minSamples?: number | undefined } | null | undefined;

@@ -40,6 +40,19 @@ void test("parseRolloutChecks: defaults and a full spec compile to the stored fo
   assert.equal(parseRolloutChecks({ crashRate: false }, null, at, null).checks?.crashRate, null);
 });
 
+void test("parseRolloutChecks: a job with metrics gets its errors and latency compared unless it writes `metrics`", () => {
+  const d = parseRolloutChecks(undefined, endpoint, at, null).checks;
+  assert.deepEqual(d?.metrics, [
+    { metric: { kind: "signal", signal: "errors" }, better: "lower", tolerance: 0.05, slack: 0.01, alpha: 0.05, minSamples: 10 },
+    { metric: { kind: "signal", signal: "latency" }, better: "lower", tolerance: 0.1, slack: 0, alpha: 0.05, minSamples: 10 },
+  ]);
+  assert.deepEqual(d, defaultRolloutChecks(endpoint.signals));
+  const onlyErrors = parseRolloutChecks({}, { ...endpoint, signals: { clients: "c", errors: "e_total", latency: null } }, at, null).checks;
+  assert.deepEqual(onlyErrors?.metrics.map((m) => m.metric), [{ kind: "signal", signal: "errors" }]);
+  assert.deepEqual(parseRolloutChecks({ metrics: [] }, endpoint, at, null).checks?.metrics, [], "an empty list turns them off");
+  assert.deepEqual(parseRolloutChecks({}, null, at, null).checks?.metrics, [], "no endpoint, nothing to compare");
+});
+
 void test("parseRolloutChecks: bad specs are refused with the field path, message and value", () => {
   const cases: [string, unknown, MetricsEndpoint | null, { path: string; message: RegExp; value: string | null }][] = [
     ["tolerance not a percentage", { metrics: [{ signal: "errors", tolerance: 0.05 }] }, endpoint, { path: "jobs[0].rollout.checks.metrics[0].tolerance", message: /percentage/, value: "0.05" }],

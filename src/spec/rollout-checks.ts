@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { MetricSignalNames } from "../model/index.ts";
 import type { MetricsEndpoint, Problem } from "../model/index.ts";
-import { defaultBetter } from "../model/judge/index.ts";
+import { defaultBetter, defaultMetricComparisons } from "../model/judge/index.ts";
 import type { CustomCheck, MetricComparisonCheck, MetricRef, RolloutChecks } from "../model/judge/index.ts";
 import { issuesToProblems, problemAt } from "./problems.ts";
 import type { Segment } from "./problems.ts";
@@ -89,23 +89,24 @@ export const rolloutChecksInputSchema = z.strictObject({
   crashRate: z
     .union([z.literal(false), z.strictObject({ tolerance: percent.prefault("0%"), alpha: alpha.default(0.05), minExposure: duration(0, 86_400_000).prefault("10m") })], { error: "expected false or { tolerance, alpha, minExposure }" })
     .prefault({}),
-  metrics: z.array(metricComparisonInputSchema).max(16, { error: "at most 16 metric comparisons" }).default([]),
+  metrics: z.array(metricComparisonInputSchema).max(16, { error: "at most 16 metric comparisons" }).optional(),
   efficiency: z.strictObject({ requests: promName, tolerance: percent.prefault("5%"), alpha: alpha.default(0.05), minSamples: minSamples.default(10) }).nullable().default(null),
   custom: z.array(customCheckInputSchema).max(8, { error: "at most 8 custom checks" }).default([]),
 });
 
 type Parsed = z.output<typeof rolloutChecksInputSchema>;
 
-function metricRefOf(m: Parsed["metrics"][number]): MetricRef {
+function metricRefOf(m: z.output<typeof metricComparisonInputSchema>): MetricRef {
   if (m.counter !== undefined) return { kind: "counter", name: m.counter };
   if (m.gauge !== undefined) return { kind: "gauge", name: m.gauge };
   if (m.histogram !== undefined) return { kind: "histogram", name: m.histogram, quantile: m.quantile ?? 0.99 };
   return { kind: "signal", signal: m.signal ?? "errors" };
 }
 
-/** The stored form of parsed `rollout.checks` (every default filled in). */
-export function compileRolloutChecks(p: Parsed): RolloutChecks {
-  const metrics = p.metrics.map((m): MetricComparisonCheck => {
+/** The stored form of parsed `rollout.checks` (every default filled in); `metrics` is the job's
+ * endpoint, whose mapped errors and latency signals are compared by default when `metrics` is not written. */
+export function compileRolloutChecks(p: Parsed, metrics: MetricsEndpoint | null): RolloutChecks {
+  const comparisons = p.metrics === undefined ? defaultMetricComparisons(metrics?.signals ?? null) : p.metrics.map((m): MetricComparisonCheck => {
     const metric = metricRefOf(m);
     return { metric, better: m.better ?? defaultBetter(metric.kind === "signal" ? metric.signal : null), tolerance: m.tolerance, slack: m.slack, alpha: m.alpha, minSamples: m.minSamples };
   });
@@ -116,7 +117,7 @@ export function compileRolloutChecks(p: Parsed): RolloutChecks {
   return {
     health: p.health,
     crashRate: p.crashRate === false ? null : { tolerance: p.crashRate.tolerance, alpha: p.crashRate.alpha, minExposureMs: p.crashRate.minExposure },
-    metrics,
+    metrics: comparisons,
     efficiency: p.efficiency,
     custom,
   };
@@ -145,7 +146,7 @@ export function rolloutChecksProblems(c: RolloutChecks, metrics: MetricsEndpoint
 export function parseRolloutChecks(raw: unknown, metrics: MetricsEndpoint | null, prefix: readonly Segment[], file: string | null): { checks: RolloutChecks; problems: [] } | { checks: null; problems: Problem[] } {
   const r = rolloutChecksInputSchema.safeParse(raw ?? {});
   if (!r.success) return { checks: null, problems: issuesToProblems(r.error.issues, raw, prefix, file) };
-  const checks = compileRolloutChecks(r.data);
+  const checks = compileRolloutChecks(r.data, metrics);
   const problems = rolloutChecksProblems(checks, metrics, raw, prefix, file);
   return problems.length > 0 ? { checks: null, problems } : { checks, problems: [] };
 }

@@ -4,7 +4,7 @@
 // every stored schema (src/model/README.md): no defaults, no transforms.
 import { z } from "zod";
 import { MetricSignalNames } from "../job.ts";
-import type { MetricSignalName } from "../job.ts";
+import type { MetricSignalName, MetricSignals } from "../job.ts";
 import type { Assert, TypesMatch } from "../resources.ts";
 import type { MetricRef } from "./samples.ts";
 import type { Better } from "./compare.ts";
@@ -89,9 +89,20 @@ export type RolloutChecksSchemaChecks = [
   Assert<TypesMatch<z.infer<typeof metricRefSchema>, MetricRef>>,
 ];
 
-/** The checks a rollout runs when its spec names none: health and the crash rate (the metric ones need the job's metrics). */
-export function defaultRolloutChecks(): RolloutChecks {
-  return { health: true, crashRate: { tolerance: 0, alpha: 0.05, minExposureMs: 600_000 }, metrics: [], efficiency: null, custom: [] };
+/** The metric comparisons a job gets when its spec names none: its errors at most 5% worse (plus
+ * 0.01/s, so a stray error beside an error-free baseline does not hold a rollout) and its latency at
+ * most 10% worse, for whichever of the two signals its `metrics.signals` maps. */
+export function defaultMetricComparisons(signals: Pick<MetricSignals, "errors" | "latency"> | null): MetricComparisonCheck[] {
+  const out: MetricComparisonCheck[] = [];
+  if (signals?.errors) out.push({ metric: { kind: "signal", signal: "errors" }, better: "lower", tolerance: 0.05, slack: 0.01, alpha: 0.05, minSamples: 10 });
+  if (signals?.latency) out.push({ metric: { kind: "signal", signal: "latency" }, better: "lower", tolerance: 0.1, slack: 0, alpha: 0.05, minSamples: 10 });
+  return out;
+}
+
+/** The checks a rollout runs when its spec names none: health, the crash rate, and the default
+ * metric comparisons of the job's mapped signals (`signals`, null when it declares no metrics). */
+export function defaultRolloutChecks(signals: Pick<MetricSignals, "errors" | "latency"> | null = null): RolloutChecks {
+  return { health: true, crashRate: { tolerance: 0, alpha: 0.05, minExposureMs: 600_000 }, metrics: defaultMetricComparisons(signals), efficiency: null, custom: [] };
 }
 
 /** The default direction of a signal: fewer errors and less latency are better, more clients are. */
