@@ -61,3 +61,19 @@ void test("compareSamples: minSamples and alpha are the check's", () => {
   assert.equal(compareSamples(xs, ys, { ...errors5, minSamples: 6 }).verdict, "fail");
   assert.equal(compareSamples(xs, ys, { ...errors5, minSamples: 6, alpha: 1e-9 }).reason, "not-significant");
 });
+
+void test("compareSamples: seeded random inputs never pass with too few samples, and p stays a probability", () => {
+  const rnd = mulberry32(1414);
+  for (let i = 0; i < 500; i++) {
+    const n = Math.floor(rnd() * 25);
+    const m = Math.floor(rnd() * 25);
+    const pick = (): number | null => (rnd() < 0.1 ? null : rnd() < 0.3 ? 0 : Math.round(rnd() * 50) / 10);
+    const xs = Array.from({ length: n }, pick);
+    const ys = Array.from({ length: m }, pick);
+    const o: CompareOptions = { better: rnd() < 0.5 ? "lower" : "higher", tolerance: rnd() * 0.2, minSamples: 2 + Math.floor(rnd() * 15) };
+    const v = compareSamples(xs, ys, o);
+    if (v.new.n < (o.minSamples ?? 10) || v.old.n < (o.minSamples ?? 10)) assert.equal(v.verdict, "inconclusive", JSON.stringify({ xs, ys, o }));
+    if (v.p !== null) assert.ok(v.p >= 0 && v.p <= 1, `p ${v.p}`);
+    if (v.verdict === "fail") assert.ok(v.p !== null && v.p < 0.05 && v.effect !== null && v.effect > 0);
+  }
+});
