@@ -1,7 +1,8 @@
 // `rollout.checks` as users write it: the zod schema, its compilation to the stored form
 // (model/judge/checks-spec.ts) and the checks between fields, each problem with its field path.
-// The controller's `rollout` schema takes it as one field:
-//   checks: rolloutChecksInputSchema.optional()  ->  compileRolloutChecks(parsed)  +  rolloutChecksProblems(...)
+// The controller's `rollout` schema takes it as one field, either way:
+//   parseRolloutChecks(raw.rollout?.checks, job's metrics, ["jobs", i, "rollout", "checks"], file)
+//   checks: rolloutChecksInputSchema.optional()  ->  compileRolloutChecks(parsed, metrics)  +  rolloutChecksProblems(...)
 import { z } from "zod";
 import { MetricSignalNames } from "../model/index.ts";
 import type { MetricsEndpoint, Problem } from "../model/index.ts";
