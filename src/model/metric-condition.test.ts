@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeCondition, evaluateCondition, readingsOf, signalReadings } from "./metric-condition.ts";
+import { describeCondition, evaluateCondition, histogramReadings, readingsOf, signalReadings } from "./metric-condition.ts";
 import type { ConditionVerdict, MetricCondition, SignalReading } from "./metric-condition.ts";
 
 const errorsAbove5For30s: MetricCondition = { when: "above", threshold: 5, forMs: 30_000 };
@@ -87,4 +87,18 @@ void test("signalReadings: the server's series points as readings (rollout safet
   const c: MetricCondition = { when: "above", threshold: 5, forMs: 60_000 };
   const more = [...points, { at: 180_000, up: true, clients: 0, errorsPerSec: 8, latencySeconds: null }];
   assert.equal(evaluateCondition(c, signalReadings(more, "errors")).verdict.kind, "firing");
+});
+
+void test("histogramReadings: the quantile of each interval's increase; resets, missing scrapes and empty intervals", () => {
+  const b = (under01: number, under1: number, all: number): [number, number][] => [[0.1, under01], [1, under1], [Infinity, all]];
+  const raw = [
+    { at: 0, buckets: b(0, 0, 0) },
+    { at: 10_000, buckets: b(10, 20, 20) }, // 10 under 0.1, 10 in (0.1, 1]
+    { at: 20_000, buckets: b(10, 20, 20) }, // nothing observed
+    { at: 30_000, buckets: null }, // scrape failed
+    { at: 40_000, buckets: b(10, 30, 40) }, // after a missing one: none
+    { at: 50_000, buckets: b(4, 4, 4) }, // restarted: counted from 0, all 4 under 0.1
+  ];
+  const got = histogramReadings(0.5, raw).map((r) => r.value);
+  assert.deepEqual(got, [null, 0.1, null, null, null, 0.05]);
 });

@@ -98,6 +98,35 @@ export function counterRate(points: readonly { at: number; value: number }[]): n
   return increase / ((last.at - first.at) / 1000);
 }
 
+/** The `q` quantile of cumulative buckets (le ascending), interpolated linearly inside the bucket as
+ * histogram_quantile does; null when there are no observations. */
+export function histogramQuantile(q: number, buckets: readonly [number, number][]): number | null {
+  const total = buckets.at(-1)?.[1] ?? 0;
+  if (!(total > 0)) return null;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const [le, count] of buckets) {
+    if (count >= rank) {
+      if (le === Infinity) return prevLe;
+      if (count === prevCount) return le;
+      return prevLe + (le - prevLe) * ((rank - prevCount) / (count - prevCount));
+    }
+    prevLe = le;
+    prevCount = count;
+  }
+  return prevLe;
+}
+
+/** The increase of cumulative buckets from `a` to `b` (same bounds; a bucket that dropped was reset). */
+export function bucketIncrease(a: readonly [number, number][], b: readonly [number, number][]): [number, number][] {
+  const before = new Map(a);
+  return b.map(([le, count]) => {
+    const was = before.get(le) ?? 0;
+    return [le, count >= was ? count - was : count];
+  });
+}
+
 /** Readings of a signal from raw scraped values (oldest first): a gauge as it is; a counter as its
  * per-second increase since the previous value (null for the first, and after a missing one). */
 export function readingsOf(kind: "gauge" | "counter", raw: readonly SignalReading[]): SignalReading[] {
@@ -107,6 +136,18 @@ export function readingsOf(kind: "gauge" | "counter", raw: readonly SignalReadin
     const before = prev?.value ?? null;
     if (!prev || before === null || r.value === null) return { at: r.at, value: null };
     return { at: r.at, value: counterRate([{ at: prev.at, value: before }, { at: r.at, value: r.value }]) };
+  });
+}
+
+/** Readings of a histogram's `q` quantile from raw scraped cumulative buckets (oldest first): each
+ * over the increase since the previous scrape (a bucket that dropped was reset), as
+ * histogram_quantile(q, rate(...)) over one scrape interval; null for the first, after a missing
+ * one, and where nothing was observed in the interval. */
+export function histogramReadings(q: number, raw: readonly { at: number; buckets: readonly [number, number][] | null }[]): SignalReading[] {
+  return raw.map((r, i) => {
+    const prev = raw[i - 1]?.buckets ?? null;
+    if (prev === null || r.buckets === null) return { at: r.at, value: null };
+    return { at: r.at, value: histogramQuantile(q, bucketIncrease(prev, r.buckets)) };
   });
 }
 

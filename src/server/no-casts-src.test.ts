@@ -26,6 +26,8 @@ const allowed: Record<string, string> = {
   "spec/rollout-input.ts: z.union([z.number(), z.string()], { error: 'expected a number of tasks or a share such as \"10%\"' }) as unknown as z.ZodType<TaskCount, TaskCount>": "as above, for task counts; taskCountProblem() refines it",
   "spec/canonical.ts: z.union([z.number(), z.string()]) as unknown as z.ZodType<RolloutPhaseSpec, RolloutPhaseSpec>": "as in spec/rollout-input.ts; phaseProblem() refines it",
   "spec/canonical.ts: z.union([z.number(), z.string()]) as unknown as z.ZodType<TaskCount, TaskCount>": "as in spec/rollout-input.ts; taskCountProblem() refines it",
+  "spec/rollout-checks.ts: z.string({ error: durationMessage }).regex(durationPattern, { error: durationMessage }) as unknown as z.ZodType<Duration, Duration>": "as in input.ts, for rollout.checks durations (the file cannot import input.ts, which will import it)",
+  "spec/rollout-checks.ts: z.string({ error: percentMessage }).regex(/^\\d+(?:\\.\\d+)?%$/, { error: percentMessage }) as unknown as z.ZodType<Percent, Percent>": "as above, for percentages (\"5%\")",
   "agent/swarm/piece-client.ts: null as unknown as net.Socket": "a slot filled before first use, in the same function; no outside data",
   "cli/warnings.ts: process as unknown as Record<symbol, boolean>": "reads node's own symbol-keyed flag on process; no outside data",
   "cli/env-flags.ts: cmd as unknown as EventEmitter": "commander's Command is an EventEmitter its types do not say; no outside data",

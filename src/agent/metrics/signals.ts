@@ -3,12 +3,12 @@
 // as Prometheus's rate() does) and latency (a histogram's quantile over the window's increase, as
 // histogram_quantile(rate(...)) would give, or a summary's own quantile). A scrape keeps only the
 // numbers these need (ScrapePoint), so the window's memory does not grow with the task's series.
-import { counterRate } from "../../model/index.ts";
+import { bucketIncrease, counterRate, histogramQuantile } from "../../model/index.ts";
 import type { MetricSignals } from "../../model/index.ts";
 import type { PromExposition, PromSample } from "./prom-text.ts";
 
-/** The counter rate of the one metric-reading module (model/metric-condition.ts), re-exported for the agent's callers. */
-export { counterRate };
+/** The counter rate and histogram quantile of the one metric-reading module (model/metric-condition.ts), re-exported for the agent's callers. */
+export { counterRate, histogramQuantile };
 
 /** The numbers one scrape leaves in the window. */
 export interface ScrapePoint {
@@ -59,35 +59,6 @@ export function pointOf(expo: PromExposition, signals: MetricSignals, quantile: 
     else if (best !== null) summaryValue = best.value;
   }
   return { at, clients, errorsTotal, buckets, summaryValue };
-}
-
-/** The `q` quantile of cumulative buckets (le ascending), interpolated linearly inside the bucket as
- * histogram_quantile does; null when there are no observations. */
-export function histogramQuantile(q: number, buckets: readonly [number, number][]): number | null {
-  const total = buckets.at(-1)?.[1] ?? 0;
-  if (!(total > 0)) return null;
-  const rank = q * total;
-  let prevLe = 0;
-  let prevCount = 0;
-  for (const [le, count] of buckets) {
-    if (count >= rank) {
-      if (le === Infinity) return prevLe;
-      if (count === prevCount) return le;
-      return prevLe + (le - prevLe) * ((rank - prevCount) / (count - prevCount));
-    }
-    prevLe = le;
-    prevCount = count;
-  }
-  return prevLe;
-}
-
-/** The increase of cumulative buckets from `a` to `b` (same bounds; a bucket that dropped was reset). */
-function bucketIncrease(a: readonly [number, number][], b: readonly [number, number][]): [number, number][] {
-  const before = new Map(a);
-  return b.map(([le, count]) => {
-    const was = before.get(le) ?? 0;
-    return [le, count >= was ? count - was : count];
-  });
 }
 
 /** The signals of a window of scrapes (oldest first). */
