@@ -62,7 +62,7 @@ else {
   gc();
   const bytes = used() - before;
   // Keeps `h` alive past the measure (else it is collected with its points).
-  if (h.seriesOf("job-0", 0).length !== 1440) throw new Error("expected 1440 points");
+  if ((await h.seriesOf("job-0", 0)).length !== 1440) throw new Error("expected 1440 points");
   const points = serverTasks * 1440;
   console.log(`server: ${serverTasks} tasks x 1440 points (24 h): ${(bytes / 1048576).toFixed(1)} MiB (heap and array buffers), ${(bytes / points).toFixed(0)} bytes a point; ${(bytes / serverTasks / 1024).toFixed(0)} KiB a task`);
 }

@@ -1,41 +1,138 @@
-import { test } from "node:test";
+// Task metric series: one point per task per bucket in memory for the open block only, closed blocks
+// in a real store. A real SQLite file keeps the points across a restart (a new history on the reopened
+// file answers the same), expired blocks go as whole block starts, and on a real etcd two servers'
+// histories (two clients) give the same answer whichever received the reports.
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import pino from "pino";
 import { ManualClock } from "../model/index.ts";
 import type { TaskMetrics } from "../model/index.ts";
-import { TaskMetricsHistory } from "./task-metrics-history.ts";
+import { openSqliteStore } from "../state/index.ts";
+import { etcdAvailable, startEtcd } from "../state/etcd-testing.ts";
+import { openStore } from "./open-store.ts";
+import { Prefix } from "./kinds.ts";
+import { batches, TaskMetricsHistory } from "./task-metrics-history.ts";
 
+const log = pino({ level: "silent" });
+const minute = 60_000;
 const summary = (at: number, errorsPerSec: number, attemptId = "a1"): TaskMetrics => ({
   attemptId, at, up: true, scrapes: 1, scrapeErrors: 0, lastError: null, series: 3, scrapeMs: 1, clients: 1, errorsPerSec, latencySeconds: 0.1,
 });
-const web0 = { job: "web", index: 0, version: 1, hostId: "h1" };
+const web = (index: number) => ({ job: "web", index, version: 1, hostId: "h1" });
 
-void test("one point per task per bucket (the newest wins), the latest summary kept whole", () => {
+void test("one point per task per bucket (the newest wins), the latest summary kept whole", async () => {
   const clock = new ManualClock(0);
-  const h = new TaskMetricsHistory({ clock, bucketMs: 60_000, keepMs: 600_000 });
+  const h = new TaskMetricsHistory({ clock, bucketMs: 60_000, blockMs: 600_000 });
   for (const [at, e] of [[1000, 1], [30_000, 2], [59_999, 3], [60_000, 4], [61_000, 5]] as const) {
     clock.advance(at - clock.now());
-    h.add(web0, summary(at, e));
+    h.add(web(0), summary(at, e));
   }
-  assert.deepEqual(h.seriesOf("web", 0).map((p) => [p.at, p.errorsPerSec]), [[59_999, 3], [61_000, 5]]);
+  assert.deepEqual((await h.seriesOf("web", 0)).map((p) => [p.at, p.errorsPerSec]), [[59_999, 3], [61_000, 5]]);
   assert.equal(h.latestOf("web")[0]?.metrics.errorsPerSec, 5);
   // An older summary (a late report) changes nothing.
-  h.add(web0, summary(50_000, 99));
+  h.add(web(0), summary(50_000, 99));
   assert.equal(h.latestOf("web")[0]?.metrics.errorsPerSec, 5);
 });
 
-void test("bounded in time: old points and silent tasks are forgotten after keepMs", () => {
-  const clock = new ManualClock(0);
-  const h = new TaskMetricsHistory({ clock, bucketMs: 1000, keepMs: 10_000 });
-  h.add({ ...web0, index: 1 }, summary(0, 1)); // a task that then goes silent
-  for (let at = 0; at <= 30_000; at += 1000) {
+void test("memory holds one block a task; closed blocks are in a real SQLite file and survive a restart", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-tmh-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "state.db");
+  const clock = new ManualClock(1_700_000_000_000 - (1_700_000_000_000 % (10 * minute)));
+  const t0 = clock.now();
+  let store = openSqliteStore(file, { clock, synchronous: "normal" });
+  const a = new TaskMetricsHistory({ clock, store, log, writer: "s1.aaa" });
+  // 3 tasks (one in another chunk), a summary every 10 s for 35 minutes: 3 closed blocks and an open one.
+  for (let at = t0; at < t0 + 35 * minute; at += 10_000) {
     clock.advance(at - clock.now());
-    h.add(web0, summary(at, at));
+    for (const i of [0, 1, 70]) a.add(web(i), summary(at, (at - t0) / minute + i));
+    if ((at - t0) % (10 * minute) === 60_000) await a.flush();
   }
-  const series = h.seriesOf("web", 0);
-  assert.ok(series.length <= 11, `at most keepMs/bucketMs + 1 points: ${series.length}`);
-  assert.equal(series[0]?.at, 20_000);
-  assert.deepEqual(h.latestOf("web").map((l) => l.index), [0], "the silent task is gone");
-  assert.deepEqual([...h.all()].map((l) => `${l.job}/${l.index}`), ["web/0"]);
-  h.forget("web");
-  assert.deepEqual(h.latestOf("web"), []);
+  assert.ok(a.recentOf("web", 0).length <= 21, `memory keeps two blocks at most: ${a.recentOf("web", 0).length} points`);
+  const before = await a.seriesOf("web", 1);
+  assert.equal(before.length, 35, "one point a minute for 35 minutes, stored and held merged");
+  assert.deepEqual(before.map((p) => Math.floor(p.errorsPerSec ?? -1)), Array.from({ length: 35 }, (_, m) => m + 1));
+  const stored = await store.range(Prefix.metricBlocks);
+  assert.deepEqual(stored.kvs.map((kv) => kv.key.slice(Prefix.metricBlocks.length + 14)), ["web/000000/s1.aaa", "web/000001/s1.aaa", "web/000000/s1.aaa", "web/000001/s1.aaa", "web/000000/s1.aaa", "web/000001/s1.aaa"]);
+  await a.close(); // writes the open block too
+  await store.close();
+
+  // A restarted server (another incarnation) on the same file answers the same.
+  store = openSqliteStore(file, { clock, synchronous: "normal" });
+  t.after(() => store.close());
+  const b = new TaskMetricsHistory({ clock, store, log, writer: "s1.bbb" });
+  assert.deepEqual(await b.seriesOf("web", 1), before);
+  assert.deepEqual([...(await b.seriesOfJob("web")).keys()], [0, 1, 70]);
+  assert.equal((await b.seriesOf("web", 70)).length, 35);
+  // It goes on where the first stopped: both writers' blocks merge.
+  clock.advance(minute);
+  b.add(web(1), summary(clock.now(), 100));
+  await b.close();
+  const after = await b.seriesOf("web", 1);
+  assert.equal(after.length, 36);
+  assert.equal(after.at(-1)?.errorsPerSec, 100);
+});
+
+void test("retention: blocks older than keepMs are deleted a block start at a time", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-tmh-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const clock = new ManualClock(0);
+  const store = openSqliteStore(path.join(dir, "state.db"), { clock, synchronous: "normal" });
+  t.after(() => store.close());
+  const h = new TaskMetricsHistory({ clock, store, log, keepMs: 60 * minute, blockMs: 10 * minute });
+  for (let at = 0; at <= 180 * minute; at += minute) {
+    clock.advance(at - clock.now());
+    h.add(web(0), summary(at, at / minute));
+    if (at % (10 * minute) === 0) await h.flush();
+  }
+  const series = await h.seriesOf("web", 0);
+  assert.equal(series[0]?.at, 120 * minute, "nothing older than an hour is answered");
+  const starts = new Set((await store.range(Prefix.metricBlocks)).kvs.map((kv) => Number(kv.key.slice(Prefix.metricBlocks.length, Prefix.metricBlocks.length + 13))));
+  assert.ok([...starts].every((s) => s + 10 * minute > 120 * minute), `expired block starts deleted: ${[...starts].join(",")}`);
+  assert.ok(starts.size <= 7, `at most an hour of blocks stored: ${starts.size}`);
+});
+
+void test("batches: at most maxOps operations and about maxBytes a transaction", () => {
+  const put = (n: number) => ({ type: "put" as const, key: "k", value: "x".repeat(n) });
+  const cases: [string, number[], number, number, number[]][] = [
+    ["by ops", [1, 1, 1, 1, 1], 2, 1000, [2, 2, 1]],
+    ["by bytes", [400, 400, 400], 100, 1000, [2, 1]],
+    ["one op larger than the bytes still goes alone", [5000, 1], 100, 1000, [1, 1]],
+    ["none", [], 100, 1000, []],
+  ];
+  for (const [name, sizes, ops, bytes, want] of cases) assert.deepEqual(batches(sizes.map(put), ops, bytes).map((b) => b.length), want, name);
+});
+
+const skip = etcdAvailable() ? false : "etcd is not installed (apt-get install etcd-server)";
+
+void test("on a real etcd, two servers give the same series whichever received the reports", { skip }, async (t) => {
+  const etcd = await startEtcd();
+  t.after(() => etcd.stop());
+  const clock = new ManualClock(1_700_000_000_000 - (1_700_000_000_000 % (10 * minute)));
+  const t0 = clock.now();
+  const storeA = await openStore({ kind: "etcd", endpoints: etcd.endpoints, prefix: "/tmh" });
+  const storeB = await openStore({ kind: "etcd", endpoints: etcd.endpoints, prefix: "/tmh" });
+  t.after(async () => {
+    await storeA.close();
+    await storeB.close();
+  });
+  const a = new TaskMetricsHistory({ clock, store: storeA, log, writer: "sa.1" });
+  const b = new TaskMetricsHistory({ clock, store: storeB, log, writer: "sb.1" });
+  // Host h1 reports to A, host h2 to B (tasks 0 and 1 of one job, in one chunk).
+  for (let at = t0; at < t0 + 21 * minute; at += 10_000) {
+    clock.advance(at - clock.now());
+    a.add(web(0), summary(at, 1));
+    b.add({ ...web(1), hostId: "h2" }, summary(at, 2));
+    if ((at - t0) % (10 * minute) === 10_000) await Promise.all([a.flush(), b.flush()]);
+  }
+  const fromA = await a.seriesOfJob("web");
+  const fromB = await b.seriesOfJob("web");
+  // Closed blocks (the first 20 minutes) are the same on both; each adds only its own open block.
+  const closed = (m: Map<number, { at: number }[]>) => [...m].map(([i, pts]) => [i, pts.filter((p) => p.at < t0 + 20 * minute).length]);
+  assert.deepEqual(closed(fromA), [[0, 20], [1, 20]]);
+  assert.deepEqual(closed(fromB), closed(fromA));
+  assert.deepEqual(fromA.get(1)?.filter((p) => p.at < t0 + 20 * minute), fromB.get(1)?.filter((p) => p.at < t0 + 20 * minute));
 });

@@ -34,6 +34,7 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
     if (!job || !spec) throw notFound(name);
     const withSeries = url.searchParams.get("series") === "1";
     const latest = new Map(history.latestOf(name).map((l) => [l.index, l]));
+    const series = withSeries ? await history.seriesOfJob(name) : null;
     const tasks: TaskMetricsView[] = [...(m.tasks.get(name)?.values() ?? [])]
       .map((e) => e.value)
       .sort((a, b) => a.index - b.index)
@@ -55,7 +56,7 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
           memoryLimitBytes: taskSpec.resources.memoryMiB * 1024 * 1024,
           // Only the current attempt's: an old attempt's figures would describe a task that is gone.
           metrics: l && l.metrics.attemptId === t.attemptId ? l.metrics : null,
-          ...(withSeries ? { series: history.seriesOf(name, t.index) } : {}),
+          ...(series ? { series: series.get(t.index) ?? [] } : {}),
         };
       });
     const body: JobMetricsView = { name, version: job.version, endpoint: spec.metrics ?? null, tasks };
