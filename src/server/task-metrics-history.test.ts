@@ -14,6 +14,7 @@ import { openSqliteStore } from "../state/index.ts";
 import { etcdAvailable, startEtcd } from "../state/etcd-testing.ts";
 import { openStore } from "./open-store.ts";
 import { Prefix } from "./kinds.ts";
+import { Mirror } from "./mirror.ts";
 import { batches, TaskMetricsHistory } from "./task-metrics-history.ts";
 
 const log = pino({ level: "silent" });
@@ -57,6 +58,10 @@ void test("memory holds one block a task; closed blocks are in a real SQLite fil
   assert.deepEqual(before.map((p) => Math.floor(p.errorsPerSec ?? -1)), Array.from({ length: 35 }, (_, m) => m + 1));
   const stored = await store.range(Prefix.metricBlocks);
   assert.deepEqual(stored.kvs.map((kv) => kv.key.slice(Prefix.metricBlocks.length + 14)), ["web/000000/s1.aaa", "web/000001/s1.aaa", "web/000000/s1.aaa", "web/000001/s1.aaa", "web/000000/s1.aaa", "web/000001/s1.aaa"]);
+  // Not mirrored: no server keeps a modRevision a block.
+  const mirror = await Mirror.load(store, log);
+  assert.equal(mirror.modRevision(stored.kvs[0]?.key ?? ""), 0);
+  mirror.close();
   await a.close(); // writes the open block too
   await store.close();
 
