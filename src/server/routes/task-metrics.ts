@@ -1,11 +1,14 @@
-// Task metrics: agents' summaries in (`POST /v1/agent/metrics`, host token), and per job out
-// (`GET /v1/jobs/:name/metrics`, with each task's cgroup figures against its limits).
+// Task metrics: agents' summaries in (`POST /v1/agent/metrics`, host token), per job out
+// (`GET /v1/jobs/:name/metrics`, with each task's cgroup figures against its limits), and every running
+// task's endpoint for Prometheus's HTTP service discovery (`GET /v1/prometheus/sd`, prometheus-sd.ts).
 import type { JobMetricsView, TaskMetricsView } from "../../api/types.ts";
 import { isTerminal, metricsReportSchema } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
+import { prometheusSdOf } from "../prometheus-sd.ts";
+import type { SdAttempt } from "../prometheus-sd.ts";
 import type { TaskMetricsHistory } from "../task-metrics-history.ts";
 import { taskView } from "../views.ts";
 import { requireSameHost } from "./agent.ts";
@@ -61,5 +64,20 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
       });
     const body: JobMetricsView = { name, version: job.version, endpoint: spec.metrics ?? null, tasks };
     sendJson(res, 200, body);
+  });
+
+  r.add("GET", "/v1/prometheus/sd", "admin", async ({ res }) => {
+    const attempts: SdAttempt[] = [];
+    for (const [job, byIndex] of m.tasks) {
+      for (const { value: t } of byIndex.values()) {
+        const a = t.attemptId ? m.attempts.get(t.attemptId)?.value : undefined;
+        if (!a || a.state !== "running") continue;
+        const spec = m.spec(job, a.version)?.spec;
+        const host = m.hosts.get(a.hostId)?.value;
+        if (!spec || !host) continue;
+        attempts.push({ job, index: t.index, version: a.version, attemptId: a.id, hostId: a.hostId, hostName: host.name, hostAddress: host.address, ports: a.ports, spec });
+      }
+    }
+    sendJson(res, 200, prometheusSdOf(attempts));
   });
 }
