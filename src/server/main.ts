@@ -19,6 +19,7 @@ import type { Store } from "../state/store.ts";
 import { AssignmentHub } from "./assignments.ts";
 import type { ServerContext } from "./context.ts";
 import { dispatch, dispatchUpgrade } from "./http/dispatch.ts";
+import { sendMaybeGzipped } from "./http/gzip.ts";
 import { fencedStore, LeaderElection } from "./leader.ts";
 import { Router } from "./http/router.ts";
 import { DefaultTiming, Liveness } from "./liveness.ts";
@@ -172,10 +173,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   clusterRoutes(router, ctx);
   healthRoutes(router, ctx);
   openApiRoute(router);
-  router.add("GET", "/metrics", "admin", async ({ res }) => {
-    const text = await metrics.registry.metrics();
-    res.writeHead(200, { "content-type": metrics.registry.contentType });
-    res.end(text);
+  router.add("GET", "/metrics", "admin", async ({ req, res }) => {
+    await sendMaybeGzipped(req, res, 200, metrics.registry.contentType, await metrics.registry.metrics());
   });
 
   const server = createServer((req, res) => void dispatch(ctx, router, tokens, req, res));

@@ -141,7 +141,7 @@ export class MetricsScraper {
       const r = await scrapeOnce(target.url, { timeoutMs: target.endpoint.timeoutMs, ...(this.#o.maxBytes !== undefined ? { maxBytes: this.#o.maxBytes } : {}) });
       s.scrapeMs = r.ms;
       if (!r.ok) return fail(r.kind, r.message);
-      const expo = parsePromText(r.text, { maxSamples: this.#o.maxSamples ?? 100_000 });
+      const expo = parsePromText(r.text, { maxSamples: this.#o.maxSamples ?? 100_000, openMetrics: r.openMetrics });
       if (isParseError(expo)) return fail("malformed", `${target.url} line ${expo.line}: ${expo.message}`);
       const at = Date.now();
       s.up = true;

@@ -5,6 +5,7 @@ import type { JobMetricsView, TaskMetricsView } from "../../api/types.ts";
 import { isTerminal, metricsReportSchema } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
+import { sendJsonMaybeGzipped } from "../http/gzip.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { prometheusSdOf } from "../prometheus-sd.ts";
@@ -66,7 +67,7 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
     sendJson(res, 200, body);
   });
 
-  r.add("GET", "/v1/prometheus/sd", "admin", async ({ res }) => {
+  r.add("GET", "/v1/prometheus/sd", "admin", async ({ req, res }) => {
     const attempts: SdAttempt[] = [];
     for (const [job, byIndex] of m.tasks) {
       for (const { value: t } of byIndex.values()) {
@@ -78,6 +79,6 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
         attempts.push({ job, index: t.index, version: a.version, attemptId: a.id, hostId: a.hostId, hostName: host.name, hostAddress: host.address, ports: a.ports, spec });
       }
     }
-    sendJson(res, 200, prometheusSdOf(attempts));
+    await sendJsonMaybeGzipped(req, res, 200, prometheusSdOf(attempts));
   });
 }
