@@ -4,7 +4,8 @@
 //
 // Memory holds only the latest summary of each task and its points of the last two blocks (the open
 // block, and the last closed one so a late or failed write loses nothing: at most
-// 2 x blockMs/bucketMs + 1 points in typed columns, task-metrics-ring.ts). Once a block's
+// 2 x blockMs/bucketMs + 1 points in one typed array, allocated for one block and grown only when a
+// flush is late; task-metrics-ring.ts). Once a block's
 // time is over, its points are written to the store as closed blocks (task-metric-blocks.ts): one
 // value per block, job and chunk of 64 task indexes, and writer (this server's id and incarnation,
 // so two servers, or a restarted one, never overwrite each other's points; readers merge them). A
@@ -90,7 +91,7 @@ export class TaskMetricsHistory {
   add(origin: TaskMetricsOrigin, m: TaskMetrics): void {
     let byIndex = this.#byJob.get(origin.job);
     if (!byIndex) this.#byJob.set(origin.job, (byIndex = new Map()));
-    const s = byIndex.get(origin.index) ?? { latest: { ...origin, metrics: m }, points: new PointRing((2 * this.#o.blockMs) / this.#o.bucketMs + 1), writtenUntil: 0 };
+    const s = byIndex.get(origin.index) ?? { latest: { ...origin, metrics: m }, points: new PointRing((2 * this.#o.blockMs) / this.#o.bucketMs + 1, this.#o.blockMs / this.#o.bucketMs + 1), writtenUntil: 0 };
     if (m.at < s.latest.metrics.at || m.at < s.writtenUntil) return;
     s.latest = { ...origin, metrics: m };
     const point: TaskMetricsPoint = { at: m.at, up: m.up, scrapeErrors: m.scrapeErrors, clients: m.clients, errorsPerSec: m.errorsPerSec, latencySeconds: m.latencySeconds };
