@@ -100,8 +100,18 @@ export class MetricsScraper {
         this.#states.set(t.attemptId, s);
       }
       s.target = t;
-      if (s.inFlight || now < s.nextAt || this.#inFlight >= (this.#o.maxConcurrent ?? 8)) continue;
-      s.nextAt = now + t.endpoint.intervalMs;
+    }
+    this.#startDue(now);
+  }
+
+  /** Starts due scrapes while fewer than maxConcurrent run: on each tick and as each scrape ends, so
+   * the rate is bounded by the scrapes' own time, not by the tick (8 a tick would be 32 a second). */
+  #startDue(now: number): void {
+    const max = this.#o.maxConcurrent ?? 8;
+    for (const s of this.#states.values()) {
+      if (this.#inFlight >= max) return;
+      if (s.inFlight || now < s.nextAt) continue;
+      s.nextAt = now + s.target.endpoint.intervalMs;
       void this.#scrape(s);
     }
   }
@@ -152,6 +162,7 @@ export class MetricsScraper {
     } finally {
       s.inFlight = false;
       this.#inFlight--;
+      if (this.#tick !== null) this.#startDue(Date.now());
     }
   }
 
