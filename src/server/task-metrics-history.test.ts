@@ -31,7 +31,7 @@ void test("one point per task per bucket (the newest wins), the latest summary k
     clock.advance(at - clock.now());
     h.add(web(0), summary(at, e));
   }
-  assert.deepEqual((await h.seriesOf("web", 0)).map((p) => [p.at, p.errorsPerSec]), [[59_999, 3], [61_000, 5]]);
+  assert.deepEqual((await h.readSeries("web", 0)).map((p) => [p.at, p.errorsPerSec]), [[59_999, 3], [61_000, 5]]);
   assert.equal(h.latestOf("web")[0]?.metrics.errorsPerSec, 5);
   // An older summary (a late report) changes nothing.
   h.add(web(0), summary(50_000, 99));
@@ -52,8 +52,8 @@ void test("memory holds one block a task; closed blocks are in a real SQLite fil
     for (const i of [0, 1, 70]) a.add(web(i), summary(at, (at - t0) / minute + i));
     if ((at - t0) % (10 * minute) === 60_000) await a.flush();
   }
-  assert.ok(a.recentOf("web", 0).length <= 21, `memory keeps two blocks at most: ${a.recentOf("web", 0).length} points`);
-  const before = await a.seriesOf("web", 1);
+  assert.ok(a.seriesOf("web", 0).length <= 21, `memory keeps two blocks at most: ${a.seriesOf("web", 0).length} points`);
+  const before = await a.readSeries("web", 1);
   assert.equal(before.length, 35, "one point a minute for 35 minutes, stored and held merged");
   assert.deepEqual(before.map((p) => Math.floor(p.errorsPerSec ?? -1)), Array.from({ length: 35 }, (_, m) => m + 1));
   const stored = await store.range(Prefix.metricBlocks);
@@ -69,14 +69,14 @@ void test("memory holds one block a task; closed blocks are in a real SQLite fil
   store = openSqliteStore(file, { clock, synchronous: "normal" });
   t.after(() => store.close());
   const b = new TaskMetricsHistory({ clock, store, log, writer: "s1.bbb" });
-  assert.deepEqual(await b.seriesOf("web", 1), before);
-  assert.deepEqual([...(await b.seriesOfJob("web")).keys()], [0, 1, 70]);
-  assert.equal((await b.seriesOf("web", 70)).length, 35);
+  assert.deepEqual(await b.readSeries("web", 1), before);
+  assert.deepEqual([...(await b.readJobSeries("web")).keys()], [0, 1, 70]);
+  assert.equal((await b.readSeries("web", 70)).length, 35);
   // It goes on where the first stopped: both writers' blocks merge.
   clock.advance(minute);
   b.add(web(1), summary(clock.now(), 100));
   await b.close();
-  const after = await b.seriesOf("web", 1);
+  const after = await b.readSeries("web", 1);
   assert.equal(after.length, 36);
   assert.equal(after.at(-1)?.errorsPerSec, 100);
 });
@@ -93,7 +93,7 @@ void test("retention: blocks older than keepMs are deleted a block start at a ti
     h.add(web(0), summary(at, at / minute));
     if (at % (10 * minute) === 0) await h.flush();
   }
-  const series = await h.seriesOf("web", 0);
+  const series = await h.readSeries("web", 0);
   assert.equal(series[0]?.at, 120 * minute, "nothing older than an hour is answered");
   const starts = new Set((await store.range(Prefix.metricBlocks)).kvs.map((kv) => Number(kv.key.slice(Prefix.metricBlocks.length, Prefix.metricBlocks.length + 13))));
   assert.ok([...starts].every((s) => s + 10 * minute > 120 * minute), `expired block starts deleted: ${[...starts].join(",")}`);
@@ -133,8 +133,8 @@ void test("on a real etcd, two servers give the same series whichever received t
     b.add({ ...web(1), hostId: "h2" }, summary(at, 2));
     if ((at - t0) % (10 * minute) === 10_000) await Promise.all([a.flush(), b.flush()]);
   }
-  const fromA = await a.seriesOfJob("web");
-  const fromB = await b.seriesOfJob("web");
+  const fromA = await a.readJobSeries("web");
+  const fromB = await b.readJobSeries("web");
   // Closed blocks (the first 20 minutes) are the same on both; each adds only its own open block.
   const closed = (m: Map<number, { at: number }[]>) => [...m].map(([i, pts]) => [i, pts.filter((p) => p.at < t0 + 20 * minute).length]);
   assert.deepEqual(closed(fromA), [[0, 20], [1, 20]]);

@@ -105,18 +105,19 @@ export class TaskMetricsHistory {
     return [...(this.#byJob.get(job)?.values() ?? [])].map((s) => s.latest).sort((a, b) => a.index - b.index);
   }
 
-  /** A task's points held in memory (the last `blockMs` or more), oldest first: cheap, for checks on recent values. */
-  recentOf(job: string, index: number): TaskMetricsPoint[] {
+  /** A task's points held in memory, oldest first: at least the last `blockMs` (10 minutes) of them
+   * on the server that receives its reports. Synchronous and cheap, for checks on recent values. */
+  seriesOf(job: string, index: number): TaskMetricsPoint[] {
     return this.#byJob.get(job)?.get(index)?.points.toArray() ?? [];
   }
 
-  /** A task's points of the last `keepMs`, oldest first: the store's closed blocks (every writer's) and the open block. */
-  async seriesOf(job: string, index: number): Promise<TaskMetricsPoint[]> {
+  /** A task's points of the last `keepMs`, oldest first: the store's closed blocks (every writer's) and those held. */
+  async readSeries(job: string, index: number): Promise<TaskMetricsPoint[]> {
     return (await this.#read(job, index)).get(index) ?? [];
   }
 
   /** The points of the last `keepMs` of every task of `job` with any, by index. */
-  seriesOfJob(job: string): Promise<Map<number, TaskMetricsPoint[]>> {
+  readJobSeries(job: string): Promise<Map<number, TaskMetricsPoint[]>> {
     return this.#read(job);
   }
 

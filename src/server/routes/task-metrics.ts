@@ -38,7 +38,7 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
     if (!job || !spec) throw notFound(name);
     const withSeries = url.searchParams.get("series") === "1";
     const latest = new Map(history.latestOf(name).map((l) => [l.index, l]));
-    const series = withSeries ? await history.seriesOfJob(name) : null;
+    const series = withSeries ? await history.readJobSeries(name) : null;
     const tasks: TaskMetricsView[] = [...(m.tasks.get(name)?.values() ?? [])]
       .map((e) => e.value)
       .sort((a, b) => a.index - b.index)
