@@ -1,8 +1,8 @@
 // What task metrics cost (issue 13's targets), measured:
-// 1. Agent CPU per scrape interval: the real MetricsScraper scraping T real HTTP endpoints of S series
-//    each (a mix of counters, gauges and a 12-bucket histogram, as prom-client writes them; served by a
-//    child process, so only the agent's side is counted in this process's CPU) over real sockets, for
-//    `--seconds`; CPU per interval = this process's CPU / rounds.
+// 1. Agent CPU per scrape interval: the real MetricsScraper scraping T real HTTP endpoints (one port
+//    each) of S series each (a mix of counters, gauges and a 12-bucket histogram, as prom-client writes
+//    them; served by a child process, so only the agent's side is counted in this process's CPU) over
+//    real sockets, for `--seconds`; CPU per interval = this process's CPU / rounds.
 // 2. Bytes sent to the server per minute: the scraper's real reports (the agent's JSON body, every
 //    10 s) POSTed to a sink in the child, counted as bytes read on the sink's sockets (headers included).
 // 3. Server memory per 100,000 series: TaskMetricsHistory on a real SQLite store, N tasks x 5 series
@@ -57,7 +57,8 @@ if (values.child) {
   // The tasks' endpoints and the server's sink, in their own process.
   const http = await import("node:http");
   let tick = 0;
-  const endpoints = http.createServer((_req, res) => res.end(exposition(series, ++tick)));
+  // One port a task, as tasks have (the agent keeps one connection per endpoint).
+  const endpoints = Array.from({ length: tasks }, () => http.createServer((_req, res) => res.end(exposition(series, ++tick))));
   let sinkBytes = 0;
   let reports = 0;
   const sink = http.createServer((req, res) => {
@@ -73,10 +74,10 @@ if (values.child) {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  await new Promise<void>((r) => endpoints.listen(0, "127.0.0.1", r));
+  for (const e of endpoints) await new Promise<void>((r) => e.listen(0, "127.0.0.1", r));
   await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
   const port = (s: Server): number => (s.address() as AddressInfo).port;
-  process.send?.({ endpoints: port(endpoints), sink: port(sink) });
+  process.send?.({ endpoints: endpoints.map(port), sink: port(sink) });
   process.on("message", () => {
     const open = [...sockets].reduce((n, s) => n + s.bytesRead, 0);
     process.send?.({ sinkBytes: sinkBytes + open, reports });
@@ -88,11 +89,11 @@ if (values.child) {
 }
 
 async function agentSide(): Promise<void> {
-  const child = fork(new URL(import.meta.url).pathname, ["--child", "--series", String(series)], { execArgv: ["--disable-warning=ExperimentalWarning"] });
-  const ports = await new Promise<{ endpoints: number; sink: number }>((r) => child.once("message", (m) => r(m as { endpoints: number; sink: number })));
+  const child = fork(new URL(import.meta.url).pathname, ["--child", "--series", String(series), "--tasks", String(tasks)], { execArgv: ["--disable-warning=ExperimentalWarning"] });
+  const ports = await new Promise<{ endpoints: number[]; sink: number }>((r) => child.once("message", (m) => r(m as { endpoints: number[]; sink: number })));
   const intervalMs = Number(values.interval);
   const endpoint = { port: "http", path: "/metrics", intervalMs, timeoutMs: Math.min(5000, intervalMs), signals: { clients: "http_connections", errors: "http_errors_total", latency: "http_request_duration_seconds" }, quantile: 0.99 };
-  const targets = Array.from({ length: tasks }, (_, i) => ({ attemptId: `attempt-${String(i).padStart(6, "0")}-${"x".repeat(20)}`, endpoint, url: `http://127.0.0.1:${ports.endpoints}/metrics?task=${i}` }));
+  const targets = Array.from({ length: tasks }, (_, i) => ({ attemptId: `attempt-${String(i).padStart(6, "0")}-${"x".repeat(20)}`, endpoint, url: `http://127.0.0.1:${ports.endpoints[i] ?? 0}/metrics` }));
   let sentBody = 0;
   const bodies: string[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -109,10 +110,19 @@ async function agentSide(): Promise<void> {
   };
   const scraper = new MetricsScraper({ targets: () => targets, send, log: pino({ level: "silent" }) });
   const seconds = Number(values.seconds);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
+  // Steady state, as a long-running agent is: fetch (undici, loaded on first use) warmed up and the
+  // first round (every target due at once) done before the measure starts.
+  await (await fetch(`http://127.0.0.1:${ports.sink}/warm-up`, { method: "POST", body: "{}" })).arrayBuffer();
   scraper.start();
   scraper.tick();
+  await new Promise((r) => setTimeout(r, intervalMs));
+  const scrapesBefore = scraper.summaries().reduce((n, s) => n + s.scrapes, 0);
+  const bytesBefore = sentBody;
+  bodies.length = 0;
+  child.send("bytes?");
+  const sink0 = await new Promise<{ sinkBytes: number; reports: number }>((r) => child.once("message", (m) => r(m as { sinkBytes: number; reports: number })));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   scraper.close();
   const cpu = process.cpuUsage(cpu0);
@@ -121,14 +131,16 @@ async function agentSide(): Promise<void> {
   // What gzip-encoded bodies would be (not sent; outside the CPU measure).
   const gzipped = bodies.reduce((n, b) => n + gzipSync(b).length, 0);
   const sums = scraper.summaries();
-  const scrapes = sums.reduce((n, s) => n + s.scrapes, 0);
+  const scrapes = sums.reduce((n, s) => n + s.scrapes, 0) - scrapesBefore;
   const errors = sums.reduce((n, s) => n + s.scrapeErrors, 0);
   child.send("bytes?");
-  const sink = await new Promise<{ sinkBytes: number; reports: number }>((r) => child.once("message", (m) => r(m as { sinkBytes: number; reports: number })));
+  const sink1 = await new Promise<{ sinkBytes: number; reports: number }>((r) => child.once("message", (m) => r(m as { sinkBytes: number; reports: number })));
+  const sink = { sinkBytes: sink1.sinkBytes - sink0.sinkBytes, reports: sink1.reports - sink0.reports };
+  sentBody -= bytesBefore;
   child.kill();
   const rounds = scrapes / tasks;
   const cpuMs = (cpu.user + cpu.system) / 1000;
-  console.log(`agent: ${tasks} tasks x ${series} series (${exposition(series, 1).length} bytes each) over real HTTP, ${(wall / 1000).toFixed(0)} s, interval ${intervalMs / 1000} s: ${scrapes} scrapes (${rounds.toFixed(1)} rounds, ${errors} errors)`);
+  console.log(`agent: ${tasks} tasks x ${series} series (${exposition(series, 1).length} bytes each) over real HTTP, ${(wall / 1000).toFixed(0)} s after a first round, interval ${intervalMs / 1000} s: ${scrapes} scrapes (${rounds.toFixed(1)} rounds, ${errors} errors)`);
   console.log(`agent: CPU ${cpuMs.toFixed(0)} ms = ${(cpuMs / rounds).toFixed(0)} ms per scrape interval = ${((cpuMs / wall) * 100).toFixed(2)}% of one core`);
   console.log(`agent -> server: ${sink.reports} reports, ${sink.sinkBytes} bytes read by the server's sockets (${sentBody} of JSON bodies) = ${((sink.sinkBytes / wall) * 60_000 / 1e6).toFixed(2)} MB per minute (gzip would make the bodies ${((gzipped / wall) * 60_000 / 1e6).toFixed(2)} MB)`);
 }
