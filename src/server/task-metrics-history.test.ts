@@ -11,6 +11,7 @@ import pino from "pino";
 import { ManualClock } from "../model/index.ts";
 import type { TaskMetrics } from "../model/index.ts";
 import { openSqliteStore } from "../state/index.ts";
+import type { Store } from "../state/store.ts";
 import { etcdAvailable, startEtcd } from "../state/etcd-testing.ts";
 import { openStore } from "./open-store.ts";
 import { Prefix } from "./kinds.ts";
@@ -140,4 +141,48 @@ void test("on a real etcd, two servers give the same series whichever received t
   assert.deepEqual(closed(fromA), [[0, 20], [1, 20]]);
   assert.deepEqual(closed(fromB), closed(fromA));
   assert.deepEqual(fromA.get(1)?.filter((p) => p.at < t0 + 20 * minute), fromB.get(1)?.filter((p) => p.at < t0 + 20 * minute));
+});
+
+void test("a long keep on a young store reads from the oldest stored block, 32 ranges at a time", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-tmh-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const clock = new ManualClock(1_700_000_000_000 - (1_700_000_000_000 % (10 * minute)));
+  const real = openSqliteStore(path.join(dir, "state.db"), { clock, synchronous: "normal" });
+  t.after(() => real.close());
+  let ranges = 0;
+  let inFlight = 0;
+  let most = 0;
+  const range: Store["range"] = async (...args) => {
+    ranges++;
+    most = Math.max(most, ++inFlight);
+    try {
+      return await real.range(...args);
+    } finally {
+      inFlight--;
+    }
+  };
+  // The real store with its ranges counted (its other methods bound to it: they use private fields).
+  const store = new Proxy(real, {
+    get: (target, prop) => {
+      if (prop === "range") return range;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const h = new TaskMetricsHistory({ clock, store, log, keepMs: 30 * 86_400_000 });
+  for (let m = 0; m < 25; m++) {
+    h.add(web(0), summary(clock.now(), m));
+    clock.advance(minute);
+    if (m % 10 === 9) await h.flush(); // as the timer does, just after each block boundary
+  }
+  await h.flush(true);
+  ranges = 0;
+  assert.equal((await h.readSeries("web", 0)).length, 25);
+  assert.ok(ranges <= 5, `3 block starts and the oldest-block probe, not 4,320 ranges: ${ranges}`);
+  const empty = new TaskMetricsHistory({ clock, store, log, keepMs: 30 * 86_400_000, writer: "other" });
+  clock.advance(40 * 86_400_000); // everything stored is now older than the keep
+  ranges = 0;
+  most = 0;
+  assert.deepEqual(await empty.readSeries("web", 0), []);
+  assert.ok(most <= 32, `at most 32 ranges at once: ${most}`);
 });

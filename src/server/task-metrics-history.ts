@@ -229,9 +229,16 @@ export class TaskMetricsHistory {
     const sources: Map<number, TaskMetricsPoint[]>[] = [];
     const store = this.#o.store;
     if (store) {
+      // One small range a block start, from the oldest stored one (a long keep on a young store reads
+      // little), at most 32 at a time (a 30-day keep is 4,320 block starts).
+      const oldest = (await store.range(Prefix.metricBlocks, { limit: 1 })).kvs[0];
+      const first = Math.max(this.#blockOf(since), oldest ? (Kinds.metricBlock.parseKey(oldest.key)?.[0] ?? now) : now + 1);
       const starts: number[] = [];
-      for (let s = this.#blockOf(since); s <= now; s += this.#o.blockMs) starts.push(s);
-      const reads = await Promise.all(starts.map((s) => store.range(metricBlockJobPrefix(s, job, index === undefined ? undefined : chunkOf(index)))));
+      for (let s = first; s <= now; s += this.#o.blockMs) starts.push(s);
+      const reads: { kvs: { key: string; value: string }[] }[] = [];
+      for (let i = 0; i < starts.length; i += 32) {
+        reads.push(...(await Promise.all(starts.slice(i, i + 32).map((s) => store.range(metricBlockJobPrefix(s, job, index === undefined ? undefined : chunkOf(index)))))));
+      }
       for (const { kvs } of reads) {
         for (const kv of kvs) {
           const parts = Kinds.metricBlock.parseKey(kv.key);
