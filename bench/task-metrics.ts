@@ -1,22 +1,49 @@
-// What task metrics cost, in-process and without a cluster (a first measure of issue 13's targets):
-// 1. the agent's CPU per scrape interval: parsing and reducing one exposition of S series (a mix of
-//    counters, gauges and a 12-bucket histogram, as prom-client writes them), times T tasks;
-// 2. the server's memory for the kept points: TaskMetricsHistory with T tasks at one point a minute
-//    for 24 h (1,440 points a task), measured as heap and array-buffer growth after GC.
-// HTTP itself is not in (1): a loopback GET of a 10 KB body is its own cost, measured with the e2e.
+// What task metrics cost (issue 13's targets), measured:
+// 1. Agent CPU per scrape interval: the real MetricsScraper scraping T real HTTP endpoints (one port
+//    each) of S series each (a mix of counters, gauges and a 12-bucket histogram, as prom-client writes
+//    them; served by a child process, so only the agent's side is counted in this process's CPU) over
+//    real sockets, for `--seconds`; CPU per interval = this process's CPU / rounds.
+// 2. Bytes sent to the server per minute: the scraper's real reports (the agent's JSON body, every
+//    10 s) POSTed to a sink in the child, counted as bytes read on the sink's sockets (headers included).
+// 3. Server memory per 100,000 series: TaskMetricsHistory on a real SQLite store, N tasks x 5 series
+//    (up, scrape errors, clients, errors/s, latency), fed one summary per task per minute for 40
+//    simulated minutes with the block flushes (memory holds two blocks at most: steady state), as heap
+//    and array-buffer growth after GC. Baseline in the same run: the previous memory-only design (every
+//    point of 24 h in memory, by column in typed arrays of 1,441 slots), measured on a tenth of the
+//    tasks and scaled (at full size it would need about 700 MiB).
 //
-// Rerun: node --expose-gc bench/task-metrics.ts [--tasks 1000] [--series 100] [--server-tasks 1000]
+// Rerun: node --expose-gc bench/task-metrics.ts [--tasks 1000] [--series 100] [--seconds 60]
+//        [--interval 10000] [--server-series 100000]
+import { fork } from "node:child_process";
+import type { Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import pino from "pino";
 import { ManualClock } from "../src/model/index.ts";
-import { isParseError, parsePromText } from "../src/agent/metrics/prom-text.ts";
-import { pointOf, signalsOf } from "../src/agent/metrics/signals.ts";
+import type { TaskMetrics } from "../src/model/index.ts";
+import { MetricsScraper } from "../src/agent/metrics/scraper.ts";
+import { openSqliteStore } from "../src/state/index.ts";
+import { Prefix } from "../src/server/kinds.ts";
 import { TaskMetricsHistory } from "../src/server/task-metrics-history.ts";
 
-const { values } = parseArgs({ options: { tasks: { type: "string", default: "1000" }, series: { type: "string", default: "100" }, "server-tasks": { type: "string", default: "1000" } } });
+const { values } = parseArgs({
+  options: {
+    tasks: { type: "string", default: "1000" },
+    series: { type: "string", default: "100" },
+    seconds: { type: "string", default: "60" },
+    interval: { type: "string", default: "10000" },
+    "server-series": { type: "string", default: "100000" },
+    child: { type: "boolean", default: false },
+  },
+});
 const tasks = Number(values.tasks);
 const series = Number(values.series);
-const serverTasks = Number(values["server-tasks"]);
 
+/** One exposition of `n` series at `tick`. */
 function exposition(n: number, tick: number): string {
   const lines = ["# TYPE http_request_duration_seconds histogram"];
   const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, "+Inf"];
@@ -26,43 +53,159 @@ function exposition(n: number, tick: number): string {
   return `${lines.join("\n")}\n`;
 }
 
-const signals = { clients: "http_connections", errors: "http_errors_total", latency: "http_request_duration_seconds" };
-const text = [exposition(series, 1), exposition(series, 2)];
-const start = process.cpuUsage();
-const t0 = performance.now();
-for (let t = 0; t < tasks; t++) {
-  const window = [0, 1].map((k) => {
-    const e = parsePromText(text[k] ?? "");
-    if (isParseError(e)) throw new Error(e.message);
-    return pointOf(e, signals, 0.99, k * 10_000);
+if (values.child) {
+  // The tasks' endpoints and the server's sink, in their own process.
+  const http = await import("node:http");
+  let tick = 0;
+  // One port a task, as tasks have (the agent keeps one connection per endpoint).
+  const endpoints = Array.from({ length: tasks }, () => http.createServer((_req, res) => res.end(exposition(series, ++tick))));
+  let sinkBytes = 0;
+  let reports = 0;
+  const sink = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      reports++;
+      res.end('{"ok":true}');
+    });
   });
-  signalsOf(window, 0.99);
+  sink.on("connection", (s) => s.on("close", () => (sinkBytes += s.bytesRead)));
+  const sockets = new Set<Socket>();
+  sink.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  for (const e of endpoints) await new Promise<void>((r) => e.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
+  const port = (s: Server): number => (s.address() as AddressInfo).port;
+  process.send?.({ endpoints: endpoints.map(port), sink: port(sink) });
+  process.on("message", () => {
+    const open = [...sockets].reduce((n, s) => n + s.bytesRead, 0);
+    process.send?.({ sinkBytes: sinkBytes + open, reports });
+  });
+} else {
+  if (Number(values.seconds) > 0) await agentSide();
+  await serverSide();
+  process.exit(0);
 }
-const cpu = process.cpuUsage(start);
-const cpuMsPerInterval = (cpu.user + cpu.system) / 1000 / 2;
-console.log(`agent: ${tasks} tasks x ${series} series (${text[0]?.length ?? 0} bytes each): ${cpuMsPerInterval.toFixed(0)} ms CPU per scrape round (${(performance.now() - t0).toFixed(0)} ms wall for 2 rounds); at a 10 s interval ${(cpuMsPerInterval / 100).toFixed(1)}% of one core`);
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) console.log("server: run with node --expose-gc for the memory figure");
-else {
-  gc();
-  // Typed arrays live outside the heap: count both.
-  const used = (): number => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
-  const before = used();
-  const clock = new ManualClock(0);
-  const h = new TaskMetricsHistory({ clock });
-  for (let minute = 0; minute < 1440; minute++) {
-    clock.advance(60_000);
-    for (let t = 0; t < serverTasks; t++) {
-      h.add({ job: `job-${t % 50}`, index: t, version: 1, hostId: `h${t % 100}` }, {
-        attemptId: `a${t}`, at: clock.now(), up: true, scrapes: minute, scrapeErrors: 0, lastError: null, series, scrapeMs: 2, clients: 12, errorsPerSec: 0.5, latencySeconds: 0.12,
-      });
-    }
+async function agentSide(): Promise<void> {
+  const child = fork(new URL(import.meta.url).pathname, ["--child", "--series", String(series), "--tasks", String(tasks)], { execArgv: ["--disable-warning=ExperimentalWarning"] });
+  const ports = await new Promise<{ endpoints: number[]; sink: number }>((r) => child.once("message", (m) => r(m as { endpoints: number[]; sink: number })));
+  const intervalMs = Number(values.interval);
+  const endpoint = { port: "http", path: "/metrics", intervalMs, timeoutMs: Math.min(5000, intervalMs), signals: { clients: "http_connections", errors: "http_errors_total", latency: "http_request_duration_seconds" }, quantile: 0.99 };
+  const targets = Array.from({ length: tasks }, (_, i) => ({ attemptId: `attempt-${String(i).padStart(6, "0")}-${"x".repeat(20)}`, endpoint, url: `http://127.0.0.1:${ports.endpoints[i] ?? 0}/metrics` }));
+  let sentBody = 0;
+  const bodies: string[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const send = (ts: TaskMetrics[]): Promise<void> => {
+    // The agent's own request (src/api/agent-client.ts): a JSON body, POSTed with fetch.
+    const body = JSON.stringify({ hostId: "h-0123456789ab", tasks: ts });
+    sentBody += Buffer.byteLength(body);
+    bodies.push(body);
+    const p = fetch(`http://127.0.0.1:${ports.sink}/v1/agent/metrics`, { method: "POST", body, headers: { "content-type": "application/json", authorization: `Bearer ${"t".repeat(43)}` } })
+      .then((res) => res.arrayBuffer())
+      .then(() => undefined);
+    inFlight.add(p);
+    return p.finally(() => inFlight.delete(p));
+  };
+  const scraper = new MetricsScraper({ targets: () => targets, send, log: pino({ level: "silent" }) });
+  const seconds = Number(values.seconds);
+  // Steady state, as a long-running agent is: fetch (undici, loaded on first use) warmed up and the
+  // first round (every target due at once) done before the measure starts.
+  await (await fetch(`http://127.0.0.1:${ports.sink}/warm-up`, { method: "POST", body: "{}" })).arrayBuffer();
+  scraper.start();
+  scraper.tick();
+  await new Promise((r) => setTimeout(r, intervalMs));
+  const scrapesBefore = scraper.summaries().reduce((n, s) => n + s.scrapes, 0);
+  const bytesBefore = sentBody;
+  bodies.length = 0;
+  child.send("bytes?");
+  const sink0 = await new Promise<{ sinkBytes: number; reports: number }>((r) => child.once("message", (m) => r(m as { sinkBytes: number; reports: number })));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  scraper.close();
+  const cpu = process.cpuUsage(cpu0);
+  const wall = performance.now() - t0;
+  await Promise.all(inFlight);
+  // What gzip-encoded bodies would be (not sent; outside the CPU measure).
+  const gzipped = bodies.reduce((n, b) => n + gzipSync(b).length, 0);
+  const sums = scraper.summaries();
+  const scrapes = sums.reduce((n, s) => n + s.scrapes, 0) - scrapesBefore;
+  const errors = sums.reduce((n, s) => n + s.scrapeErrors, 0);
+  child.send("bytes?");
+  const sink1 = await new Promise<{ sinkBytes: number; reports: number }>((r) => child.once("message", (m) => r(m as { sinkBytes: number; reports: number })));
+  const sink = { sinkBytes: sink1.sinkBytes - sink0.sinkBytes, reports: sink1.reports - sink0.reports };
+  sentBody -= bytesBefore;
+  child.kill();
+  const rounds = scrapes / tasks;
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  console.log(`agent: ${tasks} tasks x ${series} series (${exposition(series, 1).length} bytes each) over real HTTP, ${(wall / 1000).toFixed(0)} s after a first round, interval ${intervalMs / 1000} s: ${scrapes} scrapes (${rounds.toFixed(1)} rounds, ${errors} errors)`);
+  console.log(`agent: CPU ${cpuMs.toFixed(0)} ms = ${(cpuMs / rounds).toFixed(0)} ms per scrape interval = ${((cpuMs / wall) * 100).toFixed(2)}% of one core`);
+  console.log(`agent -> server: ${sink.reports} reports, ${sink.sinkBytes} bytes read by the server's sockets (${sentBody} of JSON bodies) = ${((sink.sinkBytes / wall) * 60_000 / 1e6).toFixed(2)} MB per minute (gzip would make the bodies ${((gzipped / wall) * 60_000 / 1e6).toFixed(2)} MB)`);
+}
+
+async function serverSide(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) {
+    console.log("server: run with node --expose-gc for the memory figures");
+    return;
   }
-  gc();
-  const bytes = used() - before;
-  // Keeps `h` alive past the measure (else it is collected with its points).
-  if (h.seriesOf("job-0", 0).length !== 1440) throw new Error("expected 1440 points");
-  const points = serverTasks * 1440;
-  console.log(`server: ${serverTasks} tasks x 1440 points (24 h): ${(bytes / 1048576).toFixed(1)} MiB (heap and array buffers), ${(bytes / points).toFixed(0)} bytes a point; ${(bytes / serverTasks / 1024).toFixed(0)} KiB a task`);
+  // Array buffers are freed after a GC, not by it: collect, let them go, collect again.
+  const used = async (): Promise<number> => {
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  };
+  const serverTasks = Math.round(Number(values["server-series"]) / 5);
+  const summary = (t: number, at: number): TaskMetrics => ({
+    attemptId: `a${t}-${"x".repeat(24)}`, at, up: true, scrapes: at / 60_000, scrapeErrors: 0, lastError: null, series, scrapeMs: 2, clients: 12 + (t % 5), errorsPerSec: 0.5 + (t % 3) / 7, latencySeconds: 0.12 + (t % 11) / 1000,
+  });
+  const origin = (t: number) => ({ job: `job-${t % 50}`, index: Math.floor(t / 50), version: 1, hostId: `host-${t % 100}` });
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-bench-tm-"));
+  try {
+    const clock = new ManualClock(1_700_000_000_000 - (1_700_000_000_000 % 600_000));
+    const store = openSqliteStore(path.join(dir, "state.db"), { clock, synchronous: "normal" });
+    const before = await used();
+    const h = new TaskMetricsHistory({ clock, store, log: pino({ level: "silent" }), writer: "server1.abcdef" });
+    const t0 = performance.now();
+    for (let minute = 0; minute < 40; minute++) {
+      for (let t = 0; t < serverTasks; t++) h.add(origin(t), summary(t, clock.now()));
+      clock.advance(60_000);
+      if (minute % 10 === 9) await h.flush();
+    }
+    const feedMs = performance.now() - t0;
+    {
+      const bytes = (await used()) - before;
+      // Baseline: the previous design, every point of 24 h in memory by column (a Float64 time, Uint32
+      // scrape errors, Uint8 up, three Float32 values: 25 bytes a point, 1,441 slots a task), filled, on a
+      // tenth of the tasks and scaled.
+      const tenth = Math.round(serverTasks / 10);
+      const start = await used();
+      const columns: ArrayBufferView[][] = [];
+      for (let t = 0; t < tenth; t++) {
+        const cols = [new Float64Array(1441), new Uint32Array(1441), new Uint8Array(1441), new Float32Array(1441), new Float32Array(1441), new Float32Array(1441)];
+        for (const c of cols) (c as Float64Array).fill(1);
+        columns.push(cols);
+      }
+      const baseline = ((await used()) - start) * serverTasks / tenth;
+      if (columns.length !== tenth) throw new Error("unreachable");
+      columns.length = 0;
+
+      const { kvs } = await store.range(Prefix.metricBlocks);
+      const sizes = kvs.map((kv) => kv.value.length);
+      const total = sizes.reduce((a, b) => a + b, 0);
+      const perTaskDay = (total / serverTasks) * (1440 / 40);
+      console.log(`server: ${serverTasks} tasks = ${serverTasks * 5} series, 40 minutes fed (${(feedMs / 1000).toFixed(1)} s): ${(bytes / 1048576).toFixed(1)} MiB held (heap and array buffers after GC) = ${((bytes / (serverTasks * 5)) * 100_000 / 1e6).toFixed(1)} MB per 100,000 series`);
+      console.log(`server baseline (all 24 h of points in memory, measured on ${tenth} tasks, scaled): ${(baseline / 1048576).toFixed(0)} MiB; ratio ${(baseline / bytes).toFixed(1)}x less now`);
+      console.log(`store: ${kvs.length} block values for 40 minutes, largest ${Math.max(...sizes)} bytes, mean ${Math.round(total / kvs.length)}; about ${(perTaskDay / 1024).toFixed(1)} KiB a task a day (${((perTaskDay * serverTasks) / 1048576).toFixed(0)} MiB for these tasks at the 24 h keep)`);
+      if (h.latestOf("job-0").length === 0) throw new Error("kept alive past the measure");
+      await store.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

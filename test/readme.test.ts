@@ -200,6 +200,12 @@ void test("README tour: every `npx tiffin` command, the spec and the kills, run 
   const follow = await run("npx tiffin logs hello/0 --follow", { signalAfterMs: 1500 });
   assert.equal(follow.code, 0, `logs --follow ends on Ctrl-C: ${follow.err}`);
   ok(await cli("logs", "hello/0", "--stderr", "--tail", "5", "--attempt", t0.attemptId!), "logs --stderr --tail --attempt");
+  // `tiffin top`: piped, it prints its table once (every task of every job); --json, one job's tasks with
+  // their CPU and memory against the spec's limits.
+  const top = ok(await run("npx tiffin top"), "top");
+  assert.match(top, new RegExp(`hello/0\\s.*${t0.hostName}`), top);
+  const topJson = JSON.parse(ok(await run("npx tiffin top hello --json"), "top --json")) as { job: string; index: number; memoryLimitBytes: number }[];
+  assert.deepEqual(topJson.filter((x) => x.job === "hello").map((x) => [x.index, x.memoryLimitBytes]).sort(), [[0, 128 << 20], [1, 128 << 20], [2, 128 << 20]]);
 
   // Get inside: a shell in the sandbox (stdin is not a terminal here), stdin piped, the exit code back.
   const sh = await run("npx tiffin exec hello/0 -- sh", { input: 'echo "inside $TASK_ID"; exit 3\n' });

@@ -64,3 +64,27 @@ export interface TaskMetricsPoint {
   errorsPerSec: number | null;
   latencySeconds: number | null;
 }
+
+/** One task's points in a stored metric block: parallel columns, one entry a point (`offsetMs` from
+ * the block's start; null values are absent signals). Columns rather than objects: a third the JSON. */
+export const metricBlockTaskSchema = z.object({
+  index: z.number().int().min(0),
+  offsetMs: z.array(z.number().int().min(0)),
+  up: z.array(z.union([z.literal(0), z.literal(1)])),
+  scrapeErrors: z.array(z.number().int().min(0)),
+  clients: z.array(z.number().nullable()),
+  errorsPerSec: z.array(z.number().nullable()),
+  latencySeconds: z.array(z.number().nullable()),
+});
+/** One task's points in a stored metric block (metricBlockTaskSchema). */
+export type MetricBlockTask = z.infer<typeof metricBlockTaskSchema>;
+
+/** A closed block of per-minute task metric points, as stored at `/metricblocks/<start>/<job>/<chunk>/<writer>`:
+ * the points of up to 64 tasks of one job (index / 64 = chunk) over [start, start + spanMs). */
+export const metricBlockSchema = z.object({
+  start: z.number().int().min(0),
+  spanMs: z.number().int().min(1),
+  tasks: z.array(metricBlockTaskSchema).max(64),
+});
+/** A closed block of task metric points (metricBlockSchema). */
+export type MetricBlock = z.infer<typeof metricBlockSchema>;

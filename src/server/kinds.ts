@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
-  aliveSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
+  aliveSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
 } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
@@ -34,6 +34,8 @@ export const Prefix = {
   pieceHolders: "/pieceholders/",
   /** Rollouts per job, numbered in the order they started: the live one and the job's rollout history. */
   rollouts: "/rollouts/",
+  /** Closed blocks of task metric points (task-metrics-store.ts); not mirrored, not streamed. */
+  metricBlocks: "/metricblocks/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -203,6 +205,19 @@ export const Kinds = {
       return task && last < rest.length - 1 && Number.isSafeInteger(at) ? [task.name, task.n, at] : null;
     },
   }),
+  /** `/metricblocks/<start, epoch ms 13 digits>/<job>/<chunk, 6 digits>/<writer>`: a closed block of
+   * task metric points (the start first, so expiry is one deletePrefix a block). */
+  metricBlock: defineKind("metric block", Prefix.metricBlocks, metricBlockSchema, {
+    key: (start: number, job: string, chunk: number, writer: string) => `${pad(start, 13)}/${job}/${pad(chunk, 6)}/${writer}`,
+    parse: (rest): [number, string, number, string] | null => {
+      const parts = rest.split("/");
+      const start = Number(parts[0]);
+      const writer = parts.at(-1) ?? "";
+      const chunk = Number(parts.at(-2));
+      const job = parts.slice(1, -2).join("/");
+      return parts.length >= 4 && Number.isSafeInteger(start) && Number.isSafeInteger(chunk) && job !== "" && writer !== "" ? [start, job, chunk, writer] : null;
+    },
+  }),
   /** `/packages/<name>/<version>`: one registered package version. */
   package: defineKind("package", Prefix.packages, packageRecordSchema, pair),
   /** `/pkgtags/<name>/<tag>`: the version a tag points at. */
@@ -241,6 +256,11 @@ export const auditKey = (at: number, id: string): string => Kinds.audit.key(at, 
 export const usageTaskPrefix = (job: string, index: number): string => `${Prefix.usage}${job}/${pad(index, 6)}/`;
 /** `/usage/<job>/<index, 6 digits>/<minute start, epoch ms 13 digits>`: one UsageSample. */
 export const usageKey = (job: string, index: number, bucketAt: number): string => Kinds.usage.key(job, index, bucketAt);
+/** `/metricblocks/<start, 13 digits>/`: every metric block of one block start (expiry deletes it whole). */
+export const metricBlockStartPrefix = (start: number): string => `${Prefix.metricBlocks}${pad(start, 13)}/`;
+/** `/metricblocks/<start>/<job>/` or, with `chunk`, `.../<chunk, 6 digits>/`: the blocks of a job or one chunk of its tasks. */
+export const metricBlockJobPrefix = (start: number, job: string, chunk?: number): string =>
+  `${metricBlockStartPrefix(start)}${job}/${chunk === undefined ? "" : `${pad(chunk, 6)}/`}`;
 /** `/packages/<name>/<version>`: one registered package version (PackageRecord). */
 export const packageKey = (name: string, version: string): string => Kinds.package.key(name, version);
 /** `/pkgtags/<name>/<tag>`: the version a tag points at (`{version}`). */

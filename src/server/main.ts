@@ -19,6 +19,7 @@ import type { Store } from "../state/store.ts";
 import { AssignmentHub } from "./assignments.ts";
 import type { ServerContext } from "./context.ts";
 import { dispatch, dispatchUpgrade } from "./http/dispatch.ts";
+import { sendMaybeGzipped } from "./http/gzip.ts";
 import { fencedStore, LeaderElection } from "./leader.ts";
 import { Router } from "./http/router.ts";
 import { DefaultTiming, Liveness } from "./liveness.ts";
@@ -85,6 +86,9 @@ export interface ServerOptions {
    * leader may take (@default 5000) and how long a leader that did not answer is not called again
    * (@default 5000). */
   swarm?: { announceMs?: number; peerTokenRotateMs?: number; forwardTimeoutMs?: number; forwardRetryMs?: number };
+  /** Task metric series (task-metrics-history.ts): how long points are kept (@default 24 h, `--metrics-keep`),
+   * one point a task per `bucketMs` (@default 60000), closed blocks of `blockMs` written to the store (@default 600000). */
+  taskMetrics?: { keepMs?: number; bucketMs?: number; blockMs?: number };
   /** `GET /v1/watch` (routes/watch.ts): how often a quiet watch gets a bookmark (@default 5000); a
    * watcher with more than `maxBufferedBytes` unsent (@default 16 MiB) that took none of it in
    * `stallMs` (@default 10000) is cut off. */
@@ -136,9 +140,10 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     throw err;
   }
   let url = "";
-  const election = new LeaderElection({ store, id, incarnation: randomBytes(6).toString("hex"), url: () => url, clock, log, ...(opts.leaderTtlMs ? { ttlMs: opts.leaderTtlMs } : {}) });
+  const incarnation = randomBytes(6).toString("hex");
+  const election = new LeaderElection({ store, id, incarnation, url: () => url, clock, log, ...(opts.leaderTtlMs ? { ttlMs: opts.leaderTtlMs } : {}) });
   const liveness = new Liveness({ store, mirror, clock, timing, log });
-  const taskMetrics = new TaskMetricsHistory({ clock });
+  const taskMetrics = new TaskMetricsHistory({ clock, store, log, writer: `${id}.${incarnation}`, ...opts.taskMetrics });
   const metrics = createMetrics({
     taskMetrics: function* () {
       // Only the current attempt's: a removed job's or a replaced attempt's last figures would linger 24 h.
@@ -185,10 +190,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   clusterRoutes(router, ctx);
   healthRoutes(router, ctx);
   openApiRoute(router);
-  router.add("GET", "/metrics", "admin", async ({ res }) => {
-    const text = await metrics.registry.metrics();
-    res.writeHead(200, { "content-type": metrics.registry.contentType });
-    res.end(text);
+  router.add("GET", "/metrics", "admin", async ({ req, res }) => {
+    await sendMaybeGzipped(req, res, 200, metrics.registry.contentType, await metrics.registry.metrics());
   });
 
   const server = createServer((req, res) => void dispatch(ctx, router, tokens, req, res));
@@ -234,6 +237,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   reconciler.start();
   ctx.usage?.start();
   adapter.start();
+  taskMetrics.start();
   const auditPruning = startAuditPruning({ store, clock, log, active: () => election.isLeader(), ...(opts.auditRetention ? { retention: opts.auditRetention } : {}) });
   log.info({ url: listenUrl, advertise: url, id, leader: election.isLeader(), dataDir: opts.dataDir }, "server listening");
 
@@ -261,6 +265,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
           server.closeAllConnections();
         });
         await ctx.usage?.close().catch((err: unknown) => log.warn({ err }, "writing the last usage samples failed"));
+        await taskMetrics.close().catch((err: unknown) => log.warn({ err }, "writing the last task metric points failed"));
         mirror.close();
         if (ownStore) await store.close();
         log.info({ url: listenUrl }, "server stopped");

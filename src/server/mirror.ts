@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { Attempt, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
-import { Kinds, logProblem } from "./kinds.ts";
+import { Kinds, logProblem, Prefix } from "./kinds.ts";
 import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
 
 /** A parsed value with the revision a compare needs. */
@@ -244,6 +244,9 @@ export class Mirror {
   }
 
   #put(kv: KeyValue): Change {
+    // Bulk data read from the store when asked (task-metrics-history.ts), never written with a compare:
+    // a modRevision per block would cost every server memory for nothing.
+    if (kv.key.startsWith(Prefix.metricBlocks)) return { kind: null, key: kv.key, prev: null, next: null, revision: 0 };
     const had = this.#modRevisions.has(kv.key);
     this.#modRevisions.set(kv.key, kv.modRevision);
     this.corrupt.delete(kv.key);
@@ -259,6 +262,7 @@ export class Mirror {
   }
 
   #delete(key: string): Change {
+    if (key.startsWith(Prefix.metricBlocks)) return { kind: null, key, prev: null, next: null, revision: 0 };
     const had = this.#modRevisions.delete(key);
     this.corrupt.delete(key);
     const h = this.#handlerOf(key);

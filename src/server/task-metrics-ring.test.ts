@@ -29,3 +29,16 @@ void test("PointRing: replaceLast, dropBefore, nulls and flags round-trip", () =
   r.push(p(5), true);
   assert.deepEqual(r.toArray().map((x) => x.at), [5], "replaceLast on an empty ring adds");
 });
+
+void test("PointRing: epoch-ms times exact through Float32 offsets; a point hours away rebases", () => {
+  const r = new PointRing(10, 4);
+  const t0 = 1_700_000_000_123;
+  r.push(p(t0));
+  r.push(p(t0 + 59_999));
+  r.push(p(t0 + 5 * 3_600_000 + 7)); // beyond 2^24 ms: rebased, the old points dropped
+  assert.deepEqual(r.toArray().map((x) => x.at), [t0 + 5 * 3_600_000 + 7]);
+  r.push(p(t0 + 5 * 3_600_000 + 60_001, { errorsPerSec: 0.1 }));
+  assert.deepEqual(r.toArray().map((x) => x.at), [t0 + 5 * 3_600_000 + 7, t0 + 5 * 3_600_000 + 60_001]);
+  assert.equal(r.lastAt(), t0 + 5 * 3_600_000 + 60_001);
+  assert.ok(Math.abs((r.toArray()[1]?.errorsPerSec ?? 0) - 0.1) < 1e-7, "7 digits kept");
+});

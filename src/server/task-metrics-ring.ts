@@ -1,26 +1,32 @@
-// A task's kept metric points, stored by column in typed arrays (a ring that grows by doubling up to
-// its capacity): about 26 bytes a point instead of about 115 for an object per point (bench/task-
-// metrics.ts), so 24 h of points for 1,000 tasks fit in about 36 MiB. Values are Float32 (7 digits:
-// enough for rates and seconds); a null is stored as NaN.
+// A task's held metric points in one Float32Array, six numbers a point (at as ms after the ring's
+// `base`, up, scrape errors, clients, errors/s, latency; a null is NaN): one typed array a task rather
+// than one per column or an object per point, since with a block or two held per task the arrays' own
+// overhead is what the server's memory budget pays for (bench/task-metrics.ts). Float32 keeps 7
+// digits (enough for rates and seconds; stored blocks keep 6) and times exact to the ms within
+// 2^24 ms (4.6 h) of `base`: a point further away rebases the ring. A ring that starts at
+// `initial` slots and grows by doubling up to its capacity only when the points are not written out
+// in time (a late or failed flush).
 import type { TaskMetricsPoint } from "../model/index.ts";
 
+const Stride = 6;
+/** Times are exact in a Float32 up to 2^24. */
+const MaxOffset = 2 ** 24;
 const toF = (v: number | null): number => (v === null ? NaN : v);
 const fromF = (v: number | undefined): number | null => (v === undefined || Number.isNaN(v) ? null : v);
 
 /** A bounded ring of TaskMetricsPoints, oldest first. */
 export class PointRing {
   readonly #capacity: number;
-  #at = new Float64Array(0);
-  #scrapeErrors = new Uint32Array(0);
-  #up = new Uint8Array(0);
-  #clients = new Float32Array(0);
-  #errors = new Float32Array(0);
-  #latency = new Float32Array(0);
+  readonly #initial: number;
+  #buf = new Float32Array(0);
+  #base = 0;
   #start = 0;
   #length = 0;
 
-  constructor(capacity: number) {
+  /** `capacity` points at most; `initial` slots allocated at the first point (@default 16). */
+  constructor(capacity: number, initial = 16) {
     this.#capacity = Math.max(1, capacity);
+    this.#initial = Math.max(1, Math.min(this.#capacity, initial));
   }
 
   /** Points held. */
@@ -30,15 +36,17 @@ export class PointRing {
 
   /** The newest point's time, or null. */
   lastAt(): number | null {
-    return this.#length === 0 ? null : (this.#at[this.#slot(this.#length - 1)] ?? null);
+    return this.#length === 0 ? null : this.#base + (this.#buf[this.#slot(this.#length - 1) * Stride] ?? 0);
   }
 
   /** Adds a point (dropping the oldest when full), or replaces the newest with `replaceLast`. */
   push(p: TaskMetricsPoint, replaceLast = false): void {
+    if (this.#length === 0) this.#base = p.at;
+    else if (p.at < this.#base || p.at - this.#base >= MaxOffset) this.#rebase(p.at);
     if (replaceLast && this.#length > 0) return this.#write(this.#slot(this.#length - 1), p);
-    if (this.#length === this.#at.length && this.#at.length < this.#capacity) this.#grow();
-    if (this.#length === this.#at.length) {
-      this.#start = (this.#start + 1) % this.#at.length;
+    if (this.#length === this.#slots() && this.#slots() < this.#capacity) this.#grow();
+    if (this.#length === this.#slots()) {
+      this.#start = (this.#start + 1) % this.#slots();
       this.#length--;
     }
     this.#length++;
@@ -47,8 +55,8 @@ export class PointRing {
 
   /** Drops points older than `at`. */
   dropBefore(at: number): void {
-    while (this.#length > 0 && (this.#at[this.#start] ?? at) < at) {
-      this.#start = (this.#start + 1) % this.#at.length;
+    while (this.#length > 0 && this.#base + (this.#buf[this.#start * Stride] ?? Infinity) < at) {
+      this.#start = (this.#start + 1) % this.#slots();
       this.#length--;
     }
   }
@@ -56,44 +64,55 @@ export class PointRing {
   /** The points, oldest first. */
   toArray(): TaskMetricsPoint[] {
     const out: TaskMetricsPoint[] = [];
+    const b = this.#buf;
     for (let i = 0; i < this.#length; i++) {
-      const s = this.#slot(i);
+      const o = this.#slot(i) * Stride;
       out.push({
-        at: this.#at[s] ?? 0,
-        up: this.#up[s] === 1,
-        scrapeErrors: this.#scrapeErrors[s] ?? 0,
-        clients: fromF(this.#clients[s]),
-        errorsPerSec: fromF(this.#errors[s]),
-        latencySeconds: fromF(this.#latency[s]),
+        at: this.#base + (b[o] ?? 0),
+        up: b[o + 1] === 1,
+        scrapeErrors: b[o + 2] ?? 0,
+        clients: fromF(b[o + 3]),
+        errorsPerSec: fromF(b[o + 4]),
+        latencySeconds: fromF(b[o + 5]),
       });
     }
     return out;
   }
 
+  #slots(): number {
+    return this.#buf.length / Stride;
+  }
+
   #slot(i: number): number {
-    return (this.#start + i) % this.#at.length;
+    return (this.#start + i) % this.#slots();
   }
 
   #write(s: number, p: TaskMetricsPoint): void {
-    this.#at[s] = p.at;
-    this.#up[s] = p.up ? 1 : 0;
-    this.#scrapeErrors[s] = Math.min(p.scrapeErrors, 0xffffffff);
-    this.#clients[s] = toF(p.clients);
-    this.#errors[s] = toF(p.errorsPerSec);
-    this.#latency[s] = toF(p.latencySeconds);
+    const o = s * Stride;
+    const b = this.#buf;
+    b[o] = p.at - this.#base;
+    b[o + 1] = p.up ? 1 : 0;
+    b[o + 2] = p.scrapeErrors;
+    b[o + 3] = toF(p.clients);
+    b[o + 4] = toF(p.errorsPerSec);
+    b[o + 5] = toF(p.latencySeconds);
   }
 
-  /** Doubles the arrays (up to the capacity), unrolling the ring to start at 0. */
+  /** Allocates `initial` slots, or doubles them (up to the capacity), unrolling the ring to start at 0. */
   #grow(): void {
-    const size = Math.min(this.#capacity, Math.max(16, this.#at.length * 2));
+    const size = this.#slots() === 0 ? this.#initial : Math.min(this.#capacity, this.#slots() * 2);
     const points = this.toArray();
-    this.#at = new Float64Array(size);
-    this.#scrapeErrors = new Uint32Array(size);
-    this.#up = new Uint8Array(size);
-    this.#clients = new Float32Array(size);
-    this.#errors = new Float32Array(size);
-    this.#latency = new Float32Array(size);
+    this.#buf = new Float32Array(size * Stride);
     this.#start = 0;
+    points.forEach((p, i) => this.#write(i, p));
+  }
+
+  /** Moves `base` so that both the held points and `at` are within reach (dropping held points that cannot be). */
+  #rebase(at: number): void {
+    const points = this.toArray().filter((p) => Math.abs(at - p.at) < MaxOffset);
+    this.#base = Math.min(at, points[0]?.at ?? at);
+    this.#start = 0;
+    this.#length = points.length;
     points.forEach((p, i) => this.#write(i, p));
   }
 }

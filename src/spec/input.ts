@@ -185,7 +185,7 @@ const metricName = z
   .nullable()
   .default(null);
 
-/** A task's metrics endpoint (Prometheus text format), scraped by its agent. */
+/** A task's metrics endpoint (Prometheus text or OpenMetrics, gzip or not), scraped by its agent. */
 export const metricsSchema = z.strictObject({
   port: z.string().describe("A port name from `ports`."),
   path: z.string().startsWith("/", { error: 'the path must start with "/"' }).default("/metrics"),

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client";
 import { isParseError, parsePromFloat, parsePromText } from "./prom-text.ts";
+import type { OpenMetricsContentType } from "prom-client";
 import type { PromExposition } from "./prom-text.ts";
 
 function parsed(text: string): PromExposition {
@@ -69,4 +70,39 @@ void test("limits: samples and line length", () => {
 void test("parsePromFloat: Prometheus floats only", () => {
   const cases: [string, number | null][] = [["1", 1], ["-2.5e3", -2500], [".5", 0.5], ["+Inf", Infinity], ["NaN", NaN], ["0x10", null], ["", null], ["1e", null], ["Infinity", Infinity], ["Nan", NaN], ["-inf", -Infinity], ["+NaN", null]];
   for (const [text, want] of cases) assert.deepEqual(parsePromFloat(text), want, text);
+});
+
+void test("OpenMetrics: prom-client's real output with exemplars reads as the text format does", async () => {
+  const reg = new Registry<OpenMetricsContentType>();
+  reg.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  const c = new Counter({ name: "http_errors", help: "errors", labelNames: ["code", "trace_id"], registers: [reg], enableExemplars: true });
+  c.inc({ labels: { code: "500" }, value: 3, exemplarLabels: { trace_id: "abc" } });
+  const h = new Histogram({ name: "http_request_duration_seconds", help: "latency", labelNames: ["trace_id"], buckets: [0.1, 0.5], registers: [reg], enableExemplars: true });
+  h.observe({ value: 0.05, exemplarLabels: { trace_id: "def" } });
+  const text = await reg.metrics();
+  assert.match(text, /# EOF\n?$/);
+  assert.match(text, / # \{trace_id="def"\}/, "an exemplar is in the exposition");
+  const r = parsePromText(text, { openMetrics: true });
+  if (isParseError(r)) assert.fail(`line ${r.line}: ${r.message}`);
+  assert.deepEqual(r.samples.find((s) => s.name === "http_errors_total"), { name: "http_errors_total", labels: { code: "500" }, value: 3 });
+  assert.equal(r.samples.find((s) => s.name === "http_request_duration_seconds_bucket" && s.labels["le"] === "0.1")?.value, 1);
+});
+
+void test("OpenMetrics: # EOF required, last, and exemplars checked", () => {
+  const cases: [string, string, RegExp | null][] = [
+    ["complete", "# TYPE a counter\na_total 1\na_created 1.7e9\n# EOF\n", null],
+    ["complete without the final newline", "a_total 1\n# EOF", null],
+    ["cut short: no # EOF", "a_total 1\nb 2\n", /no "# EOF"/],
+    ["content after # EOF", "a_total 1\n# EOF\nb 2\n", /after "# EOF"/],
+    ["exemplar with a timestamp", 'a_bucket{le="1"} 3 # {trace_id="x"} 0.5 1.7e9\n# EOF\n', null],
+    ["exemplar without labels", "a_bucket 3 # 0.5\n# EOF\n", /expected \{labels\}/],
+    ["exemplar without a value", 'a_bucket 3 # {t="x"}\n# EOF\n', /exemplar/],
+  ];
+  for (const [name, text, problem] of cases) {
+    const r = parsePromText(text, { openMetrics: true });
+    if (problem === null) assert.ok(!isParseError(r), `${name}: ${isParseError(r) ? r.message : ""}`);
+    else assert.ok(isParseError(r) && problem.test(r.message), `${name}: ${isParseError(r) ? r.message : "parsed"}`);
+  }
+  // The Prometheus text format has no exemplars: the same line is malformed there.
+  assert.ok(isParseError(parsePromText('a_bucket 3 # {t="x"} 1\n')));
 });

@@ -1,5 +1,6 @@
-// A strict parser of the Prometheus text exposition format (version 0.0.4, which OpenMetrics text
-// also mostly is): `# HELP`/`# TYPE` lines, comments, and samples `name{label="value",...} value
+// A strict parser of the Prometheus text exposition format (version 0.0.4) and of OpenMetrics text
+// (`openMetrics`: `# EOF` required and last, exemplars after ` # `, `_created` and `# UNIT` lines
+// read like any other): `# HELP`/`# TYPE` lines, comments, and samples `name{label="value",...} value
 // [timestamp]`. Strict because a scrape that half-parses would show made-up figures: any malformed
 // line fails the whole scrape, with its line number, and the agent counts a scrape error. Bounded:
 // at most `maxSamples` samples and `maxLineChars` per line. Pure; no dependency (prom-client only
@@ -24,8 +25,11 @@ export interface PromParseError {
   message: string;
 }
 
-/** Limits of one parse. */
+/** Limits and format of one parse. */
 export interface PromParseLimits {
+  /** OpenMetrics text (the scrape's content type said so): it must end with `# EOF` (a body cut short
+   * fails rather than showing part of the series), and samples may carry exemplars. @default false */
+  openMetrics?: boolean;
   /** @default 100000 */
   maxSamples?: number;
   /** @default 65536 */
@@ -90,12 +94,18 @@ export function parsePromText(text: string, limits: PromParseLimits = {}): PromE
   const samples: PromSample[] = [];
   const typeOf = new Map<string, string>();
   const lines = text.split("\n");
+  let eof = 0;
   for (let n = 0; n < lines.length; n++) {
     const raw = lines[n] ?? "";
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     const at = n + 1;
     if (line.length > maxLineChars) return { line: at, message: `line longer than ${maxLineChars} characters` };
     const trimmed = line.trim();
+    if (limits.openMetrics && eof > 0) {
+      if (trimmed === "" && n === lines.length - 1) continue;
+      return { line: at, message: `content after "# EOF" (line ${eof})` };
+    }
+    if (trimmed === "# EOF") eof = at;
     if (trimmed === "" || trimmed === "# EOF") continue;
     if (trimmed.startsWith("#")) {
       const m = /^#\s+TYPE\s+(\S+)\s+(\S+)\s*$/.exec(trimmed);
@@ -118,6 +128,12 @@ export function parsePromText(text: string, limits: PromParseLimits = {}): PromE
       rest = l.rest;
     }
     if (!/^\s/.test(rest)) return { line: at, message: `expected a space and a value after ${name}` };
+    const exemplarAt = limits.openMetrics ? rest.indexOf(" # ") : -1;
+    if (exemplarAt >= 0) {
+      const problem = exemplarProblem(rest.slice(exemplarAt + 3).trim());
+      if (problem !== null) return { line: at, message: problem };
+      rest = rest.slice(0, exemplarAt);
+    }
     const fields = rest.trim().split(/\s+/);
     if (fields.length > 2) return { line: at, message: "expected a value and at most a timestamp" };
     const value = parsePromFloat(fields[0] ?? "");
@@ -126,7 +142,19 @@ export function parsePromText(text: string, limits: PromParseLimits = {}): PromE
     if (samples.length >= maxSamples) return { line: at, message: `more than ${maxSamples} samples` };
     samples.push({ name, labels, value });
   }
+  if (limits.openMetrics && eof === 0) return { line: lines.length, message: 'no "# EOF": an OpenMetrics exposition must end with it (cut short?)' };
   return { samples, types: typeOf };
+}
+
+/** Why an OpenMetrics exemplar (`{labels} value [timestamp]`, after ` # `) is malformed, or null. */
+function exemplarProblem(text: string): string | null {
+  if (!text.startsWith("{")) return "expected {labels} after # in an exemplar";
+  const l = parseLabels(text);
+  if (typeof l === "string") return `exemplar: ${l}`;
+  const fields = l.rest.trim().split(/\s+/);
+  if (fields.length < 1 || fields.length > 2 || parsePromFloat(fields[0] ?? "") === null) return "expected a value and at most a timestamp in an exemplar";
+  if (fields[1] !== undefined && parsePromFloat(fields[1]) === null) return `exemplar: "${fields[1]}" is not a timestamp`;
+  return null;
 }
 
 /** True when a parse failed. */

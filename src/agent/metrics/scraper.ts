@@ -117,8 +117,18 @@ export class MetricsScraper {
       // New checks (a version that changed only them keeps the attempt): judge them afresh.
       if (t.checks !== s.target.checks && JSON.stringify(t.checks) !== JSON.stringify(s.target.checks)) s.checks = [];
       s.target = t;
-      if (s.inFlight || now < s.nextAt || this.#inFlight >= (this.#o.maxConcurrent ?? 8)) continue;
-      s.nextAt = now + t.endpoint.intervalMs;
+    }
+    this.#startDue(now);
+  }
+
+  /** Starts due scrapes while fewer than maxConcurrent run: on each tick and as each scrape ends, so
+   * the rate is bounded by the scrapes' own time, not by the tick (8 a tick would be 32 a second). */
+  #startDue(now: number): void {
+    const max = this.#o.maxConcurrent ?? 8;
+    for (const s of this.#states.values()) {
+      if (this.#inFlight >= max) return;
+      if (s.inFlight || now < s.nextAt) continue;
+      s.nextAt = now + s.target.endpoint.intervalMs;
       void this.#scrape(s);
     }
   }
@@ -161,7 +171,7 @@ export class MetricsScraper {
       const r = await scrapeOnce(target.url, { timeoutMs: target.endpoint.timeoutMs, ...(this.#o.maxBytes !== undefined ? { maxBytes: this.#o.maxBytes } : {}) });
       s.scrapeMs = r.ms;
       if (!r.ok) return fail(r.kind, r.message, r.ms);
-      const expo = parsePromText(r.text, { maxSamples: this.#o.maxSamples ?? 100_000 });
+      const expo = parsePromText(r.text, { maxSamples: this.#o.maxSamples ?? 100_000, openMetrics: r.openMetrics });
       if (isParseError(expo)) return fail("malformed", `${target.url} line ${expo.line}: ${expo.message}`, r.ms);
       this.#o.onScrape?.("ok", r.ms / 1000);
       const at = Date.now();
@@ -175,6 +185,7 @@ export class MetricsScraper {
     } finally {
       s.inFlight = false;
       this.#inFlight--;
+      if (this.#tick !== null) this.#startDue(Date.now());
     }
   }
 

@@ -77,3 +77,20 @@ void test("pointOf: summaries, OpenMetrics counter names, unmapped and missing m
   const none = pointOf(expo(text), { clients: null, errors: null, latency: null }, 0.99, 2);
   assert.deepEqual(none, { at: 2, clients: null, errorsTotal: null, buckets: null, summaryValue: null });
 });
+
+void test("pointOf: OpenMetrics families with _created series: the family name maps to x_total, _created is no count", () => {
+  const text = [
+    "# TYPE app_errors counter",
+    'app_errors_total{code="500"} 12',
+    'app_errors_created{code="500"} 1.7e9',
+    "# TYPE rpc_seconds histogram",
+    'rpc_seconds_bucket{le="0.5"} 4',
+    'rpc_seconds_bucket{le="+Inf"} 4',
+    "rpc_seconds_created 1.7e9",
+    "# EOF",
+  ].join("\n");
+  const r = parsePromText(text, { openMetrics: true });
+  if (isParseError(r)) assert.fail(r.message);
+  const p = pointOf(r, { clients: null, errors: "app_errors", latency: "rpc_seconds" }, 0.5, 1);
+  assert.deepEqual(p, { at: 1, clients: null, errorsTotal: 12, buckets: [[0.5, 4], [Infinity, 4]], summaryValue: null });
+});

@@ -40,6 +40,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--advertise <url>", "URL the other servers reach this one at (default: the listen address)")
     .option("--audit-keep-days <n>", "keep `tiffin exec` audit entries this many days (0: no limit)", "90")
     .option("--audit-keep <n>", "keep at most this many audit entries, the newest (0: no limit)", "100000")
+    .option("--metrics-keep <duration>", "keep task metric points (one a minute a task, in the store) this long", "24h")
     .option("--peer-token-rotate <duration>", "how often the leader rotates the token agents require of each other for package pieces (the previous one stays accepted until the next rotation)", "24h")
     .option("--recommend-window <duration>", "usage history the recommender looks at (at most 24h)", "24h")
     .option("--recommend-percentile <p>", "the CPU percentile recommended, above 0 and at most 1", "0.95")
@@ -52,7 +53,7 @@ export function register(program: Command, ctx: CliContext): void {
   envForEveryFlag(server);
   registerMigrate(server, ctx);
   registerInstall(server, "server", ctx);
-  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; auditKeepDays: string; auditKeep: string; peerTokenRotate: string; logLevel: string } & RecommendFlags) => {
+  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; auditKeepDays: string; auditKeep: string; metricsKeep: string; peerTokenRotate: string; logLevel: string } & RecommendFlags) => {
     const log = daemonLogger("server", parseLogLevel(opts.logLevel));
     if (!opts.data) throw new TiffinError(ErrorCodes.Usage, "tiffin server needs --data <dir>", { hint: "e.g. tiffin server --data /var/lib/tiffin" });
     const keepDays = Number(opts.auditKeepDays);
@@ -65,13 +66,17 @@ export function register(program: Command, ctx: CliContext): void {
       throw new TiffinError(ErrorCodes.Usage, `--peer-token-rotate takes a duration of at least 1m, got "${opts.peerTokenRotate}"`, { hint: "e.g. --peer-token-rotate 24h; agents learn a new token within their announce interval (30 s)" });
     }
     const recommend = parseRecommendFlags(opts);
+    const metricsKeepMs = parseDuration(opts.metricsKeep);
+    if (metricsKeepMs === null || metricsKeepMs < 600_000) {
+      throw new TiffinError(ErrorCodes.Usage, `--metrics-keep takes a duration of at least 10m, got "${opts.metricsKeep}"`, { hint: "e.g. --metrics-keep 24h (or TIFFIN_METRICS_KEEP=7d); points are written in 10-minute blocks" });
+    }
     ctx.daemon();
     const dataDir = resolve(opts.data);
     const spec = parseStoreFlag(opts.store);
     const { openStore, startServer } = await import("../../server/main.ts");
     // A store named by --store is ours to close; the default one the server opens and closes.
     const store = spec ? await openStore(spec) : null;
-    const running = await startServer({ dataDir, log, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, recommend: recommend.policy, usageBucketMs: recommend.usageBucketMs, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}) }).catch(async (err: unknown) => {
+    const running = await startServer({ dataDir, log, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, recommend: recommend.policy, usageBucketMs: recommend.usageBucketMs, taskMetrics: { keepMs: metricsKeepMs }, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}) }).catch(async (err: unknown) => {
       await store?.close();
       throw err;
     });

@@ -37,6 +37,8 @@ export interface RouteDoc {
 /** What apply and plan take: the compiled spec (`tiffin apply` compiles the user's file first; the
  * form users write is the `Job` schema, schema/job.schema.json). */
 const compiledSpec = jobSpecSchema.meta({ id: "JobSpec", description: "A compiled job spec, as `tiffin apply` sends it (sizes in MiB, durations in ms)" });
+/** Prometheus HTTP service discovery's answer: target groups (routes/prometheus-sd.ts). */
+const prometheusSdSchema = z.array(z.object({ targets: z.array(z.string()), labels: z.record(z.string(), z.string()) })).meta({ description: "Prometheus http_sd_config target groups" });
 const specBody = z.object({ spec: compiledSpec, by: z.string().optional(), message: z.string().optional() });
 
 /** Every route, by `METHOD pattern`. */
@@ -62,7 +64,8 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "POST /v1/tasks/:job/:index/exec": { summary: "Run a command in the task's sandbox (no stdin); output frames then the exit status", body: z.object({ command: z.array(z.string()).min(1), user: z.string().optional() }), responds: "ndjson", response: execFrameSchema },
   "UPGRADE POST /v1/tasks/:job/:index/exec": { summary: "Interactive exec session (Upgrade: tiffin-exec.v1): JSON lines both ways", responds: "upgrade", query: { command: "argv, repeated", tty: "1 for a terminal", cols: "terminal columns", rows: "terminal rows", term: "TERM inside", user: "who asks" } },
   "GET /v1/tasks/:job/:index/usage": { summary: "A task's per-minute resource samples, oldest first", response: answerSchemas.usage },
-  "GET /v1/jobs/:name/metrics": { summary: "Each task's CPU and memory against its limits and the latest summary of its metrics endpoint", query: { series: "1: each task's kept points too (one a minute, 24 h)" }, response: answerSchemas.jobMetrics },
+  "GET /v1/jobs/:name/metrics": { summary: "Each task's CPU and memory against its limits and the latest summary of its metrics endpoint", query: { series: "1: each task's kept points too (one a minute, --metrics-keep, 24 h by default)" }, response: answerSchemas.jobMetrics },
+  "GET /v1/prometheus/sd": { summary: "Every running task's metrics endpoint as Prometheus HTTP service discovery target groups (job/index/host/version labels)", response: prometheusSdSchema },
   "GET /v1/audit": { summary: "The newest audit entries (exec), oldest first", query: { limit: "how many (default 100)" }, response: answerSchemas.audit },
   "GET /v1/watch": { summary: "Typed changes of allow-listed kinds: list, bookmark, then changes; resumable by revision", responds: "sse", response: watchMessageSchema, gone: "TIFFIN_WATCH_EXPIRED: the start revision is compacted (compactRevision says where history starts); list again", query: { kinds: "comma-separated kinds (default: every kind)", from: "store revision to start at (inclusive); without it, list first", job: "only these jobs' objects (repeatable)", host: "only objects on these hosts, by name or id (repeatable)" } },
   "GET /v1/cluster": { summary: "This server and the leader it knows of", response: answerSchemas.cluster },

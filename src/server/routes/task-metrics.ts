@@ -1,5 +1,6 @@
-// Task metrics: agents' summaries in (`POST /v1/agent/metrics`, host token), and per job out
-// (`GET /v1/jobs/:name/metrics`, with each task's cgroup figures against its limits). Summaries carry
+// Task metrics: agents' summaries in (`POST /v1/agent/metrics`, host token), per job out
+// (`GET /v1/jobs/:name/metrics`, with each task's cgroup figures against its limits), and every running
+// task's endpoint for Prometheus's HTTP service discovery (`GET /v1/prometheus/sd`, prometheus-sd.ts). Summaries carry
 // the agent's metric check verdicts; a check that fires (or stops firing before it was acted on) is
 // written on the attempt (`metricAction`, ../metric-verdicts.ts) for the reconciler.
 import type { JobMetricsView, TaskMetricsView } from "../../api/types.ts";
@@ -7,8 +8,11 @@ import { isTerminal, metricsReportSchema } from "../../model/index.ts";
 import type { TaskMetrics } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
+import { sendJsonMaybeGzipped } from "../http/gzip.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
+import { prometheusSdOf } from "../prometheus-sd.ts";
+import type { SdAttempt } from "../prometheus-sd.ts";
 import type { TaskMetricsHistory } from "../task-metrics-history.ts";
 import { taskView } from "../views.ts";
 import { withMetricVerdicts } from "../metric-verdicts.ts";
@@ -42,6 +46,7 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
     if (!job || !spec) throw notFound(name);
     const withSeries = url.searchParams.get("series") === "1";
     const latest = new Map(history.latestOf(name).map((l) => [l.index, l]));
+    const series = withSeries ? await history.readJobSeries(name) : null;
     const tasks: TaskMetricsView[] = [...(m.tasks.get(name)?.values() ?? [])]
       .map((e) => e.value)
       .sort((a, b) => a.index - b.index)
@@ -63,11 +68,26 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
           memoryLimitBytes: taskSpec.resources.memoryMiB * 1024 * 1024,
           // Only the current attempt's: an old attempt's figures would describe a task that is gone.
           metrics: l && l.metrics.attemptId === t.attemptId ? l.metrics : null,
-          ...(withSeries ? { series: history.seriesOf(name, t.index) } : {}),
+          ...(series ? { series: series.get(t.index) ?? [] } : {}),
         };
       });
     const body: JobMetricsView = { name, version: job.version, endpoint: spec.metrics ?? null, tasks };
     sendJson(res, 200, body);
+  });
+
+  r.add("GET", "/v1/prometheus/sd", "admin", async ({ req, res }) => {
+    const attempts: SdAttempt[] = [];
+    for (const [job, byIndex] of m.tasks) {
+      for (const { value: t } of byIndex.values()) {
+        const a = t.attemptId ? m.attempts.get(t.attemptId)?.value : undefined;
+        if (!a || a.state !== "running") continue;
+        const spec = m.spec(job, a.version)?.spec;
+        const host = m.hosts.get(a.hostId)?.value;
+        if (!spec || !host) continue;
+        attempts.push({ job, index: t.index, version: a.version, attemptId: a.id, hostId: a.hostId, hostName: host.name, hostAddress: host.address, ports: a.ports, spec });
+      }
+    }
+    await sendJsonMaybeGzipped(req, res, 200, prometheusSdOf(attempts));
   });
 }
 

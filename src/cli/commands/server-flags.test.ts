@@ -1,0 +1,28 @@
+// `tiffin server --metrics-keep` (and TIFFIN_METRICS_KEEP, like every flag): a duration of at least
+// 10 minutes (one block), refused otherwise with a usage error that says what was given.
+import assert from "node:assert/strict";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { memoryIo } from "../io.ts";
+import { main } from "../main.ts";
+
+void test("tiffin server --metrics-keep refuses what is not a duration of at least 10m, from the flag or TIFFIN_METRICS_KEEP", async () => {
+  const never = path.join(os.tmpdir(), "never-made");
+  const cases: [string, string[], Record<string, string>, string][] = [
+    ["not a duration", ["--metrics-keep", "forever"], {}, '"forever"'],
+    ["under a block", ["--metrics-keep", "5m"], {}, '"5m"'],
+    ["from the environment", [], { TIFFIN_METRICS_KEEP: "1s" }, '"1s"'],
+  ];
+  for (const [name, flags, env, given] of cases) {
+    // Commander reads flag variables from process.env.
+    Object.assign(process.env, env);
+    const io = memoryIo(env);
+    const code = await main(["server", "--data", never, ...flags], io).finally(() => {
+      for (const k of Object.keys(env)) delete process.env[k];
+    });
+    assert.equal(code, 2, name);
+    assert.match(io.stderr, /--metrics-keep takes a duration of at least 10m/, name);
+    assert.ok(io.stderr.includes(given), `${name}: ${io.stderr}`);
+  }
+});
