@@ -57,6 +57,7 @@ export const storedJobSpecSchema = z.object({
   env: z.record(z.string(), z.string()),
   files: z.record(z.string(), z.object({ content: z.string(), mode: z.number() })),
   replicas: z.number(),
+  everyHost: z.literal(true).exactOptional(),
   resources: resourcesSchema,
   constraints: z.object({
     os: z.object({ id: z.string(), version: z.string().nullable() }).nullable(),

@@ -9,6 +9,9 @@ export const SpreadDomains = ["none", "rack", "cluster", "datacenter"] as const;
 /** A failure-domain level, or "none" to pack without spreading. */
 export type SpreadDomain = (typeof SpreadDomains)[number];
 
+/** The `replicas` value of an every-host job: one task on each host matching its constraints. */
+export const EveryHost = "every-host";
+
 /** What a health check does when it fails `failures` times in a row. */
 export type HealthAction = "restart" | "move";
 
@@ -137,7 +140,11 @@ export interface JobSpec {
   env: Record<string, string>;
   /** Files written into the work directory, by relative path. */
   files: Record<string, WorkingFile>;
+  /** How many tasks run the job; for an every-host job (`everyHost`) 0 here, the server keeps one per matching host. */
   replicas: number;
+  /** One task on every host that matches `constraints` (Nomad system jobs, Kubernetes DaemonSets):
+   * the spec's `replicas: "every-host"`. Absent for a job with a count. */
+  everyHost?: true;
   resources: Resources;
   constraints: {
     os: { id: string; version: string | null } | null;

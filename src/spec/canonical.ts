@@ -51,6 +51,7 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
     z.strictObject({ content: z.string().max(1 << 20), mode: z.number().int().min(0).max(0o7777) }),
   ),
   replicas: z.number().int().min(0).max(10_000),
+  everyHost: z.literal(true).exactOptional(),
   resources: z.strictObject({
     cpu: z.number().positive().max(1024),
     memoryMiB: z.number().int().positive(),

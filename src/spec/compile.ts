@@ -1,5 +1,6 @@
 // The compile step: a parsed job (units already resolved by the schema) reshaped into the canonical
 // JobSpec the server stores, with fresh objects so nothing is shared with the user's values.
+import { EveryHost } from "../model/index.ts";
 import type { AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
 import type { ParsedJob } from "./input.ts";
 
@@ -72,7 +73,9 @@ export function compileJob(j: ParsedJob): JobSpec {
     command: [...j.command],
     env: { ...j.env },
     files: Object.fromEntries(Object.entries(j.files).map(([p, f]) => [p, { content: f.content, mode: f.mode }])),
-    replicas: j.replicas,
+    // An every-host job's count is the server's to keep (one per matching host); the spec says 0.
+    replicas: j.replicas === EveryHost ? 0 : j.replicas,
+    ...(j.replicas === EveryHost ? { everyHost: true as const } : {}),
     resources: { cpu: j.resources.cpu, memoryMiB: j.resources.memory, diskMiB: j.resources.disk },
     constraints: {
       os: j.constraints.os === null ? null : { id: j.constraints.os.id, version: j.constraints.os.version },

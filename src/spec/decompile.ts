@@ -1,6 +1,7 @@
 // The reverse of compile.ts: a stored JobSpec written back in the form users write (`memory: "256Mi"`,
 // `grace: "10s"`), so `status`, `history` and `history --spec` show what users recognise and `apply`
 // accepts the printed spec unchanged (compile(load(print(spec))) equals spec; decompile.test.ts).
+import { EveryHost } from "../model/index.ts";
 import type { AdaptBounds, AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
 
 /** "1h2m3s4ms" for milliseconds; "0ms" for zero. parseDuration reads it back exactly. */
@@ -90,7 +91,7 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
     command: [...spec.command],
     env: { ...spec.env },
     files: Object.fromEntries(Object.entries(spec.files).map(([p, f]) => [p, { content: f.content, mode: formatMode(f.mode) }])),
-    replicas: spec.replicas,
+    replicas: spec.everyHost === true ? EveryHost : spec.replicas,
     resources: {
       cpu: spec.resources.cpu, memory: formatSize(spec.resources.memoryMiB), disk: formatSize(spec.resources.diskMiB),
       ...(spec.adapt !== undefined ? { adapt: userAdapt(spec.adapt) } : {}),

@@ -3,7 +3,7 @@
 // (z.toJSONSchema with io "input"). Its output has units resolved (ms, MiB, "SIGTERM"); compile.ts
 // reshapes that output into the canonical JobSpec.
 import { z } from "zod";
-import { Capabilities, Isolations, MetricSignalNames, Networks, SpreadDomains } from "../model/index.ts";
+import { Capabilities, EveryHost, Isolations, MetricSignalNames, Networks, SpreadDomains } from "../model/index.ts";
 import {
   durationPattern, kernelRangePattern, normalizeSignal, parseDuration, parseSize, sizePattern, StopSignals,
 } from "./units.ts";
@@ -262,7 +262,13 @@ export const jobInputSchema = z
     command: argv("command").describe("argv; `${TASK_INDEX}` and `${PORT_<NAME>}` are expanded per task."),
     env: z.record(z.string().regex(envNamePattern, { error: "env names are letters, digits and _, not starting with a digit" }), scalar).default(() => ({})),
     files: z.record(filePath, fileEntry).default(() => ({})).describe("Files written into the work directory before the start."),
-    replicas: z.number().int().min(0).max(10_000).default(1),
+    replicas: z
+      .union([z.number().int().min(0).max(10_000), z.literal(EveryHost, { error: `expected a task count (0 to 10000) or "${EveryHost}"` })], {
+        // Both branches refused the value's type.
+        error: (iss) => typeof iss.input === "number" && !Number.isFinite(iss.input) ? `expected a finite number, got ${iss.input}` : `expected a whole number from 0 to 10000, or "${EveryHost}"`,
+      })
+      .default(1)
+      .describe(`How many tasks run the job, or "${EveryHost}": one on each host matching the constraints.`),
     resources: z
       .strictObject({
         cpu: z.number().positive().max(1024).default(0.1).describe("Cores, e.g. 0.5 or 2."),

@@ -3,7 +3,7 @@
 // declaration build prints zod's inferred types without comments), so the interface is written out
 // here and checked against the schema in both directions below: neither can drift from the other.
 import type { z } from "zod";
-import type { Isolation, Network, RolloutFailureAction, RolloutPhaseSpec, SpreadDomain, TaskCount } from "../model/index.ts";
+import type { EveryHost, Isolation, Network, RolloutFailureAction, RolloutPhaseSpec, SpreadDomain, TaskCount } from "../model/index.ts";
 import type { httpHealthSchema, jobInputSchema, metricHealthSchema } from "./input.ts";
 import type { Duration, Size } from "./units.ts";
 
@@ -102,8 +102,14 @@ export interface JobSpecInput {
    * @default {}
    */
   files?: Record<string, string | { content: string; mode?: string | number | undefined }> | undefined;
-  /** How many tasks run this job (0 to 10000). @default 1 */
-  replicas?: number | undefined;
+  /**
+   * How many tasks run this job (0 to 10000), or `"every-host"`: one task on each host that matches
+   * `constraints` (Nomad system jobs, Kubernetes DaemonSets), for daemons and agents. One field, not a
+   * separate mode, so a count and "every host" can never both be said. An every-host task belongs to
+   * its host: it keeps its index there across versions, a host that registers later gets one, and a
+   * host that is drained, down or removed stops its task instead of moving it. @default 1
+   */
+  replicas?: number | typeof EveryHost | undefined;
   /** What each task reserves on its host. */
   resources?: {
     /** Cores each task reserves, e.g. 0.5 or 2. @default 0.1 */

@@ -53,9 +53,12 @@ function describeType(v: unknown): string {
   return typeof v === "object" ? "an object" : typeof v;
 }
 
-/** The issues of the only union branch whose type matched (no type error at its root), if exactly one did. */
-function closestBranch(branches: readonly (readonly z.core.$ZodIssue[])[]): z.core.$ZodIssue[] | null {
-  const typed = branches.filter((b) => b.length > 0 && !b.some((i) => i.code === "invalid_type" && i.path.length === 0));
+/** The issues of the only union branch whose type matched (no type error at its root, and for a
+ * literal branch a literal of the value's type), if exactly one did. */
+function closestBranch(branches: readonly (readonly z.core.$ZodIssue[])[], value: unknown): z.core.$ZodIssue[] | null {
+  const wrongType = (i: z.core.$ZodIssue): boolean =>
+    i.path.length === 0 && (i.code === "invalid_type" || (i.code === "invalid_value" && !i.values.some((v) => typeof v === typeof value)));
+  const typed = branches.filter((b) => b.length > 0 && !b.some(wrongType));
   return typed.length === 1 && typed[0] ? [...typed[0]] : null;
 }
 
@@ -64,7 +67,7 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], raw: unkno
   const out: Problem[] = [];
   for (const issue of issues) {
     const value = valueAt(raw, issue.path);
-    const branch = issue.code === "invalid_union" ? closestBranch(issue.errors) : null;
+    const branch = issue.code === "invalid_union" ? closestBranch(issue.errors, value) : null;
     if (branch) {
       // One branch of the union matched the value's type: its own issues say more than "expected a|b".
       const nested = branch.map((i) => ({ ...i, path: [...issue.path, ...i.path] }));

@@ -129,5 +129,7 @@ function specRuleProblems(s: JobSpec, json: unknown): Problem[] {
   if (iso.persist) add(["persist"], needsSandbox(iso.isolation, "persist"));
   for (const d of duplicateMountTargets(iso.mounts)) add(["mounts", d.index, "task"], d.message);
   if (s.rollout) add(["rollout", "bakeMs"], bakeProblem(s.rollout.bakeMs, s.rollout.deadlineMs));
+  // The server keeps an every-host job's count: a count beside it would say two things at once.
+  if (s.everyHost === true && s.replicas !== 0) add(["replicas"], `an every-host job runs one task per matching host: its replicas must be 0 (the spec's replicas: "every-host"), got ${s.replicas}`);
   return out;
 }

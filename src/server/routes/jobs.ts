@@ -147,6 +147,13 @@ async function specOf(body: unknown): Promise<JobSpec> {
       problems: checked.problems,
     });
   }
+  // Every-host jobs compile (issue 14) but nothing places them yet: stored, one would run no task.
+  if (checked.spec.everyHost === true) {
+    throw new TiffinError(ErrorCodes.SpecInvalid, `job "${checked.spec.name}": every-host jobs are not placed by this server yet`, {
+      hint: "give replicas a task count for now",
+      problems: [{ file: null, path: "replicas", message: 'replicas "every-host" is not supported by this server yet: one task per matching host needs its placement (issue 14)', value: '"every-host"' }],
+    });
+  }
   return checked.spec;
 }
 
