@@ -6,7 +6,7 @@ import { clientFor } from "./client.ts";
 import { clearToken, saveToken, takeToken } from "./session.ts";
 import { Live } from "./live.ts";
 import type { LiveEnd } from "./live.ts";
-import { routeOf } from "./route.ts";
+import { routeOf, tokenFromHash } from "./route.ts";
 import type { Route } from "./route.ts";
 import { Login } from "./pages/login.tsx";
 import { Fleet } from "./pages/fleet.tsx";
@@ -19,6 +19,16 @@ import { useLive } from "./hooks.ts";
 export function App() {
   const [token, setToken] = useState<string | null>(() => takeToken());
   const [refused, setRefused] = useState<string | null>(null);
+  // A login link opened in a tab already showing the page changes only the fragment: no load.
+  useEffect(() => {
+    const on = (): void => {
+      if (tokenFromHash(location.hash) === null) return;
+      setRefused(null);
+      setToken(takeToken());
+    };
+    addEventListener("hashchange", on);
+    return () => removeEventListener("hashchange", on);
+  }, []);
   if (token === null)
     return (
       <Login

@@ -3,12 +3,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { request } from "node:http";
-import { existsSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { uiAnswerOf, UiRoot } from "./ui-static.ts";
 import { startTestServer } from "../testing/harness.ts";
+import { ensureUiBuilt } from "../testing/ui-built.ts";
 
 void test("uiAnswerOf: pages get index.html, hashed assets are immutable, nothing climbs out of the root", () => {
   const root = "/srv/ui";
@@ -30,12 +30,6 @@ void test("uiAnswerOf: pages get index.html, hashed assets are immutable, nothin
   ];
   for (const c of cases) assert.deepEqual(uiAnswerOf(c.path, root), c.want, c.name);
 });
-
-/** Builds the dashboard when this checkout has not (npm install does it; a bare clone may not have). */
-export function ensureUiBuilt(): void {
-  if (existsSync(join(UiRoot, "index.html"))) return;
-  execFileSync(process.execPath, [join(import.meta.dirname, "../../../node_modules/vite/bin/vite.js"), "build", "web", "--logLevel", "warn"], { cwd: join(import.meta.dirname, "../../.."), stdio: "inherit" });
-}
 
 void test("tiffin server serves the dashboard at /ui without a token, and the API still needs one", async (t) => {
   ensureUiBuilt();
