@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { hashOf, routeOf, tokenFromHash } from "../../web/src/route.ts";
 import type { Route } from "../../web/src/route.ts";
-import { cellAt, cellStateOf, countStates, layoutFleet } from "../../web/src/fleet-layout.ts";
+import { cellAt, cellStateOf, countStates, layoutFleet, layoutOptionsFor } from "../../web/src/fleet-layout.ts";
 import type { CellState, FleetHost } from "../../web/src/fleet-layout.ts";
 import { describe, endOf } from "../../web/src/feed.ts";
 import type { Attempt, Host, HostStatus, WatchEvent } from "../../src/api/index.ts";
@@ -70,6 +70,8 @@ void test("layoutFleet: groups by region/datacenter/cluster, a row per rack that
   assert.equal(cellAt(layout, 131 + 19, 26 + 5), null, "the gap between cells is no host");
   assert.equal(cellAt(layout, 5, 30), null, "a label is no host");
   assert.deepEqual(layoutFleet([], opts), { cells: [], labels: [], height: 0, size: 18 });
+  assert.equal(layoutOptionsFor(3, 800).cell, 32, "a small fleet gets big cells");
+  assert.equal(layoutOptionsFor(10_000, 800).cell, 18);
   assert.deepEqual(countStates([host("x", "r", "c", "down"), host("y", "r"), host("z", "r")]), { down: 1, suspect: 0, failing: 0, draining: 0, upgrading: 0, up: 2 });
 });
 

@@ -52,7 +52,7 @@ export function describe(ev: WatchEvent, prev: unknown, hostName: HostName, at: 
       const was = prev as Attempt | null;
       if (a === null || ev.type === "removed") return null;
       const who = `${a.job}/${a.index}`;
-      if (was === null) return line("task", a.job, `${who} attempt ${a.id.slice(0, 8)} created on ${hostName(a.hostId)} (v${a.version})`);
+      if (was === null) return line("task", a.job, `${who} attempt ${a.id} created on ${hostName(a.hostId)} (v${a.version})`);
       if (was.desired === "run" && a.desired === "stop") return line("task", a.job, `${who} asked to stop on ${hostName(a.hostId)}`);
       if (a.state === was.state) return null;
       return line("task", a.job, `${who} ${a.state} on ${hostName(a.hostId)}${endOf(a)}`);

@@ -58,6 +58,11 @@ export interface LayoutOptions {
 /** Defaults of LayoutOptions but the width. */
 export const DefaultLayout: Omit<LayoutOptions, "width"> = { cell: 18, gap: 3, heading: 26, label: 110 };
 
+/** The layout for `hosts` hosts at `width`: big cells for a small fleet, small ones past 200 hosts. */
+export function layoutOptionsFor(hosts: number, width: number): LayoutOptions {
+  return { ...DefaultLayout, width, cell: hosts <= 200 ? 32 : DefaultLayout.cell, gap: hosts <= 200 ? 4 : DefaultLayout.gap };
+}
+
 /** A drawn host. */
 export interface Cell {
   host: FleetHost;

@@ -7,7 +7,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { ApiClient, HostView } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { useLive, useRead } from "../hooks.ts";
-import { cellAt, cellStateOf, countStates, DefaultLayout, layoutFleet, StateColours, StateOrder } from "../fleet-layout.ts";
+import { cellAt, cellStateOf, countStates, DefaultLayout, layoutFleet, layoutOptionsFor, StateColours, StateOrder } from "../fleet-layout.ts";
 import type { FleetHost, Layout } from "../fleet-layout.ts";
 import { HostPanel } from "./host.tsx";
 import { hashOf } from "../route.ts";
@@ -79,7 +79,8 @@ function FleetCanvas({ hosts, selected, onOpen }: { hosts: FleetHost[]; selected
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  const layout = useMemo(() => layoutFleet(hosts, { ...DefaultLayout, width }), [hosts, width]);
+  const opts = layoutOptionsFor(hosts.length, width);
+  const layout = useMemo(() => layoutFleet(hosts, opts), [hosts, width, opts.cell]);
   const focused = layout.cells[Math.min(cursor, layout.cells.length - 1)];
   useEffect(() => draw(ref.current, layout, width, selected, focused?.host.id ?? null), [layout, width, selected, focused]);
   const counts = countStates(hosts);
@@ -89,7 +90,7 @@ function FleetCanvas({ hosts, selected, onOpen }: { hosts: FleetHost[]; selected
   const onKey = (e: KeyboardEvent): void => {
     const n = layout.cells.length;
     if (n === 0) return;
-    const perRow = Math.max(1, Math.floor((width - DefaultLayout.label) / (DefaultLayout.cell + DefaultLayout.gap)));
+    const perRow = Math.max(1, Math.floor((width - opts.label) / (opts.cell + opts.gap)));
     const moves: Record<string, number> = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: perRow, ArrowUp: -perRow, Home: -n, End: n };
     const d = moves[e.key];
     if (d !== undefined) {

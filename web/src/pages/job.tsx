@@ -68,7 +68,7 @@ function TaskTable({ tasks }: { tasks: TaskView[] }) {
               <span class={`badge ${t.state}`}>{t.state}</span>
             </td>
             <td>
-              <code>{t.attemptId?.slice(0, 8) ?? "-"}</code>
+              <code>{t.attemptId ?? "-"}</code>
             </td>
             <td>{t.pid ?? "-"}</td>
             <td>
@@ -105,7 +105,7 @@ function AttemptTable({ tasks }: { tasks: TaskView[] }) {
           <tr key={a.id}>
             <td>{task}</td>
             <td>
-              <code>{a.id.slice(0, 8)}</code>
+              <code>{a.id}</code>
             </td>
             <td>v{a.version}</td>
             <td>{a.state}</td>
