@@ -77,7 +77,7 @@ after(() => {
 
 void test("the tarball holds the build, the bin, examples, schema, docs and unit files; no sources, tests or benches", (t) => {
   if (unavailable === "npm is not on PATH") return void t.skip(unavailable);
-  for (const f of ["bin/tiffin.js", "bin/pkg-run-fast.js", "dist/cli/main.js", "dist/spec/index.js", "dist/spec/index.d.ts", "dist/helper/main.js", "dist/state/sqlite-worker.js", "dist/agent/grep-worker.js", "dist/spec/eval-child.js", "examples/tiffin.ts", "schema/job.schema.json", "README.md", "LICENSE", "CHANGELOG.md", "docs/operations.md", "packaging/systemd/tiffin-agent.service", "package.json"]) {
+  for (const f of ["bin/tiffin.js", "bin/pkg-run-fast.js", "dist/cli/main.js", "dist/spec/index.js", "dist/spec/index.d.ts", "dist/helper/main.js", "dist/state/sqlite-worker.js", "dist/agent/grep-worker.js", "dist/spec/eval-child.js", "examples/tiffin.ts", "schema/job.schema.json", "README.md", "LICENSE", "CHANGELOG.md", "docs/operations.md", "packaging/systemd/tiffin-agent.service", "package.json", "web/dist/index.html"]) {
     assert.ok(files.includes(f), `the tarball has ${f}`);
   }
   const stray = files.filter((f) => /\.test\.|(^|\/)(test|bench|src)\//.test(f) || /(^|\/)(testkit|test-fixtures|fake|conformance[^/]*|testing)\.(js|d\.ts)$/.test(f) || f.startsWith("dist/server/testing/"));

@@ -29,6 +29,10 @@ export class Live {
   connected = false;
   /** Moves on every change; pages compare it. */
   version = 0;
+  /** Moves on every change of a job's objects (job, version, task, attempt): the jobs page's cue. */
+  jobsVersion = 0;
+  /** Per job, moves on every change of its objects: a job page reads its status again only then. */
+  readonly jobVersions = new Map<string, number>();
   readonly #listeners = new Set<() => void>();
   #scheduled = false;
   readonly #abort = new AbortController();
@@ -75,6 +79,11 @@ export class Live {
       }
       if (msg.type === "removed" || msg.object === null) map.delete(msg.name);
       else map.set(msg.name, msg.object);
+      const job = msg.kind === "attempt" ? (msg.object?.job ?? (prev as { job?: string } | null)?.job) : msg.kind === "host" || msg.kind === "alive" ? undefined : msg.name.split("/")[0];
+      if (job !== undefined) {
+        this.jobsVersion++;
+        this.jobVersions.set(job, (this.jobVersions.get(job) ?? 0) + 1);
+      }
     }
     this.#changed();
   }

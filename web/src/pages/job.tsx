@@ -11,9 +11,9 @@ import { hashOf } from "../route.ts";
 
 /** The job page. */
 export function JobPage({ live, client, name, onError }: { live: Live; client: ApiClient; name: string; onError: (err: unknown) => void }) {
-  const version = useLive(live);
+  useLive(live);
   const fail = (err: unknown): Promise<never> => (onError(err), Promise.reject(err));
-  const status = useRead(() => client.job(name).catch(fail), `${name}:${version}`, 700);
+  const status = useRead(() => client.job(name).catch(fail), `${name}:${live.jobVersions.get(name) ?? 0}`, 700);
   const versions = useRead(() => client.versions(name).catch(fail), `${name}:${live.jobs.get(name)?.version ?? 0}`, 700);
   const s = status.data;
   return (

@@ -9,8 +9,7 @@ import { hashOf } from "../route.ts";
 /** The jobs page. */
 export function Jobs({ live, client, onError }: { live: Live; client: ApiClient; onError: (err: unknown) => void }) {
   useLive(live);
-  const key = `${live.jobs.size}:${[...live.jobs.values()].map((j) => j.version).join(",")}:${live.tasks.size}:${live.attempts.size}:${live.version}`;
-  const jobs = useRead(() => client.jobs().catch((err: unknown) => (onError(err), Promise.reject(err))), key, 700);
+  const jobs = useRead(() => client.jobs().catch((err: unknown) => (onError(err), Promise.reject(err))), live.jobsVersion, 700);
   const list = (jobs.data ?? []).filter((j) => !j.removed);
   return (
     <section aria-labelledby="jobs-h">
