@@ -153,6 +153,12 @@ void test("the installed server, agent and CLI run a TypeScript spec that import
   ok(run("tiffin", ["apply", "hello.ts"], { cwd: specs, env, timeoutMs: 120_000 }), "tiffin apply hello.ts");
   await waitFor("the task's log", 30_000, () => run("tiffin", ["logs", "hello/0"], { env }).out.includes("hello from hello/0"));
   assert.match(readFileSync(join(dir, "agent", "agent.json"), "utf8"), /pkg-1/);
+  // The installed server serves the dashboard the package ships (web/dist), script and all.
+  const page = await fetch(`${addr}/ui/`);
+  assert.equal(page.status, 200, "the installed server serves /ui/");
+  const script = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+  assert.ok(script, "the page names its script");
+  assert.equal((await fetch(`${addr}${script}`)).status, 200, `${script} is served`);
   // SIGTERM to the first process (what systemd sends to a unit's main pid) reaches the server, which
   // stops and exits 0.
   const server = procs[0]!;

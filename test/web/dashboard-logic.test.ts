@@ -8,6 +8,7 @@ import type { Route } from "../../web/src/route.ts";
 import { cellAt, cellStateOf, countStates, layoutFleet, layoutOptionsFor } from "../../web/src/fleet-layout.ts";
 import type { CellState, FleetHost } from "../../web/src/fleet-layout.ts";
 import { describe, endOf } from "../../web/src/feed.ts";
+import { appendChunk } from "../../web/src/log-lines.ts";
 import type { Attempt, Host, HostStatus, WatchEvent } from "../../src/api/index.ts";
 
 void test("routes: each hash names a page, and hashOf is its inverse", () => {
@@ -18,6 +19,8 @@ void test("routes: each hash names a page, and hashOf is its inverse", () => {
     { hash: "#/jobs", route: { page: "jobs" } },
     { hash: "#/jobs/web", route: { page: "job", name: "web" } },
     { hash: "#/events", route: { page: "events" } },
+    { hash: "#/jobs/web/2", route: { page: "task", job: "web", index: 2 } },
+    { hash: "#/jobs/web/x", route: { page: "job", name: "web" } },
     { hash: "#/nonsense/x", route: { page: "fleet", host: null } },
   ];
   for (const c of cases) {
@@ -114,4 +117,15 @@ void test("describe: one line per change worth reading, naming hosts by name", (
   ];
   for (const c of cases) assert.equal(describe(c.ev, c.prev, name, 0)?.text ?? null, c.want, c.name);
   assert.equal(endOf({ exitCode: 137, signal: null, reason: "out of memory" }), " (exit 137, out of memory)");
+});
+
+void test("appendChunk: chunks become lines, a partial line waits for its newline, only the last lines are kept", () => {
+  const cases: { name: string; lines: string[]; partial: string; chunk: string; max: number; want: { lines: string[]; partial: string } }[] = [
+    { name: "whole lines", lines: [], partial: "", chunk: "a\nb\n", max: 10, want: { lines: ["a", "b"], partial: "" } },
+    { name: "a partial line", lines: ["a"], partial: "", chunk: "b", max: 10, want: { lines: ["a"], partial: "b" } },
+    { name: "the partial line completed", lines: ["a"], partial: "b", chunk: "c\nd", max: 10, want: { lines: ["a", "bc"], partial: "d" } },
+    { name: "over the limit", lines: ["1", "2", "3"], partial: "", chunk: "4\n5\n", max: 3, want: { lines: ["3", "4", "5"], partial: "" } },
+    { name: "an empty line kept", lines: [], partial: "", chunk: "\n", max: 3, want: { lines: [""], partial: "" } },
+  ];
+  for (const c of cases) assert.deepEqual(appendChunk(c.lines, c.partial, c.chunk, c.max), c.want, c.name);
 });

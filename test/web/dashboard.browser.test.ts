@@ -2,7 +2,7 @@
 // against a real `tiffin dev`: a wrong or missing token shows the login page and no data; the URL
 // tiffin dev prints logs in directly and the token leaves the address bar; the fleet shows the 3 dev
 // hosts; a job applied from the CLI appears with its tasks without a reload; a host is drained from
-// the UI through the same endpoint as `tiffin drain`; the events feed shows both. Each page is
+// the UI through the same endpoint as `tiffin drain`; a task's log is followed; the events feed shows both. Each page is
 // screenshot into test/web/screenshots/ (gitignored) and scanned with axe-core (no serious or
 // critical violations). Keyboard only where it matters: the fleet map opens a host with Enter.
 
@@ -129,6 +129,15 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   await page.screenshot({ path: join(shots, "job.png"), fullPage: true });
   assert.deepEqual(await axeProblems(page), [], "job page");
   assert.equal(await page.evaluate(() => (globalThis as unknown as { loaded?: number }).loaded), 1, "no reload since login");
+
+  // A task's log, followed: new lines arrive without a reload.
+  await tasks.getByRole("link", { name: "hello/1 log" }).click();
+  const log = page.getByRole("log", { name: "stdout of hello/1" });
+  await waitFor("hello/1's log to show two ticks", 20_000, async () => ((await log.innerText()).split("tick").length > 2 ? true : undefined));
+  await page.screenshot({ path: join(shots, "task-log.png"), fullPage: true });
+  assert.deepEqual(await axeProblems(page), [], "task log page");
+  await page.goBack();
+  await tasks.waitFor();
 
   // Drain the host of hello/0 from the UI: the host link opens it on the fleet page.
   const hostName = await tasks.locator("tbody tr").first().locator("td").nth(2).innerText();

@@ -13,6 +13,7 @@ import { Fleet } from "./pages/fleet.tsx";
 import { Jobs } from "./pages/jobs.tsx";
 import { JobPage } from "./pages/job.tsx";
 import { Events } from "./pages/events.tsx";
+import { TaskLog } from "./pages/task-log.tsx";
 import { useLive } from "./hooks.ts";
 
 /** The whole page. */
@@ -74,7 +75,7 @@ function Dashboard({ token, onRefused }: { token: string; onRefused: (why: strin
   const refuse = (err: unknown): void => {
     if (err instanceof Error && "code" in err && err.code === "TIFFIN_UNAUTHORIZED") onRefused("The server refused the token. Log in again.");
   };
-  const tab = route.page === "job" ? "jobs" : route.page;
+  const tab = route.page === "job" || route.page === "task" ? "jobs" : route.page;
   const link = (page: string, label: string) => (
     <a href={`#/${page}`} aria-current={tab === page ? "page" : undefined} class={tab === page ? "current" : ""}>
       {label}
@@ -113,6 +114,7 @@ function Dashboard({ token, onRefused }: { token: string; onRefused: (why: strin
         {route.page === "jobs" && <Jobs live={live} client={client} onError={refuse} />}
         {route.page === "job" && <JobPage live={live} client={client} name={route.name} onError={refuse} />}
         {route.page === "events" && <Events live={live} />}
+        {route.page === "task" && <TaskLog client={client} job={route.job} index={route.index} onError={refuse} />}
       </main>
     </div>
   );

@@ -1,5 +1,5 @@
 // The page shown, from the location hash: `#/fleet`, `#/jobs`, `#/jobs/NAME`, `#/events`,
-// `#/hosts/ID` (the fleet with one host open). Hash routes need no server fallback and keep
+// `#/hosts/ID` (the fleet with one host open), `#/jobs/NAME/INDEX` (a task's log). Hash routes need no server fallback and keep
 // the path the server sees constant.
 
 /** One page of the dashboard. */
@@ -7,6 +7,7 @@ export type Route =
   | { page: "fleet"; host: string | null }
   | { page: "jobs" }
   | { page: "job"; name: string }
+  | { page: "task"; job: string; index: number }
   | { page: "events" };
 
 /** Parses a location hash into a route; anything unknown is the fleet. */
@@ -14,6 +15,7 @@ export function routeOf(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").filter((p) => p !== "").map((p) => decodeURIComponent(p));
   switch (parts[0]) {
     case "jobs":
+      if (parts[1] !== undefined && parts[2] !== undefined && /^\d+$/.test(parts[2])) return { page: "task", job: parts[1], index: Number(parts[2]) };
       return parts[1] !== undefined ? { page: "job", name: parts[1] } : { page: "jobs" };
     case "events":
       return { page: "events" };
@@ -35,6 +37,8 @@ export function hashOf(route: Route): string {
       return `#/jobs/${encodeURIComponent(route.name)}`;
     case "events":
       return "#/events";
+    case "task":
+      return `#/jobs/${encodeURIComponent(route.job)}/${route.index}`;
   }
 }
 

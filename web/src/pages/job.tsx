@@ -61,7 +61,11 @@ function TaskTable({ tasks }: { tasks: TaskView[] }) {
       <tbody>
         {tasks.map((t) => (
           <tr key={t.id} data-task={t.id}>
-            <td>{t.id}</td>
+            <td>
+              <a href={hashOf({ page: "task", job: t.id.slice(0, t.id.lastIndexOf("/")), index: t.index })} aria-label={`${t.id} log`}>
+                {t.id}
+              </a>
+            </td>
             <td>v{t.version}</td>
             <td>{t.hostId !== null ? <a href={hashOf({ page: "fleet", host: t.hostId })}>{t.hostName ?? t.hostId}</a> : "-"}</td>
             <td>
