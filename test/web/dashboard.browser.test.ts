@@ -2,7 +2,8 @@
 // against a real `tiffin dev`: a wrong or missing token shows the login page and no data; the URL
 // tiffin dev prints logs in directly and the token leaves the address bar; the fleet shows the 3 dev
 // hosts; a job applied from the CLI appears with its tasks without a reload; a host is drained from
-// the UI through the same endpoint as `tiffin drain`; a task's log is followed; the events feed shows both. Each page is
+// the UI through the same endpoint as `tiffin drain`; a task's log is followed; a task killed with
+// SIGKILL shows the signal and its restart; the events feed shows it all. Each page is
 // screenshot into test/web/screenshots/ (gitignored) and scanned with axe-core (no serious or
 // critical violations). Keyboard only where it matters: the fleet map opens a host with Enter.
 
@@ -138,6 +139,17 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   assert.deepEqual(await axeProblems(page), [], "task log page");
   await page.goBack();
   await tasks.waitFor();
+
+  // kill -9 hello/1: the attempt history shows the signal, and a new attempt runs, without a reload.
+  const pid = Number(await tasks.locator("tbody tr").nth(1).locator("td").nth(5).innerText());
+  assert.ok(pid > 1, `hello/1's pid: ${pid}`);
+  process.kill(pid, "SIGKILL");
+  const history = page.getByRole("table", { name: "Attempt history" });
+  await waitFor("the killed attempt and its successor on the job page", 30_000, async () => {
+    const rows = await history.locator("tbody tr").filter({ hasText: "hello/1" }).allInnerTexts();
+    return rows.some((r) => /SIGKILL/.test(r)) && rows.some((r) => /running|healthy/.test(r)) ? true : undefined;
+  });
+  await page.screenshot({ path: join(shots, "job-killed.png"), fullPage: true });
 
   // Drain the host of hello/0 from the UI: the host link opens it on the fleet page.
   const hostName = await tasks.locator("tbody tr").first().locator("td").nth(2).innerText();
