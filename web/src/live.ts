@@ -31,6 +31,9 @@ export class Live {
   version = 0;
   /** Moves on every change of a job's objects (job, version, task, attempt): the jobs page's cue. */
   jobsVersion = 0;
+  /** Moves when what the fleet map shows may change: a host, its liveness, or an attempt turning
+   * unhealthy or back (a failing check colours its host). Task events alone leave the map as it is. */
+  fleetVersion = 0;
   /** Per job, moves on every change of its objects: a job page reads its status again only then. */
   readonly jobVersions = new Map<string, number>();
   readonly #listeners = new Set<() => void>();
@@ -41,7 +44,8 @@ export class Live {
   start(client: ApiClient, onEnd: (end: LiveEnd) => void): void {
     void (async () => {
       try {
-        for await (const msg of client.watch({ signal: this.#abort.signal, onOpen: () => this.#setConnected(true) })) this.apply(msg);
+        // Hosts first: the fleet map needs them, and the server lists the kinds in the order asked.
+        for await (const msg of client.watch({ kinds: ["host", "alive", "job", "version", "task", "attempt"], signal: this.#abort.signal, onOpen: () => this.#setConnected(true) })) this.apply(msg);
       } catch (err) {
         if (this.#abort.signal.aborted) return;
         this.#setConnected(false);
@@ -79,6 +83,8 @@ export class Live {
       }
       if (msg.type === "removed" || msg.object === null) map.delete(msg.name);
       else map.set(msg.name, msg.object);
+      if (msg.kind === "host" || msg.kind === "alive") this.fleetVersion++;
+      else if (msg.kind === "attempt" && ((prev as { state?: string } | null)?.state === "unhealthy") !== (msg.object?.state === "unhealthy")) this.fleetVersion++;
       const job = msg.kind === "attempt" ? (msg.object?.job ?? (prev as { job?: string } | null)?.job) : msg.kind === "host" || msg.kind === "alive" ? undefined : msg.name.split("/")[0];
       if (job !== undefined) {
         this.jobsVersion++;

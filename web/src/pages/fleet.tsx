@@ -4,7 +4,7 @@
 // resources from GET /v1/hosts, read again when hosts change and every few seconds.
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { ApiClient, HostView } from "../../../src/api/index.ts";
+import type { ApiClient, Host, HostView } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { useLive, useRead } from "../hooks.ts";
 import { cellAt, cellStateOf, countStates, DefaultLayout, layoutFleet, layoutOptionsFor, StateColours, StateOrder } from "../fleet-layout.ts";
@@ -12,18 +12,24 @@ import type { FleetHost, Layout } from "../fleet-layout.ts";
 import { HostPanel } from "./host.tsx";
 import { hashOf } from "../route.ts";
 
-/** The hosts as the map draws them: the watch's hosts, with the server's view where it has one. */
+/** The hosts as the map draws them: GET /v1/hosts first (it answers long before the watch has listed
+ * a big cluster's tasks), then the watch's hosts and liveness, which are newer once it has synced. */
 export function fleetHosts(live: Live, views: readonly HostView[] | null): FleetHost[] {
   const byId = new Map((views ?? []).map((v) => [v.id, v]));
+  const records = new Map<string, Host>(byId);
+  if (live.synced) {
+    records.clear();
+    for (const [id, h] of live.hosts) records.set(id, h);
+  }
   const failing = new Set<string>();
   for (const t of live.tasks.values()) {
     const a = t.attemptId !== null ? live.attempts.get(t.attemptId) : undefined;
     if (a?.state === "unhealthy") failing.add(a.hostId);
   }
-  return [...live.hosts.values()].map((h) => {
+  return [...records.values()].map((h) => {
     const v = byId.get(h.id);
     // The watch knows down at once (the lease is gone); the view knows suspect.
-    const status = !live.alive.has(h.id) ? "down" : v !== undefined && v.status !== "down" ? v.status : "up";
+    const status = !live.synced ? (v?.status ?? "down") : !live.alive.has(h.id) ? "down" : v !== undefined && v.status !== "down" ? v.status : "up";
     return {
       id: h.id,
       name: h.name,
@@ -40,12 +46,12 @@ export function fleetHosts(live: Live, views: readonly HostView[] | null): Fleet
 
 /** The fleet page; `host` is the open host's id, if any. */
 export function Fleet({ live, client, host, onError }: { live: Live; client: ApiClient; host: string | null; onError: (err: unknown) => void }) {
-  const version = useLive(live);
-  const hostsKey = `${live.hosts.size}:${live.alive.size}:${live.tasks.size}:${[...live.hosts.values()].filter((h) => h.draining).length}`;
-  const views = useRead(() => client.hosts().catch((err: unknown) => (onError(err), Promise.reject(err))), hostsKey, 1000, 3000);
-  const hosts = useMemo(() => fleetHosts(live, views.data), [version, views.data]);
+  useLive(live);
+  // Bookings change with placements (the jobs' cue); liveness and drains with the fleet's.
+  const views = useRead(() => client.hosts().catch((err: unknown) => (onError(err), Promise.reject(err))), `${live.fleetVersion}:${live.jobsVersion}`, 2000, 5000);
+  const hosts = useMemo(() => fleetHosts(live, views.data), [live.fleetVersion, views.data]);
   const counts = countStates(hosts);
-  const open = host !== null ? live.hosts.get(host) : undefined;
+  const open = host !== null ? (live.hosts.get(host) ?? views.data?.find((v) => v.id === host)) : undefined;
   return (
     <section class="fleet" aria-labelledby="fleet-h">
       <h1 id="fleet-h">Fleet</h1>
