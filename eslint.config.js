@@ -34,16 +34,19 @@ const zones = Object.entries(layers).flatMap(([layer, allowed]) =>
     ),
 );
 
+// The dashboard (web/) reaches the server only through the API client: of src/ it may import src/api alone.
+const webZones = all.filter((l) => l !== "api").map((l) => ({ target: "./web", from: `./src/${l}`, message: `the dashboard may import only src/api, not src/${l} (see docs/architecture.md)` }));
+
 export default tseslint.config(
   { ignores: ["node_modules/**", "dist/**", "build/**", "**/*.js", "**/*.mjs", "!eslint.config.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ["**/*.ts"],
+    files: ["**/*.ts", "**/*.tsx"],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     plugins: { "import-x": importX },
     settings: {
-      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+      "import-x/parsers": { "@typescript-eslint/parser": [".ts", ".tsx"] },
       "import-x/resolver": { typescript: true, node: true },
     },
     rules: {
@@ -53,7 +56,7 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "import-x/no-cycle": "error",
-      "import-x/no-restricted-paths": ["error", { zones }],
+      "import-x/no-restricted-paths": ["error", { zones: [...zones, ...webZones] }],
     },
   },
 );

@@ -24,7 +24,7 @@ function binDir(extra: Record<string, string>): string {
 
 function runDeps(bin: string): { code: number | null; err: string; ms: number } {
   const t0 = Date.now();
-  const r = spawnSync(path.join(bin, "bash"), [script], { encoding: "utf8", env: { PATH: bin, TIFFIN_ETCD: "/nonexistent/etcd" }, timeout: 20_000 });
+  const r = spawnSync(path.join(bin, "bash"), [script], { encoding: "utf8", env: { PATH: bin, TIFFIN_ETCD: "/nonexistent/etcd", TIFFIN_CHROMIUM: "/nonexistent/chromium" }, timeout: 20_000 });
   return { code: r.status, err: r.stderr, ms: Date.now() - t0 };
 }
 
@@ -53,7 +53,7 @@ void test(".ci/deps as root with apt-get: installs what is missing and says so i
     assert.equal(lines.length, 1, r.err);
     assert.match(lines[0]!, /crun \(task sandboxes\).*etcd-server .* with apt-get$/);
     assert.match(fs.readFileSync(log, "utf8"), /^install -y --no-install-recommends .*crun.*etcd-server/m);
-    assert.match(fs.readFileSync(log, "utf8"), /^install -y .* zsh fish$/m, "the shells the completion tests run");
+    assert.match(fs.readFileSync(log, "utf8"), /^install -y .* zsh fish chromium$/m, "the shells the completion tests run, the browser the dashboard's");
   } finally {
     fs.rmSync(bin, { recursive: true, force: true });
     fs.rmSync(log, { force: true });

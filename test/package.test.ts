@@ -77,7 +77,7 @@ after(() => {
 
 void test("the tarball holds the build, the bin, examples, schema, docs and unit files; no sources, tests or benches", (t) => {
   if (unavailable === "npm is not on PATH") return void t.skip(unavailable);
-  for (const f of ["bin/tiffin.js", "bin/pkg-run-fast.js", "dist/cli/main.js", "dist/spec/index.js", "dist/spec/index.d.ts", "dist/helper/main.js", "dist/state/sqlite-worker.js", "dist/agent/grep-worker.js", "dist/spec/eval-child.js", "examples/tiffin.ts", "schema/job.schema.json", "README.md", "LICENSE", "CHANGELOG.md", "docs/operations.md", "packaging/systemd/tiffin-agent.service", "package.json"]) {
+  for (const f of ["bin/tiffin.js", "bin/pkg-run-fast.js", "dist/cli/main.js", "dist/spec/index.js", "dist/spec/index.d.ts", "dist/helper/main.js", "dist/state/sqlite-worker.js", "dist/agent/grep-worker.js", "dist/spec/eval-child.js", "examples/tiffin.ts", "schema/job.schema.json", "README.md", "LICENSE", "CHANGELOG.md", "docs/operations.md", "packaging/systemd/tiffin-agent.service", "package.json", "web/dist/index.html"]) {
     assert.ok(files.includes(f), `the tarball has ${f}`);
   }
   const stray = files.filter((f) => /\.test\.|(^|\/)(test|bench|src)\//.test(f) || /(^|\/)(testkit|test-fixtures|fake|conformance[^/]*|testing)\.(js|d\.ts)$/.test(f) || f.startsWith("dist/server/testing/"));
@@ -153,6 +153,12 @@ void test("the installed server, agent and CLI run a TypeScript spec that import
   ok(run("tiffin", ["apply", "hello.ts"], { cwd: specs, env, timeoutMs: 120_000 }), "tiffin apply hello.ts");
   await waitFor("the task's log", 30_000, () => run("tiffin", ["logs", "hello/0"], { env }).out.includes("hello from hello/0"));
   assert.match(readFileSync(join(dir, "agent", "agent.json"), "utf8"), /pkg-1/);
+  // The installed server serves the dashboard the package ships (web/dist), script and all.
+  const page = await fetch(`${addr}/ui/`);
+  assert.equal(page.status, 200, "the installed server serves /ui/");
+  const script = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+  assert.ok(script, "the page names its script");
+  assert.equal((await fetch(`${addr}${script}`)).status, 200, `${script} is served`);
   // SIGTERM to the first process (what systemd sends to a unit's main pid) reaches the server, which
   // stops and exits 0.
   const server = procs[0]!;

@@ -398,15 +398,17 @@ export class ApiClient {
     const signals = signal ? [timeout.signal, signal] : [timeout.signal];
     const headers: Record<string, string> = { ...extraHeaders };
     if (this.#token !== null) headers["authorization"] = `Bearer ${this.#token}`;
-    const raw = body instanceof Uint8Array;
-    if (body !== undefined) headers["content-type"] = raw ? "application/octet-stream" : "application/json";
+    // Bytes over an ArrayBuffer (not shared memory): what a browser's fetch accepts as a body; no copy
+    // unless the bytes sit in a SharedArrayBuffer.
+    const raw = body instanceof Uint8Array ? (body.buffer instanceof ArrayBuffer ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : new Uint8Array(body)) : null;
+    if (body !== undefined) headers["content-type"] = raw !== null ? "application/octet-stream" : "application/json";
     let res: Response;
     try {
       res = await this.#fetch(`${addr}${path}`, {
         method,
         headers,
         signal: AbortSignal.any(signals),
-        ...(body === undefined ? {} : { body: raw ? body : JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: raw ?? JSON.stringify(body) }),
       });
     } catch (err) {
       if (timeout.signal.aborted && !signal?.aborted) {

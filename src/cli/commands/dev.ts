@@ -38,6 +38,9 @@ export interface DevOptions {
 /** Everything the final message shows. */
 export interface DevInfo {
   url: string;
+  /** The dashboard's address with the admin token in its fragment (a fragment is never sent to the
+   * server, so the token stays out of its logs and of any proxy's); absent: not shown. */
+  dashboard?: string;
   dataDir: string;
   contextFile: string;
   serverLog: string;
@@ -55,6 +58,12 @@ export function devHints(moduleDir: string, examples: string): { cli: string; ex
   return moduleDir.split(sep).includes("node_modules") ? { cli: "tiffin", examplesSpec: examples } : { cli: "npx tiffin", examplesSpec: "examples/tiffin.ts" };
 }
 
+/** The dashboard of the server at `url`, logged in with `token` (in the fragment: never sent to the
+ * server; the page moves it to the tab's sessionStorage and out of the address bar). */
+export function dashboardUrl(url: string, token: string): string {
+  return `${url}/ui/#token=${encodeURIComponent(token)}`;
+}
+
 /** What `tiffin dev` prints once the cluster is up; the first line says "ready". */
 export function renderDevReady(info: DevInfo): string {
   const cli = info.cli ?? "npx tiffin";
@@ -63,6 +72,7 @@ export function renderDevReady(info: DevInfo): string {
     `tiffin dev is ready: a server and ${info.agents.length} agents on this machine.`,
     "",
     `  server    ${info.url}  (log ${info.serverLog})`,
+    ...(info.dashboard !== undefined ? [`  dashboard ${info.dashboard}  (opens logged in)`] : []),
     ...info.agents.map((a) => `  ${a.name.padEnd(8)}  ${a.labels["cluster"]}/${a.labels["rack"]}, ${a.cores} cores, ${a.memoryMiB} MiB  (pid ${a.pid ?? "?"}, log ${a.log})`),
     `  data      ${info.dataDir}`,
     `  context   ${info.contextFile}  (address and admin token; the commands below use it)`,
@@ -206,6 +216,7 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
       io.out(
         renderDevReady({
           url,
+          dashboard: dashboardUrl(url, token),
           dataDir,
           contextFile,
           serverLog: server.log,

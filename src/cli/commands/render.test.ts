@@ -5,7 +5,7 @@ import type { JobSummary } from "../../api/types.ts";
 import { memoryIo } from "../io.ts";
 import { main } from "../main.ts";
 import * as data from "../testdata.ts";
-import { devHints, renderDevReady } from "./dev.ts";
+import { dashboardUrl, devHints, renderDevReady } from "./dev.ts";
 import { renderDrain } from "./drain.ts";
 import { historyEntries, renderHistory, renderVersionDiff, summarizeDiff } from "./history.ts";
 import { renderHosts } from "./hosts.ts";
@@ -195,6 +195,8 @@ void test("tiffin dev's hints: `npx tiffin` and examples/ in a checkout, `tiffin
   const info = { url: "http://127.0.0.1:7070", dataDir: "/d", contextFile: "/c", serverLog: "/s", agents: [], examples: false };
   assert.match(renderDevReady(info), /^ {2}npx tiffin apply examples\/tiffin\.ts$/m);
   assert.match(renderDevReady({ ...info, cli: "tiffin", examplesSpec: "/x/examples/tiffin.ts" }), /^ {2}tiffin plan \/x\/examples\/tiffin\.ts$/m);
+  assert.doesNotMatch(renderDevReady(info), /dashboard/);
+  assert.match(renderDevReady({ ...info, dashboard: dashboardUrl(info.url, "t0k/en") }), /^ {2}dashboard http:\/\/127\.0\.0\.1:7070\/ui\/#token=t0k%2Fen {2}\(opens logged in\)$/m);
 });
 
 void test("renderPlan: the phases the apply's rollout would run, with hosts and domains", () => {

@@ -1,4 +1,5 @@
-// One request, end to end: route, authenticate (every route, /metrics included, but the health probes), run the handler,
+// One request, end to end: route, authenticate (every route, /metrics included, but the health probes
+// and the dashboard's static files under /ui), run the handler,
 // turn errors into ApiErrorBody, count the request by route and status.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -10,6 +11,7 @@ import { tokenDigest } from "../mirror.ts";
 import { bearerOf, sameSecret } from "../tokens.ts";
 import { sendError, sendSocketError, statusOf } from "./io.ts";
 import type { AuthKind, Router } from "./router.ts";
+import { isUiPath, serveUi, UiPrefix } from "./ui-static.ts";
 
 /** The tokens that guard the routes. */
 export interface Tokens {
@@ -54,8 +56,9 @@ export function authenticate(ctx: ServerContext, tokens: Tokens, kind: AuthKind,
 export async function dispatch(ctx: ServerContext, router: Router, tokens: Tokens, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const method = req.method ?? "GET";
   const url = new URL(req.url ?? "/", "http://tiffin.invalid");
-  const match = router.match(method, url.pathname);
-  const route = match.kind === "route" ? match.route.pattern : UnmatchedRoute;
+  const ui = isUiPath(url.pathname);
+  const match = ui ? ({ kind: "none" } as const) : router.match(method, url.pathname);
+  const route = ui ? UiPrefix : match.kind === "route" ? match.route.pattern : UnmatchedRoute;
   const t0 = process.hrtime.bigint();
   // "close" as well as "finish": a follow (logs -f, watch) the client ends is counted too.
   res.once("close", () => {
@@ -64,6 +67,8 @@ export async function dispatch(ctx: ServerContext, router: Router, tokens: Token
   });
   const what = `${method} ${url.pathname}`;
   try {
+    // The dashboard's files carry no data: no token (the page sends one with each API call).
+    if (ui) return await serveUi(req, res, url.pathname);
     const hostId = authenticate(ctx, tokens, match.kind === "route" ? match.route.auth : "admin", req.headers.authorization, what);
     if (match.kind === "none") throw new TiffinError(ErrorCodes.NotFound, `no such endpoint: ${what}`, { hint: endpointHint });
     if (match.kind === "method") {

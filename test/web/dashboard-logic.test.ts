@@ -1,0 +1,131 @@
+// The dashboard's pure parts, by tables: routes and the login fragment, host states, the fleet
+// map's layout and hit test, and the events feed's lines.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { hashOf, routeOf, tokenFromHash } from "../../web/src/route.ts";
+import type { Route } from "../../web/src/route.ts";
+import { cellAt, cellStateOf, countStates, layoutFleet, layoutOptionsFor } from "../../web/src/fleet-layout.ts";
+import type { CellState, FleetHost } from "../../web/src/fleet-layout.ts";
+import { describe, endOf } from "../../web/src/feed.ts";
+import { appendChunk } from "../../web/src/log-lines.ts";
+import type { Attempt, Host, HostStatus, WatchEvent } from "../../src/api/index.ts";
+
+void test("routes: each hash names a page, and hashOf is its inverse", () => {
+  const cases: { hash: string; route: Route }[] = [
+    { hash: "", route: { page: "fleet", host: null } },
+    { hash: "#/fleet", route: { page: "fleet", host: null } },
+    { hash: "#/hosts/h%2F1", route: { page: "fleet", host: "h/1" } },
+    { hash: "#/jobs", route: { page: "jobs" } },
+    { hash: "#/jobs/web", route: { page: "job", name: "web" } },
+    { hash: "#/events", route: { page: "events" } },
+    { hash: "#/jobs/web/2", route: { page: "task", job: "web", index: 2 } },
+    { hash: "#/jobs/web/x", route: { page: "job", name: "web" } },
+    { hash: "#/nonsense/x", route: { page: "fleet", host: null } },
+  ];
+  for (const c of cases) {
+    assert.deepEqual(routeOf(c.hash), c.route, c.hash);
+    assert.deepEqual(routeOf(hashOf(c.route)), c.route, `round trip of ${c.hash}`);
+  }
+});
+
+void test("tokenFromHash: the token tiffin dev puts in the fragment, nothing else", () => {
+  const cases: [string, string | null][] = [
+    ["#token=abc123", "abc123"],
+    ["#/token=abc123", "abc123"],
+    ["#token=abc&x=1", "abc"],
+    ["#token=", null],
+    ["#token=%20", null],
+    ["#/fleet", null],
+    ["", null],
+  ];
+  for (const [hash, want] of cases) assert.equal(tokenFromHash(hash), want, hash);
+});
+
+void test("cellStateOf: liveness first, then failing checks, draining, upgrading", () => {
+  const cases: [HostStatus, boolean, boolean, CellState][] = [
+    ["up", false, false, "up"],
+    ["down", true, true, "down"],
+    ["suspect", true, false, "suspect"],
+    ["up", true, true, "failing"],
+    ["up", true, false, "draining"],
+    ["upgrading", false, false, "upgrading"],
+    ["upgrading", true, false, "draining"],
+  ];
+  for (const [status, draining, failing, want] of cases) assert.equal(cellStateOf(status, draining, failing), want, `${status} draining=${draining} failing=${failing}`);
+});
+
+const host = (name: string, rack: string, cluster = "c1", state: CellState = "up"): FleetHost => ({ id: `id-${name}`, name, region: "r1", datacenter: "dc1", cluster, rack, state, cpu: 0.5, memory: 0.25 });
+
+void test("layoutFleet: groups by region/datacenter/cluster, a row per rack that wraps, the same for any order", () => {
+  const opts = { width: 110 + 4 * 21, cell: 18, gap: 3, heading: 26, label: 110 };
+  const hosts = [host("a1", "rack-a"), host("a2", "rack-a"), host("a3", "rack-a"), host("a4", "rack-a"), host("a5", "rack-a"), host("b1", "rack-b"), host("z1", "rack-a", "c2")];
+  const layout = layoutFleet(hosts, opts);
+  assert.deepEqual(
+    layout.labels.map((l) => `${l.kind}:${l.text}@${l.y}`),
+    ["group:r1 / dc1 / c1@0", "rack:rack-a@26", "rack:rack-b@68", "group:r1 / dc1 / c2@89", "rack:rack-a@115"],
+  );
+  const at = Object.fromEntries(layout.cells.map((c) => [c.host.name, [c.x, c.y]]));
+  assert.deepEqual(at, { a1: [110, 26], a2: [131, 26], a3: [152, 26], a4: [173, 26], a5: [110, 47], b1: [110, 68], z1: [110, 115] });
+  assert.equal(layout.height, 136);
+  assert.deepEqual(layoutFleet([...hosts].reverse(), opts), layout, "the order hosts arrive in does not matter");
+  assert.equal(cellAt(layout, 131 + 5, 26 + 5)?.host.name, "a2");
+  assert.equal(cellAt(layout, 131 + 19, 26 + 5), null, "the gap between cells is no host");
+  assert.equal(cellAt(layout, 5, 30), null, "a label is no host");
+  assert.deepEqual(layoutFleet([], opts), { cells: [], labels: [], height: 0, size: 18 });
+  assert.equal(layoutOptionsFor(3, 800).cell, 32, "a small fleet gets big cells");
+  assert.equal(layoutOptionsFor(10_000, 800).cell, 18);
+  assert.deepEqual(countStates([host("x", "r", "c", "down"), host("y", "r"), host("z", "r")]), { down: 1, suspect: 0, failing: 0, draining: 0, upgrading: 0, up: 2 });
+});
+
+void test("layoutFleet: 10,000 hosts lay out in well under a frame's budget", () => {
+  const hosts = Array.from({ length: 10_000 }, (_, i) => host(`h${i}`, `rack-${i % 250}`, `c${i % 5}`));
+  const t0 = performance.now();
+  const layout = layoutFleet(hosts, { width: 1400, cell: 18, gap: 3, heading: 26, label: 110 });
+  const ms = performance.now() - t0;
+  assert.equal(layout.cells.length, 10_000);
+  assert.ok(ms < 200, `took ${ms.toFixed(1)} ms`);
+});
+
+const hostRec = (draining: boolean): Host => ({
+  id: "h1", name: "dev-1", address: "127.0.0.1:1", cores: 4, memoryMiB: 4096, diskMiB: 10000, os: { id: "debian", version: "12" }, kernel: "6.1", labels: {}, runtime: "crun",
+  domain: { region: "r", datacenter: "d", cluster: "c", rack: "rack-1" }, draining, registeredAt: 0,
+});
+const attempt = (over: Partial<Attempt>): Attempt => ({
+  id: "a1b2c3d4e5", job: "web", index: 0, version: 2, hostId: "h1", desired: "run", createdAt: 0, startAfter: 0,
+  state: "running", pid: 10, exitCode: null, signal: null, reason: null, ports: {}, startedAt: 1, endedAt: null, ...over,
+});
+
+void test("describe: one line per change worth reading, naming hosts by name", () => {
+  const name = (id: string | null): string => (id === "h1" ? "dev-1" : id === "h2" ? "dev-2" : "?");
+  const ev = (e: Omit<WatchEvent, "revision">): WatchEvent => ({ ...e, revision: 1 }) as WatchEvent;
+  const cases: { name: string; ev: WatchEvent; prev: unknown; want: string | null }[] = [
+    { name: "host drained", ev: ev({ type: "updated", kind: "host", name: "h1", object: hostRec(true) }), prev: hostRec(false), want: "host dev-1 draining" },
+    { name: "host undrained", ev: ev({ type: "updated", kind: "host", name: "h1", object: hostRec(false) }), prev: hostRec(true), want: "host dev-1 undrained" },
+    { name: "host unchanged", ev: ev({ type: "updated", kind: "host", name: "h1", object: hostRec(false) }), prev: hostRec(false), want: null },
+    { name: "host down", ev: ev({ type: "removed", kind: "alive", name: "h1", object: null }), prev: { ttlMs: 1, upgradeUntil: null }, want: "host dev-1 down (no heartbeat)" },
+    { name: "host up", ev: ev({ type: "added", kind: "alive", name: "h1", object: { ttlMs: 1, upgradeUntil: null } }), prev: null, want: "host dev-1 up" },
+    { name: "lease renewed", ev: ev({ type: "updated", kind: "alive", name: "h1", object: { ttlMs: 1, upgradeUntil: null } }), prev: { ttlMs: 1, upgradeUntil: null }, want: null },
+    {
+      name: "task moved",
+      ev: ev({ type: "updated", kind: "task", name: "web/0", object: { job: "web", index: 0, version: 2, hostId: "h2", attemptId: null, failures: 0, avoidHosts: [], unplacedReason: null } }),
+      prev: { job: "web", index: 0, version: 2, hostId: "h1", attemptId: null, failures: 0, avoidHosts: [], unplacedReason: null },
+      want: "web/0 placed on dev-2 (moved from dev-1)",
+    },
+    { name: "attempt killed", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ state: "exited", signal: "SIGKILL", endedAt: 2 }) }), prev: attempt({}), want: "web/0 exited on dev-1 (SIGKILL)" },
+    { name: "attempt same state", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ pid: 11 }) }), prev: attempt({}), want: null },
+  ];
+  for (const c of cases) assert.equal(describe(c.ev, c.prev, name, 0)?.text ?? null, c.want, c.name);
+  assert.equal(endOf({ exitCode: 137, signal: null, reason: "out of memory" }), " (exit 137, out of memory)");
+});
+
+void test("appendChunk: chunks become lines, a partial line waits for its newline, only the last lines are kept", () => {
+  const cases: { name: string; lines: string[]; partial: string; chunk: string; max: number; want: { lines: string[]; partial: string } }[] = [
+    { name: "whole lines", lines: [], partial: "", chunk: "a\nb\n", max: 10, want: { lines: ["a", "b"], partial: "" } },
+    { name: "a partial line", lines: ["a"], partial: "", chunk: "b", max: 10, want: { lines: ["a"], partial: "b" } },
+    { name: "the partial line completed", lines: ["a"], partial: "b", chunk: "c\nd", max: 10, want: { lines: ["a", "bc"], partial: "d" } },
+    { name: "over the limit", lines: ["1", "2", "3"], partial: "", chunk: "4\n5\n", max: 3, want: { lines: ["3", "4", "5"], partial: "" } },
+    { name: "an empty line kept", lines: [], partial: "", chunk: "\n", max: 3, want: { lines: [""], partial: "" } },
+  ];
+  for (const c of cases) assert.deepEqual(appendChunk(c.lines, c.partial, c.chunk, c.max), c.want, c.name);
+});

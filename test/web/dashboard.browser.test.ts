@@ -1,0 +1,186 @@
+// The dashboard in a real browser (Debian's chromium driven by playwright-core, no browser download)
+// against a real `tiffin dev`: a wrong or missing token shows the login page and no data; the URL
+// tiffin dev prints logs in directly and the token leaves the address bar; the fleet shows the 3 dev
+// hosts; a job applied from the CLI appears with its tasks without a reload; a host is drained from
+// the UI through the same endpoint as `tiffin drain`; a task's log is followed; a task killed with
+// SIGKILL shows the signal and its restart; the events feed shows it all. Each page is
+// screenshot into test/web/screenshots/ (gitignored) and scanned with axe-core (no serious or
+// critical violations). Keyboard only where it matters: the fleet map opens a host with Enter.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import type { Page } from "playwright-core";
+import type { HostView } from "../../src/api/types.ts";
+import { killStrays } from "../../src/cli/dev/strays.ts";
+import { ensureUiBuilt } from "../../src/server/testing/ui-built.ts";
+import { freePort, processesMentioning, waitFor } from "../harness.ts";
+
+const bin = join(import.meta.dirname, "..", "..", "bin", "tiffin.js");
+const shots = join(import.meta.dirname, "screenshots");
+/** Debian's chromium (.ci/deps installs it); TIFFIN_CHROMIUM points elsewhere. */
+const chromiumPath = process.env["TIFFIN_CHROMIUM"] ?? "/usr/bin/chromium";
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+interface AxeResult {
+  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[];
+}
+
+/** Runs axe-core on the page; returns the serious and critical violations, described. */
+async function axeProblems(page: Page): Promise<string[]> {
+  // Evaluated through the devtools protocol: the page's CSP (rightly) refuses inline scripts.
+  if (!(await page.evaluate(() => "axe" in globalThis))) await page.evaluate(axeSource);
+  const result = await page.evaluate<AxeResult>(() => (globalThis as unknown as { axe: { run: () => Promise<AxeResult> } }).axe.run());
+  return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+}
+
+void test("the dashboard in chromium: login, live fleet and jobs, drain from the UI, events, accessibility", { timeout: 180_000, skip: existsSync(chromiumPath) ? false : `no chromium at ${chromiumPath} (.ci/deps installs Debian's)` }, async (t) => {
+  ensureUiBuilt();
+  mkdirSync(shots, { recursive: true });
+  const home = mkdtempSync(join(tmpdir(), "tiffin-web-"));
+  const data = join(home, "dev");
+  const port = await freePort();
+  const env = { ...process.env, HOME: home, TIFFIN_HOME: home, TIFFIN_ADDR: "", TIFFIN_TOKEN: "" };
+  const dev = spawn(process.execPath, [bin, "dev", "--no-examples", "--data", data, "--listen", `127.0.0.1:${port}`], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  dev.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+  dev.stderr.setEncoding("utf8").on("data", (c: string) => (out += c));
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"] });
+  let last: Page | null = null;
+  t.after(async () => {
+    // The page as it was when the test ended: a failure's evidence.
+    await last?.screenshot({ path: join(shots, "last.png"), fullPage: true }).catch(() => undefined);
+    await browser.close();
+    if (dev.exitCode === null && dev.signalCode === null) dev.kill("SIGKILL");
+    await killStrays(["dev-1", "dev-2", "dev-3"].map((n) => join(data, n)), 500);
+    for (const pid of processesMentioning(home)) process.kill(pid, "SIGKILL");
+    if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(home, { recursive: true, force: true });
+  });
+  const started = Date.now();
+  await waitFor("tiffin dev to say it is ready", 60_000, () => {
+    if (dev.exitCode !== null) throw new Error(`tiffin dev exited ${dev.exitCode}:\n${out}`);
+    return /tiffin dev is ready/.test(out);
+  });
+  t.diagnostic(`tiffin dev ready after ${Date.now() - started} ms`);
+  const base = `http://127.0.0.1:${port}`;
+  const token = readFileSync(join(data, "server", "admin.token"), "utf8").trim();
+  const dashboard = /^ {2}dashboard (\S+)/m.exec(out)?.[1];
+  assert.equal(dashboard, `${base}/ui/#token=${encodeURIComponent(token)}`, "tiffin dev prints the URL that logs in");
+  const cli = (...args: string[]): string => {
+    const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.status, 0, `tiffin ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  last = page;
+  const pageErrors: string[] = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  // The browser logs every 401 it gets as an error; the wrong-token steps cause them on purpose.
+  page.on("console", (m) => (m.type() === "error" && !/status of 401/.test(m.text()) ? pageErrors.push(`console: ${m.text()} at ${m.location().url}`) : undefined));
+  const served: string[] = [];
+  page.on("request", (r) => served.push(r.url()));
+
+  // No token: the login page, no data. A wrong token: refused, still no data.
+  await page.goto(`${base}/ui/`);
+  await page.getByLabel("Admin token").waitFor();
+  await page.getByLabel("Admin token").fill("not-the-token");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("alert").filter({ hasText: "The server refused this token." }).waitFor();
+  assert.doesNotMatch(await page.content(), /dev-1|dev-2|dev-3/, "no host name on the login page");
+  await page.screenshot({ path: join(shots, "login.png") });
+  assert.deepEqual(await axeProblems(page), [], "login page");
+
+  // The printed URL logs in; the token leaves the address bar at once.
+  await page.goto(dashboard);
+  const map = page.getByRole("img", { name: /^Fleet map: 3 hosts, 3 up\./ });
+  await map.waitFor();
+  assert.doesNotMatch(page.url(), /token/, "the token is out of the address bar");
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("tiffin.token")), token);
+  await page.evaluate(() => ((globalThis as unknown as { loaded: number }).loaded = 1));
+  // Keyboard: focus the map, move right, Enter opens the second host.
+  await map.focus();
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "dev-2", level: 2 }).waitFor();
+  await page.getByText("Inventory").waitFor();
+  await page.screenshot({ path: join(shots, "fleet-host.png"), fullPage: true });
+  assert.deepEqual(await axeProblems(page), [], "fleet page with a host open");
+
+  // A job applied from the CLI appears, tasks and all, without a reload.
+  await page.getByRole("link", { name: "Jobs", exact: true }).click();
+  await page.getByRole("heading", { name: "Jobs", level: 1 }).waitFor();
+  const spec = join(home, "hello.json");
+  writeFileSync(spec, JSON.stringify({ name: "hello", command: ["node", "-e", "setInterval(() => console.log('tick'), 1000)"], replicas: 2, resources: { cpu: 0.1, memory: "32Mi", disk: "32Mi" } }));
+  cli("apply", spec, "-m", "from the browser test");
+  const row = page.getByRole("row").filter({ has: page.getByRole("link", { name: "hello" }) });
+  await waitFor("hello to show 2 running tasks on the jobs page", 30_000, async () => ((await row.count()) > 0 && (await row.locator("td").nth(4).innerText()) === "2" ? true : undefined));
+  await page.screenshot({ path: join(shots, "jobs.png"), fullPage: true });
+  assert.deepEqual(await axeProblems(page), [], "jobs page");
+  await page.getByRole("link", { name: "hello" }).click();
+  const tasks = page.getByRole("table", { name: "Tasks" });
+  await waitFor("both tasks running on the job page", 30_000, async () => ((await tasks.locator("tbody tr").filter({ hasText: /running|healthy/ }).count()) === 2 ? true : undefined));
+  assert.match(await page.getByRole("table", { name: "Versions" }).innerText(), /v1 \(current\)[\s\S]*from the browser test/);
+  assert.match(await tasks.innerText(), /hello\/0[\s\S]*hello\/1/);
+  await page.screenshot({ path: join(shots, "job.png"), fullPage: true });
+  assert.deepEqual(await axeProblems(page), [], "job page");
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { loaded?: number }).loaded), 1, "no reload since login");
+
+  // A task's log, followed: new lines arrive without a reload.
+  await tasks.getByRole("link", { name: "hello/1 log" }).click();
+  const log = page.getByRole("log", { name: "stdout of hello/1" });
+  await waitFor("hello/1's log to show two ticks", 20_000, async () => ((await log.innerText()).split("tick").length > 2 ? true : undefined));
+  await page.screenshot({ path: join(shots, "task-log.png"), fullPage: true });
+  assert.deepEqual(await axeProblems(page), [], "task log page");
+  await page.goBack();
+  await tasks.waitFor();
+
+  // kill -9 hello/1: the attempt history shows the signal, and a new attempt runs, without a reload.
+  const pid = Number(await tasks.locator("tbody tr").nth(1).locator("td").nth(5).innerText());
+  assert.ok(pid > 1, `hello/1's pid: ${pid}`);
+  process.kill(pid, "SIGKILL");
+  const history = page.getByRole("table", { name: "Attempt history" });
+  await waitFor("the killed attempt and its successor on the job page", 30_000, async () => {
+    const rows = await history.locator("tbody tr").filter({ hasText: "hello/1" }).allInnerTexts();
+    return rows.some((r) => /SIGKILL/.test(r)) && rows.some((r) => /running|healthy/.test(r)) ? true : undefined;
+  });
+  await page.screenshot({ path: join(shots, "job-killed.png"), fullPage: true });
+
+  // Drain the host of hello/0 from the UI: the host link opens it on the fleet page.
+  const hostName = await tasks.locator("tbody tr").first().locator("td").nth(2).innerText();
+  await tasks.getByRole("link", { name: hostName }).first().click();
+  await page.getByRole("button", { name: `Drain ${hostName}` }).click();
+  await page.getByRole("button", { name: `Undrain ${hostName}` }).waitFor({ timeout: 15_000 });
+  const hosts = JSON.parse(cli("hosts", "--json")) as HostView[];
+  assert.deepEqual(hosts.filter((h) => h.draining).map((h) => h.name), [hostName], "the server has the host draining");
+  await page.getByRole("img", { name: /1 draining/ }).waitFor();
+  await page.screenshot({ path: join(shots, "fleet-drained.png"), fullPage: true });
+  assert.match(readFileSync(join(data, "server.log"), "utf8"), new RegExp(`"name":"${hostName}".*host draining`), "logged like `tiffin drain`");
+
+  // The events feed saw the apply, the placements and the drain.
+  await page.getByRole("link", { name: "Events", exact: true }).click();
+  const feed = page.getByRole("list", { name: "Events, newest first" });
+  await waitFor("the feed to show the drain", 15_000, async () => (/host \S+ draining/.test(await feed.innerText()) ? true : undefined));
+  const text = await feed.innerText();
+  assert.match(text, /hello v1 applied/);
+  assert.match(text, /hello\/0 placed on dev-/);
+  await page.screenshot({ path: join(shots, "events.png"), fullPage: true });
+  assert.deepEqual(await axeProblems(page), [], "events page");
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { loaded?: number }).loaded), 1, "still no reload");
+
+  // A token the server stops accepting (or a wrong one kept in the tab): the login page, not data.
+  await page.evaluate(() => sessionStorage.setItem("tiffin.token", "wrong"));
+  await page.reload();
+  await page.getByLabel("Admin token").waitFor();
+  assert.doesNotMatch(await page.content(), /dev-1|dev-2|dev-3|hello/, "no data shown with a wrong token");
+
+  assert.deepEqual(pageErrors, [], "no uncaught errors in the page");
+  assert.deepEqual(served.filter((u) => !u.startsWith(base)), [], "nothing fetched from another origin");
+  assert.ok(!served.some((u) => u.includes(token)), "the token is never in a requested URL");
+  assert.doesNotMatch(readFileSync(join(data, "server.log"), "utf8"), new RegExp(token), "the token never reaches the server's log");
+});

@@ -1,0 +1,111 @@
+// One host, beside the fleet map: its inventory, labels, tasks (from the watch) and the drain button,
+// which calls the same endpoint as `tiffin drain` (and is audited the same way).
+
+import { useState } from "preact/hooks";
+import type { ApiClient, Host, HostView } from "../../../src/api/index.ts";
+import type { Live } from "../live.ts";
+import { ago, mib } from "../format.ts";
+import { hashOf } from "../route.ts";
+
+/** The open host's panel. */
+export function HostPanel({ live, client, host, view, onError, onClose }: { live: Live; client: ApiClient; host: Host; view: HostView | null; onError: (err: unknown) => void; onClose: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const up = live.alive.has(host.id);
+  const tasks = [...live.tasks.entries()].filter(([, t]) => t.hostId === host.id).sort(([a], [b]) => (a < b ? -1 : 1));
+  const act = async (): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await (host.draining ? client.undrain(host.id) : client.drain(host.id));
+    } catch (err) {
+      onError(err);
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const status = !up ? "down" : (view?.status ?? "up");
+  return (
+    <aside class="panel" aria-labelledby="host-h">
+      <div class="panel-head">
+        <h2 id="host-h">{host.name}</h2>
+        <button type="button" onClick={onClose} aria-label={`Close ${host.name}`}>
+          ×
+        </button>
+      </div>
+      <p>
+        <span class={`badge ${status}`}>{status}</span>
+        {host.draining && <span class="badge draining">draining</span>} last heartbeat {ago(view?.lastHeartbeatAt ?? null)}
+      </p>
+      <button type="button" class="action" disabled={busy} onClick={() => void act()}>
+        {host.draining ? `Undrain ${host.name}` : `Drain ${host.name}`}
+      </button>
+      {error !== null && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <h3>Inventory</h3>
+      <dl>
+        <dt>Id</dt>
+        <dd>
+          <code>{host.id}</code>
+        </dd>
+        <dt>Domain</dt>
+        <dd>
+          {host.domain.region} / {host.domain.datacenter} / {host.domain.cluster} / {host.domain.rack}
+        </dd>
+        <dt>CPU</dt>
+        <dd>
+          {view ? `${view.used.cpu.toFixed(1)} of ${host.cores} cores booked` : `${host.cores} cores`}
+        </dd>
+        <dt>Memory</dt>
+        <dd>{view ? `${mib(view.used.memoryMiB)} of ${mib(host.memoryMiB)} booked` : mib(host.memoryMiB)}</dd>
+        <dt>Disk</dt>
+        <dd>{mib(host.diskMiB)}</dd>
+        <dt>OS</dt>
+        <dd>
+          {host.os.id} {host.os.version}, kernel {host.kernel}
+        </dd>
+        <dt>Runtime</dt>
+        <dd>{host.runtime}</dd>
+        <dt>Address</dt>
+        <dd>{host.address}</dd>
+        <dt>Registered</dt>
+        <dd>{ago(host.registeredAt)}</dd>
+      </dl>
+      <h3>Labels</h3>
+      <ul class="labels">
+        {Object.entries(host.labels).map(([k, v]) => (
+          <li key={k}>
+            <code>
+              {k}={v}
+            </code>
+          </li>
+        ))}
+      </ul>
+      <h3>Tasks ({tasks.length})</h3>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Task</th>
+            <th scope="col">State</th>
+            <th scope="col">Version</th>
+          </tr>
+        </thead>
+        <tbody>
+          {tasks.map(([id, t]) => (
+            <tr key={id}>
+              <td>
+                <a href={hashOf({ page: "job", name: t.job })}>{id}</a>
+              </td>
+              <td>{t.attemptId !== null ? (live.attempts.get(t.attemptId)?.state ?? "pending") : "pending"}</td>
+              <td>v{t.version}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </aside>
+  );
+}

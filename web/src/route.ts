@@ -1,0 +1,50 @@
+// The page shown, from the location hash: `#/fleet`, `#/jobs`, `#/jobs/NAME`, `#/events`,
+// `#/hosts/ID` (the fleet with one host open), `#/jobs/NAME/INDEX` (a task's log). Hash routes need no server fallback and keep
+// the path the server sees constant.
+
+/** One page of the dashboard. */
+export type Route =
+  | { page: "fleet"; host: string | null }
+  | { page: "jobs" }
+  | { page: "job"; name: string }
+  | { page: "task"; job: string; index: number }
+  | { page: "events" };
+
+/** Parses a location hash into a route; anything unknown is the fleet. */
+export function routeOf(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, "").split("/").filter((p) => p !== "").map((p) => decodeURIComponent(p));
+  switch (parts[0]) {
+    case "jobs":
+      if (parts[1] !== undefined && parts[2] !== undefined && /^\d+$/.test(parts[2])) return { page: "task", job: parts[1], index: Number(parts[2]) };
+      return parts[1] !== undefined ? { page: "job", name: parts[1] } : { page: "jobs" };
+    case "events":
+      return { page: "events" };
+    case "hosts":
+      return { page: "fleet", host: parts[1] ?? null };
+    default:
+      return { page: "fleet", host: null };
+  }
+}
+
+/** The hash of a route (the inverse of routeOf). */
+export function hashOf(route: Route): string {
+  switch (route.page) {
+    case "fleet":
+      return route.host === null ? "#/fleet" : `#/hosts/${encodeURIComponent(route.host)}`;
+    case "jobs":
+      return "#/jobs";
+    case "job":
+      return `#/jobs/${encodeURIComponent(route.name)}`;
+    case "events":
+      return "#/events";
+    case "task":
+      return `#/jobs/${encodeURIComponent(route.job)}/${route.index}`;
+  }
+}
+
+/** The token in a location hash (`#token=abc`, maybe with other `&`-separated pairs), or null. */
+export function tokenFromHash(hash: string): string | null {
+  const params = new URLSearchParams(hash.replace(/^#\/?/, ""));
+  const token = params.get("token");
+  return token !== null && token.trim() !== "" ? token.trim() : null;
+}
