@@ -91,6 +91,8 @@ export interface ServerOptions {
   watch?: { bookmarkMs?: number; maxBufferedBytes?: number; stallMs?: number };
   /** The usage history: one sample per task per `bucketMs`. @default 60000 (tests shorten it) */
   usageBucketMs?: number;
+  /** Bucket of the per-task metric series (one point per task per bucket; the rollout judge's samples). Tests shorten it. @default 60000 */
+  taskMetricsBucketMs?: number;
   /** The recommender (`GET /v1/jobs/:name/recommendation`): its policy (@default DefaultRecommendPolicy;
    * the window is at most the history's 24 h) and how often jobs with `resources.adapt` are looked at
    * (`adaptCheckMs`, @default 300000). */
@@ -138,7 +140,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   let url = "";
   const election = new LeaderElection({ store, id, incarnation: randomBytes(6).toString("hex"), url: () => url, clock, log, ...(opts.leaderTtlMs ? { ttlMs: opts.leaderTtlMs } : {}) });
   const liveness = new Liveness({ store, mirror, clock, timing, log });
-  const taskMetrics = new TaskMetricsHistory({ clock });
+  const taskMetrics = new TaskMetricsHistory({ clock, ...(opts.taskMetricsBucketMs ? { bucketMs: opts.taskMetricsBucketMs } : {}) });
   const metrics = createMetrics({
     taskMetrics: function* () {
       // Only the current attempt's: a removed job's or a replaced attempt's last figures would linger 24 h.
@@ -157,7 +159,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // TIFFIN_RECONCILE_BATCH_OPS: a tuning knob for benchmarks (bench/c1m.ts), not a user setting.
   const knob = Number(process.env["TIFFIN_RECONCILE_BATCH_OPS"] ?? "");
   const batchOps = knob > 0 ? knob : store instanceof SqliteStore ? 6_000 : undefined;
-  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}) });
+  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), seriesOf: (job, index) => taskMetrics.seriesOf(job, index) });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
   const { adaptCheckMs, ...policyOpts } = opts.recommend ?? {};
