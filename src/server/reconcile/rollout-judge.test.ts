@@ -37,6 +37,8 @@ void test("judgeBake: the comparison's verdict with its figures", () => {
   assert.equal(judgeBake(r, checks, tasks, new Set([0]), 1000, 20_000, reader(3, 0.1))?.overall, "inconclusive");
   assert.equal(judgeBake(r, undefined, tasks, new Set([0]), 1000, 20_000, reader(15, 1)), null, "no checks: nothing judged");
   assert.equal(judgeBake(r, checks, tasks, new Set([0]), null, 20_000, reader(15, 1)), null, "no bake yet: nothing judged");
+  const allNew = tasks.map((t) => ({ ...t, isNew: true }));
+  assert.equal(judgeBake(r, checks, allNew, new Set([0, 1, 2, 3]), 1000, 20_000, reader(15, 1)), null, "no old task left: nothing to compare with");
 });
 
 void test("stepRollout with the judge: fail rolls back, pass moves on, too few samples waits then follows the policy", () => {

@@ -49,7 +49,8 @@ export function checkResultOf(v: CheckVerdict): CheckResult {
 
 /**
  * The judge's verdict on the current phase of `r` at `now`, or null when it has nothing to judge yet
- * (no checks in the policy, or the phase's tasks not all serving: the bake has not begun). Health
+ * (no checks in the policy, the phase's tasks not all serving so the bake has not begun, or no old
+ * task left to compare with, as in a last phase "all"). Health
  * stays the controller's own check (phaseChecks), so it is not judged twice.
  */
 export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: readonly StepTask[], reached: ReadonlySet<number>, healthyAt: number | null, now: number, read: JudgeReader): PhaseJudgement | null {
@@ -63,6 +64,8 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
   const mine = tasks.filter((t) => reached.has(t.index) && t.isNew);
   const olds = tasks.filter((t) => !reached.has(t.index) && !t.isNew);
   // The phase's domains: old tasks in one of them are compared ("in"), the others are not.
+  // No old task left (the last phase): nothing to compare with; the earlier phases were compared.
+  if (olds.length === 0) return null;
   const domains = new Set(mine.map((t) => keyOf(t.index)));
   const series = (t: StepTask, side: "new" | "old"): TaskSeries => ({ index: t.index, domain: side === "new" || level === null ? null : domains.has(keyOf(t.index)) ? "in" : "out", points: read.seriesOf(t.index) });
   const bakeMs = Math.max(0, now - healthyAt);
