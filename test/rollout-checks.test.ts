@@ -5,10 +5,10 @@
 // inconclusive and fails at the deadline (the default `inconclusive: "fail"`), never passing.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { JobSpec, Rollout } from "../model/index.ts";
-import { compileJobs } from "../spec/validate.ts";
-import { serverAndAgent } from "./real-server.ts";
-import { waitFor } from "./test-fixtures.ts";
+import type { JobSpec, Rollout } from "../src/model/index.ts";
+import { compileJobs } from "../src/spec/validate.ts";
+import { serverAndAgent } from "../src/agent/real-server.ts";
+import { waitFor } from "../src/agent/test-fixtures.ts";
 
 /** Serves http_errors_total growing at $RATE per second (a float counter: exact rates). */
 const source = `const start = Date.now();
