@@ -29,6 +29,7 @@ import { ContactRelay } from "./peers.ts";
 import { Reconciler } from "./reconcile/loop.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { taskMetricsRoutes } from "./routes/task-metrics.ts";
+import { CustomCheckRunner } from "./rollout-checks/runner.ts";
 import { TaskMetricsHistory } from "./task-metrics-history.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -140,6 +141,9 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   let url = "";
   const election = new LeaderElection({ store, id, incarnation: randomBytes(6).toString("hex"), url: () => url, clock, log, ...(opts.leaderTtlMs ? { ttlMs: opts.leaderTtlMs } : {}) });
   const liveness = new Liveness({ store, mirror, clock, timing, log });
+  // A command check runs in one of the phase's new tasks through the exec path: not wired yet, so it
+  // is inconclusive with this reason (and fails or pauses at the deadline by rollout.inconclusive).
+  const customChecks = new CustomCheckRunner({ exec: () => Promise.reject(new Error("command checks are not run yet: use an http check")) });
   const taskMetrics = new TaskMetricsHistory({ clock, ...(opts.taskMetricsBucketMs ? { bucketMs: opts.taskMetricsBucketMs } : {}) });
   const metrics = createMetrics({
     taskMetrics: function* () {
@@ -159,7 +163,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // TIFFIN_RECONCILE_BATCH_OPS: a tuning knob for benchmarks (bench/c1m.ts), not a user setting.
   const knob = Number(process.env["TIFFIN_RECONCILE_BATCH_OPS"] ?? "");
   const batchOps = knob > 0 ? knob : store instanceof SqliteStore ? 6_000 : undefined;
-  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), seriesOf: (job, index) => taskMetrics.seriesOf(job, index) });
+  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks) => customChecks.verdictsOf(key, checks) } });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
   const { adaptCheckMs, ...policyOpts } = opts.recommend ?? {};

@@ -45,9 +45,17 @@ export function needsRollout(inp: JobInput): boolean {
 /** A task's metric points, oldest first (the server's TaskMetricsHistory.seriesOf). */
 export type SeriesReader = (job: string, index: number) => readonly TaskMetricsPoint[];
 
-/** Starts, steps or rolls back the job's rollout for this pass; `seriesOf` feeds the judge's metric
- * comparisons (absent: no points, so they stay inconclusive). */
-export function advanceRollout(m: Mirror, inp: JobInput, seriesOf: SeriesReader = () => []): Advance {
+/** What the judge reads beyond the mirror: per-task metric series and the custom checks' verdicts. */
+export interface JudgeSources {
+  /** Absent: no points, so metric comparisons stay inconclusive. */
+  seriesOf?: SeriesReader;
+  /** Absent: custom checks stay inconclusive ("running"). */
+  customOf?: JudgeReader["customOf"];
+}
+
+/** Starts, steps or rolls back the job's rollout for this pass; `sources` feed the judge. */
+export function advanceRollout(m: Mirror, inp: JobInput, sources: JudgeSources = {}): Advance {
+  const seriesOf = sources.seriesOf ?? (() => []);
   const { job, now } = inp;
   const name = job.name;
   const all = rolloutsOf(m, name);
@@ -77,7 +85,7 @@ export function advanceRollout(m: Mirror, inp: JobInput, seriesOf: SeriesReader 
   const ready = (a: Parameters<typeof isReady>[0], v: number): boolean => isReady(a, inp.specOf(v) ?? inp.spec);
   const tasks = stepTasks(cur, inp.tasks, inp.attempts, replicas, ready);
   const hostOf = new Map(inp.tasks.map((t) => [t.index, t.hostId]));
-  const reader: JudgeReader = { seriesOf: (i) => seriesOf(name, i), domainOf: (i) => { const h = hostOf.get(i); return h == null ? null : domainOf(h); } };
+  const reader: JudgeReader = { seriesOf: (i) => seriesOf(name, i), domainOf: (i) => { const h = hostOf.get(i); return h == null ? null : domainOf(h); }, ...(sources.customOf ? { customOf: sources.customOf } : {}) };
   const judge: BakeJudge = (healthyAt, reached) => judgeBake(cur, cur.policy.checks, tasks, reached, healthyAt, now, reader);
   const step = stepRollout(cur, tasks, now, judge);
   if (!step.rollback || cur.from === null) {

@@ -12,8 +12,9 @@
 
 import { domainKey, RolloutDomains } from "../../model/index.ts";
 import type { CheckResult, FailureDomain, Rollout, RolloutDomain, TaskMetricsPoint, Verdict } from "../../model/index.ts";
-import { judgePhase } from "../../model/judge/index.ts";
-import type { CheckVerdict, RolloutChecks, TaskSeries } from "../../model/judge/index.ts";
+import { judgePhase, overallVerdict } from "../../model/judge/index.ts";
+import type { CheckVerdict, CustomCheck, RolloutChecks, TaskSeries } from "../../model/judge/index.ts";
+import type { CustomCheckVerdict } from "../rollout-checks/custom-check.ts";
 import type { StepTask } from "./rollout-step.ts";
 
 /** What the judge reads of the world, beyond the controller's StepTasks. */
@@ -22,6 +23,16 @@ export interface JudgeReader {
   seriesOf(index: number): readonly TaskMetricsPoint[];
   /** A task's failure domain, or null when unknown (no host). */
   domainOf(index: number): FailureDomain | null;
+  /** The custom checks' verdicts of the bake `key` (started on the first ask; null: still running). */
+  customOf?(key: string, checks: readonly CustomCheck[]): readonly (CustomCheckVerdict | null)[];
+}
+
+/** A custom check's verdict (null: still running) as a CheckResult: "custom GET url", "custom argv". */
+export function customResultOf(c: CustomCheck, v: CustomCheckVerdict | null): CheckResult {
+  const target = c.kind === "http" ? `GET ${c.url}` : c.run.join(" ");
+  if (v === null) return { name: `custom ${target}`, verdict: "inconclusive", figures: {}, detail: "running" };
+  const figures: Record<string, number> = { durationMs: v.durationMs, ...(v.status !== null ? { status: v.status } : {}), ...(v.exitCode !== null ? { exitCode: v.exitCode } : {}) };
+  return { name: `custom ${target}`, verdict: v.verdict, figures, detail: v.summary };
 }
 
 /** The judge's verdict on a phase's bake so far: overall, and each check as the Rollout record keeps it. */
@@ -64,8 +75,12 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
   const mine = tasks.filter((t) => reached.has(t.index) && t.isNew);
   const olds = tasks.filter((t) => !reached.has(t.index) && !t.isNew);
   // The phase's domains: old tasks in one of them are compared ("in"), the others are not.
+  const custom = checks.custom.length === 0 || !read.customOf ? [] : (() => {
+    const got = read.customOf(`${r.job}/${r.version}/${r.phase}/${healthyAt}`, checks.custom);
+    return checks.custom.map((c, i) => customResultOf(c, got[i] ?? null));
+  })();
   // No old task left (the last phase): nothing to compare with; the earlier phases were compared.
-  if (olds.length === 0) return null;
+  if (olds.length === 0) return custom.length === 0 ? null : { overall: overallVerdict(custom), checks: custom };
   const domains = new Set(mine.map((t) => keyOf(t.index)));
   const series = (t: StepTask, side: "new" | "old"): TaskSeries => ({ index: t.index, domain: side === "new" || level === null ? null : domains.has(keyOf(t.index)) ? "in" : "out", points: read.seriesOf(t.index) });
   const bakeMs = Math.max(0, now - healthyAt);
@@ -83,5 +98,6 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
       usage: { new: [], old: [] },
     },
   );
-  return { overall: judged.overall, checks: judged.checks.map(checkResultOf) };
+  const all = [...judged.checks.map(checkResultOf), ...custom];
+  return { overall: overallVerdict(all), checks: all };
 }
