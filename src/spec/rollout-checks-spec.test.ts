@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { defaultRolloutChecks } from "../model/judge/index.ts";
 import { jobSpecSchema } from "./canonical.ts";
 import { decompileJob } from "./decompile.ts";
-import { compileJobs } from "./validate.ts";
+import { checkJobSpec, compileJobs } from "./validate.ts";
 
 const base = { name: "web", command: ["/bin/true"], ports: ["http"], metrics: { port: "http", signals: { errors: "errors_total" } } };
 
@@ -57,4 +57,13 @@ void test("rollout.checks: refused with field paths", () => {
     assert.deepEqual(specs, [], name);
     assert.ok(problems.some((p) => p.path === path), `${name}: ${JSON.stringify(problems)}`);
   }
+});
+
+void test("rollout.checks: a compiled spec sent to the server is checked between fields too", () => {
+  const spec = compileJobs({ ...base, rollout: { checks: { metrics: [{ signal: "errors" }] } } }, null).specs[0];
+  assert.ok(spec?.rollout?.checks);
+  const sent = { ...spec, metrics: { ...spec.metrics, signals: { clients: null, errors: null, latency: null } } };
+  const r = checkJobSpec(JSON.parse(JSON.stringify(sent)));
+  assert.equal(r.spec, null);
+  assert.ok(r.problems.some((p) => p.path === "rollout.checks.metrics[0].signal"), JSON.stringify(r.problems));
 });

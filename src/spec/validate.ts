@@ -114,6 +114,10 @@ function specRuleProblems(s: JobSpec, json: unknown): Problem[] {
   (s.metricChecks ?? []).forEach((c, i) => {
     for (const p of metricCheckProblems(c, s.metrics ?? null)) add(p.field === "" ? ["metricChecks", i] : ["metricChecks", i, p.field === "for" ? "forMs" : p.field], p.message);
   });
+  if (s.rollout?.checks) {
+    const sent: unknown = isPlainObject(json) && isPlainObject(json["rollout"]) ? json["rollout"]["checks"] : undefined;
+    out.push(...rolloutChecksProblems(s.rollout.checks, s.metrics ?? null, sent, ["rollout", "checks"], null));
+  }
   if (s.metrics) {
     add(["metrics", "port"], undeclaredPort(s.metrics.port, s.ports));
     add(["metrics", "timeoutMs"], scrapeTimingProblem(s.metrics.intervalMs, s.metrics.timeoutMs));
