@@ -24,15 +24,15 @@ export interface RealServer {
 
 /** Starts the real server with short liveness timings, its data in `dataDir`; `swarm` goes to
  * ServerOptions.swarm (announce interval, peer token rotation). */
-export function startRealServer(dataDir: string, opts: { swarm?: { announceMs?: number; peerTokenRotateMs?: number } } = {}): Promise<RealServer> {
+export function startRealServer(dataDir: string, opts: { swarm?: { announceMs?: number; peerTokenRotateMs?: number }; taskMetricsBucketMs?: number } = {}): Promise<RealServer> {
   const code = `
     const { startServer } = await import(${JSON.stringify(serverMain.href)});
     const s = await startServer({ dataDir: process.env.DATA, listen: "127.0.0.1:0", log: "silent",
-      timing: { heartbeatMs: 250, suspectMs: 1500, downMs: 3000, fenceMs: 2000 }, swarm: JSON.parse(process.env.SWARM) });
+      timing: { heartbeatMs: 250, suspectMs: 1500, downMs: 3000, fenceMs: 2000 }, swarm: JSON.parse(process.env.SWARM), ...JSON.parse(process.env.EXTRA) });
     process.stdout.write(JSON.stringify({ url: s.url, adminToken: s.adminToken, joinToken: s.joinToken }) + "\\n");
     process.on("SIGTERM", () => s.close().then(() => process.exit(0)));`;
   const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", code], {
-    env: { ...process.env, DATA: dataDir, SWARM: JSON.stringify(opts.swarm ?? {}) },
+    env: { ...process.env, DATA: dataDir, SWARM: JSON.stringify(opts.swarm ?? {}), EXTRA: JSON.stringify(opts.taskMetricsBucketMs ? { taskMetricsBucketMs: opts.taskMetricsBucketMs } : {}) },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const stop = async (): Promise<void> => {
@@ -62,7 +62,7 @@ export interface ServerAndAgent {
 }
 
 /** Starts a real server in a child process and one agent (in this process) registered with it. */
-export async function serverAndAgent(t: TestContext, opts: { prefix: string; name: string; labels?: Record<string, string>; metricsReportMs?: number }): Promise<ServerAndAgent> {
+export async function serverAndAgent(t: TestContext, opts: { prefix: string; name: string; labels?: Record<string, string>; metricsReportMs?: number; taskMetricsBucketMs?: number }): Promise<ServerAndAgent> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix));
   const agentDir = path.join(root, "agent");
   let server: RealServer | null = null;
@@ -73,7 +73,7 @@ export async function serverAndAgent(t: TestContext, opts: { prefix: string; nam
     await server?.stop();
     fs.rmSync(root, { recursive: true, force: true });
   });
-  const s = await startRealServer(path.join(root, "server"));
+  const s = await startRealServer(path.join(root, "server"), opts.taskMetricsBucketMs ? { taskMetricsBucketMs: opts.taskMetricsBucketMs } : {});
   server = s;
   agent = await startAgent({ server: s.url, joinToken: s.joinToken, dataDir: agentDir, name: opts.name, labels: opts.labels ?? {}, log: testLogger(), ...(opts.metricsReportMs !== undefined ? { metricsReportMs: opts.metricsReportMs } : {}) });
   const api = (p: string, init: RequestInit & { raw?: boolean } = {}): Promise<Response> =>

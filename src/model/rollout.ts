@@ -3,6 +3,8 @@
 // decisions over them are pure functions in src/server/reconcile (rollout-phases.ts, rollout-step.ts).
 import { z } from "zod";
 import type { Assert, TypesMatch } from "./resources.ts";
+import { rolloutChecksSchema } from "./judge/checks-spec.ts";
+import type { RolloutChecks } from "./judge/checks-spec.ts";
 
 /** Failure-domain levels a phase may name: every task in the domains the rollout has reached so far. */
 export const RolloutDomains = ["rack", "cluster", "datacenter"] as const;
@@ -21,6 +23,13 @@ export const RolloutFailureActions = ["rollback", "pause"] as const;
 /** One of RolloutFailureActions. */
 export type RolloutFailureAction = (typeof RolloutFailureActions)[number];
 
+/** What a phase whose safety checks are still inconclusive at its deadline does: "fail" (then
+ * onFailure: rollback or pause), "pause" for a human, or "pass" (only when a spec says so: too little
+ * evidence never passes silently). */
+export const RolloutInconclusiveActions = ["fail", "pause", "pass"] as const;
+/** One of RolloutInconclusiveActions. */
+export type RolloutInconclusiveAction = (typeof RolloutInconclusiveActions)[number];
+
 /** A job's rollout policy, compiled (durations in ms). */
 export interface RolloutPolicy {
   /** The phases; null: chosen by the job's size and spread when a rollout starts. */
@@ -34,6 +43,11 @@ export interface RolloutPolicy {
   /** Extra tasks allowed while replacing. */
   maxSurge: TaskCount;
   onFailure: RolloutFailureAction;
+  /** The judge's safety checks run during each bake (model/judge); absent: health and restarts only
+   * (the policy of specs that write no `rollout.checks`, stored as they were). */
+  checks?: RolloutChecks;
+  /** Checks still inconclusive at the deadline; absent: "fail". */
+  inconclusive?: RolloutInconclusiveAction;
 }
 
 const taskCountSchema = z.union([z.number(), z.custom<`${number}%`>((v) => typeof v === "string" && /^\d+(\.\d+)?%$/.test(v))]);
@@ -47,6 +61,8 @@ export const rolloutPolicySchema = z.object({
   maxUnavailable: taskCountSchema,
   maxSurge: taskCountSchema,
   onFailure: z.enum(RolloutFailureActions),
+  checks: rolloutChecksSchema.exactOptional(),
+  inconclusive: z.enum(RolloutInconclusiveActions).exactOptional(),
 });
 
 /** Where a rollout stands. `running` and `paused` are live; the others are final. */

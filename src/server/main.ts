@@ -30,6 +30,7 @@ import { ContactRelay } from "./peers.ts";
 import { Reconciler } from "./reconcile/loop.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { taskMetricsRoutes } from "./routes/task-metrics.ts";
+import { CustomCheckRunner } from "./rollout-checks/runner.ts";
 import { TaskMetricsHistory } from "./task-metrics-history.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -95,6 +96,8 @@ export interface ServerOptions {
   watch?: { bookmarkMs?: number; maxBufferedBytes?: number; stallMs?: number };
   /** The usage history: one sample per task per `bucketMs`. @default 60000 (tests shorten it) */
   usageBucketMs?: number;
+  /** Bucket of the per-task metric series (one point per task per bucket; the rollout judge's samples). Tests shorten it. @default 60000 */
+  taskMetricsBucketMs?: number;
   /** The recommender (`GET /v1/jobs/:name/recommendation`): its policy (@default DefaultRecommendPolicy;
    * the window is at most the history's 24 h) and how often jobs with `resources.adapt` are looked at
    * (`adaptCheckMs`, @default 300000). */
@@ -143,7 +146,10 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const incarnation = randomBytes(6).toString("hex");
   const election = new LeaderElection({ store, id, incarnation, url: () => url, clock, log, ...(opts.leaderTtlMs ? { ttlMs: opts.leaderTtlMs } : {}) });
   const liveness = new Liveness({ store, mirror, clock, timing, log });
-  const taskMetrics = new TaskMetricsHistory({ clock, store, log, writer: `${id}.${incarnation}`, ...opts.taskMetrics });
+  // A command check runs in one of the phase's new tasks through the exec path: not wired yet, so it
+  // is inconclusive with this reason (and fails or pauses at the deadline by rollout.inconclusive).
+  const customChecks = new CustomCheckRunner({ exec: () => Promise.reject(new Error("command checks are not run yet: use an http check")) });
+  const taskMetrics = new TaskMetricsHistory({ clock, store, log, writer: `${id}.${incarnation}`, ...(opts.taskMetricsBucketMs ? { bucketMs: opts.taskMetricsBucketMs } : {}), ...opts.taskMetrics });
   const metrics = createMetrics({
     taskMetrics: function* () {
       // Only the current attempt's: a removed job's or a replaced attempt's last figures would linger 24 h.
@@ -162,7 +168,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // TIFFIN_RECONCILE_BATCH_OPS: a tuning knob for benchmarks (bench/c1m.ts), not a user setting.
   const knob = Number(process.env["TIFFIN_RECONCILE_BATCH_OPS"] ?? "");
   const batchOps = knob > 0 ? knob : store instanceof SqliteStore ? 6_000 : undefined;
-  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}) });
+  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks) => customChecks.verdictsOf(key, checks) } });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
   const { adaptCheckMs, ...policyOpts } = opts.recommend ?? {};

@@ -16,7 +16,8 @@ import {
 import { kernelRangePattern, StopSignals } from "./units.ts";
 import { MaxMetricChecks } from "./rules.ts";
 import { phaseOrderProblems, phaseProblem, taskCountProblem } from "./rollout-rules.ts";
-import { RolloutFailureActions } from "../model/index.ts";
+import { RolloutFailureActions, RolloutInconclusiveActions } from "../model/index.ts";
+import { rolloutChecksSchema } from "../model/judge/index.ts";
 import type { RolloutPhaseSpec, TaskCount } from "../model/index.ts";
 
 // Number or string, refined by the shared rules (z.custom has no JSON Schema; see rollout-input.ts).
@@ -143,6 +144,8 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
       maxUnavailable: taskCount(1),
       maxSurge: taskCount(0),
       onFailure: z.enum(RolloutFailureActions),
+      checks: rolloutChecksSchema.exactOptional(),
+      inconclusive: z.enum(RolloutInconclusiveActions).exactOptional(),
     })
     .exactOptional(),
 });

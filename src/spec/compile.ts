@@ -3,6 +3,7 @@
 import { EveryHost } from "../model/index.ts";
 import type { AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
 import type { ParsedJob } from "./input.ts";
+import { compileRolloutChecks } from "./rollout-checks.ts";
 
 /** A health check's timeout when the spec gives none: 2 s, or the interval when that is shorter. */
 export function defaultHealthTimeoutMs(intervalMs: number): number {
@@ -62,8 +63,13 @@ function compileAdapt(a: NonNullable<ParsedJob["resources"]["adapt"]>): AdaptPol
   };
 }
 
-function compileRollout(r: NonNullable<ParsedJob["rollout"]>): RolloutPolicy {
-  return { phases: r.phases === null ? null : [...r.phases], bakeMs: r.bake, deadlineMs: r.deadline, maxUnavailable: r.maxUnavailable, maxSurge: r.maxSurge, onFailure: r.onFailure };
+function compileRollout(r: NonNullable<ParsedJob["rollout"]>, metrics: MetricsEndpoint | null): RolloutPolicy {
+  return {
+    phases: r.phases === null ? null : [...r.phases], bakeMs: r.bake, deadlineMs: r.deadline, maxUnavailable: r.maxUnavailable, maxSurge: r.maxSurge, onFailure: r.onFailure,
+    // Only when written, like the policy itself: specs without them compile (and roll out) as before.
+    ...(r.checks !== undefined ? { checks: compileRolloutChecks(r.checks, metrics) } : {}),
+    ...(r.inconclusive !== "fail" ? { inconclusive: r.inconclusive } : {}),
+  };
 }
 
 /** The canonical JobSpec of a parsed job. */
@@ -107,7 +113,7 @@ export function compileJob(j: ParsedJob): JobSpec {
     ...(metricChecksOf(j).length > 0 ? { metricChecks: metricChecksOf(j) } : {}),
     ...(j.resources.adapt !== null ? { adapt: compileAdapt(j.resources.adapt) } : {}),
     // Only when written: a job without one rolls out by DefaultRolloutPolicy, and stored specs stay as they were.
-    ...(j.rollout !== null ? { rollout: compileRollout(j.rollout) } : {}),
+    ...(j.rollout !== null ? { rollout: compileRollout(j.rollout, j.metrics !== null ? compileMetrics(j.metrics) : null) } : {}),
   };
 }
 

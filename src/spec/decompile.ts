@@ -3,6 +3,7 @@
 // accepts the printed spec unchanged (compile(load(print(spec))) equals spec; decompile.test.ts).
 import { EveryHost } from "../model/index.ts";
 import type { AdaptBounds, AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
+import type { MetricComparisonCheck, RolloutChecks } from "../model/judge/index.ts";
 
 /** "1h2m3s4ms" for milliseconds; "0ms" for zero. parseDuration reads it back exactly. */
 export function formatDuration(ms: number): string {
@@ -68,6 +69,27 @@ export function userAdapt(a: AdaptPolicy): Record<string, unknown> {
   return { min: bounds(a.min), max: bounds(a.max), every: formatDuration(a.everyMs) };
 }
 
+/** A fraction as a spec's percentage: 0.05 is "5%". */
+function percentOf(f: number): string {
+  return `${Number((f * 100).toPrecision(12))}%`;
+}
+
+function userComparison(m: MetricComparisonCheck): Record<string, unknown> {
+  const metric = m.metric.kind === "signal" ? { signal: m.metric.signal } : m.metric.kind === "histogram" ? { histogram: m.metric.name, quantile: m.metric.quantile } : { [m.metric.kind]: m.metric.name };
+  return { ...metric, better: m.better, tolerance: percentOf(m.tolerance), slack: m.slack, alpha: m.alpha, minSamples: m.minSamples };
+}
+
+/** `rollout.checks` as written in a spec: every field, tolerances as percentages, times as durations. */
+export function userRolloutChecks(c: RolloutChecks): Record<string, unknown> {
+  return {
+    health: c.health,
+    crashRate: c.crashRate === null ? false : { tolerance: percentOf(c.crashRate.tolerance), alpha: c.crashRate.alpha, minExposure: formatDuration(c.crashRate.minExposureMs) },
+    metrics: c.metrics.map(userComparison),
+    efficiency: c.efficiency === null ? null : { requests: c.efficiency.requests, tolerance: percentOf(c.efficiency.tolerance), alpha: c.efficiency.alpha, minSamples: c.efficiency.minSamples },
+    custom: c.custom.map((k) => (k.kind === "http" ? { http: k.url, status: [...k.statuses], timeout: formatDuration(k.timeoutMs) } : { run: [...k.run], timeout: formatDuration(k.timeoutMs) })),
+  };
+}
+
 /** A rollout policy as written in a spec (`bake`, `deadline`). */
 function userRollout(r: RolloutPolicy): Record<string, unknown> {
   return {
@@ -77,6 +99,8 @@ function userRollout(r: RolloutPolicy): Record<string, unknown> {
     maxUnavailable: r.maxUnavailable,
     maxSurge: r.maxSurge,
     onFailure: r.onFailure,
+    ...(r.checks !== undefined ? { checks: userRolloutChecks(r.checks) } : {}),
+    ...(r.inconclusive !== undefined ? { inconclusive: r.inconclusive } : {}),
   };
 }
 

@@ -3,7 +3,8 @@
 // declaration build prints zod's inferred types without comments), so the interface is written out
 // here and checked against the schema in both directions below: neither can drift from the other.
 import type { z } from "zod";
-import type { EveryHost, Isolation, Network, RolloutFailureAction, RolloutPhaseSpec, SpreadDomain, TaskCount } from "../model/index.ts";
+import type { EveryHost, Isolation, Network, RolloutFailureAction, RolloutInconclusiveAction, RolloutPhaseSpec, SpreadDomain, TaskCount } from "../model/index.ts";
+import type { RolloutChecksInput } from "./rollout-checks-input.ts";
 import type { httpHealthSchema, jobInputSchema, metricHealthSchema } from "./input.ts";
 import type { Duration, Size } from "./units.ts";
 
@@ -205,6 +206,14 @@ export interface RolloutInput {
   maxSurge?: TaskCount | undefined;
   /** A failed phase: "rollback" every new task to the last good version, or "pause" for a human. @default "rollback" */
   onFailure?: RolloutFailureAction | undefined;
+  /** Safety checks judged during each phase's bake, each with a verdict (pass, fail, inconclusive) and
+   * its figures: health, crash rate, metric comparisons of new tasks against old ones of the phase's
+   * failure domain, efficiency, custom checks. A fail fails the phase (then `onFailure`); inconclusive
+   * waits for more evidence until the deadline (then `inconclusive`). `{}` gives every default.
+   * @default absent: health and restarts only */
+  checks?: RolloutChecksInput | undefined;
+  /** Checks still inconclusive at the phase's deadline: "fail" (then `onFailure`), "pause" for a human, or "pass". @default "fail" */
+  inconclusive?: RolloutInconclusiveAction | undefined;
 }
 
 /** Bounds of `resources.adapt`. */

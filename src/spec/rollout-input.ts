@@ -1,10 +1,11 @@
 // The zod schema of the `rollout` part of a spec as users write it: phases, bake, deadline, budget and
 // what a failed phase does. Its output has durations in ms; compile.ts makes the RolloutPolicy.
 import { z } from "zod";
-import { DefaultRolloutPolicy, RolloutFailureActions } from "../model/index.ts";
+import { DefaultRolloutPolicy, RolloutFailureActions, RolloutInconclusiveActions } from "../model/index.ts";
 import type { RolloutPhaseSpec, TaskCount } from "../model/index.ts";
 import { durationPattern, parseDuration } from "./units.ts";
 import type { Duration } from "./units.ts";
+import { rolloutChecksInputSchema } from "./rollout-checks.ts";
 import { bakeProblem, phaseOrderProblems, phaseProblem, taskCountProblem } from "./rollout-rules.ts";
 
 const durationMessage = 'expected a duration such as "30s", "5m" or "1h"';
@@ -57,6 +58,8 @@ export const rolloutInputSchema = z
     maxUnavailable: taskCount(1).default(DefaultRolloutPolicy.maxUnavailable).describe("At most this many tasks of the job down at once (a count or a share; at least one)."),
     maxSurge: taskCount(0).default(DefaultRolloutPolicy.maxSurge).describe("Extra tasks allowed while replacing."),
     onFailure: z.enum(RolloutFailureActions).default("rollback").describe('"rollback" every new task to the last good version, or "pause" for a human.'),
+    checks: rolloutChecksInputSchema.optional().describe("Safety checks judged during each bake: health, crash rate, metric comparisons, efficiency, custom checks."),
+    inconclusive: z.enum(RolloutInconclusiveActions, { error: 'expected "fail", "pause" or "pass"' }).default("fail").describe('Checks still inconclusive at the deadline: "fail" (then onFailure), "pause", or "pass".'),
   })
   .superRefine((r, ctx) => {
     const problem = bakeProblem(r.bake, r.deadline);

@@ -11,6 +11,7 @@ import { compileJob } from "./compile.ts";
 import { jobInputSchema } from "./input.ts";
 import { issuesToProblems, problemAt, showValue } from "./problems.ts";
 import { bakeProblem } from "./rollout-rules.ts";
+import { rolloutChecksProblems } from "./rollout-checks.ts";
 import type { Segment } from "./problems.ts";
 import {
   adaptBoundsProblems, backoffProblem, duplicateMountTargets, healthTimingProblem, metricCheckProblems, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
@@ -36,7 +37,15 @@ function compileOne(raw: unknown, prefix: Segment[], file: string | null): { spe
     const p = problemAt(file, prefix, raw, c.path, c.message);
     problems.push(c.shown === undefined ? p : { ...p, value: c.shown });
   }
-  const spec = parsed.success && problems.length === 0 ? compileJob(parsed.data) : null;
+  let spec = parsed.success && problems.length === 0 ? compileJob(parsed.data) : null;
+  const checks = spec?.rollout?.checks;
+  if (spec && checks !== undefined) {
+    // Between `rollout.checks` and the job's `metrics` (a comparison needs the endpoint, a signal its mapping).
+    const rollout: unknown = raw.rollout;
+    const written = isPlainObject(rollout) ? rollout.checks : undefined;
+    problems.push(...rolloutChecksProblems(checks, spec.metrics ?? null, written, [...prefix, "rollout", "checks"], file));
+    if (problems.length > 0) spec = null;
+  }
   const tooLarge = spec ? requestSizeProblem(spec) : null;
   if (tooLarge !== null) {
     // The value would be the whole files object: the message says the sizes instead.
@@ -105,6 +114,10 @@ function specRuleProblems(s: JobSpec, json: unknown): Problem[] {
   (s.metricChecks ?? []).forEach((c, i) => {
     for (const p of metricCheckProblems(c, s.metrics ?? null)) add(p.field === "" ? ["metricChecks", i] : ["metricChecks", i, p.field === "for" ? "forMs" : p.field], p.message);
   });
+  if (s.rollout?.checks) {
+    const sent: unknown = isPlainObject(json) && isPlainObject(json["rollout"]) ? json["rollout"]["checks"] : undefined;
+    out.push(...rolloutChecksProblems(s.rollout.checks, s.metrics ?? null, sent, ["rollout", "checks"], null));
+  }
   if (s.metrics) {
     add(["metrics", "port"], undeclaredPort(s.metrics.port, s.ports));
     add(["metrics", "timeoutMs"], scrapeTimingProblem(s.metrics.intervalMs, s.metrics.timeoutMs));

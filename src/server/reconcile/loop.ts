@@ -20,6 +20,7 @@ import type { JobInput } from "./types.ts";
 import { placeJob } from "./place.ts";
 import { LiveIndex } from "./live-index.ts";
 import { advanceRollout } from "./rollout-advance.ts";
+import type { JudgeSources } from "./rollout-advance.ts";
 
 /** How long changes are collected before a pass. */
 export const DebounceMs = 20;
@@ -62,8 +63,11 @@ export class Reconciler {
   /** False while another server leads: passes do nothing (see ../leader.ts). */
   readonly #active: () => boolean;
   readonly #batchOps: number;
+  /** What the rollout judge reads: per-task metric points (TaskMetricsHistory), custom checks' verdicts. */
+  readonly #judge: JudgeSources;
 
-  constructor(opts: { store: Store; mirror: Mirror; liveness: Liveness; clock: Clock; fenceMs: number; metrics: Metrics; log: Logger; active?: () => boolean; batchOps?: number }) {
+  constructor(opts: { store: Store; mirror: Mirror; liveness: Liveness; clock: Clock; fenceMs: number; metrics: Metrics; log: Logger; active?: () => boolean; batchOps?: number; judge?: JudgeSources }) {
+    this.#judge = opts.judge ?? {};
     this.#batchOps = opts.batchOps ?? DefaultBatchOps;
     this.#store = opts.store;
     this.#mirror = opts.mirror;
@@ -235,7 +239,7 @@ export class Reconciler {
       const inp = job ? jobInput(m, job, ctx) : null;
       if (!inp) continue;
       // The job's rollout first (started, stepped, rolled back: rollout-advance.ts); it gates the decision.
-      const adv = advanceRollout(m, inp);
+      const adv = advanceRollout(m, inp, this.#judge);
       inp.rollout = adv.rollout;
       const d = adv.rolledBack ? { putTasks: [], deleteTasks: [], putAttempts: [], deleteAttempts: [] } : decideJob(inp);
       if (d.putTasks.length + d.deleteTasks.length + d.putAttempts.length + d.deleteAttempts.length === 0 && atRest(inp)) {

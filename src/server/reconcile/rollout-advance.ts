@@ -5,13 +5,16 @@
 // leader continues where this one stopped.
 
 import { isLiveRollout, isTerminal } from "../../model/index.ts";
-import type { JobRecord, JobVersion, Rollout } from "../../model/index.ts";
+import type { JobRecord, JobVersion, Rollout, TaskMetricsPoint } from "../../model/index.ts";
 import type { Compare, Op } from "../../state/store.ts";
 import { jobKey, Kinds, rolloutKey, versionKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { isReady } from "./decide.ts";
 import { lastGoodVersion, phaseTasks, rollbackPolicy, startRollout, stepTasks } from "./rollout-start.ts";
+import { judgeBake } from "./rollout-judge.ts";
+import type { JudgeReader } from "./rollout-judge.ts";
 import { stepRollout } from "./rollout-step.ts";
+import type { BakeJudge } from "./rollout-step.ts";
 import type { JobInput } from "./types.ts";
 import { replaceCauses } from "./version-change.ts";
 
@@ -39,8 +42,20 @@ export function needsRollout(inp: JobInput): boolean {
   });
 }
 
-/** Starts, steps or rolls back the job's rollout for this pass. */
-export function advanceRollout(m: Mirror, inp: JobInput): Advance {
+/** A task's metric points, oldest first (the server's TaskMetricsHistory.seriesOf). */
+export type SeriesReader = (job: string, index: number) => readonly TaskMetricsPoint[];
+
+/** What the judge reads beyond the mirror: per-task metric series and the custom checks' verdicts. */
+export interface JudgeSources {
+  /** Absent: no points, so metric comparisons stay inconclusive. */
+  seriesOf?: SeriesReader;
+  /** Absent: custom checks stay inconclusive ("running"). */
+  customOf?: JudgeReader["customOf"];
+}
+
+/** Starts, steps or rolls back the job's rollout for this pass; `sources` feed the judge. */
+export function advanceRollout(m: Mirror, inp: JobInput, sources: JudgeSources = {}): Advance {
+  const seriesOf = sources.seriesOf ?? (() => []);
   const { job, now } = inp;
   const name = job.name;
   const all = rolloutsOf(m, name);
@@ -68,7 +83,11 @@ export function advanceRollout(m: Mirror, inp: JobInput): Advance {
   const cur = latest.rollout;
   if (!isLiveRollout(cur)) return done(cur);
   const ready = (a: Parameters<typeof isReady>[0], v: number): boolean => isReady(a, inp.specOf(v) ?? inp.spec);
-  const step = stepRollout(cur, stepTasks(cur, inp.tasks, inp.attempts, replicas, ready), now);
+  const tasks = stepTasks(cur, inp.tasks, inp.attempts, replicas, ready);
+  const hostOf = new Map(inp.tasks.map((t) => [t.index, t.hostId]));
+  const reader: JudgeReader = { seriesOf: (i) => seriesOf(name, i), domainOf: (i) => { const h = hostOf.get(i); return h == null ? null : domainOf(h); }, ...(sources.customOf ? { customOf: sources.customOf } : {}) };
+  const judge: BakeJudge = (healthyAt, reached) => judgeBake(cur, cur.policy.checks, tasks, reached, healthyAt, now, reader);
+  const step = stepRollout(cur, tasks, now, judge);
   if (!step.rollback || cur.from === null) {
     if (step.rollout !== cur) put(latest.n, step.rollout);
     return done(step.rollout);

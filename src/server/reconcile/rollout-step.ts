@@ -13,6 +13,7 @@ import type { CheckResult, Rollout, RolloutPhase } from "../../model/index.ts";
 import { formatDuration } from "../../spec/api.ts";
 import type { RolloutGate } from "./rollout.ts";
 import { surgeBudget } from "../disruption.ts";
+import type { PhaseJudgement } from "./rollout-judge.ts";
 
 /** What the controller knows of one task of the rollout's job. */
 export interface StepTask {
@@ -79,8 +80,14 @@ export function phaseChecks(tasks: readonly StepTask[], reached: ReadonlySet<num
   return [health, rates];
 }
 
-/** One step of a live rollout at `now`. */
-export function stepRollout(r: Rollout, tasks: readonly StepTask[], now: number): StepResult {
+/** The judge's verdict on the current phase's bake, given when the bake began (rollout-judge.ts
+ * judgeBake); null: nothing to judge (no checks in the policy, or the bake has not begun). */
+export type BakeJudge = (healthyAt: number | null, reached: ReadonlySet<number>) => PhaseJudgement | null;
+
+/** One step of a live rollout at `now`. With `judge`, a phase passes only once its bake is done and
+ * the judge says pass; a fail fails it at once; inconclusive waits until the deadline, then
+ * `policy.inconclusive` decides ("fail" by default: too little evidence never passes silently). */
+export function stepRollout(r: Rollout, tasks: readonly StepTask[], now: number, judge?: BakeJudge): StepResult {
   if (!isLiveRollout(r) || r.state === "paused") return { rollout: r, rollback: false };
   const cur = r.phases[r.phase];
   if (!cur) return { rollout: { ...r, state: "succeeded", endedAt: now, updatedAt: now, why: "every task runs the new version" }, rollback: false };
@@ -90,22 +97,34 @@ export function stepRollout(r: Rollout, tasks: readonly StepTask[], now: number)
   const startedAt = cur.startedAt ?? now;
   const healthyAt = healthy ? (cur.healthyAt ?? now) : null;
   const baked = healthy && healthyAt !== null && (r.promote || now - healthyAt >= r.policy.bakeMs);
-  const checks = phaseChecks(tasks, reached, baked);
+  const judged = judge?.(healthyAt, reached) ?? null;
+  const checks = [...phaseChecks(tasks, reached, baked), ...(judged?.checks ?? [])];
   const phase: RolloutPhase = { ...cur, startedAt, healthyAt, checks };
-  const failing = checks.find((c) => c.name === "health" && c.verdict === "fail");
-  const late = !baked && now - startedAt >= r.policy.deadlineMs;
+  const failing = checks.find((c) => c.name === "health" && c.verdict === "fail") ?? (judged?.overall === "fail" ? judged.checks.find((c) => c.verdict === "fail") : undefined);
+  // Baked, but the judge lacks evidence: wait (within the deadline). A promotion skips the judge too.
+  const waiting = baked && !r.promote && judged !== null && judged.overall === "inconclusive";
+  const deadline = now - startedAt >= r.policy.deadlineMs;
+  const inconclusive = r.policy.inconclusive ?? "fail";
+  const late = (!baked || waiting) && deadline && !(waiting && inconclusive === "pass");
   if (failing || late) {
     const health = checks[0];
+    const open = checks.filter((c) => c.verdict === "inconclusive").map((c) => `${c.name}: ${c.detail}`).join("; ");
     const why = failing
-      ? `phase ${r.phase + 1} (${String(cur.spec)}) failed its health check: ${failing.detail}`
-      : `phase ${r.phase + 1} (${String(cur.spec)}) missed its deadline of ${formatDuration(r.policy.deadlineMs)}: ${health?.detail ?? ""}`;
-    const failedChecks = late && !failing ? checks.map((c) => (c.name === "health" ? { ...c, verdict: "fail" as const } : c)) : checks;
-    const rollback = r.policy.onFailure === "rollback" && r.from !== null;
+      ? `phase ${r.phase + 1} (${String(cur.spec)}) failed its ${failing.name} check: ${failing.detail}`
+      : waiting
+        ? `phase ${r.phase + 1} (${String(cur.spec)}) was still inconclusive at its deadline of ${formatDuration(r.policy.deadlineMs)} (inconclusive: "${inconclusive}"): ${open}`
+        : `phase ${r.phase + 1} (${String(cur.spec)}) missed its deadline of ${formatDuration(r.policy.deadlineMs)}: ${health?.detail ?? ""}`;
+    const failedChecks = late && !failing && !waiting ? checks.map((c) => (c.name === "health" ? { ...c, verdict: "fail" as const } : c)) : checks;
+    const rollback = r.policy.onFailure === "rollback" && r.from !== null && !(waiting && !failing && inconclusive === "pause");
     const phases = r.phases.map((p, i) => (i === r.phase ? { ...phase, checks: failedChecks, outcome: "failed" as const, endedAt: now } : p));
     return {
-      rollout: { ...r, phases, state: rollback ? "failed" : "paused", failure: { phase: r.phase, check: "health" }, why, updatedAt: now, endedAt: rollback ? now : null, promote: false },
+      rollout: { ...r, phases, state: rollback ? "failed" : "paused", failure: { phase: r.phase, check: failing ? failing.name : waiting ? "inconclusive" : "health" }, why, updatedAt: now, endedAt: rollback ? now : null, promote: false },
       rollback,
     };
+  }
+  if (waiting && !deadline) {
+    if (phase.startedAt === cur.startedAt && phase.healthyAt === cur.healthyAt && JSON.stringify(checks) === JSON.stringify(cur.checks)) return { rollout: r, rollback: false };
+    return { rollout: { ...r, phases: r.phases.map((p, i) => (i === r.phase ? phase : p)), updatedAt: now }, rollback: false };
   }
   if (baked) {
     const passed: RolloutPhase = { ...phase, outcome: r.promote ? "promoted" : "passed", endedAt: now };

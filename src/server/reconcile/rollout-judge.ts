@@ -1,0 +1,103 @@
+// The judge's place in a rollout's bake (issue 14): gathers a phase's evidence (each task's metric
+// series from the server's TaskMetricsHistory, crash counts and exposure), calls the pure judgePhase
+// (model/judge) and turns its verdicts into the Rollout record's CheckResults, figures included.
+// Pure: the series come through `seriesOf`, so tables can hand over made-up points.
+//
+// Samples: the server's per-task series (TaskMetricsHistory.seriesOf, through `seriesOf`), not raw
+// agent scrapes: they are already there, cover every task the server hears of (new and old alike),
+// and need no new agent protocol. The cost is their resolution, one point per task per history bucket
+// (60 s by default): with minSamples 10, a phase of one new task needs a ~10 min bake, while pooled old
+// tasks reach it sooner. Only `signal` metrics are in that series; counter, gauge and histogram
+// comparisons and efficiency find no samples there and stay inconclusive (never a pass).
+
+import { domainKey, RolloutDomains } from "../../model/index.ts";
+import type { CheckResult, FailureDomain, Rollout, RolloutDomain, TaskMetricsPoint, Verdict } from "../../model/index.ts";
+import { judgePhase, overallVerdict } from "../../model/judge/index.ts";
+import type { CheckVerdict, CustomCheck, RolloutChecks, TaskSeries } from "../../model/judge/index.ts";
+import type { CustomCheckVerdict } from "../rollout-checks/custom-check.ts";
+import type { StepTask } from "./rollout-step.ts";
+
+/** What the judge reads of the world, beyond the controller's StepTasks. */
+export interface JudgeReader {
+  /** A task's metric points, oldest first (TaskMetricsHistory.seriesOf). */
+  seriesOf(index: number): readonly TaskMetricsPoint[];
+  /** A task's failure domain, or null when unknown (no host). */
+  domainOf(index: number): FailureDomain | null;
+  /** The custom checks' verdicts of the bake `key` (started on the first ask; null: still running). */
+  customOf?(key: string, checks: readonly CustomCheck[]): readonly (CustomCheckVerdict | null)[];
+}
+
+/** A custom check's verdict (null: still running) as a CheckResult: "custom GET url", "custom argv". */
+export function customResultOf(c: CustomCheck, v: CustomCheckVerdict | null): CheckResult {
+  const target = c.kind === "http" ? `GET ${c.url}` : c.run.join(" ");
+  if (v === null) return { name: `custom ${target}`, verdict: "inconclusive", figures: {}, detail: "running" };
+  const figures: Record<string, number> = { durationMs: v.durationMs, ...(v.status !== null ? { status: v.status } : {}), ...(v.exitCode !== null ? { exitCode: v.exitCode } : {}) };
+  return { name: `custom ${target}`, verdict: v.verdict, figures, detail: v.summary };
+}
+
+/** The judge's verdict on a phase's bake so far: overall, and each check as the Rollout record keeps it. */
+export interface PhaseJudgement {
+  overall: Verdict;
+  checks: CheckResult[];
+}
+
+/** Finite numbers of `v`, flattened with dotted keys ("new.mean"), for CheckResult.figures. */
+export function figuresOf(v: Record<string, unknown>, prefix = ""): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x === "number" && Number.isFinite(x)) out[prefix + k] = x;
+    else if (typeof x === "object" && x !== null && !Array.isArray(x)) Object.assign(out, figuresOf(x as Record<string, unknown>, `${prefix}${k}.`));
+  }
+  return out;
+}
+
+/** A judge's verdict as a CheckResult: "metric errors", "crash-rate", "efficiency". */
+export function checkResultOf(v: CheckVerdict): CheckResult {
+  const { check, verdict, summary, ...rest } = v as CheckVerdict & { summary?: string };
+  const name = v.check === "metric" ? `metric ${v.metric}` : check;
+  return { name, verdict, figures: figuresOf(rest), detail: summary ?? "" };
+}
+
+/**
+ * The judge's verdict on the current phase of `r` at `now`, or null when it has nothing to judge yet
+ * (no checks in the policy, the phase's tasks not all serving so the bake has not begun, or no old
+ * task left to compare with, as in a last phase "all"). Health
+ * stays the controller's own check (phaseChecks), so it is not judged twice.
+ */
+export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: readonly StepTask[], reached: ReadonlySet<number>, healthyAt: number | null, now: number, read: JudgeReader): PhaseJudgement | null {
+  if (checks === undefined || healthyAt === null) return null;
+  const spec = r.phases[r.phase]?.spec;
+  const level: RolloutDomain | null = typeof spec === "string" && (RolloutDomains as readonly string[]).includes(spec) ? (spec as RolloutDomain) : null;
+  const keyOf = (i: number): string | null => {
+    const d = read.domainOf(i);
+    return level === null || d === null ? null : domainKey(d, level);
+  };
+  const mine = tasks.filter((t) => reached.has(t.index) && t.isNew);
+  const olds = tasks.filter((t) => !reached.has(t.index) && !t.isNew);
+  // The phase's domains: old tasks in one of them are compared ("in"), the others are not.
+  const custom = checks.custom.length === 0 || !read.customOf ? [] : (() => {
+    const got = read.customOf(`${r.job}/${r.version}/${r.phase}/${healthyAt}`, checks.custom);
+    return checks.custom.map((c, i) => customResultOf(c, got[i] ?? null));
+  })();
+  // No old task left (the last phase): nothing to compare with; the earlier phases were compared.
+  if (olds.length === 0) return custom.length === 0 ? null : { overall: overallVerdict(custom), checks: custom };
+  const domains = new Set(mine.map((t) => keyOf(t.index)));
+  const series = (t: StepTask, side: "new" | "old"): TaskSeries => ({ index: t.index, domain: side === "new" || level === null ? null : domains.has(keyOf(t.index)) ? "in" : "out", points: read.seriesOf(t.index) });
+  const bakeMs = Math.max(0, now - healthyAt);
+  const judged = judgePhase(
+    { ...checks, health: false, custom: [] },
+    {
+      domain: level === null ? null : "in",
+      since: healthyAt,
+      health: [],
+      crashes: {
+        new: { crashes: mine.reduce((n, t) => n + t.newEnds, 0), exposureMs: mine.length * bakeMs },
+        old: { crashes: olds.reduce((n, t) => n + t.oldEnds, 0), exposureMs: olds.length * bakeMs },
+      },
+      series: { new: mine.map((t) => series(t, "new")), old: olds.map((t) => series(t, "old")) },
+      usage: { new: [], old: [] },
+    },
+  );
+  const all = [...judged.checks.map(checkResultOf), ...custom];
+  return { overall: overallVerdict(all), checks: all };
+}
