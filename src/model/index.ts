@@ -18,3 +18,4 @@ export * from "./json-read.ts";
 export * from "./int-list.ts";
 export * from "./metric-condition.ts";
 export * from "./recommendation.ts";
+export * from "./endpoint.ts";

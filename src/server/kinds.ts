@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
-  aliveSchema, resourcesSchema, taskSchema, usageSampleSchema,
+  aliveSchema, endpointSchema, resourcesSchema, taskSchema, usageSampleSchema,
 } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
@@ -32,6 +32,8 @@ export const Prefix = {
   packageTags: "/pkgtags/",
   /** Which server holds which package's pieces on its disk (piece-replication.ts). */
   pieceHolders: "/pieceholders/",
+  /** The serving endpoints of each service, written by the leader (endpoints/controller.ts). */
+  endpoints: "/endpoints/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -207,6 +209,8 @@ export const Kinds = {
   packageTag: defineKind("package tag", Prefix.packageTags, packageTagSchema, pair),
   /** `/pieceholders/<packageId>/<serverId>`: a server holding every piece of the package. */
   pieceHolder: defineKind("piece holder", Prefix.pieceHolders, pieceHolderSchema, pair),
+  /** `/endpoints/<service>/<index, 6 digits>`: one serving task of a service. */
+  endpoint: defineKind("endpoint", Prefix.endpoints, endpointSchema, numbered(6)),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
   leader: defineKind("leader", LeaderKey, leaderSchema, single),
   /** `/secrets/peer`: the peer tokens agents require of each other. */
@@ -243,6 +247,9 @@ export const packageKey = (name: string, version: string): string => Kinds.packa
 export const packageTagKey = (name: string, tag: string): string => Kinds.packageTag.key(name, tag);
 /** `/pieceholders/<packageId>/<serverId>`: `{url}` of a server holding every piece of the package. */
 export const pieceHolderKey = (id: string, serverId: string): string => Kinds.pieceHolder.key(id, serverId);
+
+/** `/endpoints/<service>/<index, 6 digits>`: one Endpoint. */
+export const endpointKey = (service: string, index: number): string => Kinds.endpoint.key(service, index);
 
 /** Splits `/versions/<name>/<v>` or `/tasks/<name>/<i>` into the name and the number, or null. */
 export function splitNumbered(key: string, prefix: string): { name: string; n: number } | null {

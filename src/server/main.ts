@@ -27,6 +27,7 @@ import { createMetrics } from "./metrics.ts";
 import { Mirror } from "./mirror.ts";
 import { ContactRelay } from "./peers.ts";
 import { Reconciler } from "./reconcile/loop.ts";
+import { EndpointController } from "./endpoints/controller.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { taskMetricsRoutes } from "./routes/task-metrics.ts";
 import { TaskMetricsHistory } from "./task-metrics-history.ts";
@@ -157,6 +158,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const knob = Number(process.env["TIFFIN_RECONCILE_BATCH_OPS"] ?? "");
   const batchOps = knob > 0 ? knob : store instanceof SqliteStore ? 6_000 : undefined;
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}) });
+  const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader() });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
   const { adaptCheckMs, ...policyOpts } = opts.recommend ?? {};
@@ -215,6 +217,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   election.onChange((leading) => {
     void liveness.setLeading(leading).catch((err: unknown) => log.warn({ err }, "renewing host leases failed"));
     reconciler.trigger();
+    endpoints.trigger();
   });
   const relay = new ContactRelay({ election, liveness, selfId: id, adminToken: () => tokens.admin, log, everyMs: Math.max(100, Math.min(500, Math.floor(timing.heartbeatMs / 2))) });
   try {
@@ -230,6 +233,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   }
   relay.start();
   reconciler.start();
+  endpoints.start();
   ctx.usage?.start();
   adapter.start();
   const auditPruning = startAuditPruning({ store, clock, log, active: () => election.isLeader(), ...(opts.auditRetention ? { retention: opts.auditRetention } : {}) });
@@ -250,6 +254,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         auditPruning.stop();
         await adapter.close();
         await reconciler.stop();
+        await endpoints.stop();
         // Resigning lets another server lead at once instead of after the lease TTL.
         await election.close();
         for (const s of [...ctx.streams]) s.close();

@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { Attempt, Host, JobRecord, JobVersion, Task } from "../model/index.ts";
+import type { Attempt, Endpoint, Host, JobRecord, JobVersion, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
 import { Kinds, logProblem } from "./kinds.ts";
 import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
@@ -26,6 +26,7 @@ export interface MirroredValues {
   alive: AliveValue;
   alloc: AllocValue;
   hostToken: string;
+  endpoint: Endpoint;
 }
 /** A kind the mirror holds (a key of Kinds). */
 export type MirroredKind = keyof MirroredValues;
@@ -77,6 +78,10 @@ export class Mirror {
   readonly hosts = new Map<string, Entry<Host>>();
   readonly alive = new Map<string, Entry<AliveValue>>();
   readonly alloc = new Map<string, Entry<AllocValue>>();
+  /** Serving endpoints: service -> task index -> endpoint (endpoints/controller.ts writes them). */
+  readonly endpoints = new Map<string, Map<number, Entry<Endpoint>>>();
+  /** Bumped by every endpoint change (the DNS answers' cache keys on it). */
+  endpointsStamp = 0;
   /** Stored values that do not decode as their kind, by key: logged and left out of every index. */
   readonly corrupt = new Map<string, StoredProblem>();
   /** hostId -> token, and sha256(token) -> hostId. */
@@ -309,6 +314,10 @@ export class Mirror {
         indexSet(this.attemptsByJob, a.job, id, e !== null);
         this.#bump(a.job);
       }, ([id]) => this.attempts.get(id)?.value ?? null),
+      handler("endpoint", Kinds.endpoint, ([service, n], _v, e) => {
+        nestedSetOrDelete(this.endpoints, service, n, e);
+        this.endpointsStamp++;
+      }, ([service, n]) => this.endpoints.get(service)?.get(n)?.value ?? null),
     ];
   }
 }
