@@ -49,6 +49,9 @@ import { startAuditPruning } from "./audit-prune.ts";
 import type { AuditRetention } from "./audit-prune.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { watchRoutes } from "./routes/watch.ts";
+import { serviceRoutes } from "./routes/services.ts";
+import { startDns } from "./dns/server.ts";
+import type { DnsHandle } from "./dns/server.ts";
 import { openApiRoute } from "./routes/openapi.ts";
 import type { RegisteredRoute } from "./openapi/document.ts";
 import { serverIdOf, shareToken } from "./tokens.ts";
@@ -95,6 +98,9 @@ export interface ServerOptions {
    * the window is at most the history's 24 h) and how often jobs with `resources.adapt` are looked at
    * (`adaptCheckMs`, @default 300000). */
   recommend?: Partial<RecommendPolicy> & { adaptCheckMs?: number };
+  /** `host:port` to answer DNS on, UDP and TCP (`NAME.service.tiffin`, dns/answer.ts); port 0 picks
+   * one (see `ServerHandle.dns`). @default no DNS */
+  dnsListen?: string;
 }
 
 /** A running server. */
@@ -111,6 +117,8 @@ export interface ServerHandle {
   close(): Promise<void>;
   /** Every route the server registered (what GET /v1/openapi.json describes). */
   routes(): RegisteredRoute[];
+  /** `host:port` DNS answers on (UDP and TCP), or null without `dnsListen`. */
+  dns: string | null;
 }
 
 /** Starts the control plane. Resolves once it listens. */
@@ -180,6 +188,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   recommendRoutes(router, ctx);
   streamRoutes(router, ctx);
   watchRoutes(router, ctx, opts.watch ?? {});
+  serviceRoutes(router, ctx);
   execRoutes(router, ctx);
   execSessionRoutes(router, ctx);
   clusterRoutes(router, ctx);
@@ -231,6 +240,20 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     if (ownStore) await store.close();
     throw err;
   }
+  let dns: DnsHandle | null = null;
+  if (opts.dnsListen !== undefined) {
+    try {
+      dns = await startDns({ listen: parseListen(opts.dnsListen), mirror, log });
+    } catch (err) {
+      swarm.close();
+      await election.close();
+      hub.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      mirror.close();
+      if (ownStore) await store.close();
+      throw new TiffinError(ErrorCodes.Usage, `cannot answer DNS on ${opts.dnsListen}: ${(err as Error).message}`, { hint: "pick a free port with --dns-listen (e.g. 127.0.0.1:8600; port 53 needs root or CAP_NET_BIND_SERVICE)" });
+    }
+  }
   relay.start();
   reconciler.start();
   endpoints.start();
@@ -247,9 +270,11 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     id,
     isLeader: () => election.isLeader(),
     routes: () => router.list(),
+    dns: dns?.address ?? null,
     close() {
       closing ??= (async () => {
         relay.stop();
+        await dns?.close();
         swarm.close();
         auditPruning.stop();
         await adapter.close();

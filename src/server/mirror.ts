@@ -80,7 +80,7 @@ export class Mirror {
   readonly alloc = new Map<string, Entry<AllocValue>>();
   /** Serving endpoints: service -> task index -> endpoint (endpoints/controller.ts writes them). */
   readonly endpoints = new Map<string, Map<number, Entry<Endpoint>>>();
-  /** Bumped by every endpoint change (the DNS answers' cache keys on it). */
+  /** Bumped by every endpoint, job record or job version change (DNS's service index keys on it). */
   endpointsStamp = 0;
   /** Stored values that do not decode as their kind, by key: logged and left out of every index. */
   readonly corrupt = new Map<string, StoredProblem>();
@@ -279,6 +279,7 @@ export class Mirror {
       handler("job", Kinds.job, ([name], _v, e) => {
         setOrDelete(this.jobs, name, e);
         this.#bump(name);
+        this.endpointsStamp++;
       }, ([name]) => this.jobs.get(name)?.value ?? null),
       handler("host", Kinds.host, ([id], _v, e) => {
         setOrDelete(this.hosts, id, e);
@@ -301,6 +302,7 @@ export class Mirror {
       handler("version", Kinds.version, ([name, n], _v, e) => {
         nestedSetOrDelete(this.versions, name, n, e);
         this.#bump(name);
+        this.endpointsStamp++;
       }, ([name, n]) => this.versions.get(name)?.get(n)?.value ?? null),
       handler("task", Kinds.task, ([name, n], t, e) => {
         nestedSetOrDelete(this.tasks, name, n, e);
