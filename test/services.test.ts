@@ -36,7 +36,7 @@ function web(replicas: number) {
     replicas,
     ports: { http: {} },
     resources: { cpu: 0.1, memory: "64Mi", disk: "64Mi" },
-    health: { kind: "http", port: "http", path: "/healthz", every: "300ms", timeout: "250ms", failures: 2, grace: "0s", then: "restart" },
+    health: { kind: "http", port: "http", path: "/healthz", every: "300ms", timeout: "250ms", failures: 2, grace: "5s", then: "restart" },
     restart: { backoff: { initial: "100ms", max: "1s" }, moveAfterFailures: 5 },
     stop: { signal: "SIGTERM", grace: "1s" },
   });

@@ -50,7 +50,7 @@ import type { AuditRetention } from "./audit-prune.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { watchRoutes } from "./routes/watch.ts";
 import { serviceRoutes } from "./routes/services.ts";
-import { startDns } from "./dns/server.ts";
+import { mirrorLookup, startDns } from "./dns/server.ts";
 import type { DnsHandle } from "./dns/server.ts";
 import { openApiRoute } from "./routes/openapi.ts";
 import type { RegisteredRoute } from "./openapi/document.ts";
@@ -243,7 +243,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   let dns: DnsHandle | null = null;
   if (opts.dnsListen !== undefined) {
     try {
-      dns = await startDns({ listen: parseListen(opts.dnsListen), mirror, log });
+      dns = await startDns({ listen: parseListen(opts.dnsListen), lookup: mirrorLookup(mirror), log });
     } catch (err) {
       swarm.close();
       await election.close();

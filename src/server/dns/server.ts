@@ -81,9 +81,10 @@ function toAnswer(r: DnsRecord): Answer {
   return r.type === "SRV" ? { type: "SRV", name: r.name, ttl: r.ttl, class: "IN", data: r.data } : { type: r.type, name: r.name, ttl: r.ttl, class: "IN", data: r.data };
 }
 
-/** Starts answering on `listen` (`host:port`; port 0 picks one, the same for UDP and TCP). */
-export async function startDns(opts: { listen: { host: string | undefined; port: number }; mirror: Mirror; log: Logger }): Promise<DnsHandle> {
-  const lookup = mirrorLookup(opts.mirror);
+/** Starts answering on `listen` (`host:port`; port 0 picks one, the same for UDP and TCP) from
+ * `lookup` (the server's: `mirrorLookup(mirror)`). */
+export async function startDns(opts: { listen: { host: string | undefined; port: number }; lookup: EndpointLookup; log: Logger }): Promise<DnsHandle> {
+  const lookup = opts.lookup;
   const host = opts.listen.host ?? "0.0.0.0";
   const type = host.includes(":") ? "udp6" : "udp4";
   // Port 0: take a UDP port, then TCP on the same one (retrying a few times if TCP finds it taken).
