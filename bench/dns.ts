@@ -36,7 +36,7 @@ if (values.child) {
       address: `10.0.${s % 250}.${i + 1}`, ports: [{ name: "http", port: 20000 + i }], state: "healthy" as const, labels: {}, since: 0,
     })));
   }
-  const dns = await startDns({ listen: { host: "127.0.0.1", port: 0 }, lookup: (name) => registry.get(name) ?? null, log: pino({ level: "warn" }) });
+  const dns = await startDns({ listen: { host: "127.0.0.1", port: 0 }, lookup: (name) => registry.get(name) ?? null, stamp: () => 0, log: pino({ level: "warn" }) });
   process.send?.({ port: dns.port });
   process.on("message", (m: { cpu?: boolean }) => {
     if (m.cpu) process.send?.({ cpu: process.cpuUsage() });

@@ -243,7 +243,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   let dns: DnsHandle | null = null;
   if (opts.dnsListen !== undefined) {
     try {
-      dns = await startDns({ listen: parseListen(opts.dnsListen), lookup: mirrorLookup(mirror), log });
+      dns = await startDns({ listen: parseListen(opts.dnsListen), lookup: mirrorLookup(mirror), stamp: () => mirror.endpointsStamp, log });
     } catch (err) {
       swarm.close();
       await election.close();

@@ -30,6 +30,59 @@ const UdpMax = 512;
 /** How long a TCP connection may stay idle before it is closed. */
 const TcpIdleMs = 10_000;
 
+/** How many shuffled answers are kept per question: each answer picks one at random. */
+const ShufflesPerQuestion = 8;
+/** Questions kept; past that the cache starts again (a bound on what a flood of names can hold). */
+const CacheMax = 20_000;
+
+/**
+ * Encoded answers by question, so a repeated question costs a copy and two bytes of id rather than a
+ * decode and an encode (the bench's 50,000 answers per core need it: bench/RESULTS.md). Keyed by the
+ * query's bytes after its id (so flags and EDNS records are part of the key) and dropped whole when
+ * the registry's stamp moves. Each question keeps up to ShufflesPerQuestion differently shuffled
+ * answers, one picked at random per reply, so clients still spread over the endpoints.
+ */
+export class AnswerCache {
+  readonly #lookup: EndpointLookup;
+  readonly #stamp: () => number;
+  readonly #maxBytes: number;
+  #at = -1;
+  #answers = new Map<string, Buffer[]>();
+
+  constructor(lookup: EndpointLookup, stamp: () => number, maxBytes = Infinity) {
+    this.#lookup = lookup;
+    this.#stamp = stamp;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** The answer to a query's bytes (null: they do not decode as a query). */
+  respond(query: Buffer): Buffer | null {
+    if (query.length < 12) return null;
+    const stamp = this.#stamp();
+    if (stamp !== this.#at || this.#answers.size >= CacheMax) {
+      this.#at = stamp;
+      this.#answers = new Map();
+    }
+    const key = query.toString("latin1", 2);
+    let kept = this.#answers.get(key);
+    if (kept === undefined) this.#answers.set(key, (kept = []));
+    const pick = Math.floor(Math.random() * ShufflesPerQuestion);
+    let out = kept[pick];
+    if (out === undefined) {
+      const fresh = respond(query, this.#lookup, this.#maxBytes);
+      if (fresh === null) {
+        this.#answers.delete(key);
+        return null;
+      }
+      if (kept.length < ShufflesPerQuestion) kept.push(fresh);
+      return fresh;
+    }
+    out = Buffer.from(out);
+    query.copy(out, 0, 0, 2); // this query's id
+    return out;
+  }
+}
+
 /** A lookup over the mirror's endpoints by lower-cased service name, rebuilt when the registry changes. */
 export function mirrorLookup(mirror: Mirror): EndpointLookup {
   let stamp = -1;
@@ -82,9 +135,11 @@ function toAnswer(r: DnsRecord): Answer {
 }
 
 /** Starts answering on `listen` (`host:port`; port 0 picks one, the same for UDP and TCP) from
- * `lookup` (the server's: `mirrorLookup(mirror)`). */
-export async function startDns(opts: { listen: { host: string | undefined; port: number }; lookup: EndpointLookup; log: Logger }): Promise<DnsHandle> {
-  const lookup = opts.lookup;
+ * `lookup` (the server's: `mirrorLookup(mirror)`); `stamp` changes whenever what `lookup` answers
+ * may have (the server's: `mirror.endpointsStamp`), dropping cached answers. */
+export async function startDns(opts: { listen: { host: string | undefined; port: number }; lookup: EndpointLookup; stamp: () => number; log: Logger }): Promise<DnsHandle> {
+  const udpAnswers = new AnswerCache(opts.lookup, opts.stamp, UdpMax);
+  const tcpAnswers = new AnswerCache(opts.lookup, opts.stamp);
   const host = opts.listen.host ?? "0.0.0.0";
   const type = host.includes(":") ? "udp6" : "udp4";
   // Port 0: take a UDP port, then TCP on the same one (retrying a few times if TCP finds it taken).
@@ -98,7 +153,7 @@ export async function startDns(opts: { listen: { host: string | undefined; port:
       });
     });
     const port = udp.address().port;
-    const tcp = createServer((sock) => serveTcp(sock, lookup));
+    const tcp = createServer((sock) => serveTcp(sock, tcpAnswers));
     const ok = await new Promise<boolean>((resolve, reject) => {
       tcp.once("error", (err: NodeJS.ErrnoException) => (err.code === "EADDRINUSE" && opts.listen.port === 0 && tries < 5 ? resolve(false) : reject(err)));
       tcp.listen(port, host, () => resolve(true));
@@ -110,22 +165,22 @@ export async function startDns(opts: { listen: { host: string | undefined; port:
       udp.close();
       continue;
     }
-    serveUdp(udp, lookup, opts.log);
+    serveUdp(udp, udpAnswers, opts.log);
     opts.log.info({ dns: `${host}:${port}` }, "DNS answering for service.tiffin");
     return { address: `${host.includes(":") ? `[${host}]` : host}:${port}`, port, close: () => closeBoth(udp, tcp) };
   }
 }
 
-function serveUdp(udp: UdpSocket, lookup: EndpointLookup, log: Logger): void {
+function serveUdp(udp: UdpSocket, answers: AnswerCache, log: Logger): void {
   udp.on("message", (msg, rinfo) => {
-    const out = respond(msg, lookup, UdpMax);
+    const out = answers.respond(msg);
     if (out !== null) udp.send(out, rinfo.port, rinfo.address);
   });
   udp.on("error", (err) => log.warn({ err }, "DNS socket error"));
 }
 
 /** TCP: each message is a 2-byte length then the packet (RFC 1035 4.2.2), several per connection. */
-function serveTcp(sock: Socket, lookup: EndpointLookup): void {
+function serveTcp(sock: Socket, answers: AnswerCache): void {
   let buf: Buffer = Buffer.alloc(0);
   sock.setTimeout(TcpIdleMs, () => sock.destroy());
   sock.on("error", () => sock.destroy());
@@ -134,7 +189,7 @@ function serveTcp(sock: Socket, lookup: EndpointLookup): void {
     while (buf.length >= 2) {
       const len = buf.readUInt16BE(0);
       if (buf.length < 2 + len) break;
-      const out = respond(buf.subarray(2, 2 + len), lookup);
+      const out = answers.respond(Buffer.from(buf.subarray(2, 2 + len)));
       buf = buf.subarray(2 + len);
       if (out === null) {
         sock.destroy();
