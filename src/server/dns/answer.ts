@@ -96,9 +96,7 @@ export function answerQuestion(q: { name: string; type: string }, lookup: Endpoi
 export function shuffleInPlace<T>(xs: T[]): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
-    const t = xs[i] as T;
-    xs[i] = xs[j] as T;
-    xs[j] = t;
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
   }
   return xs;
 }
