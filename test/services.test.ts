@@ -5,13 +5,13 @@
 import { test } from "node:test";
 import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { ApiClient } from "../src/api/client.ts";
 import type { WatchEvent, WatchKind } from "../src/api/watch-types.ts";
 import type { Endpoint } from "../src/model/index.ts";
-import { Cluster, compile, waitFor } from "./harness.ts";
+import { Cluster, compile, Timing, waitFor } from "./harness.ts";
 
 const run = promisify(execFile);
 const bin = join(import.meta.dirname, "..", "bin", "tiffin.js");
@@ -151,6 +151,12 @@ void test("endpoints: a watcher resumes across a server restart without missing 
   await waitFor("2 endpoints", 30_000, async () => (await client.endpoints("web")).length === 2);
   const w = collect(t, client, ["endpoint"], 1);
   await waitFor("the watcher saw both", 5000, () => w.events.filter((e) => e.type === "added").length >= 2);
+  // The CLI's watch too, as users run it: its list, then the changes, across the restart.
+  const cliWatch = spawn(process.execPath, [bin, "endpoints", "web", "--watch", "--json"], { env: { ...process.env, TIFFIN_ADDR: c.url, TIFFIN_TOKEN: c.adminToken, HOME: c.dir } });
+  t.after(() => cliWatch.kill("SIGKILL"));
+  let cliOut = "";
+  cliWatch.stdout.on("data", (d: Buffer) => (cliOut += d.toString()));
+  await waitFor("the CLI's list", 15_000, () => cliOut.includes('"type":"list"'));
 
   c.killServer();
   await c.startServer();
@@ -178,4 +184,30 @@ void test("endpoints: a watcher resumes across a server restart without missing 
   assert.equal(new Set(seen).size, seen.length, "no change repeated");
   assert.deepEqual(seen, fresh.events.filter((e) => e.revision <= (w.events.at(-1)?.revision ?? 0)).map(key), "no change missed, same order");
   assert.ok(w.events.some((e) => e.kind === "endpoint" && e.type === "removed" && e.object?.attemptId === before.attemptId), "the removal after the restart was seen");
+  const cliLines = await waitFor("the CLI printed the removal and the return", 15_000, () => {
+    const lines = cliOut.trim().split("\n").map((l) => JSON.parse(l) as { type: string; name?: string; object?: { attemptId: string } | null; endpoints?: Endpoint[] });
+    const gone = lines.findIndex((l) => l.type === "removed" && l.name === "web/1");
+    return gone > 0 && lines.slice(gone).some((l) => l.type !== "removed" && l.name === "web/1" && l.object?.attemptId !== before.attemptId) ? lines : undefined;
+  });
+  assert.equal(cliLines[0]?.endpoints?.length, 2, "the CLI's list had both endpoints");
+  assert.equal(cliLines.filter((l) => l.type === "list").length, 1, "listed once: the restart was resumed, not relisted");
+  cliWatch.kill("SIGINT");
+
+  // A host that stops heartbeating (its agent frozen, its tasks still running) turns suspect: its
+  // endpoints go within a tick of that; they come back once it answers again.
+  await waitFor("2 endpoints", 30_000, async () => (await client.endpoints("web")).length === 2);
+  const agentPid = c.agents[0]?.proc?.pid;
+  assert.ok(agentPid);
+  process.kill(agentPid, "SIGSTOP");
+  const frozenAt = Date.now();
+  try {
+    await waitFor("endpoints gone while the host is suspect", Timing.suspectMs + 5000, async () => (await client.endpoints("web")).length === 0, 50);
+  } finally {
+    process.kill(agentPid, "SIGCONT");
+  }
+  const goneMs = Date.now() - frozenAt;
+  t.diagnostic(`agent frozen to endpoints gone: ${goneMs} ms (suspect after ${Timing.suspectMs} ms without a heartbeat)`);
+  // Under the down timeout (when its lease ends and the attempts are lost anyway): suspect is what acted.
+  assert.ok(goneMs < Timing.suspectMs + 1500, `gone ${goneMs} ms after the agent froze`);
+  await waitFor("endpoints back once the host answers", 30_000, async () => (await client.endpoints("web")).length === 2);
 });
