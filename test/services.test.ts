@@ -138,7 +138,10 @@ void test("endpoints: listed when healthy and reachable; a failed health check r
   for (const e of onHost) {
     const gone = w2.events.find((x) => x.kind === "endpoint" && x.type === "removed" && x.object?.attemptId === e.attemptId);
     const stopped = w2.events.find((x) => x.kind === "attempt" && x.object?.id === e.attemptId && x.object.state === "stopped");
-    assert.ok(gone && stopped && gone.revision < stopped.revision, `${e.job}/${e.index}: endpoint removed before its task stopped`);
+    const trace = w2.events.filter((x) => x.object !== null && (x.kind === "attempt" ? x.object.id : x.kind === "endpoint" ? x.object.attemptId : "") === e.attemptId)
+      .map((x) => `${x.revision} ${x.kind} ${x.type} ${x.kind === "attempt" ? `${x.object?.state}/${x.object?.desired}` : ""}`).join("; ");
+    t.diagnostic(`drain of ${e.job}/${e.index}: ${trace}`);
+    assert.ok(gone && stopped && gone.revision < stopped.revision, `${e.job}/${e.index}: endpoint removed before its task stopped: ${trace}`);
   }
   w2.stop();
 });
