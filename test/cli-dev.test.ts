@@ -60,6 +60,16 @@ void test("tiffin dev: cluster up, examples running, status/hosts via the contex
   const hosts = JSON.parse(cli("hosts", "--json")) as HostView[];
   assert.deepEqual(hosts.map((h) => [h.name, h.status]), [["dev-1", "up"], ["dev-2", "up"], ["dev-3", "up"]]);
   assert.deepEqual(hosts.map((h) => h.domain.rack), ["r1", "r2", "r3"]);
+  // Service discovery: the DNS address dev printed answers for the example web service, as the CLI does.
+  const dns = /^ {2}dns +127\.0\.0\.1:(\d+) /m.exec(out)?.[1];
+  assert.ok(dns, `dev prints its DNS address:\n${out}`);
+  const endpoints = await waitFor("web's endpoints", 20_000, () => {
+    const list = JSON.parse(cli("endpoints", "web", "--json")) as { ports: { port: number }[] }[];
+    return list.length === 3 ? list : undefined;
+  });
+  const dig = spawnSync("dig", ["@127.0.0.1", "-p", dns, "web.service.tiffin", "SRV", "+short"], { encoding: "utf8", timeout: 10_000 });
+  assert.deepEqual(dig.stdout.trim().split("\n").map((l) => Number(l.split(" ")[2])).sort(), endpoints.map((e) => e.ports[0]!.port).sort());
+  assert.match(cli("services"), /web\s+3\s+http/);
   const pids = recordedPids(["dev-1", "dev-2", "dev-3"].map((n) => join(data, n)));
   assert.ok(pids.filter((p) => p.kind === "task").length >= 5, "web and worker tasks recorded");
 

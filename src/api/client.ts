@@ -9,6 +9,7 @@
 
 import type { JobVersion, JobSpec, VersionNote } from "../model/job.ts";
 import type { Recommendation } from "../model/recommendation.ts";
+import type { Endpoint, ServiceSummary } from "../model/endpoint.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus } from "./types.ts";
 import type { Rollout } from "../model/rollout.ts";
@@ -112,6 +113,14 @@ export class ApiClient {
   /** `GET /v1/jobs/:name/recommendation`: recommended resources from usage history, with the evidence. */
   recommendation(name: string): Promise<Recommendation> {
     return this.#json(answerSchemas.recommendation, "GET", `/v1/jobs/${enc(name)}/recommendation`);
+  }
+  /** `GET /v1/services`: every service and how many serving endpoints it has. */
+  services(): Promise<ServiceSummary[]> {
+    return this.#json(answerSchemas.services, "GET", "/v1/services");
+  }
+  /** `GET /v1/services/:name/endpoints`: a service's serving endpoints now (404 for no such service). */
+  endpoints(service: string): Promise<Endpoint[]> {
+    return this.#json(answerSchemas.endpoints, "GET", `/v1/services/${enc(service)}/endpoints`);
   }
   /** `GET /v1/recommendations`: every job's recommendation. */
   recommendations(): Promise<Recommendation[]> {

@@ -1,8 +1,8 @@
 // The typed watch on the wire (`GET /v1/watch`), shared by the server, the client and a web page.
 //
 //   GET /v1/watch?kinds=task,host&from=REV        (admin token)  -> text/event-stream
-//   &job=web&job=api   only those jobs' objects (kinds job, version, task, attempt; refused with host kinds)
-//   &host=h1           only objects on those hosts, by id or name (kinds task, attempt, host, alive;
+//   &job=web&job=api   only those jobs' objects (kinds job, version, task, attempt, endpoint; refused with host kinds)
+//   &host=h1           only objects on those hosts, by id or name (kinds task, attempt, endpoint, host, alive;
 //                      refused with job and version); a task moving off the host is sent once more
 //   Last-Event-ID: REV   resumes after REV (what EventSource sends when it reconnects)
 //
@@ -19,10 +19,10 @@
 // added later are never streamed.
 
 import { ErrorCodes } from "../model/index.ts";
-import type { AliveValue, Attempt, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
+import type { AliveValue, Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
 
 /** The kinds a watcher may see: the allow-list. A kind added here must be added to the server's table too. */
-export const WatchKinds = ["job", "version", "task", "attempt", "host", "alive", "rollout"] as const;
+export const WatchKinds = ["job", "version", "task", "attempt", "host", "alive", "rollout", "endpoint"] as const;
 /** One of WatchKinds. */
 export type WatchKind = (typeof WatchKinds)[number];
 
@@ -36,6 +36,8 @@ export interface WatchObjects {
   alive: AliveValue;
   /** A job's rollout, named `job/n` (n: the job's n-th rollout). */
   rollout: Rollout;
+  /** A serving task of a service (the service is the job, so `job=` filters it; `host=` too). */
+  endpoint: Endpoint;
 }
 
 /** What happened to an object. */

@@ -19,3 +19,4 @@ export * from "./int-list.ts";
 export * from "./metric-condition.ts";
 export * from "./recommendation.ts";
 export * from "./rollout.ts";
+export * from "./endpoint.ts";

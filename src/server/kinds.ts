@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
-  aliveSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
+  aliveSchema, endpointSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
 } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
@@ -36,6 +36,8 @@ export const Prefix = {
   rollouts: "/rollouts/",
   /** Closed blocks of task metric points (task-metrics-store.ts); not mirrored, not streamed. */
   metricBlocks: "/metricblocks/",
+  /** The serving endpoints of each service, written by the leader (endpoints/controller.ts). */
+  endpoints: "/endpoints/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -226,6 +228,8 @@ export const Kinds = {
   pieceHolder: defineKind("piece holder", Prefix.pieceHolders, pieceHolderSchema, pair),
   /** `/rollouts/<job>/<n, 10 digits>`: the job's n-th rollout (a new version, a restart or a rollback). */
   rollout: defineKind("rollout", Prefix.rollouts, rolloutSchema, numbered(10)),
+  /** `/endpoints/<service>/<index, 6 digits>`: one serving task of a service. */
+  endpoint: defineKind("endpoint", Prefix.endpoints, endpointSchema, numbered(6)),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
   leader: defineKind("leader", LeaderKey, leaderSchema, single),
   /** `/secrets/peer`: the peer tokens agents require of each other. */
@@ -270,6 +274,8 @@ export const pieceHolderKey = (id: string, serverId: string): string => Kinds.pi
 
 /** `/rollouts/<job>/<n, 10 digits>`: the job's n-th Rollout. */
 export const rolloutKey = (job: string, n: number): string => Kinds.rollout.key(job, n);
+/** `/endpoints/<service>/<index, 6 digits>`: one Endpoint. */
+export const endpointKey = (service: string, index: number): string => Kinds.endpoint.key(service, index);
 
 /** Splits `/versions/<name>/<v>` or `/tasks/<name>/<i>` into the name and the number, or null. */
 export function splitNumbered(key: string, prefix: string): { name: string; n: number } | null {

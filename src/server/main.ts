@@ -28,6 +28,7 @@ import { createMetrics } from "./metrics.ts";
 import { Mirror } from "./mirror.ts";
 import { ContactRelay } from "./peers.ts";
 import { Reconciler } from "./reconcile/loop.ts";
+import { EndpointController } from "./endpoints/controller.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { taskMetricsRoutes } from "./routes/task-metrics.ts";
 import { CustomCheckRunner } from "./rollout-checks/runner.ts";
@@ -51,6 +52,9 @@ import { startAuditPruning } from "./audit-prune.ts";
 import type { AuditRetention } from "./audit-prune.ts";
 import { streamRoutes } from "./routes/streams.ts";
 import { watchRoutes } from "./routes/watch.ts";
+import { serviceRoutes } from "./routes/services.ts";
+import { mirrorLookup, startDns } from "./dns/server.ts";
+import type { DnsHandle } from "./dns/server.ts";
 import { openApiRoute } from "./routes/openapi.ts";
 import type { RegisteredRoute } from "./openapi/document.ts";
 import { serverIdOf, shareToken } from "./tokens.ts";
@@ -102,6 +106,9 @@ export interface ServerOptions {
    * the window is at most the history's 24 h) and how often jobs with `resources.adapt` are looked at
    * (`adaptCheckMs`, @default 300000). */
   recommend?: Partial<RecommendPolicy> & { adaptCheckMs?: number };
+  /** `host:port` to answer DNS on, UDP and TCP (`NAME.service.tiffin`, dns/answer.ts); port 0 picks
+   * one (see `ServerHandle.dns`). @default no DNS */
+  dnsListen?: string;
 }
 
 /** A running server. */
@@ -118,6 +125,8 @@ export interface ServerHandle {
   close(): Promise<void>;
   /** Every route the server registered (what GET /v1/openapi.json describes). */
   routes(): RegisteredRoute[];
+  /** `host:port` DNS answers on (UDP and TCP), or null without `dnsListen`. */
+  dns: string | null;
 }
 
 /** Starts the control plane. Resolves once it listens. */
@@ -169,6 +178,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const knob = Number(process.env["TIFFIN_RECONCILE_BATCH_OPS"] ?? "");
   const batchOps = knob > 0 ? knob : store instanceof SqliteStore ? 6_000 : undefined;
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks) => customChecks.verdictsOf(key, checks) } });
+  const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader() });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
   const { adaptCheckMs, ...policyOpts } = opts.recommend ?? {};
@@ -191,6 +201,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   recommendRoutes(router, ctx);
   streamRoutes(router, ctx);
   watchRoutes(router, ctx, opts.watch ?? {});
+  serviceRoutes(router, ctx);
   execRoutes(router, ctx);
   execSessionRoutes(router, ctx);
   clusterRoutes(router, ctx);
@@ -226,6 +237,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   election.onChange((leading) => {
     void liveness.setLeading(leading).catch((err: unknown) => log.warn({ err }, "renewing host leases failed"));
     reconciler.trigger();
+    endpoints.trigger();
   });
   const relay = new ContactRelay({ election, liveness, selfId: id, adminToken: () => tokens.admin, log, everyMs: Math.max(100, Math.min(500, Math.floor(timing.heartbeatMs / 2))) });
   try {
@@ -239,8 +251,23 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     if (ownStore) await store.close();
     throw err;
   }
+  let dns: DnsHandle | null = null;
+  if (opts.dnsListen !== undefined) {
+    try {
+      dns = await startDns({ listen: parseListen(opts.dnsListen), lookup: mirrorLookup(mirror), stamp: () => mirror.endpointsStamp, log });
+    } catch (err) {
+      swarm.close();
+      await election.close();
+      hub.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      mirror.close();
+      if (ownStore) await store.close();
+      throw new TiffinError(ErrorCodes.Usage, `cannot answer DNS on ${opts.dnsListen}: ${(err as Error).message}`, { hint: "pick a free port with --dns-listen (e.g. 127.0.0.1:8600; port 53 needs root or CAP_NET_BIND_SERVICE)" });
+    }
+  }
   relay.start();
   reconciler.start();
+  endpoints.start();
   ctx.usage?.start();
   adapter.start();
   taskMetrics.start();
@@ -255,13 +282,16 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     id,
     isLeader: () => election.isLeader(),
     routes: () => router.list(),
+    dns: dns?.address ?? null,
     close() {
       closing ??= (async () => {
         relay.stop();
+        await dns?.close();
         swarm.close();
         auditPruning.stop();
         await adapter.close();
         await reconciler.stop();
+        await endpoints.stop();
         // Resigning lets another server lead at once instead of after the lease TTL.
         await election.close();
         for (const s of [...ctx.streams]) s.close();

@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { Attempt, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
+import type { Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
 import { Kinds, logProblem, Prefix } from "./kinds.ts";
 import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
@@ -27,6 +27,7 @@ export interface MirroredValues {
   alloc: AllocValue;
   hostToken: string;
   rollout: Rollout;
+  endpoint: Endpoint;
 }
 /** A kind the mirror holds (a key of Kinds). */
 export type MirroredKind = keyof MirroredValues;
@@ -80,6 +81,10 @@ export class Mirror {
   readonly alloc = new Map<string, Entry<AllocValue>>();
   /** Rollouts by job, then by number (the order they started). */
   readonly rollouts = new Map<string, Map<number, Entry<Rollout>>>();
+  /** Serving endpoints: service -> task index -> endpoint (endpoints/controller.ts writes them). */
+  readonly endpoints = new Map<string, Map<number, Entry<Endpoint>>>();
+  /** Bumped by every endpoint, job record or job version change (DNS's service index keys on it). */
+  endpointsStamp = 0;
   /** Stored values that do not decode as their kind, by key: logged and left out of every index. */
   readonly corrupt = new Map<string, StoredProblem>();
   /** hostId -> token, and sha256(token) -> hostId. */
@@ -281,6 +286,7 @@ export class Mirror {
       handler("job", Kinds.job, ([name], _v, e) => {
         setOrDelete(this.jobs, name, e);
         this.#bump(name);
+        this.endpointsStamp++;
       }, ([name]) => this.jobs.get(name)?.value ?? null),
       handler("host", Kinds.host, ([id], _v, e) => {
         setOrDelete(this.hosts, id, e);
@@ -303,6 +309,7 @@ export class Mirror {
       handler("version", Kinds.version, ([name, n], _v, e) => {
         nestedSetOrDelete(this.versions, name, n, e);
         this.#bump(name);
+        this.endpointsStamp++;
       }, ([name, n]) => this.versions.get(name)?.get(n)?.value ?? null),
       handler("task", Kinds.task, ([name, n], t, e) => {
         nestedSetOrDelete(this.tasks, name, n, e);
@@ -320,6 +327,10 @@ export class Mirror {
         nestedSetOrDelete(this.rollouts, name, n, e);
         this.#bump(name);
       }, ([name, n]) => this.rollouts.get(name)?.get(n)?.value ?? null),
+      handler("endpoint", Kinds.endpoint, ([service, n], _v, e) => {
+        nestedSetOrDelete(this.endpoints, service, n, e);
+        this.endpointsStamp++;
+      }, ([service, n]) => this.endpoints.get(service)?.get(n)?.value ?? null),
     ];
   }
 }

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WatchKinds } from "../api/watch-types.ts";
 import type { WatchEvent } from "../api/watch-types.ts";
-import type { Attempt, Task } from "../model/index.ts";
+import type { Attempt, Endpoint, Task } from "../model/index.ts";
 import type { KeyValue } from "../state/store.ts";
 import { Prefix } from "./keys.ts";
 import { classifyKey, filteredWatchEvent, matchesHosts, matchesJobs, toWatchEvent, watchKindTable } from "./watch-kinds.ts";
@@ -20,6 +20,7 @@ const cases: { name: string; key: string; want: { kind: string; name: string } |
   { name: "a host", key: "/hosts/h1", want: { kind: "host", name: "h1" } },
   { name: "a host's liveness", key: "/alive/h1", want: { kind: "alive", name: "h1" } },
   { name: "a rollout", key: "/rollouts/web/0000000002", want: { kind: "rollout", name: "web/2" } },
+  { name: "an endpoint", key: "/endpoints/web/000002", want: { kind: "endpoint", name: "web/2" } },
   { name: "a host token", key: "/hosttokens/h1", want: null },
   { name: "the admin token", key: "/secrets/admin", want: null },
   { name: "the join token", key: "/secrets/join", want: null },
@@ -74,6 +75,8 @@ const jobCases: { name: string; event: WatchEvent; jobs: string[]; want: boolean
   { name: "a removed attempt of another job", event: { type: "removed", kind: "attempt", name: "a1", revision: 1, object: { job: "api" } as Attempt }, jobs: ["web"], want: false },
   { name: "a removed attempt of the job", event: { type: "removed", kind: "attempt", name: "a1", revision: 1, object: { job: "web" } as Attempt }, jobs: ["web"], want: true },
   { name: "a removal the store did not describe (never miss one)", event: { type: "removed", kind: "attempt", name: "a1", revision: 1, object: null }, jobs: ["web"], want: true },
+  { name: "an endpoint of the job's service", event: { type: "removed", kind: "endpoint", name: "web/0", revision: 1, object: { job: "web" } as Endpoint }, jobs: ["web"], want: true },
+  { name: "an endpoint of another service", event: { type: "added", kind: "endpoint", name: "api/0", revision: 1, object: { job: "api" } as Endpoint }, jobs: ["web"], want: false },
   { name: "no job filter", event: { type: "added", kind: "task", name: "api/0", revision: 1, object: null }, jobs: [], want: true },
 ];
 for (const c of jobCases) {
@@ -88,6 +91,8 @@ const hostCases: { name: string; event: WatchEvent; hosts: string[]; want: boole
   { name: "an unplaced task", event: { type: "updated", kind: "task", name: "web/0", revision: 1, object: { hostId: null } as Task }, hosts: ["h1"], want: false },
   { name: "an attempt on another host", event: { type: "added", kind: "attempt", name: "a1", revision: 1, object: { hostId: "h2" } as Attempt }, hosts: ["h1"], want: false },
   { name: "a removed attempt on the host", event: { type: "removed", kind: "attempt", name: "a1", revision: 1, object: { hostId: "h1" } as Attempt }, hosts: ["h1"], want: true },
+  { name: "an endpoint on the host", event: { type: "added", kind: "endpoint", name: "web/0", revision: 1, object: { hostId: "h1" } as Endpoint }, hosts: ["h1"], want: true },
+  { name: "an endpoint on another host", event: { type: "removed", kind: "endpoint", name: "web/0", revision: 1, object: { hostId: "h2" } as Endpoint }, hosts: ["h1"], want: false },
   { name: "a job (on no host)", event: { type: "added", kind: "job", name: "web", revision: 1, object: null }, hosts: ["h1"], want: false },
   { name: "no host filter", event: { type: "added", kind: "job", name: "web", revision: 1, object: null }, hosts: [], want: true },
 ];

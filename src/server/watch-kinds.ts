@@ -52,6 +52,7 @@ export const watchKindTable: Readonly<Record<WatchKind, WatchKindEntry>> = {
   host: entry(Kinds.host, { job: false, host: true }, rest),
   alive: entry(Kinds.alive, { job: false, host: true }, rest),
   rollout: entry(Kinds.rollout, { job: true, host: false }, numbered),
+  endpoint: entry(Kinds.endpoint, { job: true, host: true }, numbered),
 };
 
 /** Which objects a watcher asked for: `job=` and `host=` (host ids), both holding when both are
@@ -130,6 +131,7 @@ export function matchesHosts(ev: WatchEvent, hosts: readonly string[]): boolean 
       return hosts.includes(ev.name);
     case "task":
     case "attempt":
+    case "endpoint":
       return ev.object === null || (ev.object.hostId !== null && hosts.includes(ev.object.hostId));
     default:
       return false;
@@ -148,6 +150,7 @@ export function matchesJobs(ev: WatchEvent, jobs: readonly string[]): boolean {
     case "rollout":
       return jobs.includes(ev.name.slice(0, ev.name.lastIndexOf("/")));
     case "attempt":
+    case "endpoint":
       return ev.object === null || jobs.includes(ev.object.job);
     default:
       return false;
@@ -159,7 +162,7 @@ export function matchesJobs(ev: WatchEvent, jobs: readonly string[]): boolean {
  * host's record and liveness). Each listed object is still matched against the filter. */
 export function listPrefixes(kind: WatchKind, filter: WatchFilter): string[] {
   const prefix = watchKindTable[kind].prefix;
-  if (filter.jobs.length > 0 && (kind === "version" || kind === "task")) return filter.jobs.map((j) => `${prefix}${j}/`);
+  if (filter.jobs.length > 0 && (kind === "version" || kind === "task" || kind === "endpoint")) return filter.jobs.map((j) => `${prefix}${j}/`);
   if (filter.jobs.length > 0 && kind === "job") return filter.jobs.map((j) => `${prefix}${j}`);
   if (filter.hosts.length > 0 && (kind === "host" || kind === "alive")) return filter.hosts.map((h) => `${prefix}${h}`);
   return [prefix];

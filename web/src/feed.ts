@@ -79,6 +79,10 @@ export function describe(ev: WatchEvent, prev: unknown, hostName: HostName, at: 
       if (r === null || (was !== null && was.state === r.state && was.phase === r.phase)) return null;
       return line("job", r.job, `${r.job} v${r.version} rollout ${r.state}, phase ${r.phase + 1}/${r.phases.length}${r.why ? `: ${r.why}` : ""}`);
     }
+    case "endpoint": {
+      // Service endpoints come and go with every health change; the job's tasks already say so.
+      return null;
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 // once a frame, so a burst of a thousand events costs one render).
 
 import { ErrorCodes, TiffinError } from "../../src/api/index.ts";
-import type { AliveValue, ApiClient, Attempt, Host, JobRecord, JobVersion, Rollout, Task, WatchMessage } from "../../src/api/index.ts";
+import type { AliveValue, ApiClient, Attempt, Host, JobRecord, JobVersion, Endpoint, Rollout, Task, WatchMessage } from "../../src/api/index.ts";
 import { describe } from "./feed.ts";
 import type { FeedEntry } from "./feed.ts";
 
@@ -22,6 +22,7 @@ export class Live {
   readonly hosts = new Map<string, Host>();
   readonly alive = new Map<string, AliveValue>();
   readonly rollouts = new Map<string, Rollout>();
+  readonly endpoints = new Map<string, Endpoint>();
   /** Newest first. */
   feed: FeedEntry[] = [];
   /** True once the first list is complete (the first bookmark). */
@@ -111,6 +112,8 @@ export class Live {
         return this.alive;
       case "rollout":
         return this.rollouts;
+      case "endpoint":
+        return this.endpoints;
     }
   }
 

@@ -4,6 +4,8 @@
 
 import type { Command } from "commander";
 import { existsSync, mkdirSync, readFileSync, renameSync, statfsSync, writeFileSync, rmSync } from "node:fs";
+import { createSocket } from "node:dgram";
+import { createServer as createNetServer } from "node:net";
 import { availableParallelism, totalmem } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { ApiClient } from "../../api/client.ts";
@@ -44,6 +46,8 @@ export interface DevInfo {
   dataDir: string;
   contextFile: string;
   serverLog: string;
+  /** `host:port` the server answers DNS on (UDP and TCP), when it does. */
+  dns?: string;
   agents: (DevAgentPlan & { log: string; pid: number | null })[];
   examples: boolean;
   /** How the user runs the CLI: `npx tiffin` in a checkout, `tiffin` when installed. @default "npx tiffin" */
@@ -73,6 +77,7 @@ export function renderDevReady(info: DevInfo): string {
     "",
     `  server    ${info.url}  (log ${info.serverLog})`,
     ...(info.dashboard !== undefined ? [`  dashboard ${info.dashboard}  (opens logged in)`] : []),
+    ...(info.dns !== undefined ? [`  dns       ${info.dns}  (dig @${info.dns.replace(/:(\d+)$/, " -p $1")} web.service.tiffin SRV)`] : []),
     ...info.agents.map((a) => `  ${a.name.padEnd(8)}  ${a.labels["cluster"]}/${a.labels["rack"]}, ${a.cores} cores, ${a.memoryMiB} MiB  (pid ${a.pid ?? "?"}, log ${a.log})`),
     `  data      ${info.dataDir}`,
     `  context   ${info.contextFile}  (address and admin token; the commands below use it)`,
@@ -138,6 +143,24 @@ function claimDataDir(dataDir: string): string {
   return pidFile;
 }
 
+/** A loopback port free for both UDP and TCP now (DNS listens on both). */
+export async function freeUdpTcpPort(): Promise<number> {
+  for (;;) {
+    const udp = createSocket("udp4");
+    const port = await new Promise<number>((res, rej) => {
+      udp.once("error", rej);
+      udp.bind(0, "127.0.0.1", () => res(udp.address().port));
+    });
+    const tcpFree = await new Promise<boolean>((res) => {
+      const t = createNetServer();
+      t.once("error", () => res(false));
+      t.listen(port, "127.0.0.1", () => t.close(() => res(true)));
+    });
+    await new Promise<void>((res) => udp.close(() => res()));
+    if (tcpFree) return port;
+  }
+}
+
 /** Starts the cluster, prints where everything is, waits for SIGINT/SIGTERM, stops it all. */
 export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<void> {
   const { io } = ctx;
@@ -168,7 +191,9 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
 
   try {
     io.out(`starting a server on ${url} and ${opts.agents} agents (data in ${dataDir})\n`);
-    const server = startChild("server", ["server", "--data", serverDir, "--listen", opts.listen], join(dataDir, "server.log"), env);
+    // DNS on a free loopback port, printed below (the server's --dns-listen; 53 would need root).
+    const dns = `127.0.0.1:${await freeUdpTcpPort()}`;
+    const server = startChild("server", ["server", "--data", serverDir, "--listen", opts.listen, "--dns-listen", dns], join(dataDir, "server.log"), env);
     children.push(server);
     const started = Date.now();
     const stopped = (): boolean => interrupted;
@@ -220,6 +245,7 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
           dataDir,
           contextFile,
           serverLog: server.log,
+          dns,
           agents: plans.map((p) => ({ ...p, log: join(dataDir, `${p.name}.log`), pid: children.find((c) => c.name === p.name)?.proc.pid ?? null })),
           examples: opts.examples,
           ...devHints(import.meta.dirname, examplesFile),

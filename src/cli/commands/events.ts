@@ -31,6 +31,8 @@ export function eventSummary(e: WatchEvent): string {
       return e.type === "removed" ? "" : "up";
     case "rollout":
       return [`v${e.object.version}`, e.object.cause, e.object.state, `phase ${e.object.phase + 1}/${e.object.phases.length}`, e.object.why ?? ""].filter((s) => s !== "").join(" ");
+    case "endpoint":
+      return [`${e.object.address}:${e.object.ports.map((p) => `${p.name}=${p.port}`).join(",")}`, e.object.host, e.object.state].join(" ");
   }
 }
 
@@ -41,8 +43,8 @@ export function renderEvent(e: WatchEvent): string {
 }
 
 /** The kinds a `--job` filter applies to, and those of `--host`. */
-const JobKinds: readonly WatchKind[] = ["job", "version", "task", "attempt"];
-const HostKinds: readonly WatchKind[] = ["task", "attempt", "host", "alive"];
+const JobKinds: readonly WatchKind[] = ["job", "version", "task", "attempt", "endpoint"];
+const HostKinds: readonly WatchKind[] = ["task", "attempt", "endpoint", "host", "alive"];
 
 /** The kinds asked for with --kind (comma-separated); a name that is no kind is a usage error.
  * Without --kind: every kind the filters given apply to (the server refuses a filter with a kind it

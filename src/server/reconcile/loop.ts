@@ -106,7 +106,8 @@ export class Reconciler {
       const slash = rest.indexOf("/");
       return slash < 0 ? rest : rest.slice(0, slash);
     };
-    if (k.startsWith(Prefix.alloc) || k.startsWith(Prefix.hostTokens)) return false;
+    // Endpoints follow tasks (endpoints/controller.ts): they never change what a task should do.
+    if (k.startsWith(Prefix.alloc) || k.startsWith(Prefix.hostTokens) || k.startsWith(Prefix.endpoints)) return false;
     // A job's own reconcile write needs no second look: its placement runs in the same pass, and what
     // comes next is triggered by agents' reports (or the next full pass). This halves the decisions.
     if (c.revision !== 0 && this.#ownWrites.has(c.revision)) return false;

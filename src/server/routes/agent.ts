@@ -10,7 +10,7 @@ import type { ServerContext } from "../context.ts";
 import { readJsonObject, sendJson, startSse } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { stableJson } from "../keys.ts";
-import { attemptKey, hostKey, hostTokenKey, Kinds } from "../kinds.ts";
+import { attemptKey, endpointKey, hostKey, hostTokenKey, Kinds } from "../kinds.ts";
 import { newToken, sameSecret } from "../tokens.ts";
 import { heartbeatOf, registerOf, reportOf } from "./agent-input.ts";
 import { metricStopEnd } from "../metric-verdicts.ts";
@@ -90,6 +90,15 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
         if (stableJson(next) === stableJson(e.value)) continue;
         compare.push({ key: attemptKey(u.id), target: "modRevision", op: "==", value: e.modRevision });
         success.push({ type: "put", key: attemptKey(u.id), value: Kinds.attempt.encode(next) });
+        // A report that ends serving (a failed health check, an exit) removes the attempt's endpoint in
+        // the same revision, so no watcher or DNS answer sees it after the report, nor after the restart
+        // that follows (the leader's EndpointController would remove it a moment later anyway).
+        const ep = m.endpoints.get(next.job)?.get(next.index);
+        if (ep && ep.value.attemptId === next.id && next.state !== "healthy" && next.state !== "running") {
+          const key = endpointKey(next.job, next.index);
+          compare.push({ key, target: "modRevision", op: "==", value: ep.modRevision });
+          success.push({ type: "delete", key });
+        }
       }
       return success.length > 0 ? { compare, success } : null;
     });

@@ -121,11 +121,11 @@ export function watchFilter(jobValues: readonly string[], hostValues: readonly s
   const hosts = list(hostValues);
   const noJob = kinds.filter((k) => !watchKindTable[k].jobScoped);
   if (jobs.length > 0 && noJob.length > 0) {
-    throw new TiffinError(ErrorCodes.BadRequest, `watch: job filters job, version, task and attempt; ${noJob.join(" and ")} belong to no job`, { hint: "watch those kinds in a watch of their own, without job=" });
+    throw new TiffinError(ErrorCodes.BadRequest, `watch: job filters job, version, task, attempt and endpoint; ${noJob.join(" and ")} belong to no job`, { hint: "watch those kinds in a watch of their own, without job=" });
   }
   const noHost = kinds.filter((k) => !watchKindTable[k].hostScoped);
   if (hosts.length > 0 && noHost.length > 0) {
-    throw new TiffinError(ErrorCodes.BadRequest, `watch: host filters task, attempt, host and alive; ${noHost.join(" and ")} belong to no host`, { hint: "ask for kinds=task,attempt,host,alive with host=, and watch the others without it" });
+    throw new TiffinError(ErrorCodes.BadRequest, `watch: host filters task, attempt, endpoint, host and alive; ${noHost.join(" and ")} belong to no host`, { hint: "ask for kinds=task,attempt,host,alive with host=, and watch the others without it" });
   }
   return { jobs, hosts };
 }

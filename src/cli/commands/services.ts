@@ -1,0 +1,32 @@
+// `tiffin services`: every service (a job naming ports) and how many serving endpoints it has
+// (`GET /v1/services`), as `kubectl get services` or `consul catalog services`.
+import type { Command } from "commander";
+import type { ApiClient } from "../../api/client.ts";
+import type { ServiceSummary } from "../../model/index.ts";
+import type { CliContext } from "../command.ts";
+import { outputFormat, outputOption, renderOutput } from "../output.ts";
+import type { OutputOpts } from "../output.ts";
+import { renderTable } from "../table.ts";
+
+/** Every service. */
+export function servicesHandler(client: ApiClient): Promise<ServiceSummary[]> {
+  return client.services();
+}
+
+/** A table of services: name, endpoints, ports; the DNS name in wide. */
+export function renderServices(list: ServiceSummary[], wide = false): string {
+  if (list.length === 0) return "no services (a job offers one by naming `ports`)\n";
+  return renderTable(
+    ["service", "endpoints", "ports", ...(wide ? ["dns"] : [])],
+    list.map((s) => [s.name, s.endpoints, s.ports.join(","), ...(wide ? [`${s.name}.service.tiffin`] : [])]),
+  );
+}
+
+/** Adds the command. */
+export function register(program: Command, ctx: CliContext): void {
+  outputOption(program.command("services").description("list services (jobs naming ports) and how many serving endpoints each has")).action(async (opts: OutputOpts) => {
+    const format = outputFormat(opts);
+    const list = await servicesHandler(ctx.client());
+    ctx.io.out(renderOutput(format, list, (wide) => renderServices(list, wide)));
+  });
+}

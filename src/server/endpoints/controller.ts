@@ -1,0 +1,159 @@
+// The registry's writer: while this server leads, it keeps `/endpoints/` equal to what
+// `desiredEndpoint` says of every task, writing the difference as soon as the mirror shows a change
+// (a report of an unhealthy or ended attempt, a stop decided, a host's lease gone) and every
+// `tickMs` (a host turns suspect by time alone, with no write to react to).
+//
+// Stored rather than derived on each read: every watcher and every server in HA then sees one
+// ordered history of the registry in the store's revisions, `GET /v1/watch?kinds=endpoint&from=REV`
+// resumes across a server restart or a leader change like every kind, and a follower answers DNS
+// from its mirror with the leader's judgement of liveness (which only the leader can make: it sees
+// every heartbeat). Each write compares the modRevision it read, and the store is fenced to the
+// leadership term, so a deposed leader cannot overwrite its successor.
+import type { Logger } from "pino";
+import type { Clock, Endpoint, HostStatus } from "../../model/index.ts";
+import type { Op, Compare, Store } from "../../state/store.ts";
+import { endpointKey, Kinds } from "../kinds.ts";
+import type { Mirror } from "../mirror.ts";
+import { desiredEndpoint, sameEndpoint } from "./desired.ts";
+
+/** How often the controller looks again without a change (suspect hosts). */
+export const EndpointTickMs = 250;
+/** Operations per transaction (etcd allows 128 by default). */
+const BatchOps = 100;
+
+/** Options of the EndpointController. */
+export interface EndpointControllerOptions {
+  store: Store;
+  mirror: Mirror;
+  clock: Clock;
+  log: Logger;
+  /** A host's status now (Liveness.status: only the leader knows "suspect"). */
+  hostStatus: (hostId: string) => HostStatus;
+  /** True while this server leads; nothing is written otherwise. */
+  active: () => boolean;
+  /** @default EndpointTickMs */
+  tickMs?: number;
+}
+
+/** Keeps the stored endpoints equal to the tasks' (see the file comment). */
+export class EndpointController {
+  readonly #o: EndpointControllerOptions;
+  #unsubscribe: (() => void) | null = null;
+  #tick: { cancel(): void } | null = null;
+  #scheduled = false;
+  #running: Promise<void> | null = null;
+  #again = false;
+  #stopped = false;
+
+  constructor(opts: EndpointControllerOptions) {
+    this.#o = opts;
+  }
+
+  /** Starts following the mirror and ticking. */
+  start(): void {
+    this.#unsubscribe = this.#o.mirror.onChange((changes) => {
+      if (changes.some((c) => c.kind !== "endpoint" && c.kind !== "alloc" && c.kind !== "hostToken")) this.trigger();
+    });
+    const tick = (): void => {
+      if (this.#stopped) return;
+      this.trigger();
+      this.#tick = this.#o.clock.setTimeout(tick, this.#o.tickMs ?? EndpointTickMs);
+    };
+    tick();
+  }
+
+  /** Asks for a pass at once (coalesced with one already asked for). */
+  trigger(): void {
+    if (this.#stopped || this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.run();
+    });
+  }
+
+  /** Runs a pass now (or one more after the current one); resolves when it is done. */
+  async run(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      do {
+        this.#again = false;
+        if (!this.#o.active() || this.#stopped) break;
+        try {
+          await this.#pass();
+        } catch (err) {
+          this.#o.log.warn({ err }, "writing endpoints failed; trying again");
+        }
+      } while (this.#again && !this.#stopped);
+    })();
+    try {
+      await this.#running;
+    } finally {
+      this.#running = null;
+    }
+  }
+
+  /** Stops; resolves once a running pass is done. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    this.#tick?.cancel();
+    await this.#running;
+  }
+
+  async #pass(): Promise<void> {
+    const ops = endpointWrites(this.#o.mirror, this.#o.hostStatus, this.#o.clock.now());
+    for (let i = 0; i < ops.length; i += BatchOps) {
+      const batch = ops.slice(i, i + BatchOps);
+      const r = await this.#o.store.txn({ compare: batch.map((w) => w.compare), success: batch.map((w) => w.op) });
+      // Another write came first (a former leader's, or ours seen late): look again after the mirror has it.
+      if (!r.succeeded) this.#again = true;
+      else await this.#o.mirror.waitFor(r.revision);
+    }
+  }
+}
+
+/** One write of the registry: the op and the compare that keeps it from overwriting a newer one. */
+export interface EndpointWrite {
+  op: Op;
+  compare: Compare;
+}
+
+/** The writes that make the stored endpoints what the mirror's tasks say, removals first (a client
+ * should stop using a bad endpoint before it learns a new one). */
+export function endpointWrites(mirror: Mirror, hostStatus: (hostId: string) => HostStatus, now: number): EndpointWrite[] {
+  const removals: EndpointWrite[] = [];
+  const puts: EndpointWrite[] = [];
+  const want = new Set<string>();
+  const guard = (key: string): Compare => ({ key, target: "modRevision", op: "==", value: mirror.modRevision(key) });
+  for (const [job, byIndex] of mirror.tasks) {
+    const record = mirror.jobs.get(job)?.value ?? null;
+    for (const [index, entry] of byIndex) {
+      const task = entry.value;
+      const attempt = task.attemptId === null ? null : (mirror.attempts.get(task.attemptId)?.value ?? null);
+      const key = endpointKey(job, index);
+      const stored: Endpoint | null = mirror.endpoints.get(job)?.get(index)?.value ?? null;
+      const d = desiredEndpoint({
+        job: record, task, attempt,
+        spec: mirror.spec(job, attempt?.version ?? task.version)?.spec ?? null,
+        host: task.hostId === null ? null : (mirror.hosts.get(task.hostId)?.value ?? null),
+        hostStatus: task.hostId === null ? "down" : hostStatus(task.hostId),
+        since: stored?.since ?? now,
+      });
+      if (!d.ok) continue;
+      want.add(key);
+      if (stored !== null && sameEndpoint(stored, d.endpoint)) continue;
+      puts.push({ op: { type: "put", key, value: Kinds.endpoint.encode(stored !== null && stored.attemptId === d.endpoint.attemptId ? d.endpoint : { ...d.endpoint, since: now }) }, compare: guard(key) });
+    }
+  }
+  for (const [service, byIndex] of mirror.endpoints) {
+    for (const index of byIndex.keys()) {
+      const key = endpointKey(service, index);
+      if (!want.has(key)) removals.push({ op: { type: "delete", key }, compare: guard(key) });
+    }
+  }
+  return [...removals, ...puts];
+}
