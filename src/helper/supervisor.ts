@@ -164,8 +164,10 @@ export class Supervisor {
   #onSpawn(pid: number): void {
     this.#status.update({ state: "running", pid, startedAt: this.#clock.now() });
     const sb = this.#cfg.sandbox ?? null;
+    // Not once a stop began: a sample of a task tearing down (memory freed, processes gone) would
+    // replace the last one of it running, which the final status is to keep.
     const onUsage = (usage: ResourceUsage): void => {
-      if (!this.#final) this.#status.update({ usage });
+      if (!this.#final && !this.#task.stopping) this.#status.update({ usage });
     };
     const every = this.#cfg.usageSampleMs ?? 5000;
     if (sb !== null && !sb.runtime.rootless && !this.#task.stopping) {
