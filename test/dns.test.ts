@@ -13,23 +13,11 @@ import { promisify } from "node:util";
 import dnsPacket from "dns-packet";
 import { ApiClient } from "../src/api/client.ts";
 import { freeUdpTcpPort } from "../src/cli/commands/dev.ts";
-import { Cluster, compile, waitFor, webServerSource } from "./harness.ts";
+import { Cluster, waitFor, webJob } from "./harness.ts";
 
 const run = promisify(execFile);
 
-function web(replicas: number) {
-  return compile({
-    name: "web",
-    command: ["node", "server.mjs"],
-    files: { "server.mjs": webServerSource },
-    replicas,
-    ports: { http: {} },
-    resources: { cpu: 0.1, memory: "64Mi", disk: "64Mi" },
-    health: { kind: "http", port: "http", path: "/healthz", every: "300ms", timeout: "250ms", failures: 2, grace: "5s", then: "restart" },
-    restart: { backoff: { initial: "100ms", max: "1s" }, moveAfterFailures: 5 },
-    stop: { signal: "SIGTERM", grace: "1s" },
-  });
-}
+const web = (replicas: number) => webJob(replicas);
 
 /** `dig` with +short-like parsing: the status and the answer lines. */
 async function dig(port: number, name: string, type: string, tcp = false): Promise<{ status: string; answers: string[] }> {

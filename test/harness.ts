@@ -116,6 +116,23 @@ process.on("SIGTERM", () => process.exit(0));
 `;
 
 /** A worker that runs until stopped. */
+/** A `web` job of `replicas` tasks serving `source` (webServerSource by default) on port `http`,
+ * health-checked every 300 ms and restarted after two failures: the service the discovery tests
+ * (DNS, endpoints) watch come and go. */
+export function webJob(replicas: number, source: string = webServerSource): JobSpec {
+  return compile({
+    name: "web",
+    command: ["node", "server.mjs"],
+    files: { "server.mjs": source },
+    replicas,
+    ports: { http: {} },
+    resources: { cpu: 0.1, memory: "64Mi", disk: "64Mi" },
+    health: { kind: "http", port: "http", path: "/healthz", every: "300ms", timeout: "250ms", failures: 2, grace: "5s", then: "restart" },
+    restart: { backoff: { initial: "100ms", max: "1s" }, moveAfterFailures: 5 },
+    stop: { signal: "SIGTERM", grace: "1s" },
+  });
+}
+
 export const sleeperSource = `setInterval(() => console.log("tick", process.env.TASK_ID, Date.now()), 500); process.on("SIGTERM", () => process.exit(0));`;
 
 /** The server's default timing and its reconcile tick, which the harness's servers run with: the

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { ApiClient } from "../src/api/client.ts";
 import type { WatchEvent, WatchKind } from "../src/api/watch-types.ts";
 import type { Endpoint } from "../src/model/index.ts";
-import { Cluster, compile, Timing, waitFor } from "./harness.ts";
+import { Cluster, Timing, waitFor, webJob } from "./harness.ts";
 
 const run = promisify(execFile);
 const bin = join(import.meta.dirname, "..", "bin", "tiffin.js");
@@ -28,19 +28,7 @@ createServer((req, res) => {
 process.on("SIGTERM", () => process.exit(0));
 `;
 
-function web(replicas: number) {
-  return compile({
-    name: "web",
-    command: ["node", "server.mjs"],
-    files: { "server.mjs": flakySource },
-    replicas,
-    ports: { http: {} },
-    resources: { cpu: 0.1, memory: "64Mi", disk: "64Mi" },
-    health: { kind: "http", port: "http", path: "/healthz", every: "300ms", timeout: "250ms", failures: 2, grace: "5s", then: "restart" },
-    restart: { backoff: { initial: "100ms", max: "1s" }, moveAfterFailures: 5 },
-    stop: { signal: "SIGTERM", grace: "1s" },
-  });
-}
+const web = (replicas: number) => webJob(replicas, flakySource);
 
 /** Collects a watch's events until stopped (at the latest when the test ends, so none outlives it). */
 function collect(t: TestContext, client: ApiClient, kinds: WatchKind[], from: number): { events: WatchEvent[]; stop(): void } {
