@@ -15,6 +15,7 @@ import type { Op, Compare, Store } from "../../state/store.ts";
 import { endpointKey, Kinds } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { desiredEndpoint, sameEndpoint } from "./desired.ts";
+import { SerialPasses } from "../serial-passes.ts";
 
 /** How often the controller looks again without a change (suspect hosts). */
 export const EndpointTickMs = 250;
@@ -41,12 +42,16 @@ export class EndpointController {
   #unsubscribe: (() => void) | null = null;
   #tick: { cancel(): void } | null = null;
   #scheduled = false;
-  #running: Promise<void> | null = null;
-  #again = false;
   #stopped = false;
+  readonly #passes: SerialPasses;
 
   constructor(opts: EndpointControllerOptions) {
     this.#o = opts;
+    this.#passes = new SerialPasses({
+      pass: () => this.#pass(),
+      onError: (err) => this.#o.log.warn({ err }, "writing endpoints failed; trying again"),
+      go: () => this.#o.active() && !this.#stopped,
+    });
   }
 
   /** Starts following the mirror and ticking. */
@@ -73,27 +78,8 @@ export class EndpointController {
   }
 
   /** Runs a pass now (or one more after the current one); resolves when it is done. */
-  async run(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      do {
-        this.#again = false;
-        if (!this.#o.active() || this.#stopped) break;
-        try {
-          await this.#pass();
-        } catch (err) {
-          this.#o.log.warn({ err }, "writing endpoints failed; trying again");
-        }
-      } while (this.#again && !this.#stopped);
-    })();
-    try {
-      await this.#running;
-    } finally {
-      this.#running = null;
-    }
+  run(): Promise<void> {
+    return this.#passes.run();
   }
 
   /** Stops; resolves once a running pass is done. */
@@ -101,7 +87,7 @@ export class EndpointController {
     this.#stopped = true;
     this.#unsubscribe?.();
     this.#tick?.cancel();
-    await this.#running;
+    await this.#passes.idle();
   }
 
   async #pass(): Promise<void> {
@@ -110,7 +96,7 @@ export class EndpointController {
       const batch = ops.slice(i, i + BatchOps);
       const r = await this.#o.store.txn({ compare: batch.map((w) => w.compare), success: batch.map((w) => w.op) });
       // Another write came first (a former leader's, or ours seen late): look again after the mirror has it.
-      if (!r.succeeded) this.#again = true;
+      if (!r.succeeded) this.#passes.again();
       else await this.#o.mirror.waitFor(r.revision);
     }
   }

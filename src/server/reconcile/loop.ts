@@ -21,6 +21,7 @@ import { placeJob } from "./place.ts";
 import { LiveIndex } from "./live-index.ts";
 import { advanceRollout } from "./rollout-advance.ts";
 import type { JudgeSources } from "./rollout-advance.ts";
+import { SerialPasses } from "../serial-passes.ts";
 
 /** How long changes are collected before a pass. */
 export const DebounceMs = 20;
@@ -45,9 +46,12 @@ export class Reconciler {
   readonly #log: Logger;
   #debounce: NodeJS.Timeout | null = null;
   #tick: { cancel(): void } | null = null;
-  #running: Promise<void> | null = null;
-  #again = false;
   #stopped = false;
+  readonly #passes = new SerialPasses({
+    pass: () => this.#pass(),
+    onError: (err) => this.#log.error({ err }, "reconcile pass failed"),
+    go: () => !this.#stopped,
+  });
   #unsubscribe: (() => void) | null = null;
   /** Revisions of this reconciler's own writes not yet seen by the mirror. */
   readonly #ownWrites = new Set<number>();
@@ -140,22 +144,8 @@ export class Reconciler {
   }
 
   /** Runs a pass now (or one more after the current one); resolves when it is done. */
-  async run(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      do {
-        this.#again = false;
-        try {
-          await this.#pass();
-        } catch (err) {
-          this.#log.error({ err }, "reconcile pass failed");
-        }
-      } while (this.#again && !this.#stopped);
-    })().finally(() => (this.#running = null));
-    return this.#running;
+  run(): Promise<void> {
+    return this.#passes.run();
   }
 
   /** Stops ticking and waits for a running pass. */
@@ -166,7 +156,7 @@ export class Reconciler {
     this.#tick?.cancel();
     if (this.#debounce) clearTimeout(this.#debounce);
     this.#debounce = null;
-    await this.#running;
+    await this.#passes.idle();
   }
 
   async #pass(): Promise<void> {
@@ -215,7 +205,7 @@ export class Reconciler {
         if (r.revision > m.revision) this.#ownWrites.add(r.revision);
       } else {
         // Someone wrote in between: decide again, everything, once the mirror has their write.
-        this.#again = true;
+        this.#passes.again();
         this.#full = true;
         for (const n of batchNames) fresh.delete(n);
         lastRev = Math.max(lastRev, r.revision);
@@ -319,7 +309,7 @@ export class Reconciler {
     if (lastRev > 0) await m.waitFor(lastRev);
     if (conflict) {
       // The index holds plans that were not written: start again from the mirror on the next pass.
-      this.#again = true;
+      this.#passes.again();
       this.#full = true;
       this.#index.rebuild(placeHosts);
     }
