@@ -121,6 +121,8 @@ export const hostViewSchema = hostSchema.extend({
   status: z.enum(["up", "suspect", "down", "upgrading"]),
   lastHeartbeatAt: z.number().nullable(),
   tasks: z.number().int(),
+  // Absent from servers before it existed: none counted.
+  unhealthy: z.number().int().default(0),
   used: resourcesSchema,
 });
 

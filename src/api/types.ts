@@ -241,6 +241,8 @@ export interface HostView extends Host {
   status: HostStatus;
   lastHeartbeatAt: number | null;
   tasks: number;
+  /** Of those, how many run an attempt that fails its health check now (the dashboard's "failing"). */
+  unhealthy: number;
   /** Booked by the host's tasks; memory includes each task's overhead (its helper, model TaskOverheadMiB). */
   used: Resources;
 }

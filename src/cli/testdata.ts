@@ -92,6 +92,7 @@ export const hosts: HostView[] = [1, 2, 3].map((i) => ({
   status: i === 2 ? "suspect" : "up",
   lastHeartbeatAt: 0,
   tasks: i,
+  unhealthy: 0,
   used: { cpu: 0.25 * i, memoryMiB: 64 * i, diskMiB: 64 * i },
 }));
 

@@ -89,14 +89,27 @@ function summarize(m: Mirror, name: string): JobSummary | null {
   return { name, version: job.version, replicas: job.removedAt === null ? (spec?.replicas ?? 0) : 0, placed, running, healthy, removed: job.removedAt !== null };
 }
 
-/** A host with liveness and load. */
-export function hostView(live: Liveness, h: Host, usage: ReadonlyMap<string, AllocValue>): HostView {
+/** Per host id, how many tasks run an attempt that fails its health check now. */
+export function unhealthyByHost(m: Mirror): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const byIndex of m.tasks.values()) {
+    for (const { value: t } of byIndex.values()) {
+      const a = t.attemptId ? m.attempts.get(t.attemptId)?.value : undefined;
+      if (a?.state === "unhealthy") out.set(a.hostId, (out.get(a.hostId) ?? 0) + 1);
+    }
+  }
+  return out;
+}
+
+/** A host with liveness, load and failing tasks (`unhealthy`: unhealthyByHost). */
+export function hostView(live: Liveness, h: Host, usage: ReadonlyMap<string, AllocValue>, unhealthy: ReadonlyMap<string, number>): HostView {
   const u = usage.get(h.id);
   return {
     ...h,
     status: live.status(h.id),
     lastHeartbeatAt: live.lastHeartbeatAt(h.id),
     tasks: u?.tasks ?? 0,
+    unhealthy: unhealthy.get(h.id) ?? 0,
     // Memory as the scheduler books it: each task's own and its helper's (TaskOverheadMiB).
     used: { cpu: u?.cpu ?? 0, memoryMiB: (u?.memoryMiB ?? 0) + (u?.tasks ?? 0) * TaskOverheadMiB, diskMiB: u?.diskMiB ?? 0 },
   };

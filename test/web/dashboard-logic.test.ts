@@ -114,6 +114,17 @@ void test("describe: one line per change worth reading, naming hosts by name", (
     },
     { name: "attempt killed", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ state: "exited", signal: "SIGKILL", endedAt: 2 }) }), prev: attempt({}), want: "web/0 exited on dev-1 (SIGKILL)" },
     { name: "attempt same state", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ pid: 11 }) }), prev: attempt({}), want: null },
+    // Tasks and attempts are followed without a list: an older one's first change comes with no previous object.
+    { name: "attempt created", ev: ev({ type: "added", kind: "attempt", name: "a1", object: attempt({ state: "pending" }) }), prev: null, want: "web/0 attempt a1b2c3d4e5 created on dev-1 (v2)" },
+    { name: "older attempt killed", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ state: "exited", signal: "SIGKILL", endedAt: 2 }) }), prev: null, want: "web/0 exited on dev-1 (SIGKILL)" },
+    { name: "older attempt asked to stop", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ desired: "stop" }) }), prev: null, want: "web/0 asked to stop on dev-1" },
+    { name: "older attempt running", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ pid: 12 }) }), prev: null, want: null },
+    {
+      name: "older task changed: its placement is not news",
+      ev: ev({ type: "updated", kind: "task", name: "web/0", object: { job: "web", index: 0, version: 3, hostId: "h2", attemptId: null, failures: 0, avoidHosts: [], unplacedReason: null } }),
+      prev: null,
+      want: null,
+    },
   ];
   for (const c of cases) assert.equal(describe(c.ev, c.prev, name, 0)?.text ?? null, c.want, c.name);
   assert.equal(endOf({ exitCode: 137, signal: null, reason: "out of memory" }), " (exit 137, out of memory)");

@@ -109,6 +109,7 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   await page.keyboard.press("Enter");
   await page.getByRole("heading", { name: "dev-2", level: 2 }).waitFor();
   await page.getByText("Inventory").waitFor();
+  await page.getByRole("heading", { name: "Tasks (0)", level: 3 }).waitFor();
   await page.screenshot({ path: join(shots, "fleet-host.png"), fullPage: true });
   assert.deepEqual(await axeProblems(page), [], "fleet page with a host open");
 
@@ -154,11 +155,15 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   // Drain the host of hello/0 from the UI: the host link opens it on the fleet page.
   const hostName = await tasks.locator("tbody tr").first().locator("td").nth(2).innerText();
   await tasks.getByRole("link", { name: hostName }).first().click();
+  // The panel's own watch (host=) lists the host's tasks, and drops the ones the drain moves away.
+  const panel = page.getByRole("complementary");
+  await waitFor(`hello/0 listed in ${hostName}'s panel`, 15_000, async () => (/hello\/0\s+(running|healthy)/.test(await panel.innerText()) ? true : undefined));
   await page.getByRole("button", { name: `Drain ${hostName}` }).click();
   await page.getByRole("button", { name: `Undrain ${hostName}` }).waitFor({ timeout: 15_000 });
   const hosts = JSON.parse(cli("hosts", "--json")) as HostView[];
   assert.deepEqual(hosts.filter((h) => h.draining).map((h) => h.name), [hostName], "the server has the host draining");
   await page.getByRole("img", { name: /1 draining/ }).waitFor();
+  await waitFor(`hello/0 gone from ${hostName}'s panel`, 30_000, async () => (/hello\/0/.test(await panel.innerText()) ? undefined : true));
   await page.screenshot({ path: join(shots, "fleet-drained.png"), fullPage: true });
   assert.match(readFileSync(join(data, "server.log"), "utf8"), new RegExp(`"name":"${hostName}".*host draining`), "logged like `tiffin drain`");
 

@@ -18,8 +18,10 @@ export interface FeedEntry {
 /** Names the host of an id (the watch's host map), or the id itself. */
 export type HostName = (id: string | null) => string;
 
-/** The line for one watch event, given the object it replaces (null when new), or null for changes
- * nobody reads (a heartbeat lease renewed, a usage sample). */
+/** The line for one watch event, given the object it replaces (null when new, or when the page has
+ * not seen it: tasks and attempts are followed without a list, so the first change of an older one
+ * comes with no previous object), or null for changes nobody reads (a heartbeat lease renewed, a
+ * usage sample). */
 export function describe(ev: WatchEvent, prev: unknown, hostName: HostName, at: number): FeedEntry | null {
   const line = (topic: FeedTopic, subject: string, text: string): FeedEntry => ({ at, topic, subject, text });
   switch (ev.kind) {
@@ -40,7 +42,10 @@ export function describe(ev: WatchEvent, prev: unknown, hostName: HostName, at: 
       const was = prev as Task | null;
       if (ev.type === "removed") return line("task", ev.name.split("/")[0] ?? ev.name, `${ev.name} removed`);
       if (t === null) return null;
-      if (t.hostId !== null && t.hostId !== (was?.hostId ?? null))
+      // A change of a task the page has not seen: its placement may be old news (its attempts say
+      // where it starts); a new reason it waits is worth a line.
+      const known = was !== null || ev.type === "added";
+      if (known && t.hostId !== null && t.hostId !== (was?.hostId ?? null))
         return line("task", t.job, `${ev.name} placed on ${hostName(t.hostId)}${was?.hostId ? ` (moved from ${hostName(was.hostId)})` : ""}`);
       if (t.hostId === null && t.unplacedReason !== null && t.unplacedReason !== (was?.unplacedReason ?? null))
         return line("task", t.job, `${ev.name} unplaced: ${t.unplacedReason}`);
@@ -52,7 +57,9 @@ export function describe(ev: WatchEvent, prev: unknown, hostName: HostName, at: 
       const was = prev as Attempt | null;
       if (a === null || ev.type === "removed") return null;
       const who = `${a.job}/${a.index}`;
-      if (was === null) return line("task", a.job, `${who} attempt ${a.id} created on ${hostName(a.hostId)} (v${a.version})`);
+      if (ev.type === "added") return line("task", a.job, `${who} attempt ${a.id} created on ${hostName(a.hostId)} (v${a.version})`);
+      // An older attempt's first change: its state is news unless it is the usual way up.
+      if (was === null) return ["pending", "starting", "running", "healthy"].includes(a.state) && a.desired === "run" ? null : line("task", a.job, `${who} ${a.desired === "stop" && a.state !== "stopped" && a.state !== "exited" ? "asked to stop" : a.state} on ${hostName(a.hostId)}${endOf(a)}`);
       if (was.desired === "run" && a.desired === "stop") return line("task", a.job, `${who} asked to stop on ${hostName(a.hostId)}`);
       if (a.state === was.state) return null;
       return line("task", a.job, `${who} ${a.state} on ${hostName(a.hostId)}${endOf(a)}`);

@@ -8,14 +8,15 @@ import { sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { hostKey, Kinds } from "../kinds.ts";
 import { usageByHost } from "../reconcile/commit.ts";
-import { findHost, hostView } from "../views.ts";
+import { findHost, hostView, unhealthyByHost } from "../views.ts";
 
 /** Registers the host routes. */
 export function hostRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
   r.add("GET", "/v1/hosts", "admin", async ({ res }) => {
     const usage = usageByHost(m);
-    const hosts = [...m.hosts.values()].map((e) => hostView(ctx.liveness, e.value, usage)).sort((a, b) => a.name.localeCompare(b.name));
+    const unhealthy = unhealthyByHost(m);
+    const hosts = [...m.hosts.values()].map((e) => hostView(ctx.liveness, e.value, usage, unhealthy)).sort((a, b) => a.name.localeCompare(b.name));
     sendJson(res, 200, hosts);
   });
   for (const [action, draining] of [
@@ -37,7 +38,7 @@ export function hostRoutes(r: Router, ctx: ServerContext): void {
       });
       ctx.log.info({ hostId: found.id, name: found.name }, draining ? "host draining" : "host undrained");
       const h = m.hosts.get(found.id)?.value ?? found;
-      sendJson(res, 200, hostView(ctx.liveness, h, usageByHost(m)));
+      sendJson(res, 200, hostView(ctx.liveness, h, usageByHost(m), unhealthyByHost(m)));
     });
   }
 }

@@ -1,7 +1,8 @@
 // The fleet: every host a cell on a canvas, grouped region > datacenter > cluster > rack, coloured by
 // state, with two bars of booked CPU and memory. Click a cell (or move with the arrow keys and press
-// Enter) to open the host. Liveness and drain come from the watch; `suspect` and the booked
-// resources from GET /v1/hosts, read again when hosts change and every few seconds.
+// Enter) to open the host. Liveness and drain come from the watch; `suspect`, the booked resources
+// and the failing tasks from GET /v1/hosts, read again when hosts change or an attempt turns
+// unhealthy or back (the changes stream's cue), and every few seconds.
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { ApiClient, Host, HostView } from "../../../src/api/index.ts";
@@ -21,11 +22,6 @@ export function fleetHosts(live: Live, views: readonly HostView[] | null): Fleet
     records.clear();
     for (const [id, h] of live.hosts) records.set(id, h);
   }
-  const failing = new Set<string>();
-  for (const t of live.tasks.values()) {
-    const a = t.attemptId !== null ? live.attempts.get(t.attemptId) : undefined;
-    if (a?.state === "unhealthy") failing.add(a.hostId);
-  }
   return [...records.values()].map((h) => {
     const v = byId.get(h.id);
     // The watch knows down at once (the lease is gone); the view knows suspect.
@@ -37,7 +33,7 @@ export function fleetHosts(live: Live, views: readonly HostView[] | null): Fleet
       datacenter: h.domain.datacenter,
       cluster: h.domain.cluster,
       rack: h.domain.rack,
-      state: cellStateOf(status, h.draining, failing.has(h.id)),
+      state: cellStateOf(status, h.draining, (v?.unhealthy ?? 0) > 0),
       cpu: v !== undefined && h.cores > 0 ? Math.min(1, v.used.cpu / h.cores) : 0,
       memory: v !== undefined && h.memoryMiB > 0 ? Math.min(1, v.used.memoryMiB / h.memoryMiB) : 0,
     };

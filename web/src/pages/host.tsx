@@ -1,4 +1,4 @@
-// One host, beside the fleet map: its inventory, labels, tasks (from the watch) and the drain button,
+// One host, beside the fleet map: its inventory, labels, tasks (its own watch, `host=`) and the drain button,
 // which calls the same endpoint as `tiffin drain` (and is audited the same way).
 
 import { useState } from "preact/hooks";
@@ -6,13 +6,16 @@ import type { ApiClient, Host, HostView } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { ago, mib } from "../format.ts";
 import { hashOf } from "../route.ts";
+import { useScoped } from "../scoped.ts";
 
 /** The open host's panel. */
 export function HostPanel({ live, client, host, view, onError, onClose }: { live: Live; client: ApiClient; host: Host; view: HostView | null; onError: (err: unknown) => void; onClose: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const up = live.alive.has(host.id);
-  const tasks = [...live.tasks.entries()].filter(([, t]) => t.hostId === host.id).sort(([a], [b]) => (a < b ? -1 : 1));
+  const scoped = useScoped(client, { host: host.id }, onError);
+  // The watch sends a task moving off the host once more: only those still on it are listed.
+  const tasks = [...scoped.tasks.entries()].filter(([, t]) => t.hostId === host.id).sort(([a], [b]) => (a < b ? -1 : 1));
   const act = async (): Promise<void> => {
     setBusy(true);
     setError(null);
@@ -85,7 +88,9 @@ export function HostPanel({ live, client, host, view, onError, onClose }: { live
           </li>
         ))}
       </ul>
-      <h3>Tasks ({tasks.length})</h3>
+      <h3>
+        Tasks ({scoped.synced ? tasks.length : "loading…"})
+      </h3>
       <table>
         <thead>
           <tr>
@@ -100,7 +105,7 @@ export function HostPanel({ live, client, host, view, onError, onClose }: { live
               <td>
                 <a href={hashOf({ page: "job", name: t.job })}>{id}</a>
               </td>
-              <td>{t.attemptId !== null ? (live.attempts.get(t.attemptId)?.state ?? "pending") : "pending"}</td>
+              <td>{t.attemptId !== null ? (scoped.attempts.get(t.attemptId)?.state ?? "pending") : "pending"}</td>
               <td>v{t.version}</td>
             </tr>
           ))}
