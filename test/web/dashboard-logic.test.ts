@@ -9,6 +9,7 @@ import { cellAt, cellStateOf, countStates, layoutFleet, layoutOptionsFor } from 
 import type { CellState, FleetHost } from "../../web/src/fleet-layout.ts";
 import { describe, endOf } from "../../web/src/feed.ts";
 import { appendChunk } from "../../web/src/log-lines.ts";
+import { rolloutCommands } from "../../web/src/rollout-commands.ts";
 import type { Attempt, Host, HostStatus, WatchEvent } from "../../src/api/index.ts";
 
 void test("routes: each hash names a page, and hashOf is its inverse", () => {
@@ -139,4 +140,11 @@ void test("appendChunk: chunks become lines, a partial line waits for its newlin
     { name: "an empty line kept", lines: [], partial: "", chunk: "\n", max: 3, want: { lines: [""], partial: "" } },
   ];
   for (const c of cases) assert.deepEqual(appendChunk(c.lines, c.partial, c.chunk, c.max), c.want, c.name);
+});
+
+void test("rolloutCommands: the buttons a rollout's state offers, as `tiffin rollout` accepts them", () => {
+  assert.deepEqual(rolloutCommands("running", false), ["pause", "promote", "abort"]);
+  assert.deepEqual(rolloutCommands("running", true), ["pause", "abort"], "promote asked already");
+  assert.deepEqual(rolloutCommands("paused", false), ["resume", "abort"]);
+  for (const ended of ["succeeded", "failed", "superseded", null]) assert.deepEqual(rolloutCommands(ended, false), [], String(ended));
 });

@@ -152,6 +152,22 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   });
   await page.screenshot({ path: join(shots, "job-killed.png"), fullPage: true });
 
+  // A v2 from the CLI: the job page follows its rollout, phase by phase, to its end.
+  writeFileSync(spec, JSON.stringify({ name: "hello", command: ["node", "-e", "setInterval(() => console.log('tick'), 1000)"], env: { V: "2" }, ports: ["http"], replicas: 2, resources: { cpu: 0.1, memory: "32Mi", disk: "32Mi" } }));
+  cli("apply", spec, "--detach", "-m", "v2 from the browser test");
+  await page.getByRole("heading", { name: /Rollout #\d+: v1 → v2/, level: 2 }).waitFor({ timeout: 15_000 });
+  await waitFor("the rollout to succeed on the job page", 30_000, async () => (/succeeded/.test(await page.getByRole("heading", { name: /Rollout #/ }).innerText()) ? true : undefined));
+  assert.match(await page.getByRole("table", { name: "Rollout phases" }).innerText(), /1: [\s\S]*passed/);
+  // v2 names a port: its tasks are the endpoints of the service "hello" (as `tiffin endpoints hello`).
+  const eps = page.getByRole("table", { name: "Service endpoints" });
+  await waitFor("hello's endpoints on the job page", 15_000, async () => ((await eps.count()) > 0 && /hello\/0[\s\S]*http=127\.0\.0\.1:\d+[\s\S]*hello\/1/.test(await eps.innerText()) ? true : undefined));
+  await page.screenshot({ path: join(shots, "job-rollout.png"), fullPage: true });
+  assert.deepEqual(await axeProblems(page), [], "job page with a rollout");
+  // Restart one task from its row: a new attempt of hello/0, as `tiffin restart hello --index 0`.
+  const before = await history.locator("tbody tr").filter({ hasText: "hello/0" }).count();
+  await page.getByRole("button", { name: "Restart hello/0" }).click();
+  await waitFor("hello/0 restarted from the UI", 30_000, async () => ((await history.locator("tbody tr").filter({ hasText: "hello/0" }).count()) > before ? true : undefined));
+
   // Drain the host of hello/0 from the UI: the host link opens it on the fleet page.
   const hostName = await tasks.locator("tbody tr").first().locator("td").nth(2).innerText();
   await tasks.getByRole("link", { name: hostName }).first().click();

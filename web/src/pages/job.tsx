@@ -1,13 +1,17 @@
-// One job, as `tiffin status` and `tiffin history` show it: its tasks (host, state, attempt, pid,
-// ports), each task's recent attempts with how they ended, and its versions. Read again when the
-// watch reports a change.
+// One job, as `tiffin status`, `tiffin rollout status`, `tiffin endpoints` and `tiffin history` show
+// it: its rollout (phases, verdicts, controls), its tasks (host, state, attempt, pid, ports, a restart
+// button: `tiffin restart JOB --index N`), the service's endpoints, each task's recent attempts with
+// how they ended, and its versions. Read again when the watch reports a change.
 
-import type { ApiClient, JobVersion, TaskView } from "../../../src/api/index.ts";
+import { useState } from "preact/hooks";
+import { ErrorCodes, TiffinError } from "../../../src/api/index.ts";
+import type { ApiClient, Endpoint, JobVersion, TaskView } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { useLive, useRead } from "../hooks.ts";
 import { ago, clock } from "../format.ts";
 import { endOf } from "../feed.ts";
 import { hashOf } from "../route.ts";
+import { RolloutPanel } from "./rollout.tsx";
 
 /** The job page. */
 export function JobPage({ live, client, name, onError }: { live: Live; client: ApiClient; name: string; onError: (err: unknown) => void }) {
@@ -15,7 +19,17 @@ export function JobPage({ live, client, name, onError }: { live: Live; client: A
   const fail = (err: unknown): Promise<never> => (onError(err), Promise.reject(err));
   const status = useRead(() => client.job(name).catch(fail), `${name}:${live.jobVersions.get(name) ?? 0}`, 700);
   const versions = useRead(() => client.versions(name).catch(fail), `${name}:${live.jobs.get(name)?.version ?? 0}`, 700);
+  // The rollout record moves with every phase and verdict (the base stream lists rollouts).
+  const rolloutKey = [...live.rollouts.values()].filter((r) => r.job === name).map((r) => `${r.version}:${r.state}:${r.phase}:${r.updatedAt}`).join(",");
+  const rollout = useRead(() => client.rolloutStatus(name).catch(fail), `${name}:${rolloutKey}:${live.jobVersions.get(name) ?? 0}`, 700);
   const s = status.data;
+  // Only a job with named ports offers a service (else the server answers 404: shown as nothing).
+  const serves = (s?.spec.ports.length ?? 0) > 0;
+  const endpoints = useRead(
+    () => (serves ? client.endpoints(name).catch((err: unknown) => (err instanceof TiffinError && err.code === ErrorCodes.NotFound ? [] : fail(err))) : Promise.resolve([])),
+    `${name}:${serves}:${live.jobVersions.get(name) ?? 0}`,
+    700,
+  );
   return (
     <section aria-labelledby="job-h">
       <p>
@@ -30,8 +44,15 @@ export function JobPage({ live, client, name, onError }: { live: Live; client: A
           <p>
             {s.spec.replicas} replicas of <code>{s.spec.command.join(" ")}</code>, {s.spec.resources.cpu} CPU, {s.spec.resources.memoryMiB} MiB
           </p>
+          <RolloutPanel client={client} name={name} status={rollout.data} onError={onError} />
           <h2>Tasks</h2>
-          <TaskTable tasks={s.tasks} />
+          <TaskTable client={client} name={name} tasks={s.tasks} onError={onError} />
+          {(endpoints.data?.length ?? 0) > 0 && (
+            <>
+              <h2>Service endpoints</h2>
+              <EndpointTable endpoints={endpoints.data ?? []} />
+            </>
+          )}
           <h2>Attempt history</h2>
           <AttemptTable tasks={s.tasks} />
         </>
@@ -42,8 +63,28 @@ export function JobPage({ live, client, name, onError }: { live: Live; client: A
   );
 }
 
-function TaskTable({ tasks }: { tasks: TaskView[] }) {
+function TaskTable({ client, name, tasks, onError }: { client: ApiClient; name: string; tasks: TaskView[]; onError: (err: unknown) => void }) {
+  const [busy, setBusy] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const restart = async (index: number): Promise<void> => {
+    setBusy(index);
+    setError(null);
+    try {
+      await client.restart(name, index);
+    } catch (err) {
+      onError(err);
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(null);
+    }
+  };
   return (
+    <>
+    {error !== null && (
+      <p class="error" role="alert">
+        {error}
+      </p>
+    )}
     <table aria-label="Tasks">
       <thead>
         <tr>
@@ -56,6 +97,7 @@ function TaskTable({ tasks }: { tasks: TaskView[] }) {
           <th scope="col">Ports</th>
           <th scope="col">Failures</th>
           <th scope="col">Reason</th>
+          <th scope="col">Action</th>
         </tr>
       </thead>
       <tbody>
@@ -82,6 +124,45 @@ function TaskTable({ tasks }: { tasks: TaskView[] }) {
             </td>
             <td>{t.failures}</td>
             <td>{t.reason ?? ""}</td>
+            <td>
+              <button type="button" disabled={busy !== null} onClick={() => void restart(t.index)} aria-label={`Restart ${t.id}`}>
+                Restart
+              </button>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+    </>
+  );
+}
+
+function EndpointTable({ endpoints }: { endpoints: Endpoint[] }) {
+  return (
+    <table aria-label="Service endpoints">
+      <thead>
+        <tr>
+          <th scope="col">Task</th>
+          <th scope="col">Host</th>
+          <th scope="col">Address</th>
+          <th scope="col">State</th>
+          <th scope="col">Version</th>
+        </tr>
+      </thead>
+      <tbody>
+        {endpoints.map((e) => (
+          <tr key={e.index}>
+            <td>
+              {e.job}/{e.index}
+            </td>
+            <td>{e.host}</td>
+            <td>
+              <code>{e.ports.map((p) => `${p.name}=${e.address}:${p.port}`).join(" ")}</code>
+            </td>
+            <td>
+              <span class={`badge ${e.state}`}>{e.state}</span>
+            </td>
+            <td>v{e.version}</td>
           </tr>
         ))}
       </tbody>

@@ -1,0 +1,83 @@
+// A job's rollout, as `tiffin rollout status` shows it: the phase, the tasks done, what it waits for,
+// each phase's tasks and outcome, and each safety check's verdict with the figures behind it. The
+// buttons send the same commands as `tiffin rollout pause|resume|promote|abort` (same API, same audit).
+
+import { useState } from "preact/hooks";
+import type { ApiClient, RolloutStatus } from "../../../src/api/index.ts";
+import { ago } from "../format.ts";
+import { rolloutCommands } from "../rollout-commands.ts";
+
+/** The rollout section of a job page; `status` is GET /v1/jobs/:name/rollout (null while loading). */
+export function RolloutPanel({ client, name, status, onError }: { client: ApiClient; name: string; status: RolloutStatus | null; onError: (err: unknown) => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const r = status?.rollout ?? null;
+  if (status === null || r === null) return null;
+  const send = async (command: "pause" | "resume" | "promote" | "abort"): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await client.rolloutCommand(name, command);
+    } catch (err) {
+      onError(err);
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="rollout-h">
+      <h2 id="rollout-h">
+        Rollout #{status.n}: v{r.from ?? "-"} → v{r.version} <span class={`badge ${r.state}`}>{r.state}</span>
+      </h2>
+      <p>
+        {r.cause === "apply" ? "a new version" : r.cause === "restart" ? "a rolling restart" : "a rollback"}, phase {Math.min(r.phase + 1, r.phases.length)} of {r.phases.length},{" "}
+        {status.tasksDone} of {status.tasksTotal} tasks done, at most {r.maxUnavailable} down at once; started {ago(r.startedAt)}
+        {status.waitingFor !== null ? `; waiting for ${status.waitingFor}` : ""}
+        {r.why !== null ? ` (${r.why})` : ""}
+      </p>
+      <div class="actions">
+        {rolloutCommands(r.state, r.promote).map((c) => (
+          <button key={c} type="button" class="action" disabled={busy} onClick={() => void send(c)}>
+            {c[0]?.toUpperCase() + c.slice(1)} rollout
+          </button>
+        ))}
+      </div>
+      {error !== null && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <table aria-label="Rollout phases">
+        <thead>
+          <tr>
+            <th scope="col">Phase</th>
+            <th scope="col">Tasks</th>
+            <th scope="col">Outcome</th>
+            <th scope="col">Checks</th>
+          </tr>
+        </thead>
+        <tbody>
+          {r.phases.map((p, i) => (
+            <tr key={i} class={i === r.phase && r.endedAt === null ? "current" : ""}>
+              <td>
+                {i + 1}: {String(p.spec)}
+              </td>
+              <td>{p.tasks.length > 0 ? p.tasks.join(", ") : "-"}</td>
+              <td>{p.outcome ?? (p.startedAt === null ? "waiting" : p.healthyAt !== null ? "baking" : "replacing")}</td>
+              <td>
+                <ul class="checks">
+                  {p.checks.map((c) => (
+                    <li key={c.name}>
+                      <span class={`badge ${c.verdict}`}>{c.verdict}</span> {c.name}: {c.detail}
+                    </li>
+                  ))}
+                </ul>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
