@@ -16,6 +16,7 @@ import type { SdAttempt } from "../prometheus-sd.ts";
 import type { TaskMetricsHistory } from "../task-metrics-history.ts";
 import { taskView } from "../views.ts";
 import { withMetricVerdicts } from "../metric-verdicts.ts";
+import { metricCheckViews } from "../metric-check-views.ts";
 import { casLoop } from "../context.ts";
 import { attemptKey, Kinds } from "../kinds.ts";
 import type { Compare, Op } from "../../state/store.ts";
@@ -52,7 +53,8 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
       .sort((a, b) => a.index - b.index)
       .map((t) => {
         const view = taskView(m, t);
-        const usage = t.attemptId ? m.attempts.get(t.attemptId)?.value.usage : null;
+        const attempt = t.attemptId ? m.attempts.get(t.attemptId)?.value : undefined;
+        const usage = attempt?.usage;
         const taskSpec = m.spec(name, t.version)?.spec ?? spec;
         const l = latest.get(t.index);
         return {
@@ -68,6 +70,9 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
           memoryLimitBytes: taskSpec.resources.memoryMiB * 1024 * 1024,
           // Only the current attempt's: an old attempt's figures would describe a task that is gone.
           metrics: l && l.metrics.attemptId === t.attemptId ? l.metrics : null,
+          ...(taskSpec.metricChecks && taskSpec.metricChecks.length > 0
+            ? { checks: metricCheckViews(taskSpec.metricChecks, l && l.metrics.attemptId === t.attemptId ? l.metrics.checks : undefined, attempt?.metricAction) }
+            : {}),
           ...(series ? { series: series.get(t.index) ?? [] } : {}),
         };
       });
