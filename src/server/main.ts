@@ -27,6 +27,7 @@ import type { Timing } from "./liveness.ts";
 import { createMetrics } from "./metrics.ts";
 import { Mirror } from "./mirror.ts";
 import { ContactRelay } from "./peers.ts";
+import { LeaderRelay } from "./metrics-relay.ts";
 import { Reconciler } from "./reconcile/loop.ts";
 import { EndpointController } from "./endpoints/controller.ts";
 import { agentRoutes } from "./routes/agent.ts";
@@ -197,7 +198,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   hostRoutes(router, ctx);
   hostRemoveRoute(router, ctx);
   agentRoutes(router, ctx);
-  taskMetricsRoutes(router, ctx, taskMetrics);
+  taskMetricsRoutes(router, ctx, taskMetrics, new LeaderRelay({ election, selfId: id, adminToken: () => tokens.admin }));
   recommendRoutes(router, ctx);
   streamRoutes(router, ctx);
   watchRoutes(router, ctx, opts.watch ?? {});
