@@ -45,6 +45,8 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
     await recordMetricVerdicts(ctx, report.hostId, report.tasks);
     // In HA the leader holds the series (../metrics-relay.ts); this server only when it cannot reach one.
     if (!(await relay.post("/v1/internal/metrics", report))) keep(report);
+    // Agents may gzip the next reports (RFC 7694: what request codings this resource takes).
+    res.setHeader("accept-encoding", "gzip");
     sendJson(res, 200, { ok: true });
   });
 
