@@ -212,8 +212,26 @@ async function serverSide(): Promise<void> {
       const perTaskDay = (total / serverTasks) * (1440 / 40);
       console.log(`server: ${serverTasks} tasks = ${serverTasks * 5} series, 40 minutes fed (${(feedMs / 1000).toFixed(1)} s): ${(bytes / 1048576).toFixed(1)} MiB held (heap and array buffers after GC) = ${((bytes / (serverTasks * 5)) * 100_000 / 1e6).toFixed(1)} MB per 100,000 series`);
       console.log(`server baseline (all 24 h of points in memory, measured on ${tenth} tasks, scaled): ${(baseline / 1048576).toFixed(0)} MiB; ratio ${(baseline / bytes).toFixed(1)}x less now`);
-      console.log(`store: ${kvs.length} block values for 40 minutes, largest ${Math.max(...sizes)} bytes, mean ${Math.round(total / kvs.length)}; about ${(perTaskDay / 1024).toFixed(1)} KiB a task a day (${((perTaskDay * serverTasks) / 1048576).toFixed(0)} MiB for these tasks at the 24 h keep)`);
+      console.log(`store: ${kvs.length} block values for 40 minutes, largest ${Math.max(...sizes)} bytes, mean ${Math.round(total / kvs.length)}; about ${(perTaskDay / 1024).toFixed(1)} KiB a task a day (${((perTaskDay * serverTasks) / 1048576).toFixed(0)} MiB for these tasks at the 24 h keep) without downsampling`);
       if (h.latestOf("job-0").length === 0) throw new Error("kept alive past the measure");
+      // Downsampling: 70 more minutes, so blocks that ended over `fullMs` (1 h) ago are rolled up.
+      const r0 = performance.now();
+      for (let minute = 40; minute < 110; minute++) {
+        for (let t = 0; t < serverTasks; t++) h.add(origin(t), summary(t, clock.now()));
+        clock.advance(60_000);
+        if (minute % 10 === 9) await h.flush();
+      }
+      const rollMs = performance.now() - r0;
+      const byStart = new Map<string, number>();
+      for (const kv of (await store.range(Prefix.metricBlocks)).kvs) {
+        const rolled = kv.key.endsWith("/rollup");
+        byStart.set(rolled ? "rolled" : "fine", (byStart.get(rolled ? "rolled" : "fine") ?? 0) + kv.value.length);
+      }
+      // At 110 min with fullMs 1 h: starts 0-40 min are rolled up (5), 50-100 min fine (6).
+      const rolledPerStart = (byStart.get("rolled") ?? 0) / 5;
+      const finePerStart = (byStart.get("fine") ?? 0) / 6;
+      const dayBytes = finePerStart * 6 + rolledPerStart * 138;
+      console.log(`store with downsampling (--metrics-full 1h): a block start ${Math.round(finePerStart / serverTasks)} bytes a task fine, ${Math.round(rolledPerStart / serverTasks)} rolled up (${(finePerStart / rolledPerStart).toFixed(1)}x); a day at the 24 h keep: ${(dayBytes / serverTasks / 1024).toFixed(1)} KiB a task, ${(dayBytes / serverTasks / 5).toFixed(0)} bytes a series (${(dayBytes / 1048576).toFixed(0)} MiB for these tasks); 70 minutes fed with flushes and rollups in ${(rollMs / 1000).toFixed(1)} s`);
       await store.close();
     }
   } finally {
