@@ -28,11 +28,12 @@ export function isOpenMetrics(contentType: string | undefined): boolean {
   return /^\s*application\/openmetrics-text\b/i.test(contentType ?? "");
 }
 
-/** Connections kept to tasks' endpoints between scrapes, as Prometheus keeps them: at most one per
- * endpoint (a target is never scraped twice at once), closed after a minute unused. A new TCP
+/** Connections kept to tasks' endpoints between scrapes, as Prometheus keeps them: one idle per
+ * endpoint (a target is never scraped twice at once; several targets behind one address get a
+ * connection each while they run), closed after a minute unused. A new TCP
  * connection per scrape was the largest cost of the agent's scraping (connect, socket set-up and
  * teardown: about a third of its CPU at 1,000 tasks, bench/RESULTS.md "Task metrics: agent CPU"). */
-export const scrapeAgent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1, timeout: 60_000, scheduling: "lifo" });
+export const scrapeAgent = new http.Agent({ keepAlive: true, maxSockets: 16, maxFreeSockets: 1, timeout: 60_000, scheduling: "lifo" });
 
 /** GETs `url` (http only: tasks serve plain HTTP on loopback or the host's address). A connection
  * kept from the previous scrape that the endpoint closed meanwhile (servers close idle ones: Node's
