@@ -3,8 +3,9 @@
 //    each) of S series each (a mix of counters, gauges and a 12-bucket histogram, as prom-client writes
 //    them; served by a child process, so only the agent's side is counted in this process's CPU) over
 //    real sockets, for `--seconds`; CPU per interval = this process's CPU / rounds.
-// 2. Bytes sent to the server per minute: the scraper's real reports (the agent's JSON body, every
-//    10 s) POSTed to a sink in the child, counted as bytes read on the sink's sockets (headers included).
+// 2. Bytes sent to the server per minute: the scraper's real reports (every 10 s, through the agent's
+//    own client: gzipped, since the sink answers Accept-Encoding: gzip as the server does) POSTed to a
+//    sink in the child, counted as bytes read on the sink's sockets (headers included).
 // 3. Server memory per 100,000 series: TaskMetricsHistory on a real SQLite store, N tasks x 5 series
 //    (up, scrape errors, clients, errors/s, latency), fed one summary per task per minute for 40
 //    simulated minutes with the block flushes (memory holds two blocks at most: steady state), as heap
@@ -13,7 +14,8 @@
 //    tasks and scaled (at full size it would need about 700 MiB).
 //
 // Rerun: node --expose-gc bench/task-metrics.ts [--tasks 1000] [--series 100] [--seconds 60]
-//        [--interval 10000] [--server-series 100000]
+//        [--interval 10000] [--server-series 100000] [--keep-alive 0 (endpoints keep idle
+//        connections, as Go exporters do) | 5000 (Node's default: closed between 10 s scrapes)]
 import { fork } from "node:child_process";
 import type { Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -26,6 +28,7 @@ import pino from "pino";
 import { ManualClock } from "../src/model/index.ts";
 import type { TaskMetrics } from "../src/model/index.ts";
 import { MetricsScraper } from "../src/agent/metrics/scraper.ts";
+import { createAgentClient } from "../src/api/agent-client.ts";
 import { openSqliteStore } from "../src/state/index.ts";
 import { Prefix } from "../src/server/kinds.ts";
 import { TaskMetricsHistory } from "../src/server/task-metrics-history.ts";
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     interval: { type: "string", default: "10000" },
     "server-series": { type: "string", default: "100000" },
     child: { type: "boolean", default: false },
+    "keep-alive": { type: "string", default: "0" },
   },
 });
 const tasks = Number(values.tasks);
@@ -59,12 +63,19 @@ if (values.child) {
   let tick = 0;
   // One port a task, as tasks have (the agent keeps one connection per endpoint).
   const endpoints = Array.from({ length: tasks }, () => http.createServer((_req, res) => res.end(exposition(series, ++tick))));
+  // How long the endpoints keep an idle connection (Node's default 5 s; 0: as long as the client
+  // does, as Go's exporters do): the agent keeps one per endpoint between scrapes when it may.
+  for (const e of endpoints) e.keepAliveTimeout = Number(values["keep-alive"]);
   let sinkBytes = 0;
   let reports = 0;
+  let gzippedReports = 0;
   const sink = http.createServer((req, res) => {
     req.resume();
     req.on("end", () => {
       reports++;
+      if (req.headers["content-encoding"] === "gzip") gzippedReports++;
+      // As the server does: agents may gzip their next reports.
+      res.setHeader("accept-encoding", "gzip");
       res.end('{"ok":true}');
     });
   });
@@ -80,7 +91,7 @@ if (values.child) {
   process.send?.({ endpoints: endpoints.map(port), sink: port(sink) });
   process.on("message", () => {
     const open = [...sockets].reduce((n, s) => n + s.bytesRead, 0);
-    process.send?.({ sinkBytes: sinkBytes + open, reports });
+    process.send?.({ sinkBytes: sinkBytes + open, reports, gzippedReports });
   });
 } else {
   if (Number(values.seconds) > 0) await agentSide();
@@ -89,7 +100,7 @@ if (values.child) {
 }
 
 async function agentSide(): Promise<void> {
-  const child = fork(new URL(import.meta.url).pathname, ["--child", "--series", String(series), "--tasks", String(tasks)], { execArgv: ["--disable-warning=ExperimentalWarning"] });
+  const child = fork(new URL(import.meta.url).pathname, ["--child", "--series", String(series), "--tasks", String(tasks), "--keep-alive", String(values["keep-alive"])], { execArgv: ["--disable-warning=ExperimentalWarning"] });
   const ports = await new Promise<{ endpoints: number[]; sink: number }>((r) => child.once("message", (m) => r(m as { endpoints: number[]; sink: number })));
   const intervalMs = Number(values.interval);
   const endpoint = { port: "http", path: "/metrics", intervalMs, timeoutMs: Math.min(5000, intervalMs), signals: { clients: "http_connections", errors: "http_errors_total", latency: "http_request_duration_seconds" }, quantile: 0.99 };
@@ -97,14 +108,14 @@ async function agentSide(): Promise<void> {
   let sentBody = 0;
   const bodies: string[] = [];
   const inFlight = new Set<Promise<void>>();
+  // The agent's own client (src/api/agent-client.ts): JSON bodies, gzipped once the sink said it takes gzip.
+  const client = createAgentClient(`http://127.0.0.1:${ports.sink}`);
   const send = (ts: TaskMetrics[]): Promise<void> => {
-    // The agent's own request (src/api/agent-client.ts): a JSON body, POSTed with fetch.
-    const body = JSON.stringify({ hostId: "h-0123456789ab", tasks: ts });
+    const report = { hostId: "h-0123456789ab", tasks: ts };
+    const body = JSON.stringify(report);
     sentBody += Buffer.byteLength(body);
     bodies.push(body);
-    const p = fetch(`http://127.0.0.1:${ports.sink}/v1/agent/metrics`, { method: "POST", body, headers: { "content-type": "application/json", authorization: `Bearer ${"t".repeat(43)}` } })
-      .then((res) => res.arrayBuffer())
-      .then(() => undefined);
+    const p = client.reportMetrics!("t".repeat(43), report).then(() => undefined);
     inFlight.add(p);
     return p.finally(() => inFlight.delete(p));
   };
@@ -120,7 +131,7 @@ async function agentSide(): Promise<void> {
   const bytesBefore = sentBody;
   bodies.length = 0;
   child.send("bytes?");
-  const sink0 = await new Promise<{ sinkBytes: number; reports: number }>((r) => child.once("message", (m) => r(m as { sinkBytes: number; reports: number })));
+  const sink0 = await new Promise<{ sinkBytes: number; reports: number; gzippedReports: number }>((r) => child.once("message", (m) => r(m as { sinkBytes: number; reports: number; gzippedReports: number })));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -128,21 +139,21 @@ async function agentSide(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const wall = performance.now() - t0;
   await Promise.all(inFlight);
-  // What gzip-encoded bodies would be (not sent; outside the CPU measure).
+  // What the same bodies gzipped alone would be (outside the CPU measure), beside what the sockets read.
   const gzipped = bodies.reduce((n, b) => n + gzipSync(b).length, 0);
   const sums = scraper.summaries();
   const scrapes = sums.reduce((n, s) => n + s.scrapes, 0) - scrapesBefore;
   const errors = sums.reduce((n, s) => n + s.scrapeErrors, 0);
   child.send("bytes?");
-  const sink1 = await new Promise<{ sinkBytes: number; reports: number }>((r) => child.once("message", (m) => r(m as { sinkBytes: number; reports: number })));
-  const sink = { sinkBytes: sink1.sinkBytes - sink0.sinkBytes, reports: sink1.reports - sink0.reports };
+  const sink1 = await new Promise<{ sinkBytes: number; reports: number; gzippedReports: number }>((r) => child.once("message", (m) => r(m as { sinkBytes: number; reports: number; gzippedReports: number })));
+  const sink = { sinkBytes: sink1.sinkBytes - sink0.sinkBytes, reports: sink1.reports - sink0.reports, gzipped: sink1.gzippedReports - sink0.gzippedReports };
   sentBody -= bytesBefore;
   child.kill();
   const rounds = scrapes / tasks;
   const cpuMs = (cpu.user + cpu.system) / 1000;
   console.log(`agent: ${tasks} tasks x ${series} series (${exposition(series, 1).length} bytes each) over real HTTP, ${(wall / 1000).toFixed(0)} s after a first round, interval ${intervalMs / 1000} s: ${scrapes} scrapes (${rounds.toFixed(1)} rounds, ${errors} errors)`);
   console.log(`agent: CPU ${cpuMs.toFixed(0)} ms = ${(cpuMs / rounds).toFixed(0)} ms per scrape interval = ${((cpuMs / wall) * 100).toFixed(2)}% of one core`);
-  console.log(`agent -> server: ${sink.reports} reports, ${sink.sinkBytes} bytes read by the server's sockets (${sentBody} of JSON bodies) = ${((sink.sinkBytes / wall) * 60_000 / 1e6).toFixed(2)} MB per minute (gzip would make the bodies ${((gzipped / wall) * 60_000 / 1e6).toFixed(2)} MB)`);
+  console.log(`agent -> server: ${sink.reports} reports (${sink.gzipped} gzipped), ${sink.sinkBytes} bytes read by the server's sockets (${sentBody} of JSON before compression) = ${((sink.sinkBytes / wall) * 60_000 / 1e6).toFixed(3)} MB per minute (plain JSON would be ${((sentBody / wall) * 60_000 / 1e6).toFixed(2)} MB, the bodies gzipped alone ${((gzipped / wall) * 60_000 / 1e6).toFixed(3)} MB)`);
 }
 
 async function serverSide(): Promise<void> {
@@ -201,8 +212,26 @@ async function serverSide(): Promise<void> {
       const perTaskDay = (total / serverTasks) * (1440 / 40);
       console.log(`server: ${serverTasks} tasks = ${serverTasks * 5} series, 40 minutes fed (${(feedMs / 1000).toFixed(1)} s): ${(bytes / 1048576).toFixed(1)} MiB held (heap and array buffers after GC) = ${((bytes / (serverTasks * 5)) * 100_000 / 1e6).toFixed(1)} MB per 100,000 series`);
       console.log(`server baseline (all 24 h of points in memory, measured on ${tenth} tasks, scaled): ${(baseline / 1048576).toFixed(0)} MiB; ratio ${(baseline / bytes).toFixed(1)}x less now`);
-      console.log(`store: ${kvs.length} block values for 40 minutes, largest ${Math.max(...sizes)} bytes, mean ${Math.round(total / kvs.length)}; about ${(perTaskDay / 1024).toFixed(1)} KiB a task a day (${((perTaskDay * serverTasks) / 1048576).toFixed(0)} MiB for these tasks at the 24 h keep)`);
+      console.log(`store: ${kvs.length} block values for 40 minutes, largest ${Math.max(...sizes)} bytes, mean ${Math.round(total / kvs.length)}; about ${(perTaskDay / 1024).toFixed(1)} KiB a task a day (${((perTaskDay * serverTasks) / 1048576).toFixed(0)} MiB for these tasks at the 24 h keep) without downsampling`);
       if (h.latestOf("job-0").length === 0) throw new Error("kept alive past the measure");
+      // Downsampling: 70 more minutes, so blocks that ended over `fullMs` (1 h) ago are rolled up.
+      const r0 = performance.now();
+      for (let minute = 40; minute < 110; minute++) {
+        for (let t = 0; t < serverTasks; t++) h.add(origin(t), summary(t, clock.now()));
+        clock.advance(60_000);
+        if (minute % 10 === 9) await h.flush();
+      }
+      const rollMs = performance.now() - r0;
+      const byStart = new Map<string, number>();
+      for (const kv of (await store.range(Prefix.metricBlocks)).kvs) {
+        const rolled = kv.key.endsWith("/rollup");
+        byStart.set(rolled ? "rolled" : "fine", (byStart.get(rolled ? "rolled" : "fine") ?? 0) + kv.value.length);
+      }
+      // At 110 min with fullMs 1 h: starts 0-40 min are rolled up (5), 50-100 min fine (6).
+      const rolledPerStart = (byStart.get("rolled") ?? 0) / 5;
+      const finePerStart = (byStart.get("fine") ?? 0) / 6;
+      const dayBytes = finePerStart * 6 + rolledPerStart * 138;
+      console.log(`store with downsampling (--metrics-full 1h): a block start ${Math.round(finePerStart / serverTasks)} bytes a task fine, ${Math.round(rolledPerStart / serverTasks)} rolled up (${(finePerStart / rolledPerStart).toFixed(1)}x); a day at the 24 h keep: ${(dayBytes / serverTasks / 1024).toFixed(1)} KiB a task, ${(dayBytes / serverTasks / 5).toFixed(0)} bytes a series (${(dayBytes / 1048576).toFixed(0)} MiB for these tasks); 70 minutes fed with flushes and rollups in ${(rollMs / 1000).toFixed(1)} s`);
       await store.close();
     }
   } finally {

@@ -51,7 +51,21 @@ void test("metric checks restart a task whose errors climb, in time, one at a ti
   const metricEnded = (s: JobStatus): Attempt[] => s.tasks.flatMap((task) => task.attempts.filter((a) => a.endCause === "metric"));
 
   // 4 tasks, budget 1: watch every 100 ms how many are stopped for a check at once, and for the held reason.
-  const four = { maxDown: 0, heldSeen: null as string | null, polls: 0, overlap: null as string | null };
+  const four = { maxDown: 0, heldSeen: null as string | null, polls: 0, overlap: null as string | null, cli: null as string | null, cliRuns: 0 };
+  // `tiffin status four` as users run it, while an action is held (several tries: each held spell is short).
+  const cliHome = fs.mkdtempSync(path.join(root, "home-cli-"));
+  let cliBusy = false;
+  const statusCli = (): void => {
+    if (cliBusy || four.cli !== null || four.cliRuns >= 8) return;
+    cliBusy = true;
+    four.cliRuns++;
+    promisify(execFile)(process.execPath, [bin, "status", "four"], { env: { ...process.env, HOME: cliHome, TIFFIN_ADDR: server.url, TIFFIN_TOKEN: server.adminToken }, encoding: "utf8" })
+      .then(({ stdout }) => {
+        if (stdout.includes("held back")) four.cli = stdout;
+      })
+      .catch(() => undefined)
+      .finally(() => (cliBusy = false));
+  };
   let watching = true;
   t.after(() => {
     watching = false;
@@ -64,6 +78,7 @@ void test("metric checks restart a task whose errors climb, in time, one at a ti
       if (down > 1) four.overlap ??= JSON.stringify(s.tasks.map((task) => task.attempts.map((a) => ({ id: a.id, state: a.state, desired: a.desired, m: a.metricAction }))));
       four.maxDown = Math.max(four.maxDown, down);
       four.heldSeen ??= s.tasks.find((task) => task.reason?.includes("held back by the job's disruption budget"))?.reason ?? null;
+      if (s.tasks.some((task) => task.reason?.includes("held back"))) statusCli();
       four.polls++;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -117,6 +132,8 @@ void test("metric checks restart a task whose errors climb, in time, one at a ti
   // Polled: a stop can be over between two polls (so 0 is possible); the windows above are exact.
   assert.ok(four.maxDown <= 1, `at most one task of four stopped for its check at a time: ${four.overlap}`);
   assert.match(four.heldSeen ?? "", /^metric check 0 fired \(errors above 5 for 2s: [\d.]+\); restart held back by the job's disruption budget \(1 task down, at most 1 task at a time\)$/);
+  await waitFor("tiffin status run while an action was held", () => (cliBusy ? null : true), 20_000);
+  assert.match(four.cli ?? `none of ${four.cliRuns} runs saw it`, /metric check 0 fired at \d\d:\d\d:\d\d \(errors above 5 for 2s: [\d.]+\); restart held back by the job's disruption budget since \d\d:\d\d:\d\d \(1 task down, at most 1 at a time\)/);
   // The broken endpoints: scrape errors, but the same attempt all along, no failure.
   for (const name of ["slow", "huge", "malformed", "gone"]) {
     type View = { tasks: { metrics: { scrapeErrors: number; checks?: { state: string }[] } | null }[] };

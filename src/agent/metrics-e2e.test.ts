@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import type { JobMetricsView, JobStatus } from "../api/types.ts";
+import type { JobMetricsView, JobStatus, MetricCheckView } from "../api/types.ts";
 import type { TaskMetrics } from "../model/index.ts";
 import { serverAndAgent } from "./real-server.ts";
 import { testSpec, waitFor } from "./test-fixtures.ts";
@@ -33,6 +33,11 @@ void test("a task whose error counter starts climbing shows a rising error rate;
       ports: ["http"],
       isolation: "none",
       metrics: metrics(),
+      // Checks that cannot fire during the test: `tiffin top` shows one failing since the errors began, one ok.
+      metricChecks: [
+        { signal: "errors", when: "above", threshold: 5, forMs: 600_000, graceMs: 0, action: "restart" },
+        { signal: "clients", when: "below", threshold: 1, forMs: 600_000, graceMs: 0, action: "restart" },
+      ],
       command: serving('const e = Math.max(0, Math.round((Date.now() - start - 4000) / 50)); s.end(`# TYPE http_errors_total counter\\nhttp_errors_total{code="500"} ${e}\\nhttp_connections 2\\nhttp_request_duration_seconds_bucket{le="0.2"} ${e}\\nhttp_request_duration_seconds_bucket{le="+Inf"} ${e}\\n`)'),
     }),
     testSpec({ name: "slow", ports: ["http"], isolation: "none", metrics: metrics(1000, 300), command: serving('s.write("up 1\\n")') }),
@@ -115,22 +120,27 @@ async function checkTop(url: string, token: string, root: string): Promise<void>
   const home = fs.mkdtempSync(path.join(root, "home-"));
   const env = { ...process.env, HOME: home, TIFFIN_ADDR: url, TIFFIN_TOKEN: token };
   // Not execFileSync: the agent runs in this process, and a blocked event loop fails its scrapes.
-  const json = JSON.parse((await promisify(execFile)(process.execPath, [bin, "top", "--json", "--sort", "errors"], { env, encoding: "utf8" })).stdout) as { job: string; metrics: TaskMetrics | null }[];
+  const json = JSON.parse((await promisify(execFile)(process.execPath, [bin, "top", "--json", "--sort", "errors"], { env, encoding: "utf8" })).stdout) as { job: string; metrics: TaskMetrics | null; checks?: MetricCheckView[] }[];
   assert.equal(json[0]?.job, "climbing", "sorted by errors/s, the climbing task first");
   assert.ok((json[0]?.metrics?.errorsPerSec ?? 0) > 10);
+  const [errs, clients] = json[0]?.checks ?? [];
+  assert.deepEqual([errs?.condition, errs?.state, errs?.taken], ["errors above 5 for 10m", "pending", null], JSON.stringify(errs));
+  assert.ok(errs && errs.since !== null && (errs.value ?? 0) > 5, "failing since the errors began, with the value");
+  assert.deepEqual([clients?.condition, clients?.state, clients?.value], ["clients below 1 for 10m", "ok", 2]);
+  assert.equal(json.find((t) => t.job === "slow")?.checks, undefined, "no checks, no column content");
   assert.deepEqual(new Set(json.map((t) => t.job)), new Set(["climbing", "slow", "huge", "malformed", "gone"]));
   const session = `tiffin-top-${process.pid}`;
   const script = path.join(root, "top.sh");
   fs.writeFileSync(script, `export HOME=${home} TIFFIN_ADDR=${url} TIFFIN_TOKEN=${token}\nexec ${process.execPath} ${bin} top --interval 500ms --sort errors\n`);
-  execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", "160", "-y", "30", `sh ${script}`]);
+  execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", "220", "-y", "30", `sh ${script}`]);
   try {
     const screen = (): string => execFileSync("tmux", ["capture-pane", "-p", "-t", session], { encoding: "utf8" });
     // The table as soon as it shows each task's latest summary (the first frame may predate one).
     const first = await waitFor("top's table on the terminal, with the malformed task's scrape error", () => {
       const text = screen();
-      return /TASK\s+HOST\s+STATE/.test(text) && /malformed\/0 .*err \(malformed\)/.test(text) ? text : null;
+      return /TASK\s+HOST\s+STATE.*CHECKS/.test(text) && /malformed\/0 .*err \(malformed\)/.test(text) ? text : null;
     }, 20_000);
-    assert.match(first, /climbing\/0\s+metrics-1\s+running/);
+    assert.match(first, /climbing\/0\s+metrics-1\s+running .* 0 failing since \d\d:\d\d:\d\d \([\d.]+\); 1 ok/);
     const stamp = (s: string): string => /^(\d\d:\d\d:\d\d)/m.exec(s)?.[1] ?? "";
     await waitFor("a refresh", () => (stamp(screen()) !== stamp(first) ? true : null), 10_000);
     execFileSync("tmux", ["send-keys", "-t", session, "C-c"]);

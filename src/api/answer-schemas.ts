@@ -88,6 +88,21 @@ export const jobMetricsViewSchema = z.object({
       memoryBytes: z.number().nullable(),
       memoryLimitBytes: z.number(),
       metrics: taskMetricsSchema.nullable(),
+      checks: z
+        .array(
+          z.object({
+            check: z.number().int(),
+            condition: z.string(),
+            action: z.enum(["restart", "move"]),
+            state: z.enum(["unknown", "ok", "pending", "firing"]),
+            value: z.number().nullable(),
+            since: z.number().nullable(),
+            at: z.number().nullable(),
+            taken: z.enum(["waiting", "held", "acting"]).nullable(),
+            heldSince: z.number().nullable(),
+          }),
+        )
+        .exactOptional(),
       series: z.array(taskMetricsPointSchema).exactOptional(),
     }),
   ),

@@ -121,8 +121,27 @@ export interface TaskMetricsView {
   memoryBytes: number | null;
   memoryLimitBytes: number;
   metrics: TaskMetrics | null;
+  /** The job's metric checks for this task (absent when the spec has none). */
+  checks?: MetricCheckView[];
   /** The kept points, oldest first (only with `?series=1`). */
   series?: TaskMetricsPoint[];
+}
+
+/** One metric check of a task: the agent's latest verdict and what the server did once it fired. */
+export interface MetricCheckView {
+  /** Index in the spec's `metricChecks`. */
+  check: number;
+  /** "errors above 5 for 30s". */
+  condition: string;
+  action: "restart" | "move";
+  /** unknown (no reading), ok, pending (failing since `since`), firing (fired at `at` with `value`). */
+  state: "unknown" | "ok" | "pending" | "firing";
+  value: number | null;
+  since: number | null;
+  at: number | null;
+  /** A fired check's action: waiting for the budget's room, held back by it (since `heldSince`), acting; null: none. */
+  taken: "waiting" | "held" | "acting" | null;
+  heldSince: number | null;
 }
 
 /** `GET /v1/jobs/:name/metrics`. */

@@ -58,7 +58,7 @@ export interface MetricHealthCheck {
   when: "above" | "below";
   /** In the signal's unit: clients, errors per second, seconds of latency. */
   threshold: number;
-  /** How long the breach must last (across dips shorter than one scrape interval). */
+  /** How long the breach must last: every reading in it breaches (failed scrapes are no evidence either way). */
   forMs: number;
   /** Time after start during which the check is not evaluated. */
   graceMs: number;

@@ -26,19 +26,42 @@ void test("evaluateCondition: named cases, a reading every 10 s", () => {
     ["steady below", errorsAbove5For30s, [0, 1, 2, 1], ["ok", "ok", "ok", "ok"]],
     ["steady above: fires once the breach has lasted 30 s", errorsAbove5For30s, [9, 9, 9, 9, 9], ["pending", "pending", "pending", "firing", "firing"]],
     ["at the threshold is not above it", errorsAbove5For30s, [5, 5, 5, 5, 5], ["ok", "ok", "ok", "ok", "ok"]],
-    ["brief spike: one reading above, then calm", errorsAbove5For30s, [0, 50, 0, 0, 0, 0], ["ok", "pending", "pending", "ok", "ok", "ok"]],
+    ["brief spike: one reading above, then calm", errorsAbove5For30s, [0, 50, 0, 0, 0, 0], ["ok", "pending", "ok", "ok", "ok", "ok"]],
     ["spike at the end of a long calm is only pending", errorsAbove5For30s, [0, 0, 0, 0, 0, 80], ["ok", "ok", "ok", "ok", "ok", "pending"]],
-    ["flapping around the threshold: one-reading dips keep the breach, so it fires", errorsAbove5For30s, [6, 4, 6, 4, 6], ["pending", "pending", "pending", "pending", "firing"]],
+    ["flapping around the threshold never fires: each healthy reading starts the wait again", errorsAbove5For30s, [6, 4, 6, 4, 6, 4, 6, 4, 6], ["pending", "ok", "pending", "ok", "pending", "ok", "pending", "ok", "pending"]],
     ["flapping after firing stays firing (no clear and re-fire per dip)", errorsAbove5For30s, [9, 9, 9, 9, 4, 9, 4], ["pending", "pending", "pending", "firing", "firing", "firing", "firing"]],
-    ["two calm readings in a row end the breach and reset the wait", errorsAbove5For30s, [9, 9, 0, 0, 9, 9, 9], ["pending", "pending", "pending", "ok", "pending", "pending", "pending"]],
+    ["firing: two healthy readings in a row clear it, and the wait starts again", errorsAbove5For30s, [9, 9, 9, 9, 0, 0, 9, 9], ["pending", "pending", "pending", "firing", "firing", "ok", "pending", "pending"]],
     ["missing readings alone: no verdict, never a failure", errorsAbove5For30s, [null, null, null, null, null], ["unknown", "unknown", "unknown", "unknown", "unknown"]],
-    ["missing readings end a breach like calm ones", errorsAbove5For30s, [9, 9, null, null, 9, 9], ["pending", "pending", "pending", "unknown", "pending", "pending"]],
-    ["one missing reading inside a breach: it goes on", errorsAbove5For30s, [9, null, 9, 9], ["pending", "pending", "pending", "firing"]],
+    ["missing readings inside a pending breach are no evidence: it goes on, and fires on a breaching one", errorsAbove5For30s, [9, null, 9, 9], ["pending", "pending", "pending", "firing"]],
+    ["a pending breach with no breaching reading for for/2 ends", errorsAbove5For30s, [9, 9, null, null, 9, 9], ["pending", "pending", "pending", "unknown", "pending", "pending"]],
+    ["missing readings never fire by themselves", errorsAbove5For30s, [9, null, null, null, null], ["pending", "pending", "unknown", "unknown", "unknown"]],
+    ["a firing breach stays firing through failed scrapes (only healthy readings clear it)", errorsAbove5For30s, [9, 9, 9, 9, null, null, null, 0, 0], ["pending", "pending", "pending", "firing", "firing", "firing", "firing", "firing", "ok"]],
     ["NaN is a missing reading", errorsAbove5For30s, [Number.NaN, Number.NaN], ["unknown", "unknown"]],
     ["below: clients at 0 for 20 s", { when: "below", threshold: 1, forMs: 20_000 }, [3, 0, 0, 0], ["ok", "pending", "pending", "firing"]],
-    ["clearAfter 1: any calm reading ends it", { ...errorsAbove5For30s, clearAfter: 1 }, [6, 4, 6, 4, 6], ["pending", "ok", "pending", "ok", "pending"]],
+    ["clearAfter 1: one healthy reading clears a firing breach", { ...errorsAbove5For30s, clearAfter: 1 }, [9, 9, 9, 9, 4, 9], ["pending", "pending", "pending", "firing", "ok", "pending"]],
+    ["rearm 30 s: a cleared check is not judged again for 30 s", { ...errorsAbove5For30s, rearmMs: 30_000 }, [9, 9, 9, 9, 0, 0, 9, 9, 9, 9, 9], ["pending", "pending", "pending", "firing", "firing", "ok", "ok", "ok", "pending", "pending", "pending"]],
   ];
   for (const [name, c, values, want] of cases) assert.deepEqual(kinds(c, values), want, name);
+});
+
+void test("evaluateCondition: a long `for` fires after it, through failed scrapes and idle intervals", () => {
+  // "connected clients at 0 for 5 m", a scrape every 10 s: 0 clients throughout, but two scrapes in a
+  // row fail every minute (a sick task answers slowly). Before: two missing readings in a row ended the
+  // breach, the wait restarted every minute and the check never fired.
+  const clientsAt0For5m: MetricCondition = { when: "below", threshold: 1, forMs: 300_000 };
+  const values = Array.from({ length: 40 }, (_, i): number | null => (i % 6 === 4 || i % 6 === 5 ? null : 0));
+  const got = kinds(clientsAt0For5m, values);
+  assert.equal(got.indexOf("firing"), 30, `fires at the first breaching reading 5 m after the first: ${got.join(",")}`);
+  assert.ok(got.slice(0, 30).every((k) => k === "pending"), "pending (never reset) until then");
+  // p99 latency above 200 ms for 1 m on a task that serves a request every 25 s: intervals without a
+  // request have no quantile (null), and must not restart the wait either.
+  const latency: MetricCondition = { when: "above", threshold: 0.2, forMs: 60_000 };
+  const sparse = [0.5, null, 0.6, null, null, 0.7, null, 0.5, null, null];
+  // It fires on the first breaching reading once 1 m has passed (never on a missing one).
+  assert.deepEqual(kinds(latency, sparse), ["pending", "pending", "pending", "pending", "pending", "pending", "pending", "firing", "firing", "firing"]);
+  // A flapping signal held for 10 minutes (up one reading, down the next) never fires, however long.
+  const flapping = Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? 0 : 3));
+  assert.ok(!kinds(clientsAt0For5m, flapping).includes("firing"), "flapping never fires");
 });
 
 void test("evaluateCondition: a firing verdict says since when, with what value, read when", () => {

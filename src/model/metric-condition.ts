@@ -3,14 +3,20 @@
 // safety checks (server) are to use it on the series the server keeps. One module, so a threshold
 // means the same thing wherever it is judged.
 //
-//   reading ──> breaching? ──yes──> pending (since T) ──held forMs──> firing
-//      │            │no                  │ clearAfter non-breaching readings in a row
-//      │            └──> ok <────────────┘ (a dip or a missing reading; fewer keep the breach:
-//      └─ null (no scrape, not mapped, one sample only): "unknown", never evidence of a breach
+//   reading ──> breaching? ──yes──> pending (since T) ──breaching after forMs──> firing
+//      │            │no                  │ one healthy reading: the wait starts again    │ clearAfter healthy
+//      │            └──> ok <────────────┘ (a flapping signal never fires)               │ readings in a row
+//      │                  ^────────── quiet for rearmMs (not judged) <────────────────────┘
+//      └─ null (failed scrape, not mapped, nothing observed): "unknown" alone; inside a breach it is
+//         no evidence either way: the breach neither ends nor advances (firing needs a breaching
+//         reading), unless no breaching reading came for maxGapMs (then the breach ends: unknown).
 //
-// Hysteresis: a breach (pending or firing) survives up to clearAfter - 1 healthy or missing readings
-// in a row, so a value flapping around its threshold neither resets the wait on every dip nor
-// fires, clears and fires again; one reading above a threshold (a spike) is never enough.
+// Hysteresis both ways: to fire, every reading of `forMs` must breach (Prometheus's `for`), so a
+// value flapping around its threshold never fires; once firing, it takes clearAfter healthy readings
+// in a row to clear (Prometheus's keep_firing_for), and a cleared check is not judged for rearmMs, so
+// it cannot fire, clear and fire again on every dip. Missing readings used to count as healthy ones,
+// so two failed scrapes (or two intervals without a request, for latency) in a row restarted the wait:
+// a long `for` (30 readings for 5 m at 10 s) on a slow or idle task never fired.
 
 import type { MetricSignalName } from "./job.ts";
 import type { TaskMetricsPoint } from "./task-metrics.ts";
@@ -26,8 +32,12 @@ export interface MetricCondition {
   when: "above" | "below";
   threshold: number;
   forMs: number;
-  /** Non-breaching (or missing) readings in a row that end a breach. @default 2 */
+  /** Healthy readings in a row that end a firing breach. @default 2 */
   clearAfter?: number;
+  /** Time without a breaching reading (only missing ones) that ends a pending breach. @default forMs / 2 */
+  maxGapMs?: number;
+  /** After a firing breach cleared, readings are not judged for this long. @default 0 */
+  rearmMs?: number;
 }
 
 /** What is carried from one reading to the next (plain data; start from `initialCondition()`). */
@@ -37,10 +47,12 @@ export interface ConditionState {
   /** The last breaching value and when it was read. */
   value: number | null;
   valueAt: number | null;
-  /** Non-breaching or missing readings in a row since the last breaching one. */
+  /** Healthy readings in a row since the last breaching one (while firing). */
   calm: number;
   /** Once the breach has lasted `forMs`: the reading that fired it (kept until the breach ends). */
   fired: { at: number; value: number } | null;
+  /** A cleared check is not judged before this time (epoch ms); null: judged. */
+  quietUntil?: number | null;
 }
 
 /** The judgement after a reading. `firing` carries the reading that fired it: its value and time. */
@@ -62,18 +74,29 @@ export function breaches(c: Pick<MetricCondition, "when" | "threshold">, value: 
 
 /** The state and verdict after one more reading (readings in time order). */
 export function stepCondition(c: MetricCondition, s: ConditionState, r: SignalReading): { state: ConditionState; verdict: ConditionVerdict } {
-  if (r.value !== null && Number.isFinite(r.value) && breaches(c, r.value)) {
+  const missing = r.value === null || !Number.isFinite(r.value);
+  const calmVerdict: ConditionVerdict = missing ? { kind: "unknown" } : { kind: "ok" };
+  if (s.quietUntil !== undefined && s.quietUntil !== null && r.at < s.quietUntil) return { state: s, verdict: calmVerdict };
+  if (r.value !== null && !missing && breaches(c, r.value)) {
     const since = s.since ?? r.at;
     const fired = s.fired ?? (r.at - since >= c.forMs ? { at: r.at, value: r.value } : null);
     const state: ConditionState = { since, value: r.value, valueAt: r.at, calm: 0, fired };
     return { state, verdict: fired ? { kind: "firing", since, ...fired } : { kind: "pending", since, value: r.value } };
   }
-  const missing = r.value === null || !Number.isFinite(r.value);
-  if (s.since === null || s.value === null || s.valueAt === null) return { state: initialCondition(), verdict: missing ? { kind: "unknown" } : { kind: "ok" } };
+  if (s.since === null || s.value === null || s.valueAt === null) return { state: initialCondition(), verdict: calmVerdict };
+  const breach: ConditionVerdict = s.fired ? { kind: "firing", since: s.since, ...s.fired } : { kind: "pending", since: s.since, value: s.value };
+  if (missing) {
+    // No evidence: a firing breach stays (only healthy readings clear it); a pending one waits up to maxGapMs.
+    if (!s.fired && r.at - s.valueAt >= (c.maxGapMs ?? c.forMs / 2)) return { state: initialCondition(), verdict: calmVerdict };
+    return { state: s, verdict: breach };
+  }
+  if (!s.fired) return { state: initialCondition(), verdict: calmVerdict };
   const calm = s.calm + 1;
-  if (calm >= (c.clearAfter ?? 2)) return { state: initialCondition(), verdict: missing ? { kind: "unknown" } : { kind: "ok" } };
-  const state = { ...s, calm };
-  return { state, verdict: s.fired ? { kind: "firing", since: s.since, ...s.fired } : { kind: "pending", since: s.since, value: s.value } };
+  if (calm >= (c.clearAfter ?? 2)) {
+    const rearm = c.rearmMs ?? 0;
+    return { state: rearm > 0 ? { ...initialCondition(), quietUntil: r.at + rearm } : initialCondition(), verdict: calmVerdict };
+  }
+  return { state: { ...s, calm }, verdict: breach };
 }
 
 /** The state and verdict after `readings` (oldest first), from `from` (a fresh state by default). */

@@ -22,6 +22,7 @@ void test("JSON bodies that are not objects get 400 on every route that reads on
     { method: "PUT", path: "/v1/packages/tool/tags/stable", token: adminToken },
     { method: "POST", path: "/v1/tasks/web/0/exec", token: adminToken },
     { method: "POST", path: "/v1/internal/contacts", token: adminToken },
+    { method: "POST", path: "/v1/internal/metrics", token: adminToken },
     ...["announce", "plan", "report"].map((w) => ({ method: "POST", path: `/v1/internal/swarm/${w}`, token: adminToken, headers: { "x-tiffin-host": reg.hostId } })),
     { method: "POST", path: "/v1/agent/register", token: joinToken },
     { method: "POST", path: "/v1/agent/heartbeat", token: reg.hostToken },

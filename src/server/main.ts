@@ -27,6 +27,7 @@ import type { Timing } from "./liveness.ts";
 import { createMetrics } from "./metrics.ts";
 import { Mirror } from "./mirror.ts";
 import { ContactRelay } from "./peers.ts";
+import { LeaderRelay } from "./metrics-relay.ts";
 import { Reconciler } from "./reconcile/loop.ts";
 import { EndpointController } from "./endpoints/controller.ts";
 import { agentRoutes } from "./routes/agent.ts";
@@ -93,7 +94,7 @@ export interface ServerOptions {
   swarm?: { announceMs?: number; peerTokenRotateMs?: number; forwardTimeoutMs?: number; forwardRetryMs?: number };
   /** Task metric series (task-metrics-history.ts): how long points are kept (@default 24 h, `--metrics-keep`),
    * one point a task per `bucketMs` (@default 60000), closed blocks of `blockMs` written to the store (@default 600000). */
-  taskMetrics?: { keepMs?: number; bucketMs?: number; blockMs?: number };
+  taskMetrics?: { keepMs?: number; bucketMs?: number; blockMs?: number; fullMs?: number };
   /** `GET /v1/watch` (routes/watch.ts): how often a quiet watch gets a bookmark (@default 5000); a
    * watcher with more than `maxBufferedBytes` unsent (@default 16 MiB) that took none of it in
    * `stallMs` (@default 10000) is cut off. */
@@ -158,7 +159,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // A command check runs in one of the phase's new tasks through the exec path: not wired yet, so it
   // is inconclusive with this reason (and fails or pauses at the deadline by rollout.inconclusive).
   const customChecks = new CustomCheckRunner({ exec: () => Promise.reject(new Error("command checks are not run yet: use an http check")) });
-  const taskMetrics = new TaskMetricsHistory({ clock, store, log, writer: `${id}.${incarnation}`, ...(opts.taskMetricsBucketMs ? { bucketMs: opts.taskMetricsBucketMs } : {}), ...opts.taskMetrics });
+  const taskMetrics = new TaskMetricsHistory({ clock, store, log, writer: `${id}.${incarnation}`, rollupActive: () => election.isLeader(), ...(opts.taskMetricsBucketMs ? { bucketMs: opts.taskMetricsBucketMs } : {}), ...opts.taskMetrics });
   const metrics = createMetrics({
     taskMetrics: function* () {
       // Only the current attempt's: a removed job's or a replaced attempt's last figures would linger 24 h.
@@ -197,7 +198,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   hostRoutes(router, ctx);
   hostRemoveRoute(router, ctx);
   agentRoutes(router, ctx);
-  taskMetricsRoutes(router, ctx, taskMetrics);
+  taskMetricsRoutes(router, ctx, taskMetrics, new LeaderRelay({ election, selfId: id, adminToken: () => tokens.admin }));
   recommendRoutes(router, ctx);
   streamRoutes(router, ctx);
   watchRoutes(router, ctx, opts.watch ?? {});

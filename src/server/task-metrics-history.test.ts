@@ -9,7 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import pino from "pino";
 import { ManualClock } from "../model/index.ts";
-import type { TaskMetrics } from "../model/index.ts";
+import type { TaskMetrics, TaskMetricsPoint } from "../model/index.ts";
 import { openSqliteStore } from "../state/index.ts";
 import type { Store } from "../state/store.ts";
 import { etcdAvailable, startEtcd } from "../state/etcd-testing.ts";
@@ -99,6 +99,44 @@ void test("retention: blocks older than keepMs are deleted a block start at a ti
   const starts = new Set((await store.range(Prefix.metricBlocks)).kvs.map((kv) => Number(kv.key.slice(Prefix.metricBlocks.length, Prefix.metricBlocks.length + 13))));
   assert.ok([...starts].every((s) => s + 10 * minute > 120 * minute), `expired block starts deleted: ${[...starts].join(",")}`);
   assert.ok(starts.size <= 7, `at most an hour of blocks stored: ${starts.size}`);
+});
+
+void test("downsampling: blocks older than fullMs become one point a task a block, from every writer, in fewer bytes", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-tmh-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const clock = new ManualClock(0);
+  const store = openSqliteStore(path.join(dir, "state.db"), { clock, synchronous: "normal" });
+  t.after(() => store.close());
+  // Two servers: s1 received the reports of the first 90 minutes, s2 of the rest; only s2 leads (rolls up).
+  const s1 = new TaskMetricsHistory({ clock, store, log, writer: "s1.aaa", keepMs: 6 * 60 * minute, fullMs: 60 * minute, rollupActive: () => false });
+  const s2 = new TaskMetricsHistory({ clock, store, log, writer: "s2.bbb", keepMs: 6 * 60 * minute, fullMs: 60 * minute });
+  for (let at = 0; at <= 180 * minute; at += minute) {
+    clock.advance(at - clock.now());
+    for (const i of [0, 70]) (at < 90 * minute ? s1 : s2).add(web(i), { ...summary(at, at / minute), clients: (at / minute) % 10 });
+    if (at % (10 * minute) === 0) {
+      await s1.flush();
+      await s2.flush();
+    }
+  }
+  const series = await s2.readSeries("web", 0);
+  const old = series.filter((p) => p.at < 120 * minute);
+  const recent = series.filter((p) => p.at >= 120 * minute);
+  assert.deepEqual(old.map((p) => p.at / minute), [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110], "one point a block before the last hour");
+  assert.equal(recent.length, 61, "one a minute in the last hour");
+  // The block of minutes 10-19: errors/s 10..19 (mean 14.5), clients 0..9 (mean 4.5).
+  assert.deepEqual([old[1]?.errorsPerSec, old[1]?.clients, old[1]?.up], [14.5, 4.5, true]);
+  const stored = (pts: TaskMetricsPoint[]): TaskMetricsPoint[] => pts.filter((p) => p.at < 180 * minute); // the open block is s2's alone
+  assert.deepEqual(stored(await s1.readSeries("web", 70)), stored(await s2.readSeries("web", 70)), "any server reads the same from the store");
+  const keys = (await store.range(Prefix.metricBlocks)).kvs;
+  const writersOf = (start: number): string[] => keys.filter((kv) => kv.key.startsWith(`${Prefix.metricBlocks}${String(start).padStart(13, "0")}/`)).map((kv) => kv.key.split("/").at(-1) ?? "");
+  assert.deepEqual([...new Set(writersOf(80 * minute))], ["rollup"], "the fine blocks of both writers are gone");
+  assert.deepEqual([...new Set(writersOf(130 * minute))], ["s2.bbb"], "recent blocks stay fine");
+  const bytesOf = (start: number): number => keys.filter((kv) => kv.key.startsWith(`${Prefix.metricBlocks}${String(start).padStart(13, "0")}/`)).reduce((n, kv) => n + kv.value.length, 0);
+  // One task a value here (0 and 70 are in two chunks), so a value's own overhead weighs: 2x at least.
+  assert.ok(bytesOf(100 * minute) * 2 < bytesOf(130 * minute), `a rolled-up block ${bytesOf(100 * minute)} bytes, a fine one ${bytesOf(130 * minute)}`);
+  // Idempotent: another pass changes nothing.
+  await s2.flush();
+  assert.deepEqual(await s2.readSeries("web", 0), series);
 });
 
 void test("batches: at most maxOps operations and about maxBytes a transaction", () => {

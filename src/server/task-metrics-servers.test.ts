@@ -94,3 +94,38 @@ void test("a server restarted on its SQLite file answers the series it had", { t
   t.after(() => s.close());
   assert.deepEqual(await series(s), before);
 });
+
+void test("HA: summaries sent to a follower are passed to the leader; both servers answer the latest summary and the open block at once", { skip, timeout: 60_000 }, async (t) => {
+  const undo: (() => unknown)[] = [];
+  t.after(async () => {
+    for (const fn of undo.reverse()) await fn();
+  });
+  const etcd = await startEtcd();
+  undo.push(() => etcd.stop());
+  const servers: ServerHandle[] = [];
+  for (let i = 0; i < 2; i++) {
+    const dir = tempDir();
+    undo.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = await openStore({ kind: "etcd", endpoints: etcd.endpoints, prefix: "/tmha2" });
+    undo.push(() => store.close());
+    // Blocks of a minute: nothing reaches the store during the test, so only memory can answer.
+    const s = await startServer({ dataDir: dir, listen: "127.0.0.1:0", store, log, taskMetrics: { blockMs: 60_000, bucketMs: 100, keepMs: 600_000 } });
+    undo.push(() => s.close());
+    servers.push(s);
+  }
+  const leader = await eventually("a leader", () => servers.find((s) => s.isLeader()) ?? null);
+  const follower = servers.find((s) => s !== leader);
+  assert.ok(follower);
+  const agent = new FakeAgent(follower.url, "m1");
+  const attemptId = await runningTask(follower, agent);
+  await report(follower, agent, attemptId, 800);
+  const view = async (s: ServerHandle): Promise<JobMetricsView> => (await (await fetch(`${s.url}/v1/jobs/web/metrics?series=1`, { headers: { authorization: `Bearer ${s.adminToken}` } })).json()) as JobMetricsView;
+  const [fromLeader, fromFollower] = [await view(leader), await view(follower)];
+  assert.ok((fromLeader.tasks[0]?.series ?? []).length >= 5, `the leader holds the open block's points: ${fromLeader.tasks[0]?.series?.length}`);
+  assert.equal(fromLeader.tasks[0]?.metrics?.attemptId, attemptId, "and the latest summary");
+  assert.deepEqual(fromFollower.tasks[0]?.series, fromLeader.tasks[0]?.series, "the follower answers the same points");
+  assert.deepEqual(fromFollower.tasks[0]?.metrics, fromLeader.tasks[0]?.metrics, "and the same latest summary");
+  // The leader's own Prometheus output has the task's series (the one server Prometheus finds them on).
+  const prom = await (await fetch(`${leader.url}/metrics`, { headers: { authorization: `Bearer ${leader.adminToken}` } })).text();
+  assert.match(prom, /^tiffin_task_clients\{job="web",index="0",host="m1",version="1"\} \d+/m);
+});

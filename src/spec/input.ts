@@ -164,6 +164,9 @@ export const metricHealthSchema = z
     if ((m.above === undefined) === (m.below === undefined)) {
       ctx.addIssue({ code: "custom", path: [m.above === undefined ? "above" : "below"], message: "set exactly one of `above` and `below`" });
     }
+    if (m.below === 0) {
+      ctx.addIssue({ code: "custom", path: ["below"], message: 'nothing is below 0 (clients, errors per second and seconds never are), so this check could never fire: for "at 0" write below: 1' });
+    }
   });
 
 const healthOne = z.discriminatedUnion("kind", [httpHealthSchema, tcpHealthSchema, commandHealthSchema, metricHealthSchema], {

@@ -58,6 +58,8 @@ void test("bad metric checks are refused at plan with the field path", () => {
     ["negative threshold", { ...base, health: { kind: "metric", signal: "errors", above: -1, for: "30s" } }, "health.above"],
     ["neither above nor below", { ...base, health: { kind: "metric", signal: "errors", for: "30s" } }, "health.above"],
     ["both above and below", { ...base, health: { kind: "metric", signal: "errors", above: 5, below: 1, for: "30s" } }, "health.below"],
+    // Signals are never negative: "clients at 0" is below: 1, and below: 0 would silently never fire.
+    ["below 0 can never breach", { ...base, health: { kind: "metric", signal: "clients", below: 0, for: "5m" } }, "health.below"],
     ["for shorter than the scrape interval", { ...base, health: { kind: "metric", signal: "errors", above: 5, for: "5s" } }, "health.for"],
     ["for shorter than a custom interval, in a list", { ...base, metrics: { ...endpoint, interval: "1m" }, health: [http({ port: "http" }), metric({ signal: "errors", above: 5, for: "30s" })] }, "health[1].for"],
     ["signal not mapped", { ...base, metrics: { port: "http" }, health: [metric({ signal: "errors", above: 5, for: "30s" })] }, "health[0].signal"],

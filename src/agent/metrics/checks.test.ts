@@ -32,3 +32,16 @@ void test("stepChecks: named cases, a scrape a second", () => {
   ];
   for (const [name, scrapes, states, changedAt] of cases) assert.deepEqual(run(scrapes), { states, changedAt }, name);
 });
+
+void test("stepChecks: a check that stopped firing gets its grace again before it is judged", () => {
+  const grace3s: MetricHealthCheck = { ...errors5, graceMs: 3000 };
+  let runs: CheckRun[] = [];
+  const states: string[] = [];
+  const values = [9, 9, 9, 9, 9, 9, 0, 0, 9, 9, 9, 9];
+  values.forEach((v, i) => {
+    runs = stepChecks([grace3s], runs, sig(v), i * 1000, 0).runs;
+    states.push(runs[0]?.verdict.state ?? "none");
+  });
+  // Grace until 3 s; fires at 5 s; clears at 7 s; not judged until 10 s.
+  assert.deepEqual(states, ["unknown", "unknown", "unknown", "pending", "pending", "firing", "firing", "ok", "ok", "ok", "pending", "pending"]);
+});

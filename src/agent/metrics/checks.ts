@@ -30,14 +30,15 @@ export function readingOf(check: Pick<MetricHealthCheck, "signal">, signals: Tas
 
 /** The runs after one more scrape at `at` (`signals` null: the scrape failed), and whether any
  * check started or stopped firing (the agent then reports at once). Inside a check's grace after
- * `startedAt` it is not judged. */
+ * `startedAt` it is not judged, nor for as long again after it stopped firing. */
 export function stepChecks(checks: readonly MetricHealthCheck[], runs: readonly CheckRun[], signals: TaskSignals | null, at: number, startedAt: number): { runs: CheckRun[]; changed: boolean } {
   let changed = false;
   const out = checks.map((c, i): CheckRun => {
     const before = runs[i] ?? { state: initialCondition(), verdict: { check: i, state: "unknown", value: null, since: null, at: null } };
     if (at < startedAt + c.graceMs) return before;
     const value = readingOf(c, signals);
-    const { state, verdict } = stepCondition({ when: c.when, threshold: c.threshold, forMs: c.forMs }, before.state, { at, value });
+    // After a firing check clears, the task gets its grace again before the check is judged anew.
+    const { state, verdict } = stepCondition({ when: c.when, threshold: c.threshold, forMs: c.forMs, rearmMs: c.graceMs }, before.state, { at, value });
     const next: MetricCheckVerdict =
       verdict.kind === "pending" ? { check: i, state: "pending", value: verdict.value, since: verdict.since, at }
         : verdict.kind === "firing" ? { check: i, state: "firing", value: verdict.value, since: verdict.since, at: verdict.at }

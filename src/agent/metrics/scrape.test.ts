@@ -82,3 +82,40 @@ void test("isOpenMetrics: content types", () => {
   ];
   for (const [type, want] of cases) assert.equal(isOpenMetrics(type), want, String(type));
 });
+
+void test("scrapeOnce: one kept connection per endpoint; a kept connection the endpoint closed or dropped is no scrape error", async (t) => {
+  const conns = { keeping: 0, closing: 0, dropping: 0 };
+  const serve = (name: keyof typeof conns, handle: http.RequestListener): Promise<{ url: string; server: http.Server }> => {
+    const server = http.createServer(handle);
+    server.on("connection", () => conns[name]++);
+    return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`, server })));
+  };
+  const keeping = await serve("keeping", (_q, r) => r.end("up 1\n"));
+  keeping.server.keepAliveTimeout = 0; // as Go's exporters: idle connections stay
+  // Node's default closes idle connections after 5 s; 30 ms here, so each scrape finds its connection closed.
+  const closing = await serve("closing", (_q, r) => r.end("up 1\n"));
+  closing.server.keepAliveTimeout = 30;
+  // Drops every connection on its second request, unanswered (a restart, a proxy's idle cut).
+  const served = new WeakSet<object>();
+  const dropping = await serve("dropping", (q, r) => {
+    if (served.has(q.socket)) return void q.socket.destroy();
+    served.add(q.socket);
+    r.end("up 1\n");
+  });
+  t.after(() => {
+    for (const s of [keeping, closing, dropping]) {
+      s.server.closeAllConnections();
+      s.server.close();
+    }
+  });
+  const results: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    for (const s of [keeping, closing, dropping]) {
+      const r = await scrapeOnce(s.url, { timeoutMs: 1000 });
+      results.push(r.ok ? "ok" : `${r.kind}: ${r.message}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(results, Array(12).fill("ok"), "never a scrape error");
+  assert.deepEqual(conns, { keeping: 1, closing: 4, dropping: 4 }, "kept when the endpoint keeps it; a new one when it did not");
+});

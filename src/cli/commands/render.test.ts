@@ -12,7 +12,8 @@ import { renderHosts } from "./hosts.ts";
 import { renderJobs } from "./jobs.ts";
 import { formatReasons, renderPlan } from "./plan.ts";
 import type { PlanResult } from "../../api/types.ts";
-import { formatUsage, renderStatus } from "./status.ts";
+import type { MetricAction } from "../../model/index.ts";
+import { formatReason, formatUsage, renderStatus } from "./status.ts";
 
 const jobs: JobSummary[] = [
   { name: "web", version: 2, replicas: 3, placed: 3, running: 3, healthy: 2, removed: false },
@@ -64,6 +65,24 @@ void test("renderStatus: how the previous attempt ended (the README's kill -9 sh
     const withOld = { ...t0, failures: 1, attempts: [cur, ended("prev", -1, over), ended("older", -2, { exitCode: 7 })] };
     assert.match(renderStatus(data.status(2, [withOld])).split("\n")[2] ?? "", want, name);
   }
+});
+
+void test("renderStatus: a fired metric check on the current attempt: which, value, when, and the budget holding it", () => {
+  const at = (h: number, m: number, sec: number): number => new Date(2026, 11, 6, h, m, sec).getTime();
+  const base: MetricAction = { check: 1, condition: "errors above 5 for 30s", value: 7.25, since: at(10, 3, 30), firedAt: at(10, 4, 5), action: "restart", state: "waiting", held: null, actedAt: null };
+  const cases: [string, Partial<MetricAction>, string][] = [
+    ["held by the budget", { held: { at: at(10, 4, 6), budget: 1, down: 1 } }, "metric check 1 fired at 10:04:05 (errors above 5 for 30s: 7.25); restart held back by the job's disruption budget since 10:04:06 (1 task down, at most 1 at a time)"],
+    ["held, several down", { held: { at: at(10, 4, 6), budget: 2, down: 3 } }, "metric check 1 fired at 10:04:05 (errors above 5 for 30s: 7.25); restart held back by the job's disruption budget since 10:04:06 (3 tasks down, at most 2 at a time)"],
+    ["not held yet", {}, "metric check 1 fired at 10:04:05 (errors above 5 for 30s: 7.25); restart waiting"],
+    ["acting, move", { state: "acting", action: "move", value: 0, actedAt: 1 }, "metric check 1 fired at 10:04:05 (errors above 5 for 30s: 0); moving"],
+  ];
+  const t0 = data.task(0, 2, "running");
+  for (const [name, over, want] of cases) {
+    const withAction = { ...t0, reason: "server's text", attempts: t0.attempts.map((a) => (a.id === t0.attemptId ? { ...a, metricAction: { ...base, ...over } } : a)) };
+    assert.equal(formatReason(withAction), want, name);
+    assert.ok((renderStatus(data.status(2, [withAction])).split("\n")[2] ?? "").endsWith(want), `${name}: in the table`);
+  }
+  assert.equal(formatReason({ ...t0, reason: "r" }), "r", "no action: the server's reason");
 });
 
 void test("renderStatus: CPU and memory of the current attempt's latest sample", () => {

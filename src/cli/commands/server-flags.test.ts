@@ -26,3 +26,10 @@ void test("tiffin server --metrics-keep refuses what is not a duration of at lea
     assert.ok(io.stderr.includes(given), `${name}: ${io.stderr}`);
   }
 });
+
+void test("tiffin server --metrics-full refuses what is not a duration of at least 10m", async () => {
+  const io = memoryIo({});
+  const code = await main(["server", "--data", path.join(os.tmpdir(), "never-made"), "--metrics-full", "1s"], io);
+  assert.equal(code, 2);
+  assert.match(io.stderr, /--metrics-full takes a duration of at least 10m, got "1s"/);
+});

@@ -42,6 +42,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--audit-keep-days <n>", "keep `tiffin exec` audit entries this many days (0: no limit)", "90")
     .option("--audit-keep <n>", "keep at most this many audit entries, the newest (0: no limit)", "100000")
     .option("--metrics-keep <duration>", "keep task metric points (one a minute a task, in the store) this long", "24h")
+    .option("--metrics-full <duration>", "keep task metric points one a minute this long, then one per 10 minutes (downsampled, within --metrics-keep)", "1h")
     .option("--peer-token-rotate <duration>", "how often the leader rotates the token agents require of each other for package pieces (the previous one stays accepted until the next rotation)", "24h")
     .option("--recommend-window <duration>", "usage history the recommender looks at (at most 24h)", "24h")
     .option("--recommend-percentile <p>", "the CPU percentile recommended, above 0 and at most 1", "0.95")
@@ -54,7 +55,7 @@ export function register(program: Command, ctx: CliContext): void {
   envForEveryFlag(server);
   registerMigrate(server, ctx);
   registerInstall(server, "server", ctx);
-  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; dnsListen?: string; auditKeepDays: string; auditKeep: string; metricsKeep: string; peerTokenRotate: string; logLevel: string } & RecommendFlags) => {
+  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; dnsListen?: string; auditKeepDays: string; auditKeep: string; metricsKeep: string; metricsFull: string; peerTokenRotate: string; logLevel: string } & RecommendFlags) => {
     const log = daemonLogger("server", parseLogLevel(opts.logLevel));
     if (!opts.data) throw new TiffinError(ErrorCodes.Usage, "tiffin server needs --data <dir>", { hint: "e.g. tiffin server --data /var/lib/tiffin" });
     const keepDays = Number(opts.auditKeepDays);
@@ -71,13 +72,17 @@ export function register(program: Command, ctx: CliContext): void {
     if (metricsKeepMs === null || metricsKeepMs < 600_000) {
       throw new TiffinError(ErrorCodes.Usage, `--metrics-keep takes a duration of at least 10m, got "${opts.metricsKeep}"`, { hint: "e.g. --metrics-keep 24h (or TIFFIN_METRICS_KEEP=7d); points are written in 10-minute blocks" });
     }
+    const metricsFullMs = parseDuration(opts.metricsFull);
+    if (metricsFullMs === null || metricsFullMs < 600_000) {
+      throw new TiffinError(ErrorCodes.Usage, `--metrics-full takes a duration of at least 10m, got "${opts.metricsFull}"`, { hint: "e.g. --metrics-full 6h (or TIFFIN_METRICS_FULL=6h): points older than that are kept one per 10 minutes" });
+    }
     ctx.daemon();
     const dataDir = resolve(opts.data);
     const spec = parseStoreFlag(opts.store);
     const { openStore, startServer } = await import("../../server/main.ts");
     // A store named by --store is ours to close; the default one the server opens and closes.
     const store = spec ? await openStore(spec) : null;
-    const running = await startServer({ dataDir, log, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, recommend: recommend.policy, usageBucketMs: recommend.usageBucketMs, taskMetrics: { keepMs: metricsKeepMs }, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}), ...(opts.dnsListen ? { dnsListen: opts.dnsListen } : {}) }).catch(async (err: unknown) => {
+    const running = await startServer({ dataDir, log, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, recommend: recommend.policy, usageBucketMs: recommend.usageBucketMs, taskMetrics: { keepMs: metricsKeepMs, fullMs: metricsFullMs }, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}), ...(opts.dnsListen ? { dnsListen: opts.dnsListen } : {}) }).catch(async (err: unknown) => {
       await store?.close();
       throw err;
     });

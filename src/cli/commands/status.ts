@@ -47,6 +47,20 @@ export function formatPrevious(t: TaskView): string {
   return how ?? prev.state;
 }
 
+/** The reason column. For a metric check that fired on the current attempt: which check, the value
+ * and when it fired, and what became of its action: "held back by the job's disruption budget since
+ * T (1 task down, at most 1 at a time)", "waiting", "restarting" or "moving". Else the server's reason. */
+export function formatReason(t: TaskView): string | null {
+  const m = t.attempts.find((a) => a.id === t.attemptId)?.metricAction;
+  if (!m || t.state === "parked" || t.hostId === null) return t.reason;
+  const clock = (ms: number): string => formatTime(ms).slice(11);
+  const fired = `metric check ${m.check} fired at ${clock(m.firedAt)} (${m.condition}: ${Number.isInteger(m.value) ? m.value : m.value.toPrecision(3)})`;
+  const tasks = (n: number): string => `${n} task${n === 1 ? "" : "s"}`;
+  if (m.state === "acting") return `${fired}; ${m.action === "move" ? "moving" : "restarting"}`;
+  if (m.held === null) return `${fired}; ${m.action} waiting`;
+  return `${fired}; ${m.action} held back by the job's disruption budget since ${clock(m.held.at)} (${tasks(m.held.down)} down, at most ${m.held.budget} at a time)`;
+}
+
 /** The spec's resources and stop in the form users write: "cpu 0.5  memory 256Mi  disk 1Gi  stop SIGTERM 10s". */
 export function formatSpecLine(spec: JobStatus["spec"]): string {
   const r = spec.resources;
@@ -71,7 +85,7 @@ export function renderStatus(s: JobStatus): string {
       ...formatUsage(t.attempts.find((a) => a.id === t.attemptId)?.usage ?? null, t.state),
       t.failures,
       formatPrevious(t),
-      t.reason,
+      formatReason(t),
     ]),
   );
   return head + table;

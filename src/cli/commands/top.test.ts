@@ -2,7 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { JobMetricsView, TaskMetricsView } from "../../api/types.ts";
 import type { TaskMetrics } from "../../model/index.ts";
-import { formatSeconds, renderTop, topRows } from "./top.ts";
+import type { MetricCheckView } from "../../api/types.ts";
+import { formatTime } from "../table.ts";
+import { checkCell, formatSeconds, renderTop, topRows } from "./top.ts";
 import type { TopSort } from "./top.ts";
 
 const MiB = 1024 * 1024;
@@ -38,14 +40,30 @@ void test("topRows: sorted largest first by the chosen column, ties and `task` b
 
 void test("renderTop: limits beside usage, the signals with their quantile, scrape errors with their kind", () => {
   const lines = renderTop(topRows(views, "cpu")).split("\n");
-  assert.match(lines[0] ?? "", /^TASK\s+HOST\s+STATE\s+CPU\s+MEMORY\s+CLIENTS\s+ERRORS\/S\s+LATENCY\s+SCRAPE$/);
-  assert.match(lines[1] ?? "", /^web\/1\s+web-1\s+running\s+0\.90\/1\s+16Mi\/128Mi 13%\s+1\s+7\s+400µs p99\s+2 err \(timeout\)$/);
-  assert.match(lines[2] ?? "", /^web\/0 .* 64Mi\/128Mi 50%\s+3\s+1\s+120ms p99\s+ok$/);
-  assert.match(lines[4] ?? "", /^api\/1\s+-\s+unplaced\s+-\/1\s+-\/128Mi\s+-\s+-\s+-\s+-$/);
+  assert.match(lines[0] ?? "", /^TASK\s+HOST\s+STATE\s+CPU\s+MEMORY\s+CLIENTS\s+ERRORS\/S\s+LATENCY\s+SCRAPE\s+CHECKS$/);
+  assert.match(lines[1] ?? "", /^web\/1\s+web-1\s+running\s+0\.90\/1\s+16Mi\/128Mi 13%\s+1\s+7\s+400µs p99\s+2 err \(timeout\)\s+-$/);
+  assert.match(lines[2] ?? "", /^web\/0 .* 64Mi\/128Mi 50%\s+3\s+1\s+120ms p99\s+ok\s+-$/);
+  assert.match(lines[4] ?? "", /^api\/1\s+-\s+unplaced\s+-\/1\s+-\/128Mi\s+-\s+-\s+-\s+-\s+-$/);
   assert.equal(renderTop([]), "no tasks\n");
 });
 
 void test("formatSeconds", () => {
   const cases: [number, string][] = [[2.345, "2.35s"], [1, "1s"], [0.12, "120ms"], [0.0015, "1.5ms"], [0.0004, "400µs"]];
   for (const [s, want] of cases) assert.equal(formatSeconds(s), want);
+});
+
+void test("checkCell: ok, failing since T, fired at T with its value and what became of it", () => {
+  const t = (ms: number): string => formatTime(ms).slice(11);
+  const c = (over: Partial<MetricCheckView>): MetricCheckView => ({ check: 0, condition: "errors above 5 for 30s", action: "restart", state: "ok", value: 1, since: null, at: 5000, taken: null, heldSince: null, ...over });
+  const cases: [string, MetricCheckView, string][] = [
+    ["no reading", c({ state: "unknown", value: null }), "-"],
+    ["ok", c({}), "ok"],
+    ["failing", c({ state: "pending", value: 7.25, since: 60_000 }), `failing since ${t(60_000)} (7.25)`],
+    ["fired, waiting", c({ state: "firing", value: 9, since: 60_000, at: 90_000, taken: "waiting" }), `fired ${t(90_000)} (9)`],
+    ["fired, held by the budget", c({ state: "firing", value: 9, at: 90_000, taken: "held", heldSince: 91_000 }), `fired ${t(90_000)} (9), held since ${t(91_000)}`],
+    ["fired, acting (move)", c({ state: "firing", value: 0, at: 90_000, taken: "acting", action: "move" }), `fired ${t(90_000)} (0), moving`],
+  ];
+  for (const [name, view, want] of cases) assert.equal(checkCell(view), want, name);
+  const two = renderTop(topRows([{ ...views[1] as JobMetricsView, tasks: [task(0, { checks: [c({}), c({ check: 1, state: "pending", value: 0, since: 60_000 })] })] }], "task"));
+  assert.match(two, new RegExp(`0 ok; 1 failing since ${t(60_000)} \\(0\\)\n$`));
 });

@@ -1,14 +1,14 @@
 // `tiffin top [JOB]`: a table per task of CPU and memory against their limits, the three signals of
 // its metrics endpoint (connected clients, errors per second, latency at the job's quantile) and its
-// scrape errors. On a terminal it refreshes every --interval until Ctrl-C; piped, or with --json, it
+// scrape errors, and its metric checks (ok, failing since T, fired at T and what became of it). On a terminal it refreshes every --interval until Ctrl-C; piped, or with --json, it
 // prints once. Rows and their order are pure (topRows), the loop is the thin shell.
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
-import type { JobMetricsView, TaskMetricsView } from "../../api/types.ts";
+import type { JobMetricsView, MetricCheckView, TaskMetricsView } from "../../api/types.ts";
 import type { CliContext } from "../command.ts";
 import { waitForSignal } from "../command.ts";
 import { usageError } from "../errors.ts";
-import { renderJson, renderTable } from "../table.ts";
+import { formatTime, renderJson, renderTable } from "../table.ts";
 import { parseDuration } from "../../spec/api.ts";
 
 /** Orders `tiffin top` can sort by (largest first, but `task`). */
@@ -65,11 +65,39 @@ function scrapeCell(t: TopTask): string {
   return `${m.up ? "ok, " : ""}${m.scrapeErrors} err${m.lastError ? ` (${m.lastError.kind})` : ""}`;
 }
 
+const clock = (ms: number | null): string => formatTime(ms).slice(11);
+
+/** One metric check in a cell: "ok", "-" (no reading), "failing since 10:02:03 (7.5)", "fired
+ * 10:02:33 (9), held since 10:02:34" (the job's disruption budget), "..., restarting". */
+export function checkCell(c: MetricCheckView): string {
+  const value = c.value === null ? "" : ` (${Number.isInteger(c.value) ? c.value : Number(c.value.toPrecision(3))})`;
+  switch (c.state) {
+    case "unknown":
+      return "-";
+    case "ok":
+      return "ok";
+    case "pending":
+      return `failing since ${clock(c.since)}${value}`;
+    case "firing": {
+      const taken = c.taken === "held" ? `, held since ${clock(c.heldSince)}` : c.taken === "acting" ? `, ${c.action === "move" ? "moving" : "restarting"}` : "";
+      return `fired ${clock(c.at)}${value}${taken}`;
+    }
+  }
+}
+
+/** The checks column: one check as checkCell, several as "0 ok; 1 failing since ...", "-" for none. */
+function checksCell(t: TopTask): string {
+  const checks = t.checks ?? [];
+  if (checks.length === 0) return "-";
+  if (checks.length === 1 && checks[0]) return checkCell(checks[0]);
+  return checks.map((c) => `${c.check} ${checkCell(c)}`).join("; ");
+}
+
 /** The table. */
 export function renderTop(rows: readonly TopTask[]): string {
   if (rows.length === 0) return "no tasks\n";
   return renderTable(
-    ["task", "host", "state", "cpu", "memory", "clients", "errors/s", "latency", "scrape"],
+    ["task", "host", "state", "cpu", "memory", "clients", "errors/s", "latency", "scrape", "checks"],
     rows.map((t) => [
       `${t.job}/${t.index}`,
       t.hostName,
@@ -80,6 +108,7 @@ export function renderTop(rows: readonly TopTask[]): string {
       t.metrics?.errorsPerSec == null ? null : Number(t.metrics.errorsPerSec.toFixed(2)),
       t.metrics?.latencySeconds == null ? null : `${formatSeconds(t.metrics.latencySeconds)}${t.quantile === null ? "" : ` p${Number((t.quantile * 100).toFixed(1))}`}`,
       scrapeCell(t),
+      checksCell(t),
     ]),
   );
 }
@@ -88,7 +117,7 @@ export function renderTop(rows: readonly TopTask[]): string {
 export function register(program: Command, ctx: CliContext): void {
   program
     .command("top")
-    .description("a live table per task: CPU, memory against its limit, clients, errors/s, latency, scrape errors")
+    .description("a live table per task: CPU, memory against its limit, clients, errors/s, latency, scrape errors, metric checks")
     .argument("[job]", "one job (default: every job)")
     .option("--sort <by>", `order: ${TopSorts.join(", ")} (largest first)`, "cpu")
     .option("--interval <duration>", "refresh every (on a terminal)", "2s")

@@ -4,6 +4,8 @@
 import { STATUS_CODES } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { promisify } from "node:util";
+import zlib from "node:zlib";
 import type { ApiErrorBody } from "../../api/types.ts";
 import { ErrorCodes, MaxRequestBytes, TiffinError } from "../../model/index.ts";
 import type { ErrorCode } from "../../model/index.ts";
@@ -12,6 +14,7 @@ import type { ErrorCode } from "../../model/index.ts";
 export const MaxBodyBytes = MaxRequestBytes;
 /** How often an idle event stream gets a comment, so proxies and clients see it is alive. */
 export const SseKeepAliveMs = 15_000;
+const gunzip = promisify(zlib.gunzip);
 /** Past this much discarded body the connection is dropped instead of drained. */
 const MaxDrainBytes = 64 << 20;
 
@@ -65,12 +68,30 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
       hint: "split the request; a job spec's files should hold configuration, not data (use packages)",
     });
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const text = (await decoded(Buffer.concat(chunks), req.headers["content-encoding"])).toString("utf8");
   if (text.trim() === "") throw new TiffinError(ErrorCodes.BadRequest, "request body is empty", { hint: "send a JSON body" });
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw new TiffinError(ErrorCodes.BadRequest, `request body is not valid JSON: ${whereParseFailed(text, err)}`, { hint: "check the JSON syntax at that place" });
+  }
+}
+
+/** A request body as sent, or gunzipped for `Content-Encoding: gzip` (agents' metrics reports), at
+ * most MaxBodyBytes once inflated: a gzip bomb stops there, as a TOO_LARGE. */
+async function decoded(body: Buffer, encoding: string | undefined): Promise<Buffer> {
+  const coding = (encoding ?? "identity").trim().toLowerCase();
+  if (coding === "identity" || coding === "") return body;
+  if (coding !== "gzip") {
+    throw new TiffinError(ErrorCodes.BadRequest, `request body has content-encoding "${coding}", which this server does not read`, { hint: "send it as it is, or gzip-compressed (Content-Encoding: gzip)" });
+  }
+  try {
+    return await gunzip(body, { maxOutputLength: MaxBodyBytes });
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new TiffinError(ErrorCodes.TooLarge, `request body is larger than ${MaxBodyBytes} bytes (1 MiB) once decompressed`, { hint: "split the request" });
+    }
+    throw new TiffinError(ErrorCodes.BadRequest, `request body is not valid gzip: ${err instanceof Error ? err.message : String(err)}`, { hint: "send it gzip-compressed whole, or without Content-Encoding" });
   }
 }
 

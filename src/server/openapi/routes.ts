@@ -74,6 +74,7 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/jobs/:name/recommendation": { summary: "Recommended resources from the tasks' usage history: current, recommended, the evidence, and what resources.adapt would apply", response: answerSchemas.recommendation },
   "GET /v1/recommendations": { summary: "Every job's recommendation (as GET /v1/jobs/:name/recommendation)", response: answerSchemas.recommendations },
   "POST /v1/internal/contacts": { summary: "Hosts a follower heard from, passed to the leader (servers only)", response: okSchema },
+  "POST /v1/internal/metrics": { summary: "An agent's metrics report a follower passed to the leader (servers only)", response: okSchema },
   "GET /v1/openapi.json": { summary: "This document", response: z.record(z.string(), z.unknown()).meta({ description: "An OpenAPI 3.1 document" }) },
   "GET /metrics": { summary: "Prometheus metrics", responds: "text" },
   "GET /healthz": { summary: "200 while the process answers (no token)", response: healthSchema },

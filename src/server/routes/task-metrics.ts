@@ -1,11 +1,13 @@
-// Task metrics: agents' summaries in (`POST /v1/agent/metrics`, host token), per job out
+// Task metrics: agents' summaries in (`POST /v1/agent/metrics`, host token; a follower passes them to
+// the leader, ../metrics-relay.ts), per job out
 // (`GET /v1/jobs/:name/metrics`, with each task's cgroup figures against its limits), and every running
 // task's endpoint for Prometheus's HTTP service discovery (`GET /v1/prometheus/sd`, prometheus-sd.ts). Summaries carry
 // the agent's metric check verdicts; a check that fires (or stops firing before it was acted on) is
 // written on the attempt (`metricAction`, ../metric-verdicts.ts) for the reconciler.
 import type { JobMetricsView, TaskMetricsView } from "../../api/types.ts";
 import { isTerminal, metricsReportSchema } from "../../model/index.ts";
-import type { TaskMetrics } from "../../model/index.ts";
+import type { MetricsReport, TaskMetrics } from "../../model/index.ts";
+import type { LeaderRelay } from "../metrics-relay.ts";
 import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
 import { sendJsonMaybeGzipped } from "../http/gzip.ts";
@@ -16,6 +18,7 @@ import type { SdAttempt } from "../prometheus-sd.ts";
 import type { TaskMetricsHistory } from "../task-metrics-history.ts";
 import { taskView } from "../views.ts";
 import { withMetricVerdicts } from "../metric-verdicts.ts";
+import { metricCheckViews } from "../metric-check-views.ts";
 import { casLoop } from "../context.ts";
 import { attemptKey, Kinds } from "../kinds.ts";
 import type { Compare, Op } from "../../state/store.ts";
@@ -23,24 +26,44 @@ import { requireSameHost } from "./agent.ts";
 import { notFound } from "./jobs.ts";
 
 /** Registers the task metrics routes. */
-export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMetricsHistory): void {
+export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMetricsHistory, relay: LeaderRelay): void {
   const m = ctx.mirror;
-  r.add("POST", "/v1/agent/metrics", "host", async ({ req, res, hostId }) => {
-    const body = await readJsonObject(req, '{"hostId": string, "tasks": TaskMetrics[]}');
-    const report = parseBody(metricsReportSchema, body, (n) => `invalid metrics report: ${n} problem${n === 1 ? "" : "s"}`, "the agent and the server may be different versions");
-    requireSameHost(hostId, report.hostId);
+  const keep = (report: MetricsReport): void => {
     for (const t of report.tasks) {
       const a = m.attempts.get(t.attemptId)?.value;
       // Unknown, another host's, or ended: a late report of a task that is gone.
       if (!a || a.hostId !== report.hostId || isTerminal(a.state)) continue;
       history.add({ job: a.job, index: a.index, version: a.version, hostId: a.hostId }, t);
     }
+  };
+  const parseReport = (body: Record<string, unknown>): MetricsReport =>
+    parseBody(metricsReportSchema, body, (n) => `invalid metrics report: ${n} problem${n === 1 ? "" : "s"}`, "the agent and the server may be different versions");
+
+  r.add("POST", "/v1/agent/metrics", "host", async ({ req, res, hostId }) => {
+    const report = parseReport(await readJsonObject(req, '{"hostId": string, "tasks": TaskMetrics[]}'));
+    requireSameHost(hostId, report.hostId);
     await recordMetricVerdicts(ctx, report.hostId, report.tasks);
+    // In HA the leader holds the series (../metrics-relay.ts); this server only when it cannot reach one.
+    if (!(await relay.post("/v1/internal/metrics", report))) keep(report);
+    // Agents may gzip the next reports (RFC 7694: what request codings this resource takes).
+    res.setHeader("accept-encoding", "gzip");
+    sendJson(res, 200, { ok: true });
+  });
+
+  // The leader's side of a report a follower passed on (never passed on again).
+  r.add("POST", "/v1/internal/metrics", "admin", async ({ req, res }) => {
+    keep(parseReport(await readJsonObject(req, '{"hostId": string, "tasks": TaskMetrics[]}')));
     sendJson(res, 200, { ok: true });
   });
 
   r.add("GET", "/v1/jobs/:name/metrics", "admin", async ({ res, params, url }) => {
     const name = params["name"] ?? "";
+    const fromLeader = await relay.get(`${url.pathname}${url.search}`);
+    if (fromLeader !== null) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(fromLeader);
+      return;
+    }
     const job = m.jobs.get(name)?.value;
     const spec = job ? m.spec(name, job.version)?.spec : undefined;
     if (!job || !spec) throw notFound(name);
@@ -52,7 +75,8 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
       .sort((a, b) => a.index - b.index)
       .map((t) => {
         const view = taskView(m, t);
-        const usage = t.attemptId ? m.attempts.get(t.attemptId)?.value.usage : null;
+        const attempt = t.attemptId ? m.attempts.get(t.attemptId)?.value : undefined;
+        const usage = attempt?.usage;
         const taskSpec = m.spec(name, t.version)?.spec ?? spec;
         const l = latest.get(t.index);
         return {
@@ -68,6 +92,9 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
           memoryLimitBytes: taskSpec.resources.memoryMiB * 1024 * 1024,
           // Only the current attempt's: an old attempt's figures would describe a task that is gone.
           metrics: l && l.metrics.attemptId === t.attemptId ? l.metrics : null,
+          ...(taskSpec.metricChecks && taskSpec.metricChecks.length > 0
+            ? { checks: metricCheckViews(taskSpec.metricChecks, l && l.metrics.attemptId === t.attemptId ? l.metrics.checks : undefined, attempt?.metricAction) }
+            : {}),
           ...(series ? { series: series.get(t.index) ?? [] } : {}),
         };
       });
