@@ -9,6 +9,7 @@ import { cellAt, cellStateOf, countStates, layoutFleet, layoutOptionsFor } from 
 import type { CellState, FleetHost } from "../../web/src/fleet-layout.ts";
 import { describe, endOf } from "../../web/src/feed.ts";
 import { appendChunk } from "../../web/src/log-lines.ts";
+import { canDo } from "../../web/src/permissions.ts";
 import type { Attempt, Host, HostStatus, WatchEvent } from "../../src/api/index.ts";
 
 void test("routes: each hash names a page, and hashOf is its inverse", () => {
@@ -128,4 +129,16 @@ void test("appendChunk: chunks become lines, a partial line waits for its newlin
     { name: "an empty line kept", lines: [], partial: "", chunk: "\n", max: 3, want: { lines: [""], partial: "" } },
   ];
   for (const c of cases) assert.deepEqual(appendChunk(c.lines, c.partial, c.chunk, c.max), c.want, c.name);
+});
+
+void test("actions show only for a token whose policy has their capability", () => {
+  const who = (policy: { on: string; caps: ("read" | "drain" | "admin")[] }[]) => ({ kind: "token" as const, id: "0123456789ab", name: "t", policy, expiresAt: null });
+  const cases: { name: string; who: Parameters<typeof canDo>[0]; want: boolean }[] = [
+    { name: "whoami not answered yet", who: null, want: false },
+    { name: "the admin token", who: { ...who([{ on: "*", caps: ["admin"] }]), kind: "admin" }, want: true },
+    { name: "drain on hosts", who: who([{ on: "hosts", caps: ["drain"] }]), want: true },
+    { name: "read on hosts only", who: who([{ on: "hosts", caps: ["read"] }]), want: false },
+    { name: "admin of a namespace", who: who([{ on: "ns/*", caps: ["admin"] }]), want: false },
+  ];
+  for (const c of cases) assert.equal(canDo(c.who, "drain"), c.want, c.name);
 });
