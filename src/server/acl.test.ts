@@ -100,12 +100,16 @@ void test("every route answers every kind of token as its rule says; a route wit
     }
   }
   assert.deepEqual(wrong, []);
+  // A path no route has: 401 to strangers (no probing), 404 (or 405) to any known token.
+  const unmatched = await Promise.all([[null, "GET"], [tokens["read-only"], "GET"], [tokens.host, "GET"], [tokens["read-only"], "DELETE"]].map(async ([token, method]) => (await statusOf(server.url, method ?? "GET", method === "DELETE" ? "/v1/jobs" : "/v1/nothing", token ?? null, false)).status));
+  assert.deepEqual(unmatched, [401, 404, 404, 405]);
 
   // Every route that changes something is audited, unless it is listed here with why.
   const unaudited = new Set(["POST /v1/plan", "POST /v1/packages/missing", "POST /v1/packages/pieces/:sha256", "POST /v1/internal/contacts", "POST /v1/internal/swarm/:what"]);
   for (const r of routes) {
     const rule = RouteRules[ruleKey(r.method, r.pattern, r.upgrade)];
-    if (r.method === "GET" || !rule || rule.who === "host" || rule.who === "none" || unaudited.has(`${r.method} ${r.pattern}`)) continue;
+    assert.notEqual(rule?.who, "any", "no route takes any token");
+    if (r.method === "GET" || !rule || rule.who === "host" || rule.who === "none" || rule.who === "any" || unaudited.has(`${r.method} ${r.pattern}`)) continue;
     assert.notEqual(rule.audit, "none", `${r.method} ${r.pattern} changes something: audit it`);
   }
 });

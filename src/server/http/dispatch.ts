@@ -11,7 +11,7 @@ import { writeCallAudit } from "./call-audit.ts";
 import { sendError, sendSocketError, statusOf } from "./io.ts";
 import { identify, isPrincipal } from "./principal.ts";
 import type { BootstrapTokens, Principal } from "./principal.ts";
-import { decide, fallbackRule, ruleOf } from "./route-rules.ts";
+import { decide, ruleOf, UnmatchedRule } from "./route-rules.ts";
 import type { RouteRule } from "./route-rules.ts";
 import type { Router } from "./router.ts";
 import { isUiPath, serveUi, UiPrefix } from "./ui-static.ts";
@@ -43,7 +43,7 @@ export async function dispatch(ctx: ServerContext, router: Router, tokens: Token
   const route = ui ? UiPrefix : match.kind === "route" ? match.route.pattern : UnmatchedRoute;
   const t0 = process.hrtime.bigint();
   const at = ctx.clock.now();
-  const rule = match.kind === "route" ? ruleOf(method, match.route.pattern, false, match.route.auth) : fallbackRule("admin");
+  const rule = match.kind === "route" ? ruleOf(method, match.route.pattern, false, match.route.auth) : UnmatchedRule;
   const audit = { caller: null as Principal | null, ran: false, error: null as string | null, detail: null as string | null };
   // "close" as well as "finish": a follow (logs -f, watch) the client ends is counted too.
   res.once("close", () => {
@@ -89,7 +89,7 @@ export async function dispatchUpgrade(ctx: ServerContext, router: Router, tokens
   const t0 = process.hrtime.bigint();
   const what = `${method} ${url.pathname} (upgrade ${req.headers.upgrade ?? "?"})`;
   const at = ctx.clock.now();
-  const rule = match ? ruleOf(method, match.pattern, true, match.auth) : fallbackRule("admin");
+  const rule = match ? ruleOf(method, match.pattern, true, match.auth) : UnmatchedRule;
   const seen = { caller: null as Principal | null };
   let status: number;
   try {

@@ -26,7 +26,9 @@ export type RouteRule =
   | { who: "none" }
   | { who: "join"; audit: AuditMode }
   | { who: "host" }
-  | { who: "user"; needs: Need[]; audit: AuditMode };
+  | { who: "user"; needs: Need[]; audit: AuditMode }
+  /** Any identified token: a path no route has (404 or 405 once the caller is known). Never in the table. */
+  | { who: "any" };
 
 /** The resource of the jobs' namespace: `ns/default` until namespaces exist. */
 const ns = namespaceResource(DefaultNamespace);
@@ -138,9 +140,13 @@ export function ruleOf(method: string, pattern: string, upgrade: boolean, auth: 
   return RouteRules[ruleKey(method, pattern, upgrade)] ?? fallbackRule(auth);
 }
 
+/** The rule of a path no route has: the caller must be known (no probing for routes without a
+ * token), then it learns 404 or 405, whatever its capabilities. */
+export const UnmatchedRule: RouteRule = { who: "any" };
+
 /** The AuthKind a rule corresponds to (a route registered with another one is a mistake the test finds). */
 export function authKindOf(rule: RouteRule): AuthKind {
-  return rule.who === "user" ? "admin" : rule.who;
+  return rule.who === "user" || rule.who === "any" ? "admin" : rule.who;
 }
 
 /** Whether `rule` lets `p` call `what`: null, or the 403 refusal (with its code) naming what is missing. Pure. */
@@ -149,6 +155,7 @@ export function decide(rule: RouteRule, p: Principal, what: string): (Refusal & 
   const as = p.kind === "token" ? `token ${p.actor.id} ("${p.actor.name}")` : `the ${p.kind} token`;
   switch (rule.who) {
     case "none":
+    case "any":
       return null;
     case "join":
       return p.kind === "join" ? null : { code, message: `${what} needs the join token; ${as} cannot register hosts`, hint: "agents register with the join token from DATA_DIR/join.token" };
