@@ -27,7 +27,7 @@ const endpointHint = "check the path; a client of another Tiffin release may cal
 export function authenticate(ctx: ServerContext, tokens: Tokens, rule: RouteRule, header: string | undefined, what: string, seen?: (p: Principal) => void): Principal | null {
   if (rule.who === "none") return null;
   const p = identify(ctx.mirror, tokens, header, ctx.clock.now());
-  if (!isPrincipal(p)) throw new TiffinError(ErrorCodes.Unauthorized, `${what}: ${p.message}`, { hint: p.hint });
+  if (!isPrincipal(p)) throw new TiffinError(p.unavailable ? ErrorCodes.Unavailable : ErrorCodes.Unauthorized, `${what}: ${p.message}`, { hint: p.hint });
   seen?.(p);
   const refused = decide(rule, p, what);
   if (refused !== null) throw new TiffinError(refused.code, refused.message, { hint: refused.hint });

@@ -29,10 +29,12 @@ export interface BootstrapTokens {
   join: string;
 }
 
-/** Why a token was refused (401): a message and a hint. */
+/** Why a token was refused: a message and a hint; 401, or 503 when this server cannot tell. */
 export interface Refusal {
   message: string;
   hint: string;
+  /** Set when the refusal is this server's state, not the token's: the client should try another server. */
+  unavailable?: true;
 }
 
 /** The hint of a refused user token. */
@@ -56,6 +58,8 @@ export function identify(mirror: Mirror, boot: BootstrapTokens, header: string |
   if (sameSecret(secret, boot.admin)) return { kind: "admin", actor: { id: "admin", name: "admin" }, policy: FullAdmin, hostId: null, expiresAt: null };
   if (sameSecret(secret, boot.join)) return { kind: "join", actor: { id: "join", name: "join" }, policy: [], hostId: null, expiresAt: null };
   const id = tokenIdOf(secret);
+  // Fail closed: a server whose mirror lost the store's watch cannot know of a revocation made since.
+  if (id !== null && !mirror.following) return { message: "this server lost the store's watch and cannot check API tokens for revocation now", hint: "retry, or use another server (the CLI moves on by itself with --addr a,b,c)", unavailable: true };
   if (id !== null) return apiToken(mirror.apiTokens.get(id)?.value, secret, now);
   // A lookup by digest: the time taken does not depend on how much of a real token was guessed.
   const hostId = mirror.hostByTokenDigest.get(tokenDigest(secret));
