@@ -104,6 +104,10 @@ void test("every route answers every kind of token as its rule says; a route wit
   const unmatched = await Promise.all([[null, "GET"], [tokens["read-only"], "GET"], [tokens.host, "GET"], [tokens["read-only"], "DELETE"]].map(async ([token, method]) => (await statusOf(server.url, method ?? "GET", method === "DELETE" ? "/v1/jobs" : "/v1/nothing", token ?? null, false)).status));
   assert.deepEqual(unmatched, [401, 404, 404, 405]);
 
+  // The registration is audited as the join token's, naming the host.
+  const reg = await eventually("the registration audited", async () => (await admin.audit(1000)).find((e) => e.action === "call" && e.route === "/v1/agent/register" && e.status === 200));
+  assert.ok(reg.action === "call" && reg.by?.name === "join" && new RegExp(`^host alpha \\(${agent.hostId}\\) at `).test(reg.detail ?? ""), JSON.stringify(reg));
+
   // Every route that changes something is audited, unless it is listed here with why.
   const unaudited = new Set(["POST /v1/plan", "POST /v1/packages/missing", "POST /v1/packages/pieces/:sha256", "POST /v1/internal/contacts", "POST /v1/internal/swarm/:what"]);
   for (const r of routes) {
