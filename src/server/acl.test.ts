@@ -164,7 +164,9 @@ void test("a token's life: created with a policy (secret shown once, stored hash
     return all.some((e) => e.action === "call" && e.method === "DELETE" && e.status === 200) ? all : null;
   });
   const calls = audit.flatMap((e: AuditEntry) => (e.action === "call" ? [[e.by?.name, e.method, e.route, e.status, e.error] as const] : []));
-  assert.deepEqual(calls.filter((c) => c[2] === "/v1/tokens" || c[2] === "/v1/tokens/:id"), [
+  // Sorted: entries are in time order to the millisecond, and two calls may share one.
+  const order = (x: readonly unknown[]): string => JSON.stringify(x);
+  assert.deepEqual(calls.filter((c) => c[2] === "/v1/tokens" || c[2] === "/v1/tokens/:id").map(order).sort(), [
     ["admin", "POST", "/v1/tokens", 200, null],
     ["ci", "POST", "/v1/tokens", 200, null],
     ["ci", "POST", "/v1/tokens", 403, "TIFFIN_FORBIDDEN"],
@@ -172,7 +174,7 @@ void test("a token's life: created with a policy (secret shown once, stored hash
     ["ci", "POST", "/v1/tokens", 400, "TIFFIN_BAD_REQUEST"],
     ["ci-reader", "DELETE", "/v1/tokens/:id", 403, "TIFFIN_FORBIDDEN"],
     ["ci", "DELETE", "/v1/tokens/:id", 200, null],
-  ]);
+  ].map(order).sort());
   const first = audit.find((e) => e.action === "call");
   assert.ok(first?.action === "call" && first.remote === "127.0.0.1" && first.by?.id === "admin" && /created token [0-9a-f]{12} "ci" with ns\/default=read,write tokens=write until /.test(first.detail ?? ""), JSON.stringify(first));
   // Reads are not audited, and no secret is ever in the audit.
@@ -200,11 +202,13 @@ void test("two servers on one etcd: a token made on one works on the other, and 
   const [a, b] = servers as [Awaited<ReturnType<typeof startServer>>, Awaited<ReturnType<typeof startServer>>];
   const made = await new ApiClient({ addr: a.url, token: a.adminToken }).createToken({ name: "shared", policy: ["ns/default=read"] });
   const onB = new ApiClient({ addr: b.url, token: made.secret });
-  await eventually("b knows the token", async () => (await call(b.url, "GET", "/v1/jobs", made.secret)).status === 200, 2000);
+  await eventually("b knows the token", async () => (await call(b.url, "GET", "/v1/jobs", made.secret)).status === 200, 5000);
   assert.deepEqual(await onB.jobs(), []);
   await new ApiClient({ addr: a.url, token: a.adminToken }).revokeToken(made.token.id);
   const t0 = Date.now();
-  await eventually("b refuses the revoked token", async () => (await call(b.url, "GET", "/v1/jobs", made.secret)).status === 401, 2000);
+  await eventually("b refuses the revoked token", async () => (await call(b.url, "GET", "/v1/jobs", made.secret)).status === 401, 5000);
+  // The watch's latency: milliseconds on an idle machine; bounded loosely for a loaded CI.
   const lag = Date.now() - t0;
-  assert.ok(lag < 1000, `refused on the other server ${lag} ms after the revoke answered`);
+  t.diagnostic(`refused on the other server ${lag} ms after the revoke answered`);
+  assert.ok(lag < 3000, `refused on the other server ${lag} ms after the revoke answered`);
 });
