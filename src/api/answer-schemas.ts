@@ -6,7 +6,7 @@
 // types.ts is optional here. Browser-safe (zod and the model only).
 import { z } from "zod";
 import {
-  AttemptStates, attemptSchema, auditEntrySchema, endpointSchema, serviceSummarySchema, hostSchema, jobVersionSchema, metricsEndpointSchema, packagePinSchema, packageRecordSchema,
+  AttemptStates, apiTokenViewSchema, attemptSchema, auditEntrySchema, tokenCreatedSchema, whoamiSchema, endpointSchema, serviceSummarySchema, hostSchema, jobVersionSchema, metricsEndpointSchema, packagePinSchema, packageRecordSchema,
   recommendationSchema, resourcesSchema, rolloutSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
 } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
@@ -226,6 +226,10 @@ export const answerSchemas = {
   removePackage: packageRemovalSchema,
   services: z.array(serviceSummarySchema),
   endpoints: z.array(endpointSchema),
+  tokens: z.array(apiTokenViewSchema),
+  token: apiTokenViewSchema,
+  tokenCreated: tokenCreatedSchema,
+  whoami: whoamiSchema,
 } as const;
 
 /** Compile-time proof that the schemas are types.ts's shapes. */

@@ -12,6 +12,7 @@ import type { Recommendation } from "../model/recommendation.ts";
 import type { Endpoint, ServiceSummary } from "../model/endpoint.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus } from "./types.ts";
+import type { ApiTokenView, TokenCreate, TokenCreated, Whoami } from "../model/token.ts";
 import type { Rollout } from "../model/rollout.ts";
 import { WatchExpiredError } from "./watch-types.ts";
 import type { WatchExpired, WatchMessage } from "./watch-types.ts";
@@ -227,9 +228,25 @@ export class ApiClient {
       }
     }
   }
-  /** `GET /v1/audit`: the newest audit entries, oldest first. */
-  audit(limit = 100): Promise<AuditEntry[]> {
-    return this.#json(answerSchemas.audit, "GET", `/v1/audit?limit=${limit}`);
+  /** `GET /v1/audit`: the newest audit entries (at or after `since`, epoch ms), oldest first. */
+  audit(limit = 100, since: number | null = null): Promise<AuditEntry[]> {
+    return this.#json(answerSchemas.audit, "GET", `/v1/audit?limit=${limit}${since === null ? "" : `&since=${since}`}`);
+  }
+  /** `POST /v1/tokens`: a new token; its secret is in the answer only. */
+  createToken(body: TokenCreate): Promise<TokenCreated> {
+    return this.#json(answerSchemas.tokenCreated, "POST", "/v1/tokens", body);
+  }
+  /** `GET /v1/tokens`: every token (never a secret or its digest). */
+  tokens(): Promise<ApiTokenView[]> {
+    return this.#json(answerSchemas.tokens, "GET", "/v1/tokens");
+  }
+  /** `DELETE /v1/tokens/:id`: revokes a token on every server. */
+  revokeToken(id: string): Promise<ApiTokenView> {
+    return this.#json(answerSchemas.token, "DELETE", `/v1/tokens/${enc(id)}`);
+  }
+  /** `GET /v1/whoami`: the calling token and its policy. */
+  whoami(): Promise<Whoami> {
+    return this.#json(answerSchemas.whoami, "GET", "/v1/whoami");
   }
 
   /**

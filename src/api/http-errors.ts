@@ -40,7 +40,7 @@ export async function responseError(res: Response, method: string, path: string)
   } catch {
     // not an ApiErrorBody: described below from the status
   }
-  const code = res.status === 401 || res.status === 403 ? ErrorCodes.Unauthorized : res.status === 404 ? ErrorCodes.NotFound : ErrorCodes.Unavailable;
+  const code = res.status === 401 ? ErrorCodes.Unauthorized : res.status === 403 ? ErrorCodes.Forbidden : res.status === 404 ? ErrorCodes.NotFound : ErrorCodes.Unavailable;
   return new TiffinError(code, `${method} ${path} failed: HTTP ${res.status} ${res.statusText}`.trim(), {
     hint: "check that TIFFIN_ADDR / --addr points at a Tiffin server",
   });

@@ -14,3 +14,4 @@ export * from "./exec-wire.ts";
 // error class with its codes (a 401 is TIFFIN_UNAUTHORIZED).
 export type { Attempt, AttemptState, Host, HostStatus, JobRecord, JobVersion, Task, AliveValue, Endpoint, JobSpec, Rollout } from "../model/index.ts";
 export { ErrorCodes, TiffinError } from "../model/errors.ts";
+export { allows } from "../model/acl.ts";

@@ -366,7 +366,8 @@ export type ExecFrame =
   | { type: "error"; message: string };
 
 /** One entry of the server's audit log (declared with its schema in the model). */
-export type { AuditEntry } from "../model/records.ts";
+export type { AuditEntry, CallAuditEntry, ExecAuditEntry } from "../model/records.ts";
+export type { ApiTokenView, Grant, TokenCreate, TokenCreated, Whoami } from "../model/index.ts";
 
 /** What an agent holds of one package: every piece, or the indexes (into `piecesOf(manifest)`) it has. */
 export interface SwarmHolding {

@@ -75,7 +75,7 @@ export function withAuthHint(err: unknown, t: Target): unknown {
   const hint =
     t.tokenFrom === "none"
       ? "no token given: set TIFFIN_TOKEN or --token to the server's admin token (DATA/admin.token), or run `tiffin dev`"
-      : `the token came from ${t.tokenFrom === "context" ? "the `tiffin dev` context file" : t.tokenFrom === "env" ? "TIFFIN_TOKEN" : "--token"}; use the admin token of the server at ${t.addr}`;
+      : `the token came from ${t.tokenFrom === "context" ? "the `tiffin dev` context file" : t.tokenFrom === "env" ? "TIFFIN_TOKEN" : "--token"}; use the admin token of the server at ${t.addr} or a live one from \`tiffin token create\``;
   return new TiffinError(err.code, err.message, { hint, problems: err.problems });
 }
 

@@ -37,6 +37,7 @@ import * as status from "./commands/status.ts";
 import * as stop from "./commands/stop.ts";
 import * as swarm from "./commands/swarm.ts";
 import * as top from "./commands/top.ts";
+import * as token from "./commands/token.ts";
 import * as recommend from "./commands/recommend.ts";
 import * as services from "./commands/services.ts";
 import * as endpoints from "./commands/endpoints.ts";
@@ -45,6 +46,7 @@ import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
   dev, init, validate, apply, plan, status, jobs, top, recommend, restart, scale, stop, history, revert, rollout, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events, services, endpoints,
+  token,
 ];
 
 /**

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
-import type { AuditEntry } from "../api/types.ts";
+import type { AuditEntry, ExecAuditEntry } from "../api/types.ts";
 import { cliWithServer } from "./real-cli.ts";
 import { renderAudit } from "./commands/audit.ts";
 import { outputFormat } from "./output.ts";
@@ -52,8 +52,10 @@ void test("jobs, status, history, hosts, context list and audit print -o json, y
   assert.deepEqual(JSON.parse((await run("hosts", "-o", "json")).out), []);
   assert.deepEqual(parse((await run("context", "list", "-o", "yaml")).out), []);
 
-  assert.deepEqual(JSON.parse((await run("audit", "-o", "json")).out), []);
-  assert.equal((await run("audit")).out, "no audit entries yet (each `tiffin exec` is recorded)\n");
+  // The apply is audited: who, what, the outcome.
+  const audited = (JSON.parse((await run("audit", "-o", "json")).out) as AuditEntry[]).map((e) => (e.action === "call" ? [e.by?.name, e.method, e.path, e.status] : e.action));
+  assert.deepEqual(audited, [["admin", "POST", "/v1/jobs", 200]]);
+  assert.match((await run("audit")).out, /^TIME +WHO +ACTION +WHAT +OUTCOME\n.* +admin \(admin\) +POST +\/v1\/jobs +200\n$/);
   const limit = await run("audit", "--limit", "0");
   assert.equal(limit.code, 2);
   assert.match(limit.err, /^error\[TIFFIN_USAGE\]: --limit must be a whole number from 1 to 1000, got "0"/);
@@ -66,11 +68,13 @@ void test("jobs, status, history, hosts, context list and audit print -o json, y
 });
 
 void test("the audit table: who ran what where and how it ended; wide adds remote, mode, attempt, host", () => {
-  const e: AuditEntry = { id: "a1", at: Date.UTC(2026, 0, 2, 3, 4, 5), action: "exec", user: "ana", remote: "10.0.0.9", job: "web", index: 0, attemptId: "att-1", hostId: "h1", command: ["sh", "-c", "id"], mode: "tty", exitCode: 0, signal: null, error: null, endedAt: Date.UTC(2026, 0, 2, 3, 4, 9) };
-  const running: AuditEntry = { ...e, id: "a2", user: null, exitCode: null, endedAt: null };
-  const table = renderAudit([e, running]).split("\n");
-  assert.match(table[0]!, /^TIME +USER +ACTION +TASK +COMMAND +OUTCOME$/);
-  assert.match(table[1]!, /ana +exec +web\/0 +sh -c id +exit 0$/);
-  assert.match(table[2]!, /- +exec +web\/0 +sh -c id +running$/);
+  const e: ExecAuditEntry = { id: "a1", at: Date.UTC(2026, 0, 2, 3, 4, 5), action: "exec", user: "ana", remote: "10.0.0.9", job: "web", index: 0, attemptId: "att-1", hostId: "h1", command: ["sh", "-c", "id"], mode: "tty", exitCode: 0, signal: null, error: null, endedAt: Date.UTC(2026, 0, 2, 3, 4, 9) };
+  const running: ExecAuditEntry = { ...e, id: "a2", user: null, exitCode: null, endedAt: null };
+  const table = renderAudit([e, running, { ...e, id: "a3", by: { id: "0123456789ab", name: "ci" } }]).split("\n");
+  assert.match(table[0]!, /^TIME +WHO +ACTION +WHAT +OUTCOME$/);
+  assert.match(table[1]!, /ana +exec +web\/0: sh -c id +exit 0$/);
+  assert.match(table[2]!, /- +exec +web\/0: sh -c id +running$/);
+  assert.match(table[3]!, /ci \(0123456789ab\) +exec +web\/0: sh -c id +exit 0$/, "the calling token, not what the client said");
+  assert.equal(renderAudit([]), "no audit entries yet (every change and every `tiffin exec` is recorded)\n");
   assert.match(renderAudit([e], true).split("\n")[1]!, /exit 0 +10\.0\.0\.9 +tty +att-1 +h1$/);
 });

@@ -6,6 +6,8 @@ export const ErrorCodes = {
   SpecInvalid: "TIFFIN_SPEC_INVALID",
   SpecLoad: "TIFFIN_SPEC_LOAD",
   Unauthorized: "TIFFIN_UNAUTHORIZED",
+  /** The token is valid but its policy lacks the capability a call needs (HTTP 403). */
+  Forbidden: "TIFFIN_FORBIDDEN",
   NotFound: "TIFFIN_NOT_FOUND",
   BadRequest: "TIFFIN_BAD_REQUEST",
   TooLarge: "TIFFIN_TOO_LARGE",

@@ -20,3 +20,5 @@ export * from "./metric-condition.ts";
 export * from "./recommendation.ts";
 export * from "./rollout.ts";
 export * from "./endpoint.ts";
+export * from "./acl.ts";
+export * from "./token.ts";

@@ -1,10 +1,11 @@
 // Stored records beside jobs, tasks and hosts: audit entries, packages and their tags, usage samples.
 // Declared once here (schema and inferred type); the API re-exports the types (src/api/types.ts).
 import { z } from "zod";
+import { actorSchema } from "./token.ts";
 import { resourceUsageSchema } from "./resources.ts";
 
-/** One entry of the server's audit log (`GET /v1/audit`), stored under `/audit/`. */
-export const auditEntrySchema = z.object({
+/** An audit entry of a `tiffin exec`: written before it runs, completed with how it ended. */
+export const execAuditEntrySchema = z.object({
   id: z.string(),
   /** Epoch ms when the action started. */
   at: z.number(),
@@ -25,7 +26,39 @@ export const auditEntrySchema = z.object({
   signal: z.string().nullable(),
   error: z.string().nullable(),
   endedAt: z.number().nullable(),
+  /** The token that called (absent in entries older than API tokens). */
+  by: actorSchema.exactOptional(),
 });
+
+/** An audit entry of any other call that changes something (or was refused trying): written when it
+ * ends. The body is never recorded (it may carry secrets); tokens are named by id and name only. */
+export const callAuditEntrySchema = z.object({
+  id: z.string(),
+  /** Epoch ms the call arrived. */
+  at: z.number(),
+  action: z.literal("call"),
+  /** The token that called; null when none was identified. */
+  by: actorSchema.nullable(),
+  /** The address the request came from (the socket's peer; forwarding headers are not trusted). */
+  remote: z.string().nullable(),
+  method: z.string(),
+  /** The route's pattern (`/v1/jobs/:name`) and the path called, without the query. */
+  route: z.string(),
+  path: z.string(),
+  /** The HTTP status answered, and the error code when it failed. */
+  status: z.number(),
+  error: z.string().nullable(),
+  /** What the route says it did, when it says (`token create` names the new token). */
+  detail: z.string().nullable(),
+  endedAt: z.number(),
+});
+
+/** One entry of the server's audit log (`GET /v1/audit`), stored under `/audit/`. */
+export const auditEntrySchema = z.discriminatedUnion("action", [execAuditEntrySchema, callAuditEntrySchema]);
+/** An exec's audit entry (execAuditEntrySchema). */
+export type ExecAuditEntry = z.infer<typeof execAuditEntrySchema>;
+/** A call's audit entry (callAuditEntrySchema). */
+export type CallAuditEntry = z.infer<typeof callAuditEntrySchema>;
 /** One audit log entry (auditEntrySchema). */
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
 

@@ -25,24 +25,25 @@ void test("auth: every route needs the right token, and refused calls change not
   assert.equal(again.hostId, reg.hostId, "the same name is the same host");
   assert.equal((await ts.api.hosts())[0]?.cores, 8, "with its new inventory");
   const spec = specOf();
-  const cases: { name: string; method: string; path: string; token: string | null; body?: unknown }[] = [
+  // 401: no token, or one no server knows; 403: a known token of the wrong kind (FORBIDDEN).
+  const cases: { name: string; method: string; path: string; token: string | null; body?: unknown; status?: 403 }[] = [
     { name: "no token", method: "GET", path: "/v1/jobs", token: null },
     { name: "wrong token", method: "GET", path: "/v1/jobs", token: "nope" },
-    { name: "join token on apply", method: "POST", path: "/v1/jobs", token: joinToken, body: { spec } },
-    { name: "host token on apply", method: "POST", path: "/v1/jobs", token: reg.hostToken, body: { spec } },
+    { status: 403, name: "join token on apply", method: "POST", path: "/v1/jobs", token: joinToken, body: { spec } },
+    { status: 403, name: "host token on apply", method: "POST", path: "/v1/jobs", token: reg.hostToken, body: { spec } },
     { name: "admin token almost right", method: "POST", path: "/v1/jobs", token: `${adminToken}x`, body: { spec } },
     { name: "no token on /metrics", method: "GET", path: "/metrics", token: null },
-    { name: "join token on drain", method: "POST", path: "/v1/hosts/alpha/drain", token: joinToken },
-    { name: "admin token on register", method: "POST", path: "/v1/agent/register", token: adminToken, body: { inventory: {} } },
-    { name: "join token on heartbeat", method: "POST", path: "/v1/agent/heartbeat", token: joinToken, body: { hostId: reg.hostId } },
+    { status: 403, name: "join token on drain", method: "POST", path: "/v1/hosts/alpha/drain", token: joinToken },
+    { status: 403, name: "admin token on register", method: "POST", path: "/v1/agent/register", token: adminToken, body: { inventory: {} } },
+    { status: 403, name: "join token on heartbeat", method: "POST", path: "/v1/agent/heartbeat", token: joinToken, body: { hostId: reg.hostId } },
     { name: "unknown host token on assignments", method: "GET", path: "/v1/agent/assignments", token: "nope" },
     { name: "no token on an unknown path", method: "GET", path: "/v1/nothing", token: null },
   ];
   for (const c of cases) {
     const r = await call(url, c.method, c.path, c.token, c.body);
-    assert.equal(r.status, 401, c.name);
+    assert.equal(r.status, c.status ?? 401, c.name);
     const e = errorOf(r.body);
-    assert.equal(e.code, "TIFFIN_UNAUTHORIZED", c.name);
+    assert.equal(e.code, c.status === 403 ? "TIFFIN_FORBIDDEN" : "TIFFIN_UNAUTHORIZED", c.name);
     assert.ok(e.hint && e.hint.length > 0, `${c.name}: a hint`);
   }
   const jobs = await call(url, "GET", "/v1/jobs", adminToken);

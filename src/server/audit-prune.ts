@@ -1,10 +1,12 @@
 // Audit log retention: entries under /audit/<epoch ms>-<id> older than `keepDays` go, and beyond the
 // newest `keepEntries` the oldest go, checked at start and every hour by the leader (any server could:
 // deletes are idempotent, but one is enough). Deleted in transactions of at most 100 operations.
+// Revoked and expired API tokens go with the same age limit (token-prune.ts).
 import type { Logger } from "pino";
 import type { Clock } from "../model/index.ts";
 import type { Store } from "../state/store.ts";
 import { Prefix } from "./keys.ts";
+import { pruneTokens } from "./token-prune.ts";
 
 /** How long and how many audit entries are kept. */
 export interface AuditRetention {
@@ -48,6 +50,9 @@ export function startAuditPruning(o: { store: Store; clock: Clock; log: Logger; 
       try {
         const n = await pruneAudit(o.store, o.clock.now(), o.retention ?? {});
         if (n > 0) o.log.info({ deleted: n }, "audit log pruned");
+        // Tokens that stopped working are kept as long as audit entries that may name them.
+        const gone = await pruneTokens(o.store, o.clock.now(), o.retention?.keepDays ?? 90, o.log);
+        if (gone > 0) o.log.info({ deleted: gone }, "revoked and expired tokens pruned");
       } catch (err) {
         o.log.warn({ err }, "pruning the audit log failed");
       }

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import type { AuditEntry, JobStatus } from "../api/types.ts";
+import type { ExecAuditEntry as AuditEntry, JobStatus } from "../api/types.ts";
 import { specOf } from "./testing/fixtures.ts";
 import { call, eventually, FakeAgent, startTestServer } from "./testing/harness.ts";
 
@@ -31,6 +31,6 @@ void test("exec: a line of the agent's that is no frame does not cut the relay n
   const r = await call(url, "POST", "/v1/tasks/web/0/exec", adminToken, { command: ["id"] });
   assert.equal(r.status, 200);
   assert.match(String(r.body), /"type":"exit","code":3/, "the whole output relayed");
-  const entry = await eventually("audit completed", async () => ((await call(url, "GET", "/v1/audit", adminToken)).body as AuditEntry[]).find((e) => e.endedAt !== null && e.endedAt !== undefined));
+  const entry = await eventually("audit completed", async () => ((await call(url, "GET", "/v1/audit", adminToken)).body as AuditEntry[]).find((e) => e.action === "exec" && e.endedAt !== null && e.endedAt !== undefined));
   assert.equal(entry.exitCode, 3, JSON.stringify(entry));
 });

@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
-  aliveSchema, endpointSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
+  aliveSchema, apiTokenSchema, endpointSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
 } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
@@ -38,6 +38,8 @@ export const Prefix = {
   metricBlocks: "/metricblocks/",
   /** The serving endpoints of each service, written by the leader (endpoints/controller.ts). */
   endpoints: "/endpoints/",
+  /** API tokens with policies (`tiffin token create`): the secret's digest, never the secret; mirrored, never streamed. */
+  tokens: "/tokens/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -230,6 +232,8 @@ export const Kinds = {
   rollout: defineKind("rollout", Prefix.rollouts, rolloutSchema, numbered(10)),
   /** `/endpoints/<service>/<index, 6 digits>`: one serving task of a service. */
   endpoint: defineKind("endpoint", Prefix.endpoints, endpointSchema, numbered(6)),
+  /** `/tokens/<id>`: one API token with its policy (the secret's sha256 only). */
+  token: defineKind("token", Prefix.tokens, apiTokenSchema, one),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
   leader: defineKind("leader", LeaderKey, leaderSchema, single),
   /** `/secrets/peer`: the peer tokens agents require of each other. */

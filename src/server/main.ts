@@ -45,6 +45,7 @@ import { packageRoutes } from "./routes/packages.ts";
 import { trackerRoutes } from "./routes/tracker.ts";
 import { execRoutes } from "./routes/exec.ts";
 import { execSessionRoutes } from "./routes/exec-session.ts";
+import { tokenRoutes } from "./routes/api-tokens.ts";
 import { UsageHistory } from "./usage-history.ts";
 import { Adapter } from "./recommend/adapter.ts";
 import { DefaultRecommendPolicy } from "./recommend/recommend.ts";
@@ -208,6 +209,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   clusterRoutes(router, ctx);
   healthRoutes(router, ctx);
   openApiRoute(router);
+  tokenRoutes(router, ctx);
   router.add("GET", "/metrics", "admin", async ({ req, res }) => {
     await sendMaybeGzipped(req, res, 200, metrics.registry.contentType, await metrics.registry.metrics());
   });

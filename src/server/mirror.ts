@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
+import type { ApiToken, Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
 import { Kinds, logProblem, Prefix } from "./kinds.ts";
 import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
@@ -28,6 +28,7 @@ export interface MirroredValues {
   hostToken: string;
   rollout: Rollout;
   endpoint: Endpoint;
+  token: ApiToken;
 }
 /** A kind the mirror holds (a key of Kinds). */
 export type MirroredKind = keyof MirroredValues;
@@ -90,6 +91,8 @@ export class Mirror {
   /** hostId -> token, and sha256(token) -> hostId. */
   readonly hostTokens = new Map<string, string>();
   readonly hostByTokenDigest = new Map<string, string>();
+  /** API tokens by id (`/tokens/`): every server refuses a revoked one once its watch brings the change. */
+  readonly apiTokens = new Map<string, Entry<ApiToken>>();
   /** Secondary indexes: attempt ids by host, by `job/index` and by job; task ids (`job/index`) by host. */
   readonly attemptsByHost = new Map<string, Set<string>>();
   readonly attemptsByTask = new Map<string, Set<string>>();
@@ -327,6 +330,7 @@ export class Mirror {
         nestedSetOrDelete(this.rollouts, name, n, e);
         this.#bump(name);
       }, ([name, n]) => this.rollouts.get(name)?.get(n)?.value ?? null),
+      handler("token", Kinds.token, ([id], _t, e) => setOrDelete(this.apiTokens, id, e), ([id]) => this.apiTokens.get(id)?.value ?? null),
       handler("endpoint", Kinds.endpoint, ([service, n], _v, e) => {
         nestedSetOrDelete(this.endpoints, service, n, e);
         this.endpointsStamp++;

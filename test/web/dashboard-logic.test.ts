@@ -10,6 +10,7 @@ import type { CellState, FleetHost } from "../../web/src/fleet-layout.ts";
 import { describe, endOf } from "../../web/src/feed.ts";
 import { appendChunk } from "../../web/src/log-lines.ts";
 import { rolloutCommands } from "../../web/src/rollout-commands.ts";
+import { canDo } from "../../web/src/permissions.ts";
 import type { Attempt, Host, HostStatus, WatchEvent } from "../../src/api/index.ts";
 
 void test("routes: each hash names a page, and hashOf is its inverse", () => {
@@ -147,4 +148,16 @@ void test("rolloutCommands: the buttons a rollout's state offers, as `tiffin rol
   assert.deepEqual(rolloutCommands("running", true), ["pause", "abort"], "promote asked already");
   assert.deepEqual(rolloutCommands("paused", false), ["resume", "abort"]);
   for (const ended of ["succeeded", "failed", "superseded", null]) assert.deepEqual(rolloutCommands(ended, false), [], String(ended));
+});
+
+void test("actions show only for a token whose policy has their capability", () => {
+  const who = (policy: { on: string; caps: ("read" | "drain" | "admin")[] }[]) => ({ kind: "token" as const, id: "0123456789ab", name: "t", policy, expiresAt: null });
+  const cases: { name: string; who: Parameters<typeof canDo>[0]; want: boolean }[] = [
+    { name: "whoami not answered yet", who: null, want: false },
+    { name: "the admin token", who: { ...who([{ on: "*", caps: ["admin"] }]), kind: "admin" }, want: true },
+    { name: "drain on hosts", who: who([{ on: "hosts", caps: ["drain"] }]), want: true },
+    { name: "read on hosts only", who: who([{ on: "hosts", caps: ["read"] }]), want: false },
+    { name: "admin of a namespace", who: who([{ on: "ns/*", caps: ["admin"] }]), want: false },
+  ];
+  for (const c of cases) assert.equal(canDo(c.who, "drain"), c.want, c.name);
 });

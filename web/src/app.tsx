@@ -2,6 +2,7 @@
 // navigation and the page of the location hash.
 
 import { useEffect, useMemo, useState } from "preact/hooks";
+import type { Whoami } from "../../src/api/index.ts";
 import { clientFor } from "./client.ts";
 import { clearToken, saveToken, takeToken } from "./session.ts";
 import { Live } from "./live.ts";
@@ -59,6 +60,11 @@ function Dashboard({ token, onRefused }: { token: string; onRefused: (why: strin
   const live = useMemo(() => new Live(), [token]);
   const [route, setRoute] = useState<Route>(() => routeOf(location.hash));
   const [failure, setFailure] = useState<string | null>(null);
+  // The token's policy: actions it may not take are not offered.
+  const [who, setWho] = useState<Whoami | null>(null);
+  useEffect(() => {
+    client.whoami().then(setWho, () => setWho(null));
+  }, [client]);
   useEffect(() => {
     live.start(client, (end: LiveEnd) => {
       if (end.kind === "unauthorized") onRefused("The server refused the token. Log in again.");
@@ -110,9 +116,9 @@ function Dashboard({ token, onRefused }: { token: string; onRefused: (why: strin
         </p>
       )}
       <main id="main">
-        {route.page === "fleet" && <Fleet live={live} client={client} host={route.host} onError={refuse} />}
+        {route.page === "fleet" && <Fleet live={live} client={client} host={route.host} who={who} onError={refuse} />}
         {route.page === "jobs" && <Jobs live={live} client={client} onError={refuse} />}
-        {route.page === "job" && <JobPage live={live} client={client} name={route.name} onError={refuse} />}
+        {route.page === "job" && <JobPage live={live} client={client} name={route.name} who={who} onError={refuse} />}
         {route.page === "events" && <Events live={live} />}
         {route.page === "task" && <TaskLog client={client} job={route.job} index={route.index} onError={refuse} />}
       </main>

@@ -7,49 +7,31 @@ import type { Duplex } from "node:stream";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import { UnmatchedRoute } from "../../model/http-metrics.ts";
 import type { ServerContext } from "../context.ts";
-import { tokenDigest } from "../mirror.ts";
-import { bearerOf, sameSecret } from "../tokens.ts";
+import { writeCallAudit } from "./call-audit.ts";
 import { sendError, sendSocketError, statusOf } from "./io.ts";
-import type { AuthKind, Router } from "./router.ts";
+import { identify, isPrincipal } from "./principal.ts";
+import type { BootstrapTokens, Principal } from "./principal.ts";
+import { decide, ruleOf, UnmatchedRule } from "./route-rules.ts";
+import type { RouteRule } from "./route-rules.ts";
+import type { Router } from "./router.ts";
 import { isUiPath, serveUi, UiPrefix } from "./ui-static.ts";
 
-/** The tokens that guard the routes. */
-export interface Tokens {
-  admin: string;
-  join: string;
-}
-
-const hints: Record<Exclude<AuthKind, "none">, string> = {
-  admin: "send `Authorization: Bearer <token>` with the admin token from DATA_DIR/admin.token (the CLI reads TIFFIN_TOKEN)",
-  join: "agents register with the join token from DATA_DIR/join.token",
-  host: "use the hostToken that register returned; an agent whose token is refused should register again",
-};
+/** The tokens that guard the routes (the bootstrap ones; API and host tokens come from the mirror). */
+export type Tokens = BootstrapTokens;
 
 // Hints never point into source files: a user of an installed tiffin has none.
 const endpointHint = "check the path; a client of another Tiffin release may call endpoints this server lacks (compare `tiffin version`)";
 
-/** Checks the bearer token for a route; returns the host id for host routes. Throws UNAUTHORIZED. */
-export function authenticate(ctx: ServerContext, tokens: Tokens, kind: AuthKind, header: string | undefined, what: string): string | null {
-  if (kind === "none") return null;
-  const token = bearerOf(header);
-  if (token === null) throw new TiffinError(ErrorCodes.Unauthorized, `${what} needs a bearer token`, { hint: hints[kind] });
-  const refused = (): TiffinError => new TiffinError(ErrorCodes.Unauthorized, `the token is not valid for ${what} (it needs the ${kind} token)`, { hint: hints[kind] });
-  switch (kind) {
-    case "admin":
-      if (!sameSecret(token, tokens.admin)) throw refused();
-      return null;
-    case "join":
-      if (!sameSecret(token, tokens.join)) throw refused();
-      return null;
-    case "host": {
-      // A lookup by digest: the time taken does not depend on how much of a real token was guessed.
-      const hostId = ctx.mirror.hostByTokenDigest.get(tokenDigest(token));
-      if (hostId === undefined) throw refused();
-      // The digest found the host; the token itself is still compared, in constant time.
-      if (!sameSecret(token, ctx.mirror.hostTokens.get(hostId) ?? "")) throw refused();
-      return hostId;
-    }
-  }
+/** Identifies the caller and checks the route's rule: the caller (null for routes that need no
+ * token), or throws UNAUTHORIZED (401: no, unknown, expired or revoked token) or FORBIDDEN (403). */
+export function authenticate(ctx: ServerContext, tokens: Tokens, rule: RouteRule, header: string | undefined, what: string, seen?: (p: Principal) => void): Principal | null {
+  if (rule.who === "none") return null;
+  const p = identify(ctx.mirror, tokens, header, ctx.clock.now());
+  if (!isPrincipal(p)) throw new TiffinError(p.unavailable ? ErrorCodes.Unavailable : ErrorCodes.Unauthorized, `${what}: ${p.message}`, { hint: p.hint });
+  seen?.(p);
+  const refused = decide(rule, p, what);
+  if (refused !== null) throw new TiffinError(refused.code, refused.message, { hint: refused.hint });
+  return p;
 }
 
 /** Handles one request. Never rejects. */
@@ -60,24 +42,33 @@ export async function dispatch(ctx: ServerContext, router: Router, tokens: Token
   const match = ui ? ({ kind: "none" } as const) : router.match(method, url.pathname);
   const route = ui ? UiPrefix : match.kind === "route" ? match.route.pattern : UnmatchedRoute;
   const t0 = process.hrtime.bigint();
+  const at = ctx.clock.now();
+  const rule = match.kind === "route" ? ruleOf(method, match.route.pattern, false, match.route.auth) : UnmatchedRule;
+  const audit = { caller: null as Principal | null, ran: false, error: null as string | null, detail: null as string | null };
   // "close" as well as "finish": a follow (logs -f, watch) the client ends is counted too.
   res.once("close", () => {
     ctx.metrics.requests.inc({ method, route, status: String(res.statusCode) });
     ctx.metrics.requestDuration.observe({ method, route, code: String(res.statusCode) }, Number(process.hrtime.bigint() - t0) / 1e9);
+    const mode = rule.who === "user" || rule.who === "join" ? rule.audit : "none";
+    if (audit.caller !== null && match.kind === "route" && (mode === "call" || (mode === "own" && !audit.ran))) {
+      writeCallAudit(ctx, { at, by: audit.caller.actor, remote: req.socket.remoteAddress ?? null, method, route, path: url.pathname, status: res.statusCode, error: audit.error, detail: audit.detail });
+    }
   });
   const what = `${method} ${url.pathname}`;
   try {
     // The dashboard's files carry no data: no token (the page sends one with each API call).
     if (ui) return await serveUi(req, res, url.pathname);
-    const hostId = authenticate(ctx, tokens, match.kind === "route" ? match.route.auth : "admin", req.headers.authorization, what);
+    const principal = authenticate(ctx, tokens, rule, req.headers.authorization, what, (p) => void (audit.caller = p));
     if (match.kind === "none") throw new TiffinError(ErrorCodes.NotFound, `no such endpoint: ${what}`, { hint: endpointHint });
     if (match.kind === "method") {
       res.setHeader("allow", match.allowed.join(", "));
       sendError(res, new TiffinError(ErrorCodes.BadRequest, `${method} is not allowed on ${url.pathname}`, { hint: `use ${match.allowed.join(" or ")}` }), 405);
       return;
     }
-    await match.route.handler({ req, res, params: match.params, url, hostId });
+    audit.ran = true;
+    await match.route.handler({ req, res, params: match.params, url, hostId: principal?.hostId ?? null, ...(principal ? { principal } : {}), note: (d) => void (audit.detail = d.slice(0, 500)) });
   } catch (err) {
+    audit.error = err instanceof TiffinError ? err.code : "internal";
     if (err instanceof TiffinError) {
       if (err.code !== ErrorCodes.NotFound) ctx.log.info({ method, path: url.pathname, code: err.code, msg: err.message }, "request refused");
       sendError(res, err);
@@ -97,17 +88,26 @@ export async function dispatchUpgrade(ctx: ServerContext, router: Router, tokens
   const route = match?.pattern ?? UnmatchedRoute;
   const t0 = process.hrtime.bigint();
   const what = `${method} ${url.pathname} (upgrade ${req.headers.upgrade ?? "?"})`;
+  const at = ctx.clock.now();
+  const rule = match ? ruleOf(method, match.pattern, true, match.auth) : UnmatchedRule;
+  const seen = { caller: null as Principal | null };
   let status: number;
   try {
-    const hostId = authenticate(ctx, tokens, match?.auth ?? "admin", req.headers.authorization, what);
+    const principal = authenticate(ctx, tokens, rule, req.headers.authorization, what, (p) => void (seen.caller = p));
     if (match === null) throw new TiffinError(ErrorCodes.NotFound, `no such upgrade endpoint: ${what}`, { hint: endpointHint });
-    status = await match.handler({ req, socket, head, params: match.params, url, hostId });
+    status = await match.handler({ req, socket, head, params: match.params, url, hostId: principal?.hostId ?? null, ...(principal ? { principal } : {}) });
   } catch (err) {
     const e = err instanceof TiffinError ? err : new TiffinError(ErrorCodes.Unavailable, `internal error while handling ${what}`, { hint: "this is a bug in the server; its log has the details" });
     if (!(err instanceof TiffinError)) ctx.log.error({ err, method, path: url.pathname }, "upgrade request failed");
     else if (err.code !== ErrorCodes.NotFound) ctx.log.info({ method, path: url.pathname, code: err.code, msg: err.message }, "request refused");
     status = err instanceof TiffinError ? statusOf(e.code) : 500;
     sendSocketError(socket, e, status);
+    // Refused before the route ran (an upgrade route audits what it runs itself).
+    const mode = rule.who === "user" || rule.who === "join" ? rule.audit : "none";
+    const who = seen.caller;
+    if (who !== null && match !== null && mode !== "none") {
+      writeCallAudit(ctx, { at, by: who.actor, remote: req.socket.remoteAddress ?? null, method, route, path: url.pathname, status, error: e.code, detail: "upgrade" });
+    }
   }
   ctx.metrics.requests.inc({ method, route, status: String(status) });
   ctx.metrics.requestDuration.observe({ method, route, code: String(status) }, Number(process.hrtime.bigint() - t0) / 1e9);

@@ -25,6 +25,8 @@ export function statusOf(code: ErrorCode): number {
       return 422;
     case ErrorCodes.Unauthorized:
       return 401;
+    case ErrorCodes.Forbidden:
+      return 403;
     case ErrorCodes.NotFound:
       return 404;
     case ErrorCodes.TooLarge:

@@ -4,6 +4,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import type { Principal } from "./principal.ts";
 
 /** Which token a route accepts: the admin token, the join token, a host token, or none at all (the
  * health probes, which carry no data). */
@@ -16,6 +17,10 @@ export interface RouteContext {
   params: Record<string, string>;
   url: URL;
   hostId: string | null;
+  /** The caller (absent for routes that need no token). */
+  principal?: Principal;
+  /** Says what the call did, for its audit entry (`created token ...`); never a secret. */
+  note?: (detail: string) => void;
 }
 
 /** A route handler; it sends the response (or throws a TiffinError, which is sent for it). */
@@ -30,6 +35,8 @@ export interface UpgradeContext {
   params: Record<string, string>;
   url: URL;
   hostId: string | null;
+  /** The caller (absent for routes that need no token). */
+  principal?: Principal;
 }
 
 /** An upgrade handler; it answers on the socket and resolves with the status it answered (101 when it

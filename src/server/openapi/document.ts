@@ -2,6 +2,8 @@
 // descriptions (./routes.ts), so a route cannot exist without being in it. Pure: served by
 // GET /v1/openapi.json, checked by document.test.ts.
 
+import { formatNeed } from "../../model/index.ts";
+import { ruleOf } from "../http/route-rules.ts";
 import type { AuthKind } from "../http/router.ts";
 import { errorBodySchema, jsonSchemaOf } from "./schemas.ts";
 import { routeDocs, routeKey } from "./routes.ts";
@@ -19,7 +21,7 @@ export interface RegisteredRoute {
 export type OpenApiDocument = Record<string, unknown> & { openapi: string; paths: Record<string, Record<string, Record<string, unknown>>> };
 
 const securityOf: Record<AuthKind, { name: string; description: string } | null> = {
-  admin: { name: "admin", description: "The admin token (DIR/admin.token), for users" },
+  admin: { name: "admin", description: "A user token: the admin token (DIR/admin.token) or one from `tiffin token create` whose policy has the operation's x-tiffin-needs" },
   join: { name: "join", description: "The join token (DIR/join.token), to register agents" },
   host: { name: "host", description: "A host token, returned by register" },
   none: null,
@@ -86,6 +88,9 @@ function operation(r: RegisteredRoute, doc: RouteDoc, operationId: string): Reco
   if (params.length > 0) op["parameters"] = params;
   const sec = securityOf[r.auth];
   op["security"] = sec ? [{ [sec.name]: [] }] : [];
+  // The capabilities the route's rule (http/route-rules.ts) asks of a user token: `read on ns/default`.
+  const rule = ruleOf(r.method, r.pattern, r.upgrade, r.auth);
+  if (rule.who === "user") op["x-tiffin-needs"] = rule.needs.map(formatNeed);
   if (doc.body) op["requestBody"] = { required: true, content: { "application/json": { schema: jsonSchemaOf(doc.body) } } };
   else if (doc.rawBody) op["requestBody"] = { required: true, content: { "application/octet-stream": { schema: { type: "string", contentMediaType: "application/octet-stream" } } } };
   return op;

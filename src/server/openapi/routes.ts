@@ -6,7 +6,7 @@ import { z } from "zod";
 import { answerSchemas, healthSchema } from "../../api/answer-schemas.ts";
 import { assignmentsSchema, heartbeatResponseSchema, registerResponseSchema, swarmAnnounceResponseSchema, swarmPlanSchema } from "../../api/agent-wire.ts";
 import { execFrameSchema } from "../../api/exec-wire.ts";
-import { metricsReportSchema } from "../../model/index.ts";
+import { metricsReportSchema, tokenCreateSchema } from "../../model/index.ts";
 import { jobSpecSchema } from "../../spec/canonical.ts";
 import { noteBody, revertBody, scaleBody } from "../routes/jobs.ts";
 import { missingBody, tagBody } from "../routes/packages.ts";
@@ -66,7 +66,11 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/tasks/:job/:index/usage": { summary: "A task's per-minute resource samples, oldest first", response: answerSchemas.usage },
   "GET /v1/jobs/:name/metrics": { summary: "Each task's CPU and memory against its limits and the latest summary of its metrics endpoint", query: { series: "1: each task's kept points too (one a minute, --metrics-keep, 24 h by default)" }, response: answerSchemas.jobMetrics },
   "GET /v1/prometheus/sd": { summary: "Every running task's metrics endpoint as Prometheus HTTP service discovery target groups (job/index/host/version labels)", response: prometheusSdSchema },
-  "GET /v1/audit": { summary: "The newest audit entries (exec), oldest first", query: { limit: "how many (default 100)" }, response: answerSchemas.audit },
+  "GET /v1/audit": { summary: "The newest audit entries (every change and every exec: who, what, when, from where, outcome), oldest first", query: { limit: "how many (default 100)", since: "only entries at or after this epoch ms" }, response: answerSchemas.audit },
+  "POST /v1/tokens": { summary: "A new API token with a policy and a TTL; its secret is in this answer only", body: tokenCreateSchema, response: answerSchemas.tokenCreated },
+  "GET /v1/tokens": { summary: "Every API token with its policy and state (never a secret or its digest)", response: answerSchemas.tokens },
+  "DELETE /v1/tokens/:id": { summary: "Revoke a token: refused by every server from then on", response: answerSchemas.token },
+  "GET /v1/whoami": { summary: "The calling token: id, name, policy, expiry", response: answerSchemas.whoami },
   "GET /v1/watch": { summary: "Typed changes of allow-listed kinds: list, bookmark, then changes; resumable by revision", responds: "sse", response: watchMessageSchema, gone: "TIFFIN_WATCH_EXPIRED: the start revision is compacted (compactRevision says where history starts); list again", query: { kinds: "comma-separated kinds (default: every kind)", from: "store revision to start at (inclusive); without it, list first", job: "only these jobs' objects (repeatable)", host: "only objects on these hosts, by name or id (repeatable)" } },
   "GET /v1/services": { summary: "Every service (a job naming ports) and how many serving endpoints it has", response: answerSchemas.services },
   "GET /v1/services/:name/endpoints": { summary: "A service's serving endpoints (healthy, or running without a health check, on hosts that are up), by task index; changes stream from GET /v1/watch?kinds=endpoint", response: answerSchemas.endpoints },

@@ -30,7 +30,7 @@ export function hostIdOf(name: string): string {
 export function agentRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
 
-  r.add("POST", "/v1/agent/register", "join", async ({ req, res }) => {
+  r.add("POST", "/v1/agent/register", "join", async ({ req, res, note }) => {
     const { inventory, hostToken: claimed } = registerOf(await readJsonObject(req, "{\"inventory\": HostInventory, \"hostToken\"?: string}"));
     const id = hostIdOf(inventory.name);
     const now = ctx.clock.now();
@@ -57,6 +57,7 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
     const hostToken = m.hostTokens.get(id);
     if (!hostToken) throw new TiffinError(ErrorCodes.Conflict, `host ${inventory.name} was removed while it registered`, { hint: "the agent registers again by itself" });
     ctx.log.info({ hostId: id, name: inventory.name, address: inventory.address }, "host registered");
+    note?.(`host ${inventory.name} (${id}) at ${inventory.address}`);
     const t = ctx.liveness.timing();
     const body: RegisterResponse = { hostId: id, hostToken, heartbeatMs: t.heartbeatMs, downAfterMs: t.downMs, fenceMs: t.fenceMs };
     sendJson(res, 200, body);

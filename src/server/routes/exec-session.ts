@@ -19,7 +19,7 @@ const agentAnswerMs = 10_000;
 
 /** Registers the interactive exec session. */
 export function execSessionRoutes(r: Router, ctx: ServerContext): void {
-  r.upgrade("POST", "/v1/tasks/:job/:index/exec", "admin", async ({ req, socket, head, params, url }) => {
+  r.upgrade("POST", "/v1/tasks/:job/:index/exec", "admin", async ({ req, socket, head, params, url, principal }) => {
     if (req.headers.upgrade?.toLowerCase() !== execUpgradeProtocol) {
       throw new TiffinError(ErrorCodes.BadRequest, `exec: unknown upgrade ${JSON.stringify(req.headers.upgrade)}`, { hint: `ask for \`Upgrade: ${execUpgradeProtocol}\`` });
     }
@@ -27,7 +27,7 @@ export function execSessionRoutes(r: Router, ctx: ServerContext): void {
     if (!parsed.ok) throw new TiffinError(ErrorCodes.BadRequest, parsed.problem, { hint: "e.g. `tiffin exec web/0 -- id`" });
     const sr = parsed.request;
     const t = execTarget(ctx, params);
-    const finish = await startAudit(ctx, t, sr.command, sr.user ?? null, req.socket.remoteAddress ?? null, sr.tty ? "tty" : "stdin");
+    const finish = await startAudit(ctx, t, sr.command, sr.user ?? null, req.socket.remoteAddress ?? null, sr.tty ? "tty" : "stdin", principal?.actor);
 
     let up: UpgradeResult;
     try {

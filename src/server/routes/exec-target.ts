@@ -3,8 +3,8 @@
 // after, so an exec that never finishes (server crash) still leaves its entry.
 
 import { randomBytes } from "node:crypto";
-import type { AuditEntry } from "../../api/types.ts";
-import type { Attempt, Host } from "../../model/index.ts";
+import type { ExecAuditEntry as AuditEntry } from "../../api/types.ts";
+import type { Actor, Attempt, Host } from "../../model/index.ts";
 import { ErrorCodes, isTerminal, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import { auditKey, Kinds } from "../kinds.ts";
@@ -44,7 +44,7 @@ export function execTarget(ctx: ServerContext, params: Record<string, string>): 
 export type AuditFinish = (patch: Partial<AuditEntry>) => Promise<void>;
 
 /** Writes the audit entry of an exec that is about to run; resolves with the function that completes it. */
-export async function startAudit(ctx: ServerContext, t: ExecTarget, command: string[], user: string | null, remote: string | null, mode: AuditEntry["mode"] = "output"): Promise<AuditFinish> {
+export async function startAudit(ctx: ServerContext, t: ExecTarget, command: string[], user: string | null, remote: string | null, mode: AuditEntry["mode"] = "output", by?: Actor): Promise<AuditFinish> {
   const at = ctx.clock.now();
   const id = randomBytes(6).toString("hex");
   const entry: AuditEntry = {
@@ -63,6 +63,7 @@ export async function startAudit(ctx: ServerContext, t: ExecTarget, command: str
     signal: null,
     error: null,
     endedAt: null,
+    ...(by ? { by } : {}),
   };
   const key = auditKey(at, id);
   await ctx.store.put(key, Kinds.audit.encode(entry));

@@ -12,7 +12,7 @@ import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { decodeAll, Kinds, Prefix } from "../kinds.ts";
+import { auditKey, decodeAll, Kinds, Prefix } from "../kinds.ts";
 import { execTarget, startAudit } from "./exec-target.ts";
 import { notFound } from "./jobs.ts";
 import { drained } from "./streams.ts";
@@ -21,12 +21,12 @@ import { drained } from "./streams.ts";
 export function execRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
 
-  r.add("POST", "/v1/tasks/:job/:index/exec", "admin", async ({ req, res, params }) => {
+  r.add("POST", "/v1/tasks/:job/:index/exec", "admin", async ({ req, res, params, principal }) => {
     const body = await readJsonObject(req, "{\"command\": [\"id\"], \"user\"?: string}");
     const { command, user } = parseBody(execRequestSchema, body, "exec: command must be a non-empty array of strings", "e.g. `tiffin exec web/0 -- id`");
     const t = execTarget(ctx, params);
     const { job, index, attempt, host, token } = t;
-    const finish = await startAudit(ctx, t, command, user ?? null, req.socket.remoteAddress ?? null);
+    const finish = await startAudit(ctx, t, command, user ?? null, req.socket.remoteAddress ?? null, "output", principal?.actor);
 
     const abort = new AbortController();
     const closer = { close: () => abort.abort() };
@@ -99,7 +99,12 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
     const limitText = url.searchParams.get("limit");
     const limit = limitText === null ? 100 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1) throw new TiffinError(ErrorCodes.BadRequest, `limit must be a whole number >= 1, got ${JSON.stringify(limitText)}`);
+    const sinceText = url.searchParams.get("since");
+    const since = sinceText === null ? 0 : Number(sinceText);
+    if (!Number.isSafeInteger(since) || since < 0) throw new TiffinError(ErrorCodes.BadRequest, `since must be epoch milliseconds, got ${JSON.stringify(sinceText)}`, { hint: "e.g. since=1767225600000" });
     const { kvs } = await ctx.store.range(Prefix.audit);
-    sendJson(res, 200, decodeAll(Kinds.audit, kvs.slice(-limit), ctx.log));
+    // Keys start with the entry's time, zero-padded: a key at or after `since` sorts at or after this one.
+    const from = auditKey(since, "");
+    sendJson(res, 200, decodeAll(Kinds.audit, kvs.filter((kv) => kv.key >= from).slice(-limit), ctx.log));
   });
 }

@@ -5,7 +5,8 @@
 // unhealthy or back (the changes stream's cue), and every few seconds.
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { ApiClient, Host, HostView } from "../../../src/api/index.ts";
+import type { ApiClient, Host, HostView, Whoami } from "../../../src/api/index.ts";
+import { canDo } from "../permissions.ts";
 import type { Live } from "../live.ts";
 import { useLive, useRead } from "../hooks.ts";
 import { cellAt, cellStateOf, countStates, DefaultLayout, layoutFleet, layoutOptionsFor, StateColours, StateOrder } from "../fleet-layout.ts";
@@ -41,7 +42,7 @@ export function fleetHosts(live: Live, views: readonly HostView[] | null): Fleet
 }
 
 /** The fleet page; `host` is the open host's id, if any. */
-export function Fleet({ live, client, host, onError }: { live: Live; client: ApiClient; host: string | null; onError: (err: unknown) => void }) {
+export function Fleet({ live, client, host, who, onError }: { live: Live; client: ApiClient; host: string | null; who: Whoami | null; onError: (err: unknown) => void }) {
   useLive(live);
   // Bookings change with placements (the jobs' cue); liveness and drains with the fleet's.
   const views = useRead(() => client.hosts().catch((err: unknown) => (onError(err), Promise.reject(err))), `${live.fleetVersion}:${live.jobsVersion}`, 2000, 5000);
@@ -62,7 +63,7 @@ export function Fleet({ live, client, host, onError }: { live: Live; client: Api
       <div class="fleet-body">
         <FleetCanvas hosts={hosts} selected={host} onOpen={(id) => (location.hash = hashOf({ page: "fleet", host: id }))} />
         {open !== undefined && (
-          <HostPanel live={live} client={client} host={open} view={views.data?.find((v) => v.id === open.id) ?? null} onError={onError} onClose={() => (location.hash = hashOf({ page: "fleet", host: null }))} />
+          <HostPanel live={live} client={client} host={open} canDrain={canDo(who, "drain")} view={views.data?.find((v) => v.id === open.id) ?? null} onError={onError} onClose={() => (location.hash = hashOf({ page: "fleet", host: null }))} />
         )}
       </div>
       {views.error !== null && <p class="error">Host figures: {views.error}</p>}

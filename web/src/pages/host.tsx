@@ -1,5 +1,6 @@
-// One host, beside the fleet map: its inventory, labels, tasks (its own watch, `host=`) and the drain button,
-// which calls the same endpoint as `tiffin drain` (and is audited the same way).
+// One host, beside the fleet map: its inventory, labels, tasks (its own watch, `host=`) and the drain button
+// (only for a token with drain on hosts), which calls the same endpoint as `tiffin drain` (and is
+// audited the same way).
 
 import { useState } from "preact/hooks";
 import type { ApiClient, Host, HostView } from "../../../src/api/index.ts";
@@ -9,7 +10,7 @@ import { hashOf } from "../route.ts";
 import { useScoped } from "../scoped.ts";
 
 /** The open host's panel. */
-export function HostPanel({ live, client, host, view, onError, onClose }: { live: Live; client: ApiClient; host: Host; view: HostView | null; onError: (err: unknown) => void; onClose: () => void }) {
+export function HostPanel({ live, client, host, canDrain, view, onError, onClose }: { live: Live; client: ApiClient; host: Host; canDrain: boolean; view: HostView | null; onError: (err: unknown) => void; onClose: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const up = live.alive.has(host.id);
@@ -41,9 +42,11 @@ export function HostPanel({ live, client, host, view, onError, onClose }: { live
         <span class={`badge ${status}`}>{status}</span>
         {host.draining && <span class="badge draining">draining</span>} last heartbeat {ago(view?.lastHeartbeatAt ?? null)}
       </p>
-      <button type="button" class="action" disabled={busy} onClick={() => void act()}>
-        {host.draining ? `Undrain ${host.name}` : `Drain ${host.name}`}
-      </button>
+      {canDrain && (
+        <button type="button" class="action" disabled={busy} onClick={() => void act()}>
+          {host.draining ? `Undrain ${host.name}` : `Drain ${host.name}`}
+        </button>
+      )}
       {error !== null && (
         <p class="error" role="alert">
           {error}

@@ -5,16 +5,17 @@
 
 import { useState } from "preact/hooks";
 import { ErrorCodes, TiffinError } from "../../../src/api/index.ts";
-import type { ApiClient, Endpoint, JobVersion, TaskView } from "../../../src/api/index.ts";
+import type { ApiClient, Endpoint, JobVersion, TaskView, Whoami } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { useLive, useRead } from "../hooks.ts";
 import { ago, clock } from "../format.ts";
 import { endOf } from "../feed.ts";
 import { hashOf } from "../route.ts";
 import { RolloutPanel } from "./rollout.tsx";
+import { canDo } from "../permissions.ts";
 
 /** The job page. */
-export function JobPage({ live, client, name, onError }: { live: Live; client: ApiClient; name: string; onError: (err: unknown) => void }) {
+export function JobPage({ live, client, name, who, onError }: { live: Live; client: ApiClient; name: string; who: Whoami | null; onError: (err: unknown) => void }) {
   useLive(live);
   const fail = (err: unknown): Promise<never> => (onError(err), Promise.reject(err));
   const status = useRead(() => client.job(name).catch(fail), `${name}:${live.jobVersions.get(name) ?? 0}`, 700);
@@ -44,9 +45,9 @@ export function JobPage({ live, client, name, onError }: { live: Live; client: A
           <p>
             {s.spec.replicas} replicas of <code>{s.spec.command.join(" ")}</code>, {s.spec.resources.cpu} CPU, {s.spec.resources.memoryMiB} MiB
           </p>
-          <RolloutPanel client={client} name={name} status={rollout.data} onError={onError} />
+          <RolloutPanel client={client} name={name} status={rollout.data} canAct={canDo(who, "rollout")} onError={onError} />
           <h2>Tasks</h2>
-          <TaskTable client={client} name={name} tasks={s.tasks} onError={onError} />
+          <TaskTable client={client} name={name} tasks={s.tasks} canRestart={canDo(who, "restart")} onError={onError} />
           {(endpoints.data?.length ?? 0) > 0 && (
             <>
               <h2>Service endpoints</h2>
@@ -63,7 +64,7 @@ export function JobPage({ live, client, name, onError }: { live: Live; client: A
   );
 }
 
-function TaskTable({ client, name, tasks, onError }: { client: ApiClient; name: string; tasks: TaskView[]; onError: (err: unknown) => void }) {
+function TaskTable({ client, name, tasks, canRestart, onError }: { client: ApiClient; name: string; tasks: TaskView[]; canRestart: boolean; onError: (err: unknown) => void }) {
   const [busy, setBusy] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const restart = async (index: number): Promise<void> => {
@@ -97,7 +98,7 @@ function TaskTable({ client, name, tasks, onError }: { client: ApiClient; name: 
           <th scope="col">Ports</th>
           <th scope="col">Failures</th>
           <th scope="col">Reason</th>
-          <th scope="col">Action</th>
+          {canRestart && <th scope="col">Action</th>}
         </tr>
       </thead>
       <tbody>
@@ -124,11 +125,13 @@ function TaskTable({ client, name, tasks, onError }: { client: ApiClient; name: 
             </td>
             <td>{t.failures}</td>
             <td>{t.reason ?? ""}</td>
-            <td>
-              <button type="button" disabled={busy !== null} onClick={() => void restart(t.index)} aria-label={`Restart ${t.id}`}>
-                Restart
-              </button>
-            </td>
+            {canRestart && (
+              <td>
+                <button type="button" disabled={busy !== null} onClick={() => void restart(t.index)} aria-label={`Restart ${t.id}`}>
+                  Restart
+                </button>
+              </td>
+            )}
           </tr>
         ))}
       </tbody>

@@ -1,6 +1,7 @@
 // A job's rollout, as `tiffin rollout status` shows it: the phase, the tasks done, what it waits for,
 // each phase's tasks and outcome, and each safety check's verdict with the figures behind it. The
-// buttons send the same commands as `tiffin rollout pause|resume|promote|abort` (same API, same audit).
+// buttons (for a token with write on the job's namespace) send the same commands as `tiffin rollout
+// pause|resume|promote|abort` (same API, same audit).
 
 import { useState } from "preact/hooks";
 import type { ApiClient, RolloutStatus } from "../../../src/api/index.ts";
@@ -8,7 +9,7 @@ import { ago } from "../format.ts";
 import { rolloutCommands } from "../rollout-commands.ts";
 
 /** The rollout section of a job page; `status` is GET /v1/jobs/:name/rollout (null while loading). */
-export function RolloutPanel({ client, name, status, onError }: { client: ApiClient; name: string; status: RolloutStatus | null; onError: (err: unknown) => void }) {
+export function RolloutPanel({ client, name, status, canAct, onError }: { client: ApiClient; name: string; status: RolloutStatus | null; canAct: boolean; onError: (err: unknown) => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const r = status?.rollout ?? null;
@@ -37,7 +38,7 @@ export function RolloutPanel({ client, name, status, onError }: { client: ApiCli
         {r.why !== null ? ` (${r.why})` : ""}
       </p>
       <div class="actions">
-        {rolloutCommands(r.state, r.promote).map((c) => (
+        {(canAct ? rolloutCommands(r.state, r.promote) : []).map((c) => (
           <button key={c} type="button" class="action" disabled={busy} onClick={() => void send(c)}>
             {c[0]?.toUpperCase() + c.slice(1)} rollout
           </button>
