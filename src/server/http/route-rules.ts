@@ -103,6 +103,8 @@ export const RouteRules: Readonly<Record<string, RouteRule>> = {
   // Servers' calls to each other (the admin token they share), every 500 ms: not audited.
   "POST /v1/internal/contacts": user("admin", "cluster", "none"),
   "POST /v1/internal/swarm/:what": user("admin", "cluster", "none"),
+  // A follower passes agents' metrics reports to the leader (metrics-relay.ts), every scrape interval.
+  "POST /v1/internal/metrics": user("admin", "cluster", "none"),
   // Agents.
   "POST /v1/agent/register": { who: "join", audit: "call" },
   "POST /v1/agent/heartbeat": host,
