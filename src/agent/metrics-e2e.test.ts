@@ -120,8 +120,10 @@ async function checkTop(url: string, token: string, root: string): Promise<void>
   const home = fs.mkdtempSync(path.join(root, "home-"));
   const env = { ...process.env, HOME: home, TIFFIN_ADDR: url, TIFFIN_TOKEN: token };
   // Not execFileSync: the agent runs in this process, and a blocked event loop fails its scrapes.
-  const json = JSON.parse((await promisify(execFile)(process.execPath, [bin, "top", "--json", "--sort", "errors"], { env, encoding: "utf8" })).stdout) as { job: string; metrics: TaskMetrics | null; checks?: MetricCheckView[] }[];
+  const json = JSON.parse((await promisify(execFile)(process.execPath, [bin, "top", "--json", "--sort", "errors"], { env, encoding: "utf8" })).stdout) as { job: string; metrics: TaskMetrics | null; checks?: MetricCheckView[]; restarts: number; ioReadRate: number | null }[];
   assert.equal(json[0]?.job, "climbing", "sorted by errors/s, the climbing task first");
+  // The cgroup (or /proc) figures a task has with or without an endpoint: I/O rates and restarts.
+  assert.ok(json.every((t) => t.restarts === 0 && "ioReadRate" in t), JSON.stringify(json.map((t) => [t.job, t.restarts, t.ioReadRate])));
   assert.ok((json[0]?.metrics?.errorsPerSec ?? 0) > 10);
   const [errs, clients] = json[0]?.checks ?? [];
   assert.deepEqual([errs?.condition, errs?.state, errs?.taken], ["errors above 5 for 10m", "pending", null], JSON.stringify(errs));

@@ -87,6 +87,10 @@ export const jobMetricsViewSchema = z.object({
       cpuLimit: z.number(),
       memoryBytes: z.number().nullable(),
       memoryLimitBytes: z.number(),
+      // Absent from servers before them: unknown, none counted.
+      ioReadRate: z.number().nullable().default(null),
+      ioWriteRate: z.number().nullable().default(null),
+      restarts: z.number().int().default(0),
       metrics: taskMetricsSchema.nullable(),
       checks: z
         .array(

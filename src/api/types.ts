@@ -120,6 +120,12 @@ export interface TaskMetricsView {
   cpuLimit: number;
   memoryBytes: number | null;
   memoryLimitBytes: number;
+  /** Block device bytes per second read and written over the last sample (null: not sampled yet, or
+   * the kernel does not say). */
+  ioReadRate: number | null;
+  ioWriteRate: number | null;
+  /** Attempts of the task's current version that ended (crashes, health restarts, moves), of its last 10. */
+  restarts: number;
   metrics: TaskMetrics | null;
   /** The job's metric checks for this task (absent when the spec has none). */
   checks?: MetricCheckView[];

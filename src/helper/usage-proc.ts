@@ -2,8 +2,10 @@
 // process tree under the task's pid, read from /proc. CPU = user+system ticks of every live process
 // plus what they reaped (cutime/cstime), so short-lived children count once their parent waited for
 // them; memory = the sum of VmRSS (shared pages count once per process: an over-estimate, as `ps`
-// sums are); peak = the largest sum seen by this sampler; pids = processes in the tree. Processes that
-// left the tree (daemonized, reparented to init) are not seen.
+// sums are); peak = the largest sum seen by this sampler; pids = processes in the tree; block I/O = the
+// sum of /proc/PID/io read_bytes and write_bytes of the live processes (an exited child's bytes leave
+// the sum: rates never go below 0). Processes that left the tree (daemonized, reparented to init) are
+// not seen.
 import fs from "node:fs";
 import type { ResourceUsage } from "../model/index.ts";
 import type { CgroupCounters } from "./usage.ts";
@@ -59,6 +61,8 @@ export function readProcCounters(root: number, procDir = "/proc"): Omit<CgroupCo
   let ticks = 0;
   let rssBytes = 0;
   let pids = 0;
+  let ioRead: number | null = null;
+  let ioWrite: number | null = null;
   for (const pid of [root, ...processTree(root, procDir)]) {
     const f = pid === root ? rootStat : statFields(procDir, pid);
     if (f === null) continue;
@@ -71,8 +75,15 @@ export function readProcCounters(root: number, procDir = "/proc"): Omit<CgroupCo
     } catch {
       // gone meanwhile
     }
+    try {
+      const io = fs.readFileSync(`${procDir}/${pid}/io`, "utf8");
+      ioRead = (ioRead ?? 0) + Number(/^read_bytes: (\d+)$/m.exec(io)?.[1] ?? 0);
+      ioWrite = (ioWrite ?? 0) + Number(/^write_bytes: (\d+)$/m.exec(io)?.[1] ?? 0);
+    } catch {
+      // gone meanwhile, or a kernel without task I/O accounting
+    }
   }
-  return { cpuNs: (ticks / ticksPerSecond) * 1e9, memoryBytes: rssBytes, pids };
+  return { cpuNs: (ticks / ticksPerSecond) * 1e9, memoryBytes: rssBytes, pids, ioReadBytes: ioRead, ioWriteBytes: ioWrite };
 }
 
 /** Samples the tree under `pid` every `everyMs` into `onSample` (first sample at once), as usage.ts does for cgroups. */

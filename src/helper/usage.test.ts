@@ -28,25 +28,28 @@ void test("readCgroupCounters: v1 hierarchies and the v2 unified tree", () => {
   write(path.join(tmp, "v1/pids", cg, "pids.current"), "3\n");
   write(path.join(tmp, "v1/cpu,cpuacct", cg, "cpu.stat"), "nr_periods 40\nnr_throttled 12\nthrottled_time 750000000\n");
   write(path.join(tmp, "v1/memory", cg, "memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+  write(path.join(tmp, "v1/blkio", cg, "blkio.throttle.io_service_bytes_recursive"), "8:0 Read 4096\n8:0 Write 12288\n8:0 Sync 0\n8:0 Async 16384\n8:0 Total 16384\n8:16 Read 1000\n8:16 Write 0\n8:16 Total 1000\nTotal 17384\n");
   const v1 = [
     { dir: path.join(tmp, "v1/cpu,cpuacct"), version: 1 as const, controllers: ["cpu", "cpuacct"] },
     { dir: path.join(tmp, "v1/memory"), version: 1 as const, controllers: ["memory"] },
     { dir: path.join(tmp, "v1/pids"), version: 1 as const, controllers: ["pids"] },
+    { dir: path.join(tmp, "v1/blkio"), version: 1 as const, controllers: ["blkio"] },
     { dir: path.join(tmp, "unified"), version: 2 as const, controllers: [] },
   ];
-  assert.deepEqual(readCgroupCounters(cg, v1), { cpuNs: 2.5e9, memoryBytes: 1048576, memoryPeakBytes: 2097152, pids: 3, throttledNs: 7.5e8, periods: 40, throttledPeriods: 12, oomKills: 2 });
+  assert.deepEqual(readCgroupCounters(cg, v1), { cpuNs: 2.5e9, memoryBytes: 1048576, memoryPeakBytes: 2097152, pids: 3, throttledNs: 7.5e8, periods: 40, throttledPeriods: 12, oomKills: 2, ioReadBytes: 5096, ioWriteBytes: 12288 });
   assert.equal(readCgroupCounters("/tiffin/gone", v1), null);
 
   write(path.join(tmp, "v2", cg, "cpu.stat"), "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 4\nthrottled_usec 250000\n");
   write(path.join(tmp, "v2", cg, "memory.events"), "low 0\nhigh 3\nmax 1\noom 1\noom_kill 1\noom_group_kill 0\n");
   write(path.join(tmp, "v2", cg, "memory.current"), "4096\n");
   write(path.join(tmp, "v2", cg, "pids.current"), "7\n");
+  write(path.join(tmp, "v2", cg, "io.stat"), "8:0 rbytes=2048 wbytes=4096 rios=2 wios=1 dbytes=0 dios=0\n8:16 rbytes=100 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n");
   const v2 = [{ dir: path.join(tmp, "v2"), version: 2 as const, controllers: [] }];
-  assert.deepEqual(readCgroupCounters(cg, v2), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: 7, throttledNs: 2.5e8, periods: 10, throttledPeriods: 4, oomKills: 1 }, "no memory.peak before Linux 5.19");
+  assert.deepEqual(readCgroupCounters(cg, v2), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: 7, throttledNs: 2.5e8, periods: 10, throttledPeriods: 4, oomKills: 1, ioReadBytes: 2148, ioWriteBytes: 4096 }, "no memory.peak before Linux 5.19");
   write(path.join(tmp, "v2old", cg, "cpu.stat"), "usage_usec 1500000\n");
   write(path.join(tmp, "v2old", cg, "memory.current"), "4096\n");
   const old = [{ dir: path.join(tmp, "v2old"), version: 2 as const, controllers: [] }];
-  assert.deepEqual(readCgroupCounters(cg, old), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: null, throttledNs: null, periods: null, throttledPeriods: null, oomKills: null }, "no cpu controller, no memory.events: null, not 0");
+  assert.deepEqual(readCgroupCounters(cg, old), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: null, throttledNs: null, periods: null, throttledPeriods: null, oomKills: null, ioReadBytes: null, ioWriteBytes: null }, "no cpu controller, no memory.events, no io.stat: null, not 0");
 });
 
 void test("readCgroupCounters: throttling and v1 OOM kills from the runtime's leaf `task`, where the quota is (the level above counts none)", () => {
@@ -61,13 +64,13 @@ void test("readCgroupCounters: throttling and v1 OOM kills from the runtime's le
   write(path.join(tmp, "leaf1/memory", cg, "memory.usage_in_bytes"), "1048576\n");
   write(path.join(tmp, "leaf1/memory", cg, "memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
   write(path.join(tmp, "leaf1/memory", cg, "task/memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
-  assert.deepEqual(readCgroupCounters(cg, v1), { cpuNs: 2.5e9, memoryBytes: 1048576, memoryPeakBytes: null, pids: null, throttledNs: 7.5e8, periods: 40, throttledPeriods: 12, oomKills: 1 });
+  assert.deepEqual(readCgroupCounters(cg, v1), { cpuNs: 2.5e9, memoryBytes: 1048576, memoryPeakBytes: null, pids: null, throttledNs: 7.5e8, periods: 40, throttledPeriods: 12, oomKills: 1, ioReadBytes: null, ioWriteBytes: null });
   write(path.join(tmp, "leaf2", cg, "cpu.stat"), "usage_usec 1500000\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n");
   write(path.join(tmp, "leaf2", cg, "task/cpu.stat"), "usage_usec 1500000\nnr_periods 10\nnr_throttled 4\nthrottled_usec 250000\n");
   write(path.join(tmp, "leaf2", cg, "memory.current"), "4096\n");
   write(path.join(tmp, "leaf2", cg, "memory.events"), "oom_kill 2\n");
   const v2 = [{ dir: path.join(tmp, "leaf2"), version: 2 as const, controllers: [] }];
-  assert.deepEqual(readCgroupCounters(cg, v2), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: null, throttledNs: 2.5e8, periods: 10, throttledPeriods: 4, oomKills: 2 }, "v2 memory.events is hierarchical: the level above");
+  assert.deepEqual(readCgroupCounters(cg, v2), { cpuNs: 1.5e9, memoryBytes: 4096, memoryPeakBytes: null, pids: null, throttledNs: 2.5e8, periods: 10, throttledPeriods: 4, oomKills: 2, ioReadBytes: null, ioWriteBytes: null }, "v2 memory.events is hierarchical: the level above");
 });
 
 void test("toUsage: CPU rate between samples", () => {
@@ -81,6 +84,12 @@ void test("toUsage: CPU rate between samples", () => {
     ["no time passed", 3e9, 10_000, null],
   ];
   for (const [name, cpuNs, at, want] of cases) assert.equal(toUsage({ ...c, cpuNs }, at, first).cpuCores, want, name);
+  // Block I/O: totals and the rate since the previous sample (null for the first, never below 0).
+  const io0 = toUsage({ ...c, ioReadBytes: 1000, ioWriteBytes: 5000 }, 10_000, null);
+  assert.deepEqual([io0.ioReadBytes, io0.ioWriteBytes, io0.ioReadRate, io0.ioWriteRate], [1000, 5000, null, null]);
+  const io1 = toUsage({ ...c, ioReadBytes: 3000, ioWriteBytes: 4000 }, 12_000, io0);
+  assert.deepEqual([io1.ioReadRate, io1.ioWriteRate], [1000, 0], "2000 bytes over 2 s; a child's bytes gone from the sum: 0");
+  assert.equal(toUsage({ ...c, ioReadBytes: null, ioWriteBytes: null }, 12_000, io0).ioReadRate, null, "unknown now: null");
 });
 
 void test("a sandboxed task's usage is sampled into its status: memory it holds, CPU it burns, its processes", { timeout: 60_000 }, async () => {

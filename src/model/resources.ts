@@ -36,6 +36,14 @@ export const resourceUsageSchema = z.object({
   /** Processes the kernel's OOM killer killed in the cgroup since the start (memory.events `oom_kill`;
    * null where the kernel does not say; absent from helpers older than it). */
   oomKills: z.number().nullable().exactOptional(),
+  /** Bytes read from and written to block devices since the start (cgroup v2 io.stat `rbytes`/`wbytes`
+   * summed over devices, v1 blkio `io_service_bytes`; null where the kernel does not say; absent from
+   * helpers older than it). Page-cache writes count when they reach the device. */
+  ioReadBytes: z.number().nullable().exactOptional(),
+  ioWriteBytes: z.number().nullable().exactOptional(),
+  /** Bytes per second read and written since the previous sample (null for the first one). */
+  ioReadRate: z.number().nullable().exactOptional(),
+  ioWriteRate: z.number().nullable().exactOptional(),
 });
 /** One cgroup sample of an attempt (resourceUsageSchema). */
 export type ResourceUsage = z.infer<typeof resourceUsageSchema>;

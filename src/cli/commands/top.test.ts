@@ -13,14 +13,14 @@ const summary = (over: Partial<TaskMetrics>): TaskMetrics => ({
 });
 const task = (index: number, over: Partial<TaskMetricsView>): TaskMetricsView => ({
   index, version: 1, hostId: "h1", hostName: "web-1", state: "running", attemptId: `a${index}`,
-  cpuCores: null, cpuLimit: 1, memoryBytes: null, memoryLimitBytes: 128 * MiB, metrics: null, ...over,
+  cpuCores: null, cpuLimit: 1, memoryBytes: null, memoryLimitBytes: 128 * MiB, ioReadRate: null, ioWriteRate: null, restarts: 0, metrics: null, ...over,
 });
 const views: JobMetricsView[] = [
   {
     name: "web", version: 1, endpoint: { port: "http", path: "/metrics", intervalMs: 10_000, timeoutMs: 5000, signals: { clients: "c", errors: "e", latency: "l" }, quantile: 0.99 },
     tasks: [
-      task(0, { cpuCores: 0.5, memoryBytes: 64 * MiB, metrics: summary({ errorsPerSec: 1, latencySeconds: 0.12, clients: 3 }) }),
-      task(1, { cpuCores: 0.9, memoryBytes: 16 * MiB, metrics: summary({ errorsPerSec: 7, latencySeconds: 0.0004, clients: 1, up: false, scrapeErrors: 2, lastError: { kind: "timeout", message: "x", at: 1 } }) }),
+      task(0, { cpuCores: 0.5, memoryBytes: 64 * MiB, ioReadRate: 0, ioWriteRate: 3.5 * MiB, restarts: 2, metrics: summary({ errorsPerSec: 1, latencySeconds: 0.12, clients: 3 }) }),
+      task(1, { cpuCores: 0.9, memoryBytes: 16 * MiB, ioReadRate: 512, ioWriteRate: 12 * 1024, metrics: summary({ errorsPerSec: 7, latencySeconds: 0.0004, clients: 1, up: false, scrapeErrors: 2, lastError: { kind: "timeout", message: "x", at: 1 } }) }),
     ],
   },
   { name: "api", version: 3, endpoint: null, tasks: [task(0, { cpuCores: 0.1, memoryBytes: 120 * MiB, state: "healthy" }), task(1, { hostId: null, hostName: null, state: "unplaced" })] },
@@ -40,10 +40,10 @@ void test("topRows: sorted largest first by the chosen column, ties and `task` b
 
 void test("renderTop: limits beside usage, the signals with their quantile, scrape errors with their kind", () => {
   const lines = renderTop(topRows(views, "cpu")).split("\n");
-  assert.match(lines[0] ?? "", /^TASK\s+HOST\s+STATE\s+CPU\s+MEMORY\s+CLIENTS\s+ERRORS\/S\s+LATENCY\s+SCRAPE\s+CHECKS$/);
-  assert.match(lines[1] ?? "", /^web\/1\s+web-1\s+running\s+0\.90\/1\s+16Mi\/128Mi 13%\s+1\s+7\s+400µs p99\s+2 err \(timeout\)\s+-$/);
-  assert.match(lines[2] ?? "", /^web\/0 .* 64Mi\/128Mi 50%\s+3\s+1\s+120ms p99\s+ok\s+-$/);
-  assert.match(lines[4] ?? "", /^api\/1\s+-\s+unplaced\s+-\/1\s+-\/128Mi\s+-\s+-\s+-\s+-\s+-$/);
+  assert.match(lines[0] ?? "", /^TASK\s+HOST\s+STATE\s+CPU\s+MEMORY\s+IO R\/W\s+RESTARTS\s+CLIENTS\s+ERRORS\/S\s+LATENCY\s+SCRAPE\s+CHECKS$/);
+  assert.match(lines[1] ?? "", /^web\/1\s+web-1\s+running\s+0\.90\/1\s+16Mi\/128Mi 13%\s+512\/12K\s+0\s+1\s+7\s+400µs p99\s+2 err \(timeout\)\s+-$/);
+  assert.match(lines[2] ?? "", /^web\/0 .* 64Mi\/128Mi 50%\s+0\/3\.5M\s+2\s+3\s+1\s+120ms p99\s+ok\s+-$/);
+  assert.match(lines[4] ?? "", /^api\/1\s+-\s+unplaced\s+-\/1\s+-\/128Mi\s+-\s+0\s+-\s+-\s+-\s+-\s+-$/);
   assert.equal(renderTop([]), "no tasks\n");
 });
 

@@ -50,6 +50,14 @@ export function topRows(views: readonly JobMetricsView[], by: TopSort): TopTask[
 
 const mib = (bytes: number): string => `${Math.round(bytes / (1024 * 1024))}Mi`;
 
+/** Bytes per second, short: "0", "512", "12K", "3.4M" (binary units, per second). */
+export function rate(bytesPerSec: number | null): string {
+  if (bytesPerSec === null) return "-";
+  if (bytesPerSec < 1024) return String(Math.round(bytesPerSec));
+  if (bytesPerSec < 1024 * 1024) return `${Math.round(bytesPerSec / 1024)}K`;
+  return `${Number((bytesPerSec / (1024 * 1024)).toFixed(1))}M`;
+}
+
 /** "120ms", "1.5s", "800µs". */
 export function formatSeconds(s: number): string {
   if (s >= 1) return `${Number(s.toFixed(2))}s`;
@@ -97,13 +105,15 @@ function checksCell(t: TopTask): string {
 export function renderTop(rows: readonly TopTask[]): string {
   if (rows.length === 0) return "no tasks\n";
   return renderTable(
-    ["task", "host", "state", "cpu", "memory", "clients", "errors/s", "latency", "scrape", "checks"],
+    ["task", "host", "state", "cpu", "memory", "io r/w", "restarts", "clients", "errors/s", "latency", "scrape", "checks"],
     rows.map((t) => [
       `${t.job}/${t.index}`,
       t.hostName,
       t.state,
       `${t.cpuCores === null ? "-" : t.cpuCores.toFixed(2)}/${t.cpuLimit}`,
       t.memoryBytes === null ? `-/${mib(t.memoryLimitBytes)}` : `${mib(t.memoryBytes)}/${mib(t.memoryLimitBytes)} ${Math.round((100 * t.memoryBytes) / t.memoryLimitBytes)}%`,
+      t.ioReadRate === null && t.ioWriteRate === null ? "-" : `${rate(t.ioReadRate)}/${rate(t.ioWriteRate)}`,
+      t.restarts,
       t.metrics?.clients ?? null,
       t.metrics?.errorsPerSec == null ? null : Number(t.metrics.errorsPerSec.toFixed(2)),
       t.metrics?.latencySeconds == null ? null : `${formatSeconds(t.metrics.latencySeconds)}${t.quantile === null ? "" : ` p${Number((t.quantile * 100).toFixed(1))}`}`,
@@ -117,7 +127,7 @@ export function renderTop(rows: readonly TopTask[]): string {
 export function register(program: Command, ctx: CliContext): void {
   program
     .command("top")
-    .description("a live table per task: CPU, memory against its limit, clients, errors/s, latency, scrape errors, metric checks")
+    .description("a live table per task: CPU, memory against its limit, block I/O, restarts, clients, errors/s, latency, scrape errors, metric checks")
     .argument("[job]", "one job (default: every job)")
     .option("--sort <by>", `order: ${TopSorts.join(", ")} (largest first)`, "cpu")
     .option("--interval <duration>", "refresh every (on a terminal)", "2s")

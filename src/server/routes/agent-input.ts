@@ -65,7 +65,7 @@ export const reportBodySchema = z.object({
       startedAt: nonNegative.nullable(),
       endedAt: nonNegative.nullable(),
       usage: resourceUsageSchema
-        .extend({ at: nonNegative, cpuSeconds: nonNegative, cpuCores: nonNegative.nullable(), memoryBytes: nonNegative, memoryPeakBytes: nonNegative.nullable(), pids: nonNegative.nullable(), throttledSeconds: nonNegative.nullable().exactOptional(), cpuPeriods: nonNegative.nullable().exactOptional(), cpuThrottledPeriods: nonNegative.nullable().exactOptional(), oomKills: nonNegative.nullable().exactOptional() })
+        .extend({ at: nonNegative, cpuSeconds: nonNegative, cpuCores: nonNegative.nullable(), memoryBytes: nonNegative, memoryPeakBytes: nonNegative.nullable(), pids: nonNegative.nullable(), throttledSeconds: nonNegative.nullable().exactOptional(), cpuPeriods: nonNegative.nullable().exactOptional(), cpuThrottledPeriods: nonNegative.nullable().exactOptional(), oomKills: nonNegative.nullable().exactOptional(), ioReadBytes: nonNegative.nullable().exactOptional(), ioWriteBytes: nonNegative.nullable().exactOptional(), ioReadRate: nonNegative.nullable().exactOptional(), ioWriteRate: nonNegative.nullable().exactOptional() })
         .nullable()
         .exactOptional(),
     }),

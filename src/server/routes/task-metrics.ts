@@ -90,6 +90,9 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
           cpuLimit: taskSpec.resources.cpu,
           memoryBytes: usage?.memoryBytes ?? null,
           memoryLimitBytes: taskSpec.resources.memoryMiB * 1024 * 1024,
+          ioReadRate: usage?.ioReadRate ?? null,
+          ioWriteRate: usage?.ioWriteRate ?? null,
+          restarts: view.attempts.filter((a) => a.version === t.version && a.id !== t.attemptId).length,
           // Only the current attempt's: an old attempt's figures would describe a task that is gone.
           metrics: l && l.metrics.attemptId === t.attemptId ? l.metrics : null,
           ...(taskSpec.metricChecks && taskSpec.metricChecks.length > 0
