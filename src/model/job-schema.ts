@@ -83,6 +83,7 @@ export const storedJobSpecSchema = z.object({
   adapt: adaptPolicySchema.exactOptional(),
   pinned: z.array(packagePinSchema).exactOptional(),
   rollout: rolloutPolicySchema.exactOptional(),
+  uses: z.array(z.object({ service: z.string(), min: z.number() })).exactOptional(),
 });
 
 /** A stored JobVersion (`/versions/<name>/<v>`). */

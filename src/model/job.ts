@@ -198,6 +198,18 @@ export interface JobSpec {
   /** How a new version replaces the tasks (phases, bake, budget); absent when the job writes none, and
    * then DefaultRolloutPolicy applies (so older specs are unchanged). */
   rollout?: RolloutPolicy;
+  /** The services this job's tasks use (Consul's upstreams, Compose's depends_on): absent when none, so
+   * older specs are unchanged. */
+  uses?: ServiceUse[];
+}
+
+/** A service a job's tasks use (the spec's `uses`): they start once it has `min` endpoints serving,
+ * and reach it through their agent's local proxy (`TIFFIN_SERVICE_<NAME>`). */
+export interface ServiceUse {
+  /** The service: a job's name (a job that names `ports`). */
+  service: string;
+  /** Endpoints that must serve before a task of this job starts; 0 only waits for nothing. @default 1 */
+  min: number;
 }
 
 /** One entry of `packages`, resolved at apply. */

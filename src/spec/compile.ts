@@ -114,6 +114,8 @@ export function compileJob(j: ParsedJob): JobSpec {
     ...(j.resources.adapt !== null ? { adapt: compileAdapt(j.resources.adapt) } : {}),
     // Only when written: a job without one rolls out by DefaultRolloutPolicy, and stored specs stay as they were.
     ...(j.rollout !== null ? { rollout: compileRollout(j.rollout, j.metrics !== null ? compileMetrics(j.metrics) : null) } : {}),
+    // Only when some: jobs without dependencies compile as before.
+    ...(j.uses.length > 0 ? { uses: j.uses.map((u) => ({ service: u.service, min: u.min })) } : {}),
   };
 }
 

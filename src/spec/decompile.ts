@@ -144,6 +144,7 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
     ...(spec.persist !== undefined ? { persist: spec.persist } : {}),
     ...(spec.metrics !== undefined ? { metrics: userMetrics(spec.metrics) } : {}),
     ...(spec.rollout !== undefined ? { rollout: userRollout(spec.rollout) } : {}),
+    ...(spec.uses !== undefined ? { uses: spec.uses.map((u) => (u.min === 1 ? u.service : { service: u.service, min: u.min })) } : {}),
   };
 }
 
