@@ -20,6 +20,8 @@ import { planCleanup, planDisconnectStops, planReconcile } from "./reconcile.ts"
 import type { LocalAttempt } from "./reconcile.ts";
 import type { Reporter } from "./reporter.ts";
 import { StartGate } from "./start-gate.ts";
+import { helperPaths } from "../helper/paths.ts";
+import type { ServiceWiring } from "./services/local-services.ts";
 
 /** What an entry takes from its assignment, received now or read back from assignment.json (where
  * saved.ts checks these fields and no others). */
@@ -57,6 +59,9 @@ export interface AttemptManagerDeps {
   /** Attempts one helper process runs (helper-pool.ts); 1: a process per attempt.
    * @default 8 (DEFAULT_TASKS_PER_HELPER) */
   tasksPerHelper?: number;
+  /** Service dependencies (`uses`, services/local-services.ts): a start waits while `hold` says why;
+   * `wiring` gives the task its services' local addresses. @default none held */
+  services?: { hold(a: Assignment): string | null; wiring(a: Assignment, workDir: string): ServiceWiring };
 }
 
 interface Entry extends LocalAttempt {
@@ -85,6 +90,8 @@ export class AttemptManager {
   /** Attempts waiting on startAfter whose packages are being (or were) fetched ahead of the start. */
   readonly #prefetched = new Set<string>();
   #desired: Assignment[] | null = null;
+  /** Starts held for their services, with the reason last reported. */
+  #held = new Map<string, string>();
   #wake: NodeJS.Timeout | null = null;
   #closed = false;
   readonly #gate: StartGate;
@@ -169,7 +176,19 @@ export class AttemptManager {
     if (this.#wake) clearTimeout(this.#wake);
     this.#wake = null;
     const plan = planReconcile(desired, this.#entries, this.#known, Date.now());
-    for (const a of plan.start) void this.#start(a);
+    const held = new Map<string, string>();
+    for (const a of plan.start) {
+      const why = this.#d.services?.hold(a) ?? null;
+      if (why === null) void this.#start(a);
+      else held.set(a.attempt.id, why);
+    }
+    // A held start stays pending, its reason reported once per change (`tiffin status` shows it).
+    for (const [id, why] of held) {
+      if (this.#held.get(id) === why) continue;
+      this.#d.log.info({ attemptId: id, reason: why }, "start held");
+      this.#d.reporter.report(update(id, { state: "pending", reason: why }, {}));
+    }
+    this.#held = held;
     const waiting = new Set(plan.waiting.map((a) => a.attempt.id));
     for (const id of this.#prefetched) if (!waiting.has(id)) this.#prefetched.delete(id);
     for (const a of plan.waiting) this.#prefetch(a);
@@ -182,6 +201,11 @@ export class AttemptManager {
     if (plan.wakeAt !== null) {
       this.#wake = setTimeout(() => this.#desired && this.reconcile(this.#desired), Math.max(0, plan.wakeAt - Date.now()) + 5);
     }
+  }
+
+  /** Looks again at starts held for their services (endpoints or a proxy came). */
+  retryHeld(): void {
+    if (this.#held.size > 0 && this.#desired) this.reconcile(this.#desired);
   }
 
   /** Stops the server-unreachable attempts whose policy says so; returns when to check again. */
@@ -294,7 +318,8 @@ export class AttemptManager {
     if (this.#closed) return release(); // never started: a new agent gets the assignment again
     e.releaseStart = release;
     try {
-      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.notice ? { notice: isolation.notice } : {}) });
+      const services = this.#d.services?.wiring(a, helperPaths(e.dir).work);
+      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.notice ? { notice: isolation.notice } : {}), ...(services ? { services } : {}) });
       await createAttemptDir(e.dir, config, a);
       if (e.stopping !== null) return this.#failStart(e, `${e.stopping} (before it started)`, e.deliberate === true ? "stopped" : "failed");
       const command = this.#d.helperCommand;

@@ -50,3 +50,9 @@ void test("uses compiles from both forms, round-trips, and is refused where wron
   const bad = compileJobs({ ...base, uses: ["cache", "cache", "Bad!", { service: "x", min: -1 }] }, "t.ts");
   assert.deepEqual(bad.problems.map((p) => p.path).sort(), ["uses[1]", "uses[2]", "uses[3].min"]);
 });
+
+void test("uses with a private network is refused at uses", () => {
+  const r = compileJobs({ name: "web", command: ["true"], network: "private", uses: ["cache"] }, "t.ts");
+  assert.deepEqual(r.problems.map((p) => p.path), ["uses"]);
+  assert.match(r.problems[0]?.message ?? "", /network "private" cannot reach the local service proxies/);
+});

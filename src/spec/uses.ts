@@ -10,6 +10,12 @@ export const MaxUses = 32;
 /** The largest `min` a `uses` entry may ask for (the largest replica count). */
 export const MaxUseMin = 10_000;
 
+/** A job on network "private" cannot reach the proxies of the services it uses (they listen on the
+ * host's loopback): the problem, or null. */
+export function usesNetworkProblem(network: string | undefined, usesCount: number): string | null {
+  return network === "private" && usesCount > 0 ? 'a task on network "private" cannot reach the local service proxies (they listen on the host\'s loopback): use network "host" for a job with uses' : null;
+}
+
 /** One node of the graph: a job, whether it offers a service (names ports), and what it uses. */
 export interface UseNode {
   name: string;
