@@ -7,10 +7,16 @@
 // its services file follows the registry.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { ApiClient } from "../src/api/client.ts";
+import { decompileJob } from "../src/spec/decompile.ts";
 import { Cluster, compile, waitFor } from "./harness.ts";
+
+const run = promisify(execFile);
+const bin = join(import.meta.dirname, "..", "bin", "tiffin.js");
 
 const cache = compile({
   name: "cache",
@@ -52,6 +58,27 @@ void test("a client that uses a service: held until it serves, balanced over its
     const r = await fetch(`${c.url}/v1/tasks/client/0/logs?stream=stdout`, { headers: { authorization: `Bearer ${c.adminToken}` } });
     return r.ok ? (await r.text()).split("\n").filter((l) => l !== "") : [];
   };
+
+  // `tiffin plan`, as users run it: the start order of a file, and its dependency mistakes at their field.
+  const env = { ...process.env, TIFFIN_ADDR: c.url, TIFFIN_TOKEN: c.adminToken, HOME: c.dir };
+  const specFile = (name: string, jobs: unknown[]): string => {
+    const f = join(c.dir, name);
+    writeFileSync(f, JSON.stringify(jobs));
+    return f;
+  };
+  const user = (spec: typeof client): unknown => decompileJob(spec);
+  const plan = await run(process.execPath, [bin, "plan", specFile("both.json", [user(client), user(cache)])], { env });
+  assert.match(plan.stdout, /^start order: cache, then client$/m);
+  assert.ok(plan.stdout.indexOf("job cache") < plan.stdout.indexOf("job client"), plan.stdout);
+  const refused = async (file: string): Promise<string> => {
+    const r = await run(process.execPath, [bin, "plan", file], { env }).catch((err: { code: number; stderr: string }) => err);
+    assert.ok("code" in r && r.code === 2, JSON.stringify(r));
+    return "stderr" in r ? r.stderr : "";
+  };
+  assert.match(await refused(specFile("missing.json", [user(client)])), /uses\[0\].*"cache", which does not exist/s);
+  const cyclic = { ...(user(cache) as Record<string, unknown>), uses: ["client"] };
+  const clientServing = { ...(user(client) as Record<string, unknown>), ports: { http: {} } };
+  assert.match(await refused(specFile("cycle.json", [clientServing, cyclic])), /cycle: cache -> client -> cache/);
 
   // The client first: its agent holds it, saying why.
   await c.apply(client);
