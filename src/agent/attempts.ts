@@ -9,7 +9,7 @@ import type { Assignment, AttemptUpdate } from "../api/types.ts";
 import type { SandboxConfig } from "../helper/protocol.ts";
 import { removeSandbox } from "../helper/sandbox.ts";
 import type { AgentMessage, HelperStatus } from "../helper/protocol.ts";
-import { isTerminal } from "../model/index.ts";
+import { isTerminal, stopDelayOf } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
 import { helperConfig } from "./config.ts";
 import type { PackageCache } from "./packages.ts";
@@ -26,7 +26,7 @@ import type { ServiceWiring } from "./services/local-services.ts";
 /** What an entry takes from its assignment, received now or read back from assignment.json (where
  * saved.ts checks these fields and no others). */
 interface EntryAssignment {
-  spec: { disconnect: { stopAfterMs: number | null }; stop: { graceMs: number }; pinned?: readonly { id: string }[] | undefined };
+  spec: { disconnect: { stopAfterMs: number | null }; stop: { graceMs: number; delayMs?: number | undefined }; ports?: readonly string[] | undefined; pinned?: readonly { id: string }[] | undefined };
 }
 
 /** Helpers started at once by default (AttemptManagerDeps.maxConcurrentStarts). */
@@ -70,6 +70,10 @@ interface Entry extends LocalAttempt {
   dir: string;
   ports: Record<string, number>;
   graceMs: number;
+  /** A planned stop's wait after the endpoint's removal (stopDelayOf), for a task that serves. */
+  stopDelayMs: number;
+  /** The planned stop waiting out stopDelayMs. */
+  delayedStop?: NodeJS.Timeout;
   /** Package ids the attempt pins (garbage collection keeps them). */
   pins: string[];
   link: HelperLink | null;
@@ -192,7 +196,7 @@ export class AttemptManager {
     const waiting = new Set(plan.waiting.map((a) => a.attempt.id));
     for (const id of this.#prefetched) if (!waiting.has(id)) this.#prefetched.delete(id);
     for (const a of plan.waiting) this.#prefetch(a);
-    for (const s of plan.stop) this.stop(s.id, s.reason, true);
+    for (const s of plan.stop) this.#plannedStop(s.id, s.reason);
     for (const f of plan.fail) {
       this.#known.add(f.id);
       this.#d.log.warn({ attemptId: f.id, reason: f.reason }, "reporting attempt as failed");
@@ -206,6 +210,21 @@ export class AttemptManager {
   /** Looks again at starts held for their services (endpoints or a proxy came). */
   retryHeld(): void {
     if (this.#held.size > 0 && this.#desired) this.reconcile(this.#desired);
+  }
+
+  /** A stop the server asked for. A task that serves (running or healthy) has just lost its endpoint
+   * (the server removes it as it decides the stop): the signal waits its stopDelayMs, so clients that
+   * still had the address stop sending first. Any other task stops at once. */
+  #plannedStop(id: string, reason: string): void {
+    const e = this.#entries.get(id);
+    if (!e || e.ended || e.stopping !== null || e.delayedStop !== undefined) return;
+    const serving = e.status?.state === "running" || e.status?.state === "healthy";
+    if (!serving || e.stopDelayMs <= 0) return this.stop(id, reason, true);
+    this.#d.log.info({ attemptId: id, delayMs: e.stopDelayMs }, "stop delayed after endpoint removal");
+    e.delayedStop = setTimeout(() => {
+      delete e.delayedStop;
+      this.stop(id, reason, true);
+    }, e.stopDelayMs);
   }
 
   /** Stops the server-unreachable attempts whose policy says so; returns when to check again. */
@@ -224,6 +243,8 @@ export class AttemptManager {
   stop(id: string, reason: string, deliberate = false): void {
     const e = this.#entries.get(id);
     if (!e || e.ended || e.stopping !== null) return;
+    clearTimeout(e.delayedStop);
+    delete e.delayedStop;
     e.stopping = reason;
     e.deliberate = deliberate;
     this.#d.log.info({ attemptId: id, reason }, "stopping attempt");
@@ -255,6 +276,7 @@ export class AttemptManager {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#wake) clearTimeout(this.#wake);
+    for (const e of this.#entries.values()) clearTimeout(e.delayedStop);
     await Promise.all([...this.#entries.values()].map((e) => e.link?.close()));
   }
 
@@ -285,6 +307,7 @@ export class AttemptManager {
       stopAfterMs: a?.spec.disconnect.stopAfterMs ?? null,
       ports: {},
       graceMs: a?.spec.stop.graceMs ?? 10_000,
+      stopDelayMs: a ? stopDelayOf(a.spec) : 0,
       pins: (a?.spec.pinned ?? []).map((p) => p.id),
       link: null,
       status: null,

@@ -159,7 +159,9 @@ export interface JobSpec {
   ports: string[];
   restart: { backoffInitialMs: number; backoffMaxMs: number; moveAfterFailures: number };
   health: HealthCheck | null;
-  stop: { signal: string; graceMs: number };
+  /** `delayMs`: on a planned stop of a serving task, the time between its endpoint's removal and the
+   * signal; absent: DefaultStopDelayMs for a job with ports, 0 without (see stopDelayOf). */
+  stop: { signal: string; graceMs: number; delayMs?: number };
   maintenance: "move" | "endure";
   /**
    * What tasks do when their agent loses the server. `stopAfterMs: null` keeps them running (the
@@ -220,6 +222,15 @@ export interface PackagePin {
   version: string;
   /** sha256 of the package's manifest. */
   id: string;
+}
+
+/** The stop delay of a job with ports that writes none (`stop.delay`). */
+export const DefaultStopDelayMs = 2000;
+
+/** How long a planned stop of a serving task waits after its endpoint's removal: `stop.delayMs`, else
+ * DefaultStopDelayMs for a job with ports (its tasks are endpoints), else 0. */
+export function stopDelayOf(spec: { stop: { delayMs?: number | undefined }; ports?: readonly string[] | undefined }): number {
+  return spec.stop.delayMs ?? ((spec.ports?.length ?? 0) > 0 ? DefaultStopDelayMs : 0);
 }
 
 /** A spec's isolation settings with the defaults filled in (older stored specs lack them). */

@@ -78,7 +78,7 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
       z.strictObject({ kind: z.literal("command"), run: z.array(z.string()).min(1), ...timing }),
     ])
     .nullable(),
-  stop: z.strictObject({ signal: z.enum(StopSignals), graceMs: ms(0, 3_600_000) }),
+  stop: z.strictObject({ signal: z.enum(StopSignals), graceMs: ms(0, 3_600_000), delayMs: ms(0, 3_600_000).exactOptional() }),
   maintenance: z.enum(["move", "endure"]),
   disconnect: z.strictObject({ stopAfterMs: ms(1000).nullable() }),
   packages: z.array(z.string().regex(packageRefPattern)),

@@ -97,7 +97,8 @@ export function compileJob(j: ParsedJob): JobSpec {
       moveAfterFailures: j.restart.moveAfterFailures,
     },
     health: probeOf(j.health),
-    stop: { signal: j.stop.signal, graceMs: j.stop.grace },
+    // `delayMs` only when written: stored specs stay as they were (the agent applies the default).
+    stop: { signal: j.stop.signal, graceMs: j.stop.grace, ...(j.stop.delay !== undefined ? { delayMs: j.stop.delay } : {}) },
     maintenance: j.maintenance,
     disconnect: { stopAfterMs: j.disconnect.stopAfter },
     packages: [...j.packages],

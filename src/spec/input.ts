@@ -297,6 +297,7 @@ export const jobInputSchema = z
           .transform((s) => normalizeSignal(s) ?? s)
           .prefault("SIGTERM"),
         grace: duration(0, 3_600_000).prefault("10s").describe("Time between the signal and SIGKILL."),
+        delay: duration(0, 3_600_000).optional().describe("On a planned stop of a task serving an endpoint: time between its endpoint's removal and the signal (default 2s for a job with ports)."),
       })
       .prefault({}),
     constraints: z

@@ -147,6 +147,11 @@ export interface JobSpecInput {
     signal?: string | undefined;
     /** Time between the signal and SIGKILL (at most "1h"). @default "10s" */
     grace?: Duration | undefined;
+    /** On a planned stop (rollout, drain, scale down, job stop) of a task that serves an endpoint: the
+     * time between its endpoint's removal from the registry and the signal, so clients stop sending
+     * before it stops listening (Nomad's shutdown_delay, Kubernetes' preStop sleep). "0s": at once.
+     * @default "2s" for a job with ports; none for a job without */
+    delay?: Duration | undefined;
   } | undefined;
   /** Which hosts may run the job. */
   constraints?: {
