@@ -63,7 +63,7 @@ if (admin === "") throw new Error("server did not start");
 const hosts: { id: string; token: string; beating: boolean; lastBeat: number }[] = [];
 await pool(Array.from({ length: HOSTS }, (_, i) => i), 32, async (i) => {
   const inventory = {
-    name: `sim-${i}`, address: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}:9`, cores: 64, memoryMiB: 262_144, diskMiB: 1_048_576,
+    name: `sim-${i}`, address: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}:9`, cores: 1.5, memoryMiB: 262_144, diskMiB: 1_048_576,
     os: { id: "debian", version: "12" }, kernel: "6.1.0", runtime: "crun 1.8.1 (simulated)", labels: { rack: `rack${i % 20}` },
   };
   const r = await call<RegisterResponse>(base, "POST", "/v1/agent/register", joinToken, { inventory });
@@ -166,7 +166,7 @@ if (victim) {
   victim.beating = false;
   const names = (byHost.get(victim.id) ?? []).map((a) => `${a.job}/${a.index}`);
   const lastBeat = victim.lastBeat;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   const probe = names[names.length - 1] ?? "";
   while (removals.some((m) => !m.has(probe)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   const host = removals.map((m) => (m.get(probe) ?? Infinity) - lastBeat).sort((x, y) => x - y);
