@@ -129,7 +129,9 @@ export function webJob(replicas: number, source: string = webServerSource): JobS
     resources: { cpu: 0.1, memory: "64Mi", disk: "64Mi" },
     health: { kind: "http", port: "http", path: "/healthz", every: "300ms", timeout: "250ms", failures: 2, grace: "5s", then: "restart" },
     restart: { backoff: { initial: "100ms", max: "1s" }, moveAfterFailures: 5 },
-    stop: { signal: "SIGTERM", grace: "1s" },
+    // No stop delay (the default is 2 s for a job with ports): the tests that time rollouts and drains
+    // keep their pace; services.test.ts sets one where it checks it.
+    stop: { signal: "SIGTERM", grace: "1s", delay: "0s" },
   });
 }
 

@@ -6,9 +6,11 @@ import { test } from "node:test";
 import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { ApiClient } from "../src/api/client.ts";
+import { readLogs } from "../src/helper/logs.ts";
 import type { WatchEvent, WatchKind } from "../src/api/watch-types.ts";
 import type { Endpoint } from "../src/model/index.ts";
 import { Cluster, Timing, waitFor, webJob } from "./harness.ts";
@@ -19,32 +21,42 @@ const bin = join(import.meta.dirname, "..", "bin", "tiffin.js");
 /** A web task whose health check fails for good once it is asked for /fail. */
 const flakySource = `
 import { createServer } from "node:http";
+import { writeSync } from "node:fs";
 let failing = false;
 createServer((req, res) => {
   if (req.url === "/fail") { failing = true; res.end("failing"); return; }
   if (req.url === "/healthz") { res.statusCode = failing ? 500 : 200; res.end(failing ? "no" : "ok"); return; }
   res.end("hello from " + process.env.TASK_ID);
 }).listen(Number(process.env.PORT_HTTP), "0.0.0.0");
-process.on("SIGTERM", () => process.exit(0));
+process.on("SIGTERM", () => { writeSync(1, "SIGTERM at " + Date.now() + "\\n"); process.exit(0); });
 `;
 
-const web = (replicas: number) => webJob(replicas, flakySource);
+/** The stop delay of these tests' web job: a planned stop's signal comes this long after the endpoint's removal. */
+const StopDelayMs = 1000;
+const web = (replicas: number) => {
+  const spec = webJob(replicas, flakySource);
+  return { ...spec, stop: { ...spec.stop, delayMs: StopDelayMs } };
+};
 
 /** Collects a watch's events until stopped (at the latest when the test ends, so none outlives it). */
-function collect(t: TestContext, client: ApiClient, kinds: WatchKind[], from: number): { events: WatchEvent[]; stop(): void } {
+function collect(t: TestContext, client: ApiClient, kinds: WatchKind[], from: number): { events: WatchEvent[]; at: Map<WatchEvent, number>; stop(): void } {
   const events: WatchEvent[] = [];
+  const at = new Map<WatchEvent, number>();
   const abort = new AbortController();
   t.after(() => abort.abort());
   void (async () => {
     try {
       for await (const m of client.watch({ kinds, jobs: ["web"], from, signal: abort.signal, maxRetryMs: 300 })) {
-        if (m.type !== "bookmark" && m.type !== "reset") events.push(m);
+        if (m.type !== "bookmark" && m.type !== "reset") {
+          events.push(m);
+          at.set(m, Date.now());
+        }
       }
     } catch {
       /* aborted */
     }
   })();
-  return { events, stop: () => abort.abort() };
+  return { events, at, stop: () => abort.abort() };
 }
 
 async function currentRevision(client: ApiClient): Promise<number> {
@@ -64,6 +76,19 @@ void test("endpoints: listed when healthy and reachable; a failed health check r
   const c = await Cluster.start({ agents: 2 });
   t.after(() => c.stop());
   const client = new ApiClient({ addr: c.url, token: c.adminToken });
+  /** When an attempt's task got its SIGTERM, from the task's own log (it writes it synchronously). */
+  // Read from the attempt's directory on its host: a scaled-down task is gone from the API once it ended.
+  const sigtermOf = async (index: number, attemptId: string): Promise<number> => {
+    let text = "";
+    for (const a of c.agents) {
+      const dir = join(a.dataDir, "attempts", attemptId);
+      if (!existsSync(dir)) continue;
+      for await (const b of readLogs(dir, "stdout")) text += b.toString();
+    }
+    const at = Number(/SIGTERM at (\d+)/.exec(text)?.[1]);
+    if (!Number.isFinite(at)) throw new Error(`no SIGTERM in the log of web/${index} (${attemptId})`);
+    return at;
+  };
   await c.apply(web(2));
   const first = await waitFor("2 endpoints", 30_000, async () => {
     const eps = await client.endpoints("web");
@@ -75,7 +100,7 @@ void test("endpoints: listed when healthy and reachable; a failed health check r
     assert.equal(e.state, "healthy");
     assert.equal(await (await fetch(`http://${e.address}:${port}/`)).text(), `hello from web/${e.index}`);
   }
-  assert.deepEqual(await client.services(), [{ name: "web", endpoints: 2, ports: ["http"] }]);
+  assert.deepEqual(await client.services(), [{ name: "web", endpoints: 2, ports: ["http"], uses: [] }]);
 
   // The CLI, as users run it.
   const env = { ...process.env, TIFFIN_ADDR: c.url, TIFFIN_TOKEN: c.adminToken, HOME: c.dir };
@@ -130,8 +155,26 @@ void test("endpoints: listed when healthy and reachable; a failed health check r
       .map((x) => `${x.revision} ${x.kind} ${x.type} ${x.kind === "attempt" ? `${x.object?.state}/${x.object?.desired}` : ""}`).join("; ");
     t.diagnostic(`drain of ${e.job}/${e.index}: ${trace}`);
     assert.ok(gone && stopped && gone.revision < stopped.revision, `${e.job}/${e.index}: endpoint removed before its task stopped: ${trace}`);
+    // The task's own log: its SIGTERM came after a watcher saw the endpoint go (a drain moves make-
+    // before-break: the endpoint leaves when the task points at its new attempt, the stop comes later).
+    const sigterm = await sigtermOf(e.index, e.attemptId);
+    const seen = w2.at.get(gone) ?? Infinity;
+    t.diagnostic(`drain: ${e.job}/${e.index}'s endpoint removal seen by a watcher ${sigterm - seen} ms before the task's SIGTERM`);
+    assert.ok(sigterm > seen, `${e.job}/${e.index}: SIGTERM at ${sigterm}, ${sigterm - seen} ms after a watcher saw the endpoint go`);
   }
   w2.stop();
+
+  // 3. A scale down: the stop and the endpoint's removal are one write; the signal waits the stop delay.
+  const w3 = collect(t, client, ["endpoint"], (await currentRevision(client)) + 1);
+  const last = endpointOf(await client.endpoints("web"), 1)!;
+  assert.equal((await c.api("POST", "/v1/jobs/web/scale", { replicas: 1 })).status, 200);
+  const sigterm = await waitFor("web/1's SIGTERM in its log", 15_000, () => sigtermOf(1, last.attemptId).catch(() => undefined));
+  const gone = w3.events.find((x) => x.kind === "endpoint" && x.type === "removed" && x.object?.attemptId === last.attemptId);
+  assert.ok(gone);
+  const seen = w3.at.get(gone) ?? Infinity;
+  t.diagnostic(`scale down: web/1's endpoint removal seen by a watcher ${sigterm - seen} ms before the task's SIGTERM (stop delay ${StopDelayMs} ms)`);
+  assert.ok(sigterm - seen >= StopDelayMs - 200, `web/1: SIGTERM ${sigterm - seen} ms after a watcher saw the endpoint go (stop delay ${StopDelayMs} ms)`);
+  w3.stop();
 });
 
 void test("endpoints: a watcher resumes across a server restart without missing or repeating a change", { timeout: 120_000 }, async (t) => {

@@ -9,7 +9,7 @@ import type { Assignment, AttemptUpdate } from "../api/types.ts";
 import type { SandboxConfig } from "../helper/protocol.ts";
 import { removeSandbox } from "../helper/sandbox.ts";
 import type { AgentMessage, HelperStatus } from "../helper/protocol.ts";
-import { isTerminal } from "../model/index.ts";
+import { isTerminal, stopDelayOf } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
 import { helperConfig } from "./config.ts";
 import type { PackageCache } from "./packages.ts";
@@ -20,11 +20,13 @@ import { planCleanup, planDisconnectStops, planReconcile } from "./reconcile.ts"
 import type { LocalAttempt } from "./reconcile.ts";
 import type { Reporter } from "./reporter.ts";
 import { StartGate } from "./start-gate.ts";
+import { helperPaths } from "../helper/paths.ts";
+import type { ServiceWiring } from "./services/local-services.ts";
 
 /** What an entry takes from its assignment, received now or read back from assignment.json (where
  * saved.ts checks these fields and no others). */
 interface EntryAssignment {
-  spec: { disconnect: { stopAfterMs: number | null }; stop: { graceMs: number }; pinned?: readonly { id: string }[] | undefined };
+  spec: { disconnect: { stopAfterMs: number | null }; stop: { graceMs: number; delayMs?: number | undefined }; ports?: readonly string[] | undefined; pinned?: readonly { id: string }[] | undefined };
 }
 
 /** Helpers started at once by default (AttemptManagerDeps.maxConcurrentStarts). */
@@ -57,6 +59,9 @@ export interface AttemptManagerDeps {
   /** Attempts one helper process runs (helper-pool.ts); 1: a process per attempt.
    * @default 8 (DEFAULT_TASKS_PER_HELPER) */
   tasksPerHelper?: number;
+  /** Service dependencies (`uses`, services/local-services.ts): a start waits while `hold` says why;
+   * `wiring` gives the task its services' local addresses. @default none held */
+  services?: { hold(a: Assignment): string | null; wiring(a: Assignment, workDir: string): ServiceWiring };
 }
 
 interface Entry extends LocalAttempt {
@@ -65,6 +70,10 @@ interface Entry extends LocalAttempt {
   dir: string;
   ports: Record<string, number>;
   graceMs: number;
+  /** A planned stop's wait after the endpoint's removal (stopDelayOf), for a task that serves. */
+  stopDelayMs: number;
+  /** The planned stop waiting out stopDelayMs. */
+  delayedStop?: NodeJS.Timeout;
   /** Package ids the attempt pins (garbage collection keeps them). */
   pins: string[];
   link: HelperLink | null;
@@ -85,6 +94,8 @@ export class AttemptManager {
   /** Attempts waiting on startAfter whose packages are being (or were) fetched ahead of the start. */
   readonly #prefetched = new Set<string>();
   #desired: Assignment[] | null = null;
+  /** Starts held for their services, with the reason last reported. */
+  #held = new Map<string, string>();
   #wake: NodeJS.Timeout | null = null;
   #closed = false;
   readonly #gate: StartGate;
@@ -169,11 +180,23 @@ export class AttemptManager {
     if (this.#wake) clearTimeout(this.#wake);
     this.#wake = null;
     const plan = planReconcile(desired, this.#entries, this.#known, Date.now());
-    for (const a of plan.start) void this.#start(a);
+    const held = new Map<string, string>();
+    for (const a of plan.start) {
+      const why = this.#d.services?.hold(a) ?? null;
+      if (why === null) void this.#start(a);
+      else held.set(a.attempt.id, why);
+    }
+    // A held start stays pending, its reason reported once per change (`tiffin status` shows it).
+    for (const [id, why] of held) {
+      if (this.#held.get(id) === why) continue;
+      this.#d.log.info({ attemptId: id, reason: why }, "start held");
+      this.#d.reporter.report(update(id, { state: "pending", reason: why }, {}));
+    }
+    this.#held = held;
     const waiting = new Set(plan.waiting.map((a) => a.attempt.id));
     for (const id of this.#prefetched) if (!waiting.has(id)) this.#prefetched.delete(id);
     for (const a of plan.waiting) this.#prefetch(a);
-    for (const s of plan.stop) this.stop(s.id, s.reason, true);
+    for (const s of plan.stop) this.#plannedStop(s.id, s.reason);
     for (const f of plan.fail) {
       this.#known.add(f.id);
       this.#d.log.warn({ attemptId: f.id, reason: f.reason }, "reporting attempt as failed");
@@ -182,6 +205,26 @@ export class AttemptManager {
     if (plan.wakeAt !== null) {
       this.#wake = setTimeout(() => this.#desired && this.reconcile(this.#desired), Math.max(0, plan.wakeAt - Date.now()) + 5);
     }
+  }
+
+  /** Looks again at starts held for their services (endpoints or a proxy came). */
+  retryHeld(): void {
+    if (this.#held.size > 0 && this.#desired) this.reconcile(this.#desired);
+  }
+
+  /** A stop the server asked for. A task that serves (running or healthy) has just lost its endpoint
+   * (the server removes it as it decides the stop): the signal waits its stopDelayMs, so clients that
+   * still had the address stop sending first. Any other task stops at once. */
+  #plannedStop(id: string, reason: string): void {
+    const e = this.#entries.get(id);
+    if (!e || e.ended || e.stopping !== null || e.delayedStop !== undefined) return;
+    const serving = e.status?.state === "running" || e.status?.state === "healthy";
+    if (!serving || e.stopDelayMs <= 0) return this.stop(id, reason, true);
+    this.#d.log.info({ attemptId: id, delayMs: e.stopDelayMs }, "stop delayed after endpoint removal");
+    e.delayedStop = setTimeout(() => {
+      delete e.delayedStop;
+      this.stop(id, reason, true);
+    }, e.stopDelayMs);
   }
 
   /** Stops the server-unreachable attempts whose policy says so; returns when to check again. */
@@ -200,6 +243,8 @@ export class AttemptManager {
   stop(id: string, reason: string, deliberate = false): void {
     const e = this.#entries.get(id);
     if (!e || e.ended || e.stopping !== null) return;
+    clearTimeout(e.delayedStop);
+    delete e.delayedStop;
     e.stopping = reason;
     e.deliberate = deliberate;
     this.#d.log.info({ attemptId: id, reason }, "stopping attempt");
@@ -231,6 +276,7 @@ export class AttemptManager {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#wake) clearTimeout(this.#wake);
+    for (const e of this.#entries.values()) clearTimeout(e.delayedStop);
     await Promise.all([...this.#entries.values()].map((e) => e.link?.close()));
   }
 
@@ -261,6 +307,7 @@ export class AttemptManager {
       stopAfterMs: a?.spec.disconnect.stopAfterMs ?? null,
       ports: {},
       graceMs: a?.spec.stop.graceMs ?? 10_000,
+      stopDelayMs: a ? stopDelayOf(a.spec) : 0,
       pins: (a?.spec.pinned ?? []).map((p) => p.id),
       link: null,
       status: null,
@@ -294,7 +341,8 @@ export class AttemptManager {
     if (this.#closed) return release(); // never started: a new agent gets the assignment again
     e.releaseStart = release;
     try {
-      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.notice ? { notice: isolation.notice } : {}) });
+      const services = this.#d.services?.wiring(a, helperPaths(e.dir).work);
+      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.notice ? { notice: isolation.notice } : {}), ...(services ? { services } : {}) });
       await createAttemptDir(e.dir, config, a);
       if (e.stopping !== null) return this.#failStart(e, `${e.stopping} (before it started)`, e.deliberate === true ? "stopped" : "failed");
       const command = this.#d.helperCommand;

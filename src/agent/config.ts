@@ -5,6 +5,7 @@ import type { Assignment } from "../api/types.ts";
 import type { HelperConfig, SandboxConfig } from "../helper/protocol.ts";
 import { taskId } from "../model/index.ts";
 import { packageEnvVar } from "../pkg/index.ts";
+import type { ServiceWiring } from "./services/local-services.ts";
 
 /** Log segment size before rotation. */
 export const LOG_SEGMENT_BYTES = 8 * 1024 * 1024;
@@ -37,6 +38,8 @@ export interface ConfigContext {
   packages?: Record<string, string>;
   /** HelperConfig.notice. */
   notice?: string;
+  /** The addresses of the services the job uses and its services file (services/local-services.ts). */
+  services?: ServiceWiring;
 }
 
 /** Builds the HelperConfig for one assignment. */
@@ -61,7 +64,7 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
   }
   // The job's values may use the same placeholders as the command (e.g. URL=http://x:${PORT_HTTP}).
   for (const [k, v] of Object.entries(spec.env)) env[k] = expand(v, tiffinVars);
-  Object.assign(env, tiffinVars);
+  Object.assign(env, tiffinVars, ctx.services?.env ?? {});
   // A sandboxed task sees each package read-only at /packages/<name>; a plain one gets the host path.
   const sandbox = ctx.sandbox ? { ...ctx.sandbox, mounts: [...ctx.sandbox.mounts] } : null;
   for (const [name, hostPath] of Object.entries(ctx.packages ?? {})) {
@@ -71,6 +74,7 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
   }
   const files: HelperConfig["files"] = {};
   for (const [path, f] of Object.entries(spec.files)) files[path] = { content: f.content, mode: f.mode };
+  for (const [path, f] of Object.entries(ctx.services?.files ?? {})) files[path] = f;
   return {
     attemptId: attempt.id,
     job: attempt.job,

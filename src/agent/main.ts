@@ -18,6 +18,7 @@ import type { Assignment } from "../api/types.ts";
 import { ensurePrivateDir, ErrorCodes, TiffinError } from "../model/index.ts";
 import type { HostCapacity } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
+import { LocalServices } from "./services/local-services.ts";
 import { createAgentClient } from "./client.ts";
 import { HelperNodeFlags, helperSource, prepareHelperCommand } from "./helper-bundle.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
@@ -199,10 +200,22 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   });
   // Settled after adopting (bundling takes a second on a busy host; helpers must be pinged first).
   let helperCommand = opts.helperCommand ?? null;
+  const ports = new PortAllocator(opts.portRange ?? [20000, 29999]);
+  // The services this host's tasks use: registry view, local proxies, start holds (services/).
+  const services = new LocalServices({
+    dataDir,
+    ports,
+    log,
+    baseUrl: () => client.baseUrl,
+    token: () => session.identity?.hostToken ?? null,
+    skip: (url) => client.skip?.(url),
+    onReady: () => manager.retryHeld(),
+  });
   const manager = new AttemptManager({
     dataDir,
     helperCommand: () => helperCommand ?? defaultHelperCommand(),
-    ports: new PortAllocator(opts.portRange ?? [20000, 29999]),
+    ports,
+    services,
     reporter,
     log,
     hostName: opts.name,
@@ -265,6 +278,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
 
   const closeAll = async () => {
     scraper.close();
+    await services.close();
     swarm.close();
     session.stop();
     reporter.close();
@@ -316,6 +330,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   client.onSwitch?.((url) => {
     log.warn({ server: url }, "moved to another server");
     watch?.restart();
+    services.restart();
   });
   watch = watchSse({
     url: () => client.assignmentsUrl(),
@@ -339,6 +354,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       if (!checked.ok) return log.error({ problem: checked.problem }, "assignments event ignored: not what this agent expects (is the server another version?)");
       const desired: Assignment[] = checked.value;
       log.debug({ count: desired.length }, "assignments");
+      services.update(desired);
       manager.reconcile(desired);
     },
     onError: (e) => {

@@ -25,7 +25,8 @@ export const savedAssignmentSchema = z.looseObject({
   attempt: z.looseObject({ id: z.string(), job: z.string(), index: z.number().int().nonnegative() }),
   spec: z.looseObject({
     disconnect: z.looseObject({ stopAfterMs: z.number().nonnegative().nullable() }),
-    stop: z.looseObject({ graceMs: z.number().nonnegative() }),
+    stop: z.looseObject({ graceMs: z.number().nonnegative(), delayMs: z.number().nonnegative().optional() }),
+    ports: z.array(z.string()).optional(),
     pinned: z.array(z.looseObject({ id: z.string() })).optional(),
   }),
 });

@@ -44,6 +44,7 @@
 //   POST   /v1/agent/heartbeat HeartbeatRequest  -> HeartbeatResponse  (host token)
 //   GET    /v1/agent/assignments                 -> text/event-stream: "event: assignments" data: Assignment[]
 //                                                  (the full desired set for the host, sent on every change)
+//   GET    /v1/agent/endpoints?service=a,b&from=REV -> text/event-stream of endpoint WatchEvents (as /v1/watch?kinds=endpoint; host token)
 //   POST   /v1/agent/attempts  AttemptReport     -> {ok: true}
 //   POST   /v1/agent/swarm/announce SwarmAnnounce  -> SwarmAnnounceResponse (pieces this agent holds, and where it serves them)
 //   POST   /v1/agent/swarm/plan  SwarmPlanRequest  -> SwarmPlan          (whom to fetch each missing piece from)

@@ -42,6 +42,9 @@ export const serviceSummarySchema = z.object({
   endpoints: z.number(),
   /** The port names its endpoints offer. */
   ports: z.array(z.string()),
+  /** The services its own tasks use (its spec's `uses`), so `tiffin plan` can check the dependency
+   * graph; absent from servers before `uses` existed. */
+  uses: z.array(z.string()).exactOptional(),
 });
 /** A service and how many endpoints it has. */
 export type ServiceSummary = z.infer<typeof serviceSummarySchema>;

@@ -69,7 +69,7 @@ export const storedJobSpecSchema = z.object({
   ports: z.array(z.string()),
   restart: z.object({ backoffInitialMs: z.number(), backoffMaxMs: z.number(), moveAfterFailures: z.number() }),
   health: healthCheckSchema.nullable(),
-  stop: z.object({ signal: z.string(), graceMs: z.number() }),
+  stop: z.object({ signal: z.string(), graceMs: z.number(), delayMs: z.number().exactOptional() }),
   maintenance: z.enum(["move", "endure"]),
   disconnect: z.object({ stopAfterMs: z.number().nullable() }),
   packages: z.array(z.string()),
@@ -83,6 +83,7 @@ export const storedJobSpecSchema = z.object({
   adapt: adaptPolicySchema.exactOptional(),
   pinned: z.array(packagePinSchema).exactOptional(),
   rollout: rolloutPolicySchema.exactOptional(),
+  uses: z.array(z.object({ service: z.string(), min: z.number() })).exactOptional(),
 });
 
 /** A stored JobVersion (`/versions/<name>/<v>`). */

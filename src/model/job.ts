@@ -159,7 +159,9 @@ export interface JobSpec {
   ports: string[];
   restart: { backoffInitialMs: number; backoffMaxMs: number; moveAfterFailures: number };
   health: HealthCheck | null;
-  stop: { signal: string; graceMs: number };
+  /** `delayMs`: on a planned stop of a serving task, the time between its endpoint's removal and the
+   * signal; absent: DefaultStopDelayMs for a job with ports, 0 without (see stopDelayOf). */
+  stop: { signal: string; graceMs: number; delayMs?: number };
   maintenance: "move" | "endure";
   /**
    * What tasks do when their agent loses the server. `stopAfterMs: null` keeps them running (the
@@ -198,6 +200,18 @@ export interface JobSpec {
   /** How a new version replaces the tasks (phases, bake, budget); absent when the job writes none, and
    * then DefaultRolloutPolicy applies (so older specs are unchanged). */
   rollout?: RolloutPolicy;
+  /** The services this job's tasks use (Consul's upstreams, Compose's depends_on): absent when none, so
+   * older specs are unchanged. */
+  uses?: ServiceUse[];
+}
+
+/** A service a job's tasks use (the spec's `uses`): they start once it has `min` endpoints serving,
+ * and reach it through their agent's local proxy (`TIFFIN_SERVICE_<NAME>`). */
+export interface ServiceUse {
+  /** The service: a job's name (a job that names `ports`). */
+  service: string;
+  /** Endpoints that must serve before a task of this job starts; 0 only waits for nothing. @default 1 */
+  min: number;
 }
 
 /** One entry of `packages`, resolved at apply. */
@@ -208,6 +222,15 @@ export interface PackagePin {
   version: string;
   /** sha256 of the package's manifest. */
   id: string;
+}
+
+/** The stop delay of a job with ports that writes none (`stop.delay`). */
+export const DefaultStopDelayMs = 2000;
+
+/** How long a planned stop of a serving task waits after its endpoint's removal: `stop.delayMs`, else
+ * DefaultStopDelayMs for a job with ports (its tasks are endpoints), else 0. */
+export function stopDelayOf(spec: { stop: { delayMs?: number | undefined }; ports?: readonly string[] | undefined }): number {
+  return spec.stop.delayMs ?? ((spec.ports?.length ?? 0) > 0 ? DefaultStopDelayMs : 0);
 }
 
 /** A spec's isolation settings with the defaults filled in (older stored specs lack them). */

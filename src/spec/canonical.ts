@@ -15,6 +15,7 @@ import {
 } from "./input.ts";
 import { kernelRangePattern, StopSignals } from "./units.ts";
 import { MaxMetricChecks } from "./rules.ts";
+import { MaxUseMin, MaxUses } from "./uses.ts";
 import { phaseOrderProblems, phaseProblem, taskCountProblem } from "./rollout-rules.ts";
 import { RolloutFailureActions, RolloutInconclusiveActions } from "../model/index.ts";
 import { rolloutChecksSchema } from "../model/judge/index.ts";
@@ -77,7 +78,7 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
       z.strictObject({ kind: z.literal("command"), run: z.array(z.string()).min(1), ...timing }),
     ])
     .nullable(),
-  stop: z.strictObject({ signal: z.enum(StopSignals), graceMs: ms(0, 3_600_000) }),
+  stop: z.strictObject({ signal: z.enum(StopSignals), graceMs: ms(0, 3_600_000), delayMs: ms(0, 3_600_000).exactOptional() }),
   maintenance: z.enum(["move", "endure"]),
   disconnect: z.strictObject({ stopAfterMs: ms(1000).nullable() }),
   packages: z.array(z.string().regex(packageRefPattern)),
@@ -147,5 +148,11 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
       checks: rolloutChecksSchema.exactOptional(),
       inconclusive: z.enum(RolloutInconclusiveActions).exactOptional(),
     })
+    .exactOptional(),
+  uses: z
+    .array(z.strictObject({ service: z.string().regex(jobNamePattern), min: z.number().int().min(0).max(MaxUseMin) }))
+    .min(1)
+    .max(MaxUses)
+    .refine((u) => new Set(u.map((x) => x.service)).size === u.length, { error: "each service is used once" })
     .exactOptional(),
 });

@@ -8,6 +8,7 @@ import {
 import { showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
 import { envEntryProblem, execStringProblem, fileNameProblem, fileTreeConflicts } from "../model/index.ts";
+import { usesNetworkProblem } from "./uses.ts";
 
 /** A cross-field problem: where, and why. */
 export interface CrossProblem {
@@ -34,7 +35,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   const add = (path: Segment[], message: string | null): void => {
     if (message !== null) out.push({ path, message });
   };
-  const { health, ports, restart, constraints, env, command, isolation, network, mounts, files, capabilities, persist, metrics, resources } = j;
+  const { health, ports, restart, constraints, env, command, isolation, network, mounts, files, capabilities, persist, metrics, resources, uses } = j;
   // A string command was written as one string (run by /bin/sh -c): report it at its own path.
   const argvAt = (at: Segment[], argv: readonly string[], written: unknown): void => {
     if (typeof written === "string") add(at, execStringProblem(written, "the command"));
@@ -90,6 +91,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   if (isolation && mounts && mounts.length > 0) add(["mounts"], needsSandbox(isolation, "mounts"));
   if (isolation && capabilities && capabilities.length > 0) add(["capabilities"], needsSandbox(isolation, "capabilities"));
   if (isolation && persist) add(["persist"], needsSandbox(isolation, "persist"));
+  if (uses) add(["uses"], usesNetworkProblem(network, uses.length));
   if (mounts) for (const d of duplicateMountTargets(mounts)) add(["mounts", d.index, "task"], d.message);
   return out;
 }

@@ -97,7 +97,8 @@ export function compileJob(j: ParsedJob): JobSpec {
       moveAfterFailures: j.restart.moveAfterFailures,
     },
     health: probeOf(j.health),
-    stop: { signal: j.stop.signal, graceMs: j.stop.grace },
+    // `delayMs` only when written: stored specs stay as they were (the agent applies the default).
+    stop: { signal: j.stop.signal, graceMs: j.stop.grace, ...(j.stop.delay !== undefined ? { delayMs: j.stop.delay } : {}) },
     maintenance: j.maintenance,
     disconnect: { stopAfterMs: j.disconnect.stopAfter },
     packages: [...j.packages],
@@ -114,6 +115,8 @@ export function compileJob(j: ParsedJob): JobSpec {
     ...(j.resources.adapt !== null ? { adapt: compileAdapt(j.resources.adapt) } : {}),
     // Only when written: a job without one rolls out by DefaultRolloutPolicy, and stored specs stay as they were.
     ...(j.rollout !== null ? { rollout: compileRollout(j.rollout, j.metrics !== null ? compileMetrics(j.metrics) : null) } : {}),
+    // Only when some: jobs without dependencies compile as before.
+    ...(j.uses.length > 0 ? { uses: j.uses.map((u) => ({ service: u.service, min: u.min })) } : {}),
   };
 }
 

@@ -126,7 +126,7 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
       backoff: { initial: formatDuration(spec.restart.backoffInitialMs), max: formatDuration(spec.restart.backoffMaxMs) },
       moveAfterFailures: spec.restart.moveAfterFailures,
     },
-    stop: { signal: spec.stop.signal, grace: formatDuration(spec.stop.graceMs) },
+    stop: { signal: spec.stop.signal, grace: formatDuration(spec.stop.graceMs), ...(spec.stop.delayMs !== undefined ? { delay: formatDuration(spec.stop.delayMs) } : {}) },
     constraints: {
       os: spec.constraints.os === null ? null : { ...spec.constraints.os },
       kernel: spec.constraints.kernel,
@@ -144,6 +144,7 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
     ...(spec.persist !== undefined ? { persist: spec.persist } : {}),
     ...(spec.metrics !== undefined ? { metrics: userMetrics(spec.metrics) } : {}),
     ...(spec.rollout !== undefined ? { rollout: userRollout(spec.rollout) } : {}),
+    ...(spec.uses !== undefined ? { uses: spec.uses.map((u) => (u.min === 1 ? u.service : { service: u.service, min: u.min })) } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import {
 } from "./units.ts";
 import type { Duration, Size } from "./units.ts";
 import { rolloutInputSchema } from "./rollout-input.ts";
+import { MaxUseMin, MaxUses } from "./uses.ts";
 
 /** DNS-label job names: they appear in task ids, URLs, host paths and DNS. */
 export const jobNamePattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -299,6 +300,7 @@ export const jobInputSchema = z
           .transform((s) => normalizeSignal(s) ?? s)
           .prefault("SIGTERM"),
         grace: duration(0, 3_600_000).prefault("10s").describe("Time between the signal and SIGKILL."),
+        delay: duration(0, 3_600_000).optional().describe("On a planned stop of a task serving an endpoint: time between its endpoint's removal and the signal (default 2s for a job with ports)."),
       })
       .prefault({}),
     constraints: z
@@ -365,6 +367,27 @@ export const jobInputSchema = z
       .default(false)
       .describe("Keep each task's private /var and /home across its attempts on the same host (needs isolation \"sandbox\")."),
     rollout: rolloutInputSchema.nullable().default(null).describe("How a new version replaces the tasks: phases, bake, deadline, budget, on failure."),
+    uses: z
+      .array(
+        z.union(
+          [
+            z.string().regex(jobNamePattern, { error: "expected a service: a job's name" }),
+            z.strictObject({
+              service: z.string().regex(jobNamePattern, { error: "expected a service: a job's name" }),
+              min: z.number().int().min(0).max(MaxUseMin).default(1).describe("Endpoints that must serve before a task starts."),
+            }),
+          ],
+          { error: 'expected a service name such as "cache", or { service, min }' },
+        ).transform((u) => (typeof u === "string" ? { service: u, min: 1 } : u)),
+      )
+      .max(MaxUses, { error: `at most ${MaxUses} services` })
+      .superRefine((uses, ctx) => {
+        uses.forEach((u, i) => {
+          if (uses.findIndex((o) => o.service === u.service) !== i) ctx.addIssue({ code: "custom", path: [i], message: `service "${u.service}" is listed twice` });
+        });
+      })
+      .default(() => [])
+      .describe("Services the tasks use: each starts once they serve (`min` endpoints, default 1), reached at TIFFIN_SERVICE_<NAME>."),
   })
   .meta({ id: "Job", title: "Tiffin job", description: "One Tiffin job as users write it." });
 

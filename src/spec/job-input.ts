@@ -147,6 +147,11 @@ export interface JobSpecInput {
     signal?: string | undefined;
     /** Time between the signal and SIGKILL (at most "1h"). @default "10s" */
     grace?: Duration | undefined;
+    /** On a planned stop (rollout, drain, scale down, job stop) of a task that serves an endpoint: the
+     * time between its endpoint's removal from the registry and the signal, so clients stop sending
+     * before it stops listening (Nomad's shutdown_delay, Kubernetes' preStop sleep). "0s": at once.
+     * @default "2s" for a job with ports; none for a job without */
+    delay?: Duration | undefined;
   } | undefined;
   /** Which hosts may run the job. */
   constraints?: {
@@ -185,6 +190,19 @@ export interface JobSpecInput {
   /** How a new version replaces the tasks: phase by phase, each baked healthy, within one disruption
    * budget, rolled back on failure. null: the defaults of RolloutInput. @default null */
   rollout?: RolloutInput | null | undefined;
+  /** Services the tasks use (Consul's upstreams, Compose's `depends_on`): a job's name, or `{ service,
+   * min }`. A task starts once each has `min` endpoints serving (default 1), and reaches it through its
+   * agent's local proxy at `TIFFIN_SERVICE_<NAME>` (`127.0.0.1:PORT`; the name upper-cased, `-` as
+   * `_`), the current endpoints listed in the file `TIFFIN_SERVICES_FILE`. @default [] */
+  uses?: (string | ServiceUseInput)[] | undefined;
+}
+
+/** One `uses` entry in full. */
+export interface ServiceUseInput {
+  /** The service: a job's name (a job that names `ports`). */
+  service: string;
+  /** Endpoints that must serve before a task starts (0: start at once, the proxy still follows them). @default 1 */
+  min?: number | undefined;
 }
 
 /** A phase: a task count (`1`), a share of the replicas (`"10%"`), a failure-domain level (every task

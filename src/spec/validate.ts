@@ -13,6 +13,7 @@ import { issuesToProblems, problemAt, showValue } from "./problems.ts";
 import { bakeProblem } from "./rollout-rules.ts";
 import { rolloutChecksProblems } from "./rollout-checks.ts";
 import type { Segment } from "./problems.ts";
+import { usesNetworkProblem } from "./uses.ts";
 import {
   adaptBoundsProblems, backoffProblem, duplicateMountTargets, healthTimingProblem, metricCheckProblems, kernelRangeProblem, needsSandbox, reservedEnv, scrapeTimingProblem, undeclaredPort, undeclaredPortRefs,
 } from "./rules.ts";
@@ -140,6 +141,7 @@ function specRuleProblems(s: JobSpec, json: unknown): Problem[] {
   if (iso.mounts.length > 0) add(["mounts"], needsSandbox(iso.isolation, "mounts"));
   if (iso.capabilities.length > 0) add(["capabilities"], needsSandbox(iso.isolation, "capabilities"));
   if (iso.persist) add(["persist"], needsSandbox(iso.isolation, "persist"));
+  add(["uses"], usesNetworkProblem(iso.network, s.uses?.length ?? 0));
   for (const d of duplicateMountTargets(iso.mounts)) add(["mounts", d.index, "task"], d.message);
   if (s.rollout) add(["rollout", "bakeMs"], bakeProblem(s.rollout.bakeMs, s.rollout.deadlineMs));
   // The server keeps an every-host job's count: a count beside it would say two things at once.

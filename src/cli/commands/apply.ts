@@ -15,6 +15,7 @@ import type { CliIo } from "../io.ts";
 import { waitForJobs } from "../progress.ts";
 import type { JobProgress } from "../progress.ts";
 import { renderJson } from "../table.ts";
+import { checkUses, inStartOrder } from "../uses-check.ts";
 
 /** The default of `--wait`. */
 export const defaultWaitMs = 60_000;
@@ -26,9 +27,11 @@ export async function applySpecs(client: ApiClient, specs: JobSpec[], note: Part
   return out;
 }
 
-/** Loads the file (validation errors throw before anything is sent) and applies its jobs. */
+/** Loads the file (validation errors, service dependencies included, throw before anything is
+ * sent) and applies its jobs, the services they use first. */
 export async function applyHandler(client: ApiClient, file: string, io?: CliIo, note: Partial<VersionNote> = {}): Promise<ApplyResult[]> {
-  return applySpecs(client, await loadSpecFile(file, io ? { onOutput: (t) => io.err(t) } : {}), note);
+  const specs = await loadSpecFile(file, io ? { onOutput: (t) => io.err(t) } : {});
+  return applySpecs(client, inStartOrder(specs, await checkUses(client, specs, file)), note);
 }
 
 /** One line per applied job. */

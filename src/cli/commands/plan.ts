@@ -12,13 +12,20 @@ import type { CliContext } from "../command.ts";
 import { jsonOption } from "../command.ts";
 import type { CliIo } from "../io.ts";
 import { renderJson } from "../table.ts";
+import { checkUses, inStartOrder, renderStartOrder } from "../uses-check.ts";
 
 /** Loads the file and asks the server to plan each job in it. */
 export async function planHandler(client: ApiClient, file: string, io?: CliIo): Promise<PlanResult[]> {
+  return (await planFile(client, file, io)).plans;
+}
+
+/** Loads the file, checks its service dependencies (`uses`) and plans each job, in start order. */
+export async function planFile(client: ApiClient, file: string, io?: CliIo): Promise<{ plans: PlanResult[]; startOrder: string[][] }> {
   const specs = await loadSpecFile(file, io ? { onOutput: (t) => io.err(t) } : {});
-  const out: PlanResult[] = [];
-  for (const spec of specs) out.push(await client.plan(spec));
-  return out;
+  const startOrder = await checkUses(client, specs, file);
+  const plans: PlanResult[] = [];
+  for (const spec of inStartOrder(specs, startOrder)) plans.push(await client.plan(spec));
+  return { plans, startOrder };
 }
 
 /** `cpu on 2 hosts, memory on 1 host`. */
@@ -79,8 +86,8 @@ export function renderPlans(ps: PlanResult[]): string {
 export function register(program: Command, ctx: CliContext): void {
   jsonOption(program.command("plan").argument("<file>", "spec file (.ts)").description("show what apply would change and where tasks would run")).action(
     async (file: string, opts: { json?: boolean }) => {
-      const plans = await planHandler(ctx.client(), file, ctx.io);
-      ctx.io.out(opts.json ? renderJson(plans) : renderPlans(plans));
+      const { plans, startOrder } = await planFile(ctx.client(), file, ctx.io);
+      ctx.io.out(opts.json ? renderJson(plans) : renderPlans(plans) + (plans.length > 1 ? renderStartOrder(startOrder) : ""));
       // A job no host could ever run is a failed plan: apply would only wait for its timeout.
       if (plans.some((p) => p.neverFits)) ctx.setExitCode(1);
     },

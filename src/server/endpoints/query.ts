@@ -23,7 +23,10 @@ export function listServices(mirror: Mirror): ServiceSummary[] {
   const out: ServiceSummary[] = [];
   for (const name of [...mirror.jobs.keys()].sort()) {
     const ports = servicePorts(mirror, name);
-    if (ports !== null) out.push({ name, endpoints: mirror.endpoints.get(name)?.size ?? 0, ports });
+    if (ports === null) continue;
+    const job = mirror.jobs.get(name)?.value;
+    const uses = (job ? mirror.spec(name, job.version)?.spec.uses : undefined) ?? [];
+    out.push({ name, endpoints: mirror.endpoints.get(name)?.size ?? 0, ports, uses: uses.map((u) => u.service) });
   }
   return out;
 }

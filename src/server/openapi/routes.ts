@@ -99,6 +99,7 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "POST /v1/agent/heartbeat": { summary: "An agent's heartbeat (host token)", response: heartbeatResponseSchema },
   "POST /v1/agent/attempts": { summary: "An agent's report of attempt states (host token)", response: okSchema },
   "POST /v1/agent/metrics": { summary: "An agent's summaries of its tasks' metrics endpoints (host token)", body: metricsReportSchema, response: okSchema },
+  "GET /v1/agent/endpoints": { summary: "The endpoints of the services the host's tasks use: list, bookmark, then changes, as GET /v1/watch?kinds=endpoint (host token)", responds: "sse", response: watchMessageSchema, gone: "TIFFIN_WATCH_EXPIRED: the start revision is compacted; list again", query: { service: "the services (repeatable or comma-separated)", from: "store revision to start at (inclusive); without it, list first" } },
   "GET /v1/agent/assignments": { summary: "The host's desired attempts, again on every change (host token)", responds: "sse", response: assignmentsSchema },
   "POST /v1/agent/swarm/announce": { summary: "Which pieces the agent holds and where it serves them", response: swarmAnnounceResponseSchema },
   "POST /v1/agent/swarm/plan": { summary: "Whom to fetch each missing piece from", response: swarmPlanSchema },

@@ -2,6 +2,7 @@
 // src/api/watch-types.ts). Built on the store's own watch, not on the mirror: a watcher resumes from
 // any revision the store still keeps, on any server of the cluster.
 
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseWatchKinds, WatchExpiredCode } from "../../api/watch-types.ts";
 import type { WatchBookmark, WatchEvent, WatchExpired, WatchKind } from "../../api/watch-types.ts";
 import type { ApiErrorBody } from "../../api/types.ts";
@@ -26,63 +27,83 @@ export const WatchMaxBufferedBytes = 16 * 1024 * 1024;
 /** See WatchMaxBufferedBytes. */
 export const WatchStallMs = 10_000;
 
-/** Registers `GET /v1/watch`. */
-export function watchRoutes(r: Router, ctx: ServerContext, opts: { bookmarkMs?: number; maxBufferedBytes?: number; stallMs?: number } = {}): void {
-  const maxBuffered = opts.maxBufferedBytes ?? WatchMaxBufferedBytes;
+/** Options of the watch routes (tests shorten them). */
+export interface WatchRouteOptions {
+  bookmarkMs?: number;
+  maxBufferedBytes?: number;
+  stallMs?: number;
+}
+
+/** Registers `GET /v1/watch` (admin), and `GET /v1/agent/endpoints` (host token): the same stream of
+ * the endpoint kind only, of the services named by `service=`, which an agent's local proxies and
+ * start gate follow (src/agent/services/). */
+export function watchRoutes(r: Router, ctx: ServerContext, opts: WatchRouteOptions = {}): void {
   r.add("GET", "/v1/watch", "admin", async ({ req, res, url }) => {
     const parsed = parseWatchKinds(url.searchParams.get("kinds"));
     if (!parsed.ok) throw new TiffinError(ErrorCodes.BadRequest, `watch: ${parsed.problem}`, { hint: "ask for kinds=task,host (or leave kinds out for every kind)" });
     const kinds = parsed.kinds;
     const filter = watchFilter(url.searchParams.getAll("job"), url.searchParams.getAll("host").map((h) => findHost(ctx.mirror, h)?.id ?? h), kinds);
-    const from = startRevision(url.searchParams.get("from"), req.headers["last-event-id"]);
-    if (from !== null) {
-      const gone = await compactedAt(ctx.store, from);
-      if (gone !== null) return void sendJson(res, 410, expiredBody(from, gone));
-    }
-    const list = from === null ? await listAll(ctx.store, kinds, filter) : null;
-    const sse = startSse(req, res);
-    ctx.streams.add(sse);
-    let sentThrough = 0;
-    let seenThrough = 0;
-    if (list) {
-      for (const ev of list.events) sse.send(ev.type, ev);
-      sse.send("bookmark", { type: "bookmark", revision: list.revision } satisfies WatchBookmark, list.revision);
-      sentThrough = seenThrough = list.revision;
-    } else if (from !== null) sentThrough = seenThrough = from - 1;
-    const watch = ctx.store.watch("", (from ?? sentThrough + 1) || 1, (events) => {
-      const out = typedEvents(events, kinds, filter);
-      out.forEach((ev, i) => {
-        // The id goes on a revision's last event only: resuming after it never skips part of a revision.
-        const last = i === out.length - 1 || out[i + 1]?.revision !== ev.revision;
-        sse.send(ev.type, ev, last ? ev.revision : undefined);
-      });
-      const top = events.at(-1)?.revision ?? 0;
-      seenThrough = Math.max(seenThrough, top);
-      if (out.length > 0) sentThrough = Math.max(sentThrough, out.at(-1)?.revision ?? 0);
-    }, (err) => failed(sse, err, from), { prevKv: true });
-    const timer = setInterval(() => {
-      if (seenThrough <= sentThrough) return;
-      sentThrough = seenThrough;
-      sse.send("bookmark", { type: "bookmark", revision: seenThrough } satisfies WatchBookmark, seenThrough);
-    }, opts.bookmarkMs ?? WatchBookmarkMs);
-    timer.unref();
-    // Unsent bytes that did not go down between two looks: the client stopped reading.
-    let unsent = 0;
-    const stall = setInterval(() => {
-      const now = res.writableLength;
-      if (now > maxBuffered && unsent > maxBuffered && now >= unsent) {
-        ctx.log.warn({ unsent: now, kinds, remote: req.socket.remoteAddress }, "watch cut off: the client stopped reading");
-        res.destroy();
-      }
-      unsent = now;
-    }, opts.stallMs ?? WatchStallMs);
-    stall.unref();
-    sse.onClose(() => {
-      clearInterval(stall);
-      clearInterval(timer);
-      watch.cancel();
-      ctx.streams.delete(sse);
+    await serveWatch(ctx, opts, { req, res, url }, kinds, filter);
+  });
+  r.add("GET", "/v1/agent/endpoints", "host", async ({ req, res, url }) => {
+    const kinds: WatchKind[] = ["endpoint"];
+    const filter = watchFilter(url.searchParams.getAll("service"), [], kinds);
+    if (filter.jobs.length === 0) throw new TiffinError(ErrorCodes.BadRequest, "agent endpoints watch: name at least one service", { hint: "ask for service=cache (repeatable or comma-separated)" });
+    await serveWatch(ctx, opts, { req, res, url }, kinds, filter);
+  });
+}
+
+/** Streams the typed changes of `kinds` through `filter`: a list then changes, or changes from `from`. */
+async function serveWatch(ctx: ServerContext, opts: WatchRouteOptions, { req, res, url }: { req: IncomingMessage; res: ServerResponse; url: URL }, kinds: readonly WatchKind[], filter: WatchFilter): Promise<void> {
+  const maxBuffered = opts.maxBufferedBytes ?? WatchMaxBufferedBytes;
+  const from = startRevision(url.searchParams.get("from"), req.headers["last-event-id"]);
+  if (from !== null) {
+    const gone = await compactedAt(ctx.store, from);
+    if (gone !== null) return void sendJson(res, 410, expiredBody(from, gone));
+  }
+  const list = from === null ? await listAll(ctx.store, kinds, filter) : null;
+  const sse = startSse(req, res);
+  ctx.streams.add(sse);
+  let sentThrough = 0;
+  let seenThrough = 0;
+  if (list) {
+    for (const ev of list.events) sse.send(ev.type, ev);
+    sse.send("bookmark", { type: "bookmark", revision: list.revision } satisfies WatchBookmark, list.revision);
+    sentThrough = seenThrough = list.revision;
+  } else if (from !== null) sentThrough = seenThrough = from - 1;
+  const watch = ctx.store.watch("", (from ?? sentThrough + 1) || 1, (events) => {
+    const out = typedEvents(events, kinds, filter);
+    out.forEach((ev, i) => {
+      // The id goes on a revision's last event only: resuming after it never skips part of a revision.
+      const last = i === out.length - 1 || out[i + 1]?.revision !== ev.revision;
+      sse.send(ev.type, ev, last ? ev.revision : undefined);
     });
+    const top = events.at(-1)?.revision ?? 0;
+    seenThrough = Math.max(seenThrough, top);
+    if (out.length > 0) sentThrough = Math.max(sentThrough, out.at(-1)?.revision ?? 0);
+  }, (err) => failed(sse, err, from), { prevKv: true });
+  const timer = setInterval(() => {
+    if (seenThrough <= sentThrough) return;
+    sentThrough = seenThrough;
+    sse.send("bookmark", { type: "bookmark", revision: seenThrough } satisfies WatchBookmark, seenThrough);
+  }, opts.bookmarkMs ?? WatchBookmarkMs);
+  timer.unref();
+  // Unsent bytes that did not go down between two looks: the client stopped reading.
+  let unsent = 0;
+  const stall = setInterval(() => {
+    const now = res.writableLength;
+    if (now > maxBuffered && unsent > maxBuffered && now >= unsent) {
+      ctx.log.warn({ unsent: now, kinds, remote: req.socket.remoteAddress }, "watch cut off: the client stopped reading");
+      res.destroy();
+    }
+    unsent = now;
+  }, opts.stallMs ?? WatchStallMs);
+  stall.unref();
+  sse.onClose(() => {
+    clearInterval(stall);
+    clearInterval(timer);
+    watch.cancel();
+    ctx.streams.delete(sse);
   });
 }
 
