@@ -116,6 +116,8 @@ export const RouteRules: Readonly<Record<string, RouteRule>> = {
   "POST /v1/agent/swarm/announce": host,
   "POST /v1/agent/swarm/plan": host,
   "POST /v1/agent/swarm/report": host,
+  // The endpoints of the services an agent's tasks use (its local proxies and start holds).
+  "GET /v1/agent/endpoints": host,
 };
 
 /** The key of a route in RouteRules. */
