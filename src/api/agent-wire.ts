@@ -20,6 +20,7 @@ export const heartbeatResponseSchema = z.object({
   ok: z.boolean(),
   reregister: z.boolean(),
   heartbeatMs: z.number().positive().exactOptional(),
+  serverTime: z.number().exactOptional(),
 });
 
 /** The parts of an error answer (ApiErrorBody) an agent reads: the code and the message. */

@@ -65,6 +65,7 @@ import type { TaskMetrics, TaskMetricsPoint } from "../model/task-metrics.ts";
 import type { Resources } from "../model/resources.ts";
 import type { ErrorCode, Problem } from "../model/errors.ts";
 import type { DiffLine } from "../model/diff.ts";
+import type { MachineCheckResult, HostCheck, Remediation, RemediationAlert } from "../model/machine-check.ts";
 
 /** The body of every error response. */
 export interface ApiErrorBody {
@@ -243,6 +244,24 @@ export interface HostView extends Host {
   tasks: number;
   /** Booked by the host's tasks; memory includes each task's overhead (its helper, model TaskOverheadMiB). */
   used: Resources;
+  /** Its machine checks that fail now (absent: none, or an older server). */
+  failingChecks?: MachineCheckResult[];
+}
+
+/** `GET /v1/hosts/:idOrName/checks`: each machine check of a host with its history (status changes, newest last). */
+export interface HostChecksView {
+  id: string;
+  name: string;
+  checks: HostCheck[];
+}
+
+/** `GET /v1/remediations`: every remediation record (newest first), the budget alert (null while none) and
+ * the limits in force. */
+export interface RemediationsView {
+  remediations: Remediation[];
+  alert: RemediationAlert | null;
+  budget: { maxHosts: number; maxDomainPct: number; ratePerHour: number };
+  rules: number;
 }
 
 /** `POST /v1/agent/register`. An agent re-registering with the same name gets the same host id, and
@@ -278,6 +297,8 @@ export interface RegisterResponse {
 export interface HeartbeatRequest {
   hostId: string;
   upgradeMs?: number;
+  /** Machine checks whose status changed since the server last took them (at most MaxChecksPerHost). */
+  checks?: MachineCheckResult[];
 }
 
 /** The answer to a heartbeat. `reregister` tells an agent the server no longer knows it. */
@@ -287,6 +308,8 @@ export interface HeartbeatResponse {
   /** The interval the agent should heartbeat at from now on (it grows with the fleet; see
    * maxHeartbeatsPerSecond in src/server/liveness.ts). Absent when the host must re-register. */
   heartbeatMs?: number;
+  /** The server's clock (epoch ms) when it answered: the agent's clock check measures skew from it. */
+  serverTime?: number;
 }
 
 /** One attempt the server wants on a host, with the spec to run. */
