@@ -75,6 +75,8 @@ export const remediationSchema = z.object({
   updatedAt: z.number(),
   /** The remediation that took over when this one failed or escalated. */
   escalatedTo: z.string().exactOptional(),
+  /** The action changed the host (it was not already draining or cordoned): returning it to service undoes it. */
+  changedHost: z.boolean().exactOptional(),
   /** For `repair`: the command, and once it ran, its exit code. */
   command: z.array(z.string()).exactOptional(),
   exitCode: z.number().nullable().exactOptional(),
