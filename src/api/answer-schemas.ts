@@ -10,6 +10,8 @@ import {
   recommendationSchema, resourcesSchema, rolloutSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
 } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
+import { hostCheckSchema, machineCheckResultSchema, remediationAlertSchema, remediationSchema } from "../model/index.ts";
+import type { HostChecksView, RemediationsView } from "./types.ts";
 import type {
   ApplyResult, ClusterView, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus, TaskView,
 } from "./types.ts";
@@ -122,6 +124,18 @@ export const hostViewSchema = hostSchema.extend({
   lastHeartbeatAt: z.number().nullable(),
   tasks: z.number().int(),
   used: resourcesSchema,
+  failingChecks: z.array(machineCheckResultSchema).exactOptional(),
+});
+
+/** `HostChecksView`: `GET /v1/hosts/:idOrName/checks`. */
+export const hostChecksViewSchema = z.object({ id: z.string(), name: z.string(), checks: z.array(hostCheckSchema) });
+
+/** `RemediationsView`: `GET /v1/remediations`. */
+export const remediationsViewSchema = z.object({
+  remediations: z.array(remediationSchema),
+  alert: remediationAlertSchema.nullable(),
+  budget: z.object({ maxHosts: z.number(), maxDomainPct: z.number(), rateCount: z.number(), ratePerMs: z.number() }),
+  rules: z.number().int(),
 });
 
 /** `HostRemoval`: `DELETE /v1/hosts/:idOrName`. */
@@ -209,6 +223,8 @@ export const answerSchemas = {
   removePackage: packageRemovalSchema,
   services: z.array(serviceSummarySchema),
   endpoints: z.array(endpointSchema),
+  hostChecks: hostChecksViewSchema,
+  remediations: remediationsViewSchema,
 } as const;
 
 /** Compile-time proof that the schemas are types.ts's shapes. */
@@ -226,4 +242,6 @@ export type AnswerSchemaChecks = [
   Assert<TypesMatch<z.infer<typeof clusterViewSchema>, ClusterView>>,
   Assert<TypesMatch<z.infer<typeof packageSummarySchema>, PackageSummary>>,
   Assert<TypesMatch<z.infer<typeof rolloutStatusSchema>, RolloutStatus>>,
+  Assert<TypesMatch<z.infer<typeof hostChecksViewSchema>, HostChecksView>>,
+  Assert<TypesMatch<z.infer<typeof remediationsViewSchema>, RemediationsView>>,
 ];

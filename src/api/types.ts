@@ -66,6 +66,7 @@ import type { Resources } from "../model/resources.ts";
 import type { ErrorCode, Problem } from "../model/errors.ts";
 import type { DiffLine } from "../model/diff.ts";
 import type { MachineCheckResult, HostCheck, Remediation, RemediationAlert } from "../model/machine-check.ts";
+export type { RemediationAlert } from "../model/machine-check.ts";
 
 /** The body of every error response. */
 export interface ApiErrorBody {
@@ -260,7 +261,7 @@ export interface HostChecksView {
 export interface RemediationsView {
   remediations: Remediation[];
   alert: RemediationAlert | null;
-  budget: { maxHosts: number; maxDomainPct: number; ratePerHour: number };
+  budget: { maxHosts: number; maxDomainPct: number; rateCount: number; ratePerMs: number };
   rules: number;
 }
 

@@ -10,6 +10,7 @@ import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
   aliveSchema, endpointSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
 } from "../model/index.ts";
+import { hostChecksSchema, remediationAlertSchema, remediationSchema } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
 export const Prefix = {
@@ -38,6 +39,12 @@ export const Prefix = {
   metricBlocks: "/metricblocks/",
   /** The serving endpoints of each service, written by the leader (endpoints/controller.ts). */
   endpoints: "/endpoints/",
+  /** Each host's machine checks with their history (remediation/checks-store.ts); not mirrored. */
+  hostChecks: "/checks/",
+  /** Remediation records (remediation/controller.ts); not mirrored. */
+  remediations: "/remediations/",
+  /** The remediation budget alert, while one is raised. */
+  remediationAlert: "/remediationalert",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -230,6 +237,12 @@ export const Kinds = {
   rollout: defineKind("rollout", Prefix.rollouts, rolloutSchema, numbered(10)),
   /** `/endpoints/<service>/<index, 6 digits>`: one serving task of a service. */
   endpoint: defineKind("endpoint", Prefix.endpoints, endpointSchema, numbered(6)),
+  /** `/checks/<hostId>`: the host's machine checks and their history. */
+  hostChecks: defineKind("host checks", Prefix.hostChecks, hostChecksSchema, one),
+  /** `/remediations/<id>`: one remediation action (ids sort in creation order). */
+  remediation: defineKind("remediation", Prefix.remediations, remediationSchema, one),
+  /** `/remediationalert`: the budget alert while it is raised. */
+  remediationAlert: defineKind("remediation alert", Prefix.remediationAlert, remediationAlertSchema, single),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
   leader: defineKind("leader", LeaderKey, leaderSchema, single),
   /** `/secrets/peer`: the peer tokens agents require of each other. */
