@@ -26,6 +26,7 @@ import { describeRuntime } from "../helper/sandbox-config.ts";
 import { advertiseAddress, detectInventory, isWildcard, localAddressToward, parseAdvertise, parseListen } from "./inventory.ts";
 import { DEFAULT_TASK_USER, describeSandboxing, detectRuntime, nodeReadOnlyPaths, reprobeRuntime, sandboxFor } from "./isolation.ts";
 import { MachineChecker } from "./machine-checks/checker.ts";
+import { RepairRunner } from "./machine-checks/repair.ts";
 import type { RuntimeDetection } from "./isolation.ts";
 import { startLogsEndpoint } from "./logs-endpoint.ts";
 import { PortAllocator } from "./ports.ts";
@@ -159,6 +160,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   });
   const session = new Session({
     checks: checker,
+    repairs: new RepairRunner(dataDir, log, () => void checker.runOnce().then(() => session.wake(false))),
     client,
     joinToken: opts.joinToken,
     identityFile: path.join(dataDir, "agent.json"),

@@ -30,7 +30,12 @@ void test("a custom check failing drains its host within the remediation budget,
     fs.rmSync(root, { recursive: true, force: true });
   });
   const remediation = {
-    rules: [{ name: "hardware", checks: ["custom:*"], actions: ["drain", "ticket"], forMs: 0, escalateAfterMs: 3_600_000, returnToService: true }],
+    rules: [
+      // Runs in the agent's data dir (root/<name>): fixes the host unless a `nofix` file says it cannot.
+      { name: "self-heal", checks: ["custom:heal"], actions: ["repair", "drain"], forMs: 0, escalateAfterMs: 3_600_000, returnToService: true, commandTimeoutMs: 5000,
+        command: ["/bin/sh", "-c", "if [ -e nofix ]; then echo cannot fix this one; exit 3; fi; rm -f ../heal-$(basename \"$PWD\"); echo cleaned up"] },
+      { name: "hardware", checks: ["custom:*"], actions: ["drain", "ticket"], forMs: 0, escalateAfterMs: 3_600_000, returnToService: true, commandTimeoutMs: 5000 },
+    ],
     budget: { maxHosts: 1, maxDomainPct: 100, rateCount: 100, ratePerMs: 60_000 },
   };
   server = await startRealServer(path.join(root, "server"), { extra: { remediation } });
@@ -40,6 +45,7 @@ void test("a custom check failing drains its host within the remediation budget,
     const checks = path.join(root, `checks-${n}`);
     fs.mkdirSync(checks);
     fs.writeFileSync(path.join(checks, "ecc"), `#!/bin/sh\nif [ -e ${flag(n)} ]; then echo "3 uncorrectable ECC errors on DIMM 2"; exit 2; fi\necho ok\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(checks, "heal"), `#!/bin/sh\nif [ -e ${path.join(root, `heal-${n}`)} ]; then echo "scratch space full"; exit 2; fi\necho ok\n`, { mode: 0o755 });
     agents.push(await startAgent({
       server: s.url, joinToken: s.joinToken, dataDir: path.join(root, n), name: n, labels: { rack: `r-${n}` }, log: testLogger(),
       checksDir: checks, checkIntervalMs: 150, runtimeDetection: { runtime: null, problems: ["not needed here"] },
@@ -116,6 +122,24 @@ void test("a custom check failing drains its host within the remediation budget,
   fs.rmSync(flag("c"));
   await waitFor("every host back in service, the alert gone", async () => (await draining()).length === 0 && (await api<RemediationsView>("/v1/remediations")).alert === null, 15_000);
   assert.equal(worst, 1, "never more than the budget's one host drained at any look");
+
+  // A repair through the agent: it runs the rule's command on the host, the check passes, resolved.
+  fs.writeFileSync(path.join(root, "heal-c"), "");
+  const healed = await waitFor("c repaired", async () => (await api<RemediationsView>("/v1/remediations")).remediations.find((r) => r.hostName === "c" && r.action === "repair" && r.state === "resolved"), 10_000);
+  assert.equal(healed.exitCode, 0);
+  assert.equal(healed.outcome, "check passes again");
+  assert.ok(!fs.existsSync(path.join(root, "heal-c")), "the command ran on c's agent");
+  assert.deepEqual(await draining(), []);
+  // A repair that fails escalates at once to the rule's next step: drain.
+  fs.writeFileSync(path.join(root, "b", "nofix"), "");
+  fs.writeFileSync(path.join(root, "heal-b"), "");
+  await waitFor("b drained after its repair failed", async () => (await draining()).join() === "b", 10_000);
+  const b = (await api<RemediationsView>("/v1/remediations")).remediations.filter((r) => r.hostName === "b" && r.check === "custom:heal");
+  assert.deepEqual(b.map((r) => `${r.action}:${r.state}`), ["drain:active", "repair:failed"]);
+  assert.equal(b[1]!.outcome, "repair exited 3: cannot fix this one: escalated to drain");
+  assert.equal(b[1]!.escalatedTo, b[0]!.id);
+  fs.rmSync(path.join(root, "heal-b"));
+  await waitFor("b back in service", async () => (await draining()).length === 0, 10_000);
 
   // `tiffin hosts a` shows the check's history: ok, failing, ok again.
   const checks = await api<HostChecksView>("/v1/hosts/a/checks");

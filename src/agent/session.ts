@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { checkAnswer, registerResponseSchema } from "../api/agent-wire.ts";
 import type { RegisterResponse } from "../api/types.ts";
-import type { MachineCheckResult, HostInventory } from "../model/index.ts";
+import type { HostInventory, MachineCheckResult, RepairRequest, RepairResult } from "../model/index.ts";
 import type { AgentClient, CallResult } from "./client.ts";
 
 /** Identity and timing from the last registration, kept in DIR/agent.json. */
@@ -30,6 +30,8 @@ export interface SessionOptions {
   onRegistered: (tokenChanged: boolean) => void;
   /** Machine checks that ride with heartbeats (machine-checks/checker.ts MachineChecker). */
   checks?: HeartbeatChecks;
+  /** Repairs the server asks for in heartbeat answers (machine-checks/repair.ts RepairRunner). */
+  repairs?: { request(req: RepairRequest): void; result(): RepairResult | null; sent(r: RepairResult): void };
 }
 
 /** What heartbeats carry for the machine checks, and what they bring back (the server's time). */
@@ -163,7 +165,8 @@ export class Session {
     const timeoutMs = Math.max(1000, Math.min(10_000, Math.floor((id.downAfterMs ?? 30_000) / 3)));
     const checks = this.#o.checks?.pending() ?? [];
     const sentAt = Date.now();
-    const r = await this.#o.client.heartbeat(id.hostToken, { hostId: id.hostId, ...(checks.length > 0 ? { checks } : {}) }, { timeoutMs });
+    const repairResult = this.#o.repairs?.result() ?? null;
+    const r = await this.#o.client.heartbeat(id.hostToken, { hostId: id.hostId, ...(checks.length > 0 ? { checks } : {}), ...(repairResult ? { repairResult } : {}) }, { timeoutMs });
     if (!r.ok) {
       this.#o.log.warn({ status: r.status, error: r.message, sinceContactMs: Date.now() - this.#lastContact }, "heartbeat failed");
       if (r.status === 401) this.wake(true);
@@ -171,6 +174,8 @@ export class Session {
     }
     this.contact();
     if (r.value.ok) this.#o.checks?.sent(checks);
+    if (r.value.ok && repairResult) this.#o.repairs?.sent(repairResult);
+    if (r.value.repair) this.#o.repairs?.request(r.value.repair);
     if (r.value.serverTime !== undefined) this.#o.checks?.serverTime(sentAt, Date.now(), r.value.serverTime);
     // The server stretches the interval as the fleet grows; follow it.
     const every = r.value.heartbeatMs;

@@ -65,7 +65,7 @@ import type { TaskMetrics, TaskMetricsPoint } from "../model/task-metrics.ts";
 import type { Resources } from "../model/resources.ts";
 import type { ErrorCode, Problem } from "../model/errors.ts";
 import type { DiffLine } from "../model/diff.ts";
-import type { MachineCheckResult, HostCheck, Remediation, RemediationAlert } from "../model/machine-check.ts";
+import type { MachineCheckResult, HostCheck, Remediation, RemediationAlert, RepairRequest, RepairResult } from "../model/machine-check.ts";
 export type { RemediationAlert } from "../model/machine-check.ts";
 
 /** The body of every error response. */
@@ -300,6 +300,8 @@ export interface HeartbeatRequest {
   upgradeMs?: number;
   /** Machine checks whose status changed since the server last took them (at most MaxChecksPerHost). */
   checks?: MachineCheckResult[];
+  /** How the repair the server asked for ended. */
+  repairResult?: RepairResult;
 }
 
 /** The answer to a heartbeat. `reregister` tells an agent the server no longer knows it. */
@@ -311,6 +313,8 @@ export interface HeartbeatResponse {
   heartbeatMs?: number;
   /** The server's clock (epoch ms) when it answered: the agent's clock check measures skew from it. */
   serverTime?: number;
+  /** A repair command remediation asks this host's agent to run (again in every answer until its result comes). */
+  repair?: RepairRequest;
 }
 
 /** One attempt the server wants on a host, with the spec to run. */

@@ -95,3 +95,24 @@ export const remediationAlertSchema = z.object({
 });
 /** The remediation budget alert. */
 export type RemediationAlert = z.infer<typeof remediationAlertSchema>;
+
+/** The value of `/repairs/<hostId>`: a repair command the host's agent is to run (heartbeat answers carry it). */
+export const repairRequestSchema = z.object({
+  /** The remediation record it belongs to. */
+  id: z.string(),
+  command: z.array(z.string()).min(1),
+  timeoutMs: z.number(),
+});
+/** A repair the agent is to run. */
+export type RepairRequest = z.infer<typeof repairRequestSchema>;
+
+/** How a repair ended, sent with the next heartbeat. */
+export const repairResultSchema = z.object({
+  id: z.string(),
+  /** null: killed at its timeout, or it could not start. */
+  exitCode: z.number().nullable(),
+  /** Its first line of output, or why it did not run. */
+  output: z.string(),
+});
+/** How a repair ended. */
+export type RepairResult = z.infer<typeof repairResultSchema>;

@@ -10,7 +10,7 @@ import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
   aliveSchema, endpointSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
 } from "../model/index.ts";
-import { hostChecksSchema, remediationAlertSchema, remediationSchema } from "../model/index.ts";
+import { hostChecksSchema, remediationAlertSchema, remediationSchema, repairRequestSchema } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
 export const Prefix = {
@@ -45,6 +45,8 @@ export const Prefix = {
   remediations: "/remediations/",
   /** The remediation budget alert, while one is raised. */
   remediationAlert: "/remediationalert",
+  /** A repair command waiting for (or run by) a host's agent. */
+  repairs: "/repairs/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -243,6 +245,8 @@ export const Kinds = {
   remediation: defineKind("remediation", Prefix.remediations, remediationSchema, one),
   /** `/remediationalert`: the budget alert while it is raised. */
   remediationAlert: defineKind("remediation alert", Prefix.remediationAlert, remediationAlertSchema, single),
+  /** `/repairs/<hostId>`: the repair the host's agent is to run (one at a time). */
+  repair: defineKind("repair", Prefix.repairs, repairRequestSchema, one),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
   leader: defineKind("leader", LeaderKey, leaderSchema, single),
   /** `/secrets/peer`: the peer tokens agents require of each other. */

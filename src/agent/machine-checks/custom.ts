@@ -33,11 +33,16 @@ export function listScripts(dir: string): string[] {
 
 /** Runs one script with no arguments and no input; kills its process group at `timeoutMs`. */
 export function runScript(file: string, timeoutMs: number): Promise<ScriptEnd> {
+  return runCommand([file], timeoutMs, path.dirname(file));
+}
+
+/** Runs `argv` (no shell, no input) in `cwd`; kills its process group at `timeoutMs`. */
+export function runCommand(argv: readonly string[], timeoutMs: number, cwd: string): Promise<ScriptEnd> {
   return new Promise((resolve) => {
     let stdout = "";
     let stderr = "";
     let timedOut = false;
-    const child = spawn(file, [], { stdio: ["ignore", "pipe", "pipe"], detached: true, cwd: path.dirname(file) });
+    const child = spawn(argv[0] ?? "", argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], detached: true, cwd });
     const keep = (acc: string, b: Buffer): string => (acc.length < MaxOutputBytes ? acc + b.toString("utf8", 0, MaxOutputBytes - acc.length) : acc);
     child.stdout.on("data", (b: Buffer) => (stdout = keep(stdout, b)));
     child.stderr.on("data", (b: Buffer) => (stderr = keep(stderr, b)));

@@ -22,6 +22,8 @@ export const remediationRuleSchema = z.strictObject({
   returnToService: z.boolean().default(true),
   /** For `repair`: the command the host's agent runs (argv). */
   command: z.array(z.string().min(1)).min(1).optional(),
+  /** A repair command's time limit: killed past it, and the repair failed. @default 300000 */
+  commandTimeoutMs: z.number().int().min(100).default(300_000),
 });
 /** One rule, defaults filled in. */
 export type RemediationRule = z.infer<typeof remediationRuleSchema>;

@@ -106,7 +106,12 @@ export class RemediationController {
   async #pass(): Promise<void> {
     const { store, mirror: m, config, log } = this.#o;
     const now = this.#o.clock.now();
-    const [checks, recs] = await Promise.all([readAllChecks(store, log), store.range(Prefix.remediations)]);
+    const [checks, recs, reps] = await Promise.all([readAllChecks(store, log), store.range(Prefix.remediations), store.range(Prefix.repairs)]);
+    const repairs = new Map<string, KeyValue>();
+    for (const kv of reps.kvs) {
+      const v = decodeOne(Kinds.repair, kv, log);
+      if (v !== null) repairs.set(v.id, kv);
+    }
     const records = new Map<string, { value: Remediation; kv: KeyValue }>();
     for (const kv of recs.kvs) {
       const v = decodeOne(Kinds.remediation, kv, log);
@@ -124,7 +129,7 @@ export class RemediationController {
     const takenAt = all.filter((r) => r.step === 0 && r.action !== "ticket" && r.createdAt > now - config.budget.ratePerMs).map((r) => r.createdAt);
     const out = config.rules.length === 0 ? { decisions: [], alert: null, budget: null } : decideRemediations({ config, hosts, failing, active, takenAt, now });
     for (const d of out.decisions) {
-      const w = this.#write(d, records, now);
+      const w = this.#write(d, records, repairs, now);
       if (w === null) continue;
       const r = await store.txn(w);
       if (!r.succeeded) {
@@ -144,13 +149,19 @@ export class RemediationController {
   }
 
   /** The transaction of one decision, or null when its record is gone. */
-  #write(d: Decision, records: Map<string, { value: Remediation; kv: KeyValue }>, now: number): { compare: Compare[]; success: Op[] } | null {
+  #write(d: Decision, records: Map<string, { value: Remediation; kv: KeyValue }>, repairs: Map<string, KeyValue>, now: number): { compare: Compare[]; success: Op[] } | null {
     const m = this.#o.mirror;
     const compare: Compare[] = [];
     const success: Op[] = [];
     const update = (id: string, patch: Partial<Remediation>): boolean => {
       const r = records.get(id);
       if (!r) return false;
+      // A repair that is over (resolved, escalated, ended) is not to be run any more.
+      const req = repairs.get(id);
+      if (req !== undefined) {
+        compare.push({ key: req.key, target: "modRevision", op: "==", value: req.modRevision });
+        success.push({ type: "delete", key: req.key });
+      }
       compare.push({ key: r.kv.key, target: "modRevision", op: "==", value: r.kv.modRevision });
       success.push({ type: "put", key: r.kv.key, value: Kinds.remediation.encode({ ...r.value, ...patch, updatedAt: now }) });
       return true;
@@ -167,8 +178,11 @@ export class RemediationController {
           success.push(...hw.success);
         }
         outcome = o.action === "drain" ? (changedHost ? "drained" : "was draining already") : changedHost ? "cordoned: takes no new tasks" : "was unschedulable already";
-      } else if (o.action === "repair") {
+      } else if (o.action === "repair" && o.command) {
         outcome = "repair command sent to the host's agent";
+        const timeoutMs = this.#o.config.rules.find((r) => r.name === o.rule)?.commandTimeoutMs ?? 300_000;
+        // One repair at a time per host: a newer one replaces a request not yet run (the older record escalates by time).
+        success.push({ type: "put", key: Kinds.repair.key(o.hostId), value: Kinds.repair.encode({ id, command: o.command, timeoutMs }) });
       }
       const rec: Remediation = {
         id, hostId: o.hostId, hostName: o.hostName, check: o.check, rule: o.rule, step: o.step, action: o.action, state: "active",

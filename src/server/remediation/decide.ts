@@ -147,7 +147,7 @@ export function decideRemediations(input: DecideInput): DecideOutput {
       const f = failing.get(keyOf(r.hostId, r.check));
       const next = open({ hostId: r.hostId, check: r.check, reason: f?.message ?? r.reason }, rule.name, r.step + 1);
       if (next === null || !admit(r.hostId, next.action, r.check)) continue;
-      const why = repairFailed ? `repair exited ${r.exitCode ?? "?"}` : `check still failing after ${Math.round(rule.escalateAfterMs / 1000)} s`;
+      const why = repairFailed ? r.outcome || `repair exited ${r.exitCode ?? "?"}` : `check still failing after ${Math.round(rule.escalateAfterMs / 1000)} s`;
       decisions.push({ kind: "escalate", id: r.id, outcome: `${why}: escalated to ${next.action}`, next });
       mark(next);
     }

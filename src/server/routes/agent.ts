@@ -15,6 +15,7 @@ import { newToken, sameSecret } from "../tokens.ts";
 import { heartbeatOf, registerOf, reportOf } from "./agent-input.ts";
 import { metricStopEnd } from "../metric-verdicts.ts";
 import { recordChecks } from "../remediation/checks-store.ts";
+import { pendingRepair, recordRepairResult } from "../remediation/repairs.ts";
 
 const base32 = "abcdefghijklmnopqrstuvwxyz234567";
 
@@ -73,8 +74,10 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
     }
     await ctx.liveness.heartbeat(hb.hostId, hb.upgradeMs);
     if (hb.checks.length > 0) await recordChecks(ctx.store, hb.hostId, hb.checks, ctx.clock.now(), ctx.log);
+    if (hb.repairResult !== null) await recordRepairResult(ctx.store, hb.hostId, hb.repairResult, ctx.clock.now(), ctx.log);
+    const repair = await pendingRepair(ctx.store, m, hb.hostId, ctx.log);
     // The wall clock, not ctx.clock: the agent's clock check compares its own wall clock with it.
-    sendJson(res, 200, { ok: true, reregister: false, heartbeatMs: ctx.liveness.timing().heartbeatMs, serverTime: Date.now() } satisfies HeartbeatResponse);
+    sendJson(res, 200, { ok: true, reregister: false, heartbeatMs: ctx.liveness.timing().heartbeatMs, serverTime: Date.now(), ...(repair !== null && repair.id !== hb.repairResult?.id ? { repair } : {}) } satisfies HeartbeatResponse);
   });
 
   r.add("POST", "/v1/agent/attempts", "host", async ({ req, res, hostId }) => {
