@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import type { HostChecksView, HostView, RemediationsView } from "../api/types.ts";
+import type { ClusterView, HostChecksView, HostView, RemediationsView } from "../api/types.ts";
 import { startAgent } from "./main.ts";
 import type { AgentHandle } from "./main.ts";
 import { startRealServer } from "./real-server.ts";
@@ -97,6 +97,7 @@ void test("a custom check failing drains its host within the remediation budget,
   assert.deepEqual(rem.alert!.blocked.map((b) => b.hostName).sort(), ["b", "c"]);
   assert.deepEqual(rem.alert!.limits, ["hosts"]);
   assert.deepEqual(await draining(), ["a"], "only the budget's one host is drained");
+  assert.equal((await api<ClusterView>("/v1/cluster")).remediationAlert?.blocked.length, 2, "cluster status carries the alert");
   assert.match(await cli("hosts"), /ALERT: remediation budget spent: 2 failing hosts held back \(hosts limit\)/);
   const metrics = await (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${s.adminToken}` } })).text();
   assert.match(metrics, /^tiffin_remediation_budget_exhausted 1$/m);
@@ -122,6 +123,7 @@ void test("a custom check failing drains its host within the remediation budget,
   fs.rmSync(flag("c"));
   await waitFor("every host back in service, the alert gone", async () => (await draining()).length === 0 && (await api<RemediationsView>("/v1/remediations")).alert === null, 15_000);
   assert.equal(worst, 1, "never more than the budget's one host drained at any look");
+  assert.equal((await api<ClusterView>("/v1/cluster")).remediationAlert, undefined);
 
   // A repair through the agent: it runs the rule's command on the host, the check passes, resolved.
   fs.writeFileSync(path.join(root, "heal-c"), "");

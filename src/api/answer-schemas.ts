@@ -152,6 +152,7 @@ export const clusterViewSchema = z.object({
   leader: serverViewSchema.extend({ since: z.number() }).nullable(),
   revision: z.number().int(),
   version: z.string(),
+  remediationAlert: remediationAlertSchema.exactOptional(),
 });
 
 /** `PackageSummary`: `GET /v1/packages`, `GET /v1/packages/:name`, tagging. */

@@ -351,6 +351,8 @@ export interface ClusterView {
   revision: number;
   /** The Tiffin release this server runs (`tiffin version`). */
   version: string;
+  /** The remediation budget alert, while one is raised (machine checks failing beyond the budget). */
+  remediationAlert?: RemediationAlert;
 }
 
 /** `POST /v1/tasks/:job/:index/exec` (and the agent's `POST /v1/exec/:attemptId`): a command to run in
