@@ -85,7 +85,8 @@ void test("rules: first match, prefixes, a repair needs its command", () => {
 });
 
 void test("a check failing on all 40 hosts of 4 racks: held within the budget at every pass, then one by one as hosts recover", () => {
-  const fleet = hosts(...Array.from({ length: 40 }, (_, i) => host(`h${i}`, `r${i % 4}`)));
+  // Racks of consecutive hosts: the hosts failing longest (h0, h1, h10...) crowd into few racks.
+  const fleet = hosts(...Array.from({ length: 40 }, (_, i) => host(`h${i}`, `r${Math.floor(i / 10)}`)));
   const config = cfg("rules: [{name: s, checks: ['custom:*'], actions: [drain]}]\nbudget: {maxHosts: 5, maxDomainPct: 20, rateCount: 1000}");
   let active: Remediation[] = [];
   let failing = [...fleet.keys()].map((h) => fail(h));
