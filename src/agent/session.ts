@@ -38,8 +38,10 @@ export interface SessionOptions {
 export interface HeartbeatChecks {
   /** The changes the server has not taken yet. */
   pending(): MachineCheckResult[];
-  /** The server took these. */
-  sent(results: readonly MachineCheckResult[]): void;
+  /** True when `pending()` is every check the agent runs (sent once after a registration). */
+  complete(): boolean;
+  /** The server took these (`complete` as sent). */
+  sent(results: readonly MachineCheckResult[], complete: boolean): void;
   /** Everything again (after a registration). */
   resendAll(): void;
   /** The server's time in a heartbeat answer, with the local send and receive times. */
@@ -164,16 +166,17 @@ export class Session {
     // before the host's lease runs out.
     const timeoutMs = Math.max(1000, Math.min(10_000, Math.floor((id.downAfterMs ?? 30_000) / 3)));
     const checks = this.#o.checks?.pending() ?? [];
+    const checksComplete = this.#o.checks?.complete() ?? false;
     const sentAt = Date.now();
     const repairResult = this.#o.repairs?.result() ?? null;
-    const r = await this.#o.client.heartbeat(id.hostToken, { hostId: id.hostId, ...(checks.length > 0 ? { checks } : {}), ...(repairResult ? { repairResult } : {}) }, { timeoutMs });
+    const r = await this.#o.client.heartbeat(id.hostToken, { hostId: id.hostId, ...(checks.length > 0 ? { checks } : {}), ...(checksComplete ? { checksComplete } : {}), ...(repairResult ? { repairResult } : {}) }, { timeoutMs });
     if (!r.ok) {
       this.#o.log.warn({ status: r.status, error: r.message, sinceContactMs: Date.now() - this.#lastContact }, "heartbeat failed");
       if (r.status === 401) this.wake(true);
       return;
     }
     this.contact();
-    if (r.value.ok) this.#o.checks?.sent(checks);
+    if (r.value.ok) this.#o.checks?.sent(checks, checksComplete);
     if (r.value.ok && repairResult) this.#o.repairs?.sent(repairResult);
     if (r.value.repair) this.#o.repairs?.request(r.value.repair);
     if (r.value.serverTime !== undefined) this.#o.checks?.serverTime(sentAt, Date.now(), r.value.serverTime);

@@ -300,6 +300,8 @@ export interface HeartbeatRequest {
   upgradeMs?: number;
   /** Machine checks whose status changed since the server last took them (at most MaxChecksPerHost). */
   checks?: MachineCheckResult[];
+  /** `checks` is every check the agent runs (sent after a registration): the server forgets the others. */
+  checksComplete?: boolean;
   /** How the repair the server asked for ended. */
   repairResult?: RepairResult;
 }

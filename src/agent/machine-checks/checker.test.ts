@@ -24,6 +24,8 @@ void test("machine checks: built-ins and scripts, only changes pending, timeouts
   fs.writeFileSync(psi, "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=55.00 avg60=0.00 avg300=0.00 total=0\n");
   const c = new MachineChecker({ dataDir: data, checksDir: checks, scriptTimeoutMs: 300, psiFile: psi, log: pino({ level: "silent" }), runtime: () => ({ name: "fake 1.0", probe: async () => "exit status 1" }) });
 
+  assert.deepEqual(c.pending(), [], "nothing before the first pass ended");
+  assert.equal(c.complete(), false);
   const t0 = Date.now();
   await c.runOnce();
   assert.ok(Date.now() - t0 < 3000, "the slow script was cut at its timeout, not waited for");
@@ -39,8 +41,10 @@ void test("machine checks: built-ins and scripts, only changes pending, timeouts
   assert.equal(by.get("memory")?.status, "fail", "PSI full 55% fails");
   assert.equal(by.get("runtime")?.status, "fail");
   assert.equal(c.pending().length, 9, "every first result is a change");
+  assert.equal(c.complete(), true, "the first set is complete: the server forgets checks this agent does not run");
 
-  c.sent(c.pending());
+  c.sent(c.pending(), true);
+  assert.equal(c.complete(), false);
   assert.equal(c.pending().length, 0);
   await c.runOnce();
   assert.deepEqual(c.pending(), [], "nothing changed: nothing to send");
@@ -54,4 +58,5 @@ void test("machine checks: built-ins and scripts, only changes pending, timeouts
   assert.match(c.pending().find((r) => r.name === "custom:slow")?.message ?? "", /removed/);
   c.resendAll();
   assert.equal(c.pending().length, 9);
+  assert.equal(c.complete(), true);
 });

@@ -44,6 +44,8 @@ export class MachineChecker {
   #runtimeAt = 0;
   #runtimeVerdict: Verdict | null = null;
   #closed = false;
+  #full = true;
+  #passes = 0;
 
   constructor(o: MachineCheckerOptions) {
     this.#o = o;
@@ -72,19 +74,28 @@ export class MachineChecker {
     return [...this.#latest.values()];
   }
 
-  /** The changes the server has not taken yet, at most MaxChecksPerHost. */
+  /** The changes the server has not taken yet, at most MaxChecksPerHost (none before the first pass
+   * ended: a complete set must not be sent empty). */
   pending(): MachineCheckResult[] {
-    return [...this.#unsent.values()].slice(0, MaxChecksPerHost);
+    return this.#passes === 0 ? [] : [...this.#unsent.values()].slice(0, MaxChecksPerHost);
+  }
+
+  /** True when `pending()` is every check (after a registration): the server forgets the others. */
+  complete(): boolean {
+    return this.#full && this.#passes > 0;
   }
 
   /** The server took these: forget them unless a newer result came meanwhile. */
-  sent(results: readonly MachineCheckResult[]): void {
+  sent(results: readonly MachineCheckResult[], complete: boolean): void {
     for (const r of results) if (this.#unsent.get(r.name) === r) this.#unsent.delete(r.name);
+    if (complete) this.#full = false;
   }
 
-  /** Sends every latest result again (the server forgot the host: it registered anew). */
+  /** Sends every latest result again, as the complete set (the agent registered: the server may hold
+   * checks this agent no longer runs). */
   resendAll(): void {
     for (const r of this.#latest.values()) this.#unsent.set(r.name, r);
+    this.#full = true;
   }
 
   /** A heartbeat answer carried the server's time: the skew against it. */
@@ -116,6 +127,7 @@ export class MachineChecker {
       this.#record("runtime", this.#runtimeVerdict, Date.now());
     }
     if (this.#o.checksDir !== undefined) await this.#custom(this.#o.checksDir);
+    this.#passes++;
   }
 
   async #custom(dir: string): Promise<void> {

@@ -11,9 +11,12 @@ import type { Store } from "../../state/store.ts";
 import { decodeOne, Kinds } from "../kinds.ts";
 
 /** `prev` with `results` merged in (pure). Times are the server's (`now`): one clock for every host, so
- * a host whose clock is wrong (the clock check) still has a true history. */
-export function mergeChecks(prev: HostChecks | null, hostId: string, results: readonly MachineCheckResult[], now: number): HostChecks {
-  const checks = { ...(prev?.checks ?? {}) };
+ * a host whose clock is wrong (the clock check) still has a true history. `complete`: the results are
+ * every check the agent runs, and checks it no longer runs (a script removed while it was down, an
+ * agent started with another --checks-dir) are forgotten rather than left failing. */
+export function mergeChecks(prev: HostChecks | null, hostId: string, results: readonly MachineCheckResult[], now: number, complete = false): HostChecks {
+  const names = new Set(results.map((r) => r.name));
+  const checks = Object.fromEntries(Object.entries(prev?.checks ?? {}).filter(([name]) => !complete || names.has(name)));
   for (const r of results) {
     const old = checks[r.name];
     if (old === undefined && Object.keys(checks).length >= MaxChecksPerHost) continue;
@@ -29,12 +32,12 @@ export function mergeChecks(prev: HostChecks | null, hostId: string, results: re
 }
 
 /** Merges `results` into the host's record; retries a lost compare a few times. */
-export async function recordChecks(store: Store, hostId: string, results: readonly MachineCheckResult[], now: number, log: Logger): Promise<void> {
+export async function recordChecks(store: Store, hostId: string, results: readonly MachineCheckResult[], now: number, log: Logger, complete = false): Promise<void> {
   const key = Kinds.hostChecks.key(hostId);
   for (let i = 0; i < 5; i++) {
     const kv = await store.get(key);
     const prev = decodeOne(Kinds.hostChecks, kv, log);
-    const next = mergeChecks(prev, hostId, results, now);
+    const next = mergeChecks(prev, hostId, results, now, complete);
     const r = await store.txn({
       compare: [kv === null ? { key, target: "createRevision", op: "==", value: 0 } : { key, target: "modRevision", op: "==", value: kv.modRevision }],
       success: [{ type: "put", key, value: Kinds.hostChecks.encode(next) }],

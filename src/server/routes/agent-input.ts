@@ -53,6 +53,7 @@ export const heartbeatBodySchema = z.object({
   hostId,
   upgradeMs: nonNegative.max(86_400_000, { error: "expected milliseconds, at most a day" }).exactOptional(),
   checks: z.array(machineCheckResultSchema.extend({ name: z.string().min(1).max(128), message: z.string().max(1024), at: nonNegative })).max(MaxChecksPerHost).exactOptional(),
+  checksComplete: z.boolean().exactOptional(),
   repairResult: repairResultSchema.extend({ id: z.string().min(1).max(64), output: z.string().max(1024) }).exactOptional(),
 });
 
@@ -95,9 +96,9 @@ export function registerOf(body: unknown): { inventory: HostInventory; hostToken
 }
 
 /** `hostId` and `upgradeMs` of a heartbeat body. */
-export function heartbeatOf(body: unknown): { hostId: string; upgradeMs: number | undefined; checks: MachineCheckResult[]; repairResult: RepairResult | null } {
+export function heartbeatOf(body: unknown): { hostId: string; upgradeMs: number | undefined; checks: MachineCheckResult[]; checksComplete: boolean; repairResult: RepairResult | null } {
   const b = agentBody(heartbeatBodySchema, body, "invalid heartbeat");
-  return { hostId: b.hostId, upgradeMs: b.upgradeMs, checks: b.checks ?? [], repairResult: b.repairResult ?? null };
+  return { hostId: b.hostId, upgradeMs: b.upgradeMs, checks: b.checks ?? [], checksComplete: b.checksComplete === true, repairResult: b.repairResult ?? null };
 }
 
 /** The updates of an attempts report. */

@@ -73,7 +73,7 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
       return;
     }
     await ctx.liveness.heartbeat(hb.hostId, hb.upgradeMs);
-    if (hb.checks.length > 0) await recordChecks(ctx.store, hb.hostId, hb.checks, ctx.clock.now(), ctx.log);
+    if (hb.checks.length > 0 || hb.checksComplete) await recordChecks(ctx.store, hb.hostId, hb.checks, ctx.clock.now(), ctx.log, hb.checksComplete);
     if (hb.repairResult !== null) await recordRepairResult(ctx.store, hb.hostId, hb.repairResult, ctx.clock.now(), ctx.log);
     const repair = await pendingRepair(ctx.store, m, hb.hostId, ctx.log);
     // The wall clock, not ctx.clock: the agent's clock check compares its own wall clock with it.
