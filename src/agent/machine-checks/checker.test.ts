@@ -60,3 +60,19 @@ void test("machine checks: built-ins and scripts, only changes pending, timeouts
   assert.equal(c.pending().length, 9);
   assert.equal(c.complete(), true);
 });
+
+void test("the runtime check runs a real test container through the detected runtime (skipped without one)", async (t) => {
+  const { detectRuntime, reprobeRuntime } = await import("../isolation.ts");
+  const { describeRuntime } = await import("../../helper/sandbox-config.ts");
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-mcrt-"));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const d = await detectRuntime(path.join(root, "probe"));
+  const rt = d.runtime;
+  if (rt === null) return t.skip(`no runtime here: ${d.problems.join("; ")}`);
+  fs.mkdirSync(path.join(root, "data"));
+  const c = new MachineChecker({ dataDir: path.join(root, "data"), log: pino({ level: "silent" }), runtime: () => ({ name: describeRuntime(rt), probe: () => reprobeRuntime({ ...d, runtime: rt }, path.join(root, "probe")) }) });
+  await c.runOnce();
+  const r = c.latest().find((x) => x.name === "runtime");
+  assert.equal(r?.status, "pass", r?.message);
+  assert.match(r?.message ?? "", /a test container ran/);
+});
