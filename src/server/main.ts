@@ -62,6 +62,7 @@ import { taskStates } from "./views.ts";
 import { NoRemediation } from "./remediation/config.ts";
 import type { RemediationConfig } from "./remediation/config.ts";
 import { RemediationController } from "./remediation/controller.ts";
+import { ChecksCache } from "./remediation/checks-store.ts";
 import { remediationRoutes } from "./routes/remediations.ts";
 
 export { openStore } from "./open-store.ts";
@@ -187,7 +188,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks) => customChecks.verdictsOf(key, checks) } });
   const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader() });
   const remediationConfig = opts.remediation ?? NoRemediation;
-  const remediation = new RemediationController({ store: loopStore, mirror, clock, log, config: remediationConfig, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader(), registry: metrics.registry });
+  const hostChecks = new ChecksCache(store, mirror, log);
+  const remediation = new RemediationController({ store: loopStore, mirror, clock, log, config: remediationConfig, checks: hostChecks, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader(), registry: metrics.registry });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
   const { adaptCheckMs, ...policyOpts } = opts.recommend ?? {};
@@ -203,7 +205,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   rolloutRoutes(router, ctx);
   packageRoutes(router, ctx);
   const swarm = trackerRoutes(router, ctx, { adminToken: () => tokens.admin, ...opts.swarm });
-  hostRoutes(router, ctx);
+  hostRoutes(router, ctx, hostChecks);
   hostRemoveRoute(router, ctx);
   agentRoutes(router, ctx);
   taskMetricsRoutes(router, ctx, taskMetrics);

@@ -29,3 +29,43 @@ void test("a complete set forgets checks the agent no longer runs; a host holds 
   const many = Array.from({ length: MaxChecksPerHost + 10 }, (_, i) => r(`custom:${i}`, "pass"));
   assert.equal(Object.keys(mergeChecks(null, "h1", many, 1).checks).length, MaxChecksPerHost);
 });
+
+void test("ChecksCache: a real SQLite store and mirror; only changed hosts' checks are read again", async (t) => {
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const { pino } = await import("pino");
+  const { openSqliteStore } = await import("../../state/index.ts");
+  const { Mirror } = await import("../mirror.ts");
+  const { Kinds } = await import("../kinds.ts");
+  const { ChecksCache } = await import("./checks-store.ts");
+  const { domainOf } = await import("../../model/index.ts");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-checkscache-"));
+  const store = openSqliteStore(path.join(dir, "state.db"));
+  const log = pino({ level: "silent" });
+  const mirror = await Mirror.load(store, log);
+  t.after(async () => {
+    mirror.close();
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  for (const id of ["h1", "h2", "h3"]) {
+    const host = { id, name: id, address: "127.0.0.1:1", cores: 1, memoryMiB: 1, diskMiB: 1, os: { id: "x", version: "1" }, kernel: "k", labels: {}, runtime: "none", domain: domainOf({}), draining: false, registeredAt: 0 };
+    await store.put(Kinds.host.key(id), Kinds.host.encode(host));
+    await store.put(Kinds.hostChecks.key(id), Kinds.hostChecks.encode(mergeChecks(null, id, [r("disk", id === "h2" ? "fail" : "pass")], 1)));
+  }
+  await mirror.waitFor(await store.revision());
+  let gets = 0;
+  const counting = { get: (key: string) => (gets++, store.get(key)) };
+  const cache = new ChecksCache(counting, mirror, log);
+  assert.deepEqual(failingChecksByHost(await cache.all()).get("h2")?.map((c) => c.name), ["disk"]);
+  assert.equal(gets, 3, "first pass: every host read");
+  gets = 0;
+  assert.equal((await cache.all()).length, 3);
+  assert.equal(gets, 0, "nothing changed: nothing read");
+  await store.put(Kinds.hostChecks.key("h3"), Kinds.hostChecks.encode(mergeChecks(null, "h3", [r("disk", "fail")], 2)));
+  await mirror.waitFor(await store.revision());
+  const all = await cache.all();
+  assert.equal(gets, 1, "only the changed host read again");
+  assert.deepEqual([...failingChecksByHost(all).keys()].sort(), ["h2", "h3"]);
+});

@@ -15,7 +15,7 @@ import { hostFlagsWrite } from "../host-flags.ts";
 import { decodeOne, Kinds, Prefix } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { SerialPasses } from "../serial-passes.ts";
-import { readAllChecks } from "./checks-store.ts";
+import type { ChecksCache } from "./checks-store.ts";
 import type { RemediationConfig } from "./config.ts";
 import { decideRemediations } from "./decide.ts";
 import type { BudgetAlert, Decision, FailingCheck, OpenDecision, RemediationHost } from "./decide.ts";
@@ -34,6 +34,8 @@ export interface RemediationControllerOptions {
   config: RemediationConfig;
   hostStatus: (hostId: string) => HostStatus;
   active: () => boolean;
+  /** The hosts' checks (shared with GET /v1/hosts). */
+  checks: ChecksCache;
   /** Where the remediation metrics are registered. */
   registry: Registry;
   /** @default RemediationTickMs */
@@ -106,7 +108,7 @@ export class RemediationController {
   async #pass(): Promise<void> {
     const { store, mirror: m, config, log } = this.#o;
     const now = this.#o.clock.now();
-    const [checks, recs, reps] = await Promise.all([readAllChecks(store, log), store.range(Prefix.remediations), store.range(Prefix.repairs)]);
+    const [checks, recs, reps] = await Promise.all([this.#o.checks.all(), store.range(Prefix.remediations), store.range(Prefix.repairs)]);
     const repairs = new Map<string, KeyValue>();
     for (const kv of reps.kvs) {
       const v = decodeOne(Kinds.repair, kv, log);

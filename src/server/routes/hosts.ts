@@ -7,15 +7,16 @@ import { sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { hostFlagsWrite } from "../host-flags.ts";
 import { failingChecksByHost, readAllChecks, withChecks } from "../remediation/checks-store.ts";
+import type { ChecksCache } from "../remediation/checks-store.ts";
 import { usageByHost } from "../reconcile/commit.ts";
 import { findHost, hostView } from "../views.ts";
 
-/** Registers the host routes. */
-export function hostRoutes(r: Router, ctx: ServerContext): void {
+/** Registers the host routes; `checks` gives each host's failing machine checks (read from the store where none is given). */
+export function hostRoutes(r: Router, ctx: ServerContext, checks?: ChecksCache): void {
   const m = ctx.mirror;
   r.add("GET", "/v1/hosts", "admin", async ({ res }) => {
     const usage = usageByHost(m);
-    const failing = failingChecksByHost(await readAllChecks(ctx.store, ctx.log));
+    const failing = failingChecksByHost(checks ? await checks.all() : await readAllChecks(ctx.store, ctx.log));
     const hosts = [...m.hosts.values()].map((e) => withChecks(hostView(ctx.liveness, e.value, usage), failing.get(e.value.id))).sort((a, b) => a.name.localeCompare(b.name));
     sendJson(res, 200, hosts);
   });
