@@ -69,7 +69,12 @@ void test("registers with its inventory, persists its identity, heartbeats, and 
   assert.equal(saved.hostId, "host-1");
   assert.equal(saved.hostToken, "host-token-1");
   await waitFor("two heartbeats", () => server.log.heartbeats.length >= 2);
-  assert.deepEqual(server.log.heartbeats[0], { hostId: "host-1" });
+  assert.equal(server.log.heartbeats[0]?.hostId, "host-1");
+  // The machine checks' first results ride with a heartbeat once, then only changes (none here).
+  await waitFor("machine checks sent", () => server.log.heartbeats.some((h) => h.checks?.some((c) => c.name === "datadir" && c.status === "pass")));
+  const sentAt = server.log.heartbeats.length;
+  await waitFor("two more heartbeats", () => server.log.heartbeats.length >= sentAt + 2);
+  assert.deepEqual(server.log.heartbeats.slice(sentAt).flatMap((h) => h.checks ?? []), [], "unchanged checks are not sent again");
   server.reregisterOnce = true;
   await waitFor("re-register", () => server.log.registers.length === 2);
   await waitFor("new token saved", () => fs.readFileSync(path.join(dataDir, "agent.json"), "utf8").includes("host-token-2"));

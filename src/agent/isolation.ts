@@ -72,6 +72,13 @@ async function detectUncached(scratchDir: string): Promise<RuntimeDetection> {
   return { runtime: null, problems };
 }
 
+/** Runs the detected runtime's test container again (the machine check `runtime`): null when it ran,
+ * else why not. As detection found it: in a user namespace, or as the task user without one. */
+export function reprobeRuntime(d: RuntimeDetection & { runtime: RuntimeInfo }, scratchDir: string): Promise<string | null> {
+  fs.mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
+  return probeRuntime(d.runtime, scratchDir, d.userns === false ? { user: { ...DEFAULT_TASK_USER, userns: null } } : {});
+}
+
 const systemPrefixes = ["/usr", "/etc", "/opt", "/bin", "/sbin", "/lib", "/lib64"];
 
 function under(p: string, prefix: string): boolean {

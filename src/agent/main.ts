@@ -25,7 +25,9 @@ import { fetchFromServer, PackageCache } from "./packages.ts";
 import { PackageGc } from "./package-gc.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
 import { advertiseAddress, detectInventory, isWildcard, localAddressToward, parseAdvertise, parseListen } from "./inventory.ts";
-import { DEFAULT_TASK_USER, describeSandboxing, detectRuntime, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
+import { DEFAULT_TASK_USER, describeSandboxing, detectRuntime, nodeReadOnlyPaths, reprobeRuntime, sandboxFor } from "./isolation.ts";
+import { MachineChecker } from "./machine-checks/checker.ts";
+import { RepairRunner } from "./machine-checks/repair.ts";
 import type { RuntimeDetection } from "./isolation.ts";
 import { startLogsEndpoint } from "./logs-endpoint.ts";
 import { PortAllocator } from "./ports.ts";
@@ -100,6 +102,16 @@ export interface AgentOptions {
   /** Attempts one helper process runs: Node's fixed cost (about 10 MiB PSS) is shared by them, and a
    * crash of the process ends them all (helper-pool.ts). 1: a process per attempt. @default 8 */
   tasksPerHelper?: number;
+  /** Custom machine check scripts (`--checks-dir`): each executable file is run every check interval;
+   * exit 0 passes, 1 warns, anything else (or a timeout) fails; its first line of output is the message.
+   * @default none */
+  checksDir?: string;
+  /** How often the machine checks run (`--check-interval`). @default 30000 */
+  checkIntervalMs?: number;
+  /** A custom check script's time limit. @default 10000 */
+  checkTimeoutMs?: number;
+  /** The container runtime's test run at most this often. @default 600000 */
+  runtimeCheckMs?: number;
 }
 
 /** A running agent. */
@@ -135,7 +147,21 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   let address = "";
   // Filled in before the first registration (detection runs a container: after helpers are pinged).
   let runtime: RuntimeDetection = { runtime: null, problems: ["not detected yet"] };
+  const checker = new MachineChecker({
+    dataDir,
+    log,
+    ...(opts.checksDir !== undefined ? { checksDir: path.resolve(opts.checksDir) } : {}),
+    ...(opts.checkIntervalMs !== undefined ? { intervalMs: opts.checkIntervalMs } : {}),
+    ...(opts.checkTimeoutMs !== undefined ? { scriptTimeoutMs: opts.checkTimeoutMs } : {}),
+    ...(opts.runtimeCheckMs !== undefined ? { runtimeEveryMs: opts.runtimeCheckMs } : {}),
+    runtime: () => {
+      const d = runtime;
+      return d.runtime === null ? null : { name: describeRuntime(d.runtime), probe: () => reprobeRuntime({ ...d, runtime: d.runtime! }, path.join(dataDir, "runtime-probe")) };
+    },
+  });
   const session = new Session({
+    checks: checker,
+    repairs: new RepairRunner(dataDir, log, () => void checker.runOnce().then(() => session.wake(false))),
     client,
     joinToken: opts.joinToken,
     identityFile: path.join(dataDir, "agent.json"),
@@ -276,7 +302,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   });
   scraper.start();
 
+  checker.start();
+
   const closeAll = async () => {
+    checker.close();
     scraper.close();
     await services.close();
     swarm.close();

@@ -24,7 +24,7 @@ export interface RealServer {
 
 /** Starts the real server with short liveness timings, its data in `dataDir`; `swarm` goes to
  * ServerOptions.swarm (announce interval, peer token rotation). */
-export function startRealServer(dataDir: string, opts: { swarm?: { announceMs?: number; peerTokenRotateMs?: number }; taskMetricsBucketMs?: number } = {}): Promise<RealServer> {
+export function startRealServer(dataDir: string, opts: { swarm?: { announceMs?: number; peerTokenRotateMs?: number }; taskMetricsBucketMs?: number; /** More ServerOptions, as JSON. */ extra?: Record<string, unknown> } = {}): Promise<RealServer> {
   const code = `
     const { startServer } = await import(${JSON.stringify(serverMain.href)});
     const s = await startServer({ dataDir: process.env.DATA, listen: "127.0.0.1:0", log: "silent",
@@ -32,7 +32,7 @@ export function startRealServer(dataDir: string, opts: { swarm?: { announceMs?: 
     process.stdout.write(JSON.stringify({ url: s.url, adminToken: s.adminToken, joinToken: s.joinToken }) + "\\n");
     process.on("SIGTERM", () => s.close().then(() => process.exit(0)));`;
   const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", code], {
-    env: { ...process.env, DATA: dataDir, SWARM: JSON.stringify(opts.swarm ?? {}), EXTRA: JSON.stringify(opts.taskMetricsBucketMs ? { taskMetricsBucketMs: opts.taskMetricsBucketMs } : {}) },
+    env: { ...process.env, DATA: dataDir, SWARM: JSON.stringify(opts.swarm ?? {}), EXTRA: JSON.stringify({ ...(opts.taskMetricsBucketMs ? { taskMetricsBucketMs: opts.taskMetricsBucketMs } : {}), ...opts.extra }) },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const stop = async (): Promise<void> => {

@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { checkAnswer, registerResponseSchema } from "../api/agent-wire.ts";
 import type { RegisterResponse } from "../api/types.ts";
-import type { HostInventory } from "../model/index.ts";
+import type { HostInventory, MachineCheckResult, RepairRequest, RepairResult } from "../model/index.ts";
 import type { AgentClient, CallResult } from "./client.ts";
 
 /** Identity and timing from the last registration, kept in DIR/agent.json. */
@@ -28,6 +28,24 @@ export interface SessionOptions {
   log: Logger;
   /** After each successful registration; `tokenChanged` when the host token differs from before. */
   onRegistered: (tokenChanged: boolean) => void;
+  /** Machine checks that ride with heartbeats (machine-checks/checker.ts MachineChecker). */
+  checks?: HeartbeatChecks;
+  /** Repairs the server asks for in heartbeat answers (machine-checks/repair.ts RepairRunner). */
+  repairs?: { request(req: RepairRequest): void; result(): RepairResult | null; sent(r: RepairResult): void };
+}
+
+/** What heartbeats carry for the machine checks, and what they bring back (the server's time). */
+export interface HeartbeatChecks {
+  /** The changes the server has not taken yet. */
+  pending(): MachineCheckResult[];
+  /** True when `pending()` is every check the agent runs (sent once after a registration). */
+  complete(): boolean;
+  /** The server took these (`complete` as sent). */
+  sent(results: readonly MachineCheckResult[], complete: boolean): void;
+  /** Everything again (after a registration). */
+  resendAll(): void;
+  /** The server's time in a heartbeat answer, with the local send and receive times. */
+  serverTime(sentAt: number, receivedAt: number, serverTime: number): void;
 }
 
 /** Registration, heartbeats and contact time with the server. */
@@ -90,6 +108,7 @@ export class Session {
     this.#needRegister = false;
     this.contact();
     this.#o.log.info({ hostId: r.value.hostId, heartbeatMs: r.value.heartbeatMs, fenceMs: r.value.fenceMs }, "registered");
+    this.#o.checks?.resendAll();
     this.#o.onRegistered(tokenChanged);
     return r;
   }
@@ -146,13 +165,21 @@ export class Session {
     // Short enough that a server that hangs (stopped, overloaded) leaves time to reach another one
     // before the host's lease runs out.
     const timeoutMs = Math.max(1000, Math.min(10_000, Math.floor((id.downAfterMs ?? 30_000) / 3)));
-    const r = await this.#o.client.heartbeat(id.hostToken, { hostId: id.hostId }, { timeoutMs });
+    const checks = this.#o.checks?.pending() ?? [];
+    const checksComplete = this.#o.checks?.complete() ?? false;
+    const sentAt = Date.now();
+    const repairResult = this.#o.repairs?.result() ?? null;
+    const r = await this.#o.client.heartbeat(id.hostToken, { hostId: id.hostId, ...(checks.length > 0 ? { checks } : {}), ...(checksComplete ? { checksComplete } : {}), ...(repairResult ? { repairResult } : {}) }, { timeoutMs });
     if (!r.ok) {
       this.#o.log.warn({ status: r.status, error: r.message, sinceContactMs: Date.now() - this.#lastContact }, "heartbeat failed");
       if (r.status === 401) this.wake(true);
       return;
     }
     this.contact();
+    if (r.value.ok) this.#o.checks?.sent(checks, checksComplete);
+    if (r.value.ok && repairResult) this.#o.repairs?.sent(repairResult);
+    if (r.value.repair) this.#o.repairs?.request(r.value.repair);
+    if (r.value.serverTime !== undefined) this.#o.checks?.serverTime(sentAt, Date.now(), r.value.serverTime);
     // The server stretches the interval as the fleet grows; follow it.
     const every = r.value.heartbeatMs;
     if (every !== undefined && every > 0 && every !== id.heartbeatMs) this.#identity = { ...id, heartbeatMs: every };

@@ -2,7 +2,7 @@
 // acts on it (a server of another version, or a proxy's page, is a failed call, not a crash or a
 // wrong action). Each schema is asserted equal to its type in types.ts at compile time.
 import { z } from "zod";
-import { attemptSchema, formatPath, storedJobSpecSchema } from "../model/index.ts";
+import { attemptSchema, formatPath, repairRequestSchema, storedJobSpecSchema } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
 import type { Assignment, HeartbeatResponse, RegisterResponse, SwarmAnnounceResponse, SwarmPlan } from "./types.ts";
 
@@ -20,6 +20,8 @@ export const heartbeatResponseSchema = z.object({
   ok: z.boolean(),
   reregister: z.boolean(),
   heartbeatMs: z.number().positive().exactOptional(),
+  serverTime: z.number().exactOptional(),
+  repair: repairRequestSchema.exactOptional(),
 });
 
 /** The parts of an error answer (ApiErrorBody) an agent reads: the code and the message. */

@@ -10,6 +10,8 @@ import {
   recommendationSchema, resourcesSchema, rolloutSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
 } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
+import { hostCheckSchema, machineCheckResultSchema, remediationAlertSchema, remediationSchema } from "../model/index.ts";
+import type { HostChecksView, RemediationsView } from "./types.ts";
 import type {
   ApplyResult, ClusterView, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus, TaskView,
 } from "./types.ts";
@@ -143,6 +145,18 @@ export const hostViewSchema = hostSchema.extend({
   // Absent from servers before it existed: none counted.
   unhealthy: z.number().int().default(0),
   used: resourcesSchema,
+  failingChecks: z.array(machineCheckResultSchema).exactOptional(),
+});
+
+/** `HostChecksView`: `GET /v1/hosts/:idOrName/checks`. */
+export const hostChecksViewSchema = z.object({ id: z.string(), name: z.string(), checks: z.array(hostCheckSchema) });
+
+/** `RemediationsView`: `GET /v1/remediations`. */
+export const remediationsViewSchema = z.object({
+  remediations: z.array(remediationSchema),
+  alert: remediationAlertSchema.nullable(),
+  budget: z.object({ maxHosts: z.number(), maxDomainPct: z.number(), rateCount: z.number(), ratePerMs: z.number() }),
+  rules: z.number().int(),
 });
 
 /** `HostRemoval`: `DELETE /v1/hosts/:idOrName`. */
@@ -159,6 +173,7 @@ export const clusterViewSchema = z.object({
   leader: serverViewSchema.extend({ since: z.number() }).nullable(),
   revision: z.number().int(),
   version: z.string(),
+  remediationAlert: remediationAlertSchema.exactOptional(),
 });
 
 /** `PackageSummary`: `GET /v1/packages`, `GET /v1/packages/:name`, tagging. */
@@ -234,6 +249,8 @@ export const answerSchemas = {
   token: apiTokenViewSchema,
   tokenCreated: tokenCreatedSchema,
   whoami: whoamiSchema,
+  hostChecks: hostChecksViewSchema,
+  remediations: remediationsViewSchema,
 } as const;
 
 /** Compile-time proof that the schemas are types.ts's shapes. */
@@ -251,4 +268,6 @@ export type AnswerSchemaChecks = [
   Assert<TypesMatch<z.infer<typeof clusterViewSchema>, ClusterView>>,
   Assert<TypesMatch<z.infer<typeof packageSummarySchema>, PackageSummary>>,
   Assert<TypesMatch<z.infer<typeof rolloutStatusSchema>, RolloutStatus>>,
+  Assert<TypesMatch<z.infer<typeof hostChecksViewSchema>, HostChecksView>>,
+  Assert<TypesMatch<z.infer<typeof remediationsViewSchema>, RemediationsView>>,
 ];

@@ -14,6 +14,7 @@ import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus } from "./types.ts";
 import type { ApiTokenView, TokenCreate, TokenCreated, Whoami } from "../model/token.ts";
 import type { Rollout } from "../model/rollout.ts";
+import type { HostChecksView, RemediationsView } from "./types.ts";
 import { WatchExpiredError } from "./watch-types.ts";
 import type { WatchExpired, WatchMessage } from "./watch-types.ts";
 import { nextRetryMs, pause, watchFrameOf } from "./watch-read.ts";
@@ -174,6 +175,14 @@ export class ApiClient {
   /** `POST /v1/hosts/:idOrName/undrain`. */
   undrain(idOrName: string): Promise<HostView> {
     return this.#json(answerSchemas.host, "POST", `/v1/hosts/${enc(idOrName)}/undrain`);
+  }
+  /** `GET /v1/hosts/:idOrName/checks`: each machine check of the host with its history. */
+  hostChecks(idOrName: string): Promise<HostChecksView> {
+    return this.#json(answerSchemas.hostChecks, "GET", `/v1/hosts/${enc(idOrName)}/checks`);
+  }
+  /** `GET /v1/remediations`: the remediation records (newest first), the budget alert and the budget. */
+  remediations(): Promise<RemediationsView> {
+    return this.#json(answerSchemas.remediations, "GET", "/v1/remediations");
   }
   /** `DELETE /v1/hosts/:idOrName`: removes a down host's record (re-provisioning the machine). */
   removeHost(idOrName: string): Promise<HostRemoval> {

@@ -66,6 +66,8 @@ import type { TaskMetrics, TaskMetricsPoint } from "../model/task-metrics.ts";
 import type { Resources } from "../model/resources.ts";
 import type { ErrorCode, Problem } from "../model/errors.ts";
 import type { DiffLine } from "../model/diff.ts";
+import type { MachineCheckResult, HostCheck, Remediation, RemediationAlert, RepairRequest, RepairResult } from "../model/machine-check.ts";
+export type { RemediationAlert } from "../model/machine-check.ts";
 
 /** The body of every error response. */
 export interface ApiErrorBody {
@@ -271,6 +273,24 @@ export interface HostView extends Host {
   unhealthy: number;
   /** Booked by the host's tasks; memory includes each task's overhead (its helper, model TaskOverheadMiB). */
   used: Resources;
+  /** Its machine checks that fail now (absent: none, or an older server). */
+  failingChecks?: MachineCheckResult[];
+}
+
+/** `GET /v1/hosts/:idOrName/checks`: each machine check of a host with its history (status changes, newest last). */
+export interface HostChecksView {
+  id: string;
+  name: string;
+  checks: HostCheck[];
+}
+
+/** `GET /v1/remediations`: every remediation record (newest first), the budget alert (null while none) and
+ * the limits in force. */
+export interface RemediationsView {
+  remediations: Remediation[];
+  alert: RemediationAlert | null;
+  budget: { maxHosts: number; maxDomainPct: number; rateCount: number; ratePerMs: number };
+  rules: number;
 }
 
 /** `POST /v1/agent/register`. An agent re-registering with the same name gets the same host id, and
@@ -306,6 +326,12 @@ export interface RegisterResponse {
 export interface HeartbeatRequest {
   hostId: string;
   upgradeMs?: number;
+  /** Machine checks whose status changed since the server last took them (at most MaxChecksPerHost). */
+  checks?: MachineCheckResult[];
+  /** `checks` is every check the agent runs (sent after a registration): the server forgets the others. */
+  checksComplete?: boolean;
+  /** How the repair the server asked for ended. */
+  repairResult?: RepairResult;
 }
 
 /** The answer to a heartbeat. `reregister` tells an agent the server no longer knows it. */
@@ -315,6 +341,10 @@ export interface HeartbeatResponse {
   /** The interval the agent should heartbeat at from now on (it grows with the fleet; see
    * maxHeartbeatsPerSecond in src/server/liveness.ts). Absent when the host must re-register. */
   heartbeatMs?: number;
+  /** The server's clock (epoch ms) when it answered: the agent's clock check measures skew from it. */
+  serverTime?: number;
+  /** A repair command remediation asks this host's agent to run (again in every answer until its result comes). */
+  repair?: RepairRequest;
 }
 
 /** One attempt the server wants on a host, with the spec to run. */
@@ -351,6 +381,8 @@ export interface ClusterView {
   revision: number;
   /** The Tiffin release this server runs (`tiffin version`). */
   version: string;
+  /** The remediation budget alert, while one is raised (machine checks failing beyond the budget). */
+  remediationAlert?: RemediationAlert;
 }
 
 /** `POST /v1/tasks/:job/:index/exec` (and the agent's `POST /v1/exec/:attemptId`): a command to run in

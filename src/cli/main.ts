@@ -23,6 +23,7 @@ import * as exec from "./commands/exec.ts";
 import * as helper from "./commands/helper.ts";
 import * as history from "./commands/history.ts";
 import * as hosts from "./commands/hosts.ts";
+import * as remediations from "./commands/remediations.ts";
 import * as init from "./commands/init.ts";
 import * as jobs from "./commands/jobs.ts";
 import * as logs from "./commands/logs.ts";
@@ -45,7 +46,7 @@ import * as validate from "./commands/validate.ts";
 import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, init, validate, apply, plan, status, jobs, top, recommend, restart, scale, stop, history, revert, rollout, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events, services, endpoints,
+  dev, init, validate, apply, plan, status, jobs, top, recommend, restart, scale, stop, history, revert, rollout, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events, services, endpoints, remediations,
   token,
 ];
 

@@ -24,6 +24,7 @@ export const hostSchema = hostInventorySchema.extend({
   domain: z.object({ region: z.string(), datacenter: z.string(), cluster: z.string(), rack: z.string() }),
   draining: z.boolean(),
   registeredAt: z.number(),
+  unschedulable: z.boolean().exactOptional(),
 });
 
 /** Compile-time proof that the schemas above and host.ts's types are the same shapes. */

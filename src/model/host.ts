@@ -40,6 +40,8 @@ export interface Host extends HostInventory {
   domain: FailureDomain;
   draining: boolean;
   registeredAt: number;
+  /** Takes no new tasks, keeps those it has (a remediation's cordon). Absent: false. */
+  unschedulable?: boolean;
 }
 
 /** Derives the failure domain from labels. */

@@ -22,3 +22,4 @@ export * from "./rollout.ts";
 export * from "./endpoint.ts";
 export * from "./acl.ts";
 export * from "./token.ts";
+export * from "./machine-check.ts";

@@ -10,6 +10,7 @@ import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
   aliveSchema, apiTokenSchema, endpointSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
 } from "../model/index.ts";
+import { hostChecksSchema, remediationAlertSchema, remediationSchema, repairRequestSchema } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
 export const Prefix = {
@@ -40,6 +41,14 @@ export const Prefix = {
   endpoints: "/endpoints/",
   /** API tokens with policies (`tiffin token create`): the secret's digest, never the secret; mirrored, never streamed. */
   tokens: "/tokens/",
+  /** Each host's machine checks with their history (remediation/checks-store.ts); not mirrored. */
+  hostChecks: "/checks/",
+  /** Remediation records (remediation/controller.ts); not mirrored. */
+  remediations: "/remediations/",
+  /** The remediation budget alert, while one is raised. */
+  remediationAlert: "/remediationalert",
+  /** A repair command waiting for (or run by) a host's agent. */
+  repairs: "/repairs/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -234,6 +243,14 @@ export const Kinds = {
   endpoint: defineKind("endpoint", Prefix.endpoints, endpointSchema, numbered(6)),
   /** `/tokens/<id>`: one API token with its policy (the secret's sha256 only). */
   token: defineKind("token", Prefix.tokens, apiTokenSchema, one),
+  /** `/checks/<hostId>`: the host's machine checks and their history. */
+  hostChecks: defineKind("host checks", Prefix.hostChecks, hostChecksSchema, one),
+  /** `/remediations/<id>`: one remediation action (ids sort in creation order). */
+  remediation: defineKind("remediation", Prefix.remediations, remediationSchema, one),
+  /** `/remediationalert`: the budget alert while it is raised. */
+  remediationAlert: defineKind("remediation alert", Prefix.remediationAlert, remediationAlertSchema, single),
+  /** `/repairs/<hostId>`: the repair the host's agent is to run (one at a time). */
+  repair: defineKind("repair", Prefix.repairs, repairRequestSchema, one),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
   leader: defineKind("leader", LeaderKey, leaderSchema, single),
   /** `/secrets/peer`: the peer tokens agents require of each other. */

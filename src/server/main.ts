@@ -61,10 +61,16 @@ import { openApiRoute } from "./routes/openapi.ts";
 import type { RegisteredRoute } from "./openapi/document.ts";
 import { serverIdOf, shareToken } from "./tokens.ts";
 import { taskStates } from "./views.ts";
+import { NoRemediation } from "./remediation/config.ts";
+import type { RemediationConfig } from "./remediation/config.ts";
+import { RemediationController } from "./remediation/controller.ts";
+import { ChecksCache } from "./remediation/checks-store.ts";
+import { remediationRoutes } from "./routes/remediations.ts";
 
 export { openStore } from "./open-store.ts";
 export type { StoreSpec } from "./open-store.ts";
 export { migrateState } from "./migrate.ts";
+export { loadRemediationConfig } from "./remediation/config.ts";
 export type { MigrateResult } from "./migrate.ts";
 
 /** Options of `startServer`. */
@@ -111,6 +117,8 @@ export interface ServerOptions {
   /** `host:port` to answer DNS on, UDP and TCP (`NAME.service.tiffin`, dns/answer.ts); port 0 picks
    * one (see `ServerHandle.dns`). @default no DNS */
   dnsListen?: string;
+  /** Remediation rules and budget (`--remediation FILE`, remediation/config.ts). @default none: checks are shown, nothing is remediated */
+  remediation?: RemediationConfig;
 }
 
 /** A running server. */
@@ -181,6 +189,9 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const batchOps = knob > 0 ? knob : store instanceof SqliteStore ? 6_000 : undefined;
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks) => customChecks.verdictsOf(key, checks) } });
   const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader() });
+  const remediationConfig = opts.remediation ?? NoRemediation;
+  const hostChecks = new ChecksCache(store, mirror, log);
+  const remediation = new RemediationController({ store: loopStore, mirror, clock, log, config: remediationConfig, checks: hostChecks, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader(), registry: metrics.registry });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
   const { adaptCheckMs, ...policyOpts } = opts.recommend ?? {};
@@ -196,7 +207,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   rolloutRoutes(router, ctx);
   packageRoutes(router, ctx);
   const swarm = trackerRoutes(router, ctx, { adminToken: () => tokens.admin, ...opts.swarm });
-  hostRoutes(router, ctx);
+  hostRoutes(router, ctx, hostChecks);
   hostRemoveRoute(router, ctx);
   agentRoutes(router, ctx);
   taskMetricsRoutes(router, ctx, taskMetrics, new LeaderRelay({ election, selfId: id, adminToken: () => tokens.admin }));
@@ -207,6 +218,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   execRoutes(router, ctx);
   execSessionRoutes(router, ctx);
   clusterRoutes(router, ctx);
+  remediationRoutes(router, ctx, remediationConfig);
   healthRoutes(router, ctx);
   openApiRoute(router);
   tokenRoutes(router, ctx);
@@ -271,6 +283,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   relay.start();
   reconciler.start();
   endpoints.start();
+  remediation.start();
   ctx.usage?.start();
   adapter.start();
   taskMetrics.start();
@@ -295,6 +308,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         await adapter.close();
         await reconciler.stop();
         await endpoints.stop();
+        await remediation.stop();
         // Resigning lets another server lead at once instead of after the lease TTL.
         await election.close();
         for (const s of [...ctx.streams]) s.close();

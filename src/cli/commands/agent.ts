@@ -40,6 +40,8 @@ export interface AgentFlags {
   maxUploads?: string;
   maxStarts?: string;
   tasksPerHelper?: string;
+  checksDir?: string;
+  checkInterval?: string;
   logLevel?: string;
 }
 
@@ -109,6 +111,8 @@ export function agentOptions(f: AgentFlags): AgentOptions {
   for (const p of allowMounts) if (!p.startsWith("/")) throw usageError(`--allow-mounts wants absolute paths, got "${p}"`, "e.g. --allow-mounts /srv/data,/var/cache/app");
   const allowCapabilities = parseCapabilities(f.allowCapabilities ?? "");
   const taskUser = f.taskUser === undefined ? undefined : parseTaskUser(f.taskUser);
+  const checkIntervalMs = f.checkInterval === undefined ? undefined : parseDuration(f.checkInterval);
+  if (checkIntervalMs === null || (checkIntervalMs !== undefined && checkIntervalMs < 100)) throw usageError(`--check-interval wants a duration of at least 100ms, got "${f.checkInterval ?? ""}"`, "e.g. --check-interval 30s");
   return {
     server: f.server,
     joinToken,
@@ -129,6 +133,8 @@ export function agentOptions(f: AgentFlags): AgentOptions {
     ...(maxUploads !== undefined ? { maxUploads } : {}),
     ...(maxConcurrentStarts !== undefined ? { maxConcurrentStarts } : {}),
     ...(tasksPerHelper !== undefined ? { tasksPerHelper } : {}),
+    ...(f.checksDir !== undefined ? { checksDir: resolve(f.checksDir) } : {}),
+    ...(checkIntervalMs !== undefined ? { checkIntervalMs } : {}),
   };
 }
 
@@ -179,6 +185,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--max-uploads <n>", "package pieces served to other agents at once; more are told to try elsewhere (default: 4)")
     .option("--max-starts <n>", "task helpers started at once; more assignments wait their turn, so a burst cannot starve the agent (default: 4)")
     .option("--tasks-per-helper <n>", "tasks one helper process supervises, sharing Node's memory (a crash of the process ends all of them); 1: a process per task (default: 8)")
+    .option("--checks-dir <dir>", "custom machine checks: each executable file runs every --check-interval; exit 0 passes, 1 warns, other codes or a 10 s timeout fail; its first line of output is the message (default: none)")
+    .option("--check-interval <duration>", "how often the machine checks run (disk, inodes, memory pressure, clock, runtime, data dir, --checks-dir) (default: 30s)")
     .option("--package-idle <duration>", "how long no task may have used a package before it can be removed (default: 1h)")
     .addOption(logLevelOption())
     .description("run the agent of this host")

@@ -2,11 +2,11 @@
 
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
-import type { HostView } from "../../api/types.ts";
+import type { HostChecksView, HostView, RemediationAlert } from "../../api/types.ts";
 import type { CliContext } from "../command.ts";
 import { outputFormat, outputOption, renderOutput } from "../output.ts";
 import type { OutputOpts } from "../output.ts";
-import { renderTable } from "../table.ts";
+import { formatTime, renderTable } from "../table.ts";
 import { register as registerRemove } from "./host-remove.ts";
 
 /** Lists the hosts, sorted by name. */
@@ -19,11 +19,12 @@ function num(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2).replace(/0+$/, "");
 }
 
-/** A table of hosts: cpu and memory as used/total. */
-export function renderHosts(hosts: HostView[]): string {
+/** A table of hosts: cpu and memory as used/total, failing machine checks; the remediation budget
+ * alert under it while one is raised. */
+export function renderHosts(hosts: HostView[], alert: RemediationAlert | null = null): string {
   if (hosts.length === 0) return "no hosts yet: start agents with `tiffin agent` (or `tiffin dev`)\n";
   return renderTable(
-    ["name", "id", "status", "rack/cluster", "cpu", "memory MiB", "tasks", "draining", "sandbox"],
+    ["name", "id", "status", "rack/cluster", "cpu", "memory MiB", "tasks", "draining", "sandbox", "failing checks"],
     hosts.map((h) => [
       h.name,
       h.id,
@@ -35,17 +36,35 @@ export function renderHosts(hosts: HostView[]): string {
       h.draining ? "yes" : "no",
       // "none": sandboxed tasks are refused there (isolation "none" still runs).
       h.runtime,
+      (h.failingChecks ?? []).map((c) => c.name).join(",") || "-",
     ]),
-  );
+  ) + (alert === null ? "" : `\nALERT: ${alert.message}\n`);
+}
+
+/** `tiffin hosts HOST`: each machine check, its status now and its history (status changes, newest last). */
+export function renderHostChecks(v: HostChecksView): string {
+  if (v.checks.length === 0) return `host ${v.name} (${v.id}) has reported no machine checks yet\n`;
+  const rows: string[][] = [];
+  for (const c of v.checks) {
+    rows.push([c.name, c.status.toUpperCase(), formatTime(c.since), c.message]);
+    for (const h of [...c.history].reverse().slice(1)) rows.push(["", h.status, formatTime(h.at), h.message]);
+  }
+  return `host ${v.name} (${v.id}): machine checks\n` + renderTable(["check", "status", "since", "message"], rows);
 }
 
 /** Adds the command. */
 export function register(program: Command, ctx: CliContext): void {
   // The table already has every column a person needs: wide prints it too; json and yaml carry every field.
-  const cmd = outputOption(program.command("hosts").description("list hosts (`tiffin hosts remove HOST` forgets a down host)")).action(async (opts: OutputOpts) => {
+  const cmd = outputOption(program.command("hosts").argument("[host]", "a host: its machine checks with their history").description("list hosts with failing machine checks; `tiffin hosts HOST` shows a host's checks (`tiffin hosts remove HOST` forgets a down host)")).action(async (host: string | undefined, opts: OutputOpts) => {
     const format = outputFormat(opts);
-    const hosts = await hostsHandler(ctx.client());
-    ctx.io.out(renderOutput(format, hosts, () => renderHosts(hosts)));
+    const client = ctx.client();
+    if (host !== undefined) {
+      const v = await client.hostChecks(host);
+      ctx.io.out(renderOutput(format, v, () => renderHostChecks(v)));
+      return;
+    }
+    const [hosts, rem] = await Promise.all([hostsHandler(client), client.remediations().catch(() => null)]);
+    ctx.io.out(renderOutput(format, hosts, () => renderHosts(hosts, rem?.alert ?? null)));
   });
   registerRemove(cmd, ctx);
 }

@@ -96,13 +96,17 @@ void test("renderStatus: CPU and memory of the current attempt's latest sample",
   assert.deepEqual(formatUsage(usage, "exited"), ["-", "-"], "an ended task uses nothing");
 });
 
-void test("renderHosts: cpu and memory as used/total, rack/cluster, draining, sandbox runtime", () => {
-  const out = renderHosts(data.hosts);
+void test("renderHosts: cpu and memory as used/total, rack/cluster, draining, sandbox runtime, failing checks, the budget alert", () => {
+  const hosts = data.hosts.map((h, i) => (i === 2 ? { ...h, failingChecks: [{ name: "disk", status: "fail" as const, message: "97% full", at: 0 }, { name: "custom:ecc", status: "fail" as const, message: "x", at: 0 }] } : h));
+  const out = renderHosts(hosts);
   const lines = out.split("\n");
-  assert.match(lines[0] ?? "", /^NAME\s+ID\s+STATUS\s+RACK\/CLUSTER\s+CPU\s+MEMORY MIB\s+TASKS\s+DRAINING\s+SANDBOX$/);
-  assert.match(lines[1] ?? "", /^dev-1\s+h1\s+up\s+r1\/c1\s+0\.25\/0\.6\s+64\/2048\s+1\s+no\s+none$/);
-  assert.match(lines[2] ?? "", /^dev-2\s+h2\s+suspect\s+r2\/c1\s+0\.5\/0\.6\s+128\/2048\s+2\s+no\s+none$/);
-  assert.match(lines[3] ?? "", /^dev-3\s+h3\s+up\s+r3\/c2\s+0\.75\/0\.6\s+192\/2048\s+3\s+yes\s+none$/);
+  assert.match(lines[0] ?? "", /^NAME\s+ID\s+STATUS\s+RACK\/CLUSTER\s+CPU\s+MEMORY MIB\s+TASKS\s+DRAINING\s+SANDBOX\s+FAILING CHECKS$/);
+  assert.match(lines[1] ?? "", /^dev-1\s+h1\s+up\s+r1\/c1\s+0\.25\/0\.6\s+64\/2048\s+1\s+no\s+none\s+-$/);
+  assert.match(lines[2] ?? "", /^dev-2\s+h2\s+suspect\s+r2\/c1\s+0\.5\/0\.6\s+128\/2048\s+2\s+no\s+none\s+-$/);
+  assert.match(lines[3] ?? "", /^dev-3\s+h3\s+up\s+r3\/c2\s+0\.75\/0\.6\s+192\/2048\s+3\s+yes\s+none\s+disk,custom:ecc$/);
+  assert.doesNotMatch(out, /ALERT/);
+  const alert = { blocked: [{ hostId: "h3", hostName: "dev-3", check: "disk" }], limits: ["hosts"], since: 0, message: "remediation budget spent: 1 failing host held back (hosts limit) of 3" };
+  assert.match(renderHosts(hosts, alert), /\nALERT: remediation budget spent: 1 failing host held back \(hosts limit\) of 3\n$/);
 });
 
 void test("history: newest first, each summarized by what changed", () => {

@@ -1,6 +1,7 @@
 // `tiffin server --metrics-keep` (and TIFFIN_METRICS_KEEP, like every flag): a duration of at least
 // 10 minutes (one block), refused otherwise with a usage error that says what was given.
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -32,4 +33,30 @@ void test("tiffin server --metrics-full refuses what is not a duration of at lea
   const code = await main(["server", "--data", path.join(os.tmpdir(), "never-made"), "--metrics-full", "1s"], io);
   assert.equal(code, 2);
   assert.match(io.stderr, /--metrics-full takes a duration of at least 10m, got "1s"/);
+});
+
+void test("tiffin server --remediation refuses a rules file that is unreadable, not YAML, or wrong, naming the field", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-remflag-"));
+  const file = (name: string, text: string): string => {
+    fs.writeFileSync(path.join(dir, name), text);
+    return path.join(dir, name);
+  };
+  const cases: [string, string, RegExp][] = [
+    ["missing", path.join(dir, "nope.yaml"), /--remediation .*nope\.yaml: cannot read/],
+    ["not YAML", path.join(dir, "bad.yaml"), /not YAML or JSON/],
+    ["unknown action", file("action.yaml", "rules: [{name: r, checks: [disk], actions: [reboot]}]"), /invalid remediation config: rules\[0\]\.actions\[0\]/],
+    ["repair without command", file("repair.yaml", "rules: [{name: r, checks: [disk], actions: [repair]}]"), /rules\[0\]\.command: rule "r" has a repair action but no command/],
+    ["budget typo", file("budget.yaml", "budget: {maxHost: 3}"), /budget/],
+  ];
+  fs.writeFileSync(path.join(dir, "bad.yaml"), "rules: [unclosed");
+  try {
+    for (const [name, f, want] of cases) {
+      const io = memoryIo({});
+      const code = await main(["server", "--data", path.join(dir, "never"), "--remediation", f], io);
+      assert.equal(code, 2, `${name}: ${io.stderr}`);
+      assert.match(io.stderr, want, name);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

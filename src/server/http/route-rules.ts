@@ -77,6 +77,8 @@ export const RouteRules: Readonly<Record<string, RouteRule>> = {
   "POST /v1/hosts/:idOrName/drain": change("drain", "hosts"),
   "POST /v1/hosts/:idOrName/undrain": change("drain", "hosts"),
   "DELETE /v1/hosts/:idOrName": change("write", "hosts"),
+  "GET /v1/hosts/:idOrName/checks": read("read", "hosts"),
+  "GET /v1/remediations": read("read", "hosts"),
   // Packages (a peer server fetches pieces with the admin token).
   "GET /v1/packages": read("read", "packages"),
   "GET /v1/packages/:name": read("read", "packages"),

@@ -54,6 +54,8 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/jobs/:name/versions": { summary: "A job's versions", response: answerSchemas.versions },
   "GET /v1/jobs/:name/versions/:v": { summary: "One version of a job", response: answerSchemas.version },
   "GET /v1/hosts": { summary: "Hosts with liveness and load", response: answerSchemas.hosts },
+  "GET /v1/hosts/:idOrName/checks": { summary: "A host's machine checks, each with its history", response: answerSchemas.hostChecks },
+  "GET /v1/remediations": { summary: "Remediation records, the budget alert and the budget", response: answerSchemas.remediations },
   "POST /v1/hosts/:idOrName/drain": { summary: "Drain a host: move its tasks elsewhere, place none there", response: answerSchemas.host },
   "POST /v1/hosts/:idOrName/undrain": { summary: "Let a drained host take tasks again", response: answerSchemas.host },
   "DELETE /v1/hosts/:idOrName": { summary: "Forget a down host's record and token (re-provisioning)", response: answerSchemas.removeHost },

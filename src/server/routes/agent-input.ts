@@ -3,8 +3,8 @@
 // server never trusts a request: every problem is listed (field path, what was expected, the value
 // found), nothing is written.
 import { z } from "zod";
-import { attemptUpdateSchema, hostInventorySchema, resourceUsageSchema } from "../../model/index.ts";
-import type { Assert, AttemptUpdate, HostInventory, TypesMatch } from "../../model/index.ts";
+import { attemptUpdateSchema, machineCheckResultSchema, hostInventorySchema, MaxChecksPerHost, repairResultSchema, resourceUsageSchema } from "../../model/index.ts";
+import type { Assert, AttemptUpdate, MachineCheckResult, HostInventory, RepairResult, TypesMatch } from "../../model/index.ts";
 import { parseBody } from "../http/bodies.ts";
 
 /** Bounds of what an inventory may claim: the scheduler adds and compares these figures, and a host
@@ -52,6 +52,9 @@ export const registerBodySchema = z.object({
 export const heartbeatBodySchema = z.object({
   hostId,
   upgradeMs: nonNegative.max(86_400_000, { error: "expected milliseconds, at most a day" }).exactOptional(),
+  checks: z.array(machineCheckResultSchema.extend({ name: z.string().min(1).max(128), message: z.string().max(1024), at: nonNegative })).max(MaxChecksPerHost).exactOptional(),
+  checksComplete: z.boolean().exactOptional(),
+  repairResult: repairResultSchema.extend({ id: z.string().min(1).max(64), output: z.string().max(1024) }).exactOptional(),
 });
 
 /** The body of `POST /v1/agent/attempts`: the model's AttemptUpdate, numbers not negative. */
@@ -93,9 +96,9 @@ export function registerOf(body: unknown): { inventory: HostInventory; hostToken
 }
 
 /** `hostId` and `upgradeMs` of a heartbeat body. */
-export function heartbeatOf(body: unknown): { hostId: string; upgradeMs: number | undefined } {
+export function heartbeatOf(body: unknown): { hostId: string; upgradeMs: number | undefined; checks: MachineCheckResult[]; checksComplete: boolean; repairResult: RepairResult | null } {
   const b = agentBody(heartbeatBodySchema, body, "invalid heartbeat");
-  return { hostId: b.hostId, upgradeMs: b.upgradeMs };
+  return { hostId: b.hostId, upgradeMs: b.upgradeMs, checks: b.checks ?? [], checksComplete: b.checksComplete === true, repairResult: b.repairResult ?? null };
 }
 
 /** The updates of an attempts report. */

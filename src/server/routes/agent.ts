@@ -14,6 +14,8 @@ import { attemptKey, endpointKey, hostKey, hostTokenKey, Kinds } from "../kinds.
 import { newToken, sameSecret } from "../tokens.ts";
 import { heartbeatOf, registerOf, reportOf } from "./agent-input.ts";
 import { metricStopEnd } from "../metric-verdicts.ts";
+import { recordChecks } from "../remediation/checks-store.ts";
+import { pendingRepair, recordRepairResult } from "../remediation/repairs.ts";
 
 const base32 = "abcdefghijklmnopqrstuvwxyz234567";
 
@@ -42,7 +44,7 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
       // is that host's: its agent proves it with the token it was given (the write below compares
       // that token's key, so a removal in between makes the proof be checked again).
       if (stored !== undefined) proveIdentity(inventory.name, id, stored, claimed);
-      const host: Host = { ...inventory, id, domain: domainOf(inventory.labels), draining: existing?.draining ?? false, registeredAt: existing?.registeredAt ?? now };
+      const host: Host = { ...inventory, id, domain: domainOf(inventory.labels), draining: existing?.draining ?? false, registeredAt: existing?.registeredAt ?? now, ...(existing?.unschedulable === true ? { unschedulable: true } : {}) };
       const success: Op[] = [];
       const compare: Compare[] = [{ key: hostTokenKey(id), target: "modRevision", op: "==", value: m.modRevision(hostTokenKey(id)) }];
       if (!existing || stableJson(existing) !== stableJson(host)) {
@@ -72,7 +74,11 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
       return;
     }
     await ctx.liveness.heartbeat(hb.hostId, hb.upgradeMs);
-    sendJson(res, 200, { ok: true, reregister: false, heartbeatMs: ctx.liveness.timing().heartbeatMs } satisfies HeartbeatResponse);
+    if (hb.checks.length > 0 || hb.checksComplete) await recordChecks(ctx.store, hb.hostId, hb.checks, ctx.clock.now(), ctx.log, hb.checksComplete);
+    if (hb.repairResult !== null) await recordRepairResult(ctx.store, hb.hostId, hb.repairResult, ctx.clock.now(), ctx.log);
+    const repair = await pendingRepair(ctx.store, m, hb.hostId, ctx.log);
+    // The wall clock, not ctx.clock: the agent's clock check compares its own wall clock with it.
+    sendJson(res, 200, { ok: true, reregister: false, heartbeatMs: ctx.liveness.timing().heartbeatMs, serverTime: Date.now(), ...(repair !== null && repair.id !== hb.repairResult?.id ? { repair } : {}) } satisfies HeartbeatResponse);
   });
 
   r.add("POST", "/v1/agent/attempts", "host", async ({ req, res, hostId }) => {

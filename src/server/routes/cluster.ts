@@ -8,12 +8,16 @@ import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
+import { decodeOne, Kinds } from "../kinds.ts";
 
 const contactsBody = z.object({ contacts: z.array(z.tuple([z.string(), z.number()])) });
 
 /** Registers the cluster routes. */
 export function clusterRoutes(r: Router, ctx: ServerContext): void {
   r.add("GET", "/v1/cluster", "admin", async ({ res }) => {
+    // The mirror knows whether the key exists (its modRevision), so a quiet cluster costs no read.
+    const alertKey = Kinds.remediationAlert.key();
+    const alert = ctx.mirror.modRevision(alertKey) > 0 ? decodeOne(Kinds.remediationAlert, await ctx.store.get(alertKey), ctx.log) : null;
     const e = ctx.cluster.election;
     const l = e.leader();
     const body: ClusterView = {
@@ -21,6 +25,7 @@ export function clusterRoutes(r: Router, ctx: ServerContext): void {
       leader: l ? { id: l.id, url: l.url, since: l.since } : null,
       revision: ctx.mirror.revision,
       version: tiffinVersion(),
+      ...(alert !== null ? { remediationAlert: alert } : {}),
     };
     sendJson(res, 200, body);
   });

@@ -12,6 +12,7 @@ import type { ServerContext } from "../context.ts";
 import { sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { aliveKey, allocKey, hostKey, hostTokenKey } from "../keys.ts";
+import { Kinds } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { findHost } from "../views.ts";
 
@@ -79,6 +80,9 @@ export function hostRemoveRoute(r: Router, ctx: ServerContext): void {
           { type: "delete", key: hostKey(id) },
           { type: "delete", key: hostTokenKey(id) },
           ...(alloc ? [{ type: "delete" as const, key: allocKey(id) }] : []),
+          // Its machine checks and a pending repair: a new machine under the name starts clean.
+          { type: "delete" as const, key: Kinds.hostChecks.key(id) },
+          { type: "delete" as const, key: Kinds.repair.key(id) },
         ],
       };
     });
