@@ -18,6 +18,8 @@ import { MaxMetricChecks } from "./rules.ts";
 import { phaseOrderProblems, phaseProblem, taskCountProblem } from "./rollout-rules.ts";
 import { RolloutFailureActions, RolloutInconclusiveActions } from "../model/index.ts";
 import { rolloutChecksSchema } from "../model/judge/index.ts";
+import { FailedItemsPolicies } from "../model/index.ts";
+import { MaxBatchItems, MaxItemLength, MaxParallelism } from "./batch-rules.ts";
 import type { RolloutPhaseSpec, TaskCount } from "../model/index.ts";
 
 // Number or string, refined by the shared rules (z.custom has no JSON Schema; see rollout-input.ts).
@@ -146,6 +148,18 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
       onFailure: z.enum(RolloutFailureActions),
       checks: rolloutChecksSchema.exactOptional(),
       inconclusive: z.enum(RolloutInconclusiveActions).exactOptional(),
+    })
+    .exactOptional(),
+  batch: z
+    .strictObject({
+      completions: z.number().int().min(1).max(MaxBatchItems),
+      parallelism: z.number().int().min(1).max(MaxParallelism),
+      items: z.array(z.string().max(MaxItemLength).refine((v) => !v.includes("\0"), { error: "an item may not contain NUL" })).min(1).max(MaxBatchItems).nullable(),
+      retries: z.strictObject({ limit: z.number().int().min(0).max(100), backoffInitialMs: ms(1, 3_600_000), backoffMaxMs: ms(1, 3_600_000) }),
+      deadlineMs: ms(1000, 7 * day).nullable(),
+      successCount: z.number().int().min(1).max(MaxBatchItems).nullable(),
+      failedItems: z.enum(FailedItemsPolicies),
+      keepRuns: z.number().int().min(1).max(1000),
     })
     .exactOptional(),
 });

@@ -91,5 +91,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   if (isolation && capabilities && capabilities.length > 0) add(["capabilities"], needsSandbox(isolation, "capabilities"));
   if (isolation && persist) add(["persist"], needsSandbox(isolation, "persist"));
   if (mounts) for (const d of duplicateMountTargets(mounts)) add(["mounts", d.index, "task"], d.message);
+  // A batch job's tasks are its runs' items, `batch.parallelism` at a time: a count beside it says two things.
+  if (j.batch && raw["replicas"] !== undefined && raw["replicas"] !== 0) add(["replicas"], "a batch job's tasks are its runs' items: leave replicas out (or 0) and set batch.parallelism");
   return out;
 }

@@ -9,6 +9,7 @@ import {
 } from "./units.ts";
 import type { Duration, Size } from "./units.ts";
 import { rolloutInputSchema } from "./rollout-input.ts";
+import { batchInputSchema } from "./batch-input.ts";
 
 /** DNS-label job names: they appear in task ids, URLs, host paths and DNS. */
 export const jobNamePattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -362,6 +363,7 @@ export const jobInputSchema = z
       .default(false)
       .describe("Keep each task's private /var and /home across its attempts on the same host (needs isolation \"sandbox\")."),
     rollout: rolloutInputSchema.nullable().default(null).describe("How a new version replaces the tasks: phases, bake, deadline, budget, on failure."),
+    batch: batchInputSchema.nullable().default(null).describe("A batch job: it runs to completion once per run (`tiffin run`): items, parallelism, retries, deadline, success policy."),
   })
   .meta({ id: "Job", title: "Tiffin job", description: "One Tiffin job as users write it." });
 

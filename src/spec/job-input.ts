@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import type { EveryHost, Isolation, Network, RolloutFailureAction, RolloutInconclusiveAction, RolloutPhaseSpec, SpreadDomain, TaskCount } from "../model/index.ts";
 import type { RolloutChecksInput } from "./rollout-checks-input.ts";
+import type { BatchInput } from "./batch-input-type.ts";
 import type { httpHealthSchema, jobInputSchema, metricHealthSchema } from "./input.ts";
 import type { Duration, Size } from "./units.ts";
 
@@ -185,6 +186,9 @@ export interface JobSpecInput {
   /** How a new version replaces the tasks: phase by phase, each baked healthy, within one disruption
    * budget, rolled back on failure. null: the defaults of RolloutInput. @default null */
   rollout?: RolloutInput | null | undefined;
+  /** A batch job: it runs to completion once per run (`tiffin run`) instead of being kept running;
+   * `replicas` is then 0 or absent. null: a service. @default null */
+  batch?: BatchInput | null | undefined;
 }
 
 /** A phase: a task count (`1`), a share of the replicas (`"10%"`), a failure-domain level (every task
@@ -274,4 +278,6 @@ export const jobInputMatchesSchema: [
   SameKeys<NonNullable<JobSpecInput["metrics"]>, NonNullable<Schema["metrics"]>>,
   SameKeys<NonNullable<NonNullable<JobSpecInput["metrics"]>["signals"]>, NonNullable<NonNullable<Schema["metrics"]>["signals"]>>,
   SameKeys<NonNullable<JobSpecInput["rollout"]>, NonNullable<Schema["rollout"]>>,
-] = [true, true, true, true, true, true, true, true, true, true, true];
+  SameKeys<NonNullable<JobSpecInput["batch"]>, NonNullable<Schema["batch"]>>,
+  SameKeys<NonNullable<NonNullable<JobSpecInput["batch"]>["retries"]>, NonNullable<NonNullable<Schema["batch"]>["retries"]>>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true];

@@ -1,0 +1,137 @@
+// Batch jobs (issue 18): the policy a job spec carries (`batch`), and the Run record the server keeps
+// per start of such a job (its items, each item's attempts, why it ended). The decisions over them are
+// pure functions in src/server/reconcile/batch-*.ts.
+//
+//   run:   queued ──> running ──> succeeded | failed | cancelled
+//   item:  pending ──> running ──> succeeded
+//             ^           │  └──> failed (retries spent, or stopped with its run) | cancelled
+//             └───────────┘ (failed attempt, retries left: pending again after the back-off)
+import { z } from "zod";
+import type { Assert, TypesMatch } from "./resources.ts";
+
+/** What a run does once an item has failed for good: stop the run at once (it fails), or finish the
+ * other items and report (the success policy decides). */
+export const FailedItemsPolicies = ["stop", "finish"] as const;
+/** One of FailedItemsPolicies. */
+export type FailedItemsPolicy = (typeof FailedItemsPolicies)[number];
+
+/** A job's batch policy, compiled (durations in ms). A job with one runs to completion per run, and
+ * runs only when started (`tiffin run`); it has no service tasks. */
+export interface BatchPolicy {
+  /** Items per run: `items.length` when items are given. */
+  completions: number;
+  /** At most this many items run at once. */
+  parallelism: number;
+  /** The work items, one task each (handed over as TIFFIN_ITEM); null: items are numbers 0..completions-1. */
+  items: string[] | null;
+  /** Failed attempts retried per item, with back-off initial * 2^(failures-1), capped at max. */
+  retries: { limit: number; backoffInitialMs: number; backoffMaxMs: number };
+  /** The whole run fails (its running items stopped) this long after it started; null: no deadline. */
+  deadlineMs: number | null;
+  /** Items that must succeed for the run to succeed; null: all of them. */
+  successCount: number | null;
+  failedItems: FailedItemsPolicy;
+  /** Finished runs kept per job (older ones and their attempts' records are deleted). */
+  keepRuns: number;
+}
+
+/** A BatchPolicy as stored (structural; limits are checked at apply). */
+export const batchPolicySchema = z.object({
+  completions: z.number(),
+  parallelism: z.number(),
+  items: z.array(z.string()).nullable(),
+  retries: z.object({ limit: z.number(), backoffInitialMs: z.number(), backoffMaxMs: z.number() }),
+  deadlineMs: z.number().nullable(),
+  successCount: z.number().nullable(),
+  failedItems: z.enum(FailedItemsPolicies),
+  keepRuns: z.number(),
+});
+
+/** States of a run. */
+export const RunStates = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+/** One of RunStates. */
+export type RunState = (typeof RunStates)[number];
+/** States of one item of a run. */
+export const RunItemStates = ["pending", "running", "succeeded", "failed", "cancelled"] as const;
+/** One of RunItemStates. */
+export type RunItemState = (typeof RunItemStates)[number];
+
+/** One attempt of an item, as the run keeps it once it ended (the attempt record may be gone). */
+export const runAttemptSchema = z.object({
+  id: z.string(),
+  hostId: z.string(),
+  /** The attempt's terminal state (exited, stopped, failed, lost). */
+  state: z.string(),
+  exitCode: z.number().nullable(),
+  signal: z.string().nullable(),
+  reason: z.string().nullable(),
+  startedAt: z.number().nullable(),
+  endedAt: z.number().nullable(),
+});
+/** One ended attempt of an item (runAttemptSchema). */
+export type RunAttempt = z.infer<typeof runAttemptSchema>;
+
+/** One item of a run. */
+export const runItemSchema = z.object({
+  index: z.number(),
+  state: z.enum(RunItemStates),
+  /** Failed attempts so far. */
+  failures: z.number(),
+  /** A pending item that failed is not started again before this time (back-off). */
+  notBefore: z.number(),
+  /** Ended attempts, oldest first. The running one is the task's (`/tasks/<job>/<slot>`). */
+  attempts: z.array(runAttemptSchema),
+});
+/** One item of a run (runItemSchema). */
+export type RunItem = z.infer<typeof runItemSchema>;
+
+/** One run of a batch job (`/runs/<job>/<id>`). */
+export const runSchema = z.object({
+  job: z.string(),
+  id: z.string(),
+  /** The job version it runs (the desired one when it was started). */
+  version: z.number(),
+  state: z.enum(RunStates),
+  /** Why it ended as it did, or why it waits. */
+  reason: z.string().nullable(),
+  /** Who started it: `tiffin run` (manual), a schedule or a dispatch. */
+  cause: z.enum(["manual", "schedule", "dispatch"]),
+  createdAt: z.number(),
+  startedAt: z.number().nullable(),
+  endedAt: z.number().nullable(),
+  /** Dispatch parameters, handed to each task as TIFFIN_PARAM_<NAME>. */
+  params: z.record(z.string(), z.string()),
+  items: z.array(runItemSchema),
+});
+/** One run of a batch job (runSchema). */
+export type Run = z.infer<typeof runSchema>;
+
+/** What ties a task slot (and its attempts) to a run's item; absent on service tasks. */
+export const batchRefSchema = z.object({
+  run: z.string(),
+  item: z.number(),
+  /** The item's value (TIFFIN_ITEM): the spec's work item, or the index as text. */
+  value: z.string(),
+  params: z.record(z.string(), z.string()),
+});
+/** A task's or attempt's run and item (batchRefSchema). */
+export type BatchRef = z.infer<typeof batchRefSchema>;
+
+/** True once a run has ended. */
+export function isRunOver(state: RunState): boolean {
+  return state === "succeeded" || state === "failed" || state === "cancelled";
+}
+
+/** The value item `index` is given (TIFFIN_ITEM). */
+export function itemValue(policy: BatchPolicy, index: number): string {
+  return policy.items?.[index] ?? String(index);
+}
+
+/** Back-off before an item's next attempt after `failures` failed ones. */
+export function retryBackoffMs(policy: BatchPolicy, failures: number): number {
+  const r = policy.retries;
+  return Math.min(r.backoffInitialMs * 2 ** Math.max(0, failures - 1), r.backoffMaxMs);
+}
+
+/** Compile-time proof that the schema above and BatchPolicy are the same shape. */
+export type BatchSchemaChecks = [Assert<TypesMatch<z.infer<typeof batchPolicySchema>, BatchPolicy>>];
