@@ -133,5 +133,12 @@ export function retryBackoffMs(policy: BatchPolicy, failures: number): number {
   return Math.min(r.backoffInitialMs * 2 ** Math.max(0, failures - 1), r.backoffMaxMs);
 }
 
+/** A new run of a job's version, queued, every item pending. */
+export function newRun(o: { job: string; id: string; version: number; policy: BatchPolicy; cause: Run["cause"]; now: number; params?: Record<string, string> }): Run {
+  const items: RunItem[] = [];
+  for (let index = 0; index < o.policy.completions; index++) items.push({ index, state: "pending", failures: 0, notBefore: 0, attempts: [] });
+  return { job: o.job, id: o.id, version: o.version, state: "queued", reason: null, cause: o.cause, createdAt: o.now, startedAt: null, endedAt: null, params: { ...(o.params ?? {}) }, items };
+}
+
 /** Compile-time proof that the schema above and BatchPolicy are the same shape. */
 export type BatchSchemaChecks = [Assert<TypesMatch<z.infer<typeof batchPolicySchema>, BatchPolicy>>];

@@ -9,6 +9,7 @@ import { z } from "zod";
 import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
   aliveSchema, endpointSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
+  runSchema,
 } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
@@ -38,6 +39,8 @@ export const Prefix = {
   metricBlocks: "/metricblocks/",
   /** The serving endpoints of each service, written by the leader (endpoints/controller.ts). */
   endpoints: "/endpoints/",
+  /** Runs of batch jobs (issue 18): their items and each item's attempts (reconcile/batch-*.ts). */
+  runs: "/runs/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -230,6 +233,8 @@ export const Kinds = {
   rollout: defineKind("rollout", Prefix.rollouts, rolloutSchema, numbered(10)),
   /** `/endpoints/<service>/<index, 6 digits>`: one serving task of a service. */
   endpoint: defineKind("endpoint", Prefix.endpoints, endpointSchema, numbered(6)),
+  /** `/runs/<job>/<id>`: one run of a batch job. */
+  run: defineKind("run", Prefix.runs, runSchema, pair),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
   leader: defineKind("leader", LeaderKey, leaderSchema, single),
   /** `/secrets/peer`: the peer tokens agents require of each other. */
@@ -274,6 +279,8 @@ export const pieceHolderKey = (id: string, serverId: string): string => Kinds.pi
 
 /** `/rollouts/<job>/<n, 10 digits>`: the job's n-th Rollout. */
 export const rolloutKey = (job: string, n: number): string => Kinds.rollout.key(job, n);
+/** `/runs/<job>/<id>`: one Run of a batch job. */
+export const runKey = (job: string, id: string): string => Kinds.run.key(job, id);
 /** `/endpoints/<service>/<index, 6 digits>`: one Endpoint. */
 export const endpointKey = (service: string, index: number): string => Kinds.endpoint.key(service, index);
 

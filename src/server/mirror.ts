@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
+import type { Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Run, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
 import { Kinds, logProblem, Prefix } from "./kinds.ts";
 import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
@@ -28,6 +28,7 @@ export interface MirroredValues {
   hostToken: string;
   rollout: Rollout;
   endpoint: Endpoint;
+  run: Run;
 }
 /** A kind the mirror holds (a key of Kinds). */
 export type MirroredKind = keyof MirroredValues;
@@ -83,6 +84,8 @@ export class Mirror {
   readonly rollouts = new Map<string, Map<number, Entry<Rollout>>>();
   /** Serving endpoints: service -> task index -> endpoint (endpoints/controller.ts writes them). */
   readonly endpoints = new Map<string, Map<number, Entry<Endpoint>>>();
+  /** Runs of batch jobs: job -> run id -> run. */
+  readonly runs = new Map<string, Map<string, Entry<Run>>>();
   /** Bumped by every endpoint, job record or job version change (DNS's service index keys on it). */
   endpointsStamp = 0;
   /** Stored values that do not decode as their kind, by key: logged and left out of every index. */
@@ -331,6 +334,10 @@ export class Mirror {
         nestedSetOrDelete(this.endpoints, service, n, e);
         this.endpointsStamp++;
       }, ([service, n]) => this.endpoints.get(service)?.get(n)?.value ?? null),
+      handler("run", Kinds.run, ([job, id], _r, e) => {
+        nestedSetOrDelete(this.runs, job, id, e);
+        this.#bump(job);
+      }, ([job, id]) => this.runs.get(job)?.get(id)?.value ?? null),
     ];
   }
 }
@@ -387,7 +394,7 @@ function setOrDelete<T>(m: Map<string, T>, k: string, v: T | null): void {
   else m.set(k, v);
 }
 
-function nestedSetOrDelete<T>(m: Map<string, Map<number, T>>, k: string, n: number, v: T | null): void {
+function nestedSetOrDelete<T, N extends string | number>(m: Map<string, Map<N, T>>, k: string, n: N, v: T | null): void {
   let inner = m.get(k);
   if (v === null) {
     inner?.delete(n);

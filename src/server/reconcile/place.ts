@@ -143,7 +143,8 @@ export function placeJob(
 /** One make-before-break move that restores the job's spread (rebalance.ts), written like a drain
  * move, or null. */
 function spreadMove(m: Mirror, index: ClusterIndex, inp: JobInput, hosts: ReadonlyMap<string, HostState>): { writes: WriteSet; plan: Plan; spec: JobSpec; moves: number[] } | null {
-  if (inp.spec.spread === "none" || !mayRebalance(inp)) return null;
+  // A batch job's tasks end by themselves: none is moved for spread.
+  if (inp.spec.spread === "none" || inp.spec.batch || !mayRebalance(inp)) return null;
   const { open, domains } = openDomains(m, hosts);
   const mv = planSpreadMove(index, inp.spec, open, domains);
   if (!mv) return null;
