@@ -40,6 +40,7 @@ import { hostRemoveRoute } from "./routes/host-remove.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { restartRoutes } from "./routes/restart.ts";
 import { rolloutRoutes } from "./routes/rollouts.ts";
+import { runRoutes } from "./routes/runs.ts";
 import { packageRoutes } from "./routes/packages.ts";
 import { trackerRoutes } from "./routes/tracker.ts";
 import { execRoutes } from "./routes/exec.ts";
@@ -192,6 +193,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   jobRoutes(router, ctx);
   restartRoutes(router, ctx);
   rolloutRoutes(router, ctx);
+  runRoutes(router, ctx);
   packageRoutes(router, ctx);
   const swarm = trackerRoutes(router, ctx, { adminToken: () => tokens.admin, ...opts.swarm });
   hostRoutes(router, ctx);
