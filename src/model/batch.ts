@@ -142,3 +142,50 @@ export function newRun(o: { job: string; id: string; version: number; policy: Ba
 
 /** Compile-time proof that the schema above and BatchPolicy are the same shape. */
 export type BatchSchemaChecks = [Assert<TypesMatch<z.infer<typeof batchPolicySchema>, BatchPolicy>>];
+
+/** What a fire does while the job's previous run is still going: "skip" it, "queue" a run after it,
+ * or "replace" it (the running one is cancelled). */
+export const OverlapPolicies = ["skip", "queue", "replace"] as const;
+/** One of OverlapPolicies. */
+export type OverlapPolicy = (typeof OverlapPolicies)[number];
+/** What fires missed while no server led (an outage) do: "once" (one run for them all, at once), or "skip". */
+export const MissedPolicies = ["once", "skip"] as const;
+/** One of MissedPolicies. */
+export type MissedPolicy = (typeof MissedPolicies)[number];
+
+/** `schedule` of a batch job, compiled: when the leading server starts its runs (Kubernetes CronJob, Nomad periodic). */
+export interface SchedulePolicy {
+  /** A cron expression: 5 fields, or 6 with seconds first (croner's syntax). */
+  cron: string;
+  /** IANA time zone the expression is read in. */
+  timeZone: string;
+  overlap: OverlapPolicy;
+  missed: MissedPolicy;
+  /** Each fire is delayed by a stable pseudo-random share of this (the same on every server). */
+  jitterMs: number;
+}
+
+/** A SchedulePolicy as stored (structural). */
+export const schedulePolicySchema = z.object({
+  cron: z.string(),
+  timeZone: z.string(),
+  overlap: z.enum(OverlapPolicies),
+  missed: z.enum(MissedPolicies),
+  jitterMs: z.number(),
+});
+
+/** `/schedules/<job>`: the schedule's last handled fire (its cron time), written in the transaction
+ * that starts (or skips) the run of that fire, so a restart or a new leader neither loses nor repeats one. */
+export const scheduleStateSchema = z.object({
+  job: z.string(),
+  lastFireAt: z.number(),
+  /** The run the last fire started (null: it started none: skipped, or the first look). */
+  lastRun: z.string().nullable(),
+  /** What the last fire did, in words ("started", "skipped: run x still running", "missed 3 fires: ran once"). */
+  note: z.string(),
+});
+/** The stored state of one job's schedule (scheduleStateSchema). */
+export type ScheduleState = z.infer<typeof scheduleStateSchema>;
+
+/** Compile-time proof that the schedule schema and SchedulePolicy are the same shape. */
+export type ScheduleSchemaChecks = [Assert<TypesMatch<z.infer<typeof schedulePolicySchema>, SchedulePolicy>>];

@@ -7,7 +7,7 @@ import { Capabilities, Isolations, MetricSignalNames, Networks, SpreadDomains } 
 import type { AdaptPolicy, HealthCheck, JobRecord, MetricHealthCheck, MetricsEndpoint, JobSpec, JobVersion, PackagePin } from "./job.ts";
 import { resourcesSchema } from "./resources.ts";
 import { rolloutPolicySchema } from "./rollout.ts";
-import { batchPolicySchema } from "./batch.ts";
+import { batchPolicySchema, schedulePolicySchema } from "./batch.ts";
 import type { Assert, TypesMatch } from "./resources.ts";
 
 const timing = {
@@ -85,6 +85,7 @@ export const storedJobSpecSchema = z.object({
   pinned: z.array(packagePinSchema).exactOptional(),
   rollout: rolloutPolicySchema.exactOptional(),
   batch: batchPolicySchema.exactOptional(),
+  schedule: schedulePolicySchema.exactOptional(),
 });
 
 /** A stored JobVersion (`/versions/<name>/<v>`). */

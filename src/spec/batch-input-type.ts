@@ -1,6 +1,6 @@
 // The documented type of a spec's `batch` part, as users import it (job-input.ts proves it equal to
 // batch-input.ts's schema input, keys included).
-import type { FailedItemsPolicy } from "../model/index.ts";
+import type { FailedItemsPolicy, MissedPolicy, OverlapPolicy } from "../model/index.ts";
 import type { Duration } from "./units.ts";
 
 /** A batch job (Kubernetes Jobs, Nomad batch): each run (`tiffin run JOB`) runs `completions` items (or
@@ -27,4 +27,18 @@ export interface BatchInput {
   failedItems?: FailedItemsPolicy | undefined;
   /** Finished runs kept, with their attempts and logs. @default 20 */
   keep?: number | undefined;
+}
+
+/** When the leading server starts runs of a batch job by itself (Kubernetes CronJob, Nomad periodic). */
+export interface ScheduleInput {
+  /** A cron expression: 5 fields ("*\/5 * * * *"), or 6 with seconds first ("*\/2 * * * * *"). */
+  cron: string;
+  /** The IANA time zone `cron` is read in. @default "UTC" */
+  timeZone?: string | undefined;
+  /** A fire while the previous run goes on: "skip" it, "queue" a run after it, or "replace" it (cancelled). @default "skip" */
+  overlap?: OverlapPolicy | undefined;
+  /** Fires missed while no server led (an outage): "once" (one run for them all, at once) or "skip". @default "once" */
+  missed?: MissedPolicy | undefined;
+  /** Delay each fire by a stable pseudo-random share of this. @default "0s" */
+  jitter?: Duration | undefined;
 }

@@ -60,3 +60,27 @@ void test("batch: the server's strict check refuses what a client could send", (
   assert.deepEqual(send({}, { items: ["a"] }), ["batch.completions"]);
   assert.deepEqual(send({}, { parallelism: 0 }), ["batch.parallelism"]);
 });
+
+void test("schedule: compiled with its defaults, round-trips; problems at their paths", () => {
+  const spec = compileJobs({ ...base, batch: {}, schedule: { cron: "*/5 * * * *" } }, "t.ts").specs[0];
+  assert.deepEqual(spec?.schedule, { cron: "*/5 * * * *", timeZone: "UTC", overlap: "skip", missed: "once", jitterMs: 0 });
+  assert.ok(spec);
+  assert.deepEqual(compileJobs(decompileJob(spec), "t.json").specs[0], spec);
+  const full = compileJobs({ ...base, batch: {}, schedule: { cron: "*/2 * * * * *", timeZone: "Europe/Berlin", overlap: "queue", missed: "skip", jitter: "500ms" } }, "t.ts").specs[0];
+  assert.deepEqual(full?.schedule, { cron: "*/2 * * * * *", timeZone: "Europe/Berlin", overlap: "queue", missed: "skip", jitterMs: 500 });
+  const cases: { name: string; job: Record<string, unknown>; path: string; message: RegExp }[] = [
+    { name: "a service with a schedule", job: { schedule: { cron: "* * * * *" } }, path: "schedule", message: /batch/ },
+    { name: "not cron", job: { batch: {}, schedule: { cron: "every day" } }, path: "schedule.cron", message: /cron expression/ },
+    { name: "out of range", job: { batch: {}, schedule: { cron: "61 * * * *" } }, path: "schedule.cron", message: /cron expression/ },
+    { name: "unknown zone", job: { batch: {}, schedule: { cron: "* * * * *", timeZone: "Mars/Olympus" } }, path: "schedule.timeZone", message: /IANA/ },
+    { name: "unknown overlap", job: { batch: {}, schedule: { cron: "* * * * *", overlap: "both" } }, path: "schedule.overlap", message: /skip/ },
+  ];
+  for (const c of cases) {
+    const r = compileJobs({ ...base, ...c.job }, "t.ts");
+    const p = r.problems.find((x) => x.path === c.path);
+    assert.ok(p, `${c.name}: expected a problem at ${c.path}, got ${JSON.stringify(r.problems)}`);
+    assert.match(p.message, c.message, c.name);
+  }
+  assert.deepEqual(validateJobSpec({ ...compileJobs(base, "t.ts").specs[0], schedule: spec.schedule }).map((p) => p.path), ["schedule"]);
+  assert.deepEqual(validateJobSpec({ ...spec, schedule: { ...spec.schedule, cron: "x" } }).map((p) => p.path), ["schedule.cron"]);
+});

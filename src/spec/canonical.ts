@@ -20,6 +20,7 @@ import { RolloutFailureActions, RolloutInconclusiveActions } from "../model/inde
 import { rolloutChecksSchema } from "../model/judge/index.ts";
 import { FailedItemsPolicies } from "../model/index.ts";
 import { MaxBatchItems, MaxItemLength, MaxParallelism } from "./batch-rules.ts";
+import { MissedPolicies, OverlapPolicies } from "../model/index.ts";
 import type { RolloutPhaseSpec, TaskCount } from "../model/index.ts";
 
 // Number or string, refined by the shared rules (z.custom has no JSON Schema; see rollout-input.ts).
@@ -160,6 +161,15 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
       successCount: z.number().int().min(1).max(MaxBatchItems).nullable(),
       failedItems: z.enum(FailedItemsPolicies),
       keepRuns: z.number().int().min(1).max(1000),
+    })
+    .exactOptional(),
+  schedule: z
+    .strictObject({
+      cron: z.string(),
+      timeZone: z.string(),
+      overlap: z.enum(OverlapPolicies),
+      missed: z.enum(MissedPolicies),
+      jitterMs: ms(0, 3_600_000),
     })
     .exactOptional(),
 });

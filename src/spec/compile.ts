@@ -5,6 +5,7 @@ import type { AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpo
 import type { ParsedJob } from "./input.ts";
 import { compileRolloutChecks } from "./rollout-checks.ts";
 import { compileBatch } from "./batch-input.ts";
+import { compileSchedule } from "./schedule-input.ts";
 
 /** A health check's timeout when the spec gives none: 2 s, or the interval when that is shorter. */
 export function defaultHealthTimeoutMs(intervalMs: number): number {
@@ -117,6 +118,7 @@ export function compileJob(j: ParsedJob): JobSpec {
     // Only when written: a job without one rolls out by DefaultRolloutPolicy, and stored specs stay as they were.
     ...(j.rollout !== null ? { rollout: compileRollout(j.rollout, j.metrics !== null ? compileMetrics(j.metrics) : null) } : {}),
     ...(j.batch !== null ? { batch: compileBatch(j.batch) } : {}),
+    ...(j.schedule !== null ? { schedule: compileSchedule(j.schedule) } : {}),
   };
 }
 

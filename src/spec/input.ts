@@ -10,6 +10,7 @@ import {
 import type { Duration, Size } from "./units.ts";
 import { rolloutInputSchema } from "./rollout-input.ts";
 import { batchInputSchema } from "./batch-input.ts";
+import { scheduleInputSchema } from "./schedule-input.ts";
 
 /** DNS-label job names: they appear in task ids, URLs, host paths and DNS. */
 export const jobNamePattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -363,6 +364,7 @@ export const jobInputSchema = z
       .default(false)
       .describe("Keep each task's private /var and /home across its attempts on the same host (needs isolation \"sandbox\")."),
     rollout: rolloutInputSchema.nullable().default(null).describe("How a new version replaces the tasks: phases, bake, deadline, budget, on failure."),
+    schedule: scheduleInputSchema.nullable().default(null).describe("A batch job's runs started by the leading server at every fire of a cron expression."),
     batch: batchInputSchema.nullable().default(null).describe("A batch job: it runs to completion once per run (`tiffin run`): items, parallelism, retries, deadline, success policy."),
   })
   .meta({ id: "Job", title: "Tiffin job", description: "One Tiffin job as users write it." });

@@ -5,7 +5,7 @@
 import type { z } from "zod";
 import type { EveryHost, Isolation, Network, RolloutFailureAction, RolloutInconclusiveAction, RolloutPhaseSpec, SpreadDomain, TaskCount } from "../model/index.ts";
 import type { RolloutChecksInput } from "./rollout-checks-input.ts";
-import type { BatchInput } from "./batch-input-type.ts";
+import type { BatchInput, ScheduleInput } from "./batch-input-type.ts";
 import type { httpHealthSchema, jobInputSchema, metricHealthSchema } from "./input.ts";
 import type { Duration, Size } from "./units.ts";
 
@@ -189,6 +189,8 @@ export interface JobSpecInput {
   /** A batch job: it runs to completion once per run (`tiffin run`) instead of being kept running;
    * `replicas` is then 0 or absent. null: a service. @default null */
   batch?: BatchInput | null | undefined;
+  /** A batch job's runs started by the leading server at every fire of a cron expression (needs `batch`). @default null */
+  schedule?: ScheduleInput | null | undefined;
 }
 
 /** A phase: a task count (`1`), a share of the replicas (`"10%"`), a failure-domain level (every task
@@ -280,4 +282,5 @@ export const jobInputMatchesSchema: [
   SameKeys<NonNullable<JobSpecInput["rollout"]>, NonNullable<Schema["rollout"]>>,
   SameKeys<NonNullable<JobSpecInput["batch"]>, NonNullable<Schema["batch"]>>,
   SameKeys<NonNullable<NonNullable<JobSpecInput["batch"]>["retries"]>, NonNullable<NonNullable<Schema["batch"]>["retries"]>>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
+  SameKeys<NonNullable<JobSpecInput["schedule"]>, NonNullable<Schema["schedule"]>>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
