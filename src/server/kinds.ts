@@ -9,7 +9,7 @@ import { z } from "zod";
 import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
   aliveSchema, endpointSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
-  runSchema,
+  runSchema, scheduleStateSchema,
 } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
@@ -41,6 +41,8 @@ export const Prefix = {
   endpoints: "/endpoints/",
   /** Runs of batch jobs (issue 18): their items and each item's attempts (reconcile/batch-*.ts). */
   runs: "/runs/",
+  /** Each scheduled batch job's last handled fire (schedules.ts). */
+  schedules: "/schedules/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -235,6 +237,8 @@ export const Kinds = {
   endpoint: defineKind("endpoint", Prefix.endpoints, endpointSchema, numbered(6)),
   /** `/runs/<job>/<id>`: one run of a batch job. */
   run: defineKind("run", Prefix.runs, runSchema, pair),
+  /** `/schedules/<job>`: the job's last handled fire. */
+  schedule: defineKind("schedule", Prefix.schedules, scheduleStateSchema, one),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
   leader: defineKind("leader", LeaderKey, leaderSchema, single),
   /** `/secrets/peer`: the peer tokens agents require of each other. */
@@ -279,6 +283,8 @@ export const pieceHolderKey = (id: string, serverId: string): string => Kinds.pi
 
 /** `/rollouts/<job>/<n, 10 digits>`: the job's n-th Rollout. */
 export const rolloutKey = (job: string, n: number): string => Kinds.rollout.key(job, n);
+/** `/schedules/<job>`: a scheduled batch job's last handled fire (ScheduleState). */
+export const scheduleKey = (job: string): string => Kinds.schedule.key(job);
 /** `/runs/<job>/<id>`: one Run of a batch job. */
 export const runKey = (job: string, id: string): string => Kinds.run.key(job, id);
 /** `/endpoints/<service>/<index, 6 digits>`: one Endpoint. */

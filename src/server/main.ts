@@ -47,6 +47,7 @@ import { execRoutes } from "./routes/exec.ts";
 import { execSessionRoutes } from "./routes/exec-session.ts";
 import { UsageHistory } from "./usage-history.ts";
 import { Adapter } from "./recommend/adapter.ts";
+import { ScheduleController } from "./schedules.ts";
 import { DefaultRecommendPolicy } from "./recommend/recommend.ts";
 import { recommendRoutes } from "./routes/recommend.ts";
 import { startAuditPruning } from "./audit-prune.ts";
@@ -110,6 +111,8 @@ export interface ServerOptions {
   /** `host:port` to answer DNS on, UDP and TCP (`NAME.service.tiffin`, dns/answer.ts); port 0 picks
    * one (see `ServerHandle.dns`). @default no DNS */
   dnsListen?: string;
+  /** How often the leader looks at batch jobs' schedules (schedules.ts). @default 1000 */
+  scheduleTickMs?: number;
 }
 
 /** A running server. */
@@ -272,6 +275,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   endpoints.start();
   ctx.usage?.start();
   adapter.start();
+  const schedules = new ScheduleController({ store, mirror, clock, log, active: () => election.isLeader(), ...(opts.scheduleTickMs ? { tickMs: opts.scheduleTickMs } : {}) });
+  schedules.start();
   taskMetrics.start();
   const auditPruning = startAuditPruning({ store, clock, log, active: () => election.isLeader(), ...(opts.auditRetention ? { retention: opts.auditRetention } : {}) });
   log.info({ url: listenUrl, advertise: url, id, leader: election.isLeader(), dataDir: opts.dataDir }, "server listening");
@@ -292,6 +297,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         swarm.close();
         auditPruning.stop();
         await adapter.close();
+        await schedules.stop();
         await reconciler.stop();
         await endpoints.stop();
         // Resigning lets another server lead at once instead of after the lease TTL.
