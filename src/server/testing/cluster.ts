@@ -39,12 +39,12 @@ export interface ServerProcess {
 
 /** Starts `startServer` in a child process: on etcd (`endpoints`, keys under `prefix`), or on its own
  * SQLite file in `dataDir` when `endpoints` is null. */
-export async function startServerProcess(opts: { dataDir: string; endpoints: string[] | null; prefix: string; timing?: Partial<Timing>; leaderTtlMs?: number; log?: string; swarm?: { announceMs?: number; peerTokenRotateMs?: number } }): Promise<ServerProcess> {
+export async function startServerProcess(opts: { dataDir: string; endpoints: string[] | null; prefix: string; timing?: Partial<Timing>; leaderTtlMs?: number; log?: string; swarm?: { announceMs?: number; peerTokenRotateMs?: number }; scheduleTickMs?: number }): Promise<ServerProcess> {
   const code = `
     const { openStore, startServer } = await import(${JSON.stringify(serverMain)});
     const o = JSON.parse(process.env.TIFFIN_TEST_SERVER);
     const store = o.endpoints ? await openStore({ kind: "etcd", endpoints: o.endpoints, prefix: o.prefix }) : undefined;
-    const s = await startServer({ dataDir: o.dataDir, listen: "127.0.0.1:0", ...(store ? { store } : {}), log: o.log, timing: o.timing, leaderTtlMs: o.leaderTtlMs, swarm: o.swarm });
+    const s = await startServer({ dataDir: o.dataDir, listen: "127.0.0.1:0", ...(store ? { store } : {}), log: o.log, timing: o.timing, leaderTtlMs: o.leaderTtlMs, swarm: o.swarm, scheduleTickMs: o.scheduleTickMs });
     process.stdout.write(JSON.stringify({ url: s.url, id: s.id, adminToken: s.adminToken, joinToken: s.joinToken }) + "\\n");
     process.on("SIGTERM", () => s.close().then(() => store?.close()).then(() => process.exit(0)));`;
   const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", code], {
