@@ -23,7 +23,8 @@ let last: Run = started;
 for await (const m of client.watch({ kinds: ["run"], jobs: [job] })) {
   if (m.type !== "added" && m.type !== "updated") continue;
   if (m.kind !== "run" || m.object === null || m.object.id !== started.id) continue;
-  last = m.object;
+  // The watch carries the run's own record; its items come with GET /v1/runs/:job/:id.
+  last = await client.run(job, started.id);
   for (const it of last.items) {
     const end = it.attempts.at(-1);
     const tag = `${it.index}:${it.state}`;

@@ -38,7 +38,8 @@ export interface WatchObjects {
   rollout: Rollout;
   /** A serving task of a service (the service is the job, so `job=` filters it; `host=` too). */
   endpoint: Endpoint;
-  /** A run of a batch job, named `job/id`. */
+  /** A run of a batch job, named `job/id`: its own record (state, why, times; `items` empty: they are
+   * stored apart, one record each, and come with `GET /v1/runs/:job/:id`). */
   run: Run;
 }
 

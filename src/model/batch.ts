@@ -101,6 +101,11 @@ export const runSchema = z.object({
   endedAt: z.number().nullable(),
   /** Dispatch parameters, handed to each task as TIFFIN_PARAM_<NAME>. */
   params: z.record(z.string(), z.string()),
+  /** How many items the run has. */
+  size: z.number(),
+  /** Every item, in order. Stored apart (`/runitems/<job>/<id>/<index>`, one record an item, written
+   * only once it leaves "pending"): the stored run record has none, so an item's change costs one
+   * small write, not a rewrite of every item. The API's runs (GET) carry them all; the watch's do not. */
   items: z.array(runItemSchema),
 });
 /** One run of a batch job (runSchema). */
@@ -136,8 +141,13 @@ export function retryBackoffMs(policy: BatchPolicy, failures: number): number {
 /** A new run of a job's version, queued, every item pending. */
 export function newRun(o: { job: string; id: string; version: number; policy: BatchPolicy; cause: Run["cause"]; now: number; params?: Record<string, string> }): Run {
   const items: RunItem[] = [];
-  for (let index = 0; index < o.policy.completions; index++) items.push({ index, state: "pending", failures: 0, notBefore: 0, attempts: [] });
-  return { job: o.job, id: o.id, version: o.version, state: "queued", reason: null, cause: o.cause, createdAt: o.now, startedAt: null, endedAt: null, params: { ...(o.params ?? {}) }, items };
+  for (let index = 0; index < o.policy.completions; index++) items.push(pendingItem(index));
+  return { job: o.job, id: o.id, version: o.version, state: "queued", reason: null, cause: o.cause, createdAt: o.now, startedAt: null, endedAt: null, params: { ...(o.params ?? {}) }, size: items.length, items };
+}
+
+/** Item `index` of a run as it is before its first change (no record stored for it yet). */
+export function pendingItem(index: number): RunItem {
+  return { index, state: "pending", failures: 0, notBefore: 0, attempts: [] };
 }
 
 /** Compile-time proof that the schema above and BatchPolicy are the same shape. */

@@ -9,7 +9,7 @@ import { z } from "zod";
 import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
   aliveSchema, endpointSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
-  runSchema, scheduleStateSchema,
+  runSchema, runItemSchema, scheduleStateSchema,
 } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
@@ -41,6 +41,8 @@ export const Prefix = {
   endpoints: "/endpoints/",
   /** Runs of batch jobs (issue 18): their items and each item's attempts (reconcile/batch-*.ts). */
   runs: "/runs/",
+  /** Items of batch runs that left "pending", one record each (run-store.ts). */
+  runItems: "/runitems/",
   /** Each scheduled batch job's last handled fire (schedules.ts). */
   schedules: "/schedules/",
 } as const;
@@ -237,6 +239,15 @@ export const Kinds = {
   endpoint: defineKind("endpoint", Prefix.endpoints, endpointSchema, numbered(6)),
   /** `/runs/<job>/<id>`: one run of a batch job. */
   run: defineKind("run", Prefix.runs, runSchema, pair),
+  /** `/runitems/<job>/<run id>/<index, 6 digits>`: one item of a run, once it left "pending". */
+  runItem: defineKind("run item", Prefix.runItems, runItemSchema, {
+    key: (job: string, id: string, index: number) => `${job}/${id}/${pad(index, 6)}`,
+    parse: (rest): [string, string, number] | null => {
+      const [job, id, n, more] = rest.split("/");
+      const index = Number(n);
+      return job && id && n && more === undefined && Number.isSafeInteger(index) ? [job, id, index] : null;
+    },
+  }),
   /** `/schedules/<job>`: the job's last handled fire. */
   schedule: defineKind("schedule", Prefix.schedules, scheduleStateSchema, one),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
@@ -285,6 +296,8 @@ export const pieceHolderKey = (id: string, serverId: string): string => Kinds.pi
 export const rolloutKey = (job: string, n: number): string => Kinds.rollout.key(job, n);
 /** `/schedules/<job>`: a scheduled batch job's last handled fire (ScheduleState). */
 export const scheduleKey = (job: string): string => Kinds.schedule.key(job);
+/** `/runitems/<job>/<id>/<index, 6 digits>`: one item of a run. */
+export const runItemKey = (job: string, id: string, index: number): string => Kinds.runItem.key(job, id, index);
 /** `/runs/<job>/<id>`: one Run of a batch job. */
 export const runKey = (job: string, id: string): string => Kinds.run.key(job, id);
 /** `/endpoints/<service>/<index, 6 digits>`: one Endpoint. */

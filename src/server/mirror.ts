@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Run, ScheduleState, Task } from "../model/index.ts";
+import type { Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Run, RunItem, ScheduleState, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
 import { Kinds, logProblem, Prefix } from "./kinds.ts";
 import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
@@ -30,6 +30,7 @@ export interface MirroredValues {
   endpoint: Endpoint;
   run: Run;
   schedule: ScheduleState;
+  runItem: RunItem;
 }
 /** A kind the mirror holds (a key of Kinds). */
 export type MirroredKind = keyof MirroredValues;
@@ -89,6 +90,8 @@ export class Mirror {
   readonly runs = new Map<string, Map<string, Entry<Run>>>();
   /** Scheduled batch jobs' last handled fires, by job. */
   readonly schedules = new Map<string, Entry<ScheduleState>>();
+  /** Stored items of runs: `job/id` -> index -> item (run-store.ts assembles runs from them). */
+  readonly runItems = new Map<string, Map<number, Entry<RunItem>>>();
   /** Bumped by every endpoint, job record or job version change (DNS's service index keys on it). */
   endpointsStamp = 0;
   /** Stored values that do not decode as their kind, by key: logged and left out of every index. */
@@ -341,6 +344,10 @@ export class Mirror {
         nestedSetOrDelete(this.runs, job, id, e);
         this.#bump(job);
       }, ([job, id]) => this.runs.get(job)?.get(id)?.value ?? null),
+      handler("runItem", Kinds.runItem, ([job, id, index], _v, e) => {
+        nestedSetOrDelete(this.runItems, `${job}/${id}`, index, e);
+        this.#bump(job);
+      }, ([job, id, index]) => this.runItems.get(`${job}/${id}`)?.get(index)?.value ?? null),
       handler("schedule", Kinds.schedule, ([job], _v, e) => setOrDelete(this.schedules, job, e), ([job]) => this.schedules.get(job)?.value ?? null),
     ];
   }

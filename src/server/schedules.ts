@@ -11,7 +11,7 @@ import type { Compare, Op, Store } from "../state/store.ts";
 import { CronMode } from "../spec/schedule-rules.ts";
 import { Kinds, runKey, scheduleKey } from "./kinds.ts";
 import type { Mirror } from "./mirror.ts";
-import { runsOf } from "./reconcile/batch-pass.ts";
+import { runById, runsOf, runWrites } from "./run-store.ts";
 import { decideFire } from "./reconcile/schedule-fire.ts";
 
 /** How often the leader looks at the schedules. @default 1000 (the finest cron is per second) */
@@ -91,12 +91,15 @@ export class ScheduleController {
       const compare: Compare[] = [{ key: skey, target: "modRevision", op: "==", value: m.modRevision(skey) }];
       const success: Op[] = [{ type: "put", key: skey, value: Kinds.schedule.encode(d.state) }];
       if (d.run) {
-        compare.push({ key: runKey(name, d.run.id), target: "modRevision", op: "==", value: 0 });
-        success.push({ type: "put", key: runKey(name, d.run.id), value: Kinds.run.encode(d.run) });
+        // Created only if absent: its id is the fire's time.
+        const w = runWrites(m, null, d.run);
+        compare.push({ key: runKey(name, d.run.id), target: "modRevision", op: "==", value: 0 }, ...w.compare.filter((c) => c.key !== runKey(name, d.run?.id ?? "")));
+        success.push(...w.success);
       }
       for (const r of d.cancel) {
-        compare.push({ key: runKey(name, r.id), target: "modRevision", op: "==", value: m.modRevision(runKey(name, r.id)) });
-        success.push({ type: "put", key: runKey(name, r.id), value: Kinds.run.encode(r) });
+        const w = runWrites(m, runById(m, name, r.id), r);
+        compare.push(...w.compare);
+        success.push(...w.success);
       }
       if (!this.#o.active()) return;
       const r = await store.txn({ compare, success });

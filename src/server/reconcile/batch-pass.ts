@@ -2,18 +2,12 @@
 // decision into a write set (tasks and attempts as decide.ts's are written; runs guarded by their own
 // compares), so a pass commits a batch job's run, tasks and freed resources in one transaction.
 
-import type { Run } from "../../model/index.ts";
 import { isRunOver } from "../../model/index.ts";
-import { Kinds, runKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
+import { runById, runDeletes, runsOf, runWrites } from "../run-store.ts";
 import type { WriteSet } from "./commit.ts";
 import { decideBatch } from "./batch-decide.ts";
 import type { JobInput } from "./types.ts";
-
-/** The job's runs as the mirror has them. */
-export function runsOf(m: Mirror, job: string): Run[] {
-  return [...(m.runs.get(job)?.values() ?? [])].map((e) => e.value);
-}
 
 /** The writes of one batch job's decision, and whether the job waits for nothing but a change (no
  * run going: the full passes may skip it). */
@@ -24,14 +18,14 @@ export function batchWrites(m: Mirror, inp: JobInput): { ws: WriteSet; atRest: b
   if (d.putRuns.length + d.deleteRuns.length > 0) {
     ws.other = { compare: [], success: [] };
     for (const r of d.putRuns) {
-      const key = runKey(r.job, r.id);
-      ws.other.compare.push({ key, target: "modRevision", op: "==", value: m.modRevision(key) });
-      ws.other.success.push({ type: "put", key, value: Kinds.run.encode(r) });
+      const w = runWrites(m, runById(m, r.job, r.id), r);
+      ws.other.compare.push(...w.compare);
+      ws.other.success.push(...w.success);
     }
     for (const id of d.deleteRuns) {
-      const key = runKey(inp.job.name, id);
-      ws.other.compare.push({ key, target: "modRevision", op: "==", value: m.modRevision(key) });
-      ws.other.success.push({ type: "delete", key });
+      const w = runDeletes(m, inp.job.name, id);
+      ws.other.compare.push(...w.compare);
+      ws.other.success.push(...w.success);
     }
   }
   const going = runs.some((r) => !isRunOver(r.state)) || d.putRuns.some((r) => !isRunOver(r.state)) || inp.tasks.length > 0;

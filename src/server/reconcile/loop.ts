@@ -121,6 +121,7 @@ export class Reconciler {
     else if (k.startsWith(Prefix.tasks)) this.#dirty.add(nameAfter(Prefix.tasks));
     else if (k.startsWith(Prefix.rollouts)) this.#dirty.add(nameAfter(Prefix.rollouts));
     else if (k.startsWith(Prefix.runs)) this.#dirty.add(nameAfter(Prefix.runs));
+    else if (k.startsWith(Prefix.runItems)) this.#dirty.add(nameAfter(Prefix.runItems));
     else if (k.startsWith(Prefix.attempts)) {
       const ch = changeAs(c, "attempt");
       const a = ch?.next ?? ch?.prev;

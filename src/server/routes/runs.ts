@@ -11,10 +11,10 @@ import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { Kinds, runKey } from "../kinds.ts";
+import { runKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { attemptId } from "../reconcile/inputs.ts";
-import { runsOf } from "../reconcile/batch-pass.ts";
+import { runById, runsOf, runWrites } from "../run-store.ts";
 import { notFound } from "./jobs.ts";
 
 /** Dispatch parameter names: handed over as TIFFIN_PARAM_<NAME> (upper-cased), so env-safe. */
@@ -42,7 +42,7 @@ function batchJob(m: Mirror, name: string): { version: number } {
 }
 
 function runOf(m: Mirror, job: string, id: string): Run {
-  const r = m.runs.get(job)?.get(id)?.value;
+  const r = runById(m, job, id);
   if (!r) throw new TiffinError(ErrorCodes.NotFound, `run ${job}/${id} not found`, { hint: `list the job's runs with \`tiffin runs ${job}\` (finished runs beyond its batch.keep are deleted)` });
   return r;
 }
@@ -65,7 +65,9 @@ export function runRoutes(r: Router, ctx: ServerContext): void {
       if (!spec?.batch) return null;
       const run = newRun({ job: name, id, version, policy: spec.batch, cause: body.key !== undefined || body.params !== undefined ? "dispatch" : "manual", now, params: body.params ?? {} });
       created = true;
-      return { compare: [{ key, target: "modRevision", op: "==", value: 0 }], success: [{ type: "put", key, value: Kinds.run.encode(run) }] };
+      // Created only if absent: the same key from two clients at once makes one run.
+      const w = runWrites(m, null, run);
+      return { compare: [{ key, target: "modRevision", op: "==", value: 0 }, ...w.compare.filter((c) => c.key !== key)], success: w.success };
     });
     ctx.log.info({ job: name, run: id, created }, "run started");
     sendJson(res, created ? 201 : 200, runOf(m, name, id));
@@ -86,8 +88,7 @@ export function runRoutes(r: Router, ctx: ServerContext): void {
       if (isRunOver(cur.state)) return null;
       const now = ctx.clock.now();
       const next: Run = { ...cur, state: "cancelled", reason: "cancelled by a user", endedAt: now, items: cur.items.map((it) => (it.state === "pending" ? { ...it, state: "cancelled" } : it)) };
-      const key = runKey(job, id);
-      return { compare: [{ key, target: "modRevision", op: "==", value: m.modRevision(key) }], success: [{ type: "put", key, value: Kinds.run.encode(next) }] };
+      return runWrites(m, cur, next);
     });
     sendJson(res, 200, runOf(m, job, id));
   });
