@@ -157,3 +157,12 @@ void test("runOutcome, by table", () => {
   ];
   for (const c of cases) assert.equal(runOutcome(c.p, c.items, 0, c.now ?? 0)?.state ?? null, c.want, c.name);
 });
+
+void test("a run keeps the version and policy it started with when a new version is applied", () => {
+  const v1 = policy({ parallelism: 3, completions: 3 });
+  const v2 = specOf({ replicas: 0, batch: policy({ parallelism: 1, completions: 3 }) });
+  const base = batchInput(v1, [newRun({ job: "web", id: "r1", version: 1, policy: v1, cause: "manual", now: 0 })]);
+  const inp: BatchJobInput = { ...base, job: { ...base.job, version: 2 }, spec: v2, specOf: (v) => (v === 1 ? specOf({ replicas: 0, batch: v1 }) : null) };
+  const d = decideBatch(inp);
+  assert.deepEqual(d.putTasks.map((t) => [t.index, t.version]), [[0, 1], [1, 1], [2, 1]], "three at a time, at version 1");
+});

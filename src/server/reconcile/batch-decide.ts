@@ -59,6 +59,8 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
   const out: BatchDecision = { putRuns: [], deleteRuns: [], putTasks: [], deleteTasks: [], putAttempts: [], deleteAttempts: [] };
   if (!policy) return out;
   const specFor = (v: number): JobSpec => (v === job.version ? inp.spec : (inp.specOf(v) ?? inp.spec));
+  // A run keeps the policy (and its tasks the version) it started with, whatever is applied meanwhile.
+  const policyOf = (r: Run): BatchPolicy => specFor(r.version).batch ?? policy;
   const atts = new Map(inp.attempts.map((a) => [a.id, a]));
   const putAtt = (a: Attempt): void => {
     atts.set(a.id, a);
@@ -105,8 +107,9 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
           else if (succeeded(cur)) it.state = "succeeded";
           else {
             it.failures++;
-            it.state = it.failures > policy.retries.limit ? "failed" : "pending";
-            it.notBefore = now + retryBackoffMs(policy, it.failures);
+            const p = policyOf(r);
+            it.state = it.failures > p.retries.limit ? "failed" : "pending";
+            it.notBefore = now + retryBackoffMs(p, it.failures);
           }
         }
       }
@@ -156,20 +159,21 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
   }
   if (active) {
     const r = mut(active.id) ?? active;
-    const outcome = runOutcome(policy, r.items, r.startedAt ?? now, now);
+    const p = policyOf(r);
+    const outcome = runOutcome(p, r.items, r.startedAt ?? now, now);
     if (outcome) {
       endRun(r, outcome.state, outcome.reason, now);
       for (const t of live.values()) if (t.batch?.run === r.id) stop(t.attemptId ? atts.get(t.attemptId) : undefined);
     } else {
       let running = [...live.values()].filter((t) => t.batch?.run === r.id).length;
       for (const it of r.items) {
-        if (running >= policy.parallelism) break;
+        if (running >= p.parallelism) break;
         if (it.state !== "pending" || it.notBefore > now || live.has(it.index) || inp.tasks.some((t) => t.index === it.index && !out.deleteTasks.includes(t.index))) continue;
         it.state = "running";
         running++;
         out.putTasks.push({
-          job: job.name, index: it.index, version: job.version, hostId: null, attemptId: null, failures: 0, avoidHosts: [], unplacedReason: null,
-          batch: { run: r.id, item: it.index, value: itemValue(policy, it.index), params: { ...r.params } },
+          job: job.name, index: it.index, version: r.version, hostId: null, attemptId: null, failures: 0, avoidHosts: [], unplacedReason: null,
+          batch: { run: r.id, item: it.index, value: itemValue(p, it.index), params: { ...r.params } },
         });
       }
       // Why items wait, when they do: the placement's reason (no host fits...), shown by `tiffin runs`.
