@@ -132,9 +132,12 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
 
   // An item marked running whose task is gone (written apart from it by an older pass, or deleted by
   // hand) would wait for ever: it is pending again, with no failure counted.
+  // Sets, not scans: a run may have 10,000 items and a job hundreds of tasks.
+  const taskOf = new Map(inp.tasks.map((t) => [t.index, t]));
+  const deleted = new Set(out.deleteTasks);
   for (const r of [...runs.values()]) {
     if (isRunOver(r.state)) continue;
-    const lost = r.items.filter((it) => it.state === "running" && !inp.tasks.some((t) => t.index === it.index && t.batch?.run === r.id));
+    const lost = r.items.filter((it) => it.state === "running" && taskOf.get(it.index)?.batch?.run !== r.id);
     const w = lost.length > 0 ? mut(r.id) : null;
     for (const it of lost) if (w?.items[it.index]) w.items[it.index] = { ...it, state: "pending" };
   }
@@ -168,7 +171,7 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
       let running = [...live.values()].filter((t) => t.batch?.run === r.id).length;
       for (const it of r.items) {
         if (running >= p.parallelism) break;
-        if (it.state !== "pending" || it.notBefore > now || live.has(it.index) || inp.tasks.some((t) => t.index === it.index && !out.deleteTasks.includes(t.index))) continue;
+        if (it.state !== "pending" || it.notBefore > now || live.has(it.index) || (taskOf.has(it.index) && !deleted.has(it.index))) continue;
         it.state = "running";
         running++;
         out.putTasks.push({
@@ -185,7 +188,7 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
   // Retention: the newest `keepRuns` finished runs stay; older ones go with their attempts' records,
   // once none of their tasks is left.
   const finished = ordered.filter((r) => isRunOver(r.state)).reverse();
-  const busy = new Set(inp.tasks.filter((t) => !out.deleteTasks.includes(t.index)).map((t) => t.batch?.run));
+  const busy = new Set(inp.tasks.filter((t) => !deleted.has(t.index)).map((t) => t.batch?.run));
   for (const r of finished.slice(policy.keepRuns)) {
     if (busy.has(r.id)) continue;
     out.deleteRuns.push(r.id);
