@@ -54,6 +54,13 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
     HOST_NAME: ctx.hostName,
   };
   for (const [name, port] of Object.entries(ctx.ports)) tiffinVars[portVar(name)] = String(port);
+  // A batch item (issue 18): its run, index and work item, and the run's dispatch parameters.
+  if (attempt.batch) {
+    tiffinVars["TIFFIN_RUN"] = attempt.batch.run;
+    tiffinVars["TIFFIN_ITEM_INDEX"] = String(attempt.batch.item);
+    tiffinVars["TIFFIN_ITEM"] = attempt.batch.value;
+    for (const [k, v] of Object.entries(attempt.batch.params)) tiffinVars[`TIFFIN_PARAM_${k.toUpperCase()}`] = v;
+  }
   const env: Record<string, string> = {};
   // A sandboxed task is not the agent's user: the agent's HOME (often /root) is not even there; the
   // sandbox gives it HOME=/home, its private home (sandbox-config.ts).

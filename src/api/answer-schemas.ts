@@ -7,7 +7,7 @@
 import { z } from "zod";
 import {
   AttemptStates, apiTokenViewSchema, attemptSchema, auditEntrySchema, tokenCreatedSchema, whoamiSchema, endpointSchema, serviceSummarySchema, hostSchema, jobVersionSchema, metricsEndpointSchema, packagePinSchema, packageRecordSchema,
-  recommendationSchema, resourcesSchema, rolloutSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
+  recommendationSchema, resourcesSchema, rolloutSchema, runSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
 } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
 import { hostCheckSchema, machineCheckResultSchema, remediationAlertSchema, remediationSchema } from "../model/index.ts";
@@ -226,6 +226,8 @@ export const answerSchemas = {
   recommendations: z.array(recommendationSchema),
   rolloutStatus: rolloutStatusSchema,
   rollouts: z.array(rolloutSchema),
+  run: runSchema,
+  runs: z.array(runSchema),
   removeJob: jobRemovalSchema,
   restart: restartResultSchema,
   versions: z.array(jobVersionSchema),

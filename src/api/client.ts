@@ -15,6 +15,7 @@ import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, Host
 import type { ApiTokenView, TokenCreate, TokenCreated, Whoami } from "../model/token.ts";
 import type { Rollout } from "../model/rollout.ts";
 import type { HostChecksView, RemediationsView } from "./types.ts";
+import type { Run } from "../model/batch.ts";
 import { WatchExpiredError } from "./watch-types.ts";
 import type { WatchExpired, WatchMessage } from "./watch-types.ts";
 import { nextRetryMs, pause, watchFrameOf } from "./watch-read.ts";
@@ -143,6 +144,23 @@ export class ApiClient {
   /** `GET /v1/jobs/:name/rollouts`: the job's rollouts, oldest first, each with its phases' verdicts. */
   rollouts(name: string): Promise<Rollout[]> {
     return this.#json(answerSchemas.rollouts, "GET", `/v1/jobs/${enc(name)}/rollouts`);
+  }
+  /** `POST /v1/jobs/:name/runs`: starts a run of a batch job; with `key`, at most one run per key (a
+   * second call answers the first run). `params` reach the tasks as TIFFIN_PARAM_<NAME>. */
+  startRun(name: string, opts: { params?: Record<string, string>; key?: string } = {}): Promise<Run> {
+    return this.#json(answerSchemas.run, "POST", `/v1/jobs/${enc(name)}/runs`, opts);
+  }
+  /** `GET /v1/jobs/:name/runs`: a batch job's kept runs, oldest first. */
+  runs(name: string): Promise<Run[]> {
+    return this.#json(answerSchemas.runs, "GET", `/v1/jobs/${enc(name)}/runs`);
+  }
+  /** `GET /v1/runs/:job/:id`: one run, each item with its attempts. */
+  run(job: string, id: string): Promise<Run> {
+    return this.#json(answerSchemas.run, "GET", `/v1/runs/${enc(job)}/${enc(id)}`);
+  }
+  /** `POST /v1/runs/:job/:id/cancel`: cancels a run (running items are stopped). */
+  cancelRun(job: string, id: string): Promise<Run> {
+    return this.#json(answerSchemas.run, "POST", `/v1/runs/${enc(job)}/${enc(id)}/cancel`, {});
   }
   /** `POST /v1/jobs/:name/rollout/:command`: pause, resume, promote (skip the bake) or abort (roll back now). */
   rolloutCommand(name: string, command: "pause" | "resume" | "promote" | "abort"): Promise<RolloutStatus> {

@@ -15,6 +15,10 @@
 //   GET    /v1/jobs/:name/rollout                -> RolloutStatus        (the latest rollout, what it waits for)
 //   GET    /v1/jobs/:name/rollouts               -> Rollout[]            (the job's rollout history, oldest first)
 //   POST   /v1/jobs/:name/rollout/:command       -> RolloutStatus        (pause | resume | promote | abort)
+//   POST   /v1/jobs/:name/runs                   -> Run                  (start a batch run; {params, key}: a dispatch, idempotent on key)
+//   GET    /v1/jobs/:name/runs                   -> Run[]                (a batch job's kept runs, oldest first)
+//   GET    /v1/runs/:job/:id                     -> Run                  (each item's attempts, exit codes, times)
+//   POST   /v1/runs/:job/:id/cancel              -> Run
 //   GET    /v1/jobs/:name/versions               -> JobVersion[]
 //   GET    /v1/jobs/:name/recommendation         -> Recommendation       (resources from usage history, with the evidence)
 //   GET    /v1/recommendations                   -> Recommendation[]

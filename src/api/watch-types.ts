@@ -19,10 +19,10 @@
 // added later are never streamed.
 
 import { ErrorCodes } from "../model/index.ts";
-import type { AliveValue, Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
+import type { AliveValue, Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Run, Task } from "../model/index.ts";
 
 /** The kinds a watcher may see: the allow-list. A kind added here must be added to the server's table too. */
-export const WatchKinds = ["job", "version", "task", "attempt", "host", "alive", "rollout", "endpoint"] as const;
+export const WatchKinds = ["job", "version", "task", "attempt", "host", "alive", "rollout", "endpoint", "run"] as const;
 /** One of WatchKinds. */
 export type WatchKind = (typeof WatchKinds)[number];
 
@@ -38,6 +38,9 @@ export interface WatchObjects {
   rollout: Rollout;
   /** A serving task of a service (the service is the job, so `job=` filters it; `host=` too). */
   endpoint: Endpoint;
+  /** A run of a batch job, named `job/id`: its own record (state, why, times; `items` empty: they are
+   * stored apart, one record each, and come with `GET /v1/runs/:job/:id`). */
+  run: Run;
 }
 
 /** What happened to an object. */

@@ -32,6 +32,8 @@ import * as plan from "./commands/plan.ts";
 import * as restart from "./commands/restart.ts";
 import * as revert from "./commands/revert.ts";
 import * as rollout from "./commands/rollout.ts";
+import * as run from "./commands/run.ts";
+import * as runs from "./commands/runs.ts";
 import * as scale from "./commands/scale.ts";
 import * as server from "./commands/server.ts";
 import * as status from "./commands/status.ts";
@@ -48,6 +50,7 @@ import * as version from "./commands/version.ts";
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
   dev, init, validate, apply, plan, status, jobs, top, recommend, restart, scale, stop, history, revert, rollout, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events, services, endpoints, remediations,
   token,
+  run, runs,
 ];
 
 /**

@@ -33,6 +33,8 @@ export const ErrorCodes = {
   BadAnswer: "TIFFIN_BAD_ANSWER",
   /** `tiffin agent|server install` or `uninstall` could not write a file or run systemctl. */
   InstallFailed: "TIFFIN_INSTALL_FAILED",
+  /** A batch run that `tiffin run --wait` waited for ended failed or cancelled (its items say why). */
+  RunFailed: "TIFFIN_RUN_FAILED",
 } as const;
 /** One stable error code. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -23,3 +23,4 @@ export * from "./endpoint.ts";
 export * from "./acl.ts";
 export * from "./token.ts";
 export * from "./machine-check.ts";
+export * from "./batch.ts";

@@ -7,6 +7,7 @@ import { Capabilities, Isolations, MetricSignalNames, Networks, SpreadDomains } 
 import type { AdaptPolicy, HealthCheck, JobRecord, MetricHealthCheck, MetricsEndpoint, JobSpec, JobVersion, PackagePin } from "./job.ts";
 import { resourcesSchema } from "./resources.ts";
 import { rolloutPolicySchema } from "./rollout.ts";
+import { batchPolicySchema, schedulePolicySchema } from "./batch.ts";
 import type { Assert, TypesMatch } from "./resources.ts";
 
 const timing = {
@@ -84,6 +85,8 @@ export const storedJobSpecSchema = z.object({
   pinned: z.array(packagePinSchema).exactOptional(),
   rollout: rolloutPolicySchema.exactOptional(),
   uses: z.array(z.object({ service: z.string(), min: z.number() })).exactOptional(),
+  batch: batchPolicySchema.exactOptional(),
+  schedule: schedulePolicySchema.exactOptional(),
 });
 
 /** A stored JobVersion (`/versions/<name>/<v>`). */

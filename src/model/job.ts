@@ -3,6 +3,7 @@
 // Optional things are `null`, not missing, so the JSON round-trips exactly.
 import type { Resources } from "./resources.ts";
 import type { RolloutPolicy } from "./rollout.ts";
+import type { BatchPolicy, SchedulePolicy } from "./batch.ts";
 
 /** Failure-domain levels a job can spread its tasks across. */
 export const SpreadDomains = ["none", "rack", "cluster", "datacenter"] as const;
@@ -200,6 +201,11 @@ export interface JobSpec {
   /** How a new version replaces the tasks (phases, bake, budget); absent when the job writes none, and
    * then DefaultRolloutPolicy applies (so older specs are unchanged). */
   rollout?: RolloutPolicy;
+  /** A batch job (issue 18): it runs to completion once per run (`tiffin run`) instead of being kept
+   * running; `replicas` is 0 (its tasks are its runs' items). Absent for services. */
+  batch?: BatchPolicy;
+  /** When the leading server starts the batch job's runs by itself (issue 18); absent: only `tiffin run`. */
+  schedule?: SchedulePolicy;
   /** The services this job's tasks use (Consul's upstreams, Compose's depends_on): absent when none, so
    * older specs are unchanged. */
   uses?: ServiceUse[];

@@ -12,6 +12,7 @@
 
 import { z } from "zod";
 import { resourceUsageSchema } from "./resources.ts";
+import { batchRefSchema } from "./batch.ts";
 export type { ResourceUsage } from "./resources.ts";
 
 import { AttemptEndCauses, AttemptStates } from "./attempt-state.ts";
@@ -89,6 +90,8 @@ export const attemptSchema = attemptStatusSchema.extend({
   startAfter: z.number(),
   /** A metric health check fired for it (absent when none did, and in older records). */
   metricAction: metricActionSchema.exactOptional(),
+  /** The run and item it serves, for a batch job's task (absent for services). */
+  batch: batchRefSchema.exactOptional(),
 });
 /** One start of a task on a host (attemptSchema). */
 export type Attempt = z.infer<typeof attemptSchema>;
@@ -115,6 +118,8 @@ export const taskSchema = z.object({
   /** Set when the task kept failing on every host it was given: it is not placed again (no attempt
    * is started) until the next apply of its job or `tiffin restart`. Absent in older records. */
   parked: z.object({ at: z.number(), reason: z.string() }).nullable().exactOptional(),
+  /** A batch job's task: the run and item it serves (its index is the item's). Absent for services. */
+  batch: batchRefSchema.exactOptional(),
 });
 /** One replica slot of a job (taskSchema). */
 export type Task = z.infer<typeof taskSchema>;

@@ -9,6 +9,7 @@ import { z } from "zod";
 import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
   aliveSchema, apiTokenSchema, endpointSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
+  runSchema, runItemSchema, scheduleStateSchema,
 } from "../model/index.ts";
 import { hostChecksSchema, remediationAlertSchema, remediationSchema, repairRequestSchema } from "../model/index.ts";
 
@@ -49,6 +50,12 @@ export const Prefix = {
   remediationAlert: "/remediationalert",
   /** A repair command waiting for (or run by) a host's agent. */
   repairs: "/repairs/",
+  /** Runs of batch jobs (issue 18): their items and each item's attempts (reconcile/batch-*.ts). */
+  runs: "/runs/",
+  /** Items of batch runs that left "pending", one record each (run-store.ts). */
+  runItems: "/runitems/",
+  /** Each scheduled batch job's last handled fire (schedules.ts). */
+  schedules: "/schedules/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -251,6 +258,19 @@ export const Kinds = {
   remediationAlert: defineKind("remediation alert", Prefix.remediationAlert, remediationAlertSchema, single),
   /** `/repairs/<hostId>`: the repair the host's agent is to run (one at a time). */
   repair: defineKind("repair", Prefix.repairs, repairRequestSchema, one),
+  /** `/runs/<job>/<id>`: one run of a batch job. */
+  run: defineKind("run", Prefix.runs, runSchema, pair),
+  /** `/runitems/<job>/<run id>/<index, 6 digits>`: one item of a run, once it left "pending". */
+  runItem: defineKind("run item", Prefix.runItems, runItemSchema, {
+    key: (job: string, id: string, index: number) => `${job}/${id}/${pad(index, 6)}`,
+    parse: (rest): [string, string, number] | null => {
+      const [job, id, n, more] = rest.split("/");
+      const index = Number(n);
+      return job && id && n && more === undefined && Number.isSafeInteger(index) ? [job, id, index] : null;
+    },
+  }),
+  /** `/schedules/<job>`: the job's last handled fire. */
+  schedule: defineKind("schedule", Prefix.schedules, scheduleStateSchema, one),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
   leader: defineKind("leader", LeaderKey, leaderSchema, single),
   /** `/secrets/peer`: the peer tokens agents require of each other. */
@@ -295,6 +315,12 @@ export const pieceHolderKey = (id: string, serverId: string): string => Kinds.pi
 
 /** `/rollouts/<job>/<n, 10 digits>`: the job's n-th Rollout. */
 export const rolloutKey = (job: string, n: number): string => Kinds.rollout.key(job, n);
+/** `/schedules/<job>`: a scheduled batch job's last handled fire (ScheduleState). */
+export const scheduleKey = (job: string): string => Kinds.schedule.key(job);
+/** `/runitems/<job>/<id>/<index, 6 digits>`: one item of a run. */
+export const runItemKey = (job: string, id: string, index: number): string => Kinds.runItem.key(job, id, index);
+/** `/runs/<job>/<id>`: one Run of a batch job. */
+export const runKey = (job: string, id: string): string => Kinds.run.key(job, id);
 /** `/endpoints/<service>/<index, 6 digits>`: one Endpoint. */
 export const endpointKey = (service: string, index: number): string => Kinds.endpoint.key(service, index);
 

@@ -41,6 +41,7 @@ import { hostRemoveRoute } from "./routes/host-remove.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { restartRoutes } from "./routes/restart.ts";
 import { rolloutRoutes } from "./routes/rollouts.ts";
+import { runRoutes } from "./routes/runs.ts";
 import { packageRoutes } from "./routes/packages.ts";
 import { trackerRoutes } from "./routes/tracker.ts";
 import { execRoutes } from "./routes/exec.ts";
@@ -48,6 +49,7 @@ import { execSessionRoutes } from "./routes/exec-session.ts";
 import { tokenRoutes } from "./routes/api-tokens.ts";
 import { UsageHistory } from "./usage-history.ts";
 import { Adapter } from "./recommend/adapter.ts";
+import { ScheduleController } from "./schedules.ts";
 import { DefaultRecommendPolicy } from "./recommend/recommend.ts";
 import { recommendRoutes } from "./routes/recommend.ts";
 import { startAuditPruning } from "./audit-prune.ts";
@@ -119,6 +121,8 @@ export interface ServerOptions {
   dnsListen?: string;
   /** Remediation rules and budget (`--remediation FILE`, remediation/config.ts). @default none: checks are shown, nothing is remediated */
   remediation?: RemediationConfig;
+  /** How often the leader looks at batch jobs' schedules (schedules.ts). @default 1000 */
+  scheduleTickMs?: number;
 }
 
 /** A running server. */
@@ -205,6 +209,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   jobRoutes(router, ctx);
   restartRoutes(router, ctx);
   rolloutRoutes(router, ctx);
+  runRoutes(router, ctx);
   packageRoutes(router, ctx);
   const swarm = trackerRoutes(router, ctx, { adminToken: () => tokens.admin, ...opts.swarm });
   hostRoutes(router, ctx, hostChecks);
@@ -286,6 +291,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   remediation.start();
   ctx.usage?.start();
   adapter.start();
+  const schedules = new ScheduleController({ store, mirror, clock, log, active: () => election.isLeader(), ...(opts.scheduleTickMs ? { tickMs: opts.scheduleTickMs } : {}) });
+  schedules.start();
   taskMetrics.start();
   const auditPruning = startAuditPruning({ store, clock, log, active: () => election.isLeader(), ...(opts.auditRetention ? { retention: opts.auditRetention } : {}) });
   log.info({ url: listenUrl, advertise: url, id, leader: election.isLeader(), dataDir: opts.dataDir }, "server listening");
@@ -306,6 +313,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         swarm.close();
         auditPruning.stop();
         await adapter.close();
+        await schedules.stop();
         await reconciler.stop();
         await endpoints.stop();
         await remediation.stop();

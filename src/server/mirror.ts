@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { ApiToken, Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
+import type { ApiToken, Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Run, RunItem, ScheduleState, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
 import { Kinds, logProblem, Prefix } from "./kinds.ts";
 import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
@@ -29,6 +29,9 @@ export interface MirroredValues {
   rollout: Rollout;
   endpoint: Endpoint;
   token: ApiToken;
+  run: Run;
+  schedule: ScheduleState;
+  runItem: RunItem;
 }
 /** A kind the mirror holds (a key of Kinds). */
 export type MirroredKind = keyof MirroredValues;
@@ -84,6 +87,12 @@ export class Mirror {
   readonly rollouts = new Map<string, Map<number, Entry<Rollout>>>();
   /** Serving endpoints: service -> task index -> endpoint (endpoints/controller.ts writes them). */
   readonly endpoints = new Map<string, Map<number, Entry<Endpoint>>>();
+  /** Runs of batch jobs: job -> run id -> run. */
+  readonly runs = new Map<string, Map<string, Entry<Run>>>();
+  /** Scheduled batch jobs' last handled fires, by job. */
+  readonly schedules = new Map<string, Entry<ScheduleState>>();
+  /** Stored items of runs: `job/id` -> index -> item (run-store.ts assembles runs from them). */
+  readonly runItems = new Map<string, Map<number, Entry<RunItem>>>();
   /** Bumped by every endpoint, job record or job version change (DNS's service index keys on it). */
   endpointsStamp = 0;
   /** Stored values that do not decode as their kind, by key: logged and left out of every index. */
@@ -335,6 +344,15 @@ export class Mirror {
         nestedSetOrDelete(this.endpoints, service, n, e);
         this.endpointsStamp++;
       }, ([service, n]) => this.endpoints.get(service)?.get(n)?.value ?? null),
+      handler("run", Kinds.run, ([job, id], _r, e) => {
+        nestedSetOrDelete(this.runs, job, id, e);
+        this.#bump(job);
+      }, ([job, id]) => this.runs.get(job)?.get(id)?.value ?? null),
+      handler("runItem", Kinds.runItem, ([job, id, index], _v, e) => {
+        nestedSetOrDelete(this.runItems, `${job}/${id}`, index, e);
+        this.#bump(job);
+      }, ([job, id, index]) => this.runItems.get(`${job}/${id}`)?.get(index)?.value ?? null),
+      handler("schedule", Kinds.schedule, ([job], _v, e) => setOrDelete(this.schedules, job, e), ([job]) => this.schedules.get(job)?.value ?? null),
     ];
   }
 }
@@ -391,7 +409,7 @@ function setOrDelete<T>(m: Map<string, T>, k: string, v: T | null): void {
   else m.set(k, v);
 }
 
-function nestedSetOrDelete<T>(m: Map<string, Map<number, T>>, k: string, n: number, v: T | null): void {
+function nestedSetOrDelete<T, N extends string | number>(m: Map<string, Map<N, T>>, k: string, n: N, v: T | null): void {
   let inner = m.get(k);
   if (v === null) {
     inner?.delete(n);

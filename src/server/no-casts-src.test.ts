@@ -27,6 +27,8 @@ const allowed: Record<string, string> = {
   "spec/canonical.ts: z.union([z.number(), z.string()]) as unknown as z.ZodType<RolloutPhaseSpec, RolloutPhaseSpec>": "as in spec/rollout-input.ts; phaseProblem() refines it",
   "spec/canonical.ts: z.union([z.number(), z.string()]) as unknown as z.ZodType<TaskCount, TaskCount>": "as in spec/rollout-input.ts; taskCountProblem() refines it",
   "spec/rollout-checks.ts: z.string({ error: durationMessage }).regex(durationPattern, { error: durationMessage }) as unknown as z.ZodType<Duration, Duration>": "as in input.ts, for rollout.checks durations (the file cannot import input.ts, which will import it)",
+  "spec/batch-input.ts: z.string({ error: durationMessage }).regex(durationPattern, { error: durationMessage }) as unknown as z.ZodType<Duration, Duration>": "as in input.ts, for batch durations (input.ts imports this file)",
+  "spec/schedule-input.ts: z.string({ error: durationMessage }).regex(durationPattern, { error: durationMessage }) as unknown as z.ZodType<Duration, Duration>": "as in input.ts, for the schedule's jitter (input.ts imports this file)",
   "spec/rollout-checks.ts: z.string({ error: percentMessage }).regex(/^\\d+(?:\\.\\d+)?%$/, { error: percentMessage }) as unknown as z.ZodType<Percent, Percent>": "as above, for percentages (\"5%\")",
   "agent/swarm/piece-client.ts: null as unknown as net.Socket": "a slot filled before first use, in the same function; no outside data",
   "cli/warnings.ts: process as unknown as Record<symbol, boolean>": "reads node's own symbol-keyed flag on process; no outside data",

@@ -53,6 +53,7 @@ export const watchKindTable: Readonly<Record<WatchKind, WatchKindEntry>> = {
   alive: entry(Kinds.alive, { job: false, host: true }, rest),
   rollout: entry(Kinds.rollout, { job: true, host: false }, numbered),
   endpoint: entry(Kinds.endpoint, { job: true, host: true }, numbered),
+  run: entry(Kinds.run, { job: true, host: false }, rest),
 };
 
 /** Which objects a watcher asked for: `job=` and `host=` (host ids), both holding when both are
@@ -148,6 +149,7 @@ export function matchesJobs(ev: WatchEvent, jobs: readonly string[]): boolean {
     case "version":
     case "task":
     case "rollout":
+    case "run":
       return jobs.includes(ev.name.slice(0, ev.name.lastIndexOf("/")));
     case "attempt":
     case "endpoint":
@@ -162,7 +164,7 @@ export function matchesJobs(ev: WatchEvent, jobs: readonly string[]): boolean {
  * host's record and liveness). Each listed object is still matched against the filter. */
 export function listPrefixes(kind: WatchKind, filter: WatchFilter): string[] {
   const prefix = watchKindTable[kind].prefix;
-  if (filter.jobs.length > 0 && (kind === "version" || kind === "task" || kind === "endpoint")) return filter.jobs.map((j) => `${prefix}${j}/`);
+  if (filter.jobs.length > 0 && (kind === "version" || kind === "task" || kind === "endpoint" || kind === "run")) return filter.jobs.map((j) => `${prefix}${j}/`);
   if (filter.jobs.length > 0 && kind === "job") return filter.jobs.map((j) => `${prefix}${j}`);
   if (filter.hosts.length > 0 && (kind === "host" || kind === "alive")) return filter.hosts.map((h) => `${prefix}${h}`);
   return [prefix];

@@ -19,6 +19,9 @@ import { MaxUseMin, MaxUses } from "./uses.ts";
 import { phaseOrderProblems, phaseProblem, taskCountProblem } from "./rollout-rules.ts";
 import { RolloutFailureActions, RolloutInconclusiveActions } from "../model/index.ts";
 import { rolloutChecksSchema } from "../model/judge/index.ts";
+import { FailedItemsPolicies } from "../model/index.ts";
+import { MaxBatchItems, MaxItemLength, MaxParallelism } from "./batch-rules.ts";
+import { MissedPolicies, OverlapPolicies } from "../model/index.ts";
 import type { RolloutPhaseSpec, TaskCount } from "../model/index.ts";
 
 // Number or string, refined by the shared rules (z.custom has no JSON Schema; see rollout-input.ts).
@@ -154,5 +157,26 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
     .min(1)
     .max(MaxUses)
     .refine((u) => new Set(u.map((x) => x.service)).size === u.length, { error: "each service is used once" })
+    .exactOptional(),
+  batch: z
+    .strictObject({
+      completions: z.number().int().min(1).max(MaxBatchItems),
+      parallelism: z.number().int().min(1).max(MaxParallelism),
+      items: z.array(z.string().max(MaxItemLength).refine((v) => !v.includes("\0"), { error: "an item may not contain NUL" })).min(1).max(MaxBatchItems).nullable(),
+      retries: z.strictObject({ limit: z.number().int().min(0).max(100), backoffInitialMs: ms(1, 3_600_000), backoffMaxMs: ms(1, 3_600_000) }),
+      deadlineMs: ms(1000, 7 * day).nullable(),
+      successCount: z.number().int().min(1).max(MaxBatchItems).nullable(),
+      failedItems: z.enum(FailedItemsPolicies),
+      keepRuns: z.number().int().min(1).max(1000),
+    })
+    .exactOptional(),
+  schedule: z
+    .strictObject({
+      cron: z.string(),
+      timeZone: z.string(),
+      overlap: z.enum(OverlapPolicies),
+      missed: z.enum(MissedPolicies),
+      jitterMs: ms(0, 3_600_000),
+    })
     .exactOptional(),
 });

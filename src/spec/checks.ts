@@ -93,5 +93,8 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   if (isolation && persist) add(["persist"], needsSandbox(isolation, "persist"));
   if (uses) add(["uses"], usesNetworkProblem(network, uses.length));
   if (mounts) for (const d of duplicateMountTargets(mounts)) add(["mounts", d.index, "task"], d.message);
+  // A batch job's tasks are its runs' items, `batch.parallelism` at a time: a count beside it says two things.
+  if (j.schedule && raw["batch"] === undefined) add(["schedule"], "a schedule starts runs of a batch job: add a `batch` part (a service runs all the time)");
+  if (j.batch && raw["replicas"] !== undefined && raw["replicas"] !== 0) add(["replicas"], "a batch job's tasks are its runs' items: leave replicas out (or 0) and set batch.parallelism");
   return out;
 }

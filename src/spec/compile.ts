@@ -4,6 +4,8 @@ import { EveryHost } from "../model/index.ts";
 import type { AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
 import type { ParsedJob } from "./input.ts";
 import { compileRolloutChecks } from "./rollout-checks.ts";
+import { compileBatch } from "./batch-input.ts";
+import { compileSchedule } from "./schedule-input.ts";
 
 /** A health check's timeout when the spec gives none: 2 s, or the interval when that is shorter. */
 export function defaultHealthTimeoutMs(intervalMs: number): number {
@@ -80,7 +82,8 @@ export function compileJob(j: ParsedJob): JobSpec {
     env: { ...j.env },
     files: Object.fromEntries(Object.entries(j.files).map(([p, f]) => [p, { content: f.content, mode: f.mode }])),
     // An every-host job's count is the server's to keep (one per matching host); the spec says 0.
-    replicas: j.replicas === EveryHost ? 0 : j.replicas,
+    // A batch job's tasks are its runs' items (checks.ts refuses a count beside `batch`).
+    replicas: j.replicas === EveryHost || j.batch !== null ? 0 : j.replicas,
     ...(j.replicas === EveryHost ? { everyHost: true as const } : {}),
     resources: { cpu: j.resources.cpu, memoryMiB: j.resources.memory, diskMiB: j.resources.disk },
     constraints: {
@@ -117,6 +120,8 @@ export function compileJob(j: ParsedJob): JobSpec {
     ...(j.rollout !== null ? { rollout: compileRollout(j.rollout, j.metrics !== null ? compileMetrics(j.metrics) : null) } : {}),
     // Only when some: jobs without dependencies compile as before.
     ...(j.uses.length > 0 ? { uses: j.uses.map((u) => ({ service: u.service, min: u.min })) } : {}),
+    ...(j.batch !== null ? { batch: compileBatch(j.batch) } : {}),
+    ...(j.schedule !== null ? { schedule: compileSchedule(j.schedule) } : {}),
   };
 }
 

@@ -2,7 +2,7 @@
 // `grace: "10s"`), so `status`, `history` and `history --spec` show what users recognise and `apply`
 // accepts the printed spec unchanged (compile(load(print(spec))) equals spec; decompile.test.ts).
 import { EveryHost } from "../model/index.ts";
-import type { AdaptBounds, AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
+import type { AdaptBounds, AdaptPolicy, BatchPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
 import type { MetricComparisonCheck, RolloutChecks } from "../model/judge/index.ts";
 
 /** "1h2m3s4ms" for milliseconds; "0ms" for zero. parseDuration reads it back exactly. */
@@ -104,6 +104,19 @@ function userRollout(r: RolloutPolicy): Record<string, unknown> {
   };
 }
 
+/** `batch` as written in a spec: every field, durations as text; `completions` only without items. */
+function userBatch(b: BatchPolicy): Record<string, unknown> {
+  return {
+    ...(b.items === null ? { completions: b.completions } : { items: [...b.items] }),
+    parallelism: b.parallelism,
+    retries: { limit: b.retries.limit, backoff: { initial: formatDuration(b.retries.backoffInitialMs), max: formatDuration(b.retries.backoffMaxMs) } },
+    deadline: b.deadlineMs === null ? null : formatDuration(b.deadlineMs),
+    success: b.successCount ?? "all",
+    failedItems: b.failedItems,
+    keep: b.keepRuns,
+  };
+}
+
 /**
  * A JobSpec in the user's form: a plain JSON value that `apply` accepts as a spec file. Every field is
  * written (no reliance on defaults, which may change); `pinned` is left out, as it is the server's
@@ -145,6 +158,8 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
     ...(spec.metrics !== undefined ? { metrics: userMetrics(spec.metrics) } : {}),
     ...(spec.rollout !== undefined ? { rollout: userRollout(spec.rollout) } : {}),
     ...(spec.uses !== undefined ? { uses: spec.uses.map((u) => (u.min === 1 ? u.service : { service: u.service, min: u.min })) } : {}),
+    ...(spec.batch !== undefined ? { batch: userBatch(spec.batch) } : {}),
+    ...(spec.schedule !== undefined ? { schedule: { cron: spec.schedule.cron, timeZone: spec.schedule.timeZone, overlap: spec.schedule.overlap, missed: spec.schedule.missed, jitter: formatDuration(spec.schedule.jitterMs) } } : {}),
   };
 }
 

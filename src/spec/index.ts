@@ -5,6 +5,7 @@
 import { brand, defaultsBrand, jobBrand } from "./brand.ts";
 import type { CommandHealthSpec, HealthCheckSpec, HttpHealthSpec, JobSpecInput, MetricHealthSpec, TcpHealthSpec } from "./job-input.ts";
 
+export type { BatchInput, ScheduleInput } from "./batch-input-type.ts";
 export type { AdaptBoundsInput, AdaptInput, CommandHealthSpec, HealthCheckSpec, HealthTiming, HttpHealthSpec, JobSpecInput, MetricHealthSpec, MountSpec, RolloutInput, RolloutPhaseInput, ScalarValue, ServiceUseInput, TcpHealthSpec } from "./job-input.ts";
 export type { Duration, DurationUnit, Size } from "./units.ts";
 

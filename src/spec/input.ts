@@ -10,6 +10,8 @@ import {
 import type { Duration, Size } from "./units.ts";
 import { rolloutInputSchema } from "./rollout-input.ts";
 import { MaxUseMin, MaxUses } from "./uses.ts";
+import { batchInputSchema } from "./batch-input.ts";
+import { scheduleInputSchema } from "./schedule-input.ts";
 
 /** DNS-label job names: they appear in task ids, URLs, host paths and DNS. */
 export const jobNamePattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -388,6 +390,8 @@ export const jobInputSchema = z
       })
       .default(() => [])
       .describe("Services the tasks use: each starts once they serve (`min` endpoints, default 1), reached at TIFFIN_SERVICE_<NAME>."),
+    schedule: scheduleInputSchema.nullable().default(null).describe("A batch job's runs started by the leading server at every fire of a cron expression."),
+    batch: batchInputSchema.nullable().default(null).describe("A batch job: it runs to completion once per run (`tiffin run`): items, parallelism, retries, deadline, success policy."),
   })
   .meta({ id: "Job", title: "Tiffin job", description: "One Tiffin job as users write it." });
 

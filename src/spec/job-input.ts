@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import type { EveryHost, Isolation, Network, RolloutFailureAction, RolloutInconclusiveAction, RolloutPhaseSpec, SpreadDomain, TaskCount } from "../model/index.ts";
 import type { RolloutChecksInput } from "./rollout-checks-input.ts";
+import type { BatchInput, ScheduleInput } from "./batch-input-type.ts";
 import type { httpHealthSchema, jobInputSchema, metricHealthSchema } from "./input.ts";
 import type { Duration, Size } from "./units.ts";
 
@@ -190,6 +191,11 @@ export interface JobSpecInput {
   /** How a new version replaces the tasks: phase by phase, each baked healthy, within one disruption
    * budget, rolled back on failure. null: the defaults of RolloutInput. @default null */
   rollout?: RolloutInput | null | undefined;
+  /** A batch job: it runs to completion once per run (`tiffin run`) instead of being kept running;
+   * `replicas` is then 0 or absent. null: a service. @default null */
+  batch?: BatchInput | null | undefined;
+  /** A batch job's runs started by the leading server at every fire of a cron expression (needs `batch`). @default null */
+  schedule?: ScheduleInput | null | undefined;
   /** Services the tasks use (Consul's upstreams, Compose's `depends_on`): a job's name, or `{ service,
    * min }`. A task starts once each has `min` endpoints serving (default 1), and reaches it through its
    * agent's local proxy at `TIFFIN_SERVICE_<NAME>` (`127.0.0.1:PORT`; the name upper-cased, `-` as
@@ -292,4 +298,7 @@ export const jobInputMatchesSchema: [
   SameKeys<NonNullable<JobSpecInput["metrics"]>, NonNullable<Schema["metrics"]>>,
   SameKeys<NonNullable<NonNullable<JobSpecInput["metrics"]>["signals"]>, NonNullable<NonNullable<Schema["metrics"]>["signals"]>>,
   SameKeys<NonNullable<JobSpecInput["rollout"]>, NonNullable<Schema["rollout"]>>,
-] = [true, true, true, true, true, true, true, true, true, true, true];
+  SameKeys<NonNullable<JobSpecInput["batch"]>, NonNullable<Schema["batch"]>>,
+  SameKeys<NonNullable<NonNullable<JobSpecInput["batch"]>["retries"]>, NonNullable<NonNullable<Schema["batch"]>["retries"]>>,
+  SameKeys<NonNullable<JobSpecInput["schedule"]>, NonNullable<Schema["schedule"]>>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];

@@ -11,6 +11,8 @@ import { compileJob } from "./compile.ts";
 import { jobInputSchema } from "./input.ts";
 import { issuesToProblems, problemAt, showValue } from "./problems.ts";
 import { bakeProblem } from "./rollout-rules.ts";
+import { batchPolicyProblems } from "./batch-rules.ts";
+import { cronProblem, timeZoneProblem } from "./schedule-rules.ts";
 import { rolloutChecksProblems } from "./rollout-checks.ts";
 import type { Segment } from "./problems.ts";
 import { usesNetworkProblem } from "./uses.ts";
@@ -145,6 +147,15 @@ function specRuleProblems(s: JobSpec, json: unknown): Problem[] {
   for (const d of duplicateMountTargets(iso.mounts)) add(["mounts", d.index, "task"], d.message);
   if (s.rollout) add(["rollout", "bakeMs"], bakeProblem(s.rollout.bakeMs, s.rollout.deadlineMs));
   // The server keeps an every-host job's count: a count beside it would say two things at once.
+  if (s.batch) {
+    for (const p of batchPolicyProblems(s.batch)) add(["batch", p.field === "success" ? "successCount" : p.field === "retries" ? "retries" : p.field], p.message);
+    add(["replicas"], s.replicas !== 0 || s.everyHost === true ? `a batch job's tasks are its runs' items: its replicas must be 0, got ${s.everyHost === true ? "every-host" : s.replicas}` : null);
+  }
+  if (s.schedule) {
+    add(["schedule"], s.batch ? null : "a schedule starts runs of a batch job: add a `batch` part");
+    add(["schedule", "cron"], cronProblem(s.schedule.cron));
+    add(["schedule", "timeZone"], timeZoneProblem(s.schedule.timeZone));
+  }
   if (s.everyHost === true && s.replicas !== 0) add(["replicas"], `an every-host job runs one task per matching host: its replicas must be 0 (the spec's replicas: "every-host"), got ${s.replicas}`);
   return out;
 }

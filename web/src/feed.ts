@@ -90,6 +90,12 @@ export function describe(ev: WatchEvent, prev: unknown, hostName: HostName, at: 
       // Service endpoints come and go with every health change; the job's tasks already say so.
       return null;
     }
+    case "run": {
+      const r = ev.object;
+      const was = prev as { state: string } | null;
+      if (r === null || (was !== null && was.state === r.state)) return null;
+      return line("job", r.job, `${r.job} run ${r.id} ${r.state}${r.reason ? `: ${r.reason}` : ""}`);
+    }
   }
 }
 

@@ -33,6 +33,8 @@ export function eventSummary(e: WatchEvent): string {
       return [`v${e.object.version}`, e.object.cause, e.object.state, `phase ${e.object.phase + 1}/${e.object.phases.length}`, e.object.why ?? ""].filter((s) => s !== "").join(" ");
     case "endpoint":
       return [`${e.object.address}:${e.object.ports.map((p) => `${p.name}=${p.port}`).join(",")}`, e.object.host, e.object.state].join(" ");
+    case "run":
+      return [`v${e.object.version}`, e.object.cause, e.object.state, e.object.reason ?? ""].filter((s) => s !== "").join(" ");
   }
 }
 

@@ -61,6 +61,11 @@ export const RouteRules: Readonly<Record<string, RouteRule>> = {
   "GET /v1/jobs/:name/metrics": read("read", ns),
   "GET /v1/jobs/:name/recommendation": read("read", ns),
   "GET /v1/recommendations": read("read", ns),
+  // Batch runs (start or dispatch, list, show, cancel).
+  "POST /v1/jobs/:name/runs": change("write", ns),
+  "GET /v1/jobs/:name/runs": read("read", ns),
+  "GET /v1/runs/:job/:id": read("read", ns),
+  "POST /v1/runs/:job/:id/cancel": change("write", ns),
   // A plan changes nothing, but shows what an apply would do: the apply's capability, not audited.
   "POST /v1/plan": user("write", ns, "none"),
   "GET /v1/tasks/:job/:index/logs": read("logs", ns),

@@ -11,6 +11,7 @@ import { jobSpecSchema } from "../../spec/canonical.ts";
 import { noteBody, revertBody, scaleBody } from "../routes/jobs.ts";
 import { missingBody, tagBody } from "../routes/packages.ts";
 import { restartBody } from "../routes/restart.ts";
+import { runBody } from "../routes/runs.ts";
 import { okSchema, watchMessageSchema } from "./schemas.ts";
 
 /** How a route answers when it succeeds. */
@@ -62,6 +63,10 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/jobs/:name/rollout": { summary: "A job's latest rollout: phase, tasks done, each check's verdict with its figures, what it waits for", response: answerSchemas.rolloutStatus },
   "GET /v1/jobs/:name/rollouts": { summary: "A job's rollout history, oldest first, with each phase's verdicts", response: answerSchemas.rollouts },
   "POST /v1/jobs/:name/rollout/:command": { summary: "pause, resume, promote (skip the bake) or abort (roll back now) the job's rollout", response: answerSchemas.rolloutStatus },
+  "POST /v1/jobs/:name/runs": { summary: "Start a run of a batch job (201), or, with a key already used, answer the run it started (200); params reach the tasks as TIFFIN_PARAM_<NAME>", body: runBody, response: answerSchemas.run },
+  "GET /v1/jobs/:name/runs": { summary: "A batch job's kept runs, oldest first, each item with its attempts", response: answerSchemas.runs },
+  "GET /v1/runs/:job/:id": { summary: "One run: its state and why, each item's attempts with exit codes and times", response: answerSchemas.run },
+  "POST /v1/runs/:job/:id/cancel": { summary: "Cancel a run: pending items are dropped, running ones stopped", response: answerSchemas.run },
   "GET /v1/tasks/:job/:index/logs": { summary: "A task's logs, streamed (follow, tail, since, grep, all attempts)", responds: "text", query: { stream: "stdout or stderr", attempt: "attempt id", follow: "1 to keep streaming", tail: "last N lines", since: "epoch ms", grep: "regular expression", all: "1: every attempt, oldest first" } },
   "POST /v1/tasks/:job/:index/exec": { summary: "Run a command in the task's sandbox (no stdin); output frames then the exit status", body: z.object({ command: z.array(z.string()).min(1), user: z.string().optional() }), responds: "ndjson", response: execFrameSchema },
   "UPGRADE POST /v1/tasks/:job/:index/exec": { summary: "Interactive exec session (Upgrade: tiffin-exec.v1): JSON lines both ways", responds: "upgrade", query: { command: "argv, repeated", tty: "1 for a terminal", cols: "terminal columns", rows: "terminal rows", term: "TERM inside", user: "who asks" } },

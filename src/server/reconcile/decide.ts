@@ -281,6 +281,12 @@ export function decideJob(inp: JobInput): JobDecision {
 export function placementNeeds(inp: JobInput): PlacementNeed[] {
   if (inp.job.removedAt !== null) return [];
   const out: PlacementNeed[] = [];
+  // A batch job's tasks are its runs' items (batch-decide.ts keeps at most `parallelism` of them): each
+  // is placed as it comes, none is moved.
+  if (inp.spec.batch) {
+    for (const t of [...inp.tasks].sort((a, b) => a.index - b.index)) if (t.hostId === null && !t.parked) out.push({ index: t.index, avoid: t.avoidHosts, move: false });
+    return out;
+  }
   const tasks = inp.tasks.filter((t) => t.index < inp.spec.replicas).sort((a, b) => a.index - b.index);
   for (const t of tasks) if (t.hostId === null && !t.parked) out.push({ index: t.index, avoid: t.avoidHosts, move: false });
   if (inp.spec.disconnect.stopAfterMs !== null || isDrainBusy(inp)) return out;
@@ -336,6 +342,7 @@ export function freshAttempt(id: string, t: Task, hostId: string, now: number, s
     startAfter,
     startedAt: null,
     endedAt: null,
+    ...(t.batch !== undefined ? { batch: t.batch } : {}),
   };
 }
 

@@ -22,6 +22,7 @@ import { LiveIndex } from "./live-index.ts";
 import { advanceRollout } from "./rollout-advance.ts";
 import type { JudgeSources } from "./rollout-advance.ts";
 import { SerialPasses } from "../serial-passes.ts";
+import { batchWrites } from "./batch-pass.ts";
 
 /** How long changes are collected before a pass. */
 export const DebounceMs = 20;
@@ -119,6 +120,8 @@ export class Reconciler {
     else if (k.startsWith(Prefix.versions)) this.#dirty.add(nameAfter(Prefix.versions));
     else if (k.startsWith(Prefix.tasks)) this.#dirty.add(nameAfter(Prefix.tasks));
     else if (k.startsWith(Prefix.rollouts)) this.#dirty.add(nameAfter(Prefix.rollouts));
+    else if (k.startsWith(Prefix.runs)) this.#dirty.add(nameAfter(Prefix.runs));
+    else if (k.startsWith(Prefix.runItems)) this.#dirty.add(nameAfter(Prefix.runItems));
     else if (k.startsWith(Prefix.attempts)) {
       const ch = changeAs(c, "attempt");
       const a = ch?.next ?? ch?.prev;
@@ -229,6 +232,17 @@ export class Reconciler {
       const job = m.jobs.get(name)?.value;
       const inp = job ? jobInput(m, job, ctx) : null;
       if (!inp) continue;
+      // A batch job has runs, not replicas (batch-decide.ts); its new tasks are written here, then placed below.
+      if (inp.spec.batch) {
+        const b = batchWrites(m, inp);
+        if (b.atRest) this.#quiet.set(name, { job: m.jobStamp(name), hosts: m.hostsStamp });
+        else this.#quiet.delete(name);
+        if (!isEmpty(b.ws)) {
+          appendWrites(pending.ws, b.ws);
+          pending.names.push(name);
+        }
+        continue;
+      }
       // The job's rollout first (started, stepped, rolled back: rollout-advance.ts); it gates the decision.
       const adv = advanceRollout(m, inp, this.#judge);
       inp.rollout = adv.rollout;

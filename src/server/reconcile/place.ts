@@ -132,18 +132,23 @@ export function placeJob(
   }
   const needs = placementNeeds(inp);
   if (needs.length === 0) return spreadMove(m, index, inp, ctx.hosts);
-  const result = planJob(index, inp.spec, needs);
+  // A batch job's tasks run their run's version (one run at a time: one version among them).
+  const pinned = inp.spec.batch ? inp.tasks.find((t) => t.index === needs[0]?.index)?.version : undefined;
+  const version = pinned ?? job.version;
+  const spec = pinned !== undefined ? (m.spec(jobName, pinned)?.spec ?? inp.spec) : inp.spec;
+  const result = planJob(index, spec, needs);
   // Only when something stayed unplaced: it costs a plan over every host.
-  const never = result.plan.unplaced.length > 0 ? neverFits(inp.spec, schedHosts(m, ctx.hosts)) : null;
-  const writes = placementWrites(m, inp.spec, job.version, needs, result, { now: ctx.now, newId: inp.newId, hostCount: m.hosts.size, fresh: pending, neverFits: never });
+  const never = result.plan.unplaced.length > 0 ? neverFits(spec, schedHosts(m, ctx.hosts)) : null;
+  const writes = placementWrites(m, spec, version, needs, result, { now: ctx.now, newId: inp.newId, hostCount: m.hosts.size, fresh: pending, neverFits: never });
   if (isEmpty(writes)) return null;
-  return { writes, plan: result.plan, spec: inp.spec, moves: needs.filter((n) => n.move).map((n) => n.index) };
+  return { writes, plan: result.plan, spec, moves: needs.filter((n) => n.move).map((n) => n.index) };
 }
 
 /** One make-before-break move that restores the job's spread (rebalance.ts), written like a drain
  * move, or null. */
 function spreadMove(m: Mirror, index: ClusterIndex, inp: JobInput, hosts: ReadonlyMap<string, HostState>): { writes: WriteSet; plan: Plan; spec: JobSpec; moves: number[] } | null {
-  if (inp.spec.spread === "none" || !mayRebalance(inp)) return null;
+  // A batch job's tasks end by themselves: none is moved for spread.
+  if (inp.spec.spread === "none" || inp.spec.batch || !mayRebalance(inp)) return null;
   const { open, domains } = openDomains(m, hosts);
   const mv = planSpreadMove(index, inp.spec, open, domains);
   if (!mv) return null;

@@ -16,6 +16,7 @@ void test("planTaskChange: kept, started, stopped or replaced, and why", () => {
     { name: "env changed", inp: { ...base, to: specOf({ replicas: 3, env: { A: "1" } }) }, want: ["replace", "env changed"] },
     { name: "resources changed, no room on its host", inp: { ...base, hostAfter: "h2", to: specOf({ replicas: 3, resources: { cpu: 3, memoryMiB: 256, diskMiB: 100 } }) }, want: ["replace", "resources changed; no room on its host, moves"] },
     { name: "parked: apply releases it", inp: { ...base, task: task(0, { hostId: null, failures: 6, parked: { at: 1, reason: "failed 6 times in a row on 2 hosts (exit code 3); `tiffin restart` or the next apply tries again" } }), to: v1 }, want: ["start", "parked (failed 6 times in a row on 2 hosts (exit code 3)); apply tries it again"] },
+    { name: "a batch item: its run keeps its version", inp: { ...base, task: task(0, { batch: { run: "r1", item: 0, value: "0", params: {} } }), to: specOf({ replicas: 0, env: { A: "1" } }) }, want: ["keep", "item 0 of run r1: a run keeps the version it started with"] },
     { name: "not placed now", inp: { ...base, task: task(0, { hostId: null, attemptId: null, unplacedReason: "no host fits: cpu on 2 hosts" }), to: v1 }, want: ["start", "not placed now (no host fits: cpu on 2 hosts)"] },
   ];
   for (const c of cases) {

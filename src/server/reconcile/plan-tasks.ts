@@ -25,6 +25,8 @@ export interface PlanTaskInput {
 export function planTaskChange(inp: PlanTaskInput): PlanTask {
   const { index, task, from, to, hostAfter } = inp;
   const base = { index, hostBefore: task?.hostId ?? null, hostAfter };
+  // A batch job's tasks are its runs' items, not replicas: an apply leaves a run as it is.
+  if (task?.batch) return { ...base, hostAfter: task.hostId, action: "keep", reason: `item ${task.batch.item} of run ${task.batch.run}: a run keeps the version it started with` };
   if (index >= to.replicas) return { ...base, hostAfter: null, action: "stop", reason: `replicas ${inp.currentReplicas} -> ${to.replicas}` };
   if (!task) return { ...base, action: "start", reason: inp.currentReplicas === 0 ? "new job" : `replicas ${inp.currentReplicas} -> ${to.replicas}` };
   if (task.parked) return { ...base, action: "start", reason: `parked (${task.parked.reason.split(";")[0]}); apply tries it again` };

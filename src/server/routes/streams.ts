@@ -17,8 +17,9 @@ export function streamRoutes(r: Router, ctx: ServerContext): void {
     const index = Number(params["index"]);
     if (!m.jobs.has(job)) throw notFound(job);
     const task = Number.isInteger(index) ? m.tasks.get(job)?.get(index)?.value : undefined;
-    if (!task) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${params["index"]} not found`, { hint: `see the job's tasks with \`tiffin status ${job}\`` });
-    const attempts = m.attemptsOf(job, index).sort((a, b) => b.createdAt - a.createdAt);
+    const attempts = Number.isInteger(index) ? m.attemptsOf(job, index).sort((a, b) => b.createdAt - a.createdAt) : [];
+    // A batch item's task is deleted when its attempt ends; its attempts (and their logs) stay with its run.
+    if (!task && attempts.length === 0) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${params["index"]} not found`, { hint: `see the job's tasks with \`tiffin status ${job}\`, a batch job's runs with \`tiffin runs ${job}\`` });
     const all = url.searchParams.get("all") === "1" || url.searchParams.get("all") === "true";
     const sinceText = url.searchParams.get("since");
     const since = sinceText === null ? null : Number(sinceText);
@@ -29,7 +30,7 @@ export function streamRoutes(r: Router, ctx: ServerContext): void {
       chosen = attempts.filter((a) => since === null || a.endedAt === null || a.endedAt >= since).reverse();
       if (chosen.length === 0) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${index} has no attempts${since === null ? "" : " since then"}`, { hint: "the attempt ids are listed by `tiffin status`" });
     } else {
-      const wanted = url.searchParams.get("attempt") ?? task.attemptId ?? attempts[0]?.id ?? null;
+      const wanted = url.searchParams.get("attempt") ?? task?.attemptId ?? attempts[0]?.id ?? null;
       const attempt = attempts.find((a) => a.id === wanted);
       if (!attempt) throw new TiffinError(ErrorCodes.NotFound, wanted ? `task ${job}/${index} has no attempt ${wanted}` : `task ${job}/${index} has not started yet`, { hint: "the attempt ids are listed by `tiffin status`" });
       chosen = [attempt];

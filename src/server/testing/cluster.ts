@@ -39,12 +39,12 @@ export interface ServerProcess {
 
 /** Starts `startServer` in a child process: on etcd (`endpoints`, keys under `prefix`), or on its own
  * SQLite file in `dataDir` when `endpoints` is null. */
-export async function startServerProcess(opts: { dataDir: string; endpoints: string[] | null; prefix: string; timing?: Partial<Timing>; leaderTtlMs?: number; log?: string; swarm?: { announceMs?: number; peerTokenRotateMs?: number } }): Promise<ServerProcess> {
+export async function startServerProcess(opts: { dataDir: string; endpoints: string[] | null; prefix: string; timing?: Partial<Timing>; leaderTtlMs?: number; log?: string; swarm?: { announceMs?: number; peerTokenRotateMs?: number }; scheduleTickMs?: number }): Promise<ServerProcess> {
   const code = `
     const { openStore, startServer } = await import(${JSON.stringify(serverMain)});
     const o = JSON.parse(process.env.TIFFIN_TEST_SERVER);
     const store = o.endpoints ? await openStore({ kind: "etcd", endpoints: o.endpoints, prefix: o.prefix }) : undefined;
-    const s = await startServer({ dataDir: o.dataDir, listen: "127.0.0.1:0", ...(store ? { store } : {}), log: o.log, timing: o.timing, leaderTtlMs: o.leaderTtlMs, swarm: o.swarm });
+    const s = await startServer({ dataDir: o.dataDir, listen: "127.0.0.1:0", ...(store ? { store } : {}), log: o.log, timing: o.timing, leaderTtlMs: o.leaderTtlMs, swarm: o.swarm, scheduleTickMs: o.scheduleTickMs });
     process.stdout.write(JSON.stringify({ url: s.url, id: s.id, adminToken: s.adminToken, joinToken: s.joinToken }) + "\\n");
     process.on("SIGTERM", () => s.close().then(() => store?.close()).then(() => process.exit(0)));`;
   const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", code], {
@@ -115,11 +115,16 @@ export class SimAgent {
   /** Attempt id -> the state reported for it. */
   readonly #reported = new Map<string, string>();
   #acting = false;
+  /** A set arrived while acting: act again right after. */
+  #again = false;
+  /** Batch items finish at once (exit 0) instead of running (bench/batch.ts). */
+  readonly #finishBatch: boolean;
 
-  constructor(urls: string[], name: string, over: Partial<HostInventory> = {}) {
+  constructor(urls: string[], name: string, over: Partial<HostInventory> = {}, opts: { finishBatch?: boolean } = {}) {
     this.#urls = urls.join(",");
     this.name = name;
     this.#inventory = inventoryOf(name, over);
+    this.#finishBatch = opts.finishBatch ?? false;
   }
 
   get hostId(): string {
@@ -172,12 +177,19 @@ export class SimAgent {
 
   /** Reports what a real agent would: "running" for attempts to run, "exited" for those to stop. */
   async #act(set: Assignment[]): Promise<void> {
-    if (this.#acting) return;
+    if (this.#acting) {
+      this.#again = true;
+      return;
+    }
     this.#acting = true;
     try {
       await this.#report(set);
     } finally {
       this.#acting = false;
+    }
+    if (this.#again) {
+      this.#again = false;
+      await this.#act(this.latest);
     }
   }
 
@@ -185,7 +197,7 @@ export class SimAgent {
     const updates: AttemptUpdate[] = [];
     const now = Date.now();
     for (const { attempt: a } of set) {
-      const want = a.desired === "run" ? "running" : "exited";
+      const want = a.desired === "run" && !(this.#finishBatch && a.batch) ? "running" : "exited";
       if (this.#reported.get(a.id) === want || isTerminal(a.state) || a.state === want) continue;
       updates.push({ id: a.id, state: want, pid: a.desired === "run" ? 1000 : null, exitCode: want === "exited" ? 0 : null, signal: null, reason: null, ports: {}, startedAt: now, endedAt: want === "exited" ? now : null });
     }

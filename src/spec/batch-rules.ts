@@ -1,0 +1,31 @@
+// The rules of a `batch` part of a spec, shared by the check of what users write (batch-input.ts) and
+// the strict check of the compiled spec the server receives (canonical.ts). Pure.
+import type { BatchPolicy } from "../model/index.ts";
+
+/** Most items one run may have (each is a line of the run record). */
+export const MaxBatchItems = 10_000;
+/** Most items of one run running at once. */
+export const MaxParallelism = 1000;
+/** Longest work item value, in characters (it travels as TIFFIN_ITEM). */
+export const MaxItemLength = 4096;
+
+/** A problem between fields of a batch policy: the field it belongs to, and why. */
+export interface BatchProblem {
+  field: "completions" | "success" | "retries" | "items";
+  message: string;
+}
+
+/** Problems between the fields of a compiled batch policy (each field's own range is its schema's). */
+export function batchPolicyProblems(p: Pick<BatchPolicy, "completions" | "items" | "successCount" | "retries">): BatchProblem[] {
+  const out: BatchProblem[] = [];
+  if (p.items !== null && p.items.length !== p.completions) {
+    out.push({ field: "completions", message: `completions is the number of items: ${p.items.length} items given, completions ${p.completions}; give one or the other` });
+  }
+  if (p.successCount !== null && p.successCount > p.completions) {
+    out.push({ field: "success", message: `${p.successCount} items can never succeed in a run of ${p.completions}: success must be "all" or at most completions` });
+  }
+  if (p.retries.backoffInitialMs > p.retries.backoffMaxMs) {
+    out.push({ field: "retries", message: "the back-off's initial delay is longer than its max" });
+  }
+  return out;
+}
