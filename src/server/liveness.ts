@@ -200,6 +200,7 @@ export class Liveness {
         id,
         status: this.status(id, now),
         draining: h.draining,
+        ...(h.drain ? { drain: h.drain } : {}),
         lastContactAt: this.lastContactAt(id),
         capacity: { cpu: h.cores, memoryMiB: h.memoryMiB, diskMiB: h.diskMiB },
       });

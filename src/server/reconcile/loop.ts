@@ -325,7 +325,7 @@ export class Reconciler {
 
 /** True when no later decision about the job can differ unless the job or a host record changes:
  * no live rollout, every replica placed (or parked), no failure count waiting to be reset, no live attempt on a down host (whose
- * "lost" verdict waits for the clock). Full passes skip such jobs until something of theirs changes. */
+ * "lost" verdict waits for the clock) or on a draining one (its deadline). Full passes skip such jobs until something of theirs changes. */
 export function atRest(inp: JobInput): boolean {
   if (inp.job.removedAt === null && inp.tasks.length !== inp.spec.replicas) return false;
   // A live rollout waits for the clock (bake, deadline).
@@ -335,6 +335,8 @@ export function atRest(inp: JobInput): boolean {
     if (isTerminal(a.state)) continue;
     const h = inp.hosts.get(a.hostId);
     if (!h || h.status === "down") return false;
+    // A drain waits for the clock too (its deadline) and for room that frees without a host change.
+    if (h.draining) return false;
   }
   return true;
 }

@@ -1,7 +1,7 @@
 // Plain data the pure reconcile functions take and return. The I/O around them (loop.ts, place.ts)
 // builds these from the mirror and turns the results into store transactions.
 
-import type { Attempt, HostStatus, JobRecord, JobSpec, Resources, Rollout, Task } from "../../model/index.ts";
+import type { Attempt, HostDrain, HostStatus, JobRecord, JobSpec, Resources, Rollout, Task } from "../../model/index.ts";
 import type { SchedHost } from "../../scheduler/types.ts";
 
 /** CPU, memory and disk (declared once, in the model). */
@@ -12,6 +12,8 @@ export interface HostState {
   id: string;
   status: HostStatus;
   draining: boolean;
+  /** The drain's deadline, action and report (absent: a drain without them, or none). */
+  drain?: HostDrain;
   /** Last heartbeat, or the upgrade window's end, or the server's start: the last sign of life. */
   lastContactAt: number;
   capacity: Resources;
