@@ -11,6 +11,7 @@ import type { JobVersion, JobSpec, VersionNote } from "../model/job.ts";
 import type { Recommendation } from "../model/recommendation.ts";
 import type { Endpoint, ServiceSummary } from "../model/endpoint.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
+import type { DrainThen } from "../model/host.ts";
 import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus } from "./types.ts";
 import type { Rollout } from "../model/rollout.ts";
 import { WatchExpiredError } from "./watch-types.ts";
@@ -166,9 +167,13 @@ export class ApiClient {
   hosts(): Promise<HostView[]> {
     return this.#json(answerSchemas.hosts, "GET", "/v1/hosts");
   }
-  /** `POST /v1/hosts/:idOrName/drain`. */
-  drain(idOrName: string): Promise<HostView> {
-    return this.#json(answerSchemas.host, "POST", `/v1/hosts/${enc(idOrName)}/drain`);
+  /** `POST /v1/hosts/:idOrName/drain {deadlineMs?, then?}`. */
+  drain(idOrName: string, opts: { deadlineMs?: number | null; then?: DrainThen } = {}): Promise<HostView> {
+    return this.#json(answerSchemas.host, "POST", `/v1/hosts/${enc(idOrName)}/drain`, opts);
+  }
+  /** `GET /v1/hosts/:idOrName`: one host, with its drain's report. */
+  host(idOrName: string): Promise<HostView> {
+    return this.#json(answerSchemas.host, "GET", `/v1/hosts/${enc(idOrName)}`);
   }
   /** `POST /v1/hosts/:idOrName/undrain`. */
   undrain(idOrName: string): Promise<HostView> {

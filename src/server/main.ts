@@ -29,6 +29,7 @@ import { Mirror } from "./mirror.ts";
 import { ContactRelay } from "./peers.ts";
 import { Reconciler } from "./reconcile/loop.ts";
 import { EndpointController } from "./endpoints/controller.ts";
+import { DrainReporter } from "./drain-report.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { taskMetricsRoutes } from "./routes/task-metrics.ts";
 import { CustomCheckRunner } from "./rollout-checks/runner.ts";
@@ -179,6 +180,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const batchOps = knob > 0 ? knob : store instanceof SqliteStore ? 6_000 : undefined;
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks) => customChecks.verdictsOf(key, checks) } });
   const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader() });
+  const drains = new DrainReporter({ store: loopStore, mirror, liveness, clock, log, fenceMs: timing.fenceMs, active: () => election.isLeader() });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
   const { adaptCheckMs, ...policyOpts } = opts.recommend ?? {};
@@ -268,6 +270,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   relay.start();
   reconciler.start();
   endpoints.start();
+  drains.start();
   ctx.usage?.start();
   adapter.start();
   taskMetrics.start();
@@ -292,6 +295,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         await adapter.close();
         await reconciler.stop();
         await endpoints.stop();
+        await drains.stop();
         // Resigning lets another server lead at once instead of after the lease TTL.
         await election.close();
         for (const s of [...ctx.streams]) s.close();

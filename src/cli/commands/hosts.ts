@@ -1,4 +1,5 @@
-// `tiffin hosts`: the inventory with liveness and load.
+// `tiffin hosts [HOST]`: the inventory with liveness and load; one host in detail, with its drain's
+// report (what holds each job there, since when).
 
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
@@ -6,7 +7,8 @@ import type { HostView } from "../../api/types.ts";
 import type { CliContext } from "../command.ts";
 import { outputFormat, outputOption, renderOutput } from "../output.ts";
 import type { OutputOpts } from "../output.ts";
-import { renderTable } from "../table.ts";
+import { formatTime, renderTable } from "../table.ts";
+import { renderDrainReport } from "./drain-report.ts";
 import { register as registerRemove } from "./host-remove.ts";
 
 /** Lists the hosts, sorted by name. */
@@ -39,11 +41,31 @@ export function renderHosts(hosts: HostView[]): string {
   );
 }
 
+/** One host in detail: where it is, its load, liveness, and its drain. */
+export function renderHost(h: HostView, now = Date.now()): string {
+  const lines = [
+    `host ${h.name} (${h.id}): ${h.status}${h.draining ? ", draining" : ""}`,
+    `  domain    ${h.domain.region}/${h.domain.datacenter}/${h.domain.cluster}/${h.domain.rack}`,
+    `  address   ${h.address}`,
+    `  cpu       ${num(h.used.cpu)}/${num(h.cores)}`,
+    `  memory    ${h.used.memoryMiB}/${h.memoryMiB} MiB`,
+    `  tasks     ${h.tasks}`,
+    `  sandbox   ${h.runtime}`,
+    `  heartbeat ${formatTime(h.lastHeartbeatAt)}`,
+  ];
+  return `${lines.join("\n")}\n${renderDrainReport(h, now)}`;
+}
+
 /** Adds the command. */
 export function register(program: Command, ctx: CliContext): void {
   // The table already has every column a person needs: wide prints it too; json and yaml carry every field.
-  const cmd = outputOption(program.command("hosts").description("list hosts (`tiffin hosts remove HOST` forgets a down host)")).action(async (opts: OutputOpts) => {
+  const cmd = outputOption(program.command("hosts").argument("[host]", "one host in detail, with its drain's report").description("list hosts, or show one (`tiffin hosts remove HOST` forgets a down host)")).action(async (host: string | undefined, opts: OutputOpts) => {
     const format = outputFormat(opts);
+    if (host !== undefined) {
+      const h = await ctx.client().host(host);
+      ctx.io.out(renderOutput(format, h, () => renderHost(h)));
+      return;
+    }
     const hosts = await hostsHandler(ctx.client());
     ctx.io.out(renderOutput(format, hosts, () => renderHosts(hosts)));
   });

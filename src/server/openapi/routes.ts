@@ -11,6 +11,7 @@ import { jobSpecSchema } from "../../spec/canonical.ts";
 import { noteBody, revertBody, scaleBody } from "../routes/jobs.ts";
 import { missingBody, tagBody } from "../routes/packages.ts";
 import { restartBody } from "../routes/restart.ts";
+import { drainBody } from "../routes/hosts.ts";
 import { okSchema, watchMessageSchema } from "./schemas.ts";
 
 /** How a route answers when it succeeds. */
@@ -54,7 +55,8 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/jobs/:name/versions": { summary: "A job's versions", response: answerSchemas.versions },
   "GET /v1/jobs/:name/versions/:v": { summary: "One version of a job", response: answerSchemas.version },
   "GET /v1/hosts": { summary: "Hosts with liveness and load", response: answerSchemas.hosts },
-  "POST /v1/hosts/:idOrName/drain": { summary: "Drain a host: move its tasks elsewhere, place none there", response: answerSchemas.host },
+  "POST /v1/hosts/:idOrName/drain": { summary: "Drain a host: move its tasks elsewhere within their jobs' disruption budgets, place none there; a deadline, then wait, force or stop", body: drainBody, response: answerSchemas.host },
+  "GET /v1/hosts/:idOrName": { summary: "One host, with its drain's report (what holds each job there, since when)", response: answerSchemas.host },
   "POST /v1/hosts/:idOrName/undrain": { summary: "Let a drained host take tasks again", response: answerSchemas.host },
   "DELETE /v1/hosts/:idOrName": { summary: "Forget a down host's record and token (re-provisioning)", response: answerSchemas.removeHost },
   "GET /v1/jobs/:name/rollout": { summary: "A job's latest rollout: phase, tasks done, each check's verdict with its figures, what it waits for", response: answerSchemas.rolloutStatus },
