@@ -6,7 +6,7 @@
 // types.ts is optional here. Browser-safe (zod and the model only).
 import { z } from "zod";
 import {
-  AttemptStates, attemptSchema, auditEntrySchema, endpointSchema, serviceSummarySchema, hostSchema, jobVersionSchema, metricsEndpointSchema, packagePinSchema, packageRecordSchema,
+  AttemptStates, attemptSchema, auditEntrySchema, endpointSchema, maintenanceWindowSchema, serviceSummarySchema, hostSchema, jobVersionSchema, metricsEndpointSchema, packagePinSchema, packageRecordSchema,
   recommendationSchema, resourcesSchema, rolloutSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
 } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
@@ -209,6 +209,8 @@ export const answerSchemas = {
   removePackage: packageRemovalSchema,
   services: z.array(serviceSummarySchema),
   endpoints: z.array(endpointSchema),
+  maintenance: maintenanceWindowSchema,
+  maintenanceList: z.array(maintenanceWindowSchema),
 } as const;
 
 /** Compile-time proof that the schemas are types.ts's shapes. */

@@ -20,6 +20,9 @@
 //   GET    /v1/recommendations                   -> Recommendation[]
 //   GET    /v1/jobs/:name/versions/:v            -> JobVersion
 //   GET    /v1/hosts                             -> HostView[]
+//   GET    /v1/maintenance                       -> MaintenanceWindow[]
+//   POST   /v1/maintenance                       -> MaintenanceWindow    ({scope, target, start, durationMs, reason, leadMs?, closeMs?})
+//   POST   /v1/maintenance/:id/cancel            -> MaintenanceWindow
 //   GET    /v1/hosts/:idOrName                   -> HostView             (with its drain's report: what holds each job, since when)
 //   POST   /v1/hosts/:idOrName/drain             -> HostView             ({deadlineMs?, then?: wait|force|stop})
 //   POST   /v1/hosts/:idOrName/undrain           -> HostView

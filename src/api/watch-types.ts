@@ -19,10 +19,10 @@
 // added later are never streamed.
 
 import { ErrorCodes } from "../model/index.ts";
-import type { AliveValue, Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
+import type { AliveValue, Attempt, Endpoint, Host, JobRecord, JobVersion, MaintenanceWindow, Rollout, Task } from "../model/index.ts";
 
 /** The kinds a watcher may see: the allow-list. A kind added here must be added to the server's table too. */
-export const WatchKinds = ["job", "version", "task", "attempt", "host", "alive", "rollout", "endpoint"] as const;
+export const WatchKinds = ["job", "version", "task", "attempt", "host", "alive", "rollout", "endpoint", "maintenance"] as const;
 /** One of WatchKinds. */
 export type WatchKind = (typeof WatchKinds)[number];
 
@@ -38,6 +38,8 @@ export interface WatchObjects {
   rollout: Rollout;
   /** A serving task of a service (the service is the job, so `job=` filters it; `host=` too). */
   endpoint: Endpoint;
+  /** A maintenance window, named by its id (no job or host: `job=` and `host=` leave it out). */
+  maintenance: MaintenanceWindow;
 }
 
 /** What happened to an object. */

@@ -20,3 +20,4 @@ export * from "./metric-condition.ts";
 export * from "./recommendation.ts";
 export * from "./rollout.ts";
 export * from "./endpoint.ts";
+export * from "./maintenance.ts";

@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
-  aliveSchema, endpointSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
+  aliveSchema, endpointSchema, maintenanceWindowSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
 } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
@@ -38,6 +38,8 @@ export const Prefix = {
   metricBlocks: "/metricblocks/",
   /** The serving endpoints of each service, written by the leader (endpoints/controller.ts). */
   endpoints: "/endpoints/",
+  /** Maintenance windows (routes/maintenance.ts): hosts, racks, clusters, datacenters. */
+  maintenance: "/maintenance/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -230,6 +232,8 @@ export const Kinds = {
   rollout: defineKind("rollout", Prefix.rollouts, rolloutSchema, numbered(10)),
   /** `/endpoints/<service>/<index, 6 digits>`: one serving task of a service. */
   endpoint: defineKind("endpoint", Prefix.endpoints, endpointSchema, numbered(6)),
+  /** `/maintenance/<id>`: one maintenance window. */
+  maintenance: defineKind("maintenance window", Prefix.maintenance, maintenanceWindowSchema, one),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
   leader: defineKind("leader", LeaderKey, leaderSchema, single),
   /** `/secrets/peer`: the peer tokens agents require of each other. */
@@ -276,6 +280,9 @@ export const pieceHolderKey = (id: string, serverId: string): string => Kinds.pi
 export const rolloutKey = (job: string, n: number): string => Kinds.rollout.key(job, n);
 /** `/endpoints/<service>/<index, 6 digits>`: one Endpoint. */
 export const endpointKey = (service: string, index: number): string => Kinds.endpoint.key(service, index);
+
+/** `/maintenance/<id>`: one MaintenanceWindow. */
+export const maintenanceKey = (id: string): string => Kinds.maintenance.key(id);
 
 /** Splits `/versions/<name>/<v>` or `/tasks/<name>/<i>` into the name and the number, or null. */
 export function splitNumbered(key: string, prefix: string): { name: string; n: number } | null {

@@ -30,6 +30,7 @@ import { ContactRelay } from "./peers.ts";
 import { Reconciler } from "./reconcile/loop.ts";
 import { EndpointController } from "./endpoints/controller.ts";
 import { DrainReporter } from "./drain-report.ts";
+import { maintenanceRoutes } from "./routes/maintenance.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { taskMetricsRoutes } from "./routes/task-metrics.ts";
 import { CustomCheckRunner } from "./rollout-checks/runner.ts";
@@ -198,6 +199,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const swarm = trackerRoutes(router, ctx, { adminToken: () => tokens.admin, ...opts.swarm });
   hostRoutes(router, ctx);
   hostRemoveRoute(router, ctx);
+  maintenanceRoutes(router, ctx);
   agentRoutes(router, ctx);
   taskMetricsRoutes(router, ctx, taskMetrics);
   recommendRoutes(router, ctx);

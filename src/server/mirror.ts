@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Task } from "../model/index.ts";
+import type { Attempt, Endpoint, Host, JobRecord, JobVersion, MaintenanceWindow, Rollout, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
 import { Kinds, logProblem, Prefix } from "./kinds.ts";
 import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
@@ -28,6 +28,7 @@ export interface MirroredValues {
   hostToken: string;
   rollout: Rollout;
   endpoint: Endpoint;
+  maintenance: MaintenanceWindow;
 }
 /** A kind the mirror holds (a key of Kinds). */
 export type MirroredKind = keyof MirroredValues;
@@ -83,6 +84,8 @@ export class Mirror {
   readonly rollouts = new Map<string, Map<number, Entry<Rollout>>>();
   /** Serving endpoints: service -> task index -> endpoint (endpoints/controller.ts writes them). */
   readonly endpoints = new Map<string, Map<number, Entry<Endpoint>>>();
+  /** Maintenance windows by id (they change what hosts do, so a change bumps hostsStamp). */
+  readonly maintenance = new Map<string, Entry<MaintenanceWindow>>();
   /** Bumped by every endpoint, job record or job version change (DNS's service index keys on it). */
   endpointsStamp = 0;
   /** Stored values that do not decode as their kind, by key: logged and left out of every index. */
@@ -331,6 +334,10 @@ export class Mirror {
         nestedSetOrDelete(this.endpoints, service, n, e);
         this.endpointsStamp++;
       }, ([service, n]) => this.endpoints.get(service)?.get(n)?.value ?? null),
+      handler("maintenance", Kinds.maintenance, ([id], _v, e) => {
+        setOrDelete(this.maintenance, id, e);
+        this.hostsStamp++;
+      }, ([id]) => this.maintenance.get(id)?.value ?? null),
     ];
   }
 }

@@ -53,6 +53,7 @@ export const watchKindTable: Readonly<Record<WatchKind, WatchKindEntry>> = {
   alive: entry(Kinds.alive, { job: false, host: true }, rest),
   rollout: entry(Kinds.rollout, { job: true, host: false }, numbered),
   endpoint: entry(Kinds.endpoint, { job: true, host: true }, numbered),
+  maintenance: entry(Kinds.maintenance, { job: false, host: false }, rest),
 };
 
 /** Which objects a watcher asked for: `job=` and `host=` (host ids), both holding when both are

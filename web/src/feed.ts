@@ -83,6 +83,14 @@ export function describe(ev: WatchEvent, prev: unknown, hostName: HostName, at: 
       // Service endpoints come and go with every health change; the job's tasks already say so.
       return null;
     }
+    case "maintenance": {
+      const w = ev.object;
+      if (w === null) return null;
+      const what = `maintenance of ${w.scope} ${w.target} at ${new Date(w.start).toISOString()} (${w.reason})`;
+      if (ev.type === "added") return line("host", w.target, `${what} planned`);
+      if (w.cancelledAt !== null && (prev as { cancelledAt: number | null } | null)?.cancelledAt === null) return line("host", w.target, `${what} cancelled`);
+      return null;
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 // once a frame, so a burst of a thousand events costs one render).
 
 import { ErrorCodes, TiffinError } from "../../src/api/index.ts";
-import type { AliveValue, ApiClient, Attempt, Host, JobRecord, JobVersion, Endpoint, Rollout, Task, WatchMessage } from "../../src/api/index.ts";
+import type { AliveValue, ApiClient, Attempt, Host, JobRecord, JobVersion, Endpoint, MaintenanceWindow, Rollout, Task, WatchMessage } from "../../src/api/index.ts";
 import { describe } from "./feed.ts";
 import type { FeedEntry } from "./feed.ts";
 
@@ -23,6 +23,7 @@ export class Live {
   readonly alive = new Map<string, AliveValue>();
   readonly rollouts = new Map<string, Rollout>();
   readonly endpoints = new Map<string, Endpoint>();
+  readonly maintenance = new Map<string, MaintenanceWindow>();
   /** Newest first. */
   feed: FeedEntry[] = [];
   /** True once the first list is complete (the first bookmark). */
@@ -114,6 +115,8 @@ export class Live {
         return this.rollouts;
       case "endpoint":
         return this.endpoints;
+      case "maintenance":
+        return this.maintenance;
     }
   }
 
