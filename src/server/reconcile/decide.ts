@@ -19,7 +19,8 @@ import { metricActions } from "./metric-actions.ts";
 import { gateOf } from "./rollout-step.ts";
 import { disruptionBudget } from "../disruption.ts";
 import { isReady } from "./ready.ts";
-import { drainAllowance, drainCandidates, drainDue } from "./drain.ts";
+import { drainAllowance, drainCandidates, leaveDue, mustLeave } from "./drain.ts";
+import { endureWindow } from "./maintenance.ts";
 
 export { isReady } from "./ready.ts";
 
@@ -142,9 +143,12 @@ export function decideJob(inp: JobInput): JobDecision {
     let cur = t.attemptId ? (atts.get(t.attemptId) ?? null) : null;
     if (t.attemptId && !cur) t = { ...t, attemptId: null };
     const host = t.hostId === null ? undefined : inp.hosts.get(t.hostId);
+    // An "endure" job in a maintenance window of its host: stopped, kept in place (even while the
+    // host is down for the work), started again there at the window's end (maintenance.ts).
+    const endure = endureWindow(host, specFor(t.version), now);
 
     // Down host: unplace once nothing of this task is left alive there (the fence wait keeps it).
-    if (t.hostId !== null && (!host || host.status === "down") && !(cur && !isTerminal(cur.state))) {
+    if (t.hostId !== null && (!host || host.status === "down") && !(cur && !isTerminal(cur.state)) && endure === null) {
       t = { ...t, hostId: null, attemptId: null };
       cur = null;
     }
@@ -194,7 +198,12 @@ export function decideJob(inp: JobInput): JobDecision {
       }
     }
 
-    if (cur && isTerminal(cur.state) && t.hostId !== null) {
+    if (endure !== null && cur && !isTerminal(cur.state) && cur.desired === "run") {
+      cur = { ...cur, desired: "stop" };
+      atts.set(cur.id, cur);
+    }
+
+    if (cur && isTerminal(cur.state) && t.hostId !== null && endure === null) {
       const h = inp.hosts.get(t.hostId);
       const s = specFor(t.version);
       // Stopped by the server for a metric health check: a failure like a failed health check.
@@ -227,7 +236,7 @@ export function decideJob(inp: JobInput): JobDecision {
     }
 
     // Placed without an attempt (only after a partial write): start one, or re-place.
-    if (t.hostId !== null && t.attemptId === null) {
+    if (t.hostId !== null && t.attemptId === null && endure === null) {
       const h = inp.hosts.get(t.hostId);
       if (h && h.status !== "down" && !h.draining) t = { ...t, attemptId: newAttempt(t, t.hostId, now).id };
       else t = { ...t, hostId: null };
@@ -243,10 +252,10 @@ export function decideJob(inp: JobInput): JobDecision {
     // in the placement phase (placementNeeds). Past the drain's deadline: "stop" stops every task
     // still there; "force" ignores the budget and stops those the report says find no host.
     const h = t.hostId === null ? undefined : inp.hosts.get(t.hostId);
-    if (h?.draining && cur && !isTerminal(cur.state) && cur.desired === "run") {
+    if (mustLeave(inp, h) && cur && !isTerminal(cur.state) && cur.desired === "run") {
       const ready = isReady(cur, specFor(cur.version));
-      const due = drainDue(h, now);
-      const noHost = due === "force" && (h.drain?.blocked ?? []).some((b) => b.job === job.name && (b.reason === "no-room" || b.reason === "constraint"));
+      const due = leaveDue(inp, h);
+      const noHost = due === "force" && (h?.drain?.blocked ?? []).some((b) => b.job === job.name && (b.reason === "no-room" || b.reason === "constraint"));
       if (!ready || due === "stop" || noHost || (atMostOne && (drainLeft > 0 || due === "force"))) {
         if (ready && atMostOne) drainLeft--;
         cur = { ...cur, desired: "stop" };
@@ -312,7 +321,7 @@ export function isDrainBusy(inp: JobInput): boolean {
  * it is usable: a suspect host keeps restarting its tasks, a down or draining one does not). */
 export function inPlaceQuery(inp: Pick<JobInput, "schedHost">, host: HostState | undefined, q: Omit<InPlaceQuery, "host">): InPlaceQuery {
   const sh = host ? inp.schedHost(host.id) : null;
-  return { overheadMiB: TaskOverheadMiB, ...q, host: sh && host ? { ...sh, schedulable: host.status !== "down" && !host.draining } : null };
+  return { overheadMiB: TaskOverheadMiB, ...q, host: sh && host ? { ...sh, schedulable: host.status !== "down" && !host.draining && host.closed !== true } : null };
 }
 
 /** A new attempt of a task on a host, not started before `startAfter`. */

@@ -11,6 +11,28 @@ import type { RejectReason } from "../../scheduler/types.ts";
 import { disruptionBudget, disruptionsLeft } from "../disruption.ts";
 import { isReady } from "./ready.ts";
 import type { HostState, JobInput } from "./types.ts";
+import { moveWindow } from "./maintenance.ts";
+
+type LeaveInput = Pick<JobInput, "job" | "spec" | "tasks" | "hosts" | "now">;
+
+/** Whether the job's tasks must leave host `h` now: it drains, or a maintenance window's moves of
+ * this job are due there (maintenance.ts). */
+export function mustLeave(inp: LeaveInput, h: HostState | undefined): boolean {
+  if (!h) return false;
+  if (h.draining) return true;
+  const budget = disruptionBudget(inp.job.removedAt === null ? inp.spec.replicas : 0, inp.spec.rollout?.maxUnavailable);
+  return moveWindow(h, inp.spec, { tasks: inp.tasks, hosts: inp.hosts, budget, now: inp.now }) !== null;
+}
+
+/** What happens now to the job's tasks still on host `h`: its drain's deadline action, or "stop" once
+ * a maintenance window they had to leave before has started; null: nothing yet. */
+export function leaveDue(inp: LeaveInput, h: HostState | undefined): Exclude<DrainThen, "wait"> | null {
+  const due = drainDue(h, inp.now);
+  if (due !== null || !h) return due;
+  const budget = disruptionBudget(inp.job.removedAt === null ? inp.spec.replicas : 0, inp.spec.rollout?.maxUnavailable);
+  const w = moveWindow(h, inp.spec, { tasks: inp.tasks, hosts: inp.hosts, budget, now: inp.now });
+  return w !== null && inp.now >= w.start ? "stop" : null;
+}
 
 /** What a job's drain may do now. */
 export interface DrainAllowance {
@@ -51,7 +73,7 @@ export function drainDue(h: Pick<HostState, "draining" | "drain"> | undefined, n
   return d.then;
 }
 
-/** Tasks of the job that a drain may move now, make-before-break: serving ones on draining hosts at
+/** Tasks of the job that a drain may move now, make-before-break: serving ones on hosts they must leave at
  * the job's version with no move under way, at most `allowed` of them, or all of them on a host whose
  * deadline forces. */
 export function drainCandidates(inp: Pick<JobInput, "job" | "spec" | "tasks" | "attempts" | "hosts" | "now">, allowed: number): Task[] {
@@ -61,10 +83,10 @@ export function drainCandidates(inp: Pick<JobInput, "job" | "spec" | "tasks" | "
   for (const t of [...inp.tasks].sort((a, b) => a.index - b.index)) {
     if (t.index >= inp.spec.replicas || t.hostId === null) continue;
     const h = inp.hosts.get(t.hostId);
-    if (!h?.draining || t.version !== inp.job.version) continue;
+    if (!mustLeave(inp, h) || t.version !== inp.job.version) continue;
     if (!isReady(t.attemptId ? byId.get(t.attemptId) : null, inp.spec)) continue;
     if (inp.attempts.some((a) => a.index === t.index && a.id !== t.attemptId && !isTerminal(a.state) && a.desired === "run")) continue;
-    const forced = drainDue(h, inp.now) !== null;
+    const forced = leaveDue(inp, h) !== null;
     if (!forced && left <= 0) continue;
     if (!forced) left--;
     out.push(t);

@@ -122,7 +122,7 @@ export function schedHostOf(m: Mirror, id: string, hosts: ReadonlyMap<string, Ho
     labels: h.labels,
     sandbox: h.runtime !== "none",
     capabilities: h.capabilities ?? [],
-    schedulable: !h.draining && st?.status === "up",
+    schedulable: !h.draining && st?.status === "up" && st.closed !== true,
   };
 }
 

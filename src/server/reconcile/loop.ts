@@ -331,6 +331,8 @@ export function atRest(inp: JobInput): boolean {
   // A live rollout waits for the clock (bake, deadline).
   if (inp.rollout && isLiveRollout(inp.rollout)) return false;
   for (const t of inp.tasks) if (!t.parked && (t.hostId === null || t.failures > 0)) return false;
+  // A maintenance window acts by the clock (its lead, start and end).
+  for (const t of inp.tasks) if (t.hostId !== null && inp.hosts.get(t.hostId)?.windows) return false;
   for (const a of inp.attempts) {
     if (isTerminal(a.state)) continue;
     const h = inp.hosts.get(a.hostId);

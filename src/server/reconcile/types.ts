@@ -1,7 +1,7 @@
 // Plain data the pure reconcile functions take and return. The I/O around them (loop.ts, place.ts)
 // builds these from the mirror and turns the results into store transactions.
 
-import type { Attempt, HostDrain, HostStatus, JobRecord, JobSpec, Resources, Rollout, Task } from "../../model/index.ts";
+import type { Attempt, HostDrain, HostStatus, JobRecord, JobSpec, MaintenanceWindow, Resources, Rollout, Task } from "../../model/index.ts";
 import type { SchedHost } from "../../scheduler/types.ts";
 
 /** CPU, memory and disk (declared once, in the model). */
@@ -14,6 +14,10 @@ export interface HostState {
   draining: boolean;
   /** The drain's deadline, action and report (absent: a drain without them, or none). */
   drain?: HostDrain;
+  /** Maintenance windows covering the host that have not ended or been cancelled (maintenance.ts). */
+  windows?: MaintenanceWindow[];
+  /** In a window's closed time (its close to its end): the host takes no new tasks. */
+  closed?: boolean;
   /** Last heartbeat, or the upgrade window's end, or the server's start: the last sign of life. */
   lastContactAt: number;
   capacity: Resources;
