@@ -161,7 +161,7 @@ export interface JobSpecInput {
   spread?: SpreadDomain | undefined;
   /** A tag: at most one task carrying it per rack, across all jobs; null for none. @default null */
   antiAffinity?: string | null | undefined;
-  /** What a draining host does with the tasks: "move" them elsewhere first, or "endure" until stopped. @default "move" */
+  /** Before a maintenance window (`tiffin maintenance add`) on its host: "move" the tasks elsewhere first, within the disruption budget; or "endure": stopped gracefully at the window's start, kept placed on the host, started again there at its end. A drain moves both. @default "move" */
   maintenance?: "move" | "endure" | undefined;
   /** What tasks do when their agent loses the server. */
   disconnect?: {
