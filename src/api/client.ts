@@ -184,6 +184,10 @@ export class ApiClient {
   cancelMaintenance(id: string): Promise<MaintenanceWindow> {
     return this.#json(answerSchemas.maintenance, "POST", `/v1/maintenance/${enc(id)}/cancel`, {});
   }
+  /** `POST /v1/hosts/:idOrName/decommission {deadlineMs?, then?}`: a drain for good. */
+  decommission(idOrName: string, opts: { deadlineMs?: number | null; then?: DrainThen } = {}): Promise<HostView> {
+    return this.#json(answerSchemas.host, "POST", `/v1/hosts/${enc(idOrName)}/decommission`, opts);
+  }
   /** `GET /v1/hosts/:idOrName`: one host, with its drain's report. */
   host(idOrName: string): Promise<HostView> {
     return this.#json(answerSchemas.host, "GET", `/v1/hosts/${enc(idOrName)}`);

@@ -36,6 +36,7 @@ export const hostSchema = hostInventorySchema.extend({
   draining: z.boolean(),
   registeredAt: z.number(),
   drain: hostDrainSchema.exactOptional(),
+  decommissionedAt: z.number().exactOptional(),
 });
 
 /** Compile-time proof that the schemas above and host.ts's types are the same shapes. */

@@ -43,6 +43,9 @@ export interface Host extends HostInventory {
   /** The drain under way (with `draining`): its deadline and what blocks it. Absent: none, or a
    * record written before drains had one (a plain drain without deadline). */
   drain?: HostDrain;
+  /** When `tiffin hosts decommission` took the host out of placement for good (it drains, and cannot
+   * be undrained; its record and history stay). Absent: in service. */
+  decommissionedAt?: number;
 }
 
 /** What a drain does at its deadline with tasks still on the host: keep waiting ("wait"), move them

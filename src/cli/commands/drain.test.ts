@@ -12,6 +12,7 @@ import type { JobSpec } from "../../model/index.ts";
 import { compileJobs } from "../../spec/api.ts";
 import { cliWithServer } from "../real-cli.ts";
 import { drainOptions } from "./drain.ts";
+import { renderHosts } from "./hosts.ts";
 
 void test("drainOptions: --deadline and --then", async (t) => {
   const cases: { name: string; opts: { deadline?: string; then?: string }; want: ReturnType<typeof drainOptions> | RegExp }[] = [
@@ -44,7 +45,7 @@ class SimAgent {
   }
   async register(joinToken: string, memoryMiB: number): Promise<void> {
     const inventory = { name: this.name, address: "127.0.0.1:1", cores: 4, memoryMiB, diskMiB: 10_000, os: { id: "debian", version: "12" }, kernel: "6.1.0", labels: {}, runtime: "crun (simulated)" };
-    const r = await createAgentClient(this.url).register(joinToken, { inventory });
+    const r = await createAgentClient(this.url).register(joinToken, { inventory, ...(this.reg ? { hostToken: this.reg.hostToken } : {}) });
     assert.ok(r.ok, `register ${this.name}`);
     this.reg = r.value;
   }
@@ -151,4 +152,34 @@ void test("tiffin drain: moves within the budget, says within a second what bloc
   assert.equal(shown.code, 0, shown.err);
   assert.match(shown.out, /host alpha .*draining/);
   assert.match(shown.out, /then force \(acted /);
+});
+
+void test("tiffin hosts decommission: drains, takes the host out of placement for good, keeps its record", async (t) => {
+  const { server, run } = await cliWithServer(t, "decommission");
+  const api = new ApiClient({ addr: server.url, token: server.adminToken });
+  const alpha = new SimAgent(server.url, "alpha");
+  const beta = new SimAgent(server.url, "beta");
+  await alpha.register(server.joinToken, 4096);
+  await beta.register(server.joinToken, 4096);
+  const beat = setInterval(() => void Promise.all([alpha.heartbeat(), beta.heartbeat()]).catch(() => undefined), 300);
+  t.after(() => clearInterval(beat));
+  const r = await run("hosts", "decommission", "alpha");
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /host alpha .* is decommissioned: it takes no tasks again/);
+  const h = await api.host("alpha");
+  assert.equal(h.draining, true);
+  assert.ok(h.decommissionedAt !== undefined);
+  const undrain = await run("undrain", "alpha");
+  assert.equal(undrain.code, 1);
+  assert.match(undrain.err, /TIFFIN_CONFLICT.*alpha was decommissioned/);
+  // Its agent registering again (a restart) keeps it out; nothing is placed there.
+  await alpha.register(server.joinToken, 4096);
+  assert.ok((await api.host("alpha")).decommissionedAt !== undefined, "a re-registration keeps the decommission");
+  await api.apply(spec({ name: "web", replicas: 3, resources: { cpu: 0.1, memory: 64, disk: 10 } }));
+  const placed = await eventually("web placed", async () => {
+    const s = await api.job("web");
+    return s.tasks.length === 3 && s.tasks.every((x) => x.hostId !== null) ? s : null;
+  });
+  assert.ok(placed.tasks.every((x) => x.hostId === beta.hostId), "nothing placed on a decommissioned host");
+  assert.match(renderHosts(await api.hosts()), /alpha.*decommissioned/, "the record stays, marked");
 });

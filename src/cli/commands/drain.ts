@@ -37,7 +37,12 @@ export function drainOptions(opts: { deadline?: string; then?: string }): { dead
 /** Drains (with options) or undrains a host by id or name; a drain waits for its first report. */
 export async function drainHandler(client: ApiClient, host: string, on: boolean, opts: { deadlineMs?: number | null; then?: DrainThen } = {}, waitMs = ReportWaitMs): Promise<HostView> {
   if (!on) return client.undrain(host);
-  let h = await client.drain(host, opts);
+  return firstReport(client, await client.drain(host, opts), waitMs);
+}
+
+/** The host once the leader has looked at its drain (or as it is after `waitMs`). */
+export async function firstReport(client: ApiClient, view: HostView, waitMs = ReportWaitMs): Promise<HostView> {
+  let h = view;
   const until = Date.now() + waitMs;
   while ((h.drain?.checkedAt ?? null) === null && h.tasks > 0 && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 100));

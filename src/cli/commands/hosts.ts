@@ -10,6 +10,7 @@ import type { OutputOpts } from "../output.ts";
 import { formatTime, renderTable } from "../table.ts";
 import { renderDrainReport } from "./drain-report.ts";
 import { register as registerRemove } from "./host-remove.ts";
+import { register as registerDecommission } from "./host-decommission.ts";
 
 /** Lists the hosts, sorted by name. */
 export async function hostsHandler(client: ApiClient): Promise<HostView[]> {
@@ -34,7 +35,7 @@ export function renderHosts(hosts: HostView[]): string {
       `${num(h.used.cpu)}/${num(h.cores)}`,
       `${h.used.memoryMiB}/${h.memoryMiB}`,
       h.tasks,
-      h.draining ? "yes" : "no",
+      h.decommissionedAt !== undefined ? "decommissioned" : h.draining ? "yes" : "no",
       // "none": sandboxed tasks are refused there (isolation "none" still runs).
       h.runtime,
     ]),
@@ -44,7 +45,7 @@ export function renderHosts(hosts: HostView[]): string {
 /** One host in detail: where it is, its load, liveness, and its drain. */
 export function renderHost(h: HostView, now = Date.now()): string {
   const lines = [
-    `host ${h.name} (${h.id}): ${h.status}${h.draining ? ", draining" : ""}`,
+    `host ${h.name} (${h.id}): ${h.status}${h.decommissionedAt !== undefined ? `, decommissioned ${formatTime(h.decommissionedAt)}` : h.draining ? ", draining" : ""}`,
     `  domain    ${h.domain.region}/${h.domain.datacenter}/${h.domain.cluster}/${h.domain.rack}`,
     `  address   ${h.address}`,
     `  cpu       ${num(h.used.cpu)}/${num(h.cores)}`,
@@ -70,4 +71,5 @@ export function register(program: Command, ctx: CliContext): void {
     ctx.io.out(renderOutput(format, hosts, () => renderHosts(hosts)));
   });
   registerRemove(cmd, ctx);
+  registerDecommission(cmd, ctx);
 }

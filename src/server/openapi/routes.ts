@@ -60,6 +60,7 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/maintenance": { summary: "Every maintenance window, by start (cancelled ones too)", response: answerSchemas.maintenanceList },
   "POST /v1/maintenance": { summary: "Plan a maintenance window for a host, rack, cluster or datacenter", body: maintenanceBody, response: answerSchemas.maintenance },
   "POST /v1/maintenance/:id/cancel": { summary: "Cancel a maintenance window (endured tasks start again)", response: answerSchemas.maintenance },
+  "POST /v1/hosts/:idOrName/decommission": { summary: "Drain a host and take it out of placement for good (its record and history stay; undrain is refused)", body: drainBody, response: answerSchemas.host },
   "GET /v1/hosts/:idOrName": { summary: "One host, with its drain's report (what holds each job there, since when)", response: answerSchemas.host },
   "POST /v1/hosts/:idOrName/undrain": { summary: "Let a drained host take tasks again", response: answerSchemas.host },
   "DELETE /v1/hosts/:idOrName": { summary: "Forget a down host's record and token (re-provisioning)", response: answerSchemas.removeHost },

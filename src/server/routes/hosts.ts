@@ -1,4 +1,5 @@
-// Host endpoints for users: list, one host, drain (with a deadline and its action), undrain.
+// Host endpoints for users: list, one host, drain (with a deadline and its action), undrain, and
+// decommission (a drain for good: the host never takes tasks again; its record and history stay).
 
 import { z } from "zod";
 import { DrainThenActions, ErrorCodes, TiffinError } from "../../model/index.ts";
@@ -47,19 +48,24 @@ export function hostRoutes(r: Router, ctx: ServerContext): void {
   r.add("GET", "/v1/hosts/:idOrName", "admin", async ({ res, params }) => {
     sendJson(res, 200, hostView(ctx.liveness, mustFind(ctx, params["idOrName"] ?? ""), usageByHost(m)));
   });
-  for (const action of ["drain", "undrain"] as const) {
+  for (const action of ["drain", "undrain", "decommission"] as const) {
     r.add("POST", `/v1/hosts/:idOrName/${action}`, "admin", async ({ req, res, params }) => {
       const found = mustFind(ctx, params["idOrName"] ?? "");
       // A drain without a body (older clients) is a drain without a deadline; undrain takes none.
-      const hasBody = action === "drain" && (Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined);
+      const hasBody = action !== "undrain" && (Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined);
       const raw: unknown = hasBody ? ((await readJson(req)) ?? {}) : {};
-      const body = action === "drain" ? parseBody(drainBody, raw, "a drain takes {deadlineMs?, then?}", "e.g. `tiffin drain HOST --deadline 10m --then force` (then: wait, force or stop)") : {};
+      const body = action !== "undrain" ? parseBody(drainBody, raw, "a drain takes {deadlineMs?, then?}", "e.g. `tiffin drain HOST --deadline 10m --then force` (then: wait, force or stop)") : {};
       await casLoop(ctx, `${action} host ${found.name}`, () => {
         const h = m.hosts.get(found.id)?.value;
         if (!h) return null;
         let next: Host;
-        if (action === "drain") next = { ...h, draining: true, drain: nextDrain(h.draining ? h.drain : undefined, body, ctx.clock.now()) };
-        else {
+        if (action !== "undrain") {
+          next = { ...h, draining: true, drain: nextDrain(h.draining ? h.drain : undefined, body, ctx.clock.now()) };
+          if (action === "decommission") next.decommissionedAt = h.decommissionedAt ?? ctx.clock.now();
+        } else {
+          if (h.decommissionedAt !== undefined) {
+            throw new TiffinError(ErrorCodes.Conflict, `host ${h.name} was decommissioned at ${new Date(h.decommissionedAt).toISOString()}: it takes no tasks again`, { hint: `a re-provisioned machine registers anew: stop its agent, \`tiffin hosts remove ${h.name}\` once it is down, then start the new agent` });
+          }
           if (!h.draining && h.drain === undefined) return null;
           const { drain: _gone, ...rest } = h;
           next = { ...rest, draining: false };
@@ -69,7 +75,7 @@ export function hostRoutes(r: Router, ctx: ServerContext): void {
           success: [{ type: "put", key: hostKey(h.id), value: Kinds.host.encode(next) }],
         };
       });
-      ctx.log.info({ hostId: found.id, name: found.name }, action === "drain" ? "host draining" : "host undrained");
+      ctx.log.info({ hostId: found.id, name: found.name }, { drain: "host draining", undrain: "host undrained", decommission: "host decommissioned" }[action]);
       const h = m.hosts.get(found.id)?.value ?? found;
       sendJson(res, 200, hostView(ctx.liveness, h, usageByHost(m)));
     });
