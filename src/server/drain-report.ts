@@ -17,7 +17,7 @@ import { usageByHost } from "./reconcile/commit.ts";
 import { drainDue, jobDrainBlock, mergeBlocks } from "./reconcile/drain.ts";
 import { jobInput } from "./reconcile/inputs.ts";
 import { buildIndex, planJob, unplacedReason } from "./reconcile/place.ts";
-import type { HostState } from "./reconcile/types.ts";
+import type { Approval, HostState } from "./reconcile/types.ts";
 import { SerialPasses } from "./serial-passes.ts";
 
 /** How often draining hosts are looked at. */
@@ -35,10 +35,12 @@ export interface DrainReporterOptions {
   active: () => boolean;
   /** @default DrainReportTickMs */
   tickMs?: number;
+  /** Applications' answers to disruptions (approvals.ts), by job. */
+  approvals?: (job: string) => ReadonlyMap<number, Approval> | undefined;
 }
 
 /** The report of one draining host now: what holds each job there. */
-export function drainReport(m: Mirror, hostId: string, ctx: { hosts: ReadonlyMap<string, HostState>; now: number; fenceMs: number; heartbeatMs: number }, index: () => ClusterIndex): Omit<DrainBlock, "since">[] {
+export function drainReport(m: Mirror, hostId: string, ctx: { hosts: ReadonlyMap<string, HostState>; now: number; fenceMs: number; heartbeatMs: number; approvals?: (job: string) => ReadonlyMap<number, Approval> | undefined }, index: () => ClusterIndex): Omit<DrainBlock, "since">[] {
   const jobs = new Set<string>();
   for (const id of m.tasksByHost.get(hostId) ?? []) jobs.add(id.slice(0, id.lastIndexOf("/")));
   const usage = usageByHost(m);
@@ -107,7 +109,7 @@ export class DrainReporter {
     const hosts = this.#o.liveness.hostStates(now);
     let idx: ClusterIndex | null = null;
     const index = (): ClusterIndex => (idx ??= buildIndex(m, hosts));
-    const ctx = { hosts, now, fenceMs: this.#o.fenceMs, heartbeatMs: this.#o.liveness.timing().heartbeatMs };
+    const ctx = { hosts, now, fenceMs: this.#o.fenceMs, heartbeatMs: this.#o.liveness.timing().heartbeatMs, ...(this.#o.approvals ? { approvals: this.#o.approvals } : {}) };
     for (const { value: h } of draining) {
       const next = nextReport(h, drainReport(m, h.id, ctx, index), now);
       if (!next) continue;

@@ -4,6 +4,8 @@
 // reason, and the drain's deadline acts ("force" stops what finds no room). `tiffin hosts HOST` shows
 // the report; the option parsing and the rendering are tables.
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { ApiClient } from "../../api/client.ts";
 import { createAgentClient } from "../../api/agent-client.ts";
@@ -182,4 +184,64 @@ void test("tiffin hosts decommission: drains, takes the host out of placement fo
   });
   assert.ok(placed.tasks.every((x) => x.hostId === beta.hostId), "nothing placed on a decommissioned host");
   assert.match(renderHosts(await api.hosts()), /alpha.*decommissioned/, "the record stays, marked");
+});
+
+void test("disruption approval: a job's endpoint saying not yet keeps its task and the drain shows why; yes lets it move", async (t) => {
+  const { server } = await cliWithServer(t, "approve");
+  let answer: { approve: boolean; reason?: string } = { approve: false, reason: "rebuilding index, 40% done" };
+  const asked: unknown[] = [];
+  const app = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      asked.push(JSON.parse(body));
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((r) => app.listen(0, "127.0.0.1", r));
+  t.after(() => app.close());
+  const url = `http://127.0.0.1:${(app.address() as AddressInfo).port}/may-i`;
+  const api = new ApiClient({ addr: server.url, token: server.adminToken });
+  const alpha = new SimAgent(server.url, "alpha");
+  const beta = new SimAgent(server.url, "beta");
+  await alpha.register(server.joinToken, 4096);
+  const beat = setInterval(() => void Promise.all([alpha.heartbeat(), beta.heartbeat()]).catch(() => undefined), 300);
+  t.after(() => clearInterval(beat));
+  await api.apply(spec({ name: "db", resources: { cpu: 0.1, memory: 64, disk: 10 }, disruption: { approve: url, timeout: "1s" } }));
+  const agents = (): Map<string, SimAgent> => new Map([[alpha.hostId, alpha], [beta.hostId, beta]]);
+  const settle = async (): Promise<JobStatus> => {
+    const s = await api.job("db");
+    for (const x of s.tasks) {
+      for (const a of x.attempts) {
+        if (a.desired === "run" && a.state === "pending") await agents().get(a.hostId)?.report({ id: a.id, state: "running", pid: 1000, startedAt: Date.now() });
+        if (a.desired === "stop" && !["exited", "failed", "lost"].includes(a.state)) await agents().get(a.hostId)?.report({ id: a.id, state: "exited", signal: "SIGTERM", endedAt: Date.now() });
+      }
+    }
+    return api.job("db");
+  };
+  const first = await eventually("db running on alpha", async () => {
+    const s = await settle();
+    return s.tasks[0]?.state === "running" ? s.tasks[0] : null;
+  });
+  await beta.register(server.joinToken, 4096);
+
+  const started = Date.now();
+  await api.drain("alpha");
+  const held = await eventually("the drain shows the application's reason", async () => {
+    const b = (await api.host("alpha")).drain?.blocked.find((x) => x.job === "db");
+    return b?.reason === "approval" && b.detail.includes("rebuilding index") ? b : null;
+  });
+  assert.ok(Date.now() - started < 2000, `shown within 2 s (took ${Date.now() - started} ms)`);
+  assert.deepEqual(held.tasks, [0]);
+  assert.deepEqual(asked[0], { job: "db", index: 0, host: "alpha", cause: "drain" }, "the application is told what and why");
+  await new Promise((r) => setTimeout(r, 300));
+  const still = (await api.job("db")).tasks[0];
+  assert.deepEqual([still?.hostId, still?.attemptId], [first.hostId, first.attemptId], "not yet: the task stays");
+
+  answer = { approve: true };
+  const moved = await eventually("db moved to beta once approved", async () => {
+    const s = await settle();
+    return s.tasks[0]?.hostId === beta.hostId && s.tasks[0].state === "running" ? s : null;
+  });
+  assert.notEqual(moved.tasks[0]?.attemptId, first.attemptId);
 });

@@ -256,7 +256,8 @@ export function decideJob(inp: JobInput): JobDecision {
       const ready = isReady(cur, specFor(cur.version));
       const due = leaveDue(inp, h);
       const noHost = due === "force" && (h?.drain?.blocked ?? []).some((b) => b.job === job.name && (b.reason === "no-room" || b.reason === "constraint"));
-      if (!ready || due === "stop" || noHost || (atMostOne && (drainLeft > 0 || due === "force"))) {
+      const approved = !spec.disruption || inp.approvals?.get(index)?.ok === true;
+      if (!ready || due === "stop" || noHost || (atMostOne && ((drainLeft > 0 && approved) || due === "force"))) {
         if (ready && atMostOne) drainLeft--;
         cur = { ...cur, desired: "stop" };
         atts.set(cur.id, cur);

@@ -136,3 +136,23 @@ void test("blockOfUnplaced and mergeBlocks", () => {
   );
   assert.equal(mergeBlocks(prev, [{ job: "a", reason: "no-room", detail: "z", tasks: [0] }], 9)[0]?.since, 9, "a new reason starts a new since");
 });
+
+void test("drain moves and the application's approval (spec disruption)", async (t) => {
+  const approving = specOf({ replicas: 2, disruption: { approve: "http://127.0.0.1:1/ok", timeoutMs: 1000, onTimeout: "wait" } });
+  const yes = { ok: true, reason: "approved", at: 1 };
+  const notYet = { ok: false, reason: "rebuilding index", at: 1 };
+  const cases: { name: string; inp: JobInput; moves: number[]; block: string | null }[] = [
+    { name: "no answer yet: nothing moves, the report says it asks", inp: input({ spec: approving, hosts: draining(), ...onH1(2) }), moves: [], block: "approval: asking http://127.0.0.1:1/ok" },
+    { name: "not yet: nothing moves, the report gives the reason", inp: input({ spec: approving, hosts: draining(), approvals: new Map([[0, notYet]]), ...onH1(2) }), moves: [], block: "approval: task 0: rebuilding index" },
+    { name: "yes for task 0: it moves", inp: input({ spec: approving, hosts: draining(), approvals: new Map([[0, yes]]), ...onH1(2) }), moves: [0], block: null },
+    { name: "a forcing deadline overrides a not yet", inp: input({ spec: approving, hosts: draining({ deadline: 5, then: "force" }), now: 10, approvals: new Map([[0, notYet]]), ...onH1(2) }), moves: [0, 1], block: null },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      assert.deepEqual(placementNeeds(c.inp).filter((n) => n.move).map((n) => n.index), c.moves);
+      const b = jobDrainBlock(c.inp, "h1", () => null);
+      assert.equal(b && `${b.reason}: ${b.detail}`, c.block);
+      assert.deepEqual(drainCandidates(c.inp, 1, { ignoreApproval: true }).map((x) => x.index), c.moves.length > 1 ? c.moves : [0], "what the asker asks about: the next move within the budget (all when forced)");
+    });
+  }
+});

@@ -76,7 +76,7 @@ export function drainDue(h: Pick<HostState, "draining" | "drain"> | undefined, n
 /** Tasks of the job that a drain may move now, make-before-break: serving ones on hosts they must leave at
  * the job's version with no move under way, at most `allowed` of them, or all of them on a host whose
  * deadline forces. */
-export function drainCandidates(inp: Pick<JobInput, "job" | "spec" | "tasks" | "attempts" | "hosts" | "now">, allowed: number): Task[] {
+export function drainCandidates(inp: Pick<JobInput, "job" | "spec" | "tasks" | "attempts" | "hosts" | "now" | "approvals">, allowed: number, opts: { ignoreApproval?: boolean } = {}): Task[] {
   const byId = new Map(inp.attempts.map((a) => [a.id, a]));
   const out: Task[] = [];
   let left = allowed;
@@ -88,6 +88,8 @@ export function drainCandidates(inp: Pick<JobInput, "job" | "spec" | "tasks" | "
     if (inp.attempts.some((a) => a.index === t.index && a.id !== t.attemptId && !isTerminal(a.state) && a.desired === "run")) continue;
     const forced = leaveDue(inp, h) !== null;
     if (!forced && left <= 0) continue;
+    // The application's word (spec `disruption`): only an approved task goes; a forcing deadline overrides it.
+    if (!forced && !opts.ignoreApproval && inp.spec.disruption && inp.approvals?.get(t.index)?.ok !== true) continue;
     if (!forced) left--;
     out.push(t);
   }
@@ -105,7 +107,7 @@ export function blockOfUnplaced(reasons: Partial<Record<RejectReason, number>>):
  * a move under way, a task about to move). `dryRun` answers whether a task could be placed elsewhere
  * now: null when it could, else the scheduler's reasons and a text for people. */
 export function jobDrainBlock(
-  inp: Pick<JobInput, "job" | "spec" | "specOf" | "tasks" | "attempts" | "hosts" | "now">,
+  inp: Pick<JobInput, "job" | "spec" | "specOf" | "tasks" | "attempts" | "hosts" | "now" | "approvals">,
   hostId: string,
   dryRun: (index: number) => { reasons: Partial<Record<RejectReason, number>>; text: string } | null,
 ): Omit<DrainBlock, "since"> | null {
@@ -131,6 +133,10 @@ export function jobDrainBlock(
   if (inp.spec.disconnect.stopAfterMs !== null) return null;
   const first = here.find((t) => t.version === inp.job.version && isReady(t.attemptId ? byId.get(t.attemptId) : null, inp.spec));
   if (!first) return null;
+  if (inp.spec.disruption && !forced) {
+    const a = inp.approvals?.get(first.index);
+    if (a?.ok !== true) return { job, reason: "approval", detail: a ? `task ${first.index}: ${a.reason}` : `asking ${inp.spec.disruption.approve}`, tasks };
+  }
   const no = dryRun(first.index);
   if (!no) return null;
   return { job, reason: blockOfUnplaced(no.reasons), detail: no.text, tasks };

@@ -16,7 +16,7 @@ import { appendWrites, buildTxn, emptyWriteSet, isEmpty, usageByHost, weightOf }
 import type { AllocOverlay, WriteSet } from "./commit.ts";
 import { decideJob } from "./decide.ts";
 import { jobInput } from "./inputs.ts";
-import type { JobInput } from "./types.ts";
+import type { Approval, JobInput } from "./types.ts";
 import { placeJob } from "./place.ts";
 import { LiveIndex } from "./live-index.ts";
 import { advanceRollout } from "./rollout-advance.ts";
@@ -69,9 +69,12 @@ export class Reconciler {
   readonly #batchOps: number;
   /** What the rollout judge reads: per-task metric points (TaskMetricsHistory), custom checks' verdicts. */
   readonly #judge: JudgeSources;
+  /** Applications' answers to disruptions (../approvals.ts), by job. */
+  readonly #approvals: ((job: string) => ReadonlyMap<number, Approval> | undefined) | undefined;
 
-  constructor(opts: { store: Store; mirror: Mirror; liveness: Liveness; clock: Clock; fenceMs: number; metrics: Metrics; log: Logger; active?: () => boolean; batchOps?: number; judge?: JudgeSources }) {
+  constructor(opts: { store: Store; mirror: Mirror; liveness: Liveness; clock: Clock; fenceMs: number; metrics: Metrics; log: Logger; active?: () => boolean; batchOps?: number; judge?: JudgeSources; approvals?: (job: string) => ReadonlyMap<number, Approval> | undefined }) {
     this.#judge = opts.judge ?? {};
+    this.#approvals = opts.approvals;
     this.#batchOps = opts.batchOps ?? DefaultBatchOps;
     this.#store = opts.store;
     this.#mirror = opts.mirror;
@@ -173,7 +176,7 @@ export class Reconciler {
     const now = this.#clock.now();
     const hosts = this.#liveness.hostStates(now);
     const usage = usageByHost(m);
-    const ctx = { hosts, usage, now, fenceMs: this.#fenceMs, heartbeatMs: this.#liveness.timing().heartbeatMs };
+    const ctx = { hosts, usage, now, fenceMs: this.#fenceMs, heartbeatMs: this.#liveness.timing().heartbeatMs, ...(this.#approvals ? { approvals: this.#approvals } : {}) };
 
     const endDecide = this.#metrics.reconcileDuration.startTimer({ phase: "decide" });
     // Only jobs whose state changed, except in a full pass (every TickMs, for time-based decisions:

@@ -48,6 +48,16 @@ export interface JobInput {
   /** The job's latest rollout (rollout-step.ts gates the lifecycle by it); absent or null: none, every
    * task may move within the job's disruption budget. */
   rollout?: Rollout | null;
+  /** Answers of the job's approval endpoint (spec `disruption`), by task index; absent: none yet. */
+  approvals?: ReadonlyMap<number, Approval>;
+}
+
+/** An application's answer to "may this task be disrupted now?" (server/approvals.ts). */
+export interface Approval {
+  ok: boolean;
+  /** The application's reason, or what went wrong asking. */
+  reason: string;
+  at: number;
 }
 
 /** The writes one decision wants. Empty when the job is as it should be. */
