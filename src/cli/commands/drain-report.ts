@@ -26,7 +26,7 @@ export function renderDrainReport(h: HostView, now: number): string {
   if (!h.draining) return "";
   const d = h.drain;
   const lines: string[] = [];
-  if (h.tasks === 0) lines.push(`host ${h.name} is drained: no tasks left`);
+  if (h.tasks === 0) lines.push(`host ${h.name} is draining: no tasks left (drained)`);
   else lines.push(`host ${h.name} is draining: ${h.tasks} task(s) left`);
   if (d?.deadline !== undefined && d.deadline !== null) {
     const when = d.deadline > now ? `in ${span(d.deadline - now)}` : `passed ${span(now - d.deadline)} ago`;
