@@ -6,7 +6,7 @@
 // types.ts is optional here. Browser-safe (zod and the model only).
 import { z } from "zod";
 import {
-  AttemptStates, apiTokenViewSchema, attemptSchema, auditEntrySchema, tokenCreatedSchema, whoamiSchema, endpointSchema, serviceSummarySchema, hostSchema, jobVersionSchema, metricsEndpointSchema, packagePinSchema, packageRecordSchema,
+  AttemptStates, apiTokenViewSchema, attemptSchema, auditEntrySchema, tokenCreatedSchema, whoamiSchema, endpointSchema, maintenanceWindowSchema, serviceSummarySchema, hostSchema, jobVersionSchema, metricsEndpointSchema, packagePinSchema, packageRecordSchema,
   recommendationSchema, resourcesSchema, rolloutSchema, runSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
 } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
@@ -253,6 +253,8 @@ export const answerSchemas = {
   whoami: whoamiSchema,
   hostChecks: hostChecksViewSchema,
   remediations: remediationsViewSchema,
+  maintenance: maintenanceWindowSchema,
+  maintenanceList: z.array(maintenanceWindowSchema),
 } as const;
 
 /** Compile-time proof that the schemas are types.ts's shapes. */

@@ -11,6 +11,8 @@ import type { JobVersion, JobSpec, VersionNote } from "../model/job.ts";
 import type { Recommendation } from "../model/recommendation.ts";
 import type { Endpoint, ServiceSummary } from "../model/endpoint.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
+import type { DrainThen } from "../model/host.ts";
+import type { MaintenanceWindow } from "../model/maintenance.ts";
 import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus } from "./types.ts";
 import type { ApiTokenView, TokenCreate, TokenCreated, Whoami } from "../model/token.ts";
 import type { Rollout } from "../model/rollout.ts";
@@ -186,9 +188,29 @@ export class ApiClient {
   hosts(): Promise<HostView[]> {
     return this.#json(answerSchemas.hosts, "GET", "/v1/hosts");
   }
-  /** `POST /v1/hosts/:idOrName/drain`. */
-  drain(idOrName: string): Promise<HostView> {
-    return this.#json(answerSchemas.host, "POST", `/v1/hosts/${enc(idOrName)}/drain`);
+  /** `POST /v1/hosts/:idOrName/drain {deadlineMs?, then?}`. */
+  drain(idOrName: string, opts: { deadlineMs?: number | null; then?: DrainThen } = {}): Promise<HostView> {
+    return this.#json(answerSchemas.host, "POST", `/v1/hosts/${enc(idOrName)}/drain`, opts);
+  }
+  /** `GET /v1/maintenance`: every maintenance window. */
+  maintenanceList(): Promise<MaintenanceWindow[]> {
+    return this.#json(answerSchemas.maintenanceList, "GET", "/v1/maintenance");
+  }
+  /** `POST /v1/maintenance`: plans a window. */
+  addMaintenance(w: Pick<MaintenanceWindow, "scope" | "target" | "start" | "durationMs" | "reason"> & { leadMs?: number | null; closeMs?: number | null }): Promise<MaintenanceWindow> {
+    return this.#json(answerSchemas.maintenance, "POST", "/v1/maintenance", w);
+  }
+  /** `POST /v1/maintenance/:id/cancel`. */
+  cancelMaintenance(id: string): Promise<MaintenanceWindow> {
+    return this.#json(answerSchemas.maintenance, "POST", `/v1/maintenance/${enc(id)}/cancel`, {});
+  }
+  /** `POST /v1/hosts/:idOrName/decommission {deadlineMs?, then?}`: a drain for good. */
+  decommission(idOrName: string, opts: { deadlineMs?: number | null; then?: DrainThen } = {}): Promise<HostView> {
+    return this.#json(answerSchemas.host, "POST", `/v1/hosts/${enc(idOrName)}/decommission`, opts);
+  }
+  /** `GET /v1/hosts/:idOrName`: one host, with its drain's report. */
+  host(idOrName: string): Promise<HostView> {
+    return this.#json(answerSchemas.host, "GET", `/v1/hosts/${enc(idOrName)}`);
   }
   /** `POST /v1/hosts/:idOrName/undrain`. */
   undrain(idOrName: string): Promise<HostView> {

@@ -12,6 +12,6 @@ export * from "./watch-read.ts";
 export * from "./exec-wire.ts";
 // What a web page needs of the model to read the answers and the watch: the objects' types and the
 // error class with its codes (a 401 is TIFFIN_UNAUTHORIZED).
-export type { Attempt, AttemptState, Host, HostStatus, JobRecord, JobVersion, Task, AliveValue, Endpoint, JobSpec, Rollout, Run, RunItem, RunAttempt } from "../model/index.ts";
+export type { Attempt, AttemptState, Host, HostStatus, JobRecord, JobVersion, Task, AliveValue, Endpoint, JobSpec, MaintenanceWindow, Rollout, Run, RunItem, RunAttempt } from "../model/index.ts";
 export { ErrorCodes, TiffinError } from "../model/errors.ts";
 export { allows } from "../model/acl.ts";

@@ -24,7 +24,12 @@
 //   GET    /v1/recommendations                   -> Recommendation[]
 //   GET    /v1/jobs/:name/versions/:v            -> JobVersion
 //   GET    /v1/hosts                             -> HostView[]
-//   POST   /v1/hosts/:idOrName/drain             -> HostView
+//   GET    /v1/maintenance                       -> MaintenanceWindow[]
+//   POST   /v1/maintenance                       -> MaintenanceWindow    ({scope, target, start, durationMs, reason, leadMs?, closeMs?})
+//   POST   /v1/maintenance/:id/cancel            -> MaintenanceWindow
+//   GET    /v1/hosts/:idOrName                   -> HostView             (with its drain's report: what holds each job, since when)
+//   POST   /v1/hosts/:idOrName/drain             -> HostView             ({deadlineMs?, then?: wait|force|stop})
+//   POST   /v1/hosts/:idOrName/decommission      -> HostView             (a drain for good; undrain refused after it, 409)
 //   POST   /v1/hosts/:idOrName/undrain           -> HostView
 //   DELETE /v1/hosts/:idOrName                   -> HostRemoval          (409 while the host is up or anything of it may still run)
 //   GET    /v1/tasks/:job/:index/logs?stream=stdout|stderr&attempt=ID&follow=1&tail=N -> text/plain (streamed)

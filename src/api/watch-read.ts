@@ -35,7 +35,7 @@ export function watchFrameOf(ev: SseEvent): WatchFrame {
     case "removed": {
       const env = watchEnvelopeSchema.safeParse(data);
       if (!env.success) return invalid(ev.event, env.error);
-      if (env.data.type === "removed" && env.data.object === null) return { kind: "message", message: { ...env.data, object: null } as WatchEvent }; // 3 types x 9 kinds: past TypeScript's 25 combinations for a literal
+      if (env.data.type === "removed" && env.data.object === null) return { kind: "message", message: { ...env.data, object: null } as WatchEvent }; // 3 types x 10 kinds: past TypeScript's 25 combinations for a literal
       const obj = watchObjectSchemas[env.data.kind].safeParse(env.data.object);
       if (!obj.success) return invalid(`${ev.event} ${env.data.kind} ${env.data.name}`, obj.error, "object");
       // The object was checked by its kind's schema just above; the union cannot follow the kind.

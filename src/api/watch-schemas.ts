@@ -2,7 +2,7 @@
 // the objects (src/model, the same ones the server's store decodes with), so a browser or the CLI
 // never acts on an object of another shape. Browser-safe (zod only).
 import { z } from "zod";
-import { aliveSchema, attemptSchema, hostSchema, jobRecordSchema, jobVersionSchema, endpointSchema, rolloutSchema, runSchema, taskSchema } from "../model/index.ts";
+import { aliveSchema, attemptSchema, hostSchema, jobRecordSchema, jobVersionSchema, endpointSchema, maintenanceWindowSchema, rolloutSchema, runSchema, taskSchema } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
 import type { WatchBookmark, WatchExpired, WatchKind, WatchObjects } from "./watch-types.ts";
 
@@ -17,12 +17,13 @@ export const watchObjectSchemas: { readonly [K in WatchKind]: z.ZodType<WatchObj
   rollout: rolloutSchema,
   endpoint: endpointSchema,
   run: runSchema,
+  maintenance: maintenanceWindowSchema,
 };
 
 /** The envelope of one event (its object is checked by the kind's schema). */
 export const watchEnvelopeSchema = z.object({
   type: z.enum(["added", "updated", "removed"]),
-  kind: z.enum(["job", "version", "task", "attempt", "host", "alive", "rollout", "endpoint", "run"]),
+  kind: z.enum(["job", "version", "task", "attempt", "host", "alive", "rollout", "endpoint", "run", "maintenance"]),
   name: z.string(),
   revision: z.number().int().min(0),
   object: z.unknown(),

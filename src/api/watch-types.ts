@@ -19,10 +19,10 @@
 // added later are never streamed.
 
 import { ErrorCodes } from "../model/index.ts";
-import type { AliveValue, Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Run, Task } from "../model/index.ts";
+import type { AliveValue, Attempt, Endpoint, Host, JobRecord, JobVersion, MaintenanceWindow, Rollout, Run, Task } from "../model/index.ts";
 
 /** The kinds a watcher may see: the allow-list. A kind added here must be added to the server's table too. */
-export const WatchKinds = ["job", "version", "task", "attempt", "host", "alive", "rollout", "endpoint", "run"] as const;
+export const WatchKinds = ["job", "version", "task", "attempt", "host", "alive", "rollout", "endpoint", "run", "maintenance"] as const;
 /** One of WatchKinds. */
 export type WatchKind = (typeof WatchKinds)[number];
 
@@ -41,6 +41,8 @@ export interface WatchObjects {
   /** A run of a batch job, named `job/id`: its own record (state, why, times; `items` empty: they are
    * stored apart, one record each, and come with `GET /v1/runs/:job/:id`). */
   run: Run;
+  /** A maintenance window, named by its id (no job or host: `job=` and `host=` leave it out). */
+  maintenance: MaintenanceWindow;
 }
 
 /** What happened to an object. */

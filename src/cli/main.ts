@@ -27,6 +27,7 @@ import * as remediations from "./commands/remediations.ts";
 import * as init from "./commands/init.ts";
 import * as jobs from "./commands/jobs.ts";
 import * as logs from "./commands/logs.ts";
+import * as maintenance from "./commands/maintenance.ts";
 import * as pkg from "./commands/pkg.ts";
 import * as plan from "./commands/plan.ts";
 import * as restart from "./commands/restart.ts";
@@ -48,7 +49,7 @@ import * as validate from "./commands/validate.ts";
 import * as version from "./commands/version.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
-  dev, init, validate, apply, plan, status, jobs, top, recommend, restart, scale, stop, history, revert, rollout, hosts, drain, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events, services, endpoints, remediations,
+  dev, init, validate, apply, plan, status, jobs, top, recommend, restart, scale, stop, history, revert, rollout, hosts, drain, maintenance, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events, services, endpoints, remediations,
   token,
   run, runs,
 ];

@@ -1,7 +1,8 @@
 // The stored and sent shapes of hosts, structural (the bounds an agent's claims must meet are the
 // server's check of register, src/server/routes/agent-input.ts). host.ts keeps the documented types.
 import { z } from "zod";
-import type { FailureDomain, Host, HostInventory } from "./host.ts";
+import { DrainBlockReasons, DrainThenActions } from "./host.ts";
+import type { FailureDomain, Host, HostDrain, HostInventory } from "./host.ts";
 import type { Assert, TypesMatch } from "./resources.ts";
 
 /** What an agent reports about its machine (HostInventory). */
@@ -18,6 +19,16 @@ export const hostInventorySchema = z.object({
   capabilities: z.array(z.string()).exactOptional(),
 });
 
+/** A drain in progress (HostDrain). */
+export const hostDrainSchema = z.object({
+  startedAt: z.number(),
+  deadline: z.number().nullable(),
+  then: z.enum(DrainThenActions),
+  checkedAt: z.number().nullable(),
+  blocked: z.array(z.object({ job: z.string(), reason: z.enum(DrainBlockReasons), detail: z.string(), tasks: z.array(z.number().int()), since: z.number() })),
+  actedAt: z.number().nullable(),
+});
+
 /** A stored host record (`/hosts/<id>`). */
 export const hostSchema = hostInventorySchema.extend({
   id: z.string(),
@@ -25,6 +36,8 @@ export const hostSchema = hostInventorySchema.extend({
   draining: z.boolean(),
   registeredAt: z.number(),
   unschedulable: z.boolean().exactOptional(),
+  drain: hostDrainSchema.exactOptional(),
+  decommissionedAt: z.number().exactOptional(),
 });
 
 /** Compile-time proof that the schemas above and host.ts's types are the same shapes. */
@@ -32,4 +45,5 @@ export type HostSchemaChecks = [
   Assert<TypesMatch<z.infer<typeof hostInventorySchema>, HostInventory>>,
   Assert<TypesMatch<z.infer<typeof hostSchema>, Host>>,
   Assert<TypesMatch<z.infer<typeof hostSchema>["domain"], FailureDomain>>,
+  Assert<TypesMatch<z.infer<typeof hostDrainSchema>, HostDrain>>,
 ];

@@ -42,6 +42,50 @@ export interface Host extends HostInventory {
   registeredAt: number;
   /** Takes no new tasks, keeps those it has (a remediation's cordon). Absent: false. */
   unschedulable?: boolean;
+  /** The drain under way (with `draining`): its deadline and what blocks it. Absent: none, or a
+   * record written before drains had one (a plain drain without deadline). */
+  drain?: HostDrain;
+  /** When `tiffin hosts decommission` took the host out of placement for good (it drains, and cannot
+   * be undrained; its record and history stay). Absent: in service. */
+  decommissionedAt?: number;
+}
+
+/** What a drain does at its deadline with tasks still on the host: keep waiting ("wait"), move them
+ * regardless of their jobs' disruption budgets and stop those that find no room ("force"), or stop
+ * every one of them at once ("stop"; they are placed elsewhere when room appears). */
+export const DrainThenActions = ["wait", "force", "stop"] as const;
+/** One of DrainThenActions. */
+export type DrainThen = (typeof DrainThenActions)[number];
+
+/** Why a job's tasks have not left a draining host yet: its disruption budget is spent ("budget"),
+ * every host that could take them is full ("no-room"), none matches its constraints ("constraint"),
+ * or its application has not approved the disruption ("approval"). */
+export const DrainBlockReasons = ["budget", "no-room", "constraint", "approval"] as const;
+/** One of DrainBlockReasons. */
+export type DrainBlockReason = (typeof DrainBlockReasons)[number];
+
+/** One job held on a draining host, and since when (epoch ms) for that same reason. */
+export interface DrainBlock {
+  job: string;
+  reason: DrainBlockReason;
+  /** For people: "1 of 1 task(s) down, budget 1", "no host fits: memory on 2 hosts". */
+  detail: string;
+  /** The job's task indexes still on the host. */
+  tasks: number[];
+  since: number;
+}
+
+/** A drain in progress, kept on the host record (so every server and the watch show it). */
+export interface HostDrain {
+  startedAt: number;
+  /** When `then` acts (epoch ms); null: never, the drain waits. */
+  deadline: number | null;
+  then: DrainThen;
+  /** When the leader last found `blocked` different (or first looked): null until then. */
+  checkedAt: number | null;
+  blocked: DrainBlock[];
+  /** When the deadline's action was taken (null: not yet). */
+  actedAt: number | null;
 }
 
 /** Derives the failure domain from labels. */

@@ -24,3 +24,4 @@ export * from "./acl.ts";
 export * from "./token.ts";
 export * from "./machine-check.ts";
 export * from "./batch.ts";
+export * from "./maintenance.ts";

@@ -164,6 +164,9 @@ export interface JobSpec {
    * signal; absent: DefaultStopDelayMs for a job with ports, 0 without (see stopDelayOf). */
   stop: { signal: string; graceMs: number; delayMs?: number };
   maintenance: "move" | "endure";
+  /** The application's approval of disruptions (Twine's TaskControl): the server asks `approve`
+   * before a drain or maintenance move disrupts a task. Absent: no approval asked. */
+  disruption?: DisruptionPolicy;
   /**
    * What tasks do when their agent loses the server. `stopAfterMs: null` keeps them running (the
    * default, so a server restart never stops the fleet); a number stops them after that long and
@@ -277,4 +280,13 @@ export interface JobRecord {
   /** Set when the job was removed: its tasks are stopped, its versions kept. */
   removedAt: number | null;
   updatedAt: number;
+}
+
+/** How the server asks a job's application before it disrupts one of its tasks: a POST of
+ * `{job, index, host, cause}` to `approve`; the answer `{approve: true}` lets it go, `{approve:
+ * false, reason}` holds it ("not yet"); no answer within `timeoutMs` is "wait" (hold) or "allow". */
+export interface DisruptionPolicy {
+  approve: string;
+  timeoutMs: number;
+  onTimeout: "wait" | "allow";
 }

@@ -19,9 +19,11 @@ export function hostFlagsWrite(m: Mirror, hostId: string, flags: HostFlags): { c
   if (!h) return null;
   const next: Host = { ...h };
   if (flags.draining !== undefined) next.draining = flags.draining;
+  // An undrain ends the drain under way (its deadline and report: model/host.ts HostDrain).
+  if (flags.draining === false) delete next.drain;
   if (flags.unschedulable === true) next.unschedulable = true;
   if (flags.unschedulable === false) delete next.unschedulable;
-  if (next.draining === h.draining && next.unschedulable === h.unschedulable) return null;
+  if (next.draining === h.draining && next.unschedulable === h.unschedulable && next.drain === h.drain) return null;
   return {
     compare: [{ key: hostKey(h.id), target: "modRevision", op: "==", value: m.modRevision(hostKey(h.id)) }],
     success: [{ type: "put", key: hostKey(h.id), value: Kinds.host.encode(next) }],

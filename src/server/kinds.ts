@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import {
   attemptSchema, formatPath, auditEntrySchema, hostSchema, jobRecordSchema, jobVersionSchema, packageRecordSchema, packageTagSchema,
-  aliveSchema, apiTokenSchema, endpointSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
+  aliveSchema, apiTokenSchema, endpointSchema, maintenanceWindowSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
   runSchema, runItemSchema, scheduleStateSchema,
 } from "../model/index.ts";
 import { hostChecksSchema, remediationAlertSchema, remediationSchema, repairRequestSchema } from "../model/index.ts";
@@ -56,6 +56,8 @@ export const Prefix = {
   runItems: "/runitems/",
   /** Each scheduled batch job's last handled fire (schedules.ts). */
   schedules: "/schedules/",
+  /** Maintenance windows (routes/maintenance.ts): hosts, racks, clusters, datacenters. */
+  maintenance: "/maintenance/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -271,6 +273,8 @@ export const Kinds = {
   }),
   /** `/schedules/<job>`: the job's last handled fire. */
   schedule: defineKind("schedule", Prefix.schedules, scheduleStateSchema, one),
+  /** `/maintenance/<id>`: one maintenance window. */
+  maintenance: defineKind("maintenance window", Prefix.maintenance, maintenanceWindowSchema, one),
   /** `/leader`: the leading server (`{id, incarnation, url, since}`), on its lease. */
   leader: defineKind("leader", LeaderKey, leaderSchema, single),
   /** `/secrets/peer`: the peer tokens agents require of each other. */
@@ -323,6 +327,9 @@ export const runItemKey = (job: string, id: string, index: number): string => Ki
 export const runKey = (job: string, id: string): string => Kinds.run.key(job, id);
 /** `/endpoints/<service>/<index, 6 digits>`: one Endpoint. */
 export const endpointKey = (service: string, index: number): string => Kinds.endpoint.key(service, index);
+
+/** `/maintenance/<id>`: one MaintenanceWindow. */
+export const maintenanceKey = (id: string): string => Kinds.maintenance.key(id);
 
 /** Splits `/versions/<name>/<v>` or `/tasks/<name>/<i>` into the name and the number, or null. */
 export function splitNumbered(key: string, prefix: string): { name: string; n: number } | null {

@@ -7,6 +7,7 @@
 
 import type { Logger } from "pino";
 import type { Clock, HostStatus } from "../model/index.ts";
+import { windowClosesAt, windowCovers, windowEnd } from "../model/index.ts";
 import { LeaseNotFoundError } from "../state/store.ts";
 import type { Store } from "../state/store.ts";
 import { aliveKey, Kinds } from "./kinds.ts";
@@ -195,11 +196,15 @@ export class Liveness {
 
   #hostStates(now: number): Map<string, HostState> {
     const out = new Map<string, HostState>();
+    const windows = [...this.#mirror.maintenance.values()].map((e) => e.value).filter((w) => w.cancelledAt === null && now < windowEnd(w));
     for (const [id, { value: h }] of this.#mirror.hosts) {
+      const mine = windows.filter((w) => windowCovers(w, h));
       out.set(id, {
         id,
         status: this.status(id, now),
         draining: h.draining,
+        ...(h.drain ? { drain: h.drain } : {}),
+        ...(mine.length > 0 ? { windows: mine, closed: mine.some((w) => now >= windowClosesAt(w)) } : {}),
         lastContactAt: this.lastContactAt(id),
         capacity: { cpu: h.cores, memoryMiB: h.memoryMiB, diskMiB: h.diskMiB },
       });

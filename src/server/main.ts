@@ -30,6 +30,9 @@ import { ContactRelay } from "./peers.ts";
 import { LeaderRelay } from "./metrics-relay.ts";
 import { Reconciler } from "./reconcile/loop.ts";
 import { EndpointController } from "./endpoints/controller.ts";
+import { DrainReporter } from "./drain-report.ts";
+import { ApprovalAsker } from "./approvals.ts";
+import { maintenanceRoutes } from "./routes/maintenance.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { taskMetricsRoutes } from "./routes/task-metrics.ts";
 import { CustomCheckRunner } from "./rollout-checks/runner.ts";
@@ -191,11 +194,16 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // TIFFIN_RECONCILE_BATCH_OPS: a tuning knob for benchmarks (bench/c1m.ts), not a user setting.
   const knob = Number(process.env["TIFFIN_RECONCILE_BATCH_OPS"] ?? "");
   const batchOps = knob > 0 ? knob : store instanceof SqliteStore ? 6_000 : undefined;
-  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks) => customChecks.verdictsOf(key, checks) } });
+  // The reconciler is made just below; the asker's answers wake it.
+  const approvalsBox: { reconciler: Reconciler | null } = { reconciler: null };
+  const approvals = new ApprovalAsker({ mirror, liveness, clock, log, fenceMs: timing.fenceMs, active: () => election.isLeader(), onAnswer: () => approvalsBox.reconciler?.trigger() });
+  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), approvals: (job) => approvals.of(job), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks) => customChecks.verdictsOf(key, checks) } });
   const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader() });
   const remediationConfig = opts.remediation ?? NoRemediation;
   const hostChecks = new ChecksCache(store, mirror, log);
   const remediation = new RemediationController({ store: loopStore, mirror, clock, log, config: remediationConfig, checks: hostChecks, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader(), registry: metrics.registry });
+  approvalsBox.reconciler = reconciler;
+  const drains = new DrainReporter({ store: loopStore, mirror, liveness, clock, log, fenceMs: timing.fenceMs, active: () => election.isLeader(), approvals: (job) => approvals.of(job) });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
   const { adaptCheckMs, ...policyOpts } = opts.recommend ?? {};
@@ -214,6 +222,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const swarm = trackerRoutes(router, ctx, { adminToken: () => tokens.admin, ...opts.swarm });
   hostRoutes(router, ctx, hostChecks);
   hostRemoveRoute(router, ctx);
+  maintenanceRoutes(router, ctx);
   agentRoutes(router, ctx);
   taskMetricsRoutes(router, ctx, taskMetrics, new LeaderRelay({ election, selfId: id, adminToken: () => tokens.admin }));
   recommendRoutes(router, ctx);
@@ -289,6 +298,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   reconciler.start();
   endpoints.start();
   remediation.start();
+  drains.start();
+  approvals.start();
   ctx.usage?.start();
   adapter.start();
   const schedules = new ScheduleController({ store, mirror, clock, log, active: () => election.isLeader(), ...(opts.scheduleTickMs ? { tickMs: opts.scheduleTickMs } : {}) });
@@ -317,6 +328,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         await reconciler.stop();
         await endpoints.stop();
         await remediation.stop();
+        await drains.stop();
+        approvals.stop();
         // Resigning lets another server lead at once instead of after the lease TTL.
         await election.close();
         for (const s of [...ctx.streams]) s.close();

@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { ApiToken, Attempt, Endpoint, Host, JobRecord, JobVersion, Rollout, Run, RunItem, ScheduleState, Task } from "../model/index.ts";
+import type { ApiToken, Attempt, Endpoint, Host, JobRecord, JobVersion, MaintenanceWindow, Rollout, Run, RunItem, ScheduleState, Task } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
 import { Kinds, logProblem, Prefix } from "./kinds.ts";
 import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
@@ -32,6 +32,7 @@ export interface MirroredValues {
   run: Run;
   schedule: ScheduleState;
   runItem: RunItem;
+  maintenance: MaintenanceWindow;
 }
 /** A kind the mirror holds (a key of Kinds). */
 export type MirroredKind = keyof MirroredValues;
@@ -93,6 +94,8 @@ export class Mirror {
   readonly schedules = new Map<string, Entry<ScheduleState>>();
   /** Stored items of runs: `job/id` -> index -> item (run-store.ts assembles runs from them). */
   readonly runItems = new Map<string, Map<number, Entry<RunItem>>>();
+  /** Maintenance windows by id (they change what hosts do, so a change bumps hostsStamp). */
+  readonly maintenance = new Map<string, Entry<MaintenanceWindow>>();
   /** Bumped by every endpoint, job record or job version change (DNS's service index keys on it). */
   endpointsStamp = 0;
   /** Stored values that do not decode as their kind, by key: logged and left out of every index. */
@@ -353,6 +356,10 @@ export class Mirror {
         this.#bump(job);
       }, ([job, id, index]) => this.runItems.get(`${job}/${id}`)?.get(index)?.value ?? null),
       handler("schedule", Kinds.schedule, ([job], _v, e) => setOrDelete(this.schedules, job, e), ([job]) => this.schedules.get(job)?.value ?? null),
+      handler("maintenance", Kinds.maintenance, ([id], _v, e) => {
+        setOrDelete(this.maintenance, id, e);
+        this.hostsStamp++;
+      }, ([id]) => this.maintenance.get(id)?.value ?? null),
     ];
   }
 }

@@ -54,6 +54,7 @@ export const watchKindTable: Readonly<Record<WatchKind, WatchKindEntry>> = {
   rollout: entry(Kinds.rollout, { job: true, host: false }, numbered),
   endpoint: entry(Kinds.endpoint, { job: true, host: true }, numbered),
   run: entry(Kinds.run, { job: true, host: false }, rest),
+  maintenance: entry(Kinds.maintenance, { job: false, host: false }, rest),
 };
 
 /** Which objects a watcher asked for: `job=` and `host=` (host ids), both holding when both are

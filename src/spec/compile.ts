@@ -112,6 +112,7 @@ export function compileJob(j: ParsedJob): JobSpec {
     // jobs show no change in `tiffin plan` and roll nothing out.
     ...(j.capabilities.length > 0 ? { capabilities: [...new Set(j.capabilities)].sort() } : {}),
     ...(j.persist ? { persist: true } : {}),
+    ...(j.disruption !== null ? { disruption: { approve: j.disruption.approve, timeoutMs: j.disruption.timeout, onTimeout: j.disruption.onTimeout } } : {}),
     ...(j.metrics !== null ? { metrics: compileMetrics(j.metrics) } : {}),
     // Only when there are some, like `metrics`: older specs compile unchanged.
     ...(metricChecksOf(j).length > 0 ? { metricChecks: metricChecksOf(j) } : {}),

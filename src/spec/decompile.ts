@@ -155,6 +155,7 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
     ...(spec.mounts !== undefined ? { mounts: spec.mounts.map((m) => ({ ...m })) } : {}),
     ...(spec.capabilities !== undefined ? { capabilities: [...spec.capabilities] } : {}),
     ...(spec.persist !== undefined ? { persist: spec.persist } : {}),
+    ...(spec.disruption !== undefined ? { disruption: { approve: spec.disruption.approve, timeout: formatDuration(spec.disruption.timeoutMs), onTimeout: spec.disruption.onTimeout } } : {}),
     ...(spec.metrics !== undefined ? { metrics: userMetrics(spec.metrics) } : {}),
     ...(spec.rollout !== undefined ? { rollout: userRollout(spec.rollout) } : {}),
     ...(spec.uses !== undefined ? { uses: spec.uses.map((u) => (u.min === 1 ? u.service : { service: u.service, min: u.min })) } : {}),

@@ -334,6 +334,14 @@ export const jobInputSchema = z
       .default(null)
       .describe("At most one task carrying this tag per rack, across all jobs."),
     maintenance: z.enum(["move", "endure"]).default("move"),
+    disruption: z
+      .strictObject({
+        approve: z.string().refine((u) => /^https?:\/\//.test(u) && URL.canParse(u), { error: "expected an http:// or https:// URL" }).describe("Where the server asks before it disrupts a task (drain, maintenance)."),
+        timeout: duration(1, 60_000).prefault("2s").describe("How long an answer may take."),
+        onTimeout: z.enum(["wait", "allow"]).default("wait").describe("No answer in time: hold the task (wait) or go ahead (allow)."),
+      })
+      .nullable()
+      .default(null),
     disconnect: z
       .strictObject({
         stopAfter: duration(1000)

@@ -167,8 +167,17 @@ export interface JobSpecInput {
   spread?: SpreadDomain | undefined;
   /** A tag: at most one task carrying it per rack, across all jobs; null for none. @default null */
   antiAffinity?: string | null | undefined;
-  /** What a draining host does with the tasks: "move" them elsewhere first, or "endure" until stopped. @default "move" */
+  /** Before a maintenance window (`tiffin maintenance add`) on its host: "move" the tasks elsewhere first, within the disruption budget; or "endure": stopped gracefully at the window's start, kept placed on the host, started again there at its end. A drain moves both. @default "move" */
   maintenance?: "move" | "endure" | undefined;
+  /** The application's approval of disruptions (Twine's TaskControl): before a drain or maintenance moves a task, the server POSTs `{job, index, host, cause}` to `approve`; `{"approve": true}` lets it go, `{"approve": false, "reason": "..."}` holds it, and `tiffin drain` shows the reason. null: nothing asked. @default null */
+  disruption?: {
+    /** The endpoint, http:// or https://. */
+    approve: string;
+    /** How long an answer may take. @default "2s" */
+    timeout?: Duration | undefined;
+    /** No answer in time: "wait" (hold the task) or "allow" (go ahead). @default "wait" */
+    onTimeout?: "wait" | "allow" | undefined;
+  } | null | undefined;
   /** What tasks do when their agent loses the server. */
   disconnect?: {
     /** Stop the tasks this long after their agent loses the server ("5m", at least "1s"); null keeps them running. @default null */

@@ -96,6 +96,14 @@ export function describe(ev: WatchEvent, prev: unknown, hostName: HostName, at: 
       if (r === null || (was !== null && was.state === r.state)) return null;
       return line("job", r.job, `${r.job} run ${r.id} ${r.state}${r.reason ? `: ${r.reason}` : ""}`);
     }
+    case "maintenance": {
+      const w = ev.object;
+      if (w === null) return null;
+      const what = `maintenance of ${w.scope} ${w.target} at ${new Date(w.start).toISOString()} (${w.reason})`;
+      if (ev.type === "added") return line("host", w.target, `${what} planned`);
+      if (w.cancelledAt !== null && (prev as { cancelledAt: number | null } | null)?.cancelledAt === null) return line("host", w.target, `${what} cancelled`);
+      return null;
+    }
   }
 }
 

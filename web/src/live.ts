@@ -1,6 +1,6 @@
 // The tab's live connections, through `ApiClient.watch`. Two streams, so a big cluster's page is
 // drawn from a small list: the base stream lists and follows hosts, their liveness, jobs, versions,
-// rollouts and batch runs (what the fleet map and the job list need); the changes stream follows tasks, attempts
+// rollouts, batch runs and maintenance windows (what the fleet map and the job list need); the changes stream follows tasks, attempts
 // and endpoints from the base's first bookmark on, without listing them (100,000 tasks and their
 // attempts are megabytes a tab would fetch and check before drawing anything). The changes are the
 // pages' cue to read the server's own figures again (jobs, a job's status, the hosts' failing
@@ -9,7 +9,7 @@
 // events costs one render.
 
 import { ErrorCodes, TiffinError, WatchExpiredError } from "../../src/api/index.ts";
-import type { AliveValue, ApiClient, Host, JobRecord, JobVersion, Rollout, Run, WatchKind, WatchMessage } from "../../src/api/index.ts";
+import type { AliveValue, ApiClient, Host, JobRecord, JobVersion, MaintenanceWindow, Rollout, Run, WatchKind, WatchMessage } from "../../src/api/index.ts";
 import { describe } from "./feed.ts";
 import type { FeedEntry } from "./feed.ts";
 
@@ -24,7 +24,7 @@ export type LiveEnd = { kind: "unauthorized" } | { kind: "failed"; message: stri
 export const RememberLimit = 40_000;
 
 /** The kinds the base stream lists and follows. */
-export const BaseKinds: WatchKind[] = ["host", "alive", "job", "version", "rollout", "run"];
+export const BaseKinds: WatchKind[] = ["host", "alive", "job", "version", "rollout", "run", "maintenance"];
 
 /** The kinds the changes stream follows without listing. */
 export const ChangeKinds: WatchKind[] = ["task", "attempt", "endpoint"];
@@ -41,6 +41,8 @@ export class Live {
   readonly #seen = new Map<string, unknown>();
   /** Batch runs (their items come from GET /v1/jobs/:name/runs/:id). */
   readonly runs = new Map<string, Run>();
+  /** Maintenance windows by id. */
+  readonly maintenance = new Map<string, MaintenanceWindow>();
   /** Newest first. */
   feed: FeedEntry[] = [];
   /** True once the base list is complete (its first bookmark). */
@@ -117,7 +119,7 @@ export class Live {
   /** Applies one watch message of either stream (exported for tests and the bench). */
   apply(msg: WatchMessage): void {
     if (msg.type === "reset") {
-      for (const m of [this.jobs, this.versions, this.hosts, this.alive, this.rollouts, this.runs]) m.clear();
+      for (const m of [this.jobs, this.versions, this.hosts, this.alive, this.rollouts, this.runs, this.maintenance]) m.clear();
       this.synced = false;
     } else if (msg.type === "bookmark") {
       this.revision = Math.max(this.revision, msg.revision);
@@ -140,9 +142,9 @@ export class Live {
         }
       } else if (msg.type === "removed" || msg.object === null) map.delete(msg.name);
       else map.set(msg.name, msg.object);
-      if (msg.kind === "host" || msg.kind === "alive") this.fleetVersion++;
+      if (msg.kind === "host" || msg.kind === "alive" || msg.kind === "maintenance") this.fleetVersion++;
       else if (msg.kind === "attempt" && (prev === null || ((prev as { state?: string }).state === "unhealthy") !== (msg.object?.state === "unhealthy"))) this.fleetVersion++;
-      const job = msg.kind === "attempt" ? (msg.object?.job ?? (prev as { job?: string } | null)?.job) : msg.kind === "host" || msg.kind === "alive" ? undefined : msg.name.split("/")[0];
+      const job = msg.kind === "attempt" ? (msg.object?.job ?? (prev as { job?: string } | null)?.job) : msg.kind === "host" || msg.kind === "alive" || msg.kind === "maintenance" ? undefined : msg.name.split("/")[0];
       if (job !== undefined) {
         this.jobsVersion++;
         this.jobVersions.set(job, (this.jobVersions.get(job) ?? 0) + 1);
@@ -166,6 +168,8 @@ export class Live {
         return this.rollouts;
       case "run":
         return this.runs;
+      case "maintenance":
+        return this.maintenance;
       case "task":
       case "attempt":
       case "endpoint":

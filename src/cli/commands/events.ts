@@ -35,6 +35,8 @@ export function eventSummary(e: WatchEvent): string {
       return [`${e.object.address}:${e.object.ports.map((p) => `${p.name}=${p.port}`).join(",")}`, e.object.host, e.object.state].join(" ");
     case "run":
       return [`v${e.object.version}`, e.object.cause, e.object.state, e.object.reason ?? ""].filter((s) => s !== "").join(" ");
+    case "maintenance":
+      return `${e.object.scope} ${e.object.target} ${new Date(e.object.start).toISOString()} for ${Math.round(e.object.durationMs / 60_000)}m${e.object.cancelledAt !== null ? " cancelled" : ""}: ${e.object.reason}`;
   }
 }
 

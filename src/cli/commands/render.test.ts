@@ -169,7 +169,7 @@ void test("renderPlan: one line per task slot with its action and why; a job tha
 void test("renderDrain says what happens and how to revert", () => {
   const h = data.hosts[2];
   assert.ok(h);
-  assert.match(renderDrain(h), /dev-3 \(h3\) is draining: its 3 task\(s\) move elsewhere; `tiffin undrain dev-3` reverts/);
+  assert.match(renderDrain(h), /host dev-3 is draining: 3 task\(s\) left\n[^]*`tiffin undrain dev-3` reverts/);
   assert.match(renderDrain({ ...h, draining: false }), /takes tasks again/);
 });
 
@@ -185,7 +185,7 @@ void test("--json on every listing command prints the API's data; tables otherwi
     "GET /v1/jobs/web/versions/1": { body: data.versions[0] },
     "GET /v1/jobs/web/versions/2": { body: data.versions[1] },
     "DELETE /v1/jobs/web": { body: { name: "web", removed: true } },
-    "POST /v1/hosts/dev-3/drain": { body: data.hosts[2] },
+    "POST /v1/hosts/dev-3/drain": { body: { ...data.hosts[2], drain: { startedAt: 1, deadline: null, then: "wait", checkedAt: 1, blocked: [], actedAt: null } } },
   });
   t.after(() => api.close());
   const env = { TIFFIN_ADDR: api.url, TIFFIN_TOKEN: "t", TIFFIN_HOME: "/nonexistent" };
@@ -230,4 +230,14 @@ void test("renderPlan: the phases the apply's rollout would run, with hosts and 
   const out = renderPlan({ ...data.plan, rollout });
   assert.ok(out.includes("\nrollout:\n  phase 1 (1): web/0 on dev-1 (dc1/c1/r1)\n  phase 2 (all): web/1 on dev-2 (dc1/c1/r2), web/2\n"), out);
   assert.doesNotMatch(renderPlan({ ...data.plan, rollout: [] }), /rollout:/);
+});
+
+void test("renderDrain shows per blocked job what holds it and for how long, and the deadline", () => {
+  const base = data.hosts[2];
+  assert.ok(base);
+  const h = { ...base, drain: { startedAt: 0, deadline: 70_000, then: "force" as const, checkedAt: 1000, blocked: [{ job: "db", reason: "no-room" as const, detail: "no host fits: memory on 2 hosts", tasks: [0], since: 5000 }], actedAt: null } };
+  const out = renderDrain(h, 65_000);
+  assert.match(out, /db \[task 0\]: no room elsewhere for 1m00s - no host fits: memory on 2 hosts/);
+  assert.match(out, /\(in 5s\), then force/);
+  assert.match(renderDrain({ ...h, drain: { ...h.drain, blocked: [] } }, 65_000), /nothing blocks/);
 });

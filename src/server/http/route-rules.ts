@@ -82,6 +82,12 @@ export const RouteRules: Readonly<Record<string, RouteRule>> = {
   "POST /v1/hosts/:idOrName/drain": change("drain", "hosts"),
   "POST /v1/hosts/:idOrName/undrain": change("drain", "hosts"),
   "DELETE /v1/hosts/:idOrName": change("write", "hosts"),
+  "GET /v1/hosts/:idOrName": read("read", "hosts"),
+  "POST /v1/hosts/:idOrName/decommission": change("drain", "hosts"),
+  // Maintenance windows: planned disruption of hosts, as drains are.
+  "GET /v1/maintenance": read("read", "hosts"),
+  "POST /v1/maintenance": change("drain", "hosts"),
+  "POST /v1/maintenance/:id/cancel": change("drain", "hosts"),
   "GET /v1/hosts/:idOrName/checks": read("read", "hosts"),
   "GET /v1/remediations": read("read", "hosts"),
   // Packages (a peer server fetches pieces with the admin token).

@@ -12,6 +12,8 @@ import { noteBody, revertBody, scaleBody } from "../routes/jobs.ts";
 import { missingBody, tagBody } from "../routes/packages.ts";
 import { restartBody } from "../routes/restart.ts";
 import { runBody } from "../routes/runs.ts";
+import { drainBody } from "../routes/hosts.ts";
+import { maintenanceBody } from "../routes/maintenance.ts";
 import { okSchema, watchMessageSchema } from "./schemas.ts";
 
 /** How a route answers when it succeeds. */
@@ -57,7 +59,12 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/hosts": { summary: "Hosts with liveness and load", response: answerSchemas.hosts },
   "GET /v1/hosts/:idOrName/checks": { summary: "A host's machine checks, each with its history", response: answerSchemas.hostChecks },
   "GET /v1/remediations": { summary: "Remediation records, the budget alert and the budget", response: answerSchemas.remediations },
-  "POST /v1/hosts/:idOrName/drain": { summary: "Drain a host: move its tasks elsewhere, place none there", response: answerSchemas.host },
+  "POST /v1/hosts/:idOrName/drain": { summary: "Drain a host: move its tasks elsewhere within their jobs' disruption budgets, place none there; a deadline, then wait, force or stop", body: drainBody, response: answerSchemas.host },
+  "GET /v1/maintenance": { summary: "Every maintenance window, by start (cancelled ones too)", response: answerSchemas.maintenanceList },
+  "POST /v1/maintenance": { summary: "Plan a maintenance window for a host, rack, cluster or datacenter", body: maintenanceBody, response: answerSchemas.maintenance },
+  "POST /v1/maintenance/:id/cancel": { summary: "Cancel a maintenance window (endured tasks start again)", response: answerSchemas.maintenance },
+  "POST /v1/hosts/:idOrName/decommission": { summary: "Drain a host and take it out of placement for good (its record and history stay; undrain is refused)", body: drainBody, response: answerSchemas.host },
+  "GET /v1/hosts/:idOrName": { summary: "One host, with its drain's report (what holds each job there, since when)", response: answerSchemas.host },
   "POST /v1/hosts/:idOrName/undrain": { summary: "Let a drained host take tasks again", response: answerSchemas.host },
   "DELETE /v1/hosts/:idOrName": { summary: "Forget a down host's record and token (re-provisioning)", response: answerSchemas.removeHost },
   "GET /v1/jobs/:name/rollout": { summary: "A job's latest rollout: phase, tasks done, each check's verdict with its figures, what it waits for", response: answerSchemas.rolloutStatus },

@@ -18,6 +18,11 @@ import type { RolloutSlot } from "./rollout.ts";
 import { metricActions } from "./metric-actions.ts";
 import { gateOf } from "./rollout-step.ts";
 import { disruptionBudget } from "../disruption.ts";
+import { isReady } from "./ready.ts";
+import { drainAllowance, drainCandidates, leaveDue, mustLeave } from "./drain.ts";
+import { endureWindow } from "./maintenance.ts";
+
+export { isReady } from "./ready.ts";
 
 /** An attempt running (or healthy) this long resets its task's failure count. */
 export const ResetFailuresAfterMs = 10_000;
@@ -26,12 +31,6 @@ export const AttemptsKept = 10;
 /** Restart delay after `failures` consecutive failures: initial * 2^(failures-1), capped. */
 export function backoffMs(restart: JobSpec["restart"], failures: number): number {
   return Math.min(restart.backoffInitialMs * 2 ** Math.max(0, failures - 1), restart.backoffMaxMs);
-}
-
-/** True when the attempt serves: wanted, alive, and running (healthy, if the job has a health check). */
-export function isReady(a: Attempt | null | undefined, spec: JobSpec): boolean {
-  if (!a || a.desired !== "run" || isTerminal(a.state)) return false;
-  return spec.health ? a.state === "healthy" : a.state === "running" || a.state === "healthy";
 }
 
 /**
@@ -111,7 +110,9 @@ export function decideJob(inp: JobInput): JobDecision {
     return { index: t.index, attempt: a, ready: isReady(a, specFor(t.version)) };
   });
   for (const a of metricActions(metricSlots, replicas, rolloutStops, now, budget)) atts.set(a.id, a);
-  let drainBusy = isDrainBusy(inp);
+  // Drain stops of "at most one live copy" jobs (break-before-make) within what the budget has left
+  // after the tasks down for any cause, the moves under way and this pass's rollout stops (drain.ts).
+  let drainLeft = Math.max(0, drainAllowance(inp).allowed - rolloutStops);
 
   const newAttempt = (t: Task, hostId: string, startAfter: number): Attempt => {
     const a = freshAttempt(inp.newId(), t, hostId, now, startAfter);
@@ -142,9 +143,12 @@ export function decideJob(inp: JobInput): JobDecision {
     let cur = t.attemptId ? (atts.get(t.attemptId) ?? null) : null;
     if (t.attemptId && !cur) t = { ...t, attemptId: null };
     const host = t.hostId === null ? undefined : inp.hosts.get(t.hostId);
+    // An "endure" job in a maintenance window of its host: stopped, kept in place (even while the
+    // host is down for the work), started again there at the window's end (maintenance.ts).
+    const endure = endureWindow(host, specFor(t.version), now);
 
     // Down host: unplace once nothing of this task is left alive there (the fence wait keeps it).
-    if (t.hostId !== null && (!host || host.status === "down") && !(cur && !isTerminal(cur.state))) {
+    if (t.hostId !== null && (!host || host.status === "down") && !(cur && !isTerminal(cur.state)) && endure === null) {
       t = { ...t, hostId: null, attemptId: null };
       cur = null;
     }
@@ -194,7 +198,12 @@ export function decideJob(inp: JobInput): JobDecision {
       }
     }
 
-    if (cur && isTerminal(cur.state) && t.hostId !== null) {
+    if (endure !== null && cur && !isTerminal(cur.state) && cur.desired === "run") {
+      cur = { ...cur, desired: "stop" };
+      atts.set(cur.id, cur);
+    }
+
+    if (cur && isTerminal(cur.state) && t.hostId !== null && endure === null) {
       const h = inp.hosts.get(t.hostId);
       const s = specFor(t.version);
       // Stopped by the server for a metric health check: a failure like a failed health check.
@@ -227,7 +236,7 @@ export function decideJob(inp: JobInput): JobDecision {
     }
 
     // Placed without an attempt (only after a partial write): start one, or re-place.
-    if (t.hostId !== null && t.attemptId === null) {
+    if (t.hostId !== null && t.attemptId === null && endure === null) {
       const h = inp.hosts.get(t.hostId);
       if (h && h.status !== "down" && !h.draining) t = { ...t, attemptId: newAttempt(t, t.hostId, now).id };
       else t = { ...t, hostId: null };
@@ -239,13 +248,17 @@ export function decideJob(inp: JobInput): JobDecision {
     }
 
     // Drain. Not serving: nothing to keep, stop it (it is re-placed once it ended). Serving, "at most
-    // one live copy": break-before-make, one task of the job at a time. Others move make-before-break
-    // in the placement phase (placementNeeds).
+    // one live copy": break-before-make, within the disruption budget. Others move make-before-break
+    // in the placement phase (placementNeeds). Past the drain's deadline: "stop" stops every task
+    // still there; "force" ignores the budget and stops those the report says find no host.
     const h = t.hostId === null ? undefined : inp.hosts.get(t.hostId);
-    if (h?.draining && cur && !isTerminal(cur.state) && cur.desired === "run") {
+    if (mustLeave(inp, h) && cur && !isTerminal(cur.state) && cur.desired === "run") {
       const ready = isReady(cur, specFor(cur.version));
-      if (!ready || (atMostOne && !drainBusy)) {
-        if (ready) drainBusy = true;
+      const due = leaveDue(inp, h);
+      const noHost = due === "force" && (h?.drain?.blocked ?? []).some((b) => b.job === job.name && (b.reason === "no-room" || b.reason === "constraint"));
+      const approved = !spec.disruption || inp.approvals?.get(index)?.ok === true;
+      if (!ready || due === "stop" || noHost || (atMostOne && ((drainLeft > 0 && approved) || due === "force"))) {
+        if (ready && atMostOne) drainLeft--;
         cur = { ...cur, desired: "stop" };
         atts.set(cur.id, cur);
       }
@@ -276,8 +289,9 @@ export function decideJob(inp: JobInput): JobDecision {
   };
 }
 
-/** Tasks the placement phase should place: unplaced ones, and for a draining host one serving task
- * per job at a time (make-before-break; "at most one live copy" jobs are handled in decideJob). */
+/** Tasks the placement phase should place: unplaced ones, and serving tasks on draining hosts as
+ * many as the job's disruption budget allows now (make-before-break, drain.ts; "at most one live
+ * copy" jobs are handled in decideJob). */
 export function placementNeeds(inp: JobInput): PlacementNeed[] {
   if (inp.job.removedAt !== null) return [];
   const out: PlacementNeed[] = [];
@@ -289,19 +303,13 @@ export function placementNeeds(inp: JobInput): PlacementNeed[] {
   }
   const tasks = inp.tasks.filter((t) => t.index < inp.spec.replicas).sort((a, b) => a.index - b.index);
   for (const t of tasks) if (t.hostId === null && !t.parked) out.push({ index: t.index, avoid: t.avoidHosts, move: false });
-  if (inp.spec.disconnect.stopAfterMs !== null || isDrainBusy(inp)) return out;
-  for (const t of tasks) {
-    if (t.hostId === null || !inp.hosts.get(t.hostId)?.draining) continue;
-    const cur = inp.attempts.find((a) => a.id === t.attemptId);
-    if (t.version !== inp.job.version || !isReady(cur, inp.spec)) continue;
-    out.push({ index: t.index, avoid: addUnique(t.avoidHosts, t.hostId), move: true });
-    break;
-  }
+  if (inp.spec.disconnect.stopAfterMs !== null) return out;
+  for (const t of drainCandidates(inp, drainAllowance(inp).allowed)) out.push({ index: t.index, avoid: addUnique(t.avoidHosts, t.hostId ?? ""), move: true });
   return out;
 }
 
-/** A drain move is under way, or the job is not fully serving (not counting crash-looping tasks), so
- * moving another task would take the job below its replica count. */
+/** A move is under way, or the job is not fully serving (not counting crash-looping tasks): a spread
+ * move (rebalance.ts) waits. Drains ask the disruption budget instead (drain.ts drainAllowance). */
 export function isDrainBusy(inp: JobInput): boolean {
   const byId = new Map(inp.attempts.map((a) => [a.id, a]));
   const current = new Set(inp.tasks.map((t) => t.attemptId));
@@ -320,7 +328,7 @@ export function isDrainBusy(inp: JobInput): boolean {
  * it is usable: a suspect host keeps restarting its tasks, a down or draining one does not). */
 export function inPlaceQuery(inp: Pick<JobInput, "schedHost">, host: HostState | undefined, q: Omit<InPlaceQuery, "host">): InPlaceQuery {
   const sh = host ? inp.schedHost(host.id) : null;
-  return { overheadMiB: TaskOverheadMiB, ...q, host: sh && host ? { ...sh, schedulable: host.status !== "down" && !host.draining } : null };
+  return { overheadMiB: TaskOverheadMiB, ...q, host: sh && host ? { ...sh, schedulable: host.status !== "down" && !host.draining && host.closed !== true } : null };
 }
 
 /** A new attempt of a task on a host, not started before `startAfter`. */

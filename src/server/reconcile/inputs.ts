@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import type { JobRecord } from "../../model/index.ts";
 import type { SchedHost, SchedTask } from "../../scheduler/types.ts";
 import type { Mirror } from "../mirror.ts";
-import type { HostState, JobInput } from "./types.ts";
+import type { Approval, HostState, JobInput } from "./types.ts";
 
 const base32 = "abcdefghijklmnopqrstuvwxyz234567";
 
@@ -64,7 +64,7 @@ export function seedOf(name: string): number {
 export function jobInput(
   m: Mirror,
   job: JobRecord,
-  ctx: { hosts: ReadonlyMap<string, HostState>; usage: JobInput["usage"]; now: number; fenceMs: number; heartbeatMs: number },
+  ctx: { hosts: ReadonlyMap<string, HostState>; usage: JobInput["usage"]; now: number; fenceMs: number; heartbeatMs: number; approvals?: (job: string) => ReadonlyMap<number, Approval> | undefined },
 ): JobInput | null {
   const version = m.spec(job.name, job.version);
   if (!version) return null;
@@ -74,6 +74,7 @@ export function jobInput(
     const a = m.attempts.get(id);
     if (a) attempts.push(a.value);
   }
+  const approvals = version.spec.disruption ? ctx.approvals?.(job.name) : undefined;
   return {
     job,
     spec: version.spec,
@@ -87,6 +88,7 @@ export function jobInput(
     fenceMs: ctx.fenceMs,
     heartbeatMs: ctx.heartbeatMs,
     newId: () => attemptId(ctx.now),
+    ...(approvals ? { approvals } : {}),
   };
 }
 
@@ -122,7 +124,7 @@ export function schedHostOf(m: Mirror, id: string, hosts: ReadonlyMap<string, Ho
     labels: h.labels,
     sandbox: h.runtime !== "none",
     capabilities: h.capabilities ?? [],
-    schedulable: !h.draining && h.unschedulable !== true && st?.status === "up",
+    schedulable: !h.draining && h.unschedulable !== true && st?.status === "up" && st.closed !== true,
   };
 }
 

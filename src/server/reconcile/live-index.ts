@@ -34,7 +34,7 @@ export class LiveIndex {
   /** The index, with host schedulability brought up to date with liveness. */
   current(hosts: ReadonlyMap<string, HostState>): ClusterIndex {
     for (const [id, st] of hosts) {
-      const schedulable = !st.draining && st.status === "up";
+      const schedulable = !st.draining && st.closed !== true && st.status === "up";
       if (this.#schedulable.get(id) === schedulable) continue;
       const h = this.#mirror.hosts.get(id)?.value;
       if (!h) continue;

@@ -16,7 +16,7 @@ import { appendWrites, buildTxn, emptyWriteSet, isEmpty, usageByHost, weightOf }
 import type { AllocOverlay, WriteSet } from "./commit.ts";
 import { decideJob } from "./decide.ts";
 import { jobInput } from "./inputs.ts";
-import type { JobInput } from "./types.ts";
+import type { Approval, JobInput } from "./types.ts";
 import { placeJob } from "./place.ts";
 import { LiveIndex } from "./live-index.ts";
 import { advanceRollout } from "./rollout-advance.ts";
@@ -70,9 +70,12 @@ export class Reconciler {
   readonly #batchOps: number;
   /** What the rollout judge reads: per-task metric points (TaskMetricsHistory), custom checks' verdicts. */
   readonly #judge: JudgeSources;
+  /** Applications' answers to disruptions (../approvals.ts), by job. */
+  readonly #approvals: ((job: string) => ReadonlyMap<number, Approval> | undefined) | undefined;
 
-  constructor(opts: { store: Store; mirror: Mirror; liveness: Liveness; clock: Clock; fenceMs: number; metrics: Metrics; log: Logger; active?: () => boolean; batchOps?: number; judge?: JudgeSources }) {
+  constructor(opts: { store: Store; mirror: Mirror; liveness: Liveness; clock: Clock; fenceMs: number; metrics: Metrics; log: Logger; active?: () => boolean; batchOps?: number; judge?: JudgeSources; approvals?: (job: string) => ReadonlyMap<number, Approval> | undefined }) {
     this.#judge = opts.judge ?? {};
+    this.#approvals = opts.approvals;
     this.#batchOps = opts.batchOps ?? DefaultBatchOps;
     this.#store = opts.store;
     this.#mirror = opts.mirror;
@@ -176,7 +179,7 @@ export class Reconciler {
     const now = this.#clock.now();
     const hosts = this.#liveness.hostStates(now);
     const usage = usageByHost(m);
-    const ctx = { hosts, usage, now, fenceMs: this.#fenceMs, heartbeatMs: this.#liveness.timing().heartbeatMs };
+    const ctx = { hosts, usage, now, fenceMs: this.#fenceMs, heartbeatMs: this.#liveness.timing().heartbeatMs, ...(this.#approvals ? { approvals: this.#approvals } : {}) };
 
     const endDecide = this.#metrics.reconcileDuration.startTimer({ phase: "decide" });
     // Only jobs whose state changed, except in a full pass (every TickMs, for time-based decisions:
@@ -339,16 +342,20 @@ export class Reconciler {
 
 /** True when no later decision about the job can differ unless the job or a host record changes:
  * no live rollout, every replica placed (or parked), no failure count waiting to be reset, no live attempt on a down host (whose
- * "lost" verdict waits for the clock). Full passes skip such jobs until something of theirs changes. */
+ * "lost" verdict waits for the clock) or on a draining one (its deadline). Full passes skip such jobs until something of theirs changes. */
 export function atRest(inp: JobInput): boolean {
   if (inp.job.removedAt === null && inp.tasks.length !== inp.spec.replicas) return false;
   // A live rollout waits for the clock (bake, deadline).
   if (inp.rollout && isLiveRollout(inp.rollout)) return false;
   for (const t of inp.tasks) if (!t.parked && (t.hostId === null || t.failures > 0)) return false;
+  // A maintenance window acts by the clock (its lead, start and end).
+  for (const t of inp.tasks) if (t.hostId !== null && inp.hosts.get(t.hostId)?.windows) return false;
   for (const a of inp.attempts) {
     if (isTerminal(a.state)) continue;
     const h = inp.hosts.get(a.hostId);
     if (!h || h.status === "down") return false;
+    // A drain waits for the clock too (its deadline) and for room that frees without a host change.
+    if (h.draining) return false;
   }
   return true;
 }

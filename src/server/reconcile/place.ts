@@ -165,7 +165,7 @@ function openDomains(m: Mirror, hosts: ReadonlyMap<string, HostState>): { open: 
   for (const [id, { value: h }] of m.hosts) {
     c.domains.set(id, h.domain);
     const st = hosts.get(id);
-    if (st?.status === "up" && !h.draining) c.open.set(id, h.domain);
+    if (st?.status === "up" && !h.draining && st.closed !== true) c.open.set(id, h.domain);
   }
   domainCache.set(hosts, c);
   return c;

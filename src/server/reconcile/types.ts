@@ -1,7 +1,7 @@
 // Plain data the pure reconcile functions take and return. The I/O around them (loop.ts, place.ts)
 // builds these from the mirror and turns the results into store transactions.
 
-import type { Attempt, HostStatus, JobRecord, JobSpec, Resources, Rollout, Task } from "../../model/index.ts";
+import type { Attempt, HostDrain, HostStatus, JobRecord, JobSpec, MaintenanceWindow, Resources, Rollout, Task } from "../../model/index.ts";
 import type { SchedHost } from "../../scheduler/types.ts";
 
 /** CPU, memory and disk (declared once, in the model). */
@@ -12,6 +12,12 @@ export interface HostState {
   id: string;
   status: HostStatus;
   draining: boolean;
+  /** The drain's deadline, action and report (absent: a drain without them, or none). */
+  drain?: HostDrain;
+  /** Maintenance windows covering the host that have not ended or been cancelled (maintenance.ts). */
+  windows?: MaintenanceWindow[];
+  /** In a window's closed time (its close to its end): the host takes no new tasks. */
+  closed?: boolean;
   /** Last heartbeat, or the upgrade window's end, or the server's start: the last sign of life. */
   lastContactAt: number;
   capacity: Resources;
@@ -42,6 +48,16 @@ export interface JobInput {
   /** The job's latest rollout (rollout-step.ts gates the lifecycle by it); absent or null: none, every
    * task may move within the job's disruption budget. */
   rollout?: Rollout | null;
+  /** Answers of the job's approval endpoint (spec `disruption`), by task index; absent: none yet. */
+  approvals?: ReadonlyMap<number, Approval>;
+}
+
+/** An application's answer to "may this task be disrupted now?" (server/approvals.ts). */
+export interface Approval {
+  ok: boolean;
+  /** The application's reason, or what went wrong asking. */
+  reason: string;
+  at: number;
 }
 
 /** The writes one decision wants. Empty when the job is as it should be. */

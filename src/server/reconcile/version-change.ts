@@ -9,7 +9,7 @@ import type { JobSpec } from "../../model/index.ts";
 /** Top-level spec fields a running attempt never sees: a change of these alone replaces nothing.
  * `metricChecks` are judged by the agent from the assignment's spec, which follows the attempt's
  * version: tuning a threshold takes effect on the running tasks without restarting them. */
-export const InPlaceFields: ReadonlySet<string> = new Set(["replicas", "restart", "maintenance", "metricChecks", "adapt", "rollout"]);
+export const InPlaceFields: ReadonlySet<string> = new Set(["replicas", "restart", "maintenance", "disruption", "metricChecks", "adapt", "rollout"]);
 
 /** The top-level fields whose change makes a task of spec `from` need a new attempt to run `to`,
  * sorted; empty when the task can keep its attempt (same spec, or only InPlaceFields changed). */

@@ -44,7 +44,7 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
       // is that host's: its agent proves it with the token it was given (the write below compares
       // that token's key, so a removal in between makes the proof be checked again).
       if (stored !== undefined) proveIdentity(inventory.name, id, stored, claimed);
-      const host: Host = { ...inventory, id, domain: domainOf(inventory.labels), draining: existing?.draining ?? false, registeredAt: existing?.registeredAt ?? now, ...(existing?.unschedulable === true ? { unschedulable: true } : {}) };
+      const host: Host = { ...inventory, id, domain: domainOf(inventory.labels), draining: existing?.draining ?? false, registeredAt: existing?.registeredAt ?? now, ...(existing?.drain ? { drain: existing.drain } : {}), ...(existing?.decommissionedAt !== undefined ? { decommissionedAt: existing.decommissionedAt } : {}), ...(existing?.unschedulable === true ? { unschedulable: true } : {}) };
       const success: Op[] = [];
       const compare: Compare[] = [{ key: hostTokenKey(id), target: "modRevision", op: "==", value: m.modRevision(hostTokenKey(id)) }];
       if (!existing || stableJson(existing) !== stableJson(host)) {

@@ -1,0 +1,81 @@
+// A maintenance window on one rack, with the REAL server (its own process), two real agents and real
+// task processes: the "move" job's tasks leave the rack before the window starts, never more than its
+// budget at once; the "endure" job's task keeps running until the start, is stopped gracefully then,
+// stays placed on its host through the window, and is started again there at the end; nothing new is
+// placed on the rack during the window; `tiffin maintenance` data comes back through list and cancel.
+import assert from "node:assert/strict";
+import path from "node:path";
+import { test } from "node:test";
+import type { JobStatus } from "../api/types.ts";
+import type { MaintenanceWindow } from "../model/index.ts";
+import { serverAndAgent } from "./real-server.ts";
+import { startAgent } from "./main.ts";
+import { alive, killAttempts, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+
+void test("a window on a rack: move tasks leave first within their budget, the endure task stops at the start and restarts in place at the end, nothing new lands there", async (t) => {
+  const { root, server, agent: alpha, api } = await serverAndAgent(t, { prefix: "tiffin-maint-", name: "alpha", labels: { rack: "r1" } });
+  const json = async <T>(p: string, init?: RequestInit): Promise<T> => {
+    const r = await api(p, init);
+    assert.ok(r.ok, `${p}: ${r.status} ${await r.clone().text()}`);
+    return (await r.json()) as T;
+  };
+  const job = (name: string): Promise<JobStatus> => json<JobStatus>(`/v1/jobs/${name}`);
+  const apply = (spec: ReturnType<typeof testSpec>): Promise<unknown> => json("/v1/jobs", { method: "POST", body: JSON.stringify({ spec }) });
+  const running = (s: JobStatus): boolean => s.tasks.length === s.spec.replicas && s.tasks.every((x) => x.state === "running" && x.pid !== null);
+
+  // Both jobs on alpha (the only host yet).
+  await apply(testSpec({ name: "mover", replicas: 2, rollout: { phases: null, bakeMs: 0, deadlineMs: 60_000, maxUnavailable: 1, maxSurge: 0, onFailure: "rollback" } }));
+  await apply(testSpec({ name: "keeper", maintenance: "endure" }));
+  for (const name of ["mover", "keeper"]) await waitFor(`${name} running`, async () => running(await job(name)), 30_000);
+  const keeper0 = (await job("keeper")).tasks[0];
+  assert.ok(keeper0?.pid);
+
+  const betaDir = path.join(root, "beta");
+  const beta = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir: betaDir, name: "beta", labels: { rack: "r2" }, log: testLogger() });
+  t.after(async () => {
+    await beta.close("leave-tasks").catch(() => {});
+    killAttempts(betaDir);
+  });
+
+  const start = Date.now() + 3000;
+  const w = await json<MaintenanceWindow>("/v1/maintenance", { method: "POST", body: JSON.stringify({ scope: "rack", target: "r1", start, durationMs: 3000, reason: "PDU swap", leadMs: 2500, closeMs: 2500 }) });
+  assert.equal(w.scope, "rack");
+  assert.deepEqual((await json<MaintenanceWindow[]>("/v1/maintenance")).map((x) => x.id), [w.id]);
+
+  // Until the start: mover leaves alpha, at most one task not serving at a time (budget 1).
+  let worst = 0;
+  await waitFor("mover all on beta before the start", async () => {
+    const s = await job("mover");
+    worst = Math.max(worst, s.tasks.filter((x) => x.state !== "running").length);
+    return s.tasks.every((x) => x.hostId === beta.hostId && x.state === "running") ? s : null;
+  }, 10_000);
+  assert.ok(Date.now() < start, "moved before the window started");
+  assert.ok(worst <= 1, `never more than the budget down (saw ${worst})`);
+  const k = (await job("keeper")).tasks[0];
+  assert.equal(k?.attemptId, keeper0.attemptId, "the endure task runs on until the start");
+  assert.ok(alive(keeper0.pid!));
+
+  // During the window: keeper stopped, still placed on alpha; a new job goes to beta only.
+  await waitFor("keeper stopped at the start", () => !alive(keeper0.pid!), 10_000);
+  assert.ok(Date.now() >= start - 200, "not stopped long before the start");
+  const during = (await job("keeper")).tasks[0];
+  assert.equal(during?.hostId, alpha.hostId, "kept in place");
+  await apply(testSpec({ name: "newbie", replicas: 2 }));
+  const newbie = await waitFor("newbie placed", async () => {
+    const s = await job("newbie");
+    return s.tasks.length === 2 && s.tasks.every((x) => x.hostId !== null) ? s : null;
+  });
+  assert.ok(newbie.tasks.every((x) => x.hostId === beta.hostId), "nothing new on the rack in maintenance");
+  assert.equal((await job("keeper")).tasks[0]?.hostId, alpha.hostId, "still in place later in the window");
+
+  // After the end: started again on alpha.
+  const back = await waitFor("keeper running again after the end", async () => {
+    const s = await job("keeper");
+    const x = s.tasks[0];
+    return x && x.attemptId !== keeper0.attemptId && x.state === "running" ? x : null;
+  }, 15_000);
+  assert.equal(back.hostId, alpha.hostId, "restarted on the same host");
+  assert.ok(Date.now() >= start + 3000, "not before the window's end");
+  const cancelled = await json<MaintenanceWindow>(`/v1/maintenance/${w.id}/cancel`, { method: "POST", body: "{}" });
+  assert.notEqual(cancelled.cancelledAt, null);
+});

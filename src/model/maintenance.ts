@@ -1,0 +1,75 @@
+// Maintenance windows (issue 16): planned work on a host, a rack, a cluster or a datacenter. Before
+// a window starts, tasks of jobs with `maintenance: "move"` leave its hosts within their disruption
+// budgets; tasks of jobs with `maintenance: "endure"` are stopped gracefully at its start and started
+// again in place at its end; nothing new is placed on its hosts from `start - closeMs` to its end.
+import { z } from "zod";
+import type { FailureDomain } from "./host.ts";
+import type { Assert, TypesMatch } from "./resources.ts";
+
+/** What a window covers: one host (by name), or every host of a rack, cluster or datacenter. */
+export const MaintenanceScopes = ["host", "rack", "cluster", "datacenter"] as const;
+/** One of MaintenanceScopes. */
+export type MaintenanceScope = (typeof MaintenanceScopes)[number];
+
+/** How long before a window's start its hosts take no new tasks, unless the window says. */
+export const DefaultMaintenanceCloseMs = 10 * 60_000;
+/** How long one step of moves takes, for a job's lead time (moves of `budget` tasks each step). */
+export const MaintenanceMoveStepMs = 60_000;
+
+/** A maintenance window (`/maintenance/<id>`). */
+export interface MaintenanceWindow {
+  id: string;
+  scope: MaintenanceScope;
+  /** The host's name, or the rack, cluster or datacenter name (as in the agents' labels). */
+  target: string;
+  /** Epoch ms. */
+  start: number;
+  durationMs: number;
+  reason: string;
+  /** How long before `start` the moves of "move" jobs begin. null: sized by each job's budget
+   * (MaintenanceMoveStepMs per `budget` tasks of the job in the window). */
+  leadMs: number | null;
+  /** How long before `start` its hosts take no new tasks. null: DefaultMaintenanceCloseMs (at least the lead). */
+  closeMs: number | null;
+  createdAt: number;
+  /** When it was cancelled (it then has no effect); null: not cancelled. */
+  cancelledAt: number | null;
+}
+
+/** The stored shape of a MaintenanceWindow. */
+export const maintenanceWindowSchema = z.object({
+  id: z.string(),
+  scope: z.enum(MaintenanceScopes),
+  target: z.string(),
+  start: z.number(),
+  durationMs: z.number(),
+  reason: z.string(),
+  leadMs: z.number().nullable(),
+  closeMs: z.number().nullable(),
+  createdAt: z.number(),
+  cancelledAt: z.number().nullable(),
+});
+
+/** Compile-time proof that the schema and the type agree. */
+export type MaintenanceSchemaChecks = [Assert<TypesMatch<z.infer<typeof maintenanceWindowSchema>, MaintenanceWindow>>];
+
+/** True when the window covers the host `name` in `domain`. */
+export function windowCovers(w: Pick<MaintenanceWindow, "scope" | "target">, host: { name: string; domain: FailureDomain }): boolean {
+  return w.scope === "host" ? host.name === w.target : host.domain[w.scope] === w.target;
+}
+
+/** The window's end (epoch ms). */
+export function windowEnd(w: Pick<MaintenanceWindow, "start" | "durationMs">): number {
+  return w.start + w.durationMs;
+}
+
+/** When the window's hosts stop taking new tasks. */
+export function windowClosesAt(w: Pick<MaintenanceWindow, "start" | "leadMs" | "closeMs">): number {
+  return w.start - Math.max(w.closeMs ?? DefaultMaintenanceCloseMs, w.leadMs ?? 0);
+}
+
+/** The lead of a job's moves before a window: the window's own, or one step per `budget` of its
+ * `tasks` in the window (at least one step). */
+export function jobLeadMs(w: Pick<MaintenanceWindow, "leadMs">, tasks: number, budget: number): number {
+  return w.leadMs ?? Math.max(1, Math.ceil(tasks / Math.max(1, budget))) * MaintenanceMoveStepMs;
+}

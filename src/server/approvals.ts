@@ -1,0 +1,115 @@
+// The application's approval of disruptions (Twine's TaskControl; spec `disruption.approve`): while
+// this server leads, every `everyMs` it asks each such job's endpoint about the tasks a drain or a
+// maintenance window would move next (reconcile/drain.ts drainCandidates without the approval check),
+// one request per task at a time: POST `{job, index, host, cause}`, answer `{approve: true}` or
+// `{approve: false, reason}`; no answer within the job's timeout is its `onTimeout`. The answers are
+// kept in memory (a new leader asks again) and read by the decisions through JobInput.approvals: a
+// task moves only once approved, and the drain report says why it waits.
+
+import type { Logger } from "pino";
+import type { Clock, JobSpec } from "../model/index.ts";
+import type { Liveness } from "./liveness.ts";
+import type { Mirror } from "./mirror.ts";
+import { usageByHost } from "./reconcile/commit.ts";
+import { drainAllowance, drainCandidates } from "./reconcile/drain.ts";
+import { jobInput } from "./reconcile/inputs.ts";
+import type { Approval } from "./reconcile/types.ts";
+
+/** How often the asker looks for tasks to ask about. */
+export const ApprovalTickMs = 250;
+/** How long a "yes" holds before it is asked again. */
+export const ApprovalValidMs = 30_000;
+/** How long a "not yet" (or a timeout) stands before the same task is asked again. */
+export const ApprovalRetryMs = 1000;
+
+/** The answer of one approval request: `{approve, reason?}` as the application sent it, or why none came. */
+export async function askApproval(policy: NonNullable<JobSpec["disruption"]>, body: { job: string; index: number; host: string; cause: string }, now: () => number): Promise<Approval> {
+  try {
+    const r = await fetch(policy.approve, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(policy.timeoutMs) });
+    const a = (await r.json().catch(() => null)) as { approve?: unknown; reason?: unknown } | null;
+    if (!r.ok || typeof a?.approve !== "boolean") return { ok: false, reason: `the approval endpoint answered ${r.status} without {"approve": true|false}`, at: now() };
+    return { ok: a.approve, reason: typeof a.reason === "string" ? a.reason.slice(0, 300) : a.approve ? "approved" : "not yet", at: now() };
+  } catch (err) {
+    const timedOut = err instanceof Error && err.name === "TimeoutError";
+    const what = timedOut ? `no answer within ${policy.timeoutMs} ms` : `the approval endpoint could not be reached (${err instanceof Error ? err.message : String(err)})`;
+    return { ok: timedOut && policy.onTimeout === "allow", reason: `${what}${timedOut ? `: ${policy.onTimeout}` : ""}`, at: now() };
+  }
+}
+
+/** Options of the ApprovalAsker. */
+export interface ApprovalAskerOptions {
+  mirror: Mirror;
+  liveness: Liveness;
+  clock: Clock;
+  log: Logger;
+  fenceMs: number;
+  /** True while this server leads; nothing is asked otherwise. */
+  active: () => boolean;
+  /** Called after each answer (the reconciler acts on it). */
+  onAnswer: () => void;
+  /** @default ApprovalTickMs */
+  everyMs?: number;
+}
+
+/** Asks applications before their tasks are disrupted (see the file comment). */
+export class ApprovalAsker {
+  readonly #answers = new Map<string, Map<number, Approval>>();
+  readonly #inflight = new Set<string>();
+  readonly #o: ApprovalAskerOptions;
+  #tick: { cancel(): void } | null = null;
+  #stopped = false;
+
+  constructor(opts: ApprovalAskerOptions) {
+    this.#o = opts;
+  }
+
+  /** The answers of a job's tasks (by index). */
+  of(job: string): ReadonlyMap<number, Approval> | undefined {
+    return this.#answers.get(job);
+  }
+
+  /** Starts ticking. */
+  start(): void {
+    const tick = (): void => {
+      if (this.#stopped) return;
+      if (this.#o.active()) this.#look();
+      else this.#answers.clear();
+      this.#tick = this.#o.clock.setTimeout(tick, this.#o.everyMs ?? ApprovalTickMs);
+    };
+    tick();
+  }
+
+  /** Stops ticking (requests in flight finish on their own). */
+  stop(): void {
+    this.#stopped = true;
+    this.#tick?.cancel();
+  }
+
+  #look(): void {
+    const m = this.#o.mirror;
+    const now = this.#o.clock.now();
+    const hosts = this.#o.liveness.hostStates(now);
+    const ctx = { hosts, usage: usageByHost(m), now, fenceMs: this.#o.fenceMs, heartbeatMs: this.#o.liveness.timing().heartbeatMs };
+    for (const { value: job } of m.jobs.values()) {
+      const inp = job.removedAt === null ? jobInput(m, job, ctx) : null;
+      const policy = inp?.spec.disruption;
+      if (!inp || !policy) continue;
+      for (const t of drainCandidates(inp, drainAllowance(inp).allowed, { ignoreApproval: true })) {
+        const key = `${job.name}/${t.index}`;
+        const prev = this.#answers.get(job.name)?.get(t.index);
+        if (this.#inflight.has(key) || (prev && now - prev.at < (prev.ok ? ApprovalValidMs : ApprovalRetryMs))) continue;
+        this.#inflight.add(key);
+        const host = m.hosts.get(t.hostId ?? "")?.value.name ?? t.hostId ?? "";
+        const cause = hosts.get(t.hostId ?? "")?.draining ? "drain" : "maintenance";
+        void askApproval(policy, { job: job.name, index: t.index, host, cause }, () => this.#o.clock.now()).then((a) => {
+          this.#inflight.delete(key);
+          let byIndex = this.#answers.get(job.name);
+          if (!byIndex) this.#answers.set(job.name, (byIndex = new Map()));
+          byIndex.set(t.index, a);
+          this.#o.log.info({ job: job.name, index: t.index, host, ok: a.ok, reason: a.reason }, "disruption approval");
+          this.#o.onAnswer();
+        });
+      }
+    }
+  }
+}
