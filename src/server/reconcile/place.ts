@@ -13,6 +13,7 @@ import { isEmpty } from "./commit.ts";
 import { neverFits } from "../../scheduler/never-fits.ts";
 import { jobInput, schedHosts, schedulerView, seedOf } from "./inputs.ts";
 import { mayRebalance, planSpreadMove } from "./rebalance.ts";
+import { planPinned } from "./every-host-place.ts";
 import type { HostState, JobInput, PlacementNeed } from "./types.ts";
 
 /** A fresh scheduler index over the mirror as it is now (for dry runs, which must not touch the live one). */
@@ -132,7 +133,8 @@ export function placeJob(
   }
   const needs = placementNeeds(inp);
   if (needs.length === 0) return spreadMove(m, index, inp, ctx.hosts);
-  const result = planJob(index, inp.spec, needs);
+  // An every-host job's tasks go to their own hosts, not where the scheduler's search would put them.
+  const result = inp.everyHost ? planPinned(index, inp.spec, needs, inp.everyHost) : planJob(index, inp.spec, needs);
   // Only when something stayed unplaced: it costs a plan over every host.
   const never = result.plan.unplaced.length > 0 ? neverFits(inp.spec, schedHosts(m, ctx.hosts)) : null;
   const writes = placementWrites(m, inp.spec, job.version, needs, result, { now: ctx.now, newId: inp.newId, hostCount: m.hosts.size, fresh: pending, neverFits: never });
@@ -143,7 +145,7 @@ export function placeJob(
 /** One make-before-break move that restores the job's spread (rebalance.ts), written like a drain
  * move, or null. */
 function spreadMove(m: Mirror, index: ClusterIndex, inp: JobInput, hosts: ReadonlyMap<string, HostState>): { writes: WriteSet; plan: Plan; spec: JobSpec; moves: number[] } | null {
-  if (inp.spec.spread === "none" || !mayRebalance(inp)) return null;
+  if (inp.spec.spread === "none" || inp.everyHost || !mayRebalance(inp)) return null;
   const { open, domains } = openDomains(m, hosts);
   const mv = planSpreadMove(index, inp.spec, open, domains);
   if (!mv) return null;

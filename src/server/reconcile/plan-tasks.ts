@@ -19,13 +19,18 @@ export interface PlanTaskInput {
   currentReplicas: number;
   /** Where the task would run after apply (null: nowhere fits). */
   hostAfter: string | null;
+  /** An every-host job's: whether the index has a slot after apply (a matching host that takes it);
+   * absent for a job with a count. */
+  wanted?: boolean;
 }
 
 /** The action and its reason for one task slot (index below or above `to.replicas`). */
 export function planTaskChange(inp: PlanTaskInput): PlanTask {
   const { index, task, from, to, hostAfter } = inp;
   const base = { index, hostBefore: task?.hostId ?? null, hostAfter };
-  if (index >= to.replicas) return { ...base, hostAfter: null, action: "stop", reason: `replicas ${inp.currentReplicas} -> ${to.replicas}` };
+  if (inp.wanted === false) return { ...base, hostAfter: null, action: "stop", reason: "its host left, is draining or no longer matches the constraints" };
+  if (inp.wanted === undefined && index >= to.replicas) return { ...base, hostAfter: null, action: "stop", reason: `replicas ${inp.currentReplicas} -> ${to.replicas}` };
+  if (!task && inp.wanted === true) return { ...base, action: "start", reason: inp.currentReplicas === 0 ? "new job" : "a matching host without its task" };
   if (!task) return { ...base, action: "start", reason: inp.currentReplicas === 0 ? "new job" : `replicas ${inp.currentReplicas} -> ${to.replicas}` };
   if (task.parked) return { ...base, action: "start", reason: `parked (${task.parked.reason.split(";")[0]}); apply tries it again` };
   if (task.hostId === null) return { ...base, action: "start", reason: task.unplacedReason ? `not placed now (${task.unplacedReason})` : "not placed now" };
