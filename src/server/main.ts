@@ -32,6 +32,7 @@ import { EndpointController } from "./endpoints/controller.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { taskMetricsRoutes } from "./routes/task-metrics.ts";
 import { CustomCheckRunner } from "./rollout-checks/runner.ts";
+import { taskExec } from "./rollout-checks/task-exec.ts";
 import { TaskMetricsHistory } from "./task-metrics-history.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -155,9 +156,10 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const incarnation = randomBytes(6).toString("hex");
   const election = new LeaderElection({ store, id, incarnation, url: () => url, clock, log, ...(opts.leaderTtlMs ? { ttlMs: opts.leaderTtlMs } : {}) });
   const liveness = new Liveness({ store, mirror, clock, timing, log });
-  // A command check runs in one of the phase's new tasks through the exec path: not wired yet, so it
-  // is inconclusive with this reason (and fails or pauses at the deadline by rollout.inconclusive).
-  const customChecks = new CustomCheckRunner({ exec: () => Promise.reject(new Error("command checks are not run yet: use an http check")) });
+  // A command check runs in one of the phase's new tasks through the exec path (audited like `tiffin
+  // exec`), which needs the server's context, made below.
+  let execCtx: ServerContext | null = null;
+  const customChecks = new CustomCheckRunner({ exec: taskExec(() => execCtx) });
   const taskMetrics = new TaskMetricsHistory({ clock, store, log, writer: `${id}.${incarnation}`, ...(opts.taskMetricsBucketMs ? { bucketMs: opts.taskMetricsBucketMs } : {}), ...opts.taskMetrics });
   const metrics = createMetrics({
     taskMetrics: function* () {
@@ -177,7 +179,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // TIFFIN_RECONCILE_BATCH_OPS: a tuning knob for benchmarks (bench/c1m.ts), not a user setting.
   const knob = Number(process.env["TIFFIN_RECONCILE_BATCH_OPS"] ?? "");
   const batchOps = knob > 0 ? knob : store instanceof SqliteStore ? 6_000 : undefined;
-  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks) => customChecks.verdictsOf(key, checks) } });
+  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks, task) => customChecks.verdictsOf(key, checks, task) } });
   const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader() });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
@@ -186,6 +188,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   recommendPolicy.windowMs = Math.min(recommendPolicy.windowMs, DefaultRecommendPolicy.windowMs);
   const usage = new UsageHistory({ store, clock, log, ...(opts.usageBucketMs ? { bucketMs: opts.usageBucketMs } : {}), knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) });
   const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy };
+  execCtx = ctx;
   const adapter = new Adapter(ctx, { policy: recommendPolicy, active: () => election.isLeader(), ...(adaptCheckMs ? { checkEveryMs: adaptCheckMs } : {}) });
 
   const router = new Router();

@@ -14,7 +14,7 @@ import { domainKey, RolloutDomains } from "../../model/index.ts";
 import type { CheckResult, FailureDomain, Rollout, RolloutDomain, TaskMetricsPoint, Verdict } from "../../model/index.ts";
 import { judgePhase, overallVerdict } from "../../model/judge/index.ts";
 import type { CheckVerdict, CustomCheck, RolloutChecks, TaskSeries } from "../../model/judge/index.ts";
-import type { CustomCheckVerdict } from "../rollout-checks/custom-check.ts";
+import type { CustomCheckVerdict, ExecTask } from "../rollout-checks/custom-check.ts";
 import type { StepTask } from "./rollout-step.ts";
 
 /** What the judge reads of the world, beyond the controller's StepTasks. */
@@ -24,7 +24,7 @@ export interface JudgeReader {
   /** A task's failure domain, or null when unknown (no host). */
   domainOf(index: number): FailureDomain | null;
   /** The custom checks' verdicts of the bake `key` (started on the first ask; null: still running). */
-  customOf?(key: string, checks: readonly CustomCheck[]): readonly (CustomCheckVerdict | null)[];
+  customOf?(key: string, checks: readonly CustomCheck[], task: ExecTask | null): readonly (CustomCheckVerdict | null)[];
 }
 
 /** A custom check's verdict (null: still running) as a CheckResult: "custom GET url", "custom argv". */
@@ -32,8 +32,13 @@ export function customResultOf(c: CustomCheck, v: CustomCheckVerdict | null): Ch
   const target = c.kind === "http" ? `GET ${c.url}` : c.run.join(" ");
   if (v === null) return { name: `custom ${target}`, verdict: "inconclusive", figures: {}, detail: "running" };
   const figures: Record<string, number> = { durationMs: v.durationMs, ...(v.status !== null ? { status: v.status } : {}), ...(v.exitCode !== null ? { exitCode: v.exitCode } : {}) };
-  return { name: `custom ${target}`, verdict: v.verdict, figures, detail: v.summary };
+  // A command's output (an HTTP body's start) with the verdict: what the user reads first when it failed.
+  const said = v.output.trim();
+  return { name: `custom ${target}`, verdict: v.verdict, figures, detail: said === "" ? v.summary : `${v.summary}: ${said.slice(0, CustomDetailMax)}` };
 }
+
+/** The most of a custom check's output kept in its CheckResult's detail (the verdict keeps OUTPUT_MAX). */
+export const CustomDetailMax = 500;
 
 /** The judge's verdict on a phase's bake so far: overall, and each check as the Rollout record keeps it. */
 export interface PhaseJudgement {
@@ -76,7 +81,9 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
   const olds = tasks.filter((t) => !reached.has(t.index) && !t.isNew);
   // The phase's domains: old tasks in one of them are compared ("in"), the others are not.
   const custom = checks.custom.length === 0 || !read.customOf ? [] : (() => {
-    const got = read.customOf(`${r.job}/${r.version}/${r.phase}/${healthyAt}`, checks.custom);
+    // A command runs in one of the phase's new tasks: the lowest index serving now (the bake began, so all do).
+    const inTask = mine.filter((t) => t.ready).sort((a, b) => a.index - b.index)[0];
+    const got = read.customOf(`${r.job}/${r.version}/${r.phase}/${healthyAt}`, checks.custom, inTask ? { job: r.job, index: inTask.index } : null);
     return checks.custom.map((c, i) => customResultOf(c, got[i] ?? null));
   })();
   // No old task left (the last phase): nothing to compare with; the earlier phases were compared.
