@@ -33,6 +33,7 @@ import { agentRoutes } from "./routes/agent.ts";
 import { taskMetricsRoutes } from "./routes/task-metrics.ts";
 import { CustomCheckRunner } from "./rollout-checks/runner.ts";
 import { taskExec } from "./rollout-checks/task-exec.ts";
+import { RolloutSamples } from "./rollout-samples.ts";
 import { TaskMetricsHistory } from "./task-metrics-history.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -160,6 +161,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // exec`), which needs the server's context, made below.
   let execCtx: ServerContext | null = null;
   const customChecks = new CustomCheckRunner({ exec: taskExec(() => execCtx) });
+  // Named metric readings and CPU seconds the judge compares (counters, gauges, histograms, efficiency).
+  const rolloutSamples = new RolloutSamples();
   const taskMetrics = new TaskMetricsHistory({ clock, store, log, writer: `${id}.${incarnation}`, ...(opts.taskMetricsBucketMs ? { bucketMs: opts.taskMetricsBucketMs } : {}), ...opts.taskMetrics });
   const metrics = createMetrics({
     taskMetrics: function* () {
@@ -179,7 +182,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // TIFFIN_RECONCILE_BATCH_OPS: a tuning knob for benchmarks (bench/c1m.ts), not a user setting.
   const knob = Number(process.env["TIFFIN_RECONCILE_BATCH_OPS"] ?? "");
   const batchOps = knob > 0 ? knob : store instanceof SqliteStore ? 6_000 : undefined;
-  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks, task) => customChecks.verdictsOf(key, checks, task) } });
+  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks, task) => customChecks.verdictsOf(key, checks, task), namedOf: (job, index, name) => rolloutSamples.namedOf(job, index, name), cpuOf: (job, index) => rolloutSamples.cpuOf(job, index) } });
   const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader() });
   const hub = new AssignmentHub(mirror);
   const cluster = { id, url: "", election };
@@ -200,7 +203,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   hostRoutes(router, ctx);
   hostRemoveRoute(router, ctx);
   agentRoutes(router, ctx);
-  taskMetricsRoutes(router, ctx, taskMetrics);
+  taskMetricsRoutes(router, ctx, taskMetrics, rolloutSamples);
   recommendRoutes(router, ctx);
   streamRoutes(router, ctx);
   watchRoutes(router, ctx, opts.watch ?? {});

@@ -6,6 +6,7 @@
 
 import { isLiveRollout, isTerminal } from "../../model/index.ts";
 import type { JobRecord, JobVersion, Rollout, TaskMetricsPoint } from "../../model/index.ts";
+import type { RawMetricPoint } from "../../model/judge/index.ts";
 import type { Compare, Op } from "../../state/store.ts";
 import { jobKey, Kinds, rolloutKey, versionKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
@@ -52,6 +53,10 @@ export interface JudgeSources {
   seriesOf?: SeriesReader;
   /** Absent: custom checks stay inconclusive ("running"). */
   customOf?: JudgeReader["customOf"];
+  /** A task's raw readings of a named metric (../rollout-samples.ts); absent: named comparisons stay inconclusive. */
+  namedOf?: (job: string, index: number, name: string) => readonly RawMetricPoint[];
+  /** A task's cumulative CPU seconds; absent: efficiency stays inconclusive. */
+  cpuOf?: (job: string, index: number) => readonly { at: number; cpuSeconds: number }[];
 }
 
 /** Starts, steps or rolls back the job's rollout for this pass; `sources` feed the judge. */
@@ -86,7 +91,9 @@ export function advanceRollout(m: Mirror, inp: JobInput, sources: JudgeSources =
   const ready = (a: Parameters<typeof isReady>[0], v: number): boolean => isReady(a, inp.specOf(v) ?? inp.spec);
   const tasks = stepTasks(cur, inp.tasks, inp.attempts, replicas, ready);
   const hostOf = new Map(inp.tasks.map((t) => [t.index, t.hostId]));
-  const reader: JudgeReader = { seriesOf: (i) => seriesOf(name, i), domainOf: (i) => { const h = hostOf.get(i); return h == null ? null : domainOf(h); }, ...(sources.customOf ? { customOf: sources.customOf } : {}) };
+  const reader: JudgeReader = { seriesOf: (i) => seriesOf(name, i), domainOf: (i) => { const h = hostOf.get(i); return h == null ? null : domainOf(h); }, ...(sources.customOf ? { customOf: sources.customOf } : {}),
+    ...(sources.namedOf ? { namedOf: (i: number, metric: string) => sources.namedOf?.(name, i, metric) ?? [] } : {}),
+    ...(sources.cpuOf ? { cpuOf: (i: number) => sources.cpuOf?.(name, i) ?? [] } : {}) };
   const judge: BakeJudge = (healthyAt, reached) => judgeBake(cur, cur.policy.checks, tasks, reached, healthyAt, now, reader);
   const step = stepRollout(cur, tasks, now, judge);
   if (!step.rollback || cur.from === null) {

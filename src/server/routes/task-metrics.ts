@@ -14,6 +14,7 @@ import type { Router } from "../http/router.ts";
 import { prometheusSdOf } from "../prometheus-sd.ts";
 import type { SdAttempt } from "../prometheus-sd.ts";
 import type { TaskMetricsHistory } from "../task-metrics-history.ts";
+import type { RolloutSamples } from "../rollout-samples.ts";
 import { taskView } from "../views.ts";
 import { withMetricVerdicts } from "../metric-verdicts.ts";
 import { casLoop } from "../context.ts";
@@ -23,8 +24,9 @@ import { requireSameHost } from "./agent.ts";
 import { notFound } from "./jobs.ts";
 
 /** Registers the task metrics routes. */
-export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMetricsHistory): void {
+export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMetricsHistory, samples?: RolloutSamples): void {
   const m = ctx.mirror;
+  let retainedAt = 0;
   r.add("POST", "/v1/agent/metrics", "host", async ({ req, res, hostId }) => {
     const body = await readJsonObject(req, '{"hostId": string, "tasks": TaskMetrics[]}');
     const report = parseBody(metricsReportSchema, body, (n) => `invalid metrics report: ${n} problem${n === 1 ? "" : "s"}`, "the agent and the server may be different versions");
@@ -34,6 +36,13 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
       // Unknown, another host's, or ended: a late report of a task that is gone.
       if (!a || a.hostId !== report.hostId || isTerminal(a.state)) continue;
       history.add({ job: a.job, index: a.index, version: a.version, hostId: a.hostId }, t);
+      // The rollout judge's named readings (and the attempt's CPU beside them, for efficiency).
+      if (samples && t.named) samples.add(a.job, a.index, a.id, t.named, a.usage ?? null);
+    }
+    const now = ctx.clock.now();
+    if (samples && now - retainedAt > 60_000) {
+      retainedAt = now;
+      samples.retain((job, index) => m.tasks.get(job)?.has(index) ?? false);
     }
     await recordMetricVerdicts(ctx, report.hostId, report.tasks);
     sendJson(res, 200, { ok: true });
