@@ -2,7 +2,7 @@
 // CLUSTERS clusters and DATACENTERS datacenters, against a real `tiffin server` process (SQLite).
 // Simulated agents start and stop tasks at once (they report "running" for what should run and
 // "exited" for what should stop, through the API real agents use), and crash every attempt of a
-// version whose spec sets CRASH=1 (it reports "running", then "exited" with code 1, by itself).
+// version whose spec sets CRASH=1 at start (it reports "exited" with code 1, by itself).
 //
 //   node bench/rollout.ts [--hosts 1000] [--tasks 10000] [--racks 500] [--clusters 20] [--datacenters 4]
 //
@@ -157,8 +157,7 @@ class FleetAgent {
       const prev = this.#reported.get(a.id);
       let want: "running" | "exited" | null = null;
       if (a.desired === "stop") want = "exited";
-      else if (prev === undefined) want = "running";
-      else if (crash && prev === "running") want = "exited"; // a bad version dies by itself
+      else if (prev === undefined) want = crash ? "exited" : "running"; // a bad version dies at start, by itself
       if (want === null || prev === want || isTerminal(a.state) || (prev === "exited")) continue;
       const byItself = want === "exited" && a.desired === "run";
       updates.push({ id: a.id, state: want, pid: want === "running" ? 1000 : null, exitCode: want === "exited" ? (byItself ? 1 : 0) : null, signal: null, reason: byItself ? "crashed (simulated)" : null, ports: {}, startedAt: now, endedAt: want === "exited" ? now : null, ...(want === "exited" ? { endCause: byItself ? "exit" : "stop" } : {}) } as AttemptUpdate);
@@ -169,11 +168,14 @@ class FleetAgent {
     for (const u of updates) {
       const x = byId.get(u.id);
       if (!x || x.attempt.job !== JOB) continue;
-      if (u.state === "running") {
-        up(u.id, x.attempt.index);
-        const v = x.spec.env["V"] ?? "?";
+      // Touched: the task was given an attempt of that version to run (started, or crashed at start).
+      const v = x.spec.env["V"] ?? "?";
+      if (x.attempt.desired === "run") {
         if (!startedByV.has(v)) startedByV.set(v, new Set());
         startedByV.get(v)?.add(x.attempt.index);
+      }
+      if (u.state === "running") {
+        up(u.id, x.attempt.index);
         if (v === "3") v3Ids.add(u.id);
       } else down(u.id);
     }
