@@ -94,7 +94,16 @@ export function runExec(plan: ExecPlan, res: http.ServerResponse, log: Logger): 
   const send = (f: ExecFrame): void => void res.write(JSON.stringify(f) + "\n");
   const [file, ...args] = plan.argv;
   return new Promise((resolve) => {
-    const child = spawn(file ?? "", args, { cwd: plan.cwd, env: plan.env, stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group, so a caller that goes away stops everything the command started (a shell's
+    // children too: killing the shell alone left them running, holding the output pipe open).
+    const child = spawn(file ?? "", args, { cwd: plan.cwd, env: plan.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const killGroup = (sig: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, sig);
+      } catch {
+        child.kill(sig); // the group is gone already: the process alone, if it is still there
+      }
+    };
     let done = false;
     const finish = (last: ExecFrame): void => {
       if (done) return;
@@ -114,8 +123,8 @@ export function runExec(plan: ExecPlan, res: http.ServerResponse, log: Logger): 
     res.once("close", () => {
       if (done || child.exitCode !== null || child.signalCode !== null) return;
       // The caller went away: the runtime passes SIGTERM on to the process it execs; SIGKILL if it stays.
-      child.kill("SIGTERM");
-      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), 2000).unref();
+      killGroup("SIGTERM");
+      setTimeout(() => child.exitCode === null && child.signalCode === null && killGroup("SIGKILL"), 2000).unref();
     });
   });
 }

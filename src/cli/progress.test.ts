@@ -201,3 +201,16 @@ void test("rolloutError and formatProgress: a rollout's phase on the line; faile
   assert.match(paused, /^error\[TIFFIN_ROLLOUT_PAUSED\]: the rollout of web v2 is paused in phase 1: paused by a user/);
   assert.match(paused, /tiffin rollout resume web/);
 });
+
+void test("progressOf: an every-host job waits for its per-host tasks, holes in the indexes included", () => {
+  const eh = { replicas: 0, everyHost: true as const };
+  const cases = [
+    { name: "two hosts' tasks healthy (indexes 0 and 2)", s: data.status(2, [data.task(0, 2, "healthy"), data.task(2, 2, "healthy")], eh), want: { replicas: 2, running: 2, ready: true, missing: 0 } },
+    { name: "one still starting", s: data.status(2, [data.task(0, 2, "healthy"), data.task(2, 2, "pending")], eh), want: { replicas: 2, running: 1, ready: false, missing: 1 } },
+    { name: "no task yet: not ready (the server has not made them)", s: data.status(2, [], eh), want: { replicas: 0, running: 0, ready: false, missing: 1 } },
+  ];
+  for (const c of cases) {
+    const p = progressOf(c.s, 2);
+    assert.deepEqual({ replicas: p.replicas, running: p.running, ready: p.ready, missing: p.missing.length }, c.want, c.name);
+  }
+});

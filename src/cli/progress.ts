@@ -61,9 +61,11 @@ function whyNot(t: TaskView, needsHealthy: boolean, version: number): string {
 
 /** How far `status` is towards every task of `version` running (healthy if checked). */
 export function progressOf(status: JobStatus, version: number): JobProgress {
-  const replicas = status.spec.replicas;
+  // An every-host job's tasks are the server's to count (one per matching host, indexes with holes).
+  const everyHost = status.spec.everyHost === true;
+  const replicas = everyHost ? status.tasks.length : status.spec.replicas;
   const needsHealthy = status.spec.health !== null;
-  const tasks = status.tasks.filter((t) => t.index < replicas);
+  const tasks = everyHost ? status.tasks : status.tasks.filter((t) => t.index < replicas);
   let running = 0;
   let healthy = 0;
   const missing: JobProgress["missing"] = [];
@@ -78,9 +80,10 @@ export function progressOf(status: JobStatus, version: number): JobProgress {
     const ready = current && (needsHealthy ? t.state === "healthy" : runningStates.has(t.state));
     if (!ready) missing.push({ task: t.id, why: whyNot(t, needsHealthy, version) });
   }
-  for (let i = 0; i < replicas; i++) {
+  for (let i = 0; i < replicas && !everyHost; i++) {
     if (!tasks.some((t) => t.index === i)) missing.push({ task: `${status.name}/${i}`, why: "not created yet" });
   }
+  if (everyHost && tasks.length === 0) missing.push({ task: status.name, why: "no task yet: no matching host, or the server has not made them (`tiffin plan` shows the hosts)" });
   if (status.version !== version) missing.unshift({ task: status.name, why: `the job is now at version ${status.version}` });
   if (status.removed) missing.unshift({ task: status.name, why: "the job was removed" });
   return { name: status.name, version, replicas, running, healthy, needsHealthy, ready: missing.length === 0, missing, parked: [...parked, ...neverFits], neverFits };

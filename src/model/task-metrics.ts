@@ -23,6 +23,19 @@ export const metricCheckVerdictSchema = z.object({
 /** One metric check's state for one attempt (metricCheckVerdictSchema). */
 export type MetricCheckVerdict = z.infer<typeof metricCheckVerdictSchema>;
 
+/** The latest reading of one named metric a rollout's checks compare (model/judge namedMetricsOf): a
+ * counter's or gauge's value summed over its label sets, or a histogram's cumulative buckets [le, count]
+ * (+Inf as null, JSON has no Infinity); null when the scrape did not have it. */
+export const namedReadingSchema = z.object({
+  name: z.string().min(1).max(200),
+  /** When it was scraped (epoch ms). */
+  at: z.number().min(0),
+  value: z.number().nullable(),
+  buckets: z.array(z.tuple([z.number().nullable(), z.number()])).max(64).nullable(),
+});
+/** One named metric reading (namedReadingSchema). */
+export type NamedReading = z.infer<typeof namedReadingSchema>;
+
 /** One task's metrics summary as of `at` (epoch ms). */
 export const taskMetricsSchema = z.object({
   attemptId: z.string().min(1).max(200),
@@ -43,6 +56,8 @@ export const taskMetricsSchema = z.object({
   latencySeconds: z.number().min(0).nullable(),
   /** The job's metric health checks, evaluated by the agent on every scrape; absent when it has none. */
   checks: z.array(metricCheckVerdictSchema).max(8).exactOptional(),
+  /** The latest readings of the metrics its job's rollout checks compare; absent when they name none. */
+  named: z.array(namedReadingSchema).max(17).exactOptional(),
 });
 /** One task's metrics summary (taskMetricsSchema). */
 export type TaskMetrics = z.infer<typeof taskMetricsSchema>;

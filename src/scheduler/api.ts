@@ -6,6 +6,7 @@ export { FILTERS, STATIC_FILTERS, DYNAMIC_FILTERS } from "./filters.ts";
 export type { FilterPlugin } from "./filters.ts";
 export { SCORES } from "./scores.ts";
 export { fitsInPlace, shiftLoad } from "./in-place.ts";
+export { matchesConstraints } from "./matches.ts";
 export type { InPlaceQuery, InPlaceLoad } from "./in-place.ts";
 export type { ScorePlugin } from "./scores.ts";
 export { parseVersion, parseVersionRange, compareVersions, satisfies } from "./versions.ts";

@@ -36,6 +36,8 @@ import { maintenanceRoutes } from "./routes/maintenance.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { taskMetricsRoutes } from "./routes/task-metrics.ts";
 import { CustomCheckRunner } from "./rollout-checks/runner.ts";
+import { taskExec } from "./rollout-checks/task-exec.ts";
+import { RolloutSamples } from "./rollout-samples.ts";
 import { TaskMetricsHistory } from "./task-metrics-history.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -172,9 +174,12 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const incarnation = randomBytes(6).toString("hex");
   const election = new LeaderElection({ store, id, incarnation, url: () => url, clock, log, ...(opts.leaderTtlMs ? { ttlMs: opts.leaderTtlMs } : {}) });
   const liveness = new Liveness({ store, mirror, clock, timing, log });
-  // A command check runs in one of the phase's new tasks through the exec path: not wired yet, so it
-  // is inconclusive with this reason (and fails or pauses at the deadline by rollout.inconclusive).
-  const customChecks = new CustomCheckRunner({ exec: () => Promise.reject(new Error("command checks are not run yet: use an http check")) });
+  // A command check runs in one of the phase's new tasks through the exec path (audited like `tiffin
+  // exec`), which needs the server's context, made below.
+  let execCtx: ServerContext | null = null;
+  const customChecks = new CustomCheckRunner({ exec: taskExec(() => execCtx) });
+  // Named metric readings and CPU seconds the judge compares (counters, gauges, histograms, efficiency).
+  const rolloutSamples = new RolloutSamples();
   const taskMetrics = new TaskMetricsHistory({ clock, store, log, writer: `${id}.${incarnation}`, rollupActive: () => election.isLeader(), ...(opts.taskMetricsBucketMs ? { bucketMs: opts.taskMetricsBucketMs } : {}), ...opts.taskMetrics });
   const metrics = createMetrics({
     taskMetrics: function* () {
@@ -197,7 +202,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // The reconciler is made just below; the asker's answers wake it.
   const approvalsBox: { reconciler: Reconciler | null } = { reconciler: null };
   const approvals = new ApprovalAsker({ mirror, liveness, clock, log, fenceMs: timing.fenceMs, active: () => election.isLeader(), onAnswer: () => approvalsBox.reconciler?.trigger() });
-  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), approvals: (job) => approvals.of(job), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks) => customChecks.verdictsOf(key, checks) } });
+  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), approvals: (job) => approvals.of(job), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks, task) => customChecks.verdictsOf(key, checks, task), namedOf: (job, index, name) => rolloutSamples.namedOf(job, index, name), cpuOf: (job, index) => rolloutSamples.cpuOf(job, index) } });
   const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader() });
   const remediationConfig = opts.remediation ?? NoRemediation;
   const hostChecks = new ChecksCache(store, mirror, log);
@@ -211,6 +216,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   recommendPolicy.windowMs = Math.min(recommendPolicy.windowMs, DefaultRecommendPolicy.windowMs);
   const usage = new UsageHistory({ store, clock, log, ...(opts.usageBucketMs ? { bucketMs: opts.usageBucketMs } : {}), knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) });
   const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy };
+  execCtx = ctx;
   const adapter = new Adapter(ctx, { policy: recommendPolicy, active: () => election.isLeader(), ...(adaptCheckMs ? { checkEveryMs: adaptCheckMs } : {}) });
 
   const router = new Router();
@@ -224,7 +230,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   hostRemoveRoute(router, ctx);
   maintenanceRoutes(router, ctx);
   agentRoutes(router, ctx);
-  taskMetricsRoutes(router, ctx, taskMetrics, new LeaderRelay({ election, selfId: id, adminToken: () => tokens.admin }));
+  taskMetricsRoutes(router, ctx, taskMetrics, new LeaderRelay({ election, selfId: id, adminToken: () => tokens.admin }), rolloutSamples);
   recommendRoutes(router, ctx);
   streamRoutes(router, ctx);
   watchRoutes(router, ctx, opts.watch ?? {});

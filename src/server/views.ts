@@ -86,7 +86,9 @@ function summarize(m: Mirror, name: string): JobSummary | null {
     if (state === "running" || state === "healthy") running++;
     if (state === "healthy") healthy++;
   }
-  return { name, version: job.version, replicas: job.removedAt === null ? (spec?.replicas ?? 0) : 0, placed, running, healthy, removed: job.removedAt !== null };
+  // An every-host job's count is its tasks (one per matching host).
+  const replicas = spec?.everyHost === true ? (m.tasks.get(name)?.size ?? 0) : (spec?.replicas ?? 0);
+  return { name, version: job.version, replicas: job.removedAt === null ? replicas : 0, placed, running, healthy, removed: job.removedAt !== null };
 }
 
 /** Per host id, how many tasks run an attempt that fails its health check now. */

@@ -5,7 +5,8 @@
 // is in flight, so slow endpoints cannot pile up requests. A failed send is not retried: the next
 // report carries newer figures.
 import type { Logger } from "pino";
-import type { MetricHealthCheck, MetricsEndpoint, ScrapeErrorKind, TaskMetrics } from "../../model/index.ts";
+import type { MetricHealthCheck, MetricsEndpoint, NamedReading, ScrapeErrorKind, TaskMetrics } from "../../model/index.ts";
+import { namedReadingsOf } from "./named.ts";
 import { stepChecks } from "./checks.ts";
 import type { CheckRun } from "./checks.ts";
 import { isParseError, parsePromText } from "./prom-text.ts";
@@ -23,6 +24,8 @@ export interface ScrapeTarget {
   checks?: readonly MetricHealthCheck[];
   /** When the attempt started (checks' grace counts from it); null: unknown, from when first seen. */
   startedAt?: number | null;
+  /** Named metrics the job's rollout checks compare: their latest readings go with the summary (named.ts). */
+  named?: readonly string[];
 }
 
 /** Options of MetricsScraper. */
@@ -62,6 +65,8 @@ interface TargetState {
   scrapeMs: number | null;
   firstSeen: number;
   checks: CheckRun[];
+  /** The latest readings of the target's named metrics (empty until a scrape had them). */
+  named: NamedReading[];
 }
 
 /** How long the window of a target keeps scrapes: a minute, or three intervals when longer. */
@@ -111,7 +116,7 @@ export class MetricsScraper {
     for (const t of targets) {
       let s = this.#states.get(t.attemptId);
       if (!s) {
-        s = { target: t, window: [], nextAt: now, inFlight: false, scrapes: 0, scrapeErrors: 0, up: false, lastError: null, series: 0, scrapeMs: null, firstSeen: now, checks: [] };
+        s = { target: t, window: [], nextAt: now, inFlight: false, scrapes: 0, scrapeErrors: 0, up: false, lastError: null, series: 0, scrapeMs: null, firstSeen: now, checks: [], named: [] };
         this.#states.set(t.attemptId, s);
       }
       // New checks (a version that changed only them keeps the attempt): judge them afresh.
@@ -148,6 +153,7 @@ export class MetricsScraper {
         scrapeMs: s.scrapeMs,
         ...signalsOf(s.window, s.target.endpoint.quantile),
         ...(s.target.checks && s.target.checks.length > 0 ? { checks: s.checks.map((c) => c.verdict) } : {}),
+        ...(s.named.length > 0 ? { named: s.named } : {}),
       }));
   }
 
@@ -178,6 +184,7 @@ export class MetricsScraper {
       s.up = true;
       s.series = expo.samples.length;
       s.window.push(pointOf(expo, target.endpoint.signals, target.endpoint.quantile, at));
+      if (target.named && target.named.length > 0) s.named = namedReadingsOf(expo, target.named, at);
       const since = at - windowMsOf(target.endpoint.intervalMs);
       while (s.window.length > 2 && (s.window[0]?.at ?? at) < since) s.window.shift();
       // A check reads the last interval only (the two newest scrapes), so it reacts within one scrape.

@@ -2,6 +2,7 @@
 // running attempts (their ports and assigned specs) to ScrapeTargets.
 import { isolationOf } from "../../model/index.ts";
 import type { JobSpec } from "../../model/index.ts";
+import { namedMetricsOf } from "../../model/judge/index.ts";
 import type { ScrapeTarget } from "./scraper.ts";
 
 /** Scrape targets of running attempts whose job declares `metrics`. Tasks on the host's network are
@@ -14,7 +15,12 @@ export function scrapeTargetsOf(running: readonly { id: string; ports: Record<st
     if (!endpoint) continue;
     const port = r.ports[endpoint.port];
     const iso = isolationOf(r.spec);
-    const checks = r.spec.metricChecks && r.spec.metricChecks.length > 0 ? { checks: r.spec.metricChecks, startedAt: r.startedAt ?? null } : {};
+    // The named metrics the job's rollout checks compare: read from every scrape, reported raw.
+    const names = namedMetricsOf(r.spec.rollout?.checks);
+    const checks = {
+      ...(r.spec.metricChecks && r.spec.metricChecks.length > 0 ? { checks: r.spec.metricChecks, startedAt: r.startedAt ?? null } : {}),
+      ...(names.length > 0 ? { named: names } : {}),
+    };
     if (iso.isolation === "sandbox" && iso.network === "private") {
       out.push({ attemptId: r.id, endpoint, url: null, unreachable: 'the task\'s network is "private": the agent cannot reach its metrics endpoint yet', ...checks });
     } else if (port === undefined) {

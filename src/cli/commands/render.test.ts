@@ -28,6 +28,11 @@ void test("renderJobs: a table with one row per job", () => {
   assert.match(renderJobs([]), /no jobs yet/);
 });
 
+void test("renderStatus: an every-host job says so, with its per-host task count", () => {
+  const s = data.status(2, [data.task(0, 2, "healthy"), data.task(2, 2, "healthy")], { replicas: 0, everyHost: true });
+  assert.ok((renderStatus(s).split("\n")[0] ?? "").startsWith("job web  version 2  replicas every-host (2 tasks)  cpu"), renderStatus(s));
+});
+
 void test("renderStatus: id, host, state, attempt, pid, ports, failures, reason; old versions marked", () => {
   const s = data.status(2, [
     data.task(0, 2, "healthy"),

@@ -71,7 +71,9 @@ export function formatSpecLine(spec: JobStatus["spec"]): string {
 export function renderStatus(s: JobStatus): string {
   // Unsandboxed tasks are the exception worth seeing at a glance; specs stored before sandboxes are sandboxed.
   const iso = s.spec.isolation === "none" ? "  isolation none" : s.spec.network === "private" ? "  network private" : "";
-  const head = `job ${s.name}  version ${s.version}  replicas ${s.spec.replicas}  ${formatSpecLine(s.spec)}${iso}${s.removed ? "  (removed)" : ""}\n`;
+  // An every-host job has no count of its own: one task per matching host.
+  const replicas = s.spec.everyHost === true ? `every-host (${s.tasks.length} task${s.tasks.length === 1 ? "" : "s"})` : String(s.spec.replicas);
+  const head = `job ${s.name}  version ${s.version}  replicas ${replicas}  ${formatSpecLine(s.spec)}${iso}${s.removed ? "  (removed)" : ""}\n`;
   if (s.tasks.length === 0) return `${head}no tasks\n`;
   const table = renderTable(
     ["task", "host", "state", "attempt", "pid", "ports", "cpu", "memory", "failures", "previous", "reason"],

@@ -28,11 +28,23 @@ export interface TaskSeries {
   points?: readonly TaskMetricsPoint[];
   /** Raw scrapes of the named metric: read for counter, gauge and histogram metrics. */
   raw?: readonly RawMetricPoint[];
+  /** Raw scrapes by metric name, when the task's series carries several named metrics (read before `raw`). */
+  named?: Readonly<Record<string, readonly RawMetricPoint[]>>;
+}
+
+/** The metric names a rollout's checks read from tasks' endpoints: counters, gauges and histograms
+ * compared, and the efficiency check's request counter (what agents report raw readings of). */
+export function namedMetricsOf(checks: { metrics: readonly { metric: MetricRef }[]; efficiency: { requests: string } | null } | undefined): string[] {
+  if (!checks) return [];
+  const names = new Set<string>();
+  for (const m of checks.metrics) if (m.metric.kind !== "signal") names.add(m.metric.name);
+  if (checks.efficiency) names.add(checks.efficiency.requests);
+  return [...names].sort();
 }
 
 /** One task's samples of `metric` (a reading per scrape interval; nulls where there is none) from `from` on (epoch ms). */
 export function taskSamples(metric: MetricRef, s: TaskSeries, from = -Infinity): (number | null)[] {
-  const raw = (s.raw ?? []).filter((p) => p.at >= from);
+  const raw = ((metric.kind === "signal" ? undefined : s.named?.[metric.name]) ?? s.raw ?? []).filter((p) => p.at >= from);
   let readings;
   if (metric.kind === "signal") readings = signalReadings((s.points ?? []).filter((p) => p.at >= from), metric.signal);
   else if (metric.kind === "histogram") readings = histogramReadings(metric.quantile, raw.map((p) => ({ at: p.at, buckets: p.buckets ?? null })));

@@ -23,6 +23,7 @@ import { drainAllowance, drainCandidates, leaveDue, mustLeave } from "./drain.ts
 import { endureWindow } from "./maintenance.ts";
 
 export { isReady } from "./ready.ts";
+import { wantedOf } from "./every-host-input.ts";
 
 /** An attempt running (or healthy) this long resets its task's failure count. */
 export const ResetFailuresAfterMs = 10_000;
@@ -63,7 +64,9 @@ export function decideJob(inp: JobInput): JobDecision {
   const atts = new Map(inp.attempts.map((a) => [a.id, a]));
   const deletedTasks = new Set<number>();
   const deletedAtts = new Set<string>();
-  const replicas = job.removedAt === null ? spec.replicas : 0;
+  // The task indexes the job wants: 0..replicas-1, or an every-host job's running slots.
+  const wanted = wantedOf(inp);
+  const replicas = wanted.count;
   const atMostOne = spec.disconnect.stopAfterMs !== null;
 
   // Attempts on down hosts end as "lost" once no copy can still be running there.
@@ -79,7 +82,7 @@ export function decideJob(inp: JobInput): JobDecision {
   for (const a of atts.values()) byIndex.set(a.index, [...(byIndex.get(a.index) ?? []), a.id]);
   const attemptsAt = (i: number): Attempt[] => (byIndex.get(i) ?? []).map((id) => atts.get(id)).filter((a): a is Attempt => a !== undefined);
   const indexes = new Set<number>([...tasks.keys(), ...byIndex.keys()]);
-  for (let i = 0; i < replicas; i++) indexes.add(i);
+  for (const i of wanted.list()) indexes.add(i);
 
   let upCount: number | null = null;
   const hostsUp = (): number => (upCount ??= [...inp.hosts.values()].filter((h) => h.status !== "down").length);
@@ -91,7 +94,7 @@ export function decideJob(inp: JobInput): JobDecision {
   const restartSince = rollout?.cause === "restart" && rollout.version === job.version && (rollout.state === "running" || rollout.state === "paused") ? rollout.startedAt : null;
   const slots: RolloutSlot[] = [];
   for (const t of tasks.values()) {
-    if (t.index >= replicas) continue;
+    if (!wanted.has(t.index)) continue;
     const a = t.attemptId ? atts.get(t.attemptId) : undefined;
     const live = a !== undefined && !isTerminal(a.state) && a.desired === "run";
     const stale = restartSince !== null && a !== undefined && a.createdAt < restartSince;
@@ -101,11 +104,11 @@ export function decideJob(inp: JobInput): JobDecision {
     slots.push({ index: t.index, version: t.version, ready, live, mustReplace: t.version !== job.version && mustReplace(t.version), stale, surging: others.length > 0 && live });
   }
   const budget = disruptionBudget(replicas, spec.rollout?.maxUnavailable);
-  const targets = rolloutTargets(job.version, replicas, slots, gateOf(rollout?.version === job.version ? rollout : null, budget));
+  const targets = rolloutTargets(job.version, replicas, slots, gateOf(rollout?.version === job.version ? rollout : null, budget), inp.everyHost ? wanted.list() : undefined);
   // Fired metric health checks: stop those attempts within the disruption budget (metric-actions.ts),
   // counting the tasks this rollout pass stops against the same budget.
   const rolloutStops = slots.filter((s) => s.ready && ((s.mustReplace && targets.versions.get(s.index) === job.version && !targets.surge.has(s.index)) || targets.restart.has(s.index))).length;
-  const metricSlots = [...tasks.values()].filter((t) => t.index < replicas).map((t) => {
+  const metricSlots = [...tasks.values()].filter((t) => wanted.has(t.index)).map((t) => {
     const a = t.attemptId ? (atts.get(t.attemptId) ?? null) : null;
     return { index: t.index, attempt: a, ready: isReady(a, specFor(t.version)) };
   });
@@ -131,7 +134,7 @@ export function decideJob(inp: JobInput): JobDecision {
 
   for (const index of [...indexes].sort((a, b) => a - b)) {
     let t = tasks.get(index) ?? null;
-    if (index >= replicas) {
+    if (!wanted.has(index)) {
       for (const a of attemptsAt(index)) if (!isTerminal(a.state) && a.desired === "run") atts.set(a.id, { ...a, desired: "stop" });
       if (attemptsAt(index).every((a) => isTerminal(a.state))) {
         if (t) deletedTasks.add(index);
@@ -301,9 +304,11 @@ export function placementNeeds(inp: JobInput): PlacementNeed[] {
     for (const t of [...inp.tasks].sort((a, b) => a.index - b.index)) if (t.hostId === null && !t.parked) out.push({ index: t.index, avoid: t.avoidHosts, move: false });
     return out;
   }
-  const tasks = inp.tasks.filter((t) => t.index < inp.spec.replicas).sort((a, b) => a.index - b.index);
+  const wanted = wantedOf(inp);
+  const tasks = inp.tasks.filter((t) => wanted.has(t.index)).sort((a, b) => a.index - b.index);
   for (const t of tasks) if (t.hostId === null && !t.parked) out.push({ index: t.index, avoid: t.avoidHosts, move: false });
-  if (inp.spec.disconnect.stopAfterMs !== null) return out;
+  // An every-host task belongs to its host: a drain stops it there (decideJob), it never moves.
+  if (inp.everyHost || inp.spec.disconnect.stopAfterMs !== null) return out;
   for (const t of drainCandidates(inp, drainAllowance(inp).allowed)) out.push({ index: t.index, avoid: addUnique(t.avoidHosts, t.hostId ?? ""), move: true });
   return out;
 }
@@ -315,7 +320,7 @@ export function isDrainBusy(inp: JobInput): boolean {
   const current = new Set(inp.tasks.map((t) => t.attemptId));
   for (const a of inp.attempts) if (!current.has(a.id) && !isTerminal(a.state) && a.desired === "run") return true;
   const tasks = new Map(inp.tasks.map((t) => [t.index, t]));
-  for (let i = 0; i < inp.spec.replicas; i++) {
+  for (const i of wantedOf(inp).list()) {
     const t = tasks.get(i);
     if (!t) return true;
     const spec = t.version === inp.job.version ? inp.spec : (inp.specOf(t.version) ?? inp.spec);

@@ -1,8 +1,7 @@
 // Every-host jobs (`replicas: "every-host"`, issue 14): which task index belongs to which host. Pure:
 // the placement of an every-host job is decided here, host by host, not by the scheduler's search,
 // since each task belongs to one host (like a Kubernetes DaemonSet pod or a Nomad system job's
-// allocation). NOT WIRED YET: the server refuses every-host jobs at plan/apply (routes/jobs.ts) until
-// the reconcile loop and plan use these slots; this is the decision they will share.
+// allocation). The reconcile loop and the plan read it through every-host-input.ts.
 
 /** What the decision needs to know about one registered host. */
 export interface EveryHostHost {

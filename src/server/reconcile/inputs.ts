@@ -6,6 +6,7 @@ import type { JobRecord } from "../../model/index.ts";
 import type { SchedHost, SchedTask } from "../../scheduler/types.ts";
 import type { Mirror } from "../mirror.ts";
 import type { Approval, HostState, JobInput } from "./types.ts";
+import { everyHostSlotsOf, runningSlots } from "./every-host-input.ts";
 
 const base32 = "abcdefghijklmnopqrstuvwxyz234567";
 
@@ -75,14 +76,16 @@ export function jobInput(
     if (a) attempts.push(a.value);
   }
   const approvals = version.spec.disruption ? ctx.approvals?.(job.name) : undefined;
+  const schedHost = (id: string): SchedHost | null => schedHostOf(m, id, ctx.hosts);
   return {
     job,
+    ...(version.spec.everyHost === true ? { everyHost: runningSlots(everyHostSlotsOf(m, version.spec, tasks, ctx.hosts, schedHost)) } : {}),
     spec: version.spec,
     specOf: (v) => m.spec(job.name, v)?.spec ?? null,
     tasks,
     attempts,
     hosts: ctx.hosts,
-    schedHost: (id) => schedHostOf(m, id, ctx.hosts),
+    schedHost,
     usage: ctx.usage,
     now: ctx.now,
     fenceMs: ctx.fenceMs,

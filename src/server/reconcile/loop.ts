@@ -23,6 +23,7 @@ import { advanceRollout } from "./rollout-advance.ts";
 import type { JudgeSources } from "./rollout-advance.ts";
 import { SerialPasses } from "../serial-passes.ts";
 import { batchWrites } from "./batch-pass.ts";
+import { wantedOf } from "./every-host-input.ts";
 
 /** How long changes are collected before a pass. */
 export const DebounceMs = 20;
@@ -344,7 +345,9 @@ export class Reconciler {
  * no live rollout, every replica placed (or parked), no failure count waiting to be reset, no live attempt on a down host (whose
  * "lost" verdict waits for the clock) or on a draining one (its deadline). Full passes skip such jobs until something of theirs changes. */
 export function atRest(inp: JobInput): boolean {
-  if (inp.job.removedAt === null && inp.tasks.length !== inp.spec.replicas) return false;
+  if (inp.job.removedAt === null && inp.tasks.length !== wantedOf(inp).count) return false;
+  // An every-host job's tasks must be exactly its slots (a host that left or stopped matching: one to stop).
+  if (inp.everyHost && inp.tasks.some((t) => !inp.everyHost?.has(t.index))) return false;
   // A live rollout waits for the clock (bake, deadline).
   if (inp.rollout && isLiveRollout(inp.rollout)) return false;
   for (const t of inp.tasks) if (!t.parked && (t.hostId === null || t.failures > 0)) return false;

@@ -13,6 +13,7 @@ import { isEmpty } from "./commit.ts";
 import { neverFits } from "../../scheduler/never-fits.ts";
 import { jobInput, schedHosts, schedulerView, seedOf } from "./inputs.ts";
 import { mayRebalance, planSpreadMove } from "./rebalance.ts";
+import { planPinned } from "./every-host-place.ts";
 import type { HostState, JobInput, PlacementNeed } from "./types.ts";
 
 /** A fresh scheduler index over the mirror as it is now (for dry runs, which must not touch the live one). */
@@ -136,7 +137,8 @@ export function placeJob(
   const pinned = inp.spec.batch ? inp.tasks.find((t) => t.index === needs[0]?.index)?.version : undefined;
   const version = pinned ?? job.version;
   const spec = pinned !== undefined ? (m.spec(jobName, pinned)?.spec ?? inp.spec) : inp.spec;
-  const result = planJob(index, spec, needs);
+  // An every-host job's tasks go to their own hosts, not where the scheduler's search would put them.
+  const result = inp.everyHost ? planPinned(index, spec, needs, inp.everyHost) : planJob(index, spec, needs);
   // Only when something stayed unplaced: it costs a plan over every host.
   const never = result.plan.unplaced.length > 0 ? neverFits(spec, schedHosts(m, ctx.hosts)) : null;
   const writes = placementWrites(m, spec, version, needs, result, { now: ctx.now, newId: inp.newId, hostCount: m.hosts.size, fresh: pending, neverFits: never });
@@ -147,8 +149,8 @@ export function placeJob(
 /** One make-before-break move that restores the job's spread (rebalance.ts), written like a drain
  * move, or null. */
 function spreadMove(m: Mirror, index: ClusterIndex, inp: JobInput, hosts: ReadonlyMap<string, HostState>): { writes: WriteSet; plan: Plan; spec: JobSpec; moves: number[] } | null {
-  // A batch job's tasks end by themselves: none is moved for spread.
-  if (inp.spec.spread === "none" || inp.spec.batch || !mayRebalance(inp)) return null;
+  // A batch job's tasks end by themselves, an every-host job's belong to their hosts: none is moved for spread.
+  if (inp.spec.spread === "none" || inp.spec.batch || inp.everyHost || !mayRebalance(inp)) return null;
   const { open, domains } = openDomains(m, hosts);
   const mv = planSpreadMove(index, inp.spec, open, domains);
   if (!mv) return null;

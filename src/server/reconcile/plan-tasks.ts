@@ -19,6 +19,9 @@ export interface PlanTaskInput {
   currentReplicas: number;
   /** Where the task would run after apply (null: nowhere fits). */
   hostAfter: string | null;
+  /** An every-host job's: whether the index has a slot after apply (a matching host that takes it);
+   * absent for a job with a count. */
+  wanted?: boolean;
 }
 
 /** The action and its reason for one task slot (index below or above `to.replicas`). */
@@ -27,7 +30,9 @@ export function planTaskChange(inp: PlanTaskInput): PlanTask {
   const base = { index, hostBefore: task?.hostId ?? null, hostAfter };
   // A batch job's tasks are its runs' items, not replicas: an apply leaves a run as it is.
   if (task?.batch) return { ...base, hostAfter: task.hostId, action: "keep", reason: `item ${task.batch.item} of run ${task.batch.run}: a run keeps the version it started with` };
-  if (index >= to.replicas) return { ...base, hostAfter: null, action: "stop", reason: `replicas ${inp.currentReplicas} -> ${to.replicas}` };
+  if (inp.wanted === false) return { ...base, hostAfter: null, action: "stop", reason: "its host left, is draining or no longer matches the constraints" };
+  if (inp.wanted === undefined && index >= to.replicas) return { ...base, hostAfter: null, action: "stop", reason: `replicas ${inp.currentReplicas} -> ${to.replicas}` };
+  if (!task && inp.wanted === true) return { ...base, action: "start", reason: inp.currentReplicas === 0 ? "new job" : "a matching host without its task" };
   if (!task) return { ...base, action: "start", reason: inp.currentReplicas === 0 ? "new job" : `replicas ${inp.currentReplicas} -> ${to.replicas}` };
   if (task.parked) return { ...base, action: "start", reason: `parked (${task.parked.reason.split(";")[0]}); apply tries it again` };
   if (task.hostId === null) return { ...base, action: "start", reason: task.unplacedReason ? `not placed now (${task.unplacedReason})` : "not placed now" };

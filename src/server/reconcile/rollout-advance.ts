@@ -6,6 +6,7 @@
 
 import { isLiveRollout, isTerminal } from "../../model/index.ts";
 import type { JobRecord, JobVersion, Rollout, TaskMetricsPoint } from "../../model/index.ts";
+import type { RawMetricPoint } from "../../model/judge/index.ts";
 import type { Compare, Op } from "../../state/store.ts";
 import { jobKey, Kinds, rolloutKey, versionKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
@@ -17,6 +18,7 @@ import { stepRollout } from "./rollout-step.ts";
 import type { BakeJudge } from "./rollout-step.ts";
 import type { JobInput } from "./types.ts";
 import { replaceCauses } from "./version-change.ts";
+import { wantedOf } from "./every-host-input.ts";
 
 /** What a pass does about a job's rollout: the rollout the decision is gated by, the writes, and
  * whether the job was rolled back (then its decision waits for the next pass, on the new version). */
@@ -33,10 +35,10 @@ export function rolloutsOf(m: Mirror, job: string): { n: number; rollout: Rollou
 
 /** True when the job has a task of another version whose live attempt must be replaced: a rollout's work. */
 export function needsRollout(inp: JobInput): boolean {
-  const replicas = inp.job.removedAt === null ? inp.spec.replicas : 0;
+  const replicas = wantedOf(inp);
   const live = new Set(inp.attempts.filter((a) => a.desired === "run" && !isTerminal(a.state)).map((a) => a.id));
   return inp.tasks.some((t) => {
-    if (t.index >= replicas || t.version === inp.job.version || t.attemptId === null || !live.has(t.attemptId)) return false;
+    if (!replicas.has(t.index) || t.version === inp.job.version || t.attemptId === null || !live.has(t.attemptId)) return false;
     const from = inp.specOf(t.version);
     return from === null || replaceCauses(from, inp.spec).length > 0;
   });
@@ -51,6 +53,10 @@ export interface JudgeSources {
   seriesOf?: SeriesReader;
   /** Absent: custom checks stay inconclusive ("running"). */
   customOf?: JudgeReader["customOf"];
+  /** A task's raw readings of a named metric (../rollout-samples.ts); absent: named comparisons stay inconclusive. */
+  namedOf?: (job: string, index: number, name: string) => readonly RawMetricPoint[];
+  /** A task's cumulative CPU seconds; absent: efficiency stays inconclusive. */
+  cpuOf?: (job: string, index: number) => readonly { at: number; cpuSeconds: number }[];
 }
 
 /** Starts, steps or rolls back the job's rollout for this pass; `sources` feed the judge. */
@@ -68,14 +74,14 @@ export function advanceRollout(m: Mirror, inp: JobInput, sources: JudgeSources =
     success.push({ type: "put", key, value: Kinds.rollout.encode(r) });
   };
   const done = (rollout: Rollout | null, rolledBack = false): Advance => ({ rollout, other: success.length > 0 ? { compare, success } : null, rolledBack });
-  const replicas = job.removedAt === null ? inp.spec.replicas : 0;
+  const replicas = wantedOf(inp);
   const domainOf = (hostId: string) => m.hosts.get(hostId)?.value.domain ?? null;
 
   if (latest === null || latest.rollout.version !== job.version || job.removedAt !== null) {
     const why = job.removedAt !== null ? "the job was removed" : `version ${job.version} was applied`;
     for (const { n, rollout } of all) if (isLiveRollout(rollout)) put(n, { ...rollout, state: "superseded", endedAt: now, updatedAt: now, why });
     if (job.removedAt !== null || !needsRollout(inp)) return done(null);
-    const r = startRollout({ job: name, version: job.version, from: lastGoodVersion(inp.tasks.filter((t) => t.index < replicas), job.version), cause: "apply", spec: inp.spec, tasks: phaseTasks(inp.tasks, replicas, domainOf), now });
+    const r = startRollout({ job: name, version: job.version, from: lastGoodVersion(inp.tasks.filter((t) => replicas.has(t.index)), job.version), cause: "apply", spec: inp.spec, tasks: phaseTasks(inp.tasks, replicas, domainOf), now });
     put((latest?.n ?? 0) + 1, r);
     return done(r);
   }
@@ -85,7 +91,9 @@ export function advanceRollout(m: Mirror, inp: JobInput, sources: JudgeSources =
   const ready = (a: Parameters<typeof isReady>[0], v: number): boolean => isReady(a, inp.specOf(v) ?? inp.spec);
   const tasks = stepTasks(cur, inp.tasks, inp.attempts, replicas, ready);
   const hostOf = new Map(inp.tasks.map((t) => [t.index, t.hostId]));
-  const reader: JudgeReader = { seriesOf: (i) => seriesOf(name, i), domainOf: (i) => { const h = hostOf.get(i); return h == null ? null : domainOf(h); }, ...(sources.customOf ? { customOf: sources.customOf } : {}) };
+  const reader: JudgeReader = { seriesOf: (i) => seriesOf(name, i), domainOf: (i) => { const h = hostOf.get(i); return h == null ? null : domainOf(h); }, ...(sources.customOf ? { customOf: sources.customOf } : {}),
+    ...(sources.namedOf ? { namedOf: (i: number, metric: string) => sources.namedOf?.(name, i, metric) ?? [] } : {}),
+    ...(sources.cpuOf ? { cpuOf: (i: number) => sources.cpuOf?.(name, i) ?? [] } : {}) };
   const judge: BakeJudge = (healthyAt, reached) => judgeBake(cur, cur.policy.checks, tasks, reached, healthyAt, now, reader);
   const step = stepRollout(cur, tasks, now, judge);
   if (!step.rollback || cur.from === null) {
@@ -102,7 +110,7 @@ export function advanceRollout(m: Mirror, inp: JobInput, sources: JudgeSources =
  * spec (pins included: the same bytes run again) stored as a new version, as `tiffin revert` does,
  * with a quick rollout of its own. When `from` is gone, the failed rollout pauses instead. Returns the
  * rollout the job goes on with. */
-export function rollbackWrites(m: Mirror, inp: Pick<JobInput, "job" | "tasks" | "spec" | "now">, n: number, failed: Rollout, from: number): { compare: Compare[]; success: Op[]; rollout: Rollout } {
+export function rollbackWrites(m: Mirror, inp: Pick<JobInput, "job" | "tasks" | "spec" | "now" | "everyHost">, n: number, failed: Rollout, from: number): { compare: Compare[]; success: Op[]; rollout: Rollout } {
   const { job, now } = inp;
   const name = job.name;
   const compare: Compare[] = [];
@@ -128,7 +136,8 @@ export function rollbackWrites(m: Mirror, inp: Pick<JobInput, "job" | "tasks" | 
   success.push({ type: "put", key: versionKey(name, version), value: Kinds.version.encode(ver) });
   success.push({ type: "put", key: jobKey(name), value: Kinds.job.encode(rec) });
   put(n, { ...failed, rolledBackTo: version });
-  const replicas = good.spec.replicas;
+  // An every-host job keeps its slots: the good spec runs on the same hosts.
+  const replicas = good.spec.everyHost === true ? (inp.everyHost ?? Number.MAX_SAFE_INTEGER) : good.spec.replicas;
   const back = startRollout({ job: name, version, from: null, cause: "rollback", spec: good.spec, tasks: phaseTasks(inp.tasks, replicas, (id) => m.hosts.get(id)?.value.domain ?? null), now, policy: rollbackPolicy(failed.policy) });
   put(n + 1, back);
   return { compare, success, rollout: back };

@@ -7,14 +7,16 @@
 // agent scrapes: they are already there, cover every task the server hears of (new and old alike),
 // and need no new agent protocol. The cost is their resolution, one point per task per history bucket
 // (60 s by default): with minSamples 10, a phase of one new task needs a ~10 min bake, while pooled old
-// tasks reach it sooner. Only `signal` metrics are in that series; counter, gauge and histogram
-// comparisons and efficiency find no samples there and stay inconclusive (never a pass).
+// tasks reach it sooner. Counter, gauge and histogram comparisons read the raw readings agents report
+// for the named metrics of the checks (`namedOf`, ../rollout-samples.ts: one per metrics report), and
+// efficiency pairs them with the attempt's cgroup CPU seconds (`cpuOf`); without them, inconclusive.
 
 import { domainKey, RolloutDomains } from "../../model/index.ts";
 import type { CheckResult, FailureDomain, Rollout, RolloutDomain, TaskMetricsPoint, Verdict } from "../../model/index.ts";
 import { judgePhase, overallVerdict } from "../../model/judge/index.ts";
-import type { CheckVerdict, CustomCheck, RolloutChecks, TaskSeries } from "../../model/judge/index.ts";
-import type { CustomCheckVerdict } from "../rollout-checks/custom-check.ts";
+import { joinUsage, namedMetricsOf } from "../../model/judge/index.ts";
+import type { CheckVerdict, CustomCheck, RawMetricPoint, RolloutChecks, TaskSeries, TaskUsage } from "../../model/judge/index.ts";
+import type { CustomCheckVerdict, ExecTask } from "../rollout-checks/custom-check.ts";
 import type { StepTask } from "./rollout-step.ts";
 
 /** What the judge reads of the world, beyond the controller's StepTasks. */
@@ -24,7 +26,12 @@ export interface JudgeReader {
   /** A task's failure domain, or null when unknown (no host). */
   domainOf(index: number): FailureDomain | null;
   /** The custom checks' verdicts of the bake `key` (started on the first ask; null: still running). */
-  customOf?(key: string, checks: readonly CustomCheck[]): readonly (CustomCheckVerdict | null)[];
+  customOf?(key: string, checks: readonly CustomCheck[], task: ExecTask | null): readonly (CustomCheckVerdict | null)[];
+  /** A task's raw readings of a named metric (counters, gauges, histogram buckets), oldest first, as its
+   * agent reported them for the rollout's checks (../rollout-samples.ts); absent: none. */
+  namedOf?(index: number, name: string): readonly RawMetricPoint[];
+  /** A task's cumulative cgroup CPU seconds, oldest first (the efficiency check); absent: none. */
+  cpuOf?(index: number): readonly { at: number; cpuSeconds: number }[];
 }
 
 /** A custom check's verdict (null: still running) as a CheckResult: "custom GET url", "custom argv". */
@@ -32,8 +39,16 @@ export function customResultOf(c: CustomCheck, v: CustomCheckVerdict | null): Ch
   const target = c.kind === "http" ? `GET ${c.url}` : c.run.join(" ");
   if (v === null) return { name: `custom ${target}`, verdict: "inconclusive", figures: {}, detail: "running" };
   const figures: Record<string, number> = { durationMs: v.durationMs, ...(v.status !== null ? { status: v.status } : {}), ...(v.exitCode !== null ? { exitCode: v.exitCode } : {}) };
-  return { name: `custom ${target}`, verdict: v.verdict, figures, detail: v.summary };
+  // A command's output (an HTTP body's start) with the verdict: what the user reads first when it failed.
+  const said = v.output.trim();
+  return { name: `custom ${target}`, verdict: v.verdict, figures, detail: said === "" ? v.summary : `${v.summary}: ${said.slice(0, CustomDetailMax)}` };
 }
+
+/** How far apart a CPU reading and a request counter reading may be to make one efficiency point. */
+export const UsageSkewMs = 5000;
+
+/** The most of a custom check's output kept in its CheckResult's detail (the verdict keeps OUTPUT_MAX). */
+export const CustomDetailMax = 500;
 
 /** The judge's verdict on a phase's bake so far: overall, and each check as the Rollout record keeps it. */
 export interface PhaseJudgement {
@@ -76,13 +91,29 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
   const olds = tasks.filter((t) => !reached.has(t.index) && !t.isNew);
   // The phase's domains: old tasks in one of them are compared ("in"), the others are not.
   const custom = checks.custom.length === 0 || !read.customOf ? [] : (() => {
-    const got = read.customOf(`${r.job}/${r.version}/${r.phase}/${healthyAt}`, checks.custom);
+    // A command runs in one of the phase's new tasks: the lowest index serving now (the bake began, so all do).
+    const inTask = mine.filter((t) => t.ready).sort((a, b) => a.index - b.index)[0];
+    const got = read.customOf(`${r.job}/${r.version}/${r.phase}/${healthyAt}`, checks.custom, inTask ? { job: r.job, index: inTask.index } : null);
     return checks.custom.map((c, i) => customResultOf(c, got[i] ?? null));
   })();
   // No old task left (the last phase): nothing to compare with; the earlier phases were compared.
   if (olds.length === 0) return custom.length === 0 ? null : { overall: overallVerdict(custom), checks: custom };
   const domains = new Set(mine.map((t) => keyOf(t.index)));
-  const series = (t: StepTask, side: "new" | "old"): TaskSeries => ({ index: t.index, domain: side === "new" || level === null ? null : domains.has(keyOf(t.index)) ? "in" : "out", points: read.seriesOf(t.index) });
+  const names = namedMetricsOf(checks);
+  const domainOfSide = (t: StepTask, side: "new" | "old"): string | null => (side === "new" || level === null ? null : domains.has(keyOf(t.index)) ? "in" : "out");
+  const series = (t: StepTask, side: "new" | "old"): TaskSeries => ({
+    index: t.index,
+    domain: domainOfSide(t, side),
+    points: read.seriesOf(t.index),
+    ...(names.length > 0 && read.namedOf ? { named: Object.fromEntries(names.map((n) => [n, read.namedOf?.(t.index, n) ?? []])) } : {}),
+  });
+  // Efficiency: each CPU reading paired with the request counter's reading nearest in time (within
+  // 5 s: agents report readings and CPU samples on their own clocks' intervals).
+  const eff = checks.efficiency;
+  const usage = (t: StepTask, side: "new" | "old"): TaskUsage => ({
+    domain: domainOfSide(t, side),
+    points: eff && read.cpuOf && read.namedOf ? joinUsage(read.cpuOf(t.index), (read.namedOf(t.index, eff.requests)).map((p) => ({ at: p.at, value: p.value ?? null })), UsageSkewMs) : [],
+  });
   const bakeMs = Math.max(0, now - healthyAt);
   const judged = judgePhase(
     { ...checks, health: false, custom: [] },
@@ -95,7 +126,7 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
         old: { crashes: olds.reduce((n, t) => n + t.oldEnds, 0), exposureMs: olds.length * bakeMs },
       },
       series: { new: mine.map((t) => series(t, "new")), old: olds.map((t) => series(t, "old")) },
-      usage: { new: [], old: [] },
+      usage: { new: mine.map((t) => usage(t, "new")), old: olds.map((t) => usage(t, "old")) },
     },
   );
   const all = [...judged.checks.map(checkResultOf), ...custom];

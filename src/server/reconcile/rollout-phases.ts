@@ -33,6 +33,16 @@ export function defaultPhases(tasks: readonly PhaseTask[]): RolloutPhaseSpec[] {
   return out;
 }
 
+/** The phases of an every-host job that writes none (slowroll's daemons "rolled out to all our
+ * servers"): one host, then its rack, its cluster, its datacenter, then everywhere (phases that add no
+ * task are left out, so a one-rack fleet gets 1 -> all). */
+export const EveryHostPhases: readonly RolloutPhaseSpec[] = [1, "rack", "cluster", "datacenter", "all"];
+
+/** The default phases of `spec` over `tasks`: by failure domain for an every-host job, else by size and spread. */
+export function defaultPhasesOf(spec: { everyHost?: true }, tasks: readonly PhaseTask[]): RolloutPhaseSpec[] {
+  return spec.everyHost === true ? [...EveryHostPhases] : defaultPhases(tasks);
+}
+
 /** The domain order tasks are taken in: unplaced tasks last, then by index. */
 export function phaseOrder(tasks: readonly PhaseTask[]): PhaseTask[] {
   const key = (t: PhaseTask): string => (t.domain ? `0${domainKey(t.domain, "rack")}` : "1");

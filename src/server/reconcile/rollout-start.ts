@@ -5,7 +5,7 @@
 import { DefaultRolloutPolicy, isTerminal } from "../../model/index.ts";
 import type { Attempt, FailureDomain, JobSpec, Rollout, RolloutCause, RolloutPolicy, Task } from "../../model/index.ts";
 import { jobDisruptionBudget } from "../disruption.ts";
-import { defaultPhases, planPhases } from "./rollout-phases.ts";
+import { defaultPhasesOf, planPhases } from "./rollout-phases.ts";
 import type { PhaseTask } from "./rollout-phases.ts";
 import type { StepTask } from "./rollout-step.ts";
 
@@ -31,7 +31,7 @@ export interface RolloutStart {
 /** The Rollout record a rollout starts with: phases planned over the tasks, the first one started. */
 export function startRollout(s: RolloutStart): Rollout {
   const policy = s.policy ?? policyOf(s.spec);
-  const planned = planPhases(policy.phases ?? defaultPhases(s.tasks), s.tasks);
+  const planned = planPhases(policy.phases ?? defaultPhasesOf(s.spec, s.tasks), s.tasks);
   return {
     job: s.job,
     version: s.version,
@@ -75,7 +75,7 @@ export function endedByItself(a: Attempt): boolean {
 
 /** The job's tasks as the step sees them: which run the rollout's version (for a restart, an attempt
  * started since), which serve, and how many attempts of each side ended by themselves. */
-export function stepTasks(r: Rollout, tasks: readonly Task[], attempts: readonly Attempt[], replicas: number, ready: (a: Attempt | undefined, version: number) => boolean): StepTask[] {
+export function stepTasks(r: Rollout, tasks: readonly Task[], attempts: readonly Attempt[], replicas: TaskIndexes, ready: (a: Attempt | undefined, version: number) => boolean): StepTask[] {
   const byId = new Map(attempts.map((a) => [a.id, a]));
   const byIndex = new Map<number, Attempt[]>();
   for (const a of attempts) byIndex.set(a.index, [...(byIndex.get(a.index) ?? []), a]);
@@ -83,7 +83,7 @@ export function stepTasks(r: Rollout, tasks: readonly Task[], attempts: readonly
   const ofRollout = (a: Attempt): boolean => a.version === r.version && a.createdAt >= r.startedAt;
   const out: StepTask[] = [];
   for (const t of tasks) {
-    if (t.index >= replicas) continue;
+    if (!inJob(replicas, t.index)) continue;
     const cur = t.attemptId ? byId.get(t.attemptId) : undefined;
     const isNew = r.cause === "restart" ? cur !== undefined && ofRollout(cur) : t.version === r.version;
     const own = byIndex.get(t.index) ?? [];
@@ -96,8 +96,16 @@ export function stepTasks(r: Rollout, tasks: readonly Task[], attempts: readonly
 }
 
 /** The phase plan's view of the tasks: index and the failure domain of the host each runs on. */
-export function phaseTasks(tasks: readonly Task[], replicas: number, domainOf: (hostId: string) => FailureDomain | null): PhaseTask[] {
+export function phaseTasks(tasks: readonly Task[], replicas: TaskIndexes, domainOf: (hostId: string) => FailureDomain | null): PhaseTask[] {
   const out: PhaseTask[] = [];
-  for (const t of tasks) if (t.index < replicas) out.push({ index: t.index, domain: t.hostId === null ? null : domainOf(t.hostId) });
+  for (const t of tasks) if (inJob(replicas, t.index)) out.push({ index: t.index, domain: t.hostId === null ? null : domainOf(t.hostId) });
   return out;
+}
+
+/** A job's task indexes: a replica count (0..n-1), or a set such as an every-host job's slots
+ * (every-host-input.ts wantedOf). */
+export type TaskIndexes = number | { has(index: number): boolean };
+
+function inJob(w: TaskIndexes, index: number): boolean {
+  return typeof w === "number" ? index < w : w.has(index);
 }

@@ -48,15 +48,17 @@ export interface RolloutTargets {
 }
 
 /** The version each slot should run now, by index: the job's version, or (for a serving task held
- * back by the phase gate or the disruption budget) the one it runs; and which stale slots restart now. */
-export function rolloutTargets(jobVersion: number, replicas: number, slots: readonly RolloutSlot[], gate: RolloutGate = openGate(replicas)): RolloutTargets {
+ * back by the phase gate or the disruption budget) the one it runs; and which stale slots restart now.
+ * `wanted`: the job's task indexes when they are not 0..replicas-1 (an every-host job's). */
+export function rolloutTargets(jobVersion: number, replicas: number, slots: readonly RolloutSlot[], gate: RolloutGate = openGate(replicas), wanted?: readonly number[]): RolloutTargets {
   const versions = new Map<number, number>();
   const restart = new Set<number>();
   const surge = new Set<number>();
   const byIndex = new Map(slots.map((s) => [s.index, s]));
   let surging = slots.filter((s) => s.surging === true).length;
   let disrupted = 0;
-  for (let i = 0; i < replicas; i++) if (!byIndex.get(i)?.ready) disrupted++;
+  // The job's task indexes: 0..replicas-1, or (`wanted`) an every-host job's slots, holes and all.
+  for (const i of wanted ?? Array.from({ length: replicas }, (_, k) => k)) if (!byIndex.get(i)?.ready) disrupted++;
   for (const s of [...slots].sort((a, b) => a.index - b.index)) {
     const moving = s.version !== null && s.version !== jobVersion && s.mustReplace;
     const restarting = !moving && s.version === jobVersion && s.stale === true;

@@ -48,6 +48,9 @@ export interface JobInput {
   /** The job's latest rollout (rollout-step.ts gates the lifecycle by it); absent or null: none, every
    * task may move within the job's disruption budget. */
   rollout?: Rollout | null;
+  /** An every-host job's tasks that should run now: index -> the host it belongs to (every-host-input.ts);
+   * absent for a job with a count (its tasks are 0..replicas-1). */
+  everyHost?: ReadonlyMap<number, string>;
   /** Answers of the job's approval endpoint (spec `disruption`), by task index; absent: none yet. */
   approvals?: ReadonlyMap<number, Approval>;
 }

@@ -13,8 +13,15 @@ export interface ExecResult {
   output: string;
 }
 
-/** Runs `argv` in one of the phase's new tasks; must stop it when `signal` aborts (the timeout). */
-export type ExecFn = (argv: readonly string[], o: { signal: AbortSignal }) => Promise<ExecResult>;
+/** The task a command check runs in: one of the phase's new tasks. */
+export interface ExecTask {
+  job: string;
+  index: number;
+}
+
+/** Runs `argv` in `task` (one of the phase's new tasks; null: none serves); must stop it when `signal`
+ * aborts (the timeout). Rejects when it cannot run it (no task, agent unreachable). */
+export type ExecFn = (argv: readonly string[], o: { signal: AbortSignal; task: ExecTask | null }) => Promise<ExecResult>;
 
 /** What the runner needs from outside. */
 export interface CustomCheckDeps {
@@ -82,8 +89,8 @@ async function bodyStart(res: Response): Promise<string> {
   return text.slice(0, OUTPUT_MAX);
 }
 
-/** Runs one custom check and judges it. Never throws for what the check met; only for bugs. */
-export async function runCustomCheck(check: CustomCheck, deps: CustomCheckDeps): Promise<CustomCheckVerdict> {
+/** Runs one custom check and judges it (a command in `task`). Never throws for what the check met; only for bugs. */
+export async function runCustomCheck(check: CustomCheck, deps: CustomCheckDeps, task: ExecTask | null = null): Promise<CustomCheckVerdict> {
   const started = performance.now();
   const target = check.kind === "http" ? check.url : check.run.join(" ");
   const base = { kind: check.kind, target, status: null, exitCode: null, output: "" };
@@ -99,10 +106,11 @@ export async function runCustomCheck(check: CustomCheck, deps: CustomCheckDeps):
       const range = check.statuses[0] === check.statuses[1] ? `${check.statuses[0]}` : `${check.statuses[0]}-${check.statuses[1]}`;
       return { ...base, verdict: ok ? "pass" : "fail", reason: "answered", status, output, durationMs: elapsed(), summary: `GET ${target}: ${status} (${ok ? "in" : "not in"} ${range})` };
     }
-    const r = await withTimeout(check.timeoutMs, (signal) => deps.exec(check.run, { signal }));
+    const r = await withTimeout(check.timeoutMs, (signal) => deps.exec(check.run, { signal, task }));
     const output = r.output.slice(0, OUTPUT_MAX);
-    if (r.exitCode === null) return { ...base, verdict: "fail", reason: "answered", output, durationMs: elapsed(), summary: `${target}: ended by a signal` };
-    return { ...base, verdict: r.exitCode === 0 ? "pass" : "fail", reason: "answered", exitCode: r.exitCode, output, durationMs: elapsed(), summary: `${target}: exit code ${r.exitCode}` };
+    const where = task === null ? "" : ` in ${task.job}/${task.index}`;
+    if (r.exitCode === null) return { ...base, verdict: "fail", reason: "answered", output, durationMs: elapsed(), summary: `${target}${where}: ended by a signal` };
+    return { ...base, verdict: r.exitCode === 0 ? "pass" : "fail", reason: "answered", exitCode: r.exitCode, output, durationMs: elapsed(), summary: `${target}${where}: exit code ${r.exitCode}` };
   } catch (e) {
     if (e instanceof Timeout) return { ...base, verdict: "inconclusive", reason: "timeout", durationMs: elapsed(), summary: `${target}: no answer within ${check.timeoutMs}ms` };
     const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : "";

@@ -4,7 +4,7 @@
 // of the last MaxBakes bakes are kept.
 import type { CustomCheck } from "../../model/judge/index.ts";
 import { runCustomCheck } from "./custom-check.ts";
-import type { CustomCheckDeps, CustomCheckVerdict } from "./custom-check.ts";
+import type { CustomCheckDeps, CustomCheckVerdict, ExecTask } from "./custom-check.ts";
 
 const MaxBakes = 1000;
 
@@ -18,15 +18,15 @@ export class CustomCheckRunner {
   }
 
   /** The verdicts of `checks` for the bake `key`, in order; null for a check still running. The
-   * first call for a key starts them all. */
-  verdictsOf(key: string, checks: readonly CustomCheck[]): (CustomCheckVerdict | null)[] {
+   * first call for a key starts them all (commands in `task`, one of the phase's new tasks). */
+  verdictsOf(key: string, checks: readonly CustomCheck[], task: ExecTask | null = null): (CustomCheckVerdict | null)[] {
     let got = this.#bakes.get(key);
     if (got === undefined) {
       const results: (CustomCheckVerdict | null)[] = checks.map(() => null);
       got = results;
       this.#bakes.set(key, results);
       if (this.#bakes.size > MaxBakes) this.#bakes.delete(this.#bakes.keys().next().value ?? key);
-      checks.forEach((c, i) => void runCustomCheck(c, this.#deps).then((v) => (results[i] = v)));
+      checks.forEach((c, i) => void runCustomCheck(c, this.#deps, task).then((v) => (results[i] = v)));
     }
     return [...got];
   }

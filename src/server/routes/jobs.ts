@@ -4,7 +4,9 @@ import { z } from "zod";
 import type { ApplyResult, PlanResult } from "../../api/types.ts";
 import { diffJson, ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { JobRecord, JobSpec, JobVersion, Task, VersionNote } from "../../model/index.ts";
-import { defaultPhases, planPhases } from "../reconcile/rollout-phases.ts";
+import { defaultPhasesOf, planPhases } from "../reconcile/rollout-phases.ts";
+import { everyHostSlotsOf, runningSlots } from "../reconcile/every-host-input.ts";
+import { planPinned } from "../reconcile/every-host-place.ts";
 import { phaseTasks, policyOf } from "../reconcile/rollout-start.ts";
 import { checkJobSpec, decompileJob } from "../../spec/api.ts";
 import { casLoop } from "../context.ts";
@@ -147,13 +149,6 @@ async function specOf(body: unknown): Promise<JobSpec> {
       problems: checked.problems,
     });
   }
-  // Every-host jobs compile (issue 14) but nothing places them yet: stored, one would run no task.
-  if (checked.spec.everyHost === true) {
-    throw new TiffinError(ErrorCodes.SpecInvalid, `job "${checked.spec.name}": every-host jobs are not placed by this server yet`, {
-      hint: "give replicas a task count for now",
-      problems: [{ file: null, path: "replicas", message: 'replicas "every-host" is not supported by this server yet: one task per matching host needs its placement (issue 14)', value: '"every-host"' }],
-    });
-  }
   return checked.spec;
 }
 
@@ -261,10 +256,14 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
   const placements: PlanResult["placements"] = [];
   const needs: PlacementNeed[] = [];
   const tasks = m.tasks.get(spec.name);
+  // An every-host job: one task per matching host, as the reconciler keeps them (every-host-input.ts).
+  const eh = spec.everyHost === true ? runningSlots(everyHostSlotsOf(m, spec, [...(tasks?.values() ?? [])].map((e) => e.value), hosts, (id) => schedHostOf(m, id, hosts))) : null;
+  const wanted = eh ? [...eh.keys()].sort((a, b) => a - b) : Array.from({ length: spec.replicas }, (_, i) => i);
+  const wantedSet = new Set(wanted);
   for (const [i, { value: t }] of tasks ?? []) {
-    if (i >= spec.replicas && t.hostId !== null) index.release(spec.name, i);
+    if (!wantedSet.has(i) && t.hostId !== null) index.release(spec.name, i);
   }
-  for (let i = 0; i < spec.replicas; i++) {
+  for (const i of wanted) {
     const t = tasks?.get(i)?.value;
     const host = t?.hostId ? hosts.get(t.hostId) : undefined;
     const from = t ? m.spec(spec.name, t.version)?.spec : undefined;
@@ -287,19 +286,19 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
   }
   // The very placement the reconciler runs (planJob: the same seed, avoid lists and their retry), on
   // a scratch index, so the plan cannot show placements apply would not make.
-  const plan = needs.length > 0 ? planJob(index, spec, needs).plan : { job: spec.name, placements: [], unplaced: [] };
+  const plan = needs.length === 0 ? { job: spec.name, placements: [], unplaced: [] } : eh ? planPinned(index, spec, needs, eh).plan : planJob(index, spec, needs).plan;
   for (const p of plan.placements) {
     const h = m.hosts.get(p.hostId)?.value;
     const before = tasks?.get(p.index)?.value.hostId ?? null;
     placements.push({ index: p.index, hostId: p.hostId, hostName: h?.name ?? p.hostId, rack: h?.domain.rack ?? "default", moved: before !== null && before !== p.hostId });
   }
   placements.sort((a, b) => a.index - b.index);
-  const curReplicas = job && job.removedAt === null ? (cur?.spec.replicas ?? 0) : 0;
+  const curReplicas = job && job.removedAt === null ? (cur?.spec.everyHost === true ? (tasks?.size ?? 0) : (cur?.spec.replicas ?? 0)) : 0;
   const after = new Map(placements.map((p) => [p.index, p.hostId]));
-  const slots = new Set<number>([...(tasks?.keys() ?? []), ...Array.from({ length: spec.replicas }, (_, i) => i)]);
+  const slots = new Set<number>([...(tasks?.keys() ?? []), ...wanted]);
   const taskChanges = [...slots].sort((a, b) => a - b).map((i) => {
     const t = tasks?.get(i)?.value ?? null;
-    return planTaskChange({ index: i, task: t, from: t ? (m.spec(spec.name, t.version)?.spec ?? null) : null, to: spec, currentReplicas: curReplicas, hostAfter: after.get(i) ?? null });
+    return planTaskChange({ index: i, task: t, from: t ? (m.spec(spec.name, t.version)?.spec ?? null) : null, to: spec, currentReplicas: curReplicas, hostAfter: after.get(i) ?? null, ...(eh ? { wanted: wantedSet.has(i) } : {}) });
   });
   return {
     name: spec.name,
@@ -312,15 +311,15 @@ export function planOf(ctx: ServerContext, spec: JobSpec): PlanResult {
     tasks: taskChanges,
     neverFits: neverFits(spec, schedHosts(m, hosts)),
     unplaced: plan.unplaced.map((u) => ({ index: u.index, reasons: Object.fromEntries(Object.entries(u.reasons).filter(([, n]) => (n ?? 0) > 0)) as Record<string, number> })),
-    rollout: taskChanges.some((c) => c.action === "replace") ? plannedRollout(m, spec, [...(tasks?.values() ?? [])].map((e) => e.value)) : [],
+    rollout: taskChanges.some((c) => c.action === "replace") ? plannedRollout(m, spec, [...(tasks?.values() ?? [])].map((e) => e.value).filter((t) => wantedSet.has(t.index))) : [],
   };
 }
 
 /** The phases a rollout of `spec` would run over the job's current tasks (as the reconciler starts it). */
 function plannedRollout(m: Mirror, spec: JobSpec, tasks: Task[]): NonNullable<PlanResult["rollout"]> {
   const host = (id: string | null) => (id === null ? null : (m.hosts.get(id)?.value ?? null));
-  const pt = phaseTasks(tasks, spec.replicas, (id) => host(id)?.domain ?? null);
-  return planPhases(policyOf(spec).phases ?? defaultPhases(pt), pt).map((p) => ({
+  const pt = phaseTasks(tasks, spec.everyHost === true ? Number.MAX_SAFE_INTEGER : spec.replicas, (id) => host(id)?.domain ?? null);
+  return planPhases(policyOf(spec).phases ?? defaultPhasesOf(spec, pt), pt).map((p) => ({
     spec: p.spec,
     tasks: p.tasks.map((index) => {
       const h = host(tasks.find((t) => t.index === index)?.hostId ?? null);

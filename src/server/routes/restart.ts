@@ -31,7 +31,9 @@ export function rollingRestartTxn(m: Mirror, name: string, now: number): { compa
   const job = m.jobs.get(name)?.value;
   const spec = job ? m.spec(name, job.version)?.spec : undefined;
   if (!job || !spec) return { compare, success, outcome };
-  const tasks = [...(m.tasks.get(name)?.values() ?? [])].map((e) => e.value).filter((t) => t.index < spec.replicas);
+  // An every-host job's tasks are all its own (those of hosts that left are deleted as they stop).
+  const count = spec.everyHost === true ? Number.MAX_SAFE_INTEGER : spec.replicas;
+  const tasks = [...(m.tasks.get(name)?.values() ?? [])].map((e) => e.value).filter((t) => t.index < count);
   for (const t of tasks) {
     const a = t.attemptId ? m.attempts.get(t.attemptId)?.value : undefined;
     if (a && !isTerminal(a.state) && a.desired === "run" && !outcome.some((o) => o.index === t.index)) outcome.push({ index: t.index, action: "restarted" });
@@ -44,7 +46,7 @@ export function rollingRestartTxn(m: Mirror, name: string, now: number): { compa
   };
   const all = rolloutsOf(m, name);
   for (const { n, rollout } of all) if (isLiveRollout(rollout)) put(n, Kinds.rollout.encode({ ...rollout, state: "superseded", endedAt: now, updatedAt: now, why: "a rolling restart began" }));
-  const r = startRollout({ job: name, version: job.version, from: null, cause: "restart", spec, tasks: phaseTasks(tasks, spec.replicas, (id) => m.hosts.get(id)?.value.domain ?? null), now });
+  const r = startRollout({ job: name, version: job.version, from: null, cause: "restart", spec, tasks: phaseTasks(tasks, count, (id) => m.hosts.get(id)?.value.domain ?? null), now });
   put((all.at(-1)?.n ?? 0) + 1, Kinds.rollout.encode(r));
   outcome.sort((a, b) => a.index - b.index);
   return { compare, success, outcome };

@@ -16,6 +16,7 @@ import type { Router } from "../http/router.ts";
 import { prometheusSdOf } from "../prometheus-sd.ts";
 import type { SdAttempt } from "../prometheus-sd.ts";
 import type { TaskMetricsHistory } from "../task-metrics-history.ts";
+import type { RolloutSamples } from "../rollout-samples.ts";
 import { taskView } from "../views.ts";
 import { withMetricVerdicts } from "../metric-verdicts.ts";
 import { metricCheckViews } from "../metric-check-views.ts";
@@ -26,14 +27,22 @@ import { requireSameHost } from "./agent.ts";
 import { notFound } from "./jobs.ts";
 
 /** Registers the task metrics routes. */
-export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMetricsHistory, relay: LeaderRelay): void {
+export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMetricsHistory, relay: LeaderRelay, samples?: RolloutSamples): void {
   const m = ctx.mirror;
+  let retainedAt = 0;
   const keep = (report: MetricsReport): void => {
     for (const t of report.tasks) {
       const a = m.attempts.get(t.attemptId)?.value;
       // Unknown, another host's, or ended: a late report of a task that is gone.
       if (!a || a.hostId !== report.hostId || isTerminal(a.state)) continue;
       history.add({ job: a.job, index: a.index, version: a.version, hostId: a.hostId }, t);
+      // The rollout judge's named readings (and the attempt's CPU beside them, for efficiency).
+      if (samples && t.named) samples.add(a.job, a.index, a.id, t.named, a.usage ?? null);
+    }
+    const now = ctx.clock.now();
+    if (samples && now - retainedAt > 60_000) {
+      retainedAt = now;
+      samples.retain((job, index) => m.tasks.get(job)?.has(index) ?? false);
     }
   };
   const parseReport = (body: Record<string, unknown>): MetricsReport =>
