@@ -120,7 +120,11 @@ void describe("helper process", { concurrency: true }, () => {
     helper.proc.kill("SIGTERM");
     assert.equal(await helper.exited, 0);
     const final = helper.status();
-    assert.deepEqual([final?.state, final?.reason, final?.signal], ["failed", "helper stopped", "SIGTERM"]);
+    assert.deepEqual([final?.state, final?.reason], ["failed", "helper stopped"]);
+    // The task died of the SIGTERM; or, when the signal came before the init (`timeout`) had started the
+    // command (the helper says "running" once the init is spawned: a race seen under CI load), the
+    // init took it itself and exited 128+15.
+    assert.ok(final?.signal === "SIGTERM" || (final?.signal === null && final.exitCode === 143), JSON.stringify(final));
     assert.equal(alive(pid ?? 0), false);
   });
 

@@ -64,7 +64,7 @@ export function parseRemediationConfig(text: string, where: string): Remediation
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw new TiffinError(ErrorCodes.Usage, `${where}: not YAML or JSON: ${(err as Error).message}`, { hint: "see docs/operations.md, \"Machine checks and remediation\"" });
+    throw new TiffinError(ErrorCodes.Usage, `${where}: not YAML or JSON: ${(err as Error).message}`, { hint: "a YAML or JSON file: rules: [{name, checks: [\"custom:*\"], actions: [drain, ticket]}], budget: {maxHosts, maxDomainPct, rateCount, ratePerMs}" });
   }
   const r = remediationConfigSchema.safeParse(raw ?? {});
   if (r.success) return r.data;
