@@ -277,6 +277,8 @@ void test("README tour: every `npx tiffin` command, the spec and the kills, run 
     return true;
   });
   assert.equal((await hosts()).find((h) => h.name === "dev-1")?.draining, true);
+  // `tiffin hosts dev-1` shows the drain again (and the host's machine checks).
+  assert.match(ok(await run("npx tiffin hosts dev-1"), "hosts HOST"), /^host dev-1 \(\S+\): up, draining$/m);
   ok(await run("npx tiffin undrain dev-1"), "undrain");
   assert.equal((await hosts()).find((h) => h.name === "dev-1")?.draining, false);
   step("drained and undrained");

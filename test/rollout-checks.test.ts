@@ -28,7 +28,7 @@ function spec(name: string, rate: number, version: number, minSamples: number, c
       isolation: "none",
       ports: ["http"],
       resources: { cpu: 0.05, memory: "64Mi", disk: "16Mi" },
-      stop: { signal: "SIGTERM", grace: "1s" },
+      stop: { signal: "SIGTERM", grace: "1s", delay: "0s" },
       metrics: { port: "http", interval: "1s", timeout: "800ms", signals: { errors: "http_errors_total" } },
       rollout: { phases: [1, "all"], bake: "7s", deadline: "25s", maxUnavailable: 1, checks: { crashRate: false, metrics: [{ signal: "errors", tolerance: "5%", slack: 0.01, minSamples }], custom: custom.map((http) => ({ http, timeout: "2s" })) } },
     },
