@@ -173,7 +173,8 @@ void test("one attempt writing logs flat out and health-checked every 100 ms doe
     await sleep(100);
   }
   lat.sort((x, y) => x - y);
-  const logged = fs.readdirSync(path.join(loud, "logs")).reduce((n, f) => n + fs.statSync(path.join(loud, "logs", f)).size, 0);
+  // The helper keeps writing (and retiring old segments) while this adds up sizes: a file listed may be gone.
+  const logged = fs.readdirSync(path.join(loud, "logs")).reduce((n, f) => n + (fs.statSync(path.join(loud, "logs", f), { throwIfNoEntry: false })?.size ?? 0), 0);
   t.diagnostic(`quiet attempt's socket answered in median ${lat[Math.floor(lat.length / 2)]!.toFixed(1)} ms, p99 ${lat[Math.floor(lat.length * 0.99)]!.toFixed(1)} ms, max ${lat.at(-1)!.toFixed(1)} ms (${lat.length} probes) while its neighbour logged; ${(logged / 1e6).toFixed(1)} MB compressed on disk`);
   for (const [i, d] of [loud, quiet].entries()) {
     const st = agents[i]!.statuses.at(-1)!;
