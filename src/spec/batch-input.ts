@@ -2,26 +2,14 @@
 // items, parallelism, retries with back-off, a deadline, a success policy and what failed items do.
 // Its output has durations in ms; compile.ts makes the BatchPolicy (compileBatch below).
 import { z } from "zod";
+import { durationMs } from "./duration-schema.ts";
 import { FailedItemsPolicies } from "../model/index.ts";
 import type { BatchPolicy } from "../model/index.ts";
-import { durationPattern, parseDuration } from "./units.ts";
-import type { Duration } from "./units.ts";
 import { batchPolicyProblems, MaxBatchItems, MaxItemLength, MaxParallelism } from "./batch-rules.ts";
 
 const durationMessage = 'expected a duration such as "500ms", "30s", "5m" or "1h"';
 
-function duration(minMs: number, maxMs: number) {
-  // Typed as the template literal users see; the regex is the runtime rule (as input.ts does).
-  const text = z.string({ error: durationMessage }).regex(durationPattern, { error: durationMessage }) as unknown as z.ZodType<Duration, Duration>;
-  return text.transform((t, ctx) => {
-    const ms = parseDuration(t) ?? Number.NaN;
-    if (!(ms >= minMs && ms <= maxMs)) {
-      ctx.issues.push({ code: "custom", input: t, message: `must be between ${minMs}ms and ${maxMs / 3_600_000}h` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-}
+const duration = (minMs: number, maxMs: number) => durationMs(minMs, maxMs, durationMessage);
 
 const item = z
   .union([z.string().max(MaxItemLength, { error: `an item is at most ${MaxItemLength} characters` }), z.number()], { error: "expected an item: a string or a number" })

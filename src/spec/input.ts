@@ -3,11 +3,12 @@
 // (z.toJSONSchema with io "input"). Its output has units resolved (ms, MiB, "SIGTERM"); compile.ts
 // reshapes that output into the canonical JobSpec.
 import { z } from "zod";
+import { durationMs } from "./duration-schema.ts";
 import { Capabilities, EveryHost, Isolations, MetricSignalNames, Networks, SpreadDomains } from "../model/index.ts";
 import {
-  durationPattern, kernelRangePattern, normalizeSignal, parseDuration, parseSize, sizePattern, StopSignals,
+  kernelRangePattern, normalizeSignal, parseSize, sizePattern, StopSignals,
 } from "./units.ts";
-import type { Duration, Size } from "./units.ts";
+import type { Size } from "./units.ts";
 import { rolloutInputSchema } from "./rollout-input.ts";
 import { MaxUseMin, MaxUses } from "./uses.ts";
 import { batchInputSchema } from "./batch-input.ts";
@@ -30,20 +31,8 @@ const durationMessage = 'expected a duration such as "200ms", "2s", "1m" or "1h3
 const sizeMessage = 'expected a size such as "256Mi" or "4Gi", or a whole number of MiB';
 
 /** A duration string, resolved to milliseconds; at least `minMs`. */
-function duration(minMs: number, maxMs = 24 * 3_600_000) {
-  // Typed as the template literal `Duration` users see (the regex is the runtime rule, and stays in
-  // the JSON Schema): zod's string schema cannot carry a narrower input type on its own.
-  const text = z.string({ error: durationMessage }).regex(durationPattern, { error: durationMessage }) as unknown as z.ZodType<Duration, Duration>;
-  return text
-    .transform((text, ctx) => {
-      const ms = parseDuration(text) ?? Number.NaN;
-      if (!(ms >= minMs && ms <= maxMs)) {
-        ctx.issues.push({ code: "custom", input: text, message: `must be between ${minMs}ms and ${maxMs / 3_600_000}h` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-}
+/** A duration string, resolved to milliseconds; at least `minMs`. */
+const duration = (minMs: number, maxMs = 24 * 3_600_000) => durationMs(minMs, maxMs, durationMessage);
 
 /** A size string or a whole number of MiB, resolved to MiB. */
 const size = z

@@ -4,28 +4,18 @@
 //   parseRolloutChecks(raw.rollout?.checks, job's metrics, ["jobs", i, "rollout", "checks"], file)
 //   checks: rolloutChecksInputSchema.optional()  ->  compileRolloutChecks(parsed, metrics)  +  rolloutChecksProblems(...)
 import { z } from "zod";
+import { durationMs } from "./duration-schema.ts";
 import { MetricSignalNames } from "../model/index.ts";
 import type { MetricsEndpoint, Problem } from "../model/index.ts";
 import { defaultBetter, defaultMetricComparisons } from "../model/judge/index.ts";
 import type { CustomCheck, MetricComparisonCheck, MetricRef, RolloutChecks } from "../model/judge/index.ts";
 import { issuesToProblems, problemAt } from "./problems.ts";
 import type { Segment } from "./problems.ts";
-import { durationPattern, parseDuration } from "./units.ts";
-import type { Duration } from "./units.ts";
 
 // input.ts will import this file (its `rollout` field), so this file must not import input.ts: the
 // few field schemas it needs are built here from the same rules (units.ts, the metric name pattern).
 const durationMessage = 'expected a duration such as "200ms", "2s", "1m" or "1h30m"';
-function duration(minMs: number, maxMs: number) {
-  return (z.string({ error: durationMessage }).regex(durationPattern, { error: durationMessage }) as unknown as z.ZodType<Duration, Duration>).transform((t, ctx) => {
-    const ms = parseDuration(t) ?? Number.NaN;
-    if (!(ms >= minMs && ms <= maxMs)) {
-      ctx.issues.push({ code: "custom", input: t, message: `must be between ${minMs}ms and ${maxMs / 60_000}m` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-}
+const duration = (minMs: number, maxMs: number) => durationMs(minMs, maxMs, durationMessage, `must be between ${minMs}ms and ${maxMs / 60_000}m`);
 /** Prometheus metric names (the same rule as `metrics.signals` in input.ts). */
 const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const command = z

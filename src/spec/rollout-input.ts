@@ -1,27 +1,15 @@
 // The zod schema of the `rollout` part of a spec as users write it: phases, bake, deadline, budget and
 // what a failed phase does. Its output has durations in ms; compile.ts makes the RolloutPolicy.
 import { z } from "zod";
+import { durationMs } from "./duration-schema.ts";
 import { DefaultRolloutPolicy, RolloutFailureActions, RolloutInconclusiveActions } from "../model/index.ts";
 import type { RolloutPhaseSpec, TaskCount } from "../model/index.ts";
-import { durationPattern, parseDuration } from "./units.ts";
-import type { Duration } from "./units.ts";
 import { rolloutChecksInputSchema } from "./rollout-checks.ts";
 import { bakeProblem, phaseOrderProblems, phaseProblem, taskCountProblem } from "./rollout-rules.ts";
 
 const durationMessage = 'expected a duration such as "30s", "5m" or "1h"';
 
-function duration(minMs: number, maxMs: number) {
-  // Typed as the template literal users see; the regex is the runtime rule (as input.ts does).
-  const text = z.string({ error: durationMessage }).regex(durationPattern, { error: durationMessage }) as unknown as z.ZodType<Duration, Duration>;
-  return text.transform((t, ctx) => {
-    const ms = parseDuration(t) ?? Number.NaN;
-    if (!(ms >= minMs && ms <= maxMs)) {
-      ctx.issues.push({ code: "custom", input: t, message: `must be between ${minMs}ms and ${maxMs / 3_600_000}h` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-}
+const duration = (minMs: number, maxMs: number) => durationMs(minMs, maxMs, durationMessage);
 
 /** One phase: a count, a share, a failure-domain level or "all" (rollout-rules.ts phaseProblem). The
  * union of number and string keeps the JSON Schema; the refinement is the rule. */

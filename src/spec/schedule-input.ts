@@ -2,21 +2,13 @@
 // expression (croner's syntax, 5 fields or 6 with seconds), its time zone, what a fire does while the
 // previous run goes on, what fires missed during an outage do, and a jitter.
 import { z } from "zod";
+import { durationMs } from "./duration-schema.ts";
 import { MissedPolicies, OverlapPolicies } from "../model/index.ts";
 import type { SchedulePolicy } from "../model/index.ts";
-import { durationPattern, parseDuration } from "./units.ts";
-import type { Duration } from "./units.ts";
 import { cronProblem, timeZoneProblem } from "./schedule-rules.ts";
 
 const durationMessage = 'expected a duration such as "0s", "30s" or "5m"';
-const jitter = (z.string({ error: durationMessage }).regex(durationPattern, { error: durationMessage }) as unknown as z.ZodType<Duration, Duration>).transform((t, ctx) => {
-  const ms = parseDuration(t) ?? Number.NaN;
-  if (!(ms >= 0 && ms <= 3_600_000)) {
-    ctx.issues.push({ code: "custom", input: t, message: "must be between 0s and 1h" });
-    return z.NEVER;
-  }
-  return ms;
-});
+const jitter = durationMs(0, 3_600_000, durationMessage, "must be between 0s and 1h");
 
 /** `schedule`: the leading server starts a run at every fire of `cron`. */
 export const scheduleInputSchema = z.strictObject({
