@@ -84,7 +84,9 @@ export async function runCall<T>(ctx: CallContext, fn: (deadline: Date) => Promi
       backoff = Math.min(backoff * 2, 500);
       continue;
     }
-    throw unavailable(ctx, err, left <= 0);
+    // A timer may fire a millisecond before Date.now() reaches the deadline: a deadline error with no
+    // time left for another try is the timeout, not an outage.
+    throw unavailable(ctx, err, left <= 0 || (left <= backoff && errorText(err).includes("DEADLINE_EXCEEDED")));
   }
 }
 
