@@ -114,13 +114,19 @@ export const jobMetricsViewSchema = z.object({
   ),
 });
 
+/** One line of a structural diff (`DiffLine`). */
+const diffLineSchema = z.object({ path: z.string(), op: z.enum(["add", "remove", "change"]), before: z.unknown().optional(), after: z.unknown().optional() });
+
+/** `VersionDiff`: `GET /v1/jobs/:name/versions/:v/diff`. */
+export const versionDiffSchema = z.object({ name: z.string(), from: z.number().int().nullable(), to: z.number().int(), diff: z.array(diffLineSchema) });
+
 /** `PlanResult`: `POST /v1/plan`. */
 export const planResultSchema = z.object({
   name: z.string(),
   version: z.number().int(),
   current: z.number().int().nullable(),
   changed: z.boolean(),
-  diff: z.array(z.object({ path: z.string(), op: z.enum(["add", "remove", "change"]), before: z.unknown().optional(), after: z.unknown().optional() })),
+  diff: z.array(diffLineSchema),
   placements: z.array(z.object({ index: z.number().int(), hostId: z.string(), hostName: z.string(), rack: z.string(), moved: z.boolean() })),
   unplaced: z.array(z.object({ index: z.number().int(), reasons: z.record(z.string(), z.number()) })),
   packages: z.array(packagePinSchema).exactOptional(),
@@ -232,6 +238,7 @@ export const answerSchemas = {
   restart: restartResultSchema,
   versions: z.array(jobVersionSchema),
   version: jobVersionSchema,
+  versionDiff: versionDiffSchema,
   hosts: z.array(hostViewSchema),
   host: hostViewSchema,
   removeHost: hostRemovalSchema,

@@ -9,11 +9,12 @@
 
 import type { JobVersion, JobSpec, VersionNote } from "../model/job.ts";
 import type { Recommendation } from "../model/recommendation.ts";
+import type { UsageSample } from "../model/records.ts";
 import type { Endpoint, ServiceSummary } from "../model/endpoint.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
 import type { DrainThen } from "../model/host.ts";
 import type { MaintenanceWindow } from "../model/maintenance.ts";
-import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus } from "./types.ts";
+import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus, VersionDiff } from "./types.ts";
 import type { ApiTokenView, TokenCreate, TokenCreated, Whoami } from "../model/token.ts";
 import type { Rollout } from "../model/rollout.ts";
 import type { HostChecksView, RemediationsView } from "./types.ts";
@@ -183,6 +184,14 @@ export class ApiClient {
   /** `GET /v1/jobs/:name/versions/:v`. */
   version(name: string, version: number): Promise<JobVersion> {
     return this.#json(answerSchemas.version, "GET", `/v1/jobs/${enc(name)}/versions/${version}`);
+  }
+  /** `GET /v1/jobs/:name/versions/:v/diff`: what changed from `from` (default: the version before) to `to`. */
+  versionDiff(name: string, to: number, from: number | null = null): Promise<VersionDiff> {
+    return this.#json(answerSchemas.versionDiff, "GET", `/v1/jobs/${enc(name)}/versions/${to}/diff${from !== null ? `?from=${from}` : ""}`);
+  }
+  /** `GET /v1/tasks/:job/:index/usage`: the task's per-minute resource samples, oldest first. */
+  usage(job: string, index: number): Promise<UsageSample[]> {
+    return this.#json(answerSchemas.usage, "GET", `/v1/tasks/${enc(job)}/${index}/usage`);
   }
   /** `GET /v1/hosts`. */
   hosts(): Promise<HostView[]> {

@@ -182,6 +182,15 @@ export interface JobStatus {
 /** One line of a plan's diff (defined with the pure diff in the model). */
 export type { DiffLine } from "../model/diff.ts";
 
+/** `GET /v1/jobs/:name/versions/:v/diff`: every changed field between two versions, as specs are
+ * written (`from` null: against nothing, the first version). */
+export interface VersionDiff {
+  name: string;
+  from: number | null;
+  to: number;
+  diff: DiffLine[];
+}
+
 /** `POST /v1/plan`. */
 export interface PlanResult {
   name: string;

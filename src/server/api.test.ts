@@ -134,6 +134,17 @@ void test("apply stores versions; the same spec twice makes none; plan writes no
   assert.deepEqual(versions.map((v) => [v.version, v.spec.env]), [[1, {}], [2, { MODE: "fast" }]]);
   const v1 = (await call(url, "GET", "/v1/jobs/web/versions/1", adminToken)).body as JobVersion;
   assert.deepEqual(v1.spec, specOf());
+  // The diff of two versions, in the user's form (what `tiffin history --diff` and the dashboard show).
+  assert.deepEqual((await call(url, "GET", "/v1/jobs/web/versions/2/diff", adminToken)).body, { name: "web", from: 1, to: 2, diff: [{ path: "env.MODE", op: "add", after: "fast" }] });
+  assert.deepEqual((await call(url, "GET", "/v1/jobs/web/versions/1/diff?from=2", adminToken)).body, { name: "web", from: 2, to: 1, diff: [{ path: "env.MODE", op: "remove", before: "fast" }] });
+  const first = (await call(url, "GET", "/v1/jobs/web/versions/1/diff", adminToken)).body as { from: number | null; diff: { op: string }[] };
+  assert.equal(first.from, null);
+  assert.ok(first.diff.length > 0 && first.diff.every((d) => d.op === "add"), JSON.stringify(first));
+  const bad = await call(url, "GET", "/v1/jobs/web/versions/2/diff?from=x", adminToken);
+  assert.equal(bad.status, 400);
+  assert.match(JSON.stringify(bad.body), /from must be a positive integer, got \\"x\\"/);
+  assert.equal((await call(url, "GET", "/v1/jobs/web/versions/3/diff", adminToken)).status, 404);
+  assert.equal((await call(url, "GET", "/v1/jobs/web/versions/2/diff?from=9", adminToken)).status, 404);
 
   const removed = await call(url, "DELETE", "/v1/jobs/web", adminToken);
   assert.deepEqual(removed.body, { name: "web", removed: true });

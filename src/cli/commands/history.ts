@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
 import type { JobVersion } from "../../model/job.ts";
-import type { DiffLine } from "../../model/diff.ts";
+import type { DiffLine, VersionDiff } from "../../api/types.ts";
 import { diffJson, formatDiff } from "../../model/diff.ts";
 import { decompileJob, specFileText } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
@@ -25,14 +25,6 @@ export interface HistoryEntry {
   message: string | null;
   /** What changed from the previous version, in a few words. */
   summary: string;
-}
-
-/** Two versions and the diff between them. */
-export interface VersionDiff {
-  name: string;
-  from: number;
-  to: number;
-  diff: DiffLine[];
 }
 
 /** Summarizes a diff in one short line. */
@@ -74,10 +66,9 @@ export async function historyHandler(client: ApiClient, job: string): Promise<Hi
   return historyEntries(await client.versions(job));
 }
 
-/** Fetches two versions and diffs them. */
+/** The server's diff of two versions (the dashboard shows the same). */
 export async function versionDiffHandler(client: ApiClient, job: string, from: number, to: number): Promise<VersionDiff> {
-  const [a, b] = await Promise.all([client.version(job, from), client.version(job, to)]);
-  return { name: job, from, to, diff: diffJson(decompileJob(a.spec), decompileJob(b.spec)) };
+  return client.versionDiff(job, to, from);
 }
 
 /** Version `version` of a job as a spec file (JSON: `apply` reads it without running code, and any
@@ -96,7 +87,7 @@ export function renderHistory(entries: HistoryEntry[]): string {
 
 /** The diff of two versions. */
 export function renderVersionDiff(d: VersionDiff): string {
-  return `job ${d.name}: version ${d.from} -> ${d.to}\n${formatDiff(d.diff)}\n`;
+  return `job ${d.name}: version ${d.from ?? "none"} -> ${d.to}\n${formatDiff(d.diff)}\n`;
 }
 
 /** Parses a version number argument. */

@@ -189,6 +189,8 @@ void test("--json on every listing command prints the API's data; tables otherwi
     "GET /v1/jobs/web/versions": { body: data.versions },
     "GET /v1/jobs/web/versions/1": { body: data.versions[0] },
     "GET /v1/jobs/web/versions/2": { body: data.versions[1] },
+    // The server diffs (api.test.ts checks the route); the CLI prints its lines.
+    "GET /v1/jobs/web/versions/2/diff": { body: { name: "web", from: 1, to: 2, diff: [{ path: "replicas", op: "change", before: 3, after: 5 }, { path: "resources.memory", op: "change", before: "256Mi", after: "512Mi" }] } },
     "DELETE /v1/jobs/web": { body: { name: "web", removed: true } },
     "POST /v1/hosts/dev-3/drain": { body: { ...data.hosts[2], drain: { startedAt: 1, deadline: null, then: "wait", checkedAt: 1, blocked: [], actedAt: null } } },
   });

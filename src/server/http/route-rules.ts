@@ -55,6 +55,7 @@ export const RouteRules: Readonly<Record<string, RouteRule>> = {
   "POST /v1/jobs/:name/restart": change("write", ns),
   "GET /v1/jobs/:name/versions": read("read", ns),
   "GET /v1/jobs/:name/versions/:v": read("read", ns),
+  "GET /v1/jobs/:name/versions/:v/diff": read("read", ns),
   "GET /v1/jobs/:name/rollout": read("read", ns),
   "GET /v1/jobs/:name/rollouts": read("read", ns),
   "POST /v1/jobs/:name/rollout/:command": change("write", ns),

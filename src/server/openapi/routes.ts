@@ -56,6 +56,7 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "POST /v1/jobs/:name/restart": { summary: "Release parked tasks and restart live ones (one task with index)", body: restartBody, response: answerSchemas.restart },
   "GET /v1/jobs/:name/versions": { summary: "A job's versions", response: answerSchemas.versions },
   "GET /v1/jobs/:name/versions/:v": { summary: "One version of a job", response: answerSchemas.version },
+  "GET /v1/jobs/:name/versions/:v/diff": { summary: "Every changed field between two versions of a job, as specs are written (?from=N, default the version before)", response: answerSchemas.versionDiff },
   "GET /v1/hosts": { summary: "Hosts with liveness and load", response: answerSchemas.hosts },
   "GET /v1/hosts/:idOrName/checks": { summary: "A host's machine checks, each with its history", response: answerSchemas.hostChecks },
   "GET /v1/remediations": { summary: "Remediation records, the budget alert and the budget", response: answerSchemas.remediations },

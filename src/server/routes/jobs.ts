@@ -128,6 +128,33 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
     if (!ver) throw new TiffinError(ErrorCodes.NotFound, `job "${name}" has no version ${v}`, { hint: `list its versions with \`tiffin history ${name}\`` });
     sendJson(res, 200, ver);
   });
+
+  // Every changed field between two versions, as users write specs (decompiled): what
+  // `tiffin history --diff A B` prints and the dashboard's versions show. `from` defaults to the
+  // version before.
+  r.add("GET", "/v1/jobs/:name/versions/:v/diff", "admin", async ({ res, params, url }) => {
+    const name = params["name"] ?? "";
+    const to = versionParam(params["v"] ?? "", "version");
+    const fromText = url.searchParams.get("from");
+    const from = fromText === null ? to - 1 : versionParam(fromText, "from");
+    if (!m.jobs.has(name)) throw notFound(name);
+    const missing = (v: number): TiffinError => new TiffinError(ErrorCodes.NotFound, `job "${name}" has no version ${v}`, { hint: `list its versions with \`tiffin history ${name}\`` });
+    const b = m.spec(name, to);
+    if (!b) throw missing(to);
+    if (from < 1) {
+      sendJson(res, 200, { name, from: null, to, diff: diffJson({}, decompileJob(b.spec)) });
+      return;
+    }
+    const a = m.spec(name, from);
+    if (!a) throw missing(from);
+    sendJson(res, 200, { name, from, to, diff: diffJson(decompileJob(a.spec), decompileJob(b.spec)) });
+  });
+}
+
+function versionParam(text: string, what: string): number {
+  const v = Number(text);
+  if (text === "" || !Number.isInteger(v) || v < 1) throw new TiffinError(ErrorCodes.BadRequest, `${what} must be a positive integer, got "${text}"`, { hint: "list versions with GET /v1/jobs/:name/versions" });
+  return v;
 }
 
 /** The 404 of an unknown job. */
