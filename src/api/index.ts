@@ -15,3 +15,4 @@ export * from "./exec-wire.ts";
 export type { Attempt, AttemptState, Host, HostStatus, JobRecord, JobVersion, Task, AliveValue, Endpoint, JobSpec, MaintenanceWindow, Rollout, Run, RunItem, RunAttempt } from "../model/index.ts";
 export { ErrorCodes, TiffinError } from "../model/errors.ts";
 export { allows } from "../model/acl.ts";
+export { formatDiff } from "../model/diff.ts";

@@ -11,6 +11,8 @@ import { describe, endOf } from "../../web/src/feed.ts";
 import { appendChunk } from "../../web/src/log-lines.ts";
 import { rolloutCommands } from "../../web/src/rollout-commands.ts";
 import { canDo } from "../../web/src/permissions.ts";
+import { chartShape } from "../../web/src/chart.ts";
+import { bytes } from "../../web/src/format.ts";
 import type { Attempt, Host, HostStatus, WatchEvent } from "../../src/api/index.ts";
 
 void test("routes: each hash names a page, and hashOf is its inverse", () => {
@@ -21,6 +23,7 @@ void test("routes: each hash names a page, and hashOf is its inverse", () => {
     { hash: "#/jobs", route: { page: "jobs" } },
     { hash: "#/jobs/web", route: { page: "job", name: "web" } },
     { hash: "#/events", route: { page: "events" } },
+    { hash: "#/packages", route: { page: "packages" } },
     { hash: "#/jobs/web/2", route: { page: "task", job: "web", index: 2 } },
     { hash: "#/jobs/web/x", route: { page: "job", name: "web" } },
     { hash: "#/nonsense/x", route: { page: "fleet", host: null } },
@@ -82,11 +85,14 @@ void test("layoutFleet: groups by region/datacenter/cluster, a row per rack that
 
 void test("layoutFleet: 10,000 hosts lay out in well under a frame's budget", () => {
   const hosts = Array.from({ length: 10_000 }, (_, i) => host(`h${i}`, `rack-${i % 250}`, `c${i % 5}`));
-  const t0 = performance.now();
+  // CPU time, not wall time: on a shared, loaded machine the wall clock counts other processes' turns
+  // (bench/dashboard.ts measures the page's real timings).
+  const t0 = process.cpuUsage();
   const layout = layoutFleet(hosts, { width: 1400, cell: 18, gap: 3, heading: 26, label: 110 });
-  const ms = performance.now() - t0;
+  const used = process.cpuUsage(t0);
+  const ms = (used.user + used.system) / 1000;
   assert.equal(layout.cells.length, 10_000);
-  assert.ok(ms < 200, `took ${ms.toFixed(1)} ms`);
+  assert.ok(ms < 200, `took ${ms.toFixed(1)} ms of CPU`);
 });
 
 const hostRec = (draining: boolean): Host => ({
@@ -160,4 +166,23 @@ void test("actions show only for a token whose policy has their capability", () 
     { name: "admin of a namespace", who: who([{ on: "ns/*", caps: ["admin"] }]), want: false },
   ];
   for (const c of cases) assert.equal(canDo(c.who, "drain"), c.want, c.name);
+});
+
+void test("chartShape: a series scaled into its box, gaps lift the pen, the limit is a level line", () => {
+  // Three minutes at 0.5, 1, 2 cores against a 2-core limit: top is 2.2 (a tenth above the higher).
+  const s = chartShape([{ at: 0, value: 0.5 }, { at: 60_000, value: 1 }, { at: 120_000, value: 2 }], 2, 100, 22);
+  assert.equal(s.top, 2.2);
+  assert.equal(s.path, "M0 17 L50 12 L100 2");
+  assert.equal(s.limitY, 2);
+  assert.equal(s.last, 2);
+  assert.deepEqual(s.dot, { x: 100, y: 2 });
+  // A gap (not sampled) starts a new stroke; no limit, no line; all zero scales to 1, not NaN.
+  assert.equal(chartShape([{ at: 0, value: 1 }, { at: 1, value: null }, { at: 2, value: 1 }], null, 10, 10).path, "M0 0.9 M10 0.9");
+  assert.equal(chartShape([{ at: 0, value: 1 }], null, 10, 10).limitY, null);
+  assert.deepEqual(chartShape([{ at: 5, value: 0 }], 0, 10, 10), { path: "M10 10", limitY: null, top: 1, last: 0, dot: { x: 10, y: 10 } });
+  assert.deepEqual(chartShape([], 1, 10, 10), { path: "", limitY: 0.9, top: 1.1, last: null, dot: null });
+});
+
+void test("bytes: the largest unit that keeps a figure of at least 1", () => {
+  assert.deepEqual([0, 512, 1024, 3277, 14 * 1048576, 5 * 1073741824].map(bytes), ["0 B", "512 B", "1.0 KiB", "3.2 KiB", "14.0 MiB", "5.0 GiB"]);
 });

@@ -136,6 +136,9 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   await tasks.getByRole("link", { name: "hello/1 log" }).click();
   const log = page.getByRole("log", { name: "stdout of hello/1" });
   await waitFor("hello/1's log to show two ticks", 20_000, async () => ((await log.innerText()).split("tick").length > 2 ? true : undefined));
+  // Its usage over time against the spec's limits (GET /v1/tasks/hello/1/usage, as recommend reads it).
+  await page.getByRole("img", { name: /^CPU \(cores\): (\d+\.\d\d|not sampled) of 0\.10$/ }).waitFor({ timeout: 20_000 });
+  await page.getByRole("img", { name: /^Memory: \d+ MiB of 32 MiB$/ }).waitFor();
   await page.screenshot({ path: join(shots, "task-log.png"), fullPage: true });
   assert.deepEqual(await axeProblems(page), [], "task log page");
   await page.goBack();
@@ -161,6 +164,11 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   // v2 names a port: its tasks are the endpoints of the service "hello" (as `tiffin endpoints hello`).
   const eps = page.getByRole("table", { name: "Service endpoints" });
   await waitFor("hello's endpoints on the job page", 15_000, async () => ((await eps.count()) > 0 && /hello\/0[\s\S]*http=127\.0\.0\.1:\d+[\s\S]*hello\/1/.test(await eps.innerText()) ? true : undefined));
+  // What v2 changed, as `tiffin history hello --diff 1 2` prints it (the server's diff, read when opened).
+  const v2 = page.getByRole("table", { name: "Versions" }).locator("tr[data-version='2']");
+  await v2.getByText("since v1").click();
+  await waitFor("v2's changes in the versions table", 15_000, async () => (/\+ env\.V = "2"/.test(await v2.innerText()) ? true : undefined));
+  assert.match(await v2.innerText(), /\+ ports/);
   await page.screenshot({ path: join(shots, "job-rollout.png"), fullPage: true });
   assert.deepEqual(await axeProblems(page), [], "job page with a rollout");
   // Restart one task from its row: a new attempt of hello/0, as `tiffin restart hello --index 0`.
@@ -192,6 +200,18 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   assert.match(text, /hello\/0 placed on dev-/);
   await page.screenshot({ path: join(shots, "events.png"), fullPage: true });
   assert.deepEqual(await axeProblems(page), [], "events page");
+  // Packages, as `tiffin pkg ls` shows them: one pushed and tagged from the CLI appears without a reload.
+  await page.getByRole("link", { name: "Packages", exact: true }).click();
+  await page.getByRole("heading", { name: "Packages", level: 1 }).waitFor();
+  const site = join(home, "site");
+  mkdirSync(site, { recursive: true });
+  writeFileSync(join(site, "index.html"), "<h1>hello</h1>\n");
+  cli("pkg", "push", site, "--name", "site", "--version", "1");
+  cli("pkg", "tag", "site:live", "1");
+  const pkgRow = page.getByRole("table", { name: "Packages" }).locator("tr[data-package='site@1']");
+  await waitFor("site@1 tagged live on the packages page", 15_000, async () => ((await pkgRow.count()) > 0 && /live[\s\S]*\d+(\.\d)? (B|KiB)/.test(await pkgRow.innerText()) ? true : undefined));
+  await page.screenshot({ path: join(shots, "packages.png"), fullPage: true });
+  assert.deepEqual(await axeProblems(page), [], "packages page");
   assert.equal(await page.evaluate(() => (globalThis as unknown as { loaded?: number }).loaded), 1, "still no reload");
 
   // A token the server stops accepting (or a wrong one kept in the tab): the login page, not data.

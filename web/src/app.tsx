@@ -15,6 +15,7 @@ import { Jobs } from "./pages/jobs.tsx";
 import { JobPage } from "./pages/job.tsx";
 import { Events } from "./pages/events.tsx";
 import { TaskLog } from "./pages/task-log.tsx";
+import { Packages } from "./pages/packages.tsx";
 import { useLive } from "./hooks.ts";
 
 /** The whole page. */
@@ -95,6 +96,7 @@ function Dashboard({ token, onRefused }: { token: string; onRefused: (why: strin
           {link("fleet", "Fleet")}
           {link("jobs", "Jobs")}
           {link("events", "Events")}
+          {link("packages", "Packages")}
         </nav>
         <span class={`conn ${live.connected ? "on" : "off"}`} role="status">
           {live.connected ? (live.synced ? "live" : "loading…") : "reconnecting…"}
@@ -120,6 +122,7 @@ function Dashboard({ token, onRefused }: { token: string; onRefused: (why: strin
         {route.page === "jobs" && <Jobs live={live} client={client} onError={refuse} />}
         {route.page === "job" && <JobPage live={live} client={client} name={route.name} who={who} onError={refuse} />}
         {route.page === "events" && <Events live={live} />}
+        {route.page === "packages" && <Packages live={live} client={client} onError={refuse} />}
         {route.page === "task" && <TaskLog client={client} job={route.job} index={route.index} onError={refuse} />}
       </main>
     </div>

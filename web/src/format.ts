@@ -24,3 +24,15 @@ export function pct(f: number): string {
 export function mib(n: number): string {
   return n >= 10240 ? `${(n / 1024).toFixed(1)} GiB` : `${Math.round(n)} MiB`;
 }
+
+/** Bytes in the largest unit that keeps a figure of at least 1: "512 B", "3.2 KiB", "14.0 MiB". */
+export function bytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[u]}`;
+}

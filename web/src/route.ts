@@ -1,4 +1,4 @@
-// The page shown, from the location hash: `#/fleet`, `#/jobs`, `#/jobs/NAME`, `#/events`,
+// The page shown, from the location hash: `#/fleet`, `#/jobs`, `#/jobs/NAME`, `#/events`, `#/packages`,
 // `#/hosts/ID` (the fleet with one host open), `#/jobs/NAME/INDEX` (a task's log). Hash routes need no server fallback and keep
 // the path the server sees constant.
 
@@ -8,7 +8,8 @@ export type Route =
   | { page: "jobs" }
   | { page: "job"; name: string }
   | { page: "task"; job: string; index: number }
-  | { page: "events" };
+  | { page: "events" }
+  | { page: "packages" };
 
 /** Parses a location hash into a route; anything unknown is the fleet. */
 export function routeOf(hash: string): Route {
@@ -19,6 +20,8 @@ export function routeOf(hash: string): Route {
       return parts[1] !== undefined ? { page: "job", name: parts[1] } : { page: "jobs" };
     case "events":
       return { page: "events" };
+    case "packages":
+      return { page: "packages" };
     case "hosts":
       return { page: "fleet", host: parts[1] ?? null };
     default:
@@ -37,6 +40,8 @@ export function hashOf(route: Route): string {
       return `#/jobs/${encodeURIComponent(route.name)}`;
     case "events":
       return "#/events";
+    case "packages":
+      return "#/packages";
     case "task":
       return `#/jobs/${encodeURIComponent(route.job)}/${route.index}`;
   }

@@ -4,7 +4,7 @@
 // how they ended, and its versions. Read again when the watch reports a change.
 
 import { useState } from "preact/hooks";
-import { ErrorCodes, TiffinError } from "../../../src/api/index.ts";
+import { ErrorCodes, formatDiff, TiffinError } from "../../../src/api/index.ts";
 import type { ApiClient, Endpoint, JobVersion, TaskView, Whoami } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { useLive, useRead } from "../hooks.ts";
@@ -59,7 +59,7 @@ export function JobPage({ live, client, name, who, onError }: { live: Live; clie
         </>
       )}
       <h2>Versions</h2>
-      <VersionTable versions={versions.data ?? []} current={s?.version ?? null} />
+      <VersionTable client={client} name={name} versions={versions.data ?? []} current={s?.version ?? null} onError={onError} />
     </section>
   );
 }
@@ -207,7 +207,7 @@ function AttemptTable({ tasks }: { tasks: TaskView[] }) {
   );
 }
 
-function VersionTable({ versions, current }: { versions: JobVersion[]; current: number | null }) {
+function VersionTable({ client, name, versions, current, onError }: { client: ApiClient; name: string; versions: JobVersion[]; current: number | null; onError: (err: unknown) => void }) {
   return (
     <table aria-label="Versions">
       <thead>
@@ -217,11 +217,12 @@ function VersionTable({ versions, current }: { versions: JobVersion[]; current: 
           <th scope="col">By</th>
           <th scope="col">Message</th>
           <th scope="col">Replicas</th>
+          <th scope="col">Changes</th>
         </tr>
       </thead>
       <tbody>
         {[...versions].reverse().map((v) => (
-          <tr key={v.version} class={v.version === current ? "current" : ""}>
+          <tr key={v.version} class={v.version === current ? "current" : ""} data-version={v.version}>
             <td>
               v{v.version}
               {v.version === current ? " (current)" : ""}
@@ -230,9 +231,34 @@ function VersionTable({ versions, current }: { versions: JobVersion[]; current: 
             <td>{v.by ?? "-"}</td>
             <td>{v.message ?? ""}</td>
             <td>{v.spec.replicas}</td>
+            <td>
+              <VersionChanges client={client} name={name} version={v.version} onError={onError} />
+            </td>
           </tr>
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** What changed from the version before, as `tiffin history --diff` prints it (the server's diff),
+ * read when opened. */
+function VersionChanges({ client, name, version, onError }: { client: ApiClient; name: string; version: number; onError: (err: unknown) => void }) {
+  const [text, setText] = useState<string | null>(null);
+  const open = (e: Event): void => {
+    if (!(e.currentTarget as HTMLDetailsElement).open || text !== null) return;
+    client.versionDiff(name, version).then(
+      (d) => setText(formatDiff(d.diff)),
+      (err: unknown) => {
+        onError(err);
+        setText(err instanceof Error ? err.message : String(err));
+      },
+    );
+  };
+  return (
+    <details onToggle={open}>
+      <summary>{version === 1 ? "as created" : `since v${version - 1}`}</summary>
+      <pre class="diff">{text ?? "loading…"}</pre>
+    </details>
   );
 }

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { ApiClient } from "../../../src/api/index.ts";
 import { hashOf } from "../route.ts";
 import { appendChunk } from "../log-lines.ts";
+import { UsageCharts } from "./usage.tsx";
 
 /** The task log page. */
 export function TaskLog({ client, job, index, onError }: { client: ApiClient; job: string; index: number; onError: (err: unknown) => void }) {
@@ -44,6 +45,9 @@ export function TaskLog({ client, job, index, onError }: { client: ApiClient; jo
       <h1 id="log-h">
         {job}/{index} <small>log</small>
       </h1>
+      <h2>Usage</h2>
+      <UsageCharts client={client} job={job} index={index} onError={onError} />
+      <h2>Log</h2>
       <form
         class="filters"
         aria-label="Log options"
