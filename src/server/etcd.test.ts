@@ -42,6 +42,10 @@ void test("a server on etcd registers hosts and places a job; another server on 
   for (const task of placed.tasks) assert.ok(hostIds.has(task.hostId ?? ""), `task ${task.index} on a registered host`);
   for (const a of agents) await a.heartbeat();
   assert.deepEqual((await api.hosts()).map((h) => h.status).sort(), ["up", "up"]);
+  // The agents keep beating while the second server starts: on a loaded machine that takes longer
+  // than a host's lease, and a host gone down would have its tasks unplaced before the read below.
+  const beat = setInterval(() => void Promise.all(agents.map((a) => a.heartbeat())).catch(() => undefined), 1000);
+  undo.push(() => clearInterval(beat));
 
   // The keys are etcd's: visible to any etcd client under the prefix.
   const { kvs } = await store.range("/tasks/web/");

@@ -208,11 +208,14 @@ void test("a spec that never finishes evaluating is a load error, at once or aft
   const unsettled = write("unsettled.ts", 'import { job } from "tiffin";\nawait new Promise(() => {});\nexport default job({ name: "a", command: ["a"] });\n');
   const hangs = write("hangs.ts", 'import { job } from "tiffin";\nsetInterval(() => {}, 1000);\nawait new Promise(() => {});\nexport default job({ name: "a", command: ["a"] });\n');
   const saved = process.env["TIFFIN_SPEC_TIMEOUT_MS"];
-  process.env["TIFFIN_SPEC_TIMEOUT_MS"] = "300";
+  // The unsettled await is found at once whatever the timeout: a long one keeps a loaded machine's
+  // slow evaluation from reaching it first; the endless loop needs the short one.
+  process.env["TIFFIN_SPEC_TIMEOUT_MS"] = "20000";
   try {
     const e = await loadError(unsettled);
     assert.equal(e.code, ErrorCodes.SpecLoad);
     assert.match(e.message, /unsettled\.ts: the spec never finished evaluating: a top-level await never settled/);
+    process.env["TIFFIN_SPEC_TIMEOUT_MS"] = "300";
     const h = await loadError(hangs);
     assert.equal(h.code, ErrorCodes.SpecLoad);
     assert.match(h.message, /hangs\.ts: the spec did not finish evaluating within 300 ms/);
