@@ -146,6 +146,18 @@ export class AttemptManager {
     return ids;
   }
 
+  /** Tasks (`job/index`) with an attempt that runs, starts, or is assigned here: their persisted
+   * state must stay (state-gc.ts). */
+  tasksInUse(): Set<string> {
+    const tasks = new Set<string>();
+    for (const e of this.#entries.values()) if (!e.ended) tasks.add(`${e.job}/${e.index}`);
+    for (const a of this.#desired ?? []) {
+      if (a.attempt.desired === "stop" || isTerminal(a.attempt.state)) continue;
+      tasks.add(`${a.attempt.job}/${a.attempt.index}`);
+    }
+    return tasks;
+  }
+
   /** Picks up what a previous agent left: live helpers are reconnected, final statuses reported. */
   async adopt(): Promise<void> {
     for (const s of await scanAttempts(this.#d.dataDir)) {

@@ -23,6 +23,7 @@ import { createAgentClient } from "./client.ts";
 import { HelperNodeFlags, helperSource, prepareHelperCommand } from "./helper-bundle.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
 import { PackageGc } from "./package-gc.ts";
+import { StateGc } from "./state-gc.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
 import { advertiseAddress, detectInventory, isWildcard, localAddressToward, parseAdvertise, parseListen } from "./inventory.ts";
 import { DEFAULT_TASK_USER, describeSandboxing, detectRuntime, nodeReadOnlyPaths, reprobeRuntime, sandboxFor } from "./isolation.ts";
@@ -88,6 +89,8 @@ export interface AgentOptions {
   packageCacheMiB?: number;
   /** How long no task may have used a package before it can be removed. @default 3600000 (1 h) */
   packageIdleMs?: number;
+  /** How long a task's persisted state (spec `persist`) stays once no attempt of it is here (default 24 h). */
+  stateKeepMs?: number;
   /** How often the package cache is collected (also after each fetch). @default 60000 */
   packageGcEveryMs?: number;
   /** Serving package pieces to peers: bytes/s over all uploads. @default no limit */
@@ -400,7 +403,11 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   void cleanup();
   const cleanupTimer = setInterval(() => void cleanup(), 60_000);
   // First pass after one interval (or after a fetch): by then helpers are adopted and assignments known.
-  const gcTimer = setInterval(() => packageGc.schedule(0), opts.packageGcEveryMs ?? 60_000);
+  const stateGc = new StateGc({ dataDir, keepMs: opts.stateKeepMs ?? 86_400_000, inUse: () => manager.tasksInUse(), log });
+  const gcTimer = setInterval(() => {
+    packageGc.schedule(0);
+    stateGc.run().catch((err: unknown) => log.warn({ err: String(err) }, "task state collection failed"));
+  }, opts.packageGcEveryMs ?? 60_000);
 
   const close = async (mode: "stop-tasks" | "leave-tasks" | "upgrade", upgradeMs = 30_000): Promise<void> => {
     closed = true;

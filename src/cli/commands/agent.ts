@@ -35,6 +35,7 @@ export interface AgentFlags {
   unsandboxedFallback?: boolean;
   packageCacheMib?: string;
   packageIdle?: string;
+  stateKeep?: string;
   uploadLimit?: string;
   downloadLimit?: string;
   maxUploads?: string;
@@ -103,6 +104,8 @@ export function agentOptions(f: AgentFlags): AgentOptions {
   const packageCacheMiB = positive("--package-cache-mib", f.packageCacheMib, true);
   const packageIdleMs = f.packageIdle === undefined ? undefined : parseDuration(f.packageIdle);
   if (packageIdleMs === null) throw usageError(`--package-idle wants a duration, got "${f.packageIdle ?? ""}"`, "e.g. --package-idle 1h, 30m or 90s");
+  const stateKeepMs = f.stateKeep === undefined ? undefined : parseDuration(f.stateKeep);
+  if (stateKeepMs === null) throw usageError(`--state-keep wants a duration, got "${f.stateKeep ?? ""}"`, "e.g. --state-keep 24h, 168h or 30m");
   const uploadMiB = positive("--upload-limit", f.uploadLimit, false);
   const downloadMiB = positive("--download-limit", f.downloadLimit, false);
   const maxUploads = positive("--max-uploads", f.maxUploads, true);
@@ -128,6 +131,7 @@ export function agentOptions(f: AgentFlags): AgentOptions {
     ...(f.unsandboxedFallback ? { unsandboxedFallback: true } : {}),
     ...(packageCacheMiB !== undefined ? { packageCacheMiB } : {}),
     ...(packageIdleMs !== undefined ? { packageIdleMs } : {}),
+    ...(stateKeepMs !== undefined ? { stateKeepMs } : {}),
     ...(uploadMiB !== undefined ? { uploadLimitBytesPerSec: Math.round(uploadMiB * 1024 * 1024) } : {}),
     ...(downloadMiB !== undefined ? { downloadLimitBytesPerSec: Math.round(downloadMiB * 1024 * 1024) } : {}),
     ...(maxUploads !== undefined ? { maxUploads } : {}),
@@ -188,6 +192,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--checks-dir <dir>", "custom machine checks: each executable file runs every --check-interval; exit 0 passes, 1 warns, other codes or a 10 s timeout fail; its first line of output is the message (default: none)")
     .option("--check-interval <duration>", "how often the machine checks run (disk, inodes, memory pressure, clock, runtime, data dir, --checks-dir) (default: 30s)")
     .option("--package-idle <duration>", "how long no task may have used a package before it can be removed (default: 1h)")
+    .option("--state-keep <duration>", "how long a task's persisted /var and /home (spec persist) stay once no attempt of it is on this host (default: 24h)")
     .addOption(logLevelOption())
     .description("run the agent of this host")
     .addHelpText("after", "\nSignals: SIGTERM (systemctl stop|restart) and SIGUSR2 leave the tasks running for the next agent, which\nadopts them within 30 s (else they move elsewhere); SIGINT (Ctrl-C) stops this host's tasks, then the agent.\n")

@@ -41,6 +41,9 @@ void test("agentOptions: join token from flag or file, resources only when given
   assert.deepEqual([gc.packageCacheMiB, gc.packageIdleMs], [2048, 5_400_000]);
   assert.equal("packageIdleMs" in plain, false);
   assert.throws(() => agentOptions({ ...base, joinToken: "x", packageIdle: "1 hour" }), { code: "TIFFIN_USAGE", message: /--package-idle/ });
+  assert.equal(agentOptions({ ...base, joinToken: "x", stateKeep: "168h" }).stateKeepMs, 604_800_000);
+  assert.equal("stateKeepMs" in plain, false);
+  assert.throws(() => agentOptions({ ...base, joinToken: "x", stateKeep: "7 days" }), { code: "TIFFIN_USAGE", message: /--state-keep wants a duration, got "7 days"/ });
   assert.throws(() => agentOptions({ ...base, joinToken: "x", packageCacheMib: "0" }), { code: "TIFFIN_USAGE", message: /--package-cache-mib/ });
   assert.equal(agentOptions({ ...base, joinToken: "x", maxStarts: "8" }).maxConcurrentStarts, 8);
   assert.equal("maxConcurrentStarts" in plain, false);
