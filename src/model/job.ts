@@ -212,6 +212,9 @@ export interface JobSpec {
   /** The services this job's tasks use (Consul's upstreams, Compose's depends_on): absent when none, so
    * older specs are unchanged. */
   uses?: ServiceUse[];
+  /** Named services (Nomad's `service` blocks, Kubernetes' Services over named ports): service name
+   * -> one of `ports`. Absent: one service named after the job, offering every port (servicesOf). */
+  services?: Record<string, string>;
 }
 
 /** A service a job's tasks use (the spec's `uses`): they start once it has `min` endpoints serving,

@@ -210,6 +210,12 @@ export interface JobSpecInput {
    * agent's local proxy at `TIFFIN_SERVICE_<NAME>` (`127.0.0.1:PORT`; the name upper-cased, `-` as
    * `_`), the current endpoints listed in the file `TIFFIN_SERVICES_FILE`. @default [] */
   uses?: (string | ServiceUseInput)[] | undefined;
+  /** Named services, when a job offers several (Nomad's `service` blocks, Kubernetes' Services over
+   * named ports): service name -> one of `ports`, e.g. `{ api: "http", "api-admin": "admin" }`. Each
+   * has its own endpoints, DNS name (`NAME.service.tiffin`), `uses` target and proxy; service names
+   * are unique across the cluster's jobs. null: one service named after the job, offering every
+   * port. @default null */
+  services?: Record<string, string> | null | undefined;
 }
 
 /** One `uses` entry in full. */
