@@ -220,7 +220,7 @@ export interface JobSpec {
 /** A service a job's tasks use (the spec's `uses`): they start once it has `min` endpoints serving,
  * and reach it through their agent's local proxy (`TIFFIN_SERVICE_<NAME>`). */
 export interface ServiceUse {
-  /** The service: a job's name (a job that names `ports`). */
+  /** The service: a job's name (a job that names `ports`), or one of a job's named `services`. */
   service: string;
   /** Endpoints that must serve before a task of this job starts; 0 only waits for nothing. @default 1 */
   min: number;

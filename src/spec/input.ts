@@ -370,9 +370,9 @@ export const jobInputSchema = z
       .array(
         z.union(
           [
-            z.string().regex(jobNamePattern, { error: "expected a service: a job's name" }),
+            z.string().regex(jobNamePattern, { error: "expected a service: a job's name or one of its named services" }),
             z.strictObject({
-              service: z.string().regex(jobNamePattern, { error: "expected a service: a job's name" }),
+              service: z.string().regex(jobNamePattern, { error: "expected a service: a job's name or one of its named services" }),
               min: z.number().int().min(0).max(MaxUseMin).default(1).describe("Endpoints that must serve before a task starts."),
             }),
           ],

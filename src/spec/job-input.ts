@@ -220,7 +220,7 @@ export interface JobSpecInput {
 
 /** One `uses` entry in full. */
 export interface ServiceUseInput {
-  /** The service: a job's name (a job that names `ports`). */
+  /** The service: a job's name (a job that names `ports`), or one of a job's named `services`. */
   service: string;
   /** Endpoints that must serve before a task starts (0: start at once, the proxy still follows them). @default 1 */
   min?: number | undefined;
