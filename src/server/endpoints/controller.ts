@@ -118,7 +118,7 @@ export function endpointWrites(mirror: Mirror, hostStatus: (hostId: string) => H
   const want = new Set<string>();
   const guard = (key: string): Compare => ({ key, target: "modRevision", op: "==", value: mirror.modRevision(key) });
   // Which job owns each service name now: apply refuses a second owner, but a task still running an
-  // older version may name a service another job took since; only the owner's tasks are listed.
+  // older version may name a service another job took since; such a task is not listed under it.
   const owners = serviceIndex(mirror);
   for (const [job, byIndex] of mirror.tasks) {
     const record = mirror.jobs.get(job)?.value ?? null;
@@ -128,7 +128,8 @@ export function endpointWrites(mirror: Mirror, hostStatus: (hostId: string) => H
       const spec = mirror.spec(job, attempt?.version ?? task.version)?.spec ?? null;
       // A task runs one version: its services are that version's (a rollout renaming them moves each task over).
       for (const offer of spec === null ? [] : servicesOf(spec)) {
-        if (owners.get(offer.name)?.job !== job) continue;
+        const owner = owners.get(offer.name)?.job;
+        if (owner !== undefined && owner !== job) continue;
         const key = endpointKey(offer.name, index);
         const stored: Endpoint | null = mirror.endpoints.get(offer.name)?.get(index)?.value ?? null;
         const d = desiredEndpoint({
