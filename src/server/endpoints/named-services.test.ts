@@ -3,7 +3,7 @@
 // by port name has one endpoint per service with that service's port, its own DNS name and SRV
 // record; a service name another job already offers is refused at apply naming both jobs; `uses` is
 // checked by the server at apply (a missing service at its field path, a cycle named), not only by
-// the CLI's plan.
+// the CLI's plan, and at a revert.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Resolver } from "node:dns/promises";
@@ -93,4 +93,12 @@ void test("named services: endpoints, DNS and SRV per service; clashes, missing 
   assert.deepEqual(cycle.body.error?.problems?.map((p) => p.path), ["uses[0]"]);
   const self = (await apply(specOf({ name: "solo", ports: ["http"], uses: [{ service: "solo", min: 1 }] }))) as { status: number; body: Refusal };
   assert.match(self.body.error?.problems?.[0]?.message ?? "", /cycle: solo -> solo/);
+
+  // A revert stores an older spec: the same check, so it cannot take back a name another job took since.
+  assert.equal((await apply(specOf({ name: "x", ports: ["http"], services: { svc: "http" } }))).status, 200);
+  assert.equal((await apply(specOf({ name: "x", ports: ["http"], services: { "svc-two": "http" } }))).status, 200);
+  assert.equal((await apply(specOf({ name: "y", ports: ["http"], services: { svc: "http" } }))).status, 200);
+  const revert = (await call(url, "POST", "/v1/jobs/x/revert", adminToken, { version: 1 })) as { status: number; body: Refusal };
+  assert.equal(revert.status, 422, JSON.stringify(revert.body));
+  assert.match(revert.body.error?.message ?? "", /service "svc" of job "x" is already offered by job "y"/);
 });

@@ -64,6 +64,8 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
         });
       }
     }
+    // The older spec's services and uses, against the cluster as it is now.
+    checkServicesAtApply(m, ver.spec);
     const note = noteOf(body);
     const message = note.message === null ? `revert to version ${v}` : `${note.message} (revert to version ${v})`;
     sendJson(res, 200, await storeVersion(ctx, ver.spec, { by: note.by, message }, `reverted to version ${v}`));
