@@ -57,7 +57,8 @@ void test("endpoint watch: every change once and in order across a kill -9 of et
   undo.push(() => etcd.stop());
   const dir = tempDir();
   undo.push(() => rmSync(dir, { recursive: true, force: true }));
-  const store = await openEtcdStore(etcd.endpoints, { prefix: "/tiffin-endpoints-ha" });
+  // A short call timeout: a call caught on the dead member fails over sooner (the test's time is mostly that).
+  const store = await openEtcdStore(etcd.endpoints, { prefix: "/tiffin-endpoints-ha", callTimeoutMs: 2000 });
   undo.push(() => store.close());
   // Liveness slow enough that the etcd election never turns the host suspect: every change is the tasks'.
   const server = await startServer({ dataDir: dir, listen: "127.0.0.1:0", store, log: process.env["TIFFIN_TEST_LOG"] ?? "silent", timing: { suspectMs: 30_000, downMs: 60_000 } });
