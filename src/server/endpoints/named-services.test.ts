@@ -58,14 +58,26 @@ void test("named services: endpoints, DNS and SRV per service; clashes, missing 
   assert.equal((await resolver.resolve4("api.service.tiffin")).length, 1);
   await assert.rejects(resolver.resolve4("app.service.tiffin"), { code: "ENOTFOUND" }, "NXDOMAIN for the job's own name");
 
-  // The agents' stream of a service's endpoints lists that service's only.
+  // The agents' stream of a service's endpoints lists that service's only, then streams its changes
+  // (the task failing its check: both services lose it, the stream says so for api alone).
   const stream = await fetch(`${url}/v1/agent/endpoints?service=api`, { headers: { authorization: `Bearer ${agent.reg?.hostToken ?? ""}` } });
   const reader = stream.body?.getReader();
   let text = "";
-  while (!text.includes("event: bookmark") && reader) text += new TextDecoder().decode((await reader.read()).value);
-  await reader?.cancel();
+  const readUntil = async (what: string): Promise<void> => {
+    const deadline = AbortSignal.timeout(10_000);
+    while (!text.includes(what) && reader && !deadline.aborted) text += new TextDecoder().decode((await reader.read()).value);
+  };
+  await readUntil("event: bookmark");
   assert.match(text, /"service":"api"/);
   assert.doesNotMatch(text, /"service":"app-admin"/);
+  await agent.report([{ id: a.attempt.id, state: "unhealthy", pid: 10, startedAt: Date.now(), ports: { http: 20001, admin: 20002 } }]);
+  await readUntil("event: removed");
+  assert.match(text, /event: removed\n(id: \d+\n)?data: \{"type":"removed","kind":"endpoint","name":"api\/0"/);
+  await agent.report([{ id: a.attempt.id, state: "running", pid: 10, startedAt: Date.now(), ports: { http: 20001, admin: 20002 } }]);
+  await readUntil('"type":"added","kind":"endpoint","name":"api/0"');
+  await reader?.cancel();
+  assert.doesNotMatch(text, /app-admin/, "nothing of the other service");
+  await eventually("both services serve again", async () => ((await call(url, "GET", "/v1/services", adminToken)).body as ServiceSummary[]).every((s) => s.endpoints === 1));
 
   // A service name offered twice across jobs: refused, both jobs named.
   const clash = await apply(specOf({ name: "other", ports: ["http"], services: { api: "http" } }));
