@@ -4,7 +4,10 @@
 // reaches every replica through its agent's proxy at TIFFIN_SERVICE_CACHE, and keeps working (its
 // errors counted and bounded) while the agent of one replica is killed with kill -9, the registry
 // drops the replica and the server replaces it elsewhere; the client itself is never restarted, and
-// its services file follows the registry.
+// its services file follows the registry. Then the service is rolled out (a new version replacing
+// each replica, its endpoint removed `stop.delay` before its stop signal) and the client keeps working
+// through that too, its errors counted and bounded. The server refuses the client before its service
+// exists (a dependency is checked at apply, not only by the CLI's plan).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -26,7 +29,8 @@ const cache = compile({
   ports: { redis: {} },
   health: { kind: "tcp", port: "redis", every: "200ms", timeout: "200ms", failures: 2, grace: "5s" },
   resources: { cpu: 0.1, memory: "64Mi", disk: "64Mi" },
-  stop: { signal: "SIGTERM", grace: "1s" },
+  // Short, so the rollout below is quick: clients stop using a replica this long before it stops.
+  stop: { signal: "SIGTERM", grace: "1s", delay: "300ms" },
 });
 
 // Stock redis-cli, a new connection every 50 ms, asking which replica answered (its port): "ok PORT"
@@ -80,7 +84,13 @@ void test("a client that uses a service: held until it serves, balanced over its
   const clientServing = { ...(user(client) as Record<string, unknown>), ports: { http: {} } };
   assert.match(await refused(specFile("cycle.json", [clientServing, cyclic])), /cycle: cache -> client -> cache/);
 
-  // The client first: its agent holds it, saying why.
+  // The server checks dependencies at apply too: the client before any cache job is refused at its field.
+  const early = await c.api<{ error: { code: string; problems: { path: string }[] } }>("POST", "/v1/jobs", { spec: client });
+  assert.equal(early.status, 422, JSON.stringify(early.body));
+  assert.deepEqual([early.body.error.code, early.body.error.problems.map((p) => p.path)], ["TIFFIN_SPEC_INVALID", ["uses[0]"]]);
+
+  // The client before its service serves (the job exists with no replica yet): its agent holds it, saying why.
+  await c.apply({ ...cache, replicas: 0 });
   await c.apply(client);
   const held = await waitFor("the client held for its service", 20_000, async () => {
     const task = (await c.status("client")).tasks[0];
@@ -132,7 +142,29 @@ void test("a client that uses a service: held until it serves, balanced over its
   t.diagnostic(`kill -9 to endpoint gone: ${goneMs} ms; client after the kill: ${ok} ok, ${errors.length} errors ${JSON.stringify(errors.slice(0, 5))}`);
   assert.ok(ok >= 20, `the client kept working: ${ok} replies`);
   assert.ok(errors.length <= 3, `bounded errors: ${errors.length} ${JSON.stringify(errors.slice(0, 5))}`);
+
+  // A rollout of the service: each replica's endpoint goes before its stop signal, its replacement joins once healthy.
+  const beforeRollout = (await logOf()).length;
+  const rolledAt = Date.now();
+  const { version } = await c.apply({ ...cache, env: { ...cache.env, ROLLOUT: "2" } });
+  const rolled = await waitFor("every replica of the new version serving", 40_000, async () => {
+    const now = await api.endpoints("cache");
+    return now.length === 3 && now.every((e) => e.version === version) ? now : undefined;
+  });
+  await waitFor("the client's services file with the new replicas", 5_000, () => {
+    const eps = (JSON.parse(readFileSync(hostFile, "utf8")) as { services: { cache: { endpoints: { version: number; port: number }[] } } }).services.cache.endpoints;
+    return (eps.length === 3 && eps.every((e) => e.version === version && rolled.some((r) => r.ports[0]?.port === e.port))) || undefined;
+  }, 50);
+  await new Promise((r) => setTimeout(r, 300));
+  const during = (await logOf()).slice(beforeRollout);
+  const rolloutOk = during.filter((l) => l.startsWith("ok "));
+  const rolloutErrors = during.filter((l) => l.startsWith("err "));
+  t.diagnostic(`rollout: ${Date.now() - rolledAt} ms; client during it: ${rolloutOk.length} ok, ${rolloutErrors.length} errors ${JSON.stringify(rolloutErrors.slice(0, 5))}`);
+  assert.ok(rolloutOk.length >= 10, `the client kept working through the rollout: ${rolloutOk.length} replies`);
+  assert.ok(rolloutErrors.length <= 2, `bounded errors during the rollout: ${rolloutErrors.length} ${JSON.stringify(rolloutErrors.slice(0, 5))}`);
+  assert.ok(new Set(rolloutOk.slice(-15).map((l) => l.slice(3))).size >= 2, "balanced over the new replicas after it");
+
   const final = (await c.status("client")).tasks[0];
-  assert.equal(final?.attemptId, clientAttempt, "the client was not restarted when its service moved");
+  assert.equal(final?.attemptId, clientAttempt, "the client was not restarted when its service moved or rolled out");
   assert.equal(final?.state, "running");
 });

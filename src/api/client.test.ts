@@ -170,7 +170,7 @@ void test("a followed log outlives the request timeout and stops when aborted", 
   assert.equal(n, 5);
 });
 
-void test("watch yields typed events and bookmarks, skips comments and unknown events, and resumes after the last id", async (t) => {
+void test("watch yields typed events and bookmarks, skips comments and unknown events, and resumes after the last id without repeating a broken revision's events", async (t) => {
   let calls = 0;
   const api = await startFakeApi({
     "GET /v1/watch": (_req, res) => {
@@ -183,7 +183,10 @@ void test("watch yields typed events and bookmarks, skips comments and unknown e
         res.end('event: removed\ndata: {"type":"removed","kind":"task","name":"web/1","revision":7,"object":null}\n\n');
         return;
       }
-      res.write('event: removed\nid: 7\ndata: {"type":"removed","kind":"task","name":"web/1","revision":7,"object":null}\n\n');
+      // Revision 7 again, whole this time (its event already yielded is not yielded twice), then 8.
+      res.write('event: removed\ndata: {"type":"removed","kind":"task","name":"web/1","revision":7,"object":null}\n\n');
+      res.write('event: removed\nid: 7\ndata: {"type":"removed","kind":"task","name":"web/2","revision":7,"object":null}\n\n');
+      res.write('event: removed\nid: 8\ndata: {"type":"removed","kind":"task","name":"web/3","revision":8,"object":null}\n\n');
     },
   });
   t.after(() => api.close());
@@ -191,9 +194,9 @@ void test("watch yields typed events and bookmarks, skips comments and unknown e
   const got = [];
   for await (const m of c.watch({ kinds: ["job", "task"], maxRetryMs: 10 })) {
     got.push(m);
-    if (got.length === 5) break;
+    if (got.length === 6) break;
   }
-  assert.deepEqual(got.map((m) => (m.type === "bookmark" || m.type === "reset" ? m.type : `${m.type} ${m.name}@${m.revision}`)), ["added web@3", "bookmark", "updated web@6", "removed web/1@7", "removed web/1@7"]);
+  assert.deepEqual(got.map((m) => (m.type === "bookmark" || m.type === "reset" ? m.type : `${m.type} ${m.name}@${m.revision}`)), ["added web@3", "bookmark", "updated web@6", "removed web/1@7", "removed web/2@7", "removed web/3@8"], "every change once, in order");
   assert.deepEqual(api.requests.map((r) => r.url), ["/v1/watch?kinds=job%2Ctask", "/v1/watch?kinds=job%2Ctask&from=7"]);
 });
 

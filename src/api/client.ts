@@ -312,8 +312,10 @@ export class ApiClient {
    * objects come first ("added"), then a bookmark, then changes as they happen. A dropped connection
    * or a server that stops is resumed from the last revision received, on the next server that
    * answers (pauses doubling from 250 ms); a revision the store compacted is listed again after a
-   * "reset" (or throws WatchExpiredError with `relist: false`). Events of the revision a connection
-   * broke in may come twice. Ends only when `signal` aborts or the server refuses the watch (401, 400).
+   * "reset" (or throws WatchExpiredError with `relist: false`). A connection that broke inside a
+   * revision resumes from that revision, and the events of it already yielded are skipped (the server
+   * sends a revision's events in one order), so each change comes once. Ends only when `signal`
+   * aborts or the server refuses the watch (401, 400).
    */
   async *watch(opts: WatchOptions = {}): AsyncGenerator<WatchMessage> {
     const signal = opts.signal ?? null;
@@ -325,6 +327,8 @@ export class ApiClient {
     let retryMs: number | null = null;
     let opened = false;
     let listed = false;
+    // Events yielded of the revision not yet closed by an id: a resume sends that revision again.
+    let partial = { revision: -1, count: 0 };
     for (;;) {
       if (from === null) q.delete("from");
       else q.set("from", String(from));
@@ -345,6 +349,9 @@ export class ApiClient {
         opened = true;
         opts.onOpen?.();
         if (from === null && listed) yield { type: "reset", reason: "the connection broke during the list: listing again" };
+        if (from === null) partial = { revision: -1, count: 0 };
+        let skip = { ...partial };
+        let lastId: string | null = null;
         let bad: string | null = null;
         try {
           for await (const ev of parseSse(textChunks(res, this.addr))) {
@@ -360,9 +367,21 @@ export class ApiClient {
             if (frame.kind === "message") {
               retryMs = null;
               listed = from === null;
-              yield frame.message;
+              const m = frame.message;
+              const revision = "revision" in m ? m.revision : -1;
+              if (m.type !== "bookmark" && revision === skip.revision && skip.count > 0) skip.count--;
+              else {
+                if (m.type !== "bookmark") partial = revision === partial.revision ? { revision, count: partial.count + 1 } : { revision, count: 1 };
+                yield m;
+              }
             }
             if (ev.id !== null && /^\d+$/.test(ev.id)) from = Number(ev.id) + 1;
+            // An id is the last event id seen (it persists in SSE): a new one closes its revision.
+            if (ev.id !== lastId) {
+              lastId = ev.id;
+              partial = { revision: -1, count: 0 };
+              skip = { revision: -1, count: 0 };
+            }
           }
         } catch (err) {
           if (signal?.aborted || !(err instanceof TiffinError)) throw err;
@@ -379,6 +398,7 @@ export class ApiClient {
         yield { type: "reset", reason: expired.message };
         from = null;
         listed = false;
+        partial = { revision: -1, count: 0 };
         continue;
       }
       if (signal?.aborted) return;

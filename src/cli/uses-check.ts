@@ -3,22 +3,24 @@
 // TIFFIN_SPEC_INVALID at the field (the decision is src/spec/uses.ts's); the start order they return
 // is the order apply sends the jobs in and plan prints.
 import type { ApiClient } from "../api/client.ts";
-import { ErrorCodes, TiffinError } from "../model/index.ts";
-import type { JobSpec } from "../model/index.ts";
+import { ErrorCodes, servicesOf, TiffinError } from "../model/index.ts";
+import type { JobSpec, ServiceSummary } from "../model/index.ts";
 import { useGraph } from "../spec/uses.ts";
 import type { UseNode } from "../spec/uses.ts";
 
-/** The jobs of `specs` in start layers, or a TIFFIN_SPEC_INVALID error naming each problem. The
- * cluster's services are asked for only when a job uses one. */
+/** The jobs of `specs` in start layers, or a TIFFIN_SPEC_INVALID error naming each problem (a used
+ * service that does not exist, a cycle, a service name another job offers). The cluster's services
+ * are asked for only when a job uses one or names its services: a plan of plain jobs costs no more
+ * calls (nor the read capability) than before, and the server refuses a clash of their names at apply. */
 export async function checkUses(client: ApiClient, specs: readonly JobSpec[], file: string | null): Promise<string[][]> {
-  const planned: UseNode[] = specs.map((s, i) => ({ name: s.name, offers: s.ports.length > 0, uses: s.uses ?? [], path: specs.length > 1 ? `jobs[${i}]` : "" }));
-  if (planned.every((n) => n.uses.length === 0)) return [specs.map((s) => s.name)];
-  const cluster: UseNode[] = (await client.services()).map((s) => ({ name: s.name, offers: true, uses: (s.uses ?? []).map((service) => ({ service, min: 1 })), path: null }));
+  const planned: UseNode[] = specs.map((s, i) => ({ name: s.name, services: servicesOf(s).map((o) => o.name), named: s.services !== undefined, uses: s.uses ?? [], path: specs.length > 1 ? `jobs[${i}]` : "" }));
+  if (planned.every((n) => n.uses.length === 0 && n.named !== true)) return [specs.map((s) => s.name)];
+  const cluster = clusterNodes(await client.services());
   const g = useGraph(planned, cluster, file);
   if (g.ok) return g.order;
   const first = g.problems[0];
   throw new TiffinError(ErrorCodes.SpecInvalid, `${file ?? "spec"}${first?.path ? ` at ${first.path}` : ""}: ${first?.message ?? "invalid service dependencies"}`, {
-    hint: "each entry of `uses` must name a job with `ports`, in this file or already applied, and no job may depend on itself through others",
+    hint: "each entry of `uses` must name a service (a job with `ports`, or one of a job's `services`) in this file or already applied, no job may depend on itself through others, and no two jobs may offer one service name",
     problems: g.problems,
   });
 }
@@ -33,4 +35,15 @@ export function inStartOrder(specs: readonly JobSpec[], layers: readonly string[
 /** "start order: cache, then web, api" (nothing when the file has no dependencies). */
 export function renderStartOrder(layers: readonly string[][]): string {
   return layers.length > 1 ? `start order: ${layers.map((l) => l.join(", ")).join(", then ")}\n` : "";
+}
+
+/** The cluster's jobs as graph nodes, from its services (`job` names the offering job when it is not the service's name). */
+export function clusterNodes(services: readonly ServiceSummary[]): UseNode[] {
+  const byJob = new Map<string, UseNode>();
+  for (const s of services) {
+    const job = s.job ?? s.name;
+    const n = byJob.get(job) ?? { name: job, services: [], named: s.job !== undefined, uses: (s.uses ?? []).map((service) => ({ service, min: 1 })), path: null };
+    byJob.set(job, { ...n, services: [...n.services, s.name] });
+  }
+  return [...byJob.values()];
 }

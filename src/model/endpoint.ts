@@ -11,7 +11,7 @@ export type EndpointState = (typeof EndpointStates)[number];
 
 /** One serving task of a service (`/endpoints/<service>/<index>`). */
 export const endpointSchema = z.object({
-  /** The service's name: its job's name. */
+  /** The service's name: its job's name, or one of the job's named `services`. */
   service: z.string(),
   job: z.string(),
   /** The task's index in its job. */
@@ -42,6 +42,8 @@ export const serviceSummarySchema = z.object({
   endpoints: z.number(),
   /** The port names its endpoints offer. */
   ports: z.array(z.string()),
+  /** The job offering it, when that is not the service's own name (a job's named `services`). */
+  job: z.string().exactOptional(),
   /** The services its own tasks use (its spec's `uses`), so `tiffin plan` can check the dependency
    * graph; absent from servers before `uses` existed. */
   uses: z.array(z.string()).exactOptional(),

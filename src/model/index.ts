@@ -20,6 +20,7 @@ export * from "./metric-condition.ts";
 export * from "./recommendation.ts";
 export * from "./rollout.ts";
 export * from "./endpoint.ts";
+export * from "./services.ts";
 export * from "./acl.ts";
 export * from "./token.ts";
 export * from "./machine-check.ts";

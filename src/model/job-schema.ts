@@ -86,6 +86,7 @@ export const storedJobSpecSchema = z.object({
   pinned: z.array(packagePinSchema).exactOptional(),
   rollout: rolloutPolicySchema.exactOptional(),
   uses: z.array(z.object({ service: z.string(), min: z.number() })).exactOptional(),
+  services: z.record(z.string(), z.string()).exactOptional(),
   batch: batchPolicySchema.exactOptional(),
   schedule: schedulePolicySchema.exactOptional(),
 });

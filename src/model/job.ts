@@ -212,12 +212,15 @@ export interface JobSpec {
   /** The services this job's tasks use (Consul's upstreams, Compose's depends_on): absent when none, so
    * older specs are unchanged. */
   uses?: ServiceUse[];
+  /** Named services (Nomad's `service` blocks, Kubernetes' Services over named ports): service name
+   * -> one of `ports`. Absent: one service named after the job, offering every port (servicesOf). */
+  services?: Record<string, string>;
 }
 
 /** A service a job's tasks use (the spec's `uses`): they start once it has `min` endpoints serving,
  * and reach it through their agent's local proxy (`TIFFIN_SERVICE_<NAME>`). */
 export interface ServiceUse {
-  /** The service: a job's name (a job that names `ports`). */
+  /** The service: a job's name (a job that names `ports`), or one of a job's named `services`. */
   service: string;
   /** Endpoints that must serve before a task of this job starts; 0 only waits for nothing. @default 1 */
   min: number;

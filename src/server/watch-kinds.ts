@@ -153,8 +153,10 @@ export function matchesJobs(ev: WatchEvent, jobs: readonly string[]): boolean {
     case "run":
       return jobs.includes(ev.name.slice(0, ev.name.lastIndexOf("/")));
     case "attempt":
-    case "endpoint":
       return ev.object === null || jobs.includes(ev.object.job);
+    // By service (what `job=` lists from, and what the agents' `service=` names) or by the job offering it.
+    case "endpoint":
+      return ev.object === null || jobs.includes(ev.object.service) || jobs.includes(ev.object.job);
     default:
       return false;
   }

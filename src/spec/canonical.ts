@@ -161,6 +161,10 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
     .max(MaxUses)
     .refine((u) => new Set(u.map((x) => x.service)).size === u.length, { error: "each service is used once" })
     .exactOptional(),
+  services: z
+    .record(z.string().regex(jobNamePattern), z.string())
+    .refine((s) => Object.keys(s).length > 0, { error: "name at least one service, or leave services out" })
+    .exactOptional(),
   batch: z
     .strictObject({
       completions: z.number().int().min(1).max(MaxBatchItems),

@@ -92,6 +92,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
   if (isolation && capabilities && capabilities.length > 0) add(["capabilities"], needsSandbox(isolation, "capabilities"));
   if (isolation && persist) add(["persist"], needsSandbox(isolation, "persist"));
   if (uses) add(["uses"], usesNetworkProblem(network, uses.length));
+  if (j.services && ports) for (const [name, port] of Object.entries(j.services)) add(["services", name], undeclaredPort(port, ports));
   if (mounts) for (const d of duplicateMountTargets(mounts)) add(["mounts", d.index, "task"], d.message);
   // A batch job's tasks are its runs' items, `batch.parallelism` at a time: a count beside it says two things.
   if (j.schedule && raw["batch"] === undefined) add(["schedule"], "a schedule starts runs of a batch job: add a `batch` part (a service runs all the time)");

@@ -121,6 +121,8 @@ export function compileJob(j: ParsedJob): JobSpec {
     ...(j.rollout !== null ? { rollout: compileRollout(j.rollout, j.metrics !== null ? compileMetrics(j.metrics) : null) } : {}),
     // Only when some: jobs without dependencies compile as before.
     ...(j.uses.length > 0 ? { uses: j.uses.map((u) => ({ service: u.service, min: u.min })) } : {}),
+    // Only when written: a job without it offers one service named after itself, as before.
+    ...(j.services !== null ? { services: { ...j.services } } : {}),
     ...(j.batch !== null ? { batch: compileBatch(j.batch) } : {}),
     ...(j.schedule !== null ? { schedule: compileSchedule(j.schedule) } : {}),
   };

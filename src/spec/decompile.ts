@@ -159,6 +159,7 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
     ...(spec.metrics !== undefined ? { metrics: userMetrics(spec.metrics) } : {}),
     ...(spec.rollout !== undefined ? { rollout: userRollout(spec.rollout) } : {}),
     ...(spec.uses !== undefined ? { uses: spec.uses.map((u) => (u.min === 1 ? u.service : { service: u.service, min: u.min })) } : {}),
+    ...(spec.services !== undefined ? { services: { ...spec.services } } : {}),
     ...(spec.batch !== undefined ? { batch: userBatch(spec.batch) } : {}),
     ...(spec.schedule !== undefined ? { schedule: { cron: spec.schedule.cron, timeZone: spec.schedule.timeZone, overlap: spec.schedule.overlap, missed: spec.schedule.missed, jitter: formatDuration(spec.schedule.jitterMs) } } : {}),
   };

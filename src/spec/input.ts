@@ -370,9 +370,9 @@ export const jobInputSchema = z
       .array(
         z.union(
           [
-            z.string().regex(jobNamePattern, { error: "expected a service: a job's name" }),
+            z.string().regex(jobNamePattern, { error: "expected a service: a job's name or one of its named services" }),
             z.strictObject({
-              service: z.string().regex(jobNamePattern, { error: "expected a service: a job's name" }),
+              service: z.string().regex(jobNamePattern, { error: "expected a service: a job's name or one of its named services" }),
               min: z.number().int().min(0).max(MaxUseMin).default(1).describe("Endpoints that must serve before a task starts."),
             }),
           ],
@@ -387,6 +387,12 @@ export const jobInputSchema = z
       })
       .default(() => [])
       .describe("Services the tasks use: each starts once they serve (`min` endpoints, default 1), reached at TIFFIN_SERVICE_<NAME>."),
+    services: z
+      .record(z.string().regex(jobNamePattern, { error: "a service name is lower case letters, digits and -, like a job's name (it is a DNS label)" }), portName)
+      .refine((s) => Object.keys(s).length > 0, { error: "name at least one service, or leave services out (one service named after the job)" })
+      .nullable()
+      .default(null)
+      .describe("Named services: service name -> one of `ports` (each with its own endpoints, DNS name and proxy). Default: one service named after the job offering every port."),
     schedule: scheduleInputSchema.nullable().default(null).describe("A batch job's runs started by the leading server at every fire of a cron expression."),
     batch: batchInputSchema.nullable().default(null).describe("A batch job: it runs to completion once per run (`tiffin run`): items, parallelism, retries, deadline, success policy."),
   })

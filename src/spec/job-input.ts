@@ -210,11 +210,17 @@ export interface JobSpecInput {
    * agent's local proxy at `TIFFIN_SERVICE_<NAME>` (`127.0.0.1:PORT`; the name upper-cased, `-` as
    * `_`), the current endpoints listed in the file `TIFFIN_SERVICES_FILE`. @default [] */
   uses?: (string | ServiceUseInput)[] | undefined;
+  /** Named services, when a job offers several (Nomad's `service` blocks, Kubernetes' Services over
+   * named ports): service name -> one of `ports`, e.g. `{ api: "http", "api-admin": "admin" }`. Each
+   * has its own endpoints, DNS name (`NAME.service.tiffin`), `uses` target and proxy; service names
+   * are unique across the cluster's jobs. null: one service named after the job, offering every
+   * port. @default null */
+  services?: Record<string, string> | null | undefined;
 }
 
 /** One `uses` entry in full. */
 export interface ServiceUseInput {
-  /** The service: a job's name (a job that names `ports`). */
+  /** The service: a job's name (a job that names `ports`), or one of a job's named `services`. */
   service: string;
   /** Endpoints that must serve before a task starts (0: start at once, the proxy still follows them). @default 1 */
   min?: number | undefined;

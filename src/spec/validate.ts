@@ -144,6 +144,7 @@ function specRuleProblems(s: JobSpec, json: unknown): Problem[] {
   if (iso.capabilities.length > 0) add(["capabilities"], needsSandbox(iso.isolation, "capabilities"));
   if (iso.persist) add(["persist"], needsSandbox(iso.isolation, "persist"));
   add(["uses"], usesNetworkProblem(iso.network, s.uses?.length ?? 0));
+  for (const [name, port] of Object.entries(s.services ?? {})) add(["services", name], undeclaredPort(port, s.ports));
   for (const d of duplicateMountTargets(iso.mounts)) add(["mounts", d.index, "task"], d.message);
   if (s.rollout) add(["rollout", "bakeMs"], bakeProblem(s.rollout.bakeMs, s.rollout.deadlineMs));
   // The server keeps an every-host job's count: a count beside it would say two things at once.

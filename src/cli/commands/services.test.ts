@@ -14,6 +14,10 @@ void test("renderServices: a row per service; wide adds the DNS name; none says 
   assert.match(renderServices(list), /^web\s+3\s+http,admin\s*$/m);
   assert.match(renderServices(list, true), /web\.service\.tiffin/);
   assert.match(renderServices([]), /naming `ports`/);
+  const named = [{ name: "api", endpoints: 2, ports: ["http"], job: "app" }, { name: "web", endpoints: 1, ports: ["http"] }];
+  assert.match(renderServices(named), /^SERVICE\s+ENDPOINTS\s+PORTS\s+JOB\s*$/m);
+  assert.match(renderServices(named), /^api\s+2\s+http\s+app\s*$/m);
+  assert.match(renderServices(named), /^web\s+1\s+http\s+web\s*$/m);
 });
 
 void test("renderEndpoints and renderEndpointChange", () => {

@@ -1,4 +1,4 @@
-// `tiffin services`: every service (a job naming ports) and how many serving endpoints it has
+// `tiffin services`: every service (a job naming ports, or each of a job's named `services`) and how many serving endpoints it has
 // (`GET /v1/services`), as `kubectl get services` or `consul catalog services`.
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
@@ -13,18 +13,20 @@ export function servicesHandler(client: ApiClient): Promise<ServiceSummary[]> {
   return client.services();
 }
 
-/** A table of services: name, endpoints, ports; the DNS name in wide. */
+/** A table of services: name, endpoints, ports, and the job offering each when some job names its
+ * services (`services` in its spec); the DNS name in wide. */
 export function renderServices(list: ServiceSummary[], wide = false): string {
   if (list.length === 0) return "no services (a job offers one by naming `ports`)\n";
+  const jobs = list.some((s) => s.job !== undefined);
   return renderTable(
-    ["service", "endpoints", "ports", ...(wide ? ["dns"] : [])],
-    list.map((s) => [s.name, s.endpoints, s.ports.join(","), ...(wide ? [`${s.name}.service.tiffin`] : [])]),
+    ["service", "endpoints", "ports", ...(jobs ? ["job"] : []), ...(wide ? ["dns"] : [])],
+    list.map((s) => [s.name, s.endpoints, s.ports.join(","), ...(jobs ? [s.job ?? s.name] : []), ...(wide ? [`${s.name}.service.tiffin`] : [])]),
   );
 }
 
 /** Adds the command. */
 export function register(program: Command, ctx: CliContext): void {
-  outputOption(program.command("services").description("list services (jobs naming ports) and how many serving endpoints each has")).action(async (opts: OutputOpts) => {
+  outputOption(program.command("services").description("list services (jobs naming ports, and jobs' named services) and how many serving endpoints each has")).action(async (opts: OutputOpts) => {
     const format = outputFormat(opts);
     const list = await servicesHandler(ctx.client());
     ctx.io.out(renderOutput(format, list, (wide) => renderServices(list, wide)));

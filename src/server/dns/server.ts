@@ -13,6 +13,7 @@ import type { Answer, Packet } from "dns-packet";
 import type { Logger } from "pino";
 import type { Endpoint } from "../../model/index.ts";
 import type { Mirror } from "../mirror.ts";
+import { serviceIndex } from "../endpoints/query.ts";
 import { answerQuestion, shuffleInPlace } from "./answer.ts";
 import type { DnsRecord, EndpointLookup } from "./answer.ts";
 
@@ -91,10 +92,7 @@ export function mirrorLookup(mirror: Mirror): EndpointLookup {
     if (stamp !== mirror.endpointsStamp) {
       stamp = mirror.endpointsStamp;
       byName = new Map();
-      for (const [name, rec] of mirror.jobs) {
-        if (rec.value.removedAt !== null || (mirror.spec(name, rec.value.version)?.spec.ports.length ?? 0) === 0) continue;
-        byName.set(name.toLowerCase(), [...(mirror.endpoints.get(name)?.values() ?? [])].map((e) => e.value));
-      }
+      for (const name of serviceIndex(mirror).keys()) byName.set(name.toLowerCase(), [...(mirror.endpoints.get(name)?.values() ?? [])].map((e) => e.value));
     }
     return byName.get(service) ?? null;
   };

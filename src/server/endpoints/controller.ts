@@ -10,11 +10,13 @@
 // every heartbeat). Each write compares the modRevision it read, and the store is fenced to the
 // leadership term, so a deposed leader cannot overwrite its successor.
 import type { Logger } from "pino";
+import { servicesOf } from "../../model/index.ts";
 import type { Clock, Endpoint, HostStatus } from "../../model/index.ts";
 import type { Op, Compare, Store } from "../../state/store.ts";
 import { endpointKey, Kinds } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { desiredEndpoint, sameEndpoint } from "./desired.ts";
+import { serviceIndex } from "./query.ts";
 import { SerialPasses } from "../serial-passes.ts";
 
 /** How often the controller looks again without a change (suspect hosts). */
@@ -115,24 +117,32 @@ export function endpointWrites(mirror: Mirror, hostStatus: (hostId: string) => H
   const puts: EndpointWrite[] = [];
   const want = new Set<string>();
   const guard = (key: string): Compare => ({ key, target: "modRevision", op: "==", value: mirror.modRevision(key) });
+  // Which job owns each service name now: apply refuses a second owner, but a task still running an
+  // older version may name a service another job took since; such a task is not listed under it.
+  const owners = serviceIndex(mirror);
   for (const [job, byIndex] of mirror.tasks) {
     const record = mirror.jobs.get(job)?.value ?? null;
     for (const [index, entry] of byIndex) {
       const task = entry.value;
       const attempt = task.attemptId === null ? null : (mirror.attempts.get(task.attemptId)?.value ?? null);
-      const key = endpointKey(job, index);
-      const stored: Endpoint | null = mirror.endpoints.get(job)?.get(index)?.value ?? null;
-      const d = desiredEndpoint({
-        job: record, task, attempt,
-        spec: mirror.spec(job, attempt?.version ?? task.version)?.spec ?? null,
-        host: task.hostId === null ? null : (mirror.hosts.get(task.hostId)?.value ?? null),
-        hostStatus: task.hostId === null ? "down" : hostStatus(task.hostId),
-        since: stored?.since ?? now,
-      });
-      if (!d.ok) continue;
-      want.add(key);
-      if (stored !== null && sameEndpoint(stored, d.endpoint)) continue;
-      puts.push({ op: { type: "put", key, value: Kinds.endpoint.encode(stored !== null && stored.attemptId === d.endpoint.attemptId ? d.endpoint : { ...d.endpoint, since: now }) }, compare: guard(key) });
+      const spec = mirror.spec(job, attempt?.version ?? task.version)?.spec ?? null;
+      // A task runs one version: its services are that version's (a rollout renaming them moves each task over).
+      for (const offer of spec === null ? [] : servicesOf(spec)) {
+        const owner = owners.get(offer.name)?.job;
+        if (owner !== undefined && owner !== job) continue;
+        const key = endpointKey(offer.name, index);
+        const stored: Endpoint | null = mirror.endpoints.get(offer.name)?.get(index)?.value ?? null;
+        const d = desiredEndpoint({
+          job: record, task, attempt, spec, offer,
+          host: task.hostId === null ? null : (mirror.hosts.get(task.hostId)?.value ?? null),
+          hostStatus: task.hostId === null ? "down" : hostStatus(task.hostId),
+          since: stored?.since ?? now,
+        });
+        if (!d.ok) continue;
+        want.add(key);
+        if (stored !== null && sameEndpoint(stored, d.endpoint)) continue;
+        puts.push({ op: { type: "put", key, value: Kinds.endpoint.encode(stored !== null && stored.attemptId === d.endpoint.attemptId ? d.endpoint : { ...d.endpoint, since: now }) }, compare: guard(key) });
+      }
     }
   }
   for (const [service, byIndex] of mirror.endpoints) {

@@ -64,3 +64,9 @@ void test("addressHost", () => {
     assert.equal(addressHost(input), want, input);
   }
 });
+
+void test("desiredEndpoint: a named service lists its own name and port only", () => {
+  const d = desiredEndpoint({ ...base, offer: { name: "web-admin", ports: ["admin"] } });
+  assert.ok(d.ok);
+  assert.deepEqual([d.endpoint.service, d.endpoint.job, d.endpoint.ports], ["web-admin", "web", [{ name: "admin", port: 20002 }]]);
+});

@@ -2,7 +2,7 @@
 // I/O, no clock reads), tested by the table in desired.test.ts. The controller (controller.ts) calls
 // it for every task and writes the difference.
 import { addressHost } from "../../model/index.ts";
-import type { Attempt, Endpoint, Host, HostStatus, JobRecord, JobSpec, Task } from "../../model/index.ts";
+import type { Attempt, Endpoint, Host, HostStatus, JobRecord, JobSpec, ServiceOffer, Task } from "../../model/index.ts";
 
 /** What one task's endpoint depends on. */
 export interface EndpointInput {
@@ -15,6 +15,8 @@ export interface EndpointInput {
   hostStatus: HostStatus;
   /** When the endpoint was first listed (kept across rewrites), or now for a new one. */
   since: number;
+  /** The service this endpoint is of (servicesOf the spec); absent: the job's own service, every port. */
+  offer?: ServiceOffer;
 }
 
 /** Why a task offers no endpoint (typed: tests and logs read it, nothing matches its text). */
@@ -47,7 +49,7 @@ export function desiredEndpoint(i: EndpointInput): EndpointDecision {
   if (i.host === null) return no("host unknown");
   if (i.hostStatus !== "up" && i.hostStatus !== "upgrading") return no("host not up");
   const ports: Endpoint["ports"] = [];
-  for (const name of i.spec.ports) {
+  for (const name of i.offer?.ports ?? i.spec.ports) {
     const port = a.ports[name];
     if (port === undefined) return no("ports unknown");
     ports.push({ name, port });
@@ -55,7 +57,7 @@ export function desiredEndpoint(i: EndpointInput): EndpointDecision {
   return {
     ok: true,
     endpoint: {
-      service: i.task.job, job: i.task.job, index: i.task.index, version: a.version, attemptId: a.id, hostId: a.hostId,
+      service: i.offer?.name ?? i.task.job, job: i.task.job, index: i.task.index, version: a.version, attemptId: a.id, hostId: a.hostId,
       host: i.host.name, address: addressHost(i.host.address), ports, state: a.state === "healthy" ? "healthy" : "running",
       labels: i.host.labels, since: i.since,
     },

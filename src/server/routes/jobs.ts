@@ -23,6 +23,7 @@ import { fitsInPlace, shiftLoad } from "../../scheduler/api.ts";
 import type { InPlaceLoad } from "../../scheduler/api.ts";
 import { schedHostOf, schedHosts } from "../reconcile/inputs.ts";
 import { buildIndex, planJob } from "../reconcile/place.ts";
+import { checkServicesAtApply } from "../endpoints/apply-check.ts";
 import type { PlacementNeed } from "../reconcile/types.ts";
 import { planTaskChange } from "../reconcile/plan-tasks.ts";
 import { replaceCauses } from "../reconcile/version-change.ts";
@@ -41,7 +42,9 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   r.add("POST", "/v1/jobs", "admin", async ({ req, res }) => {
     const body = await readJsonObject(req, SpecBody);
     const note = noteOf(body);
-    const spec = await pinSpec(ctx, await specOf(body));
+    const sent = await specOf(body);
+    checkServicesAtApply(m, sent);
+    const spec = await pinSpec(ctx, sent);
     sendJson(res, 200, await storeVersion(ctx, spec, note, "applied"));
   });
 
@@ -61,6 +64,8 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
         });
       }
     }
+    // The older spec's services and uses, against the cluster as it is now.
+    checkServicesAtApply(m, ver.spec);
     const note = noteOf(body);
     const message = note.message === null ? `revert to version ${v}` : `${note.message} (revert to version ${v})`;
     sendJson(res, 200, await storeVersion(ctx, ver.spec, { by: note.by, message }, `reverted to version ${v}`));
