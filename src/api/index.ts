@@ -16,3 +16,4 @@ export type { Attempt, AttemptState, Host, HostStatus, JobRecord, JobVersion, Ta
 export { ErrorCodes, TiffinError } from "../model/errors.ts";
 export { allows } from "../model/acl.ts";
 export { formatDiff } from "../model/diff.ts";
+export { runItemCounts } from "../model/batch.ts";

@@ -199,3 +199,9 @@ export type ScheduleState = z.infer<typeof scheduleStateSchema>;
 
 /** Compile-time proof that the schedule schema and SchedulePolicy are the same shape. */
 export type ScheduleSchemaChecks = [Assert<TypesMatch<z.infer<typeof schedulePolicySchema>, SchedulePolicy>>];
+
+/** How many of a run's items succeeded, failed and run, of all (what `tiffin runs` and the dashboard show). */
+export function runItemCounts(r: Pick<Run, "items">): { succeeded: number; failed: number; running: number; total: number } {
+  const n = (s: RunItem["state"]): number => r.items.filter((i) => i.state === s).length;
+  return { succeeded: n("succeeded"), failed: n("failed"), running: n("running"), total: r.items.length };
+}

@@ -191,6 +191,21 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   await page.screenshot({ path: join(shots, "fleet-drained.png"), fullPage: true });
   assert.match(readFileSync(join(data, "server.log"), "utf8"), new RegExp(`"name":"${hostName}".*host draining`), "logged like `tiffin drain`");
 
+  // A batch job: "Run now" starts a run as `tiffin run` does; its items end and the panel shows them.
+  const batchSpec = join(home, "crunch.json");
+  writeFileSync(batchSpec, JSON.stringify({ name: "crunch", command: ["sh", "-c", "exit 0"], batch: { items: ["a", "b", "c"], parallelism: 3 }, resources: { cpu: 0.1, memory: "32Mi", disk: "32Mi" } }));
+  cli("apply", batchSpec);
+  await page.getByRole("link", { name: "Jobs", exact: true }).click();
+  await page.getByRole("link", { name: "crunch" }).click();
+  await page.getByRole("heading", { name: "Runs", level: 2 }).waitFor();
+  await page.getByRole("button", { name: "Run now" }).click();
+  const runs = page.getByRole("table", { name: "Runs" });
+  await waitFor("the run to succeed with 3 items on the job page", 30_000, async () => ((await runs.count()) > 0 && /succeeded[\s\S]*3 ok, 0 failed, 0 running of 3/.test(await runs.innerText()) ? true : undefined));
+  await runs.locator("summary").first().click();
+  assert.match(await runs.innerText(), /#0 succeeded · \S+ exited \(exit 0\)/);
+  await page.screenshot({ path: join(shots, "job-runs.png"), fullPage: true });
+  assert.deepEqual(await axeProblems(page), [], "batch job page");
+
   // The events feed saw the apply, the placements and the drain.
   await page.getByRole("link", { name: "Events", exact: true }).click();
   const feed = page.getByRole("list", { name: "Events, newest first" });

@@ -10,6 +10,7 @@ export const ActionNeeds = {
   // Jobs live in the namespace "default" until namespaces exist (docs/architecture.md, Security).
   restart: { cap: "write", on: "ns/default" },
   rollout: { cap: "write", on: "ns/default" },
+  run: { cap: "write", on: "ns/default" },
 } as const;
 
 /** True when `who` may do `action`; false while whoami has not answered (or failed). */

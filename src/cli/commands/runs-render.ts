@@ -1,14 +1,15 @@
 // How runs of batch jobs read in a terminal: `tiffin runs JOB` (one line a run) and `tiffin runs show
 // RUN` (the run, then one line an item: attempts, exit codes, durations). Pure, so tables test them.
 
+import { runItemCounts } from "../../model/index.ts";
 import type { Run, RunItem } from "../../model/index.ts";
 import { formatDuration } from "../../spec/api.ts";
 import { formatTime, renderTable } from "../table.ts";
 
 /** `done/failed/total` of a run's items. */
 export function itemCounts(r: Run): string {
-  const n = (s: RunItem["state"]): number => r.items.filter((i) => i.state === s).length;
-  return `${n("succeeded")} ok, ${n("failed")} failed, ${n("running")} running of ${r.items.length}`;
+  const c = runItemCounts(r);
+  return `${c.succeeded} ok, ${c.failed} failed, ${c.running} running of ${c.total}`;
 }
 
 /** How long a run took (or has taken by `now`). */

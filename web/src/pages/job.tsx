@@ -12,6 +12,7 @@ import { ago, clock } from "../format.ts";
 import { endOf } from "../feed.ts";
 import { hashOf } from "../route.ts";
 import { RolloutPanel } from "./rollout.tsx";
+import { RunsPanel } from "./runs.tsx";
 import { canDo } from "../permissions.ts";
 
 /** The job page. */
@@ -43,9 +44,14 @@ export function JobPage({ live, client, name, who, onError }: { live: Live; clie
       {s && (
         <>
           <p>
-            {s.spec.replicas} replicas of <code>{s.spec.command.join(" ")}</code>, {s.spec.resources.cpu} CPU, {s.spec.resources.memoryMiB} MiB
+            {s.spec.batch !== undefined ? `a batch job of ${s.spec.batch.completions} items a run (${s.spec.batch.parallelism} at once) of ` : `${s.spec.replicas} replicas of `}
+            <code>{s.spec.command.join(" ")}</code>, {s.spec.resources.cpu} CPU, {s.spec.resources.memoryMiB} MiB
           </p>
-          <RolloutPanel client={client} name={name} status={rollout.data} canAct={canDo(who, "rollout")} onError={onError} />
+          {s.spec.batch !== undefined ? (
+            <RunsPanel live={live} client={client} name={name} canAct={canDo(who, "run")} onError={onError} />
+          ) : (
+            <RolloutPanel client={client} name={name} status={rollout.data} canAct={canDo(who, "rollout")} onError={onError} />
+          )}
           <h2>Tasks</h2>
           <TaskTable client={client} name={name} tasks={s.tasks} canRestart={canDo(who, "restart")} onError={onError} />
           {(endpoints.data?.length ?? 0) > 0 && (
