@@ -48,3 +48,23 @@ export function useRead<T>(read: () => Promise<T>, key: unknown, minMs = 500, ev
   );
   return state;
 }
+
+/** An action a button sends (drain, restart, a rollout command, a run): `busy` while one is in flight,
+ * `error` the last failure's message (also handed to `onError`, which logs out on a 401). */
+export function useAction(onError: (err: unknown) => void): { busy: boolean; error: string | null; act: (send: () => Promise<unknown>) => Promise<void> } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const act = async (send: () => Promise<unknown>): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await send();
+    } catch (err) {
+      onError(err);
+      setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, act };
+}

@@ -2,33 +2,21 @@
 // (only for a token with drain on hosts), which calls the same endpoint as `tiffin drain` (and is
 // audited the same way).
 
-import { useState } from "preact/hooks";
 import type { ApiClient, Host, HostView } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { ago, mib } from "../format.ts";
 import { hashOf } from "../route.ts";
 import { useScoped } from "../scoped.ts";
+import { useAction } from "../hooks.ts";
 
 /** The open host's panel. */
 export function HostPanel({ live, client, host, canDrain, view, onError, onClose }: { live: Live; client: ApiClient; host: Host; canDrain: boolean; view: HostView | null; onError: (err: unknown) => void; onClose: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, act: send } = useAction(onError);
   const up = live.alive.has(host.id);
   const scoped = useScoped(client, { host: host.id }, onError);
   // The watch sends a task moving off the host once more: only those still on it are listed.
   const tasks = [...scoped.tasks.entries()].filter(([, t]) => t.hostId === host.id).sort(([a], [b]) => (a < b ? -1 : 1));
-  const act = async (): Promise<void> => {
-    setBusy(true);
-    setError(null);
-    try {
-      await (host.draining ? client.undrain(host.id) : client.drain(host.id));
-    } catch (err) {
-      onError(err);
-      setError(err instanceof Error ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const act = (): Promise<void> => send(() => (host.draining ? client.undrain(host.id) : client.drain(host.id)));
   const status = !up ? "down" : (view?.status ?? "up");
   return (
     <aside class="panel" aria-labelledby="host-h">

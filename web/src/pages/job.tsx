@@ -7,7 +7,7 @@ import { useState } from "preact/hooks";
 import { ErrorCodes, formatDiff, TiffinError } from "../../../src/api/index.ts";
 import type { ApiClient, Endpoint, JobVersion, TaskView, Whoami } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
-import { useLive, useRead } from "../hooks.ts";
+import { useAction, useLive, useRead } from "../hooks.ts";
 import { ago, clock } from "../format.ts";
 import { endOf } from "../feed.ts";
 import { hashOf } from "../route.ts";
@@ -71,20 +71,8 @@ export function JobPage({ live, client, name, who, onError }: { live: Live; clie
 }
 
 function TaskTable({ client, name, tasks, canRestart, onError }: { client: ApiClient; name: string; tasks: TaskView[]; canRestart: boolean; onError: (err: unknown) => void }) {
-  const [busy, setBusy] = useState<number | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const restart = async (index: number): Promise<void> => {
-    setBusy(index);
-    setError(null);
-    try {
-      await client.restart(name, index);
-    } catch (err) {
-      onError(err);
-      setError(err instanceof Error ? err.message : String(err));
-    } finally {
-      setBusy(null);
-    }
-  };
+  const { busy, error, act } = useAction(onError);
+  const restart = (index: number): Promise<void> => act(() => client.restart(name, index));
   return (
     <>
     {error !== null && (
@@ -133,7 +121,7 @@ function TaskTable({ client, name, tasks, canRestart, onError }: { client: ApiCl
             <td>{t.reason ?? ""}</td>
             {canRestart && (
               <td>
-                <button type="button" disabled={busy !== null} onClick={() => void restart(t.index)} aria-label={`Restart ${t.id}`}>
+                <button type="button" disabled={busy} onClick={() => void restart(t.index)} aria-label={`Restart ${t.id}`}>
                   Restart
                 </button>
               </td>

@@ -3,29 +3,17 @@
 // buttons (for a token with write on the job's namespace) send the same commands as `tiffin rollout
 // pause|resume|promote|abort` (same API, same audit).
 
-import { useState } from "preact/hooks";
 import type { ApiClient, RolloutStatus } from "../../../src/api/index.ts";
 import { ago } from "../format.ts";
+import { useAction } from "../hooks.ts";
 import { rolloutCommands } from "../rollout-commands.ts";
 
 /** The rollout section of a job page; `status` is GET /v1/jobs/:name/rollout (null while loading). */
 export function RolloutPanel({ client, name, status, canAct, onError }: { client: ApiClient; name: string; status: RolloutStatus | null; canAct: boolean; onError: (err: unknown) => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, act } = useAction(onError);
   const r = status?.rollout ?? null;
   if (status === null || r === null) return null;
-  const send = async (command: "pause" | "resume" | "promote" | "abort"): Promise<void> => {
-    setBusy(true);
-    setError(null);
-    try {
-      await client.rolloutCommand(name, command);
-    } catch (err) {
-      onError(err);
-      setError(err instanceof Error ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const send = (command: "pause" | "resume" | "promote" | "abort"): Promise<void> => act(() => client.rolloutCommand(name, command));
   return (
     <section aria-labelledby="rollout-h">
       <h2 id="rollout-h">

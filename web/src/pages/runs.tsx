@@ -3,11 +3,10 @@
 // "Run now" starts one as `tiffin run JOB` does and "Cancel" ends a queued or running one, for tokens
 // that may write to the job. Read again when the base stream reports a change to the job's runs.
 
-import { useState } from "preact/hooks";
 import { runItemCounts } from "../../../src/api/index.ts";
 import type { ApiClient, Run } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
-import { useRead } from "../hooks.ts";
+import { useAction, useRead } from "../hooks.ts";
 import { ago, clock } from "../format.ts";
 import { endOf } from "../feed.ts";
 
@@ -17,20 +16,7 @@ const Shown = 20;
 export function RunsPanel({ live, client, name, canAct, onError }: { live: Live; client: ApiClient; name: string; canAct: boolean; onError: (err: unknown) => void }) {
   const key = [...live.runs.values()].filter((r) => r.job === name).map((r) => `${r.id}:${r.state}:${r.endedAt ?? ""}`).join(",");
   const runs = useRead(() => client.runs(name).catch((err: unknown) => (onError(err), Promise.reject(err))), `${name}:${key}`, 700, 5000);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const act = async (what: () => Promise<unknown>): Promise<void> => {
-    setBusy(true);
-    setError(null);
-    try {
-      await what();
-    } catch (err) {
-      onError(err);
-      setError(err instanceof Error ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, act } = useAction(onError);
   const list = [...(runs.data ?? [])].sort((a, b) => b.createdAt - a.createdAt).slice(0, Shown);
   return (
     <>
