@@ -192,7 +192,8 @@ export class MetricsScraper {
       const since = at - windowMsOf(target.endpoint.intervalMs);
       while (s.window.length > 2 && (s.window[0]?.at ?? at) < since) s.window.shift();
       // A check reads the last interval only (the two newest scrapes), so it reacts within one scrape.
-      this.#judge(s, signalsOf(s.window.slice(-2), target.endpoint.quantile), at);
+      // Without checks there is nothing to judge, and the signals are not derived on every scrape.
+      if (target.checks && target.checks.length > 0) this.#judge(s, signalsOf(s.window.slice(-2), target.endpoint.quantile), at);
     } finally {
       s.inFlight = false;
       this.#inFlight--;
