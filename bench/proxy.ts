@@ -7,8 +7,12 @@
 //   - latency: one connection doing `--pings` 64-byte request/replies in turn, direct then through
 //     the proxy; p50 and p99 of each round trip, and the added p99.
 // Three processes, as on a host: the load (the task), the proxy (the agent's), the echo server.
+// Direct and proxied runs alternate `--rounds` times (a loaded machine drifts between runs); each
+// round's ratio is printed, then the medians. On a shared machine the throughput share swings with
+// the neighbours; the proxy process's CPU per GiB relayed (its own user + system time over the
+// proxied run) is the steadier figure of what the relay costs.
 //
-// Rerun: node bench/proxy.ts --seconds 3 --conns 4 --pings 20000
+// Rerun: node bench/proxy.ts --seconds 3 --conns 4 --pings 20000 --rounds 3
 import { fork } from "node:child_process";
 import net from "node:net";
 import { parseArgs } from "node:util";
@@ -20,6 +24,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "3" },
     conns: { type: "string", default: "4" },
     pings: { type: "string", default: "20000" },
+    rounds: { type: "string", default: "3" },
     child: { type: "boolean", default: false },
     proxy: { type: "string" },
   },
@@ -32,7 +37,7 @@ if (values.proxy !== undefined) {
   proxy.setTargets([{ key: "echo/0", address: "127.0.0.1", port: Number(values.proxy) }]);
   process.send?.({ port });
   process.on("message", () => {
-    process.send?.({ stats: proxy.stats });
+    process.send?.({ stats: proxy.stats, cpu: process.cpuUsage() });
   });
 } else if (values.child) {
   const srv = net.createServer({ noDelay: true }, (s) => {
@@ -56,6 +61,11 @@ if (values.proxy !== undefined) {
       s.once("error", reject);
     });
 
+  const proxyState = (): Promise<{ stats: unknown; cpu: NodeJS.CpuUsage }> => {
+    proxyChild.send("stats");
+    return new Promise((resolve) => proxyChild.once("message", (m: { stats: unknown; cpu: NodeJS.CpuUsage }) => resolve(m)));
+  };
+  let lastBytes = 0;
   const throughput = async (port: number): Promise<number> => {
     const ms = Number(values.seconds) * 1000;
     const chunk = Buffer.alloc(64 * 1024, 7);
@@ -81,6 +91,7 @@ if (values.proxy !== undefined) {
     })));
     const secs = (performance.now() - t0) / 1000;
     for (const s of socks) s.destroy();
+    lastBytes = bytes;
     return bytes / secs;
   };
 
@@ -111,14 +122,26 @@ if (values.proxy !== undefined) {
   };
 
   const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(0)} MiB/s`;
-  const direct = await throughput(echoPort);
-  const proxied = await throughput(proxyPort);
-  const dl = await latency(echoPort);
-  const pl = await latency(proxyPort);
-  console.log(`throughput (${values.conns} connections, ${values.seconds} s each): direct ${mib(direct)}, through the proxy ${mib(proxied)} = ${((100 * proxied) / direct).toFixed(0)}% of direct`);
-  console.log(`round trip, 64 B (${values.pings}): direct p50 ${dl.p50.toFixed(3)} ms p99 ${dl.p99.toFixed(3)} ms; proxy p50 ${pl.p50.toFixed(3)} ms p99 ${pl.p99.toFixed(3)} ms; added p99 ${(pl.p99 - dl.p99).toFixed(3)} ms`);
-  proxyChild.send("stats");
-  console.log(`proxy counters: ${JSON.stringify(await new Promise((resolve) => proxyChild.once("message", (m: { stats: unknown }) => resolve(m.stats))))}`);
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const shares: number[] = [];
+  const added: number[] = [];
+  const addedP50: number[] = [];
+  const cpuPerGiB: number[] = [];
+  for (let r = 0; r < Number(values.rounds); r++) {
+    const direct = await throughput(echoPort);
+    const cpu0 = (await proxyState()).cpu;
+    const proxied = await throughput(proxyPort);
+    const cpu1 = (await proxyState()).cpu;
+    cpuPerGiB.push((cpu1.user + cpu1.system - cpu0.user - cpu0.system) / 1000 / (lastBytes / 2 ** 30));
+    const dl = await latency(echoPort);
+    const pl = await latency(proxyPort);
+    shares.push(proxied / direct);
+    added.push(pl.p99 - dl.p99);
+    addedP50.push(pl.p50 - dl.p50);
+    console.log(`round ${r + 1}: throughput (${values.conns} connections, ${values.seconds} s each): direct ${mib(direct)}, through the proxy ${mib(proxied)} = ${((100 * proxied) / direct).toFixed(0)}% of direct (proxy CPU ${(cpuPerGiB.at(-1) ?? NaN).toFixed(0)} ms per GiB); round trip, 64 B (${values.pings}): direct p50 ${dl.p50.toFixed(3)} ms p99 ${dl.p99.toFixed(3)} ms; proxy p50 ${pl.p50.toFixed(3)} ms p99 ${pl.p99.toFixed(3)} ms; added p99 ${(pl.p99 - dl.p99).toFixed(3)} ms`);
+  }
+  console.log(`median of ${shares.length} rounds: ${(100 * median(shares)).toFixed(0)}% of direct throughput, proxy CPU ${median(cpuPerGiB).toFixed(0)} ms per GiB relayed, added p50 ${median(addedP50).toFixed(3)} ms, added p99 ${median(added).toFixed(3)} ms`);
+  console.log(`proxy counters: ${JSON.stringify((await proxyState()).stats)}`);
   proxyChild.kill();
   child.kill();
 }

@@ -13,6 +13,10 @@
 //    point of 24 h in memory, by column in typed arrays of 1,441 slots), measured on a tenth of the
 //    tasks and scaled (at full size it would need about 700 MiB).
 //
+// 4. Parse cost alone, in the same process: one round of T expositions of S series parsed by the
+//    reference parser (the agent's parser before the single-pass scanner) and by the agent's parser,
+//    with and without `keep` (the names the signals read), alternated 5 times; median CPU per round.
+//
 // Rerun: node --expose-gc bench/task-metrics.ts [--tasks 1000] [--series 100] [--seconds 60]
 //        [--interval 10000] [--server-series 100000] [--keep-alive 0 (endpoints keep idle
 //        connections, as Go exporters do) | 5000 (Node's default: closed between 10 s scrapes)]
@@ -28,6 +32,9 @@ import pino from "pino";
 import { ManualClock } from "../src/model/index.ts";
 import type { TaskMetrics } from "../src/model/index.ts";
 import { MetricsScraper } from "../src/agent/metrics/scraper.ts";
+import { samplesNeeded } from "../src/agent/metrics/needed.ts";
+import { parsePromText } from "../src/agent/metrics/prom-text.ts";
+import { parsePromTextReference } from "../src/agent/metrics/prom-text-reference.ts";
 import { createAgentClient } from "../src/api/agent-client.ts";
 import { openSqliteStore } from "../src/state/index.ts";
 import { Prefix } from "../src/server/kinds.ts";
@@ -66,6 +73,8 @@ if (values.child) {
   // How long the endpoints keep an idle connection (Node's default 5 s; 0: as long as the client
   // does, as Go's exporters do): the agent keeps one per endpoint between scrapes when it may.
   for (const e of endpoints) e.keepAliveTimeout = Number(values["keep-alive"]);
+  let connections = 0;
+  for (const e of endpoints) e.on("connection", () => connections++);
   let sinkBytes = 0;
   let reports = 0;
   let gzippedReports = 0;
@@ -91,12 +100,21 @@ if (values.child) {
   process.send?.({ endpoints: endpoints.map(port), sink: port(sink) });
   process.on("message", () => {
     const open = [...sockets].reduce((n, s) => n + s.bytesRead, 0);
-    process.send?.({ sinkBytes: sinkBytes + open, reports, gzippedReports });
+    process.send?.({ sinkBytes: sinkBytes + open, reports, gzippedReports, connections });
   });
 } else {
   if (Number(values.seconds) > 0) await agentSide();
+  parseSide();
   await serverSide();
   process.exit(0);
+}
+
+/** What the child counted: bytes the sink read, reports (gzipped), connections to the endpoints. */
+interface Sink {
+  sinkBytes: number;
+  reports: number;
+  gzippedReports: number;
+  connections: number;
 }
 
 async function agentSide(): Promise<void> {
@@ -131,7 +149,7 @@ async function agentSide(): Promise<void> {
   const bytesBefore = sentBody;
   bodies.length = 0;
   child.send("bytes?");
-  const sink0 = await new Promise<{ sinkBytes: number; reports: number; gzippedReports: number }>((r) => child.once("message", (m) => r(m as { sinkBytes: number; reports: number; gzippedReports: number })));
+  const sink0 = await new Promise<Sink>((r) => child.once("message", (m) => r(m as Sink)));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -145,15 +163,37 @@ async function agentSide(): Promise<void> {
   const scrapes = sums.reduce((n, s) => n + s.scrapes, 0) - scrapesBefore;
   const errors = sums.reduce((n, s) => n + s.scrapeErrors, 0);
   child.send("bytes?");
-  const sink1 = await new Promise<{ sinkBytes: number; reports: number; gzippedReports: number }>((r) => child.once("message", (m) => r(m as { sinkBytes: number; reports: number; gzippedReports: number })));
-  const sink = { sinkBytes: sink1.sinkBytes - sink0.sinkBytes, reports: sink1.reports - sink0.reports, gzipped: sink1.gzippedReports - sink0.gzippedReports };
+  const sink1 = await new Promise<Sink>((r) => child.once("message", (m) => r(m as Sink)));
+  const sink = { sinkBytes: sink1.sinkBytes - sink0.sinkBytes, reports: sink1.reports - sink0.reports, gzipped: sink1.gzippedReports - sink0.gzippedReports, connections: sink1.connections - sink0.connections };
   sentBody -= bytesBefore;
   child.kill();
   const rounds = scrapes / tasks;
   const cpuMs = (cpu.user + cpu.system) / 1000;
-  console.log(`agent: ${tasks} tasks x ${series} series (${exposition(series, 1).length} bytes each) over real HTTP, ${(wall / 1000).toFixed(0)} s after a first round, interval ${intervalMs / 1000} s: ${scrapes} scrapes (${rounds.toFixed(1)} rounds, ${errors} errors)`);
+  console.log(`agent: ${tasks} tasks x ${series} series (${exposition(series, 1).length} bytes each) over real HTTP, ${(wall / 1000).toFixed(0)} s after a first round, interval ${intervalMs / 1000} s: ${scrapes} scrapes (${rounds.toFixed(1)} rounds, ${errors} errors, ${sink.connections} new connections to the endpoints)`);
   console.log(`agent: CPU ${cpuMs.toFixed(0)} ms = ${(cpuMs / rounds).toFixed(0)} ms per scrape interval = ${((cpuMs / wall) * 100).toFixed(2)}% of one core`);
   console.log(`agent -> server: ${sink.reports} reports (${sink.gzipped} gzipped), ${sink.sinkBytes} bytes read by the server's sockets (${sentBody} of JSON before compression) = ${((sink.sinkBytes / wall) * 60_000 / 1e6).toFixed(3)} MB per minute (plain JSON would be ${((sentBody / wall) * 60_000 / 1e6).toFixed(2)} MB, the bodies gzipped alone ${((gzipped / wall) * 60_000 / 1e6).toFixed(3)} MB)`);
+}
+
+function parseSide(): void {
+  const texts = Array.from({ length: tasks }, (_, i) => exposition(series, i + 1));
+  const keep = samplesNeeded({ clients: "http_connections", errors: "http_errors_total", latency: "http_request_duration_seconds" });
+  const ways: [string, (t: string) => unknown][] = [
+    ["reference parser", (t) => parsePromTextReference(t)],
+    ["agent parser, all samples", (t) => parsePromText(t)],
+    ["agent parser, keep", (t) => parsePromText(t, { keep })],
+  ];
+  const ms = new Map<string, number[]>(ways.map(([name]) => [name, []]));
+  for (let rep = 0; rep < 6; rep++) {
+    for (const [name, parse] of ways) {
+      const c0 = process.cpuUsage();
+      for (const t of texts) parse(t);
+      const c = process.cpuUsage(c0);
+      if (rep > 0) ms.get(name)?.push((c.user + c.system) / 1000);
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const base = median(ms.get("reference parser") ?? []);
+  console.log(`parse: one round of ${tasks} x ${series} series, CPU per round (median of 5, same process): ${ways.map(([name]) => `${name} ${median(ms.get(name) ?? []).toFixed(1)} ms (${(base / median(ms.get(name) ?? [])).toFixed(1)}x)`).join(", ")}`);
 }
 
 async function serverSide(): Promise<void> {

@@ -23,7 +23,7 @@ void test("slow, huge, malformed, failing and gone endpoints are counted scrape 
     switch (req.url) {
       case "/good":
         errors = Math.round((Date.now() - started) / 100); // 10 errors a second
-        res.end(`# TYPE http_errors_total counter\nhttp_errors_total ${errors}\nhttp_connections 4\nhttp_request_duration_seconds_bucket{le="0.1"} 0\nhttp_request_duration_seconds_bucket{le="1"} ${errors}\nhttp_request_duration_seconds_bucket{le="+Inf"} ${errors}\n`);
+        res.end(`# TYPE http_errors_total counter\nhttp_errors_total ${errors}\nhttp_connections 4\nhttp_request_duration_seconds_bucket{le="0.1"} 0\nhttp_request_duration_seconds_bucket{le="1"} ${errors}\nhttp_request_duration_seconds_bucket{le="+Inf"} ${errors}\napp_info{version="1"} 1\n`);
         return;
       case "/slow":
         res.write("up 1\n"); // headers and a first line, then nothing: the whole scrape must time out
@@ -89,6 +89,7 @@ void test("slow, huge, malformed, failing and gone endpoints are counted scrape 
   assert.equal(good.scrapeErrors, 0);
   assert.ok(good.scrapes >= 3, `scraped every second beside the bad ones: ${good.scrapes}`);
   assert.equal(good.clients, 4);
+  assert.equal(good.series, 6, "every sample is counted as a series, read by the signals or not (app_info is not)");
   assert.ok(good.errorsPerSec !== null && good.errorsPerSec > 7 && good.errorsPerSec < 13, `about 10 errors/s: ${good.errorsPerSec}`);
   assert.ok(good.latencySeconds !== null && good.latencySeconds > 0.1 && good.latencySeconds <= 1, String(good.latencySeconds));
   const kinds: [string, string][] = [["slow", "timeout"], ["huge", "too-large"], ["malformed", "malformed"], ["failing", "http-status"], ["gone", "unreachable"], ["private", "no-port"]];

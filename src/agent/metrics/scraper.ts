@@ -7,6 +7,7 @@
 import type { Logger } from "pino";
 import type { MetricHealthCheck, MetricsEndpoint, NamedReading, ScrapeErrorKind, TaskMetrics } from "../../model/index.ts";
 import { namedReadingsOf } from "./named.ts";
+import { samplesNeeded } from "./needed.ts";
 import { stepChecks } from "./checks.ts";
 import type { CheckRun } from "./checks.ts";
 import { isParseError, parsePromText } from "./prom-text.ts";
@@ -67,6 +68,8 @@ interface TargetState {
   checks: CheckRun[];
   /** The latest readings of the target's named metrics (empty until a scrape had them). */
   named: NamedReading[];
+  /** The sample names its signals and named metrics read (needed.ts), and the target they are of. */
+  keep: { of: ScrapeTarget; names: ReadonlySet<string> } | null;
 }
 
 /** How long the window of a target keeps scrapes: a minute, or three intervals when longer. */
@@ -116,7 +119,7 @@ export class MetricsScraper {
     for (const t of targets) {
       let s = this.#states.get(t.attemptId);
       if (!s) {
-        s = { target: t, window: [], nextAt: now, inFlight: false, scrapes: 0, scrapeErrors: 0, up: false, lastError: null, series: 0, scrapeMs: null, firstSeen: now, checks: [], named: [] };
+        s = { target: t, window: [], nextAt: now, inFlight: false, scrapes: 0, scrapeErrors: 0, up: false, lastError: null, series: 0, scrapeMs: null, firstSeen: now, checks: [], named: [], keep: null };
         this.#states.set(t.attemptId, s);
       }
       // New checks (a version that changed only them keeps the attempt): judge them afresh.
@@ -177,18 +180,20 @@ export class MetricsScraper {
       const r = await scrapeOnce(target.url, { timeoutMs: target.endpoint.timeoutMs, ...(this.#o.maxBytes !== undefined ? { maxBytes: this.#o.maxBytes } : {}) });
       s.scrapeMs = r.ms;
       if (!r.ok) return fail(r.kind, r.message, r.ms);
-      const expo = parsePromText(r.text, { maxSamples: this.#o.maxSamples ?? 100_000, openMetrics: r.openMetrics });
+      if (s.keep?.of !== target) s.keep = { of: target, names: samplesNeeded(target.endpoint.signals, target.named) };
+      const expo = parsePromText(r.text, { maxSamples: this.#o.maxSamples ?? 100_000, openMetrics: r.openMetrics, keep: s.keep.names });
       if (isParseError(expo)) return fail("malformed", `${target.url} line ${expo.line}: ${expo.message}`, r.ms);
       this.#o.onScrape?.("ok", r.ms / 1000);
       const at = Date.now();
       s.up = true;
-      s.series = expo.samples.length;
+      s.series = expo.count;
       s.window.push(pointOf(expo, target.endpoint.signals, target.endpoint.quantile, at));
       if (target.named && target.named.length > 0) s.named = namedReadingsOf(expo, target.named, at);
       const since = at - windowMsOf(target.endpoint.intervalMs);
       while (s.window.length > 2 && (s.window[0]?.at ?? at) < since) s.window.shift();
       // A check reads the last interval only (the two newest scrapes), so it reacts within one scrape.
-      this.#judge(s, signalsOf(s.window.slice(-2), target.endpoint.quantile), at);
+      // Without checks there is nothing to judge, and the signals are not derived on every scrape.
+      if (target.checks && target.checks.length > 0) this.#judge(s, signalsOf(s.window.slice(-2), target.endpoint.quantile), at);
     } finally {
       s.inFlight = false;
       this.#inFlight--;
