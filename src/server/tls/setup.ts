@@ -1,0 +1,56 @@
+// Whether and how a server speaks TLS (issue 17): on by default whenever it listens on anything but
+// loopback; on loopback plain HTTP stays allowed (`tiffin dev`, tests), and the log says so; `--tls`
+// turns it on there too. With TLS: the cluster CA (ca.ts) and this server's certificate for its names.
+
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import type { Store } from "../../state/store.ts";
+import { isLoopback } from "../http/tls-listener.ts";
+import type { ServerTls } from "../http/tls-listener.ts";
+import { issueServerCert, shareCa } from "./ca.ts";
+import type { ClusterCa } from "./ca.ts";
+
+/** TLS options of `startServer`. */
+export interface TlsOptions {
+  /** @default true unless the server listens on loopback only */
+  on?: boolean;
+  /** The CA to use on the cluster's first start (`--ca-cert`/`--ca-key`, PEM). @default made on first start */
+  ca?: { certPem: string; keyPem: string };
+  /** How long an agent's client certificate lives (`--host-cert-lifetime`); agents renew at two thirds. @default 30 days */
+  hostCertLifetimeMs?: number;
+}
+
+/** The default lifetime of a host certificate. */
+export const DefaultHostCertLifetimeMs = 30 * 86_400_000;
+
+/** What a TLS server runs with. */
+export interface TlsSetup {
+  ca: ClusterCa;
+  server: ServerTls;
+  hostCertLifetimeMs: number;
+}
+
+/** Whether the server speaks TLS: as asked, else unless it listens on loopback only. Pure. */
+export function tlsWanted(on: boolean | undefined, listenHost: string | undefined): boolean {
+  return on ?? !isLoopback(listenHost);
+}
+
+/** The names a server's certificate lists: its listen and advertised hosts, this machine's name, and loopback. Pure. */
+export function serverNames(listenHost: string | undefined, advertise: string | undefined, machine: string): string[] {
+  const adv = advertise !== undefined ? URL.parse(advertise)?.hostname.replace(/^\[|\]$/g, "") : undefined;
+  const any = listenHost === undefined || listenHost === "0.0.0.0" || listenHost === "::";
+  return [...new Set([...(any ? [] : [listenHost]), ...(adv ? [adv] : []), machine, "localhost", "127.0.0.1", "::1"])];
+}
+
+/** The CA and this server's certificate, or null when the server speaks plain HTTP (logged as such). */
+export async function setupTls(o: { store: Store; dataDir: string; listenHost: string | undefined; advertise: string | undefined; now: number; tls: TlsOptions | undefined; log: Logger }): Promise<TlsSetup | null> {
+  if (!tlsWanted(o.tls?.on, o.listenHost)) {
+    o.log.warn({ listen: o.listenHost }, "plain HTTP: TLS is off because the server listens on loopback only (start with --tls to turn it on)");
+    return null;
+  }
+  const ca = await shareCa(o.store, o.dataDir, o.now, o.tls?.ca);
+  const names = serverNames(o.listenHost, o.advertise, hostname());
+  const cert = await issueServerCert(ca, names, o.now);
+  o.log.info({ caHash: ca.hash, caCert: `${o.dataDir}/ca.crt`, names }, "TLS on: cluster CA (agents: --ca-hash; CLI: tiffin context add --ca-hash)");
+  return { ca, server: { certPem: cert.certPem, keyPem: cert.keyPem, caPem: ca.certPem }, hostCertLifetimeMs: o.tls?.hostCertLifetimeMs ?? DefaultHostCertLifetimeMs };
+}
