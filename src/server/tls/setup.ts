@@ -3,6 +3,8 @@
 // turns it on there too. With TLS: the cluster CA (ca.ts) and this server's certificate for its names.
 
 import { hostname } from "node:os";
+import { rootCertificates } from "node:tls";
+import { Agent, setGlobalDispatcher } from "undici";
 import type { Logger } from "pino";
 import type { Store } from "../../state/store.ts";
 import { isLoopback } from "../http/tls-listener.ts";
@@ -52,5 +54,8 @@ export async function setupTls(o: { store: Store; dataDir: string; listenHost: s
   const names = serverNames(o.listenHost, o.advertise, hostname());
   const cert = await issueServerCert(ca, names, o.now);
   o.log.info({ caHash: ca.hash, caCert: `${o.dataDir}/ca.crt`, names }, "TLS on: cluster CA (agents: --ca-hash; CLI: tiffin context add --ca-hash)");
+  // Servers call each other with fetch (contacts, forwarded swarm calls, metrics relay, piece copies):
+  // in this process, https trusts the cluster CA too and presents this server's certificate.
+  setGlobalDispatcher(new Agent({ connect: { ca: [...rootCertificates, ca.certPem], cert: cert.certPem, key: cert.keyPem } }));
   return { ca, server: { certPem: cert.certPem, keyPem: cert.keyPem, caPem: ca.certPem }, hostCertLifetimeMs: o.tls?.hostCertLifetimeMs ?? DefaultHostCertLifetimeMs };
 }
