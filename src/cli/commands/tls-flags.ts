@@ -25,7 +25,7 @@ export interface ServerTlsOptions {
 /** Adds the TLS flags to `tiffin server`. */
 export function tlsOptions(cmd: Command): Command {
   return cmd
-    .option("--tls", "serve HTTPS on a loopback address too (it is always on elsewhere; plain HTTP is only for loopback)")
+    .option("--tls", "serve HTTPS with the cluster CA (agents then need --ca-hash, the CLI tiffin context add --ca-hash)")
     .option("--ca-cert <file>", "the cluster CA certificate (PEM) the cluster's first server takes instead of making one; with --ca-key")
     .option("--ca-key <file>", "the cluster CA's private key (PEM, PKCS#8 ECDSA P-256); with --ca-cert")
     .option("--host-cert-lifetime <duration>", "how long an agent's client certificate lives; agents renew at two thirds of it", "720h");

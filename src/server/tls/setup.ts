@@ -1,6 +1,9 @@
-// Whether and how a server speaks TLS (issue 17): on by default whenever it listens on anything but
-// loopback; on loopback plain HTTP stays allowed (`tiffin dev`, tests), and the log says so; `--tls`
-// turns it on there too. With TLS: the cluster CA (ca.ts) and this server's certificate for its names.
+// Whether and how a server speaks TLS (issue 17). Meant to be on by default whenever the server
+// listens on anything but loopback (`DefaultTlsOffLoopback`); that default is held back (opt-in with
+// `--tls`) until the last plain-HTTP clients of a server speak HTTPS too: the CLI's exec upgrade
+// (src/api/exec-upgrade.ts) and the agent's swarm tracker and origin piece fetches (node:http in
+// src/agent/swarm/), which test/multihost.test.ts runs off loopback. A plain server says so in its
+// log, louder off loopback. With TLS: the cluster CA (ca.ts) and this server's certificate.
 
 import { hostname } from "node:os";
 import { rootCertificates } from "node:tls";
@@ -14,7 +17,7 @@ import type { ClusterCa } from "./ca.ts";
 
 /** TLS options of `startServer`. */
 export interface TlsOptions {
-  /** @default true unless the server listens on loopback only */
+  /** @default DefaultTlsOffLoopback off loopback (false for now, see the top), false on loopback */
   on?: boolean;
   /** The CA to use on the cluster's first start (`--ca-cert`/`--ca-key`, PEM). @default made on first start */
   ca?: { certPem: string; keyPem: string };
@@ -32,9 +35,12 @@ export interface TlsSetup {
   hostCertLifetimeMs: number;
 }
 
-/** Whether the server speaks TLS: as asked, else unless it listens on loopback only. Pure. */
-export function tlsWanted(on: boolean | undefined, listenHost: string | undefined): boolean {
-  return on ?? !isLoopback(listenHost);
+/** Whether a server off loopback speaks TLS when not told (see the top: to become true). */
+export const DefaultTlsOffLoopback = false;
+
+/** Whether the server speaks TLS: as asked, else the default off loopback, never on loopback. Pure. */
+export function tlsWanted(on: boolean | undefined, listenHost: string | undefined, offLoopback = DefaultTlsOffLoopback): boolean {
+  return on ?? (offLoopback && !isLoopback(listenHost));
 }
 
 /** The names a server's certificate lists: its listen and advertised hosts, this machine's name, and loopback. Pure. */
@@ -47,7 +53,8 @@ export function serverNames(listenHost: string | undefined, advertise: string | 
 /** The CA and this server's certificate, or null when the server speaks plain HTTP (logged as such). */
 export async function setupTls(o: { store: Store; dataDir: string; listenHost: string | undefined; advertise: string | undefined; now: number; tls: TlsOptions | undefined; log: Logger }): Promise<TlsSetup | null> {
   if (!tlsWanted(o.tls?.on, o.listenHost)) {
-    o.log.warn({ listen: o.listenHost }, "plain HTTP: TLS is off because the server listens on loopback only (start with --tls to turn it on)");
+    if (isLoopback(o.listenHost)) o.log.info({ listen: o.listenHost }, "plain HTTP on loopback (start with --tls for HTTPS)");
+    else o.log.warn({ listen: o.listenHost ?? "every interface" }, "plain HTTP off loopback: tokens travel in clear; start with --tls for HTTPS with the cluster CA");
     return null;
   }
   const ca = await shareCa(o.store, o.dataDir, o.now, o.tls?.ca);
