@@ -57,7 +57,7 @@ export function makeContext(program: Command, io: CliIo, state: RunState): CliCo
     target,
     client: () => {
       const t = target();
-      return new NodeApiClient({ addr: t.addr, token: t.token, ...(t.ca !== undefined ? { fetch: pinnedFetch(t.ca) } : {}) });
+      return new NodeApiClient({ addr: t.addr, token: t.token, ...(t.ca !== undefined ? { fetch: pinnedFetch(t.ca), ca: t.ca } : {}) });
     },
     daemon: () => void (state.daemon = true),
     setExitCode: (code) => void (state.exitCode = code),

@@ -47,9 +47,12 @@ void test("tiffin context add --ca-hash: a wrong hash refused, nothing saved; th
   const saved = JSON.parse(fs.readFileSync(contexts, "utf8")) as { contexts: Record<string, { ca?: string }> };
   assert.deepEqual(Object.keys(saved.contexts), ["prod"], "the refused contexts were not saved");
   assert.equal(saved.contexts["prod"]?.ca?.trim(), server.ca.certPem.trim(), "the CA is pinned in the context");
-  const hosts = await run("hosts", "-o", "json");
+  const [hosts, exec] = await Promise.all([run("hosts", "-o", "json"), run("exec", "-T", "nothing/0", "--", "true")]);
   assert.equal(hosts.code, 0, hosts.err);
   assert.deepEqual(JSON.parse(hosts.out), []);
+  // The exec session's upgrade goes over HTTPS with the pinned CA too: the server answers (no such task).
+  assert.notEqual(exec.code, 0);
+  assert.match(exec.err, /TIFFIN_NOT_FOUND/, exec.err);
 });
 
 void test("tiffin server's TLS flags", () => {
