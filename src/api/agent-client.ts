@@ -58,7 +58,8 @@ export interface AgentClientOptions {
 /** Builds a client for the server(s) at `baseUrl` (comma-separated for several); each call to one
  * server is aborted after `timeoutMs`. */
 export function createAgentClient(baseUrl: string | string[], timeoutMs = 10_000, o: AgentClientOptions = {}): AgentClient {
-  const fetchImpl = o.fetch ?? fetch;
+  // Looked up per call when not given (tests replace globalThis.fetch).
+  const fetchImpl: typeof fetch = o.fetch ?? ((input, init) => fetch(input, init));
   const urls = (Array.isArray(baseUrl) ? baseUrl : baseUrl.split(",")).map((u) => u.trim().replace(/\/+$/, "")).filter((u) => u !== "");
   if (urls.length === 0) urls.push(String(baseUrl));
   let current = 0;

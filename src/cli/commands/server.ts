@@ -95,7 +95,7 @@ export function register(program: Command, ctx: CliContext): void {
     const sig = waitForSignal(["SIGINT", "SIGTERM"]);
     ctx.io.out(renderServerStarted(running.url, dataDir));
     if (running.ca !== null) ctx.io.out(`  TLS: cluster CA ${running.ca.hash} (${join(dataDir, "ca.crt")}): tiffin agent --ca-hash ${running.ca.hash}; tiffin context add NAME --server ${running.url} --ca-hash ${running.ca.hash}\n`);
-    else ctx.io.out("  plain HTTP on loopback (start with --tls for HTTPS)\n");
+    else ctx.io.out("  plain HTTP: tokens travel in clear (start with --tls for HTTPS with a cluster CA)\n");
     if (running.dns !== null) ctx.io.out(`  DNS: ${running.dns} (UDP and TCP): dig @${running.dns.replace(/:(\d+)$/, " -p $1")} NAME.service.tiffin\n`);
     const s = await sig.promise;
     log.info({ signal: s }, `${s}: stopping the server`);
