@@ -20,6 +20,7 @@ import type { HostCapacity } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
 import { LocalServices } from "./services/local-services.ts";
 import { createAgentClient } from "./client.ts";
+import { AgentTls } from "./tls.ts";
 import { HelperNodeFlags, helperSource, prepareHelperCommand } from "./helper-bundle.ts";
 import { fetchFromServer, PackageCache } from "./packages.ts";
 import { PackageGc } from "./package-gc.ts";
@@ -48,6 +49,9 @@ export interface AgentOptions {
    * when one fails). */
   server: string;
   joinToken: string;
+  /** `sha256:<hex>` of the cluster CA (`--ca-hash`): an https server is trusted only if its CA has
+   * it (pinned in DIR/ca.crt on first start; tls.ts). Needed on first start against an https server. */
+  caHash?: string;
   dataDir: string;
   /** Host name; re-registering with the same name keeps the host id. */
   name: string;
@@ -144,7 +148,18 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   }
   const tidied = narrowAttempts(path.join(dataDir, "attempts"));
   if (tidied > 0) log.warn({ modes: tidied }, "attempt files an older agent left open to other users: narrowed to 0700/0600");
-  const client = createAgentClient(opts.server);
+  // mTLS (tls.ts): null against a plain-HTTP server. The freshest host token, for the certificate bootstrap.
+  let freshToken: string | null = null;
+  const hostToken = (): string | null => freshToken ?? session.identity?.hostToken ?? null;
+  const tls = await AgentTls.open({ dataDir, server: opts.server, ...(opts.caHash !== undefined ? { caHash: opts.caHash } : {}), log, baseUrl: () => client.baseUrl });
+  const client = createAgentClient(opts.server, 10_000, tls === null ? {} : {
+    fetch: tls.fetch,
+    afterRegister: (r) => {
+      freshToken = r.hostToken;
+      return tls.ensure(r.hostId, hostToken);
+    },
+  });
+  const serverFetch: typeof fetch = tls?.fetch ?? ((input, init) => fetch(input, init));
   // Declared before anything can call back into it (the first registration restarts the watch).
   let watch: SseWatch | null = null;
   let address = "";
@@ -237,6 +252,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     log,
     baseUrl: () => client.baseUrl,
     token: () => session.identity?.hostToken ?? null,
+    fetch: serverFetch,
     skip: (url) => client.skip?.(url),
     onReady: () => manager.retryHeld(),
   });
@@ -249,7 +265,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     log,
     hostName: opts.name,
     fenceMs: () => session.identity?.fenceMs ?? 30_000,
-    packages: new PackageCache(dataDir, (urlPath) => fetchFromServer(client.baseUrl, session.identity?.hostToken ?? null, urlPath), swarm),
+    packages: new PackageCache(dataDir, (urlPath) => fetchFromServer(client.baseUrl, session.identity?.hostToken ?? null, urlPath, 60_000, serverFetch), swarm),
     packageGc,
     ...(opts.maxConcurrentStarts !== undefined ? { maxConcurrentStarts: opts.maxConcurrentStarts } : {}),
     ...(opts.tasksPerHelper !== undefined ? { tasksPerHelper: opts.tasksPerHelper } : {}),
@@ -308,6 +324,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   checker.start();
 
   const closeAll = async () => {
+    tls?.close();
     checker.close();
     scraper.close();
     await services.close();
@@ -367,6 +384,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   watch = watchSse({
     url: () => client.assignmentsUrl(),
     headers: () => ({ authorization: `Bearer ${session.identity?.hostToken ?? ""}` }),
+    fetch: serverFetch,
     onOpen: () => {
       session.contact();
       log.info("watching assignments");
@@ -411,6 +429,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
 
   const close = async (mode: "stop-tasks" | "leave-tasks" | "upgrade", upgradeMs = 30_000): Promise<void> => {
     closed = true;
+    tls?.close();
     session.stop();
     clearInterval(disconnectTimer);
     clearInterval(cleanupTimer);

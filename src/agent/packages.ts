@@ -262,10 +262,10 @@ async function finishTree(m: Manifest, dir: string): Promise<void> {
 }
 
 /** GETs a server path with the host token; errors (no identity yet, server down, non-200) are values. */
-export async function fetchFromServer(baseUrl: string, token: string | null, urlPath: string, timeoutMs = 60_000): Promise<Buffer | { error: string }> {
+export async function fetchFromServer(baseUrl: string, token: string | null, urlPath: string, timeoutMs = 60_000, fetchImpl: typeof fetch = fetch): Promise<Buffer | { error: string }> {
   if (token === null) return { error: "the agent is not registered yet" };
   try {
-    const res = await fetch(`${baseUrl}${urlPath}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetchImpl(`${baseUrl}${urlPath}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
     const body = Buffer.from(await res.arrayBuffer());
     if (res.status !== 200) return { error: `${baseUrl} answered ${res.status}: ${body.toString("utf8").slice(0, 200)}` };
     return body;

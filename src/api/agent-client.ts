@@ -46,9 +46,20 @@ export interface AgentClient {
   onSwitch?(fn: (baseUrl: string) => void): void;
 }
 
+/** Options of `createAgentClient` beyond the address and timeout. */
+export interface AgentClientOptions {
+  /** The fetch to use (over mTLS: src/api/tls.ts). @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Runs after a registration succeeded, before `register` returns (the mTLS bootstrap gets the
+   * host's certificate here, so no host call goes out without it); a failure it returns is register's. */
+  afterRegister?: (r: RegisterResponse) => Promise<CallResult<unknown> | null>;
+}
+
 /** Builds a client for the server(s) at `baseUrl` (comma-separated for several); each call to one
  * server is aborted after `timeoutMs`. */
-export function createAgentClient(baseUrl: string | string[], timeoutMs = 10_000): AgentClient {
+export function createAgentClient(baseUrl: string | string[], timeoutMs = 10_000, o: AgentClientOptions = {}): AgentClient {
+  // Looked up per call when not given (tests replace globalThis.fetch).
+  const fetchImpl: typeof fetch = o.fetch ?? ((input, init) => fetch(input, init));
   const urls = (Array.isArray(baseUrl) ? baseUrl : baseUrl.split(",")).map((u) => u.trim().replace(/\/+$/, "")).filter((u) => u !== "");
   if (urls.length === 0) urls.push(String(baseUrl));
   let current = 0;
@@ -64,7 +75,7 @@ export function createAgentClient(baseUrl: string | string[], timeoutMs = 10_000
     try {
       const json = JSON.stringify(body);
       const gzip = compress && gzipOk.has(base);
-      const res = await fetch(`${base}${path}`, {
+      const res = await fetchImpl(`${base}${path}`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...(gzip ? { "content-encoding": "gzip" } : {}) },
         body: gzip ? await gzipText(json) : json,
@@ -109,7 +120,12 @@ export function createAgentClient(baseUrl: string | string[], timeoutMs = 10_000
     get baseUrl() {
       return urls[current] ?? "";
     },
-    register: (joinToken, req) => post("/v1/agent/register", joinToken, req, registerResponseSchema),
+    register: async (joinToken, req) => {
+      const r = await post("/v1/agent/register", joinToken, req, registerResponseSchema);
+      if (!r.ok || o.afterRegister === undefined) return r;
+      const after = await o.afterRegister(r.value);
+      return after !== null && !after.ok ? after : r;
+    },
     heartbeat: (hostToken, req, opts) => post("/v1/agent/heartbeat", hostToken, req, heartbeatResponseSchema, opts),
     reportAttempts: (hostToken, report) => post("/v1/agent/attempts", hostToken, report, okResponseSchema),
     // The largest agent body (about 220 bytes a task every 10 s): gzip makes it about 25x smaller.

@@ -2,6 +2,7 @@
 // ./exec-wire.ts). Node-only, used by the CLI's client and by the server towards the agent.
 
 import http from "node:http";
+import https from "node:https";
 import type { Duplex } from "node:stream";
 import { execUpgradeProtocol } from "./exec-wire.ts";
 
@@ -12,11 +13,12 @@ export type UpgradeResult = { kind: "upgraded"; socket: Duplex; head: Buffer } |
  * Sends `POST url` asking to switch to the exec protocol. Rejects on network errors and when nothing
  * answered within `timeoutMs` (the socket then is destroyed); a session that started has no timeout.
  */
-export function requestUpgrade(url: string, authorization: string | null, timeoutMs: number, signal: AbortSignal | null = null): Promise<UpgradeResult> {
+export function requestUpgrade(url: string, authorization: string | null, timeoutMs: number, signal: AbortSignal | null = null, ca: string | null = null): Promise<UpgradeResult> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { connection: "Upgrade", upgrade: execUpgradeProtocol };
     if (authorization !== null) headers["authorization"] = authorization;
-    const req = http.request(url, { method: "POST", headers, ...(signal ? { signal } : {}) });
+    // https: trusting the pinned cluster CA only, when one is given (issue 17, mTLS).
+    const req = url.startsWith("https:") ? https.request(url, { method: "POST", headers, ...(signal ? { signal } : {}), ...(ca !== null ? { ca } : {}) }) : http.request(url, { method: "POST", headers, ...(signal ? { signal } : {}) });
     const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" })), timeoutMs);
     req.once("upgrade", (_res, socket, head) => {
       clearTimeout(timer);

@@ -4,6 +4,7 @@
 
 import type { Duplex } from "node:stream";
 import { ApiClient } from "./client.ts";
+import type { ApiClientOptions } from "./client.ts";
 import type { ExecInput, ExecSessionRequest } from "./exec-wire.ts";
 import { execQuery, LineSplitter, parseExecFrame } from "./exec-wire.ts";
 import { requestUpgrade } from "./exec-upgrade.ts";
@@ -13,6 +14,14 @@ import { TiffinError } from "../model/errors.ts";
 
 /** `ApiClient` with the calls that need node (the exec session). */
 export class NodeApiClient extends ApiClient {
+  readonly #ca: string | null;
+
+  /** `ca`: the cluster CA (PEM) an https server is trusted by (the CLI's pinned one); @default the system's trust store. */
+  constructor(opts: ApiClientOptions & { ca?: string }) {
+    super(opts);
+    this.#ca = opts.ca ?? null;
+  }
+
   /**
    * The interactive exec (`POST /v1/tasks/:job/:index/exec` upgraded, see ./exec-wire.ts): the command
    * gets what is `send`, its output frames arrive on `frames`, the exit status last. Rejects like
@@ -28,7 +37,7 @@ export class NodeApiClient extends ApiClient {
       let up: Awaited<ReturnType<typeof requestUpgrade>>;
       try {
         // The server answers once the agent started the command, which takes at least the agent's round trip.
-        up = await requestUpgrade(`${addr}${path}`, this.token === null ? null : `Bearer ${this.token}`, this.timeoutMs, opts.signal ?? null);
+        up = await requestUpgrade(`${addr}${path}`, this.token === null ? null : `Bearer ${this.token}`, this.timeoutMs, opts.signal ?? null, this.#ca);
       } catch (err) {
         if (opts.signal?.aborted) throw err;
         const e = networkError(err, addr);

@@ -29,6 +29,8 @@ export interface WatchSseOptions {
   backoffMaxMs?: number;
   /** Time allowed to receive the response headers. @default 10000 */
   connectTimeoutMs?: number;
+  /** The fetch to use (an agent's over mTLS, src/api/tls.ts). @default globalThis.fetch */
+  fetch?: typeof fetch;
 }
 
 /** A running watch. */
@@ -66,7 +68,7 @@ export function watchSse(opts: WatchSseOptions): SseWatch {
     current = ac;
     const connectTimer = setTimeout(() => ac.abort(new Error("connect timeout")), opts.connectTimeoutMs ?? 10_000);
     try {
-      const res = await fetch(url, { headers: { accept: "text/event-stream", ...opts.headers() }, signal: ac.signal });
+      const res = await (opts.fetch ?? fetch)(url, { headers: { accept: "text/event-stream", ...opts.headers() }, signal: ac.signal });
       clearTimeout(connectTimer);
       if (res.status !== 200 || !res.body) {
         const text = await res.text().catch(() => "");

@@ -33,6 +33,15 @@ export interface RunState {
   daemon: boolean;
 }
 
+/** A fetch over HTTPS trusting only the pinned CA; the TLS code loads on the first call (plain-HTTP commands never load it). */
+function pinnedFetch(ca: string): typeof fetch {
+  let f: Promise<typeof fetch> | null = null;
+  return async (input, init) => {
+    f ??= import("../api/tls.ts").then((m) => m.tlsFetch({ ca }));
+    return (await f)(input, init);
+  };
+}
+
 /** Builds the context; global options are read lazily, after commander has parsed them. */
 export function makeContext(program: Command, io: CliIo, state: RunState): CliContext {
   const target = (): Target => {
@@ -48,7 +57,7 @@ export function makeContext(program: Command, io: CliIo, state: RunState): CliCo
     target,
     client: () => {
       const t = target();
-      return new NodeApiClient({ addr: t.addr, token: t.token });
+      return new NodeApiClient({ addr: t.addr, token: t.token, ...(t.ca !== undefined ? { fetch: pinnedFetch(t.ca), ca: t.ca } : {}) });
     },
     daemon: () => void (state.daemon = true),
     setExitCode: (code) => void (state.exitCode = code),

@@ -19,6 +19,8 @@ export interface ContextFile {
   devPid?: number;
   /** The named context `tiffin context use` copied here (contexts.ts). */
   name?: string;
+  /** The cluster CA (PEM) pinned for an https server (`tiffin context add --ca-hash`). */
+  ca?: string;
 }
 
 /** The context file as read: addr and token must be strings; a mistyped optional field is dropped. */
@@ -27,6 +29,7 @@ export const contextFileSchema = z.object({
   token: z.string(),
   devPid: z.number().int().positive().optional().catch(undefined),
   name: z.string().optional().catch(undefined),
+  ca: z.string().optional().catch(undefined),
 });
 
 /** The resolved target of a command, and where each half came from (shown on auth errors). */
@@ -36,6 +39,8 @@ export interface Target {
   token: string | null;
   addrFrom: "flag" | "env" | "context" | "default";
   tokenFrom: "flag" | "env" | "context" | "none";
+  /** The cluster CA (PEM) the context pinned for this address: HTTPS trusts only it. */
+  ca?: string;
 }
 
 /** Tiffin's per-user directory: $TIFFIN_HOME, default ~/.tiffin. */
@@ -58,6 +63,7 @@ export function readContext(path: string): ContextFile | null {
       token: v.token,
       ...(v.name !== undefined ? { name: v.name } : {}),
       ...(v.devPid !== undefined ? { devPid: v.devPid } : {}),
+      ...(v.ca !== undefined ? { ca: v.ca } : {}),
     };
   } catch {
     return null;
@@ -93,11 +99,13 @@ export function resolveTarget(
   else if (context) [addr, addrFrom] = [context.addr, "context"];
   else [addr, addrFrom] = [defaultAddr, "default"];
   addr = normalizeAddrs(addr);
+  // The pinned CA goes with the context's own address, as its token does.
+  const pinned = context?.ca !== undefined && normalizeAddrs(context.addr) === addr ? { ca: context.ca } : {};
 
-  if (flags.token) return { addr, token: flags.token, addrFrom, tokenFrom: "flag" };
-  if (env["TIFFIN_TOKEN"]) return { addr, token: env["TIFFIN_TOKEN"], addrFrom, tokenFrom: "env" };
-  if (context && normalizeAddrs(context.addr) === addr) return { addr, token: context.token, addrFrom, tokenFrom: "context" };
-  return { addr, token: null, addrFrom, tokenFrom: "none" };
+  if (flags.token) return { addr, token: flags.token, addrFrom, tokenFrom: "flag", ...pinned };
+  if (env["TIFFIN_TOKEN"]) return { addr, token: env["TIFFIN_TOKEN"], addrFrom, tokenFrom: "env", ...pinned };
+  if (context && normalizeAddrs(context.addr) === addr) return { addr, token: context.token, addrFrom, tokenFrom: "context", ...pinned };
+  return { addr, token: null, addrFrom, tokenFrom: "none", ...pinned };
 }
 
 /**

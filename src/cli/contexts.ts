@@ -13,11 +13,13 @@ import { contextPath, normalizeAddrs, readContext, tiffinHome, writeContext, wri
 export interface NamedContext {
   addr: string;
   token: string;
+  /** The cluster CA (PEM) pinned by `context add --ca-hash`: HTTPS trusts only it. */
+  ca?: string;
 }
 
 /** `contexts.json`: named contexts; one not of the shape reads as null (then left out). */
 const contextsFileSchema = z.object({
-  contexts: z.record(z.string(), z.object({ addr: z.string(), token: z.string() }).nullable().catch(null)).optional(),
+  contexts: z.record(z.string(), z.object({ addr: z.string(), token: z.string(), ca: z.string().optional() }).nullable().catch(null)).optional(),
 });
 
 /** Context names: short, shell-safe. */
@@ -46,7 +48,7 @@ export function readContexts(path: string): Record<string, NamedContext> {
   if (r.success) {
     const out: Record<string, NamedContext> = {};
     // A context that is not of the shape is left out, the others kept.
-    for (const [name, c] of Object.entries(r.data.contexts ?? {})) if (c !== null) out[name] = c;
+    for (const [name, c] of Object.entries(r.data.contexts ?? {})) if (c !== null) out[name] = { addr: c.addr, token: c.token, ...(c.ca !== undefined ? { ca: c.ca } : {}) };
     return out;
   }
   throw new TiffinError(ErrorCodes.Usage, `${path} is not a contexts file (${v === undefined ? "not JSON" : "expected {contexts: {NAME: {addr, token}}}"})`, { hint: `fix or remove ${path}; \`tiffin context add\` writes a new one` });
@@ -98,13 +100,13 @@ function sameTarget(a: { addr: string; token: string }, b: NamedContext): boolea
 export function addContext(env: Record<string, string | undefined>, name: string, c: NamedContext): void {
   if (!contextNamePattern.test(name)) throw new TiffinError(ErrorCodes.Usage, `"${name}" cannot name a context`, { hint: "use letters, digits, '.', '_' and '-', e.g. prod or eu-west" });
   const path = contextsPath(env);
-  writeContexts(path, { ...readContexts(path), [name]: { addr: normalizeAddrs(c.addr), token: c.token } });
+  writeContexts(path, { ...readContexts(path), [name]: { addr: normalizeAddrs(c.addr), token: c.token, ...(c.ca !== undefined ? { ca: c.ca } : {}) } });
 }
 
 /** Makes a named context current (copied into the context file every command reads). */
 export function useContext(env: Record<string, string | undefined>, name: string): NamedContext {
   const c = namedContext(env, name);
-  writeContext(contextPath(env), { addr: c.addr, token: c.token, name });
+  writeContext(contextPath(env), { addr: c.addr, token: c.token, name, ...(c.ca !== undefined ? { ca: c.ca } : {}) });
   return c;
 }
 

@@ -35,6 +35,8 @@ export const ErrorCodes = {
   InstallFailed: "TIFFIN_INSTALL_FAILED",
   /** A batch run that `tiffin run --wait` waited for ended failed or cancelled (its items say why). */
   RunFailed: "TIFFIN_RUN_FAILED",
+  /** A server's TLS certificate is not the pinned cluster CA's (a wrong --ca-hash, or another server). */
+  TlsUntrusted: "TIFFIN_TLS_UNTRUSTED",
 } as const;
 /** One stable error code. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

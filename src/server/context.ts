@@ -33,6 +33,9 @@ export interface ServerContext {
   usage?: UsageHistory;
   /** Tasks' metrics summaries from agents (absent in contexts built before task metrics). */
   taskMetrics?: TaskMetricsHistory;
+  /** True when the server speaks HTTPS (issue 17, mTLS): host routes then need the host's client
+   * certificate, but for `POST /v1/agent/certificate` (the bootstrap, with the host token). */
+  tlsOn?: boolean;
   /** How recommendations are computed (`GET /v1/jobs/:name/recommendation`). @default DefaultRecommendPolicy */
   recommendPolicy?: RecommendPolicy;
 }

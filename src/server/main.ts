@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { createServer } from "node:http";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
@@ -67,6 +67,10 @@ import type { DnsHandle } from "./dns/server.ts";
 import { openApiRoute } from "./routes/openapi.ts";
 import type { RegisteredRoute } from "./openapi/document.ts";
 import { serverIdOf, shareToken } from "./tokens.ts";
+import { agentCertRoutes } from "./routes/agent-cert.ts";
+import { createTlsListener } from "./http/tls-listener.ts";
+import { setupTls } from "./tls/setup.ts";
+import type { TlsOptions, TlsSetup } from "./tls/setup.ts";
 import { taskStates } from "./views.ts";
 import { NoRemediation } from "./remediation/config.ts";
 import type { RemediationConfig } from "./remediation/config.ts";
@@ -128,12 +132,16 @@ export interface ServerOptions {
   remediation?: RemediationConfig;
   /** How often the leader looks at batch jobs' schedules (schedules.ts). @default 1000 */
   scheduleTickMs?: number;
+  /** HTTPS with the cluster CA (tls/setup.ts). @default on unless listening on loopback only */
+  tls?: TlsOptions;
 }
 
 /** A running server. */
 export interface ServerHandle {
-  /** `http://host:port`. */
+  /** `http://host:port`, or `https://` with TLS. */
   url: string;
+  /** The cluster CA's hash (`sha256:<hex>`, for `--ca-hash`) and certificate (PEM), or null without TLS. */
+  ca: { hash: string; certPem: string } | null;
   adminToken: string;
   joinToken: string;
   /** This server's id (DIR/server.id). */
@@ -162,10 +170,12 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
 
   let mirror: Mirror;
   let tokens: { admin: string; join: string };
+  let tls: TlsSetup | null;
   try {
     // Shared through the store, so every server takes the same tokens (the first one's).
     tokens = { admin: await shareToken(store, opts.dataDir, "admin.token"), join: await shareToken(store, opts.dataDir, "join.token") };
     mirror = await Mirror.load(store, log);
+    tls = await setupTls({ store, dataDir: opts.dataDir, listenHost: parseListen(opts.listen).host, advertise: opts.advertise, now: clock.now(), tls: opts.tls, log });
   } catch (err) {
     if (ownStore) await store.close();
     throw err;
@@ -215,7 +225,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const recommendPolicy: RecommendPolicy = { ...DefaultRecommendPolicy, ...policyOpts };
   recommendPolicy.windowMs = Math.min(recommendPolicy.windowMs, DefaultRecommendPolicy.windowMs);
   const usage = new UsageHistory({ store, clock, log, ...(opts.usageBucketMs ? { bucketMs: opts.usageBucketMs } : {}), knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) });
-  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy };
+  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy, tlsOn: tls !== null };
   execCtx = ctx;
   const adapter = new Adapter(ctx, { policy: recommendPolicy, active: () => election.isLeader(), ...(adaptCheckMs ? { checkEveryMs: adaptCheckMs } : {}) });
 
@@ -246,14 +256,17 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     await sendMaybeGzipped(req, res, 200, metrics.registry.contentType, await metrics.registry.metrics());
   });
 
-  const server = createServer((req, res) => void dispatch(ctx, router, tokens, req, res));
+  agentCertRoutes(router, ctx, tls === null ? null : { ca: tls.ca, lifetimeMs: tls.hostCertLifetimeMs });
+  const handler = (req: IncomingMessage, res: ServerResponse): void => void dispatch(ctx, router, tokens, req, res);
+  // With TLS the listener is a plain net.Server in front of the HTTPS one (it refuses plain HTTP readably).
+  const { listener, server } = tls === null ? ((h) => ({ listener: h, server: h }))(createServer(handler)) : ((l) => ({ listener: l.net, server: l.https }))(createTlsListener(tls.server, handler));
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void dispatchUpgrade(ctx, router, tokens, req, socket, head));
   server.keepAliveTimeout = 65_000;
   const { host, port } = parseListen(opts.listen);
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
+    listener.once("error", reject);
+    listener.listen(port, host, () => {
+      listener.off("error", reject);
       resolve();
     });
   }).catch(async (err: unknown) => {
@@ -262,9 +275,10 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     if (ownStore) await store.close();
     throw err;
   });
-  const addr = server.address() as AddressInfo;
-  const listenUrl = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  url = opts.advertise?.replace(/\/+$/, "") ?? (addr.address === "0.0.0.0" || addr.address === "::" ? `http://${hostname()}:${addr.port}` : listenUrl);
+  const addr = listener.address() as AddressInfo;
+  const scheme = tls === null ? "http" : "https";
+  const listenUrl = `${scheme}://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  url = opts.advertise?.replace(/\/+$/, "") ?? (addr.address === "0.0.0.0" || addr.address === "::" ? `${scheme}://${hostname()}:${addr.port}` : listenUrl);
   cluster.url = url;
 
   // Until elected, this server judges hosts by their leases only (liveness.ts).
@@ -281,7 +295,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     swarm.close();
     await election.close();
     hub.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
     mirror.close();
     if (ownStore) await store.close();
     throw err;
@@ -294,7 +308,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       swarm.close();
       await election.close();
       hub.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
       mirror.close();
       if (ownStore) await store.close();
       throw new TiffinError(ErrorCodes.Usage, `cannot answer DNS on ${opts.dnsListen}: ${(err as Error).message}`, { hint: "pick a free port with --dns-listen (e.g. 127.0.0.1:8600; port 53 needs root or CAP_NET_BIND_SERVICE)" });
@@ -317,6 +331,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   let closing: Promise<void> | null = null;
   return {
     url: listenUrl,
+    ca: tls === null ? null : { hash: tls.ca.hash, certPem: tls.ca.certPem },
     adminToken: tokens.admin,
     joinToken: tokens.join,
     id,
@@ -341,7 +356,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         for (const s of [...ctx.streams]) s.close();
         hub.close();
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
+          listener.close(() => resolve());
           server.closeAllConnections();
         });
         await ctx.usage?.close().catch((err: unknown) => log.warn({ err }, "writing the last usage samples failed"));

@@ -16,6 +16,8 @@ export interface ServiceDirectoryOptions {
   /** The server calls go to now (its base URL). */
   baseUrl: () => string;
   token: () => string | null;
+  /** The fetch to use (the agent's over mTLS). @default globalThis.fetch */
+  fetch?: typeof fetch;
   log: Logger;
   /** Called after the endpoints of some services changed (a list, or an event). */
   onChange: (services: ReadonlySet<string>) => void;
@@ -66,6 +68,7 @@ export class ServiceDirectory {
         return `${this.#o.baseUrl()}/v1/agent/endpoints?service=${next.map(encodeURIComponent).join(",")}${from}`;
       },
       headers: () => ({ authorization: `Bearer ${this.#o.token() ?? ""}` }),
+      ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
       backoffInitialMs: 100,
       backoffMaxMs: 2000,
       onEvent: (ev) => this.#event(ev),

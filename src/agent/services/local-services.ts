@@ -21,6 +21,8 @@ import type { ProxyStats } from "./proxy.ts";
 
 /** Options of LocalServices. */
 export interface LocalServicesOptions {
+  /** The fetch to use (the agent's over mTLS). @default globalThis.fetch */
+  fetch?: typeof fetch;
   dataDir: string;
   ports: PortAllocator;
   log: Logger;
@@ -54,7 +56,7 @@ export class LocalServices {
     this.#o = o;
     this.#saved = readSaved(this.#file());
     this.#dir = new ServiceDirectory({
-      baseUrl: o.baseUrl, token: o.token, log: o.log, ...(o.skip ? { skip: o.skip } : {}),
+      baseUrl: o.baseUrl, token: o.token, log: o.log, ...(o.skip ? { skip: o.skip } : {}), ...(o.fetch ? { fetch: o.fetch } : {}),
       onChange: (services) => this.#changed(services),
     });
   }

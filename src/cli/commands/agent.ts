@@ -21,6 +21,7 @@ export interface AgentFlags {
   server: string;
   joinToken?: string;
   joinTokenFile?: string;
+  caHash?: string;
   data: string;
   name: string;
   labels?: string;
@@ -119,6 +120,7 @@ export function agentOptions(f: AgentFlags): AgentOptions {
   return {
     server: f.server,
     joinToken,
+    ...(f.caHash !== undefined ? { caHash: f.caHash } : {}),
     dataDir: resolve(f.data),
     name: f.name,
     labels: parseLabels(f.labels),
@@ -171,6 +173,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--server <url,...>", "the server's URL, or several comma-separated (the agent moves to the next when one fails); required")
     .option("--join-token <token>", "the server's join token")
     .option("--join-token-file <file>", "file holding the join token (the server's DATA/join.token)")
+    .option("--ca-hash <sha256:hex>", "the cluster CA's hash (the server prints it at start): an https server is trusted only with that CA, pinned in DATA/ca.crt on first start")
     .option("--data <dir>", "the agent's state directory (attempts, logs); required")
     .option("--name <name>", "host name (re-registering with the same name keeps the host id); required")
     .option("--labels <k=v,...>", "labels, including region, datacenter, cluster, rack")

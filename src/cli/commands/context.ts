@@ -47,8 +47,9 @@ export function register(program: Command, ctx: CliContext): void {
     // --token is the program's global option (commander hands it every --token on the line): read there.
     .option("--token-file <file>", "a file holding its admin token (the server's DATA/admin.token)")
     .option("--use", "make it the current context too")
-    .description("add (or replace) a named context: --server URL and --token TOKEN or --token-file FILE")
-    .action((name: string, opts: { server: string; tokenFile?: string; use?: boolean }) => {
+    .option("--ca-hash <sha256:hex>", "for an https server: the cluster CA's hash (the server prints it at start); the CA is pinned in the context only if the server presents it")
+    .description("add (or replace) a named context: --server URL and --token TOKEN or --token-file FILE (https: --ca-hash)")
+    .action(async (name: string, opts: { server: string; tokenFile?: string; use?: boolean; caHash?: string }) => {
       const given = program.opts<{ token?: string }>().token;
       if ((given === undefined) === (opts.tokenFile === undefined)) throw usageError("give the token with --token or --token-file (one of them)", "e.g. tiffin context add prod --server http://10.0.0.5:7070 --token-file admin.token");
       let token = given ?? "";
@@ -63,7 +64,13 @@ export function register(program: Command, ctx: CliContext): void {
         const problem = addrProblem(a);
         if (problem !== null) throw usageError(`server address "${a}" from --server cannot be used: ${problem}`, "give http://HOST:PORT or HOST:PORT (several comma-separated)");
       }
-      addContext(ctx.io.env, name, { addr: opts.server, token });
+      // HTTPS: the CA is taken from the server's handshake only if its hash is the one given, before the token is ever sent.
+      const https = splitAddrs(opts.server).filter((a) => a.startsWith("https://"));
+      if (https.length > 0 && opts.caHash === undefined) throw usageError(`${https[0] ?? ""} is an https server: give the cluster CA's hash with --ca-hash`, "the server prints it at start (`TLS: cluster CA sha256:...`), and it is in its log as caHash");
+      let ca: string | undefined;
+      const { pinServerCa } = await import("../../api/tls.ts");
+      for (const a of https) ca = await pinServerCa(a, opts.caHash ?? "");
+      addContext(ctx.io.env, name, { addr: opts.server, token, ...(ca !== undefined ? { ca } : {}) });
       if (opts.use) useContext(ctx.io.env, name);
       ctx.io.out(`context ${name} added to ${contextsPath(ctx.io.env)}${opts.use ? "; now current" : ""}\n`);
     });

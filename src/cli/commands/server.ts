@@ -13,6 +13,8 @@ import { daemonLogger, logLevelOption, parseLogLevel } from "../log-level.ts";
 import { registerInstall } from "./install.ts";
 import { registerMigrate } from "./migrate.ts";
 import { parseStoreFlag } from "./store-flag.ts";
+import { parseTlsFlags, tlsOptions } from "./tls-flags.ts";
+import type { TlsFlags } from "./tls-flags.ts";
 
 /** Default listen address of `tiffin server` and `tiffin dev`. */
 export const defaultListen = "127.0.0.1:7070";
@@ -53,10 +55,11 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--usage-bucket <duration>", "one usage sample per task per this long in the history (tests shorten it)", "1m")
     .addOption(logLevelOption())
     .description("run the control plane (several servers may share one etcd store: one leads, all serve)");
+  tlsOptions(server);
   envForEveryFlag(server);
   registerMigrate(server, ctx);
   registerInstall(server, "server", ctx);
-  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; dnsListen?: string; remediation?: string; auditKeepDays: string; auditKeep: string; metricsKeep: string; metricsFull: string; peerTokenRotate: string; logLevel: string } & RecommendFlags) => {
+  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; dnsListen?: string; remediation?: string; auditKeepDays: string; auditKeep: string; metricsKeep: string; metricsFull: string; peerTokenRotate: string; logLevel: string } & RecommendFlags & TlsFlags) => {
     const log = daemonLogger("server", parseLogLevel(opts.logLevel));
     if (!opts.data) throw new TiffinError(ErrorCodes.Usage, "tiffin server needs --data <dir>", { hint: "e.g. tiffin server --data /var/lib/tiffin" });
     const keepDays = Number(opts.auditKeepDays);
@@ -77,6 +80,7 @@ export function register(program: Command, ctx: CliContext): void {
     if (metricsFullMs === null || metricsFullMs < 600_000) {
       throw new TiffinError(ErrorCodes.Usage, `--metrics-full takes a duration of at least 10m, got "${opts.metricsFull}"`, { hint: "e.g. --metrics-full 6h (or TIFFIN_METRICS_FULL=6h): points older than that are kept one per 10 minutes" });
     }
+    const tls = parseTlsFlags(opts);
     ctx.daemon();
     const dataDir = resolve(opts.data);
     const spec = parseStoreFlag(opts.store);
@@ -84,12 +88,14 @@ export function register(program: Command, ctx: CliContext): void {
     const remediation = opts.remediation === undefined ? undefined : loadRemediationConfig(opts.remediation);
     // A store named by --store is ours to close; the default one the server opens and closes.
     const store = spec ? await openStore(spec) : null;
-    const running = await startServer({ dataDir, log, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, recommend: recommend.policy, usageBucketMs: recommend.usageBucketMs, taskMetrics: { keepMs: metricsKeepMs, fullMs: metricsFullMs }, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}), ...(opts.dnsListen ? { dnsListen: opts.dnsListen } : {}), ...(remediation ? { remediation } : {}) }).catch(async (err: unknown) => {
+    const running = await startServer({ dataDir, log, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, recommend: recommend.policy, usageBucketMs: recommend.usageBucketMs, taskMetrics: { keepMs: metricsKeepMs, fullMs: metricsFullMs }, tls, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}), ...(opts.dnsListen ? { dnsListen: opts.dnsListen } : {}), ...(remediation ? { remediation } : {}) }).catch(async (err: unknown) => {
       await store?.close();
       throw err;
     });
     const sig = waitForSignal(["SIGINT", "SIGTERM"]);
     ctx.io.out(renderServerStarted(running.url, dataDir));
+    if (running.ca !== null) ctx.io.out(`  TLS: cluster CA ${running.ca.hash} (${join(dataDir, "ca.crt")}): tiffin agent --ca-hash ${running.ca.hash}; tiffin context add NAME --server ${running.url} --ca-hash ${running.ca.hash}\n`);
+    else ctx.io.out("  plain HTTP: tokens travel in clear (start with --tls for HTTPS with a cluster CA)\n");
     if (running.dns !== null) ctx.io.out(`  DNS: ${running.dns} (UDP and TCP): dig @${running.dns.replace(/:(\d+)$/, " -p $1")} NAME.service.tiffin\n`);
     const s = await sig.promise;
     log.info({ signal: s }, `${s}: stopping the server`);

@@ -4,6 +4,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { TLSSocket } from "node:tls";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import { UnmatchedRoute } from "../../model/http-metrics.ts";
 import type { ServerContext } from "../context.ts";
@@ -24,14 +25,37 @@ const endpointHint = "check the path; a client of another Tiffin release may cal
 
 /** Identifies the caller and checks the route's rule: the caller (null for routes that need no
  * token), or throws UNAUTHORIZED (401: no, unknown, expired or revoked token) or FORBIDDEN (403). */
-export function authenticate(ctx: ServerContext, tokens: Tokens, rule: RouteRule, header: string | undefined, what: string, seen?: (p: Principal) => void): Principal | null {
+export function authenticate(ctx: ServerContext, tokens: Tokens, rule: RouteRule, header: string | undefined, what: string, seen?: (p: Principal) => void, tls: PeerCert = { certHost: null, pattern: null }): Principal | null {
   if (rule.who === "none") return null;
-  const p = identify(ctx.mirror, tokens, header, ctx.clock.now());
+  const p = identify(ctx.mirror, tokens, header, ctx.clock.now(), tls.certHost);
   if (!isPrincipal(p)) throw new TiffinError(p.unavailable ? ErrorCodes.Unavailable : ErrorCodes.Unauthorized, `${what}: ${p.message}`, { hint: p.hint });
   seen?.(p);
   const refused = decide(rule, p, what);
   if (refused !== null) throw new TiffinError(refused.code, refused.message, { hint: refused.hint });
+  // Under TLS a host token alone (stolen from a disk, say) is not enough: the host's key must sign the handshake.
+  if (ctx.tlsOn === true && rule.who === "host" && p.viaCert !== true && tls.pattern !== CertBootstrapRoute) {
+    throw new TiffinError(ErrorCodes.Forbidden, `${what} needs the host's client certificate: this server speaks mTLS, and a host token alone only gets a certificate`, { hint: "the agent gets one with POST /v1/agent/certificate after registering; restart the agent if it has none" });
+  }
   return p;
+}
+
+/** The one host route a host token alone may call under TLS: getting the certificate. */
+const CertBootstrapRoute = "/v1/agent/certificate";
+
+/** What the TLS layer says of a request: the host id of its verified client certificate, and the route's pattern. */
+export interface PeerCert {
+  certHost: string | null;
+  pattern: string | null;
+}
+
+/** The host id (CN) of the client certificate `socket` verified against the cluster CA, or null (no TLS, no or an unverified certificate). */
+export function certHostOf(socket: unknown, now: number): string | null {
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return null;
+  const cert = socket.getPeerCertificate();
+  // Checked on every request, not only at the handshake: a kept-alive connection outlives certificates.
+  if (!(Date.parse(cert.valid_to) > now)) return null;
+  const cn = cert.subject?.CN;
+  return typeof cn === "string" && cn !== "" ? cn : null;
 }
 
 /** Handles one request. Never rejects. */
@@ -58,7 +82,7 @@ export async function dispatch(ctx: ServerContext, router: Router, tokens: Token
   try {
     // The dashboard's files carry no data: no token (the page sends one with each API call).
     if (ui) return await serveUi(req, res, url.pathname);
-    const principal = authenticate(ctx, tokens, rule, req.headers.authorization, what, (p) => void (audit.caller = p));
+    const principal = authenticate(ctx, tokens, rule, req.headers.authorization, what, (p) => void (audit.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now()), pattern: match.kind === "route" ? match.route.pattern : null });
     if (match.kind === "none") throw new TiffinError(ErrorCodes.NotFound, `no such endpoint: ${what}`, { hint: endpointHint });
     if (match.kind === "method") {
       res.setHeader("allow", match.allowed.join(", "));
@@ -93,7 +117,7 @@ export async function dispatchUpgrade(ctx: ServerContext, router: Router, tokens
   const seen = { caller: null as Principal | null };
   let status: number;
   try {
-    const principal = authenticate(ctx, tokens, rule, req.headers.authorization, what, (p) => void (seen.caller = p));
+    const principal = authenticate(ctx, tokens, rule, req.headers.authorization, what, (p) => void (seen.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now()), pattern: match?.pattern ?? null });
     if (match === null) throw new TiffinError(ErrorCodes.NotFound, `no such upgrade endpoint: ${what}`, { hint: endpointHint });
     status = await match.handler({ req, socket, head, params: match.params, url, hostId: principal?.hostId ?? null, ...(principal ? { principal } : {}) });
   } catch (err) {

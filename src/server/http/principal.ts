@@ -21,6 +21,8 @@ export interface Principal {
   hostId: string | null;
   /** When the token stops working (API tokens with a TTL). */
   expiresAt: number | null;
+  /** Set when a host was identified by its client certificate (mTLS), not its host token alone. */
+  viaCert?: true;
 }
 
 /** The secrets identify compares with (the bootstrap tokens; the rest comes from the mirror). */
@@ -51,10 +53,19 @@ function sameDigest(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** The caller of `header` at `now`, or why it is refused. */
-export function identify(mirror: Mirror, boot: BootstrapTokens, header: string | undefined, now: number): Principal | Refusal {
+/**
+ * The caller of `header` at `now`, or why it is refused. `certHost`: the host id (CN) of the client
+ * certificate the TLS handshake verified against the cluster CA, if any. A certificate stands in for
+ * its host's token; sent with a host token, both must name the same host (one host's certificate
+ * never lends itself to another host's stolen token). User, admin and join tokens ignore it.
+ */
+export function identify(mirror: Mirror, boot: BootstrapTokens, header: string | undefined, now: number, certHost: string | null = null): Principal | Refusal {
   const secret = bearerOf(header);
-  if (secret === null) return { message: "no bearer token was sent", hint: userHint };
+  const byCert = (): Principal | Refusal =>
+    certHost !== null && mirror.hosts.has(certHost)
+      ? { kind: "host", actor: { id: certHost, name: mirror.hosts.get(certHost)?.value.name ?? certHost }, policy: [], hostId: certHost, expiresAt: null, viaCert: true }
+      : { message: `the client certificate names host ${certHost ?? "?"}, which is not registered here`, hint: "an agent whose host was removed registers again with the join token" };
+  if (secret === null) return certHost !== null ? byCert() : { message: "no bearer token was sent", hint: userHint };
   if (sameSecret(secret, boot.admin)) return { kind: "admin", actor: { id: "admin", name: "admin" }, policy: FullAdmin, hostId: null, expiresAt: null };
   if (sameSecret(secret, boot.join)) return { kind: "join", actor: { id: "join", name: "join" }, policy: [], hostId: null, expiresAt: null };
   const id = tokenIdOf(secret);
@@ -65,6 +76,8 @@ export function identify(mirror: Mirror, boot: BootstrapTokens, header: string |
   const hostId = mirror.hostByTokenDigest.get(tokenDigest(secret));
   // The digest found the host; the token itself is still compared, in constant time.
   if (hostId !== undefined && sameSecret(secret, mirror.hostTokens.get(hostId) ?? "")) {
+    if (certHost !== null && certHost !== hostId) return { message: `the host token is host ${hostId}'s but the client certificate is host ${certHost}'s`, hint: "an agent sends its own host's token with its own certificate" };
+    if (certHost !== null) return byCert();
     return { kind: "host", actor: { id: hostId, name: mirror.hosts.get(hostId)?.value.name ?? hostId }, policy: [], hostId, expiresAt: null };
   }
   return { message: "the token is not valid here", hint: `${userHint}; an agent whose host token is refused registers again` };

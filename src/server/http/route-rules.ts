@@ -122,6 +122,8 @@ export const RouteRules: Readonly<Record<string, RouteRule>> = {
   // Agents.
   "POST /v1/agent/register": { who: "join", audit: "call" },
   "POST /v1/agent/heartbeat": host,
+  // The host's client certificate (mTLS): the one host route a host token alone may call under TLS.
+  "POST /v1/agent/certificate": host,
   "POST /v1/agent/attempts": host,
   "GET /v1/agent/assignments": host,
   "POST /v1/agent/metrics": host,

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { answerSchemas, healthSchema } from "../../api/answer-schemas.ts";
 import { assignmentsSchema, heartbeatResponseSchema, registerResponseSchema, swarmAnnounceResponseSchema, swarmPlanSchema } from "../../api/agent-wire.ts";
 import { execFrameSchema } from "../../api/exec-wire.ts";
+import { certificateAnswerSchema, certificateRequestSchema } from "../../api/cert-wire.ts";
 import { metricsReportSchema, tokenCreateSchema } from "../../model/index.ts";
 import { jobSpecSchema } from "../../spec/canonical.ts";
 import { noteBody, revertBody, scaleBody } from "../routes/jobs.ts";
@@ -112,6 +113,7 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "DELETE /v1/packages/:name/:version": { summary: "Remove a package version (refused while a job version pins it)", response: answerSchemas.removePackage },
   "POST /v1/agent/register": { summary: "Register an agent (join token); re-registering needs the host token", response: registerResponseSchema },
   "POST /v1/agent/heartbeat": { summary: "An agent's heartbeat (host token)", response: heartbeatResponseSchema },
+  "POST /v1/agent/certificate": { summary: "Signs the agent's certificate request into its host's client certificate (host token, or the current certificate)", body: certificateRequestSchema, response: certificateAnswerSchema },
   "POST /v1/agent/attempts": { summary: "An agent's report of attempt states (host token)", response: okSchema },
   "POST /v1/agent/metrics": { summary: "An agent's summaries of its tasks' metrics endpoints (host token)", body: metricsReportSchema, response: okSchema },
   "GET /v1/agent/endpoints": { summary: "The endpoints of the services the host's tasks use: list, bookmark, then changes, as GET /v1/watch?kinds=endpoint (host token)", responds: "sse", response: watchMessageSchema, gone: "TIFFIN_WATCH_EXPIRED: the start revision is compacted; list again", query: { service: "the services (repeatable or comma-separated)", from: "store revision to start at (inclusive); without it, list first" } },

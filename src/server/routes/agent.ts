@@ -136,8 +136,9 @@ function proveIdentity(name: string, id: string, stored: string, claimed: string
 /** Refuses a request whose body names another host than its token. */
 export function requireSameHost(tokenHost: string | null, bodyHost: string): void {
   if (tokenHost !== bodyHost) {
-    throw new TiffinError(ErrorCodes.Unauthorized, `host token belongs to ${tokenHost ?? "no host"}, but the request names host ${bodyHost}`, {
-      hint: "use the hostToken that register returned for this host",
+    // Known caller, acting for another host: forbidden (403), whether it came with a host token or a host certificate.
+    throw new TiffinError(ErrorCodes.Forbidden, `the caller is host ${tokenHost ?? "none"} (its token or certificate), but the request names host ${bodyHost}`, {
+      hint: "an agent acts only for its own host: use the hostToken that register returned for this host, or its own certificate",
     });
   }
 }

@@ -1,0 +1,106 @@
+// mTLS end to end (issue 17): a real server in its own process on loopback with TLS turned on
+// (`tls.on`, as `--tls`) and host certificates of 3 s, real agents in this process. One cluster for
+// every assertion (the suite's time budget): a wrong CA hash is refused before the join token goes
+// out; plain HTTP to the HTTPS port gets a readable 400; an agent bootstraps (join token, then a
+// certificate for a key it keeps) and runs a task; one host's certificate cannot act for another
+// host (403), nor lend itself to another host's token (401); a host token without its certificate
+// gets nothing but a certificate (403); the certificate is renewed before it expires and the agent
+// keeps heartbeating past the first one's end, while the expired one is refused.
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import type { HostView, JobStatus } from "../api/types.ts";
+import { caHashOf, tlsFetch, validityOf } from "../api/tls.ts";
+import { startAgent } from "./main.ts";
+import type { AgentHandle } from "./main.ts";
+import { startRealServer } from "./real-server.ts";
+import type { RealServer } from "./real-server.ts";
+import { killAttempts, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+
+const lifetimeMs = 3000;
+
+void test("mTLS on loopback: CA pinning, bootstrap, a task, one host's certificate only for itself, plain HTTP refused, renewal", { timeout: 120_000 }, async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-mtls-"));
+  const agentDir = path.join(root, "agent");
+  let server: RealServer | null = null;
+  let agent: AgentHandle | null = null;
+  t.after(async () => {
+    await agent?.close("stop-tasks").catch(() => {});
+    killAttempts(agentDir);
+    await server?.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  server = await startRealServer(path.join(root, "server"), { extra: { tls: { on: true, hostCertLifetimeMs: lifetimeMs } } });
+  const s = server;
+  assert.match(s.url, /^https:\/\/127\.0\.0\.1:\d+$/, "a loopback server with --tls speaks https");
+  const ca = fs.readFileSync(path.join(root, "server", "ca.crt"), "utf8");
+  assert.equal((fs.statSync(path.join(root, "server", "ca.key")).mode & 0o777).toString(8), "600", "the CA key is owner-only");
+  const caHash = caHashOf(ca);
+  const admin = tlsFetch({ ca });
+  const api = (p: string, init: RequestInit = {}): Promise<Response> => admin(`${s.url}${p}`, { ...init, headers: { authorization: `Bearer ${s.adminToken}`, "content-type": "application/json" } });
+
+  // Plain HTTP to the HTTPS port: a readable refusal, nothing served.
+  const plain = await fetch(`${s.url.replace(/^https:/, "http:")}/v1/jobs`, { headers: { authorization: `Bearer ${s.adminToken}` } });
+  assert.equal(plain.status, 400);
+  assert.match(await plain.text(), /speaks HTTPS only/);
+  // Without the pinned CA, a client does not trust the server.
+  await assert.rejects(fetch(`${s.url}/healthz`), "the default trust store does not know the cluster CA");
+
+  // A wrong CA hash: refused at the TLS handshake, before any call (the join token never leaves).
+  await assert.rejects(
+    startAgent({ server: s.url, joinToken: s.joinToken, caHash: `sha256:${"0".repeat(64)}`, dataDir: path.join(root, "wrong"), name: "wrong", labels: {}, log: testLogger(), registerTimeoutMs: 1000 }),
+    (err: Error & { code?: string }) => err.code === "TIFFIN_TLS_UNTRUSTED" && /did not present a CA with hash/.test(err.message),
+  );
+  const hosts0 = (await (await api("/v1/hosts")).json()) as HostView[];
+  assert.deepEqual(hosts0.map((h) => h.name), [], "the agent with the wrong hash did not register");
+
+  // The agent bootstraps: join token, then its certificate (CN = its host id), then a task runs.
+  agent = await startAgent({ server: s.url, joinToken: s.joinToken, caHash, dataDir: agentDir, name: "alpha", labels: {}, log: testLogger() });
+  const alphaId = agent.hostId;
+  const first = fs.readFileSync(path.join(agentDir, "host.crt"), "utf8");
+  // Read at once: the agent renews (a new key and certificate) two seconds from now.
+  const asFirst = tlsFetch({ ca, cert: first, key: fs.readFileSync(path.join(agentDir, "host.key"), "utf8") });
+  assert.match(new X509Certificate(first).subject, new RegExp(`CN=${alphaId}`));
+  assert.ok(new X509Certificate(first).verify(new X509Certificate(ca).publicKey), "signed by the cluster CA");
+  assert.equal((fs.statSync(path.join(agentDir, "host.key")).mode & 0o777).toString(8), "600");
+  const heartbeat = (f: typeof fetch, hostId: string, token: string | null) =>
+    f(`${s.url}/v1/agent/heartbeat`, { method: "POST", headers: { "content-type": "application/json", ...(token !== null ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ hostId }) });
+  assert.equal((await heartbeat(asFirst, alphaId, null)).status, 200, "alpha's certificate alone acts for alpha");
+  const applied = await api("/v1/jobs", { method: "POST", body: JSON.stringify({ spec: testSpec({ name: "tls-web", isolation: "none" }) }) });
+  assert.equal(applied.status, 200, await applied.clone().text());
+  await waitFor("the task running on the mTLS agent", async () => {
+    const st = (await (await api("/v1/jobs/tls-web")).json()) as JobStatus;
+    return st.tasks[0]?.state === "running" ? true : null;
+  });
+
+  // Another host, registered with the join token (its token in hand, no certificate).
+  const reg = await admin(`${s.url}/v1/agent/register`, { method: "POST", headers: { authorization: `Bearer ${s.joinToken}`, "content-type": "application/json" }, body: JSON.stringify({ inventory: { name: "beta", address: "127.0.0.1:9", cores: 1, memoryMiB: 1024, diskMiB: 1024, os: { id: "linux", version: "0" }, kernel: "6", runtime: "none", labels: {} } }) });
+  assert.equal(reg.status, 200, await reg.clone().text());
+  const beta = (await reg.json()) as { hostId: string; hostToken: string };
+  const alphaCert = () => tlsFetch({ ca, cert: fs.readFileSync(path.join(agentDir, "host.crt"), "utf8"), key: fs.readFileSync(path.join(agentDir, "host.key"), "utf8") });
+  const asAlpha = alphaCert();
+  const other = await heartbeat(asAlpha, beta.hostId, null);
+  assert.equal(other.status, 403, "alpha's certificate cannot heartbeat for beta");
+  assert.match(await other.text(), /TIFFIN_FORBIDDEN/);
+  assert.equal((await heartbeat(asAlpha, beta.hostId, beta.hostToken)).status, 401, "alpha's certificate does not lend itself to beta's token");
+  const tokenOnly = await heartbeat(admin, beta.hostId, beta.hostToken);
+  assert.equal(tokenOnly.status, 403, "under TLS a host token alone gets nothing but a certificate");
+  assert.match(await tokenOnly.text(), /needs the host's client certificate/);
+  const report = await asAlpha(`${s.url}/v1/agent/attempts`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ hostId: beta.hostId, updates: [] }) });
+  assert.equal(report.status, 403, "nor report beta's attempts");
+
+  // Renewal: the agent swaps its certificate at two thirds of its life; past the first one's end the
+  // agent still heartbeats (the host stays up) and the first certificate is refused.
+  const firstEnd = validityOf(first).notAfter;
+  await waitFor("a renewed certificate", () => (fs.readFileSync(path.join(agentDir, "host.crt"), "utf8") !== first ? true : null), lifetimeMs * 2);
+  await waitFor("the first certificate's end", () => (Date.now() > firstEnd + 1200 ? true : null), lifetimeMs * 2);
+  const alpha = (await (await api(`/v1/hosts/${alphaId}`)).json()) as HostView;
+  assert.equal(alpha.status, "up", "heartbeats went on with the renewed certificate");
+  assert.equal((await heartbeat(asFirst, alphaId, null)).status, 401, "the expired certificate no longer identifies alpha");
+  assert.equal((await heartbeat(alphaCert(), alphaId, null)).status, 200, "the renewed one does");
+  const st = (await (await api("/v1/jobs/tls-web")).json()) as JobStatus;
+  assert.equal(st.tasks[0]?.state, "running");
+});

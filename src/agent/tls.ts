@@ -1,0 +1,159 @@
+// The agent's side of mTLS (issue 17), as kubelet TLS bootstrap: the server's CA is pinned by its
+// hash (`--ca-hash`, checked before the join token is sent) and kept in DIR/ca.crt; after the
+// join-token registration the agent makes a key (DIR/host.key, 0600: it never leaves the machine),
+// sends a certificate request with its host token, and from then on presents DIR/host.crt on every
+// call. It renews at two thirds of the certificate's life, with a new key, proving itself with the
+// current certificate. `fetch` always uses the newest material.
+
+import { X509Certificate } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import type { Logger } from "pino";
+import { certificateAnswerSchema } from "../api/cert-wire.ts";
+import { checkAnswer } from "../api/agent-wire.ts";
+import type { CallResult } from "../api/agent-client.ts";
+import { caHashOf, newKeyAndCsr, pinServerCa, sameCaHash, tlsFetch, validityOf } from "../api/tls.ts";
+import { ErrorCodes, TiffinError } from "../model/errors.ts";
+
+/** Options of `AgentTls.open`. */
+export interface AgentTlsOptions {
+  dataDir: string;
+  /** The server URL(s), comma-separated: TLS when they are https://. */
+  server: string;
+  /** `sha256:<hex>` of the cluster CA (`--ca-hash`). Needed on first start against an https server. */
+  caHash?: string;
+  log: Logger;
+  /** The server calls go to now. */
+  baseUrl: () => string;
+}
+
+/** When to renew a certificate valid until `notAfter`, seen at `now`: at two thirds of what is left. Pure. */
+export function renewAt(now: number, notAfter: number): number {
+  return now + Math.max(0, Math.floor(((notAfter - now) * 2) / 3));
+}
+
+/** The agent's TLS material and its renewal. */
+export class AgentTls {
+  readonly #o: AgentTlsOptions;
+  readonly #ca: string;
+  /** The current certificate, its host, when it expires and when to renew it (epoch ms). */
+  #cert: { pem: string; key: string; hostId: string; notAfter: number; renewAt: number } | null = null;
+  #fetch: typeof fetch;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  private constructor(o: AgentTlsOptions, ca: string) {
+    this.#o = o;
+    this.#ca = ca;
+    this.#fetch = tlsFetch({ ca });
+    this.#loadSaved();
+  }
+
+  /** The agent's TLS, or null when the server speaks plain HTTP. Pins the CA on first start. */
+  static async open(o: AgentTlsOptions): Promise<AgentTls | null> {
+    const urls = o.server.split(",").map((u) => u.trim()).filter((u) => u !== "");
+    if (!urls.some((u) => u.startsWith("https://"))) return null;
+    const caFile = path.join(o.dataDir, "ca.crt");
+    let ca: string | null = null;
+    try {
+      ca = fs.readFileSync(caFile, "utf8");
+    } catch {
+      ca = null;
+    }
+    if (ca !== null && o.caHash !== undefined && !sameCaHash(o.caHash, caHashOf(ca))) ca = null;
+    if (ca === null) {
+      if (o.caHash === undefined) throw new TiffinError(ErrorCodes.Usage, `the server ${urls[0] ?? ""} speaks HTTPS and ${caFile} holds no pinned CA`, { hint: "give the cluster CA's hash: tiffin agent --ca-hash sha256:... (the server logs it at start as caHash)" });
+      ca = await pinServerCa(urls[0] ?? "", o.caHash);
+      fs.writeFileSync(caFile, ca, { mode: 0o644 });
+      o.log.info({ caHash: caHashOf(ca) }, "cluster CA pinned");
+    }
+    return new AgentTls(o, ca);
+  }
+
+  /** A fetch over TLS with the current certificate (a stable function: renewal swaps what it uses). */
+  readonly fetch: typeof fetch = (input, init) => this.#fetch(input, init);
+
+  /** When the current certificate expires (epoch ms), or null before the first one. */
+  get notAfter(): number | null {
+    return this.#cert?.notAfter ?? null;
+  }
+
+  /**
+   * Makes sure the agent holds a certificate for `hostId` (after each registration): one saved for
+   * this host and not near its end is kept, else a new one is requested with `hostToken`.
+   */
+  async ensure(hostId: string, hostToken: () => string | null): Promise<CallResult<unknown>> {
+    const c = this.#cert;
+    if (c !== null && c.hostId === hostId && Date.now() < c.renewAt) {
+      this.#schedule(hostId, hostToken);
+      return { ok: true, value: null };
+    }
+    return this.renew(hostId, hostToken);
+  }
+
+  /** Requests a new certificate for a new key now; schedules the next renewal. */
+  async renew(hostId: string, hostToken: () => string | null): Promise<CallResult<unknown>> {
+    const { keyPem, csrPem } = await newKeyAndCsr(hostId);
+    const r = await this.#request(hostId, hostToken() ?? "", csrPem);
+    if (!r.ok) {
+      this.#o.log.warn({ error: r.message, status: r.status }, "getting a host certificate failed");
+      this.#schedule(hostId, hostToken, 1_000);
+      return r;
+    }
+    const notAfter = validityOf(r.value.certificate).notAfter;
+    fs.writeFileSync(path.join(this.#o.dataDir, "host.key"), keyPem, { mode: 0o600 });
+    fs.writeFileSync(path.join(this.#o.dataDir, "host.crt"), r.value.certificate, { mode: 0o644 });
+    this.#use({ pem: r.value.certificate, key: keyPem, hostId, notAfter });
+    this.#o.log.info({ notAfter: new Date(notAfter).toISOString() }, "host certificate installed");
+    this.#schedule(hostId, hostToken);
+    return r;
+  }
+
+  /** Stops renewing. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+  }
+
+  async #request(hostId: string, token: string, csr: string): Promise<CallResult<{ certificate: string }>> {
+    try {
+      const res = await this.#fetch(`${this.#o.baseUrl()}/v1/agent/certificate`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ hostId, csr }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await res.text();
+      if (res.status !== 200) return { ok: false, status: res.status, code: null, message: text.slice(0, 300) };
+      const checked = checkAnswer(certificateAnswerSchema, JSON.parse(text));
+      return checked.ok ? checked : { ok: false, status: null, code: null, message: `the certificate answer is not of the expected shape (${checked.problem})` };
+    } catch (err) {
+      return { ok: false, status: null, code: null, message: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  #use(c: { pem: string; key: string; hostId: string; notAfter: number }): void {
+    this.#cert = { ...c, renewAt: renewAt(Date.now(), c.notAfter) };
+    this.#fetch = tlsFetch({ ca: this.#ca, cert: c.pem, key: c.key });
+  }
+
+  #schedule(hostId: string, hostToken: () => string | null, inMs?: number): void {
+    if (this.#closed) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    const c = this.#cert;
+    const wait = inMs ?? (c === null ? 1_000 : c.renewAt - Date.now());
+    this.#timer = setTimeout(() => void this.renew(hostId, hostToken), Math.max(100, wait));
+    this.#timer.unref();
+  }
+
+  #loadSaved(): void {
+    try {
+      const pem = fs.readFileSync(path.join(this.#o.dataDir, "host.crt"), "utf8");
+      const key = fs.readFileSync(path.join(this.#o.dataDir, "host.key"), "utf8");
+      const cn = /^CN=(.+)$/m.exec(new X509Certificate(pem).subject)?.[1] ?? "";
+      this.#use({ pem, key, hostId: cn, notAfter: validityOf(pem).notAfter });
+    } catch {
+      this.#cert = null;
+    }
+  }
+}

@@ -1,0 +1,34 @@
+// `POST /v1/agent/certificate` (issue 17, mTLS; wire in src/api/cert-wire.ts): signs the agent's
+// certificate request into its host's client certificate (CN = the host id the caller proved with
+// its host token or its current certificate, never what the request says). 404 when the server
+// runs without TLS (no CA to sign with).
+
+import { certificateRequestSchema } from "../../api/cert-wire.ts";
+import type { CertificateAnswer } from "../../api/cert-wire.ts";
+import { validityOf } from "../../api/tls.ts";
+import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import type { ServerContext } from "../context.ts";
+import { readJsonObject, sendJson } from "../http/io.ts";
+import type { Router } from "../http/router.ts";
+import { signHostCsr } from "../tls/ca.ts";
+import type { ClusterCa } from "../tls/ca.ts";
+import { requireSameHost } from "./agent.ts";
+
+/** What the route signs with: the CA and how long a host certificate lives. */
+export interface HostCertSigner {
+  ca: ClusterCa;
+  lifetimeMs: number;
+}
+
+/** Registers `POST /v1/agent/certificate`; `signer` null: TLS is off, the route answers 404. */
+export function agentCertRoutes(r: Router, ctx: ServerContext, signer: HostCertSigner | null): void {
+  r.add("POST", "/v1/agent/certificate", "host", async ({ req, res, hostId }) => {
+    const parsed = certificateRequestSchema.safeParse(await readJsonObject(req, '{"hostId": string, "csr": string (PEM)}'));
+    if (!parsed.success) throw new TiffinError(ErrorCodes.BadRequest, `certificate request: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ")}`, { hint: 'send {"hostId": "<your host id>", "csr": "<PEM certificate request>"}' });
+    requireSameHost(hostId, parsed.data.hostId);
+    if (signer === null) throw new TiffinError(ErrorCodes.NotFound, "this server runs without TLS: it has no CA to sign host certificates", { hint: "agents of a plain-HTTP server use their host tokens alone; start the server with --tls (on by default off loopback)" });
+    const certificate = await signHostCsr(signer.ca, parsed.data.csr, parsed.data.hostId, ctx.clock.now(), signer.lifetimeMs);
+    ctx.log.info({ hostId: parsed.data.hostId, notAfter: new Date(validityOf(certificate).notAfter).toISOString() }, "host certificate issued");
+    sendJson(res, 200, { certificate, ca: signer.ca.certPem, notAfter: validityOf(certificate).notAfter } satisfies CertificateAnswer);
+  });
+}
