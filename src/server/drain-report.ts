@@ -19,6 +19,7 @@ import { jobInput } from "./reconcile/inputs.ts";
 import { buildIndex, planJob, unplacedReason } from "./reconcile/place.ts";
 import type { Approval, HostState } from "./reconcile/types.ts";
 import { SerialPasses } from "./serial-passes.ts";
+import { writeOverruns } from "./maintenance-overrun.ts";
 
 /** How often draining hosts are looked at. */
 export const DrainReportTickMs = 250;
@@ -103,6 +104,7 @@ export class DrainReporter {
 
   async #pass(): Promise<void> {
     const m = this.#o.mirror;
+    if (m.maintenance.size > 0) await writeOverruns(this.#o, this.#o.liveness.hostStates(this.#o.clock.now()), this.#o.clock.now());
     const draining = [...m.hosts.values()].filter((e) => e.value.draining);
     if (draining.length === 0) return;
     const now = this.#o.clock.now();

@@ -83,6 +83,7 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
     .nullable(),
   stop: z.strictObject({ signal: z.enum(StopSignals), graceMs: ms(0, 3_600_000), delayMs: ms(0, 3_600_000).exactOptional() }),
   maintenance: z.enum(["move", "endure"]),
+  maintenanceOverrunMs: ms(0, 7 * 24 * 3_600_000).exactOptional(),
   disruption: z
     .strictObject({ approve: z.string().refine((u) => /^https?:\/\//.test(u) && URL.canParse(u), { error: "expected an http:// or https:// URL" }), timeoutMs: ms(1, 60_000), onTimeout: z.enum(["wait", "allow"]) })
     .exactOptional(),

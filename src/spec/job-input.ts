@@ -169,6 +169,8 @@ export interface JobSpecInput {
   antiAffinity?: string | null | undefined;
   /** Before a maintenance window (`tiffin maintenance add`) on its host: "move" the tasks elsewhere first, within the disruption budget; or "endure": stopped gracefully at the window's start, kept placed on the host, started again there at its end. A drain moves both. @default "move" */
   maintenance?: "move" | "endure" | undefined;
+  /** An "endure" job: how long its tasks wait for their host after a maintenance window's end while the host is not back (the window overruns); then they are placed elsewhere, and `tiffin maintenance list` says so. @default "15m" */
+  maintenanceOverrun?: Duration | undefined;
   /** The application's approval of disruptions (Twine's TaskControl): before a drain or maintenance moves a task, the server POSTs `{job, index, host, cause}` to `approve`; `{"approve": true}` lets it go, `{"approve": false, "reason": "..."}` holds it, and `tiffin drain` shows the reason. null: nothing asked. @default null */
   disruption?: {
     /** The endpoint, http:// or https://. */

@@ -59,6 +59,9 @@ export function addRequest(f: AddFlags, now: number): Parameters<ApiClient["addM
 /** Where a window stands at `now`. */
 export function windowState(w: MaintenanceWindow, now: number): string {
   if (w.cancelledAt !== null) return "cancelled";
+  const o = w.overrun;
+  if (o && o.hosts.length > 0) return `OVERRUN for ${span(now - windowEnd(w))}: ${o.hosts.join(", ")} not back (endure tasks go elsewhere after their job's maintenanceOverrun, default 15m)`;
+  if (o && o.backAt !== null) return `ended, overran by ${span(o.backAt - windowEnd(w))}`;
   if (now >= windowEnd(w)) return "ended";
   if (now >= w.start) return "active";
   if (now >= windowClosesAt(w)) return "closing";

@@ -16,6 +16,9 @@ export interface HostState {
   drain?: HostDrain;
   /** Maintenance windows covering the host that have not ended or been cancelled (maintenance.ts). */
   windows?: MaintenanceWindow[];
+  /** Windows covering the host that ended less than MaxMaintenanceOverrunMs ago while the host is
+   * not up now (overrun: "endure" tasks wait for it up to their job's limit, maintenance.ts). */
+  overrun?: MaintenanceWindow[];
   /** In a window's closed time (its close to its end): the host takes no new tasks. */
   closed?: boolean;
   /** Last heartbeat, or the upgrade window's end, or the server's start: the last sign of life. */
