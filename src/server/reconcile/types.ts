@@ -3,6 +3,7 @@
 
 import type { Attempt, HostDrain, HostStatus, JobRecord, JobSpec, MaintenanceWindow, Resources, Rollout, Task } from "../../model/index.ts";
 import type { SchedHost } from "../../scheduler/types.ts";
+import type { HeldDisruption } from "./approval-gate.ts";
 
 /** CPU, memory and disk (declared once, in the model). */
 export type { Resources } from "../../model/index.ts";
@@ -72,6 +73,8 @@ export interface JobDecision {
   deleteTasks: number[];
   putAttempts: Attempt[];
   deleteAttempts: string[];
+  /** Disruptions held for the application's approval (approval-gate.ts); absent: none. */
+  held?: HeldDisruption[];
 }
 
 /** A task the placement phase should (re)place. `move`: it still runs where it is (make-before-break). */
