@@ -116,14 +116,15 @@ export class ApprovalAsker {
         if (!t) continue;
         const key = `${job.name}/${t.index}`;
         const prev = this.#answers.get(job.name)?.get(t.index);
-        if (this.#inflight.has(key) || (prev && now - prev.at < (prev.ok ? ApprovalValidMs : ApprovalRetryMs))) continue;
+        // A yes answers one cause: a task approved for a drain is asked again before a rollout stops it.
+        if (this.#inflight.has(key) || (prev && (prev.cause ?? cause) === cause && now - prev.at < (prev.ok ? ApprovalValidMs : ApprovalRetryMs))) continue;
         this.#inflight.add(key);
         const host = m.hosts.get(t.hostId ?? "")?.value.name ?? t.hostId ?? "";
         void askApproval(policy, { job: job.name, index: t.index, host, cause }, () => this.#o.clock.now()).then((a) => {
           this.#inflight.delete(key);
           let byIndex = this.#answers.get(job.name);
           if (!byIndex) this.#answers.set(job.name, (byIndex = new Map()));
-          byIndex.set(t.index, a);
+          byIndex.set(t.index, { ...a, cause });
           this.#o.log.info({ job: job.name, index: t.index, host, ok: a.ok, reason: a.reason }, "disruption approval");
           this.#o.onAnswer();
         });

@@ -244,4 +244,20 @@ void test("disruption approval: a job's endpoint saying not yet keeps its task a
     return s.tasks[0]?.hostId === beta.hostId && s.tasks[0].state === "running" ? s : null;
   });
   assert.notEqual(moved.tasks[0]?.attemptId, first.attemptId);
+
+  // A rollout's phase asks too (approval-gate.ts): a new version waits while the application says not
+  // yet, the task keeps serving its old version; yes, and it is replaced.
+  answer = { approve: false, reason: "compaction running" };
+  asked.length = 0;
+  await api.apply(spec({ name: "db", env: { V: "2" }, resources: { cpu: 0.1, memory: 64, disk: 10 }, disruption: { approve: url, timeout: "1s" } }));
+  await eventually("the rollout asked the application", async () => asked.some((x) => (x as { cause?: string }).cause === "rollout"));
+  assert.deepEqual(asked.find((x) => (x as { cause?: string }).cause === "rollout"), { job: "db", index: 0, host: "beta", cause: "rollout" });
+  await new Promise((r) => setTimeout(r, 300));
+  const waiting = (await settle()).tasks[0];
+  assert.deepEqual([waiting?.attemptId, waiting?.state], [moved.tasks[0]?.attemptId, "running"], "not yet: the old version keeps serving");
+  answer = { approve: true };
+  await eventually("replaced once approved", async () => {
+    const s = await settle();
+    return s.tasks[0]?.attemptId !== moved.tasks[0]?.attemptId && s.tasks[0]?.state === "running" && s.tasks[0].version === s.version ? s : null;
+  });
 });

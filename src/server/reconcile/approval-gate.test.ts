@@ -11,7 +11,7 @@ import { startRollout } from "./rollout-start.ts";
 import type { Approval, JobInput } from "./types.ts";
 
 const disruption = { approve: "http://127.0.0.1:1/approve", timeoutMs: 1000, onTimeout: "wait" as const };
-const yes = (...indexes: number[]): ReadonlyMap<number, Approval> => new Map(indexes.map((i) => [i, { ok: true, reason: "approved", at: 0 }]));
+const yes = (cause: string, ...indexes: number[]): ReadonlyMap<number, Approval> => new Map(indexes.map((i) => [i, { ok: true, reason: "approved", at: 0, cause }]));
 const no = (...indexes: number[]): ReadonlyMap<number, Approval> => new Map(indexes.map((i) => [i, { ok: false, reason: "index rebuilding", at: 0 }]));
 
 function rolloutInput(over: Partial<JobSpec>, approvals?: ReadonlyMap<number, Approval>, ready = true): JobInput {
@@ -27,7 +27,8 @@ void test("approval gate: a rollout's phase", async (t) => {
     { name: "no disruption policy: the rollout stops task 0 (budget 1)", inp: rolloutInput({}), stops: ["a0"], held: [] },
     { name: "policy, nothing asked yet: held, task 0 keeps running", inp: rolloutInput({ disruption }), stops: [], held: [{ index: 0, cause: "rollout" }] },
     { name: "policy, the application says not yet: held", inp: rolloutInput({ disruption }, no(0, 1)), stops: [], held: [{ index: 0, cause: "rollout" }] },
-    { name: "policy, task 0 approved: it goes", inp: rolloutInput({ disruption }, yes(0)), stops: ["a0"], held: [] },
+    { name: "policy, task 0 approved: it goes", inp: rolloutInput({ disruption }, yes("rollout", 0)), stops: ["a0"], held: [] },
+    { name: "policy, a yes for a drain is no yes for the rollout: held", inp: rolloutInput({ disruption }, yes("drain", 0)), stops: [], held: [{ index: 0, cause: "rollout" }] },
     { name: "tasks not serving are never held", inp: rolloutInput({ disruption }, undefined, false), stops: ["a0", "a1"], held: [] },
   ];
   for (const c of cases) {
@@ -45,5 +46,5 @@ void test("approval gate: a metric action waits for the application's yes", () =
   assert.deepEqual(stopped(inp({})), ["a0"], "no policy: acted at once");
   assert.deepEqual(stopped(inp({ disruption })), [], "policy: held");
   assert.deepEqual(decideJob(inp({ disruption })).held, [{ index: 0, cause: "metric" }]);
-  assert.deepEqual(stopped(inp({ disruption }, yes(0))), ["a0"], "approved: acted");
+  assert.deepEqual(stopped(inp({ disruption }, yes("metric", 0))), ["a0"], "approved: acted");
 });

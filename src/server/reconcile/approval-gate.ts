@@ -16,10 +16,12 @@ export interface HeldDisruption {
   cause: DisruptionCause;
 }
 
-/** Whether task `index` of the job may be disrupted now: the job asks nothing, the task does not
- * serve, or the application said yes (a "yes" holds for any cause, ApprovalValidMs long). */
-export function approved(inp: Pick<JobInput, "spec" | "approvals">, index: number, serving: boolean): boolean {
-  return !inp.spec.disruption || !serving || inp.approvals?.get(index)?.ok === true;
+/** Whether task `index` of the job may be disrupted now for `cause`: the job asks nothing, the task
+ * does not serve, or the application said yes to that cause (ApprovalValidMs long). */
+export function approved(inp: Pick<JobInput, "spec" | "approvals">, index: number, cause: DisruptionCause, serving: boolean): boolean {
+  if (!inp.spec.disruption || !serving) return true;
+  const a = inp.approvals?.get(index);
+  return a?.ok === true && (a.cause ?? "drain") === cause;
 }
 
 /** The gate of one decision pass: `ok` answers `approved`, and records the task as held when not. */
@@ -28,7 +30,7 @@ export function approvalGate(inp: Pick<JobInput, "spec" | "approvals">): { ok: (
   return {
     held,
     ok: (index, cause, serving) => {
-      if (approved(inp, index, serving)) return true;
+      if (approved(inp, index, cause, serving)) return true;
       if (!held.some((h) => h.index === index)) held.push({ index, cause });
       return false;
     },

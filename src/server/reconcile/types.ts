@@ -65,6 +65,8 @@ export interface Approval {
   /** The application's reason, or what went wrong asking. */
   reason: string;
   at: number;
+  /** What the application was asked about (drain, maintenance, rollout, restart, metric); absent: a drain or window move. */
+  cause?: string;
 }
 
 /** The writes one decision wants. Empty when the job is as it should be. */
