@@ -235,7 +235,7 @@ export interface RolloutInput {
   bake?: Duration | undefined;
   /** How long one phase may take, bake included, before it fails (at least `bake`). @default "5m" */
   deadline?: Duration | undefined;
-  /** At most this many of the job's tasks down at once: a count (at least 1) or a share ("10%", at least one task). @default "10%" */
+  /** At most this many of the job's tasks down at once for a voluntary cause: a count or a share ("10%", at least one task). 0 (a PodDisruptionBudget of none): nothing may be disrupted, drains and windows wait (their report says so) until their deadline; a rollout then needs `maxSurge`. @default "10%" */
   maxUnavailable?: TaskCount | undefined;
   /** Extra tasks allowed while replacing (a count or a share, rounded down): a task's new attempt starts beside its old one, on the same host when both fit there, and the old one stops once the new one serves. @default 0 */
   maxSurge?: TaskCount | undefined;
