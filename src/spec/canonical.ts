@@ -16,7 +16,7 @@ import {
 import { kernelRangePattern, StopSignals } from "./units.ts";
 import { MaxMetricChecks } from "./rules.ts";
 import { MaxUseMin, MaxUses } from "./uses.ts";
-import { phaseOrderProblems, phaseProblem, taskCountProblem } from "./rollout-rules.ts";
+import { phaseOrderProblems, phaseProblem, taskCountProblem, zeroBudgetProblem } from "./rollout-rules.ts";
 import { RolloutFailureActions, RolloutInconclusiveActions } from "../model/index.ts";
 import { rolloutChecksSchema } from "../model/judge/index.ts";
 import { FailedItemsPolicies } from "../model/index.ts";
@@ -149,11 +149,15 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
         .nullable(),
       bakeMs: ms(0),
       deadlineMs: ms(1000),
-      maxUnavailable: taskCount(1),
+      maxUnavailable: taskCount(0),
       maxSurge: taskCount(0),
       onFailure: z.enum(RolloutFailureActions),
       checks: rolloutChecksSchema.exactOptional(),
       inconclusive: z.enum(RolloutInconclusiveActions).exactOptional(),
+    })
+    .superRefine((r, ctx) => {
+      const zero = zeroBudgetProblem(r.maxUnavailable, r.maxSurge);
+      if (zero !== null) ctx.addIssue({ code: "custom", path: ["maxUnavailable"], message: zero });
     })
     .exactOptional(),
   uses: z
