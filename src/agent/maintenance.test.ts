@@ -29,7 +29,9 @@ void test("a window on a rack: move tasks leave first within their budget, the e
   // The endure task keeps state in its work dir: each start appends a line of its own to ./state.
   const keeperCommand = ["node", "-e", "require('fs').appendFileSync('state', Date.now() + '-' + Math.random() + '\\n'); setInterval(() => {}, 1000)"];
   await apply(testSpec({ name: "keeper", maintenance: "endure", command: keeperCommand }));
-  for (const name of ["mover", "keeper"]) await waitFor(`${name} running`, async () => running(await job(name)), 30_000);
+  // A move job with a disruption budget of 0: it may not leave before the start; the window's report says why.
+  await apply(testSpec({ name: "stuck", rollout: { phases: null, bakeMs: 0, deadlineMs: 60_000, maxUnavailable: 0, maxSurge: 1, onFailure: "rollback" } }));
+  for (const name of ["mover", "keeper", "stuck"]) await waitFor(`${name} running`, async () => running(await job(name)), 30_000);
   const keeper0 = (await job("keeper")).tasks[0];
   assert.ok(keeper0?.pid);
   const stateOf = (attemptId: string): string[] => {
@@ -61,6 +63,10 @@ void test("a window on a rack: move tasks leave first within their budget, the e
     return s.tasks.every((x) => x.hostId === beta.hostId && x.state === "running") ? s : null;
   }, 10_000);
   assert.ok(Date.now() < start, "moved before the window started");
+  // The window's report (same as a drain's): stuck is held by its budget of 0; keeper (endure) is not listed.
+  const report = await waitFor("the window's report", async () => (await json<MaintenanceWindow[]>("/v1/maintenance"))[0]?.report?.find((r) => r.host === "alpha"), 5_000);
+  assert.deepEqual(report.blocked.map((b) => [b.job, b.reason, b.tasks]), [["stuck", "budget", [0]]]);
+  assert.match(report.blocked[0]?.detail ?? "", /disruption budget 0/);
   assert.ok(worst <= 1, `never more than the budget down (saw ${worst})`);
   const k = (await job("keeper")).tasks[0];
   assert.equal(k?.attemptId, keeper0.attemptId, "the endure task runs on until the start");

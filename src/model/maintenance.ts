@@ -3,7 +3,8 @@
 // budgets; tasks of jobs with `maintenance: "endure"` are stopped gracefully at its start and started
 // again in place at its end; nothing new is placed on its hosts from `start - closeMs` to its end.
 import { z } from "zod";
-import type { FailureDomain } from "./host.ts";
+import { DrainBlockReasons } from "./host.ts";
+import type { DrainBlock, FailureDomain } from "./host.ts";
 import type { Assert, TypesMatch } from "./resources.ts";
 
 /** What a window covers: one host (by name), or every host of a rack, cluster or datacenter. */
@@ -52,6 +53,9 @@ export interface MaintenanceWindow {
   cancelledAt: number | null;
   /** Present once it ended with hosts not back (the overrun alert). */
   overrun?: MaintenanceOverrun;
+  /** From its close to its end, per covered host with jobs still held there, what holds each job
+   * and since when: the same report as a drain's (HostDrain.blocked), written by the leader. */
+  report?: { host: string; blocked: DrainBlock[] }[];
 }
 
 /** The stored shape of a MaintenanceWindow. */
@@ -67,6 +71,9 @@ export const maintenanceWindowSchema = z.object({
   createdAt: z.number(),
   cancelledAt: z.number().nullable(),
   overrun: z.object({ at: z.number(), hosts: z.array(z.string()), backAt: z.number().nullable() }).exactOptional(),
+  report: z
+    .array(z.object({ host: z.string(), blocked: z.array(z.object({ job: z.string(), reason: z.enum(DrainBlockReasons), detail: z.string(), tasks: z.array(z.number().int()), since: z.number() })) }))
+    .exactOptional(),
 });
 
 /** Compile-time proof that the schema and the type agree. */
