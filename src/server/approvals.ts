@@ -109,7 +109,8 @@ export class ApprovalAsker {
       // rollout's replacement or restart, a metric action: approval-gate.ts), with the job's rollout.
       const asks: { index: number; cause: DisruptionCause }[] = drainCandidates(inp, drainAllowance(inp).allowed, { ignoreApproval: true }).map((t) => ({ index: t.index, cause: hosts.get(t.hostId ?? "")?.draining ? "drain" : "maintenance" }));
       inp.rollout = latestRollout(m, job.name);
-      for (const h of decideJob(inp).held ?? []) if (!asks.some((a) => a.index === h.index)) asks.push(h);
+      // Batch jobs are decided by batch-decide.ts, not decideJob: only their drains ask.
+      if (!inp.spec.batch) for (const h of decideJob(inp).held ?? []) if (!asks.some((a) => a.index === h.index)) asks.push(h);
       const byIndex = new Map(inp.tasks.map((t) => [t.index, t]));
       for (const { index, cause } of asks) {
         const t = byIndex.get(index);
