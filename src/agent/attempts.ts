@@ -20,6 +20,7 @@ import { planCleanup, planDisconnectStops, planReconcile } from "./reconcile.ts"
 import type { LocalAttempt } from "./reconcile.ts";
 import type { Reporter } from "./reporter.ts";
 import { StartGate } from "./start-gate.ts";
+import { adoptStickyWork } from "./sticky-work.ts";
 import { helperPaths } from "../helper/paths.ts";
 import type { ServiceWiring } from "./services/local-services.ts";
 
@@ -353,6 +354,8 @@ export class AttemptManager {
     if (this.#closed) return release(); // never started: a new agent gets the assignment again
     e.releaseStart = release;
     try {
+      const kept = await adoptStickyWork(this.#d.dataDir, a, e.dir, (id) => this.#entries.get(id)?.ended === false);
+      if (kept !== null) log.info({ from: kept }, "work directory kept from the task's previous attempt");
       const services = this.#d.services?.wiring(a, helperPaths(e.dir).work);
       const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.notice ? { notice: isolation.notice } : {}), ...(services ? { services } : {}) });
       await createAttemptDir(e.dir, config, a);

@@ -4,6 +4,7 @@
 // stays placed on its host through the window, and is started again there at the end; nothing new is
 // placed on the rack during the window; `tiffin maintenance` data comes back through list and cancel.
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import type { JobStatus } from "../api/types.ts";
@@ -13,7 +14,7 @@ import { startAgent } from "./main.ts";
 import { alive, killAttempts, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
 
 void test("a window on a rack: move tasks leave first within their budget, the endure task stops at the start and restarts in place at the end, nothing new lands there", async (t) => {
-  const { root, server, agent: alpha, api } = await serverAndAgent(t, { prefix: "tiffin-maint-", name: "alpha", labels: { rack: "r1" } });
+  const { root, agentDir, server, agent: alpha, api } = await serverAndAgent(t, { prefix: "tiffin-maint-", name: "alpha", labels: { rack: "r1" } });
   const json = async <T>(p: string, init?: RequestInit): Promise<T> => {
     const r = await api(p, init);
     assert.ok(r.ok, `${p}: ${r.status} ${await r.clone().text()}`);
@@ -25,10 +26,22 @@ void test("a window on a rack: move tasks leave first within their budget, the e
 
   // Both jobs on alpha (the only host yet).
   await apply(testSpec({ name: "mover", replicas: 2, rollout: { phases: null, bakeMs: 0, deadlineMs: 60_000, maxUnavailable: 1, maxSurge: 0, onFailure: "rollback" } }));
-  await apply(testSpec({ name: "keeper", maintenance: "endure" }));
-  for (const name of ["mover", "keeper"]) await waitFor(`${name} running`, async () => running(await job(name)), 30_000);
+  // The endure task keeps state in its work dir: each start appends a line of its own to ./state.
+  const keeperCommand = ["node", "-e", "require('fs').appendFileSync('state', Date.now() + '-' + Math.random() + '\\n'); setInterval(() => {}, 1000)"];
+  await apply(testSpec({ name: "keeper", maintenance: "endure", command: keeperCommand }));
+  // A move job with a disruption budget of 0: it may not leave before the start; the window's report says why.
+  await apply(testSpec({ name: "stuck", rollout: { phases: null, bakeMs: 0, deadlineMs: 60_000, maxUnavailable: 0, maxSurge: 1, onFailure: "rollback" } }));
+  for (const name of ["mover", "keeper", "stuck"]) await waitFor(`${name} running`, async () => running(await job(name)), 30_000);
   const keeper0 = (await job("keeper")).tasks[0];
   assert.ok(keeper0?.pid);
+  const stateOf = (attemptId: string): string[] => {
+    try {
+      return fs.readFileSync(path.join(agentDir, "attempts", attemptId, "work", "state"), "utf8").split("\n").filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+  const first = await waitFor("the endure task wrote its line", () => (stateOf(keeper0.attemptId!).length === 1 ? stateOf(keeper0.attemptId!) : null));
 
   const betaDir = path.join(root, "beta");
   const beta = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir: betaDir, name: "beta", labels: { rack: "r2" }, log: testLogger() });
@@ -50,6 +63,10 @@ void test("a window on a rack: move tasks leave first within their budget, the e
     return s.tasks.every((x) => x.hostId === beta.hostId && x.state === "running") ? s : null;
   }, 10_000);
   assert.ok(Date.now() < start, "moved before the window started");
+  // The window's report (same as a drain's): stuck is held by its budget of 0; keeper (endure) is not listed.
+  const report = await waitFor("the window's report", async () => (await json<MaintenanceWindow[]>("/v1/maintenance"))[0]?.report?.find((r) => r.host === "alpha"), 5_000);
+  assert.deepEqual(report.blocked.map((b) => [b.job, b.reason, b.tasks]), [["stuck", "budget", [0]]]);
+  assert.match(report.blocked[0]?.detail ?? "", /disruption budget 0/);
   assert.ok(worst <= 1, `never more than the budget down (saw ${worst})`);
   const k = (await job("keeper")).tasks[0];
   assert.equal(k?.attemptId, keeper0.attemptId, "the endure task runs on until the start");
@@ -75,6 +92,10 @@ void test("a window on a rack: move tasks leave first within their budget, the e
     return x && x.attemptId !== keeper0.attemptId && x.state === "running" ? x : null;
   }, 15_000);
   assert.equal(back.hostId, alpha.hostId, "restarted on the same host");
+  // Same working directory: the new attempt's work/ holds what the first one wrote, and then its own line.
+  const state = await waitFor("the restarted task wrote its line", () => (stateOf(back.attemptId!).length >= 2 ? stateOf(back.attemptId!) : null), 10_000);
+  assert.equal(state.length, 2, `one line per start: ${state.join(", ")}`);
+  assert.equal(state[0], first[0], "the work dir survived the window");
   assert.ok(Date.now() >= start + 3000, "not before the window's end");
   const cancelled = await json<MaintenanceWindow>(`/v1/maintenance/${w.id}/cancel`, { method: "POST", body: "{}" });
   assert.notEqual(cancelled.cancelledAt, null);

@@ -72,6 +72,7 @@ export const storedJobSpecSchema = z.object({
   health: healthCheckSchema.nullable(),
   stop: z.object({ signal: z.string(), graceMs: z.number(), delayMs: z.number().exactOptional() }),
   maintenance: z.enum(["move", "endure"]),
+  maintenanceOverrunMs: z.number().exactOptional(),
   disruption: z.object({ approve: z.string(), timeoutMs: z.number(), onTimeout: z.enum(["wait", "allow"]) }).exactOptional(),
   disconnect: z.object({ stopAfterMs: z.number().nullable() }),
   packages: z.array(z.string()),

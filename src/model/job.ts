@@ -164,6 +164,9 @@ export interface JobSpec {
    * signal; absent: DefaultStopDelayMs for a job with ports, 0 without (see stopDelayOf). */
   stop: { signal: string; graceMs: number; delayMs?: number };
   maintenance: "move" | "endure";
+  /** An "endure" job's wait for its host after a window's end while the host is not back (the window
+   * overruns): then its tasks are placed elsewhere. Absent: DefaultMaintenanceOverrunMs. */
+  maintenanceOverrunMs?: number;
   /** The application's approval of disruptions (Twine's TaskControl): the server asks `approve`
    * before a drain or maintenance move disrupts a task. Absent: no approval asked. */
   disruption?: DisruptionPolicy;

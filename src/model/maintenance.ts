@@ -3,7 +3,8 @@
 // budgets; tasks of jobs with `maintenance: "endure"` are stopped gracefully at its start and started
 // again in place at its end; nothing new is placed on its hosts from `start - closeMs` to its end.
 import { z } from "zod";
-import type { FailureDomain } from "./host.ts";
+import { DrainBlockReasons } from "./host.ts";
+import type { DrainBlock, FailureDomain } from "./host.ts";
 import type { Assert, TypesMatch } from "./resources.ts";
 
 /** What a window covers: one host (by name), or every host of a rack, cluster or datacenter. */
@@ -13,6 +14,22 @@ export type MaintenanceScope = (typeof MaintenanceScopes)[number];
 
 /** How long before a window's start its hosts take no new tasks, unless the window says. */
 export const DefaultMaintenanceCloseMs = 10 * 60_000;
+/** How long an "endure" job's tasks wait for their host after a window's end while the host is not
+ * back, unless the job says (spec `maintenanceOverrun`): then they are placed elsewhere. */
+export const DefaultMaintenanceOverrunMs = 15 * 60_000;
+/** The longest such wait a job may set; a window that ended longer ago no longer holds anything. */
+export const MaxMaintenanceOverrunMs = 7 * 24 * 3_600_000;
+
+/** A window that ended while some of its hosts were not back (the leader's alert, drain-report.ts). */
+export interface MaintenanceOverrun {
+  /** When the leader saw it (epoch ms). */
+  at: number;
+  /** Names of the window's hosts not back (not up) now; empty once all returned. */
+  hosts: string[];
+  /** When the last of them came back (epoch ms); null while some are out. */
+  backAt: number | null;
+}
+
 /** How long one step of moves takes, for a job's lead time (moves of `budget` tasks each step). */
 export const MaintenanceMoveStepMs = 60_000;
 
@@ -34,6 +51,11 @@ export interface MaintenanceWindow {
   createdAt: number;
   /** When it was cancelled (it then has no effect); null: not cancelled. */
   cancelledAt: number | null;
+  /** Present once it ended with hosts not back (the overrun alert). */
+  overrun?: MaintenanceOverrun;
+  /** From its close to its end, per covered host with jobs still held there, what holds each job
+   * and since when: the same report as a drain's (HostDrain.blocked), written by the leader. */
+  report?: { host: string; blocked: DrainBlock[] }[];
 }
 
 /** The stored shape of a MaintenanceWindow. */
@@ -48,6 +70,10 @@ export const maintenanceWindowSchema = z.object({
   closeMs: z.number().nullable(),
   createdAt: z.number(),
   cancelledAt: z.number().nullable(),
+  overrun: z.object({ at: z.number(), hosts: z.array(z.string()), backAt: z.number().nullable() }).exactOptional(),
+  report: z
+    .array(z.object({ host: z.string(), blocked: z.array(z.object({ job: z.string(), reason: z.enum(DrainBlockReasons), detail: z.string(), tasks: z.array(z.number().int()), since: z.number() })) }))
+    .exactOptional(),
 });
 
 /** Compile-time proof that the schema and the type agree. */

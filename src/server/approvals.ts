@@ -1,7 +1,8 @@
 // The application's approval of disruptions (Twine's TaskControl; spec `disruption.approve`): while
 // this server leads, every `everyMs` it asks each such job's endpoint about the tasks a drain or a
 // maintenance window would move next (reconcile/drain.ts drainCandidates without the approval check),
-// one request per task at a time: POST `{job, index, host, cause}`, answer `{approve: true}` or
+// and about the tasks a rollout's phase, a rolling restart or a metric action would stop next (the
+// decision's `held`, reconcile/approval-gate.ts), one request per task at a time: POST `{job, index, host, cause}`, answer `{approve: true}` or
 // `{approve: false, reason}`; no answer within the job's timeout is its `onTimeout`. The answers are
 // kept in memory (a new leader asks again) and read by the decisions through JobInput.approvals: a
 // task moves only once approved, and the drain report says why it waits.
@@ -14,6 +15,16 @@ import { usageByHost } from "./reconcile/commit.ts";
 import { drainAllowance, drainCandidates } from "./reconcile/drain.ts";
 import { jobInput } from "./reconcile/inputs.ts";
 import type { Approval } from "./reconcile/types.ts";
+import type { DisruptionCause } from "./reconcile/approval-gate.ts";
+import { decideJob } from "./reconcile/decide.ts";
+import type { Rollout } from "../model/index.ts";
+
+/** The job's newest rollout record, as the reconcile pass gives it to decideJob. */
+function latestRollout(m: Mirror, job: string): Rollout | null {
+  let best: { n: number; r: Rollout } | null = null;
+  for (const [n, e] of m.rollouts.get(job) ?? []) if (!best || n > best.n) best = { n, r: e.value };
+  return best?.r ?? null;
+}
 
 /** How often the asker looks for tasks to ask about. */
 export const ApprovalTickMs = 250;
@@ -89,23 +100,32 @@ export class ApprovalAsker {
     const m = this.#o.mirror;
     const now = this.#o.clock.now();
     const hosts = this.#o.liveness.hostStates(now);
-    const ctx = { hosts, usage: usageByHost(m), now, fenceMs: this.#o.fenceMs, heartbeatMs: this.#o.liveness.timing().heartbeatMs };
+    const ctx = { hosts, usage: usageByHost(m), now, fenceMs: this.#o.fenceMs, heartbeatMs: this.#o.liveness.timing().heartbeatMs, approvals: (j: string) => this.of(j) };
     for (const { value: job } of m.jobs.values()) {
       const inp = job.removedAt === null ? jobInput(m, job, ctx) : null;
       const policy = inp?.spec.disruption;
       if (!inp || !policy) continue;
-      for (const t of drainCandidates(inp, drainAllowance(inp).allowed, { ignoreApproval: true })) {
+      // What a drain or window would move next, and what this pass's decision held for approval (a
+      // rollout's replacement or restart, a metric action: approval-gate.ts), with the job's rollout.
+      const asks: { index: number; cause: DisruptionCause }[] = drainCandidates(inp, drainAllowance(inp).allowed, { ignoreApproval: true }).map((t) => ({ index: t.index, cause: hosts.get(t.hostId ?? "")?.draining ? "drain" : "maintenance" }));
+      inp.rollout = latestRollout(m, job.name);
+      // Batch jobs are decided by batch-decide.ts, not decideJob: only their drains ask.
+      if (!inp.spec.batch) for (const h of decideJob(inp).held ?? []) if (!asks.some((a) => a.index === h.index)) asks.push(h);
+      const byIndex = new Map(inp.tasks.map((t) => [t.index, t]));
+      for (const { index, cause } of asks) {
+        const t = byIndex.get(index);
+        if (!t) continue;
         const key = `${job.name}/${t.index}`;
         const prev = this.#answers.get(job.name)?.get(t.index);
-        if (this.#inflight.has(key) || (prev && now - prev.at < (prev.ok ? ApprovalValidMs : ApprovalRetryMs))) continue;
+        // A yes answers one cause: a task approved for a drain is asked again before a rollout stops it.
+        if (this.#inflight.has(key) || (prev && (prev.cause ?? cause) === cause && now - prev.at < (prev.ok ? ApprovalValidMs : ApprovalRetryMs))) continue;
         this.#inflight.add(key);
         const host = m.hosts.get(t.hostId ?? "")?.value.name ?? t.hostId ?? "";
-        const cause = hosts.get(t.hostId ?? "")?.draining ? "drain" : "maintenance";
         void askApproval(policy, { job: job.name, index: t.index, host, cause }, () => this.#o.clock.now()).then((a) => {
           this.#inflight.delete(key);
           let byIndex = this.#answers.get(job.name);
           if (!byIndex) this.#answers.set(job.name, (byIndex = new Map()));
-          byIndex.set(t.index, a);
+          byIndex.set(t.index, { ...a, cause });
           this.#o.log.info({ job: job.name, index: t.index, host, ok: a.ok, reason: a.reason }, "disruption approval");
           this.#o.onAnswer();
         });

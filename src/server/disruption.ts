@@ -11,9 +11,11 @@ export const DefaultMaxUnavailableShare = 0.1;
 /** A job's budget setting: a task count, or a share of its replicas as `"10%"`. */
 export type MaxUnavailable = TaskCount;
 
-/** The number of tasks of a job of `replicas` tasks that may be down at once: at least one. */
+/** The number of tasks of a job of `replicas` tasks that may be down at once: at least one, unless the
+ * job sets exactly 0 (or "0%"): then none (drains and windows wait, rollouts only surge). */
 export function disruptionBudget(replicas: number, setting?: MaxUnavailable): number {
   if (setting === undefined) return Math.max(1, Math.floor(replicas * DefaultMaxUnavailableShare));
+  if (setting === 0 || (typeof setting === "string" && Number(setting.slice(0, -1)) === 0)) return 0;
   if (typeof setting === "number") return Math.max(1, Math.floor(setting));
   const share = Number(setting.slice(0, -1)) / 100;
   return Math.max(1, Math.floor(replicas * share));

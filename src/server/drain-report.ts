@@ -4,21 +4,25 @@
 // whether a task could go elsewhere now). Written when the report changes (and once when a drain
 // starts, so `tiffin drain` knows it was looked at), at most every `tickMs`, each write compared with
 // the host record's modRevision and fenced to the leadership term. Kept on the host record, so every
-// server, `tiffin hosts HOST` and the typed watch (kind host) show it.
+// server, `tiffin hosts HOST` and the typed watch (kind host) show it. The hosts of a maintenance
+// window, from its close to its end, get the same report, kept on the window record (`report`), for
+// the jobs that must leave them (`tiffin maintenance list`).
 
 import type { Logger } from "pino";
-import type { Clock, DrainBlock, Host, HostDrain } from "../model/index.ts";
+import type { Clock, DrainBlock, Host, HostDrain, MaintenanceWindow } from "../model/index.ts";
 import type { Store } from "../state/store.ts";
 import type { ClusterIndex } from "../scheduler/api.ts";
-import { hostKey, Kinds } from "./kinds.ts";
+import { hostKey, Kinds, maintenanceKey } from "./kinds.ts";
+import { windowClosesAt, windowCovers, windowEnd } from "../model/index.ts";
 import type { Liveness } from "./liveness.ts";
 import type { Mirror } from "./mirror.ts";
 import { usageByHost } from "./reconcile/commit.ts";
-import { drainDue, jobDrainBlock, mergeBlocks } from "./reconcile/drain.ts";
+import { drainDue, jobDrainBlock, mergeBlocks, mustLeave } from "./reconcile/drain.ts";
 import { jobInput } from "./reconcile/inputs.ts";
 import { buildIndex, planJob, unplacedReason } from "./reconcile/place.ts";
 import type { Approval, HostState } from "./reconcile/types.ts";
 import { SerialPasses } from "./serial-passes.ts";
+import { writeOverruns } from "./maintenance-overrun.ts";
 
 /** How often draining hosts are looked at. */
 export const DrainReportTickMs = 250;
@@ -39,8 +43,9 @@ export interface DrainReporterOptions {
   approvals?: (job: string) => ReadonlyMap<number, Approval> | undefined;
 }
 
-/** The report of one draining host now: what holds each job there. */
-export function drainReport(m: Mirror, hostId: string, ctx: { hosts: ReadonlyMap<string, HostState>; now: number; fenceMs: number; heartbeatMs: number; approvals?: (job: string) => ReadonlyMap<number, Approval> | undefined }, index: () => ClusterIndex): Omit<DrainBlock, "since">[] {
+/** The report of one draining host now: what holds each job there. `leaving`: only jobs whose tasks
+ * must leave the host now (a window's moves: not endure jobs, not move jobs before their lead). */
+export function drainReport(m: Mirror, hostId: string, ctx: { hosts: ReadonlyMap<string, HostState>; now: number; fenceMs: number; heartbeatMs: number; approvals?: (job: string) => ReadonlyMap<number, Approval> | undefined }, index: () => ClusterIndex, leaving = false): Omit<DrainBlock, "since">[] {
   const jobs = new Set<string>();
   for (const id of m.tasksByHost.get(hostId) ?? []) jobs.add(id.slice(0, id.lastIndexOf("/")));
   const usage = usageByHost(m);
@@ -48,7 +53,7 @@ export function drainReport(m: Mirror, hostId: string, ctx: { hosts: ReadonlyMap
   for (const name of [...jobs].sort()) {
     const job = m.jobs.get(name)?.value;
     const inp = job ? jobInput(m, job, { ...ctx, usage }) : null;
-    if (!inp) continue;
+    if (!inp || (leaving && !mustLeave(inp, ctx.hosts.get(hostId)))) continue;
     const b = jobDrainBlock(inp, hostId, (i) => {
       const { plan } = planJob(index(), inp.spec, [{ index: i, avoid: [hostId], move: true }]);
       const u = plan.unplaced.find((x) => x.index === i);
@@ -101,15 +106,40 @@ export class DrainReporter {
     await this.#passes.idle();
   }
 
+  /** A window's report: what holds each job on each of its hosts (hosts with nothing held left out). */
+  async #windowReport(w: MaintenanceWindow, reportOf: (hostId: string) => Omit<DrainBlock, "since">[], now: number): Promise<void> {
+    const m = this.#o.mirror;
+    const report: { host: string; blocked: DrainBlock[] }[] = [];
+    for (const { value: h } of m.hosts.values()) {
+      if (!windowCovers(w, h)) continue;
+      const blocked = mergeBlocks(w.report?.find((r) => r.host === h.name)?.blocked ?? [], reportOf(h.id), now);
+      if (blocked.length > 0) report.push({ host: h.name, blocked });
+    }
+    report.sort((a, b) => a.host.localeCompare(b.host));
+    if (JSON.stringify(report) === JSON.stringify(w.report ?? [])) return;
+    const key = maintenanceKey(w.id);
+    const r = await this.#o.store.txn({
+      compare: [{ key, target: "modRevision", op: "==", value: m.modRevision(key) }],
+      success: [{ type: "put", key, value: Kinds.maintenance.encode({ ...w, report }) }],
+    });
+    if (r.succeeded) {
+      this.#o.log.info({ window: w.id, blocked: report.flatMap((x) => x.blocked.map((b) => `${x.host} ${b.job}: ${b.reason}`)) }, "maintenance report");
+      await m.waitFor(r.revision);
+    }
+  }
+
   async #pass(): Promise<void> {
     const m = this.#o.mirror;
+    if (m.maintenance.size > 0) await writeOverruns(this.#o, this.#o.liveness.hostStates(this.#o.clock.now()), this.#o.clock.now());
     const draining = [...m.hosts.values()].filter((e) => e.value.draining);
-    if (draining.length === 0) return;
     const now = this.#o.clock.now();
+    const closed = [...m.maintenance.values()].map((e) => e.value).filter((w) => w.cancelledAt === null && now >= windowClosesAt(w) && now < windowEnd(w));
+    if (draining.length === 0 && closed.length === 0) return;
     const hosts = this.#o.liveness.hostStates(now);
     let idx: ClusterIndex | null = null;
     const index = (): ClusterIndex => (idx ??= buildIndex(m, hosts));
     const ctx = { hosts, now, fenceMs: this.#o.fenceMs, heartbeatMs: this.#o.liveness.timing().heartbeatMs, ...(this.#o.approvals ? { approvals: this.#o.approvals } : {}) };
+    for (const w of closed) await this.#windowReport(w, (hostId) => drainReport(m, hostId, ctx, index, true), now);
     for (const { value: h } of draining) {
       const next = nextReport(h, drainReport(m, h.id, ctx, index), now);
       if (!next) continue;

@@ -7,7 +7,7 @@
 
 import type { Logger } from "pino";
 import type { Clock, HostStatus } from "../model/index.ts";
-import { windowClosesAt, windowCovers, windowEnd } from "../model/index.ts";
+import { MaxMaintenanceOverrunMs, windowClosesAt, windowCovers, windowEnd } from "../model/index.ts";
 import { LeaseNotFoundError } from "../state/store.ts";
 import type { Store } from "../state/store.ts";
 import { aliveKey, Kinds } from "./kinds.ts";
@@ -196,15 +196,20 @@ export class Liveness {
 
   #hostStates(now: number): Map<string, HostState> {
     const out = new Map<string, HostState>();
-    const windows = [...this.#mirror.maintenance.values()].map((e) => e.value).filter((w) => w.cancelledAt === null && now < windowEnd(w));
+    const all = [...this.#mirror.maintenance.values()].map((e) => e.value).filter((w) => w.cancelledAt === null);
+    const windows = all.filter((w) => now < windowEnd(w));
+    const ended = all.filter((w) => now >= windowEnd(w) && now < windowEnd(w) + MaxMaintenanceOverrunMs);
     for (const [id, { value: h }] of this.#mirror.hosts) {
       const mine = windows.filter((w) => windowCovers(w, h));
+      const status = this.status(id, now);
+      const overrun = status === "up" ? [] : ended.filter((w) => windowCovers(w, h));
       out.set(id, {
         id,
-        status: this.status(id, now),
+        status,
         draining: h.draining,
         ...(h.drain ? { drain: h.drain } : {}),
         ...(mine.length > 0 ? { windows: mine, closed: mine.some((w) => now >= windowClosesAt(w)) } : {}),
+        ...(overrun.length > 0 ? { overrun } : {}),
         lastContactAt: this.lastContactAt(id),
         capacity: { cpu: h.cores, memoryMiB: h.memoryMiB, diskMiB: h.diskMiB },
       });

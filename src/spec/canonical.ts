@@ -16,7 +16,7 @@ import {
 import { kernelRangePattern, StopSignals } from "./units.ts";
 import { MaxMetricChecks } from "./rules.ts";
 import { MaxUseMin, MaxUses } from "./uses.ts";
-import { phaseOrderProblems, phaseProblem, taskCountProblem } from "./rollout-rules.ts";
+import { phaseOrderProblems, phaseProblem, taskCountProblem, zeroBudgetProblem } from "./rollout-rules.ts";
 import { RolloutFailureActions, RolloutInconclusiveActions } from "../model/index.ts";
 import { rolloutChecksSchema } from "../model/judge/index.ts";
 import { FailedItemsPolicies } from "../model/index.ts";
@@ -83,6 +83,7 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
     .nullable(),
   stop: z.strictObject({ signal: z.enum(StopSignals), graceMs: ms(0, 3_600_000), delayMs: ms(0, 3_600_000).exactOptional() }),
   maintenance: z.enum(["move", "endure"]),
+  maintenanceOverrunMs: ms(0, 7 * 24 * 3_600_000).exactOptional(),
   disruption: z
     .strictObject({ approve: z.string().refine((u) => /^https?:\/\//.test(u) && URL.canParse(u), { error: "expected an http:// or https:// URL" }), timeoutMs: ms(1, 60_000), onTimeout: z.enum(["wait", "allow"]) })
     .exactOptional(),
@@ -148,11 +149,15 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
         .nullable(),
       bakeMs: ms(0),
       deadlineMs: ms(1000),
-      maxUnavailable: taskCount(1),
+      maxUnavailable: taskCount(0),
       maxSurge: taskCount(0),
       onFailure: z.enum(RolloutFailureActions),
       checks: rolloutChecksSchema.exactOptional(),
       inconclusive: z.enum(RolloutInconclusiveActions).exactOptional(),
+    })
+    .superRefine((r, ctx) => {
+      const zero = zeroBudgetProblem(r.maxUnavailable, r.maxSurge);
+      if (zero !== null) ctx.addIssue({ code: "custom", path: ["maxUnavailable"], message: zero });
     })
     .exactOptional(),
   uses: z

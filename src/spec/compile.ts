@@ -103,6 +103,7 @@ export function compileJob(j: ParsedJob): JobSpec {
     // `delayMs` only when written: stored specs stay as they were (the agent applies the default).
     stop: { signal: j.stop.signal, graceMs: j.stop.grace, ...(j.stop.delay !== undefined ? { delayMs: j.stop.delay } : {}) },
     maintenance: j.maintenance,
+    ...(j.maintenanceOverrun !== undefined ? { maintenanceOverrunMs: j.maintenanceOverrun } : {}),
     disconnect: { stopAfterMs: j.disconnect.stopAfter },
     packages: [...j.packages],
     isolation: j.isolation,

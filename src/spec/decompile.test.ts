@@ -95,6 +95,7 @@ function randomJob(r: () => number, i: number): Record<string, unknown> {
     spread: maybe(() => pick(["none", "rack", "cluster", "datacenter"])),
     antiAffinity: maybe(() => pick(["web", null])),
     maintenance: maybe(() => pick(["move", "endure"])),
+    maintenanceOverrun: maybe(() => pick(["0s", "30m", "2h"])),
     disconnect: maybe(() => ({ stopAfter: pick(["30s", "1m", null]) })),
     packages: maybe(() => ["web:1.0.0", "tools:stable"]),
     isolation,

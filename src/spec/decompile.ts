@@ -148,6 +148,7 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
     spread: spec.spread,
     antiAffinity: spec.antiAffinity,
     maintenance: spec.maintenance,
+    ...(spec.maintenanceOverrunMs !== undefined ? { maintenanceOverrun: formatDuration(spec.maintenanceOverrunMs) } : {}),
     disconnect: { stopAfter: spec.disconnect.stopAfterMs === null ? null : formatDuration(spec.disconnect.stopAfterMs) },
     packages: [...spec.packages],
     ...(spec.isolation !== undefined ? { isolation: spec.isolation } : {}),

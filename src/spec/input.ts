@@ -323,6 +323,7 @@ export const jobInputSchema = z
       .default(null)
       .describe("At most one task carrying this tag per rack, across all jobs."),
     maintenance: z.enum(["move", "endure"]).default("move"),
+    maintenanceOverrun: duration(0, 7 * 24 * 3_600_000).optional().describe('An "endure" job: how long its tasks wait for their host after a window\'s end while the host is not back; then they are placed elsewhere (default 15m).'),
     disruption: z
       .strictObject({
         approve: z.string().refine((u) => /^https?:\/\//.test(u) && URL.canParse(u), { error: "expected an http:// or https:// URL" }).describe("Where the server asks before it disrupts a task (drain, maintenance)."),

@@ -169,6 +169,8 @@ export interface JobSpecInput {
   antiAffinity?: string | null | undefined;
   /** Before a maintenance window (`tiffin maintenance add`) on its host: "move" the tasks elsewhere first, within the disruption budget; or "endure": stopped gracefully at the window's start, kept placed on the host, started again there at its end. A drain moves both. @default "move" */
   maintenance?: "move" | "endure" | undefined;
+  /** An "endure" job: how long its tasks wait for their host after a maintenance window's end while the host is not back (the window overruns); then they are placed elsewhere, and `tiffin maintenance list` says so. @default "15m" */
+  maintenanceOverrun?: Duration | undefined;
   /** The application's approval of disruptions (Twine's TaskControl): before a drain or maintenance moves a task, the server POSTs `{job, index, host, cause}` to `approve`; `{"approve": true}` lets it go, `{"approve": false, "reason": "..."}` holds it, and `tiffin drain` shows the reason. null: nothing asked. @default null */
   disruption?: {
     /** The endpoint, http:// or https://. */
@@ -239,7 +241,7 @@ export interface RolloutInput {
   bake?: Duration | undefined;
   /** How long one phase may take, bake included, before it fails (at least `bake`). @default "5m" */
   deadline?: Duration | undefined;
-  /** At most this many of the job's tasks down at once: a count (at least 1) or a share ("10%", at least one task). @default "10%" */
+  /** At most this many of the job's tasks down at once for a voluntary cause: a count or a share ("10%", at least one task). 0 (a PodDisruptionBudget of none): nothing may be disrupted, drains and windows wait (their report says so) until their deadline; a rollout then needs `maxSurge`. @default "10%" */
   maxUnavailable?: TaskCount | undefined;
   /** Extra tasks allowed while replacing (a count or a share, rounded down): a task's new attempt starts beside its old one, on the same host when both fit there, and the old one stops once the new one serves. @default 0 */
   maxSurge?: TaskCount | undefined;

@@ -5,7 +5,7 @@ import { durationMs } from "./duration-schema.ts";
 import { DefaultRolloutPolicy, RolloutFailureActions, RolloutInconclusiveActions } from "../model/index.ts";
 import type { RolloutPhaseSpec, TaskCount } from "../model/index.ts";
 import { rolloutChecksInputSchema } from "./rollout-checks.ts";
-import { bakeProblem, phaseOrderProblems, phaseProblem, taskCountProblem } from "./rollout-rules.ts";
+import { bakeProblem, phaseOrderProblems, phaseProblem, taskCountProblem, zeroBudgetProblem } from "./rollout-rules.ts";
 
 const durationMessage = 'expected a duration such as "30s", "5m" or "1h"';
 
@@ -43,7 +43,7 @@ export const rolloutInputSchema = z
       .describe('Phases by count, share or failure domain, e.g. [1, "10%", "cluster", "all"]; null: chosen by the job\'s size and spread.'),
     bake: duration(0, 24 * 3_600_000).prefault("0s").describe("How long each phase's tasks must stay healthy before the next phase."),
     deadline: duration(1000, 24 * 3_600_000).prefault("5m").describe("How long a phase may take, bake included, before it fails."),
-    maxUnavailable: taskCount(1).default(DefaultRolloutPolicy.maxUnavailable).describe("At most this many tasks of the job down at once (a count or a share; at least one)."),
+    maxUnavailable: taskCount(0).default(DefaultRolloutPolicy.maxUnavailable).describe("At most this many tasks of the job down at once for a voluntary cause (a count or a share); 0: none (drains and windows wait, a rollout needs maxSurge)."),
     maxSurge: taskCount(0).default(DefaultRolloutPolicy.maxSurge).describe("Extra tasks allowed while replacing."),
     onFailure: z.enum(RolloutFailureActions).default("rollback").describe('"rollback" every new task to the last good version, or "pause" for a human.'),
     checks: rolloutChecksInputSchema.optional().describe("Safety checks judged during each bake: health, crash rate, metric comparisons, efficiency, custom checks."),
@@ -52,4 +52,6 @@ export const rolloutInputSchema = z
   .superRefine((r, ctx) => {
     const problem = bakeProblem(r.bake, r.deadline);
     if (problem !== null) ctx.addIssue({ code: "custom", path: ["bake"], message: problem });
+    const zero = zeroBudgetProblem(r.maxUnavailable, r.maxSurge);
+    if (zero !== null) ctx.addIssue({ code: "custom", path: ["maxUnavailable"], message: zero });
   });

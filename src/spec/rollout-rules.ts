@@ -67,6 +67,12 @@ export function taskCountProblem(v: unknown, min: 0 | 1): string | null {
   return share >= min && share <= 100 ? null : `a share must be ${min === 1 ? "above 0%" : "at least 0%"} and at most 100%, got ${String(v)}`;
 }
 
+/** Why a disruption budget of 0 cannot work with this surge (no rollout could replace a task), or null. */
+export function zeroBudgetProblem(maxUnavailable: unknown, maxSurge: unknown): string | null {
+  const zero = (v: unknown): boolean => v === 0 || (typeof v === "string" && shareOf(v) === 0);
+  return zero(maxUnavailable) && zero(maxSurge) ? "a disruption budget of 0 with maxSurge 0 lets no rollout replace a task: set maxSurge to at least 1" : null;
+}
+
 /** Why a bake cannot fit its deadline, or null. */
 export function bakeProblem(bakeMs: number, deadlineMs: number): string | null {
   return bakeMs > deadlineMs ? `the bake (${bakeMs}ms) is longer than the phase deadline (${deadlineMs}ms): no phase could ever pass` : null;

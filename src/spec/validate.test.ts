@@ -99,7 +99,7 @@ const bad: { name: string; job: Record<string, unknown>; path: string; value: st
   { name: "rollout with no phases", job: { rollout: { phases: [] } }, path: "rollout.phases", value: "[]" },
   { name: "rollout bake longer than its deadline", job: { rollout: { bake: "10m", deadline: "5m" } }, path: "rollout.bake", value: '"10m"' },
   { name: "rollout deadline under a second", job: { rollout: { deadline: "10ms" } }, path: "rollout.deadline", value: '"10ms"' },
-  { name: "rollout maxUnavailable of 0", job: { rollout: { maxUnavailable: 0 } }, path: "rollout.maxUnavailable", value: "0" },
+  { name: "rollout maxUnavailable of 0 without a surge (no rollout could replace a task)", job: { rollout: { maxUnavailable: 0 } }, path: "rollout.maxUnavailable", value: "0" },
   { name: "rollout maxUnavailable as words", job: { rollout: { maxUnavailable: "some" } }, path: "rollout.maxUnavailable", value: '"some"' },
   { name: "rollout maxSurge negative", job: { rollout: { maxSurge: -1 } }, path: "rollout.maxSurge", value: "-1" },
   { name: "rollout onFailure unknown", job: { rollout: { onFailure: "retry" } }, path: "rollout.onFailure", value: '"retry"' },

@@ -2,7 +2,7 @@
 // how long (the server's report, src/server/drain-report.ts), the deadline and its action.
 
 import type { HostView } from "../../api/types.ts";
-import type { DrainBlockReason } from "../../model/index.ts";
+import type { DrainBlock, DrainBlockReason } from "../../model/index.ts";
 import { formatTime } from "../table.ts";
 
 const ReasonText: Record<DrainBlockReason, string> = {
@@ -19,6 +19,11 @@ export function span(ms: number): string {
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m${String(s % 60).padStart(2, "0")}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+/** One held job as a line: "big [task 0]: no room elsewhere for 12s - no host fits: ...". */
+export function blockLine(b: DrainBlock, now: number): string {
+  return `${b.job} [task ${b.tasks.join(", ")}]: ${ReasonText[b.reason]} for ${span(now - b.since)} - ${b.detail}`;
 }
 
 /** The drain's lines (none when the host is not draining). */
@@ -38,7 +43,7 @@ export function renderDrainReport(h: HostView, now: number): string {
     if (h.tasks > 0) lines.push("  nothing blocks: tasks are moving within their jobs' disruption budgets");
   } else {
     lines.push(`  blocked (${d.blocked.length} job${d.blocked.length === 1 ? "" : "s"}):`);
-    for (const b of d.blocked) lines.push(`    ${b.job} [task ${b.tasks.join(", ")}]: ${ReasonText[b.reason]} for ${span(now - b.since)} - ${b.detail}`);
+    for (const b of d.blocked) lines.push(`    ${blockLine(b, now)}`);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -89,6 +89,8 @@ void test("tiffin drain: moves within the budget, says within a second what bloc
   // Both on alpha (the only host): "wide" (4 small tasks, budget 2) and "big" (too big for beta).
   await api.apply(spec({ name: "wide", replicas: 4, resources: { cpu: 0.1, memory: 64, disk: 10 }, rollout: { maxUnavailable: 2 } }));
   await api.apply(spec({ name: "big", replicas: 1, resources: { cpu: 0.5, memory: 3000, disk: 10 } }));
+  // "pinned": one task with a disruption budget of 0 (nothing may be disrupted): waits for the deadline.
+  await api.apply(spec({ name: "pinned", replicas: 1, resources: { cpu: 0.1, memory: 64, disk: 10 }, rollout: { maxUnavailable: 0, maxSurge: 1 } }));
   await beta.register(server.joinToken, 2000);
   const agents = new Map([[alpha.hostId, alpha], [beta.hostId, beta]]);
   /** Reports every attempt meant to run as running, every one told to stop as exited. */
@@ -102,7 +104,7 @@ void test("tiffin drain: moves within the budget, says within a second what bloc
     }
     return api.job(job);
   };
-  for (const job of ["wide", "big"]) {
+  for (const job of ["wide", "big", "pinned"]) {
     await eventually(`${job} running on alpha`, async () => {
       const s = await settle(job);
       return s.tasks.length > 0 && s.tasks.every((x) => x.hostId === alpha.hostId && x.state === "running");
@@ -118,6 +120,8 @@ void test("tiffin drain: moves within the budget, says within a second what bloc
   // wide is not held by room: at most its last tasks wait for the budget its first moves use.
   for (const b of h.drain.blocked.filter((x) => x.job === "wide")) assert.deepEqual([b.reason, b.tasks, b.detail], ["budget", [2, 3], "2 of 4 task(s) down or moving, disruption budget 2"]);
   assert.match(h.drain.blocked[0]?.detail ?? "", /no host fits: .*memory on 1 host/);
+  assert.deepEqual(h.drain.blocked.filter((b) => b.job === "pinned").map((b) => [b.reason, b.tasks]), [["budget", [0]]], "a budget of 0 says so within a second");
+  assert.match(r.out, /pinned \[task 0\]: disruption budget for \d+s - disruption budget 0 /, "the CLI prints it");
   assert.match(r.out, /big \[task 0\]: no room elsewhere for \d+s - no host fits/, "the CLI prints the block");
   assert.match(r.out, /then force/);
 
@@ -135,7 +139,8 @@ void test("tiffin drain: moves within the budget, says within a second what bloc
     const s = await settle("wide");
     return s.tasks.every((x) => x.hostId === beta.hostId && x.state === "running") && s.tasks.every((x) => x.attempts.every((a) => a.hostId === beta.hostId || a.state === "exited"));
   });
-  await eventually("only big held once wide left", async () => (await api.host("alpha")).drain?.blocked.map((b) => b.job).join() === "big");
+  await eventually("only big and pinned held once wide left", async () => (await api.host("alpha")).drain?.blocked.map((b) => b.job).join() === "big,pinned");
+  assert.equal((await api.job("pinned")).tasks[0]?.hostId, alpha.hostId, "budget 0: not moved before the deadline");
 
   // The deadline: "force" stops the task that finds no room; it waits unplaced, with its reason.
   const stopped = await eventually("big stopped at the deadline", async () => {
@@ -150,6 +155,11 @@ void test("tiffin drain: moves within the budget, says within a second what bloc
     return s.tasks[0]?.hostId === null && s.tasks[0].reason !== null ? s : null;
   });
   assert.match(unplaced.tasks[0]?.reason ?? "", /no host fits/);
+  // At the deadline "force" moves the budget-0 task regardless (make-before-break: it finds room).
+  await eventually("pinned moved at the deadline", async () => {
+    const s = await settle("pinned");
+    return s.tasks[0]?.hostId === beta.hostId && s.tasks[0].state === "running";
+  });
   const shown = await run("hosts", "alpha");
   assert.equal(shown.code, 0, shown.err);
   assert.match(shown.out, /host alpha .*draining/);
@@ -244,4 +254,20 @@ void test("disruption approval: a job's endpoint saying not yet keeps its task a
     return s.tasks[0]?.hostId === beta.hostId && s.tasks[0].state === "running" ? s : null;
   });
   assert.notEqual(moved.tasks[0]?.attemptId, first.attemptId);
+
+  // A rollout's phase asks too (approval-gate.ts): a new version waits while the application says not
+  // yet, the task keeps serving its old version; yes, and it is replaced.
+  answer = { approve: false, reason: "compaction running" };
+  asked.length = 0;
+  await api.apply(spec({ name: "db", env: { V: "2" }, resources: { cpu: 0.1, memory: 64, disk: 10 }, disruption: { approve: url, timeout: "1s" } }));
+  await eventually("the rollout asked the application", async () => asked.some((x) => (x as { cause?: string }).cause === "rollout"));
+  assert.deepEqual(asked.find((x) => (x as { cause?: string }).cause === "rollout"), { job: "db", index: 0, host: "beta", cause: "rollout" });
+  await new Promise((r) => setTimeout(r, 300));
+  const waiting = (await settle()).tasks[0];
+  assert.deepEqual([waiting?.attemptId, waiting?.state], [moved.tasks[0]?.attemptId, "running"], "not yet: the old version keeps serving");
+  answer = { approve: true };
+  await eventually("replaced once approved", async () => {
+    const s = await settle();
+    return s.tasks[0]?.attemptId !== moved.tasks[0]?.attemptId && s.tasks[0]?.state === "running" && s.tasks[0].version === s.version ? s : null;
+  });
 });

@@ -38,4 +38,20 @@ void test("tiffin maintenance add, list and cancel through the real CLI", async 
     assert.doesNotMatch(bad.err, /\n\s+at /, "a usage error, not a stack trace");
   }
   assert.equal((JSON.parse((await run("maintenance", "list", "--json")).out) as MaintenanceWindow[]).length, 1, "refused adds reached nothing");
+
+  // A window that ends while its host is not back (h1 never heartbeats: not up) overruns: the leader
+  // records it (the watch's event) and the list says so.
+  const short = await run("maintenance", "add", "--host", "h1", "--start", "now", "--duration", "1s", "--reason", "reboot");
+  assert.equal(short.code, 0, short.err);
+  const shortId = /^maintenance (\S+) planned/m.exec(short.out)?.[1] ?? "";
+  const api = async (): Promise<MaintenanceWindow | undefined> => ((await (await fetch(`${server.url}/v1/maintenance`, { headers: { authorization: `Bearer ${server.adminToken}` } })).json()) as MaintenanceWindow[]).find((w) => w.id === shortId);
+  const until = Date.now() + 10_000;
+  let w = await api();
+  while (!w?.overrun && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    w = await api();
+  }
+  assert.deepEqual(w?.overrun?.hosts, ["h1"], JSON.stringify(w));
+  assert.ok(w.overrun.at >= w.start + w.durationMs, "recorded after the end");
+  assert.match((await run("maintenance", "list")).out, new RegExp(`${shortId}.*OVERRUN for \\d+s: h1 not back`));
 });

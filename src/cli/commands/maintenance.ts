@@ -11,7 +11,7 @@ import type { CliContext } from "../command.ts";
 import { jsonOption } from "../command.ts";
 import { usageError } from "../errors.ts";
 import { formatTime, renderJson, renderTable } from "../table.ts";
-import { span } from "./drain-report.ts";
+import { blockLine, span } from "./drain-report.ts";
 
 /** The flags of `maintenance add`. */
 export interface AddFlags {
@@ -59,6 +59,9 @@ export function addRequest(f: AddFlags, now: number): Parameters<ApiClient["addM
 /** Where a window stands at `now`. */
 export function windowState(w: MaintenanceWindow, now: number): string {
   if (w.cancelledAt !== null) return "cancelled";
+  const o = w.overrun;
+  if (o && o.hosts.length > 0) return `OVERRUN for ${span(now - windowEnd(w))}: ${o.hosts.join(", ")} not back (endure tasks go elsewhere after their job's maintenanceOverrun, default 15m)`;
+  if (o && o.backAt !== null) return `ended, overran by ${span(o.backAt - windowEnd(w))}`;
   if (now >= windowEnd(w)) return "ended";
   if (now >= w.start) return "active";
   if (now >= windowClosesAt(w)) return "closing";
@@ -68,10 +71,14 @@ export function windowState(w: MaintenanceWindow, now: number): string {
 /** A table of windows. */
 export function renderWindows(ws: MaintenanceWindow[], now = Date.now()): string {
   if (ws.length === 0) return "no maintenance windows: plan one with `tiffin maintenance add --rack R --start T --duration D --reason ...`\n";
-  return renderTable(
+  const table = renderTable(
     ["id", "scope", "target", "start", "duration", "state", "reason"],
     ws.map((w) => [w.id, w.scope, w.target, formatTime(w.start), span(w.durationMs), windowState(w, now), w.reason]),
   );
+  // What holds jobs on the hosts of windows that are closing or active (the drain report's lines).
+  const held = ws.filter((w) => windowState(w, now) !== "cancelled" && now < windowEnd(w) && (w.report ?? []).length > 0);
+  const lines = held.flatMap((w) => [`window ${w.id}: jobs still held on its hosts`, ...(w.report ?? []).flatMap((r) => [`  host ${r.host}:`, ...r.blocked.map((b) => `    ${blockLine(b, now)}`)])]);
+  return lines.length > 0 ? `${table}${lines.join("\n")}\n` : table;
 }
 
 /** Adds `maintenance` with add, list and cancel. */

@@ -16,6 +16,7 @@ import { replaceCauses } from "./version-change.ts";
 import { rolloutTargets } from "./rollout.ts";
 import type { RolloutSlot } from "./rollout.ts";
 import { metricActions } from "./metric-actions.ts";
+import { approvalGate } from "./approval-gate.ts";
 import { gateOf } from "./rollout-step.ts";
 import { disruptionBudget } from "../disruption.ts";
 import { isReady } from "./ready.ts";
@@ -112,7 +113,9 @@ export function decideJob(inp: JobInput): JobDecision {
     const a = t.attemptId ? (atts.get(t.attemptId) ?? null) : null;
     return { index: t.index, attempt: a, ready: isReady(a, specFor(t.version)) };
   });
-  for (const a of metricActions(metricSlots, replicas, rolloutStops, now, budget)) atts.set(a.id, a);
+  const gate = approvalGate(inp);
+  const servingNow = new Map(metricSlots.map((s) => [s.index, s.ready]));
+  for (const a of metricActions(metricSlots, replicas, rolloutStops, now, budget)) if (a.desired !== "stop" || gate.ok(a.index, "metric", servingNow.get(a.index) === true)) atts.set(a.id, a);
   // Drain stops of "at most one live copy" jobs (break-before-make) within what the budget has left
   // after the tasks down for any cause, the moves under way and this pass's rollout stops (drain.ts).
   let drainLeft = Math.max(0, drainAllowance(inp).allowed - rolloutStops);
@@ -173,14 +176,14 @@ export function decideJob(inp: JobInput): JobDecision {
         t = { ...t, failures: 0 };
         replaced = true;
       }
-    } else if (t.version === job.version && targets.restart.has(index)) {
+    } else if (t.version === job.version && targets.restart.has(index) && gate.ok(index, "restart", isReady(cur, specFor(t.version)))) {
       // A rolling restart: stop the live attempt; it is started again below once it has ended.
       if (cur && !isTerminal(cur.state) && cur.desired === "run") {
         cur = { ...cur, desired: "stop" };
         atts.set(cur.id, cur);
         t = { ...t, failures: 0 };
       }
-    } else if (t.version !== job.version && targets.versions.get(index) === job.version) {
+    } else if (t.version !== job.version && targets.versions.get(index) === job.version && gate.ok(index, "rollout", isReady(cur, specFor(t.version)))) {
       const h = t.hostId === null ? undefined : inp.hosts.get(t.hostId);
       const hostId = t.hostId;
       const old = cur;
@@ -289,6 +292,7 @@ export function decideJob(inp: JobInput): JobDecision {
     deleteTasks: [...deletedTasks].filter((i) => origTasks.has(i)),
     putAttempts: [...atts.values()].filter((a) => !deletedAtts.has(a.id) && changed(origAtts.get(a.id), a)),
     deleteAttempts: [...deletedAtts].filter((id) => origAtts.has(id)),
+    ...(gate.held.length > 0 ? { held: gate.held } : {}),
   };
 }
 

@@ -156,3 +156,30 @@ void test("drain moves and the application's approval (spec disruption)", async 
     });
   }
 });
+
+void test("a disruption budget of 0: drains and windows wait, the report says so, the deadline acts", async (t) => {
+  const zero = specOf({ replicas: 1, rollout: { phases: null, bakeMs: 0, deadlineMs: 60_000, maxUnavailable: 0, maxSurge: 1, onFailure: "rollback" } });
+  await t.test("nothing moves, nothing stops", () => {
+    const inp = input({ spec: zero, hosts: draining(), ...onH1(1) });
+    assert.deepEqual([drainAllowance(inp).budget, drainAllowance(inp).allowed], [0, 0]);
+    assert.deepEqual(placementNeeds(inp), []);
+    assert.deepEqual(decideJob(inp).putAttempts, []);
+  });
+  await t.test("the report names the budget of 0, not a silent wait", () => {
+    const b = jobDrainBlock(input({ spec: zero, hosts: draining(), ...onH1(1) }), "h1", () => null);
+    assert.equal(b?.reason, "budget");
+    assert.match(b?.detail ?? "", /disruption budget 0 .*none of its tasks may be disrupted/);
+  });
+  await t.test("a window's moves wait too", () => {
+    const w = { id: "w1", scope: "rack" as const, target: "r1", start: 100_000, durationMs: 50_000, reason: "PDU", leadMs: 10_000, closeMs: null, createdAt: 0, cancelledAt: null };
+    const inp = input({ spec: zero, hosts: new Map([["h1", hostState("h1", { windows: [w], closed: true })], ["h2", hostState("h2")]]), now: 95_000, ...onH1(1) });
+    assert.deepEqual(placementNeeds(inp), []);
+  });
+  await t.test("past a forcing deadline: it moves regardless; a stopping one stops it", () => {
+    const force = input({ spec: zero, hosts: draining({ deadline: 50, then: "force" }), now: 100, ...onH1(1) });
+    assert.deepEqual(drainCandidates(force, drainAllowance(force).allowed).map((x) => x.index), [0]);
+    assert.equal(jobDrainBlock(force, "h1", () => null), null, "no longer held");
+    const stop = decideJob(input({ spec: zero, hosts: draining({ deadline: 50, then: "stop" }), now: 100, ...onH1(1) }));
+    assert.deepEqual(stop.putAttempts.map((a) => [a.id, a.desired]), [["a0", "stop"]]);
+  });
+});

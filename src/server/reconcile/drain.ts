@@ -127,6 +127,7 @@ export function jobDrainBlock(
   const a = drainAllowance(inp);
   const forced = drainDue(inp.hosts.get(hostId), inp.now) !== null;
   if (a.allowed === 0 && !forced) {
+    if (a.budget === 0) return { job, reason: "budget", detail: "disruption budget 0 (rollout.maxUnavailable: 0): none of its tasks may be disrupted; waits for the drain's deadline", tasks };
     return { job, reason: "budget", detail: `${a.down + a.moving} of ${inp.spec.replicas} task(s) down or moving, disruption budget ${a.budget}`, tasks };
   }
   // "At most one live copy" jobs stop first and are placed after (decide.ts): nothing to dry-run.

@@ -73,3 +73,28 @@ void test("maintenance: endure jobs stop at the start, keep their place (host do
     assert.equal(d.putTasks[0]?.hostId, null);
   });
 });
+
+void test("maintenance overrun: endure tasks wait for a host not back after the window's end, up to the job's limit, then go elsewhere", async (t) => {
+  const ended = { tasks: [task(0)], attempts: [attempt("a0", 0, { desired: "stop", state: "exited", endedAt: 100_500 })] };
+  const down = (over: Partial<HostState> = {}): JobInput["hosts"] => new Map([["h1", hostState("h1", { status: "down", overrun: [win()], ...over })], ["h2", hostState("h2")]]);
+  const limit1m = specOf({ maintenance: "endure", maintenanceOverrunMs: 60_000 });
+  const cases: { name: string; spec: ReturnType<typeof specOf>; hosts: JobInput["hosts"]; now: number; kept: boolean }[] = [
+    { name: "host down after the end, within the job's 1 min: kept in place", spec: limit1m, hosts: down(), now: 150_000 + 59_999, kept: true },
+    { name: "host down after the end, past the job's limit: placed elsewhere", spec: limit1m, hosts: down(), now: 150_000 + 60_000, kept: false },
+    { name: "no limit set: the default 15 min holds", spec: specOf({ maintenance: "endure" }), hosts: down(), now: 150_000 + 14 * 60_000, kept: true },
+    { name: "no limit set: past 15 min, elsewhere", spec: specOf({ maintenance: "endure" }), hosts: down(), now: 150_000 + 15 * 60_000, kept: false },
+    { name: "a limit of 0: elsewhere at the end", spec: specOf({ maintenance: "endure", maintenanceOverrunMs: 0 }), hosts: down(), now: 150_000, kept: false },
+    { name: "a move job is not held by an overrun", spec: specOf({ maintenanceOverrunMs: 60_000 }), hosts: down(), now: 150_001, kept: false },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const d = decideJob(input({ spec: c.spec, hosts: c.hosts, now: c.now, ...ended }));
+      assert.equal(d.putTasks.length === 0, c.kept, JSON.stringify(d.putTasks));
+      if (!c.kept) assert.equal(d.putTasks[0]?.hostId, null, "unplaced, so placed elsewhere");
+    });
+  }
+  await t.test("endureWindow names the overrun window while it holds", () => {
+    assert.equal(endureWindow(down().get("h1"), limit1m, 170_000)?.id, "w1");
+    assert.equal(endureWindow(down().get("h1"), limit1m, 210_000), null);
+  });
+});

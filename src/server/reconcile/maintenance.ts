@@ -3,9 +3,10 @@
 // tasks leave a window's hosts from its start less the job's lead (sized by the job's disruption
 // budget), the way a drain moves them (drain.ts: within the budget); an "endure" job's tasks are
 // stopped at the start and keep their place, not re-placed elsewhere, until the end, then start again
-// on the same host (decide.ts).
+// on the same host (decide.ts); a window that overruns (ended, host not back) holds them up to the
+// job's limit, then they go elsewhere.
 
-import { jobLeadMs, windowEnd } from "../../model/index.ts";
+import { DefaultMaintenanceOverrunMs, jobLeadMs, windowEnd } from "../../model/index.ts";
 import type { JobSpec, MaintenanceWindow, Task } from "../../model/index.ts";
 import type { HostState } from "./types.ts";
 
@@ -26,8 +27,13 @@ export function moveWindow(h: HostState | undefined, spec: Pick<JobSpec, "mainte
   return null;
 }
 
-/** The window during which this "endure" job's tasks on `h` stay stopped in place, or null. */
-export function endureWindow(h: HostState | undefined, spec: Pick<JobSpec, "maintenance">, now: number): MaintenanceWindow | null {
-  if (!h?.windows || spec.maintenance !== "endure") return null;
-  return h.windows.find((w) => now >= w.start && now < windowEnd(w)) ?? null;
+/** The window during which this "endure" job's tasks on `h` stay stopped in place, or null: from its
+ * start to its end, and past its end while the host is not back, up to the job's overrun limit
+ * (`maintenanceOverrunMs`); after that the tasks are placed elsewhere like any on a down host. */
+export function endureWindow(h: HostState | undefined, spec: Pick<JobSpec, "maintenance" | "maintenanceOverrunMs">, now: number): MaintenanceWindow | null {
+  if (!h || spec.maintenance !== "endure") return null;
+  const active = h.windows?.find((w) => now >= w.start && now < windowEnd(w));
+  if (active) return active;
+  const limit = spec.maintenanceOverrunMs ?? DefaultMaintenanceOverrunMs;
+  return h.overrun?.find((w) => now < windowEnd(w) + limit) ?? null;
 }

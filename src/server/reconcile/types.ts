@@ -3,6 +3,7 @@
 
 import type { Attempt, HostDrain, HostStatus, JobRecord, JobSpec, MaintenanceWindow, Resources, Rollout, Task } from "../../model/index.ts";
 import type { SchedHost } from "../../scheduler/types.ts";
+import type { HeldDisruption } from "./approval-gate.ts";
 
 /** CPU, memory and disk (declared once, in the model). */
 export type { Resources } from "../../model/index.ts";
@@ -16,6 +17,9 @@ export interface HostState {
   drain?: HostDrain;
   /** Maintenance windows covering the host that have not ended or been cancelled (maintenance.ts). */
   windows?: MaintenanceWindow[];
+  /** Windows covering the host that ended less than MaxMaintenanceOverrunMs ago while the host is
+   * not up now (overrun: "endure" tasks wait for it up to their job's limit, maintenance.ts). */
+  overrun?: MaintenanceWindow[];
   /** In a window's closed time (its close to its end): the host takes no new tasks. */
   closed?: boolean;
   /** Last heartbeat, or the upgrade window's end, or the server's start: the last sign of life. */
@@ -61,6 +65,8 @@ export interface Approval {
   /** The application's reason, or what went wrong asking. */
   reason: string;
   at: number;
+  /** What the application was asked about (drain, maintenance, rollout, restart, metric); absent: a drain or window move. */
+  cause?: string;
 }
 
 /** The writes one decision wants. Empty when the job is as it should be. */
@@ -69,6 +75,8 @@ export interface JobDecision {
   deleteTasks: number[];
   putAttempts: Attempt[];
   deleteAttempts: string[];
+  /** Disruptions held for the application's approval (approval-gate.ts); absent: none. */
+  held?: HeldDisruption[];
 }
 
 /** A task the placement phase should (re)place. `move`: it still runs where it is (make-before-break). */
