@@ -50,10 +50,12 @@ export function runWrites(m: Mirror, before: Run | null, after: Run): { compare:
   if (before === null || stableJson(header(before)) !== stableJson(header(after))) guarded(runKey(after.job, after.id), Kinds.run.encode(header(after)));
   const stored = m.runItems.get(`${after.job}/${after.id}`);
   after.items.forEach((it, i) => {
+    const was = before?.items[i];
+    // The same object: unchanged (decisions copy the items they change), no text to compare.
+    if (was === it) return;
     const text = stableJson(it);
     // An item that reads as it is without a record needs none.
     if (!stored?.has(i) && text === stableJson(unstoredItem(after, i))) return;
-    const was = before?.items[i];
     if (was !== undefined && stableJson(was) === text) return;
     guarded(runItemKey(after.job, after.id, i), Kinds.runItem.encode(it));
   });
