@@ -1,5 +1,5 @@
 // The assignment streams of agents: each host's FULL set of non-terminal attempts (desired run and
-// stop), each with the spec of its version, resent whenever a change touches that host (coalesced to
+// stop), each with the spec of its version (a batch job's without its work items), resent whenever a change touches that host (coalesced to
 // one send per event-loop turn, and only when the set differs from what that stream last got).
 
 import type { Assignment } from "../api/types.ts";
