@@ -1,5 +1,5 @@
 // The overlap policies of schedules with real processes (issue 18): one real server, one real agent,
-// three batch jobs fired every second whose one item runs 1.6 s (longer than the period), each with
+// three batch jobs fired every second whose one item runs 1.3 s (longer than the period), each with
 // another `overlap`. Every process writes when it starts and when it ends, so what ran is what the
 // processes say, not only what the server recorded.
 //   skip:    a fire while a run goes on starts nothing: runs never overlap, fires were skipped.
@@ -23,7 +23,7 @@ void test("schedule overlap policies with real processes: skip, queue, replace",
   const api = new ApiClient({ addr: sa.server.url, token: sa.server.adminToken, timeoutMs: 10_000 });
   const marks = path.join(sa.root, "marks");
   fs.mkdirSync(marks);
-  const command = (job: string): string => `echo "start $TIFFIN_RUN" >> ${marks}/${job}; sleep 1.6; echo "end $TIFFIN_RUN" >> ${marks}/${job}`;
+  const command = (job: string): string => `echo "start $TIFFIN_RUN" >> ${marks}/${job}; sleep 1.3; echo "end $TIFFIN_RUN" >> ${marks}/${job}`;
   const policies = ["skip", "queue", "replace"] as const;
   // Applied as users apply them: the real CLI on a JSON spec.
   const jobs = policies.map((overlap) => ({
@@ -32,7 +32,7 @@ void test("schedule overlap policies with real processes: skip, queue, replace",
   fs.writeFileSync(path.join(sa.root, "jobs.json"), JSON.stringify(jobs));
   const env = { PATH: process.env["PATH"] ?? "", HOME: sa.root, TIFFIN_ADDR: sa.server.url, TIFFIN_TOKEN: sa.server.adminToken };
   await promisify(execFile)(process.execPath, [tiffinBin, "apply", "jobs.json"], { cwd: sa.root, env });
-  // Until the skip job has finished two runs (each 1.6 s, fired every second: 4 s or more).
+  // Until the skip job has finished two runs (each 1.3 s, fired every second: 3 s or more).
   const deadline = Date.now() + 40_000;
   while ((await api.runs("skip")).filter((r) => r.state === "succeeded").length < 2 && Date.now() < deadline) await sleep(200);
   const runs = Object.fromEntries(await Promise.all(policies.map(async (p) => [p, await api.runs(p)] as const))) as Record<(typeof policies)[number], Run[]>;
@@ -65,6 +65,6 @@ void test("schedule overlap policies with real processes: skip, queue, replace",
   const ranReplaced = replaced.filter((r) => lines("replace").includes(`start ${r.id}`));
   assert.ok(ranReplaced.length >= 1, `a replaced run had started its process: ${lines("replace").join(" | ")}`);
   for (const r of ranReplaced) assert.ok(!lines("replace").includes(`end ${r.id}`), `run ${r.id}'s process was stopped before its end`);
-  assert.equal(runs.replace.filter((r) => r.state === "succeeded").length, 0, "a 1.6 s item fired every second never finishes");
+  assert.equal(runs.replace.filter((r) => r.state === "succeeded").length, 0, "a 1.3 s item fired every second never finishes");
   assert.deepEqual(overlapping(runs.replace), [], "the replacing run starts once the replaced one's process stopped");
 });
