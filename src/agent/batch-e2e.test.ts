@@ -79,11 +79,17 @@ case " 3 7 11 " in *" $TIFFIN_ITEM_INDEX "*) [ -e ${marks}/failed-$TIFFIN_ITEM_I
   // The rest at once (each `tiffin` is a process start): the listing, a failing run, a dispatch.
   const payload = path.join(sa.root, "payload.txt");
   fs.writeFileSync(payload, "the payload");
-  const [listed, failed, d1] = await Promise.all([
+  const big = path.join(sa.root, "big.txt");
+  fs.writeFileSync(big, "x".repeat(65_537));
+  const [listed, failed, d1, tooBig] = await Promise.all([
     tiffin("runs", "crunch"),
     tiffin("run", "doomed", "--wait"),
-    tiffin("dispatch", "echo", "--param", "region=eu", "--payload", payload, "--key", "k-1", "--wait", "--json"),
+    tiffin("dispatch", "echo", "--param", "region=eu", "--payload-file", payload, "--key", "k-1", "--wait", "--json"),
+    tiffin("dispatch", "echo", "--payload-file", big),
   ]);
+  // A payload over the limit is refused before anything is sent, with its size and the limit.
+  assert.equal(tooBig.code, 2, tooBig.out + tooBig.err);
+  assert.match(tooBig.err, /TIFFIN_USAGE.*big\.txt is 65,537 characters; a payload is at most 65,536/);
   assert.equal(listed.code, 0, listed.err);
   assert.match(listed.out, new RegExp(`crunch/${run.id}\\s+succeeded\\s+manual\\s+20 ok, 0 failed`));
 

@@ -32,6 +32,21 @@ for (const c of cases) {
   });
 }
 
+void test("SseParser: a large event in small chunks costs its length, not its length squared", () => {
+  // An agent's assignment set of thousands of attempts is one data line of megabytes, read in chunks of
+  // 16 KiB: rescanning the pending line from its start on every chunk took about a minute for this.
+  const data = "x".repeat(8 * 1024 * 1024);
+  const text = `event: assignments\ndata: ${data}\n\n`;
+  const p = new SseParser();
+  const started = performance.now();
+  const got: SseEvent[] = [];
+  for (let i = 0; i < text.length; i += 16_384) got.push(...p.feed(text.slice(i, i + 16_384)));
+  const ms = performance.now() - started;
+  assert.equal(got.length, 1);
+  assert.equal(got[0]?.data.length, data.length);
+  assert.ok(ms < 2000, `parsed in ${ms.toFixed(0)} ms`);
+});
+
 void test("nextBackoff doubles up to the cap", () => {
   const seq: number[] = [];
   let d: number | null = null;

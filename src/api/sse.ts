@@ -16,7 +16,9 @@ export type SseMessage = SseEvent;
 
 /** Incremental SSE parser: feed text as it arrives, get the events completed by it. */
 export class SseParser {
-  #buf = "";
+  /** The start of a line whose end has not come yet, as it arrived. */
+  #parts: string[] = [];
+  #heldCr = false;
   #event = "";
   #data: string[] = [];
   #id: string | null = null;
@@ -28,21 +30,32 @@ export class SseParser {
       this.#started = true;
       if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
     }
-    this.#buf += chunk;
+    // A CR at the end of a chunk may be the first half of a CRLF: it waits for the next chunk.
+    if (this.#heldCr) chunk = `\r${chunk}`;
+    this.#heldCr = chunk.endsWith("\r");
+    if (this.#heldCr) chunk = chunk.slice(0, -1);
     const out: SseEvent[] = [];
+    // Only the new chunk is searched, and the pending start of a line is kept in parts (joined once
+    // its end comes), so a data line of megabytes in small chunks costs its length once, not once per
+    // chunk (a concatenated buffer is copied whole by every search).
     let start = 0;
-    for (let i = 0; i < this.#buf.length; i++) {
-      const c = this.#buf[i];
-      if (c !== "\n" && c !== "\r") continue;
-      // A CR at the end of the buffer may be the first half of a CRLF: wait for more text.
-      if (c === "\r" && i === this.#buf.length - 1) break;
-      const line = this.#buf.slice(start, i);
-      if (c === "\r" && this.#buf[i + 1] === "\n") i++;
-      start = i + 1;
+    // The next CR at or after `start` (-1: none left in this chunk), searched again only once passed.
+    let cr = -2;
+    for (;;) {
+      const lf = chunk.indexOf("\n", start);
+      if (cr !== -1 && cr < start) cr = chunk.indexOf("\r", start);
+      const i = cr === -1 ? lf : lf === -1 ? cr : Math.min(lf, cr);
+      if (i === -1) break;
+      let line = chunk.slice(start, i);
+      if (this.#parts.length > 0) {
+        line = this.#parts.join("") + line;
+        this.#parts = [];
+      }
+      start = i === cr && chunk[i + 1] === "\n" ? i + 2 : i + 1;
       const ev = this.#line(line);
       if (ev) out.push(ev);
     }
-    this.#buf = this.#buf.slice(start);
+    if (start < chunk.length) this.#parts.push(chunk.slice(start));
     return out;
   }
 

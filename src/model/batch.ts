@@ -122,6 +122,10 @@ export const batchRefSchema = z.object({
 /** A task's or attempt's run and item (batchRefSchema). */
 export type BatchRef = z.infer<typeof batchRefSchema>;
 
+/** Longest dispatch parameter (the payload is one), in characters: each travels in the environment
+ * of every task of the run. */
+export const MaxParamChars = 65_536;
+
 /** True once a run has ended. */
 export function isRunOver(state: RunState): boolean {
   return state === "succeeded" || state === "failed" || state === "cancelled";

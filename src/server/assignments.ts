@@ -1,12 +1,25 @@
 // The assignment streams of agents: each host's FULL set of non-terminal attempts (desired run and
-// stop), each with the spec of its version, resent whenever a change touches that host (coalesced to
+// stop), each with the spec of its version (a batch job's without its work items), resent whenever a change touches that host (coalesced to
 // one send per event-loop turn, and only when the set differs from what that stream last got).
 
 import type { Assignment } from "../api/types.ts";
 import { isTerminal } from "../model/index.ts";
+import type { JobSpec } from "../model/index.ts";
 import { Prefix } from "./keys.ts";
 import { changeAs } from "./mirror.ts";
 import type { Change, Mirror } from "./mirror.ts";
+
+const assigned = new WeakMap<JobSpec, JobSpec>();
+
+/** The spec an agent gets with an attempt: a batch job's work items left out (each attempt carries its
+ * own, `attempt.batch.value`), so a host with hundreds of items of a 10,000-item job is not sent the
+ * whole list once per item. The same object for the same spec (cached), so sets compare cheaply. */
+export function assignedSpec(spec: JobSpec): JobSpec {
+  if (!spec.batch?.items) return spec;
+  let out = assigned.get(spec);
+  if (!out) assigned.set(spec, (out = { ...spec, batch: { ...spec.batch, items: null } }));
+  return out;
+}
 
 interface Subscriber {
   send: (a: Assignment[]) => void;
@@ -35,7 +48,7 @@ export class AssignmentHub {
       const a = this.#mirror.attempts.get(id)?.value;
       if (!a || isTerminal(a.state)) continue;
       const v = this.#mirror.spec(a.job, a.version);
-      if (v) out.push({ attempt: a, spec: v.spec });
+      if (v) out.push({ attempt: a, spec: assignedSpec(v.spec) });
     }
     return out.sort((x, y) => x.attempt.createdAt - y.attempt.createdAt || (x.attempt.id < y.attempt.id ? -1 : 1));
   }

@@ -5,7 +5,11 @@ import { z } from "zod";
 import { durationMs } from "./duration-schema.ts";
 import { FailedItemsPolicies } from "../model/index.ts";
 import type { BatchPolicy } from "../model/index.ts";
-import { batchPolicyProblems, MaxBatchItems, MaxItemLength, MaxParallelism } from "./batch-rules.ts";
+import { batchPolicyProblems, count, MaxBatchItems, MaxItemLength, MaxParallelism } from "./batch-rules.ts";
+
+/** "at most 10,000 items; 10,001 asked for": the limit and what was asked, both as numbers. */
+const tooMany = (what: string, max: number, verb: string) => (iss: { input?: unknown }): string =>
+  `${what.replace("N", count(max))}; ${count(Array.isArray(iss.input) ? iss.input.length : Number(iss.input))} ${verb}`;
 
 const durationMessage = 'expected a duration such as "500ms", "30s", "5m" or "1h"';
 
@@ -19,9 +23,9 @@ const item = z
 /** `batch`: the job runs to completion, once per run (`tiffin run`), instead of being kept running. */
 export const batchInputSchema = z
   .strictObject({
-    completions: z.number().int().min(1).max(MaxBatchItems).optional().describe("Items per run (default: the number of `items`, else 1)."),
-    parallelism: z.number().int().min(1).max(MaxParallelism).default(1).describe("At most this many items run at once."),
-    items: z.array(item).min(1).max(MaxBatchItems).nullable().default(null).describe("Work items, one task each: TIFFIN_ITEM (and TIFFIN_ITEM_INDEX)."),
+    completions: z.number().int().min(1).max(MaxBatchItems, { error: tooMany("a run has at most N items", MaxBatchItems, "asked for") }).optional().describe("Items per run (default: the number of `items`, else 1)."),
+    parallelism: z.number().int().min(1).max(MaxParallelism, { error: tooMany("at most N items run at once", MaxParallelism, "asked for") }).default(1).describe("At most this many items run at once."),
+    items: z.array(item).min(1).max(MaxBatchItems, { error: tooMany("a run has at most N items", MaxBatchItems, "given") }).nullable().default(null).describe("Work items, one task each: TIFFIN_ITEM (and TIFFIN_ITEM_INDEX)."),
     retries: z
       .strictObject({
         limit: z.number().int().min(0).max(100).default(3).describe("Failed attempts retried per item."),

@@ -8,10 +8,16 @@ export const MaxBatchItems = 10_000;
 export const MaxParallelism = 1000;
 /** Longest work item value, in characters (it travels as TIFFIN_ITEM). */
 export const MaxItemLength = 4096;
+/** Most bytes the work items of one spec may add up to (UTF-8): the spec travels in one request of at
+ * most 1 MiB, and each version is kept. Larger inputs belong in a file the items name. */
+export const MaxItemsBytes = 512 * 1024;
+
+/** A count as users read it: 10,000. */
+export const count = (n: number): string => n.toLocaleString("en-US");
 
 /** A problem between fields of a batch policy: the field it belongs to, and why. */
 export interface BatchProblem {
-  field: "completions" | "success" | "retries" | "items";
+  field: "completions" | "success" | "retries" | "items" | "parallelism";
   message: string;
 }
 
@@ -23,6 +29,11 @@ export function batchPolicyProblems(p: Pick<BatchPolicy, "completions" | "items"
   }
   if (p.successCount !== null && p.successCount > p.completions) {
     out.push({ field: "success", message: `${p.successCount} items can never succeed in a run of ${p.completions}: success must be "all" or at most completions` });
+  }
+  const utf8 = new TextEncoder();
+  const bytes = (p.items ?? []).reduce((n, it) => n + utf8.encode(it).length, 0);
+  if (bytes > MaxItemsBytes) {
+    out.push({ field: "items", message: `the items are ${count(bytes)} bytes together; at most ${count(MaxItemsBytes)}: name larger inputs (files, keys) in the items instead of the data itself` });
   }
   if (p.retries.backoffInitialMs > p.retries.backoffMaxMs) {
     out.push({ field: "retries", message: "the back-off's initial delay is longer than its max" });

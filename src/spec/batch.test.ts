@@ -31,7 +31,10 @@ void test("batch: what users write compiles to the BatchPolicy, defaults filled"
 void test("batch: every problem at its field path", () => {
   const cases: { name: string; job: Record<string, unknown>; path: string; message: RegExp }[] = [
     { name: "zero parallelism", job: { batch: { parallelism: 0 } }, path: "batch.parallelism", message: /1/ },
-    { name: "too many items", job: { batch: { completions: 10_001 } }, path: "batch.completions", message: /10000/ },
+    { name: "too many items", job: { batch: { completions: 10_001 } }, path: "batch.completions", message: /at most 10,000 items; 10,001 asked for/ },
+    { name: "too many work items", job: { batch: { items: Array.from({ length: 10_001 }, (_, i) => i) } }, path: "batch.items", message: /at most 10,000 items; 10,001 given/ },
+    { name: "too much at once", job: { batch: { completions: 2000, parallelism: 1001 } }, path: "batch.parallelism", message: /at most 1,000 items run at once; 1,001 asked for/ },
+    { name: "items too large together", job: { batch: { items: Array.from({ length: 200 }, () => "x".repeat(4000)) } }, path: "batch.items", message: /800,000 bytes together; at most 524,288/ },
     { name: "items and another count", job: { batch: { items: ["a"], completions: 2 } }, path: "batch.completions", message: /1 items given, completions 2/ },
     { name: "more successes than items", job: { batch: { completions: 3, success: 4 } }, path: "batch.success", message: /at most completions/ },
     { name: "success as text", job: { batch: { success: "most" } }, path: "batch.success", message: /"all" or a number/ },

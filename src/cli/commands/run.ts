@@ -1,9 +1,8 @@
 // `tiffin run JOB [--wait]`: starts a run of a batch job now; `tiffin dispatch JOB --param k=v
-// --payload FILE --key K`: the same with parameters (TIFFIN_PARAM_<NAME>), a payload (the parameter
+// --payload-file FILE --key K`: the same with parameters (TIFFIN_PARAM_<NAME>), a payload (the parameter
 // `payload`, TIFFIN_PARAM_PAYLOAD) and an idempotency key (the same key twice starts one run). With
 // --wait, both follow the run to its end and exit 1 (TIFFIN_RUN_FAILED) when it did not succeed.
 
-import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
@@ -13,6 +12,7 @@ import type { CliContext } from "../command.ts";
 import { jsonOption } from "../command.ts";
 import { usageError } from "../errors.ts";
 import { renderJson } from "../table.ts";
+import { readPayload } from "./run-payload.ts";
 import { itemCounts, renderRun } from "./runs-render.ts";
 
 /** How often --wait asks for the run. */
@@ -73,17 +73,18 @@ export function register(program: Command, ctx: CliContext): void {
       .command("dispatch")
       .argument("<job>", "a batch job")
       .option("--param <name=value>", "a parameter, TIFFIN_PARAM_<NAME> in each task (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
-      .option("--payload <file>", "a file handed to each task as TIFFIN_PARAM_PAYLOAD (at most 64 KiB)")
+      .option("--payload-file <file>", "a text file handed to each task as TIFFIN_PARAM_PAYLOAD (at most 64 KiB)")
+      .option("--payload <file>", "the same as --payload-file")
       .option("--key <key>", "idempotency key: a second dispatch with the same key starts nothing and answers the first run")
       .option("--wait", "follow the run to its end; exit 1 unless it succeeded")
       .description("start a run of a batch job with parameters (a parameterized job)"),
-  ).action(async (job: string, opts: { param: string[]; payload?: string; key?: string; wait?: boolean; json?: boolean }) => {
+  ).action(async (job: string, opts: { param: string[]; payload?: string; payloadFile?: string; key?: string; wait?: boolean; json?: boolean }) => {
     const params = parseParams(opts.param);
-    if (opts.payload !== undefined) {
-      if ("payload" in params) throw usageError("--payload and --param payload=... say the same thing twice");
-      params["payload"] = await readFile(opts.payload, "utf8").catch((err: unknown) => {
-        throw usageError(`cannot read --payload ${opts.payload}: ${(err as Error).message}`);
-      });
+    if (opts.payload !== undefined && opts.payloadFile !== undefined) throw usageError("--payload and --payload-file are the same option given twice", "give one payload file");
+    const file = opts.payloadFile ?? opts.payload;
+    if (file !== undefined) {
+      if ("payload" in params) throw usageError("--payload-file and --param payload=... say the same thing twice", "give the payload one way");
+      params["payload"] = await readPayload(file);
     }
     await start(ctx, job, { params, ...(opts.key !== undefined ? { key: opts.key } : {}) }, opts);
   });

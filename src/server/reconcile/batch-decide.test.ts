@@ -42,7 +42,15 @@ function ended(inp: BatchJobInput, index: number, code: number): BatchJobInput {
   return { ...inp, attempts: inp.attempts.map((a) => (a.id === t.attemptId ? { ...a, state: "exited", exitCode: code, startedAt: 1, endedAt: inp.now } : a)) };
 }
 
-const step = (inp: BatchJobInput): BatchJobInput => applied(inp, decideBatch(inp));
+/** Freezes the runs read (they are the mirror's objects: a decision copies what it changes). */
+function frozen<T>(v: T): T {
+  if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {
+    for (const x of Object.values(v)) frozen(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+const step = (inp: BatchJobInput): BatchJobInput => applied(inp, decideBatch({ ...inp, runs: frozen(inp.runs) }));
 const runOf = (inp: BatchJobInput, id = "r1"): Run => {
   const r = inp.runs.find((x) => x.id === id);
   assert.ok(r);

@@ -66,15 +66,28 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
     atts.set(a.id, a);
     out.putAttempts = [...out.putAttempts.filter((x) => x.id !== a.id), a];
   };
-  // Runs are copied before the first change; only those that differ at the end are written.
+  // Runs are copied before the first change, and their items one by one (copy on write: a run may
+  // have 10,000 items and a pass changes a few); only what differs at the end is written.
   const before = new Map(inp.runs.map((r) => [r.id, r]));
   const runs = new Map(before);
+  const owned = new Map<string, Set<number>>();
   const mut = (id: string): Run | null => {
     const r = runs.get(id);
     if (!r) return null;
     if (r !== before.get(id)) return r;
-    const copy = structuredClone(r);
+    const copy = { ...r, params: { ...r.params }, items: r.items.slice() };
     runs.set(id, copy);
+    owned.set(id, new Set());
+    return copy;
+  };
+  /** Item `index` of a run `mut` returned, copied before its first change. */
+  const mutItem = (r: Run, index: number): RunItem | undefined => {
+    const it = r.items[index];
+    const mine = owned.get(r.id);
+    if (!it || !mine || mine.has(index)) return it;
+    const copy = { ...it, attempts: it.attempts.slice() };
+    r.items[index] = copy;
+    mine.add(index);
     return copy;
   };
 
@@ -99,8 +112,8 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
     const over = job.removedAt !== null || !run || isRunOver(run.state) || item?.state !== "running";
     if (cur && isTerminal(cur.state)) {
       const r = t.batch ? mut(t.batch.run) : null;
-      const it = r?.items[t.index];
-      if (r && it && !it.attempts.some((x) => x.id === cur.id)) {
+      const it = r && !r.items[t.index]?.attempts.some((x) => x.id === cur.id) ? mutItem(r, t.index) : undefined;
+      if (r && it) {
         it.attempts.push(runAttemptOf(cur));
         if (it.state === "running") {
           if (isRunOver(r.state) || job.removedAt !== null) it.state = "cancelled";
@@ -122,7 +135,7 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
         // Never placed: nothing runs, the task goes at once.
         out.deleteTasks.push(t.index);
         const r = run && item?.state === "running" ? mut(run.id) : null;
-        const it = r?.items[t.index];
+        const it = r ? mutItem(r, t.index) : undefined;
         if (it) it.state = "cancelled";
         continue;
       }
@@ -139,13 +152,16 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
     if (isRunOver(r.state)) continue;
     const lost = r.items.filter((it) => it.state === "running" && taskOf.get(it.index)?.batch?.run !== r.id);
     const w = lost.length > 0 ? mut(r.id) : null;
-    for (const it of lost) if (w?.items[it.index]) w.items[it.index] = { ...it, state: "pending" };
+    for (const it of lost) {
+      const c = w ? mutItem(w, it.index) : undefined;
+      if (c) c.state = "pending";
+    }
   }
 
   // The job removed: every run not over is cancelled (its tasks stop above, on the next pass).
   const ordered = [...runs.values()].sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
   if (job.removedAt !== null) {
-    for (const r of ordered) if (!isRunOver(r.state)) endRun(mut(r.id), "cancelled", "the job was removed", now);
+    for (const r of ordered) if (!isRunOver(r.state)) endRun(mut(r.id), mutItem, "cancelled", "the job was removed", now);
   }
   // One run at a time: the oldest running one, else the oldest queued one starts.
   let active = ordered.find((r) => r.state === "running") ?? null;
@@ -165,13 +181,15 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
     const p = policyOf(r);
     const outcome = runOutcome(p, r.items, r.startedAt ?? now, now);
     if (outcome) {
-      endRun(r, outcome.state, outcome.reason, now);
+      endRun(r, mutItem, outcome.state, outcome.reason, now);
       for (const t of live.values()) if (t.batch?.run === r.id) stop(t.attemptId ? atts.get(t.attemptId) : undefined);
     } else {
       let running = [...live.values()].filter((t) => t.batch?.run === r.id).length;
-      for (const it of r.items) {
+      for (const was of r.items) {
         if (running >= p.parallelism) break;
-        if (it.state !== "pending" || it.notBefore > now || live.has(it.index) || (taskOf.has(it.index) && !deleted.has(it.index))) continue;
+        if (was.state !== "pending" || was.notBefore > now || live.has(was.index) || (taskOf.has(was.index) && !deleted.has(was.index))) continue;
+        const it = mutItem(r, was.index);
+        if (!it) continue;
         it.state = "running";
         running++;
         out.putTasks.push({
@@ -198,16 +216,29 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
 
   for (const [id, r] of runs) {
     const was = before.get(id);
-    if (r !== was && (was === undefined || stableJson(was) !== stableJson(r))) out.putRuns.push(r);
+    if (r === was) continue;
+    if (was === undefined || changed(was, r, owned.get(id))) out.putRuns.push(r);
   }
   return out;
 }
 
+/** True when a copied run differs from what it was: its own fields, or one of the items it copied
+ * (the others are the same objects). */
+function changed(was: Run, r: Run, copied: ReadonlySet<number> | undefined): boolean {
+  if (stableJson({ ...was, items: [] }) !== stableJson({ ...r, items: [] })) return true;
+  for (const i of copied ?? []) if (stableJson(was.items[i]) !== stableJson(r.items[i])) return true;
+  return false;
+}
+
 /** Ends a run: its pending items are cancelled; running ones are cancelled as their attempts end. */
-function endRun(r: Run | null, state: "succeeded" | "failed" | "cancelled", reason: string, now: number): void {
+function endRun(r: Run | null, mutItem: (r: Run, index: number) => RunItem | undefined, state: "succeeded" | "failed" | "cancelled", reason: string, now: number): void {
   if (!r) return;
   r.state = state;
   r.reason = reason;
   r.endedAt = now;
-  for (const it of r.items) if (it.state === "pending") it.state = "cancelled";
+  for (const was of r.items) {
+    if (was.state !== "pending") continue;
+    const it = mutItem(r, was.index);
+    if (it) it.state = "cancelled";
+  }
 }

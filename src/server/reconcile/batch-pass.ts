@@ -17,8 +17,10 @@ export function batchWrites(m: Mirror, inp: JobInput): { ws: WriteSet; atRest: b
   const ws: WriteSet = { tasks: d.putTasks, deleteTasks: d.deleteTasks.map((index) => ({ job: inp.job.name, index })), attempts: d.putAttempts, deleteAttempts: d.deleteAttempts };
   if (d.putRuns.length + d.deleteRuns.length > 0) {
     ws.other = { compare: [], success: [] };
+    // Each run against the very objects the decision read, so its unchanged items compare by reference.
+    const read = new Map(runs.map((r) => [r.id, r]));
     for (const r of d.putRuns) {
-      const w = runWrites(m, runById(m, r.job, r.id), r);
+      const w = runWrites(m, read.get(r.id) ?? runById(m, r.job, r.id), r);
       ws.other.compare.push(...w.compare);
       ws.other.success.push(...w.success);
     }

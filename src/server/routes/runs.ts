@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { ErrorCodes, isRunOver, newRun, TiffinError } from "../../model/index.ts";
+import { ErrorCodes, isRunOver, MaxParamChars, newRun, TiffinError } from "../../model/index.ts";
 import type { Run } from "../../model/index.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
@@ -22,7 +22,7 @@ export const paramNamePattern = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** What `POST /v1/jobs/:name/runs` takes: parameters for the tasks and an idempotency key, both optional. */
 export const runBody = z.strictObject({
-  params: z.record(z.string().regex(paramNamePattern, { error: "parameter names are letters, digits and _, not starting with a digit, at most 64" }), z.string().max(65_536).refine((v) => !v.includes("\0"), { error: "a parameter may not contain NUL" })).optional(),
+  params: z.record(z.string().regex(paramNamePattern, { error: "parameter names are letters, digits and _, not starting with a digit, at most 64" }), z.string().max(MaxParamChars, { error: `a parameter is at most ${MaxParamChars} characters` }).refine((v) => !v.includes("\0"), { error: "a parameter may not contain NUL" })).optional(),
   key: z.string().min(1).max(256).optional(),
 });
 
