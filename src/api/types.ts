@@ -416,6 +416,7 @@ export type ExecFrame =
 /** One entry of the server's audit log (declared with its schema in the model). */
 export type { AuditEntry, CallAuditEntry, ExecAuditEntry } from "../model/records.ts";
 export type { ApiTokenView, Grant, TokenCreate, TokenCreated, Whoami } from "../model/index.ts";
+export type { SecretView } from "../model/index.ts";
 
 /** What an agent holds of one package: every piece, or the indexes (into `piecesOf(manifest)`) it has. */
 export interface SwarmHolding {
