@@ -360,6 +360,9 @@ export interface HeartbeatResponse {
 export interface Assignment {
   attempt: Attempt;
   spec: JobSpec;
+  /** The values (base64) of the secrets the spec uses, by `ns/name`: only in this host's assignments,
+   * never stored with the attempt or the spec. Absent when it uses none. */
+  secrets?: Record<string, string>;
 }
 
 /** A state change of attempts, reported by the agent. */

@@ -219,13 +219,23 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const remediation = new RemediationController({ store: loopStore, mirror, clock, log, config: remediationConfig, checks: hostChecks, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader(), registry: metrics.registry });
   approvalsBox.reconciler = reconciler;
   const drains = new DrainReporter({ store: loopStore, mirror, liveness, clock, log, fenceMs: timing.fenceMs, active: () => election.isLeader(), approvals: (job) => approvals.of(job) });
-  const hub = new AssignmentHub(mirror);
+  const secretBox = new SecretBox(secretsKey.key, secretsKeyFile);
+  const hub = new AssignmentHub(mirror, (name) => {
+    const rec = mirror.secretValues.get(name)?.value;
+    if (!rec) return null;
+    try {
+      return secretBox.open(rec).toString("base64");
+    } catch (err) {
+      log.error({ secret: name, err: (err as Error).message }, "cannot open a secret for an assignment");
+      return null;
+    }
+  });
   const cluster = { id, url: "", election };
   const { adaptCheckMs, ...policyOpts } = opts.recommend ?? {};
   const recommendPolicy: RecommendPolicy = { ...DefaultRecommendPolicy, ...policyOpts };
   recommendPolicy.windowMs = Math.min(recommendPolicy.windowMs, DefaultRecommendPolicy.windowMs);
   const usage = new UsageHistory({ store, clock, log, ...(opts.usageBucketMs ? { bucketMs: opts.usageBucketMs } : {}), knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) });
-  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy, secrets: new SecretBox(secretsKey.key, secretsKeyFile) };
+  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy, secrets: secretBox };
   execCtx = ctx;
   const adapter = new Adapter(ctx, { policy: recommendPolicy, active: () => election.isLeader(), ...(adaptCheckMs ? { checkEveryMs: adaptCheckMs } : {}) });
 

@@ -49,7 +49,7 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
     return (Array.isArray(h) ? h[Number(at[1])] : h) as Record<string, unknown>;
   };
   for (const { h, at } of checks) if (h.kind === "command") argvAt([...at, "run"], h.run, rawAt(at)["run"]);
-  if (env) for (const [name, value] of Object.entries(env)) add(["env", name], envEntryProblem(name, value));
+  if (env) for (const [name, value] of Object.entries(env)) if (typeof value === "string") add(["env", name], envEntryProblem(name, value));
   if (files) {
     const named = (path: string, message: string | null): void => {
       if (message !== null) out.push({ path: ["files", path], message, shown: showValue(path) ?? "" });

@@ -74,12 +74,20 @@ function compileRollout(r: NonNullable<ParsedJob["rollout"]>, metrics: MetricsEn
   };
 }
 
+/** `secretEnv` and `secretFiles`, each only when some (older specs compare equal). */
+function secretsOf(j: ParsedJob): Pick<JobSpec, "secretEnv" | "secretFiles"> {
+  const env = Object.entries(j.env).flatMap(([k, v]) => (typeof v === "string" ? [] : [[k, v.secret] as const]));
+  const files = Object.entries(j.secretFiles).map(([p, v]) => [p, v.secret] as const);
+  return { ...(env.length > 0 ? { secretEnv: Object.fromEntries(env) } : {}), ...(files.length > 0 ? { secretFiles: Object.fromEntries(files) } : {}) };
+}
+
 /** The canonical JobSpec of a parsed job. */
 export function compileJob(j: ParsedJob): JobSpec {
   return {
     name: j.name,
     command: [...j.command],
-    env: { ...j.env },
+    env: Object.fromEntries(Object.entries(j.env).filter((e): e is [string, string] => typeof e[1] === "string")),
+    ...secretsOf(j),
     files: Object.fromEntries(Object.entries(j.files).map(([p, f]) => [p, { content: f.content, mode: f.mode }])),
     // An every-host job's count is the server's to keep (one per matching host); the spec says 0.
     // A batch job's tasks are its runs' items (checks.ts refuses a count beside `batch`).

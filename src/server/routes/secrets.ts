@@ -4,7 +4,9 @@
 // a value: only the agents of tasks that use a secret get it, in their assignments. Audited by
 // dispatch (the route rules), with the name and version, never the value.
 
-import type { SecretRecord, SecretView } from "../../model/index.ts";
+import type { JobSpec, SecretRecord, SecretView } from "../../model/index.ts";
+import { pinSecrets, secretUses } from "../secrets/pins.ts";
+import { storeVersion } from "./jobs.ts";
 import { DefaultNamespace, ErrorCodes, formatSecretName, MaxSecretBytes, parseSecretName, secretSetSchema, secretView, TiffinError } from "../../model/index.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
@@ -41,6 +43,21 @@ function valueOf(b64: string, what: string): Buffer {
   return value;
 }
 
+/** The current spec of a live job, or null when it is removed or unknown. */
+function currentSpec(ctx: ServerContext, job: string): JobSpec | null {
+  const rec = ctx.mirror.jobs.get(job)?.value;
+  if (!rec || rec.removedAt !== null) return null;
+  return ctx.mirror.spec(job, rec.version)?.spec ?? null;
+}
+
+/** The live jobs whose current version uses secret `name` (`ns/name`), by name. */
+function usersOf(ctx: ServerContext, name: string): string[] {
+  return [...ctx.mirror.jobs.keys()].filter((job) => {
+    const spec = currentSpec(ctx, job);
+    return spec !== null && secretUses(spec).has(name);
+  }).sort();
+}
+
 /** Registers the secret routes. */
 export function secretRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
@@ -64,7 +81,18 @@ export function secretRoutes(r: Router, ctx: ServerContext): void {
     value.fill(0);
     const rec = box.written;
     if (rec === null) throw new Error("secret set wrote nothing");
-    note?.(`set secret ${what} (version ${rec.version})`);
+    // Rotation: every live job that uses it gets a new version pinning the new secret version, which
+    // the rollout machinery rolls out like any other version (its phases, budget and checks).
+    const rolled: string[] = [];
+    for (const job of usersOf(ctx, what)) {
+      const r = await storeVersion(ctx, () => {
+        const cur = currentSpec(ctx, job);
+        if (!cur) throw new TiffinError(ErrorCodes.Conflict, `job ${job} was removed while secret ${what} was set`, { hint: "nothing to roll" });
+        return pinSecrets(cur, m.secretValues);
+      }, { by: caller.actor.name, message: `secret ${what} set to version ${rec.version}` }, "rolled for a secret");
+      if (r.changed) rolled.push(`${job}@${r.version}`);
+    }
+    note?.(`set secret ${what} (version ${rec.version})${rolled.length > 0 ? `; rolled ${rolled.join(" ")}` : ""}`);
     sendJson(res, 200, secretView(rec) satisfies SecretView);
   });
 
@@ -78,6 +106,10 @@ export function secretRoutes(r: Router, ctx: ServerContext): void {
     const what = formatSecretName(s);
     const found = m.secretValues.get(what)?.value;
     if (!found) throw new TiffinError(ErrorCodes.NotFound, `secret ${what} not found`, { hint: "`tiffin secret list` shows the secrets" });
+    const users = usersOf(ctx, what);
+    if (users.length > 0) {
+      throw new TiffinError(ErrorCodes.Conflict, `secret ${what} is used by job${users.length === 1 ? "" : "s"} ${users.join(", ")}`, { hint: "apply them without it (or remove them) first; their tasks could not start again without it" });
+    }
     const key = Kinds.secretValue.key(s.ns, s.name);
     await casLoop(ctx, `remove secret ${what}`, () => {
       if (!m.secretValues.has(what)) return null;
