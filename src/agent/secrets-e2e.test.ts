@@ -8,9 +8,8 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { secret } from "../spec/index.ts";
-import { compileJobs } from "../spec/api.ts";
 import { serverAndAgent } from "./real-server.ts";
+import { testSpec } from "./test-fixtures.ts";
 
 const sha = (s: string): string => createHash("sha256").update(s).digest("hex");
 
@@ -21,15 +20,13 @@ void test("a task gets its secret in env and file; the value leaks nowhere; rota
   const put = async (value: string): Promise<Response> => sa.api("/v1/secrets/default/db", { method: "PUT", body: JSON.stringify({ valueBase64: Buffer.from(value).toString("base64") }) });
   assert.equal((await put(one)).status, 200);
 
-  const input = {
-    name: "sec", isolation: "none", resources: { cpu: 0.1, memory: "32Mi", disk: "16Mi" },
-    command: "printf '%s' \"$DB_PASSWORD\" | sha256sum; sha256sum < secrets/db.pw; stat -c 'mode %a' secrets/db.pw; exec sleep 600",
-    env: { DB_PASSWORD: secret("db"), PLAIN: "x" }, secretFiles: { "db.pw": secret("db") },
-  };
-  const compiled = compileJobs([input, { ...input, name: "bad", env: { API_KEY: secret("nope") } }], null);
-  assert.deepEqual(compiled.problems, []);
-  const [spec, bad] = compiled.specs;
-  assert.deepEqual([spec?.secretEnv, spec?.secretFiles, spec?.env], [{ DB_PASSWORD: "default/db" }, { "db.pw": "default/db" }, { PLAIN: "x" }]);
+  // As compileJobs makes it from `env: { DB_PASSWORD: secret("db") }` (src/spec/secret-input.test.ts).
+  const spec = testSpec({
+    name: "sec", isolation: "none", resources: { cpu: 0.1, memoryMiB: 32, diskMiB: 16 },
+    command: ["/bin/sh", "-c", "printf '%s' \"$DB_PASSWORD\" | sha256sum; sha256sum < secrets/db.pw; stat -c 'mode %a' secrets/db.pw; exec sleep 600"],
+    env: { PLAIN: "x" }, secretEnv: { DB_PASSWORD: "default/db" }, secretFiles: { "db.pw": "default/db" },
+  });
+  const bad = { ...spec, name: "bad", secretEnv: { API_KEY: "default/nope" } };
 
   // An unknown secret: refused at plan and at apply, at its field.
   for (const route of ["/v1/plan", "/v1/jobs"]) {

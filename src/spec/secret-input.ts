@@ -1,23 +1,25 @@
 // A reference to a secret in a spec: `secret("db")` in TypeScript, `{ secret: "db" }` in JSON and
 // YAML. The name is `NS/NAME` or `NAME` (the default namespace); it compiles to `default/NAME`, and
 // the server resolves it to the secret's current version at plan and apply (an unknown one is an
-// error at its field path). The value never enters the spec.
+// error at its field path). The value never enters the spec. The name is checked by crossChecks
+// (checks.ts: inside the env union, zod would report only "expected a string or secret()").
 
 import { z } from "zod";
 import { DefaultNamespace, formatSecretName, parseSecretName } from "../model/index.ts";
 
-/** `{ secret: "NAME" }` -> `{ secret: "default/NAME" }`. */
-export const secretRefInput = z
-  .strictObject({ secret: z.string() })
-  .transform((v, ctx) => {
-    const s = parseSecretName(v.secret);
-    if (typeof s === "string") {
-      ctx.addIssue({ code: "custom", message: `the secret name ${s}`, path: ["secret"] });
-      return z.NEVER;
-    }
-    if (s.ns !== DefaultNamespace) {
-      ctx.addIssue({ code: "custom", message: `secret "${v.secret}": there is only the namespace "${DefaultNamespace}" yet`, path: ["secret"] });
-      return z.NEVER;
-    }
-    return { secret: formatSecretName(s) };
-  });
+/** `{ secret: "NAME" }`, its name checked apart (secretNameProblem). */
+export const secretRefInput = z.strictObject({ secret: z.string() });
+
+/** What is wrong with a secret name written in a spec, or null. */
+export function secretNameProblem(text: string): string | null {
+  const s = parseSecretName(text);
+  if (typeof s === "string") return `the secret name ${s}`;
+  if (s.ns !== DefaultNamespace) return `secret "${text}": there is only the namespace "${DefaultNamespace}" yet`;
+  return null;
+}
+
+/** `NAME` -> `default/NAME` (a name secretNameProblem passed). */
+export function fullSecretName(text: string): string {
+  const s = parseSecretName(text);
+  return typeof s === "string" ? text : formatSecretName(s);
+}
