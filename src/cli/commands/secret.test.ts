@@ -49,7 +49,9 @@ void test("secret set (stdin, --file), list, rm; sealed in the SQLite file; the 
   const keeper = await api.createToken({ name: "keeper", policy: ["ns/default=secrets"] });
   await assert.rejects(new ApiClient({ addr: server.url, token: reader.secret }).setSecret("default", "db", Buffer.from("x")), /PUT \/v1\/secrets\/default\/db needs secrets on ns\/default; token \S+ \("reader"\) lacks it/);
   await assert.rejects(new ApiClient({ addr: server.url, token: reader.secret }).secrets(), /needs secrets on ns\/default/);
-  assert.equal((await new ApiClient({ addr: server.url, token: keeper.secret }).setSecret("default", "db", Buffer.from(plain))).version, 3);
+  assert.equal((await new ApiClient({ addr: server.url, token: keeper.secret }).setSecret("default", "db", Buffer.from(`${plain}!`))).version, 3);
+  // The same value again is no new version (nothing would restart).
+  assert.equal((await api.setSecret("default", "db", Buffer.from(`${plain}!`))).version, 3);
 
   assert.equal((await run("secret", "rm", "default/api")).out, "secret default/api removed\n");
   await assert.rejects(api.removeSecret("default", "api"), /secret default\/api not found/);
@@ -57,6 +59,7 @@ void test("secret set (stdin, --file), list, rm; sealed in the SQLite file; the 
   const audit = JSON.stringify(await api.audit(100));
   assert.match(audit, /set secret default\/db \(version 1\)/);
   assert.match(audit, /set secret default\/db \(version 3\)/);
+  assert.match(audit, /set secret default\/db: unchanged \(version 3\)/);
   assert.match(audit, /removed secret default\/api \(version 1\)/);
   assert.match(audit, /"path":"\/v1\/secrets\/default\/db","status":403/);
 

@@ -58,6 +58,18 @@ function usersOf(ctx: ServerContext, name: string): string[] {
   }).sort();
 }
 
+/** True when the stored secret opens to `value` (one that does not open is not the same). */
+function sameValue(ctx: ServerContext, r: SecretRecord, value: Buffer): boolean {
+  try {
+    const cur = ctx.secrets.open(r);
+    const same = cur.equals(value);
+    cur.fill(0);
+    return same;
+  } catch {
+    return false;
+  }
+}
+
 /** Registers the secret routes. */
 export function secretRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
@@ -68,6 +80,14 @@ export function secretRoutes(r: Router, ctx: ServerContext): void {
     const what = formatSecretName(s);
     const body = parseBody(secretSetSchema, await readJsonObject(req, bodyShape), `the secret ${what} is not valid`, `send ${bodyShape}`);
     const value = valueOf(body.valueBase64, what);
+    // The same value again (config management re-running) is no new version: nothing restarts.
+    const current = m.secretValues.get(what)?.value;
+    if (current && sameValue(ctx, current, value)) {
+      value.fill(0);
+      note?.(`set secret ${what}: unchanged (version ${current.version})`);
+      sendJson(res, 200, secretView(current) satisfies SecretView);
+      return;
+    }
     const key = Kinds.secretValue.key(s.ns, s.name);
     const box: { written: SecretRecord | null } = { written: null };
     await casLoop(ctx, `set secret ${what}`, () => {
