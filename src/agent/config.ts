@@ -12,6 +12,9 @@ export const LOG_SEGMENT_BYTES = 8 * 1024 * 1024;
 /** Log segments kept per stream. */
 export const LOG_SEGMENTS_KEPT = 5;
 
+/** The folder of the work directory secret files are written into (`secretFiles`). */
+export const SecretFilesDir = "secrets";
+
 /** Variables passed through from the agent's environment; everything else is the job's business. */
 export const BASIC_ENV = ["PATH", "LANG", "LC_ALL", "HOME", "USER", "LOGNAME", "TZ", "TMPDIR"] as const;
 
@@ -72,6 +75,11 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
   // The job's values may use the same placeholders as the command (e.g. URL=http://x:${PORT_HTTP}).
   for (const [k, v] of Object.entries(spec.env)) env[k] = expand(v, tiffinVars);
   Object.assign(env, tiffinVars, ctx.services?.env ?? {});
+  // Secrets (issue 17): their values came in this assignment only; never expanded, never logged.
+  for (const [k, name] of Object.entries(spec.secretEnv ?? {})) {
+    const v = a.secrets?.[name];
+    if (v !== undefined) env[k] = Buffer.from(v, "base64").toString("utf8");
+  }
   // A sandboxed task sees each package read-only at /packages/<name>; a plain one gets the host path.
   const sandbox = ctx.sandbox ? { ...ctx.sandbox, mounts: [...ctx.sandbox.mounts] } : null;
   for (const [name, hostPath] of Object.entries(ctx.packages ?? {})) {
@@ -82,6 +90,11 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
   const files: HelperConfig["files"] = {};
   for (const [path, f] of Object.entries(spec.files)) files[path] = { content: f.content, mode: f.mode };
   for (const [path, f] of Object.entries(ctx.services?.files ?? {})) files[path] = f;
+  // Secret files: `secrets/<path>`, owner-only and read-only (0400).
+  for (const [path, name] of Object.entries(spec.secretFiles ?? {})) {
+    const v = a.secrets?.[name];
+    if (v !== undefined) files[`${SecretFilesDir}/${path}`] = { content: Buffer.from(v, "base64").toString("utf8"), mode: 0o400 };
+  }
   return {
     attemptId: attempt.id,
     job: attempt.job,

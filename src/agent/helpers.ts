@@ -34,7 +34,9 @@ export async function createAttemptDir(dir: string, config: HelperConfig, assign
   // 0700 and 0600: both files hold the job's env.
   await fs.promises.mkdir(dir, { recursive: true, mode: PrivateModes.dir });
   await fs.promises.chmod(dir, PrivateModes.dir);
-  await writeJsonAtomic(path.join(dir, Files.assignment), assignment);
+  // Never the secrets' values: adoption needs none of them (attempt.json, 0600, has what the helper uses).
+  const { secrets: _values, ...saved } = assignment;
+  await writeJsonAtomic(path.join(dir, Files.assignment), saved);
   await writeJsonAtomic(helperPaths(dir).config, config);
 }
 

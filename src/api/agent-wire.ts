@@ -31,7 +31,7 @@ export { errorAnswerSchema } from "./http-errors.ts";
 export const okResponseSchema = z.object({ ok: z.literal(true) });
 
 /** One event of `GET /v1/agent/assignments`: the full desired set of the host. */
-export const assignmentsSchema = z.array(z.object({ attempt: attemptSchema, spec: storedJobSpecSchema }));
+export const assignmentsSchema = z.array(z.object({ attempt: attemptSchema, spec: storedJobSpecSchema, secrets: z.record(z.string(), z.string()).exactOptional() }));
 
 /** The tracker's answer to an announce. */
 export const swarmAnnounceResponseSchema = z.object({

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import {
   AttemptStates, apiTokenViewSchema, attemptSchema, auditEntrySchema, tokenCreatedSchema, whoamiSchema, endpointSchema, maintenanceWindowSchema, serviceSummarySchema, hostSchema, jobVersionSchema, metricsEndpointSchema, packagePinSchema, packageRecordSchema,
-  recommendationSchema, resourcesSchema, rolloutSchema, runSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
+  recommendationSchema, resourcesSchema, rolloutSchema, runSchema, secretViewSchema, storedJobSpecSchema, taskMetricsSchema, usageSampleSchema,
 } from "../model/index.ts";
 import type { Assert, TypesMatch } from "../model/index.ts";
 import { hostCheckSchema, machineCheckResultSchema, remediationAlertSchema, remediationSchema } from "../model/index.ts";
@@ -262,6 +262,8 @@ export const answerSchemas = {
   remediations: remediationsViewSchema,
   maintenance: maintenanceWindowSchema,
   maintenanceList: z.array(maintenanceWindowSchema),
+  secret: secretViewSchema,
+  secrets: z.array(secretViewSchema),
 } as const;
 
 /** Compile-time proof that the schemas are types.ts's shapes. */

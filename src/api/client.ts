@@ -17,6 +17,7 @@ import type { MaintenanceWindow } from "../model/maintenance.ts";
 import type { ApplyResult, AuditEntry, ClusterView, ExecFrame, ExecRequest, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageRecord, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus, VersionDiff } from "./types.ts";
 import type { ApiTokenView, TokenCreate, TokenCreated, Whoami } from "../model/token.ts";
 import type { Rollout } from "../model/rollout.ts";
+import type { SecretView } from "../model/secret.ts";
 import type { HostChecksView, RemediationsView } from "./types.ts";
 import type { Run } from "../model/batch.ts";
 import { WatchExpiredError } from "./watch-types.ts";
@@ -302,6 +303,18 @@ export class ApiClient {
   revokeToken(id: string): Promise<ApiTokenView> {
     return this.#json(answerSchemas.token, "DELETE", `/v1/tokens/${enc(id)}`);
   }
+  /** `PUT /v1/secrets/:ns/:name`: sets a secret's value (its next version); the answer never has it. */
+  setSecret(ns: string, name: string, value: Uint8Array): Promise<SecretView> {
+    return this.#json(answerSchemas.secret, "PUT", `/v1/secrets/${enc(ns)}/${enc(name)}`, { valueBase64: toBase64(value) });
+  }
+  /** `GET /v1/secrets`: every secret's name, version and dates (never a value). */
+  secrets(): Promise<SecretView[]> {
+    return this.#json(answerSchemas.secrets, "GET", "/v1/secrets");
+  }
+  /** `DELETE /v1/secrets/:ns/:name`: removes a secret. */
+  removeSecret(ns: string, name: string): Promise<SecretView> {
+    return this.#json(answerSchemas.secret, "DELETE", `/v1/secrets/${enc(ns)}/${enc(name)}`);
+  }
   /** `GET /v1/whoami`: the calling token and its policy. */
   whoami(): Promise<Whoami> {
     return this.#json(answerSchemas.whoami, "GET", "/v1/whoami");
@@ -571,4 +584,11 @@ async function* textChunks(res: Response, addr: string): AsyncGenerator<string> 
   } finally {
     await reader.cancel().catch(() => undefined);
   }
+}
+
+/** Base64 of bytes without `node:` (this client also runs in browsers). */
+function toBase64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
 }

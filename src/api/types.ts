@@ -369,6 +369,9 @@ export interface HeartbeatResponse {
 export interface Assignment {
   attempt: Attempt;
   spec: JobSpec;
+  /** The values (base64) of the secrets the spec uses, by `ns/name`: only in this host's assignments,
+   * never stored with the attempt or the spec. Absent when it uses none. */
+  secrets?: Record<string, string>;
 }
 
 /** A state change of attempts, reported by the agent. */
@@ -425,6 +428,7 @@ export type ExecFrame =
 /** One entry of the server's audit log (declared with its schema in the model). */
 export type { AuditEntry, CallAuditEntry, ExecAuditEntry } from "../model/records.ts";
 export type { ApiTokenView, Grant, TokenCreate, TokenCreated, Whoami } from "../model/index.ts";
+export type { SecretView } from "../model/index.ts";
 
 /** What an agent holds of one package: every piece, or the indexes (into `piecesOf(manifest)`) it has. */
 export interface SwarmHolding {

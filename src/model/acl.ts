@@ -15,6 +15,8 @@ export const AclCapabilities = {
   exec: "exec",
   logs: "logs",
   drain: "drain",
+  /** Set, list and remove the namespace's secrets (never read their values: only tasks get those). */
+  secrets: "secrets",
   admin: "admin",
 } as const;
 /** One capability. */
@@ -27,12 +29,13 @@ const implied: Record<AclCapability, readonly AclCapability[]> = {
   exec: [],
   logs: [],
   drain: ["read"],
-  admin: ["read", "write", "exec", "logs", "drain"],
+  secrets: [],
+  admin: ["read", "write", "exec", "logs", "drain", "secrets"],
 };
 
 /** Which capabilities mean something on each kind of resource (`*` takes any). */
 const meaningful: Record<string, readonly AclCapability[]> = {
-  ns: ["read", "write", "exec", "logs", "admin"],
+  ns: ["read", "write", "exec", "logs", "secrets", "admin"],
   hosts: ["read", "write", "drain", "admin"],
   packages: ["read", "write", "admin"],
   tokens: ["read", "write", "admin"],

@@ -26,3 +26,4 @@ export * from "./token.ts";
 export * from "./machine-check.ts";
 export * from "./batch.ts";
 export * from "./maintenance.ts";
+export * from "./secret.ts";

@@ -204,6 +204,13 @@ export interface JobSpec {
   /** Set by the server at apply, never by clients: `packages` resolved to exact package ids, so a
    * version always runs the same bytes whatever tags do later. Absent when `packages` is empty. */
   pinned?: PackagePin[];
+  /** Env vars whose values are secrets: name -> `ns/name` of the secret. Absent when none. */
+  secretEnv?: Record<string, string>;
+  /** Secrets as files in the work directory's `secrets/`: relative path -> `ns/name`. Absent when none. */
+  secretFiles?: Record<string, string>;
+  /** Set by the server at apply, never by clients: each secret the spec uses -> its version then, so
+   * a new value is a new job version (rolled out), and the value itself is in no spec. */
+  secretVersions?: Record<string, number>;
   /** How a new version replaces the tasks (phases, bake, budget); absent when the job writes none, and
    * then DefaultRolloutPolicy applies (so older specs are unchanged). */
   rollout?: RolloutPolicy;

@@ -36,8 +36,12 @@ export class AssignmentHub {
   #scheduled = false;
   readonly #unsubscribe: () => void;
 
-  constructor(mirror: Mirror) {
+  /** Opens a secret for an assignment (null: the box cannot open it; the agent then fails the start). */
+  readonly #open: (name: string) => string | null;
+
+  constructor(mirror: Mirror, open: (name: string) => string | null = () => null) {
     this.#mirror = mirror;
+    this.#open = open;
     this.#unsubscribe = mirror.onChange((changes) => this.#onChanges(changes));
   }
 
@@ -48,9 +52,21 @@ export class AssignmentHub {
       const a = this.#mirror.attempts.get(id)?.value;
       if (!a || isTerminal(a.state)) continue;
       const v = this.#mirror.spec(a.job, a.version);
-      if (v) out.push({ attempt: a, spec: assignedSpec(v.spec) });
+      if (v) out.push({ attempt: a, spec: assignedSpec(v.spec), ...this.#secretsOf(v.spec) });
     }
     return out.sort((x, y) => x.attempt.createdAt - y.attempt.createdAt || (x.attempt.id < y.attempt.id ? -1 : 1));
+  }
+
+  /** The values of the secrets a spec uses: in the assignment only, for the host that runs it. */
+  #secretsOf(spec: JobSpec): { secrets?: Record<string, string> } {
+    const names = new Set([...Object.values(spec.secretEnv ?? {}), ...Object.values(spec.secretFiles ?? {})]);
+    if (names.size === 0) return {};
+    const secrets: Record<string, string> = {};
+    for (const n of names) {
+      const v = this.#open(n);
+      if (v !== null) secrets[n] = v;
+    }
+    return { secrets };
   }
 
   /** Sends the current set now and on every change; returns the unsubscribe function. */
@@ -85,6 +101,9 @@ export class AssignmentHub {
           const host = v?.hostId;
           if (host && this.#subs.has(host)) this.#dirty.add(host);
         }
+      } else if (c.key.startsWith(Prefix.secretValues)) {
+        // A set or removed secret: resend to the hosts whose attempts use it (their sets now differ).
+        for (const h of this.#subs.keys()) this.#dirty.add(h);
       } else if (c.key.startsWith(Prefix.alive)) {
         const host = c.key.slice(Prefix.alive.length);
         if (!this.#subs.has(host)) continue;

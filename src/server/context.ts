@@ -12,6 +12,7 @@ import type { Liveness, Timing } from "./liveness.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Mirror } from "./mirror.ts";
 import type { Reconciler } from "./reconcile/loop.ts";
+import type { SecretBox } from "./secrets/box.ts";
 
 /** The parts of a running server. */
 export interface ServerContext {
@@ -38,6 +39,8 @@ export interface ServerContext {
   tlsOn?: boolean;
   /** How recommendations are computed (`GET /v1/jobs/:name/recommendation`). @default DefaultRecommendPolicy */
   recommendPolicy?: RecommendPolicy;
+  /** Seals users' secrets for the store and opens them for the agents of tasks that use them. */
+  secrets: SecretBox;
 }
 
 /** Attempts of a compare-and-set before giving up with TIFFIN_CONFLICT. */

@@ -11,6 +11,7 @@ import {
   aliveSchema, apiTokenSchema, endpointSchema, maintenanceWindowSchema, metricBlockSchema, resourcesSchema, rolloutSchema, taskSchema, usageSampleSchema,
   runSchema, runItemSchema, scheduleStateSchema,
 } from "../model/index.ts";
+import { secretRecordSchema } from "../model/index.ts";
 import { hostChecksSchema, remediationAlertSchema, remediationSchema, repairRequestSchema } from "../model/index.ts";
 
 /** Key prefixes of the server's state. */
@@ -58,6 +59,8 @@ export const Prefix = {
   schedules: "/schedules/",
   /** Maintenance windows (routes/maintenance.ts): hosts, racks, clusters, datacenters. */
   maintenance: "/maintenance/",
+  /** Users' secrets (routes/secrets.ts), sealed; mirrored (the assignment hub opens them), never streamed. */
+  secretValues: "/secretvalues/",
 } as const;
 
 const pad = (n: number, width: number): string => String(n).padStart(width, "0");
@@ -250,6 +253,8 @@ export const Kinds = {
   rollout: defineKind("rollout", Prefix.rollouts, rolloutSchema, numbered(10)),
   /** `/endpoints/<service>/<index, 6 digits>`: one serving task of a service. */
   endpoint: defineKind("endpoint", Prefix.endpoints, endpointSchema, numbered(6)),
+  /** `/secretvalues/<ns>/<name>`: one user secret, its value sealed (secrets/seal.ts). */
+  secretValue: defineKind("secret value", Prefix.secretValues, secretRecordSchema, pair),
   /** `/tokens/<id>`: one API token with its policy (the secret's sha256 only). */
   token: defineKind("token", Prefix.tokens, apiTokenSchema, one),
   /** `/checks/<hostId>`: the host's machine checks and their history. */

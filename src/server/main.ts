@@ -52,6 +52,9 @@ import { trackerRoutes } from "./routes/tracker.ts";
 import { execRoutes } from "./routes/exec.ts";
 import { execSessionRoutes } from "./routes/exec-session.ts";
 import { tokenRoutes } from "./routes/api-tokens.ts";
+import { secretRoutes } from "./routes/secrets.ts";
+import { SecretBox } from "./secrets/box.ts";
+import { loadSecretsKey } from "./secrets/key-file.ts";
 import { UsageHistory } from "./usage-history.ts";
 import { Adapter } from "./recommend/adapter.ts";
 import { ScheduleController } from "./schedules.ts";
@@ -134,6 +137,9 @@ export interface ServerOptions {
   scheduleTickMs?: number;
   /** HTTPS with the cluster CA (tls/setup.ts). @default on unless listening on loopback only */
   tls?: TlsOptions;
+  /** The file of the key secrets are sealed with (secrets/key-file.ts), created 0600 when absent.
+   * Servers sharing a store must share it. @default DIR/secrets.key */
+  secretsKeyFile?: string;
 }
 
 /** A running server. */
@@ -165,6 +171,10 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const narrowed = ensurePrivateDir(fs, opts.dataDir, process.geteuid?.() ?? 0).narrowedFrom;
   if (narrowed !== null) log.warn({ dataDir: opts.dataDir, was: narrowed.toString(8), now: "700" }, "data directory let other users in: narrowed to 0700");
   const id = serverIdOf(opts.dataDir);
+  const secretsKeyFile = opts.secretsKeyFile ?? join(opts.dataDir, "secrets.key");
+  const secretsKey = loadSecretsKey(secretsKeyFile);
+  if (secretsKey.narrowedFrom !== null) log.warn({ file: secretsKeyFile, was: secretsKey.narrowedFrom.toString(8), now: "600" }, "secrets key file let other users read it: narrowed to 0600");
+  if (secretsKey.created) log.info({ file: secretsKeyFile }, "created the secrets key: other servers of this cluster need a copy of it");
   const store = opts.store ?? openSqliteStore(join(opts.dataDir, "state.db"), { clock });
   const ownStore = opts.store === undefined;
 
@@ -219,13 +229,23 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const remediation = new RemediationController({ store: loopStore, mirror, clock, log, config: remediationConfig, checks: hostChecks, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader(), registry: metrics.registry });
   approvalsBox.reconciler = reconciler;
   const drains = new DrainReporter({ store: loopStore, mirror, liveness, clock, log, fenceMs: timing.fenceMs, active: () => election.isLeader(), approvals: (job) => approvals.of(job) });
-  const hub = new AssignmentHub(mirror);
+  const secretBox = new SecretBox(secretsKey.key, secretsKeyFile);
+  const hub = new AssignmentHub(mirror, (name) => {
+    const rec = mirror.secretValues.get(name)?.value;
+    if (!rec) return null;
+    try {
+      return secretBox.open(rec).toString("base64");
+    } catch (err) {
+      log.error({ secret: name, err: (err as Error).message }, "cannot open a secret for an assignment");
+      return null;
+    }
+  });
   const cluster = { id, url: "", election };
   const { adaptCheckMs, ...policyOpts } = opts.recommend ?? {};
   const recommendPolicy: RecommendPolicy = { ...DefaultRecommendPolicy, ...policyOpts };
   recommendPolicy.windowMs = Math.min(recommendPolicy.windowMs, DefaultRecommendPolicy.windowMs);
   const usage = new UsageHistory({ store, clock, log, ...(opts.usageBucketMs ? { bucketMs: opts.usageBucketMs } : {}), knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) });
-  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy, tlsOn: tls !== null };
+  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy, tlsOn: tls !== null, secrets: secretBox };
   execCtx = ctx;
   const adapter = new Adapter(ctx, { policy: recommendPolicy, active: () => election.isLeader(), ...(adaptCheckMs ? { checkEveryMs: adaptCheckMs } : {}) });
 
@@ -252,6 +272,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   healthRoutes(router, ctx);
   openApiRoute(router);
   tokenRoutes(router, ctx);
+  secretRoutes(router, ctx);
   router.add("GET", "/metrics", "admin", async ({ req, res }) => {
     await sendMaybeGzipped(req, res, 200, metrics.registry.contentType, await metrics.registry.metrics());
   });

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { ApiToken, Attempt, Endpoint, Host, JobRecord, JobVersion, MaintenanceWindow, Rollout, Run, RunItem, ScheduleState, Task } from "../model/index.ts";
+import type { SecretRecord } from "../model/index.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../state/store.ts";
 import { Kinds, logProblem, Prefix } from "./kinds.ts";
 import type { AliveValue, AllocValue, Kind, StoredProblem } from "./kinds.ts";
@@ -33,6 +34,7 @@ export interface MirroredValues {
   schedule: ScheduleState;
   runItem: RunItem;
   maintenance: MaintenanceWindow;
+  secretValue: SecretRecord;
 }
 /** A kind the mirror holds (a key of Kinds). */
 export type MirroredKind = keyof MirroredValues;
@@ -105,6 +107,8 @@ export class Mirror {
   readonly hostByTokenDigest = new Map<string, string>();
   /** API tokens by id (`/tokens/`): every server refuses a revoked one once its watch brings the change. */
   readonly apiTokens = new Map<string, Entry<ApiToken>>();
+  /** Users' secrets by `ns/name` (`/secretvalues/`), sealed: opened only for the agents of tasks that use them. */
+  readonly secretValues = new Map<string, Entry<SecretRecord>>();
   /** Secondary indexes: attempt ids by host, by `job/index` and by job; task ids (`job/index`) by host. */
   readonly attemptsByHost = new Map<string, Set<string>>();
   readonly attemptsByTask = new Map<string, Set<string>>();
@@ -342,6 +346,7 @@ export class Mirror {
         nestedSetOrDelete(this.rollouts, name, n, e);
         this.#bump(name);
       }, ([name, n]) => this.rollouts.get(name)?.get(n)?.value ?? null),
+      handler("secretValue", Kinds.secretValue, ([ns, name], _v, e) => setOrDelete(this.secretValues, `${ns}/${name}`, e), ([ns, name]) => this.secretValues.get(`${ns}/${name}`)?.value ?? null),
       handler("token", Kinds.token, ([id], _t, e) => setOrDelete(this.apiTokens, id, e), ([id]) => this.apiTokens.get(id)?.value ?? null),
       handler("endpoint", Kinds.endpoint, ([service, n], _v, e) => {
         nestedSetOrDelete(this.endpoints, service, n, e);

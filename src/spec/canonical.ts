@@ -46,11 +46,16 @@ const timing = {
   action: z.enum(["restart", "move"]),
 };
 
+/** `default/NAME` (secret-input.ts; only the default namespace yet). */
+const secretFullName = /^default\/[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
 /** The compiled JobSpec, strictly (its output type is checked against JobSpec at compile time). */
 export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
   name: z.string().regex(jobNamePattern),
   command: z.array(z.string()).min(1).refine((a) => a[0] !== "", { error: "the program name must not be empty" }),
   env: z.record(z.string().regex(envNamePattern), z.string()),
+  secretEnv: z.record(z.string().regex(envNamePattern), z.string().regex(secretFullName)).exactOptional(),
+  secretFiles: z.record(z.string().refine((p) => p !== "" && !p.startsWith("/") && !p.split("/").some((s) => s === ".." || s === "")), z.string().regex(secretFullName)).exactOptional(),
   files: z.record(
     z.string().refine((p) => p !== "" && !p.startsWith("/") && !p.split("/").some((s) => s === ".." || s === "")),
     z.strictObject({ content: z.string().max(1 << 20), mode: z.number().int().min(0).max(0o7777) }),

@@ -7,6 +7,7 @@ import {
 } from "./rules.ts";
 import { showValue } from "./problems.ts";
 import type { Segment } from "./problems.ts";
+import { secretNameProblem } from "./secret-input.ts";
 import { envEntryProblem, execStringProblem, fileNameProblem, fileTreeConflicts } from "../model/index.ts";
 import { usesNetworkProblem } from "./uses.ts";
 
@@ -49,7 +50,8 @@ export function crossChecks(raw: Record<string, unknown>): CrossProblem[] {
     return (Array.isArray(h) ? h[Number(at[1])] : h) as Record<string, unknown>;
   };
   for (const { h, at } of checks) if (h.kind === "command") argvAt([...at, "run"], h.run, rawAt(at)["run"]);
-  if (env) for (const [name, value] of Object.entries(env)) add(["env", name], envEntryProblem(name, value));
+  if (env) for (const [name, value] of Object.entries(env)) add(["env", name, ...(typeof value === "string" ? [] : ["secret"])], typeof value === "string" ? envEntryProblem(name, value) : secretNameProblem(value.secret));
+  for (const [p, ref] of Object.entries(j.secretFiles ?? {})) add(["secretFiles", p, "secret"], secretNameProblem(ref.secret));
   if (files) {
     const named = (path: string, message: string | null): void => {
       if (message !== null) out.push({ path: ["files", path], message, shown: showValue(path) ?? "" });

@@ -1,5 +1,6 @@
 // The compile step: a parsed job (units already resolved by the schema) reshaped into the canonical
 // JobSpec the server stores, with fresh objects so nothing is shared with the user's values.
+import { fullSecretName } from "./secret-input.ts";
 import { EveryHost } from "../model/index.ts";
 import type { AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
 import type { ParsedJob } from "./input.ts";
@@ -74,12 +75,20 @@ function compileRollout(r: NonNullable<ParsedJob["rollout"]>, metrics: MetricsEn
   };
 }
 
+/** `secretEnv` and `secretFiles`, each only when some (older specs compare equal). */
+function secretsOf(j: ParsedJob): Pick<JobSpec, "secretEnv" | "secretFiles"> {
+  const env = Object.entries(j.env).flatMap(([k, v]) => (typeof v === "string" ? [] : [[k, fullSecretName(v.secret)] as const]));
+  const files = Object.entries(j.secretFiles).map(([p, v]) => [p, fullSecretName(v.secret)] as const);
+  return { ...(env.length > 0 ? { secretEnv: Object.fromEntries(env) } : {}), ...(files.length > 0 ? { secretFiles: Object.fromEntries(files) } : {}) };
+}
+
 /** The canonical JobSpec of a parsed job. */
 export function compileJob(j: ParsedJob): JobSpec {
   return {
     name: j.name,
     command: [...j.command],
-    env: { ...j.env },
+    env: Object.fromEntries(Object.entries(j.env).filter((e): e is [string, string] => typeof e[1] === "string")),
+    ...secretsOf(j),
     files: Object.fromEntries(Object.entries(j.files).map(([p, f]) => [p, { content: f.content, mode: f.mode }])),
     // An every-host job's count is the server's to keep (one per matching host); the spec says 0.
     // A batch job's tasks are its runs' items (checks.ts refuses a count beside `batch`).

@@ -126,7 +126,8 @@ export function decompileJob(spec: JobSpec): Record<string, unknown> {
   return {
     name: spec.name,
     command: [...spec.command],
-    env: { ...spec.env },
+    env: { ...spec.env, ...Object.fromEntries(Object.entries(spec.secretEnv ?? {}).map(([k, name]) => [k, { secret: name }])) },
+    ...(spec.secretFiles !== undefined ? { secretFiles: Object.fromEntries(Object.entries(spec.secretFiles).map(([p, name]) => [p, { secret: name }])) } : {}),
     files: Object.fromEntries(Object.entries(spec.files).map(([p, f]) => [p, { content: f.content, mode: formatMode(f.mode) }])),
     replicas: spec.everyHost === true ? EveryHost : spec.replicas,
     resources: {

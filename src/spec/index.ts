@@ -3,11 +3,12 @@
 // interfaces (checked against the zod schema in input.ts, type-only, erased at run time), and validation happens when the file is loaded,
 // so every problem in a file is reported at once, with the file name and field path.
 import { brand, defaultsBrand, jobBrand } from "./brand.ts";
-import type { CommandHealthSpec, HealthCheckSpec, HttpHealthSpec, JobSpecInput, MetricHealthSpec, TcpHealthSpec } from "./job-input.ts";
+import type { CommandHealthSpec, HealthCheckSpec, HttpHealthSpec, JobSpecInput, MetricHealthSpec, SecretRef, TcpHealthSpec } from "./job-input.ts";
 
 export type { BatchInput, ScheduleInput } from "./batch-input-type.ts";
 export type { AdaptBoundsInput, AdaptInput, CommandHealthSpec, HealthCheckSpec, HealthTiming, HttpHealthSpec, JobSpecInput, MetricHealthSpec, MountSpec, RolloutInput, RolloutPhaseInput, ScalarValue, ServiceUseInput, TcpHealthSpec } from "./job-input.ts";
 export type { Duration, DurationUnit, Size } from "./units.ts";
+export type { SecretRef } from "./job-input.ts";
 
 /**
  * Everything a job spec may say. Only `name` and `command` are required; every field is documented
@@ -28,6 +29,12 @@ export type TcpHealthInput = Omit<TcpHealthSpec, "kind">;
 export type CommandHealthInput = Omit<CommandHealthSpec, "kind">;
 /** Options of `metric()`: `signal`, `above` or `below`, `for`, `then`, `grace`. */
 export type MetricHealthInput = Omit<MetricHealthSpec, "kind">;
+
+/** A secret by name, for `env` and `secretFiles`: `env: { DB_PASSWORD: secret("db") }`. The value is
+ * set with `tiffin secret set default/db` and reaches only the tasks that use it. */
+export function secret(name: string): SecretRef {
+  return { secret: name };
+}
 
 /** Declares a job. Export it (or an array of jobs) as the default export of a spec file. */
 export function job(input: JobInput): Job {

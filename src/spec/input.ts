@@ -83,6 +83,8 @@ const fileMode = z
   )
   .transform((v) => (typeof v === "number" ? v : parseInt(v, 8)));
 
+import { secretRefInput } from "./secret-input.ts";
+
 const filePath = z
   .string()
   .refine((p) => p !== "" && !p.startsWith("/") && !p.split("/").some((s) => s === ".." || s === ""), {
@@ -255,8 +257,9 @@ export const jobInputSchema = z
       error: "job names are DNS labels: lower case letters, digits and '-', starting with a letter, at most 63 characters",
     }),
     command: argv("command").describe("argv; `${TASK_INDEX}` and `${PORT_<NAME>}` are expanded per task."),
-    env: z.record(z.string().regex(envNamePattern, { error: "env names are letters, digits and _, not starting with a digit" }), scalar).default(() => ({})),
+    env: z.record(z.string().regex(envNamePattern, { error: "env names are letters, digits and _, not starting with a digit" }), z.union([scalar, secretRefInput], { error: 'expected a string (or a number or boolean), or secret("NAME")' })).default(() => ({})),
     files: z.record(filePath, fileEntry).default(() => ({})).describe("Files written into the work directory before the start."),
+    secretFiles: z.record(filePath, secretRefInput).default(() => ({})).describe("Secrets as files (owner-only), by path relative to the work directory's secrets/ folder."),
     replicas: z
       .union([z.number().int().min(0).max(10_000), z.literal(EveryHost, { error: `expected a task count (0 to 10000) or "${EveryHost}"` })], {
         // Both branches refused the value's type.

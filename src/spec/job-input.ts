@@ -84,6 +84,11 @@ export interface MountSpec {
   writable?: boolean | undefined;
 }
 
+/** A secret by name (`secret("db")`, or `{ secret: "db" }` in JSON and YAML): `NAME` or `default/NAME`. */
+export interface SecretRef {
+  secret: string;
+}
+
 /** Env and label values: numbers and booleans are written as strings. */
 export type ScalarValue = string | number | boolean;
 
@@ -96,14 +101,21 @@ export interface JobSpecInput {
    * `/bin/sh -c`. `${TASK_INDEX}` and `${PORT_<NAME>}` are expanded per task.
    */
   command: string | string[];
-  /** Environment variables of each task; numbers and booleans are written as strings. @default {} */
-  env?: Record<string, ScalarValue> | undefined;
+  /** Environment variables of each task; numbers and booleans are written as strings; `secret("db")`
+   * gives the secret's value (set with `tiffin secret set default/db`; never stored in the spec). @default {} */
+  env?: Record<string, ScalarValue | SecretRef> | undefined;
   /**
    * Files written into the task's work directory before it starts: relative path -> content, or
    * `{ content, mode }` (mode "0644" by default). At most 1 MiB in all: larger files belong in a package.
    * @default {}
    */
   files?: Record<string, string | { content: string; mode?: string | number | undefined }> | undefined;
+  /**
+   * Secrets as files: path -> `secret("NAME")`. Each is written owner-only (0400) into `secrets/` of
+   * the task's work directory, on a tmpfs where the agent can mount one, and removed when the task
+   * stops: `secretFiles: { "tls.key": secret("tls-key") }` is `secrets/tls.key`. @default {}
+   */
+  secretFiles?: Record<string, SecretRef> | undefined;
   /**
    * How many tasks run this job (0 to 10000), or `"every-host"`: one task on each host that matches
    * `constraints` (Nomad system jobs, Kubernetes DaemonSets), for daemons and agents. One field, not a

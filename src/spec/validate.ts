@@ -129,6 +129,7 @@ function specRuleProblems(s: JobSpec, json: unknown): Problem[] {
   s.command.forEach((a, i) => add(["command", i], execStringProblem(a, i === 0 ? "the program" : "an argument")));
   if (s.health?.kind === "command") s.health.run.forEach((a, i) => add(["health", "run", i], execStringProblem(a, "an argument")));
   for (const name of Object.keys(s.env)) add(["env", name], reservedEnv(name, s.ports));
+  for (const name of Object.keys(s.secretEnv ?? {})) add(["secretEnv", name], name in s.env ? "set twice: in env and as a secret" : reservedEnv(name, s.ports));
   for (const [name, value] of Object.entries(s.env)) add(["env", name], envEntryProblem(name, value));
   const named = (path: string, message: string | null): void => {
     if (message !== null) out.push({ ...problemAt(null, [], json, ["files", path], message), value: showValue(path) });

@@ -42,6 +42,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--advertise <url>", "URL the other servers reach this one at (default: the listen address)")
     .option("--remediation <file>", "machine check remediation rules and budget, YAML or JSON (docs/operations.md, \"Machine checks and remediation\"; default: none, checks are only shown)")
     .option("--dns-listen <host:port>", "answer DNS for NAME.service.tiffin on this address, UDP and TCP (default: no DNS)")
+    .option("--secrets-key <file>", "the key secrets are sealed with, 32 bytes base64, created 0600 when absent; every server sharing a store needs the same file (default: DATA/secrets.key)")
     .option("--audit-keep-days <n>", "keep `tiffin exec` audit entries this many days (0: no limit)", "90")
     .option("--audit-keep <n>", "keep at most this many audit entries, the newest (0: no limit)", "100000")
     .option("--metrics-keep <duration>", "keep task metric points (one a minute a task, in the store) this long", "24h")
@@ -59,7 +60,7 @@ export function register(program: Command, ctx: CliContext): void {
   envForEveryFlag(server);
   registerMigrate(server, ctx);
   registerInstall(server, "server", ctx);
-  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; dnsListen?: string; remediation?: string; auditKeepDays: string; auditKeep: string; metricsKeep: string; metricsFull: string; peerTokenRotate: string; logLevel: string } & RecommendFlags & TlsFlags) => {
+  server.action(async (opts: { data?: string; listen: string; store?: string; advertise?: string; dnsListen?: string; remediation?: string; secretsKey?: string; auditKeepDays: string; auditKeep: string; metricsKeep: string; metricsFull: string; peerTokenRotate: string; logLevel: string } & RecommendFlags & TlsFlags) => {
     const log = daemonLogger("server", parseLogLevel(opts.logLevel));
     if (!opts.data) throw new TiffinError(ErrorCodes.Usage, "tiffin server needs --data <dir>", { hint: "e.g. tiffin server --data /var/lib/tiffin" });
     const keepDays = Number(opts.auditKeepDays);
@@ -88,7 +89,7 @@ export function register(program: Command, ctx: CliContext): void {
     const remediation = opts.remediation === undefined ? undefined : loadRemediationConfig(opts.remediation);
     // A store named by --store is ours to close; the default one the server opens and closes.
     const store = spec ? await openStore(spec) : null;
-    const running = await startServer({ dataDir, log, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, recommend: recommend.policy, usageBucketMs: recommend.usageBucketMs, taskMetrics: { keepMs: metricsKeepMs, fullMs: metricsFullMs }, tls, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}), ...(opts.dnsListen ? { dnsListen: opts.dnsListen } : {}), ...(remediation ? { remediation } : {}) }).catch(async (err: unknown) => {
+    const running = await startServer({ dataDir, log, listen: opts.listen, auditRetention: { keepDays, keepEntries }, swarm: { peerTokenRotateMs: rotateMs }, recommend: recommend.policy, usageBucketMs: recommend.usageBucketMs, taskMetrics: { keepMs: metricsKeepMs, fullMs: metricsFullMs }, tls, ...(store ? { store } : {}), ...(opts.advertise ? { advertise: opts.advertise } : {}), ...(opts.dnsListen ? { dnsListen: opts.dnsListen } : {}), ...(remediation ? { remediation } : {}), ...(opts.secretsKey ? { secretsKeyFile: resolve(opts.secretsKey) } : {}) }).catch(async (err: unknown) => {
       await store?.close();
       throw err;
     });

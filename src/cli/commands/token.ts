@@ -15,7 +15,7 @@ import { outputFormat, outputOption, renderOutput } from "../output.ts";
 import type { OutputOpts } from "../output.ts";
 import { formatTime, renderJson, renderTable } from "../table.ts";
 
-const policyHint = "e.g. --policy ns/default=read,logs --policy hosts=read (resources: ns/NAME, ns/PREFIX*, ns/*, hosts, packages, tokens, cluster, *; capabilities: read, write, exec, logs, drain, admin)";
+const policyHint = "e.g. --policy ns/default=read,logs --policy hosts=read (resources: ns/NAME, ns/PREFIX*, ns/*, hosts, packages, tokens, cluster, *; capabilities: read, write, exec, logs, drain, secrets, admin)";
 
 /** `--ttl`: "30d", "12h", "90m", "1h30m"; null when it is none of those. */
 export function parseTtl(text: string): number | null {

@@ -108,6 +108,10 @@ export const RouteRules: Readonly<Record<string, RouteRule>> = {
   "POST /v1/tokens": change("write", "tokens"),
   "DELETE /v1/tokens/:id": change("write", "tokens"),
   "GET /v1/whoami": { who: "user", needs: [], audit: "none" },
+  // Secrets of the namespace: names and versions only ever leave the server (values go to agents).
+  "GET /v1/secrets": read("secrets", ns),
+  "PUT /v1/secrets/:ns/:name": change("secrets", ns),
+  "DELETE /v1/secrets/:ns/:name": change("secrets", ns),
   // The cluster: servers, metrics, the API description, the audit log.
   "GET /v1/cluster": read("read", "cluster"),
   "GET /metrics": read("read", "cluster"),

@@ -8,6 +8,7 @@ import { assignmentsSchema, heartbeatResponseSchema, registerResponseSchema, swa
 import { execFrameSchema } from "../../api/exec-wire.ts";
 import { certificateAnswerSchema, certificateRequestSchema } from "../../api/cert-wire.ts";
 import { metricsReportSchema, tokenCreateSchema } from "../../model/index.ts";
+import { secretSetSchema } from "../../model/index.ts";
 import { jobSpecSchema } from "../../spec/canonical.ts";
 import { noteBody, revertBody, scaleBody } from "../routes/jobs.ts";
 import { missingBody, tagBody } from "../routes/packages.ts";
@@ -87,6 +88,9 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /v1/tokens": { summary: "Every API token with its policy and state (never a secret or its digest)", response: answerSchemas.tokens },
   "DELETE /v1/tokens/:id": { summary: "Revoke a token: refused by every server from then on", response: answerSchemas.token },
   "GET /v1/whoami": { summary: "The calling token: id, name, policy, expiry", response: answerSchemas.whoami },
+  "PUT /v1/secrets/:ns/:name": { summary: "Set a secret's value (base64), sealed at rest; its next version rolls the jobs that use it", body: secretSetSchema, response: answerSchemas.secret },
+  "GET /v1/secrets": { summary: "Every secret's name, version and dates (never a value)", response: answerSchemas.secrets },
+  "DELETE /v1/secrets/:ns/:name": { summary: "Remove a secret (refused while a job uses it)", response: answerSchemas.secret },
   "GET /v1/watch": { summary: "Typed changes of allow-listed kinds: list, bookmark, then changes; resumable by revision", responds: "sse", response: watchMessageSchema, gone: "TIFFIN_WATCH_EXPIRED: the start revision is compacted (compactRevision says where history starts); list again", query: { kinds: "comma-separated kinds (default: every kind)", from: "store revision to start at (inclusive); without it, list first", job: "only these jobs' objects (repeatable)", host: "only objects on these hosts, by name or id (repeatable)" } },
   "GET /v1/services": { summary: "Every service (a job naming ports) and how many serving endpoints it has", response: answerSchemas.services },
   "GET /v1/services/:name/endpoints": { summary: "A service's serving endpoints (healthy, or running without a health check, on hosts that are up), by task index; changes stream from GET /v1/watch?kinds=endpoint", response: answerSchemas.endpoints },

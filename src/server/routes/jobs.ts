@@ -260,8 +260,9 @@ function noteOf(body: Record<string, unknown>): VersionNote {
 
 /** Pins are the server's to set: a spec sent back as stored (with `pinned`) is resolved afresh. */
 function withoutPins(spec: unknown): unknown {
-  if (typeof spec !== "object" || spec === null || !("pinned" in spec)) return spec;
-  const { pinned: _ignored, ...rest } = spec as Record<string, unknown>;
+  if (typeof spec !== "object" || spec === null || !("pinned" in spec || "secretVersions" in spec)) return spec;
+  // Secret versions too: the server resolves them (secrets/pins.ts).
+  const { pinned: _ignored, secretVersions: _versions, ...rest } = spec as Record<string, unknown>;
   return rest;
 }
 

@@ -7,6 +7,7 @@ import { parsePackageRef } from "../../pkg/index.ts";
 import type { ServerContext } from "../context.ts";
 import { decodeOne, Kinds, packageKey, packageTagKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
+import { pinSecrets } from "../secrets/pins.ts";
 
 /** `job@version` of every stored job version whose pins include `id`. */
 export function pinnedBy(m: Mirror, id: string): string[] {
@@ -50,8 +51,10 @@ export async function resolvePins(ctx: ServerContext, spec: JobSpec): Promise<Pa
   return pins;
 }
 
-/** The spec as stored: its packages pinned (no `pinned` field when it has none, so older specs compare equal). */
-export async function pinSpec(ctx: ServerContext, spec: JobSpec): Promise<JobSpec> {
+/** The spec as stored: its packages and secrets pinned (no `pinned` or `secretVersions` field when it
+ * has none, so older specs compare equal). */
+export async function pinSpec(ctx: ServerContext, sent: JobSpec): Promise<JobSpec> {
+  const spec = pinSecrets(sent, ctx.mirror.secretValues);
   const { pinned: _ignored, ...rest } = spec;
   if (spec.packages.length === 0) return rest;
   return { ...rest, pinned: await resolvePins(ctx, spec) };

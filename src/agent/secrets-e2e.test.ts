@@ -1,0 +1,80 @@
+// Secrets end to end (issue 17): the real server in a child process, a real agent, the task a real
+// process. The task sees its secret as an env var and as an owner-only file (it prints their sha256,
+// never the value); the value is in no API answer, no log, no saved assignment, and not in clear in
+// the server's SQLite files; an unknown secret fails plan and apply at its field; setting a new value
+// rolls the job to a new version whose task sees the new value; rm is refused while a job uses it.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { serverAndAgent } from "./real-server.ts";
+import { testSpec } from "./test-fixtures.ts";
+
+const sha = (s: string): string => createHash("sha256").update(s).digest("hex");
+
+void test("a task gets its secret in env and file; the value leaks nowhere; rotation rolls the job", async (t) => {
+  const sa = await serverAndAgent(t, { prefix: "tiffin-secrets-", name: "box-1" });
+  const one = "pw-one-aardvark-7781";
+  const two = "pw-two-narwhal-4410";
+  const put = async (value: string): Promise<Response> => sa.api("/v1/secrets/default/db", { method: "PUT", body: JSON.stringify({ valueBase64: Buffer.from(value).toString("base64") }) });
+  assert.equal((await put(one)).status, 200);
+
+  // As compileJobs makes it from `env: { DB_PASSWORD: secret("db") }` (src/spec/secret-input.test.ts).
+  const spec = testSpec({
+    name: "sec", isolation: "none", resources: { cpu: 0.1, memoryMiB: 32, diskMiB: 16 },
+    command: ["/bin/sh", "-c", "printf '%s' \"$DB_PASSWORD\" | sha256sum; sha256sum < secrets/db.pw; stat -c 'mode %a' secrets/db.pw; exec sleep 600"],
+    env: { PLAIN: "x" }, secretEnv: { DB_PASSWORD: "default/db" }, secretFiles: { "db.pw": "default/db" },
+  });
+  const bad = { ...spec, name: "bad", secretEnv: { API_KEY: "default/nope" } };
+
+  // An unknown secret: refused at plan and at apply, at its field.
+  for (const route of ["/v1/plan", "/v1/jobs"]) {
+    const r = await sa.api(route, { method: "POST", body: JSON.stringify({ spec: bad }) });
+    const body = (await r.json()) as { error: { code: string; problems: { path: string; message: string }[] } };
+    assert.equal(r.status, 422, route);
+    assert.deepEqual(body.error.problems.map((p) => [p.path, p.message]), [["env.API_KEY", "secret default/nope does not exist"]], route);
+  }
+
+  assert.equal((await sa.api("/v1/jobs", { method: "POST", body: JSON.stringify({ spec }) })).status, 200);
+  const logsOf = async (want: string): Promise<string> => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const text = await (await sa.api("/v1/tasks/sec/0/logs")).text();
+      if (text.includes(want)) return text;
+      if (Date.now() > deadline) assert.fail(`no "${want}" in the task's logs: ${text}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const first = await logsOf("mode 400");
+  assert.equal(first.split(sha(one)).length - 1, 2, `env and file both hold the value: ${first}`);
+
+  // The value is in no answer, no log, no saved assignment, and only sealed in the store.
+  const answers = await Promise.all(["/v1/jobs/sec", "/v1/jobs/sec/versions", "/v1/jobs/sec/versions/1", "/v1/jobs", "/v1/audit", "/v1/secrets", "/v1/jobs/sec/rollouts"].map(async (p) => `${p}: ${await (await sa.api(p)).text()}`));
+  const b64 = Buffer.from(one).toString("base64");
+  for (const text of [...answers, first]) for (const needle of [one, b64]) assert.ok(!text.includes(needle), `the value in ${text.slice(0, 200)}`);
+  assert.match(answers[1] ?? "", /"secretVersions":\{"default\/db":1\}/);
+  const serverDir = path.join(sa.root, "server");
+  for (const f of fs.readdirSync(serverDir)) {
+    const bytes = fs.readFileSync(path.join(serverDir, f));
+    assert.ok(!bytes.includes(one) && !bytes.includes(b64), `the value in clear in ${f}`);
+  }
+  const attempts = path.join(sa.agentDir, "attempts");
+  for (const dir of fs.readdirSync(attempts)) {
+    const saved = path.join(attempts, dir, "assignment.json");
+    if (fs.existsSync(saved)) assert.ok(!fs.readFileSync(saved, "utf8").includes(b64), `assignment.json of ${dir}`);
+  }
+
+  // rm is refused while the job uses it; a new value rolls the job to version 2, whose task sees it.
+  const rm = await sa.api("/v1/secrets/default/db", { method: "DELETE" });
+  assert.equal(rm.status, 409);
+  assert.match(await rm.text(), /secret default\/db is used by job sec/);
+  assert.equal((await put(two)).status, 200);
+  const versions = (await (await sa.api("/v1/jobs/sec/versions")).json()) as { version: number; message: string | null }[];
+  assert.deepEqual(versions.map((v) => [v.version, v.message]).at(-1), [2, "secret default/db set to version 2"]);
+  const second = await logsOf(sha(two));
+  assert.ok(!second.includes(two));
+  const audit = await (await sa.api("/v1/audit")).text();
+  assert.match(audit, /set secret default\/db \(version 2\); rolled sec@2/);
+  assert.ok(!audit.includes(two) && !audit.includes(one));
+});
