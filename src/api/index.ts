@@ -12,8 +12,11 @@ export * from "./watch-read.ts";
 export * from "./exec-wire.ts";
 // What a web page needs of the model to read the answers and the watch: the objects' types and the
 // error class with its codes (a 401 is TIFFIN_UNAUTHORIZED).
+export type { DrainBlock, WindowPhase } from "../model/index.ts";
 export type { Attempt, AttemptState, Host, HostStatus, JobRecord, JobVersion, Task, AliveValue, Endpoint, JobSpec, MaintenanceWindow, Rollout, Run, RunItem, RunAttempt } from "../model/index.ts";
 export { ErrorCodes, TiffinError } from "../model/errors.ts";
 export { allows } from "../model/acl.ts";
 export { formatDiff } from "../model/diff.ts";
 export { runItemCounts } from "../model/batch.ts";
+export { windowPhase } from "../model/maintenance.ts";
+export { DrainBlockReasonText } from "../model/host.ts";

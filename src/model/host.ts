@@ -63,6 +63,13 @@ export type DrainThen = (typeof DrainThenActions)[number];
 export const DrainBlockReasons = ["budget", "no-room", "constraint", "approval"] as const;
 /** One of DrainBlockReasons. */
 export type DrainBlockReason = (typeof DrainBlockReasons)[number];
+/** What holds a drain, as people read it (`tiffin drain`, `tiffin maintenance list`, the dashboard). */
+export const DrainBlockReasonText: Record<DrainBlockReason, string> = {
+  budget: "disruption budget",
+  "no-room": "no room elsewhere",
+  constraint: "a constraint",
+  approval: "waiting for approval",
+};
 
 /** One job held on a draining host, and since when (epoch ms) for that same reason. */
 export interface DrainBlock {

@@ -99,3 +99,19 @@ export function windowClosesAt(w: Pick<MaintenanceWindow, "start" | "leadMs" | "
 export function jobLeadMs(w: Pick<MaintenanceWindow, "leadMs">, tasks: number, budget: number): number {
   return w.leadMs ?? Math.max(1, Math.ceil(tasks / Math.max(1, budget))) * MaintenanceMoveStepMs;
 }
+
+/** Where a window stands at `now`: what `tiffin maintenance list` and the dashboard word. `overrun`:
+ * past its end with hosts not back; `overran`: it did, and they are back. */
+export type WindowPhase = "cancelled" | "overrun" | "overran" | "ended" | "active" | "closing" | "planned";
+
+/** The phase of a window at `now` (pure). */
+export function windowPhase(w: MaintenanceWindow, now: number): WindowPhase {
+  if (w.cancelledAt !== null) return "cancelled";
+  const o = w.overrun;
+  if (o && o.hosts.length > 0) return "overrun";
+  if (o && o.backAt !== null) return "overran";
+  if (now >= windowEnd(w)) return "ended";
+  if (now >= w.start) return "active";
+  if (now >= windowClosesAt(w)) return "closing";
+  return "planned";
+}

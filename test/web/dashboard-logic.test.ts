@@ -24,6 +24,7 @@ void test("routes: each hash names a page, and hashOf is its inverse", () => {
     { hash: "#/jobs/web", route: { page: "job", name: "web" } },
     { hash: "#/events", route: { page: "events" } },
     { hash: "#/packages", route: { page: "packages" } },
+    { hash: "#/maintenance", route: { page: "maintenance" } },
     { hash: "#/jobs/web/2", route: { page: "task", job: "web", index: 2 } },
     { hash: "#/jobs/web/x", route: { page: "job", name: "web" } },
     { hash: "#/nonsense/x", route: { page: "fleet", host: null } },

@@ -191,6 +191,20 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   await page.screenshot({ path: join(shots, "fleet-drained.png"), fullPage: true });
   assert.match(readFileSync(join(data, "server.log"), "utf8"), new RegExp(`"name":"${hostName}".*host draining`), "logged like `tiffin drain`");
 
+  // Maintenance: the drained host is listed with what holds it; a window planned from the CLI shows
+  // up planned, and Cancel ends it as `tiffin maintenance cancel` does.
+  cli("maintenance", "add", "--host", "dev-2", "--start", "+1h", "--duration", "30m", "--reason", "kernel upgrade");
+  await page.getByRole("link", { name: "Maintenance", exact: true }).click();
+  await page.getByRole("heading", { name: "Draining hosts (1)", level: 2 }).waitFor();
+  assert.match(await page.getByRole("table", { name: "Draining hosts" }).innerText(), new RegExp(`${hostName}[\\s\\S]*none \\(waits\\)`));
+  const windows = page.getByRole("table", { name: "Maintenance windows" });
+  await waitFor("the planned window on the maintenance page", 15_000, async () => ((await windows.count()) > 0 && /host dev-2[\s\S]*planned[\s\S]*kernel upgrade/.test(await windows.innerText()) ? true : undefined));
+  await page.screenshot({ path: join(shots, "maintenance.png"), fullPage: true });
+  assert.deepEqual(await axeProblems(page), [], "maintenance page");
+  await windows.getByRole("button", { name: /^Cancel window / }).click();
+  await waitFor("the window cancelled", 15_000, async () => (/cancelled/.test(await windows.innerText()) ? true : undefined));
+  assert.match(cli("maintenance", "list"), /cancelled/);
+
   // A batch job: "Run now" starts a run as `tiffin run` does; its items end and the panel shows them.
   const batchSpec = join(home, "crunch.json");
   writeFileSync(batchSpec, JSON.stringify({ name: "crunch", command: ["sh", "-c", "exit 0"], batch: { items: ["a", "b", "c"], parallelism: 3 }, resources: { cpu: 0.1, memory: "32Mi", disk: "32Mi" } }));

@@ -16,6 +16,7 @@ import { JobPage } from "./pages/job.tsx";
 import { Events } from "./pages/events.tsx";
 import { TaskLog } from "./pages/task-log.tsx";
 import { Packages } from "./pages/packages.tsx";
+import { Maintenance } from "./pages/maintenance.tsx";
 import { useLive } from "./hooks.ts";
 
 /** The whole page. */
@@ -96,6 +97,7 @@ function Dashboard({ token, onRefused }: { token: string; onRefused: (why: strin
           {link("fleet", "Fleet")}
           {link("jobs", "Jobs")}
           {link("events", "Events")}
+          {link("maintenance", "Maintenance")}
           {link("packages", "Packages")}
         </nav>
         <span class={`conn ${live.connected ? "on" : "off"}`} role="status">
@@ -123,6 +125,7 @@ function Dashboard({ token, onRefused }: { token: string; onRefused: (why: strin
         {route.page === "job" && <JobPage live={live} client={client} name={route.name} who={who} onError={refuse} />}
         {route.page === "events" && <Events live={live} />}
         {route.page === "packages" && <Packages live={live} client={client} onError={refuse} />}
+        {route.page === "maintenance" && <Maintenance live={live} client={client} who={who} onError={refuse} />}
         {route.page === "task" && <TaskLog client={client} job={route.job} index={route.index} onError={refuse} />}
       </main>
     </div>

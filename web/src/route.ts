@@ -1,4 +1,4 @@
-// The page shown, from the location hash: `#/fleet`, `#/jobs`, `#/jobs/NAME`, `#/events`, `#/packages`,
+// The page shown, from the location hash: `#/fleet`, `#/jobs`, `#/jobs/NAME`, `#/events`, `#/packages`, `#/maintenance`,
 // `#/hosts/ID` (the fleet with one host open), `#/jobs/NAME/INDEX` (a task's log). Hash routes need no server fallback and keep
 // the path the server sees constant.
 
@@ -9,7 +9,8 @@ export type Route =
   | { page: "job"; name: string }
   | { page: "task"; job: string; index: number }
   | { page: "events" }
-  | { page: "packages" };
+  | { page: "packages" }
+  | { page: "maintenance" };
 
 /** Parses a location hash into a route; anything unknown is the fleet. */
 export function routeOf(hash: string): Route {
@@ -22,6 +23,8 @@ export function routeOf(hash: string): Route {
       return { page: "events" };
     case "packages":
       return { page: "packages" };
+    case "maintenance":
+      return { page: "maintenance" };
     case "hosts":
       return { page: "fleet", host: parts[1] ?? null };
     default:
@@ -42,6 +45,8 @@ export function hashOf(route: Route): string {
       return "#/events";
     case "packages":
       return "#/packages";
+    case "maintenance":
+      return "#/maintenance";
     case "task":
       return `#/jobs/${encodeURIComponent(route.job)}/${route.index}`;
   }

@@ -2,15 +2,9 @@
 // how long (the server's report, src/server/drain-report.ts), the deadline and its action.
 
 import type { HostView } from "../../api/types.ts";
-import type { DrainBlock, DrainBlockReason } from "../../model/index.ts";
+import type { DrainBlock } from "../../model/index.ts";
+import { DrainBlockReasonText } from "../../model/index.ts";
 import { formatTime } from "../table.ts";
-
-const ReasonText: Record<DrainBlockReason, string> = {
-  budget: "disruption budget",
-  "no-room": "no room elsewhere",
-  constraint: "a constraint",
-  approval: "waiting for approval",
-};
 
 /** "2m05s" for a span in ms. */
 export function span(ms: number): string {
@@ -23,7 +17,7 @@ export function span(ms: number): string {
 
 /** One held job as a line: "big [task 0]: no room elsewhere for 12s - no host fits: ...". */
 export function blockLine(b: DrainBlock, now: number): string {
-  return `${b.job} [task ${b.tasks.join(", ")}]: ${ReasonText[b.reason]} for ${span(now - b.since)} - ${b.detail}`;
+  return `${b.job} [task ${b.tasks.join(", ")}]: ${DrainBlockReasonText[b.reason]} for ${span(now - b.since)} - ${b.detail}`;
 }
 
 /** The drain's lines (none when the host is not draining). */

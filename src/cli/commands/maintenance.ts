@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
 import type { MaintenanceScope, MaintenanceWindow } from "../../model/index.ts";
-import { windowClosesAt, windowEnd } from "../../model/index.ts";
+import { windowEnd, windowPhase } from "../../model/index.ts";
 import { parseDuration } from "../../spec/api.ts";
 import type { CliContext } from "../command.ts";
 import { jsonOption } from "../command.ts";
@@ -58,14 +58,19 @@ export function addRequest(f: AddFlags, now: number): Parameters<ApiClient["addM
 
 /** Where a window stands at `now`. */
 export function windowState(w: MaintenanceWindow, now: number): string {
-  if (w.cancelledAt !== null) return "cancelled";
   const o = w.overrun;
-  if (o && o.hosts.length > 0) return `OVERRUN for ${span(now - windowEnd(w))}: ${o.hosts.join(", ")} not back (endure tasks go elsewhere after their job's maintenanceOverrun, default 15m)`;
-  if (o && o.backAt !== null) return `ended, overran by ${span(o.backAt - windowEnd(w))}`;
-  if (now >= windowEnd(w)) return "ended";
-  if (now >= w.start) return "active";
-  if (now >= windowClosesAt(w)) return "closing";
-  return "planned";
+  switch (windowPhase(w, now)) {
+    case "overrun":
+      return `OVERRUN for ${span(now - windowEnd(w))}: ${o?.hosts.join(", ")} not back (endure tasks go elsewhere after their job's maintenanceOverrun, default 15m)`;
+    case "overran":
+      return `ended, overran by ${span((o?.backAt ?? windowEnd(w)) - windowEnd(w))}`;
+    case "cancelled":
+    case "ended":
+    case "active":
+    case "closing":
+    case "planned":
+      return windowPhase(w, now);
+  }
 }
 
 /** A table of windows. */
