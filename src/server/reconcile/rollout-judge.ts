@@ -14,7 +14,7 @@
 import { domainKey, RolloutDomains } from "../../model/index.ts";
 import type { CheckResult, FailureDomain, Rollout, RolloutDomain, TaskMetricsPoint, Verdict } from "../../model/index.ts";
 import { judgePhase, overallVerdict } from "../../model/judge/index.ts";
-import { joinUsage, namedMetricsOf } from "../../model/judge/index.ts";
+import { joinUsage, metricLabel, namedMetricsOf } from "../../model/judge/index.ts";
 import type { CheckVerdict, CustomCheck, RawMetricPoint, RolloutChecks, TaskSeries, TaskUsage } from "../../model/judge/index.ts";
 import type { CustomCheckVerdict, ExecTask } from "../rollout-checks/custom-check.ts";
 import type { StepTask } from "./rollout-step.ts";
@@ -66,6 +66,11 @@ export function figuresOf(v: Record<string, unknown>, prefix = ""): Record<strin
   return out;
 }
 
+/** The names of the comparisons `checks` asks for, as their CheckResults are named. */
+export function comparisonNames(checks: RolloutChecks): string[] {
+  return [...(checks.crashRate ? ["crash-rate"] : []), ...checks.metrics.map((m) => `metric ${metricLabel(m.metric)}`), ...(checks.efficiency ? ["efficiency"] : [])];
+}
+
 /** A judge's verdict as a CheckResult: "metric errors", "crash-rate", "efficiency". */
 export function checkResultOf(v: CheckVerdict): CheckResult {
   const { check, verdict, summary, ...rest } = v as CheckVerdict & { summary?: string };
@@ -96,11 +101,20 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
     const got = read.customOf(`${r.job}/${r.version}/${r.phase}/${healthyAt}`, checks.custom, inTask ? { job: r.job, index: inTask.index } : null);
     return checks.custom.map((c, i) => customResultOf(c, got[i] ?? null));
   })();
+  // No old version at all (the job's first rollout): the comparisons are shown skipped, with why, and
+  // the absolute checks (health, restarts, custom) decide; a skipped comparison never holds the phase.
+  if (olds.length === 0 && r.from === null) {
+    const skipped = comparisonNames(checks).map((name): CheckResult => ({ name, verdict: "inconclusive", figures: { skipped: 1 }, detail: `skipped: no old version to compare with (the job's first rollout of ${name.replace(/^metric /, "")}): judged by health, restarts and custom checks` }));
+    return { overall: overallVerdict(custom), checks: [...skipped, ...custom] };
+  }
   // No old task left (the last phase): nothing to compare with; the earlier phases were compared.
   if (olds.length === 0) return custom.length === 0 ? null : { overall: overallVerdict(custom), checks: custom };
   const domains = new Set(mine.map((t) => keyOf(t.index)));
+  // A domain phase takes whole domains ("cluster": every task of the clusters reached), so no old task
+  // may be left in them: then new is compared with the old tasks of the other domains, as stated.
+  const widened = level !== null && !olds.some((t) => domains.has(keyOf(t.index)));
   const names = namedMetricsOf(checks);
-  const domainOfSide = (t: StepTask, side: "new" | "old"): string | null => (side === "new" || level === null ? null : domains.has(keyOf(t.index)) ? "in" : "out");
+  const domainOfSide = (t: StepTask, side: "new" | "old"): string | null => (side === "new" || level === null || widened ? null : domains.has(keyOf(t.index)) ? "in" : "out");
   const series = (t: StepTask, side: "new" | "old"): TaskSeries => ({
     index: t.index,
     domain: domainOfSide(t, side),
@@ -118,7 +132,7 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
   const judged = judgePhase(
     { ...checks, health: false, custom: [] },
     {
-      domain: level === null ? null : "in",
+      domain: level === null || widened ? null : "in",
       since: healthyAt,
       health: [],
       crashes: {
@@ -129,6 +143,8 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
       usage: { new: mine.map((t) => usage(t, "new")), old: olds.map((t) => usage(t, "old")) },
     },
   );
-  const all = [...judged.checks.map(checkResultOf), ...custom];
+  const why = `no old task left in the phase's ${level ?? ""}: compared with old tasks of other ${level ?? ""}s`;
+  const results = judged.checks.map(checkResultOf).map((c) => (widened && c.name !== "crash-rate" ? { ...c, figures: { ...c.figures, widened: 1 }, detail: `${c.detail} (${why})` } : c));
+  const all = [...results, ...custom];
   return { overall: overallVerdict(all), checks: all };
 }
