@@ -120,6 +120,9 @@ export class Reconciler {
     };
     // Endpoints follow tasks (endpoints/controller.ts): they never change what a task should do.
     if (k.startsWith(Prefix.alloc) || k.startsWith(Prefix.hostTokens) || k.startsWith(Prefix.endpoints)) return false;
+    // Records no decision reads: an audit entry per API call, usage and metric history blocks, API
+    // tokens. Each used to force a full pass over every job (1,000 agents: hundreds during a rollout).
+    if (k.startsWith(Prefix.audit) || k.startsWith(Prefix.usage) || k.startsWith(Prefix.metricBlocks) || k.startsWith(Prefix.tokens)) return false;
     // A job's own reconcile write needs no second look: its placement runs in the same pass, and what
     // comes next is triggered by agents' reports (or the next full pass). This halves the decisions.
     if (c.revision !== 0 && this.#ownWrites.has(c.revision)) return false;
