@@ -57,6 +57,8 @@ export interface JudgeSources {
   namedOf?: (job: string, index: number, name: string) => readonly RawMetricPoint[];
   /** A task's cumulative CPU seconds; absent: efficiency stays inconclusive. */
   cpuOf?: (job: string, index: number) => readonly { at: number; cpuSeconds: number }[];
+  /** Since when this server holds the readings of `namedOf` and `cpuOf` (it began leading); absent: always. */
+  samplesSince?: () => number;
 }
 
 /** Starts, steps or rolls back the job's rollout for this pass; `sources` feed the judge. */
@@ -93,7 +95,8 @@ export function advanceRollout(m: Mirror, inp: JobInput, sources: JudgeSources =
   const hostOf = new Map(inp.tasks.map((t) => [t.index, t.hostId]));
   const reader: JudgeReader = { seriesOf: (i) => seriesOf(name, i), domainOf: (i) => { const h = hostOf.get(i); return h == null ? null : domainOf(h); }, ...(sources.customOf ? { customOf: sources.customOf } : {}),
     ...(sources.namedOf ? { namedOf: (i: number, metric: string) => sources.namedOf?.(name, i, metric) ?? [] } : {}),
-    ...(sources.cpuOf ? { cpuOf: (i: number) => sources.cpuOf?.(name, i) ?? [] } : {}) };
+    ...(sources.cpuOf ? { cpuOf: (i: number) => sources.cpuOf?.(name, i) ?? [] } : {}),
+    ...(sources.samplesSince ? { samplesSince: sources.samplesSince() } : {}) };
   const judge: BakeJudge = (healthyAt, reached) => judgeBake(cur, cur.policy.checks, tasks, reached, healthyAt, now, reader);
   const step = stepRollout(cur, tasks, now, judge);
   if (!step.rollback || cur.from === null) {

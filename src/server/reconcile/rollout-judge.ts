@@ -18,6 +18,7 @@ import { joinUsage, metricLabel, namedMetricsOf } from "../../model/judge/index.
 import type { CheckVerdict, CustomCheck, RawMetricPoint, RolloutChecks, TaskSeries, TaskUsage } from "../../model/judge/index.ts";
 import type { CustomCheckVerdict, ExecTask } from "../rollout-checks/custom-check.ts";
 import type { StepTask } from "./rollout-step.ts";
+import { formatDuration } from "../../spec/api.ts";
 
 /** What the judge reads of the world, beyond the controller's StepTasks. */
 export interface JudgeReader {
@@ -32,6 +33,9 @@ export interface JudgeReader {
   namedOf?(index: number, name: string): readonly RawMetricPoint[];
   /** A task's cumulative cgroup CPU seconds, oldest first (the efficiency check); absent: none. */
   cpuOf?(index: number): readonly { at: number; cpuSeconds: number }[];
+  /** Since when this server holds every task's named readings and CPU (when it began leading: they
+   * live in the leader's memory); absent: since before any bake. */
+  samplesSince?: number;
 }
 
 /** A custom check's verdict (null: still running) as a CheckResult: "custom GET url", "custom argv". */
@@ -54,6 +58,9 @@ export const CustomDetailMax = 500;
 export interface PhaseJudgement {
   overall: Verdict;
   checks: CheckResult[];
+  /** The bake's readings began to be held again at this time (a leader change after the bake began):
+   * the phase's deadline moves by the time lost (rollout-step.ts). */
+  recollectFrom?: number;
 }
 
 /** Finite numbers of `v`, flattened with dotted keys ("new.mean"), for CheckResult.figures. */
@@ -129,11 +136,17 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
     points: eff && read.cpuOf && read.namedOf ? joinUsage(read.cpuOf(t.index), (read.namedOf(t.index, eff.requests)).map((p) => ({ at: p.at, value: p.value ?? null })), UsageSkewMs) : [],
   });
   const bakeMs = Math.max(0, now - healthyAt);
+  // A leader change during the bake: the readings before it were in the former leader's memory. The
+  // named comparisons judge what this server holds, from a whole bake after it began leading: until
+  // then they say so and stay inconclusive, never passing (or failing) on a gap.
+  const held = read.samplesSince ?? Number.NEGATIVE_INFINITY;
+  const recollecting = held > healthyAt;
+  const from = recollecting ? held : healthyAt;
   const judged = judgePhase(
     { ...checks, health: false, custom: [] },
     {
       domain: level === null || widened ? null : "in",
-      since: healthyAt,
+      since: from,
       health: [],
       crashes: {
         new: { crashes: mine.reduce((n, t) => n + t.newEnds, 0), exposureMs: mine.length * bakeMs },
@@ -145,6 +158,12 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
   );
   const why = `no old task left in the phase's ${level ?? ""}: compared with old tasks of other ${level ?? ""}s`;
   const results = judged.checks.map(checkResultOf).map((c) => (widened && c.name !== "crash-rate" ? { ...c, figures: { ...c.figures, widened: 1 }, detail: `${c.detail} (${why})` } : c));
-  const all = [...results, ...custom];
-  return { overall: overallVerdict(all), checks: all };
+  const waitMs = recollecting ? from + r.policy.bakeMs - now : 0;
+  const gathered = results.map((c): CheckResult => {
+    if (c.name === "crash-rate" || waitMs <= 0) return c; // crashes are attempt records in the store: nothing lost
+    const got = Math.max(0, now - from);
+    return { name: c.name, verdict: "inconclusive", figures: { ...c.figures, recollectFrom: from, recollectedMs: got }, detail: `re-collecting since the leader change at ${new Date(from).toISOString()} (${formatDuration(got)} of the ${formatDuration(r.policy.bakeMs)} bake): the readings before it were in the former leader's memory` };
+  });
+  const all = [...gathered, ...custom];
+  return { overall: overallVerdict(all), checks: all, ...(recollecting ? { recollectFrom: from } : {}) };
 }
