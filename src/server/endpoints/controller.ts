@@ -78,9 +78,7 @@ export class EndpointController {
       this.#scheduled = false;
       void this.run();
     };
-    const wait = this.#notBefore - performance.now();
-    if (wait > 0) setTimeout(go, wait);
-    else setImmediate(go);
+    setImmediate(go);
   }
 
   /** Runs a pass now (or one more after the current one); resolves when it is done. */
@@ -97,6 +95,9 @@ export class EndpointController {
   }
 
   async #pass(): Promise<void> {
+    // Here rather than in trigger(): a change during a pass asks SerialPasses for one more at once.
+    const wait = this.#notBefore - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const started = performance.now();
     const ops = endpointWrites(this.#o.mirror, this.#o.hostStatus, this.#o.clock.now());
     this.#notBefore = 2 * performance.now() - started;

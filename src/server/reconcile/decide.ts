@@ -102,7 +102,12 @@ export function decideJob(inp: JobInput): JobDecision {
     const live = a !== undefined && !isTerminal(a.state) && a.desired === "run";
     const stale = restartSince !== null && a !== undefined && a.createdAt < restartSince;
     // Another live copy (the old side of a surge or a drain move) that serves keeps the task serving.
-    const others = attemptsAt(t.index).filter((o) => o.id !== a?.id && !isTerminal(o.state) && o.desired === "run");
+    // Most tasks have one attempt, the current one: no list to build (10,000 tasks a pass).
+    const others: Attempt[] = [];
+    for (const id of byIndex.get(t.index) ?? []) {
+      const o = id === a?.id ? undefined : atts.get(id);
+      if (o && !isTerminal(o.state) && o.desired === "run") others.push(o);
+    }
     const ready = isReady(a, specFor(t.version)) || others.some((o) => isReady(o, specFor(o.version)));
     slots.push({ index: t.index, version: t.version, ready, live, mustReplace: t.version !== job.version && mustReplace(t.version), stale, surging: others.length > 0 && live });
   }
