@@ -71,6 +71,21 @@ void test("comparisons without a baseline: skipped or widened, with the reason (
   }
 });
 
+void test("a version adding a named comparison: old tasks never reported the metric, so it is skipped with why, not inconclusive", () => {
+  const r = rolloutOf([1, "all"], 1, 0);
+  const tasks = [task(0, true), task(1, false), task(2, false), task(3, false)];
+  // Agents scrape the names an attempt's own version's checks name: v1's named none.
+  const base = readerOf(() => 1, "pass");
+  const read: JudgeReader = { ...base, namedOf: (i, name) => (i === 0 ? (base.namedOf?.(i, name) ?? []) : []), oldNamed: new Set<string>() };
+  const j = judgeBake(r, checks, tasks, new Set([0]), 1000, 30_000, read);
+  const metric = j?.checks.find((x) => x.name === "metric rate of errors_total");
+  assert.match(metric?.detail ?? "", /skipped: the old tasks' version does not report errors_total/, JSON.stringify(j?.checks));
+  assert.equal(j?.overall, "pass", JSON.stringify(j?.checks));
+  // The old version reports it: compared as usual.
+  const both = judgeBake(r, checks, tasks, new Set([0]), 1000, 30_000, { ...base, oldNamed: new Set(["errors_total"]) });
+  assert.equal(both?.checks.find((x) => x.name === "metric rate of errors_total")?.verdict, "pass", JSON.stringify(both?.checks));
+});
+
 void test("a first rollout with a comparison check passes its phase after the bake (no wait for old samples)", () => {
   const r = rolloutOf([1, "all"], null, 0);
   const tasks = [task(0, true), task(1, true), task(2, true), task(3, true)];

@@ -36,6 +36,9 @@ export interface JudgeReader {
   /** Since when this server holds every task's named readings and CPU (when it began leading: they
    * live in the leader's memory); absent: since before any bake. */
   samplesSince?: number;
+  /** The named metrics the old tasks' agents report (those their own versions' checks name: agents
+   * scrape what an attempt's spec names); absent: every name. */
+  oldNamed?: ReadonlySet<string>;
 }
 
 /** A custom check's verdict (null: still running) as a CheckResult: "custom GET url", "custom argv". */
@@ -91,8 +94,21 @@ export function checkResultOf(v: CheckVerdict): CheckResult {
  * task left to compare with, as in a last phase "all"). Health
  * stays the controller's own check (phaseChecks), so it is not judged twice.
  */
-export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: readonly StepTask[], reached: ReadonlySet<number>, healthyAt: number | null, now: number, read: JudgeReader): PhaseJudgement | null {
-  if (checks === undefined || healthyAt === null) return null;
+export function judgeBake(r: Rollout, allChecks: RolloutChecks | undefined, tasks: readonly StepTask[], reached: ReadonlySet<number>, healthyAt: number | null, now: number, read: JudgeReader): PhaseJudgement | null {
+  if (allChecks === undefined || healthyAt === null) return null;
+  // A version that adds a named comparison: its old tasks never reported that metric (their agents
+  // scrape what their own version names), so there is nothing to compare with. Skipped, with why.
+  const unreported = (name: string): boolean => read.oldNamed !== undefined && !read.oldNamed.has(name);
+  const notReported = [
+    ...allChecks.metrics.filter((m) => m.metric.kind !== "signal" && unreported(m.metric.name)).map((m) => ({ name: `metric ${metricLabel(m.metric)}`, metric: m.metric.kind === "signal" ? "" : m.metric.name })),
+    ...(allChecks.efficiency && unreported(allChecks.efficiency.requests) ? [{ name: "efficiency", metric: allChecks.efficiency.requests }] : []),
+  ];
+  const checks: RolloutChecks = notReported.length === 0 ? allChecks : {
+    ...allChecks,
+    metrics: allChecks.metrics.filter((m) => m.metric.kind === "signal" || !unreported(m.metric.name)),
+    efficiency: allChecks.efficiency && unreported(allChecks.efficiency.requests) ? null : allChecks.efficiency,
+  };
+  const unreportedResults = notReported.map((x): CheckResult => ({ name: x.name, verdict: "inconclusive", figures: { skipped: 1 }, detail: `skipped: the old tasks' version does not report ${x.metric} (its rollout checks do not name it, and agents scrape what a task's own version names): nothing to compare with; judged by the other checks` }));
   const spec = r.phases[r.phase]?.spec;
   const level: RolloutDomain | null = typeof spec === "string" && (RolloutDomains as readonly string[]).includes(spec) ? (spec as RolloutDomain) : null;
   const keyOf = (i: number): string | null => {
@@ -111,7 +127,7 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
   // No old version at all (the job's first rollout): the comparisons are shown skipped, with why, and
   // the absolute checks (health, restarts, custom) decide; a skipped comparison never holds the phase.
   if (olds.length === 0 && r.from === null) {
-    const skipped = comparisonNames(checks).map((name): CheckResult => ({ name, verdict: "inconclusive", figures: { skipped: 1 }, detail: `skipped: no old version to compare with (the job's first rollout of ${name.replace(/^metric /, "")}): judged by health, restarts and custom checks` }));
+    const skipped = comparisonNames(allChecks).map((name): CheckResult => ({ name, verdict: "inconclusive", figures: { skipped: 1 }, detail: `skipped: no old version to compare with (the job's first rollout of ${name.replace(/^metric /, "")}): judged by health, restarts and custom checks` }));
     return { overall: overallVerdict(custom), checks: [...skipped, ...custom] };
   }
   // No old task left (the last phase): nothing to compare with; the earlier phases were compared.
@@ -165,5 +181,5 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
     return { name: c.name, verdict: "inconclusive", figures: { ...c.figures, recollectFrom: from, recollectedMs: got }, detail: `re-collecting since the leader change at ${new Date(from).toISOString()} (${formatDuration(got)} of the ${formatDuration(r.policy.bakeMs)} bake): the readings before it were in the former leader's memory` };
   });
   const all = [...gathered, ...custom];
-  return { overall: overallVerdict(all), checks: all, ...(recollecting ? { recollectFrom: from } : {}) };
+  return { overall: overallVerdict(all), checks: [...all, ...unreportedResults], ...(recollecting ? { recollectFrom: from } : {}) };
 }
