@@ -18,7 +18,7 @@ import { eventually, tempDir } from "./testing/harness.ts";
 
 const skip = etcdAvailable() ? false : "etcd is not installed (apt-get install etcd-server)";
 const timing = { heartbeatMs: 300, suspectMs: 1500, downMs: 6000, fenceMs: 3000 };
-const BAKE_MS = 4000;
+const BAKE_MS = 3000;
 const undo: (() => unknown)[] = [];
 after(async () => {
   for (const fn of undo.reverse()) await fn();
