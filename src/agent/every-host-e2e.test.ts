@@ -1,7 +1,8 @@
 // Every-host jobs end to end (issue 14): the REAL server in its own process, several real agents in
 // this one (each its own host, helpers and task processes), one registering late. One task runs on
 // every host matching the job's label constraint; a late matching host gets one; a drained host's
-// task stops and is not moved; a host whose labels stop matching loses its task; plan and status show
+// task stops and is not moved; a host whose labels stop matching loses its task; a decommissioned host
+// loses its task for good and its record can then be removed; plan and status show
 // the per-host tasks; a new version rolls out host by host through phases by failure domain.
 
 import assert from "node:assert/strict";
@@ -110,5 +111,21 @@ void test("every-host job: one task per matching host, late hosts, drain, label 
   await waitFor("d's task process ended", () => !alive(rolled.get("d")?.pid ?? 0));
   // Undrain b: it matches again, so it gets a task.
   await api("POST", `/v1/hosts/${b.hostId}/undrain`);
-  await waitFor("b runs a task again", runningOn(["a", "b"], 2), 30_000);
+  const back = await waitFor("b runs a task again", runningOn(["a", "b"], 2), 30_000);
+
+  // Decommission b: its task stops for good and is not moved; a's keeps its pid. Then b's agent stops,
+  // b is down (3 s here) and its record is removed: the job is left with a's task alone, and no task of
+  // it is placed anywhere else or waits for b.
+  await api("POST", `/v1/hosts/${b.hostId}/decommission`);
+  const decommissioned = await waitFor("b's task stopped after its decommission", runningOn(["a"], 2), 30_000);
+  await waitFor("b's task process ended", () => !alive(back.get("b")?.pid ?? 0));
+  assert.equal(decommissioned.get("a")?.pid, back.get("a")?.pid);
+  await agents.get("b")?.close("stop-tasks");
+  agents.delete("b");
+  await waitFor("b removed once down", async () => {
+    const r = await fetch(`${server.url}/v1/hosts/${b.hostId}`, { method: "DELETE", headers: { authorization: `Bearer ${server.adminToken}` } });
+    return r.ok ? true : null;
+  }, 30_000);
+  const left = await api<JobStatus>("GET", "/v1/jobs/exporter");
+  assert.deepEqual(left.tasks.map((x) => x.hostName), ["a"], JSON.stringify(left.tasks.map((x) => [x.index, x.hostName, x.state])));
 });

@@ -222,7 +222,9 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // The reconciler is made just below; the asker's answers wake it.
   const approvalsBox: { reconciler: Reconciler | null } = { reconciler: null };
   const approvals = new ApprovalAsker({ mirror, liveness, clock, log, fenceMs: timing.fenceMs, active: () => election.isLeader(), onAnswer: () => approvalsBox.reconciler?.trigger() });
-  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), approvals: (job) => approvals.of(job), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks, task) => customChecks.verdictsOf(key, checks, task), namedOf: (job, index, name) => rolloutSamples.namedOf(job, index, name), cpuOf: (job, index) => rolloutSamples.cpuOf(job, index) } });
+  // The rollout judge's named readings live in the leader's memory: held from when this server began leading.
+  let samplesSince = Number.POSITIVE_INFINITY;
+  const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), approvals: (job) => approvals.of(job), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks, task) => customChecks.verdictsOf(key, checks, task), namedOf: (job, index, name) => rolloutSamples.namedOf(job, index, name), cpuOf: (job, index) => rolloutSamples.cpuOf(job, index), samplesSince: () => samplesSince } });
   const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader() });
   const remediationConfig = opts.remediation ?? NoRemediation;
   const hostChecks = new ChecksCache(store, mirror, log);
@@ -305,6 +307,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // Until elected, this server judges hosts by their leases only (liveness.ts).
   void liveness.setLeading(false);
   election.onChange((leading) => {
+    if (leading) samplesSince = clock.now();
     void liveness.setLeading(leading).catch((err: unknown) => log.warn({ err }, "renewing host leases failed"));
     reconciler.trigger();
     endpoints.trigger();

@@ -44,6 +44,9 @@ export class EndpointController {
   #unsubscribe: (() => void) | null = null;
   #tick: { cancel(): void } | null = null;
   #scheduled = false;
+  /** A pass walks every task: the next one waits as long as the last took (at most half the CPU while
+   * changes stream in, as during a rollout of 10,000 tasks; an idle registry still updates at once). */
+  #notBefore = 0;
   #stopped = false;
   readonly #passes: SerialPasses;
 
@@ -73,10 +76,11 @@ export class EndpointController {
   trigger(): void {
     if (this.#stopped || this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(() => {
+    const go = (): void => {
       this.#scheduled = false;
       void this.run();
-    });
+    };
+    setImmediate(go);
   }
 
   /** Runs a pass now (or one more after the current one); resolves when it is done. */
@@ -93,7 +97,12 @@ export class EndpointController {
   }
 
   async #pass(): Promise<void> {
+    // Here rather than in trigger(): a change during a pass asks SerialPasses for one more at once.
+    const wait = this.#notBefore - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const started = performance.now();
     const ops = endpointWrites(this.#o.mirror, this.#o.hostStatus, this.#o.clock.now());
+    this.#notBefore = 2 * performance.now() - started;
     for (let i = 0; i < ops.length; i += BatchOps) {
       const batch = ops.slice(i, i + BatchOps);
       const r = await this.#o.store.txn({ compare: batch.map((w) => w.compare), success: batch.map((w) => w.op) });

@@ -14,7 +14,7 @@ import type { HostState, JobDecision, JobInput, PlacementNeed } from "./types.ts
 import { afterFailure, parkedReason } from "./restart-policy.ts";
 import { replaceCauses } from "./version-change.ts";
 import { rolloutTargets } from "./rollout.ts";
-import type { RolloutSlot } from "./rollout.ts";
+import type { RolloutSlot, RolloutTargets } from "./rollout.ts";
 import { metricActions } from "./metric-actions.ts";
 import { approvalGate } from "./approval-gate.ts";
 import { gateOf } from "./rollout-step.ts";
@@ -62,7 +62,8 @@ export function decideJob(inp: JobInput): JobDecision {
   };
   const origTasks = new Map(inp.tasks.map((t) => [t.index, t]));
   const tasks = new Map(origTasks);
-  const atts = new Map(inp.attempts.map((a) => [a.id, a]));
+  const origAtt: ReadonlyMap<string, Attempt> = new Map(inp.attempts.map((a) => [a.id, a]));
+  const atts = new Map(origAtt);
   const deletedTasks = new Set<number>();
   const deletedAtts = new Set<string>();
   // The task indexes the job wants: 0..replicas-1, or an every-host job's running slots.
@@ -80,10 +81,12 @@ export function decideJob(inp: JobInput): JobDecision {
   }
 
   const byIndex = new Map<number, string[]>();
-  for (const a of atts.values()) byIndex.set(a.index, [...(byIndex.get(a.index) ?? []), a.id]);
+  for (const a of atts.values()) {
+    const ids = byIndex.get(a.index);
+    if (ids) ids.push(a.id);
+    else byIndex.set(a.index, [a.id]);
+  }
   const attemptsAt = (i: number): Attempt[] => (byIndex.get(i) ?? []).map((id) => atts.get(id)).filter((a): a is Attempt => a !== undefined);
-  const indexes = new Set<number>([...tasks.keys(), ...byIndex.keys()]);
-  for (const i of wanted.list()) indexes.add(i);
 
   let upCount: number | null = null;
   const hostsUp = (): number => (upCount ??= [...inp.hosts.values()].filter((h) => h.status !== "down").length);
@@ -100,7 +103,12 @@ export function decideJob(inp: JobInput): JobDecision {
     const live = a !== undefined && !isTerminal(a.state) && a.desired === "run";
     const stale = restartSince !== null && a !== undefined && a.createdAt < restartSince;
     // Another live copy (the old side of a surge or a drain move) that serves keeps the task serving.
-    const others = attemptsAt(t.index).filter((o) => o.id !== a?.id && !isTerminal(o.state) && o.desired === "run");
+    // Most tasks have one attempt, the current one: no list to build (10,000 tasks a pass).
+    const others: Attempt[] = [];
+    for (const id of byIndex.get(t.index) ?? []) {
+      const o = id === a?.id ? undefined : atts.get(id);
+      if (o && !isTerminal(o.state) && o.desired === "run") others.push(o);
+    }
     const ready = isReady(a, specFor(t.version)) || others.some((o) => isReady(o, specFor(o.version)));
     slots.push({ index: t.index, version: t.version, ready, live, mustReplace: t.version !== job.version && mustReplace(t.version), stale, surging: others.length > 0 && live });
   }
@@ -116,6 +124,10 @@ export function decideJob(inp: JobInput): JobDecision {
   const gate = approvalGate(inp);
   const servingNow = new Map(metricSlots.map((s) => [s.index, s.ready]));
   for (const a of metricActions(metricSlots, replicas, rolloutStops, now, budget)) if (a.desired !== "stop" || gate.ok(a.index, "metric", servingNow.get(a.index) === true)) atts.set(a.id, a);
+  // The tasks this decision walks: every one, or (an incremental pass) those decideFocus says may act.
+  // A job that asks its application's approval is always walked whole: an approval arrives outside
+  // the records the focus follows, and every held task must be listed again for the asker.
+  const indexes = inp.focus && !inp.spec.disruption ? decideFocus(inp.focus, { tasks, wanted, targets, jobVersion: job.version, changedAttempts: [...atts.values()].filter((a) => a !== origAtt.get(a.id)) }) : new Set<number>([...tasks.keys(), ...byIndex.keys(), ...wanted.list()]);
   // Drain stops of "at most one live copy" jobs (break-before-make) within what the budget has left
   // after the tasks down for any cause, the moves under way and this pass's rollout stops (drain.ts).
   let drainLeft = Math.max(0, drainAllowance(inp).allowed - rolloutStops);
@@ -286,14 +298,46 @@ export function decideJob(inp: JobInput): JobDecision {
     tasks.set(index, t);
   }
 
-  const origAtts = new Map(inp.attempts.map((a) => [a.id, a]));
   return {
     putTasks: [...tasks.values()].filter((t) => !deletedTasks.has(t.index) && changed(origTasks.get(t.index), t)),
     deleteTasks: [...deletedTasks].filter((i) => origTasks.has(i)),
-    putAttempts: [...atts.values()].filter((a) => !deletedAtts.has(a.id) && changed(origAtts.get(a.id), a)),
-    deleteAttempts: [...deletedAtts].filter((id) => origAtts.has(id)),
+    putAttempts: [...atts.values()].filter((a) => !deletedAtts.has(a.id) && changed(origAtt.get(a.id), a)),
+    deleteAttempts: [...deletedAtts].filter((id) => origAtt.has(id)),
     ...(gate.held.length > 0 ? { held: gate.held } : {}),
   };
+}
+
+/** What an incremental decision knows when it picks the tasks to walk. */
+export interface FocusInput {
+  tasks: ReadonlyMap<number, Task>;
+  wanted: { has(index: number): boolean; list(): Iterable<number> };
+  targets: RolloutTargets;
+  jobVersion: number;
+  /** Attempts this decision already changed before its walk (lost on a down host, a fired metric check). */
+  changedAttempts: readonly Attempt[];
+}
+
+/**
+ * The task indexes an incremental decision walks: those whose task or attempts changed since the last
+ * pass (`changed`, from the mirror's changes), those the rollout controller moves or restarts now
+ * (budget freed by a task that came back admits the phase's next slots), those with an attempt changed
+ * above, and wanted slots with no task yet. Every other task was decided unchanged and nothing of it
+ * changed since: walking it again gives the same answer. What only the clock changes (back-off over,
+ * a failure count to reset, a drain's deadline) waits for the next full pass, as for jobs not dirty.
+ */
+export function decideFocus(changed: ReadonlySet<number>, f: FocusInput): Set<number> {
+  const out = new Set(changed);
+  for (const [i, v] of f.targets.versions) {
+    if (v !== f.jobVersion) continue;
+    const t = f.tasks.get(i);
+    if (t === undefined || t.version !== f.jobVersion) out.add(i);
+  }
+  for (const i of f.targets.restart) out.add(i);
+  for (const i of f.targets.surge) out.add(i);
+  for (const a of f.changedAttempts) out.add(a.index);
+  for (const i of f.wanted.list()) if (!f.tasks.has(i)) out.add(i);
+  for (const i of f.tasks.keys()) if (!f.wanted.has(i)) out.add(i);
+  return out;
 }
 
 /** Tasks the placement phase should place: unplaced ones, and serving tasks on draining hosts as

@@ -59,6 +59,9 @@ export class Reconciler {
   readonly #ownWrites = new Set<number>();
   /** Jobs whose state changed since their last pass; a full pass looks at every job. */
   readonly #dirty = new Set<string>();
+  /** Per dirty job, the task indexes whose task or attempts changed ("all": the job, its versions, its
+   * rollout or a host of it changed): an incremental decision walks only these (decide.ts decideFocus). */
+  readonly #touched = new Map<string, Set<number> | "all">();
   #full = true;
   /** A full pass runs every TickMs, or less often when full passes are slow (see #pass). */
   #nextFullAt = 0;
@@ -117,26 +120,43 @@ export class Reconciler {
     };
     // Endpoints follow tasks (endpoints/controller.ts): they never change what a task should do.
     if (k.startsWith(Prefix.alloc) || k.startsWith(Prefix.hostTokens) || k.startsWith(Prefix.endpoints)) return false;
+    // Records no decision reads: an audit entry per API call, usage and metric history blocks, API
+    // tokens. Each used to force a full pass over every job (1,000 agents: hundreds during a rollout).
+    if (k.startsWith(Prefix.audit) || k.startsWith(Prefix.usage) || k.startsWith(Prefix.metricBlocks) || k.startsWith(Prefix.tokens)) return false;
     // A job's own reconcile write needs no second look: its placement runs in the same pass, and what
     // comes next is triggered by agents' reports (or the next full pass). This halves the decisions.
     if (c.revision !== 0 && this.#ownWrites.has(c.revision)) return false;
-    if (k.startsWith(Prefix.jobs)) this.#dirty.add(k.slice(Prefix.jobs.length));
-    else if (k.startsWith(Prefix.versions)) this.#dirty.add(nameAfter(Prefix.versions));
-    else if (k.startsWith(Prefix.tasks)) this.#dirty.add(nameAfter(Prefix.tasks));
-    else if (k.startsWith(Prefix.rollouts)) this.#dirty.add(nameAfter(Prefix.rollouts));
-    else if (k.startsWith(Prefix.runs)) this.#dirty.add(nameAfter(Prefix.runs));
-    else if (k.startsWith(Prefix.runItems)) this.#dirty.add(nameAfter(Prefix.runItems));
+    const all = (job: string): void => {
+      this.#dirty.add(job);
+      this.#touched.set(job, "all");
+    };
+    const one = (job: string, index: number): void => {
+      this.#dirty.add(job);
+      const t = this.#touched.get(job);
+      if (t === undefined) this.#touched.set(job, new Set([index]));
+      else if (t !== "all") t.add(index);
+    };
+    if (k.startsWith(Prefix.jobs)) all(k.slice(Prefix.jobs.length));
+    else if (k.startsWith(Prefix.versions)) all(nameAfter(Prefix.versions));
+    else if (k.startsWith(Prefix.tasks)) {
+      const ch = changeAs(c, "task");
+      const t = ch?.next ?? ch?.prev;
+      if (t) one(t.job, t.index);
+      else all(nameAfter(Prefix.tasks));
+    } else if (k.startsWith(Prefix.rollouts)) all(nameAfter(Prefix.rollouts));
+    else if (k.startsWith(Prefix.runs)) all(nameAfter(Prefix.runs));
+    else if (k.startsWith(Prefix.runItems)) all(nameAfter(Prefix.runItems));
     else if (k.startsWith(Prefix.attempts)) {
       const ch = changeAs(c, "attempt");
       const a = ch?.next ?? ch?.prev;
-      if (a) this.#dirty.add(a.job);
+      if (a) one(a.job, a.index);
     } else if (k.startsWith(Prefix.alive)) {
       // A host came or went: the jobs with tasks or attempts there.
       const hostId = k.slice(Prefix.alive.length);
-      for (const id of m.tasksByHost.get(hostId) ?? []) this.#dirty.add(id.slice(0, id.lastIndexOf("/")));
+      for (const id of m.tasksByHost.get(hostId) ?? []) all(id.slice(0, id.lastIndexOf("/")));
       for (const id of m.attemptsByHost.get(hostId) ?? []) {
         const a = m.attempts.get(id)?.value;
-        if (a) this.#dirty.add(a.job);
+        if (a) all(a.job);
       }
     } else this.#full = true; // a host record (register, drain, undrain) or something unknown: look at everything
     return true;
@@ -171,6 +191,7 @@ export class Reconciler {
       // Not leading: the first pass of a later term looks at everything, with a fresh index.
       this.#full = true;
       this.#dirty.clear();
+      this.#touched.clear();
       this.#index?.close();
       this.#index = null;
       this.#quiet.clear();
@@ -191,7 +212,10 @@ export class Reconciler {
     const started = performance.now();
     this.#full = false;
     const names = full ? [...m.jobs.keys()].sort() : [...this.#dirty].sort();
+    // What changed per job since its last decision; a full pass decides every task of every job.
+    const touched = new Map(this.#touched);
     this.#dirty.clear();
+    this.#touched.clear();
     let lastRev = 0;
     let slice = performance.now();
     // Brand-new tasks (a new job, more replicas) are not written here but by the placement phase
@@ -236,6 +260,8 @@ export class Reconciler {
       const job = m.jobs.get(name)?.value;
       const inp = job ? jobInput(m, job, ctx) : null;
       if (!inp) continue;
+      const focus = full ? "all" : (touched.get(name) ?? "all");
+      if (focus !== "all") inp.focus = focus;
       // A batch job has runs, not replicas (batch-decide.ts); its new tasks are written here, then placed below.
       if (inp.spec.batch) {
         const b = batchWrites(m, inp);
@@ -251,7 +277,8 @@ export class Reconciler {
       const adv = advanceRollout(m, inp, this.#judge);
       inp.rollout = adv.rollout;
       const d = adv.rolledBack ? { putTasks: [], deleteTasks: [], putAttempts: [], deleteAttempts: [] } : decideJob(inp);
-      if (d.putTasks.length + d.deleteTasks.length + d.putAttempts.length + d.deleteAttempts.length === 0 && atRest(inp)) {
+      // Only a decision over every task tells that the job is at rest.
+      if (focus === "all" && d.putTasks.length + d.deleteTasks.length + d.putAttempts.length + d.deleteAttempts.length === 0 && atRest(inp)) {
         this.#quiet.set(name, { job: m.jobStamp(name), hosts: m.hostsStamp });
       } else this.#quiet.delete(name);
       const known = m.tasks.get(name);

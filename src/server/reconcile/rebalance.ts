@@ -16,7 +16,11 @@ import type { JobInput, PlacementNeed } from "./types.ts";
 /** Whether the job is settled enough for a spread move: not removed, every replica of the current
  * version serving with no failures, nothing parked, no move or rollout under way. Pure. */
 export function mayRebalance(inp: JobInput): boolean {
-  if (inp.job.removedAt !== null || inp.tasks.length !== inp.spec.replicas || isDrainBusy(inp)) return false;
+  if (inp.job.removedAt !== null || inp.tasks.length !== inp.spec.replicas) return false;
+  // The cheap half first: during a rollout every pass of the job lands here, and a task of another
+  // version answers at once, before isDrainBusy indexes every attempt.
+  if (inp.tasks.some((t) => t.version !== inp.job.version || t.failures !== 0 || t.parked || t.hostId === null)) return false;
+  if (isDrainBusy(inp)) return false;
   const byId = new Map(inp.attempts.map((a) => [a.id, a]));
   return inp.tasks.every((t) => t.version === inp.job.version && t.failures === 0 && !t.parked && t.hostId !== null && isReady(t.attemptId ? byId.get(t.attemptId) : null, inp.spec));
 }

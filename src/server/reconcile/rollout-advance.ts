@@ -5,8 +5,9 @@
 // leader continues where this one stopped.
 
 import { isLiveRollout, isTerminal } from "../../model/index.ts";
-import type { JobRecord, JobVersion, Rollout, TaskMetricsPoint } from "../../model/index.ts";
+import type { JobRecord, JobSpec, JobVersion, Rollout, TaskMetricsPoint } from "../../model/index.ts";
 import type { RawMetricPoint } from "../../model/judge/index.ts";
+import { namedMetricsOf } from "../../model/judge/index.ts";
 import type { Compare, Op } from "../../state/store.ts";
 import { jobKey, Kinds, rolloutKey, versionKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
@@ -57,6 +58,19 @@ export interface JudgeSources {
   namedOf?: (job: string, index: number, name: string) => readonly RawMetricPoint[];
   /** A task's cumulative CPU seconds; absent: efficiency stays inconclusive. */
   cpuOf?: (job: string, index: number) => readonly { at: number; cpuSeconds: number }[];
+  /** Since when this server holds the readings of `namedOf` and `cpuOf` (it began leading); absent: always. */
+  samplesSince?: () => number;
+}
+
+/** The named metrics the agents of the job's old tasks report: those the checks of the versions the
+ * old tasks run name (an agent scrapes what its attempt's own spec names). */
+export function oldNamedOf(steps: readonly { index: number; isNew: boolean }[], specOf: (v: number) => JobSpec | null, tasks: readonly { index: number; version: number }[]): Set<string> {
+  const olds = new Set(steps.filter((s) => !s.isNew).map((s) => s.index));
+  // A rolling restart's old tasks run the rollout's own version: it counts too.
+  const versions = new Set(tasks.filter((t) => olds.has(t.index)).map((t) => t.version));
+  const out = new Set<string>();
+  for (const v of versions) for (const n of namedMetricsOf(specOf(v)?.rollout?.checks)) out.add(n);
+  return out;
 }
 
 /** Starts, steps or rolls back the job's rollout for this pass; `sources` feed the judge. */
@@ -93,7 +107,9 @@ export function advanceRollout(m: Mirror, inp: JobInput, sources: JudgeSources =
   const hostOf = new Map(inp.tasks.map((t) => [t.index, t.hostId]));
   const reader: JudgeReader = { seriesOf: (i) => seriesOf(name, i), domainOf: (i) => { const h = hostOf.get(i); return h == null ? null : domainOf(h); }, ...(sources.customOf ? { customOf: sources.customOf } : {}),
     ...(sources.namedOf ? { namedOf: (i: number, metric: string) => sources.namedOf?.(name, i, metric) ?? [] } : {}),
-    ...(sources.cpuOf ? { cpuOf: (i: number) => sources.cpuOf?.(name, i) ?? [] } : {}) };
+    ...(sources.cpuOf ? { cpuOf: (i: number) => sources.cpuOf?.(name, i) ?? [] } : {}),
+    ...(sources.samplesSince ? { samplesSince: sources.samplesSince() } : {}),
+    oldNamed: oldNamedOf(tasks, (v) => inp.specOf(v), inp.tasks) };
   const judge: BakeJudge = (healthyAt, reached) => judgeBake(cur, cur.policy.checks, tasks, reached, healthyAt, now, reader);
   const step = stepRollout(cur, tasks, now, judge);
   if (!step.rollback || cur.from === null) {

@@ -14,10 +14,11 @@
 import { domainKey, RolloutDomains } from "../../model/index.ts";
 import type { CheckResult, FailureDomain, Rollout, RolloutDomain, TaskMetricsPoint, Verdict } from "../../model/index.ts";
 import { judgePhase, overallVerdict } from "../../model/judge/index.ts";
-import { joinUsage, namedMetricsOf } from "../../model/judge/index.ts";
+import { joinUsage, metricLabel, namedMetricsOf } from "../../model/judge/index.ts";
 import type { CheckVerdict, CustomCheck, RawMetricPoint, RolloutChecks, TaskSeries, TaskUsage } from "../../model/judge/index.ts";
 import type { CustomCheckVerdict, ExecTask } from "../rollout-checks/custom-check.ts";
 import type { StepTask } from "./rollout-step.ts";
+import { formatDuration } from "../../spec/api.ts";
 
 /** What the judge reads of the world, beyond the controller's StepTasks. */
 export interface JudgeReader {
@@ -32,6 +33,12 @@ export interface JudgeReader {
   namedOf?(index: number, name: string): readonly RawMetricPoint[];
   /** A task's cumulative cgroup CPU seconds, oldest first (the efficiency check); absent: none. */
   cpuOf?(index: number): readonly { at: number; cpuSeconds: number }[];
+  /** Since when this server holds every task's named readings and CPU (when it began leading: they
+   * live in the leader's memory); absent: since before any bake. */
+  samplesSince?: number;
+  /** The named metrics the old tasks' agents report (those their own versions' checks name: agents
+   * scrape what an attempt's spec names); absent: every name. */
+  oldNamed?: ReadonlySet<string>;
 }
 
 /** A custom check's verdict (null: still running) as a CheckResult: "custom GET url", "custom argv". */
@@ -54,6 +61,9 @@ export const CustomDetailMax = 500;
 export interface PhaseJudgement {
   overall: Verdict;
   checks: CheckResult[];
+  /** The bake's readings began to be held again at this time (a leader change after the bake began):
+   * the phase's deadline moves by the time lost (rollout-step.ts). */
+  recollectFrom?: number;
 }
 
 /** Finite numbers of `v`, flattened with dotted keys ("new.mean"), for CheckResult.figures. */
@@ -64,6 +74,11 @@ export function figuresOf(v: Record<string, unknown>, prefix = ""): Record<strin
     else if (typeof x === "object" && x !== null && !Array.isArray(x)) Object.assign(out, figuresOf(x as Record<string, unknown>, `${prefix}${k}.`));
   }
   return out;
+}
+
+/** The names of the comparisons `checks` asks for, as their CheckResults are named. */
+export function comparisonNames(checks: RolloutChecks): string[] {
+  return [...(checks.crashRate ? ["crash-rate"] : []), ...checks.metrics.map((m) => `metric ${metricLabel(m.metric)}`), ...(checks.efficiency ? ["efficiency"] : [])];
 }
 
 /** A judge's verdict as a CheckResult: "metric errors", "crash-rate", "efficiency". */
@@ -79,8 +94,21 @@ export function checkResultOf(v: CheckVerdict): CheckResult {
  * task left to compare with, as in a last phase "all"). Health
  * stays the controller's own check (phaseChecks), so it is not judged twice.
  */
-export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: readonly StepTask[], reached: ReadonlySet<number>, healthyAt: number | null, now: number, read: JudgeReader): PhaseJudgement | null {
-  if (checks === undefined || healthyAt === null) return null;
+export function judgeBake(r: Rollout, allChecks: RolloutChecks | undefined, tasks: readonly StepTask[], reached: ReadonlySet<number>, healthyAt: number | null, now: number, read: JudgeReader): PhaseJudgement | null {
+  if (allChecks === undefined || healthyAt === null) return null;
+  // A version that adds a named comparison: its old tasks never reported that metric (their agents
+  // scrape what their own version names), so there is nothing to compare with. Skipped, with why.
+  const unreported = (name: string): boolean => read.oldNamed !== undefined && !read.oldNamed.has(name);
+  const notReported = [
+    ...allChecks.metrics.filter((m) => m.metric.kind !== "signal" && unreported(m.metric.name)).map((m) => ({ name: `metric ${metricLabel(m.metric)}`, metric: m.metric.kind === "signal" ? "" : m.metric.name })),
+    ...(allChecks.efficiency && unreported(allChecks.efficiency.requests) ? [{ name: "efficiency", metric: allChecks.efficiency.requests }] : []),
+  ];
+  const checks: RolloutChecks = notReported.length === 0 ? allChecks : {
+    ...allChecks,
+    metrics: allChecks.metrics.filter((m) => m.metric.kind === "signal" || !unreported(m.metric.name)),
+    efficiency: allChecks.efficiency && unreported(allChecks.efficiency.requests) ? null : allChecks.efficiency,
+  };
+  const unreportedResults = notReported.map((x): CheckResult => ({ name: x.name, verdict: "inconclusive", figures: { skipped: 1 }, detail: `skipped: the old tasks' version does not report ${x.metric} (its rollout checks do not name it, and agents scrape what a task's own version names): nothing to compare with; judged by the other checks` }));
   const spec = r.phases[r.phase]?.spec;
   const level: RolloutDomain | null = typeof spec === "string" && (RolloutDomains as readonly string[]).includes(spec) ? (spec as RolloutDomain) : null;
   const keyOf = (i: number): string | null => {
@@ -96,11 +124,20 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
     const got = read.customOf(`${r.job}/${r.version}/${r.phase}/${healthyAt}`, checks.custom, inTask ? { job: r.job, index: inTask.index } : null);
     return checks.custom.map((c, i) => customResultOf(c, got[i] ?? null));
   })();
+  // No old version at all (the job's first rollout): the comparisons are shown skipped, with why, and
+  // the absolute checks (health, restarts, custom) decide; a skipped comparison never holds the phase.
+  if (olds.length === 0 && r.from === null) {
+    const skipped = comparisonNames(allChecks).map((name): CheckResult => ({ name, verdict: "inconclusive", figures: { skipped: 1 }, detail: `skipped: no old version to compare with (the job's first rollout of ${name.replace(/^metric /, "")}): judged by health, restarts and custom checks` }));
+    return { overall: overallVerdict(custom), checks: [...skipped, ...custom] };
+  }
   // No old task left (the last phase): nothing to compare with; the earlier phases were compared.
   if (olds.length === 0) return custom.length === 0 ? null : { overall: overallVerdict(custom), checks: custom };
   const domains = new Set(mine.map((t) => keyOf(t.index)));
+  // A domain phase takes whole domains ("cluster": every task of the clusters reached), so no old task
+  // may be left in them: then new is compared with the old tasks of the other domains, as stated.
+  const widened = level !== null && !olds.some((t) => domains.has(keyOf(t.index)));
   const names = namedMetricsOf(checks);
-  const domainOfSide = (t: StepTask, side: "new" | "old"): string | null => (side === "new" || level === null ? null : domains.has(keyOf(t.index)) ? "in" : "out");
+  const domainOfSide = (t: StepTask, side: "new" | "old"): string | null => (side === "new" || level === null || widened ? null : domains.has(keyOf(t.index)) ? "in" : "out");
   const series = (t: StepTask, side: "new" | "old"): TaskSeries => ({
     index: t.index,
     domain: domainOfSide(t, side),
@@ -115,11 +152,17 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
     points: eff && read.cpuOf && read.namedOf ? joinUsage(read.cpuOf(t.index), (read.namedOf(t.index, eff.requests)).map((p) => ({ at: p.at, value: p.value ?? null })), UsageSkewMs) : [],
   });
   const bakeMs = Math.max(0, now - healthyAt);
+  // A leader change during the bake: the readings before it were in the former leader's memory. The
+  // named comparisons judge what this server holds, from a whole bake after it began leading: until
+  // then they say so and stay inconclusive, never passing (or failing) on a gap.
+  const held = read.samplesSince ?? Number.NEGATIVE_INFINITY;
+  const recollecting = held > healthyAt;
+  const from = recollecting ? held : healthyAt;
   const judged = judgePhase(
     { ...checks, health: false, custom: [] },
     {
-      domain: level === null ? null : "in",
-      since: healthyAt,
+      domain: level === null || widened ? null : "in",
+      since: from,
       health: [],
       crashes: {
         new: { crashes: mine.reduce((n, t) => n + t.newEnds, 0), exposureMs: mine.length * bakeMs },
@@ -129,6 +172,14 @@ export function judgeBake(r: Rollout, checks: RolloutChecks | undefined, tasks: 
       usage: { new: mine.map((t) => usage(t, "new")), old: olds.map((t) => usage(t, "old")) },
     },
   );
-  const all = [...judged.checks.map(checkResultOf), ...custom];
-  return { overall: overallVerdict(all), checks: all };
+  const why = `no old task left in the phase's ${level ?? ""}: compared with old tasks of other ${level ?? ""}s`;
+  const results = judged.checks.map(checkResultOf).map((c) => (widened && c.name !== "crash-rate" ? { ...c, figures: { ...c.figures, widened: 1 }, detail: `${c.detail} (${why})` } : c));
+  const waitMs = recollecting ? from + r.policy.bakeMs - now : 0;
+  const gathered = results.map((c): CheckResult => {
+    if (c.name === "crash-rate" || waitMs <= 0) return c; // crashes are attempt records in the store: nothing lost
+    const got = Math.max(0, now - from);
+    return { name: c.name, verdict: "inconclusive", figures: { ...c.figures, recollectFrom: from, recollectedMs: got }, detail: `re-collecting since the leader change at ${new Date(from).toISOString()} (${formatDuration(got)} of the ${formatDuration(r.policy.bakeMs)} bake): the readings before it were in the former leader's memory` };
+  });
+  const all = [...gathered, ...custom];
+  return { overall: overallVerdict(all), checks: [...all, ...unreportedResults], ...(recollecting ? { recollectFrom: from } : {}) };
 }

@@ -45,8 +45,10 @@ export function defaultPhasesOf(spec: { everyHost?: true }, tasks: readonly Phas
 
 /** The domain order tasks are taken in: unplaced tasks last, then by index. */
 export function phaseOrder(tasks: readonly PhaseTask[]): PhaseTask[] {
-  const key = (t: PhaseTask): string => (t.domain ? `0${domainKey(t.domain, "rack")}` : "1");
-  return [...tasks].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.index - b.index));
+  // Each task's key once (10,000 tasks: a key per comparison was 300,000 strings).
+  const keyed = tasks.map((t) => ({ t, key: t.domain ? `0${domainKey(t.domain, "rack")}` : "1" }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.t.index - b.t.index));
+  return keyed.map((k) => k.t);
 }
 
 /** How many tasks a phase rule reaches, cumulatively, given those reached so far (in phase order). */

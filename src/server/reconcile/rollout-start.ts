@@ -78,7 +78,11 @@ export function endedByItself(a: Attempt): boolean {
 export function stepTasks(r: Rollout, tasks: readonly Task[], attempts: readonly Attempt[], replicas: TaskIndexes, ready: (a: Attempt | undefined, version: number) => boolean): StepTask[] {
   const byId = new Map(attempts.map((a) => [a.id, a]));
   const byIndex = new Map<number, Attempt[]>();
-  for (const a of attempts) byIndex.set(a.index, [...(byIndex.get(a.index) ?? []), a]);
+  for (const a of attempts) {
+    const own = byIndex.get(a.index);
+    if (own) own.push(a);
+    else byIndex.set(a.index, [a]);
+  }
   const phaseStart = r.phases[r.phase]?.startedAt ?? r.startedAt;
   const ofRollout = (a: Attempt): boolean => a.version === r.version && a.createdAt >= r.startedAt;
   const out: StepTask[] = [];

@@ -103,7 +103,9 @@ export function stepRollout(r: Rollout, tasks: readonly StepTask[], now: number,
   const failing = checks.find((c) => c.name === "health" && c.verdict === "fail") ?? (judged?.overall === "fail" ? judged.checks.find((c) => c.verdict === "fail") : undefined);
   // Baked, but the judge lacks evidence: wait (within the deadline). A promotion skips the judge too.
   const waiting = baked && !r.promote && judged !== null && judged.overall === "inconclusive";
-  const deadline = now - startedAt >= r.policy.deadlineMs;
+  // A new leader re-collecting the bake's readings (rollout-judge.ts): the time lost moves the deadline.
+  const lostMs = judged?.recollectFrom !== undefined && healthyAt !== null ? Math.max(0, judged.recollectFrom - healthyAt) : 0;
+  const deadline = now - startedAt >= r.policy.deadlineMs + lostMs;
   const inconclusive = r.policy.inconclusive ?? "fail";
   const late = (!baked || waiting) && deadline && !(waiting && inconclusive === "pass");
   if (failing || late) {

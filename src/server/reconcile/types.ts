@@ -57,6 +57,9 @@ export interface JobInput {
   everyHost?: ReadonlyMap<number, string>;
   /** Answers of the job's approval endpoint (spec `disruption`), by task index; absent: none yet. */
   approvals?: ReadonlyMap<number, Approval>;
+  /** The task indexes whose task or attempts changed since the job's last decision (an incremental
+   * pass, decide.ts decideFocus); absent: decide every task (a full pass, or the job itself changed). */
+  focus?: ReadonlySet<number>;
 }
 
 /** An application's answer to "may this task be disrupted now?" (server/approvals.ts). */
