@@ -73,7 +73,7 @@ export function oddValue(r: Rng): unknown {
     () => ({}),
     () => ({ __proto__: { polluted: 1 } }),
     () => JSON.parse('{"__proto__": {"polluted": 1}, "constructor": {"prototype": {"x": 1}}}') as unknown,
-    () => nested(1 + Math.floor(r() * 5000), r() < 0.5),
+    () => nested(1 + Math.floor(r() * 3000), r() < 0.5),
     () => Object.fromEntries(Array.from({ length: 1 + Math.floor(r() * 500) }, (_, i) => [`k${i}`, i])),
   ];
   return pick(r, pool)();
