@@ -14,6 +14,8 @@ import { pino } from "pino";
 import type { Logger } from "pino";
 import { ensurePrivateDir, ErrorCodes, systemClock, TiffinError } from "../model/index.ts";
 import type { Clock, RecommendPolicy } from "../model/index.ts";
+import { httpServerOptions } from "../model/http-timeouts.ts";
+import type { HttpTimeouts } from "../model/http-timeouts.ts";
 import { openSqliteStore, SqliteStore } from "../state/sqlite.ts";
 import type { Store } from "../state/store.ts";
 import { AssignmentHub } from "./assignments.ts";
@@ -128,6 +130,8 @@ export interface ServerOptions {
   remediation?: RemediationConfig;
   /** How often the leader looks at batch jobs' schedules (schedules.ts). @default 1000 */
   scheduleTickMs?: number;
+  /** Slow clients (slowloris) are cut: see `HttpTimeouts` (@default DefaultHttpTimeouts). */
+  httpTimeouts?: Partial<HttpTimeouts>;
 }
 
 /** A running server. */
@@ -246,7 +250,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     await sendMaybeGzipped(req, res, 200, metrics.registry.contentType, await metrics.registry.metrics());
   });
 
-  const server = createServer((req, res) => void dispatch(ctx, router, tokens, req, res));
+  const server = createServer(httpServerOptions(opts.httpTimeouts), (req, res) => void dispatch(ctx, router, tokens, req, res));
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void dispatchUpgrade(ctx, router, tokens, req, socket, head));
   server.keepAliveTimeout = 65_000;
   const { host, port } = parseListen(opts.listen);
