@@ -115,7 +115,8 @@ void test(`API fuzz: every route, odd ids, bodies, queries and methods: no 5xx, 
   // Hosts stay up for the whole run: a host going down would change the state by itself.
   const ts = await startTestServer({ dir, store, timing: { heartbeatMs: 60_000, suspectMs: 120_000, downMs: 180_000 } });
   t.after(async () => {
-    await ts.cleanup();
+    // Bounded, so a server that does not close fails the test below instead of holding the suite.
+    await watchdog(ts.cleanup(), "closing the server").catch(() => undefined);
     await store.close();
   });
   const { server } = ts;
@@ -135,14 +136,14 @@ void test(`API fuzz: every route, odd ids, bodies, queries and methods: no 5xx, 
 
   const one = async (method: string, pathAndQuery: string, auth: keyof typeof tokenOf, upgrade: boolean, what: string): Promise<void> => {
     const body = method === "GET" ? undefined : oddBody(r);
-    if (process.env["TIFFIN_FUZZ_TRACE"]) process.stderr.write(`${method} ${pathAndQuery.slice(0, 100)}\n`);
-    const res = await raw(server.url, {
+    if (process.env["TIFFIN_FUZZ_TRACE"]) process.stderr.write(`${new Date().toISOString()} ${method} ${pathAndQuery.slice(0, 100)}\n`);
+    const res = await watchdog(raw(server.url, {
       method,
       path: pathAndQuery,
       upgrade,
       headers: { ...(auth === "none" ? {} : { authorization: `Bearer ${tokenOf[auth]}` }), ...(body?.headers ?? {}) },
       ...(body ? { body: body.body } : {}),
-    });
+    }), `${method} ${pathAndQuery.slice(0, 100)}`);
     n++;
     seen.set(String(res.status), (seen.get(String(res.status)) ?? 0) + 1);
     const shown = `${what}: ${method} ${pathAndQuery.slice(0, 160)} ${body ? String(body.body).slice(0, 80) : ""} -> ${res.status} ${res.text.slice(0, 300)}`;
@@ -153,7 +154,7 @@ void test(`API fuzz: every route, odd ids, bodies, queries and methods: no 5xx, 
       fails.push((err as Error).message);
     }
     if (res.status >= 400 || res.status === -1) {
-      const now = await state(store);
+      const now = await watchdog(state(store), "reading the state");
       if (now !== before) fails.push(`${shown}: a refused call changed the state`);
       before = now;
     } else before = await state(store);
@@ -168,7 +169,18 @@ void test(`API fuzz: every route, odd ids, bodies, queries and methods: no 5xx, 
     const ids = rt.pattern.includes(":") ? [0, 1, 2].map(() => oddIds[turn++ % oddIds.length] ?? "x") : ["-"];
     for (const id of ids) await one(rt.method, `${rt.pattern.replace(/:[a-zA-Z0-9]+/g, id)}${oddQuery(r)}`, rt.auth, rt.upgrade, `route ${rt.method} ${rt.pattern}`);
   }
-  // Every method a pattern does not take (with the admin token; one of them without a token too).
+  // Every route that takes a body, on real names, with a body nested past any recursive reader's stack.
+  const deep = 100_000;
+  for (const rt of routes.filter((x) => x.method !== "GET" && !x.upgrade)) {
+    const p = rt.pattern.replace(/:[a-zA-Z0-9]+/g, (m) => (m === ":idOrName" || m === ":host" ? "alpha" : m === ":index" ? "0" : "web"));
+    for (const body of [`${"[".repeat(deep)}${"]".repeat(deep)}`, `${'{"a":'.repeat(deep)}1${"}".repeat(deep)}`, `{"index": ${"[".repeat(deep)}${"]".repeat(deep)}}`]) {
+      const res = await watchdogRaw(server.url, { method: rt.method, path: p, headers: { authorization: `Bearer ${tokenOf[rt.auth]}`, "content-type": "application/json" }, body });
+      n++;
+      if (res.status >= 500) fails.push(`deep body on ${rt.method} ${p}: ${res.status} ${res.text.slice(0, 200)}`);
+    }
+  }
+  before = await state(store);
+    // Every method a pattern does not take (with the admin token; one of them without a token too).
   for (const p of patterns) {
     const taken = routes.filter((x) => x.pattern === p).map((x) => x.method);
     const wrong = methods.filter((x) => !taken.includes(x));
@@ -183,6 +195,7 @@ void test(`API fuzz: every route, odd ids, bodies, queries and methods: no 5xx, 
   }
   // Odd bytes in the request line and headers, which no client library sends.
   for (const line of ["GET /v1/jobs/\u0000 HTTP/1.1", "GET /v1/jobs/a b HTTP/1.1", "GET /v1/../../etc/passwd HTTP/1.1", "GET //v1//jobs HTTP/1.1", "BREW /v1/jobs HTTP/1.1", "GET /v1/jobs HTTP/9.9", `GET /${"a".repeat(20_000)} HTTP/1.1`]) {
+    if (process.env["TIFFIN_FUZZ_TRACE"]) process.stderr.write(`${new Date().toISOString()} raw ${line.slice(0, 60)}\n`);
     const text = await rawSocket(server.url, `${line}\r\nhost: x\r\nauthorization: Bearer ${server.adminToken}\r\n\r\n`);
     const status = Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0);
     if (status >= 500) fails.push(`${JSON.stringify(line.slice(0, 60))} -> ${text.slice(0, 200)}`);
@@ -193,15 +206,38 @@ void test(`API fuzz: every route, odd ids, bodies, queries and methods: no 5xx, 
     }
   }
   assert.deepEqual(fails.slice(0, 20), [], `${fails.length} failures of ${n} calls`);
+  if (process.env["TIFFIN_FUZZ_TRACE"]) process.stderr.write(`${new Date().toISOString()} done: ${fails.length} failures\n`);
   // Still answering, and still doing its work.
-  const health = await raw(server.url, { method: "GET", path: "/healthz" });
+  const health = await watchdog(raw(server.url, { method: "GET", path: "/healthz" }), "healthz after the fuzz");
   assert.equal(health.status, 200);
-  assert.equal((await ts.api.createToken({ name: "after-fuzz", policy: ["ns/default=read"] })).token.name, "after-fuzz");
+  const ready = await watchdog(raw(server.url, { method: "GET", path: "/readyz" }), "readyz after the fuzz");
+  assert.equal(ready.status, 200, `readyz after the fuzz: ${ready.text}`);
+  const created = await watchdogRaw(server.url, { method: "POST", path: "/v1/tokens", headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" }, body: JSON.stringify({ name: "after-fuzz", policy: ["ns/default=read"] }), ms: 5000 });
+  assert.ok(created.status < 300 && created.text.includes("after-fuzz"), `a token created after the fuzz: ${created.status} ${created.text}`);
+  // And it stops: no connection the fuzz opened (streams, upgrades) holds its close.
+  const closed = await Promise.race([ts.stop().then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 5000))]);
+  assert.ok(closed, "the server did not close within 5 s after the fuzz");
   console.log(`API fuzz: ${n} calls over ${routes.length} routes, statuses ${inspect(Object.fromEntries([...seen].sort()))}`);
 });
 
 /** Sends `text` on a raw connection; the answer (up to the server's close or 2 s). */
 function rawSocket(url: string, text: string): Promise<string> {
+  return watchdog(rawSocketOnce(url, text), `raw ${text.slice(0, 60)}`);
+}
+
+/** `p`, or a rejection naming `what` after 15 s: a call that hangs fails the test instead of holding it. */
+function watchdog<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error(`no outcome in 15 s: ${what}`)), 15_000)));
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+/** raw() under the watchdog. */
+function watchdogRaw(url: string, o: Parameters<typeof raw>[1]): ReturnType<typeof raw> {
+  return watchdog(raw(url, o), `${o.method} ${o.path}`);
+}
+
+function rawSocketOnce(url: string, text: string): Promise<string> {
   const u = new URL(url);
   return new Promise((resolve) => {
     const s = net.connect(Number(u.port), u.hostname);

@@ -251,7 +251,14 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   });
 
   const server = createServer(httpServerOptions(opts.httpTimeouts), (req, res) => void dispatch(ctx, router, tokens, req, res));
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void dispatchUpgrade(ctx, router, tokens, req, socket, head));
+  // Upgraded sockets (exec sessions, refused upgrades) leave the server's books: closeAllConnections
+  // would not end them, and close() would wait for them.
+  const upgraded = new Set<Duplex>();
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once("close", () => upgraded.delete(socket));
+    void dispatchUpgrade(ctx, router, tokens, req, socket, head);
+  });
   server.keepAliveTimeout = 65_000;
   const { host, port } = parseListen(opts.listen);
   await new Promise<void>((resolve, reject) => {
@@ -347,6 +354,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
+          for (const s of upgraded) s.destroy();
         });
         await ctx.usage?.close().catch((err: unknown) => log.warn({ err }, "writing the last usage samples failed"));
         await taskMetrics.close().catch((err: unknown) => log.warn({ err }, "writing the last task metric points failed"));
