@@ -4,11 +4,13 @@
 // read: its env, its files, /proc (its own and any other pid it sees), the folders above its work
 // dir, /etc/tiffin, the host paths its mount table names (the agent's data dir among them), and tries
 // each against the server and the agent, and without any token. Every call must be refused, and none
-// of the cluster's secrets (admin, join, host and peer tokens) may be among what it found.
+// of the cluster's secrets (admin, join, host and peer tokens) may be among what it found. After the
+// run, nothing in the server's or the agent's data dir is open to group or others.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { openToOthers } from "../model/private-probe.ts";
 import { serverAndAgent } from "./real-server.ts";
 import { testSpec, waitFor } from "./test-fixtures.ts";
 
@@ -44,7 +46,7 @@ const calls = [[process.env.SERVER_URL, "/v1/jobs"], [process.env.SERVER_URL, "/
 `;
 
 void test("a sandboxed task finds no token it can use against the agent or the server", async (t) => {
-  const { agentDir, server, agent, api } = await serverAndAgent(t, { prefix: "tiffin-reach-", name: "reach-1" });
+  const { root, agentDir, server, agent, api } = await serverAndAgent(t, { prefix: "tiffin-reach-", name: "reach-1" });
   const hosts = (await (await api("/v1/hosts")).json()) as { name: string; address: string }[];
   const address = hosts.find((h) => h.name === "reach-1")?.address;
   assert.ok(address, "the agent's address");
@@ -66,6 +68,17 @@ void test("a sandboxed task finds no token it can use against the agent or the s
   assert.deepEqual(report.ok, [], "calls the task got through");
   assert.ok(report.tried >= 1 && (report.statuses["401"] ?? 0) >= 5, `every call refused: ${JSON.stringify(report.statuses)}`);
   assert.equal(report.statuses["error"], undefined, "the APIs were reachable (refused, not unreachable): the probe tested what it says");
+  // File modes after a run: the server's and the agent's data dirs are the owner's only (issue 17),
+  // but what the task itself must reach (its work dir, the rootfs, the traverse-only bundle dir) and
+  // what holds no data: the helper bundle (code) and layouts/ (the empty skeleton of the host's /var
+  // and /run that private dirs are filled from); all of it under the 0700 data dir.
+  const open = openToOthers(path.join(root, "server")).concat(openToOthers(agentDir, {
+    allowed: (p, st) => st.isDirectory() && path.basename(p) === "sandbox" && (st.mode & 0o777) === 0o711,
+    descend: (p) => !["work", "rootfs", "layouts", "helper"].includes(path.basename(p)),
+  }).filter((l) => !/\/(layouts|helper) 7[57]5$/.test(l)));
+  assert.equal(fs.statSync(agentDir).mode & 0o777, 0o700);
+  assert.equal(fs.statSync(path.join(root, "server")).mode & 0o777, 0o700);
+  assert.deepEqual(open, [], "paths of the data dirs open to group or others");
   console.log(`sandbox reach: ${report.tried} tokens tried, statuses ${JSON.stringify(report.statuses)}, ${report.readable.length} files read`);
   if (process.env["TIFFIN_TEST_DEBUG"]) console.log(report.readable.join("\n"));
   void agent;
