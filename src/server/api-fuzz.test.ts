@@ -131,12 +131,14 @@ void test(`API fuzz: every route, odd ids, bodies, queries and methods: no 5xx, 
   const r = rngOf(fuzzSeed + 17);
   const seen = new Map<string, number>();
   const fails: string[] = [];
-  let before = await state(store);
+  let before = "";
   let n = 0;
 
   const one = async (method: string, pathAndQuery: string, auth: keyof typeof tokenOf, upgrade: boolean, what: string): Promise<void> => {
     const body = method === "GET" ? undefined : oddBody(r);
     if (process.env["TIFFIN_FUZZ_TRACE"]) process.stderr.write(`${new Date().toISOString()} ${method} ${pathAndQuery.slice(0, 100)}\n`);
+    // Read just before: an accepted call (a drain, a scale) may still change the state after it answered.
+    before = await watchdog(state(store), "reading the state");
     const res = await watchdog(raw(server.url, {
       method,
       path: pathAndQuery,
@@ -156,24 +158,24 @@ void test(`API fuzz: every route, odd ids, bodies, queries and methods: no 5xx, 
     if (res.status >= 400 || res.status === -1) {
       const now = await watchdog(state(store), "reading the state");
       if (now !== before) fails.push(`${shown}: a refused call changed the state`);
-      before = now;
-    } else before = await state(store);
+    }
   };
 
   // Every route: odd ids in every parameter (three a route, taking turns, so every id meets several
   // routes), with an odd body and query, with the token it wants.
-  const until = Date.now() + fuzzBudgetMs(4000);
+  const until = Date.now() + fuzzBudgetMs(2000);
   const patterns = [...new Set(routes.map((x) => x.pattern))];
   let turn = 0;
   for (const rt of routes) {
     const ids = rt.pattern.includes(":") ? [0, 1, 2].map(() => oddIds[turn++ % oddIds.length] ?? "x") : ["-"];
     for (const id of ids) await one(rt.method, `${rt.pattern.replace(/:[a-zA-Z0-9]+/g, id)}${oddQuery(r)}`, rt.auth, rt.upgrade, `route ${rt.method} ${rt.pattern}`);
   }
-  // Every route that takes a body, on real names, with a body nested past any recursive reader's stack.
-  const deep = 100_000;
+  // Every route that takes a body, with a body nested past any recursive reader's stack (on names that
+  // do not exist: a drain accepted here would go on changing the state during the later calls).
+  const deep = 30_000; // JSON.stringify overflows at about 10,000
   for (const rt of routes.filter((x) => x.method !== "GET" && !x.upgrade)) {
-    const p = rt.pattern.replace(/:[a-zA-Z0-9]+/g, (m) => (m === ":idOrName" || m === ":host" ? "alpha" : m === ":index" ? "0" : "web"));
-    for (const body of [`${"[".repeat(deep)}${"]".repeat(deep)}`, `${'{"a":'.repeat(deep)}1${"}".repeat(deep)}`, `{"index": ${"[".repeat(deep)}${"]".repeat(deep)}}`]) {
+    const p = rt.pattern.replace(/:[a-zA-Z0-9]+/g, (m) => (m === ":index" ? "0" : "nope"));
+    for (const body of [`${'{"a":'.repeat(deep)}1${"}".repeat(deep)}`, `{"index": ${"[".repeat(deep)}${"]".repeat(deep)}}`]) {
       const res = await watchdogRaw(server.url, { method: rt.method, path: p, headers: { authorization: `Bearer ${tokenOf[rt.auth]}`, "content-type": "application/json" }, body });
       n++;
       if (res.status >= 500) fails.push(`deep body on ${rt.method} ${p}: ${res.status} ${res.text.slice(0, 200)}`);
