@@ -17,6 +17,7 @@ import { readLogs } from "../helper/logs.ts";
 import { execPlan, runExec } from "./exec-endpoint.ts";
 import { handleExecUpgrade } from "./exec-session.ts";
 import { compileGrep, GrepBudgetExceeded, grepLines, LineMatcher, MaxGrepThreads } from "./log-filter.ts";
+import { httpServerOptions } from "../model/http-timeouts.ts";
 import { ErrorCodes, valueAt } from "../model/index.ts";
 import type { ErrorCode } from "../model/index.ts";
 import { bearerMatches } from "./bearer.ts";
@@ -48,7 +49,8 @@ export interface LogsEndpoint {
 
 /** Starts the logs endpoint. */
 export async function startLogsEndpoint(o: LogsEndpointOptions): Promise<LogsEndpoint> {
-  const server = http.createServer((req, res) => {
+  // Slow clients are cut as by the server (a peer trickling a request holds no connection for minutes).
+  const server = http.createServer(httpServerOptions(), (req, res) => {
     const metrics = o.metrics;
     if (metrics) {
       const t0 = process.hrtime.bigint();

@@ -14,6 +14,8 @@ import { pino } from "pino";
 import type { Logger } from "pino";
 import { ensurePrivateDir, ErrorCodes, systemClock, TiffinError } from "../model/index.ts";
 import type { Clock, RecommendPolicy } from "../model/index.ts";
+import { httpServerOptions } from "../model/http-timeouts.ts";
+import type { HttpTimeouts } from "../model/http-timeouts.ts";
 import { openSqliteStore, SqliteStore } from "../state/sqlite.ts";
 import type { Store } from "../state/store.ts";
 import { AssignmentHub } from "./assignments.ts";
@@ -140,6 +142,8 @@ export interface ServerOptions {
   /** The file of the key secrets are sealed with (secrets/key-file.ts), created 0600 when absent.
    * Servers sharing a store must share it. @default DIR/secrets.key */
   secretsKeyFile?: string;
+  /** Slow clients (slowloris) are cut: see `HttpTimeouts` (@default DefaultHttpTimeouts). */
+  httpTimeouts?: Partial<HttpTimeouts>;
 }
 
 /** A running server. */
@@ -281,9 +285,18 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
 
   agentCertRoutes(router, ctx, tls === null ? null : { ca: tls.ca, lifetimeMs: tls.hostCertLifetimeMs });
   const handler = (req: IncomingMessage, res: ServerResponse): void => void dispatch(ctx, router, tokens, req, res);
+  // Slow clients (slowloris) are cut by the HTTP server's own timeouts, plain or TLS.
+  const httpOpts = httpServerOptions(opts.httpTimeouts);
   // With TLS the listener is a plain net.Server in front of the HTTPS one (it refuses plain HTTP readably).
-  const { listener, server } = tls === null ? ((h) => ({ listener: h, server: h }))(createServer(handler)) : ((l) => ({ listener: l.net, server: l.https }))(createTlsListener(tls.server, handler));
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void dispatchUpgrade(ctx, router, tokens, req, socket, head));
+  const { listener, server } = tls === null ? ((h) => ({ listener: h, server: h }))(createServer(httpOpts, handler)) : ((l) => ({ listener: l.net, server: l.https }))(createTlsListener(tls.server, handler, httpOpts));
+  // Upgraded sockets (exec sessions, refused upgrades) leave the server's books: closeAllConnections
+  // would not end them, and close() would wait for them.
+  const upgraded = new Set<Duplex>();
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once("close", () => upgraded.delete(socket));
+    void dispatchUpgrade(ctx, router, tokens, req, socket, head);
+  });
   server.keepAliveTimeout = 65_000;
   const { host, port } = parseListen(opts.listen);
   await new Promise<void>((resolve, reject) => {
@@ -382,6 +395,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         await new Promise<void>((resolve) => {
           listener.close(() => resolve());
           server.closeAllConnections();
+          for (const s of upgraded) s.destroy();
         });
         await ctx.usage?.close().catch((err: unknown) => log.warn({ err }, "writing the last usage samples failed"));
         await taskMetrics.close().catch((err: unknown) => log.warn({ err }, "writing the last task metric points failed"));

@@ -102,3 +102,23 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[], raw: unkno
   }
   return out;
 }
+
+/** Longest quoted value a problem message shows whole. */
+const MaxQuotedChars = 64;
+/** Longest problem message. */
+const MaxMessageChars = 1000;
+
+/**
+ * A problem message with each quoted value past 64 characters cut, its length said: messages quote
+ * what was written (`port "x" is not declared`), and a 300 KB value made a 300 KB message, echoed
+ * whole by the server's 422. The value itself is in the problem's `value`, shown short.
+ */
+export function boundMessage(message: string): string {
+  const cut = message.replace(new RegExp(`"([^"]{${MaxQuotedChars + 1},})"`, "g"), (_whole, v: string) => `"${v.slice(0, MaxQuotedChars)}..." (${v.length} characters)`);
+  return cut.length <= MaxMessageChars ? cut : `${cut.slice(0, MaxMessageChars - 3)}...`;
+}
+
+/** `problems` with every message bounded (boundMessage). */
+export function boundProblems<P extends { message: string }>(problems: P[]): P[] {
+  return problems.map((p) => ({ ...p, message: boundMessage(p.message) }));
+}

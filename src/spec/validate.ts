@@ -9,7 +9,7 @@ import { jobSpecSchema } from "./canonical.ts";
 import { crossChecks } from "./checks.ts";
 import { compileJob } from "./compile.ts";
 import { jobInputSchema } from "./input.ts";
-import { issuesToProblems, problemAt, showValue } from "./problems.ts";
+import { boundProblems, issuesToProblems, problemAt, showValue } from "./problems.ts";
 import { bakeProblem } from "./rollout-rules.ts";
 import { batchPolicyProblems } from "./batch-rules.ts";
 import { cronProblem, timeZoneProblem } from "./schedule-rules.ts";
@@ -85,7 +85,7 @@ export function compileJobs(value: unknown, file: string | null): { specs: JobSp
       else problems.push(problemAt(file, prefix, raw, ["name"], `job "${name}" is declared twice (first at jobs[${first}])`));
     }
   });
-  return problems.length === 0 ? { specs, problems } : { specs: [], problems };
+  return problems.length === 0 ? { specs, problems } : { specs: [], problems: boundProblems(problems) };
 }
 
 /** Checks a compiled JobSpec as a client sent it: strict shape, limits and the rules between fields. */
@@ -97,10 +97,10 @@ export function validateJobSpec(json: unknown): Problem[] {
  * schema read it) only when there are none. */
 export function checkJobSpec(json: unknown): { spec: JobSpec; problems: [] } | { spec: null; problems: Problem[] } {
   const parsed = jobSpecSchema.safeParse(json);
-  if (!parsed.success) return { spec: null, problems: issuesToProblems(parsed.error.issues, json, [], null) };
+  if (!parsed.success) return { spec: null, problems: boundProblems(issuesToProblems(parsed.error.issues, json, [], null)) };
   const s = parsed.data;
   const out = specRuleProblems(s, json);
-  return out.length === 0 ? { spec: s, problems: [] } : { spec: null, problems: out };
+  return out.length === 0 ? { spec: s, problems: [] } : { spec: null, problems: boundProblems(out) };
 }
 
 /** The rules between a strictly read spec's fields (paths point into `json`, what was sent). */

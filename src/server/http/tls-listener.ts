@@ -20,8 +20,8 @@ export interface ServerTls {
 const TlsHandshake = 0x16;
 
 /** A net.Server that serves `handler` over TLS and refuses plain HTTP with a readable 400. */
-export function createTlsListener(tls: ServerTls, handler: (req: IncomingMessage, res: ServerResponse) => void): { net: net.Server; https: https.Server } {
-  const server = https.createServer({ cert: `${tls.certPem.trim()}\n${tls.caPem.trim()}\n`, key: tls.keyPem, ca: tls.caPem, requestCert: true, rejectUnauthorized: false }, handler);
+export function createTlsListener(tls: ServerTls, handler: (req: IncomingMessage, res: ServerResponse) => void, httpOpts: https.ServerOptions = {}): { net: net.Server; https: https.Server } {
+  const server = https.createServer({ ...httpOpts, cert: `${tls.certPem.trim()}\n${tls.caPem.trim()}\n`, key: tls.keyPem, ca: tls.caPem, requestCert: true, rejectUnauthorized: false }, handler);
   const body = JSON.stringify({
     error: {
       code: ErrorCodes.BadRequest,

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { ErrorCodes, TiffinError, valueAt } from "../../model/index.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
+import { showValue } from "../../spec/problems.ts";
 import { parseBody } from "../http/bodies.ts";
 import { readJson, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
@@ -62,7 +63,8 @@ export function restartRoutes(r: Router, ctx: ServerContext): void {
   r.add("POST", "/v1/jobs/:name/restart", "admin", async ({ req, res, params }) => {
     const name = params["name"] ?? "";
     const body: unknown = (await readJson(req)) ?? {};
-    const got = JSON.stringify(valueAt(body, ["index"]) ?? body);
+    // Shown short and never thrown on: JSON.stringify of a deeply nested body overflowed the stack (a 500).
+    const got = showValue(valueAt(body, ["index"]) ?? body) ?? "nothing";
     const parsed = parseBody(restartBody, body, `index must be a task index (an integer from 0), got ${got}`, `restart one task with \`tiffin restart ${name}/0\`, or all with \`tiffin restart ${name}\``);
     const index = parsed.index ?? null;
     const job = m.jobs.get(name)?.value;

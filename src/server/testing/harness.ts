@@ -34,7 +34,7 @@ export function tempDir(): string {
 }
 
 /** Starts a server in `dir` (a new temp dir by default), on `store` if given (the caller closes it). */
-export async function startTestServer(opts: { dir?: string; clock?: Clock; timing?: Partial<Timing>; store?: Store; swarm?: ServerOptions["swarm"]; watch?: ServerOptions["watch"]; dnsListen?: string } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { dir?: string; clock?: Clock; timing?: Partial<Timing>; store?: Store; swarm?: ServerOptions["swarm"]; watch?: ServerOptions["watch"]; dnsListen?: string; httpTimeouts?: ServerOptions["httpTimeouts"] } = {}): Promise<TestServer> {
   const dir = opts.dir ?? tempDir();
   const server = await startServer({
     dataDir: dir,
@@ -46,6 +46,7 @@ export async function startTestServer(opts: { dir?: string; clock?: Clock; timin
     ...(opts.swarm ? { swarm: opts.swarm } : {}),
     ...(opts.watch ? { watch: opts.watch } : {}),
     ...(opts.dnsListen !== undefined ? { dnsListen: opts.dnsListen } : {}),
+    ...(opts.httpTimeouts ? { httpTimeouts: opts.httpTimeouts } : {}),
   });
   let stopped = false;
   const stop = async (): Promise<void> => {
