@@ -50,9 +50,10 @@ void test("auth: every route needs the right token, and refused calls change not
   assert.deepEqual(jobs.body, []);
   const hosts = await ts.api.hosts();
   assert.equal(hosts[0]?.draining, false);
-  // A host token for another host is refused too.
+  // A host token acting for another host is refused: known caller, not its host (403, as mTLS's check).
   const other = await call(url, "POST", "/v1/agent/heartbeat", reg.hostToken, { hostId: "hsomeoneelse" });
-  assert.equal(other.status, 401);
+  assert.equal(other.status, 403);
+  assert.equal(errorOf(other.body).code, "TIFFIN_FORBIDDEN");
   const metrics = await call(url, "GET", "/metrics", adminToken);
   assert.equal(metrics.status, 200);
   assert.match(String(metrics.body), /tiffin_http_requests_total\{method="GET",route="\/v1\/jobs",status="401"\} 2/);
