@@ -64,6 +64,7 @@ for (const pattern of ["helper then agent", "agent then helper", "both at once",
       return Number(readFileSync(join(a.dataDir, "attempts", f.attemptId!, "helper.pid"), "utf8").trim());
     };
     const helpers = firsts.map(helperPid);
+    await sampler.warm();
     await sleep(500);
     const killHelpers = (): void => helpers.forEach((p) => process.kill(p, "SIGKILL"));
     const killAgents = (): void => victims.forEach((i) => c.killAgent(i));

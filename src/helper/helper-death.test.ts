@@ -60,6 +60,7 @@ void test("a helper killed with SIGKILL stops its task: the stop signal at once,
     }),
   );
   const sampler = new ProcSampler(`JOB_NAME=${mark}`, everyMs);
+  await sampler.warm();
   await sleep(500);
   for (const s of started) s.helper.proc.kill("SIGKILL");
   const killedAt = Date.now();

@@ -115,6 +115,7 @@ void test("kill -9 of a shared helper process ends all of its tasks at once (pla
   for (const p of pools) assert.deepEqual(await p.proc.hand(p.dirs[1]!), { ok: true });
   for (const p of pools) for (const d of p.dirs) await (await h.agent(d)).waitStatus("running", (s) => s.state === "running", 30_000);
   const sampler = new ProcSampler(`JOB_NAME=${mark}`, 50);
+  await sampler.warm();
   await sleep(500);
   const [victim, bystander] = pools as [(typeof pools)[0], (typeof pools)[0]];
   victim.proc.proc.kill("SIGKILL");

@@ -46,6 +46,7 @@ function look() {
   }
   for (const k of known.keys()) if (!seen.has(k)) known.delete(k);
   samples.push({ at: Date.now(), byAttempt });
+  Atomics.add(stop, 1, 1);
 }
 while (Atomics.load(stop, 0) === 0) {
   look();
@@ -57,7 +58,8 @@ parentPort.postMessage(samples);
 
 /** Samples the processes with an environment entry starting with `mark` (e.g. "JOB_NAME=web") until stopped. */
 export class ProcSampler {
-  readonly #flag = new SharedArrayBuffer(4);
+  // [0]: set to stop; [1]: samples taken so far (the worker counts).
+  readonly #flag = new SharedArrayBuffer(8);
   readonly #result: Promise<ProcSample[]>;
   readonly everyMs: number;
 
@@ -68,6 +70,17 @@ export class ProcSampler {
       worker.once("message", (m: ProcSample[]) => resolve(m));
       worker.once("error", reject);
     });
+  }
+
+  /** Resolves once `n` samples were taken (the worker started and looked): a test that kills right
+   * after can rely on its processes having been seen. A loaded host takes a while to start a worker. */
+  async warm(n = 2, timeoutMs = 30_000): Promise<void> {
+    const flag = new Int32Array(this.#flag);
+    const until = Date.now() + timeoutMs;
+    while (Atomics.load(flag, 1) < n) {
+      if (Date.now() > until) throw new Error(`the /proc sampler took no ${n} samples within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** Stops sampling; resolves with every sample, oldest first. */
