@@ -8,6 +8,7 @@ import { ago, mib } from "../format.ts";
 import { hashOf } from "../route.ts";
 import { useScoped } from "../scoped.ts";
 import { useAction } from "../hooks.ts";
+import { Alert } from "../alert.tsx";
 
 /** The open host's panel. */
 export function HostPanel({ live, client, host, canDrain, view, onError, onClose }: { live: Live; client: ApiClient; host: Host; canDrain: boolean; view: HostView | null; onError: (err: unknown) => void; onClose: () => void }) {
@@ -35,11 +36,7 @@ export function HostPanel({ live, client, host, canDrain, view, onError, onClose
           {host.draining ? `Undrain ${host.name}` : `Drain ${host.name}`}
         </button>
       )}
-      {error !== null && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert error={error} />
       <h3>Inventory</h3>
       <dl>
         <dt>Id</dt>

@@ -14,6 +14,7 @@ import { hashOf } from "../route.ts";
 import { RolloutPanel } from "./rollout.tsx";
 import { RunsPanel } from "./runs.tsx";
 import { canDo } from "../permissions.ts";
+import { Alert } from "../alert.tsx";
 
 /** The job page. */
 export function JobPage({ live, client, name, who, onError }: { live: Live; client: ApiClient; name: string; who: Whoami | null; onError: (err: unknown) => void }) {
@@ -75,11 +76,7 @@ function TaskTable({ client, name, tasks, canRestart, onError }: { client: ApiCl
   const restart = (index: number): Promise<void> => act(() => client.restart(name, index));
   return (
     <>
-    {error !== null && (
-      <p class="error" role="alert">
-        {error}
-      </p>
-    )}
+    <Alert error={error} />
     <table aria-label="Tasks">
       <thead>
         <tr>

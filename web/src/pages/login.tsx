@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { ErrorCodes, TiffinError } from "../../../src/api/index.ts";
 import { clientFor } from "../client.ts";
+import { Alert } from "../alert.tsx";
 
 /** Asks for a token and checks it against the server before showing anything. */
 export function Login({ message, onToken }: { message: string | null; onToken: (token: string) => void }) {
@@ -35,11 +36,7 @@ export function Login({ message, onToken }: { message: string | null; onToken: (
         <p class="hint">
           From <code>DATA_DIR/admin.token</code> on the server (<code>tiffin dev</code> prints a link that logs in directly).
         </p>
-        {error !== null && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <Alert error={error} />
         <button type="submit" disabled={busy}>
           Log in
         </button>

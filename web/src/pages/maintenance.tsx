@@ -11,6 +11,7 @@ import { useAction, useLive, useRead } from "../hooks.ts";
 import { ago, clock } from "../format.ts";
 import { hashOf } from "../route.ts";
 import { canDo } from "../permissions.ts";
+import { Alert } from "../alert.tsx";
 
 /** The maintenance page. */
 export function Maintenance({ live, client, who, onError }: { live: Live; client: ApiClient; who: Whoami | null; onError: (err: unknown) => void }) {
@@ -77,11 +78,7 @@ function Windows({ client, windows, canCancel, now, onError }: { client: ApiClie
   if (windows.length === 0) return <p>No maintenance windows: `tiffin maintenance add --rack R --start T --duration D --reason ...` plans one.</p>;
   return (
     <>
-      {error !== null && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert error={error} />
       <table aria-label="Maintenance windows">
         <thead>
           <tr>

@@ -7,6 +7,7 @@ import type { ApiClient, RolloutStatus } from "../../../src/api/index.ts";
 import { ago } from "../format.ts";
 import { useAction } from "../hooks.ts";
 import { rolloutCommands } from "../rollout-commands.ts";
+import { Alert } from "../alert.tsx";
 
 /** The rollout section of a job page; `status` is GET /v1/jobs/:name/rollout (null while loading). */
 export function RolloutPanel({ client, name, status, canAct, onError }: { client: ApiClient; name: string; status: RolloutStatus | null; canAct: boolean; onError: (err: unknown) => void }) {
@@ -32,11 +33,7 @@ export function RolloutPanel({ client, name, status, canAct, onError }: { client
           </button>
         ))}
       </div>
-      {error !== null && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert error={error} />
       <table aria-label="Rollout phases">
         <thead>
           <tr>

@@ -9,6 +9,7 @@ import type { Live } from "../live.ts";
 import { useAction, useRead } from "../hooks.ts";
 import { ago, clock } from "../format.ts";
 import { endOf } from "../feed.ts";
+import { Alert } from "../alert.tsx";
 
 const Shown = 20;
 
@@ -28,11 +29,7 @@ export function RunsPanel({ live, client, name, canAct, onError }: { live: Live;
           </button>
         </p>
       )}
-      {error !== null && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert error={error} />
       {runs.error !== null && <p class="error">{runs.error}</p>}
       {runs.data !== null && list.length === 0 && <p>No runs yet: `tiffin run {name}` starts one.</p>}
       {list.length > 0 && (

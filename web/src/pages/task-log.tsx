@@ -7,6 +7,7 @@ import type { ApiClient } from "../../../src/api/index.ts";
 import { hashOf } from "../route.ts";
 import { appendChunk } from "../log-lines.ts";
 import { UsageCharts } from "./usage.tsx";
+import { Alert } from "../alert.tsx";
 
 /** The task log page. */
 export function TaskLog({ client, job, index, onError }: { client: ApiClient; job: string; index: number; onError: (err: unknown) => void }) {
@@ -68,11 +69,7 @@ export function TaskLog({ client, job, index, onError }: { client: ApiClient; jo
         <input id="grep" type="search" value={grep} onInput={(e) => setGrep(e.currentTarget.value)} />
         <button type="submit">Search</button>
       </form>
-      {error !== null && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert error={error} />
       <pre class="log" ref={pre} role="log" aria-label={`${stream} of ${job}/${index}`} tabIndex={0}>
         {shown.join("\n")}
       </pre>
