@@ -9,6 +9,7 @@ import { hashOf } from "../route.ts";
 import { useScoped } from "../scoped.ts";
 import { useAction } from "../hooks.ts";
 import { Alert } from "../alert.tsx";
+import { Heads } from "../table.tsx";
 
 /** The open host's panel. */
 export function HostPanel({ live, client, host, canDrain, view, onError, onClose }: { live: Live; client: ApiClient; host: Host; canDrain: boolean; view: HostView | null; onError: (err: unknown) => void; onClose: () => void }) {
@@ -80,13 +81,7 @@ export function HostPanel({ live, client, host, canDrain, view, onError, onClose
         Tasks ({scoped.synced ? tasks.length : "loading…"})
       </h3>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Task</th>
-            <th scope="col">State</th>
-            <th scope="col">Version</th>
-          </tr>
-        </thead>
+        <Heads cols={["Task", "State", "Version"]} />
         <tbody>
           {tasks.map(([id, t]) => (
             <tr key={id}>

@@ -15,6 +15,7 @@ import { RolloutPanel } from "./rollout.tsx";
 import { RunsPanel } from "./runs.tsx";
 import { canDo } from "../permissions.ts";
 import { Alert } from "../alert.tsx";
+import { Heads } from "../table.tsx";
 
 /** The job page. */
 export function JobPage({ live, client, name, who, onError }: { live: Live; client: ApiClient; name: string; who: Whoami | null; onError: (err: unknown) => void }) {
@@ -78,20 +79,7 @@ function TaskTable({ client, name, tasks, canRestart, onError }: { client: ApiCl
     <>
     <Alert error={error} />
     <table aria-label="Tasks">
-      <thead>
-        <tr>
-          <th scope="col">Task</th>
-          <th scope="col">Version</th>
-          <th scope="col">Host</th>
-          <th scope="col">State</th>
-          <th scope="col">Attempt</th>
-          <th scope="col">Pid</th>
-          <th scope="col">Ports</th>
-          <th scope="col">Failures</th>
-          <th scope="col">Reason</th>
-          {canRestart && <th scope="col">Action</th>}
-        </tr>
-      </thead>
+      <Heads cols={["Task", "Version", "Host", "State", "Attempt", "Pid", "Ports", "Failures", "Reason"]} action={canRestart} />
       <tbody>
         {tasks.map((t) => (
           <tr key={t.id} data-task={t.id}>
@@ -134,15 +122,7 @@ function TaskTable({ client, name, tasks, canRestart, onError }: { client: ApiCl
 function EndpointTable({ endpoints }: { endpoints: Endpoint[] }) {
   return (
     <table aria-label="Service endpoints">
-      <thead>
-        <tr>
-          <th scope="col">Task</th>
-          <th scope="col">Host</th>
-          <th scope="col">Address</th>
-          <th scope="col">State</th>
-          <th scope="col">Version</th>
-        </tr>
-      </thead>
+      <Heads cols={["Task", "Host", "Address", "State", "Version"]} />
       <tbody>
         {endpoints.map((e) => (
           <tr key={e.index}>
@@ -168,17 +148,7 @@ function AttemptTable({ tasks }: { tasks: TaskView[] }) {
   const rows = tasks.flatMap((t) => t.attempts.map((a) => ({ task: t.id, a })));
   return (
     <table aria-label="Attempt history">
-      <thead>
-        <tr>
-          <th scope="col">Task</th>
-          <th scope="col">Attempt</th>
-          <th scope="col">Version</th>
-          <th scope="col">State</th>
-          <th scope="col">Started</th>
-          <th scope="col">Ended</th>
-          <th scope="col">How it ended</th>
-        </tr>
-      </thead>
+      <Heads cols={["Task", "Attempt", "Version", "State", "Started", "Ended", "How it ended"]} />
       <tbody>
         {rows.map(({ task, a }) => (
           <tr key={a.id}>
@@ -201,16 +171,7 @@ function AttemptTable({ tasks }: { tasks: TaskView[] }) {
 function VersionTable({ client, name, versions, current, onError }: { client: ApiClient; name: string; versions: JobVersion[]; current: number | null; onError: (err: unknown) => void }) {
   return (
     <table aria-label="Versions">
-      <thead>
-        <tr>
-          <th scope="col">Version</th>
-          <th scope="col">Applied</th>
-          <th scope="col">By</th>
-          <th scope="col">Message</th>
-          <th scope="col">Replicas</th>
-          <th scope="col">Changes</th>
-        </tr>
-      </thead>
+      <Heads cols={["Version", "Applied", "By", "Message", "Replicas", "Changes"]} />
       <tbody>
         {[...versions].reverse().map((v) => (
           <tr key={v.version} class={v.version === current ? "current" : ""} data-version={v.version}>

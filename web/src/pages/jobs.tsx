@@ -5,6 +5,7 @@ import type { ApiClient } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { useLive, useRead } from "../hooks.ts";
 import { hashOf } from "../route.ts";
+import { Heads } from "../table.tsx";
 
 /** The jobs page. */
 export function Jobs({ live, client, onError }: { live: Live; client: ApiClient; onError: (err: unknown) => void }) {
@@ -17,16 +18,7 @@ export function Jobs({ live, client, onError }: { live: Live; client: ApiClient;
       {jobs.error !== null && <p class="error">{jobs.error}</p>}
       {jobs.data !== null && list.length === 0 && <p>No jobs yet: `tiffin apply SPEC` stores one.</p>}
       <table class="jobs">
-        <thead>
-          <tr>
-            <th scope="col">Job</th>
-            <th scope="col">Version</th>
-            <th scope="col">Desired</th>
-            <th scope="col">Placed</th>
-            <th scope="col">Running</th>
-            <th scope="col">Healthy</th>
-          </tr>
-        </thead>
+        <Heads cols={["Job", "Version", "Desired", "Placed", "Running", "Healthy"]} />
         <tbody>
           {list.map((j) => (
             <tr key={j.name} class={j.running < j.replicas ? "short" : ""}>

@@ -12,6 +12,7 @@ import { ago, clock } from "../format.ts";
 import { hashOf } from "../route.ts";
 import { canDo } from "../permissions.ts";
 import { Alert } from "../alert.tsx";
+import { Heads } from "../table.tsx";
 
 /** The maintenance page. */
 export function Maintenance({ live, client, who, onError }: { live: Live; client: ApiClient; who: Whoami | null; onError: (err: unknown) => void }) {
@@ -37,18 +38,7 @@ export function Maintenance({ live, client, who, onError }: { live: Live; client
       {rem.data !== null && rem.data.rules === 0 && <p>No remediation rules: the server runs with none (`tiffin server --remediation FILE`).</p>}
       {(rem.data?.remediations.length ?? 0) > 0 && (
         <table aria-label="Remediations">
-          <thead>
-            <tr>
-              <th scope="col">Host</th>
-              <th scope="col">Check</th>
-              <th scope="col">Rule</th>
-              <th scope="col">Action</th>
-              <th scope="col">State</th>
-              <th scope="col">Why</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Updated</th>
-            </tr>
-          </thead>
+          <Heads cols={["Host", "Check", "Rule", "Action", "State", "Why", "Outcome", "Updated"]} />
           <tbody>
             {[...(rem.data?.remediations ?? [])].sort((a, b) => b.updatedAt - a.updatedAt).map((r) => (
               <tr key={r.id}>
@@ -80,17 +70,7 @@ function Windows({ client, windows, canCancel, now, onError }: { client: ApiClie
     <>
       <Alert error={error} />
       <table aria-label="Maintenance windows">
-        <thead>
-          <tr>
-            <th scope="col">Window</th>
-            <th scope="col">Scope</th>
-            <th scope="col">Start</th>
-            <th scope="col">Length</th>
-            <th scope="col">Phase</th>
-            <th scope="col">Reason</th>
-            {canCancel && <th scope="col">Action</th>}
-          </tr>
-        </thead>
+        <Heads cols={["Window", "Scope", "Start", "Length", "Phase", "Reason"]} action={canCancel} />
         <tbody>
           {windows.map((w) => {
             const phase = windowPhase(w, now);
@@ -142,14 +122,7 @@ function Windows({ client, windows, canCancel, now, onError }: { client: ApiClie
 function Drains({ hosts, now }: { hosts: Host[]; now: number }) {
   return (
     <table aria-label="Draining hosts">
-      <thead>
-        <tr>
-          <th scope="col">Host</th>
-          <th scope="col">Since</th>
-          <th scope="col">Deadline</th>
-          <th scope="col">What holds it</th>
-        </tr>
-      </thead>
+      <Heads cols={["Host", "Since", "Deadline", "What holds it"]} />
       <tbody>
         {hosts.map((h) => (
           <tr key={h.id} data-host={h.name}>

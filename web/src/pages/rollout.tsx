@@ -8,6 +8,7 @@ import { ago } from "../format.ts";
 import { useAction } from "../hooks.ts";
 import { rolloutCommands } from "../rollout-commands.ts";
 import { Alert } from "../alert.tsx";
+import { Heads } from "../table.tsx";
 
 /** The rollout section of a job page; `status` is GET /v1/jobs/:name/rollout (null while loading). */
 export function RolloutPanel({ client, name, status, canAct, onError }: { client: ApiClient; name: string; status: RolloutStatus | null; canAct: boolean; onError: (err: unknown) => void }) {
@@ -35,14 +36,7 @@ export function RolloutPanel({ client, name, status, canAct, onError }: { client
       </div>
       <Alert error={error} />
       <table aria-label="Rollout phases">
-        <thead>
-          <tr>
-            <th scope="col">Phase</th>
-            <th scope="col">Tasks</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">Checks</th>
-          </tr>
-        </thead>
+        <Heads cols={["Phase", "Tasks", "Outcome", "Checks"]} />
         <tbody>
           {r.phases.map((p, i) => (
             <tr key={i} class={i === r.phase && r.endedAt === null ? "current" : ""}>

@@ -10,6 +10,7 @@ import { useAction, useRead } from "../hooks.ts";
 import { ago, clock } from "../format.ts";
 import { endOf } from "../feed.ts";
 import { Alert } from "../alert.tsx";
+import { Heads } from "../table.tsx";
 
 const Shown = 20;
 
@@ -34,18 +35,7 @@ export function RunsPanel({ live, client, name, canAct, onError }: { live: Live;
       {runs.data !== null && list.length === 0 && <p>No runs yet: `tiffin run {name}` starts one.</p>}
       {list.length > 0 && (
         <table aria-label="Runs">
-          <thead>
-            <tr>
-              <th scope="col">Run</th>
-              <th scope="col">State</th>
-              <th scope="col">Cause</th>
-              <th scope="col">Items</th>
-              <th scope="col">Started</th>
-              <th scope="col">Took</th>
-              <th scope="col">Why</th>
-              {canAct && <th scope="col">Action</th>}
-            </tr>
-          </thead>
+          <Heads cols={["Run", "State", "Cause", "Items", "Started", "Took", "Why"]} action={canAct} />
           <tbody>
             {list.map((r) => (
               <tr key={r.id} data-run={r.id}>
