@@ -13,35 +13,14 @@ import { openSqliteStore } from "../state/sqlite.ts";
 import type { Store } from "../state/store.ts";
 import { decompileJob } from "../spec/decompile.ts";
 import { compileJobs, loadSpecFile, validateJobSpec } from "../spec/api.ts";
+import { richJob } from "../spec/testdata/rich-job.ts";
 import { startTestServer, tempDir } from "./testing/harness.ts";
 import { assertNoLeak, copyJson, fuzzBudgetMs, fuzzSeed, mutateJson, pick, rngOf } from "./testing/fuzz.ts";
 
 const root = path.join(import.meta.dirname, "../..");
 
 /** A job using most fields (batch and schedules are in examples/run-batch.ts). */
-const rich = {
-  name: "rich",
-  command: ["./web", "--port", "${PORT_HTTP}"],
-  env: { MODE: "prod", N: 3, ON: true },
-  files: { "conf/app.toml": "x = 1", "run.sh": { content: "#!/bin/sh", mode: "0755" } },
-  replicas: 2,
-  resources: { cpu: 0.5, memory: "256Mi", disk: 512, adapt: { min: { cpu: 0.1 }, max: { memory: "1Gi" }, every: "6h" } },
-  ports: ["http"],
-  health: { kind: "http", port: "http", path: "/healthz", every: "2s", timeout: "1s" },
-  restart: { backoff: { initial: "1s", max: "1m" }, moveAfterFailures: 3 },
-  stop: { signal: "SIGTERM", grace: "10s" },
-  constraints: { os: "debian", kernel: ">=5.10", labels: { ssd: true } },
-  spread: "rack",
-  maintenance: "move",
-  disconnect: { stopAfter: "30s" },
-  isolation: "sandbox",
-  network: "host",
-  mounts: [{ host: "/srv/data", task: "/data" }],
-  capabilities: ["NET_BIND_SERVICE"],
-  persist: true,
-  metrics: { port: "http", signals: { errors: "http_errors_total" } },
-  rollout: { phases: [1, "50%", "all"], bake: "10s", deadline: "5m", maxUnavailable: "10%", checks: {} },
-};
+const rich = richJob("rich");
 
 /** A batch job on a schedule. */
 const batch = { name: "nightly", command: ["./run", "${TIFFIN_ITEM}"], batch: { items: ["a", 2, "c"], parallelism: 2, success: 2, failedItems: "stop", deadline: "1h" }, schedule: { cron: "0 3 * * *" } };

@@ -12,33 +12,15 @@ import { inspect } from "node:util";
 import { mulberry32, TiffinError } from "../model/index.ts";
 import { decodeValue, encodeValue } from "./eval-wire.ts";
 import { loadSpecFile } from "./load.ts";
+import { richJob } from "./testdata/rich-job.ts";
 import { compileJobs, validateJobSpec } from "./validate.ts";
 
 const seed = Number(process.env["TIFFIN_FUZZ_SEED"] ?? 20261206);
 
 const rng = mulberry32;
 
-const base = (): Record<string, unknown> => ({
-  name: "web",
-  command: ["./web", "--port", "${PORT_HTTP}"],
-  env: { MODE: "prod", N: 3, ON: true },
-  files: { "conf/app.toml": "x = 1", "run.sh": { content: "#!/bin/sh", mode: "0755" } },
-  replicas: 2,
-  resources: { cpu: 0.5, memory: "256Mi", disk: 512 },
-  ports: ["http"],
-  health: { kind: "http", port: "http", path: "/healthz", every: "2s", timeout: "1s" },
-  restart: { backoff: { initial: "1s", max: "1m" }, moveAfterFailures: 3 },
-  stop: { signal: "SIGTERM", grace: "10s" },
-  constraints: { os: "debian", kernel: ">=5.10", labels: { ssd: true } },
-  spread: "rack",
-  antiAffinity: "web",
-  maintenance: "move",
-  disconnect: { stopAfter: "30s" },
-  packages: ["web:1.0.0"],
-  isolation: "sandbox",
-  network: "host",
-  mounts: [{ host: "/srv/data", task: "/data" }],
-});
+/** The rich job, with a package pin (validation only: no server checks the package here). */
+const base = (): Record<string, unknown> => ({ ...richJob("web"), packages: ["web:1.0.0"] });
 
 function weird(r: () => number): unknown {
   const c: Record<string, unknown> = { a: 1 };
