@@ -3,7 +3,8 @@
 // and message), never a throw; with `keep`, the reference's samples of those names only.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client";
+import { Counter, Registry } from "prom-client";
+import { promClientExposition } from "./test-prom-client.ts";
 import type { OpenMetricsContentType } from "prom-client";
 import { parsePromText, scanPromText } from "./prom-text.ts";
 import { parsePromTextReference } from "./prom-text-reference.ts";
@@ -97,20 +98,11 @@ h_sum 2.05
 `;
 
 async function promClientTexts(): Promise<string[]> {
-  const reg = new Registry();
-  collectDefaultMetrics({ register: reg });
-  const c = new Counter({ name: "http_errors_total", help: "errors", labelNames: ["path"], registers: [reg] });
-  c.inc({ path: 'a "quoted"\\path\nnext' }, 3);
-  new Gauge({ name: "http_connections", help: "open", registers: [reg] }).set(7);
-  const h = new Histogram({ name: "http_request_duration_seconds", help: "latency", buckets: [0.1, 0.5], registers: [reg] });
-  h.observe(0.05);
-  h.observe(2);
-  new Summary({ name: "rpc_seconds", help: "rpc", registers: [reg] }).observe(0.3);
   const om = new Registry<OpenMetricsContentType>();
   om.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   const e = new Counter({ name: "om_errors", help: "errors", labelNames: ["code", "trace_id"], registers: [om], enableExemplars: true });
   e.inc({ labels: { code: "500" }, value: 3, exemplarLabels: { trace_id: "abc" } });
-  return [await reg.metrics(), await om.metrics()];
+  return [await promClientExposition(), await om.metrics()];
 }
 
 const keeps: (ReadonlySet<string> | undefined)[] = [

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client";
 import { isParseError, parsePromFloat, parsePromText } from "./prom-text.ts";
+import { Counter, Histogram, Registry } from "prom-client";
+import { promClientExposition } from "./test-prom-client.ts";
 import type { OpenMetricsContentType } from "prom-client";
 import type { PromExposition } from "./prom-text.ts";
 
@@ -12,16 +13,7 @@ function parsed(text: string): PromExposition {
 }
 
 void test("prom-client's real exposition parses: every family, labels with escapes, +Inf buckets", async () => {
-  const reg = new Registry();
-  collectDefaultMetrics({ register: reg });
-  const c = new Counter({ name: "http_errors_total", help: "errors", labelNames: ["path"], registers: [reg] });
-  c.inc({ path: 'a "quoted"\\path\nnext' }, 3);
-  new Gauge({ name: "http_connections", help: "open", registers: [reg] }).set(7);
-  const h = new Histogram({ name: "http_request_duration_seconds", help: "latency", buckets: [0.1, 0.5], registers: [reg] });
-  h.observe(0.05);
-  h.observe(2);
-  new Summary({ name: "rpc_seconds", help: "rpc", registers: [reg] }).observe(0.3);
-  const expo = parsed(await reg.metrics());
+  const expo = parsed(await promClientExposition());
   const find = (name: string) => expo.samples.filter((s) => s.name === name);
   assert.deepEqual(find("http_errors_total"), [{ name: "http_errors_total", labels: { path: 'a "quoted"\\path\nnext' }, value: 3 }]);
   assert.equal(find("http_connections")[0]?.value, 7);
