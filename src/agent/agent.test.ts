@@ -8,6 +8,7 @@ import path from "node:path";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
 import { HelperNodeFlags } from "./helper-bundle.ts";
+import { taskStateDir } from "./isolation.ts";
 import { startAgent } from "./main.ts";
 import type { AgentHandle, AgentOptions } from "./main.ts";
 import { alive, FakeServer, killAttempts, sleeperCommand, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
@@ -119,9 +120,13 @@ void test("an assignment starts a helper and task; statuses reach the server wit
   await waitFor("helper exited", () => !fs.existsSync(path.join(dataDir, "attempts", a.attempt.id, "helper.pid")));
 });
 
-void test("an attempt dropped from the desired set is stopped; one not due yet waits for startAfter", async (t) => {
-  const { server, start } = await setup(t);
-  await start();
+void test("an attempt dropped from the desired set is stopped; one not due yet waits for startAfter; --state-keep collects the state of tasks gone from the host, not of tasks here", async (t) => {
+  const { server, dataDir, start } = await setup(t);
+  // Persisted state (spec persist) of a task long gone from this host, and of the task about to run.
+  const gone = taskStateDir(dataDir, "old", 3);
+  const here = taskStateDir(dataDir, "web", 1);
+  for (const d of [gone, here]) fs.mkdirSync(path.join(d, "var"), { recursive: true });
+  await start({ stateKeepMs: 400, packageGcEveryMs: 150 });
   const a = testAssignment("att-drop-1", testSpec({ command: sleeperCommand() }));
   const later = testAssignment("att-later-1", testSpec({ command: sleeperCommand() }), { index: 1, startAfter: Date.now() + 1500 });
   server.assign([a, later]);
@@ -132,6 +137,9 @@ void test("an attempt dropped from the desired set is stopped; one not due yet w
   assert.match(end.reason ?? "", /no longer assigned/);
   const up = await waitFor("later attempt running", () => running(server, later.attempt.id));
   assert.ok(up.pid !== null);
+  await waitFor("the gone task's state collected", () => !fs.existsSync(gone));
+  assert.ok(fs.existsSync(here), "the running task's state stays");
+  assert.ok(fs.existsSync(path.join(dataDir, "state", "last-used.json")), "when each task was last in use is kept");
 });
 
 void test("leave-tasks, then a new agent on the same dir re-adopts the task with the same pid", async (t) => {
