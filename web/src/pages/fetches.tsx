@@ -45,7 +45,7 @@ function PackageFetches({ p, now, hostName }: { p: SwarmPackageFetches; now: num
   return (
     <div class="fetches" data-fetches={title}>
       <h3>
-        {title} <small class="hint">{p.pieces} pieces; {fetching} fetching, {p.fetchers.length - fetching} done, {p.seeds} other holders; {p.originFallbacks} origin fallbacks</small>
+        {title} <small class="hint">{p.pieces === 1 ? "1 piece" : `${p.pieces} pieces`}; {fetching} fetching, {p.fetchers.length - fetching} done, {p.seeds} other holders; {p.originFallbacks} origin fallbacks</small>
       </h3>
       <ul class="fetch-list">
         {p.fetchers.map((f) => (
