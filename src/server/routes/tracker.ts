@@ -188,17 +188,25 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
   });
 
   // The fetches in flight, as the cluster's one tracker (the leader's) knows them. A follower asks the
-  // leader with the caller's own token (the leader checks it as this server did: no more rights).
+  // leader with the caller's own token (the leader checks it as this server did: no more rights),
+  // through the same breaker as agents' calls: a leader that did not answer is not waited for.
   r.add("GET", "/v1/swarm/fetches", "admin", async ({ req, res }) => {
     const t = election.isLeader() || !otherLeader() ? local() : null;
     if (t === null) {
       const leader = otherLeader();
       if (!leader) throw new Error("no tracker and no other leader");
-      const got = await fetch(`${leader.url}/v1/swarm/fetches`, { headers: { authorization: req.headers.authorization ?? "" }, signal: AbortSignal.timeout(opts.forwardTimeoutMs ?? 5000) }).catch((err: unknown) => {
-        throw new TiffinError(ErrorCodes.Unavailable, `swarm fetches: the leader at ${leader.url} did not answer: ${err instanceof Error ? err.message : String(err)}`, { hint: "ask again in a few seconds, or ask the leader itself (`tiffin cluster` names it)" });
-      });
+      const key = `${leader.id} ${leader.incarnation} ${leader.url}`;
+      const hint = "ask again in a few seconds, or ask the leader itself (`tiffin cluster` names it)";
+      if (!breaker.allow(key)) throw new TiffinError(ErrorCodes.Unavailable, `swarm fetches: the leader at ${leader.url} did not answer recently`, { hint });
+      const got = await fetch(`${leader.url}/v1/swarm/fetches`, { headers: { authorization: req.headers.authorization ?? "" }, signal: AbortSignal.timeout(opts.forwardTimeoutMs ?? 5000) })
+        .then(async (r) => ({ status: r.status, text: await r.text() }))
+        .catch((err: unknown) => {
+          breaker.unanswered(key);
+          throw new TiffinError(ErrorCodes.Unavailable, `swarm fetches: the leader at ${leader.url} did not answer: ${err instanceof Error ? err.message : String(err)}`, { hint });
+        });
+      breaker.answered(key);
       res.writeHead(got.status, { "content-type": "application/json" });
-      res.end(await got.text());
+      res.end(got.text);
       return;
     }
     const view = t.fetches(ctx.clock.now());
