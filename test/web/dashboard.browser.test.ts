@@ -270,6 +270,7 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   // (a progress bar per host) as GET /v1/swarm/fetches and `tiffin swarm fetches` do.
   const webSpec = join(home, "web.json");
   writeFileSync(webSpec, JSON.stringify({ name: "web", command: ["sh", "-c", "exec sleep 600"], packages: ["site:live"], replicas: 1, resources: { cpu: 0.1, memory: "32Mi", disk: "32Mi" } }));
+  const fetchStarted = Date.now();
   cli("apply", webSpec, "--detach");
   const bar = page.locator("[data-fetches='site@1']").getByRole("progressbar");
   await waitFor("site@1's fetch on the packages page", 20_000, async () => ((await bar.count()) > 0 && (await bar.first().getAttribute("aria-valuenow")) === "1" ? true : undefined));
@@ -277,6 +278,7 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   assert.match((await bar.first().getAttribute("aria-valuetext")) ?? "", /^1\/1 pieces \(100%\): 1 from the origin; done in \d+\.\d s$/);
   const fetched = await api<SwarmFetches>("/v1/swarm/fetches");
   assert.deepEqual(fetched.packages.map((p) => [p.name, p.version, p.fetchers.length]), [["site", "1", 1]]);
+  t.diagnostic(`site@1's fetch shown ${Date.now() - fetchStarted} ms after the apply`);
   await page.screenshot({ path: join(shots, "packages.png"), fullPage: true });
   assert.deepEqual(await axeProblems(page), [], "packages page");
   assert.equal(await page.evaluate(() => (globalThis as unknown as { loaded?: number }).loaded), 1, "still no reload");
