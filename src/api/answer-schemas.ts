@@ -16,6 +16,7 @@ import type {
   ApplyResult, ClusterView, HostRemoval, HostView, JobMetricsView, JobStatus, JobSummary, PackageSummary, PeerTokenRotation, PlanResult, RestartResult, RolloutStatus, TaskView,
 } from "./types.ts";
 import { PlanActions } from "./types.ts";
+import { swarmFetchesSchema } from "./swarm-fetches.ts";
 
 /** `ApplyResult` (apply, revert, scale). */
 export const applyResultSchema = z.object({
@@ -243,6 +244,7 @@ export const answerSchemas = {
   host: hostViewSchema,
   removeHost: hostRemovalSchema,
   rotatePeerToken: peerTokenRotationSchema,
+  swarmFetches: swarmFetchesSchema,
   cluster: clusterViewSchema,
   audit: z.array(auditEntrySchema),
   usage: z.array(usageSampleSchema),

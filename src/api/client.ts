@@ -20,6 +20,7 @@ import type { Rollout } from "../model/rollout.ts";
 import type { SecretView } from "../model/secret.ts";
 import type { HostChecksView, RemediationsView } from "./types.ts";
 import type { Run } from "../model/batch.ts";
+import type { SwarmFetches } from "./swarm-fetches.ts";
 import { WatchExpiredError } from "./watch-types.ts";
 import type { WatchExpired, WatchMessage } from "./watch-types.ts";
 import { nextRetryMs, pause, watchFrameOf } from "./watch-read.ts";
@@ -241,6 +242,10 @@ export class ApiClient {
   /** `POST /v1/swarm/peer-token/rotate`: a new peer token for agents (the previous one stays accepted). */
   rotatePeerToken(): Promise<PeerTokenRotation> {
     return this.#json(answerSchemas.rotatePeerToken, "POST", "/v1/swarm/peer-token/rotate");
+  }
+  /** `GET /v1/swarm/fetches`: package fetches in flight, per package and host (the swarm tracker's view). */
+  swarmFetches(): Promise<SwarmFetches> {
+    return this.#json(answerSchemas.swarmFetches, "GET", "/v1/swarm/fetches");
   }
   /** `GET /v1/cluster`: the server that answers and the leader it knows of. */
   cluster(): Promise<ClusterView> {

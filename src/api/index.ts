@@ -10,6 +10,7 @@ export * from "./sse.ts";
 export * from "./watch-types.ts";
 export * from "./watch-read.ts";
 export * from "./exec-wire.ts";
+export * from "./swarm-fetches.ts";
 // What a web page needs of the model to read the answers and the watch: the objects' types and the
 // error class with its codes (a 401 is TIFFIN_UNAUTHORIZED).
 export type { DrainBlock, WindowPhase } from "../model/index.ts";

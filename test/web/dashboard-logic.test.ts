@@ -1,5 +1,6 @@
 // The dashboard's pure parts, by tables: routes and the login fragment, host states, the fleet
-// map's layout and hit test, and the events feed's lines.
+// map's layout and hit test, how often it reads the hosts, the events feed's lines (and the Live
+// memory behind them), a fetch's progress bar.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -7,13 +8,16 @@ import { hashOf, routeOf, tokenFromHash } from "../../web/src/route.ts";
 import type { Route } from "../../web/src/route.ts";
 import { cellAt, cellStateOf, countStates, layoutFleet, layoutOptionsFor } from "../../web/src/fleet-layout.ts";
 import type { CellState, FleetHost } from "../../web/src/fleet-layout.ts";
-import { describe, endOf } from "../../web/src/feed.ts";
+import { describe, endOf, UnplacedFrom } from "../../web/src/feed.ts";
 import { appendChunk } from "../../web/src/log-lines.ts";
 import { rolloutCommands } from "../../web/src/rollout-commands.ts";
 import { canDo } from "../../web/src/permissions.ts";
 import { chartShape } from "../../web/src/chart.ts";
 import { bytes } from "../../web/src/format.ts";
-import type { Attempt, Host, HostStatus, WatchEvent } from "../../src/api/index.ts";
+import type { Attempt, Host, HostStatus, SwarmFetcher, Task, WatchEvent } from "../../src/api/index.ts";
+import { hostsReadEveryMs } from "../../web/src/fleet-layout.ts";
+import { fetchBar, fetchLine } from "../../web/src/fetch-bars.ts";
+import type { FetchBar } from "../../web/src/fetch-bars.ts";
 
 void test("routes: each hash names a page, and hashOf is its inverse", () => {
   const cases: { hash: string; route: Route }[] = [
@@ -186,4 +190,57 @@ void test("chartShape: a series scaled into its box, gaps lift the pen, the limi
 
 void test("bytes: the largest unit that keeps a figure of at least 1", () => {
   assert.deepEqual([0, 512, 1024, 3277, 14 * 1048576, 5 * 1073741824].map(bytes), ["0 B", "512 B", "1.0 KiB", "3.2 KiB", "14.0 MiB", "5.0 GiB"]);
+});
+
+void test("UnplacedFrom: a task unplaced from a down host, then placed elsewhere, reads as moved from it in the feed", () => {
+  const moves = new UnplacedFrom();
+  const name = (id: string | null): string => (id === "h1" ? "dev-1" : id === "h2" ? "dev-2" : "?");
+  const task = (hostId: string | null, unplacedReason: string | null = null): Task => ({ job: "web", index: 0, version: 2, hostId, attemptId: null, failures: 0, avoidHosts: [], unplacedReason });
+  const seen = new Map<string, Task>();
+  // As Live.apply does: the previous object through the memory, then the feed's line.
+  const send = (taskName: string, t: Task, type: "added" | "updated" = "updated"): string | null => {
+    const was = moves.before(taskName, seen.get(taskName) ?? null, t);
+    seen.set(taskName, t);
+    return describe({ type, kind: "task", name: taskName, object: t, revision: 1 }, was, name, 0)?.text ?? null;
+  };
+  send("web/0", task("h1"));
+  // The reconciler unplaces the task once nothing of it is left on the down host, then places it.
+  assert.equal(send("web/0", task(null)), null);
+  assert.equal(send("web/0", task("h2")), "web/0 placed on dev-2 (moved from dev-1)");
+  // Waiting unplaced for a while (with a reason), then placed: still moved from where it was.
+  send("web/0", task(null));
+  assert.equal(send("web/0", task(null, "no host fits")), "web/0 unplaced: no host fits");
+  assert.equal(send("web/0", task("h1")), "web/0 placed on dev-1 (moved from dev-2)");
+  // A task placed for the first time is no move; a removed one is forgotten.
+  send("web/1", task(null), "added");
+  assert.equal(send("web/1", task("h1")), "web/1 placed on dev-1");
+  send("web/1", task(null));
+  moves.before("web/1", task(null), null);
+  assert.equal(moves.before("web/1", task(null), task(null))?.hostId, null, "removed: its host forgotten");
+});
+
+void test("hostsReadEveryMs: small fleets are read inside the suspect window (2 s), big ones every 5 s", () => {
+  const cases: [number, number][] = [[3, 1500], [1000, 1500], [1001, 5000], [10_000, 5000]];
+  for (const [hosts, ms] of cases) assert.equal(hostsReadEveryMs(hosts), ms, `${hosts} hosts`);
+});
+
+void test("fetchBar and fetchLine: shares of the package from peers, the origin, held before, on the way", () => {
+  const f = (over: Partial<SwarmFetcher>): SwarmFetcher => ({ host: "h1", held: 0, complete: false, startedAt: 1000, finishedAt: null, fromPeers: 0, fromOrigin: 0, inflightPeers: 0, inflightOrigin: 0, ...over });
+  const cases: { name: string; f: SwarmFetcher; total: number; bar: FetchBar; line: string }[] = [
+    { name: "just started", f: f({ inflightOrigin: 3 }), total: 10, bar: { peers: 0, origin: 0, other: 0, inflight: 0.3 }, line: "0/10 pieces (0%); 3 on their way (3 from the origin); fetching for 1.5 s" },
+    {
+      name: "halfway, both sources",
+      f: f({ held: 5, fromPeers: 3, fromOrigin: 2, inflightPeers: 2, inflightOrigin: 1 }),
+      total: 10,
+      bar: { peers: 0.3, origin: 0.2, other: 0, inflight: 0.3 },
+      line: "5/10 pieces (50%): 3 from peers, 2 from the origin; 3 on their way (2 from peers, 1 from the origin); fetching for 1.5 s",
+    },
+    { name: "resumed: pieces held before", f: f({ held: 4, fromPeers: 1 }), total: 8, bar: { peers: 0.125, origin: 0, other: 0.375, inflight: 0 }, line: "4/8 pieces (50%): 1 from peers; fetching for 1.5 s" },
+    { name: "done", f: f({ held: 4, complete: true, finishedAt: 3200, fromPeers: 4, inflightPeers: 1 }), total: 4, bar: { peers: 1, origin: 0, other: 0, inflight: 0 }, line: "4/4 pieces (100%): 4 from peers; done in 2.2 s" },
+    { name: "no total yet", f: f({}), total: 0, bar: { peers: 0, origin: 0, other: 0, inflight: 0 }, line: "0/0 pieces (0%); fetching for 1.5 s" },
+  ];
+  for (const c of cases) {
+    assert.deepEqual(fetchBar(c.f, c.total), c.bar, c.name);
+    assert.equal(fetchLine(c.f, c.total, 2500), c.line, c.name);
+  }
 });

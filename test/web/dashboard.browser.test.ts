@@ -3,7 +3,8 @@
 // tiffin dev prints logs in directly and the token leaves the address bar; the fleet shows the 3 dev
 // hosts; a job applied from the CLI appears with its tasks without a reload; a host is drained from
 // the UI through the same endpoint as `tiffin drain`; a task's log is followed; a task killed with
-// SIGKILL shows the signal and its restart; the events feed shows it all. Each page is
+// SIGKILL shows the signal and its restart; an agent killed with SIGKILL turns its host suspect, then
+// down, and its task moves; a package pinned by a job shows its fetch; the events feed shows it all. Each page is
 // screenshot into test/web/screenshots/ (gitignored) and scanned with axe-core (no serious or
 // critical violations). Keyboard only where it matters: the fleet map opens a host with Enter.
 
@@ -16,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import type { Page } from "playwright-core";
-import type { HostView } from "../../src/api/types.ts";
+import type { HostView, JobStatus, SwarmFetches } from "../../src/api/index.ts";
 import { killStrays } from "../../src/cli/dev/strays.ts";
 import { ensureUiBuilt } from "../../src/server/testing/ui-built.ts";
 import { freePort, processesMentioning, waitFor } from "../harness.ts";
@@ -191,6 +192,30 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   await page.screenshot({ path: join(shots, "fleet-drained.png"), fullPage: true });
   assert.match(readFileSync(join(data, "server.log"), "utf8"), new RegExp(`"name":"${hostName}".*host draining`), "logged like `tiffin drain`");
 
+  // kill -9 the agent of a host running a hello task (not the drained one): without a reload, its
+  // cell and its panel turn suspect (no heartbeat for 3 s), then down (its lease ends at 5 s: the
+  // dev cluster's liveness timeouts), and its tasks move to another host. tiffin dev starts the agent
+  // again 10 s after it died.
+  const api = async <T,>(p: string): Promise<T> => (await (await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
+  const victim = (await api<JobStatus>("/v1/jobs/hello")).tasks.find((x) => x.hostName !== null && x.hostName !== hostName);
+  assert.ok(victim?.hostId && victim.hostName, "a hello task on a host not drained");
+  const agentPid = agentPidOf(victim.hostName);
+  await page.evaluate((h) => ((globalThis as unknown as { location: { hash: string } }).location.hash = h), `#/hosts/${encodeURIComponent(victim.hostId)}`);
+  await page.getByRole("heading", { name: victim.hostName, level: 2 }).waitFor();
+  await waitFor(`${victim.id} listed in ${victim.hostName}'s panel`, 15_000, async () => (new RegExp(`${victim.id}\\s+(running|healthy)`).test(await panel.innerText()) ? true : undefined));
+  process.kill(agentPid, "SIGKILL");
+  const killedAt = Date.now();
+  await page.getByRole("img", { name: /Fleet map: 3 hosts, .*1 suspect/ }).waitFor({ timeout: 10_000 });
+  await panel.locator(".badge.suspect").waitFor({ timeout: 1000 });
+  const suspectAfter = Date.now() - killedAt;
+  await page.screenshot({ path: join(shots, "fleet-agent-suspect.png"), fullPage: true });
+  await page.getByRole("img", { name: /Fleet map: 3 hosts, .*1 down/ }).waitFor({ timeout: 10_000 });
+  await panel.locator(".badge.down").waitFor({ timeout: 1000 });
+  const downAfter = Date.now() - killedAt;
+  await waitFor(`${victim.id} gone from ${victim.hostName}'s panel`, 20_000, async () => (new RegExp(`${victim.id}\\b`).test(await panel.innerText()) ? undefined : true));
+  t.diagnostic(`agent of ${victim.hostName} killed: suspect on the page after ${suspectAfter} ms, down after ${downAfter} ms, its tasks gone after ${Date.now() - killedAt} ms`);
+  await page.screenshot({ path: join(shots, "fleet-agent-down.png"), fullPage: true });
+
   // Maintenance: the drained host is listed with what holds it; a window planned from the CLI shows
   // up planned, and Cancel ends it as `tiffin maintenance cancel` does.
   cli("maintenance", "add", "--host", "dev-2", "--start", "+1h", "--duration", "30m", "--reason", "kernel upgrade");
@@ -227,6 +252,8 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   const text = await feed.innerText();
   assert.match(text, /hello v1 applied/);
   assert.match(text, /hello\/0 placed on dev-/);
+  assert.match(text, new RegExp(`host ${victim.hostName} down \\(no heartbeat\\)`), "the killed agent's host went down");
+  assert.match(text, new RegExp(`${victim.id} placed on dev-\\d \\(moved from ${victim.hostName}\\)`), "its task moved");
   await page.screenshot({ path: join(shots, "events.png"), fullPage: true });
   assert.deepEqual(await axeProblems(page), [], "events page");
   // Packages, as `tiffin pkg ls` shows them: one pushed and tagged from the CLI appears without a reload.
@@ -239,6 +266,19 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   cli("pkg", "tag", "site:live", "1");
   const pkgRow = page.getByRole("table", { name: "Packages" }).locator("tr[data-package='site@1']");
   await waitFor("site@1 tagged live on the packages page", 15_000, async () => ((await pkgRow.count()) > 0 && /live[\s\S]*\d+(\.\d)? (B|KiB)/.test(await pkgRow.innerText()) ? true : undefined));
+  // A job pinning it: an agent fetches it through the swarm tracker, and the page shows the fetch
+  // (a progress bar per host) as GET /v1/swarm/fetches and `tiffin swarm fetches` do.
+  const webSpec = join(home, "web.json");
+  writeFileSync(webSpec, JSON.stringify({ name: "web", command: ["sh", "-c", "exec sleep 600"], packages: ["site:live"], replicas: 1, resources: { cpu: 0.1, memory: "32Mi", disk: "32Mi" } }));
+  const fetchStarted = Date.now();
+  cli("apply", webSpec, "--detach");
+  const bar = page.locator("[data-fetches='site@1']").getByRole("progressbar");
+  await waitFor("site@1's fetch on the packages page", 20_000, async () => ((await bar.count()) > 0 && (await bar.first().getAttribute("aria-valuenow")) === "1" ? true : undefined));
+  assert.equal(await bar.first().getAttribute("aria-valuemax"), "1");
+  assert.match((await bar.first().getAttribute("aria-valuetext")) ?? "", /^1\/1 pieces \(100%\): 1 from the origin; done in \d+\.\d s$/);
+  const fetched = await api<SwarmFetches>("/v1/swarm/fetches");
+  assert.deepEqual(fetched.packages.map((p) => [p.name, p.version, p.fetchers.length]), [["site", "1", 1]]);
+  t.diagnostic(`site@1's fetch shown ${Date.now() - fetchStarted} ms after the apply`);
   await page.screenshot({ path: join(shots, "packages.png"), fullPage: true });
   assert.deepEqual(await axeProblems(page), [], "packages page");
   assert.equal(await page.evaluate(() => (globalThis as unknown as { loaded?: number }).loaded), 1, "still no reload");
@@ -254,3 +294,12 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   assert.ok(!served.some((u) => u.includes(token)), "the token is never in a requested URL");
   assert.doesNotMatch(readFileSync(join(data, "server.log"), "utf8"), new RegExp(token), "the token never reaches the server's log");
 });
+
+/** The pid of `tiffin agent --name NAME` (tiffin dev's child). */
+function agentPidOf(name: string): number {
+  for (const pid of processesMentioning(`--name\0${name}\0`)) {
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    if (args.includes("agent")) return pid;
+  }
+  throw new Error(`no agent process named ${name}`);
+}

@@ -107,6 +107,21 @@ export function describe(ev: WatchEvent, prev: unknown, hostName: HostName, at: 
   }
 }
 
+/** Where each unplaced task was, so a task the reconciler unplaces from a down host (hostId null) and
+ * places in a later write still reads "moved from" it. Holds only tasks unplaced now. */
+export class UnplacedFrom {
+  readonly #from = new Map<string, string>();
+
+  /** The previous object to describe a task's change with (`next` null: removed): while the task is
+   * unplaced, with the host it was unplaced from. */
+  before(name: string, prev: Task | null, next: Task | null): Task | null {
+    const from = this.#from.get(name);
+    if (next === null || next.hostId !== null) this.#from.delete(name);
+    else if (prev?.hostId) this.#from.set(name, prev.hostId);
+    return prev !== null && prev.hostId === null && from !== undefined ? { ...prev, hostId: from } : prev;
+  }
+}
+
 /** How an attempt ended, for a feed line or a table: exit code, signal, reason. */
 export function endOf(a: Pick<Attempt, "exitCode" | "signal" | "reason">): string {
   const parts = [a.exitCode !== null ? `exit ${a.exitCode}` : "", a.signal !== null ? a.signal : "", a.reason ?? ""].filter((p) => p !== "");

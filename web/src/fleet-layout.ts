@@ -137,3 +137,18 @@ export function countStates(hosts: readonly FleetHost[]): Record<CellState, numb
   for (const h of hosts) out[h.state]++;
   return out;
 }
+
+/** Fleets up to this many hosts are read every SuspectReadMs (see hostsReadEveryMs). */
+export const SuspectReadHosts = 1000;
+
+/** Under the time a host stays suspect before it is down (3 s to 5 s without a heartbeat, the
+ * server's default timing): a read this often sees every suspect host. */
+export const SuspectReadMs = 1500;
+
+/** How often the fleet page reads GET /v1/hosts, which alone says `suspect` (no watch event marks
+ * it: the server decides it from heartbeats it does not store). Read every 5 s, a host that went
+ * quiet was shown suspect 2 times in 5, and up then down otherwise. Big fleets stay at 5 s: their
+ * answer is megabytes, and the watch still shows down at once. */
+export function hostsReadEveryMs(hosts: number): number {
+  return hosts <= SuspectReadHosts ? SuspectReadMs : 5000;
+}

@@ -9,8 +9,8 @@
 // events costs one render.
 
 import { ErrorCodes, TiffinError, WatchExpiredError } from "../../src/api/index.ts";
-import type { AliveValue, ApiClient, Host, JobRecord, JobVersion, MaintenanceWindow, Rollout, Run, WatchKind, WatchMessage } from "../../src/api/index.ts";
-import { describe } from "./feed.ts";
+import type { AliveValue, ApiClient, Host, JobRecord, JobVersion, MaintenanceWindow, Rollout, Run, Task, WatchKind, WatchMessage } from "../../src/api/index.ts";
+import { describe, UnplacedFrom } from "./feed.ts";
 import type { FeedEntry } from "./feed.ts";
 
 /** Lines the feed keeps. */
@@ -39,6 +39,8 @@ export class Live {
   /** Tasks and attempts as the changes stream last reported them (only those that changed since
    * the page opened, at most RememberLimit of each): the feed's previous objects, not the state. */
   readonly #seen = new Map<string, unknown>();
+  /** Where unplaced tasks were: the feed says where a task moved from (feed.ts). */
+  readonly #moves = new UnplacedFrom();
   /** Batch runs (their items come from GET /v1/jobs/:name/runs/:id). */
   readonly runs = new Map<string, Run>();
   /** Maintenance windows by id. */
@@ -130,8 +132,9 @@ export class Live {
       const map = this.#mapOf(msg.kind);
       const key = `${msg.kind}:${msg.name}`;
       const prev = map === null ? (this.#seen.get(key) ?? null) : (map.get(msg.name) ?? null);
+      const was = msg.kind === "task" ? this.#moves.before(msg.name, prev as Task | null, msg.type === "removed" ? null : msg.object) : prev;
       if (this.synced) {
-        const entry = describe(msg, prev, (id) => (id === null ? "?" : (this.hosts.get(id)?.name ?? id)), Date.now());
+        const entry = describe(msg, was, (id) => (id === null ? "?" : (this.hosts.get(id)?.name ?? id)), Date.now());
         if (entry !== null) this.feed = [entry, ...this.feed].slice(0, FeedLimit);
       }
       if (map === null) {

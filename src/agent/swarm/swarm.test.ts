@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import type { SwarmAnnounce, SwarmPlan, SwarmReport } from "../../api/types.ts";
+import type { SwarmFetches, SwarmPackageFetches } from "../../api/swarm-fetches.ts";
 import { PieceSize, PieceStore, piecesOf } from "../../pkg/index.ts";
 import { registerSwarmHost, startSwarmPeer } from "./index.ts";
 import { placesOf } from "../packages.ts";
@@ -178,10 +179,21 @@ void test("a fetch killed with SIGKILL halfway resumes with only the missing pie
     stdio: ["ignore", "pipe", "inherit"],
   });
   t.after(() => void child.kill("SIGKILL"));
+  // Meanwhile the tracker's view (GET /v1/swarm/fetches), read until the fetch shows in flight.
+  let killed = false;
+  const midway = (async (): Promise<SwarmPackageFetches | undefined> => {
+    while (!killed) {
+      const p = await swarmFetches(w);
+      if (p?.fetchers.some((f) => f.held > 0)) return p;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return undefined;
+  })();
   await new Promise<void>((resolve, reject) => {
     child.stdout.on("data", (b: Buffer) => {
       const done = Number(b.toString().trim().split("\n").at(-1));
       if (done >= 2 * PieceSize) {
+        killed = true;
         child.kill("SIGKILL");
         resolve();
       }
@@ -189,6 +201,15 @@ void test("a fetch killed with SIGKILL halfway resumes with only the missing pie
     child.once("exit", () => reject(new Error("the fetch ended before it was killed")));
   });
   await new Promise((r) => child.once("exit", r));
+  const seen = await midway;
+  const total = piecesOf(w.m).length;
+  assert.ok(seen, "the fetch was seen in flight before the kill");
+  assert.equal(seen.name, "swarmy");
+  assert.equal(seen.pieces, total);
+  const during = seen.fetchers.find((f) => f.host === host.hostId);
+  assert.ok(during && !during.complete && during.held >= 1 && during.held < total && during.finishedAt === null, `part of the pieces held: ${JSON.stringify(during)}`);
+  assert.ok(during.inflightOrigin >= 1 && during.fromOrigin >= 1, `from the origin, the only holder: ${JSON.stringify(during)}`);
+  assert.equal(during.fromPeers + during.inflightPeers, 0);
   // The pieces went straight into the files of the partial tree (no piece files).
   const store = new PieceStore(path.join(dataDir, "packages", "pieces"));
   const all = piecesOf(w.m);
@@ -211,7 +232,20 @@ void test("a fetch killed with SIGKILL halfway resumes with only the missing pie
   assertTree(w, await again.fetch(w.id));
   const s = again.stats();
   assert.equal(s.bytesFromOrigin + s.bytesFromPeers, missingBytes, "only the missing pieces were fetched");
+  // The resumed fetch is the same fetch for the tracker, finished once the last announce arrives.
+  let after = await swarmFetches(w);
+  for (let i = 0; i < 40 && !after?.fetchers[0]?.complete; i++) after = await new Promise((r) => setTimeout(r, 50)).then(() => swarmFetches(w));
+  const f = after?.fetchers.find((x) => x.host === host.hostId);
+  assert.ok(f?.complete && f.held === total && f.finishedAt !== null && f.startedAt === during.startedAt, `finished: ${JSON.stringify(f)}`);
+  assert.equal(f.fromOrigin + f.fromPeers, total, "every piece counted once, from the origin");
 });
+
+/** The world's package in the tracker's view of fetches (GET /v1/swarm/fetches), if listed. */
+async function swarmFetches(w: World): Promise<SwarmPackageFetches | undefined> {
+  const r = await w.admin("/v1/swarm/fetches");
+  assert.equal(r.status, 200, "GET /v1/swarm/fetches answers");
+  return ((await r.json()) as SwarmFetches).packages.find((p) => p.id === w.id);
+}
 
 void test("endgame: the last pieces, stalled on a holder that stops sending, are asked of another holder and the fetch does not wait for the stall", async (t) => {
   const w = await world(t);

@@ -1,4 +1,4 @@
-// `tiffin swarm rotate-token` against a real server (SQLite, loopback), and the server's
+// `tiffin swarm rotate-token` and `tiffin swarm fetches` against a real server (SQLite, loopback), and the server's
 // --peer-token-rotate check.
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -6,11 +6,12 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import type { PeerTokenRotation, SwarmAnnounceResponse } from "../../api/types.ts";
+import type { SwarmFetches } from "../../api/swarm-fetches.ts";
 import { startServer } from "../../server/main.ts";
 import { memoryIo } from "../io.ts";
 import { main } from "../main.ts";
 
-void test("tiffin swarm rotate-token: a new peer token, the previous one still handed out; rotating twice drops the oldest", async (t) => {
+void test("tiffin swarm rotate-token: a new peer token, the previous one still handed out; rotating twice drops the oldest; tiffin swarm fetches", async (t) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-cli-swarm-"));
   const server = await startServer({ dataDir: root, listen: "127.0.0.1:0", log: "silent" });
   t.after(async () => {
@@ -39,6 +40,23 @@ void test("tiffin swarm rotate-token: a new peer token, the previous one still h
   const twice = await tokens();
   assert.ok(!twice.includes(before[0]!), "two rotations later the first token is gone");
   assert.equal(twice.length, 2);
+
+  // `tiffin swarm fetches`: host h planned a fetch of a package the registry does not know (so its id
+  // stands for its name), and holds 2 of its 4 pieces.
+  const none = memoryIo({});
+  assert.equal(await main(["--addr", server.url, "--token", server.adminToken, "swarm", "fetches"], none), 0, none.stderr);
+  assert.equal(none.stdout, "no package fetches in flight (finished ones are listed for 60 s)\n");
+  const id = "ab".repeat(32);
+  const plan = await fetch(`${server.url}/v1/agent/swarm/plan`, { method: "POST", headers: { authorization: `Bearer ${reg.hostToken}`, "content-type": "application/json" }, body: JSON.stringify({ packageId: id, address: "127.0.0.1:1", total: 4, missing: [2, 3], inflight: [] }) });
+  assert.equal(plan.status, 200, await plan.text());
+  const io3 = memoryIo({});
+  assert.equal(await main(["--addr", server.url, "--token", server.adminToken, "swarm", "fetches"], io3), 0, io3.stderr);
+  assert.match(io3.stdout, /^PACKAGE\s+HOST\s+PIECES\s+FROM PEERS\s+FROM ORIGIN\s+IN FLIGHT\s+STATE\n/);
+  assert.match(io3.stdout, /^abababababab\s+h\s+2\/4 \(50%\)\s+0\s+0\s+0 peers, 2 origin\s+fetching for \d+\.\d s$/m);
+  const io4 = memoryIo({});
+  assert.equal(await main(["--addr", server.url, "--token", server.adminToken, "swarm", "fetches", "--json"], io4), 0, io4.stderr);
+  const json = JSON.parse(io4.stdout) as SwarmFetches;
+  assert.deepEqual(json.packages.map((p) => [p.id, p.name, p.pieces, p.fetchers.map((f) => [f.held, f.complete, f.inflightOrigin])]), [[id, null, 4, [[2, false, 2]]]]);
 });
 
 void test("tiffin server --peer-token-rotate refuses what is not a duration of at least a minute", async () => {

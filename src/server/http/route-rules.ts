@@ -118,6 +118,7 @@ export const RouteRules: Readonly<Record<string, RouteRule>> = {
   "GET /v1/openapi.json": read("read", "cluster"),
   "GET /v1/audit": read("read", "cluster"),
   "POST /v1/swarm/peer-token/rotate": change("admin", "cluster"),
+  "GET /v1/swarm/fetches": read("read", "packages"),
   // Servers' calls to each other (the admin token they share), every 500 ms: not audited.
   "POST /v1/internal/contacts": user("admin", "cluster", "none"),
   "POST /v1/internal/swarm/:what": user("admin", "cluster", "none"),

@@ -103,6 +103,7 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "GET /metrics": { summary: "Prometheus metrics", responds: "text" },
   "GET /healthz": { summary: "200 while the process answers (no token)", response: healthSchema },
   "GET /readyz": { summary: "200 when the store and the mirror are ready, else 503 (no token)", response: healthSchema },
+  "GET /v1/swarm/fetches": { summary: "Package fetches in flight: per package and host, pieces held of the total, from peers or the origin (the leader's swarm tracker)", response: answerSchemas.swarmFetches },
   "POST /v1/swarm/peer-token/rotate": { summary: "A new peer token for agents (the previous one stays accepted)", response: answerSchemas.rotatePeerToken },
   "POST /v1/packages/pieces/:sha256": { summary: "Upload one piece (at most 4 MiB; the server re-hashes it)", rawBody: true, response: answerSchemas.uploadPiece },
   "GET /v1/packages/pieces/:sha256": { summary: "One piece's bytes", responds: "bytes" },

@@ -12,6 +12,7 @@
 
 import { Counter } from "prom-client";
 import type { PeerTokenRotation, SwarmAnnounceResponse, SwarmPlan } from "../../api/types.ts";
+import type { SwarmFetches } from "../../api/swarm-fetches.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import type { LeaderValue } from "../leader.ts";
@@ -22,6 +23,7 @@ import { ExcludeReporters, Tracker } from "../tracker/tracker.ts";
 import type { ReportOutcome, TrackerOptions } from "../tracker/tracker.ts";
 import { ForwardBreaker } from "../tracker/forward-breaker.ts";
 import { announceOf, planRequestOf, reportOf } from "../tracker/wire.ts";
+import { records } from "./packages.ts";
 
 /** The log line of an agent's report: what the peer did, and for whom the tracker excluded it. */
 function reportMessage(kind: "bad-piece" | "missing", outcome: ReportOutcome): string {
@@ -183,6 +185,34 @@ export function trackerRoutes(r: Router, ctx: ServerContext, opts: TrackerRouteO
       throw new TiffinError(ErrorCodes.BadRequest, `swarm: /v1/internal/swarm/announce|plan|report with an ${SwarmHostHeader} header, got ${what ?? "?"}`, { hint: "sent by other Tiffin servers only" });
     }
     sendJson(res, 200, await serve(what, host, await readJsonObject(req, SwarmBody), trackerNow()));
+  });
+
+  // The fetches in flight, as the cluster's one tracker (the leader's) knows them. A follower asks the
+  // leader with the caller's own token (the leader checks it as this server did: no more rights),
+  // through the same breaker as agents' calls: a leader that did not answer is not waited for.
+  r.add("GET", "/v1/swarm/fetches", "admin", async ({ req, res }) => {
+    const t = election.isLeader() || !otherLeader() ? local() : null;
+    if (t === null) {
+      const leader = otherLeader();
+      if (!leader) throw new Error("no tracker and no other leader");
+      const key = `${leader.id} ${leader.incarnation} ${leader.url}`;
+      const hint = "ask again in a few seconds, or ask the leader itself (`tiffin cluster` names it)";
+      if (!breaker.allow(key)) throw new TiffinError(ErrorCodes.Unavailable, `swarm fetches: the leader at ${leader.url} did not answer recently`, { hint });
+      const got = await fetch(`${leader.url}/v1/swarm/fetches`, { headers: { authorization: req.headers.authorization ?? "" }, signal: AbortSignal.timeout(opts.forwardTimeoutMs ?? 5000) })
+        .then(async (r) => ({ status: r.status, text: await r.text() }))
+        .catch((err: unknown) => {
+          breaker.unanswered(key);
+          throw new TiffinError(ErrorCodes.Unavailable, `swarm fetches: the leader at ${leader.url} did not answer: ${err instanceof Error ? err.message : String(err)}`, { hint });
+        });
+      breaker.answered(key);
+      res.writeHead(got.status, { "content-type": "application/json" });
+      res.end(got.text);
+      return;
+    }
+    const view = t.fetches(ctx.clock.now());
+    const byId = new Map((view.packages.length > 0 ? await records(ctx) : []).map((p) => [p.id, p]));
+    const packages = view.packages.map((p) => ({ ...p, name: byId.get(p.id)?.name ?? null, version: byId.get(p.id)?.version ?? null }));
+    sendJson(res, 200, { ...view, packages } satisfies SwarmFetches);
   });
 
   r.add("POST", "/v1/swarm/peer-token/rotate", "admin", async ({ res }) => {

@@ -106,7 +106,14 @@ void test("a lone server whose leader lease lapsed answers announces and plans f
 void test("a follower whose leader is hung answers 503 at once for a while after a passed-on call got no answer, then tries the leader again, one call at a time", { timeout: 30_000 }, async (t) => {
   // The "leader": accepts connections and requests, and never answers.
   const asked: string[] = [];
-  const hung = http.createServer((req) => void asked.push(req.url ?? ""));
+  // Except GET /v1/swarm/fetches, answered (with the token it was asked with) until the leader hangs.
+  const fetchesAsked: string[] = [];
+  const hung = http.createServer((req, res) => {
+    asked.push(req.url ?? "");
+    if (req.url !== "/v1/swarm/fetches") return;
+    fetchesAsked.push(req.headers.authorization ?? "");
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ epoch: "leader", at: 1, keepMs: 60_000, packages: [] }));
+  });
   await new Promise<void>((r) => hung.listen(0, "127.0.0.1", r));
   const dir = tempDir();
   const clock = new ManualClock();
@@ -136,12 +143,25 @@ void test("a follower whose leader is hung answers 503 at once for a while after
     return { status: r.status, message: (r.body as ApiErrorBody).error.message, ms: Date.now() - started };
   };
 
+  // The fetches in flight are the leader's: asked there with the caller's own token, its answer passed on.
+  const fetches = await call(ts.server.url, "GET", "/v1/swarm/fetches", ts.server.adminToken);
+  assert.equal(fetches.status, 200, JSON.stringify(fetches.body));
+  assert.deepEqual(fetches.body, { epoch: "leader", at: 1, keepMs: 60_000, packages: [] });
+  assert.deepEqual(fetchesAsked, [`Bearer ${ts.server.adminToken}`]);
+
   const first = await plan();
   assert.equal(first.status, 503);
   assert.match(first.message, /did not answer:/);
   assert.ok(first.ms >= timeoutMs - 100, `the first call waited for the leader: ${first.ms} ms`);
   assert.equal(swarmCalls(), 1);
   assert.equal(await forwarded("unreachable"), 1);
+  // The leader did not answer: the fetches read fails at once too, without asking it.
+  const started = Date.now();
+  const refused = await call(ts.server.url, "GET", "/v1/swarm/fetches", ts.server.adminToken);
+  assert.equal(refused.status, 503);
+  assert.match((refused.body as ApiErrorBody).error.message, /did not answer recently/);
+  assert.ok(Date.now() - started < timeoutMs / 2, "not waited for");
+  assert.equal(fetchesAsked.length, 1);
 
   // For the next 5 s (of the server's clock), calls fail at once without reaching the leader.
   for (const advance of [0, 2000, 2999]) {

@@ -6,6 +6,7 @@
 // (and that have not called the tracker for SeenRecentlyMs), or that stopped announcing, are forgotten.
 
 import { randomBytes } from "node:crypto";
+import type { SwarmFetches, SwarmPackageFetches } from "../../api/swarm-fetches.ts";
 import type { SwarmAnnounce, SwarmPlanRequest, SwarmReport, SwarmSource } from "../../api/types.ts";
 import type { OriginLease, TrackerLimits } from "./plan.ts";
 import { DefaultTrackerLimits, planFetch, randomRank } from "./plan.ts";
@@ -21,6 +22,17 @@ export interface TrackerOptions {
   retryMs?: number;
   /** Tie-breaks (tests fix them). @default randomRank() per plan */
   rank?: () => (key: string) => number;
+  /** How long a finished fetch stays in `fetches()` (a progress bar at 100 % before it goes). @default 60000 */
+  keepFinishedMs?: number;
+}
+
+/** One host's fetch of a package, as the tracker saw it (`fetches()`). */
+interface FetchProgress {
+  startedAt: number;
+  finishedAt: number | null;
+  /** Pieces that arrived while assigned to a peer, or under the host's origin lease. */
+  fromPeers: number;
+  fromOrigin: number;
 }
 
 interface Peer {
@@ -45,6 +57,8 @@ interface PackageSwarm {
   assignments: Map<string, Map<number, { host: string; until: number }>>;
   /** Origin fallbacks granted for pieces peers hold (see planFetch). */
   fallbacks: number;
+  /** Hosts that asked for a plan (fetchers), for `fetches()`. */
+  fetchers: Map<string, FetchProgress>;
   lastUsed: number;
 }
 
@@ -113,14 +127,14 @@ export class Tracker {
       const p = this.#pkg(h.id, now);
       if (h.complete) {
         p.holders.set(host, "all");
-        this.#arrived(p, host, null);
+        this.#arrived(p, host, null, now);
         continue;
       }
       let set = p.holders.get(host);
       if (set === "all") continue;
       if (set === undefined) p.holders.set(host, (set = new Set()));
       for (const i of h.pieces) set.add(i);
-      this.#arrived(p, host, h.pieces);
+      this.#arrived(p, host, h.pieces, now);
     }
   }
 
@@ -131,6 +145,9 @@ export class Tracker {
     const p = this.#pkg(r.packageId, now);
     p.total = r.total;
     const missing = new Set(r.missing);
+    // A first plan, or a fetch again of a package fetched before (removed from the host meanwhile).
+    const seen = p.fetchers.get(host);
+    if (!seen || (seen.finishedAt !== null && missing.size > 0)) p.fetchers.set(host, { startedAt: now, finishedAt: null, fromPeers: 0, fromOrigin: 0 });
     const inflight = new Set(r.inflight);
     if (missing.size === 0) p.holders.set(host, "all");
     else {
@@ -138,7 +155,7 @@ export class Tracker {
       for (let i = 0; i < r.total; i++) if (!missing.has(i)) held.add(i);
       p.holders.set(host, held);
     }
-    this.#arrived(p, host, null);
+    this.#arrived(p, host, null, now);
     // In-flight pieces keep their lease and assignment; everything else planned before is replaced.
     const mine = p.assignments.get(host) ?? new Map<number, { host: string; until: number }>();
     for (const i of mine.keys()) if (!inflight.has(i)) mine.delete(i);
@@ -195,6 +212,44 @@ export class Tracker {
     return n < MaxFalseAnnounces ? "forgotten" : this.#exclude(p, r.peer, reporter);
   }
 
+  /** The fetches in flight, per package: each fetcher's pieces held of the total, where its pieces
+   * came from (peers or the origin) and what it is fetching now; fetches finished within
+   * `keepFinishedMs` stay listed. Package names are the caller's to add (the tracker knows ids). */
+  fetches(now: number): Omit<SwarmFetches, "packages"> & { packages: Omit<SwarmPackageFetches, "name" | "version">[] } {
+    const keepMs = this.#o.keepFinishedMs ?? 60_000;
+    const packages: Omit<SwarmPackageFetches, "name" | "version">[] = [];
+    for (const [id, p] of this.#packages) {
+      const fetchers: SwarmPackageFetches["fetchers"] = [];
+      for (const [host, f] of p.fetchers) {
+        if (f.finishedAt !== null && now - f.finishedAt > keepMs) continue;
+        const held = p.holders.get(host);
+        let inflightOrigin = 0;
+        for (const l of p.leases.values()) if (l.host === host && l.until > now) inflightOrigin++;
+        let inflightPeers = 0;
+        for (const a of p.assignments.get(host)?.values() ?? []) if (a.until > now) inflightPeers++;
+        const n = held === "all" ? p.total : (held?.size ?? 0);
+        fetchers.push({
+          host,
+          held: n,
+          complete: held === "all" || (p.total > 0 && n >= p.total),
+          startedAt: f.startedAt,
+          finishedAt: f.finishedAt,
+          fromPeers: f.fromPeers,
+          fromOrigin: f.fromOrigin,
+          inflightPeers,
+          inflightOrigin,
+        });
+      }
+      if (fetchers.length === 0) continue;
+      fetchers.sort((a, b) => Number(a.complete) - Number(b.complete) || a.host.localeCompare(b.host));
+      let seeds = 0;
+      for (const [h, held] of p.holders) if (held === "all" && !p.fetchers.has(h)) seeds++;
+      packages.push({ id, pieces: p.total, seeds, originFallbacks: p.fallbacks, fetchers });
+    }
+    packages.sort((a, b) => a.id.localeCompare(b.id));
+    return { epoch: this.epoch, at: now, keepMs, packages };
+  }
+
   /** Counts for metrics and tests. */
   size(): { peers: number; packages: number } {
     return { peers: this.#peers.size, packages: this.#packages.size };
@@ -217,22 +272,42 @@ export class Tracker {
 
   #pkg(id: string, now: number): PackageSwarm {
     let p = this.#packages.get(id);
-    if (!p) this.#packages.set(id, (p = { holders: new Map(), leases: new Map(), bad: new Set(), excludedBy: new Map(), falseAnnounces: new Map(), total: 0, assignments: new Map(), fallbacks: 0, lastUsed: now }));
+    if (!p) this.#packages.set(id, (p = { holders: new Map(), leases: new Map(), bad: new Set(), excludedBy: new Map(), falseAnnounces: new Map(), total: 0, assignments: new Map(), fallbacks: 0, fetchers: new Map(), lastUsed: now }));
     p.lastUsed = now;
     return p;
   }
 
   /** `host` now holds `indexes` (null: everything it holds): its leases on them end, and the
-   * assignments of those pieces to it stop counting as load on their sources. */
-  #arrived(p: PackageSwarm, host: string, indexes: number[] | null): void {
+   * assignments of those pieces to it stop counting as load on their sources. A fetcher's arrived
+   * pieces count as from the origin (its own lease) or from peers (an assignment). */
+  #arrived(p: PackageSwarm, host: string, indexes: number[] | null, now: number): void {
     const holds = (i: number): boolean => {
       if (indexes !== null) return indexes.includes(i);
       const h = p.holders.get(host);
       return h === "all" || (h?.has(i) ?? false);
     };
-    for (const i of p.leases.keys()) if (holds(i)) p.leases.delete(i);
+    const f = p.fetchers.get(host);
+    const fromOrigin = new Set<number>();
+    for (const [i, l] of p.leases) {
+      if (!holds(i)) continue;
+      if (l.host === host) fromOrigin.add(i);
+      p.leases.delete(i);
+    }
     const mine = p.assignments.get(host);
-    if (mine) for (const i of mine.keys()) if (holds(i)) mine.delete(i);
+    let fromPeers = 0;
+    if (mine) {
+      for (const i of mine.keys()) {
+        if (!holds(i)) continue;
+        if (!fromOrigin.has(i)) fromPeers++;
+        mine.delete(i);
+      }
+    }
+    if (!f) return;
+    f.fromOrigin += fromOrigin.size;
+    f.fromPeers += fromPeers;
+    // Complete when the plan says nothing is missing, or announces added up to every piece.
+    const held = p.holders.get(host);
+    if (held === "all" || (p.total > 0 && (held?.size ?? 0) >= p.total)) f.finishedAt ??= now;
   }
 
   #holdersOf(p: PackageSwarm, fetcher: string, want: number[], now: number): Map<number, string[]> {
@@ -277,11 +352,13 @@ export class Tracker {
       for (const p of this.#packages.values()) {
         p.holders.delete(h);
         p.assignments.delete(h);
+        p.fetchers.delete(h);
         for (const [i, l] of p.leases) if (l.host === h) p.leases.delete(i);
       }
     }
     for (const [id, p] of this.#packages) {
       for (const mine of p.assignments.values()) for (const [i, a] of mine) if (a.until <= now) mine.delete(i);
+      for (const [h, f] of p.fetchers) if (f.finishedAt !== null && now - f.finishedAt > (this.#o.keepFinishedMs ?? 60_000)) p.fetchers.delete(h);
       if (p.holders.size === 0 && now - p.lastUsed > forgetMs) this.#packages.delete(id);
     }
   }

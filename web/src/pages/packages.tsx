@@ -1,12 +1,14 @@
 // Every package version, as `tiffin pkg ls` shows it (GET /v1/packages): size, pieces, tags, and
 // the job versions that pin it (links to the jobs). Read again when a job changes (an apply pins
-// packages) and every few seconds (pushes and tags are not on the watch).
+// packages) and every few seconds (pushes and tags are not on the watch). Below, the fetches in
+// flight with a progress bar per host (./fetches.tsx).
 
 import type { ApiClient, PackageSummary } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { useLive, useRead } from "../hooks.ts";
 import { ago, bytes } from "../format.ts";
 import { hashOf } from "../route.ts";
+import { Fetches } from "./fetches.tsx";
 
 /** The packages page. */
 export function Packages({ live, client, onError }: { live: Live; client: ApiClient; onError: (err: unknown) => void }) {
@@ -48,6 +50,7 @@ export function Packages({ live, client, onError }: { live: Live; client: ApiCli
           ))}
         </tbody>
       </table>
+      <Fetches live={live} client={client} onError={onError} />
     </section>
   );
 }
