@@ -9,6 +9,7 @@ import { useLive, useRead } from "../hooks.ts";
 import { ago, bytes } from "../format.ts";
 import { hashOf } from "../route.ts";
 import { Fetches } from "./fetches.tsx";
+import { Heads } from "../table.tsx";
 
 /** The packages page. */
 export function Packages({ live, client, onError }: { live: Live; client: ApiClient; onError: (err: unknown) => void }) {
@@ -21,17 +22,7 @@ export function Packages({ live, client, onError }: { live: Live; client: ApiCli
       {pkgs.error !== null && <p class="error">{pkgs.error}</p>}
       {pkgs.data !== null && list.length === 0 && <p>No packages yet: `tiffin pkg push DIR --name N` adds one.</p>}
       <table aria-label="Packages">
-        <thead>
-          <tr>
-            <th scope="col">Package</th>
-            <th scope="col">Version</th>
-            <th scope="col">Tags</th>
-            <th scope="col">Size</th>
-            <th scope="col">Pieces</th>
-            <th scope="col">Pushed</th>
-            <th scope="col">Pinned by</th>
-          </tr>
-        </thead>
+        <Heads cols={["Package", "Version", "Tags", "Size", "Pieces", "Pushed", "Pinned by"]} />
         <tbody>
           {list.map((p) => (
             <tr key={p.id} data-package={`${p.name}@${p.version}`}>
