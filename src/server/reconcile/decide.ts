@@ -21,7 +21,7 @@ import { gateOf } from "./rollout-step.ts";
 import { disruptionBudget } from "../disruption.ts";
 import { isReady } from "./ready.ts";
 import { drainAllowance, drainCandidates, leaveDue, mustLeave } from "./drain.ts";
-import { endureWindow } from "./maintenance.ts";
+import { endureStopFree, endureWindow } from "./maintenance.ts";
 
 export { isReady } from "./ready.ts";
 import { wantedOf } from "./every-host-input.ts";
@@ -216,7 +216,9 @@ export function decideJob(inp: JobInput): JobDecision {
       }
     }
 
-    if (endure !== null && cur && !isTerminal(cur.state) && cur.desired === "run") {
+    // The endure stop asks the application first (cause maintenance) until its approval deadline,
+    // then the job's onTimeout (maintenance.ts endureStopFree); a task on a down host serves no one.
+    if (endure !== null && cur && !isTerminal(cur.state) && cur.desired === "run" && (endureStopFree(endure, specFor(t.version), now) || gate.ok(index, "maintenance", host?.status !== "down" && isReady(cur, specFor(t.version))))) {
       cur = { ...cur, desired: "stop" };
       atts.set(cur.id, cur);
     }
