@@ -20,6 +20,7 @@ import { drainAllowance, drainCandidates } from "./reconcile/drain.ts";
 import { endureAsks } from "./reconcile/maintenance.ts";
 import { jobInput } from "./reconcile/inputs.ts";
 import type { Approval } from "./reconcile/types.ts";
+import { ApprovalRetryMs } from "./reconcile/approval-gate.ts";
 import type { DisruptionCause } from "./reconcile/approval-gate.ts";
 import { decideJob } from "./reconcile/decide.ts";
 import type { Rollout } from "../model/index.ts";
@@ -36,7 +37,7 @@ export const ApprovalTickMs = 250;
 /** How long a "yes" holds before it is asked again. */
 export const ApprovalValidMs = 30_000;
 /** How long a "not yet" (or a timeout) stands before the same task is asked again. */
-export const ApprovalRetryMs = 1000;
+export { ApprovalRetryMs };
 
 /** The body of one approval request: the task, its host, why it would be disrupted, and for a
  * maintenance window which one (so the application can tell a 10-minute reboot from a decommission). */
@@ -58,12 +59,12 @@ export async function askApproval(policy: NonNullable<JobSpec["disruption"]>, bo
   try {
     const r = await fetch(policy.approve, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(policy.timeoutMs) });
     const a = (await r.json().catch(() => null)) as { approve?: unknown; reason?: unknown } | null;
-    if (!r.ok || typeof a?.approve !== "boolean") return { ok: false, reason: `the approval endpoint answered ${r.status} without {"approve": true|false}`, at: now() };
-    return { ok: a.approve, reason: typeof a.reason === "string" ? a.reason.slice(0, 300) : a.approve ? "approved" : "not yet", at: now() };
+    if (!r.ok || typeof a?.approve !== "boolean") return { ok: false, reason: `the approval endpoint answered ${r.status} without {"approve": true|false}`, at: now(), answered: false };
+    return { ok: a.approve, reason: typeof a.reason === "string" ? a.reason.slice(0, 300) : a.approve ? "approved" : "not yet", at: now(), answered: true };
   } catch (err) {
     const timedOut = err instanceof Error && err.name === "TimeoutError";
     const what = timedOut ? `no answer within ${policy.timeoutMs} ms` : `the approval endpoint could not be reached (${err instanceof Error ? err.message : String(err)})`;
-    return { ok: timedOut && policy.onTimeout === "allow", reason: `${what}${timedOut ? `: ${policy.onTimeout}` : ""}`, at: now() };
+    return { ok: timedOut && policy.onTimeout === "allow", reason: `${what}${timedOut ? `: ${policy.onTimeout}` : ""}`, at: now(), answered: false };
   }
 }
 
@@ -151,7 +152,9 @@ export class ApprovalAsker {
           this.#inflight.delete(key);
           let byIndex = this.#answers.get(job.name);
           if (!byIndex) this.#answers.set(job.name, (byIndex = new Map()));
-          byIndex.set(t.index, { ...a, cause });
+          // The same answer again keeps its since: the reports say how long the application has said it.
+          const same = prev && prev.ok === a.ok && prev.reason === a.reason && (prev.cause ?? cause) === cause;
+          byIndex.set(t.index, { ...a, cause, since: same ? (prev.since ?? prev.at) : a.at });
           this.#o.log.info({ job: job.name, index: t.index, host, ok: a.ok, reason: a.reason }, "disruption approval");
           this.#o.onAnswer();
         });

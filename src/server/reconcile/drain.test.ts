@@ -140,10 +140,13 @@ void test("blockOfUnplaced and mergeBlocks", () => {
 void test("drain moves and the application's approval (spec disruption)", async (t) => {
   const approving = specOf({ replicas: 2, disruption: { approve: "http://127.0.0.1:1/ok", timeoutMs: 1000, onTimeout: "wait" } });
   const yes = { ok: true, reason: "approved", at: 1 };
-  const notYet = { ok: false, reason: "rebuilding index", at: 1 };
+  // The application's own answer since 12:00:05 UTC, asked again since (at: the last time).
+  const notYet = { ok: false, reason: "rebuilding index", at: Date.UTC(2026, 11, 6, 12, 0, 9), answered: true, since: Date.UTC(2026, 11, 6, 12, 0, 5) };
+  const timedOut = { ok: false, reason: "no answer within 1000 ms: wait", at: 7, answered: false, since: Date.UTC(2026, 11, 6, 12, 1, 0) };
   const cases: { name: string; inp: JobInput; moves: number[]; block: string | null }[] = [
-    { name: "no answer yet: nothing moves, the report says it asks", inp: input({ spec: approving, hosts: draining(), ...onH1(2) }), moves: [], block: "approval: asking http://127.0.0.1:1/ok" },
-    { name: "not yet: nothing moves, the report gives the reason", inp: input({ spec: approving, hosts: draining(), approvals: new Map([[0, notYet]]), ...onH1(2) }), moves: [], block: "approval: task 0: rebuilding index" },
+    { name: "no answer yet: nothing moves, the report says it asks", inp: input({ spec: approving, hosts: draining(), ...onH1(2) }), moves: [], block: "approval: task 0: asking http://127.0.0.1:1/ok, no answer yet" },
+    { name: "not yet: nothing moves, the report gives the application's answer, its reason and since when", inp: input({ spec: approving, hosts: draining(), approvals: new Map([[0, notYet]]), ...onH1(2) }), moves: [], block: 'approval: task 0: the application says not yet: "rebuilding index" (its answer since 12:00:05 UTC, asked every 1s)' },
+    { name: "no answer in time: the report says so, and since when", inp: input({ spec: approving, hosts: draining(), approvals: new Map([[0, timedOut]]), ...onH1(2) }), moves: [], block: "approval: task 0: no answer within 1000 ms: wait (since 12:01:00 UTC, asked every 1s)" },
     { name: "yes for task 0: it moves", inp: input({ spec: approving, hosts: draining(), approvals: new Map([[0, yes]]), ...onH1(2) }), moves: [0], block: null },
     { name: "a forcing deadline overrides a not yet", inp: input({ spec: approving, hosts: draining({ deadline: 5, then: "force" }), now: 10, approvals: new Map([[0, notYet]]), ...onH1(2) }), moves: [0, 1], block: null },
   ];

@@ -10,7 +10,7 @@
 
 import { DefaultMaintenanceOverrunMs, isTerminal, jobLeadMs, windowEnd } from "../../model/index.ts";
 import type { DisruptionPolicy, DrainBlock, JobSpec, MaintenanceWindow, Task } from "../../model/index.ts";
-import { approved } from "./approval-gate.ts";
+import { approvalDetail, approved } from "./approval-gate.ts";
 import { isReady } from "./ready.ts";
 import type { HostState, JobInput } from "./types.ts";
 
@@ -95,8 +95,6 @@ export function endureBlock(inp: EndureInput & Pick<JobInput, "job">, hostId: st
     .sort((a, b) => a - b);
   const first = held[0];
   if (first === undefined) return null;
-  const a = inp.approvals?.get(first);
-  const answer = a && (a.cause ?? "drain") === "maintenance" ? `task ${first}: ${a.reason}` : `asking ${p.approve}`;
   const then = inp.now >= endureApprovalDeadline(w, p) ? "past its approval deadline, onTimeout wait: waits for a yes" : `onTimeout ${p.onTimeout} at the approval deadline`;
-  return { job: inp.job.name, reason: "approval", detail: `${answer} (the endure stop at the window's start waits for a yes; ${then})`, tasks: held };
+  return { job: inp.job.name, reason: "approval", detail: `${approvalDetail(first, inp.approvals?.get(first), p, "maintenance")}; the endure stop at the window's start waits for a yes (${then})`, tasks: held };
 }
