@@ -164,6 +164,19 @@ function disrupted(job: string): number {
   return n;
 }
 
+/** The job's tasks as the watch shows them: per index, its live attempts (state, desired, datacenter, host). */
+function describe(job: string): string {
+  const out: string[] = [];
+  for (let i = 0; i < TASKS; i++) {
+    const t = tasks.get(`${job}/${i}`);
+    const live = [...(attemptsOf.get(`${job}/${i}`) ?? [])].map((id) => attempts.get(id)).filter((a): a is Attempt => a !== undefined && !isTerminal(a.state));
+    out.push(`${i}->${t?.attemptId ?? "-"}[${live.map((a) => `${a.id}:${a.state}/${a.desired}@dc${hostDc.get(a.hostId)}`).join(" ")}]`);
+  }
+  return out.join(" ");
+}
+
+let lastRevision = 0;
+
 function checkRevision(): void {
   if (!armed) return dirty.clear();
   revisionsChecked++;
@@ -172,12 +185,25 @@ function checkRevision(): void {
     const budget = budgetOf.get(job) ?? 0;
     worst = Math.max(worst, d);
     worstMargin = Math.max(worstMargin, d - budget);
-    if (d > budget && violation === null) violation = `${job}: ${d} task(s) not serving or moving at once, budget ${budget}`;
+    if (d > budget && violation === null) violation = `${job}: ${d} task(s) not serving or moving at once, budget ${budget}, at revision ${lastRevision}: ${describe(job)}\n${(history.get(job) ?? []).join("\n")}`;
   }
   dirty.clear();
 }
 
+/** Per job, its last watch events (for a violation's account). */
+const history = new Map<string, string[]>();
+function note(job: string, line: string): void {
+  const h = history.get(job) ?? [];
+  h.push(line);
+  if (h.length > 60) h.shift();
+  history.set(job, h);
+}
+
 function apply(ev: WatchEvent): void {
+  if ((ev.kind === "task" || ev.kind === "attempt") && ev.object) {
+    const o = ev.object;
+    note(o.job, ev.kind === "task" ? `r${ev.revision} task ${ev.name} -> ${(o as Task).attemptId} ${ev.type}` : `r${ev.revision} attempt ${ev.name} i${o.index} ${(o as Attempt).state}/${(o as Attempt).desired}@dc${hostDc.get((o as Attempt).hostId)} ${ev.type}`);
+  }
   if (ev.kind === "task" && ev.object) {
     if (ev.type === "removed") tasks.delete(ev.name);
     else tasks.set(ev.name, ev.object);
@@ -232,7 +258,10 @@ const watch = watchSse({
     if (ev.event !== "added" && ev.event !== "updated" && ev.event !== "removed") return;
     apply(JSON.parse(ev.data) as WatchEvent);
     // The SSE id is set on the last event of each revision: the state is whole there.
-    if (ev.id !== null) checkRevision();
+    if (ev.id !== null) {
+      lastRevision = Number(ev.id);
+      checkRevision();
+    }
   },
   backoffInitialMs: 100,
   backoffMaxMs: 1000,

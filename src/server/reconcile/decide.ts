@@ -223,6 +223,18 @@ export function decideJob(inp: JobInput): JobDecision {
       atts.set(cur.id, cur);
     }
 
+    // A make-before-break move whose new copy was stopped before it served (its host began to drain
+    // or closed meanwhile): the task points at its old copy again, which still serves where it was,
+    // and moves again within the budget. Unplaced, it would be placed beside that copy outside the
+    // budget (bench/drain-dc.ts saw a job of budget 1 with two tasks moving at once).
+    const ended = cur && isTerminal(cur.state) && cur.desired === "stop" && !replaced ? cur : null;
+    const version = t.version;
+    const fallback = ended ? attemptsAt(index).find((o) => o.id !== ended.id && o.version === version && isReady(o, specFor(o.version))) : undefined;
+    if (fallback) {
+      t = { ...t, hostId: fallback.hostId, attemptId: fallback.id };
+      cur = fallback;
+    }
+
     if (cur && isTerminal(cur.state) && t.hostId !== null && endure === null) {
       const h = inp.hosts.get(t.hostId);
       const s = specFor(t.version);

@@ -186,3 +186,26 @@ void test("a disruption budget of 0: drains and windows wait, the report says so
     assert.deepEqual(stop.putAttempts.map((a) => [a.id, a.desired]), [["a0", "stop"]]);
   });
 });
+
+// Found by bench/drain-dc.ts through a real server: hosts drained one after another (a rack or a
+// datacenter, host by host), a move's new copy lands on a host whose drain comes next and is stopped
+// there before it serves. The task used to be unplaced, and re-placing it (a plain placement, outside
+// the budget) made a second copy beside the old one that still served: a move beyond the budget.
+void test("a move whose new copy is stopped before serving falls back to the old copy, and the budget holds", () => {
+  const spec = specOf({ replicas: 3, rollout: { phases: null, bakeMs: 0, deadlineMs: 60_000, maxUnavailable: 1, maxSurge: 0, onFailure: "rollback" } });
+  const hosts: JobInput["hosts"] = new Map([["h1", hostState("h1", { draining: true, drain: drainOf() })], ["h2", hostState("h2", { draining: true, drain: drainOf() })], ["h3", hostState("h3")]]);
+  const inp = input({
+    spec,
+    hosts,
+    tasks: [task(0, { hostId: "h2", attemptId: "n0" }), task(1, { attemptId: "a1" }), task(2, { hostId: "h3", attemptId: "a2" })],
+    attempts: [attempt("a0", 0), attempt("n0", 0, { hostId: "h2", state: "exited", desired: "stop", endedAt: 5 }), attempt("a1", 1), attempt("a2", 2, { hostId: "h3" })],
+    now: 10,
+  });
+  const d = decideJob(inp);
+  const t0 = d.putTasks.find((t) => t.index === 0);
+  assert.deepEqual([t0?.hostId, t0?.attemptId], ["h1", "a0"], "task 0 points at its old copy again, still serving on h1");
+  assert.ok(!d.putAttempts.some((a) => a.id === "a0" && a.desired === "stop"), "the old copy keeps serving");
+  // The next placement: one move within the budget of 1, never a second copy of task 0 beside one of task 1.
+  const after = input({ spec, hosts, tasks: [t0!, task(1, { attemptId: "a1" }), task(2, { hostId: "h3", attemptId: "a2" })], attempts: [attempt("a0", 0), attempt("n0", 0, { hostId: "h2", state: "exited", desired: "stop", endedAt: 5 }), attempt("a1", 1), attempt("a2", 2, { hostId: "h3" })], now: 10 });
+  assert.equal(placementNeeds(after).length, 1, JSON.stringify(placementNeeds(after)));
+});
