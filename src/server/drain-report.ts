@@ -19,6 +19,7 @@ import type { Mirror } from "./mirror.ts";
 import { usageByHost } from "./reconcile/commit.ts";
 import { drainDue, jobDrainBlock, mergeBlocks, mustLeave } from "./reconcile/drain.ts";
 import { jobInput } from "./reconcile/inputs.ts";
+import { endureBlock } from "./reconcile/maintenance.ts";
 import { buildIndex, planJob, unplacedReason } from "./reconcile/place.ts";
 import type { Approval, HostState } from "./reconcile/types.ts";
 import { SerialPasses } from "./serial-passes.ts";
@@ -44,7 +45,8 @@ export interface DrainReporterOptions {
 }
 
 /** The report of one draining host now: what holds each job there. `leaving`: only jobs whose tasks
- * must leave the host now (a window's moves: not endure jobs, not move jobs before their lead). */
+ * must leave the host now (a window's moves: not move jobs before their lead), and endure jobs whose
+ * stop at the window's start waits for their application's yes. */
 export function drainReport(m: Mirror, hostId: string, ctx: { hosts: ReadonlyMap<string, HostState>; now: number; fenceMs: number; heartbeatMs: number; approvals?: (job: string) => ReadonlyMap<number, Approval> | undefined }, index: () => ClusterIndex, leaving = false): Omit<DrainBlock, "since">[] {
   const jobs = new Set<string>();
   for (const id of m.tasksByHost.get(hostId) ?? []) jobs.add(id.slice(0, id.lastIndexOf("/")));
@@ -53,7 +55,14 @@ export function drainReport(m: Mirror, hostId: string, ctx: { hosts: ReadonlyMap
   for (const name of [...jobs].sort()) {
     const job = m.jobs.get(name)?.value;
     const inp = job ? jobInput(m, job, { ...ctx, usage }) : null;
-    if (!inp || (leaving && !mustLeave(inp, ctx.hosts.get(hostId)))) continue;
+    if (!inp) continue;
+    // An endure job in a window: held only while its application has not approved the stop.
+    const endure = leaving && inp.spec.maintenance === "endure" ? endureBlock(inp, hostId) : null;
+    if (endure) {
+      out.push(endure);
+      continue;
+    }
+    if (leaving && !mustLeave(inp, ctx.hosts.get(hostId))) continue;
     const b = jobDrainBlock(inp, hostId, (i) => {
       const { plan } = planJob(index(), inp.spec, [{ index: i, avoid: [hostId], move: true }]);
       const u = plan.unplaced.find((x) => x.index === i);

@@ -183,7 +183,7 @@ export interface JobSpecInput {
   maintenance?: "move" | "endure" | undefined;
   /** An "endure" job: how long its tasks wait for their host after a maintenance window's end while the host is not back (the window overruns); then they are placed elsewhere, and `tiffin maintenance list` says so. @default "15m" */
   maintenanceOverrun?: Duration | undefined;
-  /** The application's approval of disruptions (Twine's TaskControl): before a drain or maintenance moves a task, the server POSTs `{job, index, host, cause}` to `approve`; `{"approve": true}` lets it go, `{"approve": false, "reason": "..."}` holds it, and `tiffin drain` shows the reason. null: nothing asked. @default null */
+  /** The application's approval of disruptions (Twine's TaskControl): before a drain, a maintenance window, a rollout, a restart or a metric action disrupts a task, the server POSTs `{job, index, host, cause, window?}` to `approve` (`window`: id, scope, target, reason, start, end of a maintenance window); `{"approve": true}` lets it go, `{"approve": false, "reason": "..."}` holds it, and `tiffin drain` shows the reason. null: nothing asked. @default null */
   disruption?: {
     /** The endpoint, http:// or https://. */
     approve: string;

@@ -243,6 +243,8 @@ void test("disruption approval: a job's endpoint saying not yet keeps its task a
   });
   assert.ok(Date.now() - started < 2000, `shown within 2 s (took ${Date.now() - started} ms)`);
   assert.deepEqual(held.tasks, [0]);
+  // The application's last answer, its reason, and since when it has said so (a stable time: no rewrite each second).
+  assert.match(held.detail, /^task 0: the application says not yet: "rebuilding index, 40% done" \(its answer since \d\d:\d\d:\d\d UTC, asked every 1s\)$/);
   assert.deepEqual(asked[0], { job: "db", index: 0, host: "alpha", cause: "drain" }, "the application is told what and why");
   await new Promise((r) => setTimeout(r, 300));
   const still = (await api.job("db")).tasks[0];

@@ -5,7 +5,10 @@
 // held. The decision lists what it held (`JobDecision.held`), and the leader's ApprovalAsker
 // (../approvals.ts) asks the application about exactly those. Pure.
 
-import type { JobInput } from "./types.ts";
+import type { Approval, JobInput } from "./types.ts";
+
+/** How often a task held by a "not yet" (or a timeout) is asked again (the ApprovalAsker's retry). */
+export const ApprovalRetryMs = 1000;
 
 /** Why a serving task would be disrupted, as the application is told (`cause` of the request). */
 export type DisruptionCause = "drain" | "maintenance" | "rollout" | "restart" | "metric";
@@ -35,4 +38,19 @@ export function approvalGate(inp: Pick<JobInput, "spec" | "approvals">): { ok: (
       return false;
     },
   };
+}
+
+/** "12:00:05 UTC" for epoch ms: a stable time for a report (a running "5s ago" would rewrite it). */
+function clock(ms: number): string {
+  return `${new Date(ms).toISOString().slice(11, 19)} UTC`;
+}
+
+/** What a drain or window report says of a task held for its application's approval: the last answer
+ * to `cause` (the application's "not yet" and reason, or why no answer came), and since when the same
+ * answer has come; or that it is being asked. */
+export function approvalDetail(index: number, a: Approval | undefined, policy: { approve: string }, cause: DisruptionCause): string {
+  if (!a || (a.cause ?? "drain") !== cause) return `task ${index}: asking ${policy.approve}, no answer yet`;
+  const since = `since ${clock(a.since ?? a.at)}, asked every ${ApprovalRetryMs / 1000}s`;
+  if (a.answered === false) return `task ${index}: ${a.reason} (${since})`;
+  return `task ${index}: the application says not yet: ${JSON.stringify(a.reason)} (its answer ${since})`;
 }

@@ -21,7 +21,7 @@ import { gateOf } from "./rollout-step.ts";
 import { disruptionBudget } from "../disruption.ts";
 import { isReady } from "./ready.ts";
 import { drainAllowance, drainCandidates, leaveDue, mustLeave } from "./drain.ts";
-import { endureWindow } from "./maintenance.ts";
+import { endureStopFree, endureWindow } from "./maintenance.ts";
 
 export { isReady } from "./ready.ts";
 import { wantedOf } from "./every-host-input.ts";
@@ -216,9 +216,23 @@ export function decideJob(inp: JobInput): JobDecision {
       }
     }
 
-    if (endure !== null && cur && !isTerminal(cur.state) && cur.desired === "run") {
+    // The endure stop asks the application first (cause maintenance) until its approval deadline,
+    // then the job's onTimeout (maintenance.ts endureStopFree); a task on a down host serves no one.
+    if (endure !== null && cur && !isTerminal(cur.state) && cur.desired === "run" && (endureStopFree(endure, specFor(t.version), now) || gate.ok(index, "maintenance", host?.status !== "down" && isReady(cur, specFor(t.version))))) {
       cur = { ...cur, desired: "stop" };
       atts.set(cur.id, cur);
+    }
+
+    // A make-before-break move whose new copy was stopped before it served (its host began to drain
+    // or closed meanwhile): the task points at its old copy again, which still serves where it was,
+    // and moves again within the budget. Unplaced, it would be placed beside that copy outside the
+    // budget (bench/drain-dc.ts saw a job of budget 1 with two tasks moving at once).
+    const ended = cur && isTerminal(cur.state) && cur.desired === "stop" && !replaced ? cur : null;
+    const version = t.version;
+    const fallback = ended ? attemptsAt(index).find((o) => o.id !== ended.id && o.version === version && isReady(o, specFor(o.version))) : undefined;
+    if (fallback) {
+      t = { ...t, hostId: fallback.hostId, attemptId: fallback.id };
+      cur = fallback;
     }
 
     if (cur && isTerminal(cur.state) && t.hostId !== null && endure === null) {

@@ -140,10 +140,13 @@ void test("blockOfUnplaced and mergeBlocks", () => {
 void test("drain moves and the application's approval (spec disruption)", async (t) => {
   const approving = specOf({ replicas: 2, disruption: { approve: "http://127.0.0.1:1/ok", timeoutMs: 1000, onTimeout: "wait" } });
   const yes = { ok: true, reason: "approved", at: 1 };
-  const notYet = { ok: false, reason: "rebuilding index", at: 1 };
+  // The application's own answer since 12:00:05 UTC, asked again since (at: the last time).
+  const notYet = { ok: false, reason: "rebuilding index", at: Date.UTC(2026, 11, 6, 12, 0, 9), answered: true, since: Date.UTC(2026, 11, 6, 12, 0, 5) };
+  const timedOut = { ok: false, reason: "no answer within 1000 ms: wait", at: 7, answered: false, since: Date.UTC(2026, 11, 6, 12, 1, 0) };
   const cases: { name: string; inp: JobInput; moves: number[]; block: string | null }[] = [
-    { name: "no answer yet: nothing moves, the report says it asks", inp: input({ spec: approving, hosts: draining(), ...onH1(2) }), moves: [], block: "approval: asking http://127.0.0.1:1/ok" },
-    { name: "not yet: nothing moves, the report gives the reason", inp: input({ spec: approving, hosts: draining(), approvals: new Map([[0, notYet]]), ...onH1(2) }), moves: [], block: "approval: task 0: rebuilding index" },
+    { name: "no answer yet: nothing moves, the report says it asks", inp: input({ spec: approving, hosts: draining(), ...onH1(2) }), moves: [], block: "approval: task 0: asking http://127.0.0.1:1/ok, no answer yet" },
+    { name: "not yet: nothing moves, the report gives the application's answer, its reason and since when", inp: input({ spec: approving, hosts: draining(), approvals: new Map([[0, notYet]]), ...onH1(2) }), moves: [], block: 'approval: task 0: the application says not yet: "rebuilding index" (its answer since 12:00:05 UTC, asked every 1s)' },
+    { name: "no answer in time: the report says so, and since when", inp: input({ spec: approving, hosts: draining(), approvals: new Map([[0, timedOut]]), ...onH1(2) }), moves: [], block: "approval: task 0: no answer within 1000 ms: wait (since 12:01:00 UTC, asked every 1s)" },
     { name: "yes for task 0: it moves", inp: input({ spec: approving, hosts: draining(), approvals: new Map([[0, yes]]), ...onH1(2) }), moves: [0], block: null },
     { name: "a forcing deadline overrides a not yet", inp: input({ spec: approving, hosts: draining({ deadline: 5, then: "force" }), now: 10, approvals: new Map([[0, notYet]]), ...onH1(2) }), moves: [0, 1], block: null },
   ];
@@ -182,4 +185,27 @@ void test("a disruption budget of 0: drains and windows wait, the report says so
     const stop = decideJob(input({ spec: zero, hosts: draining({ deadline: 50, then: "stop" }), now: 100, ...onH1(1) }));
     assert.deepEqual(stop.putAttempts.map((a) => [a.id, a.desired]), [["a0", "stop"]]);
   });
+});
+
+// Found by bench/drain-dc.ts through a real server: hosts drained one after another (a rack or a
+// datacenter, host by host), a move's new copy lands on a host whose drain comes next and is stopped
+// there before it serves. The task used to be unplaced, and re-placing it (a plain placement, outside
+// the budget) made a second copy beside the old one that still served: a move beyond the budget.
+void test("a move whose new copy is stopped before serving falls back to the old copy, and the budget holds", () => {
+  const spec = specOf({ replicas: 3, rollout: { phases: null, bakeMs: 0, deadlineMs: 60_000, maxUnavailable: 1, maxSurge: 0, onFailure: "rollback" } });
+  const hosts: JobInput["hosts"] = new Map([["h1", hostState("h1", { draining: true, drain: drainOf() })], ["h2", hostState("h2", { draining: true, drain: drainOf() })], ["h3", hostState("h3")]]);
+  const inp = input({
+    spec,
+    hosts,
+    tasks: [task(0, { hostId: "h2", attemptId: "n0" }), task(1, { attemptId: "a1" }), task(2, { hostId: "h3", attemptId: "a2" })],
+    attempts: [attempt("a0", 0), attempt("n0", 0, { hostId: "h2", state: "exited", desired: "stop", endedAt: 5 }), attempt("a1", 1), attempt("a2", 2, { hostId: "h3" })],
+    now: 10,
+  });
+  const d = decideJob(inp);
+  const t0 = d.putTasks.find((t) => t.index === 0);
+  assert.deepEqual([t0?.hostId, t0?.attemptId], ["h1", "a0"], "task 0 points at its old copy again, still serving on h1");
+  assert.ok(!d.putAttempts.some((a) => a.id === "a0" && a.desired === "stop"), "the old copy keeps serving");
+  // The next placement: one move within the budget of 1, never a second copy of task 0 beside one of task 1.
+  const after = input({ spec, hosts, tasks: [t0!, task(1, { attemptId: "a1" }), task(2, { hostId: "h3", attemptId: "a2" })], attempts: [attempt("a0", 0), attempt("n0", 0, { hostId: "h2", state: "exited", desired: "stop", endedAt: 5 }), attempt("a1", 1), attempt("a2", 2, { hostId: "h3" })], now: 10 });
+  assert.equal(placementNeeds(after).length, 1, JSON.stringify(placementNeeds(after)));
 });

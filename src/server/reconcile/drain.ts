@@ -12,6 +12,7 @@ import { disruptionBudget, disruptionsLeft } from "../disruption.ts";
 import { isReady } from "./ready.ts";
 import type { HostState, JobInput } from "./types.ts";
 import { moveWindow } from "./maintenance.ts";
+import { approvalDetail } from "./approval-gate.ts";
 
 type LeaveInput = Pick<JobInput, "job" | "spec" | "tasks" | "hosts" | "now">;
 
@@ -136,7 +137,7 @@ export function jobDrainBlock(
   if (!first) return null;
   if (inp.spec.disruption && !forced) {
     const a = inp.approvals?.get(first.index);
-    if (a?.ok !== true) return { job, reason: "approval", detail: a ? `task ${first.index}: ${a.reason}` : `asking ${inp.spec.disruption.approve}`, tasks };
+    if (a?.ok !== true) return { job, reason: "approval", detail: approvalDetail(first.index, a, inp.spec.disruption, a?.cause === "maintenance" ? "maintenance" : "drain"), tasks };
   }
   const no = dryRun(first.index);
   if (!no) return null;

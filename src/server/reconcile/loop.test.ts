@@ -1,8 +1,11 @@
 // atRest: which jobs a full reconcile pass may skip until something of theirs changes.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { MaintenanceWindow } from "../../model/index.ts";
 import { attempt, hostState, input, specOf, task } from "../testing/fixtures.ts";
 import { atRest } from "./loop.ts";
+
+const window: MaintenanceWindow = { id: "w1", scope: "host", target: "h1", start: 0, durationMs: 1000, reason: "disk swap", leadMs: 0, closeMs: 0, createdAt: 0, cancelledAt: null };
 
 void test("atRest: only jobs no clock can change", () => {
   const spec = specOf({ replicas: 2 });
@@ -17,6 +20,13 @@ void test("atRest: only jobs no clock can change", () => {
     { name: "a live attempt on a host no longer known", over: { spec, tasks: placed, attempts: running, hosts: new Map([["h1", hostState("h1")]]) }, want: false },
     { name: "ended attempts on a down host do not matter", over: { spec, tasks: placed, attempts: [...running, attempt("old", 1, { hostId: "h3", state: "exited" })] }, want: true },
     { name: "a suspect host is not down yet: its change to down is a store change", over: { spec, tasks: placed, attempts: running, hosts: new Map([["h1", hostState("h1")], ["h2", hostState("h2", { status: "suspect" })]]) }, want: true },
+    // An endure task stopped for a window that ended with its host not back: its move elsewhere after
+    // the job's maintenanceOverrun is a clock decision (a full pass skipping it left it there for good).
+    {
+      name: "a task held in place by an overrun window",
+      over: { spec: specOf({ maintenance: "endure", maintenanceOverrunMs: 1000 }), tasks: [task(0, { attemptId: "a0" })], attempts: [attempt("a0", 0, { state: "exited", desired: "stop" })], hosts: new Map([["h1", hostState("h1", { status: "down", overrun: [window] })]]) },
+      want: false,
+    },
   ];
   for (const c of cases) assert.equal(atRest(input(c.over)), c.want, c.name);
 });

@@ -370,7 +370,8 @@ export class Reconciler {
 
 /** True when no later decision about the job can differ unless the job or a host record changes:
  * no live rollout, every replica placed (or parked), no failure count waiting to be reset, no live attempt on a down host (whose
- * "lost" verdict waits for the clock) or on a draining one (its deadline). Full passes skip such jobs until something of theirs changes. */
+ * "lost" verdict waits for the clock) or on a draining one (its deadline), no task on a host in a
+ * maintenance window or held by one that overran. Full passes skip such jobs until something of theirs changes. */
 export function atRest(inp: JobInput): boolean {
   if (inp.job.removedAt === null && inp.tasks.length !== wantedOf(inp).count) return false;
   // An every-host job's tasks must be exactly its slots (a host that left or stopped matching: one to stop).
@@ -378,8 +379,12 @@ export function atRest(inp: JobInput): boolean {
   // A live rollout waits for the clock (bake, deadline).
   if (inp.rollout && isLiveRollout(inp.rollout)) return false;
   for (const t of inp.tasks) if (!t.parked && (t.hostId === null || t.failures > 0)) return false;
-  // A maintenance window acts by the clock (its lead, start and end).
-  for (const t of inp.tasks) if (t.hostId !== null && inp.hosts.get(t.hostId)?.windows) return false;
+  // A maintenance window acts by the clock (its lead, start and end), and so does an overrun one
+  // (an endure job's tasks go elsewhere once its maintenanceOverrun passed).
+  for (const t of inp.tasks) {
+    const h = t.hostId === null ? undefined : inp.hosts.get(t.hostId);
+    if (h?.windows || h?.overrun) return false;
+  }
   for (const a of inp.attempts) {
     if (isTerminal(a.state)) continue;
     const h = inp.hosts.get(a.hostId);

@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { MaintenanceWindow } from "../../model/index.ts";
+import type { Attempt, JobSpec, MaintenanceWindow } from "../../model/index.ts";
 import { decideJob, placementNeeds } from "./decide.ts";
-import { endureWindow, moveWindow } from "./maintenance.ts";
-import type { HostState, JobInput } from "./types.ts";
+import { endureApprovalDeadline, endureAsks, endureBlock, EndureAskAheadMs, endureWindow, moveWindow } from "./maintenance.ts";
+import type { Approval, HostState, JobInput } from "./types.ts";
 import { attempt, hostState, input, specOf, task } from "../testing/fixtures.ts";
 
 const win = (over: Partial<MaintenanceWindow> = {}): MaintenanceWindow => ({ id: "w1", scope: "rack", target: "r1", start: 100_000, durationMs: 50_000, reason: "PDU", leadMs: 10_000, closeMs: null, createdAt: 0, cancelledAt: null, ...over });
@@ -96,5 +96,44 @@ void test("maintenance overrun: endure tasks wait for a host not back after the 
   await t.test("endureWindow names the overrun window while it holds", () => {
     assert.equal(endureWindow(down().get("h1"), limit1m, 170_000)?.id, "w1");
     assert.equal(endureWindow(down().get("h1"), limit1m, 210_000), null);
+  });
+});
+
+void test("maintenance: the endure stop at a window's start asks the job's application (cause maintenance); not yet holds it until the approval deadline, then onTimeout", async (t) => {
+  const disruption = (onTimeout: "wait" | "allow") => ({ approve: "http://127.0.0.1:1/approve", timeoutMs: 2000, onTimeout });
+  const answer = (ok: boolean, cause = "maintenance"): ReadonlyMap<number, Approval> => new Map([[0, { ok, reason: ok ? "approved" : "index rebuilding", at: 99_000, cause, answered: true }]]);
+  const cases: { name: string; spec: JobSpec; now: number; approvals?: ReadonlyMap<number, Approval>; state?: Attempt["state"]; stops: boolean; held: boolean }[] = [
+    { name: "no approval policy: stopped at the start", spec: specOf({ maintenance: "endure" }), now: 100_000, stops: true, held: false },
+    { name: "policy, nothing answered yet: held at the start", spec: specOf({ maintenance: "endure", disruption: disruption("wait") }), now: 100_000, stops: false, held: true },
+    { name: "policy, not yet: held", spec: specOf({ maintenance: "endure", disruption: disruption("allow") }), now: 101_000, approvals: answer(false), stops: false, held: true },
+    { name: "policy, yes to maintenance: stopped", spec: specOf({ maintenance: "endure", disruption: disruption("wait") }), now: 100_000, approvals: answer(true), stops: true, held: false },
+    { name: "a yes for a drain is no yes for the window: held", spec: specOf({ maintenance: "endure", disruption: disruption("wait") }), now: 100_000, approvals: answer(true, "drain"), stops: false, held: true },
+    { name: "still not yet at the approval deadline (start + timeout), onTimeout allow: stopped", spec: specOf({ maintenance: "endure", disruption: disruption("allow") }), now: 102_000, approvals: answer(false), stops: true, held: false },
+    { name: "still not yet past the deadline, onTimeout wait: still held (asked again)", spec: specOf({ maintenance: "endure", disruption: disruption("wait") }), now: 140_000, approvals: answer(false), stops: false, held: true },
+    { name: "a task that does not serve is stopped without asking", spec: specOf({ maintenance: "endure", disruption: disruption("wait") }), now: 100_000, state: "starting", stops: true, held: false },
+    { name: "before the start: neither stopped nor held", spec: specOf({ maintenance: "endure", disruption: disruption("wait") }), now: 99_000, stops: false, held: false },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const inp = input({ spec: c.spec, hosts: hosts(win()), now: c.now, tasks: [task(0)], attempts: [attempt("a0", 0, { state: c.state ?? "running" })], ...(c.approvals ? { approvals: c.approvals } : {}) });
+      const d = decideJob(inp);
+      assert.equal(d.putAttempts.some((a) => a.id === "a0" && a.desired === "stop"), c.stops);
+      assert.deepEqual(d.held ?? [], c.held ? [{ index: 0, cause: "maintenance" }] : []);
+      assert.deepEqual(d.putTasks.filter((x) => x.hostId !== "h1"), [], "never moved");
+      // The window's report says why the stop waits (and nothing when it does not).
+      const b = endureBlock(inp, "h1");
+      assert.equal(b?.reason ?? null, c.held && c.now >= 100_000 ? "approval" : null);
+      if (b) assert.match(b.detail, c.approvals?.get(0)?.cause === "maintenance" ? /^task 0: the application says not yet: "index rebuilding" \(its answer since [\d:]+ UTC, asked every 1s\); the endure stop/ : /^task 0: asking http:\/\/127.0.0.1:1\/approve, no answer yet; the endure stop/);
+    });
+  }
+  await t.test("the deadline is the window's start plus the job's approval timeout", () => assert.equal(endureApprovalDeadline(win(), disruption("allow")), 102_000));
+  await t.test("asked ahead of the start (so a prompt yes stops it at the start), not earlier", () => {
+    const spec = specOf({ maintenance: "endure", disruption: disruption("wait") });
+    const at = (now: number) => endureAsks(input({ spec, hosts: hosts(win()), now, tasks: [task(0)], attempts: [attempt("a0", 0)] })).map((a) => [a.index, a.window.id]);
+    assert.deepEqual(at(100_000 - EndureAskAheadMs - 1), []);
+    assert.deepEqual(at(100_000 - EndureAskAheadMs), [[0, "w1"]]);
+    assert.deepEqual(at(100_000), [[0, "w1"]]);
+    assert.deepEqual(at(150_000), [], "not after the end");
+    assert.deepEqual(endureAsks(input({ spec: specOf({ maintenance: "endure" }), hosts: hosts(win()), now: 100_000, tasks: [task(0)], attempts: [attempt("a0", 0)] })), [], "no policy: nothing to ask");
   });
 });

@@ -70,6 +70,11 @@ export interface Approval {
   at: number;
   /** What the application was asked about (drain, maintenance, rollout, restart, metric); absent: a drain or window move. */
   cause?: string;
+  /** True when the application itself answered (`{approve, reason?}`); false: a timeout, an error,
+   * an answer of another shape (`reason` says which). Absent: not known (an older asker). */
+  answered?: boolean;
+  /** Since when the same answer (ok, reason, cause) has come back: `at` is only the latest. */
+  since?: number;
 }
 
 /** The writes one decision wants. Empty when the job is as it should be. */
