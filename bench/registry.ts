@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { JobStatus, RegisterResponse } from "../src/api/types.ts";
 import { compileJobs } from "../src/spec/api.ts";
-import { call, pct, pool } from "./lib.ts";
+import { call, cpuSeconds, pct, pool } from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -166,13 +166,26 @@ if (victim) {
   victim.beating = false;
   const names = (byHost.get(victim.id) ?? []).map((a) => `${a.job}/${a.index}`);
   const lastBeat = victim.lastBeat;
+  const cpu0 = { server: cpuSeconds(server.pid ?? 0), bench: process.cpuUsage() };
   const deadline = Date.now() + 60_000;
   const probe = names[names.length - 1] ?? "";
-  while (removals.some((m) => !m.has(probe)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const [probeJob, probeIndex] = probe.split("/");
+  // Where the time goes: the server's own registry (its mirror, as GET answers) against the watchers.
+  let inRegistry = Infinity;
+  while (removals.some((m) => !m.has(probe)) && Date.now() < deadline) {
+    if (inRegistry === Infinity) {
+      const eps = await call<{ index: number }[]>(base, "GET", `/v1/services/${probeJob}/endpoints`, admin);
+      if (!eps.body.some((e) => String(e.index) === probeIndex)) inRegistry = Date.now() - lastBeat;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const benchCpu = process.cpuUsage(cpu0.bench);
+  console.log(`CPU from the last heartbeat to the last removal seen: server ${(cpuSeconds(server.pid ?? 0) - cpu0.server).toFixed(2)} s, this bench process ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(2)} s`);
   const host = removals.map((m) => (m.get(probe) ?? Infinity) - lastBeat).sort((x, y) => x - y);
-  console.log(`host down (no heartbeat; suspect after 3 s): its ${names.length} endpoints gone in every watcher, from its last heartbeat: p50 ${pct(host, 50)} ms, p99 ${pct(host, 99)} ms`);
+  const firstSeen = Math.min(...removals.map((m) => Math.min(...names.map((n) => m.get(n) ?? Infinity)))) - lastBeat;
+  console.log(`host down (no heartbeat; suspect after 3 s): its ${names.length} endpoints gone in every watcher, from its last heartbeat: p50 ${pct(host, 50)} ms, p99 ${pct(host, 99)} ms (gone from the server's registry at ${inRegistry} ms; first removal seen by a watcher at ${firstSeen} ms)`);
 }
 clearInterval(beat);
-server.kill("SIGKILL");
+if (process.env["REG_PROF"]) { server.kill("SIGTERM"); await new Promise((r) => server.once("exit", r)); } else server.kill("SIGKILL");
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

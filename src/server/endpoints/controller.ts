@@ -1,7 +1,11 @@
 // The registry's writer: while this server leads, it keeps `/endpoints/` equal to what
 // `desiredEndpoint` says of every task, writing the difference as soon as the mirror shows a change
-// (a report of an unhealthy or ended attempt, a stop decided, a host's lease gone) and every
-// `tickMs` (a host turns suspect by time alone, with no write to react to).
+// (a report of an unhealthy or ended attempt, a stop decided, a host's lease gone) and when a host's
+// status changes by time alone (it turns suspect with no write to react to): every `tickMs` the
+// controller asks the status of each host its last pass asked about, and passes only when one
+// differs. A pass walks every task, too dear to repeat every few ms over 10,000 tasks for nothing;
+// the status check is one map lookup per host, so the tick can be short and the endpoints of a host
+// that turned suspect go within a tick of it.
 //
 // Stored rather than derived on each read: every watcher and every server in HA then sees one
 // ordered history of the registry in the store's revisions, `GET /v1/watch?kinds=endpoint&from=REV`
@@ -19,8 +23,8 @@ import { desiredEndpoint, sameEndpoint } from "./desired.ts";
 import { serviceIndex } from "./query.ts";
 import { SerialPasses } from "../serial-passes.ts";
 
-/** How often the controller looks again without a change (suspect hosts). */
-export const EndpointTickMs = 250;
+/** How often the controller looks at the hosts' statuses without a change (a host turns suspect). */
+export const EndpointTickMs = 50;
 /** Operations per transaction (etcd allows 128 by default). */
 const BatchOps = 100;
 
@@ -48,6 +52,9 @@ export class EndpointController {
    * changes stream in, as during a rollout of 10,000 tasks; an idle registry still updates at once). */
   #notBefore = 0;
   #stopped = false;
+  /** The status of each host the last pass asked about (a tick passes again when one differs); null
+   * until a pass has written all it had to. */
+  #statuses: Map<string, HostStatus> | null = null;
   readonly #passes: SerialPasses;
 
   constructor(opts: EndpointControllerOptions) {
@@ -66,7 +73,7 @@ export class EndpointController {
     });
     const tick = (): void => {
       if (this.#stopped) return;
-      this.trigger();
+      if (this.#statusChanged()) this.trigger();
       this.#tick = this.#o.clock.setTimeout(tick, this.#o.tickMs ?? EndpointTickMs);
     };
     tick();
@@ -96,20 +103,46 @@ export class EndpointController {
     await this.#passes.idle();
   }
 
+  /** True when a host the last pass asked about has another status now (or no pass ran yet, or the
+   * last one did not finish its writes). */
+  #statusChanged(): boolean {
+    if (this.#statuses === null) return true;
+    for (const [hostId, status] of this.#statuses) if (this.#o.hostStatus(hostId) !== status) return true;
+    return false;
+  }
+
   async #pass(): Promise<void> {
     // Here rather than in trigger(): a change during a pass asks SerialPasses for one more at once.
     const wait = this.#notBefore - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const started = performance.now();
-    const ops = endpointWrites(this.#o.mirror, this.#o.hostStatus, this.#o.clock.now());
+    // Each host's status once per pass (not once per task), remembered for the ticks.
+    const statuses = new Map<string, HostStatus>();
+    const statusOf = (hostId: string): HostStatus => {
+      let s = statuses.get(hostId);
+      if (s === undefined) statuses.set(hostId, (s = this.#o.hostStatus(hostId)));
+      return s;
+    };
+    const ops = endpointWrites(this.#o.mirror, statusOf, this.#o.clock.now());
     this.#notBefore = 2 * performance.now() - started;
+    // Until the writes are done, the ticks keep asking for passes (a failed pass is retried).
+    this.#statuses = null;
+    // The batches one after another, without waiting for the mirror between them: their keys differ
+    // and each compares the revision the pass read. Waiting put each batch behind the fan-out of the
+    // one before to every watcher (the mirror is one more watcher of the store), so a host's hundreds
+    // of endpoints went seconds apart instead of at once.
+    let last = 0;
+    let lost = false;
     for (let i = 0; i < ops.length; i += BatchOps) {
       const batch = ops.slice(i, i + BatchOps);
       const r = await this.#o.store.txn({ compare: batch.map((w) => w.compare), success: batch.map((w) => w.op) });
       // Another write came first (a former leader's, or ours seen late): look again after the mirror has it.
-      if (!r.succeeded) this.#passes.again();
-      else await this.#o.mirror.waitFor(r.revision);
+      if (!r.succeeded) lost = true;
+      else last = r.revision;
     }
+    if (last > 0) await this.#o.mirror.waitFor(last);
+    if (lost) this.#passes.again();
+    else this.#statuses = statuses;
   }
 }
 
