@@ -6,7 +6,10 @@
 // is its own SSE connection (`GET /v1/watch?kinds=endpoint&from=REV`) from this process, which
 // timestamps each removal as it parses it: the figure is kill report sent -> removal parsed, per
 // watcher. Then a host's agent stops heartbeating (the host dies): its endpoints go when the host
-// turns suspect (3 s by default), measured from its last heartbeat.
+// turns suspect (3 s by default), measured from its last heartbeat; with where the time went: when
+// the server's own registry (GET, polled every 100 ms) dropped it, the first watcher's removal, and
+// the CPU the server and this process used meanwhile. REG_PROF=1 stops the server with SIGTERM
+// (so `NODE_OPTIONS=--cpu-prof` writes its profile).
 //
 // Rerun: node bench/registry.ts --hosts 100 --jobs 100 --tasks 100 --watchers 1000 --kills 20
 import { spawn } from "node:child_process";
@@ -124,16 +127,21 @@ await pool(Array.from({ length: WATCHERS }, (_, i) => i), 64, async (i) => {
       resolve();
       let buf = "";
       res.setEncoding("utf8");
+      // Only removals matter: look for them in the complete events of each chunk, without splitting
+      // every event out (one process parses 1,000 streams: its own cost must stay small).
       res.on("data", (chunk: string) => {
         buf += chunk;
-        let at: number;
-        while ((at = buf.indexOf("\n\n")) >= 0) {
-          const msg = buf.slice(0, at);
-          buf = buf.slice(at + 2);
-          if (!msg.includes("event: removed")) continue;
-          const name = /"name":"([^"]+)"/.exec(msg)?.[1];
-          if (name !== undefined && !seen.has(name)) seen.set(name, Date.now());
+        const end = buf.lastIndexOf("\n\n");
+        if (end < 0) return;
+        const now = Date.now();
+        let at = buf.indexOf("event: removed");
+        while (at >= 0 && at < end) {
+          const from = buf.indexOf('"name":"', at) + 8;
+          const name = buf.slice(from, buf.indexOf('"', from));
+          if (!seen.has(name)) seen.set(name, now);
+          at = buf.indexOf("event: removed", from);
         }
+        buf = buf.slice(end + 2);
       });
     });
     req.on("error", reject);
@@ -172,8 +180,11 @@ if (victim) {
   const [probeJob, probeIndex] = probe.split("/");
   // Where the time goes: the server's own registry (its mirror, as GET answers) against the watchers.
   let inRegistry = Infinity;
+  let polled = 0;
   while (removals.some((m) => !m.has(probe)) && Date.now() < deadline) {
-    if (inRegistry === Infinity) {
+    // Every 100 ms (each answer lists the service's 100 endpoints: polling must not load the server).
+    if (inRegistry === Infinity && Date.now() - polled >= 100) {
+      polled = Date.now();
       const eps = await call<{ index: number }[]>(base, "GET", `/v1/services/${probeJob}/endpoints`, admin);
       if (!eps.body.some((e) => String(e.index) === probeIndex)) inRegistry = Date.now() - lastBeat;
     }
