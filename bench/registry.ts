@@ -193,7 +193,8 @@ if (victim) {
   const benchCpu = process.cpuUsage(cpu0.bench);
   console.log(`CPU from the last heartbeat to the last removal seen: server ${(cpuSeconds(server.pid ?? 0) - cpu0.server).toFixed(2)} s, this bench process ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(2)} s`);
   const host = removals.map((m) => (m.get(probe) ?? Infinity) - lastBeat).sort((x, y) => x - y);
-  const firstSeen = Math.min(...removals.map((m) => Math.min(...names.map((n) => m.get(n) ?? Infinity)))) - lastBeat;
+  // Of the endpoints it still had (a task killed above was removed earlier).
+  const firstSeen = Math.min(...removals.map((m) => Math.min(...names.map((n) => m.get(n) ?? Infinity).filter((at) => at > lastBeat)))) - lastBeat;
   console.log(`host down (no heartbeat; suspect after 3 s): its ${names.length} endpoints gone in every watcher, from its last heartbeat: p50 ${pct(host, 50)} ms, p99 ${pct(host, 99)} ms (first removal seen by a watcher at ${firstSeen} ms, the last one's by the first watcher at ${host[0]} ms; gone from GET's answer at ${inRegistry} ms, as polled by this busy process)`);
 }
 clearInterval(beat);
