@@ -21,7 +21,7 @@ import { endpointKey, Kinds } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { desiredEndpoint, sameEndpoint } from "./desired.ts";
 import { serviceIndex } from "./query.ts";
-import { SerialPasses } from "../serial-passes.ts";
+import { PassLoop } from "../pass-loop.ts";
 
 /** How often the controller looks at the hosts' statuses without a change (a host turns suspect). */
 export const EndpointTickMs = 50;
@@ -45,62 +45,46 @@ export interface EndpointControllerOptions {
 /** Keeps the stored endpoints equal to the tasks' (see the file comment). */
 export class EndpointController {
   readonly #o: EndpointControllerOptions;
-  #unsubscribe: (() => void) | null = null;
-  #tick: { cancel(): void } | null = null;
-  #scheduled = false;
   /** A pass walks every task: the next one waits as long as the last took (at most half the CPU while
    * changes stream in, as during a rollout of 10,000 tasks; an idle registry still updates at once). */
   #notBefore = 0;
-  #stopped = false;
   /** The status of each host the last pass asked about (a tick passes again when one differs); null
    * until a pass has written all it had to. */
   #statuses: Map<string, HostStatus> | null = null;
-  readonly #passes: SerialPasses;
+  readonly #loop: PassLoop;
 
   constructor(opts: EndpointControllerOptions) {
     this.#o = opts;
-    this.#passes = new SerialPasses({
+    this.#loop = new PassLoop({
+      mirror: opts.mirror,
+      clock: opts.clock,
       pass: () => this.#pass(),
       onError: (err) => this.#o.log.warn({ err }, "writing endpoints failed; trying again"),
-      go: () => this.#o.active() && !this.#stopped,
+      active: opts.active,
+      wants: (changes) => changes.some((c) => c.kind !== "endpoint" && c.kind !== "alloc" && c.kind !== "hostToken"),
+      tickMs: opts.tickMs ?? EndpointTickMs,
+      onTick: () => this.#statusChanged(),
     });
   }
 
   /** Starts following the mirror and ticking. */
   start(): void {
-    this.#unsubscribe = this.#o.mirror.onChange((changes) => {
-      if (changes.some((c) => c.kind !== "endpoint" && c.kind !== "alloc" && c.kind !== "hostToken")) this.trigger();
-    });
-    const tick = (): void => {
-      if (this.#stopped) return;
-      if (this.#statusChanged()) this.trigger();
-      this.#tick = this.#o.clock.setTimeout(tick, this.#o.tickMs ?? EndpointTickMs);
-    };
-    tick();
+    this.#loop.start();
   }
 
   /** Asks for a pass at once (coalesced with one already asked for). */
   trigger(): void {
-    if (this.#stopped || this.#scheduled) return;
-    this.#scheduled = true;
-    const go = (): void => {
-      this.#scheduled = false;
-      void this.run();
-    };
-    setImmediate(go);
+    this.#loop.trigger();
   }
 
   /** Runs a pass now (or one more after the current one); resolves when it is done. */
   run(): Promise<void> {
-    return this.#passes.run();
+    return this.#loop.run();
   }
 
   /** Stops; resolves once a running pass is done. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#unsubscribe?.();
-    this.#tick?.cancel();
-    await this.#passes.idle();
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** True when a host the last pass asked about has another status now (or no pass ran yet, or the
@@ -147,7 +131,7 @@ export class EndpointController {
       }
     }
     if (last > 0) await this.#o.mirror.waitFor(last);
-    if (lost) this.#passes.again();
+    if (lost) this.#loop.again();
     else this.#statuses = statuses;
   }
 }
