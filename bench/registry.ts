@@ -6,7 +6,10 @@
 // is its own SSE connection (`GET /v1/watch?kinds=endpoint&from=REV`) from this process, which
 // timestamps each removal as it parses it: the figure is kill report sent -> removal parsed, per
 // watcher. Then a host's agent stops heartbeating (the host dies): its endpoints go when the host
-// turns suspect (3 s by default), measured from its last heartbeat.
+// turns suspect (3 s by default), measured from its last heartbeat; with where the time went: when
+// the server's own registry (GET, polled every 100 ms) dropped it, the first watcher's removal, and
+// the CPU the server and this process used meanwhile. REG_PROF=1 stops the server with SIGTERM
+// (so `NODE_OPTIONS=--cpu-prof` writes its profile).
 //
 // Rerun: node bench/registry.ts --hosts 100 --jobs 100 --tasks 100 --watchers 1000 --kills 20
 import { spawn } from "node:child_process";
@@ -18,7 +21,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { JobStatus, RegisterResponse } from "../src/api/types.ts";
 import { compileJobs } from "../src/spec/api.ts";
-import { call, pct, pool } from "./lib.ts";
+import { call, cpuSeconds, pct, pool } from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -124,16 +127,21 @@ await pool(Array.from({ length: WATCHERS }, (_, i) => i), 64, async (i) => {
       resolve();
       let buf = "";
       res.setEncoding("utf8");
+      // Only removals matter: look for them in the complete events of each chunk, without splitting
+      // every event out (one process parses 1,000 streams: its own cost must stay small).
       res.on("data", (chunk: string) => {
         buf += chunk;
-        let at: number;
-        while ((at = buf.indexOf("\n\n")) >= 0) {
-          const msg = buf.slice(0, at);
-          buf = buf.slice(at + 2);
-          if (!msg.includes("event: removed")) continue;
-          const name = /"name":"([^"]+)"/.exec(msg)?.[1];
-          if (name !== undefined && !seen.has(name)) seen.set(name, Date.now());
+        const end = buf.lastIndexOf("\n\n");
+        if (end < 0) return;
+        const now = Date.now();
+        let at = buf.indexOf("event: removed");
+        while (at >= 0 && at < end) {
+          const from = buf.indexOf('"name":"', at) + 8;
+          const name = buf.slice(from, buf.indexOf('"', from));
+          if (!seen.has(name)) seen.set(name, now);
+          at = buf.indexOf("event: removed", from);
         }
+        buf = buf.slice(end + 2);
       });
     });
     req.on("error", reject);
@@ -166,13 +174,30 @@ if (victim) {
   victim.beating = false;
   const names = (byHost.get(victim.id) ?? []).map((a) => `${a.job}/${a.index}`);
   const lastBeat = victim.lastBeat;
+  const cpu0 = { server: cpuSeconds(server.pid ?? 0), bench: process.cpuUsage() };
   const deadline = Date.now() + 60_000;
   const probe = names[names.length - 1] ?? "";
-  while (removals.some((m) => !m.has(probe)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const [probeJob, probeIndex] = probe.split("/");
+  // Where the time goes: the server's own registry (its mirror, as GET answers) against the watchers.
+  let inRegistry = Infinity;
+  let polled = 0;
+  while (removals.some((m) => !m.has(probe)) && Date.now() < deadline) {
+    // Every 100 ms (each answer lists the service's 100 endpoints: polling must not load the server).
+    if (inRegistry === Infinity && Date.now() - polled >= 100) {
+      polled = Date.now();
+      const eps = await call<{ index: number }[]>(base, "GET", `/v1/services/${probeJob}/endpoints`, admin);
+      if (!eps.body.some((e) => String(e.index) === probeIndex)) inRegistry = Date.now() - lastBeat;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const benchCpu = process.cpuUsage(cpu0.bench);
+  console.log(`CPU from the last heartbeat to the last removal seen: server ${(cpuSeconds(server.pid ?? 0) - cpu0.server).toFixed(2)} s, this bench process ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(2)} s`);
   const host = removals.map((m) => (m.get(probe) ?? Infinity) - lastBeat).sort((x, y) => x - y);
-  console.log(`host down (no heartbeat; suspect after 3 s): its ${names.length} endpoints gone in every watcher, from its last heartbeat: p50 ${pct(host, 50)} ms, p99 ${pct(host, 99)} ms`);
+  // Of the endpoints it still had (a task killed above was removed earlier).
+  const firstSeen = Math.min(...removals.map((m) => Math.min(...names.map((n) => m.get(n) ?? Infinity).filter((at) => at > lastBeat)))) - lastBeat;
+  console.log(`host down (no heartbeat; suspect after 3 s): its ${names.length} endpoints gone in every watcher, from its last heartbeat: p50 ${pct(host, 50)} ms, p99 ${pct(host, 99)} ms (first removal seen by a watcher at ${firstSeen} ms, the last one's by the first watcher at ${host[0]} ms; gone from GET's answer at ${inRegistry} ms, as polled by this busy process)`);
 }
 clearInterval(beat);
-server.kill("SIGKILL");
+if (process.env["REG_PROF"]) { server.kill("SIGTERM"); await new Promise((r) => server.once("exit", r)); } else server.kill("SIGKILL");
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

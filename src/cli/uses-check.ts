@@ -10,11 +10,12 @@ import type { UseNode } from "../spec/uses.ts";
 
 /** The jobs of `specs` in start layers, or a TIFFIN_SPEC_INVALID error naming each problem (a used
  * service that does not exist, a cycle, a service name another job offers). The cluster's services
- * are asked for only when a job uses one or names its services: a plan of plain jobs costs no more
- * calls (nor the read capability) than before, and the server refuses a clash of their names at apply. */
-export async function checkUses(client: ApiClient, specs: readonly JobSpec[], file: string | null): Promise<string[][]> {
+ * are asked for when a job uses one or offers one, named or not (a plain job with ports offers its
+ * own name, which another job's named service may hold): only a plan of jobs without ports and
+ * `uses` costs no call. */
+export async function checkUses(client: Pick<ApiClient, "services">, specs: readonly JobSpec[], file: string | null): Promise<string[][]> {
   const planned: UseNode[] = specs.map((s, i) => ({ name: s.name, services: servicesOf(s).map((o) => o.name), named: s.services !== undefined, uses: s.uses ?? [], path: specs.length > 1 ? `jobs[${i}]` : "" }));
-  if (planned.every((n) => n.uses.length === 0 && n.named !== true)) return [specs.map((s) => s.name)];
+  if (planned.every((n) => n.uses.length === 0 && n.services.length === 0)) return [specs.map((s) => s.name)];
   const cluster = clusterNodes(await client.services());
   const g = useGraph(planned, cluster, file);
   if (g.ok) return g.order;

@@ -106,9 +106,9 @@ function decodeOrNull(kind: WatchKind, kv: KeyValue): unknown {
 
 /** The typed event of one store change if the watcher's filter lets it through: when the object
  * matches, or matched before this change (a task that moved off a watched host is sent once more,
- * on its new host, so the watcher learns it left). */
-export function filteredWatchEvent(ev: StoreWatchEvent, kinds: readonly WatchKind[], filter: WatchFilter): WatchEvent | null {
-  const typed = toWatchEvent(ev, kinds);
+ * on its new host, so the watcher learns it left). `typed` is `toWatchEvent(ev, kinds)` when the caller
+ * has it already. */
+export function filteredWatchEvent(ev: StoreWatchEvent, kinds: readonly WatchKind[], filter: WatchFilter, typed = toWatchEvent(ev, kinds)): WatchEvent | null {
   if (!typed || matchesFilter(typed, filter)) return typed;
   if (ev.type === "put" && ev.prevKv) {
     const before = toWatchEvent({ type: "put", kv: ev.prevKv, revision: ev.revision }, kinds);

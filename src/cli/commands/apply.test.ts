@@ -21,6 +21,8 @@ function fakeCluster(ready: boolean) {
       applied.push(spec);
       res.end(JSON.stringify({ name: spec.name, version: 1, changed: true, revision: applied.length }));
     },
+    // The example's jobs offer services: apply checks their names against the cluster's first.
+    "GET /v1/services": { body: [] },
     "GET /v1/jobs/web": { body: data.status(1, [0, 1, 2].map((i) => data.task(i, 1, ready || i > 0 ? "healthy" : "starting"))) },
     "GET /v1/jobs/worker": {
       body: { ...data.status(1, [0, 1].map((i) => data.task(i, 1, "running")), { replicas: 2, health: null }), name: "worker" },
@@ -51,7 +53,7 @@ void test("apply --json prints the ApplyResults; --no-wait does not poll", async
     { name: "web", version: 1, changed: true, revision: 1 },
     { name: "worker", version: 1, changed: true, revision: 2 },
   ]);
-  assert.equal(api.requests.filter((r) => r.method === "GET").length, 0);
+  assert.deepEqual(api.requests.filter((r) => r.method === "GET").map((r) => r.url), ["/v1/services"], "only the services' check, no poll");
 });
 
 void test("apply past --wait: exit 1 naming the task that is not ready", async (t) => {

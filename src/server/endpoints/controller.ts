@@ -1,7 +1,11 @@
 // The registry's writer: while this server leads, it keeps `/endpoints/` equal to what
 // `desiredEndpoint` says of every task, writing the difference as soon as the mirror shows a change
-// (a report of an unhealthy or ended attempt, a stop decided, a host's lease gone) and every
-// `tickMs` (a host turns suspect by time alone, with no write to react to).
+// (a report of an unhealthy or ended attempt, a stop decided, a host's lease gone) and when a host's
+// status changes by time alone (it turns suspect with no write to react to): every `tickMs` the
+// controller asks the status of each host its last pass asked about, and passes only when one
+// differs. A pass walks every task, too dear to repeat every few ms over 10,000 tasks for nothing;
+// the status check is one map lookup per host, so the tick can be short and the endpoints of a host
+// that turned suspect go within a tick of it.
 //
 // Stored rather than derived on each read: every watcher and every server in HA then sees one
 // ordered history of the registry in the store's revisions, `GET /v1/watch?kinds=endpoint&from=REV`
@@ -17,10 +21,10 @@ import { endpointKey, Kinds } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { desiredEndpoint, sameEndpoint } from "./desired.ts";
 import { serviceIndex } from "./query.ts";
-import { SerialPasses } from "../serial-passes.ts";
+import { PassLoop } from "../pass-loop.ts";
 
-/** How often the controller looks again without a change (suspect hosts). */
-export const EndpointTickMs = 250;
+/** How often the controller looks at the hosts' statuses without a change (a host turns suspect). */
+export const EndpointTickMs = 50;
 /** Operations per transaction (etcd allows 128 by default). */
 const BatchOps = 100;
 
@@ -41,59 +45,54 @@ export interface EndpointControllerOptions {
 /** Keeps the stored endpoints equal to the tasks' (see the file comment). */
 export class EndpointController {
   readonly #o: EndpointControllerOptions;
-  #unsubscribe: (() => void) | null = null;
-  #tick: { cancel(): void } | null = null;
-  #scheduled = false;
   /** A pass walks every task: the next one waits as long as the last took (at most half the CPU while
    * changes stream in, as during a rollout of 10,000 tasks; an idle registry still updates at once). */
   #notBefore = 0;
-  #stopped = false;
-  readonly #passes: SerialPasses;
+  /** The status of each host the last pass asked about (a tick passes again when one differs); null
+   * until a pass has written all it had to. */
+  #statuses: Map<string, HostStatus> | null = null;
+  readonly #loop: PassLoop;
 
   constructor(opts: EndpointControllerOptions) {
     this.#o = opts;
-    this.#passes = new SerialPasses({
+    this.#loop = new PassLoop({
+      mirror: opts.mirror,
+      clock: opts.clock,
       pass: () => this.#pass(),
       onError: (err) => this.#o.log.warn({ err }, "writing endpoints failed; trying again"),
-      go: () => this.#o.active() && !this.#stopped,
+      active: opts.active,
+      wants: (changes) => changes.some((c) => c.kind !== "endpoint" && c.kind !== "alloc" && c.kind !== "hostToken"),
+      tickMs: opts.tickMs ?? EndpointTickMs,
+      onTick: () => this.#statusChanged(),
     });
   }
 
   /** Starts following the mirror and ticking. */
   start(): void {
-    this.#unsubscribe = this.#o.mirror.onChange((changes) => {
-      if (changes.some((c) => c.kind !== "endpoint" && c.kind !== "alloc" && c.kind !== "hostToken")) this.trigger();
-    });
-    const tick = (): void => {
-      if (this.#stopped) return;
-      this.trigger();
-      this.#tick = this.#o.clock.setTimeout(tick, this.#o.tickMs ?? EndpointTickMs);
-    };
-    tick();
+    this.#loop.start();
   }
 
   /** Asks for a pass at once (coalesced with one already asked for). */
   trigger(): void {
-    if (this.#stopped || this.#scheduled) return;
-    this.#scheduled = true;
-    const go = (): void => {
-      this.#scheduled = false;
-      void this.run();
-    };
-    setImmediate(go);
+    this.#loop.trigger();
   }
 
   /** Runs a pass now (or one more after the current one); resolves when it is done. */
   run(): Promise<void> {
-    return this.#passes.run();
+    return this.#loop.run();
   }
 
   /** Stops; resolves once a running pass is done. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#unsubscribe?.();
-    this.#tick?.cancel();
-    await this.#passes.idle();
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  /** True when a host the last pass asked about has another status now (or no pass ran yet, or the
+   * last one did not finish its writes). */
+  #statusChanged(): boolean {
+    if (this.#statuses === null) return true;
+    for (const [hostId, status] of this.#statuses) if (this.#o.hostStatus(hostId) !== status) return true;
+    return false;
   }
 
   async #pass(): Promise<void> {
@@ -101,15 +100,39 @@ export class EndpointController {
     const wait = this.#notBefore - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const started = performance.now();
-    const ops = endpointWrites(this.#o.mirror, this.#o.hostStatus, this.#o.clock.now());
+    // Each host's status once per pass (not once per task), remembered for the ticks.
+    const statuses = new Map<string, HostStatus>();
+    const statusOf = (hostId: string): HostStatus => {
+      let s = statuses.get(hostId);
+      if (s === undefined) statuses.set(hostId, (s = this.#o.hostStatus(hostId)));
+      return s;
+    };
+    const ops = endpointWrites(this.#o.mirror, statusOf, this.#o.clock.now());
     this.#notBefore = 2 * performance.now() - started;
-    for (let i = 0; i < ops.length; i += BatchOps) {
-      const batch = ops.slice(i, i + BatchOps);
-      const r = await this.#o.store.txn({ compare: batch.map((w) => w.compare), success: batch.map((w) => w.op) });
-      // Another write came first (a former leader's, or ours seen late): look again after the mirror has it.
-      if (!r.succeeded) this.#passes.again();
-      else await this.#o.mirror.waitFor(r.revision);
+    // Until the writes are done, the ticks keep asking for passes (a failed pass is retried).
+    this.#statuses = null;
+    // All removals at once, then all puts (removals first: a client stops using a bad endpoint before
+    // it learns a new one). The batches of a group are sent together, not one after the other: the
+    // SQLite store commits them as one group (one revision batch, one fan-out to the watchers), and
+    // etcd takes them in parallel. Waiting for each batch's answer put the next behind the fan-out
+    // of the one before to every watcher (with 1,000 watchers, over a second each), so a host's
+    // hundreds of endpoints went seconds apart instead of at once. Their keys differ and each
+    // compares the revision the pass read, so no batch depends on another.
+    let last = 0;
+    let lost = false;
+    for (const group of [ops.filter((w) => w.op.type === "delete"), ops.filter((w) => w.op.type !== "delete")]) {
+      const batches: EndpointWrite[][] = [];
+      for (let i = 0; i < group.length; i += BatchOps) batches.push(group.slice(i, i + BatchOps));
+      const results = await Promise.all(batches.map((batch) => this.#o.store.txn({ compare: batch.map((w) => w.compare), success: batch.map((w) => w.op) })));
+      for (const r of results) {
+        // Another write came first (a former leader's, or ours seen late): look again after the mirror has it.
+        if (!r.succeeded) lost = true;
+        else last = Math.max(last, r.revision);
+      }
     }
+    if (last > 0) await this.#o.mirror.waitFor(last);
+    if (lost) this.#loop.again();
+    else this.#statuses = statuses;
   }
 }
 

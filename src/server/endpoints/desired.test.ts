@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Attempt, Host, HostStatus, JobSpec } from "../../model/index.ts";
+import type { Attempt, Endpoint, Host, HostStatus, JobSpec } from "../../model/index.ts";
 import { addressHost } from "../../model/index.ts";
-import { desiredEndpoint } from "./desired.ts";
+import { desiredEndpoint, sameEndpoint } from "./desired.ts";
 import type { EndpointInput } from "./desired.ts";
 
 const attempt: Attempt = {
@@ -69,4 +69,30 @@ void test("desiredEndpoint: a named service lists its own name and port only", (
   const d = desiredEndpoint({ ...base, offer: { name: "web-admin", ports: ["admin"] } });
   assert.ok(d.ok);
   assert.deepEqual([d.endpoint.service, d.endpoint.job, d.endpoint.ports], ["web-admin", "web", [{ name: "admin", port: 20002 }]]);
+});
+
+void test("sameEndpoint: any listed field differs, a rewrite; `since` alone, none (table)", () => {
+  const d = desiredEndpoint(base);
+  assert.ok(d.ok);
+  const ep = d.endpoint;
+  const cases: { name: string; other: Endpoint; same: boolean }[] = [
+    { name: "the same", other: { ...ep, ports: ep.ports.map((p) => ({ ...p })), labels: { ...ep.labels } }, same: true },
+    { name: "since only", other: { ...ep, since: 99 }, same: true },
+    { name: "a port number", other: { ...ep, ports: [{ name: "http", port: 20009 }, { name: "admin", port: 20002 }] }, same: false },
+    { name: "a port name", other: { ...ep, ports: [{ name: "web", port: 20001 }, { name: "admin", port: 20002 }] }, same: false },
+    { name: "a port fewer", other: { ...ep, ports: [{ name: "http", port: 20001 }] }, same: false },
+    { name: "ports in another order", other: { ...ep, ports: [...ep.ports].reverse() }, same: false },
+    { name: "a label value", other: { ...ep, labels: { rack: "r2" } }, same: false },
+    { name: "a label more", other: { ...ep, labels: { rack: "r1", zone: "z" } }, same: false },
+    { name: "labels gone", other: { ...ep, labels: {} }, same: false },
+    { name: "a label renamed", other: { ...ep, labels: { zone: "r1" } }, same: false },
+    { name: "state", other: { ...ep, state: "running" }, same: false },
+    { name: "attempt", other: { ...ep, attemptId: "a2" }, same: false },
+    { name: "address", other: { ...ep, address: "10.0.0.8" }, same: false },
+    { name: "version", other: { ...ep, version: 4 }, same: false },
+  ];
+  for (const c of cases) {
+    assert.equal(sameEndpoint(ep, c.other), c.same, c.name);
+    assert.equal(sameEndpoint(c.other, ep), c.same, `${c.name} (the other way)`);
+  }
 });

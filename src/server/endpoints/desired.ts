@@ -64,9 +64,17 @@ export function desiredEndpoint(i: EndpointInput): EndpointDecision {
   };
 }
 
-/** True when two endpoints list the same thing (`since` aside): no rewrite is needed. */
+/** True when two endpoints list the same thing (`since` aside): no rewrite is needed. Asked of every
+ * task on every pass, so without serializing: ports in order, labels in order of their keys. */
 export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return a.service === b.service && a.index === b.index && a.version === b.version && a.attemptId === b.attemptId && a.hostId === b.hostId &&
-    a.host === b.host && a.address === b.address && a.state === b.state && JSON.stringify(a.ports) === JSON.stringify(b.ports) &&
-    JSON.stringify(a.labels) === JSON.stringify(b.labels);
+    a.host === b.host && a.address === b.address && a.state === b.state &&
+    a.ports.length === b.ports.length && a.ports.every((p, i) => p.name === b.ports[i]?.name && p.port === b.ports[i]?.port) &&
+    sameLabels(a.labels, b.labels);
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
 }

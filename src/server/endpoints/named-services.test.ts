@@ -3,7 +3,7 @@
 // by port name has one endpoint per service with that service's port, its own DNS name and SRV
 // record; a service name another job already offers is refused at apply naming both jobs; `uses` is
 // checked by the server at apply (a missing service at its field path, a cycle named), not only by
-// the CLI's plan, and at a revert.
+// the CLI's plan, and at a revert; the server's plan refuses what its apply refuses.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Resolver } from "node:dns/promises";
@@ -88,6 +88,10 @@ void test("named services: endpoints, DNS and SRV per service; clashes, missing 
   const byJobName = await apply(specOf({ name: "api", ports: ["http"] }));
   assert.equal(byJobName.status, 422, "a job named after another job's service offers the same name");
   assert.match((byJobName.body as Refusal).error?.message ?? "", /service "api" of job "api" is already offered by job "app"/);
+  // A plan answers what the apply would: the same refusal, message and problems.
+  const planned = (await call(url, "POST", "/v1/plan", adminToken, { spec: specOf({ name: "api", ports: ["http"] }) })) as { status: number; body: Refusal };
+  assert.equal(planned.status, 422, JSON.stringify(planned.body));
+  assert.deepEqual(planned.body.error, (byJobName.body as Refusal).error);
   assert.equal((await apply({ ...app, replicas: 2 })).status, 200, "the job that offers it may change");
 
   // `uses`, checked by the server at apply.

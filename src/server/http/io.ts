@@ -153,10 +153,18 @@ export function sendSocketError(socket: Duplex, err: TiffinError, status = statu
 /** An open text/event-stream response. */
 export interface SseStream {
   send(event: string, data: unknown, id?: number): void;
+  /** Writes frames made by `sseFrame` in one write (a batch of events costs one socket write). */
+  write(frames: string): void;
   /** Ends the stream. */
   close(): void;
   /** Called once when the stream ends (client gone, or close()). */
   onClose(fn: () => void): void;
+}
+
+/** One event's frame: `json` is its data, already serialized (a caller sending one object to many
+ * streams serializes it once). */
+export function sseFrame(event: string, json: string, id?: number): string {
+  return `event: ${event}\n${id === undefined ? "" : `id: ${id}\n`}data: ${json}\n\n`;
 }
 
 /** Starts an event stream on `res`, with a keep-alive comment every SseKeepAliveMs. */
@@ -179,7 +187,11 @@ export function startSse(req: IncomingMessage, res: ServerResponse, keepAliveMs 
   return {
     send(event, data, id) {
       if (closed) return;
-      res.write(`event: ${event}\n${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`);
+      res.write(sseFrame(event, JSON.stringify(data), id));
+    },
+    write(frames) {
+      if (closed || frames === "") return;
+      res.write(frames);
     },
     close() {
       finish();

@@ -14,7 +14,7 @@ import type { Compare, KeyValue, Op, Store } from "../../state/store.ts";
 import { hostFlagsWrite } from "../host-flags.ts";
 import { decodeOne, Kinds, Prefix } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
-import { SerialPasses } from "../serial-passes.ts";
+import { PassLoop } from "../pass-loop.ts";
 import type { ChecksCache } from "./checks-store.ts";
 import type { RemediationConfig } from "./config.ts";
 import { decideRemediations } from "./decide.ts";
@@ -50,16 +50,20 @@ export function remediationId(now: number): string {
 /** Runs remediation (see the file comment). */
 export class RemediationController {
   readonly #o: RemediationControllerOptions;
-  readonly #passes: SerialPasses;
+  readonly #loop: PassLoop;
   readonly #gauges: { exhausted: Gauge; blocked: Gauge; active: Gauge; actions: Counter };
-  #tick: { cancel(): void } | null = null;
-  #unsubscribe: (() => void) | null = null;
-  #stopped = false;
-  #scheduled = false;
 
   constructor(o: RemediationControllerOptions) {
     this.#o = o;
-    this.#passes = new SerialPasses({ pass: () => this.#pass(), onError: (err) => o.log.warn({ err }, "remediation pass failed; trying again"), go: () => o.active() && !this.#stopped });
+    this.#loop = new PassLoop({
+      mirror: o.mirror,
+      clock: o.clock,
+      pass: () => this.#pass(),
+      onError: (err) => o.log.warn({ err }, "remediation pass failed; trying again"),
+      active: o.active,
+      wants: (changes) => changes.some((c) => c.kind === "host" || c.kind === "alive" || c.key.startsWith(Prefix.hostChecks)),
+      tickMs: o.tickMs ?? RemediationTickMs,
+    });
     const registers = [o.registry];
     this.#gauges = {
       exhausted: new Gauge({ name: "tiffin_remediation_budget_exhausted", help: "1 while failing hosts wait because the remediation budget is spent (the leader's view)", registers }),
@@ -71,38 +75,22 @@ export class RemediationController {
 
   /** Starts following the mirror and ticking. */
   start(): void {
-    this.#unsubscribe = this.#o.mirror.onChange((changes) => {
-      if (changes.some((c) => c.kind === "host" || c.kind === "alive" || c.key.startsWith(Prefix.hostChecks))) this.trigger();
-    });
-    const tick = (): void => {
-      if (this.#stopped) return;
-      this.trigger();
-      this.#tick = this.#o.clock.setTimeout(tick, this.#o.tickMs ?? RemediationTickMs);
-    };
-    tick();
+    this.#loop.start();
   }
 
   /** Asks for a pass (coalesced). */
   trigger(): void {
-    if (this.#stopped || this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      void this.#passes.run();
-    });
+    this.#loop.trigger();
   }
 
   /** Runs a pass now; resolves when done. */
   run(): Promise<void> {
-    return this.#passes.run();
+    return this.#loop.run();
   }
 
   /** Stops; resolves once a running pass is done. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#unsubscribe?.();
-    this.#tick?.cancel();
-    await this.#passes.idle();
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   async #pass(): Promise<void> {
@@ -135,7 +123,7 @@ export class RemediationController {
       if (w === null) continue;
       const r = await store.txn(w);
       if (!r.succeeded) {
-        this.#passes.again();
+        this.#loop.again();
         break;
       }
       if (d.kind === "open") this.#gauges.actions.inc({ action: d.action });

@@ -90,7 +90,10 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   });
 
   r.add("POST", "/v1/plan", "admin", async ({ req, res }) => {
-    const spec = await pinSpec(ctx, await specOf(await readJsonObject(req, SpecBody)));
+    const sent = await specOf(await readJsonObject(req, SpecBody));
+    // What apply would refuse, plan refuses, with the same problems.
+    checkServicesAtApply(m, sent);
+    const spec = await pinSpec(ctx, sent);
     sendJson(res, 200, { ...planOf(ctx, spec), packages: spec.pinned ?? [] });
   });
 

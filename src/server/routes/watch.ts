@@ -10,10 +10,10 @@ import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import { CompactedError } from "../../state/store.ts";
 import type { Store, WatchEvent as StoreWatchEvent } from "../../state/store.ts";
 import type { ServerContext } from "../context.ts";
-import { sendJson, startSse } from "../http/io.ts";
+import { sendJson, sseFrame, startSse } from "../http/io.ts";
 import type { SseStream } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
-import { filteredWatchEvent, listPrefixes, matchesFilter, NoFilter, toWatchEvent, watchKindTable } from "../watch-kinds.ts";
+import { classifyKey, filteredWatchEvent, listPrefixes, matchesFilter, NoFilter, toWatchEvent, watchKindTable } from "../watch-kinds.ts";
 import type { WatchFilter } from "../watch-kinds.ts";
 import { findHost } from "../views.ts";
 
@@ -73,11 +73,16 @@ async function serveWatch(ctx: ServerContext, opts: WatchRouteOptions, { req, re
   } else if (from !== null) sentThrough = seenThrough = from - 1;
   const watch = ctx.store.watch("", (from ?? sentThrough + 1) || 1, (events) => {
     const out = typedEvents(events, kinds, filter);
+    // One write per batch, of frames serialized once for every watcher (a host's endpoints going at
+    // once are thousands of events times every watcher: each decoded, serialized and written per
+    // watcher used to take seconds of the server's CPU).
+    let frames = "";
     out.forEach((ev, i) => {
       // The id goes on a revision's last event only: resuming after it never skips part of a revision.
       const last = i === out.length - 1 || out[i + 1]?.revision !== ev.revision;
-      sse.send(ev.type, ev, last ? ev.revision : undefined);
+      frames += sseFrame(ev.type, jsonOf(ev), last ? ev.revision : undefined);
     });
+    sse.write(frames);
     const top = events.at(-1)?.revision ?? 0;
     seenThrough = Math.max(seenThrough, top);
     if (out.length > 0) sentThrough = Math.max(sentThrough, out.at(-1)?.revision ?? 0);
@@ -126,10 +131,35 @@ export function startRevision(fromText: string | null, lastEventId: string | str
 export function typedEvents(events: readonly StoreWatchEvent[], kinds: readonly WatchKind[], filter: WatchFilter = NoFilter): WatchEvent[] {
   const out: WatchEvent[] = [];
   for (const ev of events) {
-    const typed = filteredWatchEvent(ev, kinds, filter);
+    const typed = filteredWatchEvent(ev, kinds, filter, sharedTypedEvent(ev, kinds));
     if (typed) out.push(typed);
   }
   return out;
+}
+
+/** Typed events by the store's event object and kind: a store hands every watcher of a change the same
+ * event object (the SQLite store's hub does), so each change is decoded once, not once per watcher.
+ * The typed events are shared, hence never changed after they are made. */
+const typedCache = new WeakMap<StoreWatchEvent, Map<WatchKind, WatchEvent | null>>();
+/** Serialized typed events (see typedCache). */
+const jsonCache = new WeakMap<WatchEvent, string>();
+
+/** `toWatchEvent(ev, kinds)`, decoded once per store event and kind. */
+function sharedTypedEvent(ev: StoreWatchEvent, kinds: readonly WatchKind[]): WatchEvent | null {
+  const at = classifyKey(ev.kv.key, kinds);
+  if (!at) return null;
+  let byKind = typedCache.get(ev);
+  if (!byKind) typedCache.set(ev, (byKind = new Map()));
+  let typed = byKind.get(at.kind);
+  if (typed === undefined) byKind.set(at.kind, (typed = toWatchEvent(ev, [at.kind])));
+  return typed;
+}
+
+/** The event's JSON, made once however many watchers send it. */
+function jsonOf(ev: WatchEvent): string {
+  let json = jsonCache.get(ev);
+  if (json === undefined) jsonCache.set(ev, (json = JSON.stringify(ev)));
+  return json;
 }
 
 /** The `job` and `host` queries (each repeated or comma-separated; hosts by id, names already
