@@ -54,10 +54,19 @@ case " 3 7 11 " in *" $TIFFIN_ITEM_INDEX "*) [ -e ${marks}/failed-$TIFFIN_ITEM_I
   // Applied as users do, waiting as apply does by default: a batch job has nothing to wait for.
   const applied = await tiffin("apply", "jobs.json");
   assert.equal(applied.code, 0, applied.out + applied.err);
+  // --wait follows the run through the watch: progress lines as the items' counts change (stderr; no
+  // terminal here, so one line each), the run's JSON at the end, and one GET of the run, not a poll.
+  const runGets = async (): Promise<number> => Number(/tiffin_http_requests_total\{method="GET",route="\/v1\/runs\/:job\/:id",status="200"\} (\d+)/.exec(await (await sa.api("/metrics")).text())?.[1] ?? 0);
+  const gets0 = await runGets();
   const ran = await tiffin("run", "crunch", "--wait", "--json");
   assert.equal(ran.code, 0, ran.err);
   const run: Run = runSchema.parse(JSON.parse(ran.out));
   assert.equal(run.state, "succeeded", run.reason ?? "");
+  assert.equal((await runGets()) - gets0, 1, "the run is read once, at its end");
+  const progress = ran.err.split("\n").filter((l) => / of 20$/.test(l));
+  assert.ok(progress.length >= 3, `progress lines as items end:\n${ran.err}`);
+  assert.match(progress.join("\n"), /^running: [1-9]\d* ok, 0 failed, [1-4] running of 20$/m);
+  assert.equal(progress.at(-1), "succeeded: 20 ok, 0 failed, 0 running of 20");
   for (const it of run.items) {
     const codes = it.attempts.map((a) => a.exitCode);
     assert.deepEqual(codes, [3, 7, 11].includes(it.index) ? [3, 0] : [0], `item ${it.index}: its attempts' exit codes`);
@@ -95,7 +104,8 @@ case " 3 7 11 " in *" $TIFFIN_ITEM_INDEX "*) [ -e ${marks}/failed-$TIFFIN_ITEM_I
 
   // An item that always fails: the run fails once its retries are spent; the CLI says so, exit 1.
   assert.equal(failed.code, 1, failed.out + failed.err);
-  assert.match(failed.err, /TIFFIN_RUN_FAILED/);
+  assert.match(failed.err, /TIFFIN_RUN_FAILED.*failed: 1; item 1 exit 7,7/);
+  assert.match(failed.err, /^failed: 1 ok, 1 failed, 0 running of 2$/m, "the last progress line");
   assert.match(failed.out, /run doomed\/\S+: failed \(1 of 2 items succeeded, 2 needed; failed: 1\)/);
   assert.match(failed.out, /\n1\s+failed\s+2\s+7,7\s/, "item 1's two attempts and their exit codes");
   const id = /run doomed\/(\S+):/.exec(failed.out)?.[1] ?? "";

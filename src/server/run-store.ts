@@ -4,7 +4,7 @@
 // the square of its items: bench/RESULTS.md). Reads assemble the API's Run; writes diff against the
 // mirror and guard every key they write by the modRevision they read.
 
-import { isRunOver, pendingItem } from "../model/index.ts";
+import { isRunOver, pendingItem, runProgressOf } from "../model/index.ts";
 import type { Run, RunItem } from "../model/index.ts";
 import type { Compare, Op } from "../state/store.ts";
 import { Kinds, runItemKey, runKey } from "./kinds.ts";
@@ -52,7 +52,8 @@ export function runWrites(m: Mirror, before: Run | null, after: Run): { compare:
     compare.push({ key, target: "modRevision", op: "==", value: m.modRevision(key) });
     success.push({ type: "put", key, value });
   };
-  const header = (r: Run): Run => ({ ...r, items: [] });
+  // The record carries its items' counts (what a watch of runs shows); written when they change.
+  const header = (r: Run): Run => ({ ...r, items: [], progress: runProgressOf(r.items) });
   if (before === null || stableJson(header(before)) !== stableJson(header(after))) guarded(runKey(after.job, after.id), Kinds.run.encode(header(after)));
   const stored = m.runItems.get(`${after.job}/${after.id}`);
   after.items.forEach((it, i) => {
