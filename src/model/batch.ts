@@ -33,6 +33,9 @@ export interface BatchPolicy {
   failedItems: FailedItemsPolicy;
   /** Finished runs kept per job (older ones and their attempts' records are deleted). */
   keepRuns: number;
+  /** Batch jobs this one runs after (a workflow, model/batch-after.ts): each run waits for the run of
+   * each that was the newest when it was created, and is cancelled when one did not succeed. Absent: none. */
+  after?: string[];
 }
 
 /** A BatchPolicy as stored (structural; limits are checked at apply). */
@@ -45,6 +48,7 @@ export const batchPolicySchema = z.object({
   successCount: z.number().nullable(),
   failedItems: z.enum(FailedItemsPolicies),
   keepRuns: z.number(),
+  after: z.array(z.string()).exactOptional(),
 });
 
 /** States of a run. */
@@ -116,6 +120,9 @@ export const runSchema = z.object({
    * watch of runs, which carries no items, shows a run's progress (`tiffin run --wait`). Absent in
    * records of servers before it. */
   progress: runProgressSchema.optional(),
+  /** The upstream runs ("job/id"; "job/" when that job had none) it waits for (its job's batch.after,
+   * resolved when it was created). Absent: none. */
+  after: z.array(z.string()).exactOptional(),
 });
 /** One run of a batch job (runSchema). */
 export type Run = z.infer<typeof runSchema>;
@@ -152,10 +159,12 @@ export function retryBackoffMs(policy: BatchPolicy, failures: number): number {
 }
 
 /** A new run of a job's version, queued, every item pending. */
-export function newRun(o: { job: string; id: string; version: number; policy: BatchPolicy; cause: Run["cause"]; now: number; params?: Record<string, string> }): Run {
+export function newRun(o: { job: string; id: string; version: number; policy: BatchPolicy; cause: Run["cause"]; now: number; params?: Record<string, string>; after?: string[] }): Run {
   const items: RunItem[] = [];
   for (let index = 0; index < o.policy.completions; index++) items.push(pendingItem(index));
-  return { job: o.job, id: o.id, version: o.version, state: "queued", reason: null, cause: o.cause, createdAt: o.now, startedAt: null, endedAt: null, params: { ...(o.params ?? {}) }, size: items.length, items };
+  const run: Run = { job: o.job, id: o.id, version: o.version, state: "queued", reason: null, cause: o.cause, createdAt: o.now, startedAt: null, endedAt: null, params: { ...(o.params ?? {}) }, size: items.length, items };
+  if (o.after !== undefined && o.after.length > 0) run.after = [...o.after];
+  return run;
 }
 
 /** Item `index` of a run as it is before its first change (no record stored for it yet). */
