@@ -49,6 +49,10 @@ case " 3 7 11 " in *" $TIFFIN_ITEM_INDEX "*) [ -e ${marks}/failed-$TIFFIN_ITEM_I
     { ...small, name: "crunch", command: script, batch: { completions: 20, parallelism: 4, retries: { limit: 2, backoff: { initial: "50ms", max: "100ms" } } } },
     { ...small, name: "doomed", command: '[ "$TIFFIN_ITEM" = b ] && exit 7; exit 0', batch: { items: ["a", "b"], retries: { limit: 1, backoff: { initial: "50ms", max: "50ms" } } } },
     { ...small, name: "echo", command: `printf '%s|%s' "$TIFFIN_PARAM_REGION" "$TIFFIN_PARAM_PAYLOAD" > ${marks}/echo-$TIFFIN_RUN`, batch: {} },
+    // A workflow: "second" runs after "first"; "after-doomed" after "doomed", whose run fails.
+    { ...small, name: "first", command: `while [ ! -e ${marks}/go ]; do sleep 0.05; done; echo "$TIFFIN_RUN" > ${marks}/first-$TIFFIN_ITEM_INDEX`, batch: { completions: 2, parallelism: 2 } },
+    { ...small, name: "second", command: `cat ${marks}/first-0 ${marks}/first-1 > ${marks}/second-saw`, batch: { after: ["first"] } },
+    { ...small, name: "after-doomed", command: "true", batch: { after: ["doomed"] } },
   ];
   fs.writeFileSync(path.join(sa.root, "jobs.json"), JSON.stringify(jobs));
   // Applied as users do, waiting as apply does by default: a batch job has nothing to wait for.
@@ -121,4 +125,30 @@ case " 3 7 11 " in *" $TIFFIN_ITEM_INDEX "*) [ -e ${marks}/failed-$TIFFIN_ITEM_I
   assert.equal(fs.readFileSync(path.join(marks, `echo-${r1.id}`), "utf8"), "eu|the payload");
   const all = z.array(runSchema).parse(await (await sa.api("/v1/jobs/echo/runs")).json());
   assert.equal(all.length, 1, "one run for the key");
+
+  // A workflow: a run of "second" started while "first" runs waits for it, then runs; a run of
+  // "after-doomed" is cancelled, naming the failed run of "doomed" it waited for.
+  const up = await tiffin("run", "first", "--json");
+  const upRun = runSchema.parse(JSON.parse(up.out));
+  const downWait = tiffin("run", "second", "--wait", "--json");
+  const doomedWait = tiffin("run", "after-doomed", "--wait");
+  // "first" holds its items until marks/go exists: "second" is seen waiting, saying for what.
+  const waiting = new RegExp(`^waiting for upstream run first/${upRun.id} \\(running\\)$`);
+  for (let i = 0; ; i++) {
+    const rs = z.array(runSchema).parse(await (await sa.api("/v1/jobs/second/runs")).json());
+    if (rs.length === 1 && rs[0]?.state === "queued" && waiting.test(rs[0].reason ?? "")) break;
+    assert.ok(i < 600, `second waits for first: ${JSON.stringify(rs.map((r) => [r.state, r.reason]))}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  fs.writeFileSync(path.join(marks, "go"), "");
+  const [down, doomedDown] = await Promise.all([downWait, doomedWait]);
+  assert.equal(down.code, 0, down.err);
+  const downRun = runSchema.parse(JSON.parse(down.out));
+  assert.deepEqual(downRun.after, [`first/${upRun.id}`]);
+  const upDone = runSchema.parse(await (await sa.api(`/v1/runs/first/${upRun.id}`)).json());
+  assert.equal(upDone.state, "succeeded");
+  assert.ok((downRun.startedAt ?? 0) >= (upDone.endedAt ?? Infinity), "started after its upstream run ended");
+  assert.equal(fs.readFileSync(path.join(marks, "second-saw"), "utf8"), `${upRun.id}\n${upRun.id}\n`, "it saw both upstream items' output");
+  assert.equal(doomedDown.code, 1, doomedDown.out + doomedDown.err);
+  assert.match(doomedDown.err, new RegExp(`TIFFIN_RUN_FAILED.*cancelled: upstream run doomed/${id} failed`));
 });
