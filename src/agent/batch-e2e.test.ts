@@ -94,12 +94,15 @@ case " 3 7 11 " in *" $TIFFIN_ITEM_INDEX "*) [ -e ${marks}/failed-$TIFFIN_ITEM_I
   fs.writeFileSync(payload, "the payload");
   const big = path.join(sa.root, "big.txt");
   fs.writeFileSync(big, "x".repeat(65_537));
-  const [listed, failed, d1, tooBig] = await Promise.all([
+  const [listed, failed, d1, tooBig, planned] = await Promise.all([
     tiffin("runs", "crunch"),
     tiffin("run", "doomed", "--wait"),
     tiffin("dispatch", "echo", "--param", "region=eu", "--payload-file", payload, "--key", "k-1", "--wait", "--json"),
     tiffin("dispatch", "echo", "--payload-file", big),
+    tiffin("plan", "jobs.json"),
   ]);
+  // plan says the order of the file's workflows.
+  assert.match(planned.out, /^batch order: doomed, then after-doomed, then first, then second \(each run waits/m, planned.out + planned.err);
   // A payload over the limit is refused before anything is sent, with its size and the limit.
   assert.equal(tooBig.code, 2, tooBig.out + tooBig.err);
   assert.match(tooBig.err, /TIFFIN_USAGE.*big\.txt is 65,537 characters; a payload is at most 65,536/);
@@ -149,6 +152,15 @@ case " 3 7 11 " in *" $TIFFIN_ITEM_INDEX "*) [ -e ${marks}/failed-$TIFFIN_ITEM_I
   assert.equal(upDone.state, "succeeded");
   assert.ok((downRun.startedAt ?? 0) >= (upDone.endedAt ?? Infinity), "started after its upstream run ended");
   assert.equal(fs.readFileSync(path.join(marks, "second-saw"), "utf8"), `${upRun.id}\n${upRun.id}\n`, "it saw both upstream items' output");
+  // A cycle closed through a stored job is refused at plan and apply, named.
+  const stored = z.object({ spec: z.object({ batch: z.object({}).loose() }).loose() }).parse(await (await sa.api("/v1/jobs/first/versions/1")).json()).spec;
+  const looped = { ...stored, batch: { ...stored.batch, after: ["second"] } };
+  for (const route of ["/v1/plan", "/v1/jobs"]) {
+    const res = await sa.api(route, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ spec: looped }) });
+    const text = await res.text();
+    assert.equal(res.status, 422, text);
+    assert.match(text, /TIFFIN_SPEC_INVALID.*batch\.after: batch jobs wait for each other in a cycle: first runs after second runs after first/);
+  }
   assert.equal(doomedDown.code, 1, doomedDown.out + doomedDown.err);
   assert.match(doomedDown.err, new RegExp(`TIFFIN_RUN_FAILED.*cancelled: upstream run doomed/${id} failed`));
 });

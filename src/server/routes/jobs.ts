@@ -24,6 +24,7 @@ import type { InPlaceLoad } from "../../scheduler/api.ts";
 import { schedHostOf, schedHosts } from "../reconcile/inputs.ts";
 import { buildIndex, planJob } from "../reconcile/place.ts";
 import { checkServicesAtApply } from "../endpoints/apply-check.ts";
+import { checkAfterAtApply } from "../after-check.ts";
 import type { PlacementNeed } from "../reconcile/types.ts";
 import { planTaskChange } from "../reconcile/plan-tasks.ts";
 import { replaceCauses } from "../reconcile/version-change.ts";
@@ -44,6 +45,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
     const note = noteOf(body);
     const sent = await specOf(body);
     checkServicesAtApply(m, sent);
+    checkAfterAtApply(m, sent);
     const spec = await pinSpec(ctx, sent);
     sendJson(res, 200, await storeVersion(ctx, spec, note, "applied"));
   });
@@ -90,7 +92,9 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   });
 
   r.add("POST", "/v1/plan", "admin", async ({ req, res }) => {
-    const spec = await pinSpec(ctx, await specOf(await readJsonObject(req, SpecBody)));
+    const sent = await specOf(await readJsonObject(req, SpecBody));
+    checkAfterAtApply(m, sent);
+    const spec = await pinSpec(ctx, sent);
     sendJson(res, 200, { ...planOf(ctx, spec), packages: spec.pinned ?? [] });
   });
 
