@@ -39,7 +39,7 @@ export interface WatchObjects {
   /** A serving task of a service (the service is the job, so `job=` filters it; `host=` too). */
   endpoint: Endpoint;
   /** A run of a batch job, named `job/id`: its own record (state, why, times; `items` empty: they are
-   * stored apart, one record each, and come with `GET /v1/runs/:job/:id`). */
+   * stored apart, one record each, and come with `GET /v1/runs/:job/:id`; `progress` counts them by state). */
   run: Run;
   /** A maintenance window, named by its id (no job or host: `job=` and `host=` leave it out). */
   maintenance: MaintenanceWindow;

@@ -33,6 +33,9 @@ export interface BatchPolicy {
   failedItems: FailedItemsPolicy;
   /** Finished runs kept per job (older ones and their attempts' records are deleted). */
   keepRuns: number;
+  /** Batch jobs this one runs after (a workflow, model/batch-after.ts): each run waits for the run of
+   * each that was the newest when it was created, and is cancelled when one did not succeed. Absent: none. */
+  after?: string[];
 }
 
 /** A BatchPolicy as stored (structural; limits are checked at apply). */
@@ -45,6 +48,7 @@ export const batchPolicySchema = z.object({
   successCount: z.number().nullable(),
   failedItems: z.enum(FailedItemsPolicies),
   keepRuns: z.number(),
+  after: z.array(z.string()).exactOptional(),
 });
 
 /** States of a run. */
@@ -85,6 +89,11 @@ export const runItemSchema = z.object({
 /** One item of a run (runItemSchema). */
 export type RunItem = z.infer<typeof runItemSchema>;
 
+/** How many of a run's items are in each state. */
+export const runProgressSchema = z.object({ pending: z.number(), running: z.number(), succeeded: z.number(), failed: z.number(), cancelled: z.number() });
+/** A run's items counted by state (runProgressSchema). */
+export type RunProgress = z.infer<typeof runProgressSchema>;
+
 /** One run of a batch job (`/runs/<job>/<id>`). */
 export const runSchema = z.object({
   job: z.string(),
@@ -107,6 +116,13 @@ export const runSchema = z.object({
    * only once it leaves "pending"): the stored run record has none, so an item's change costs one
    * small write, not a rewrite of every item. The API's runs (GET) carry them all; the watch's do not. */
   items: z.array(runItemSchema),
+  /** The items counted by state, kept in the stored record (written with every item change), so a
+   * watch of runs, which carries no items, shows a run's progress (`tiffin run --wait`). Absent in
+   * records of servers before it. */
+  progress: runProgressSchema.optional(),
+  /** The upstream runs ("job/id"; "job/" when that job had none) it waits for (its job's batch.after,
+   * resolved when it was created). Absent: none. */
+  after: z.array(z.string()).exactOptional(),
 });
 /** One run of a batch job (runSchema). */
 export type Run = z.infer<typeof runSchema>;
@@ -143,10 +159,12 @@ export function retryBackoffMs(policy: BatchPolicy, failures: number): number {
 }
 
 /** A new run of a job's version, queued, every item pending. */
-export function newRun(o: { job: string; id: string; version: number; policy: BatchPolicy; cause: Run["cause"]; now: number; params?: Record<string, string> }): Run {
+export function newRun(o: { job: string; id: string; version: number; policy: BatchPolicy; cause: Run["cause"]; now: number; params?: Record<string, string>; after?: string[] }): Run {
   const items: RunItem[] = [];
   for (let index = 0; index < o.policy.completions; index++) items.push(pendingItem(index));
-  return { job: o.job, id: o.id, version: o.version, state: "queued", reason: null, cause: o.cause, createdAt: o.now, startedAt: null, endedAt: null, params: { ...(o.params ?? {}) }, size: items.length, items };
+  const run: Run = { job: o.job, id: o.id, version: o.version, state: "queued", reason: null, cause: o.cause, createdAt: o.now, startedAt: null, endedAt: null, params: { ...(o.params ?? {}) }, size: items.length, items };
+  if (o.after !== undefined && o.after.length > 0) run.after = [...o.after];
+  return run;
 }
 
 /** Item `index` of a run as it is before its first change (no record stored for it yet). */
@@ -204,8 +222,17 @@ export type ScheduleState = z.infer<typeof scheduleStateSchema>;
 /** Compile-time proof that the schedule schema and SchedulePolicy are the same shape. */
 export type ScheduleSchemaChecks = [Assert<TypesMatch<z.infer<typeof schedulePolicySchema>, SchedulePolicy>>];
 
-/** How many of a run's items succeeded, failed and run, of all (what `tiffin runs` and the dashboard show). */
-export function runItemCounts(r: Pick<Run, "items">): { succeeded: number; failed: number; running: number; total: number } {
-  const n = (s: RunItem["state"]): number => r.items.filter((i) => i.state === s).length;
-  return { succeeded: n("succeeded"), failed: n("failed"), running: n("running"), total: r.items.length };
+/** A run's items counted by state. */
+export function runProgressOf(items: readonly RunItem[]): RunProgress {
+  const p: RunProgress = { pending: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+  for (const it of items) p[it.state]++;
+  return p;
+}
+
+/** How many of a run's items succeeded, failed and run, of all (what `tiffin runs` and the dashboard
+ * show): from its items, or from its `progress` when it comes without them (a watch's run). */
+export function runItemCounts(r: Pick<Run, "items"> & Partial<Pick<Run, "size" | "progress">>): { succeeded: number; failed: number; running: number; total: number } {
+  if (r.items.length === 0 && (r.size ?? 0) > 0) return { succeeded: r.progress?.succeeded ?? 0, failed: r.progress?.failed ?? 0, running: r.progress?.running ?? 0, total: r.size ?? 0 };
+  const p = runProgressOf(r.items);
+  return { succeeded: p.succeeded, failed: p.failed, running: p.running, total: r.items.length };
 }

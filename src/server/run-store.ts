@@ -4,8 +4,8 @@
 // the square of its items: bench/RESULTS.md). Reads assemble the API's Run; writes diff against the
 // mirror and guard every key they write by the modRevision they read.
 
-import { isRunOver, pendingItem } from "../model/index.ts";
-import type { Run, RunItem } from "../model/index.ts";
+import { isRunOver, noRunRef, pendingItem, runProgressOf } from "../model/index.ts";
+import type { BatchPolicy, Run, RunItem, UpstreamRun } from "../model/index.ts";
 import type { Compare, Op } from "../state/store.ts";
 import { Kinds, runItemKey, runKey } from "./kinds.ts";
 import { stableJson } from "./keys.ts";
@@ -52,7 +52,8 @@ export function runWrites(m: Mirror, before: Run | null, after: Run): { compare:
     compare.push({ key, target: "modRevision", op: "==", value: m.modRevision(key) });
     success.push({ type: "put", key, value });
   };
-  const header = (r: Run): Run => ({ ...r, items: [] });
+  // The record carries its items' counts (what a watch of runs shows); written when they change.
+  const header = (r: Run): Run => ({ ...r, items: [], progress: runProgressOf(r.items) });
   if (before === null || stableJson(header(before)) !== stableJson(header(after))) guarded(runKey(after.job, after.id), Kinds.run.encode(header(after)));
   const stored = m.runItems.get(`${after.job}/${after.id}`);
   after.items.forEach((it, i) => {
@@ -72,4 +73,22 @@ export function runWrites(m: Mirror, before: Run | null, after: Run): { compare:
 export function runDeletes(m: Mirror, job: string, id: string): { compare: Compare[]; success: Op[] } {
   const keys = [runKey(job, id), ...[...(m.runItems.get(`${job}/${id}`)?.keys() ?? [])].map((i) => runItemKey(job, id, i))];
   return { compare: keys.map((key) => ({ key, target: "modRevision", op: "==", value: m.modRevision(key) })), success: keys.map((key) => ({ type: "delete", key })) };
+}
+
+/** A new run with the upstream runs it waits for (its job's `batch.after`): the newest run of each
+ * upstream job now ("job/id"), or "job/" for one without a run (model/batch-after.ts). */
+export function withUpstream(m: Mirror, run: Run, policy: BatchPolicy): Run {
+  if (!policy.after || policy.after.length === 0) return run;
+  const refs = policy.after.map((job) => {
+    let newest: Run | null = null;
+    for (const e of m.runs.get(job)?.values() ?? []) if (!newest || e.value.createdAt > newest.createdAt || (e.value.createdAt === newest.createdAt && e.value.id > newest.id)) newest = e.value;
+    return newest ? `${job}/${newest.id}` : noRunRef(job);
+  });
+  return { ...run, after: refs };
+}
+
+/** An upstream run's state as the mirror has it, for the workflow gate. */
+export function upstreamRun(m: Mirror, job: string, id: string): UpstreamRun {
+  const r = m.runs.get(job)?.get(id)?.value;
+  return r ? { state: r.state, reason: r.reason } : null;
 }

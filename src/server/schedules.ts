@@ -11,7 +11,7 @@ import type { Compare, Op, Store } from "../state/store.ts";
 import { CronMode } from "../spec/schedule-rules.ts";
 import { Kinds, runKey, scheduleKey } from "./kinds.ts";
 import type { Mirror } from "./mirror.ts";
-import { runById, runsOf, runWrites } from "./run-store.ts";
+import { runById, runsOf, runWrites, withUpstream } from "./run-store.ts";
 import { decideFire } from "./reconcile/schedule-fire.ts";
 
 /** How often the leader looks at the schedules. @default 1000 (the finest cron is per second) */
@@ -92,7 +92,7 @@ export class ScheduleController {
       const success: Op[] = [{ type: "put", key: skey, value: Kinds.schedule.encode(d.state) }];
       if (d.run) {
         // Created only if absent: its id is the fire's time.
-        const w = runWrites(m, null, d.run);
+        const w = runWrites(m, null, withUpstream(m, d.run, spec.batch));
         compare.push({ key: runKey(name, d.run.id), target: "modRevision", op: "==", value: 0 }, ...w.compare.filter((c) => c.key !== runKey(name, d.run?.id ?? "")));
         success.push(...w.success);
       }

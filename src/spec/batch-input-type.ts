@@ -27,6 +27,9 @@ export interface BatchInput {
   failedItems?: FailedItemsPolicy | undefined;
   /** Finished runs kept, with their attempts and logs. @default 20 */
   keep?: number | undefined;
+  /** Batch jobs this one runs after (a workflow): each run waits for the newest run of each (when it
+   * was created) to succeed, and is cancelled with the reason if one does not. Cycles are refused. @default [] */
+  after?: string[] | undefined;
 }
 
 /** When the leading server starts runs of a batch job by itself (Kubernetes CronJob, Nomad periodic). */

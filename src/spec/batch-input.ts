@@ -5,7 +5,7 @@ import { z } from "zod";
 import { durationMs } from "./duration-schema.ts";
 import { FailedItemsPolicies } from "../model/index.ts";
 import type { BatchPolicy } from "../model/index.ts";
-import { batchPolicyProblems, count, MaxBatchItems, MaxItemLength, MaxParallelism } from "./batch-rules.ts";
+import { AfterJobPattern, batchPolicyProblems, count, MaxAfter, MaxBatchItems, MaxItemLength, MaxParallelism } from "./batch-rules.ts";
 
 /** "at most 10,000 items; 10,001 asked for": the limit and what was asked, both as numbers. */
 const tooMany = (what: string, max: number, verb: string) => (iss: { input?: unknown }): string =>
@@ -39,6 +39,12 @@ export const batchInputSchema = z
       .describe('Items that must succeed: "all", or N of the run\'s items.'),
     failedItems: z.enum(FailedItemsPolicies).default("finish").describe('An item that failed for good: "stop" the run at once, or "finish" the others and report.'),
     keep: z.number().int().min(1).max(1000).default(20).describe("Finished runs kept (their records, attempts and logs)."),
+    after: z
+      .array(z.string().regex(AfterJobPattern, { error: "expected a batch job's name" }))
+      .max(MaxAfter, { error: `a job runs after at most ${MaxAfter} jobs` })
+      .refine((a) => new Set(a).size === a.length, { error: "each job is named once" })
+      .default([])
+      .describe("Batch jobs this one runs after: each run waits for their newest runs to succeed (cancelled if one does not)."),
   })
   .superRefine((b, ctx) => {
     for (const p of batchPolicyProblems(compileBatch(b))) {
@@ -63,5 +69,6 @@ export function compileBatch(b: ParsedBatch): BatchPolicy {
     successCount: b.success === "all" ? null : b.success,
     failedItems: b.failedItems,
     keepRuns: b.keep,
+    ...(b.after.length > 0 ? { after: [...b.after] } : {}),
   };
 }

@@ -8,6 +8,10 @@ export const MaxBatchItems = 10_000;
 export const MaxParallelism = 1000;
 /** Longest work item value, in characters (it travels as TIFFIN_ITEM). */
 export const MaxItemLength = 4096;
+/** Most jobs one batch job runs after (`batch.after`). */
+export const MaxAfter = 16;
+/** A job's name as `batch.after` names it (input.ts's jobNamePattern; not imported: input.ts imports this file's users). */
+export const AfterJobPattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Most bytes the work items of one spec may add up to (UTF-8): the spec travels in one request of at
  * most 1 MiB, and each version is kept. Larger inputs belong in a file the items name. */
 export const MaxItemsBytes = 512 * 1024;

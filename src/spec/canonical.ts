@@ -20,7 +20,7 @@ import { phaseOrderProblems, phaseProblem, taskCountProblem, zeroBudgetProblem }
 import { RolloutFailureActions, RolloutInconclusiveActions } from "../model/index.ts";
 import { rolloutChecksSchema } from "../model/judge/index.ts";
 import { FailedItemsPolicies } from "../model/index.ts";
-import { MaxBatchItems, MaxItemLength, MaxParallelism } from "./batch-rules.ts";
+import { MaxAfter, MaxBatchItems, MaxItemLength, MaxParallelism } from "./batch-rules.ts";
 import { MissedPolicies, OverlapPolicies } from "../model/index.ts";
 import type { RolloutPhaseSpec, TaskCount } from "../model/index.ts";
 
@@ -185,6 +185,7 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
       successCount: z.number().int().min(1).max(MaxBatchItems).nullable(),
       failedItems: z.enum(FailedItemsPolicies),
       keepRuns: z.number().int().min(1).max(1000),
+      after: z.array(z.string().regex(jobNamePattern)).min(1).max(MaxAfter).exactOptional(),
     })
     .exactOptional(),
   schedule: z

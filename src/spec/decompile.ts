@@ -114,6 +114,7 @@ function userBatch(b: BatchPolicy): Record<string, unknown> {
     success: b.successCount ?? "all",
     failedItems: b.failedItems,
     keep: b.keepRuns,
+    ...(b.after !== undefined ? { after: [...b.after] } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import { jobInputSchema } from "./input.ts";
 import { boundProblems, issuesToProblems, problemAt, showValue } from "./problems.ts";
 import { bakeProblem } from "./rollout-rules.ts";
 import { batchPolicyProblems } from "./batch-rules.ts";
+import { afterProblems } from "./batch-after-check.ts";
 import { cronProblem, timeZoneProblem } from "./schedule-rules.ts";
 import { rolloutChecksProblems } from "./rollout-checks.ts";
 import type { Segment } from "./problems.ts";
@@ -73,11 +74,13 @@ export function compileJobs(value: unknown, file: string | null): { specs: JobSp
   }
   if (items.length === 0) return { specs, problems: [{ file, path: "", message: "the file exports an empty array of jobs", value: "[]" }] };
   const seen = new Map<string, number>();
+  const specAt: number[] = [];
   items.forEach((raw, i) => {
     const prefix: Segment[] = single ? [] : ["jobs", i];
     const r = compileOne(raw, prefix, file);
     problems.push(...r.problems);
     if (r.spec) specs.push(r.spec);
+    if (r.spec) specAt.push(i);
     const name = isPlainObject(raw) ? raw["name"] : undefined;
     if (typeof name === "string") {
       const first = seen.get(name);
@@ -85,6 +88,10 @@ export function compileJobs(value: unknown, file: string | null): { specs: JobSp
       else problems.push(problemAt(file, prefix, raw, ["name"], `job "${name}" is declared twice (first at jobs[${first}])`));
     }
   });
+  for (const p of afterProblems(specs)) {
+    const i = specAt[p.spec] ?? 0;
+    problems.push(problemAt(file, single ? [] : ["jobs", i], items[i], ["batch", "after"], p.message));
+  }
   return problems.length === 0 ? { specs, problems } : { specs: [], problems: boundProblems(problems) };
 }
 

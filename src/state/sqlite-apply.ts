@@ -42,39 +42,52 @@ export interface WriterOptions {
   path: string;
   synchronous: SyncLevel;
   historyLimit: number;
+  /** Most rows of history kept (whole revisions are dropped, oldest first). */
+  historyEvents: number;
 }
 
 /** Applies write batches to the database file. */
 export class SqliteWriter {
   readonly #db: StateDb;
   readonly #historyLimit: number;
+  readonly #historyEvents: number;
   #rev: number;
   #compacted: number;
+  /** Rows in the history now (counted once at open, then kept by each batch). */
+  #eventRows: number;
 
   constructor(opts: WriterOptions) {
     this.#db = new StateDb(opts.path, opts.synchronous);
     this.#historyLimit = opts.historyLimit;
+    this.#historyEvents = opts.historyEvents;
     this.#rev = this.#db.meta("revision");
     this.#compacted = this.#db.meta("compacted");
+    this.#eventRows = this.#db.eventCount();
   }
 
   /** Applies `reqs` in one transaction. An I/O error rolls the whole batch back and throws. */
   apply(reqs: WireReq[]): BatchDone {
     const startRev = this.#rev;
     const startCompacted = this.#compacted;
+    const startRows = this.#eventRows;
     const done: BatchDone = { outcomes: [], events: [], leases: [], revision: 0, compacted: 0 };
     try {
       this.#db.begin();
       for (const req of reqs) done.outcomes.push(this.#applyOne(req, done));
       if (this.#rev !== startRev) {
         this.#db.setMeta("revision", this.#rev);
+        this.#eventRows += done.events.length;
         this.#compactThrough(this.#rev - this.#historyLimit);
+        // Bounded in rows too; the newest revision always stays (a watcher there must not fail).
+        const over = this.#eventRows - this.#historyEvents;
+        if (over > 0) this.#compactThrough(Math.min(this.#rev - 1, this.#db.revAtRow(over - 1)));
       }
       this.#db.commit();
     } catch (err) {
       this.#db.rollback();
       this.#rev = startRev;
       this.#compacted = startCompacted;
+      this.#eventRows = startRows;
       throw err;
     }
     done.revision = this.#rev;
@@ -131,7 +144,7 @@ export class SqliteWriter {
 
   #compactThrough(through: number): void {
     if (through <= this.#compacted) return;
-    this.#db.compact(through);
+    this.#eventRows -= this.#db.compact(through);
     this.#compacted = through;
   }
 

@@ -148,6 +148,8 @@ export class StateDb {
       events: p("SELECT * FROM events WHERE rev >= ? AND rev <= ? AND key >= ? AND key < ? ORDER BY rev, seq LIMIT ?"),
       undo: p("SELECT * FROM events WHERE rev > ? AND key >= ? AND key < ? ORDER BY rev, seq"),
       compact: p("DELETE FROM events WHERE rev <= ?"),
+      eventCount: p("SELECT count(*) AS n FROM events"),
+      revAtRow: p("SELECT rev FROM events ORDER BY rev, seq LIMIT 1 OFFSET ?"),
       leases: p("SELECT id, ttl_ms FROM leases"),
       leaseExists: p("SELECT 1 AS x FROM leases WHERE id = ?"),
       grant: p("INSERT INTO leases (id, ttl_ms) VALUES (?, ?)"),
@@ -237,10 +239,21 @@ export class StateDb {
   events(prefix: string, from: number, to: number, limit: number): WatchEvent[] {
     return this.#st("events").all(from, to, ...bounds(prefix), limit).map(rowToEvent);
   }
-  /** Drops history at and below `rev`. */
-  compact(rev: number): void {
-    this.#st("compact").run(rev);
+  /** Drops history at and below `rev`; returns how many rows went. */
+  compact(rev: number): number {
+    const { changes } = this.#st("compact").run(rev);
     this.setMeta("compacted", rev);
+    return Number(changes);
+  }
+  /** Rows of history. */
+  eventCount(): number {
+    const row = this.#st("eventCount").get();
+    return row ? int(row, "n") : 0;
+  }
+  /** The revision of the history's `n`-th row (0: the oldest), or 0 when there are fewer rows. */
+  revAtRow(n: number): number {
+    const row = this.#st("revAtRow").get(n);
+    return row ? int(row, "rev") : 0;
   }
 
   leases(): { id: string; ttlMs: number }[] {

@@ -32,6 +32,10 @@ export interface SqliteStoreOptions {
   clock?: Clock;
   /** Revisions of history kept for watches and reads at a past revision. @default 100_000 */
   historyLimit?: number;
+  /** Most rows (changed keys) of history kept, whole revisions dropped oldest first: a revision may
+   * change thousands of keys (a batch job's pass writes a hundred), so the revision count alone does
+   * not bound the file (bench/RESULTS.md, "store growth"). @default DefaultHistoryEvents */
+  historyEvents?: number;
   /** How often lease deadlines are checked. @default 200 */
   leaseCheckMs?: number;
   /** SQLite `synchronous`: "full" survives power loss, "normal" only a process crash. @default "full" */
@@ -44,6 +48,10 @@ export interface SqliteStoreOptions {
 function defaultWriter(): "thread" | "inline" {
   return process.env["TIFFIN_SQLITE_WRITER"] === "inline" ? "inline" : "thread";
 }
+
+/** Rows of history kept by default: at about 1 KB of file a row (a value and its previous value),
+ * some 250 MB, several minutes of the busiest load measured (bench/batch.ts, bench/c1m.ts). */
+export const DefaultHistoryEvents = 250_000;
 
 /** Most ops sent in one batch; the rest wait for the next. */
 const MAX_BATCH_OPS = 20_000;
@@ -97,7 +105,7 @@ export class SqliteStore implements Store {
     this.#rev = this.#db.meta("revision");
     this.#compacted = this.#db.meta("compacted");
     const historyLimit = Math.max(1, opts.historyLimit ?? 100_000);
-    const writer: WriterOptions = { path, synchronous, historyLimit };
+    const writer: WriterOptions = { path, synchronous, historyLimit, historyEvents: Math.max(1, opts.historyEvents ?? DefaultHistoryEvents) };
     if ((opts.writer ?? defaultWriter()) === "inline") {
       this.#worker = null;
       this.#inline = new SqliteWriter(writer);

@@ -13,6 +13,7 @@ import { jsonOption } from "../command.ts";
 import type { CliIo } from "../io.ts";
 import { renderJson } from "../table.ts";
 import { checkUses, inStartOrder, renderStartOrder } from "../uses-check.ts";
+import { renderBatchOrder } from "../batch-order.ts";
 
 /** Loads the file and asks the server to plan each job in it. */
 export async function planHandler(client: ApiClient, file: string, io?: CliIo): Promise<PlanResult[]> {
@@ -20,12 +21,12 @@ export async function planHandler(client: ApiClient, file: string, io?: CliIo): 
 }
 
 /** Loads the file, checks its service dependencies (`uses`) and plans each job, in start order. */
-export async function planFile(client: ApiClient, file: string, io?: CliIo): Promise<{ plans: PlanResult[]; startOrder: string[][] }> {
+export async function planFile(client: ApiClient, file: string, io?: CliIo): Promise<{ plans: PlanResult[]; startOrder: string[][]; batchOrder: string }> {
   const specs = await loadSpecFile(file, io ? { onOutput: (t) => io.err(t) } : {});
   const startOrder = await checkUses(client, specs, file);
   const plans: PlanResult[] = [];
   for (const spec of inStartOrder(specs, startOrder)) plans.push(await client.plan(spec));
-  return { plans, startOrder };
+  return { plans, startOrder, batchOrder: renderBatchOrder(specs) };
 }
 
 /** `cpu on 2 hosts, memory on 1 host`. */
@@ -86,8 +87,8 @@ export function renderPlans(ps: PlanResult[]): string {
 export function register(program: Command, ctx: CliContext): void {
   jsonOption(program.command("plan").argument("<file>", "spec file (.ts)").description("show what apply would change and where tasks would run")).action(
     async (file: string, opts: { json?: boolean }) => {
-      const { plans, startOrder } = await planFile(ctx.client(), file, ctx.io);
-      ctx.io.out(opts.json ? renderJson(plans) : renderPlans(plans) + (plans.length > 1 ? renderStartOrder(startOrder) : ""));
+      const { plans, startOrder, batchOrder } = await planFile(ctx.client(), file, ctx.io);
+      ctx.io.out(opts.json ? renderJson(plans) : renderPlans(plans) + (plans.length > 1 ? renderStartOrder(startOrder) : "") + batchOrder);
       // A job no host could ever run is a failed plan: apply would only wait for its timeout.
       if (plans.some((p) => p.neverFits)) ctx.setExitCode(1);
     },

@@ -1,9 +1,10 @@
 // `tiffin run JOB [--wait]`: starts a run of a batch job now; `tiffin dispatch JOB --param k=v
 // --payload-file FILE --key K`: the same with parameters (TIFFIN_PARAM_<NAME>), a payload (the parameter
 // `payload`, TIFFIN_PARAM_PAYLOAD) and an idempotency key (the same key twice starts one run). With
-// --wait, both follow the run to its end and exit 1 (TIFFIN_RUN_FAILED) when it did not succeed.
+// --wait, both follow the run to its end through the typed watch (the run's record carries its items'
+// counts: one progress line on a terminal, a line per change otherwise, on stderr), then print the run
+// (or its JSON) and exit 1 (TIFFIN_RUN_FAILED, naming the failed items' exit codes) unless it succeeded.
 
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
 import { ErrorCodes, isRunOver, TiffinError } from "../../model/index.ts";
@@ -13,10 +14,7 @@ import { jsonOption } from "../command.ts";
 import { usageError } from "../errors.ts";
 import { renderJson } from "../table.ts";
 import { readPayload } from "./run-payload.ts";
-import { itemCounts, renderRun } from "./runs-render.ts";
-
-/** How often --wait asks for the run. */
-export const WaitPollMs = 250;
+import { failedItemsText, itemCounts, renderRun } from "./runs-render.ts";
 
 /** `k=v` pairs into params; a name given twice is a usage error. */
 export function parseParams(pairs: readonly string[]): Record<string, string> {
@@ -31,24 +29,37 @@ export function parseParams(pairs: readonly string[]): Record<string, string> {
   return out;
 }
 
-/** Polls the run until it is over. */
+/** Follows the run through the typed watch until it is over (`onProgress` with each change of its
+ * state or items' counts), then reads it whole, with its items. No polling: the watch lists the run
+ * first, so a run that ended before the watch opened is seen at once. */
 export async function waitForRun(client: ApiClient, run: Run, onProgress?: (r: Run) => void): Promise<Run> {
-  let r = run;
+  if (isRunOver(run.state)) return run;
+  const ac = new AbortController();
   let last = "";
-  while (!isRunOver(r.state)) {
-    await sleep(WaitPollMs);
-    r = await client.run(r.job, r.id);
-    const line = `${r.state}: ${itemCounts(r)}`;
-    if (line !== last) onProgress?.(r);
-    last = line;
+  try {
+    for await (const m of client.watch({ kinds: ["run"], jobs: [run.job], signal: ac.signal })) {
+      if (m.type === "removed" && m.kind === "run" && m.name === `${run.job}/${run.id}`) {
+        throw new TiffinError(ErrorCodes.NotFound, `run ${run.job}/${run.id} was deleted while it was followed`, { hint: `a job's finished runs beyond its batch.keep are deleted; list the kept ones with \`tiffin runs ${run.job}\`` });
+      }
+      if ((m.type !== "added" && m.type !== "updated") || m.kind !== "run" || m.object?.id !== run.id) continue;
+      const line = `${m.object.state}: ${itemCounts(m.object)}`;
+      if (line !== last) onProgress?.(m.object);
+      last = line;
+      if (isRunOver(m.object.state)) break;
+    }
+  } finally {
+    ac.abort();
   }
-  return r;
+  return client.run(run.job, run.id);
 }
 
-/** The outcome of a waited-for run: the run, or TIFFIN_RUN_FAILED (exit 1) carrying its rendering. */
+/** The outcome of a waited-for run: the run, or TIFFIN_RUN_FAILED (exit 1) naming its failed items. */
 function finish(r: Run, ctx: CliContext, json: boolean): void {
   ctx.io.out(json ? renderJson(r) : renderRun(r, Date.now()));
-  if (r.state !== "succeeded") throw new TiffinError(ErrorCodes.RunFailed, `run ${r.job}/${r.id} ${r.state}: ${r.reason ?? "no reason given"}`, { hint: `each item's attempts and exit codes are above; logs: \`tiffin logs ${r.job}/INDEX --attempt ID\`` });
+  if (r.state !== "succeeded") {
+    const failed = failedItemsText(r);
+    throw new TiffinError(ErrorCodes.RunFailed, `run ${r.job}/${r.id} ${r.state}: ${r.reason ?? "no reason given"}${failed ? `; ${failed}` : ""}`, { hint: `each item's attempts and exit codes: \`tiffin runs show ${r.job}/${r.id}\`; logs: \`tiffin logs ${r.job}/INDEX --attempt ID\`` });
+  }
 }
 
 async function start(ctx: CliContext, job: string, body: { params?: Record<string, string>; key?: string }, opts: { wait?: boolean; json?: boolean }): Promise<void> {
@@ -58,8 +69,11 @@ async function start(ctx: CliContext, job: string, body: { params?: Record<strin
     ctx.io.out(opts.json ? renderJson(r) : `run ${r.job}/${r.id} ${r.state} (${r.items.length} items); follow it with \`tiffin runs show ${r.job}/${r.id}\`\n`);
     return;
   }
-  if (!opts.json) ctx.io.err(`run ${r.job}/${r.id} ${r.state} (${r.items.length} items)\n`);
-  const done = await waitForRun(client, r, opts.json ? undefined : (x) => ctx.io.err(`${x.state}: ${itemCounts(x)}\n`));
+  ctx.io.err(`run ${r.job}/${r.id} ${r.state} (${r.items.length} items)\n`);
+  // Progress on stderr (stdout keeps the run, or its JSON): one line rewritten on a terminal.
+  const tty = ctx.io.errIsTTY === true;
+  const done = await waitForRun(client, r, (x) => ctx.io.err(tty ? `\r${x.state}: ${itemCounts(x)}\x1b[K` : `${x.state}: ${itemCounts(x)}\n`));
+  if (tty) ctx.io.err("\n");
   finish(done, ctx, opts.json === true);
 }
 

@@ -34,6 +34,15 @@ function endOf(a: RunItem["attempts"][number]): string {
   return a.state;
 }
 
+/** The failed items and their attempts' ends, at most `max` of them: "item 1 exit 7,7; item 4 exit
+ * SIGKILL,lost (and 3 more)"; "" when none failed. */
+export function failedItemsText(r: Run, max = 10): string {
+  const failed = r.items.filter((it) => it.state === "failed");
+  if (failed.length === 0) return "";
+  const text = failed.slice(0, max).map((it) => `item ${it.index} exit ${it.attempts.map(endOf).join(",") || "-"}`).join("; ");
+  return failed.length > max ? `${text} (and ${failed.length - max} more)` : text;
+}
+
 /** The run, then one line an item with its attempts' exit codes and durations. */
 export function renderRun(r: Run, now: number): string {
   const head = [

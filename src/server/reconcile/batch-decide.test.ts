@@ -174,3 +174,29 @@ void test("a run keeps the version and policy it started with when a new version
   const d = decideBatch(inp);
   assert.deepEqual(d.putTasks.map((t) => [t.index, t.version]), [[0, 1], [1, 1], [2, 1]], "three at a time, at version 1");
 });
+
+void test("a run waiting for upstream runs (a workflow): waits, starts once they succeeded, is cancelled when one did not", () => {
+  const p = policy({ completions: 1, parallelism: 1 });
+  const mk = (id: string, at: number, after?: string[]): Run => newRun({ job: "web", id, version: 1, policy: p, cause: "manual", now: at, ...(after ? { after } : {}) });
+  const upstream = new Map<string, Run["state"]>([["extract/e1", "running"], ["extract/e2", "failed"]]);
+  const lookup = (job: string, id: string): { state: Run["state"]; reason: string | null } | null => {
+    const s = upstream.get(`${job}/${id}`);
+    return s ? { state: s, reason: s === "failed" ? "item 0 failed" : null } : null;
+  };
+  let inp = step(batchInput(p, [mk("r1", 1, ["extract/e1"]), mk("r2", 2)], { upstream: lookup }));
+  assert.deepEqual(inp.runs.map((r) => [r.id, r.state, r.reason]), [["r1", "queued", "waiting for upstream run extract/e1 (running)"], ["r2", "queued", null]], "r1 waits, r2 waits behind it");
+  assert.deepEqual(inp.tasks, []);
+  assert.deepEqual(decideBatch({ ...inp, runs: frozen(inp.runs) }).putRuns, [], "waiting again writes nothing");
+  upstream.set("extract/e1", "succeeded");
+  inp = step(inp);
+  assert.deepEqual([runOf(inp).state, runOf(inp).reason, running(inp)], ["running", null, [0]], "started once its upstream run succeeded");
+
+  // An upstream run that failed (or is gone) cancels the waiting run with the reason; the next one goes.
+  inp = step(batchInput(p, [mk("r3", 3, ["extract/e2"]), mk("r4", 4, ["extract/gone"]), mk("r5", 5)], { upstream: lookup }));
+  assert.deepEqual(inp.runs.map((r) => [r.id, r.state, r.reason]), [
+    ["r3", "cancelled", "upstream run extract/e2 failed: item 0 failed"],
+    ["r4", "cancelled", "upstream run extract/gone is gone (deleted by its job's batch.keep, or the job was removed)"],
+    ["r5", "running", null],
+  ]);
+  assert.deepEqual(runOf(inp, "r3").items.map((i) => i.state), ["cancelled"]);
+});

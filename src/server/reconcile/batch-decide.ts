@@ -9,14 +9,15 @@
 // the same transaction (commit.ts). The placement phase places it like any task (decide.ts
 // placementNeeds); its attempt records stay, with the agent's logs, while the run is kept.
 
-import { isRunOver, isTerminal, itemValue, retryBackoffMs } from "../../model/index.ts";
-import type { Attempt, BatchPolicy, JobSpec, Run, RunAttempt, RunItem, Task } from "../../model/index.ts";
+import { isRunOver, isTerminal, itemValue, retryBackoffMs, upstreamGate } from "../../model/index.ts";
+import type { Attempt, BatchPolicy, JobSpec, Run, RunAttempt, RunItem, Task, UpstreamGate, UpstreamRun } from "../../model/index.ts";
 import { stableJson } from "../keys.ts";
 import { lostAfter } from "./decide.ts";
 import type { JobInput } from "./types.ts";
 
-/** What decideBatch reads: the job's input as decideJob has it, and the job's runs. */
-export type BatchJobInput = Pick<JobInput, "job" | "spec" | "specOf" | "tasks" | "attempts" | "hosts" | "now" | "fenceMs" | "heartbeatMs"> & { runs: Run[] };
+/** What decideBatch reads: the job's input as decideJob has it, the job's runs, and the runs of other
+ * jobs its runs wait for (`Run.after`; absent: none is known). */
+export type BatchJobInput = Pick<JobInput, "job" | "spec" | "specOf" | "tasks" | "attempts" | "hosts" | "now" | "fenceMs" | "heartbeatMs"> & { runs: Run[]; upstream?: (job: string, id: string) => UpstreamRun };
 
 /** The writes one batch decision wants. */
 export interface BatchDecision {
@@ -164,16 +165,29 @@ export function decideBatch(inp: BatchJobInput): BatchDecision {
     for (const r of ordered) if (!isRunOver(r.state)) endRun(mut(r.id), mutItem, "cancelled", "the job was removed", now);
   }
   // One run at a time: the oldest running one, else the oldest queued one starts.
+  // A queued run waiting for upstream runs (a workflow) starts once they succeeded, and is cancelled
+  // when one did not; while it waits, the runs queued after it wait too (runs go in order).
   let active = ordered.find((r) => r.state === "running") ?? null;
   if (!active && job.removedAt === null) {
-    const next = ordered.find((r) => r.state === "queued");
-    if (next) {
+    for (const next of ordered) {
+      if (next.state !== "queued") continue;
+      const gate: UpstreamGate = next.after ? upstreamGate(next.after, inp.upstream ?? (() => null)) : { kind: "go" };
+      if (gate.kind === "cancel") {
+        endRun(mut(next.id), mutItem, "cancelled", gate.reason, now);
+        continue;
+      }
+      if (gate.kind === "wait") {
+        const w = next.reason === gate.reason ? null : mut(next.id);
+        if (w) w.reason = gate.reason;
+        break;
+      }
       active = mut(next.id);
       if (active) {
         active.state = "running";
         active.startedAt = now;
         active.reason = null;
       }
+      break;
     }
   }
   if (active) {

@@ -4,7 +4,7 @@
 
 import { isRunOver } from "../../model/index.ts";
 import type { Mirror } from "../mirror.ts";
-import { runById, runDeletes, runsOf, runWrites } from "../run-store.ts";
+import { runById, runDeletes, runsOf, runWrites, upstreamRun } from "../run-store.ts";
 import type { WriteSet } from "./commit.ts";
 import { decideBatch } from "./batch-decide.ts";
 import type { JobInput } from "./types.ts";
@@ -13,7 +13,7 @@ import type { JobInput } from "./types.ts";
  * run going: the full passes may skip it). */
 export function batchWrites(m: Mirror, inp: JobInput): { ws: WriteSet; atRest: boolean } {
   const runs = runsOf(m, inp.job.name);
-  const d = decideBatch({ ...inp, runs });
+  const d = decideBatch({ ...inp, runs, upstream: (job, id) => upstreamRun(m, job, id) });
   const ws: WriteSet = { tasks: d.putTasks, deleteTasks: d.deleteTasks.map((index) => ({ job: inp.job.name, index })), attempts: d.putAttempts, deleteAttempts: d.deleteAttempts };
   if (d.putRuns.length + d.deleteRuns.length > 0) {
     ws.other = { compare: [], success: [] };

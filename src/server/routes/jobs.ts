@@ -24,6 +24,7 @@ import type { InPlaceLoad } from "../../scheduler/api.ts";
 import { schedHostOf, schedHosts } from "../reconcile/inputs.ts";
 import { buildIndex, planJob } from "../reconcile/place.ts";
 import { checkServicesAtApply } from "../endpoints/apply-check.ts";
+import { checkAfterAtApply } from "../after-check.ts";
 import type { PlacementNeed } from "../reconcile/types.ts";
 import { planTaskChange } from "../reconcile/plan-tasks.ts";
 import { replaceCauses } from "../reconcile/version-change.ts";
@@ -44,6 +45,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
     const note = noteOf(body);
     const sent = await specOf(body);
     checkServicesAtApply(m, sent);
+    checkAfterAtApply(m, sent);
     const spec = await pinSpec(ctx, sent);
     sendJson(res, 200, await storeVersion(ctx, spec, note, "applied"));
   });
@@ -93,6 +95,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
     const sent = await specOf(await readJsonObject(req, SpecBody));
     // What apply would refuse, plan refuses, with the same problems.
     checkServicesAtApply(m, sent);
+    checkAfterAtApply(m, sent);
     const spec = await pinSpec(ctx, sent);
     sendJson(res, 200, { ...planOf(ctx, spec), packages: spec.pinned ?? [] });
   });

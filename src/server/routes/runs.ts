@@ -14,7 +14,7 @@ import type { Router } from "../http/router.ts";
 import { runKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { attemptId } from "../reconcile/inputs.ts";
-import { runById, runsOf, runWrites } from "../run-store.ts";
+import { runById, runsOf, runWrites, withUpstream } from "../run-store.ts";
 import { notFound } from "./jobs.ts";
 
 /** Dispatch parameter names: handed over as TIFFIN_PARAM_<NAME> (upper-cased), so env-safe. */
@@ -63,7 +63,7 @@ export function runRoutes(r: Router, ctx: ServerContext): void {
       if (m.runs.get(name)?.has(id)) return null;
       const spec = m.spec(name, version)?.spec;
       if (!spec?.batch) return null;
-      const run = newRun({ job: name, id, version, policy: spec.batch, cause: body.key !== undefined || body.params !== undefined ? "dispatch" : "manual", now, params: body.params ?? {} });
+      const run = withUpstream(m, newRun({ job: name, id, version, policy: spec.batch, cause: body.key !== undefined || body.params !== undefined ? "dispatch" : "manual", now, params: body.params ?? {} }), spec.batch);
       created = true;
       // Created only if absent: the same key from two clients at once makes one run.
       const w = runWrites(m, null, run);
