@@ -44,6 +44,20 @@ export interface ApiClientOptions {
   timeoutMs?: number;
   /** The fetch to use (tests). @default globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * The namespace job calls act in (`tiffin -n NS`), sent as `?namespace=` on every namespaced route;
+   * `*` lists every namespace the token may read. @default "default" (nothing is sent)
+   */
+  namespace?: string;
+}
+
+/** The paths of the namespaced routes (the server's http/namespaces.ts resolves `?namespace=` on them). */
+const namespacedPath = /^\/v1\/(?:jobs|plan|tasks\/|runs\/|services|recommendations|prometheus\/sd|watch|secrets(?:\?|$))/;
+
+/** `path` with `namespace=ns` added when the route is namespaced and `ns` is not the default. */
+export function withNamespace(path: string, ns: string | undefined): string {
+  if (ns === undefined || ns === "default" || !namespacedPath.test(path)) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}namespace=${encodeURIComponent(ns)}`;
 }
 
 /** Options of `logs`. */
@@ -69,9 +83,12 @@ export class ApiClient {
   readonly #token: string | null;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
+  /** The namespace job calls act in (ApiClientOptions.namespace). */
+  readonly namespace: string;
 
   constructor(opts: ApiClientOptions) {
     this.addrs = splitAddrs(opts.addr);
+    this.namespace = opts.namespace ?? "default";
     this.#token = opts.token;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#fetch = opts.fetch ?? globalThis.fetch;
@@ -521,7 +538,7 @@ export class ApiClient {
     if (body !== undefined) headers["content-type"] = raw !== null ? "application/octet-stream" : "application/json";
     let res: Response;
     try {
-      res = await this.#fetch(`${addr}${path}`, {
+      res = await this.#fetch(`${addr}${withNamespace(path, this.namespace)}`, {
         method,
         headers,
         signal: AbortSignal.any(signals),

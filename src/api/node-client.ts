@@ -3,7 +3,7 @@
 // bundles ./index.ts, which leaves it out.
 
 import type { Duplex } from "node:stream";
-import { ApiClient } from "./client.ts";
+import { ApiClient, withNamespace } from "./client.ts";
 import type { ApiClientOptions } from "./client.ts";
 import type { ExecInput, ExecSessionRequest } from "./exec-wire.ts";
 import { execQuery, LineSplitter, parseExecFrame } from "./exec-wire.ts";
@@ -28,7 +28,7 @@ export class NodeApiClient extends ApiClient {
    * other calls when the exec cannot start (no such task, not running, agent unreachable).
    */
   async execSession(job: string, index: number, req: ExecSessionRequest, opts: { signal?: AbortSignal } = {}): Promise<ExecSession> {
-    const path = `/v1/tasks/${enc(job)}/${index}/exec?${execQuery(req)}`;
+    const path = withNamespace(`/v1/tasks/${enc(job)}/${index}/exec?${execQuery(req)}`, this.namespace);
     const first = this.currentIndex;
     let last: unknown = null;
     for (let i = 0; i < this.addrs.length; i++) {

@@ -27,3 +27,4 @@ export * from "./machine-check.ts";
 export * from "./batch.ts";
 export * from "./maintenance.ts";
 export * from "./secret.ts";
+export * from "./namespace.ts";
