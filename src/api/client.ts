@@ -85,13 +85,27 @@ export class ApiClient {
   readonly #fetch: typeof fetch;
   /** The namespace job calls act in (ApiClientOptions.namespace). */
   readonly namespace: string;
+  readonly #opts: ApiClientOptions;
 
   constructor(opts: ApiClientOptions) {
+    this.#opts = opts;
     this.addrs = splitAddrs(opts.addr);
     this.namespace = opts.namespace ?? "default";
     this.#token = opts.token;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#fetch = opts.fetch ?? globalThis.fetch;
+  }
+
+  /** The same server and token, acting in namespace `ns` (a spec that names its namespace). */
+  inNamespace(ns: string): ApiClient {
+    if (ns === this.namespace) return this;
+    const c = this.clientWith({ ...this.#opts, namespace: ns });
+    c.#current = this.#current;
+    return c;
+  }
+  /** A client of this class with `opts` (a subclass makes one of its own). */
+  protected clientWith(opts: ApiClientOptions): ApiClient {
+    return new ApiClient(opts);
   }
 
   /** The base URL of the server calls go to now (the one that answered last). */

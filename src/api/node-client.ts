@@ -17,9 +17,15 @@ export class NodeApiClient extends ApiClient {
   readonly #ca: string | null;
 
   /** `ca`: the cluster CA (PEM) an https server is trusted by (the CLI's pinned one); @default the system's trust store. */
+  readonly #nodeOpts: ApiClientOptions & { ca?: string };
   constructor(opts: ApiClientOptions & { ca?: string }) {
     super(opts);
+    this.#nodeOpts = opts;
     this.#ca = opts.ca ?? null;
+  }
+
+  protected override clientWith(opts: ApiClientOptions): ApiClient {
+    return new NodeApiClient({ ...this.#nodeOpts, ...opts });
   }
 
   /**

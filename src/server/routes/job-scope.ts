@@ -46,8 +46,9 @@ export function apiVersion(v: JobVersion): JobVersion {
   return { ...v, name: t.name, ...(t.namespace !== DefaultNamespace ? { namespace: t.namespace } : {}), spec: apiSpec(v.spec) };
 }
 
-/** An answer naming a job by its id (`name`) as clients see it: the name and its namespace. */
-export function apiNamed<T extends { name: string }>(answer: T): T & { namespace: string } {
+/** An answer naming a job by its id (`name`) as clients see it: the name and, outside "default",
+ * its namespace (so answers of the default namespace are as before namespaces). */
+export function apiNamed<T extends { name: string }>(answer: T): T & { namespace?: string } {
   const t = splitJobId(answer.name);
-  return { ...answer, name: t.name, namespace: t.namespace };
+  return { ...answer, name: t.name, ...(t.namespace !== DefaultNamespace ? { namespace: t.namespace } : {}) };
 }
