@@ -8,13 +8,32 @@ import { test } from "node:test";
 import { ApiClient } from "../api/client.ts";
 import type { WatchMessage } from "../api/watch-types.ts";
 import type { JobSpec } from "../model/index.ts";
-import { compileJobs } from "../spec/api.ts";
 import { serverAndAgent } from "./real-server.ts";
-
-function spec(value: Record<string, unknown>): JobSpec {
-  const r = compileJobs({ isolation: "none", resources: { cpu: 0.05, memory: "32Mi", disk: "16Mi" }, ...value }, null);
-  assert.deepEqual(r.problems, []);
-  return r.specs[0]!;
+/** A compiled spec written out (the agent layer may not import the spec compiler): a plain process. */
+function spec(v: { name: string; namespace?: string; command: string[]; ports?: Record<string, object>; uses?: string[] }): JobSpec {
+  return {
+    name: v.name,
+    ...(v.namespace !== undefined ? { namespace: v.namespace } : {}),
+    command: v.command,
+    env: {},
+    files: {},
+    replicas: 1,
+    resources: { cpu: 0.05, memoryMiB: 32, diskMiB: 16 },
+    constraints: { os: null, kernel: null, labels: {} },
+    spread: "rack",
+    antiAffinity: null,
+    ports: Object.keys(v.ports ?? {}),
+    restart: { backoffInitialMs: 1000, backoffMaxMs: 30_000, moveAfterFailures: 3 },
+    health: null,
+    stop: { signal: "SIGTERM", graceMs: 2000 },
+    maintenance: "move",
+    disconnect: { stopAfterMs: null },
+    packages: [],
+    isolation: "none",
+    network: "host",
+    mounts: [],
+    ...(v.uses !== undefined ? { uses: v.uses.map((service) => ({ service, min: 1 })) } : {}),
+  };
 }
 
 async function until<T>(what: string, fn: () => Promise<T | null>, ms = 20_000): Promise<T> {
