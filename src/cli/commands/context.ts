@@ -17,7 +17,9 @@ import { renderTable } from "../table.ts";
 /** The table of `tiffin context list`: the current one marked with `*`. */
 export function renderContexts(rows: ContextRow[]): string {
   if (rows.length === 0) return "no contexts: add one with `tiffin context add NAME --server URL --token-file FILE`\n";
-  return renderTable(["current", "name", "addr", "namespace"], rows.map((r) => [r.current ? "*" : "", r.name, r.addr, r.namespace]));
+  // The namespace only once some context names one (`--json` always has it).
+  const ns = rows.some((r) => r.namespace !== "default");
+  return renderTable(["current", "name", "addr", ...(ns ? ["namespace"] : [])], rows.map((r) => [r.current ? "*" : "", r.name, r.addr, ...(ns ? [r.namespace] : [])]));
 }
 
 /** Adds the command and its subcommands. */
