@@ -60,10 +60,9 @@ export async function followRollout(client: ApiClient, results: ApplyResult[], t
   void sig.promise.then(() => abort.abort());
   let live = false;
   try {
-    // The namespace the jobs were applied in (a spec may name its own).
-    const ns = results[0]?.namespace;
+    // The namespace the jobs were applied in (a spec may name its own; answers leave out "default").
     return await waitForJobs(
-      ns === undefined ? client : client.inNamespace(ns),
+      results.length === 0 ? client : client.inNamespace(results[0]?.namespace ?? "default"),
       results.map((r) => ({ name: r.name, version: r.version, revision: r.revision })),
       {
         timeoutMs,
