@@ -91,6 +91,8 @@ void test("two namespaces' same-named jobs run side by side; calls, tokens, list
   await assert.rejects(teamAInDefault.apply(web(null)), { code: "TIFFIN_FORBIDDEN", message: /needs write on ns\/default/ });
   await assert.rejects(teamAInDefault.job("web"), { code: "TIFFIN_FORBIDDEN", message: /needs read on ns\/default/ });
   await assert.rejects(teamA.inNamespace("team-b").logs("web", 0).next(), { code: "TIFFIN_FORBIDDEN", message: /needs logs on ns\/team-b/ });
+  // An id in a path would reach into another namespace past its rule: refused.
+  await assert.rejects(inNs.default.job("web.team-b"), { code: "TIFFIN_BAD_REQUEST", message: /not a job name/ });
   await assert.rejects(teamA.apply(web("team-b")), { code: "TIFFIN_BAD_REQUEST", message: /says namespace "team-b", but the request is for namespace "team-a"/ });
   const v2 = await teamA.apply({ ...web("team-a"), env: { V: "2" } });
   assert.deepEqual([v2.namespace, v2.name, v2.version, v2.changed], ["team-a", "web", 2, true]);
