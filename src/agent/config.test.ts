@@ -38,6 +38,7 @@ void test("helperConfig expands the command and assembles the environment", () =
     TASK_INDEX: "2",
     TASK_ID: "api/2",
     JOB_NAME: "api",
+    JOB_NAMESPACE: "default",
     JOB_VERSION: "7",
     ATTEMPT_ID: "att-1",
     HOST_NAME: "box",

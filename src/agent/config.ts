@@ -1,6 +1,7 @@
 // Turns an assignment into the helper's config (pure): placeholders expanded, the task's environment
 // assembled from a few basics of the agent's own, the job's env and Tiffin's variables.
 
+import { splitJobId } from "../model/index.ts";
 import type { Assignment } from "../api/types.ts";
 import type { HelperConfig, SandboxConfig } from "../helper/protocol.ts";
 import { taskId } from "../model/index.ts";
@@ -51,7 +52,9 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
   const tiffinVars: Record<string, string> = {
     TASK_INDEX: String(attempt.index),
     TASK_ID: taskId(attempt.job, attempt.index),
-    JOB_NAME: attempt.job,
+    // The job's name and namespace apart; TASK_ID keeps the cluster-wide id (`web.team-a/0`).
+    JOB_NAME: splitJobId(attempt.job).name,
+    JOB_NAMESPACE: splitJobId(attempt.job).namespace,
     JOB_VERSION: String(attempt.version),
     ATTEMPT_ID: attempt.id,
     HOST_NAME: ctx.hostName,

@@ -21,6 +21,7 @@ import { swarmFetchesSchema } from "./swarm-fetches.ts";
 /** `ApplyResult` (apply, revert, scale). */
 export const applyResultSchema = z.object({
   name: z.string(),
+  namespace: z.string().exactOptional(),
   version: z.number().int(),
   changed: z.boolean(),
   revision: z.number().int().meta({ description: "Store revision of the write; watch from here" }),
@@ -29,6 +30,7 @@ export const applyResultSchema = z.object({
 /** `JobSummary`, one line of `GET /v1/jobs`. */
 export const jobSummarySchema = z.object({
   name: z.string(),
+  namespace: z.string().exactOptional(),
   version: z.number().int(),
   replicas: z.number().int(),
   placed: z.number().int(),
@@ -57,6 +59,7 @@ export const taskViewSchema = z.object({
 /** `JobStatus`: `GET /v1/jobs/:name`. */
 export const jobStatusSchema = z.object({
   name: z.string(),
+  namespace: z.string().exactOptional(),
   version: z.number().int(),
   removed: z.boolean(),
   spec: storedJobSpecSchema,
@@ -124,6 +127,7 @@ export const versionDiffSchema = z.object({ name: z.string(), from: z.number().i
 /** `PlanResult`: `POST /v1/plan`. */
 export const planResultSchema = z.object({
   name: z.string(),
+  namespace: z.string().exactOptional(),
   version: z.number().int(),
   current: z.number().int().nullable(),
   changed: z.boolean(),

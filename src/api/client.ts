@@ -45,6 +45,20 @@ export interface ApiClientOptions {
   timeoutMs?: number;
   /** The fetch to use (tests). @default globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * The namespace job calls act in (`tiffin -n NS`), sent as `?namespace=` on every namespaced route;
+   * `*` lists every namespace the token may read. @default "default" (nothing is sent)
+   */
+  namespace?: string;
+}
+
+/** The paths of the namespaced routes (the server's http/namespaces.ts resolves `?namespace=` on them). */
+const namespacedPath = /^\/v1\/(?:jobs|plan|tasks\/|runs\/|services|recommendations|prometheus\/sd|watch|secrets(?:\?|$))/;
+
+/** `path` with `namespace=ns` added when the route is namespaced and `ns` is not the default. */
+export function withNamespace(path: string, ns: string | undefined): string {
+  if (ns === undefined || ns === "default" || !namespacedPath.test(path)) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}namespace=${encodeURIComponent(ns)}`;
 }
 
 /** Options of `logs`. */
@@ -70,12 +84,29 @@ export class ApiClient {
   readonly #token: string | null;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
+  /** The namespace job calls act in (ApiClientOptions.namespace). */
+  readonly namespace: string;
+  readonly #opts: ApiClientOptions;
 
   constructor(opts: ApiClientOptions) {
+    this.#opts = opts;
     this.addrs = splitAddrs(opts.addr);
+    this.namespace = opts.namespace ?? "default";
     this.#token = opts.token;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#fetch = opts.fetch ?? globalThis.fetch;
+  }
+
+  /** The same server and token, acting in namespace `ns` (a spec that names its namespace). */
+  inNamespace(ns: string): ApiClient {
+    if (ns === this.namespace) return this;
+    const c = this.clientWith({ ...this.#opts, namespace: ns });
+    c.#current = this.#current;
+    return c;
+  }
+  /** A client of this class with `opts` (a subclass makes one of its own). */
+  protected clientWith(opts: ApiClientOptions): ApiClient {
+    return new ApiClient(opts);
   }
 
   /** The base URL of the server calls go to now (the one that answered last). */
@@ -526,7 +557,7 @@ export class ApiClient {
     if (body !== undefined) headers["content-type"] = raw !== null ? "application/octet-stream" : "application/json";
     let res: Response;
     try {
-      res = await this.#fetch(`${addr}${path}`, {
+      res = await this.#fetch(`${addr}${withNamespace(path, this.namespace)}`, {
         method,
         headers,
         signal: AbortSignal.any(signals),

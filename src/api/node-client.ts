@@ -3,7 +3,7 @@
 // bundles ./index.ts, which leaves it out.
 
 import type { Duplex } from "node:stream";
-import { ApiClient } from "./client.ts";
+import { ApiClient, withNamespace } from "./client.ts";
 import type { ApiClientOptions } from "./client.ts";
 import type { ExecInput, ExecSessionRequest } from "./exec-wire.ts";
 import { execQuery, LineSplitter, parseExecFrame } from "./exec-wire.ts";
@@ -17,9 +17,15 @@ export class NodeApiClient extends ApiClient {
   readonly #ca: string | null;
 
   /** `ca`: the cluster CA (PEM) an https server is trusted by (the CLI's pinned one); @default the system's trust store. */
+  readonly #nodeOpts: ApiClientOptions & { ca?: string };
   constructor(opts: ApiClientOptions & { ca?: string }) {
     super(opts);
+    this.#nodeOpts = opts;
     this.#ca = opts.ca ?? null;
+  }
+
+  protected override clientWith(opts: ApiClientOptions): ApiClient {
+    return new NodeApiClient({ ...this.#nodeOpts, ...opts });
   }
 
   /**
@@ -28,7 +34,7 @@ export class NodeApiClient extends ApiClient {
    * other calls when the exec cannot start (no such task, not running, agent unreachable).
    */
   async execSession(job: string, index: number, req: ExecSessionRequest, opts: { signal?: AbortSignal } = {}): Promise<ExecSession> {
-    const path = `/v1/tasks/${enc(job)}/${index}/exec?${execQuery(req)}`;
+    const path = withNamespace(`/v1/tasks/${enc(job)}/${index}/exec?${execQuery(req)}`, this.namespace);
     const first = this.currentIndex;
     let last: unknown = null;
     for (let i = 0; i < this.addrs.length; i++) {

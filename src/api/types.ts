@@ -86,6 +86,8 @@ export interface ApiErrorBody {
 /** One line of `tiffin jobs`. */
 export interface JobSummary {
   name: string;
+  /** The job's namespace (absent from servers before namespaces: "default"). */
+  namespace?: string;
   version: number;
   replicas: number;
   /** Tasks with a host. */
@@ -173,6 +175,8 @@ export interface JobMetricsView {
 /** `GET /v1/jobs/:name`. */
 export interface JobStatus {
   name: string;
+  /** The job's namespace (absent from servers before namespaces: "default"). */
+  namespace?: string;
   version: number;
   removed: boolean;
   spec: JobSpec;
@@ -194,6 +198,8 @@ export interface VersionDiff {
 /** `POST /v1/plan`. */
 export interface PlanResult {
   name: string;
+  /** The job's namespace (absent from servers before namespaces: "default"). */
+  namespace?: string;
   /** Version that applying would create, or the current one if nothing changed. */
   version: number;
   current: number | null;
@@ -276,6 +282,8 @@ export interface PackageSummary {
 /** `POST /v1/jobs`. */
 export interface ApplyResult {
   name: string;
+  /** The job's namespace (absent from servers before namespaces: "default"). */
+  namespace?: string;
   version: number;
   changed: boolean;
   /** Store revision of the write; watch from here to follow progress. */

@@ -6,6 +6,7 @@ import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { NodeApiClient } from "../api/node-client.ts";
 import { ErrorCodes, TiffinError } from "../model/errors.ts";
+import { AllNamespaces, isNamespace } from "../model/namespace.ts";
 import type { CliIo } from "./io.ts";
 import { addrProblem, contextPath, readContext, resolveTarget } from "./context.ts";
 import type { Target } from "./context.ts";
@@ -44,11 +45,18 @@ function pinnedFetch(ca: string): typeof fetch {
 
 /** Builds the context; global options are read lazily, after commander has parsed them. */
 export function makeContext(program: Command, io: CliIo, state: RunState): CliContext {
+  // The command whose action runs: its -n (or its parent's, `rollout -n NS status`) names the namespace.
+  let acting: Command | null = null;
+  program.hook("preAction", (_program, action) => void (acting = action));
   const target = (): Target => {
-    const opts = program.opts<{ addr?: string; token?: string; context?: string }>();
+    const opts = program.opts<{ addr?: string; token?: string; context?: string; namespace?: string; allNamespaces?: boolean }>();
     // --context NAME (or TIFFIN_CONTEXT) stands in for the current context file, for this command only.
     const named = opts.context ?? io.env["TIFFIN_CONTEXT"];
-    const t = resolveTarget(opts, io.env, named ? namedContext(io.env, named) : readContext(contextPath(io.env)));
+    const namespace = opts.allNamespaces === true ? AllNamespaces : (namespaceFlag(acting) ?? opts.namespace);
+    if (namespace !== undefined && namespace !== AllNamespaces && !isNamespace(namespace)) {
+      throw new TiffinError(ErrorCodes.Usage, `"${namespace}" is not a namespace name`, { hint: "a DNS label (a-z, 0-9 and '-'), e.g. -n team-a; -n '*' or -A lists every namespace" });
+    }
+    const t = resolveTarget({ ...opts, namespace }, io.env, named ? namedContext(io.env, named) : readContext(contextPath(io.env)));
     checkAddrs(t, contextPath(io.env));
     return t;
   };
@@ -57,12 +65,21 @@ export function makeContext(program: Command, io: CliIo, state: RunState): CliCo
     target,
     client: () => {
       const t = target();
-      return new NodeApiClient({ addr: t.addr, token: t.token, ...(t.ca !== undefined ? { fetch: pinnedFetch(t.ca), ca: t.ca } : {}) });
+      return new NodeApiClient({ addr: t.addr, token: t.token, ...(t.ca !== undefined ? { fetch: pinnedFetch(t.ca), ca: t.ca } : {}), ...(t.namespace !== undefined ? { namespace: t.namespace } : {}) });
     },
     daemon: () => void (state.daemon = true),
     setExitCode: (code) => void (state.exitCode = code),
     outputClosed: new Promise<void>((resolve) => io.onOutputClosed?.(resolve)),
   };
+}
+
+/** The -n/--namespace of `cmd` or of the nearest parent that got one (the program's own is apart). */
+function namespaceFlag(cmd: Command | null): string | undefined {
+  for (let c = cmd; c !== null && c.parent !== null; c = c.parent) {
+    const ns = c.opts<{ namespace?: string }>().namespace;
+    if (ns !== undefined) return ns;
+  }
+  return undefined;
 }
 
 /** Throws a usage error (exit 2) naming the address and where it came from when one cannot be used:

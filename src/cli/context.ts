@@ -21,6 +21,8 @@ export interface ContextFile {
   name?: string;
   /** The cluster CA (PEM) pinned for an https server (`tiffin context add --ca-hash`). */
   ca?: string;
+  /** The namespace commands act in (`tiffin context set-namespace`, `context add --namespace`). */
+  namespace?: string;
 }
 
 /** The context file as read: addr and token must be strings; a mistyped optional field is dropped. */
@@ -30,6 +32,7 @@ export const contextFileSchema = z.object({
   devPid: z.number().int().positive().optional().catch(undefined),
   name: z.string().optional().catch(undefined),
   ca: z.string().optional().catch(undefined),
+  namespace: z.string().optional().catch(undefined),
 });
 
 /** The resolved target of a command, and where each half came from (shown on auth errors). */
@@ -41,6 +44,9 @@ export interface Target {
   tokenFrom: "flag" | "env" | "context" | "none";
   /** The cluster CA (PEM) the context pinned for this address: HTTPS trusts only it. */
   ca?: string;
+  /** The namespace job commands act in: -n/--namespace, else TIFFIN_NAMESPACE, else the context's
+   * (with its own address, as its token), else "default"; `*` with -A/--all-namespaces. */
+  namespace?: string;
 }
 
 /** Tiffin's per-user directory: $TIFFIN_HOME, default ~/.tiffin. */
@@ -64,6 +70,7 @@ export function readContext(path: string): ContextFile | null {
       ...(v.name !== undefined ? { name: v.name } : {}),
       ...(v.devPid !== undefined ? { devPid: v.devPid } : {}),
       ...(v.ca !== undefined ? { ca: v.ca } : {}),
+      ...(v.namespace !== undefined ? { namespace: v.namespace } : {}),
     };
   } catch {
     return null;
@@ -88,10 +95,17 @@ export function writePrivateJson(path: string, value: unknown): void {
  * used only with the context's own address, so pointing --addr elsewhere never leaks it.
  */
 export function resolveTarget(
-  flags: { addr?: string | undefined; token?: string | undefined },
+  flags: { addr?: string | undefined; token?: string | undefined; namespace?: string | undefined },
   env: Record<string, string | undefined>,
   context: ContextFile | null,
 ): Target {
+  const t = resolveServer(flags, env, context);
+  const own = context !== null && normalizeAddrs(context.addr) === t.addr ? context.namespace : undefined;
+  const namespace = flags.namespace ?? (env["TIFFIN_NAMESPACE"] || undefined) ?? own;
+  return namespace === undefined ? t : { ...t, namespace };
+}
+
+function resolveServer(flags: { addr?: string | undefined; token?: string | undefined }, env: Record<string, string | undefined>, context: ContextFile | null): Target {
   let addr: string;
   let addrFrom: Target["addrFrom"];
   if (flags.addr) [addr, addrFrom] = [flags.addr, "flag"];

@@ -15,11 +15,13 @@ export interface NamedContext {
   token: string;
   /** The cluster CA (PEM) pinned by `context add --ca-hash`: HTTPS trusts only it. */
   ca?: string;
+  /** The namespace commands act in with this context (`--namespace`, `context set-namespace`). */
+  namespace?: string;
 }
 
 /** `contexts.json`: named contexts; one not of the shape reads as null (then left out). */
 const contextsFileSchema = z.object({
-  contexts: z.record(z.string(), z.object({ addr: z.string(), token: z.string(), ca: z.string().optional() }).nullable().catch(null)).optional(),
+  contexts: z.record(z.string(), z.object({ addr: z.string(), token: z.string(), ca: z.string().optional(), namespace: z.string().optional() }).nullable().catch(null)).optional(),
 });
 
 /** Context names: short, shell-safe. */
@@ -48,7 +50,7 @@ export function readContexts(path: string): Record<string, NamedContext> {
   if (r.success) {
     const out: Record<string, NamedContext> = {};
     // A context that is not of the shape is left out, the others kept.
-    for (const [name, c] of Object.entries(r.data.contexts ?? {})) if (c !== null) out[name] = { addr: c.addr, token: c.token, ...(c.ca !== undefined ? { ca: c.ca } : {}) };
+    for (const [name, c] of Object.entries(r.data.contexts ?? {})) if (c !== null) out[name] = { addr: c.addr, token: c.token, ...(c.ca !== undefined ? { ca: c.ca } : {}), ...(c.namespace !== undefined ? { namespace: c.namespace } : {}) };
     return out;
   }
   throw new TiffinError(ErrorCodes.Usage, `${path} is not a contexts file (${v === undefined ? "not JSON" : "expected {contexts: {NAME: {addr, token}}}"})`, { hint: `fix or remove ${path}; \`tiffin context add\` writes a new one` });
@@ -78,6 +80,8 @@ export interface ContextRow {
   name: string;
   addr: string;
   current: boolean;
+  /** The namespace the context acts in ("default" when it names none). */
+  namespace: string;
 }
 
 /** The named contexts and which is current: the one `use` named, or one with the current file's addr and token. */
@@ -86,9 +90,9 @@ export function listContexts(env: Record<string, string | undefined>): ContextRo
   const all = readContexts(contextsPath(env));
   const rows = Object.entries(all)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, c]) => ({ name, addr: c.addr, current: current !== null && (current.name === name || (current.name === undefined && sameTarget(current, c))) }));
+    .map(([name, c]) => ({ name, addr: c.addr, current: current !== null && (current.name === name || (current.name === undefined && sameTarget(current, c))), namespace: (current?.name === name ? current.namespace : c.namespace) ?? "default" }));
   // The current file may come from `tiffin dev` (or an older client): show it rather than hide it.
-  if (current !== null && !rows.some((r) => r.current)) rows.push({ name: current.devPid !== undefined ? "(tiffin dev)" : "(unnamed)", addr: current.addr, current: true });
+  if (current !== null && !rows.some((r) => r.current)) rows.push({ name: current.devPid !== undefined ? "(tiffin dev)" : "(unnamed)", addr: current.addr, current: true, namespace: current.namespace ?? "default" });
   return rows;
 }
 
@@ -100,14 +104,34 @@ function sameTarget(a: { addr: string; token: string }, b: NamedContext): boolea
 export function addContext(env: Record<string, string | undefined>, name: string, c: NamedContext): void {
   if (!contextNamePattern.test(name)) throw new TiffinError(ErrorCodes.Usage, `"${name}" cannot name a context`, { hint: "use letters, digits, '.', '_' and '-', e.g. prod or eu-west" });
   const path = contextsPath(env);
-  writeContexts(path, { ...readContexts(path), [name]: { addr: normalizeAddrs(c.addr), token: c.token, ...(c.ca !== undefined ? { ca: c.ca } : {}) } });
+  writeContexts(path, { ...readContexts(path), [name]: { addr: normalizeAddrs(c.addr), token: c.token, ...(c.ca !== undefined ? { ca: c.ca } : {}), ...(c.namespace !== undefined ? { namespace: c.namespace } : {}) } });
 }
 
 /** Makes a named context current (copied into the context file every command reads). */
 export function useContext(env: Record<string, string | undefined>, name: string): NamedContext {
   const c = namedContext(env, name);
-  writeContext(contextPath(env), { addr: c.addr, token: c.token, name, ...(c.ca !== undefined ? { ca: c.ca } : {}) });
+  writeContext(contextPath(env), { addr: c.addr, token: c.token, name, ...(c.ca !== undefined ? { ca: c.ca } : {}), ...(c.namespace !== undefined ? { namespace: c.namespace } : {}) });
   return c;
+}
+
+/** Sets the namespace of the current context (and of the named context it came from), as kubectl's
+ * `config set-context --current --namespace`; "default" clears it. Returns the context's name, if any. */
+export function setContextNamespace(env: Record<string, string | undefined>, namespace: string): string | null {
+  const path = contextPath(env);
+  const current = readContext(path);
+  if (current === null) throw new TiffinError(ErrorCodes.Usage, "there is no current context to set a namespace in", { hint: "`tiffin context use NAME` first (or `tiffin context add NAME ... --namespace NS --use`); for one command, -n NS or TIFFIN_NAMESPACE" });
+  const { namespace: _old, ...rest } = current;
+  const ns = namespace === "default" ? {} : { namespace };
+  writeContext(path, { ...rest, ...ns });
+  if (current.name !== undefined) {
+    const all = readContexts(contextsPath(env));
+    const named = all[current.name];
+    if (named !== undefined) {
+      const { namespace: _was, ...keep } = named;
+      writeContexts(contextsPath(env), { ...all, [current.name]: { ...keep, ...ns } });
+    }
+  }
+  return current.name ?? null;
 }
 
 /** Removes a named context; when it was current, the current context file goes too. Returns whether it was current. */

@@ -65,10 +65,19 @@ export function wantsVersion(argv: string[]): boolean {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "-V" || a === "--version") return true;
-    if (a === "--addr" || a === "--token" || a === "--context") i++;
-    else if (!a.startsWith("--addr=") && !a.startsWith("--token=") && !a.startsWith("--context=")) return false;
+    if (a === "--addr" || a === "--token" || a === "--context" || a === "--namespace") i++;
+    else if (a !== "-A" && a !== "--all-namespaces" && !a.startsWith("--addr=") && !a.startsWith("--token=") && !a.startsWith("--context=") && !a.startsWith("--namespace=")) return false;
   }
   return false;
+}
+
+/** The commands that act in a namespace (each, with its subcommands, takes -n/--namespace; `exec`
+ * reads the program's --namespace, as its own -n means no stdin). */
+const NamespacedCommands = new Set(["apply", "plan", "status", "jobs", "top", "recommend", "restart", "scale", "stop", "history", "revert", "rollout", "logs", "services", "endpoints", "runs", "run", "events", "secret"]);
+
+function addNamespaceOption(cmd: Command): void {
+  cmd.option("-n, --namespace <ns>", "the namespace to act in ('*': every one, to list)");
+  cmd.commands.forEach(addNamespaceOption);
 }
 
 /** Builds the program with every command registered (exported for tests of the wiring). */
@@ -79,9 +88,12 @@ export function buildProgram(io: CliIo, state: RunState): { program: Command; ct
     .option("--addr <url,...>", "server address, or several comma-separated (env TIFFIN_ADDR; default: the `tiffin dev` context, else http://127.0.0.1:7070)")
     .option("--token <token>", "admin token (env TIFFIN_TOKEN; default: the `tiffin dev` context)")
     .option("--context <name>", "use this named context (`tiffin context list`) instead of the current one")
+    .option("--namespace <ns>", "the namespace job commands act in (-n on each; env TIFFIN_NAMESPACE; default: the context's, else \"default\")")
+    .option("-A, --all-namespaces", "list every namespace the token may read (as -n '*')")
     .showSuggestionAfterError(true);
   const ctx = makeContext(program, io, state);
   for (const c of commands) c.register(program, ctx);
+  for (const c of program.commands) if (NamespacedCommands.has(c.name())) addNamespaceOption(c);
   // Every command, nested or not, reports through main instead of exiting the process.
   const configure = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err, outputError: () => undefined });

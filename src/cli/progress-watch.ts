@@ -3,6 +3,7 @@
 // cannot be had (an older server, a dropped connection), the wait polls as before.
 
 import type { ApiClient } from "../api/client.ts";
+import { jobId } from "../model/namespace.ts";
 import type { WatchMessage } from "../api/watch-types.ts";
 
 /** True when `m` concerns one of `jobs` (or may: a reset, after which everything is new). */
@@ -31,7 +32,8 @@ export class JobChanges {
 
   /** Watches `jobs` from `from` (their apply's revision; null: list first). */
   constructor(client: ApiClient, jobs: readonly string[], from: number | null) {
-    const names = new Set(jobs);
+    // The watch carries jobs by id (NAME.NS outside "default", model/namespace.ts).
+    const names = new Set(jobs.map((j) => jobId(client.namespace, j)));
     void (async () => {
       try {
         const opts = { kinds: ["job", "task", "attempt"] as const, jobs, signal: this.#abort.signal, onOpen: () => (this.live = true), ...(from === null ? {} : { from }) };

@@ -34,7 +34,8 @@ void test("checkUses: a plain job's own service name is checked against the clus
   ];
   for (const c of cases) {
     let calls = 0;
-    const client = { services: (): Promise<ServiceSummary[]> => (calls++, Promise.resolve(cluster)) };
+    const services = { services: (): Promise<ServiceSummary[]> => (calls++, Promise.resolve(cluster)) };
+    const client = { namespace: "default", inNamespace: () => services };
     const got = await checkUses(client, c.specs, "spec.ts").then((order) => ({ order }), (err: unknown) => ({ err: err as { code?: string; message: string; problems?: { path: string }[] } }));
     assert.equal(calls, c.calls, `${c.name}: calls to GET /v1/services`);
     if (c.problem) {

@@ -62,6 +62,8 @@ export type Policy = Grant[];
 export interface Need {
   cap: AclCapability;
   on: string;
+  /** `on` is a pattern (`ns/*`) and one matching resource is enough: a listing that shows only those. */
+  some?: true;
 }
 
 /** The policy of the bootstrap admin token: everything. */
@@ -82,9 +84,20 @@ function gives(caps: readonly AclCapability[], cap: AclCapability): boolean {
   return caps.some((c) => c === cap || implied[c].includes(cap));
 }
 
-/** True when the policy gives `need.cap` on `need.on`. */
+/** True when the policy gives `need.cap` on `need.on`; for a need `some` (a listing across namespaces),
+ * on at least one resource the need's pattern matches (the listing then shows only those). */
 export function allows(policy: Policy, need: Need): boolean {
+  if (need.some === true) return policy.some((g) => patternsOverlap(g.on, need.on) && gives(g.caps, need.cap));
   return policy.some((g) => patternMatches(g.on, need.on) && gives(g.caps, need.cap));
+}
+
+/** True when some resource matches both patterns. */
+function patternsOverlap(a: string, b: string): boolean {
+  const stem = (p: string): string => (p.endsWith("*") ? p.slice(0, -1) : p);
+  if (a.endsWith("*") && b.endsWith("*")) return stem(a).startsWith(stem(b)) || stem(b).startsWith(stem(a));
+  if (a.endsWith("*")) return b.startsWith(stem(a));
+  if (b.endsWith("*")) return a.startsWith(stem(b));
+  return a === b;
 }
 
 /** The first need the policy does not give, or null when it gives them all. */
@@ -111,7 +124,7 @@ export function formatGrant(g: Grant): string {
 
 /** A need as messages say it: `read on ns/default`. */
 export function formatNeed(n: Need): string {
-  return `${n.cap} on ${n.on}`;
+  return n.some === true ? `${n.cap} on one of ${n.on}` : `${n.cap} on ${n.on}`;
 }
 
 const resourcePattern = /^(?:\*|ns\/\*|ns\/[a-z0-9][a-z0-9-]{0,62}\*?|hosts|packages|tokens|cluster)$/;

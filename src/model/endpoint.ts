@@ -39,6 +39,9 @@ export type Endpoint = z.infer<typeof endpointSchema>;
 /** A service and how many endpoints it has (`GET /v1/services`). */
 export const serviceSummarySchema = z.object({
   name: z.string(),
+  /** The service's namespace (absent from servers before namespaces: "default"); `name`, `job` and
+   * `uses` are as a job of that namespace writes them (`NS/NAME` for another namespace's). */
+  namespace: z.string().exactOptional(),
   endpoints: z.number(),
   /** The port names its endpoints offer. */
   ports: z.array(z.string()),

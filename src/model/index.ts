@@ -28,3 +28,4 @@ export * from "./batch.ts";
 export * from "./maintenance.ts";
 export * from "./secret.ts";
 export * from "./batch-after.ts";
+export * from "./namespace.ts";

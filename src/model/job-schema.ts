@@ -54,6 +54,7 @@ export const packagePinSchema = z.object({ ref: z.string(), name: z.string(), ve
 /** A JobSpec as stored: every field typed, no limits (those are checked at apply). */
 export const storedJobSpecSchema = z.object({
   name: z.string(),
+  namespace: z.string().exactOptional(),
   command: z.array(z.string()),
   env: z.record(z.string(), z.string()),
   files: z.record(z.string(), z.object({ content: z.string(), mode: z.number() })),
@@ -98,6 +99,7 @@ export const storedJobSpecSchema = z.object({
 /** A stored JobVersion (`/versions/<name>/<v>`). */
 export const jobVersionSchema = z.object({
   name: z.string(),
+  namespace: z.string().exactOptional(),
   version: z.number(),
   spec: storedJobSpecSchema,
   createdAt: z.number(),

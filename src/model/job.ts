@@ -136,6 +136,9 @@ export interface WorkingFile {
 /** The complete, canonical spec of one job version. */
 export interface JobSpec {
   name: string;
+  /** The job's namespace when it is not "default" (model/namespace.ts). Sent by clients only: the server
+   * stores the job under its id (`NAME.NS`) and leaves this out. */
+  namespace?: string;
   /** argv: the program and its arguments. `${TASK_INDEX}` and `${PORT_<NAME>}` are expanded per task. */
   command: string[];
   env: Record<string, string>;
@@ -269,6 +272,8 @@ export function isolationOf(spec: JobSpec): { isolation: Isolation; network: Net
 /** A stored version of a job. */
 export interface JobVersion {
   name: string;
+  /** In answers only, outside the default namespace (the stored version's name is the job's id). */
+  namespace?: string;
   version: number;
   spec: JobSpec;
   createdAt: number;

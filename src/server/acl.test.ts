@@ -9,7 +9,7 @@ import { ApiClient } from "../api/client.ts";
 import type { AuditEntry, TokenCreated } from "../api/types.ts";
 import { etcdAvailable, startEtcd } from "../state/etcd-testing.ts";
 import { openSqliteStore } from "../state/sqlite.ts";
-import { authKindOf, ruleKey, RouteRules } from "./http/route-rules.ts";
+import { authKindOf, RequestNamespace, ruleKey, RouteRules } from "./http/route-rules.ts";
 import { openStore, startServer } from "./main.ts";
 import { call, eventually, FakeAgent, startTestServer, tempDir } from "./testing/harness.ts";
 
@@ -65,6 +65,9 @@ void test("every route answers every kind of token as its rule says; a route wit
     join: server.joinToken,
     "read-only": (await make("reader", ["ns/default=read"])).secret,
     "other namespace": (await make("other", ["ns/other=admin"])).secret,
+    // The same token, calling in its own namespace (`?namespace=other`, or the secrets' `:ns`), and listing every one.
+    "other namespace, in its namespace": (await make("other-here", ["ns/other=admin"])).secret,
+    "other namespace, every namespace": (await make("other-all", ["ns/other=admin"])).secret,
     admin: server.adminToken,
   };
   await new Promise((r) => setTimeout(r, 5)); // the 1 ms TTL has run out
@@ -80,11 +83,24 @@ void test("every route answers every kind of token as its rule says; a route wit
     const rule = RouteRules[ruleKey(r.method, r.pattern, r.upgrade)];
     if (!rule) continue;
     assert.equal(authKindOf(rule), r.auth, `${r.method} ${r.pattern}: registered as "${r.auth}" but its rule is for ${rule.who}`);
-    const path = r.pattern.replace(/:[a-zA-Z]+/g, "x");
-    // What each kind may do, said independently of decide(): a reader holds read on ns/default only.
+    const plain = r.pattern.replace(/:[a-zA-Z]+/g, "x");
+    const pathOf = (kind: string): string =>
+      kind === "other namespace, in its namespace" ? `${r.pattern.replace(":ns", "other").replace(/:[a-zA-Z]+/g, "x")}?namespace=other` : kind === "other namespace, every namespace" ? `${plain}?namespace=*` : plain;
+    // What each kind may do, said independently of decide(): a reader holds read on the default
+    // namespace only (the one a call without `namespace=` acts in), the other-namespace token admin
+    // on ns/other only: there it may do whatever needs nothing but its namespace, and list every
+    // namespace (seeing only its own) where a listing allows `*`.
+    const inNs = rule.who === "user" && rule.needs.every((n) => n.on === RequestNamespace);
+    const listing = ["GET /v1/jobs", "GET /v1/services", "GET /v1/recommendations", "GET /v1/prometheus/sd", "GET /v1/secrets"].includes(`${r.method} ${r.pattern}`);
     const userMay = (kind: string): boolean =>
-      rule.who === "user" && (kind === "admin" || (kind === "read-only" && rule.needs.every((n) => n.cap === "read" && n.on === "ns/default")) || (kind === "other namespace" && rule.needs.length === 0));
+      rule.who === "user" &&
+      (kind === "admin" ||
+        (kind === "read-only" && rule.needs.every((n) => n.cap === "read" && n.on === RequestNamespace)) ||
+        (kind.startsWith("other namespace") && rule.needs.length === 0) ||
+        (kind === "other namespace, in its namespace" && inNs) ||
+        (kind === "other namespace, every namespace" && inNs && listing));
     for (const [kind, token] of Object.entries(tokens)) {
+      const path = pathOf(kind);
       const unknown = ["none", "wrong", "wrong secret of a real id", "expired", "revoked"].includes(kind);
       const allowed = rule.who === "none" || (rule.who === "host" && kind === "host") || (rule.who === "join" && kind === "join") || userMay(kind);
       const want = allowed ? "allowed" : unknown ? 401 : 403;

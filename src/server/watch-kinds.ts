@@ -62,6 +62,8 @@ export const watchKindTable: Readonly<Record<WatchKind, WatchKindEntry>> = {
 export interface WatchFilter {
   jobs: readonly string[];
   hosts: readonly string[];
+  /** Which job ids the watcher may see (its namespaces, issue 17); every one when absent. */
+  visible?: (jobId: string) => boolean;
 }
 
 /** No filter: every object of the kinds asked. */
@@ -119,7 +121,27 @@ export function filteredWatchEvent(ev: StoreWatchEvent, kinds: readonly WatchKin
 
 /** True when `ev` passes both filters. */
 export function matchesFilter(ev: WatchEvent, filter: WatchFilter): boolean {
-  return matchesJobs(ev, filter.jobs) && matchesHosts(ev, filter.hosts);
+  return matchesJobs(ev, filter.jobs) && matchesHosts(ev, filter.hosts) && (filter.visible === undefined || visibleJob(ev, filter.visible));
+}
+
+/** True when `ev`'s job is one `visible` lets through; objects of no job (hosts, liveness,
+ * maintenance) always are. A removal whose object the store did not describe shows only its key. */
+export function visibleJob(ev: WatchEvent, visible: (jobId: string) => boolean): boolean {
+  switch (ev.kind) {
+    case "job":
+      return visible(ev.name);
+    case "version":
+    case "task":
+    case "rollout":
+    case "run":
+      return visible(ev.name.slice(0, ev.name.lastIndexOf("/")));
+    case "attempt":
+      return ev.object === null || visible(ev.object.job);
+    case "endpoint":
+      return ev.object === null ? visible(ev.name.slice(0, ev.name.lastIndexOf("/"))) : visible(ev.object.job);
+    default:
+      return true;
+  }
 }
 
 /** True when `ev` is on one of `hosts` (host ids; every event when empty). An object that is not known

@@ -8,10 +8,11 @@
 // the mirror drop running jobs as corrupt). Their fields are one set: canonical.test.ts compares the
 // two at every level, and both are pinned to the JobSpec type at compile time.
 import { z } from "zod";
+import { namespacePattern } from "../model/index.ts";
 import { Capabilities, Isolations, MetricSignalNames, Networks, SpreadDomains } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
 import {
-  absolutePathProblem, envNamePattern, jobNamePattern, metricNamePattern, mountTargetProblem, osIdPattern, packageRefPattern, portNamePattern, tagPattern,
+  absolutePathProblem, envNamePattern, jobNamePattern, serviceRefPattern, metricNamePattern, mountTargetProblem, osIdPattern, packageRefPattern, portNamePattern, tagPattern,
 } from "./input.ts";
 import { kernelRangePattern, StopSignals } from "./units.ts";
 import { MaxMetricChecks } from "./rules.ts";
@@ -46,12 +47,13 @@ const timing = {
   action: z.enum(["restart", "move"]),
 };
 
-/** `default/NAME` (secret-input.ts; only the default namespace yet). */
-const secretFullName = /^default\/[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** `NS/NAME` (secret-input.ts; the server refuses another namespace than the job's). */
+const secretFullName = /^[a-z0-9][a-z0-9-]{0,62}\/[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** The compiled JobSpec, strictly (its output type is checked against JobSpec at compile time). */
 export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
   name: z.string().regex(jobNamePattern),
+  namespace: z.string().regex(namespacePattern).exactOptional(),
   command: z.array(z.string()).min(1).refine((a) => a[0] !== "", { error: "the program name must not be empty" }),
   env: z.record(z.string().regex(envNamePattern), z.string()),
   secretEnv: z.record(z.string().regex(envNamePattern), z.string().regex(secretFullName)).exactOptional(),
@@ -166,7 +168,7 @@ export const jobSpecSchema: z.ZodType<JobSpec> = z.strictObject({
     })
     .exactOptional(),
   uses: z
-    .array(z.strictObject({ service: z.string().regex(jobNamePattern), min: z.number().int().min(0).max(MaxUseMin) }))
+    .array(z.strictObject({ service: z.string().regex(serviceRefPattern), min: z.number().int().min(0).max(MaxUseMin) }))
     .min(1)
     .max(MaxUses)
     .refine((u) => new Set(u.map((x) => x.service)).size === u.length, { error: "each service is used once" })

@@ -1,7 +1,7 @@
 // The compile step: a parsed job (units already resolved by the schema) reshaped into the canonical
 // JobSpec the server stores, with fresh objects so nothing is shared with the user's values.
 import { fullSecretName } from "./secret-input.ts";
-import { EveryHost } from "../model/index.ts";
+import { DefaultNamespace, EveryHost } from "../model/index.ts";
 import type { AdaptPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
 import type { ParsedJob } from "./input.ts";
 import { compileRolloutChecks } from "./rollout-checks.ts";
@@ -77,8 +77,8 @@ function compileRollout(r: NonNullable<ParsedJob["rollout"]>, metrics: MetricsEn
 
 /** `secretEnv` and `secretFiles`, each only when some (older specs compare equal). */
 function secretsOf(j: ParsedJob): Pick<JobSpec, "secretEnv" | "secretFiles"> {
-  const env = Object.entries(j.env).flatMap(([k, v]) => (typeof v === "string" ? [] : [[k, fullSecretName(v.secret)] as const]));
-  const files = Object.entries(j.secretFiles).map(([p, v]) => [p, fullSecretName(v.secret)] as const);
+  const env = Object.entries(j.env).flatMap(([k, v]) => (typeof v === "string" ? [] : [[k, fullSecretName(v.secret, j.namespace)] as const]));
+  const files = Object.entries(j.secretFiles).map(([p, v]) => [p, fullSecretName(v.secret, j.namespace)] as const);
   return { ...(env.length > 0 ? { secretEnv: Object.fromEntries(env) } : {}), ...(files.length > 0 ? { secretFiles: Object.fromEntries(files) } : {}) };
 }
 
@@ -86,6 +86,8 @@ function secretsOf(j: ParsedJob): Pick<JobSpec, "secretEnv" | "secretFiles"> {
 export function compileJob(j: ParsedJob): JobSpec {
   return {
     name: j.name,
+    // Only outside the default namespace: specs without one compile as before.
+    ...(j.namespace !== DefaultNamespace ? { namespace: j.namespace } : {}),
     command: [...j.command],
     env: Object.fromEntries(Object.entries(j.env).filter((e): e is [string, string] => typeof e[1] === "string")),
     ...secretsOf(j),

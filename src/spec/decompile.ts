@@ -1,7 +1,7 @@
 // The reverse of compile.ts: a stored JobSpec written back in the form users write (`memory: "256Mi"`,
 // `grace: "10s"`), so `status`, `history` and `history --spec` show what users recognise and `apply`
 // accepts the printed spec unchanged (compile(load(print(spec))) equals spec; decompile.test.ts).
-import { EveryHost } from "../model/index.ts";
+import { DefaultNamespace, EveryHost, splitJobId } from "../model/index.ts";
 import type { AdaptBounds, AdaptPolicy, BatchPolicy, HealthCheck, JobSpec, MetricHealthCheck, MetricsEndpoint, RolloutPolicy } from "../model/index.ts";
 import type { MetricComparisonCheck, RolloutChecks } from "../model/judge/index.ts";
 
@@ -124,8 +124,12 @@ function userBatch(b: BatchPolicy): Record<string, unknown> {
  * to set at apply.
  */
 export function decompileJob(spec: JobSpec): Record<string, unknown> {
+  // A stored spec carries the job's id (`NAME.NS`, model/namespace.ts); users write name and namespace.
+  const id = splitJobId(spec.name);
+  const ns = spec.namespace ?? id.namespace;
   return {
-    name: spec.name,
+    name: id.name,
+    ...(ns !== DefaultNamespace ? { namespace: ns } : {}),
     command: [...spec.command],
     env: { ...spec.env, ...Object.fromEntries(Object.entries(spec.secretEnv ?? {}).map(([k, name]) => [k, { secret: name }])) },
     ...(spec.secretFiles !== undefined ? { secretFiles: Object.fromEntries(Object.entries(spec.secretFiles).map(([p, name]) => [p, { secret: name }])) } : {}),

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { durationMs } from "./duration-schema.ts";
 import { Capabilities, EveryHost, Isolations, MetricSignalNames, Networks, SpreadDomains } from "../model/index.ts";
+import { DefaultNamespace, namespacePattern } from "../model/index.ts";
 import {
   kernelRangePattern, normalizeSignal, parseSize, sizePattern, StopSignals,
 } from "./units.ts";
@@ -16,6 +17,8 @@ import { scheduleInputSchema } from "./schedule-input.ts";
 
 /** DNS-label job names: they appear in task ids, URLs, host paths and DNS. */
 export const jobNamePattern = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A service a job uses (`uses`): `NAME` of the job's own namespace, or `NS/NAME` of another. */
+export const serviceRefPattern = /^(?:[a-z0-9][a-z0-9-]{0,62}\/)?[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Port names: lower case, so `PORT_<NAME>` (upper-cased) is a valid, unambiguous env var. */
 export const portNamePattern = /^[a-z][a-z0-9_]{0,30}$/;
 /** Environment variable names. */
@@ -256,6 +259,11 @@ export const jobInputSchema = z
     name: z.string().regex(jobNamePattern, {
       error: "job names are DNS labels: lower case letters, digits and '-', starting with a letter, at most 63 characters",
     }),
+    namespace: z
+      .string()
+      .regex(namespacePattern, { error: "namespaces are DNS labels: lower case letters, digits and '-', at most 63 characters" })
+      .default(DefaultNamespace)
+      .describe('The namespace the job lives in (`tiffin -n NS`); jobs of two namespaces may share a name.'),
     command: argv("command").describe("argv; `${TASK_INDEX}` and `${PORT_<NAME>}` are expanded per task."),
     env: z.record(z.string().regex(envNamePattern, { error: "env names are letters, digits and _, not starting with a digit" }), z.union([scalar, secretRefInput], { error: 'expected a string (or a number or boolean), or secret("NAME")' })).default(() => ({})),
     files: z.record(filePath, fileEntry).default(() => ({})).describe("Files written into the work directory before the start."),
@@ -374,9 +382,9 @@ export const jobInputSchema = z
       .array(
         z.union(
           [
-            z.string().regex(jobNamePattern, { error: "expected a service: a job's name or one of its named services" }),
+            z.string().regex(serviceRefPattern, { error: "expected a service: a job's name or one of its named services, NS/NAME for another namespace's" }),
             z.strictObject({
-              service: z.string().regex(jobNamePattern, { error: "expected a service: a job's name or one of its named services" }),
+              service: z.string().regex(serviceRefPattern, { error: "expected a service: a job's name or one of its named services, NS/NAME for another namespace's" }),
               min: z.number().int().min(0).max(MaxUseMin).default(1).describe("Endpoints that must serve before a task starts."),
             }),
           ],

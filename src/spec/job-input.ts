@@ -94,8 +94,10 @@ export type ScalarValue = string | number | boolean;
 
 /** Everything a job spec may say. Only `name` and `command` are required; the rest has defaults. */
 export interface JobSpecInput {
-  /** The job's name: a DNS label (lower case letters, digits and "-", at most 63 characters), unique in the cluster. */
+  /** The job's name: a DNS label (lower case letters, digits and "-", at most 63 characters), unique in its namespace. */
   name: string;
+  /** The namespace the job lives in (a DNS label); `tiffin -n NS` applies a spec without one there. @default "default" */
+  namespace?: string | undefined;
   /**
    * What each task runs: an argv (`["./web", "--port", "${PORT_HTTP}"]`), or one string run with
    * `/bin/sh -c`. `${TASK_INDEX}` and `${PORT_<NAME>}` are expanded per task.

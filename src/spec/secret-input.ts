@@ -14,12 +14,13 @@ export const secretRefInput = z.strictObject({ secret: z.string() });
 export function secretNameProblem(text: string): string | null {
   const s = parseSecretName(text);
   if (typeof s === "string") return `the secret name ${s}`;
-  if (s.ns !== DefaultNamespace) return `secret "${text}": there is only the namespace "${DefaultNamespace}" yet`;
   return null;
 }
 
-/** `NAME` -> `default/NAME` (a name secretNameProblem passed). */
-export function fullSecretName(text: string): string {
+/** `NAME` -> `NS/NAME` with the job's namespace `ns` (a name secretNameProblem passed); `NS/NAME` as written
+ * (the server refuses a secret of another namespace than the job's at apply). */
+export function fullSecretName(text: string, ns: string = DefaultNamespace): string {
   const s = parseSecretName(text);
-  return typeof s === "string" ? text : formatSecretName(s);
+  if (typeof s === "string") return text;
+  return text.includes("/") ? formatSecretName(s) : formatSecretName({ ...s, ns });
 }

@@ -15,6 +15,7 @@ import type { Endpoint } from "../../model/index.ts";
 import { attemptsRoot } from "../helpers.ts";
 import type { PortAllocator } from "../ports.ts";
 import { ServiceDirectory } from "./directory.ts";
+import { idToRef } from "../../model/index.ts";
 import { ServicesFileName, serviceVar, startHold } from "./gate.ts";
 import { ServiceProxy } from "./proxy.ts";
 import type { ProxyStats } from "./proxy.ts";
@@ -84,7 +85,8 @@ export class LocalServices {
     const uses = a.spec.uses ?? [];
     if (uses.length === 0) return { env: {}, files: {} };
     const env: Record<string, string> = { TIFFIN_SERVICES_FILE: path.join(workDir, ServicesFileName) };
-    for (const u of uses) env[serviceVar(u.service)] = this.#address(u.service);
+    // Named as the job writes the service (`db`, or `team-b/db` for another namespace's: TIFFIN_SERVICE_TEAM_B_DB).
+    for (const u of uses) env[serviceVar(idToRef(u.service, a.spec.name))] = this.#address(u.service);
     return { env, files: { [ServicesFileName]: { content: this.#content(uses.map((u) => u.service)), mode: 0o644 } } };
   }
 

@@ -16,6 +16,7 @@ import { waitForJobs } from "../progress.ts";
 import type { JobProgress } from "../progress.ts";
 import { renderJson } from "../table.ts";
 import { checkUses, inStartOrder } from "../uses-check.ts";
+import { clientForSpecs } from "../spec-namespace.ts";
 
 /** The default of `--wait`. */
 export const defaultWaitMs = 60_000;
@@ -31,7 +32,8 @@ export async function applySpecs(client: ApiClient, specs: JobSpec[], note: Part
  * sent) and applies its jobs, the services they use first. */
 export async function applyHandler(client: ApiClient, file: string, io?: CliIo, note: Partial<VersionNote> = {}): Promise<ApplyResult[]> {
   const specs = await loadSpecFile(file, io ? { onOutput: (t) => io.err(t) } : {});
-  return applySpecs(client, inStartOrder(specs, await checkUses(client, specs, file)), note);
+  const c = clientForSpecs(client, specs, file);
+  return applySpecs(c, inStartOrder(specs, await checkUses(c, specs, file)), note);
 }
 
 /** One line per applied job. */
@@ -58,8 +60,9 @@ export async function followRollout(client: ApiClient, results: ApplyResult[], t
   void sig.promise.then(() => abort.abort());
   let live = false;
   try {
+    // The namespace the jobs were applied in (a spec may name its own; answers leave out "default").
     return await waitForJobs(
-      client,
+      results.length === 0 ? client : client.inNamespace(results[0]?.namespace ?? "default"),
       results.map((r) => ({ name: r.name, version: r.version, revision: r.revision })),
       {
         timeoutMs,

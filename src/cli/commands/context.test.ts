@@ -54,7 +54,7 @@ void test("named contexts: add, list, use, --context, remove", async (t) => {
   assert.equal(r.code, 0, r.err);
   assert.equal(r.out, `using context prod (${server.url})\n`);
   r = await run(home, "context", "list", "--json");
-  assert.deepEqual(JSON.parse(r.out), [{ name: "prod", addr: server.url, current: true }, { name: "wrong", addr: server.url, current: false }]);
+  assert.deepEqual(JSON.parse(r.out), [{ name: "prod", addr: server.url, current: true, namespace: "default" }, { name: "wrong", addr: server.url, current: false, namespace: "default" }]);
   r = await run(home, "jobs");
   assert.equal(r.code, 0, r.err);
 

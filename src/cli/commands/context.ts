@@ -1,4 +1,4 @@
-// `tiffin context list|use|add|remove`: named servers, as kubectl's contexts (contexts.ts). The
+// `tiffin context list|use|add|remove|set-namespace`: named servers, as kubectl's contexts (contexts.ts). The
 // current one is what every command uses unless --addr, TIFFIN_ADDR or --context say otherwise.
 
 import { readFileSync } from "node:fs";
@@ -6,7 +6,8 @@ import type { Command } from "commander";
 import type { CliContext } from "../command.ts";
 import { splitAddrs } from "../../api/client.ts";
 import { addrProblem } from "../context.ts";
-import { addContext, contextsPath, listContexts, removeContext, useContext } from "../contexts.ts";
+import { addContext, contextsPath, listContexts, removeContext, setContextNamespace, useContext } from "../contexts.ts";
+import { isNamespace } from "../../model/index.ts";
 import type { ContextRow } from "../contexts.ts";
 import { usageError } from "../errors.ts";
 import { outputFormat, outputOption, renderOutput } from "../output.ts";
@@ -16,7 +17,9 @@ import { renderTable } from "../table.ts";
 /** The table of `tiffin context list`: the current one marked with `*`. */
 export function renderContexts(rows: ContextRow[]): string {
   if (rows.length === 0) return "no contexts: add one with `tiffin context add NAME --server URL --token-file FILE`\n";
-  return renderTable(["current", "name", "addr"], rows.map((r) => [r.current ? "*" : "", r.name, r.addr]));
+  // The namespace only once some context names one (`--json` always has it).
+  const ns = rows.some((r) => r.namespace !== "default");
+  return renderTable(["current", "name", "addr", ...(ns ? ["namespace"] : [])], rows.map((r) => [r.current ? "*" : "", r.name, r.addr, ...(ns ? [r.namespace] : [])]));
 }
 
 /** Adds the command and its subcommands. */
@@ -50,7 +53,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--ca-hash <sha256:hex>", "for an https server: the cluster CA's hash (the server prints it at start); the CA is pinned in the context only if the server presents it")
     .description("add (or replace) a named context: --server URL and --token TOKEN or --token-file FILE (https: --ca-hash)")
     .action(async (name: string, opts: { server: string; tokenFile?: string; use?: boolean; caHash?: string }) => {
-      const given = program.opts<{ token?: string }>().token;
+      const { token: given, namespace } = program.opts<{ token?: string; namespace?: string }>();
+      if (namespace !== undefined && !isNamespace(namespace)) throw usageError(`"${namespace}" is not a namespace name`, "a DNS label: a-z, 0-9 and '-', e.g. --namespace team-a");
       if ((given === undefined) === (opts.tokenFile === undefined)) throw usageError("give the token with --token or --token-file (one of them)", "e.g. tiffin context add prod --server http://10.0.0.5:7070 --token-file admin.token");
       let token = given ?? "";
       if (opts.tokenFile !== undefined) {
@@ -70,9 +74,19 @@ export function register(program: Command, ctx: CliContext): void {
       let ca: string | undefined;
       const { pinServerCa } = await import("../../api/tls.ts");
       for (const a of https) ca = await pinServerCa(a, opts.caHash ?? "");
-      addContext(ctx.io.env, name, { addr: opts.server, token, ...(ca !== undefined ? { ca } : {}) });
+      addContext(ctx.io.env, name, { addr: opts.server, token, ...(ca !== undefined ? { ca } : {}), ...(namespace !== undefined && namespace !== "default" ? { namespace } : {}) });
       if (opts.use) useContext(ctx.io.env, name);
       ctx.io.out(`context ${name} added to ${contextsPath(ctx.io.env)}${opts.use ? "; now current" : ""}\n`);
+    });
+  // kubectl's `config set-context --current --namespace NS`: later commands act in NS without -n.
+  context
+    .command("set-namespace")
+    .argument("<namespace>", "a namespace such as team-a (\"default\" goes back to the default)")
+    .description("make job commands of the current context act in this namespace (-n NS overrides it for one command)")
+    .action((namespace: string) => {
+      if (!isNamespace(namespace)) throw usageError(`"${namespace}" is not a namespace name`, "a DNS label: a-z, 0-9 and '-', e.g. team-a");
+      const name = setContextNamespace(ctx.io.env, namespace);
+      ctx.io.out(`context ${name ?? "(current)"} now acts in namespace ${namespace}\n`);
     });
   context
     .command("remove")

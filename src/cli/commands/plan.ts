@@ -14,6 +14,7 @@ import type { CliIo } from "../io.ts";
 import { renderJson } from "../table.ts";
 import { checkUses, inStartOrder, renderStartOrder } from "../uses-check.ts";
 import { renderBatchOrder } from "../batch-order.ts";
+import { clientForSpecs } from "../spec-namespace.ts";
 
 /** Loads the file and asks the server to plan each job in it. */
 export async function planHandler(client: ApiClient, file: string, io?: CliIo): Promise<PlanResult[]> {
@@ -21,8 +22,9 @@ export async function planHandler(client: ApiClient, file: string, io?: CliIo): 
 }
 
 /** Loads the file, checks its service dependencies (`uses`) and plans each job, in start order. */
-export async function planFile(client: ApiClient, file: string, io?: CliIo): Promise<{ plans: PlanResult[]; startOrder: string[][]; batchOrder: string }> {
+export async function planFile(command: ApiClient, file: string, io?: CliIo): Promise<{ plans: PlanResult[]; startOrder: string[][]; batchOrder: string }> {
   const specs = await loadSpecFile(file, io ? { onOutput: (t) => io.err(t) } : {});
+  const client = clientForSpecs(command, specs, file);
   const startOrder = await checkUses(client, specs, file);
   const plans: PlanResult[] = [];
   for (const spec of inStartOrder(specs, startOrder)) plans.push(await client.plan(spec));

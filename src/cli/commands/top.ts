@@ -2,6 +2,7 @@
 // its metrics endpoint (connected clients, errors per second, latency at the job's quantile) and its
 // scrape errors, and its metric checks (ok, failing since T, fired at T and what became of it). On a terminal it refreshes every --interval until Ctrl-C; piped, or with --json, it
 // prints once. Rows and their order are pure (topRows), the loop is the thin shell.
+import { DefaultNamespace } from "../../model/index.ts";
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
 import type { JobMetricsView, MetricCheckView, TaskMetricsView } from "../../api/types.ts";
@@ -21,8 +22,10 @@ export type TopTask = TaskMetricsView & { job: string; quantile: number | null }
 
 /** Fetches the metrics of `job`, or of every job not removed. */
 export async function topHandler(client: ApiClient, job: string | null): Promise<JobMetricsView[]> {
-  const names = job !== null ? [job] : (await client.jobs()).filter((j) => !j.removed).map((j) => j.name);
-  return Promise.all(names.map((n) => client.jobMetrics(n)));
+  if (job !== null) return [await client.jobMetrics(job)];
+  // With -A, each job's metrics are asked in its own namespace.
+  const jobs = (await client.jobs()).filter((j) => !j.removed);
+  return Promise.all(jobs.map((j) => client.inNamespace(j.namespace ?? DefaultNamespace).jobMetrics(j.name)));
 }
 
 function sortKey(t: TopTask, by: TopSort): number {

@@ -8,7 +8,12 @@ const ep = (index: number, address: string, port: number): Endpoint => ({
   service: "web", job: "web", index, version: 1, attemptId: `a${index}`, hostId: "h", host: "alpha", address,
   ports: [{ name: "http", port }, { name: "admin", port: port + 1 }], state: "healthy", labels: {}, since: 0,
 });
-const services: Record<string, Endpoint[]> = { web: [ep(0, "10.0.0.1", 8000), ep(1, "fd00::2", 9000), ep(2, "alpha.example", 7000)], idle: [] };
+const services: Record<string, Endpoint[]> = {
+  web: [ep(0, "10.0.0.1", 8000), ep(1, "fd00::2", 9000), ep(2, "alpha.example", 7000)],
+  idle: [],
+  // The same name in namespace team-a (its id, model/namespace.ts).
+  "web.team-a": [{ ...ep(0, "10.0.0.9", 8500), service: "web.team-a", job: "web.team-a" }],
+};
 const lookup: EndpointLookup = (s) => services[s] ?? null;
 const keep = <T>(xs: T[]): T[] => xs;
 const ask = (name: string, type: string) => answerQuestion({ name, type }, lookup, keep);
@@ -23,7 +28,12 @@ void test("parseZoneName", () => {
     ["example.com", "outside"],
     ["service.tiffin", "outside"],
     ["a.b.c.web.service.tiffin", "invalid"],
-    ["x.web.service.tiffin", "invalid"],
+    ["a..service.tiffin", "invalid"],
+    // A service of namespace NS is NAME.NS (issue 17): every form takes it.
+    ["web.team-a.service.tiffin", { service: "web.team-a", index: null, port: null }],
+    ["2.web.team-a.service.tiffin", { service: "web.team-a", index: 2, port: null }],
+    ["_http._tcp.web.0ps.service.tiffin", { service: "web.0ps", index: null, port: "http" }],
+    ["1.x.web.team-a.service.tiffin", "invalid"],
   ];
   for (const [name, want] of cases) assert.deepEqual(parseZoneName(name), want, name);
 });
@@ -41,6 +51,12 @@ void test("answerQuestion: records and codes by question", () => {
   assert.deepEqual(datas(ask("0.web.service.tiffin", "SRV")), [{ priority: 1, weight: 1, port: 8000, target: "0.web.service.tiffin" }]);
   assert.deepEqual(datas(ask("_admin._tcp.web.service.tiffin", "SRV")).map((d) => (d as { port: number }).port), [8001, 9001, 7001]);
   assert.equal(ask("web.service.tiffin", "A").answers[0]?.ttl, 1);
+  // Namespaces: NAME.NS, with its tasks and ports below it, apart from the default namespace's NAME.
+  assert.deepEqual(datas(ask("web.team-a.service.tiffin", "A")), ["10.0.0.9"]);
+  assert.deepEqual(datas(ask("web.team-a.service.tiffin", "SRV")), [{ priority: 1, weight: 1, port: 8500, target: "0.web.team-a.service.tiffin" }]);
+  assert.deepEqual(datas(ask("0.web.team-a.service.tiffin", "A")), ["10.0.0.9"]);
+  assert.deepEqual(datas(ask("_admin._tcp.web.team-a.service.tiffin", "SRV")).map((d) => (d as { port: number }).port), [8501]);
+  assert.equal(ask("web.team-b.service.tiffin", "A").rcode, "NXDOMAIN");
   const codes: [string, string, string, number][] = [
     ["nope.service.tiffin", "A", "NXDOMAIN", 0],
     ["9.web.service.tiffin", "A", "NXDOMAIN", 0],

@@ -4,6 +4,7 @@
 //                                     endpoint (its first port, target INDEX.NAME.service.tiffin)
 //   INDEX.NAME.service.tiffin         A / AAAA / SRV of that task's endpoint
 //   _PORT._tcp.NAME.service.tiffin    SRV of the named port of every endpoint (RFC 2782 style)
+// A service of a namespace other than "default" is NAME.NS wherever NAME stands above (issue 17).
 // A service with no serving endpoint (all failing) answers NOERROR with no records (the name exists,
 // as for Consul); a name that is no service, or no task of it, NXDOMAIN; a name outside the zone
 // REFUSED (the server is no recursive resolver). Every record has a short TTL: clients ask again soon.
@@ -39,10 +40,20 @@ export function parseZoneName(qname: string): ZoneName | "outside" | "invalid" {
   const name = qname.toLowerCase().replace(/\.$/, "");
   if (!name.endsWith(`.${DnsZone}`)) return "outside";
   const labels = name.slice(0, -DnsZone.length - 1).split(".");
-  if (labels.length === 3 && labels[0]?.startsWith("_") && labels[1] === "_tcp") return { service: labels[2] ?? "", index: null, port: labels[0].slice(1) };
-  if (labels.length === 2 && /^\d{1,6}$/.test(labels[0] ?? "")) return { service: labels[1] ?? "", index: Number(labels[0]), port: null };
-  if (labels.length === 1 && labels[0] !== "") return { service: labels[0] ?? "", index: null, port: null };
-  return "invalid";
+  if (labels.some((l) => l === "")) return "invalid";
+  // A service of namespace NS is NAME.NS (model/namespace.ts: its id). No service name starts with a
+  // digit or "_", so INDEX. and _PORT._tcp. in front are never part of the name.
+  const service = (rest: string[]): string | null => (rest.length === 1 || rest.length === 2 ? rest.join(".") : null);
+  if (labels[0]?.startsWith("_") && labels[1] === "_tcp") {
+    const s = service(labels.slice(2));
+    return s === null ? "invalid" : { service: s, index: null, port: labels[0].slice(1) };
+  }
+  if (/^\d{1,6}$/.test(labels[0] ?? "")) {
+    const s = service(labels.slice(1));
+    return s === null ? "invalid" : { service: s, index: Number(labels[0]), port: null };
+  }
+  const s = service(labels);
+  return s === null ? "invalid" : { service: s, index: null, port: null };
 }
 
 /** The answer to one question. `shuffle` reorders a list in place (random in the server, fixed in tests). */

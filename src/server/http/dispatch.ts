@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
-import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import { DefaultNamespace, ErrorCodes, TiffinError } from "../../model/index.ts";
+import { isNamespaced, namespaceOrRefusal, qualifyParams, resolveRule } from "./namespaces.ts";
 import { UnmatchedRoute } from "../../model/http-metrics.ts";
 import type { ServerContext } from "../context.ts";
 import { writeCallAudit } from "./call-audit.ts";
@@ -82,7 +83,12 @@ export async function dispatch(ctx: ServerContext, router: Router, tokens: Token
   try {
     // The dashboard's files carry no data: no token (the page sends one with each API call).
     if (ui) return await serveUi(req, res, url.pathname);
-    const principal = authenticate(ctx, tokens, rule, req.headers.authorization, what, (p) => void (audit.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now()), pattern: match.kind === "route" ? match.route.pattern : null });
+    // The namespace the call acts in: its rule's need on it, and its path's job names as ids.
+    const scope = match.kind === "route" && isNamespaced(rule) ? namespaceOrRefusal(method, match.route.pattern, url, match.params) : null;
+    const ns = typeof scope === "string" ? scope : null;
+    const principal = authenticate(ctx, tokens, ns === null ? rule : resolveRule(rule, ns), req.headers.authorization, what, (p) => void (audit.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now()), pattern: match.kind === "route" ? match.route.pattern : null });
+    // A bad namespace is said only to a known caller (strangers learn 401 first, as everywhere).
+    if (scope instanceof TiffinError) throw scope;
     if (match.kind === "none") throw new TiffinError(ErrorCodes.NotFound, `no such endpoint: ${what}`, { hint: endpointHint });
     if (match.kind === "method") {
       res.setHeader("allow", match.allowed.join(", "));
@@ -90,7 +96,8 @@ export async function dispatch(ctx: ServerContext, router: Router, tokens: Token
       return;
     }
     audit.ran = true;
-    await match.route.handler({ req, res, params: match.params, url, hostId: principal?.hostId ?? null, ...(principal ? { principal } : {}), note: (d) => void (audit.detail = d.slice(0, 500)) });
+    const params = ns === null ? match.params : qualifyParams(match.params, ns, match.route.pattern);
+    await match.route.handler({ req, res, params, url, namespace: ns ?? DefaultNamespace, hostId: principal?.hostId ?? null, ...(principal ? { principal } : {}), note: (d) => void (audit.detail = d.slice(0, 500)) });
   } catch (err) {
     audit.error = err instanceof TiffinError ? err.code : "internal";
     if (err instanceof TiffinError) {
@@ -117,9 +124,13 @@ export async function dispatchUpgrade(ctx: ServerContext, router: Router, tokens
   const seen = { caller: null as Principal | null };
   let status: number;
   try {
-    const principal = authenticate(ctx, tokens, rule, req.headers.authorization, what, (p) => void (seen.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now()), pattern: match?.pattern ?? null });
+    const scope = match !== null && isNamespaced(rule) ? namespaceOrRefusal(method, match.pattern, url, match.params) : null;
+    const ns = typeof scope === "string" ? scope : null;
+    const principal = authenticate(ctx, tokens, ns === null ? rule : resolveRule(rule, ns), req.headers.authorization, what, (p) => void (seen.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now()), pattern: match?.pattern ?? null });
+    if (scope instanceof TiffinError) throw scope;
     if (match === null) throw new TiffinError(ErrorCodes.NotFound, `no such upgrade endpoint: ${what}`, { hint: endpointHint });
-    status = await match.handler({ req, socket, head, params: match.params, url, hostId: principal?.hostId ?? null, ...(principal ? { principal } : {}) });
+    const params = ns === null ? match.params : qualifyParams(match.params, ns, match.pattern);
+    status = await match.handler({ req, socket, head, params, url, namespace: ns ?? DefaultNamespace, hostId: principal?.hostId ?? null, ...(principal ? { principal } : {}) });
   } catch (err) {
     const e = err instanceof TiffinError ? err : new TiffinError(ErrorCodes.Unavailable, `internal error while handling ${what}`, { hint: "this is a bug in the server; its log has the details" });
     if (!(err instanceof TiffinError)) ctx.log.error({ err, method, path: url.pathname }, "upgrade request failed");

@@ -3,11 +3,12 @@
 // Router.list() of a real server and fails on a route without one, and dispatch treats such a route
 // as needing full admin (`*=admin`), so a forgotten rule locks users out rather than in.
 //
-// Namespaces (issue 17, a later increment) plug in here: job routes need their capability on
-// `ns/default` today; with namespaces the resource will be the request's namespace (`ns/<name>`),
-// which the grants' patterns (`ns/*`, `ns/team-*`) already match.
+// Namespaces (issue 17): a job route needs its capability on the request's namespace (`ns/<name>`,
+// written `ns` below: http/namespaces.ts resolves it per request from `?namespace=` or the secrets'
+// `:ns`), which the grants' patterns (`ns/*`, `ns/team-*`) match; a listing of every namespace
+// (`namespace=*`) needs it on one of them and shows only the readable ones.
 
-import { DefaultNamespace, ErrorCodes, firstMissing, formatNeed, namespaceResource } from "../../model/index.ts";
+import { ErrorCodes, firstMissing, formatNeed } from "../../model/index.ts";
 import type { AclCapability, Need } from "../../model/index.ts";
 import { userHint } from "./principal.ts";
 import type { Principal, Refusal } from "./principal.ts";
@@ -30,8 +31,10 @@ export type RouteRule =
   /** Any identified token: a path no route has (404 or 405 once the caller is known). Never in the table. */
   | { who: "any" };
 
-/** The resource of the jobs' namespace: `ns/default` until namespaces exist. */
-const ns = namespaceResource(DefaultNamespace);
+/** The resource a rule names for "the namespace of the request" (resolved per request by
+ * http/namespaces.ts resolveRule; never matched as it stands: no grant may name braces). */
+export const RequestNamespace = "ns/{request}";
+const ns = RequestNamespace;
 
 const user = (cap: AclCapability, on: string, audit: AuditMode): RouteRule => ({ who: "user", needs: [{ cap, on }], audit });
 /** A read: no audit entry. */

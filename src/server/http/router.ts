@@ -16,6 +16,9 @@ export interface RouteContext {
   res: ServerResponse;
   params: Record<string, string>;
   url: URL;
+  /** The namespace the call acts in (http/namespaces.ts; `*` for a listing of every readable one);
+   * "default" for routes outside namespaces. Job names in `params` are already its ids. */
+  namespace: string;
   hostId: string | null;
   /** The caller (absent for routes that need no token). */
   principal?: Principal;
@@ -34,6 +37,8 @@ export interface UpgradeContext {
   head: Buffer;
   params: Record<string, string>;
   url: URL;
+  /** As RouteContext.namespace. */
+  namespace: string;
   hostId: string | null;
   /** The caller (absent for routes that need no token). */
   principal?: Principal;

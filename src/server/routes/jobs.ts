@@ -2,7 +2,9 @@
 
 import { z } from "zod";
 import type { ApplyResult, PlanResult } from "../../api/types.ts";
-import { diffJson, ErrorCodes, TiffinError } from "../../model/index.ts";
+import { DefaultNamespace, diffJson, ErrorCodes, splitJobId, TiffinError } from "../../model/index.ts";
+import { namespaceFilter } from "../http/namespaces.ts";
+import { apiNamed, apiSpec, apiVersion, storedSpec } from "./job-scope.ts";
 import type { JobRecord, JobSpec, JobVersion, Task, VersionNote } from "../../model/index.ts";
 import { defaultPhasesOf, planPhases } from "../reconcile/rollout-phases.ts";
 import { everyHostSlotsOf, runningSlots } from "../reconcile/every-host-input.ts";
@@ -38,16 +40,19 @@ const SpecBody = "{\"spec\": JobSpec} as `tiffin plan`/`tiffin apply` send it";
 /** Registers the job routes. */
 export function jobRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
-  r.add("GET", "/v1/jobs", "admin", async ({ res }) => sendJson(res, 200, jobSummaries(m)));
+  r.add("GET", "/v1/jobs", "admin", async ({ res, principal, namespace }) => {
+    const visible = namespaceFilter(principal, namespace);
+    sendJson(res, 200, jobSummaries(m).filter((j) => visible(j.name)).map(apiNamed));
+  });
 
-  r.add("POST", "/v1/jobs", "admin", async ({ req, res }) => {
+  r.add("POST", "/v1/jobs", "admin", async ({ req, res, namespace }) => {
     const body = await readJsonObject(req, SpecBody);
     const note = noteOf(body);
-    const sent = await specOf(body);
+    const sent = storedSpec(await specOf(body), namespace);
     checkServicesAtApply(m, sent);
     checkAfterAtApply(m, sent);
     const spec = await pinSpec(ctx, sent);
-    sendJson(res, 200, await storeVersion(ctx, spec, note, "applied"));
+    sendJson(res, 200, apiNamed(await storeVersion(ctx, spec, note, "applied")));
   });
 
   // Like `nomad job revert`: version V's spec, pins included (so the same package bytes run whatever
@@ -70,7 +75,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
     checkServicesAtApply(m, ver.spec);
     const note = noteOf(body);
     const message = note.message === null ? `revert to version ${v}` : `${note.message} (revert to version ${v})`;
-    sendJson(res, 200, await storeVersion(ctx, ver.spec, { by: note.by, message }, `reverted to version ${v}`));
+    sendJson(res, 200, apiNamed(await storeVersion(ctx, ver.spec, { by: note.by, message }, `reverted to version ${v}`)));
   });
 
   // Like `kubectl scale` / `nomad job scale`: the current version's spec, pins included, with another
@@ -88,22 +93,22 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
     current();
     const note = noteOf(body);
     const message = note.message === null ? `scale to ${replicas}` : `${note.message} (scale to ${replicas})`;
-    sendJson(res, 200, await storeVersion(ctx, current, { by: note.by, message }, `scaled to ${replicas}`));
+    sendJson(res, 200, apiNamed(await storeVersion(ctx, current, { by: note.by, message }, `scaled to ${replicas}`)));
   });
 
-  r.add("POST", "/v1/plan", "admin", async ({ req, res }) => {
-    const sent = await specOf(await readJsonObject(req, SpecBody));
+  r.add("POST", "/v1/plan", "admin", async ({ req, res, namespace }) => {
+    const sent = storedSpec(await specOf(await readJsonObject(req, SpecBody)), namespace);
     // What apply would refuse, plan refuses, with the same problems.
     checkServicesAtApply(m, sent);
     checkAfterAtApply(m, sent);
     const spec = await pinSpec(ctx, sent);
-    sendJson(res, 200, { ...planOf(ctx, spec), packages: spec.pinned ?? [] });
+    sendJson(res, 200, { ...apiNamed(planOf(ctx, spec)), packages: spec.pinned ?? [] });
   });
 
   r.add("GET", "/v1/jobs/:name", "admin", async ({ res, params }) => {
     const status = jobStatus(m, params["name"] ?? "");
     if (!status) throw notFound(params["name"] ?? "");
-    sendJson(res, 200, status);
+    sendJson(res, 200, { ...apiNamed(status), spec: apiSpec(status.spec) });
   });
 
   r.add("DELETE", "/v1/jobs/:name", "admin", async ({ res, params }) => {
@@ -120,14 +125,14 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
       };
     });
     ctx.log.info({ job: name }, "job removed");
-    sendJson(res, 200, { name, removed: true });
+    sendJson(res, 200, { ...apiNamed({ name }), removed: true });
   });
 
   r.add("GET", "/v1/jobs/:name/versions", "admin", async ({ res, params }) => {
     const name = params["name"] ?? "";
     const versions = m.versions.get(name);
     if (!m.jobs.has(name) || !versions) throw notFound(name);
-    sendJson(res, 200, [...versions.values()].map((e) => e.value).sort((a, b) => a.version - b.version));
+    sendJson(res, 200, [...versions.values()].map((e) => apiVersion(e.value)).sort((a, b) => a.version - b.version));
   });
 
   r.add("GET", "/v1/jobs/:name/versions/:v", "admin", async ({ res, params }) => {
@@ -137,7 +142,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
     if (!m.jobs.has(name)) throw notFound(name);
     const ver = m.spec(name, v);
     if (!ver) throw new TiffinError(ErrorCodes.NotFound, `job "${name}" has no version ${v}`, { hint: `list its versions with \`tiffin history ${name}\`` });
-    sendJson(res, 200, ver);
+    sendJson(res, 200, apiVersion(ver));
   });
 
   // Every changed field between two versions, as users write specs (decompiled): what
@@ -153,12 +158,12 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
     const b = m.spec(name, to);
     if (!b) throw missing(to);
     if (from < 1) {
-      sendJson(res, 200, { name, from: null, to, diff: diffJson({}, decompileJob(b.spec)) });
+      sendJson(res, 200, { ...apiNamed({ name }), from: null, to, diff: diffJson({}, decompileJob(b.spec)) });
       return;
     }
     const a = m.spec(name, from);
     if (!a) throw missing(from);
-    sendJson(res, 200, { name, from, to, diff: diffJson(decompileJob(a.spec), decompileJob(b.spec)) });
+    sendJson(res, 200, { ...apiNamed({ name }), from, to, diff: diffJson(decompileJob(a.spec), decompileJob(b.spec)) });
   });
 }
 
@@ -170,7 +175,8 @@ function versionParam(text: string, what: string): number {
 
 /** The 404 of an unknown job. */
 export function notFound(name: string): TiffinError {
-  return new TiffinError(ErrorCodes.NotFound, `job "${name}" not found`, { hint: "list jobs with `tiffin jobs`" });
+  const t = splitJobId(name);
+  return new TiffinError(ErrorCodes.NotFound, `job "${t.name}" not found${t.namespace === DefaultNamespace ? "" : ` in namespace "${t.namespace}"`}`, { hint: "list jobs with `tiffin jobs` (`-n NS` for another namespace, `-n '*'` for all)" });
 }
 
 /** The spec of an apply or plan body, validated; every problem is reported at once (422). */

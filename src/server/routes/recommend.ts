@@ -1,5 +1,6 @@
 // The recommender's answers: `GET /v1/jobs/:name/recommendation` and `GET /v1/recommendations` (every
 // job), each the current and recommended resources with the evidence and what `adapt` would do.
+import { namespaceFilter } from "../http/namespaces.ts";
 import type { Recommendation } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import { sendJson } from "../http/io.ts";
@@ -17,9 +18,10 @@ export function recommendRoutes(r: Router, ctx: ServerContext): void {
     if (!got) throw notFound(name);
     sendJson(res, 200, got.rec);
   });
-  r.add("GET", "/v1/recommendations", "admin", async ({ res }) => {
+  r.add("GET", "/v1/recommendations", "admin", async ({ res, principal, namespace }) => {
     const out: Recommendation[] = [];
-    for (const name of [...ctx.mirror.jobs.keys()].sort()) {
+    const visible = namespaceFilter(principal, namespace);
+    for (const name of [...ctx.mirror.jobs.keys()].filter(visible).sort()) {
       const got = await jobRecommendation(ctx, name, policy);
       if (got) out.push(got.rec);
     }

@@ -4,6 +4,7 @@
 // a value: only the agents of tasks that use a secret get it, in their assignments. Audited by
 // dispatch (the route rules), with the name and version, never the value.
 
+import { namespaceVisible } from "../http/namespaces.ts";
 import type { JobSpec, SecretRecord, SecretView } from "../../model/index.ts";
 import { pinSecrets, secretUses } from "../secrets/pins.ts";
 import { storeVersion } from "./jobs.ts";
@@ -116,8 +117,9 @@ export function secretRoutes(r: Router, ctx: ServerContext): void {
     sendJson(res, 200, secretView(rec) satisfies SecretView);
   });
 
-  r.add("GET", "/v1/secrets", "admin", async ({ res }) => {
-    const all = [...m.secretValues.values()].map((e) => secretView(e.value));
+  r.add("GET", "/v1/secrets", "admin", async ({ res, principal, namespace }) => {
+    const visible = namespaceVisible(principal, namespace, "secrets");
+    const all = [...m.secretValues.values()].filter((e) => visible(e.value.ns)).map((e) => secretView(e.value));
     sendJson(res, 200, all.sort((a, b) => a.ns.localeCompare(b.ns) || a.name.localeCompare(b.name)) satisfies SecretView[]);
   });
 

@@ -7,6 +7,7 @@
 import type { JobMetricsView, TaskMetricsView } from "../../api/types.ts";
 import { isTerminal, metricsReportSchema } from "../../model/index.ts";
 import type { MetricsReport, TaskMetrics } from "../../model/index.ts";
+import { namespaceFilter } from "../http/namespaces.ts";
 import type { LeaderRelay } from "../metrics-relay.ts";
 import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
@@ -114,9 +115,11 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
     sendJson(res, 200, body);
   });
 
-  r.add("GET", "/v1/prometheus/sd", "admin", async ({ req, res }) => {
+  r.add("GET", "/v1/prometheus/sd", "admin", async ({ req, res, principal, namespace }) => {
     const attempts: SdAttempt[] = [];
+    const visible = namespaceFilter(principal, namespace);
     for (const [job, byIndex] of m.tasks) {
+      if (!visible(job)) continue;
       for (const { value: t } of byIndex.values()) {
         const a = t.attemptId ? m.attempts.get(t.attemptId)?.value : undefined;
         if (!a || a.state !== "running") continue;

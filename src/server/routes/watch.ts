@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseWatchKinds, WatchExpiredCode } from "../../api/watch-types.ts";
 import type { WatchBookmark, WatchEvent, WatchExpired, WatchKind } from "../../api/watch-types.ts";
 import type { ApiErrorBody } from "../../api/types.ts";
-import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import { AllNamespaces, ErrorCodes, jobId, TiffinError } from "../../model/index.ts";
+import { namespaceFilter } from "../http/namespaces.ts";
 import { CompactedError } from "../../state/store.ts";
 import type { Store, WatchEvent as StoreWatchEvent } from "../../state/store.ts";
 import type { ServerContext } from "../context.ts";
@@ -38,11 +39,13 @@ export interface WatchRouteOptions {
  * the endpoint kind only, of the services named by `service=`, which an agent's local proxies and
  * start gate follow (src/agent/services/). */
 export function watchRoutes(r: Router, ctx: ServerContext, opts: WatchRouteOptions = {}): void {
-  r.add("GET", "/v1/watch", "admin", async ({ req, res, url }) => {
+  r.add("GET", "/v1/watch", "admin", async ({ req, res, url, principal, namespace }) => {
     const parsed = parseWatchKinds(url.searchParams.get("kinds"));
     if (!parsed.ok) throw new TiffinError(ErrorCodes.BadRequest, `watch: ${parsed.problem}`, { hint: "ask for kinds=task,host (or leave kinds out for every kind)" });
     const kinds = parsed.kinds;
-    const filter = watchFilter(url.searchParams.getAll("job"), url.searchParams.getAll("host").map((h) => findHost(ctx.mirror, h)?.id ?? h), kinds);
+    // `job=` names jobs of the request's namespace; a watch shows only the namespaces the caller may read.
+    const jobs = url.searchParams.getAll("job").map((v) => (namespace === AllNamespaces ? v : v.split(",").map((j) => (j.trim() === "" ? j : jobId(namespace, j.trim()))).join(",")));
+    const filter = { ...watchFilter(jobs, url.searchParams.getAll("host").map((h) => findHost(ctx.mirror, h)?.id ?? h), kinds), visible: namespaceFilter(principal, namespace) };
     await serveWatch(ctx, opts, { req, res, url }, kinds, filter);
   });
   r.add("GET", "/v1/agent/endpoints", "host", async ({ req, res, url }) => {
