@@ -25,6 +25,8 @@ export function storedSpec(spec: JobSpec, ns: string): JobSpec {
     ...rest,
     name: id,
     ...(spec.uses !== undefined ? { uses: spec.uses.map((u) => ({ service: refToId(u.service, id), min: u.min })) } : {}),
+    // `batch.after` names batch jobs of the job's own namespace.
+    ...(spec.batch?.after !== undefined ? { batch: { ...spec.batch, after: spec.batch.after.map((j) => jobId(ns, j)) } } : {}),
   };
 }
 
@@ -37,6 +39,7 @@ export function apiSpec(spec: JobSpec): JobSpec {
     name: t.name,
     ...(t.namespace !== DefaultNamespace ? { namespace: t.namespace } : {}),
     ...(spec.uses !== undefined ? { uses: spec.uses.map((u) => ({ service: idToRef(u.service, spec.name), min: u.min })) } : {}),
+    ...(spec.batch?.after !== undefined ? { batch: { ...spec.batch, after: spec.batch.after.map((j) => splitJobId(j).name) } } : {}),
   };
 }
 
