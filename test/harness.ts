@@ -243,7 +243,7 @@ export class Cluster {
     const a = this.agents[i];
     if (!a) throw new Error(`no agent ${i}`);
     a.proc = this.#spawn(
-      ["agent", "--server", this.url, "--join-token", this.joinToken, "--data", a.dataDir, "--name", a.name, "--labels", `region=test,datacenter=dc1,cluster=c1,rack=${a.rack}`],
+      ["agent", "--server", this.url, "--join-token", this.joinToken, "--data", a.dataDir, "--name", a.name, "--labels", `region=test,datacenter=dc1,cluster=c1,rack=${a.rack}`, "--allow-unsandboxed"],
       a.name,
     );
   }

@@ -141,7 +141,7 @@ void test("the installed server, agent and CLI run a TypeScript spec that import
       return false;
     }
   });
-  daemon(["agent", "--server", addr, "--join-token-file", join(dir, "server", "join.token"), "--data", join(dir, "agent"), "--name", "pkg-1"], "agent.log");
+  daemon(["agent", "--server", addr, "--join-token-file", join(dir, "server", "join.token"), "--data", join(dir, "agent"), "--name", "pkg-1", "--allow-unsandboxed"], "agent.log");
   const env = { ...userEnv, TIFFIN_ADDR: addr, TIFFIN_TOKEN: readFileSync(join(dir, "server", "admin.token"), "utf8").trim() };
   await waitFor("the agent to join", 60_000, () => /pkg-1\s+\S+\s+up\b/.test(run("tiffin", ["hosts"], { env }).out));
   const specs = join(dir, "specs");

@@ -48,7 +48,7 @@ export interface AttemptManagerDeps {
   /** Attempt directories kept per task after they ended. @default 3 */
   keepPerTask?: number;
   /** The sandbox of an attempt, or why this host refuses it (isolation.ts). @default always plain */
-  sandboxFor?: (a: Assignment) => { sandbox: SandboxConfig | null; notice?: string } | { refused: string };
+  sandboxFor?: (a: Assignment) => { sandbox: SandboxConfig | null; notice?: string; runAs?: { uid: number; gid: number } } | { refused: string };
   /** Fetches and unpacks an attempt's pinned packages (packages.ts). @default none: pinned specs fail */
   packages?: PackageCache;
   /** Told which packages an attempt uses when it starts, and after each fetch (package-gc.ts). */
@@ -357,7 +357,7 @@ export class AttemptManager {
       const kept = await adoptStickyWork(this.#d.dataDir, a, e.dir, (id) => this.#entries.get(id)?.ended === false);
       if (kept !== null) log.info({ from: kept }, "work directory kept from the task's previous attempt");
       const services = this.#d.services?.wiring(a, helperPaths(e.dir).work);
-      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.notice ? { notice: isolation.notice } : {}), ...(services ? { services } : {}) });
+      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.runAs ? { runAs: isolation.runAs } : {}), ...(isolation.notice ? { notice: isolation.notice } : {}), ...(services ? { services } : {}) });
       await createAttemptDir(e.dir, config, a);
       if (e.stopping !== null) return this.#failStart(e, `${e.stopping} (before it started)`, e.deliberate === true ? "stopped" : "failed");
       const command = this.#d.helperCommand;

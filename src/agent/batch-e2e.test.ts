@@ -28,7 +28,7 @@ void test("batch runs through real agents: retries, freed resources, a failing i
     await second?.close("leave-tasks").catch(() => {});
     killAttempts(secondDir);
   });
-  second = await startAgent({ server: sa.server.url, joinToken: sa.server.joinToken, dataDir: secondDir, name: "box-2", labels: {}, log: testLogger() });
+  second = await startAgent({ server: sa.server.url, joinToken: sa.server.joinToken, dataDir: secondDir, name: "box-2", labels: {}, log: testLogger(), allowUnsandboxed: true });
   const marks = path.join(sa.root, "marks");
   fs.mkdirSync(marks);
   const tiffin = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {

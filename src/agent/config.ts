@@ -39,6 +39,8 @@ export interface ConfigContext {
   sandbox?: SandboxConfig | null;
   /** Unpacked package trees on the host by package name (packages.ts). @default {} */
   packages?: Record<string, string>;
+  /** HelperConfig.runAs: who a task without a sandbox runs as (isolation.ts `plainTaskUser`). */
+  runAs?: { uid: number; gid: number };
   /** HelperConfig.notice. */
   notice?: string;
   /** The addresses of the services the job uses and its services file (services/local-services.ts). */
@@ -67,7 +69,8 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
   const env: Record<string, string> = {};
   // A sandboxed task is not the agent's user: the agent's HOME (often /root) is not even there; the
   // sandbox gives it HOME=/home, its private home (sandbox-config.ts).
-  const skip: readonly string[] = ctx.sandbox ? ["HOME", "USER", "LOGNAME"] : [];
+  // Nor is a plain task run as the task user (the helper gives it HOME=its work dir).
+  const skip: readonly string[] = ctx.sandbox || ctx.runAs ? ["HOME", "USER", "LOGNAME"] : [];
   for (const k of BASIC_ENV) {
     const v = ctx.agentEnv[k];
     if (v !== undefined && !skip.includes(k)) env[k] = v;
@@ -109,6 +112,7 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
     logSegmentBytes: LOG_SEGMENT_BYTES,
     logSegmentsKept: LOG_SEGMENTS_KEPT,
     sandbox,
+    ...(ctx.runAs && !sandbox ? { runAs: { ...ctx.runAs } } : {}),
     ...(ctx.notice !== undefined ? { notice: ctx.notice } : {}),
     // The spec's disk is a limit on the work directory, watched by the helper.
     ...(spec.resources.diskMiB > 0 ? { diskLimitMiB: Math.ceil(spec.resources.diskMiB) } : {}),

@@ -41,6 +41,9 @@ export interface HelperConfig {
    * (isolation "none", and attempt.json files written before sandboxes existed).
    */
   sandbox?: SandboxConfig | null;
+  /** Without a sandbox: the uid and gid the task runs as (set by `setpriv` after it joined its cgroup);
+   * its work dir is made theirs. Absent: the helper's own user (an agent that is not root). */
+  runAs?: { uid: number; gid: number };
   /** A line the helper writes to the task's stderr log before the task starts (e.g. that it runs
    * unsandboxed because no runtime works on this host). */
   notice?: string;

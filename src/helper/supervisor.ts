@@ -75,7 +75,9 @@ export class Supervisor {
     if (cfg.notice) this.#sinks.stderr.write(Buffer.from(`[tiffin] ${cfg.notice}\n`));
     const taskOptions: TaskOptions = {
       command: cfg.command,
-      env: cfg.env,
+      // A task run as the task user does not get the agent's HOME: its work dir is its home.
+      env: cfg.runAs && cfg.env["HOME"] === undefined ? { ...cfg.env, HOME: paths.work } : cfg.env,
+      ...(cfg.runAs ? { runAs: cfg.runAs } : {}),
       cwd: paths.work,
       pipesDir: paths.dir,
       stop: cfg.stop,
@@ -236,9 +238,21 @@ export class Supervisor {
         fs.writeFileSync(file, f.content);
         fs.chmodSync(file, f.mode);
       }
+      // The task user's own tree (a kept work dir included): nothing else in the attempt dir is.
+      if (this.#cfg.runAs) chownTree(work, this.#cfg.runAs);
       return null;
     } catch (e) {
       return { message: `writing files: ${String(e)}`, incurable: isIncurableError(e) };
     }
+  }
+}
+
+/** Makes `dir` and everything under it (symlinks themselves, not their targets) belong to `ids`. */
+function chownTree(dir: string, ids: { uid: number; gid: number }): void {
+  fs.lchownSync(dir, ids.uid, ids.gid);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) chownTree(p, ids);
+    else fs.lchownSync(p, ids.uid, ids.gid);
   }
 }
