@@ -154,7 +154,11 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     if (narrowed !== null) log.warn({ dir, was: narrowed.toString(8), now: "700" }, "data directory let other users in: narrowed to 0700");
   }
   // Isolation "none" tasks run as the task user must pass through to their work dirs and packages.
-  if (opts.allowUnsandboxed === true && uid === 0) for (const dir of [dataDir, path.join(dataDir, "attempts")]) fs.chmodSync(dir, TraverseOnlyMode);
+  if (opts.allowUnsandboxed === true && uid === 0) {
+    for (const dir of [dataDir, path.join(dataDir, "attempts")]) fs.chmodSync(dir, TraverseOnlyMode);
+    const closed = closedAncestor(dataDir);
+    if (closed !== null) log.warn({ dir: closed }, "isolation none tasks run as the task user cannot reach their work dirs or packages: this parent of the data dir is closed to other users (chmod o+x it, or pick another --data)");
+  }
   const tidied = narrowAttempts(path.join(dataDir, "attempts"));
   if (tidied > 0) log.warn({ modes: tidied }, "attempt files an older agent left open to other users: narrowed to 0700/0600");
   // mTLS (tls.ts): null against a plain-HTTP server. The freshest host token, for the certificate bootstrap.
@@ -465,4 +469,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   };
   let closing: Promise<void> | null = null;
   return { hostId, address, close: (mode, upgradeMs) => (closing ??= close(mode, upgradeMs)) };
+}
+
+/** The first parent of `dir` that other users may not pass through (no o+x), or null. */
+function closedAncestor(dir: string): string | null {
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    try {
+      if ((fs.statSync(d).mode & 0o001) === 0) return d;
+    } catch {
+      return d;
+    }
+    if (d === path.dirname(d)) return null;
+  }
 }

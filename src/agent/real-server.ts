@@ -65,6 +65,8 @@ export interface ServerAndAgent {
 export async function serverAndAgent(t: TestContext, opts: { prefix: string; name: string; labels?: Record<string, string>; metricsReportMs?: number; taskMetricsBucketMs?: number; /** `--allow-unsandboxed` (tests' jobs with isolation "none"). @default true */ allowUnsandboxed?: boolean; /** More ServerOptions, as JSON. */ extra?: Record<string, unknown> }): Promise<ServerAndAgent> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix));
   const agentDir = path.join(root, "agent");
+  // As /var/lib is: an isolation "none" task (run as the task user) passes through to its work dir.
+  if (opts.allowUnsandboxed ?? true) fs.chmodSync(root, 0o711);
   let server: RealServer | null = null;
   let agent: AgentHandle | null = null;
   t.after(async () => {
