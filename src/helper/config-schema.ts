@@ -58,6 +58,7 @@ export const helperConfigSchema = z.object({
   // Absent or null: a plain process group (and attempt.json files written before sandboxes existed).
   sandbox: sandboxConfigSchema.nullable().exactOptional(),
   runAs: z.object({ uid: z.number().int().min(0), gid: z.number().int().min(0) }).exactOptional(),
+  secretsDir: absolute.exactOptional(),
   notice: z.string().exactOptional(),
   usageSampleMs: periodMs.exactOptional(),
   diskLimitMiB: posInt.exactOptional(),
