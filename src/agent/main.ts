@@ -246,6 +246,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     uploadLimitBytesPerSec: opts.uploadLimitBytesPerSec ?? null,
     downloadLimitBytesPerSec: opts.downloadLimitBytesPerSec ?? null,
     ...(opts.maxUploads !== undefined ? { maxUploads: opts.maxUploads } : {}),
+    ...(tls !== null ? { httpsAgent: () => tls.httpsAgent() } : {}),
     log,
   });
   // Declared before the manager it asks what is in use (the manager is built right below).
