@@ -151,7 +151,9 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const uid = process.geteuid?.() ?? 0;
   for (const dir of [dataDir, path.join(dataDir, "attempts")]) {
     const narrowed = ensurePrivateDir(fs, dir, uid).narrowedFrom;
-    if (narrowed !== null) log.warn({ dir, was: narrowed.toString(8), now: "700" }, "data directory let other users in: narrowed to 0700");
+    // 0711 is this agent's own doing with --allow-unsandboxed (made so again below): no news.
+    const ours = opts.allowUnsandboxed === true && narrowed === TraverseOnlyMode;
+    if (narrowed !== null && !ours) log.warn({ dir, was: narrowed.toString(8), now: "700" }, "data directory let other users in: narrowed to 0700");
   }
   // Isolation "none" tasks run as the task user must pass through to their work dirs and packages.
   if (opts.allowUnsandboxed === true && uid === 0) {
