@@ -87,8 +87,25 @@ export function execPlan(dir: string, command: unknown, opts: { tty?: boolean; t
     const sized = opts.tty && opts.cols != null && opts.rows != null ? ["/bin/sh", "-c", 'stty cols "$1" rows "$2" 2>/dev/null; shift 2; exec "$@"', "sh", String(opts.cols), String(opts.rows), ...args] : args;
     return { argv: execArgv(cfg.sandbox, containerId(cfg.attemptId, p.dir), sized, tty), env: runtimeEnv(), cwd: "/", sandboxed: true };
   }
-  const env = { ...cfg.env, ...(cfg.runAs && cfg.env["HOME"] === undefined ? { HOME: p.work } : {}), ...(opts.tty && term !== null ? { TERM: term } : {}) };
+  // The task's own environment as it runs (its secret env vars are in no file: secrets-dir.ts), read
+  // from its init's /proc entry; attempt.json's env if that cannot be read.
+  const taskEnv = procEnviron(status.pid) ?? { ...cfg.env, ...(cfg.runAs && cfg.env["HOME"] === undefined ? { HOME: p.work } : {}) };
+  const env = { ...taskEnv, ...(opts.tty && term !== null ? { TERM: term } : {}) };
   return { argv: args, env, cwd: p.work, sandboxed: false, ...(cfg.runAs ? { user: { ...cfg.runAs } } : {}) };
+}
+
+/** The environment of process `pid` (/proc/PID/environ), or null when it cannot be read. */
+function procEnviron(pid: number): Record<string, string> | null {
+  try {
+    const out: Record<string, string> = {};
+    for (const kv of fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")) {
+      const i = kv.indexOf("=");
+      if (i > 0) out[kv.slice(0, i)] = kv.slice(i + 1);
+    }
+    return Object.keys(out).length > 0 ? out : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Runs the planned command and streams its frames to `res` (headers already checked); kills it when the caller goes. */

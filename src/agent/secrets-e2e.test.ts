@@ -71,6 +71,10 @@ void test("a task gets its secret in env and file; the value leaks nowhere; rota
   };
   walk(sa.agentDir);
   assert.deepEqual(holding, [], "files of the agent's data dir holding the secret");
+  // `tiffin exec` into the plain task still sees its secret env var (read from the running task).
+  const exec = await (await sa.api("/v1/tasks/sec/0/exec", { method: "POST", body: JSON.stringify({ command: ["sh", "-c", 'printf "%s" "$DB_PASSWORD" | sha256sum'] }) })).text();
+  const out = exec.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as { type: string; data?: string }).filter((f) => f.type === "stdout").map((f) => Buffer.from(f.data ?? "", "base64").toString("utf8")).join("");
+  assert.ok(out.startsWith(sha(one)), `exec's env has the secret: ${out}`);
 
   // The value is in no answer, no log, no saved assignment, and only sealed in the store.
   const answers = await Promise.all(["/v1/jobs/sec", "/v1/jobs/sec/versions", "/v1/jobs/sec/versions/1", "/v1/jobs", "/v1/audit", "/v1/secrets", "/v1/jobs/sec/rollouts"].map(async (p) => `${p}: ${await (await sa.api(p)).text()}`));
