@@ -147,7 +147,7 @@ void test("tiffin dev | tee, then Ctrl-C: a closed stdout neither crashes it nor
   assert.match(out, /context now points here instead of http:\/\/127\.0\.0\.1:1/);
 
   const spec = join(home, "ticker.json");
-  writeFileSync(spec, JSON.stringify({ name: "ticker", command: ["sh", "-c", "while :; do echo tick; sleep 0.1; done"], replicas: 2, isolation: "none", resources: { cpu: 0.1, memory: "16Mi", disk: "16Mi" } }));
+  writeFileSync(spec, JSON.stringify({ name: "ticker", command: ["sh", "-c", "while :; do echo tick; sleep 0.1; done"], replicas: 2, resources: { cpu: 0.1, memory: "16Mi", disk: "16Mi" } }));
   const apply = spawnSync(process.execPath, [bin, "apply", spec, "--wait", "30s"], { env, encoding: "utf8", timeout: 40_000 });
   assert.equal(apply.status, 0, `apply: ${apply.stdout}${apply.stderr}`);
 

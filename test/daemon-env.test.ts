@@ -87,6 +87,7 @@ void test("server and agent take every flag from TIFFIN_<FLAG>, flags win, and s
     TIFFIN_LABELS: "rack=env-rack",
     TIFFIN_LISTEN: "127.0.0.1:0",
     TIFFIN_LOG_LEVEL: "error",
+    TIFFIN_ALLOW_UNSANDBOXED: "1",
   });
   const host = await waitFor("the agent to join", 60_000, () => {
     const r = tiffin(["hosts", "--json"]);

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HostView, JobStatus } from "../src/api/types.ts";
@@ -27,6 +27,7 @@ void test("agents in their own network namespaces: registered at the address the
   const net = createMachines(2, (i, subnet) => (i === 0 ? { card: [`${subnet}.200/32`] } : { eth0: [`${subnet}.103/24`] }));
   const secondary = `${net.subnet}.103`;
   const dir = mkdtempSync(join(tmpdir(), "tiffin-multihost-"));
+  chmodSync(dir, 0o711); // as /var/lib: isolation "none" tasks (as nobody) reach their packages under it
   const procs: ChildProcess[] = [];
   t.after(async () => {
     for (const p of procs.slice(1)) if (p.exitCode === null && p.signalCode === null) p.kill("SIGINT");
@@ -65,8 +66,9 @@ void test("agents in their own network namespaces: registered at the address the
     const argv = words(agentLine, [...paths, ["SERVER:7070", `${net.serverIp}:${port}`], ["$(hostname)", `m${i + 1}`], ["rack=r12", `rack=r${i + 1}`]]).map((w) => w.replace("AGENT_DATA", join(dir, `agent-${i + 1}`)));
     return start(["ip", "netns", "exec", net.machines[i]!.ns, process.execPath, bin, ...argv, ...extra]);
   };
-  agent(0, []); // as the README says: every interface, a port the kernel picks, the address toward the server
-  agent(1, ["--listen", "0.0.0.0:7072", "--advertise", `${secondary}:7072`]);
+  // The jobs below are isolation "none": both agents allow them.
+  agent(0, ["--allow-unsandboxed"]); // as the README says: every interface, a port the kernel picks, the address toward the server
+  agent(1, ["--listen", "0.0.0.0:7072", "--advertise", `${secondary}:7072`, "--allow-unsandboxed"]);
   const cli: NodeJS.ProcessEnv = { ...env, TIFFIN_ADDR: serverUrl, TIFFIN_TOKEN: readFileSync(join(dir, "server", "admin.token"), "utf8").trim() };
 
   const hosts = await waitFor("both agents to register", 60_000, () => {

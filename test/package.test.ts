@@ -9,7 +9,7 @@ import type { TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { freePort, waitFor } from "./harness.ts";
@@ -17,6 +17,7 @@ import { freePort, waitFor } from "./harness.ts";
 const root = join(import.meta.dirname, "..");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
 const dir = mkdtempSync(join(tmpdir(), "tiffin-package-"));
+chmodSync(dir, 0o711); // as /var/lib: the isolation "none" task (as nobody) reaches its work dir under it
 const prefix = join(dir, "prefix");
 const installedBin = join(prefix, "bin", "tiffin");
 /** A user's environment: Node 24 first on PATH (as the installed `#!/usr/bin/env node` needs), a fresh HOME. */
@@ -141,7 +142,7 @@ void test("the installed server, agent and CLI run a TypeScript spec that import
       return false;
     }
   });
-  daemon(["agent", "--server", addr, "--join-token-file", join(dir, "server", "join.token"), "--data", join(dir, "agent"), "--name", "pkg-1"], "agent.log");
+  daemon(["agent", "--server", addr, "--join-token-file", join(dir, "server", "join.token"), "--data", join(dir, "agent"), "--name", "pkg-1", "--allow-unsandboxed"], "agent.log");
   const env = { ...userEnv, TIFFIN_ADDR: addr, TIFFIN_TOKEN: readFileSync(join(dir, "server", "admin.token"), "utf8").trim() };
   await waitFor("the agent to join", 60_000, () => /pkg-1\s+\S+\s+up\b/.test(run("tiffin", ["hosts"], { env }).out));
   const specs = join(dir, "specs");

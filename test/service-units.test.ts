@@ -135,7 +135,7 @@ void test("the installed agent unit signals the agent alone, with SIGTERM, and t
 
   // The agent unit, installed with this server, its join token and a fixed port, run as systemd would.
   const agentPort = await freePort();
-  const installed = cli(["agent", "install", "--root", img, "--bin", bin, "--server", `http://127.0.0.1:${port}`, "--join-token-file", join(serverData, "join.token"), "--listen", `0.0.0.0:${agentPort}`]);
+  const installed = cli(["agent", "install", "--root", img, "--bin", bin, "--server", `http://127.0.0.1:${port}`, "--join-token-file", join(serverData, "join.token"), "--listen", `0.0.0.0:${agentPort}`, "--allow-unsandboxed"]);
   assert.equal(installed.code, 0, installed.err);
   const agent = unitProcess(img, "tiffin-agent.service", dir);
   assert.equal(agent.settings.get("KillMode"), "process", "stopping the unit must not signal the helpers");

@@ -43,6 +43,7 @@ async function setup(t: TestContext): Promise<Env> {
         labels: { rack: "r1", cluster: "c1" },
         resources: { cores: 4, memoryMiB: 4096 },
         log: testLogger(),
+        allowUnsandboxed: true,
         ...over,
       });
       agents.push(a);

@@ -11,7 +11,8 @@ import { removeSandbox } from "../helper/sandbox.ts";
 import type { AgentMessage, HelperStatus } from "../helper/protocol.ts";
 import { isTerminal, stopDelayOf } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
-import { helperConfig } from "./config.ts";
+import { helperConfig, secretValues } from "./config.ts";
+import { defaultSecretsRoot, removeSecrets, secretsDirOf, writeSecrets } from "../helper/secrets-dir.ts";
 import type { PackageCache } from "./packages.ts";
 import { attemptsRoot, createAttemptDir, Files, helperAlive, HelperLink, killOrphanTask, readCmdline, scanAttempts } from "./helpers.ts";
 import { DEFAULT_TASKS_PER_HELPER, HelperPool } from "./helper-pool.ts";
@@ -48,7 +49,7 @@ export interface AttemptManagerDeps {
   /** Attempt directories kept per task after they ended. @default 3 */
   keepPerTask?: number;
   /** The sandbox of an attempt, or why this host refuses it (isolation.ts). @default always plain */
-  sandboxFor?: (a: Assignment) => { sandbox: SandboxConfig | null; notice?: string } | { refused: string };
+  sandboxFor?: (a: Assignment) => { sandbox: SandboxConfig | null; notice?: string; runAs?: { uid: number; gid: number } } | { refused: string };
   /** Fetches and unpacks an attempt's pinned packages (packages.ts). @default none: pinned specs fail */
   packages?: PackageCache;
   /** Told which packages an attempt uses when it starts, and after each fetch (package-gc.ts). */
@@ -63,6 +64,8 @@ export interface AttemptManagerDeps {
   /** Service dependencies (`uses`, services/local-services.ts): a start waits while `hold` says why;
    * `wiring` gives the task its services' local addresses. @default none held */
   services?: { hold(a: Assignment): string | null; wiring(a: Assignment, workDir: string): ServiceWiring };
+  /** Where secret values wait for their helper: a tmpfs (../helper/secrets-dir.ts). @default /dev/shm/tiffin-UID */
+  secretsRoot?: string;
 }
 
 interface Entry extends LocalAttempt {
@@ -302,6 +305,7 @@ export class AttemptManager {
     const doomed = planCleanup(dirs, this.#d.keepPerTask ?? 3);
     for (const id of doomed) {
       await removeSandbox(this.dirOf(id));
+      removeSecrets(secretsDirOf(this.#d.secretsRoot ?? defaultSecretsRoot(), this.dirOf(id)));
       await fs.promises.rm(this.dirOf(id), { recursive: true, force: true });
       this.#d.log.info({ attemptId: id }, "deleted old attempt directory");
     }
@@ -357,7 +361,11 @@ export class AttemptManager {
       const kept = await adoptStickyWork(this.#d.dataDir, a, e.dir, (id) => this.#entries.get(id)?.ended === false);
       if (kept !== null) log.info({ from: kept }, "work directory kept from the task's previous attempt");
       const services = this.#d.services?.wiring(a, helperPaths(e.dir).work);
-      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.notice ? { notice: isolation.notice } : {}), ...(services ? { services } : {}) });
+      // Secret values go to a tmpfs, never into the attempt directory (issue 17).
+      const secrets = secretValues(a);
+      const secretsDir = secrets === null ? undefined : secretsDirOf(this.#d.secretsRoot ?? defaultSecretsRoot(), e.dir);
+      if (secrets !== null && secretsDir !== undefined) writeSecrets(secretsDir, secrets);
+      const config = helperConfig(a, { ports, hostName: this.#d.hostName, fenceMs: this.#d.fenceMs(), agentEnv: process.env, sandbox: isolation.sandbox, packages, ...(isolation.runAs ? { runAs: isolation.runAs } : {}), ...(secretsDir !== undefined ? { secretsDir } : {}), ...(isolation.notice ? { notice: isolation.notice } : {}), ...(services ? { services } : {}) });
       await createAttemptDir(e.dir, config, a);
       if (e.stopping !== null) return this.#failStart(e, `${e.stopping} (before it started)`, e.deliberate === true ? "stopped" : "failed");
       const command = this.#d.helperCommand;

@@ -28,9 +28,11 @@ void test("batch runs through real agents: retries, freed resources, a failing i
     await second?.close("leave-tasks").catch(() => {});
     killAttempts(secondDir);
   });
-  second = await startAgent({ server: sa.server.url, joinToken: sa.server.joinToken, dataDir: secondDir, name: "box-2", labels: {}, log: testLogger() });
+  second = await startAgent({ server: sa.server.url, joinToken: sa.server.joinToken, dataDir: secondDir, name: "box-2", labels: {}, log: testLogger(), allowUnsandboxed: true });
   const marks = path.join(sa.root, "marks");
-  fs.mkdirSync(marks);
+  // The tasks (isolation "none") run as the task user, nobody: the folder they write to is open to it.
+  fs.mkdirSync(marks, { mode: 0o777 });
+  fs.chmodSync(marks, 0o777);
   const tiffin = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
     const env = { PATH: process.env["PATH"] ?? "", HOME: sa.root, TIFFIN_ADDR: sa.server.url, TIFFIN_TOKEN: sa.server.adminToken };
     try {

@@ -13,8 +13,8 @@ export const LOG_SEGMENT_BYTES = 8 * 1024 * 1024;
 /** Log segments kept per stream. */
 export const LOG_SEGMENTS_KEPT = 5;
 
-/** The folder of the work directory secret files are written into (`secretFiles`). */
-export const SecretFilesDir = "secrets";
+/** The folder of the work directory where secret files appear (`secretFiles`). */
+export { SecretFilesDir } from "../helper/secrets-dir.ts";
 
 /** Variables passed through from the agent's environment; everything else is the job's business. */
 export const BASIC_ENV = ["PATH", "LANG", "LC_ALL", "HOME", "USER", "LOGNAME", "TZ", "TMPDIR"] as const;
@@ -40,6 +40,10 @@ export interface ConfigContext {
   sandbox?: SandboxConfig | null;
   /** Unpacked package trees on the host by package name (packages.ts). @default {} */
   packages?: Record<string, string>;
+  /** HelperConfig.runAs: who a task without a sandbox runs as (isolation.ts `plainTaskUser`). */
+  runAs?: { uid: number; gid: number };
+  /** HelperConfig.secretsDir: where the attempt's secrets wait for its helper (secretValues). */
+  secretsDir?: string;
   /** HelperConfig.notice. */
   notice?: string;
   /** The addresses of the services the job uses and its services file (services/local-services.ts). */
@@ -70,7 +74,8 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
   const env: Record<string, string> = {};
   // A sandboxed task is not the agent's user: the agent's HOME (often /root) is not even there; the
   // sandbox gives it HOME=/home, its private home (sandbox-config.ts).
-  const skip: readonly string[] = ctx.sandbox ? ["HOME", "USER", "LOGNAME"] : [];
+  // Nor is a plain task run as the task user (the helper gives it HOME=its work dir).
+  const skip: readonly string[] = ctx.sandbox || ctx.runAs ? ["HOME", "USER", "LOGNAME"] : [];
   for (const k of BASIC_ENV) {
     const v = ctx.agentEnv[k];
     if (v !== undefined && !skip.includes(k)) env[k] = v;
@@ -78,11 +83,6 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
   // The job's values may use the same placeholders as the command (e.g. URL=http://x:${PORT_HTTP}).
   for (const [k, v] of Object.entries(spec.env)) env[k] = expand(v, tiffinVars);
   Object.assign(env, tiffinVars, ctx.services?.env ?? {});
-  // Secrets (issue 17): their values came in this assignment only; never expanded, never logged.
-  for (const [k, name] of Object.entries(spec.secretEnv ?? {})) {
-    const v = a.secrets?.[name];
-    if (v !== undefined) env[k] = Buffer.from(v, "base64").toString("utf8");
-  }
   // A sandboxed task sees each package read-only at /packages/<name>; a plain one gets the host path.
   const sandbox = ctx.sandbox ? { ...ctx.sandbox, mounts: [...ctx.sandbox.mounts] } : null;
   for (const [name, hostPath] of Object.entries(ctx.packages ?? {})) {
@@ -93,11 +93,6 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
   const files: HelperConfig["files"] = {};
   for (const [path, f] of Object.entries(spec.files)) files[path] = { content: f.content, mode: f.mode };
   for (const [path, f] of Object.entries(ctx.services?.files ?? {})) files[path] = f;
-  // Secret files: `secrets/<path>`, owner-only and read-only (0400).
-  for (const [path, name] of Object.entries(spec.secretFiles ?? {})) {
-    const v = a.secrets?.[name];
-    if (v !== undefined) files[`${SecretFilesDir}/${path}`] = { content: Buffer.from(v, "base64").toString("utf8"), mode: 0o400 };
-  }
   return {
     attemptId: attempt.id,
     job: attempt.job,
@@ -112,8 +107,36 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
     logSegmentBytes: LOG_SEGMENT_BYTES,
     logSegmentsKept: LOG_SEGMENTS_KEPT,
     sandbox,
+    ...(ctx.runAs && !sandbox ? { runAs: { ...ctx.runAs } } : {}),
+    ...(ctx.secretsDir !== undefined ? { secretsDir: ctx.secretsDir } : {}),
     ...(ctx.notice !== undefined ? { notice: ctx.notice } : {}),
     // The spec's disk is a limit on the work directory, watched by the helper.
     ...(spec.resources.diskMiB > 0 ? { diskLimitMiB: Math.ceil(spec.resources.diskMiB) } : {}),
   };
+}
+
+/** The secret values of an attempt: env vars and files (paths under work/secrets). Never in attempt.json. */
+export interface SecretValues {
+  env: Record<string, string>;
+  files: Record<string, string>;
+}
+
+/** The secret values an assignment's task gets (issue 17), or null when it uses none. Pure. They came
+ * in this assignment only; they are never expanded, logged or written to the data dir: the agent hands
+ * them to the helper through a tmpfs file (secrets-dir.ts) that the helper removes once read. */
+export function secretValues(a: Assignment): SecretValues | null {
+  const out: SecretValues = { env: {}, files: {} };
+  const value = (name: string): string | undefined => {
+    const v = a.secrets?.[name];
+    return v === undefined ? undefined : Buffer.from(v, "base64").toString("utf8");
+  };
+  for (const [k, name] of Object.entries(a.spec.secretEnv ?? {})) {
+    const v = value(name);
+    if (v !== undefined) out.env[k] = v;
+  }
+  for (const [p, name] of Object.entries(a.spec.secretFiles ?? {})) {
+    const v = value(name);
+    if (v !== undefined) out.files[p] = v;
+  }
+  return Object.keys(out.env).length + Object.keys(out.files).length > 0 ? out : null;
 }

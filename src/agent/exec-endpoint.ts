@@ -34,6 +34,9 @@ export interface ExecPlan {
   cwd: string;
   /** Through the runtime's exec (in the sandbox), not on the host. */
   sandboxed: boolean;
+  /** Who it runs as on the host: the task's user (HelperConfig.runAs), never more than the task has.
+   * Absent: the agent's user (sandboxed: the runtime's exec picks the task's user; or a task run as it). */
+  user?: { uid: number; gid: number };
 }
 
 /**
@@ -84,7 +87,25 @@ export function execPlan(dir: string, command: unknown, opts: { tty?: boolean; t
     const sized = opts.tty && opts.cols != null && opts.rows != null ? ["/bin/sh", "-c", 'stty cols "$1" rows "$2" 2>/dev/null; shift 2; exec "$@"', "sh", String(opts.cols), String(opts.rows), ...args] : args;
     return { argv: execArgv(cfg.sandbox, containerId(cfg.attemptId, p.dir), sized, tty), env: runtimeEnv(), cwd: "/", sandboxed: true };
   }
-  return { argv: args, env: opts.tty && term !== null ? { ...cfg.env, TERM: term } : cfg.env, cwd: p.work, sandboxed: false };
+  // The task's own environment as it runs (its secret env vars are in no file: secrets-dir.ts), read
+  // from its init's /proc entry; attempt.json's env if that cannot be read.
+  const taskEnv = procEnviron(status.pid) ?? { ...cfg.env, ...(cfg.runAs && cfg.env["HOME"] === undefined ? { HOME: p.work } : {}) };
+  const env = { ...taskEnv, ...(opts.tty && term !== null ? { TERM: term } : {}) };
+  return { argv: args, env, cwd: p.work, sandboxed: false, ...(cfg.runAs ? { user: { ...cfg.runAs } } : {}) };
+}
+
+/** The environment of process `pid` (/proc/PID/environ), or null when it cannot be read. */
+function procEnviron(pid: number): Record<string, string> | null {
+  try {
+    const out: Record<string, string> = {};
+    for (const kv of fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")) {
+      const i = kv.indexOf("=");
+      if (i > 0) out[kv.slice(0, i)] = kv.slice(i + 1);
+    }
+    return Object.keys(out).length > 0 ? out : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Runs the planned command and streams its frames to `res` (headers already checked); kills it when the caller goes. */
@@ -96,7 +117,7 @@ export function runExec(plan: ExecPlan, res: http.ServerResponse, log: Logger): 
   return new Promise((resolve) => {
     // Its own process group, so a caller that goes away stops everything the command started (a shell's
     // children too: killing the shell alone left them running, holding the output pipe open).
-    const child = spawn(file ?? "", args, { cwd: plan.cwd, env: plan.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(file ?? "", args, { cwd: plan.cwd, env: plan.env, stdio: ["ignore", "pipe", "pipe"], detached: true, ...(plan.user ?? {}) });
     const killGroup = (sig: NodeJS.Signals): void => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, sig);

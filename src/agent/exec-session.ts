@@ -69,7 +69,7 @@ export async function handleExecUpgrade(o: ExecSessionOptions, req: http.Incomin
 export function runSession(plan: ExecPlan, tty: boolean, socket: Duplex, head: Buffer, log: Logger): Promise<void> {
   const [file, ...args] = plan.argv;
   return new Promise((resolve) => {
-    const child = spawn(file ?? "", args, { cwd: plan.cwd, env: plan.env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(file ?? "", args, { cwd: plan.cwd, env: plan.env, stdio: ["pipe", "pipe", "pipe"], ...(plan.user ?? {}) });
     let done = false;
     const send = (f: ExecFrame): boolean => socket.writable && socket.write(JSON.stringify(f) + "\n");
     const finish = (last: ExecFrame): void => {

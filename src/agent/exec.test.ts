@@ -66,12 +66,15 @@ void test("exec runs a command inside a running task's sandbox (and on the host 
   assert.equal(missing.last?.type, "exit");
   assert.notEqual(missing.last?.type === "exit" ? missing.last.code : 0, 0, "a missing program fails");
 
-  // Isolation none: on the host, in the task's work dir with its environment.
-  const plain = await execVia(s.url, s.adminToken, "plain/0", ["sh", "-c", "pwd; echo $GREETING"]);
+  // Isolation none: on the host, in the task's work dir with its environment, as the task's user
+  // (the agent's --task-user, nobody), never as the agent's root (issue 17): the host token stays out of reach.
+  const plain = await execVia(s.url, s.adminToken, "plain/0", ["sh", "-c", `pwd; echo $GREETING; id -u; cat ${agentDir}/agent.json || echo unreadable`]);
   assert.deepEqual(plain.last, { type: "exit", code: 0, signal: null });
-  const [cwd, greeting] = plain.stdout.split("\n");
+  const [cwd, greeting, uid, token] = plain.stdout.split("\n");
   assert.ok(cwd?.startsWith(agentDir) && cwd.endsWith("/work"), `cwd is the work dir: ${cwd}`);
   assert.equal(greeting, "hello plain");
+  assert.equal(uid, "65534");
+  assert.equal(token, "unreadable");
 
   const viaCli = await execVia(s.url, s.adminToken, "boxed/0", ["sh", "-c", "echo 'x' | grep -q y"]);
   assert.deepEqual(viaCli.last, { type: "exit", code: 1, signal: null });

@@ -24,6 +24,10 @@ export const Files = {
   reported: "reported",
 } as const;
 
+/** The mode of the directories a task run as another user must pass through (the data dir, attempts/,
+ * its attempt dir): others may traverse them, not list them; every file in them stays 0600. */
+export const TraverseOnlyMode = 0o711;
+
 /** DIR/attempts. */
 export function attemptsRoot(dataDir: string): string {
   return path.join(dataDir, "attempts");
@@ -31,9 +35,11 @@ export function attemptsRoot(dataDir: string): string {
 
 /** Writes attempt.json and assignment.json into a new attempt directory. */
 export async function createAttemptDir(dir: string, config: HelperConfig, assignment: Assignment): Promise<void> {
-  // 0700 and 0600: both files hold the job's env.
-  await fs.promises.mkdir(dir, { recursive: true, mode: PrivateModes.dir });
-  await fs.promises.chmod(dir, PrivateModes.dir);
+  // 0700 and 0600: both files hold the job's env. A task run as another user without a sandbox must
+  // pass through to its work dir (absolute paths): traverse-only, 0711, nothing listed or readable.
+  const mode = config.runAs && !config.sandbox ? TraverseOnlyMode : PrivateModes.dir;
+  await fs.promises.mkdir(dir, { recursive: true, mode });
+  await fs.promises.chmod(dir, mode);
   // Never the secrets' values: adoption needs none of them (attempt.json, 0600, has what the helper uses).
   const { secrets: _values, ...saved } = assignment;
   await writeJsonAtomic(path.join(dir, Files.assignment), saved);

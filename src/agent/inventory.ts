@@ -134,6 +134,8 @@ export interface InventoryInput {
   runtime?: string;
   /** Capabilities specs may ask for here (`--allow-capabilities`). @default none */
   capabilities?: string[];
+  /** The agent runs isolation "none" tasks (`--allow-unsandboxed`). @default false */
+  unsandboxed?: boolean;
   /** Replaces detected values (several dev agents share one machine). */
   resources?: Partial<HostCapacity>;
 }
@@ -156,5 +158,6 @@ export async function detectInventory(input: InventoryInput): Promise<HostInvent
     labels: { ...input.labels },
     runtime: input.runtime ?? "none",
     ...(input.capabilities && input.capabilities.length > 0 ? { capabilities: [...input.capabilities] } : {}),
+    unsandboxed: input.unsandboxed === true,
   };
 }

@@ -20,8 +20,11 @@ const ctx: IsolationContext = {
   dataDir: "/var/lib/tiffin",
 };
 
-const cases: { name: string; spec: Partial<JobSpec>; ctx?: Partial<IsolationContext>; want: RegExp | "plain" | "sandbox" | "unsandboxed" }[] = [
-  { name: "isolation none runs plain, with or without a runtime", spec: { isolation: "none" }, ctx: { runtime: { runtime: null, problems: [] } }, want: "plain" },
+const cases: { name: string; spec: Partial<JobSpec>; ctx?: Partial<IsolationContext>; want: RegExp | "plain" | "plain as 65000:65001" | "sandbox" | "unsandboxed" }[] = [
+  { name: "isolation none runs plain, with or without a runtime (an agent that is not root: as its user)", spec: { isolation: "none" }, ctx: { runtime: { runtime: null, problems: [] }, allowUnsandboxed: true, root: false }, want: "plain" },
+  { name: "isolation none is refused without --allow-unsandboxed", spec: { isolation: "none" }, want: /^isolation "none" refused on host box-1: its agent runs no unsandboxed tasks; .*--allow-unsandboxed$/ },
+  { name: "isolation none is refused without --allow-unsandboxed, even with --unsandboxed-fallback", spec: { isolation: "none" }, ctx: { runtime: { runtime: null, problems: [] }, unsandboxedFallback: true }, want: /^isolation "none" refused on host box-1/ },
+  { name: "isolation none from a root agent runs as the task user", spec: { isolation: "none" }, ctx: { allowUnsandboxed: true, root: true, taskUser: { uid: 65000, gid: 65001 } }, want: "plain as 65000:65001" },
   { name: "a spec stored before isolation existed is sandboxed", spec: {}, want: "sandbox" },
   { name: "no runtime: refused with what to do", spec: {}, ctx: { runtime: { runtime: null, problems: ["crun: not installed", "runc: not installed"] } }, want: /^no OCI runtime on host box-1: install crun, or set isolation: "none" \(crun: not installed; runc: not installed\)$/ },
   { name: "no runtime, --unsandboxed-fallback: plain, with a notice", spec: {}, ctx: { runtime: { runtime: null, problems: ["crun: not installed"] }, unsandboxedFallback: true }, want: "unsandboxed" },
@@ -42,6 +45,7 @@ for (const c of cases) {
   void test(`sandboxFor: ${c.name}`, () => {
     const r = sandboxFor(testSpec(c.spec), { ...ctx, ...c.ctx });
     if (c.want === "plain") return assert.deepEqual(r, { sandbox: null });
+    if (c.want === "plain as 65000:65001") return assert.deepEqual(r, { sandbox: null, runAs: { uid: 65000, gid: 65001 } });
     if (c.want === "unsandboxed") {
       assert.ok("sandbox" in r && r.sandbox === null && /^running UNSANDBOXED on host box-1: no OCI runtime works here \(crun: not installed\)/.test(r.notice ?? ""), JSON.stringify(r));
       return;
@@ -128,6 +132,7 @@ void test("agent: a writable mount outside --allow-mounts is refused; an allowed
     labels: {},
     log: testLogger(),
     allowMounts: [shared],
+    allowUnsandboxed: true,
   });
   t.after(async () => {
     await agent.close("leave-tasks").catch(() => {});
@@ -153,5 +158,9 @@ void test("agent: a writable mount outside --allow-mounts is refused; an allowed
   const pidNs = (pid: number) => fs.readlinkSync(`/proc/${pid}/ns/pid`);
   assert.notEqual(pidNs(sandboxed), pidNs(process.pid), "sandboxed: its own pid namespace");
   assert.equal(pidNs(unsandboxed), pidNs(process.pid), "isolation none: the host's");
+  // ...as the task user, not the agent's (root), with its work dir its own (issue 17).
+  const uidOf = (pid: number) => /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  assert.equal(uidOf(unsandboxed), "65534", "isolation none runs as --task-user (default nobody)");
+  assert.equal(fs.statSync(path.join(dataDir, "attempts", plain.attempt.id, "work")).uid, 65534);
   assert.ok(alive(sandboxed) && alive(unsandboxed));
 });

@@ -127,6 +127,22 @@ export interface IsolationContext {
   /** With no working runtime, run sandboxed tasks as plain processes and say so, instead of refusing
    * them (`--unsandboxed-fallback`; `tiffin dev` on a machine without root or user namespaces). */
   unsandboxedFallback?: boolean;
+  /** Run isolation "none" tasks (`--allow-unsandboxed`); refused otherwise, since such a task runs on
+   * the host itself. @default false */
+  allowUnsandboxed?: boolean;
+  /** The agent runs as root, so a task can be made another user (`taskUser`). @default process.getuid() === 0 */
+  root?: boolean;
+}
+
+/** Who an isolation "none" task runs as: the task user when the agent is root (so it can read neither
+ * the agent's data dir nor its tokens), else null (the agent's own user: it cannot change users). Pure. */
+export function plainTaskUser(ctx: Pick<IsolationContext, "taskUser" | "root">): { uid: number; gid: number } | null {
+  return (ctx.root ?? (process.getuid?.() ?? 0) === 0) ? { ...(ctx.taskUser ?? DEFAULT_TASK_USER) } : null;
+}
+
+/** Why an agent refuses an isolation "none" task (it was not started with --allow-unsandboxed). */
+export function unsandboxedRefusal(hostName: string): string {
+  return `isolation "none" refused on host ${hostName}: its agent runs no unsandboxed tasks; sandbox the job (remove isolation: "none"), or start the agent with --allow-unsandboxed`;
 }
 
 /**
@@ -152,10 +168,19 @@ export function taskStateDir(dataDir: string, job: string, index: number): strin
 }
 
 /** The sandbox of an attempt (null for isolation "none", or unsandboxed with a notice), or why this
- * agent refuses to run it. `task` names the task, for a persisted /var. */
-export function sandboxFor(spec: JobSpec, ctx: IsolationContext, task: { job: string; index: number } = { job: spec.name, index: 0 }): { sandbox: SandboxConfig | null; notice?: string } | { refused: string } {
+ * agent refuses to run it. `task` names the task, for a persisted /var. `runAs`: the uid and gid of a
+ * task without a sandbox (absent: the agent's user). */
+export function sandboxFor(
+  spec: JobSpec,
+  ctx: IsolationContext,
+  task: { job: string; index: number } = { job: spec.name, index: 0 },
+): { sandbox: SandboxConfig | null; notice?: string; runAs?: { uid: number; gid: number } } | { refused: string } {
   const iso = isolationOf(spec);
-  if (iso.isolation === "none") return { sandbox: null };
+  if (iso.isolation === "none") {
+    if (ctx.allowUnsandboxed !== true) return { refused: unsandboxedRefusal(ctx.hostName) };
+    const runAs = plainTaskUser(ctx);
+    return runAs === null ? { sandbox: null } : { sandbox: null, runAs };
+  }
   const runtime = ctx.runtime.runtime;
   if (runtime === null) {
     const why = ctx.runtime.problems.length > 0 ? ` (${ctx.runtime.problems.join("; ")})` : "";

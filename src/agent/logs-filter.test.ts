@@ -1,6 +1,8 @@
 // `tiffin logs --grep / --since / --all-attempts` end to end: the real server (own process), a real
 // agent and helpers; the task fails on purpose so it has several attempts. Plus grepLines by itself.
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import type { JobStatus } from "../api/types.ts";
 import { DefaultGrepBudgetMs, GrepBudgetExceeded, grepLines, LineMatcher, MaxGrepThreads } from "./log-filter.ts";
@@ -51,7 +53,12 @@ void test("LineMatcher: matches in its own thread; a batch past the budget ends 
 });
 
 void test("logs through the server: --grep filters on the agent, --all-attempts reads every attempt, --since skips older ones", { timeout: 90_000 }, async (t) => {
-  const { root, api } = await serverAndAgent(t, { prefix: "tiffin-logsf-", name: "logs-1" });
+  const sa = await serverAndAgent(t, { prefix: "tiffin-logsf-", name: "logs-1" });
+  const api = sa.api;
+  // Where the attempts count: the task (isolation "none") runs as nobody, so it is open to it.
+  const root = path.join(sa.root, "shared");
+  fs.mkdirSync(root, { mode: 0o777 });
+  fs.chmodSync(root, 0o777);
 
   const spec = testSpec({
     name: "flaky",

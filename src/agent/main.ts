@@ -18,6 +18,7 @@ import type { Assignment } from "../api/types.ts";
 import { ensurePrivateDir, ErrorCodes, TiffinError } from "../model/index.ts";
 import type { HostCapacity } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
+import { TraverseOnlyMode } from "./helpers.ts";
 import { LocalServices } from "./services/local-services.ts";
 import { createAgentClient } from "./client.ts";
 import { AgentTls } from "./tls.ts";
@@ -86,6 +87,12 @@ export interface AgentOptions {
   /** With no working OCI runtime, run sandboxed tasks unsandboxed (and say so) instead of refusing
    * them: for `tiffin dev` on a machine without root or user namespaces. @default false */
   unsandboxedFallback?: boolean;
+  /** Run isolation "none" tasks (`--allow-unsandboxed`), as `taskUser` when the agent is root; refused
+   * otherwise (and the server places none here), since such a task runs on the host itself. With it
+   * the data dir, attempts/ and packages/ are traverse-only for others (0711: nothing can be listed,
+   * every file in them stays 0600), so a task of another uid reaches its own work dir and packages.
+   * @default false */
+  allowUnsandboxed?: boolean;
   /** What runtime detection found, instead of detecting (tests: a host without a runtime, on machines
    * that all have crun). @default detected at start */
   runtimeDetection?: RuntimeDetection;
@@ -144,7 +151,15 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const uid = process.geteuid?.() ?? 0;
   for (const dir of [dataDir, path.join(dataDir, "attempts")]) {
     const narrowed = ensurePrivateDir(fs, dir, uid).narrowedFrom;
-    if (narrowed !== null) log.warn({ dir, was: narrowed.toString(8), now: "700" }, "data directory let other users in: narrowed to 0700");
+    // 0711 is this agent's own doing with --allow-unsandboxed (made so again below): no news.
+    const ours = opts.allowUnsandboxed === true && narrowed === TraverseOnlyMode;
+    if (narrowed !== null && !ours) log.warn({ dir, was: narrowed.toString(8), now: "700" }, "data directory let other users in: narrowed to 0700");
+  }
+  // Isolation "none" tasks run as the task user must pass through to their work dirs and packages.
+  if (opts.allowUnsandboxed === true && uid === 0) {
+    for (const dir of [dataDir, path.join(dataDir, "attempts")]) fs.chmodSync(dir, TraverseOnlyMode);
+    const closed = closedAncestor(dataDir);
+    if (closed !== null) log.warn({ dir: closed }, "isolation none tasks run as the task user cannot reach their work dirs or packages: this parent of the data dir is closed to other users (chmod o+x it, or pick another --data)");
   }
   const tidied = narrowAttempts(path.join(dataDir, "attempts"));
   if (tidied > 0) log.warn({ modes: tidied }, "attempt files an older agent left open to other users: narrowed to 0700/0600");
@@ -193,6 +208,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         runtime: runtime.runtime === null && opts.unsandboxedFallback ? "none (tasks run unsandboxed)" : describeSandboxing(runtime, opts.taskUser ?? DEFAULT_TASK_USER),
         ...(opts.resources ? { resources: opts.resources } : {}),
         ...(opts.allowCapabilities ? { capabilities: opts.allowCapabilities } : {}),
+        unsandboxed: opts.allowUnsandboxed === true,
       }),
     onRegistered: (tokenChanged) => {
       reporter.kick();
@@ -232,6 +248,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     uploadLimitBytesPerSec: opts.uploadLimitBytesPerSec ?? null,
     downloadLimitBytesPerSec: opts.downloadLimitBytesPerSec ?? null,
     ...(opts.maxUploads !== undefined ? { maxUploads: opts.maxUploads } : {}),
+    ...(tls !== null ? { httpsAgent: () => tls.httpsAgent() } : {}),
     log,
   });
   // Declared before the manager it asks what is in use (the manager is built right below).
@@ -279,6 +296,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
           readOnlyPaths,
           dataDir,
           unsandboxedFallback: opts.unsandboxedFallback === true,
+          allowUnsandboxed: opts.allowUnsandboxed === true,
           allowCapabilities: opts.allowCapabilities ?? [],
           taskUser: opts.taskUser ?? DEFAULT_TASK_USER,
         },
@@ -454,4 +472,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   };
   let closing: Promise<void> | null = null;
   return { hostId, address, close: (mode, upgradeMs) => (closing ??= close(mode, upgradeMs)) };
+}
+
+/** The first parent of `dir` that other users may not pass through (no o+x), or null. */
+function closedAncestor(dir: string): string | null {
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    try {
+      if ((fs.statSync(d).mode & 0o001) === 0) return d;
+    } catch {
+      return d;
+    }
+    if (d === path.dirname(d)) return null;
+  }
 }

@@ -5,7 +5,9 @@
 // certificate for a key it keeps) and runs a task; one host's certificate cannot act for another
 // host (403), nor lend itself to another host's token (401); a host token without its certificate
 // gets nothing but a certificate (403); the certificate is renewed before it expires and the agent
-// keeps heartbeating past the first one's end, while the expired one is refused.
+// keeps heartbeating past the first one's end, while the expired one is refused. The task pins a
+// package: its pieces come over HTTPS too (the swarm tracker and the origin, node:http clients that
+// spoke only plain HTTP before: the task never started), and its logs come through the server.
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
@@ -14,6 +16,7 @@ import path from "node:path";
 import { test } from "node:test";
 import type { HostView, JobStatus } from "../api/types.ts";
 import { caHashOf, tlsFetch, validityOf } from "../api/tls.ts";
+import { buildPackage, PieceStore, piecesOf } from "../pkg/index.ts";
 import { startAgent } from "./main.ts";
 import type { AgentHandle } from "./main.ts";
 import { startRealServer } from "./real-server.ts";
@@ -24,6 +27,7 @@ const lifetimeMs = 3000;
 
 void test("mTLS on loopback: CA pinning, bootstrap, a task, one host's certificate only for itself, plain HTTP refused, renewal", { timeout: 120_000 }, async (t) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-mtls-"));
+  fs.chmodSync(root, 0o711); // the task (isolation "none", as nobody) reaches its package under it
   const agentDir = path.join(root, "agent");
   let server: RealServer | null = null;
   let agent: AgentHandle | null = null;
@@ -58,7 +62,7 @@ void test("mTLS on loopback: CA pinning, bootstrap, a task, one host's certifica
   assert.deepEqual(hosts0.map((h) => h.name), [], "the agent with the wrong hash did not register");
 
   // The agent bootstraps: join token, then its certificate (CN = its host id), then a task runs.
-  agent = await startAgent({ server: s.url, joinToken: s.joinToken, caHash, dataDir: agentDir, name: "alpha", labels: {}, log: testLogger() });
+  agent = await startAgent({ server: s.url, joinToken: s.joinToken, caHash, dataDir: agentDir, name: "alpha", labels: {}, log: testLogger(), allowUnsandboxed: true });
   const alphaId = agent.hostId;
   const first = fs.readFileSync(path.join(agentDir, "host.crt"), "utf8");
   // Read at once: the agent renews (a new key and certificate) two seconds from now.
@@ -69,12 +73,21 @@ void test("mTLS on loopback: CA pinning, bootstrap, a task, one host's certifica
   const heartbeat = (f: typeof fetch, hostId: string, token: string | null) =>
     f(`${s.url}/v1/agent/heartbeat`, { method: "POST", headers: { "content-type": "application/json", ...(token !== null ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ hostId }) });
   assert.equal((await heartbeat(asFirst, alphaId, null)).status, 200, "alpha's certificate alone acts for alpha");
-  const applied = await api("/v1/jobs", { method: "POST", body: JSON.stringify({ spec: testSpec({ name: "tls-web", isolation: "none" }) }) });
+  const tree = path.join(root, "tree");
+  fs.mkdirSync(tree);
+  fs.writeFileSync(path.join(tree, "hello.txt"), "hello over tls\n");
+  const local = new PieceStore(path.join(root, "local"));
+  const m = await buildPackage({ dir: tree, name: "app", version: "1", store: local, builder: "test" });
+  for (const h of piecesOf(m)) assert.equal((await admin(`${s.url}/v1/packages/pieces/${h}`, { method: "POST", headers: { authorization: `Bearer ${s.adminToken}`, "content-type": "application/octet-stream" }, body: (await local.get(h))! })).status, 200);
+  assert.equal((await api("/v1/packages", { method: "POST", body: JSON.stringify({ manifest: m }) })).status, 200);
+  const web = testSpec({ name: "tls-web", isolation: "none", packages: ["app:1"], command: ["/bin/sh", "-c", 'cat "$TIFFIN_PKG_APP/hello.txt" || exit 1; exec sleep 600'] });
+  const applied = await api("/v1/jobs", { method: "POST", body: JSON.stringify({ spec: web }) });
   assert.equal(applied.status, 200, await applied.clone().text());
-  await waitFor("the task running on the mTLS agent", async () => {
+  await waitFor("the task running on the mTLS agent, with its package", async () => {
     const st = (await (await api("/v1/jobs/tls-web")).json()) as JobStatus;
     return st.tasks[0]?.state === "running" ? true : null;
   });
+  await waitFor("its logs through the server", async () => ((await (await api("/v1/tasks/tls-web/0/logs?stream=stdout")).text()).includes("hello over tls") ? true : null), 10_000);
 
   // Another host, registered with the join token (its token in hand, no certificate).
   const reg = await admin(`${s.url}/v1/agent/register`, { method: "POST", headers: { authorization: `Bearer ${s.joinToken}`, "content-type": "application/json" }, body: JSON.stringify({ inventory: { name: "beta", address: "127.0.0.1:9", cores: 1, memoryMiB: 1024, diskMiB: 1024, os: { id: "linux", version: "0" }, kernel: "6", runtime: "none", labels: {} } }) });

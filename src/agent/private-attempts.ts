@@ -13,8 +13,10 @@ const TaskOwned = new Set(["work", "rootfs"]);
  * are skipped: this is a one-off tidy-up, not a check. */
 export function narrowAttempts(root: string): number {
   let changed = 0;
-  const narrow = (p: string, st: fs.Stats): void => {
+  const narrow = (p: string, st: fs.Stats, depth: number): void => {
     if ((st.mode & 0o077) === 0) return;
+    // The attempt dir of a task run as another user (isolation "none") is traverse-only on purpose.
+    if (depth === 2 && st.isDirectory() && (st.mode & 0o777) === 0o711) return;
     // The owner's bits stay (0755 -> 0700, 0644 -> 0600): group and others lose theirs.
     fs.chmodSync(p, st.mode & PrivateModes.dir);
     changed++;
@@ -24,7 +26,7 @@ export function narrowAttempts(root: string): number {
     try {
       st = fs.lstatSync(p);
       if (!st.isDirectory() && !st.isFile()) return;
-      narrow(p, st);
+      narrow(p, st, depth);
       if (!st.isDirectory() || depth === 0) return;
       for (const e of fs.readdirSync(p)) if (!TaskOwned.has(e)) walk(path.join(p, e), depth - 1);
     } catch {

@@ -62,9 +62,11 @@ export interface ServerAndAgent {
 }
 
 /** Starts a real server in a child process and one agent (in this process) registered with it. */
-export async function serverAndAgent(t: TestContext, opts: { prefix: string; name: string; labels?: Record<string, string>; metricsReportMs?: number; taskMetricsBucketMs?: number; /** More ServerOptions, as JSON. */ extra?: Record<string, unknown> }): Promise<ServerAndAgent> {
+export async function serverAndAgent(t: TestContext, opts: { prefix: string; name: string; labels?: Record<string, string>; metricsReportMs?: number; taskMetricsBucketMs?: number; /** `--allow-unsandboxed` (tests' jobs with isolation "none"). @default true */ allowUnsandboxed?: boolean; /** More ServerOptions, as JSON. */ extra?: Record<string, unknown> }): Promise<ServerAndAgent> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix));
   const agentDir = path.join(root, "agent");
+  // As /var/lib is: an isolation "none" task (run as the task user) passes through to its work dir.
+  if (opts.allowUnsandboxed ?? true) fs.chmodSync(root, 0o711);
   let server: RealServer | null = null;
   let agent: AgentHandle | null = null;
   t.after(async () => {
@@ -75,7 +77,7 @@ export async function serverAndAgent(t: TestContext, opts: { prefix: string; nam
   });
   const s = await startRealServer(path.join(root, "server"), { ...(opts.taskMetricsBucketMs ? { taskMetricsBucketMs: opts.taskMetricsBucketMs } : {}), ...(opts.extra ? { extra: opts.extra } : {}) });
   server = s;
-  agent = await startAgent({ server: s.url, joinToken: s.joinToken, dataDir: agentDir, name: opts.name, labels: opts.labels ?? {}, log: testLogger(), ...(opts.metricsReportMs !== undefined ? { metricsReportMs: opts.metricsReportMs } : {}) });
+  agent = await startAgent({ server: s.url, joinToken: s.joinToken, dataDir: agentDir, name: opts.name, labels: opts.labels ?? {}, log: testLogger(), allowUnsandboxed: opts.allowUnsandboxed ?? true, ...(opts.metricsReportMs !== undefined ? { metricsReportMs: opts.metricsReportMs } : {}) });
   const api = (p: string, init: RequestInit & { raw?: boolean } = {}): Promise<Response> =>
     fetch(`${s.url}${p}`, { ...init, headers: { authorization: `Bearer ${s.adminToken}`, "content-type": init.raw ? "application/octet-stream" : "application/json" } });
   return { root, agentDir, server: s, agent, api };

@@ -30,7 +30,7 @@ void test(`a burst of ${N} assignments: every task reaches running and none is f
     await server.down();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
-  agent = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir, name: "box-1", labels: {}, resources: { cores: 4, memoryMiB: 65536 }, log: testLogger(), ...(maxStarts ? { maxConcurrentStarts: Number(maxStarts) } : {}) });
+  agent = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir, name: "box-1", labels: {}, resources: { cores: 4, memoryMiB: 65536 }, log: testLogger(), allowUnsandboxed: true, ...(maxStarts ? { maxConcurrentStarts: Number(maxStarts) } : {}) });
   // The agent runs in this process: its event loop's worst delay is what late pings come from.
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
@@ -68,7 +68,7 @@ void test("a helper starved past its fence (SIGSTOP) reads the pings that came m
     await server.down();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
-  agent = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir, name: "box-1", labels: {}, log: testLogger() });
+  agent = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir, name: "box-1", labels: {}, log: testLogger(), allowUnsandboxed: true });
   const a = testAssignment("starved-1", testSpec({ name: "starved", command: ["sleep", "600"], isolation: "none" }));
   server.assign([a]);
   const up = await waitFor("running", () => server.updatesOf(a.attempt.id).find((u) => u.state === "running" && u.pid !== null));

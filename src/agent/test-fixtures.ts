@@ -1,4 +1,5 @@
 // Shared pieces of the agent's tests: complete specs and assignments with overridable fields.
+import { defaultSecretsRoot, removeSecrets, secretsDirOf } from "../helper/secrets-dir.ts";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -210,6 +211,8 @@ export function killAttempts(dataDir: string): void {
   const root = path.join(dataDir, "attempts");
   for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) {
     const dir = path.join(root, id);
+    // Its secrets' tmpfs dir too: no helper is left to remove it.
+    removeSecrets(secretsDirOf(defaultSecretsRoot(), dir));
     const pids: number[] = [];
     try {
       pids.push(Number.parseInt(fs.readFileSync(path.join(dir, "helper.pid"), "utf8"), 10));

@@ -5,6 +5,7 @@
 // call. It renews at two thirds of the certificate's life, with a new key, proving itself with the
 // current certificate. `fetch` always uses the newest material.
 
+import https from "node:https";
 import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -39,6 +40,7 @@ export class AgentTls {
   /** The current certificate, its host, when it expires and when to renew it (epoch ms). */
   #cert: { pem: string; key: string; hostId: string; notAfter: number; renewAt: number } | null = null;
   #fetch: typeof fetch;
+  #agent: { pem: string | null; agent: https.Agent } | null = null;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
@@ -72,6 +74,17 @@ export class AgentTls {
 
   /** A fetch over TLS with the current certificate (a stable function: renewal swaps what it uses). */
   readonly fetch: typeof fetch = (input, init) => this.#fetch(input, init);
+
+  /** A kept-alive https.Agent trusting the cluster CA and presenting the current certificate, for the
+   * agent's node:http calls to the server (swarm tracker, origin pieces); a new one after a renewal. */
+  httpsAgent(): https.Agent {
+    const pem = this.#cert?.pem ?? null;
+    if (this.#agent === null || this.#agent.pem !== pem) {
+      const material = this.#cert === null ? {} : { cert: this.#cert.pem, key: this.#cert.key };
+      this.#agent = { pem, agent: new https.Agent({ keepAlive: true, maxSockets: 8, ca: this.#ca, ...material }) };
+    }
+    return this.#agent.agent;
+  }
 
   /** When the current certificate expires (epoch ms), or null before the first one. */
   get notAfter(): number | null {

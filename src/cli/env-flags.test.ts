@@ -20,6 +20,9 @@ void test("envForEveryFlag: the environment fills what the command line leaves o
     { name: "env only", argv: [], env: { TIFFIN_LISTEN: "10.0.0.1:7071", TIFFIN_DATA: "/d" }, want: { listen: "10.0.0.1:7071", data: "/d" } },
     { name: "flag wins", argv: ["--listen", "1.2.3.4:5"], env: { TIFFIN_LISTEN: "10.0.0.1:7071" }, want: { listen: "1.2.3.4:5" } },
     { name: "a boolean flag from env", argv: [], env: { TIFFIN_UNSANDBOXED_FALLBACK: "1" }, want: { listen: "0.0.0.0:0", unsandboxedFallback: true } },
+    // A flag like --allow-unsandboxed must not be turned on by TIFFIN_ALLOW_UNSANDBOXED=false.
+    ...["0", "false", "No", "off", ""].map((v) => ({ name: `a boolean flag's variable set to "${v}": off`, argv: [], env: { TIFFIN_UNSANDBOXED_FALLBACK: v }, want: { listen: "0.0.0.0:0", unsandboxedFallback: false } })),
+    { name: "the flag wins over a variable saying off", argv: ["--unsandboxed-fallback"], env: { TIFFIN_UNSANDBOXED_FALLBACK: "false" }, want: { listen: "0.0.0.0:0", unsandboxedFallback: true } },
   ];
   for (const c of cases) {
     const saved = { ...process.env };

@@ -57,6 +57,8 @@ export const helperConfigSchema = z.object({
   logSegmentsKept: posInt,
   // Absent or null: a plain process group (and attempt.json files written before sandboxes existed).
   sandbox: sandboxConfigSchema.nullable().exactOptional(),
+  runAs: z.object({ uid: z.number().int().min(0), gid: z.number().int().min(0) }).exactOptional(),
+  secretsDir: absolute.exactOptional(),
   notice: z.string().exactOptional(),
   usageSampleMs: periodMs.exactOptional(),
   diskLimitMiB: posInt.exactOptional(),

@@ -41,6 +41,14 @@ export interface HelperConfig {
    * (isolation "none", and attempt.json files written before sandboxes existed).
    */
   sandbox?: SandboxConfig | null;
+  /** Without a sandbox: the uid and gid the task runs as (set by `setpriv` after it joined its cgroup);
+   * its work dir is made theirs. Absent: the helper's own user (an agent that is not root). */
+  runAs?: { uid: number; gid: number };
+  /** A directory on a tmpfs (the agent's, one per attempt) holding `secrets.json` (`{env, files}`: the
+   * task's secret values), which the helper reads and removes at start: secret env vars go to the task
+   * only, secret files into `files/` there (0400, the task's), seen as work/secrets; a sandbox's
+   * config.json (it holds the env) is kept there too. Removed when the task ends. Never on disk. */
+  secretsDir?: string;
   /** A line the helper writes to the task's stderr log before the task starts (e.g. that it runs
    * unsandboxed because no runtime works on this host). */
   notice?: string;

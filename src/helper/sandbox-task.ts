@@ -30,6 +30,8 @@ export interface SandboxTaskOptions extends TaskOptions {
   sandbox: SandboxConfig;
   attemptId: string;
   attemptDir: string;
+  /** Where config.json (it holds the env, secrets included) really goes: a tmpfs dir (BundleInput.configDir). */
+  configDir?: string;
 }
 
 /** How often the pid file is looked for while the container starts (a start takes ~10-30 ms). */
@@ -89,6 +91,7 @@ export class SandboxTask implements Task {
       stopSignal: validSignal(this.#o.stop.signal) ? this.#o.stop.signal : "SIGTERM",
       graceMs: this.#o.stop.graceMs,
       sandbox: this.#o.sandbox,
+      ...(this.#o.configDir !== undefined ? { configDir: this.#o.configDir } : {}),
     };
     const problem = preflight(input);
     if (problem !== null) return fail(problem);

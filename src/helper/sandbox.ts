@@ -46,6 +46,9 @@ export interface BundleInput {
   /** Stop grace: the init kills the task this long after the stop signal (also when the helper dies). */
   graceMs: number;
   sandbox: SandboxConfig;
+  /** A directory (on a tmpfs) for config.json, which then is a link from the bundle: a task with
+   * secrets in its env must not have them on disk (secrets-dir.ts). @default the bundle itself */
+  configDir?: string;
 }
 
 /** A container id for an attempt: readable, and unique even when two test dirs reuse attempt ids. */
@@ -163,7 +166,11 @@ export function writeBundle(o: BundleInput): Bundle {
     unified: cgroup !== null && memoryMode === "v2" ? v2MemoryUnified(o.sandbox.limits.memoryMiB * 1024 * 1024) : null,
   });
   // Compact: the runtime parses it on every start; `jq . config.json` shows it readable.
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config), { mode: 0o600 });
+  if (o.configDir === undefined) fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config), { mode: 0o600 });
+  else {
+    fs.writeFileSync(path.join(o.configDir, "config.json"), JSON.stringify(config), { mode: 0o600 });
+    fs.symlinkSync(path.join(o.configDir, "config.json"), path.join(dir, "config.json"));
+  }
   return { dir, id, pidFile: path.join(dir, "init.pid"), cgroup, init: tools.timeout, tools };
 }
 

@@ -42,6 +42,8 @@ export class AgentServer {
       this.#server.once("error", reject);
       this.#server.listen(this.#path, () => {
         this.#server.off("error", reject);
+        // The agent's alone: the attempt dir may be traverse-only for a task run as another user.
+        fs.chmodSync(this.#path, 0o600);
         resolve();
       });
     });

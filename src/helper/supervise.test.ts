@@ -19,6 +19,15 @@ void test("supervisedArgv: the init stops the group on the stop signal, also sen
   for (const [name, tools, stop, want] of cases) assert.deepEqual(supervisedArgv(tools, stop, cmd), want, name);
 });
 
+void test("supervisedArgv with runAs: setpriv changes the ids, then sets the death signal (a change of ids clears it)", () => {
+  const ids = ["--reuid", "65534", "--regid", "65534", "--clear-groups"];
+  const cases: [string, DeathTools, string[]][] = [
+    ["both tools", both, ["/usr/bin/setpriv", ...ids, "--pdeathsig", "TERM", "--", "/usr/bin/timeout", "-s", "SIGTERM", "-k", "1s", "0", ...cmd]],
+    ["no timeout", { timeout: null, setpriv: "/usr/bin/setpriv" }, ["/usr/bin/setpriv", ...ids, "--pdeathsig", "KILL", "--", ...cmd]],
+  ];
+  for (const [name, tools, want] of cases) assert.deepEqual(supervisedArgv(tools, { signal: "SIGTERM", graceMs: 1000 }, cmd, { uid: 65534, gid: 65534 }), want, name);
+});
+
 void test("diesWithParent: SIGKILL on the parent's death, when setpriv is there", () => {
   assert.deepEqual(diesWithParent(both, ["crun", "run", "x"]), ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--", "crun", "run", "x"]);
   assert.deepEqual(diesWithParent({ timeout: null, setpriv: null }, ["crun", "run", "x"]), ["crun", "run", "x"]);

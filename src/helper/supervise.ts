@@ -43,12 +43,15 @@ export interface StopPolicy {
  * task's process group (as a pid namespace's init must: it ignores signals it has no handler for) and
  * kills the group `graceMs` after it; `setpriv` makes the init stop the task when its parent dies.
  */
-export function supervisedArgv(tools: DeathTools, stop: StopPolicy, command: string[]): string[] {
-  if (tools.timeout === null) return tools.setpriv === null ? [...command] : [tools.setpriv, "--pdeathsig", "KILL", "--", ...command];
+export function supervisedArgv(tools: DeathTools, stop: StopPolicy, command: string[], runAs?: { uid: number; gid: number }): string[] {
+  // `runAs`: setpriv changes the ids first and sets the parent-death signal last (a change of ids
+  // clears it), all before exec; the caller has joined the cgroup before, as root.
+  const ids = runAs === undefined ? [] : ["--reuid", String(runAs.uid), "--regid", String(runAs.gid), "--clear-groups"];
+  if (tools.timeout === null) return tools.setpriv === null ? [...command] : [tools.setpriv, ...ids, "--pdeathsig", "KILL", "--", ...command];
   // -k 0 would mean "never": at least 1 ms.
   const init = [tools.timeout, "-s", stop.signal, "-k", `${Math.max(1, Math.round(stop.graceMs)) / 1000}s`, "0", ...command];
   const deathSignal = stop.signal.replace(/^SIG/, "") === "KILL" ? "ALRM" : stop.signal.replace(/^SIG/, "");
-  return tools.setpriv === null ? init : [tools.setpriv, "--pdeathsig", deathSignal, "--", ...init];
+  return tools.setpriv === null ? init : [tools.setpriv, ...ids, "--pdeathsig", deathSignal, "--", ...init];
 }
 
 /** The argv of a process (the OCI runtime) that must be SIGKILLed when its parent dies. */

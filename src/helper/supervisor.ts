@@ -26,6 +26,9 @@ import { sampleUsage } from "./usage.ts";
 import { sampleProcUsage } from "./usage-proc.ts";
 import { watchDisk } from "./disk.ts";
 import type { Task, TaskEnd, TaskOptions } from "./task.ts";
+import { removeSecrets, SecretFilesDir, takeSecrets, writeSecretFiles } from "./secrets-dir.ts";
+import { taskHostIds } from "./sandbox-config.ts";
+import type { SandboxConfig } from "./protocol.ts";
 
 /** Runs one attempt until its final status is acknowledged; resolves with the process exit code. */
 export class Supervisor {
@@ -49,6 +52,9 @@ export class Supervisor {
   /** What the first stop was for (see stop()). */
   #stopCause: AttemptEndCause = "stop";
   #finish: (code: number) => void = () => {};
+  /** Secret files for work/secrets (HelperConfig.secretsDir), held until written to the tmpfs. */
+  #secretFiles: Record<string, string> = {};
+  readonly #sandbox: SandboxConfig | null;
 
   constructor(paths: HelperPaths, cfg: HelperConfig, clock: Clock, lingerMs: number) {
     this.#paths = paths;
@@ -73,9 +79,15 @@ export class Supervisor {
       new LogSink({ logsDir: paths.logs, stream, segmentBytes: cfg.logSegmentBytes, segmentsKept: cfg.logSegmentsKept });
     this.#sinks = { stdout: sink("stdout"), stderr: sink("stderr") };
     if (cfg.notice) this.#sinks.stderr.write(Buffer.from(`[tiffin] ${cfg.notice}\n`));
+    // Secret values: read from the tmpfs and removed there at once; they live in this process and the task.
+    const secrets = cfg.secretsDir !== undefined ? takeSecrets(cfg.secretsDir) : null;
+    this.#secretFiles = secrets?.files ?? {};
+    const env = { ...cfg.env, ...(cfg.runAs && cfg.env["HOME"] === undefined ? { HOME: paths.work } : {}), ...(secrets?.env ?? {}) };
     const taskOptions: TaskOptions = {
       command: cfg.command,
-      env: cfg.env,
+      // A task run as the task user does not get the agent's HOME: its work dir is its home.
+      env,
+      ...(cfg.runAs ? { runAs: cfg.runAs } : {}),
       cwd: paths.work,
       pipesDir: paths.dir,
       stop: cfg.stop,
@@ -84,8 +96,14 @@ export class Supervisor {
       onOutput: (stream, chunk) => this.#sinks[stream].write(chunk),
       onEnd: (end) => void this.#onEnd(end),
     };
-    const sandbox = cfg.sandbox ?? null;
-    this.#task = sandbox === null ? new TaskProcess(taskOptions) : new SandboxTask({ ...taskOptions, sandbox, attemptId: cfg.attemptId, attemptDir: paths.dir });
+    let sandbox = cfg.sandbox ?? null;
+    // Secret files reach a sandbox as a read-only bind of the tmpfs dir at work/secrets.
+    if (sandbox !== null && cfg.secretsDir !== undefined && Object.keys(this.#secretFiles).length > 0) {
+      sandbox = { ...sandbox, mounts: [...sandbox.mounts, { host: path.join(cfg.secretsDir, "files"), task: path.join(paths.work, SecretFilesDir), writable: false }] };
+    }
+    this.#sandbox = sandbox;
+    const configDir = cfg.secretsDir !== undefined ? { configDir: cfg.secretsDir } : {};
+    this.#task = sandbox === null ? new TaskProcess(taskOptions) : new SandboxTask({ ...taskOptions, sandbox, attemptId: cfg.attemptId, attemptDir: paths.dir, ...configDir });
   }
 
   /** True once the final status is written (the task is gone; only the agent's ack is awaited). */
@@ -199,6 +217,7 @@ export class Supervisor {
   }
 
   async #onEnd(end: TaskEnd): Promise<void> {
+    if (this.#cfg.secretsDir !== undefined) removeSecrets(this.#cfg.secretsDir);
     this.#fence?.cancel();
     this.#health?.stop();
     this.#sampler?.stop();
@@ -236,9 +255,32 @@ export class Supervisor {
         fs.writeFileSync(file, f.content);
         fs.chmodSync(file, f.mode);
       }
+      if (this.#cfg.secretsDir !== undefined && Object.keys(this.#secretFiles).length > 0) {
+        const helper = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+        const owner = this.#sandbox !== null ? taskHostIds(this.#sandbox, helper) : (this.#cfg.runAs ?? helper);
+        const files = writeSecretFiles(this.#cfg.secretsDir, this.#secretFiles, owner);
+        this.#secretFiles = {};
+        const at = path.join(work, SecretFilesDir);
+        fs.rmSync(at, { recursive: true, force: true });
+        // A sandbox binds the tmpfs dir here (an empty mount point on disk); a plain task follows a link.
+        if (this.#sandbox !== null) fs.mkdirSync(at);
+        else fs.symlinkSync(files, at);
+      }
+      // The task user's own tree (a kept work dir included): nothing else in the attempt dir is.
+      if (this.#cfg.runAs) chownTree(work, this.#cfg.runAs);
       return null;
     } catch (e) {
       return { message: `writing files: ${String(e)}`, incurable: isIncurableError(e) };
     }
+  }
+}
+
+/** Makes `dir` and everything under it (symlinks themselves, not their targets) belong to `ids`. */
+function chownTree(dir: string, ids: { uid: number; gid: number }): void {
+  fs.lchownSync(dir, ids.uid, ids.gid);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) chownTree(p, ids);
+    else fs.lchownSync(p, ids.uid, ids.gid);
   }
 }

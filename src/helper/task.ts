@@ -58,6 +58,8 @@ export interface TaskOptions {
   onOutput: (stream: LogStream, chunk: Buffer) => void;
   /** Called once, after the process exited and its output pipes closed. */
   onEnd: (end: TaskEnd) => void;
+  /** The uid and gid the task runs as (HelperConfig.runAs; needs util-linux setpriv). @default the helper's */
+  runAs?: { uid: number; gid: number };
 }
 
 /** One run of the task as a plain process group. */
@@ -96,8 +98,12 @@ export class TaskProcess implements Task {
     const problem = programProblem(this.#o.command, this.#o.cwd, this.#o.env);
     if (problem !== null) return this.#end({ exitCode: null, signal: null, stopReason: null, startError: problem, failure: null });
     const tools = deathTools();
+    // Never the helper's user (root) instead of the one asked for: no setpriv, no start.
+    if (this.#o.runAs !== undefined && tools.setpriv === null) {
+      return this.#end({ exitCode: null, signal: null, stopReason: null, startError: `cannot run as uid ${this.#o.runAs.uid}: util-linux setpriv (2.33 or later) is not installed on this host`, failure: null, incurable: true });
+    }
     const sig = validSignal(this.#o.stop.signal) ? this.#o.stop.signal : "SIGTERM";
-    const [file, ...args] = supervisedArgv(tools, { signal: sig, graceMs: this.#o.stop.graceMs }, this.#o.command);
+    const [file, ...args] = supervisedArgv(tools, { signal: sig, graceMs: this.#o.stop.graceMs }, this.#o.command, this.#o.runAs);
     if (file === undefined) return this.#end({ exitCode: null, signal: null, stopReason: null, startError: "empty command", failure: null });
     this.#supervised = tools.timeout !== null;
     const argv = this.#openCgroup() ? joinArgv(this.#cgroup!, [file, ...args]) : [file, ...args];

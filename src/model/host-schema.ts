@@ -17,6 +17,7 @@ export const hostInventorySchema = z.object({
   labels: z.record(z.string(), z.string()),
   runtime: z.string(),
   capabilities: z.array(z.string()).exactOptional(),
+  unsandboxed: z.boolean().exactOptional(),
 });
 
 /** A drain in progress (HostDrain). */

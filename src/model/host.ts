@@ -17,6 +17,9 @@ export interface HostInventory {
   /** Capabilities sandboxed tasks may ask for here (`tiffin agent --allow-capabilities`), "CAP_..." names.
    * Absent (agents older than the field): none. */
   capabilities?: string[];
+  /** The agent runs isolation "none" tasks (`tiffin agent --allow-unsandboxed`), as its `--task-user`.
+   * Absent or false: it refuses them, and the scheduler places none here. */
+  unsandboxed?: boolean;
 }
 
 /** The place of a host in the failure-domain tree. */

@@ -18,6 +18,8 @@ export interface Constraints {
   sandbox: boolean;
   /** Capabilities the job asks for: only hosts whose agent allows them all qualify. */
   capabilities: readonly string[];
+  /** The job's tasks run unsandboxed (isolation "none"): only hosts whose agent allows that qualify. */
+  unsandboxed: boolean;
 }
 
 /**
@@ -73,5 +75,5 @@ export function compileConstraints(spec: JobSpec): Constraints {
     else kernel = r;
   }
   const iso = isolationOf(spec);
-  return { os: c.os, kernel, kernelError, labels: Object.entries(c.labels), sandbox: iso.isolation === "sandbox", capabilities: iso.isolation === "sandbox" ? iso.capabilities : [] };
+  return { os: c.os, kernel, kernelError, labels: Object.entries(c.labels), sandbox: iso.isolation === "sandbox", capabilities: iso.isolation === "sandbox" ? iso.capabilities : [], unsandboxed: iso.isolation === "none" };
 }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { PlanContext } from "./context.ts";
-import { antiAffinityFilter, avoidFilter, capabilitiesFilter, cpuFilter, diskFilter, DYNAMIC_FILTERS, kernelFilter, labelsFilter, memoryFilter, osFilter, sandboxFilter, schedulableFilter, STATIC_FILTERS } from "./filters.ts";
+import { antiAffinityFilter, avoidFilter, capabilitiesFilter, cpuFilter, diskFilter, DYNAMIC_FILTERS, kernelFilter, labelsFilter, memoryFilter, osFilter, sandboxFilter, schedulableFilter, STATIC_FILTERS, unsandboxedFilter } from "./filters.ts";
 import type { FilterPlugin } from "./filters.ts";
 import { evaluate } from "./pipeline.ts";
 import { PoolRegistry } from "./pools.ts";
@@ -59,6 +59,9 @@ const cases: Case[] = [
   { name: "sandboxed job on a host with a runtime", filter: sandboxFilter, host: { sandbox: true }, want: null },
   { name: "sandboxed job on a host without a runtime", filter: sandboxFilter, host: { sandbox: false }, want: "no-sandbox" },
   { name: "unsandboxed job on a host without a runtime", filter: sandboxFilter, host: { sandbox: false }, spec: { isolation: "none" }, want: null },
+  { name: "unsandboxed job on a host whose agent allows it", filter: unsandboxedFilter, host: { unsandboxed: true }, spec: { isolation: "none" }, want: null },
+  { name: "unsandboxed job on a host whose agent refuses it", filter: unsandboxedFilter, host: { unsandboxed: false }, spec: { isolation: "none" }, want: "unsandboxed-refused" },
+  { name: "sandboxed job on a host whose agent refuses unsandboxed tasks", filter: unsandboxedFilter, host: { unsandboxed: false }, want: null },
   { name: "no capabilities asked", filter: capabilitiesFilter, want: null },
   { name: "capability allowed by the host", filter: capabilitiesFilter, host: { capabilities: ["CAP_CHOWN", "CAP_NET_BIND_SERVICE"] }, spec: { capabilities: ["CAP_NET_BIND_SERVICE"] }, want: null },
   { name: "capability the host does not allow", filter: capabilitiesFilter, host: { capabilities: ["CAP_CHOWN"] }, spec: { capabilities: ["CAP_CHOWN", "CAP_NET_BIND_SERVICE"] }, want: "capabilities" },
@@ -108,7 +111,7 @@ void test("the pipeline reports the first failing filter in order", () => {
   assert.equal(withHost({}, {}, evaluate), null);
   assert.deepEqual(
     [...STATIC_FILTERS, ...DYNAMIC_FILTERS].map((f) => f.name),
-    ["schedulable", "os", "kernel", "labels", "sandbox", "capabilities", "avoid", "anti-affinity", "cpu", "memory", "disk"],
+    ["schedulable", "os", "kernel", "labels", "sandbox", "capabilities", "unsandboxed", "avoid", "anti-affinity", "cpu", "memory", "disk"],
   );
 });
 
@@ -145,4 +148,17 @@ void test("a host's verdict is refreshed when its runtime or allowed capabilitie
   assert.equal(verdict(), null);
   st.upsert(makeHost("h", { capabilities: ["CAP_NET_BIND_SERVICE"], sandbox: false }));
   assert.equal(verdict(), "no-sandbox");
+  const none = { spec: makeSpec("n", { isolation: "none" }), indexes: [0] };
+  const noneVerdict = (): RejectReason | null => {
+    const s = openPlan(st, pools, none);
+    try {
+      return evaluate(s.ctx, 0);
+    } finally {
+      closePlan(s);
+    }
+  };
+  st.upsert(makeHost("h", { unsandboxed: false }));
+  assert.equal(noneVerdict(), "unsandboxed-refused");
+  st.upsert(makeHost("h", { unsandboxed: true }));
+  assert.equal(noneVerdict(), null);
 });

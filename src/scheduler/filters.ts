@@ -86,6 +86,14 @@ export const capabilitiesFilter: FilterPlugin = {
   },
 };
 
+/** An isolation "none" job needs a host whose agent runs unsandboxed tasks (`tiffin agent
+ * --allow-unsandboxed`); the others refuse it at start, so say why here. */
+export const unsandboxedFilter: FilterPlugin = {
+  name: "unsandboxed",
+  stage: "static",
+  filter: (ctx, slot) => (ctx.pool.constraints.unsandboxed && ctx.st.hosts[slot]!.unsandboxed === false ? "unsandboxed-refused" : null),
+};
+
 /** Hosts the task was moved away from. */
 export const avoidFilter: FilterPlugin = {
   name: "avoid",
@@ -128,7 +136,7 @@ export const diskFilter: FilterPlugin = {
  * The static filters, in order. Schedulable comes first: a draining host is "not-schedulable"
  * whatever else is true of it, which is the reason an operator needs to see.
  */
-export const STATIC_FILTERS: readonly FilterPlugin[] = [schedulableFilter, osFilter, kernelFilter, labelsFilter, sandboxFilter, capabilitiesFilter];
+export const STATIC_FILTERS: readonly FilterPlugin[] = [schedulableFilter, osFilter, kernelFilter, labelsFilter, sandboxFilter, capabilitiesFilter, unsandboxedFilter];
 
 /**
  * The dynamic filters, in order: the task's own avoid list, then anti-affinity (a rack-wide fact,

@@ -16,7 +16,7 @@ import type { ClusterState } from "./state.ts";
 /** Static verdict codes: 1 pass, 2 + i the i-th reason below. */
 export const PASS = 1;
 /** Reasons by code - 2. */
-export const REASONS: readonly RejectReason[] = ["not-schedulable", "os", "kernel", "labels", "no-sandbox", "capabilities", "avoided", "anti-affinity", "cpu", "memory", "disk"];
+export const REASONS: readonly RejectReason[] = ["not-schedulable", "os", "kernel", "labels", "no-sandbox", "capabilities", "unsandboxed-refused", "avoided", "anti-affinity", "cpu", "memory", "disk"];
 const codeOf = new Map(REASONS.map((r, i) => [r, i + 2]));
 
 /** Pools by constraint key. Bounded: distinct constraint sets are few, and a cleared pool only costs a rebuild. */

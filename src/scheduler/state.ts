@@ -343,6 +343,7 @@ function sameStatic(a: SchedHost, b: SchedHost): boolean {
   // The sandbox and capabilities filters read these too: an agent restarted with a runtime or with
   // other --allow-capabilities must be judged again.
   if ((a.sandbox ?? true) !== (b.sandbox ?? true)) return false;
+  if ((a.unsandboxed ?? true) !== (b.unsandboxed ?? true)) return false;
   const ca = a.capabilities ?? [];
   const cb = b.capabilities ?? [];
   if (ca.length !== cb.length || ca.some((c, i) => cb[i] !== c)) return false;

@@ -56,6 +56,7 @@ export interface HostParts {
   schedulable?: boolean;
   sandbox?: boolean;
   capabilities?: string[];
+  unsandboxed?: boolean;
 }
 
 /** A host with defaults: 8 cores, 16 GiB, 100 GiB disk, Debian 12, kernel 6.1, rack r1 of c1 in dc1. */
@@ -73,5 +74,6 @@ export function makeHost(id: string, p: HostParts = {}): SchedHost {
     schedulable: p.schedulable ?? true,
     ...(p.sandbox === undefined ? {} : { sandbox: p.sandbox }),
     ...(p.capabilities === undefined ? {} : { capabilities: p.capabilities }),
+    ...(p.unsandboxed === undefined ? {} : { unsandboxed: p.unsandboxed }),
   };
 }

@@ -15,6 +15,9 @@ export interface SchedHost extends HostCapacity {
   sandbox?: boolean;
   /** Capabilities its agent lets sandboxed tasks ask for ("CAP_..."). @default none */
   capabilities?: readonly string[];
+  /** Whether its agent runs isolation "none" tasks (`--allow-unsandboxed`). @default true (the server
+   * says false for agents that do not report it) */
+  unsandboxed?: boolean;
   /** False when draining, down or suspect: keeps its tasks in the index, takes no new ones. */
   schedulable: boolean;
 }
@@ -50,7 +53,8 @@ export type RejectReason =
   | "anti-affinity"
   | "avoided"
   | "no-sandbox"
-  | "capabilities";
+  | "capabilities"
+  | "unsandboxed-refused";
 
 /** The outcome of planning: where each task goes, and why the rest could not go anywhere. */
 export interface Plan {

@@ -2,6 +2,7 @@
 // the wire, and the download rate limit applied as they arrive).
 
 import http from "node:http";
+import https from "node:https";
 import type { TokenBucket } from "./rate.ts";
 
 /** A response: its status, body and Content-Encoding. */
@@ -14,6 +15,7 @@ export interface GetResult {
 /** What one GET needs. */
 export interface GetOptions {
   headers: Record<string, string>;
+  /** For an https URL, an https.Agent (the agent's TLS: cluster CA, host certificate). */
   agent: http.Agent;
   /** Socket idle time before giving up (a slow, rate-limited body is fine as long as bytes move). */
   idleMs: number;
@@ -30,7 +32,8 @@ export function httpGet(url: string, o: GetOptions): Promise<GetResult | { error
       if (!settled) resolve(r);
       settled = true;
     };
-    const req = http.get(url, { headers: o.headers, agent: o.agent }, (res) => {
+    const get = url.startsWith("https:") ? https.get : http.get;
+    const req = get(url, { headers: o.headers, agent: o.agent }, (res) => {
       void (async () => {
         const chunks: Buffer[] = [];
         let size = 0;

@@ -5,6 +5,7 @@
 
 import fs from "node:fs";
 import http from "node:http";
+import type https from "node:https";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { SwarmAnnounceResponse, SwarmHolding } from "../../api/types.ts";
@@ -51,6 +52,8 @@ export interface SwarmPeerOptions {
    * travel in pooled buffers instead (piecePool), which cost less CPU than either. @default 0 */
   memoryBytes?: number;
   log?: Logger | null;
+  /** For an https server (tracker and origin): the agent's TLS, current (tls.ts). @default none */
+  httpsAgent?: () => https.Agent;
 }
 
 
@@ -82,7 +85,7 @@ export class SwarmPeer implements PieceSource {
   constructor(o: SwarmPeerOptions) {
     this.#o = o;
     this.#store = new PieceStore(path.join(o.dataDir, "packages", "pieces"), { memoryBytes: o.memoryBytes ?? 0 });
-    this.#tracker = new TrackerClient({ serverUrl: o.serverUrl, token: o.token });
+    this.#tracker = new TrackerClient({ serverUrl: o.serverUrl, token: o.token, ...(o.httpsAgent ? { httpsAgent: o.httpsAgent } : {}) });
     this.#download = bucketOf(o.downloadLimitBytesPerSec);
     this.#server = new PieceServer({
       store: this.#store,
@@ -127,7 +130,7 @@ export class SwarmPeer implements PieceSource {
         onAnswer: (a) => this.#answered(a),
         get: (url, headers, peer, signal) => peer
           ? this.#pieces.get(url, { headers, idleMs: PeerIdleMs, maxBytes: PieceSize + 64 * 1024, bucket: this.#download, ...(signal ? { signal } : {}) })
-          : httpGet(url, { headers, agent: this.#agent, idleMs: 30_000, maxBytes: PieceSize + 64 * 1024, bucket: this.#download }),
+          : httpGet(url, { headers, agent: url.startsWith("https:") && this.#o.httpsAgent ? this.#o.httpsAgent() : this.#agent, idleMs: 30_000, maxBytes: PieceSize + 64 * 1024, bucket: this.#download }),
         announce: (pkg, indexes) => this.#queueAnnounce(pkg, indexes),
         learn: (hash, body, encoding) => this.#encoder.learn(hash, body, encoding),
         // A raw body nothing kept goes back to the pool (PieceStore never keeps pooled buffers).

@@ -4,6 +4,7 @@
 // fan-out benchmark's profiles (32 agents on 2 cores).
 
 import http from "node:http";
+import https from "node:https";
 import type { z } from "zod";
 import { checkAnswer, okResponseSchema, swarmAnnounceResponseSchema, swarmPlanSchema } from "../../api/agent-wire.ts";
 import type { SwarmAnnounce, SwarmAnnounceResponse, SwarmPlan, SwarmPlanRequest, SwarmReport } from "../../api/types.ts";
@@ -16,6 +17,8 @@ export interface TrackerClientOptions {
   token: () => string | null;
   /** @default 10000 */
   timeoutMs?: number;
+  /** For an https server: the agent's TLS (cluster CA, host certificate), current. @default none: plain HTTP only */
+  httpsAgent?: () => https.Agent;
 }
 
 /** Calls to /v1/agent/swarm/*. */
@@ -60,7 +63,9 @@ export class TrackerClient {
       };
       let req: http.ClientRequest;
       try {
-        req = http.request(url, { method: "POST", agent: this.#agent, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
+        const tls = url.startsWith("https:");
+        const agent = tls ? this.#o.httpsAgent?.() : this.#agent;
+        req = (tls ? https.request : http.request)(url, { method: "POST", ...(agent ? { agent } : {}), headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("error", (err) => done({ error: `${url}: ${err.message}` }));

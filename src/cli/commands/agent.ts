@@ -34,6 +34,7 @@ export interface AgentFlags {
   allowCapabilities?: string;
   taskUser?: string;
   unsandboxedFallback?: boolean;
+  allowUnsandboxed?: boolean;
   packageCacheMib?: string;
   packageIdle?: string;
   stateKeep?: string;
@@ -131,6 +132,7 @@ export function agentOptions(f: AgentFlags): AgentOptions {
     ...(allowCapabilities.length > 0 ? { allowCapabilities } : {}),
     ...(taskUser !== undefined ? { taskUser } : {}),
     ...(f.unsandboxedFallback ? { unsandboxedFallback: true } : {}),
+    ...(f.allowUnsandboxed ? { allowUnsandboxed: true } : {}),
     ...(packageCacheMiB !== undefined ? { packageCacheMiB } : {}),
     ...(packageIdleMs !== undefined ? { packageIdleMs } : {}),
     ...(stateKeepMs !== undefined ? { stateKeepMs } : {}),
@@ -184,7 +186,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--disk <MiB>", "disk to offer, MiB (default: free space of --data)")
     .option("--allow-mounts <prefix,...>", "host path prefixes tasks may mount writable (default: none)")
     .option("--allow-capabilities <cap,...>", "Linux capabilities specs may ask for, e.g. NET_BIND_SERVICE (default: none; tasks run without any)")
-    .option("--task-user <uid:gid>", "ids sandboxed tasks run as: inside their user namespace, or on the host where there is none (default: 65534:65534, nobody)")
+    .option("--task-user <uid:gid>", "ids tasks run as: sandboxed ones inside their user namespace, or on the host where there is none; isolation \"none\" ones on the host (default: 65534:65534, nobody)")
+    .option("--allow-unsandboxed", "run jobs with isolation \"none\" (on the host, as --task-user, not in a sandbox); without it they are refused and the server places none here (default: refused)")
     .option("--unsandboxed-fallback", "with no working OCI runtime (no root, no user namespaces), run sandboxed tasks as plain processes and say so, instead of refusing them (tiffin dev sets it)")
     .option("--package-cache-mib <MiB>", "package cache budget: over it, packages no task used for --package-idle are removed (default: 10240)")
     .option("--upload-limit <MiB/s>", "package pieces served to other agents: rate limit over all uploads (default: none)")

@@ -127,6 +127,7 @@ export function schedHostOf(m: Mirror, id: string, hosts: ReadonlyMap<string, Ho
     labels: h.labels,
     sandbox: h.runtime !== "none",
     capabilities: h.capabilities ?? [],
+    unsandboxed: h.unsandboxed === true,
     schedulable: !h.draining && h.unschedulable !== true && st?.status === "up" && st.closed !== true,
   };
 }

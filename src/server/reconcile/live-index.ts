@@ -14,7 +14,7 @@ import { schedulerView } from "./inputs.ts";
 import type { HostState } from "./types.ts";
 
 function schedHost(id: string, h: Host, schedulable: boolean): SchedHost {
-  return { id, name: h.name, domain: h.domain, cores: h.cores, memoryMiB: h.memoryMiB, diskMiB: h.diskMiB, os: h.os, kernel: h.kernel, labels: h.labels, sandbox: h.runtime !== "none", capabilities: h.capabilities ?? [], schedulable };
+  return { id, name: h.name, domain: h.domain, cores: h.cores, memoryMiB: h.memoryMiB, diskMiB: h.diskMiB, os: h.os, kernel: h.kernel, labels: h.labels, sandbox: h.runtime !== "none", capabilities: h.capabilities ?? [], unsandboxed: h.unsandboxed === true, schedulable };
 }
 
 /** The server's scheduler index, following the mirror. */

@@ -40,6 +40,9 @@ export function inventoryOf(name: string, over: Partial<HostInventory> = {}): Ho
     kernel: "6.1.0",
     labels: { rack: `rack-${name}` },
     runtime: "crun 1.8.1 (simulated)",
+    // As `tiffin agent --allow-unsandboxed` (the tests' jobs with isolation "none" need one); a test of
+    // the refusal registers with `unsandboxed: false`.
+    unsandboxed: true,
     ...over,
   };
 }

@@ -1,8 +1,8 @@
 // Whether and how a server speaks TLS (issue 17). Meant to be on by default whenever the server
 // listens on anything but loopback (`DefaultTlsOffLoopback`); that default is held back (opt-in with
-// `--tls`) until the last plain-HTTP clients of a server speak HTTPS too: the CLI's exec upgrade
-// (src/api/exec-upgrade.ts) and the agent's swarm tracker and origin piece fetches (node:http in
-// src/agent/swarm/), which test/multihost.test.ts runs off loopback. A plain server says so in its
+// `--tls`) until the agent's own endpoint (logs, exec, peer pieces) speaks HTTPS too: the server's
+// proxy and peers still call it over plain HTTP (the agents' swarm calls to the server, tracker and
+// origin pieces, already speak HTTPS with the host certificate). A plain server says so in its
 // log, louder off loopback. With TLS: the cluster CA (ca.ts) and this server's certificate.
 
 import { hostname } from "node:os";
