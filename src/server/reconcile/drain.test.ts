@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { HostDrain, JobSpec } from "../../model/index.ts";
+import type { HostDrain, JobSpec, MaintenanceWindow } from "../../model/index.ts";
 import type { JobInput } from "./types.ts";
-import { blockOfUnplaced, drainAllowance, drainCandidates, drainDue, jobDrainBlock, mergeBlocks } from "./drain.ts";
+import { anyHostLeaving, blockOfUnplaced, drainAllowance, drainCandidates, drainDue, jobDrainBlock, mergeBlocks } from "./drain.ts";
 import { decideJob, placementNeeds } from "./decide.ts";
 import { attempt, hostState, input, specOf, task } from "../testing/fixtures.ts";
 
@@ -182,4 +182,19 @@ void test("a disruption budget of 0: drains and windows wait, the report says so
     const stop = decideJob(input({ spec: zero, hosts: draining({ deadline: 50, then: "stop" }), now: 100, ...onH1(1) }));
     assert.deepEqual(stop.putAttempts.map((a) => [a.id, a.desired]), [["a0", "stop"]]);
   });
+});
+
+void test("anyHostLeaving: only a draining host or one in a maintenance window lets a task have to leave", async (t) => {
+  const window: MaintenanceWindow = { id: "w1", scope: "host", target: "h1", start: 0, durationMs: 60_000, reason: "kernel", leadMs: null, closeMs: null, createdAt: 0, cancelledAt: null };
+  const cases: { name: string; hosts: JobInput["hosts"]; want: boolean }[] = [
+    { name: "no host", hosts: new Map(), want: false },
+    { name: "every host up, none draining", hosts: new Map([["h1", hostState("h1")], ["h2", hostState("h2", { status: "suspect" })], ["h3", hostState("h3", { status: "down" })]]), want: false },
+    { name: "a draining host", hosts: draining(), want: true },
+    { name: "a host in a maintenance window", hosts: new Map([["h1", hostState("h1", { windows: [window] })], ["h2", hostState("h2")]]), want: true },
+    { name: "an empty window list", hosts: new Map([["h1", hostState("h1", { windows: [] })]]), want: false },
+  ];
+  for (const c of cases) await t.test(c.name, () => assert.equal(anyHostLeaving(c.hosts), c.want));
+  // With no host to leave, placementNeeds lists the unplaced tasks only (no drain move).
+  const inp = input({ spec: withBudget(3, 1), tasks: [task(0), task(1), task(2, { hostId: null, attemptId: null })], attempts: [attempt("a0", 0), attempt("a1", 1)] });
+  assert.deepEqual(placementNeeds(inp).map((n) => [n.index, n.move]), [[2, false]]);
 });
