@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { attempt, hostState, input, specOf, task } from "../testing/fixtures.ts";
-import { atRest } from "./loop.ts";
+import { atRest, DebounceMs, MaxPassGapMs, passGapMs } from "./loop.ts";
 
 void test("atRest: only jobs no clock can change", () => {
   const spec = specOf({ replicas: 2 });
@@ -19,4 +19,14 @@ void test("atRest: only jobs no clock can change", () => {
     { name: "a suspect host is not down yet: its change to down is a store change", over: { spec, tasks: placed, attempts: running, hosts: new Map([["h1", hostState("h1")], ["h2", hostState("h2", { status: "suspect" })]]) }, want: true },
   ];
   for (const c of cases) assert.equal(atRest(input(c.over)), c.want, c.name);
+});
+
+void test("passGapMs: quick passes follow at once, slow ones rest as long as they took, at most MaxPassGapMs", () => {
+  const cases: { name: string; tookMs: number; want: number }[] = [
+    { name: "an idle cluster's pass", tookMs: 2, want: 0 },
+    { name: "a pass as long as the debounce", tookMs: DebounceMs, want: 0 },
+    { name: "a 10,000-task job mid-rollout", tookMs: 60, want: 60 },
+    { name: "a very slow pass rests at most the cap", tookMs: 5000, want: MaxPassGapMs },
+  ];
+  for (const c of cases) assert.equal(passGapMs(c.tookMs), c.want, c.name);
 });
