@@ -95,7 +95,7 @@ class FleetAgent {
   readonly #labels: Record<string, string>;
 
   constructor(url: string, name: string, labels: Record<string, string>) {
-    this.#api = createAgentClient(url, 10_000);
+    this.#api = createAgentClient(url, 60_000); // generous: a loaded machine answers registrations slowly
     this.#name = name;
     this.#labels = labels;
   }
