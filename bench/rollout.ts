@@ -95,7 +95,7 @@ class FleetAgent {
   readonly #labels: Record<string, string>;
 
   constructor(url: string, name: string, labels: Record<string, string>) {
-    this.#api = createAgentClient(url, 10_000);
+    this.#api = createAgentClient(url, 60_000); // generous: a loaded machine answers registrations slowly
     this.#name = name;
     this.#labels = labels;
   }
@@ -212,7 +212,17 @@ async function waitUntil(what: string, fn: () => Promise<boolean> | boolean, tim
 
 const dir = mkdtempSync(join(tmpdir(), "tiffin-bench-rollout-"));
 const server = await startServerProcess({ dataDir: dir, endpoints: null, prefix: "/bench" });
-const api = <T>(method: string, path: string, body?: unknown) => call<T>(server.url, method, path, server.adminToken, body);
+// A kept-alive socket the server closed while idle (its keep-alive timeout, on a loaded machine
+// polls can be seconds apart) fails the next call with ECONNRESET before the server read it: tried again.
+const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
+  for (let i = 0; ; i++) {
+    try {
+      return await call<T>(server.url, method, path, server.adminToken, body);
+    } catch (err) {
+      if (i >= 3 || (err as NodeJS.ErrnoException).code !== "ECONNRESET") throw err;
+    }
+  }
+};
 const rolloutsOf = async (): Promise<Rollout[]> => (await api<Rollout[]>("GET", `/v1/jobs/${JOB}/rollouts`)).body;
 const agents: FleetAgent[] = [];
 try {

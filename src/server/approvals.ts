@@ -120,10 +120,14 @@ export class ApprovalAsker {
   #look(): void {
     const m = this.#o.mirror;
     const now = this.#o.clock.now();
+    // Only jobs that ask: no input of a 10,000-task job (nor the hosts' usage) is built every tick to
+    // find that it does not.
+    const asking = [...m.jobs.values()].map((e) => e.value).filter((j) => j.removedAt === null && m.spec(j.name, j.version)?.spec.disruption);
+    if (asking.length === 0) return;
     const hosts = this.#o.liveness.hostStates(now);
     const ctx = { hosts, usage: usageByHost(m), now, fenceMs: this.#o.fenceMs, heartbeatMs: this.#o.liveness.timing().heartbeatMs, approvals: (j: string) => this.of(j) };
-    for (const { value: job } of m.jobs.values()) {
-      const inp = job.removedAt === null ? jobInput(m, job, ctx) : null;
+    for (const job of asking) {
+      const inp = jobInput(m, job, ctx);
       const policy = inp?.spec.disruption;
       if (!inp || !policy) continue;
       // What a drain or window would move next, and what this pass's decision held for approval (a

@@ -1,6 +1,7 @@
 // The assignment streams of agents: each host's FULL set of non-terminal attempts (desired run and
 // stop), each with the spec of its version (a batch job's without its work items), resent whenever a change touches that host (coalesced to
-// one send per event-loop turn, and only when the set differs from what that stream last got).
+// one send per event-loop turn, and only when the set differs from what that stream last got: by
+// record identity, sameAssignments).
 
 import type { Assignment } from "../api/types.ts";
 import { isTerminal } from "../model/index.ts";
@@ -23,7 +24,23 @@ export function assignedSpec(spec: JobSpec): JobSpec {
 
 interface Subscriber {
   send: (a: Assignment[]) => void;
-  last: string;
+  /** The set last sent (null: none yet). */
+  last: Assignment[] | null;
+}
+
+/** True when two sets hold the very same attempt and spec records (the mirror replaces a record's
+ * object whenever it changes) and equal secrets: the stream need not get it again. Comparing the
+ * objects instead of their JSON saves a stringify of every host's set on every change near it (a
+ * rollout of 10,000 tasks: one per agent report). */
+export function sameAssignments(a: readonly Assignment[] | null, b: readonly Assignment[]): boolean {
+  if (a === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (!x || !y || x.attempt !== y.attempt || x.spec !== y.spec) return false;
+    if ((x.secrets !== undefined || y.secrets !== undefined) && JSON.stringify(x.secrets) !== JSON.stringify(y.secrets)) return false;
+  }
+  return true;
 }
 
 /** Fans assignment sets out to the agents' streams. */
@@ -71,7 +88,7 @@ export class AssignmentHub {
 
   /** Sends the current set now and on every change; returns the unsubscribe function. */
   subscribe(hostId: string, send: (a: Assignment[]) => void): () => void {
-    const sub: Subscriber = { send, last: "" };
+    const sub: Subscriber = { send, last: null };
     let set = this.#subs.get(hostId);
     if (!set) this.#subs.set(hostId, (set = new Set()));
     set.add(sub);
@@ -125,9 +142,8 @@ export class AssignmentHub {
 
   #deliver(hostId: string, sub: Subscriber, force: boolean): void {
     const set = this.assignments(hostId);
-    const text = JSON.stringify(set);
-    if (!force && text === sub.last) return;
-    sub.last = text;
+    if (!force && sameAssignments(sub.last, set)) return;
+    sub.last = set;
     sub.send(set);
   }
 }

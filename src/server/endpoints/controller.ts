@@ -153,6 +153,9 @@ export function endpointWrites(mirror: Mirror, hostStatus: (hostId: string) => H
   // older version may name a service another job took since; such a task is not listed under it.
   const owners = serviceIndex(mirror);
   for (const [job, byIndex] of mirror.tasks) {
+    // A job none of whose versions offers a service has no endpoint to want: its tasks are not walked
+    // (a 10,000-task worker job cost a walk on every pass, passes running back to back in a rollout).
+    if (!offersAny(mirror, job)) continue;
     const record = mirror.jobs.get(job)?.value ?? null;
     for (const [index, entry] of byIndex) {
       const task = entry.value;
@@ -184,4 +187,10 @@ export function endpointWrites(mirror: Mirror, hostStatus: (hostId: string) => H
     }
   }
   return [...removals, ...puts];
+}
+
+/** True when some stored version of the job offers a service (what a task of it may run). */
+function offersAny(mirror: Mirror, job: string): boolean {
+  for (const e of mirror.versions.get(job)?.values() ?? []) if (servicesOf(e.value.spec).length > 0) return true;
+  return false;
 }

@@ -6,9 +6,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { FullAdmin, tokenIdOf, tokenState } from "../../model/index.ts";
 import type { Actor, ApiToken, Policy } from "../../model/index.ts";
-import { tokenDigest } from "../mirror.ts";
 import type { Mirror } from "../mirror.ts";
-import { bearerOf, sameSecret } from "../tokens.ts";
+import { bearerOf } from "../tokens.ts";
 
 /** An identified caller. */
 export interface Principal {
@@ -66,21 +65,38 @@ export function identify(mirror: Mirror, boot: BootstrapTokens, header: string |
       ? { kind: "host", actor: { id: certHost, name: mirror.hosts.get(certHost)?.value.name ?? certHost }, policy: [], hostId: certHost, expiresAt: null, viaCert: true }
       : { message: `the client certificate names host ${certHost ?? "?"}, which is not registered here`, hint: "an agent whose host was removed registers again with the join token" };
   if (secret === null) return certHost !== null ? byCert() : { message: "no bearer token was sent", hint: userHint };
-  if (sameSecret(secret, boot.admin)) return { kind: "admin", actor: { id: "admin", name: "admin" }, policy: FullAdmin, hostId: null, expiresAt: null };
-  if (sameSecret(secret, boot.join)) return { kind: "join", actor: { id: "join", name: "join" }, policy: [], hostId: null, expiresAt: null };
+  // The caller's token is hashed once per request (a host calls every second: 1,000 agents made
+  // seven sha256 runs per heartbeat a visible share of the server's CPU); the fixed tokens' digests
+  // are kept. Comparing digests in constant time is what sameSecret does.
+  const given = createHash("sha256").update(secret).digest();
+  if (timingSafeEqual(given, digestOf(boot.admin))) return { kind: "admin", actor: { id: "admin", name: "admin" }, policy: FullAdmin, hostId: null, expiresAt: null };
+  if (timingSafeEqual(given, digestOf(boot.join))) return { kind: "join", actor: { id: "join", name: "join" }, policy: [], hostId: null, expiresAt: null };
   const id = tokenIdOf(secret);
   // Fail closed: a server whose mirror lost the store's watch cannot know of a revocation made since.
   if (id !== null && !mirror.following) return { message: "this server lost the store's watch and cannot check API tokens for revocation now", hint: "retry, or use another server (the CLI moves on by itself with --addr a,b,c)", unavailable: true };
   if (id !== null) return apiToken(mirror.apiTokens.get(id)?.value, secret, now);
   // A lookup by digest: the time taken does not depend on how much of a real token was guessed.
-  const hostId = mirror.hostByTokenDigest.get(tokenDigest(secret));
+  const hostId = mirror.hostByTokenDigest.get(given.toString("hex"));
   // The digest found the host; the token itself is still compared, in constant time.
-  if (hostId !== undefined && sameSecret(secret, mirror.hostTokens.get(hostId) ?? "")) {
+  if (hostId !== undefined && timingSafeEqual(given, digestOf(mirror.hostTokens.get(hostId) ?? ""))) {
     if (certHost !== null && certHost !== hostId) return { message: `the host token is host ${hostId}'s but the client certificate is host ${certHost}'s`, hint: "an agent sends its own host's token with its own certificate" };
     if (certHost !== null) return byCert();
     return { kind: "host", actor: { id: hostId, name: mirror.hosts.get(hostId)?.value.name ?? hostId }, policy: [], hostId, expiresAt: null };
   }
   return { message: "the token is not valid here", hint: `${userHint}; an agent whose host token is refused registers again` };
+}
+
+// Digests of the tokens compared on every request (admin, join, host tokens), by token: a bounded
+// memo, emptied when full (tokens change rarely; a miss costs one hash, as before).
+const digests = new Map<string, Buffer>();
+const DigestsKept = 20_000;
+function digestOf(token: string): Buffer {
+  let d = digests.get(token);
+  if (d === undefined) {
+    if (digests.size >= DigestsKept) digests.clear();
+    digests.set(token, (d = createHash("sha256").update(token).digest()));
+  }
+  return d;
 }
 
 function apiToken(t: ApiToken | undefined, secret: string, now: number): Principal | Refusal {

@@ -239,6 +239,20 @@ void test("decideJob", async (t) => {
       },
     },
     {
+      name: "new version, phases [1, all]: tasks outside phase 1 whose start the server has not read (pending) are not stopped",
+      inp: (() => {
+        const spec = specOf({ replicas: 6, env: { V: "2" }, rollout: { phases: [1, "all"], bakeMs: 60_000, deadlineMs: 600_000, maxUnavailable: 5, maxSurge: 0, onFailure: "rollback" } });
+        const rollout = startRollout({ job: "web", version: 2, from: 1, cause: "apply", spec, tasks: [0, 1, 2, 3, 4, 5].map((index) => ({ index, domain: null })), now: 0 });
+        // Tasks 3..5 run on their agent, but their "running" reports are still queued at the server.
+        const attempts = [0, 1, 2, 3, 4, 5].map((i) => attempt(`a${i}`, i, i >= 3 ? { state: "pending" } : {}));
+        return input({ job: { name: "web", version: 2, removedAt: null, updatedAt: 0 }, spec, specs: { 1: specOf({ replicas: 6 }) }, tasks: [0, 1, 2, 3, 4, 5].map((i) => task(i)), attempts, rollout });
+      })(),
+      check: (d) => {
+        assert.deepEqual(d.putAttempts.map((a) => [a.id, a.desired]), [["a0", "stop"]], "only phase 1's task stops");
+        assert.deepEqual(d.putTasks.map((x) => [x.index, x.version]), [[0, 2]]);
+      },
+    },
+    {
       name: "new version changing only replicas (3 -> 4): the running attempts are kept, one task is added",
       inp: input({
         job: { name: "web", version: 2, removedAt: null, updatedAt: 0 },

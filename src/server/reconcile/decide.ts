@@ -20,7 +20,7 @@ import { approvalGate } from "./approval-gate.ts";
 import { gateOf } from "./rollout-step.ts";
 import { disruptionBudget } from "../disruption.ts";
 import { isReady } from "./ready.ts";
-import { drainAllowance, drainCandidates, leaveDue, mustLeave } from "./drain.ts";
+import { anyHostLeaving, drainAllowance, drainCandidates, leaveDue, mustLeave } from "./drain.ts";
 import { endureStopFree, endureWindow } from "./maintenance.ts";
 
 export { isReady } from "./ready.ts";
@@ -117,20 +117,26 @@ export function decideJob(inp: JobInput): JobDecision {
   // Fired metric health checks: stop those attempts within the disruption budget (metric-actions.ts),
   // counting the tasks this rollout pass stops against the same budget.
   const rolloutStops = slots.filter((s) => s.ready && ((s.mustReplace && targets.versions.get(s.index) === job.version && !targets.surge.has(s.index)) || targets.restart.has(s.index))).length;
-  const metricSlots = [...tasks.values()].filter((t) => wanted.has(t.index)).map((t) => {
-    const a = t.attemptId ? (atts.get(t.attemptId) ?? null) : null;
-    return { index: t.index, attempt: a, ready: isReady(a, specFor(t.version)) };
-  });
   const gate = approvalGate(inp);
-  const servingNow = new Map(metricSlots.map((s) => [s.index, s.ready]));
-  for (const a of metricActions(metricSlots, replicas, rolloutStops, now, budget)) if (a.desired !== "stop" || gate.ok(a.index, "metric", servingNow.get(a.index) === true)) atts.set(a.id, a);
+  // Only when a check fired (an attempt waits for its action): the slots are a walk over every task.
+  let fired = false;
+  for (const a of atts.values()) if (a.metricAction?.state === "waiting") { fired = true; break; }
+  if (fired) {
+    const metricSlots = [...tasks.values()].filter((t) => wanted.has(t.index)).map((t) => {
+      const a = t.attemptId ? (atts.get(t.attemptId) ?? null) : null;
+      return { index: t.index, attempt: a, ready: isReady(a, specFor(t.version)) };
+    });
+    const servingNow = new Map(metricSlots.map((s) => [s.index, s.ready]));
+    for (const a of metricActions(metricSlots, replicas, rolloutStops, now, budget)) if (a.desired !== "stop" || gate.ok(a.index, "metric", servingNow.get(a.index) === true)) atts.set(a.id, a);
+  }
   // The tasks this decision walks: every one, or (an incremental pass) those decideFocus says may act.
   // A job that asks its application's approval is always walked whole: an approval arrives outside
   // the records the focus follows, and every held task must be listed again for the asker.
   const indexes = inp.focus && !inp.spec.disruption ? decideFocus(inp.focus, { tasks, wanted, targets, jobVersion: job.version, changedAttempts: [...atts.values()].filter((a) => a !== origAtt.get(a.id)) }) : new Set<number>([...tasks.keys(), ...byIndex.keys(), ...wanted.list()]);
   // Drain stops of "at most one live copy" jobs (break-before-make) within what the budget has left
   // after the tasks down for any cause, the moves under way and this pass's rollout stops (drain.ts).
-  let drainLeft = Math.max(0, drainAllowance(inp).allowed - rolloutStops);
+  // Computed when a task must leave (a walk over every task, needless on most passes).
+  let drainLeft: number | null = null;
 
   const newAttempt = (t: Task, hostId: string, startAfter: number): Attempt => {
     const a = freshAttempt(inp.newId(), t, hostId, now, startAfter);
@@ -289,8 +295,9 @@ export function decideJob(inp: JobInput): JobDecision {
       const due = leaveDue(inp, h);
       const noHost = due === "force" && (h?.drain?.blocked ?? []).some((b) => b.job === job.name && (b.reason === "no-room" || b.reason === "constraint"));
       const approved = !spec.disruption || inp.approvals?.get(index)?.ok === true;
-      if (!ready || due === "stop" || noHost || (atMostOne && ((drainLeft > 0 && approved) || due === "force"))) {
-        if (ready && atMostOne) drainLeft--;
+      if (atMostOne && ready) drainLeft ??= Math.max(0, drainAllowance(inp).allowed - rolloutStops);
+      if (!ready || due === "stop" || noHost || (atMostOne && ((drainLeft !== null && drainLeft > 0 && approved) || due === "force"))) {
+        if (ready && atMostOne && drainLeft !== null) drainLeft--;
         cur = { ...cur, desired: "stop" };
         atts.set(cur.id, cur);
       }
@@ -371,6 +378,8 @@ export function placementNeeds(inp: JobInput): PlacementNeed[] {
   for (const t of tasks) if (t.hostId === null && !t.parked) out.push({ index: t.index, avoid: t.avoidHosts, move: false });
   // An every-host task belongs to its host: a drain stops it there (decideJob), it never moves.
   if (inp.everyHost || inp.spec.disconnect.stopAfterMs !== null) return out;
+  // No host to leave: no candidate (and no walk of every task for the allowance, on every pass).
+  if (!anyHostLeaving(inp.hosts)) return out;
   for (const t of drainCandidates(inp, drainAllowance(inp).allowed)) out.push({ index: t.index, avoid: addUnique(t.avoidHosts, t.hostId ?? ""), move: true });
   return out;
 }

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { HostDrain, JobSpec } from "../../model/index.ts";
+import type { HostDrain, JobSpec, MaintenanceWindow } from "../../model/index.ts";
 import type { JobInput } from "./types.ts";
-import { blockOfUnplaced, drainAllowance, drainCandidates, drainDue, jobDrainBlock, mergeBlocks } from "./drain.ts";
+import { anyHostLeaving, blockOfUnplaced, drainAllowance, drainCandidates, drainDue, jobDrainBlock, mergeBlocks } from "./drain.ts";
 import { decideJob, placementNeeds } from "./decide.ts";
 import { attempt, hostState, input, specOf, task } from "../testing/fixtures.ts";
 
@@ -208,4 +208,19 @@ void test("a move whose new copy is stopped before serving falls back to the old
   // The next placement: one move within the budget of 1, never a second copy of task 0 beside one of task 1.
   const after = input({ spec, hosts, tasks: [t0!, task(1, { attemptId: "a1" }), task(2, { hostId: "h3", attemptId: "a2" })], attempts: [attempt("a0", 0), attempt("n0", 0, { hostId: "h2", state: "exited", desired: "stop", endedAt: 5 }), attempt("a1", 1), attempt("a2", 2, { hostId: "h3" })], now: 10 });
   assert.equal(placementNeeds(after).length, 1, JSON.stringify(placementNeeds(after)));
+});
+
+void test("anyHostLeaving: only a draining host or one in a maintenance window lets a task have to leave", async (t) => {
+  const window: MaintenanceWindow = { id: "w1", scope: "host", target: "h1", start: 0, durationMs: 60_000, reason: "kernel", leadMs: null, closeMs: null, createdAt: 0, cancelledAt: null };
+  const cases: { name: string; hosts: JobInput["hosts"]; want: boolean }[] = [
+    { name: "no host", hosts: new Map(), want: false },
+    { name: "every host up, none draining", hosts: new Map([["h1", hostState("h1")], ["h2", hostState("h2", { status: "suspect" })], ["h3", hostState("h3", { status: "down" })]]), want: false },
+    { name: "a draining host", hosts: draining(), want: true },
+    { name: "a host in a maintenance window", hosts: new Map([["h1", hostState("h1", { windows: [window] })], ["h2", hostState("h2")]]), want: true },
+    { name: "an empty window list", hosts: new Map([["h1", hostState("h1", { windows: [] })]]), want: false },
+  ];
+  for (const c of cases) await t.test(c.name, () => assert.equal(anyHostLeaving(c.hosts), c.want));
+  // With no host to leave, placementNeeds lists the unplaced tasks only (no drain move).
+  const inp = input({ spec: withBudget(3, 1), tasks: [task(0), task(1), task(2, { hostId: null, attemptId: null })], attempts: [attempt("a0", 0), attempt("a1", 1)] });
+  assert.deepEqual(placementNeeds(inp).map((n) => [n.index, n.move]), [[2, false]]);
 });

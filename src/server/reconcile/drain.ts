@@ -25,6 +25,21 @@ export function mustLeave(inp: LeaveInput, h: HostState | undefined): boolean {
   return moveWindow(h, inp.spec, { tasks: inp.tasks, hosts: inp.hosts, budget, now: inp.now }) !== null;
 }
 
+// Per host-state snapshot (one per pass): whether any host drains or is in a maintenance window.
+const leavingCache = new WeakMap<ReadonlyMap<string, HostState>, boolean>();
+
+/** True when some host drains or has a maintenance window: only then can mustLeave hold for any
+ * task, so a job's drain candidates and allowance need no walk over its tasks otherwise. */
+export function anyHostLeaving(hosts: ReadonlyMap<string, HostState>): boolean {
+  let v = leavingCache.get(hosts);
+  if (v === undefined) {
+    v = false;
+    for (const h of hosts.values()) if (h.draining || (h.windows?.length ?? 0) > 0) { v = true; break; }
+    leavingCache.set(hosts, v);
+  }
+  return v;
+}
+
 /** What happens now to the job's tasks still on host `h`: its drain's deadline action, or "stop" once
  * a maintenance window they had to leave before has started; null: nothing yet. */
 export function leaveDue(inp: LeaveInput, h: HostState | undefined): Exclude<DrainThen, "wait"> | null {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { MaintenanceWindow } from "../../model/index.ts";
 import { attempt, hostState, input, specOf, task } from "../testing/fixtures.ts";
-import { atRest } from "./loop.ts";
+import { atRest, DebounceMs, MaxPassGapMs, passGapMs } from "./loop.ts";
 
 const window: MaintenanceWindow = { id: "w1", scope: "host", target: "h1", start: 0, durationMs: 1000, reason: "disk swap", leadMs: 0, closeMs: 0, createdAt: 0, cancelledAt: null };
 
@@ -29,4 +29,14 @@ void test("atRest: only jobs no clock can change", () => {
     },
   ];
   for (const c of cases) assert.equal(atRest(input(c.over)), c.want, c.name);
+});
+
+void test("passGapMs: quick passes follow at once, slow ones rest as long as they took, at most MaxPassGapMs", () => {
+  const cases: { name: string; tookMs: number; want: number }[] = [
+    { name: "an idle cluster's pass", tookMs: 2, want: 0 },
+    { name: "a pass as long as the debounce", tookMs: DebounceMs, want: 0 },
+    { name: "a 10,000-task job mid-rollout", tookMs: 60, want: 60 },
+    { name: "a very slow pass rests at most the cap", tookMs: 5000, want: MaxPassGapMs },
+  ];
+  for (const c of cases) assert.equal(passGapMs(c.tookMs), c.want, c.name);
 });

@@ -36,6 +36,17 @@ export const PlaceSliceMs = 50;
 export const DefaultBatchOps = 4000;
 /** A pass runs at least this often (time-based decisions: back-off, fencing, failure reset). */
 export const TickMs = 1000;
+/** The longest rest after a slow pass (see passGapMs). */
+export const MaxPassGapMs = 200;
+
+/** How long after a pass that took `tookMs` the next one may start. A pass no longer than the
+ * debounce is followed at once; a slower one (a 10,000-task job mid-rollout: every batch of agent
+ * reports started one more, back to back) by a rest as long as itself, at most MaxPassGapMs: the
+ * reports, heartbeats and API calls get at least half the CPU, and each pass takes in the changes
+ * of its rest at once instead of one pass per batch. Pure. */
+export function passGapMs(tookMs: number): number {
+  return tookMs <= DebounceMs ? 0 : Math.min(MaxPassGapMs, tookMs);
+}
 
 /** Runs the reconcilers. */
 export class Reconciler {
@@ -67,6 +78,8 @@ export class Reconciler {
   #nextFullAt = 0;
   /** Jobs found at rest by their last decision, with the stamps they had (see atRest). */
   readonly #quiet = new Map<string, { job: number; hosts: number }>();
+  /** performance.now() before which the next pass waits (passGapMs). */
+  #notBefore = 0;
   /** The scheduler index, built on the first placement phase and then kept current. */
   #index: LiveIndex | null = null;
   /** False while another server leads: passes do nothing (see ../leader.ts). */
@@ -197,6 +210,19 @@ export class Reconciler {
       this.#quiet.clear();
       return;
     }
+    const rest = this.#notBefore - performance.now();
+    if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+    // Leadership may have moved during the rest: the next pass (not leading) resets the state.
+    if (this.#stopped || !this.#active()) return;
+    const passStarted = performance.now();
+    try {
+      await this.#passNow();
+    } finally {
+      this.#notBefore = performance.now() + passGapMs(performance.now() - passStarted);
+    }
+  }
+
+  async #passNow(): Promise<void> {
     const m = this.#mirror;
     const now = this.#clock.now();
     const hosts = this.#liveness.hostStates(now);

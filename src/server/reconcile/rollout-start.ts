@@ -90,10 +90,15 @@ export function stepTasks(r: Rollout, tasks: readonly Task[], attempts: readonly
     if (!inJob(replicas, t.index)) continue;
     const cur = t.attemptId ? byId.get(t.attemptId) : undefined;
     const isNew = r.cause === "restart" ? cur !== undefined && ofRollout(cur) : t.version === r.version;
-    const own = byIndex.get(t.index) ?? [];
-    // Ends since the phase started: earlier ones were judged by their own phase (and a resumed phase starts afresh).
-    const newEnds = own.filter((a) => ofRollout(a) && endedByItself(a) && (a.endedAt ?? 0) >= phaseStart).length + (isNew && t.parked ? 1 : 0);
-    const oldEnds = own.filter((a) => !ofRollout(a) && endedByItself(a) && (a.endedAt ?? 0) >= phaseStart).length;
+    // Ends since the phase started: earlier ones were judged by their own phase (and a resumed phase
+    // starts afresh). One loop, no lists: this runs for every task on every pass of a live rollout.
+    let newEnds = isNew && t.parked ? 1 : 0;
+    let oldEnds = 0;
+    for (const a of byIndex.get(t.index) ?? []) {
+      if ((a.endedAt ?? 0) < phaseStart || !endedByItself(a)) continue;
+      if (ofRollout(a)) newEnds++;
+      else oldEnds++;
+    }
     out.push({ index: t.index, isNew, ready: ready(cur, t.version), newEnds, oldEnds });
   }
   return out;

@@ -35,10 +35,20 @@ export interface StepResult {
   rollback: boolean;
 }
 
-/** The task indexes phases 0..upTo reach. */
-export function reachedTasks(r: Rollout, upTo = r.phase): Set<number> {
-  const out = new Set<number>();
-  r.phases.slice(0, upTo + 1).forEach((p) => p.tasks.forEach((i) => out.add(i)));
+// Sets of reachedTasks by rollout record and phase: every pass of a live rollout asks for them two
+// or three times (10,000 indexes each), and a record is a new object whenever it changes.
+const reachedCache = new WeakMap<Rollout, Map<number, ReadonlySet<number>>>();
+
+/** The task indexes phases 0..upTo reach (the same set for the same record: do not change it). */
+export function reachedTasks(r: Rollout, upTo = r.phase): ReadonlySet<number> {
+  let byPhase = reachedCache.get(r);
+  if (!byPhase) reachedCache.set(r, (byPhase = new Map()));
+  let out = byPhase.get(upTo);
+  if (!out) {
+    const set = new Set<number>();
+    r.phases.slice(0, upTo + 1).forEach((p) => p.tasks.forEach((i) => set.add(i)));
+    byPhase.set(upTo, (out = set));
+  }
   return out;
 }
 

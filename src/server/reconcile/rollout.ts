@@ -3,7 +3,8 @@
 // old attempt, start the new one; with maxSurge, start the new one beside the old). Two limits: the phase gate (a live Rollout's phases so far,
 // rollout-step.ts: tasks outside them keep their version) and the job's disruption budget
 // (../disruption.ts: as many replaced at a time as it allows, counting tasks that do not serve anyway
-// against it). A task that does not serve is never held back: stopping it costs nothing.
+// against it). A task that does not serve is never held back by the budget (stopping it costs
+// nothing), but a live one is by the phase gate: the server may not have read its start yet.
 
 import { disruptionBudget } from "../disruption.ts";
 
@@ -62,9 +63,16 @@ export function rolloutTargets(jobVersion: number, replicas: number, slots: read
   for (const s of [...slots].sort((a, b) => a.index - b.index)) {
     const moving = s.version !== null && s.version !== jobVersion && s.mustReplace;
     const restarting = !moving && s.version === jobVersion && s.stale === true;
-    if (!(moving || restarting) || !s.live || !s.ready) {
+    if (!(moving || restarting) || !s.live) {
       versions.set(s.index, jobVersion);
-      if (restarting && s.live && gate.admitted(s.index)) restart.add(s.index);
+    } else if (!s.ready) {
+      // Live but not serving as far as the server knows: counted as down already, so moving it uses
+      // no budget; but only within the phase gate. Its "running" report may be on its way (the
+      // server's view lags the agents'), and a phase's limit on who gets the new version holds for
+      // every task that runs.
+      const admitted = gate.admitted(s.index);
+      versions.set(s.index, admitted ? jobVersion : (s.version ?? jobVersion));
+      if (restarting && admitted) restart.add(s.index);
     } else if (gate.admitted(s.index) && disrupted < gate.budget) {
       disrupted++;
       versions.set(s.index, jobVersion);
