@@ -346,3 +346,17 @@ export class Cluster {
     if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A runner for set-up work that takes turns: each call starts once the calls before it have ended
+ * (well or not). Tests of one file that run at once (a `describe` with `concurrency`) start their
+ * clusters through it one at a time, so a start is no slower than alone, and their waits overlap.
+ */
+export function takingTurns(): <T>(work: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    const mine = tail.then(work);
+    tail = mine.catch(() => undefined);
+    return await mine;
+  };
+}
