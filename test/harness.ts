@@ -360,3 +360,12 @@ export function takingTurns(): <T>(work: () => Promise<T>) => Promise<T> {
     return await mine;
   };
 }
+
+/** Resolves once each of `procs` has exited, or after `ms`, whichever comes first: a clean-up that
+ * asked them to stop waits no longer than they take. */
+export async function exitedOrAfter(procs: readonly ChildProcess[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const running = procs.filter((p) => p.exitCode === null && p.signalCode === null);
+  await Promise.race([Promise.all(running.map((p) => new Promise((r) => p.once("exit", r)))), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
