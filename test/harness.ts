@@ -347,3 +347,26 @@ export class Cluster {
     if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A runner for set-up work that takes turns: each call starts once the calls before it have ended
+ * (well or not). Tests of one file that run at once (a `describe` with `concurrency`) start their
+ * clusters through it one at a time, so a start is no slower than alone, and their waits overlap.
+ */
+export function takingTurns(): <T>(work: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    const mine = tail.then(work);
+    tail = mine.catch(() => undefined);
+    return await mine;
+  };
+}
+
+/** Resolves once each of `procs` has exited, or after `ms`, whichever comes first: a clean-up that
+ * asked them to stop waits no longer than they take. */
+export async function exitedOrAfter(procs: readonly ChildProcess[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const running = procs.filter((p) => p.exitCode === null && p.signalCode === null);
+  await Promise.race([Promise.all(running.map((p) => new Promise((r) => p.once("exit", r)))), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}

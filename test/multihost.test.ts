@@ -14,7 +14,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HostView, JobStatus } from "../src/api/types.ts";
-import { freePort, processesMentioning, readdirSafe, waitFor } from "./harness.ts";
+import { exitedOrAfter, freePort, processesMentioning, readdirSafe, waitFor } from "./harness.ts";
 import { canMakeMachines, createMachines } from "./multihost-net.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -31,7 +31,7 @@ void test("agents in their own network namespaces: registered at the address the
   const procs: ChildProcess[] = [];
   t.after(async () => {
     for (const p of procs.slice(1)) if (p.exitCode === null && p.signalCode === null) p.kill("SIGINT");
-    await new Promise((r) => setTimeout(r, 3000));
+    await exitedOrAfter(procs.slice(1), 3000);
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
     for (const pid of processesMentioning(dir)) process.kill(pid, "SIGKILL");
     net.remove();

@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, 
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobStatus, TaskView } from "../src/api/types.ts";
-import { alive, freePort, processesMentioning, readdirSafe, waitFor } from "./harness.ts";
+import { alive, exitedOrAfter, freePort, processesMentioning, readdirSafe, waitFor } from "./harness.ts";
 
 const root = join(import.meta.dirname, "..");
 const bin = join(root, "bin", "tiffin.js");
@@ -118,7 +118,7 @@ void test("the installed agent unit signals the agent alone, with SIGTERM, and t
   const procs: ChildProcess[] = [];
   t.after(async () => {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGINT");
-    await new Promise((r) => setTimeout(r, 3000));
+    await exitedOrAfter(procs, 3000);
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
     for (const pid of processesMentioning(dir)) process.kill(pid, "SIGKILL");
     if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(dir, { recursive: true, force: true });

@@ -48,28 +48,64 @@ function look() {
   samples.push({ at: Date.now(), byAttempt });
   Atomics.add(stop, 1, 1);
 }
-while (Atomics.load(stop, 0) === 0) {
+// [0]: 0 sampling, 1 stop, 2 a snapshot is asked for (answered, then back to 0).
+for (;;) {
+  const asked = Atomics.load(stop, 0);
+  if (asked === 1) break;
+  if (asked === 2) {
+    parentPort.postMessage({ final: false, samples });
+    Atomics.compareExchange(stop, 0, 2, 0);
+  }
   look();
   Atomics.wait(stop, 0, 0, everyMs);
 }
 look();
-parentPort.postMessage(samples);
+parentPort.postMessage({ final: true, samples });
 `;
 
 /** Samples the processes with an environment entry starting with `mark` (e.g. "JOB_NAME=web") until stopped. */
 export class ProcSampler {
-  // [0]: set to stop; [1]: samples taken so far (the worker counts).
+  // [0]: 1 to stop, 2 to ask for a snapshot; [1]: samples taken so far (the worker counts).
   readonly #flag = new SharedArrayBuffer(8);
   readonly #result: Promise<ProcSample[]>;
+  /** Who waits for the snapshot asked for (one at a time: see `snapshot`). */
+  #answer: ((samples: ProcSample[]) => void) | null = null;
+  #snapshots: Promise<unknown> = Promise.resolve();
   readonly everyMs: number;
 
   constructor(mark: string, everyMs = 50) {
     this.everyMs = everyMs;
     const worker = new Worker(workerSource, { eval: true, workerData: { mark, everyMs, flag: this.#flag } });
     this.#result = new Promise((resolve, reject) => {
-      worker.once("message", (m: ProcSample[]) => resolve(m));
+      worker.on("message", (m: { final: boolean; samples: ProcSample[] }) => {
+        // The last samples also answer a snapshot asked for as sampling stopped.
+        this.#answer?.(m.samples);
+        this.#answer = null;
+        if (m.final) resolve(m.samples);
+      });
       worker.once("error", reject);
     });
+  }
+
+  /** How many samples were taken so far: `warm(taken() + 2)` waits for two more looks. */
+  taken(): number {
+    return Atomics.load(new Int32Array(this.#flag), 1);
+  }
+
+  /** Every sample so far, oldest first, while sampling goes on (one sampler shared by tests that run
+   * at once costs the host one worker's reads of /proc, not one per test). */
+  snapshot(): Promise<ProcSample[]> {
+    const next = this.#snapshots.then(
+      () =>
+        new Promise<ProcSample[]>((resolve) => {
+          this.#answer = resolve;
+          const flag = new Int32Array(this.#flag);
+          Atomics.compareExchange(flag, 0, 0, 2);
+          Atomics.notify(flag, 0);
+        }),
+    );
+    this.#snapshots = next.catch(() => undefined);
+    return next;
   }
 
   /** Resolves once `n` samples were taken (the worker started and looked): a test that kills right
