@@ -3,7 +3,7 @@
 // machine — then the examples applied, and everything stopped cleanly on Ctrl-C.
 
 import type { Command } from "commander";
-import { existsSync, mkdirSync, readFileSync, renameSync, statfsSync, writeFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statfsSync, writeFileSync, rmSync } from "node:fs";
 import { createSocket } from "node:dgram";
 import { createServer as createNetServer } from "node:net";
 import { availableParallelism, totalmem } from "node:os";
@@ -18,7 +18,7 @@ import { ParentPidEnv, waitForSignal } from "../command.ts";
 import { contextPath, writeContext } from "../context.ts";
 import { formatError, usageError } from "../errors.ts";
 import { contextOnStop, devPidOf } from "../dev/context-handover.ts";
-import { devLayout, formatLabels } from "../dev/layout.ts";
+import { devAgentArgs, devLayout } from "../dev/layout.ts";
 import type { DevAgentPlan } from "../dev/layout.ts";
 import { startChild, stopChild, tailLog } from "../dev/procs.ts";
 import type { Child } from "../dev/procs.ts";
@@ -35,6 +35,8 @@ export interface DevOptions {
   agents: number;
   listen: string;
   examples: boolean;
+  /** Let the agents run jobs with isolation "none" (`tiffin agent --allow-unsandboxed`). @default false */
+  allowUnsandboxed?: boolean;
 }
 
 /** Everything the final message shows. */
@@ -166,6 +168,9 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
   const { io } = ctx;
   const dataDir = resolve(opts.data);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Tasks with isolation "none" run as nobody and must pass through to their work dirs (the agents'
+  // own dirs open the same way, listing nothing; every file in them stays 0600).
+  if (opts.allowUnsandboxed === true) chmodSync(dataDir, 0o711);
   const pidFile = claimDataDir(dataDir);
   const serverDir = join(dataDir, "server");
   const url = `http://${opts.listen}`;
@@ -206,12 +211,7 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
     const token = readFileSync(join(serverDir, "admin.token"), "utf8").trim();
 
     for (const p of plans) {
-      // Loopback only: the whole dev cluster is on this machine.
-      const args = ["agent", "--server", url, "--join-token-file", join(serverDir, "join.token"), "--data", join(dataDir, p.name), "--name", p.name, "--listen", "127.0.0.1:0"];
-      args.push("--labels", formatLabels(p.labels), "--cores", String(p.cores), "--memory", String(p.memoryMiB), "--disk", String(p.diskMiB));
-      // A laptop without root or user namespaces still runs the examples, unsandboxed and saying so
-      // (tiffin hosts: "none (tasks run unsandboxed)"; each task's log starts with a [tiffin] line).
-      args.push("--unsandboxed-fallback");
+      const args = devAgentArgs(p, { url, joinTokenFile: join(serverDir, "join.token"), dataDir: join(dataDir, p.name), allowUnsandboxed: opts.allowUnsandboxed === true });
       children.push(startChild(p.name, args, join(dataDir, `${p.name}.log`), env));
     }
     await until(`${opts.agents} agents to register`, 30_000, children, stopped, async () => {
@@ -355,9 +355,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--agents <n>", "how many agents (hosts) to start", "3")
     .option("--listen <host:port>", "the server's address", defaultListen)
     .option("--no-examples", "do not apply examples/tiffin.ts")
+    .option("--allow-unsandboxed", "let the agents run jobs with isolation \"none\" (on the host as nobody, not in a sandbox; default: refused)")
     .description("run a server and several agents on this machine")
-    .action(async (o: { data: string; agents: string; listen: string; examples: boolean }) => {
+    .action(async (o: { data: string; agents: string; listen: string; examples: boolean; allowUnsandboxed?: boolean }) => {
       ctx.daemon();
-      await devHandler({ data: o.data, agents: parseAgents(o.agents), listen: o.listen, examples: o.examples }, ctx);
+      await devHandler({ data: o.data, agents: parseAgents(o.agents), listen: o.listen, examples: o.examples, allowUnsandboxed: o.allowUnsandboxed === true }, ctx);
     });
 }

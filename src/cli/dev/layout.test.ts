@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { devLayout, formatLabels } from "./layout.ts";
+import { devAgentArgs, devLayout, formatLabels } from "./layout.ts";
 
 void test("devLayout: names, racks and clusters, and slices sized so the fleet survives losing one agent", () => {
   const three = devLayout(3, { cores: 2, memoryMiB: 8000, diskMiB: 30_000 });
@@ -34,4 +34,15 @@ void test("devLayout: names, racks and clusters, and slices sized so the fleet s
 
 void test("formatLabels", () => {
   assert.equal(formatLabels({ region: "dev", rack: "r1" }), "region=dev,rack=r1");
+});
+
+void test("devAgentArgs: loopback, the agent's slice and labels, the fallback; --allow-unsandboxed only when asked", () => {
+  const [p] = devLayout(1, { cores: 2, memoryMiB: 1024, diskMiB: 2048 });
+  assert.ok(p);
+  const at = { url: "http://127.0.0.1:7070", joinTokenFile: "/d/server/join.token", dataDir: "/d/dev-1", allowUnsandboxed: false };
+  assert.deepEqual(devAgentArgs(p, at), [
+    "agent", "--server", "http://127.0.0.1:7070", "--join-token-file", "/d/server/join.token", "--data", "/d/dev-1", "--name", "dev-1", "--listen", "127.0.0.1:0",
+    "--labels", "region=dev,datacenter=dc1,cluster=c1,rack=r1", "--cores", "2", "--memory", "1024", "--disk", "2048", "--unsandboxed-fallback",
+  ]);
+  assert.deepEqual(devAgentArgs(p, { ...at, allowUnsandboxed: true }).slice(-2), ["--unsandboxed-fallback", "--allow-unsandboxed"]);
 });

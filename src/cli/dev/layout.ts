@@ -44,3 +44,24 @@ export function formatLabels(labels: Record<string, string>): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
 }
+
+/** Where one dev agent finds its server and keeps its state. */
+export interface DevAgentPlace {
+  url: string;
+  joinTokenFile: string;
+  dataDir: string;
+  /** `tiffin dev --allow-unsandboxed`: the agents run jobs with isolation "none" (as nobody). */
+  allowUnsandboxed: boolean;
+}
+
+/** The `tiffin agent` arguments of one dev agent: loopback only (the whole dev cluster is on this
+ * machine), its slice of the machine, and the unsandboxed fallback (a laptop without root or user
+ * namespaces still runs the examples, unsandboxed and saying so in `tiffin hosts` and each task's log). */
+export function devAgentArgs(p: DevAgentPlan, at: DevAgentPlace): string[] {
+  return [
+    "agent", "--server", at.url, "--join-token-file", at.joinTokenFile, "--data", at.dataDir, "--name", p.name, "--listen", "127.0.0.1:0",
+    "--labels", formatLabels(p.labels), "--cores", String(p.cores), "--memory", String(p.memoryMiB), "--disk", String(p.diskMiB),
+    "--unsandboxed-fallback",
+    ...(at.allowUnsandboxed ? ["--allow-unsandboxed"] : []),
+  ];
+}
