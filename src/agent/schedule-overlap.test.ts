@@ -23,6 +23,7 @@ void test("schedule overlap policies with real processes: skip, queue, replace",
   const api = new ApiClient({ addr: sa.server.url, token: sa.server.adminToken, timeoutMs: 10_000 });
   const marks = path.join(sa.root, "marks");
   fs.mkdirSync(marks);
+  fs.chmodSync(marks, 0o777); // the tasks (isolation "none") run as nobody and write their marks here
   const command = (job: string): string => `echo "start $TIFFIN_RUN" >> ${marks}/${job}; sleep 1.3; echo "end $TIFFIN_RUN" >> ${marks}/${job}`;
   const policies = ["skip", "queue", "replace"] as const;
   // Applied as users apply them: the real CLI on a JSON spec.

@@ -57,8 +57,18 @@ export function takeSecrets(dir: string): SecretsFile | null {
     return null;
   }
   fs.rmSync(file, { force: true });
-  const v = JSON.parse(text) as Partial<SecretsFile>;
-  return { env: { ...(v.env ?? {}) }, files: { ...(v.files ?? {}) } };
+  const v: unknown = JSON.parse(text);
+  const o = typeof v === "object" && v !== null ? v : {};
+  return { env: stringsOf("env" in o ? o.env : undefined), files: stringsOf("files" in o ? o.files : undefined) };
+}
+
+/** The string entries of a JSON object (the helper loads no zod: the agent wrote this file, so a
+ * field of another shape is a defect, dropped here rather than handed to the task). */
+function stringsOf(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return out;
+  for (const [k, x] of Object.entries(v)) if (typeof x === "string") out[k] = x;
+  return out;
 }
 
 /** Writes the secret files into `dir`/files (0500 dir, 0400 files, owned by `owner`); returns that dir. */

@@ -53,7 +53,7 @@ void test("apply --json prints the ApplyResults; --no-wait does not poll", async
     { name: "web", version: 1, changed: true, revision: 1 },
     { name: "worker", version: 1, changed: true, revision: 2 },
   ]);
-  assert.deepEqual(api.requests.filter((r) => r.method === "GET").map((r) => r.url), ["/v1/services"], "only the services' check, no poll");
+  assert.deepEqual(api.requests.filter((r) => r.method === "GET").map((r) => r.url), ["/v1/services?namespace=*"], "only the services' check (every namespace's, for uses NS/NAME), no poll");
 });
 
 void test("apply past --wait: exit 1 naming the task that is not ready", async (t) => {

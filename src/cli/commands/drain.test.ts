@@ -46,7 +46,7 @@ class SimAgent {
     return this.reg?.hostId ?? "";
   }
   async register(joinToken: string, memoryMiB: number): Promise<void> {
-    const inventory = { name: this.name, address: "127.0.0.1:1", cores: 4, memoryMiB, diskMiB: 10_000, os: { id: "debian", version: "12" }, kernel: "6.1.0", labels: {}, runtime: "crun (simulated)" };
+    const inventory = { name: this.name, address: "127.0.0.1:1", cores: 4, memoryMiB, diskMiB: 10_000, os: { id: "debian", version: "12" }, kernel: "6.1.0", labels: {}, runtime: "crun (simulated)", unsandboxed: true };
     const r = await createAgentClient(this.url).register(joinToken, { inventory, ...(this.reg ? { hostToken: this.reg.hostToken } : {}) });
     assert.ok(r.ok, `register ${this.name}`);
     this.reg = r.value;
