@@ -82,7 +82,7 @@ void test("two namespaces' same-named jobs run side by side; calls, tokens, list
   assert.deepEqual((await admin.jobs()).map((j) => [j.namespace ?? "default", j.name]), [["default", "web"]]);
   const all = await admin.inNamespace("*").jobs();
   assert.deepEqual(all.map((j) => [j.namespace ?? "default", j.name]).sort(), [["default", "web"], ["team-a", "web"], ["team-b", "web"]]);
-  assert.deepEqual((await admin.inNamespace("*").services()).map((s) => [s.namespace, s.name]).sort(), [["default", "web"], ["team-a", "web"], ["team-b", "web"]]);
+  assert.deepEqual((await admin.inNamespace("*").services()).map((s) => [s.namespace ?? "default", s.name]).sort(), [["default", "web"], ["team-a", "web"], ["team-b", "web"]]);
 
   // A team-a token: writes there, 403 elsewhere, and sees only team-a in lists and the watch.
   const made = await admin.createToken({ name: "team-a", policy: ["ns/team-a=write,logs"] });

@@ -15,8 +15,10 @@ function nodeOf(spec: JobSpec, path: string | null): UseNode {
 }
 
 /** Throws TIFFIN_SPEC_INVALID (422) listing every problem of `spec`'s services and dependencies
- * against the jobs in `mirror`; returns when there is none. */
-export function checkServicesAtApply(mirror: Mirror, spec: JobSpec): void {
+ * against the jobs in `mirror`; returns when there is none. `atPlan`: a used service no job offers
+ * yet is no problem (a plan is of one job of a file whose other jobs may offer it: the CLI checks the
+ * file's `uses` together, and apply checks again); clashes and cycles are refused as at apply. */
+export function checkServicesAtApply(mirror: Mirror, spec: JobSpec, opts: { atPlan?: boolean } = {}): void {
   const planned = nodeOf(spec, "");
   if (planned.uses.length === 0 && planned.services.length === 0) return;
   const cluster: UseNode[] = [];
@@ -27,9 +29,13 @@ export function checkServicesAtApply(mirror: Mirror, spec: JobSpec): void {
   }
   const g = useGraph([planned], cluster, null);
   if (g.ok) return;
-  const n = g.problems.length;
-  throw new TiffinError(ErrorCodes.SpecInvalid, `job "${spec.name}": ${g.problems[0]?.path ? `at ${g.problems[0].path}: ` : ""}${g.problems[0]?.message ?? "invalid services"}${n > 1 ? ` (and ${n - 1} more)` : ""}`, {
+  const offered = new Set([...planned.services, ...cluster.flatMap((c) => c.services)]);
+  const unoffered = (u: { service: string }): boolean => !offered.has(u.service);
+  const problems = opts.atPlan === true ? g.problems.filter((p) => !planned.uses.some((u, j) => p.path === `uses[${j}]` && unoffered(u))) : g.problems;
+  if (problems.length === 0) return;
+  const n = problems.length;
+  throw new TiffinError(ErrorCodes.SpecInvalid, `job "${spec.name}": ${problems[0]?.path ? `at ${problems[0].path}: ` : ""}${problems[0]?.message ?? "invalid services"}${n > 1 ? ` (and ${n - 1} more)` : ""}`, {
     hint: "each entry of `uses` must name a service a job offers (`tiffin services`), no job may depend on itself through others, and no two jobs may offer one service name",
-    problems: g.problems,
+    problems,
   });
 }

@@ -100,6 +100,10 @@ void test("named services: endpoints, DNS and SRV per service; clashes, missing 
   assert.equal(missing.body.error?.code, "TIFFIN_SPEC_INVALID");
   assert.deepEqual(missing.body.error?.problems?.map((p) => p.path), ["uses[0]"]);
   assert.match(missing.body.error?.problems?.[0]?.message ?? "", /"nope", which does not exist/);
+  // A plan sees one job of a file at a time: a service not offered yet may be the file's next job's
+  // (the CLI checks the file's uses together), so the plan answers; the apply refuses it above.
+  const planMissing = await call(url, "POST", "/v1/plan", adminToken, { spec: specOf({ name: "client", uses: [{ service: "nope", min: 1 }] }) });
+  assert.equal(planMissing.status, 200, JSON.stringify(planMissing.body));
   const notAService = (await apply(specOf({ name: "client", uses: [{ service: "app", min: 1 }] }))) as { status: number; body: Refusal };
   assert.equal(notAService.status, 422, "a job that names its services offers none under its own name");
   assert.equal((await apply(specOf({ name: "client", ports: ["http"], uses: [{ service: "api", min: 1 }] }))).status, 200, "a named service may be used");

@@ -98,8 +98,9 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
 
   r.add("POST", "/v1/plan", "admin", async ({ req, res, namespace }) => {
     const sent = storedSpec(await specOf(await readJsonObject(req, SpecBody)), namespace);
-    // What apply would refuse, plan refuses, with the same problems.
-    checkServicesAtApply(m, sent);
+    // What apply would refuse, plan refuses, with the same problems (but a used service that the
+    // file's other jobs may offer: plan sees one job at a time).
+    checkServicesAtApply(m, sent, { atPlan: true });
     checkAfterAtApply(m, sent);
     const spec = await pinSpec(ctx, sent);
     sendJson(res, 200, { ...apiNamed(planOf(ctx, spec)), packages: spec.pinned ?? [] });

@@ -1,7 +1,7 @@
 // Service discovery's query API: `GET /v1/services` (every service and how many endpoints it has) and
 // `GET /v1/services/:name/endpoints` (its serving endpoints now). Changes stream from
 // `GET /v1/watch?kinds=endpoint&job=NAME`, resumable from a revision like every kind.
-import { ErrorCodes, idToRef, showId, splitJobId, TiffinError } from "../../model/index.ts";
+import { DefaultNamespace, ErrorCodes, idToRef, showId, splitJobId, TiffinError } from "../../model/index.ts";
 import type { ServiceSummary } from "../../model/index.ts";
 import { namespaceFilter } from "../http/namespaces.ts";
 import type { ServerContext } from "../context.ts";
@@ -26,14 +26,15 @@ export function serviceRoutes(r: Router, ctx: ServerContext): void {
   });
 }
 
-/** A service as clients see it: its namespace apart, its job and uses as a job of that namespace writes them. */
+/** A service as clients see it: its namespace apart (only outside "default", as job answers show it),
+ * its job and uses as a job of that namespace writes them. */
 function apiService(s: ServiceSummary): ServiceSummary {
   const t = splitJobId(s.name);
   const job = s.job ?? s.name;
   return {
     ...s,
     name: t.name,
-    namespace: t.namespace,
+    ...(t.namespace !== DefaultNamespace ? { namespace: t.namespace } : {}),
     ...(s.job !== undefined ? { job: splitJobId(s.job).name } : {}),
     ...(s.uses !== undefined ? { uses: s.uses.map((u) => idToRef(u, job)) } : {}),
   };
