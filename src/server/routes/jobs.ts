@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { ApplyResult, PlanResult } from "../../api/types.ts";
 import { DefaultNamespace, diffJson, ErrorCodes, splitJobId, TiffinError } from "../../model/index.ts";
 import { namespaceFilter } from "../http/namespaces.ts";
-import { apiNamed, apiSpec, apiVersion, storedSpec } from "./job-scope.ts";
+import { apiNamed, apiSpec, apiTask, apiVersion, storedSpec } from "./job-scope.ts";
 import type { JobRecord, JobSpec, JobVersion, Task, VersionNote } from "../../model/index.ts";
 import { defaultPhasesOf, planPhases } from "../reconcile/rollout-phases.ts";
 import { everyHostSlotsOf, runningSlots } from "../reconcile/every-host-input.ts";
@@ -108,7 +108,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   r.add("GET", "/v1/jobs/:name", "admin", async ({ res, params }) => {
     const status = jobStatus(m, params["name"] ?? "");
     if (!status) throw notFound(params["name"] ?? "");
-    sendJson(res, 200, { ...apiNamed(status), spec: apiSpec(status.spec) });
+    sendJson(res, 200, { ...apiNamed(status), spec: apiSpec(status.spec), tasks: status.tasks.map(apiTask) });
   });
 
   r.add("DELETE", "/v1/jobs/:name", "admin", async ({ res, params }) => {

@@ -15,6 +15,7 @@ import { runKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { attemptId } from "../reconcile/inputs.ts";
 import { runById, runsOf, runWrites, withUpstream } from "../run-store.ts";
+import { apiJobOf } from "./job-scope.ts";
 import { notFound } from "./jobs.ts";
 
 /** Dispatch parameter names: handed over as TIFFIN_PARAM_<NAME> (upper-cased), so env-safe. */
@@ -70,15 +71,15 @@ export function runRoutes(r: Router, ctx: ServerContext): void {
       return { compare: [{ key, target: "modRevision", op: "==", value: 0 }, ...w.compare.filter((c) => c.key !== key)], success: w.success };
     });
     ctx.log.info({ job: name, run: id, created }, "run started");
-    sendJson(res, created ? 201 : 200, runOf(m, name, id));
+    sendJson(res, created ? 201 : 200, apiJobOf(runOf(m, name, id)));
   });
   r.add("GET", "/v1/jobs/:name/runs", "admin", async ({ res, params }) => {
     const name = params["name"] ?? "";
     if (!m.jobs.has(name)) throw notFound(name);
-    sendJson(res, 200, runsOf(m, name).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)));
+    sendJson(res, 200, runsOf(m, name).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)).map(apiJobOf));
   });
   r.add("GET", "/v1/runs/:job/:id", "admin", async ({ res, params }) => {
-    sendJson(res, 200, runOf(m, params["job"] ?? "", params["id"] ?? ""));
+    sendJson(res, 200, apiJobOf(runOf(m, params["job"] ?? "", params["id"] ?? "")));
   });
   r.add("POST", "/v1/runs/:job/:id/cancel", "admin", async ({ res, params }) => {
     const job = params["job"] ?? "";
@@ -90,6 +91,6 @@ export function runRoutes(r: Router, ctx: ServerContext): void {
       const next: Run = { ...cur, state: "cancelled", reason: "cancelled by a user", endedAt: now, items: cur.items.map((it) => (it.state === "pending" ? { ...it, state: "cancelled" } : it)) };
       return runWrites(m, cur, next);
     });
-    sendJson(res, 200, runOf(m, job, id));
+    sendJson(res, 200, apiJobOf(runOf(m, job, id)));
   });
 }
