@@ -128,6 +128,9 @@ void test("describe: one line per change worth reading, naming hosts by name", (
       want: "web/0 placed on dev-2 (moved from dev-1)",
     },
     { name: "attempt killed", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ state: "exited", signal: "SIGKILL", endedAt: 2 }) }), prev: attempt({}), want: "web/0 exited on dev-1 (SIGKILL)" },
+    // Another namespace's job: the watch names it by id (web.team-a); the feed writes team-a/web.
+    { name: "attempt of team-a killed", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ job: "web.team-a", state: "exited", signal: "SIGKILL", endedAt: 2 }) }), prev: attempt({ job: "web.team-a" }), want: "team-a/web/0 exited on dev-1 (SIGKILL)" },
+    { name: "task of team-a removed", ev: ev({ type: "removed", kind: "task", name: "web.team-a/0", object: null }), prev: null, want: "team-a/web/0 removed" },
     { name: "attempt same state", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ pid: 11 }) }), prev: attempt({}), want: null },
     // Tasks and attempts are followed without a list: an older one's first change comes with no previous object.
     { name: "attempt created", ev: ev({ type: "added", kind: "attempt", name: "a1", object: attempt({ state: "pending" }) }), prev: null, want: "web/0 attempt a1b2c3d4e5 created on dev-1 (v2)" },
