@@ -44,6 +44,10 @@ void test("tiffin -n, -A and the context's namespace: same-named jobs of two nam
   }
   assert.match(shown[0]?.r.out ?? "", /^web\/0 /m, "status: the task as web/0");
   assert.match(shown[4]?.r.out ?? "", /task +added +team-a\/web\/0 /, "events: the task as team-a/web/0");
+  // -n before the command name is the program's --namespace (as kubectl -n NS get ... takes it).
+  r = await run("-n", "team-a", "status", "web", "--json");
+  assert.equal(r.code, 0, r.err);
+  assert.equal((JSON.parse(r.out) as { namespace?: string }).namespace, "team-a");
 
   // The context remembers a namespace; -n still wins for one command.
   fs.writeFileSync(path.join(root, "admin.token"), server.adminToken);
