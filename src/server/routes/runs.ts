@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { ErrorCodes, isRunOver, MaxParamChars, newRun, TiffinError } from "../../model/index.ts";
+import { cliJob, DefaultNamespace, ErrorCodes, isRunOver, MaxParamChars, namespaceOfId, newRun, quoteId, splitJobId, TiffinError } from "../../model/index.ts";
 import type { Run } from "../../model/index.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
@@ -36,15 +36,15 @@ export function keyedRunId(key: string): string {
 function batchJob(m: Mirror, name: string): { version: number } {
   const job = m.jobs.get(name)?.value;
   if (!job) throw notFound(name);
-  if (job.removedAt !== null) throw new TiffinError(ErrorCodes.Conflict, `job "${name}" was removed`, { hint: "apply it again to run it" });
+  if (job.removedAt !== null) throw new TiffinError(ErrorCodes.Conflict, `job ${quoteId(name)} was removed`, { hint: "apply it again to run it" });
   const spec = m.spec(name, job.version)?.spec;
-  if (!spec?.batch) throw new TiffinError(ErrorCodes.Conflict, `job "${name}" is a service, not a batch job: it runs all the time`, { hint: "give it a `batch: { ... }` part to run it to completion with `tiffin run`" });
+  if (!spec?.batch) throw new TiffinError(ErrorCodes.Conflict, `job ${quoteId(name)} is a service, not a batch job: it runs all the time`, { hint: "give it a `batch: { ... }` part to run it to completion with `tiffin run`" });
   return { version: job.version };
 }
 
 function runOf(m: Mirror, job: string, id: string): Run {
   const r = runById(m, job, id);
-  if (!r) throw new TiffinError(ErrorCodes.NotFound, `run ${job}/${id} not found`, { hint: `list the job's runs with \`tiffin runs ${job}\` (finished runs beyond its batch.keep are deleted)` });
+  if (!r) throw new TiffinError(ErrorCodes.NotFound, `run ${splitJobId(job).name}/${id}${namespaceOfId(job) === DefaultNamespace ? "" : ` (namespace ${namespaceOfId(job)})`} not found`, { hint: `list the job's runs with \`tiffin runs ${cliJob(job)}\` (finished runs beyond its batch.keep are deleted)` });
   return r;
 }
 
@@ -53,7 +53,7 @@ export function runRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
   r.add("POST", "/v1/jobs/:name/runs", "admin", async ({ req, res, params }) => {
     const name = params["name"] ?? "";
-    const body = parseBody(runBody, await readJsonObject(req, '{"params": {...}, "key": "..."}'), `run of job "${name}": the body does not fit`, 'send {} or {"params": {"NAME": "value"}, "key": "an idempotency key"}');
+    const body = parseBody(runBody, await readJsonObject(req, '{"params": {...}, "key": "..."}'), `run of job ${quoteId(name)}: the body does not fit`, 'send {} or {"params": {"NAME": "value"}, "key": "an idempotency key"}');
     const { version } = batchJob(m, name);
     const now = ctx.clock.now();
     const id = body.key !== undefined ? keyedRunId(body.key) : attemptId(now);
