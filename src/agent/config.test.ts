@@ -54,3 +54,9 @@ void test("helperConfig expands the command and assembles the environment", () =
   assert.equal(LOG_SEGMENT_BYTES, 8 * 1024 * 1024);
   assert.equal(LOG_SEGMENTS_KEPT, 5);
 });
+
+void test("helperConfig: a job of another namespace sees its name, never the internal id", () => {
+  const a = testAssignment("att-2", testSpec({ name: "api.team-a" }), { index: 2, version: 1 });
+  const env = helperConfig(a, { ports: {}, hostName: "box", fenceMs: 9000, agentEnv: {} }).env as Record<string, string>;
+  assert.deepEqual([env["TASK_ID"], env["JOB_NAME"], env["JOB_NAMESPACE"]], ["api/2", "api", "team-a"]);
+});

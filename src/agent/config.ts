@@ -55,8 +55,8 @@ export function helperConfig(a: Assignment, ctx: ConfigContext): HelperConfig {
   const { attempt, spec } = a;
   const tiffinVars: Record<string, string> = {
     TASK_INDEX: String(attempt.index),
-    TASK_ID: taskId(attempt.job, attempt.index),
-    // The job's name and namespace apart; TASK_ID keeps the cluster-wide id (`web.team-a/0`).
+    // As users name the task (`tiffin logs web/0`), with the namespace apart: never the id `web.team-a/0`.
+    TASK_ID: taskId(splitJobId(attempt.job).name, attempt.index),
     JOB_NAME: splitJobId(attempt.job).name,
     JOB_NAMESPACE: splitJobId(attempt.job).namespace,
     JOB_VERSION: String(attempt.version),

@@ -76,6 +76,14 @@ void test("two namespaces' same-named jobs run side by side; calls, tokens, list
     assert.equal(log, `I am web of ${ns}\n`);
   }
   const pids = await Promise.all(Object.values(inNs).map(async (c) => (await c.job("web")).tasks[0]?.pid));
+  // What users read never holds the internal id `web.team-a`: status (tasks, attempts), metrics,
+  // recommendations (one and every namespace's), a log's attempt headers, a missing task's error.
+  const ta = inNs["team-a"];
+  const read = await Promise.all([ta.job("web"), ta.jobMetrics("web"), ta.recommendation("web"), admin.inNamespace("*").recommendations(), text(ta.logs("web", 0, { allAttempts: true })), ta.job("web").then(async () => text(ta.logs("web", 7))).catch((err: unknown) => String(err))]);
+  for (const [i, r] of read.entries()) assert.ok(!JSON.stringify(r).includes(".team-a"), `answer ${i} shows no id: ${JSON.stringify(r)}`);
+  assert.deepEqual([read[0].tasks[0]?.id, read[0].tasks[0]?.attempts[0]?.job], ["web/0", "web"]);
+  assert.deepEqual(read[3].map((x) => [(x as { namespace?: string }).namespace ?? "default", x.job]).sort(), [["default", "web"], ["team-a", "web"], ["team-b", "web"]]);
+  assert.match(read[5], /task web\/7 \(namespace team-a\) not found/);
   assert.equal(new Set(pids).size, 3, `three processes: ${pids.join(",")}`);
 
   // Listing: one namespace by default, every one with "*", each named apart.

@@ -79,6 +79,7 @@ const taskMetricsPointSchema = z.object({
 /** `JobMetricsView`: `GET /v1/jobs/:name/metrics`. */
 export const jobMetricsViewSchema = z.object({
   name: z.string(),
+  namespace: z.string().optional(),
   version: z.number().int(),
   endpoint: metricsEndpointSchema.nullable(),
   tasks: z.array(

@@ -21,3 +21,6 @@ export { formatDiff } from "../model/diff.ts";
 export { runItemCounts } from "../model/batch.ts";
 export { windowPhase } from "../model/maintenance.ts";
 export { DrainBlockReasonText } from "../model/host.ts";
+// A job's id and its name and namespace apart (the typed watch names jobs by id: server README).
+export { AllNamespaces, jobId, splitJobId } from "../model/namespace.ts";
+export { DefaultNamespace } from "../model/acl.ts";

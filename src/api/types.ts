@@ -167,6 +167,8 @@ export interface MetricCheckView {
 /** `GET /v1/jobs/:name/metrics`. */
 export interface JobMetricsView {
   name: string;
+  /** The job's namespace (absent in "default"). */
+  namespace?: string | undefined;
   version: number;
   endpoint: MetricsEndpoint | null;
   tasks: TaskMetricsView[];

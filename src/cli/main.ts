@@ -48,6 +48,7 @@ import * as services from "./commands/services.ts";
 import * as endpoints from "./commands/endpoints.ts";
 import * as validate from "./commands/validate.ts";
 import * as version from "./commands/version.ts";
+import { globalShortFlags } from "./global-flags.ts";
 
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
   dev, init, validate, apply, plan, status, jobs, top, recommend, restart, scale, stop, history, revert, rollout, hosts, drain, maintenance, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events, services, endpoints, remediations,
@@ -88,7 +89,7 @@ export function buildProgram(io: CliIo, state: RunState): { program: Command; ct
     .option("--addr <url,...>", "server address, or several comma-separated (env TIFFIN_ADDR; default: the `tiffin dev` context, else http://127.0.0.1:7070)")
     .option("--token <token>", "admin token (env TIFFIN_TOKEN; default: the `tiffin dev` context)")
     .option("--context <name>", "use this named context (`tiffin context list`) instead of the current one")
-    .option("--namespace <ns>", "the namespace job commands act in (-n on each; env TIFFIN_NAMESPACE; default: the context's, else \"default\")")
+    .option("--namespace <ns>", "the namespace job commands act in (-n before the command or on each; env TIFFIN_NAMESPACE; default: the context's, else \"default\")")
     .option("-A, --all-namespaces", "list every namespace the token may read (as -n '*')")
     .showSuggestionAfterError(true);
   const ctx = makeContext(program, io, state);
@@ -122,7 +123,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   }
   let code: number;
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(globalShortFlags(argv), { from: "user" });
     code = state.exitCode;
   } catch (err) {
     code = report(err, io, ctx, debug);

@@ -97,6 +97,8 @@ export type RunProgress = z.infer<typeof runProgressSchema>;
 /** One run of a batch job (`/runs/<job>/<id>`). */
 export const runSchema = z.object({
   job: z.string(),
+  /** In answers, the job's namespace outside "default" (`job` is then its name there); stored records name the job by its id. */
+  namespace: z.string().optional(),
   id: z.string(),
   /** The job version it runs (the desired one when it was started). */
   version: z.number(),

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { idToRef, isNamespace, jobId, refToId, resourceOfId, showId, splitJobId } from "./namespace.ts";
+import { cliJob, idToRef, isNamespace, jobId, quoteId, refToId, resourceOfId, showId, showTask, splitJobId } from "./namespace.ts";
 
 const ids: { name: string; ns: string; job: string; id: string }[] = [
   { name: "the default namespace keeps the plain name (old state needs nothing)", ns: "default", job: "web", id: "web" },
@@ -43,4 +43,9 @@ void test("namespace names, resources and how ids are shown", () => {
   assert.equal(resourceOfId("web.team-a"), "ns/team-a");
   assert.equal(showId("web"), "web");
   assert.equal(showId("web.team-a"), "web (namespace team-a)");
+  const shown: [string, string, string, string][] = [
+    ["web", '"web"', "web/2", "web"],
+    ["web.team-a", '"web" (namespace team-a)', "web/2 (namespace team-a)", "-n team-a web"],
+  ];
+  for (const [id, quoted, task, cli] of shown) assert.deepEqual([quoteId(id), showTask(id, 2), cliJob(id)], [quoted, task, cli], id);
 });

@@ -65,3 +65,21 @@ export function showId(id: string): string {
   const t = splitJobId(id);
   return t.namespace === DefaultNamespace ? t.name : `${t.name} (namespace ${t.namespace})`;
 }
+
+/** A job id quoted as messages show it: `"web"`, or `"web" (namespace team-a)`. */
+export function quoteId(id: string): string {
+  const t = splitJobId(id);
+  return t.namespace === DefaultNamespace ? `"${t.name}"` : `"${t.name}" (namespace ${t.namespace})`;
+}
+
+/** Task INDEX of the job with id `id` as messages show it: `web/0`, or `web/0 (namespace team-a)`. */
+export function showTask(id: string, index: number | string): string {
+  const t = splitJobId(id);
+  return t.namespace === DefaultNamespace ? `${t.name}/${index}` : `${t.name}/${index} (namespace ${t.namespace})`;
+}
+
+/** A job id as a hint's command line takes it: `web`, or `-n team-a web`. */
+export function cliJob(id: string): string {
+  const t = splitJobId(id);
+  return t.namespace === DefaultNamespace ? t.name : `-n ${t.namespace} ${t.name}`;
+}

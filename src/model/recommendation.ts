@@ -76,6 +76,8 @@ export type RecommendChange = z.infer<typeof recommendChangeSchema>;
 /** A job's recommendation. */
 export const recommendationSchema = z.object({
   job: z.string(),
+  /** In answers, the job's namespace outside "default" (`job` is then its name there); stored records name the job by its id. */
+  namespace: z.string().optional(),
   /** The job version whose resources are `current`. */
   version: z.number(),
   current: resourcesSchema,

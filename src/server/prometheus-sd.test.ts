@@ -29,6 +29,8 @@ void test("prometheusSdOf: named cases", () => {
   for (const [name, attempts, want] of cases) assert.deepEqual(prometheusSdOf(attempts).flatMap((g) => g.targets), want, name);
   const [g] = prometheusSdOf([attempt("web", 3)]);
   assert.deepEqual(g?.labels, {
-    job: "web", index: "3", host: "web-1", version: "2", __metrics_path__: "/metrics", __meta_tiffin_attempt: "web-3", __meta_tiffin_host_id: "h1", __meta_tiffin_port: "http",
+    job: "web", namespace: "default", index: "3", host: "web-1", version: "2", __metrics_path__: "/metrics", __meta_tiffin_attempt: "web-3", __meta_tiffin_host_id: "h1", __meta_tiffin_port: "http",
   });
+  // Another namespace's job: its name and namespace apart, never the internal id `web.team-a`.
+  assert.deepEqual(prometheusSdOf([attempt("web.team-a", 0)]).map((x) => [x.labels["job"], x.labels["namespace"]]), [["web", "team-a"]]);
 });

@@ -1,8 +1,8 @@
 // Prometheus HTTP service discovery (`GET /v1/prometheus/sd`, Prometheus's http_sd_config format): one
 // target group per running task whose job declares a `metrics` endpoint, so an existing Prometheus
-// scrapes every task directly, with the same job/index/host/version labels as the server's own
+// scrapes every task directly, with job/namespace/index/host/version labels (the job's name, not its id) as the server's own
 // `tiffin_task_*` series. Pure: the route hands it the mirror's running attempts.
-import { isolationOf } from "../model/index.ts";
+import { isolationOf, splitJobId } from "../model/index.ts";
 import type { JobSpec } from "../model/index.ts";
 
 /** One running attempt as the discovery needs it. */
@@ -50,7 +50,9 @@ export function prometheusSdOf(attempts: readonly SdAttempt[]): SdTargetGroup[] 
       group: {
         targets: [`${hostPartOf(a.hostAddress)}:${port}`],
         labels: {
-          job: a.job,
+          // The job as users name it, its namespace apart (never the internal id `NAME.NS`).
+          job: splitJobId(a.job).name,
+          namespace: splitJobId(a.job).namespace,
           index: String(a.index),
           host: a.hostName,
           version: String(a.version),

@@ -291,3 +291,18 @@ void test("removed objects carry their last state, so job= and host= (by name) f
   assert.ok(onAlpha.seen.some((m) => m.type === "removed" && m.kind === "attempt" && m.object?.job === "api"), "and alpha's removed attempt of api");
   assert.ok(onAlpha.seen.some((m) => m.type === "added" && m.kind === "host" && m.name === alpha), "the host itself, named by its name in the query");
 });
+
+void test("a watch from a revision says at once when its history is replayed, though the newest changes were filtered out", async (t) => {
+  // `tiffin events -n NS` / `--job` reads history up to the head and stops at a bookmark there; the
+  // periodic one (5 s) made it wait whenever the newest change was another namespace's or job's.
+  const ts = await startTestServer();
+  t.after(() => ts.cleanup());
+  await ts.api.apply(specOf({ name: "a" }));
+  const b = await ts.api.apply(specOf({ name: "b" }));
+  const started = Date.now();
+  const w = collect(ts.api, { kinds: ["job"], jobs: ["a"], from: 1 });
+  t.after(() => w.stop());
+  await eventually("a bookmark at b's revision", () => w.seen.some((m) => m.type === "bookmark" && m.revision >= b.revision));
+  assert.ok(Date.now() - started < 2000, `the bookmark came after ${Date.now() - started} ms`);
+  assert.deepEqual(names(w.seen), ["added job a", "bookmark"]);
+});

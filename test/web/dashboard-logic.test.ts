@@ -25,12 +25,14 @@ void test("routes: each hash names a page, and hashOf is its inverse", () => {
     { hash: "#/fleet", route: { page: "fleet", host: null } },
     { hash: "#/hosts/h%2F1", route: { page: "fleet", host: "h/1" } },
     { hash: "#/jobs", route: { page: "jobs" } },
-    { hash: "#/jobs/web", route: { page: "job", name: "web" } },
+    { hash: "#/jobs/web", route: { page: "job", namespace: "default", name: "web" } },
+    { hash: "#/namespaces/team-a/jobs/web", route: { page: "job", namespace: "team-a", name: "web" } },
+    { hash: "#/namespaces/team-a/jobs/web/3", route: { page: "task", namespace: "team-a", job: "web", index: 3 } },
     { hash: "#/events", route: { page: "events" } },
     { hash: "#/packages", route: { page: "packages" } },
     { hash: "#/maintenance", route: { page: "maintenance" } },
-    { hash: "#/jobs/web/2", route: { page: "task", job: "web", index: 2 } },
-    { hash: "#/jobs/web/x", route: { page: "job", name: "web" } },
+    { hash: "#/jobs/web/2", route: { page: "task", namespace: "default", job: "web", index: 2 } },
+    { hash: "#/jobs/web/x", route: { page: "job", namespace: "default", name: "web" } },
     { hash: "#/nonsense/x", route: { page: "fleet", host: null } },
   ];
   for (const c of cases) {
@@ -126,6 +128,9 @@ void test("describe: one line per change worth reading, naming hosts by name", (
       want: "web/0 placed on dev-2 (moved from dev-1)",
     },
     { name: "attempt killed", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ state: "exited", signal: "SIGKILL", endedAt: 2 }) }), prev: attempt({}), want: "web/0 exited on dev-1 (SIGKILL)" },
+    // Another namespace's job: the watch names it by id (web.team-a); the feed writes team-a/web.
+    { name: "attempt of team-a killed", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ job: "web.team-a", state: "exited", signal: "SIGKILL", endedAt: 2 }) }), prev: attempt({ job: "web.team-a" }), want: "team-a/web/0 exited on dev-1 (SIGKILL)" },
+    { name: "task of team-a removed", ev: ev({ type: "removed", kind: "task", name: "web.team-a/0", object: null }), prev: null, want: "team-a/web/0 removed" },
     { name: "attempt same state", ev: ev({ type: "updated", kind: "attempt", name: "a1", object: attempt({ pid: 11 }) }), prev: attempt({}), want: null },
     // Tasks and attempts are followed without a list: an older one's first change comes with no previous object.
     { name: "attempt created", ev: ev({ type: "added", kind: "attempt", name: "a1", object: attempt({ state: "pending" }) }), prev: null, want: "web/0 attempt a1b2c3d4e5 created on dev-1 (v2)" },
@@ -171,6 +176,18 @@ void test("actions show only for a token whose policy has their capability", () 
     { name: "admin of a namespace", who: who([{ on: "ns/*", caps: ["admin"] }]), want: false },
   ];
   for (const c of cases) assert.equal(canDo(c.who, "drain"), c.want, c.name);
+});
+
+void test("canDo: a job's actions need write on the job's own namespace", () => {
+  const who = (policy: { on: string; caps: "write"[] }[]) => ({ kind: "token" as const, id: "0123456789ab", name: "t", policy, expiresAt: null });
+  const teamA = who([{ on: "ns/team-a", caps: ["write"] }]);
+  const cases: [string, Parameters<typeof canDo>[0], string, boolean][] = [
+    ["write on team-a, a job of team-a", teamA, "team-a", true],
+    ["write on team-a, a job of default", teamA, "default", false],
+    ["write on team-a, a job of team-b", teamA, "team-b", false],
+    ["write on every namespace", who([{ on: "ns/*", caps: ["write"] }]), "team-b", true],
+  ];
+  for (const [name, w, ns, want] of cases) assert.equal(canDo(w, "restart", ns), want, name);
 });
 
 void test("chartShape: a series scaled into its box, gaps lift the pen, the limit is a level line", () => {

@@ -121,7 +121,7 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   writeFileSync(spec, JSON.stringify({ name: "hello", command: ["node", "-e", "setInterval(() => console.log('tick'), 1000)"], replicas: 2, resources: { cpu: 0.1, memory: "32Mi", disk: "32Mi" } }));
   cli("apply", spec, "-m", "from the browser test");
   const row = page.getByRole("row").filter({ has: page.getByRole("link", { name: "hello" }) });
-  await waitFor("hello to show 2 running tasks on the jobs page", 30_000, async () => ((await row.count()) > 0 && (await row.locator("td").nth(4).innerText()) === "2" ? true : undefined));
+  await waitFor("hello to show 2 running tasks on the jobs page", 30_000, async () => ((await row.count()) > 0 && (await row.locator("td").nth(5).innerText()) === "2" ? true : undefined));
   await page.screenshot({ path: join(shots, "jobs.png"), fullPage: true });
   assert.deepEqual(await axeProblems(page), [], "jobs page");
   await page.getByRole("link", { name: "hello" }).click();
@@ -245,7 +245,19 @@ void test("the dashboard in chromium: login, live fleet and jobs, drain from the
   await page.screenshot({ path: join(shots, "job-runs.png"), fullPage: true });
   assert.deepEqual(await axeProblems(page), [], "batch job page");
 
-  // The events feed saw the apply, the placements and the drain.
+  // A job of another namespace: listed with its namespace; its page calls the API in team-a.
+  const sideSpec = join(home, "side.json");
+  writeFileSync(sideSpec, JSON.stringify({ name: "side", namespace: "team-a", command: ["node", "-e", "setInterval(() => {}, 1000)"], resources: { cpu: 0.05, memory: "32Mi", disk: "32Mi" } }));
+  cli("apply", sideSpec, "--detach");
+  await page.getByRole("link", { name: "Jobs", exact: true }).click();
+  const sideRow = page.getByRole("row").filter({ has: page.getByRole("link", { name: "side" }) });
+  await waitFor("team-a's side on the jobs page", 15_000, async () => ((await sideRow.count()) > 0 && /^team-a\s+side\b/.test(await sideRow.innerText()) ? true : undefined));
+  assert.match(await page.getByRole("row").filter({ has: page.getByRole("link", { name: "hello" }) }).innerText(), /^default\s+hello\b/);
+  await page.getByRole("link", { name: "side" }).click();
+  await waitFor("side/0 running on its page", 20_000, async () => (/side\/0[\s\S]*(running|healthy)/.test(await page.getByRole("table", { name: "Tasks" }).innerText()) ? true : undefined));
+  assert.match(page.url(), /#\/namespaces\/team-a\/jobs\/side$/);
+  assert.match(await page.getByRole("heading", { level: 1 }).innerText(), /^side namespace team-a v1/);
+
   await page.getByRole("link", { name: "Events", exact: true }).click();
   const feed = page.getByRole("list", { name: "Events, newest first" });
   await waitFor("the feed to show the drain", 15_000, async () => (/host \S+ draining/.test(await feed.innerText()) ? true : undefined));

@@ -61,6 +61,10 @@ function Dashboard({ token, onRefused }: { token: string; onRefused: (why: strin
   const client = useMemo(() => clientFor(token), [token]);
   const live = useMemo(() => new Live(), [token]);
   const [route, setRoute] = useState<Route>(() => routeOf(location.hash));
+  // A job's pages call the API in the job's own namespace (one client per namespace: the pages'
+  // effects restart when their client changes).
+  const jobNs = route.page === "job" || route.page === "task" ? route.namespace : "default";
+  const jobClient = useMemo(() => client.inNamespace(jobNs), [client, jobNs]);
   const [failure, setFailure] = useState<string | null>(null);
   // The token's policy: actions it may not take are not offered.
   const [who, setWho] = useState<Whoami | null>(null);
@@ -122,11 +126,11 @@ function Dashboard({ token, onRefused }: { token: string; onRefused: (why: strin
       <main id="main">
         {route.page === "fleet" && <Fleet live={live} client={client} host={route.host} who={who} onError={refuse} />}
         {route.page === "jobs" && <Jobs live={live} client={client} onError={refuse} />}
-        {route.page === "job" && <JobPage live={live} client={client} name={route.name} who={who} onError={refuse} />}
+        {route.page === "job" && <JobPage key={`${route.namespace}/${route.name}`} live={live} client={jobClient} name={route.name} who={who} onError={refuse} />}
         {route.page === "events" && <Events live={live} />}
         {route.page === "packages" && <Packages live={live} client={client} onError={refuse} />}
         {route.page === "maintenance" && <Maintenance live={live} client={client} who={who} onError={refuse} />}
-        {route.page === "task" && <TaskLog client={client} job={route.job} index={route.index} onError={refuse} />}
+        {route.page === "task" && <TaskLog client={jobClient} job={route.job} index={route.index} onError={refuse} />}
       </main>
     </div>
   );

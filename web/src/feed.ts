@@ -1,6 +1,7 @@
 // The events feed: one line per change the watch reports after its first bookmark (the list before
 // it is the state, not news). Pure: the previous object and the new one in, a line (or null) out.
 
+import { shownJob } from "./names.ts";
 import type { AliveValue, Attempt, Host, JobVersion, Task, WatchEvent } from "../../src/api/index.ts";
 
 /** What a feed line is about, for the filter. */
@@ -23,7 +24,9 @@ export type HostName = (id: string | null) => string;
  * comes with no previous object), or null for changes nobody reads (a heartbeat lease renewed, a
  * usage sample). */
 export function describe(ev: WatchEvent, prev: unknown, hostName: HostName, at: number): FeedEntry | null {
-  const line = (topic: FeedTopic, subject: string, text: string): FeedEntry => ({ at, topic, subject, text });
+  // A job's lines name it as users do (`team-a/web`), not by the id the watch names it with.
+  const line = (topic: FeedTopic, subject: string, text: string): FeedEntry =>
+    topic === "host" || !subject.includes(".") ? { at, topic, subject, text } : { at, topic, subject: shownJob(subject), text: text.replaceAll(subject, shownJob(subject)) };
   switch (ev.kind) {
     case "version": {
       const v: JobVersion | null = ev.object;

@@ -1,4 +1,5 @@
-// The tab's live connections, through `ApiClient.watch`. Two streams, so a big cluster's page is
+// The tab's live connections, through `ApiClient.watch`, over every namespace the token may read
+// (`namespace=*`: the maps are keyed by the watch's names, job ids such as `web.team-a`). Two streams, so a big cluster's page is
 // drawn from a small list: the base stream lists and follows hosts, their liveness, jobs, versions,
 // rollouts, batch runs and maintenance windows (what the fleet map and the job list need); the changes stream follows tasks, attempts
 // and endpoints from the base's first bookmark on, without listing them (100,000 tasks and their
@@ -8,7 +9,7 @@
 // (`ScopedWatch`: `host=`, `job=`). Pages re-render at most once a frame, so a burst of a thousand
 // events costs one render.
 
-import { ErrorCodes, TiffinError, WatchExpiredError } from "../../src/api/index.ts";
+import { AllNamespaces, ErrorCodes, TiffinError, WatchExpiredError } from "../../src/api/index.ts";
 import type { AliveValue, ApiClient, Host, JobRecord, JobVersion, MaintenanceWindow, Rollout, Run, Task, WatchKind, WatchMessage } from "../../src/api/index.ts";
 import { describe, UnplacedFrom } from "./feed.ts";
 import type { FeedEntry } from "./feed.ts";
@@ -79,7 +80,7 @@ export class Live {
     void (async () => {
       try {
         // Hosts first: the fleet map needs them, and the server lists the kinds in the order asked.
-        for await (const msg of client.watch({ kinds: BaseKinds, signal: this.#abort.signal, onOpen: () => this.#setConnected(true) })) {
+        for await (const msg of client.inNamespace(AllNamespaces).watch({ kinds: BaseKinds, signal: this.#abort.signal, onOpen: () => this.#setConnected(true) })) {
           this.apply(msg);
           if (this.synced && !this.#changesStarted) {
             this.#changesStarted = true;
@@ -98,7 +99,7 @@ export class Live {
   async #followChanges(client: ApiClient): Promise<void> {
     for (;;) {
       try {
-        for await (const msg of client.watch({ kinds: ChangeKinds, from: this.revision + 1, relist: false, signal: this.#abort.signal })) this.apply(msg);
+        for await (const msg of client.inNamespace(AllNamespaces).watch({ kinds: ChangeKinds, from: this.revision + 1, relist: false, signal: this.#abort.signal })) this.apply(msg);
         return;
       } catch (err) {
         if (!(err instanceof WatchExpiredError) || this.#abort.signal.aborted) throw err;

@@ -1,24 +1,30 @@
 // The page shown, from the location hash: `#/fleet`, `#/jobs`, `#/jobs/NAME`, `#/events`, `#/packages`, `#/maintenance`,
-// `#/hosts/ID` (the fleet with one host open), `#/jobs/NAME/INDEX` (a task's log). Hash routes need no server fallback and keep
+// `#/hosts/ID` (the fleet with one host open), `#/jobs/NAME/INDEX` (a task's log). A job of another namespace than
+// "default" is `#/namespaces/NS/jobs/NAME[/INDEX]` (like Kubernetes' API paths). Hash routes need no server fallback and keep
 // the path the server sees constant.
 
 /** One page of the dashboard. */
 export type Route =
   | { page: "fleet"; host: string | null }
   | { page: "jobs" }
-  | { page: "job"; name: string }
-  | { page: "task"; job: string; index: number }
+  | { page: "job"; namespace: string; name: string }
+  | { page: "task"; namespace: string; job: string; index: number }
   | { page: "events" }
   | { page: "packages" }
   | { page: "maintenance" };
 
 /** Parses a location hash into a route; anything unknown is the fleet. */
 export function routeOf(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, "").split("/").filter((p) => p !== "").map((p) => decodeURIComponent(p));
+  let parts = hash.replace(/^#\/?/, "").split("/").filter((p) => p !== "").map((p) => decodeURIComponent(p));
+  let namespace = "default";
+  if (parts[0] === "namespaces" && parts[1] !== undefined && parts[2] === "jobs") {
+    namespace = parts[1];
+    parts = parts.slice(2);
+  }
   switch (parts[0]) {
     case "jobs":
-      if (parts[1] !== undefined && parts[2] !== undefined && /^\d+$/.test(parts[2])) return { page: "task", job: parts[1], index: Number(parts[2]) };
-      return parts[1] !== undefined ? { page: "job", name: parts[1] } : { page: "jobs" };
+      if (parts[1] !== undefined && parts[2] !== undefined && /^\d+$/.test(parts[2])) return { page: "task", namespace, job: parts[1], index: Number(parts[2]) };
+      return parts[1] !== undefined ? { page: "job", namespace, name: parts[1] } : { page: "jobs" };
     case "events":
       return { page: "events" };
     case "packages":
@@ -40,7 +46,7 @@ export function hashOf(route: Route): string {
     case "jobs":
       return "#/jobs";
     case "job":
-      return `#/jobs/${encodeURIComponent(route.name)}`;
+      return `${jobsOf(route.namespace)}/${encodeURIComponent(route.name)}`;
     case "events":
       return "#/events";
     case "packages":
@@ -48,8 +54,13 @@ export function hashOf(route: Route): string {
     case "maintenance":
       return "#/maintenance";
     case "task":
-      return `#/jobs/${encodeURIComponent(route.job)}/${route.index}`;
+      return `${jobsOf(route.namespace)}/${encodeURIComponent(route.job)}/${route.index}`;
   }
+}
+
+/** Where a namespace's job pages hang: `#/jobs` for "default", `#/namespaces/NS/jobs` else. */
+function jobsOf(ns: string): string {
+  return ns === "default" ? "#/jobs" : `#/namespaces/${encodeURIComponent(ns)}/jobs`;
 }
 
 /** The token in a location hash (`#token=abc`, maybe with other `&`-separated pairs), or null. */

@@ -3,7 +3,7 @@
 // tasks: a host's panel needs its few dozen, not the cluster's hundred thousand.
 
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { ErrorCodes, TiffinError } from "../../src/api/index.ts";
+import { AllNamespaces, ErrorCodes, TiffinError } from "../../src/api/index.ts";
 import type { ApiClient, Attempt, Task, WatchMessage } from "../../src/api/index.ts";
 
 /** What a scoped watch holds: the objects of its filter, by watch name. */
@@ -52,7 +52,9 @@ export function useScoped(client: ApiClient, filter: ScopeFilter, onError: (err:
     void (async () => {
       try {
         const opts = "host" in filter ? { hosts: [filter.host] } : { jobs: [filter.job] };
-        for await (const msg of client.watch({ kinds: ["task", "attempt"], ...opts, signal: abort.signal })) {
+        // A host runs the tasks of every namespace: its watch lists those the token may read.
+        const c = "host" in filter ? client.inNamespace(AllNamespaces) : client;
+        for await (const msg of c.watch({ kinds: ["task", "attempt"], ...opts, signal: abort.signal })) {
           scoped.apply(msg);
           changed();
         }

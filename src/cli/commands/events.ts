@@ -4,6 +4,7 @@
 // already compacted begins at the current state instead, saying so.
 
 import type { Command } from "commander";
+import { DefaultNamespace, splitJobId } from "../../model/index.ts";
 import type { ApiClient } from "../../api/client.ts";
 import { WatchKinds } from "../../api/watch-types.ts";
 import type { WatchEvent, WatchKind, WatchMessage } from "../../api/watch-types.ts";
@@ -23,7 +24,7 @@ export function eventSummary(e: WatchEvent): string {
     case "task":
       return [`v${e.object.version}`, e.object.hostId ? `on ${e.object.hostId}` : `unplaced${e.object.unplacedReason ? `: ${e.object.unplacedReason}` : ""}`].join(" ");
     case "attempt":
-      return [`${e.object.job}/${e.object.index}`, e.object.state, e.object.pid !== null ? `pid ${e.object.pid}` : "", e.object.reason ?? ""].filter((s) => s !== "").join(" ");
+      return [shownJobPath(`${e.object.job}/${e.object.index}`), e.object.state, e.object.pid !== null ? `pid ${e.object.pid}` : "", e.object.reason ?? ""].filter((s) => s !== "").join(" ");
     case "host":
       return `${e.object.name}${e.object.draining ? " draining" : ""}`;
     case "alive":
@@ -40,10 +41,23 @@ export function eventSummary(e: WatchEvent): string {
   }
 }
 
+/** The kinds whose event name starts with the job's id (`job`, `job/v`, `job/index`, `job/n`, `job/id`). */
+const JobNamedKinds: readonly WatchKind[] = ["job", "version", "task", "rollout", "endpoint", "run"];
+
+/** A name that starts with a job's id (the typed watch names objects by id, server README) as users
+ * write it: `web/0` in the default namespace, `team-a/web/0` (NS/NAME, as `uses` does) elsewhere. */
+export function shownJobPath(idPath: string): string {
+  const slash = idPath.indexOf("/");
+  const t = splitJobId(slash < 0 ? idPath : idPath.slice(0, slash));
+  const rest = slash < 0 ? "" : idPath.slice(slash);
+  return `${t.namespace === DefaultNamespace ? "" : `${t.namespace}/`}${t.name}${rest}`;
+}
+
 /** One line per event: revision, kind, change, name, summary. */
 export function renderEvent(e: WatchEvent): string {
   const change = e.kind === "alive" && e.type === "removed" ? "down" : e.type;
-  return `${String(e.revision).padEnd(6)}  ${e.kind.padEnd(7)}  ${change.padEnd(7)}  ${e.name}${eventSummary(e) ? `  ${eventSummary(e)}` : ""}\n`;
+  const name = JobNamedKinds.includes(e.kind) ? shownJobPath(e.name) : e.name;
+  return `${String(e.revision).padEnd(6)}  ${e.kind.padEnd(7)}  ${change.padEnd(7)}  ${name}${eventSummary(e) ? `  ${eventSummary(e)}` : ""}\n`;
 }
 
 /** The kinds a `--job` filter applies to, and those of `--host`. */

@@ -35,6 +35,17 @@ void test("tiffin -n, -A and the context's namespace: same-named jobs of two nam
   }
   r = await run("status", "-n", "team-a", "web", "--json");
   assert.deepEqual(JSON.parse(r.out) as unknown, { ...(JSON.parse(r.out) as object), name: "web", namespace: "team-a" });
+  // What users read never shows the internal id (`web.team-a`): the name, and the namespace apart
+  // (events write NS/NAME; the API's other answers: agent/namespaces-e2e.test.ts). -n before the
+  // command name is the program's --namespace (as kubectl -n NS get ... takes it). Side by side.
+  const shown = await Promise.all([["status", "-n", "team-a", "web"], ["events", "-n", "team-a", "--since", "50"], ["-n", "team-a", "status", "web", "--json"]].map(async (argv) => ({ argv, r: await run(...argv) })));
+  for (const { argv, r: x } of shown) {
+    assert.equal(x.code, 0, `${argv.join(" ")}: ${x.err}`);
+    assert.ok(!`${x.out}${x.err}`.includes(".team-a"), `${argv.join(" ")} shows no id:\n${x.out}${x.err}`);
+  }
+  assert.match(shown[0]?.r.out ?? "", /^web\/0 /m, "status: the task as web/0");
+  assert.match(shown[1]?.r.out ?? "", /task +added +team-a\/web\/0 /, "events: the task as team-a/web/0");
+  assert.equal((JSON.parse(shown[2]?.r.out ?? "{}") as { namespace?: string }).namespace, "team-a", "-n before the command");
 
   // The context remembers a namespace; -n still wins for one command.
   fs.writeFileSync(path.join(root, "admin.token"), server.adminToken);

@@ -96,6 +96,8 @@ void test("renderRecommendation: the table, the evidence, or why there is none",
   two.evidence.perTask.push({ index: 1, samples: 60, cpuP50: 0.5, cpuPct: 0.9, cpuPeak: 1, memoryP50MiB: 90, memoryP99MiB: 99, memoryPeakMiB: 99.5 });
   assert.match(renderRecommendation(two), /per task: web\/0 peak 20\.3 MiB, p95 0\.1 cores \(120 samples\); web\/1 peak 99\.5 MiB, p95 0\.9 cores \(60 samples\)/);
   assert.match(renderRecommendation(rec("web", { recommended: null, reason: "too little history: 3 usage samples in the last 24h" })), /no recommendation: too little history: 3 usage samples in the last 24h/);
+  // Another namespace's job (tiffin recommend -A): its namespace beside its name.
+  assert.match(renderRecommendation({ ...rec("web", { recommended: null, reason: "none" }), namespace: "team-a" }), /^job web \(namespace team-a\) \(version /);
 });
 
 void test("tiffin recommend through its real argv against a real server: every job, an unknown job, --write without a job", { timeout: 60_000 }, async (t) => {

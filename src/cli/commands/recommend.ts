@@ -8,7 +8,7 @@ import { chmodSync, renameSync, rmSync, statSync, readFileSync, writeFileSync } 
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { ApiClient } from "../../api/client.ts";
-import { diffJson, ErrorCodes, TiffinError } from "../../model/index.ts";
+import { DefaultNamespace, diffJson, ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { JobSpec, Recommendation } from "../../model/index.ts";
 import { formatDuration, formatSize, loadSpecFile } from "../../spec/api.ts";
 import { editResources } from "../../spec/edit-resources.ts";
@@ -31,7 +31,7 @@ export function renderRecommendation(r: Recommendation): string {
   const e = r.evidence;
   const p = r.policy;
   const window = `window ${formatDuration(p.windowMs)}, cpu p${Number((p.percentile * 100).toFixed(1))}, headroom ${pct(p.headroom)}`;
-  const head = `job ${r.job} (version ${r.version}): ${e.samples} sample${e.samples === 1 ? "" : "s"} of ${e.tasks} task${e.tasks === 1 ? "" : "s"}${e.from !== null ? ` from ${formatTime(e.from)} to ${formatTime(e.to)}` : ""} (${window})`;
+  const head = `job ${r.job}${r.namespace !== undefined && r.namespace !== DefaultNamespace ? ` (namespace ${r.namespace})` : ""} (version ${r.version}): ${e.samples} sample${e.samples === 1 ? "" : "s"} of ${e.tasks} task${e.tasks === 1 ? "" : "s"}${e.from !== null ? ` from ${formatTime(e.from)} to ${formatTime(e.to)}` : ""} (${window})`;
   if (r.recommended === null) return `${head}\nno recommendation: ${r.reason ?? "unknown"}\n`;
   const why = (field: "cpu" | "memoryMiB"): string => r.changes.find((c) => c.field === field)?.why ?? "as recommended";
   const table = renderTable(

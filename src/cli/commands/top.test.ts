@@ -36,6 +36,9 @@ void test("topRows: sorted largest first by the chosen column, ties and `task` b
     ["task", ["api/0", "api/1", "web/0", "web/1"]],
   ];
   for (const [by, want] of cases) assert.deepEqual(topRows(views, by).map((t) => `${t.job}/${t.index}`), want, by);
+  // With -A, another namespace's job is NS/NAME, apart from the default's of the same name.
+  const web = views.find((v) => v.name === "web") as JobMetricsView;
+  assert.deepEqual(topRows([web, { ...web, namespace: "team-a" }], "task").map((t) => `${t.job}/${t.index}`), ["team-a/web/0", "team-a/web/1", "web/0", "web/1"]);
 });
 
 void test("renderTop: limits beside usage, the signals with their quantile, scrape errors with their kind", () => {

@@ -47,7 +47,9 @@ function sortKey(t: TopTask, by: TopSort): number {
 
 /** Every task of `views`, sorted: largest first by `by` (ties, and `task`, by job then index). */
 export function topRows(views: readonly JobMetricsView[], by: TopSort): TopTask[] {
-  const tasks = views.flatMap((v) => v.tasks.map((t) => ({ ...t, job: v.name, quantile: v.endpoint?.quantile ?? null })));
+  // Another namespace's job as NS/NAME (with -A, beside the default's of the same name).
+  const jobOf = (v: JobMetricsView): string => (v.namespace === undefined || v.namespace === DefaultNamespace ? v.name : `${v.namespace}/${v.name}`);
+  const tasks = views.flatMap((v) => v.tasks.map((t) => ({ ...t, job: jobOf(v), quantile: v.endpoint?.quantile ?? null })));
   return tasks.sort((a, b) => sortKey(b, by) - sortKey(a, by) || (a.job < b.job ? -1 : a.job > b.job ? 1 : a.index - b.index));
 }
 

@@ -12,6 +12,11 @@ import type { RouteRule } from "./route-rules.ts";
 /** The routes that may list across namespaces (`namespace=*`): each shows only what the caller may read. */
 const Listings = new Set(["GET /v1/jobs", "GET /v1/services", "GET /v1/recommendations", "GET /v1/prometheus/sd", "GET /v1/watch", "GET /v1/secrets"]);
 
+/** True when `METHOD PATTERN` may list across namespaces (`namespace=*`). */
+export function listsNamespaces(method: string, pattern: string): boolean {
+  return Listings.has(`${method} ${pattern}`);
+}
+
 /** The path parameters that name a job (or a service, named like its job) of the request's namespace. */
 const NamedParams = ["name", "job"] as const;
 

@@ -83,5 +83,13 @@ void test("GET /v1/openapi.json describes every route the server registered, in 
   const resources = JSON.stringify(spec?.properties?.["resources"] ?? {});
   assert.match(resources, /memoryMiB/, `apply takes the compiled spec: ${resources}`);
   assert.match(JSON.stringify(doc.paths["/v1/watch"]), /"bookmark"/);
+  // `?namespace=` on every route that acts in a namespace named by query; `*` only where it lists.
+  const nsParam = (path: string, method: string): { description?: string } | undefined => ((doc.paths[path]?.[method]?.["parameters"] ?? []) as { name: string; in: string; description?: string }[]).find((p) => p.name === "namespace" && p.in === "query");
+  assert.match(nsParam("/v1/jobs/{name}", "get")?.description ?? "", /namespace the call acts in/);
+  assert.doesNotMatch(nsParam("/v1/jobs/{name}", "get")?.description ?? "", /\*/);
+  assert.match(nsParam("/v1/jobs", "get")?.description ?? "", /"\*": every namespace/);
+  assert.match(nsParam("/v1/tasks/{job}/{index}/logs", "get")?.description ?? "", /namespace/);
+  assert.equal(nsParam("/v1/hosts", "get"), undefined, "hosts belong to no namespace");
+  assert.equal(nsParam("/v1/secrets/{ns}/{name}", "put"), undefined, "a secret names its namespace in the path");
   assert.equal((await fetch(`${ts.server.url}/v1/openapi.json`)).status, 401);
 });

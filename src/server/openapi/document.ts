@@ -3,6 +3,7 @@
 // GET /v1/openapi.json, checked by document.test.ts.
 
 import { formatNeed } from "../../model/index.ts";
+import { isNamespaced, listsNamespaces } from "../http/namespaces.ts";
 import { ruleOf } from "../http/route-rules.ts";
 import type { AuthKind } from "../http/router.ts";
 import { errorBodySchema, jsonSchemaOf } from "./schemas.ts";
@@ -85,15 +86,22 @@ function operation(r: RegisteredRoute, doc: RouteDoc, operationId: string): Reco
   const params: Record<string, unknown>[] = [...r.pattern.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
   for (const [name, description] of Object.entries(doc.query ?? {})) params.push({ name, in: "query", required: false, description, schema: { type: "string" } });
   const op: Record<string, unknown> = { operationId, summary: doc.summary, responses: responses(doc) };
+  // The capabilities the route's rule (http/route-rules.ts) asks of a user token: `read on ns/default`.
+  const rule = ruleOf(r.method, r.pattern, r.upgrade, r.auth);
+  // A route acting in the request's namespace takes it by query (a secret's names it in its path).
+  if (isNamespaced(rule) && !r.pattern.includes("/:ns/")) params.push({ name: "namespace", in: "query", required: false, description: namespaceDoc(r.method, r.pattern), schema: { type: "string" } });
   if (params.length > 0) op["parameters"] = params;
   const sec = securityOf[r.auth];
   op["security"] = sec ? [{ [sec.name]: [] }] : [];
-  // The capabilities the route's rule (http/route-rules.ts) asks of a user token: `read on ns/default`.
-  const rule = ruleOf(r.method, r.pattern, r.upgrade, r.auth);
   if (rule.who === "user") op["x-tiffin-needs"] = rule.needs.map(formatNeed);
   if (doc.body) op["requestBody"] = { required: true, content: { "application/json": { schema: jsonSchemaOf(doc.body) } } };
   else if (doc.rawBody) op["requestBody"] = { required: true, content: { "application/octet-stream": { schema: { type: "string", contentMediaType: "application/octet-stream" } } } };
   return op;
+}
+
+function namespaceDoc(method: string, pattern: string): string {
+  const all = listsNamespaces(method, pattern) ? '; "*": every namespace the token may read' : "";
+  return `the namespace the call acts in (a DNS label; default "default")${all}`;
 }
 
 function responses(doc: RouteDoc): Record<string, unknown> {

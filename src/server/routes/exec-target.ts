@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { ExecAuditEntry as AuditEntry } from "../../api/types.ts";
 import type { Actor, Attempt, Host } from "../../model/index.ts";
-import { ErrorCodes, isTerminal, TiffinError } from "../../model/index.ts";
+import { cliJob, ErrorCodes, isTerminal, showTask, TiffinError } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import { auditKey, Kinds } from "../kinds.ts";
 import { notFound } from "./jobs.ts";
@@ -27,10 +27,10 @@ export function execTarget(ctx: ServerContext, params: Record<string, string>): 
   const index = Number(params["index"]);
   if (!m.jobs.has(job)) throw notFound(job);
   const task = Number.isInteger(index) ? m.tasks.get(job)?.get(index)?.value : undefined;
-  if (!task) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${params["index"]} not found`, { hint: `see the job's tasks with \`tiffin status ${job}\`` });
+  if (!task) throw new TiffinError(ErrorCodes.NotFound, `task ${showTask(job, params["index"] ?? "")} not found`, { hint: `see the job's tasks with \`tiffin status ${cliJob(job)}\`` });
   const attempt = task.attemptId ? m.attempts.get(task.attemptId)?.value : undefined;
   if (!attempt || isTerminal(attempt.state) || attempt.state === "pending") {
-    throw new TiffinError(ErrorCodes.Conflict, `task ${job}/${index} has no running attempt${attempt ? ` (${attempt.id} is ${attempt.state})` : ""}`, {
+    throw new TiffinError(ErrorCodes.Conflict, `task ${showTask(job, index)} has no running attempt${attempt ? ` (${attempt.id} is ${attempt.state})` : ""}`, {
       hint: "exec works while the task runs; `tiffin status JOB` shows its state",
     });
   }

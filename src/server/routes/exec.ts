@@ -5,7 +5,7 @@
 // GET /v1/audit lists the entries.
 
 import type { ExecFrame } from "../../api/types.ts";
-import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import { cliJob, ErrorCodes, showTask, TiffinError } from "../../model/index.ts";
 import { execRequestSchema, parseExecFrame } from "../../api/exec-wire.ts";
 import { errorMessageOf } from "../../api/http-errors.ts";
 import type { ServerContext } from "../context.ts";
@@ -43,7 +43,7 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
         });
       } catch (err) {
         await finish({ error: `agent unreachable: ${(err as Error).message}` });
-        throw new TiffinError(ErrorCodes.Unavailable, `cannot reach the agent of host ${host.name} at ${host.address} to exec in ${job}/${index} (${(err as Error).message})`, {
+        throw new TiffinError(ErrorCodes.Unavailable, `cannot reach the agent of host ${host.name} at ${host.address} to exec in ${showTask(job, index)} (${(err as Error).message})`, {
           hint: "the host may be down; `tiffin hosts` shows its status",
         });
       }
@@ -91,7 +91,7 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
     const job = params["job"] ?? "";
     const index = Number(params["index"]);
     if (!m.jobs.has(job)) throw notFound(job);
-    if (!Number.isInteger(index) || !m.tasks.get(job)?.has(index)) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${params["index"]} not found`, { hint: `see the job's tasks with \`tiffin status ${job}\`` });
+    if (!Number.isInteger(index) || !m.tasks.get(job)?.has(index)) throw new TiffinError(ErrorCodes.NotFound, `task ${showTask(job, params["index"] ?? "")} not found`, { hint: `see the job's tasks with \`tiffin status ${cliJob(job)}\`` });
     sendJson(res, 200, (await ctx.usage?.of(job, index)) ?? []);
   });
 

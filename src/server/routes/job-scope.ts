@@ -55,3 +55,18 @@ export function apiNamed<T extends { name: string }>(answer: T): T & { namespace
   const t = splitJobId(answer.name);
   return { ...answer, name: t.name, ...(t.namespace !== DefaultNamespace ? { namespace: t.namespace } : {}) };
 }
+
+/** A task as clients see it: its id `NAME/INDEX` and its attempts' `job` the plain name (the
+ * answer carrying it says the namespace). */
+export function apiTask<T extends { id: string; index: number; attempts: readonly { job: string }[] }>(task: T): T {
+  const name = (id: string): string => splitJobId(id).name;
+  const job = task.id.slice(0, task.id.lastIndexOf("/"));
+  return { ...task, id: `${name(job)}/${task.index}`, attempts: task.attempts.map((a) => ({ ...a, job: name(a.job) })) };
+}
+
+/** A record naming its job by id in `job` (a run, a recommendation) as clients see it: the plain
+ * name and, outside "default", `namespace` beside it. */
+export function apiJobOf<T extends { job: string }>(record: T): T & { namespace?: string } {
+  const t = splitJobId(record.job);
+  return { ...record, job: t.name, ...(t.namespace !== DefaultNamespace ? { namespace: t.namespace } : {}) };
+}

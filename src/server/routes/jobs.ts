@@ -2,9 +2,9 @@
 
 import { z } from "zod";
 import type { ApplyResult, PlanResult } from "../../api/types.ts";
-import { DefaultNamespace, diffJson, ErrorCodes, splitJobId, TiffinError } from "../../model/index.ts";
+import { cliJob, DefaultNamespace, diffJson, ErrorCodes, quoteId, splitJobId, TiffinError } from "../../model/index.ts";
 import { namespaceFilter } from "../http/namespaces.ts";
-import { apiNamed, apiSpec, apiVersion, storedSpec } from "./job-scope.ts";
+import { apiNamed, apiSpec, apiTask, apiVersion, storedSpec } from "./job-scope.ts";
 import type { JobRecord, JobSpec, JobVersion, Task, VersionNote } from "../../model/index.ts";
 import { defaultPhasesOf, planPhases } from "../reconcile/rollout-phases.ts";
 import { everyHostSlotsOf, runningSlots } from "../reconcile/every-host-input.ts";
@@ -60,13 +60,13 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   r.add("POST", "/v1/jobs/:name/revert", "admin", async ({ req, res, params }) => {
     const name = params["name"] ?? "";
     const body = await readJsonObject(req, "{\"version\": V}");
-    const { version: v } = parseBody(revertBody, body, `revert of job "${name}": version must be a positive integer, got ${JSON.stringify(body["version"])}`, "send {\"version\": V} with V from `tiffin history JOB`");
+    const { version: v } = parseBody(revertBody, body, `revert of job ${quoteId(name)}: version must be a positive integer, got ${JSON.stringify(body["version"])}`, "send {\"version\": V} with V from `tiffin history JOB`");
     if (!m.jobs.has(name)) throw notFound(name);
     const ver = m.spec(name, v);
-    if (!ver) throw new TiffinError(ErrorCodes.NotFound, `job "${name}" has no version ${v}`, { hint: `list its versions with \`tiffin history ${name}\`` });
+    if (!ver) throw new TiffinError(ErrorCodes.NotFound, `job ${quoteId(name)} has no version ${v}`, { hint: `list its versions with \`tiffin history ${cliJob(name)}\`` });
     for (const p of ver.spec.pinned ?? []) {
       if (!(await ctx.store.get(packageKey(p.name, p.version)))) {
-        throw new TiffinError(ErrorCodes.NotFound, `revert of job "${name}" to version ${v}: its package ${p.name}:${p.version} (pinned from "${p.ref}") was removed`, {
+        throw new TiffinError(ErrorCodes.NotFound, `revert of job ${quoteId(name)} to version ${v}: its package ${p.name}:${p.version} (pinned from "${p.ref}") was removed`, {
           hint: `push ${p.name}:${p.version} again, or apply a spec that references an existing package`,
         });
       }
@@ -83,7 +83,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   r.add("POST", "/v1/jobs/:name/scale", "admin", async ({ req, res, params }) => {
     const name = params["name"] ?? "";
     const body = await readJsonObject(req, "{\"replicas\": N}");
-    const { replicas } = parseBody(scaleBody, body, `scale of job "${name}": replicas must be a whole number from 0 to 10000, got ${JSON.stringify(body["replicas"])}`, "send {\"replicas\": N}, e.g. `tiffin scale JOB 3`");
+    const { replicas } = parseBody(scaleBody, body, `scale of job ${quoteId(name)}: replicas must be a whole number from 0 to 10000, got ${JSON.stringify(body["replicas"])}`, "send {\"replicas\": N}, e.g. `tiffin scale JOB 3`");
     const current = (): JobSpec => {
       const job = m.jobs.get(name)?.value;
       const ver = job && job.removedAt === null ? m.spec(name, job.version) : null;
@@ -109,7 +109,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
   r.add("GET", "/v1/jobs/:name", "admin", async ({ res, params }) => {
     const status = jobStatus(m, params["name"] ?? "");
     if (!status) throw notFound(params["name"] ?? "");
-    sendJson(res, 200, { ...apiNamed(status), spec: apiSpec(status.spec) });
+    sendJson(res, 200, { ...apiNamed(status), spec: apiSpec(status.spec), tasks: status.tasks.map(apiTask) });
   });
 
   r.add("DELETE", "/v1/jobs/:name", "admin", async ({ res, params }) => {
@@ -142,7 +142,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
     if (!Number.isInteger(v) || v < 1) throw new TiffinError(ErrorCodes.BadRequest, `version must be a positive integer, got "${params["v"]}"`, { hint: "list versions with GET /v1/jobs/:name/versions" });
     if (!m.jobs.has(name)) throw notFound(name);
     const ver = m.spec(name, v);
-    if (!ver) throw new TiffinError(ErrorCodes.NotFound, `job "${name}" has no version ${v}`, { hint: `list its versions with \`tiffin history ${name}\`` });
+    if (!ver) throw new TiffinError(ErrorCodes.NotFound, `job ${quoteId(name)} has no version ${v}`, { hint: `list its versions with \`tiffin history ${cliJob(name)}\`` });
     sendJson(res, 200, apiVersion(ver));
   });
 
@@ -155,7 +155,7 @@ export function jobRoutes(r: Router, ctx: ServerContext): void {
     const fromText = url.searchParams.get("from");
     const from = fromText === null ? to - 1 : versionParam(fromText, "from");
     if (!m.jobs.has(name)) throw notFound(name);
-    const missing = (v: number): TiffinError => new TiffinError(ErrorCodes.NotFound, `job "${name}" has no version ${v}`, { hint: `list its versions with \`tiffin history ${name}\`` });
+    const missing = (v: number): TiffinError => new TiffinError(ErrorCodes.NotFound, `job ${quoteId(name)} has no version ${v}`, { hint: `list its versions with \`tiffin history ${cliJob(name)}\`` });
     const b = m.spec(name, to);
     if (!b) throw missing(to);
     if (from < 1) {

@@ -7,6 +7,7 @@ import { sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { jobRecommendation } from "../recommend/gather.ts";
 import { DefaultRecommendPolicy } from "../recommend/recommend.ts";
+import { apiJobOf } from "./job-scope.ts";
 import { notFound } from "./jobs.ts";
 
 /** Registers the recommendation routes. */
@@ -16,7 +17,7 @@ export function recommendRoutes(r: Router, ctx: ServerContext): void {
     const name = params["name"] ?? "";
     const got = await jobRecommendation(ctx, name, policy);
     if (!got) throw notFound(name);
-    sendJson(res, 200, got.rec);
+    sendJson(res, 200, apiJobOf(got.rec));
   });
   r.add("GET", "/v1/recommendations", "admin", async ({ res, principal, namespace }) => {
     const out: Recommendation[] = [];
@@ -25,6 +26,6 @@ export function recommendRoutes(r: Router, ctx: ServerContext): void {
       const got = await jobRecommendation(ctx, name, policy);
       if (got) out.push(got.rec);
     }
-    sendJson(res, 200, out);
+    sendJson(res, 200, out.map(apiJobOf));
   });
 }

@@ -5,7 +5,7 @@
 
 import type { RestartResult } from "../../api/types.ts";
 import { z } from "zod";
-import { ErrorCodes, TiffinError, valueAt } from "../../model/index.ts";
+import { cliJob, ErrorCodes, quoteId, TiffinError, valueAt } from "../../model/index.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
 import { showValue } from "../../spec/problems.ts";
@@ -70,7 +70,7 @@ export function restartRoutes(r: Router, ctx: ServerContext): void {
     const job = m.jobs.get(name)?.value;
     if (!job || job.removedAt !== null) throw notFound(name);
     if (index !== null && !m.tasks.get(name)?.has(index)) {
-      throw new TiffinError(ErrorCodes.NotFound, `job "${name}" has no task ${index}`, { hint: `see its tasks with \`tiffin status ${name}\`` });
+      throw new TiffinError(ErrorCodes.NotFound, `job ${quoteId(name)} has no task ${index}`, { hint: `see its tasks with \`tiffin status ${cliJob(name)}\`` });
     }
     let outcome: RestartDecision["outcome"] = [];
     await casLoop(ctx, `restart ${name}${index === null ? "" : `/${index}`}`, () => {

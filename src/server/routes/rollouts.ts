@@ -3,7 +3,7 @@
 // (reconcile/rollout-advance.ts); a command is a guarded write of the rollout record it acts on.
 
 import type { RolloutStatus } from "../../api/types.ts";
-import { ErrorCodes, isLiveRollout, isTerminal, TiffinError } from "../../model/index.ts";
+import { ErrorCodes, isLiveRollout, isTerminal, quoteId, TiffinError } from "../../model/index.ts";
 import type { Rollout } from "../../model/index.ts";
 import { formatDuration } from "../../spec/api.ts";
 import { casLoop } from "../context.ts";
@@ -82,7 +82,7 @@ function commandTxn(m: Mirror, name: string, cmd: RolloutCommand, now: number): 
   const job = m.jobs.get(name)?.value;
   const out = applyRolloutCommand(latest && job && latest.rollout.version === job.version ? latest.rollout : null, cmd, now);
   if (!out.ok || !latest || !job) {
-    const why = out.ok ? `no rollout of job "${name}"` : `job "${name}": ${out.problem}`;
+    const why = out.ok ? `no rollout of job ${quoteId(name)}` : `job ${quoteId(name)}: ${out.problem}`;
     throw new TiffinError(ErrorCodes.Conflict, why, { hint: out.ok ? "apply a new version first" : out.hint });
   }
   if (out.rollback && out.rollout.from !== null) {

@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { ErrorCodes, isRunOver, MaxParamChars, newRun, TiffinError } from "../../model/index.ts";
+import { cliJob, DefaultNamespace, ErrorCodes, isRunOver, MaxParamChars, namespaceOfId, newRun, quoteId, splitJobId, TiffinError } from "../../model/index.ts";
 import type { Run } from "../../model/index.ts";
 import { casLoop } from "../context.ts";
 import type { ServerContext } from "../context.ts";
@@ -15,6 +15,7 @@ import { runKey } from "../kinds.ts";
 import type { Mirror } from "../mirror.ts";
 import { attemptId } from "../reconcile/inputs.ts";
 import { runById, runsOf, runWrites, withUpstream } from "../run-store.ts";
+import { apiJobOf } from "./job-scope.ts";
 import { notFound } from "./jobs.ts";
 
 /** Dispatch parameter names: handed over as TIFFIN_PARAM_<NAME> (upper-cased), so env-safe. */
@@ -35,15 +36,15 @@ export function keyedRunId(key: string): string {
 function batchJob(m: Mirror, name: string): { version: number } {
   const job = m.jobs.get(name)?.value;
   if (!job) throw notFound(name);
-  if (job.removedAt !== null) throw new TiffinError(ErrorCodes.Conflict, `job "${name}" was removed`, { hint: "apply it again to run it" });
+  if (job.removedAt !== null) throw new TiffinError(ErrorCodes.Conflict, `job ${quoteId(name)} was removed`, { hint: "apply it again to run it" });
   const spec = m.spec(name, job.version)?.spec;
-  if (!spec?.batch) throw new TiffinError(ErrorCodes.Conflict, `job "${name}" is a service, not a batch job: it runs all the time`, { hint: "give it a `batch: { ... }` part to run it to completion with `tiffin run`" });
+  if (!spec?.batch) throw new TiffinError(ErrorCodes.Conflict, `job ${quoteId(name)} is a service, not a batch job: it runs all the time`, { hint: "give it a `batch: { ... }` part to run it to completion with `tiffin run`" });
   return { version: job.version };
 }
 
 function runOf(m: Mirror, job: string, id: string): Run {
   const r = runById(m, job, id);
-  if (!r) throw new TiffinError(ErrorCodes.NotFound, `run ${job}/${id} not found`, { hint: `list the job's runs with \`tiffin runs ${job}\` (finished runs beyond its batch.keep are deleted)` });
+  if (!r) throw new TiffinError(ErrorCodes.NotFound, `run ${splitJobId(job).name}/${id}${namespaceOfId(job) === DefaultNamespace ? "" : ` (namespace ${namespaceOfId(job)})`} not found`, { hint: `list the job's runs with \`tiffin runs ${cliJob(job)}\` (finished runs beyond its batch.keep are deleted)` });
   return r;
 }
 
@@ -52,7 +53,7 @@ export function runRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
   r.add("POST", "/v1/jobs/:name/runs", "admin", async ({ req, res, params }) => {
     const name = params["name"] ?? "";
-    const body = parseBody(runBody, await readJsonObject(req, '{"params": {...}, "key": "..."}'), `run of job "${name}": the body does not fit`, 'send {} or {"params": {"NAME": "value"}, "key": "an idempotency key"}');
+    const body = parseBody(runBody, await readJsonObject(req, '{"params": {...}, "key": "..."}'), `run of job ${quoteId(name)}: the body does not fit`, 'send {} or {"params": {"NAME": "value"}, "key": "an idempotency key"}');
     const { version } = batchJob(m, name);
     const now = ctx.clock.now();
     const id = body.key !== undefined ? keyedRunId(body.key) : attemptId(now);
@@ -70,15 +71,15 @@ export function runRoutes(r: Router, ctx: ServerContext): void {
       return { compare: [{ key, target: "modRevision", op: "==", value: 0 }, ...w.compare.filter((c) => c.key !== key)], success: w.success };
     });
     ctx.log.info({ job: name, run: id, created }, "run started");
-    sendJson(res, created ? 201 : 200, runOf(m, name, id));
+    sendJson(res, created ? 201 : 200, apiJobOf(runOf(m, name, id)));
   });
   r.add("GET", "/v1/jobs/:name/runs", "admin", async ({ res, params }) => {
     const name = params["name"] ?? "";
     if (!m.jobs.has(name)) throw notFound(name);
-    sendJson(res, 200, runsOf(m, name).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)));
+    sendJson(res, 200, runsOf(m, name).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)).map(apiJobOf));
   });
   r.add("GET", "/v1/runs/:job/:id", "admin", async ({ res, params }) => {
-    sendJson(res, 200, runOf(m, params["job"] ?? "", params["id"] ?? ""));
+    sendJson(res, 200, apiJobOf(runOf(m, params["job"] ?? "", params["id"] ?? "")));
   });
   r.add("POST", "/v1/runs/:job/:id/cancel", "admin", async ({ res, params }) => {
     const job = params["job"] ?? "";
@@ -90,6 +91,6 @@ export function runRoutes(r: Router, ctx: ServerContext): void {
       const next: Run = { ...cur, state: "cancelled", reason: "cancelled by a user", endedAt: now, items: cur.items.map((it) => (it.state === "pending" ? { ...it, state: "cancelled" } : it)) };
       return runWrites(m, cur, next);
     });
-    sendJson(res, 200, runOf(m, job, id));
+    sendJson(res, 200, apiJobOf(runOf(m, job, id)));
   });
 }

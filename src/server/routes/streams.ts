@@ -2,7 +2,7 @@
 
 import type { ServerResponse } from "node:http";
 import { errorMessageOf } from "../../api/http-errors.ts";
-import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import { cliJob, ErrorCodes, showTask, TiffinError } from "../../model/index.ts";
 import type { Attempt } from "../../model/index.ts";
 import type { ServerContext } from "../context.ts";
 import type { Router } from "../http/router.ts";
@@ -19,7 +19,7 @@ export function streamRoutes(r: Router, ctx: ServerContext): void {
     const task = Number.isInteger(index) ? m.tasks.get(job)?.get(index)?.value : undefined;
     const attempts = Number.isInteger(index) ? m.attemptsOf(job, index).sort((a, b) => b.createdAt - a.createdAt) : [];
     // A batch item's task is deleted when its attempt ends; its attempts (and their logs) stay with its run.
-    if (!task && attempts.length === 0) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${params["index"]} not found`, { hint: `see the job's tasks with \`tiffin status ${job}\`, a batch job's runs with \`tiffin runs ${job}\`` });
+    if (!task && attempts.length === 0) throw new TiffinError(ErrorCodes.NotFound, `task ${showTask(job, params["index"] ?? "")} not found`, { hint: `see the job's tasks with \`tiffin status ${cliJob(job)}\`, a batch job's runs with \`tiffin runs ${cliJob(job)}\`` });
     const all = url.searchParams.get("all") === "1" || url.searchParams.get("all") === "true";
     const sinceText = url.searchParams.get("since");
     const since = sinceText === null ? null : Number(sinceText);
@@ -28,11 +28,11 @@ export function streamRoutes(r: Router, ctx: ServerContext): void {
     if (all) {
       // Oldest first; attempts that ended before `since` have nothing to show.
       chosen = attempts.filter((a) => since === null || a.endedAt === null || a.endedAt >= since).reverse();
-      if (chosen.length === 0) throw new TiffinError(ErrorCodes.NotFound, `task ${job}/${index} has no attempts${since === null ? "" : " since then"}`, { hint: "the attempt ids are listed by `tiffin status`" });
+      if (chosen.length === 0) throw new TiffinError(ErrorCodes.NotFound, `task ${showTask(job, index)} has no attempts${since === null ? "" : " since then"}`, { hint: "the attempt ids are listed by `tiffin status`" });
     } else {
       const wanted = url.searchParams.get("attempt") ?? task?.attemptId ?? attempts[0]?.id ?? null;
       const attempt = attempts.find((a) => a.id === wanted);
-      if (!attempt) throw new TiffinError(ErrorCodes.NotFound, wanted ? `task ${job}/${index} has no attempt ${wanted}` : `task ${job}/${index} has not started yet`, { hint: "the attempt ids are listed by `tiffin status`" });
+      if (!attempt) throw new TiffinError(ErrorCodes.NotFound, wanted ? `task ${showTask(job, index)} has no attempt ${wanted}` : `task ${showTask(job, index)} has not started yet`, { hint: "the attempt ids are listed by `tiffin status`" });
       chosen = [attempt];
     }
 

@@ -19,6 +19,7 @@ import type { SdAttempt } from "../prometheus-sd.ts";
 import type { TaskMetricsHistory } from "../task-metrics-history.ts";
 import type { RolloutSamples } from "../rollout-samples.ts";
 import { taskView } from "../views.ts";
+import { apiNamed } from "./job-scope.ts";
 import { withMetricVerdicts } from "../metric-verdicts.ts";
 import { metricCheckViews } from "../metric-check-views.ts";
 import { casLoop } from "../context.ts";
@@ -111,7 +112,7 @@ export function taskMetricsRoutes(r: Router, ctx: ServerContext, history: TaskMe
           ...(series ? { series: series.get(t.index) ?? [] } : {}),
         };
       });
-    const body: JobMetricsView = { name, version: job.version, endpoint: spec.metrics ?? null, tasks };
+    const body: JobMetricsView = { ...apiNamed({ name }), version: job.version, endpoint: spec.metrics ?? null, tasks };
     sendJson(res, 200, body);
   });
 

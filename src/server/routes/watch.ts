@@ -74,6 +74,10 @@ async function serveWatch(ctx: ServerContext, opts: WatchRouteOptions, { req, re
     sse.send("bookmark", { type: "bookmark", revision: list.revision } satisfies WatchBookmark, list.revision);
     sentThrough = seenThrough = list.revision;
   } else if (from !== null) sentThrough = seenThrough = from - 1;
+  // A watch from a revision: once its replay reaches the store's head at the start, a bookmark there
+  // at once (if the filter held back the last events), so a reader of history (`tiffin events`) knows
+  // it has it all without waiting for the periodic bookmark.
+  let replayedTo = from !== null ? await ctx.store.revision() : 0;
   const watch = ctx.store.watch("", (from ?? sentThrough + 1) || 1, (events) => {
     const out = typedEvents(events, kinds, filter);
     // One write per batch, of frames serialized once for every watcher (a host's endpoints going at
@@ -89,6 +93,13 @@ async function serveWatch(ctx: ServerContext, opts: WatchRouteOptions, { req, re
     const top = events.at(-1)?.revision ?? 0;
     seenThrough = Math.max(seenThrough, top);
     if (out.length > 0) sentThrough = Math.max(sentThrough, out.at(-1)?.revision ?? 0);
+    if (replayedTo > 0 && seenThrough >= replayedTo) {
+      replayedTo = 0;
+      if (seenThrough > sentThrough) {
+        sentThrough = seenThrough;
+        sse.send("bookmark", { type: "bookmark", revision: seenThrough } satisfies WatchBookmark, seenThrough);
+      }
+    }
   }, (err) => failed(sse, err, from), { prevKv: true });
   const timer = setInterval(() => {
     if (seenThrough <= sentThrough) return;

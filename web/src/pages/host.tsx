@@ -2,10 +2,12 @@
 // (only for a token with drain on hosts), which calls the same endpoint as `tiffin drain` (and is
 // audited the same way).
 
+import { splitJobId } from "../../../src/api/index.ts";
 import type { ApiClient, Host, HostView } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { ago, mib } from "../format.ts";
 import { hashOf } from "../route.ts";
+import { shownTask } from "../names.ts";
 import { useScoped } from "../scoped.ts";
 import { useAction } from "../hooks.ts";
 import { Alert } from "../alert.tsx";
@@ -86,7 +88,7 @@ export function HostPanel({ live, client, host, canDrain, view, onError, onClose
           {tasks.map(([id, t]) => (
             <tr key={id}>
               <td>
-                <a href={hashOf({ page: "job", name: t.job })}>{id}</a>
+                <a href={hashOf({ page: "job", ...splitJobId(t.job) })}>{shownTask(id)}</a>
               </td>
               <td>{t.attemptId !== null ? (scoped.attempts.get(t.attemptId)?.state ?? "pending") : "pending"}</td>
               <td>v{t.version}</td>

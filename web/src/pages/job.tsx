@@ -4,7 +4,7 @@
 // how they ended, and its versions. Read again when the watch reports a change.
 
 import { useState } from "preact/hooks";
-import { ErrorCodes, formatDiff, TiffinError } from "../../../src/api/index.ts";
+import { DefaultNamespace, ErrorCodes, formatDiff, jobId, TiffinError } from "../../../src/api/index.ts";
 import type { ApiClient, Endpoint, JobVersion, TaskView, Whoami } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { useAction, useLive, useRead } from "../hooks.ts";
@@ -20,18 +20,20 @@ import { Heads } from "../table.tsx";
 /** The job page. */
 export function JobPage({ live, client, name, who, onError }: { live: Live; client: ApiClient; name: string; who: Whoami | null; onError: (err: unknown) => void }) {
   useLive(live);
+  // The watch names the job's objects by its id (`web.team-a`); the calls name it in its namespace.
+  const id = jobId(client.namespace, name);
   const fail = (err: unknown): Promise<never> => (onError(err), Promise.reject(err));
-  const status = useRead(() => client.job(name).catch(fail), `${name}:${live.jobVersions.get(name) ?? 0}`, 700);
-  const versions = useRead(() => client.versions(name).catch(fail), `${name}:${live.jobs.get(name)?.version ?? 0}`, 700);
+  const status = useRead(() => client.job(name).catch(fail), `${name}:${live.jobVersions.get(id) ?? 0}`, 700);
+  const versions = useRead(() => client.versions(name).catch(fail), `${name}:${live.jobs.get(id)?.version ?? 0}`, 700);
   // The rollout record moves with every phase and verdict (the base stream lists rollouts).
-  const rolloutKey = [...live.rollouts.values()].filter((r) => r.job === name).map((r) => `${r.version}:${r.state}:${r.phase}:${r.updatedAt}`).join(",");
-  const rollout = useRead(() => client.rolloutStatus(name).catch(fail), `${name}:${rolloutKey}:${live.jobVersions.get(name) ?? 0}`, 700);
+  const rolloutKey = [...live.rollouts.values()].filter((r) => r.job === id).map((r) => `${r.version}:${r.state}:${r.phase}:${r.updatedAt}`).join(",");
+  const rollout = useRead(() => client.rolloutStatus(name).catch(fail), `${name}:${rolloutKey}:${live.jobVersions.get(id) ?? 0}`, 700);
   const s = status.data;
   // Only a job with named ports offers a service (else the server answers 404: shown as nothing).
   const serves = (s?.spec.ports.length ?? 0) > 0;
   const endpoints = useRead(
     () => (serves ? client.endpoints(name).catch((err: unknown) => (err instanceof TiffinError && err.code === ErrorCodes.NotFound ? [] : fail(err))) : Promise.resolve([])),
-    `${name}:${serves}:${live.jobVersions.get(name) ?? 0}`,
+    `${name}:${serves}:${live.jobVersions.get(id) ?? 0}`,
     700,
   );
   return (
@@ -40,7 +42,7 @@ export function JobPage({ live, client, name, who, onError }: { live: Live; clie
         <a href={hashOf({ page: "jobs" })}>← Jobs</a>
       </p>
       <h1 id="job-h">
-        {name} {s && <small>v{s.version}{s.removed ? " (removed)" : ""}</small>}
+        {name} {client.namespace !== DefaultNamespace && <small class="ns">namespace {client.namespace}</small>} {s && <small>v{s.version}{s.removed ? " (removed)" : ""}</small>}
       </h1>
       {status.error !== null && <p class="error">{status.error}</p>}
       {s && (
@@ -50,12 +52,12 @@ export function JobPage({ live, client, name, who, onError }: { live: Live; clie
             <code>{s.spec.command.join(" ")}</code>, {s.spec.resources.cpu} CPU, {s.spec.resources.memoryMiB} MiB
           </p>
           {s.spec.batch !== undefined ? (
-            <RunsPanel live={live} client={client} name={name} canAct={canDo(who, "run")} onError={onError} />
+            <RunsPanel live={live} client={client} name={name} canAct={canDo(who, "run", client.namespace)} onError={onError} />
           ) : (
-            <RolloutPanel client={client} name={name} status={rollout.data} canAct={canDo(who, "rollout")} onError={onError} />
+            <RolloutPanel client={client} name={name} status={rollout.data} canAct={canDo(who, "rollout", client.namespace)} onError={onError} />
           )}
           <h2>Tasks</h2>
-          <TaskTable client={client} name={name} tasks={s.tasks} canRestart={canDo(who, "restart")} onError={onError} />
+          <TaskTable client={client} name={name} tasks={s.tasks} canRestart={canDo(who, "restart", client.namespace)} onError={onError} />
           {(endpoints.data?.length ?? 0) > 0 && (
             <>
               <h2>Service endpoints</h2>
@@ -84,7 +86,7 @@ function TaskTable({ client, name, tasks, canRestart, onError }: { client: ApiCl
         {tasks.map((t) => (
           <tr key={t.id} data-task={t.id}>
             <td>
-              <a href={hashOf({ page: "task", job: t.id.slice(0, t.id.lastIndexOf("/")), index: t.index })} aria-label={`${t.id} log`}>
+              <a href={hashOf({ page: "task", namespace: client.namespace, job: name, index: t.index })} aria-label={`${t.id} log`}>
                 {t.id}
               </a>
             </td>

@@ -3,11 +3,13 @@
 // packages) and every few seconds (pushes and tags are not on the watch). Below, the fetches in
 // flight with a progress bar per host (./fetches.tsx).
 
+import { splitJobId } from "../../../src/api/index.ts";
 import type { ApiClient, PackageSummary } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { useLive, useRead } from "../hooks.ts";
 import { ago, bytes } from "../format.ts";
 import { hashOf } from "../route.ts";
+import { shownJob } from "../names.ts";
 import { Fetches } from "./fetches.tsx";
 import { Heads } from "../table.tsx";
 
@@ -57,7 +59,7 @@ function PinnedBy({ pins }: { pins: PackageSummary }) {
         return (
           <span key={pin}>
             {i > 0 ? ", " : ""}
-            <a href={hashOf({ page: "job", name: job })}>{pin}</a>
+            <a href={hashOf({ page: "job", ...splitJobId(job) })}>{shownJob(job)}{pin.slice(job.length)}</a>
           </span>
         );
       })}

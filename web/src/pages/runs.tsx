@@ -3,7 +3,7 @@
 // "Run now" starts one as `tiffin run JOB` does and "Cancel" ends a queued or running one, for tokens
 // that may write to the job. Read again when the base stream reports a change to the job's runs.
 
-import { runItemCounts } from "../../../src/api/index.ts";
+import { jobId, runItemCounts } from "../../../src/api/index.ts";
 import type { ApiClient, Run } from "../../../src/api/index.ts";
 import type { Live } from "../live.ts";
 import { useAction, useRead } from "../hooks.ts";
@@ -16,7 +16,7 @@ const Shown = 20;
 
 /** The runs panel of a batch job's page. */
 export function RunsPanel({ live, client, name, canAct, onError }: { live: Live; client: ApiClient; name: string; canAct: boolean; onError: (err: unknown) => void }) {
-  const key = [...live.runs.values()].filter((r) => r.job === name).map((r) => `${r.id}:${r.state}:${r.endedAt ?? ""}`).join(",");
+  const key = [...live.runs.values()].filter((r) => r.job === jobId(client.namespace, name)).map((r) => `${r.id}:${r.state}:${r.endedAt ?? ""}`).join(",");
   const runs = useRead(() => client.runs(name).catch((err: unknown) => (onError(err), Promise.reject(err))), `${name}:${key}`, 700, 5000);
   const { busy, error, act } = useAction(onError);
   const list = [...(runs.data ?? [])].sort((a, b) => b.createdAt - a.createdAt).slice(0, Shown);

@@ -41,7 +41,7 @@ export function TaskLog({ client, job, index, onError }: { client: ApiClient; jo
   return (
     <section aria-labelledby="log-h">
       <p>
-        <a href={hashOf({ page: "job", name: job })}>← {job}</a>
+        <a href={hashOf({ page: "job", namespace: client.namespace, name: job })}>← {job}</a>
       </p>
       <h1 id="log-h">
         {job}/{index} <small>log</small>
