@@ -32,7 +32,7 @@ void test("a real Prometheus discovers a task through /v1/prometheus/sd and scra
     const g = (await (await api("/v1/prometheus/sd")).json()) as { targets: string[]; labels: Record<string, string> }[];
     return g.length === 1 ? g : null;
   }, 30_000);
-  assert.deepEqual({ ...groups[0]?.labels, __meta_tiffin_attempt: "" }, { job: "sdjob", index: "0", host: "sd-host-1", version: "1", __metrics_path__: "/custom-metrics", __meta_tiffin_attempt: "", __meta_tiffin_host_id: groups[0]?.labels["__meta_tiffin_host_id"], __meta_tiffin_port: "http" });
+  assert.deepEqual({ ...groups[0]?.labels, __meta_tiffin_attempt: "" }, { job: "sdjob", namespace: "default", index: "0", host: "sd-host-1", version: "1", __metrics_path__: "/custom-metrics", __meta_tiffin_attempt: "", __meta_tiffin_host_id: groups[0]?.labels["__meta_tiffin_host_id"], __meta_tiffin_port: "http" });
   assert.match(groups[0]?.targets[0] ?? "", /^127\.0\.0\.1:\d+$/);
   // Without the admin token: refused.
   assert.equal((await fetch(`${server.url}/v1/prometheus/sd`)).status, 401);
@@ -76,13 +76,13 @@ void test("a real Prometheus discovers a task through /v1/prometheus/sd and scra
     const r = await prom<Targets>("/api/v1/targets");
     return r?.data.activeTargets.find((x) => x.health === "up") ?? null;
   }, 60_000).catch((err: unknown) => assert.fail(`${String(err)}; prometheus said: ${stderr}`));
-  assert.deepEqual(target.labels, { job: "sdjob", index: "0", host: "sd-host-1", version: "1", instance: groups[0]?.targets[0] });
+  assert.deepEqual(target.labels, { job: "sdjob", namespace: "default", index: "0", host: "sd-host-1", version: "1", instance: groups[0]?.targets[0] });
   assert.match(target.scrapeUrl, /^http:\/\/127\.0\.0\.1:\d+\/custom-metrics$/);
   type Query = { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
   const sample = await waitFor("the task's series stored by Prometheus", async () => {
     const r = await prom<Query>(`/api/v1/query?query=${encodeURIComponent("app_requests_total")}`);
     return r?.data.result[0] ?? null;
   }, 30_000);
-  assert.deepEqual({ ...sample.metric, instance: "" }, { __name__: "app_requests_total", job: "sdjob", index: "0", host: "sd-host-1", version: "1", instance: "" });
+  assert.deepEqual({ ...sample.metric, instance: "" }, { __name__: "app_requests_total", job: "sdjob", namespace: "default", index: "0", host: "sd-host-1", version: "1", instance: "" });
   assert.ok(Number(sample.value[1]) >= 1, `scraped: ${sample.value[1]}`);
 });
