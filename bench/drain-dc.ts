@@ -20,18 +20,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createAgentClient } from "../src/api/agent-client.ts";
-import type { AgentClient } from "../src/api/agent-client.ts";
-import { assignmentsSchema, checkAnswer } from "../src/api/agent-wire.ts";
-import { watchSse } from "../src/api/sse-watch.ts";
-import type { Assignment, AttemptUpdate, RegisterResponse } from "../src/api/types.ts";
+import type { AttemptUpdate } from "../src/api/types.ts";
 import type { WatchEvent } from "../src/api/watch-types.ts";
 import type { Attempt, Host, JobSpec, Task } from "../src/model/index.ts";
 import { isTerminal } from "../src/model/index.ts";
 import { jobDisruptionBudget } from "../src/server/disruption.ts";
 import { startServerProcess } from "../src/server/testing/cluster.ts";
-import { inventoryOf, specOf } from "../src/server/testing/fixtures.ts";
+import { specOf } from "../src/server/testing/fixtures.ts";
 import { call, cpuSeconds, pool } from "./lib.ts";
+import { SimAgent } from "./sim-agent.ts";
+import { watchSse } from "../src/api/sse-watch.ts";
 
 const { values } = parseArgs({ options: { dcs: { type: "string", default: "2" }, "hosts-per-dc": { type: "string", default: "500" }, jobs: { type: "string", default: "200" }, tasks: { type: "string", default: "10" }, "start-s": { type: "string", default: "2" } } });
 const DCS = Number(values.dcs);
@@ -41,97 +39,24 @@ const TASKS = Number(values.tasks);
 const START_MS = Number(values["start-s"]) * 1000;
 const HEARTBEAT_MS = 2000;
 
-/** A simulated agent: registers, heartbeats, follows its assignments; reports a run START_MS after it
- * first saw it, a stop at once. */
-class FleetAgent {
-  reg: RegisterResponse | null = null;
-  readonly name: string;
-  readonly #api: AgentClient;
-  readonly #labels: Record<string, string>;
-  #latest: Assignment[] = [];
-  readonly #seen = new Map<string, number>();
-  readonly #reported = new Map<string, string>();
-  #acting = false;
-  #again = false;
-  #stopped = false;
-  #close: (() => void) | null = null;
-
-  constructor(url: string, name: string, labels: Record<string, string>) {
-    this.#api = createAgentClient(url, 30_000);
-    this.name = name;
-    this.#labels = labels;
-  }
-
-  async start(joinToken: string): Promise<void> {
-    const r = await this.#api.register(joinToken, { inventory: inventoryOf(this.name, { cores: 64, memoryMiB: 262_144, diskMiB: 1_000_000, labels: this.#labels }) });
-    if (!r.ok) throw new Error(`register ${this.name}: ${r.message}`);
-    const reg = (this.reg = r.value);
-    const w = watchSse({
-      url: () => this.#api.assignmentsUrl(),
-      headers: () => ({ authorization: `Bearer ${reg.hostToken}` }),
-      onEvent: (ev) => {
-        if (ev.event !== "assignments") return;
-        const checked = checkAnswer(assignmentsSchema, JSON.parse(ev.data));
-        if (!checked.ok) throw new Error(checked.problem);
-        this.#latest = checked.value;
-        void this.#act();
-      },
-      backoffInitialMs: 100,
-      backoffMaxMs: 1000,
-      connectTimeoutMs: 30_000,
-    });
-    this.#close = () => w.close();
-    void (async () => {
-      while (!this.#stopped) {
-        await this.#api.heartbeat(reg.hostToken, { hostId: reg.hostId });
-        await new Promise((res) => setTimeout(res, HEARTBEAT_MS));
+/** A simulated agent (bench/sim-agent.ts) that reports a run START_MS after it first saw it, a stop at once. */
+function fleetAgent(url: string, name: string, labels: Record<string, string>): SimAgent {
+  const seen = new Map<string, number>();
+  return new SimAgent({
+    url, name, labels, callTimeoutMs: 30_000, connectTimeoutMs: 30_000, heartbeatMs: HEARTBEAT_MS, actEveryMs: 250,
+    plan: (latest, reported, now) => {
+      const updates: AttemptUpdate[] = [];
+      for (const { attempt: a } of latest) {
+        if (isTerminal(a.state)) continue;
+        const want = a.desired === "stop" ? "exited" : "running";
+        if (reported.get(a.id) === want || a.state === want) continue;
+        if (!seen.has(a.id)) seen.set(a.id, now);
+        if (want === "running" && now - (seen.get(a.id) ?? now) < START_MS) continue;
+        updates.push({ id: a.id, state: want, pid: want === "running" ? 1000 : null, exitCode: want === "exited" ? 0 : null, signal: null, reason: null, ports: {}, startedAt: now, endedAt: want === "exited" ? now : null, ...(want === "exited" ? { endCause: "stop" } : {}) } as AttemptUpdate);
       }
-    })();
-    // Starts that came due, and reports that did not get through, go out on this loop.
-    void (async () => {
-      while (!this.#stopped) {
-        await new Promise((res) => setTimeout(res, 250));
-        await this.#act();
-      }
-    })();
-  }
-
-  async #act(): Promise<void> {
-    if (this.#acting) {
-      this.#again = true;
-      return;
-    }
-    this.#acting = true;
-    try {
-      do {
-        this.#again = false;
-        await this.#report();
-      } while (this.#again);
-    } finally {
-      this.#acting = false;
-    }
-  }
-
-  async #report(): Promise<void> {
-    const updates: AttemptUpdate[] = [];
-    const now = Date.now();
-    for (const { attempt: a } of this.#latest) {
-      if (isTerminal(a.state)) continue;
-      const want = a.desired === "stop" ? "exited" : "running";
-      if (this.#reported.get(a.id) === want || a.state === want) continue;
-      if (!this.#seen.has(a.id)) this.#seen.set(a.id, now);
-      if (want === "running" && now - (this.#seen.get(a.id) ?? now) < START_MS) continue;
-      updates.push({ id: a.id, state: want, pid: want === "running" ? 1000 : null, exitCode: want === "exited" ? 0 : null, signal: null, reason: null, ports: {}, startedAt: now, endedAt: want === "exited" ? now : null, ...(want === "exited" ? { endCause: "stop" } : {}) } as AttemptUpdate);
-    }
-    if (updates.length === 0 || !this.reg) return;
-    const r = await this.#api.reportAttempts(this.reg.hostToken, { hostId: this.reg.hostId, updates });
-    if (r.ok) for (const u of updates) this.#reported.set(u.id, u.state);
-  }
-
-  stop(): void {
-    this.#stopped = true;
-    this.#close?.();
-  }
+      return updates;
+    },
+  });
 }
 
 // Budgets vary as jobs do: the default 10% (1 of 10), a count of 2, a share of 30%, and 1.
@@ -249,7 +174,7 @@ async function waitUntil(what: string, fn: () => boolean, timeoutMs = 1_800_000)
 const dir = mkdtempSync(join(tmpdir(), "tiffin-bench-drain-"));
 const server = await startServerProcess({ dataDir: dir, endpoints: null, prefix: "/bench", timing: { heartbeatMs: HEARTBEAT_MS, suspectMs: 30_000, downMs: 60_000, fenceMs: 30_000 } });
 const api = <T>(method: string, path: string, body?: unknown) => call<T>(server.url, method, path, server.adminToken, body);
-const agents: FleetAgent[] = [];
+const agents: SimAgent[] = [];
 const watch = watchSse({
   url: `${server.url}/v1/watch?kinds=task,attempt,host`,
   headers: () => ({ authorization: `Bearer ${server.adminToken}` }),
@@ -269,7 +194,7 @@ const watch = watchSse({
 });
 try {
   let t = performance.now();
-  for (let d = 0; d < DCS; d++) for (let i = 0; i < PER_DC; i++) agents.push(new FleetAgent(server.url, `dc${d}-h${String(i).padStart(4, "0")}`, { datacenter: `dc${d}`, rack: `dc${d}-r${Math.floor(i / 20)}` }));
+  for (let d = 0; d < DCS; d++) for (let i = 0; i < PER_DC; i++) agents.push(fleetAgent(server.url, `dc${d}-h${String(i).padStart(4, "0")}`, { datacenter: `dc${d}`, rack: `dc${d}-r${Math.floor(i / 20)}` }));
   await pool(agents, 50, (a) => a.start(server.joinToken));
   for (const a of agents) hostDc.set(a.reg?.hostId ?? "", Number(/^dc(\d+)/.exec(a.name)?.[1]));
   console.log(`${agents.length} simulated agents (${DCS} datacenters of ${PER_DC}, racks of 20) registered in ${((performance.now() - t) / 1000).toFixed(1)} s`);

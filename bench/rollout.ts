@@ -19,19 +19,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createAgentClient } from "../src/api/agent-client.ts";
-import type { AgentClient } from "../src/api/agent-client.ts";
-import { assignmentsSchema, checkAnswer } from "../src/api/agent-wire.ts";
-import { watchSse } from "../src/api/sse-watch.ts";
-import type { Assignment, AttemptUpdate, RegisterResponse } from "../src/api/types.ts";
+import type { AttemptUpdate } from "../src/api/types.ts";
 import type { JobSpec, Rollout } from "../src/model/index.ts";
 import { isTerminal } from "../src/model/index.ts";
 import { defaultRolloutChecks } from "../src/model/judge/index.ts";
 import { judgeBake } from "../src/server/reconcile/rollout-judge.ts";
 import { startRollout } from "../src/server/reconcile/rollout-start.ts";
 import { startServerProcess } from "../src/server/testing/cluster.ts";
-import { inventoryOf, specOf } from "../src/server/testing/fixtures.ts";
+import { specOf } from "../src/server/testing/fixtures.ts";
 import { call, cpuSeconds, pool } from "./lib.ts";
+import { SimAgent } from "./sim-agent.ts";
 
 const { values } = parseArgs({
   options: {
@@ -81,113 +78,44 @@ function down(id: string): void {
   if (trackUnavailable) maxUnavailable = Math.max(maxUnavailable, unavailable());
 }
 
-/** A simulated agent: registers, heartbeats, follows its assignments and reports at once. */
-class FleetAgent {
-  reg: RegisterResponse | null = null;
-  #api: AgentClient;
-  #latest: Assignment[] = [];
-  #reported = new Map<string, string>();
-  #acting = false;
-  #again = false;
-  #stopped = false;
-  #close: (() => void) | null = null;
-  readonly #name: string;
-  readonly #labels: Record<string, string>;
-
-  constructor(url: string, name: string, labels: Record<string, string>) {
-    this.#api = createAgentClient(url, 60_000); // generous: a loaded machine answers registrations slowly
-    this.#name = name;
-    this.#labels = labels;
-  }
-
-  async start(joinToken: string, heartbeatMs: number): Promise<void> {
-    const r = await this.#api.register(joinToken, { inventory: inventoryOf(this.#name, { cores: 64, memoryMiB: 262_144, diskMiB: 1_000_000, labels: this.#labels }) });
-    if (!r.ok) throw new Error(`register ${this.#name}: ${r.message}`);
-    const reg = (this.reg = r.value);
-    const w = watchSse({
-      url: () => this.#api.assignmentsUrl(),
-      headers: () => ({ authorization: `Bearer ${reg.hostToken}` }),
-      onEvent: (ev) => {
-        if (ev.event !== "assignments") return;
-        const checked = checkAnswer(assignmentsSchema, JSON.parse(ev.data));
-        if (!checked.ok) throw new Error(checked.problem);
-        this.#latest = checked.value;
-        void this.#act();
-      },
-      backoffInitialMs: 100,
-      backoffMaxMs: 1000,
-      connectTimeoutMs: 10_000,
-    });
-    this.#close = () => w.close();
-    void (async () => {
-      while (!this.#stopped) {
-        await this.#api.heartbeat(reg.hostToken, { hostId: reg.hostId });
-        await new Promise((res) => setTimeout(res, heartbeatMs));
+/** A simulated agent (bench/sim-agent.ts) that reports at once; a version whose spec sets CRASH=1
+ * exits at start by itself. What it reports is the data plane's view: a task starts or stops when
+ * its agent says so. */
+function fleetAgent(url: string, name: string, labels: Record<string, string>): SimAgent {
+  return new SimAgent({
+    url, name, labels, callTimeoutMs: 60_000, connectTimeoutMs: 10_000, heartbeatMs: 1000, actEveryMs: 500, forgetRefused: true,
+    plan: (latest, reported, now) => {
+      const updates: AttemptUpdate[] = [];
+      for (const { attempt: a, spec } of latest) {
+        const crash = spec.env["CRASH"] === "1";
+        const prev = reported.get(a.id);
+        let want: "running" | "exited" | null = null;
+        if (a.desired === "stop") want = "exited";
+        else if (prev === undefined) want = crash ? "exited" : "running"; // a bad version dies at start, by itself
+        if (want === null || prev === want || isTerminal(a.state) || (prev === "exited")) continue;
+        const byItself = want === "exited" && a.desired === "run";
+        updates.push({ id: a.id, state: want, pid: want === "running" ? 1000 : null, exitCode: want === "exited" ? (byItself ? 1 : 0) : null, signal: null, reason: byItself ? "crashed (simulated)" : null, ports: {}, startedAt: now, endedAt: want === "exited" ? now : null, ...(want === "exited" ? { endCause: byItself ? "exit" : "stop" } : {}) } as AttemptUpdate);
       }
-    })();
-    void (async () => {
-      while (!this.#stopped) {
-        await new Promise((res) => setTimeout(res, 500));
-        await this.#act();
+      return updates;
+    },
+    onSend: (updates, latest) => {
+      const byId = new Map(latest.map((x) => [x.attempt.id, x]));
+      for (const u of updates) {
+        const x = byId.get(u.id);
+        if (!x || x.attempt.job !== JOB) continue;
+        // Touched: the task was given an attempt of that version to run (started, or crashed at start).
+        const v = x.spec.env["V"] ?? "?";
+        if (x.attempt.desired === "run") {
+          if (!startedByV.has(v)) startedByV.set(v, new Set());
+          startedByV.get(v)?.add(x.attempt.index);
+        }
+        if (u.state === "running") {
+          up(u.id, x.attempt.index);
+          if (v === "3") v3Ids.add(u.id);
+        } else down(u.id);
       }
-    })();
-  }
-
-  async #act(): Promise<void> {
-    if (this.#acting) {
-      this.#again = true;
-      return;
-    }
-    this.#acting = true;
-    try {
-      do {
-        this.#again = false;
-        await this.#report();
-      } while (this.#again);
-    } finally {
-      this.#acting = false;
-    }
-  }
-
-  async #report(): Promise<void> {
-    const updates: AttemptUpdate[] = [];
-    const now = Date.now();
-    for (const { attempt: a, spec } of this.#latest) {
-      const crash = spec.env["CRASH"] === "1";
-      const prev = this.#reported.get(a.id);
-      let want: "running" | "exited" | null = null;
-      if (a.desired === "stop") want = "exited";
-      else if (prev === undefined) want = crash ? "exited" : "running"; // a bad version dies at start, by itself
-      if (want === null || prev === want || isTerminal(a.state) || (prev === "exited")) continue;
-      const byItself = want === "exited" && a.desired === "run";
-      updates.push({ id: a.id, state: want, pid: want === "running" ? 1000 : null, exitCode: want === "exited" ? (byItself ? 1 : 0) : null, signal: null, reason: byItself ? "crashed (simulated)" : null, ports: {}, startedAt: now, endedAt: want === "exited" ? now : null, ...(want === "exited" ? { endCause: byItself ? "exit" : "stop" } : {}) } as AttemptUpdate);
-    }
-    if (updates.length === 0 || !this.reg) return;
-    // The data plane's view: a task starts or stops when its agent says so.
-    const byId = new Map(this.#latest.map((x) => [x.attempt.id, x]));
-    for (const u of updates) {
-      const x = byId.get(u.id);
-      if (!x || x.attempt.job !== JOB) continue;
-      // Touched: the task was given an attempt of that version to run (started, or crashed at start).
-      const v = x.spec.env["V"] ?? "?";
-      if (x.attempt.desired === "run") {
-        if (!startedByV.has(v)) startedByV.set(v, new Set());
-        startedByV.get(v)?.add(x.attempt.index);
-      }
-      if (u.state === "running") {
-        up(u.id, x.attempt.index);
-        if (v === "3") v3Ids.add(u.id);
-      } else down(u.id);
-    }
-    const r = await this.#api.reportAttempts(this.reg.hostToken, { hostId: this.reg.hostId, updates });
-    if (r.ok) for (const u of updates) this.#reported.set(u.id, u.state);
-    else for (const u of updates) this.#reported.delete(u.id);
-  }
-
-  stop(): void {
-    this.#stopped = true;
-    this.#close?.();
-  }
+    },
+  });
 }
 
 function jobSpec(v: string, crash: boolean): JobSpec {
@@ -224,7 +152,7 @@ const api = async <T>(method: string, path: string, body?: unknown): Promise<{ s
   }
 };
 const rolloutsOf = async (): Promise<Rollout[]> => (await api<Rollout[]>("GET", `/v1/jobs/${JOB}/rollouts`)).body;
-const agents: FleetAgent[] = [];
+const agents: SimAgent[] = [];
 try {
   const t0 = performance.now();
   const perRack = Math.max(1, Math.round(HOSTS / RACKS));
@@ -232,9 +160,9 @@ try {
     const rack = Math.floor(i / perRack) % RACKS;
     const cluster = Math.floor((rack * CLUSTERS) / RACKS);
     const dc = Math.floor((cluster * DCS) / CLUSTERS);
-    agents.push(new FleetAgent(server.url, `h${String(i).padStart(5, "0")}`, { datacenter: `dc${dc}`, cluster: `c${cluster}`, rack: `r${rack}` }));
+    agents.push(fleetAgent(server.url, `h${String(i).padStart(5, "0")}`, { datacenter: `dc${dc}`, cluster: `c${cluster}`, rack: `r${rack}` }));
   }
-  await pool(agents, 50, (a) => a.start(server.joinToken, 1000));
+  await pool(agents, 50, (a) => a.start(server.joinToken));
   console.log(`${HOSTS} agents in ${RACKS} racks, ${CLUSTERS} clusters, ${DCS} datacenters registered in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   // v1: placed and running.

@@ -57,8 +57,13 @@ void test("a per-second schedule across kill -9 and a restart: no fire lost or d
   // The outage: at most one run for every fire in it (the newest), then each second again.
   const firstAfter = after[0] ?? 0;
   assert.ok(firstAfter >= restartedAt - 1000, `the outage's fires made one run, the newest (${firstAfter - restartedAt} ms from the restart)`);
-  // Not lost: the new leader's first look (a tick after it leads) ran the newest fire of the outage.
-  assert.equal(after.filter((f) => f <= leadingAt + 200).length, 1, `one run for the outage's fires (leading ${leadingAt - killedAt} ms after the kill): ${after.map((f) => f - killedAt).join(", ")}`);
+  // Not lost: the new leader's first look ran the newest fire of the outage, and only that one. Fires
+  // before leadingAt are the outage's, plus at most a regular one in the poll's lag (leadingAt is seen
+  // up to a poll after the lease is won; a server that starts fast leads just before a second's fire).
+  const outage = after.filter((f) => f < leadingAt);
+  const shown = `(leading ${leadingAt - killedAt} ms after the kill): ${after.map((f) => f - killedAt).join(", ")}`;
+  assert.ok(outage.length >= 1 && (after[0] ?? Infinity) <= leadingAt + 200, `the outage's newest fire ran at the first look ${shown}`);
+  assert.ok(outage.length === 1 || (outage.length === 2 && (outage[1] ?? 0) >= leadingAt - 300), `one run for the outage's fires ${shown}`);
   assert.deepEqual(gaps(after), after.slice(1).map(() => 1000), "each second after the restart: a run");
   assert.ok((after.at(-1) ?? 0) >= stoppedAt - 1500, "still firing at the end");
   // The fire around the kill: handled once, by the old or the new server (never both: one id).
