@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HostView, JobStatus } from "../src/api/types.ts";
@@ -87,12 +87,12 @@ void test("tiffin dev: cluster up, examples running, status/hosts via the contex
   assert.deepEqual(processesMentioning(home), [], "no process started for this data dir is alive");
 });
 
-void test("tiffin dev killed with SIGKILL: its server and agents stop on their own", { timeout: 60_000 }, async (t) => {
+void test("tiffin dev --allow-unsandboxed reaches its agents; tiffin dev killed with SIGKILL: its server and agents stop on their own", { timeout: 60_000 }, async (t) => {
   const home = mkdtempSync(join(tmpdir(), "tiffin-cli-dev-kill-"));
   const data = join(home, "dev");
   const port = await freePort();
   const env = { ...process.env, TIFFIN_HOME: home, TIFFIN_ADDR: "", TIFFIN_TOKEN: "" };
-  const dev = spawn(process.execPath, [bin, "dev", "--data", data, "--listen", `127.0.0.1:${port}`, "--agents", "2", "--no-examples"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const dev = spawn(process.execPath, [bin, "dev", "--data", data, "--listen", `127.0.0.1:${port}`, "--agents", "2", "--no-examples", "--allow-unsandboxed"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   dev.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
   dev.stderr.setEncoding("utf8").on("data", (c: string) => (out += c));
@@ -107,6 +107,12 @@ void test("tiffin dev killed with SIGKILL: its server and agents stop on their o
   });
   const children = processesMentioning(home);
   assert.ok(children.length >= 3, `a server and 2 agents run: ${children.length} processes`);
+  // --allow-unsandboxed reaches the agents: they say so to the server (which places isolation "none"
+  // jobs only there), and the data dir lets their task user (nobody) pass through to its work dir.
+  const ctx = JSON.parse(readFileSync(join(home, "context.json"), "utf8")) as { addr: string; token: string };
+  const hosts = (await (await fetch(`${ctx.addr}/v1/hosts`, { headers: { authorization: `Bearer ${ctx.token}` } })).json()) as { name: string; unsandboxed?: boolean }[];
+  assert.deepEqual(hosts.map((h) => [h.name, h.unsandboxed]), [["dev-1", true], ["dev-2", true]]);
+  assert.equal(statSync(data).mode & 0o777, 0o711);
   const killedAt = Date.now();
   dev.kill("SIGKILL");
   // They notice within ~0.5 s and stop as on SIGTERM (agents stop their tasks; none were started here).

@@ -146,6 +146,12 @@ export function gapPercentileMs(samples: ProcSample[], p: number): number {
   return gaps[Math.min(gaps.length - 1, Math.max(0, Math.ceil((p / 100) * gaps.length) - 1))] ?? 0;
 }
 
+/** How evenly `samples` were taken: the median, 95th percentile and largest gap (ms), and a line saying so. */
+export function gapReport(samples: ProcSample[]): { p50: number; p95: number; max: number; text: string } {
+  const [p50, p95, max] = [gapPercentileMs(samples, 50), gapPercentileMs(samples, 95), maxGapMs(samples)];
+  return { p50, p95, max, text: `${samples.length} samples of /proc; gaps: median ${p50} ms, 95th percentile ${p95} ms, largest ${max} ms` };
+}
+
 /** The samples in which more than one attempt (of `among`, when given) had a live process. */
 export function overlaps(samples: ProcSample[], among?: ReadonlySet<string>): ProcSample[] {
   return samples.filter((s) => Object.keys(s.byAttempt).filter((a) => among === undefined || among.has(a)).length > 1);
