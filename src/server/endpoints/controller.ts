@@ -42,7 +42,11 @@ export interface EndpointControllerOptions {
   tickMs?: number;
 }
 
+/** The longest a registry goes without a full pass (ms), whatever the triggers said. */
+export const EndpointResyncMs = 5000;
+
 /** Keeps the stored endpoints equal to the tasks' (see the file comment). */
+
 export class EndpointController {
   readonly #o: EndpointControllerOptions;
   /** A pass walks every task: the next one waits as long as the last took (at most half the CPU while
@@ -51,6 +55,8 @@ export class EndpointController {
   /** The status of each host the last pass asked about (a tick passes again when one differs); null
    * until a pass has written all it had to. */
   #statuses: Map<string, HostStatus> | null = null;
+  /** When the last pass finished its writes (clock ms): a full pass at least every EndpointResyncMs. */
+  #passedAt = 0;
   readonly #loop: PassLoop;
 
   constructor(opts: EndpointControllerOptions) {
@@ -91,6 +97,9 @@ export class EndpointController {
    * last one did not finish its writes). */
   #statusChanged(): boolean {
     if (this.#statuses === null) return true;
+    // A safety net: a change the mirror delivered to no trigger (its watch re-established across an
+    // etcd leader change) is picked up within EndpointResyncMs rather than never.
+    if (this.#o.clock.now() - this.#passedAt >= EndpointResyncMs) return true;
     for (const [hostId, status] of this.#statuses) if (this.#o.hostStatus(hostId) !== status) return true;
     return false;
   }
@@ -132,7 +141,10 @@ export class EndpointController {
     }
     if (last > 0) await this.#o.mirror.waitFor(last);
     if (lost) this.#loop.again();
-    else this.#statuses = statuses;
+    else {
+      this.#statuses = statuses;
+      this.#passedAt = this.#o.clock.now();
+    }
   }
 }
 
