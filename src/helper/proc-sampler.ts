@@ -162,3 +162,10 @@ export function seenAlive(samples: ProcSample[], attempt: string): { first: numb
   const at = samples.filter((s) => (s.byAttempt[attempt]?.length ?? 0) > 0).map((s) => s.at);
   return at.length === 0 ? null : { first: Math.min(...at), last: Math.max(...at) };
 }
+
+/** When `attempt` was first seen gone after `at` (the first sample after it without the attempt's
+ * processes), or Infinity when it never was. With `seenAlive().last` it brackets a death. */
+export function firstGoneAfter(samples: ProcSample[], attempt: string, at: number): number {
+  const gone = samples.filter((s) => s.at > at && (s.byAttempt[attempt]?.length ?? 0) === 0).map((s) => s.at);
+  return gone.length === 0 ? Infinity : Math.min(...gone);
+}
