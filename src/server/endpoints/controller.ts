@@ -40,6 +40,9 @@ export interface EndpointControllerOptions {
   active: () => boolean;
   /** @default EndpointTickMs */
   tickMs?: number;
+  /** The longest the registry goes without a full pass (ms); 0: never (tests that must see a missed
+   * trigger rather than have it papered over). @default EndpointResyncMs */
+  resyncMs?: number;
 }
 
 /** The longest a registry goes without a full pass (ms), whatever the triggers said. */
@@ -99,7 +102,8 @@ export class EndpointController {
     if (this.#statuses === null) return true;
     // A safety net: a change the mirror delivered to no trigger (its watch re-established across an
     // etcd leader change) is picked up within EndpointResyncMs rather than never.
-    if (this.#o.clock.now() - this.#passedAt >= EndpointResyncMs) return true;
+    const resyncMs = this.#o.resyncMs ?? EndpointResyncMs;
+    if (resyncMs > 0 && this.#o.clock.now() - this.#passedAt >= resyncMs) return true;
     for (const [hostId, status] of this.#statuses) if (this.#o.hostStatus(hostId) !== status) return true;
     return false;
   }
