@@ -133,8 +133,6 @@ export interface ServerOptions {
   /** `host:port` to answer DNS on, UDP and TCP (`NAME.service.tiffin`, dns/answer.ts); port 0 picks
    * one (see `ServerHandle.dns`). @default no DNS */
   dnsListen?: string;
-  /** The endpoint registry's full-pass interval (EndpointControllerOptions.resyncMs; tests set 0). @default EndpointResyncMs */
-  endpointResyncMs?: number;
   /** Remediation rules and budget (`--remediation FILE`, remediation/config.ts). @default none: checks are shown, nothing is remediated */
   remediation?: RemediationConfig;
   /** How often the leader looks at batch jobs' schedules (schedules.ts). @default 1000 */
@@ -231,7 +229,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // The rollout judge's named readings live in the leader's memory: held from when this server began leading.
   let samplesSince = Number.POSITIVE_INFINITY;
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), approvals: (job) => approvals.of(job), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks, task) => customChecks.verdictsOf(key, checks, task), namedOf: (job, index, name) => rolloutSamples.namedOf(job, index, name), cpuOf: (job, index) => rolloutSamples.cpuOf(job, index), samplesSince: () => samplesSince } });
-  const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader(), ...(opts.endpointResyncMs !== undefined ? { resyncMs: opts.endpointResyncMs } : {}) });
+  const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader() });
   const remediationConfig = opts.remediation ?? NoRemediation;
   const hostChecks = new ChecksCache(store, mirror, log);
   const remediation = new RemediationController({ store: loopStore, mirror, clock, log, config: remediationConfig, checks: hostChecks, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader(), registry: metrics.registry });
