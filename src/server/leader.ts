@@ -9,7 +9,10 @@
 //   a leader that dies (kill -9, partition) loses it after the lease TTL, when the store deletes it.
 // - The leader renews its lease every ttl/3. It trusts its leadership only until the send time of its
 //   last successful renewal + ttl - margin: the store cannot expire the lease before that, so a leader
-//   cut off from the store stops acting before anybody else can be elected.
+//   cut off from the store stops acting before anybody else can be elected. Once that time has run
+//   out the term is over (a step-down, onChange(false)), even if a renewal sent before then answers
+//   later: isLeader() never turns true again without onChange(true), the loops' cue to catch up on
+//   the changes they skipped while it was false.
 // - Fencing: every write of the leader's loops carries a compare on `/leader`'s modRevision (the
 //   revision of the leader's own put; the key is never rewritten during a term). A deposed leader whose
 //   write was delayed (a stalled process, a request stuck in a partitioned member) fails that compare.
@@ -198,7 +201,13 @@ export class LeaderElection {
     const sent = this.#o.clock.now();
     this.#o.store.keepAlive(t.lease).then(
       () => {
-        if (this.#term === t) t.validUntil = Math.max(t.validUntil, this.#deadlineFrom(sent));
+        if (this.#term !== t) return;
+        // Past its trusted time the term is over, whatever answers later: isLeader() has been false,
+        // and the loops dropped what they were asked meanwhile. Moving the deadline on here brought
+        // leadership back with no onChange(true) to make them catch up (an endpoint stayed missing
+        // after an etcd leader change); stepping down makes the return a new, announced term.
+        if (this.#o.clock.now() >= t.validUntil) this.#lose("a lease renewal got through only after the term's trusted time");
+        else t.validUntil = Math.max(t.validUntil, this.#deadlineFrom(sent));
       },
       (err: unknown) => {
         if (this.#term !== t) return;

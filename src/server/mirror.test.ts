@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { pino } from "pino";
 import { openSqliteStore } from "../state/sqlite.ts";
+import { CompactedError } from "../state/store.ts";
 import type { Store } from "../state/store.ts";
 import { attemptKey, jobKey, Kinds, taskKey } from "./kinds.ts";
 import { changeAs, Mirror } from "./mirror.ts";
@@ -94,6 +95,70 @@ void test("a key under a kind's prefix that is not of its layout is reported and
       assert.equal(m.attempts.size, 0);
       assert.deepEqual([...m.corrupt.keys()].sort(), [Kinds.attempt.prefix, Kinds.job.prefix, `${Kinds.task.prefix}web/zero`].sort());
       assert.match(m.corrupt.get(Kinds.job.prefix)?.message ?? "", /not a key of a job/);
+    } finally {
+      m.close();
+    }
+  }));
+
+/** The store with a watch the test breaks: while cut, the watch's events are lost (a stream being
+ * re-established past compacted history), and `fail` reports the failure as the store would. */
+function breakable(store: Store): { store: Store; cut: () => void; fail: () => void } {
+  let cut = false;
+  let onError: ((err: Error) => void) | undefined;
+  return {
+    cut: () => void (cut = true),
+    fail: () => {
+      cut = false;
+      onError?.(new CompactedError(1));
+    },
+    store: {
+      revision: () => store.revision(),
+      get: (k) => store.get(k),
+      range: (p, o) => store.range(p, o),
+      put: (k, v, o) => store.put(k, v, o),
+      delete: (k) => store.delete(k),
+      txn: (r) => store.txn(r),
+      grantLease: (ttl) => store.grantLease(ttl),
+      keepAlive: (l) => store.keepAlive(l),
+      revokeLease: (l) => store.revokeLease(l),
+      watch: (p, from, on, err) => {
+        onError = err;
+        return store.watch(p, from, (evs) => void (cut || on(evs)), err);
+      },
+      close: () => store.close(),
+    },
+  };
+}
+
+// Issue 15's suspect (a reload replacing state without telling the listeners) pinned: every consumer
+// (endpoint controller, reconciler, assignment streams) reacts only to change callbacks.
+void test("a reload after a failed watch hands every change it missed to the listeners, key by key", () =>
+  withStore(async (real, logs) => {
+    const b = breakable(real);
+    await real.put(taskKey("web", 0), Kinds.task.encode(task(0)));
+    await real.put(taskKey("web", 1), Kinds.task.encode(task(1)));
+    const m = await Mirror.load(b.store, logger(logs));
+    const seen: Change[] = [];
+    m.onChange((changes) => void seen.push(...changes));
+    try {
+      b.cut();
+      await real.put(taskKey("web", 0), Kinds.task.encode(task(0, { hostId: "h2" })));
+      await real.delete(taskKey("web", 1));
+      const last = await real.put(attemptKey("a0"), Kinds.attempt.encode(attempt("a0", 0)));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(m.attempts.has("a0"), false, "the cut watch brought nothing");
+      b.fail();
+      await m.waitFor(last);
+      const got = (key: string): string[] => seen.filter((c) => c.key === key).map((c) => `${JSON.stringify((c.prev as { hostId?: string } | null)?.hostId ?? null)}->${JSON.stringify((c.next as { hostId?: string } | null)?.hostId ?? null)}`);
+      assert.deepEqual(got(taskKey("web", 0)), ['"h1"->"h2"'], "the changed task");
+      assert.deepEqual(got(taskKey("web", 1)), ['"h1"->null'], "the deleted task");
+      assert.deepEqual(got(attemptKey("a0")), ['null->"h1"'], "the new attempt");
+      assert.deepEqual([...(m.tasksByHost.get("h2") ?? [])], ["web/0"]);
+      assert.equal(m.tasksByHost.has("h1"), false);
+      // And it follows the store again from there.
+      await m.waitFor(await real.put(attemptKey("a1"), Kinds.attempt.encode(attempt("a1", 1))));
+      assert.ok(m.attempts.has("a1"));
+      assert.equal(m.following, true);
     } finally {
       m.close();
     }

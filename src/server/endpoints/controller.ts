@@ -7,6 +7,12 @@
 // the status check is one map lookup per host, so the tick can be short and the endpoints of a host
 // that turned suspect go within a tick of it.
 //
+// No periodic full pass: every change reaches a trigger. The mirror hands every change to its
+// listeners (a reload after a failed watch too, key by key: mirror.test.ts), a pass whose writes did
+// not all land leaves the ticks asking for another, and what was dropped while not leading is caught
+// up when leadership is gained (main.ts triggers on onChange(true); leader.ts announces every return,
+// a lapse of its trusted time included). A 5 s resync once hid that last gap (watch-etcd-leader).
+//
 // Stored rather than derived on each read: every watcher and every server in HA then sees one
 // ordered history of the registry in the store's revisions, `GET /v1/watch?kinds=endpoint&from=REV`
 // resumes across a server restart or a leader change like every kind, and a follower answers DNS
@@ -42,11 +48,7 @@ export interface EndpointControllerOptions {
   tickMs?: number;
 }
 
-/** The longest a registry goes without a full pass (ms), whatever the triggers said. */
-export const EndpointResyncMs = 5000;
-
 /** Keeps the stored endpoints equal to the tasks' (see the file comment). */
-
 export class EndpointController {
   readonly #o: EndpointControllerOptions;
   /** A pass walks every task: the next one waits as long as the last took (at most half the CPU while
@@ -55,8 +57,6 @@ export class EndpointController {
   /** The status of each host the last pass asked about (a tick passes again when one differs); null
    * until a pass has written all it had to. */
   #statuses: Map<string, HostStatus> | null = null;
-  /** When the last pass finished its writes (clock ms): a full pass at least every EndpointResyncMs. */
-  #passedAt = 0;
   readonly #loop: PassLoop;
 
   constructor(opts: EndpointControllerOptions) {
@@ -97,9 +97,6 @@ export class EndpointController {
    * last one did not finish its writes). */
   #statusChanged(): boolean {
     if (this.#statuses === null) return true;
-    // A safety net: a change the mirror delivered to no trigger (its watch re-established across an
-    // etcd leader change) is picked up within EndpointResyncMs rather than never.
-    if (this.#o.clock.now() - this.#passedAt >= EndpointResyncMs) return true;
     for (const [hostId, status] of this.#statuses) if (this.#o.hostStatus(hostId) !== status) return true;
     return false;
   }
@@ -141,10 +138,7 @@ export class EndpointController {
     }
     if (last > 0) await this.#o.mirror.waitFor(last);
     if (lost) this.#loop.again();
-    else {
-      this.#statuses = statuses;
-      this.#passedAt = this.#o.clock.now();
-    }
+    else this.#statuses = statuses;
   }
 }
 

@@ -61,6 +61,8 @@ void test("endpoint watch: every change once and in order across a kill -9 of et
   const store = await openEtcdStore(etcd.endpoints, { prefix: "/tiffin-endpoints-ha", callTimeoutMs: 2000 });
   undo.push(() => store.close());
   // Liveness slow enough that the etcd election never turns the host suspect: every change is the tasks'.
+  // The registry has no periodic full pass: every endpoint change here comes from the trigger its
+  // task's change gave (a lapse of leadership during etcd's election once dropped one: leader.test.ts).
   const server = await startServer({ dataDir: dir, listen: "127.0.0.1:0", store, log: process.env["TIFFIN_TEST_LOG"] ?? "silent", timing: { suspectMs: 30_000, downMs: 60_000 } });
   undo.push(() => server.close());
   const api = new ApiClient({ addr: server.url, token: server.adminToken });
