@@ -80,7 +80,8 @@ void test("sandboxFor: limits, network and mounts reach the helper's config", ()
 
 const users: { name: string; ctx: Partial<IsolationContext>; spec?: Partial<JobSpec>; want: Partial<SandboxConfig> }[] = [
   { name: "user namespace: nobody inside, mapped far above the host's users", ctx: {}, want: { user: { uid: 65534, gid: 65534, userns: { hostBase: USERNS_HOST_BASE, size: 65536 } } } },
-  { name: "no user namespace here: the --task-user ids on the host", ctx: { runtime: { runtime: crun, problems: [], userns: false }, taskUser: { uid: 4000, gid: 4001 } }, want: { user: { uid: 4000, gid: 4001, userns: null } } },
+  { name: "each job its own range: the one the agent's table gives the job (web, task 3)", ctx: { usernsBase: (job) => (job === "web" ? 1_000_196_608 : 7) }, want: { user: { uid: 65534, gid: 65534, userns: { hostBase: 1_000_196_608, size: 65536 } } } },
+  { name: "no user namespace here: the --task-user ids on the host", ctx: { runtime: { runtime: crun, problems: [], userns: false }, taskUser: { uid: 4000, gid: 4001 }, usernsBase: () => assert.fail("no range without a user namespace") }, want: { user: { uid: 4000, gid: 4001, userns: null } } },
   { name: "persist: /var and /home in the data dir, per task", ctx: {}, spec: { persist: true }, want: { stateDir: "/var/lib/tiffin/state/web/3" } },
   { name: "a data dir under /etc (which tasks see) is hidden", ctx: { dataDir: "/etc/tiffin-agent" }, want: { hiddenPaths: ["/etc/tiffin-agent"] } },
   { name: "allowed capabilities reach the sandbox", ctx: { allowCapabilities: ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"] }, spec: { capabilities: ["CAP_NET_BIND_SERVICE"] }, want: { capabilities: ["CAP_NET_BIND_SERVICE"] } },
@@ -92,6 +93,16 @@ for (const u of users) {
     for (const [k, v] of Object.entries(u.want)) assert.deepEqual(r.sandbox[k as keyof SandboxConfig], v, k);
   });
 }
+
+void test("sandboxFor: no range left is a refusal; a refused spec takes no range", () => {
+  const r = sandboxFor(testSpec({}), { ...ctx, usernsBase: () => null }, { job: "web", index: 0 });
+  assert.ok("refused" in r);
+  assert.match(r.refused, /^no user id range left on host box-1: .*place the job elsewhere$/);
+  const asked: string[] = [];
+  const refused = sandboxFor(testSpec({ capabilities: ["CAP_SYS_ADMIN"] }), { ...ctx, usernsBase: (j) => (asked.push(j), 1) }, { job: "web", index: 0 });
+  assert.ok("refused" in refused);
+  assert.deepEqual(asked, []);
+});
 
 void test("describeSandboxing: who tasks run as, for tiffin hosts", () => {
   const nobody = { uid: 65534, gid: 65534 };
@@ -121,9 +132,9 @@ void test("agent: a writable mount outside --allow-mounts is refused; an allowed
   await server.up();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-agent-iso-"));
   const shared = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-allowed-"));
-  // The task is nobody in a user namespace (host uid USERNS_HOST_BASE + 65534), not root: a writable
-  // host directory must be its own, as with Docker's userns-remap.
-  fs.chownSync(shared, USERNS_HOST_BASE + 65534, USERNS_HOST_BASE + 65534);
+  // The task is nobody in its job's user namespace range (a host uid of its own, userns-ranges.ts), not
+  // root: a writable host directory must be open to it (1777, as /tmp) or chowned to that uid.
+  fs.chmodSync(shared, 0o1777);
   const agent = await startAgent({
     server: server.url,
     joinToken: server.joinToken,

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Capability, JobSpec } from "../model/index.ts";
 import { isolationOf } from "../model/index.ts";
-import { USERNS_HOST_BASE } from "../helper/protocol.ts";
+import { USERNS_HOST_BASE, USERNS_RANGE_SIZE } from "../helper/protocol.ts";
 import type { RuntimeInfo, SandboxConfig, SandboxUser } from "../helper/protocol.ts";
 import { probeRuntime } from "../helper/sandbox.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
@@ -132,6 +132,9 @@ export interface IsolationContext {
   allowUnsandboxed?: boolean;
   /** The agent runs as root, so a task can be made another user (`taskUser`). @default process.getuid() === 0 */
   root?: boolean;
+  /** The first host id of a job's user namespace range (userns-store.ts: one per job of a namespace),
+   * or null when none is left. @default USERNS_HOST_BASE for every job (one range for all: tests) */
+  usernsBase?: (job: string) => number | null;
 }
 
 /** Who an isolation "none" task runs as: the task user when the agent is root (so it can read neither
@@ -205,7 +208,12 @@ export function sandboxFor(
     return { refused: `capabilities: ${refused.join(", ")} not allowed on host ${ctx.hostName} (${allowed}); drop them from the spec or ask the host's operator (tiffin agent --allow-capabilities)` };
   }
   const ids = ctx.taskUser ?? DEFAULT_TASK_USER;
-  const user: SandboxUser = { ...ids, userns: ctx.runtime.userns === false ? null : { hostBase: USERNS_HOST_BASE, size: 65536 } };
+  // Asked last, so a refused spec takes no range; a rootless runtime maps the agent's user instead.
+  const hostBase = ctx.runtime.userns === false || runtime.rootless ? null : ctx.usernsBase ? ctx.usernsBase(task.job) : USERNS_HOST_BASE;
+  if (hostBase === null && ctx.runtime.userns !== false && !runtime.rootless) {
+    return { refused: `no user id range left on host ${ctx.hostName}: every range of its user namespace pool belongs to a job that still has tasks or persisted state here; remove jobs this host no longer needs (their state goes after --state-keep) or place the job elsewhere` };
+  }
+  const user: SandboxUser = { ...ids, userns: hostBase === null ? null : { hostBase, size: USERNS_RANGE_SIZE } };
   const hidden = systemPrefixes.some((s) => under(ctx.dataDir, s)) ? [ctx.dataDir] : [];
   return {
     sandbox: {

@@ -28,6 +28,7 @@ import { PackageGc } from "./package-gc.ts";
 import { StateGc } from "./state-gc.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
 import { advertiseAddress, detectInventory, isWildcard, localAddressToward, parseAdvertise, parseListen } from "./inventory.ts";
+import { UsernsRanges } from "./userns-store.ts";
 import { DEFAULT_TASK_USER, describeSandboxing, detectRuntime, nodeReadOnlyPaths, reprobeRuntime, sandboxFor } from "./isolation.ts";
 import { MachineChecker } from "./machine-checks/checker.ts";
 import { RepairRunner } from "./machine-checks/repair.ts";
@@ -273,6 +274,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     skip: (url) => client.skip?.(url),
     onReady: () => manager.retryHeld(),
   });
+  // Each job's own user namespace range (issue 17), kept in the data dir.
+  const usernsRanges = new UsernsRanges({ dataDir, log });
   const manager = new AttemptManager({
     dataDir,
     helperCommand: () => helperCommand ?? defaultHelperCommand(),
@@ -299,6 +302,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
           allowUnsandboxed: opts.allowUnsandboxed === true,
           allowCapabilities: opts.allowCapabilities ?? [],
           taskUser: opts.taskUser ?? DEFAULT_TASK_USER,
+          usernsBase: (job) => usernsRanges.hostBaseOf(job),
         },
         { job: a.attempt.job, index: a.attempt.index },
       ),
