@@ -95,9 +95,11 @@ for (const u of users) {
 }
 
 void test("sandboxFor: no range left is a refusal; a refused spec takes no range", () => {
-  const r = sandboxFor(testSpec({}), { ...ctx, usernsBase: () => null }, { job: "web", index: 0 });
+  const r = sandboxFor(testSpec({}), { ...ctx, usernsBase: () => ({ refused: "exhausted" }) }, { job: "web", index: 0 });
   assert.ok("refused" in r);
   assert.match(r.refused, /^no user id range left on host box-1: .*place the job elsewhere$/);
+  const w = sandboxFor(testSpec({}), { ...ctx, usernsBase: () => ({ refused: "unrecorded", error: "Error: ENOSPC: no space left on device" }) }, { job: "web", index: 0 });
+  assert.deepEqual(w, { refused: "cannot record the job's user id range on host box-1 (Error: ENOSPC: no space left on device); free space in the agent's data directory" });
   const asked: string[] = [];
   const refused = sandboxFor(testSpec({ capabilities: ["CAP_SYS_ADMIN"] }), { ...ctx, usernsBase: (j) => (asked.push(j), 1) }, { job: "web", index: 0 });
   assert.ok("refused" in refused);
@@ -106,7 +108,7 @@ void test("sandboxFor: no range left is a refusal; a refused spec takes no range
 
 void test("describeSandboxing: who tasks run as, for tiffin hosts", () => {
   const nobody = { uid: 65534, gid: 65534 };
-  assert.equal(describeSandboxing({ runtime: crun, problems: [], userns: true }, nobody), "crun 1.8.1, tasks as uid 65534 in a user namespace");
+  assert.equal(describeSandboxing({ runtime: crun, problems: [], userns: true }, nobody), "crun 1.8.1, tasks as uid 65534 in a user namespace range per job");
   assert.equal(describeSandboxing({ runtime: crun, problems: [], userns: false }, nobody), "crun 1.8.1, tasks as uid 65534 on the host (no user namespace)");
   assert.equal(describeSandboxing({ runtime: { ...crun, rootless: true }, problems: [] }, nobody), "crun 1.8.1 rootless, tasks as the agent's user");
   assert.equal(describeSandboxing({ runtime: null, problems: [] }, nobody), "none");

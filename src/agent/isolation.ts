@@ -10,6 +10,7 @@ import type { RuntimeInfo, SandboxConfig, SandboxUser } from "../helper/protocol
 import { probeRuntime } from "../helper/sandbox.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
 import { findBinary, runtimeNames, runtimeVersion } from "../helper/sandbox-runtime.ts";
+import type { NoRange } from "./userns-store.ts";
 
 /** Most processes and threads a sandboxed task may have at once. */
 export const DEFAULT_PIDS_LIMIT = 4096;
@@ -134,7 +135,7 @@ export interface IsolationContext {
   root?: boolean;
   /** The first host id of a job's user namespace range (userns-store.ts: one per job of a namespace),
    * or null when none is left. @default USERNS_HOST_BASE for every job (one range for all: tests) */
-  usernsBase?: (job: string) => number | null;
+  usernsBase?: (job: string) => number | NoRange;
 }
 
 /** Who an isolation "none" task runs as: the task user when the agent is root (so it can read neither
@@ -150,19 +151,25 @@ export function unsandboxedRefusal(hostName: string): string {
 
 /**
  * How `tiffin hosts` shows this host's sandboxes: the runtime, and who tasks run as:
- * "crun 1.8.1, tasks as uid 65534 in a user namespace" or, where the kernel refuses user namespaces,
+ * "crun 1.8.1, tasks as uid 65534 in a user namespace range per job" or, where the kernel refuses user namespaces,
  * "crun 1.8.1, tasks as uid 65534 on the host (no user namespace)".
  */
 export function describeSandboxing(d: RuntimeDetection, taskUser: { uid: number; gid: number }): string {
   const r = d.runtime;
   if (r === null) return describeRuntime(null);
   if (r.rootless) return `${describeRuntime(r)}, tasks as the agent's user`;
-  return `${describeRuntime(r)}, tasks as uid ${taskUser.uid} ${d.userns === false ? "on the host (no user namespace)" : "in a user namespace"}`;
+  return `${describeRuntime(r)}, tasks as uid ${taskUser.uid} ${d.userns === false ? "on the host (no user namespace)" : "in a user namespace range per job"}`;
 }
 
 /** The capabilities of `asked` that `allowed` does not cover (pure; also the scheduler's question). */
 export function refusedCapabilities(asked: readonly Capability[], allowed: readonly string[]): Capability[] {
   return asked.filter((c) => !allowed.includes(c));
+}
+
+/** Why a sandbox was refused for want of a user id range (userns-store.ts). */
+export function noRangeReason(hostName: string, why: NoRange): string {
+  if (why.refused === "unrecorded") return `cannot record the job's user id range on host ${hostName} (${why.error}); free space in the agent's data directory`;
+  return `no user id range left on host ${hostName}: every range of its user namespace pool belongs to a job that still has tasks or persisted state here; remove jobs this host no longer needs (their state goes after --state-keep) or place the job elsewhere`;
 }
 
 /** Where a task's persisted /var and /home live on the host (spec `persist`). */
@@ -210,9 +217,7 @@ export function sandboxFor(
   const ids = ctx.taskUser ?? DEFAULT_TASK_USER;
   // Asked last, so a refused spec takes no range; a rootless runtime maps the agent's user instead.
   const hostBase = ctx.runtime.userns === false || runtime.rootless ? null : ctx.usernsBase ? ctx.usernsBase(task.job) : USERNS_HOST_BASE;
-  if (hostBase === null && ctx.runtime.userns !== false && !runtime.rootless) {
-    return { refused: `no user id range left on host ${ctx.hostName}: every range of its user namespace pool belongs to a job that still has tasks or persisted state here; remove jobs this host no longer needs (their state goes after --state-keep) or place the job elsewhere` };
-  }
+  if (hostBase !== null && typeof hostBase !== "number") return { refused: noRangeReason(ctx.hostName, hostBase) };
   const user: SandboxUser = { ...ids, userns: hostBase === null ? null : { hostBase, size: USERNS_RANGE_SIZE } };
   const hidden = systemPrefixes.some((s) => under(ctx.dataDir, s)) ? [ctx.dataDir] : [];
   return {

@@ -91,7 +91,15 @@ void test("UsernsRanges: kept in the data dir across restarts; an unreadable tab
   let now = Date.now();
   const d = new UsernsRanges({ dataDir: fs.mkdtempSync(path.join(dataDir, "d-")), log, reserved: [], slots: { first: 1, last: 1 }, now: () => now, graceMs: 1000 });
   assert.equal(d.hostBaseOf("x"), slotBase(1));
-  assert.equal(d.hostBaseOf("y"), null, "within the grace: none");
+  assert.deepEqual(d.hostBaseOf("y"), { refused: "exhausted" }, "within the grace: none");
   now += 2000;
   assert.equal(d.hostBaseOf("y"), slotBase(1), "after it: taken over");
+  // A table that cannot be written gives no range (a restarted agent could hand it to another job).
+  const ro = fs.mkdtempSync(path.join(dataDir, "ro-"));
+  const e = new UsernsRanges({ dataDir: ro, log, reserved: [] });
+  fs.mkdirSync(rangesFile(ro));
+  const got = e.hostBaseOf("z");
+  assert.ok(typeof got === "object" && got.refused === "unrecorded" && /EISDIR|EPERM|ENOTDIR|EEXIST/.test(got.error), JSON.stringify(got));
+  fs.rmdirSync(rangesFile(ro));
+  assert.equal(e.hostBaseOf("z"), slotBase(1), "the same slot once it can be written");
 });

@@ -30,6 +30,10 @@ export function hostSubIds(files: readonly string[] = ["/etc/subuid", "/etc/subg
   });
 }
 
+/** Why a job got no range: every one is held by a job still on the host, or the table could not be
+ * written (a range not on disk could go to another job after a restart). */
+export type NoRange = { refused: "exhausted" } | { refused: "unrecorded"; error: string };
+
 /** Options of UsernsRanges. */
 export interface UsernsRangesOptions {
   dataDir: string;
@@ -57,8 +61,8 @@ export class UsernsRanges {
     this.#table = this.#load();
   }
 
-  /** The first host id of `job`'s range, or null when every range is taken by jobs still on this host. */
-  hostBaseOf(job: string): number | null {
+  /** The first host id of `job`'s range, or why it has none. */
+  hostBaseOf(job: string): number | NoRange {
     const now = (this.#o.now ?? Date.now)();
     const d = assignRange(this.#table, job, {
       now,
@@ -67,13 +71,21 @@ export class UsernsRanges {
       ...(this.#o.slots ? { slots: this.#o.slots } : {}),
       ...(this.#o.graceMs !== undefined ? { graceMs: this.#o.graceMs } : {}),
     });
-    if ("exhausted" in d) return null;
+    if ("exhausted" in d) return { refused: "exhausted" };
     const before = this.#table[job];
+    const previous = this.#table;
     this.#table = d.table;
+    // A start in a burst need not write again: the time matters only to hours (graceMs, reclaim order).
+    if (before === undefined || now - before.usedAt > 60_000) {
+      try {
+        this.#save();
+      } catch (e) {
+        this.#table = previous;
+        return { refused: "unrecorded", error: String(e) };
+      }
+    }
     if (d.reclaimed !== null) this.#o.log.warn({ job, from: d.reclaimed, hostBase: slotBase(d.slot) }, "user id range taken over from a job with nothing left on this host");
     if (before === undefined) this.#o.log.info({ job, hostIds: `${slotBase(d.slot)}-${slotBase(d.slot) + USERNS_RANGE_SIZE - 1}` }, "user id range for the job's sandboxes");
-    // A start in a burst need not write again: the time matters only to hours (graceMs, reclaim order).
-    if (before === undefined || now - before.usedAt > 60_000) this.#save();
     return slotBase(d.slot);
   }
 
