@@ -92,7 +92,16 @@ export interface HostLayout {
 export function layoutTemplate(cacheDir: string, layout: HostLayout, owner: { uid: number; gid: number }): string {
   const key = createHash("sha256").update(JSON.stringify([layout, owner.uid, owner.gid])).digest("hex").slice(0, 16);
   const dir = path.join(cacheDir, key);
-  if (exists(dir)) return dir;
+  if (exists(dir)) {
+    // In use: the agent collects templates no start touched for a while (../agent/layout-gc.ts).
+    try {
+      const now = new Date();
+      fs.utimesSync(dir, now, now);
+    } catch {
+      // collected just now: made again below
+    }
+    if (exists(dir)) return dir;
+  }
   fs.mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
   const tmp = fs.mkdtempSync(path.join(cacheDir, `.${key}-`));
   try {
