@@ -17,7 +17,7 @@ import { detectRuntime, taskStateDir } from "./isolation.ts";
 import { startAgent } from "./main.ts";
 import type { AgentHandle, AgentOptions } from "./main.ts";
 import { FakeServer, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
-import { rangesFile } from "./userns-store.ts";
+import { rangesFile } from "./userns-claims.ts";
 
 async function setup(t: TestContext, prefix: string): Promise<{ server: FakeServer; dataDir: string; start: (over?: Partial<AgentOptions>) => Promise<AgentHandle> }> {
   const server = new FakeServer();

@@ -9,7 +9,8 @@ import pino from "pino";
 import { shiftIntoRange, USERNS_HOST_BASE, USERNS_POOL_END, USERNS_RANGE_SIZE } from "../helper/protocol.ts";
 import { assignRange, FirstSlot, LastSlot, parseSubIds, slotBase, slotUsable } from "./userns-ranges.ts";
 import type { RangeContext, RangeDecision, RangeTable } from "./userns-ranges.ts";
-import { rangesFile, UsernsRanges } from "./userns-store.ts";
+import { RangeClaims, rangesFile } from "./userns-claims.ts";
+import { UsernsRanges } from "./userns-store.ts";
 
 const H = 3_600_000;
 const base: RangeContext = { now: 10 * H, reserved: [], busy: () => false, slots: { first: 1, last: 3 } };
@@ -102,4 +103,42 @@ void test("UsernsRanges: kept in the data dir across restarts; an unreadable tab
   assert.ok(typeof got === "object" && got.refused === "unrecorded" && /EISDIR|EPERM|ENOTDIR|EEXIST/.test(got.error), JSON.stringify(got));
   fs.rmdirSync(rangesFile(ro));
   assert.equal(e.hostBaseOf("z"), slotBase(1), "the same slot once it can be written");
+});
+
+void test("RangeClaims: agents of one machine never share a range; a claim whose agent's table lost it (data dir gone) is taken", (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-claims-"));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const dir = path.join(root, "claims");
+  const log = pino({ level: "silent" });
+  const agent = (name: string, youngMs = 0): { dataDir: string; ranges: UsernsRanges; claims: RangeClaims } => {
+    const dataDir = path.join(root, name);
+    fs.mkdirSync(dataDir, { recursive: true });
+    const claims = new RangeClaims({ dir, dataDir, youngMs });
+    return { dataDir, claims, ranges: new UsernsRanges({ dataDir, log, reserved: [], claims }) };
+  };
+  const a = agent("a");
+  const b = agent("b");
+  assert.equal(a.ranges.hostBaseOf("web"), slotBase(1));
+  assert.equal(b.ranges.hostBaseOf("web"), slotBase(2), "the same job id on another agent of this machine: another range");
+  assert.equal(b.ranges.hostBaseOf("db"), slotBase(3));
+  assert.equal(a.ranges.hostBaseOf("web"), slotBase(1), "a's own claim");
+  assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+  assert.equal(fs.readlinkSync(path.join(dir, "1")), path.resolve(a.dataDir));
+  // A claim just made counts before its agent's table lists the slot.
+  const young = agent("young", 60_000);
+  assert.equal(young.claims.claim(9), true);
+  assert.equal(agent("other").claims.claim(9), true, "old enough (youngMs 0) and not in young's table: stale");
+  assert.equal(young.claims.claim(9), false, "now the other's, and young by its default youngMs");
+  // a's data dir removed (a test's temp dir, a host wiped): its claims are stale.
+  fs.rmSync(a.dataDir, { recursive: true, force: true });
+  const c = agent("c");
+  assert.equal(c.ranges.hostBaseOf("x"), slotBase(1), "a's stale claim taken");
+  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.includes(".stale-")), [], "nothing left aside");
+  // Two agents that shared ranges before claims: the one whose range another agent claims gets a new one.
+  const d = agent("d");
+  fs.writeFileSync(rangesFile(d.dataDir), JSON.stringify({ version: 1, jobs: { old: { slot: 3, usedAt: 0 } } }));
+  const d2 = new UsernsRanges({ dataDir: d.dataDir, log, reserved: [], claims: d.claims });
+  assert.equal(d2.hostBaseOf("old"), slotBase(4), "slot 3 is b's (db)");
+  const saved = JSON.parse(fs.readFileSync(rangesFile(d.dataDir), "utf8")) as { jobs: Record<string, { slot: number }> };
+  assert.equal(saved.jobs["old"]?.slot, 4);
 });

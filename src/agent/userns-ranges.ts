@@ -59,6 +59,9 @@ export interface RangeContext {
   graceMs?: number;
   /** Slots to give out, inclusive (tests make the pool small). @default FirstSlot..LastSlot */
   slots?: { first: number; last: number };
+  /** Makes a slot this agent's on the host, or says another agent has it (userns-claims.ts); asked,
+   * in order, only of a slot about to be given, so a true is a claim made. @default always true */
+  claim?: (slot: number) => boolean;
 }
 
 /** The outcome: the job's slot and the new table (`reclaimed`: the job whose slot it was), or none left. */
@@ -67,19 +70,26 @@ export type RangeDecision = { slot: number; table: RangeTable; reclaimed: string
 /** The range of `job`: its own if it has one, else the lowest never-given slot, else the slot of the job
  * unused longest that has nothing left here. Pure. */
 export function assignRange(table: RangeTable, job: string, ctx: RangeContext): RangeDecision {
+  const claim = ctx.claim ?? ((): boolean => true);
   const own = table[job];
-  if (own !== undefined) return { slot: own.slot, table: { ...table, [job]: { slot: own.slot, usedAt: Math.max(own.usedAt, ctx.now) } }, reclaimed: null };
+  if (own !== undefined && claim(own.slot)) return { slot: own.slot, table: { ...table, [job]: { slot: own.slot, usedAt: Math.max(own.usedAt, ctx.now) } }, reclaimed: null };
+  // Its range is another agent's on this host (two agents that shared ranges before claims): a new one.
+  if (own !== undefined) {
+    const rest: Record<string, RangeEntry> = { ...table };
+    delete rest[job];
+    table = rest;
+  }
   const { first, last } = ctx.slots ?? { first: FirstSlot, last: LastSlot };
   const taken = new Set(Object.values(table).map((e) => e.slot));
   for (let slot = first; slot <= last; slot++) {
-    if (!taken.has(slot) && slotUsable(slot, ctx.reserved)) return { slot, table: { ...table, [job]: { slot, usedAt: ctx.now } }, reclaimed: null };
+    if (!taken.has(slot) && slotUsable(slot, ctx.reserved) && claim(slot)) return { slot, table: { ...table, [job]: { slot, usedAt: ctx.now } }, reclaimed: null };
   }
   const graceMs = ctx.graceMs ?? 3_600_000;
   const candidates = Object.entries(table)
     .filter(([, e]) => e.slot >= first && e.slot <= last && ctx.now - e.usedAt >= graceMs && slotUsable(e.slot, ctx.reserved))
     .sort(([a, x], [b, y]) => x.usedAt - y.usedAt || (a < b ? -1 : 1));
   for (const [old, e] of candidates) {
-    if (ctx.busy(old)) continue;
+    if (ctx.busy(old) || !claim(e.slot)) continue;
     const next: Record<string, RangeEntry> = { ...table, [job]: { slot: e.slot, usedAt: ctx.now } };
     delete next[old];
     return { slot: e.slot, table: next, reclaimed: old };

@@ -9,15 +9,12 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { readJsonAs } from "../model/index.ts";
 import { USERNS_HOST_BASE, USERNS_RANGE_SIZE } from "../helper/protocol.ts";
+import { rangesFile } from "./userns-claims.ts";
+import type { RangeClaims } from "./userns-claims.ts";
 import { assignRange, FirstSlot, LastSlot, parseSubIds, slotBase } from "./userns-ranges.ts";
-import type { IdRange, RangeEntry, RangeTable } from "./userns-ranges.ts";
+import type { IdRange, RangeDecision, RangeEntry, RangeTable } from "./userns-ranges.ts";
 
 const fileSchema = z.object({ version: z.literal(1), jobs: z.record(z.string(), z.object({ slot: z.number().int().min(0), usedAt: z.number() })) });
-
-/** The table's file in a data dir. */
-export function rangesFile(dataDir: string): string {
-  return path.join(dataDir, "userns-ranges.json");
-}
 
 /** The ranges of the host's /etc/subuid and /etc/subgid (missing files: none). */
 export function hostSubIds(files: readonly string[] = ["/etc/subuid", "/etc/subgid"]): IdRange[] {
@@ -45,6 +42,8 @@ export interface UsernsRangesOptions {
   slots?: { first: number; last: number };
   /** @default 1 hour (see RangeContext.graceMs) */
   graceMs?: number;
+  /** The host-wide claims (several agents on one machine); null: this agent's table alone decides. */
+  claims?: RangeClaims | null;
 }
 
 /** One agent's ranges. */
@@ -64,19 +63,25 @@ export class UsernsRanges {
   /** The first host id of `job`'s range, or why it has none. */
   hostBaseOf(job: string): number | NoRange {
     const now = (this.#o.now ?? Date.now)();
-    const d = assignRange(this.#table, job, {
-      now,
-      reserved: this.#reserved,
-      busy: (other) => this.#busy(other),
-      ...(this.#o.slots ? { slots: this.#o.slots } : {}),
-      ...(this.#o.graceMs !== undefined ? { graceMs: this.#o.graceMs } : {}),
-    });
+    let d: RangeDecision;
+    try {
+      d = assignRange(this.#table, job, {
+        now,
+        reserved: this.#reserved,
+        busy: (other) => this.#busy(other),
+        ...(this.#o.claims ? { claim: (slot: number) => this.#o.claims?.claim(slot) ?? true } : {}),
+        ...(this.#o.slots ? { slots: this.#o.slots } : {}),
+        ...(this.#o.graceMs !== undefined ? { graceMs: this.#o.graceMs } : {}),
+      });
+    } catch (e) {
+      return { refused: "unrecorded", error: String(e) }; // the claims dir cannot be written
+    }
     if ("exhausted" in d) return { refused: "exhausted" };
     const before = this.#table[job];
     const previous = this.#table;
     this.#table = d.table;
     // A start in a burst need not write again: the time matters only to hours (graceMs, reclaim order).
-    if (before === undefined || now - before.usedAt > 60_000) {
+    if (before === undefined || before.slot !== d.slot || now - before.usedAt > 60_000) {
       try {
         this.#save();
       } catch (e) {
@@ -84,8 +89,9 @@ export class UsernsRanges {
         return { refused: "unrecorded", error: String(e) };
       }
     }
+    if (before !== undefined && before.slot !== d.slot) this.#o.log.warn({ job, from: slotBase(before.slot), hostBase: slotBase(d.slot) }, "the job's user id range is another agent's on this machine: the job gets a new one");
     if (d.reclaimed !== null) this.#o.log.warn({ job, from: d.reclaimed, hostBase: slotBase(d.slot) }, "user id range taken over from a job with nothing left on this host");
-    if (before === undefined) this.#o.log.info({ job, hostIds: `${slotBase(d.slot)}-${slotBase(d.slot) + USERNS_RANGE_SIZE - 1}` }, "user id range for the job's sandboxes");
+    if (before === undefined || before.slot !== d.slot) this.#o.log.info({ job, hostIds: `${slotBase(d.slot)}-${slotBase(d.slot) + USERNS_RANGE_SIZE - 1}` }, "user id range for the job's sandboxes");
     return slotBase(d.slot);
   }
 
