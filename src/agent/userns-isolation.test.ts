@@ -67,7 +67,9 @@ void test("jobs of a host are different host users: neither reaches what the oth
   const betaScript = `while [ ! -e /shared/aready ]; do sleep 0.05; done; { ${tries.map((c) => `if ${c} >/dev/null 2>&1; then echo "got: ${c}"; else echo "refused: ${c}"; fi`).join("; ")}; } > result; echo mine > /shared/bfile; sleep 60`;
   const beta = testAssignment("att-beta", testSpec({ name: "beta", mounts: mount, command: sh(betaScript) }), { job: "beta.team-b" });
   const keeper = (id: string): Assignment => testAssignment(id, testSpec({ name: "keeper", persist: true, command: sh(`set -e; echo ${id} >> /var/lib/keeper/log; echo ${id} > /home/last`) }));
-  server.assign([alpha, beta, keeper("att-keep-1")]);
+  // A second replica of alpha: the same job, so the same range (replicas share data by design).
+  const alpha1 = testAssignment("att-alpha-1", testSpec({ name: "alpha", mounts: mount, command: sh("sleep 60") }), { index: 1 });
+  server.assign([alpha, alpha1, beta, keeper("att-keep-1")]);
 
   const [pa, pb] = await waitFor("both running", () => {
     const a = runningPid(server, alpha.attempt.id);
@@ -80,6 +82,7 @@ void test("jobs of a host are different host users: neither reaches what the oth
   const ub = hostUid(pb);
   assert.ok(inPool(ua) && inPool(ub), `each task in a range of its own, not the shared one at ${USERNS_HOST_BASE}: ${ua}, ${ub}`);
   assert.notEqual(rangeOf(ua), rangeOf(ub), "two jobs, two ranges");
+  assert.equal(hostUid(await waitFor("alpha's second replica", () => runningPid(server, alpha1.attempt.id))), ua, "a job's replicas share its range");
   assert.equal(ua % USERNS_RANGE_SIZE, (USERNS_HOST_BASE + 65534) % USERNS_RANGE_SIZE, "nobody inside");
   assert.equal(fs.readFileSync(resultFile, "utf8"), tries.map((c) => `refused: ${c}\n`).join(""), "beta reached none of alpha's files");
   assert.equal(fs.readFileSync(path.join(shared, "afile"), "utf8"), "secret\n");
@@ -97,12 +100,12 @@ void test("jobs of a host are different host users: neither reaches what the oth
     assert.equal(end.exitCode, 0, `${id} wrote its state`);
   };
   await exited("att-keep-1");
-  server.assign([alpha, beta, keeper("att-keep-1"), keeper("att-keep-2")]);
+  server.assign([alpha, alpha1, beta, keeper("att-keep-1"), keeper("att-keep-2")]);
   await exited("att-keep-2");
   const keeperBase = USERNS_HOST_BASE + (table.jobs["keeper"]?.slot ?? 0) * USERNS_RANGE_SIZE;
   await firstAgent.close("leave-tasks");
   await start({ allowMounts: [shared] });
-  server.assign([alpha, beta, keeper("att-keep-3")]);
+  server.assign([alpha, alpha1, beta, keeper("att-keep-3")]);
   await exited("att-keep-3");
   const log = path.join(state, "var", "lib", "keeper", "log");
   assert.equal(fs.readFileSync(log, "utf8"), "legacy\natt-keep-1\natt-keep-2\natt-keep-3\n");
