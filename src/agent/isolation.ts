@@ -134,7 +134,7 @@ export interface IsolationContext {
   /** The agent runs as root, so a task can be made another user (`taskUser`). @default process.getuid() === 0 */
   root?: boolean;
   /** The first host id of a job's user namespace range (userns-store.ts: one per job of a namespace),
-   * or null when none is left. @default USERNS_HOST_BASE for every job (one range for all: tests) */
+   * or why it has none (a refusal). @default USERNS_HOST_BASE for every job (one range for all: tests) */
   usernsBase?: (job: string) => number | NoRange;
 }
 

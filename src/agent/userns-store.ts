@@ -64,11 +64,14 @@ export class UsernsRanges {
   hostBaseOf(job: string): number | NoRange {
     const now = (this.#o.now ?? Date.now)();
     let d: RangeDecision;
+    // Read once per decision, and only when a range must be taken over (every slot given out).
+    let jobsOnDisk: Set<string> | null = null;
+    const attemptJobs = (): Set<string> => (jobsOnDisk ??= new Set(this.#attempts().map((a) => a.job)));
     try {
       d = assignRange(this.#table, job, {
         now,
         reserved: this.#reserved,
-        busy: (other) => this.#busy(other),
+        busy: (other) => this.#busy(other, attemptJobs),
         ...(this.#o.claims ? { claim: (slot: number) => this.#o.claims?.claim(slot) ?? true } : {}),
         ...(this.#o.slots ? { slots: this.#o.slots } : {}),
         ...(this.#o.graceMs !== undefined ? { graceMs: this.#o.graceMs } : {}),
@@ -96,13 +99,9 @@ export class UsernsRanges {
   }
 
   /** A job has something on this host: a state dir, or an attempt directory (live or kept). */
-  #busy(job: string): boolean {
+  #busy(job: string, attemptJobs: () => Set<string>): boolean {
     if (safeList(path.join(this.#o.dataDir, "state", job)).length > 0) return true;
-    return this.#attemptJobs().has(job);
-  }
-
-  #attemptJobs(): Set<string> {
-    return new Set(this.#attempts().map((a) => a.job));
+    return attemptJobs().has(job);
   }
 
   #attempts(): { job: string; dir: string }[] {
