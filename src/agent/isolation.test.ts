@@ -6,7 +6,7 @@ import { test } from "node:test";
 import type { JobSpec } from "../model/index.ts";
 import { USERNS_HOST_BASE } from "../helper/protocol.ts";
 import type { RuntimeInfo, SandboxConfig } from "../helper/protocol.ts";
-import { describeSandboxing, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
+import { describeSandboxing, legacyMountNotice, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
 import type { IsolationContext } from "./isolation.ts";
 import { startAgent } from "./main.ts";
 import { alive, FakeServer, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
@@ -104,6 +104,19 @@ void test("sandboxFor: no range left is a refusal; a refused spec takes no range
   const refused = sandboxFor(testSpec({ capabilities: ["CAP_SYS_ADMIN"] }), { ...ctx, usernsBase: (j) => (asked.push(j), 1) }, { job: "web", index: 0 });
   assert.ok("refused" in refused);
   assert.deepEqual(asked, []);
+});
+
+void test("legacyMountNotice: a writable mount still owned by the old shared range gets a notice naming the job's uids", () => {
+  const base = USERNS_HOST_BASE + 3 * 65536;
+  const owners: Record<string, number> = { "/srv/old": USERNS_HOST_BASE + 65534, "/srv/mine": base + 65534, "/srv/open": 0 };
+  const ownerOf = (p: string): number | null => owners[p] ?? null;
+  const m = (host: string, writable = true) => ({ host, task: "/x", writable });
+  assert.equal(legacyMountNotice([m("/srv/mine"), m("/srv/open"), m("/missing")], base, ownerOf), null);
+  assert.equal(legacyMountNotice([m("/srv/old", false)], base, ownerOf), null, "read-only: it reads as before (others may read)");
+  assert.equal(legacyMountNotice([m("/srv/old")], USERNS_HOST_BASE, ownerOf), null, "one range for all (tests): nothing changed");
+  assert.equal(legacyMountNotice([m("/srv/mine"), m("/srv/old")], base, ownerOf), `writable mount /srv/old belongs to uid 1000065534, the one user every sandboxed task was before each job got user ids of its own; this job's tasks are uids ${base}..${base + 65535} on this host (nobody is ${base + 65534}): give the directory to that uid (chown -R) or make it mode 1777`);
+  const r = sandboxFor(testSpec({ mounts: [m("/srv/data/old")] }), { ...ctx, usernsBase: () => base, ownerOf: (p) => (p === "/srv/data/old" ? USERNS_HOST_BASE + 65534 : null) }, { job: "web", index: 0 });
+  assert.ok("sandbox" in r && r.notice?.startsWith("writable mount /srv/data/old belongs to uid 1000065534"), JSON.stringify(r));
 });
 
 void test("describeSandboxing: who tasks run as, for tiffin hosts", () => {

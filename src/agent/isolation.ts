@@ -136,6 +136,26 @@ export interface IsolationContext {
   /** The first host id of a job's user namespace range (userns-store.ts: one per job of a namespace),
    * or why it has none (a refusal). @default USERNS_HOST_BASE for every job (one range for all: tests) */
   usernsBase?: (job: string) => number | NoRange;
+  /** The owner uid of a host path, or null (none there): writable mounts still owned by the range every
+   * task shared before get a notice (legacyMountNotice). @default not looked at */
+  ownerOf?: (hostPath: string) => number | null;
+}
+
+/**
+ * What to tell a task whose writable mounts belong to the one user every sandboxed task was before
+ * ranges were per job (host uid 1000000000 + id, the README's old advice), now that its job is other
+ * host users: it cannot write there until the operator gives the dir to the job's range. Null when none
+ * is. Pure.
+ */
+export function legacyMountNotice(mounts: readonly { host: string; writable: boolean }[], hostBase: number, ownerOf: (p: string) => number | null): string | null {
+  if (hostBase === USERNS_HOST_BASE) return null;
+  const legacy = mounts.filter((m) => {
+    const uid = m.writable ? ownerOf(m.host) : null;
+    return uid !== null && uid >= USERNS_HOST_BASE && uid < USERNS_HOST_BASE + USERNS_RANGE_SIZE;
+  });
+  if (legacy.length === 0) return null;
+  const paths = legacy.map((m) => m.host).join(", ");
+  return `writable mount ${paths} belongs to uid ${ownerOf(legacy[0]?.host ?? "") ?? "?"}, the one user every sandboxed task was before each job got user ids of its own; this job's tasks are uids ${hostBase}..${hostBase + USERNS_RANGE_SIZE - 1} on this host (nobody is ${hostBase + 65534}): give the directory to that uid (chown -R) or make it mode 1777`;
 }
 
 /** Who an isolation "none" task runs as: the task user when the agent is root (so it can read neither
@@ -164,6 +184,15 @@ export function describeSandboxing(d: RuntimeDetection, taskUser: { uid: number;
 /** The capabilities of `asked` that `allowed` does not cover (pure; also the scheduler's question). */
 export function refusedCapabilities(asked: readonly Capability[], allowed: readonly string[]): Capability[] {
   return asked.filter((c) => !allowed.includes(c));
+}
+
+/** The owner uid of a host path, or null when nothing is there (IsolationContext.ownerOf). */
+export function statOwner(p: string): number | null {
+  try {
+    return fs.statSync(p).uid;
+  } catch {
+    return null;
+  }
 }
 
 /** Why a sandbox was refused for want of a user id range (userns-store.ts). */
@@ -220,7 +249,9 @@ export function sandboxFor(
   if (hostBase !== null && typeof hostBase !== "number") return { refused: noRangeReason(ctx.hostName, hostBase) };
   const user: SandboxUser = { ...ids, userns: hostBase === null ? null : { hostBase, size: USERNS_RANGE_SIZE } };
   const hidden = systemPrefixes.some((s) => under(ctx.dataDir, s)) ? [ctx.dataDir] : [];
+  const notice = hostBase !== null && ctx.ownerOf ? legacyMountNotice(iso.mounts, hostBase, ctx.ownerOf) : null;
   return {
+    ...(notice !== null ? { notice } : {}),
     sandbox: {
       runtime,
       network: iso.network,

@@ -30,7 +30,7 @@ import { describeRuntime } from "../helper/sandbox-config.ts";
 import { advertiseAddress, detectInventory, isWildcard, localAddressToward, parseAdvertise, parseListen } from "./inventory.ts";
 import { UsernsRanges } from "./userns-store.ts";
 import { DefaultClaimsDir, RangeClaims } from "./userns-claims.ts";
-import { DEFAULT_TASK_USER, describeSandboxing, detectRuntime, nodeReadOnlyPaths, reprobeRuntime, sandboxFor } from "./isolation.ts";
+import { DEFAULT_TASK_USER, describeSandboxing, detectRuntime, nodeReadOnlyPaths, reprobeRuntime, sandboxFor, statOwner } from "./isolation.ts";
 import { MachineChecker } from "./machine-checks/checker.ts";
 import { RepairRunner } from "./machine-checks/repair.ts";
 import type { RuntimeDetection } from "./isolation.ts";
@@ -306,6 +306,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
           allowCapabilities: opts.allowCapabilities ?? [],
           taskUser: opts.taskUser ?? DEFAULT_TASK_USER,
           usernsBase: (job) => usernsRanges.hostBaseOf(job),
+          ownerOf: (p) => statOwner(p),
         },
         { job: a.attempt.job, index: a.attempt.index },
       ),
