@@ -341,7 +341,7 @@ export class AttemptManager {
     const log = this.#d.log.child({ attemptId: attempt.id, task: `${attempt.job}/${attempt.index}` });
     const isolation = this.#d.sandboxFor?.(a) ?? { sandbox: null };
     if ("refused" in isolation) return this.#failStart(e, isolation.refused);
-    if (isolation.notice) log.warn({ notice: isolation.notice }, "task runs unsandboxed");
+    if (isolation.notice) log.warn({ notice: isolation.notice }, isolation.sandbox === null ? "task runs unsandboxed" : "notice for the task (in its stderr log)");
     let packages: Record<string, string> = {};
     if ((a.spec.pinned ?? []).length > 0) {
       const got = this.#d.packages ? await this.#d.packages.prepare(a.spec.pinned ?? []) : { error: "this agent has no package cache" };

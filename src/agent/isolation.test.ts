@@ -6,7 +6,7 @@ import { test } from "node:test";
 import type { JobSpec } from "../model/index.ts";
 import { USERNS_HOST_BASE } from "../helper/protocol.ts";
 import type { RuntimeInfo, SandboxConfig } from "../helper/protocol.ts";
-import { describeSandboxing, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
+import { describeSandboxing, legacyMountNotice, nodeReadOnlyPaths, sandboxFor } from "./isolation.ts";
 import type { IsolationContext } from "./isolation.ts";
 import { startAgent } from "./main.ts";
 import { alive, FakeServer, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
@@ -80,7 +80,8 @@ void test("sandboxFor: limits, network and mounts reach the helper's config", ()
 
 const users: { name: string; ctx: Partial<IsolationContext>; spec?: Partial<JobSpec>; want: Partial<SandboxConfig> }[] = [
   { name: "user namespace: nobody inside, mapped far above the host's users", ctx: {}, want: { user: { uid: 65534, gid: 65534, userns: { hostBase: USERNS_HOST_BASE, size: 65536 } } } },
-  { name: "no user namespace here: the --task-user ids on the host", ctx: { runtime: { runtime: crun, problems: [], userns: false }, taskUser: { uid: 4000, gid: 4001 } }, want: { user: { uid: 4000, gid: 4001, userns: null } } },
+  { name: "each job its own range: the one the agent's table gives the job (web, task 3)", ctx: { usernsBase: (job) => (job === "web" ? 1_000_196_608 : 7) }, want: { user: { uid: 65534, gid: 65534, userns: { hostBase: 1_000_196_608, size: 65536 } } } },
+  { name: "no user namespace here: the --task-user ids on the host", ctx: { runtime: { runtime: crun, problems: [], userns: false }, taskUser: { uid: 4000, gid: 4001 }, usernsBase: () => assert.fail("no range without a user namespace") }, want: { user: { uid: 4000, gid: 4001, userns: null } } },
   { name: "persist: /var and /home in the data dir, per task", ctx: {}, spec: { persist: true }, want: { stateDir: "/var/lib/tiffin/state/web/3" } },
   { name: "a data dir under /etc (which tasks see) is hidden", ctx: { dataDir: "/etc/tiffin-agent" }, want: { hiddenPaths: ["/etc/tiffin-agent"] } },
   { name: "allowed capabilities reach the sandbox", ctx: { allowCapabilities: ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"] }, spec: { capabilities: ["CAP_NET_BIND_SERVICE"] }, want: { capabilities: ["CAP_NET_BIND_SERVICE"] } },
@@ -93,9 +94,34 @@ for (const u of users) {
   });
 }
 
+void test("sandboxFor: no range left is a refusal; a refused spec takes no range", () => {
+  const r = sandboxFor(testSpec({}), { ...ctx, usernsBase: () => ({ refused: "exhausted" }) }, { job: "web", index: 0 });
+  assert.ok("refused" in r);
+  assert.match(r.refused, /^no user id range left on host box-1: .*place the job elsewhere$/);
+  const w = sandboxFor(testSpec({}), { ...ctx, usernsBase: () => ({ refused: "unrecorded", error: "Error: ENOSPC: no space left on device" }) }, { job: "web", index: 0 });
+  assert.deepEqual(w, { refused: "cannot record the job's user id range on host box-1 (Error: ENOSPC: no space left on device); free space in the agent's data directory" });
+  const asked: string[] = [];
+  const refused = sandboxFor(testSpec({ capabilities: ["CAP_SYS_ADMIN"] }), { ...ctx, usernsBase: (j) => (asked.push(j), 1) }, { job: "web", index: 0 });
+  assert.ok("refused" in refused);
+  assert.deepEqual(asked, []);
+});
+
+void test("legacyMountNotice: a writable mount still owned by the old shared range gets a notice naming the job's uids", () => {
+  const base = USERNS_HOST_BASE + 3 * 65536;
+  const owners: Record<string, number> = { "/srv/old": USERNS_HOST_BASE + 65534, "/srv/mine": base + 65534, "/srv/open": 0 };
+  const ownerOf = (p: string): number | null => owners[p] ?? null;
+  const m = (host: string, writable = true) => ({ host, task: "/x", writable });
+  assert.equal(legacyMountNotice([m("/srv/mine"), m("/srv/open"), m("/missing")], base, ownerOf), null);
+  assert.equal(legacyMountNotice([m("/srv/old", false)], base, ownerOf), null, "read-only: it reads as before (others may read)");
+  assert.equal(legacyMountNotice([m("/srv/old")], USERNS_HOST_BASE, ownerOf), null, "one range for all (tests): nothing changed");
+  assert.equal(legacyMountNotice([m("/srv/mine"), m("/srv/old")], base, ownerOf), `writable mount /srv/old belongs to uid 1000065534, the one user every sandboxed task was before each job got user ids of its own; this job's tasks are uids ${base}..${base + 65535} on this host (nobody is ${base + 65534}): give the directory to that uid (chown -R) or make it mode 1777`);
+  const r = sandboxFor(testSpec({ mounts: [m("/srv/data/old")] }), { ...ctx, usernsBase: () => base, ownerOf: (p) => (p === "/srv/data/old" ? USERNS_HOST_BASE + 65534 : null) }, { job: "web", index: 0 });
+  assert.ok("sandbox" in r && r.notice?.startsWith("writable mount /srv/data/old belongs to uid 1000065534"), JSON.stringify(r));
+});
+
 void test("describeSandboxing: who tasks run as, for tiffin hosts", () => {
   const nobody = { uid: 65534, gid: 65534 };
-  assert.equal(describeSandboxing({ runtime: crun, problems: [], userns: true }, nobody), "crun 1.8.1, tasks as uid 65534 in a user namespace");
+  assert.equal(describeSandboxing({ runtime: crun, problems: [], userns: true }, nobody), "crun 1.8.1, tasks as uid 65534 in a user namespace range per job");
   assert.equal(describeSandboxing({ runtime: crun, problems: [], userns: false }, nobody), "crun 1.8.1, tasks as uid 65534 on the host (no user namespace)");
   assert.equal(describeSandboxing({ runtime: { ...crun, rootless: true }, problems: [] }, nobody), "crun 1.8.1 rootless, tasks as the agent's user");
   assert.equal(describeSandboxing({ runtime: null, problems: [] }, nobody), "none");
@@ -121,9 +147,9 @@ void test("agent: a writable mount outside --allow-mounts is refused; an allowed
   await server.up();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-agent-iso-"));
   const shared = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-allowed-"));
-  // The task is nobody in a user namespace (host uid USERNS_HOST_BASE + 65534), not root: a writable
-  // host directory must be its own, as with Docker's userns-remap.
-  fs.chownSync(shared, USERNS_HOST_BASE + 65534, USERNS_HOST_BASE + 65534);
+  // The task is nobody in its job's user namespace range (a host uid of its own, userns-ranges.ts), not
+  // root: a writable host directory must be open to it (1777, as /tmp) or chowned to that uid.
+  fs.chmodSync(shared, 0o1777);
   const agent = await startAgent({
     server: server.url,
     joinToken: server.joinToken,

@@ -5,11 +5,12 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Capability, JobSpec } from "../model/index.ts";
 import { isolationOf } from "../model/index.ts";
-import { USERNS_HOST_BASE } from "../helper/protocol.ts";
+import { USERNS_HOST_BASE, USERNS_RANGE_SIZE } from "../helper/protocol.ts";
 import type { RuntimeInfo, SandboxConfig, SandboxUser } from "../helper/protocol.ts";
 import { probeRuntime } from "../helper/sandbox.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
 import { findBinary, runtimeNames, runtimeVersion } from "../helper/sandbox-runtime.ts";
+import type { NoRange } from "./userns-store.ts";
 
 /** Most processes and threads a sandboxed task may have at once. */
 export const DEFAULT_PIDS_LIMIT = 4096;
@@ -132,6 +133,29 @@ export interface IsolationContext {
   allowUnsandboxed?: boolean;
   /** The agent runs as root, so a task can be made another user (`taskUser`). @default process.getuid() === 0 */
   root?: boolean;
+  /** The first host id of a job's user namespace range (userns-store.ts: one per job of a namespace),
+   * or why it has none (a refusal). @default USERNS_HOST_BASE for every job (one range for all: tests) */
+  usernsBase?: (job: string) => number | NoRange;
+  /** The owner uid of a host path, or null (none there): writable mounts still owned by the range every
+   * task shared before get a notice (legacyMountNotice). @default not looked at */
+  ownerOf?: (hostPath: string) => number | null;
+}
+
+/**
+ * What to tell a task whose writable mounts belong to the one user every sandboxed task was before
+ * ranges were per job (host uid 1000000000 + id, the README's old advice), now that its job is other
+ * host users: it cannot write there until the operator gives the dir to the job's range. Null when none
+ * is. Pure.
+ */
+export function legacyMountNotice(mounts: readonly { host: string; writable: boolean }[], hostBase: number, ownerOf: (p: string) => number | null): string | null {
+  if (hostBase === USERNS_HOST_BASE) return null;
+  const legacy = mounts.filter((m) => {
+    const uid = m.writable ? ownerOf(m.host) : null;
+    return uid !== null && uid >= USERNS_HOST_BASE && uid < USERNS_HOST_BASE + USERNS_RANGE_SIZE;
+  });
+  if (legacy.length === 0) return null;
+  const paths = legacy.map((m) => m.host).join(", ");
+  return `writable mount ${paths} belongs to uid ${ownerOf(legacy[0]?.host ?? "") ?? "?"}, the one user every sandboxed task was before each job got user ids of its own; this job's tasks are uids ${hostBase}..${hostBase + USERNS_RANGE_SIZE - 1} on this host (nobody is ${hostBase + 65534}): give the directory to that uid (chown -R) or make it mode 1777`;
 }
 
 /** Who an isolation "none" task runs as: the task user when the agent is root (so it can read neither
@@ -147,19 +171,34 @@ export function unsandboxedRefusal(hostName: string): string {
 
 /**
  * How `tiffin hosts` shows this host's sandboxes: the runtime, and who tasks run as:
- * "crun 1.8.1, tasks as uid 65534 in a user namespace" or, where the kernel refuses user namespaces,
+ * "crun 1.8.1, tasks as uid 65534 in a user namespace range per job" or, where the kernel refuses user namespaces,
  * "crun 1.8.1, tasks as uid 65534 on the host (no user namespace)".
  */
 export function describeSandboxing(d: RuntimeDetection, taskUser: { uid: number; gid: number }): string {
   const r = d.runtime;
   if (r === null) return describeRuntime(null);
   if (r.rootless) return `${describeRuntime(r)}, tasks as the agent's user`;
-  return `${describeRuntime(r)}, tasks as uid ${taskUser.uid} ${d.userns === false ? "on the host (no user namespace)" : "in a user namespace"}`;
+  return `${describeRuntime(r)}, tasks as uid ${taskUser.uid} ${d.userns === false ? "on the host (no user namespace)" : "in a user namespace range per job"}`;
 }
 
 /** The capabilities of `asked` that `allowed` does not cover (pure; also the scheduler's question). */
 export function refusedCapabilities(asked: readonly Capability[], allowed: readonly string[]): Capability[] {
   return asked.filter((c) => !allowed.includes(c));
+}
+
+/** The owner uid of a host path, or null when nothing is there (IsolationContext.ownerOf). */
+export function statOwner(p: string): number | null {
+  try {
+    return fs.statSync(p).uid;
+  } catch {
+    return null;
+  }
+}
+
+/** Why a sandbox was refused for want of a user id range (userns-store.ts). */
+export function noRangeReason(hostName: string, why: NoRange): string {
+  if (why.refused === "unrecorded") return `cannot record the job's user id range on host ${hostName} (${why.error}); free space in the agent's data directory`;
+  return `no user id range left on host ${hostName}: every range of its user namespace pool belongs to a job that still has tasks or persisted state here; remove jobs this host no longer needs (their state goes after --state-keep) or place the job elsewhere`;
 }
 
 /** Where a task's persisted /var and /home live on the host (spec `persist`). */
@@ -205,9 +244,14 @@ export function sandboxFor(
     return { refused: `capabilities: ${refused.join(", ")} not allowed on host ${ctx.hostName} (${allowed}); drop them from the spec or ask the host's operator (tiffin agent --allow-capabilities)` };
   }
   const ids = ctx.taskUser ?? DEFAULT_TASK_USER;
-  const user: SandboxUser = { ...ids, userns: ctx.runtime.userns === false ? null : { hostBase: USERNS_HOST_BASE, size: 65536 } };
+  // Asked last, so a refused spec takes no range; a rootless runtime maps the agent's user instead.
+  const hostBase = ctx.runtime.userns === false || runtime.rootless ? null : ctx.usernsBase ? ctx.usernsBase(task.job) : USERNS_HOST_BASE;
+  if (hostBase !== null && typeof hostBase !== "number") return { refused: noRangeReason(ctx.hostName, hostBase) };
+  const user: SandboxUser = { ...ids, userns: hostBase === null ? null : { hostBase, size: USERNS_RANGE_SIZE } };
   const hidden = systemPrefixes.some((s) => under(ctx.dataDir, s)) ? [ctx.dataDir] : [];
+  const notice = hostBase !== null && ctx.ownerOf ? legacyMountNotice(iso.mounts, hostBase, ctx.ownerOf) : null;
   return {
+    ...(notice !== null ? { notice } : {}),
     sandbox: {
       runtime,
       network: iso.network,

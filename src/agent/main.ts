@@ -28,7 +28,9 @@ import { PackageGc } from "./package-gc.ts";
 import { StateGc } from "./state-gc.ts";
 import { describeRuntime } from "../helper/sandbox-config.ts";
 import { advertiseAddress, detectInventory, isWildcard, localAddressToward, parseAdvertise, parseListen } from "./inventory.ts";
-import { DEFAULT_TASK_USER, describeSandboxing, detectRuntime, nodeReadOnlyPaths, reprobeRuntime, sandboxFor } from "./isolation.ts";
+import { UsernsRanges } from "./userns-store.ts";
+import { DefaultClaimsDir, RangeClaims } from "./userns-claims.ts";
+import { DEFAULT_TASK_USER, describeSandboxing, detectRuntime, nodeReadOnlyPaths, reprobeRuntime, sandboxFor, statOwner } from "./isolation.ts";
 import { MachineChecker } from "./machine-checks/checker.ts";
 import { RepairRunner } from "./machine-checks/repair.ts";
 import type { RuntimeDetection } from "./isolation.ts";
@@ -96,6 +98,8 @@ export interface AgentOptions {
   /** What runtime detection found, instead of detecting (tests: a host without a runtime, on machines
    * that all have crun). @default detected at start */
   runtimeDetection?: RuntimeDetection;
+  /** Where agents of this machine claim user id ranges (userns-claims.ts); null: this agent's table alone. @default DefaultClaimsDir */
+  usernsClaimsDir?: string | null;
   /** Package cache budget (DATA/packages), MiB: over it, idle packages are removed. @default 10240 */
   packageCacheMiB?: number;
   /** How long no task may have used a package before it can be removed. @default 3600000 (1 h) */
@@ -273,6 +277,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     skip: (url) => client.skip?.(url),
     onReady: () => manager.retryHeld(),
   });
+  // Each job's own user namespace range (issue 17), kept in the data dir.
+  const usernsRanges = new UsernsRanges({ dataDir, log, claims: opts.usernsClaimsDir === null ? null : new RangeClaims({ dir: opts.usernsClaimsDir ?? DefaultClaimsDir, dataDir }) });
   const manager = new AttemptManager({
     dataDir,
     helperCommand: () => helperCommand ?? defaultHelperCommand(),
@@ -299,6 +305,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
           allowUnsandboxed: opts.allowUnsandboxed === true,
           allowCapabilities: opts.allowCapabilities ?? [],
           taskUser: opts.taskUser ?? DEFAULT_TASK_USER,
+          usernsBase: (job) => usernsRanges.hostBaseOf(job),
+          ownerOf: (p) => statOwner(p),
         },
         { job: a.attempt.job, index: a.attempt.index },
       ),

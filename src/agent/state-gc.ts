@@ -14,6 +14,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { readJsonAs } from "../model/index.ts";
 import { taskStateDir } from "./isolation.ts";
+import { pruneLayouts } from "./layout-gc.ts";
 
 const lastUsedSchema = z.record(z.string(), z.number());
 
@@ -60,9 +61,12 @@ export class StateGc {
   }
 
   async #run(): Promise<TaskKey[]> {
+    const now = this.#o.now?.() ?? Date.now();
+    // Layout templates untouched for as long (an hour at least: a start may be using one).
+    const layouts = await pruneLayouts(path.join(this.#o.dataDir, "layouts"), now, Math.max(this.#o.keepMs, 3_600_000));
+    if (layouts.length > 0) this.#o.log.info({ templates: layouts.length }, "removed layout templates no start used for a while");
     const tasks = await this.#scan();
     if (tasks.length === 0) return [];
-    const now = this.#o.now?.() ?? Date.now();
     const lastUsed = this.#read();
     const inUse = this.#o.inUse();
     // Seen in use now, or seen for the first time: counts from now.

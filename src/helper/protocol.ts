@@ -113,6 +113,24 @@ export interface SandboxUser {
  * start at 100000), so a task's files and processes belong to nobody on the host. */
 export const USERNS_HOST_BASE = 1_000_000_000;
 
+/** Host ids in one task range (ids 0..65535 inside its user namespace). */
+export const USERNS_RANGE_SIZE = 65536;
+
+/** End (exclusive) of the host ids Tiffin's ranges take, from USERNS_HOST_BASE on: 2^31, since ids
+ * past it break tools that read them as signed 32-bit numbers (systemd's UIDs.md). Range k (0, the
+ * range every task shared before ranges were per job, to 17508) starts at USERNS_HOST_BASE + k * 65536. */
+export const USERNS_POOL_END = 2 ** 31;
+
+/**
+ * The id a host id of any Tiffin range becomes in the range starting at `hostBase`: the same id inside
+ * (so a file of uid 1000 in one task's range is uid 1000 in the other's); ids outside Tiffin's ranges
+ * (root, real users) are left as they are. Pure.
+ */
+export function shiftIntoRange(id: number, hostBase: number): number {
+  if (id < USERNS_HOST_BASE || id >= USERNS_POOL_END) return id;
+  return hostBase + ((id - USERNS_HOST_BASE) % USERNS_RANGE_SIZE);
+}
+
 /** The default identity: nobody (65534) inside a user namespace. */
 export const defaultSandboxUser: SandboxUser = { uid: 65534, gid: 65534, userns: { hostBase: USERNS_HOST_BASE, size: 65536 } };
 

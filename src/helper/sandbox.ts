@@ -142,7 +142,7 @@ export function writeBundle(o: BundleInput): Bundle {
   // The task is not root: its work dir (and the files the agent wrote there) must be its own.
   if (!rootless) chownTree(o.workDir, owner);
   const stateDir = o.sandbox.stateDir ?? null;
-  if (stateDir !== null) prepareStateDir(stateDir, privateLayout, owner);
+  if (stateDir !== null) prepareStateDir(stateDir, privateLayout, owner, userns === null ? null : userns.hostBase);
   // Shared by the agent's attempts (DATA/layouts); without one (tests), per attempt.
   const template = layoutTemplate(o.sandbox.layoutCache ?? path.join(dir, "layouts"), privateLayout, owner);
   const privateDirs = { template, stateDir };
