@@ -3,53 +3,19 @@
 // and real task processes. Every test kills whatever it started, even when it fails.
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
 import { HelperNodeFlags } from "./helper-bundle.ts";
 import { taskStateDir } from "./isolation.ts";
-import { startAgent } from "./main.ts";
-import type { AgentHandle, AgentOptions } from "./main.ts";
-import { alive, FakeServer, killAttempts, sleeperCommand, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+import type { AgentHandle } from "./main.ts";
+import { alive, sleeperCommand, testAssignment, testSpec, waitFor } from "./test-fixtures.ts";
+import type { FakeServer } from "./test-fixtures.ts";
+import { agentEnv } from "./test-agents.ts";
+import type { AgentEnv } from "./test-agents.ts";
 
-interface Env {
-  server: FakeServer;
-  dataDir: string;
-  start(over?: Partial<AgentOptions>): Promise<AgentHandle>;
-}
-
-/** A fake server, a data dir, and agents that are all closed and whose processes are all killed at the end. */
-async function setup(t: TestContext): Promise<Env> {
-  const server = new FakeServer();
-  await server.up();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-agent-"));
-  const agents: AgentHandle[] = [];
-  t.after(async () => {
-    for (const a of agents) await a.close("leave-tasks").catch(() => {});
-    killAttempts(dataDir);
-    await server.down();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-  return {
-    server,
-    dataDir,
-    start: async (over = {}) => {
-      const a = await startAgent({
-        server: server.url,
-        joinToken: server.joinToken,
-        dataDir,
-        name: "box-1",
-        labels: { rack: "r1", cluster: "c1" },
-        resources: { cores: 4, memoryMiB: 4096 },
-        log: testLogger(),
-        allowUnsandboxed: true,
-        ...over,
-      });
-      agents.push(a);
-      return a;
-    },
-  };
+function setup(t: TestContext): Promise<AgentEnv> {
+  return agentEnv(t, { defaults: { labels: { rack: "r1", cluster: "c1" }, allowUnsandboxed: true } });
 }
 
 const running = (server: FakeServer, id: string) => server.updatesOf(id).find((u) => u.state === "running" && u.pid !== null);

@@ -12,27 +12,14 @@ import { fileURLToPath } from "node:url";
 import net from "node:net";
 import { ask, HelperPool } from "./helper-pool.ts";
 import { helperAlive } from "./helpers.ts";
-import { defaultHelperCommand, startAgent } from "./main.ts";
-import type { AgentHandle, AgentOptions } from "./main.ts";
-import { alive, FakeServer, killAttempts, sleeperCommand, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+import { defaultHelperCommand } from "./main.ts";
+import { alive, sleeperCommand, testAssignment, testSpec, waitFor } from "./test-fixtures.ts";
+import type { FakeServer } from "./test-fixtures.ts";
+import { agentEnv } from "./test-agents.ts";
+import type { AgentEnv } from "./test-agents.ts";
 
-async function setup(t: TestContext): Promise<{ server: FakeServer; dataDir: string; start(over?: Partial<AgentOptions>): Promise<AgentHandle> }> {
-  const server = new FakeServer();
-  await server.up();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-agent-"));
-  const agents: AgentHandle[] = [];
-  t.after(async () => {
-    for (const a of agents) await a.close("leave-tasks").catch(() => {});
-    killAttempts(dataDir);
-    await server.down();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-  const start = async (over: Partial<AgentOptions> = {}): Promise<AgentHandle> => {
-    const a = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir, name: "box-1", labels: {}, resources: { cores: 4, memoryMiB: 4096 }, log: testLogger(), ...over });
-    agents.push(a);
-    return a;
-  };
-  return { server, dataDir, start };
+function setup(t: TestContext): Promise<AgentEnv> {
+  return agentEnv(t);
 }
 
 const runningPid = (server: FakeServer, id: string): number | null => server.updatesOf(id).find((u) => u.state === "running" && u.pid !== null)?.pid ?? null;

@@ -14,28 +14,14 @@ import type { TestContext } from "node:test";
 import { USERNS_HOST_BASE, USERNS_POOL_END, USERNS_RANGE_SIZE } from "../helper/protocol.ts";
 import type { Assignment, AttemptUpdate } from "../api/types.ts";
 import { detectRuntime, taskStateDir } from "./isolation.ts";
-import { startAgent } from "./main.ts";
-import type { AgentHandle, AgentOptions } from "./main.ts";
-import { FakeServer, killAttempts, testAssignment, testLogger, testSpec, waitFor } from "./test-fixtures.ts";
+import { testAssignment, testSpec, waitFor } from "./test-fixtures.ts";
+import type { FakeServer } from "./test-fixtures.ts";
+import { agentEnv } from "./test-agents.ts";
+import type { AgentEnv } from "./test-agents.ts";
 import { rangesFile } from "./userns-claims.ts";
 
-async function setup(t: TestContext, prefix: string): Promise<{ server: FakeServer; dataDir: string; start: (over?: Partial<AgentOptions>) => Promise<AgentHandle> }> {
-  const server = new FakeServer();
-  await server.up();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const agents: AgentHandle[] = [];
-  t.after(async () => {
-    for (const a of agents) await a.close("leave-tasks").catch(() => {});
-    killAttempts(dataDir);
-    await server.down();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-  const start = async (over: Partial<AgentOptions> = {}): Promise<AgentHandle> => {
-    const a = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir, name: "box-1", labels: {}, resources: { cores: 4, memoryMiB: 4096 }, log: testLogger(), ...over });
-    agents.push(a);
-    return a;
-  };
-  return { server, dataDir, start };
+function setup(t: TestContext, prefix: string): Promise<AgentEnv> {
+  return agentEnv(t, { prefix });
 }
 
 const sh = (script: string): string[] => ["/bin/sh", "-c", script];
