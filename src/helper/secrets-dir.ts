@@ -2,7 +2,8 @@
 // attempt's values into DIR/secrets.json under a tmpfs root of its own (/dev/shm/tiffin-UID by
 // default); the helper reads and removes that file before the task starts, puts secret files in
 // files/ there (owned by the task, 0400) and, for a sandbox, its config.json (which holds the env).
-// The directory goes when the task ends, or with the attempt directory (the agent's cleanup).
+// The directory goes when the task ends; if the helper dies first (kill -9), the agent removes it as
+// soon as it finds the helper gone (attempts.ts, onGone), before it reports the attempt ended.
 //
 //   /dev/shm/tiffin-0/            0711, the agent's (a task run as another user must pass through)
 //     <hash of attempt dir>/      0711
