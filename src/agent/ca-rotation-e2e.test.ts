@@ -5,13 +5,18 @@
 // rotation (told in a heartbeat answer, not at two thirds of its certificate's life) and learning the
 // bundle; a host still on the old CA holds the finish up (named) until --force, and its certificate
 // is refused after, on a new connection and on a kept-alive one; the servers serve under the new CA
-// after finish (no restart); a new agent joins with the new hash; both steps are audited.
+// after finish (no restart); a new agent joins with the new hash; both steps are audited. The CLI
+// (bin/tiffin.js, a fresh HOME) rotates and finishes; its context, refreshed mid-rotation
+// (`context refresh-ca`), works after the finish; one never refreshed fails, then recovers with
+// `refresh-ca --ca-hash NEW`.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
+import { promisify } from "node:util";
 import type { CaStatus, CaTrust } from "../api/ca-wire.ts";
 import type { HostView, JobStatus } from "../api/types.ts";
 import { caHashOf, newKeyAndCsr, pinServerCa, tlsFetch } from "../api/tls.ts";
@@ -46,6 +51,22 @@ void test("CA rotation on loopback: rotate, agents move at once, finish waits fo
     return (await r.json()) as T;
   };
   const heartbeat = (f: typeof fetch, hostId: string) => f(`${s.url}/v1/agent/heartbeat`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ hostId }) });
+  const tiffin = async (home: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+    const bin = path.join(import.meta.dirname, "..", "..", "bin", "tiffin.js");
+    try {
+      const r = await promisify(execFile)(process.execPath, [bin, ...argv], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", HOME: home } });
+      return { code: 0, out: r.stdout, err: r.stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, out: e.stdout, err: e.stderr };
+    }
+  };
+  const [home, staleHome] = [path.join(root, "home"), path.join(root, "stale-home")];
+  for (const h of [home, staleHome]) {
+    fs.mkdirSync(h);
+    const added = await tiffin(h, "--token", s.adminToken, "context", "add", "prod", "--server", s.url, "--ca-hash", hash0, "--use");
+    assert.equal(added.code, 0, added.err);
+  }
   const issuerOf = (certPem: string, cas: string[]): string | null => {
     const c = new X509Certificate(certPem);
     const ca = cas.find((p) => c.verify(new X509Certificate(p).publicKey));
@@ -72,7 +93,9 @@ void test("CA rotation on loopback: rotate, agents move at once, finish waits fo
   assert.equal((await heartbeat(asBeta, beta.hostId)).status, 200);
 
   // Rotate: a new CA signs host certificates; servers still serve under the old one and trust both.
-  const rotated = await json<{ previous: string; current: string }>("/v1/ca/rotate", { method: "POST", body: "{}" });
+  const rotateRun = await tiffin(home, "ca", "rotate", "--json");
+  assert.equal(rotateRun.code, 0, rotateRun.err);
+  const rotated = JSON.parse(rotateRun.out) as { previous: string; current: string };
   assert.equal(rotated.previous, hash0);
   const hash1 = rotated.current;
   assert.equal((await api("/v1/ca/rotate", { method: "POST", body: "{}" })).status, 409, "one rotation at a time");
@@ -88,17 +111,25 @@ void test("CA rotation on loopback: rotate, agents move at once, finish waits fo
   assert.ok(movedInMs < 5000, `alpha moved ${movedInMs} ms after the rotation`);
   assert.deepEqual(pemsOf(fs.readFileSync(path.join(agentDir, "ca.crt"), "utf8")).map(caHashOf), [hash0, hash1]);
   assert.equal((await heartbeat(asBeta, beta.hostId)).status, 200, "the old CA's certificates stay good until finish");
-  const mid = await json<CaStatus>("/v1/ca");
+  const statusRun = await tiffin(home, "ca", "status", "--json");
+  assert.equal(statusRun.code, 0, statusRun.err);
+  const mid = JSON.parse(statusRun.out) as CaStatus;
   assert.equal(mid.rotating, true);
   assert.deepEqual(mid.cas.map((c) => [c.hash, c.signsHosts, c.serves, c.hosts]), [[hash0, false, true, 1], [hash1, true, false, 1]]);
   assert.deepEqual(mid.notMoved, ["beta"]);
 
+  // The CLI's context learns both CAs over the connection it trusts.
+  const refreshed = await tiffin(home, "context", "refresh-ca", "--ca-hash", hash1);
+  assert.equal(refreshed.code, 0, refreshed.err);
+  assert.match(refreshed.out, new RegExp(`now trusts ${hash0}, ${hash1}`));
+
   // Finish: refused while beta (live, on the old CA) has not moved, naming it; --force goes past it.
-  const refused = await api("/v1/ca/finish", { method: "POST", body: "{}" });
-  assert.equal(refused.status, 409);
-  assert.match(await refused.text(), /1 live host\(s\) hold no certificate from the new CA yet: beta/);
-  const finished = await json<{ dropped: string; current: string; forced: string[] }>("/v1/ca/finish", { method: "POST", body: JSON.stringify({ force: true }) });
-  assert.deepEqual(finished, { dropped: hash0, current: hash1, forced: ["beta"] });
+  const refused = await tiffin(home, "ca", "rotate", "--finish");
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.err, /1 live host\(s\) hold no certificate from the new CA yet: beta/);
+  const finishRun = await tiffin(home, "ca", "rotate", "--finish", "--force", "--json");
+  assert.equal(finishRun.code, 0, finishRun.err);
+  assert.deepEqual(JSON.parse(finishRun.out), { dropped: hash0, current: hash1, forced: ["beta"] });
   trust = ca1;
   // The server serves under the new CA now, without a restart; a client trusting only the old one is refused.
   assert.equal(caHashOf(await pinServerCa(s.url, hash1)), hash1);
@@ -116,6 +147,15 @@ void test("CA rotation on loopback: rotate, agents move at once, finish waits fo
   const after = await json<CaStatus>("/v1/ca");
   assert.deepEqual(after.cas.map((c) => [c.hash, c.signsHosts, c.serves]), [[hash1, true, true]]);
   assert.equal(after.rotating, false);
+
+  // The refreshed context works; the stale one does not, until refresh-ca pins the new hash's CA.
+  const hostsRun = await tiffin(home, "hosts");
+  assert.equal(hostsRun.code, 0, hostsRun.err);
+  assert.match(hostsRun.out, /alpha/);
+  assert.notEqual((await tiffin(staleHome, "hosts")).code, 0, "a context pinning only the old CA");
+  const recovered = await tiffin(staleHome, "context", "refresh-ca", "--ca-hash", hash1);
+  assert.equal(recovered.code, 0, recovered.err);
+  assert.equal((await tiffin(staleHome, "hosts")).code, 0);
 
   // A new agent joins with the new hash.
   const gamma = await startAgent({ server: s.url, joinToken: s.joinToken, caHash: hash1, dataDir: path.join(root, "gamma"), name: "gamma", labels: {}, log: testLogger(), allowUnsandboxed: true });
