@@ -80,7 +80,7 @@ export async function caOf(pem: { certPem: string; keyPem: string }, where: stri
  * DIR/ca.crt + DIR/ca.key when there, else a new one; stored with a create-if-absent txn so two
  * first servers agree. DIR/ca.crt and DIR/ca.key (0600) are (re)written with it.
  */
-export async function shareCa(store: Store, dataDir: string, now: number, given?: { certPem: string; keyPem: string }): Promise<ClusterCa> {
+export async function shareCa(store: Store, dataDir: string, now: number, given?: { certPem: string; keyPem: string }, log?: { warn(o: object, msg: string): void }): Promise<ClusterCa> {
   const key = secretKey("ca");
   const read = async (): Promise<{ certPem: string; keyPem: string } | null> => {
     const kv = await store.get(key);
@@ -91,18 +91,17 @@ export async function shareCa(store: Store, dataDir: string, now: number, given?
     return { certPem: parsed.data.certPem, keyPem: parsed.data.keyPem };
   };
   let pem: { certPem: string; keyPem: string } | null = await read();
-  if (given !== undefined && pem !== null && caHashOf(pem.certPem) !== caHashOf(given.certPem)) {
-    throw new TiffinError(ErrorCodes.Conflict, `the store already holds another cluster CA (${caHashOf(pem.certPem)}) than --ca-cert (${caHashOf(given.certPem)})`, { hint: "start without --ca-cert/--ca-key to use the cluster's CA; a CA cannot be replaced in place yet" });
-  }
+  // --ca-cert/--ca-key name the CA of the cluster's first start: a unit keeps the flags after a
+  // rotation (tiffin ca rotate) replaced that CA, and the store's CA is the cluster's.
+  const ignoredGiven = given !== undefined && pem !== null && caHashOf(pem.certPem) !== caHashOf(given.certPem);
   if (pem === null) {
     const mine = given ?? readPair(dataDir) ?? (await createCa(now));
     const r = await store.txn({ compare: [{ key, target: "createRevision", op: "==", value: 0 }], success: [{ type: "put", key, value: Kinds.secret.encode(JSON.stringify(mine)) }] });
     pem = r.succeeded ? mine : await read();
     if (pem === null) throw new Error(`${key} vanished from the store`);
   }
-  writeFileSync(join(dataDir, "ca.crt"), pem.certPem, { mode: 0o644 });
-  writeFileSync(join(dataDir, "ca.key"), pem.keyPem, { mode: 0o600 });
-  chmodSync(join(dataDir, "ca.key"), 0o600);
+  if (ignoredGiven) log?.warn({ given: caHashOf(given.certPem), cluster: caHashOf(pem.certPem) }, "--ca-cert is not the cluster's CA (rotated since?): the store's CA is used; --ca-cert/--ca-key count on the first start only (tiffin ca rotate --ca-cert replaces a CA)");
+  writeCaFiles(dataDir, pem);
   return caOf(pem, "the cluster CA");
 }
 
@@ -175,6 +174,13 @@ function readPair(dataDir: string): { certPem: string; keyPem: string } | null {
   } catch {
     return null;
   }
+}
+
+/** Writes DIR/ca.crt and DIR/ca.key (0600) of the CA that signs host certificates now. */
+export function writeCaFiles(dataDir: string, pem: { certPem: string; keyPem: string }): void {
+  writeFileSync(join(dataDir, "ca.crt"), pem.certPem, { mode: 0o644 });
+  writeFileSync(join(dataDir, "ca.key"), pem.keyPem, { mode: 0o600 });
+  chmodSync(join(dataDir, "ca.key"), 0o600);
 }
 
 /** The stored CA set and its modRevision (for a compare), or null when the store holds no CA yet. */

@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import { caHashOf } from "../../api/tls.ts";
 import type { Store } from "../../state/store.ts";
 import type { ServerTls } from "../http/tls-listener.ts";
-import { caOf, issueServerCert, readCaSet } from "./ca.ts";
+import { caOf, issueServerCert, readCaSet, writeCaFiles } from "./ca.ts";
 import type { ClusterCa } from "./ca.ts";
 import { rolesOf } from "./rotation.ts";
 import type { CaSet } from "./rotation.ts";
@@ -31,6 +31,8 @@ export interface LiveCaOptions {
   /** The names the serving certificate lists (setup.ts serverNames). */
   names: string[];
   now: () => number;
+  /** Where DIR/ca.crt and DIR/ca.key are rewritten when the signing CA changes. @default not written */
+  dataDir?: string;
   /** How often the store is read for a rotation. @default 5000 */
   pollMs?: number;
 }
@@ -156,6 +158,7 @@ export class LiveCa {
     for (const s of this.#servers) s.setSecureContext({ cert: `${serving.tls.certPem.trim()}\n${roles.serves.certPem.trim()}\n`, key: serving.tls.keyPem, ca: bundle });
     // Calls to other servers: https trusts the cluster's CAs too and presents this server's certificate.
     setGlobalDispatcher(new Agent({ connect: { ca: [...rootCertificates, ...roles.trust], cert: serving.tls.certPem, key: serving.tls.keyPem } }));
+    if (changed && this.#o.dataDir !== undefined) writeCaFiles(this.#o.dataDir, roles.signsHosts);
     if (changed) this.#o.log.info({ signing: signer.hash, serving: servesHash, trust: hashes }, "cluster CAs changed: now in use");
     return true;
   }

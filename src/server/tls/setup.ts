@@ -61,10 +61,10 @@ export async function setupTls(o: { store: Store; dataDir: string; listenHost: s
     else o.log.warn({ listen: o.listenHost ?? "every interface" }, "plain HTTP off loopback: tokens travel in clear; start with --tls for HTTPS with the cluster CA");
     return null;
   }
-  const ca = await shareCa(o.store, o.dataDir, o.now, o.tls?.ca);
+  const ca = await shareCa(o.store, o.dataDir, o.now, o.tls?.ca, o.log);
   const names = serverNames(o.listenHost, o.advertise, hostname());
   // The set in the store may be mid-rotation: LiveCa serves under the right CA and follows changes.
-  const live = await LiveCa.open({ store: o.store, log: o.log, names, now: () => Date.now(), ...(o.tls?.caPollMs !== undefined ? { pollMs: o.tls.caPollMs } : {}) });
+  const live = await LiveCa.open({ store: o.store, log: o.log, names, dataDir: o.dataDir, now: () => Date.now(), ...(o.tls?.caPollMs !== undefined ? { pollMs: o.tls.caPollMs } : {}) });
   o.log.info({ caHash: ca.hash, caCert: `${o.dataDir}/ca.crt`, names, ...(live.set.previous !== null ? { rotatingFrom: caHashOf(live.set.previous.certPem) } : {}) }, "TLS on: cluster CA (agents: --ca-hash; CLI: tiffin context add --ca-hash)");
   return { ca: live.signer, server: live.serverTls, hostCertLifetimeMs: o.tls?.hostCertLifetimeMs ?? DefaultHostCertLifetimeMs, live };
 }
