@@ -73,8 +73,14 @@ void test("CA rotation on loopback: rotate, agents move at once, finish waits fo
     return ca === undefined ? null : caHashOf(ca);
   };
 
-  const alpha = await startAgent({ server: s.url, joinToken: s.joinToken, caHash: hash0, dataDir: agentDir, name: "alpha", labels: { role: "alpha" }, log: testLogger(), allowUnsandboxed: true });
+  // delta: an agent down through the whole rotation (stopped now, restarted after the finish).
+  const deltaDir = path.join(root, "delta");
+  const [alpha, delta] = await Promise.all([
+    startAgent({ server: s.url, joinToken: s.joinToken, caHash: hash0, dataDir: agentDir, name: "alpha", labels: { role: "alpha" }, log: testLogger(), allowUnsandboxed: true }),
+    startAgent({ server: s.url, joinToken: s.joinToken, caHash: hash0, dataDir: deltaDir, name: "delta", labels: {}, log: testLogger(), allowUnsandboxed: true }),
+  ]);
   agents.push(alpha);
+  await delta.close("stop-tasks");
   const web = testSpec({ name: "rot-web", isolation: "none", command: ["/bin/sh", "-c", "while :; do echo tick; sleep 0.2; done"] });
   assert.equal((await api("/v1/jobs", { method: "POST", body: JSON.stringify({ spec: web }) })).status, 200);
   const running = async (): Promise<string> => {
@@ -118,7 +124,7 @@ void test("CA rotation on loopback: rotate, agents move at once, finish waits fo
   assert.equal(statusRun.code, 0, statusRun.err);
   const mid = JSON.parse(statusRun.out) as CaStatus;
   assert.equal(mid.rotating, true);
-  assert.deepEqual(mid.cas.map((c) => [c.hash, c.signsHosts, c.serves, c.hosts]), [[hash0, false, true, 1], [hash1, true, false, 1]]);
+  assert.deepEqual(mid.cas.map((c) => [c.hash, c.signsHosts, c.serves, c.hosts]), [[hash0, false, true, 2], [hash1, true, false, 1]], "beta and delta (down) on the old CA, alpha on the new");
   assert.deepEqual(mid.notMoved, ["beta"]);
 
   // The CLI's context learns both CAs over the connection it trusts.
@@ -165,10 +171,18 @@ void test("CA rotation on loopback: rotate, agents move at once, finish waits fo
   assert.equal(recovered.code, 0, recovered.err);
   assert.equal((await tiffin(staleHome, "hosts")).code, 0);
 
-  // A new agent joins with the new hash.
-  const gamma = await startAgent({ server: s.url, joinToken: s.joinToken, caHash: hash1, dataDir: path.join(root, "gamma"), name: "gamma", labels: {}, log: testLogger(), allowUnsandboxed: true });
-  agents.push(gamma);
+  // A new agent joins with the new hash; delta, down through it all, comes back with it (its saved
+  // certificate is from the dropped CA: it gets a new one instead of calling with one nobody trusts).
+  const [gamma, deltaBack] = await Promise.all([
+    startAgent({ server: s.url, joinToken: s.joinToken, caHash: hash1, dataDir: path.join(root, "gamma"), name: "gamma", labels: {}, log: testLogger(), allowUnsandboxed: true }),
+    startAgent({ server: s.url, joinToken: s.joinToken, caHash: hash1, dataDir: deltaDir, name: "delta", labels: {}, log: testLogger(), allowUnsandboxed: true }),
+  ]);
+  agents.push(gamma, deltaBack);
   assert.equal(issuerOf(fs.readFileSync(path.join(root, "gamma", "host.crt"), "utf8"), [ca1]), hash1);
+  assert.equal(deltaBack.hostId, delta.hostId, "delta kept its identity");
+  assert.equal(issuerOf(fs.readFileSync(path.join(deltaDir, "host.crt"), "utf8"), [ca1]), hash1, "delta's certificate from the new CA");
+  const back = Date.now();
+  await waitFor("delta heartbeating again", async () => (Date.now() - back > 1500 && (await json<HostView>(`/v1/hosts/${delta.hostId}`)).status === "up" ? true : null), 10_000);
 
   // Both steps are in the audit, with the hashes.
   const audit = await (await api("/v1/audit")).text();

@@ -137,7 +137,9 @@ export class AgentTls {
   async ensure(hostId: string, hostToken: () => string | null): Promise<CallResult<unknown>> {
     this.#who = { hostId, hostToken };
     const c = this.#cert;
-    if (c !== null && c.hostId === hostId && Date.now() < c.renewAt) {
+    // A saved certificate from a CA this agent no longer trusts (it was down through a CA rotation and
+    // came back with the new --ca-hash) would be refused on every call: a new one instead.
+    if (c !== null && c.hostId === hostId && Date.now() < c.renewAt && this.held().issuer !== null) {
       this.#schedule(hostId, hostToken);
       return { ok: true, value: null };
     }
