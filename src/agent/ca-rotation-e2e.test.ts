@@ -81,7 +81,8 @@ void test("CA rotation on loopback: rotate, agents move at once, finish waits fo
   ]);
   agents.push(alpha);
   await delta.close("stop-tasks");
-  const web = testSpec({ name: "rot-web", isolation: "none", command: ["/bin/sh", "-c", "while :; do echo tick; sleep 0.2; done"] });
+  // On alpha (delta's record is up for a few seconds more).
+  const web = testSpec({ name: "rot-web", isolation: "none", command: ["/bin/sh", "-c", "while :; do echo tick; sleep 0.2; done"], constraints: { os: null, kernel: null, labels: { role: "alpha" } } });
   assert.equal((await api("/v1/jobs", { method: "POST", body: JSON.stringify({ spec: web }) })).status, 200);
   const running = async (): Promise<string> => {
     const st = await json<JobStatus>("/v1/jobs/rot-web");
