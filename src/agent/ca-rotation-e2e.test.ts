@@ -5,7 +5,9 @@
 // rotation (told in a heartbeat answer, not at two thirds of its certificate's life) and learning the
 // bundle; a host still on the old CA holds the finish up (named) until --force, and its certificate
 // is refused after, on a new connection and on a kept-alive one; the servers serve under the new CA
-// after finish (no restart); a new agent joins with the new hash; both steps are audited. The CLI
+// after finish (no restart) and new work still reaches the agent; a new agent joins with the new
+// hash, and one down through the whole rotation comes back with it (a new certificate, its identity
+// kept); both steps are audited. The CLI
 // (bin/tiffin.js, a fresh HOME) rotates and finishes; its context, refreshed mid-rotation
 // (`context refresh-ca`), works after the finish; one never refreshed fails, then recovers with
 // `refresh-ca --ca-hash NEW`.
