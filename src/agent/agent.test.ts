@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
+import { defaultSecretsRoot, secretsDirOf } from "../helper/secrets-dir.ts";
 import { HelperNodeFlags } from "./helper-bundle.ts";
 import { taskStateDir } from "./isolation.ts";
 import type { AgentHandle } from "./main.ts";
@@ -274,6 +275,27 @@ void test("a helper killed under its task: reported 'helper died' and the orphan
   process.kill(helperPid, "SIGKILL");
   const end = await waitFor("failed report", () => final(server, a.attempt.id));
   assert.equal(end.reason, "helper died");
+  await waitFor("orphaned task killed", () => !alive(up.pid!), 5000);
+});
+
+void test("a helper killed with kill -9: its task's secrets leave the tmpfs as soon as the agent learns it died", async (t) => {
+  const { server, dataDir, start } = await setup(t);
+  await start();
+  const value = "pw-kill9-okapi-3391";
+  const spec = testSpec({ command: sleeperCommand(), isolation: "none", secretEnv: { DB_PASSWORD: "default/db" }, secretFiles: { "db.pw": "default/db" } });
+  const a = { ...testAssignment("att-secret-kill9-1", spec), secrets: { "default/db": Buffer.from(value).toString("base64") } };
+  server.assign([a]);
+  const up = await waitFor("running", () => running(server, a.attempt.id));
+  const dir = secretsDirOf(defaultSecretsRoot(), path.join(dataDir, "attempts", a.attempt.id));
+  // The secret file lives on the tmpfs while the task runs (the task may read it again at any time).
+  assert.equal(fs.readFileSync(path.join(dir, "files", "db.pw"), "utf8"), value);
+  assert.ok(!fs.existsSync(path.join(dir, "secrets.json")), "the helper took secrets.json before the task started");
+  const helperPid = Number(fs.readFileSync(path.join(dataDir, "attempts", a.attempt.id, "helper.pid"), "utf8"));
+  process.kill(helperPid, "SIGKILL");
+  const end = await waitFor("failed report", () => final(server, a.attempt.id));
+  assert.equal(end.reason, "helper died");
+  // Gone by the time the end is reported, not when the attempt's directory is pruned (maybe never).
+  assert.ok(!fs.existsSync(dir), `the secrets dir ${dir} outlived its helper`);
   await waitFor("orphaned task killed", () => !alive(up.pid!), 5000);
 });
 

@@ -422,6 +422,10 @@ export class AttemptManager {
         const killed = killOrphanTask(s?.pid ?? null, e.id);
         // The helper cannot clean up its sandbox any more (container state, cgroup): do it for it.
         void removeSandbox(e.dir);
+        // Nor its secrets' tmpfs dir (secret files, a sandbox's config.json with the env), which it
+        // removes only when its task ends: left to cleanup(), they would stay until the attempt's
+        // directory is pruned, which may be never.
+        removeSecrets(secretsDirOf(this.#d.secretsRoot ?? defaultSecretsRoot(), e.dir));
         this.#d.log.error({ attemptId: e.id, lastState: s?.state ?? null, orphanKilled: killed }, "helper died without a final status");
         this.#final(e, { ...(s ?? emptyStatus(e.id)), state: "failed", reason: "helper died", endedAt: Date.now() });
       },

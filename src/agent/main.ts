@@ -197,6 +197,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     },
   });
   const session = new Session({
+    ...(tls !== null ? { onCa: (ca: { signing: string; trust: string[] }) => tls.serverCa(ca) } : {}),
     checks: checker,
     repairs: new RepairRunner(dataDir, log, () => void checker.runOnce().then(() => session.wake(false))),
     client,

@@ -81,10 +81,10 @@ void test("a task whose error counter starts climbing shows a rising error rate;
   assert.equal(again.scrapeErrors, rising.scrapeErrors, "and without new errors");
 
   const prom = await (await api("/metrics")).text();
-  const line = prom.split("\n").find((l) => l.startsWith('tiffin_task_errors_per_second{job="climbing",index="0",host="metrics-1",version="1"}'));
+  const line = prom.split("\n").find((l) => l.startsWith('tiffin_task_errors_per_second{job="climbing",namespace="default",index="0",host="metrics-1",version="1"}'));
   assert.ok(line && Number(line.split(" ")[1]) > 10, `the server's Prometheus output: ${line}`);
-  assert.match(prom, /tiffin_task_scrape_errors_total\{job="malformed",index="0",host="metrics-1",version="1"\} [1-9]/);
-  assert.match(prom, /tiffin_task_up\{job="gone",index="0",host="metrics-1",version="1"\} 0/);
+  assert.match(prom, /tiffin_task_scrape_errors_total\{job="malformed",namespace="default",index="0",host="metrics-1",version="1"\} [1-9]/);
+  assert.match(prom, /tiffin_task_up\{job="gone",namespace="default",index="0",host="metrics-1",version="1"\} 0/);
   // Requests through the router are timed by route pattern, never by raw path.
   assert.match(prom, /^tiffin_http_request_duration_seconds_count\{method="GET",route="\/v1\/jobs\/:name\/metrics",code="200"\} [1-9]/m);
   assert.doesNotMatch(prom, /route="\/v1\/jobs\/climbing/, "no raw paths as labels");

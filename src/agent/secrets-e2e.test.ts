@@ -5,7 +5,8 @@
 // rolls the job to a new version whose task sees the new value; rm is refused while a job uses it.
 // Values never touch the agent's disk: a sandboxed job beside the plain one, and no file anywhere in
 // the agent's data dir holds a value (they reach the helper through a tmpfs file it removes at once;
-// secret files live on that tmpfs; a sandbox's config.json too), and the tmpfs dir goes with the task.
+// secret files live on that tmpfs; a sandbox's config.json too, until the container started), and the
+// tmpfs dir goes with the task.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -90,6 +91,14 @@ void test("a task gets its secret in env and file; the value leaks nowhere; rota
   for (const dir of fs.readdirSync(attempts)) {
     const saved = path.join(attempts, dir, "assignment.json");
     if (fs.existsSync(saved)) assert.ok(!fs.readFileSync(saved, "utf8").includes(b64), `assignment.json of ${dir}`);
+  }
+  // On the tmpfs while the tasks run: their secret files (read again at will), but no longer the
+  // sandbox's config.json with the env (the runtime read it at the start and keeps its own state).
+  const onTmpfs = fs.readdirSync(attempts).map((id) => secretsDirOf(defaultSecretsRoot(), path.join(attempts, id))).filter((d) => fs.existsSync(d));
+  assert.equal(onTmpfs.length, 2, "the running attempts' tmpfs dirs");
+  for (const d of onTmpfs) {
+    assert.deepEqual(fs.readdirSync(d).sort(), ["files"], `what ${d} holds while its task runs`);
+    assert.equal(fs.readFileSync(path.join(d, "files", "db.pw"), "utf8"), one);
   }
 
   // rm is refused while the job uses it; a new value rolls the job to version 2, whose task sees it.

@@ -32,6 +32,8 @@ export interface SessionOptions {
   checks?: HeartbeatChecks;
   /** Repairs the server asks for in heartbeat answers (machine-checks/repair.ts RepairRunner). */
   repairs?: { request(req: RepairRequest): void; result(): RepairResult | null; sent(r: RepairResult): void };
+  /** The cluster's CAs as a heartbeat answer names them (under TLS; tls.ts AgentTls.serverCa). */
+  onCa?: (ca: { signing: string; trust: string[] }) => void;
 }
 
 /** What heartbeats carry for the machine checks, and what they bring back (the server's time). */
@@ -179,6 +181,7 @@ export class Session {
     if (r.value.ok) this.#o.checks?.sent(checks, checksComplete);
     if (r.value.ok && repairResult) this.#o.repairs?.sent(repairResult);
     if (r.value.repair) this.#o.repairs?.request(r.value.repair);
+    if (r.value.ca) this.#o.onCa?.(r.value.ca);
     if (r.value.serverTime !== undefined) this.#o.checks?.serverTime(sentAt, Date.now(), r.value.serverTime);
     // The server stretches the interval as the fleet grows; follow it.
     const every = r.value.heartbeatMs;

@@ -4,6 +4,12 @@
 // sends a certificate request with its host token, and from then on presents DIR/host.crt on every
 // call. It renews at two thirds of the certificate's life, with a new key, proving itself with the
 // current certificate. `fetch` always uses the newest material.
+//
+// CA rotation (src/server/tls/rotation.ts): every heartbeat answer names the CA that signs host
+// certificates and the trusted ones; an agent whose certificate or trust differs renews at once
+// (`caRenewNeeded`), and the certificate answer brings the trust bundle, kept in DIR/ca.crt (one or
+// two PEM certificates). A restart with the --ca-hash of a CA the cluster has since rotated away
+// keeps DIR/ca.crt (the trust it learnt over verified connections) and says so.
 
 import https from "node:https";
 import { X509Certificate } from "node:crypto";
@@ -28,6 +34,26 @@ export interface AgentTlsOptions {
   baseUrl: () => string;
 }
 
+/** What an agent holds: the hash of the CA that signed its certificate (null: none, or from no CA it
+ * trusts) and the hashes of the CAs it trusts. */
+export interface HeldCa {
+  issuer: string | null;
+  trust: string[];
+}
+
+/** Whether what the server says (a heartbeat answer's `ca`) asks for a new certificate now: it signs
+ * with another CA than this agent's certificate came from, or trusts another set of CAs. Pure. */
+export function caRenewNeeded(held: HeldCa, server: { signing: string; trust: readonly string[] }): boolean {
+  if (held.issuer !== server.signing) return true;
+  const mine = new Set(held.trust);
+  return mine.size !== new Set(server.trust).size || server.trust.some((h) => !mine.has(h));
+}
+
+/** The PEM certificates of a bundle text, in order. Pure. */
+export function pemsOf(text: string): string[] {
+  return [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => `${m[0]}\n`);
+}
+
 /** When to renew a certificate valid until `notAfter`, seen at `now`: at two thirds of what is left. Pure. */
 export function renewAt(now: number, notAfter: number): number {
   return now + Math.max(0, Math.floor(((notAfter - now) * 2) / 3));
@@ -36,7 +62,11 @@ export function renewAt(now: number, notAfter: number): number {
 /** The agent's TLS material and its renewal. */
 export class AgentTls {
   readonly #o: AgentTlsOptions;
-  readonly #ca: string;
+  /** The CAs trusted (PEM bundle): one, or two during a CA rotation. */
+  #trust: string;
+  /** Who to renew as when a heartbeat says the CAs changed (set by ensure/renew). */
+  #who: { hostId: string; hostToken: () => string | null } | null = null;
+  #renewing: Promise<unknown> | null = null;
   /** The current certificate, its host, when it expires and when to renew it (epoch ms). */
   #cert: { pem: string; key: string; hostId: string; notAfter: number; renewAt: number } | null = null;
   #fetch: typeof fetch;
@@ -46,7 +76,7 @@ export class AgentTls {
 
   private constructor(o: AgentTlsOptions, ca: string) {
     this.#o = o;
-    this.#ca = ca;
+    this.#trust = ca;
     this.#fetch = tlsFetch({ ca });
     this.#loadSaved();
   }
@@ -62,10 +92,19 @@ export class AgentTls {
     } catch {
       ca = null;
     }
-    if (ca !== null && o.caHash !== undefined && !sameCaHash(o.caHash, caHashOf(ca))) ca = null;
+    const saved = ca;
+    if (ca !== null && o.caHash !== undefined && !pemsOf(ca).some((pem) => sameCaHash(o.caHash ?? "", caHashOf(pem)))) ca = null;
     if (ca === null) {
       if (o.caHash === undefined) throw new TiffinError(ErrorCodes.Usage, `the server ${urls[0] ?? ""} speaks HTTPS and ${caFile} holds no pinned CA`, { hint: "give the cluster CA's hash: tiffin agent --ca-hash sha256:... (the server logs it at start as caHash)" });
-      ca = await pinServerCa(urls[0] ?? "", o.caHash);
+      try {
+        ca = await pinServerCa(urls[0] ?? "", o.caHash);
+      } catch (err) {
+        // The hash of a CA the cluster rotated away (the unit's flag is as it was at the install): the
+        // trust learnt since over verified connections stands; a hash the server does not present widens nothing.
+        if (saved === null || !(err instanceof TiffinError) || err.code !== ErrorCodes.TlsUntrusted) throw err;
+        o.log.warn({ caHash: o.caHash, kept: pemsOf(saved).map(caHashOf) }, "the server no longer presents the --ca-hash CA: keeping the CAs in DATA_DIR/ca.crt (learnt in a CA rotation)");
+        return new AgentTls(o, saved);
+      }
       fs.writeFileSync(caFile, ca, { mode: 0o644 });
       o.log.info({ caHash: caHashOf(ca) }, "cluster CA pinned");
     }
@@ -81,7 +120,7 @@ export class AgentTls {
     const pem = this.#cert?.pem ?? null;
     if (this.#agent === null || this.#agent.pem !== pem) {
       const material = this.#cert === null ? {} : { cert: this.#cert.pem, key: this.#cert.key };
-      this.#agent = { pem, agent: new https.Agent({ keepAlive: true, maxSockets: 8, ca: this.#ca, ...material }) };
+      this.#agent = { pem, agent: new https.Agent({ keepAlive: true, maxSockets: 8, ca: this.#trust, ...material }) };
     }
     return this.#agent.agent;
   }
@@ -96,8 +135,11 @@ export class AgentTls {
    * this host and not near its end is kept, else a new one is requested with `hostToken`.
    */
   async ensure(hostId: string, hostToken: () => string | null): Promise<CallResult<unknown>> {
+    this.#who = { hostId, hostToken };
     const c = this.#cert;
-    if (c !== null && c.hostId === hostId && Date.now() < c.renewAt) {
+    // A saved certificate from a CA this agent no longer trusts (it was down through a CA rotation and
+    // came back with the new --ca-hash) would be refused on every call: a new one instead.
+    if (c !== null && c.hostId === hostId && Date.now() < c.renewAt && this.held().issuer !== null) {
       this.#schedule(hostId, hostToken);
       return { ok: true, value: null };
     }
@@ -106,6 +148,7 @@ export class AgentTls {
 
   /** Requests a new certificate for a new key now; schedules the next renewal. */
   async renew(hostId: string, hostToken: () => string | null): Promise<CallResult<unknown>> {
+    this.#who = { hostId, hostToken };
     const { keyPem, csrPem } = await newKeyAndCsr(hostId);
     const r = await this.#request(hostId, hostToken() ?? "", csrPem);
     if (!r.ok) {
@@ -114,6 +157,13 @@ export class AgentTls {
       return r;
     }
     const notAfter = validityOf(r.value.certificate).notAfter;
+    const trust = r.value.trust;
+    if (trust !== undefined && trust.length > 0 && trust.join("") !== this.#trust) {
+      // Written before the certificate: a restart in between trusts the CA that signed it.
+      this.#trust = trust.join("");
+      writeAtomic(path.join(this.#o.dataDir, "ca.crt"), this.#trust, 0o644);
+      this.#o.log.info({ trust: trust.map(caHashOf) }, "cluster CAs trusted now");
+    }
     fs.writeFileSync(path.join(this.#o.dataDir, "host.key"), keyPem, { mode: 0o600 });
     fs.writeFileSync(path.join(this.#o.dataDir, "host.crt"), r.value.certificate, { mode: 0o644 });
     this.#use({ pem: r.value.certificate, key: keyPem, hostId, notAfter });
@@ -122,13 +172,34 @@ export class AgentTls {
     return r;
   }
 
+  /** What this agent holds: its certificate's CA and the CAs it trusts (hashes). */
+  held(): HeldCa {
+    const trust = pemsOf(this.#trust);
+    let issuer: string | null = null;
+    if (this.#cert !== null) {
+      const cert = new X509Certificate(this.#cert.pem);
+      const ca = trust.find((pem) => cert.verify(new X509Certificate(pem).publicKey));
+      issuer = ca === undefined ? null : caHashOf(ca);
+    }
+    return { issuer, trust: trust.map(caHashOf) };
+  }
+
+  /** A heartbeat answer's CAs: renews at once when they differ from what this agent holds (a CA
+   * rotation), one renewal at a time; a failed one is retried by the renewal schedule. */
+  serverCa(server: { signing: string; trust: readonly string[] }): void {
+    const who = this.#who;
+    if (this.#closed || who === null || this.#renewing !== null || !caRenewNeeded(this.held(), server)) return;
+    this.#o.log.info({ signing: server.signing, trust: server.trust, held: this.held() }, "the cluster's CAs changed: renewing the host certificate now");
+    this.#renewing = this.renew(who.hostId, who.hostToken).finally(() => (this.#renewing = null));
+  }
+
   /** Stops renewing. */
   close(): void {
     this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
   }
 
-  async #request(hostId: string, token: string, csr: string): Promise<CallResult<{ certificate: string }>> {
+  async #request(hostId: string, token: string, csr: string): Promise<CallResult<{ certificate: string; trust?: string[] }>> {
     try {
       const res = await this.#fetch(`${this.#o.baseUrl()}/v1/agent/certificate`, {
         method: "POST",
@@ -147,7 +218,7 @@ export class AgentTls {
 
   #use(c: { pem: string; key: string; hostId: string; notAfter: number }): void {
     this.#cert = { ...c, renewAt: renewAt(Date.now(), c.notAfter) };
-    this.#fetch = tlsFetch({ ca: this.#ca, cert: c.pem, key: c.key });
+    this.#fetch = tlsFetch({ ca: this.#trust, cert: c.pem, key: c.key });
   }
 
   #schedule(hostId: string, hostToken: () => string | null, inMs?: number): void {
@@ -169,4 +240,11 @@ export class AgentTls {
       this.#cert = null;
     }
   }
+}
+
+/** Writes `file` whole or not at all (a temporary file renamed over it). */
+function writeAtomic(file: string, text: string, mode: number): void {
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, text, { mode });
+  fs.renameSync(tmp, file);
 }

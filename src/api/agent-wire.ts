@@ -22,6 +22,7 @@ export const heartbeatResponseSchema = z.object({
   heartbeatMs: z.number().positive().exactOptional(),
   serverTime: z.number().exactOptional(),
   repair: repairRequestSchema.exactOptional(),
+  ca: z.object({ signing: z.string(), trust: z.array(z.string()) }).exactOptional(),
 });
 
 /** The parts of an error answer (ApiErrorBody) an agent reads: the code and the message. */

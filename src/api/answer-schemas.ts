@@ -17,6 +17,7 @@ import type {
 } from "./types.ts";
 import { PlanActions } from "./types.ts";
 import { swarmFetchesSchema } from "./swarm-fetches.ts";
+import { caFinishedSchema, caRotatedSchema, caStatusSchema, caTrustSchema } from "./ca-wire.ts";
 
 /** `ApplyResult` (apply, revert, scale). */
 export const applyResultSchema = z.object({
@@ -271,6 +272,10 @@ export const answerSchemas = {
   maintenanceList: z.array(maintenanceWindowSchema),
   secret: secretViewSchema,
   secrets: z.array(secretViewSchema),
+  caStatus: caStatusSchema,
+  caTrust: caTrustSchema,
+  caRotated: caRotatedSchema,
+  caFinished: caFinishedSchema,
 } as const;
 
 /** Compile-time proof that the schemas are types.ts's shapes. */

@@ -18,6 +18,9 @@ export const certificateAnswerSchema = z.object({
   certificate: z.string().min(1),
   ca: z.string().min(1),
   notAfter: z.number(),
+  /** Every CA the cluster trusts now (PEM; during a CA rotation the old and the new one): the agent
+   * trusts these from then on. Absent from servers before CA rotation. */
+  trust: z.array(z.string().min(1)).max(8).exactOptional(),
 });
 /** The answer of `POST /v1/agent/certificate`. */
 export type CertificateAnswer = z.infer<typeof certificateAnswerSchema>;

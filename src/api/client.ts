@@ -7,6 +7,7 @@
 // (it cannot reach the store). Every endpoint is idempotent (apply of the same spec, drain, reports,
 // register...), so sending a call again to another server after an ambiguous failure is safe.
 
+import type { CaFinished, CaRotated, CaStatus, CaTrust } from "./ca-wire.ts";
 import type { JobVersion, JobSpec, VersionNote } from "../model/job.ts";
 import type { Recommendation } from "../model/recommendation.ts";
 import type { UsageSample } from "../model/records.ts";
@@ -351,6 +352,26 @@ export class ApiClient {
   removeSecret(ns: string, name: string): Promise<SecretView> {
     return this.#json(answerSchemas.secret, "DELETE", `/v1/secrets/${enc(ns)}/${enc(name)}`);
   }
+  /** `GET /v1/ca`: the cluster CAs, their roles and hosts (admin). */
+  caStatus(): Promise<CaStatus> {
+    return this.#json(answerSchemas.caStatus, "GET", "/v1/ca");
+  }
+
+  /** `GET /v1/ca/trust`: the CAs a client should trust now. */
+  caTrust(): Promise<CaTrust> {
+    return this.#json(answerSchemas.caTrust, "GET", "/v1/ca/trust");
+  }
+
+  /** `POST /v1/ca/rotate`: starts a CA rotation, to `ca` or to a CA the server makes. */
+  caRotate(ca: { certPem: string; keyPem: string } | null): Promise<CaRotated> {
+    return this.#json(answerSchemas.caRotated, "POST", "/v1/ca/rotate", ca ?? {});
+  }
+
+  /** `POST /v1/ca/finish`: finishes a CA rotation (`force`: past hosts that have not moved). */
+  caFinish(force: boolean): Promise<CaFinished> {
+    return this.#json(answerSchemas.caFinished, "POST", "/v1/ca/finish", force ? { force } : {});
+  }
+
   /** `GET /v1/whoami`: the calling token and its policy. */
   whoami(): Promise<Whoami> {
     return this.#json(answerSchemas.whoami, "GET", "/v1/whoami");

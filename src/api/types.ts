@@ -373,6 +373,9 @@ export interface HeartbeatResponse {
   serverTime?: number;
   /** A repair command remediation asks this host's agent to run (again in every answer until its result comes). */
   repair?: RepairRequest;
+  /** Under TLS: the CA that signs host certificates now and every trusted CA (hashes). An agent whose
+   * certificate or trust differs renews at once (a CA rotation; src/server/tls/rotation.ts). */
+  ca?: { signing: string; trust: string[] };
 }
 
 /** One attempt the server wants on a host, with the spec to run. */

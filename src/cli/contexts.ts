@@ -134,6 +134,21 @@ export function setContextNamespace(env: Record<string, string | undefined>, nam
   return current.name ?? null;
 }
 
+/** Sets the pinned CAs (a PEM bundle) of the current context and of the named context it came from
+ * (`tiffin context refresh-ca`, after a CA rotation). Returns the context's name, if any. */
+export function setContextCa(env: Record<string, string | undefined>, ca: string): string | null {
+  const path = contextPath(env);
+  const current = readContext(path);
+  if (current === null) throw new TiffinError(ErrorCodes.Usage, "there is no current context to refresh the CA of", { hint: "`tiffin context use NAME` first" });
+  writeContext(path, { ...current, ca });
+  if (current.name !== undefined) {
+    const all = readContexts(contextsPath(env));
+    const named = all[current.name];
+    if (named !== undefined) writeContexts(contextsPath(env), { ...all, [current.name]: { ...named, ca } });
+  }
+  return current.name ?? null;
+}
+
 /** Removes a named context; when it was current, the current context file goes too. Returns whether it was current. */
 export function removeContext(env: Record<string, string | undefined>, name: string): boolean {
   const path = contextsPath(env);

@@ -42,6 +42,7 @@ import * as stop from "./commands/stop.ts";
 import * as swarm from "./commands/swarm.ts";
 import * as top from "./commands/top.ts";
 import * as token from "./commands/token.ts";
+import * as caCommand from "./commands/ca.ts";
 import * as secret from "./commands/secret.ts";
 import * as recommend from "./commands/recommend.ts";
 import * as services from "./commands/services.ts";
@@ -53,6 +54,7 @@ import { globalShortFlags } from "./global-flags.ts";
 const commands: { register(program: Command, ctx: CliContext): void }[] = [
   dev, init, validate, apply, plan, status, jobs, top, recommend, restart, scale, stop, history, revert, rollout, hosts, drain, maintenance, logs, exec, pkg, swarm, server, agent, helper, version, completion, context, audit, events, services, endpoints, remediations,
   token,
+  caCommand,
   secret,
   run, runs,
 ];

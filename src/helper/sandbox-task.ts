@@ -200,6 +200,9 @@ export class SandboxTask implements Task {
     const sig = os.constants.signals[this.#o.stop.signal as NodeJS.Signals] as number | undefined;
     if (this.#bundle?.init && sig !== undefined && sig !== os.constants.signals.SIGKILL && !this.#exited && !catches(pid, sig)) return false;
     this.#pid = pid;
+    // The runtime has read config.json (the env, secrets included) and keeps its own state: the tmpfs
+    // copy has served (secrets-dir.ts), and a helper killed from here on cannot leave it behind.
+    if (this.#o.configDir !== undefined) fs.rmSync(path.join(this.#o.configDir, "config.json"), { force: true });
     this.#watchOom();
     this.#o.onSpawn(pid);
     return true;

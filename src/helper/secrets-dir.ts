@@ -1,13 +1,15 @@
 // Secret values on their way from the agent to a task, never on disk (issue 17). The agent writes an
 // attempt's values into DIR/secrets.json under a tmpfs root of its own (/dev/shm/tiffin-UID by
 // default); the helper reads and removes that file before the task starts, puts secret files in
-// files/ there (owned by the task, 0400) and, for a sandbox, its config.json (which holds the env).
-// The directory goes when the task ends, or with the attempt directory (the agent's cleanup).
+// files/ there (owned by the task, 0400) and, for a sandbox, its config.json (which holds the env)
+// until the runtime has started the container (it keeps its own copy in its 0700 state dir under /run).
+// The directory goes when the task ends; if the helper dies first (kill -9), the agent removes it as
+// soon as it finds the helper gone (attempts.ts, onGone), before it reports the attempt ended.
 //
 //   /dev/shm/tiffin-0/            0711, the agent's (a task run as another user must pass through)
 //     <hash of attempt dir>/      0711
 //       secrets.json              0600, until the helper has read it
-//       config.json               0600, a sandbox's OCI config (DIR/sandbox/config.json links here)
+//       config.json               0600, a sandbox's OCI config until it started (DIR/sandbox/config.json links here)
 //       files/                    0500, the task's: bound read-only at work/secrets (or linked there)
 import { createHash } from "node:crypto";
 import fs from "node:fs";

@@ -13,6 +13,7 @@ import type { Metrics } from "./metrics.ts";
 import type { Mirror } from "./mirror.ts";
 import type { Reconciler } from "./reconcile/loop.ts";
 import type { SecretBox } from "./secrets/box.ts";
+import type { LiveCa } from "./tls/live.ts";
 
 /** The parts of a running server. */
 export interface ServerContext {
@@ -37,6 +38,8 @@ export interface ServerContext {
   /** True when the server speaks HTTPS (issue 17, mTLS): host routes then need the host's client
    * certificate, but for `POST /v1/agent/certificate` (the bootstrap, with the host token). */
   tlsOn?: boolean;
+  /** The cluster CAs in use under TLS (tls/live.ts: rotations); absent on a plain server. */
+  ca?: LiveCa;
   /** How recommendations are computed (`GET /v1/jobs/:name/recommendation`). @default DefaultRecommendPolicy */
   recommendPolicy?: RecommendPolicy;
   /** Seals users' secrets for the store and opens them for the agents of tasks that use them. */

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { createServer } from "node:http";
+import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
@@ -73,6 +74,7 @@ import { openApiRoute } from "./routes/openapi.ts";
 import type { RegisteredRoute } from "./openapi/document.ts";
 import { serverIdOf, shareToken } from "./tokens.ts";
 import { agentCertRoutes } from "./routes/agent-cert.ts";
+import { caRoutes } from "./routes/ca.ts";
 import { createTlsListener } from "./http/tls-listener.ts";
 import { setupTls } from "./tls/setup.ts";
 import type { TlsOptions, TlsSetup } from "./tls/setup.ts";
@@ -251,7 +253,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const recommendPolicy: RecommendPolicy = { ...DefaultRecommendPolicy, ...policyOpts };
   recommendPolicy.windowMs = Math.min(recommendPolicy.windowMs, DefaultRecommendPolicy.windowMs);
   const usage = new UsageHistory({ store, clock, log, ...(opts.usageBucketMs ? { bucketMs: opts.usageBucketMs } : {}), knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) });
-  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy, tlsOn: tls !== null, secrets: secretBox };
+  const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy, tlsOn: tls !== null, secrets: secretBox, ...(tls !== null ? { ca: tls.live } : {}) };
   execCtx = ctx;
   const adapter = new Adapter(ctx, { policy: recommendPolicy, active: () => election.isLeader(), ...(adaptCheckMs ? { checkEveryMs: adaptCheckMs } : {}) });
 
@@ -283,7 +285,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     await sendMaybeGzipped(req, res, 200, metrics.registry.contentType, await metrics.registry.metrics());
   });
 
-  agentCertRoutes(router, ctx, tls === null ? null : { ca: tls.ca, lifetimeMs: tls.hostCertLifetimeMs });
+  agentCertRoutes(router, ctx, tls === null ? null : { live: tls.live, lifetimeMs: tls.hostCertLifetimeMs });
+  caRoutes(router, ctx);
   const handler = (req: IncomingMessage, res: ServerResponse): void => void dispatch(ctx, router, tokens, req, res);
   // Slow clients (slowloris) are cut by the HTTP server's own timeouts, plain or TLS.
   const httpOpts = httpServerOptions(opts.httpTimeouts);
@@ -298,6 +301,10 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     void dispatchUpgrade(ctx, router, tokens, req, socket, head);
   });
   server.keepAliveTimeout = 65_000;
+  if (tls !== null && server instanceof https.Server) {
+    tls.live.attach(server);
+    tls.live.start();
+  }
   const { host, port } = parseListen(opts.listen);
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
@@ -378,6 +385,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     close() {
       closing ??= (async () => {
         relay.stop();
+        tls?.live.stop();
         await dns?.close();
         swarm.close();
         auditPruning.stop();

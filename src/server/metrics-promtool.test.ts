@@ -23,8 +23,8 @@ void test("promtool check metrics: the server's output with task series", { skip
   metrics.requestDuration.observe({ method: "GET", route: "/v1/jobs/:name", code: "200" }, 0.003);
   const text = await metrics.registry.metrics();
   assert.match(text, /^tiffin_http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/v1\/jobs\/:name",code="200"\} 1$/m);
-  assert.match(text, /tiffin_task_errors_per_second\{job="web",index="0",host="web-1",version="3"\} 2\.5/);
-  assert.match(text, /tiffin_task_scrape_errors_total\{job="web",index="1",host="web-2",version="3"\} 7/);
+  assert.match(text, /tiffin_task_errors_per_second\{job="web",namespace="default",index="0",host="web-1",version="3"\} 2\.5/);
+  assert.match(text, /tiffin_task_scrape_errors_total\{job="web",namespace="default",index="1",host="web-2",version="3"\} 7/);
   assert.doesNotMatch(text, /tiffin_task_clients\{[^}]*index="1"/, "a value the summary lacks is left out, not 0");
   const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
   // prom-client's default nodejs_active_{handles,requests,resources}_total are gauges with a _total

@@ -2,7 +2,7 @@
 // `tiffin dev`) do not share counters. Gauges of hosts and tasks are computed when scraped.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import { AttemptStates } from "../model/index.ts";
+import { AttemptStates, splitJobId } from "../model/index.ts";
 import { HttpDurationMetric } from "../model/http-metrics.ts";
 import type { HostStatus, TaskMetrics } from "../model/index.ts";
 
@@ -84,14 +84,18 @@ export function createMetrics(src: MetricSources): Metrics {
   return { registry, requests, requestDuration, heartbeats, reconcileDuration, placements, leaderTxns };
 }
 
-const taskLabels = ["job", "index", "host", "version"] as const;
+const taskLabels = ["job", "namespace", "index", "host", "version"] as const;
 
-/** Every task's latest metrics summary as series labelled job/index/host/version (one scrape target
- * for a Prometheus that should not scrape each task). Values absent from a summary are left out. */
+/** Every task's latest metrics summary as series labelled job/namespace/index/host/version (one scrape target
+ * for a Prometheus that should not scrape each task). Values absent from a summary are left out. `job` is
+ * the job's name and `namespace` its namespace, as in every answer and in Prometheus SD: never the id. */
 function taskMetricGauges(registry: Registry, src: MetricSources): void {
   const registers = [registry];
   const each = (fn: (labels: Record<(typeof taskLabels)[number], string>, m: TaskMetrics) => void): void => {
-    for (const t of src.taskMetrics?.() ?? []) fn({ job: t.job, index: String(t.index), host: t.host, version: String(t.version) }, t.metrics);
+    for (const t of src.taskMetrics?.() ?? []) {
+      const { name, namespace } = splitJobId(t.job);
+      fn({ job: name, namespace, index: String(t.index), host: t.host, version: String(t.version) }, t.metrics);
+    }
   };
   new Gauge({
     name: "tiffin_task_up",

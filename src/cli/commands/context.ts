@@ -6,7 +6,8 @@ import type { Command } from "commander";
 import type { CliContext } from "../command.ts";
 import { splitAddrs } from "../../api/client.ts";
 import { addrProblem } from "../context.ts";
-import { addContext, contextsPath, listContexts, removeContext, setContextNamespace, useContext } from "../contexts.ts";
+import { addContext, contextsPath, listContexts, removeContext, setContextCa, setContextNamespace, useContext } from "../contexts.ts";
+import { refreshCa } from "./ca-refresh.ts";
 import { isNamespace } from "../../model/index.ts";
 import type { ContextRow } from "../contexts.ts";
 import { usageError } from "../errors.ts";
@@ -87,6 +88,15 @@ export function register(program: Command, ctx: CliContext): void {
       if (!isNamespace(namespace)) throw usageError(`"${namespace}" is not a namespace name`, "a DNS label: a-z, 0-9 and '-', e.g. team-a");
       const name = setContextNamespace(ctx.io.env, namespace);
       ctx.io.out(`context ${name ?? "(current)"} now acts in namespace ${namespace}\n`);
+    });
+  context
+    .command("refresh-ca")
+    .option("--ca-hash <sha256:hex>", "a CA the answer must hold (the new one `tiffin ca rotate` printed); after a finished rotation the context's old CA no longer verifies the server: the CA of this hash is then pinned from the server's handshake first")
+    .description("after `tiffin ca rotate`: fetch the cluster's CAs over the connection the context trusts (or pinned by --ca-hash) and pin them in the current context")
+    .action(async (opts: { caHash?: string }) => {
+      const r = await refreshCa(ctx, opts.caHash);
+      const name = setContextCa(ctx.io.env, r.bundle);
+      ctx.io.out(`context ${name ?? "(current)"} now trusts ${r.hashes.join(", ")} (servers serve under ${r.serving})\n`);
     });
   context
     .command("remove")

@@ -50,11 +50,13 @@ export interface PeerCert {
 }
 
 /** The host id (CN) of the client certificate `socket` verified against the cluster CA, or null (no TLS, no or an unverified certificate). */
-export function certHostOf(socket: unknown, now: number): string | null {
+export function certHostOf(socket: unknown, now: number, trusted?: (raw: Buffer) => boolean): string | null {
   if (!(socket instanceof TLSSocket) || !socket.authorized) return null;
   const cert = socket.getPeerCertificate();
-  // Checked on every request, not only at the handshake: a kept-alive connection outlives certificates.
+  // Checked on every request, not only at the handshake: a kept-alive connection outlives certificates,
+  // and the CA that signed it (a finished CA rotation drops the old one).
   if (!(Date.parse(cert.valid_to) > now)) return null;
+  if (trusted !== undefined && !trusted(cert.raw)) return null;
   const cn = cert.subject?.CN;
   return typeof cn === "string" && cn !== "" ? cn : null;
 }
@@ -86,7 +88,7 @@ export async function dispatch(ctx: ServerContext, router: Router, tokens: Token
     // The namespace the call acts in: its rule's need on it, and its path's job names as ids.
     const scope = match.kind === "route" && isNamespaced(rule) ? namespaceOrRefusal(method, match.route.pattern, url, match.params) : null;
     const ns = typeof scope === "string" ? scope : null;
-    const principal = authenticate(ctx, tokens, ns === null ? rule : resolveRule(rule, ns), req.headers.authorization, what, (p) => void (audit.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now()), pattern: match.kind === "route" ? match.route.pattern : null });
+    const principal = authenticate(ctx, tokens, ns === null ? rule : resolveRule(rule, ns), req.headers.authorization, what, (p) => void (audit.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now(), ctx.ca ? (raw) => ctx.ca?.issuedByTrusted(raw) ?? false : undefined), pattern: match.kind === "route" ? match.route.pattern : null });
     // A bad namespace is said only to a known caller (strangers learn 401 first, as everywhere).
     if (scope instanceof TiffinError) throw scope;
     if (match.kind === "none") throw new TiffinError(ErrorCodes.NotFound, `no such endpoint: ${what}`, { hint: endpointHint });
@@ -126,7 +128,7 @@ export async function dispatchUpgrade(ctx: ServerContext, router: Router, tokens
   try {
     const scope = match !== null && isNamespaced(rule) ? namespaceOrRefusal(method, match.pattern, url, match.params) : null;
     const ns = typeof scope === "string" ? scope : null;
-    const principal = authenticate(ctx, tokens, ns === null ? rule : resolveRule(rule, ns), req.headers.authorization, what, (p) => void (seen.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now()), pattern: match?.pattern ?? null });
+    const principal = authenticate(ctx, tokens, ns === null ? rule : resolveRule(rule, ns), req.headers.authorization, what, (p) => void (seen.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now(), ctx.ca ? (raw) => ctx.ca?.issuedByTrusted(raw) ?? false : undefined), pattern: match?.pattern ?? null });
     if (scope instanceof TiffinError) throw scope;
     if (match === null) throw new TiffinError(ErrorCodes.NotFound, `no such upgrade endpoint: ${what}`, { hint: endpointHint });
     const params = ns === null ? match.params : qualifyParams(match.params, ns, match.pattern);

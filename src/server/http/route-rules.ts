@@ -121,6 +121,12 @@ export const RouteRules: Readonly<Record<string, RouteRule>> = {
   "GET /v1/openapi.json": read("read", "cluster"),
   "GET /v1/audit": read("read", "cluster"),
   "POST /v1/swarm/peer-token/rotate": change("admin", "cluster"),
+  // The cluster CA (issue 17, rotation): its status and rotation are the admin's; the trust bundle is
+  // what `tiffin context refresh-ca` fetches, over the connection the context already trusts.
+  "GET /v1/ca": read("admin", "cluster"),
+  "GET /v1/ca/trust": { who: "user", needs: [], audit: "none" },
+  "POST /v1/ca/rotate": change("admin", "cluster"),
+  "POST /v1/ca/finish": change("admin", "cluster"),
   "GET /v1/swarm/fetches": read("read", "packages"),
   // Servers' calls to each other (the admin token they share), every 500 ms: not audited.
   "POST /v1/internal/contacts": user("admin", "cluster", "none"),

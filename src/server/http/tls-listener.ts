@@ -13,7 +13,10 @@ import { ErrorCodes } from "../../model/index.ts";
 export interface ServerTls {
   certPem: string;
   keyPem: string;
+  /** Every CA client certificates may come from (during a CA rotation, the old and the new one). */
   caPem: string;
+  /** The CA sent after the certificate (its issuer). @default caPem */
+  chainPem?: string;
 }
 
 /** The first byte of a TLS record carrying a handshake. */
@@ -21,7 +24,7 @@ const TlsHandshake = 0x16;
 
 /** A net.Server that serves `handler` over TLS and refuses plain HTTP with a readable 400. */
 export function createTlsListener(tls: ServerTls, handler: (req: IncomingMessage, res: ServerResponse) => void, httpOpts: https.ServerOptions = {}): { net: net.Server; https: https.Server } {
-  const server = https.createServer({ ...httpOpts, cert: `${tls.certPem.trim()}\n${tls.caPem.trim()}\n`, key: tls.keyPem, ca: tls.caPem, requestCert: true, rejectUnauthorized: false }, handler);
+  const server = https.createServer({ ...httpOpts, cert: `${tls.certPem.trim()}\n${(tls.chainPem ?? tls.caPem).trim()}\n`, key: tls.keyPem, ca: tls.caPem, requestCert: true, rejectUnauthorized: false }, handler);
   const body = JSON.stringify({
     error: {
       code: ErrorCodes.BadRequest,

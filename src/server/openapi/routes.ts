@@ -7,6 +7,7 @@ import { answerSchemas, healthSchema } from "../../api/answer-schemas.ts";
 import { assignmentsSchema, heartbeatResponseSchema, registerResponseSchema, swarmAnnounceResponseSchema, swarmPlanSchema } from "../../api/agent-wire.ts";
 import { execFrameSchema } from "../../api/exec-wire.ts";
 import { certificateAnswerSchema, certificateRequestSchema } from "../../api/cert-wire.ts";
+import { caFinishBodySchema, caRotateBodySchema } from "../../api/ca-wire.ts";
 import { metricsReportSchema, tokenCreateSchema } from "../../model/index.ts";
 import { secretSetSchema } from "../../model/index.ts";
 import { jobSpecSchema } from "../../spec/canonical.ts";
@@ -118,6 +119,10 @@ export const routeDocs: Readonly<Record<string, RouteDoc>> = {
   "DELETE /v1/packages/:name/:version": { summary: "Remove a package version (refused while a job version pins it)", response: answerSchemas.removePackage },
   "POST /v1/agent/register": { summary: "Register an agent (join token); re-registering needs the host token", response: registerResponseSchema },
   "POST /v1/agent/heartbeat": { summary: "An agent's heartbeat (host token)", response: heartbeatResponseSchema },
+  "GET /v1/ca": { summary: "The cluster CAs (hash, subject, expiry, whether each signs host certificates or the servers' own), how many hosts hold a certificate from each, and the live hosts a rotation's finish waits for", response: answerSchemas.caStatus },
+  "GET /v1/ca/trust": { summary: "The CAs a client should trust now (PEM with hashes; two during a rotation), and the one the servers serve under", response: answerSchemas.caTrust },
+  "POST /v1/ca/rotate": { summary: "Start a CA rotation: a new CA (made, or the one given) signs host certificates, both are trusted, agents renew at once; servers keep serving under the old one until finish", body: caRotateBodySchema, response: answerSchemas.caRotated },
+  "POST /v1/ca/finish": { summary: "Finish a CA rotation: servers serve under the new CA and the old one is trusted no more; refused (409, naming them) while a live host holds no certificate from the new one, unless force", body: caFinishBodySchema, response: answerSchemas.caFinished },
   "POST /v1/agent/certificate": { summary: "Signs the agent's certificate request into its host's client certificate (host token, or the current certificate)", body: certificateRequestSchema, response: certificateAnswerSchema },
   "POST /v1/agent/attempts": { summary: "An agent's report of attempt states (host token)", response: okSchema },
   "POST /v1/agent/metrics": { summary: "An agent's summaries of its tasks' metrics endpoints (host token)", body: metricsReportSchema, response: okSchema },

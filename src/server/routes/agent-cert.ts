@@ -11,12 +11,13 @@ import type { ServerContext } from "../context.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { signHostCsr } from "../tls/ca.ts";
-import type { ClusterCa } from "../tls/ca.ts";
+import { recordHostCert } from "../tls/host-certs.ts";
+import type { LiveCa } from "../tls/live.ts";
 import { requireSameHost } from "./agent.ts";
 
-/** What the route signs with: the CA and how long a host certificate lives. */
+/** What the route signs with: the cluster's CAs as they are now (a rotation changes them) and how long a host certificate lives. */
 export interface HostCertSigner {
-  ca: ClusterCa;
+  live: LiveCa;
   lifetimeMs: number;
 }
 
@@ -27,8 +28,13 @@ export function agentCertRoutes(r: Router, ctx: ServerContext, signer: HostCertS
     if (!parsed.success) throw new TiffinError(ErrorCodes.BadRequest, `certificate request: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ")}`, { hint: 'send {"hostId": "<your host id>", "csr": "<PEM certificate request>"}' });
     requireSameHost(hostId, parsed.data.hostId);
     if (signer === null) throw new TiffinError(ErrorCodes.NotFound, "this server runs without TLS: it has no CA to sign host certificates", { hint: "agents of a plain-HTTP server use their host tokens alone; start the server with --tls (on by default off loopback)" });
-    const certificate = await signHostCsr(signer.ca, parsed.data.csr, parsed.data.hostId, ctx.clock.now(), signer.lifetimeMs);
-    ctx.log.info({ hostId: parsed.data.hostId, notAfter: new Date(validityOf(certificate).notAfter).toISOString() }, "host certificate issued");
-    sendJson(res, 200, { certificate, ca: signer.ca.certPem, notAfter: validityOf(certificate).notAfter } satisfies CertificateAnswer);
+    const ca = signer.live.signer;
+    const certificate = await signHostCsr(ca, parsed.data.csr, parsed.data.hostId, ctx.clock.now(), signer.lifetimeMs);
+    const notAfter = validityOf(certificate).notAfter;
+    // Which CA each host's newest certificate came from: what `tiffin ca status` counts and a finish checks.
+    await recordHostCert(ctx.store, parsed.data.hostId, { caHash: ca.hash, notAfter });
+    ctx.log.info({ hostId: parsed.data.hostId, caHash: ca.hash, notAfter: new Date(notAfter).toISOString() }, "host certificate issued");
+    // The trust bundle rides along: during a rotation the agent learns the new CA here, before servers serve under it.
+    sendJson(res, 200, { certificate, ca: ca.certPem, notAfter, trust: signer.live.trustPems } satisfies CertificateAnswer);
   });
 }

@@ -78,7 +78,7 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
     if (hb.repairResult !== null) await recordRepairResult(ctx.store, hb.hostId, hb.repairResult, ctx.clock.now(), ctx.log);
     const repair = await pendingRepair(ctx.store, m, hb.hostId, ctx.log);
     // The wall clock, not ctx.clock: the agent's clock check compares its own wall clock with it.
-    sendJson(res, 200, { ok: true, reregister: false, heartbeatMs: ctx.liveness.timing().heartbeatMs, serverTime: Date.now(), ...(repair !== null && repair.id !== hb.repairResult?.id ? { repair } : {}) } satisfies HeartbeatResponse);
+    sendJson(res, 200, { ok: true, reregister: false, heartbeatMs: ctx.liveness.timing().heartbeatMs, serverTime: Date.now(), ...(repair !== null && repair.id !== hb.repairResult?.id ? { repair } : {}), ...(ctx.ca !== undefined ? { ca: ctx.ca.info() } : {}) } satisfies HeartbeatResponse);
   });
 
   r.add("POST", "/v1/agent/attempts", "host", async ({ req, res, hostId }) => {

@@ -20,6 +20,7 @@ import { caHashOf, KeyAlgorithm, pemOf } from "../../api/tls.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
 import type { Store } from "../../state/store.ts";
 import { Kinds, secretKey } from "../kinds.ts";
+import type { CaSet } from "./rotation.ts";
 
 /** The cluster CA: certificate and key (PEM), its `sha256:` hash and the key as a WebCrypto key. */
 export interface ClusterCa {
@@ -34,14 +35,18 @@ export const CaLifetimeMs = 10 * 365 * 86_400_000;
 /** Certificates start a little in the past: clocks of a cluster are never quite equal. */
 const BackdateMs = 5 * 60_000;
 
-const storedCa = z.object({ certPem: z.string().min(1), keyPem: z.string().min(1) });
+const pemPair = z.object({ certPem: z.string().min(1), keyPem: z.string().min(1) });
+/** `/secrets/ca`: the current CA, and during a rotation the one being retired (tls/rotation.ts). A
+ * server from before rotations reads the current one and ignores `previous`. */
+const storedCa = pemPair.extend({ previous: pemPair.exactOptional() });
 
-/** A new self-signed CA (ECDSA P-256, 10 years, may sign end certificates only). */
-export async function createCa(now: number): Promise<{ certPem: string; keyPem: string }> {
+/** A new self-signed CA (ECDSA P-256, 10 years, may sign end certificates only). `cn`: its subject's
+ * common name (a rotation's new CA gets its own, so two trusted CAs never share a subject). */
+export async function createCa(now: number, cn = "tiffin cluster CA"): Promise<{ certPem: string; keyPem: string }> {
   const keys = await webcrypto.subtle.generateKey(KeyAlgorithm, true, ["sign", "verify"]);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
-    name: [{ CN: ["tiffin cluster CA"] }, { O: ["tiffin"] }],
+    name: [{ CN: [cn] }, { O: ["tiffin"] }],
     notBefore: new Date(now - BackdateMs),
     notAfter: new Date(now + CaLifetimeMs),
     keys,
@@ -75,7 +80,7 @@ export async function caOf(pem: { certPem: string; keyPem: string }, where: stri
  * DIR/ca.crt + DIR/ca.key when there, else a new one; stored with a create-if-absent txn so two
  * first servers agree. DIR/ca.crt and DIR/ca.key (0600) are (re)written with it.
  */
-export async function shareCa(store: Store, dataDir: string, now: number, given?: { certPem: string; keyPem: string }): Promise<ClusterCa> {
+export async function shareCa(store: Store, dataDir: string, now: number, given?: { certPem: string; keyPem: string }, log?: { warn(o: object, msg: string): void }): Promise<ClusterCa> {
   const key = secretKey("ca");
   const read = async (): Promise<{ certPem: string; keyPem: string } | null> => {
     const kv = await store.get(key);
@@ -83,21 +88,20 @@ export async function shareCa(store: Store, dataDir: string, now: number, given?
     const d = Kinds.secret.decode(key, kv.value);
     const parsed = d.ok ? storedCa.safeParse(safeJson(d.value)) : null;
     if (!parsed?.success) throw new Error(`${key} in the store is not a CA`);
-    return parsed.data;
+    return { certPem: parsed.data.certPem, keyPem: parsed.data.keyPem };
   };
-  let pem = await read();
-  if (given !== undefined && pem !== null && caHashOf(pem.certPem) !== caHashOf(given.certPem)) {
-    throw new TiffinError(ErrorCodes.Conflict, `the store already holds another cluster CA (${caHashOf(pem.certPem)}) than --ca-cert (${caHashOf(given.certPem)})`, { hint: "start without --ca-cert/--ca-key to use the cluster's CA; a CA cannot be replaced in place yet" });
-  }
+  let pem: { certPem: string; keyPem: string } | null = await read();
+  // --ca-cert/--ca-key name the CA of the cluster's first start: a unit keeps the flags after a
+  // rotation (tiffin ca rotate) replaced that CA, and the store's CA is the cluster's.
+  const ignoredGiven = given !== undefined && pem !== null && caHashOf(pem.certPem) !== caHashOf(given.certPem);
   if (pem === null) {
     const mine = given ?? readPair(dataDir) ?? (await createCa(now));
     const r = await store.txn({ compare: [{ key, target: "createRevision", op: "==", value: 0 }], success: [{ type: "put", key, value: Kinds.secret.encode(JSON.stringify(mine)) }] });
     pem = r.succeeded ? mine : await read();
     if (pem === null) throw new Error(`${key} vanished from the store`);
   }
-  writeFileSync(join(dataDir, "ca.crt"), pem.certPem, { mode: 0o644 });
-  writeFileSync(join(dataDir, "ca.key"), pem.keyPem, { mode: 0o600 });
-  chmodSync(join(dataDir, "ca.key"), 0o600);
+  if (ignoredGiven) log?.warn({ given: caHashOf(given.certPem), cluster: caHashOf(pem.certPem) }, "--ca-cert is not the cluster's CA (rotated since?): the store's CA is used; --ca-cert/--ca-key count on the first start only (tiffin ca rotate --ca-cert replaces a CA)");
+  writeCaFiles(dataDir, pem);
   return caOf(pem, "the cluster CA");
 }
 
@@ -151,7 +155,8 @@ async function sign(ca: ClusterCa, o: { subject: x509.JsonName; publicKey: webcr
     signingKey: ca.key,
     publicKey: o.publicKey,
     signingAlgorithm: KeyAlgorithm,
-    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), ...o.extensions],
+    // The authority key identifier tells a verifier which of several trusted CAs (a rotation's) signed it.
+    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true), await x509.AuthorityKeyIdentifierExtension.create(new x509.X509Certificate(ca.certPem)), ...o.extensions],
   });
   return `${cert.toString("pem").trim()}\n`;
 }
@@ -169,6 +174,33 @@ function readPair(dataDir: string): { certPem: string; keyPem: string } | null {
   } catch {
     return null;
   }
+}
+
+/** Writes DIR/ca.crt and DIR/ca.key (0600) of the CA that signs host certificates now. */
+export function writeCaFiles(dataDir: string, pem: { certPem: string; keyPem: string }): void {
+  writeFileSync(join(dataDir, "ca.crt"), pem.certPem, { mode: 0o644 });
+  writeFileSync(join(dataDir, "ca.key"), pem.keyPem, { mode: 0o600 });
+  chmodSync(join(dataDir, "ca.key"), 0o600);
+}
+
+/** The stored CA set and its modRevision (for a compare), or null when the store holds no CA yet. */
+export async function readCaSet(store: Store): Promise<{ set: CaSet; modRevision: number; text: string } | null> {
+  const key = secretKey("ca");
+  const kv = await store.get(key);
+  if (!kv) return null;
+  const d = Kinds.secret.decode(key, kv.value);
+  const parsed = d.ok ? storedCa.safeParse(safeJson(d.value)) : null;
+  if (!parsed?.success) throw new Error(`${key} in the store is not a CA`);
+  const { previous, ...current } = parsed.data;
+  return { set: { current, previous: previous ?? null }, modRevision: kv.modRevision, text: kv.value };
+}
+
+/** Writes `set` if the stored one is still at `modRevision`; false when another write came first. */
+export async function writeCaSet(store: Store, set: CaSet, modRevision: number): Promise<boolean> {
+  const key = secretKey("ca");
+  const value = { ...set.current, ...(set.previous !== null ? { previous: set.previous } : {}) };
+  const r = await store.txn({ compare: [{ key, target: "modRevision", op: "==", value: modRevision }], success: [{ type: "put", key, value: Kinds.secret.encode(JSON.stringify(value)) }] });
+  return r.succeeded;
 }
 
 function safeJson(text: string): unknown {

@@ -6,14 +6,14 @@
 // log, louder off loopback. With TLS: the cluster CA (ca.ts) and this server's certificate.
 
 import { hostname } from "node:os";
-import { rootCertificates } from "node:tls";
-import { Agent, setGlobalDispatcher } from "undici";
 import type { Logger } from "pino";
 import type { Store } from "../../state/store.ts";
 import { isLoopback } from "../http/tls-listener.ts";
 import type { ServerTls } from "../http/tls-listener.ts";
-import { issueServerCert, shareCa } from "./ca.ts";
+import { caHashOf } from "../../api/tls.ts";
+import { shareCa } from "./ca.ts";
 import type { ClusterCa } from "./ca.ts";
+import { LiveCa } from "./live.ts";
 
 /** TLS options of `startServer`. */
 export interface TlsOptions {
@@ -23,6 +23,8 @@ export interface TlsOptions {
   ca?: { certPem: string; keyPem: string };
   /** How long an agent's client certificate lives (`--host-cert-lifetime`); agents renew at two thirds. @default 30 days */
   hostCertLifetimeMs?: number;
+  /** How often a server reads the store for a CA rotation (tls/live.ts). @default 5000 */
+  caPollMs?: number;
 }
 
 /** The default lifetime of a host certificate. */
@@ -33,6 +35,8 @@ export interface TlsSetup {
   ca: ClusterCa;
   server: ServerTls;
   hostCertLifetimeMs: number;
+  /** The CAs in use, following rotations. */
+  live: LiveCa;
 }
 
 /** Whether a server off loopback speaks TLS when not told (see the top: to become true). */
@@ -57,12 +61,10 @@ export async function setupTls(o: { store: Store; dataDir: string; listenHost: s
     else o.log.warn({ listen: o.listenHost ?? "every interface" }, "plain HTTP off loopback: tokens travel in clear; start with --tls for HTTPS with the cluster CA");
     return null;
   }
-  const ca = await shareCa(o.store, o.dataDir, o.now, o.tls?.ca);
+  const ca = await shareCa(o.store, o.dataDir, o.now, o.tls?.ca, o.log);
   const names = serverNames(o.listenHost, o.advertise, hostname());
-  const cert = await issueServerCert(ca, names, o.now);
-  o.log.info({ caHash: ca.hash, caCert: `${o.dataDir}/ca.crt`, names }, "TLS on: cluster CA (agents: --ca-hash; CLI: tiffin context add --ca-hash)");
-  // Servers call each other with fetch (contacts, forwarded swarm calls, metrics relay, piece copies):
-  // in this process, https trusts the cluster CA too and presents this server's certificate.
-  setGlobalDispatcher(new Agent({ connect: { ca: [...rootCertificates, ca.certPem], cert: cert.certPem, key: cert.keyPem } }));
-  return { ca, server: { certPem: cert.certPem, keyPem: cert.keyPem, caPem: ca.certPem }, hostCertLifetimeMs: o.tls?.hostCertLifetimeMs ?? DefaultHostCertLifetimeMs };
+  // The set in the store may be mid-rotation: LiveCa serves under the right CA and follows changes.
+  const live = await LiveCa.open({ store: o.store, log: o.log, names, dataDir: o.dataDir, now: () => Date.now(), ...(o.tls?.caPollMs !== undefined ? { pollMs: o.tls.caPollMs } : {}) });
+  o.log.info({ caHash: ca.hash, caCert: `${o.dataDir}/ca.crt`, names, ...(live.set.previous !== null ? { rotatingFrom: caHashOf(live.set.previous.certPem) } : {}) }, "TLS on: cluster CA (agents: --ca-hash; CLI: tiffin context add --ca-hash)");
+  return { ca: live.signer, server: live.serverTls, hostCertLifetimeMs: o.tls?.hostCertLifetimeMs ?? DefaultHostCertLifetimeMs, live };
 }
