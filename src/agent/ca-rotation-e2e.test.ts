@@ -104,6 +104,9 @@ void test("CA rotation on loopback: rotate, agents move at once, finish waits fo
   const betaBeat = setInterval(() => void heartbeat(asBeta, beta.hostId).catch(() => {}), 500);
   t.after(() => clearInterval(betaBeat));
 
+  // delta counts as down before the rotation (not live: finish need not wait for it), however fast the steps above ran.
+  await waitFor("delta down", async () => ((await json<HostView>(`/v1/hosts/${delta.hostId}`)).status === "down" ? true : null), 15_000);
+
   // Rotate: a new CA signs host certificates; servers still serve under the old one and trust both.
   const rotateRun = await tiffin(home, "ca", "rotate", "--json");
   assert.equal(rotateRun.code, 0, rotateRun.err);
