@@ -1,0 +1,197 @@
+// The kernel mode of the local proxy, applied: the agent's nftables table (nft-rules.ts) loaded with
+// `nft -f -` (delete and refill in one transaction, so a connect never sees a half-made table), one load
+// at a time and only the latest (a burst of registry changes is one load). Connections already DNATed to
+// an endpoint the registry dropped are cut as the user-space relay cuts its own: their client sockets
+// are found in conntrack and destroyed with `ss -K` (the client gets ECONNABORTED/ECONNRESET at once),
+// then their conntrack entries are deleted. The rules are the kernel's: they outlive the agent (a kill -9
+// leaves tasks reaching their services); a restarted agent reloads its table, a graceful stop that
+// leaves no task removes it.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import type { Logger } from "pino";
+import { renderDelete, renderRuleset, tableName } from "./nft-rules.ts";
+import type { KernelService, RenderedRules } from "./nft-rules.ts";
+
+/** How the agent proxies services (`tiffin agent --service-proxy`). */
+export const ServiceProxyModes = ["auto", "kernel", "userspace"] as const;
+/** One of ServiceProxyModes. */
+export type ServiceProxyMode = (typeof ServiceProxyModes)[number];
+
+/** What a command printed and how it ended. */
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program with `input` on its stdin (the default: spawn, a 10 s limit). */
+export type Runner = (cmd: string, args: readonly string[], input?: string) => Promise<RunResult>;
+
+/** spawn, collecting output; a missing program is code null with the error in stderr. */
+export const run: Runner = (cmd, args, input) =>
+  new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], timeout: 10_000 });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    p.on("error", (err) => resolve({ code: null, stdout, stderr: stderr + String(err) }));
+    p.on("close", (code) => resolve({ code, stdout, stderr }));
+    p.stdin.on("error", () => {});
+    p.stdin.end(input ?? "");
+  });
+
+/** The kernel's answer to `mode`: whether to use nftables, and why (logged at start). */
+export async function detectKernelProxy(mode: ServiceProxyMode, runner: Runner = run): Promise<{ kernel: boolean; why: string }> {
+  if (mode === "userspace") return { kernel: false, why: "--service-proxy userspace" };
+  const root = process.getuid?.() === 0;
+  if (!root && mode === "auto") return { kernel: false, why: "not root (nftables needs CAP_NET_ADMIN)" };
+  const probe = `tiffin_probe_${process.pid}`;
+  const r = await runner("nft", ["-f", "-"], `table ip ${probe} {}\ndelete table ip ${probe}\n`);
+  if (r.code !== 0) return { kernel: false, why: `nft does not work here: ${(r.stderr.trim().split("\n")[0] ?? "").slice(0, 200) || `exit ${r.code}`}` };
+  return { kernel: true, why: mode === "kernel" ? "--service-proxy kernel" : "root and nft works" };
+}
+
+/** Options of KernelRules. */
+export interface KernelRulesOptions {
+  /** The agent's data dir: names its table and is the table's comment. */
+  dataDir: string;
+  log: Logger;
+  /** @default run */
+  runner?: Runner;
+}
+
+/** One agent's table, kept equal to the last services given (see the file comment). */
+export class KernelRules {
+  readonly table: string;
+  readonly #o: KernelRulesOptions;
+  readonly #run: Runner;
+  #want: KernelService[] | "delete" | null = null;
+  #busy: Promise<void> | null = null;
+  #routeLocalnet = false;
+  /** The endpoints (address . port) each local port was DNATed to by the last load. */
+  #loaded = new Map<number, Set<string>>();
+  /** The last load's outcome (tests, logs). */
+  last: RenderedRules | null = null;
+
+  constructor(o: KernelRulesOptions) {
+    this.#o = o;
+    this.table = tableName(o.dataDir);
+    this.#run = o.runner ?? run;
+  }
+
+  /** Loads the table with `services` (later calls supersede earlier ones still waiting); resolves once loaded. */
+  apply(services: readonly KernelService[]): Promise<void> {
+    this.#want = [...services];
+    return this.#kick();
+  }
+
+  /** Removes the table (resolves once removed). */
+  remove(): Promise<void> {
+    this.#want = "delete";
+    return this.#kick();
+  }
+
+  /** Resolves when no load is running nor waiting. */
+  async settled(): Promise<void> {
+    while (this.#busy) await this.#busy;
+  }
+
+  #kick(): Promise<void> {
+    this.#busy ??= (async () => {
+      try {
+        while (this.#want !== null) {
+          const want = this.#want;
+          this.#want = null;
+          await (want === "delete" ? this.#delete() : this.#load(want));
+        }
+      } finally {
+        this.#busy = null;
+      }
+    })();
+    return this.settled();
+  }
+
+  async #delete(): Promise<void> {
+    const r = await this.#run("nft", ["-f", "-"], renderDelete(this.table));
+    if (r.code !== 0) this.#o.log.warn({ table: this.table, err: r.stderr.trim() }, "cannot remove the service proxy's nftables table");
+    else this.#o.log.info({ table: this.table }, "service proxy nftables table removed");
+    this.#loaded.clear();
+    this.last = null;
+  }
+
+  async #load(services: KernelService[]): Promise<void> {
+    const rules = renderRuleset(this.table, services, `tiffin agent ${path.resolve(this.#o.dataDir)}`);
+    if (rules.needsRouteLocalnet && !this.#routeLocalnet) this.#enableRouteLocalnet();
+    const r = await this.#run("nft", ["-f", "-"], rules.script);
+    if (r.code !== 0) {
+      this.#o.log.error({ table: this.table, err: r.stderr.trim() }, "cannot load the service proxy's nftables rules: the user-space relay serves");
+      return;
+    }
+    this.last = rules;
+    const before = this.#loaded;
+    this.#loaded = new Map();
+    for (const s of services) if (rules.kernel.includes(s.service)) this.#loaded.set(s.port, new Set((s.endpoints ?? []).map((e) => `${e.address} . ${e.port}`)));
+    // Connections DNATed to an endpoint no longer in its port's rotation are cut (after the load: no new ones go there).
+    for (const [port, eps] of before) {
+      const now = this.#loaded.get(port);
+      for (const ep of eps) if (!now?.has(ep)) await this.#cut(port, ep);
+    }
+  }
+
+  #enableRouteLocalnet(): void {
+    const file = "/proc/sys/net/ipv4/conf/all/route_localnet";
+    try {
+      if (fs.readFileSync(file, "utf8").trim() !== "1") {
+        fs.writeFileSync(file, "1");
+        this.#o.log.info({ sysctl: "net.ipv4.conf.all.route_localnet=1" }, "service proxy: loopback sources may now be routed off the host (endpoints on other hosts)");
+      }
+      this.#routeLocalnet = true;
+    } catch (err) {
+      this.#o.log.warn({ err: String(err) }, "cannot set net.ipv4.conf.all.route_localnet=1: endpoints on other hosts are unreachable through the kernel rules");
+    }
+  }
+
+  /** Destroys the client sockets of connections to 127.0.0.1:port DNATed to `ep` ("addr . port") and forgets them in conntrack. */
+  async #cut(port: number, ep: string): Promise<void> {
+    const [addr = "", epPort = ""] = ep.split(" . ");
+    const filter = ["-p", "tcp", "--orig-dst", "127.0.0.1", "--orig-port-dst", String(port), "--reply-src", addr, "--reply-port-src", epPort];
+    const listed = await this.#run("conntrack", ["-L", ...filter]);
+    if (listed.code === null) return void this.#o.log.warn({ err: listed.stderr.trim() }, "conntrack is missing: connections to a dropped endpoint are not cut");
+    let cut = 0;
+    for (const client of conntrackClients(listed.stdout)) {
+      const k = await this.#run("ss", ["-K", "-t", "src", client.address, "sport", "=", `:${client.port}`, "dst", "127.0.0.1", "dport", "=", `:${port}`]);
+      if (k.code === 0) cut++;
+    }
+    await this.#run("conntrack", ["-D", ...filter]);
+    if (cut > 0) this.#o.log.info({ port, endpoint: ep, cut }, "service proxy: connections to a dropped endpoint cut");
+  }
+}
+
+/** The client side (original source address and port) of each entry `conntrack -L` printed. */
+export function conntrackClients(out: string): { address: string; port: number }[] {
+  const clients: { address: string; port: number }[] = [];
+  for (const line of out.split("\n")) {
+    const src = /\bsrc=(\S+)/.exec(line)?.[1];
+    const sport = /\bsport=(\d+)/.exec(line)?.[1];
+    if (src !== undefined && sport !== undefined) clients.push({ address: src, port: Number(sport) });
+  }
+  return clients;
+}
+
+/** Removes the tables of agents whose data dir is gone (a kill -9 with its dir then deleted: tests, dev). */
+export async function removeOrphanTables(log: Logger, runner: Runner = run): Promise<string[]> {
+  const listed = await runner("nft", ["list", "tables", "ip"]);
+  if (listed.code !== 0) return [];
+  const removed: string[] = [];
+  for (const name of listed.stdout.match(/\btiffin_[0-9a-f]{12}\b/g) ?? []) {
+    const t = await runner("nft", ["list", "table", "ip", name]);
+    const dir = /comment "tiffin agent (.*)"/.exec(t.stdout)?.[1];
+    // Only a table whose comment holds its whole dir (its name is that dir's hash) and whose dir is gone.
+    if (dir === undefined || tableName(dir) !== name || fs.existsSync(dir)) continue;
+    if ((await runner("nft", ["-f", "-"], renderDelete(name))).code === 0) removed.push(name);
+  }
+  if (removed.length > 0) log.info({ tables: removed }, "removed the service proxy tables of agents whose data dir is gone");
+  return removed;
+}
