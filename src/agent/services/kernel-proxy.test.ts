@@ -1,0 +1,129 @@
+// The local proxy's kernel mode against the real kernel (root and nft; skipped otherwise): each agent's
+// nftables table DNATs a service's 127.0.0.1:PORT, where the user-space relay listens, to its endpoints.
+// A 3-endpoint service balanced; an endpoint dropped leaves the rotation at once and its connections are
+// cut; no endpoint refused at once (a reset, though the relay listens); two agents' tables apart; the
+// rules outlive their process (kill -9); without the table the relay serves. Every table is removed after.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import pino from "pino";
+import { detectKernelProxy, KernelRules, run } from "./kernel-proxy.ts";
+import { renderDelete, tableName } from "./nft-rules.ts";
+import { ServiceProxy } from "./proxy.ts";
+
+/** A server answering each connection's bytes with `name:` and the bytes, then keeping it open. */
+async function named(name: string): Promise<{ port: number; close(): void }> {
+  const socks = new Set<net.Socket>();
+  const srv = net.createServer((s) => {
+    socks.add(s);
+    s.on("data", (d) => s.write(`${name}:${d.toString()}`));
+    s.on("error", () => {});
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const addr = srv.address();
+  return { port: typeof addr === "object" && addr ? addr.port : 0, close: () => { srv.close(); for (const s of socks) s.destroy(); } };
+}
+
+/** Every client socket, destroyed after the test (an open one keeps the test's process alive). */
+const clients = new Set<net.Socket>();
+
+/** Sends `msg` to 127.0.0.1:port: the first answer, or the error code ("closed" when closed unanswered). */
+function ask(port: number, msg = "hi"): Promise<{ answer: string; sock: net.Socket; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host: "127.0.0.1" });
+    clients.add(sock);
+    const done = (answer: string): void => resolve({ answer, sock, ms: performance.now() - t0 });
+    sock.on("error", (err: NodeJS.ErrnoException) => done(err.code ?? String(err)));
+    sock.once("data", (d) => done(d.toString()));
+    sock.once("close", () => done("closed"));
+    sock.on("connect", () => sock.write(msg));
+  });
+}
+
+const log = pino({ level: "silent" });
+const nftDelete = (table: string): Promise<unknown> => run("nft", ["-f", "-"], renderDelete(table));
+
+void test("kernel mode: balanced, dropped endpoints leave at once and are cut, none refused, tables apart, rules outlive a kill -9", async (t) => {
+  const probe = await detectKernelProxy("auto");
+  if (!probe.kernel) return void t.skip(`no kernel mode here: ${probe.why}`);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-kproxy-"));
+  const dirs = { a: path.join(root, "agent-a"), b: path.join(root, "agent-b"), c: path.join(root, "agent-c") };
+  // Every table this test may create goes, whatever happens.
+  t.after(async () => {
+    for (const d of Object.values(dirs)) await nftDelete(tableName(d));
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  const [a, b, c] = await Promise.all([named("a"), named("b"), named("c")]);
+  t.after(() => { a.close(); b.close(); c.close(); for (const s of clients) s.destroy(); });
+  // The relays hold each service's local port (as in the agent) and are the fallback.
+  const relays = [0, 1, 2].map((i) => new ServiceProxy({ service: `s${i}`, port: 0, log }));
+  t.after(() => Promise.all(relays.map((r) => r.close())));
+  const [pA, pB, pC] = await Promise.all(relays.map((r) => r.listen()));
+  assert.ok(pA !== undefined && pB !== undefined && pC !== undefined);
+  const at = (s: { port: number }): { address: string; port: number } => ({ address: "127.0.0.1", port: s.port });
+
+  const agentA = new KernelRules({ dataDir: dirs.a, log });
+  const agentB = new KernelRules({ dataDir: dirs.b, log });
+  assert.notEqual(agentA.table, agentB.table);
+
+  // 3 endpoints, round robin: each answers 2 of 6 new connections; the relay sees none of them.
+  await agentA.apply([{ service: "echo", port: pA, endpoints: [at(a), at(b), at(c)] }]);
+  const first = [];
+  for (let i = 0; i < 6; i++) first.push(await ask(pA));
+  const answers = first.map((r) => r.answer);
+  for (const n of ["a", "b", "c"]) assert.equal(answers.filter((x) => x === `${n}:hi`).length, 2, answers.join(","));
+  assert.equal(relays[0]?.stats.relayed, 0, "the kernel, not the relay, carried them");
+
+  // A second agent's table: its own service, and A's rules are not in it.
+  await agentB.apply([{ service: "other", port: pB, endpoints: [at(b)] }]);
+  assert.equal((await ask(pB)).answer, "b:hi");
+  const listedB = await run("nft", ["list", "table", "ip", agentB.table]);
+  assert.ok(listedB.stdout.includes(`dport ${pB}`) && !listedB.stdout.includes(`dport ${pA}`), listedB.stdout);
+
+  // c leaves the registry: its open connections are cut, new ones go to a and b only.
+  const toC = first.filter((r) => r.answer === "c:hi").map((r) => new Promise<void>((resolve) => r.sock.once("close", () => resolve())));
+  const t0 = performance.now();
+  await agentA.apply([{ service: "echo", port: pA, endpoints: [at(a), at(b)] }]);
+  await Promise.all(toC);
+  const cutMs = performance.now() - t0;
+  assert.ok(first.filter((r) => r.answer !== "c:hi").every((r) => !r.sock.destroyed), "connections to a and b stay");
+  const after = [];
+  for (let i = 0; i < 4; i++) after.push((await ask(pA)).answer);
+  assert.deepEqual(after.sort(), ["a:hi", "a:hi", "b:hi", "b:hi"]);
+  for (const r of first) r.sock.destroy();
+
+  // No endpoint: refused at once by a reset, though the relay still listens on the port.
+  await agentA.apply([{ service: "echo", port: pA, endpoints: [] }]);
+  const refused = await ask(pA);
+  assert.equal(refused.answer, "ECONNREFUSED");
+  assert.ok(refused.ms < 200, `refused in ${refused.ms} ms`);
+
+  // Without the table the relay serves the port; B's table is untouched.
+  relays[0]?.setTargets([{ key: "a", address: "127.0.0.1", port: a.port }]);
+  await agentA.remove();
+  assert.equal((await run("nft", ["list", "table", "ip", agentA.table])).code, 1, "A's table is gone");
+  assert.equal((await ask(pA)).answer, "a:hi");
+  assert.equal(relays[0]?.stats.relayed, 1);
+  assert.equal((await ask(pB)).answer, "b:hi");
+
+  // An agent process killed with -9 after loading its rules: its service still answers.
+  const child = spawn(process.execPath, ["--input-type=module", "-e", [
+    `import { KernelRules } from ${JSON.stringify(path.join(import.meta.dirname, "kernel-proxy.ts"))};`,
+    `import pino from "pino";`,
+    `const k = new KernelRules({ dataDir: ${JSON.stringify(dirs.c)}, log: pino({ level: "silent" }) });`,
+    `await k.apply([{ service: "echo", port: ${pC}, endpoints: [{ address: "127.0.0.1", port: ${c.port} }] }]);`,
+    `console.log("loaded"); setInterval(() => {}, 1000);`,
+  ].join("\n")], { cwd: import.meta.dirname, stdio: ["ignore", "pipe", "inherit"] });
+  t.after(() => child.kill("SIGKILL"));
+  await new Promise<void>((resolve) => child.stdout.on("data", (d: Buffer) => d.toString().includes("loaded") && resolve()));
+  child.kill("SIGKILL");
+  await new Promise((r) => child.once("exit", r));
+  assert.equal((await ask(pC)).answer, "c:hi", "the rules outlived the process");
+  assert.equal(relays[2]?.stats.relayed, 0);
+  t.diagnostic(`cut of a dropped endpoint's connections: ${cutMs.toFixed(1)} ms after the registry change`);
+});
