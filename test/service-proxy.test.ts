@@ -10,11 +10,13 @@
 // exists (a dependency is checked at apply, not only by the CLI's plan).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { ApiClient } from "../src/api/client.ts";
+import { tableName } from "../src/agent/services/nft-rules.ts";
+import { readLogs } from "../src/helper/logs.ts";
 import { decompileJob } from "../src/spec/decompile.ts";
 import { Cluster, compile, waitFor } from "./harness.ts";
 
@@ -167,4 +169,24 @@ void test("a client that uses a service: held until it serves, balanced over its
   const final = (await c.status("client")).tasks[0];
   assert.equal(final?.attemptId, clientAttempt, "the client was not restarted when its service moved or rolled out");
   assert.equal(final?.state, "running");
+
+  // Kernel mode (the agents' default as root with nft): the client's host DNATs the service's local port
+  // itself, and the rules outlive its agent: killed with -9, the client keeps reaching the cache.
+  const clientDir = c.agents[3]?.dataDir ?? "";
+  const rules = spawnSync("nft", ["list", "table", "ip", tableName(clientDir)], { encoding: "utf8" });
+  if (rules.status !== 0) return void t.diagnostic("userspace mode: no nftables table (not root, no nft, or TIFFIN_SERVICE_PROXY=userspace)");
+  assert.match(rules.stdout, new RegExp(`tcp dport ${(address[1] ?? "").split(":")[1] ?? "?"} dnat ip to numgen inc mod 3 map`));
+  const attemptDir = join(clientDir, "attempts", clientAttempt ?? "");
+  const lines = async (): Promise<string[]> => {
+    let text = "";
+    for await (const b of readLogs(attemptDir, "stdout")) text += b.toString();
+    return text.split("\n");
+  };
+  const beforeAgentKill = (await lines()).length;
+  c.killAgent(3);
+  const afterKill = await waitFor("the client reaching the cache with its agent dead", 10_000, async () => {
+    const now = (await lines()).slice(beforeAgentKill).filter((l) => l.startsWith("ok ") || l.startsWith("err "));
+    return now.filter((l) => l.startsWith("ok ")).length >= 5 ? now : undefined;
+  }, 100);
+  assert.deepEqual(afterKill.filter((l) => l.startsWith("err ")), [], "no error with the agent dead");
 });
