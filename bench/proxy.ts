@@ -10,7 +10,7 @@
 // Kernel mode (src/agent/services/kernel-proxy.ts: an nftables DNAT from the service's local port to the
 // echo server, as the agent loads it as root) is measured in the same rounds, on a port the proxy process
 // holds as the agent's relay does; without root or nft it is reported as not measured.
-// Direct and proxied runs alternate `--rounds` times (a loaded machine drifts between runs); each
+// Direct, relayed and kernel runs alternate `--rounds` times, in a rotating order (a loaded machine drifts between runs); each
 // round's ratio is printed, then the medians. On a shared machine the throughput share swings with
 // the neighbours; the proxy process's CPU per GiB relayed (its own user + system time over the
 // proxied run) is the steadier figure of what the relay costs.
@@ -153,12 +153,23 @@ if (values.proxy !== undefined) {
   const kAdded: number[] = [];
   const kAddedP50: number[] = [];
   for (let r = 0; r < Number(values.rounds); r++) {
-    const direct = await throughput(echoPort);
-    const cpu0 = (await proxyState()).cpu;
-    const proxied = await throughput(proxyPort);
-    const cpu1 = (await proxyState()).cpu;
-    cpuPerGiB.push((cpu1.user + cpu1.system - cpu0.user - cpu0.system) / 1000 / (lastBytes / 2 ** 30));
-    const viaKernel = kernel ? await throughput(kernelPort) : NaN;
+    // The three runs in a rotating order: a neighbour's burst does not always land on the same one.
+    const got = new Map<string, number>();
+    const order = ["direct", "userspace", "kernel"];
+    for (let i = 0; i < order.length; i++) {
+      const which = order[(i + r) % order.length] ?? "direct";
+      if (which === "direct") got.set(which, await throughput(echoPort));
+      else if (which === "kernel") got.set(which, kernel ? await throughput(kernelPort) : NaN);
+      else {
+        const cpu0 = (await proxyState()).cpu;
+        got.set(which, await throughput(proxyPort));
+        const cpu1 = (await proxyState()).cpu;
+        cpuPerGiB.push((cpu1.user + cpu1.system - cpu0.user - cpu0.system) / 1000 / (lastBytes / 2 ** 30));
+      }
+    }
+    const direct = got.get("direct") ?? NaN;
+    const proxied = got.get("userspace") ?? NaN;
+    const viaKernel = got.get("kernel") ?? NaN;
     const dl = await latency(echoPort);
     const pl = await latency(proxyPort);
     const kl = kernel ? await latency(kernelPort) : { p50: NaN, p99: NaN };
