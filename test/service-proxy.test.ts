@@ -182,6 +182,7 @@ void test("a client that uses a service: held until it serves, balanced over its
     for await (const b of readLogs(attemptDir, "stdout")) text += b.toString();
     return text.split("\n");
   };
+  const kernelAt = Date.now();
   const beforeAgentKill = (await lines()).length;
   c.killAgent(3);
   const afterKill = await waitFor("the client reaching the cache with its agent dead", 10_000, async () => {
@@ -189,4 +190,19 @@ void test("a client that uses a service: held until it serves, balanced over its
     return now.filter((l) => l.startsWith("ok ")).length >= 5 ? now : undefined;
   }, 100);
   assert.deepEqual(afterKill.filter((l) => l.startsWith("err ")), [], "no error with the agent dead");
+
+  // A restarted agent replaces its table's content (a stale rule goes), and a stop that leaves no task
+  // (SIGINT: stop-tasks) removes the table.
+  const table = tableName(clientDir);
+  assert.equal(spawnSync("nft", ["add", "rule", "ip", table, "out", "tcp", "dport", "1", "accept", "comment", '"stale"']).status, 0);
+  const restartAt = Date.now();
+  c.startAgent(3);
+  await waitFor("the restarted agent's table reloaded", 20_000, () => {
+    const now = spawnSync("nft", ["list", "table", "ip", table], { encoding: "utf8" }).stdout;
+    return (!now.includes("stale") && now.includes(`dport ${(address[1] ?? "").split(":")[1] ?? "?"} dnat`)) || undefined;
+  }, 100);
+  const sigintAt = Date.now();
+  c.killAgent(3, "SIGINT");
+  await waitFor("the table removed by a stop that leaves no task", 20_000, () => spawnSync("nft", ["list", "table", "ip", table]).status === 1 || undefined, 100);
+  t.diagnostic(`kernel mode: client's agent killed -9 -> 5 replies ${restartAt - kernelAt} ms; restart -> table reloaded ${sigintAt - restartAt} ms; SIGINT -> table removed ${Date.now() - sigintAt} ms`);
 });
