@@ -4,7 +4,7 @@
 // cut; no endpoint refused at once (a reset, though the relay listens); two agents' tables apart; the
 // rules outlive their process (kill -9); without the table the relay serves. Every table is removed after.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -12,6 +12,7 @@ import path from "node:path";
 import { test } from "node:test";
 import pino from "pino";
 import { detectKernelProxy, KernelRules, run } from "./kernel-proxy.ts";
+import type { Runner } from "./kernel-proxy.ts";
 import { renderDelete, tableName } from "./nft-rules.ts";
 import { ServiceProxy } from "./proxy.ts";
 
@@ -126,4 +127,45 @@ void test("kernel mode: balanced, dropped endpoints leave at once and are cut, n
   assert.equal((await ask(pC)).answer, "c:hi", "the rules outlived the process");
   assert.equal(relays[2]?.stats.relayed, 0);
   t.diagnostic(`cut of a dropped endpoint's connections: ${cutMs.toFixed(1)} ms after the registry change`);
+});
+
+void test("kernel mode: an endpoint on another host is reached from 127.0.0.1 (masquerade, route_localnet), in network namespaces", async (t) => {
+  const probe = await detectKernelProxy("auto");
+  if (!probe.kernel || spawnSync("ip", ["netns", "list"]).status !== 0) return void t.skip(`no kernel mode or no ip netns here: ${probe.why}`);
+  // Two machines of our own: "agent" (the task and its agent's rules) and "remote" (the endpoint), joined
+  // by a veth pair on a /30 that no route leaves; the names carry the pid so parallel runs keep apart.
+  const pid = process.pid;
+  const nsA = `tfkp-${pid}-a`;
+  const nsB = `tfkp-${pid}-b`;
+  const net3 = `10.79.${pid % 250}`;
+  const ip = (...args: string[]): void => {
+    const r = spawnSync("ip", args, { encoding: "utf8" });
+    assert.equal(r.status, 0, `ip ${args.join(" ")}: ${r.stderr}`);
+  };
+  t.after(() => { spawnSync("ip", ["netns", "del", nsA]); spawnSync("ip", ["netns", "del", nsB]); });
+  ip("netns", "add", nsA);
+  ip("netns", "add", nsB);
+  ip("-n", nsA, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", nsB);
+  ip("-n", nsA, "addr", "add", `${net3}.1/30`, "dev", "eth0");
+  ip("-n", nsB, "addr", "add", `${net3}.2/30`, "dev", "eth0");
+  for (const ns of [nsA, nsB]) for (const dev of ["lo", "eth0"]) ip("-n", ns, "link", "set", dev, "up");
+
+  // The endpoint on the remote machine.
+  const server = spawn("ip", ["netns", "exec", nsB, process.execPath, "-e",
+    `require("net").createServer((s) => s.on("data", (d) => s.end("remote:" + d))).listen(7000, "${net3}.2", () => console.log("up"))`], { stdio: ["ignore", "pipe", "inherit"] });
+  t.after(() => server.kill("SIGKILL"));
+  await new Promise<void>((resolve) => server.stdout.on("data", (d: Buffer) => d.toString().includes("up") && resolve()));
+
+  // The agent's rules in the agent machine (its namespace: nft and sysctl run there).
+  const inA: Runner = (cmd, args, input) => run("ip", ["netns", "exec", nsA, cmd, ...args], input);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-kproxy-ns-"));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const k = new KernelRules({ dataDir: root, log, runner: inA });
+  await k.apply([{ service: "far", port: 9000, endpoints: [{ address: `${net3}.2`, port: 7000 }] }]);
+  assert.equal(k.last?.needsRouteLocalnet, true);
+  assert.equal((await inA("sysctl", ["-n", "net.ipv4.conf.all.route_localnet"])).stdout.trim(), "1");
+  // A task on the agent machine connects to the service's local address.
+  const client = await inA(process.execPath, ["-e",
+    `const s = require("net").connect(9000, "127.0.0.1", () => s.write("hi")); s.on("data", (d) => { process.stdout.write(String(d)); process.exit(0); }); s.on("error", (e) => { console.log(e.code); process.exit(1); }); setTimeout(() => { console.log("timeout"); process.exit(1); }, 3000);`]);
+  assert.equal(client.stdout.trim(), "remote:hi", client.stderr);
 });

@@ -123,7 +123,7 @@ export class KernelRules {
 
   async #load(services: KernelService[]): Promise<void> {
     const rules = renderRuleset(this.table, services, `tiffin agent ${path.resolve(this.#o.dataDir)}`);
-    if (rules.needsRouteLocalnet && !this.#routeLocalnet) this.#enableRouteLocalnet();
+    if (rules.needsRouteLocalnet && !this.#routeLocalnet) await this.#enableRouteLocalnet();
     const r = await this.#run("nft", ["-f", "-"], rules.script);
     if (r.code !== 0) {
       this.#o.log.error({ table: this.table, err: r.stderr.trim() }, "cannot load the service proxy's nftables rules: the user-space relay serves");
@@ -140,17 +140,15 @@ export class KernelRules {
     }
   }
 
-  #enableRouteLocalnet(): void {
-    const file = "/proc/sys/net/ipv4/conf/all/route_localnet";
-    try {
-      if (fs.readFileSync(file, "utf8").trim() !== "1") {
-        fs.writeFileSync(file, "1");
-        this.#o.log.info({ sysctl: "net.ipv4.conf.all.route_localnet=1" }, "service proxy: loopback sources may now be routed off the host (endpoints on other hosts)");
-      }
-      this.#routeLocalnet = true;
-    } catch (err) {
-      this.#o.log.warn({ err: String(err) }, "cannot set net.ipv4.conf.all.route_localnet=1: endpoints on other hosts are unreachable through the kernel rules");
-    }
+  /** Lets the kernel route 127.0.0.0/8 sources off the host (through the runner: the agent's network namespace). */
+  async #enableRouteLocalnet(): Promise<void> {
+    const key = "net.ipv4.conf.all.route_localnet";
+    const now = await this.#run("sysctl", ["-n", key]);
+    if (now.code === 0 && now.stdout.trim() === "1") return void (this.#routeLocalnet = true);
+    const set = await this.#run("sysctl", ["-w", `${key}=1`]);
+    if (set.code !== 0) return void this.#o.log.warn({ err: set.stderr.trim() }, `cannot set ${key}=1: endpoints on other hosts are unreachable through the kernel rules`);
+    this.#routeLocalnet = true;
+    this.#o.log.info({ sysctl: `${key}=1` }, "service proxy: loopback sources may now be routed off the host (endpoints on other hosts)");
   }
 
   /** Destroys the client sockets of connections to 127.0.0.1:port DNATed to `ep` ("addr . port") and forgets them in conntrack. */
