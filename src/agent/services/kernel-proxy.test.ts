@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import pino from "pino";
-import { detectKernelProxy, KernelRules, run } from "./kernel-proxy.ts";
+import { conntrackEntries, detectKernelProxy, KernelRules, run } from "./kernel-proxy.ts";
 import type { Runner } from "./kernel-proxy.ts";
 import { renderDelete, tableName } from "./nft-rules.ts";
 import { ServiceProxy } from "./proxy.ts";
@@ -168,4 +168,17 @@ void test("kernel mode: an endpoint on another host is reached from 127.0.0.1 (m
   const client = await inA(process.execPath, ["-e",
     `const s = require("net").connect(9000, "127.0.0.1", () => s.write("hi")); s.on("data", (d) => { process.stdout.write(String(d)); process.exit(0); }); s.on("error", (e) => { console.log(e.code); process.exit(1); }); setTimeout(() => { console.log("timeout"); process.exit(1); }, 3000);`]);
   assert.equal(client.stdout.trim(), "remote:hi", client.stderr);
+});
+
+void test("conntrackEntries: client, local port and DNAT endpoint of each line", () => {
+  const out = [
+    "tcp      6 431999 ESTABLISHED src=127.0.0.1 dst=127.0.0.1 sport=43712 dport=9000 src=127.0.0.1 dst=127.0.0.1 sport=9001 dport=43712 [ASSURED] mark=0 use=1",
+    "tcp      6 119 TIME_WAIT src=127.0.0.1 dst=127.0.0.1 sport=40000 dport=9000 src=10.1.2.3 dst=10.0.0.5 sport=8080 dport=40000 [ASSURED] mark=0 use=1",
+    "conntrack v1.4.7 (conntrack-tools): 2 flow entries have been shown.",
+    "",
+  ].join("\n");
+  assert.deepEqual(conntrackEntries(out), [
+    { client: "127.0.0.1", clientPort: 43712, port: 9000, endpoint: "127.0.0.1 . 9001" },
+    { client: "127.0.0.1", clientPort: 40000, port: 9000, endpoint: "10.1.2.3 . 8080" },
+  ]);
 });

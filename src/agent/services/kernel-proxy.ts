@@ -134,10 +134,9 @@ export class KernelRules {
     this.#loaded = new Map();
     for (const s of services) if (rules.kernel.includes(s.service)) this.#loaded.set(s.port, new Set((s.endpoints ?? []).map((e) => `${e.address} . ${e.port}`)));
     // Connections DNATed to an endpoint no longer in its port's rotation are cut (after the load: no new ones go there).
-    for (const [port, eps] of before) {
-      const now = this.#loaded.get(port);
-      for (const ep of eps) if (!now?.has(ep)) await this.#cut(port, ep);
-    }
+    const dropped = new Set<string>();
+    for (const [port, eps] of before) for (const ep of eps) if (!this.#loaded.get(port)?.has(ep)) dropped.add(`${port} ${ep}`);
+    if (dropped.size > 0) await this.#cut(dropped);
   }
 
   /** Lets the kernel route 127.0.0.0/8 sources off the host (through the runner: the agent's network namespace). */
@@ -151,31 +150,41 @@ export class KernelRules {
     this.#o.log.info({ sysctl: `${key}=1` }, "service proxy: loopback sources may now be routed off the host (endpoints on other hosts)");
   }
 
-  /** Destroys the client sockets of connections to 127.0.0.1:port DNATed to `ep` ("addr . port") and forgets them in conntrack. */
-  async #cut(port: number, ep: string): Promise<void> {
-    const [addr = "", epPort = ""] = ep.split(" . ");
-    const filter = ["-p", "tcp", "--orig-dst", "127.0.0.1", "--orig-port-dst", String(port), "--reply-src", addr, "--reply-port-src", epPort];
-    const listed = await this.#run("conntrack", ["-L", ...filter]);
+  /** Destroys the client sockets of connections to 127.0.0.1:PORT DNATed to a dropped endpoint
+   * (`dropped`: "PORT ADDR . EPPORT") and forgets them in conntrack: one listing, one `ss -K` a client. */
+  async #cut(dropped: ReadonlySet<string>): Promise<void> {
+    const listed = await this.#run("conntrack", ["-L", "-p", "tcp", "--orig-dst", "127.0.0.1"]);
     if (listed.code === null) return void this.#o.log.warn({ err: listed.stderr.trim() }, "conntrack is missing: connections to a dropped endpoint are not cut");
-    let cut = 0;
-    for (const client of conntrackClients(listed.stdout)) {
-      const k = await this.#run("ss", ["-K", "-t", "src", client.address, "sport", "=", `:${client.port}`, "dst", "127.0.0.1", "dport", "=", `:${port}`]);
-      if (k.code === 0) cut++;
+    const hit = conntrackEntries(listed.stdout).filter((e) => dropped.has(`${e.port} ${e.endpoint}`));
+    for (const e of hit) {
+      await this.#run("ss", ["-K", "-t", "src", e.client, "sport", "=", `:${e.clientPort}`, "dst", "127.0.0.1", "dport", "=", `:${e.port}`]);
+      await this.#run("conntrack", ["-D", "-p", "tcp", "--orig-src", e.client, "--orig-port-src", String(e.clientPort), "--orig-dst", "127.0.0.1", "--orig-port-dst", String(e.port)]);
     }
-    await this.#run("conntrack", ["-D", ...filter]);
-    if (cut > 0) this.#o.log.info({ port, endpoint: ep, cut }, "service proxy: connections to a dropped endpoint cut");
+    if (hit.length > 0) this.#o.log.info({ cut: hit.length, endpoints: [...dropped] }, "service proxy: connections to dropped endpoints cut");
   }
 }
 
-/** The client side (original source address and port) of each entry `conntrack -L` printed. */
-export function conntrackClients(out: string): { address: string; port: number }[] {
-  const clients: { address: string; port: number }[] = [];
+/** One connection `conntrack -L` printed: its client, the local port it connected to, the endpoint (ADDR . PORT) it was DNATed to. */
+export interface ConntrackEntry {
+  client: string;
+  clientPort: number;
+  port: number;
+  endpoint: string;
+}
+
+/** The entries of `conntrack -L` output (the original direction's src, sport, dport; the reply's src and sport). */
+export function conntrackEntries(out: string): ConntrackEntry[] {
+  const entries: ConntrackEntry[] = [];
   for (const line of out.split("\n")) {
-    const src = /\bsrc=(\S+)/.exec(line)?.[1];
-    const sport = /\bsport=(\d+)/.exec(line)?.[1];
-    if (src !== undefined && sport !== undefined) clients.push({ address: src, port: Number(sport) });
+    const src = [...line.matchAll(/\bsrc=(\S+)/g)].map((m) => m[1]);
+    const sport = [...line.matchAll(/\bsport=(\d+)/g)].map((m) => Number(m[1]));
+    const dport = /\bdport=(\d+)/.exec(line)?.[1];
+    const [client, replySrc] = src;
+    const [clientPort, replyPort] = sport;
+    if (client === undefined || replySrc === undefined || clientPort === undefined || replyPort === undefined || dport === undefined) continue;
+    entries.push({ client, clientPort, port: Number(dport), endpoint: `${replySrc} . ${replyPort}` });
   }
-  return clients;
+  return entries;
 }
 
 /** Removes the tables of agents whose data dir is gone (a kill -9 with its dir then deleted: tests, dev). */
