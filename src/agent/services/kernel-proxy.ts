@@ -69,6 +69,8 @@ export class KernelRules {
   readonly #run: Runner;
   #want: KernelService[] | "delete" | null = null;
   #busy: Promise<void> | null = null;
+  /** Cuts of connections to dropped endpoints, one after the other. */
+  #cuts: Promise<void> = Promise.resolve();
   #routeLocalnet = false;
   /** The endpoints (address . port) each local port was DNATed to by the last load. */
   #loaded = new Map<number, Set<string>>();
@@ -96,6 +98,7 @@ export class KernelRules {
   /** Resolves when no load is running nor waiting. */
   async settled(): Promise<void> {
     while (this.#busy) await this.#busy;
+    await this.#cuts;
   }
 
   #kick(): Promise<void> {
@@ -136,7 +139,8 @@ export class KernelRules {
     // Connections DNATed to an endpoint no longer in its port's rotation are cut (after the load: no new ones go there).
     const dropped = new Set<string>();
     for (const [port, eps] of before) for (const ep of eps) if (!this.#loaded.get(port)?.has(ep)) dropped.add(`${port} ${ep}`);
-    if (dropped.size > 0) await this.#cut(dropped);
+    // Off the load chain: a cut must never hold back the next load (an endpoint leaving the rotation).
+    if (dropped.size > 0) this.#cuts = this.#cuts.then(() => this.#cut(dropped));
   }
 
   /** Lets the kernel route 127.0.0.0/8 sources off the host (through the runner: the agent's network namespace). */
@@ -150,17 +154,27 @@ export class KernelRules {
     this.#o.log.info({ sysctl: `${key}=1` }, "service proxy: loopback sources may now be routed off the host (endpoints on other hosts)");
   }
 
-  /** Destroys the client sockets of connections to 127.0.0.1:PORT DNATed to a dropped endpoint
-   * (`dropped`: "PORT ADDR . EPPORT") and forgets them in conntrack: one listing, one `ss -K` a client. */
+  /** Destroys the client sockets of established connections to 127.0.0.1:PORT DNATed to a dropped
+   * endpoint (`dropped`: "PORT ADDR . EPPORT") and forgets them in conntrack: one listing, one `ss -K` a
+   * local port (its clients OR'd), one `conntrack -D` an endpoint that had some. */
   async #cut(dropped: ReadonlySet<string>): Promise<void> {
-    const listed = await this.#run("conntrack", ["-L", "-p", "tcp", "--orig-dst", "127.0.0.1"]);
+    const listed = await this.#run("conntrack", ["-L", "-p", "tcp", "--orig-dst", "127.0.0.1", "--state", "ESTABLISHED"]);
     if (listed.code === null) return void this.#o.log.warn({ err: listed.stderr.trim() }, "conntrack is missing: connections to a dropped endpoint are not cut");
     const hit = conntrackEntries(listed.stdout).filter((e) => dropped.has(`${e.port} ${e.endpoint}`));
-    for (const e of hit) {
-      await this.#run("ss", ["-K", "-t", "src", e.client, "sport", "=", `:${e.clientPort}`, "dst", "127.0.0.1", "dport", "=", `:${e.port}`]);
-      await this.#run("conntrack", ["-D", "-p", "tcp", "--orig-src", e.client, "--orig-port-src", String(e.clientPort), "--orig-dst", "127.0.0.1", "--orig-port-dst", String(e.port)]);
+    if (hit.length === 0) return;
+    const byPort = new Map<number, ConntrackEntry[]>();
+    for (const e of hit) byPort.set(e.port, [...(byPort.get(e.port) ?? []), e]);
+    for (const [port, entries] of byPort) {
+      for (let i = 0; i < entries.length; i += 100) {
+        const sports = entries.slice(i, i + 100).flatMap((e, j) => [...(j > 0 ? ["or"] : []), "sport", "=", `:${e.clientPort}`]);
+        await this.#run("ss", ["-K", "-t", "dst", "127.0.0.1", "and", "dport", "=", `:${port}`, "and", "(", ...sports, ")"]);
+      }
     }
-    if (hit.length > 0) this.#o.log.info({ cut: hit.length, endpoints: [...dropped] }, "service proxy: connections to dropped endpoints cut");
+    for (const ep of new Set(hit.map((e) => `${e.port} ${e.endpoint}`))) {
+      const [port = "", addr = "", , epPort = ""] = ep.split(" ");
+      await this.#run("conntrack", ["-D", "-p", "tcp", "--orig-dst", "127.0.0.1", "--orig-port-dst", port, "--reply-src", addr, "--reply-port-src", epPort]);
+    }
+    this.#o.log.info({ cut: hit.length, endpoints: [...dropped] }, "service proxy: connections to dropped endpoints cut");
   }
 }
 
