@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import pino from "pino";
-import { conntrackEntries, detectKernelProxy, KernelRules, run } from "./kernel-proxy.ts";
+import { conntrackEntries, detectKernelProxy, KernelRules, removeOrphanTables, run } from "./kernel-proxy.ts";
 import type { Runner } from "./kernel-proxy.ts";
 import { renderDelete, tableName } from "./nft-rules.ts";
 import { ServiceProxy } from "./proxy.ts";
@@ -181,4 +181,25 @@ void test("conntrackEntries: client, local port and DNAT endpoint of each line",
     { client: "127.0.0.1", clientPort: 43712, port: 9000, endpoint: "127.0.0.1 . 9001" },
     { client: "127.0.0.1", clientPort: 40000, port: 9000, endpoint: "10.1.2.3 . 8080" },
   ]);
+});
+
+void test("removeOrphanTables: the table of an agent whose data dir is gone goes, a live agent's stays", async (t) => {
+  const probe = await detectKernelProxy("auto");
+  if (!probe.kernel) return void t.skip(`no kernel mode here: ${probe.why}`);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-kproxy-gc-"));
+  const gone = path.join(root, "gone");
+  const live = path.join(root, "live");
+  fs.mkdirSync(gone);
+  fs.mkdirSync(live);
+  t.after(async () => {
+    for (const d of [gone, live]) await nftDelete(tableName(d));
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  for (const d of [gone, live]) await new KernelRules({ dataDir: d, log }).apply([{ service: "x", port: 1, endpoints: [] }]);
+  fs.rmSync(gone, { recursive: true });
+  const removed = await removeOrphanTables(log);
+  assert.ok(removed.includes(tableName(gone)), JSON.stringify(removed));
+  assert.ok(!removed.includes(tableName(live)));
+  assert.equal((await run("nft", ["list", "table", "ip", tableName(gone)])).code, 1);
+  assert.equal((await run("nft", ["list", "table", "ip", tableName(live)])).code, 0);
 });
