@@ -42,12 +42,15 @@ export const run: Runner = (cmd, args, input) =>
     p.stdin.end(input ?? "");
   });
 
+let probes = 0;
+
 /** The kernel's answer to `mode`: whether to use nftables, and why (logged at start). */
 export async function detectKernelProxy(mode: ServiceProxyMode, runner: Runner = run): Promise<{ kernel: boolean; why: string }> {
   if (mode === "userspace") return { kernel: false, why: "--service-proxy userspace" };
   const root = process.getuid?.() === 0;
   if (!root && mode === "auto") return { kernel: false, why: "not root (nftables needs CAP_NET_ADMIN)" };
-  const probe = `tiffin_probe_${process.pid}`;
+  // Unique per call: agents started at once in one process (tests) must not delete each other's probe.
+  const probe = `tiffin_probe_${process.pid}_${++probes}`;
   const r = await runner("nft", ["-f", "-"], `table ip ${probe} {}\ndelete table ip ${probe}\n`);
   if (r.code !== 0) return { kernel: false, why: `nft does not work here: ${(r.stderr.trim().split("\n")[0] ?? "").slice(0, 200) || `exit ${r.code}`}` };
   return { kernel: true, why: mode === "kernel" ? "--service-proxy kernel" : "root and nft works" };
