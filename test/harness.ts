@@ -2,13 +2,14 @@
 // starts them (bin/tiffin.js), each in its own temp data dir, talking over real loopback sockets.
 // Every process it starts is killed by `stop()`, including helpers and tasks left by killed agents.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, openSync, closeSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileJobs } from "../src/spec/api.ts";
 import { removeSandboxSync } from "../src/helper/sandbox.ts";
+import { renderDelete, tableName } from "../src/agent/services/nft-rules.ts";
 import { DefaultTiming } from "../src/server/liveness.ts";
 import { TickMs } from "../src/server/reconcile/loop.ts";
 import type { JobSpec } from "../src/model/index.ts";
@@ -343,6 +344,8 @@ export class Cluster {
     }
     // Sandboxes of killed helpers: container state and cgroups live outside the temp dir.
     for (const p of this.recordedPids()) removeSandboxSync(join(this.agents.find((a) => a.name === p.agent)?.dataDir ?? "", "attempts", p.attempt));
+    // The killed agents' service proxy rules (kernel mode) outlive them: remove each agent's nftables table.
+    for (const a of this.agents) spawnSync("nft", ["-f", "-"], { input: renderDelete(tableName(a.dataDir)), stdio: ["pipe", "ignore", "ignore"] });
     await new Promise((r) => setTimeout(r, 200));
     if (!process.env["TIFFIN_KEEP_TEST_DIRS"]) rmSync(this.dir, { recursive: true, force: true });
   }

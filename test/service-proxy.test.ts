@@ -10,11 +10,13 @@
 // exists (a dependency is checked at apply, not only by the CLI's plan).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { ApiClient } from "../src/api/client.ts";
+import { tableName } from "../src/agent/services/nft-rules.ts";
+import { readLogs } from "../src/helper/logs.ts";
 import { decompileJob } from "../src/spec/decompile.ts";
 import { Cluster, compile, waitFor } from "./harness.ts";
 
@@ -167,4 +169,40 @@ void test("a client that uses a service: held until it serves, balanced over its
   const final = (await c.status("client")).tasks[0];
   assert.equal(final?.attemptId, clientAttempt, "the client was not restarted when its service moved or rolled out");
   assert.equal(final?.state, "running");
+
+  // Kernel mode (the agents' default as root with nft): the client's host DNATs the service's local port
+  // itself, and the rules outlive its agent: killed with -9, the client keeps reaching the cache.
+  const clientDir = c.agents[3]?.dataDir ?? "";
+  const rules = spawnSync("nft", ["list", "table", "ip", tableName(clientDir)], { encoding: "utf8" });
+  if (rules.status !== 0) return void t.diagnostic("userspace mode: no nftables table (not root, no nft, or TIFFIN_SERVICE_PROXY=userspace)");
+  assert.match(rules.stdout, new RegExp(`tcp dport ${(address[1] ?? "").split(":")[1] ?? "?"} dnat ip to numgen inc mod 3 map`));
+  const attemptDir = join(clientDir, "attempts", clientAttempt ?? "");
+  const lines = async (): Promise<string[]> => {
+    let text = "";
+    for await (const b of readLogs(attemptDir, "stdout")) text += b.toString();
+    return text.split("\n");
+  };
+  const kernelAt = Date.now();
+  const beforeAgentKill = (await lines()).length;
+  c.killAgent(3);
+  const afterKill = await waitFor("the client reaching the cache with its agent dead", 10_000, async () => {
+    const now = (await lines()).slice(beforeAgentKill).filter((l) => l.startsWith("ok ") || l.startsWith("err "));
+    return now.filter((l) => l.startsWith("ok ")).length >= 5 ? now : undefined;
+  }, 100);
+  assert.deepEqual(afterKill.filter((l) => l.startsWith("err ")), [], "no error with the agent dead");
+
+  // A restarted agent replaces its table's content (a stale rule goes), and a stop that leaves no task
+  // (SIGINT: stop-tasks) removes the table.
+  const table = tableName(clientDir);
+  assert.equal(spawnSync("nft", ["add", "rule", "ip", table, "out", "tcp", "dport", "1", "accept", "comment", '"stale"']).status, 0);
+  const restartAt = Date.now();
+  c.startAgent(3);
+  await waitFor("the restarted agent's table reloaded", 20_000, () => {
+    const now = spawnSync("nft", ["list", "table", "ip", table], { encoding: "utf8" }).stdout;
+    return (!now.includes("stale") && now.includes(`dport ${(address[1] ?? "").split(":")[1] ?? "?"} dnat`)) || undefined;
+  }, 100);
+  const sigintAt = Date.now();
+  c.killAgent(3, "SIGINT");
+  await waitFor("the table removed by a stop that leaves no task", 20_000, () => spawnSync("nft", ["list", "table", "ip", table]).status === 1 || undefined, 100);
+  t.diagnostic(`kernel mode: client's agent killed -9 -> 5 replies ${restartAt - kernelAt} ms; restart -> table reloaded ${sigintAt - restartAt} ms; SIGINT -> table removed ${Date.now() - sigintAt} ms`);
 });

@@ -20,6 +20,8 @@ import type { HostCapacity } from "../model/index.ts";
 import { AttemptManager } from "./attempts.ts";
 import { TraverseOnlyMode } from "./helpers.ts";
 import { LocalServices } from "./services/local-services.ts";
+import { detectKernelProxy, KernelRules, removeOrphanTables } from "./services/kernel-proxy.ts";
+import type { ServiceProxyMode } from "./services/kernel-proxy.ts";
 import { createAgentClient } from "./client.ts";
 import { AgentTls } from "./tls.ts";
 import { HelperNodeFlags, helperSource, prepareHelperCommand } from "./helper-bundle.ts";
@@ -126,6 +128,8 @@ export interface AgentOptions {
   checksDir?: string;
   /** How often the machine checks run (`--check-interval`). @default 30000 */
   checkIntervalMs?: number;
+  /** How tasks reach the services they use (`--service-proxy`; services/kernel-proxy.ts). @default "auto" */
+  serviceProxy?: ServiceProxyMode;
   /** A custom check script's time limit. @default 10000 */
   checkTimeoutMs?: number;
   /** The container runtime's test run at most this often. @default 600000 */
@@ -268,7 +272,12 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   let helperCommand = opts.helperCommand ?? null;
   const ports = new PortAllocator(opts.portRange ?? [20000, 29999]);
   // The services this host's tasks use: registry view, local proxies, start holds (services/).
+  const proxyMode = await detectKernelProxy(opts.serviceProxy ?? "auto");
+  log.info({ mode: proxyMode.kernel ? "kernel" : "userspace", why: proxyMode.why }, `service proxy: ${proxyMode.kernel ? "kernel (nftables DNAT)" : "userspace relay"}`);
+  if (proxyMode.kernel) await removeOrphanTables(log);
+  else if (opts.serviceProxy === "kernel") throw new TiffinError(ErrorCodes.Usage, `--service-proxy kernel: ${proxyMode.why}`, { hint: "run the agent as root with nftables installed (apt-get install nftables), or use --service-proxy auto|userspace" });
   const services = new LocalServices({
+    kernel: proxyMode.kernel ? new KernelRules({ dataDir, log }) : null,
     dataDir,
     ports,
     log,
@@ -476,7 +485,10 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     } else {
       await reporter.flush(1000);
     }
+    // The kernel rules outlive the agent for tasks left running; with none left they go.
+    const tasksLeft = mode !== "stop-tasks" && manager.live().length > 0;
     await closeAll();
+    if (!tasksLeft) await services.removeRules();
     log.info({ mode }, "agent closed");
   };
   let closing: Promise<void> | null = null;

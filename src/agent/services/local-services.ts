@@ -19,6 +19,8 @@ import { idToRef } from "../../model/index.ts";
 import { ServicesFileName, serviceVar, startHold } from "./gate.ts";
 import { ServiceProxy } from "./proxy.ts";
 import type { ProxyStats } from "./proxy.ts";
+import type { KernelRules } from "./kernel-proxy.ts";
+import type { KernelService } from "./nft-rules.ts";
 
 /** Options of LocalServices. */
 export interface LocalServicesOptions {
@@ -34,6 +36,9 @@ export interface LocalServicesOptions {
   onReady: () => void;
   /** @default 1000 */
   connectTimeoutMs?: number;
+  /** Kernel mode: the agent's nftables table, kept equal to the proxies' ports and endpoints (the
+   * relays keep listening: they hold the ports and serve if the rules are missing). null: relays only. */
+  kernel?: KernelRules | null;
 }
 
 /** What a task of a job with `uses` gets: env vars and its services file (name -> content). */
@@ -52,6 +57,8 @@ export class LocalServices {
   /** The content last written per services file. */
   readonly #written = new Map<string, string>();
   #closed = false;
+  /** Whether the kernel table was loaded (or found to have nothing to hold) since the agent started. */
+  #kernelSynced = false;
 
   constructor(o: LocalServicesOptions) {
     this.#o = o;
@@ -69,6 +76,11 @@ export class LocalServices {
     this.#dir.follow(used);
     for (const s of used) if (!this.#proxies.has(s)) this.#open(s);
     this.#writeFiles(used);
+    // A restarted agent whose tasks use no service: a previous run's rules go.
+    if (this.#proxies.size === 0 && !this.#kernelSynced && this.#o.kernel) {
+      this.#kernelSynced = true;
+      void this.#o.kernel.remove();
+    }
   }
 
   /** Why the attempt may not start yet, or null. */
@@ -102,11 +114,33 @@ export class LocalServices {
     this.#dir.restart();
   }
 
-  /** Stops the watch and the proxies. */
+  /** Stops the watch and the proxies; the kernel rules stay (tasks left running keep reaching their services). */
   async close(): Promise<void> {
     this.#closed = true;
     this.#dir.close();
     await Promise.all([...this.#proxies.values()].map((p) => p.proxy.close()));
+    await this.#o.kernel?.settled();
+  }
+
+  /** Removes the kernel rules (a graceful stop that leaves no task). */
+  async removeRules(): Promise<void> {
+    await this.#o.kernel?.remove();
+  }
+
+  /** Loads the kernel table with every listening proxy's port and endpoints; waits while some service's
+   * endpoints are not known yet (a restarted agent keeps its previous rules until it knows them all). */
+  #syncKernel(): void {
+    const kernel = this.#o.kernel;
+    if (!kernel || this.#closed) return;
+    const services: KernelService[] = [];
+    for (const [service, p] of this.#proxies) {
+      if (p.port === null) continue;
+      const eps = this.#dir.endpoints(service);
+      if (eps === null) return;
+      services.push({ service, port: p.port, endpoints: targetsOf(eps) });
+    }
+    this.#kernelSynced = true;
+    void kernel.apply(services);
   }
 
   #address(service: string): string {
@@ -151,6 +185,7 @@ export class LocalServices {
         writeSaved(this.#file(), this.#saved);
       }
       proxy.setTargets(targetsOf(this.#dir.endpoints(service) ?? []));
+      this.#syncKernel();
       this.#o.log.info({ service, address: this.#address(service) }, "service proxy listening");
       this.#o.onReady();
     })();
@@ -158,6 +193,7 @@ export class LocalServices {
 
   #changed(services: ReadonlySet<string>): void {
     for (const s of services) this.#proxies.get(s)?.proxy.setTargets(targetsOf(this.#dir.endpoints(s) ?? []));
+    this.#syncKernel();
     this.#writeFiles(services);
     this.#o.onReady();
   }

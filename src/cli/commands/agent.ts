@@ -45,6 +45,7 @@ export interface AgentFlags {
   tasksPerHelper?: string;
   checksDir?: string;
   checkInterval?: string;
+  serviceProxy?: string;
   logLevel?: string;
 }
 
@@ -118,6 +119,8 @@ export function agentOptions(f: AgentFlags): AgentOptions {
   const taskUser = f.taskUser === undefined ? undefined : parseTaskUser(f.taskUser);
   const checkIntervalMs = f.checkInterval === undefined ? undefined : parseDuration(f.checkInterval);
   if (checkIntervalMs === null || (checkIntervalMs !== undefined && checkIntervalMs < 100)) throw usageError(`--check-interval wants a duration of at least 100ms, got "${f.checkInterval ?? ""}"`, "e.g. --check-interval 30s");
+  const serviceProxy = f.serviceProxy ?? "auto";
+  if (!isServiceProxyMode(serviceProxy)) throw usageError(`--service-proxy wants ${ServiceProxyModes.join(", ")}, got "${serviceProxy}"`, "e.g. --service-proxy kernel (nftables DNAT; needs root and nft) or --service-proxy userspace (a relay in the agent)");
   return {
     server: f.server,
     joinToken,
@@ -143,7 +146,16 @@ export function agentOptions(f: AgentFlags): AgentOptions {
     ...(tasksPerHelper !== undefined ? { tasksPerHelper } : {}),
     ...(f.checksDir !== undefined ? { checksDir: resolve(f.checksDir) } : {}),
     ...(checkIntervalMs !== undefined ? { checkIntervalMs } : {}),
+    ...(f.serviceProxy !== undefined ? { serviceProxy } : {}),
   };
+}
+
+type ServiceProxyMode = NonNullable<AgentOptions["serviceProxy"]>;
+/** `--service-proxy`'s values (the agent's ServiceProxyModes; the CLI loads the agent only when it runs). */
+const ServiceProxyModes = ["auto", "kernel", "userspace"] as const satisfies readonly ServiceProxyMode[];
+
+function isServiceProxyMode(s: string): s is ServiceProxyMode {
+  return (ServiceProxyModes as readonly string[]).includes(s);
 }
 
 /** `--allow-capabilities net_bind_service,CAP_CHOWN` -> ["CAP_NET_BIND_SERVICE", "CAP_CHOWN"]; unknown names are a usage error. */
@@ -198,6 +210,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--checks-dir <dir>", "custom machine checks: each executable file runs every --check-interval; exit 0 passes, 1 warns, other codes or a 10 s timeout fail; its first line of output is the message (default: none)")
     .option("--check-interval <duration>", "how often the machine checks run (disk, inodes, memory pressure, clock, runtime, data dir, --checks-dir) (default: 30s)")
     .option("--package-idle <duration>", "how long no task may have used a package before it can be removed (default: 1h)")
+    .option("--service-proxy <mode>", "how tasks reach the services they use: kernel (nftables DNAT from each service's local port to an endpoint; rules outlive the agent), userspace (a relay in the agent), or auto: kernel when root and nft works (default: auto)")
     .option("--state-keep <duration>", "how long a task's persisted /var and /home (spec persist) stay once no attempt of it is on this host (default: 24h)")
     .addOption(logLevelOption())
     .description("run the agent of this host")

@@ -35,6 +35,9 @@ void test("agentOptions: join token from flag or file, resources only when given
   assert.equal("listen" in plain, false);
   assert.throws(() => agentOptions(base), { code: "TIFFIN_USAGE", message: /needs a join token/ });
   assert.throws(() => agentOptions({ ...base, joinTokenFile: join(dir, "missing") }), { code: "TIFFIN_USAGE" });
+  assert.equal(agentOptions({ ...base, joinToken: "x", serviceProxy: "kernel" }).serviceProxy, "kernel");
+  assert.equal("serviceProxy" in plain, false, "auto unless given");
+  assert.throws(() => agentOptions({ ...base, joinToken: "x", serviceProxy: "ebpf" }), { code: "TIFFIN_USAGE", message: /--service-proxy wants auto, kernel, userspace/ });
   assert.throws(() => agentOptions({ ...base, joinToken: "x", memory: "1.5" }), { code: "TIFFIN_USAGE", message: /--memory/ });
   assert.throws(() => agentOptions({ ...base, joinToken: "x", cores: "-1" }), { code: "TIFFIN_USAGE", message: /--cores/ });
   const gc = agentOptions({ ...base, joinToken: "x", packageCacheMib: "2048", packageIdle: "1h30m" });
