@@ -75,6 +75,7 @@ import { serverIdOf, shareToken } from "./tokens.ts";
 import { agentCertRoutes } from "./routes/agent-cert.ts";
 import { createTlsListener } from "./http/tls-listener.ts";
 import { setupTls } from "./tls/setup.ts";
+import { AgentDial } from "./agent-dial.ts";
 import type { TlsOptions, TlsSetup } from "./tls/setup.ts";
 import { taskStates } from "./views.ts";
 import { NoRemediation } from "./remediation/config.ts";
@@ -252,6 +253,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   recommendPolicy.windowMs = Math.min(recommendPolicy.windowMs, DefaultRecommendPolicy.windowMs);
   const usage = new UsageHistory({ store, clock, log, ...(opts.usageBucketMs ? { bucketMs: opts.usageBucketMs } : {}), knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) });
   const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy, tlsOn: tls !== null, secrets: secretBox };
+  ctx.agentDial = new AgentDial(tls === null ? null : { ca: tls.ca.certPem, cert: tls.server.certPem, key: tls.server.keyPem });
   execCtx = ctx;
   const adapter = new Adapter(ctx, { policy: recommendPolicy, active: () => election.isLeader(), ...(adaptCheckMs ? { checkEveryMs: adaptCheckMs } : {}) });
 
@@ -391,6 +393,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         // Resigning lets another server lead at once instead of after the lease TTL.
         await election.close();
         for (const s of [...ctx.streams]) s.close();
+        ctx.agentDial?.close();
         hub.close();
         await new Promise<void>((resolve) => {
           listener.close(() => resolve());

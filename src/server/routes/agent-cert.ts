@@ -1,7 +1,8 @@
 // `POST /v1/agent/certificate` (issue 17, mTLS; wire in src/api/cert-wire.ts): signs the agent's
-// certificate request into its host's client certificate (CN = the host id the caller proved with
-// its host token or its current certificate, never what the request says). 404 when the server
-// runs without TLS (no CA to sign with).
+// certificate request into its host's certificate (CN = the host id the caller proved with its host
+// token or its current certificate, never what the request says): a client certificate, and the
+// serving certificate of the agent's endpoint for the address this server has for the host (the
+// request's names are ignored). 404 when the server runs without TLS (no CA to sign with).
 
 import { certificateRequestSchema } from "../../api/cert-wire.ts";
 import type { CertificateAnswer } from "../../api/cert-wire.ts";
@@ -12,6 +13,7 @@ import { readJsonObject, sendJson } from "../http/io.ts";
 import type { Router } from "../http/router.ts";
 import { signHostCsr } from "../tls/ca.ts";
 import type { ClusterCa } from "../tls/ca.ts";
+import { hostCertNames } from "../tls/setup.ts";
 import { requireSameHost } from "./agent.ts";
 
 /** What the route signs with: the CA and how long a host certificate lives. */
@@ -27,7 +29,9 @@ export function agentCertRoutes(r: Router, ctx: ServerContext, signer: HostCertS
     if (!parsed.success) throw new TiffinError(ErrorCodes.BadRequest, `certificate request: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ")}`, { hint: 'send {"hostId": "<your host id>", "csr": "<PEM certificate request>"}' });
     requireSameHost(hostId, parsed.data.hostId);
     if (signer === null) throw new TiffinError(ErrorCodes.NotFound, "this server runs without TLS: it has no CA to sign host certificates", { hint: "agents of a plain-HTTP server use their host tokens alone; start the server with --tls (on by default off loopback)" });
-    const certificate = await signHostCsr(signer.ca, parsed.data.csr, parsed.data.hostId, ctx.clock.now(), signer.lifetimeMs);
+    // Its endpoint serves with it too: the names are the address this server has for the host.
+    const names = hostCertNames(ctx.mirror.hosts.get(parsed.data.hostId)?.value.address);
+    const certificate = await signHostCsr(signer.ca, parsed.data.csr, parsed.data.hostId, ctx.clock.now(), signer.lifetimeMs, names);
     ctx.log.info({ hostId: parsed.data.hostId, notAfter: new Date(validityOf(certificate).notAfter).toISOString() }, "host certificate issued");
     sendJson(res, 200, { certificate, ca: signer.ca.certPem, notAfter: validityOf(certificate).notAfter } satisfies CertificateAnswer);
   });
