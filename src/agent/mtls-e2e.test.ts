@@ -12,7 +12,7 @@
 // through the server (its certificate); plain HTTP to an endpoint, no certificate, or a host's
 // certificate for logs or exec are refused; a second agent fetches the package's pieces from the
 // first over HTTPS (the first counts the bytes it served); after the serving certificate's renewal
-// the server still reads logs.
+// the server still reads logs. A second server on 0.0.0.0 without flags speaks HTTPS (the default).
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
@@ -39,14 +39,18 @@ void test("mTLS on loopback: CA pinning, bootstrap, a task, one host's certifica
   let server: RealServer | null = null;
   let agent: AgentHandle | null = null;
   let gammaStarted: Promise<AgentHandle> | null = null;
+  let wideStarted: Promise<RealServer> | null = null;
   t.after(async () => {
     await agent?.close("stop-tasks").catch(() => {});
     await (await gammaStarted?.catch(() => null))?.close("stop-tasks").catch(() => {});
     killAttempts(agentDir);
     killAttempts(path.join(root, "gamma"));
     await server?.stop();
+    await (await wideStarted?.catch(() => null))?.stop();
     fs.rmSync(root, { recursive: true, force: true });
   });
+  // A second server on every interface, no TLS flag (started alongside, checked below).
+  wideStarted = startRealServer(path.join(root, "wide"), { extra: { listen: "0.0.0.0:0" } });
   server = await startRealServer(path.join(root, "server"), { extra: { tls: { on: true, hostCertLifetimeMs: lifetimeMs } } });
   const s = server;
   assert.match(s.url, /^https:\/\/127\.0\.0\.1:\d+$/, "a loopback server with --tls speaks https");
@@ -173,6 +177,16 @@ void test("mTLS on loopback: CA pinning, bootstrap, a task, one host's certifica
   });
   assert.ok((await served()) > 0, "alpha served gamma the package's pieces over HTTPS (peer to peer)");
 
+  // The default off loopback: a server on 0.0.0.0 without a TLS flag speaks HTTPS with its CA.
+  const wide = await wideStarted;
+  assert.match(wide.url, /^https:\/\//, "a server on every interface speaks https by default");
+  const wideCa = fs.readFileSync(path.join(root, "wide", "ca.crt"), "utf8");
+  const widePort = new URL(wide.url).port;
+  assert.equal((await tlsFetch({ ca: wideCa })(`https://127.0.0.1:${widePort}/healthz`)).status, 200);
+  const widePlain = await fetch(`http://127.0.0.1:${widePort}/v1/jobs`, { headers: { authorization: `Bearer ${wide.adminToken}` } });
+  assert.equal(widePlain.status, 400);
+  assert.match(await widePlain.text(), /speaks HTTPS only/);
+  await wide.stop();
 
   // Renewal: the agent swaps its certificate at two thirds of its life; past the first one's end the
   // agent still heartbeats (the host stays up) and the first certificate is refused.

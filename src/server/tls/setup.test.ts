@@ -15,6 +15,9 @@ void test("when a server speaks TLS: as asked; off loopback by default; never by
   ];
   for (const c of cases) assert.equal(tlsWanted(c.on, c.host, c.offLoopback), c.want, c.name);
   assert.equal(tlsWanted(undefined, "0.0.0.0"), DefaultTlsOffLoopback, "the default in force");
+  assert.equal(DefaultTlsOffLoopback, true, "TLS by default off loopback (issue 17)");
+  assert.equal(tlsWanted(undefined, undefined), true, "every interface, no flag: TLS");
+  assert.equal(tlsWanted(undefined, "127.0.0.1"), false, "loopback, no flag: plain");
 });
 
 void test("a server certificate's names: listen and advertised hosts, the machine, loopback; no wildcard address", () => {
@@ -22,6 +25,9 @@ void test("a server certificate's names: listen and advertised hosts, the machin
   assert.deepEqual(serverNames("0.0.0.0", "https://api.example.test:7070", "m1"), ["api.example.test", "m1", "localhost", "127.0.0.1", "::1"]);
   assert.deepEqual(serverNames(undefined, "https://[fd00::1]:7070", "m1"), ["fd00::1", "m1", "localhost", "127.0.0.1", "::1"]);
   assert.deepEqual(serverNames("127.0.0.1", undefined, "m1"), ["127.0.0.1", "m1", "localhost", "::1"]);
+  // Every interface: its addresses too (users and agents dial one of them); a given address: that one only.
+  assert.deepEqual(serverNames("0.0.0.0", undefined, "m1", ["10.0.0.5", "fd00::5"]), ["m1", "10.0.0.5", "fd00::5", "localhost", "127.0.0.1", "::1"]);
+  assert.deepEqual(serverNames("10.0.0.5", undefined, "m1", ["10.0.0.5", "192.168.1.2"]), ["10.0.0.5", "m1", "localhost", "127.0.0.1", "::1"]);
 });
 
 void test("a host certificate's serving names: the host part of the address it registered, nothing else", () => {

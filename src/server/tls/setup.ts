@@ -1,11 +1,11 @@
-// Whether and how a server speaks TLS (issue 17). To be on by default whenever the server listens on
-// anything but loopback (`DefaultTlsOffLoopback`, still held back: opt-in with `--tls`); with TLS every call of the cluster is mTLS (users'
+// Whether and how a server speaks TLS (issue 17). On by default whenever the server listens on
+// anything but loopback (`DefaultTlsOffLoopback`): then every call of the cluster is mTLS (users'
 // with the CA pinned, agents' to servers and to each other with host certificates, the server's to
 // the agents' endpoints with its own: ../agent-dial.ts). On loopback (tests, `tiffin dev`) plain
 // HTTP unless `--tls`, and the log says so; off loopback `--no-tls` is the only way to plain HTTP,
 // with a warning. With TLS: the cluster CA (ca.ts) and this server's certificate.
 
-import { hostname } from "node:os";
+import { hostname, networkInterfaces } from "node:os";
 import { rootCertificates } from "node:tls";
 import { Agent, setGlobalDispatcher } from "undici";
 import type { Logger } from "pino";
@@ -36,18 +36,27 @@ export interface TlsSetup {
 }
 
 /** Whether a server off loopback speaks TLS when not told (see the top). */
-export const DefaultTlsOffLoopback = false;
+export const DefaultTlsOffLoopback = true;
 
 /** Whether the server speaks TLS: as asked, else the default off loopback, never on loopback. Pure. */
 export function tlsWanted(on: boolean | undefined, listenHost: string | undefined, offLoopback = DefaultTlsOffLoopback): boolean {
   return on ?? (offLoopback && !isLoopback(listenHost));
 }
 
-/** The names a server's certificate lists: its listen and advertised hosts, this machine's name, and loopback. Pure. */
-export function serverNames(listenHost: string | undefined, advertise: string | undefined, machine: string): string[] {
+/**
+ * The names a server's certificate lists: its listen and advertised hosts, this machine's name, and
+ * loopback; listening on every interface, the addresses of this machine's interfaces too (`addresses`:
+ * agents and users dial one of them, `--server https://10.0.0.5:7070`, and must find it listed). Pure.
+ */
+export function serverNames(listenHost: string | undefined, advertise: string | undefined, machine: string, addresses: string[] = []): string[] {
   const adv = advertise !== undefined ? URL.parse(advertise)?.hostname.replace(/^\[|\]$/g, "") : undefined;
-  const any = listenHost === undefined || listenHost === "0.0.0.0" || listenHost === "::";
-  return [...new Set([...(any ? [] : [listenHost]), ...(adv ? [adv] : []), machine, "localhost", "127.0.0.1", "::1"])];
+  const any = listenHost === undefined || listenHost === "" || listenHost === "0.0.0.0" || listenHost === "::";
+  return [...new Set([...(any ? [] : [listenHost]), ...(adv ? [adv] : []), machine, ...(any ? addresses : []), "localhost", "127.0.0.1", "::1"])];
+}
+
+/** The addresses of this machine's interfaces but loopback's (IPv6 link-local left out: they need a zone). */
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => !a.internal && !a.address.startsWith("fe80:")).map((a) => a.address));
 }
 
 /**
@@ -69,7 +78,7 @@ export async function setupTls(o: { store: Store; dataDir: string; listenHost: s
     return null;
   }
   const ca = await shareCa(o.store, o.dataDir, o.now, o.tls?.ca);
-  const names = serverNames(o.listenHost, o.advertise, hostname());
+  const names = serverNames(o.listenHost, o.advertise, hostname(), interfaceAddresses());
   const cert = await issueServerCert(ca, names, o.now);
   o.log.info({ caHash: ca.hash, caCert: `${o.dataDir}/ca.crt`, names }, "TLS on: cluster CA (agents: --ca-hash; CLI: tiffin context add --ca-hash)");
   // Servers call each other with fetch (contacts, forwarded swarm calls, metrics relay, piece copies):
