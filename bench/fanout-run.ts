@@ -28,7 +28,9 @@ export async function startOrigin(net: Net, work: string, tree: string): Promise
   const data = path.join(work, "origin");
   const url = `http://${net.origin.ip}:7070`;
   const log = fs.openSync(path.join(work, "origin.log"), "a");
-  const server = net.spawn(net.origin.ns, node, [tiffin, "server", "--data", data, "--listen", `${net.origin.ip}:7070`], { stdio: ["ignore", "pipe", log] });
+  // --no-tls: off loopback a server speaks HTTPS by default, but the bench's peers (fanout-peer.ts) and
+  // its other methods speak plain HTTP: it measures how the fanout spreads, with no TLS on any method.
+  const server = net.spawn(net.origin.ns, node, [tiffin, "server", "--data", data, "--listen", `${net.origin.ip}:7070`, "--no-tls"], { stdio: ["ignore", "pipe", log] });
   await new Promise<void>((resolve, reject) => {
     let out = "";
     server.stdout?.on("data", (b: Buffer) => {

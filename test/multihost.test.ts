@@ -1,7 +1,8 @@
 // Several machines for real: each agent in a network namespace of its own with its own address, the
 // server in the root namespace, joined by a bridge (multihost-net.ts); the server and agents started
 // with the README's "Running it for real" commands (temp dirs, a free port, each machine's name and
-// rack), everything through the real CLI argv. The agents bind every interface and register the address the server can dial:
+// rack, the CA hash the server prints), everything through the real CLI argv, over mTLS: the server
+// on every interface speaks HTTPS by default, the CLI pins its CA in a context. The agents bind every interface and register the address the server can dial:
 // agent 1, with the default --listen and no --advertise, the address on its route to the server
 // although another network card is listed first; agent 2 the one it is told with --advertise. The
 // server's logs and exec proxying then reach both, and a package goes from one agent to the other.
@@ -53,7 +54,8 @@ void test("agents in their own network namespaces: registered at the address the
   const [serverLine, agentLine] = (block ?? "").split("\n").filter((l) => l.startsWith("tiffin "));
   assert.ok(serverLine && agentLine, block);
   const port = await freePort();
-  const serverUrl = `http://${net.serverIp}:${port}`;
+  // On every interface the server speaks HTTPS (issue 17): agents and the CLI pin the CA it prints.
+  const serverUrl = `https://${net.serverIp}:${port}`;
   const words = (line: string, subs: [string, string][]): string[] => {
     let l = line.replace(/\s+#.*$/, "");
     for (const [from, to] of subs) l = l.replaceAll(from, to);
@@ -62,14 +64,17 @@ void test("agents in their own network namespaces: registered at the address the
   const paths: [string, string][] = [["/var/lib/tiffin-agent", "AGENT_DATA"], ["/var/lib/tiffin", join(dir, "server")], ["join.token", join(dir, "server", "join.token")]];
   start([process.execPath, bin, ...words(serverLine, [...paths, ["0.0.0.0:7070", `0.0.0.0:${port}`]])]);
   await waitFor("the server's tokens", 30_000, () => readdirSafe(join(dir, "server")).includes("join.token"));
+  const caHash = await waitFor("the server to print its CA's hash", 30_000, () => /TLS: cluster CA (sha256:[0-9a-f]{64})/.exec(logs)?.[1]);
   const agent = (i: number, extra: string[]): ChildProcess => {
-    const argv = words(agentLine, [...paths, ["SERVER:7070", `${net.serverIp}:${port}`], ["$(hostname)", `m${i + 1}`], ["rack=r12", `rack=r${i + 1}`]]).map((w) => w.replace("AGENT_DATA", join(dir, `agent-${i + 1}`)));
+    const argv = words(agentLine, [...paths, ["SERVER:7070", `${net.serverIp}:${port}`], ["sha256:HASH", caHash], ["$(hostname)", `m${i + 1}`], ["rack=r12", `rack=r${i + 1}`]]).map((w) => w.replace("AGENT_DATA", join(dir, `agent-${i + 1}`)));
     return start(["ip", "netns", "exec", net.machines[i]!.ns, process.execPath, bin, ...argv, ...extra]);
   };
   // The jobs below are isolation "none": both agents allow them.
   agent(0, ["--allow-unsandboxed"]); // as the README says: every interface, a port the kernel picks, the address toward the server
   agent(1, ["--listen", "0.0.0.0:7072", "--advertise", `${secondary}:7072`, "--allow-unsandboxed"]);
-  const cli: NodeJS.ProcessEnv = { ...env, TIFFIN_ADDR: serverUrl, TIFFIN_TOKEN: readFileSync(join(dir, "server", "admin.token"), "utf8").trim() };
+  const added = tiffin(env, ["context", "add", "multihost", "--server", serverUrl, "--token-file", join(dir, "server", "admin.token"), "--ca-hash", caHash, "--use"]);
+  assert.equal(added.code, 0, `${added.out}${added.err}`);
+  const cli: NodeJS.ProcessEnv = env;
 
   const hosts = await waitFor("both agents to register", 60_000, () => {
     const r = tiffin(cli, ["hosts", "--json"]);

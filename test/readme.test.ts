@@ -16,7 +16,7 @@ import type { HostView, JobStatus, TaskView } from "../src/api/types.ts";
 import { killStrays } from "../src/cli/dev/strays.ts";
 import { memoryIo } from "../src/cli/io.ts";
 import { buildProgram } from "../src/cli/main.ts";
-import { alive, freePort, processesMentioning, readdirSafe, waitFor } from "./harness.ts";
+import { alive, freePort, processesMentioning, waitFor } from "./harness.ts";
 
 const root = join(import.meta.dirname, "..");
 const bin = join(root, "bin", "tiffin.js");
@@ -307,21 +307,24 @@ void test("README tour: every `npx tiffin` command, the spec and the kills, run 
   assert.deepEqual(processesMentioning(home), [], "nothing left running");
 });
 
-void test("README 'Running it for real': the server and agent commands as written (temp dirs, a free port)", { timeout: 120_000 }, async (t) => {
+void test("README 'Running it for real': the server and agent commands as written (temp dirs, a free port; HTTPS: the printed CA hash, the CLI's context pins it)", { timeout: 120_000 }, async (t) => {
   const [block] = blocks(section("Running it for real"), "sh");
   assert.ok(block);
   const lines = block.split("\n").filter((l) => l.startsWith("tiffin "));
   assert.equal(lines.length, 2, block);
   const dir = mkdtempSync(join(tmpdir(), "tiffin-readme-real-"));
   const port = await freePort();
+  let caHash = "sha256:HASH";
+  // The server listens on every interface as written (HTTPS by default there); everything here dials it on loopback.
   const local = (line: string): string[] =>
     words(
       line
         .replace(/\s+#.*$/, "")
         .replaceAll("/var/lib/tiffin-agent", join(dir, "agent"))
         .replaceAll("/var/lib/tiffin", join(dir, "server"))
-        .replaceAll("0.0.0.0:7070", `127.0.0.1:${port}`)
+        .replaceAll("0.0.0.0:7070", `0.0.0.0:${port}`)
         .replaceAll("SERVER:7070", `127.0.0.1:${port}`)
+        .replaceAll("sha256:HASH", caHash)
         .replaceAll("join.token", join(dir, "server", "join.token"))
         .replaceAll("$(hostname)", hostname()),
     ).slice(1);
@@ -332,12 +335,17 @@ void test("README 'Running it for real': the server and agent commands as writte
     rmSync(dir, { recursive: true, force: true });
   });
   const env = userEnv(dir);
-  procs[0] = spawn(process.execPath, [bin, ...local(lines[0]!)], { env, stdio: "ignore" });
-  await waitFor("the server's tokens", 20_000, () => readdirSafe(join(dir, "server")).includes("join.token"));
+  procs[0] = spawn(process.execPath, [bin, ...local(lines[0]!)], { env, stdio: ["ignore", "pipe", "ignore"] });
+  let printed = "";
+  procs[0].stdout?.setEncoding("utf8").on("data", (c: string) => (printed += c));
+  caHash = await waitFor("the server to print its CA's hash", 20_000, () => /TLS: cluster CA (sha256:[0-9a-f]{64})/.exec(printed)?.[1]);
   for (const f of ["admin.token", "join.token"]) assert.equal(statSync(join(dir, "server", f)).mode & 0o777, 0o600, `${f} is 0600`);
   procs[1] = spawn(process.execPath, [bin, ...local(lines[1]!)], { env, stdio: "ignore" });
   const token = readFileSync(join(dir, "server", "admin.token"), "utf8").trim();
-  const cliEnv = { ...env, TIFFIN_ADDR: `127.0.0.1:${port}`, TIFFIN_TOKEN: token };
+  assert.ok(token !== "");
+  const added = await tiffin(env, dir, ["context", "add", "real", "--server", `https://127.0.0.1:${port}`, "--token-file", join(dir, "server", "admin.token"), "--ca-hash", caHash, "--use"]);
+  assert.equal(added.code, 0, added.err);
+  const cliEnv = env;
   const h = await waitFor("the agent to join", 30_000, async () => {
     const r = await tiffin(cliEnv, dir, ["hosts", "--json"]);
     return r.code === 0 ? (JSON.parse(r.out) as HostView[]).find((x) => x.name === hostname() && x.status === "up") : undefined;

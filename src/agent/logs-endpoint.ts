@@ -1,5 +1,6 @@
 // The agent's logs endpoint: the server proxies users' log requests here, since the segments live on
-// this host. Only the server knows the host token, so it is the only caller let in.
+// this host. Only the server knows the host token, so it is the only caller let in. Under TLS it
+// speaks HTTPS with the host certificate and callers present theirs (endpoint-access.ts).
 //   GET /v1/logs/:attemptId?stream=stdout|stderr&tail=N&follow=1&since=EPOCHMS&grep=REGEX   Authorization: Bearer <hostToken>
 //   POST /v1/exec/:attemptId {command}                               (exec-endpoint.ts)
 //   GET /v1/pieces/:sha256   Authorization: Bearer <peerToken>       (other agents; swarm/serve.ts)
@@ -8,6 +9,7 @@
 
 import fs from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Duplex } from "node:stream";
@@ -22,6 +24,8 @@ import { ErrorCodes, valueAt } from "../model/index.ts";
 import type { ErrorCode } from "../model/index.ts";
 import { bearerMatches } from "./bearer.ts";
 import { endpointRoute } from "./metrics/agent-metrics.ts";
+import { endpointAccess, endpointCallerOf, endpointRouteOf } from "./endpoint-access.ts";
+import type { ServingTls } from "./tls.ts";
 import type { AgentMetrics } from "./metrics/agent-metrics.ts";
 
 /** What the endpoint needs from the agent. */
@@ -39,6 +43,9 @@ export interface LogsEndpointOptions {
   metrics?: AgentMetrics;
   /** How long `--grep` may match one batch of lines (log-filter.ts). @default 2000 */
   grepBudgetMs?: number;
+  /** HTTPS with the host certificate (issue 17): callers present a certificate of the cluster CA
+   * (endpoint-access.ts says who may call what). @default plain HTTP */
+  tls?: { serving(): ServingTls | null; onChange(cb: (t: ServingTls) => void): void };
 }
 
 /** A listening logs endpoint. */
@@ -50,7 +57,7 @@ export interface LogsEndpoint {
 /** Starts the logs endpoint. */
 export async function startLogsEndpoint(o: LogsEndpointOptions): Promise<LogsEndpoint> {
   // Slow clients are cut as by the server (a peer trickling a request holds no connection for minutes).
-  const server = http.createServer(httpServerOptions(), (req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const metrics = o.metrics;
     if (metrics) {
       const t0 = process.hrtime.bigint();
@@ -58,12 +65,27 @@ export async function startLogsEndpoint(o: LogsEndpointOptions): Promise<LogsEnd
       res.once("close", () => metrics.request(req.method ?? "GET", route, res.statusCode, Number(process.hrtime.bigint() - t0) / 1e9));
     }
     void handle(o, req, res);
-  });
+  };
+  // Under TLS a client certificate is asked for at the handshake and judged per request (endpoint-access.ts):
+  // /metrics needs none. Before the first host certificate no handshake succeeds; each renewal swaps it in.
+  const now = o.tls?.serving() ?? null;
+  const server: http.Server = o.tls === undefined ? http.createServer(httpServerOptions(), handler) : https.createServer({ ...httpServerOptions(), requestCert: true, rejectUnauthorized: false, ...(now ?? {}) }, handler);
+  if (o.tls !== undefined && server instanceof https.Server) {
+    const tlsServer = server;
+    o.tls.onChange((t) => tlsServer.setSecureContext({ ca: t.ca, cert: t.cert, key: t.key }));
+  }
+  const tls = o.tls !== undefined;
   // Upgraded sockets leave the server's books: closeAllConnections would not end them.
   const sessions = new Set<Duplex>();
   server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     sessions.add(socket);
     socket.once("close", () => sessions.delete(socket));
+    const refused = endpointAccess(tls, "exec", endpointCallerOf(req.socket, Date.now()));
+    if (refused !== null) {
+      const body = JSON.stringify({ error: { code: refused.code, message: refused.message, hint: refused.hint, problems: [] } } satisfies ApiErrorBody);
+      socket.end(`HTTP/1.1 ${refused.status} ${refused.status === 401 ? "Unauthorized" : "Forbidden"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
     const t0 = process.hrtime.bigint();
     // An exec session is timed to its end, as a followed log is.
     void handleExecUpgrade(o, req, socket, head).then((code) =>
@@ -96,8 +118,14 @@ function fail(res: http.ServerResponse, status: number, code: ErrorCode, message
 }
 
 async function handle(o: LogsEndpointOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  if (o.pieces?.(req, res)) return;
   const url = new URL(req.url ?? "/", "http://agent");
+  const route = endpointRouteOf(req.method ?? "GET", url.pathname);
+  const refused = route === null ? null : endpointAccess(o.tls !== undefined, route, endpointCallerOf(req.socket, Date.now()));
+  if (refused !== null) {
+    req.resume();
+    return fail(res, refused.status, refused.code, refused.message, refused.hint);
+  }
+  if (o.pieces?.(req, res)) return;
   if (req.method === "GET" && url.pathname === "/metrics" && o.metrics) return metrics(o, o.metrics, req, res);
   const ex = /^\/v1\/exec\/([A-Za-z0-9._-]+)$/.exec(url.pathname);
   const m = /^\/v1\/logs\/([A-Za-z0-9._-]+)$/.exec(url.pathname);

@@ -174,7 +174,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   // mTLS (tls.ts): null against a plain-HTTP server. The freshest host token, for the certificate bootstrap.
   let freshToken: string | null = null;
   const hostToken = (): string | null => freshToken ?? session.identity?.hostToken ?? null;
-  const tls = await AgentTls.open({ dataDir, server: opts.server, ...(opts.caHash !== undefined ? { caHash: opts.caHash } : {}), log, baseUrl: () => client.baseUrl });
+  const tls = await AgentTls.open({ dataDir, server: opts.server, ...(opts.caHash !== undefined ? { caHash: opts.caHash } : {}), log, baseUrl: () => client.baseUrl, endpointAddress: () => address });
   const client = createAgentClient(opts.server, 10_000, tls === null ? {} : {
     fetch: tls.fetch,
     afterRegister: (r) => {
@@ -325,7 +325,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const { host, port } = parseListen(opts.listen ?? "127.0.0.1:0");
   const advertise = opts.advertise === undefined ? undefined : parseAdvertise(opts.advertise);
   if (advertise === null) throw new TiffinError(ErrorCodes.Usage, `cannot advertise "${opts.advertise ?? ""}": not an address others can dial`, { hint: "give host or host:port, e.g. --advertise 10.0.0.5:7071 (not 0.0.0.0)" });
-  const endpoint = await startLogsEndpoint({ host, port, token: () => session.identity?.hostToken ?? null, attemptDir: (id) => manager.dirOf(id), log, pieces: (req, res) => swarm.handle(req, res), metrics });
+  const endpoint = await startLogsEndpoint({ host, port, token: () => session.identity?.hostToken ?? null, attemptDir: (id) => manager.dirOf(id), log, pieces: (req, res) => swarm.handle(req, res), metrics, ...(tls !== null ? { tls } : {}) });
   const towardServer = advertise === undefined && isWildcard(host) ? await localAddressToward(opts.server) : null;
   address = advertiseAddress(host, endpoint.port, os.networkInterfaces(), { ...(advertise ? { advertise } : {}), towardServer });
   log.info({ address, dataDir }, "logs endpoint listening");

@@ -3,7 +3,10 @@
 // join-token registration the agent makes a key (DIR/host.key, 0600: it never leaves the machine),
 // sends a certificate request with its host token, and from then on presents DIR/host.crt on every
 // call. It renews at two thirds of the certificate's life, with a new key, proving itself with the
-// current certificate. `fetch` always uses the newest material.
+// current certificate. `fetch` always uses the newest material. The same certificate serves the
+// agent's endpoint (logs, exec, pieces; the server lists the host's registered address in it), so a
+// certificate that does not list the address the agent now registers is replaced at once.
+//
 //
 // CA rotation (src/server/tls/rotation.ts): every heartbeat answer names the CA that signs host
 // certificates and the trusted ones; an agent whose certificate or trust differs renews at once
@@ -32,6 +35,25 @@ export interface AgentTlsOptions {
   log: Logger;
   /** The server calls go to now. */
   baseUrl: () => string;
+  /** The endpoint address the host registers (`host:port`): a certificate that does not list its
+   * host is replaced at once (the agent moved), as its endpoint serves with it. @default not checked */
+  endpointAddress?: () => string;
+}
+
+/** Whether certificate `pem` lists the host part of endpoint address `address` (`host:port`, `[v6]:port`). */
+export function certCovers(pem: string, address: string): boolean {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):\d{1,5}$/.exec(address);
+  const host = m?.[1] ?? m?.[2];
+  if (host === undefined) return false;
+  const cert = new X509Certificate(pem);
+  return (/^[\d.]+$|:/.test(host) ? cert.checkIP(host) : cert.checkHost(host)) !== undefined;
+}
+
+/** What the agent's endpoint serves with (issue 17): the cluster CA and the host certificate. */
+export interface ServingTls {
+  ca: string;
+  cert: string;
+  key: string;
 }
 
 /** What an agent holds: the hash of the CA that signed its certificate (null: none, or from no CA it
@@ -73,6 +95,7 @@ export class AgentTls {
   #agent: { pem: string | null; agent: https.Agent } | null = null;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
+  readonly #listeners: ((t: ServingTls) => void)[] = [];
 
   private constructor(o: AgentTlsOptions, ca: string) {
     this.#o = o;
@@ -125,6 +148,21 @@ export class AgentTls {
     return this.#agent.agent;
   }
 
+  /** The cluster CAs (PEM, one or two during a rotation) the agent trusts. */
+  get ca(): string {
+    return this.#trust;
+  }
+
+  /** What the endpoint serves with now, or null before the first certificate. */
+  serving(): ServingTls | null {
+    return this.#cert === null ? null : { ca: this.#trust, cert: this.#cert.pem, key: this.#cert.key };
+  }
+
+  /** Calls `cb` with each new certificate (the endpoint swaps its serving material). */
+  onChange(cb: (t: ServingTls) => void): void {
+    this.#listeners.push(cb);
+  }
+
   /** When the current certificate expires (epoch ms), or null before the first one. */
   get notAfter(): number | null {
     return this.#cert?.notAfter ?? null;
@@ -139,7 +177,8 @@ export class AgentTls {
     const c = this.#cert;
     // A saved certificate from a CA this agent no longer trusts (it was down through a CA rotation and
     // came back with the new --ca-hash) would be refused on every call: a new one instead.
-    if (c !== null && c.hostId === hostId && Date.now() < c.renewAt && this.held().issuer !== null) {
+    const address = this.#o.endpointAddress?.() ?? "";
+    if (c !== null && c.hostId === hostId && Date.now() < c.renewAt && this.held().issuer !== null && (address === "" || certCovers(c.pem, address))) {
       this.#schedule(hostId, hostToken);
       return { ok: true, value: null };
     }
@@ -219,6 +258,7 @@ export class AgentTls {
   #use(c: { pem: string; key: string; hostId: string; notAfter: number }): void {
     this.#cert = { ...c, renewAt: renewAt(Date.now(), c.notAfter) };
     this.#fetch = tlsFetch({ ca: this.#trust, cert: c.pem, key: c.key });
+    for (const cb of this.#listeners) cb({ ca: this.#trust, cert: c.pem, key: c.key });
   }
 
   #schedule(hostId: string, hostToken: () => string | null, inMs?: number): void {

@@ -13,12 +13,13 @@ export type UpgradeResult = { kind: "upgraded"; socket: Duplex; head: Buffer } |
  * Sends `POST url` asking to switch to the exec protocol. Rejects on network errors and when nothing
  * answered within `timeoutMs` (the socket then is destroyed); a session that started has no timeout.
  */
-export function requestUpgrade(url: string, authorization: string | null, timeoutMs: number, signal: AbortSignal | null = null, ca: string | null = null): Promise<UpgradeResult> {
+export function requestUpgrade(url: string, authorization: string | null, timeoutMs: number, signal: AbortSignal | null = null, ca: string | null = null, tls: https.RequestOptions = {}): Promise<UpgradeResult> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { connection: "Upgrade", upgrade: execUpgradeProtocol };
     if (authorization !== null) headers["authorization"] = authorization;
-    // https: trusting the pinned cluster CA only, when one is given (issue 17, mTLS).
-    const req = url.startsWith("https:") ? https.request(url, { method: "POST", headers, ...(signal ? { signal } : {}), ...(ca !== null ? { ca } : {}) }) : http.request(url, { method: "POST", headers, ...(signal ? { signal } : {}) });
+    // https: trusting the pinned cluster CA only, when one is given (issue 17, mTLS); `tls`: the
+    // server's own certificate and its check of the agent's (server/agent-dial.ts).
+    const req = url.startsWith("https:") ? https.request(url, { ...tls, method: "POST", headers, ...(signal ? { signal } : {}), ...(ca !== null ? { ca } : {}) }) : http.request(url, { method: "POST", headers, ...(signal ? { signal } : {}) });
     const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" })), timeoutMs);
     req.once("upgrade", (_res, socket, head) => {
       clearTimeout(timer);

@@ -1,5 +1,6 @@
 // What route handlers share, and the compare-and-set loop every handler write goes through.
 
+import type { AgentDial } from "./agent-dial.ts";
 import type { UsageHistory } from "./usage-history.ts";
 import type { TaskMetricsHistory } from "./task-metrics-history.ts";
 import type { Logger } from "pino";
@@ -44,6 +45,8 @@ export interface ServerContext {
   recommendPolicy?: RecommendPolicy;
   /** Seals users' secrets for the store and opens them for the agents of tasks that use them. */
   secrets: SecretBox;
+  /** How agents' endpoints are dialled (https with the cluster CA under TLS). @default plain HTTP */
+  agentDial?: AgentDial;
 }
 
 /** Attempts of a compare-and-set before giving up with TIFFIN_CONFLICT. */

@@ -77,6 +77,7 @@ import { agentCertRoutes } from "./routes/agent-cert.ts";
 import { caRoutes } from "./routes/ca.ts";
 import { createTlsListener } from "./http/tls-listener.ts";
 import { setupTls } from "./tls/setup.ts";
+import { AgentDial } from "./agent-dial.ts";
 import type { TlsOptions, TlsSetup } from "./tls/setup.ts";
 import { taskStates } from "./views.ts";
 import { NoRemediation } from "./remediation/config.ts";
@@ -254,6 +255,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   recommendPolicy.windowMs = Math.min(recommendPolicy.windowMs, DefaultRecommendPolicy.windowMs);
   const usage = new UsageHistory({ store, clock, log, ...(opts.usageBucketMs ? { bucketMs: opts.usageBucketMs } : {}), knownTasks: () => [...mirror.tasks].flatMap(([job, byIndex]) => [...byIndex.keys()].map((index) => ({ job, index }))) });
   const ctx: ServerContext = { store, mirror, liveness, reconciler, hub, clock, timing, metrics, log, dataDir: opts.dataDir, streams: new Set(), cluster, taskMetrics, usage, recommendPolicy, tlsOn: tls !== null, secrets: secretBox, ...(tls !== null ? { ca: tls.live } : {}) };
+  // Calls to agents follow the CA set: a rotation changes the trust and, at its finish, this server's certificate.
+  ctx.agentDial = new AgentDial(tls === null ? null : () => ({ ca: tls.live.serverTls.caPem, cert: tls.live.serverTls.certPem, key: tls.live.serverTls.keyPem }));
   execCtx = ctx;
   const adapter = new Adapter(ctx, { policy: recommendPolicy, active: () => election.isLeader(), ...(adaptCheckMs ? { checkEveryMs: adaptCheckMs } : {}) });
 
@@ -399,6 +402,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         // Resigning lets another server lead at once instead of after the lease TTL.
         await election.close();
         for (const s of [...ctx.streams]) s.close();
+        ctx.agentDial?.close();
         hub.close();
         await new Promise<void>((resolve) => {
           listener.close(() => resolve());

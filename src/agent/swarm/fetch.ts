@@ -84,6 +84,8 @@ export interface FetchContext {
   /** GETs a piece from a peer (`peer`) or the origin. */
   /** `signal` (peers only): gives the request up, as the loser of an endgame race. */
   get: (url: string, headers: Record<string, string>, peer: boolean, signal?: AbortSignal) => Promise<GetResult | { error: string }>;
+  /** How peers' endpoints are reached: https in a cluster with TLS. @default "http" */
+  peerScheme?: "http" | "https";
   /** Announces newly stored pieces (batched by the caller). */
   announce: (packageId: string, indexes: number[]) => void;
   /** Learns from a stored piece's encoding on the wire whether serving it compressed pays (PieceEncoder.learn). */
@@ -250,7 +252,7 @@ async function fetchOne(c: FetchContext, id: string, index: number, hash: string
       if (asking) asking.host = s.host;
       for (const token of c.peerTokens()) {
         if (signal?.aborted) return "deferred"; // the other copy of an endgame race came first
-        r = await c.get(`http://${s.address}/v1/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" }, true, signal);
+        r = await c.get(`${c.peerScheme ?? "http"}://${s.address}/v1/pieces/${hash}`, { authorization: `Bearer ${token}`, "accept-encoding": "zstd" }, true, signal);
         if ("error" in r || r.status !== 401) break;
       }
       if (signal?.aborted) {

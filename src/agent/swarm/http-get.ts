@@ -22,6 +22,8 @@ export interface GetOptions {
   /** Largest body accepted. */
   maxBytes: number;
   bucket: TokenBucket | null;
+  /** Gives the request up (a peer's, the loser of an endgame race). @default none */
+  signal?: AbortSignal;
 }
 
 /** GETs `url`; network failures and oversized bodies are values. */
@@ -33,7 +35,7 @@ export function httpGet(url: string, o: GetOptions): Promise<GetResult | { error
       settled = true;
     };
     const get = url.startsWith("https:") ? https.get : http.get;
-    const req = get(url, { headers: o.headers, agent: o.agent }, (res) => {
+    const req = get(url, { headers: o.headers, agent: o.agent, ...(o.signal ? { signal: o.signal } : {}) }, (res) => {
       void (async () => {
         const chunks: Buffer[] = [];
         let size = 0;

@@ -52,7 +52,8 @@ export interface SwarmPeerOptions {
    * travel in pooled buffers instead (piecePool), which cost less CPU than either. @default 0 */
   memoryBytes?: number;
   log?: Logger | null;
-  /** For an https server (tracker and origin): the agent's TLS, current (tls.ts). @default none */
+  /** For an https server (tracker and origin) and peers (their endpoints then speak https only):
+   * the agent's TLS, current (tls.ts). @default none */
   httpsAgent?: () => https.Agent;
 }
 
@@ -128,9 +129,12 @@ export class SwarmPeer implements PieceSource {
         hostToken: this.#o.token,
         peerTokens: () => this.#peerTokens,
         onAnswer: (a) => this.#answered(a),
-        get: (url, headers, peer, signal) => peer
+        // Under TLS (the agent has its host certificate) peers serve https only: fetched with node:https
+        // and the host certificate (the keep-alive PieceClient speaks plain HTTP).
+        peerScheme: this.#o.httpsAgent ? "https" : "http",
+        get: (url, headers, peer, signal) => peer && !url.startsWith("https:")
           ? this.#pieces.get(url, { headers, idleMs: PeerIdleMs, maxBytes: PieceSize + 64 * 1024, bucket: this.#download, ...(signal ? { signal } : {}) })
-          : httpGet(url, { headers, agent: url.startsWith("https:") && this.#o.httpsAgent ? this.#o.httpsAgent() : this.#agent, idleMs: 30_000, maxBytes: PieceSize + 64 * 1024, bucket: this.#download }),
+          : httpGet(url, { headers, agent: url.startsWith("https:") && this.#o.httpsAgent ? this.#o.httpsAgent() : this.#agent, idleMs: peer ? PeerIdleMs : 30_000, maxBytes: PieceSize + 64 * 1024, bucket: this.#download, ...(signal ? { signal } : {}) }),
         announce: (pkg, indexes) => this.#queueAnnounce(pkg, indexes),
         learn: (hash, body, encoding) => this.#encoder.learn(hash, body, encoding),
         // A raw body nothing kept goes back to the pool (PieceStore never keeps pooled buffers).

@@ -166,6 +166,10 @@ export async function freeUdpTcpPort(): Promise<number> {
 /** Starts the cluster, prints where everything is, waits for SIGINT/SIGTERM, stops it all. */
 export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<void> {
   const { io } = ctx;
+  // Plain HTTP (no CA, no certificates) is for loopback only: a server on any other address speaks HTTPS.
+  if (!/^(?:127\.[\d.]+|localhost|\[::1\]):\d+$/.test(opts.listen)) {
+    throw new TiffinError(ErrorCodes.Usage, `tiffin dev --listen ${opts.listen}: dev clusters listen on loopback only (plain HTTP)`, { hint: "e.g. --listen 127.0.0.1:7070; for a cluster others reach, run `tiffin server` (HTTPS with a cluster CA by default) and `tiffin agent --ca-hash`" });
+  }
   const dataDir = resolve(opts.data);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // Tasks with isolation "none" run as nobody and must pass through to their work dirs (the agents'
@@ -196,6 +200,7 @@ export async function devHandler(opts: DevOptions, ctx: CliContext): Promise<voi
 
   try {
     io.out(`starting a server on ${url} and ${opts.agents} agents (data in ${dataDir})\n`);
+    io.out("plain HTTP: tiffin dev is for loopback only (a cluster on a network: tiffin server, HTTPS by default)\n");
     // DNS on a free loopback port, printed below (the server's --dns-listen; 53 would need root).
     const dns = `127.0.0.1:${await freeUdpTcpPort()}`;
     const server = startChild("server", ["server", "--data", serverDir, "--listen", opts.listen, "--dns-listen", dns], join(dataDir, "server.log"), env);

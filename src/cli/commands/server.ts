@@ -96,7 +96,8 @@ export function register(program: Command, ctx: CliContext): void {
     const sig = waitForSignal(["SIGINT", "SIGTERM"]);
     ctx.io.out(renderServerStarted(running.url, dataDir));
     if (running.ca !== null) ctx.io.out(`  TLS: cluster CA ${running.ca.hash} (${join(dataDir, "ca.crt")}): tiffin agent --ca-hash ${running.ca.hash}; tiffin context add NAME --server ${running.url} --ca-hash ${running.ca.hash}\n`);
-    else ctx.io.out("  plain HTTP: tokens travel in clear (start with --tls for HTTPS with a cluster CA)\n");
+    else if (opts.tls === false) ctx.io.out("  WARNING: plain HTTP (--no-tls): tokens, logs and exec travel in clear; start without --no-tls for HTTPS with a cluster CA\n");
+    else ctx.io.out("  plain HTTP on loopback only (--tls for HTTPS; any other --listen address speaks HTTPS by default)\n");
     if (running.dns !== null) ctx.io.out(`  DNS: ${running.dns} (UDP and TCP): dig @${running.dns.replace(/:(\d+)$/, " -p $1")} NAME.service.tiffin\n`);
     const s = await sig.promise;
     log.info({ signal: s }, `${s}: stopping the server`);

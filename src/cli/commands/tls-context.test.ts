@@ -31,6 +31,11 @@ void test("tiffin context add --ca-hash: a wrong hash refused, nothing saved; th
       return { code: e.code, out: e.stdout, err: e.stderr };
     }
   };
+  // tiffin dev serves plain HTTP, hence loopback only: another --listen is refused before anything starts.
+  const devWide = await run("dev", "--data", path.join(root, "dev"), "--listen", "0.0.0.0:7070", "--no-examples");
+  assert.notEqual(devWide.code, 0);
+  assert.match(devWide.err, /TIFFIN_USAGE[\s\S]*dev clusters listen on loopback only/);
+  assert.equal(fs.existsSync(path.join(root, "dev", "server")), false, "nothing started");
   const contexts = path.join(root, ".tiffin", "contexts.json");
   const [wrong, none, good] = await Promise.all([
     run("context", "add", "prod", "--server", server.url, "--token", server.adminToken, "--ca-hash", `sha256:${"0".repeat(64)}`),
@@ -59,6 +64,7 @@ void test("tiffin server's TLS flags", () => {
   const cases: { name: string; flags: Parameters<typeof parseTlsFlags>[0]; want: ReturnType<typeof parseTlsFlags> | RegExp }[] = [
     { name: "defaults: TLS as the listen address says, host certificates of 30 days", flags: { hostCertLifetime: "720h" }, want: { hostCertLifetimeMs: 30 * 86_400_000 } },
     { name: "--tls", flags: { tls: true, hostCertLifetime: "1h" }, want: { on: true, hostCertLifetimeMs: 3_600_000 } },
+    { name: "--no-tls (or TIFFIN_TLS=false): plain even off loopback", flags: { tls: false, hostCertLifetime: "1h" }, want: { on: false, hostCertLifetimeMs: 3_600_000 } },
     { name: "a lifetime under a second", flags: { hostCertLifetime: "10ms" }, want: /at least 1s/ },
     { name: "not a duration", flags: { hostCertLifetime: "soon" }, want: /at least 1s, got "soon"/ },
     { name: "--ca-cert without --ca-key", flags: { caCert: "/x.crt", hostCertLifetime: "720h" }, want: /go together/ },

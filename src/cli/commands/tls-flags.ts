@@ -1,5 +1,5 @@
 // The TLS flags of `tiffin server` (issue 17, mTLS): --tls (TLS on loopback too; it is on by default
-// everywhere else), --ca-cert/--ca-key (the CA the cluster's first server takes instead of making
+// everywhere else), --no-tls (plain HTTP off loopback, warned), --ca-cert/--ca-key (the CA the cluster's first server takes instead of making
 // one) and --host-cert-lifetime (how long an agent's client certificate lives; agents renew at 2/3).
 
 import type { Command } from "commander";
@@ -25,7 +25,8 @@ export interface ServerTlsOptions {
 /** Adds the TLS flags to `tiffin server`. */
 export function tlsOptions(cmd: Command): Command {
   return cmd
-    .option("--tls", "serve HTTPS with the cluster CA (agents then need --ca-hash, the CLI tiffin context add --ca-hash)")
+    .option("--tls", "serve HTTPS with the cluster CA on loopback too (the default on any other address; agents then need --ca-hash, the CLI tiffin context add --ca-hash)")
+    .option("--no-tls", "serve plain HTTP even off loopback: INSECURE (tokens, logs and exec in clear); for a network you trust entirely")
     .option("--ca-cert <file>", "the cluster CA certificate (PEM) the cluster's first server takes instead of making one; with --ca-key")
     .option("--ca-key <file>", "the cluster CA's private key (PEM, PKCS#8 ECDSA P-256); with --ca-cert")
     .option("--host-cert-lifetime <duration>", "how long an agent's client certificate lives; agents renew at two thirds of it", "720h");
@@ -45,7 +46,7 @@ export function parseTlsFlags(f: TlsFlags): ServerTlsOptions {
   };
   return {
     hostCertLifetimeMs: lifetime,
-    ...(f.tls ? { on: true } : {}),
+    ...(f.tls !== undefined ? { on: f.tls } : {}),
     ...(f.caCert !== undefined && f.caKey !== undefined ? { ca: { certPem: read("--ca-cert", f.caCert), keyPem: read("--ca-key", f.caKey) } } : {}),
   };
 }

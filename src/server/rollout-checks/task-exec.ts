@@ -6,6 +6,7 @@
 
 import { parseExecFrame } from "../../api/exec-wire.ts";
 import { errorMessageOf } from "../../api/http-errors.ts";
+import { plainDial } from "../agent-dial.ts";
 import type { ServerContext } from "../context.ts";
 import { execTarget, startAudit } from "../routes/exec-target.ts";
 import { OUTPUT_MAX } from "./custom-check.ts";
@@ -25,7 +26,8 @@ export function taskExec(ctx: () => ServerContext | null): ExecFn {
     const finish = await startAudit(c, t, command, RolloutExecUser, null);
     let res: Response;
     try {
-      res = await fetch(`http://${t.host.address}/v1/exec/${encodeURIComponent(t.attempt.id)}`, {
+      const dial = c.agentDial ?? plainDial();
+      res = await dial.fetch(t.attempt.hostId)(dial.url(t.host.address, `/v1/exec/${encodeURIComponent(t.attempt.id)}`), {
         method: "POST",
         headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json" },
         body: JSON.stringify({ command }),

@@ -1,7 +1,8 @@
 // `POST /v1/agent/certificate` (issue 17, mTLS; wire in src/api/cert-wire.ts): signs the agent's
-// certificate request into its host's client certificate (CN = the host id the caller proved with
-// its host token or its current certificate, never what the request says). 404 when the server
-// runs without TLS (no CA to sign with).
+// certificate request into its host's certificate (CN = the host id the caller proved with its host
+// token or its current certificate, never what the request says): a client certificate, and the
+// serving certificate of the agent's endpoint for the address this server has for the host (the
+// request's names are ignored). 404 when the server runs without TLS (no CA to sign with).
 
 import { certificateRequestSchema } from "../../api/cert-wire.ts";
 import type { CertificateAnswer } from "../../api/cert-wire.ts";
@@ -13,6 +14,7 @@ import type { Router } from "../http/router.ts";
 import { signHostCsr } from "../tls/ca.ts";
 import { recordHostCert } from "../tls/host-certs.ts";
 import type { LiveCa } from "../tls/live.ts";
+import { hostCertNames } from "../tls/setup.ts";
 import { requireSameHost } from "./agent.ts";
 
 /** What the route signs with: the cluster's CAs as they are now (a rotation changes them) and how long a host certificate lives. */
@@ -29,7 +31,9 @@ export function agentCertRoutes(r: Router, ctx: ServerContext, signer: HostCertS
     requireSameHost(hostId, parsed.data.hostId);
     if (signer === null) throw new TiffinError(ErrorCodes.NotFound, "this server runs without TLS: it has no CA to sign host certificates", { hint: "agents of a plain-HTTP server use their host tokens alone; start the server with --tls (on by default off loopback)" });
     const ca = signer.live.signer;
-    const certificate = await signHostCsr(ca, parsed.data.csr, parsed.data.hostId, ctx.clock.now(), signer.lifetimeMs);
+    // Its endpoint serves with it too: the names are the address this server has for the host.
+    const names = hostCertNames(ctx.mirror.hosts.get(parsed.data.hostId)?.value.address);
+    const certificate = await signHostCsr(ca, parsed.data.csr, parsed.data.hostId, ctx.clock.now(), signer.lifetimeMs, names);
     const notAfter = validityOf(certificate).notAfter;
     // Which CA each host's newest certificate came from: what `tiffin ca status` counts and a finish checks.
     await recordHostCert(ctx.store, parsed.data.hostId, { caHash: ca.hash, notAfter });

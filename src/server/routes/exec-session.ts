@@ -10,6 +10,7 @@ import { requestUpgrade } from "../../api/exec-upgrade.ts";
 import { errorMessageOf } from "../../api/http-errors.ts";
 import type { UpgradeResult } from "../../api/exec-upgrade.ts";
 import { ErrorCodes, TiffinError } from "../../model/index.ts";
+import { plainDial } from "../agent-dial.ts";
 import type { ServerContext } from "../context.ts";
 import type { Router } from "../http/router.ts";
 import { execTarget, startAudit } from "./exec-target.ts";
@@ -31,7 +32,8 @@ export function execSessionRoutes(r: Router, ctx: ServerContext): void {
 
     let up: UpgradeResult;
     try {
-      up = await requestUpgrade(`http://${t.host.address}/v1/exec/${encodeURIComponent(t.attempt.id)}?${execQuery(sr, false)}`, `Bearer ${t.token}`, agentAnswerMs);
+      const dial = ctx.agentDial ?? plainDial();
+      up = await requestUpgrade(dial.url(t.host.address, `/v1/exec/${encodeURIComponent(t.attempt.id)}?${execQuery(sr, false)}`), `Bearer ${t.token}`, agentAnswerMs, null, null, dial.requestOptions(t.attempt.hostId));
     } catch (err) {
       await finish({ error: `agent unreachable: ${(err as Error).message}` });
       throw new TiffinError(ErrorCodes.Unavailable, `cannot reach the agent of host ${t.host.name} at ${t.host.address} to exec in ${t.job}/${t.index} (${(err as Error).message})`, {

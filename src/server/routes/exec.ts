@@ -8,6 +8,7 @@ import type { ExecFrame } from "../../api/types.ts";
 import { cliJob, ErrorCodes, showTask, TiffinError } from "../../model/index.ts";
 import { execRequestSchema, parseExecFrame } from "../../api/exec-wire.ts";
 import { errorMessageOf } from "../../api/http-errors.ts";
+import { plainDial } from "../agent-dial.ts";
 import type { ServerContext } from "../context.ts";
 import { parseBody } from "../http/bodies.ts";
 import { readJsonObject, sendJson } from "../http/io.ts";
@@ -35,7 +36,8 @@ export function execRoutes(r: Router, ctx: ServerContext): void {
     try {
       let upstream: Response;
       try {
-        upstream = await fetch(`http://${host.address}/v1/exec/${encodeURIComponent(attempt.id)}`, {
+        const dial = ctx.agentDial ?? plainDial();
+        upstream = await dial.fetch(attempt.hostId)(dial.url(host.address, `/v1/exec/${encodeURIComponent(attempt.id)}`), {
           method: "POST",
           headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
           body: JSON.stringify({ command }),

@@ -4,6 +4,7 @@ import type { ServerResponse } from "node:http";
 import { errorMessageOf } from "../../api/http-errors.ts";
 import { cliJob, ErrorCodes, showTask, TiffinError } from "../../model/index.ts";
 import type { Attempt } from "../../model/index.ts";
+import { plainDial } from "../agent-dial.ts";
 import type { ServerContext } from "../context.ts";
 import type { Router } from "../http/router.ts";
 import { notFound } from "./jobs.ts";
@@ -98,7 +99,8 @@ async function fromAgent(ctx: ServerContext, attempt: Attempt, task: string, q: 
     throw new TiffinError(ErrorCodes.NotFound, `host ${attempt.hostId} of attempt ${attempt.id} is not registered`, { hint: "its logs went with the host" });
   }
   try {
-    return await fetch(`http://${host.address}/v1/logs/${encodeURIComponent(attempt.id)}?${q.toString()}`, { headers: { authorization: `Bearer ${token}` }, signal });
+    const dial = ctx.agentDial ?? plainDial();
+    return await dial.fetch(attempt.hostId)(dial.url(host.address, `/v1/logs/${encodeURIComponent(attempt.id)}?${q.toString()}`), { headers: { authorization: `Bearer ${token}` }, signal });
   } catch (err) {
     if (!strict) return new Response(JSON.stringify({ error: { message: `cannot reach the agent of host ${host.name} (${(err as Error).message})` } }), { status: 503 });
     throw new TiffinError(ErrorCodes.Unavailable, `cannot reach the agent of host ${host.name} at ${host.address} for the logs of ${task} (${(err as Error).message})`, {

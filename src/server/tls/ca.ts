@@ -115,7 +115,7 @@ export async function issueServerCert(ca: ClusterCa, names: string[], now: numbe
     now,
     lifetimeMs,
     extensions: [
-      new x509.SubjectAlternativeNameExtension(unique.map((n) => (isIP(n) ? { type: "ip" as const, value: n } : { type: "dns" as const, value: n }))),
+      sanOf(unique),
       // Servers are clients of each other too (contacts, pieces, forwarded calls).
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
     ],
@@ -124,11 +124,13 @@ export async function issueServerCert(ca: ClusterCa, names: string[], now: numbe
 }
 
 /**
- * The client certificate of host `hostId` for the key of certificate request `csrPem`, valid
- * `lifetimeMs`. The request's own subject is ignored: the CN is the host id the caller proved.
+ * The certificate of host `hostId` for the key of certificate request `csrPem`, valid `lifetimeMs`:
+ * a client certificate (its calls to servers and peers) and, with `names` (what the server knows of
+ * the host's endpoint address: hostCertNames), the serving certificate of its endpoint (logs, exec,
+ * pieces). The request's own subject and names are ignored: the CN is the host id the caller proved.
  * A request that is not PEM or whose signature does not verify (not made with its key) is a 400.
  */
-export async function signHostCsr(ca: ClusterCa, csrPem: string, hostId: string, now: number, lifetimeMs: number): Promise<string> {
+export async function signHostCsr(ca: ClusterCa, csrPem: string, hostId: string, now: number, lifetimeMs: number, names: string[] = []): Promise<string> {
   let csr: x509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(csrPem);
@@ -141,8 +143,12 @@ export async function signHostCsr(ca: ClusterCa, csrPem: string, hostId: string,
     publicKey: await csr.publicKey.export(KeyAlgorithm, ["verify"]),
     now,
     lifetimeMs,
-    extensions: [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+    extensions: names.length === 0 ? [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])] : [sanOf(names), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth])],
   });
+}
+
+function sanOf(names: string[]): x509.SubjectAlternativeNameExtension {
+  return new x509.SubjectAlternativeNameExtension(names.map((n) => (isIP(n) ? { type: "ip" as const, value: n } : { type: "dns" as const, value: n })));
 }
 
 async function sign(ca: ClusterCa, o: { subject: x509.JsonName; publicKey: webcrypto.CryptoKey; now: number; lifetimeMs: number; extensions: x509.Extension[] }): Promise<string> {
