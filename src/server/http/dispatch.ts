@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
+import type { PeerCertificate } from "node:tls";
 import { DefaultNamespace, ErrorCodes, TiffinError } from "../../model/index.ts";
 import { isNamespaced, namespaceOrRefusal, qualifyParams, resolveRule } from "./namespaces.ts";
 import { UnmatchedRoute } from "../../model/http-metrics.ts";
@@ -49,16 +50,36 @@ export interface PeerCert {
   pattern: string | null;
 }
 
-/** The host id (CN) of the client certificate `socket` verified against the cluster CA, or null (no TLS, no or an unverified certificate). */
-export function certHostOf(socket: unknown, now: number, trusted?: (raw: Buffer) => boolean): string | null {
+/** The client certificate `socket` verified against the cluster CA and still valid and trusted, or null. */
+function verifiedPeer(socket: unknown, now: number, trusted?: (raw: Buffer) => boolean): PeerCertificate | null {
   if (!(socket instanceof TLSSocket) || !socket.authorized) return null;
   const cert = socket.getPeerCertificate();
   // Checked on every request, not only at the handshake: a kept-alive connection outlives certificates,
   // and the CA that signed it (a finished CA rotation drops the old one).
   if (!(Date.parse(cert.valid_to) > now)) return null;
   if (trusted !== undefined && !trusted(cert.raw)) return null;
-  const cn = cert.subject?.CN;
+  return cert;
+}
+
+/** The host id (CN) of the client certificate `socket` verified against the cluster CA, or null (no TLS, no or an unverified certificate). */
+export function certHostOf(socket: unknown, now: number, trusted?: (raw: Buffer) => boolean): string | null {
+  const cn = verifiedPeer(socket, now, trusted)?.subject?.CN;
   return typeof cn === "string" && cn !== "" ? cn : null;
+}
+
+/** Whether `socket` presented a verified, trusted server certificate of the cluster (ca.ts: O = "tiffin server"). */
+export function serverCertOn(socket: unknown, now: number, trusted?: (raw: Buffer) => boolean): boolean {
+  return verifiedPeer(socket, now, trusted)?.subject?.O === "tiffin server";
+}
+
+/** Servers' calls to each other (`/v1/internal/...`): under TLS they take a server's certificate as
+ * well as the admin token, so servers verify each other, not only a token. */
+const InternalPrefix = "/v1/internal/";
+
+/** The per-request trust check of client certificates (the CA set of now), when the server has TLS. */
+function trustedBy(ctx: ServerContext): ((raw: Buffer) => boolean) | undefined {
+  const ca = ctx.ca;
+  return ca ? (raw) => ca.issuedByTrusted(raw) : undefined;
 }
 
 /** Handles one request. Never rejects. */
@@ -88,7 +109,7 @@ export async function dispatch(ctx: ServerContext, router: Router, tokens: Token
     // The namespace the call acts in: its rule's need on it, and its path's job names as ids.
     const scope = match.kind === "route" && isNamespaced(rule) ? namespaceOrRefusal(method, match.route.pattern, url, match.params) : null;
     const ns = typeof scope === "string" ? scope : null;
-    const principal = authenticate(ctx, tokens, ns === null ? rule : resolveRule(rule, ns), req.headers.authorization, what, (p) => void (audit.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now(), ctx.ca ? (raw) => ctx.ca?.issuedByTrusted(raw) ?? false : undefined), pattern: match.kind === "route" ? match.route.pattern : null });
+    const principal = authenticate(ctx, tokens, ns === null ? rule : resolveRule(rule, ns), req.headers.authorization, what, (p) => void (audit.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now(), trustedBy(ctx)), pattern: match.kind === "route" ? match.route.pattern : null });
     // A bad namespace is said only to a known caller (strangers learn 401 first, as everywhere).
     if (scope instanceof TiffinError) throw scope;
     if (match.kind === "none") throw new TiffinError(ErrorCodes.NotFound, `no such endpoint: ${what}`, { hint: endpointHint });
@@ -96,6 +117,9 @@ export async function dispatch(ctx: ServerContext, router: Router, tokens: Token
       res.setHeader("allow", match.allowed.join(", "));
       sendError(res, new TiffinError(ErrorCodes.BadRequest, `${method} is not allowed on ${url.pathname}`, { hint: `use ${match.allowed.join(" or ")}` }), 405);
       return;
+    }
+    if (ctx.tlsOn === true && match.route.pattern.startsWith(InternalPrefix) && !serverCertOn(req.socket, ctx.clock.now(), trustedBy(ctx))) {
+      throw new TiffinError(ErrorCodes.Forbidden, `${what} is for servers: under TLS it takes a server's certificate of the cluster`, { hint: "servers call it themselves; nothing else needs it" });
     }
     audit.ran = true;
     const params = ns === null ? match.params : qualifyParams(match.params, ns, match.route.pattern);
@@ -128,7 +152,7 @@ export async function dispatchUpgrade(ctx: ServerContext, router: Router, tokens
   try {
     const scope = match !== null && isNamespaced(rule) ? namespaceOrRefusal(method, match.pattern, url, match.params) : null;
     const ns = typeof scope === "string" ? scope : null;
-    const principal = authenticate(ctx, tokens, ns === null ? rule : resolveRule(rule, ns), req.headers.authorization, what, (p) => void (seen.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now(), ctx.ca ? (raw) => ctx.ca?.issuedByTrusted(raw) ?? false : undefined), pattern: match?.pattern ?? null });
+    const principal = authenticate(ctx, tokens, ns === null ? rule : resolveRule(rule, ns), req.headers.authorization, what, (p) => void (seen.caller = p), { certHost: certHostOf(req.socket, ctx.clock.now(), trustedBy(ctx)), pattern: match?.pattern ?? null });
     if (scope instanceof TiffinError) throw scope;
     if (match === null) throw new TiffinError(ErrorCodes.NotFound, `no such upgrade endpoint: ${what}`, { hint: endpointHint });
     const params = ns === null ? match.params : qualifyParams(match.params, ns, match.pattern);

@@ -128,7 +128,8 @@ export const RouteRules: Readonly<Record<string, RouteRule>> = {
   "POST /v1/ca/rotate": change("admin", "cluster"),
   "POST /v1/ca/finish": change("admin", "cluster"),
   "GET /v1/swarm/fetches": read("read", "packages"),
-  // Servers' calls to each other (the admin token they share), every 500 ms: not audited.
+  // Servers' calls to each other (the admin token they share and, under TLS, a server's certificate:
+  // dispatch.ts), every 500 ms: not audited.
   "POST /v1/internal/contacts": user("admin", "cluster", "none"),
   "POST /v1/internal/swarm/:what": user("admin", "cluster", "none"),
   // A follower passes agents' metrics reports to the leader (metrics-relay.ts), every scrape interval.

@@ -32,7 +32,14 @@ export function createTlsListener(tls: ServerTls, handler: (req: IncomingMessage
       hint: "use the https:// address and pin the cluster CA (`tiffin context add --ca-hash`, `tiffin agent --ca-hash`)",
     },
   });
+  // Every raw connection, to end them at close: a TLS socket made over a raw one that was paused and
+  // given its first bytes back is not the raw socket, and destroying it (closeAllConnections) left the
+  // raw one open until the client dropped it: a server's close waited 63 s on a peer server's kept-alive
+  // connection (servers-e2e.test.ts).
+  const raw = new Set<net.Socket>();
   const outer = net.createServer((socket) => {
+    raw.add(socket);
+    socket.once("close", () => raw.delete(socket));
     socket.on("error", () => undefined);
     socket.setTimeout(30_000, () => socket.destroy());
     socket.once("data", (chunk: Buffer) => {
@@ -50,6 +57,7 @@ export function createTlsListener(tls: ServerTls, handler: (req: IncomingMessage
   const close = outer.close.bind(outer);
   outer.close = (cb?: (err?: Error) => void) => {
     server.closeAllConnections();
+    for (const socket of raw) socket.destroy();
     return close(cb);
   };
   return { net: outer, https: server };
