@@ -8,6 +8,10 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { z } from "zod";
+
+/** What a claim's check reads of another agent's range table (userns-store.ts): its jobs' slots. */
+const tableSlots = z.object({ jobs: z.record(z.string(), z.object({ slot: z.number() })) });
 
 /** The range table's file in a data dir (userns-store.ts). */
 export function rangesFile(dataDir: string): string {
@@ -86,8 +90,8 @@ export class RangeClaims {
       return false;
     }
     try {
-      const table = JSON.parse(fs.readFileSync(rangesFile(target), "utf8")) as { jobs?: Record<string, { slot?: unknown }> };
-      return Object.values(table.jobs ?? {}).some((e) => e.slot === slot);
+      const table = tableSlots.safeParse(JSON.parse(fs.readFileSync(rangesFile(target), "utf8")));
+      return table.success && Object.values(table.data.jobs).some((e) => e.slot === slot);
     } catch {
       return false;
     }

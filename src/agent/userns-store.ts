@@ -14,6 +14,8 @@ import type { RangeClaims } from "./userns-claims.ts";
 import { assignRange, FirstSlot, LastSlot, parseSubIds, slotBase } from "./userns-ranges.ts";
 import type { IdRange, RangeDecision, RangeEntry, RangeTable } from "./userns-ranges.ts";
 
+/** What the table's rebuild reads of an attempt's attempt.json: its job. */
+const attemptJob = z.object({ job: z.string() });
 const fileSchema = z.object({ version: z.literal(1), jobs: z.record(z.string(), z.object({ slot: z.number().int().min(0), usedAt: z.number() })) });
 
 /** The ranges of the host's /etc/subuid and /etc/subgid (missing files: none). */
@@ -115,8 +117,8 @@ export class UsernsRanges {
     const out: { job: string; dir: string }[] = [];
     for (const n of names) {
       try {
-        const cfg = JSON.parse(fs.readFileSync(path.join(root, n, "attempt.json"), "utf8")) as { job?: unknown };
-        if (typeof cfg.job === "string") out.push({ job: cfg.job, dir: path.join(root, n) });
+        const cfg = attemptJob.safeParse(JSON.parse(fs.readFileSync(path.join(root, n, "attempt.json"), "utf8")));
+        if (cfg.success) out.push({ job: cfg.data.job, dir: path.join(root, n) });
       } catch {
         // unreadable: the agent reports it failed (saved.ts) and it holds no task
       }

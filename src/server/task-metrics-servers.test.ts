@@ -127,5 +127,5 @@ void test("HA: summaries sent to a follower are passed to the leader; both serve
   assert.deepEqual(fromFollower.tasks[0]?.metrics, fromLeader.tasks[0]?.metrics, "and the same latest summary");
   // The leader's own Prometheus output has the task's series (the one server Prometheus finds them on).
   const prom = await (await fetch(`${leader.url}/metrics`, { headers: { authorization: `Bearer ${leader.adminToken}` } })).text();
-  assert.match(prom, /^tiffin_task_clients\{job="web",index="0",host="m1",version="1"\} \d+/m);
+  assert.match(prom, /^tiffin_task_clients\{job="web",namespace="default",index="0",host="m1",version="1"\} \d+/m);
 });
