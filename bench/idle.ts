@@ -55,37 +55,40 @@ async function fleet(k: number): Promise<void> {
   let beats: number[] = [];
   let failed = 0;
   let running = 0;
+  const agent = (name: string): SimAgent => new SimAgent({
+    url: values.url ?? "", name, labels: { rack: `r${Number(name.slice(1, 6)) % 200}` },
+    callTimeoutMs: 120_000, connectTimeoutMs: 60_000, heartbeatMs: 1000, serverInterval: true, actEveryMs: 5000,
+    onHeartbeat: (ms, ok) => (ok ? beats.push(ms) : failed++),
+    plan: (latest, reported, now) => {
+      const updates: AttemptUpdate[] = [];
+      for (const { attempt: a, spec } of latest) {
+        if (a.desired !== "run" || reported.has(a.id)) continue;
+        const ports = Object.fromEntries(spec.ports.map((p, j) => [p, 20_000 + ((a.index * 4 + j) % 40_000)]));
+        updates.push({ id: a.id, state: "running", pid: 1000, exitCode: null, signal: null, reason: null, ports, startedAt: now, endedAt: null });
+      }
+      running += updates.length;
+      return updates;
+    },
+  });
   const agents: SimAgent[] = [];
-  for (let i = k; i < HOSTS; i += PROCS) {
-    agents.push(new SimAgent({
-      url: values.url ?? "", name: `h${String(i).padStart(5, "0")}`, labels: { rack: `r${i % 200}` },
-      callTimeoutMs: 120_000, connectTimeoutMs: 60_000, heartbeatMs: 1000, serverInterval: true, actEveryMs: 5000,
-      onHeartbeat: (ms, ok) => (ok ? beats.push(ms) : failed++),
-      plan: (latest, reported, now) => {
-        const updates: AttemptUpdate[] = [];
-        for (const { attempt: a, spec } of latest) {
-          if (a.desired !== "run" || reported.has(a.id)) continue;
-          const ports = Object.fromEntries(spec.ports.map((p, j) => [p, 20_000 + ((a.index * 4 + j) % 40_000)]));
-          updates.push({ id: a.id, state: "running", pid: 1000, exitCode: null, signal: null, reason: null, ports, startedAt: now, endedAt: null });
-        }
-        running += updates.length;
-        return updates;
-      },
-    }));
-  }
   // A loaded server accepts connections slowly: undici's 10 s connect timeout would fail registrations.
   setGlobalDispatcher(new Agent({ connect: { timeout: 120_000 }, headersTimeout: 120_000, bodyTimeout: 0 }));
-  await pool(agents, 10, async (a) => {
+  const names: string[] = [];
+  for (let i = k; i < HOSTS; i += PROCS) names.push(`h${String(i).padStart(5, "0")}`);
+  await pool(names, 5, async (name) => {
+    // A registration whose answer was lost registered the name: a retry comes under a new one.
     for (let i = 0; ; i++) {
+      const a = agent(i === 0 ? name : `${name}-${i}`);
       try {
-        return await a.start(values.join ?? "");
+        await a.start(values.join ?? "");
+        agents.push(a);
+        return;
       } catch (err) {
         if (i >= 5) throw err;
         await sleep(1000);
       }
     }
   });
-  // The heartbeat interval the server asked for (the default unless configured).
   send({ kind: "started" });
   process.on("message", (m: string) => {
     if (m === "mark") { beats = []; failed = 0; }
@@ -195,10 +198,10 @@ function printTop(p: Profile, n: number): void {
     const dt = p.timeDeltas[i] ?? 0;
     if (!node) return;
     const f = node.callFrame;
+    if (f.functionName === "(idle)") return;
     const file = f.url.replace(/^file:\/\/.*?\/(src|node_modules)\//, "$1/") || "(native)";
     const key = `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + dt);
-    if (f.functionName === "(idle)") return;
     byFile.set(file, (byFile.get(file) ?? 0) + dt);
     total += dt;
   });
