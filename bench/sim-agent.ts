@@ -31,6 +31,11 @@ export interface SimAgentOptions {
   /** A refused report forgets what it sent (so `plan` decides those attempts afresh), else keeps the
    * states accepted before. @default false */
   forgetRefused?: boolean;
+  /** Heartbeat as often as the server asks (its register and heartbeat answers; it stretches the
+   * interval for a big fleet) instead of every `heartbeatMs`. @default false */
+  serverInterval?: boolean;
+  /** Called after each heartbeat with its round-trip time and whether the server accepted it. */
+  onHeartbeat?: (ms: number, ok: boolean) => void;
 }
 
 /** One simulated agent of a bench's fleet. */
@@ -74,8 +79,11 @@ export class SimAgent {
     this.#close = () => w.close();
     void (async () => {
       while (!this.#stopped) {
-        await this.#api.heartbeat(reg.hostToken, { hostId: reg.hostId });
-        await new Promise((res) => setTimeout(res, this.#o.heartbeatMs));
+        const t0 = performance.now();
+        const r = await this.#api.heartbeat(reg.hostToken, { hostId: reg.hostId });
+        this.#o.onHeartbeat?.(performance.now() - t0, r.ok);
+        const every = this.#o.serverInterval === true ? (r.ok ? r.value.heartbeatMs : reg.heartbeatMs) : this.#o.heartbeatMs;
+        await new Promise((res) => setTimeout(res, every));
       }
     })();
     void (async () => {

@@ -49,6 +49,20 @@ export function effectiveTiming(t: Timing, hosts: number): Timing {
   return { ...t, heartbeatMs: Math.ceil(t.heartbeatMs * factor), suspectMs: Math.ceil(t.suspectMs * factor), downMs: Math.ceil(t.downMs * factor) };
 }
 
+/**
+ * When a host's status changes by the clock alone, if no heartbeat or store write comes first: the end
+ * of its upgrade window, or (the leader judging) the moment it turns suspect. Infinity when only a
+ * heartbeat or a store write can change it (down, suspect, or not judged by this server). Pure; what
+ * lets the endpoint controller's status ticks look at no host until one of them is due.
+ */
+export function statusChangeAt(s: { alive: boolean; upgradeUntil: number | null; leading: boolean; lastContactAt: number; suspectMs: number }, now: number): number {
+  if (!s.alive) return Number.POSITIVE_INFINITY;
+  if (s.upgradeUntil !== null && s.upgradeUntil > now) return s.upgradeUntil;
+  if (!s.leading) return Number.POSITIVE_INFINITY;
+  const suspectAt = s.lastContactAt + s.suspectMs;
+  return now - s.lastContactAt > s.suspectMs ? Number.POSITIVE_INFINITY : suspectAt;
+}
+
 /** Tracks heartbeats and leases, and answers "what is this host's status". */
 export class Liveness {
   readonly #store: Store;
@@ -66,6 +80,10 @@ export class Liveness {
   /** Hosts heard from since the last relay to the leader, with when (followers only). */
   #relay = new Map<string, number>();
   #statesCache: { at: number; stamp: number; leading: boolean; startedAt: number; states: Map<string, HostState> } | null = null;
+  /** effectiveTiming for the fleet size it was computed for (asked on every heartbeat and status). */
+  #timingFor: { hosts: number; timing: Timing } | null = null;
+  /** Contacts that ended a host's suspicion (see revivals()). */
+  #revivals = 0;
 
   constructor(opts: { store: Store; mirror: Mirror; clock: Clock; timing: Timing; log: Logger }) {
     this.#store = opts.store;
@@ -78,14 +96,39 @@ export class Liveness {
 
   /** The timing in force now, for the fleet's current size. */
   timing(): Timing {
-    return effectiveTiming(this.#timing, this.#mirror.hosts.size);
+    const hosts = this.#mirror.hosts.size;
+    if (this.#timingFor?.hosts !== hosts) this.#timingFor = { hosts, timing: effectiveTiming(this.#timing, hosts) };
+    return this.#timingFor.timing;
+  }
+
+  /**
+   * How many contacts (heartbeats, relayed ones, registrations) came from a host that had gone past
+   * the suspect timeout without one, plus leadership gains: the status changes that neither the clock
+   * (statusChangesAt) nor a store write shows. Only grows.
+   */
+  revivals(): number {
+    return this.#revivals;
+  }
+
+  /** When the host's status changes by the clock alone (statusChangeAt over this server's view). */
+  statusChangesAt(hostId: string, now = this.#clock.now()): number {
+    const alive = this.#mirror.alive.get(hostId)?.value;
+    return statusChangeAt({ alive: alive !== undefined, upgradeUntil: alive?.upgradeUntil ?? null, leading: this.#leading, lastContactAt: this.lastContactAt(hostId), suspectMs: this.timing().suspectMs }, now);
+  }
+
+  /** Records a contact from the host at `at` (counting a revival when it was past the suspect timeout;
+   * by its last heartbeat alone, one lookup on every heartbeat: an upgrade window that made it look
+   * alive meanwhile only counts a revival too many, which costs one look at every host). */
+  #contact(hostId: string, at: number, now: number): void {
+    if (now - (this.#lastHeartbeat.get(hostId) ?? this.#startedAt) > this.timing().suspectMs) this.#revivals++;
+    this.#lastHeartbeat.set(hostId, at);
   }
 
   /** Records a heartbeat and renews the host's lease; `upgradeMs` opens an upgrade window. */
   async heartbeat(hostId: string, upgradeMs?: number): Promise<void> {
     const now = this.#clock.now();
     const downMs = this.timing().downMs;
-    this.#lastHeartbeat.set(hostId, now);
+    this.#contact(hostId, now, now);
     if (!this.#leading) this.#relay.set(hostId, now);
     if (upgradeMs !== undefined && upgradeMs > 0) return this.#serialized(hostId, () => this.#grant(hostId, upgradeMs + downMs, now + upgradeMs));
     const known = this.#leaseOf(hostId);
@@ -114,7 +157,8 @@ export class Liveness {
 
   /** Makes sure the host has a live lease (register); keeps a live one, else grants a new one. */
   async ensureAlive(hostId: string): Promise<void> {
-    this.#lastHeartbeat.set(hostId, this.#clock.now());
+    const now = this.#clock.now();
+    this.#contact(hostId, now, now);
     const known = this.#leaseOf(hostId);
     if (known && known.upgradeUntil === null) {
       try {
@@ -144,6 +188,7 @@ export class Liveness {
   async setLeading(leading: boolean): Promise<void> {
     this.#leading = leading;
     this.#relay.clear();
+    this.#revivals++;
     if (!leading) return;
     this.#startedAt = this.#clock.now();
     const leases = [...new Set([...this.#mirror.alive.values()].map((e) => e.lease).filter((l): l is string => l !== null))];
@@ -168,7 +213,7 @@ export class Liveness {
   noteContacts(contacts: [hostId: string, ageMs: number][], now = this.#clock.now()): void {
     for (const [id, age] of contacts) {
       const at = now - Math.max(0, age);
-      if ((this.#lastHeartbeat.get(id) ?? 0) < at) this.#lastHeartbeat.set(id, at);
+      if ((this.#lastHeartbeat.get(id) ?? 0) < at) this.#contact(id, at, now);
     }
   }
 

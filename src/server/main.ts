@@ -232,7 +232,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   // The rollout judge's named readings live in the leader's memory: held from when this server began leading.
   let samplesSince = Number.POSITIVE_INFINITY;
   const reconciler = new Reconciler({ store: loopStore, mirror, liveness, clock, fenceMs: timing.fenceMs, metrics, log, active: () => election.isLeader(), approvals: (job) => approvals.of(job), ...(batchOps ? { batchOps } : {}), judge: { seriesOf: (job, index) => taskMetrics.seriesOf(job, index), customOf: (key, checks, task) => customChecks.verdictsOf(key, checks, task), namedOf: (job, index, name) => rolloutSamples.namedOf(job, index, name), cpuOf: (job, index) => rolloutSamples.cpuOf(job, index), samplesSince: () => samplesSince } });
-  const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader() });
+  const endpoints = new EndpointController({ store: loopStore, mirror, clock, log, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader(),
+    statusChangesAt: (hostId, now) => liveness.statusChangesAt(hostId, now), revivals: () => liveness.revivals() });
   const remediationConfig = opts.remediation ?? NoRemediation;
   const hostChecks = new ChecksCache(store, mirror, log);
   const remediation = new RemediationController({ store: loopStore, mirror, clock, log, config: remediationConfig, checks: hostChecks, hostStatus: (hostId) => liveness.status(hostId), active: () => election.isLeader(), registry: metrics.registry });

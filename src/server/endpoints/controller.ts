@@ -4,8 +4,12 @@
 // status changes by time alone (it turns suspect with no write to react to): every `tickMs` the
 // controller asks the status of each host its last pass asked about, and passes only when one
 // differs. A pass walks every task, too dear to repeat every few ms over 10,000 tasks for nothing;
-// the status check is one map lookup per host, so the tick can be short and the endpoints of a host
-// that turned suspect go within a tick of it.
+// the status check is a few map lookups per host, so the tick can be short and the endpoints of a
+// host that turned suspect go within a tick of it. Even that walk, 20 times a second over thousands
+// of hosts, was most of an idle server's own work (bench/idle.ts): a tick now asks no host until the
+// earliest moment one of them can change by the clock alone (`statusChangesAt`: a host turning
+// suspect, an upgrade window ending) or a contact revived a suspect host (`revivals`); everything
+// else that changes a status is a store write, which triggers a pass.
 //
 // No periodic full pass: every change reaches a trigger. The mirror hands every change to its
 // listeners (a reload after a failed watch too, key by key: mirror.test.ts), a pass whose writes did
@@ -46,6 +50,12 @@ export interface EndpointControllerOptions {
   active: () => boolean;
   /** @default EndpointTickMs */
   tickMs?: number;
+  /** When the host's status changes by the clock alone (Liveness.statusChangesAt). Without it (and
+   * `revivals`), every tick asks every host. */
+  statusChangesAt?: (hostId: string, now: number) => number;
+  /** A count that grows when a host's status changed with neither the clock nor a store write
+   * showing it (Liveness.revivals: a suspect host heard from again). */
+  revivals?: () => number;
 }
 
 /** Keeps the stored endpoints equal to the tasks' (see the file comment). */
@@ -57,6 +67,10 @@ export class EndpointController {
   /** The status of each host the last pass asked about (a tick passes again when one differs); null
    * until a pass has written all it had to. */
   #statuses: Map<string, HostStatus> | null = null;
+  /** Before this clock time no host of #statuses can change by the clock alone (0: ask them now). */
+  #due = 0;
+  /** revivals() when #due was computed. */
+  #revivalsSeen = Number.NaN;
   readonly #loop: PassLoop;
 
   constructor(opts: EndpointControllerOptions) {
@@ -97,7 +111,16 @@ export class EndpointController {
    * last one did not finish its writes). */
   #statusChanged(): boolean {
     if (this.#statuses === null) return true;
-    for (const [hostId, status] of this.#statuses) if (this.#o.hostStatus(hostId) !== status) return true;
+    const now = this.#o.clock.now();
+    const revivals = this.#o.revivals?.() ?? Number.NaN;
+    if (now < this.#due && revivals === this.#revivalsSeen) return false;
+    let due = Number.POSITIVE_INFINITY;
+    for (const [hostId, status] of this.#statuses) {
+      if (this.#o.hostStatus(hostId) !== status) return true;
+      due = Math.min(due, this.#o.statusChangesAt?.(hostId, now) ?? 0);
+    }
+    this.#due = due;
+    this.#revivalsSeen = revivals;
     return false;
   }
 
@@ -138,7 +161,10 @@ export class EndpointController {
     }
     if (last > 0) await this.#o.mirror.waitFor(last);
     if (lost) this.#loop.again();
-    else this.#statuses = statuses;
+    else {
+      this.#statuses = statuses;
+      this.#due = 0; // the next tick asks every host (one may have changed during the writes)
+    }
   }
 }
 
