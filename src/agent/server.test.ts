@@ -2,6 +2,7 @@
 // run it (the agent may not import the server; see eslint.config.js), real helpers and real tasks:
 // apply a job, see it run with a pid, read its logs through the server's proxy, remove the job.
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import type { JobStatus } from "../api/types.ts";
@@ -59,4 +60,19 @@ void test("with the real server: a second agent under a registered name, from a 
   const again = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir: agentDir, name: "same-1", labels: {}, log: testLogger() });
   t.after(() => again.close("leave-tasks"));
   assert.equal(again.hostId, agent.hostId);
+
+  // A first registration whose answer never came back (a timeout, the agent killed meanwhile): its
+  // agent kept the token it proposed, so starting again is the same host, not "already registered".
+  const lostDir = path.join(root, "lost");
+  fs.mkdirSync(lostDir, { mode: 0o700 });
+  const proposed = "L".repeat(43);
+  fs.writeFileSync(path.join(lostDir, "agent.json.proposed"), proposed, { mode: 0o600 });
+  const inventory = { name: "lost-1", address: "127.0.0.1:9", cores: 1, memoryMiB: 1024, diskMiB: 1024, os: { id: "linux", version: "0" }, kernel: "6", runtime: "none", labels: {} };
+  const lost = await fetch(`${server.url}/v1/agent/register`, { method: "POST", headers: { authorization: `Bearer ${server.joinToken}`, "content-type": "application/json" }, body: JSON.stringify({ inventory, proposedToken: proposed }) });
+  assert.equal(lost.status, 200, await lost.text());
+  const resumed = await startAgent({ server: server.url, joinToken: server.joinToken, dataDir: lostDir, name: "lost-1", labels: {}, log: testLogger(), registerTimeoutMs: 2000 });
+  t.after(() => resumed.close("leave-tasks"));
+  const saved = JSON.parse(fs.readFileSync(path.join(lostDir, "agent.json"), "utf8")) as { hostToken: string };
+  assert.equal(saved.hostToken, proposed, "the proposed token became the host's");
+  assert.equal(fs.existsSync(path.join(lostDir, "agent.json.proposed")), false, "the proposal is gone once the identity is saved");
 });

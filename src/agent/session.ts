@@ -1,6 +1,7 @@
 // The agent's standing with the server: its identity (DIR/agent.json), registration, the heartbeat
 // loop, and the time of the last successful contact that the disconnect policy is measured from.
 
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -99,7 +100,10 @@ export class Session {
   async register(): Promise<CallResult<RegisterResponse>> {
     const inventory = await this.#o.inventory();
     const saved = this.#identity?.hostToken;
-    const r = await this.#o.client.register(this.#o.joinToken, { inventory, ...(saved ? { hostToken: saved } : {}) });
+    // A first registration proposes a token kept on disk before it asks: if the answer is lost, the
+    // retry (or a restart) proposes the same one and the server knows it as that host's.
+    const proposed = saved ? null : await proposedToken(`${this.#o.identityFile}.proposed`);
+    const r = await this.#o.client.register(this.#o.joinToken, { inventory, ...(saved ? { hostToken: saved } : {}), ...(proposed !== null ? { proposedToken: proposed } : {}) });
     if (!r.ok) return r;
     const tokenChanged = this.#identity?.hostToken !== r.value.hostToken;
     this.#identity = { ...r.value, name: inventory.name, server: this.#o.client.baseUrl };
@@ -107,6 +111,7 @@ export class Session {
     await fs.promises.writeFile(tmp, JSON.stringify(this.#identity, null, 2), { mode: 0o600 });
     await fs.promises.chmod(tmp, 0o600); // the host token: a tmp file left by a crash kept its old mode
     await fs.promises.rename(tmp, this.#o.identityFile);
+    if (proposed !== null) await fs.promises.rm(`${this.#o.identityFile}.proposed`, { force: true });
     this.#needRegister = false;
     this.contact();
     this.#o.log.info({ hostId: r.value.hostId, heartbeatMs: r.value.heartbeatMs, fenceMs: r.value.fenceMs }, "registered");
@@ -191,4 +196,20 @@ export class Session {
       this.wake(true);
     }
   }
+}
+
+/** The token kept in `file` (0600), made (256 random bits, base64url) if there is none or it is damaged. */
+async function proposedToken(file: string): Promise<string> {
+  try {
+    const kept = (await fs.promises.readFile(file, "utf8")).trim();
+    if (/^[A-Za-z0-9_-]{43,128}$/.test(kept)) return kept;
+  } catch {
+    // none yet
+  }
+  const token = randomBytes(32).toString("base64url");
+  const tmp = `${file}.tmp`;
+  await fs.promises.writeFile(tmp, token, { mode: 0o600 });
+  await fs.promises.chmod(tmp, 0o600);
+  await fs.promises.rename(tmp, file);
+  return token;
 }

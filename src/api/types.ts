@@ -328,6 +328,10 @@ export interface RegisterRequest {
   inventory: HostInventory;
   /** The host token an earlier registration returned (the agent keeps it in DIR/agent.json). */
   hostToken?: string;
+  /** Without a saved identity: the token the agent asks to be given (256 random bits, base64url), kept
+   * on its disk before it asks. A retry whose first answer was lost (a timeout, a dropped connection)
+   * then proves it is the agent that registered the name, instead of getting 409. */
+  proposedToken?: string;
 }
 
 /** `DELETE /v1/hosts/:idOrName`: the host record and its token are gone; the name may register anew. */

@@ -50,6 +50,30 @@ void test("register: an existing host's name needs its host token; the join toke
   assert.equal(after?.cores, 8);
 });
 
+void test("register: a first registration whose answer was lost is retried with the token its agent proposed; another proposal is still refused", async (t) => {
+  const ts = await startTestServer();
+  t.after(() => ts.cleanup());
+  const { url, joinToken } = ts.server;
+  const proposed = "p".repeat(43);
+  const body = { inventory: inventoryOf("beta", { address: "10.0.0.3:7071" }), proposedToken: proposed };
+  // The first call registers; its answer is "lost" (the agent never reads it) and the agent asks again.
+  const first = await call(url, "POST", "/v1/agent/register", joinToken, body);
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.equal((first.body as RegisterResponse).hostToken, proposed, "a new name gets the proposed token");
+  const retry = await call(url, "POST", "/v1/agent/register", joinToken, body);
+  assert.equal(retry.status, 200, `the retry is the same host: ${JSON.stringify(retry.body)}`);
+  assert.equal((retry.body as RegisterResponse).hostId, (first.body as RegisterResponse).hostId);
+  assert.equal((retry.body as RegisterResponse).hostToken, proposed);
+  // Another agent under the name, proposing its own token: 409 as without one, and nothing handed out.
+  const other = await call(url, "POST", "/v1/agent/register", joinToken, { ...body, proposedToken: "q".repeat(43) });
+  assert.equal(other.status, 409, JSON.stringify(other.body));
+  assert.ok(!JSON.stringify(other.body).includes(proposed));
+  // A weak proposal is refused at its field.
+  const weak = await call(url, "POST", "/v1/agent/register", joinToken, { inventory: inventoryOf("gamma"), proposedToken: "short" });
+  assert.equal(weak.status, 400);
+  assert.match(JSON.stringify(weak.body), /proposedToken/);
+});
+
 void test("register: inventory figures and strings are bounded", async (t) => {
   const ts = await startTestServer();
   t.after(() => ts.cleanup());

@@ -46,6 +46,9 @@ export const registerBodySchema = z.object({
   }),
   /** The host token of an earlier registration, or nothing. */
   hostToken: z.string().min(1).max(512).nullable().exactOptional(),
+  /** A first registration's token, chosen by the agent and kept before it asks (256 random bits,
+   * base64url), so a retry after a lost answer proves it is the same agent. */
+  proposedToken: z.string().regex(/^[A-Za-z0-9_-]{43,128}$/, { error: "expected 43 to 128 base64url characters (256 random bits or more)" }).exactOptional(),
 });
 
 /** The body of `POST /v1/agent/heartbeat`. */
@@ -88,11 +91,11 @@ function agentBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
 
 /** The inventory and the host token (null when none is sent) of a register body, or a BAD_REQUEST
  * listing every problem. */
-export function registerOf(body: unknown): { inventory: HostInventory; hostToken: string | null } {
-  const { inventory: inv, hostToken } = agentBody(registerBodySchema, body, "invalid register request");
+export function registerOf(body: unknown): { inventory: HostInventory; hostToken: string | null; proposedToken: string | null } {
+  const { inventory: inv, hostToken, proposedToken } = agentBody(registerBodySchema, body, "invalid register request");
   // No capabilities and an empty list are the same host record (stableJson compares them).
   const { capabilities, ...rest } = inv;
-  return { inventory: { ...rest, ...(capabilities !== undefined && capabilities.length > 0 ? { capabilities } : {}) }, hostToken: hostToken ?? null };
+  return { inventory: { ...rest, ...(capabilities !== undefined && capabilities.length > 0 ? { capabilities } : {}) }, hostToken: hostToken ?? null, proposedToken: proposedToken ?? null };
 }
 
 /** `hostId` and `upgradeMs` of a heartbeat body. */

@@ -33,17 +33,19 @@ export function agentRoutes(r: Router, ctx: ServerContext): void {
   const m = ctx.mirror;
 
   r.add("POST", "/v1/agent/register", "join", async ({ req, res, note }) => {
-    const { inventory, hostToken: claimed } = registerOf(await readJsonObject(req, "{\"inventory\": HostInventory, \"hostToken\"?: string}"));
+    const { inventory, hostToken: claimed, proposedToken } = registerOf(await readJsonObject(req, "{\"inventory\": HostInventory, \"hostToken\"?: string, \"proposedToken\"?: string}"));
     const id = hostIdOf(inventory.name);
     const now = ctx.clock.now();
-    const freshToken = newToken();
+    // A new name gets the token its agent proposed (kept on its disk first), so the agent's retry after
+    // a lost answer is that host's (it proves itself with the same token) rather than a stranger (409).
+    const freshToken = proposedToken ?? newToken();
     await casLoop(ctx, `register host ${inventory.name}`, () => {
       const existing = m.hosts.get(id)?.value;
       const stored = m.hostTokens.get(id);
       // The join token lets a machine in; it does not make it any host it names. A registered name
       // is that host's: its agent proves it with the token it was given (the write below compares
       // that token's key, so a removal in between makes the proof be checked again).
-      if (stored !== undefined) proveIdentity(inventory.name, id, stored, claimed);
+      if (stored !== undefined) proveIdentity(inventory.name, id, stored, claimed ?? (proposedToken !== null && sameSecret(proposedToken, stored) ? proposedToken : null));
       const host: Host = { ...inventory, id, domain: domainOf(inventory.labels), draining: existing?.draining ?? false, registeredAt: existing?.registeredAt ?? now, ...(existing?.drain ? { drain: existing.drain } : {}), ...(existing?.decommissionedAt !== undefined ? { decommissionedAt: existing.decommissionedAt } : {}), ...(existing?.unschedulable === true ? { unschedulable: true } : {}) };
       const success: Op[] = [];
       const compare: Compare[] = [{ key: hostTokenKey(id), target: "modRevision", op: "==", value: m.modRevision(hostTokenKey(id)) }];
