@@ -54,6 +54,10 @@ void test("kernel mode: balanced, dropped endpoints leave at once and are cut, n
   if (!probe.kernel) return void t.skip(`no kernel mode here: ${probe.why}`);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tiffin-kproxy-"));
   const dirs = { a: path.join(root, "agent-a"), b: path.join(root, "agent-b"), c: path.join(root, "agent-c") };
+  // They exist, as an agent's data dir does: any agent starting meanwhile (other test files run in
+  // parallel) removes the tables of dirs that are gone (removeOrphanTables), which made A's rules vanish
+  // mid-test in a CI run (a connection the empty service should refuse reached the relay: "closed").
+  for (const d of Object.values(dirs)) fs.mkdirSync(d);
   // Every table this test may create goes, whatever happens.
   t.after(async () => {
     for (const d of Object.values(dirs)) await nftDelete(tableName(d));
