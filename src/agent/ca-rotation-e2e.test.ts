@@ -12,13 +12,13 @@
 // (`context refresh-ca`), works after the finish; one never refreshed fails, then recovers with
 // `refresh-ca --ca-hash NEW`.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
+import { runTiffin } from "../api/run-tiffin.ts";
+import type { CliRun } from "../api/run-tiffin.ts";
 import type { CaStatus, CaTrust } from "../api/ca-wire.ts";
 import type { HostView, JobStatus } from "../api/types.ts";
 import { caHashOf, newKeyAndCsr, pinServerCa, tlsFetch } from "../api/tls.ts";
@@ -53,16 +53,7 @@ void test("CA rotation on loopback: rotate, agents move at once, finish waits fo
     return (await r.json()) as T;
   };
   const heartbeat = (f: typeof fetch, hostId: string) => f(`${s.url}/v1/agent/heartbeat`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ hostId }) });
-  const tiffin = async (home: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-    const bin = path.join(import.meta.dirname, "..", "..", "bin", "tiffin.js");
-    try {
-      const r = await promisify(execFile)(process.execPath, [bin, ...argv], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", HOME: home } });
-      return { code: 0, out: r.stdout, err: r.stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, out: e.stdout, err: e.stderr };
-    }
-  };
+  const tiffin = (home: string, ...argv: string[]): Promise<CliRun> => runTiffin(argv, { env: { PATH: process.env["PATH"] ?? "", HOME: home } });
   const [home, staleHome] = [path.join(root, "home"), path.join(root, "stale-home")];
   await Promise.all([home, staleHome].map(async (h) => {
     fs.mkdirSync(h);

@@ -11,6 +11,7 @@ import { pino } from "pino";
 import { ManualClock } from "../model/index.ts";
 import { openSqliteStore } from "../state/sqlite.ts";
 import type { Store } from "../state/store.ts";
+import { wrapStore } from "../state/store-wrap.ts";
 import { fencedStore, LeaderElection, LeaderKey } from "./leader.ts";
 import type { FencedResult } from "./leader.ts";
 import { eventually, tempDir } from "./testing/harness.ts";
@@ -186,23 +187,13 @@ function holdable(store: Store): { store: Store; hold: () => void; release: () =
       for (const fn of go) fn();
       await new Promise((r) => setTimeout(r, 20));
     },
-    store: {
-      revision: () => store.revision(),
-      get: (k) => store.get(k),
-      range: (p, o) => store.range(p, o),
-      put: (k, v, o) => store.put(k, v, o),
-      delete: (k) => store.delete(k),
-      txn: (r) => store.txn(r),
-      grantLease: (ttl) => store.grantLease(ttl),
-      revokeLease: (l) => store.revokeLease(l),
+    store: wrapStore(store, {
       keepAlive: (l) => {
         const h = held;
         if (h === null) return store.keepAlive(l);
         return new Promise<void>((resolve, reject) => h.push(() => void store.keepAlive(l).then(resolve, reject)));
       },
-      watch: (p, from, on, err) => store.watch(p, from, on, err),
-      close: () => store.close(),
-    },
+    }),
   };
 }
 

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import { pino } from "pino";
 import { openSqliteStore } from "../state/sqlite.ts";
 import { CompactedError } from "../state/store.ts";
+import { wrapStore } from "../state/store-wrap.ts";
 import type { Store } from "../state/store.ts";
 import { attemptKey, jobKey, Kinds, taskKey } from "./kinds.ts";
 import { changeAs, Mirror } from "./mirror.ts";
@@ -111,22 +112,12 @@ function breakable(store: Store): { store: Store; cut: () => void; fail: () => v
       cut = false;
       onError?.(new CompactedError(1));
     },
-    store: {
-      revision: () => store.revision(),
-      get: (k) => store.get(k),
-      range: (p, o) => store.range(p, o),
-      put: (k, v, o) => store.put(k, v, o),
-      delete: (k) => store.delete(k),
-      txn: (r) => store.txn(r),
-      grantLease: (ttl) => store.grantLease(ttl),
-      keepAlive: (l) => store.keepAlive(l),
-      revokeLease: (l) => store.revokeLease(l),
+    store: wrapStore(store, {
       watch: (p, from, on, err) => {
         onError = err;
         return store.watch(p, from, (evs) => void (cut || on(evs)), err);
       },
-      close: () => store.close(),
-    },
+    }),
   };
 }
 

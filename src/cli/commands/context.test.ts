@@ -1,24 +1,16 @@
 // `tiffin context list|use|add|remove` and `--context` through bin/tiffin.js as processes, with a
 // HOME of their own, against a real server (its admin.token file, as a user would copy it).
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
 import { startServer } from "../../server/main.ts";
+import { runTiffin } from "../../api/run-tiffin.ts";
+import type { CliRun } from "../../api/run-tiffin.ts";
 
-const bin = path.join(import.meta.dirname, "..", "..", "..", "bin", "tiffin.js");
-
-async function run(home: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, [bin, ...argv], { encoding: "utf8", env: { PATH: process.env["PATH"] ?? "", HOME: home } });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout, err: e.stderr };
-  }
+function run(home: string, ...argv: string[]): Promise<CliRun> {
+  return runTiffin(argv, { env: { PATH: process.env["PATH"] ?? "", HOME: home } });
 }
 
 void test("named contexts: add, list, use, --context, remove", async (t) => {

@@ -11,6 +11,7 @@ import type { ApiErrorBody, ClusterView, SwarmPlan } from "../../api/types.ts";
 import { ManualClock } from "../../model/index.ts";
 import { openSqliteStore } from "../../state/sqlite.ts";
 import type { Store } from "../../state/store.ts";
+import { wrapStore } from "../../state/store-wrap.ts";
 import { LeaderKey } from "../leader.ts";
 import type { LeaderValue } from "../leader.ts";
 import { metricOf } from "../testing/fixtures.ts";
@@ -33,22 +34,15 @@ function stallableLeaderLease(store: Store): { store: Store; stall: () => void; 
       stalled.promise.catch(() => undefined);
     },
     release: () => stalled?.reject(new Error("the store call stalled and failed")),
-    store: {
-      revision: () => store.revision(),
-      get: (k) => store.get(k),
-      range: (p, o) => store.range(p, o),
-      put: (k, v, o) => store.put(k, v, o),
-      delete: (k) => store.delete(k),
+    store: wrapStore(store, {
       txn: (r) => {
         for (const op of r.success) if (op.type === "put" && op.key === LeaderKey && op.lease !== undefined) leaderLeases.add(op.lease);
         return store.txn(r);
       },
-      watch: (p, from, on, err) => store.watch(p, from, on, err),
       grantLease: (ttl) => (stalled ? stalled.promise.then(() => "") : store.grantLease(ttl)),
       keepAlive: (l) => held(l) ?? store.keepAlive(l),
       revokeLease: (l) => held(l) ?? store.revokeLease(l),
-      close: () => store.close(),
-    },
+    }),
   };
 }
 
