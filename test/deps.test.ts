@@ -53,7 +53,7 @@ void test(".ci/deps as root with apt-get: installs what is missing and says so i
     assert.equal(lines.length, 1, r.err);
     assert.match(lines[0]!, /crun \(task sandboxes\).*etcd-server .* with apt-get$/);
     assert.match(fs.readFileSync(log, "utf8"), /^install -y --no-install-recommends .*crun.*etcd-server/m);
-    assert.match(fs.readFileSync(log, "utf8"), /^install -y .* zsh fish chromium bind9-dnsutils$/m, "the shells the completion tests run, the browser the dashboard's, dig for DNS");
+    assert.match(fs.readFileSync(log, "utf8"), /^install -y .* zsh fish chromium bind9-dnsutils nftables conntrack$/m, "the shells the completion tests run, the browser the dashboard's, dig for DNS, nft and conntrack for the kernel-mode proxy");
   } finally {
     fs.rmSync(bin, { recursive: true, force: true });
     fs.rmSync(log, { force: true });
