@@ -45,6 +45,17 @@ void test("a server mid-rotation and after: serving and signing CAs, trust, DIR/
   assert.deepEqual(live.info(), { signing: h2, trust: [h2] });
   assert.equal(caHashOf(fs.readFileSync(path.join(dir, "ca.crt"), "utf8")), h2, "DIR/ca.crt follows the signing CA");
 
+  // This server's own certificate is renewed at two thirds of its life while it runs (same CA, new key).
+  const short = await LiveCa.open({ store, log, names: ["127.0.0.1"], now: () => Date.now(), serverCertLifetimeMs: 600 });
+  const firstCert = short.serverTls.certPem;
+  assert.equal(await short.refresh(), true);
+  assert.equal(short.serverTls.certPem, firstCert, "not renewed before two thirds of its life");
+  await new Promise((r) => setTimeout(r, 450));
+  assert.equal(await short.refresh(), true);
+  assert.notEqual(short.serverTls.certPem, firstCert, "renewed after two thirds of its life");
+  assert.equal(servedBy(short), "next", "by the same CA");
+  assert.deepEqual(short.info(), { signing: h2, trust: [h2] });
+
   // The unit still says --ca-cert FIRST: the store's CA is used.
   const again = await shareCa(store, dir, Date.now(), first, log);
   assert.equal(again.hash, h2);

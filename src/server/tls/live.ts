@@ -10,7 +10,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import { rootCertificates } from "node:tls";
 import { Agent, setGlobalDispatcher } from "undici";
 import type { Logger } from "pino";
-import { caHashOf } from "../../api/tls.ts";
+import { caHashOf, validityOf } from "../../api/tls.ts";
 import type { Store } from "../../state/store.ts";
 import type { ServerTls } from "../http/tls-listener.ts";
 import { caOf, issueServerCert, readCaSet, writeCaFiles } from "./ca.ts";
@@ -24,6 +24,9 @@ export interface CaInfo {
   trust: string[];
 }
 
+/** How long a server's own certificate lives unless told. */
+export const DefaultServerCertLifetimeMs = 365 * 86_400_000;
+
 /** Options of LiveCa. */
 export interface LiveCaOptions {
   store: Store;
@@ -33,8 +36,11 @@ export interface LiveCaOptions {
   now: () => number;
   /** Where DIR/ca.crt and DIR/ca.key are rewritten when the signing CA changes. @default not written */
   dataDir?: string;
-  /** How often the store is read for a rotation. @default 5000 */
+  /** How often the store is read for a rotation (and the serving certificate checked). @default 5000 */
   pollMs?: number;
+  /** How long this server's own certificate lives; it is renewed at two thirds of that, while the
+   * server runs (as agents renew theirs). @default 365 days */
+  serverCertLifetimeMs?: number;
 }
 
 /** The CA set in use on this server. */
@@ -44,6 +50,8 @@ export class LiveCa {
   #set: CaSet | null = null;
   #signer: ClusterCa | null = null;
   #serving: { caHash: string; tls: ServerTls } | null = null;
+  /** When the serving certificate is renewed (epoch ms): at two thirds of its life. */
+  #renewServingAt = Infinity;
   #trust: { pems: string[]; keys: X509Certificate[]; hashes: string[] } = { pems: [], keys: [], hashes: [] };
   #servers: https.Server[] = [];
   #timer: NodeJS.Timeout | null = null;
@@ -135,20 +143,29 @@ export class LiveCa {
   async #refresh(): Promise<boolean> {
     const got = await readCaSet(this.#o.store);
     if (got === null) return false;
-    if (got.text === this.#text) return true;
+    const due = this.#serving !== null && this.#o.now() >= this.#renewServingAt;
+    if (got.text === this.#text && !due) return true;
     const roles = rolesOf(got.set);
     const signer = await caOf(roles.signsHosts, "the cluster CA");
     const servesHash = caHashOf(roles.serves.certPem);
     const bundle = roles.trust.join("");
     let serving = this.#serving;
-    if (serving === null || serving.caHash !== servesHash || serving.tls.caPem !== bundle) {
+    if (serving === null || serving.caHash !== servesHash || serving.tls.caPem !== bundle || due) {
       const servesCa = servesHash === signer.hash ? signer : await caOf(roles.serves, "the cluster's serving CA");
-      const cert = serving?.caHash === servesHash ? serving.tls : { ...(await issueServerCert(servesCa, this.#o.names, this.#o.now())), caPem: bundle };
+      const kept = serving?.caHash === servesHash && !due ? serving.tls : null;
+      const keep = kept !== null;
+      const lifetime = this.#o.serverCertLifetimeMs ?? DefaultServerCertLifetimeMs;
+      const issuedAt = this.#o.now();
+      const cert = kept ?? { ...(await issueServerCert(servesCa, this.#o.names, issuedAt, lifetime)), caPem: bundle };
+      if (!keep) {
+        this.#renewServingAt = issuedAt + Math.floor((lifetime * 2) / 3);
+        if (due) this.#o.log.info({ notAfter: new Date(validityOf(cert.certPem).notAfter).toISOString() }, "this server's certificate renewed");
+      }
       // The chain sent: the serving certificate, then its CA (clients pin that one by hash).
       serving = { caHash: servesHash, tls: { certPem: cert.certPem, keyPem: cert.keyPem, caPem: bundle, chainPem: roles.serves.certPem } };
     }
     const hashes = roles.trust.map(caHashOf);
-    const changed = this.#text !== "";
+    const changed = this.#text !== "" && this.#text !== got.text;
     this.#text = got.text;
     this.#set = got.set;
     this.#signer = signer;
