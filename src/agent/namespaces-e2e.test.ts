@@ -9,41 +9,26 @@ import { ApiClient } from "../api/client.ts";
 import type { WatchMessage } from "../api/watch-types.ts";
 import type { JobSpec } from "../model/index.ts";
 import { serverAndAgent } from "./real-server.ts";
-/** A compiled spec written out (the agent layer may not import the spec compiler): a plain process. */
+import { testSpec, waitFor } from "./test-fixtures.ts";
+/** A plain process's spec (the agent layer may not import the spec compiler): testSpec with these fields. */
 function spec(v: { name: string; namespace?: string; command: string[]; ports?: Record<string, object>; uses?: string[] }): JobSpec {
-  return {
+  return testSpec({
     name: v.name,
     ...(v.namespace !== undefined ? { namespace: v.namespace } : {}),
     command: v.command,
-    env: {},
-    files: {},
-    replicas: 1,
     resources: { cpu: 0.05, memoryMiB: 32, diskMiB: 16 },
-    constraints: { os: null, kernel: null, labels: {} },
     spread: "rack",
-    antiAffinity: null,
     ports: Object.keys(v.ports ?? {}),
-    restart: { backoffInitialMs: 1000, backoffMaxMs: 30_000, moveAfterFailures: 3 },
-    health: null,
-    stop: { signal: "SIGTERM", graceMs: 2000 },
-    maintenance: "move",
-    disconnect: { stopAfterMs: null },
-    packages: [],
     isolation: "none",
     network: "host",
     mounts: [],
     ...(v.uses !== undefined ? { uses: v.uses.map((service) => ({ service, min: 1 })) } : {}),
-  };
+  });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | null>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** waitFor, with a failing call taken as "not yet" (a job not applied yet answers 404). */
+function until<T>(what: string, fn: () => Promise<T | null>, ms = 20_000): Promise<NonNullable<T>> {
+  return waitFor(what, () => fn().catch(() => null), ms);
 }
 
 async function text(gen: AsyncGenerator<string>): Promise<string> {
